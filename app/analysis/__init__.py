@@ -1,0 +1,1 @@
+"""Measurements on masks, contours and curves (numpy/scipy only). No Qt, no torch."""

@@ -1,0 +1,65 @@
+"""Command line: `python -m app [PATH]` opens the viewer; subcommands run without a window.
+
+Exit codes: 0 success, 2 bad input (one clear line on stderr), 1 a bug.
+Each subcommand lives in `app/commands/<name>.py` with `add_arguments(parser)` and `run(args) -> int`;
+they are imported only when called, so `--help` and the GUI start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from app import __version__
+
+SUBCOMMANDS = {
+    "info": "print what the reader finds in a file or folder",
+    "analyze": "analyse recordings: volumes, EF, ED/ES, strain; JSON, masks, PDF report",
+    "phantom": "write a synthetic recording with exact ground truth",
+    "evaluate": "score the models on validation data (echo-seg, ed-es, strain, mri-seg)",
+    "train": "train a model (echo-seg, ed-es, motion, mri-seg, view)",
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed on one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, like every other bad input
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cardiotrace", description="CardioTrace: echo and cine MRI LV analysis")
+    parser.add_argument("--version", action="version", version=f"cardiotrace {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    gui = sub.add_parser("open", help="open the viewer (the default when no subcommand is given)")
+    gui.add_argument("paths", nargs="*", help="recordings or folders to open")
+    for name, help_text in SUBCOMMANDS.items():
+        module = importlib.import_module(f"app.commands.{name}")
+        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.data.errors import LoadError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("open", "-h", "--help", "--version")):
+        argv = ["open", *argv]
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "open":
+            from app.ui.main import run_gui
+
+            return run_gui(args.paths)
+        module = importlib.import_module(f"app.commands.{args.command}")
+        return int(module.run(args) or 0)
+    except (UsageError, LoadError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,15 @@
+"""`cardiotrace train`: not yet available in this build."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+
+def run(args: argparse.Namespace) -> int:
+    from app.cli import UsageError
+
+    raise UsageError("the 'train' command is not available in this build yet")

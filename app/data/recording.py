@@ -1,0 +1,171 @@
+"""The recording model shared by every reader, analysis, model and view.
+
+A `Recording` is immutable. Frames are a numpy array in the file's own intensity range:
+(T, H, W) for a 2D+t recording (echo, a single MR slice), (S, T, H, W) for a short-axis MR stack
+(S slices from base to apex, T phases). Rows run along depth for echo (probe at the top).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+Modality = Literal["echo", "mri"]
+VIEWS = ("a2c", "a3c", "a4c", "plax", "psax", "sax", "unknown")
+APICAL_VIEWS = ("a2c", "a3c", "a4c")
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    """Patient and study fields for the report header. Empty strings when the file has none."""
+
+    name: str = ""
+    patient_id: str = ""
+    birth_date: str = ""  # YYYYMMDD as in DICOM
+    sex: str = ""  # M / F / O
+    study_date: str = ""  # YYYYMMDD
+    institution: str = ""
+    manufacturer: str = ""
+    study_uid: str = ""
+
+    def anonymised(self) -> "PatientInfo":
+        return PatientInfo(name="Anonymous", manufacturer=self.manufacturer, study_uid="")
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """One series found in a folder or DICOMDIR, listed so the user can pick one."""
+
+    key: str  # stable identifier to pass back to the reader (series UID or file path)
+    description: str
+    modality: Modality
+    n_frames: int
+    shape: tuple[int, ...]
+    paths: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """One echo clip or cine MR series, ready for analysis.
+
+    Attributes
+    ----------
+    frames: (T, H, W) or (S, T, H, W) array, native intensities (uint8 for echo video, uint16/float MR).
+    spacing_mm: (row, col) pixel size in millimetres; nominal (1, 1) when `calibrated` is False.
+    frame_times_s: (T,) acquisition time of each frame from the first, seconds.
+    modality: "echo" or "mri".
+    view: one of VIEWS.
+    calibrated: True when spacing_mm is physical (from the file or a user calibration).
+    slice_spacing_mm: distance between slice centres of a stack, else None.
+    heart_rate_bpm: from the file when it says, else None.
+    sector_mask: (H, W) bool, True inside the ultrasound sector (echo), else None.
+    ecg: (2, N) array of (time_s, value) when the file carries an ECG trace, else None.
+    """
+
+    frames: np.ndarray
+    spacing_mm: tuple[float, float]
+    frame_times_s: np.ndarray
+    modality: Modality
+    view: str = "unknown"
+    calibrated: bool = True
+    patient: PatientInfo = field(default_factory=PatientInfo)
+    source_path: Path | None = None
+    slice_spacing_mm: float | None = None
+    heart_rate_bpm: float | None = None
+    sector_mask: np.ndarray | None = None
+    ecg: np.ndarray | None = None
+    series_description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.frames.ndim not in (3, 4):
+            raise ValueError(f"frames must be (T,H,W) or (S,T,H,W), got shape {self.frames.shape}")
+        if len(self.frame_times_s) != self.n_frames:
+            raise ValueError(f"{len(self.frame_times_s)} frame times for {self.n_frames} frames")
+        if self.view not in VIEWS:
+            raise ValueError(f"unknown view {self.view!r}; expected one of {VIEWS}")
+        if self.modality not in ("echo", "mri"):
+            raise ValueError(f"unknown modality {self.modality!r}")
+
+    # -- shape ------------------------------------------------------------------------------
+    @property
+    def is_stack(self) -> bool:
+        return self.frames.ndim == 4
+
+    @property
+    def n_slices(self) -> int:
+        return self.frames.shape[0] if self.is_stack else 1
+
+    @property
+    def n_frames(self) -> int:
+        return self.frames.shape[-3]
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return (int(self.frames.shape[-2]), int(self.frames.shape[-1]))
+
+    # -- timing -----------------------------------------------------------------------------
+    @property
+    def frame_rate_hz(self) -> float | None:
+        if self.n_frames < 2:
+            return None
+        dt = float(np.median(np.diff(self.frame_times_s)))
+        return 1.0 / dt if dt > 0 else None
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.frame_times_s[-1] - self.frame_times_s[0]) if self.n_frames else 0.0
+
+    # -- access -----------------------------------------------------------------------------
+    def slice_frames(self, slice_index: int = 0) -> np.ndarray:
+        """(T, H, W) frames of one slice (the only one for a 2D+t recording)."""
+        return self.frames[slice_index] if self.is_stack else self.frames
+
+    def frames_unit(self, slice_index: int = 0) -> np.ndarray:
+        """(T, H, W) float32 frames of one slice scaled to 0..1 (1st-99.5th percentile window)."""
+        data = self.slice_frames(slice_index).astype(np.float32)
+        lo, hi = np.percentile(data, [1.0, 99.5]) if data.size else (0.0, 1.0)
+        if hi <= lo:
+            hi = lo + 1.0
+        return np.clip((data - lo) / (hi - lo), 0.0, 1.0)
+
+    @property
+    def pixel_area_mm2(self) -> float:
+        return float(self.spacing_mm[0] * self.spacing_mm[1])
+
+    # -- derived copies ---------------------------------------------------------------------
+    def with_view(self, view: str) -> "Recording":
+        return replace(self, view=view)
+
+    def with_calibration(self, spacing_mm: tuple[float, float]) -> "Recording":
+        return replace(self, spacing_mm=(float(spacing_mm[0]), float(spacing_mm[1])), calibrated=True)
+
+    def summary(self) -> dict:
+        """What `info --json` prints: plain JSON types only."""
+        rate = self.frame_rate_hz
+        return {
+            "path": str(self.source_path) if self.source_path else None,
+            "modality": self.modality,
+            "frames": self.n_frames,
+            "slices": self.n_slices,
+            "shape": list(self.frames.shape),
+            "dtype": str(self.frames.dtype),
+            "spacing_mm": [round(float(s), 6) for s in self.spacing_mm],
+            "slice_spacing_mm": self.slice_spacing_mm,
+            "frame_rate_hz": round(rate, 3) if rate else None,
+            "duration_s": round(self.duration_s, 4),
+            "heart_rate_bpm": self.heart_rate_bpm,
+            "view": self.view,
+            "calibrated": self.calibrated,
+            "series": self.series_description,
+            "has_sector_mask": self.sector_mask is not None,
+            "has_ecg": self.ecg is not None,
+            "manufacturer": self.patient.manufacturer,
+        }
+
+
+def uniform_frame_times(n_frames: int, frame_rate_hz: float) -> np.ndarray:
+    """Frame times in seconds for a constant frame rate."""
+    return np.arange(n_frames, dtype=np.float64) / float(frame_rate_hz)

@@ -1,0 +1,1 @@
+"""All torch code: networks, training, inference. Import lazily from other layers."""

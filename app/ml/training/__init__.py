@@ -1,0 +1,1 @@
+"""Datasets, losses, augmentations and training loops."""

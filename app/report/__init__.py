@@ -1,0 +1,1 @@
+"""PDF report and exports."""
