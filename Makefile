@@ -42,3 +42,9 @@ test: setup
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+
+installer: setup
+	bash installer/build.sh
+
+installer-test: setup
+	bash installer/smoke_test.sh

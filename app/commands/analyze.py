@@ -1,15 +1,159 @@
-"""`cardiotrace analyze`: not yet available in this build."""
+"""`cardiotrace analyze PATH [PATH ...]`: volumes, EF, ED/ES and beats without a window.
+
+    python -m app analyze clip.dcm --json -                 # JSON on stdout
+    python -m app analyze a4c.dcm a2c.dcm --json out.json   # per recording + biplane (A4C + A2C)
+    python -m app analyze clip.dcm --view a2c --masks labels.nii.gz
+    python -m app analyze clip.dcm --labels clip.truth.npz  # measure a given segmentation (no model)
+
+Without --json a short summary is printed. Bad input (unreadable file, unknown view, model not
+installed, labels of the wrong shape) -> one line on stderr, exit 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.data.recording import VIEWS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="recording files or folders of one study")
+    parser.add_argument("--view", action="append", choices=VIEWS, default=None,
+                        help="view label (overrides the file's); give once per PATH, in order")
+    parser.add_argument("--json", dest="json_out", metavar="OUT", help="write the results as JSON ('-' = stdout)")
+    parser.add_argument("--masks", metavar="OUT.nii.gz",
+                        help="write the per-frame label map (0-3) as NIfTI in the recording's grid; "
+                             "with several PATHs, a folder")
+    parser.add_argument("--series", metavar="KEY", help="series key when a folder holds several series")
+    parser.add_argument("--labels", action="append", metavar="FILE", default=None,
+                        help="use this segmentation instead of the model (.npz with 'labels', .npy, NIfTI); "
+                             "once per PATH")
+    parser.add_argument("--model", choices=("temporal", "base"), default="temporal",
+                        help="echo segmentation network (default: temporal)")
+    parser.add_argument("--no-strain", action="store_true", help="skip longitudinal strain (apical echo views)")
+    # --- report, exports, batch: options owned by app/report/cli_hooks.py (report helper) ---
+    from app.report import cli_hooks
+
+    cli_hooks.add_arguments(parser)
+    # --- end report block ---
+
+
+def _per_path(values, n: int, name: str) -> list:
+    from app.cli import UsageError
+
+    if not values:
+        return [None] * n
+    if len(values) == 1 and n == 1:
+        return list(values)
+    if len(values) != n:
+        raise UsageError(f"give --{name} once per PATH ({n}), got {len(values)}")
+    return list(values)
 
 
 def run(args: argparse.Namespace) -> int:
     from app.cli import UsageError
+    from app.commands.analyze_io import load_labels, segmenter_for_model, with_strain, write_masks
+    from app.data.readers import load_recording
+    from app.workflow.measure import measure_study
+    from app.workflow.pipeline import analyze_recording, run_to_completion
+    from app.workflow.results import AnalysisError
 
-    raise UsageError("the 'analyze' command is not available in this build yet")
+    # --- report, exports, batch (app/report/cli_hooks.py; report helper) ---
+    from app.report import cli_hooks
+
+    try:
+        cli_hooks.validate(args)
+        if cli_hooks.is_batch(args):
+            return cli_hooks.run_batch_command(
+                args, segmenter_for=lambda recording: segmenter_for_model(recording, args.model))
+    except cli_hooks.OptionError as exc:
+        raise UsageError(str(exc)) from None
+    # --- end report block ---
+    paths = [Path(p) for p in args.paths]
+    views = _per_path(args.view, len(paths), "view")
+    label_files = _per_path(args.labels, len(paths), "labels")
+    if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
+        raise UsageError("with several PATHs, --masks must be a folder")
+    analyses = []
+    for path, view, label_file in zip(paths, views, label_files):
+        recording = load_recording(path, series_key=args.series)
+        if view:
+            recording = recording.with_view(view)
+        try:
+            if label_file:
+                labels = load_labels(Path(label_file), recording)
+                segmenter, name = (lambda rec, _l=labels: _l), f"labels:{Path(label_file).name}"
+            else:
+                segmenter, name = segmenter_for_model(recording, args.model)
+            analysis = run_to_completion(analyze_recording(recording, segmenter=segmenter, segmenter_name=name))
+        except AnalysisError as exc:
+            raise UsageError(f"{path}: {exc}") from None
+        if analysis is None:  # pragma: no cover - nothing cancels from the CLI
+            raise UsageError(f"{path}: analysis was cancelled")
+        if not args.no_strain:
+            analysis = with_strain(analysis)
+        analyses.append(analysis)
+        if args.masks:
+            target = Path(args.masks)
+            if len(paths) > 1:
+                target.mkdir(parents=True, exist_ok=True)
+                target = target / f"{path.stem.split('.')[0]}_{recording.view}_labels.nii.gz"
+            write_masks(analysis.labels, recording, target)
+
+    study = measure_study(analyses) if len(analyses) > 1 else None
+    result = _json_result(analyses, study)
+    # --- report and exports of this study (app/report/cli_hooks.py; report helper) ---
+    try:
+        for written in cli_hooks.write_outputs(args, analyses, study):
+            print(f"wrote {written}", file=sys.stderr)
+    except cli_hooks.OptionError as exc:
+        raise UsageError(str(exc)) from None
+    # --- end report block ---
+    if args.json_out:
+        text = json.dumps(result, indent=2, allow_nan=False)
+        if args.json_out == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            Path(args.json_out).write_text(text + "\n", encoding="utf-8")
+    if args.json_out != "-":
+        _print_summary(analyses, result)
+    return 0
+
+
+def _json_result(analyses, study) -> dict:
+    items = [a.to_json_dict() for a in analyses]
+    if study is None:
+        return items[0]
+    return {
+        "recordings": items,
+        "biplane": None if study.biplane is None else study.biplane.to_json_dict(),
+    }
+
+
+def _fmt(value, unit: str = "", nd: int = 1) -> str:
+    return "-" if value is None else f"{value:.{nd}f}{unit}"
+
+
+def _print_summary(analyses, result) -> None:
+    for a in analyses:
+        m = a.measurements
+        name = a.recording.source_path.name if a.recording.source_path else "recording"
+        print(f"{name}: {a.recording.modality} {a.recording.view}, {a.recording.n_frames} frames, "
+              f"method {m.method}{'' if m.calibrated else ' (uncalibrated: volumes need a calibration)'}")
+        print(f"  EDV {_fmt(m.edv_ml, ' ml')}  ESV {_fmt(m.esv_ml, ' ml')}  SV {_fmt(m.sv_ml, ' ml')}  "
+              f"EF {_fmt(m.ef_pct, ' %')}  HR {_fmt(m.heart_rate_bpm, ' bpm', 0)}")
+        print(f"  ED frames {list(m.ed_frames)}  ES frames {list(m.es_frames)}  beats {len(m.beats)}  "
+              f"frames to review {list(m.flagged_frames)}")
+        if a.strain is not None:
+            gls = a.strain.gls_pct
+            low = a.strain.low_quality_segments
+            print(f"  GLS {_fmt(gls, ' %')}" + (f"  (low tracking quality: {', '.join(low)})" if low else ""))
+        elif a.extra.get("strain_error"):
+            print(f"  strain not measured: {a.extra['strain_error']}")
+    bi = result.get("biplane") if "recordings" in result else None
+    if bi:
+        print(f"biplane (A4C + A2C): EDV {_fmt(bi['edv_ml'], ' ml')}  ESV {_fmt(bi['esv_ml'], ' ml')}  "
+              f"EF {_fmt(bi['ef_pct'], ' %')}")

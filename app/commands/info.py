@@ -1,15 +1,79 @@
-"""`cardiotrace info`: not yet available in this build."""
+"""`cardiotrace info PATH [--series KEY] [--json]`: print what the readers find in a file or folder.
+
+Human text by default; with --json, Recording.summary() plus "series": [...] (every series the path
+holds). A folder with several series and no --series prints the list only (exit 0); bad input raises
+LoadError, which the CLI prints on one line with exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    parser.add_argument("path", help="a recording file (DICOM, NIfTI, MetaImage, AVI, MP4), a folder or a DICOMDIR")
+    parser.add_argument("--series", metavar="KEY", default=None, help="pick one series of a folder (see the list)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _series_dict(info) -> dict:
+    return {"key": info.key, "description": info.description, "modality": info.modality,
+            "frames": info.n_frames, "shape": list(info.shape), "files": len(info.paths)}
+
+
+def _fmt(value, unit: str = "", digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        value = round(value, digits)
+    return f"{value}{unit}"
+
+
+def _text(summary: dict | None, series: list[dict]) -> str:
+    lines = []
+    if summary is not None:
+        spacing = " x ".join(_fmt(s, digits=4) for s in summary["spacing_mm"])
+        rate = _fmt(summary["frame_rate_hz"], " Hz") + (" (nominal: the file gives no timing)"
+                                                         if summary.get("frame_times_nominal") else "")
+        lines += [
+            f"path:            {summary['path']}",
+            f"modality:        {summary['modality']}",
+            f"view:            {summary['view']}",
+            f"shape:           {summary['shape']} ({summary['dtype']})",
+            f"slices x frames: {summary['slices']} x {summary['frames']}",
+            f"spacing_mm:      {spacing} (row x col){'' if summary['calibrated'] else ' nominal, NOT calibrated'}",
+            f"slice spacing:   {_fmt(summary['slice_spacing_mm'], ' mm')}",
+            f"frame rate:      {rate}",
+            f"duration:        {_fmt(summary['duration_s'], ' s')}",
+            f"heart rate:      {_fmt(summary['heart_rate_bpm'], ' bpm')}",
+            f"calibrated:      {'yes' if summary['calibrated'] else 'no'}",
+            f"sector mask:     {'yes' if summary['has_sector_mask'] else 'no'}",
+            f"series:          {summary['series'] or '-'}",
+            f"manufacturer:    {summary['manufacturer'] or '-'}",
+        ]
+    if len(series) > 1 or summary is None:
+        lines.append(f"{len(series)} series found (pick one with --series KEY):")
+        lines += [f"  {s['key']}  [{s['modality']}] {s['description']}  shape {s['shape']}" for s in series]
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.cli import UsageError
+    from pathlib import Path
 
-    raise UsageError("the 'info' command is not available in this build yet")
+    from app.data.readers import list_series, load_recording
+
+    path = Path(args.path)
+    series = [_series_dict(s) for s in list_series(path)]
+    summary = None
+    if args.series is not None or len(series) <= 1:
+        summary = load_recording(path, series_key=args.series).summary()
+    if args.json:
+        payload = dict(summary or {"path": str(path)})
+        if summary is not None:
+            payload["series_description"] = summary["series"]  # "series" becomes the list below
+        payload["series"] = series
+        print(json.dumps(payload, indent=2))
+    else:
+        print(_text(summary, series))
+    return 0

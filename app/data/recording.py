@@ -63,6 +63,7 @@ class Recording:
     heart_rate_bpm: from the file when it says, else None.
     sector_mask: (H, W) bool, True inside the ultrasound sector (echo), else None.
     ecg: (2, N) array of (time_s, value) when the file carries an ECG trace, else None.
+    frame_times_nominal: True when the file gave no timing and frame_times_s uses a default rate.
     """
 
     frames: np.ndarray
@@ -78,6 +79,7 @@ class Recording:
     sector_mask: np.ndarray | None = None
     ecg: np.ndarray | None = None
     series_description: str = ""
+    frame_times_nominal: bool = False
 
     def __post_init__(self) -> None:
         if self.frames.ndim not in (3, 4):
@@ -155,6 +157,7 @@ class Recording:
             "spacing_mm": [round(float(s), 6) for s in self.spacing_mm],
             "slice_spacing_mm": self.slice_spacing_mm,
             "frame_rate_hz": round(rate, 3) if rate else None,
+            "frame_times_nominal": self.frame_times_nominal,
             "duration_s": round(self.duration_s, 4),
             "heart_rate_bpm": self.heart_rate_bpm,
             "view": self.view,

@@ -60,8 +60,11 @@ def model_available(name: str, root: Path | None = None) -> bool:
     return (folder / WEIGHTS_FILE).is_file() and (folder / METADATA_FILE).is_file()
 
 
-def save_model(module, name: str, metadata: dict[str, Any], root: Path | None = None) -> Path:
-    """Write module.state_dict() and metadata (+ name, sha256, n_parameters). Returns the folder."""
+def save_model(module, name: str, metadata: dict[str, Any], root: Path | None = None, half: bool = False) -> Path:
+    """Write module.state_dict() and metadata (+ name, sha256, n_parameters, stored_dtype). Returns the folder.
+
+    half: store floating tensors as float16 (half the size; load_model casts back to the module's dtype).
+    """
     import torch
 
     folder = model_dir(name, root)
@@ -69,12 +72,15 @@ def save_model(module, name: str, metadata: dict[str, Any], root: Path | None = 
     weights = folder / WEIGHTS_FILE
     tmp = folder / (WEIGHTS_FILE + ".tmp")
     state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     torch.save(state, tmp)
     os.replace(tmp, weights)
     meta = dict(metadata)
     meta["name"] = name
     meta["sha256"] = sha256_file(weights)
     meta["n_parameters"] = int(sum(p.numel() for p in module.parameters()))
+    meta["stored_dtype"] = "float16" if half else "float32"
     meta_tmp = folder / (METADATA_FILE + ".tmp")
     meta_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
     os.replace(meta_tmp, folder / METADATA_FILE)
@@ -117,3 +123,15 @@ def load_model(
     module.to(device if device is not None else choose_device())
     module.eval()
     return module
+
+
+def update_metadata(name: str, updates: dict[str, Any], root: Path | None = None) -> None:
+    """Merge `updates` into models/<name>/metadata.json (the weights and their sha256 are untouched)."""
+    meta = read_metadata(name, root)
+    if "sha256" in updates:
+        raise WeightsError("the sha256 is computed from the weights, not set by hand")
+    meta.update(updates)
+    folder = model_dir(name, root)
+    tmp = folder / (METADATA_FILE + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / METADATA_FILE)

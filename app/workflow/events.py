@@ -42,4 +42,4 @@ class StudyEvents:
         self.view_changed = Signal("view_changed")  # (index)
         self.calibration_changed = Signal("calibration_changed")  # (index)
         self.measurements_changed = Signal("measurements_changed")  # (index)
-        self.modified = Signal("modified")  # () any edit that must be autosaved
+        self.modified = Signal("modified")  # (index) any change that must be autosaved

@@ -42,11 +42,16 @@ class ControlContour:
         return self.with_points(np.delete(self.points_px, index, axis=0))
 
     def dense(self, n: int = DENSE_POINTS) -> np.ndarray:
-        """(n, 2) points on the smooth curve through the control points."""
-        return smooth_curve(self.points_px, n, self.closed)
+        """(n, 2) points on the smooth curve through the control points (cached: contours are immutable)."""
+        cache = self.__dict__.setdefault("_dense_cache", {})
+        if n not in cache:
+            curve = smooth_curve(self.points_px, n, self.closed)
+            curve.setflags(write=False)
+            cache[n] = curve
+        return cache[n]
 
     def to_json(self) -> dict:
-        return {"points_px": np.round(self.points_px, 3).tolist(), "closed": bool(self.closed)}
+        return {"points_px": np.round(self.points_px, 6).tolist(), "closed": bool(self.closed)}
 
     @classmethod
     def from_json(cls, data: dict) -> "ControlContour":

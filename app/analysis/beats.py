@@ -1,0 +1,234 @@
+"""End-diastole / end-systole from an LV volume (or area) curve, beat splitting and per-beat figures.
+
+EchoNet-Dynamic style: ED frames are the maxima and ES frames the minima of a lightly smoothed curve,
+with a minimum distance between beats from the frame rate and the highest plausible heart rate and a
+prominence relative to the curve's range. A beat is ED -> ES -> next ED; a beat cut at the end of the clip
+(ED and ES seen, next ED not) still gives EDV/ESV/EF but no heart rate; a clip starting after ED yields no
+beat for the partial cycle at the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+MAX_HEART_RATE_BPM = 220.0
+MIN_PROMINENCE_FRACTION = 0.3  # of the curve's robust range
+PLATEAU_FRACTION = 0.005  # of the span: values this close to an extreme count as its plateau
+EDGE_TOLERANCE_FRACTION = 0.05  # a clip-edge extremum must be this close to the interior extremes' level
+EDGE_MAX_SLOPE_FRACTION = 0.3  # ... and the curve must be nearly flat there (vs its steepest slopes)
+
+
+@dataclass(frozen=True)
+class Beat:
+    """One cardiac cycle. Values are in the curve's units (ml, or px^3 / px^2 when uncalibrated).
+
+    next_ed_frame is None when the clip ends before the next ED (a cut beat); rr_s and heart_rate_bpm are
+    None then, or when frame timing is unknown.
+    """
+
+    ed_frame: int
+    es_frame: int
+    next_ed_frame: int | None
+    ed_value: float
+    es_value: float
+    rr_s: float | None = None
+
+    @property
+    def stroke_value(self) -> float:
+        return self.ed_value - self.es_value
+
+    @property
+    def ef_pct(self) -> float | None:
+        return 100.0 * self.stroke_value / self.ed_value if self.ed_value > 0 else None
+
+    @property
+    def complete(self) -> bool:
+        return self.next_ed_frame is not None
+
+    @property
+    def heart_rate_bpm(self) -> float | None:
+        return 60.0 / self.rr_s if self.rr_s else None
+
+    def to_json_dict(self, volumes_known: bool = True) -> dict:
+        def r(v, nd=2):
+            return None if v is None or not np.isfinite(v) else round(float(v), nd)
+
+        out = {
+            "ed_frame": self.ed_frame,
+            "es_frame": self.es_frame,
+            "next_ed_frame": self.next_ed_frame,
+            "complete": self.complete,
+            "ef_pct": r(self.ef_pct),
+            "rr_s": r(self.rr_s, 4),
+            "heart_rate_bpm": r(self.heart_rate_bpm, 1),
+        }
+        if volumes_known:
+            out.update(edv_ml=r(self.ed_value), esv_ml=r(self.es_value), sv_ml=r(self.stroke_value))
+        return out
+
+
+@dataclass(frozen=True)
+class BeatStats:
+    """Means over the beats that have both ED and ES (values in the curve's units)."""
+
+    beats: tuple[Beat, ...]
+    ed_value: float | None
+    es_value: float | None
+    ef_pct: float | None
+    heart_rate_bpm: float | None
+
+    @property
+    def stroke_value(self) -> float | None:
+        if self.ed_value is None or self.es_value is None:
+            return None
+        return self.ed_value - self.es_value
+
+
+def smooth_curve(curve: np.ndarray, frame_rate_hz: float | None) -> np.ndarray:
+    """(T,) curve smoothed with a Gaussian of ~20 ms (at least half a frame); NaNs interpolated."""
+    y = fill_gaps(np.asarray(curve, dtype=np.float64))
+    sigma = max(0.5, 0.02 * frame_rate_hz) if frame_rate_hz else 0.7
+    return gaussian_filter1d(y, sigma, mode="nearest")
+
+
+def fill_gaps(curve: np.ndarray) -> np.ndarray:
+    """Linear interpolation over NaN frames (a frame without contours)."""
+    y = np.asarray(curve, dtype=np.float64).copy()
+    bad = ~np.isfinite(y)
+    if bad.all():
+        raise ValueError("the curve has no finite value")
+    if bad.any():
+        idx = np.arange(len(y))
+        y[bad] = np.interp(idx[bad], idx[~bad], y[~bad])
+    return y
+
+
+def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(ed_frames, es_frames) sorted, alternating, from a (T,) volume or area curve.
+
+    Extrema at the clip edges count only when they reach the level of the interior extrema and the curve
+    is nearly flat there (so a clip ending half-way through filling or just before ES invents no event). A clip shorter than a beat falls back to the
+    global maximum and the following minimum.
+    """
+    y = np.asarray(curve, dtype=np.float64)
+    if y.ndim != 1 or len(y) < 3:
+        return (), ()
+    s = smooth_curve(y, frame_rate_hz)
+    lo, hi = np.percentile(s, [2, 98])
+    span = hi - lo
+    if span <= 1e-9 * max(1.0, abs(hi)):
+        return (), ()
+    min_dist = max(2, int(0.8 * frame_rate_hz * 60.0 / MAX_HEART_RATE_BPM)) if frame_rate_hz else 3
+    raw = fill_gaps(y)
+    ed = _extrema(s, raw, min_dist, span, maxima=True)
+    es = _extrema(s, raw, min_dist, span, maxima=False)
+    events = _alternate(sorted([(f, "ed") for f in ed] + [(f, "es") for f in es]), s)
+    ed = [_refine(y, f, True, min_dist, span) for f, k in events if k == "ed"]
+    es = [_refine(y, f, False, min_dist, span) for f, k in events if k == "es"]
+    if not ed or not es:
+        top = int(np.nanargmax(y))
+        rest = y[top:]
+        if len(rest) > 1 and np.nanmin(rest) < y[top] - MIN_PROMINENCE_FRACTION * span:
+            return (top,), (top + int(np.nanargmin(rest)),)
+        return (), ()
+    return tuple(ed), tuple(es)
+
+
+def _extrema(s: np.ndarray, raw: np.ndarray, min_dist: int, span: float, maxima: bool) -> list[int]:
+    """Peaks of s (or of -s) with the clip edges treated as deep valleys, so an extremum next to an edge
+    keeps its full prominence; extrema AT an edge must reach the interior extremes' level."""
+    sig = s if maxima else -s
+    low = sig.min() - span
+    padded = np.concatenate([[low], sig, [low]])
+    peaks, _ = find_peaks(padded, distance=min_dist, prominence=MIN_PROMINENCE_FRACTION * span)
+    peaks = peaks - 1
+    last = len(s) - 1
+    inside = [int(p) for p in peaks if 0 < p < last]
+    edges = [int(p) for p in peaks if p in (0, last)]
+    ref = raw if maxima else -raw  # compare levels on the unsmoothed curve: smoothing blunts extrema
+    level = float(np.median([ref[max(0, p - 1):p + 2].max() for p in inside])) if inside else float(ref.max())
+    slope = np.abs(np.diff(raw))
+    steep = EDGE_MAX_SLOPE_FRACTION * float(np.percentile(slope, 95))
+    edges = [p for p in edges if ref[p] >= level - EDGE_TOLERANCE_FRACTION * span
+             and slope[0 if p == 0 else -1] <= steep]
+    return sorted(inside + edges)
+
+
+def _alternate(events: list[tuple[int, str]], s: np.ndarray) -> list[tuple[int, str]]:
+    """Merge runs of the same kind: keep the highest ED / lowest ES of each run."""
+    out: list[tuple[int, str]] = []
+    for frame, kind in events:
+        if out and out[-1][1] == kind:
+            prev = out[-1][0]
+            better = s[frame] > s[prev] if kind == "ed" else s[frame] < s[prev]
+            if better:
+                out[-1] = (frame, kind)
+            continue
+        out.append((frame, kind))
+    return out
+
+
+def _refine(y: np.ndarray, frame: int, maxima: bool, min_dist: int, span: float) -> int:
+    """Move a smoothed extremum to the raw curve's extremum within a small window.
+
+    ED: the first frame within PLATEAU_FRACTION of the span from the maximum (the isovolumic-contraction
+    plateau starts at mitral closure); ES: the smallest volume.
+    """
+    half = max(1, min_dist // 4)
+    lo, hi = max(0, frame - half), min(len(y), frame + half + 1)
+    window = np.where(np.isfinite(y[lo:hi]), y[lo:hi], np.nan)
+    if np.all(np.isnan(window)):
+        return frame
+    if not maxima:
+        return lo + int(np.nanargmin(window))
+    close = np.flatnonzero(np.nan_to_num(window, nan=-np.inf) >= np.nanmax(window) - PLATEAU_FRACTION * span)
+    return lo + int(close[0])
+
+
+def split_beats(
+    curve: np.ndarray,
+    ed_frames,
+    es_frames,
+    frame_times_s: np.ndarray | None = None,
+) -> tuple[Beat, ...]:
+    """Beats ED -> ES -> next ED from given ED/ES frames (each ED pairs with the first ES after it).
+
+    When no ED is followed by an ES (a clip shorter than a cycle, e.g. ES then ED), the ES and the ED
+    after it (the filling phase of one cycle) form a single beat with es_frame < ed_frame.
+    """
+    y = fill_gaps(np.asarray(curve, dtype=np.float64))
+    ed = sorted({int(f) for f in ed_frames if 0 <= int(f) < len(y)})
+    es = sorted({int(f) for f in es_frames if 0 <= int(f) < len(y)})
+    beats = []
+    for i, ed_f in enumerate(ed):
+        next_ed = ed[i + 1] if i + 1 < len(ed) else None
+        candidates = [f for f in es if f > ed_f and (next_ed is None or f < next_ed)]
+        if not candidates:
+            continue
+        es_f = candidates[0]
+        rr = None
+        if next_ed is not None and frame_times_s is not None:
+            rr = float(frame_times_s[next_ed] - frame_times_s[ed_f]) or None
+        beats.append(Beat(ed_f, es_f, next_ed, float(y[ed_f]), float(y[es_f]), rr))
+    if not beats:  # a clip shorter than a systole: use the filling phase ES -> following ED
+        pairs = [(e, min(d for d in ed if d > e)) for e in es if any(d > e for d in ed)]
+        if pairs:
+            es_f, ed_f = pairs[0]
+            beats.append(Beat(ed_f, es_f, None, float(y[ed_f]), float(y[es_f]), None))
+    return tuple(beats)
+
+
+def beat_stats(beats: tuple[Beat, ...]) -> BeatStats:
+    """Mean ED/ES values and EF over beats, heart rate from the mean complete-beat length."""
+    if not beats:
+        return BeatStats((), None, None, None, None)
+    ed = float(np.mean([b.ed_value for b in beats]))
+    es = float(np.mean([b.es_value for b in beats]))
+    efs = [b.ef_pct for b in beats if b.ef_pct is not None]
+    rrs = [b.rr_s for b in beats if b.rr_s]
+    hr = 60.0 / float(np.mean(rrs)) if rrs else None
+    return BeatStats(tuple(beats), ed, es, float(np.mean(efs)) if efs else None, hr)

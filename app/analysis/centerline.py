@@ -1,0 +1,193 @@
+"""Myocardial borders and the centerline of an apical LV myocardium, from a label image.
+
+Apical views show the myocardium as a horseshoe open towards the mitral annulus. The endocardial
+border is the part of the cavity outline that touches the myocardium (annulus to annulus over the
+apex); the epicardial border is found by casting a ray from each endocardial point along its outward
+normal until it leaves the myocardium. The centerline is the midpoint of each endo/epi pair,
+resampled to N equally spaced points (default 120) from the image-left annulus over the apex to the
+image-right annulus.
+
+Coordinates are pixels (x = column, y = row), like app/analysis/contours.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from skimage import measure
+
+N_CENTERLINE_POINTS = 120
+CAVITY_LABEL = 1
+MYOCARDIUM_LABEL = 2
+
+
+@dataclass(frozen=True)
+class Centerline:
+    """Borders and centerline of one frame.
+
+    points_px: (N, 2) centerline, equally spaced along its arc, left annulus -> apex -> right annulus.
+    endo_px, epi_px: (M, 2) paired endocardial and epicardial border points (same ordering).
+    thickness_px: (M,) wall thickness along the outward normal at each endo point.
+    """
+
+    points_px: np.ndarray
+    endo_px: np.ndarray
+    epi_px: np.ndarray
+    thickness_px: np.ndarray
+
+    @property
+    def length_px(self) -> float:
+        return polyline_length(self.points_px)
+
+
+# -- polyline geometry ------------------------------------------------------------------------
+def polyline_length(points_px: np.ndarray) -> float:
+    """Length of an open polyline (N, 2)."""
+    return float(np.sum(np.linalg.norm(np.diff(points_px, axis=0), axis=1)))
+
+
+def polyline_lengths(points_px: np.ndarray) -> np.ndarray:
+    """Lengths of many open polylines: (..., N, 2) -> (...)."""
+    return np.sum(np.linalg.norm(np.diff(points_px, axis=-2), axis=-1), axis=-1)
+
+
+def resample_polyline(points_px: np.ndarray, n_points: int) -> np.ndarray:
+    """(M, 2) polyline -> (n_points, 2) points equally spaced along its arc (ends kept)."""
+    pts = np.asarray(points_px, dtype=np.float64)
+    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    keep = np.concatenate([[True], seg > 1e-9])
+    pts, arc = pts[keep], np.concatenate([[0.0], np.cumsum(seg[seg > 1e-9])])
+    if len(pts) < 2:
+        raise ValueError("polyline has fewer than two distinct points")
+    target = np.linspace(0.0, arc[-1], n_points)
+    return np.stack([np.interp(target, arc, pts[:, 0]), np.interp(target, arc, pts[:, 1])], axis=1)
+
+
+def project_onto_polyline(points_px: np.ndarray, polyline_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closest points on a polyline: points (N, 2), polyline (M, 2) -> ((N, 2) projections, (N,) distances)."""
+    p = np.asarray(points_px, dtype=np.float64)[:, None, :]
+    a = np.asarray(polyline_px, dtype=np.float64)[None, :-1, :]
+    ab = np.diff(np.asarray(polyline_px, dtype=np.float64), axis=0)[None]
+    denom = np.maximum(np.sum(ab * ab, axis=-1), 1e-12)
+    t = np.clip(np.sum((p - a) * ab, axis=-1) / denom, 0.0, 1.0)
+    q = a + t[..., None] * ab
+    d2 = np.sum((p - q) ** 2, axis=-1)
+    best = np.argmin(d2, axis=1)
+    rows = np.arange(p.shape[0])
+    return q[rows, best], np.sqrt(d2[rows, best])
+
+
+# -- borders ----------------------------------------------------------------------------------
+def _largest_component(mask: np.ndarray) -> np.ndarray:
+    lab, n = ndimage.label(mask)
+    if n <= 1:
+        return mask
+    sizes = ndimage.sum(mask, lab, index=np.arange(1, n + 1))
+    return lab == (1 + int(np.argmax(sizes)))
+
+
+def _longest_true_run(flags: np.ndarray) -> tuple[int, int]:
+    """(start, length) of the longest run of True in a circular boolean array."""
+    n = len(flags)
+    if flags.all():
+        raise ValueError("the myocardium surrounds the whole cavity: not an apical (open) view")
+    shift = int(np.argmin(flags))  # start just after a False so no run wraps
+    rolled = np.roll(flags, -shift)
+    best_start, best_len, start = 0, 0, None
+    for i, f in enumerate(np.append(rolled, False)):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            if i - start > best_len:
+                best_start, best_len = start, i - start
+            start = None
+    if best_len == 0:
+        raise ValueError("the cavity does not touch the myocardium")
+    return (best_start + shift) % n, best_len
+
+
+def endocardial_border(labels: np.ndarray, smooth_px: float = 2.0) -> np.ndarray:
+    """(M, 2) endocardium (x, y) at ~1 px spacing, image-left annulus -> apex -> right annulus.
+
+    labels: (H, W) integer image with CAVITY_LABEL and MYOCARDIUM_LABEL.
+    """
+    cavity = _largest_component(labels == CAVITY_LABEL)
+    myo = labels == MYOCARDIUM_LABEL
+    if cavity.sum() < 20 or myo.sum() < 20:
+        raise ValueError("labels need an LV cavity (1) and myocardium (2) of at least 20 pixels each")
+    contours = measure.find_contours(np.pad(cavity, 1).astype(np.float32), 0.5)
+    ring = max(contours, key=len)[:-1] - 1.0  # closed (row, col); drop the repeated end
+    near_myo = ndimage.binary_dilation(myo, structure=np.ones((3, 3), bool))
+    rr = np.clip(np.round(ring[:, 0]).astype(int), 0, labels.shape[0] - 1)
+    cc = np.clip(np.round(ring[:, 1]).astype(int), 0, labels.shape[1] - 1)
+    start, length = _longest_true_run(near_myo[rr, cc])
+    run = np.roll(ring, -start, axis=0)[:length][:, ::-1]  # -> (x, y)
+    if length < 10:
+        raise ValueError("endocardial border too short")
+    if run[0, 0] > run[-1, 0]:
+        run = run[::-1]
+    length_px = polyline_length(run)
+    pts = resample_polyline(run, max(int(round(length_px)), 10))
+    return ndimage.gaussian_filter1d(pts, smooth_px, axis=0, mode="nearest")
+
+
+def _outward_normals(endo_px: np.ndarray, cavity: np.ndarray) -> np.ndarray:
+    tangent = np.gradient(endo_px, axis=0)
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+    probe = endo_px + 2.0 * normal
+    inside = ndimage.map_coordinates(cavity.astype(np.float32), [probe[:, 1], probe[:, 0]], order=0)
+    return -normal if inside.mean() > 0.5 else normal
+
+
+def _fix_basal_ends(thick: np.ndarray) -> np.ndarray:
+    """Rays from the last endocardial points can leave through the basal cap instead of the
+    epicardium and so read too thin; there the thickness of the adjacent basal wall is used."""
+    band = max(3, int(round(0.06 * len(thick))))
+    out = thick.copy()
+    for end, ref_zone in ((slice(0, band), slice(band, 3 * band)), (slice(-band, None), slice(-3 * band, -band))):
+        ref = float(np.median(thick[ref_zone])) if len(thick[ref_zone]) else float(np.median(thick))
+        out[end] = np.maximum(out[end], ref)
+    return out
+
+
+def wall_thickness(labels: np.ndarray, endo_px: np.ndarray, normals: np.ndarray, step_px: float = 0.5) -> np.ndarray:
+    """(M,) distance along each outward normal from the endocardium to where the myocardium ends."""
+    max_px = 0.35 * max(labels.shape)
+    s = np.arange(0.0, max_px, step_px)
+    ray = endo_px[:, None, :] + s[None, :, None] * normals[:, None, :]  # (M, S, 2)
+    myo = ndimage.map_coordinates(
+        (labels == MYOCARDIUM_LABEL).astype(np.uint8), [ray[..., 1], ray[..., 0]], order=0, mode="constant"
+    ).astype(bool)
+    seen = np.maximum.accumulate(myo, axis=1)
+    left = seen & ~myo
+    has = left.any(axis=1)
+    thick = np.where(has, s[np.argmax(left, axis=1)], np.nan)
+    thick[~seen.any(axis=1)] = np.nan
+    if np.isnan(thick).all():
+        raise ValueError("no myocardium found outside the endocardium")
+    idx = np.arange(len(thick))
+    ok = ~np.isnan(thick)
+    thick = _fix_basal_ends(np.interp(idx, idx[ok], thick[ok]))
+    thick = ndimage.median_filter(thick, size=9, mode="nearest")
+    return ndimage.gaussian_filter1d(thick, 3.0, mode="nearest")
+
+
+def centerline_from_labels(labels: np.ndarray, n_points: int = N_CENTERLINE_POINTS) -> Centerline:
+    """Borders and centerline of one (H, W) label image (1 cavity, 2 myocardium)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be (H, W), got {labels.shape}")
+    endo = endocardial_border(labels)
+    normals = _outward_normals(endo, _largest_component(labels == CAVITY_LABEL))
+    thick = wall_thickness(labels, endo, normals)
+    epi = endo + thick[:, None] * normals
+    mid = endo + 0.5 * thick[:, None] * normals
+    return Centerline(resample_polyline(mid, n_points), endo, epi, thick)
+
+
+def centerlines_from_labels(labels: np.ndarray, n_points: int = N_CENTERLINE_POINTS) -> np.ndarray:
+    """(T, H, W) labels -> (T, n_points, 2) centerlines."""
+    return np.stack([centerline_from_labels(lab, n_points).points_px for lab in labels])

@@ -1,0 +1,316 @@
+"""LV borders from a label map: endocardium, epicardium, LA, mitral annulus and apex.
+
+Points are (N, 2) float arrays of (x, y) = (column, row) in pixels ("points_px"); pixel centres sit at
+integer coordinates. Labels: 0 background, 1 LV cavity (MRI: blood pool), 2 myocardium, 3 left atrium.
+
+Long-axis (apical) views: the endocardium and epicardium are OPEN point lists running from the mitral
+annulus point on the image left (smaller x) over the apex to the annulus point on the right. The LA border
+is a closed polygon (the last point is not repeated). Short-axis slices: endo and epi are closed polygons
+and there is no annulus or apex.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+from scipy import ndimage
+from skimage import measure
+
+from app.analysis.polylines import (  # noqa: F401  (re-exported: the public contour helpers)
+    as_points,
+    contour_length,
+    contour_to_mask,
+    find_apex,
+    polygon_area_px2,
+    resample_contour,
+    to_mm,
+)
+
+Kind = Literal["long-axis", "short-axis"]
+CAVITY, MYOCARDIUM, ATRIUM = 1, 2, 3
+SPURIOUS_FRACTION = 0.05  # removed cavity blobs larger than this (of the LV cavity) flag the frame
+
+
+@dataclass(frozen=True, eq=False)
+class LvContours:
+    """Borders of one frame (one slice). See the module docstring for conventions.
+
+    endo_px: (N, 2) endocardium; epi_px: (M, 2) epicardium or None; la_px: (K, 2) closed LA border or None;
+    annulus_px: (2, 2) mitral annulus points (left, right) or None for short-axis; apex_px: (2,) or None.
+    issues: short quality notes from the extraction (e.g. "spurious-blobs", "no-la", "no-myocardium").
+    """
+
+    endo_px: np.ndarray
+    epi_px: np.ndarray | None = None
+    la_px: np.ndarray | None = None
+    annulus_px: np.ndarray | None = None
+    apex_px: np.ndarray | None = None
+    kind: Kind = "long-axis"
+    issues: tuple[str, ...] = ()
+
+    @classmethod
+    def from_endo(cls, endo_px, epi_px=None, la_px=None, issues: tuple[str, ...] = ()) -> "LvContours":
+        """Long-axis contours from an (edited) open endocardium: annulus = its ends, apex = farthest point."""
+        endo = as_points(endo_px)
+        if endo[0, 0] > endo[-1, 0]:
+            endo = endo[::-1].copy()
+        epi = None if epi_px is None else _orient_like(as_points(epi_px), endo)
+        la = None if la_px is None else as_points(la_px)
+        annulus = np.stack([endo[0], endo[-1]])
+        return cls(endo, epi, la, annulus, find_apex(endo), "long-axis", tuple(issues))
+
+    @property
+    def closed(self) -> bool:
+        return self.kind == "short-axis"
+
+    @property
+    def base_mid_px(self) -> np.ndarray | None:
+        """(2,) midpoint of the mitral annulus, the base end of the long axis."""
+        return None if self.annulus_px is None else self.annulus_px.mean(axis=0)
+
+    def cavity_polygon_px(self) -> np.ndarray:
+        """(N, 2) closed cavity outline (the open endocardium is closed by the annulus chord)."""
+        return self.endo_px
+
+    def with_endo(self, endo_px) -> "LvContours":
+        """A copy with a new endocardium (annulus and apex recomputed for long-axis contours)."""
+        if self.closed:
+            return replace(self, endo_px=as_points(endo_px))
+        return LvContours.from_endo(endo_px, self.epi_px, self.la_px, self.issues)
+
+    def to_json_dict(self) -> dict:
+        def pts(a):
+            return None if a is None else np.round(np.asarray(a, dtype=float), 3).tolist()
+
+        return {
+            "kind": self.kind,
+            "endo_px": pts(self.endo_px),
+            "epi_px": pts(self.epi_px),
+            "la_px": pts(self.la_px),
+            "annulus_px": pts(self.annulus_px),
+            "apex_px": pts(self.apex_px),
+            "issues": list(self.issues),
+        }
+
+    @classmethod
+    def from_json_dict(cls, d: dict) -> "LvContours":
+        def arr(key):
+            v = d.get(key)
+            return None if v is None else np.asarray(v, dtype=np.float64)
+
+        return cls(arr("endo_px"), arr("epi_px"), arr("la_px"), arr("annulus_px"), arr("apex_px"),
+                   d.get("kind", "long-axis"), tuple(d.get("issues", ())))
+
+
+# -- extraction ---------------------------------------------------------------------------------
+def extract_contours(labels: np.ndarray, kind: Kind = "long-axis") -> LvContours | None:
+    """Borders of one (H, W) label map; None when there is no LV cavity."""
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be (H, W), got shape {labels.shape}")
+    issues: list[str] = []
+    cavity, dropped = largest_component(labels == CAVITY)
+    if cavity is None:
+        return None
+    if dropped > SPURIOUS_FRACTION:
+        issues.append("spurious-blobs")
+    clean = np.where(labels == CAVITY, 0, labels).astype(np.uint8)
+    clean[cavity] = CAVITY
+    myo, _ = largest_component(clean == MYOCARDIUM)
+    la, _ = largest_component(clean == ATRIUM)
+    clean[(clean == MYOCARDIUM) & ~(myo if myo is not None else False)] = 0
+    clean[(clean == ATRIUM) & ~(la if la is not None else False)] = 0
+    if myo is None:
+        issues.append("no-myocardium")
+    if kind == "short-axis":
+        return _short_axis(cavity, myo, tuple(issues))
+    if la is None:
+        issues.append("no-la")
+    outline = outer_contour(cavity)
+    if outline is None:
+        return None
+    endo = _open_endocardium(outline, clean)
+    epi = None if myo is None else _epicardium(cavity | myo, clean, endo)
+    la_px = None if la is None else outer_contour(la)
+    return LvContours.from_endo(endo, epi, la_px, tuple(issues))
+
+
+def extract_all(labels: np.ndarray, kind: Kind = "long-axis") -> list[LvContours | None]:
+    """Borders of every frame of a (T, H, W) label map."""
+    return [extract_contours(frame, kind) for frame in np.asarray(labels)]
+
+
+def largest_component(mask: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """(largest 8-connected component with holes filled, or None if empty; area of the dropped blobs as a
+    fraction of the kept one)."""
+    lab, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return None, 0.0
+    sizes = np.bincount(lab.ravel())[1:]
+    biggest = int(np.argmax(sizes))
+    keep = lab == (biggest + 1)
+    dropped = float(sizes.sum() - sizes[biggest]) / float(sizes[biggest])
+    return ndimage.binary_fill_holes(keep), dropped
+
+
+def outer_contour(mask: np.ndarray) -> np.ndarray | None:
+    """(N, 2) closed outline (x, y) of a binary mask at the 0.5 level, counter-clockwise in the image."""
+    padded = np.pad(mask.astype(np.float32), 1)
+    found = measure.find_contours(padded, 0.5)
+    if not found:
+        return None
+    rc = max(found, key=len)
+    if np.allclose(rc[0], rc[-1]):
+        rc = rc[:-1]
+    if len(rc) < 3:
+        return None
+    pts = rc[:, ::-1] - 1.0
+    return pts if polygon_area_px2(pts, signed=True) > 0 else pts[::-1].copy()
+
+
+def _short_axis(cavity, myo, issues) -> LvContours | None:
+    endo = outer_contour(cavity)
+    if endo is None:
+        return None
+    epi = outer_contour(cavity | myo) if myo is not None else None
+    return LvContours(endo, epi, None, None, None, "short-axis", issues)
+
+
+def _across(points: np.ndarray, region: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(inside, outside) labels of the two pixels each 0.5-level outline vertex lies between, (N,) each.
+
+    Marching squares puts every vertex half-way between a pixel of `region` and one outside it; pixels
+    beyond the image border count as background.
+    """
+    lab = np.pad(labels, 1)
+    reg = np.pad(region, 1)
+    x, y = points[:, 0] + 1.0, points[:, 1] + 1.0
+    vertical = np.abs(y - np.round(y)) > 0.25  # the vertex sits between two rows
+    r0 = np.where(vertical, np.floor(y), np.round(y)).astype(int)
+    c0 = np.where(vertical, np.round(x), np.floor(x)).astype(int)
+    r1 = np.where(vertical, r0 + 1, r0)
+    c1 = np.where(vertical, c0, c0 + 1)
+    h, w = lab.shape
+    r0, r1 = np.clip(r0, 0, h - 1), np.clip(r1, 0, h - 1)
+    c0, c1 = np.clip(c0, 0, w - 1), np.clip(c1, 0, w - 1)
+    first_in = reg[r0, c0]
+    inside = np.where(first_in, lab[r0, c0], lab[r1, c1])
+    outside = np.where(first_in, lab[r1, c1], lab[r0, c0])
+    return inside, outside
+
+
+def _near(points: np.ndarray, labels: np.ndarray, value: int) -> np.ndarray:
+    """(N,) bool: a pixel of `value` lies within one pixel of each point."""
+    near = ndimage.binary_dilation(labels == value, structure=np.ones((3, 3), bool))
+    h, w = labels.shape
+    cols = np.clip(np.floor(points[:, 0] + 0.5).astype(int), 0, w - 1)
+    rows = np.clip(np.floor(points[:, 1] + 0.5).astype(int), 0, h - 1)
+    return near[rows, cols]
+
+
+def _open_endocardium(outline: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cut the closed cavity outline at the base: keep the run bordering the myocardium."""
+    _, outside = _across(outline, labels == CAVITY, labels)
+    wall = (outside == MYOCARDIUM) | ((outside == 0) & _near(outline, labels, MYOCARDIUM))
+    base = ~wall
+    if base.all() or not base.any():
+        base = _geometric_base(outline)
+    start, stop = _longest_run(~_close_short_runs(base, len(outline) // 10))
+    endo = _cyclic_slice(outline, start, stop)
+    if stop - start >= len(outline):
+        return endo
+    # the annulus (cavity / myocardium / atrium junction) lies between the last wall vertex and the
+    # first basal one: end the border half-way between them
+    n = len(outline)
+    first = (outline[(start - 1) % n] + outline[start % n]) / 2.0
+    last = (outline[(stop - 1) % n] + outline[stop % n]) / 2.0
+    return np.vstack([first, endo, last])
+
+
+def _epicardium(body: np.ndarray, labels: np.ndarray, endo: np.ndarray) -> np.ndarray | None:
+    outline = outer_contour(body)
+    if outline is None:
+        return None
+    inside, outside = _across(outline, body, labels)
+    epi = (inside == MYOCARDIUM) & (outside != ATRIUM)
+    if not epi.any():
+        return None
+    base = _close_short_runs(~epi, len(outline) // 10)
+    if base.all():
+        return None
+    start, stop = _longest_run(~base)
+    return _cyclic_slice(outline, start, stop)
+
+
+def _geometric_base(outline: np.ndarray) -> np.ndarray:
+    """Fallback without myocardium/LA labels: the outline points farthest from the top (apex) end."""
+    centre = outline.mean(axis=0)
+    _, _, vt = np.linalg.svd(outline - centre, full_matrices=False)
+    axis = vt[0] if vt[0][1] > 0 else -vt[0]  # pointing down, towards the base
+    proj = (outline - centre) @ axis
+    tol = max(1.5, 0.03 * (proj.max() - proj.min()))
+    return proj >= proj.max() - tol
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """Cyclic runs of True as (start, length)."""
+    n = len(flags)
+    if flags.all():
+        return [(0, n)]
+    shift = int(np.argmin(flags))  # a False element: start scanning there
+    rolled = np.roll(flags, -shift)
+    padded = np.concatenate([[False], rolled, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int((s + shift) % n), int(e - s)) for s, e in zip(edges[::2], edges[1::2])]
+
+
+def _longest_run(flags: np.ndarray) -> tuple[int, int]:
+    start, length = max(_runs(flags), key=lambda r: r[1])
+    return start, start + length
+
+
+def _close_short_runs(flags: np.ndarray, max_len: int) -> np.ndarray:
+    """Drop runs of `flags` shorter than max_len, except the longest (the real base)."""
+    runs = _runs(flags) if flags.any() else []
+    if len(runs) <= 1:
+        return flags
+    out = flags.copy()
+    longest = max(runs, key=lambda r: r[1])
+    n = len(flags)
+    for start, length in runs:
+        if (start, length) != longest and length < max_len:
+            out[(start + np.arange(length)) % n] = False
+    return out
+
+
+def _cyclic_slice(points: np.ndarray, start: int, stop: int) -> np.ndarray:
+    idx = np.arange(start, stop) % len(points)
+    return points[idx].copy()
+
+
+def _orient_like(points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Reverse `points` if its first point is nearer the end of `ref` than its start."""
+    d_same = np.linalg.norm(points[0] - ref[0]) + np.linalg.norm(points[-1] - ref[-1])
+    d_flip = np.linalg.norm(points[0] - ref[-1]) + np.linalg.norm(points[-1] - ref[0])
+    return points[::-1].copy() if d_flip < d_same else points
+
+
+def contours_to_labels(contours: LvContours | None, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) uint8 label map 0-3 drawn from (possibly edited) contours."""
+    labels = np.zeros(shape, np.uint8)
+    if contours is None:
+        return labels
+    if contours.la_px is not None and len(contours.la_px) >= 3:
+        labels[contour_to_mask(contours.la_px, shape)] = ATRIUM
+    cavity = contour_to_mask(contours.endo_px, shape)
+    if contours.epi_px is not None and len(contours.epi_px) >= 3:
+        if contours.closed:
+            body = contour_to_mask(contours.epi_px, shape)
+        else:
+            epi = _orient_like(contours.epi_px, contours.endo_px)
+            body = contour_to_mask(np.vstack([epi, contours.endo_px[::-1]]), shape) | cavity
+        labels[body & ~cavity] = MYOCARDIUM
+    labels[cavity] = CAVITY
+    return labels

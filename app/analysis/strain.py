@@ -1,0 +1,253 @@
+"""Longitudinal strain from tracked centerlines: GLS, six segments per apical view, quality, bullseye.
+
+The tracked centerline (T, N, 2) runs from the image-left annulus over the apex to the right annulus.
+Global strain e(t) = (l(t) - l0) / l0 with l the centerline arc length in mm and l0 its length at the
+beat's end-diastole (frames before the first ED use the first ED). Segments are six equal arc-length
+thirds of each wall at the reference ED (basal, mid, apical left; apical, mid, basal right) and
+follow the tracked points, so a segment that shortens less than its neighbours shows less strain.
+Peak systolic strain: the most negative value between ED and ES (or the next ED when ES is unknown),
+averaged over the beats in the clip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+N_SEGMENTS = 6
+GENERIC_SEGMENT_NAMES = ("basal_left", "mid_left", "apical_left", "apical_right", "mid_right", "basal_right")
+QUALITY_SCALE_MM = 1.5  # tracking disagreement giving a quality score of exp(-1) ~ 0.37
+QUALITY_THRESHOLD = 0.5  # segments scoring below are marked low quality (~1.0 mm disagreement)
+
+# AHA 17-segment numbers of the segment names used here (Cerqueira et al. 2002)
+_WALLS = ("anterior", "anteroseptal", "inferoseptal", "inferior", "inferolateral", "anterolateral")
+AHA_NUMBER = {f"basal_{w}": 1 + i for i, w in enumerate(_WALLS)}
+AHA_NUMBER.update({f"mid_{w}": 7 + i for i, w in enumerate(_WALLS)})
+AHA_NUMBER.update({"apical_anterior": 13, "apical_septal": 14, "apical_inferior": 15, "apical_lateral": 16})
+
+
+# Apical views in standard orientation: wall on the image left, base -> apex, then the right wall
+# apex -> base (the centerline order). A3C apical segments map to the 17-segment apical ring.
+VIEW_SEGMENT_NAMES = {
+    "a4c": ("basal_inferoseptal", "mid_inferoseptal", "apical_septal",
+            "apical_lateral", "mid_anterolateral", "basal_anterolateral"),
+    "a2c": ("basal_inferior", "mid_inferior", "apical_inferior",
+            "apical_anterior", "mid_anterior", "basal_anterior"),
+    "a3c": ("basal_inferolateral", "mid_inferolateral", "apical_lateral",
+            "apical_septal", "mid_anteroseptal", "basal_anteroseptal"),
+}
+
+
+def segment_names(view: str) -> tuple[str, ...]:
+    """Six AHA segment names of an apical view in centerline order; generic names otherwise."""
+    return VIEW_SEGMENT_NAMES.get(view, GENERIC_SEGMENT_NAMES)
+
+
+def segment_bounds(n_points: int, n_segments: int = N_SEGMENTS) -> np.ndarray:
+    """(n_segments + 1,) point indices splitting a centerline into equal index (= ED arc) ranges."""
+    return np.round(np.linspace(0, n_points - 1, n_segments + 1)).astype(int)
+
+
+def to_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
+    """(..., 2) (x, y) pixels -> millimetres with (row, col) spacing."""
+    return np.asarray(points_px, dtype=np.float64) * np.array([spacing_mm[1], spacing_mm[0]])
+
+
+def arc_lengths_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
+    """(T, N, 2) centerlines -> (T,) length in mm."""
+    return np.sum(np.linalg.norm(np.diff(to_mm(points_px, spacing_mm), axis=1), axis=-1), axis=-1)
+
+
+def segment_lengths_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
+    """(T, N, 2) centerlines -> (T, 6) length of each segment in mm."""
+    steps = np.linalg.norm(np.diff(to_mm(points_px, spacing_mm), axis=1), axis=-1)  # (T, N-1)
+    b = segment_bounds(points_px.shape[1])
+    return np.stack([steps[:, b[k] : b[k + 1]].sum(axis=1) for k in range(len(b) - 1)], axis=1)
+
+
+def reference_frames(n_frames: int, ed_frames: Sequence[int]) -> np.ndarray:
+    """(T,) index of the end-diastole each frame is referred to (latest ED at or before it)."""
+    eds = sorted(int(e) for e in ed_frames if 0 <= int(e) < n_frames)
+    if not eds:
+        raise ValueError("strain needs at least one end-diastolic frame inside the clip")
+    ref = np.full(n_frames, eds[0])
+    for e in eds[1:]:
+        ref[e:] = e
+    return ref
+
+
+def lagrangian_strain_pct(lengths: np.ndarray, ed_frames: Sequence[int]) -> np.ndarray:
+    """(T,) or (T, K) lengths -> strain in % against each frame's end-diastolic length."""
+    ref = reference_frames(lengths.shape[0], ed_frames)
+    l0 = lengths[ref]
+    return 100.0 * (lengths - l0) / np.maximum(l0, 1e-9)
+
+
+def beat_windows(n_frames: int, ed_frames: Sequence[int], es_frames: Sequence[int] = ()) -> list[tuple[int, int]]:
+    """[(start, stop)) systolic search windows: ED -> its ES when known, else ED -> next ED.
+
+    A last partial beat counts only when it reaches its ES (or is at least 60 % of a full beat).
+    """
+    eds = sorted(int(e) for e in ed_frames if 0 <= int(e) < n_frames)
+    ess = sorted(int(e) for e in es_frames if 0 <= int(e) < n_frames)
+    full = [b - a for a, b in zip(eds, eds[1:])]
+    typical = float(np.median(full)) if full else None
+    windows = []
+    for i, start in enumerate(eds):
+        stop = eds[i + 1] if i + 1 < len(eds) else n_frames
+        es_in = [e for e in ess if start < e < stop]
+        if es_in:
+            windows.append((start, min(es_in[0] + 3, stop)))  # a little past ES: post-systolic peak
+        elif i + 1 < len(eds) or typical is None or (stop - start) >= 0.6 * typical:
+            windows.append((start, stop))
+    if not windows and eds:
+        windows.append((eds[0], n_frames))
+    return [w for w in windows if w[1] - w[0] >= 2]
+
+
+def peak_systolic_pct(curve_pct: np.ndarray, windows: list[tuple[int, int]]) -> np.ndarray | float | None:
+    """Mean over beats of the most negative strain in each window; (T,) -> float, (T, K) -> (K,)."""
+    if not windows:
+        return None
+    peaks = [np.min(curve_pct[a:b], axis=0) for a, b in windows]
+    return np.mean(peaks, axis=0)
+
+
+def segment_quality(disagreement_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-segment tracking quality from the (T, N) disagreement between motion-tracked points and the
+    segmentation centerline. Returns (rms_mm (6,), score 0..1 (6,), ok (6,) bool)."""
+    b = segment_bounds(disagreement_mm.shape[1])
+    rms = np.array([np.sqrt(np.nanmean(disagreement_mm[:, b[k] : b[k + 1] + 1] ** 2)) for k in range(len(b) - 1)])
+    score = np.exp(-rms / QUALITY_SCALE_MM)
+    return rms, score, score >= QUALITY_THRESHOLD
+
+
+def _round_list(values, ndigits: int = 3) -> list:
+    return [None if not np.isfinite(v) else round(float(v), ndigits) for v in np.asarray(values, dtype=float)]
+
+
+@dataclass(frozen=True, eq=False)
+class StrainResult:
+    """Longitudinal strain of one apical recording.
+
+    gls_pct: peak systolic global longitudinal strain (negative = shortening), None without a beat.
+    strain_curve_pct: (T,) global strain per frame. segmental_strain_pct: (T, 6) per segment.
+    segment_peak_pct: (6,) peak systolic strain per segment. strain_quality: (6,) 0..1 tracking score;
+    segment_ok: (6,) score passed (failed segments are marked, never averaged into the bullseye).
+    tracking_error_mm: (6,) RMS disagreement behind the score. centerline_px: (T, 120, 2) tracked.
+    """
+
+    gls_pct: float | None
+    strain_curve_pct: np.ndarray
+    segmental_strain_pct: np.ndarray
+    segment_peak_pct: tuple[float | None, ...]
+    segment_names: tuple[str, ...]
+    strain_quality: tuple[float, ...]
+    segment_ok: tuple[bool, ...]
+    tracking_error_mm: tuple[float, ...]
+    centerline_px: np.ndarray
+    ed_frames: tuple[int, ...]
+    motion: str = "classical"
+    view: str = "unknown"
+
+    @property
+    def low_quality_segments(self) -> tuple[str, ...]:
+        return tuple(n for n, ok in zip(self.segment_names, self.segment_ok) if not ok)
+
+    def to_json_dict(self) -> dict:
+        """The strain keys of `analyze --json` (plain JSON types)."""
+        seg = {}
+        for k, name in enumerate(self.segment_names):
+            peak = self.segment_peak_pct[k]
+            seg[name] = {
+                "peak": None if peak is None else round(float(peak), 2),
+                "curve": _round_list(self.segmental_strain_pct[:, k], 2),
+            }
+        quality = {
+            name: {"score": round(float(q), 3), "ok": bool(ok), "tracking_error_mm": round(float(e), 3)}
+            for name, q, ok, e in zip(self.segment_names, self.strain_quality, self.segment_ok, self.tracking_error_mm)
+        }
+        return {
+            "gls_pct": None if self.gls_pct is None else round(float(self.gls_pct), 2),
+            "strain_curve_pct": _round_list(self.strain_curve_pct, 2),
+            "segmental_strain_pct": seg,
+            "strain_quality": quality,
+            "strain_motion": self.motion,
+        }
+
+
+def strain_from_tracks(
+    centerline_px: np.ndarray,
+    spacing_mm: tuple[float, float],
+    ed_frames: Sequence[int],
+    disagreement_mm: np.ndarray,
+    *,
+    es_frames: Sequence[int] = (),
+    view: str = "unknown",
+    motion: str = "classical",
+) -> StrainResult:
+    """StrainResult from tracked centerlines (T, N, 2) px and the (T, N) tracking disagreement in mm."""
+    curve = lagrangian_strain_pct(arc_lengths_mm(centerline_px, spacing_mm), ed_frames)
+    seg_curves = lagrangian_strain_pct(segment_lengths_mm(centerline_px, spacing_mm), ed_frames)
+    windows = beat_windows(len(curve), ed_frames, es_frames)
+    gls = peak_systolic_pct(curve, windows)
+    seg_peak = peak_systolic_pct(seg_curves, windows)
+    rms, score, ok = segment_quality(disagreement_mm)
+    return StrainResult(
+        gls_pct=None if gls is None else float(gls),
+        strain_curve_pct=curve,
+        segmental_strain_pct=seg_curves,
+        segment_peak_pct=tuple([None] * N_SEGMENTS if seg_peak is None else (float(v) for v in seg_peak)),
+        segment_names=segment_names(view),
+        strain_quality=tuple(float(s) for s in score),
+        segment_ok=tuple(bool(o) for o in ok),
+        tracking_error_mm=tuple(float(r) for r in rms),
+        centerline_px=np.asarray(centerline_px),
+        ed_frames=tuple(sorted(int(e) for e in ed_frames)),
+        motion=motion,
+        view=view,
+    )
+
+
+@dataclass(frozen=True)
+class StudyStrain:
+    """Strain of one study's apical views: mean GLS and the AHA 17-segment bullseye.
+
+    aha_peak_pct: AHA number (1-17) -> mean peak strain over the views whose tracking passed (17 is
+    the mean of the apical ring); unreliable: numbers only seen with failed tracking (value kept).
+    """
+
+    gls_mean_pct: float | None
+    gls_by_view: dict
+    aha_peak_pct: dict
+    unreliable: frozenset
+
+
+def combine_views(results: Sequence[StrainResult]) -> StudyStrain:
+    """Average GLS over apical views and map their segments onto the 17-segment bullseye."""
+    gls = {r.view: r.gls_pct for r in results if r.gls_pct is not None}
+    good: dict[int, list[float]] = {}
+    poor: dict[int, list[float]] = {}
+    for r in results:
+        for name, peak, ok in zip(r.segment_names, r.segment_peak_pct, r.segment_ok):
+            number = AHA_NUMBER.get(name)
+            if number is None or peak is None:
+                continue
+            (good if ok else poor).setdefault(number, []).append(float(peak))
+    values = {n: float(np.mean(v)) for n, v in good.items()}
+    unreliable = set()
+    for n, v in poor.items():
+        if n not in values:
+            values[n] = float(np.mean(v))
+            unreliable.add(n)
+    apical = [values[n] for n in (13, 14, 15, 16) if n in values and n not in unreliable]
+    if apical:
+        values[17] = float(np.mean(apical))
+    return StudyStrain(
+        gls_mean_pct=float(np.mean(list(gls.values()))) if gls else None,
+        gls_by_view=gls,
+        aha_peak_pct=values,
+        unreliable=frozenset(unreliable),
+    )

@@ -1,0 +1,103 @@
+"""Files around `analyze`: label maps in (--labels) and out (--masks), and the model choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.data.recording import Recording
+
+
+def segmenter_for_model(recording: Recording, model: str):
+    """(segmenter, name): the pipeline default, or the chosen echo network."""
+    from app.workflow.pipeline import _weights_error, default_segmenter
+
+    if recording.modality == "mri" or model == "temporal":
+        return default_segmenter(recording)
+
+    def echo_base(rec, cancel=None):
+        from app.ml.inference import segment_recording
+        from app.ml.weights import WeightsError
+
+        try:
+            yield from segment_recording(rec, model, cancel=cancel)
+        except (WeightsError, FileNotFoundError) as exc:
+            raise _weights_error(exc, f"echo_seg_{model}") from exc
+
+    return echo_base, f"echo_seg_{model}"
+
+
+def with_strain(analysis):
+    """The analysis with longitudinal strain (apical echo views with an ED frame), else unchanged with the
+    reason in extra["strain_error"] (strain failing never fails the volume analysis)."""
+    from dataclasses import replace
+
+    from app.data.recording import APICAL_VIEWS
+    from app.workflow.results import AnalysisError
+
+    rec, m = analysis.recording, analysis.measurements
+    if rec.modality != "echo" or rec.is_stack or rec.view not in APICAL_VIEWS:
+        return analysis
+    if not m.ed_frames:
+        return replace(analysis, extra={**analysis.extra, "strain_error": "no end-diastolic frame"})
+    from app.workflow.strain_pipeline import run_strain
+
+    try:
+        strain = run_strain(rec, analysis.labels, m.ed_frames, es_frames=m.es_frames)
+    except (AnalysisError, ValueError) as exc:
+        return replace(analysis, extra={**analysis.extra, "strain_error": str(exc)})
+    return replace(analysis, strain=strain)
+
+
+def load_labels(path: Path, recording: Recording) -> np.ndarray:
+    """A label map for the recording from .npz ('labels' array, e.g. a phantom truth sidecar), .npy, or an
+    image file SimpleITK reads (NIfTI, MetaImage; a 4D (x, y, slice, phase) file for a stack)."""
+    from app.cli import UsageError
+
+    if not path.is_file():
+        raise UsageError(f"{path}: labels file not found")
+    try:
+        if path.suffix == ".npz":
+            with np.load(path) as z:
+                if "labels" not in z:
+                    raise UsageError(f"{path}: no 'labels' array in the .npz (found {', '.join(z.files)})")
+                labels = z["labels"]
+        elif path.suffix == ".npy":
+            labels = np.load(path)
+        else:
+            import SimpleITK as sitk
+
+            labels = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+            if labels.ndim == 4:  # (phase, slice, H, W) from (x, y, slice, phase)
+                labels = labels.transpose(1, 0, 2, 3)
+    except UsageError:
+        raise
+    except Exception as exc:  # numpy / SimpleITK read errors
+        raise UsageError(f"{path}: cannot read labels ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    labels = np.asarray(labels)
+    if labels.shape != recording.frames.shape:
+        raise UsageError(f"{path}: labels of shape {labels.shape} do not match the recording {recording.frames.shape}")
+    return labels.astype(np.uint8)
+
+
+def write_masks(labels: np.ndarray, recording: Recording, path: Path) -> Path:
+    """Write labels (T, H, W) or (S, T, H, W) as NIfTI with the recording's spacing.
+
+    2D+t: axes (x=col, y=row, t) with spacing (col mm, row mm, frame interval s).
+    Stack: (x, y, slice, phase) with spacing (col mm, row mm, slice spacing mm, frame interval s).
+    """
+    import SimpleITK as sitk
+
+    dt = 1.0 / recording.frame_rate_hz if recording.frame_rate_hz else 1.0
+    sp_row, sp_col = (float(s) for s in recording.spacing_mm)
+    if labels.ndim == 4:
+        image = sitk.GetImageFromArray(np.ascontiguousarray(labels.transpose(1, 0, 2, 3)).astype(np.uint8),
+                                       isVector=False)
+        image.SetSpacing((sp_col, sp_row, float(recording.slice_spacing_mm or 1.0), dt))
+    else:
+        image = sitk.GetImageFromArray(np.ascontiguousarray(labels).astype(np.uint8), isVector=False)
+        image.SetSpacing((sp_col, sp_row, dt))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(image, str(path), useCompression=True)
+    return path

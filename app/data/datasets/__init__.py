@@ -1,0 +1,1 @@
+"""Loaders for the team's labelled research datasets (read from ../shared/data, never copied)."""

@@ -1,0 +1,106 @@
+"""Readers: any supported file or folder -> `Recording`, chosen by content, never by extension.
+
+    load_recording(path, series_key=None) -> Recording
+    list_series(path) -> list[SeriesInfo]
+
+Supported: DICOM ultrasound (multi/single-frame, any colour model, RLE/JPEG/JPEG-LS/JPEG 2000),
+DICOM MR (folders of single-frame cine images, Enhanced MR multi-frame), DICOMDIR, NIfTI, MetaImage,
+AVI/MP4 video. Every failure is a `LoadError` naming the file and the problem; anything unexpected
+from a third-party library is wrapped at this boundary so callers never see another exception type.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.data.errors import LoadError
+from app.data.readers.progress import LoadCancelled, Progress, report, scaled
+from app.data.recording import Recording, SeriesInfo
+
+__all__ = ["LoadCancelled", "LoadError", "list_series", "load_recording"]
+
+
+def _guard(path: Path, func, *args):
+    try:
+        return func(*args)
+    except LoadError:
+        raise
+    except MemoryError:
+        raise LoadError(path, "not enough memory to load this recording") from None
+    except RecursionError:
+        raise LoadError(path, "the file structure is corrupt (nested too deeply)") from None
+    except Exception as exc:  # last line of defence: a corrupt file must never crash the caller
+        text = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise LoadError(path, f"the file could not be read ({type(exc).__name__}: {text})") from None
+
+
+def _is_dicomdir_file(path: Path) -> bool:
+    from app.data.readers import dicom_common as dc
+    from app.data.readers.dicom_file import is_dicomdir
+
+    return is_dicomdir(dc.read_dataset(path, header_only=True))
+
+
+def _load_file(path: Path, kind: str) -> Recording:
+    from app.data.readers import detect
+
+    if kind == detect.DICOM:
+        from app.data.readers.dicom_file import read_dicom_file
+
+        return read_dicom_file(path)
+    if kind in (detect.NIFTI, detect.METAIMAGE):
+        from app.data.readers.nifti import read_image_file
+
+        return read_image_file(path)
+    from app.data.readers.video import read_video
+
+    return read_video(path)
+
+
+def _load_entry(entry, progress: Progress | None) -> Recording:
+    from app.data.readers.mr_sources import read_mr_files
+
+    if entry.kind == "mr_files":
+        return read_mr_files(list(entry.info.paths), Path(entry.info.paths[0]).parent, progress)
+    report(progress, Path(entry.info.key), 0.0, "decoding")
+    return _load_file(Path(entry.info.key), entry.kind)
+
+
+def _load(path: Path, series_key: str | None, progress: Progress | None) -> Recording:
+    from app.data.readers import detect, series
+
+    kind = detect.sniff(path)
+    if kind == detect.FOLDER or (kind == detect.DICOM and _is_dicomdir_file(path)):
+        entries = series.scan_location(path, scaled(progress, 0.0, 0.3))
+        return _load_entry(series.pick(entries, series_key, path), scaled(progress, 0.3, 1.0))
+    report(progress, path, 0.0, "decoding")
+    recording = _load_file(path, kind)
+    report(progress, path, 1.0, "done")
+    return recording
+
+
+def _list(path: Path, progress: Progress | None) -> list[SeriesInfo]:
+    from app.data.readers import detect, series
+
+    kind = detect.sniff(path)
+    if kind == detect.FOLDER or (kind == detect.DICOM and _is_dicomdir_file(path)):
+        return [entry.info for entry in series.scan_location(path, progress)]
+    entries = series.scan([path])
+    if not entries:  # not listable from the header: load it fully to get the real error
+        _load_file(path, kind)
+    return [entry.info for entry in entries] or []
+
+
+def load_recording(path: str | Path, series_key: str | None = None, progress: Progress | None = None) -> Recording:
+    """The recording in `path` (file, folder or DICOMDIR); `series_key` picks one of several series.
+
+    `progress(fraction, message)` is called as files are read; returning False cancels (LoadCancelled).
+    """
+    path = Path(path)
+    return _guard(path, _load, path, series_key, progress)
+
+
+def list_series(path: str | Path, progress: Progress | None = None) -> list[SeriesInfo]:
+    """The recordings a file, folder or DICOMDIR holds, without decoding pixels."""
+    path = Path(path)
+    return _guard(path, _list, path, progress)

@@ -1,0 +1,202 @@
+"""DICOM pieces shared by the ultrasound and MR readers: safe reading, patient fields, decoding to grey.
+
+Every pydicom call that can fail on a bad file goes through here and comes back as a LoadError.
+Decoding uses pydicom's pixel backends (RLE built in; JPEG baseline/extended/lossless, JPEG-LS and
+JPEG 2000 through the pylibjpeg plugins). Colour is reduced to grey luma (ITU-R BT.601 Y):
+PALETTE COLOR through `apply_color_lut`, YBR_FULL/YBR_FULL_422 to RGB by pydicom, RGB to Y with
+`convert_color_space` (8-bit) or the same weights (16-bit).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from app.data.errors import LoadError
+from app.data.readers import limits
+
+PDF_SOP = "1.2.840.10008.5.1.4.1.1.104.1"
+DICOMDIR_SOP = "1.2.840.10008.1.3.10"
+SR_SOP_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
+_LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+DEFER_BYTES = 8 * 1024 * 1024
+
+
+def read_dataset(path: str | Path, header_only: bool = False):
+    """pydicom Dataset of `path` (force=True so headerless files load); LoadError when unreadable."""
+    import pydicom
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # large values (pixel data) stay on disk until decoded, after the memory check
+            ds = pydicom.dcmread(str(path), force=True, stop_before_pixels=header_only, defer_size=DEFER_BYTES)
+    except LoadError:
+        raise
+    except Exception as exc:  # pydicom raises many types on corrupt data
+        raise LoadError(path, f"not a readable DICOM file ({_short(exc)})") from None
+    if len(ds) == 0:
+        raise LoadError(path, "not a DICOM file: no DICOM elements could be read")
+    _ensure_transfer_syntax(ds)
+    return ds
+
+
+def _ensure_transfer_syntax(ds) -> None:
+    """Headerless files have no file meta: record the encoding pydicom found so pixels can decode."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return
+    implicit, little = getattr(ds, "original_encoding", (None, None))
+    if implicit is None:
+        return
+    uid = ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+    ds.file_meta = meta if meta is not None else FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = uid
+
+
+def get(ds, keyword: str, default=None):
+    """ds.keyword, or `default` when absent, empty or unparsable (corrupt values never raise)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = ds.get(keyword, default)
+    except Exception:
+        return default
+    return default if value is None or value == "" else value
+
+
+def get_float(ds, keyword: str) -> float | None:
+    value = get(ds, keyword)
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def get_floats(ds, keyword: str) -> list[float] | None:
+    value = get(ds, keyword)
+    if value is None:
+        return None
+    items = [value] if isinstance(value, (str, bytes, int, float)) else value
+    try:
+        return [float(v) for v in items]
+    except (TypeError, ValueError):
+        return None
+
+
+def sop_class(ds) -> str:
+    meta = getattr(ds, "file_meta", None)
+    return str(get(ds, "SOPClassUID") or (get(meta, "MediaStorageSOPClassUID") if meta else "") or "")
+
+
+def refuse_non_images(ds, path: Path) -> None:
+    """LoadError for DICOM objects that are not images (SR, encapsulated PDF, no pixel data)."""
+    sop = sop_class(ds)
+    if sop.startswith(SR_SOP_PREFIX) or str(get(ds, "Modality", "")).upper() == "SR":
+        raise LoadError(path, "unsupported DICOM object: a structured report (SR), not an image")
+    if sop == PDF_SOP or "EncapsulatedDocument" in ds:
+        raise LoadError(path, "unsupported DICOM object: an encapsulated document (PDF), not an image")
+    if not any(k in ds for k in _PIXEL_KEYWORDS):
+        raise LoadError(path, "the DICOM file has no pixel data (no image in it)")
+
+
+def patient_info(ds):
+    """PatientInfo from the standard patient/study elements (empty strings when absent)."""
+    from app.data.recording import PatientInfo
+
+    def text(keyword: str) -> str:
+        return str(get(ds, keyword, "")).strip()
+
+    return PatientInfo(
+        name=text("PatientName").replace("^", " ").strip(),
+        patient_id=text("PatientID"),
+        birth_date=text("PatientBirthDate"),
+        sex=text("PatientSex"),
+        study_date=text("StudyDate"),
+        institution=text("InstitutionName"),
+        manufacturer=text("Manufacturer"),
+        study_uid=text("StudyInstanceUID"),
+    )
+
+
+def image_geometry(ds, path: Path) -> tuple[int, int, int, int, int]:
+    """(frames, rows, cols, samples, bytes_per_sample) from the header; LoadError when missing."""
+    try:
+        rows, cols = int(get(ds, "Rows", 0)), int(get(ds, "Columns", 0))
+        frames = int(get(ds, "NumberOfFrames", 1))
+        samples = int(get(ds, "SamplesPerPixel", 1) or 1)
+        bits = int(get(ds, "BitsAllocated", 8) or 8)
+    except (TypeError, ValueError):
+        raise LoadError(path, "the image size fields (Rows, Columns, NumberOfFrames) are not numbers") from None
+    if rows <= 0 or cols <= 0:
+        raise LoadError(path, f"the image has no size (Rows={rows}, Columns={cols})")
+    if frames <= 0:
+        raise LoadError(path, "the file holds zero frames")
+    return frames, rows, cols, samples, max(1, (bits + 7) // 8)
+
+
+def check_size(ds, path: Path) -> None:
+    """Refuse before decoding when the decoded frames (plus colour/grey copies) exceed the limit."""
+    frames, rows, cols, samples, nbytes = image_geometry(ds, path)
+    colour_bytes = 6 if str(get(ds, "PhotometricInterpretation", "")).upper() == "PALETTE COLOR" else 0
+    grey_bytes = nbytes if samples == 1 and not colour_bytes else 2
+    per_pixel = 2 * samples * nbytes + colour_bytes + 2 * grey_bytes  # raw + decoded + RGB + grey + masked
+    limits.check_decoded_size(path, limits.estimate_bytes(frames, rows, cols, bytes_per_value=per_pixel, copies=1))
+
+
+def decode_grey(ds, path: Path) -> np.ndarray:
+    """(T, H, W) grey frames in the file's grey range (uint8/uint16/int16...); LoadError on failure."""
+    frames, rows, cols, samples, _ = image_geometry(ds, path)
+    refuse_non_images(ds, path)
+    check_size(ds, path)
+    photometric = str(get(ds, "PhotometricInterpretation", "MONOCHROME2")).upper().strip()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = np.asarray(ds.pixel_array)
+            if photometric == "PALETTE COLOR":
+                from pydicom.pixels import apply_color_lut
+
+                data = _palette_to_8bit(apply_color_lut(data, ds))
+                samples = 3
+    except LoadError:
+        raise
+    except Exception as exc:
+        raise LoadError(path, f"the pixel data could not be decoded ({_short(exc)})") from None
+    grey = _to_grey(data, samples, photometric)
+    grey = grey.reshape((-1, *grey.shape[-2:])) if grey.ndim >= 2 else grey
+    if grey.shape != (frames, rows, cols):
+        raise LoadError(path, f"decoded pixel data has shape {grey.shape}, header says {(frames, rows, cols)}")
+    return grey
+
+
+def _palette_to_8bit(rgb: np.ndarray) -> np.ndarray:
+    """Palette colour with 16-bit LUT entries -> 8-bit RGB (display LUTs carry 8 useful bits)."""
+    if rgb.dtype == np.uint8:
+        return rgb
+    return np.rint(rgb.astype(np.float32) / 257.0).clip(0, 255).astype(np.uint8)
+
+
+def _to_grey(data: np.ndarray, samples: int, photometric: str) -> np.ndarray:
+    if samples == 1:
+        if photometric == "MONOCHROME1":  # 0 is white: flip so bright means signal
+            return (data.max() - data + data.min()).astype(data.dtype)
+        return data
+    rgb = data[..., :3]
+    if rgb.dtype == np.uint8:
+        from pydicom.pixels import convert_color_space
+
+        return np.ascontiguousarray(convert_color_space(rgb, "RGB", "YBR_FULL")[..., 0])
+    luma = rgb.astype(np.float32) @ _LUMA_WEIGHTS
+    return np.clip(np.rint(luma), 0, np.iinfo(np.uint16).max).astype(np.uint16)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

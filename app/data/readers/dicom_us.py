@@ -1,0 +1,128 @@
+"""DICOM ultrasound (multi-frame or single-frame) -> grey (T, H, W) echo Recording.
+
+Spacing: the 2D tissue region of SequenceOfUltrasoundRegions (RegionSpatialFormat 1, tissue data type
+preferred, the largest; PhysicalDeltaX/Y in cm -> mm), else PixelSpacing, else nominal (1, 1) with
+calibrated=False. Timing: FrameTimeVector, FrameTime (ms), CineRate, RecommendedDisplayFrameRate, else
+DEFAULT_FRAME_RATE_HZ with frame_times_nominal=True. The sector is found inside the region box (see
+sector.py) and everything outside it is set to 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.data.readers import dicom_common as dc
+from app.data.readers.sector import Box, apply_mask, detect_sector
+from app.data.readers.view import view_from_text
+from app.data.recording import Recording, uniform_frame_times
+
+DEFAULT_FRAME_RATE_HZ = 30.0
+_UNITS_CM = 3
+_SPATIAL_2D = 1
+_TISSUE = 1
+
+
+@dataclass(frozen=True)
+class UsRegion:
+    """One 2D ultrasound region: its pixel box and physical pixel size."""
+
+    box: Box  # (row0, col0, row1, col1) inclusive
+    spacing_mm: tuple[float, float] | None  # (row, col), None when the units are not cm
+    tissue: bool
+
+    @property
+    def area_px(self) -> int:
+        return (self.box[2] - self.box[0] + 1) * (self.box[3] - self.box[1] + 1)
+
+
+def _region(item) -> UsRegion | None:
+    if dc.get(item, "RegionSpatialFormat") != _SPATIAL_2D:
+        return None
+    try:
+        box = tuple(int(dc.get(item, k, 0)) for k in
+                    ("RegionLocationMinY0", "RegionLocationMinX0", "RegionLocationMaxY1", "RegionLocationMaxX1"))
+    except (TypeError, ValueError):
+        return None
+    dx, dy = dc.get_float(item, "PhysicalDeltaX"), dc.get_float(item, "PhysicalDeltaY")
+    cm = dc.get(item, "PhysicalUnitsXDirection") == _UNITS_CM and dc.get(item, "PhysicalUnitsYDirection") == _UNITS_CM
+    spacing = (abs(dy) * 10.0, abs(dx) * 10.0) if cm and dx and dy else None
+    return UsRegion(box=box, spacing_mm=spacing, tissue=dc.get(item, "RegionDataType") == _TISSUE)
+
+
+def _fits(region: UsRegion, rows: int, cols: int) -> bool:
+    r0, c0, r1, c1 = region.box
+    return 0 <= r0 <= r1 <= rows and 0 <= c0 <= c1 <= cols  # one past the edge is common: tolerated
+
+
+def tissue_region(ds) -> UsRegion | None:
+    """The 2D tissue region (largest; calibrated tissue regions first), or None.
+
+    A region that does not fit inside the image was written for another resolution (the image was
+    resized after the fact), so neither its box nor its pixel size can be trusted: it is ignored.
+    """
+    rows, cols = int(dc.get(ds, "Rows", 0)), int(dc.get(ds, "Columns", 0))
+    items = dc.get(ds, "SequenceOfUltrasoundRegions") or []
+    regions = [r for r in (_region(item) for item in items) if r and _fits(r, rows, cols)]
+    if not regions:
+        return None
+    return max(regions, key=lambda r: (r.spacing_mm is not None, r.tissue, r.area_px))
+
+
+def spacing(ds, region: UsRegion | None) -> tuple[tuple[float, float], bool]:
+    """((row_mm, col_mm), calibrated)."""
+    if region is not None and region.spacing_mm is not None:
+        return region.spacing_mm, True
+    pixel = dc.get_floats(ds, "PixelSpacing")
+    if pixel and len(pixel) == 2 and all(p > 0 for p in pixel):
+        return (pixel[0], pixel[1]), True
+    return (1.0, 1.0), False
+
+
+def frame_times(ds, n_frames: int) -> tuple[np.ndarray, bool]:
+    """((T,) seconds from the first frame, nominal flag) from the timing elements."""
+    vector = dc.get_floats(ds, "FrameTimeVector")
+    if vector and len(vector) == n_frames and all(v >= 0 for v in vector[1:]) and sum(vector[1:]) > 0:
+        times = np.cumsum(np.asarray(vector, dtype=np.float64)) / 1000.0
+        return times - times[0], False
+    frame_time_ms = dc.get_float(ds, "FrameTime")
+    if frame_time_ms and frame_time_ms > 0:
+        return uniform_frame_times(n_frames, 1000.0 / frame_time_ms), False
+    for keyword in ("CineRate", "RecommendedDisplayFrameRate"):
+        rate = dc.get_float(ds, keyword)
+        if rate and rate > 0:
+            return uniform_frame_times(n_frames, rate), False
+    return uniform_frame_times(n_frames, DEFAULT_FRAME_RATE_HZ), n_frames > 1
+
+
+def view_of(ds, path: Path) -> str:
+    codes = dc.get(ds, "ViewCodeSequence") or []
+    meanings = [str(dc.get(item, "CodeMeaning", "")) for item in codes]
+    return view_from_text(*meanings, dc.get(ds, "SeriesDescription"), dc.get(ds, "ProtocolName"),
+                          dc.get(ds, "ImageComments"))
+
+
+def read_us(ds, path: Path) -> Recording:
+    """Echo Recording from a decoded-on-demand ultrasound Dataset `ds` read from `path`."""
+    grey = dc.decode_grey(ds, path)
+    region = tissue_region(ds)
+    spacing_mm, calibrated = spacing(ds, region)
+    times, nominal = frame_times(ds, grey.shape[0])
+    mask = detect_sector(grey, region.box if region else None)
+    heart_rate = dc.get_float(ds, "HeartRate")
+    return Recording(
+        frames=apply_mask(grey, mask),
+        spacing_mm=spacing_mm,
+        frame_times_s=times,
+        modality="echo",
+        view=view_of(ds, path),
+        calibrated=calibrated,
+        patient=dc.patient_info(ds),
+        source_path=path,
+        heart_rate_bpm=heart_rate if heart_rate and heart_rate > 0 else None,
+        sector_mask=mask,
+        series_description=str(dc.get(ds, "SeriesDescription", "")),
+        frame_times_nominal=nominal,
+    )

@@ -1,0 +1,55 @@
+"""Memory guard: refuse recordings too large to decode, before decoding them.
+
+A reader estimates the decoded size from the header (rows x columns x frames x samples x bytes, and
+the float/grey working copies) and calls `check_decoded_size`. The limit is MAX_RAM_FRACTION of the
+physical memory (os.sysconf), or CARDIOTRACE_MAX_LOAD_MB from the environment when set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from app.data.errors import LoadError
+
+MAX_RAM_FRACTION = 0.4
+FALLBACK_RAM_BYTES = 8 * 1024**3  # when the platform cannot tell
+WORKING_COPIES = 3  # decoded array + colour/grey conversion + masked copy
+
+
+def physical_ram_bytes() -> int:
+    """Physical memory of this machine in bytes (FALLBACK_RAM_BYTES when unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return FALLBACK_RAM_BYTES
+
+
+def max_load_bytes() -> int:
+    """Largest decoded size accepted, in bytes."""
+    override = os.environ.get("CARDIOTRACE_MAX_LOAD_MB", "").strip()
+    if override:
+        try:
+            return max(1, int(float(override) * 1024**2))
+        except ValueError:
+            pass
+    return int(physical_ram_bytes() * MAX_RAM_FRACTION)
+
+
+def estimate_bytes(*dims: int, bytes_per_value: int = 1, copies: int = WORKING_COPIES) -> int:
+    """Bytes needed for an array of shape `dims` of `bytes_per_value`, times working `copies`."""
+    total = int(bytes_per_value) * int(copies)
+    for d in dims:
+        total *= max(int(d), 0)
+    return total
+
+
+def check_decoded_size(path: str | Path | None, n_bytes: int, what: str = "the recording") -> None:
+    """LoadError when `n_bytes` exceeds the memory limit, saying how large and what the limit is."""
+    limit = max_load_bytes()
+    if n_bytes > limit:
+        raise LoadError(
+            path,
+            f"{what} would need about {n_bytes / 1024**3:.1f} GB of memory once decoded; "
+            f"the limit on this machine is {limit / 1024**3:.1f} GB, so it was not loaded",
+        )

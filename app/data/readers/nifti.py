@@ -1,0 +1,251 @@
+"""NIfTI (.nii, .nii.gz) and MetaImage (.mhd + .raw) through SimpleITK.
+
+SimpleITK's numpy array reverses the file's index order, so a file stored (x=width, y=height, t)
+arrives as (T, H, W): rows along y. This is the CAMUS layout (depth along y), so CAMUS files and the
+echo clip need no transposition.
+
+Layout rules:
+- 2D: one frame (1, H, W), echo.
+- 3D: a 2D+t echo clip (T, H, W) when the file name names an echo view (4CH, a4c, ...) or says
+  "sequence"/"echo", or the voxels are stored as unsigned 8-bit (scanner video; MR volumes are not);
+  otherwise a volume of slices (S, 1, H, W), MR.
+- 4D (x, y, z, t), e.g. ACDC short axis: (S, T, H, W), MR; slices base -> apex when the image
+  direction is a real orientation (same LPS apex rule as DICOM), else in file order.
+Calibration rule: MetaImage ElementSpacing is millimetres by convention (trusted unless all 1.0).
+NIfTI spacing is trusted only when xyzt_units states a spatial unit (m, mm, um); with unknown units
+(the echo clip: 0.4 "mm" with units 0) the spacing is nominal, so spacing_mm = (1, 1) and
+calibrated=False. Frame times: the time step in the header's time unit (seconds when it states none,
+and always for MetaImage), used only when it is a plausible frame interval (1-500 ms); otherwise a
+default rate with frame_times_nominal=True (e.g. the echo clip's step of 1).
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import tempfile
+import zlib
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from app.data.errors import LoadError
+from app.data.readers import limits
+from app.data.readers.sector import apply_mask, detect_sector
+from app.data.readers.view import view_from_text
+from app.data.recording import Recording, SeriesInfo, uniform_frame_times
+
+DEFAULT_ECHO_RATE_HZ = 30.0
+DEFAULT_MR_RATE_HZ = 25.0
+PLAUSIBLE_FRAME_INTERVAL_S = (0.001, 0.5)  # a default step of 1 (s) in a header is not a frame rate
+APEX_DIRECTION_LPS = np.array([1.0, -1.0, -1.0]) / np.sqrt(3.0)
+_ECHO_WORDS = ("sequence", "echo", "cine_echo")
+_SPACE_UNITS_TO_MM = {1: 1000.0, 2: 1.0, 3: 0.001}
+_TIME_UNITS_TO_S = {8: 1.0, 16: 0.001, 24: 1e-6}
+
+
+@contextmanager
+def _itk_name(path: Path):
+    """A name ITK accepts for `path`: ITK's NIfTI reader insists on .nii/.nii.gz, so other names are
+    aliased through a symlink (or a copy) in a temporary folder. MetaImage headers keep their path."""
+    from app.data.readers import detect
+
+    if detect.sniff(path) == detect.METAIMAGE or path.name.lower().endswith((".nii", ".nii.gz")):
+        yield path
+        return
+    with path.open("rb") as handle:
+        gz = handle.read(2) == b"\x1f\x8b"
+    with tempfile.TemporaryDirectory(prefix="cardiotrace-") as tmp:
+        alias = Path(tmp) / ("image.nii.gz" if gz else "image.nii")
+        try:
+            alias.symlink_to(path.resolve())
+        except OSError:
+            shutil.copyfile(path, alias)
+        yield alias
+
+
+def _reader(path: Path, itk_path: Path):
+    """SimpleITK reader with the ImageIO chosen from the content (ITK would go by the extension)."""
+    import SimpleITK as sitk
+
+    from app.data.readers import detect
+
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # ITK warnings go to stderr; errors still raise
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(itk_path))
+    reader.SetImageIO("MetaImageIO" if detect.sniff(path) == detect.METAIMAGE else "NiftiImageIO")
+    try:
+        reader.ReadImageInformation()
+    except Exception as exc:  # SimpleITK raises RuntimeError with multi-line ITK text
+        raise LoadError(path, f"the image header could not be read ({_first_line(exc)})") from None
+    return reader
+
+
+def _meta(reader, key: str) -> str:
+    return reader.GetMetaData(key) if reader.HasMetaDataKey(key) else ""
+
+
+def _stored_8bit(reader) -> bool:
+    """True when the file stores unsigned 8-bit voxels (NIfTI datatype 2 / MetaImage MET_UCHAR)."""
+    import SimpleITK as sitk
+
+    datatype = _meta(reader, "datatype")
+    if datatype:
+        return datatype.strip() == "2"
+    return reader.GetPixelID() in (sitk.sitkUInt8, sitk.sitkVectorUInt8)
+
+
+def _is_echo_clip(path: Path, reader) -> bool:
+    """A 3D file is a 2D+t echo clip when its name says so or it stores 8-bit grey (scanner video)."""
+    if reader.GetDimension() != 3:
+        return False
+    stem = path.name.lower()
+    named = view_from_text(stem) in ("a2c", "a3c", "a4c", "plax", "psax") or any(w in stem for w in _ECHO_WORDS)
+    return named or _stored_8bit(reader)
+
+
+def _units(reader) -> tuple[float | None, float | None]:
+    """(mm per spatial unit or None when unknown, seconds per time unit) from the header."""
+    code = _meta(reader, "xyzt_units")
+    if not code:  # MetaImage: millimetres by convention; a time axis is taken as seconds
+        return 1.0, 1.0
+    try:
+        value = int(code)
+    except ValueError:
+        return None, 1.0
+    return _SPACE_UNITS_TO_MM.get(value & 7), _TIME_UNITS_TO_S.get(value & 56, 1.0)
+
+
+def _pixel_bytes(reader) -> int:
+    import SimpleITK as sitk
+
+    size = sitk.Image([1] * reader.GetDimension(), reader.GetPixelID(), reader.GetNumberOfComponents())
+    return max(1, size.GetSizeOfPixelComponent()) * reader.GetNumberOfComponents()
+
+
+def describe(path: Path) -> SeriesInfo:
+    """SeriesInfo from the header alone (no pixel decoding)."""
+    with _itk_name(path) as itk_path:
+        reader = _reader(path, itk_path)
+    size = reader.GetSize()
+    dim = len(size)
+    echo = dim < 3 or _is_echo_clip(path, reader)
+    frames = 1 if dim == 2 else (size[2] if echo else (size[3] if dim == 4 else 1))
+    shape = tuple(reversed(size)) if dim != 4 else (size[2], size[3], size[1], size[0])
+    return SeriesInfo(key=str(path), description=path.name, modality="echo" if echo else "mri",
+                      n_frames=int(frames), shape=tuple(int(s) for s in shape), paths=(path,))
+
+
+def read_image_file(path: Path) -> Recording:
+    """Recording from a NIfTI or MetaImage file."""
+    with _itk_name(path) as itk_path:
+        return _read(path, _reader(path, itk_path))
+
+
+def _read(path: Path, reader) -> Recording:
+    size, dim = reader.GetSize(), reader.GetDimension()
+    if dim not in (2, 3, 4):
+        raise LoadError(path, f"{dim}-dimensional image; expected 2D, 2D+t, 3D or 3D+t")
+    if min(size) <= 0:
+        raise LoadError(path, f"the image has an empty dimension (size {size})")
+    limits.check_decoded_size(path, limits.estimate_bytes(*size, bytes_per_value=_pixel_bytes(reader) + 4, copies=2))
+    _check_complete(path, reader, int(np.prod(size, dtype=np.int64)))
+    try:
+        image = reader.Execute()
+        import SimpleITK as sitk
+
+        data = sitk.GetArrayFromImage(image)
+    except Exception as exc:
+        raise LoadError(path, f"the image data could not be read ({_first_line(exc)})") from None
+    data = _to_grey(data, reader.GetNumberOfComponents(), path)
+    return _recording(path, reader, data, image.GetDirection())
+
+
+def _check_complete(path: Path, reader, n_voxels: int) -> None:
+    """LoadError when a NIfTI file (plain or gzip) holds fewer voxel bytes than its header promises.
+
+    ITK pads a truncated NIfTI with zeros instead of failing, so the length is checked here, streaming
+    a gzip file through zlib without keeping it in memory.
+    """
+    offset, bitpix = _meta(reader, "vox_offset"), _meta(reader, "bitpix")
+    if not offset or not bitpix:  # MetaImage: ITK reports short .raw files itself
+        return
+    needed = int(float(offset)) + n_voxels * max(1, int(bitpix) // 8)
+    with path.open("rb") as handle:
+        gz = handle.read(2) == b"\x1f\x8b"
+    if not gz:
+        available = path.stat().st_size
+    else:
+        available = 0
+        try:
+            with gzip.open(path, "rb") as stream:
+                while chunk := stream.read(4 * 1024 * 1024):
+                    available += len(chunk)
+        except (OSError, EOFError, zlib.error):
+            raise LoadError(path, "the gzip data is truncated or corrupt") from None
+    if available < needed:
+        raise LoadError(path, f"the file is truncated: {available} bytes of image data, the header needs {needed}")
+
+
+def _to_grey(data: np.ndarray, components: int, path: Path) -> np.ndarray:
+    if components == 1:
+        return data
+    if components in (3, 4):
+        luma = data[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        return luma.astype(np.float32)
+    raise LoadError(path, f"{components} values per pixel; expected grey or RGB")
+
+
+def _recording(path: Path, reader, data: np.ndarray, direction) -> Recording:
+    dim = reader.GetDimension()
+    spacing = reader.GetSpacing()
+    mm_per_unit, s_per_unit = _units(reader)
+    nifti = bool(_meta(reader, "xyzt_units"))
+    trusted = mm_per_unit is not None and not (not nifti and all(abs(s - 1.0) < 1e-9 for s in spacing[:2]))
+    spacing_mm = (spacing[1] * mm_per_unit, spacing[0] * mm_per_unit) if trusted else (1.0, 1.0)
+    common = dict(spacing_mm=spacing_mm, calibrated=trusted, source_path=path,
+                  series_description=path.name)
+    if dim == 2 or _is_echo_clip(path, reader):
+        frames = data[None] if dim == 2 else data
+        step = spacing[2] * s_per_unit if dim == 3 and s_per_unit else None
+        times, nominal = _times(frames.shape[0], step, DEFAULT_ECHO_RATE_HZ)
+        mask = detect_sector(frames)
+        return Recording(frames=apply_mask(frames, mask), frame_times_s=times, modality="echo",
+                         view=view_from_text(path.name), sector_mask=mask, frame_times_nominal=nominal,
+                         **common)
+    if dim == 3:
+        stack = data[:, None]  # (S, 1, H, W)
+        times, nominal = _times(1, None, DEFAULT_MR_RATE_HZ)
+    else:
+        stack = np.ascontiguousarray(data.transpose(1, 0, 2, 3))  # (T, Z, Y, X) -> (S, T, H, W)
+        step = spacing[3] * s_per_unit if s_per_unit else None
+        times, nominal = _times(stack.shape[1], step, DEFAULT_MR_RATE_HZ)
+    stack = _base_to_apex(stack, direction, dim)
+    return Recording(frames=stack, frame_times_s=times, modality="mri", view="sax",
+                     slice_spacing_mm=float(spacing[2] * mm_per_unit) if trusted else None,
+                     frame_times_nominal=nominal, **common)
+
+
+def _times(n: int, step_s: float | None, default_hz: float) -> tuple[np.ndarray, bool]:
+    """Frame times from the header time step when it is a plausible frame interval (1-500 ms)."""
+    if step_s and PLAUSIBLE_FRAME_INTERVAL_S[0] <= step_s <= PLAUSIBLE_FRAME_INTERVAL_S[1] and n > 1:
+        return uniform_frame_times(n, 1.0 / step_s), False
+    return uniform_frame_times(n, default_hz), n > 1
+
+
+def _base_to_apex(stack: np.ndarray, direction, dim: int) -> np.ndarray:
+    """Reverse the slice order when the slice axis points from apex to base (real orientations only)."""
+    matrix = np.asarray(direction, dtype=np.float64).reshape(dim, dim)[:3, :3]
+    if np.allclose(np.abs(matrix), np.eye(3)):
+        return stack  # identity-like: no reliable anatomy, keep file order
+    axis = matrix[:, 2]
+    return stack[::-1].copy() if float(axis @ APEX_DIRECTION_LPS) < 0 else stack
+
+
+def _first_line(exc: BaseException) -> str:
+    """The informative line of an ITK error (the 'ITK ERROR: ...' text without the object address)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    text = next((ln for ln in lines if ln.startswith(("ITK ERROR", "Description"))), lines[-1] if lines else "")
+    text = text.split("): ", 1)[-1] if text.startswith("ITK ERROR") else text
+    return (text or type(exc).__name__)[:160]

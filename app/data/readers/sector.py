@@ -1,0 +1,118 @@
+"""Find the ultrasound image sector on a screen capture and blank everything outside it.
+
+Echo files often hold the whole scanner screen: the B-mode sector plus text, rulers, colour bars and
+an ECG trace. The sector is found from
+1. the ultrasound region bounds in the file (a box), when given, and
+2. intensity over time: pixels that never change across the clip are annotations; the largest
+   connected blob of changing, non-black pixels is the sector (its convex hull, so dark blood pools
+   inside it stay in). A single frame has no time axis, so its non-black pixels are used instead.
+Thin lines and small text are removed by a morphological opening before the blob is chosen, and the
+blob is made symmetric about the sector axis (a side with no signal at all cannot be seen otherwise).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+from skimage.morphology import disk
+
+Box = tuple[int, int, int, int]  # (row0, col0, row1, col1), inclusive, in pixels
+
+CHANGE_FRACTION = 0.005  # speckle in the dark far field still changes by a grey level or two
+BRIGHT_FRACTION = 0.01
+MIN_AREA_FRACTION = 0.04  # a sector smaller than this part of the search area is not trusted
+MIN_HEIGHT_FRACTION = 0.15  # a blob flatter than this part of the image is a banner, not a sector
+_OPEN_RADIUS_PX = 3
+_MAX_ANALYSED_FRAMES = 64
+
+
+def box_mask(shape_hw: tuple[int, int], box: Box | None) -> np.ndarray:
+    """(H, W) bool, True inside `box` (clipped to the image), everything when `box` is None."""
+    mask = np.zeros(shape_hw, dtype=bool)
+    if box is None:
+        mask[:] = True
+        return mask
+    r0, c0, r1, c1 = box
+    h, w = shape_hw
+    r0, r1 = max(0, min(r0, r1)), min(h - 1, max(r0, r1))
+    c0, c1 = max(0, min(c0, c1)), min(w - 1, max(c0, c1))
+    mask[r0 : r1 + 1, c0 : c1 + 1] = True
+    return mask
+
+
+def _candidates(frames: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels that look like image content (changing over time, or bright if 1 frame)."""
+    step = max(1, frames.shape[0] // _MAX_ANALYSED_FRAMES)
+    sample = frames[::step].astype(np.float32)
+    peak = sample.max(axis=0)
+    span = float(np.percentile(peak, 99.5)) or 1.0
+    bright = peak > BRIGHT_FRACTION * span
+    if sample.shape[0] < 2:
+        return bright
+    changing = (peak - sample.min(axis=0)) > CHANGE_FRACTION * span
+    if changing.mean() < 0.01:  # a frozen clip: fall back to brightness
+        return bright
+    return changing & bright
+
+
+def _largest_blob(mask: np.ndarray) -> np.ndarray:
+    labels, n = ndimage.label(mask)
+    if n == 0:
+        return mask
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return labels == int(np.argmax(sizes))
+
+
+def _convex_hull(blob: np.ndarray) -> np.ndarray:
+    """(H, W) bool convex hull of a blob (OpenCV: much faster than a point-in-polygon test)."""
+    import cv2
+
+    rows, cols = np.nonzero(blob)
+    points = np.stack([cols, rows], axis=1).astype(np.int32)
+    hull = cv2.convexHull(points)
+    filled = np.zeros(blob.shape, dtype=np.uint8)
+    cv2.fillConvexPoly(filled, hull, 1)
+    return filled.astype(bool)
+
+
+def _mirrored(blob: np.ndarray) -> np.ndarray:
+    """`blob` united with its mirror image about the sector axis (the vertical line through the middle
+    of its top rows). A scan sector is symmetric about its axis, so a far-field side that shows no
+    signal at all (constant black) is restored from the other side."""
+    rows = np.nonzero(blob.any(axis=1))[0]
+    top = rows[: max(1, len(rows) // 20)]
+    cols = np.nonzero(blob[top].any(axis=0))[0]
+    axis_col = (cols.min() + cols.max()) / 2.0
+    width = blob.shape[1]
+    source = np.rint(2.0 * axis_col - np.arange(width)).astype(int)
+    valid = (source >= 0) & (source < width)
+    mirror = np.zeros_like(blob)
+    mirror[:, valid] = blob[:, source[valid]]
+    return blob | mirror
+
+
+def detect_sector(frames: np.ndarray, box: Box | None = None) -> np.ndarray | None:
+    """(H, W) bool sector mask from (T, H, W) grey frames, or None when nothing plausible is found.
+
+    `box` is the ultrasound region from the file; the result never leaves it.
+    """
+    if frames.ndim != 3 or frames.shape[0] == 0 or min(frames.shape[1:]) < 8:
+        return None
+    area = box_mask(frames.shape[1:], box)
+    found = _candidates(frames) & area
+    found = ndimage.binary_opening(found, structure=disk(_OPEN_RADIUS_PX))
+    blob = _largest_blob(found)
+    rows = np.nonzero(blob.any(axis=1))[0]
+    flat = rows.size == 0 or (rows[-1] - rows[0] + 1) < MIN_HEIGHT_FRACTION * frames.shape[1]
+    if flat or blob.sum() < MIN_AREA_FRACTION * area.sum():  # nothing, or a text banner
+        return area if box is not None else None
+    sector = _convex_hull(_mirrored(blob)) & area
+    return sector
+
+
+def apply_mask(frames: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """(T, H, W) frames with every pixel outside `mask` set to zero (unchanged when mask is None)."""
+    if mask is None:
+        return frames
+    return np.where(mask[None], frames, np.zeros((), dtype=frames.dtype))

@@ -1,0 +1,107 @@
+"""AVI / MP4 through OpenCV: grey uint8 (T, H, W) frames, fps -> frame times, calibrated=False.
+
+A video has no physical scale, so spacing_mm is nominal (1, 1) until the user calibrates. When the
+container reports no usable fps, DEFAULT_FRAME_RATE_HZ is used with frame_times_nominal=True. The
+frame count in the header is only an estimate, so frames are read until the decoder stops, with the
+memory limit checked against the header estimate first and again while reading.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from app.data.errors import LoadError
+from app.data.readers import limits
+from app.data.readers.sector import apply_mask, detect_sector
+from app.data.readers.view import view_from_text
+from app.data.recording import Recording, SeriesInfo, uniform_frame_times
+
+DEFAULT_FRAME_RATE_HZ = 30.0
+_MAX_PLAUSIBLE_FPS = 1000.0
+
+
+def _open(path: Path):
+    """An OpenCV capture through FFmpeg only (other backends would try the file as an image list)."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own messages: quiet
+    import cv2
+
+    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not capture.isOpened():
+        capture.release()
+        raise LoadError(path, "the video could not be opened (corrupt file or unsupported codec)")
+    return capture
+
+
+def _header(capture) -> tuple[int, int, int, float]:
+    """(frame count estimate, height, width, fps) as the container reports them."""
+    import cv2
+
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    return max(count, 0), height, width, fps
+
+
+def describe(path: Path) -> SeriesInfo:
+    capture = _open(path)
+    try:
+        count, height, width, _ = _header(capture)
+    finally:
+        capture.release()
+    return SeriesInfo(key=str(path), description=path.name, modality="echo", n_frames=count,
+                      shape=(count, height, width), paths=(path,))
+
+
+def _read_frames(capture, path: Path, height: int, width: int) -> list[np.ndarray]:
+    import cv2
+
+    limit = limits.max_load_bytes()
+    frames: list[np.ndarray] = []
+    while True:
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            break
+        grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        if frames and grey.shape != frames[0].shape:
+            raise LoadError(path, f"frame {len(frames)} has size {grey.shape}, the first has {frames[0].shape}")
+        frames.append(grey)
+        if len(frames) * grey.size * limits.WORKING_COPIES > limit:
+            limits.check_decoded_size(path, len(frames) * grey.size * limits.WORKING_COPIES, "the video")
+    return frames
+
+
+def read_video(path: Path) -> Recording:
+    """Recording from an AVI or MP4 file."""
+    capture = _open(path)
+    try:
+        count, height, width, fps = _header(capture)
+        limits.check_decoded_size(path, limits.estimate_bytes(count, height, width), "the video")
+        frames = _read_frames(capture, path, height, width)
+    except LoadError:
+        raise
+    except Exception as exc:
+        raise LoadError(path, f"the video could not be decoded ({exc})") from None
+    finally:
+        capture.release()
+    if not frames:
+        raise LoadError(path, "the video holds no readable frames")
+    data = np.stack(frames).astype(np.uint8, copy=False)
+    nominal = not (0.0 < fps < _MAX_PLAUSIBLE_FPS)
+    times = uniform_frame_times(len(frames), DEFAULT_FRAME_RATE_HZ if nominal else fps)
+    mask = detect_sector(data)
+    return Recording(
+        frames=apply_mask(data, mask),
+        spacing_mm=(1.0, 1.0),
+        frame_times_s=times,
+        modality="echo",
+        view=view_from_text(path.stem),
+        calibrated=False,
+        source_path=path,
+        sector_mask=mask,
+        series_description=path.name,
+        frame_times_nominal=nominal and len(frames) > 1,
+    )

@@ -1,0 +1,191 @@
+"""ED/ES frame detection with TempReg-Net: `detect_ed_es(recording)` -> EdEsDetection.
+
+The clip (one slice; the mid-ventricular slice of an MR stack by default) is scaled to 0..1, cropped to
+the ultrasound sector (echo) or around the LV (MRI), resized to the net's input (S x S) and run through the net in
+overlapping windows (blended), giving a volume-like curve (T,) that is 1 at ED and 0 at ES. ED frames are
+its maxima and ES frames its minima (`curve_extrema`: several beats, beats cut at either end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from scipy.signal import find_peaks
+
+from app.analysis.lv_localise import crop_around, localise_lv
+from app.data.recording import Recording
+
+MODEL_NAME = "ed_es"
+WINDOW_FRAMES = 128
+STRIDE_FRAMES = 96
+MRI_CROP_MM = 120.0
+MAX_HEART_RATE_BPM = 220.0
+PROMINENCE = 0.3  # of the curve's 0..1 scale
+EDGE_LEVEL = 0.12  # an extremum on the first/last frame counts only this close to 1 (ED) or 0 (ES)
+
+
+@dataclass(frozen=True)
+class EdEsDetection:
+    """ED and ES frames (sorted, alternating) of one slice, and the per-frame curve they come from.
+
+    curve: (T,) float32, TempReg-Net's volume-like prediction (about 1 at ED, 0 at ES).
+    """
+
+    ed_frames: tuple[int, ...]
+    es_frames: tuple[int, ...]
+    curve: np.ndarray
+    method: str = "tempreg"
+    slice_index: int = 0
+
+
+def default_slice(recording: Recording) -> int:
+    """The mid-ventricular slice of a stack (0 for a 2D+t clip)."""
+    return recording.n_slices // 2 if recording.is_stack else 0
+
+
+def prepare_clip(recording: Recording, slice_index: int, size: int) -> np.ndarray:
+    """(T, size, size) float32 0..1 frames of one slice.
+
+    Echo: cropped to the sector's bounding box when the mask is known. MRI: a MRI_CROP_MM square
+    around the LV found by app.analysis.lv_localise (blood pool circle + motion).
+    """
+    frames = recording.frames_unit(slice_index)
+    if recording.modality == "mri":
+        location = localise_lv(frames, recording.spacing_mm)
+        side_px = int(round(MRI_CROP_MM / float(np.mean(recording.spacing_mm))))
+        frames, _ = crop_around(frames, location.center_rc, min(side_px, max(frames.shape[1:])))
+        return resize_frames(frames, size)
+    mask = recording.sector_mask
+    if mask is not None and mask.shape == frames.shape[1:] and mask.any():
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        frames = frames[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return resize_frames(frames, size)
+
+
+def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
+    """(T, H, W) float -> (T, size, size) float32 with area averaging."""
+    out = np.empty((len(frames), size, size), np.float32)
+    for k, frame in enumerate(frames):
+        out[k] = cv2.resize(np.ascontiguousarray(frame, dtype=np.float32), (size, size),
+                            interpolation=cv2.INTER_AREA)
+    return out
+
+
+def window_starts(n_frames: int, window: int = WINDOW_FRAMES, stride: int = STRIDE_FRAMES) -> list[int]:
+    """Start frames of overlapping windows covering 0..n_frames-1 (one window when the clip is short)."""
+    if n_frames <= window:
+        return [0]
+    starts = list(range(0, n_frames - window, stride))
+    return starts + [n_frames - window]
+
+
+def predict_curve(model, clip: np.ndarray, device=None, window: int = WINDOW_FRAMES,
+                  stride: int = STRIDE_FRAMES) -> np.ndarray:
+    """(T, S, S) float32 clip -> (T,) float32 curve; windows blended with triangular weights."""
+    import torch
+
+    device = device if device is not None else next(model.parameters()).device
+    n = len(clip)
+    total, weight = np.zeros(n, np.float64), np.zeros(n, np.float64)
+    with torch.no_grad():
+        for start in window_starts(n, window, stride):
+            part = clip[start:start + window]
+            x = torch.from_numpy(np.ascontiguousarray(part)).to(device)[None, :, None]
+            y = model(x)[0].float().cpu().numpy()
+            w = np.minimum(np.arange(1, len(part) + 1), np.arange(len(part), 0, -1)).astype(np.float64)
+            total[start:start + len(part)] += w * y
+            weight[start:start + len(part)] += w
+    return (total / np.maximum(weight, 1e-9)).astype(np.float32)
+
+
+@lru_cache(maxsize=2)
+def _cached_model(device_key: str):
+    from app.ml.device import choose_device
+    from app.ml.nets.tempreg import build_tempreg
+    from app.ml.weights import load_model
+
+    import torch
+
+    device = torch.device(device_key) if device_key else choose_device()
+    return load_model(MODEL_NAME, lambda meta: build_tempreg(meta.get("build")), device)
+
+
+def load_tempreg(device=None):
+    """The trained TempReg-Net from models/ed_es (WeightsError when absent or corrupted)."""
+    return _cached_model(str(device) if device is not None else "")
+
+
+def detect_ed_es(recording: Recording, *, slice_index: int | None = None, device=None,
+                 model=None) -> EdEsDetection:
+    """Every ED and ES frame of one slice of the recording (mid slice of a stack by default)."""
+    if recording.n_frames < 3:
+        raise ValueError(f"ED/ES detection needs at least 3 frames, the recording has {recording.n_frames}")
+    index = default_slice(recording) if slice_index is None else int(slice_index)
+    if not 0 <= index < recording.n_slices:
+        raise ValueError(f"slice {index} out of range 0..{recording.n_slices - 1}")
+    model = model if model is not None else load_tempreg(device)
+    clip = prepare_clip(recording, index, int(model.config.input_size))
+    return detect_in_clip(model, clip, recording.frame_rate_hz, device, index)
+
+
+def detect_in_clip(model, clip: np.ndarray, frame_rate_hz: float | None, device=None,
+                   slice_index: int = 0) -> EdEsDetection:
+    """Detection on an already prepared (T, S, S) float32 clip (see prepare_clip)."""
+    curve = predict_curve(model, clip, device)
+    ed, es = curve_extrema(curve, frame_rate_hz)
+    return EdEsDetection(tuple(ed), tuple(es), curve, "tempreg", slice_index)
+
+
+def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(ed_frames, es_frames), alternating, from a TempReg (T,) curve (about 1 at ED, 0 at ES).
+
+    Peaks at least one beat at MAX_HEART_RATE_BPM apart with PROMINENCE, moved to the end of a flat top.
+    The first frame counts as ED (ES) when the curve is within EDGE_LEVEL of 1 (0) there and falls (rises)
+    into the clip: the curve leaves ED and ES steeply, so this is unambiguous. The last frame is never
+    reported: the curve approaches ED (cube root) and ES (cube) slowly, so a high or low last frame does
+    not tell whether the event is on it or a few frames later. Ties within a run keep the most extreme.
+    """
+    y = np.asarray(curve, dtype=np.float64)
+    if y.ndim != 1 or len(y) < 3:
+        return (), ()
+    min_dist = max(2, int(0.8 * frame_rate_hz * 60.0 / MAX_HEART_RATE_BPM)) if frame_rate_hz else 3
+    events = [(f, "ed") for f in _peaks(y, min_dist)] + [(f, "es") for f in _peaks(1.0 - y, min_dist)]
+    out: list[tuple[int, str]] = []
+    for frame, kind in sorted(events):
+        if out and out[-1][1] == kind:
+            if (y[frame] > y[out[-1][0]]) == (kind == "ed"):
+                out[-1] = (frame, kind)
+            continue
+        out.append((frame, kind))
+    return tuple(f for f, k in out if k == "ed"), tuple(f for f, k in out if k == "es")
+
+
+def _peaks(y: np.ndarray, min_dist: int) -> list[int]:
+    """Maxima of y (0..1 scale) including the edges when they are within EDGE_LEVEL of 1."""
+    padded = np.concatenate([[-1.0], y, [-1.0]])
+    peaks, _ = find_peaks(padded, distance=min_dist, prominence=PROMINENCE)
+    last = len(y) - 1
+    keep = []
+    for p in (int(q) - 1 for q in peaks):
+        if p == 0 and not (y[0] >= 1.0 - EDGE_LEVEL and y[0] > y[1]):
+            continue
+        if p == last:  # the Kong curve approaches ED and ES slowly: a low/high last frame is ambiguous
+            continue
+        keep.append(_last_of_plateau(y, p, min_dist))
+    return keep
+
+
+def _last_of_plateau(y: np.ndarray, peak: int, min_dist: int, tol: float = 0.01) -> int:
+    """The last frame near peak within tol of the local maximum: the Kong curve approaches ES (cubic)
+    and ED (cube root) slowly and leaves them steeply, so a flat top ends at the event."""
+    half = max(1, min_dist // 2)
+    lo, hi = max(0, peak - half), min(len(y), peak + half + 1)
+    top = y[lo:hi].max()
+    frame = peak
+    while frame + 1 < hi and y[frame + 1] >= top - tol:
+        frame += 1
+    return frame

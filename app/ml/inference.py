@@ -1,0 +1,251 @@
+"""Echo LV segmentation inference: streaming (`EchoSegmenter`) and whole recordings (`segment_recording`).
+
+Models: "temporal" (models/echo_seg_temporal, ConvLSTM U-Net, stateful) and "base" (models/echo_seg_base,
+U-Net, per frame; optional weighted-moving-average smoothing of the class probabilities, window 6).
+Frames are scaled 0..1 (Recording.frames_unit), area-resized to the network's square input, and the class
+probabilities resized back (bilinear) to the recording's grid; pixels outside the sector mask are background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from app.data.recording import Recording
+
+MODEL_FOLDERS = {"temporal": "echo_seg_temporal", "base": "echo_seg_base"}
+LONG_AXIS_VIEWS = ("a3c", "plax")
+WMA_WINDOW = 6
+CONFIDENCE_THRESHOLD = 0.75
+AREA_JUMP_FRACTION = 0.3
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    stage: str = "segmenting"
+
+
+@dataclass(frozen=True, eq=False)
+class EchoSegmentation:
+    """Result on the recording's pixel grid.
+
+    labels: (T, H, W) uint8, 0 background, 1 LV cavity, 2 myocardium, 3 LA.
+    probabilities: (T, 4, H, W) float16 or None (when not requested).
+    confidence: (T,) float in 0..1 (mean max-probability over the predicted heart, times the
+        forward/backward LV agreement when that pass ran).
+    flagged_frames: frame indices likely wrong, with `flag_reasons` (same length) saying why.
+    """
+
+    labels: np.ndarray
+    confidence: np.ndarray
+    flagged_frames: tuple[int, ...]
+    flag_reasons: tuple[str, ...]
+    model: str
+    input_size: int
+    probabilities: np.ndarray | None = None
+
+
+def _is_cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+@lru_cache(maxsize=4)
+def _load(model: str, device_str: str):
+    from app.ml.training.echo_seg_models import build_from_metadata
+    from app.ml.weights import load_model, read_metadata
+
+    import torch
+
+    name = MODEL_FOLDERS.get(model, model)
+    net = load_model(name, build_from_metadata, torch.device(device_str))
+    return net, read_metadata(name)
+
+
+def wma_weights(window: int = WMA_WINDOW) -> np.ndarray:
+    """(window,) linearly decreasing weights, newest first, summing to 1."""
+    w = np.arange(window, 0, -1, dtype=np.float32)
+    return w / w.sum()
+
+
+class EchoSegmenter:
+    """Stateful per-frame segmentation. `reset()` at a new clip, `step(frame)` -> (4, H, W) probabilities."""
+
+    def __init__(self, model: str = "temporal", device=None, bf16: bool = True, wma_window: int = 0, long_axis: bool = False):
+        import torch
+
+        from app.ml.device import choose_device
+
+        self.device = device if device is not None else choose_device()
+        self.net, self.metadata = _load(model, str(self.device))
+        self._fmt = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
+        self.net = self.net.to(memory_format=self._fmt)  # ~2x faster on CPU (benchmarks/segmentation.py)
+        self.model = model
+        self.size = int(self.metadata["input_size"])
+        self.temporal = self.metadata["architecture"] == "convlstm_unet"
+        self.bf16 = bf16 and self.device.type == "cpu"
+        self.flag = 1.0 if long_axis else 0.0
+        self.wma_window = 0 if self.temporal else int(wma_window)
+        self._torch = torch
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = None
+        self._history: list[np.ndarray] = []
+
+    def step_net(self, x_net: np.ndarray) -> np.ndarray:
+        """(S, S) float32 0..1 frame at the network size -> (4, S, S) float32 probabilities."""
+        torch = self._torch
+        frame = torch.from_numpy(np.ascontiguousarray(x_net, dtype=np.float32))
+        x = torch.stack([frame, torch.full_like(frame, self.flag)])[None].to(self.device)
+        x = x.contiguous(memory_format=self._fmt)
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            if self.temporal:
+                logits, self._state = self.net.step(x, self._state)
+            else:
+                logits = self.net(x)
+        probs = torch.softmax(logits.float(), 1)[0].cpu().numpy()
+        if self.wma_window > 1:
+            self._history = [probs, *self._history][: self.wma_window]
+            w = wma_weights(len(self._history))
+            probs = np.tensordot(w, np.stack(self._history), axes=1)
+        return probs
+
+    def step(self, frame: np.ndarray) -> np.ndarray:
+        """(H, W) float 0..1 frame -> (4, H, W) float32 class probabilities on the same grid."""
+        h, w = frame.shape
+        small = cv2.resize(frame.astype(np.float32), (self.size, self.size), interpolation=cv2.INTER_AREA)
+        return to_grid(self.step_net(small), (h, w))
+
+
+def to_grid(probs: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
+    """(K, S, S) probabilities -> (K, H, W), bilinear, renormalised."""
+    h, w = shape_hw
+    out = cv2.resize(np.ascontiguousarray(probs.transpose(1, 2, 0)), (w, h), interpolation=cv2.INTER_LINEAR)
+    out = out.transpose(2, 0, 1)
+    return out / np.maximum(out.sum(0, keepdims=True), 1e-6)
+
+
+def sector_box(sector: np.ndarray) -> tuple[int, int, int, int]:
+    """(H, W) bool sector mask -> (row0, row1, col0, col1) bounding box (whole image when empty)."""
+    rows, cols = np.nonzero(sector.any(1))[0], np.nonzero(sector.any(0))[0]
+    if rows.size == 0:
+        return 0, sector.shape[0], 0, sector.shape[1]
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def frame_confidence(probs: np.ndarray, labels: np.ndarray) -> float:
+    """(K, H, W) probabilities + (H, W) labels -> mean max-probability over predicted heart pixels (0 if none)."""
+    heart = labels > 0
+    if not heart.any():
+        return 0.0
+    return float(probs.max(0)[heart].mean())
+
+
+def flag_frames(labels: np.ndarray, confidence: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD):
+    """-> (frames, reasons): low confidence, no LV, or LV area > 30 % off the median of its +-2-frame window."""
+    areas = (labels == 1).sum(axis=(1, 2)).astype(np.float64)
+    frames, reasons = [], []
+    for t in range(labels.shape[0]):
+        why = []
+        if areas[t] == 0:
+            why.append("no LV found")
+        if confidence[t] < threshold:
+            why.append(f"low confidence {confidence[t]:.2f}")
+        window = areas[max(0, t - 2) : t + 3]
+        window = window[window > 0]
+        typical = float(np.median(window)) if window.size else 0.0
+        if areas[t] > 0 and abs(areas[t] - typical) > AREA_JUMP_FRACTION * typical:
+            why.append("LV area jump")
+        if why:
+            frames.append(t)
+            reasons.append("; ".join(why))
+    return tuple(frames), tuple(reasons)
+
+
+def _lv_dice(a: np.ndarray, b: np.ndarray) -> float:
+    p, q = a == 1, b == 1
+    denom = p.sum() + q.sum()
+    return 1.0 if denom == 0 else float(2 * (p & q).sum() / denom)
+
+
+def segment_recording(
+    recording: Recording,
+    model: str = "temporal",
+    *,
+    cancel: Callable[[], bool] | None = None,
+    slice_index: int = 0,
+    keep_probabilities: bool = False,
+    wma_window: int = 0,
+    bidirectional_check: bool = False,
+    device=None,
+) -> Iterator[Progress | EchoSegmentation]:
+    """Segment every frame; yields Progress after each frame and finally one EchoSegmentation.
+
+    cancel: callable (or threading.Event) checked before each frame; when it fires the generator stops
+    without a result. bidirectional_check: also run the clip backwards (temporal model) and multiply the
+    confidence by the LV Dice between both passes.
+    """
+    frames = recording.frames_unit(slice_index)
+    if frames.ndim != 3 or frames.shape[0] == 0:
+        raise ValueError(f"expected (T, H, W) frames, got {frames.shape}")
+    n, h, w = frames.shape
+    seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_VIEWS)
+    sector = recording.sector_mask if recording.sector_mask is not None and recording.sector_mask.shape == (h, w) else None
+    box = sector_box(sector) if sector is not None else (0, h, 0, w)
+    crop_hw = (box[1] - box[0], box[3] - box[2])
+    small = np.stack([cv2.resize(f[box[0]:box[1], box[2]:box[3]], (seg.size, seg.size), interpolation=cv2.INTER_AREA)
+                      for f in frames])
+    total = n * (2 if bidirectional_check and seg.temporal else 1)
+    labels = np.zeros((n, h, w), np.uint8)
+    confidence = np.zeros(n, np.float32)
+    probs_all = np.zeros((n, 4, h, w), np.float16) if keep_probabilities else None
+
+    def to_recording_grid(net_probs: np.ndarray) -> np.ndarray:
+        """(4, S, S) -> (4, H, W): back to the crop, pasted into background, sector respected."""
+        probs = np.zeros((4, h, w), np.float32)
+        probs[0] = 1.0
+        probs[:, box[0]:box[1], box[2]:box[3]] = to_grid(net_probs, crop_hw)
+        if sector is not None:
+            probs[1:, ~sector] = 0.0
+            probs[0, ~sector] = 1.0
+        return probs
+
+    seg.reset()
+    for t in range(n):
+        if _is_cancelled(cancel):
+            return
+        probs = to_recording_grid(seg.step_net(small[t]))
+        labels[t] = probs.argmax(0)
+        confidence[t] = frame_confidence(probs, labels[t])
+        if probs_all is not None:
+            probs_all[t] = probs
+        yield Progress(t + 1, total)
+    if bidirectional_check and seg.temporal:
+        seg.reset()
+        for i, t in enumerate(range(n - 1, -1, -1)):
+            if _is_cancelled(cancel):
+                return
+            back = to_recording_grid(seg.step_net(small[t])).argmax(0)
+            confidence[t] *= _lv_dice(labels[t], back)
+            yield Progress(n + i + 1, total, "checking backwards")
+    flagged, reasons = flag_frames(labels, confidence)
+    yield EchoSegmentation(labels, confidence, flagged, reasons, model, seg.size, probs_all)
+
+
+def run_to_result(generator: Iterator[Progress | EchoSegmentation]) -> EchoSegmentation | None:
+    """Drain a segment_recording generator; the result, or None when it was cancelled."""
+    result = None
+    for item in generator:
+        if isinstance(item, EchoSegmentation):
+            result = item
+    return result

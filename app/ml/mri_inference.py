@@ -1,0 +1,103 @@
+"""Short-axis MRI segmentation inference: every phase of every slice, back on the recording's grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from app.analysis.lv_localise import crop_around, localise_stack
+from app.data.recording import Recording
+from app.ml.training.mri_data import CROP_PX, GRID_MM, normalise, to_grid
+
+MODEL_NAME = "mri_seg"
+
+
+@dataclass(frozen=True)
+class MriSegmentation:
+    """labels (S, T, H, W) uint8 on the recording grid: 0 background, 1 LV blood pool, 2 myocardium;
+    confidence (S, T) mean max-probability inside the predicted LV."""
+
+    labels: np.ndarray
+    confidence: np.ndarray
+    center_rc: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Progress:
+    fraction: float
+    message: str
+
+
+def predict_cycle(net, cine_crop: np.ndarray) -> np.ndarray:
+    """(T, S, S) float 0..1 crop -> (T, S, S) uint8 labels (net in eval mode, no grad)."""
+    return predict_cycle_probs(net, cine_crop).argmax(axis=1).astype(np.uint8)
+
+
+def predict_cycle_probs(net, cine_crop: np.ndarray) -> np.ndarray:
+    """(T, S, S) float 0..1 crop -> (T, 3, S, S) float32 class probabilities."""
+    import torch
+
+    was_training = net.training
+    net.eval()
+    device = next(net.parameters()).device
+    with torch.inference_mode():
+        x = torch.from_numpy(np.ascontiguousarray(cine_crop, np.float32))[None, :, None].to(device)
+        probs = torch.softmax(net(x)[0].float(), dim=1).cpu().numpy()
+    net.train(was_training)
+    return probs
+
+
+def load_mri_model(device=None):
+    """The shipped MRI network from models/mri_seg (sha256 checked)."""
+    from app.ml.device import choose_device
+    from app.ml.nets.mri_multilevel import build
+    from app.ml.weights import load_model
+
+    return load_model(MODEL_NAME, build, device or choose_device())
+
+
+def segment_stack(recording: Recording, net=None, cancel: Callable[[], bool] | None = None
+                  ) -> Iterator[Progress | MriSegmentation]:
+    """Cancellable generator: Progress per slice, then the MriSegmentation of the whole (S, T) stack."""
+    net = net or load_mri_model()
+    frames = recording.frames if recording.is_stack else recording.frames[None]
+    spacing = recording.spacing_mm
+    centre = localise_stack(frames, spacing).center_rc
+    centre_grid = (centre[0] * spacing[0] / GRID_MM, centre[1] * spacing[1] / GRID_MM)
+    n_slices, n_phases, height, width = frames.shape
+    labels = np.zeros(frames.shape, np.uint8)
+    confidence = np.zeros((n_slices, n_phases), np.float32)
+    for s in range(n_slices):
+        if cancel and cancel():
+            return
+        yield Progress(s / n_slices, f"segmenting slice {s + 1} of {n_slices}")
+        grid = normalise(to_grid(frames[s].astype(np.float32), spacing))
+        crop, offset = crop_around(grid, centre_grid, CROP_PX)
+        probs = predict_cycle_probs(net, crop)
+        labels[s], confidence[s] = _to_recording_grid(probs, offset, grid.shape[-2:], (height, width))
+    yield Progress(1.0, "segmentation done")
+    yield MriSegmentation(labels, confidence, centre)
+
+
+def _to_recording_grid(probs: np.ndarray, offset: tuple[int, int], grid_hw: tuple[int, int],
+                       out_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 3, S, S) crop probabilities -> (T, H, W) labels on the recording grid and (T,) confidence."""
+    n_phases = probs.shape[0]
+    full = np.zeros((n_phases, 3) + tuple(grid_hw), np.float32)
+    full[:, 0] = 1.0
+    top, left = offset
+    r0, c0 = max(top, 0), max(left, 0)
+    r1, c1 = min(top + CROP_PX, grid_hw[0]), min(left + CROP_PX, grid_hw[1])
+    full[:, :, r0:r1, c0:c1] = probs[:, :, r0 - top : r1 - top, c0 - left : c1 - left]
+    labels = np.zeros((n_phases,) + tuple(out_hw), np.uint8)
+    confidence = np.zeros(n_phases, np.float32)
+    for t in range(n_phases):
+        resized = np.stack([cv2.resize(full[t, k], (out_hw[1], out_hw[0]), interpolation=cv2.INTER_LINEAR)
+                            for k in range(3)])
+        labels[t] = resized.argmax(axis=0)
+        lv = labels[t] > 0
+        confidence[t] = float(resized.max(axis=0)[lv].mean()) if lv.any() else 0.0
+    return labels, confidence

@@ -1,0 +1,317 @@
+"""`train echo-seg`: resumable training of the base U-Net or the ConvLSTM U-Net on CAMUS A4C.
+
+Base: single frames (ED and ES of every train patient), loss Dice + cross-entropy.
+Temporal: subsequences of N frames with frame step 1 or 2 from ED<->ES deformation cycles
+(app.ml.training.sequences), loss 0.4 Dice (+0.2 CE) on labelled frames + 0.6 temporal loss.
+The last `--holdout` train patients are held out for model selection; CAMUS valid is never used here.
+State is checkpointed to checkpoints/echo_seg_<arch>/last.pt every few minutes and resumed on restart;
+models/echo_seg_<arch>/ is rewritten whenever the held-out Dice improves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.ml.training.augment import augment
+from app.ml.training.camus_data import DEFAULT_ROOT, CamusArrays, load_split
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cardiotrace train echo-seg", description=__doc__.splitlines()[0])
+    p.add_argument("--arch", choices=("base", "temporal"), default="base")
+    p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder (train/ valid/)")
+    p.add_argument("--size", type=int, default=128, help="network input size (square)")
+    p.add_argument("--channels", type=str, default="16,32,64,128,128")
+    p.add_argument("--lstm-levels", type=str, default="1,2,3,4", help="encoder levels with ConvLSTM (temporal)")
+    p.add_argument("--steps", type=int, default=6000, help="total optimiser steps")
+    p.add_argument("--batch", type=int, default=16, help="frames (base) or sequences (temporal) per step")
+    p.add_argument("--seq-len", type=int, default=8, help="frames per training subsequence (temporal)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--holdout", type=int, default=24, help="train patients held out for model selection")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N train patients (smoke tests)")
+    p.add_argument("--val-every", type=int, default=250)
+    p.add_argument("--checkpoint-minutes", type=float, default=3.0)
+    p.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
+    p.add_argument("--phantom-clips", type=int, default=10, help="labelled phantom clips to render and mix in (0: none)")
+    p.add_argument("--phantom-fraction", type=float, default=0.3, help="share of frames (base) or steps (temporal) drawn from phantom clips")
+    p.add_argument("--init-from", type=str, default="echo_seg_base", help="temporal: base model to copy weights from")
+    p.add_argument("--run", type=str, default=None, help="checkpoint run name (default echo_seg_<arch>)")
+    p.add_argument("--checkpoint-root", type=Path, default=None)
+    p.add_argument("--models-root", type=Path, default=None)
+    p.add_argument("--model-name", type=str, default=None, help="models/<name> (default echo_seg_<arch>)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bf16 autocast")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def make_input(frames, flag: float = 0.0):
+    """torch (…, S, S) frames -> (…, 2, S, S): image + constant long-axis flag plane."""
+    import torch
+
+    return torch.stack([frames, torch.full_like(frames, float(flag))], dim=-3)
+
+
+def split_holdout(arrays: CamusArrays, holdout: int) -> tuple[CamusArrays, CamusArrays]:
+    n = len(arrays.patients)
+    k = min(max(holdout, 1), n - 1) if n > 1 else 0
+    cut = n - k
+    part = lambda s: CamusArrays(arrays.patients[s], arrays.images[s], arrays.labels[s])  # noqa: E731
+    return part(slice(0, cut)), part(slice(cut, n))
+
+
+def base_batch(train: CamusArrays, batch: int, rng: np.random.Generator):
+    """Random augmented single frames -> numpy (B, S, S) float32, (B, S, S) int64."""
+    idx = rng.integers(0, len(train.patients), batch)
+    phase = rng.integers(0, 2, batch)
+    frames, labels = [], []
+    for i, ph in zip(idx, phase):
+        f, lb = augment(train.images[i, ph][None], train.labels[i, ph][None], rng)
+        frames.append(f[0])
+        labels.append(lb[0])
+    return np.stack(frames), np.stack(labels).astype(np.int64)
+
+
+def hard_dice_per_class(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(N, S, S) label maps -> (3,) mean Dice for LV, myocardium, LA."""
+    out = []
+    for k in (1, 2, 3):
+        p, t = pred == k, truth == k
+        inter = (p & t).sum(axis=(1, 2))
+        denom = p.sum(axis=(1, 2)) + t.sum(axis=(1, 2))
+        out.append(float(np.mean(np.where(denom > 0, 2 * inter / np.maximum(denom, 1), 1.0))))
+    return np.array(out)
+
+
+class Trainer:
+    """Holds the network, optimiser and data; `run()` trains until steps/time are done."""
+
+    def __init__(self, args: argparse.Namespace, argv: list[str]):
+        import torch
+
+        from app.ml.device import choose_device
+        from app.ml.training.echo_seg_models import architecture_for, build_from_metadata
+
+        torch.set_num_threads(args.threads)
+        self.args, self.argv = args, argv
+        self.device = choose_device()
+        self.rng = np.random.default_rng(args.seed)
+        torch.manual_seed(args.seed)
+        self.meta = {
+            "architecture": architecture_for(args.arch),
+            "channels": [int(c) for c in args.channels.split(",")],
+            "lstm_levels": [int(c) for c in args.lstm_levels.split(",")] if args.arch == "temporal" else [],
+            "input_size": args.size,
+            "input": "2 channels: image scaled 0..1 (area-resized to input_size^2, rows = depth) + long-axis flag plane",
+            "classes": ["background", "lv", "myocardium", "la"],
+        }
+        self.model = build_from_metadata(self.meta).to(self.device)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=args.lr, weight_decay=1e-4)
+        self.step, self.best, self.history = 0, -1.0, []
+        self.command = "python -m app train echo-seg " + " ".join(shlex.quote(a) for a in argv)
+        self.commands = [self.command]
+        arrays = load_split("train", args.size, args.data, args.limit)
+        self.train, self.holdout = split_holdout(arrays, args.holdout)
+        self.sequences, self.phantoms = None, None
+        if args.phantom_clips > 0:
+            from app.ml.training.checkpoint import checkpoint_path
+            from app.ml.training.phantom_sequences import PhantomBank
+
+            cache = checkpoint_path("echo_seg_temporal", args.checkpoint_root).parent  # shared by both archs
+            self.phantoms = PhantomBank.build(args.phantom_clips, args.size, cache, log=lambda m: print(m, flush=True))
+        if args.arch == "temporal":
+            from app.ml.training.sequences import SequenceBank
+
+            self.sequences = SequenceBank.build(self.train, cache_dir=self._ckpt_path().parent, rng=self.rng)
+            self.holdout_sequences = SequenceBank.build(self.holdout, cache_dir=self._ckpt_path().parent, eager=True)
+        self._resume_or_init()
+
+    # -- state ---------------------------------------------------------------------------------
+    def _ckpt_path(self) -> Path:
+        from app.ml.training.checkpoint import checkpoint_path
+
+        return checkpoint_path(self.args.run or f"echo_seg_{self.args.arch}", self.args.checkpoint_root)
+
+    def _resume_or_init(self) -> None:
+        from app.ml.training.checkpoint import load_checkpoint
+
+        state = load_checkpoint(self._ckpt_path())
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            self.opt.load_state_dict(state["optimizer"])
+            self.step, self.best = int(state["step"]), float(state["best"])
+            self.history = list(state.get("history", []))
+            self.commands = [*state.get("commands", []), f"(resumed at step {self.step}) {self.command}"]
+            self.rng = np.random.default_rng(self.args.seed + self.step)
+            print(f"resumed from {self._ckpt_path()} at step {self.step} (best {self.best:.4f})", flush=True)
+        elif self.args.arch == "temporal" and self.args.init_from:
+            self._init_from_base()
+
+    def _init_from_base(self) -> None:
+        import torch
+
+        from app.ml.weights import WEIGHTS_FILE, model_available, model_dir
+
+        root = self.args.models_root
+        if not model_available(self.args.init_from, root):
+            print(f"no base model '{self.args.init_from}' to initialise from; training from scratch", flush=True)
+            return
+        state = torch.load(model_dir(self.args.init_from, root) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        copied = self.model.load_base_weights(state)
+        self.meta["initialised_from"] = f"{self.args.init_from} ({len(copied)} tensors)"
+        print(f"initialised {len(copied)} tensors from {self.args.init_from}", flush=True)
+
+    def save_checkpoint(self) -> None:
+        from app.ml.training.checkpoint import save_checkpoint
+
+        if self.sequences is not None:
+            self.sequences.save_cache()
+        save_checkpoint(self._ckpt_path(), {
+            "model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
+            "best": self.best, "history": self.history, "meta": self.meta, "commands": self.commands,
+        })
+
+    # -- one step ------------------------------------------------------------------------------
+    def _lr(self) -> float:
+        warm = min(1.0, (self.step + 1) / 100)
+        return self.args.lr * warm * 0.5 * (1 + np.cos(np.pi * min(self.step / max(self.args.steps, 1), 1.0)))
+
+    def train_step(self) -> float:
+        import torch
+
+        from app.ml.training.losses import dice_loss, masked_cross_entropy, temporal_loss
+
+        self.model.train()
+        for group in self.opt.param_groups:
+            group["lr"] = self._lr()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not self.args.no_bf16 and self.device.type == "cpu"):
+            if self.sequences is None:
+                n_phantom = min(int(self.rng.binomial(self.args.batch, self.args.phantom_fraction)), self.args.batch - 1) if self.phantoms else 0
+                frames, labels = base_batch(self.train, self.args.batch - n_phantom, self.rng)
+                if n_phantom:
+                    pf, pl = self.phantoms.frame_batch(n_phantom, self.rng, augment)
+                    frames, labels = np.concatenate([frames, pf]), np.concatenate([labels, pl])
+                x = make_input(torch.from_numpy(frames)).to(self.device)
+                y = torch.from_numpy(labels).to(self.device)
+                logits = self.model(x).float()
+                probs = torch.softmax(logits, 1)
+                loss = dice_loss(probs, y) + masked_cross_entropy(logits, y)
+            else:
+                use_phantom = self.phantoms is not None and self.rng.random() < self.args.phantom_fraction
+                source = self.phantoms if use_phantom else self.sequences
+                frames, labels, labelled = source.batch(self.args.batch, self.args.seq_len, self.rng, augment)
+                x = make_input(torch.from_numpy(frames)).to(self.device)
+                y = torch.from_numpy(labels).to(self.device).flatten(0, 1)
+                mask = torch.from_numpy(labelled).to(self.device).flatten()
+                logits, _ = self.model(x)
+                logits = logits.float()
+                probs = torch.softmax(logits, 2)
+                flat_logits, flat_probs = logits.flatten(0, 1), probs.flatten(0, 1)
+                seg = dice_loss(flat_probs, y, mask) + 0.5 * masked_cross_entropy(flat_logits, y, mask)
+                loss = 0.4 * seg + 0.6 * temporal_loss(probs)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
+        self.opt.step()
+        self.step += 1
+        return float(loss.detach())
+
+    # -- validation ----------------------------------------------------------------------------
+    def validate(self) -> dict:
+        import torch
+
+        self.model.eval()
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.device.type == "cpu"):
+            if self.sequences is None:
+                frames = self.holdout.images.reshape(-1, *self.holdout.images.shape[2:])
+                truth = self.holdout.labels.reshape(-1, *self.holdout.labels.shape[2:])
+                logits = self.model(make_input(torch.from_numpy(frames)).to(self.device))
+                pred = logits.float().argmax(1).cpu().numpy()
+                extra = {}
+            else:
+                pred, truth, fip = self.holdout_sequences.evaluate(self.model, make_input, self.device)
+                extra = {"holdout_mfip": fip}
+        dice = hard_dice_per_class(pred, truth)
+        return {"step": self.step, "dice_lv": dice[0], "dice_myo": dice[1], "dice_la": dice[2],
+                "dice_mean": float(dice.mean()), **extra}
+
+    def publish(self, metrics: dict) -> None:
+        from app.ml.weights import save_model
+
+        meta = dict(self.meta)
+        meta.update({
+            "training_data": self._data_description(),
+            "command": self.command,
+            "command_history": self.commands,
+            "trained_steps": self.step,
+            "selection_metrics_holdout": {k: round(float(v), 4) for k, v in metrics.items()},
+            "dataset_citation": "Leclerc et al., IEEE TMI 38(9):2198-2210, 2019, doi:10.1109/TMI.2019.2900516 (CAMUS)",
+        })
+        previous = self._previous_metadata()
+        for key in ("validation_metrics", "benchmark"):
+            if key in previous and previous.get("trained_steps") == self.step:
+                meta[key] = previous[key]
+        save_model(self.model, self.args.model_name or f"echo_seg_{self.args.arch}", meta, self.args.models_root, half=True)
+
+    def _previous_metadata(self) -> dict:
+        from app.ml.weights import WeightsError, read_metadata
+
+        try:
+            return read_metadata(self.args.model_name or f"echo_seg_{self.args.arch}", self.args.models_root)
+        except WeightsError:
+            return {}
+
+    def _data_description(self) -> str:
+        n = len(self.train.patients)
+        text = (f"CAMUS A4C train split, {n} patients (ED+ES frames, expert masks); last "
+                f"{len(self.holdout.patients)} train patients held out for model selection; CAMUS valid not used")
+        if self.sequences is not None:
+            text += "; " + self.sequences.description
+        if self.phantoms is not None:
+            text += (f"; {len(self.phantoms.frames)} {self.phantoms.description}, "
+                     f"{self.args.phantom_fraction:.0%} of {'steps' if self.sequences is not None else 'frames'}")
+        return text
+
+    # -- loop ----------------------------------------------------------------------------------
+    def run(self) -> dict | None:
+        start = last_ckpt = time.monotonic()
+        losses: list[float] = []
+        metrics = None
+        while self.step < self.args.steps:
+            losses.append(self.train_step())
+            if self.step % 25 == 0:
+                print(f"step {self.step} loss {np.mean(losses[-25:]):.4f} lr {self._lr():.2e} "
+                      f"{(time.monotonic() - start) / max(len(losses), 1):.2f}s/step", flush=True)
+            if self.step % self.args.val_every == 0 or self.step == self.args.steps:
+                metrics = self.validate()
+                self.history.append(metrics)
+                print("validate " + " ".join(f"{k}={v:.4f}" for k, v in metrics.items()), flush=True)
+                if metrics["dice_mean"] > self.best:
+                    self.best = metrics["dice_mean"]
+                    self.publish(metrics)
+                    print(f"published model at step {self.step}", flush=True)
+            elapsed_min = (time.monotonic() - start) / 60
+            if (time.monotonic() - last_ckpt) / 60 >= self.args.checkpoint_minutes:
+                self.save_checkpoint()
+                last_ckpt = time.monotonic()
+            if self.args.max_minutes is not None and elapsed_min >= self.args.max_minutes:
+                break
+        self.save_checkpoint()
+        return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    Trainer(args, argv).run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""`evaluate echo-seg`: base vs base+WMA vs temporal on CAMUS valid cycles, phantom cycles and the real clip.
+
+CAMUS valid (50 patients; only ED/ES annotated): each patient becomes a two-beat ED->ES->ED cycle at
+native resolution (demons registration of the masks, see sequences.py; the ED and ES frames are the
+original images). Dice/Hausdorff are scored on the second beat's ED and ES frames (after the temporal
+model has seen a beat). mFIP = mean fraction of pixels changing label between frames; #LTE = recordings
+with a frame whose largest per-class Hausdorff distance to the nearest annotated frame exceeds 30 mm.
+Phantom: labelled two-beat clips (every frame annotated). Real clip (no labels): #LTE counts recordings
+with a jump > 30 mm between consecutive frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.analysis import seg_metrics as sm
+from app.data.recording import Recording, uniform_frame_times
+from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
+from app.ml.training.sequences import cycle_frame, register_labels, speckle_fields
+
+APPROACHES = {"base": ("base", 0), "base+wma": ("base", 6), "temporal": ("temporal", 0)}
+CLIP = DEFAULT_ROOT.parent / "echo_clip_a4c" / "a4c_sequence.nii.gz"
+EVAL_CACHE = Path(__file__).resolve().parents[3] / "checkpoints" / "eval_cache"
+
+
+@dataclass(frozen=True)
+class LabelledClip:
+    """frames (T, H, W) uint8, annotations (R, H, W) at annotated_frames (R,), scored_frames for Dice/HD."""
+
+    name: str
+    recording: Recording
+    annotations: np.ndarray
+    annotated_frames: tuple[int, ...]
+    scored_frames: tuple[int, ...]
+
+
+def camus_cycle(path: Path, length: int = 20, beats: int = 2, cache: Path | None = EVAL_CACHE) -> LabelledClip:
+    """A two-beat synthetic cycle of one CAMUS case at native resolution."""
+    case = load_case(path)
+    key = cache / f"{path.stem}_demons.npz" if cache else None
+    if key is not None and key.is_file():
+        with np.load(key) as data:
+            u, v = data["u"], data["v"]
+    else:
+        u, v = register_labels(case.labels[1], case.labels[0]), register_labels(case.labels[0], case.labels[1])
+        if key is not None:
+            key.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(key, u=u, v=v)
+    images = case.images.astype(np.float32) / 255.0
+    phases = (1 - np.cos(2 * np.pi * np.arange(length) / length)) / 2
+    rng = np.random.default_rng(int(path.stem[7:11]) if path.stem[7:11].isdigit() else 0)
+    cycle = [cycle_frame(images, case.labels, u, v, a) for a in phases]
+    frames = np.stack([c[0] for c in cycle] * beats)
+    speckle = speckle_fields(len(frames), max(frames.shape[1:]), rng)[:, : frames.shape[1], : frames.shape[2]]
+    ed_es = {t for t in range(len(frames)) if t % length in (0, length // 2)}
+    for t in range(len(frames)):  # annotated frames stay the original images
+        if t not in ed_es:
+            frames[t] = np.clip(frames[t] * speckle[t], 0, 1)
+    annotated = tuple(sorted(ed_es))
+    annotations = np.stack([case.labels[0] if t % length == 0 else case.labels[1] for t in annotated])
+    recording = Recording(
+        frames=(frames * 255).round().astype(np.uint8), spacing_mm=case.spacing_mm,
+        frame_times_s=uniform_frame_times(len(frames), 30.0), modality="echo", view="a4c",
+    )
+    scored = tuple(t for t in annotated if t >= length)
+    return LabelledClip(case.patient, recording, annotations, annotated, scored)
+
+
+def phantom_clip(seed: int) -> LabelledClip:
+    from app.data.phantom import EchoPhantomParams, HeartParams, make_echo
+
+    rng = np.random.default_rng(seed)
+    edv = float(rng.uniform(90, 180))
+    params = EchoPhantomParams(
+        heart=HeartParams(edv_ml=edv, esv_ml=edv * (1 - rng.uniform(0.3, 0.6)), heart_rate_bpm=float(rng.uniform(55, 95))),
+        beats=2, frame_rate_hz=30.0, quality=("excellent", "good", "fair", "poor")[seed % 4], image_shape_px=(256, 256),
+    )
+    case = make_echo(params, seed=seed)
+    n = case.recording.n_frames
+    return LabelledClip(f"phantom{seed}", case.recording, case.truth.labels, tuple(range(n)), tuple(range(n)))
+
+
+def run_approach(recording: Recording, approach: str) -> np.ndarray:
+    from app.ml.inference import run_to_result, segment_recording
+
+    model, wma = APPROACHES[approach]
+    result = run_to_result(segment_recording(recording, model, wma_window=wma))
+    return result.labels
+
+
+def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
+    dice, hd, temporal = sm.DiceMetric(), sm.HausdorffMetric(), sm.TemporalMetric()
+    for clip in clips:
+        labels = run_approach(clip.recording, approach)
+        spacing = clip.recording.spacing_mm
+        for t in clip.scored_frames:
+            ref = clip.annotations[clip.annotated_frames.index(t)]
+            dice(labels[t], ref)
+            hd(labels[t], ref, spacing)
+        bad = sm.large_temporal_errors(labels, clip.annotations, clip.annotated_frames, spacing)
+        temporal(labels, bad, clip.recording.sector_mask)
+    d, h, tm = dice.aggregate(), hd.aggregate(), temporal.aggregate()
+    out = {f"dice_{sm.CLASS_NAMES[k]}": round(v, 4) for k, v in d.items()}
+    out |= {f"hd_{sm.CLASS_NAMES[k]}_mm": round(v, 2) for k, v in h.items()}
+    out |= {"mfip": round(tm["mfip"], 5), "lte": tm["lte"], "n": tm["n"]}
+    return out
+
+
+def score_clip(recording: Recording, approach: str) -> dict:
+    labels = run_approach(recording, approach)
+    bad = sm.consecutive_jumps(labels, recording.spacing_mm)
+    return {"mfip": round(sm.mfip(labels, recording.sector_mask), 5), "lte": int(bool(bad)), "n": 1,
+            "lv_found_frames": int((labels == 1).any(axis=(1, 2)).sum()), "frames": int(labels.shape[0])}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cardiotrace evaluate echo-seg", description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder")
+    p.add_argument("--clip", type=Path, default=CLIP, help="real unlabelled A4C clip")
+    p.add_argument("--limit", type=int, default=None, help="first N valid patients only")
+    p.add_argument("--phantoms", type=int, default=4, help="phantom clips (0: skip)")
+    p.add_argument("--approaches", default="base,base+wma,temporal")
+    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--update-metadata", action="store_true", help="store the results in models/*/metadata.json")
+    p.add_argument("--threads", type=int, default=2)
+    return p
+
+
+def format_table(results: dict) -> str:
+    cols = ["dice_lv", "dice_myocardium", "dice_la", "hd_lv_mm", "hd_myocardium_mm", "hd_la_mm", "mfip", "lte", "n"]
+    lines = []
+    for dataset, by_approach in results.items():
+        lines.append(f"== {dataset}")
+        lines.append(f"{'approach':<10}" + "".join(f"{c:>17}" for c in cols))
+        for approach, row in by_approach.items():
+            lines.append(f"{approach:<10}" + "".join(f"{str(row.get(c, '-')):>17}" for c in cols))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+
+    from app.ml.weights import model_available
+
+    args = build_parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
+    approaches = [a.strip() for a in args.approaches.split(",") if a.strip()]
+    for a in approaches:
+        if a not in APPROACHES:
+            raise SystemExit(f"unknown approach {a!r}; choose from {', '.join(APPROACHES)}")
+        if not model_available(f"echo_seg_{APPROACHES[a][0]}"):
+            raise SystemExit(f"model echo_seg_{APPROACHES[a][0]} is not trained yet (models/ has no weights)")
+    start = time.monotonic()
+    results: dict = {}
+    paths = case_paths("valid", args.data)[: args.limit]
+    clips = [camus_cycle(p) for p in paths]
+    results["camus_valid_cycles"] = {a: score_labelled(clips, a) for a in approaches}
+    if args.phantoms > 0:
+        phantoms = [phantom_clip(9000 + i) for i in range(args.phantoms)]
+        results["phantom_cycles"] = {a: score_labelled(phantoms, a) for a in approaches}
+    if args.clip.is_file():
+        from app.data.readers import load_recording
+
+        recording = load_recording(args.clip)
+        results["real_clip_a4c"] = {a: score_clip(recording, a) for a in approaches}
+    print(format_table(results))
+    print(f"({time.monotonic() - start:.0f} s; Dice/HD on CAMUS valid = 2nd-beat ED+ES frames of {len(clips)} patients)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.update_metadata:
+        store_in_metadata(results, " ".join(["python -m app evaluate echo-seg", *(argv or sys.argv[1:])]))
+    return 0
+
+
+def store_in_metadata(results: dict, command: str) -> None:
+    from app.ml.weights import update_metadata
+
+    for model, approaches in (("echo_seg_base", ("base", "base+wma")), ("echo_seg_temporal", ("temporal",))):
+        subset = {ds: {a: v for a, v in by.items() if a in approaches} for ds, by in results.items()}
+        if any(subset.values()):
+            update_metadata(model, {"validation_metrics": subset, "validation_command": command})
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""Segmentation losses: soft Dice, cross-entropy and the temporal consistency loss (Smistad et al.).
+
+temporal_loss = mean over t of clip(1 - Dice(p_t, p_{t-1}), c, 1) - c, c = 0.01: zero when consecutive
+soft predictions agree to within c (small motion is allowed), growing as they disagree, so minimising
+it rewards consistency.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-5
+
+
+def soft_dice(p: torch.Tensor, q: torch.Tensor, dims=(-2, -1)) -> torch.Tensor:
+    """Per-class soft Dice of (…, K, H, W) probabilities -> (…, K)."""
+    inter = (p * q).sum(dim=dims)
+    return (2 * inter + EPS) / (p.sum(dim=dims) + q.sum(dim=dims) + EPS)
+
+
+def dice_loss(probs: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """1 - mean foreground Dice. probs (N, K, H, W), labels (N, H, W) int64, mask (N,) bool of labelled frames."""
+    onehot = F.one_hot(labels, probs.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)
+    dice = soft_dice(probs, onehot)[:, 1:]
+    if mask is not None:
+        if not bool(mask.any()):
+            return probs.sum() * 0.0
+        dice = dice[mask]
+    return 1.0 - dice.mean()
+
+
+def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy over labelled frames. logits (N, K, H, W), labels (N, H, W)."""
+    if mask is not None:
+        if not bool(mask.any()):
+            return logits.sum() * 0.0
+        logits, labels = logits[mask], labels[mask]
+    return F.cross_entropy(logits, labels)
+
+
+def temporal_loss(probs: torch.Tensor, c: float = 0.01) -> torch.Tensor:
+    """probs (B, T, K, H, W) -> scalar: mean_t clip(1 - Dice(p_t, p_{t-1}), c, 1) - c over foreground classes."""
+    if probs.shape[1] < 2:
+        return probs.sum() * 0.0
+    dice = soft_dice(probs[:, 1:, 1:], probs[:, :-1, 1:])  # (B, T-1, K-1)
+    return (torch.clamp(1.0 - dice, c, 1.0) - c).mean()

@@ -1,0 +1,108 @@
+"""Labelled echo phantom cycles (app.data.phantom.make_echo) for temporal training and evaluation.
+
+Clips are rendered once with varied hearts, rates, image quality and geometry, area-resized to the
+network size and cached as one npz (frames (N, T, S, S) float32 are stored per clip, clips differ in T).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+QUALITIES = ("excellent", "good", "fair", "poor")
+
+
+def random_params(rng: np.random.Generator, image_px: int = 128):
+    """Varied EchoPhantomParams for one training clip."""
+    from app.data.phantom import EchoPhantomParams, HeartParams
+
+    edv = float(rng.uniform(80, 200))
+    ef = float(rng.uniform(0.25, 0.65))
+    heart = HeartParams(edv_ml=edv, esv_ml=edv * (1 - ef), heart_rate_bpm=float(rng.uniform(50, 110)),
+                        start_phase=float(rng.uniform(0, 0.9)))
+    return EchoPhantomParams(
+        heart=heart, view="a4c", beats=1, frame_rate_hz=float(rng.uniform(25, 60)),
+        quality=str(rng.choice(QUALITIES)), sector_deg=float(rng.uniform(75, 95)),
+        image_shape_px=(image_px, image_px), tilt_deg=float(rng.uniform(-10, 10)),
+    )
+
+
+def render_clip(params, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """-> frames (T, S, S) float32 0..1, labels (T, S, S) uint8 at the network size."""
+    from app.data.phantom import make_echo
+
+    case = make_echo(params, seed=seed)
+    frames = case.recording.frames_unit()
+    labels = case.truth.labels
+    frames = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
+    labels = np.stack([cv2.resize(lb, (size, size), interpolation=cv2.INTER_NEAREST) for lb in labels])
+    return frames.astype(np.float32), labels.astype(np.uint8)
+
+
+@dataclass
+class PhantomBank:
+    """A list of labelled phantom clips; draws subsequences like SequenceBank."""
+
+    frames: list
+    labels: list
+    description: str = "echo phantom cycles (app.data.phantom.make_echo, a4c, varied EDV/EF/HR/quality/tilt)"
+
+    @classmethod
+    def build(cls, n_clips: int, size: int, cache_dir: Path | None, seed: int = 0, log: Callable | None = None):
+        cache = Path(cache_dir) / f"phantom_{n_clips}_{size}_{seed}.npz" if cache_dir else None
+        if cache is not None and cache.is_file():
+            with np.load(cache) as data:
+                n = int(data["n"])
+                return cls([data[f"f{i}"] for i in range(n)], [data[f"l{i}"] for i in range(n)])
+        rng = np.random.default_rng(seed)
+        frames, labels = [], []
+        for i in range(n_clips):
+            for attempt in range(5):  # a big heart may not fit a narrow sector: draw again
+                try:
+                    f, lb = render_clip(random_params(rng, image_px=max(size, 96)), seed=seed * 1000 + i, size=size)
+                    break
+                except ValueError:
+                    if attempt == 4:
+                        raise
+            frames.append(f)
+            labels.append(lb)
+            if log:
+                log(f"phantom clip {i + 1}/{n_clips}: {f.shape[0]} frames")
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            arrays = {f"f{i}": f for i, f in enumerate(frames)} | {f"l{i}": lb for i, lb in enumerate(labels)}
+            np.savez_compressed(cache, n=len(frames), **arrays)
+        return cls(frames, labels)
+
+    def batch(self, batch: int, seq_len: int, rng: np.random.Generator, augment: Callable | None = None):
+        """-> frames (B, T, S, S) float32, labels (B, T, S, S) int64, labelled (B, T) bool (all True)."""
+        out_f, out_l = [], []
+        for _ in range(batch):
+            i = int(rng.integers(0, len(self.frames)))
+            n = self.frames[i].shape[0]
+            step = int(rng.integers(1, 3))
+            t = (int(rng.integers(0, n)) + step * np.arange(seq_len)) % n  # clips are one periodic beat
+            f, lb = self.frames[i][t], self.labels[i][t]
+            if augment is not None:
+                f, lb = augment(f, lb, rng)
+            out_f.append(f)
+            out_l.append(lb)
+        labels = np.stack(out_l).astype(np.int64)
+        return np.stack(out_f).astype(np.float32), labels, np.ones(labels.shape[:2], bool)
+
+    def frame_batch(self, n: int, rng: np.random.Generator, augment: Callable | None = None):
+        """Single frames for the base network: (n, S, S) float32, (n, S, S) int64."""
+        frames, labels = [], []
+        for _ in range(n):
+            i = int(rng.integers(0, len(self.frames)))
+            t = int(rng.integers(0, self.frames[i].shape[0]))
+            f, lb = self.frames[i][t : t + 1], self.labels[i][t : t + 1]
+            if augment is not None:
+                f, lb = augment(f, lb, rng)
+            frames.append(f[0])
+            labels.append(lb[0])
+        return np.stack(frames).astype(np.float32), np.stack(labels).astype(np.int64)

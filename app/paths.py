@@ -1,0 +1,29 @@
+"""Where the app finds its bundled files, from a source checkout or a PyInstaller bundle."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def install_root() -> Path:
+    """The folder holding `models/` and `resources/`: the checkout, or the bundle's data folder."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        return Path(bundle)
+    return Path(__file__).resolve().parents[1]
+
+
+def models_dir() -> Path:
+    """Trained weights (`models/<name>/`); CARDIOTRACE_MODELS_DIR overrides it (tests)."""
+    override = os.environ.get("CARDIOTRACE_MODELS_DIR")
+    return Path(override) if override else install_root() / "models"
+
+
+def resources_dir() -> Path:
+    return install_root() / "resources"
+
+
+def demo_dir() -> Path:
+    return resources_dir() / "demo"

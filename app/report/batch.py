@@ -1,0 +1,271 @@
+"""Batch analysis: many recordings in sequence, resumable, one summary CSV.
+
+`run_batch(items, out_dir, analyse=...)` analyses each `BatchItem` (app.report.batch_inputs) in turn:
+- progress on stderr (a bar redrawn in place on a terminal, one line per file otherwise);
+- a file that fails (LoadError, AnalysisError, anything) is recorded with its error and the run goes on;
+- per item `<name>.result.json` (status, source size/mtime, measurements, the analysis JSON) and, when
+  asked, `<name>.pdf` and other exports; `manifest.json` indexes them; `summary.csv` has one row per
+  item (rebuilt from the result files, so resumed items appear too);
+- resume: an item whose result file says "ok" for the same source size and mtime is skipped; failed
+  items are retried (the failure may have been fixed, e.g. a model installed).
+Ctrl+C stops after writing the summary of what is done; the next run continues from there.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from app.report.batch_inputs import BatchItem, source_stamp
+from app.report.exports import atomic_target
+
+RESULT_FORMAT = "cardiotrace-batch-result"
+SUMMARY_COLUMNS = ("source", "series_key", "status", "resumed", "error", "modality", "view", "frames",
+                   "calibrated", "method", "edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_pct",
+                   "lv_mass_g", "beats", "flagged_frames", "outputs", "seconds")
+
+# analyse(item, on_progress(fraction, message)) -> RecordingAnalysis
+AnalyseFn = Callable[[BatchItem, Callable[[float, str], None]], object]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    exports: tuple[str, ...] = ("pdf",)  # any of pdf, contours, masks, cine
+    anonymise: bool = False
+    comment: str = ""
+    page_size: str = "A4"
+    strain: bool = False  # add longitudinal strain (apical echo) before the exports
+
+
+@dataclass
+class BatchSummary:
+    out_dir: Path
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    summary_csv: Path | None = None
+    interrupted: bool = False
+
+
+def default_analyse(item: BatchItem, on_progress: Callable[[float, str], None], view: str | None = None,
+                    segmenter_for=None):
+    """Read the recording and run the analysis pipeline.
+
+    view: overrides the file's view label; segmenter_for(recording) -> (segmenter, name) picks the
+    segmentation (default: the pipeline's, i.e. the installed models)."""
+    from app.data.readers import load_recording
+    from app.workflow.pipeline import analyze_recording
+    from app.workflow.results import Progress
+
+    on_progress(0.0, "reading")
+    recording = load_recording(item.path, series_key=item.series_key)
+    if view:
+        recording = recording.with_view(view)
+    segmenter, name = segmenter_for(recording) if segmenter_for is not None else (None, "")
+    result = None
+    for step in analyze_recording(recording, segmenter=segmenter, segmenter_name=name):
+        if isinstance(step, Progress):
+            on_progress(step.fraction, step.message)
+        else:
+            result = step
+    if result is None:
+        raise RuntimeError("the analysis pipeline returned no result")
+    return result
+
+
+def is_finished(item: BatchItem, out_dir: Path) -> bool:
+    """A result file with status ok and the same source size and mtime exists."""
+    path = out_dir / f"{item.result_name}.result.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if data.get("format") != RESULT_FORMAT or data.get("status") != "ok":
+        return False
+    stamp = source_stamp(item)
+    old = data.get("source", {})
+    return old.get("size") == stamp["size"] and old.get("mtime_ns") == stamp["mtime_ns"]
+
+
+def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn | None = None,
+              options: BatchOptions = BatchOptions(), stream=None, cancel=None) -> BatchSummary:
+    """Analyse the items in order (see the module docstring). cancel: threading.Event or callable;
+    when it fires the run stops before the next item with summary.interrupted set (resumable)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    analyse = analyse or default_analyse
+    bar = TextProgress(len(items), stream if stream is not None else sys.stderr)
+    summary = BatchSummary(out_dir)
+    manifest = _read_manifest(out_dir)
+    try:
+        for i, item in enumerate(items):
+            if _cancelled(cancel):
+                summary.interrupted = True
+                bar.line(i, item.label, "cancelled: run again to resume")
+                break
+            if is_finished(item, out_dir):
+                summary.skipped.append(item.key)
+                bar.line(i, item.label, "already done, skipped")
+                continue
+            status = _run_one(item, out_dir, analyse, options, lambda f, m, i=i, item=item: bar.update(i, item.label, f, m))
+            (summary.done if status["status"] == "ok" else summary.failed).append(item.key)
+            bar.line(i, item.label, "ok" if status["status"] == "ok" else f"FAILED: {status['error']}")
+            manifest["items"][item.key] = status
+            _write_json(out_dir / "manifest.json", manifest)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        bar.line(len(items) - 1, "", "interrupted: run the same command again to resume")
+    finally:
+        summary.summary_csv = write_summary(items, out_dir, set(summary.skipped))
+        bar.finish()
+    if summary.interrupted and not _cancelled(cancel):
+        raise KeyboardInterrupt
+    return summary
+
+
+def _cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    return bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
+
+
+def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, options: BatchOptions, on_progress) -> dict:
+    started = time.monotonic()
+    stamp = source_stamp(item)
+    record = {"format": RESULT_FORMAT, "version": 1, "source": {"path": str(item.path), **stamp},
+              "series_key": item.series_key, "result": f"{item.result_name}.result.json"}
+    try:
+        analysis = analyse(item, on_progress)
+        if options.strain:
+            from app.report.strain_step import with_strain
+
+            analysis = with_strain(analysis, on_progress=on_progress)
+        outputs, report_json, row = _outputs(analysis, item, out_dir, options)
+        record.update(status="ok", error="", outputs=outputs, summary=row, measurements=report_json,
+                      analysis=analysis.to_json_dict())
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # any failure of one file is reported, the batch goes on
+        record.update(status="failed", error=_error_text(exc), outputs={}, summary={},
+                      traceback=traceback.format_exc(limit=6) if not _expected(exc) else "")
+    record["seconds"] = round(time.monotonic() - started, 3)
+    _write_json(out_dir / record["result"], record)
+    return {k: record[k] for k in ("status", "error", "result", "seconds")} | {"source": record["source"]}
+
+
+def _outputs(analysis, item: BatchItem, out_dir: Path, options: BatchOptions) -> tuple[dict, dict, dict]:
+    from app.report import exports
+    from app.report.build import report_from_analyses
+
+    report = report_from_analyses([analysis], comment=options.comment, anonymise=options.anonymise)
+    base = out_dir / item.result_name
+    outputs = {}
+    if "pdf" in options.exports:
+        from app.report.pdf import write_pdf
+
+        outputs["report"] = write_pdf(report, base.with_suffix(".pdf"), options.page_size).name
+    if "contours" in options.exports:
+        outputs["contours"] = exports.write_contours_json(analysis, Path(f"{base}.contours.json")).name
+    if "masks" in options.exports:
+        outputs["masks"] = exports.write_masks_nifti(analysis, Path(f"{base}.masks.nii.gz")).name
+    if "cine" in options.exports:
+        outputs["cine"] = exports.write_cine(analysis, Path(f"{base}.cine.mp4")).name
+    rec = report.recordings[0]
+    values = {r.key: r.text if r.value is not None else "" for r in rec.measurements}
+    row = {"modality": rec.modality, "view": rec.view, "frames": rec.n_frames, "calibrated": rec.calibrated,
+           "method": next((r.method for r in rec.measurements if r.key == "ef_pct"), ""),
+           **{k: values.get(k, "") for k in ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm",
+                                              "gls_pct", "lv_mass_g")},
+           "beats": len(rec.beats), "flagged_frames": len(analysis.measurements.flagged_frames)}
+    return outputs, exports.measurements_dict(report), row
+
+
+def _expected(exc: Exception) -> bool:
+    from app.data.errors import LoadError
+
+    try:
+        from app.workflow.results import AnalysisError
+    except ImportError:  # pragma: no cover - results.py is part of the app
+        AnalysisError = LoadError
+    return isinstance(exc, (LoadError, AnalysisError, ValueError, OSError))
+
+
+def _error_text(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    return text if _expected(exc) else f"{exc.__class__.__name__}: {text}"
+
+
+def write_summary(items: list[BatchItem], out_dir: Path, resumed: set[str]) -> Path:
+    """summary.csv: one row per item from its result file ("not run" when it has none yet)."""
+    path = out_dir / "summary.csv"
+    with atomic_target(path) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            for item in items:
+                writer.writerow(_summary_row(item, out_dir, item.key in resumed))
+    return path
+
+
+def _summary_row(item: BatchItem, out_dir: Path, resumed: bool) -> dict:
+    row = {"source": str(item.path), "series_key": item.series_key or "", "status": "not run",
+           "resumed": "yes" if resumed else "no"}
+    try:
+        data = json.loads((out_dir / f"{item.result_name}.result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return row
+    row.update(status=data.get("status", ""), error=data.get("error", ""), seconds=data.get("seconds", ""),
+               outputs=" ".join(sorted((data.get("outputs") or {}).values())))
+    row.update(data.get("summary") or {})
+    return row
+
+
+def _read_manifest(out_dir: Path) -> dict:
+    try:
+        data = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("items"), dict):
+            return data
+    except (OSError, ValueError):
+        pass
+    return {"format": "cardiotrace-batch-manifest", "version": 1, "items": {}}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    with atomic_target(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+class TextProgress:
+    """A text progress bar on a stream: redrawn in place on a terminal, plain lines otherwise."""
+
+    def __init__(self, total: int, stream, width: int = 24) -> None:
+        self.total, self.stream, self.width = max(total, 1), stream, width
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._last = 0.0
+
+    def _bar(self, index: int, fraction: float) -> str:
+        overall = (index + max(0.0, min(fraction, 1.0))) / self.total
+        filled = int(round(overall * self.width))
+        return f"[{'#' * filled}{'.' * (self.width - filled)}] {index + 1}/{self.total}"
+
+    def update(self, index: int, label: str, fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if not self.tty or now - self._last < 0.1:
+            return
+        self._last = now
+        self.stream.write(f"\r{self._bar(index, fraction)} {label}: {message[:40]:<40}")
+        self.stream.flush()
+
+    def line(self, index: int, label: str, message: str) -> None:
+        prefix = "\r\x1b[K" if self.tty else ""
+        self.stream.write(f"{prefix}{self._bar(index, 1.0)} {label}: {message}\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.flush()

@@ -1,0 +1,205 @@
+"""Turn analyses (app.workflow.results.RecordingAnalysis) into a `ReportData` for the PDF and exports.
+
+`report_from_analyses(analyses, study=None, comment="", anonymise=False)` reads only what the analyses
+hold: strain sections appear when `analysis.strain` is set (any object with the StrainResult fields, see
+`app.report.strain_view`), the bullseye when A2C, A3C and A4C all have strain, model versions from
+models/*/metadata.json. Nothing is recomputed here except display choices (which frames to draw).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import numpy as np
+
+from app import __version__
+from app.report.bullseye import bullseye_values
+from app.report.model import BeatRow, FrameFigure, MeasurementRow, RecordingSection, ReportData
+from app.report.models_info import installed_models
+from app.report.ranges import reference_range
+from app.report.strain_view import strain_section
+
+_METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
+                "slice-summation": "slice summation"}
+
+
+def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: bool = False,
+                         created: str | None = None, models_root: Path | None = None) -> ReportData:
+    """analyses: sequence of RecordingAnalysis; study: optional StudyMeasurements (biplane)."""
+    analyses = list(analyses)
+    if not analyses:
+        raise ValueError("a report needs at least one analysed recording")
+    patient = analyses[0].recording.patient
+    sex = "" if anonymise else patient.sex
+    sections = tuple(recording_section(a, sex=sex) for a in analyses)
+    values, unreliable = _bullseye(sections, [getattr(a, "strain", None) for a in analyses])
+    return ReportData(
+        patient=patient.anonymised() if anonymise else patient,
+        anonymised=anonymise,
+        recordings=sections,
+        study_rows=_study_rows(study, sections, sex),
+        bullseye_pct=values,
+        bullseye_unreliable=unreliable,
+        comment=comment or "",
+        software_version=__version__,
+        models=installed_models(models_root),
+        created=created or _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
+    )
+
+
+def recording_section(analysis, sex: str = "") -> RecordingSection:
+    rec, m = analysis.recording, analysis.measurements
+    strain = strain_section(getattr(analysis, "strain", None))
+    name = rec.source_path.name if rec.source_path else (rec.series_description or rec.view.upper())
+    return RecordingSection(
+        name=name, modality=rec.modality, view=rec.view, n_frames=rec.n_frames, n_slices=rec.n_slices,
+        frame_rate_hz=rec.frame_rate_hz, spacing_mm=tuple(float(s) for s in rec.spacing_mm),
+        calibrated=rec.calibrated, slice_spacing_mm=rec.slice_spacing_mm,
+        frame_times_s=np.asarray(rec.frame_times_s, dtype=float),
+        measurements=tuple(measurement_rows(m, rec.modality, strain, sex)),
+        beats=tuple(_beat_rows(m)), ed_frames=tuple(m.ed_frames), es_frames=tuple(m.es_frames),
+        volume_curve_ml=None if m.volume_curve_ml is None else np.asarray(m.volume_curve_ml, float),
+        area_curve=np.asarray(m.area_curve_px2, float) if m.area_curve_px2 is not None else None,
+        figures=tuple(_figures(analysis)), strain=strain, quality_flags=tuple(quality_lines(analysis)),
+        edited=frozenset(m.edited), source_path=str(rec.source_path or ""),
+        segmenter=str(getattr(analysis, "segmenter", "") or ""),
+    )
+
+
+def _row(key, label, value, unit, decimals=1, method="", sex="", modality="echo", edited=()) -> MeasurementRow:
+    value = None if value is None or not np.isfinite(float(value)) else float(value)
+    rng = reference_range(key, sex, modality)
+    return MeasurementRow(key, label, value, unit, decimals, method, rng.text(unit) if rng else "",
+                          rng.flag(value) if rng else "", key in edited)
+
+
+def measurement_rows(m, modality: str, strain, sex: str = "") -> list[MeasurementRow]:
+    """The table rows of one Measurements (+ strain): volumes, EF, HR, GLS, segments, mass."""
+    method = _METHOD_TEXT.get(m.method, m.method)
+    if not m.calibrated:
+        method += " (uncalibrated)"
+    kw = dict(sex=sex, modality=modality, edited=m.edited)
+    rows = [_row("edv_ml", "End-diastolic volume (EDV)", m.edv_ml, "ml", 1, method, **kw),
+            _row("esv_ml", "End-systolic volume (ESV)", m.esv_ml, "ml", 1, method, **kw),
+            _row("sv_ml", "Stroke volume (SV)", m.sv_ml, "ml", 1, method, **kw),
+            _row("ef_pct", "Ejection fraction (EF)", m.ef_pct, "%", 1, method, **kw)]
+    if m.edv_area_length_ml is not None:
+        rows += [_row("edv_area_length_ml", "EDV (area-length)", m.edv_area_length_ml, "ml", 1, "area-length", **kw),
+                 _row("esv_area_length_ml", "ESV (area-length)", m.esv_area_length_ml, "ml", 1, "area-length", **kw)]
+    rows.append(_row("heart_rate_bpm", "Heart rate", m.heart_rate_bpm, "bpm", 0, "beat length", **kw))
+    if modality == "mri":
+        rows.append(_row("lv_mass_g", "LV myocardial mass", m.lv_mass_g, "g", 1, "1.05 g/ml x myo volume", **kw))
+    if modality == "echo" or strain is not None:
+        gls = strain.gls_pct if strain is not None else None
+        rows.append(_row("gls_pct", "Global longitudinal strain (GLS)", gls, "%", 1,
+                         "speckle tracking" if strain is not None else "", **kw))
+    if strain is not None:
+        for name, peak, ok in zip(strain.segment_names, strain.segment_peak_pct,
+                                  strain.segment_ok or (True,) * len(strain.segment_names)):
+            label = "Strain " + name.replace("_", " ") + ("" if ok else " (low quality)")
+            rows.append(_row(f"strain_{name}_pct", label, peak, "%", 1, "peak systolic", **kw))
+    return rows
+
+
+def _beat_rows(m) -> list[BeatRow]:
+    rows = []
+    volumes = m.volume_curve_ml is not None
+    for i, b in enumerate(m.beats):
+        ef = b.ef_pct
+        rows.append(BeatRow(i, int(b.ed_frame), int(b.es_frame), float(b.ed_value) if volumes else None,
+                            float(b.es_value) if volumes else None, float(b.stroke_value) if volumes else None,
+                            None if ef is None else float(ef), b.rr_s))
+    return rows
+
+
+def _figures(analysis) -> list[FrameFigure]:
+    """The first ED and ES frames (mid slice of a stack) with their contours."""
+    rec, m = analysis.recording, analysis.measurements
+    slice_index = rec.n_slices // 2 if rec.is_stack else 0
+    contours = analysis.contours
+    if isinstance(contours, tuple):
+        contours = contours[slice_index] if slice_index < len(contours) else None
+    images = rec.frames_unit(slice_index)
+    out = []
+    for label, frames in (("ED", m.ed_frames), ("ES", m.es_frames)):
+        if not frames:
+            continue
+        t = int(frames[0])
+        c = contours[t] if contours is not None and t < len(contours) else None
+        shapes, closed = {}, {}
+        if c is not None:
+            for key, pts in (("endo", c.endo_px), ("epi", c.epi_px), ("la", c.la_px)):
+                if pts is not None:
+                    shapes[key] = np.asarray(pts, float)
+                    closed[key] = key == "la" or c.closed
+        where = f"frame {t}" + (f", slice {slice_index + 1}/{rec.n_slices}" if rec.is_stack else "")
+        out.append(FrameFigure(f"{label} ({where})", t, images[t], shapes, closed))
+    return out
+
+
+def quality_lines(analysis) -> list[str]:
+    """Readable quality flags: each per-frame flag with its frames, plus recording-level notes."""
+    rec, m = analysis.recording, analysis.measurements
+    lines = []
+    if not rec.calibrated:
+        lines.append("pixel spacing not calibrated: volumes not computed, EF from relative volumes")
+    by_flag: dict[str, list[int]] = {}
+    for t, flags in enumerate(m.quality):
+        for flag in flags:
+            by_flag.setdefault(flag, []).append(t)
+    for flag, frames in sorted(by_flag.items()):
+        lines.append(f"{flag}: {_frame_list(frames)}")
+    if not m.ed_frames or not m.es_frames:
+        lines.append("ED/ES frames not found")
+    strain = getattr(analysis, "strain", None)
+    low = getattr(strain, "low_quality_segments", ()) if strain is not None else ()
+    if low:
+        lines.append("strain tracking quality low: " + ", ".join(n.replace("_", " ") for n in low))
+    error = (getattr(analysis, "extra", None) or {}).get("strain_error")
+    if error:
+        lines.append(f"strain not computed: {error}")
+    return lines
+
+
+def _frame_list(frames: list[int], limit: int = 12) -> str:
+    head = ", ".join(str(f) for f in frames[:limit])
+    more = f" and {len(frames) - limit} more" if len(frames) > limit else ""
+    return f"{len(frames)} frame{'s' if len(frames) != 1 else ''} ({head}{more})"
+
+
+def _study_rows(study, sections, sex: str) -> tuple[MeasurementRow, ...]:
+    rows: list[MeasurementRow] = []
+    biplane = getattr(study, "biplane", None) if study is not None else None
+    if biplane is not None:
+        kw = dict(sex=sex, edited=biplane.edited)
+        rows += [_row("edv_ml", "EDV (biplane)", biplane.edv_ml, "ml", 1, "disks, biplane", **kw),
+                 _row("esv_ml", "ESV (biplane)", biplane.esv_ml, "ml", 1, "disks, biplane", **kw),
+                 _row("sv_ml", "SV (biplane)", biplane.sv_ml, "ml", 1, "disks, biplane", **kw),
+                 _row("ef_pct", "EF (biplane)", biplane.ef_pct, "%", 1, "disks, biplane", **kw)]
+    gls = [s.strain.gls_pct for s in sections
+           if s.strain is not None and s.strain.gls_pct is not None and s.view in ("a2c", "a3c", "a4c")]
+    if len(gls) > 1:
+        rows.append(_row("gls_pct", f"GLS (mean of {len(gls)} apical views)", float(np.mean(gls)), "%", 1,
+                         "speckle tracking", sex=sex))
+    return tuple(rows)
+
+
+def _bullseye(sections, raw_strains) -> tuple[dict | None, frozenset]:
+    """AHA values when A2C, A3C and A4C all have strain: the strain module's own mapping when the
+    results are its StrainResults, else the report's name-based mapping (app.report.bullseye)."""
+    apical = {s.view: (s.strain, raw) for s, raw in zip(sections, raw_strains)
+              if s.strain is not None and s.view in ("a2c", "a3c", "a4c")}
+    if len(apical) < 3:
+        return None, frozenset()
+    try:
+        from app.analysis.strain import StrainResult, combine_views
+
+        raws = [raw for _s, raw in apical.values()]
+        if all(isinstance(r, StrainResult) for r in raws):
+            study = combine_views(raws)
+            return {n: study.aha_peak_pct.get(n) for n in range(1, 18)}, frozenset(study.unreliable)
+    except ImportError:
+        pass
+    views = [(st.segment_names, st.segment_peak_pct, st.segment_ok) for st, _raw in apical.values()]
+    return bullseye_values(views)

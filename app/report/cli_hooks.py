@@ -1,0 +1,171 @@
+"""The report/export/batch options of `cardiotrace analyze`, kept here so analyze.py only calls in.
+
+analyze.py calls, in a clearly marked block:
+- `add_arguments(parser)` once, when it builds its parser;
+- `is_batch(args)`: True with `--out DIR`; then `run_batch_command(args)` does the whole run (reading,
+  analysis, exports, summary) and returns the exit code;
+- otherwise, after it has the analyses of the study: `write_outputs(args, analyses, study)` writes the
+  PDF (`--report`), measurements CSV/JSON, contours, cine as asked and returns the paths written.
+Bad options raise `OptionError` (app/report may not import app.cli): analyze.py re-raises it as UsageError.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXPORT_KINDS = ("pdf", "contours", "masks", "cine")
+
+
+class OptionError(ValueError):
+    """Bad report/batch options or file names; analyze.py turns it into app.cli.UsageError (exit 2)."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("report, exports and batch")
+    group.add_argument("--report", metavar="OUT.pdf", help="write the PDF report of the analysed recordings")
+    group.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="PDF page size (default A4)")
+    group.add_argument("--anonymise", "--anonymize", action="store_true",
+                       help="leave patient name, ID, birth date and institution out of reports and exports")
+    group.add_argument("--comment", default="", help="free-text comment printed in the report")
+    group.add_argument("--csv", metavar="OUT.csv", help="measurements as CSV (one row per recording and per beat)")
+    group.add_argument("--measurements", metavar="OUT.json", help="measurements as printed in the report, JSON")
+    group.add_argument("--contours", metavar="OUT.json", help="per-frame contours (x=col, y=row px) as JSON")
+    group.add_argument("--cine", metavar="OUT.mp4", help="annotated cine with contours (.mp4, .avi or .gif)")
+    group.add_argument("--out", metavar="DIR", help="batch mode: analyse every recording in the given files "
+                       "and folders one by one, write per-file results + summary.csv to DIR, resume if re-run")
+    group.add_argument("--exports", default="pdf", metavar="LIST",
+                       help=f"batch mode: what to write per recording, comma-separated from "
+                            f"{','.join(EXPORT_KINDS)} (default pdf; 'none' for results only)")
+
+
+def is_batch(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "out", None))
+
+
+def _exports(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip().lower() for k in (text or "").split(",") if k.strip())
+    if kinds == ("none",):
+        return ()
+    bad = [k for k in kinds if k not in EXPORT_KINDS]
+    if bad:
+        raise OptionError(f"--exports: unknown kind {', '.join(bad)}; choose from {', '.join(EXPORT_KINDS)} or none")
+    return kinds
+
+
+def _check_suffix(value: str | None, option: str, suffixes: tuple[str, ...]) -> None:
+    if value and not value.lower().endswith(suffixes):
+        raise OptionError(f"{option} {value}: the file name must end with {' or '.join(suffixes)}")
+
+
+def validate(args: argparse.Namespace) -> None:
+    """OptionError (exit 2) for option combinations or file names that cannot work."""
+    _check_suffix(args.report, "--report", (".pdf",))
+    _check_suffix(args.csv, "--csv", (".csv",))
+    _check_suffix(args.cine, "--cine", (".mp4", ".avi", ".gif"))
+    if is_batch(args):
+        per_study = [o for o in ("report", "csv", "measurements", "contours", "cine") if getattr(args, o, None)]
+        if per_study:
+            raise OptionError(f"--out (batch) writes per-file outputs itself; drop --{per_study[0]} "
+                             "(choose what to write with --exports)")
+        single = [f"--{o}" for o, attr in (("json", "json_out"), ("masks", "masks"), ("labels", "labels"),
+                                             ("series", "series")) if getattr(args, attr, None)]
+        if single:
+            raise OptionError(f"--out (batch) cannot be combined with {single[0]}; "
+                              "per-file results go to DIR (choose extra files with --exports)")
+        views = getattr(args, "view", None)
+        if isinstance(views, (list, tuple)) and len(views) > 1:
+            raise OptionError("--out (batch): give --view at most once (it applies to every recording)")
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise OptionError(f"--out {out}: exists and is not a folder")
+        _exports(args.exports)
+
+
+def run_batch_command(args: argparse.Namespace, paths=None, analyse=None, stream=None,
+                      segmenter_for=None) -> int:
+    """The whole batch run; exit 0 when every recording succeeded, 2 when some failed (see summary).
+
+    analyse(item, on_progress) -> RecordingAnalysis replaces the whole per-file analysis (tests);
+    segmenter_for(recording) -> (segmenter, name) only picks the segmentation (analyze.py's --model)."""
+    from app.report.batch import BatchOptions, default_analyse, run_batch
+    from app.report.batch_inputs import collect_inputs
+
+    validate(args)
+    paths = list(paths if paths is not None else _paths_of(args))
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise OptionError(f"no such file or folder: {missing[0]}")
+    out_dir = Path(args.out)
+    items = collect_inputs(paths, exclude=out_dir)
+    if not items:
+        raise OptionError("no recordings found in the given files and folders")
+    view = getattr(args, "view", None)
+    view = view[0] if isinstance(view, (list, tuple)) and view else view
+    if analyse is None:
+        def analyse(item, on_progress):
+            return default_analyse(item, on_progress, view=view, segmenter_for=segmenter_for)
+
+    options = BatchOptions(_exports(args.exports), args.anonymise, args.comment, args.page_size,
+                           strain=not getattr(args, "no_strain", False))
+    stream = stream if stream is not None else sys.stderr
+    try:
+        summary = run_batch(items, out_dir, analyse, options, stream=stream)
+    except OSError as exc:  # the output folder itself cannot be written
+        raise OptionError(f"--out {out_dir}: cannot write {exc.filename or 'there'}: {exc.strerror or exc}") from None
+    stream.write(f"{len(summary.done)} analysed, {len(summary.skipped)} already done, "
+                 f"{len(summary.failed)} failed; summary: {summary.summary_csv}\n")
+    return 2 if summary.failed else 0
+
+
+def _paths_of(args: argparse.Namespace) -> list[str]:
+    for name in ("paths", "path", "inputs"):
+        value = getattr(args, name, None)
+        if value:
+            return [value] if isinstance(value, str) else list(value)
+    return []
+
+
+def write_outputs(args: argparse.Namespace, analyses, study=None) -> list[Path]:
+    """Write what the options ask for from finished analyses of one study; returns the paths written.
+    A file that cannot be written (permissions, full disk) is an OptionError naming it."""
+    validate(args)
+    try:
+        return _write_outputs(args, analyses, study)
+    except OSError as exc:
+        where = exc.filename or "the output"
+        raise OptionError(f"cannot write {where}: {exc.strerror or exc}") from None
+
+
+def _write_outputs(args: argparse.Namespace, analyses, study) -> list[Path]:
+    wanted = [args.report, args.csv, args.measurements, args.contours, args.cine]
+    if not any(wanted) or not analyses:
+        return []
+    from app.report import exports
+    from app.report.build import report_from_analyses
+
+    report = report_from_analyses(analyses, study=study, comment=args.comment, anonymise=args.anonymise)
+    written: list[Path] = []
+    if args.report:
+        from app.report.pdf import write_pdf
+
+        written.append(write_pdf(report, args.report, args.page_size))
+    if args.csv:
+        written.append(exports.write_measurements_csv(report, args.csv))
+    if args.measurements:
+        written.append(exports.write_measurements_json(report, args.measurements))
+    for option, writer in ((args.contours, exports.write_contours_json), (args.cine, exports.write_cine)):
+        if option:
+            written += _per_recording(analyses, option, writer)
+    return written
+
+
+def _per_recording(analyses, target: str, writer) -> list[Path]:
+    """One file for one recording; with several, `<stem>-<view>-<n><suffix>` beside the given name."""
+    if len(analyses) == 1:
+        return [writer(analyses[0], target)]
+    path = Path(target)
+    suffix = "".join(path.suffixes) if path.name.endswith(".nii.gz") else path.suffix
+    stem = path.name[: len(path.name) - len(suffix)]
+    return [writer(a, path.with_name(f"{stem}-{a.recording.view}-{i + 1}{suffix}")) for i, a in enumerate(analyses)]

@@ -1,0 +1,86 @@
+"""The viewer's entry point: the report and exports of a StudyState, with every manual edit applied.
+
+`analyses_from_study(study)` rebuilds each analysed recording's RecordingAnalysis from the viewer state:
+the recording as currently set (view, calibration), the edited contours (control-point splines back to
+LvContours), the measurements recomputed after the edits (with their `edited` names) and the biplane
+combination. `write_study_report(study, path, comment=..., anonymise=..., page_size=...)` writes the PDF.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from app.report.build import report_from_analyses
+from app.report.model import ReportData
+
+
+def analyses_from_study(study) -> tuple[list, object | None]:
+    """(RecordingAnalysis list, StudyMeasurements or None) of the analysed recordings of a StudyState."""
+    from app.workflow.contour_adapter import lv_contours_per_frame
+    from app.workflow.results import FrameContours, StudyMeasurements
+
+    out = []
+    for st in study.recordings:
+        if st.analysis is None or st.measurements is None:
+            continue
+        per_frame = lv_contours_per_frame(st)
+        contours = (tuple(FrameContours.of(s) for s in per_frame) if st.recording.is_stack
+                    else FrameContours.of(per_frame))
+        out.append(replace(st.analysis, recording=st.recording, contours=contours, measurements=st.measurements))
+    if not out:
+        return [], None
+    return out, StudyMeasurements(tuple(a.measurements for a in out), getattr(study, "biplane", None))
+
+
+def study_report(study, *, comment: str = "", anonymise: bool = False) -> ReportData:
+    analyses, measurements = analyses_from_study(study)
+    if not analyses:
+        raise ValueError("no analysed recording in the study: run the analysis first")
+    return report_from_analyses(analyses, study=measurements, comment=comment, anonymise=anonymise)
+
+
+def write_study_report(study, path, *, comment: str = "", anonymise: bool = False, page_size: str = "A4") -> Path:
+    from app.report.pdf import write_pdf
+
+    return write_pdf(study_report(study, comment=comment, anonymise=anonymise), path, page_size)
+
+
+EXPORT_KINDS = ("pdf", "csv", "json", "contours", "masks", "cine")
+
+
+def export_study(study, folder, *, kinds=EXPORT_KINDS, comment: str = "", anonymise: bool = False,
+                 page_size: str = "A4") -> list[Path]:
+    """Write the study's report and exports into `folder`; returns the paths written.
+
+    report.pdf, measurements.csv, measurements.json for the study; per recording
+    `<name>_<view>.contours.json`, `.masks.nii.gz`, `.cine.mp4`. kinds: a subset of EXPORT_KINDS.
+    """
+    from app.report import exports
+    from app.report.pdf import write_pdf
+
+    unknown = set(kinds) - set(EXPORT_KINDS)
+    if unknown:
+        raise ValueError(f"unknown export kinds: {', '.join(sorted(unknown))}")
+    analyses, measurements = analyses_from_study(study)
+    if not analyses:
+        raise ValueError("no analysed recording in the study: run the analysis first")
+    report = report_from_analyses(analyses, study=measurements, comment=comment, anonymise=anonymise)
+    folder = Path(folder)
+    written: list[Path] = []
+    if "pdf" in kinds:
+        written.append(write_pdf(report, folder / "report.pdf", page_size))
+    if "csv" in kinds:
+        written.append(exports.write_measurements_csv(report, folder / "measurements.csv"))
+    if "json" in kinds:
+        written.append(exports.write_measurements_json(report, folder / "measurements.json"))
+    for i, analysis in enumerate(analyses):
+        rec = analysis.recording
+        stem = f"{(rec.source_path.name.split('.')[0] if rec.source_path else f'recording{i + 1}')}_{rec.view}"
+        if "contours" in kinds:
+            written.append(exports.write_contours_json(analysis, folder / f"{stem}.contours.json"))
+        if "masks" in kinds:
+            written.append(exports.write_masks_nifti(analysis, folder / f"{stem}.masks.nii.gz"))
+        if "cine" in kinds:
+            written.append(exports.write_cine(analysis, folder / f"{stem}.cine.mp4"))
+    return written

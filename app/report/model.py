@@ -1,0 +1,168 @@
+"""What a report shows, as plain frozen data: built from the analyses once, then drawn or exported.
+
+The PDF, the JSON/CSV exports and the batch summary all read these classes, so the numbers printed in
+the PDF are exactly the numbers written to the JSON (`format_value` is the one place values are rounded
+for display).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.data.recording import PatientInfo
+
+RESEARCH_NOTICE = "Research use only, not for diagnosis."
+
+
+@dataclass(frozen=True)
+class MeasurementRow:
+    """One line of the measurement table.
+
+    key: machine name with unit (edv_ml, ef_pct, gls_pct ...); label: what the reader sees.
+    value: None when not computed (shown as "not computed"). flag: "" | "low" | "high".
+    """
+
+    key: str
+    label: str
+    value: float | None
+    unit: str
+    decimals: int = 1
+    method: str = ""
+    reference: str = ""
+    flag: str = ""
+    edited: bool = False
+
+    @property
+    def text(self) -> str:
+        return format_value(self.value, self.decimals)
+
+
+@dataclass(frozen=True)
+class BeatRow:
+    """One heart beat: frame indices and its volumes (ml, or None when uncalibrated)."""
+
+    index: int
+    ed_frame: int
+    es_frame: int
+    edv_ml: float | None
+    esv_ml: float | None
+    sv_ml: float | None
+    ef_pct: float | None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class StrainSection:
+    """Longitudinal strain of one recording.
+
+    curve_pct: (T,) global strain per frame. segment_curves_pct: (T, K) per segment.
+    segment_peak_pct: (K,) peak systolic segmental strain. segment_ok: (K,) tracking quality passed.
+    """
+
+    gls_pct: float | None
+    curve_pct: np.ndarray
+    segment_names: tuple[str, ...] = ()
+    segment_curves_pct: np.ndarray | None = None
+    segment_peak_pct: tuple[float | None, ...] = ()
+    segment_ok: tuple[bool, ...] = ()
+
+
+@dataclass(frozen=True)
+class FrameFigure:
+    """One frame to draw: image (H, W) float 0..1 and contours {name: (N, 2) (x=col, y=row) px}."""
+
+    label: str  # "ED (frame 12)"
+    frame_index: int
+    image: np.ndarray
+    contours: dict = field(default_factory=dict)
+    closed: dict = field(default_factory=dict)  # name -> bool (closed polygon)
+
+
+@dataclass(frozen=True)
+class RecordingSection:
+    """Everything the report says about one recording."""
+
+    name: str
+    modality: str
+    view: str
+    n_frames: int
+    n_slices: int
+    frame_rate_hz: float | None
+    spacing_mm: tuple[float, float]
+    calibrated: bool
+    slice_spacing_mm: float | None
+    frame_times_s: np.ndarray
+    measurements: tuple[MeasurementRow, ...]
+    beats: tuple[BeatRow, ...] = ()
+    ed_frames: tuple[int, ...] = ()
+    es_frames: tuple[int, ...] = ()
+    volume_curve_ml: np.ndarray | None = None
+    area_curve: np.ndarray | None = None  # when uncalibrated: cavity area per frame (px^2)
+    figures: tuple[FrameFigure, ...] = ()
+    strain: StrainSection | None = None
+    quality_flags: tuple[str, ...] = ()
+    edited: frozenset = frozenset()
+    source_path: str = ""
+    segmenter: str = ""  # what drew the contours (model name, "manual", injected labels)
+
+    @property
+    def spacing_text(self) -> str:
+        row, col = self.spacing_mm
+        text = f"{row:.3f} x {col:.3f} mm"
+        return text if self.calibrated else f"{text} (nominal)"
+
+    @property
+    def frame_rate_text(self) -> str:
+        return f"{self.frame_rate_hz:.1f} Hz" if self.frame_rate_hz else "unknown"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The whole report. study_rows: study-level values (biplane volumes, average GLS)."""
+
+    patient: PatientInfo
+    anonymised: bool
+    recordings: tuple[RecordingSection, ...]
+    study_rows: tuple[MeasurementRow, ...] = ()
+    bullseye_pct: dict | None = None  # AHA segment 1..17 -> peak strain % (None = not available)
+    bullseye_unreliable: frozenset = frozenset()  # segments whose tracking quality failed
+    comment: str = ""
+    software_version: str = ""
+    models: tuple[ModelInfo, ...] = ()
+    created: str = ""  # ISO date-time of the report
+
+    @property
+    def all_rows(self) -> list[tuple[str, MeasurementRow]]:
+        """(recording name or 'study', row) for every measurement in display order."""
+        out = [(rec.name, row) for rec in self.recordings for row in rec.measurements]
+        return out + [("study", row) for row in self.study_rows]
+
+
+def format_value(value: float | None, decimals: int = 1) -> str:
+    """The display text of a number; 'not computed' for None or NaN."""
+    if value is None:
+        return "not computed"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(number):
+        return "not computed"
+    return f"{number:.{decimals}f}"
+
+
+def rounded(value: float | None, decimals: int = 1) -> float | None:
+    """The value as the report prints it (for the JSON export), None for missing/NaN."""
+    if value is None:
+        return None
+    number = float(value)
+    return round(number, decimals) if np.isfinite(number) else None

@@ -1,0 +1,229 @@
+"""The PDF report (reportlab platypus), A4 or Letter, from a `ReportData`.
+
+`write_pdf(report, path, page_size="A4")` writes atomically (temporary file + os.replace) and returns
+the path. Layout: header (patient/study or anonymised, date), recordings used, the measurement table with
+reference ranges and flags, beats, quality flags, then per recording the ED/ES frames with contours and
+the volume and strain curves, the 17-segment bullseye when three apical views have strain, the user's
+comment, software and model versions; every page carries the research-use line and page number.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.units import mm
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from xml.sax.saxutils import escape
+
+from app.report import styles as st
+from app.report.bullseye import bullseye_drawing
+from app.report.figures import FrameImage, curve_drawing
+from app.report.model import RESEARCH_NOTICE, RecordingSection, ReportData
+
+PAGE_SIZES = {"a4": A4, "letter": LETTER}
+MARGIN = 15 * mm
+
+
+def write_pdf(report: ReportData, path: str | os.PathLike, page_size: str = "A4") -> Path:
+    """Render the report to `path` (.pdf). page_size: 'A4' or 'Letter'."""
+    size = PAGE_SIZES.get(page_size.lower())
+    if size is None:
+        raise ValueError(f"unknown page size {page_size!r}; use A4 or Letter")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    doc = SimpleDocTemplate(str(tmp), pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
+                            topMargin=MARGIN, bottomMargin=MARGIN + 4 * mm,
+                            title="CardioTrace LV function report", author="CardioTrace",
+                            subject=RESEARCH_NOTICE, creator=f"CardioTrace {report.software_version}")
+    story = build_story(report, doc.width, doc.height)
+    doc.build(story, onFirstPage=_footer(report), onLaterPages=_footer(report))
+    os.replace(tmp, path)
+    return path
+
+
+def build_story(report: ReportData, width: float, height: float) -> list:
+    story: list = [Paragraph("CardioTrace: left ventricular function report", st.TITLE),
+                   Paragraph(RESEARCH_NOTICE, st.NOTICE), _patient_table(report, width),
+                   Paragraph("Recordings used", st.H2), _recordings_table(report, width),
+                   Paragraph("Measurements", st.H2), _measurement_table(report, width),
+                   Paragraph("Values marked * depend on a manual correction; flagged values (low/high) lie "
+                             "outside the reference range shown.", st.SMALL)]
+    story += _beats(report, width)
+    story += _quality(report)
+    for rec in report.recordings:
+        story += _recording_figures(rec, width, height)
+    story += _bullseye(report)
+    story += [Paragraph("Comment", st.H2),
+              Paragraph(escape(report.comment).replace("\n", "<br/>") if report.comment.strip()
+                        else "(none)", st.BODY)]
+    story += [Paragraph("Software and models", st.H2), _software_table(report, width)]
+    return story
+
+
+# -- tables -------------------------------------------------------------------------------------------
+def _table(rows: list[list], widths: list[float], extra: list | None = None, header: bool = True) -> Table:
+    wrapped = [[c if not isinstance(c, str) else Paragraph(escape(c), st.CELL) for c in row] for row in rows]
+    table = Table(wrapped, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
+    table.setStyle(TableStyle(st.table_style(len(rows), header) + (extra or [])))
+    return table
+
+
+def _patient_table(report: ReportData, width: float) -> Table:
+    p = report.patient
+    name = "Anonymised" if report.anonymised else (p.name or "(not given)")
+    rows = [["Patient", name, "Patient ID", "" if report.anonymised else p.patient_id or "-"],
+            ["Birth date", "" if report.anonymised else _date(p.birth_date), "Sex",
+             "" if report.anonymised else p.sex or "-"],
+            ["Study date", _date(p.study_date), "Institution", "" if report.anonymised else p.institution or "-"],
+            ["Report created", report.created, "Equipment", p.manufacturer or "-"]]
+    w = width / 4
+    return _table(rows, [0.6 * w, 1.4 * w, 0.6 * w, 1.4 * w], header=False,
+                  extra=[("FONT", (0, 0), (0, -1), st.BOLD_FONT, 7.5), ("FONT", (2, 0), (2, -1), st.BOLD_FONT, 7.5),
+                         ("BACKGROUND", (0, 0), (0, -1), st.HEADER_BG), ("BACKGROUND", (2, 0), (2, -1), st.HEADER_BG)])
+
+
+def _date(yyyymmdd: str) -> str:
+    s = (yyyymmdd or "").strip()
+    return f"{s[:4]}-{s[4:6]}-{s[6:8]}" if len(s) == 8 and s.isdigit() else (s or "-")
+
+
+def _recordings_table(report: ReportData, width: float) -> Table:
+    rows = [["Recording", "Modality", "View", "Frames", "Frame rate", "Pixel spacing", "Calibration",
+             "Contours by"]]
+    for rec in report.recordings:
+        frames = f"{rec.n_frames}" + (f" x {rec.n_slices} slices" if rec.n_slices > 1 else "")
+        calib = "calibrated" if rec.calibrated else "NOT calibrated (areas only)"
+        if rec.slice_spacing_mm:
+            calib += f"; slices {rec.slice_spacing_mm:.1f} mm apart"
+        rows.append([rec.name, rec.modality.upper(), rec.view.upper(), frames, rec.frame_rate_text,
+                     rec.spacing_text, calib, rec.segmenter or "-"])
+    f = width / 100
+    return _table(rows, [19 * f, 9.5 * f, 6.5 * f, 10 * f, 9 * f, 15 * f, 17 * f, 14 * f])
+
+
+def _measurement_table(report: ReportData, width: float) -> Table:
+    rows = [["Recording", "Measurement", "Value", "Unit", "Method", "Reference", "Flag"]]
+    extra = []
+    for source, row in report.all_rows:
+        value = row.text + (" *" if row.edited else "")
+        rows.append([source, row.label, value, row.unit, row.method, row.reference, row.flag.upper()])
+        if row.flag:
+            r = len(rows) - 1
+            extra += [("TEXTCOLOR", (2, r), (2, r), st.FLAG_COLOR), ("TEXTCOLOR", (6, r), (6, r), st.FLAG_COLOR)]
+    for r in range(1, len(rows)):
+        if report.all_rows[r - 1][1].flag:
+            rows[r][2] = Paragraph(f"<b>{escape(rows[r][2])}</b>", st.CELL)
+            rows[r][6] = Paragraph(f"<font color='#c0392b'><b>{escape(rows[r][6])}</b></font>", st.CELL)
+    f = width / 100
+    return _table(rows, [22 * f, 22 * f, 12 * f, 7 * f, 15 * f, 14 * f, 8 * f], extra)
+
+
+def _beats(report: ReportData, width: float) -> list:
+    rows = [["Recording", "Beat", "ED frame", "ES frame", "EDV (ml)", "ESV (ml)", "SV (ml)", "EF (%)", "RR (s)"]]
+    for rec in report.recordings:
+        for b in rec.beats:
+            rows.append([rec.name, str(b.index + 1), str(b.ed_frame), str(b.es_frame), _num(b.edv_ml),
+                         _num(b.esv_ml), _num(b.sv_ml), _num(b.ef_pct), _num(b.duration_s, 3)])
+    if len(rows) == 1:
+        return []
+    f = width / 100
+    return [Paragraph("Beats", st.H3), _table(rows, [24 * f] + [9.5 * f] * 8)]
+
+
+def _num(value, decimals: int = 1) -> str:
+    from app.report.model import format_value
+
+    return "-" if value is None else format_value(value, decimals)
+
+
+def _quality(report: ReportData) -> list:
+    items = [f"{rec.name}: {flag}" for rec in report.recordings for flag in rec.quality_flags]
+    edited = [f"{rec.name}: {', '.join(sorted(rec.edited))}" for rec in report.recordings if rec.edited]
+    out = [Paragraph("Quality flags", st.H3),
+           Paragraph("<br/>".join(escape(i) for i in items) if items else "none raised", st.BODY)]
+    out += [Paragraph("Edited by hand", st.H3),
+            Paragraph("<br/>".join(escape(e) for e in edited) if edited else "nothing edited", st.BODY)]
+    return out
+
+
+def _software_table(report: ReportData, width: float) -> Table:
+    rows = [["Component (installed)", "Version", "Details"],
+            ["CardioTrace", report.software_version, RESEARCH_NOTICE]]
+    rows += [[m.name, m.version, m.detail] for m in report.models]
+    if not report.models:
+        rows.append(["models", "-", "no trained model installed; contours from the analysis as given"])
+    f = width / 100
+    return _table(rows, [22 * f, 20 * f, 58 * f])
+
+
+# -- figures ------------------------------------------------------------------------------------------
+def _recording_figures(rec: RecordingSection, width: float, height: float) -> list:
+    title = Paragraph(f"{escape(rec.view.upper())}: {escape(rec.name)}", st.H2)
+    blocks: list = []
+    if rec.figures:
+        cell_w = (width - 10) / max(len(rec.figures), 2)
+        images = [FrameImage(f.image, f.contours, f.closed, rec.spacing_mm, f.label, cell_w - 6, 0.24 * height)
+                  for f in rec.figures]
+        grid = Table([images], colWidths=[cell_w] * len(images), hAlign="LEFT")
+        grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        blocks.append(grid)
+        blocks.append(Paragraph("Contours: <font color='#ff3b30'>endocardium</font>, "
+                                "<font color='#34c759'>epicardium</font>, <font color='#0a84ff'>left atrium</font>.",
+                                st.SMALL))
+    curve, label = (rec.volume_curve_ml, "LV volume (ml)") if rec.volume_curve_ml is not None else \
+        (rec.area_curve, "LV cavity area (px^2, uncalibrated)")
+    if curve is not None and len(curve) == len(rec.frame_times_s) and len(curve) > 1:
+        blocks += [Spacer(1, 4), curve_drawing(rec.frame_times_s, [("volume", curve)], ed_frames=rec.ed_frames,
+                                               es_frames=rec.es_frames, y_label=label, width=width, height=150)]
+    blocks += _strain_block(rec, width)
+    return [KeepTogether([title, *blocks])]
+
+
+def _strain_block(rec: RecordingSection, width: float) -> list:
+    if rec.strain is None:
+        why = " (short-axis recording)" if rec.view in ("sax", "psax") else ""
+        return [Paragraph(f"Longitudinal strain: not computed{why}.", st.BODY)]
+    s = rec.strain
+    series = [("global", s.curve_pct)]
+    if s.segment_curves_pct is not None:
+        series += [(name, s.segment_curves_pct[:, i]) for i, name in enumerate(s.segment_names)]
+    poor = frozenset(i + 1 for i, ok in enumerate(s.segment_ok) if not ok)  # series 0 is the global curve
+    drawing = curve_drawing(rec.frame_times_s, series, ed_frames=rec.ed_frames, es_frames=rec.es_frames,
+                            y_label="longitudinal strain (%)", width=width, height=170, include_zero=True,
+                            dashed=poor)
+    peaks = ", ".join(f"{n.replace('_', ' ')} {_num(v)}" + ("" if ok else " (low quality)")
+                      for n, v, ok in zip(s.segment_names, s.segment_peak_pct,
+                                          s.segment_ok or (True,) * len(s.segment_names)))
+    text = f"Peak systolic segmental strain (%): {escape(peaks)}" if peaks else ""
+    if poor:
+        text += " Dashed curves: segments with low tracking quality."
+    return [Spacer(1, 4), drawing, Paragraph(text, st.SMALL)]
+
+
+def _bullseye(report: ReportData) -> list:
+    if report.bullseye_pct is None:
+        apical = {r.view for r in report.recordings if r.strain is not None and r.view in ("a2c", "a3c", "a4c")}
+        missing = sorted({"a2c", "a3c", "a4c"} - apical)
+        return [Paragraph("17-segment bullseye", st.H3),
+                Paragraph("not shown: needs strain of the A2C, A3C and A4C views (missing: "
+                          f"{', '.join(v.upper() for v in missing)}).", st.BODY)]
+    return [KeepTogether([Paragraph("17-segment bullseye", st.H2),
+                          bullseye_drawing(report.bullseye_pct, report.bullseye_unreliable, size=230)])]
+
+
+def _footer(report: ReportData):
+    def draw(canvas, doc) -> None:
+        canvas.saveState()
+        canvas.setFont(st.BODY_FONT, 7)
+        canvas.setFillColor(colors.HexColor("#666666"))
+        y = MARGIN - 2 * mm
+        canvas.drawString(doc.leftMargin, y, f"CardioTrace {report.software_version}  |  {RESEARCH_NOTICE}"
+                                             f"  |  {report.created}")
+        canvas.drawRightString(doc.leftMargin + doc.width, y, f"page {doc.page}")
+        canvas.restoreState()
+
+    return draw

@@ -1,0 +1,99 @@
+"""Menus, keyboard shortcuts and the recent-files list (QSettings) of the main window."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog
+
+MAX_RECENT = 10
+FILE_FILTER = "Recordings (*.dcm *.DCM *.nii *.nii.gz *.mhd *.avi *.mp4 *);;All files (*)"
+
+
+def settings() -> QSettings:
+    return QSettings("CardioTrace", "CardioTrace")
+
+
+class WindowActions:
+    """Builds the menu bar of `window` (a MainWindow) and keeps the recent-files menu current."""
+
+    def __init__(self, window) -> None:
+        self.window = window
+        w = window
+        bar = w.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._add(file_menu, "&Open file…", QKeySequence.Open, self.open_file)
+        self._add(file_menu, "Open &folder…", "Ctrl+Shift+O", self.open_folder)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._add(file_menu, "&Save now", QKeySequence.Save, w.controller.save_now)
+        file_menu.addSeparator()
+        self._add(file_menu, "&Quit", QKeySequence.Quit, w.close)
+        edit = bar.addMenu("&Edit")
+        self.undo = w.controller.undo_stack.createUndoAction(w, "&Undo")
+        self.undo.setShortcut(QKeySequence.Undo)
+        self.redo = w.controller.undo_stack.createRedoAction(w, "&Redo")
+        self.redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Y")])
+        edit.addAction(self.undo)
+        edit.addAction(self.redo)
+        edit.addSeparator()
+        self._add(edit, "Mark frame as &ED", "E", lambda: w.mark_current("ed"))
+        self._add(edit, "Mark frame as E&S", "S", lambda: w.mark_current("es"))
+        self._add(edit, "&Calibrate by a known length", "Ctrl+L", lambda: w.tools.set_mode("calibrate"))
+        self._add(edit, "Re&draw contour", "Ctrl+D", lambda: w.tools.set_mode("redraw"))
+        self._add(edit, "Drag &points", "Escape", lambda: w.tools.set_mode("edit"))
+        view = bar.addMenu("&View")
+        self._add(view, "&Play / pause", "Space", w.cine.toggle_playing)
+        self._add(view, "&Next frame", "Right", lambda: w.cine.step(1))
+        self._add(view, "P&revious frame", "Left", lambda: w.cine.step(-1))
+        self._add(view, "&Fit image", "F", lambda: w.cine.fit())
+        analysis = bar.addMenu("&Analysis")
+        self._add(analysis, "&Analyse recording", "Ctrl+R", w.analyse_current)
+        self._add(analysis, "&Cancel analysis", "Ctrl+.", lambda: w.controller.cancel_analysis())
+        self.refresh_recent()
+
+    def _add(self, menu, text: str, shortcut, slot) -> QAction:
+        action = QAction(text, self.window)
+        action.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)
+        action.triggered.connect(lambda checked=False: slot())
+        menu.addAction(action)
+        self.window.addAction(action)  # shortcuts work whichever child has the focus
+        return action
+
+    # -- opening ----------------------------------------------------------------------------
+    def open_file(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open recordings", self._last_dir(), FILE_FILTER)
+        if paths:
+            self.window.open_paths(paths)
+
+    def open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.window, "Open a DICOM folder", self._last_dir())
+        if path:
+            self.window.open_paths([path])
+
+    def _last_dir(self) -> str:
+        recent = self.recent()
+        return str(__import__("pathlib").Path(recent[0]).parent) if recent else ""
+
+    # -- recent files -----------------------------------------------------------------------
+    def recent(self) -> list[str]:
+        value = settings().value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: str) -> None:
+        items = [path] + [p for p in self.recent() if p != path]
+        settings().setValue("recent", items[:MAX_RECENT])
+        self.refresh_recent()
+
+    def refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        items = self.recent()
+        for path in items:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda checked=False, p=path: self.window.open_paths([p]))
+        self.recent_menu.setEnabled(bool(items))
+
+
+def build_actions(window) -> WindowActions:
+    return WindowActions(window)

@@ -1,0 +1,107 @@
+"""Curves linked to the frame cursor: LV volume (or cavity area when uncalibrated) and strain.
+
+Clicking a curve plot jumps to that frame; the timeline (cursor, ED/ES markers, flags) sits on the
+volume plot; the strain plot shares its x axis and appears when a strain result is present.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from app.ui.overlays import SEGMENT_COLOURS
+from app.ui.timeline import Timeline
+
+
+class CurvesPanel(QWidget):
+    """frame_requested(int) on a click or cursor drag; marker_moved(which, old, new) from the timeline."""
+
+    frame_requested = Signal(int)
+    marker_moved = Signal(str, int, int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.volume_plot = pg.PlotWidget()
+        self.volume_plot.setMenuEnabled(False)
+        self.volume_plot.setLabel("bottom", "frame")
+        self.volume_plot.setMouseEnabled(x=False, y=False)
+        self.volume_curve = self.volume_plot.plot([], [], pen=pg.mkPen((255, 214, 0), width=2), symbol="o",
+                                                  symbolSize=4, symbolBrush=(255, 214, 0))
+        self.timeline = Timeline(self.volume_plot)
+        self.strain_plot = pg.PlotWidget()
+        self.strain_plot.setMenuEnabled(False)
+        self.strain_plot.setLabel("left", "strain (%)")
+        self.strain_plot.setXLink(self.volume_plot)
+        self.strain_plot.setMouseEnabled(x=False, y=False)
+        self.strain_plot.setTitle("strain: GLS (white) and the six segments", size="9pt")
+        self.strain_cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("w", width=1))
+        self.strain_plot.addItem(self.strain_cursor)
+        self.strain_plot.setVisible(False)
+        self.strain_source = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.volume_plot, 3)
+        layout.addWidget(self.strain_plot, 2)
+        self.timeline.frame_requested.connect(self.frame_requested)
+        self.timeline.marker_moved.connect(self.marker_moved)
+        for plot in (self.volume_plot, self.strain_plot):
+            plot.scene().sigMouseClicked.connect(lambda ev, p=plot: self._clicked(p, ev))
+
+    def _clicked(self, plot: pg.PlotWidget, ev) -> None:
+        if self.timeline.n_frames == 0 or ev.isAccepted():
+            return
+        pos = plot.getPlotItem().vb.mapSceneToView(ev.scenePos())
+        self.frame_requested.emit(int(np.clip(round(pos.x()), 0, self.timeline.n_frames - 1)))
+
+    def set_frame(self, frame: int) -> None:
+        self.timeline.set_cursor(frame)
+        self.strain_cursor.setValue(frame)
+
+    def show_measurements(self, n_frames: int, measurements, ed_frames, es_frames, flagged) -> None:
+        """Plot the volume (or area) curve, ED/ES markers and flagged frames of one recording."""
+        self.timeline.set_frame_count(n_frames)
+        self.volume_plot.setXRange(-0.5, max(n_frames - 0.5, 1), padding=0.01)
+        curve, label = _volume_or_area(measurements)
+        frames = np.arange(len(curve)) if curve is not None else []
+        if curve is None:
+            self.volume_curve.setData([], [])
+        else:
+            ok = np.isfinite(curve)
+            self.volume_curve.setData(frames[ok], curve[ok])
+        self.volume_plot.setLabel("left", label)
+        self.timeline.set_markers(ed_frames, es_frames)
+        low = float(np.nanmin(curve)) if curve is not None and np.isfinite(curve).any() else 0.0
+        self.timeline.set_flags(flagged, low)
+
+    def show_strain(self, strain) -> None:
+        """GLS and segmental curves of a StrainResult (or hide the plot when None)."""
+        self.strain_source = strain
+        self.strain_plot.clear()
+        self.strain_plot.addItem(self.strain_cursor)
+        gls = getattr(strain, "strain_curve_pct", None)
+        if strain is None or gls is None:
+            self.strain_plot.setVisible(False)
+            return
+        self.strain_plot.setVisible(True)
+        self.strain_plot.plot(np.asarray(gls, float), pen=pg.mkPen("w", width=2), name="GLS")
+        seg = getattr(strain, "segmental_strain_pct", None)
+        names = list(getattr(strain, "segment_names", None) or [])
+        if seg is not None:
+            seg = np.asarray(seg, float)
+            for i in range(seg.shape[1]):
+                name = names[i] if i < len(names) else f"segment {i + 1}"
+                self.strain_plot.plot(seg[:, i], pen=pg.mkPen(SEGMENT_COLOURS[i % 6], width=1), name=name)
+
+
+def _volume_or_area(m) -> tuple[np.ndarray | None, str]:
+    if m is None:
+        return None, "LV volume"
+    vol = getattr(m, "volume_curve_ml", None)
+    if vol is not None:
+        return np.asarray(vol, float), "LV volume (ml)"
+    area = getattr(m, "area_curve_px2", None)
+    if area is not None:
+        return np.asarray(area, float), "LV area (px², uncalibrated)"
+    return None, "LV volume"

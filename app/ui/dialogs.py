@@ -1,0 +1,69 @@
+"""Small dialogs: errors, series choice, calibration length, unsaved state on close.
+
+Everything modal goes through these functions so tests can monkeypatch QMessageBox / QInputDialog.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QInputDialog, QLabel,
+                               QListWidget, QListWidgetItem, QMessageBox, QVBoxLayout)
+
+
+def show_error(parent, title: str, text: str) -> None:
+    QMessageBox.critical(parent, title, text)
+
+
+def show_warning(parent, title: str, text: str) -> None:
+    QMessageBox.warning(parent, title, text)
+
+
+def ask_length_mm(parent, length_px: float) -> float | None:
+    """The true length of the line just drawn, in mm (None when cancelled)."""
+    value, ok = QInputDialog.getDouble(
+        parent, "Calibrate", f"The line is {length_px:.1f} pixels long.\nIts true length in mm:", 10.0, 0.1, 1000.0, 2
+    )
+    return float(value) if ok else None
+
+
+def ask_unsaved(parent, detail: str) -> str:
+    """'retry', 'discard' or 'cancel' when edits could not be saved before closing."""
+    box = QMessageBox(QMessageBox.Warning, "Unsaved edits",
+                      "Some edits could not be saved:\n" + detail + "\n\nClose anyway and lose them?", parent=parent)
+    retry = box.addButton("Try again", QMessageBox.AcceptRole)
+    discard = box.addButton("Close without saving", QMessageBox.DestructiveRole)
+    box.addButton(QMessageBox.Cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    return "retry" if clicked is retry else "discard" if clicked is discard else "cancel"
+
+
+class SeriesDialog(QDialog):
+    """Pick one or more series of a folder (several views of one study, or one MR stack)."""
+
+    def __init__(self, parent, series) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Choose series")
+        self.list = QListWidget()
+        self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        for info in series:
+            shape = "×".join(str(v) for v in info.shape)
+            item = QListWidgetItem(f"{info.description or info.key}  —  {info.modality}, {info.n_frames} frames, {shape}")
+            item.setData(256, info.key)
+            self.list.addItem(item)
+        if self.list.count():
+            self.list.item(0).setSelected(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.Open | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("This folder holds several series. Open:"))
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+
+    def keys(self) -> list[str]:
+        return [item.data(256) for item in self.list.selectedItems()]
+
+
+def choose_series(parent, series) -> list[str]:
+    dialog = SeriesDialog(parent, series)
+    return dialog.keys() if dialog.exec() == QDialog.Accepted else []

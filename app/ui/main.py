@@ -1,0 +1,55 @@
+"""Start the viewer: `run_gui(paths)` creates the application and the main window and opens `paths`."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+
+def create_app() -> QApplication:
+    import pyqtgraph as pg
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("CardioTrace")
+    app.setOrganizationName("CardioTrace")
+    pg.setConfigOptions(antialias=False, imageAxisOrder="row-major")  # contours ask for it themselves
+    return app
+
+
+def install_error_dialog(parent) -> None:
+    """Unexpected exceptions in the GUI show a message (and the traceback on stderr), never a crash."""
+    import traceback
+
+    from app.ui import dialogs
+
+    showing = []
+
+    def hook(exc_type, exc, tb):
+        traceback.print_exception(exc_type, exc, tb)
+        if showing or issubclass(exc_type, KeyboardInterrupt):
+            return
+        showing.append(True)
+        try:
+            dialogs.show_error(parent, "Unexpected error",
+                               f"{exc_type.__name__}: {exc}\n\nThe viewer keeps running; your edits are autosaved.")
+        finally:
+            showing.clear()
+
+    sys.excepthook = hook
+
+
+def run_gui(paths: list[str]) -> int:
+    """Open the main window on `paths` (files or folders); returns the application's exit code."""
+    app = create_app()
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.resize(1500, 950)
+    install_error_dialog(window)
+    window.show()
+    if paths:
+        QTimer.singleShot(0, lambda: window.open_paths(paths))
+    QTimer.singleShot(300, window.load_device_label)  # torch loads after the window is up
+    return int(app.exec())

@@ -1,0 +1,297 @@
+"""The main window: study header, recordings, cine view with overlays and editing, curves, measurements.
+
+It only wires views to the StudyController; the study state itself is Qt-free (app/workflow/study.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
+
+from app.ui import dialogs
+from app.ui.actions import build_actions
+from app.ui.cine_view import CineView
+from app.ui.contour_editor import ContourEditor
+from app.ui.curves_panel import CurvesPanel
+from app.ui.edit_actions import EditActions
+from app.ui.measurements_panel import MeasurementsPanel
+from app.ui.overlays import OverlayLayer
+from app.ui.report_actions import ReportActions
+from app.ui.side_panel import RecordingsPanel, ToolsPanel
+from app.ui.status import StatusArea
+from app.ui.study_controller import StudyController
+from app.ui.workers import GeneratorWorker
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: StudyController | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("CardioTrace")
+        self.setAcceptDrops(True)
+        self.controller = controller or StudyController(parent=self)
+        self.study = self.controller.study
+        self.index: int | None = None
+        self.slice_index = 0
+        self._pending: set[str] = set()
+        self._build()
+        self.actions = build_actions(self)
+        self._connect()
+
+    # -- layout -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.header = QLabel("Open a recording: File ▸ Open, or drop a file here")
+        self.header.setStyleSheet("font-size: 13px; padding: 4px")
+        self.recordings = RecordingsPanel()
+        self.cine = CineView()
+        self.overlays = OverlayLayer(self.cine.plot, self.cine.px_to_view)
+        self.editor = ContourEditor(self.cine.plot, self.cine.px_to_view, self.cine.view_to_px)
+        self.tools = ToolsPanel()
+        self.measurements = MeasurementsPanel()
+        self.curves = CurvesPanel()
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(self.measurements)
+        tools_scroll = QScrollArea()  # the tools must not force the window taller than the screen
+        tools_scroll.setWidget(self.tools)
+        tools_scroll.setWidgetResizable(True)
+        tools_scroll.setFrameShape(QScrollArea.NoFrame)
+        right.addWidget(tools_scroll)
+        right.setSizes([330, 420])
+        top = QSplitter(Qt.Horizontal)
+        for w, stretch in ((self.recordings, 0), (self.cine, 1), (right, 0)):
+            top.addWidget(w)
+            top.setStretchFactor(top.count() - 1, stretch)
+        top.setSizes([190, 800, 330])
+        main = QSplitter(Qt.Vertical)
+        main.addWidget(top)
+        main.addWidget(self.curves)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 1)
+        main.setSizes([640, 270])
+        self.curves.setMinimumHeight(200)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.header)
+        layout.addWidget(main, 1)
+        self.setCentralWidget(central)
+        self.status = StatusArea(self)
+        self.progress, self.cancel_button = self.status.progress, self.status.cancel_button
+        self.reports = ReportActions(self)
+
+    def _connect(self) -> None:
+        ev = self.study.events
+        ev.recording_added.connect(self._recording_added)
+        ev.contours_changed.connect(lambda i, keys: self._if_current(i, self.refresh_frame))
+        ev.analysis_changed.connect(lambda i: self._if_current(i, lambda: self._later("all")))
+        ev.measurements_changed.connect(self._measurements_changed)
+        ev.edes_changed.connect(lambda i: self._if_current(i, self.refresh_frame))
+        ev.view_changed.connect(self._view_changed)
+        ev.calibration_changed.connect(lambda i: self._if_current(i, self._calibration_changed))
+        c = self.controller
+        c.error.connect(lambda title, text: dialogs.show_error(self, title, text))
+        c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        c.analysis_done.connect(lambda i, ok: self.reports.update())
+        self.recordings.recording_selected.connect(self.show_recording)
+        self.recordings.slice_changed.connect(self._slice_changed)
+        self.cine.frame_changed.connect(lambda f: self.refresh_frame())
+        self.curves.frame_requested.connect(self.cine.set_frame)
+        self.tools.overlay_toggled.connect(self.overlays.set_visible)
+        self.tools.kind_changed.connect(lambda k: (self.editor.set_kind(k), self.refresh_frame()))
+        self.tools.mode_changed.connect(self.editor.set_mode)
+        self.tools.analyse.connect(self.analyse_current)
+        self.edits = EditActions(self)
+        self.editor.drag_started.connect(lambda: self.cine.set_playing(False))
+
+    # -- opening ----------------------------------------------------------------------------
+    def open_paths(self, paths) -> None:
+        from app.data.readers import list_series
+
+        for path in map(Path, paths):
+            keys: list[str | None] = [None]
+            if path.is_dir():
+                try:
+                    series = list_series(path)
+                except Exception as exc:  # noqa: BLE001
+                    dialogs.show_error(self, "Cannot open", f"{path}\n\n{exc}")
+                    continue
+                if len(series) > 1:
+                    keys = dialogs.choose_series(self, series)
+            for key in keys:
+                QApplication.setOverrideCursor(Qt.WaitCursor)  # reading runs on the GUI thread
+                try:
+                    index = self.controller.open_path(path, key)
+                finally:
+                    QApplication.restoreOverrideCursor()
+                if index is not None:
+                    self.actions.add_recent(str(path))
+                    self.show_recording(index)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        event.acceptProposedAction()
+        self.open_paths(paths)
+
+    def _recording_added(self, index: int) -> None:
+        self.recordings.set_item_text(index, self._item_text(index))
+        self.show_recording(index)
+
+    def _item_text(self, index: int) -> str:
+        st = self.study[index]
+        return f"{st.recording.view.upper()} · {st.name}"
+
+    # -- display ----------------------------------------------------------------------------
+    @property
+    def state(self):
+        return None if self.index is None else self.study[self.index]
+
+    def _if_current(self, index: int, fn) -> None:
+        if index == self.index:
+            fn()
+
+    def show_recording(self, index: int) -> None:
+        if index < 0 or index >= len(self.study):
+            return
+        changed = index != self.index
+        self.index = index
+        if self.recordings.list.currentRow() != index:
+            self.recordings.list.setCurrentRow(index)
+        if changed:
+            rec = self.state.recording
+            self.slice_index = self._default_slice()
+            self.recordings.set_slices(rec.n_slices, self.slice_index)
+            self.cine.set_recording(rec, self.slice_index)
+        self.refresh_all()
+
+    def _default_slice(self) -> int:
+        """A stack opens on its middle contoured slice (the middle slice before any analysis)."""
+        st = self.state
+        slices = sorted({s for s, _ in st.contours})
+        return slices[len(slices) // 2] if slices else st.recording.n_slices // 2
+
+    def _slice_changed(self, slice_index: int) -> None:
+        self.slice_index = slice_index
+        self.cine.set_recording(self.state.recording, slice_index, self.cine.frame)
+        self.refresh_all()
+
+    def _later(self, what: str) -> None:
+        """Coalesce refreshes: several model events in one turn of the event loop -> one repaint."""
+        if not self._pending:
+            QTimer.singleShot(0, self._flush_pending)
+        self._pending.add(what)
+
+    def _measurements_changed(self, index: int) -> None:
+        if "all" not in self._pending:  # a full refresh is coming anyway
+            self.refresh_measurements()
+
+    def _flush_pending(self) -> None:
+        pending, self._pending = self._pending, set()
+        if "all" in pending:
+            self.refresh_all()
+
+    def refresh_all(self) -> None:
+        if self.state is None:
+            return
+        self._update_header()
+        self.reports.update()
+        self.tools.show_view(self.state.recording.view)
+        self.refresh_measurements()
+        self.refresh_frame()
+
+    def refresh_frame(self) -> None:
+        st = self.state
+        if st is None or self.cine.recording is None:
+            return
+        frame = self.cine.frame
+        key = (self.slice_index, frame)
+        controls = st.contours.get(key)
+        strain = st.strain
+        centerline = getattr(strain, "centerline_px", None)
+        self.overlays.update(st.recording, controls, frame in st.ed_frames or frame in st.es_frames,
+                             None if centerline is None else np.asarray(centerline)[frame])
+        self.editor.show(st.contour(key, self.editor.kind),
+                         self.cine.image.mapRectToParent(self.cine.image.boundingRect()), key)
+        self.curves.set_frame(frame)
+        self.cine.set_loop_range(self._beat_range(frame))
+
+    def refresh_measurements(self) -> None:
+        st = self.state
+        if st is None:
+            return
+        strain = st.strain
+        self.curves.show_measurements(st.recording.n_frames, st.measurements, st.ed_frames, st.es_frames,
+                                      st.flagged_frames)
+        if self.curves.strain_source is not strain:  # re-plot only when the strain result changes
+            self.curves.show_strain(strain)
+        self.curves.set_frame(self.cine.frame)
+        rec = st.recording
+        self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
+                                            None if rec.is_stack else self.study.biplane, rec.modality)
+
+    def _beat_range(self, frame: int) -> tuple[int, int] | None:
+        ed = sorted(self.state.ed_frames)
+        starts = [f for f in ed if f <= frame]
+        ends = [f for f in ed if f > frame]
+        if not starts or not ends:
+            return None
+        return (starts[-1], ends[0] - 1)
+
+    def _update_header(self) -> None:
+        rec = self.state.recording
+        p = rec.patient
+        rate = f"{rec.frame_rate_hz:.0f} fps" if rec.frame_rate_hz else "fps unknown"
+        cal = f"{rec.spacing_mm[1]:.2f}×{rec.spacing_mm[0]:.2f} mm/px" if rec.calibrated else "UNCALIBRATED"
+        date = f"{p.study_date[:4]}-{p.study_date[4:6]}-{p.study_date[6:]}" if len(p.study_date) == 8 else p.study_date
+        who = " · ".join(x for x in (p.name.replace("^", " "), p.patient_id, p.sex, date) if x) or "no patient data"
+        self.header.setText(f"<b>{who}</b> &nbsp; | &nbsp; {rec.modality.upper()} {rec.view.upper()} · "
+                            f"{rec.n_frames} frames · {rate} · {cal}"
+                            + (f" · {rec.n_slices} slices" if rec.is_stack else ""))
+
+    def _view_changed(self, index: int) -> None:
+        self.recordings.set_item_text(index, self._item_text(index))
+        self._if_current(index, self.refresh_all)
+
+    def _calibration_changed(self) -> None:
+        self.cine.recording = self.state.recording  # same frames, new pixel size
+        self.cine.update_geometry()
+        self.cine.fit()
+        self.refresh_all()
+
+    # -- edits (app/ui/edit_actions.py) ---------------------------------------------------------
+    def mark_current(self, which: str) -> None:
+        self.edits.mark_current(which)
+
+    # -- analysis ---------------------------------------------------------------------------
+    def analyse_current(self) -> None:
+        if self.index is not None:
+            self.controller.analyse(self.index)
+            self.status.analysis_started()
+
+    def load_device_label(self) -> GeneratorWorker:
+        return self.status.load_device_label()
+
+    # -- closing ----------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        self.cine.set_playing(False)
+        self.controller.wait_for_workers()
+        while True:
+            self.controller.save_now()
+            problems = self.controller.unsaved_errors()
+            if not problems:
+                break
+            answer = dialogs.ask_unsaved(self, "\n".join(problems))
+            if answer == "discard":
+                break
+            if answer == "cancel":
+                event.ignore()
+                return
+        self.status.wait()
+        if self.reports.worker is not None:
+            self.reports.worker.wait()
+        event.accept()

@@ -1,0 +1,116 @@
+"""Measurements table: EDV, ESV, SV, EF, GLS, heart rate with normal ranges; out-of-range values are
+highlighted and values depending on a manual edit are marked "edited"."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from app.workflow.reference_ranges import classify, reference_range
+
+ROWS = (  # (name, label, unit, decimals)
+    ("edv_ml", "EDV", "ml", 0),
+    ("esv_ml", "ESV", "ml", 0),
+    ("sv_ml", "SV", "ml", 0),
+    ("ef_pct", "EF", "%", 0),
+    ("gls_pct", "GLS", "%", 1),
+    ("heart_rate_bpm", "Heart rate", "bpm", 0),
+)
+OUT_OF_RANGE = QColor(255, 120, 90)
+EDITED_TEXT = "edited"
+REPORT_TOOLTIP = "Available once the PDF report module is part of this build"
+
+
+class MeasurementsPanel(QWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("Measurements")
+        self.title.setStyleSheet("font-weight: bold")
+        self.table = QTableWidget(len(ROWS), 4)
+        self.table.setHorizontalHeaderLabels(["", "Value", "Normal", "Note"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.NoSelection)
+        for row, (_, label, _, _) in enumerate(ROWS):
+            self.table.setItem(row, 0, QTableWidgetItem(label))
+        # fixed column layout: a changing value must not resize the panel (and rescale the image)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.setMinimumHeight(self.table.verticalHeader().defaultSectionSize() * (len(ROWS) + 1) + 6)
+        self.method = QLabel("")
+        self.method.setWordWrap(True)
+        self.report_button = QPushButton("PDF report…")
+        self.export_button = QPushButton("Export…")
+        for b in (self.report_button, self.export_button):
+            b.setEnabled(False)
+            b.setToolTip(REPORT_TOOLTIP)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.report_button)
+        buttons.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.method)
+        layout.addLayout(buttons)
+        self.values: dict[str, float | None] = {}
+
+    def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
+                          biplane=None, modality: str = "echo") -> None:
+        """Fill the table from a Measurements (biplane preferred when given) and a StrainResult."""
+        m = biplane if biplane is not None else measurements
+        edited = set(getattr(measurements, "edited", ()) or ())
+        self.values = {}
+        for row, (name, _, unit, decimals) in enumerate(ROWS):
+            value = _value(m, strain, name)
+            self.values[name] = value
+            text = "—" if value is None else f"{value:.{decimals}f} {unit}"
+            status = classify(name, value, sex, modality)
+            rng = reference_range(name, sex, modality)
+            note = [EDITED_TEXT] if name in edited else []
+            if status in ("low", "high"):
+                note.insert(0, status)
+            self._set(row, 1, text, status in ("low", "high"))
+            self._set(row, 2, rng.label() if rng else "", False)
+            self._set(row, 3, ", ".join(note), status in ("low", "high"))
+        method = getattr(m, "method", "")
+        parts = [f"Method: {method}" if method else "Not analysed yet"]
+        if m is not None and not getattr(m, "calibrated", True):
+            parts.append("uncalibrated: EF from pixel units; calibrate for volumes")
+        low = [n.replace("_", " ") for n, ok in zip(getattr(strain, "segment_names", ()),
+                                                     getattr(strain, "segment_ok", ())) if not ok]
+        if low:
+            parts.append("strain tracking poor in: " + ", ".join(low))
+        if strain is not None and edited:
+            parts.append("GLS is from the analysis (contour edits do not re-track strain)")
+        if error:
+            parts.append(f"Measurement problem: {error}")
+        self.method.setText(" · ".join(parts))
+
+    def _set(self, row: int, col: int, text: str, highlight: bool) -> None:
+        item = QTableWidgetItem(text)
+        item.setTextAlignment(Qt.AlignVCenter | (Qt.AlignRight if col == 1 else Qt.AlignLeft))
+        if highlight:
+            item.setForeground(QBrush(OUT_OF_RANGE))
+            font = item.font()
+            font.setBold(True)
+            item.setFont(font)
+        self.table.setItem(row, col, item)
+
+    def cell_text(self, name: str, col: int = 1) -> str:
+        row = [r[0] for r in ROWS].index(name)
+        item = self.table.item(row, col)
+        return item.text() if item else ""
+
+
+def _value(m, strain, name: str) -> float | None:
+    if name == "gls_pct":
+        value = getattr(strain, "gls_pct", None)
+    else:
+        value = getattr(m, name, None)
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -1,0 +1,91 @@
+"""Per-frame overlays on the cine view: endocardium, epicardium, LA, long axis and the disks of the
+method of disks (on ED/ES frames), strain segments when present. Each layer can be toggled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from app.workflow.contour_adapter import lv_from_controls
+from app.workflow.measure import disk_chords_px
+LAYERS = {  # name: (label, colour)
+    "endo": ("LV endocardium", (255, 214, 0)),
+    "epi": ("Epicardium", (70, 230, 110)),
+    "la": ("Left atrium", (0, 190, 255)),
+    "axis": ("Long axis + disks (ED/ES)", (255, 110, 200)),
+    "strain": ("Strain segments", (255, 140, 40)),
+}
+SEGMENT_COLOURS = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180)]
+
+
+class OverlayLayer:
+    """The overlay items of one cine view; call `update` with the frame's control contours."""
+
+    def __init__(self, plot: pg.PlotWidget, px_to_view) -> None:
+        self.plot = plot
+        self.px_to_view = px_to_view
+        self.visible = {name: True for name in LAYERS}
+        self.items: dict[str, pg.PlotDataItem] = {}
+        for name, (_, colour) in LAYERS.items():
+            style = Qt.DashLine if name == "axis" else Qt.SolidLine
+            item = pg.PlotDataItem(pen=pg.mkPen(colour, width=2, style=style), connect="all", antialias=True)
+            item.setZValue(10)
+            plot.addItem(item)
+            self.items[name] = item
+        self.disks = pg.PlotDataItem(pen=pg.mkPen(LAYERS["axis"][1], width=1), connect="pairs")
+        self.disks.setZValue(9)
+        plot.addItem(self.disks)
+        self.strain_items: list[pg.PlotDataItem] = []
+
+    def set_visible(self, name: str, on: bool) -> None:
+        self.visible[name] = on
+        self.items[name].setVisible(on)
+        if name == "axis":
+            self.disks.setVisible(on)
+        if name == "strain":
+            for item in self.strain_items:
+                item.setVisible(on)
+
+    def clear(self) -> None:
+        for item in [*self.items.values(), self.disks, *self.strain_items]:
+            item.setData([], [])
+
+    def update(self, recording, controls: dict | None, is_ed_or_es: bool,
+               centerline_px: np.ndarray | None = None) -> None:
+        """Draw one frame. controls: {kind: ControlContour} or None; centerline_px (120, 2) or None."""
+        self.clear()
+        if controls:
+            for kind in ("endo", "epi", "la"):
+                c = controls.get(kind)
+                if c is not None:
+                    dense = c.dense()
+                    if c.closed:
+                        dense = np.vstack([dense, dense[:1]])
+                    self._set(self.items[kind], dense)
+            lv = lv_from_controls(controls)
+            if is_ed_or_es and lv is not None and lv.annulus_px is not None:
+                self._set(self.items["axis"], np.stack([lv.base_mid_px, lv.apex_px]))
+                chords = disk_chords_px(recording, lv)
+                if chords is not None:
+                    self._set(self.disks, chords.reshape(-1, 2))
+        self._update_strain(centerline_px)
+
+    def _update_strain(self, centerline_px: np.ndarray | None) -> None:
+        if centerline_px is None:
+            return
+        pieces = np.array_split(np.asarray(centerline_px), len(SEGMENT_COLOURS))
+        while len(self.strain_items) < len(pieces):
+            colour = SEGMENT_COLOURS[len(self.strain_items)]
+            item = pg.PlotDataItem(pen=pg.mkPen(colour, width=4))
+            item.setZValue(8)
+            item.setVisible(self.visible["strain"])
+            self.plot.addItem(item)
+            self.strain_items.append(item)
+        for item, piece in zip(self.strain_items, pieces):
+            self._set(item, piece)
+
+    def _set(self, item: pg.PlotDataItem, points_px: np.ndarray) -> None:
+        pts = self.px_to_view(points_px)
+        item.setData(pts[:, 0], pts[:, 1])

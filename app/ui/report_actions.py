@@ -1,0 +1,97 @@
+"""The measurements panel's "PDF report…" and "Export…" buttons (app.report.from_study), run in workers.
+
+The report is built from the study state as edited (app.report.from_study uses the viewer's contours and
+measurements); the buttons stay disabled, with a tooltip saying why, until a recording is analysed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+
+from app.ui import dialogs
+from app.ui.workers import GeneratorWorker
+
+NOT_ANALYSED_TIP = "Analyse a recording first"
+
+
+class ReportActions:
+    def __init__(self, window) -> None:
+        self.window = window
+        panel = window.measurements
+        self.report_button, self.export_button = panel.report_button, panel.export_button
+        self.report_button.clicked.connect(self.write_report)
+        self.export_button.clicked.connect(self.export)
+        self.worker: GeneratorWorker | None = None
+        self.available = _report_module_available()
+        self.update()
+
+    def update(self) -> None:
+        """Enable the buttons when the report module is present and something is analysed."""
+        analysed = any(st.analysed and st.analysis is not None for st in self.window.study.recordings)
+        busy = self.worker is not None
+        for button, tip in ((self.report_button, "Write the PDF report of the study (edits included)"),
+                            (self.export_button, "Write report, measurements CSV/JSON, contours, masks, cine")):
+            button.setEnabled(self.available and analysed and not busy)
+            button.setToolTip(tip if self.available and analysed else
+                              (NOT_ANALYSED_TIP if self.available else "The report module is not in this build"))
+
+    def _default_dir(self) -> str:
+        for st in self.window.study.recordings:
+            if st.recording.source_path is not None:
+                return str(Path(st.recording.source_path).parent)
+        return ""
+
+    def write_report(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save the PDF report",
+                                              str(Path(self._default_dir()) / "report.pdf"), "PDF (*.pdf)")
+        if path:
+            self.run(lambda: _write_report(self.window.study, path), "report")
+
+    def export(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Export the study into a folder", self._default_dir())
+        if folder:
+            self.run(lambda: _export(self.window.study, folder), "export")
+
+    def run(self, fn, label: str) -> GeneratorWorker:
+        """Run fn() in a worker; report the written paths in the status bar, errors in a dialog."""
+        def job(_cancel):
+            yield fn()
+
+        self.window.controller.save_now()
+        worker = GeneratorWorker(job, label, parent=self.window)
+        worker.succeeded.connect(lambda paths: self.window.statusBar().showMessage(f"Wrote {paths}", 10000))
+        worker.failed.connect(lambda text: dialogs.show_error(self.window, f"Could not write the {label}", text))
+        worker.finished.connect(self._finished)
+        self.worker = worker
+        self.update()
+        worker.start()
+        return worker
+
+    def _finished(self) -> None:
+        if self.worker is not None:
+            self.worker.deleteLater()
+        self.worker = None
+        self.update()
+
+
+def _report_module_available() -> bool:
+    try:
+        import app.report.from_study  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _write_report(study, path: str) -> str:
+    from app.report.from_study import write_study_report
+
+    return str(write_study_report(study, path))
+
+
+def _export(study, folder: str) -> str:
+    from app.report.from_study import export_study
+
+    written = export_study(study, folder)
+    return f"{len(written)} files in {folder}"

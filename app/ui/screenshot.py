@@ -1,0 +1,71 @@
+"""Screenshot of the real viewer for the README: open a file, analyse it, grab the window.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app.ui.screenshot OUT.png RECORDING \
+        [--truth] [--frame ed|es|N] [--size 1500x950]
+
+--truth segments with the phantom truth sidecar beside the recording (`<name>.truth.npz`, written by
+`python -m app phantom`) instead of the installed model, so the picture does not depend on training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.ui.screenshot")
+    parser.add_argument("out")
+    parser.add_argument("paths", nargs="+")
+    parser.add_argument("--truth", action="store_true", help="segment with the phantom truth sidecar")
+    parser.add_argument("--frame", default="ed", help="ed, es or a frame number")
+    parser.add_argument("--size", default="1500x950")
+    args = parser.parse_args(argv)
+
+    from app.ui.main import create_app
+
+    app = create_app()
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow()
+    width, height = (int(v) for v in args.size.split("x"))
+    window.resize(width, height)
+    if args.truth:
+        from app.data.phantom import load_truth
+
+        window.controller.segmenter_for = lambda rec: (lambda r, t=load_truth(rec.source_path): t.labels)
+    window.show()
+    window.open_paths(args.paths)
+    if not len(window.study):
+        print("nothing opened", file=sys.stderr)
+        return 2
+    window.load_device_label()
+    for index in range(len(window.study)):
+        if window.study[index].analysed:
+            continue
+        done = []
+        window.controller.analysis_done.connect(lambda i, ok, d=done: d.append(ok))
+        window.controller.analyse(index)
+        deadline = time.monotonic() + 600
+        while not done and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)
+    window.show_recording(0)
+    st = window.study[0]
+    frame = {"ed": (st.ed_frames or (0,))[0], "es": (st.es_frames or (0,))[0]}.get(args.frame)
+    window.cine.set_frame(int(args.frame) if frame is None else frame)
+    end = time.monotonic() + 3.0
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    window.grab().save(args.out)
+    print(f"saved {args.out}: EF {getattr(st.measurements, 'ef_pct', None)}")
+    window.controller.wait_for_workers()
+    window.controller.save_now()
+    window.hide()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Left panel: the study's recordings and slice selector. Tools panel: overlays, editing, view label."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel,
+                               QListWidget, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
+
+from app.data.recording import VIEWS
+from app.ui.overlays import LAYERS
+
+KIND_LABELS = {"endo": "Endocardium", "epi": "Epicardium", "la": "Left atrium"}
+MODE_LABELS = {"edit": "Drag points", "redraw": "Redraw contour", "calibrate": "Calibrate (draw a line)"}
+
+
+class RecordingsPanel(QWidget):
+    """recording_selected(index), slice_changed(index)."""
+
+    recording_selected = Signal(int)
+    slice_changed = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.list = QListWidget()
+        self.list.currentRowChanged.connect(self.recording_selected)
+        self.slice = QSpinBox()
+        self.slice.setToolTip("Short-axis slice (base = 1)")
+        self.slice.valueChanged.connect(lambda v: self.slice_changed.emit(v - 1))
+        self.slice_label = QLabel("Slice")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Recordings in this study"))
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.slice_label)
+        layout.addWidget(self.slice)
+        self.set_slices(1)
+
+    def set_slices(self, n_slices: int, current: int = 0) -> None:
+        self.slice.blockSignals(True)
+        self.slice.setRange(1, max(n_slices, 1))
+        self.slice.setValue(current + 1)
+        self.slice.blockSignals(False)
+        for w in (self.slice, self.slice_label):
+            w.setVisible(n_slices > 1)
+
+    def set_item_text(self, index: int, text: str) -> None:
+        if index >= self.list.count():
+            self.list.addItem(text)
+        else:
+            self.list.item(index).setText(text)
+
+
+class ToolsPanel(QWidget):
+    """overlay_toggled(name, on), kind_changed(kind), mode_changed(mode), view_chosen(view), analyse()."""
+
+    overlay_toggled = Signal(str, bool)
+    kind_changed = Signal(str)
+    mode_changed = Signal(str)
+    view_chosen = Signal(str)
+    analyse = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.analyse_button = QPushButton("Analyse recording")
+        self.analyse_button.setToolTip("Segment every frame, find ED/ES, measure volumes and EF (Ctrl+R)")
+        self.analyse_button.clicked.connect(self.analyse)
+        overlays = QGroupBox("Overlays")
+        ov = QVBoxLayout(overlays)
+        self.overlay_boxes = {}
+        for name, (label, colour) in LAYERS.items():
+            box = QCheckBox(label)
+            box.setChecked(True)
+            box.setStyleSheet(f"color: rgb{colour}")
+            box.toggled.connect(lambda on, n=name: self.overlay_toggled.emit(n, on))
+            ov.addWidget(box)
+            self.overlay_boxes[name] = box
+        editing = QGroupBox("Corrections")
+        form = QFormLayout(editing)
+        self.kind = QComboBox()
+        for kind, label in KIND_LABELS.items():
+            self.kind.addItem(label, kind)
+        self.kind.currentIndexChanged.connect(lambda i: self.kind_changed.emit(self.kind.itemData(i)))
+        form.addRow("Contour", self.kind)
+        self.mode_group = QButtonGroup(self)
+        self.mode_buttons = {}
+        for i, (mode, label) in enumerate(MODE_LABELS.items()):
+            button = QRadioButton(label)
+            button.setChecked(mode == "edit")
+            self.mode_group.addButton(button, i)
+            self.mode_buttons[mode] = button
+            form.addRow(button)
+        self.mode_group.idClicked.connect(lambda i: self.mode_changed.emit(list(MODE_LABELS)[i]))
+        self.propagate = QSpinBox()
+        self.propagate.setRange(0, 20)
+        self.propagate.setValue(3)
+        self.propagate.setToolTip("Apply a point move to this many frames on each side, with decaying weight")
+        form.addRow("Propagate ± frames", self.propagate)
+        editing.setToolTip("Drag a control point to move it; double-click a contour to add a point; "
+                           "Ctrl+click (or right-click) a point to remove it; E / S mark the current frame "
+                           "as ED / ES; Ctrl+Z undoes.")
+        hint = QLabel("Dbl-click: add point · Ctrl+click: remove\nE / S: mark ED / ES · Ctrl+Z: undo")
+        hint.setStyleSheet("color: gray")
+        form.addRow(hint)
+        self.view = QComboBox()
+        self.view.addItems(list(VIEWS))
+        self.view.activated.connect(lambda i: self.view_chosen.emit(self.view.itemText(i)))
+        form.addRow("View label", self.view)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.analyse_button)
+        layout.addWidget(overlays)
+        layout.addWidget(editing)
+        layout.addStretch(1)
+
+    def set_mode(self, mode: str) -> None:
+        self.mode_buttons[mode].setChecked(True)
+        self.mode_changed.emit(mode)
+
+    def show_view(self, view: str) -> None:
+        self.view.setCurrentText(view)

@@ -1,0 +1,197 @@
+"""Glue between the Qt-free StudyState and the window: loading, analysis workers, undo, autosave.
+
+Edits arrive as app.workflow.edits commands and go onto a QUndoStack (one UndoableEdit each). Every
+change marks the recording dirty; a single-shot timer restarted on each change saves ~1.5 s after the
+last edit (AutosaveScheduler.flush). Opening a recording restores its sidecar state when one exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from app.data.recording import Recording
+from app.ui.workers import GeneratorWorker, error_text
+from app.workflow import autosave
+from app.workflow.edits import EditCommand
+from app.workflow.study import StudyState
+
+
+class UndoableEdit(QUndoCommand):
+    def __init__(self, study: StudyState, command: EditCommand) -> None:
+        super().__init__(command.text)
+        self.study = study
+        self.command = command
+
+    def redo(self) -> None:
+        self.command.apply(self.study)
+
+    def undo(self) -> None:
+        self.command.revert(self.study)
+
+
+class StudyController(QObject):
+    """Signals: error(title, text), message(text), analysis_progress(index, fraction, text),
+    analysis_done(index, ok: bool), saved(list of SaveResult)."""
+
+    error = Signal(str, str)
+    message = Signal(str)
+    analysis_progress = Signal(int, float, str)
+    analysis_done = Signal(int, bool)
+    saved = Signal(object)
+
+    def __init__(self, study: StudyState | None = None, parent=None, autosave_delay_s: float = autosave.DEBOUNCE_S):
+        super().__init__(parent)
+        self.study = study or StudyState()
+        self.undo_stack = QUndoStack(self)
+        self.scheduler = autosave.AutosaveScheduler(delay_s=autosave_delay_s)
+        self.save_timer = QTimer(self)
+        self.save_timer.setSingleShot(True)
+        self.save_timer.setInterval(int(autosave_delay_s * 1000))
+        self.save_timer.timeout.connect(self.save_now)
+        self.study.events.modified.connect(self._modified)
+        self.workers: dict[int, GeneratorWorker] = {}
+        self.segmenter_for = lambda recording: None  # tests inject a segmenter factory here
+        self.with_strain = True
+        self._restoring = False
+
+    # -- loading ----------------------------------------------------------------------------
+    def open_path(self, path: str | Path, series_key: str | None = None) -> int | None:
+        """Load a recording file/folder into the study (or focus it if already open). None on error."""
+        from app.data.readers import load_recording
+
+        existing = self.study.index_of_path(path)
+        if existing is not None and series_key is None:
+            return existing
+        try:
+            recording = load_recording(Path(path), series_key=series_key)
+        except Exception as exc:  # noqa: BLE001 - LoadError and anything a broken file triggers
+            self.error.emit("Cannot open", f"{path}\n\n{error_text(exc)}")
+            return None
+        return self.add_recording(recording)
+
+    def add_recording(self, recording: Recording) -> int:
+        index = self.study.add_recording(recording)
+        if recording.source_path is not None:
+            self.restore(index)
+        return index
+
+    def restore(self, index: int) -> bool:
+        """Restore the autosaved state of a recording; a corrupt sidecar is reported, not fatal."""
+        rec = self.study[index].recording
+        try:
+            found = autosave.find_saved(rec.source_path, rec.series_description)
+        except autosave.StudyFileError as exc:
+            self.error.emit("Saved state unreadable", f"{exc}\n\nThe recording opens without it.")
+            return False
+        if found is None:
+            return False
+        path, data = found
+        if not autosave.matches_source(data, rec):
+            self.error.emit("Saved state does not match",
+                            f"{path} was saved for a different version of this recording; it is not applied.")
+            return False
+        self._restoring = True
+        try:
+            self.study.restore_json(index, data)
+        except (ValueError, KeyError, TypeError) as exc:
+            self.error.emit("Saved state unreadable", f"{path}: {exc}\n\nThe recording opens without it.")
+            return False
+        finally:
+            self._restoring = False
+        self.message.emit(f"Restored saved analysis and edits from {path.name}")
+        return True
+
+    # -- edits ------------------------------------------------------------------------------
+    def push(self, command: EditCommand) -> None:
+        """Apply an edit through the undo stack; a rejected edit (ValueError) is reported."""
+        try:
+            self.undo_stack.push(UndoableEdit(self.study, command))
+        except ValueError as exc:
+            self.error.emit("Edit not applied", str(exc))
+
+    # -- analysis ---------------------------------------------------------------------------
+    def analyse(self, index: int) -> GeneratorWorker | None:
+        if index in self.workers:
+            return self.workers[index]
+        recording = self.study[index].recording
+        segmenter = self.segmenter_for(recording)
+
+        def job(cancel_event):
+            from app.workflow.study_analysis import analyze_for_viewer
+
+            return analyze_for_viewer(recording, segmenter=segmenter, cancel=cancel_event, strain=self.with_strain)
+
+        worker = GeneratorWorker(job, label=f"analysis of {self.study[index].name}", parent=self)
+        worker.progress.connect(lambda f, msg: self.analysis_progress.emit(index, f, msg))
+        worker.succeeded.connect(lambda result: self._analysis_succeeded(index, result))
+        worker.failed.connect(lambda text: self._analysis_failed(index, text))
+        worker.cancelled.connect(lambda: self._analysis_ended(index, False, "Analysis cancelled"))
+        worker.finished.connect(lambda: self._forget(index, worker))
+        self.workers[index] = worker
+        worker.start()
+        return worker
+
+    def cancel_analysis(self, index: int | None = None) -> None:
+        for i, worker in list(self.workers.items()):
+            if index is None or i == index:
+                worker.cancel()
+
+    def _analysis_succeeded(self, index: int, result) -> None:
+        try:
+            self.study.set_analysis(index, result)
+        except Exception as exc:  # noqa: BLE001
+            self._analysis_failed(index, error_text(exc))
+            return
+        self.undo_stack.clear()  # edits before the new analysis referred to the old contours
+        note = getattr(result, "extra", {}).get("strain_error")
+        self._analysis_ended(index, True, "Analysis finished" + (f" (no strain: {note})" if note else ""))
+
+    def _analysis_failed(self, index: int, text: str) -> None:
+        self.error.emit("Analysis failed", text)
+        self._analysis_ended(index, False, "Analysis failed")
+
+    def _analysis_ended(self, index: int, ok: bool, text: str) -> None:
+        self.message.emit(text)
+        self.analysis_done.emit(index, ok)
+
+    def _forget(self, index: int, worker: GeneratorWorker) -> None:
+        if self.workers.get(index) is worker:
+            del self.workers[index]
+        worker.deleteLater()
+
+    def wait_for_workers(self, timeout_ms: int = 10000) -> bool:
+        """Cancel and join every worker (window close)."""
+        self.cancel_analysis()
+        return all(w.wait(timeout_ms) for w in list(self.workers.values()))
+
+    # -- autosave ---------------------------------------------------------------------------
+    def _modified(self, index: int) -> None:
+        if self._restoring:
+            return
+        self.scheduler.mark(index)
+        self.save_timer.start()
+
+    def save_now(self) -> list:
+        self.save_timer.stop()
+        if not self.scheduler.pending:
+            return []
+        results = self.scheduler.flush(self.study)
+        failed = [r for r in results if r.error and self.study[r.index].recording.source_path is not None]
+        if failed:
+            self.message.emit("Autosave failed: " + "; ".join(r.error for r in failed))
+        elif any(r.path for r in results):
+            self.message.emit("Saved " + ", ".join(r.path.name for r in results if r.path))
+        self.saved.emit(results)
+        return results
+
+    def unsaved_errors(self) -> list[str]:
+        """After save_now: what is still unsaved (in-memory recordings count only when edited)."""
+        out = []
+        for r in self.scheduler.last_results:
+            st = self.study[r.index]
+            if r.path is None and (st.recording.source_path is not None or st.edited_values()):
+                out.append(f"{st.name}: {r.error}")
+        return out

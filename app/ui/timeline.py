@@ -1,0 +1,87 @@
+"""Timeline items on a curve plot: the frame cursor, draggable ED/ES markers, flagged-frame marks.
+
+x is the frame index. Markers snap to whole frames; moving one reports (which, old_frame, new_frame).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Signal
+
+ED_COLOUR = (230, 60, 60)
+ES_COLOUR = (70, 140, 255)
+FLAG_COLOUR = (255, 150, 0)
+
+
+class Timeline(QObject):
+    """frame_requested(int) when the cursor is dragged; marker_moved(which 'ed'|'es', old, new)."""
+
+    frame_requested = Signal(int)
+    marker_moved = Signal(str, int, int)
+
+    def __init__(self, plot: pg.PlotWidget) -> None:
+        super().__init__()
+        self.plot = plot
+        self.n_frames = 0
+        self.cursor = pg.InfiniteLine(pos=0, angle=90, movable=True, pen=pg.mkPen("w", width=2),
+                                      hoverPen=pg.mkPen("y", width=3))
+        self.cursor.setZValue(30)
+        self.cursor.sigPositionChanged.connect(self._cursor_moved)
+        plot.addItem(self.cursor)
+        self.markers: list[pg.InfiniteLine] = []
+        self.flags = pg.ScatterPlotItem(symbol="t1", size=11, brush=pg.mkBrush(FLAG_COLOUR), pen=None)
+        self.flags.setZValue(25)
+        self.flags.setToolTip("frames flagged by the models (low confidence, temporal error)")
+        plot.addItem(self.flags)
+        self._updating = False
+        self._shown = None
+
+    def set_frame_count(self, n_frames: int) -> None:
+        self.n_frames = n_frames
+        self.cursor.setBounds((0, max(n_frames - 1, 0)))
+
+    def set_cursor(self, frame: int) -> None:
+        self._updating = True
+        self.cursor.setValue(frame)
+        self._updating = False
+
+    def _cursor_moved(self) -> None:
+        if not self._updating:
+            self.frame_requested.emit(int(round(self.cursor.value())))
+
+    def set_markers(self, ed_frames, es_frames) -> None:
+        wanted = (tuple(ed_frames), tuple(es_frames), self.n_frames)
+        if wanted == self._shown and all(m.value() == m.frame for m in self.markers):
+            return  # unchanged: keep the items (re-creating them costs a repaint of the plot)
+        self._shown = wanted
+        for line in self.markers:
+            self.plot.removeItem(line)
+        self.markers = []
+        for which, frames, colour in (("ed", ed_frames, ED_COLOUR), ("es", es_frames, ES_COLOUR)):
+            for frame in frames:
+                line = pg.InfiniteLine(
+                    pos=frame, angle=90, movable=True, pen=pg.mkPen(colour, width=2),
+                    hoverPen=pg.mkPen(colour, width=4), label=which.upper(),
+                    labelOpts={"position": 0.92, "color": colour, "movable": False},
+                )
+                line.setBounds((0, max(self.n_frames - 1, 0)))
+                line.setZValue(20)
+                line.which, line.frame = which, int(frame)
+                line.sigPositionChangeFinished.connect(self._marker_released)
+                self.plot.addItem(line)
+                self.markers.append(line)
+
+    def marker(self, which: str, frame: int) -> pg.InfiniteLine | None:
+        return next((m for m in self.markers if m.which == which and m.frame == frame), None)
+
+    def _marker_released(self, line: pg.InfiniteLine) -> None:
+        new = int(np.clip(round(line.value()), 0, max(self.n_frames - 1, 0)))
+        if new == line.frame:
+            line.setValue(line.frame)
+            return
+        self.marker_moved.emit(line.which, line.frame, new)
+
+    def set_flags(self, frames, y_value: float) -> None:
+        frames = list(frames)
+        self.flags.setData(frames, [y_value] * len(frames))

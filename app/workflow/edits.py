@@ -1,0 +1,182 @@
+"""Qt-free edit commands on a StudyState, each with `apply` and `revert` (the UI wraps them in QUndoStack).
+
+A contour correction on one frame can be propagated to neighbouring frames: the same displacement of
+each control point, weighted by a linear taper 1 - k / (radius + 1) at k frames away, for frames whose
+contour has the same number of control points and that were not themselves edited by hand.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from app.workflow.splines import ControlContour
+from app.workflow.study import ContourKey, StudyState
+
+
+class EditCommand:
+    """Base: subclasses set `text` and implement apply/revert against the study they were built for."""
+
+    text = "edit"
+
+    def apply(self, study: StudyState) -> None:
+        raise NotImplementedError
+
+    def revert(self, study: StudyState) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class ContourEdit(EditCommand):
+    """Replace one contour (move/add/remove points, redraw, delete) and optionally propagate the move."""
+
+    index: int
+    key: ContourKey
+    kind: str
+    new: ControlContour | None
+    old: ControlContour | None
+    propagate_frames: int = 0
+    text: str = "edit contour"
+    _changes: dict = field(default_factory=dict, repr=False)
+    _previous: dict = field(default_factory=dict, repr=False)
+    _previously_edited: set = field(default_factory=set, repr=False)
+
+    def _plan(self, study: StudyState) -> None:
+        st = study[self.index]
+        self._changes = {(self.key, self.kind): self.new}
+        self._changes.update(self._propagated(st))
+        self._previous = {ck: st.contour(ck[0], ck[1]) for ck in self._changes}
+        self._previously_edited = {k for k, _ in self._changes} & st.edited_keys
+
+    def _propagated(self, st) -> dict:
+        if self.propagate_frames <= 0 or self.new is None or self.old is None:
+            return {}
+        if len(self.new.points_px) != len(self.old.points_px):
+            return {}
+        delta = self.new.points_px - self.old.points_px
+        slice_index, frame = self.key
+        out = {}
+        for direction in (-1, 1):
+            for k in range(1, self.propagate_frames + 1):
+                key = (slice_index, frame + direction * k)
+                if not 0 <= key[1] < st.recording.n_frames:
+                    break
+                neighbour = st.contour(key, self.kind)
+                if neighbour is None or key in st.edited_keys or len(neighbour.points_px) != len(delta):
+                    break
+                weight = 1.0 - k / (self.propagate_frames + 1)
+                out[(key, self.kind)] = neighbour.with_points(neighbour.points_px + weight * delta)
+        return out
+
+    def apply(self, study: StudyState) -> None:
+        if not self._changes:
+            self._plan(study)
+        study.set_contours(self.index, self._changes, edited_keys={k for k, _ in self._changes})
+
+    def revert(self, study: StudyState) -> None:
+        keys = {k for k, _ in self._changes}
+        study.set_contours(self.index, self._previous, remove_edited=keys - self._previously_edited)
+
+    @property
+    def changed_keys(self) -> list[ContourKey]:
+        return sorted({k for k, _ in self._changes})
+
+
+@dataclass
+class EdEsEdit(EditCommand):
+    """Set the ED and ES frames (moving a marker, or marking the current frame)."""
+
+    index: int
+    ed_frames: tuple[int, ...]
+    es_frames: tuple[int, ...]
+    text: str = "move ED/ES"
+    _old: tuple | None = field(default=None, repr=False)
+
+    def apply(self, study: StudyState) -> None:
+        st = study[self.index]
+        if self._old is None:
+            self._old = (st.ed_frames, st.es_frames, st.edes_edited)
+        study.set_edes(self.index, self.ed_frames, self.es_frames, edited=True)
+
+    def revert(self, study: StudyState) -> None:
+        ed, es, was_edited = self._old
+        study.set_edes(self.index, ed, es, edited=was_edited)
+
+
+def move_marker(ed: tuple[int, ...], es: tuple[int, ...], which: str, old_frame: int, new_frame: int
+                ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """ED/ES tuples after moving one `which` ('ed'|'es') marker from old_frame to new_frame."""
+    frames = list(ed if which == "ed" else es)
+    if old_frame in frames:
+        frames.remove(old_frame)
+    frames.append(int(new_frame))
+    moved = tuple(sorted(set(frames)))
+    return (moved, tuple(es)) if which == "ed" else (tuple(ed), moved)
+
+
+def toggle_marker(ed: tuple[int, ...], es: tuple[int, ...], which: str, frame: int
+                  ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Mark `frame` as ED (or ES) or unmark it when it already is; a frame cannot be both."""
+    ed_set, es_set = set(ed), set(es)
+    target, other = (ed_set, es_set) if which == "ed" else (es_set, ed_set)
+    if frame in target:
+        target.discard(frame)
+    else:
+        target.add(frame)
+        other.discard(frame)
+    return tuple(sorted(ed_set)), tuple(sorted(es_set))
+
+
+@dataclass
+class ViewEdit(EditCommand):
+    index: int
+    view: str
+    text: str = "set view"
+    _old: tuple | None = field(default=None, repr=False)
+
+    def apply(self, study: StudyState) -> None:
+        st = study[self.index]
+        if self._old is None:
+            self._old = (st.recording.view, st.view_edited)
+        study.set_view(self.index, self.view, edited=True)
+
+    def revert(self, study: StudyState) -> None:
+        view, was_edited = self._old
+        study.set_view(self.index, view, edited=was_edited)
+
+
+@dataclass
+class CalibrationEdit(EditCommand):
+    """Set the pixel size (None restores the file's own)."""
+
+    index: int
+    spacing_mm: tuple[float, float] | None
+    text: str = "calibrate"
+    _old: tuple | None = field(default=None, repr=False)
+
+    def apply(self, study: StudyState) -> None:
+        st = study[self.index]
+        if self._old is None:
+            self._old = (st.recording.spacing_mm if st.calibration_edited else None,)
+        study.set_calibration(self.index, self.spacing_mm)
+
+    def revert(self, study: StudyState) -> None:
+        study.set_calibration(self.index, self._old[0])
+
+
+def spacing_from_line(p0_px: tuple[float, float], p1_px: tuple[float, float], length_mm: float,
+                      aspect: float = 1.0) -> tuple[float, float]:
+    """(row, col) pixel size in mm from a line of known length drawn between two (x, y) pixel points.
+
+    `aspect` is row/col pixel size (1 for square pixels, the usual case for scan-converted echo).
+    """
+    dx = float(p1_px[0] - p0_px[0])
+    dy = float(p1_px[1] - p0_px[1])
+    if not (length_mm > 0 and math.isfinite(length_mm)):
+        raise ValueError("the known length must be a positive number of millimetres")
+    length_units = math.hypot(dx, dy * aspect)  # in column-pixel units
+    if length_units < 2.0:
+        raise ValueError("draw a line at least a few pixels long")
+    col_mm = length_mm / length_units
+    return (col_mm * aspect, col_mm)
+

@@ -1,0 +1,322 @@
+"""Measurements from contours: volume curve, ED/ES, beats, EDV/ESV/SV/EF, heart rate, quality flags.
+
+`measure_recording` recomputes everything from the (possibly edited) contours; the viewer calls it after
+every manual edit, so it stays cheap (a few ms for 100 frames). `measure_study` adds the biplane method of
+disks when an A4C and an A2C recording are both present.
+
+Uncalibrated recordings: volumes are None; the disk volumes are computed in pixel units (spacing 1 x 1)
+and give EF and ED/ES; `area_curve_px2` is the curve to show.
+
+`edited` holds the names of the inputs changed by hand: "contours" (any contour edit), "ed_frames",
+"es_frames". The returned Measurements.edited also names every value that depends on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from app.analysis.beats import beat_stats, detect_ed_es, split_beats
+from app.analysis.contours import LvContours, polygon_area_px2, to_mm
+from app.analysis.volumes import (
+    area_length_volume_ml,
+    biplane_volume_ml,
+    ejection_fraction_pct,
+    method_of_disks,
+    myocardial_mass_g,
+    slice_summation_ml,
+)
+from app.data.recording import Recording
+from app.workflow.results import (
+    FLAG_AREA_JUMP,
+    FLAG_EDITED,
+    FLAG_LOW_CONFIDENCE,
+    FLAG_NO_CONTOUR,
+    AnalysisError,
+    FrameContours,
+    Measurements,
+    StudyMeasurements,
+)
+
+LOW_CONFIDENCE = 0.5
+AREA_JUMP_FRACTION = 0.25  # of the area curve's range, against the mean of both neighbours
+_VOLUME_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "volume_curve_ml", "beats",
+                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g"})
+_TIMING_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "beats", "heart_rate_bpm",
+                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g"})
+
+
+def _scale(recording: Recording) -> tuple[float, float]:
+    return tuple(recording.spacing_mm) if recording.calibrated else (1.0, 1.0)
+
+
+def frame_disks(recording: Recording, contours: LvContours | None, with_chords: bool = True):
+    """Disks (in mm, or px units when uncalibrated) of one long-axis frame, or None."""
+    if contours is None or contours.closed or contours.apex_px is None or len(contours.endo_px) < 3:
+        return None
+    sp = _scale(recording)
+    return method_of_disks(to_mm(contours.endo_px, sp), to_mm(contours.base_mid_px, sp), to_mm(contours.apex_px, sp),
+                           with_chords=with_chords)
+
+
+def disk_chords_px(recording: Recording, contours: LvContours | None) -> np.ndarray | None:
+    """(20, 2, 2) end points (x, y) in pixels of each disk chord, to draw the method of disks."""
+    disks = frame_disks(recording, contours)
+    if disks is None:
+        return None
+    sp = _scale(recording)
+    return disks.chords_mm / np.array([sp[1], sp[0]])
+
+
+def _long_axis_curves(recording: Recording, frames: Sequence[LvContours | None]):
+    """(volume, area_px2, area_mm2, length_mm) per frame; NaN without contours."""
+    n = len(frames)
+    vol, area_px, area_mm, length = (np.full(n, np.nan) for _ in range(4))
+    sp = _scale(recording)
+    for t, c in enumerate(frames):
+        if c is None:
+            continue
+        area_px[t] = polygon_area_px2(c.endo_px)
+        area_mm[t] = area_px[t] * sp[0] * sp[1]
+        disks = frame_disks(recording, c, with_chords=False)
+        if disks is not None:
+            vol[t], length[t] = disks.volume_ml, disks.length_mm
+        else:  # a single short-axis slice: no volume, area ** 1.5 keeps EF meaningful
+            vol[t] = area_mm[t] ** 1.5 / 1000.0
+    return vol, area_px, area_mm, length
+
+
+def _quality(frames_present: np.ndarray, area: np.ndarray, confidence, edited_frames, issues) -> tuple:
+    n = len(area)
+    flags: list[list[str]] = [[] for _ in range(n)]
+    finite = area[np.isfinite(area)]
+    span = float(np.percentile(finite, 98) - np.percentile(finite, 2)) if finite.size > 2 else 0.0
+    for t in range(n):
+        if not frames_present[t]:
+            flags[t].append(FLAG_NO_CONTOUR)
+            continue
+        flags[t].extend(issues[t])
+        if confidence is not None and np.isfinite(confidence[t]) and confidence[t] < LOW_CONFIDENCE:
+            flags[t].append(FLAG_LOW_CONFIDENCE)
+        if 0 < t < n - 1 and span > 0 and np.isfinite(area[t - 1]) and np.isfinite(area[t + 1]):
+            d_prev, d_next = area[t] - area[t - 1], area[t] - area[t + 1]
+            spike = d_prev * d_next > 0 and abs(area[t] - (area[t - 1] + area[t + 1]) / 2) > AREA_JUMP_FRACTION * span
+            if spike:
+                flags[t].append(FLAG_AREA_JUMP)
+    for t in edited_frames:
+        if 0 <= t < n:
+            flags[t].append(FLAG_EDITED)
+    return tuple(tuple(dict.fromkeys(f)) for f in flags)
+
+
+def _merge_flags(issues: list, frame_flags) -> list:
+    if not frame_flags:
+        return issues
+    out = list(issues)
+    for t, flags in frame_flags.items():
+        if 0 <= int(t) < len(out):
+            out[int(t)] = tuple(out[int(t)]) + tuple(flags)
+    return out
+
+
+def _edited_closure(edited) -> frozenset[str]:
+    names = set(edited)
+    if any(str(n).startswith("contours") for n in names):
+        names |= _VOLUME_DEPENDENTS
+    if names & {"ed_frames", "es_frames"}:
+        names |= _TIMING_DEPENDENTS
+    return frozenset(names)
+
+
+def measure_recording(
+    recording: Recording,
+    contours_per_frame,
+    ed_frames: Sequence[int] | None = None,
+    es_frames: Sequence[int] | None = None,
+    edited=frozenset(),
+    *,
+    confidence: np.ndarray | None = None,
+    edited_frames: Sequence[int] = (),
+    frame_flags: Mapping[int, Sequence[str]] | None = None,
+) -> Measurements:
+    """Measurements of one recording from its contours.
+
+    contours_per_frame: FrameContours / sequence of LvContours|None (T,) for a 2D+t recording, or a
+    sequence of S of those (one per slice, base to apex) for a short-axis stack.
+    ed_frames / es_frames: given (e.g. edited) frames, else detected from the volume curve.
+    confidence: (T,) per-frame segmentation confidence for the quality flags; edited_frames: frames whose
+    contours were edited by hand (flagged "edited"); frame_flags: more flags per frame from the segmenter
+    (RecordingAnalysis.extra["segmenter_flags"]; pass them again when re-measuring after an edit).
+    """
+    if recording.is_stack:
+        return _measure_stack(recording, contours_per_frame, ed_frames, es_frames, edited, confidence, edited_frames,
+                              frame_flags)
+    frames = list(contours_per_frame)
+    if len(frames) != recording.n_frames:
+        raise AnalysisError(f"{len(frames)} contour frames for a recording of {recording.n_frames} frames")
+    vol, area_px, area_mm, length = _long_axis_curves(recording, frames)
+    present = np.array([c is not None for c in frames])
+    issues = [() if c is None else c.issues for c in frames]
+    issues = _merge_flags(issues, frame_flags)
+    quality = _quality(present, area_px, confidence, edited_frames, issues)
+    return _assemble(recording, "monoplane", vol, area_px, area_mm, length, ed_frames, es_frames, edited,
+                     quality, recording.heart_rate_bpm)
+
+
+def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, edited, quality, file_hr,
+              lv_mass_g=None) -> Measurements:
+    vol_all = vol
+    vol = _without_spikes(vol, quality)
+    has_curve = np.isfinite(vol).sum() >= 1
+    if ed_frames is None or es_frames is None:
+        detected = detect_ed_es(vol, rec.frame_rate_hz) if np.isfinite(vol).sum() >= 3 else ((), ())
+        ed_frames = detected[0] if ed_frames is None else ed_frames
+        es_frames = detected[1] if es_frames is None else es_frames
+    ed = tuple(sorted(int(f) for f in ed_frames))
+    es = tuple(sorted(int(f) for f in es_frames))
+    nominal_timing = bool(getattr(rec, "frame_times_nominal", False))
+    beats = split_beats(vol_all, ed, es, None if nominal_timing else rec.frame_times_s) if has_curve else ()
+    stats = beat_stats(beats)
+    cal = rec.calibrated
+    al_ed = al_es = None
+    if cal and beats and method == "monoplane" and np.isfinite(length).any():
+        al_ed = float(np.nanmean([area_length_volume_ml(area_mm[b.ed_frame], length[b.ed_frame]) for b in beats]))
+        al_es = float(np.nanmean([area_length_volume_ml(area_mm[b.es_frame], length[b.es_frame]) for b in beats]))
+    return Measurements(
+        method=method,
+        view=rec.view,
+        calibrated=cal,
+        n_frames=rec.n_frames,
+        ed_frames=ed,
+        es_frames=es,
+        beats=beats,
+        edv_ml=stats.ed_value if cal else None,
+        esv_ml=stats.es_value if cal else None,
+        sv_ml=stats.stroke_value if cal else None,
+        ef_pct=stats.ef_pct,
+        heart_rate_bpm=stats.heart_rate_bpm if stats.heart_rate_bpm is not None else file_hr,
+        volume_curve_ml=vol_all if cal else None,
+        area_curve_px2=area_px,
+        area_curve_mm2=area_mm if cal else None,
+        length_curve_mm=length if cal and method == "monoplane" else None,
+        edv_area_length_ml=al_ed,
+        esv_area_length_ml=al_es,
+        lv_mass_g=lv_mass_g if cal else None,
+        edited=_edited_closure(edited),
+        quality=quality,
+        source=str(rec.source_path) if rec.source_path else "",
+        notes=_notes(rec, cal, nominal_timing, beats, ed, es),
+    )
+
+
+def _without_spikes(curve: np.ndarray, quality) -> np.ndarray:
+    """The curve with area-jump frames set to NaN, so an outlier frame is never chosen as ED or ES."""
+    bad = [t for t, flags in enumerate(quality) if FLAG_AREA_JUMP in flags and FLAG_EDITED not in flags]
+    if not bad or np.isfinite(curve).sum() - len(bad) < 3:
+        return curve
+    out = curve.copy()
+    out[bad] = np.nan
+    return out
+
+
+def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es) -> tuple[str, ...]:
+    notes = []
+    if not calibrated:
+        notes.append("uncalibrated: volumes need a length calibration; EF from pixel-unit volumes")
+    if nominal_timing:
+        notes.append("the file gives no frame timing: heart rate not measured")
+    if beats and all(b.es_frame < b.ed_frame for b in beats):
+        notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
+    if not beats:
+        notes.append("no complete ED -> ES pair found: no EDV/ESV/EF" if (ed or es) else
+                     "no cardiac cycle found in the volume curve")
+    return tuple(notes)
+
+
+def _measure_stack(rec, per_slice, ed_frames, es_frames, edited, confidence, edited_frames,
+                   frame_flags=None) -> Measurements:
+    slices = [list(fc) for fc in per_slice]
+    if len(slices) != rec.n_slices or any(len(s) != rec.n_frames for s in slices):
+        raise AnalysisError(f"contours must be {rec.n_slices} slices x {rec.n_frames} frames")
+    if not rec.slice_spacing_mm:
+        raise AnalysisError("the short-axis stack has no slice spacing: slice summation is impossible")
+    sp = _scale(rec)
+    px_area = sp[0] * sp[1]
+    endo = np.array([[np.nan if c is None else polygon_area_px2(c.endo_px) for c in s] for s in slices])  # (S, T)
+    epi = np.array([[np.nan if c is None or c.epi_px is None else polygon_area_px2(c.epi_px) for c in s]
+                    for s in slices])
+    step = float(rec.slice_spacing_mm)
+    present = np.isfinite(endo).any(axis=0)
+    vol = np.array([slice_summation_ml(endo[:, t] * px_area, step) if present[t] else np.nan
+                    for t in range(rec.n_frames)])
+    area_px = np.nansum(endo, axis=0)
+    area_px[~present] = np.nan
+    issues = [tuple(dict.fromkeys(i for s in slices if s[t] is not None for i in s[t].issues))
+              for t in range(rec.n_frames)]
+    issues = _merge_flags(issues, frame_flags)
+    quality = _quality(present, area_px, confidence, edited_frames, issues)
+    if ed_frames is None and np.isfinite(vol).sum() >= 3:
+        # cine MR is one gated cycle: a maximum at the last phase is the next beat's ED seen early
+        detected = detect_ed_es(vol, rec.frame_rate_hz)[0]
+        if 0 in detected and rec.n_frames - 1 in detected:
+            detected = detected[:-1]
+        ed_frames = detected
+    m = _assemble(rec, "slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan),
+                  ed_frames, es_frames, edited, quality, rec.heart_rate_bpm)
+    if m.beats and rec.calibrated and np.isfinite(epi).any():
+        masses = [myocardial_mass_g(endo[:, b.ed_frame] * px_area, epi[:, b.ed_frame] * px_area, step)
+                  for b in m.beats]
+        m = replace(m, lv_mass_g=float(np.mean(masses)))
+    return m
+
+
+# -- biplane ------------------------------------------------------------------------------------
+def _mean_disks(recording, contours, frames):
+    found = [frame_disks(recording, contours[f]) for f in frames]
+    found = [d for d in found if d is not None]
+    if not found:
+        return None, None
+    return np.mean([d.diameters_mm for d in found], axis=0), float(np.mean([d.length_mm for d in found]))
+
+
+def biplane_measurements(a4c, a2c) -> Measurements | None:
+    """Biplane disks from two (recording, contours, measurements) triples (A4C, A2C), or None."""
+    (rec4, c4, m4), (rec2, c2, m2) = a4c, a2c
+    if not m4.beats or not m2.beats:
+        return None
+    ed4, l_ed4 = _mean_disks(rec4, c4, [b.ed_frame for b in m4.beats])
+    es4, l_es4 = _mean_disks(rec4, c4, [b.es_frame for b in m4.beats])
+    ed2, l_ed2 = _mean_disks(rec2, c2, [b.ed_frame for b in m2.beats])
+    es2, l_es2 = _mean_disks(rec2, c2, [b.es_frame for b in m2.beats])
+    if any(x is None for x in (ed4, es4, ed2, es2)):
+        return None
+    edv = biplane_volume_ml(ed4, ed2, l_ed4, l_ed2)
+    esv = biplane_volume_ml(es4, es2, l_es4, l_es2)
+    cal = rec4.calibrated and rec2.calibrated
+    rates = [m.heart_rate_bpm for m in (m4, m2) if m.heart_rate_bpm is not None]
+    return Measurements(
+        method="biplane", view="a4c+a2c", calibrated=cal, n_frames=0, ed_frames=(), es_frames=(), beats=(),
+        edv_ml=edv if cal else None, esv_ml=esv if cal else None, sv_ml=edv - esv if cal else None,
+        ef_pct=ejection_fraction_pct(edv, esv), heart_rate_bpm=float(np.mean(rates)) if rates else None,
+        volume_curve_ml=None, area_curve_px2=np.zeros(0), edited=m4.edited | m2.edited,
+    )
+
+
+def measure_study(items) -> StudyMeasurements:
+    """items: RecordingAnalysis objects or (recording, contours, measurements) triples of one study."""
+    triples = []
+    for item in items:
+        if hasattr(item, "measurements"):
+            triples.append((item.recording, item.contours, item.measurements))
+        else:
+            triples.append(tuple(item))
+    by_view = {}
+    for rec, contours, m in triples:
+        if not rec.is_stack and isinstance(contours, (FrameContours, list, tuple)):
+            by_view.setdefault(rec.view, (rec, list(contours), m))
+    biplane = None
+    if "a4c" in by_view and "a2c" in by_view:
+        biplane = biplane_measurements(by_view["a4c"], by_view["a2c"])
+    return StudyMeasurements(tuple(m for _, _, m in triples), biplane)

@@ -1,0 +1,233 @@
+"""The analysis pipeline of one recording: segmentation -> contours -> measurements.
+
+`analyze_recording(recording, segmenter=None, cancel=None)` is a cancellable generator: it yields
+`Progress(fraction, message)` and finally one `RecordingAnalysis`; when `cancel` fires it stops without a
+result. `run_to_completion(gen)` drains it.
+
+A segmenter is any callable taking the Recording (and, if it accepts it, `cancel=`) and returning, or
+generating as its last item, one of: labels (T, H, W) / (S, T, H, W); a (labels, confidence) tuple; an
+object with `.labels` and optionally `.confidence` (e.g. app.ml.inference.EchoSegmentation, the phantom's
+truth). Progress items it yields (with fraction/message, or done/total) are passed on, scaled.
+Defaults: echo -> app.ml.inference.segment_recording (temporal model); short-axis MRI ->
+app.ml.mri_inference.segment_stack. Both are imported lazily, inside the function.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Iterator
+
+import numpy as np
+
+from app.analysis.contours import extract_contours
+from app.data.recording import Recording
+from app.workflow.measure import measure_recording
+from app.workflow.results import FLAG_LOW_CONFIDENCE, AnalysisError, FrameContours, Progress, RecordingAnalysis
+
+SEGMENTATION_SHARE = 0.8  # of the progress bar
+SHORT_AXIS_VIEWS = ("psax", "sax")
+Segmenter = Callable[..., object]
+
+
+def _cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+def contour_kind(recording: Recording) -> str:
+    """'short-axis' for MRI and parasternal short-axis echo, else 'long-axis' (apical views)."""
+    if recording.modality == "mri" or recording.view in SHORT_AXIS_VIEWS:
+        return "short-axis"
+    return "long-axis"
+
+
+# -- default segmenters ---------------------------------------------------------------------------
+def default_segmenter(recording: Recording) -> tuple[Segmenter, str]:
+    """(segmenter, name) for the recording; AnalysisError when the model is not installed."""
+    if recording.modality == "mri":
+        return _mri_segmenter, "mri_seg"
+    return _echo_segmenter, "echo_seg_temporal"
+
+
+def _weights_error(exc: Exception, folder: str) -> AnalysisError:
+    return AnalysisError(f"segmentation model not installed or unusable: models/{folder} ({exc})")
+
+
+def _echo_segmenter(recording: Recording, cancel=None):
+    try:
+        from app.ml.inference import segment_recording
+    except ImportError as exc:  # pragma: no cover - the ML package is part of the app
+        raise AnalysisError(f"echo segmentation is not available in this build: {exc}") from exc
+    from app.ml.weights import WeightsError
+
+    try:
+        yield from segment_recording(recording, "temporal", cancel=cancel)
+    except (WeightsError, FileNotFoundError) as exc:
+        raise _weights_error(exc, "echo_seg_temporal") from exc
+
+
+def _mri_segmenter(recording: Recording, cancel=None):
+    try:
+        from app.ml.mri_inference import segment_stack
+    except ImportError as exc:  # pragma: no cover
+        raise AnalysisError(f"MRI segmentation is not available in this build: {exc}") from exc
+    from app.ml.weights import WeightsError
+
+    try:
+        for item in segment_stack(recording, cancel=cancel):
+            if hasattr(item, "labels") and not recording.is_stack:
+                lab = np.asarray(item.labels)
+                conf = np.asarray(item.confidence)
+                yield (lab[0] if lab.ndim == 4 else lab, conf[0] if conf.ndim == 2 else conf)
+            else:
+                yield item
+    except (WeightsError, FileNotFoundError) as exc:
+        raise _weights_error(exc, "mri_seg") from exc
+
+
+# -- running a segmenter ----------------------------------------------------------------------------
+def _progress_fraction(item) -> float | None:
+    if isinstance(item, Progress) or (hasattr(item, "fraction") and not hasattr(item, "labels")):
+        return float(item.fraction)
+    if hasattr(item, "done") and hasattr(item, "total"):
+        return float(item.done) / max(1, int(item.total))
+    return None
+
+
+def _run_segmenter(segmenter: Segmenter, recording: Recording, cancel) -> Iterator[Progress | tuple]:
+    """Yield scaled Progress, then ('result', value); nothing more when cancelled."""
+    try:
+        accepts_cancel = "cancel" in inspect.signature(segmenter).parameters
+    except (TypeError, ValueError):
+        accepts_cancel = False
+    out = segmenter(recording, cancel=cancel) if accepts_cancel else segmenter(recording)
+    if not inspect.isgenerator(out) and not isinstance(out, Iterator):
+        yield ("result", out)
+        return
+    result = None
+    for item in out:
+        if _cancelled(cancel):
+            return
+        fraction = _progress_fraction(item)
+        if fraction is not None:
+            message = getattr(item, "message", "") or getattr(item, "stage", "") or "segmenting"
+            yield Progress(SEGMENTATION_SHARE * min(max(fraction, 0.0), 1.0), str(message))
+        else:
+            result = item
+    if result is not None:
+        yield ("result", result)
+
+
+def segmenter_flags(result) -> dict[int, tuple[str, ...]]:
+    """Per-frame flags a segmenter reported (flagged_frames + flag_reasons), as quality flag names."""
+    frames = getattr(result, "flagged_frames", None)
+    reasons = getattr(result, "flag_reasons", None)
+    if not frames or reasons is None:
+        return {}
+    out: dict[int, tuple[str, ...]] = {}
+    for t, why in zip(frames, reasons):
+        flags = []
+        for part in str(why).split(";"):
+            part = part.strip()
+            if not part or part.startswith("no LV"):  # the contour step flags missing cavities itself
+                continue
+            flags.append(FLAG_LOW_CONFIDENCE if part.startswith("low confidence") else f"segmenter: {part}")
+        if flags:
+            out[int(t)] = tuple(flags)
+    return out
+
+
+def _unpack(result, recording: Recording) -> tuple[np.ndarray, np.ndarray]:
+    """(labels uint8 in the recording's shape, confidence (T,)) from a segmenter's result."""
+    if isinstance(result, tuple) and len(result) == 2:
+        labels, confidence = result
+    elif hasattr(result, "labels"):
+        labels, confidence = result.labels, getattr(result, "confidence", None)
+    else:
+        labels, confidence = result, None
+    labels = np.asarray(labels)
+    expected = recording.frames.shape
+    if labels.shape != expected:
+        raise AnalysisError(f"the segmenter returned labels of shape {labels.shape}; expected {expected}")
+    if labels.size and (labels.min() < 0 or labels.max() > 3):
+        raise AnalysisError(f"labels must be 0-3, got values up to {labels.max()}")
+    labels = labels.astype(np.uint8, copy=False)
+    conf = np.full(recording.n_frames, np.nan)
+    if confidence is not None:
+        c = np.asarray(confidence, dtype=np.float64)
+        if c.ndim == 2 and c.shape[1] == recording.n_frames:  # (S, T): mean over slices with an LV
+            has_lv = (labels == 1).any(axis=(-1, -2)) if labels.ndim == 4 else np.ones_like(c, bool)
+            c = np.array([c[has_lv[:, t], t].mean() if has_lv[:, t].any() else np.nan for t in range(c.shape[1])])
+        if c.shape == (recording.n_frames,):
+            conf = c
+    return labels, conf
+
+
+# -- the pipeline ------------------------------------------------------------------------------------
+def analyze_recording(
+    recording: Recording,
+    *,
+    segmenter: Segmenter | None = None,
+    cancel=None,
+    segmenter_name: str = "",
+) -> Iterator[Progress | RecordingAnalysis]:
+    """Segment, extract contours and measure one recording (see the module docstring)."""
+    if recording.n_frames < 2:
+        raise AnalysisError("the recording has fewer than 2 frames: no cardiac cycle to analyse")
+    if recording.is_stack and recording.modality != "mri":
+        raise AnalysisError("only MRI short-axis stacks can be analysed slice by slice")
+    name = segmenter_name or getattr(segmenter, "__name__", type(segmenter).__name__ if segmenter else "")
+    if segmenter is None:
+        segmenter, name = default_segmenter(recording)
+    yield Progress(0.0, "segmenting")
+    result = None
+    for item in _run_segmenter(segmenter, recording, cancel):
+        if isinstance(item, Progress):
+            yield item
+        else:
+            result = item[1]
+    if _cancelled(cancel):
+        return
+    if result is None:
+        raise AnalysisError("the segmenter returned no labels")
+    labels, confidence = _unpack(result, recording)
+    flags = segmenter_flags(result)
+
+    kind = contour_kind(recording)
+    stack = labels if recording.is_stack else labels[None]
+    n_total = stack.shape[0] * stack.shape[1]
+    per_slice = []
+    for s, slice_labels in enumerate(stack):
+        frames = []
+        for t, frame in enumerate(slice_labels):
+            if _cancelled(cancel):
+                return
+            frames.append(extract_contours(frame, kind))
+            done = s * stack.shape[1] + t + 1
+            if done % 10 == 0 or done == n_total:
+                yield Progress(SEGMENTATION_SHARE + 0.15 * done / n_total, "tracing contours")
+        per_slice.append(FrameContours.of(frames))
+    contours = tuple(per_slice) if recording.is_stack else per_slice[0]
+    yield Progress(0.97, "measuring")
+    try:
+        measurements = measure_recording(recording, contours, confidence=confidence, frame_flags=flags)
+    except ValueError as exc:
+        raise AnalysisError(f"measurement failed: {exc}") from exc
+    yield Progress(1.0, "done")
+    yield RecordingAnalysis(recording, labels, contours, confidence, measurements, segmenter=str(name),
+                            extra={"segmenter_flags": flags} if flags else {})
+
+
+def run_to_completion(generator, on_progress: Callable[[Progress], None] | None = None):
+    """Drain an analysis generator: its final result (RecordingAnalysis), or None if it was cancelled."""
+    result = None
+    for item in generator:
+        if isinstance(item, Progress):
+            if on_progress is not None:
+                on_progress(item)
+        else:
+            result = item
+    return result

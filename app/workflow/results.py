@@ -1,0 +1,251 @@
+"""What the analysis pipeline returns and what the measurements are: frozen dataclasses + JSON.
+
+- `Progress(fraction, message)`: yielded by long generators (pipeline, segmenters).
+- `AnalysisError`: analysis cannot run (model not installed, unsupported recording); one clear line.
+- `FrameContours`: per frame `LvContours` or None, for one 2D+t recording or one slice of a stack.
+- `Measurements`: volumes / EF / ED-ES / beats of one recording (or the biplane combination).
+- `RecordingAnalysis`: labels, contours, confidence, flags and measurements of one recording.
+- `StudyMeasurements`: per recording + biplane when A4C and A2C are both present.
+
+Every `to_json_dict()` returns plain JSON types (lists, floats rounded, None for missing values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+
+from app.analysis.beats import Beat
+from app.analysis.contours import LvContours
+from app.data.recording import Recording
+
+Method = Literal["monoplane", "biplane", "slice-summation"]
+
+# Per-frame quality flags (Measurements.quality / RecordingAnalysis.quality)
+FLAG_NO_CONTOUR = "no-contour"  # segmentation found no LV cavity
+FLAG_LOW_CONFIDENCE = "low-confidence"  # the segmenter's confidence is below its threshold
+FLAG_AREA_JUMP = "area-jump"  # cavity area changes implausibly versus both neighbours
+FLAG_SPURIOUS = "spurious-blobs"  # extra blobs were removed from the label map
+FLAG_NO_LA = "no-la"
+FLAG_NO_MYOCARDIUM = "no-myocardium"
+FLAG_EDITED = "edited"  # contours of this frame were edited by hand
+
+
+class AnalysisError(Exception):
+    """The analysis cannot run: one clear line for the CLI (exit 2) and the viewer (a message box)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """fraction 0..1 of the whole job and what is happening now."""
+
+    fraction: float
+    message: str = ""
+
+
+def _num(value, ndigits: int = 2):
+    if value is None:
+        return None
+    value = float(value)
+    return round(value, ndigits) if np.isfinite(value) else None
+
+
+def _curve(values, ndigits: int = 3):
+    return None if values is None else [_num(v, ndigits) for v in np.asarray(values, dtype=float)]
+
+
+@dataclass(frozen=True, eq=False)
+class FrameContours:
+    """Contours of every frame of one 2D+t series: `frames[t]` is an LvContours or None."""
+
+    frames: tuple[LvContours | None, ...]
+
+    @classmethod
+    def of(cls, items: Sequence[LvContours | None]) -> "FrameContours":
+        return cls(tuple(items))
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __getitem__(self, t: int) -> LvContours | None:
+        return self.frames[t]
+
+    def __iter__(self):
+        return iter(self.frames)
+
+    def with_frame(self, t: int, contours: LvContours | None) -> "FrameContours":
+        """A copy with frame t replaced (for manual edits)."""
+        items = list(self.frames)
+        items[t] = contours
+        return FrameContours(tuple(items))
+
+    def to_json_dict(self) -> list:
+        return [None if c is None else c.to_json_dict() for c in self.frames]
+
+    @classmethod
+    def from_json_dict(cls, data: list) -> "FrameContours":
+        return cls(tuple(None if d is None else LvContours.from_json_dict(d) for d in data))
+
+
+@dataclass(frozen=True, eq=False)
+class Measurements:
+    """Volumes and function of one recording (or of an A4C + A2C pair when method == 'biplane').
+
+    Volumes are None when the recording is uncalibrated (then `area_curve_px2` and EF from the ratio of
+    disk volumes in pixel units are still given). Curves are (T,) float arrays with NaN where a frame has
+    no contour. `quality[t]` lists the flags of frame t (FLAG_* constants). `edited` names the values that
+    depend on a manual edit (e.g. {"contours", "ed_frames", "es_frames", "edv_ml", "ef_pct"}).
+    """
+
+    method: Method
+    view: str
+    calibrated: bool
+    n_frames: int
+    ed_frames: tuple[int, ...]
+    es_frames: tuple[int, ...]
+    beats: tuple[Beat, ...]
+    edv_ml: float | None
+    esv_ml: float | None
+    sv_ml: float | None
+    ef_pct: float | None
+    heart_rate_bpm: float | None
+    volume_curve_ml: np.ndarray | None
+    area_curve_px2: np.ndarray
+    area_curve_mm2: np.ndarray | None = None
+    length_curve_mm: np.ndarray | None = None
+    edv_area_length_ml: float | None = None
+    esv_area_length_ml: float | None = None
+    lv_mass_g: float | None = None
+    edited: frozenset[str] = frozenset()
+    quality: tuple[tuple[str, ...], ...] = ()
+    source: str = ""  # file the measurement came from ("" for a biplane combination)
+    notes: tuple[str, ...] = ()  # caveats for the user, e.g. uncalibrated, nominal frame timing
+
+    @property
+    def flagged_frames(self) -> tuple[int, ...]:
+        return tuple(t for t, flags in enumerate(self.quality) if flags)
+
+    def with_edited(self, names) -> "Measurements":
+        return replace(self, edited=frozenset(self.edited) | frozenset(names))
+
+    def to_json_dict(self) -> dict:
+        volumes_known = self.volume_curve_ml is not None or self.edv_ml is not None
+        return {
+            "method": self.method,
+            "view": self.view,
+            "calibrated": self.calibrated,
+            "frames": self.n_frames,
+            "ed_frames": list(self.ed_frames),
+            "es_frames": list(self.es_frames),
+            "edv_ml": _num(self.edv_ml),
+            "esv_ml": _num(self.esv_ml),
+            "sv_ml": _num(self.sv_ml),
+            "ef_pct": _num(self.ef_pct),
+            "heart_rate_bpm": _num(self.heart_rate_bpm, 1),
+            "edv_area_length_ml": _num(self.edv_area_length_ml),
+            "esv_area_length_ml": _num(self.esv_area_length_ml),
+            "lv_mass_g": _num(self.lv_mass_g, 1),
+            "beats": [b.to_json_dict(volumes_known) for b in self.beats],
+            "volume_curve_ml": _curve(self.volume_curve_ml),
+            "area_curve": _curve(self.area_curve_px2, 2),
+            "area_curve_unit": "px2",
+            "area_curve_mm2": _curve(self.area_curve_mm2, 2),
+            "length_curve_mm": _curve(self.length_curve_mm, 2),
+            "edited": sorted(self.edited),
+            "quality": [list(flags) for flags in self.quality],
+            "flagged_frames": list(self.flagged_frames),
+            "source": self.source,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class RecordingAnalysis:
+    """Everything the pipeline produced for one recording.
+
+    labels: (T, H, W) uint8 (or (S, T, H, W) for a stack) in the recording's pixel grid, 0-3.
+    contours: FrameContours (2D+t) or a tuple of FrameContours, one per slice (stack).
+    confidence: (T,) float 0..1 per frame (NaN when the segmenter gives none).
+    flagged_frames: frames to review (low confidence, area jumps, missing contours).
+    strain: a StrainResult from app.workflow.strain_pipeline when strain was computed, else None.
+    """
+
+    recording: Recording
+    labels: np.ndarray
+    contours: FrameContours | tuple[FrameContours, ...]
+    confidence: np.ndarray
+    measurements: Measurements
+    segmenter: str = ""
+    strain: object | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def source_path(self) -> Path | None:
+        return self.recording.source_path
+
+    @property
+    def quality(self) -> tuple[tuple[str, ...], ...]:
+        return self.measurements.quality
+
+    @property
+    def flagged_frames(self) -> tuple[int, ...]:
+        return self.measurements.flagged_frames
+
+    def measure_kwargs(self) -> dict:
+        """Keyword arguments for measure_recording that keep the segmenter's per-frame flags when
+        re-measuring after an edit: measure_recording(rec, contours, ..., **analysis.measure_kwargs())."""
+        return {"confidence": self.confidence, "frame_flags": self.extra.get("segmenter_flags") or None}
+
+    def with_measurements(self, measurements: Measurements) -> "RecordingAnalysis":
+        return replace(self, measurements=measurements)
+
+    def to_json_dict(self, include_contours: bool = False) -> dict:
+        rec = self.recording
+        out = {
+            "file": str(rec.source_path) if rec.source_path else None,
+            "modality": rec.modality,
+            "view": rec.view,
+            "calibrated": rec.calibrated,
+            "frames": rec.n_frames,
+            "slices": rec.n_slices,
+            "spacing_mm": [float(s) for s in rec.spacing_mm],
+            "frame_rate_hz": _num(rec.frame_rate_hz, 3),
+            "segmenter": self.segmenter,
+            "confidence": _curve(self.confidence, 4),
+        }
+        out.update({k: v for k, v in self.measurements.to_json_dict().items() if k not in out})
+        out["view"] = rec.view
+        if include_contours:
+            if isinstance(self.contours, FrameContours):
+                out["contours"] = self.contours.to_json_dict()
+            else:
+                out["contours"] = [fc.to_json_dict() for fc in self.contours]
+        if self.strain is not None and hasattr(self.strain, "to_json_dict"):
+            out.update(self.strain.to_json_dict())
+        if self.extra.get("strain_error"):
+            out["strain_error"] = str(self.extra["strain_error"])
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class StudyMeasurements:
+    """Per-recording measurements of one study plus the biplane combination (A4C + A2C) when possible."""
+
+    recordings: tuple[Measurements, ...]
+    biplane: Measurements | None = None
+
+    @property
+    def primary(self) -> Measurements | None:
+        """The figure to report: biplane when available, else the first apical or only recording."""
+        if self.biplane is not None:
+            return self.biplane
+        return self.recordings[0] if self.recordings else None
+
+    def to_json_dict(self) -> dict:
+        return {
+            "recordings": [m.to_json_dict() for m in self.recordings],
+            "biplane": None if self.biplane is None else self.biplane.to_json_dict(),
+        }

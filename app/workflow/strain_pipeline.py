@@ -1,0 +1,193 @@
+"""Myocardial strain of an apical recording (Østvik et al.): centerline + dense motion + Kalman fusion.
+
+Per beat (ED to the next ED) the 120 centerline points start on the segmentation centerline at ED and
+are tracked frame by frame: the dense motion field (masked to the myocardium) gives each point's
+displacement; the segmentation centerline of the next frame gives its position (the motion-predicted
+point projected onto that centerline; the two end points are the annulus ends of the centerline).
+A constant-acceleration Kalman filter fuses z = [x, y, vx, vy]. Frames before the first ED are tracked
+backwards from it. Tracking quality per point is the distance between the motion-predicted point and
+the segmentation centerline, plus the drift of the tracked points from the next ED's centerline.
+Drift compensation (default on): the heart is back in its end-diastolic state at the next ED, so the
+points' drift from that ED's centerline is removed linearly in time over the beat, as in commercial
+speckle tracking. A last beat without a following ED is left uncompensated.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from app.analysis.centerline import (
+    MYOCARDIUM_LABEL,
+    N_CENTERLINE_POINTS,
+    centerline_from_labels,
+    project_onto_polyline,
+)
+from app.analysis.kalman import KalmanParams, PointTracker
+from app.analysis.motion_classical import ClassicalFlow, masked_velocity
+from app.analysis.strain import StrainResult, strain_from_tracks
+from app.data.recording import Recording
+from app.workflow.results import AnalysisError, Progress
+
+MOTIONS = ("classical", "learned")
+VELOCITY_SIGMA_PX = 3.0
+
+
+def make_flow_estimator(motion: str):
+    """The (first, second) -> (H, W, 2) flow callable for 'classical' (OpenCV DIS) or 'learned'."""
+    if motion == "classical":
+        return ClassicalFlow("dis")
+    if motion == "learned":
+        from app.ml.motion import load_learned_flow  # torch only when asked for
+        from app.ml.weights import WeightsError
+
+        try:
+            return load_learned_flow()
+        except WeightsError as exc:
+            raise AnalysisError(f"learned motion is not available: {exc}") from exc
+    raise AnalysisError(f"unknown motion estimator {motion!r}; expected one of {', '.join(MOTIONS)}")
+
+
+def unit_frames(recording: Recording, slice_index: int) -> np.ndarray:
+    """(T, H, W) float32 0..1; uint8 video is only rescaled (no percentile pass over the clip)."""
+    frames = recording.slice_frames(slice_index)
+    if frames.dtype == np.uint8:
+        return frames.astype(np.float32) * np.float32(1.0 / 255.0)
+    return recording.frames_unit(slice_index)
+
+
+def _is_cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    return bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
+
+
+def _centerlines(labels: np.ndarray) -> np.ndarray:
+    """(T, H, W) labels -> (T, N, 2) centerlines, NaN rows where a frame has no usable myocardium."""
+    out = np.full((labels.shape[0], N_CENTERLINE_POINTS, 2), np.nan)
+    for t, lab in enumerate(labels):
+        try:
+            out[t] = centerline_from_labels(lab).points_px
+        except (ValueError, IndexError):  # no usable myocardium in this frame: motion-only there
+            pass
+    return out
+
+
+class _Tracker:
+    """One direction of tracking from a start frame; owns the Kalman filter and the disagreement."""
+
+    def __init__(self, start_px: np.ndarray, spacing_mm: tuple[float, float], params: KalmanParams,
+                 anchor_ends: bool = True):
+        self.kf = PointTracker(start_px, params)
+        self.anchor_ends = anchor_ends
+        self.scale = np.array([spacing_mm[1], spacing_mm[0]])
+
+    def step(self, flow: np.ndarray, mask: np.ndarray, target_line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advance one frame. Returns (positions (N, 2), disagreement (N,) mm)."""
+        pos = self.kf.positions_px
+        disp = masked_velocity(flow, mask, pos, VELOCITY_SIGMA_PX)
+        predicted = pos + disp
+        self.kf.predict()
+        if np.isnan(target_line).any():  # no segmentation: motion only
+            return self.kf.update(predicted, disp), np.full(len(pos), np.nan)
+        z_pos, _ = project_onto_polyline(predicted, target_line)
+        if self.anchor_ends:
+            z_pos[0], z_pos[-1] = target_line[0], target_line[-1]
+        disagreement = np.linalg.norm((predicted - z_pos) * self.scale, axis=1)
+        return self.kf.update(z_pos, disp), disagreement
+
+
+def compute_strain(
+    recording: Recording,
+    labels: np.ndarray,
+    ed_frames: Sequence[int],
+    *,
+    es_frames: Sequence[int] = (),
+    motion: str = "classical",
+    cancel=None,
+    flow_estimator: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    kalman: KalmanParams = KalmanParams(),
+    anchor_ends: bool = True,
+    drift_compensation: bool = True,
+    slice_index: int = 0,
+) -> Iterator[Progress | StrainResult]:
+    """Generator: yields Progress, finally the StrainResult (or stops early when `cancel` is set).
+
+    recording: apical 2D+t recording; labels: (T, H, W) 0-3 label maps (2 = myocardium, 1 = cavity);
+    ed_frames / es_frames: end-diastole / end-systole frame indices; motion: 'classical' | 'learned'
+    (or pass a flow_estimator); cancel: threading.Event or callable returning True to stop.
+    """
+    labels = np.asarray(labels)
+    frames = unit_frames(recording, slice_index)
+    if labels.shape != frames.shape:
+        raise AnalysisError(f"labels {labels.shape} do not match the frames {frames.shape}")
+    n = frames.shape[0]
+    eds = sorted({int(e) for e in ed_frames if 0 <= int(e) < n})
+    if not eds or n < 3:
+        raise AnalysisError("strain needs at least 3 frames and one end-diastolic frame")
+    estimator = flow_estimator or make_flow_estimator(motion)
+    yield Progress(0.0, "strain: centerlines")
+    lines = _centerlines(labels)
+    bad_ed = [e for e in eds if np.isnan(lines[e]).any()]
+    if bad_ed:
+        raise AnalysisError(f"no myocardium centerline at end-diastole frame(s) {bad_ed}")
+    yield Progress(0.1, "strain: tracking")
+    tracked = np.full_like(lines, np.nan)
+    disagreement = np.full(lines.shape[:2], np.nan)
+    drift = []
+    steps_done, total_steps = 0, max(n - 1, 1)
+    # (start, stop, direction): forward per beat, backward before the first ED
+    runs = [(e, (eds[i + 1] if i + 1 < len(eds) else n - 1), +1) for i, e in enumerate(eds)]
+    if eds[0] > 0:
+        runs.append((eds[0], 0, -1))
+    for start, stop, direction in runs:
+        tracker = _Tracker(lines[start], recording.spacing_mm, kalman, anchor_ends)
+        tracked[start] = lines[start]
+        disagreement[start] = 0.0
+        for t in range(start, stop, direction):
+            if _is_cancelled(cancel):
+                return
+            flow = estimator(frames[t], frames[t + direction])
+            pos, dis = tracker.step(flow, labels[t] == MYOCARDIUM_LABEL, lines[t + direction])
+            nxt = t + direction
+            if direction > 0 and nxt == stop and nxt in eds:  # next ED: drift, not a tracked frame
+                delta = pos - lines[nxt]
+                drift.append(np.linalg.norm(delta * tracker.scale, axis=1))
+                if drift_compensation:
+                    frac = (np.arange(start, stop) - start) / float(stop - start)
+                    tracked[start:stop] -= frac[:, None, None] * delta[None]
+            else:
+                tracked[nxt], disagreement[nxt] = pos, dis
+            steps_done += 1
+            yield Progress(0.1 + 0.85 * steps_done / total_steps, "strain: tracking")
+    if drift:  # spread each point's end-of-beat drift over the beat as an extra disagreement term
+        disagreement = np.sqrt(disagreement**2 + np.mean(drift, axis=0)[None, :] ** 2 / 4.0)
+    missing = np.isnan(tracked).any(axis=(1, 2))
+    if missing.any():
+        idx = np.flatnonzero(~missing)
+        for k in range(tracked.shape[1]):
+            for c in range(2):
+                tracked[missing, k, c] = np.interp(np.flatnonzero(missing), idx, tracked[idx, k, c])
+    result = strain_from_tracks(
+        tracked,
+        recording.spacing_mm,
+        eds,
+        disagreement,
+        es_frames=es_frames,
+        view=recording.view,
+        motion=getattr(estimator, "name", motion),
+    )
+    yield Progress(1.0, "strain: done")
+    yield result
+
+
+def run_strain(recording: Recording, labels: np.ndarray, ed_frames: Sequence[int], **kwargs) -> StrainResult:
+    """compute_strain without progress: returns the StrainResult."""
+    result = None
+    for item in compute_strain(recording, labels, ed_frames, **kwargs):
+        if isinstance(item, StrainResult):
+            result = item
+    if result is None:
+        raise AnalysisError("strain computation was cancelled")
+    return result

@@ -1,0 +1,286 @@
+"""The Qt-free study model the viewer shows and edits (napari style: Qt views subscribe to `events`).
+
+A study holds several recordings of one patient (e.g. A4C + A2C, or a short-axis stack). For each:
+the recording (view and calibration as currently set), the editable control-point contours per
+(slice, frame), ED/ES frames, model confidence and flagged frames, what was edited by hand, and the
+measurements recomputed after every change. `to_json`/`restore_json` (de)serialise one recording's
+state for the autosave sidecar. Edits with undo live in app/workflow/edits.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from app.data.recording import VIEWS, Recording
+from app.workflow.events import StudyEvents
+from app.workflow.splines import ControlContour
+from app.workflow.study_analysis import default_biplane, default_measure, strain_from_json, strain_to_json
+
+ContourKey = tuple[int, int]  # (slice index, frame index)
+KINDS = ("endo", "epi", "la")
+FORMAT = "cardiotrace-study"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class RecordingState:
+    """Mutable state of one recording in the study. Change it through StudyState (so events fire)."""
+
+    recording: Recording
+    original: Recording
+    contours: dict[ContourKey, dict[str, ControlContour]] = field(default_factory=dict)
+    ed_frames: tuple[int, ...] = ()
+    es_frames: tuple[int, ...] = ()
+    confidence: np.ndarray | None = None  # (T,) model confidence 0..1
+    flagged_frames: tuple[int, ...] = ()  # frames the models flagged (low confidence, temporal error)
+    analysis: object | None = None  # the pipeline's RecordingAnalysis (not serialised: labels are big)
+    strain: object | None = None  # StrainResult (or SavedStrain after a restore)
+    measurements: object | None = None  # app.workflow.results.Measurements
+    measure_error: str = ""
+    analysed: bool = False
+    edited_keys: set[ContourKey] = field(default_factory=set)
+    edes_edited: bool = False
+    view_edited: bool = False
+    calibration_edited: bool = False
+
+    @property
+    def name(self) -> str:
+        src = self.recording.source_path
+        return src.name if src else (self.recording.series_description or self.recording.view.upper())
+
+    def contour(self, key: ContourKey, kind: str) -> ControlContour | None:
+        return self.contours.get(key, {}).get(kind)
+
+    def frames_with(self, kind: str, slice_index: int = 0) -> list[int]:
+        return sorted(f for (s, f), d in self.contours.items() if s == slice_index and kind in d)
+
+    def edited_values(self) -> frozenset[str]:
+        """Names of measured values that depend on a manual edit."""
+        names: set[str] = set()
+        edited_frames = {f for _, f in self.edited_keys}
+        if self.edes_edited or self.calibration_edited or edited_frames & set(self.ed_frames):
+            names.add("edv_ml")
+        if self.edes_edited or self.calibration_edited or edited_frames & set(self.es_frames):
+            names.add("esv_ml")
+        if names:
+            names.update({"sv_ml", "ef_pct"})
+        if edited_frames:
+            names.add("volume_curve_ml")
+        if self.edes_edited:
+            names.update({"ed_frames", "es_frames", "heart_rate_bpm"})
+        if self.view_edited:
+            names.add("view")
+        if self.calibration_edited:
+            names.add("calibration")
+        return frozenset(names)
+
+
+MeasureFn = Callable[[RecordingState], object]
+
+
+class StudyState:
+    """Recordings of one study plus every edit; emits StudyEvents on each change."""
+
+    def __init__(self, measure_fn: MeasureFn | None = None, biplane_fn=default_biplane) -> None:
+        self.recordings: list[RecordingState] = []
+        self.events = StudyEvents()
+        self.measure_fn: MeasureFn = measure_fn or default_measure
+        self.biplane_fn = biplane_fn  # None: no biplane combination (tests with a toy measure)
+        self.biplane: object | None = None
+
+    def __len__(self) -> int:
+        return len(self.recordings)
+
+    def __getitem__(self, index: int) -> RecordingState:
+        return self.recordings[index]
+
+    # -- recordings and analyses ------------------------------------------------------------
+    def add_recording(self, recording: Recording) -> int:
+        self.recordings.append(RecordingState(recording=recording, original=recording))
+        index = len(self.recordings) - 1
+        self.events.recording_added.emit(index)
+        return index
+
+    def index_of_path(self, path) -> int | None:
+        for i, st in enumerate(self.recordings):
+            if st.recording.source_path is not None and str(st.recording.source_path) == str(path):
+                return i
+        return None
+
+    def set_analysis(self, index: int, analysis: object) -> None:
+        """Take the pipeline's RecordingAnalysis: its contours become control points; replaces edits."""
+        from app.workflow.contour_adapter import control_contours_from_analysis, edes_from_analysis
+
+        st = self.recordings[index]
+        st.analysis = analysis
+        extra = getattr(analysis, "extra", None) or {}
+        st.contours = dict(extra.get("control_contours") or control_contours_from_analysis(analysis))
+        st.ed_frames, st.es_frames = edes_from_analysis(analysis)
+        conf = getattr(analysis, "confidence", None)
+        st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)
+        st.flagged_frames = tuple(int(f) for f in (getattr(analysis, "flagged_frames", None) or ()))
+        st.strain = getattr(analysis, "strain", None)
+        st.analysed = True
+        st.edited_keys.clear()
+        st.edes_edited = False
+        self.events.analysis_changed.emit(index)
+        self.remeasure(index, precomputed=extra.get("control_measurements"))
+        self.events.modified.emit(index)
+
+    # -- low-level setters used by edit commands (no undo here) -----------------------------
+    def set_contour(self, index: int, key: ContourKey, kind: str, contour: ControlContour | None,
+                    edited: bool = True) -> None:
+        self.set_contours(index, {(key, kind): contour}, edited_keys={key} if edited else set())
+
+    def set_contours(self, index: int, changes: dict[tuple[ContourKey, str], ControlContour | None],
+                     edited_keys: set[ContourKey] | None = None, remove_edited: set[ContourKey] | None = None
+                     ) -> None:
+        """Apply several contour changes at once ((key, kind) -> contour or None to delete)."""
+        st = self.recordings[index]
+        for (key, kind), contour in changes.items():
+            if kind not in KINDS:
+                raise ValueError(f"unknown contour kind {kind!r}")
+            frame_dict = st.contours.setdefault(key, {})
+            if contour is None:
+                frame_dict.pop(kind, None)
+            else:
+                frame_dict[kind] = contour
+        st.edited_keys |= edited_keys or set()
+        st.edited_keys -= remove_edited or set()
+        self.events.contours_changed.emit(index, sorted({k for k, _ in changes}))
+        self.remeasure(index)
+        self.events.modified.emit(index)
+
+    def set_edes(self, index: int, ed_frames, es_frames, edited: bool = True) -> None:
+        st = self.recordings[index]
+        n = st.recording.n_frames
+        ed = tuple(sorted({int(f) for f in ed_frames}))
+        es = tuple(sorted({int(f) for f in es_frames}))
+        if any(not 0 <= f < n for f in ed + es):
+            raise ValueError(f"ED/ES frames must lie in 0..{n - 1}")
+        st.ed_frames, st.es_frames, st.edes_edited = ed, es, edited
+        self.events.edes_changed.emit(index)
+        self.remeasure(index)
+        self.events.modified.emit(index)
+
+    def set_view(self, index: int, view: str, edited: bool = True) -> None:
+        if view not in VIEWS:
+            raise ValueError(f"unknown view {view!r}; expected one of {VIEWS}")
+        st = self.recordings[index]
+        st.recording = st.recording.with_view(view)
+        st.view_edited = edited
+        self.events.view_changed.emit(index)
+        self.remeasure(index)
+        self.events.modified.emit(index)
+
+    def set_calibration(self, index: int, spacing_mm: tuple[float, float] | None) -> None:
+        """Physical pixel size from a user calibration; None returns to the file's own spacing."""
+        st = self.recordings[index]
+        if spacing_mm is None:
+            st.recording = _replace_spacing(st.recording, st.original)
+            st.calibration_edited = False
+        else:
+            if min(spacing_mm) <= 0 or not np.all(np.isfinite(spacing_mm)):
+                raise ValueError(f"pixel size must be positive, got {spacing_mm}")
+            st.recording = st.recording.with_calibration(spacing_mm)
+            st.calibration_edited = True
+        self.events.calibration_changed.emit(index)
+        self.remeasure(index)
+        self.events.modified.emit(index)
+
+    def remeasure(self, index: int, precomputed: object | None = None) -> None:
+        """Recompute the measurements (or take `precomputed`, measured by a worker on the same state)."""
+        st = self.recordings[index]
+        try:
+            st.measurements = precomputed if precomputed is not None else self.measure_fn(st)
+            st.measure_error = ""
+        except Exception as exc:  # noqa: BLE001 - a contour a user drew badly must not crash the viewer
+            st.measurements = None
+            st.measure_error = f"{type(exc).__name__}: {exc}"
+        if self.biplane_fn is not None:
+            try:
+                self.biplane = self.biplane_fn(self)
+            except Exception:  # noqa: BLE001 - biplane is a bonus; the per-view values still show
+                self.biplane = None
+        self.events.measurements_changed.emit(index)
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_json(self, index: int) -> dict:
+        from app.workflow.autosave import source_fingerprint
+
+        st = self.recordings[index]
+        contours = [
+            {"slice": s, "frame": f, "kind": kind, **c.to_json()}
+            for (s, f), d in sorted(st.contours.items()) for kind, c in sorted(d.items())
+        ]
+        meas = st.measurements
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "source": source_fingerprint(st.recording),
+            "analysed": st.analysed,
+            "view": st.recording.view,
+            "spacing_mm": [float(v) for v in st.recording.spacing_mm],
+            "calibrated": bool(st.recording.calibrated),
+            "ed_frames": list(st.ed_frames),
+            "es_frames": list(st.es_frames),
+            "confidence": None if st.confidence is None else np.round(st.confidence, 4).tolist(),
+            "flagged_frames": list(st.flagged_frames),
+            "edited": {
+                "contour_keys": [list(k) for k in sorted(st.edited_keys)],
+                "ed_es": st.edes_edited, "view": st.view_edited, "calibration": st.calibration_edited,
+            },
+            "contours": contours,
+            "measurements": meas.to_json_dict() if hasattr(meas, "to_json_dict") else None,
+            "strain": strain_to_json(st.strain),
+        }
+
+    def restore_json(self, index: int, data: dict) -> None:
+        """Restore a recording's state saved by `to_json` (raises ValueError on a malformed file)."""
+        if data.get("format") != FORMAT or int(data.get("version", 0)) > FORMAT_VERSION:
+            raise ValueError("not a CardioTrace study file of a known version")
+        st = self.recordings[index]
+        n, n_slices = st.recording.n_frames, st.recording.n_slices
+        contours: dict[ContourKey, dict[str, ControlContour]] = {}
+        for item in data.get("contours", []):
+            key = (int(item["slice"]), int(item["frame"]))
+            if not (0 <= key[0] < n_slices and 0 <= key[1] < n) or item["kind"] not in KINDS:
+                raise ValueError(f"contour for slice/frame {key} or kind {item['kind']!r} does not fit")
+            contours.setdefault(key, {})[item["kind"]] = ControlContour.from_json(item)
+        edited = data.get("edited", {})
+        view = data.get("view", st.recording.view)
+        rec = st.recording.with_view(view) if view in VIEWS else st.recording
+        if edited.get("calibration"):
+            rec = rec.with_calibration(tuple(data["spacing_mm"]))
+        st.recording = rec
+        st.contours = contours
+        st.analysed = bool(data.get("analysed", bool(contours)))
+        ed, es = data.get("ed_frames", []), data.get("es_frames", [])
+        if any(not 0 <= int(f) < n for f in [*ed, *es]):
+            raise ValueError("ED/ES frames outside the recording")
+        st.ed_frames, st.es_frames = tuple(int(f) for f in ed), tuple(int(f) for f in es)
+        conf = data.get("confidence")
+        st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)
+        st.flagged_frames = tuple(int(f) for f in data.get("flagged_frames", []))
+        st.strain = strain_from_json(data.get("strain"))
+        st.edited_keys = {(int(k[0]), int(k[1])) for k in edited.get("contour_keys", [])}
+        st.edes_edited = bool(edited.get("ed_es"))
+        st.view_edited = bool(edited.get("view"))
+        st.calibration_edited = bool(edited.get("calibration"))
+        self.remeasure(index)
+        if st.analysed and st.contours and st.measurements is not None:
+            from app.workflow.study_analysis import analysis_from_state
+
+            st.analysis = analysis_from_state(st)
+        for signal in (self.events.analysis_changed, self.events.view_changed, self.events.calibration_changed,
+                       self.events.edes_changed):
+            signal.emit(index)
+
+
+def _replace_spacing(current: Recording, original: Recording) -> Recording:
+    from dataclasses import replace
+
+    return replace(current, spacing_mm=original.spacing_mm, calibrated=original.calibrated)

@@ -1,0 +1,147 @@
+"""How long does the GUI thread stall, with and without an analysis running in the worker?
+
+A probe timer fires every 5 ms on the GUI thread; a stall is the extra delay between two firings.
+Scenarios (all with the cine view playing): idle playback; playback while the analysis (segmentation
+by the phantom's truth labels or the installed model, contour tracing, measurements, strain with DIS
+optical flow) runs in the worker thread; and a burst of contour edits (each recomputes the
+measurements on the GUI thread).
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py [--model] [--frames-px 256]
+
+Prints a table of max / p99 / median stall in ms and the number of stalls over 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+PROBE_MS = 5
+
+
+class StallProbe:
+    def __init__(self):
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(PROBE_MS)
+        self.timer.timeout.connect(self._tick)
+        self.gaps_ms: list[float] = []
+        self._last = None
+
+    def start(self):
+        self.gaps_ms.clear()
+        self._last = time.perf_counter()
+        self.timer.start()
+
+    def stop(self) -> np.ndarray:
+        self.timer.stop()
+        return np.maximum(np.asarray(self.gaps_ms) - PROBE_MS, 0.0)
+
+    def _tick(self):
+        now = time.perf_counter()
+        self.gaps_ms.append((now - self._last) * 1000.0)
+        self._last = now
+
+
+def run_for(app, seconds: float, until=None) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end and not (until and until()):
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def row(name: str, stalls: np.ndarray, extra: str = "") -> str:
+    if stalls.size == 0:
+        return f"{name:<34} {'-':>8} {'-':>8} {'-':>8} {'-':>6}  {extra}"
+    return (f"{name:<34} {stalls.max():8.1f} {np.percentile(stalls, 99):8.1f} {np.median(stalls):8.1f} "
+            f"{int((stalls > 100).sum()):6d}  {extra}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", action="store_true", help="segment with the installed model, not the truth")
+    parser.add_argument("--frames-px", type=int, default=256, help="phantom image size (square)")
+    parser.add_argument("--beats", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    from app.data.phantom import EchoPhantomParams, HeartParams, make_echo
+    from app.ui.main import create_app
+    from app.ui.main_window import MainWindow
+    from app.workflow.edits import ContourEdit
+
+    t0 = time.perf_counter()
+    case = make_echo(EchoPhantomParams(heart=HeartParams(edv_ml=130, esv_ml=60), view="a4c", beats=args.beats,
+                                       frame_rate_hz=50.0, image_shape_px=(args.frames_px, args.frames_px)), seed=7)
+    rec = case.recording
+    print(f"phantom: {rec.frames.shape} rendered in {time.perf_counter() - t0:.1f} s; "
+          f"{os.cpu_count()} CPUs; Qt platform {os.environ['QT_QPA_PLATFORM']}")
+    app = create_app()
+    window = MainWindow()
+    window.resize(1500, 950)
+    window.show()
+    window.controller.segmenter_for = (lambda r: None) if args.model else (lambda r: (lambda rr: case.truth.labels))
+    window.controller.add_recording(rec)
+    run_for(app, 0.5)
+    probe = StallProbe()
+    lines = [f"{'scenario':<34} {'max ms':>8} {'p99 ms':>8} {'p50 ms':>8} {'>100ms':>6}"]
+
+    window.cine.set_playing(True)
+    probe.start()
+    run_for(app, 3.0)
+    lines.append(row("playback only (3 s)", probe.stop()))
+
+    done, handling_ms = [], []
+    window.controller.analysis_done.connect(lambda i, ok: done.append(ok))
+    original = window.controller._analysis_succeeded
+
+    def timed(index, result):  # the part of the analysis that runs on the GUI thread
+        t = time.perf_counter()
+        original(index, result)
+        handling_ms.append((time.perf_counter() - t) * 1000)
+
+    window.controller._analysis_succeeded = timed
+    probe.start()
+    t0 = time.perf_counter()
+    window.analyse_current()
+    run_for(app, 300.0, until=lambda: bool(done))
+    elapsed = time.perf_counter() - t0
+    stalls = probe.stop()
+    ok = bool(done and done[0])
+    lines.append(row("playback + analysis in worker", stalls, f"analysis {elapsed:.1f} s, ok={ok}, result taken "
+                     f"on the GUI thread in {handling_ms[0] if handling_ms else float('nan'):.0f} ms"))
+    window.cine.set_playing(False)
+
+    st = window.study[0]
+    if ok and st.contours:
+        probe.start()
+        t0 = time.perf_counter()
+        n_edits = 20
+        for k in range(n_edits):
+            frame = k % rec.n_frames
+            old = st.contour((0, frame), "endo")
+            if old is None:
+                continue
+            window.controller.push(ContourEdit(0, (0, frame), "endo", old.moved(3, old.points_px[3] + 1.0), old,
+                                               propagate_frames=3))
+            run_for(app, 0.02)
+        edit_ms = (time.perf_counter() - t0) * 1000 / n_edits - 20
+        lines.append(row(f"{n_edits} contour edits (+remeasure)", probe.stop(), f"~{edit_ms:.0f} ms per edit"))
+        window.controller.undo_stack.clear()
+    print("\n".join(lines))
+    window.controller.wait_for_workers()
+    window.controller.scheduler = type(window.controller.scheduler)()  # in-memory: nothing to save
+    window.close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Echo segmentation speed: streaming latency per frame (median, p90) and whole-recording throughput.
+
+Usage: .venv/bin/python benchmarks/segmentation.py [--threads 2] [--frames 60] [--random-weights]
+Measures the shipped models (models/echo_seg_base, models/echo_seg_temporal) on CPU with `--threads`
+torch threads, bf16 autocast + channels-last, fp32 for comparison; peak memory is the process's peak
+resident set size (ru_maxrss) after each configuration. Prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def build(model: str, random_weights: bool):
+    import torch
+
+    from app.ml.training.echo_seg_models import build_from_metadata
+    from app.ml.weights import load_model, read_metadata
+
+    name = f"echo_seg_{model}"
+    if random_weights:
+        meta = {"architecture": "unet" if model == "base" else "convlstm_unet", "input_size": 128}
+        net = build_from_metadata(meta).eval()
+    else:
+        meta = read_metadata(name)
+        net = load_model(name, build_from_metadata, torch.device("cpu"))
+    return net, meta
+
+
+def stream(net, temporal: bool, frames, bf16: bool, channels_last: bool) -> np.ndarray:
+    """Per-frame latencies (s) of stateful one-frame steps (preprocessed frames (T, 2, S, S))."""
+    import torch
+
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.to(memory_format=fmt)
+    state, times = None, []
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for x in frames:
+            x = x[None].contiguous(memory_format=fmt)
+            start = time.perf_counter()
+            if temporal:
+                logits, state = net.step(x, state)
+            else:
+                logits = net(x)
+            torch.softmax(logits.float(), 1)
+            times.append(time.perf_counter() - start)
+    return np.array(times)
+
+
+def throughput(net, temporal: bool, frames, bf16: bool, chunk: int = 16) -> float:
+    """Frames per second processing the whole recording in chunks (temporal: state carried)."""
+    import torch
+
+    start = time.perf_counter()
+    state = None
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        for i in range(0, len(frames), chunk):
+            x = frames[i : i + chunk]
+            if temporal:
+                logits, state = net(x[None], state)
+            else:
+                logits = net(x)
+            torch.softmax(logits.float(), -3)
+    return len(frames) / (time.perf_counter() - start)
+
+
+def main(argv=None) -> int:
+    import torch
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--frames", type=int, default=60)
+    p.add_argument("--random-weights", action="store_true", help="benchmark untrained nets (no models/ needed)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} threads, {args.frames} frames"
+          + (" (random weights)" if args.random_weights else ""), flush=True)
+    header = ("model", "params", "input", "dtype", "ch-last", "stream ms med", "p90", "batch fps", "peak MB")
+    print("".join(f"{h:>14}" for h in header), flush=True)
+    for model in ("base", "temporal"):
+        net, meta = build(model, args.random_weights)
+        size = int(meta.get("input_size", 128))
+        temporal = model == "temporal"
+        frames = torch.rand(args.frames, 1, size, size)
+        frames = torch.cat([frames, torch.zeros_like(frames)], 1)
+        n_params = sum(p.numel() for p in net.parameters())
+        for bf16, cl in ((True, True), (True, False), (False, False)):
+            stream(net, temporal, frames[:5], bf16, cl)  # warm-up
+            lat = stream(net, temporal, frames, bf16, cl) * 1000
+            fps = throughput(net.to(memory_format=torch.contiguous_format), temporal, frames, bf16)
+            r = (model, f"{n_params / 1e6:.2f}M", size, "bf16" if bf16 else "fp32", "yes" if cl else "no",
+                 np.median(lat), np.percentile(lat, 90), fps, peak_rss_mb())
+            print("".join(f"{v:>14}" if isinstance(v, (str, int)) else f"{v:>14.1f}" for v in r), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make installer-test`: build the bundle, start it headless and check what it prints.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash installer/build.sh
+EXE=dist/cardiotrace/cardiotrace
+DEMO=resources/demo/a4c.dcm
+out=$(mktemp -d)
+fail() { echo "installer smoke test FAILED: $*" >&2; exit 1; }
+
+"$EXE" --version | grep -q "cardiotrace" || fail "--version"
+"$EXE" info "$DEMO" --json > "$out/info.json" || fail "info exit $?"
+grep -q '"modality": "echo"' "$out/info.json" || fail "info output: $(cat "$out/info.json")"
+"$EXE" analyze "$DEMO" --json "$out/analysis.json" || fail "analyze exit $?"
+grep -q '"ef_pct"' "$out/analysis.json" || fail "analyze output lacks ef_pct"
+set +e; "$EXE" info /etc/hostname >/dev/null 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] || fail "bad input gave exit $rc, expected 2"
+
+# Start-up time to the first window, on a virtual screen.
+start=$(date +%s.%N)
+QT_QPA_PLATFORM=offscreen CARDIOTRACE_EXIT_AFTER_SHOW=1 "$EXE" "$DEMO" || fail "GUI start"
+end=$(date +%s.%N)
+echo "bundle size: $(du -sh dist/cardiotrace | cut -f1)"
+echo "start-up to first window: $(echo "$end - $start" | bc) s"
+echo "installer smoke test passed"

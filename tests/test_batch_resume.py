@@ -1,0 +1,200 @@
+"""Batch analysis: progress on stderr, failures in the summary, resume without redoing finished files."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.data.errors import LoadError
+from app.report import cli_hooks
+from app.report.batch import BatchOptions, is_finished, run_batch
+from app.report.batch_inputs import BatchItem, collect_inputs
+from report_fixtures import synthetic_analysis
+
+
+class FakeAnalyser:
+    """Analyses files named *.dcm whose content is 'good <view>'; any other content fails to load."""
+
+    def __init__(self, interrupt_after: int | None = None):
+        self.calls: list[str] = []
+        self.interrupt_after = interrupt_after
+
+    def __call__(self, item: BatchItem, on_progress):
+        if self.interrupt_after is not None and len(self.calls) >= self.interrupt_after:
+            raise KeyboardInterrupt
+        self.calls.append(item.path.name)
+        on_progress(0.5, "segmenting")
+        words = item.path.read_text(errors="replace").split()
+        if not words or words[0] != "good":
+            raise LoadError(item.path, "not a DICOM file (test content)")
+        return synthetic_analysis(view=words[1], n_frames=30, path=item.path)
+
+
+def make_inputs(folder: Path) -> list[Path]:
+    folder.mkdir()
+    files = []
+    for name, content in (("p1_a4c.dcm", "good a4c"), ("p2_a2c.dcm", "good a2c"), ("broken.dcm", "garbage"),
+                          ("p3_a4c.dcm", "good a4c")):
+        (folder / name).write_text(content)
+        files.append(folder / name)
+    return files
+
+
+def summary_rows(out: Path) -> dict[str, dict]:
+    return {Path(r["source"]).name: r for r in csv.DictReader((out / "summary.csv").open(encoding="utf-8"))}
+
+
+def test_failing_file_lands_in_the_summary_and_the_rest_goes_on(tmp_path):
+    items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
+    stream = io.StringIO()
+    summary = run_batch(items, tmp_path / "out", FakeAnalyser(), BatchOptions(exports=()), stream=stream)
+    assert len(summary.done) == 3 and len(summary.failed) == 1
+    rows = summary_rows(tmp_path / "out")
+    assert rows["broken.dcm"]["status"] == "failed"
+    assert "not a DICOM file (test content)" in rows["broken.dcm"]["error"]
+    ok = rows["p2_a2c.dcm"]
+    assert ok["status"] == "ok" and ok["view"] == "a2c" and float(ok["ef_pct"]) > 0 and ok["error"] == ""
+    log = stream.getvalue()
+    assert "4/4" in log and "FAILED" in log and "broken.dcm" in log
+    result = json.loads(next((tmp_path / "out").glob("p1_a4c-*.result.json")).read_text())
+    assert result["status"] == "ok" and result["analysis"]["ef_pct"] == pytest.approx(float(rows["p1_a4c.dcm"]["ef_pct"]), abs=0.06)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert len(manifest["items"]) == 4
+
+
+def test_resume_skips_finished_files_and_redoes_changed_ones(tmp_path):
+    files = make_inputs(tmp_path / "in")
+    items = [BatchItem(p) for p in files]
+    out = tmp_path / "out"
+    run_batch(items, out, FakeAnalyser(), BatchOptions(exports=()), stream=io.StringIO())
+    assert all(is_finished(i, out) for i in items if i.path.name != "broken.dcm")
+    # the same run again: nothing finished is analysed again; the failed file is retried
+    again = FakeAnalyser()
+    summary = run_batch(items, out, again, BatchOptions(exports=()), stream=io.StringIO())
+    assert again.calls == ["broken.dcm"] and len(summary.skipped) == 3
+    assert summary_rows(out)["p1_a4c.dcm"]["resumed"] == "yes"
+    # a source file that changed (size/mtime) is analysed again
+    files[0].write_text("good a4c  ")
+    os.utime(files[0], ns=(files[0].stat().st_atime_ns, files[0].stat().st_mtime_ns + 10**9))
+    third = FakeAnalyser()
+    run_batch(items, out, third, BatchOptions(exports=()), stream=io.StringIO())
+    assert third.calls == ["p1_a4c.dcm", "broken.dcm"]
+
+
+def test_interrupted_run_resumes_where_it_stopped(tmp_path):
+    items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(items, out, FakeAnalyser(interrupt_after=2), BatchOptions(exports=()), stream=io.StringIO())
+    rows = summary_rows(out)
+    assert [rows[n]["status"] for n in ("p1_a4c.dcm", "p2_a2c.dcm", "broken.dcm", "p3_a4c.dcm")] == \
+        ["ok", "ok", "not run", "not run"]
+    rest = FakeAnalyser()
+    run_batch(items, out, rest, BatchOptions(exports=()), stream=io.StringIO())
+    assert rest.calls == ["broken.dcm", "p3_a4c.dcm"]
+    assert summary_rows(out)["p3_a4c.dcm"]["status"] == "ok"
+
+
+def test_batch_writes_the_requested_exports(tmp_path):
+    items = [BatchItem(p) for p in make_inputs(tmp_path / "in")[:1]]
+    out = tmp_path / "out"
+    run_batch(items, out, FakeAnalyser(), BatchOptions(exports=("pdf", "contours", "masks", "cine")),
+              stream=io.StringIO())
+    stem = items[0].result_name
+    for name in (f"{stem}.pdf", f"{stem}.contours.json", f"{stem}.masks.nii.gz", f"{stem}.cine.mp4"):
+        assert (out / name).stat().st_size > 0, name
+    assert summary_rows(out)["p1_a4c.dcm"]["outputs"].split() == sorted(
+        [f"{stem}.pdf", f"{stem}.contours.json", f"{stem}.masks.nii.gz", f"{stem}.cine.mp4"])
+
+
+def test_folder_expansion_keeps_recordings_and_skips_sidecars(tmp_path):
+    folder = tmp_path / "in"
+    make_inputs(folder)
+    (folder / "notes.txt").write_text("operator notes")
+    (folder / "case.truth.json").write_text("{}")
+    sub = folder / "more"
+    sub.mkdir()
+    (sub / "p4.dcm").write_text("good a3c")
+    out = folder / "results"
+    out.mkdir()
+    (out / "old.dcm").write_text("good a4c")
+    names = [i.path.name for i in collect_inputs([folder], exclude=out)]
+    assert sorted(names) == ["broken.dcm", "p1_a4c.dcm", "p2_a2c.dcm", "p3_a4c.dcm", "p4.dcm"]
+
+
+def _args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("paths", nargs="+")
+    cli_hooks.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_cli_hook_runs_the_batch_and_reports_failures(tmp_path):
+    make_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    stream = io.StringIO()
+    args = _args([str(tmp_path / "in"), "--out", str(out), "--exports", "pdf", "--anonymise"])
+    code = cli_hooks.run_batch_command(args, analyse=FakeAnalyser(), stream=stream)
+    assert code == 2  # one file failed: the summary names it
+    assert "3 analysed, 0 already done, 1 failed" in stream.getvalue()
+    assert len(list(out.glob("*.pdf"))) == 3
+    code = cli_hooks.run_batch_command(args, analyse=FakeAnalyser(), stream=stream)
+    assert "0 analysed, 3 already done, 1 failed" in stream.getvalue()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["x", "--out", "d", "--report", "r.pdf"], "drop --report"),
+    (["x", "--out", "d", "--exports", "pdf,movie"], "unknown kind movie"),
+    (["x", "--report", "r.txt"], "must end with .pdf"),
+    (["x", "--cine", "c.webm"], "must end with"),
+])
+def test_bad_option_combinations_are_usage_errors(argv, message):
+    with pytest.raises(cli_hooks.OptionError, match=message):
+        cli_hooks.validate(_args(argv))
+
+
+def test_folder_expansion_with_real_files_skips_the_output_folder(tmp_path):
+    writers = pytest.importorskip("app.data.writers", reason="the writers package is not importable")
+    from report_fixtures import synthetic_labels, synthetic_recording
+
+    folder = tmp_path / "study"
+    (folder / "sub").mkdir(parents=True)
+    rec = synthetic_recording(synthetic_labels(12))
+    writers.write_recording(rec, folder / "a4c.dcm")
+    writers.write_recording(rec.with_view("a2c"), folder / "sub" / "a2c.dcm")
+    out = folder / "results"
+    out.mkdir()
+    writers.write_recording(rec, out / "old_output.dcm")
+    import cv2
+
+    writer = cv2.VideoWriter(str(out / "cine.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (32, 32))
+    for _ in range(3):
+        writer.write(np.zeros((32, 32, 3), np.uint8))
+    writer.release()
+    items = collect_inputs([folder], exclude=out)
+    assert sorted(str(i.path.relative_to(folder)) for i in items) == ["a4c.dcm", "sub/a2c.dcm"]
+
+
+def test_cancel_stops_before_the_next_file(tmp_path):
+    import threading
+
+    items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
+    cancel = threading.Event()
+    analyser = FakeAnalyser()
+
+    def analyse(item, on_progress):
+        result = analyser(item, on_progress)
+        cancel.set()  # the user presses Cancel while the first file is analysed
+        return result
+
+    summary = run_batch(items, tmp_path / "out", analyse, BatchOptions(exports=()), stream=io.StringIO(),
+                        cancel=cancel)
+    assert summary.interrupted and analyser.calls == ["p1_a4c.dcm"]
+    assert summary_rows(tmp_path / "out")["p2_a2c.dcm"]["status"] == "not run"

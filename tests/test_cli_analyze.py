@@ -1,0 +1,157 @@
+"""`python -m app analyze` end to end on phantom files written to disk and read back by the readers."""
+
+from __future__ import annotations
+
+import json
+import numpy as np
+import pytest
+
+phantom = pytest.importorskip("app.data.phantom", reason="the phantom package is not in this build")
+pytest.importorskip("app.data.readers", reason="the readers are not in this build")
+
+import SimpleITK as sitk  # noqa: E402
+
+from app.cli import main  # noqa: E402
+from tests.analysis_synth import PHANTOM_EDV_ML, PHANTOM_ESV_ML, PHANTOM_HR_BPM, phantom_echo  # noqa: E402
+
+REQUIRED_KEYS = {
+    "file", "modality", "frames", "view", "calibrated", "method", "ed_frames", "es_frames", "volume_curve_ml",
+    "area_curve", "edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "beats", "edited", "quality",
+}
+
+
+EF_PCT = 100 * (PHANTOM_EDV_ML - PHANTOM_ESV_ML) / PHANTOM_EDV_ML
+
+
+def _write_case(folder, view):
+    case = phantom_echo(view)
+    rec = case.recording
+    image = sitk.GetImageFromArray(rec.frames)
+    image.SetSpacing((rec.spacing_mm[1], rec.spacing_mm[0], 1.0 / rec.frame_rate_hz))
+    path = folder / f"phantom_{view}_sequence.mhd"  # the reader takes the view and echo layout from the name
+    sitk.WriteImage(image, str(path))
+    truth = folder / f"phantom_{view}.truth.npz"
+    np.savez_compressed(truth, labels=case.truth.labels)
+    return path, truth, case
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("analyze")
+    return {"a4c": _write_case(folder, "a4c"), "a2c": _write_case(folder, "a2c"), "dir": folder}
+
+
+def test_json_to_stdout_and_masks(files, capsys, tmp_path):
+    path, truth_file, case = files["a4c"]
+    masks = tmp_path / "labels.nii.gz"
+    code = main(["analyze", str(path), "--labels", str(truth_file), "--json", "-", "--masks", str(masks)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    result = json.loads(out.out)
+    assert REQUIRED_KEYS <= set(result)
+    # strain of the apical view, from the same labels
+    assert {"gls_pct", "strain_curve_pct", "segmental_strain_pct", "strain_quality"} <= set(result)
+    assert result["gls_pct"] < -5 and len(result["strain_curve_pct"]) == result["frames"]
+    assert result["modality"] == "echo" and result["view"] == "a4c" and result["calibrated"] is True
+    assert result["method"] == "monoplane" and result["edited"] == []
+    assert result["frames"] == case.recording.n_frames == len(result["volume_curve_ml"]) == len(result["quality"])
+    truth = case.truth
+    assert len(result["ed_frames"]) == len(truth.ed_frames)
+    assert all(abs(a - b) <= 1 for a, b in zip(result["ed_frames"], truth.ed_frames))
+    assert all(abs(a - b) <= 1 for a, b in zip(result["es_frames"], truth.es_frames))
+    assert result["ef_pct"] == pytest.approx(EF_PCT, abs=3.0)
+    assert result["beats"] and {"ed_frame", "es_frame", "edv_ml", "esv_ml", "ef_pct"} <= set(result["beats"][0])
+    from app.data.readers import load_recording
+
+    if getattr(load_recording(path), "frame_times_nominal", False):  # MetaImage: no timing in the header
+        assert result["heart_rate_bpm"] is None and any("timing" in n for n in result["notes"])
+    else:
+        assert result["heart_rate_bpm"] == pytest.approx(PHANTOM_HR_BPM, abs=4)
+    # masks: the same labels, in the recording's grid, with its spacing
+    image = sitk.ReadImage(str(masks))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), truth.labels)
+    assert image.GetSpacing()[:2] == pytest.approx((case.recording.spacing_mm[1], case.recording.spacing_mm[0]))
+    # and they can be fed back in
+    assert main(["analyze", str(path), "--labels", str(masks), "--json", str(tmp_path / "again.json")]) == 0
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert again["ef_pct"] == result["ef_pct"]
+
+
+def test_two_views_give_biplane(files, capsys):
+    (p4, t4, _), (p2, t2, _) = files["a4c"], files["a2c"]
+    code = main(["analyze", str(p4), str(p2), "--labels", str(t4), "--labels", str(t2), "--json", "-"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    result = json.loads(out.out)
+    assert [r["view"] for r in result["recordings"]] == ["a4c", "a2c"]
+    bi = result["biplane"]
+    assert bi["method"] == "biplane" and bi["ef_pct"] == pytest.approx(EF_PCT, abs=3.0)
+
+
+def test_uncalibrated_video_gives_ef_without_volumes(files, capsys, tmp_path):
+    import cv2
+
+    _, truth_file, case = files["a4c"]
+    video = tmp_path / "clip.avi"
+    frames = case.recording.frames
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), case.recording.frame_rate_hz, frames.shape[:0:-1], isColor=False)
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    code = main(["analyze", str(video), "--labels", str(truth_file), "--view", "a4c", "--json", "-"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    result = json.loads(out.out)
+    assert result["calibrated"] is False
+    assert result["edv_ml"] is None and result["volume_curve_ml"] is None and len(result["area_curve"]) == len(frames)
+    assert result["ef_pct"] == pytest.approx(EF_PCT, abs=3.0)
+    assert result["heart_rate_bpm"] == pytest.approx(PHANTOM_HR_BPM, abs=4)
+
+
+def test_text_summary_and_view_override(files, capsys):
+    path, truth_file, _ = files["a4c"]
+    assert main(["analyze", str(path), "--labels", str(truth_file), "--view", "a2c"]) == 0
+    out = capsys.readouterr().out
+    assert "a2c" in out and "EF" in out and "ED frames" in out
+
+
+@pytest.mark.parametrize("argv_tail,needle", [
+    (["--labels", "{dir}/missing.npz"], "not found"),
+    (["--view", "a4c", "--view", "a2c"], "once per PATH"),
+    (["--labels", "{bad}"], "do not match"),
+])
+def test_bad_input_is_one_line_exit_2(files, capsys, argv_tail, needle):
+    path = files["a4c"][0]
+    bad = files["dir"] / "bad_labels.npy"
+    np.save(bad, np.zeros((3, 10, 10), np.uint8))
+    tail = [a.format(dir=files["dir"], bad=bad) for a in argv_tail]
+    assert main(["analyze", str(path), *tail]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+
+
+def test_unreadable_file_and_missing_model_exit_2(files, tmp_path, capsys, monkeypatch):
+    junk = tmp_path / "junk.dcm"
+    junk.write_bytes(b"not an image at all" * 10)
+    assert main(["analyze", str(junk)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "junk.dcm" in err
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
+    assert main(["analyze", str(files["a4c"][0])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "echo_seg_temporal" in err and len(err.splitlines()) == 1
+
+
+def test_stack_masks_round_trip(tmp_path):
+    from app.commands.analyze_io import load_labels, write_masks
+    from app.data.recording import Recording, uniform_frame_times
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=(4, 6, 20, 24)).astype(np.uint8)
+    rec = Recording(labels.astype(np.uint16), (1.5, 1.25), uniform_frame_times(6, 20.0), "mri", "sax",
+                    slice_spacing_mm=9.0)
+    path = write_masks(labels, rec, tmp_path / "stack.nii.gz")
+    image = sitk.ReadImage(str(path))
+    assert image.GetSize() == (24, 20, 4, 6)
+    assert image.GetSpacing() == pytest.approx((1.25, 1.5, 9.0, 0.05))
+    np.testing.assert_array_equal(load_labels(path, rec), labels)

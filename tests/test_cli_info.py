@@ -1,0 +1,91 @@
+"""`cardiotrace info`: text and JSON output, series listing, bad input -> one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from app.cli import main
+from readers_helpers import echo_frames, write_mr_series, write_us
+
+
+def _run(capsys, *argv):
+    code = main(["info", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture()
+def us_clip(tmp_path):
+    frames, _ = echo_frames(n_frames=6)
+    return write_us(tmp_path / "clip.dcm", frames, region_box=(5, 5, 114, 154), delta_cm=0.03, frame_time_ms=40.0,
+                    heart_rate=66, description="A4C")
+
+
+def test_info_text(capsys, us_clip):
+    code, out, err = _run(capsys, us_clip)
+    assert code == 0 and not err
+    assert "modality:        echo" in out and "view:            a4c" in out
+    assert "[6, 120, 160]" in out and "0.3 x 0.3" in out and "25.0 Hz" in out and "66.0 bpm" in out
+    assert "calibrated:      yes" in out
+
+
+def test_info_json(capsys, us_clip):
+    code, out, _ = _run(capsys, us_clip, "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["modality"] == "echo" and data["shape"] == [6, 120, 160] and data["frames"] == 6
+    assert data["spacing_mm"] == pytest.approx([0.3, 0.3]) and data["frame_rate_hz"] == pytest.approx(25.0)
+    assert data["calibrated"] is True and data["view"] == "a4c" and data["has_sector_mask"] is True
+    assert data["series_description"] == "A4C"
+    assert len(data["series"]) == 1 and data["series"][0]["shape"] == [6, 120, 160]
+
+
+def test_info_folder_lists_series_and_picks_one(capsys, tmp_path, us_clip):
+    write_mr_series(tmp_path / "mr", n_slices=2, n_phases=3)
+    code, out, _ = _run(capsys, tmp_path)
+    assert code == 0 and "2 series found" in out and "[mri]" in out and "[echo]" in out
+    code, out, _ = _run(capsys, tmp_path, "--json")
+    data = json.loads(out)
+    assert len(data["series"]) == 2 and "modality" not in data
+    mr_key = next(s["key"] for s in data["series"] if s["modality"] == "mri")
+    code, out, _ = _run(capsys, tmp_path, "--series", mr_key, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["shape"] == [2, 3, 32, 40] and data["slice_spacing_mm"] == pytest.approx(8.0)
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, not an image\n", b"%PDF-1.5\n" + bytes(50),
+                                     bytes(128) + b"DICM" + bytes(range(256)) * 3])
+def test_info_bad_input_is_one_line_exit_2(capsys, tmp_path, content):
+    bad = tmp_path / "bad.dcm"
+    bad.write_bytes(content)
+    code, out, err = _run(capsys, bad)
+    assert code == 2 and not out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(bad) in lines[0]
+
+
+def test_info_missing_path_and_unknown_series(capsys, tmp_path, us_clip):
+    code, _, err = _run(capsys, tmp_path / "nothing")
+    assert code == 2 and "no such file or folder" in err
+    write_mr_series(tmp_path / "mr", n_slices=2, n_phases=2)
+    code, _, err = _run(capsys, tmp_path, "--series", "1.2.3")
+    assert code == 2 and "no series with key" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.shared
+def test_info_subprocess_on_real_data(shared_data, project_root):
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "info", "--json", str(shared_data / "sunnybrook" / "dicoms" / "SCD0000401")],
+        capture_output=True, text=True, cwd=project_root, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["shape"] == [11, 20, 256, 256] and data["spacing_mm"] == pytest.approx([1.3672, 1.3672])
+    assert data["slice_spacing_mm"] == pytest.approx(8.0, abs=0.01) and data["heart_rate_bpm"] == 59.0
+    bad = subprocess.run([sys.executable, "-m", "app", "info", str(shared_data / "README.md")],
+                         capture_output=True, text=True, cwd=project_root, timeout=120)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and not bad.stdout

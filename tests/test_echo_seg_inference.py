@@ -1,0 +1,106 @@
+"""Inference: streaming EchoSegmenter and segment_recording on small arrays (tiny random models)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from app.data.recording import Recording, uniform_frame_times  # noqa: E402
+from app.ml import inference  # noqa: E402
+from app.ml.nets.convlstm_unet import ConvLSTMUNet  # noqa: E402
+from app.ml.nets.unet import UNet  # noqa: E402
+from app.ml.weights import save_model  # noqa: E402
+
+
+@pytest.fixture()
+def tiny_models(tmp_path, monkeypatch):
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
+    inference._load.cache_clear()
+    torch.manual_seed(0)
+    base = {"architecture": "unet", "channels": [4, 8, 8], "input_size": 32}
+    temporal = {"architecture": "convlstm_unet", "channels": [4, 8, 8], "lstm_levels": [1, 2], "input_size": 32}
+    save_model(UNet((4, 8, 8)), "echo_seg_base", base, root=tmp_path)
+    save_model(ConvLSTMUNet((4, 8, 8), (1, 2)), "echo_seg_temporal", temporal, root=tmp_path)
+    yield tmp_path
+    inference._load.cache_clear()
+
+
+def _recording(n=5, shape=(50, 70), sector=True):
+    rng = np.random.default_rng(0)
+    frames = (rng.random((n, *shape)) * 255).astype(np.uint8)
+    mask = None
+    if sector:
+        mask = np.zeros(shape, bool)
+        mask[5:45, 10:60] = True
+    return Recording(frames=frames, spacing_mm=(0.5, 0.5), frame_times_s=uniform_frame_times(n, 30.0),
+                     modality="echo", view="a4c", sector_mask=mask)
+
+
+@pytest.mark.parametrize("model", ["base", "temporal"])
+def test_segment_recording_in_recording_grid(tiny_models, model):
+    rec = _recording()
+    items = list(inference.segment_recording(rec, model, keep_probabilities=True, bidirectional_check=True,
+                                             device=torch.device("cpu")))
+    progress = [i for i in items if isinstance(i, inference.Progress)]
+    result = items[-1]
+    assert isinstance(result, inference.EchoSegmentation)
+    assert progress[-1].done == progress[-1].total and len(progress) >= rec.n_frames
+    assert result.labels.shape == (5, 50, 70) and result.labels.dtype == np.uint8
+    assert result.probabilities.shape == (5, 4, 50, 70)
+    assert np.allclose(result.probabilities.astype(np.float32).sum(1), 1.0, atol=1e-2)
+    assert result.confidence.shape == (5,) and np.all((result.confidence >= 0) & (result.confidence <= 1))
+    assert np.all(result.labels[:, ~rec.sector_mask] == 0)  # outside the sector is background
+    assert len(result.flagged_frames) == len(result.flag_reasons)
+
+
+def test_cancel_stops_without_result(tiny_models):
+    event = threading.Event()
+    items = []
+    for item in inference.segment_recording(_recording(n=8), "temporal", cancel=event, device=torch.device("cpu")):
+        items.append(item)
+        if len(items) == 2:
+            event.set()
+    assert len(items) == 2 and not any(isinstance(i, inference.EchoSegmentation) for i in items)
+
+
+def test_streaming_step_matches_batch(tiny_models):
+    rec = _recording(sector=False)
+    seg = inference.EchoSegmenter("temporal", device=torch.device("cpu"), bf16=False)
+    frames = rec.frames_unit()
+    probs = [seg.step(f) for f in frames]
+    assert probs[0].shape == (4, 50, 70)
+    seg.reset()
+    again = seg.step(frames[0])
+    assert np.allclose(again, probs[0], atol=1e-5)
+    result = inference.run_to_result(inference.segment_recording(rec, "temporal", device=torch.device("cpu")))
+    # the batch API uses bf16 on CPU, so compare labels loosely
+    agree = np.mean(result.labels == np.stack(probs).argmax(1))
+    assert agree > 0.95
+
+
+def test_wma_smooths_base_probabilities(tiny_models):
+    rec = _recording(sector=False)
+    plain = inference.EchoSegmenter("base", device=torch.device("cpu"), bf16=False)
+    smooth = inference.EchoSegmenter("base", device=torch.device("cpu"), bf16=False, wma_window=6)
+    frames = rec.frames_unit()
+    p = np.stack([plain.step(f) for f in frames])
+    s = np.stack([smooth.step(f) for f in frames])
+    assert np.allclose(p[0], s[0], atol=1e-5)
+    assert np.abs(np.diff(s, axis=0)).mean() < np.abs(np.diff(p, axis=0)).mean()
+    w = inference.wma_weights(6)
+    assert w.sum() == pytest.approx(1.0) and np.all(np.diff(w) < 0)
+
+
+def test_flag_frames_reasons():
+    labels = np.zeros((5, 10, 10), np.uint8)
+    labels[:, 2:8, 2:8] = 1
+    labels[2] = 0
+    labels[2, 2:4, 2:4] = 1
+    labels[4] = 0
+    frames, reasons = inference.flag_frames(labels, np.array([0.9, 0.9, 0.9, 0.5, 0.9]))
+    assert frames == (2, 3, 4)
+    assert "LV area jump" in reasons[0] and "low confidence" in reasons[1] and "no LV" in reasons[2]

@@ -1,0 +1,141 @@
+"""Short-axis MRI segmentation: network shapes, cyclic state, partial-label loss, localisation, inference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from app.analysis.lv_localise import crop_around, localise_lv, localise_stack
+from app.data.recording import Recording, uniform_frame_times
+from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+from app.ml.training.mri_data import CROP_PX, NOT_POOL, UNLABELLED
+from app.ml.training.mri_losses import partial_label_loss
+from app.ml.training.mri_seg import augment
+
+
+def beating_lv(n_phases=12, size=160, centre=(90, 70), spacing_mm=1.25, seed=0):
+    """(T, H, W) synthetic short-axis cine: bright pool, grey myocardial ring that contracts, noisy background."""
+    rng = np.random.default_rng(seed)
+    rr, cc = np.ogrid[:size, :size]
+    d = np.hypot(rr - centre[0], cc - centre[1]) * spacing_mm
+    frames, labels = [], []
+    for t in range(n_phases):
+        r_pool = 25 - 8 * np.sin(np.pi * t / n_phases)
+        r_epi = r_pool + 9 + 3 * np.sin(np.pi * t / n_phases)
+        lab = np.where(d <= r_pool, 1, np.where(d <= r_epi, 2, 0)).astype(np.uint8)
+        img = np.choose(lab, [0.25, 0.9, 0.4]) + rng.normal(0, 0.05, (size, size))
+        frames.append(img)
+        labels.append(lab)
+    return np.stack(frames).astype(np.float32), np.stack(labels)
+
+
+@pytest.mark.parametrize("mode", ["none", "single", "multi"])
+def test_network_shapes(mode):
+    net = MultiLevelConvLSTMNet(4, mode)
+    out = net(torch.rand(2, 5, 1, 32, 32))
+    assert out.shape == (2, 5, 3, 32, 32)
+
+
+def test_closed_cycle_lets_the_first_phase_see_the_last():
+    torch.manual_seed(0)
+    x = torch.rand(1, 6, 1, 16, 16, requires_grad=True)
+    for closed, expect in ((True, True), (False, False)):
+        net = MultiLevelConvLSTMNet(4, "multi", closed_cycle=closed).eval()
+        net(x)[0, 0].sum().backward()
+        assert bool(x.grad[0, -1].abs().sum() > 0) == expect
+        x.grad = None
+
+
+def test_partial_loss_ignores_unlabelled_and_handles_not_pool():
+    torch.manual_seed(0)
+    logits = torch.randn(1, 2, 3, 8, 8, requires_grad=True)
+    target = torch.full((1, 2, 8, 8), UNLABELLED, dtype=torch.long)
+    target[0, 0] = NOT_POOL
+    target[0, 0, 2:5, 2:5] = 1
+    loss = partial_label_loss(logits, target)
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert logits.grad[0, 1].abs().sum() == 0  # phase 1 is unlabelled: no gradient
+    # a NOT_POOL pixel is satisfied by background or myocardium alike
+    confident = torch.zeros(1, 1, 3, 1, 1)
+    as_bg, as_myo = confident.clone(), confident.clone()
+    as_bg[0, 0, 0] = 10
+    as_myo[0, 0, 2] = 10
+    tgt = torch.full((1, 1, 1, 1), NOT_POOL, dtype=torch.long)
+    assert partial_label_loss(as_bg, tgt, dice_weight=0) == pytest.approx(float(partial_label_loss(as_myo, tgt, dice_weight=0)))
+
+
+def test_a_few_training_steps_reduce_the_loss():
+    frames, labels = beating_lv(n_phases=4, size=32, centre=(16, 16), spacing_mm=3.0)
+    torch.manual_seed(0)
+    net = MultiLevelConvLSTMNet(4, "multi")
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    x = torch.from_numpy(frames)[None, :, None]
+    y = torch.from_numpy(labels.astype(np.int64))[None]
+    losses = []
+    for _ in range(5):
+        loss = partial_label_loss(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    assert losses[-1] < losses[0]
+
+
+def test_augment_keeps_labelled_phases_and_codes():
+    frames, labels = beating_lv(n_phases=10, size=64, centre=(32, 32))
+    target = np.full(labels.shape, UNLABELLED, np.uint8)
+    target[3] = labels[3]
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        image, tgt = augment(frames, target, rng)
+        assert image.shape[1:] == (64, 64) and tgt.shape == image.shape
+        assert (tgt != UNLABELLED).any(), "the labelled phase must survive phase subsampling"
+        assert set(np.unique(tgt)) <= {0, 1, 2, UNLABELLED}
+
+
+def test_localise_lv_finds_the_moving_bright_disc():
+    frames, labels = beating_lv()
+    loc = localise_lv(frames, (1.25, 1.25))
+    assert np.hypot(loc.center_rc[0] - 90, loc.center_rc[1] - 70) * 1.25 < 4.0
+    stack = localise_stack(np.stack([frames] * 4), (1.25, 1.25))
+    assert np.hypot(stack.center_rc[0] - 90, stack.center_rc[1] - 70) * 1.25 < 4.0
+
+
+def test_crop_around_pads_outside_the_image():
+    image = np.arange(100, dtype=np.float32).reshape(10, 10)
+    crop, offset = crop_around(image, (1, 1), 6)
+    assert crop.shape == (6, 6) and offset == (-2, -2)
+    assert crop[0, 0] == 0 and crop[2, 2] == image[0, 0]
+
+
+def test_segment_stack_returns_labels_on_the_recording_grid():
+    from app.ml.mri_inference import MriSegmentation, segment_stack
+
+    frames, _ = beating_lv(n_phases=6, size=96, centre=(48, 50), spacing_mm=1.5)
+    stack = np.stack([frames, frames])
+    rec = Recording(frames=stack, spacing_mm=(1.5, 1.5), frame_times_s=uniform_frame_times(6, 20.0),
+                    modality="mri", view="sax", slice_spacing_mm=10.0)
+    net = MultiLevelConvLSTMNet(4, "multi")
+    out = list(segment_stack(rec, net=net))
+    result = out[-1]
+    assert isinstance(result, MriSegmentation)
+    assert result.labels.shape == stack.shape and result.confidence.shape == (2, 6)
+    assert CROP_PX % 4 == 0
+
+
+@pytest.mark.shared
+def test_sunnybrook_samples_hold_the_whole_blood_pool(shared_data):
+    from app.ml.training.mri_data import sunnybrook_samples
+
+    samples = sunnybrook_samples(shared_data / "sunnybrook", "SC-HF-I-5")
+    assert len(samples) >= 8
+    for s in samples:
+        labelled = [t for t in range(s.target.shape[0]) if (s.target[t] != UNLABELLED).any()]
+        assert 1 <= len(labelled) <= 3
+        for t in labelled:
+            pool = s.target[t] == 1
+            assert pool.sum() > 200
+            # the pool is inside the crop, not cut by its border
+            assert not pool[0].any() and not pool[-1].any() and not pool[:, 0].any() and not pool[:, -1].any()

@@ -1,0 +1,80 @@
+"""The pipeline on the phantom with its truth labels injected as the segmenter (no model needed).
+
+Targets: volume by disks within 3 % of truth.volume_ml every frame, EF within 3 points, ED/ES within one
+frame, annulus and apex within 2.5 px of the truth, biplane EF/EDV from A4C + A2C, MRI slice summation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+phantom = pytest.importorskip("app.data.phantom", reason="the phantom package is not in this build")
+
+from app.workflow.measure import measure_study  # noqa: E402
+from app.workflow.pipeline import analyze_recording, run_to_completion  # noqa: E402
+from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo  # noqa: E402
+
+VOLUME_TOLERANCE = 0.03
+
+
+@pytest.fixture(scope="module")
+def echo_cases():
+    return {v: phantom_echo(v) for v in PHANTOM_VIEWS}
+
+
+@pytest.fixture(scope="module")
+def analyses(echo_cases):
+    return {v: run_to_completion(analyze_recording(c.recording, segmenter=lambda r, _t=c.truth: _t))
+            for v, c in echo_cases.items()}
+
+
+def _frames_close(found, truth):
+    return len(found) == len(truth) and all(abs(a - b) <= 1 for a, b in zip(found, truth))
+
+
+@pytest.mark.parametrize("view", ["a4c", "a2c"])
+def test_echo_phantom_ed_es_ef_volumes(view, echo_cases, analyses):
+    truth = echo_cases[view].truth
+    m = analyses[view].measurements
+    assert _frames_close(m.ed_frames, truth.ed_frames), (m.ed_frames, truth.ed_frames)
+    assert _frames_close(m.es_frames, truth.es_frames), (m.es_frames, truth.es_frames)
+    true_edv = float(np.mean([truth.volume_ml[f] for f in truth.ed_frames]))
+    true_esv = float(np.mean([truth.volume_ml[f] for f in truth.es_frames]))
+    true_ef = 100 * (true_edv - true_esv) / true_edv
+    assert m.ef_pct == pytest.approx(true_ef, abs=3.0)
+    np.testing.assert_allclose(m.volume_curve_ml, truth.volume_ml, rtol=VOLUME_TOLERANCE)
+    assert m.heart_rate_bpm == pytest.approx(PHANTOM_HR_BPM, abs=4)
+    assert m.flagged_frames == ()
+
+
+def test_echo_phantom_annulus_and_apex_match_truth(echo_cases, analyses):
+    truth = echo_cases["a4c"].truth
+    contours = analyses["a4c"].contours
+    for t in (truth.ed_frames[0], truth.es_frames[0]):
+        c = contours[t]
+        np.testing.assert_allclose(c.annulus_px, truth.annulus_px[t][:, ::-1], atol=2.5)
+        np.testing.assert_allclose(c.apex_px, truth.apex_px[t][::-1], atol=2.5)
+
+
+def test_echo_phantom_biplane(echo_cases, analyses):
+    study = measure_study([analyses["a4c"], analyses["a2c"]])
+    bi = study.biplane
+    assert bi is not None
+    assert bi.ef_pct == pytest.approx(100 * (130 - 55) / 130, abs=3.0)
+    assert bi.edv_ml == pytest.approx(130, rel=VOLUME_TOLERANCE)
+
+
+def test_mri_phantom_slice_summation():
+    params = phantom.MriPhantomParams(heart=phantom.HeartParams(edv_ml=150, esv_ml=70), n_phases=14, n_slices=6,
+                                      slice_spacing_mm=14.0, pixel_mm=2.0, image_px=96)
+    case = phantom.make_mri(params, seed=3)
+    result = run_to_completion(analyze_recording(case.recording, segmenter=lambda r: case.truth))
+    m = result.measurements
+    truth = case.truth
+    assert m.method == "slice-summation"
+    np.testing.assert_allclose(m.volume_curve_ml, truth.volume_ml, rtol=0.03)
+    assert _frames_close(m.ed_frames, truth.ed_frames) and _frames_close(m.es_frames, truth.es_frames)
+    true_ef = 100 * (1 - truth.volume_ml[truth.es_frames[0]] / truth.volume_ml[truth.ed_frames[0]])
+    assert m.ef_pct == pytest.approx(true_ef, abs=3.0)
+    assert m.lv_mass_g is not None and 60 < m.lv_mass_g < 300

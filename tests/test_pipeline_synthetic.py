@@ -1,0 +1,235 @@
+"""Pipeline and measurements on synthetic label sequences (no phantom, no model needed)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from app.analysis.contours import extract_all
+from app.data.recording import Recording, uniform_frame_times
+from app.workflow.measure import disk_chords_px, measure_recording, measure_study
+from app.workflow.pipeline import analyze_recording, run_to_completion
+from app.workflow.results import AnalysisError, FrameContours, Progress, RecordingAnalysis
+from tests.analysis_synth import cardiac_curve, half_ellipse_lv
+
+FPS, HR = 30.0, 72.0
+
+
+def beating_labels(n_frames=60, a_ed=80.0, b_ed=26.0, start_phase=0.0, shape=(140, 120)):
+    """(T, H, W) labels whose cavity scales like a beating half-ellipsoid, and the true curve (px^3)."""
+    shape_curve, ed, es = cardiac_curve(n_frames, FPS, HR, 1.0, 0.55, start_phase)
+    labels, volumes = [], []
+    for s in shape_curve:  # EF = 45 % by volume: scale a and b by cube roots
+        k = s ** (1 / 3)
+        labels.append(half_ellipse_lv(shape, a_ed * k, b_ed * k, base_row=110, cx=60, wall_px=6))
+        volumes.append(2 / 3 * np.pi * (a_ed * k) * (b_ed * k) ** 2)
+    return np.stack(labels), np.array(volumes), ed, es
+
+
+def recording_for(labels, spacing=(0.4, 0.4), calibrated=True, view="a4c"):
+    frames = (labels * 60).astype(np.uint8)
+    return Recording(frames, spacing, uniform_frame_times(len(frames), FPS), "echo", view, calibrated=calibrated)
+
+
+@pytest.fixture(scope="module")
+def beating():
+    return beating_labels()
+
+
+def test_pipeline_with_injected_segmenter(beating):
+    labels, volumes_px3, ed, es = beating
+    rec = recording_for(labels)
+    items = list(analyze_recording(rec, segmenter=lambda r: labels))
+    progress = [i for i in items if isinstance(i, Progress)]
+    assert progress and progress[-1].fraction == 1.0
+    assert all(b.fraction >= a.fraction for a, b in zip(progress, progress[1:]))
+    result = items[-1]
+    assert isinstance(result, RecordingAnalysis)
+    m = result.measurements
+    assert m.method == "monoplane" and m.calibrated
+    true_ml = volumes_px3 * 0.4**3 / 1000
+    np.testing.assert_allclose(m.volume_curve_ml, true_ml, rtol=0.02)
+    assert all(abs(a - b) <= 1 for a, b in zip(m.ed_frames, ed)) and len(m.ed_frames) == len(ed)
+    assert all(abs(a - b) <= 1 for a, b in zip(m.es_frames, es)) and len(m.es_frames) == len(es)
+    assert m.ef_pct == pytest.approx(45.0, abs=1.5)
+    assert m.edv_ml == pytest.approx(true_ml.max(), rel=0.02)
+    assert m.heart_rate_bpm == pytest.approx(HR, abs=3)
+    assert m.edv_area_length_ml == pytest.approx(m.edv_ml, rel=0.05)
+    assert m.flagged_frames == ()
+    assert np.isnan(result.confidence).all()
+    chords = disk_chords_px(rec, result.contours[0])
+    assert chords.shape == (20, 2, 2) and np.isfinite(chords).all()
+
+
+def test_segmenter_generator_progress_and_confidence(beating):
+    labels = beating[0]
+    rec = recording_for(labels)
+    conf = np.full(len(labels), 0.9)
+    conf[7] = 0.2
+
+    def seg(r, cancel=None):
+        for t in range(4):
+            yield Progress((t + 1) / 4, "fake net")
+        yield labels, conf
+
+    items = list(analyze_recording(rec, segmenter=seg))
+    msgs = [i.message for i in items if isinstance(i, Progress)]
+    assert "fake net" in msgs
+    result = items[-1]
+    assert result.flagged_frames == (7,) and "low-confidence" in result.quality[7]
+    js = result.to_json_dict()
+    assert js["flagged_frames"] == [7] and js["confidence"][7] == pytest.approx(0.2)
+
+
+def test_segmenter_flags_are_kept_and_survive_a_remeasure(beating):
+    labels = beating[0]
+    rec = recording_for(labels)
+
+    class Segmentation:  # the shape of app.ml.inference.EchoSegmentation
+        def __init__(self):
+            self.labels = labels
+            self.confidence = np.full(len(labels), 0.95)
+            self.flagged_frames = (3, 12)
+            self.flag_reasons = ("low confidence 0.61", "LV area jump; no LV found")
+
+    result = run_to_completion(analyze_recording(rec, segmenter=lambda r: Segmentation()))
+    assert "low-confidence" in result.quality[3]
+    assert result.quality[12] == ("segmenter: LV area jump",)
+    again = measure_recording(rec, result.contours, edited={"contours"}, **result.measure_kwargs())
+    assert again.flagged_frames == (3, 12)
+
+
+def test_cancel_stops_without_result(beating):
+    labels = beating[0]
+    rec = recording_for(labels)
+    stop = threading.Event()
+    gen = analyze_recording(rec, segmenter=lambda r: labels, cancel=stop)
+    first = next(gen)
+    assert isinstance(first, Progress)
+    stop.set()
+    assert run_to_completion(gen) is None
+
+
+def test_bad_segmenter_output_is_a_clear_error(beating):
+    labels = beating[0]
+    rec = recording_for(labels)
+    with pytest.raises(AnalysisError, match="shape"):
+        run_to_completion(analyze_recording(rec, segmenter=lambda r: labels[:, :10]))
+    with pytest.raises(AnalysisError, match="0-3"):
+        run_to_completion(analyze_recording(rec, segmenter=lambda r: labels * 3))
+    single = Recording(rec.frames[:1], (0.4, 0.4), np.zeros(1), "echo", "a4c")
+    with pytest.raises(AnalysisError, match="fewer than 2 frames"):
+        run_to_completion(analyze_recording(single, segmenter=lambda r: labels[:1]))
+
+
+def test_default_echo_segmenter_without_weights_says_so(beating, tmp_path, monkeypatch):
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
+    rec = recording_for(beating[0])
+    with pytest.raises(AnalysisError, match="echo_seg_temporal"):
+        run_to_completion(analyze_recording(rec))
+
+
+def test_missing_contours_and_spike_are_flagged(beating):
+    labels = beating[0].copy()
+    labels[20] = 0
+    bump = half_ellipse_lv((140, 120), 95, 34, base_row=110, cx=60, wall_px=6)
+    labels[31] = bump
+    labels[40] = half_ellipse_lv((140, 120), 50, 15, base_row=110, cx=60, wall_px=6)  # a dip in diastole
+    rec = recording_for(labels)
+    m = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels)).measurements
+    assert m.quality[20] == ("no-contour",)
+    assert "area-jump" in m.quality[31] and "area-jump" in m.quality[40]
+    _, _, ed, es = beating
+    assert 40 not in m.es_frames and len(m.es_frames) == len(es)
+    assert all(abs(a - b) <= 1 for a, b in zip(m.es_frames, es))
+    assert np.isnan(m.volume_curve_ml[20])
+    assert m.ef_pct is not None
+
+
+def test_uncalibrated_gives_ef_but_no_volumes(beating):
+    labels = beating[0]
+    rec = recording_for(labels, spacing=(1.0, 1.0), calibrated=False)
+    m = measure_recording(rec, extract_all(labels))
+    assert m.edv_ml is None and m.esv_ml is None and m.sv_ml is None and m.volume_curve_ml is None
+    assert m.ef_pct == pytest.approx(45.0, abs=1.5)
+    js = m.to_json_dict()
+    assert js["volume_curve_ml"] is None and len(js["area_curve"]) == len(labels)
+    assert all(b.get("edv_ml") is None for b in js["beats"])
+
+
+def test_manual_ed_es_and_edits_are_marked(beating):
+    labels = beating[0]
+    rec = recording_for(labels)
+    contours = FrameContours.of(extract_all(labels))
+    auto = measure_recording(rec, contours)
+    manual = measure_recording(rec, contours, ed_frames=[auto.ed_frames[0] + 2], es_frames=[auto.es_frames[0]],
+                               edited={"ed_frames"})
+    assert manual.ed_frames == (auto.ed_frames[0] + 2,)
+    assert {"ed_frames", "edv_ml", "ef_pct"} <= manual.edited
+    assert manual.ef_pct < auto.ef_pct
+    # an edited contour (bigger ED cavity) raises EDV; the frame is flagged as edited
+    t = auto.ed_frames[0]
+    endo = contours[t].endo_px.copy()
+    top = endo[:, 1] < endo[:, 1].min() + 15
+    endo[top, 1] -= 4.0  # pull the apical cap up by 4 px
+    grown = contours[t].with_endo(endo)
+    edited = contours.with_frame(t, grown)
+    after = measure_recording(rec, edited, edited={"contours"}, edited_frames=[t])
+    assert after.volume_curve_ml[t] > auto.volume_curve_ml[t]
+    assert "edited" in after.quality[t] and "edv_ml" in after.edited
+
+
+def test_measure_is_fast_for_100_frames():
+    labels, _, _, _ = beating_labels(n_frames=100)
+    rec = recording_for(labels)
+    contours = extract_all(labels)
+    measure_recording(rec, contours)
+    runs = []
+    for _ in range(5):  # CPU time of this process: other jobs on the machine do not count
+        t0 = time.process_time()
+        measure_recording(rec, contours)
+        runs.append(time.process_time() - t0)
+    assert min(runs) < 0.05, f"measure_recording took {min(runs) * 1000:.1f} ms CPU for 100 frames"
+
+
+def test_biplane_study(beating):
+    labels = beating[0]
+    same = labels.copy()
+    a4c = run_to_completion(analyze_recording(recording_for(labels, view="a4c"), segmenter=lambda r: labels))
+    a2c = run_to_completion(analyze_recording(recording_for(same, view="a2c"), segmenter=lambda r: same))
+    study = measure_study([a4c, a2c])
+    assert study.biplane is not None and study.biplane.method == "biplane"
+    # the same section in both views: biplane equals monoplane
+    assert study.biplane.edv_ml == pytest.approx(a4c.measurements.edv_ml, rel=0.01)
+    assert study.biplane.ef_pct == pytest.approx(a4c.measurements.ef_pct, abs=0.5)
+    assert study.primary is study.biplane
+    only = measure_study([a4c])
+    assert only.biplane is None and only.primary is a4c.measurements
+
+
+def test_short_axis_stack_slice_summation():
+    n_slices, n_frames, gap = 6, 24, 8.0
+    r, c = np.mgrid[0:80, 0:80]
+    d = np.hypot(r - 40, c - 40)
+    radius = 14 + 6 * np.cos(2 * np.pi * np.arange(n_frames) / n_frames)  # ED at 0, ES at 12
+    labels = np.zeros((n_slices, n_frames, 80, 80), np.uint8)
+    for t, rad in enumerate(radius):
+        labels[:, t] = np.where(d <= rad, 1, np.where(d <= rad + 5, 2, 0))
+    frames = (labels * 80).astype(np.uint16)
+    rec = Recording(frames, (1.5, 1.5), uniform_frame_times(n_frames, 25.0), "mri", "sax", slice_spacing_mm=gap,
+                    heart_rate_bpm=62.5)
+    result = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels))
+    m = result.measurements
+    assert m.method == "slice-summation" and isinstance(result.contours, tuple) and len(result.contours) == n_slices
+    assert m.ed_frames[0] == 0 and m.es_frames == (12,)
+    edv = n_slices * (d <= 20).sum() * 1.5**2 * gap / 1000
+    esv = n_slices * (d <= 8).sum() * 1.5**2 * gap / 1000
+    assert m.edv_ml == pytest.approx(edv, rel=0.03)
+    assert m.esv_ml == pytest.approx(esv, rel=0.05)
+    myo_ml = n_slices * ((d <= 25).sum() - (d <= 20).sum()) * 1.5**2 * gap / 1000
+    assert m.lv_mass_g == pytest.approx(1.05 * myo_ml, rel=0.05)
+    assert m.heart_rate_bpm == 62.5
+    assert result.to_json_dict()["method"] == "slice-summation"

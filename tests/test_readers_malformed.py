@@ -1,0 +1,189 @@
+"""Bad input: every malformed file ends in one clear LoadError naming the file, never another exception."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pydicom
+import pytest
+
+from app.data.readers import LoadError, list_series, load_recording
+from app.data.recording import Recording
+from readers_helpers import echo_frames, write_mr_series, write_us
+
+OB_FILE = ("dicom_samples", "OBXXXX1A_rle_2frame.dcm")
+
+
+def _assert_load_error(path, match: str | None = None) -> LoadError:
+    with pytest.raises(LoadError) as info:
+        load_recording(path)
+    err = info.value
+    assert str(path) in str(err) and "\n" not in str(err)
+    if match:
+        assert match.lower() in str(err).lower(), str(err)
+    return err
+
+
+@pytest.fixture()
+def us_file(tmp_path):
+    frames, _ = echo_frames(n_frames=4)
+    return write_us(tmp_path / "clip.dcm", frames, frame_time_ms=25.0)
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("length", [10, 100, 131, 132, 140, 400, 1500, 20000, 60000, 91700])
+def test_truncated_real_dicom(shared_data, tmp_path, length):
+    source = shared_data.joinpath(*OB_FILE)
+    data = source.read_bytes()
+    assert length < len(data)
+    path = tmp_path / f"cut_{length}.dcm"
+    path.write_bytes(data[:length])
+    _assert_load_error(path)
+
+
+@pytest.mark.shared
+def test_truncated_mr_file(shared_data, tmp_path):
+    data = (shared_data / "sunnybrook" / "dicoms" / "SCD0000301" / "1.dcm").read_bytes()
+    path = tmp_path / "mr_cut.dcm"
+    path.write_bytes(data[: len(data) - 5000])
+    _assert_load_error(path, "pixel data")
+
+
+def test_random_bytes_with_dicm_preamble(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "noise.dcm"
+    path.write_bytes(bytes(128) + b"DICM" + rng.integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    _assert_load_error(path)
+
+
+def test_empty_text_pdf_and_unknown_binary(tmp_path):
+    empty = tmp_path / "empty.dcm"
+    empty.write_bytes(b"")
+    _assert_load_error(empty, "empty")
+    text = tmp_path / "notes.dcm"
+    text.write_text("patient notes, not an image\n" * 20)
+    _assert_load_error(text, "plain text")
+    pdf = tmp_path / "report.nii"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" + bytes(200))
+    _assert_load_error(pdf, "PDF")
+    binary = tmp_path / "blob.avi"
+    binary.write_bytes(bytes([0xFE, 0x01, 0x77, 0x99]) * 300)
+    _assert_load_error(binary, "unrecognised")
+    _assert_load_error(tmp_path / "does_not_exist.dcm", "no such file")
+
+
+def test_dicom_without_pixel_data(tmp_path, us_file):
+    ds = pydicom.dcmread(us_file)
+    del ds.PixelData
+    ds.save_as(us_file)
+    _assert_load_error(us_file, "no pixel data")
+
+
+def test_header_claiming_a_huge_image_is_refused_before_decoding(tmp_path, us_file):
+    ds = pydicom.dcmread(us_file)
+    ds.Rows, ds.Columns, ds.NumberOfFrames = 65535, 65535, 50000
+    ds.save_as(us_file)
+    start = time.perf_counter()
+    _assert_load_error(us_file, "memory")
+    assert time.perf_counter() - start < 5.0
+
+
+def test_memory_limit_from_environment(monkeypatch, us_file):
+    monkeypatch.setenv("CARDIOTRACE_MAX_LOAD_MB", "0.01")
+    _assert_load_error(us_file, "limit")
+    monkeypatch.delenv("CARDIOTRACE_MAX_LOAD_MB")
+    assert load_recording(us_file).n_frames == 4
+
+
+def test_zero_frames_and_short_pixel_data(tmp_path, us_file):
+    ds = pydicom.dcmread(us_file)
+    ds.NumberOfFrames = 0
+    ds.save_as(us_file)
+    _assert_load_error(us_file, "zero frames")
+    ds.NumberOfFrames = 9  # header says 9 frames, the data holds 4
+    ds.save_as(us_file)
+    _assert_load_error(us_file, "pixel data")
+
+
+def test_huge_nifti_header_is_refused(tmp_path):
+    import SimpleITK as sitk
+
+    path = tmp_path / "big.nii"
+    sitk.WriteImage(sitk.GetImageFromArray(np.zeros((3, 8, 8), np.uint8)), str(path))
+    data = bytearray(path.read_bytes())
+    dims = np.array([3, 30000, 30000, 3000, 1, 1, 1, 1], dtype="<i2")
+    data[40:56] = dims.tobytes()
+    path.write_bytes(bytes(data))
+    _assert_load_error(path, "memory")
+
+
+def test_corrupt_gzip_nifti_and_fake_video(tmp_path):
+    import SimpleITK as sitk
+
+    path = tmp_path / "clip.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray(np.random.default_rng(1).integers(0, 255, (6, 40, 40), dtype=np.uint8)),
+                    str(path))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    _assert_load_error(path)
+    fake = tmp_path / "movie.mp4"
+    fake.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4)
+    _assert_load_error(fake)
+
+
+def test_inconsistent_image_sizes_in_a_series(tmp_path):
+    folder, _ = write_mr_series(tmp_path / "mixed", n_slices=2, n_phases=3)
+    victim = sorted(folder.glob("*.dcm"))[0]
+    ds = pydicom.dcmread(victim)
+    ds.Rows, ds.Columns = 16, 20
+    ds.PixelData = np.zeros((16, 20), np.int16).tobytes()
+    ds.save_as(victim)
+    _assert_load_error(folder, "different sizes")
+
+
+def test_folder_without_recordings(tmp_path):
+    (tmp_path / "a.txt").write_text("hello")
+    (tmp_path / "b.bin").write_bytes(bytes(100))
+    with pytest.raises(LoadError, match="no readable recordings"):
+        list_series(tmp_path)
+    _assert_load_error(tmp_path, "no readable recordings")
+
+
+@pytest.mark.shared
+def test_fuzzed_real_dicom_never_escapes_as_another_exception(shared_data, tmp_path):
+    """50 seeded truncations and bit flips of a real file: each is a Recording or a LoadError."""
+    source = shared_data.joinpath(*OB_FILE)
+    data = source.read_bytes()
+    rng = np.random.default_rng(20261122)
+    outcomes = {"recording": 0, "load_error": 0}
+    start = time.perf_counter()
+    for i in range(50):
+        mutated = bytearray(data)
+        position = int(rng.integers(0, len(data)))
+        if i % 2 == 0:
+            mutated = mutated[:position]
+        else:
+            for offset in rng.integers(0, len(data), size=int(rng.integers(1, 6))):
+                mutated[int(offset)] ^= 1 << int(rng.integers(0, 8))
+            mutated[position] ^= 0xFF
+        path = tmp_path / f"fuzz_{i:02d}.dcm"
+        path.write_bytes(bytes(mutated))
+        try:
+            result = load_recording(path)
+        except LoadError as exc:
+            assert str(path) in str(exc) and "\n" not in str(exc)
+            outcomes["load_error"] += 1
+        else:
+            assert isinstance(result, Recording) and result.frames.ndim == 3
+            outcomes["recording"] += 1
+    assert outcomes["load_error"] >= 25  # all truncations at least
+    assert time.perf_counter() - start < 60.0
+
+
+@pytest.mark.shared
+def test_copy_of_real_file_with_other_extension_loads(shared_data, tmp_path):
+    target = tmp_path / "renamed.txt"
+    shutil.copy(shared_data.joinpath(*OB_FILE), target)
+    assert load_recording(target).frames.shape == (2, 600, 800)

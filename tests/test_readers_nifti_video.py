@@ -1,0 +1,114 @@
+"""NIfTI / MetaImage through SimpleITK and AVI / MP4 through OpenCV."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from app.data.readers import LoadError, list_series, load_recording
+from readers_helpers import echo_frames
+
+
+@pytest.mark.shared
+def test_real_echo_clip_nifti(shared_data):
+    rec = load_recording(shared_data / "echo_clip_a4c" / "a4c_sequence.nii.gz")
+    # stored (width 560, height 480, time 20): depth along rows after SimpleITK's axis reversal
+    assert rec.frames.shape == (20, 480, 560)
+    assert rec.modality == "echo" and rec.view == "a4c"
+    # header spacing 0.4 with unknown units (xyzt_units 0) is nominal: not trusted
+    assert not rec.calibrated and rec.spacing_mm == (1.0, 1.0)
+    assert rec.frame_times_nominal and rec.frame_rate_hz == pytest.approx(30.0)
+    mask = rec.sector_mask
+    assert 0.2 < mask.mean() < 0.4
+    rows, cols = np.nonzero(mask)
+    assert rows.min() < 40 and rows.max() > 380  # apex at the top, arc at the bottom
+    top, bottom = mask[rows.min() + 20].sum(), mask[rows.max() - 40].sum()
+    assert top < bottom / 4  # a fan: narrow near the probe
+    assert not mask[:, :20].any() and not mask[:, -20:].any()  # depth ruler / side annotations out
+    assert not rec.frames[:, ~mask].any()
+
+
+def _write(array: np.ndarray, path, spacing) -> None:
+    image = sitk.GetImageFromArray(array, isVector=False)
+    image.SetSpacing(spacing)
+    sitk.WriteImage(image, str(path))
+
+
+def test_camus_style_sequence_name_gives_view_and_layout(tmp_path):
+    frames, sector = echo_frames(n_frames=7, shape=(90, 70))
+    path = tmp_path / "patient0001_2CH_sequence.nii.gz"
+    _write(frames, path, (0.31, 0.154, 0.04))  # x (col), y (row), t: 40 ms per frame
+    rec = load_recording(path)
+    assert rec.frames.shape == (7, 90, 70) and rec.view == "a2c" and rec.modality == "echo"
+    assert rec.calibrated and rec.spacing_mm == pytest.approx((0.154, 0.31))
+    assert rec.frame_rate_hz == pytest.approx(25.0) and not rec.frame_times_nominal
+    inside = rec.sector_mask & sector
+    assert inside.sum() > 0.9 * sector.sum()
+    both = rec.sector_mask & sector
+    assert np.array_equal(rec.frames[:, both], frames[:, both])  # no transposition, no flip
+
+
+def test_acdc_style_4d_short_axis(tmp_path):
+    t, z, y, x = 6, 5, 30, 28
+    data = np.zeros((t, z, y, x), dtype=np.int16)
+    for k in range(z):
+        for p in range(t):
+            data[p, k] = 100 * k + p
+    path = tmp_path / "patient001_4d.nii.gz"
+    _write(data, path, (1.5, 1.4, 10.0, 1.0))
+    rec = load_recording(path)
+    assert rec.modality == "mri" and rec.frames.shape == (z, t, y, x)
+    assert rec.frames[3, 2, 0, 0] == 302  # identity direction: file order kept
+    assert rec.spacing_mm == pytest.approx((1.4, 1.5)) and rec.slice_spacing_mm == pytest.approx(10.0)
+    assert rec.frame_times_nominal  # a 1 s "time step" is ITK's default, not a frame interval
+    info = list_series(path)[0]
+    assert info.shape == (z, t, y, x) and info.modality == "mri"
+
+
+def test_3d_volume_without_echo_name_is_a_slice_stack(tmp_path):
+    data = np.arange(4 * 10 * 12, dtype=np.uint16).reshape(4, 10, 12)
+    path = tmp_path / "volume.nii"
+    _write(data, path, (0.8, 0.8, 2.0))
+    rec = load_recording(path)
+    assert rec.frames.shape == (4, 1, 10, 12) and rec.slice_spacing_mm == pytest.approx(2.0)
+
+
+def test_metaimage_mhd_raw(tmp_path):
+    frames, _ = echo_frames(n_frames=5, shape=(64, 48))
+    path = tmp_path / "patient0002_4CH_sequence.mhd"
+    _write(frames, path, (0.3, 0.2, 1.0))
+    assert (tmp_path / "patient0002_4CH_sequence.raw").exists() or (tmp_path / "patient0002_4CH_sequence.zraw").exists()
+    rec = load_recording(path)
+    assert rec.frames.shape == (5, 64, 48) and rec.view == "a4c"
+    assert rec.calibrated and rec.spacing_mm == pytest.approx((0.2, 0.3))
+    assert rec.frame_times_nominal  # a time step of 1 (s) is a default, not a frame interval
+    _write(frames, path, (0.3, 0.2, 0.02))  # 20 ms per frame, MetaImage time axis in seconds
+    timed = load_recording(path)
+    assert not timed.frame_times_nominal and timed.frame_rate_hz == pytest.approx(50.0)
+    for raw in tmp_path.glob("*.*raw"):
+        raw.unlink()
+    with pytest.raises(LoadError, match="mhd"):
+        load_recording(path)
+
+
+@pytest.mark.parametrize("suffix, fourcc", [(".avi", "MJPG"), (".mp4", "mp4v")])
+def test_video_written_with_opencv(tmp_path, suffix, fourcc):
+    import cv2
+
+    frames, sector = echo_frames(n_frames=12, shape=(96, 128))
+    path = tmp_path / f"a4c_clip{suffix}"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 24.0, (128, 96), isColor=True)
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    rec = load_recording(path)
+    assert rec.frames.shape == (12, 96, 128) and rec.frames.dtype == np.uint8
+    assert not rec.calibrated and rec.spacing_mm == (1.0, 1.0)
+    assert rec.frame_rate_hz == pytest.approx(24.0) and not rec.frame_times_nominal
+    assert rec.view == "a4c" and rec.modality == "echo"
+    assert (rec.sector_mask & sector).sum() > 0.8 * sector.sum()
+    renamed = path.with_suffix(".bin")  # content, not extension, decides
+    path.rename(renamed)
+    assert load_recording(renamed).frames.shape == (12, 96, 128)

@@ -1,0 +1,71 @@
+"""`analyze ... --report/--csv/--cine` and `analyze FOLDER --out DIR` through the real command line."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from app.cli import main
+from report_fixtures import synthetic_labels, synthetic_recording
+
+writers = pytest.importorskip("app.data.writers", reason="the writers package is not importable")
+
+
+@pytest.fixture()
+def study(tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    labels = synthetic_labels(30)
+    writers.write_recording(synthetic_recording(labels, view="a4c"), folder / "a4c.dcm")
+    np.savez_compressed(tmp_path / "a4c.labels.npz", labels=labels)
+    (folder / "broken.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"not really a dataset" * 4)
+    return folder
+
+
+def test_analyze_writes_report_and_exports(study, tmp_path, capsys):
+    pdf, table, cine = tmp_path / "r.pdf", tmp_path / "m.csv", tmp_path / "c.gif"
+    code = main(["analyze", str(study / "a4c.dcm"), "--labels", str(tmp_path / "a4c.labels.npz"),
+                 "--report", str(pdf), "--csv", str(table), "--cine", str(cine), "--comment", "from the CLI",
+                 "--page-size", "Letter"])
+    assert code == 0, capsys.readouterr().err
+    rows = list(csv.DictReader(table.open(encoding="utf-8")))
+    ef = rows[0]["ef_pct"]
+    text = "\n".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
+    assert ef in text and "from the CLI" in text and "CT-0042" in text
+    assert cine.stat().st_size > 1000
+
+
+def test_batch_without_models_reports_each_failure(study, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path / "no_models"))
+    out = tmp_path / "out"
+    code = main(["analyze", str(study), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "0 analysed, 0 already done, 2 failed" in err
+    rows = {Path(r["source"]).name: r for r in csv.DictReader((out / "summary.csv").open(encoding="utf-8"))}
+    assert rows["a4c.dcm"]["status"] == "failed" and "model" in rows["a4c.dcm"]["error"]
+    assert rows["broken.dcm"]["status"] == "failed" and "broken.dcm" in rows["broken.dcm"]["error"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--out", "X", "--report", "r.pdf"], "drop --report"),
+    (["--out", "X", "--json", "-"], "cannot be combined with --json"),
+    (["--report", "r.doc"], "must end with .pdf"),
+])
+def test_bad_report_options_exit_2_with_one_line(study, tmp_path, capsys, extra, message):
+    extra = [str(tmp_path / e) if e == "X" else e for e in extra]
+    assert main(["analyze", str(study / "a4c.dcm"), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_unwritable_report_path_is_one_line_exit_2(study, tmp_path, capsys):
+    blocker = tmp_path / "file_not_folder"
+    blocker.write_text("x")
+    code = main(["analyze", str(study / "a4c.dcm"), "--labels", str(tmp_path / "a4c.labels.npz"),
+                 "--report", str(blocker / "r.pdf")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "cannot write" in err and len(err.splitlines()) == 1

@@ -1,0 +1,185 @@
+"""The PDF report: opens, holds the exported values, renders, flags, anonymises, A4 and Letter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from app.report.build import report_from_analyses
+from app.report.exports import measurements_dict
+from app.report.pdf import write_pdf
+from report_fixtures import synthetic_analysis, synthetic_strain
+
+
+def pdf_text(path: Path) -> str:
+    reader = PdfReader(str(path))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+@pytest.fixture(scope="module")
+def one_view():
+    return synthetic_analysis(view="a4c", path=Path("/study/patient42/a4c_clip.dcm"))
+
+
+@pytest.fixture(scope="module")
+def three_views():
+    from app.workflow.measure import measure_study
+
+    out = []
+    for i, view in enumerate(("a4c", "a2c", "a3c")):
+        a = synthetic_analysis(view=view, seed=i, path=Path(f"/study/{view}.dcm"))
+        out.append(replace(a, strain=synthetic_strain(a, weak_segment=2 if view == "a2c" else None)))
+    return out, measure_study(out)
+
+
+def test_pdf_text_holds_every_value_of_the_json(tmp_path, one_view):
+    report = report_from_analyses([one_view], comment="Apical window limited; reviewed by J.D.")
+    path = write_pdf(report, tmp_path / "r.pdf")
+    text = pdf_text(path)
+    data = json.loads(json.dumps(measurements_dict(report)))
+    rows = data["recordings"][0]["measurements"]
+    numeric = {k: r for k, r in rows.items() if r["value"] is not None}
+    assert {"edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm"} <= set(numeric)
+    for key, row in numeric.items():
+        assert float(row["text"]) == pytest.approx(row["value"]), key
+        assert row["text"] in text, f"{key} = {row['text']} missing from the PDF"
+    for beat in data["recordings"][0]["beats"]:
+        assert f"{beat['ef_pct']:.1f}" in text
+    assert "Apical window limited; reviewed by J.D." in text
+    assert "Research use only, not for diagnosis." in text
+    assert "Doe^Jane" in text and "CT-0042" in text and "a4c_clip.dcm" in text
+
+
+def test_pdf_numbers_match_the_analysis(one_view, tmp_path):
+    m = one_view.measurements
+    report = report_from_analyses([one_view])
+    rows = {r.key: r for r in report.recordings[0].measurements}
+    assert rows["ef_pct"].value == pytest.approx(m.ef_pct)
+    assert rows["edv_ml"].value == pytest.approx(m.edv_ml)
+    # the synthetic heart's EF is below the female range 54-74 %: flagged low and printed so
+    assert m.ef_pct < 54 and rows["ef_pct"].flag == "low" and rows["ef_pct"].reference == "54-74 %"
+    text = pdf_text(write_pdf(report, tmp_path / "r.pdf"))
+    assert "LOW" in text and "54-74 %" in text
+    assert "Longitudinal strain: not computed." in text
+    assert "bullseye" in text and "missing: A2C, A3C, A4C" in text
+
+
+@pytest.mark.parametrize("size, expected", [("A4", (595.3, 841.9)), ("Letter", (612.0, 792.0))])
+def test_page_sizes(tmp_path, one_view, size, expected):
+    path = write_pdf(report_from_analyses([one_view]), tmp_path / f"{size}.pdf", size)
+    box = PdfReader(str(path)).pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx(expected, abs=0.5)
+
+
+def test_unknown_page_size_is_refused(tmp_path, one_view):
+    with pytest.raises(ValueError, match="page size"):
+        write_pdf(report_from_analyses([one_view]), tmp_path / "x.pdf", "A5")
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_anonymised_report_hides_identity(tmp_path, one_view):
+    text = pdf_text(write_pdf(report_from_analyses([one_view], anonymise=True), tmp_path / "anon.pdf"))
+    assert "Doe^Jane" not in text and "CT-0042" not in text and "Test Hospital" not in text
+    assert "1960" not in text
+    assert "Anonymised" in text
+
+
+def test_edited_values_are_marked(tmp_path, one_view):
+    edited = one_view.with_measurements(one_view.measurements.with_edited({"edv_ml", "ef_pct"}))
+    report = report_from_analyses([edited])
+    rows = {r.key: r for r in report.recordings[0].measurements}
+    assert rows["edv_ml"].edited and rows["ef_pct"].edited and not rows["esv_ml"].edited
+    text = pdf_text(write_pdf(report, tmp_path / "e.pdf"))
+    assert f"{rows['edv_ml'].text} *" in text
+    assert "edv_ml, ef_pct" in text  # the "Edited by hand" section
+
+
+def test_uncalibrated_recording_reports_no_volumes(tmp_path, one_view):
+    rec = replace(one_view.recording, calibrated=False, spacing_mm=(1.0, 1.0))
+    from app.workflow.measure import measure_recording
+
+    m = measure_recording(rec, one_view.contours)
+    report = report_from_analyses([replace(one_view, recording=rec, measurements=m)])
+    rows = {r.key: r for r in report.recordings[0].measurements}
+    assert rows["edv_ml"].value is None and rows["ef_pct"].value is not None
+    text = pdf_text(write_pdf(report, tmp_path / "u.pdf"))
+    assert "not computed" in text and "NOT calibrated" in text and "uncalibrated" in text
+
+
+def test_three_apical_views_give_strain_and_bullseye(tmp_path, three_views):
+    analyses, study = three_views
+    report = report_from_analyses(analyses, study=study)
+    assert report.bullseye_pct is not None
+    assert all(report.bullseye_pct[n] is not None for n in range(1, 18))
+    assert 15 in report.bullseye_unreliable  # A2C apical inferior failed its tracking quality
+    text = pdf_text(write_pdf(report, tmp_path / "three.pdf"))
+    assert "17-segment bullseye" in text and "AHA 17 segments" in text
+    assert f"{report.bullseye_pct[15]:.0f}?" in text
+    assert "EF (biplane)" in text and f"{study.biplane.ef_pct:.1f}" in text
+    assert "GLS (mean of 3 apical" in text
+    gls = [r for r in report.recordings[0].measurements if r.key == "gls_pct"][0]
+    assert gls.text in text and gls.method == "speckle tracking"
+    assert "(low quality)" in text
+
+
+def test_model_versions_come_from_metadata(tmp_path, one_view):
+    folder = tmp_path / "models" / "echo_seg_temporal"
+    folder.mkdir(parents=True)
+    (folder / "metadata.json").write_text(json.dumps(
+        {"name": "echo_seg_temporal", "sha256": "ab12cd34ef56" + "0" * 52, "architecture": "ConvLSTM U-Net",
+         "metrics": {"dice_lv": 0.912}}))
+    (folder / "model.pt").write_bytes(b"x")
+    report = report_from_analyses([one_view], models_root=tmp_path / "models")
+    text = pdf_text(write_pdf(report, tmp_path / "m.pdf"))
+    assert "echo_seg_temporal" in text and "ab12cd34ef56" in text and "ConvLSTM U-Net" in text
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
+def test_pages_render_to_png(tmp_path, three_views):
+    analyses, study = three_views
+    path = write_pdf(report_from_analyses(analyses, study=study), tmp_path / "r.pdf")
+    n_pages = len(PdfReader(str(path)).pages)
+    proc = subprocess.run(["pdftoppm", "-png", "-r", "40", str(path), str(tmp_path / "page")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "Error" not in proc.stderr, proc.stderr
+    pngs = sorted(tmp_path.glob("page*.png"))
+    assert len(pngs) == n_pages >= 2
+    from PIL import Image
+
+    for png in pngs:
+        pixels = np.asarray(Image.open(png).convert("L"))
+        assert pixels.min() < 100  # something is drawn on every page
+
+
+def test_mri_stack_report_has_mass_and_slice_summation(tmp_path):
+    from report_fixtures import synthetic_stack_analysis
+
+    analysis = synthetic_stack_analysis()
+    report = report_from_analyses([analysis])
+    rec = report.recordings[0]
+    rows = {r.key: r for r in rec.measurements}
+    assert rows["lv_mass_g"].value == pytest.approx(analysis.measurements.lv_mass_g)
+    assert rows["edv_ml"].method == "slice summation" and rows["edv_ml"].reference == ""
+    assert "gls_pct" not in rows  # no longitudinal strain row for a short-axis stack
+    assert rec.figures and all(f.closed.get("endo") for f in rec.figures)
+    text = pdf_text(write_pdf(report, tmp_path / "mri.pdf"))
+    assert rows["lv_mass_g"].text in text and "slice 3/4" in text and "slice summation" in text
+
+
+def test_strain_failure_is_reported_not_fatal(tmp_path, one_view):
+    from app.report.strain_step import with_strain
+
+    no_myo = np.where(one_view.labels == 2, 0, one_view.labels).astype(np.uint8)
+    broken = with_strain(replace(one_view, labels=no_myo))
+    assert broken.strain is None and broken.extra["strain_error"]
+    report = report_from_analyses([broken])
+    assert any(line.startswith("strain not computed:") for line in report.recordings[0].quality_flags)
+    text = pdf_text(write_pdf(report, tmp_path / "s.pdf"))
+    assert "strain not computed:" in text and "Longitudinal strain: not computed." in text

@@ -1,0 +1,200 @@
+"""The Qt-free study model: analysis -> control points, edits with undo, propagation, autosave."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from app.workflow import autosave
+from app.workflow.edits import (CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, move_marker,
+                                spacing_from_line, toggle_marker)
+from app.workflow.reference_ranges import classify, reference_range
+from app.workflow.splines import ControlContour, nearest_segment, smooth_curve
+from app.workflow.study import StudyState
+from tests.ui_fixtures import area_measure, echo_file, fake_analysis, synthetic_echo  # noqa: F401
+
+
+@pytest.fixture
+def study():
+    rec, labels = synthetic_echo(n_frames=12)
+    s = StudyState(measure_fn=area_measure, biplane_fn=None)
+    s.add_recording(rec)
+    s.set_analysis(0, fake_analysis(labels, ed_frames=(0,), es_frames=(6,)))
+    return s
+
+
+def test_analysis_becomes_control_points(study):
+    st = study[0]
+    assert len(st.contours) == 12
+    endo = st.contour((0, 0), "endo")
+    assert endo is not None and len(endo.points_px) == 20 and not endo.closed
+    assert st.contour((0, 0), "la").closed
+    areas = st.measurements["area_px2"]
+    assert areas[0] > areas[6] * 1.3  # ED larger than ES
+    assert st.ed_frames == (0,) and st.es_frames == (6,)
+
+
+def test_smooth_curve_passes_through_control_points():
+    theta = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    ctrl = np.column_stack([50 + 20 * np.cos(theta), 50 + 10 * np.sin(theta)])
+    dense = smooth_curve(ctrl, 240, closed=True)
+    d = np.min(np.hypot(*(dense[:, None, :] - ctrl[None]).transpose(2, 0, 1)), axis=0)
+    assert d.max() < 0.5
+    assert nearest_segment(ctrl, (50 + 20 * np.cos(0.2), 50 + 10 * np.sin(0.2)), True) == 1
+
+
+def test_contour_edit_changes_measure_and_undo_restores(study):
+    st = study[0]
+    old = st.contour((0, 0), "endo")
+    area0 = st.measurements["area_px2"][0]
+    apex_i = int(np.argmin(old.points_px[:, 1]))
+    new = old.moved(apex_i, (old.points_px[apex_i, 0], old.points_px[apex_i, 1] - 15))
+    cmd = ContourEdit(0, (0, 0), "endo", new, old)
+    cmd.apply(study)
+    assert st.measurements["area_px2"][0] > area0 + 50
+    assert "edv_ml" in st.edited_values() and "ef_pct" in st.edited_values()
+    cmd.revert(study)
+    assert st.measurements["area_px2"][0] == pytest.approx(area0)
+    assert st.edited_values() == frozenset()
+
+
+def test_propagation_decays_and_skips_edited_frames(study):
+    st = study[0]
+    old = st.contour((0, 5), "endo")
+    new = old.with_points(old.points_px + [4.0, 0.0])
+    before = {f: st.contour((0, f), "endo").points_px.copy() for f in range(12)}
+    st.edited_keys.add((0, 8))  # a frame already corrected by hand is not overwritten
+    cmd = ContourEdit(0, (0, 5), "endo", new, old, propagate_frames=3)
+    cmd.apply(study)
+    shift = {f: float(np.mean(st.contour((0, f), "endo").points_px[:, 0] - before[f][:, 0])) for f in range(12)}
+    assert shift[5] == pytest.approx(4.0)
+    assert shift[4] == pytest.approx(3.0) and shift[6] == pytest.approx(3.0)
+    assert shift[3] == pytest.approx(2.0) and shift[2] == pytest.approx(1.0)
+    assert shift[7] == pytest.approx(2.0) and shift[8] == 0.0 and shift[1] == 0.0
+    cmd.revert(study)
+    for f in range(12):
+        np.testing.assert_allclose(st.contour((0, f), "endo").points_px, before[f])
+    assert st.edited_keys == {(0, 8)}
+
+
+def test_add_and_remove_points(study):
+    c = study[0].contour((0, 0), "endo")
+    assert len(c.inserted(3, (10, 10)).points_px) == 21
+    assert len(c.removed(3).points_px) == 19
+    with pytest.raises(ValueError):
+        ControlContour(np.zeros((4, 2))).removed(0)
+
+
+def test_edes_view_calibration_edits(study):
+    st = study[0]
+    ed, es = move_marker(st.ed_frames, st.es_frames, "ed", 0, 1)
+    cmd = EdEsEdit(0, ed, es)
+    cmd.apply(study)
+    assert st.ed_frames == (1,) and st.edes_edited
+    cmd.revert(study)
+    assert st.ed_frames == (0,) and not st.edes_edited
+    assert toggle_marker((0,), (6,), "es", 0) == ((), (0, 6))
+    v = ViewEdit(0, "a2c")
+    v.apply(study)
+    assert st.recording.view == "a2c"
+    v.revert(study)
+    assert st.recording.view == "a4c"
+    spacing = spacing_from_line((0, 0), (30, 40), 25.0)
+    assert spacing == pytest.approx((0.5, 0.5))
+    c = CalibrationEdit(0, (0.3, 0.3))
+    c.apply(study)
+    assert st.recording.spacing_mm == (0.3, 0.3) and "calibration" in st.edited_values()
+    c.revert(study)
+    assert st.recording.spacing_mm == (0.5, 0.5) and not st.calibration_edited
+    with pytest.raises(ValueError):
+        spacing_from_line((0, 0), (0, 1), 10.0)
+
+
+def test_json_round_trip_and_autosave(study, echo_file, tmp_path):
+    from dataclasses import replace
+
+    st = study[0]
+    st.recording = replace(st.recording, source_path=echo_file)
+    old = st.contour((0, 3), "endo")
+    ContourEdit(0, (0, 3), "endo", old.moved(0, (1.0, 2.0)), old).apply(study)
+    EdEsEdit(0, (1,), (6,)).apply(study)
+    sched = autosave.AutosaveScheduler(delay_s=0.0)
+    sched.mark(0)
+    assert sched.due()
+    [result] = sched.flush(study)
+    assert result.path == autosave.sidecar_path(echo_file) and result.path.exists()
+    assert not sched.pending
+    rec2, _ = synthetic_echo(n_frames=12, path=echo_file)
+    fresh = StudyState(measure_fn=area_measure, biplane_fn=None)
+    fresh.add_recording(rec2)
+    path, data = autosave.find_saved(echo_file)
+    assert autosave.matches_source(data, rec2)
+    fresh.restore_json(0, data)
+    r = fresh[0]
+    np.testing.assert_allclose(r.contour((0, 3), "endo").points_px[0], (1.0, 2.0))
+    assert r.ed_frames == (1,) and r.edes_edited and (0, 3) in r.edited_keys
+    assert r.measurements["area_px2"] == pytest.approx(st.measurements["area_px2"], rel=1e-5)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_autosave_falls_back_when_folder_read_only(study, tmp_path, monkeypatch):
+    if os.geteuid() == 0:
+        # root ignores directory permissions: simulate the read-only folder at the write call
+        real = autosave.write_atomic
+
+        def fake(path, data):
+            if path.parent == ro:
+                raise PermissionError(13, "Permission denied")
+            real(path, data)
+
+        monkeypatch.setattr(autosave, "write_atomic", fake)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    src = ro / "clip.dcm"
+    src.write_bytes(b"x")
+    monkeypatch.setenv("CARDIOTRACE_DATA_DIR", str(tmp_path / "userdata"))
+    ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        path = autosave.save(study.to_json(0), src)
+    finally:
+        ro.chmod(stat.S_IRWXU)
+    assert path.parent == tmp_path / "userdata"
+    assert autosave.find_saved(src)[0] == path
+
+
+def test_corrupt_sidecar_is_a_clear_error(echo_file):
+    autosave.sidecar_path(echo_file).write_text("{not json")
+    with pytest.raises(autosave.StudyFileError, match="cannot read"):
+        autosave.find_saved(echo_file)
+    autosave.sidecar_path(echo_file).write_text(json.dumps({"format": "other"}))
+    with pytest.raises(autosave.StudyFileError, match="not a CardioTrace"):
+        autosave.find_saved(echo_file)
+
+
+def test_restore_rejects_contours_that_do_not_fit(study):
+    data = study.to_json(0)
+    data["contours"][0]["frame"] = 99
+    with pytest.raises(ValueError, match="does not fit"):
+        study.restore_json(0, data)
+
+
+def test_reference_ranges():
+    assert reference_range("ef_pct", "F").low == 54
+    assert reference_range("ef_pct", "M").low == 52
+    assert reference_range("ef_pct").low == 52
+    assert classify("ef_pct", 53.0, "F") == "low" and classify("ef_pct", 53.0, "M") == "normal"
+    assert classify("gls_pct", -12.0) == "high" and classify("gls_pct", -21.0) == "normal"
+    assert classify("sv_ml", 70.0) == ""
+
+
+def test_two_series_of_one_folder_have_separate_sidecars(tmp_path):
+    folder = tmp_path / "mr"
+    folder.mkdir()
+    a = autosave.sidecar_path(folder, "SAX cine")
+    b = autosave.sidecar_path(folder, "LAX cine")
+    assert a != b and a.parent == tmp_path and a.name.startswith("mr.SAX-cine-")
+    assert autosave.sidecar_path(tmp_path / "x.dcm", "SAX cine").name == "x.dcm.cardiotrace.json"

@@ -1,0 +1,184 @@
+"""Analysis from the viewer: worker thread with progress, cancel, errors as dialogs, phantom end to end."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left  # noqa: F401
+from tests.ui_fixtures import synthetic_echo
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture(scope="module")
+def phantom_case():
+    """A small phantom A4C clip with its truth (rendered once for the module)."""
+    from app.data.phantom import EchoPhantomParams, HeartParams, make_echo
+
+    params = EchoPhantomParams(heart=HeartParams(edv_ml=120, esv_ml=50), view="a4c", beats=1,
+                               frame_rate_hz=25.0, image_shape_px=(128, 128), quality="good")
+    return make_echo(params, seed=3)
+
+
+def slow_segmenter(labels, steps=5, delay_s=0.02):
+    def segment(recording, cancel=None):
+        from app.workflow.results import Progress
+
+        for k in range(steps):
+            time.sleep(delay_s)
+            yield Progress((k + 1) / steps, f"segmenting {k + 1}/{steps}")
+        yield labels
+
+    return segment
+
+
+def test_analysis_runs_in_a_worker_and_fills_the_views(make_window, qtbot, tmp_path):
+    window = make_window()
+    rec, labels = synthetic_echo(24, path=tmp_path / "clip.dcm")
+    (tmp_path / "clip.dcm").write_bytes(b"x")
+    window.controller.segmenter_for = lambda recording: slow_segmenter(labels)
+    window.controller.add_recording(rec)
+    progress = []
+    window.controller.analysis_progress.connect(lambda i, f, m: progress.append(f))
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
+        qtbot.mouseClick(window.tools.analyse_button, Qt.LeftButton)
+        assert window.progress.isVisible() and window.cancel_button.isVisible()
+    assert blocker.args == [0, True]
+    qtbot.wait(20)  # the views refresh in the next turn of the event loop
+    assert progress and max(progress) == pytest.approx(1.0) and progress == sorted(progress)
+    st = window.study[0]
+    assert len(st.contours) == 24 and st.measurements is not None
+    assert len(window.curves.volume_curve.getData()[0]) == 24
+    assert window.overlays.items["endo"].getData()[0] is not None
+    assert not window.progress.isVisible()
+
+
+def test_cancel_stops_the_worker_without_error(make_window, qtbot, dialogs_seen):
+    window = make_window()
+    rec, labels = synthetic_echo(12)
+    window.controller.segmenter_for = lambda recording: slow_segmenter(labels, steps=400, delay_s=0.01)
+    window.controller.add_recording(rec)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=10000) as blocker:
+        window.analyse_current()
+        qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=5000)
+        qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
+    assert blocker.args == [0, False]
+    assert window.study[0].contours == {} and not dialogs_seen
+
+
+def test_analysis_error_is_a_message_not_a_crash(make_window, qtbot, dialogs_seen):
+    from app.workflow.results import AnalysisError
+
+    def broken(recording):
+        raise AnalysisError("echo segmentation model not installed: models/echo_seg_temporal")
+
+    window = make_window()
+    rec, _ = synthetic_echo(8)
+    window.controller.segmenter_for = lambda recording: broken
+    window.controller.add_recording(rec)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=10000):
+        window.analyse_current()
+    assert dialogs_seen[-1][1] == "Analysis failed" and "not installed" in dialogs_seen[-1][2]
+
+
+def test_opening_a_corrupt_file_shows_an_error(make_window, tmp_path, dialogs_seen):
+    bad = tmp_path / "broken.dcm"
+    bad.write_bytes(b"\0" * 128 + b"DICM" + bytes(range(256)) * 4)
+    window = make_window()
+    window.open_paths([str(bad)])
+    assert len(window.study) == 0
+    assert dialogs_seen and dialogs_seen[-1][1] == "Cannot open" and "broken.dcm" in dialogs_seen[-1][2]
+
+
+def test_phantom_analysis_matches_truth_and_edit_changes_ef(make_window, qtbot, phantom_case):
+    truth = phantom_case.truth
+    window = make_window()
+    window.controller.segmenter_for = lambda recording: (lambda r: truth.labels)
+    window.controller.add_recording(phantom_case.recording)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
+        window.analyse_current()
+    assert blocker.args[1] is True
+    qtbot.wait(20)
+    st = window.study[0]
+    true_ef = 100.0 * (truth.volume_ml.max() - truth.volume_ml.min()) / truth.volume_ml.max()
+    assert st.measurements.ef_pct == pytest.approx(true_ef, abs=5.0)
+    assert abs(st.ed_frames[0] - truth.ed_frames[0]) <= 1
+    assert st.strain is not None and st.strain.gls_pct < -5.0  # strain ran after the segmentation
+    assert not window.curves.strain_plot.isHidden()
+    assert window.measurements.cell_text("gls_pct").endswith("%")
+    es = st.es_frames[0]
+    ef_analysed = st.measurements.ef_pct
+    window.cine.set_frame(es)
+    old = st.contour((0, es), "endo")
+    shrunk = old.with_points(old.points_px + 0.15 * (old.points_px.mean(axis=0) - old.points_px))
+    window.editor.contour = old
+    window.editor.edit_requested.emit("endo", shrunk, "shrink ES")
+    assert st.measurements.ef_pct > true_ef + 3.0
+    window.controller.undo_stack.undo()
+    assert st.measurements.ef_pct == pytest.approx(ef_analysed)
+
+
+def test_dicom_file_round_trip_restores_analysis_and_edits(make_window, qtbot, phantom_case, tmp_path):
+    """Open a written DICOM through the readers, analyse, edit; a new window on the same file restores it."""
+    from app.data.writers import write_recording
+
+    path = write_recording(phantom_case.recording, tmp_path / "a4c.dcm")
+    labels = phantom_case.truth.labels
+    window = make_window()
+    window.controller.segmenter_for = lambda recording: (lambda r: labels)
+    window.open_paths([str(path)])
+    assert len(window.study) == 1 and window.study[0].recording.source_path == path
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=20000):
+        window.analyse_current()
+    st = window.study[0]
+    es = st.es_frames[0]
+    old = st.contour((0, es), "endo")
+    window.cine.set_frame(es)
+    window.editor.contour = old
+    window.editor.commit_move(5, *window.cine.px_to_view(old.points_px[5:6] + [-6.0, 0.0])[0])
+    ef_edited = st.measurements.ef_pct
+    sidecar = tmp_path / "a4c.dcm.cardiotrace.json"
+    def saved_edit():
+        return sidecar.exists() and [0, es] in json.loads(sidecar.read_text())["edited"]["contour_keys"]
+
+    qtbot.waitUntil(saved_edit, timeout=5000)  # the debounced autosave, nothing saved explicitly
+    window.hide()  # killed without closing
+    again = make_window()
+    again.open_paths([str(path)])
+    r = again.study[0]
+    assert r.analysed and (0, es) in r.edited_keys
+    assert r.measurements.ef_pct == pytest.approx(ef_edited, abs=1e-3)
+    assert r.strain is not None and r.strain.gls_pct == pytest.approx(st.strain.gls_pct, abs=1e-3)
+    assert "ef_pct" in r.measurements.edited
+
+
+def test_report_button_writes_the_pdf_of_a_restored_study(make_window, qtbot, phantom_case, tmp_path, monkeypatch,
+                                                         dialogs_seen):
+    from PySide6.QtWidgets import QFileDialog
+
+    from app.data.writers import write_recording
+
+    pytest.importorskip("app.report.from_study")
+    path = write_recording(phantom_case.recording, tmp_path / "clip.dcm")
+    window = make_window()
+    assert not window.reports.report_button.isEnabled()  # nothing analysed yet
+    window.controller.segmenter_for = lambda recording: (lambda r: phantom_case.truth.labels)
+    window.controller.with_strain = False
+    window.open_paths([str(path)])
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=20000):
+        window.analyse_current()
+    window.controller.save_now()
+    window.hide()
+    again = make_window()
+    again.open_paths([str(path)])  # restored from the sidecar: no new analysis
+    assert again.study[0].analysed and again.reports.report_button.isEnabled()
+    pdf = tmp_path / "out.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(pdf), "PDF (*.pdf)")))
+    qtbot.mouseClick(again.reports.report_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: again.reports.worker is None, timeout=60000)
+    assert not dialogs_seen, dialogs_seen
+    assert pdf.read_bytes()[:4] == b"%PDF"

@@ -1,0 +1,159 @@
+"""The viewer with pytest-qt (offscreen): overlays, curves, mouse edits with undo, markers, autosave."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.ui_fixtures import (analysed, dialogs_seen, drag, make_window, no_worker_left,  # noqa: F401
+                               synthetic_echo, widget_pos)
+
+pytest.importorskip("pytestqt")
+
+
+def test_overlays_curves_and_flags_exist(analysed):
+    window, _ = analysed
+    window.cine.set_frame(0)
+    endo = window.overlays.items["endo"].getData()
+    assert endo[0] is not None and len(endo[0]) > 50
+    assert len(window.overlays.items["la"].getData()[0]) > 10
+    assert len(window.overlays.disks.getData()[0]) >= 30  # disks shown on the ED frame
+    window.cine.set_frame(3)
+    assert window.overlays.disks.getData()[0] is None or len(window.overlays.disks.getData()[0]) == 0
+    x, y = window.curves.volume_curve.getData()
+    assert len(x) == 24 and y[0] > y[12]
+    assert list(window.curves.timeline.flags.data["x"]) == [5]
+    assert window.measurements.cell_text("ef_pct").endswith("%")
+    window.overlays.set_visible("endo", False)
+    assert not window.overlays.items["endo"].isVisible()
+
+
+def test_curve_click_and_cursor_move_the_frame(analysed, qtbot):
+    window, _ = analysed
+    plot = window.curves.volume_plot
+    y_mid = float(np.mean(window.curves.volume_curve.getData()[1]))
+    qtbot.mouseClick(plot.viewport(), Qt.LeftButton, pos=widget_pos(plot, 7, y_mid))
+    assert window.cine.frame == 7
+    window.cine.step(1)
+    assert window.curves.timeline.cursor.value() == 8
+
+
+def test_drag_control_point_changes_ef_and_undo_restores(analysed, qtbot):
+    window, _ = analysed
+    window.tools.propagate.setValue(0)
+    window.cine.set_frame(0)  # ED
+    st = window.study[0]
+    ef0, edv0 = st.measurements.ef_pct, st.measurements.edv_ml
+    ctrl = st.contour((0, 0), "endo").points_px
+    i = len(ctrl) // 4  # mid wall, between the annulus and the apex
+    outward = 1 if ctrl[i, 0] > ctrl[:, 0].mean() else -1
+    x0, y0 = window.cine.px_to_view(ctrl[i:i + 1])[0]
+    start = widget_pos(window.cine.plot, x0, y0)
+    end = widget_pos(window.cine.plot, x0 + outward * 6.0, y0)  # 6 mm outwards
+    drag(qtbot, window.cine.plot, start, end)
+    moved = st.contour((0, 0), "endo").points_px
+    assert moved[i, 0] == pytest.approx(ctrl[i, 0] + outward * 12.0, abs=1.5)  # 6 mm at 0.5 mm/px
+    assert st.measurements.edv_ml > edv0 + 0.5
+    assert st.measurements.ef_pct > ef0 + 1.0
+    assert "ef_pct" in st.measurements.edited and "edited" in window.measurements.cell_text("ef_pct", 3)
+    window.actions.undo.trigger()
+    np.testing.assert_allclose(st.contour((0, 0), "endo").points_px, ctrl)
+    assert st.measurements.ef_pct == pytest.approx(ef0)
+    assert "edited" not in window.measurements.cell_text("ef_pct", 3)
+    window.actions.redo.trigger()
+    assert st.measurements.ef_pct > ef0 + 1.0
+
+
+def test_move_ed_marker_and_mark_es_key(analysed, qtbot):
+    window, _ = analysed
+    st = window.study[0]
+    marker = window.curves.timeline.marker("ed", 0)
+    marker.setValue(2.2)
+    marker.sigPositionChangeFinished.emit(marker)
+    assert st.ed_frames == (2,) and st.edes_edited
+    assert "ed_frames" in st.measurements.edited
+    window.cine.set_frame(13)
+    qtbot.keyClick(window, Qt.Key_S)
+    assert st.es_frames == (12, 13)
+    window.controller.undo_stack.undo()
+    window.controller.undo_stack.undo()
+    assert st.ed_frames == (0,) and st.es_frames == (12,) and not st.edes_edited
+
+
+def test_edits_survive_kill_and_reopen(analysed, make_window, qtbot, tmp_path):
+    window, _ = analysed
+    st = window.study[0]
+    old = st.contour((0, 4), "endo")
+    window.cine.set_frame(4)
+    window.editor.contour = old
+    window.editor.commit_move(3, *window.cine.px_to_view(old.points_px[3:4] + [5.0, 0.0])[0])
+    window.mark_current("es")
+    sidecar = tmp_path / "case.dcm.cardiotrace.json"
+    qtbot.waitUntil(sidecar.exists, timeout=5000)  # debounced autosave, no explicit save
+    ef_saved = st.measurements.ef_pct
+    window.hide()  # "killed": never closed, nothing flushed at exit
+    reopened = make_window()
+    rec, _ = synthetic_echo(24, path=tmp_path / "case.dcm")
+    index = reopened.controller.add_recording(rec)
+    r = reopened.study[index]
+    np.testing.assert_allclose(r.contour((0, 4), "endo").points_px[3], old.points_px[3] + [5.0, 0.0], atol=1e-3)
+    assert r.es_frames == (4, 12) and r.edes_edited
+    assert r.measurements.ef_pct == pytest.approx(ef_saved, abs=1e-4)  # points saved to 1e-6 px
+
+
+def test_corrupt_sidecar_shows_an_error(make_window, tmp_path, dialogs_seen):
+    src = tmp_path / "bad.dcm"
+    src.write_bytes(b"x")
+    (tmp_path / "bad.dcm.cardiotrace.json").write_text('{"format": "cardiotrace-study", "contours": [{"sl')
+    window = make_window()
+    rec, _ = synthetic_echo(8, path=src)
+    index = window.controller.add_recording(rec)
+    assert index == 0 and window.study[0].contours == {}
+    assert dialogs_seen and dialogs_seen[-1][0] == "critical" and "unreadable" in dialogs_seen[-1][1]
+
+
+def test_playback_advances_at_the_frame_rate(analysed, qtbot):
+    window, _ = analysed
+    cine = window.cine
+
+    def played(speed_index: int) -> int:
+        cine.speed.setCurrentIndex(speed_index)
+        cine.set_frame(0)
+        cine.set_playing(True)
+        qtbot.wait(400)  # 1x at 30 fps: about 12 frames; 0.25x: about 3
+        cine.set_playing(False)
+        return cine.frame
+
+    normal, quarter = played(2), played(0)
+    assert 4 <= normal <= 16 and quarter <= 6 and normal > quarter
+
+
+def test_loop_one_beat_stays_in_the_beat(analysed, qtbot):
+    window, _ = analysed
+    from app.workflow.edits import EdEsEdit
+
+    window.controller.push(EdEsEdit(0, (4, 14), (9,)))
+    window.cine.set_frame(6)
+    assert window.cine._loop == (4, 13)
+    window.cine.loop_beat.setChecked(True)
+    window.cine.speed.setCurrentIndex(4)  # 2x
+    seen = set()
+    window.cine.frame_changed.connect(seen.add)
+    window.cine.set_playing(True)
+    qtbot.wait(500)  # 2x at 30 fps: ~30 frames, longer than the 10-frame beat
+    window.cine.set_playing(False)
+    assert seen and seen <= set(range(4, 14)) and 4 in seen
+
+
+def test_calibration_line_sets_spacing(analysed, monkeypatch):
+    from app.ui import dialogs
+
+    window, _ = analysed
+    monkeypatch.setattr(dialogs, "ask_length_mm", lambda parent, length_px: 40.0)
+    window.editor.set_mode("calibrate")
+    window.editor.finish_drawing(window.cine.px_to_view(np.array([[10.0, 10.0], [10.0, 110.0]])))
+    assert window.study[0].recording.spacing_mm == pytest.approx((0.4, 0.4))
+    assert window.editor.mode == "edit"
+    window.controller.undo_stack.undo()
+    assert window.study[0].recording.spacing_mm == pytest.approx((0.5, 0.5))
