@@ -17,7 +17,7 @@ def install_root() -> Path:
 
 def models_dir() -> Path:
     """Trained weights (`models/<name>/`); CARDIOTRACE_MODELS_DIR overrides it (tests)."""
-    override = os.environ.get("CARDIOTRACE_MODELS_DIR")
+    override = os.environ.get("CARDIOTRACE_MODELS_DIR", "").strip()
     return Path(override) if override else install_root() / "models"
 
 

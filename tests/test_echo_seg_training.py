@@ -82,3 +82,23 @@ def test_cli_registry_dispatch(capsys):
     assert main(["train", "list"]) == 0
     assert "echo-seg" in capsys.readouterr().out
     assert main(["train", "echo-seg", "--arch", "bogus"]) == 2
+
+
+def test_temporal_fine_tune_from_published_model(tmp_path):
+    data = _fake_camus(tmp_path / "camus")
+    assert echo_seg.main(_args(tmp_path, data, "temporal", 2)) == 0
+    models = tmp_path / "models"
+    first = json.loads((models / "echo_seg_temporal" / "metadata.json").read_text())
+    args = echo_seg.build_parser().parse_args(
+        _args(tmp_path, data, "temporal", 2) + ["--run", "fine", "--init-from", "echo_seg_temporal"])
+    trainer = echo_seg.Trainer(args, [])
+    published = torch.load(models / "echo_seg_temporal" / "model.pt", weights_only=True)
+    own = trainer.model.state_dict()
+    assert all(torch.equal(own[k], v.float()) for k, v in published.items())  # every tensor, not just the base's
+    assert trainer.best == trainer.history[0]["dice_mean"] and trainer.history[0]["step"] == 0  # the score to beat
+    assert trainer.commands[: len(first["command_history"])] == first["command_history"]
+    trainer.best = -1.0  # force a publish to check the bookkeeping
+    trainer.run()
+    meta = json.loads((models / "echo_seg_temporal" / "metadata.json").read_text())
+    assert meta["trained_steps"] == first["trained_steps"] + 2
+    assert meta["initialised_from"].startswith("echo_seg_temporal (all")

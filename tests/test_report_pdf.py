@@ -174,7 +174,7 @@ def test_mri_stack_report_has_mass_and_slice_summation(tmp_path):
 
 
 def test_strain_failure_is_reported_not_fatal(tmp_path, one_view):
-    from app.report.strain_step import with_strain
+    from app.workflow.strain_step import with_strain
 
     no_myo = np.where(one_view.labels == 2, 0, one_view.labels).astype(np.uint8)
     broken = with_strain(replace(one_view, labels=no_myo))

@@ -44,7 +44,7 @@ def test_phantom_report_prints_the_measured_ef_near_the_truth(tmp_path, case):
 
 def test_phantom_report_with_computed_strain(tmp_path, case):
     """Strain from the strain pipeline (classical motion) appears in the table and as curves."""
-    from app.report.strain_step import with_strain
+    from app.workflow.strain_step import with_strain
 
     made, analysis = case
     with_s = with_strain(analysis)

@@ -55,7 +55,8 @@ def _per_path(values, n: int, name: str) -> list:
 
 def run(args: argparse.Namespace) -> int:
     from app.cli import UsageError
-    from app.commands.analyze_io import load_labels, segmenter_for_model, with_strain, write_masks
+    from app.commands.analyze_io import load_labels, segmenter_for_model, write_masks
+    from app.workflow.strain_step import with_strain
     from app.data.readers import load_recording
     from app.workflow.measure import measure_study
     from app.workflow.pipeline import analyze_recording, run_to_completion

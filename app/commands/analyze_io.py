@@ -28,28 +28,6 @@ def segmenter_for_model(recording: Recording, model: str):
     return echo_base, f"echo_seg_{model}"
 
 
-def with_strain(analysis):
-    """The analysis with longitudinal strain (apical echo views with an ED frame), else unchanged with the
-    reason in extra["strain_error"] (strain failing never fails the volume analysis)."""
-    from dataclasses import replace
-
-    from app.data.recording import APICAL_VIEWS
-    from app.workflow.results import AnalysisError
-
-    rec, m = analysis.recording, analysis.measurements
-    if rec.modality != "echo" or rec.is_stack or rec.view not in APICAL_VIEWS:
-        return analysis
-    if not m.ed_frames:
-        return replace(analysis, extra={**analysis.extra, "strain_error": "no end-diastolic frame"})
-    from app.workflow.strain_pipeline import run_strain
-
-    try:
-        strain = run_strain(rec, analysis.labels, m.ed_frames, es_frames=m.es_frames)
-    except (AnalysisError, ValueError) as exc:
-        return replace(analysis, extra={**analysis.extra, "strain_error": str(exc)})
-    return replace(analysis, strain=strain)
-
-
 def load_labels(path: Path, recording: Recording) -> np.ndarray:
     """A label map for the recording from .npz ('labels' array, e.g. a phantom truth sidecar), .npy, or an
     image file SimpleITK reads (NIfTI, MetaImage; a 4D (x, y, slice, phase) file for a stack)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -103,7 +104,7 @@ def predict_curve(model, clip: np.ndarray, device=None, window: int = WINDOW_FRA
 
 
 @lru_cache(maxsize=2)
-def _cached_model(device_key: str):
+def _cached_model(device_key: str, models_root: str):
     from app.ml.device import choose_device
     from app.ml.nets.tempreg import build_tempreg
     from app.ml.weights import load_model
@@ -111,12 +112,14 @@ def _cached_model(device_key: str):
     import torch
 
     device = torch.device(device_key) if device_key else choose_device()
-    return load_model(MODEL_NAME, lambda meta: build_tempreg(meta.get("build")), device)
+    return load_model(MODEL_NAME, lambda meta: build_tempreg(meta.get("build")), device, root=Path(models_root))
 
 
 def load_tempreg(device=None):
     """The trained TempReg-Net from models/ed_es (WeightsError when absent or corrupted)."""
-    return _cached_model(str(device) if device is not None else "")
+    from app.ml.weights import models_dir
+
+    return _cached_model(str(device) if device is not None else "", str(models_dir()))
 
 
 def detect_ed_es(recording: Recording, *, slice_index: int | None = None, device=None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Iterator
 
 import cv2
@@ -59,16 +60,24 @@ def _is_cancelled(cancel) -> bool:
     return bool(cancel())
 
 
-@lru_cache(maxsize=4)
 def _load(model: str, device_str: str):
+    """(net, metadata) of an installed model, cached per models folder (tests and bundles switch it)."""
+    from app.ml.weights import models_dir
+
+    return _load_cached(model, device_str, str(models_dir()))
+
+
+@lru_cache(maxsize=4)
+def _load_cached(model: str, device_str: str, models_root: str):
     from app.ml.training.echo_seg_models import build_from_metadata
     from app.ml.weights import load_model, read_metadata
 
     import torch
 
     name = MODEL_FOLDERS.get(model, model)
-    net = load_model(name, build_from_metadata, torch.device(device_str))
-    return net, read_metadata(name)
+    root = Path(models_root)
+    net = load_model(name, build_from_metadata, torch.device(device_str), root=root)
+    return net, read_metadata(name, root)
 
 
 def wma_weights(window: int = WMA_WINDOW) -> np.ndarray:

@@ -17,7 +17,9 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+from app import paths
+
+MODELS_DIR = paths.install_root() / "models"  # the bundled models (checkout or PyInstaller bundle)
 WEIGHTS_FILE = "model.pt"
 METADATA_FILE = "metadata.json"
 
@@ -28,8 +30,7 @@ class WeightsError(Exception):
 
 def models_dir() -> Path:
     """The models folder (override with CARDIOTRACE_MODELS_DIR, e.g. in tests)."""
-    override = os.environ.get("CARDIOTRACE_MODELS_DIR", "").strip()
-    return Path(override) if override else MODELS_DIR
+    return paths.models_dir()
 
 
 def model_dir(name: str, root: Path | None = None) -> Path:

@@ -143,7 +143,7 @@ def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, options: BatchO
     try:
         analysis = analyse(item, on_progress)
         if options.strain:
-            from app.report.strain_step import with_strain
+            from app.workflow.strain_step import with_strain
 
             analysis = with_strain(analysis, on_progress=on_progress)
         outputs, report_json, row = _outputs(analysis, item, out_dir, options)

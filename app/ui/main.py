@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from PySide6.QtCore import QTimer
@@ -52,4 +53,6 @@ def run_gui(paths: list[str]) -> int:
     if paths:
         QTimer.singleShot(0, lambda: window.open_paths(paths))
     QTimer.singleShot(300, window.load_device_label)  # torch loads after the window is up
+    if os.environ.get("CARDIOTRACE_EXIT_AFTER_SHOW") == "1":  # start-up timing (installer smoke test)
+        QTimer.singleShot(0, window.close)  # after open_paths; closeEvent waits for the workers
     return int(app.exec())

@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
     p.add_argument("--phantom-clips", type=int, default=10, help="labelled phantom clips to render and mix in (0: none)")
     p.add_argument("--phantom-fraction", type=float, default=0.3, help="share of frames (base) or steps (temporal) drawn from phantom clips")
-    p.add_argument("--init-from", type=str, default="echo_seg_base", help="temporal: base model to copy weights from")
+    p.add_argument("--init-from", type=str, default="echo_seg_base", help="temporal: model to start from: a base U-Net (matching tensors copied) or a ConvLSTM U-Net of the same shape, e.g. echo_seg_temporal (all weights; fine-tuning, publishes only when the held-out score beats it)")
     p.add_argument("--run", type=str, default=None, help="checkpoint run name (default echo_seg_<arch>)")
     p.add_argument("--checkpoint-root", type=Path, default=None)
     p.add_argument("--models-root", type=Path, default=None)
@@ -147,25 +147,46 @@ class Trainer:
             self.opt.load_state_dict(state["optimizer"])
             self.step, self.best = int(state["step"]), float(state["best"])
             self.history = list(state.get("history", []))
+            self.meta.update({k: v for k, v in state.get("meta", {}).items() if k in ("initialised_from", "prior_steps")})
             self.commands = [*state.get("commands", []), f"(resumed at step {self.step}) {self.command}"]
             self.rng = np.random.default_rng(self.args.seed + self.step)
             print(f"resumed from {self._ckpt_path()} at step {self.step} (best {self.best:.4f})", flush=True)
         elif self.args.arch == "temporal" and self.args.init_from:
-            self._init_from_base()
+            self._init_from_model()
 
-    def _init_from_base(self) -> None:
+    def _init_from_model(self) -> None:
+        """Copy weights from models/<init_from>: all of them when it is a ConvLSTM U-Net of the same shape
+        (fine-tuning), else the matching tensors of a base U-Net."""
         import torch
 
-        from app.ml.weights import WEIGHTS_FILE, model_available, model_dir
+        from app.ml.weights import WEIGHTS_FILE, model_available, model_dir, read_metadata
 
-        root = self.args.models_root
-        if not model_available(self.args.init_from, root):
-            print(f"no base model '{self.args.init_from}' to initialise from; training from scratch", flush=True)
+        root, name = self.args.models_root, self.args.init_from
+        if not model_available(name, root):
+            print(f"no model '{name}' to initialise from; training from scratch", flush=True)
             return
-        state = torch.load(model_dir(self.args.init_from, root) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-        copied = self.model.load_base_weights(state)
-        self.meta["initialised_from"] = f"{self.args.init_from} ({len(copied)} tensors)"
-        print(f"initialised {len(copied)} tensors from {self.args.init_from}", flush=True)
+        source = read_metadata(name, root)
+        state = torch.load(model_dir(name, root) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        same = all(source.get(k) == self.meta[k] for k in ("architecture", "channels", "lstm_levels", "input_size"))
+        if not same:
+            copied = self.model.load_base_weights(state)
+            self.meta["initialised_from"] = f"{name} ({len(copied)} tensors)"
+            print(f"initialised {len(copied)} tensors from {name}", flush=True)
+            return
+        own = self.model.state_dict()
+        self.model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+        prior = int(source.get("trained_steps", 0))
+        self.meta["initialised_from"] = f"{name} (all {len(state)} tensors, {prior} steps)"
+        self.meta["prior_steps"] = prior
+        self.commands = [*source.get("command_history", []),
+                         f"{self.command}  (fine-tuned from {name} at {prior} steps)"]
+        print(f"initialised all {len(state)} tensors from {name} ({prior} steps)", flush=True)
+        if name == (self.args.model_name or f"echo_seg_{self.args.arch}"):
+            # the published model is the one to beat: score it on the held-out selection set first
+            metrics = self.validate()
+            self.best = metrics["dice_mean"]
+            self.history.append(metrics)
+            print("baseline " + " ".join(f"{k}={v:.4f}" for k, v in metrics.items()), flush=True)
 
     def save_checkpoint(self) -> None:
         from app.ml.training.checkpoint import save_checkpoint
@@ -249,14 +270,17 @@ class Trainer:
             "training_data": self._data_description(),
             "command": self.command,
             "command_history": self.commands,
-            "trained_steps": self.step,
+            "trained_steps": self.meta.get("prior_steps", 0) + self.step,
             "selection_metrics_holdout": {k: round(float(v), 4) for k, v in metrics.items()},
             "dataset_citation": "Leclerc et al., IEEE TMI 38(9):2198-2210, 2019, doi:10.1109/TMI.2019.2900516 (CAMUS)",
         })
         previous = self._previous_metadata()
         for key in ("validation_metrics", "benchmark"):
-            if key in previous and previous.get("trained_steps") == self.step:
+            if key in previous and previous.get("trained_steps") == meta["trained_steps"]:
                 meta[key] = previous[key]
+        same_net = all(previous.get(k) == meta[k] for k in ("architecture", "channels", "lstm_levels", "input_size"))
+        if "benchmark" in previous and same_net:
+            meta["benchmark"] = previous["benchmark"]  # speed depends on the network's shape, not its weights
         save_model(self.model, self.args.model_name or f"echo_seg_{self.args.arch}", meta, self.args.models_root, half=True)
 
     def _previous_metadata(self) -> dict:

@@ -1,4 +1,4 @@
-"""Add longitudinal strain to an analysis before reporting (the pipeline itself does not compute it).
+"""Add longitudinal strain to a finished analysis (CLI `analyze`, batch, report): one place for it.
 
 `with_strain(analysis)` runs app.workflow.strain_pipeline.compute_strain (classical motion by default:
 no model needed) on apical echo recordings that have an ED frame and no strain yet. When strain cannot
@@ -26,6 +26,8 @@ def with_strain(analysis, motion: str = "classical", on_progress=None):
     from app.workflow.strain_pipeline import compute_strain
 
     m = analysis.measurements
+    if not m.ed_frames:
+        return replace(analysis, extra={**analysis.extra, "strain_error": "no end-diastolic frame"})
     try:
         result = None
         for step in compute_strain(analysis.recording, analysis.labels, m.ed_frames, es_frames=m.es_frames,
