@@ -18,7 +18,7 @@ SUBCOMMANDS = {
     "analyze": "analyse recordings: volumes, EF, ED/ES, strain; JSON, masks, PDF report",
     "phantom": "write a synthetic recording with exact ground truth",
     "evaluate": "score the models on validation data (echo-seg, ed-es, strain, mri-seg)",
-    "train": "train a model (echo-seg, ed-es, motion, mri-seg, view)",
+    "train": "train a model (echo-seg, ed-es, motion, mri-seg)",
 }
 
 

@@ -155,3 +155,26 @@ def test_stack_masks_round_trip(tmp_path):
     assert image.GetSize() == (24, 20, 4, 6)
     assert image.GetSpacing() == pytest.approx((1.25, 1.5, 9.0, 0.05))
     np.testing.assert_array_equal(load_labels(path, rec), labels)
+
+
+def test_short_axis_series_folder_gives_slice_summation_and_mass(tmp_path, capsys):
+    """A phantom cine MR folder (single-frame DICOM files) analysed with its true labels: echo's keys plus
+    the myocardial mass and per-slice masks."""
+    out = tmp_path / "sax"
+    assert main(["phantom", "--modality", "mri", "--edv", "130", "--esv", "55", "--seed", "3", "--phases", "10",
+                 "--slices", "6", "--slice-spacing", "10", "--pixel", "2.0", "--matrix", "96", "--out", str(out)]) == 0
+    capsys.readouterr()
+    truth = phantom.load_truth(out)
+    masks = tmp_path / "sax_labels.nii.gz"
+    code = main(["analyze", str(out), "--labels", str(out.parent / "sax.truth.npz"), "--json", "-",
+                 "--masks", str(masks)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out)
+    assert REQUIRED_KEYS <= set(result)
+    assert result["modality"] == "mri" and result["method"] == "slice-summation"
+    assert 60 < result["myocardial_mass_g"] < 300
+    assert result["edv_ml"] == pytest.approx(truth.edv_ml, rel=0.03)
+    assert result["esv_ml"] == pytest.approx(truth.esv_ml, rel=0.05)
+    image = sitk.ReadImage(str(masks))
+    assert image.GetSize()[2:] == (6, 10)  # (x, y, slice, phase)

@@ -19,14 +19,14 @@ from app.ml.weights import save_model  # noqa: E402
 @pytest.fixture()
 def tiny_models(tmp_path, monkeypatch):
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
-    inference._load.cache_clear()
+    inference._load_cached.cache_clear()
     torch.manual_seed(0)
     base = {"architecture": "unet", "channels": [4, 8, 8], "input_size": 32}
     temporal = {"architecture": "convlstm_unet", "channels": [4, 8, 8], "lstm_levels": [1, 2], "input_size": 32}
     save_model(UNet((4, 8, 8)), "echo_seg_base", base, root=tmp_path)
     save_model(ConvLSTMUNet((4, 8, 8), (1, 2)), "echo_seg_temporal", temporal, root=tmp_path)
     yield tmp_path
-    inference._load.cache_clear()
+    inference._load_cached.cache_clear()
 
 
 def _recording(n=5, shape=(50, 70), sector=True):

@@ -157,3 +157,43 @@ def test_calibration_line_sets_spacing(analysed, monkeypatch):
     assert window.editor.mode == "edit"
     window.controller.undo_stack.undo()
     assert window.study[0].recording.spacing_mm == pytest.approx((0.5, 0.5))
+
+
+def test_workers_still_running_when_the_loop_ends_are_joined(qtbot):
+    """A worker started just as the window closes (the device probe's timer) is cancelled and joined
+    instead of being destroyed while running (Qt aborts the process then)."""
+    import threading
+
+    from app.ui.main import join_workers
+    from app.ui.workers import GeneratorWorker, active_workers
+
+    started = threading.Event()
+
+    def job(cancel):
+        started.set()
+        while not cancel.is_set():
+            cancel.wait(0.01)
+        yield "stopped"
+
+    worker = GeneratorWorker(job, "slow probe")
+    worker.start()
+    assert started.wait(5)
+    join_workers(timeout_ms=5000)
+    assert worker not in active_workers() and worker.isFinished()
+
+
+def test_app_starts_and_exits_cleanly_on_the_demo(tmp_path):
+    """`python -m app DEMO` with CARDIOTRACE_EXIT_AFTER_SHOW=1 (the installer's start-up check)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "resources" / "demo" / "a4c.dcm"
+    shutil.copy(demo, tmp_path / "a4c.dcm")  # autosave sidecars go beside the copy
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CARDIOTRACE_EXIT_AFTER_SHOW": "1"}
+    proc = subprocess.run([sys.executable, "-m", "app", str(tmp_path / "a4c.dcm")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "QThread: Destroyed" not in proc.stderr

@@ -55,4 +55,16 @@ def run_gui(paths: list[str]) -> int:
     QTimer.singleShot(300, window.load_device_label)  # torch loads after the window is up
     if os.environ.get("CARDIOTRACE_EXIT_AFTER_SHOW") == "1":  # start-up timing (installer smoke test)
         QTimer.singleShot(0, window.close)  # after open_paths; closeEvent waits for the workers
-    return int(app.exec())
+    code = int(app.exec())
+    join_workers()
+    return code
+
+
+def join_workers(timeout_ms: int = 10000) -> None:
+    """Cancel and join any worker still running when the event loop ends (e.g. the device probe started
+    by its timer just as the window closed): Qt aborts when a running QThread is destroyed."""
+    from app.ui.workers import active_workers
+
+    for worker in active_workers():
+        worker.cancel()
+        worker.wait(timeout_ms)

@@ -148,6 +148,7 @@ class Measurements:
             "edv_area_length_ml": _num(self.edv_area_length_ml),
             "esv_area_length_ml": _num(self.esv_area_length_ml),
             "lv_mass_g": _num(self.lv_mass_g, 1),
+            "myocardial_mass_g": _num(self.lv_mass_g, 1),  # the MRI name of the same value (issue 9)
             "beats": [b.to_json_dict(volumes_known) for b in self.beats],
             "volume_curve_ml": _curve(self.volume_curve_ml),
             "area_curve": _curve(self.area_curve_px2, 2),
