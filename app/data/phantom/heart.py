@@ -27,6 +27,9 @@ HYPOKINETIC_MOTILITY = 0.5
 INFARCT_MOTILITY = 0.03
 INFARCT_THINNING = 0.5  # infarcted wall keeps this fraction of its thickness
 N_U = 401  # material samples along a meridian
+FINE_U = 1601  # spatial angle samples used to lay the material out along a meridian
+LAYOUT_ITERATIONS = 4
+APEX_BLEND_Q = 0.15  # apical cap (ED arc fraction) over which the meridians' thickness is made common
 NORMAL_SMOOTHING = 0.1  # of the meridian length (Gaussian sigma)
 
 
@@ -73,7 +76,17 @@ class HeartModel:
         self._arc_ed = float(arc[-1])
         self.section_p = np.concatenate([-self.q[::-1], self.q[1:]])  # left base .. apex .. right base
         self.thickness_ed_q = 7.0 + 3.0 / (1.0 + np.exp(-(self.q - 0.25) / 0.06))  # mm, thin apex
+        self.q_mid = self._midline_fraction(r, z)
         self._ed_cache: dict[tuple, WallState] = {}
+
+    def _midline_fraction(self, r: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """(N_U,) end-diastolic arc-length fraction along the mid-wall line (0 apex, 1 base) of each
+        material sample: the coordinate that places the AHA levels, because the strain analysis (truth
+        and measurement alike) splits the wall into equal-length thirds of its midline at ED."""
+        n_r, n_z = _normals(r[None, :], z[None, :])
+        mid_r, mid_z = r + 0.5 * self.thickness_ed_q * n_r[0], z + 0.5 * self.thickness_ed_q * n_z[0]
+        arc = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(mid_r), np.diff(mid_z)))])
+        return arc / arc[-1]
 
     # -- regional properties --------------------------------------------------------------
     def motility(self, psi_deg: np.ndarray) -> np.ndarray:
@@ -81,9 +94,9 @@ class HeartModel:
         psi = np.asarray(psi_deg, dtype=np.float64)[:, None]
         m = np.ones((psi.shape[0], N_U))
         for name in self.params.hypokinetic:
-            m -= (1.0 - HYPOKINETIC_MOTILITY) * segment_weight(name, self.q[None, :], psi)
+            m -= (1.0 - HYPOKINETIC_MOTILITY) * segment_weight(name, self.q_mid[None, :], psi)
         for name in self.params.infarct:
-            m -= (1.0 - INFARCT_MOTILITY) * segment_weight(name, self.q[None, :], psi)
+            m -= (1.0 - INFARCT_MOTILITY) * segment_weight(name, self.q_mid[None, :], psi)
         return np.clip(m, 0.0, 1.0)
 
     def infarct_weight(self, psi_deg: np.ndarray) -> np.ndarray:
@@ -91,8 +104,8 @@ class HeartModel:
         psi = np.asarray(psi_deg, dtype=np.float64)[:, None]
         w = np.zeros((psi.shape[0], N_U))
         for name in self.params.infarct:
-            w = np.maximum(w, segment_weight(name, self.q[None, :], psi))
-        return w
+            w = w + segment_weight(name, self.q_mid[None, :], psi)
+        return np.minimum(w, 1.0)  # neighbours' tapers sum to 1 (a max would put a corner on the border)
 
     def thickness_ed(self, psi_deg: np.ndarray) -> np.ndarray:
         """(n_psi, N_U) end-diastolic wall thickness in mm."""
@@ -105,19 +118,28 @@ class HeartModel:
         The meridian's arc length at this instant is shared among its material elements in
         proportion to 1 + eps * m(q): each element's longitudinal strain is proportional to its
         motility (a hypokinetic segment shortens ~35 % of normal, an infarct hardly at all), with
-        eps chosen so the elements fill the meridian exactly.
+        eps chosen so the elements fill the meridian exactly. The meridian's shape depends on where
+        the material (and so its motility) sits, so the layout is solved by fixed-point iteration on
+        a fine angle grid: every material point ends on the curve its own motility defines, and the
+        element stretches are the prescribed ones (no kinks where the motility changes).
         """
-        th0 = self.theta_base * self.u0[None, :]
-        r = self.b_ed * (1.0 - radial_scale * motility) * np.sin(th0)
-        z = self._semi_axis(motility, progress) * (1.0 - np.cos(th0))
-        arc = np.concatenate([np.zeros((len(r), 1)), np.cumsum(np.hypot(np.diff(r), np.diff(z)), axis=1)], axis=1)
+        n_psi = motility.shape[0]
+        grid = np.linspace(0.0, 1.0, FINE_U)
+        th_grid = self.theta_base * grid
+        a = self._semi_axis(motility, progress)
+        z = a * (1.0 - np.cos(th_grid))[None, :]
         dq = np.diff(self.q)[None, :]
         m_mid = 0.5 * (motility[:, 1:] + motility[:, :-1])
-        eps = (arc[:, -1:] / self._arc_ed - 1.0) / np.maximum(np.sum(m_mid * dq, axis=1, keepdims=True), 1e-3)
-        lam = np.maximum(1.0 + eps * m_mid, 0.2)
-        sigma = np.concatenate([np.zeros((len(r), 1)), np.cumsum(lam * dq, axis=1)], axis=1)
-        sigma /= sigma[:, -1:]
-        u = np.stack([np.interp(sigma[i], arc[i] / arc[i, -1], self.u0) for i in range(len(r))])
+        u = np.broadcast_to(self.u0[None, :], motility.shape)
+        for _ in range(LAYOUT_ITERATIONS):
+            m_grid = np.stack([np.interp(grid, u[i], motility[i]) for i in range(n_psi)])
+            r = self.b_ed * (1.0 - radial_scale * m_grid) * np.sin(th_grid)[None, :]
+            arc = np.concatenate([np.zeros((n_psi, 1)), np.cumsum(np.hypot(np.diff(r), np.diff(z)), axis=1)], axis=1)
+            eps = (arc[:, -1:] / self._arc_ed - 1.0) / np.maximum(np.sum(m_mid * dq, axis=1, keepdims=True), 1e-3)
+            lam = np.maximum(1.0 + eps * m_mid, 0.2)
+            sigma = np.concatenate([np.zeros((n_psi, 1)), np.cumsum(lam * dq, axis=1)], axis=1)
+            sigma /= sigma[:, -1:]
+            u = np.stack([np.interp(sigma[i], arc[i] / arc[i, -1], grid) for i in range(n_psi)])
         return self.theta_base * u
 
     def length_mm(self, progress: float) -> float:
@@ -168,14 +190,13 @@ class HeartModel:
         a = self._semi_axis(m, progress)
         r = self.b_ed * (1.0 - radial_scale * m) * np.sin(th)
         z = a * (1.0 - np.cos(th))
-        dr, dz = np.gradient(r, axis=1), np.gradient(z, axis=1)
-        norm = np.hypot(dr, dz)
-        n_r, n_z = _smooth_normals(dz / norm, -dr / norm)
+        n_r, n_z = _normals(r, z)
         ed = self._ed_state(psi)
-        stretch = norm / np.hypot(np.gradient(ed.endo_r, axis=1), np.gradient(ed.endo_z, axis=1))
-        h_ed = ed.thickness
-        q_const = h_ed * (ed.endo_r + 0.5 * h_ed)
-        h = -r + np.sqrt(r * r + 2.0 * q_const / stretch)
+        stretch = _arc_rate(r, z) / _arc_rate(ed.endo_r, ed.endo_z)
+        h = _incompressible_thickness(ed, r, n_r, stretch)
+        # the apex is one point shared by every meridian: blend their apical thickness to a common value
+        cap = 0.5 + 0.5 * np.cos(np.pi * np.clip(self.q / APEX_BLEND_Q, 0.0, 1.0))
+        h = h + (np.mean(h[:, 0]) - h[:, :1]) * cap[None, :]
         return WallState(r, z, h, n_r, n_z, float(np.min(z[:, -1])))
 
     def _ed_state(self, psi: np.ndarray) -> WallState:
@@ -183,21 +204,39 @@ class HeartModel:
         if key not in self._ed_cache:
             th = self.theta_base * self.u0[None, :].repeat(len(psi), axis=0)
             r, z = self.b_ed * np.sin(th), self.a_ed * (1.0 - np.cos(th))
-            dr, dz = np.gradient(r, axis=1), np.gradient(z, axis=1)
-            norm = np.hypot(dr, dz)
-            n_r, n_z = _smooth_normals(dz / norm, -dr / norm)
+            n_r, n_z = _normals(r, z)
             self._ed_cache[key] = WallState(r, z, self.thickness_ed(psi), n_r, n_z, self.length_ed_mm)
         return self._ed_cache[key]
 
 
-def _smooth_normals(n_r: np.ndarray, n_z: np.ndarray, sigma: float = NORMAL_SMOOTHING) -> tuple[np.ndarray, np.ndarray]:
-    """Wall directions smoothed along each meridian (n_psi, N_U): the epicardium and midline follow the
-    endocardium's overall shape, not every local kink of a hypokinetic bulge. The angle from the apex
-    direction is odd about the apex, so it is mirrored there before smoothing."""
+def _arc_rate(r: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """(n_psi, N_U) arc length per material sample along each meridian."""
+    return np.hypot(np.gradient(r, axis=1), np.gradient(z, axis=1))
+
+
+def _normals(r: np.ndarray, z: np.ndarray, sigma: float = NORMAL_SMOOTHING) -> tuple[np.ndarray, np.ndarray]:
+    """Outward unit normals (n_r, n_z) of endocardial meridians (n_psi, N_U), lightly smoothed along
+    the meridian (sigma as a fraction of its samples). The angle from the apex direction is odd about
+    the apex, so it is mirrored there before smoothing."""
     from scipy.ndimage import gaussian_filter1d
 
-    alpha = np.arctan2(n_z, n_r) + np.pi / 2.0
+    dr, dz = np.gradient(r, axis=1), np.gradient(z, axis=1)
+    alpha = np.arctan2(-dr, dz) + np.pi / 2.0  # the normal (dz, -dr) turned to the apex direction
     alpha = np.where(alpha > np.pi, alpha - 2 * np.pi, alpha)
-    mirrored = np.concatenate([-alpha[:, :0:-1], alpha], axis=1)
-    smooth = gaussian_filter1d(mirrored, sigma * n_r.shape[1], axis=1, mode="nearest")[:, n_r.shape[1] - 1:]
-    return np.sin(smooth), -np.cos(smooth)
+    if sigma > 0:
+        mirrored = np.concatenate([-alpha[:, :0:-1], alpha], axis=1)
+        alpha = gaussian_filter1d(mirrored, sigma * r.shape[1], axis=1, mode="nearest")[:, r.shape[1] - 1:]
+    return np.sin(alpha), -np.cos(alpha)
+
+
+def _incompressible_thickness(ed: WallState, r: np.ndarray, n_r: np.ndarray, stretch: np.ndarray) -> np.ndarray:
+    """Wall thickness that keeps each wall element's volume: the ring element between the endocardium
+    (radius r) and a point h along the normal holds h * (r + n_r * h / 2) per unit arc and angle, times
+    the meridional stretch. Solved for h in the cancellation-free form; at the apex (r = n_r = 0) the
+    limit is taken from the two neighbours (h is even about the apex), so the wall has no cusp there."""
+    h_ed = ed.thickness
+    load = h_ed * (ed.endo_r + 0.5 * ed.normal_r * h_ed) / stretch
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = 2.0 * load / (r + np.sqrt(r * r + 2.0 * n_r * load))
+    h[:, 0] = (4.0 * h[:, 1] - h[:, 2]) / 3.0
+    return h

@@ -54,8 +54,17 @@ def view_segment_names(view: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def segment_weight(name: str, q: np.ndarray, psi_deg: np.ndarray | float, edge: float = 0.1) -> np.ndarray:
-    """Smooth 0..1 membership of wall points (q, psi) in an AHA segment (broadcasts q and psi)."""
+LEVEL_TAPER = 0.16  # width (in q) of the raised-cosine edge between levels, centred on the boundary
+AZIMUTH_TAPER_DEG = 16.0  # width of the edge between walls
+
+
+def segment_weight(name: str, q: np.ndarray, psi_deg: np.ndarray | float, edge: float = LEVEL_TAPER) -> np.ndarray:
+    """Smooth 0..1 membership of wall points (q, psi) in an AHA segment (broadcasts q and psi).
+
+    Each edge is a raised-cosine taper of width `edge` centred on the segment boundary (0.5 on the
+    boundary, exactly 0 / 1 half a width outside / inside): continuous with a continuous slope, so a
+    hypokinetic segment's motion blends into its neighbours without kinking the wall.
+    """
     level, wall = name.split("_", 1)
     lo, hi = LEVELS[level]
     centre = (APICAL_WALLS if level == "apical" else BASAL_MID_WALLS)[wall]
@@ -63,16 +72,16 @@ def segment_weight(name: str, q: np.ndarray, psi_deg: np.ndarray | float, edge: 
     q = np.asarray(q, dtype=np.float64)
     w_q = np.ones_like(q)
     if lo > 0.0:  # no lower edge at the apex
-        w_q = w_q * _smooth_step((q - lo) / edge)
+        w_q = w_q * cosine_taper((q - lo) / edge)
     if hi < 1.0:  # no upper edge at the base
-        w_q = w_q * _smooth_step((hi - q) / edge)
-    w_psi = _smooth_step((half_width - _angle_diff_deg(psi_deg, centre)) / 8.0)
+        w_q = w_q * cosine_taper((hi - q) / edge)
+    w_psi = cosine_taper((half_width - _angle_diff_deg(psi_deg, centre)) / AZIMUTH_TAPER_DEG)
     return w_q * w_psi
 
 
-def _smooth_step(x: np.ndarray) -> np.ndarray:
-    """Logistic step: 0 for x << 0, 1 for x >> 0, 0.5 at 0."""
-    return 1.0 / (1.0 + np.exp(-4.0 * np.clip(x, -20.0, 20.0)))
+def cosine_taper(x: np.ndarray) -> np.ndarray:
+    """Raised-cosine step: 0 for x <= -1/2, 1 for x >= 1/2, 0.5 at 0, C1-smooth in between."""
+    return 0.5 - 0.5 * np.cos(np.pi * (np.clip(x, -0.5, 0.5) + 0.5))
 
 
 def check_segments(names: tuple[str, ...], view: str | None = None) -> None:
