@@ -5,6 +5,9 @@ with a minimum distance between beats from the frame rate and the highest plausi
 prominence relative to the curve's range. A beat is ED -> ES -> next ED; a beat cut at the end of the clip
 (ED and ES seen, next ED not) still gives EDV/ESV/EF but no heart rate; a clip starting after ED yields no
 beat for the partial cycle at the start.
+
+`fuse_events` combines another detector's events (TempReg-Net's, app.ml.edes) with the curve: ES frames
+refined on it (`snap_to_curve`), clip-end events taken from it (`add_edge_events`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ MIN_PROMINENCE_FRACTION = 0.3  # of the curve's robust range
 PLATEAU_FRACTION = 0.005  # of the span: values this close to an extreme count as its plateau
 EDGE_TOLERANCE_FRACTION = 0.05  # a clip-edge extremum must be this close to the interior extremes' level
 EDGE_MAX_SLOPE_FRACTION = 0.3  # ... and the curve must be nearly flat there (vs its steepest slopes)
+SNAP_RADIUS_FRAMES = 2  # fuse_events: how far an ES may slide down the curve
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,11 @@ def smooth_curve(curve: np.ndarray, frame_rate_hz: float | None) -> np.ndarray:
     return gaussian_filter1d(y, sigma, mode="nearest")
 
 
+def min_event_distance(frame_rate_hz: float | None) -> int:
+    """Frames between two events of a kind at MAX_HEART_RATE_BPM (less 20 %), at least 2 (3 untimed)."""
+    return max(2, int(0.8 * frame_rate_hz * 60.0 / MAX_HEART_RATE_BPM)) if frame_rate_hz else 3
+
+
 def fill_gaps(curve: np.ndarray) -> np.ndarray:
     """Linear interpolation over NaN frames (a frame without contours)."""
     y = np.asarray(curve, dtype=np.float64).copy()
@@ -122,7 +131,7 @@ def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None) -> tuple
     span = hi - lo
     if span <= 1e-9 * max(1.0, abs(hi)):
         return (), ()
-    min_dist = max(2, int(0.8 * frame_rate_hz * 60.0 / MAX_HEART_RATE_BPM)) if frame_rate_hz else 3
+    min_dist = min_event_distance(frame_rate_hz)
     raw = fill_gaps(y)
     ed = _extrema(s, raw, min_dist, span, maxima=True)
     es = _extrema(s, raw, min_dist, span, maxima=False)
@@ -232,3 +241,58 @@ def beat_stats(beats: tuple[Beat, ...]) -> BeatStats:
     rrs = [b.rr_s for b in beats if b.rr_s]
     hr = 60.0 / float(np.mean(rrs)) if rrs else None
     return BeatStats(tuple(beats), ed, es, float(np.mean(efs)) if efs else None, hr)
+
+
+
+def snap_to_curve(frames, curve: np.ndarray, maxima: bool, radius: int = SNAP_RADIUS_FRAMES) -> tuple[int, ...]:
+    """Move each frame along a (T,) volume/area curve towards its local extremum, at most radius frames.
+
+    From each frame, step to the lower (maxima=False) or higher neighbour while one is strictly lower
+    (higher), up to radius steps: a frame on a local minimum, on a plateau or next to NaN frames stays;
+    one on a slope slides down to the minimum (or radius frames towards it).
+    """
+    y = np.asarray(curve, dtype=np.float64)
+    sig = np.where(np.isfinite(y), y if maxima else -y, -np.inf)
+    out = []
+    for frame in (int(v) for v in frames):
+        g = frame
+        if 0 <= g < len(sig) and np.isfinite(sig[g]):
+            for _ in range(max(0, int(radius))):
+                better = [h for h in (g - 1, g + 1) if 0 <= h < len(sig) and sig[h] > sig[g]]
+                if not better:
+                    break
+                g = max(better, key=lambda h: sig[h])
+        out.append(g)
+    return tuple(out)
+
+
+def add_edge_events(ed, es, curve_ed, curve_es, min_gap: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(ed, es) plus the curve's events at the clip ends that (ed, es) leave out: the last curve event
+    before the first given event and the first after the last one, when of the other kind (so events
+    still alternate) and at least min_gap frames away."""
+    given = sorted([(int(f), "ed") for f in ed] + [(int(f), "es") for f in es])
+    if not given:
+        return tuple(sorted(ed)), tuple(sorted(es))
+    curve = sorted([(int(f), "ed") for f in curve_ed] + [(int(f), "es") for f in curve_es])
+    before = [e for e in curve if e[0] <= given[0][0] - min_gap and e[1] != given[0][1]]
+    after = [e for e in curve if e[0] >= given[-1][0] + min_gap and e[1] != given[-1][1]]
+    events = given + before[-1:] + after[:1]
+    return (tuple(sorted({f for f, k in events if k == "ed"})),
+            tuple(sorted({f for f, k in events if k == "es"})))
+
+
+def fuse_events(ed_frames, es_frames, curve: np.ndarray, frame_rate_hz: float | None = None,
+                refine_es: bool = True, radius: int = SNAP_RADIUS_FRAMES) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """An event detector's (ed, es) (e.g. TempReg-Net's) combined with a (T,) LV volume/area curve.
+
+    ED frames stay; with refine_es each ES slides down the curve to its minimum, at most radius frames
+    (snap_to_curve); events at the clip ends that the detector leaves out come from the curve's own
+    extrema (detect_ed_es, add_edge_events). Sorted, unique.
+    """
+    y = np.asarray(curve, dtype=np.float64)
+    ed = tuple(int(f) for f in ed_frames)
+    es = snap_to_curve(es_frames, y, False, radius) if refine_es else tuple(int(f) for f in es_frames)
+    if np.isfinite(y).sum() >= 3:
+        curve_ed, curve_es = detect_ed_es(y, frame_rate_hz)
+        return add_edge_events(ed, es, curve_ed, curve_es, min_event_distance(frame_rate_hz))
+    return tuple(sorted(set(ed))), tuple(sorted(set(es)))

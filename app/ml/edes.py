@@ -8,7 +8,7 @@ its maxima and ES frames its minima (`curve_extrema`: several beats, beats cut a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,10 +17,12 @@ import numpy as np
 
 from scipy.signal import find_peaks
 
+from app.analysis.beats import fuse_events
 from app.analysis.lv_localise import crop_around, localise_lv
 from app.data.recording import Recording
 
 MODEL_NAME = "ed_es"
+FUSED_METHOD = "tempreg+area"
 WINDOW_FRAMES = 128
 STRIDE_FRAMES = 96
 MRI_CROP_MM = 120.0
@@ -141,6 +143,24 @@ def detect_in_clip(model, clip: np.ndarray, frame_rate_hz: float | None, device=
     curve = predict_curve(model, clip, device)
     ed, es = curve_extrema(curve, frame_rate_hz)
     return EdEsDetection(tuple(ed), tuple(es), curve, "tempreg", slice_index)
+
+
+def fuse_with_curve(detection: EdEsDetection, lv_curve: np.ndarray, frame_rate_hz: float | None,
+                    refine_es: bool = True) -> EdEsDetection:
+    """TempReg's events combined with the segmented LV volume (or area) curve (lv_curve: (T,), NaN gaps).
+
+    TempReg decides which events exist and where ED is: the Kong curve leaves ED steeply, while the volume
+    curve is flat around ED (diastasis, atrial kick, isovolumic contraction). With refine_es (method
+    "tempreg+area") each ES slides down the volume curve to its minimum, at most 2 frames: the Kong curve
+    approaches ES slowly (cubic), a well-timed volume curve has a sharp minimum there. Either way, events
+    on the clip's first/last frames, which curve_extrema leaves out as ambiguous, come from the curve's
+    extrema (app.analysis.beats.fuse_events); without refine_es the method stays "tempreg".
+    """
+    y = np.asarray(lv_curve, dtype=np.float64)
+    if y.shape != np.shape(detection.curve):
+        raise ValueError(f"the LV curve has {y.shape} frames, the detection {np.shape(detection.curve)}")
+    ed, es = fuse_events(detection.ed_frames, detection.es_frames, y, frame_rate_hz, refine_es)
+    return replace(detection, ed_frames=ed, es_frames=es, method=FUSED_METHOD if refine_es else "tempreg")
 
 
 def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -1,5 +1,8 @@
 """Score ED/ES detection: aFD (mean absolute frame difference) of TempReg-Net against baselines.
 
+Also scored: "tempreg+area", TempReg's events with each ES refined on the LV area curve and clip-end
+events from the curve (app.ml.edes.fuse_with_curve). The area curve here is the phantom's truth (a perfect
+segmentation); --segmented adds the same methods on our segmentation's curve (app.ml.evaluation_edes_seg).
 Baselines on the same recordings: the extrema of the LV area curve (EchoNet-style, app.analysis.beats)
 and, when the recording carries an ECG, the R peaks as ED. Each true ED/ES frame is matched to the
 nearest detected frame of the same kind; a true event with no detection within MATCH_WINDOW_S is counted
@@ -170,44 +173,52 @@ def load_or_render(seed: int, modality: str, cache_dir: Path | None) -> EvalCase
 
 
 def evaluate_phantoms(n_echo: int, n_mri: int, model, device=None, log=None,
-                      cache_dir: Path | None = EVAL_CACHE) -> dict:
-    """aFD of TempReg-Net, the truth-area-curve extrema and the ECG R peak on unseen phantom recordings.
+                      cache_dir: Path | None = EVAL_CACHE, segmented: bool = False) -> dict:
+    """aFD of TempReg-Net, TempReg refined on the area curve ("tempreg+area", app.ml.edes.fuse_with_curve),
+    the truth-area-curve extrema and the ECG R peak on unseen phantom recordings.
 
     Returns {modality: {method: MethodScore.summary()}}; log(str) is called once per recording.
-    Rendered phantoms are cached in cache_dir (None: always render).
+    Rendered phantoms are cached in cache_dir (None: always render). segmented: also score on the area
+    curve of our segmentation models (app.ml.evaluation_edes_seg, the "|seg" methods).
     """
-    from app.ml.edes import detect_in_clip
+    from app.ml.edes import FUSED_METHOD, detect_in_clip, fuse_with_curve
+    from app.ml.evaluation_edes_seg import score_segmented
 
     results = {}
     for modality, count in (("echo", n_echo), ("mri", n_mri)):
-        scores = {"tempreg": MethodScore(), "area_curve": MethodScore(), "ecg_r_peak": MethodScore()}
+        scores = {"tempreg": MethodScore(), FUSED_METHOD: MethodScore(), "area_curve": MethodScore(),
+                  "ecg_r_peak": MethodScore()}
         for i in range(count):
             case = load_or_render(EVAL_SEEDS[modality] + i, modality, cache_dir)
             rate = case.frame_rate_hz
             det = detect_in_clip(model, case.clip.astype(np.float32) / 255.0, rate, device)
             scores["tempreg"].add(case.ed_frames, case.es_frames, det.ed_frames, det.es_frames, rate)
+            fused = fuse_with_curve(det, case.area_px, rate)
+            scores[FUSED_METHOD].add(case.ed_frames, case.es_frames, fused.ed_frames, fused.es_frames, rate)
             base_ed, base_es = area_curve_baseline(case.area_px, rate)
             scores["area_curve"].add(case.ed_frames, case.es_frames, base_ed, base_es, rate)
             if case.r_peaks is not None:
                 scores["ecg_r_peak"].add(case.ed_frames, (), case.r_peaks, None, rate)
+            seg = score_segmented(scores, case, det, cache_dir) if segmented else ""
             if log:
                 log(f"{modality} seed {case.seed}: {len(case.clip)} frames at {rate:.1f} Hz; truth ED "
                     f"{case.ed_frames} ES {case.es_frames}; tempreg ED {det.ed_frames} ES {det.es_frames}; "
-                    f"area ED {base_ed} ES {base_es}")
+                    f"fused ED {fused.ed_frames} ES {fused.es_frames}; area ED {base_ed} ES {base_es}; {seg}")
         results[modality] = {k: v.summary() for k, v in scores.items() if v.recordings}
     return results
 
 
 def format_table(results: dict) -> str:
     """Plain-text table: modality, method, ED aFD +- SD, ES aFD +- SD, missed, extra."""
-    lines = [f"{'data':6} {'method':12} {'ED aFD (SD)':>16} {'ES aFD (SD)':>16} {'missed':>7} {'extra':>6} {'n rec':>6}"]
+    lines = [f"{'data':6} {'method':17} {'ED aFD (SD)':>16} {'ES aFD (SD)':>16} {'missed':>7} {'extra':>6} "
+             f"{'n rec':>6}"]
 
     def cell(d: dict) -> str:
         return "-" if d["afd"] is None else f"{d['afd']:.3f} ({d['sd']:.3f}) n={d['n']}"
 
     for modality, methods in results.items():
         for name, s in methods.items():
-            lines.append(f"{modality:6} {name:12} {cell(s['ed']):>16} {cell(s['es']):>16} {s['missed']:>7} "
+            lines.append(f"{modality:6} {name:17} {cell(s['ed']):>16} {cell(s['es']):>16} {s['missed']:>7} "
                          f"{s['extra']:>6} {s['recordings']:>6}")
     return "\n".join(lines)
 
@@ -228,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true", help="one line per recording")
     parser.add_argument("--no-cache", action="store_true", help="render every phantom again")
     parser.add_argument("--render-only", action="store_true", help="render and cache, do not score")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--segmented", action="store_true",
+                        help="also score on the area curve of our segmentation models (slow the first time)")
     args = parser.parse_args(argv)
     start = time.monotonic()
     cache = None if args.no_cache else EVAL_CACHE
@@ -237,8 +251,13 @@ def main(argv: list[str] | None = None) -> int:
                 load_or_render(EVAL_SEEDS[modality] + i, modality, cache)
                 print(f"{modality} {i + 1}/{count} ready ({time.monotonic() - start:.0f} s)", flush=True)
         return 0
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model = load_tempreg()
-    results = evaluate_phantoms(args.echo, args.mri, model, log=print if args.verbose else None, cache_dir=cache)
+    results = evaluate_phantoms(args.echo, args.mri, model, log=print if args.verbose else None, cache_dir=cache,
+                                segmented=args.segmented)
     print(format_table(results))
     print(f"({time.monotonic() - start:.0f} s; aFD = mean |detected - true| frames over matched events; "
           f"missed = no detection within {MATCH_WINDOW_S:.2f} s)")

@@ -10,6 +10,10 @@ object with `.labels` and optionally `.confidence` (e.g. app.ml.inference.EchoSe
 truth). Progress items it yields (with fraction/message, or done/total) are passed on, scaled.
 Defaults: echo -> app.ml.inference.segment_recording (temporal model); short-axis MRI ->
 app.ml.mri_inference.segment_stack. Both are imported lazily, inside the function.
+
+ED/ES frames (app.workflow.edes_step.model_ed_es): TempReg-Net (models/ed_es, app.ml.edes) with clip-end
+events from the volume curve ("tempreg"), or the extrema of the volume curve ("area_curve") when the model
+is missing or fails; RecordingAnalysis.ed_es_method / ed_es_fallback say which and why.
 """
 
 from __future__ import annotations
@@ -21,8 +25,16 @@ import numpy as np
 
 from app.analysis.contours import extract_contours
 from app.data.recording import Recording
+from app.workflow.edes_step import model_ed_es
 from app.workflow.measure import measure_recording
-from app.workflow.results import FLAG_LOW_CONFIDENCE, AnalysisError, FrameContours, Progress, RecordingAnalysis
+from app.workflow.results import (
+    ED_ES_AREA_CURVE,
+    FLAG_LOW_CONFIDENCE,
+    AnalysisError,
+    FrameContours,
+    Progress,
+    RecordingAnalysis,
+)
 
 SEGMENTATION_SHARE = 0.8  # of the progress bar
 SHORT_AXIS_VIEWS = ("psax", "sax")
@@ -211,14 +223,22 @@ def analyze_recording(
                 yield Progress(SEGMENTATION_SHARE + 0.15 * done / n_total, "tracing contours")
         per_slice.append(FrameContours.of(frames))
     contours = tuple(per_slice) if recording.is_stack else per_slice[0]
-    yield Progress(0.97, "measuring")
+    yield Progress(0.96, "finding end-diastole and end-systole")
     try:
         measurements = measure_recording(recording, contours, confidence=confidence, frame_flags=flags)
+        ed, es, method, fallback = model_ed_es(recording, measurements)
+        if method != ED_ES_AREA_CURVE:
+            yield Progress(0.99, "measuring")
+            measurements = measure_recording(recording, contours, ed_frames=ed, es_frames=es,
+                                             confidence=confidence, frame_flags=flags)
     except ValueError as exc:
         raise AnalysisError(f"measurement failed: {exc}") from exc
+    if _cancelled(cancel):
+        return
     yield Progress(1.0, "done")
     yield RecordingAnalysis(recording, labels, contours, confidence, measurements, segmenter=str(name),
-                            extra={"segmenter_flags": flags} if flags else {})
+                            extra={"segmenter_flags": flags} if flags else {}, ed_es_method=method,
+                            ed_es_fallback=fallback)
 
 
 def run_to_completion(generator, on_progress: Callable[[Progress], None] | None = None):

@@ -24,6 +24,13 @@ from app.data.recording import Recording
 
 Method = Literal["monoplane", "biplane", "slice-summation"]
 
+# Where a RecordingAnalysis' ED/ES frames come from (RecordingAnalysis.ed_es_method)
+ED_ES_TEMPREG = "tempreg"  # TempReg-Net (clip-end events from the LV curve when it has some)
+ED_ES_FUSED = "tempreg+area"  # TempReg-Net, each ES refined on the segmented LV curve
+ED_ES_AREA_CURVE = "area_curve"  # extrema of the segmented LV volume/area curve
+ED_ES_MANUAL = "manual"  # set by hand in the viewer (a restored study)
+ED_ES_RESTORED = "restored"  # as saved in a restored study
+
 # Per-frame quality flags (Measurements.quality / RecordingAnalysis.quality)
 FLAG_NO_CONTOUR = "no-contour"  # segmentation found no LV cavity
 FLAG_LOW_CONFIDENCE = "low-confidence"  # the segmenter's confidence is below its threshold
@@ -172,6 +179,8 @@ class RecordingAnalysis:
     confidence: (T,) float 0..1 per frame (NaN when the segmenter gives none).
     flagged_frames: frames to review (low confidence, area jumps, missing contours).
     strain: a StrainResult from app.workflow.strain_pipeline when strain was computed, else None.
+    ed_es_method: where measurements.ed_frames/es_frames come from (ED_ES_*); ed_es_fallback: why the
+    ED/ES model was not used ("" when it was).
     """
 
     recording: Recording
@@ -182,6 +191,8 @@ class RecordingAnalysis:
     segmenter: str = ""
     strain: object | None = None
     extra: dict = field(default_factory=dict)
+    ed_es_method: str = ED_ES_AREA_CURVE
+    ed_es_fallback: str = ""
 
     @property
     def source_path(self) -> Path | None:
@@ -215,6 +226,8 @@ class RecordingAnalysis:
             "spacing_mm": [float(s) for s in rec.spacing_mm],
             "frame_rate_hz": _num(rec.frame_rate_hz, 3),
             "segmenter": self.segmenter,
+            "ed_es_method": self.ed_es_method,
+            "ed_es_fallback": self.ed_es_fallback or None,
             "confidence": _curve(self.confidence, 4),
         }
         out.update({k: v for k, v in self.measurements.to_json_dict().items() if k not in out})

@@ -1,0 +1,70 @@
+"""ED/ES scoring on the LV area curve our own segmentation models give (`evaluate ed-es --segmented`).
+
+The main evaluation (app.ml.evaluation_edes) takes the area curve from the phantom's truth labels, a
+perfect segmentation. Here the same phantoms are segmented as the pipeline does (echo: the temporal echo
+model; MRI: the MRI model on every slice, areas summed over the slices like slice summation), and the
+curve-based methods are scored on that curve:
+
+- "tempreg|seg": TempReg-Net with clip-end events from the curve (what the pipeline uses),
+- "tempreg+area|seg": the same with each ES refined on the curve (app.ml.edes.fuse_with_curve),
+- "area_curve|seg": the curve's own extrema (the pipeline's fallback).
+
+Curves are cached beside the rendered phantoms as <modality>_<seed>_seg.npz.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None) -> np.ndarray:
+    """(T,) LV cavity area (pixels; MRI: summed over the slices) from our segmentation of the phantom."""
+    path = cache_dir / f"{modality}_{seed}_seg.npz" if cache_dir else None
+    if path is not None and path.is_file():
+        with np.load(path) as d:
+            return d["area_px"]
+    from app.ml.training.tempreg_phantom import make_case
+
+    recording = make_case(seed, modality).recording
+    if modality == "mri":
+        from app.ml.mri_inference import segment_stack
+
+        result = None
+        for item in segment_stack(recording):
+            result = item if hasattr(item, "labels") else result
+        labels = np.asarray(result.labels)
+        labels = labels if labels.ndim == 4 else labels[None]
+        area = (labels == 1).sum(axis=(0, 2, 3)).astype(np.float64)
+    else:
+        from app.ml.inference import run_to_result, segment_recording
+
+        labels = np.asarray(run_to_result(segment_recording(recording, "temporal")).labels)
+        area = (labels == 1).reshape(len(labels), -1).sum(axis=1).astype(np.float64)
+    area[area <= 0] = np.nan  # no cavity found: a gap, as in the pipeline's curves
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, area_px=area)
+        tmp.replace(path)
+    return area
+
+
+def score_segmented(scores: dict, case, detection, cache_dir: Path | None) -> str:
+    """Add the three "|seg" methods of one case to scores (name -> MethodScore); a log fragment."""
+    from app.ml.edes import FUSED_METHOD, fuse_with_curve
+    from app.ml.evaluation_edes import MethodScore, area_curve_baseline
+
+    area = segmented_area_curve(case.seed, case.modality, cache_dir)
+    rate = case.frame_rate_hz
+    if area.shape != (len(case.clip),) or np.isfinite(area).sum() < 3:
+        return "segmentation found no LV"
+    plain = fuse_with_curve(detection, area, rate, refine_es=False)
+    fused = fuse_with_curve(detection, area, rate, refine_es=True)
+    base = area_curve_baseline(area, rate)
+    for name, (ed, es) in (("tempreg|seg", (plain.ed_frames, plain.es_frames)),
+                           (f"{FUSED_METHOD}|seg", (fused.ed_frames, fused.es_frames)),
+                           ("area_curve|seg", base)):
+        scores.setdefault(name, MethodScore()).add(case.ed_frames, case.es_frames, ed, es, rate)
+    return f"seg: tempreg ED {plain.ed_frames} ES {plain.es_frames}; area ED {base[0]} ES {base[1]}"

@@ -1,0 +1,68 @@
+"""ED/ES frames of an analysed recording: TempReg-Net (models/ed_es) with the segmented LV curve.
+
+`model_ed_es(recording, measurements)` -> (ed_frames, es_frames, method, fallback reason). TempReg-Net
+(app.ml.edes, imported lazily: torch stays inside app/ml) gives the events; the clip's first/last-frame
+events, which it leaves out as ambiguous, come from the LV curve's extrema. Falls back to the curve's
+own extrema ("area_curve", the measurements' frames) when the model is missing or fails, finds no
+ED/ES pair, or its beats contradict the curve (EDV <= ESV).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.analysis.beats import split_beats
+from app.data.recording import Recording
+from app.workflow.results import ED_ES_AREA_CURVE, ED_ES_TEMPREG, FLAG_AREA_JUMP, Measurements
+
+# Refine TempReg's ES frames on the segmented curve ("tempreg+area")? Not by default. `python -m app evaluate
+# ed-es --echo 24 --mri 12 --segmented`: on the phantom's true area curve refining helps (ES aFD 0.60 -> 0.32
+# echo, 0.75 -> 0.25 MRI), but on the curve of our segmentation models it hurts (0.60 -> 1.34 echo,
+# 0.75 -> 1.08 MRI): that curve's ES minimum comes 1-4 frames late (the echo area curve lags ~60-90 ms).
+REFINE_ES_ON_CURVE = False
+
+
+def lv_curve(measurements: Measurements) -> np.ndarray:
+    """The (T,) curve ED/ES are measured on: volume (ml) or, uncalibrated, area (px^2); area-jump frames
+    NaN (as in app.workflow.measure)."""
+    m = measurements
+    curve = np.array(m.volume_curve_ml if m.volume_curve_ml is not None else m.area_curve_px2, dtype=np.float64)
+    bad = [t for t, flags in enumerate(m.quality) if FLAG_AREA_JUMP in flags and t < len(curve)]
+    if bad and np.isfinite(curve).sum() - len(bad) >= 3:
+        curve[bad] = np.nan
+    return curve
+
+
+def model_ed_es(recording: Recording, measurements: Measurements
+                ) -> tuple[tuple[int, ...], tuple[int, ...], str, str]:
+    """(ed_frames, es_frames, method, fallback reason) from TempReg-Net and the LV curve (fuse_with_curve).
+
+    method: "tempreg", "tempreg+area" (ES refined on the curve, REFINE_ES_ON_CURVE) or "area_curve": then the
+    frames are measurements' own (the curve's extrema) and the reason says why the model was not used
+    (not installed, failed, found no ED/ES pair, or its beats have EDV <= ESV on the segmented curve).
+    """
+    area = (tuple(measurements.ed_frames), tuple(measurements.es_frames), ED_ES_AREA_CURVE)
+    try:
+        from app.ml.edes import detect_ed_es, fuse_with_curve
+        from app.ml.weights import WeightsError
+    except ImportError as exc:  # pragma: no cover - torch is part of the app
+        return (*area, f"ED/ES model unavailable in this build ({exc})")
+    try:
+        det = detect_ed_es(recording)
+    except (WeightsError, FileNotFoundError) as exc:
+        return (*area, f"ED/ES model not installed or unusable: models/ed_es ({exc})")
+    except Exception as exc:  # noqa: BLE001 - any model failure falls back to the curve, with the reason
+        return (*area, f"ED/ES model failed: {type(exc).__name__}: {exc}")
+    if not det.ed_frames or not det.es_frames:
+        return (*area, "TempReg-Net found no end-diastole/end-systole pair")
+    curve = lv_curve(measurements)
+    if np.isfinite(curve).sum() < 3:
+        return det.ed_frames, det.es_frames, ED_ES_TEMPREG, ""
+    det = fuse_with_curve(det, curve, recording.frame_rate_hz, refine_es=REFINE_ES_ON_CURVE)
+    ed = det.ed_frames
+    if recording.is_stack and len(ed) > 1 and ed[0] == 0 and ed[-1] == recording.n_frames - 1:
+        ed = ed[:-1]  # gated cine MR: as app.workflow.measure, the last phase is the next beat's ED
+    beats = split_beats(curve, ed, det.es_frames)
+    if any(not b.ed_value > b.es_value for b in beats):
+        return (*area, "TempReg-Net's ED/ES disagree with the segmented LV curve (EDV <= ESV)")
+    return ed, det.es_frames, det.method, ""

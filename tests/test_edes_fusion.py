@@ -1,0 +1,237 @@
+"""TempReg-Net events combined with the LV curve: ES refinement, clip-end events, the pipeline's choice
+of ED/ES method (model, fused, area-curve fallback) and the JSON key."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.analysis.beats import add_edge_events, detect_ed_es, fuse_events, snap_to_curve
+from app.data.recording import Recording, uniform_frame_times
+from tests.analysis_synth import cardiac_curve
+
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def curve():
+    """Three beats at 30 fps starting mid-filling: (curve, true ED, ES = the sampled curve's minima)."""
+    y, ed, es = cardiac_curve(90, FPS, 60.0, 120.0, 50.0, start_phase=0.5)
+    minima = [f - 3 + int(np.argmin(y[f - 3:f + 4])) for f in es if 3 <= f < len(y) - 4]
+    return y, ed, minima
+
+
+def test_es_slides_down_to_the_curve_minimum_within_two_frames(curve):
+    y, _, es = curve
+    es = [f for f in es if 2 < f < len(y) - 3]
+    assert es
+    for shift in (-2, -1, 0, 1, 2):
+        assert snap_to_curve([f + shift for f in es], y, maxima=False) == tuple(es)
+    far = snap_to_curve([es[0] - 5], y, maxima=False)  # too far: moves 2 frames towards the minimum only
+    assert far == (es[0] - 3,)
+    assert snap_to_curve([es[0] - 5], y, maxima=False, radius=0) == (es[0] - 5,)
+
+
+def test_maxima_plateaus_and_gaps_stay():
+    y = np.array([1.0, 2.0, 3.0, 3.0, 2.0, 1.0, np.nan, 0.5, 2.0])
+    assert snap_to_curve([1], y, maxima=True) == (2,)  # up the slope to the first plateau frame
+    assert snap_to_curve([3], y, maxima=True) == (3,)  # on the plateau: stays
+    assert snap_to_curve([5], y, maxima=False) == (5,)  # next to a NaN frame: no lower finite neighbour
+    assert snap_to_curve([6], y, maxima=False) == (6,)  # on a NaN frame: stays
+
+
+def test_fuse_keeps_ed_refines_es_and_adds_clip_end_events(curve):
+    y, ed, es = curve
+    curve_ed, curve_es = detect_ed_es(y, FPS)
+    inner_ed = [f for f in ed if 3 < f < len(y) - 4]
+    inner_es = [f for f in es if 3 < f < len(y) - 4]
+    late_ed = [f + 1 for f in inner_ed]  # the detector's own ED timing is kept
+    early_es = [f - 1 for f in inner_es]
+    fused_ed, fused_es = fuse_events(late_ed, early_es, y, FPS)
+    assert set(late_ed) <= set(fused_ed) and set(inner_es) <= set(fused_es)
+    # the curve's clip-end events that the detector left out are added (here: ED at the start or end)
+    missing = (set(curve_ed) - {f - 1 for f in late_ed}) | (set(curve_es) - set(inner_es))
+    assert missing and missing <= set(fused_ed) | set(fused_es)
+    plain_ed, plain_es = fuse_events(late_ed, early_es, y, FPS, refine_es=False)
+    assert set(early_es) <= set(plain_es)
+
+
+def test_edge_events_keep_alternation():
+    # detector: ED 10, ES 20; curve: ES 2 (before, other kind -> added), ED 1 (same kind as the first
+    # given event -> not), ES 29 (after an ES -> not), ED 30 too close (< min gap) -> not
+    ed, es = add_edge_events([10], [20], [1, 10, 24], [2, 20, 29], min_gap=5)
+    assert ed == (10,) and es == (2, 20)
+    assert add_edge_events([], [], [1], [5], 3) == ((), ())
+
+
+def test_fuse_with_curve_names_the_method_and_checks_the_length(curve):
+    from app.ml.edes import FUSED_METHOD, EdEsDetection, fuse_with_curve
+
+    y, ed, es = curve
+    det = EdEsDetection(tuple(ed[1:2]), tuple(f + 1 for f in es[:1]), np.zeros(len(y), np.float32))
+    fused = fuse_with_curve(det, y, FPS)
+    assert fused.method == FUSED_METHOD == "tempreg+area" and es[0] in fused.es_frames
+    assert fuse_with_curve(det, y, FPS, refine_es=False).method == "tempreg"
+    with pytest.raises(ValueError, match="frames"):
+        fuse_with_curve(det, y[:-1], FPS)
+
+
+# -- the pipeline ------------------------------------------------------------------------------------
+def _labels(n_frames=60):
+    from tests.analysis_synth import half_ellipse_lv
+
+    shape_curve, ed, es = cardiac_curve(n_frames, FPS, 72.0, 1.0, 0.55, 0.3)
+    labels = np.stack([half_ellipse_lv((140, 120), 80.0 * s ** (1 / 3), 26.0 * s ** (1 / 3), base_row=110, cx=60,
+                                       wall_px=6) for s in shape_curve])
+    return labels, ed, es
+
+
+@pytest.fixture(scope="module")
+def beating():
+    labels, ed, es = _labels()
+    rec = Recording((labels * 60).astype(np.uint8), (0.4, 0.4), uniform_frame_times(len(labels), FPS), "echo",
+                    "a4c")
+    return rec, labels, ed, es
+
+
+def _analyse(rec, labels):
+    from app.workflow.pipeline import analyze_recording, run_to_completion
+
+    return run_to_completion(analyze_recording(rec, segmenter=lambda r: labels))
+
+
+def test_pipeline_falls_back_to_the_area_curve_without_the_model(beating, tmp_path, monkeypatch):
+    rec, labels, ed, es = beating
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))  # an empty models folder
+    result = _analyse(rec, labels)
+    assert result.ed_es_method == "area_curve"
+    assert "models/ed_es" in result.ed_es_fallback and "not installed" in result.ed_es_fallback
+    m = result.measurements
+    assert (m.ed_frames, m.es_frames) == detect_ed_es(m.volume_curve_ml, FPS)
+    js = result.to_json_dict()
+    assert js["ed_es_method"] == "area_curve" and "models/ed_es" in js["ed_es_fallback"]
+
+
+def _fake_detection(monkeypatch, ed, es, n, error=None):
+    import app.ml.edes as edes
+
+    def detect(recording, **kwargs):
+        if error is not None:
+            raise error
+        return edes.EdEsDetection(tuple(ed), tuple(es), np.zeros(n, np.float32))
+
+    monkeypatch.setattr(edes, "detect_ed_es", detect)
+
+
+def test_pipeline_uses_the_model_events(beating, monkeypatch):
+    rec, labels, ed, es = beating
+    inner_es = [f for f in es if 3 < f < len(labels) - 4]
+    model_es = [f - 1 for f in inner_es]  # off by one: kept as the model says (no ES refinement)
+    _fake_detection(monkeypatch, ed[1:2], model_es, len(labels))
+    result = _analyse(rec, labels)
+    assert result.ed_es_method == "tempreg" and result.ed_es_fallback == ""
+    m = result.measurements
+    assert ed[1] in m.ed_frames and set(model_es) <= set(m.es_frames)
+    assert m.beats and m.edited == frozenset()
+    assert result.to_json_dict()["ed_es_method"] == "tempreg"
+
+
+def test_pipeline_can_refine_es_on_the_curve(beating, monkeypatch):
+    import app.workflow.edes_step as step
+
+    rec, labels, ed, es = beating
+    inner_es = [f for f in es if 3 < f < len(labels) - 4]
+    _fake_detection(monkeypatch, ed[1:2], [f - 1 for f in inner_es], len(labels))
+    monkeypatch.setattr(step, "REFINE_ES_ON_CURVE", True)
+    result = _analyse(rec, labels)
+    assert result.ed_es_method == "tempreg+area"
+    assert all(any(abs(f - t) <= 1 for f in result.measurements.es_frames) for t in inner_es)
+
+
+@pytest.mark.parametrize("case,needle", [("error", "ED/ES model failed"), ("empty", "no end-diastole"),
+                                         ("swapped", "EDV <= ESV")])
+def test_pipeline_falls_back_when_the_model_fails_or_contradicts_the_curve(beating, monkeypatch, case, needle):
+    rec, labels, ed, es = beating
+    n = len(labels)
+    if case == "error":
+        _fake_detection(monkeypatch, (), (), n, error=RuntimeError("boom"))
+    elif case == "empty":
+        _fake_detection(monkeypatch, (), (), n)
+    else:  # ED where the volume is smallest and ES where it is largest
+        _fake_detection(monkeypatch, [f for f in es if 3 < f < n - 4], [f for f in ed if 3 < f < n - 4], n)
+    result = _analyse(rec, labels)
+    assert result.ed_es_method == "area_curve" and needle in result.ed_es_fallback
+
+
+def test_user_edits_of_ed_es_still_win(beating, monkeypatch):
+    from app.workflow.study import StudyState
+    from app.workflow.study_analysis import analysis_from_state
+
+    rec, labels, ed, es = beating
+    _fake_detection(monkeypatch, ed[1:2], [f for f in es if 3 < f < len(labels) - 4], len(labels))
+    result = _analyse(rec, labels)
+    study = StudyState()
+    index = study.add_recording(rec)
+    study.set_analysis(index, result)
+    st = study[index]
+    assert st.ed_frames == result.measurements.ed_frames
+    study.set_edes(index, [ed[1] + 2], [st.es_frames[-1]])
+    assert st.measurements.ed_frames == (ed[1] + 2,) and "ed_frames" in st.measurements.edited
+    assert analysis_from_state(st).to_json_dict()["ed_es_method"] == "manual"
+
+
+def test_cli_json_names_the_ed_es_method(tmp_path, capsys):
+    """`python -m app analyze PATH --labels ... --json OUT` with the installed TempReg-Net (or its fallback)."""
+    import json
+
+    pytest.importorskip("app.data.phantom")
+    sitk = pytest.importorskip("SimpleITK")
+    from app.cli import main
+    from app.ml.weights import models_dir
+    from tests.analysis_synth import phantom_echo
+
+    case = phantom_echo("a4c")
+    rec = case.recording
+    image = sitk.GetImageFromArray(rec.frames)
+    image.SetSpacing((rec.spacing_mm[1], rec.spacing_mm[0], 1.0 / rec.frame_rate_hz))
+    path = tmp_path / "phantom_a4c_sequence.mhd"
+    sitk.WriteImage(image, str(path))
+    truth = tmp_path / "phantom_a4c.truth.npz"
+    np.savez_compressed(truth, labels=case.truth.labels)
+    out = tmp_path / "out.json"
+    assert main(["analyze", str(path), "--labels", str(truth), "--no-strain", "--json", str(out)]) == 0, \
+        capsys.readouterr().err
+    result = json.loads(out.read_text())
+    assert result["ed_es_method"] in ("tempreg", "tempreg+area", "area_curve")
+    if (models_dir() / "ed_es" / "model.pt").is_file():
+        assert result["ed_es_method"] == "tempreg" and result["ed_es_fallback"] is None
+        for found, true in ((result["ed_frames"], case.truth.ed_frames), (result["es_frames"], case.truth.es_frames)):
+            assert len(found) == len(true) and all(abs(a - b) <= 1 for a, b in zip(found, true)), (found, true)
+    else:
+        assert result["ed_es_method"] == "area_curve" and result["ed_es_fallback"]
+
+
+def test_evaluation_reports_all_three_methods(tmp_path):
+    """evaluate_phantoms on one cached case (clip frames encode the Kong curve; a stand-in net reads it)."""
+    torch = pytest.importorskip("torch")
+    from app.ml.evaluation_edes import EVAL_SEEDS, evaluate_phantoms, format_table
+    from app.ml.training.tempreg_labels import target_curve
+
+    class MeanModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return x.mean(dim=(2, 3, 4)) + 0.0 * self.dummy
+
+    y, ed, es = cardiac_curve(90, FPS, 60.0, 120.0, 50.0, start_phase=0.5)
+    kong = target_curve(len(y), ed, es)
+    clip = np.clip(kong * 255 + 0.5, 0, 255).astype(np.uint8)[:, None, None].repeat(8, 1).repeat(8, 2)
+    np.savez(tmp_path / f"echo_{EVAL_SEEDS['echo']}.npz", clip=clip, area_px=y, frame_rate_hz=FPS,
+             ed=np.array(ed), es=np.array(es), r_peaks=np.array([], int), has_ecg=False)
+    results = evaluate_phantoms(1, 0, MeanModel(), device=torch.device("cpu"), cache_dir=tmp_path)
+    methods = results["echo"]
+    assert {"tempreg", "tempreg+area", "area_curve"} <= set(methods)
+    assert methods["tempreg+area"]["es"]["afd"] <= 1.0 and methods["tempreg+area"]["recordings"] == 1
+    assert "tempreg+area" in format_table(results)
