@@ -136,6 +136,17 @@ def test_pipeline_uses_the_model_events(beating, monkeypatch):
     assert result.to_json_dict()["ed_es_method"] == "tempreg"
 
 
+def test_model_es_with_clip_start_ed_from_the_curve(beating, monkeypatch):
+    """TempReg may miss an ED on the clip's first frames (no context there): the curve supplies it."""
+    rec, labels, ed, es = beating
+    first_es = [f for f in es if f > 3][0]
+    _fake_detection(monkeypatch, (), [first_es], len(labels))
+    result = _analyse(rec, labels)
+    assert result.ed_es_method == "tempreg" and result.ed_es_fallback == ""
+    m = result.measurements
+    assert first_es in m.es_frames and m.ed_frames and min(m.ed_frames) < first_es
+
+
 def test_pipeline_can_refine_es_on_the_curve(beating, monkeypatch):
     import app.workflow.edes_step as step
 

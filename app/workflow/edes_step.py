@@ -53,12 +53,13 @@ def model_ed_es(recording: Recording, measurements: Measurements
         return (*area, f"ED/ES model not installed or unusable: models/ed_es ({exc})")
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to the curve, with the reason
         return (*area, f"ED/ES model failed: {type(exc).__name__}: {exc}")
+    curve = lv_curve(measurements)
+    if np.isfinite(curve).sum() >= 3:  # the curve supplies clip-end events TempReg leaves out
+        det = fuse_with_curve(det, curve, recording.frame_rate_hz, refine_es=REFINE_ES_ON_CURVE)
     if not det.ed_frames or not det.es_frames:
         return (*area, "TempReg-Net found no end-diastole/end-systole pair")
-    curve = lv_curve(measurements)
     if np.isfinite(curve).sum() < 3:
         return det.ed_frames, det.es_frames, ED_ES_TEMPREG, ""
-    det = fuse_with_curve(det, curve, recording.frame_rate_hz, refine_es=REFINE_ES_ON_CURVE)
     ed = det.ed_frames
     if recording.is_stack and len(ed) > 1 and ed[0] == 0 and ed[-1] == recording.n_frames - 1:
         ed = ed[:-1]  # gated cine MR: as app.workflow.measure, the last phase is the next beat's ED
