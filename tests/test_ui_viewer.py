@@ -73,12 +73,23 @@ def test_move_ed_marker_and_mark_es_key(analysed, qtbot):
     marker.sigPositionChangeFinished.emit(marker)
     assert st.ed_frames == (2,) and st.edes_edited
     assert "ed_frames" in st.measurements.edited
+    assert "ED/ES: set by hand" in window.measurements.method.text()
     window.cine.set_frame(13)
     qtbot.keyClick(window, Qt.Key_S)
     assert st.es_frames == (12, 13)
     window.controller.undo_stack.undo()
     window.controller.undo_stack.undo()
     assert st.ed_frames == (0,) and st.es_frames == (12,) and not st.edes_edited
+    assert "set by hand" not in window.measurements.method.text()
+
+
+def test_measurements_name_where_ed_es_come_from():
+    from app.ui.measurements_panel import edes_source_text
+
+    assert edes_source_text("tempreg") == "ED/ES: TempReg-Net"
+    fallback = edes_source_text("area_curve", "ED/ES model not installed")
+    assert fallback == "ED/ES: LV curve extrema (ED/ES model not installed)"
+    assert edes_source_text("tempreg", edited=True) == "ED/ES: set by hand"
 
 
 def test_edits_survive_kill_and_reopen(analysed, make_window, qtbot, tmp_path):

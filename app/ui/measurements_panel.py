@@ -58,7 +58,7 @@ class MeasurementsPanel(QWidget):
         self.values: dict[str, float | None] = {}
 
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
-                          biplane=None, modality: str = "echo") -> None:
+                          biplane=None, modality: str = "echo", edes_source: str = "") -> None:
         """Fill the table from a Measurements (biplane preferred when given) and a StrainResult."""
         m = biplane if biplane is not None else measurements
         edited = set(getattr(measurements, "edited", ()) or ())
@@ -77,6 +77,8 @@ class MeasurementsPanel(QWidget):
             self._set(row, 3, ", ".join(note), status in ("low", "high"))
         method = getattr(m, "method", "")
         parts = [f"Method: {method}" if method else "Not analysed yet"]
+        if edes_source:
+            parts.append(edes_source)
         if m is not None and not getattr(m, "calibrated", True):
             parts.append("uncalibrated: EF from pixel units; calibrate for volumes")
         low = [n.replace("_", " ") for n, ok in zip(getattr(strain, "segment_names", ()),
@@ -114,3 +116,16 @@ def _value(m, strain, name: str) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+EDES_METHOD_TEXT = {"tempreg": "ED/ES: TempReg-Net", "tempreg+area": "ED/ES: TempReg-Net refined on the LV curve",
+                    "area_curve": "ED/ES: LV curve extrema", "manual": "ED/ES: set by hand",
+                    "restored": "ED/ES: as saved"}
+
+
+def edes_source_text(method: str, fallback: str = "", edited: bool = False) -> str:
+    """One line for the user: where the ED/ES frames come from (and why the model was not used)."""
+    if edited:
+        return EDES_METHOD_TEXT["manual"]
+    text = EDES_METHOD_TEXT.get(method, "")
+    return f"{text} ({fallback})" if text and fallback else text
