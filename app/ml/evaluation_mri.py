@@ -2,14 +2,18 @@
 
 For each approach (CNN alone, one-level ConvLSTM, multi-level ConvLSTM) whose LOO checkpoints exist
 (checkpoints/mri_seg_<temporal>_<case>/last.pt, from `train mri-seg --holdout CASE`), each held-out case is
-segmented over its whole cycle and scored at the expert-contoured phases: Dice of the blood pool (all
-contoured phases) and myocardium (ED), Hausdorff (mm) and average perpendicular distance (mm) of the
-endocardium, and EDV/ESV/EF from the contoured slices against the same sums of expert areas.
+segmented over its whole cycle (with the anatomical clean-up of app/ml/mri_postprocess.py; --raw without)
+and scored at the expert-contoured phases: Dice of the blood pool (all contoured phases) and myocardium
+(ED, where the epicardium is usable: not SC-HF-I-6), Hausdorff (mm) and average perpendicular distance (mm)
+of the endocardium, and EDV/ESV/EF from the contoured slices against the same sums of expert areas.
+Writes checkpoints/mri_seg_loo/summary.json, which `train mri-seg --publish` copies into the metadata
+(or --update-model writes it into models/mri_seg/metadata.json directly).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,26 +52,25 @@ def slice_spacing_mm(root: Path, case: str) -> float:
     return float(np.median(steps))
 
 
-def evaluate_case(net, approach: str, root: Path, case: str) -> CaseScore:
+def evaluate_case(net, approach: str, root: Path, case: str, clean: bool = True) -> CaseScore:
     from app.ml.mri_inference import predict_cycle
 
     samples = load_samples(root, (case,), CHECKPOINTS_DIR / "mri_data")
     dz = slice_spacing_mm(root, case)
     pool, myo, hd, apd = [], [], [], []
     vol = {"ed": [0.0, 0.0], "es": [0.0, 0.0]}
+    ed_phase = _ed_phase(samples)
     for sample in samples:
-        labels = predict_cycle(net, sample.image)
+        labels = predict_cycle(net, sample.image, clean=clean)
         scores = score_sample(labels, sample.target)
         pool += scores["dice_pool"]
         myo += scores["dice_myo"]
-        for t in range(len(sample.target)):
+        for t in np.flatnonzero((sample.target != UNLABELLED).any(axis=(1, 2))):
             target = sample.target[t]
-            if (target == UNLABELLED).all():
-                continue
             truth_pool, pred_pool = target == 1, labels[t] == 1
             hd.append(hausdorff_mm(pred_pool.astype(np.uint8), truth_pool.astype(np.uint8), 1, (GRID_MM, GRID_MM)))
             apd.append(average_perpendicular_distance_mm(pred_pool, truth_pool, (GRID_MM, GRID_MM)))
-            phase = "ed" if (target <= 2).all() else "es"
+            phase = "ed" if t == ed_phase else "es"
             vol[phase][0] += truth_pool.sum() * GRID_MM**2 * dz / 1000.0
             vol[phase][1] += pred_pool.sum() * GRID_MM**2 * dz / 1000.0
     ef = tuple(100.0 * (vol["ed"][i] - vol["es"][i]) / vol["ed"][i] if vol["ed"][i] else float("nan") for i in (0, 1))
@@ -78,35 +81,50 @@ def evaluate_case(net, approach: str, root: Path, case: str) -> CaseScore:
                      tuple(vol["ed"]), tuple(vol["es"]), ef)
 
 
+def _ed_phase(samples) -> int:
+    """ED = the contoured phase index with the larger total expert blood pool (one ED and one ES per case;
+    the epicardium cannot tell them apart where it was dropped as misregistered)."""
+    totals: dict[int, int] = {}
+    for sample in samples:
+        for t in np.flatnonzero((sample.target != UNLABELLED).any(axis=(1, 2))):
+            totals[int(t)] = totals.get(int(t), 0) + int((sample.target[t] == 1).sum())
+    return max(totals, key=totals.get)
+
+
 def load_fold(approach: str, case: str):
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
 
     state = load_checkpoint(CHECKPOINTS_DIR / f"mri_seg_{approach}_{case}" / "last.pt")
     if state is None:
-        return None, 0
+        return None, 0, {}
     net = MultiLevelConvLSTMNet(int(state["args"]["base_channels"]), approach)
     net.load_state_dict(state["model"])
-    return net.eval(), int(state["step"])
+    return net.eval(), int(state["step"]), dict(state["args"])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cardiotrace evaluate mri-seg", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SUNNYBROOK)
+    parser.add_argument("--raw", action="store_true", help="score the network output without the anatomical clean-up")
+    parser.add_argument("--update-model", action="store_true",
+                        help="also write the table into models/mri_seg/metadata.json (leave_one_out)")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"error: Sunnybrook data not found at {args.data}", file=sys.stderr)
         return 2
     results: list[CaseScore] = []
+    recipes: dict[str, dict] = {}
     print(f"{'approach':<22}{'case':<11}{'steps':>6}{'DSC endo':>10}{'DSC myo':>9}{'HD mm':>8}{'APD mm':>8}"
           f"{'EDV ml (exp/ai)':>18}{'ESV ml (exp/ai)':>18}{'EF % (exp/ai)':>16}")
     for approach, title in APPROACHES.items():
         for case in CASES:
-            net, steps = load_fold(approach, case)
+            net, steps, fold_args = load_fold(approach, case)
             if net is None:
                 print(f"{title:<22}{case:<11}  not trained (python -m app train mri-seg --temporal {approach} --holdout {case})")
                 continue
-            s = evaluate_case(net, approach, args.data, case)
+            s = evaluate_case(net, approach, args.data, case, clean=not args.raw)
             results.append(s)
+            recipes[f"{approach}/{case}"] = {k: v for k, v in fold_args.items() if k not in ("data", "publish")}
             print(f"{title:<22}{case:<11}{steps:>6}{s.dice_pool:>10.3f}{s.dice_myo:>9.3f}{s.hd_endo_mm:>8.1f}"
                   f"{s.apd_endo_mm:>8.2f}{s.edv_ml[0]:>9.0f}/{s.edv_ml[1]:<8.0f}{s.esv_ml[0]:>9.0f}/{s.esv_ml[1]:<8.0f}"
                   f"{s.ef_pct[0]:>8.1f}/{s.ef_pct[1]:<7.1f}")
@@ -117,4 +135,39 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{title + ' mean':<33}{np.mean([r.dice_pool for r in rows]):>10.3f}"
                   f"{np.nanmean([r.dice_myo for r in rows]):>9.3f}{np.mean([r.hd_endo_mm for r in rows]):>8.1f}"
                   f"{np.mean([r.apd_endo_mm for r in rows]):>8.2f}   |EF error| {ef_err:.1f} points")
+    if results and not args.raw:
+        path = write_summary(results, recipes)
+        print(f"summary written to {path}")
+        if args.update_model:
+            from app.ml.weights import update_metadata
+
+            update_metadata("mri_seg", {"leave_one_out": json.loads(path.read_text())})
+            print("models/mri_seg/metadata.json: leave_one_out updated")
     return 0
+
+
+def write_summary(results: list[CaseScore], recipes: dict[str, dict]) -> Path:
+    """checkpoints/mri_seg_loo/summary.json: per-fold rows, per-approach means and the folds' training args
+    (`train mri-seg --publish` copies it into the shipped model's metadata)."""
+    def clean(v: float):
+        return None if not np.isfinite(v) else round(float(v), 4)
+
+    rows = [{"approach": r.approach, "case": r.case, "dice_endo": clean(r.dice_pool), "dice_myo": clean(r.dice_myo),
+             "hd_endo_mm": clean(r.hd_endo_mm), "apd_endo_mm": clean(r.apd_endo_mm),
+             "edv_ml_expert_model": [clean(v) for v in r.edv_ml], "esv_ml_expert_model": [clean(v) for v in r.esv_ml],
+             "ef_pct_expert_model": [clean(v) for v in r.ef_pct]} for r in results]
+    means = {}
+    for approach in APPROACHES:
+        sel = [r for r in results if r.approach == approach]
+        if sel:
+            means[approach] = {"folds": len(sel), "dice_endo": clean(np.mean([r.dice_pool for r in sel])),
+                               "dice_myo": clean(np.nanmean([r.dice_myo for r in sel])),
+                               "hd_endo_mm": clean(np.mean([r.hd_endo_mm for r in sel])),
+                               "apd_endo_mm": clean(np.mean([r.apd_endo_mm for r in sel])),
+                               "abs_ef_error_points": clean(np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in sel]))}
+    summary = {"command": "python -m app evaluate mri-seg", "rows": rows, "means": means, "fold_training_args": recipes,
+               "note": "SC-HF-I-6 epicardial contours are misregistered and dropped: no myocardial DSC for it"}
+    path = CHECKPOINTS_DIR / "mri_seg_loo" / "summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=1))
+    return path

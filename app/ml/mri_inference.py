@@ -8,9 +8,10 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from app.analysis.lv_localise import crop_around, localise_stack
+from app.analysis.lv_localise import localise_stack
 from app.data.recording import Recording
-from app.ml.training.mri_data import CROP_PX, GRID_MM, normalise, to_grid
+from app.ml.mri_postprocess import clean_cycle, impose_labels
+from app.ml.training.mri_data import CROP_PX, GRID_MM, prepare_cine, to_grid
 
 MODEL_NAME = "mri_seg"
 
@@ -31,9 +32,11 @@ class Progress:
     message: str
 
 
-def predict_cycle(net, cine_crop: np.ndarray) -> np.ndarray:
-    """(T, S, S) float 0..1 crop -> (T, S, S) uint8 labels (net in eval mode, no grad)."""
-    return predict_cycle_probs(net, cine_crop).argmax(axis=1).astype(np.uint8)
+def predict_cycle(net, cine_crop: np.ndarray, clean: bool = True) -> np.ndarray:
+    """(T, S, S) float 0..1 crop -> (T, S, S) uint8 labels (net in eval mode, no grad), by default with the
+    anatomical clean-up of app/ml/mri_postprocess.py (as segment_stack)."""
+    labels = predict_cycle_probs(net, cine_crop).argmax(axis=1).astype(np.uint8)
+    return clean_cycle(labels) if clean else labels
 
 
 def predict_cycle_probs(net, cine_crop: np.ndarray) -> np.ndarray:
@@ -74,9 +77,10 @@ def segment_stack(recording: Recording, net=None, cancel: Callable[[], bool] | N
         if cancel and cancel():
             return
         yield Progress(s / n_slices, f"segmenting slice {s + 1} of {n_slices}")
-        grid = normalise(to_grid(frames[s].astype(np.float32), spacing))
-        crop, offset = crop_around(grid, centre_grid, CROP_PX)
+        grid = to_grid(frames[s].astype(np.float32), spacing)
+        crop, offset = prepare_cine(grid, centre_grid)  # the training preprocessing, exactly
         probs = predict_cycle_probs(net, crop)
+        probs = impose_labels(probs, clean_cycle(probs.argmax(axis=1).astype(np.uint8)))
         labels[s], confidence[s] = _to_recording_grid(probs, offset, grid.shape[-2:], (height, width))
     yield Progress(1.0, "segmentation done")
     yield MriSegmentation(labels, confidence, centre)

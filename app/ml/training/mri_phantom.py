@@ -9,7 +9,7 @@ import numpy as np
 from app.analysis.lv_localise import crop_around
 from app.data.phantom import HeartParams, MriPhantomParams, make_mri
 from app.data.phantom.segments import AHA_SEGMENTS
-from app.ml.training.mri_data import CROP_PX, GRID_MM, MriSample, normalise, to_grid
+from app.ml.training.mri_data import CROP_PX, GRID_MM, MriSample, prepare_cine, to_grid
 
 QUALITIES = ("excellent", "good", "fair", "poor")
 
@@ -52,10 +52,10 @@ def _case_samples(case, name: str) -> list[MriSample]:
     centre = (rows.mean() * spacing[0] / GRID_MM, cols.mean() * spacing[1] / GRID_MM)
     out = []
     for s in np.flatnonzero(pool_any | (labels == 2).any(axis=(1, 2, 3))):
-        cine = normalise(to_grid(rec.frames[s].astype(np.float32), spacing))
+        cine = to_grid(rec.frames[s].astype(np.float32), spacing)
         target = to_grid(labels[s], spacing, nearest=True)
         jitter = np.random.default_rng(s).normal(0, 6, 2)  # the real localiser is a few mm off
-        image_crop, offset = crop_around(cine, (centre[0] + jitter[0], centre[1] + jitter[1]), CROP_PX)
+        image_crop, offset = prepare_cine(cine, (centre[0] + jitter[0], centre[1] + jitter[1]))
         target_crop, _ = crop_around(target, (centre[0] + jitter[0], centre[1] + jitter[1]), CROP_PX)
         out.append(MriSample(name, int(s), image_crop, target_crop.astype(np.uint8), spacing, offset))
     return out

@@ -1,11 +1,13 @@
 """Train the short-axis MRI segmentation network (CNN / one-level / multi-level ConvLSTM).
 
-    python -m app train mri-seg --temporal multi --holdout SC-HF-I-4 --steps 600   # one LOO fold
-    python -m app train mri-seg --temporal multi --holdout none --publish          # shipped weights
+    python -m app train mri-seg --temporal multi --holdout SC-HF-I-4 --steps 400 --threads 1 --phantom 4  # LOO fold
+    python -m app train mri-seg --temporal multi --holdout none --steps 400 --threads 1 --phantom 4 --publish
 
 Resumable: the state is saved under checkpoints/mri_seg_<temporal>_<holdout>/last.pt every few minutes
 and on exit; running the same command again continues. Samples: Sunnybrook whole-cycle slices (labels at
-ED and ES) plus phantom short-axis stacks with infarcts (every phase labelled) when --phantom > 0.
+ED and ES) plus phantom short-axis stacks with infarcts (every phase labelled, --phantom-fraction of the
+draws) when --phantom > 0; augmentation in mri_augment.py. A LOO fold prints the held-out Dice every
+--val-every steps.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint, save_checkpoint
-from app.ml.training.mri_data import UNLABELLED, MriSample, sunnybrook_samples
+from app.ml.training.mri_augment import augment
+from app.ml.training.mri_data import PREPROCESSING, UNLABELLED, MriSample, sunnybrook_samples
+
+__all__ = ["augment", "main", "score_sample"]
 
 SUNNYBROOK = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sunnybrook"
 CASES = ("SC-HF-I-4", "SC-HF-I-5", "SC-HF-I-6")
@@ -33,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=float, default=60.0)
     p.add_argument("--base-channels", type=int, default=8)
     p.add_argument("--phantom", type=int, default=0, help="phantom short-axis stacks to add to training")
+    p.add_argument("--phantom-fraction", type=float, default=0.25,
+                   help="share of training draws taken from the phantom samples (the rest: Sunnybrook)")
+    p.add_argument("--val-every", type=int, default=100, help="held-out Dice every N steps (LOO folds)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -57,24 +65,6 @@ def load_samples(root: Path, cases: tuple[str, ...], cache: Path) -> list[MriSam
     return out
 
 
-def augment(image: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Same random flip/rot90/shift/gamma for all phases, random cycle start and phase stride 1 or 2."""
-    k = int(rng.integers(4))
-    image, target = np.rot90(image, k, axes=(1, 2)), np.rot90(target, k, axes=(1, 2))
-    if rng.random() < 0.5:
-        image, target = image[:, :, ::-1], target[:, :, ::-1]
-    shift = rng.integers(-10, 11, size=2)
-    image, target = np.roll(image, shift, axis=(1, 2)), np.roll(target, shift, axis=(1, 2))
-    image = np.clip(image, 0, 1) ** float(np.exp(rng.uniform(-0.4, 0.4)))
-    start = int(rng.integers(image.shape[0]))
-    image, target = np.roll(image, -start, axis=0), np.roll(target, -start, axis=0)
-    if rng.random() < 0.5:
-        labelled = np.flatnonzero((target != UNLABELLED).any(axis=(1, 2)))
-        offset = int(labelled[rng.integers(len(labelled))] % 2) if len(labelled) else 0
-        image, target = image[offset::2], target[offset::2]
-    return np.ascontiguousarray(image, np.float32), np.ascontiguousarray(target)
-
-
 class Trainer:
     def __init__(self, args: argparse.Namespace, argv: list[str]):
         import torch
@@ -89,10 +79,11 @@ class Trainer:
         cache = CHECKPOINTS_DIR / "mri_data"
         self.train = load_samples(args.data, tuple(c for c in CASES if c not in held), cache)
         self.valid = load_samples(args.data, held, cache) if held else []
+        self.phantom: list[MriSample] = []
         if args.phantom:
             from app.ml.training.mri_phantom import phantom_samples
 
-            self.train += phantom_samples(args.phantom, seed=1000 + args.seed, cache=cache)
+            self.phantom = phantom_samples(args.phantom, seed=1000 + args.seed, cache=cache)
         self.net = MultiLevelConvLSTMNet(args.base_channels, args.temporal)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=args.lr, weight_decay=1e-4)
         self.run_name = f"mri_seg_{args.temporal}_{args.holdout}"
@@ -113,7 +104,8 @@ class Trainer:
 
         from app.ml.training.mri_losses import partial_label_loss
 
-        sample = self.train[int(self.rng.integers(len(self.train)))]
+        pool = self.phantom if self.phantom and self.rng.random() < self.args.phantom_fraction else self.train
+        sample = pool[int(self.rng.integers(len(pool)))]
         image, target = augment(sample.image, sample.target, self.rng)
         lr = self.args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, self.step / max(1, self.args.steps))))
         for group in self.opt.param_groups:
@@ -143,6 +135,9 @@ class Trainer:
             losses.append(self.train_step())
             if self.step % 25 == 0:
                 print(f"step {self.step} loss {np.mean(losses[-25:]):.4f}", flush=True)
+            if self.valid and self.args.val_every and self.step % self.args.val_every == 0:
+                self.history.append(self.validate())
+                print(json.dumps(self.history[-1]), flush=True)
             if time.time() - last_save > 180:
                 self.save()
                 last_save = time.time()
@@ -159,14 +154,25 @@ class Trainer:
         save_model(self.net, "mri_seg", {
             "architecture": f"MultiLevelConvLSTMNet(temporal={self.args.temporal}) - Zhang et al. multi-level ConvLSTM",
             "build": {"base_channels": self.args.base_channels, "temporal": self.args.temporal, "closed_cycle": True},
-            "input": {"grid_mm": 1.0, "crop_px": 128, "channels": 1, "range": "0..1 per-cine percentile"},
+            "input": {"grid_mm": 1.0, "crop_px": 128, "channels": 1, "range": "0..1", "preprocessing": PREPROCESSING},
             "classes": ["background", "lv_blood_pool", "myocardium"],
             "training_data": f"Sunnybrook Cardiac Data (Radau et al. 2009, CC0) cases {', '.join(CASES)} "
-                             f"(ED/ES expert contours), plus {self.args.phantom} phantom short-axis stacks",
+                             f"(ED/ES expert contours), plus {self.args.phantom} phantom short-axis stacks "
+                             f"({self.args.phantom_fraction:.0%} of draws)",
+            "augmentation": "rotation, flip, zoom 0.7-1.4, shift; contrast/brightness/gamma, shading, blur, "
+                            "noise; cycle start, phase stride 1-2 (app/ml/training/mri_augment.py)",
+            "postprocessing": "app/ml/mri_postprocess.py: central pool component, convex hull, wall <= 20 mm",
             "command": "python -m app train mri-seg " + " ".join(self.argv),
             "steps": self.step,
             "metrics": metrics,
+            "leave_one_out": _loo_summary(),
         })
+
+
+def _loo_summary() -> dict | None:
+    """The table written by `python -m app evaluate mri-seg` (checkpoints/mri_seg_loo/summary.json), if any."""
+    path = CHECKPOINTS_DIR / "mri_seg_loo" / "summary.json"
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def score_sample(labels: np.ndarray, target: np.ndarray) -> dict:
