@@ -56,3 +56,24 @@ def test_temporal_loss_gradient_pulls_frames_together():
     with torch.no_grad():
         stepped = logits - 50.0 * logits.grad
     assert float(temporal_loss(torch.softmax(stepped, 2))) < float(loss.detach())
+
+
+def test_motion_aware_margin_allows_the_true_motion_but_not_flicker():
+    import torch
+    import torch.nn.functional as F
+
+    from app.ml.training.losses import temporal_loss
+
+    labels = torch.zeros(1, 3, 16, 16, dtype=torch.long)
+    labels[0, 0, 4:12, 4:12] = 1  # a cavity shrinking by a ring each frame: real motion
+    labels[0, 1, 5:11, 5:11] = 1
+    labels[0, 2, 6:10, 6:10] = 1
+    exact = F.one_hot(labels, 4).permute(0, 1, 4, 2, 3).float()
+    labelled = torch.ones(1, 3, dtype=torch.bool)
+    assert float(temporal_loss(exact)) > 0.05  # the paper's fixed margin punishes the motion itself
+    assert float(temporal_loss(exact, labels=labels, labelled=labelled)) < 1e-6
+    flicker = exact.clone()
+    flicker[0, 1] = F.one_hot(torch.zeros(16, 16, dtype=torch.long), 4).permute(2, 0, 1).float()  # LV vanishes
+    assert float(temporal_loss(flicker, labels=labels, labelled=labelled)) > 0.1
+    unlabelled = torch.zeros(1, 3, dtype=torch.bool)  # no labels: the fixed margin applies
+    assert float(temporal_loss(exact, labels=labels, labelled=unlabelled)) == float(temporal_loss(exact))

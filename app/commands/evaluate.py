@@ -14,6 +14,7 @@ TARGETS: dict[str, str] = {
     "ed-es": "app.ml.evaluation_edes:main",
     "mri-seg": "app.ml.evaluation_mri:main",
     "strain": "app.workflow.strain_eval:main",
+    "volumes": "app.workflow.volume_eval:main",
 }
 
 

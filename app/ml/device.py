@@ -25,3 +25,11 @@ def device_label() -> str:
     if dev.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(dev)}"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def set_threads(n_threads: int) -> None:
+    """Limit torch's CPU threads (evaluations and benchmarks pin this to compare like with like)."""
+    import torch
+
+    if n_threads > 0:
+        torch.set_num_threads(int(n_threads))

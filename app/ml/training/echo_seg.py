@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bf16 autocast")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temporal-weight", type=float, default=0.6, help="temporal: weight of the temporal loss (Dice+CE gets 1 - this)")
+    p.add_argument("--temporal-margin", choices=("fixed", "motion"), default="fixed",
+                   help="temporal loss margin: fixed c=0.01 (the paper) or motion-aware (the labels' own frame-to-frame change)")
     return p
 
 
@@ -235,7 +238,13 @@ class Trainer:
                 probs = torch.softmax(logits, 2)
                 flat_logits, flat_probs = logits.flatten(0, 1), probs.flatten(0, 1)
                 seg = dice_loss(flat_probs, y, mask) + 0.5 * masked_cross_entropy(flat_logits, y, mask)
-                loss = 0.4 * seg + 0.6 * temporal_loss(probs)
+                w = self.args.temporal_weight
+                if self.args.temporal_margin == "motion":
+                    tl = temporal_loss(probs, labels=torch.from_numpy(labels).to(self.device).long(),
+                                       labelled=torch.from_numpy(labelled).to(self.device))
+                else:
+                    tl = temporal_loss(probs)
+                loss = (1.0 - w) * seg + w * tl
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)

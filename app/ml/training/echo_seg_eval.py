@@ -114,6 +114,13 @@ def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
     return out
 
 
+def truth_flicker(clips: list[LabelledClip]) -> dict:
+    """mFIP of the exact labels themselves: the label change the heart's real motion causes at the clip's
+    frame rate, the floor no faithful segmentation can go below."""
+    values = [sm.mfip(np.asarray(c.annotations), c.recording.sector_mask) for c in clips]
+    return {"mfip": round(float(np.mean(values)), 5), "lte": 0, "n": len(clips)}
+
+
 def score_clip(recording: Recording, approach: str) -> dict:
     labels = run_approach(recording, approach)
     bad = sm.consecutive_jumps(labels, recording.spacing_mm)
@@ -166,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.phantoms > 0:
         phantoms = [phantom_clip(9000 + i) for i in range(args.phantoms)]
         results["phantom_cycles"] = {a: score_labelled(phantoms, a) for a in approaches}
+        results["phantom_cycles"]["truth"] = truth_flicker(phantoms)
     if args.clip.is_file():
         from app.data.readers import load_recording
 
@@ -183,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 def store_in_metadata(results: dict, command: str) -> None:
     from app.ml.weights import update_metadata
 
-    for model, approaches in (("echo_seg_base", ("base", "base+wma")), ("echo_seg_temporal", ("temporal",))):
+    for model, approaches in (("echo_seg_base", ("base", "base+wma", "truth")), ("echo_seg_temporal", ("temporal", "truth"))):
         subset = {ds: {a: v for a, v in by.items() if a in approaches} for ds, by in results.items()}
         if any(subset.values()):
             update_metadata(model, {"validation_metrics": subset, "validation_command": command})

@@ -39,9 +39,23 @@ def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, mask: torch
     return F.cross_entropy(logits, labels)
 
 
-def temporal_loss(probs: torch.Tensor, c: float = 0.01) -> torch.Tensor:
-    """probs (B, T, K, H, W) -> scalar: mean_t clip(1 - Dice(p_t, p_{t-1}), c, 1) - c over foreground classes."""
+def temporal_loss(
+    probs: torch.Tensor, c: float = 0.01, labels: torch.Tensor | None = None, labelled: torch.Tensor | None = None
+) -> torch.Tensor:
+    """probs (B, T, K, H, W) -> scalar: mean_t clip(1 - Dice(p_t, p_{t-1}), c, 1) - c over foreground classes.
+
+    Motion-aware margin (labels (B, T, H, W) int64 and labelled (B, T) bool given): where both frames of a
+    pair are labelled, c for that pair and class is max(c, 1 - Dice(y_t, y_{t-1})), the change the true
+    motion causes, so the loss punishes flicker beyond the real motion but never the motion itself
+    (with a fixed c it also pulls fast systolic motion towards a still mean shape).
+    """
     if probs.shape[1] < 2:
         return probs.sum() * 0.0
     dice = soft_dice(probs[:, 1:, 1:], probs[:, :-1, 1:])  # (B, T-1, K-1)
-    return (torch.clamp(1.0 - dice, c, 1.0) - c).mean()
+    margin = torch.full_like(dice, c)
+    if labels is not None and labelled is not None:
+        onehot = F.one_hot(labels, probs.shape[2]).permute(0, 1, 4, 2, 3).to(probs.dtype)[:, :, 1:]
+        true_change = 1.0 - soft_dice(onehot[:, 1:], onehot[:, :-1])  # (B, T-1, K-1)
+        pair = (labelled[:, 1:] & labelled[:, :-1])[..., None].expand_as(true_change)
+        margin = torch.where(pair, torch.clamp(true_change, min=c), margin)
+    return (torch.maximum(1.0 - dice, margin) - margin).clamp(max=1.0).mean()
