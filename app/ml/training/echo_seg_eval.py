@@ -5,6 +5,8 @@ native resolution (demons registration of the masks, see sequences.py; the ED an
 original images). Dice/Hausdorff are scored on the second beat's ED and ES frames (after the temporal
 model has seen a beat). mFIP = mean fraction of pixels changing label between frames; #LTE = recordings
 with a frame whose largest per-class Hausdorff distance to the nearest annotated frame exceeds 30 mm.
+EF check (CAMUS has no clinical EF): monoplane disks EF from our contours on the scored ED/ES frames
+against the same method on the expert masks (ef_mae_pts, ef_bias_pts, mean EDV/ESV error %).
 Phantom: labelled two-beat clips (every frame annotated). Real clip (no labels): #LTE counts recordings
 with a jump > 30 mm between consecutive frames.
 """
@@ -22,6 +24,9 @@ import cv2
 import numpy as np
 
 from app.analysis import seg_metrics as sm
+from app.analysis.contours import extract_contours
+from app.analysis.polylines import to_mm
+from app.analysis.volumes import method_of_disks
 from app.data.recording import Recording, uniform_frame_times
 from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
 from app.ml.training.sequences import cycle_frame, register_labels, speckle_fields
@@ -40,6 +45,7 @@ class LabelledClip:
     annotations: np.ndarray
     annotated_frames: tuple[int, ...]
     scored_frames: tuple[int, ...]
+    ed_es_pair: tuple[int, int] | None = None  # scored (ED, ES) frames for the monoplane EF check
 
 
 def camus_cycle(path: Path, length: int = 20, beats: int = 2, cache: Path | None = EVAL_CACHE) -> LabelledClip:
@@ -71,7 +77,28 @@ def camus_cycle(path: Path, length: int = 20, beats: int = 2, cache: Path | None
         frame_times_s=uniform_frame_times(len(frames), 30.0), modality="echo", view="a4c",
     )
     scored = tuple(t for t in annotated if t >= length)
-    return LabelledClip(case.patient, recording, annotations, annotated, scored)
+    return LabelledClip(case.patient, recording, annotations, annotated, scored, (length, length + length // 2))
+
+
+def disks_volume_ml(labels: np.ndarray, spacing_mm) -> float | None:
+    """Monoplane method-of-disks LV volume (ml) of one long-axis label map, None when no contour."""
+    contours = extract_contours(labels, "long-axis")
+    if contours is None or contours.apex_px is None or contours.base_mid_px is None:
+        return None
+    return method_of_disks(to_mm(contours.endo_px, spacing_mm), to_mm(contours.base_mid_px, spacing_mm),
+                           to_mm(contours.apex_px, spacing_mm), with_chords=False).volume_ml
+
+
+def ef_check(labels: np.ndarray, clip: LabelledClip) -> tuple[float, float, float] | None:
+    """(EF error in points, EDV error %, ESV error %) of our contours against the expert masks' disks."""
+    ed, es = clip.ed_es_pair
+    sp = clip.recording.spacing_mm
+    ref = [disks_volume_ml(clip.annotations[clip.annotated_frames.index(t)], sp) for t in (ed, es)]
+    ours = [disks_volume_ml(labels[t], sp) for t in (ed, es)]
+    if None in ref or None in ours or not ref[0] or not ours[0]:
+        return None
+    ef_ref, ef_ours = 100 * (1 - ref[1] / ref[0]), 100 * (1 - ours[1] / ours[0])
+    return ef_ours - ef_ref, 100 * (ours[0] / ref[0] - 1), 100 * (ours[1] / ref[1] - 1)
 
 
 def phantom_clip(seed: int) -> LabelledClip:
@@ -98,8 +125,12 @@ def run_approach(recording: Recording, approach: str) -> np.ndarray:
 
 def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
     dice, hd, temporal = sm.DiceMetric(), sm.HausdorffMetric(), sm.TemporalMetric()
+    ef_rows = []
     for clip in clips:
         labels = run_approach(clip.recording, approach)
+        if clip.ed_es_pair is not None:
+            row = ef_check(labels, clip)
+            ef_rows += [row] if row is not None else []
         spacing = clip.recording.spacing_mm
         for t in clip.scored_frames:
             ref = clip.annotations[clip.annotated_frames.index(t)]
@@ -111,6 +142,11 @@ def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
     out = {f"dice_{sm.CLASS_NAMES[k]}": round(v, 4) for k, v in d.items()}
     out |= {f"hd_{sm.CLASS_NAMES[k]}_mm": round(v, 2) for k, v in h.items()}
     out |= {"mfip": round(tm["mfip"], 5), "lte": tm["lte"], "n": tm["n"]}
+    if ef_rows:
+        ef = np.array(ef_rows)
+        out |= {"ef_mae_pts": round(float(np.abs(ef[:, 0]).mean()), 2), "ef_bias_pts": round(float(ef[:, 0].mean()), 2),
+                "edv_err_pct": round(float(ef[:, 1].mean()), 1), "esv_err_pct": round(float(ef[:, 2].mean()), 1),
+                "ef_n": len(ef_rows)}
     return out
 
 
@@ -142,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def format_table(results: dict) -> str:
-    cols = ["dice_lv", "dice_myocardium", "dice_la", "hd_lv_mm", "hd_myocardium_mm", "hd_la_mm", "mfip", "lte", "n"]
+    cols = ["dice_lv", "dice_myocardium", "dice_la", "hd_lv_mm", "hd_myocardium_mm", "hd_la_mm", "mfip", "lte", "n",
+            "ef_mae_pts", "ef_bias_pts"]
     lines = []
     for dataset, by_approach in results.items():
         lines.append(f"== {dataset}")

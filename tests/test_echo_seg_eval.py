@@ -1,0 +1,54 @@
+"""`evaluate echo-seg` scoring helpers: the monoplane EF check against expert masks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from app.data.recording import Recording, uniform_frame_times  # noqa: E402
+from app.ml.training.echo_seg_eval import LabelledClip, disks_volume_ml, ef_check, truth_flicker  # noqa: E402
+
+
+def _lv(shape, centre, axes) -> np.ndarray:
+    """A half-ellipse LV (apex at the top) with a myocardial rim and an LA below the base."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    cy, cx = centre
+    ry, rx = axes
+    inside = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+    wall = ((yy - cy) / (ry + 5)) ** 2 + ((xx - cx) / (rx + 5)) ** 2 <= 1
+    labels = np.zeros(shape, np.uint8)
+    labels[wall & (yy <= cy)] = 2
+    labels[inside & (yy <= cy)] = 1
+    labels[(yy > cy) & (yy < cy + 25) & (np.abs(xx - cx) < rx)] = 3
+    return labels
+
+
+def _clip(ed, es) -> LabelledClip:
+    frames = np.zeros((2, *ed.shape), np.uint8)
+    rec = Recording(frames=frames, spacing_mm=(0.5, 0.5), frame_times_s=uniform_frame_times(2, 30.0),
+                    modality="echo", view="a4c")
+    return LabelledClip("x", rec, np.stack([ed, es]), (0, 1), (0, 1), (0, 1))
+
+
+def test_disks_volume_grows_with_the_cavity():
+    small = disks_volume_ml(_lv((200, 160), (120, 80), (60, 25)), (0.5, 0.5))
+    large = disks_volume_ml(_lv((200, 160), (120, 80), (80, 35)), (0.5, 0.5))
+    assert small is not None and large is not None and large > 1.8 * small
+
+
+def test_ef_check_is_zero_for_the_reference_and_negative_for_a_stiff_prediction():
+    ed, es = _lv((200, 160), (120, 80), (80, 35)), _lv((200, 160), (120, 80), (65, 27))
+    clip = _clip(ed, es)
+    err, edv_err, esv_err = ef_check(np.stack([ed, es]), clip)
+    assert abs(err) < 1e-6 and abs(edv_err) < 1e-6 and abs(esv_err) < 1e-6
+    stiff = _lv((200, 160), (120, 80), (72, 31))  # ES drawn too large: EF under-estimated
+    err, _, esv_err = ef_check(np.stack([ed, stiff]), clip)
+    assert err < -5 and esv_err > 10
+
+
+def test_truth_flicker_is_zero_for_a_still_clip():
+    ed = _lv((200, 160), (120, 80), (80, 35))
+    clip = _clip(ed, ed)
+    assert truth_flicker([clip])["mfip"] == 0.0
