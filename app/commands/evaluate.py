@@ -15,6 +15,7 @@ TARGETS: dict[str, str] = {
     "mri-seg": "app.ml.evaluation_mri:main",
     "strain": "app.workflow.strain_eval:main",
     "volumes": "app.workflow.volume_eval:main",
+    "view": "app.ml.training.view_eval:main",
 }
 
 

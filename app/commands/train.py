@@ -13,6 +13,7 @@ TARGETS: dict[str, str] = {
     "echo-seg": "app.ml.training.echo_seg:main",
     "ed-es": "app.ml.training.tempreg_train:main",
     "mri-seg": "app.ml.training.mri_seg:main",
+    "view": "app.ml.training.view_train:main",
 }
 
 

@@ -24,6 +24,7 @@ from app.ui.side_panel import RecordingsPanel, ToolsPanel
 from app.ui.status import StatusArea
 from app.ui.study_controller import StudyController
 from app.ui.workers import GeneratorWorker
+from app.workflow.view_step import view_note
 
 
 class MainWindow(QMainWindow):
@@ -234,7 +235,8 @@ class MainWindow(QMainWindow):
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
-                                            None if rec.is_stack else self.study.biplane, rec.modality, source)
+                                            None if rec.is_stack else self.study.biplane, rec.modality, source,
+                                            view_note(st.analysis))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)

@@ -58,8 +58,10 @@ class MeasurementsPanel(QWidget):
         self.values: dict[str, float | None] = {}
 
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
-                          biplane=None, modality: str = "echo", edes_source: str = "") -> None:
-        """Fill the table from a Measurements (biplane preferred when given) and a StrainResult."""
+                          biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "") -> None:
+        """Fill the table from a Measurements (biplane preferred when given) and a StrainResult.
+
+        view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table."""
         m = biplane if biplane is not None else measurements
         edited = set(getattr(measurements, "edited", ()) or ())
         self.values = {}
@@ -89,6 +91,8 @@ class MeasurementsPanel(QWidget):
             parts.append("GLS is from the analysis (contour edits do not re-track strain)")
         if error:
             parts.append(f"Measurement problem: {error}")
+        if view_note:
+            parts.append(view_note)
         self.method.setText(" · ".join(parts))
 
     def _set(self, row: int, col: int, text: str, highlight: bool) -> None:

@@ -14,6 +14,10 @@ app.ml.mri_inference.segment_stack. Both are imported lazily, inside the functio
 ED/ES frames (app.workflow.edes_step.model_ed_es): TempReg-Net (models/ed_es, app.ml.edes) with clip-end
 events from the volume curve ("tempreg"), or the extrema of the volume curve ("area_curve") when the model
 is missing or fails; RecordingAnalysis.ed_es_method / ed_es_fallback say which and why.
+
+View check (app.workflow.view_step): when models/view is installed, 2D echo clips are classified and
+`extra["view_check"]` holds the predicted view and a warning when it confidently disagrees; the
+recording's own view (user / DICOM) is never replaced.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from app.analysis.contours import extract_contours
 from app.data.recording import Recording
 from app.workflow.edes_step import model_ed_es
 from app.workflow.measure import measure_recording
+from app.workflow.view_step import view_check
 from app.workflow.results import (
     ED_ES_AREA_CURVE,
     FLAG_LOW_CONFIDENCE,
@@ -235,10 +240,13 @@ def analyze_recording(
         raise AnalysisError(f"measurement failed: {exc}") from exc
     if _cancelled(cancel):
         return
+    extra = {"segmenter_flags": flags} if flags else {}
+    check = view_check(recording)  # advice only: the recording's (user's / DICOM) view is kept
+    if check is not None:
+        extra["view_check"] = check
     yield Progress(1.0, "done")
     yield RecordingAnalysis(recording, labels, contours, confidence, measurements, segmenter=str(name),
-                            extra={"segmenter_flags": flags} if flags else {}, ed_es_method=method,
-                            ed_es_fallback=fallback)
+                            extra=extra, ed_es_method=method, ed_es_fallback=fallback)
 
 
 def run_to_completion(generator, on_progress: Callable[[Progress], None] | None = None):

@@ -21,6 +21,7 @@ import numpy as np
 from app.analysis.beats import Beat
 from app.analysis.contours import LvContours
 from app.data.recording import Recording
+from app.workflow.view_step import view_json
 
 Method = Literal["monoplane", "biplane", "slice-summation"]
 
@@ -241,6 +242,9 @@ class RecordingAnalysis:
             out.update(self.strain.to_json_dict())
         if self.extra.get("strain_error"):
             out["strain_error"] = str(self.extra["strain_error"])
+        if self.extra.get("strain_view_warning"):
+            out["strain_view_warning"] = str(self.extra["strain_view_warning"])
+        out.update(view_json(self.extra))
         return out
 
 

@@ -3,7 +3,9 @@
 `with_strain(analysis)` runs app.workflow.strain_pipeline.compute_strain (classical motion by default:
 no model needed) on apical echo recordings that have an ED frame and no strain yet. When strain cannot
 be computed the analysis is returned unchanged with the reason in `extra["strain_error"]`, which the
-report lists under the quality flags, so the report still builds.
+report lists under the quality flags, so the report still builds. Strain runs on the recording's
+own (user / DICOM) view; when the view classifier disagrees (extra["view_check"]["warning"]) the
+warning is attached as extra["strain_view_warning"].
 """
 
 from __future__ import annotations
@@ -41,4 +43,8 @@ def with_strain(analysis, motion: str = "classical", on_progress=None):
         return replace(analysis, extra={**analysis.extra, "strain_error": " ".join(str(exc).split())})
     if result is None:
         return analysis
+    warning = (analysis.extra.get("view_check") or {}).get("warning")
+    if warning:  # strain still uses the user's / DICOM view; say that the view check disagrees
+        note = f"strain computed for the labelled view {analysis.recording.view.upper()}; {warning}"
+        return replace(analysis, strain=result, extra={**analysis.extra, "strain_view_warning": note})
     return replace(analysis, strain=result)

@@ -1,0 +1,78 @@
+"""View check of an echo recording (Qt-free): the view classifier's opinion next to the user's view.
+
+`view_check(recording)` runs app.ml.view.classify_view when models/view is installed and returns a
+JSON-able dict {view, probability, probabilities, frames_used, data, warning} (or None: not a 2D echo
+clip, or no model; {"error": ...} when the classifier failed). It never changes the recording: the
+analysis, the segmentation and strain always use the user's / DICOM view; the prediction only produces
+`warning`, one line for the user, when the classifier is confident (p >= CONFIDENT_PROBABILITY) and
+disagrees. When the predicted view had no real training data the warning says it is a phantom-trained
+guess; when the labelled view has none (PLAX, PSAX) it says the classifier cannot confirm it.
+"""
+
+from __future__ import annotations
+
+CONFIDENT_PROBABILITY = 0.8
+VIEW_NAMES = {"a4c": "A4C", "a2c": "A2C", "a3c": "A3C", "plax": "PLAX", "psax": "PSAX", "sax": "SAX",
+              "other": "not an apical/parasternal echo view", "unknown": "unknown"}
+
+
+def _name(view: str) -> str:
+    return VIEW_NAMES.get(view, view.upper())
+
+
+def view_warning(labelled: str, predicted: str, probability: float, data_by_view: dict[str, str]) -> str | None:
+    """One line when the classifier confidently disagrees with the labelled view, else None."""
+    if probability < CONFIDENT_PROBABILITY or predicted == labelled:
+        return None
+    looks = f"looks like {_name(predicted)} (p {probability:.2f})"
+    source = data_by_view.get(predicted, "none")
+    guess = "" if source == "real" else f"; a phantom-trained guess (no real {_name(predicted)} training data)"
+    if labelled in ("unknown", ""):
+        return f"View not set; the clip {looks}{guess}. Set the view to use it (the analysis keeps 'unknown')."
+    unseen = ""
+    if data_by_view.get(labelled, "none") == "none" and labelled in data_by_view:
+        unseen = f"; the classifier never saw {_name(labelled)} and cannot confirm it"
+    return (f"View check: the clip {looks}, not {_name(labelled)} as labelled{guess}{unseen}. "
+            f"The analysis keeps {_name(labelled)}; change the view if it is wrong.")
+
+
+def view_check(recording) -> dict | None:
+    """The classifier's view and a warning for a 2D echo clip; None without a model or for MRI/stacks."""
+    if recording.modality != "echo" or recording.is_stack:
+        return None
+    from app.ml.view import classify_view, model_installed
+
+    if not model_installed():
+        return None
+    try:
+        pred = classify_view(recording)
+    except Exception as exc:  # a broken optional check must never stop the analysis
+        return {"error": " ".join(f"{type(exc).__name__}: {exc}".split())}
+    return {
+        "view": pred.view,
+        "probability": round(pred.probability, 4),
+        "probabilities": dict(pred.probabilities),
+        "frames_used": list(pred.frames_used),
+        "data": pred.data_by_view.get(pred.view, "none"),
+        "trusted": pred.trusted,
+        "labelled_view": recording.view,
+        "warning": view_warning(recording.view, pred.view, pred.probability, pred.data_by_view),
+    }
+
+
+def view_json(extra: dict) -> dict:
+    """`view_predicted` ({view, probability} or None) and `view_warning` (str or None) for analyze --json."""
+    check = extra.get("view_check") or {}
+    predicted = None
+    if "view" in check:
+        predicted = {"view": check["view"], "probability": check["probability"], "training_data": check.get("data")}
+    out = {"view_predicted": predicted, "view_warning": check.get("warning")}
+    if check.get("error"):
+        out["view_check_error"] = check["error"]
+    return out
+
+
+def view_note(analysis) -> str:
+    """The warning of an analysis (for the viewer's measurements panel), '' when there is none."""
+    extra = getattr(analysis, "extra", None) or {}
+    return str((extra.get("view_check") or {}).get("warning") or "")
