@@ -139,7 +139,7 @@ def test_unreadable_file_and_missing_model_exit_2(files, tmp_path, capsys, monke
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
     assert main(["analyze", str(files["a4c"][0])]) == 2
     err = capsys.readouterr().err.strip()
-    assert "echo_seg_temporal" in err and len(err.splitlines()) == 1
+    assert "echo_seg_base" in err and len(err.splitlines()) == 1
 
 
 def test_stack_masks_round_trip(tmp_path):

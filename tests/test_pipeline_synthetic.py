@@ -128,7 +128,7 @@ def test_bad_segmenter_output_is_a_clear_error(beating):
 def test_default_echo_segmenter_without_weights_says_so(beating, tmp_path, monkeypatch):
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
     rec = recording_for(beating[0])
-    with pytest.raises(AnalysisError, match="echo_seg_temporal"):
+    with pytest.raises(AnalysisError, match="echo_seg_base"):
         run_to_completion(analyze_recording(rec))
 
 

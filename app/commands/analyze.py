@@ -31,8 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", action="append", metavar="FILE", default=None,
                         help="use this segmentation instead of the model (.npz with 'labels', .npy, NIfTI); "
                              "once per PATH")
-    parser.add_argument("--model", choices=("temporal", "base"), default="temporal",
-                        help="echo segmentation network (default: temporal)")
+    parser.add_argument("--model", choices=("temporal", "base"), default="base",
+                        help="echo segmentation network: base = per-frame U-Net (default: the more accurate EF), "
+                             "temporal = ConvLSTM U-Net (smoother contours, EF under-estimated)")
     parser.add_argument("--no-strain", action="store_true", help="skip longitudinal strain (apical echo views)")
     # --- report, exports, batch: options owned by app/report/cli_hooks.py (report helper) ---
     from app.report import cli_hooks

@@ -11,9 +11,9 @@ from app.data.recording import Recording
 
 def segmenter_for_model(recording: Recording, model: str):
     """(segmenter, name): the pipeline default, or the chosen echo network."""
-    from app.workflow.pipeline import _weights_error, default_segmenter
+    from app.workflow.pipeline import DEFAULT_ECHO_MODEL, _weights_error, default_segmenter
 
-    if recording.modality == "mri" or model == "temporal":
+    if recording.modality == "mri" or model == DEFAULT_ECHO_MODEL:
         return default_segmenter(recording)
 
     def echo_base(rec, cancel=None):

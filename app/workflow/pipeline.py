@@ -8,8 +8,14 @@ A segmenter is any callable taking the Recording (and, if it accepts it, `cancel
 generating as its last item, one of: labels (T, H, W) / (S, T, H, W); a (labels, confidence) tuple; an
 object with `.labels` and optionally `.confidence` (e.g. app.ml.inference.EchoSegmentation, the phantom's
 truth). Progress items it yields (with fraction/message, or done/total) are passed on, scaled.
-Defaults: echo -> app.ml.inference.segment_recording (temporal model); short-axis MRI ->
+Defaults: echo -> app.ml.inference.segment_recording with DEFAULT_ECHO_MODEL; short-axis MRI ->
 app.ml.mri_inference.segment_stack. Both are imported lazily, inside the function.
+
+DEFAULT_ECHO_MODEL is the per-frame U-Net ("base"), not the ConvLSTM network: measured end to end, the
+temporal network's smoother contours under-estimate EF (CAMUS valid monoplane EF against the expert masks:
+base bias -1.5 points, temporal about -8; phantom clips, `evaluate volumes`: base -2.8, temporal -6 to -9),
+because its memory damps the systolic excursion. Volumes and EF come first; the temporal network stays
+available (`analyze --model temporal`, the streaming API of app.ml.inference).
 
 ED/ES frames (app.workflow.edes_step.model_ed_es): TempReg-Net (models/ed_es, app.ml.edes) with clip-end
 events from the volume curve ("tempreg"), or the extrema of the volume curve ("area_curve") when the model
@@ -62,11 +68,14 @@ def contour_kind(recording: Recording) -> str:
 
 
 # -- default segmenters ---------------------------------------------------------------------------
+DEFAULT_ECHO_MODEL = "base"
+
+
 def default_segmenter(recording: Recording) -> tuple[Segmenter, str]:
     """(segmenter, name) for the recording; AnalysisError when the model is not installed."""
     if recording.modality == "mri":
         return _mri_segmenter, "mri_seg"
-    return _echo_segmenter, "echo_seg_temporal"
+    return _echo_segmenter, f"echo_seg_{DEFAULT_ECHO_MODEL}"
 
 
 def _weights_error(exc: Exception, folder: str) -> AnalysisError:
@@ -81,9 +90,9 @@ def _echo_segmenter(recording: Recording, cancel=None):
     from app.ml.weights import WeightsError
 
     try:
-        yield from segment_recording(recording, "temporal", cancel=cancel)
+        yield from segment_recording(recording, DEFAULT_ECHO_MODEL, cancel=cancel)
     except (WeightsError, FileNotFoundError) as exc:
-        raise _weights_error(exc, "echo_seg_temporal") from exc
+        raise _weights_error(exc, f"echo_seg_{DEFAULT_ECHO_MODEL}") from exc
 
 
 def _mri_segmenter(recording: Recording, cancel=None):

@@ -6,7 +6,8 @@ original images). Dice/Hausdorff are scored on the second beat's ED and ES frame
 model has seen a beat). mFIP = mean fraction of pixels changing label between frames; #LTE = recordings
 with a frame whose largest per-class Hausdorff distance to the nearest annotated frame exceeds 30 mm.
 EF check (CAMUS has no clinical EF): monoplane disks EF from our contours on the scored ED/ES frames
-against the same method on the expert masks (ef_mae_pts, ef_bias_pts, mean EDV/ESV error %).
+against the same method on the expert masks (ef_mae_pts, ef_bias_pts, their medians, ef_gross_n = patients
+off by more than 20 points, e.g. a broken contour; mean EDV/ESV error %).
 Phantom: labelled two-beat clips (every frame annotated). Real clip (no labels): #LTE counts recordings
 with a jump > 30 mm between consecutive frames.
 """
@@ -145,6 +146,8 @@ def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
     if ef_rows:
         ef = np.array(ef_rows)
         out |= {"ef_mae_pts": round(float(np.abs(ef[:, 0]).mean()), 2), "ef_bias_pts": round(float(ef[:, 0].mean()), 2),
+                "ef_median_abs_pts": round(float(np.median(np.abs(ef[:, 0]))), 2),
+                "ef_median_pts": round(float(np.median(ef[:, 0])), 2), "ef_gross_n": int((np.abs(ef[:, 0]) > 20).sum()),
                 "edv_err_pct": round(float(ef[:, 1].mean()), 1), "esv_err_pct": round(float(ef[:, 2].mean()), 1),
                 "ef_n": len(ef_rows)}
     return out
@@ -179,13 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def format_table(results: dict) -> str:
     cols = ["dice_lv", "dice_myocardium", "dice_la", "hd_lv_mm", "hd_myocardium_mm", "hd_la_mm", "mfip", "lte", "n",
-            "ef_mae_pts", "ef_bias_pts"]
+            "ef_mae_pts", "ef_bias_pts", "ef_median_pts", "ef_median_abs_pts", "ef_gross_n"]
     lines = []
     for dataset, by_approach in results.items():
         lines.append(f"== {dataset}")
-        lines.append(f"{'approach':<10}" + "".join(f"{c:>17}" for c in cols))
+        lines.append(f"{'approach':<10}" + "".join(f"{c:>19}" for c in cols))
         for approach, row in by_approach.items():
-            lines.append(f"{approach:<10}" + "".join(f"{str(row.get(c, '-')):>17}" for c in cols))
+            lines.append(f"{approach:<10}" + "".join(f"{str(row.get(c, '-')):>19}" for c in cols))
     return "\n".join(lines)
 
 
