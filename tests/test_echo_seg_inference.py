@@ -104,3 +104,26 @@ def test_flag_frames_reasons():
     frames, reasons = inference.flag_frames(labels, np.array([0.9, 0.9, 0.9, 0.5, 0.9]))
     assert frames == (2, 3, 4)
     assert "LV area jump" in reasons[0] and "low confidence" in reasons[1] and "no LV" in reasons[2]
+
+
+def test_long_axis_flag_is_off_unless_the_model_was_trained_with_it(tiny_models):
+    rec = _recording()
+    a3c = Recording(rec.frames, rec.spacing_mm, rec.frame_times_s, "echo", "a3c", sector_mask=rec.sector_mask)
+    assert inference.EchoSegmenter("base", long_axis=True).flag == 0.0
+    a4c_labels = inference.run_to_result(inference.segment_recording(rec, "base")).labels
+    a3c_labels = inference.run_to_result(inference.segment_recording(a3c, "base")).labels
+    assert np.array_equal(a4c_labels, a3c_labels)
+
+
+def test_shipped_base_model_segments_a_phantom_a3c_clip():
+    from app.data.phantom import EchoPhantomParams, make_echo
+    from app.ml.weights import model_available
+
+    if not model_available("echo_seg_base"):
+        pytest.skip("models/echo_seg_base is not installed")
+    inference._load_cached.cache_clear()
+    case = make_echo(EchoPhantomParams(view="a3c", beats=1, frame_rate_hz=25.0, image_shape_px=(160, 160)), seed=3)
+    labels = inference.run_to_result(inference.segment_recording(case.recording, "base")).labels
+    lv_px = (labels == 1).sum(axis=(1, 2))
+    truth_px = (case.truth.labels == 1).sum(axis=(1, 2))
+    assert (lv_px > 0.6 * truth_px).all()  # a set long-axis flag used to erase the LV in every A3C frame

@@ -173,7 +173,7 @@ def load_or_render(seed: int, modality: str, cache_dir: Path | None) -> EvalCase
 
 
 def evaluate_phantoms(n_echo: int, n_mri: int, model, device=None, log=None,
-                      cache_dir: Path | None = EVAL_CACHE, segmented: bool = False) -> dict:
+                      cache_dir: Path | None = EVAL_CACHE, segmented: bool = False, seg_model: str = "base") -> dict:
     """aFD of TempReg-Net, TempReg refined on the area curve ("tempreg+area", app.ml.edes.fuse_with_curve),
     the truth-area-curve extrema and the ECG R peak on unseen phantom recordings.
 
@@ -199,7 +199,7 @@ def evaluate_phantoms(n_echo: int, n_mri: int, model, device=None, log=None,
             scores["area_curve"].add(case.ed_frames, case.es_frames, base_ed, base_es, rate)
             if case.r_peaks is not None:
                 scores["ecg_r_peak"].add(case.ed_frames, (), case.r_peaks, None, rate)
-            seg = score_segmented(scores, case, det, cache_dir) if segmented else ""
+            seg = score_segmented(scores, case, det, cache_dir, seg_model) if segmented else ""
             if log:
                 log(f"{modality} seed {case.seed}: {len(case.clip)} frames at {rate:.1f} Hz; truth ED "
                     f"{case.ed_frames} ES {case.es_frames}; tempreg ED {det.ed_frames} ES {det.es_frames}; "
@@ -242,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--segmented", action="store_true",
                         help="also score on the area curve of our segmentation models (slow the first time)")
+    parser.add_argument("--seg-model", choices=("base", "temporal"), default="base",
+                        help="echo network for --segmented (default: base, the pipeline's default)")
     args = parser.parse_args(argv)
     start = time.monotonic()
     cache = None if args.no_cache else EVAL_CACHE
@@ -257,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     model = load_tempreg()
     results = evaluate_phantoms(args.echo, args.mri, model, log=print if args.verbose else None, cache_dir=cache,
-                                segmented=args.segmented)
+                                segmented=args.segmented, seg_model=args.seg_model)
     print(format_table(results))
     print(f"({time.monotonic() - start:.0f} s; aFD = mean |detected - true| frames over matched events; "
           f"missed = no detection within {MATCH_WINDOW_S:.2f} s)")

@@ -1,8 +1,8 @@
 """ED/ES scoring on the LV area curve our own segmentation models give (`evaluate ed-es --segmented`).
 
 The main evaluation (app.ml.evaluation_edes) takes the area curve from the phantom's truth labels, a
-perfect segmentation. Here the same phantoms are segmented as the pipeline does (echo: the temporal echo
-model; MRI: the MRI model on every slice, areas summed over the slices like slice summation), and the
+perfect segmentation. Here the same phantoms are segmented as the pipeline does (echo: ECHO_SEG_MODEL, the
+pipeline's default per-frame U-Net, or `--seg-model temporal`; MRI: the MRI model on every slice, areas summed over the slices like slice summation), and the
 curve-based methods are scored on that curve:
 
 - "tempreg|seg": TempReg-Net with clip-end events from the curve (what the pipeline uses),
@@ -19,9 +19,13 @@ from pathlib import Path
 import numpy as np
 
 
-def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None) -> np.ndarray:
+ECHO_SEG_MODEL = "base"  # as app.workflow.pipeline.DEFAULT_ECHO_MODEL
+
+
+def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_model: str = ECHO_SEG_MODEL) -> np.ndarray:
     """(T,) LV cavity area (pixels; MRI: summed over the slices) from our segmentation of the phantom."""
-    path = cache_dir / f"{modality}_{seed}_seg.npz" if cache_dir else None
+    tag = "seg" if modality == "mri" else f"seg_{echo_model}"
+    path = cache_dir / f"{modality}_{seed}_{tag}.npz" if cache_dir else None
     if path is not None and path.is_file():
         with np.load(path) as d:
             return d["area_px"]
@@ -40,7 +44,7 @@ def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None) -> np
     else:
         from app.ml.inference import run_to_result, segment_recording
 
-        labels = np.asarray(run_to_result(segment_recording(recording, "temporal")).labels)
+        labels = np.asarray(run_to_result(segment_recording(recording, echo_model)).labels)
         area = (labels == 1).reshape(len(labels), -1).sum(axis=1).astype(np.float64)
     area[area <= 0] = np.nan  # no cavity found: a gap, as in the pipeline's curves
     if path is not None:
@@ -51,12 +55,12 @@ def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None) -> np
     return area
 
 
-def score_segmented(scores: dict, case, detection, cache_dir: Path | None) -> str:
+def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_model: str = ECHO_SEG_MODEL) -> str:
     """Add the three "|seg" methods of one case to scores (name -> MethodScore); a log fragment."""
     from app.ml.edes import FUSED_METHOD, fuse_with_curve
     from app.ml.evaluation_edes import MethodScore, area_curve_baseline
 
-    area = segmented_area_curve(case.seed, case.modality, cache_dir)
+    area = segmented_area_curve(case.seed, case.modality, cache_dir, echo_model)
     rate = case.frame_rate_hz
     if area.shape != (len(case.clip),) or np.isfinite(area).sum() < 3:
         return "segmentation found no LV"

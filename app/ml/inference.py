@@ -102,7 +102,10 @@ class EchoSegmenter:
         self.size = int(self.metadata["input_size"])
         self.temporal = self.metadata["architecture"] == "convlstm_unet"
         self.bf16 = bf16 and self.device.type == "cpu"
-        self.flag = 1.0 if long_axis else 0.0
+        # The long-axis flag plane (Smistad et al.: set for 3-chamber views) only means something to a network
+        # trained with it set; ours saw A4C (and phantom A4C) only, where a set flag is out of distribution and
+        # wipes out the LV. metadata "long_axis_flag_trained": true turns it on for a model trained with A3C.
+        self.flag = 1.0 if long_axis and self.metadata.get("long_axis_flag_trained") else 0.0
         self.wma_window = 0 if self.temporal else int(wma_window)
         self._torch = torch
         self.reset()
