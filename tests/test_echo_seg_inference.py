@@ -127,3 +127,24 @@ def test_shipped_base_model_segments_a_phantom_a3c_clip():
     lv_px = (labels == 1).sum(axis=(1, 2))
     truth_px = (case.truth.labels == 1).sum(axis=(1, 2))
     assert (lv_px > 0.6 * truth_px).all()  # a set long-axis flag used to erase the LV in every A3C frame
+
+
+def test_centred_average_has_no_lag_and_keeps_probabilities_normalised():
+    t = np.arange(9, dtype=np.float32)
+    probs = np.zeros((9, 2, 1, 1), np.float32)
+    probs[:, 1, 0, 0] = 0.1 * t  # a ramp: a centred average leaves it unchanged (no lag), ends included
+    probs[:, 0, 0, 0] = 1 - probs[:, 1, 0, 0]
+    out = inference.centred_average(probs, 3)
+    assert np.allclose(out[1:-1, 1, 0, 0], probs[1:-1, 1, 0, 0], atol=1e-6)
+    assert np.allclose(out.sum(axis=1), 1.0, atol=1e-6)
+    spike = np.zeros((5, 2, 1, 1), np.float32)
+    spike[:, 0] = 1.0
+    spike[2] = [[[0.0]], [[1.0]]]  # one flickering frame
+    assert inference.centred_average(spike, 3)[2, 1, 0, 0] == pytest.approx(0.5)
+    assert inference.centred_average(spike, 1) is spike
+
+
+def test_segment_recording_centred_window_runs(tiny_models):
+    rec = _recording()
+    out = inference.run_to_result(inference.segment_recording(rec, "base", centred_window=3))
+    assert out.labels.shape == rec.frames.shape and np.isfinite(out.confidence).all()

@@ -8,6 +8,8 @@ probabilities resized back (bilinear) to the recording's grid; pixels outside th
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -139,6 +141,21 @@ class EchoSegmenter:
         return to_grid(self.step_net(small), (h, w))
 
 
+def centred_average(probs: np.ndarray, window: int) -> np.ndarray:
+    """(T, K, S, S) -> same shape: binomial weights centred on each frame, renormalised at the clip ends."""
+    half = max(int(window) // 2, 0)
+    if half == 0 or len(probs) < 2:
+        return probs
+    weights = np.array([math.comb(2 * half, k) for k in range(2 * half + 1)], np.float64)
+    out = np.zeros_like(probs)
+    norm = np.zeros(len(probs))
+    for k, w in zip(range(-half, half + 1), weights):
+        lo, hi = max(0, -k), min(len(probs), len(probs) - k)
+        out[lo:hi] += w * probs[lo + k:hi + k]
+        norm[lo:hi] += w
+    return (out / norm[:, None, None, None]).astype(probs.dtype)
+
+
 def to_grid(probs: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     """(K, S, S) probabilities -> (K, H, W), bilinear, renormalised."""
     h, w = shape_hw
@@ -199,13 +216,16 @@ def segment_recording(
     keep_probabilities: bool = False,
     wma_window: int = 0,
     bidirectional_check: bool = False,
+    centred_window: int = 0,
     device=None,
 ) -> Iterator[Progress | EchoSegmentation]:
     """Segment every frame; yields Progress after each frame and finally one EchoSegmentation.
 
     cancel: callable (or threading.Event) checked before each frame; when it fires the generator stops
     without a result. bidirectional_check: also run the clip backwards (temporal model) and multiply the
-    confidence by the LV Dice between both passes.
+    confidence by the LV Dice between both passes. centred_window (odd, per-frame network only): average
+    each frame's probabilities with its neighbours' (binomial weights, e.g. 3 -> 1/4, 1/2, 1/4), a
+    zero-lag offline smoothing that removes single-frame flicker without the lag of the causal WMA.
     """
     frames = recording.frames_unit(slice_index)
     if frames.ndim != 3 or frames.shape[0] == 0:
@@ -232,16 +252,28 @@ def segment_recording(
             probs[0, ~sector] = 1.0
         return probs
 
-    seg.reset()
-    for t in range(n):
-        if _is_cancelled(cancel):
-            return
-        probs = to_recording_grid(seg.step_net(small[t]))
+    def store(t: int, net_probs: np.ndarray) -> None:
+        probs = to_recording_grid(net_probs)
         labels[t] = probs.argmax(0)
         confidence[t] = frame_confidence(probs, labels[t])
         if probs_all is not None:
             probs_all[t] = probs
+
+    smooth = centred_window > 1 and not seg.temporal
+    held = np.zeros((n, 4, seg.size, seg.size), np.float32) if smooth else None
+    seg.reset()
+    for t in range(n):
+        if _is_cancelled(cancel):
+            return
+        net_probs = seg.step_net(small[t])
+        if smooth:
+            held[t] = net_probs
+        else:
+            store(t, net_probs)
         yield Progress(t + 1, total)
+    if smooth:
+        for t, net_probs in enumerate(centred_average(held, centred_window)):
+            store(t, net_probs)
     if bidirectional_check and seg.temporal:
         seg.reset()
         for i, t in enumerate(range(n - 1, -1, -1)):

@@ -1,7 +1,7 @@
 """`cardiotrace evaluate volumes`: LV volumes and EF end to end on phantom clips, against exact truth.
 
 Unlike benchmarks/measurements.py (truth labels in, so it scores contours + disks + ED/ES only), this
-runs the whole pipeline a user gets: the segmentation network (`--segmenter temporal|base|base-wma`, or `truth`
+runs the whole pipeline a user gets: the segmentation network (`--segmenter temporal|base|base-wma|base-c3|base-c5`, or `truth`
 for the reference), contours, ED/ES detection, disks and beats. Clips vary in view (A4C/A2C), EF, EDV,
 heart rate, frame rate, start phase and image quality; none of them is a training clip (seeds from
 --seed). Reported per clip and overall: EDV/ESV error (%), EF error (points) as bias +- SD and mean
@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 
 VIEWS = ("a4c", "a2c")
+# name -> (network, causal WMA window, centred window) as app.ml.inference.segment_recording takes them
+SEGMENTERS = {"temporal": ("temporal", 0, 0), "base": ("base", 0, 0), "base-wma": ("base", 6, 0),
+              "base-c3": ("base", 0, 3), "base-c5": ("base", 0, 5)}
 QUALITIES = ("good", "fair", "excellent", "poor")
 
 
@@ -63,10 +66,10 @@ def _segmenter(name: str, truth_labels):
         return (lambda rec: truth_labels), "truth"
     from app.ml.inference import segment_recording
 
-    model, wma = ("base", 6) if name == "base-wma" else (name, 0)
+    model, wma, centred = SEGMENTERS[name]
 
     def run(rec, cancel=None):
-        yield from segment_recording(rec, model, cancel=cancel, wma_window=wma)
+        yield from segment_recording(rec, model, cancel=cancel, wma_window=wma, centred_window=centred)
 
     return run, f"echo_seg_{name}"
 
@@ -143,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=12, help="phantom clips (alternating A4C/A2C)")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the clips (not a training seed)")
     parser.add_argument("--segmenter", nargs="+", default=["truth", "temporal", "base"],
-                        choices=["truth", "temporal", "base", "base-wma"], help="segmenters to compare")
+                        choices=["truth", *SEGMENTERS], help="segmenters to compare")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: library default)")
     parser.add_argument("--json", type=Path, help="also write the scores and summary here")
     args = parser.parse_args(argv)

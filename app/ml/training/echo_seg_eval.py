@@ -1,4 +1,4 @@
-"""`evaluate echo-seg`: base vs base+WMA vs temporal on CAMUS valid cycles, phantom cycles and the real clip.
+"""`evaluate echo-seg`: base vs base+WMA vs base+centred smoothing vs temporal on CAMUS valid, phantom, real clip.
 
 CAMUS valid (50 patients; only ED/ES annotated): each patient becomes a two-beat ED->ES->ED cycle at
 native resolution (demons registration of the masks, see sequences.py; the ED and ES frames are the
@@ -32,7 +32,9 @@ from app.data.recording import Recording, uniform_frame_times
 from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
 from app.ml.training.sequences import cycle_frame, register_labels, speckle_fields
 
-APPROACHES = {"base": ("base", 0), "base+wma": ("base", 6), "temporal": ("temporal", 0)}
+# name -> (network, causal WMA window, centred window)
+APPROACHES = {"base": ("base", 0, 0), "base+wma": ("base", 6, 0), "base+c3": ("base", 0, 3), "base+c5": ("base", 0, 5),
+              "temporal": ("temporal", 0, 0)}
 CLIP = DEFAULT_ROOT.parent / "echo_clip_a4c" / "a4c_sequence.nii.gz"
 EVAL_CACHE = Path(__file__).resolve().parents[3] / "checkpoints" / "eval_cache"
 
@@ -119,8 +121,8 @@ def phantom_clip(seed: int) -> LabelledClip:
 def run_approach(recording: Recording, approach: str) -> np.ndarray:
     from app.ml.inference import run_to_result, segment_recording
 
-    model, wma = APPROACHES[approach]
-    result = run_to_result(segment_recording(recording, model, wma_window=wma))
+    model, wma, centred = APPROACHES[approach]
+    result = run_to_result(segment_recording(recording, model, wma_window=wma, centred_window=centred))
     return result.labels
 
 
@@ -173,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", type=Path, default=CLIP, help="real unlabelled A4C clip")
     p.add_argument("--limit", type=int, default=None, help="first N valid patients only")
     p.add_argument("--phantoms", type=int, default=4, help="phantom clips (0: skip)")
-    p.add_argument("--approaches", default="base,base+wma,temporal")
+    p.add_argument("--approaches", default="base,base+wma,base+c3,temporal")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--update-metadata", action="store_true", help="store the results in models/*/metadata.json")
     p.add_argument("--threads", type=int, default=2)
@@ -231,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
 def store_in_metadata(results: dict, command: str) -> None:
     from app.ml.weights import update_metadata
 
-    for model, approaches in (("echo_seg_base", ("base", "base+wma", "truth")), ("echo_seg_temporal", ("temporal", "truth"))):
+    owners = (("echo_seg_base", ("base", "base+wma", "base+c3", "base+c5", "truth")),
+              ("echo_seg_temporal", ("temporal", "truth")))
+    for model, approaches in owners:
         subset = {ds: {a: v for a, v in by.items() if a in approaches} for ds, by in results.items()}
         if any(subset.values()):
             update_metadata(model, {"validation_metrics": subset, "validation_command": command})
