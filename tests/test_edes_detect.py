@@ -112,3 +112,20 @@ def test_evaluation_scores_cached_cases(tmp_path):
     assert tempreg["ed"]["afd"] <= 1.0 and tempreg["es"]["afd"] <= 1.0
     assert "area_curve" in results["echo"] and "ecg_r_peak" not in results["echo"]
     assert "tempreg" in format_table(results)
+
+
+def test_plateau_tolerance_tuning_scores_and_restores_the_constants():
+    from types import SimpleNamespace
+
+    from app.ml import edes
+    from app.ml.edes_tuning import score_tolerances
+    from app.ml.training.tempreg_labels import target_curve
+
+    curve = target_curve(60, (5, 35), (20, 50))
+    curve[21] = curve[20] + 0.015  # a shallow plateau just after ES: the tolerance decides the frame
+    case = SimpleNamespace(ed_frames=(5, 35), es_frames=(20, 50), frame_rate_hz=30.0)
+    before = edes.ED_PLATEAU_TOL, edes.ES_PLATEAU_TOL
+    strict = score_tolerances([case], [curve], 0.01, 0.01)
+    loose = score_tolerances([case], [curve], 0.01, 0.02)
+    assert (edes.ED_PLATEAU_TOL, edes.ES_PLATEAU_TOL) == before
+    assert strict["es"] < loose["es"]  # the looser tolerance moves ES 20 -> 21, one frame late

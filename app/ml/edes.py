@@ -29,6 +29,11 @@ MRI_CROP_MM = 120.0
 MAX_HEART_RATE_BPM = 220.0
 PROMINENCE = 0.3  # of the curve's 0..1 scale
 EDGE_LEVEL = 0.12  # an extremum on the first/last frame counts only this close to 1 (ED) or 0 (ES)
+# An event is the last frame of its flat top within this much of the extremum (the Kong curve approaches
+# ED and ES slowly and leaves them steeply). Chosen on tuning phantoms (seeds 305000+/315000+, never the
+# evaluation seeds): `python -m app.ml.edes_tuning`.
+ED_PLATEAU_TOL = 0.02
+ES_PLATEAU_TOL = 0.02
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,8 @@ def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None) -> tuple[tuple
     if y.ndim != 1 or len(y) < 3:
         return (), ()
     min_dist = max(2, int(0.8 * frame_rate_hz * 60.0 / MAX_HEART_RATE_BPM)) if frame_rate_hz else 3
-    events = [(f, "ed") for f in _peaks(y, min_dist)] + [(f, "es") for f in _peaks(1.0 - y, min_dist)]
+    events = ([(f, "ed") for f in _peaks(y, min_dist, ED_PLATEAU_TOL)]
+              + [(f, "es") for f in _peaks(1.0 - y, min_dist, ES_PLATEAU_TOL)])
     out: list[tuple[int, str]] = []
     for frame, kind in sorted(events):
         if out and out[-1][1] == kind:
@@ -187,7 +193,7 @@ def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None) -> tuple[tuple
     return tuple(f for f, k in out if k == "ed"), tuple(f for f, k in out if k == "es")
 
 
-def _peaks(y: np.ndarray, min_dist: int) -> list[int]:
+def _peaks(y: np.ndarray, min_dist: int, plateau_tol: float) -> list[int]:
     """Maxima of y (0..1 scale) including the edges when they are within EDGE_LEVEL of 1."""
     padded = np.concatenate([[-1.0], y, [-1.0]])
     peaks, _ = find_peaks(padded, distance=min_dist, prominence=PROMINENCE)
@@ -198,7 +204,7 @@ def _peaks(y: np.ndarray, min_dist: int) -> list[int]:
             continue
         if p == last:  # the Kong curve approaches ED and ES slowly: a low/high last frame is ambiguous
             continue
-        keep.append(_last_of_plateau(y, p, min_dist))
+        keep.append(_last_of_plateau(y, p, min_dist, plateau_tol))
     return keep
 
 
