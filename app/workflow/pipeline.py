@@ -12,8 +12,8 @@ Defaults: echo -> app.ml.inference.segment_recording with DEFAULT_ECHO_MODEL; sh
 app.ml.mri_inference.segment_stack. Both are imported lazily, inside the function.
 
 DEFAULT_ECHO_MODEL is the per-frame U-Net ("base"), not the ConvLSTM network: measured end to end, the
-temporal network's smoother contours under-estimate EF (CAMUS valid monoplane EF against the expert masks:
-base bias -1.5 points, temporal about -8; phantom clips, `evaluate volumes`: base -2.8, temporal -6 to -9),
+temporal network's smoother contours under-estimate EF (CAMUS valid monoplane EF against the expert masks,
+median: base -0.4 points, temporal -8.5; phantom clips, `evaluate volumes`: base -1.3, temporal -5.8),
 because its memory damps the systolic excursion. Volumes and EF come first; the temporal network stays
 available (`analyze --model temporal`, the streaming API of app.ml.inference).
 

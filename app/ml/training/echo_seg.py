@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
     p.add_argument("--phantom-clips", type=int, default=10, help="labelled phantom clips to render and mix in (0: none)")
     p.add_argument("--phantom-fraction", type=float, default=0.3, help="share of frames (base) or steps (temporal) drawn from phantom clips")
-    p.add_argument("--init-from", type=str, default="echo_seg_base", help="temporal: model to start from: a base U-Net (matching tensors copied) or a ConvLSTM U-Net of the same shape, e.g. echo_seg_temporal (all weights; fine-tuning, publishes only when the held-out score beats it)")
+    p.add_argument("--init-from", type=str, default=None, help="model to start from. temporal (default echo_seg_base): a base U-Net (matching tensors copied) or a ConvLSTM U-Net of the same shape, e.g. echo_seg_temporal (all weights; fine-tuning, publishes only when the held-out score beats it). base (default: none, from scratch): a U-Net of the same shape, e.g. echo_seg_base (fine-tuning)")
+    p.add_argument("--phantom-views", type=str, default="a4c", help="views of the phantom clips, e.g. a4c,a2c,a3c")
+    p.add_argument("--phantom-seed", type=int, default=0, help="seed of the phantom clips (a separate cache per seed)")
     p.add_argument("--run", type=str, default=None, help="checkpoint run name (default echo_seg_<arch>)")
     p.add_argument("--checkpoint-root", type=Path, default=None)
     p.add_argument("--models-root", type=Path, default=None)
@@ -127,7 +129,8 @@ class Trainer:
             from app.ml.training.phantom_sequences import PhantomBank
 
             cache = checkpoint_path("echo_seg_temporal", args.checkpoint_root).parent  # shared by both archs
-            self.phantoms = PhantomBank.build(args.phantom_clips, args.size, cache, log=lambda m: print(m, flush=True))
+            self.phantoms = PhantomBank.build(args.phantom_clips, args.size, cache, log=lambda m: print(m, flush=True),
+                                              seed=args.phantom_seed, views=tuple(args.phantom_views.split(",")))
         if args.arch == "temporal":
             from app.ml.training.sequences import SequenceBank
 
@@ -154,7 +157,8 @@ class Trainer:
             self.commands = [*state.get("commands", []), f"(resumed at step {self.step}) {self.command}"]
             self.rng = np.random.default_rng(self.args.seed + self.step)
             print(f"resumed from {self._ckpt_path()} at step {self.step} (best {self.best:.4f})", flush=True)
-        elif self.args.arch == "temporal" and self.args.init_from:
+        elif self.args.arch == "temporal" or self.args.init_from:
+            self.args.init_from = self.args.init_from or "echo_seg_base"
             self._init_from_model()
 
     def _init_from_model(self) -> None:
@@ -171,6 +175,9 @@ class Trainer:
         source = read_metadata(name, root)
         state = torch.load(model_dir(name, root) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
         same = all(source.get(k) == self.meta[k] for k in ("architecture", "channels", "lstm_levels", "input_size"))
+        if not same and self.args.arch != "temporal":
+            raise SystemExit(f"--init-from {name}: not a U-Net of the same shape as --arch base --channels "
+                             f"{self.args.channels} --size {self.args.size}")
         if not same:
             copied = self.model.load_base_weights(state)
             self.meta["initialised_from"] = f"{name} ({len(copied)} tensors)"

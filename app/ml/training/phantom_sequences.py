@@ -16,16 +16,17 @@ import numpy as np
 QUALITIES = ("excellent", "good", "fair", "poor")
 
 
-def random_params(rng: np.random.Generator, image_px: int = 128):
-    """Varied EchoPhantomParams for one training clip."""
+def random_params(rng: np.random.Generator, image_px: int = 128, views: tuple[str, ...] = ("a4c",)):
+    """Varied EchoPhantomParams for one training clip (view drawn from views)."""
     from app.data.phantom import EchoPhantomParams, HeartParams
 
     edv = float(rng.uniform(80, 200))
     ef = float(rng.uniform(0.25, 0.65))
     heart = HeartParams(edv_ml=edv, esv_ml=edv * (1 - ef), heart_rate_bpm=float(rng.uniform(50, 110)),
                         start_phase=float(rng.uniform(0, 0.9)))
+    view = str(rng.choice(views)) if len(views) > 1 else views[0]  # one view: the rng stream of old caches
     return EchoPhantomParams(
-        heart=heart, view="a4c", beats=1, frame_rate_hz=float(rng.uniform(25, 60)),
+        heart=heart, view=view, beats=1, frame_rate_hz=float(rng.uniform(25, 60)),
         quality=str(rng.choice(QUALITIES)), sector_deg=float(rng.uniform(75, 95)),
         image_shape_px=(image_px, image_px), tilt_deg=float(rng.uniform(-10, 10)),
     )
@@ -52,18 +53,23 @@ class PhantomBank:
     description: str = "echo phantom cycles (app.data.phantom.make_echo, a4c, varied EDV/EF/HR/quality/tilt)"
 
     @classmethod
-    def build(cls, n_clips: int, size: int, cache_dir: Path | None, seed: int = 0, log: Callable | None = None):
-        cache = Path(cache_dir) / f"phantom_{n_clips}_{size}_{seed}.npz" if cache_dir else None
+    def build(cls, n_clips: int, size: int, cache_dir: Path | None, seed: int = 0, log: Callable | None = None,
+              views: tuple[str, ...] = ("a4c",)):
+        views = tuple(views)
+        tag = "" if views == ("a4c",) else "_" + "-".join(views)
+        description = cls.description.replace("a4c,", f"{'/'.join(views)},")
+        cache = Path(cache_dir) / f"phantom_{n_clips}_{size}_{seed}{tag}.npz" if cache_dir else None
         if cache is not None and cache.is_file():
             with np.load(cache) as data:
                 n = int(data["n"])
-                return cls([data[f"f{i}"] for i in range(n)], [data[f"l{i}"] for i in range(n)])
+                return cls([data[f"f{i}"] for i in range(n)], [data[f"l{i}"] for i in range(n)], description)
         rng = np.random.default_rng(seed)
         frames, labels = [], []
         for i in range(n_clips):
             for attempt in range(5):  # a big heart may not fit a narrow sector: draw again
                 try:
-                    f, lb = render_clip(random_params(rng, image_px=max(size, 96)), seed=seed * 1000 + i, size=size)
+                    params = random_params(rng, image_px=max(size, 96), views=views)
+                    f, lb = render_clip(params, seed=seed * 1000 + i, size=size)
                     break
                 except ValueError:
                     if attempt == 4:
@@ -76,7 +82,7 @@ class PhantomBank:
             cache.parent.mkdir(parents=True, exist_ok=True)
             arrays = {f"f{i}": f for i, f in enumerate(frames)} | {f"l{i}": lb for i, lb in enumerate(labels)}
             np.savez_compressed(cache, n=len(frames), **arrays)
-        return cls(frames, labels)
+        return cls(frames, labels, description)
 
     def batch(self, batch: int, seq_len: int, rng: np.random.Generator, augment: Callable | None = None):
         """-> frames (B, T, S, S) float32, labels (B, T, S, S) int64, labelled (B, T) bool (all True)."""
