@@ -13,6 +13,7 @@ TARGETS: dict[str, str] = {
     "echo-seg": "app.ml.training.echo_seg_eval:main",
     "ed-es": "app.ml.evaluation_edes:main",
     "mri-seg": "app.ml.evaluation_mri:main",
+    "mri-infarct": "app.ml.evaluation_mri_infarct:main",
     "strain": "app.workflow.strain_eval:main",
     "volumes": "app.workflow.volume_eval:main",
     "view": "app.ml.training.view_eval:main",

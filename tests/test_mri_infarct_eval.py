@@ -1,0 +1,33 @@
+"""`evaluate mri-infarct` scoring: Dice over the LV slices and over the infarcted ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from app.ml.evaluation_mri_infarct import dice, score_stack  # noqa: E402
+
+
+def _stack() -> np.ndarray:
+    truth = np.zeros((4, 2, 20, 20), np.uint8)
+    truth[1:, :, 5:15, 5:15] = 2
+    truth[1:, :, 8:12, 8:12] = 1
+    return truth
+
+
+def test_perfect_segmentation_scores_one_everywhere():
+    truth = _stack()
+    s = score_stack(truth.copy(), truth, infarct_slices=(2, 3))
+    assert s == {"myo": 1.0, "pool": 1.0, "myo_infarct": 1.0}
+
+
+def test_a_missed_infarcted_wall_only_hurts_the_infarct_score_more():
+    truth = _stack()
+    pred = truth.copy()
+    pred[3][pred[3] == 2] = 0  # the myocardium of the (infarcted) apical slice is lost
+    s = score_stack(pred, truth, infarct_slices=(3,))
+    assert s["myo_infarct"] == 0.0 and 0.5 < s["myo"] < 1.0 and s["pool"] == 1.0
+    assert np.isnan(score_stack(pred, truth, infarct_slices=())["myo_infarct"])
+    assert dice(np.zeros((2, 2)), np.zeros((2, 2)), 2) == 1.0
