@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +31,30 @@ def load_checkpoint(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+class TrainingClock:
+    """Wall-clock bookkeeping of a resumable training loop: a checkpoint every `checkpoint_minutes`, a stop
+    after `max_minutes` (None: no limit), both measured from construction."""
+
+    def __init__(self, checkpoint_minutes: float, max_minutes: float | None = None) -> None:
+        self.started = self.last_checkpoint = time.monotonic()
+        self.checkpoint_minutes, self.max_minutes = checkpoint_minutes, max_minutes
+
+    def minutes(self) -> float:
+        return (time.monotonic() - self.started) / 60
+
+    def mark_checkpoint(self) -> None:
+        """Restart the checkpoint timer (e.g. once the data is loaded)."""
+        self.last_checkpoint = time.monotonic()
+
+    def checkpoint_due(self) -> bool:
+        """True (and the timer restarts) when the last checkpoint is older than checkpoint_minutes."""
+        now = time.monotonic()
+        if now - self.last_checkpoint > 60 * self.checkpoint_minutes:
+            self.mark_checkpoint()
+            return True
+        return False
+
+    def out_of_time(self) -> bool:
+        return self.max_minutes is not None and time.monotonic() - self.started > 60 * self.max_minutes

@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
-from app.ml.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from app.ml.training.checkpoint import TrainingClock, checkpoint_path, load_checkpoint, save_checkpoint
 from app.ml.training.flow_data import PairConfig, make_batch, make_pair
 
 TRAIN_TARGET = ("motion", "app.ml.training.flow_train:main")
@@ -120,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"resumed at step {step} (best EPE {best:.3f})", flush=True)
     estimator = LearnedFlow(net, device)
     cfg = PairConfig(crop_px=args.crop, max_decorrelation=args.decorrelation)
-    t_start = last_ckpt = time.monotonic()
+    clock = TrainingClock(args.checkpoint_minutes, args.max_minutes)
 
     def save_ckpt():
         save_checkpoint(ckpt, {"model": net.state_dict(), "optimizer": opt.state_dict(),
@@ -146,11 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             if val_epe < best:
                 best = val_epe
                 _save_model(save_model, net, args, step, val_epe, dis_epe)
-        now = time.monotonic()
-        if now - last_ckpt > 60 * args.checkpoint_minutes:
+        if clock.checkpoint_due():
             save_ckpt()
-            last_ckpt = now
-        if args.max_minutes is not None and now - t_start > 60 * args.max_minutes:
+        if clock.out_of_time():
             print(f"time limit reached at step {step}", flush=True)
             break
     save_ckpt()

@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from app.ml.training.camus_data import DEFAULT_ROOT
-from app.ml.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from app.ml.training.checkpoint import TrainingClock, checkpoint_path, load_checkpoint, save_checkpoint
 
 TRAIN_TARGET = ("view", "app.ml.training.view_train:main")
 TRAINED_CLASSES = ("a4c", "a2c", "a3c", "other")
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, args.threads))
     device = choose_device()
     torch.manual_seed(args.seed)
-    t_start = time.monotonic()
+    clock = TrainingClock(args.checkpoint_minutes, args.max_minutes)
     pools = load_pools(args)
     counts = {v: {s: int(len(a)) for s, a in d.items()} for v, d in pools.items()}
     net = ViewNet(trained=TRAINED_CLASSES).to(device)
@@ -144,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     trained_idx = torch.tensor([CLASSES.index(c) for c in TRAINED_CLASSES], device=device)
     remap = np.full(len(CLASSES), -1, np.int64)
     remap[[CLASSES.index(c) for c in TRAINED_CLASSES]] = np.arange(len(TRAINED_CLASSES))
-    last_ckpt, running = time.monotonic(), []
+    clock.mark_checkpoint()
+    running = []
 
     def save_ckpt():
         save_checkpoint(ckpt, {"model": net.state_dict(), "optimizer": opt.state_dict(),
@@ -162,13 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         step += 1
         running.append(float(loss.item()))
         if step % 100 == 0:
-            print(f"step {step} loss {np.mean(running):.4f} ({(time.monotonic() - t_start) / 60:.1f} min)", flush=True)
+            print(f"step {step} loss {np.mean(running):.4f} ({clock.minutes():.1f} min)", flush=True)
             running = []
-        now = time.monotonic()
-        if now - last_ckpt > 60 * args.checkpoint_minutes:
+        if clock.checkpoint_due():
             save_ckpt()
-            last_ckpt = now
-        if args.max_minutes is not None and now - t_start > 60 * args.max_minutes:
+        if clock.out_of_time():
             print(f"time limit reached at step {step}", flush=True)
             break
     save_ckpt()
