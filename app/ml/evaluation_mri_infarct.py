@@ -17,6 +17,8 @@ import sys
 
 import numpy as np
 
+from app.analysis.seg_metrics import dice
+
 INFARCT_SEED = 777_000
 QUALITIES = ("good", "fair", "poor", "excellent")
 
@@ -50,12 +52,6 @@ def _infarct_slices(case, infarct: tuple[str, ...]) -> tuple[int, ...]:
         if any(s.startswith(level) for s in infarct):
             out += [int(s) for s in part]
     return tuple(out)
-
-
-def dice(pred: np.ndarray, truth: np.ndarray, label: int) -> float:
-    p, t = pred == label, truth == label
-    denom = p.sum() + t.sum()
-    return 1.0 if denom == 0 else float(2 * (p & t).sum() / denom)
 
 
 def score_stack(labels: np.ndarray, truth: np.ndarray, infarct_slices) -> dict:
