@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.contours import extract_contours, polygon_area_px2, to_mm
+from app.analysis.contours import extract_contours, polygon_area_px2
 from app.analysis.volumes import (
     area_length_volume_ml,
     biplane_volume_ml,
+    contour_disks,
     ejection_fraction_pct,
     method_of_disks,
     monoplane_volume_ml,
@@ -58,11 +59,20 @@ def test_disks_handle_concave_outline():
 @pytest.mark.parametrize("a_px,b_px,spacing", [(110, 30, (0.3, 0.3)), (90, 36, (0.5, 0.4))])
 def test_disks_on_pixel_mask_within_one_percent(a_px, b_px, spacing):
     labels = half_ellipse_lv(a_px=a_px, b_px=b_px)
-    c = extract_contours(labels)
-    d = method_of_disks(to_mm(c.endo_px, spacing), to_mm(c.base_mid_px, spacing), to_mm(c.apex_px, spacing))
+    d = contour_disks(extract_contours(labels), spacing)
     # the pixel section is an ellipse with semi-axes a*row and b*col spacing: a prolate body of revolution
     a_mm, b_mm = a_px * spacing[0], b_px * spacing[1]
     assert d.volume_ml == pytest.approx(2 / 3 * np.pi * a_mm * b_mm**2 / 1000, rel=0.01)
+
+
+def test_contour_disks_needs_an_open_border_with_apex_and_base():
+    assert contour_disks(None, (0.3, 0.3)) is None
+    closed = extract_contours(half_ellipse_lv(), "short-axis")
+    assert closed is None or contour_disks(closed, (0.3, 0.3)) is None
+    c = extract_contours(half_ellipse_lv())
+    in_px = contour_disks(c, (1.0, 1.0), with_chords=False)
+    in_mm = contour_disks(c, (0.5, 0.5), with_chords=False)
+    assert in_mm.volume_ml == pytest.approx(in_px.volume_ml / 8, rel=1e-9)
 
 
 def test_biplane_of_ellipsoid_with_two_radii():

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.analysis.polylines import to_mm
+
 N_DISKS = 20
 MYOCARDIAL_DENSITY_G_PER_ML = 1.05
 _MM3_PER_ML = 1000.0
@@ -79,6 +81,19 @@ def method_of_disks(outline_mm: np.ndarray, base_mm: np.ndarray, apex_mm: np.nda
         chords[hit, 0] = centres[hit] + vmin[hit, None] * n
         chords[hit, 1] = centres[hit] + vmax[hit, None] * n
     return Disks(diameters, length, monoplane_volume_ml(diameters, length), chords, base, apex)
+
+
+def contour_disks(contours, spacing_mm: tuple[float, float], with_chords: bool = True) -> Disks | None:
+    """Disks of one long-axis LvContours (app.analysis.contours) with pixel spacing (row, col) in mm.
+
+    None when there is no open endocardial border with an apex and a mitral annulus midpoint. Pass
+    (1.0, 1.0) for an uncalibrated recording: the disks are then in pixel units.
+    """
+    if (contours is None or contours.closed or contours.apex_px is None or contours.base_mid_px is None
+            or len(contours.endo_px) < 3):
+        return None
+    return method_of_disks(to_mm(contours.endo_px, spacing_mm), to_mm(contours.base_mid_px, spacing_mm),
+                           to_mm(contours.apex_px, spacing_mm), with_chords=with_chords)
 
 
 def monoplane_volume_ml(diameters_mm: np.ndarray, length_mm: float) -> float:

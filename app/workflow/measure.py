@@ -19,12 +19,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from app.analysis.beats import beat_stats, detect_ed_es, split_beats
-from app.analysis.contours import LvContours, polygon_area_px2, to_mm
+from app.analysis.contours import LvContours, polygon_area_px2
 from app.analysis.volumes import (
     area_length_volume_ml,
     biplane_volume_ml,
+    contour_disks,
     ejection_fraction_pct,
-    method_of_disks,
     myocardial_mass_g,
     slice_summation_ml,
 )
@@ -54,11 +54,7 @@ def _scale(recording: Recording) -> tuple[float, float]:
 
 def frame_disks(recording: Recording, contours: LvContours | None, with_chords: bool = True):
     """Disks (in mm, or px units when uncalibrated) of one long-axis frame, or None."""
-    if contours is None or contours.closed or contours.apex_px is None or len(contours.endo_px) < 3:
-        return None
-    sp = _scale(recording)
-    return method_of_disks(to_mm(contours.endo_px, sp), to_mm(contours.base_mid_px, sp), to_mm(contours.apex_px, sp),
-                           with_chords=with_chords)
+    return contour_disks(contours, _scale(recording), with_chords)
 
 
 def disk_chords_px(recording: Recording, contours: LvContours | None) -> np.ndarray | None:

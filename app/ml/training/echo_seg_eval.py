@@ -26,8 +26,7 @@ import numpy as np
 
 from app.analysis import seg_metrics as sm
 from app.analysis.contours import extract_contours
-from app.analysis.polylines import to_mm
-from app.analysis.volumes import method_of_disks
+from app.analysis.volumes import contour_disks
 from app.data.recording import Recording, uniform_frame_times
 from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
 from app.ml.training.sequences import cycle_frame, register_labels, speckle_fields
@@ -85,11 +84,8 @@ def camus_cycle(path: Path, length: int = 20, beats: int = 2, cache: Path | None
 
 def disks_volume_ml(labels: np.ndarray, spacing_mm) -> float | None:
     """Monoplane method-of-disks LV volume (ml) of one long-axis label map, None when no contour."""
-    contours = extract_contours(labels, "long-axis")
-    if contours is None or contours.apex_px is None or contours.base_mid_px is None:
-        return None
-    return method_of_disks(to_mm(contours.endo_px, spacing_mm), to_mm(contours.base_mid_px, spacing_mm),
-                           to_mm(contours.apex_px, spacing_mm), with_chords=False).volume_ml
+    disks = contour_disks(extract_contours(labels, "long-axis"), spacing_mm, with_chords=False)
+    return None if disks is None else disks.volume_ml
 
 
 def ef_check(labels: np.ndarray, clip: LabelledClip) -> tuple[float, float, float] | None:
