@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from app.ml.training.augment import augment
 from app.ml.training.camus_data import DEFAULT_ROOT, CamusArrays, load_split
+from app.ml.training.checkpoint import TrainingClock
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -320,14 +320,14 @@ class Trainer:
 
     # -- loop ----------------------------------------------------------------------------------
     def run(self) -> dict | None:
-        start = last_ckpt = time.monotonic()
+        clock = TrainingClock(self.args.checkpoint_minutes, self.args.max_minutes)
         losses: list[float] = []
         metrics = None
         while self.step < self.args.steps:
             losses.append(self.train_step())
             if self.step % 25 == 0:
                 print(f"step {self.step} loss {np.mean(losses[-25:]):.4f} lr {self._lr():.2e} "
-                      f"{(time.monotonic() - start) / max(len(losses), 1):.2f}s/step", flush=True)
+                      f"{60 * clock.minutes() / max(len(losses), 1):.2f}s/step", flush=True)
             if self.step % self.args.val_every == 0 or self.step == self.args.steps:
                 metrics = self.validate()
                 self.history.append(metrics)
@@ -336,11 +336,9 @@ class Trainer:
                     self.best = metrics["dice_mean"]
                     self.publish(metrics)
                     print(f"published model at step {self.step}", flush=True)
-            elapsed_min = (time.monotonic() - start) / 60
-            if (time.monotonic() - last_ckpt) / 60 >= self.args.checkpoint_minutes:
+            if clock.checkpoint_due():
                 self.save_checkpoint()
-                last_ckpt = time.monotonic()
-            if self.args.max_minutes is not None and elapsed_min >= self.args.max_minutes:
+            if clock.out_of_time():
                 break
         self.save_checkpoint()
         return metrics

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from app.ml.training.checkpoint import TrainingClock
 from app.ml.training.tempreg_sample import TrainClip, load_clips, sample_batch, sampling_weights
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -108,11 +108,10 @@ def train(opts: TrainOptions) -> Iterator[TrainProgress]:
             if opts.save_best:  # and the published weights, so a worse model never replaces them
                 best = min(best, _published_score(val_clips, device))
     rng = np.random.default_rng(opts.seed + step)
-    saved_at = started = time.monotonic()
+    clock = TrainingClock(opts.checkpoint_every_s / 60.0, opts.max_minutes or None)
     losses: list[float] = []
-    deadline = started + 60.0 * opts.max_minutes if opts.max_minutes else float("inf")
     while step < opts.steps:
-        last_step = step + 1 == opts.steps or time.monotonic() > deadline
+        last_step = step + 1 == opts.steps or clock.out_of_time()
         model.train()
         for group in optim.param_groups:
             group["lr"] = learning_rate(step, opts)
@@ -135,9 +134,9 @@ def train(opts: TrainOptions) -> Iterator[TrainProgress]:
                 best = val
                 if opts.save_best:
                     save_weights(model, opts, step, scores, len(train_clips), len(val_clips))
-        if time.monotonic() - saved_at > opts.checkpoint_every_s or last_step or val is not None:
+        if clock.checkpoint_due() or last_step or val is not None:
             _checkpoint(last, model, optim, step, best)
-            saved_at = time.monotonic()
+            clock.mark_checkpoint()
         if step % 25 == 0 or val is not None or last_step:
             yield TrainProgress(step, opts.steps, float(np.mean(losses[-25:])), val, best)
         if last_step:
