@@ -67,6 +67,10 @@ def test_scoring_counts_missed_and_extra():
     score.add([10, 50], [30], [10, 52, 70], [33], 30.0)
     s = score.summary()
     assert s["ed"]["afd"] == pytest.approx(1.0) and s["es"]["afd"] == pytest.approx(3.0) and s["extra"] == 1
+    assert s["ed"]["afd_ms"] == pytest.approx(33.3, abs=0.1) and s["es"]["afd_ms"] == pytest.approx(100.0)
+    untimed = MethodScore()
+    untimed.add([10], [30], [11], [30], None)
+    assert untimed.summary()["ed"]["afd_ms"] is None
 
 
 def test_ecg_r_peaks_map_to_frames():

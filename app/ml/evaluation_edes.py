@@ -58,29 +58,37 @@ class MethodScore:
 
     ed_errors: list[int] = field(default_factory=list)
     es_errors: list[int] = field(default_factory=list)
+    ed_errors_ms: list[float] = field(default_factory=list)  # the same errors in milliseconds (when timed)
+    es_errors_ms: list[float] = field(default_factory=list)
     missed: int = 0
     extra: int = 0
     recordings: int = 0
 
     def add(self, truth_ed, truth_es, found_ed, found_es, frame_rate_hz: float | None) -> None:
         """Score one recording; found_es=None for a method that only gives ED (the ECG)."""
-        for truth, found, errors in ((truth_ed, found_ed, self.ed_errors), (truth_es, found_es, self.es_errors)):
+        for truth, found, errors, errors_ms in ((truth_ed, found_ed, self.ed_errors, self.ed_errors_ms),
+                                                (truth_es, found_es, self.es_errors, self.es_errors_ms)):
             if found is None:
                 continue
             e, m = match_errors(truth, found, frame_rate_hz)
             errors.extend(e)
+            if frame_rate_hz:
+                errors_ms.extend(1000.0 * d / frame_rate_hz for d in e)
             self.missed += m
             self.extra += extra_detections(truth, found, frame_rate_hz)
         self.recordings += 1
 
     def summary(self) -> dict:
-        def stats(errors: list[int]) -> dict:
+        def stats(errors: list[int], errors_ms: list[float]) -> dict:
             if not errors:
-                return {"afd": None, "sd": None, "n": 0}
+                return {"afd": None, "sd": None, "n": 0, "afd_ms": None}
             arr = np.asarray(errors, dtype=np.float64)
-            return {"afd": round(float(arr.mean()), 3), "sd": round(float(arr.std()), 3), "n": int(arr.size)}
+            ms = round(float(np.mean(errors_ms)), 1) if len(errors_ms) == len(errors) else None
+            return {"afd": round(float(arr.mean()), 3), "sd": round(float(arr.std()), 3), "n": int(arr.size),
+                    "afd_ms": ms}
 
-        return {"ed": stats(self.ed_errors), "es": stats(self.es_errors), "missed": self.missed,
+        return {"ed": stats(self.ed_errors, self.ed_errors_ms), "es": stats(self.es_errors, self.es_errors_ms),
+                "missed": self.missed,
                 "extra": self.extra, "recordings": self.recordings}
 
 
@@ -209,16 +217,19 @@ def evaluate_phantoms(n_echo: int, n_mri: int, model, device=None, log=None,
 
 
 def format_table(results: dict) -> str:
-    """Plain-text table: modality, method, ED aFD +- SD, ES aFD +- SD, missed, extra."""
-    lines = [f"{'data':6} {'method':17} {'ED aFD (SD)':>16} {'ES aFD (SD)':>16} {'missed':>7} {'extra':>6} "
-             f"{'n rec':>6}"]
+    """Plain-text table: modality, method, ED aFD (SD) and in ms, ES aFD (SD) and in ms, missed, extra."""
+    lines = [f"{'data':6} {'method':17} {'ED aFD frames (SD), ms':>31} {'ES aFD frames (SD), ms':>31} "
+             f"{'missed':>7} {'extra':>6} {'n rec':>6}"]
 
     def cell(d: dict) -> str:
-        return "-" if d["afd"] is None else f"{d['afd']:.3f} ({d['sd']:.3f}) n={d['n']}"
+        if d["afd"] is None:
+            return "-"
+        ms = "" if d.get("afd_ms") is None else f", {d['afd_ms']:.0f} ms"
+        return f"{d['afd']:.3f} ({d['sd']:.3f}) n={d['n']}{ms}"
 
     for modality, methods in results.items():
         for name, s in methods.items():
-            lines.append(f"{modality:6} {name:17} {cell(s['ed']):>16} {cell(s['es']):>16} {s['missed']:>7} "
+            lines.append(f"{modality:6} {name:17} {cell(s['ed']):>31} {cell(s['es']):>31} {s['missed']:>7} "
                          f"{s['extra']:>6} {s['recordings']:>6}")
     return "\n".join(lines)
 
