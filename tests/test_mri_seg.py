@@ -139,3 +139,29 @@ def test_sunnybrook_samples_hold_the_whole_blood_pool(shared_data):
             assert pool.sum() > 200
             # the pool is inside the crop, not cut by its border
             assert not pool[0].any() and not pool[-1].any() and not pool[:, 0].any() and not pool[:, -1].any()
+
+
+class _PixelNet(torch.nn.Module):
+    """Labels each pixel from its own value, and a corner flag that depends on orientation."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):  # (B, T, 1, S, S) -> (B, T, 3, S, S) logits
+        a = x[:, :, 0]
+        corner = torch.zeros_like(a)
+        corner[..., :4, :4] = 20.0  # "myocardium" in whichever corner is top-left in the view
+        return torch.stack([torch.zeros_like(a), 10 * (a - 0.5), corner - 10], 2)
+
+
+def test_test_time_augmentation_maps_every_view_back():
+    from app.ml.mri_inference import predict_cycle_probs
+
+    crop = np.random.default_rng(0).random((3, 16, 16)).astype(np.float32)
+    one, eight = predict_cycle_probs(_PixelNet(), crop, 1), predict_cycle_probs(_PixelNet(), crop, 8)
+    pool_one, pool_eight = one[:, 1] > one[:, 0], eight[:, 1] > eight[:, 0]
+    assert np.array_equal(pool_one, pool_eight)  # a pixel-wise decision is the same in every view
+    assert np.allclose(eight.sum(axis=1), 1.0, atol=1e-5)
+    # the orientation-bound corner shows up in all four corners with 1/8 weight each view pair
+    assert one[0, 2, 0, 0] > 0.9 and eight[0, 2, 0, 0] < 0.5 and eight[0, 2, -1, -1] > 0.1

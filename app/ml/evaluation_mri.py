@@ -52,7 +52,8 @@ def slice_spacing_mm(root: Path, case: str) -> float:
     return float(np.median(steps))
 
 
-def evaluate_case(net, approach: str, root: Path, case: str, clean: bool = True) -> CaseScore:
+def evaluate_case(net, approach: str, root: Path, case: str, clean: bool = True,
+                  tta_views: int | None = None) -> CaseScore:
     from app.ml.mri_inference import predict_cycle
 
     samples = load_samples(root, (case,), CHECKPOINTS_DIR / "mri_data")
@@ -61,7 +62,7 @@ def evaluate_case(net, approach: str, root: Path, case: str, clean: bool = True)
     vol = {"ed": [0.0, 0.0], "es": [0.0, 0.0]}
     ed_phase = _ed_phase(samples)
     for sample in samples:
-        labels = predict_cycle(net, sample.image, clean=clean)
+        labels = predict_cycle(net, sample.image, clean=clean, tta_views=tta_views)
         scores = score_sample(labels, sample.target)
         pool += scores["dice_pool"]
         myo += scores["dice_myo"]
@@ -108,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw", action="store_true", help="score the network output without the anatomical clean-up")
     parser.add_argument("--update-model", action="store_true",
                         help="also write the table into models/mri_seg/metadata.json (leave_one_out)")
+    parser.add_argument("--tta-views", type=int, default=None,
+                        help="flips/quarter turns averaged at inference (default: the product's TTA_VIEWS; 1 = off)")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"error: Sunnybrook data not found at {args.data}", file=sys.stderr)
@@ -122,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             if net is None:
                 print(f"{title:<22}{case:<11}  not trained (python -m app train mri-seg --temporal {approach} --holdout {case})")
                 continue
-            s = evaluate_case(net, approach, args.data, case, clean=not args.raw)
+            s = evaluate_case(net, approach, args.data, case, clean=not args.raw, tta_views=args.tta_views)
             results.append(s)
             recipes[f"{approach}/{case}"] = {k: v for k, v in fold_args.items() if k not in ("data", "publish")}
             print(f"{title:<22}{case:<11}{steps:>6}{s.dice_pool:>10.3f}{s.dice_myo:>9.3f}{s.hd_endo_mm:>8.1f}"
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{np.nanmean([r.dice_myo for r in rows]):>9.3f}{np.mean([r.hd_endo_mm for r in rows]):>8.1f}"
                   f"{np.mean([r.apd_endo_mm for r in rows]):>8.2f}   |EF error| {ef_err:.1f} points")
     if results and not args.raw:
-        path = write_summary(results, recipes)
+        path = write_summary(results, recipes, _tta_views(args.tta_views))
         print(f"summary written to {path}")
         if args.update_model:
             from app.ml.weights import update_metadata
@@ -146,7 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_summary(results: list[CaseScore], recipes: dict[str, dict]) -> Path:
+def _tta_views(requested: int | None) -> int:
+    from app.ml.mri_inference import TTA_VIEWS
+
+    return max(1, min(8, TTA_VIEWS if requested is None else requested))
+
+
+def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views: int = 1) -> Path:
     """checkpoints/mri_seg_loo/summary.json: per-fold rows, per-approach means and the folds' training args
     (`train mri-seg --publish` copies it into the shipped model's metadata)."""
     def clean(v: float):
@@ -165,7 +174,8 @@ def write_summary(results: list[CaseScore], recipes: dict[str, dict]) -> Path:
                                "hd_endo_mm": clean(np.mean([r.hd_endo_mm for r in sel])),
                                "apd_endo_mm": clean(np.mean([r.apd_endo_mm for r in sel])),
                                "abs_ef_error_points": clean(np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in sel]))}
-    summary = {"command": "python -m app evaluate mri-seg", "rows": rows, "means": means, "fold_training_args": recipes,
+    summary = {"command": "python -m app evaluate mri-seg", "tta_views": tta_views, "rows": rows, "means": means,
+               "fold_training_args": recipes,
                "note": "SC-HF-I-6 epicardial contours are misregistered and dropped: no myocardial DSC for it"}
     path = CHECKPOINTS_DIR / "mri_seg_loo" / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)

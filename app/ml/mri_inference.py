@@ -32,15 +32,34 @@ class Progress:
     message: str
 
 
-def predict_cycle(net, cine_crop: np.ndarray, clean: bool = True) -> np.ndarray:
+# Test-time augmentation: the crop is also segmented flipped and turned (the net was trained with flips and
+# rotations) and the class probabilities averaged back on the original orientation. 0 = off.
+TTA_VIEWS = 8
+_DIHEDRAL = tuple((k, flip) for flip in (False, True) for k in range(4))  # (quarter turns, mirror)
+
+
+def predict_cycle(net, cine_crop: np.ndarray, clean: bool = True, tta_views: int | None = None) -> np.ndarray:
     """(T, S, S) float 0..1 crop -> (T, S, S) uint8 labels (net in eval mode, no grad), by default with the
     anatomical clean-up of app/ml/mri_postprocess.py (as segment_stack)."""
-    labels = predict_cycle_probs(net, cine_crop).argmax(axis=1).astype(np.uint8)
+    labels = predict_cycle_probs(net, cine_crop, tta_views).argmax(axis=1).astype(np.uint8)
     return clean_cycle(labels) if clean else labels
 
 
-def predict_cycle_probs(net, cine_crop: np.ndarray) -> np.ndarray:
-    """(T, S, S) float 0..1 crop -> (T, 3, S, S) float32 class probabilities."""
+def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None) -> np.ndarray:
+    """(T, S, S) float 0..1 crop -> (T, 3, S, S) float32 class probabilities, averaged over the first
+    tta_views (default TTA_VIEWS, at most 8) flips/quarter turns of the crop (0 or 1: the crop as it is)."""
+    views = _DIHEDRAL[:max(1, min(len(_DIHEDRAL), TTA_VIEWS if tta_views is None else int(tta_views)))]
+    total = None
+    for turns, mirror in views:
+        view = np.rot90(cine_crop[:, :, ::-1] if mirror else cine_crop, turns, axes=(1, 2))
+        probs = np.rot90(_net_probs(net, view), -turns, axes=(2, 3))
+        probs = probs[:, :, :, ::-1] if mirror else probs
+        total = probs if total is None else total + probs
+    return np.ascontiguousarray(total / len(views), dtype=np.float32)
+
+
+def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
+    """(T, S, S) -> (T, 3, S, S) softmax of one forward pass."""
     import torch
 
     was_training = net.training

@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from app.ml.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint, save_checkpoint
+from app.ml.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from app.ml.training.mri_augment import augment
 from app.ml.training.mri_data import PREPROCESSING, UNLABELLED, MriSample, sunnybrook_samples
 
@@ -28,6 +27,7 @@ __all__ = ["augment", "main", "score_sample"]
 
 SUNNYBROOK = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sunnybrook"
 CASES = ("SC-HF-I-4", "SC-HF-I-5", "SC-HF-I-6")
+CHECKPOINT_MINUTES = 3.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,17 +130,16 @@ class Trainer:
                 "dice_myo": float(np.mean(myo)) if myo else None, "step": self.step}
 
     def run(self) -> dict:
-        start, last_save, losses = time.time(), time.time(), []
-        while self.step < self.args.steps and time.time() - start < self.args.max_minutes * 60:
+        clock, losses = TrainingClock(CHECKPOINT_MINUTES, self.args.max_minutes), []
+        while self.step < self.args.steps and not clock.out_of_time():
             losses.append(self.train_step())
             if self.step % 25 == 0:
                 print(f"step {self.step} loss {np.mean(losses[-25:]):.4f}", flush=True)
             if self.valid and self.args.val_every and self.step % self.args.val_every == 0:
                 self.history.append(self.validate())
                 print(json.dumps(self.history[-1]), flush=True)
-            if time.time() - last_save > 180:
+            if clock.checkpoint_due():
                 self.save()
-                last_save = time.time()
         self.save()
         metrics = self.validate() if self.valid else {"step": self.step}
         print(json.dumps(metrics), flush=True)
