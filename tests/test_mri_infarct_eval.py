@@ -31,3 +31,17 @@ def test_a_missed_infarcted_wall_only_hurts_the_infarct_score_more():
     assert s["myo_infarct"] == 0.0 and 0.5 < s["myo"] < 1.0 and s["pool"] == 1.0
     assert np.isnan(score_stack(pred, truth, infarct_slices=())["myo_infarct"])
     assert dice(np.zeros((2, 2)), np.zeros((2, 2)), 2) == 1.0
+
+
+def test_metadata_record_keeps_the_approach_names():
+    import argparse
+
+    from app.ml.evaluation_mri_infarct import _key, metadata_record
+
+    titles = ["CNN alone (LOO folds)", "one-level ConvLSTM (LOO folds)", "multi-level ConvLSTM (LOO folds)",
+              "published models/mri_seg"]
+    assert [_key(t) for t in titles] == ["cnn_alone_loo", "one_level_loo", "multi_level_loo", "published"]
+    record = metadata_record({"published": {"myo": 0.71234, "pool": 0.6, "myo_infarct": 0.7}},
+                             argparse.Namespace(stacks=4, threads=0))
+    assert record["dsc_myo_all_lv_slices"] == {"published": 0.712} and record["stacks"] == 4
+    assert record["command"] == "python -m app evaluate mri-infarct --stacks 4"

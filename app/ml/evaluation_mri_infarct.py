@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cardiotrace evaluate mri-infarct", description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", type=int, default=4, help="infarcted phantom stacks")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--update-model", action="store_true",
+                        help="write the table into models/mri_seg/metadata.json (infarct_phantom_comparison)")
     args = parser.parse_args(argv)
     if args.stacks < 1:
         raise SystemExit("--stacks must be at least 1")
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, _, slices in stacks:
         print(f"{name}: infarcted slices {list(slices)}")
     print(f"\n{'approach':<34}{'DSC myo':>9}{'DSC pool':>10}{'DSC myo, infarct slices':>25}")
+    table: dict[str, dict[str, float]] = {}
     for title, nets in _networks():
         rows = []
         for net in nets:
@@ -107,4 +110,30 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(score_stack(np.asarray(result.labels), case.truth.labels, slices))
         mean = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
         print(f"{title:<34}{mean['myo']:>9.3f}{mean['pool']:>10.3f}{mean['myo_infarct']:>25.3f}")
+        table[_key(title)] = mean
+    if args.update_model and table:
+        from app.ml.weights import update_metadata
+
+        update_metadata("mri_seg", {"infarct_phantom_comparison": metadata_record(table, args)})
+        print("models/mri_seg/metadata.json: infarct_phantom_comparison updated")
     return 0
+
+
+def _key(title: str) -> str:
+    """'CNN alone (LOO folds)' -> 'cnn_alone_loo', 'multi-level ConvLSTM (LOO folds)' -> 'multi_level_loo',
+    'published models/mri_seg' -> 'published'."""
+    if title.startswith("published"):
+        return "published"
+    name = title.replace(" ConvLSTM", "").replace(" (LOO folds)", "_loo")
+    return name.replace("-", "_").replace(" ", "_").lower()
+
+
+def metadata_record(table: dict[str, dict[str, float]], args) -> dict:
+    """The metadata form of the table: one dict per score, keyed by approach, rounded to 3 decimals."""
+    def column(key: str) -> dict[str, float]:
+        return {name: round(float(row[key]), 3) for name, row in table.items()}
+
+    command = f"python -m app evaluate mri-infarct --stacks {args.stacks}" + (
+        f" --threads {args.threads}" if args.threads else "")
+    return {"command": command, "stacks": args.stacks, "dsc_myo_all_lv_slices": column("myo"),
+            "dsc_pool": column("pool"), "dsc_myo_infarct_slices": column("myo_infarct")}
