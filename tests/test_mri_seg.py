@@ -165,3 +165,16 @@ def test_test_time_augmentation_maps_every_view_back():
     assert np.allclose(eight.sum(axis=1), 1.0, atol=1e-5)
     # the orientation-bound corner shows up in all four corners with 1/8 weight each view pair
     assert one[0, 2, 0, 0] > 0.9 and eight[0, 2, 0, 0] < 0.5 and eight[0, 2, -1, -1] > 0.1
+
+
+def test_resuming_a_finished_run_does_not_rewrite_its_checkpoint():
+    import argparse
+
+    from app.ml.training.mri_seg import Trainer
+
+    trainer = Trainer.__new__(Trainer)  # no data needed: the checkpoint is already at its last step
+    trainer.args = argparse.Namespace(steps=5, max_minutes=1.0, val_every=0, publish=False)
+    trainer.step, trainer.valid, saved = 5, [], []
+    trainer.save = lambda: saved.append(trainer.step)
+    trainer.train_step = lambda: pytest.fail("a finished run must not train")
+    assert trainer.run() == {"step": 5} and saved == []

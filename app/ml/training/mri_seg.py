@@ -131,6 +131,8 @@ class Trainer:
 
     def run(self) -> dict:
         clock, losses = TrainingClock(CHECKPOINT_MINUTES, self.args.max_minutes), []
+        if self.step >= self.args.steps:  # nothing to train: keep the checkpoint (and its recorded args) as is
+            print(f"checkpoint already at step {self.step} of {self.args.steps}", flush=True)
         while self.step < self.args.steps and not clock.out_of_time():
             losses.append(self.train_step())
             if self.step % 25 == 0:
@@ -140,7 +142,8 @@ class Trainer:
                 print(json.dumps(self.history[-1]), flush=True)
             if clock.checkpoint_due():
                 self.save()
-        self.save()
+        if losses:
+            self.save()
         metrics = self.validate() if self.valid else {"step": self.step}
         print(json.dumps(metrics), flush=True)
         if self.args.publish and self.step >= self.args.steps:
