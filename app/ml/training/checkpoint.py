@@ -33,6 +33,18 @@ def load_checkpoint(path: Path) -> dict[str, Any] | None:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def add_run_arguments(parser, run: str, checkpoint_minutes: float, threads: int) -> None:
+    """The flags every resumable trainer shares: --checkpoint-minutes, --max-minutes, --run (checkpoint
+    folder name), --checkpoint-root, --models-root, --threads, --seed; defaults per trainer."""
+    parser.add_argument("--checkpoint-minutes", type=float, default=checkpoint_minutes)
+    parser.add_argument("--max-minutes", type=float, default=None)
+    parser.add_argument("--run", type=str, default=run)
+    parser.add_argument("--checkpoint-root", type=Path, default=None)
+    parser.add_argument("--models-root", type=Path, default=None)
+    parser.add_argument("--threads", type=int, default=threads)
+    parser.add_argument("--seed", type=int, default=0)
+
+
 class TrainingClock:
     """Wall-clock bookkeeping of a resumable training loop: a checkpoint every `checkpoint_minutes`, a stop
     after `max_minutes` (None: no limit), both measured from construction."""

@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
-from app.ml.training.checkpoint import TrainingClock, checkpoint_path, load_checkpoint, save_checkpoint
+from app.ml.training.checkpoint import (
+    TrainingClock,
+    add_run_arguments,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 from app.ml.training.flow_data import PairConfig, make_batch, make_pair
 
 TRAIN_TARGET = ("motion", "app.ml.training.flow_train:main")
@@ -35,13 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phantom-clips", type=int, default=0, help="phantom clips whose frames join the sources")
     p.add_argument("--val-pairs", type=int, default=48)
     p.add_argument("--val-every", type=int, default=250)
-    p.add_argument("--checkpoint-minutes", type=float, default=3.0)
-    p.add_argument("--max-minutes", type=float, default=None)
-    p.add_argument("--run", type=str, default="flow")
-    p.add_argument("--checkpoint-root", type=Path, default=None)
-    p.add_argument("--models-root", type=Path, default=None)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    add_run_arguments(p, run="flow", checkpoint_minutes=3.0, threads=2)
     return p
 
 

@@ -22,7 +22,13 @@ import cv2
 import numpy as np
 
 from app.ml.training.camus_data import DEFAULT_ROOT
-from app.ml.training.checkpoint import TrainingClock, checkpoint_path, load_checkpoint, save_checkpoint
+from app.ml.training.checkpoint import (
+    TrainingClock,
+    add_run_arguments,
+    checkpoint_path,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 TRAIN_TARGET = ("view", "app.ml.training.view_train:main")
 TRAINED_CLASSES = ("a4c", "a2c", "a3c", "other")
@@ -44,13 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--other", type=int, default=150, help="synthetic 'other' inputs per kind")
     p.add_argument("--limit", type=int, default=None, help="first N CAMUS patients only (smoke tests)")
     p.add_argument("--val-clips", type=int, default=6, help="held-out phantom clips per view")
-    p.add_argument("--checkpoint-minutes", type=float, default=2.0)
-    p.add_argument("--max-minutes", type=float, default=None)
-    p.add_argument("--run", type=str, default="view")
-    p.add_argument("--checkpoint-root", type=Path, default=None)
-    p.add_argument("--models-root", type=Path, default=None)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
+    add_run_arguments(p, run="view", checkpoint_minutes=2.0, threads=1)
     p.add_argument("--publish", action="store_true", help="write models/view with metadata at the end")
     return p
 
