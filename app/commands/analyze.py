@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from app.data.recording import VIEWS
+from app.ml import DEFAULT_ECHO_MODEL
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels", action="append", metavar="FILE", default=None,
                         help="use this segmentation instead of the model (.npz with 'labels', .npy, NIfTI); "
                              "once per PATH")
-    parser.add_argument("--model", choices=("temporal", "base"), default="base",
+    parser.add_argument("--model", choices=("temporal", "base"), default=DEFAULT_ECHO_MODEL,
                         help="echo segmentation network: base = per-frame U-Net (default: the more accurate EF), "
                              "temporal = ConvLSTM U-Net (smoother contours, EF under-estimated)")
     parser.add_argument("--no-strain", action="store_true", help="skip longitudinal strain (apical echo views)")

@@ -19,6 +19,7 @@ from scipy.signal import find_peaks
 
 from app.analysis.beats import detect_ed_es as extrema_from_curve
 from app.data.recording import Recording
+from app.ml import DEFAULT_ECHO_MODEL
 
 MATCH_WINDOW_S = 0.15
 
@@ -253,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--segmented", action="store_true",
                         help="also score on the area curve of our segmentation models (slow the first time)")
-    parser.add_argument("--seg-model", choices=("base", "temporal"), default="base",
-                        help="echo network for --segmented (default: base, the pipeline's default)")
+    parser.add_argument("--seg-model", choices=("base", "temporal"), default=DEFAULT_ECHO_MODEL,
+                        help="echo network for --segmented (default: the pipeline's, app.ml.DEFAULT_ECHO_MODEL)")
     args = parser.parse_args(argv)
     start = time.monotonic()
     cache = None if args.no_cache else EVAL_CACHE

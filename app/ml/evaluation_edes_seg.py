@@ -1,9 +1,9 @@
 """ED/ES scoring on the LV area curve our own segmentation models give (`evaluate ed-es --segmented`).
 
 The main evaluation (app.ml.evaluation_edes) takes the area curve from the phantom's truth labels, a
-perfect segmentation. Here the same phantoms are segmented as the pipeline does (echo: ECHO_SEG_MODEL, the
-pipeline's default per-frame U-Net, or `--seg-model temporal`; MRI: the MRI model on every slice, areas summed over the slices like slice summation), and the
-curve-based methods are scored on that curve:
+perfect segmentation. Here the same phantoms are segmented as the pipeline does (echo: DEFAULT_ECHO_MODEL,
+the pipeline's per-frame U-Net, or `--seg-model temporal`; MRI: the MRI model on every slice, areas summed
+over the slices like slice summation), and the curve-based methods are scored on that curve:
 
 - "tempreg|seg": TempReg-Net with clip-end events from the curve (what the pipeline uses),
 - "tempreg+area|seg": the same with each ES refined on the curve (app.ml.edes.fuse_with_curve),
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from app.ml import DEFAULT_ECHO_MODEL
 
-ECHO_SEG_MODEL = "base"  # as app.workflow.pipeline.DEFAULT_ECHO_MODEL
 
-
-def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_model: str = ECHO_SEG_MODEL) -> np.ndarray:
+def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_model: str = DEFAULT_ECHO_MODEL
+                        ) -> np.ndarray:
     """(T,) LV cavity area (pixels; MRI: summed over the slices) from our segmentation of the phantom."""
     tag = "seg" if modality == "mri" else f"seg_{echo_model}"
     path = cache_dir / f"{modality}_{seed}_{tag}.npz" if cache_dir else None
@@ -55,7 +55,8 @@ def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_
     return area
 
 
-def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_model: str = ECHO_SEG_MODEL) -> str:
+def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_model: str = DEFAULT_ECHO_MODEL
+                    ) -> str:
     """Add the three "|seg" methods of one case to scores (name -> MethodScore); a log fragment."""
     from app.ml.edes import FUSED_METHOD, fuse_with_curve
     from app.ml.evaluation_edes import MethodScore, area_curve_baseline

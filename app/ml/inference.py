@@ -9,7 +9,6 @@ probabilities resized back (bilinear) to the recording's grid; pixels outside th
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path

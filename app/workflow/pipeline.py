@@ -35,6 +35,7 @@ import numpy as np
 
 from app.analysis.contours import extract_contours
 from app.data.recording import Recording
+from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch, no OpenCV
 from app.workflow.edes_step import model_ed_es
 from app.workflow.measure import measure_recording
 from app.workflow.view_step import view_check
@@ -68,9 +69,6 @@ def contour_kind(recording: Recording) -> str:
 
 
 # -- default segmenters ---------------------------------------------------------------------------
-DEFAULT_ECHO_MODEL = "base"
-
-
 def default_segmenter(recording: Recording) -> tuple[Segmenter, str]:
     """(segmenter, name) for the recording; AnalysisError when the model is not installed."""
     if recording.modality == "mri":
