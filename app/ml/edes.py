@@ -69,8 +69,10 @@ def prepare_clip(recording: Recording, slice_index: int, size: int) -> np.ndarra
         return resize_frames(frames, size)
     mask = recording.sector_mask
     if mask is not None and mask.shape == frames.shape[1:] and mask.any():
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        frames = frames[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        from app.ml.inference import sector_box
+
+        r0, r1, c0, c1 = sector_box(mask)
+        frames = frames[:, r0:r1, c0:c1]
     return resize_frames(frames, size)
 
 

@@ -123,9 +123,10 @@ def phantom_warp_clips(case, count: int, rng: np.random.Generator, size: int = 6
     ed, es = truth.ed_frames[0], truth.es_frames[0]
     frames, labels = rec.frames, truth.labels
     if rec.sector_mask is not None and rec.sector_mask.any():
-        rows, cols = np.flatnonzero(rec.sector_mask.any(axis=1)), np.flatnonzero(rec.sector_mask.any(axis=0))
-        frames = frames[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-        labels = labels[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        from app.ml.inference import sector_box
+
+        r0, r1, c0, c1 = sector_box(rec.sector_mask)
+        frames, labels = frames[:, r0:r1, c0:c1], labels[:, r0:r1, c0:c1]
     pseudo = CamusCase(f"phantom{truth.parameters.get('seed', '')}", np.stack([frames[ed], frames[es]]),
                        np.stack([labels[ed], labels[es]]), tuple(rec.spacing_mm))
     pseudo, flow = shrink_case(pseudo, es_to_ed_flow(pseudo), 2 * size)
