@@ -2,12 +2,14 @@
 
 For each approach (CNN alone, one-level ConvLSTM, multi-level ConvLSTM) whose LOO checkpoints exist
 (checkpoints/mri_seg_<temporal>_<case>/last.pt, from `train mri-seg --holdout CASE`), each held-out case is
-segmented over its whole cycle (with the anatomical clean-up of app/ml/mri_postprocess.py; --raw without)
-and scored at the expert-contoured phases: Dice of the blood pool (all contoured phases) and myocardium
+segmented over its whole cycle (with the anatomical clean-up of app/ml/mri_postprocess.py; --raw without),
+labelled by the probability thresholds of app/ml/mri_decision.py tuned on the OTHER folds' held-out patients
+(nested; --argmax for the plain argmax), and scored at the expert-contoured phases: Dice of the blood pool (all contoured phases) and myocardium
 (ED, where the epicardium is usable: not SC-HF-I-6), Hausdorff (mm) and average perpendicular distance (mm)
 of the endocardium, and EDV/ESV/EF from the contoured slices against the same sums of expert areas.
 Writes checkpoints/mri_seg_loo/summary.json, which `train mri-seg --publish` copies into the metadata
-(or --update-model writes it into models/mri_seg/metadata.json directly).
+(or --update-model writes it into models/mri_seg/metadata.json directly, with the shipped approach's
+thresholds tuned on all its held-out predictions as the model's "decision").
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import numpy as np
 from app.analysis.contour_metrics import average_perpendicular_distance_mm
 from app.analysis.seg_metrics import hausdorff_mm
 from app.data.datasets import sunnybrook
+from app.ml.mri_decision import ARGMAX, Decision, decide, tune
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from app.ml.training.mri_data import GRID_MM, UNLABELLED
-from app.ml.training.mri_seg import CASES, SUNNYBROOK, load_samples, score_sample
+from app.ml.training.mri_seg import CASES, SUNNYBROOK, load_samples, run_name, score_sample
 
 APPROACHES = {"none": "CNN alone", "single": "one-level ConvLSTM", "multi": "multi-level ConvLSTM"}
 
@@ -41,6 +44,22 @@ class CaseScore:
     edv_ml: tuple[float, float]  # (expert, model)
     esv_ml: tuple[float, float]
     ef_pct: tuple[float, float]
+    decision: Decision = ARGMAX
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A fold's predictions for its held-out case at the expert-contoured phases, slice by slice:
+    probs (P, 3, S, S), targets (P, S, S) codes of mri_data, is_ed (P,) bool; dz_mm slice spacing."""
+
+    case: str
+    probs: tuple[np.ndarray, ...]
+    targets: tuple[np.ndarray, ...]
+    is_ed: tuple[np.ndarray, ...]
+    dz_mm: float
+
+    def pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return list(zip(self.probs, self.targets))
 
 
 def slice_spacing_mm(root: Path, case: str) -> float:
@@ -52,34 +71,49 @@ def slice_spacing_mm(root: Path, case: str) -> float:
     return float(np.median(steps))
 
 
-def evaluate_case(net, approach: str, root: Path, case: str, clean: bool = True,
-                  tta_views: int | None = None) -> CaseScore:
-    from app.ml.mri_inference import predict_cycle
+def predict_held_out(net, root: Path, case: str, tta_views: int | None = None) -> HeldOut:
+    """Whole-cycle inference on every contoured slice of `case`, kept at the contoured phases."""
+    from app.ml.mri_inference import predict_cycle_probs
 
     samples = load_samples(root, (case,), CHECKPOINTS_DIR / "mri_data")
-    dz = slice_spacing_mm(root, case)
-    pool, myo, hd, apd = [], [], [], []
-    vol = {"ed": [0.0, 0.0], "es": [0.0, 0.0]}
     ed_phase = _ed_phase(samples)
+    probs, targets, is_ed = [], [], []
     for sample in samples:
-        labels = predict_cycle(net, sample.image, clean=clean, tta_views=tta_views)
-        scores = score_sample(labels, sample.target)
+        phases = np.flatnonzero((sample.target != UNLABELLED).any(axis=(1, 2)))
+        probs.append(predict_cycle_probs(net, sample.image, tta_views)[phases])
+        targets.append(sample.target[phases])
+        is_ed.append(phases == ed_phase)
+    return HeldOut(case, tuple(probs), tuple(targets), tuple(is_ed), slice_spacing_mm(root, case))
+
+
+def score_held_out(held: HeldOut, approach: str, decision: Decision = ARGMAX, clean: bool = True) -> CaseScore:
+    """Dice, HD, APD and the contoured-slice volumes of one held-out case under `decision`."""
+    pool, myo, hd, apd = [], [], [], []
+    vol = {True: [0.0, 0.0], False: [0.0, 0.0]}  # is ED -> (expert, model) ml
+    for probs, target, is_ed in zip(held.probs, held.targets, held.is_ed):
+        labels = decide(probs, decision, clean)
+        scores = score_sample(labels, target)
         pool += scores["dice_pool"]
         myo += scores["dice_myo"]
-        for t in np.flatnonzero((sample.target != UNLABELLED).any(axis=(1, 2))):
-            target = sample.target[t]
-            truth_pool, pred_pool = target == 1, labels[t] == 1
+        for t in range(len(target)):
+            truth_pool, pred_pool = target[t] == 1, labels[t] == 1
             hd.append(hausdorff_mm(pred_pool.astype(np.uint8), truth_pool.astype(np.uint8), 1, (GRID_MM, GRID_MM)))
             apd.append(average_perpendicular_distance_mm(pred_pool, truth_pool, (GRID_MM, GRID_MM)))
-            phase = "ed" if t == ed_phase else "es"
-            vol[phase][0] += truth_pool.sum() * GRID_MM**2 * dz / 1000.0
-            vol[phase][1] += pred_pool.sum() * GRID_MM**2 * dz / 1000.0
-    ef = tuple(100.0 * (vol["ed"][i] - vol["es"][i]) / vol["ed"][i] if vol["ed"][i] else float("nan") for i in (0, 1))
+            vol[bool(is_ed[t])][0] += truth_pool.sum() * GRID_MM**2 * held.dz_mm / 1000.0
+            vol[bool(is_ed[t])][1] += pred_pool.sum() * GRID_MM**2 * held.dz_mm / 1000.0
+    ed, es = vol[True], vol[False]
+    ef = tuple(100.0 * (ed[i] - es[i]) / ed[i] if ed[i] else float("nan") for i in (0, 1))
     finite = [d for d in hd if np.isfinite(d)]
-    return CaseScore(approach, case, float(np.mean(pool)), float(np.mean(myo)) if myo else float("nan"),
+    return CaseScore(approach, held.case, float(np.mean(pool)), float(np.mean(myo)) if myo else float("nan"),
                      float(np.mean(finite)) if finite else float("inf"),
                      float(np.mean([d for d in apd if np.isfinite(d)] or [float("inf")])),
-                     tuple(vol["ed"]), tuple(vol["es"]), ef)
+                     tuple(ed), tuple(es), ef, decision)
+
+
+def nested_decision(held: dict[str, HeldOut], case: str) -> Decision:
+    """Thresholds tuned on the held-out predictions of every fold but `case`'s (ARGMAX with no other fold)."""
+    others = [pair for name, h in held.items() if name != case for pair in h.pairs()]
+    return tune(others) if others else ARGMAX
 
 
 def _ed_phase(samples) -> int:
@@ -92,10 +126,10 @@ def _ed_phase(samples) -> int:
     return max(totals, key=totals.get)
 
 
-def load_fold(approach: str, case: str):
+def load_fold(approach: str, case: str, tag: str = ""):
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
 
-    state = load_checkpoint(CHECKPOINTS_DIR / f"mri_seg_{approach}_{case}" / "last.pt")
+    state = load_checkpoint(CHECKPOINTS_DIR / run_name(approach, case, tag) / "last.pt")
     if state is None:
         return None, 0, {}
     net = MultiLevelConvLSTMNet(int(state["args"]["base_channels"]), approach)
@@ -106,31 +140,61 @@ def load_fold(approach: str, case: str):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cardiotrace evaluate mri-seg", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SUNNYBROOK)
-    parser.add_argument("--raw", action="store_true", help="score the network output without the anatomical clean-up")
+    parser.add_argument("--raw", action="store_true",
+                        help="score the network's argmax without the anatomical clean-up")
+    parser.add_argument("--argmax", action="store_true", help="label by the argmax instead of tuned thresholds")
+    parser.add_argument("--tag", default="", help="evaluate the fold runs trained with `train mri-seg --tag TAG`")
     parser.add_argument("--update-model", action="store_true",
-                        help="also write the table into models/mri_seg/metadata.json (leave_one_out)")
+                        help="also write the table and the shipped approach's thresholds into models/mri_seg/metadata.json")
     parser.add_argument("--tta-views", type=int, default=None,
                         help="flips/quarter turns averaged at inference (default: the product's TTA_VIEWS; 1 = off)")
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"error: Sunnybrook data not found at {args.data}", file=sys.stderr)
         return 2
     results: list[CaseScore] = []
     recipes: dict[str, dict] = {}
+    decisions: dict[str, Decision] = {}
     print(f"{'approach':<22}{'case':<11}{'steps':>6}{'DSC endo':>10}{'DSC myo':>9}{'HD mm':>8}{'APD mm':>8}"
-          f"{'EDV ml (exp/ai)':>18}{'ESV ml (exp/ai)':>18}{'EF % (exp/ai)':>16}")
+          f"{'EDV ml (exp/ai)':>18}{'ESV ml (exp/ai)':>18}{'EF % (exp/ai)':>16}{'pool/heart p':>14}")
     for approach, title in APPROACHES.items():
+        held: dict[str, HeldOut] = {}
         for case in CASES:
-            net, steps, fold_args = load_fold(approach, case)
+            net, steps, fold_args = load_fold(approach, case, args.tag)
             if net is None:
-                print(f"{title:<22}{case:<11}  not trained (python -m app train mri-seg --temporal {approach} --holdout {case})")
+                tag = f" --tag {args.tag}" if args.tag else ""
+                print(f"{title:<22}{case:<11}  not trained (python -m app train mri-seg --temporal {approach} --holdout {case}{tag})")
                 continue
-            s = evaluate_case(net, approach, args.data, case, clean=not args.raw, tta_views=args.tta_views)
-            results.append(s)
+            held[case] = predict_held_out(net, args.data, case, args.tta_views)
             recipes[f"{approach}/{case}"] = {k: v for k, v in fold_args.items() if k not in ("data", "publish")}
-            print(f"{title:<22}{case:<11}{steps:>6}{s.dice_pool:>10.3f}{s.dice_myo:>9.3f}{s.hd_endo_mm:>8.1f}"
-                  f"{s.apd_endo_mm:>8.2f}{s.edv_ml[0]:>9.0f}/{s.edv_ml[1]:<8.0f}{s.esv_ml[0]:>9.0f}/{s.esv_ml[1]:<8.0f}"
-                  f"{s.ef_pct[0]:>8.1f}/{s.ef_pct[1]:<7.1f}")
+        tuned = not (args.raw or args.argmax)
+        for case, h in held.items():
+            s = score_held_out(h, approach, nested_decision(held, case) if tuned else ARGMAX, clean=not args.raw)
+            results.append(s)
+            print(f"{title:<22}{case:<11}{recipes[f'{approach}/{case}'].get('steps', 0):>6}{s.dice_pool:>10.3f}"
+                  f"{s.dice_myo:>9.3f}{s.hd_endo_mm:>8.1f}{s.apd_endo_mm:>8.2f}{s.edv_ml[0]:>9.0f}/{s.edv_ml[1]:<8.0f}"
+                  f"{s.esv_ml[0]:>9.0f}/{s.esv_ml[1]:<8.0f}{s.ef_pct[0]:>8.1f}/{s.ef_pct[1]:<7.1f}{_thresholds(s.decision):>14}")
+        if tuned and held:
+            decisions[approach] = tune([pair for h in held.values() for pair in h.pairs()])
+            print(f"{title}: thresholds on all held-out patients {_thresholds(decisions[approach])}")
+    _print_means(results)
+    if results and not args.raw:
+        command = " ".join(["python -m app evaluate mri-seg"] + [a for a in argv if a != "--update-model"])
+        path = write_summary(results, recipes, _tta_views(args.tta_views), decisions, command, args.tag)
+        print(f"summary written to {path}")
+        if args.update_model:
+            _update_model(path, decisions)
+    return 0
+
+
+def _thresholds(decision: Decision) -> str:
+    if decision.pool_probability is None:
+        return "argmax"
+    return f"{decision.pool_probability:.2f}/{decision.heart_probability:.2f}"
+
+
+def _print_means(results: list[CaseScore]) -> None:
     for approach, title in APPROACHES.items():
         rows = [r for r in results if r.approach == approach]
         if rows:
@@ -138,15 +202,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{title + ' mean':<33}{np.mean([r.dice_pool for r in rows]):>10.3f}"
                   f"{np.nanmean([r.dice_myo for r in rows]):>9.3f}{np.mean([r.hd_endo_mm for r in rows]):>8.1f}"
                   f"{np.mean([r.apd_endo_mm for r in rows]):>8.2f}   |EF error| {ef_err:.1f} points")
-    if results and not args.raw:
-        path = write_summary(results, recipes, _tta_views(args.tta_views))
-        print(f"summary written to {path}")
-        if args.update_model:
-            from app.ml.weights import update_metadata
 
-            update_metadata("mri_seg", {"leave_one_out": json.loads(path.read_text())})
-            print("models/mri_seg/metadata.json: leave_one_out updated")
-    return 0
+
+def _update_model(summary_path: Path, decisions: dict[str, Decision]) -> None:
+    """leave_one_out into the shipped metadata, and the thresholds of the shipped approach as its decision."""
+    from app.ml.weights import read_metadata, update_metadata
+
+    shipped = read_metadata("mri_seg").get("build", {}).get("temporal")
+    changes: dict = {"leave_one_out": json.loads(summary_path.read_text())}
+    if shipped in decisions:
+        changes["decision"] = {**decisions[shipped].as_dict(),
+                               "tuned_on": "all leave-one-out held-out predictions of this approach "
+                                           "(python -m app evaluate mri-seg --update-model)"}
+    update_metadata("mri_seg", changes)
+    print("models/mri_seg/metadata.json: leave_one_out" + (f" and decision ({shipped})" if "decision" in changes else "")
+          + " updated")
 
 
 def _tta_views(requested: int | None) -> int:
@@ -155,8 +225,10 @@ def _tta_views(requested: int | None) -> int:
     return max(1, min(8, TTA_VIEWS if requested is None else requested))
 
 
-def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views: int = 1) -> Path:
-    """checkpoints/mri_seg_loo/summary.json: per-fold rows, per-approach means and the folds' training args
+def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views: int = 1,
+                  decisions: dict[str, Decision] | None = None,
+                  command: str = "python -m app evaluate mri-seg", tag: str = "") -> Path:
+    """checkpoints/mri_seg_loo[_tag]/summary.json: per-fold rows, per-approach means and the folds' training args
     (`train mri-seg --publish` copies it into the shipped model's metadata)."""
     def clean(v: float):
         return None if not np.isfinite(v) else round(float(v), 4)
@@ -164,7 +236,8 @@ def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views:
     rows = [{"approach": r.approach, "case": r.case, "dice_endo": clean(r.dice_pool), "dice_myo": clean(r.dice_myo),
              "hd_endo_mm": clean(r.hd_endo_mm), "apd_endo_mm": clean(r.apd_endo_mm),
              "edv_ml_expert_model": [clean(v) for v in r.edv_ml], "esv_ml_expert_model": [clean(v) for v in r.esv_ml],
-             "ef_pct_expert_model": [clean(v) for v in r.ef_pct]} for r in results]
+             "ef_pct_expert_model": [clean(v) for v in r.ef_pct], "decision": r.decision.as_dict()}
+            for r in results]
     means = {}
     for approach in APPROACHES:
         sel = [r for r in results if r.approach == approach]
@@ -174,10 +247,11 @@ def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views:
                                "hd_endo_mm": clean(np.mean([r.hd_endo_mm for r in sel])),
                                "apd_endo_mm": clean(np.mean([r.apd_endo_mm for r in sel])),
                                "abs_ef_error_points": clean(np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in sel]))}
-    summary = {"command": "python -m app evaluate mri-seg", "tta_views": tta_views, "rows": rows, "means": means,
+    summary = {"command": command, "tta_views": tta_views, "rows": rows, "means": means,
+               "decisions_all_folds": {k: d.as_dict() for k, d in (decisions or {}).items()},
                "fold_training_args": recipes,
                "note": "SC-HF-I-6 epicardial contours are misregistered and dropped: no myocardial DSC for it"}
-    path = CHECKPOINTS_DIR / "mri_seg_loo" / "summary.json"
+    path = CHECKPOINTS_DIR / ("mri_seg_loo" + (f"_{tag}" if tag else "")) / "summary.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=1))
     return path

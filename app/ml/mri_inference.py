@@ -10,7 +10,8 @@ import numpy as np
 
 from app.analysis.lv_localise import localise_stack
 from app.data.recording import Recording
-from app.ml.mri_postprocess import clean_cycle, impose_labels
+from app.ml.mri_decision import ARGMAX, Decision, decide
+from app.ml.mri_postprocess import impose_labels
 from app.ml.training.mri_data import CROP_PX, GRID_MM, prepare_cine, to_grid
 
 MODEL_NAME = "mri_seg"
@@ -38,11 +39,11 @@ TTA_VIEWS = 8
 _DIHEDRAL = tuple((k, flip) for flip in (False, True) for k in range(4))  # (quarter turns, mirror)
 
 
-def predict_cycle(net, cine_crop: np.ndarray, clean: bool = True, tta_views: int | None = None) -> np.ndarray:
+def predict_cycle(net, cine_crop: np.ndarray, clean: bool = True, tta_views: int | None = None,
+                  decision: Decision = ARGMAX) -> np.ndarray:
     """(T, S, S) float 0..1 crop -> (T, S, S) uint8 labels (net in eval mode, no grad), by default with the
-    anatomical clean-up of app/ml/mri_postprocess.py (as segment_stack)."""
-    labels = predict_cycle_probs(net, cine_crop, tta_views).argmax(axis=1).astype(np.uint8)
-    return clean_cycle(labels) if clean else labels
+    anatomical clean-up of app/ml/mri_postprocess.py (as segment_stack); `decision` as app/ml/mri_decision.py."""
+    return decide(predict_cycle_probs(net, cine_crop, tta_views), decision, clean)
 
 
 def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None) -> np.ndarray:
@@ -72,6 +73,16 @@ def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
     return probs
 
 
+def shipped_decision() -> Decision:
+    """The shipped model's label thresholds (metadata "decision"); the argmax when it has none."""
+    from app.ml.weights import WeightsError, read_metadata
+
+    try:
+        return Decision.from_metadata(read_metadata(MODEL_NAME))
+    except WeightsError:
+        return ARGMAX
+
+
 def load_mri_model(device=None):
     """The shipped MRI network from models/mri_seg (sha256 checked)."""
     from app.ml.device import choose_device
@@ -81,10 +92,12 @@ def load_mri_model(device=None):
     return load_model(MODEL_NAME, build, device or choose_device())
 
 
-def segment_stack(recording: Recording, net=None, cancel: Callable[[], bool] | None = None
-                  ) -> Iterator[Progress | MriSegmentation]:
-    """Cancellable generator: Progress per slice, then the MriSegmentation of the whole (S, T) stack."""
+def segment_stack(recording: Recording, net=None, cancel: Callable[[], bool] | None = None,
+                  decision: Decision | None = None) -> Iterator[Progress | MriSegmentation]:
+    """Cancellable generator: Progress per slice, then the MriSegmentation of the whole (S, T) stack.
+    decision: the label thresholds (default: the shipped model's, app/ml/mri_decision.py)."""
     net = net or load_mri_model()
+    decision = shipped_decision() if decision is None else decision
     frames = recording.frames if recording.is_stack else recording.frames[None]
     spacing = recording.spacing_mm
     centre = localise_stack(frames, spacing).center_rc
@@ -99,7 +112,7 @@ def segment_stack(recording: Recording, net=None, cancel: Callable[[], bool] | N
         grid = to_grid(frames[s].astype(np.float32), spacing)
         crop, offset = prepare_cine(grid, centre_grid)  # the training preprocessing, exactly
         probs = predict_cycle_probs(net, crop)
-        probs = impose_labels(probs, clean_cycle(probs.argmax(axis=1).astype(np.uint8)))
+        probs = impose_labels(probs, decide(probs, decision))
         labels[s], confidence[s] = _to_recording_grid(probs, offset, grid.shape[-2:], (height, width))
     yield Progress(1.0, "segmentation done")
     yield MriSegmentation(labels, confidence, centre)

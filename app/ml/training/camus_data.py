@@ -58,8 +58,9 @@ def resize_image(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def resize_labels(labels: np.ndarray, size: int) -> np.ndarray:
-    """(H, W) uint8 -> (size, size) uint8 nearest neighbour."""
-    return cv2.resize(labels.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
+    """(H, W) uint8 -> (size, size) uint8 nearest neighbour, pixel centres aligned with resize_image
+    (cv2's INTER_NEAREST takes floor(x * scale) and puts the labels a fraction of a pixel off the image)."""
+    return cv2.resize(labels.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
 def load_split(split: str, size: int, root: Path | None = None, limit: int | None = None) -> CamusArrays:

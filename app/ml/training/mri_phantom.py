@@ -9,7 +9,7 @@ import numpy as np
 from app.analysis.lv_localise import crop_around
 from app.data.phantom import HeartParams, MriPhantomParams, make_mri
 from app.data.phantom.segments import AHA_SEGMENTS
-from app.ml.training.mri_data import CROP_PX, GRID_MM, MriSample, prepare_cine, to_grid
+from app.ml.training.mri_data import CROP_PX, GRID_MM, SAMPLES_VERSION, MriSample, prepare_cine, to_grid
 
 QUALITIES = ("excellent", "good", "fair", "poor")
 
@@ -31,7 +31,7 @@ def random_params(rng: np.random.Generator) -> MriPhantomParams:
 
 def phantom_samples(n_cases: int, seed: int, cache: Path) -> list[MriSample]:
     """Slices holding the LV from `n_cases` phantom stacks, on the 1 mm crop grid (cached as npz)."""
-    path = cache / f"phantom_sax_{n_cases}_{seed}.npz"
+    path = cache / f"phantom_sax_{n_cases}_{seed}_v{SAMPLES_VERSION}.npz"
     if path.is_file():
         return [MriSample(**item) for item in np.load(path, allow_pickle=True)["samples"]]
     rng = np.random.default_rng(seed)

@@ -21,7 +21,7 @@ import numpy as np
 
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from app.ml.training.mri_augment import augment
-from app.ml.training.mri_data import PREPROCESSING, UNLABELLED, MriSample, sunnybrook_samples
+from app.ml.training.mri_data import PREPROCESSING, SAMPLES_VERSION, UNLABELLED, MriSample, sunnybrook_samples
 
 __all__ = ["augment", "main", "score_sample"]
 
@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phantom-fraction", type=float, default=0.25,
                    help="share of training draws taken from the phantom samples (the rest: Sunnybrook)")
     p.add_argument("--val-every", type=int, default=100, help="held-out Dice every N steps (LOO folds)")
+    p.add_argument("--local-gain", type=float, default=0.5,
+                   help="probability of the local bright/dark blob augmentation (0: off)")
+    p.add_argument("--tag", default="", help="suffix of the run folder (experiments beside the standard run)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -49,11 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def run_name(temporal: str, holdout: str, tag: str = "") -> str:
+    """checkpoints/<run_name>/last.pt of one training run."""
+    return f"mri_seg_{temporal}_{holdout}" + (f"_{tag}" if tag else "")
+
+
 def load_samples(root: Path, cases: tuple[str, ...], cache: Path) -> list[MriSample]:
     """Sunnybrook samples for `cases`, cached as npz (resampling and localisation take seconds)."""
     out = []
     for case in cases:
-        path = cache / f"sunnybrook_{case}.npz"
+        path = cache / f"sunnybrook_{case}_v{SAMPLES_VERSION}.npz"
         if path.is_file():
             data = np.load(path, allow_pickle=True)
             out += [MriSample(**item) for item in data["samples"]]
@@ -86,7 +94,7 @@ class Trainer:
             self.phantom = phantom_samples(args.phantom, seed=1000 + args.seed, cache=cache)
         self.net = MultiLevelConvLSTMNet(args.base_channels, args.temporal)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=args.lr, weight_decay=1e-4)
-        self.run_name = f"mri_seg_{args.temporal}_{args.holdout}"
+        self.run_name = run_name(args.temporal, args.holdout, args.tag)
         self.ckpt = CHECKPOINTS_DIR / self.run_name / "last.pt"
         self.step, self.history = 0, []
         state = load_checkpoint(self.ckpt)
@@ -106,7 +114,7 @@ class Trainer:
 
         pool = self.phantom if self.phantom and self.rng.random() < self.args.phantom_fraction else self.train
         sample = pool[int(self.rng.integers(len(pool)))]
-        image, target = augment(sample.image, sample.target, self.rng)
+        image, target = augment(sample.image, sample.target, self.rng, self.args.local_gain)
         lr = self.args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, self.step / max(1, self.args.steps))))
         for group in self.opt.param_groups:
             group["lr"] = lr
@@ -168,6 +176,7 @@ class Trainer:
             "steps": self.step,
             "metrics": metrics,
             "leave_one_out": _loo_summary(),
+            **_loo_decision(self.args.temporal),
         })
 
 
@@ -175,6 +184,13 @@ def _loo_summary() -> dict | None:
     """The table written by `python -m app evaluate mri-seg` (checkpoints/mri_seg_loo/summary.json), if any."""
     path = CHECKPOINTS_DIR / "mri_seg_loo" / "summary.json"
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _loo_decision(temporal: str) -> dict:
+    """{"decision": thresholds} of this approach tuned by `evaluate mri-seg` on all its held-out predictions
+    (app/ml/mri_decision.py), or {} (argmax) when it has not been evaluated."""
+    decision = ((_loo_summary() or {}).get("decisions_all_folds") or {}).get(temporal)
+    return {"decision": {**decision, "tuned_on": "all leave-one-out held-out predictions of this approach"}} if decision else {}
 
 
 def score_sample(labels: np.ndarray, target: np.ndarray) -> dict:

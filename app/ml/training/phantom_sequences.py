@@ -40,7 +40,7 @@ def render_clip(params, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     frames = case.recording.frames_unit()
     labels = case.truth.labels
     frames = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
-    labels = np.stack([cv2.resize(lb, (size, size), interpolation=cv2.INTER_NEAREST) for lb in labels])
+    labels = np.stack([cv2.resize(lb, (size, size), interpolation=cv2.INTER_NEAREST_EXACT) for lb in labels])
     return frames.astype(np.float32), labels.astype(np.uint8)
 
 

@@ -43,7 +43,7 @@ def shrink_case(case: CamusCase, flow: np.ndarray, max_side: int = 128) -> tuple
         return case, flow
     size = (max(8, int(round(w * scale))), max(8, int(round(h * scale))))
     images = np.stack([cv2.resize(im, size, interpolation=cv2.INTER_AREA) for im in case.images])
-    labels = np.stack([cv2.resize(lb, size, interpolation=cv2.INTER_NEAREST) for lb in case.labels])
+    labels = np.stack([cv2.resize(lb, size, interpolation=cv2.INTER_NEAREST_EXACT) for lb in case.labels])
     small_flow = cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR) * np.float32(scale)
     spacing = (case.spacing_mm[0] / scale, case.spacing_mm[1] / scale)
     return CamusCase(case.patient, images, labels, spacing), small_flow
