@@ -1,12 +1,10 @@
 """Augmentation of whole-cycle short-axis MRI samples, so that two training patients generalise to a third.
 
 One random geometry for all phases of a sample (rotation, flip, zoom 0.7-1.4, shift), so the motion over
-the cycle is kept; a random intensity transfer (contrast, brightness, gamma, a smooth coil-shading ramp, a
-local bright or dark blob), blur and noise; a random cycle start and phase stride 1 or 2. Sunnybrook's three heart-failure patients
+the cycle is kept; a random intensity transfer (contrast, brightness, gamma, a smooth coil-shading ramp),
+blur and noise; a random cycle start and phase stride 1 or 2. Sunnybrook's three heart-failure patients
 differ most in LV size (SC-HF-I-4's pool is ~70 mm across) and in contrast, which is what zoom and the
-intensity transfer cover. SC-HF-I-6's blood pool is brighter on one side at ED (inflow; 2-3 % of it
-saturates after normalisation), which a net trained on the other two read as bright fat outside the heart:
-the local gain blob shows it pools whose signal varies across the cavity.
+intensity transfer cover.
 """
 
 from __future__ import annotations
@@ -46,7 +44,7 @@ def warp_sample(image: np.ndarray, target: np.ndarray, matrix: np.ndarray) -> tu
     return img, tgt
 
 
-def intensity(image: np.ndarray, rng: np.random.Generator, local_gain_p: float = 0.5) -> np.ndarray:
+def intensity(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Contrast, brightness, gamma, a linear shading ramp, blur and Rician-like noise; result 0..1."""
     h, w = image.shape[-2:]
     out = np.clip(image, 0.0, 1.0) ** float(np.exp(rng.uniform(-0.5, 0.5)))
@@ -56,8 +54,6 @@ def intensity(image: np.ndarray, rng: np.random.Generator, local_gain_p: float =
         rr, cc = np.mgrid[:h, :w]
         ramp = ((rr - h / 2) * np.sin(theta) + (cc - w / 2) * np.cos(theta)) / max(h, w)
         out = out * (1.0 + rng.uniform(0, 0.5) * ramp)[None]
-    if local_gain_p > 0 and rng.random() < local_gain_p:
-        out = out * local_gain((h, w), rng)[None]
     if rng.random() < 0.3:
         sigma = float(rng.uniform(0.5, 1.2))
         out = np.stack([cv2.GaussianBlur(f, (0, 0), sigma) for f in out.astype(np.float32)])
@@ -67,24 +63,11 @@ def intensity(image: np.ndarray, rng: np.random.Generator, local_gain_p: float =
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def local_gain(hw: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """(H, W) smooth gain 1 + a * Gaussian blob (a in -0.3..0.6, sigma 8-24 px) centred in the central half
-    of the crop, where the LV is: inflow brightening or a dark signal void over part of the cavity."""
-    h, w = hw
-    centre = rng.uniform(0.25, 0.75, 2) * (h, w)
-    sigma = float(rng.uniform(8, 24))
-    rr, cc = np.mgrid[:h, :w]
-    blob = np.exp(-((rr - centre[0]) ** 2 + (cc - centre[1]) ** 2) / (2 * sigma**2))
-    return (1.0 + rng.uniform(-0.3, 0.6) * blob).astype(np.float32)
-
-
-def augment(image: np.ndarray, target: np.ndarray, rng: np.random.Generator,
-            local_gain_p: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """(T, H, W) float image 0..1 and uint8 target -> augmented copies; shapes kept except phase stride 2.
-    local_gain_p: probability of the local gain blob (0 = the augmentation before it was added)."""
+def augment(image: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(T, H, W) float image 0..1 and uint8 target -> augmented copies; shapes kept except phase stride 2."""
     image, target = warp_sample(np.asarray(image, np.float32), np.asarray(target, np.uint8),
                                 random_affine(rng, image.shape[-1]))
-    image = intensity(image, rng, local_gain_p)
+    image = intensity(image, rng)
     start = int(rng.integers(image.shape[0]))
     image, target = np.roll(image, -start, axis=0), np.roll(target, -start, axis=0)
     if rng.random() < 0.5:

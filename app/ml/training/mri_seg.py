@@ -41,8 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phantom-fraction", type=float, default=0.25,
                    help="share of training draws taken from the phantom samples (the rest: Sunnybrook)")
     p.add_argument("--val-every", type=int, default=100, help="held-out Dice every N steps (LOO folds)")
-    p.add_argument("--local-gain", type=float, default=0.5,
-                   help="probability of the local bright/dark blob augmentation (0: off)")
     p.add_argument("--tag", default="", help="suffix of the run folder (experiments beside the standard run)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -114,7 +112,7 @@ class Trainer:
 
         pool = self.phantom if self.phantom and self.rng.random() < self.args.phantom_fraction else self.train
         sample = pool[int(self.rng.integers(len(pool)))]
-        image, target = augment(sample.image, sample.target, self.rng, self.args.local_gain)
+        image, target = augment(sample.image, sample.target, self.rng)
         lr = self.args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, self.step / max(1, self.args.steps))))
         for group in self.opt.param_groups:
             group["lr"] = lr
