@@ -125,6 +125,28 @@ def test_segment_stack_returns_labels_on_the_recording_grid():
     assert CROP_PX % 4 == 0
 
 
+def test_segment_stack_labels_by_the_decision_thresholds(monkeypatch):
+    """A low pool threshold grows the pool the app shows; the default is the shipped model's decision."""
+    from app.ml import mri_inference
+    from app.ml.mri_decision import Decision
+
+    frames, _ = beating_lv(n_phases=4, size=96, centre=(48, 50), spacing_mm=1.5)
+    rec = Recording(frames=frames[None], spacing_mm=(1.5, 1.5), frame_times_s=uniform_frame_times(4, 20.0),
+                    modality="mri", view="sax", slice_spacing_mm=10.0)
+    torch.manual_seed(0)
+    net = MultiLevelConvLSTMNet(4, "none")
+    with torch.no_grad():  # an untrained net whose pool probability is about a third everywhere
+        for p in net.parameters():
+            p.mul_(0.01)
+
+    def pool_px(decision):
+        return int((list(mri_inference.segment_stack(rec, net=net, decision=decision))[-1].labels == 1).sum())
+
+    assert pool_px(Decision(0.05, 0.05)) > pool_px(Decision(0.9, 0.9))
+    monkeypatch.setattr(mri_inference, "shipped_decision", lambda: Decision(0.05, 0.05))
+    assert pool_px(None) == pool_px(Decision(0.05, 0.05))
+
+
 @pytest.mark.shared
 def test_sunnybrook_samples_hold_the_whole_blood_pool(shared_data):
     from app.ml.training.mri_data import sunnybrook_samples

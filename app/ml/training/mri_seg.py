@@ -1,7 +1,9 @@
 """Train the short-axis MRI segmentation network (CNN / one-level / multi-level ConvLSTM).
 
-    python -m app train mri-seg --temporal multi --holdout SC-HF-I-4 --steps 400 --threads 1 --phantom 4  # LOO fold
-    python -m app train mri-seg --temporal multi --holdout none --steps 400 --threads 1 --phantom 4 --publish
+    python -m app train mri-seg --temporal none --holdout SC-HF-I-4 --steps 2000 --threads 1 --phantom 12 \
+        --phantom-fraction 0.5 --max-minutes 75 --val-every 500                       # one LOO fold
+    python -m app train mri-seg --temporal none --holdout none --steps 2000 --threads 1 --phantom 12 \
+        --phantom-fraction 0.5 --max-minutes 75 --val-every 500 --publish             # the shipped model
 
 Resumable: the state is saved under checkpoints/mri_seg_<temporal>_<holdout>/last.pt every few minutes
 and on exit; running the same command again continues. Samples: Sunnybrook whole-cycle slices (labels at
@@ -169,7 +171,9 @@ class Trainer:
                              f"({self.args.phantom_fraction:.0%} of draws)",
             "augmentation": "rotation, flip, zoom 0.7-1.4, shift; contrast/brightness/gamma, shading, blur, "
                             "noise; cycle start, phase stride 1-2 (app/ml/training/mri_augment.py)",
-            "postprocessing": "app/ml/mri_postprocess.py: central pool component, convex hull, wall <= 20 mm",
+            "postprocessing": "labels by the probability thresholds of \"decision\" (app/ml/mri_decision.py; argmax "
+                              "without), then app/ml/mri_postprocess.py: central pool component, convex hull, "
+                              "wall <= 20 mm",
             "command": "python -m app train mri-seg " + " ".join(self.argv),
             "steps": self.step,
             "metrics": metrics,
