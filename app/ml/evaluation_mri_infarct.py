@@ -5,7 +5,9 @@ dark infarcted walls. Phantom short-axis stacks (app.data.phantom.make_mri) are 
 infarcted (akinetic, thinned) mid/apical segments and varied image quality, seeds INFARCT_SEED+ (never
 training seeds: those come from app.ml.training.mri_phantom's own generators). Each approach's
 leave-one-patient-out networks (checkpoints/mri_seg_<approach>_<case>, the ones `evaluate mri-seg`
-scores) and the published model segment every stack as the app does (app.ml.mri_inference.segment_stack);
+scores) and the published model segment every stack as the app does (app.ml.mri_inference.segment_stack),
+each approach labelling by the thresholds `evaluate mri-seg` tuned on its Sunnybrook held-out predictions
+(the published model by its own metadata "decision");
 reported: myocardial and blood-pool Dice over the slices holding the LV, all phases, mean over folds and
 stacks, and the same Dice restricted to the slices that contain infarcted segments (mid/apical).
 """
@@ -64,20 +66,29 @@ def score_stack(labels: np.ndarray, truth: np.ndarray, infarct_slices) -> dict:
 
 
 def _networks():
-    """(approach title, [nets]) for each approach's folds, plus the published model."""
+    """(approach title, [nets], decision) for each approach's folds, plus the published model (decision None:
+    its own metadata's)."""
     from app.ml.evaluation_mri import APPROACHES, load_fold
     from app.ml.training.mri_seg import CASES
 
     for approach, title in APPROACHES.items():
         nets = [net for net, _, _ in (load_fold(approach, case) for case in CASES) if net is not None]
         if nets:
-            yield f"{title} (LOO folds)", nets
+            yield f"{title} (LOO folds)", nets, _loo_decision(approach)
     from app.ml.mri_inference import load_mri_model
 
     try:
-        yield "published models/mri_seg", [load_mri_model()]
+        yield "published models/mri_seg", [load_mri_model()], None
     except Exception as exc:  # noqa: BLE001 - report and go on with the folds
         print(f"published model unavailable: {exc}", file=sys.stderr)
+
+
+def _loo_decision(approach: str):
+    """The approach's thresholds from checkpoints/mri_seg_loo/summary.json (argmax when not evaluated)."""
+    from app.ml.mri_decision import Decision
+    from app.ml.training.mri_seg import loo_decision
+
+    return Decision.from_metadata(loo_decision(approach))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,12 +111,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: infarcted slices {list(slices)}")
     print(f"\n{'approach':<34}{'DSC myo':>9}{'DSC pool':>10}{'DSC myo, infarct slices':>25}")
     table: dict[str, dict[str, float]] = {}
-    for title, nets in _networks():
+    for title, nets, decision in _networks():
         rows = []
         for net in nets:
             for _, case, slices in stacks:
                 result = None
-                for item in segment_stack(case.recording, net=net):
+                for item in segment_stack(case.recording, net=net, decision=decision):
                     result = item if hasattr(item, "labels") else result
                 rows.append(score_stack(np.asarray(result.labels), case.truth.labels, slices))
         mean = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}

@@ -177,21 +177,21 @@ class Trainer:
             "command": "python -m app train mri-seg " + " ".join(self.argv),
             "steps": self.step,
             "metrics": metrics,
-            "leave_one_out": _loo_summary(),
-            **_loo_decision(self.args.temporal),
+            "leave_one_out": loo_summary(),
+            **loo_decision(self.args.temporal),
         })
 
 
-def _loo_summary() -> dict | None:
+def loo_summary() -> dict | None:
     """The table written by `python -m app evaluate mri-seg` (checkpoints/mri_seg_loo/summary.json), if any."""
     path = CHECKPOINTS_DIR / "mri_seg_loo" / "summary.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _loo_decision(temporal: str) -> dict:
+def loo_decision(temporal: str) -> dict:
     """{"decision": thresholds} of this approach tuned by `evaluate mri-seg` on all its held-out predictions
     (app/ml/mri_decision.py), or {} (argmax) when it has not been evaluated."""
-    decision = ((_loo_summary() or {}).get("decisions_all_folds") or {}).get(temporal)
+    decision = ((loo_summary() or {}).get("decisions_all_folds") or {}).get(temporal)
     return {"decision": {**decision, "tuned_on": "all leave-one-out held-out predictions of this approach"}} if decision else {}
 
 
