@@ -2,11 +2,12 @@
 
 For each approach (CNN alone, one-level ConvLSTM, multi-level ConvLSTM) whose LOO checkpoints exist
 (checkpoints/mri_seg_<temporal>_<case>/last.pt, from `train mri-seg --holdout CASE`), each held-out case is
-segmented over its whole cycle (with the anatomical clean-up of app/ml/mri_postprocess.py; --raw without),
-labelled by the probability thresholds of app/ml/mri_decision.py tuned on the OTHER folds' held-out patients
-(nested; --argmax for the plain argmax), and scored at the expert-contoured phases: Dice of the blood pool (all contoured phases) and myocardium
-(ED, where the epicardium is usable: not SC-HF-I-6), Hausdorff (mm) and average perpendicular distance (mm)
-of the endocardium, and EDV/ESV/EF from the contoured slices against the same sums of expert areas.
+segmented over its whole cycle, labelled by the probability thresholds of app/ml/mri_decision.py tuned
+on the OTHER folds' held-out patients (nested; --argmax: the plain argmax) and cleaned up as in
+app/ml/mri_postprocess.py (--raw: argmax, no clean-up), and scored at the expert-contoured phases: Dice of
+the blood pool (all contoured phases) and myocardium (ED, where the epicardium is usable: not SC-HF-I-6),
+Hausdorff (mm) and average perpendicular distance (mm) of the endocardium, and EDV/ESV/EF from the
+contoured slices against the same sums of expert areas.
 Writes checkpoints/mri_seg_loo/summary.json, which `train mri-seg --publish` copies into the metadata
 (or --update-model writes it into models/mri_seg/metadata.json directly, with the shipped approach's
 thresholds tuned on all its held-out predictions as the model's "decision").
@@ -209,14 +210,12 @@ def _update_model(summary_path: Path, decisions: dict[str, Decision]) -> None:
     from app.ml.weights import read_metadata, update_metadata
 
     shipped = read_metadata("mri_seg").get("build", {}).get("temporal")
-    changes: dict = {"leave_one_out": json.loads(summary_path.read_text())}
+    decision = None  # evaluated with --argmax: the model labels by the argmax too
     if shipped in decisions:
-        changes["decision"] = {**decisions[shipped].as_dict(),
-                               "tuned_on": "all leave-one-out held-out predictions of this approach "
-                                           "(python -m app evaluate mri-seg --update-model)"}
-    update_metadata("mri_seg", changes)
-    print("models/mri_seg/metadata.json: leave_one_out" + (f" and decision ({shipped})" if "decision" in changes else "")
-          + " updated")
+        decision = {**decisions[shipped].as_dict(), "tuned_on": "all leave-one-out held-out predictions of this "
+                    "approach (python -m app evaluate mri-seg --update-model)"}
+    update_metadata("mri_seg", {"leave_one_out": json.loads(summary_path.read_text()), "decision": decision})
+    print(f"models/mri_seg/metadata.json: leave_one_out and decision ({decision or 'argmax'}) updated")
 
 
 def _tta_views(requested: int | None) -> int:
