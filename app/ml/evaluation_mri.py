@@ -133,7 +133,8 @@ def load_fold(approach: str, case: str, tag: str = ""):
     state = load_checkpoint(CHECKPOINTS_DIR / run_name(approach, case, tag) / "last.pt")
     if state is None:
         return None, 0, {}
-    net = MultiLevelConvLSTMNet(int(state["args"]["base_channels"]), approach)
+    net = MultiLevelConvLSTMNet(int(state["args"]["base_channels"]), approach,
+                                context=bool(state["args"].get("context", False)))
     net.load_state_dict(state["model"])
     return net.eval(), int(state["step"]), dict(state["args"])
 
