@@ -133,8 +133,7 @@ def load_fold(approach: str, case: str, tag: str = ""):
     state = load_checkpoint(CHECKPOINTS_DIR / run_name(approach, case, tag) / "last.pt")
     if state is None:
         return None, 0, {}
-    net = MultiLevelConvLSTMNet(int(state["args"]["base_channels"]), approach,
-                                context=bool(state["args"].get("context", False)))
+    net = MultiLevelConvLSTMNet(int(state["args"]["base_channels"]), approach)
     net.load_state_dict(state["model"])
     return net.eval(), int(state["step"]), dict(state["args"])
 

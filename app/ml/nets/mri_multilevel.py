@@ -6,10 +6,6 @@ after the last phase, which starts the second pass at the first phase); the low-
 upsampled (transposed conv), concatenated with the high-resolution one, and upsampled to class scores
 (background, LV blood pool, myocardium).
 
-`context` adds dilated residual blocks (dilations 2 and 4) at 1/4 resolution, before the ConvLSTM: the
-receptive field grows from 57 to ~150 px (mm), more than a dilated failing LV (60-70 mm across), so a pixel
-at the lateral wall sees the septum. Off by default (the weights trained without it load unchanged).
-
 `temporal` chooses the approach compared in the paper's table:
   "none"   the CNN alone (each phase on its own),
   "single" one ConvLSTM at 1/4 resolution,
@@ -32,13 +28,13 @@ TEMPORAL_MODES = ("none", "single", "multi")
 class ResBlock(nn.Module):
     """Two 3x3 conv + BN + ReLU with an identity (or 1x1 strided) shortcut: (B, c_in, H, W) -> (B, c_out, H/s, W/s)."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int = 1, dilation: int = 1):
+    def __init__(self, c_in: int, c_out: int, stride: int = 1):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
             nn.BatchNorm2d(c_out),
             nn.ReLU(inplace=True),
-            nn.Conv2d(c_out, c_out, 3, padding=dilation, dilation=dilation, bias=False),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
             nn.BatchNorm2d(c_out),
         )
         self.skip = (
@@ -74,8 +70,7 @@ class CyclicConvLSTM(nn.Module):
 class MultiLevelConvLSTMNet(nn.Module):
     """ResNet features at 1/2 and 1/4 + cyclic ConvLSTMs + transposed-conv decoder; see the module doc."""
 
-    def __init__(self, base_channels: int = 16, temporal: str = "multi", closed_cycle: bool = True,
-                 context: bool = False):
+    def __init__(self, base_channels: int = 16, temporal: str = "multi", closed_cycle: bool = True):
         super().__init__()
         if temporal not in TEMPORAL_MODES:
             raise ValueError(f"temporal must be one of {TEMPORAL_MODES}, got {temporal!r}")
@@ -84,7 +79,6 @@ class MultiLevelConvLSTMNet(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True))
         self.down_half = nn.Sequential(ResBlock(c1, c2, stride=2), ResBlock(c2, c2))
         self.down_quarter = nn.Sequential(ResBlock(c2, c3, stride=2), ResBlock(c3, c3))
-        self.context = nn.Sequential(ResBlock(c3, c3, dilation=2), ResBlock(c3, c3, dilation=4)) if context else None
         self.lstm_half = CyclicConvLSTM(c2, closed_cycle) if temporal == "multi" else None
         self.lstm_quarter = CyclicConvLSTM(c3, closed_cycle) if temporal in ("single", "multi") else None
         self.up_quarter = nn.ConvTranspose2d(c3, c2, 2, stride=2)
@@ -99,8 +93,6 @@ class MultiLevelConvLSTMNet(nn.Module):
         full = self.stem(flat)
         half = self.down_half(full)
         quarter = self.down_quarter(half)
-        if self.context is not None:
-            quarter = self.context(quarter)
         if self.lstm_half is not None:
             half = self._over_time(self.lstm_half, half, b, t)
         if self.lstm_quarter is not None:
@@ -116,11 +108,10 @@ class MultiLevelConvLSTMNet(nn.Module):
 
 
 def build(metadata: dict | None = None) -> MultiLevelConvLSTMNet:
-    """Network from a model's metadata `build` section (base_channels, temporal, closed_cycle, context)."""
+    """Network from a model's metadata `build` section (base_channels, temporal, closed_cycle)."""
     cfg = dict((metadata or {}).get("build", {}))
     return MultiLevelConvLSTMNet(
         base_channels=int(cfg.get("base_channels", 16)),
         temporal=str(cfg.get("temporal", "multi")),
         closed_cycle=bool(cfg.get("closed_cycle", True)),
-        context=bool(cfg.get("context", False)),
     )

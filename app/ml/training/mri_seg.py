@@ -43,7 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phantom-fraction", type=float, default=0.25,
                    help="share of training draws taken from the phantom samples (the rest: Sunnybrook)")
     p.add_argument("--val-every", type=int, default=100, help="held-out Dice every N steps (LOO folds)")
-    p.add_argument("--context", action="store_true", help="dilated context blocks at 1/4 resolution (see the net)")
     p.add_argument("--tag", default="", help="suffix of the run folder (experiments beside the standard run)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -93,7 +92,7 @@ class Trainer:
             from app.ml.training.mri_phantom import phantom_samples
 
             self.phantom = phantom_samples(args.phantom, seed=1000 + args.seed, cache=cache)
-        self.net = MultiLevelConvLSTMNet(args.base_channels, args.temporal, context=args.context)
+        self.net = MultiLevelConvLSTMNet(args.base_channels, args.temporal)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=args.lr, weight_decay=1e-4)
         self.run_name = run_name(args.temporal, args.holdout, args.tag)
         self.ckpt = CHECKPOINTS_DIR / self.run_name / "last.pt"
@@ -164,8 +163,7 @@ class Trainer:
 
         save_model(self.net, "mri_seg", {
             "architecture": f"MultiLevelConvLSTMNet(temporal={self.args.temporal}) - Zhang et al. multi-level ConvLSTM",
-            "build": {"base_channels": self.args.base_channels, "temporal": self.args.temporal, "closed_cycle": True,
-                      "context": self.args.context},
+            "build": {"base_channels": self.args.base_channels, "temporal": self.args.temporal, "closed_cycle": True},
             "input": {"grid_mm": 1.0, "crop_px": 128, "channels": 1, "range": "0..1", "preprocessing": PREPROCESSING},
             "classes": ["background", "lv_blood_pool", "myocardium"],
             "training_data": f"Sunnybrook Cardiac Data (Radau et al. 2009, CC0) cases {', '.join(CASES)} "
