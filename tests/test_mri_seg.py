@@ -199,4 +199,11 @@ def test_resuming_a_finished_run_does_not_rewrite_its_checkpoint():
     trainer.step, trainer.valid, saved = 5, [], []
     trainer.save = lambda: saved.append(trainer.step)
     trainer.train_step = lambda: pytest.fail("a finished run must not train")
+    trainer.bn_recalibrated = True
     assert trainer.run() == {"step": 5} and saved == []
+    # a finished run from before batch-norm recalibration gets it once (and is saved), then never again
+    trainer.bn_recalibrated, calls = False, []
+    trainer.recalibrate = lambda: (calls.append(1), setattr(trainer, "bn_recalibrated", True))
+    trainer.run()
+    trainer.run()
+    assert calls == [1]

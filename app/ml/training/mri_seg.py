@@ -6,7 +6,8 @@
         --phantom-fraction 0.5 --max-minutes 75 --val-every 500 --publish             # the shipped model
 
 Resumable: the state is saved under checkpoints/mri_seg_<temporal>_<holdout>/last.pt every few minutes
-and on exit; running the same command again continues. Samples: Sunnybrook whole-cycle slices (labels at
+and on exit; running the same command again continues. When the steps are done, the batch-norm
+statistics are recomputed over all training samples (app/ml/training/batchnorm.py; once per run). Samples: Sunnybrook whole-cycle slices (labels at
 ED and ES) plus phantom short-axis stacks with infarcts (every phase labelled, --phantom-fraction of the
 draws) when --phantom > 0; augmentation in mri_augment.py. A LOO fold prints the held-out Dice every
 --val-every steps.
@@ -102,10 +103,26 @@ class Trainer:
             self.net.load_state_dict(state["model"])
             self.opt.load_state_dict(state["optimizer"])
             self.step, self.history = state["step"], state.get("history", [])
+        self.bn_recalibrated = bool(state and state.get("bn_recalibrated"))
 
     def save(self) -> None:
         save_checkpoint(self.ckpt, {"model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
-                                    "step": self.step, "history": self.history, "args": vars(self.args)})
+                                    "step": self.step, "history": self.history, "args": vars(self.args),
+                                    "bn_recalibrated": self.bn_recalibrated})
+
+    def recalibrate(self) -> None:
+        """Precise BatchNorm statistics over every training sample (app/ml/training/batchnorm.py), once."""
+        import torch
+
+        from app.ml.training.batchnorm import recalibrate_batchnorm
+
+        n = recalibrate_batchnorm(self.net, (torch.from_numpy(s.image)[None, :, None] for s in self.train + self.phantom))
+        self.bn_recalibrated = True
+        print(f"batch-norm statistics recomputed over {n} training samples", flush=True)
+        if self.valid:
+            self.history.append({**self.validate(), "bn_recalibrated": True})
+            print(json.dumps(self.history[-1]), flush=True)
+        self.save()
 
     def train_step(self) -> float:
         import torch
@@ -126,6 +143,7 @@ class Trainer:
         loss.backward()
         self.opt.step()
         self.step += 1
+        self.bn_recalibrated = False
         return float(loss.detach())
 
     def validate(self) -> dict:
@@ -152,6 +170,8 @@ class Trainer:
                 self.save()
         if losses:
             self.save()
+        if self.step >= self.args.steps and not self.bn_recalibrated:
+            self.recalibrate()
         metrics = self.validate() if self.valid else {"step": self.step}
         print(json.dumps(metrics), flush=True)
         if self.args.publish and self.step >= self.args.steps:
