@@ -42,3 +42,6 @@ def test_score_held_out_volumes_and_ejection_fraction():
     assert abs(edv - np.pi * 24**2 * 8 / 1000) < 0.05 * edv and abs(esv - np.pi * 16**2 * 8 / 1000) < 0.05 * esv
     assert abs(tuned.ef_pct[1] - tuned.ef_pct[0]) < 1.0
     assert plain.apd_endo_mm > tuned.apd_endo_mm
+    ring_ml = np.pi * ((30**2 - 24**2) + (22**2 - 16**2)) * 8 / 1000  # 6 px walls of both phases, 8 mm slices
+    assert abs(tuned.mass_g[0] - 1.05 * ring_ml) < 0.05 * tuned.mass_g[0]
+    assert abs(tuned.mass_g[1] - tuned.mass_g[0]) < 0.1 * tuned.mass_g[0]

@@ -6,8 +6,8 @@ segmented over its whole cycle, labelled by the probability thresholds of app/ml
 on the OTHER folds' held-out patients (nested; --argmax: the plain argmax) and cleaned up as in
 app/ml/mri_postprocess.py (--raw: argmax, no clean-up), and scored at the expert-contoured phases: Dice of
 the blood pool (all contoured phases) and myocardium (ED, where the epicardium is usable: not SC-HF-I-6),
-Hausdorff (mm) and average perpendicular distance (mm) of the endocardium, and EDV/ESV/EF from the
-contoured slices against the same sums of expert areas.
+Hausdorff (mm) and average perpendicular distance (mm) of the endocardium, and EDV/ESV/EF (and the myocardial
+mass where the epicardium is drawn) from the contoured slices against the same sums of expert areas.
 Writes checkpoints/mri_seg_loo/summary.json, which `train mri-seg --publish` copies into the metadata
 (or --update-model writes it into models/mri_seg/metadata.json directly, with the shipped approach's
 thresholds tuned on all its held-out predictions as the model's "decision").
@@ -25,6 +25,7 @@ import numpy as np
 
 from app.analysis.contour_metrics import average_perpendicular_distance_mm
 from app.analysis.seg_metrics import hausdorff_mm
+from app.analysis.volumes import MYOCARDIAL_DENSITY_G_PER_ML
 from app.data.datasets import sunnybrook
 from app.ml.mri_decision import ARGMAX, Decision, decide, tune
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
@@ -46,6 +47,7 @@ class CaseScore:
     esv_ml: tuple[float, float]
     ef_pct: tuple[float, float]
     decision: Decision = ARGMAX
+    mass_g: tuple[float, float] = (float("nan"), float("nan"))  # (expert, model), where the epicardium is drawn
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def score_held_out(held: HeldOut, approach: str, decision: Decision = ARGMAX, cl
     """Dice, HD, APD and the contoured-slice volumes of one held-out case under `decision`."""
     pool, myo, hd, apd = [], [], [], []
     vol = {True: [0.0, 0.0], False: [0.0, 0.0]}  # is ED -> (expert, model) ml
+    myo_ml = [0.0, 0.0]  # (expert, model) over the fully labelled (epicardium drawn) phases
     for probs, target, is_ed in zip(held.probs, held.targets, held.is_ed):
         labels = decide(probs, decision, clean)
         scores = score_sample(labels, target)
@@ -102,13 +105,17 @@ def score_held_out(held: HeldOut, approach: str, decision: Decision = ARGMAX, cl
             apd.append(average_perpendicular_distance_mm(pred_pool, truth_pool, (GRID_MM, GRID_MM)))
             vol[bool(is_ed[t])][0] += truth_pool.sum() * GRID_MM**2 * held.dz_mm / 1000.0
             vol[bool(is_ed[t])][1] += pred_pool.sum() * GRID_MM**2 * held.dz_mm / 1000.0
+            if (target[t] <= 2).all():
+                myo_ml[0] += (target[t] == 2).sum() * GRID_MM**2 * held.dz_mm / 1000.0
+                myo_ml[1] += (labels[t] == 2).sum() * GRID_MM**2 * held.dz_mm / 1000.0
     ed, es = vol[True], vol[False]
     ef = tuple(100.0 * (ed[i] - es[i]) / ed[i] if ed[i] else float("nan") for i in (0, 1))
     finite = [d for d in hd if np.isfinite(d)]
     return CaseScore(approach, held.case, float(np.mean(pool)), float(np.mean(myo)) if myo else float("nan"),
                      float(np.mean(finite)) if finite else float("inf"),
                      float(np.mean([d for d in apd if np.isfinite(d)] or [float("inf")])),
-                     tuple(ed), tuple(es), ef, decision)
+                     tuple(ed), tuple(es), ef, decision,
+                     tuple(MYOCARDIAL_DENSITY_G_PER_ML * v if myo_ml[0] else float("nan") for v in myo_ml))
 
 
 def nested_decision(held: dict[str, HeldOut], case: str) -> Decision:
@@ -158,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     recipes: dict[str, dict] = {}
     decisions: dict[str, Decision] = {}
     print(f"{'approach':<22}{'case':<11}{'steps':>6}{'DSC endo':>10}{'DSC myo':>9}{'HD mm':>8}{'APD mm':>8}"
-          f"{'EDV ml (exp/ai)':>18}{'ESV ml (exp/ai)':>18}{'EF % (exp/ai)':>16}{'pool/heart p':>14}")
+          f"{'EDV ml (exp/ai)':>18}{'ESV ml (exp/ai)':>18}{'EF % (exp/ai)':>16}{'mass g (exp/ai)':>18}{'pool/heart p':>14}")
     for approach, title in APPROACHES.items():
         held: dict[str, HeldOut] = {}
         for case in CASES:
@@ -175,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append(s)
             print(f"{title:<22}{case:<11}{recipes[f'{approach}/{case}'].get('steps', 0):>6}{s.dice_pool:>10.3f}"
                   f"{s.dice_myo:>9.3f}{s.hd_endo_mm:>8.1f}{s.apd_endo_mm:>8.2f}{s.edv_ml[0]:>9.0f}/{s.edv_ml[1]:<8.0f}"
-                  f"{s.esv_ml[0]:>9.0f}/{s.esv_ml[1]:<8.0f}{s.ef_pct[0]:>8.1f}/{s.ef_pct[1]:<7.1f}{_thresholds(s.decision):>14}")
+                  f"{s.esv_ml[0]:>9.0f}/{s.esv_ml[1]:<8.0f}{s.ef_pct[0]:>8.1f}/{s.ef_pct[1]:<7.1f}"
+                  f"{s.mass_g[0]:>9.0f}/{s.mass_g[1]:<8.0f}{_thresholds(s.decision):>14}")
         if tuned and held:
             decisions[approach] = tune([pair for h in held.values() for pair in h.pairs()])
             print(f"{title}: thresholds on all held-out patients {_thresholds(decisions[approach])}")
@@ -202,7 +210,14 @@ def _print_means(results: list[CaseScore]) -> None:
             ef_err = np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in rows])
             print(f"{title + ' mean':<33}{np.mean([r.dice_pool for r in rows]):>10.3f}"
                   f"{np.nanmean([r.dice_myo for r in rows]):>9.3f}{np.mean([r.hd_endo_mm for r in rows]):>8.1f}"
-                  f"{np.mean([r.apd_endo_mm for r in rows]):>8.2f}   |EF error| {ef_err:.1f} points")
+                  f"{np.mean([r.apd_endo_mm for r in rows]):>8.2f}   |EF error| {ef_err:.1f} points, "
+                  f"|mass error| {_mass_error_pct(rows):.0f} %")
+
+
+def _mass_error_pct(rows: list[CaseScore]) -> float:
+    """Mean |model - expert| myocardial mass in % of the expert's, over the cases with a drawn epicardium."""
+    errors = [100.0 * abs(r.mass_g[1] - r.mass_g[0]) / r.mass_g[0] for r in rows if np.isfinite(r.mass_g[0])]
+    return float(np.mean(errors)) if errors else float("nan")
 
 
 def _update_model(summary_path: Path, decisions: dict[str, Decision]) -> None:
@@ -235,7 +250,8 @@ def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views:
     rows = [{"approach": r.approach, "case": r.case, "dice_endo": clean(r.dice_pool), "dice_myo": clean(r.dice_myo),
              "hd_endo_mm": clean(r.hd_endo_mm), "apd_endo_mm": clean(r.apd_endo_mm),
              "edv_ml_expert_model": [clean(v) for v in r.edv_ml], "esv_ml_expert_model": [clean(v) for v in r.esv_ml],
-             "ef_pct_expert_model": [clean(v) for v in r.ef_pct], "decision": r.decision.as_dict()}
+             "ef_pct_expert_model": [clean(v) for v in r.ef_pct], "mass_g_expert_model": [clean(v) for v in r.mass_g],
+             "decision": r.decision.as_dict()}
             for r in results]
     means = {}
     for approach in APPROACHES:
@@ -245,7 +261,8 @@ def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views:
                                "dice_myo": clean(np.nanmean([r.dice_myo for r in sel])),
                                "hd_endo_mm": clean(np.mean([r.hd_endo_mm for r in sel])),
                                "apd_endo_mm": clean(np.mean([r.apd_endo_mm for r in sel])),
-                               "abs_ef_error_points": clean(np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in sel]))}
+                               "abs_ef_error_points": clean(np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in sel])),
+                               "abs_mass_error_pct": clean(_mass_error_pct(sel))}
     summary = {"command": command, "tta_views": tta_views, "rows": rows, "means": means,
                "decisions_all_folds": {k: d.as_dict() for k, d in (decisions or {}).items()},
                "fold_training_args": recipes,
