@@ -19,7 +19,7 @@ import numpy as np
 
 from app.ml.mri_postprocess import clean_cycle
 
-GRID = tuple(np.round(np.arange(0.15, 0.551, 0.05), 2))
+GRID = tuple(np.round(np.arange(0.15, 0.851, 0.05), 2))
 
 
 @dataclass(frozen=True)
