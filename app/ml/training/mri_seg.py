@@ -7,10 +7,10 @@
 
 Resumable: the state is saved under checkpoints/mri_seg_<temporal>_<holdout>/last.pt every few minutes
 and on exit; running the same command again continues. When the steps are done, the batch-norm
-statistics are recomputed over all training samples (app/ml/training/batchnorm.py; once per run). Samples: Sunnybrook whole-cycle slices (labels at
-ED and ES) plus phantom short-axis stacks with infarcts (every phase labelled, --phantom-fraction of the
-draws) when --phantom > 0; augmentation in mri_augment.py. A LOO fold prints the held-out Dice every
---val-every steps.
+statistics are recomputed over all training samples (app/ml/training/batchnorm.py; once per run).
+Samples: Sunnybrook whole-cycle slices (labels at ED and ES) plus phantom short-axis stacks with infarcts
+(every phase labelled, --phantom-fraction of the draws) when --phantom > 0; augmentation in
+mri_augment.py. A LOO fold prints the held-out Dice every --val-every steps.
 """
 
 from __future__ import annotations
