@@ -9,7 +9,7 @@ over the slices like slice summation), and the curve-based methods are scored on
 - "tempreg+area|seg": the same with each ES refined on the curve (app.ml.edes.fuse_with_curve),
 - "area_curve|seg": the curve's own extrema (the pipeline's fallback).
 
-Curves are cached beside the rendered phantoms as <modality>_<seed>_seg.npz.
+Curves are cached beside the rendered phantoms as <modality>_<seed>_seg_<model>_<sha256[:8]>.npz.
 """
 
 from __future__ import annotations
@@ -21,10 +21,21 @@ import numpy as np
 from app.ml import DEFAULT_ECHO_MODEL
 
 
+def _weights_id(model: str) -> str:
+    """First 8 hex digits of the model's sha256, so cached curves follow the weights (retrained: recomputed)."""
+    from app.ml.weights import WeightsError, read_metadata
+
+    try:
+        return str(read_metadata(model).get("sha256", ""))[:8] or "unknown"
+    except WeightsError:
+        return "unknown"
+
+
 def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_model: str = DEFAULT_ECHO_MODEL
                         ) -> np.ndarray:
     """(T,) LV cavity area (pixels; MRI: summed over the slices) from our segmentation of the phantom."""
-    tag = "seg" if modality == "mri" else f"seg_{echo_model}"
+    model = "mri_seg" if modality == "mri" else f"echo_seg_{echo_model}"
+    tag = f"seg_{'mri' if modality == 'mri' else echo_model}_{_weights_id(model)}"
     path = cache_dir / f"{modality}_{seed}_{tag}.npz" if cache_dir else None
     if path is not None and path.is_file():
         with np.load(path) as d:
