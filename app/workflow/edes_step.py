@@ -17,8 +17,10 @@ from app.workflow.results import ED_ES_AREA_CURVE, ED_ES_TEMPREG, FLAG_AREA_JUMP
 
 # Refine TempReg's ES frames on the segmented curve ("tempreg+area")? Not by default. `python -m app evaluate
 # ed-es --echo 24 --mri 12 --segmented`: on the phantom's true area curve refining helps (ES aFD 0.60 -> 0.32
-# echo, 0.75 -> 0.25 MRI), but on the curve of our segmentation models it hurts (0.60 -> 1.34 echo,
-# 0.75 -> 1.08 MRI): that curve's ES minimum comes 1-4 frames late (the echo area curve lags ~60-90 ms).
+# echo, 0.58 -> 0.17 MRI), but on the curve of our segmentation models it hurts (0.60 -> 1.34 echo,
+# 0.58 -> 0.67 MRI with the session-6 mri_seg model): that curve's ES minimum comes 1-4 frames late (the
+# echo area curve lags ~60-90 ms). On real MRI (Sunnybrook, 3 patients) the volume-curve minimum is within
+# 2 phases of the expert's ES in all three, TempReg's ES 6 phases late in one (SCD0000301): re-check there.
 REFINE_ES_ON_CURVE = False
 
 
