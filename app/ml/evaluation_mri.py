@@ -27,10 +27,10 @@ from app.analysis.contour_metrics import average_perpendicular_distance_mm
 from app.analysis.seg_metrics import hausdorff_mm
 from app.analysis.volumes import MYOCARDIAL_DENSITY_G_PER_ML
 from app.data.datasets import sunnybrook
-from app.ml.mri_decision import ARGMAX, Decision, decide, tune
+from app.ml.mri_decision import ARGMAX, Decision, decide, score_sample, tune
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from app.ml.training.mri_data import GRID_MM, UNLABELLED
-from app.ml.training.mri_seg import CASES, SUNNYBROOK, load_samples, run_name, score_sample
+from app.ml.training.mri_seg import CASES, SUNNYBROOK, load_samples, run_name
 
 APPROACHES = {"none": "CNN alone", "single": "one-level ConvLSTM", "multi": "multi-level ConvLSTM"}
 

@@ -17,7 +17,9 @@ from typing import Iterable
 
 import numpy as np
 
+from app.analysis.seg_metrics import dice
 from app.ml.mri_postprocess import clean_cycle
+from app.ml.training.mri_data import UNLABELLED
 
 GRID = tuple(np.round(np.arange(0.15, 0.851, 0.05), 2))
 
@@ -53,22 +55,27 @@ def decide(probs: np.ndarray, decision: Decision = ARGMAX, clean: bool = True) -
     return clean_cycle(labels) if clean else labels
 
 
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    total = a.sum() + b.sum()
-    return float(2 * (a & b).sum() / total) if total else 1.0
+def score_sample(labels: np.ndarray, target: np.ndarray) -> dict:
+    """Dice of the blood pool at every labelled phase and of the myocardium at fully labelled phases of
+    (T, H, W) labels against a target with the codes of app/ml/training/mri_data.py."""
+    pool, myo = [], []
+    for t in range(len(target)):
+        if not (target[t] != UNLABELLED).any():
+            continue
+        pool.append(dice(labels[t], target[t], 1))
+        if (target[t] <= 2).all():
+            myo.append(dice(labels[t], target[t], 2))
+    return {"dice_pool": pool, "dice_myo": myo}
 
 
 def decision_score(pairs: Iterable[tuple[np.ndarray, np.ndarray]], decision: Decision) -> float:
-    """Mean blood-pool Dice plus mean myocardial Dice (fully labelled phases) of (probs (T, 3, H, W),
-    target (T, H, W) with the codes of app/ml/training/mri_data.py) pairs; the myocardium counts only
-    where some phase is fully labelled."""
+    """Mean blood-pool Dice plus mean myocardial Dice (score_sample) of (probs (T, 3, H, W), target (T, H, W))
+    pairs labelled by `decision`; the myocardium counts only where some phase is fully labelled."""
     pool, myo = [], []
     for probs, target in pairs:
-        labels = decide(probs, decision)
-        for t in range(len(target)):
-            pool.append(dice(labels[t] == 1, target[t] == 1))
-            if (target[t] <= 2).all():
-                myo.append(dice(labels[t] == 2, target[t] == 2))
+        scores = score_sample(decide(probs, decision), target)
+        pool += scores["dice_pool"]
+        myo += scores["dice_myo"]
     return float(np.mean(pool) + (np.mean(myo) if myo else 0.0))
 
 

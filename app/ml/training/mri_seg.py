@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from app.ml.mri_decision import score_sample
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from app.ml.training.mri_augment import augment
-from app.ml.training.mri_data import PREPROCESSING, SAMPLES_VERSION, UNLABELLED, MriSample, sunnybrook_samples
+from app.ml.training.mri_data import PREPROCESSING, SAMPLES_VERSION, MriSample, sunnybrook_samples
 
 __all__ = ["augment", "main", "score_sample"]
 
@@ -213,24 +214,6 @@ def loo_decision(temporal: str) -> dict:
     (app/ml/mri_decision.py), or {} (argmax) when it has not been evaluated."""
     decision = ((loo_summary() or {}).get("decisions_all_folds") or {}).get(temporal)
     return {"decision": {**decision, "tuned_on": "all leave-one-out held-out predictions of this approach"}} if decision else {}
-
-
-def score_sample(labels: np.ndarray, target: np.ndarray) -> dict:
-    """Dice of the blood pool at every labelled phase and of the myocardium at fully labelled phases."""
-    pool, myo = [], []
-    for t in range(len(target)):
-        known = target[t] != UNLABELLED
-        if not known.any():
-            continue
-        pool.append(_dice(labels[t] == 1, target[t] == 1))
-        if (target[t] <= 2).all():
-            myo.append(_dice(labels[t] == 2, target[t] == 2))
-    return {"dice_pool": pool, "dice_myo": myo}
-
-
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    total = a.sum() + b.sum()
-    return float(2 * (a & b).sum() / total) if total else 1.0
 
 
 def main(argv: list[str] | None = None) -> int:
