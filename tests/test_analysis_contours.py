@@ -128,3 +128,34 @@ def test_resample_to_mm_and_from_edited_endo(labels):
     assert mask.sum() > (labels == 1).sum()
     js = LvContours.from_json_dict(e.to_json_dict())
     np.testing.assert_allclose(js.endo_px, np.round(e.endo_px, 3))
+
+
+def test_a_band_of_atrium_across_the_cavity_does_not_cut_the_ventricle(labels):
+    """A strip of LA label across the cavity and the septum (seen on CAMUS valid patient0297): the whole
+    cavity is still measured, with the annulus at the real atrium, and the frame is flagged for review."""
+    from app.analysis.volumes import contour_disks
+
+    clean = extract_contours(labels)
+    banded = labels.copy()
+    banded[85:92, 55:120] = 3  # across the left wall and the cavity
+    c = extract_contours(banded)
+    assert "spurious-blobs" in c.issues
+    np.testing.assert_allclose(c.annulus_px, clean.annulus_px, atol=2.0)
+    np.testing.assert_allclose(c.apex_px, clean.apex_px, atol=1.0)
+    v_clean = contour_disks(clean, (0.5, 0.5), with_chords=False).volume_ml
+    v_banded = contour_disks(c, (0.5, 0.5), with_chords=False).volume_ml
+    assert abs(v_banded / v_clean - 1.0) < 0.05
+
+
+def test_reassign_islands_gives_each_pixel_its_nearest_label():
+    from app.analysis.label_islands import island_mask, reassign_islands
+
+    labels = np.zeros((40, 40), np.uint8)
+    labels[5:35, 5:35] = 1
+    labels[25:35, 5:35] = 3  # the main atrium
+    labels[12:14, 5:20] = 3  # a strip across the left half of the cavity
+    assert island_mask(labels, 3).sum() == 2 * 15
+    out = reassign_islands(labels, (3,))
+    assert (out[12:14, 6:20] == 1).all()  # inside the cavity: cavity
+    assert (out[25:35, 5:35] == 3).all() and (labels[12:14, 5:20] == 3).all()  # input untouched
+    assert reassign_islands(out, (3,)).tolist() == out.tolist()

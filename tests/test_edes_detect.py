@@ -128,8 +128,26 @@ def test_plateau_tolerance_tuning_scores_and_restores_the_constants():
     curve = target_curve(60, (5, 35), (20, 50))
     curve[21] = curve[20] + 0.015  # a shallow plateau just after ES: the tolerance decides the frame
     case = SimpleNamespace(ed_frames=(5, 35), es_frames=(20, 50), frame_rate_hz=30.0)
-    before = edes.ED_PLATEAU_TOL, edes.ES_PLATEAU_TOL
-    strict = score_tolerances([case], [curve], 0.01, 0.01)
-    loose = score_tolerances([case], [curve], 0.01, 0.02)
-    assert (edes.ED_PLATEAU_TOL, edes.ES_PLATEAU_TOL) == before
+    before = dict(edes.PLATEAU_TOL)
+    strict = score_tolerances([case], [curve], 0.01, 0.01, "mri")
+    loose = score_tolerances([case], [curve], 0.01, 0.02, "mri")
+    assert edes.PLATEAU_TOL == before
     assert strict["es"] < loose["es"]  # the looser tolerance moves ES 20 -> 21, one frame late
+
+
+def test_plateau_tolerances_are_per_modality():
+    from app.ml import edes
+    from app.ml.training.tempreg_labels import target_curve
+
+    curve = target_curve(60, (5, 35), (20, 50))
+    curve[21] = curve[20] + 0.05  # a frame with part of the rise after ES
+    saved = dict(edes.PLATEAU_TOL)
+    try:
+        edes.PLATEAU_TOL.update({"echo": (0.02, 0.02), "mri": (0.02, 0.10)})
+        assert edes.curve_extrema(curve, 30.0, "echo")[1] == (20, 50)
+        assert edes.curve_extrema(curve, 30.0, "mri")[1] == (21, 50)
+        assert edes.plateau_tolerances("video") == edes.plateau_tolerances("echo")
+        assert edes.plateau_tolerances(None) == (0.02, 0.02)
+    finally:
+        edes.PLATEAU_TOL.clear()
+        edes.PLATEAU_TOL.update(saved)

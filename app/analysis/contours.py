@@ -18,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 from skimage import measure
 
+from app.analysis.label_islands import reassign_islands
 from app.analysis.polylines import (  # noqa: F401  (re-exported: the public contour helpers)
     as_points,
     contour_length,
@@ -111,10 +112,15 @@ def extract_contours(labels: np.ndarray, kind: Kind = "long-axis") -> LvContours
     if labels.ndim != 2:
         raise ValueError(f"labels must be (H, W), got shape {labels.shape}")
     issues: list[str] = []
+    relabelled = 0
+    if kind == "long-axis":  # a band of LA or myocardium across the cavity must not cut it in two
+        cleaned = reassign_islands(labels, (ATRIUM,))
+        relabelled = int((cleaned != labels).sum())
+        labels = cleaned
     cavity, dropped = largest_component(labels == CAVITY)
     if cavity is None:
         return None
-    if dropped > SPURIOUS_FRACTION:
+    if dropped > SPURIOUS_FRACTION or relabelled > SPURIOUS_FRACTION * cavity.sum():
         issues.append("spurious-blobs")
     clean = np.where(labels == CAVITY, 0, labels).astype(np.uint8)
     clean[cavity] = CAVITY
@@ -131,7 +137,9 @@ def extract_contours(labels: np.ndarray, kind: Kind = "long-axis") -> LvContours
     outline = outer_contour(cavity)
     if outline is None:
         return None
-    endo = _open_endocardium(outline, clean)
+    # every piece of myocardium marks wall (a band across the septum may have cut it in two); the
+    # epicardium follows the largest piece only
+    endo = _open_endocardium(outline, np.where(labels == MYOCARDIUM, MYOCARDIUM, clean).astype(np.uint8))
     epi = None if myo is None else _epicardium(cavity | myo, clean, endo)
     la_px = None if la is None else outer_contour(la)
     return LvContours.from_endo(endo, epi, la_px, tuple(issues))

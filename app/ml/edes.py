@@ -29,11 +29,16 @@ MRI_CROP_MM = 120.0
 MAX_HEART_RATE_BPM = 220.0
 PROMINENCE = 0.3  # of the curve's 0..1 scale
 EDGE_LEVEL = 0.12  # an extremum on the first/last frame counts only this close to 1 (ED) or 0 (ES)
-# An event is the last frame of its flat top within this much of the extremum (the Kong curve approaches
-# ED and ES slowly and leaves them steeply). Chosen on tuning phantoms (seeds 305000+/315000+, never the
-# evaluation seeds): `python -m app.ml.edes_tuning`.
-ED_PLATEAU_TOL = 0.02
-ES_PLATEAU_TOL = 0.02
+# An event is the last frame of its flat top within (ED, ES) tolerance of the extremum: the Kong curve
+# approaches ED and ES slowly and leaves them steeply. Per modality, chosen on tuning phantoms (seeds
+# 305000+/315000+, never the evaluation seeds): `python -m app.ml.edes_tuning`. Cine MR has fewer frames
+# per beat, so the curve's rise after ES is steeper and a frame with part of that rise is still ES.
+PLATEAU_TOL = {"echo": (0.02, 0.02), "mri": (0.02, 0.15)}
+
+
+def plateau_tolerances(modality: str | None) -> tuple[float, float]:
+    """(ED, ES) plateau tolerances of a modality ("echo" for any other or None)."""
+    return PLATEAU_TOL.get(modality or "echo", PLATEAU_TOL["echo"])
 
 
 @dataclass(frozen=True)
@@ -141,14 +146,14 @@ def detect_ed_es(recording: Recording, *, slice_index: int | None = None, device
         raise ValueError(f"slice {index} out of range 0..{recording.n_slices - 1}")
     model = model if model is not None else load_tempreg(device)
     clip = prepare_clip(recording, index, int(model.config.input_size))
-    return detect_in_clip(model, clip, recording.frame_rate_hz, device, index)
+    return detect_in_clip(model, clip, recording.frame_rate_hz, device, index, recording.modality)
 
 
 def detect_in_clip(model, clip: np.ndarray, frame_rate_hz: float | None, device=None,
-                   slice_index: int = 0) -> EdEsDetection:
+                   slice_index: int = 0, modality: str = "echo") -> EdEsDetection:
     """Detection on an already prepared (T, S, S) float32 clip (see prepare_clip)."""
     curve = predict_curve(model, clip, device)
-    ed, es = curve_extrema(curve, frame_rate_hz)
+    ed, es = curve_extrema(curve, frame_rate_hz, modality)
     return EdEsDetection(tuple(ed), tuple(es), curve, "tempreg", slice_index)
 
 
@@ -170,10 +175,12 @@ def fuse_with_curve(detection: EdEsDetection, lv_curve: np.ndarray, frame_rate_h
     return replace(detection, ed_frames=ed, es_frames=es, method=FUSED_METHOD if refine_es else "tempreg")
 
 
-def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None,
+                  modality: str = "echo") -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(ed_frames, es_frames), alternating, from a TempReg (T,) curve (about 1 at ED, 0 at ES).
 
-    Peaks at least one beat at MAX_HEART_RATE_BPM apart with PROMINENCE, moved to the end of a flat top.
+    Peaks at least one beat at MAX_HEART_RATE_BPM apart with PROMINENCE, moved to the end of a flat top
+    (within the modality's plateau_tolerances).
     The first frame counts as ED (ES) when the curve is within EDGE_LEVEL of 1 (0) there and falls (rises)
     into the clip: the curve leaves ED and ES steeply, so this is unambiguous. The last frame is never
     reported: the curve approaches ED (cube root) and ES (cube) slowly, so a high or low last frame does
@@ -183,8 +190,9 @@ def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None) -> tuple[tuple
     if y.ndim != 1 or len(y) < 3:
         return (), ()
     min_dist = max(2, int(0.8 * frame_rate_hz * 60.0 / MAX_HEART_RATE_BPM)) if frame_rate_hz else 3
-    events = ([(f, "ed") for f in _peaks(y, min_dist, ED_PLATEAU_TOL)]
-              + [(f, "es") for f in _peaks(1.0 - y, min_dist, ES_PLATEAU_TOL)])
+    tol_ed, tol_es = plateau_tolerances(modality)
+    events = ([(f, "ed") for f in _peaks(y, min_dist, tol_ed)]
+              + [(f, "es") for f in _peaks(1.0 - y, min_dist, tol_es)])
     out: list[tuple[int, str]] = []
     for frame, kind in sorted(events):
         if out and out[-1][1] == kind:

@@ -200,7 +200,8 @@ def evaluate_phantoms(n_echo: int, n_mri: int, model, device=None, log=None,
         for i in range(count):
             case = load_or_render(EVAL_SEEDS[modality] + i, modality, cache_dir)
             rate = case.frame_rate_hz
-            det = detect_in_clip(model, case.clip.astype(np.float32) / 255.0, rate, device)
+            det = detect_in_clip(model, case.clip.astype(np.float32) / 255.0, rate, device,
+                                 modality=case.modality)
             scores["tempreg"].add(case.ed_frames, case.es_frames, det.ed_frames, det.es_frames, rate)
             fused = fuse_with_curve(det, case.area_px, rate)
             scores[FUSED_METHOD].add(case.ed_frames, case.es_frames, fused.ed_frames, fused.es_frames, rate)

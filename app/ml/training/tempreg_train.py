@@ -61,7 +61,7 @@ def afd_of_clips(model, clips: list[TrainClip], device) -> dict:
     missed = 0
     for clip in clips:
         curve = predict_curve(model, clip.frames.astype(np.float32) / 255.0, device)
-        ed, es = curve_extrema(curve, clip.frame_rate_hz)
+        ed, es = curve_extrema(curve, clip.frame_rate_hz, clip.modality)
         for kind, truth, found in (("ed", clip.ed_frames, ed), ("es", clip.es_frames, es)):
             e, m = match_errors(truth, found, clip.frame_rate_hz)
             errs[kind] += e
