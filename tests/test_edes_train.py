@@ -56,3 +56,36 @@ def test_two_training_steps_checkpoint_and_resume(tmp_path):
     assert (tmp_path / "ckpt" / "last.pt").is_file()
     more = TrainOptions(**{**opts.__dict__, "steps": 3})
     assert [p.step for p in train(more)] == [3]  # resumed from step 2
+
+
+def test_hflip_mirrors_some_windows_and_keeps_the_targets():
+    clips = [disc_clip(7)]
+    clips[0] = TrainClip(clips[0].frames.copy(), clips[0].events, clips[0].ed_frames, clips[0].es_frames,
+                         clips[0].source, clips[0].modality, clips[0].frame_rate_hz)
+    clips[0].frames[:, :, :8] = 0  # a dark left edge tells the sides apart
+    targets = [c.target() for c in clips]
+    flipped = 0
+    for seed in range(8):
+        x, y = sample_batch(clips, targets, 2, np.random.default_rng(seed), max_len=24, hflip=True)
+        plain, _ = sample_batch(clips, targets, 2, np.random.default_rng(seed), max_len=24)
+        assert y.shape == x.shape[:2] and y.min() >= 0.0 and y.max() <= 1.0
+        flipped += int((x[:, :, :, -8:] == 0).all(axis=(1, 2, 3)).sum())
+        assert (plain[:, :, :, :8] == 0).all()
+    assert 0 < flipped < 16
+
+
+def test_a_fresh_run_can_start_from_the_published_weights(tmp_path, monkeypatch):
+    from app.ml.training import tempreg_train
+    from app.ml.training.tempreg_train import TrainOptions, train
+
+    start = build_tempreg()
+    for p in start.parameters():
+        torch.nn.init.constant_(p, 0.01)
+    monkeypatch.setattr(tempreg_train, "_published_model", lambda device: start)
+    save_clips(tmp_path / "data" / "train_disc.npz", [disc_clip(s) for s in range(2)])
+    opts = TrainOptions(steps=1, batch_size=1, max_len=16, eval_every=10, threads=1, save_best=False, lr=1e-12,
+                        data_dir=tmp_path / "data", ckpt_dir=tmp_path / "ckpt", init_from_published=True)
+    list(train(opts))
+    state = torch.load(tmp_path / "ckpt" / "last.pt", weights_only=False)["model"]
+    head = state["head.weight"]
+    assert torch.allclose(head, torch.full_like(head, 0.01), atol=1e-6)

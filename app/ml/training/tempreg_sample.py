@@ -122,11 +122,12 @@ def sampling_weights(clips: list[TrainClip], shares: dict[str, float] = GROUP_SH
 
 def sample_batch(clips: list[TrainClip], targets: list[np.ndarray], batch_size: int,
                  rng: np.random.Generator, min_len: int = 16, max_len: int = 128,
-                 weights: np.ndarray | None = None):
+                 weights: np.ndarray | None = None, hflip: bool = False):
     """(B, L, S, S) float32 0..1 windows and (B, L) float32 targets; L random in [min_len, max_len].
 
     Windows start anywhere, so beats are cut at either end; a random temporal reversal is not used
-    because ED/ES are not symmetric in time.
+    because ED/ES are not symmetric in time. hflip: mirror half of the windows left-right (the timing
+    does not depend on the side the septum is shown on).
     """
     lengths = np.array([len(c.frames) for c in clips])
     length = int(rng.integers(min_len, max_len + 1))
@@ -139,6 +140,7 @@ def sample_batch(clips: list[TrainClip], targets: list[np.ndarray], batch_size: 
     xs, ys = [], []
     for i in picks:
         start = int(rng.integers(0, lengths[i] - length + 1))
-        xs.append(clips[i].frames[start:start + length])
+        window = clips[i].frames[start:start + length]
+        xs.append(window[:, :, ::-1] if hflip and rng.random() < 0.5 else window)
         ys.append(targets[i][start:start + length])
     return np.stack(xs).astype(np.float32) / 255.0, np.stack(ys).astype(np.float32)

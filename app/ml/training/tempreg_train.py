@@ -37,6 +37,8 @@ class TrainOptions:
     seed: int = 0
     max_minutes: float | None = None  # stop (with a last validation + checkpoint) after this long
     resume: bool = True
+    init_from_published: bool = False  # a fresh run starts from the weights in models/ed_es
+    hflip: bool = False  # mirror half of the training windows left-right
     save_best: bool = True
     ckpt_dir: Path = CKPT_DIR
     data_dir: Path = DATA_DIR
@@ -107,6 +109,10 @@ def train(opts: TrainOptions) -> Iterator[TrainProgress]:
             best = _val_score(afd_of_clips(model, val_clips, device), len(val_clips))
             if opts.save_best:  # and the published weights, so a worse model never replaces them
                 best = min(best, _published_score(val_clips, device))
+    elif opts.init_from_published:
+        model.load_state_dict(_published_model(device).state_dict())
+        if val_clips and opts.save_best:
+            best = _published_score(val_clips, device)
     rng = np.random.default_rng(opts.seed + step)
     clock = TrainingClock(opts.checkpoint_every_s / 60.0, opts.max_minutes or None)
     losses: list[float] = []
@@ -116,7 +122,7 @@ def train(opts: TrainOptions) -> Iterator[TrainProgress]:
         for group in optim.param_groups:
             group["lr"] = learning_rate(step, opts)
         x, y = sample_batch(train_clips, targets, opts.batch_size, rng, max_len=opts.max_len,
-                            weights=weights)
+                            weights=weights, hflip=opts.hflip)
         pred = model(torch.from_numpy(x).to(device)[:, :, None])
         loss = tempreg_loss(pred, torch.from_numpy(y).to(device), model)
         optim.zero_grad()
@@ -143,13 +149,20 @@ def train(opts: TrainOptions) -> Iterator[TrainProgress]:
             break
 
 
+def _published_model(device):
+    """The TempReg-Net in models/ed_es (WeightsError when absent or corrupted)."""
+    from app.ml.nets.tempreg import build_tempreg
+    from app.ml.weights import load_model
+
+    return load_model("ed_es", lambda meta: build_tempreg(meta.get("build")), device)
+
+
 def _published_score(val_clips: list[TrainClip], device) -> float:
     """Validation objective of the weights in models/ed_es (inf when there are none)."""
-    from app.ml.nets.tempreg import build_tempreg
-    from app.ml.weights import WeightsError, load_model
+    from app.ml.weights import WeightsError
 
     try:
-        published = load_model("ed_es", lambda meta: build_tempreg(meta.get("build")), device)
+        published = _published_model(device)
     except WeightsError:
         return float("inf")
     return _val_score(afd_of_clips(published, val_clips, device), len(val_clips))
@@ -228,10 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=TrainOptions.threads)
     parser.add_argument("--max-minutes", type=float, default=None, help="stop after this long")
     parser.add_argument("--fresh", action="store_true", help="ignore checkpoints/ed_es/last.pt")
+    parser.add_argument("--init-from-published", action="store_true",
+                        help="without a checkpoint to resume, start from the weights in models/ed_es")
+    parser.add_argument("--hflip", action="store_true", help="mirror half of the training windows left-right")
     args = parser.parse_args(argv)
     opts = TrainOptions(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                         eval_every=args.eval_every, threads=args.threads, resume=not args.fresh,
-                        max_minutes=args.max_minutes)
+                        max_minutes=args.max_minutes, init_from_published=args.init_from_published,
+                        hflip=args.hflip)
     for p in train(opts):
         extra = f" val={p.val_afd:.3f} best={p.best_afd:.3f}" if p.val_afd is not None else ""
         print(f"step {p.step}/{p.steps} loss={p.loss:.4f}{extra}", flush=True)
