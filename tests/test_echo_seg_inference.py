@@ -148,3 +148,21 @@ def test_segment_recording_centred_window_runs(tiny_models):
     rec = _recording()
     out = inference.run_to_result(inference.segment_recording(rec, "base", centred_window=3))
     assert out.labels.shape == rec.frames.shape and np.isfinite(out.confidence).all()
+
+
+def test_bidirectional_average_is_the_mean_of_both_passes(tiny_models):
+    rec = _recording(n=6, sector=False)
+    cpu = torch.device("cpu")
+    two_way = inference.run_to_result(inference.segment_recording(
+        rec, "temporal", keep_probabilities=True, bidirectional_average=True, device=cpu))
+    forward = inference.run_to_result(inference.segment_recording(rec, "temporal", keep_probabilities=True, device=cpu))
+    backward_rec = Recording(frames=rec.frames[::-1].copy(), spacing_mm=rec.spacing_mm,
+                             frame_times_s=rec.frame_times_s, modality="echo", view="a4c")
+    backward = inference.run_to_result(inference.segment_recording(backward_rec, "temporal", keep_probabilities=True,
+                                                                   device=cpu))
+    expected = 0.5 * (forward.probabilities.astype(np.float32) + backward.probabilities[::-1].astype(np.float32))
+    assert np.allclose(two_way.probabilities.astype(np.float32), expected, atol=2e-3)
+    # the per-frame network has no state: the option changes nothing there
+    base = inference.run_to_result(inference.segment_recording(rec, "base", bidirectional_average=True, device=cpu))
+    plain = inference.run_to_result(inference.segment_recording(rec, "base", device=cpu))
+    assert np.array_equal(base.labels, plain.labels)

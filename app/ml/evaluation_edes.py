@@ -245,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     from app.ml.edes import MODEL_NAME, load_tempreg
 
     parser = argparse.ArgumentParser(prog="cardiotrace evaluate ed-es")
-    parser.add_argument("--echo", type=int, default=30, help="phantom echo recordings (seeds 300000+)")
-    parser.add_argument("--mri", type=int, default=20, help="phantom cine-MR recordings (seeds 310000+)")
+    # 96 + 48 recordings: with 24 + 12 the ES aFD moved by 0.2 frames between disjoint draws of phantoms
+    parser.add_argument("--echo", type=int, default=96, help="phantom echo recordings (seeds 300000+)")
+    parser.add_argument("--mri", type=int, default=48, help="phantom cine-MR recordings (seeds 310000+)")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--write-metadata", action="store_true", help="store the results in models/ed_es")
     parser.add_argument("--verbose", action="store_true", help="one line per recording")

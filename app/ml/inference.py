@@ -216,6 +216,7 @@ def segment_recording(
     wma_window: int = 0,
     bidirectional_check: bool = False,
     centred_window: int = 0,
+    bidirectional_average: bool = False,
     device=None,
 ) -> Iterator[Progress | EchoSegmentation]:
     """Segment every frame; yields Progress after each frame and finally one EchoSegmentation.
@@ -225,6 +226,8 @@ def segment_recording(
     confidence by the LV Dice between both passes. centred_window (odd, per-frame network only): average
     each frame's probabilities with its neighbours' (binomial weights, e.g. 3 -> 1/4, 1/2, 1/4), a
     zero-lag offline smoothing that removes single-frame flicker without the lag of the causal WMA.
+    bidirectional_average (temporal model, offline): run the clip forwards and backwards and average the
+    two passes' probabilities, so every frame sees its past and its future.
     """
     frames = recording.frames_unit(slice_index)
     if frames.ndim != 3 or frames.shape[0] == 0:
@@ -236,7 +239,8 @@ def segment_recording(
     crop_hw = (box[1] - box[0], box[3] - box[2])
     small = np.stack([cv2.resize(f[box[0]:box[1], box[2]:box[3]], (seg.size, seg.size), interpolation=cv2.INTER_AREA)
                       for f in frames])
-    total = n * (2 if bidirectional_check and seg.temporal else 1)
+    two_way = bidirectional_average and seg.temporal
+    total = n * (2 if (bidirectional_check or bidirectional_average) and seg.temporal else 1)
     labels = np.zeros((n, h, w), np.uint8)
     confidence = np.zeros(n, np.float32)
     probs_all = np.zeros((n, 4, h, w), np.float16) if keep_probabilities else None
@@ -259,13 +263,13 @@ def segment_recording(
             probs_all[t] = probs
 
     smooth = centred_window > 1 and not seg.temporal
-    held = np.zeros((n, 4, seg.size, seg.size), np.float32) if smooth else None
+    held = np.zeros((n, 4, seg.size, seg.size), np.float32) if smooth or two_way else None
     seg.reset()
     for t in range(n):
         if _is_cancelled(cancel):
             return
         net_probs = seg.step_net(small[t])
-        if smooth:
+        if held is not None:
             held[t] = net_probs
         else:
             store(t, net_probs)
@@ -273,7 +277,14 @@ def segment_recording(
     if smooth:
         for t, net_probs in enumerate(centred_average(held, centred_window)):
             store(t, net_probs)
-    if bidirectional_check and seg.temporal:
+    if two_way:
+        seg.reset()
+        for i, t in enumerate(range(n - 1, -1, -1)):
+            if _is_cancelled(cancel):
+                return
+            store(t, 0.5 * (held[t] + seg.step_net(small[t])))
+            yield Progress(n + i + 1, total, "second pass, backwards")
+    elif bidirectional_check and seg.temporal:
         seg.reset()
         for i, t in enumerate(range(n - 1, -1, -1)):
             if _is_cancelled(cancel):

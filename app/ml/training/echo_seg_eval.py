@@ -31,9 +31,10 @@ from app.data.recording import Recording, uniform_frame_times
 from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
 from app.ml.training.sequences import cycle_frame, register_labels, speckle_fields
 
-# name -> (network, causal WMA window, centred window)
-APPROACHES = {"base": ("base", 0, 0), "base+wma": ("base", 6, 0), "base+c3": ("base", 0, 3), "base+c5": ("base", 0, 5),
-              "temporal": ("temporal", 0, 0)}
+# name -> (network, causal WMA window, centred window, forward+backward average of the temporal network)
+APPROACHES = {"base": ("base", 0, 0, False), "base+wma": ("base", 6, 0, False), "base+c3": ("base", 0, 3, False),
+              "base+c5": ("base", 0, 5, False), "temporal": ("temporal", 0, 0, False),
+              "temporal+bi": ("temporal", 0, 0, True)}
 CLIP = DEFAULT_ROOT.parent / "echo_clip_a4c" / "a4c_sequence.nii.gz"
 EVAL_CACHE = Path(__file__).resolve().parents[3] / "checkpoints" / "eval_cache"
 
@@ -117,8 +118,9 @@ def phantom_clip(seed: int) -> LabelledClip:
 def run_approach(recording: Recording, approach: str) -> np.ndarray:
     from app.ml.inference import run_to_result, segment_recording
 
-    model, wma, centred = APPROACHES[approach]
-    result = run_to_result(segment_recording(recording, model, wma_window=wma, centred_window=centred))
+    model, wma, centred, two_way = APPROACHES[approach]
+    result = run_to_result(segment_recording(recording, model, wma_window=wma, centred_window=centred,
+                                             bidirectional_average=two_way))
     return result.labels
 
 
@@ -230,7 +232,7 @@ def store_in_metadata(results: dict, command: str) -> None:
     from app.ml.weights import update_metadata
 
     owners = (("echo_seg_base", ("base", "base+wma", "base+c3", "base+c5", "truth")),
-              ("echo_seg_temporal", ("temporal", "truth")))
+              ("echo_seg_temporal", ("temporal", "temporal+bi", "truth")))
     for model, approaches in owners:
         subset = {ds: {a: v for a, v in by.items() if a in approaches} for ds, by in results.items()}
         if any(subset.values()):
