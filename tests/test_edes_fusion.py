@@ -148,12 +148,12 @@ def test_model_es_with_clip_start_ed_from_the_curve(beating, monkeypatch):
 
 
 def test_pipeline_can_refine_es_on_the_curve(beating, monkeypatch):
-    import app.workflow.edes_step as step
+    import app.ml.edes as edes
 
     rec, labels, ed, es = beating
     inner_es = [f for f in es if 3 < f < len(labels) - 4]
     _fake_detection(monkeypatch, ed[1:2], [f - 1 for f in inner_es], len(labels))
-    monkeypatch.setattr(step, "REFINE_ES_ON_CURVE", True)
+    monkeypatch.setattr(edes, "es_slide_frames", lambda modality, n: 2)
     result = _analyse(rec, labels)
     assert result.ed_es_method == "tempreg+area"
     assert all(any(abs(f - t) <= 1 for f in result.measurements.es_frames) for t in inner_es)
@@ -246,3 +246,16 @@ def test_evaluation_reports_all_three_methods(tmp_path):
     assert {"tempreg", "tempreg+area", "area_curve"} <= set(methods)
     assert methods["tempreg+area"]["es"]["afd"] <= 1.0 and methods["tempreg+area"]["recordings"] == 1
     assert "tempreg+area" in format_table(results)
+
+
+def test_es_slides_down_the_volume_curve_for_cine_mr_only():
+    import app.ml.edes as edes
+
+    assert edes.es_slide_frames("echo", 60) == 0 and edes.es_slide_frames(None, 60) == 0
+    assert edes.es_slide_frames("mri", 20) == 6 and edes.es_slide_frames("mri", 4) == 2
+    # SCD0000301's slice-summation volume curve (ml per phase): TempReg put ES at phase 12
+    volume = np.array([215, 212, 203, 194, 187, 181, 180, 180, 178, 180, 182, 184, 187, 189, 195, 203, 215, 219,
+                       217, 218], float)
+    det = edes.EdEsDetection((0,), (12,), np.zeros(20, np.float32))
+    fused = edes.fuse_with_curve(det, volume, 25.0, refine_es=True, radius=edes.es_slide_frames("mri", 20))
+    assert fused.es_frames == (8,) and fused.method == "tempreg+area"

@@ -157,21 +157,34 @@ def detect_in_clip(model, clip: np.ndarray, frame_rate_hz: float | None, device=
     return EdEsDetection(tuple(ed), tuple(es), curve, "tempreg", slice_index)
 
 
+def es_slide_frames(modality: str | None, n_frames: int) -> int:
+    """How far the pipeline lets each TempReg ES slide down the segmented LV curve (fuse_with_curve's radius).
+
+    Echo: 0. The segmented area curve dips again when the mitral leaflets open, 1-3 frames after ES, so
+    its minimum is late (phantoms, `evaluate ed-es --segmented`: ES aFD 0.59 -> 0.83 when refined).
+    Cine MR stacks: a third of the clip. ES is by definition the phase of the smallest slice-summation
+    volume, and on the three Sunnybrook patients that minimum lies 1-2 phases from the expert's ES phase
+    while TempReg's ES (mid slice) came 2-6 phases late. On the MR phantoms, whose slices our model
+    segments less well than real ones, TempReg alone is better (see `evaluate ed-es --segmented`).
+    """
+    return max(2, int(n_frames) // 3) if modality == "mri" else 0
+
+
 def fuse_with_curve(detection: EdEsDetection, lv_curve: np.ndarray, frame_rate_hz: float | None,
-                    refine_es: bool = True) -> EdEsDetection:
+                    refine_es: bool = True, radius: int = 2) -> EdEsDetection:
     """TempReg's events combined with the segmented LV volume (or area) curve (lv_curve: (T,), NaN gaps).
 
     TempReg decides which events exist and where ED is: the Kong curve leaves ED steeply, while the volume
     curve is flat around ED (diastasis, atrial kick, isovolumic contraction). With refine_es (method
-    "tempreg+area") each ES slides down the volume curve to its minimum, at most 2 frames: the Kong curve
-    approaches ES slowly (cubic), a well-timed volume curve has a sharp minimum there. Either way, events
+    "tempreg+area") each ES slides down the volume curve to its minimum, at most `radius` frames: the Kong
+    curve approaches ES slowly (cubic), a well-timed volume curve has a sharp minimum there. Either way, events
     on the clip's first/last frames, which curve_extrema leaves out as ambiguous, come from the curve's
     extrema (app.analysis.beats.fuse_events); without refine_es the method stays "tempreg".
     """
     y = np.asarray(lv_curve, dtype=np.float64)
     if y.shape != np.shape(detection.curve):
         raise ValueError(f"the LV curve has {y.shape} frames, the detection {np.shape(detection.curve)}")
-    ed, es = fuse_events(detection.ed_frames, detection.es_frames, y, frame_rate_hz, refine_es)
+    ed, es = fuse_events(detection.ed_frames, detection.es_frames, y, frame_rate_hz, refine_es, radius)
     return replace(detection, ed_frames=ed, es_frames=es, method=FUSED_METHOD if refine_es else "tempreg")
 
 

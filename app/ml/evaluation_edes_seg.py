@@ -5,8 +5,10 @@ perfect segmentation. Here the same phantoms are segmented as the pipeline does 
 the pipeline's per-frame U-Net, or `--seg-model temporal`; MRI: the MRI model on every slice, areas summed
 over the slices like slice summation), and the curve-based methods are scored on that curve:
 
-- "tempreg|seg": TempReg-Net with clip-end events from the curve (what the pipeline uses),
-- "tempreg+area|seg": the same with each ES refined on the curve (app.ml.edes.fuse_with_curve),
+- "tempreg|seg": TempReg-Net with clip-end events from the curve,
+- "tempreg+area|seg": the same with each ES refined on the curve, at most 2 frames (app.ml.edes.fuse_with_curve),
+- "pipeline|seg": what the analysis pipeline reports: echo as "tempreg|seg", cine MR with each ES slid down
+  the curve as far as app.ml.edes.es_slide_frames allows (a third of the clip),
 - "area_curve|seg": the curve's own extrema (the pipeline's fallback).
 
 Curves are cached beside the rendered phantoms as <modality>_<seed>_seg_<model>_<sha256[:8]>.npz.
@@ -69,7 +71,7 @@ def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_
 def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_model: str = DEFAULT_ECHO_MODEL
                     ) -> str:
     """Add the three "|seg" methods of one case to scores (name -> MethodScore); a log fragment."""
-    from app.ml.edes import FUSED_METHOD, fuse_with_curve
+    from app.ml.edes import FUSED_METHOD, es_slide_frames, fuse_with_curve
     from app.ml.evaluation_edes import MethodScore, area_curve_baseline
 
     area = segmented_area_curve(case.seed, case.modality, cache_dir, echo_model)
@@ -78,9 +80,12 @@ def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_
         return "segmentation found no LV"
     plain = fuse_with_curve(detection, area, rate, refine_es=False)
     fused = fuse_with_curve(detection, area, rate, refine_es=True)
+    radius = es_slide_frames(case.modality, len(case.clip))
+    app_way = fuse_with_curve(detection, area, rate, refine_es=radius > 0, radius=radius)
     base = area_curve_baseline(area, rate)
     for name, (ed, es) in (("tempreg|seg", (plain.ed_frames, plain.es_frames)),
                            (f"{FUSED_METHOD}|seg", (fused.ed_frames, fused.es_frames)),
+                           ("pipeline|seg", (app_way.ed_frames, app_way.es_frames)),
                            ("area_curve|seg", base)):
         scores.setdefault(name, MethodScore()).add(case.ed_frames, case.es_frames, ed, es, rate)
     return f"seg: tempreg ED {plain.ed_frames} ES {plain.es_frames}; area ED {base[0]} ES {base[1]}"

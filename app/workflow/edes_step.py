@@ -15,13 +15,6 @@ from app.analysis.beats import split_beats
 from app.data.recording import Recording
 from app.workflow.results import ED_ES_AREA_CURVE, ED_ES_TEMPREG, FLAG_AREA_JUMP, Measurements
 
-# Refine TempReg's ES frames on the segmented curve ("tempreg+area")? Not by default. `python -m app evaluate
-# ed-es --echo 24 --mri 12 --segmented`: on the phantom's true area curve refining helps (ES aFD 0.60 -> 0.32
-# echo, 0.58 -> 0.17 MRI), but on the curve of our segmentation models it hurts (0.60 -> 1.34 echo,
-# 0.58 -> 0.67 MRI with the session-6 mri_seg model): that curve's ES minimum comes 1-4 frames late (the
-# echo area curve lags ~60-90 ms). On real MRI (Sunnybrook, 3 patients) the volume-curve minimum is within
-# 2 phases of the expert's ES in all three, TempReg's ES 6 phases late in one (SCD0000301): re-check there.
-REFINE_ES_ON_CURVE = False
 
 
 def lv_curve(measurements: Measurements) -> np.ndarray:
@@ -39,13 +32,14 @@ def model_ed_es(recording: Recording, measurements: Measurements
                 ) -> tuple[tuple[int, ...], tuple[int, ...], str, str]:
     """(ed_frames, es_frames, method, fallback reason) from TempReg-Net and the LV curve (fuse_with_curve).
 
-    method: "tempreg", "tempreg+area" (ES refined on the curve, REFINE_ES_ON_CURVE) or "area_curve": then the
+    method: "tempreg", "tempreg+area" (ES slid down the curve as app.ml.edes.es_slide_frames allows: cine MR
+    stacks) or "area_curve": then the
     frames are measurements' own (the curve's extrema) and the reason says why the model was not used
     (not installed, failed, found no ED/ES pair, or its beats have EDV <= ESV on the segmented curve).
     """
     area = (tuple(measurements.ed_frames), tuple(measurements.es_frames), ED_ES_AREA_CURVE)
     try:
-        from app.ml.edes import detect_ed_es, fuse_with_curve
+        from app.ml.edes import detect_ed_es, es_slide_frames, fuse_with_curve
         from app.ml.weights import WeightsError
     except ImportError as exc:  # pragma: no cover - torch is part of the app
         return (*area, f"ED/ES model unavailable in this build ({exc})")
@@ -57,7 +51,8 @@ def model_ed_es(recording: Recording, measurements: Measurements
         return (*area, f"ED/ES model failed: {type(exc).__name__}: {exc}")
     curve = lv_curve(measurements)
     if np.isfinite(curve).sum() >= 3:  # the curve supplies clip-end events TempReg leaves out
-        det = fuse_with_curve(det, curve, recording.frame_rate_hz, refine_es=REFINE_ES_ON_CURVE)
+        radius = es_slide_frames(recording.modality, recording.n_frames)
+        det = fuse_with_curve(det, curve, recording.frame_rate_hz, refine_es=radius > 0, radius=radius)
     if not det.ed_frames or not det.es_frames:
         return (*area, "TempReg-Net found no end-diastole/end-systole pair")
     if np.isfinite(curve).sum() < 3:
