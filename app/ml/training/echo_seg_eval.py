@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", type=Path, default=CLIP, help="real unlabelled A4C clip")
     p.add_argument("--limit", type=int, default=None, help="first N valid patients only")
     p.add_argument("--phantoms", type=int, default=4, help="phantom clips (0: skip)")
-    p.add_argument("--approaches", default="base,base+wma,base+c3,temporal")
+    p.add_argument("--approaches", default="base,base+wma,base+c3,temporal,temporal+bi")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--update-metadata", action="store_true", help="store the results in models/*/metadata.json")
     p.add_argument("--threads", type=int, default=2)
