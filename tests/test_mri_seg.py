@@ -125,6 +125,23 @@ def test_segment_stack_returns_labels_on_the_recording_grid():
     assert CROP_PX % 4 == 0
 
 
+def test_segment_stack_takes_the_viewers_cancel_event():
+    """The viewer's workers cancel with a threading.Event (it once failed here: 'Event' is not callable)."""
+    import threading
+
+    from app.ml.mri_inference import MriSegmentation, segment_stack
+
+    frames, _ = beating_lv(n_phases=6, size=96, centre=(48, 50), spacing_mm=1.5)
+    rec = Recording(frames=np.stack([frames, frames]), spacing_mm=(1.5, 1.5),
+                    frame_times_s=uniform_frame_times(6, 20.0), modality="mri", view="sax", slice_spacing_mm=10.0)
+    net = MultiLevelConvLSTMNet(4, "multi")
+    event = threading.Event()
+    assert isinstance(list(segment_stack(rec, net=net, cancel=event))[-1], MriSegmentation)
+    event.set()
+    assert list(segment_stack(rec, net=net, cancel=event)) == []
+    assert list(segment_stack(rec, net=net, cancel=lambda: True)) == []
+
+
 def test_segment_stack_labels_by_the_decision_thresholds(monkeypatch):
     """A low pool threshold grows the pool the app shows; the default is the shipped model's decision."""
     from app.ml import mri_inference

@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from app.cancel import is_cancelled
 from app.data.recording import Recording
 
 MODEL_FOLDERS = {"temporal": "echo_seg_temporal", "base": "echo_seg_base"}
@@ -51,14 +52,6 @@ class EchoSegmentation:
     model: str
     input_size: int
     probabilities: np.ndarray | None = None
-
-
-def _is_cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    if hasattr(cancel, "is_set"):
-        return bool(cancel.is_set())
-    return bool(cancel())
 
 
 def _load(model: str, device_str: str):
@@ -266,7 +259,7 @@ def segment_recording(
     held = np.zeros((n, 4, seg.size, seg.size), np.float32) if smooth or two_way else None
     seg.reset()
     for t in range(n):
-        if _is_cancelled(cancel):
+        if is_cancelled(cancel):
             return
         net_probs = seg.step_net(small[t])
         if held is not None:
@@ -280,14 +273,14 @@ def segment_recording(
     if two_way:
         seg.reset()
         for i, t in enumerate(range(n - 1, -1, -1)):
-            if _is_cancelled(cancel):
+            if is_cancelled(cancel):
                 return
             store(t, 0.5 * (held[t] + seg.step_net(small[t])))
             yield Progress(n + i + 1, total, "second pass, backwards")
     elif bidirectional_check and seg.temporal:
         seg.reset()
         for i, t in enumerate(range(n - 1, -1, -1)):
-            if _is_cancelled(cancel):
+            if is_cancelled(cancel):
                 return
             back = to_recording_grid(seg.step_net(small[t])).argmax(0)
             confidence[t] *= _lv_dice(labels[t], back)

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from app.analysis.lv_localise import localise_stack
+from app.cancel import is_cancelled
 from app.data.recording import Recording
 from app.ml.mri_decision import ARGMAX, Decision, decide
 from app.ml.mri_postprocess import impose_labels
@@ -106,7 +107,7 @@ def segment_stack(recording: Recording, net=None, cancel: Callable[[], bool] | N
     labels = np.zeros(frames.shape, np.uint8)
     confidence = np.zeros((n_slices, n_phases), np.float32)
     for s in range(n_slices):
-        if cancel and cancel():
+        if is_cancelled(cancel):
             return
         yield Progress(s / n_slices, f"segmenting slice {s + 1} of {n_slices}")
         grid = to_grid(frames[s].astype(np.float32), spacing)

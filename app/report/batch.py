@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from app.cancel import is_cancelled
 from app.report.batch_inputs import BatchItem, source_stamp
 from app.report.exports import atomic_target
 
@@ -105,7 +106,7 @@ def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn | None = None,
     manifest = _read_manifest(out_dir)
     try:
         for i, item in enumerate(items):
-            if _cancelled(cancel):
+            if is_cancelled(cancel):
                 summary.interrupted = True
                 bar.line(i, item.label, "cancelled: run again to resume")
                 break
@@ -124,15 +125,9 @@ def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn | None = None,
     finally:
         summary.summary_csv = write_summary(items, out_dir, set(summary.skipped))
         bar.finish()
-    if summary.interrupted and not _cancelled(cancel):
+    if summary.interrupted and not is_cancelled(cancel):
         raise KeyboardInterrupt
     return summary
-
-
-def _cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    return bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
 
 
 def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, options: BatchOptions, on_progress) -> dict:

@@ -34,6 +34,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from app.analysis.contours import extract_contours
+from app.cancel import is_cancelled
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch, no OpenCV
 from app.workflow.edes_step import model_ed_es
@@ -51,14 +52,6 @@ from app.workflow.results import (
 SEGMENTATION_SHARE = 0.8  # of the progress bar
 SHORT_AXIS_VIEWS = ("psax", "sax")
 Segmenter = Callable[..., object]
-
-
-def _cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    if hasattr(cancel, "is_set"):
-        return bool(cancel.is_set())
-    return bool(cancel())
 
 
 def contour_kind(recording: Recording) -> str:
@@ -133,7 +126,7 @@ def _run_segmenter(segmenter: Segmenter, recording: Recording, cancel) -> Iterat
         return
     result = None
     for item in out:
-        if _cancelled(cancel):
+        if is_cancelled(cancel):
             return
         fraction = _progress_fraction(item)
         if fraction is not None:
@@ -213,7 +206,7 @@ def analyze_recording(
             yield item
         else:
             result = item[1]
-    if _cancelled(cancel):
+    if is_cancelled(cancel):
         return
     if result is None:
         raise AnalysisError("the segmenter returned no labels")
@@ -227,7 +220,7 @@ def analyze_recording(
     for s, slice_labels in enumerate(stack):
         frames = []
         for t, frame in enumerate(slice_labels):
-            if _cancelled(cancel):
+            if is_cancelled(cancel):
                 return
             frames.append(extract_contours(frame, kind))
             done = s * stack.shape[1] + t + 1
@@ -245,7 +238,7 @@ def analyze_recording(
                                              confidence=confidence, frame_flags=flags)
     except ValueError as exc:
         raise AnalysisError(f"measurement failed: {exc}") from exc
-    if _cancelled(cancel):
+    if is_cancelled(cancel):
         return
     extra = {"segmenter_flags": flags} if flags else {}
     check = view_check(recording)  # advice only: the recording's (user's / DICOM) view is kept

@@ -27,6 +27,7 @@ from app.analysis.centerline import (
 from app.analysis.kalman import KalmanParams, PointTracker
 from app.analysis.motion_classical import ClassicalFlow, masked_velocity
 from app.analysis.strain import StrainResult, strain_from_tracks
+from app.cancel import is_cancelled
 from app.data.recording import Recording
 from app.workflow.results import AnalysisError, Progress
 
@@ -55,12 +56,6 @@ def unit_frames(recording: Recording, slice_index: int) -> np.ndarray:
     if frames.dtype == np.uint8:
         return frames.astype(np.float32) * np.float32(1.0 / 255.0)
     return recording.frames_unit(slice_index)
-
-
-def _is_cancelled(cancel) -> bool:
-    if cancel is None:
-        return False
-    return bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
 
 
 def _centerlines(labels: np.ndarray) -> np.ndarray:
@@ -146,7 +141,7 @@ def compute_strain(
         tracked[start] = lines[start]
         disagreement[start] = 0.0
         for t in range(start, stop, direction):
-            if _is_cancelled(cancel):
+            if is_cancelled(cancel):
                 return
             flow = estimator(frames[t], frames[t + direction])
             pos, dis = tracker.step(flow, labels[t] == MYOCARDIUM_LABEL, lines[t + direction])

@@ -16,14 +16,11 @@ from typing import Iterator
 
 import numpy as np
 
+from app.cancel import is_cancelled
 from app.data.recording import APICAL_VIEWS, Recording
 from app.workflow.results import AnalysisError, Progress
 
 PIPELINE_SHARE = 0.7
-
-
-def _cancelled(cancel) -> bool:
-    return cancel is not None and bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
 
 
 def strain_applies(recording: Recording) -> bool:
@@ -41,7 +38,7 @@ def analyze_for_viewer(recording: Recording, *, segmenter=None, cancel=None, str
             yield Progress(share * item.fraction, item.message)
         else:
             analysis = item
-    if analysis is None or _cancelled(cancel):
+    if analysis is None or is_cancelled(cancel):
         return
     if share < 1.0 and getattr(analysis, "strain", None) is None:
         analysis = yield from _with_strain(analysis, cancel)
@@ -95,7 +92,7 @@ def _with_strain(analysis, cancel):
                 result = item
     except (AnalysisError, ValueError) as exc:
         return replace(analysis, extra={**analysis.extra, "strain_error": str(exc)})
-    if _cancelled(cancel):
+    if is_cancelled(cancel):
         return None
     return replace(analysis, strain=result)
 
