@@ -182,3 +182,23 @@ def test_report_button_writes_the_pdf_of_a_restored_study(make_window, qtbot, ph
     qtbot.waitUntil(lambda: again.reports.worker is None, timeout=60000)
     assert not dialogs_seen, dialogs_seen
     assert pdf.read_bytes()[:4] == b"%PDF"
+
+
+def test_cine_mr_stack_with_the_shipped_models_in_the_viewer(make_window, qtbot):
+    """The real MR path (shipped segmentation and ED/ES models, the worker's cancel Event): it once failed
+    with "'Event' object is not callable" because only the echo path was exercised from the viewer."""
+    from app.data.phantom import HeartParams, MriPhantomParams, make_mri
+    from app.ml.weights import model_available
+
+    if not (model_available("mri_seg") and model_available("ed_es")):
+        pytest.skip("models/mri_seg or models/ed_es is not installed")
+    case = make_mri(MriPhantomParams(heart=HeartParams(edv_ml=150, esv_ml=70), n_phases=16, n_slices=4,
+                                     image_px=132), seed=5)
+    window = make_window()
+    window.controller.add_recording(case.recording)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=120000) as blocker:
+        window.analyse_current()
+    assert blocker.args == [0, True]
+    st = window.study[0]
+    assert st.measurements is not None and st.measurements.method == "slice-summation"
+    assert st.ed_frames and st.es_frames and 10.0 < st.measurements.ef_pct < 90.0
