@@ -161,11 +161,12 @@ def es_slide_frames(modality: str | None, n_frames: int) -> int:
     """How far the pipeline lets each TempReg ES slide down the segmented LV curve (fuse_with_curve's radius).
 
     Echo: 0. The segmented area curve dips again when the mitral leaflets open, 1-3 frames after ES, so
-    its minimum is late (phantoms, `evaluate ed-es --segmented`: ES aFD 0.59 -> 0.83 when refined).
+    its minimum is late (96 phantoms, `evaluate ed-es --segmented`: ES aFD 0.35, 0.95 when refined).
     Cine MR stacks: a third of the clip. ES is by definition the phase of the smallest slice-summation
     volume, and on the three Sunnybrook patients that minimum lies 1-2 phases from the expert's ES phase
-    while TempReg's ES (mid slice) came 2-6 phases late. On the MR phantoms, whose slices our model
-    segments less well than real ones, TempReg alone is better (see `evaluate ed-es --segmented`).
+    while TempReg's ES (mid slice, trained on MR phantoms only) comes 2-6 phases late. On the 48 MR
+    phantoms, whose slices our model segments less well than real ones, TempReg alone is better
+    (ES aFD 0.18 vs 0.52).
     """
     return max(2, int(n_frames) // 3) if modality == "mri" else 0
 

@@ -70,7 +70,7 @@ def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_
 
 def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_model: str = DEFAULT_ECHO_MODEL
                     ) -> str:
-    """Add the three "|seg" methods of one case to scores (name -> MethodScore); a log fragment."""
+    """Add the four "|seg" methods of one case to scores (name -> MethodScore); a log fragment."""
     from app.ml.edes import FUSED_METHOD, es_slide_frames, fuse_with_curve
     from app.ml.evaluation_edes import MethodScore, area_curve_baseline
 

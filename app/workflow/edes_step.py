@@ -1,8 +1,9 @@
 """ED/ES frames of an analysed recording: TempReg-Net (models/ed_es) with the segmented LV curve.
 
 `model_ed_es(recording, measurements)` -> (ed_frames, es_frames, method, fallback reason). TempReg-Net
-(app.ml.edes, imported lazily: torch stays inside app/ml) gives the events; the clip's first/last-frame
-events, which it leaves out as ambiguous, come from the LV curve's extrema. Falls back to the curve's
+(app.ml.edes, imported lazily: torch stays inside app/ml) gives the events; on cine MR stacks each ES then
+slides down the slice-summation volume curve to its minimum (app.ml.edes.es_slide_frames); the clip's
+first/last-frame events, which it leaves out as ambiguous, come from the LV curve's extrema. Falls back to the curve's
 own extrema ("area_curve", the measurements' frames) when the model is missing or fails, finds no
 ED/ES pair, or its beats contradict the curve (EDV <= ESV).
 """
@@ -14,7 +15,6 @@ import numpy as np
 from app.analysis.beats import split_beats
 from app.data.recording import Recording
 from app.workflow.results import ED_ES_AREA_CURVE, ED_ES_TEMPREG, FLAG_AREA_JUMP, Measurements
-
 
 
 def lv_curve(measurements: Measurements) -> np.ndarray:
@@ -32,10 +32,10 @@ def model_ed_es(recording: Recording, measurements: Measurements
                 ) -> tuple[tuple[int, ...], tuple[int, ...], str, str]:
     """(ed_frames, es_frames, method, fallback reason) from TempReg-Net and the LV curve (fuse_with_curve).
 
-    method: "tempreg", "tempreg+area" (ES slid down the curve as app.ml.edes.es_slide_frames allows: cine MR
-    stacks) or "area_curve": then the
-    frames are measurements' own (the curve's extrema) and the reason says why the model was not used
-    (not installed, failed, found no ED/ES pair, or its beats have EDV <= ESV on the segmented curve).
+    method: "tempreg", "tempreg+area" (ES slid down the curve as far as app.ml.edes.es_slide_frames allows:
+    cine MR stacks) or "area_curve": then the frames are measurements' own (the curve's extrema) and the
+    reason says why the model was not used (not installed, failed, found no ED/ES pair, or its beats have
+    EDV <= ESV on the segmented curve).
     """
     area = (tuple(measurements.ed_frames), tuple(measurements.es_frames), ED_ES_AREA_CURVE)
     try:
