@@ -3,10 +3,13 @@ workers) or a no-argument callable returning True when the user asked to stop, o
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import Callable, Union
+
+Cancel = Union[threading.Event, Callable[[], bool], None]
 
 
-def is_cancelled(cancel: Any) -> bool:
+def is_cancelled(cancel: Cancel) -> bool:
     """True when `cancel` (an Event, a callable or None) says stop."""
     if cancel is None:
         return False

@@ -12,12 +12,12 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import cv2
 import numpy as np
 
-from app.cancel import is_cancelled
+from app.cancel import Cancel, is_cancelled
 from app.data.recording import Recording
 
 MODEL_FOLDERS = {"temporal": "echo_seg_temporal", "base": "echo_seg_base"}
@@ -203,7 +203,7 @@ def segment_recording(
     recording: Recording,
     model: str = "temporal",
     *,
-    cancel: Callable[[], bool] | None = None,
+    cancel: Cancel = None,
     slice_index: int = 0,
     keep_probabilities: bool = False,
     wma_window: int = 0,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 import cv2
 import numpy as np
 
 from app.analysis.lv_localise import localise_stack
-from app.cancel import is_cancelled
+from app.cancel import Cancel, is_cancelled
 from app.data.recording import Recording
 from app.ml.mri_decision import ARGMAX, Decision, decide
 from app.ml.mri_postprocess import impose_labels
@@ -93,9 +93,10 @@ def load_mri_model(device=None):
     return load_model(MODEL_NAME, build, device or choose_device())
 
 
-def segment_stack(recording: Recording, net=None, cancel: Callable[[], bool] | None = None,
+def segment_stack(recording: Recording, net=None, cancel: Cancel = None,
                   decision: Decision | None = None) -> Iterator[Progress | MriSegmentation]:
-    """Cancellable generator: Progress per slice, then the MriSegmentation of the whole (S, T) stack.
+    """Cancellable generator (cancel: a threading.Event or a callable, app.cancel): Progress per slice, then
+    the MriSegmentation of the whole (S, T) stack.
     decision: the label thresholds (default: the shipped model's, app/ml/mri_decision.py)."""
     net = net or load_mri_model()
     decision = shipped_decision() if decision is None else decision

@@ -111,8 +111,9 @@ def train(opts: TrainOptions) -> Iterator[TrainProgress]:
                 best = min(best, _published_score(val_clips, device))
     elif opts.init_from_published:
         model.load_state_dict(_published_model(device).state_dict())
-        if val_clips and opts.save_best:
-            best = _published_score(val_clips, device)
+        if val_clips and opts.save_best:  # the published weights' score, to beat before anything is saved
+            model.eval()
+            best = _val_score(afd_of_clips(model, val_clips, device), len(val_clips))
     rng = np.random.default_rng(opts.seed + step)
     clock = TrainingClock(opts.checkpoint_every_s / 60.0, opts.max_minutes or None)
     losses: list[float] = []
