@@ -51,4 +51,4 @@ def test_ef_check_is_zero_for_the_reference_and_negative_for_a_stiff_prediction(
 def test_truth_flicker_is_zero_for_a_still_clip():
     ed = _lv((200, 160), (120, 80), (80, 35))
     clip = _clip(ed, ed)
-    assert truth_flicker([clip])["mfip"] == 0.0
+    assert truth_flicker([clip])["mfip"] == 0.0 and truth_flicker([clip])["reversals"] == 0.0

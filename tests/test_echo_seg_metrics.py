@@ -37,6 +37,18 @@ def test_mfip_counts_changed_pixels():
     assert sm.mfip(seq[:1]) == 0.0
 
 
+def test_label_reversals_count_blips_not_motion():
+    a, b, c = (_square((10, 10), 0, 5, 0, w) for w in (5, 6, 7))
+    growing = np.stack([a, b, c])  # the border moves on: every change is motion
+    assert sm.mfip(growing) > 0 and sm.label_reversals(growing) == 0.0
+    blip = np.stack([a, b, a])  # one column flips for one frame and back
+    assert sm.label_reversals(blip) == pytest.approx(5 / 100)
+    region = np.zeros((10, 10), bool)
+    region[:, :6] = True
+    assert sm.label_reversals(blip, region) == pytest.approx(5 / 60)
+    assert sm.label_reversals(blip[:2]) == 0.0
+
+
 def test_large_temporal_errors_against_nearest_annotation():
     ref = np.stack([_square((100, 100), 10, 30, 10, 30)])
     good = np.stack([ref[0], _square((100, 100), 12, 32, 10, 30)])
@@ -61,4 +73,4 @@ def test_metric_classes_accumulate():
     t(np.stack([a, a]), [])
     t(np.stack([a, b]), [1])
     out = t.aggregate()
-    assert out["lte"] == 1 and out["n"] == 2 and out["mfip"] > 0
+    assert out["lte"] == 1 and out["n"] == 2 and out["mfip"] > 0 and out["reversals"] == 0.0

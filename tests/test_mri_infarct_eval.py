@@ -42,6 +42,19 @@ def test_metadata_record_keeps_the_approach_names():
               "published models/mri_seg"]
     assert [_key(t) for t in titles] == ["cnn_alone_loo", "one_level_loo", "multi_level_loo", "published"]
     record = metadata_record({"published": {"myo": 0.71234, "pool": 0.6, "myo_infarct": 0.7}},
-                             argparse.Namespace(stacks=4, threads=0))
+                             argparse.Namespace(stacks=4, threads=0, tag=""))
     assert record["dsc_myo_all_lv_slices"] == {"published": 0.712} and record["stacks"] == 4
     assert record["command"] == "python -m app evaluate mri-infarct --stacks 4"
+
+
+def test_update_keeps_approaches_whose_folds_were_not_scored_again():
+    from app.ml.evaluation_mri_infarct import merge_record
+
+    previous = {"command": "old", "stacks": 4, "dsc_pool": {"multi_level_loo": 0.90, "cnn_alone_loo": 0.85},
+                "dsc_myo_infarct_slices": {"multi_level_loo": 0.93, "cnn_alone_loo": 0.91}}
+    new = {"command": "new", "stacks": 4, "dsc_pool": {"cnn_alone_loo": 0.88, "published": 0.87},
+           "dsc_myo_infarct_slices": {"cnn_alone_loo": 0.92, "published": 0.92}}
+    merged = merge_record(new, previous)
+    assert merged["dsc_myo_infarct_slices"] == {"cnn_alone_loo": 0.92, "published": 0.92, "multi_level_loo": 0.93}
+    assert merged["dsc_pool"]["multi_level_loo"] == 0.90 and merged["carried_over"] == {"multi_level_loo": "old"}
+    assert merge_record(new, {**previous, "stacks": 8}) == new  # other phantoms: not comparable

@@ -224,3 +224,72 @@ def test_resuming_a_finished_run_does_not_rewrite_its_checkpoint():
     trainer.run()
     trainer.run()
     assert calls == [1]
+
+
+def test_cnn_alone_draws_labelled_phases_into_a_batch():
+    import argparse
+
+    from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+    from app.ml.training.mri_data import UNLABELLED, MriSample
+    from app.ml.training.mri_seg import PHASES_PER_DRAW, Trainer
+
+    rng = np.random.default_rng(0)
+    image = rng.random((10, 32, 32)).astype(np.float32)
+    target = np.full((10, 32, 32), UNLABELLED, np.uint8)
+    target[3], target[7] = 0, 0
+    target[3, 10:20, 10:20], target[7, 12:18, 12:18] = 1, 1
+    trainer = Trainer.__new__(Trainer)
+    trainer.args = argparse.Namespace(temporal="none", batch=3, phantom_fraction=0.0, lr=1e-3, steps=10)
+    trainer.rng, trainer.phantom, trainer.step = rng, [], 0
+    trainer.train = [MriSample("x", 0, image, target, (1.0, 1.0), (0, 0))]
+    for _ in range(5):  # only the labelled phases, never an unlabelled one, always the same count
+        img, tgt = trainer.draw()
+        assert img.shape == (PHASES_PER_DRAW, 32, 32) and not (tgt == UNLABELLED).all(axis=(1, 2)).any()
+    import torch
+
+    trainer.net = MultiLevelConvLSTMNet(4, "none")
+    trainer.opt = torch.optim.AdamW(trainer.net.parameters(), lr=1e-3)
+    assert np.isfinite(trainer.train_step()) and trainer.step == 1
+    # whole cycles for the temporal approaches
+    trainer.args.temporal = "multi"
+    assert trainer.draw()[0].shape[0] in (5, 10)
+
+
+def test_batches_of_whole_cycles_are_refused():
+    from app.ml.training.mri_seg import main
+
+    assert main(["--temporal", "multi", "--batch", "2"]) == 2
+
+
+def test_update_keeps_the_rows_of_approaches_not_evaluated_again():
+    from app.ml.training.mri_seg import carry_over
+
+    def row(approach, case, dsc):
+        return {"approach": approach, "case": case, "dice_endo": dsc}
+
+    old = {"command": "python -m app evaluate mri-seg", "rows": [row("none", "A", 0.90), row("multi", "A", 0.88)],
+           "means": {"none": {"dice_endo": 0.90}, "multi": {"dice_endo": 0.88}},
+           "decisions_all_folds": {"none": {"pool_probability": 0.3}, "multi": {"pool_probability": 0.4}},
+           "fold_training_args": {"none/A": {"base_channels": 8}, "multi/A": {"base_channels": 8}}}
+    new = {"command": "python -m app evaluate mri-seg", "rows": [row("none", "A", 0.93)],
+           "means": {"none": {"dice_endo": 0.93}}, "decisions_all_folds": {"none": {"pool_probability": 0.25}},
+           "fold_training_args": {"none/A": {"base_channels": 16}}}
+    merged = carry_over(new, old)
+    assert [(r["approach"], r["dice_endo"]) for r in merged["rows"]] == [("none", 0.93), ("multi", 0.88)]
+    assert merged["means"] == {"none": {"dice_endo": 0.93}, "multi": {"dice_endo": 0.88}}
+    assert merged["decisions_all_folds"]["none"] == {"pool_probability": 0.25}
+    assert merged["fold_training_args"] == {"none/A": {"base_channels": 16}, "multi/A": {"base_channels": 8}}
+    assert merged["carried_over"] == {"multi": "python -m app evaluate mri-seg"}
+    assert carry_over(new, {}) == new
+    assert "carried_over" not in carry_over(old, new)  # nothing is missing from the newer table
+
+
+def test_a_published_model_keeps_the_comparison_tables():
+    from app.ml.training.mri_seg import carried_tables
+
+    previous = {"leave_one_out": {"rows": [{"approach": "multi", "case": "A"}]},
+                "infarct_phantom_comparison": {"stacks": 4, "dsc_pool": {"published": 0.8, "multi_level_loo": 0.9}}}
+    out = carried_tables({"rows": [{"approach": "none", "case": "A"}]}, previous)
+    assert [r["approach"] for r in out["leave_one_out"]["rows"]] == ["none", "multi"]
+    assert out["infarct_phantom_comparison"] == {"stacks": 4, "dsc_pool": {"multi_level_loo": 0.9}}
+    assert carried_tables(None, {}) == {"leave_one_out": None}

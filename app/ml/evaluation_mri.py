@@ -30,7 +30,7 @@ from app.data.datasets import sunnybrook
 from app.ml.mri_decision import ARGMAX, Decision, decide, score_sample, tune
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from app.ml.training.mri_data import GRID_MM, UNLABELLED
-from app.ml.training.mri_seg import CASES, SUNNYBROOK, load_samples, run_name
+from app.ml.training.mri_seg import CASES, SUNNYBROOK, carry_over, load_samples, run_name
 
 APPROACHES = {"none": "CNN alone", "single": "one-level ConvLSTM", "multi": "multi-level ConvLSTM"}
 
@@ -224,13 +224,18 @@ def _update_model(summary_path: Path, decisions: dict[str, Decision]) -> None:
     """leave_one_out into the shipped metadata, and the thresholds of the shipped approach as its decision."""
     from app.ml.weights import read_metadata, update_metadata
 
-    shipped = read_metadata("mri_seg").get("build", {}).get("temporal")
+    meta = read_metadata("mri_seg")
+    shipped = meta.get("build", {}).get("temporal")
     decision = None  # evaluated with --argmax: the model labels by the argmax too
     if shipped in decisions:
         decision = {**decisions[shipped].as_dict(), "tuned_on": "all leave-one-out held-out predictions of this "
                     "approach (python -m app evaluate mri-seg --update-model)"}
-    update_metadata("mri_seg", {"leave_one_out": json.loads(summary_path.read_text()), "decision": decision})
+    table = carry_over(json.loads(summary_path.read_text()), meta.get("leave_one_out") or {})
+    update_metadata("mri_seg", {"leave_one_out": table, "decision": decision})
     print(f"models/mri_seg/metadata.json: leave_one_out and decision ({decision or 'argmax'}) updated")
+    if table.get("carried_over"):
+        print(f"  approaches not evaluated in this run kept from the previous table: {', '.join(table['carried_over'])}")
+
 
 
 def _tta_views(requested: int | None) -> int:

@@ -65,16 +65,16 @@ def score_stack(labels: np.ndarray, truth: np.ndarray, infarct_slices) -> dict:
     return out
 
 
-def _networks():
-    """(approach title, [nets], decision) for each approach's folds, plus the published model (decision None:
-    its own metadata's)."""
+def _networks(tag: str = ""):
+    """(approach title, [nets], decision) for each approach's folds (runs of `train mri-seg --tag TAG`), plus
+    the published model (decision None: its own metadata's)."""
     from app.ml.evaluation_mri import APPROACHES, load_fold
     from app.ml.training.mri_seg import CASES
 
     for approach, title in APPROACHES.items():
-        nets = [net for net, _, _ in (load_fold(approach, case) for case in CASES) if net is not None]
+        nets = [net for net, _, _ in (load_fold(approach, case, tag) for case in CASES) if net is not None]
         if nets:
-            yield f"{title} (LOO folds)", nets, _loo_decision(approach)
+            yield f"{title} (LOO folds)", nets, _loo_decision(approach, tag)
     from app.ml.mri_inference import load_mri_model
 
     try:
@@ -83,12 +83,12 @@ def _networks():
         print(f"published model unavailable: {exc}", file=sys.stderr)
 
 
-def _loo_decision(approach: str):
-    """The approach's thresholds from checkpoints/mri_seg_loo/summary.json (argmax when not evaluated)."""
+def _loo_decision(approach: str, tag: str = ""):
+    """The approach's thresholds from checkpoints/mri_seg_loo[_TAG]/summary.json (argmax when not evaluated)."""
     from app.ml.mri_decision import Decision
     from app.ml.training.mri_seg import loo_decision
 
-    return Decision.from_metadata(loo_decision(approach))
+    return Decision.from_metadata(loo_decision(approach, tag))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cardiotrace evaluate mri-infarct", description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", type=int, default=4, help="infarcted phantom stacks")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--tag", default="", help="the LOO fold runs of `train mri-seg --tag TAG`")
     parser.add_argument("--update-model", action="store_true",
                         help="write the table into models/mri_seg/metadata.json (infarct_phantom_comparison)")
     args = parser.parse_args(argv)
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: infarcted slices {list(slices)}")
     print(f"\n{'approach':<34}{'DSC myo':>9}{'DSC pool':>10}{'DSC myo, infarct slices':>25}")
     table: dict[str, dict[str, float]] = {}
-    for title, nets, decision in _networks():
+    for title, nets, decision in _networks(args.tag):
         rows = []
         for net in nets:
             for _, case, slices in stacks:
@@ -123,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{title:<34}{mean['myo']:>9.3f}{mean['pool']:>10.3f}{mean['myo_infarct']:>25.3f}")
         table[_key(title)] = mean
     if args.update_model and table:
-        from app.ml.weights import update_metadata
+        from app.ml.weights import read_metadata, update_metadata
 
-        update_metadata("mri_seg", {"infarct_phantom_comparison": metadata_record(table, args)})
+        previous = read_metadata("mri_seg").get("infarct_phantom_comparison") or {}
+        update_metadata("mri_seg", {"infarct_phantom_comparison": merge_record(metadata_record(table, args), previous)})
         print("models/mri_seg/metadata.json: infarct_phantom_comparison updated")
     return 0
 
@@ -145,6 +147,20 @@ def metadata_record(table: dict[str, dict[str, float]], args) -> dict:
         return {name: round(float(row[key]), 3) for name, row in table.items()}
 
     command = f"python -m app evaluate mri-infarct --stacks {args.stacks}" + (
-        f" --threads {args.threads}" if args.threads else "")
+        f" --threads {args.threads}" if args.threads else "") + (f" --tag {args.tag}" if args.tag else "")
     return {"command": command, "stacks": args.stacks, "dsc_myo_all_lv_slices": column("myo"),
             "dsc_pool": column("pool"), "dsc_myo_infarct_slices": column("myo_infarct")}
+
+
+def merge_record(new: dict, previous: dict) -> dict:
+    """`new`, plus the approaches of a `previous` record with the same number of stacks that `new` did not
+    score (their folds were not on this machine), named under "carried_over" with the command that scored them."""
+    if not previous or previous.get("stacks") != new.get("stacks"):
+        return new
+    scores = [k for k, v in new.items() if isinstance(v, dict) and k != "carried_over"]
+    kept = sorted(set(previous.get(scores[0], {})) - set(new[scores[0]])) if scores else []
+    if not kept:
+        return new
+    out = {**new, **{k: {**new[k], **{a: previous[k][a] for a in kept if a in previous.get(k, {})}} for k in scores}}
+    out["carried_over"] = {a: previous.get("carried_over", {}).get(a, previous.get("command", "")) for a in kept}
+    return out

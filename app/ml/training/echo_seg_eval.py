@@ -3,12 +3,16 @@
 CAMUS valid (50 patients; only ED/ES annotated): each patient becomes a two-beat ED->ES->ED cycle at
 native resolution (demons registration of the masks, see sequences.py; the ED and ES frames are the
 original images). Dice/Hausdorff are scored on the second beat's ED and ES frames (after the temporal
-model has seen a beat). mFIP = mean fraction of pixels changing label between frames; #LTE = recordings
+model has seen a beat). mFIP = mean fraction of pixels (in the sector) changing label between frames;
+reversals = mean fraction of pixels whose label blips for one frame and back (flicker proper: the heart's
+smooth motion changes labels but hardly reverses them; see app.analysis.seg_metrics); #LTE = recordings
 with a frame whose largest per-class Hausdorff distance to the nearest annotated frame exceeds 30 mm.
 EF check (CAMUS has no clinical EF): monoplane disks EF from our contours on the scored ED/ES frames
 against the same method on the expert masks (ef_mae_pts, ef_bias_pts, their medians, ef_gross_n = patients
 off by more than 20 points, e.g. a broken contour; mean EDV/ESV error %).
-Phantom: labelled two-beat clips (every frame annotated). Real clip (no labels): #LTE counts recordings
+Phantom: labelled two-beat clips (every frame annotated) at 30 Hz and, as apical clips are usually
+recorded, 50 Hz (--phantom-rates); the "truth" row scores the exact labels (the flicker of the motion
+itself, the floor of a faithful segmentation). Real clip (no labels): #LTE counts recordings
 with a jump > 30 mm between consecutive frames.
 """
 
@@ -101,14 +105,14 @@ def ef_check(labels: np.ndarray, clip: LabelledClip) -> tuple[float, float, floa
     return ef_ours - ef_ref, 100 * (ours[0] / ref[0] - 1), 100 * (ours[1] / ref[1] - 1)
 
 
-def phantom_clip(seed: int) -> LabelledClip:
+def phantom_clip(seed: int, frame_rate_hz: float = 30.0) -> LabelledClip:
     from app.data.phantom import EchoPhantomParams, HeartParams, make_echo
 
     rng = np.random.default_rng(seed)
     edv = float(rng.uniform(90, 180))
     params = EchoPhantomParams(
         heart=HeartParams(edv_ml=edv, esv_ml=edv * (1 - rng.uniform(0.3, 0.6)), heart_rate_bpm=float(rng.uniform(55, 95))),
-        beats=2, frame_rate_hz=30.0, quality=("excellent", "good", "fair", "poor")[seed % 4], image_shape_px=(256, 256),
+        beats=2, frame_rate_hz=frame_rate_hz, quality=("excellent", "good", "fair", "poor")[seed % 4], image_shape_px=(256, 256),
     )
     case = make_echo(params, seed=seed)
     n = case.recording.n_frames
@@ -142,7 +146,7 @@ def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
     d, h, tm = dice.aggregate(), hd.aggregate(), temporal.aggregate()
     out = {f"dice_{sm.CLASS_NAMES[k]}": round(v, 4) for k, v in d.items()}
     out |= {f"hd_{sm.CLASS_NAMES[k]}_mm": round(v, 2) for k, v in h.items()}
-    out |= {"mfip": round(tm["mfip"], 5), "lte": tm["lte"], "n": tm["n"]}
+    out |= {"mfip": round(tm["mfip"], 5), "reversals": round(tm["reversals"], 6), "lte": tm["lte"], "n": tm["n"]}
     if ef_rows:
         ef = np.array(ef_rows)
         out |= {"ef_mae_pts": round(float(np.abs(ef[:, 0]).mean()), 2), "ef_bias_pts": round(float(ef[:, 0].mean()), 2),
@@ -156,14 +160,18 @@ def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
 def truth_flicker(clips: list[LabelledClip]) -> dict:
     """mFIP of the exact labels themselves: the label change the heart's real motion causes at the clip's
     frame rate, the floor no faithful segmentation can go below."""
-    values = [sm.mfip(np.asarray(c.annotations), c.recording.sector_mask) for c in clips]
-    return {"mfip": round(float(np.mean(values)), 5), "lte": 0, "n": len(clips)}
+    temporal = sm.TemporalMetric()
+    for clip in clips:
+        temporal(np.asarray(clip.annotations), [], clip.recording.sector_mask)
+    tm = temporal.aggregate()
+    return {"mfip": round(tm["mfip"], 5), "reversals": round(tm["reversals"], 6), "lte": 0, "n": len(clips)}
 
 
 def score_clip(recording: Recording, approach: str) -> dict:
     labels = run_approach(recording, approach)
     bad = sm.consecutive_jumps(labels, recording.spacing_mm)
-    return {"mfip": round(sm.mfip(labels, recording.sector_mask), 5), "lte": int(bool(bad)), "n": 1,
+    return {"mfip": round(sm.mfip(labels, recording.sector_mask), 5),
+            "reversals": round(sm.label_reversals(labels, recording.sector_mask), 6), "lte": int(bool(bad)), "n": 1,
             "lv_found_frames": int((labels == 1).any(axis=(1, 2)).sum()), "frames": int(labels.shape[0])}
 
 
@@ -172,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder")
     p.add_argument("--clip", type=Path, default=CLIP, help="real unlabelled A4C clip")
     p.add_argument("--limit", type=int, default=None, help="first N valid patients only")
-    p.add_argument("--phantoms", type=int, default=4, help="phantom clips (0: skip)")
+    p.add_argument("--phantoms", type=int, default=4, help="phantom clips per frame rate (0: skip)")
+    p.add_argument("--phantom-rates", default="30,50", help="phantom frame rates (Hz), comma-separated")
     p.add_argument("--approaches", default="base,base+wma,base+c3,temporal,temporal+bi")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--update-metadata", action="store_true", help="store the results in models/*/metadata.json")
@@ -181,14 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def format_table(results: dict) -> str:
-    cols = ["dice_lv", "dice_myocardium", "dice_la", "hd_lv_mm", "hd_myocardium_mm", "hd_la_mm", "mfip", "lte", "n",
+    cols = ["dice_lv", "dice_myocardium", "dice_la", "hd_lv_mm", "hd_myocardium_mm", "hd_la_mm", "mfip", "reversals", "lte", "n",
             "ef_mae_pts", "ef_bias_pts", "ef_median_pts", "ef_median_abs_pts", "ef_gross_n"]
     lines = []
     for dataset, by_approach in results.items():
         lines.append(f"== {dataset}")
-        lines.append(f"{'approach':<10}" + "".join(f"{c:>19}" for c in cols))
+        widths = [max(len(c) + 2, 10) for c in cols]
+        lines.append(f"{'approach':<12}" + "".join(f"{c:>{w}}" for c, w in zip(cols, widths)))
         for approach, row in by_approach.items():
-            lines.append(f"{approach:<10}" + "".join(f"{str(row.get(c, '-')):>19}" for c in cols))
+            lines.append(f"{approach:<12}" + "".join(f"{str(row.get(c, '-')):>{w}}" for c, w in zip(cols, widths)))
     return "\n".join(lines)
 
 
@@ -210,10 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     paths = case_paths("valid", args.data)[: args.limit]
     clips = [camus_cycle(p) for p in paths]
     results["camus_valid_cycles"] = {a: score_labelled(clips, a) for a in approaches}
-    if args.phantoms > 0:
-        phantoms = [phantom_clip(9000 + i) for i in range(args.phantoms)]
-        results["phantom_cycles"] = {a: score_labelled(phantoms, a) for a in approaches}
-        results["phantom_cycles"]["truth"] = truth_flicker(phantoms)
+    for rate in [float(r) for r in args.phantom_rates.split(",") if r.strip()] if args.phantoms > 0 else []:
+        phantoms = [phantom_clip(9000 + i, rate) for i in range(args.phantoms)]
+        name = "phantom_cycles" if rate == 30.0 else f"phantom_cycles_{rate:g}hz"
+        results[name] = {a: score_labelled(phantoms, a) for a in approaches} | {"truth": truth_flicker(phantoms)}
     if args.clip.is_file():
         from app.data.readers import load_recording
 

@@ -63,11 +63,17 @@ def intensity(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def augment(image: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(T, H, W) float image 0..1 and uint8 target -> augmented copies; shapes kept except phase stride 2."""
+def augment(image: np.ndarray, target: np.ndarray, rng: np.random.Generator,
+            temporal: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(T, H, W) float image 0..1 and uint8 target -> augmented copies; shapes kept except phase stride 2.
+
+    temporal=False (phases drawn for the CNN alone, which sees each on its own): no cycle start or stride.
+    """
     image, target = warp_sample(np.asarray(image, np.float32), np.asarray(target, np.uint8),
                                 random_affine(rng, image.shape[-1]))
     image = intensity(image, rng)
+    if not temporal:
+        return np.ascontiguousarray(image, np.float32), np.ascontiguousarray(target)
     start = int(rng.integers(image.shape[0]))
     image, target = np.roll(image, -start, axis=0), np.roll(target, -start, axis=0)
     if rng.random() < 0.5:

@@ -25,13 +25,14 @@ import numpy as np
 from app.ml.mri_decision import score_sample
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from app.ml.training.mri_augment import augment
-from app.ml.training.mri_data import PREPROCESSING, SAMPLES_VERSION, MriSample, sunnybrook_samples
+from app.ml.training.mri_data import PREPROCESSING, SAMPLES_VERSION, UNLABELLED, MriSample, sunnybrook_samples
 
 __all__ = ["augment", "main", "score_sample"]
 
 SUNNYBROOK = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "sunnybrook"
 CASES = ("SC-HF-I-4", "SC-HF-I-5", "SC-HF-I-6")
 CHECKPOINT_MINUTES = 3.0
+PHASES_PER_DRAW = 2  # labelled phases per slice in a CNN-alone batch (Sunnybrook labels ED and ES)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=800)
     p.add_argument("--max-minutes", type=float, default=60.0)
     p.add_argument("--base-channels", type=int, default=8)
+    p.add_argument("--batch", type=int, default=1,
+                   help="slices per step; with --temporal none each contributes %d labelled phases, not its "
+                        "whole cycle (the CNN sees phases one by one, so unlabelled ones add nothing)" % PHASES_PER_DRAW)
     p.add_argument("--phantom", type=int, default=0, help="phantom short-axis stacks to add to training")
     p.add_argument("--phantom-fraction", type=float, default=0.25,
                    help="share of training draws taken from the phantom samples (the rest: Sunnybrook)")
@@ -130,15 +134,13 @@ class Trainer:
 
         from app.ml.training.mri_losses import partial_label_loss
 
-        pool = self.phantom if self.phantom and self.rng.random() < self.args.phantom_fraction else self.train
-        sample = pool[int(self.rng.integers(len(pool)))]
-        image, target = augment(sample.image, sample.target, self.rng)
+        draws = [self.draw() for _ in range(self.args.batch)]
         lr = self.args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, self.step / max(1, self.args.steps))))
         for group in self.opt.param_groups:
             group["lr"] = lr
         self.net.train()
-        x = torch.from_numpy(image)[None, :, None]
-        y = torch.from_numpy(target.astype(np.int64))[None]
+        x = torch.from_numpy(np.stack([image for image, _ in draws]))[:, :, None]
+        y = torch.from_numpy(np.stack([target for _, target in draws]).astype(np.int64))
         loss = partial_label_loss(self.net(x), y)
         self.opt.zero_grad()
         loss.backward()
@@ -146,6 +148,16 @@ class Trainer:
         self.step += 1
         self.bn_recalibrated = False
         return float(loss.detach())
+
+    def draw(self) -> tuple[np.ndarray, np.ndarray]:
+        """One augmented training item: a whole cycle, or PHASES_PER_DRAW labelled phases for the CNN alone."""
+        pool = self.phantom if self.phantom and self.rng.random() < self.args.phantom_fraction else self.train
+        sample = pool[int(self.rng.integers(len(pool)))]
+        if self.args.temporal != "none":
+            return augment(sample.image, sample.target, self.rng)
+        labelled = np.flatnonzero((sample.target != UNLABELLED).any(axis=(1, 2)))
+        keep = np.sort(self.rng.choice(labelled, PHASES_PER_DRAW, replace=len(labelled) < PHASES_PER_DRAW))
+        return augment(sample.image[keep], sample.target[keep], self.rng, temporal=False)
 
     def validate(self) -> dict:
         from app.ml.mri_inference import predict_cycle
@@ -180,8 +192,9 @@ class Trainer:
         return metrics
 
     def publish(self, metrics: dict) -> None:
-        from app.ml.weights import save_model
+        from app.ml.weights import model_available, read_metadata, save_model
 
+        previous = read_metadata("mri_seg") if model_available("mri_seg") else {}
         save_model(self.net, "mri_seg", {
             "architecture": f"MultiLevelConvLSTMNet(temporal={self.args.temporal}) - Zhang et al. multi-level ConvLSTM",
             "build": {"base_channels": self.args.base_channels, "temporal": self.args.temporal, "closed_cycle": True},
@@ -198,27 +211,63 @@ class Trainer:
             "command": "python -m app train mri-seg " + " ".join(self.argv),
             "steps": self.step,
             "metrics": metrics,
-            "leave_one_out": loo_summary(),
-            **loo_decision(self.args.temporal),
+            **carried_tables(loo_summary(self.args.tag), previous),
+            **loo_decision(self.args.temporal, self.args.tag),
         })
 
 
-def loo_summary() -> dict | None:
-    """The table written by `python -m app evaluate mri-seg` (checkpoints/mri_seg_loo/summary.json), if any."""
-    path = CHECKPOINTS_DIR / "mri_seg_loo" / "summary.json"
+def carried_tables(summary: dict | None, previous: dict) -> dict:
+    """The comparison tables of a newly published model: the LOO table of its run's tag (with the rows of the
+    approaches it lacks kept from the previous model's table) and the previous infarct-phantom comparison of
+    the LOO folds (its "published" entry dropped: that was the previous model)."""
+    old_loo = previous.get("leave_one_out") or {}
+    out = {"leave_one_out": carry_over(summary, old_loo) if summary else (old_loo or None)}
+    infarct = previous.get("infarct_phantom_comparison")
+    if infarct:
+        out["infarct_phantom_comparison"] = {k: ({a: v for a, v in val.items() if a != "published"}
+                                                 if isinstance(val, dict) else val) for k, val in infarct.items()}
+    return out
+
+
+def carry_over(new: dict, old: dict) -> dict:
+    """The LOO table `new`, plus the rows, means, thresholds and fold recipes of every approach that `old` has
+    and `new` lacks (its folds were not on this machine), listed under "carried_over" with the command that
+    measured them, so retraining one approach does not erase the comparison with the others."""
+    evaluated = {row["approach"] for row in new.get("rows", [])}
+    kept = sorted({row["approach"] for row in old.get("rows", [])} - evaluated)
+    if not kept:
+        return new
+    out = {**new, "rows": new.get("rows", []) + [r for r in old["rows"] if r["approach"] in kept]}
+    out["means"] = {**new.get("means", {}), **{a: m for a, m in old.get("means", {}).items() if a in kept}}
+    out["decisions_all_folds"] = {**new.get("decisions_all_folds", {}),
+                                  **{a: d for a, d in old.get("decisions_all_folds", {}).items() if a in kept}}
+    out["fold_training_args"] = {**new.get("fold_training_args", {}),
+                                 **{k: v for k, v in old.get("fold_training_args", {}).items()
+                                    if k.split("/")[0] in kept}}
+    out["carried_over"] = {a: old.get("carried_over", {}).get(a, old.get("command", "")) for a in kept}
+    return out
+
+
+def loo_summary(tag: str = "") -> dict | None:
+    """The table written by `python -m app evaluate mri-seg [--tag TAG]` (checkpoints/mri_seg_loo[_TAG]/
+    summary.json), if any."""
+    path = CHECKPOINTS_DIR / ("mri_seg_loo" + (f"_{tag}" if tag else "")) / "summary.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def loo_decision(temporal: str) -> dict:
+def loo_decision(temporal: str, tag: str = "") -> dict:
     """{"decision": thresholds} of this approach tuned by `evaluate mri-seg` on all its held-out predictions
     (app/ml/mri_decision.py), or {} (argmax) when it has not been evaluated."""
-    decision = ((loo_summary() or {}).get("decisions_all_folds") or {}).get(temporal)
+    decision = ((loo_summary(tag) or {}).get("decisions_all_folds") or {}).get(temporal)
     return {"decision": {**decision, "tuned_on": "all leave-one-out held-out predictions of this approach"}} if decision else {}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if args.batch > 1 and args.temporal != "none":
+        print("error: --batch > 1 needs --temporal none (whole cycles differ in length)", file=sys.stderr)
+        return 2
     if not args.data.is_dir():
         print(f"error: Sunnybrook data not found at {args.data}", file=sys.stderr)
         return 2
