@@ -259,3 +259,27 @@ def test_es_slides_down_the_volume_curve_for_cine_mr_only():
     det = edes.EdEsDetection((0,), (12,), np.zeros(20, np.float32))
     fused = edes.fuse_with_curve(det, volume, 25.0, refine_es=True, radius=edes.es_slide_frames("mri", 20))
     assert fused.es_frames == (8,) and fused.method == "tempreg+area"
+
+
+# SCD0000401's slice-summation volume curve (ml per phase): one gated cycle, ED at the trigger (phases 19/0),
+# both ends rising steeply, so as a plain clip neither end passes for an event
+GATED_401 = np.array([218.6, 213.2, 198.9, 181.6, 164.8, 153.0, 148.9, 151.1, 155.5, 167.1, 177.8, 184.7, 192.3,
+                      196.5, 196.8, 198.7, 199.7, 202.5, 214.2, 220.2])
+
+
+def test_a_gated_cycle_finds_ed_across_the_wrap():
+    assert detect_ed_es(GATED_401, 19.6) == ((), ())
+    ed, es = detect_ed_es(GATED_401, 19.6, periodic=True)
+    assert ed == (19,) and es == (6,)
+    rolled = np.roll(GATED_401, 7)  # ED mid-clip: the same events, shifted
+    assert detect_ed_es(rolled, 19.6, periodic=True) == ((6,), (13,))
+
+
+def test_fusion_takes_the_gated_cycles_ed_when_tempreg_finds_only_es():
+    import app.ml.edes as edes
+
+    det = edes.EdEsDetection((), (9,), np.zeros(20, np.float32))  # what TempReg-Net gave on SCD0000401
+    radius = edes.es_slide_frames("mri", 20)
+    assert edes.fuse_with_curve(det, GATED_401, 19.6, radius=radius).ed_frames == ()
+    fused = edes.fuse_with_curve(det, GATED_401, 19.6, radius=radius, periodic=True)
+    assert fused.ed_frames == (19,) and fused.es_frames == (6,)

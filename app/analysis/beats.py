@@ -116,16 +116,24 @@ def fill_gaps(curve: np.ndarray) -> np.ndarray:
     return y
 
 
-def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None,
+                 periodic: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(ed_frames, es_frames) sorted, alternating, from a (T,) volume or area curve.
 
     Extrema at the clip edges count only when they reach the level of the interior extrema and the curve
     is nearly flat there (so a clip ending half-way through filling or just before ES invents no event). A clip shorter than a beat falls back to the
     global maximum and the following minimum.
+    periodic: the curve is one gated cycle whose last phase runs on into its first (cine MR), so ED, which
+    sits at the trigger, is found across the wrap (on three copies of the cycle end to end, the middle
+    copy's events) instead of being judged as a clip edge.
     """
     y = np.asarray(curve, dtype=np.float64)
     if y.ndim != 1 or len(y) < 3:
         return (), ()
+    if periodic:
+        n = len(y)
+        ed, es = detect_ed_es(np.tile(y, 3), frame_rate_hz)
+        return tuple(f - n for f in ed if n <= f < 2 * n), tuple(f - n for f in es if n <= f < 2 * n)
     s = smooth_curve(y, frame_rate_hz)
     lo, hi = np.percentile(s, [2, 98])
     span = hi - lo
@@ -282,17 +290,18 @@ def add_edge_events(ed, es, curve_ed, curve_es, min_gap: int) -> tuple[tuple[int
 
 
 def fuse_events(ed_frames, es_frames, curve: np.ndarray, frame_rate_hz: float | None = None,
-                refine_es: bool = True, radius: int = SNAP_RADIUS_FRAMES) -> tuple[tuple[int, ...], tuple[int, ...]]:
+                refine_es: bool = True, radius: int = SNAP_RADIUS_FRAMES,
+                periodic: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """An event detector's (ed, es) (e.g. TempReg-Net's) combined with a (T,) LV volume/area curve.
 
     ED frames stay; with refine_es each ES slides down the curve to its minimum, at most radius frames
     (snap_to_curve); events at the clip ends that the detector leaves out come from the curve's own
-    extrema (detect_ed_es, add_edge_events). Sorted, unique.
+    extrema (detect_ed_es, add_edge_events; periodic: a gated cycle, as detect_ed_es). Sorted, unique.
     """
     y = np.asarray(curve, dtype=np.float64)
     ed = tuple(int(f) for f in ed_frames)
     es = snap_to_curve(es_frames, y, False, radius) if refine_es else tuple(int(f) for f in es_frames)
     if np.isfinite(y).sum() >= 3:
-        curve_ed, curve_es = detect_ed_es(y, frame_rate_hz)
+        curve_ed, curve_es = detect_ed_es(y, frame_rate_hz, periodic)
         return add_edge_events(ed, es, curve_ed, curve_es, min_event_distance(frame_rate_hz))
     return tuple(sorted(set(ed))), tuple(sorted(set(es)))

@@ -172,7 +172,7 @@ def es_slide_frames(modality: str | None, n_frames: int) -> int:
 
 
 def fuse_with_curve(detection: EdEsDetection, lv_curve: np.ndarray, frame_rate_hz: float | None,
-                    refine_es: bool = True, radius: int = 2) -> EdEsDetection:
+                    refine_es: bool = True, radius: int = 2, periodic: bool = False) -> EdEsDetection:
     """TempReg's events combined with the segmented LV volume (or area) curve (lv_curve: (T,), NaN gaps).
 
     TempReg decides which events exist and where ED is: the Kong curve leaves ED steeply, while the volume
@@ -180,12 +180,13 @@ def fuse_with_curve(detection: EdEsDetection, lv_curve: np.ndarray, frame_rate_h
     "tempreg+area") each ES slides down the volume curve to its minimum, at most `radius` frames: the Kong
     curve approaches ES slowly (cubic), a well-timed volume curve has a sharp minimum there. Either way, events
     on the clip's first/last frames, which curve_extrema leaves out as ambiguous, come from the curve's
-    extrema (app.analysis.beats.fuse_events); without refine_es the method stays "tempreg".
+    extrema (app.analysis.beats.fuse_events; periodic: the curve is one gated cycle, cine MR); without
+    refine_es the method stays "tempreg".
     """
     y = np.asarray(lv_curve, dtype=np.float64)
     if y.shape != np.shape(detection.curve):
         raise ValueError(f"the LV curve has {y.shape} frames, the detection {np.shape(detection.curve)}")
-    ed, es = fuse_events(detection.ed_frames, detection.es_frames, y, frame_rate_hz, refine_es, radius)
+    ed, es = fuse_events(detection.ed_frames, detection.es_frames, y, frame_rate_hz, refine_es, radius, periodic)
     return replace(detection, ed_frames=ed, es_frames=es, method=FUSED_METHOD if refine_es else "tempreg")
 
 

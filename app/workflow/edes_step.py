@@ -52,7 +52,8 @@ def model_ed_es(recording: Recording, measurements: Measurements
     curve = lv_curve(measurements)
     if np.isfinite(curve).sum() >= 3:  # the curve supplies clip-end events TempReg leaves out
         radius = es_slide_frames(recording.modality, recording.n_frames)
-        det = fuse_with_curve(det, curve, recording.frame_rate_hz, refine_es=radius > 0, radius=radius)
+        det = fuse_with_curve(det, curve, recording.frame_rate_hz, refine_es=radius > 0, radius=radius,
+                              periodic=recording.is_stack)
     if not det.ed_frames or not det.es_frames:
         return (*area, "TempReg-Net found no end-diastole/end-systole pair")
     if np.isfinite(curve).sum() < 3:

@@ -223,7 +223,8 @@ def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es) -> tuple[
         notes.append("uncalibrated: volumes need a length calibration; EF from pixel-unit volumes")
     if nominal_timing:
         notes.append("the file gives no frame timing: heart rate not measured")
-    if beats and all(b.es_frame < b.ed_frame for b in beats):
+    if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_stack:
+        # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
         notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
     if not beats:
         notes.append("no complete ED -> ES pair found: no EDV/ESV/EF" if (ed or es) else
@@ -253,12 +254,14 @@ def _measure_stack(rec, per_slice, ed_frames, es_frames, edited, confidence, edi
               for t in range(rec.n_frames)]
     issues = _merge_flags(issues, frame_flags)
     quality = _quality(present, area_px, confidence, edited_frames, issues)
-    if ed_frames is None and np.isfinite(vol).sum() >= 3:
-        # cine MR is one gated cycle: a maximum at the last phase is the next beat's ED seen early
-        detected = detect_ed_es(vol, rec.frame_rate_hz)[0]
-        if 0 in detected and rec.n_frames - 1 in detected:
-            detected = detected[:-1]
-        ed_frames = detected
+    if np.isfinite(vol).sum() >= 3 and (ed_frames is None or es_frames is None):
+        # cine MR is one gated cycle: ED (at the trigger) is found across the wrap, and a maximum at the
+        # last phase as well as the first is the next beat's ED seen early
+        detected_ed, detected_es = detect_ed_es(vol, rec.frame_rate_hz, periodic=True)
+        if 0 in detected_ed and rec.n_frames - 1 in detected_ed:
+            detected_ed = detected_ed[:-1]
+        ed_frames = detected_ed if ed_frames is None else ed_frames
+        es_frames = detected_es if es_frames is None else es_frames
     m = _assemble(rec, "slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan),
                   ed_frames, es_frames, edited, quality, rec.heart_rate_bpm)
     if m.beats and rec.calibrated and np.isfinite(epi).any():
