@@ -24,7 +24,7 @@ def load_net(random_weights: bool):
     from app.ml.nets.mri_multilevel import build
 
     if random_weights:
-        return build({"build": {"base_channels": 8, "temporal": "none"}}).eval()
+        return build({"build": {"base_channels": 16, "temporal": "none"}}).eval()
     return mri_inference.load_mri_model(torch.device("cpu"))
 
 

@@ -81,7 +81,8 @@ def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_
     plain = fuse_with_curve(detection, area, rate, refine_es=False)
     fused = fuse_with_curve(detection, area, rate, refine_es=True)
     radius = es_slide_frames(case.modality, len(case.clip))
-    app_way = fuse_with_curve(detection, area, rate, refine_es=radius > 0, radius=radius)
+    app_way = fuse_with_curve(detection, area, rate, refine_es=radius > 0, radius=radius,
+                              periodic=case.modality == "mri")  # as app.workflow.edes_step: an MR clip is one gated cycle
     base = area_curve_baseline(area, rate)
     for name, (ed, es) in (("tempreg|seg", (plain.ed_frames, plain.es_frames)),
                            (f"{FUSED_METHOD}|seg", (fused.ed_frames, fused.es_frames)),
