@@ -237,7 +237,6 @@ def _update_model(summary_path: Path, decisions: dict[str, Decision]) -> None:
         print(f"  approaches not evaluated in this run kept from the previous table: {', '.join(table['carried_over'])}")
 
 
-
 def _tta_views(requested: int | None) -> int:
     from app.ml.mri_inference import TTA_VIEWS
 
