@@ -60,10 +60,7 @@ def mfip(labels: np.ndarray, region: np.ndarray | None = None) -> float:
     """(T, H, W) labels -> mean over t of the fraction of pixels (inside `region` (H, W) if given) changing label."""
     if labels.shape[0] < 2:
         return 0.0
-    changed = labels[1:] != labels[:-1]
-    if region is not None:
-        return float(changed[:, region].mean())
-    return float(changed.mean())
+    return _fraction(labels[1:] != labels[:-1], region)
 
 
 def label_reversals(labels: np.ndarray, region: np.ndarray | None = None) -> float:
@@ -71,10 +68,12 @@ def label_reversals(labels: np.ndarray, region: np.ndarray | None = None) -> flo
     with labels[t-1] == labels[t+1] != labels[t]: one-frame label blips."""
     if labels.shape[0] < 3:
         return 0.0
-    blip = (labels[:-2] == labels[2:]) & (labels[1:-1] != labels[:-2])
-    if region is not None:
-        return float(blip[:, region].mean())
-    return float(blip.mean())
+    return _fraction((labels[:-2] == labels[2:]) & (labels[1:-1] != labels[:-2]), region)
+
+
+def _fraction(flags: np.ndarray, region: np.ndarray | None) -> float:
+    """Mean of (T, H, W) bool flags over frames and pixels (inside `region` (H, W) if given)."""
+    return float((flags[:, region] if region is not None else flags).mean())
 
 
 def max_class_hausdorff_mm(pred: np.ndarray, truth: np.ndarray, spacing_mm, labels=(1, 2, 3)) -> float:

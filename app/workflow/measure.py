@@ -255,11 +255,8 @@ def _measure_stack(rec, per_slice, ed_frames, es_frames, edited, confidence, edi
     issues = _merge_flags(issues, frame_flags)
     quality = _quality(present, area_px, confidence, edited_frames, issues)
     if np.isfinite(vol).sum() >= 3 and (ed_frames is None or es_frames is None):
-        # cine MR is one gated cycle: ED (at the trigger) is found across the wrap, and a maximum at the
-        # last phase as well as the first is the next beat's ED seen early
+        # cine MR is one gated cycle: ED (at the trigger) is found once, across the wrap
         detected_ed, detected_es = detect_ed_es(vol, rec.frame_rate_hz, periodic=True)
-        if 0 in detected_ed and rec.n_frames - 1 in detected_ed:
-            detected_ed = detected_ed[:-1]
         ed_frames = detected_ed if ed_frames is None else ed_frames
         es_frames = detected_es if es_frames is None else es_frames
     m = _assemble(rec, "slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan),
