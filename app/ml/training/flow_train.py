@@ -25,7 +25,6 @@ from app.ml.training.checkpoint import (
 )
 from app.ml.training.flow_data import PairConfig, make_batch, make_pair
 
-TRAIN_TARGET = ("motion", "app.ml.training.flow_train:main")
 CAMUS_CITATION = "Leclerc et al., IEEE TMI 38(9):2198-2210, 2019, doi:10.1109/TMI.2019.2900516"
 
 

@@ -30,7 +30,6 @@ from app.ml.training.checkpoint import (
     save_checkpoint,
 )
 
-TRAIN_TARGET = ("view", "app.ml.training.view_train:main")
 TRAINED_CLASSES = ("a4c", "a2c", "a3c", "other")
 DATA_BY_VIEW = {"a4c": "real", "a2c": "phantom only", "a3c": "phantom only", "plax": "none", "psax": "none",
                 "other": "phantom only"}
