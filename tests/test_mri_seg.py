@@ -250,6 +250,10 @@ def test_cnn_alone_draws_labelled_phases_into_a_batch():
     trainer.net = MultiLevelConvLSTMNet(4, "none")
     trainer.opt = torch.optim.AdamW(trainer.net.parameters(), lr=1e-3)
     assert np.isfinite(trainer.train_step()) and trainer.step == 1
+    trainer.args.bf16 = True  # --bf16: the forward pass in bf16 autocast, the weights stay float32
+    before = trainer.net.stem[0].weight.detach().clone()
+    assert np.isfinite(trainer.train_step()) and trainer.step == 2
+    assert trainer.net.stem[0].weight.dtype == torch.float32 and not torch.equal(before, trainer.net.stem[0].weight)
     # whole cycles for the temporal approaches
     trainer.args.temporal = "multi"
     assert trainer.draw()[0].shape[0] in (5, 10)
