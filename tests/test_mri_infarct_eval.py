@@ -58,3 +58,22 @@ def test_update_keeps_approaches_whose_folds_were_not_scored_again():
     assert merged["dsc_myo_infarct_slices"] == {"cnn_alone_loo": 0.92, "published": 0.92, "multi_level_loo": 0.93}
     assert merged["dsc_pool"]["multi_level_loo"] == 0.90 and merged["carried_over"] == {"multi_level_loo": "old"}
     assert merge_record(new, {**previous, "stacks": 8}) == new  # other phantoms: not comparable
+
+
+def test_unfinished_fold_runs_are_not_scored(tmp_path, monkeypatch):
+    """A fold stopped by --max-minutes (to be resumed) must not enter the comparison tables as if trained."""
+    import app.ml.evaluation_mri as evaluation
+    from app.ml.evaluation_mri_infarct import _networks
+    from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+    from app.ml.training.checkpoint import save_checkpoint
+    from app.ml.training.mri_seg import CASES, run_name
+
+    monkeypatch.setattr(evaluation, "CHECKPOINTS_DIR", tmp_path)
+    monkeypatch.setattr("app.ml.mri_inference.load_mri_model", lambda: MultiLevelConvLSTMNet(4, "none"))
+    state = {"model": MultiLevelConvLSTMNet(4, "multi").state_dict(), "args": {"base_channels": 4, "steps": 20}}
+    save_checkpoint(tmp_path / run_name("multi", CASES[0], "t") / "last.pt", {**state, "step": 20})
+    save_checkpoint(tmp_path / run_name("multi", CASES[1], "t") / "last.pt", {**state, "step": 12})
+    _, step, args = evaluation.load_fold("multi", CASES[1], "t")
+    assert step == 12 and not evaluation.fold_finished(step, args)
+    titles = {title: len(nets) for title, nets, _ in _networks("t")}
+    assert titles == {"multi-level ConvLSTM (LOO folds)": 1, "published models/mri_seg": 1}

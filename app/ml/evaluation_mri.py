@@ -145,6 +145,11 @@ def load_fold(approach: str, case: str, tag: str = ""):
     return net.eval(), int(state["step"]), dict(state["args"])
 
 
+def fold_finished(step: int, fold_args: dict) -> bool:
+    """A fold run has reached its --steps (a resumable run stopped by --max-minutes is not scored)."""
+    return step >= int(fold_args.get("steps", 0))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cardiotrace evaluate mri-seg", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SUNNYBROOK)
@@ -170,9 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         held: dict[str, HeldOut] = {}
         for case in CASES:
             net, steps, fold_args = load_fold(approach, case, args.tag)
-            if net is None:
+            if net is None or not fold_finished(steps, fold_args):
                 tag = f" --tag {args.tag}" if args.tag else ""
-                print(f"{title:<22}{case:<11}  not trained (python -m app train mri-seg --temporal {approach} --holdout {case}{tag})")
+                state = "not trained" if net is None else f"unfinished, step {steps} of {fold_args['steps']}; resume"
+                print(f"{title:<22}{case:<11}  {state} (python -m app train mri-seg --temporal {approach} "
+                      f"--holdout {case}{tag} ...)")
                 continue
             held[case] = predict_held_out(net, args.data, case, args.tta_views)
             recipes[f"{approach}/{case}"] = {k: v for k, v in fold_args.items() if k not in ("data", "publish")}

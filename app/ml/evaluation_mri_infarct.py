@@ -68,11 +68,12 @@ def score_stack(labels: np.ndarray, truth: np.ndarray, infarct_slices) -> dict:
 def _networks(tag: str = ""):
     """(approach title, [nets], decision) for each approach's folds (runs of `train mri-seg --tag TAG`), plus
     the published model (decision None: its own metadata's)."""
-    from app.ml.evaluation_mri import APPROACHES, load_fold
+    from app.ml.evaluation_mri import APPROACHES, fold_finished, load_fold
     from app.ml.training.mri_seg import CASES
 
     for approach, title in APPROACHES.items():
-        nets = [net for net, _, _ in (load_fold(approach, case, tag) for case in CASES) if net is not None]
+        nets = [net for net, step, args in (load_fold(approach, case, tag) for case in CASES)
+                if net is not None and fold_finished(step, args)]
         if nets:
             yield f"{title} (LOO folds)", nets, _loo_decision(approach, tag)
     from app.ml.mri_inference import load_mri_model
