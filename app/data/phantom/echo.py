@@ -9,6 +9,7 @@ import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 from scipy.spatial import cKDTree
 
+from app.cancel import drain
 from app.data.phantom.cycle import CardiacCycle
 from app.data.phantom.echo_image import EchoRenderer
 from app.data.phantom.heart import HeartModel
@@ -109,14 +110,7 @@ def make_echo(params: EchoPhantomParams, seed: int = 0,
 
     progress: optional callback receiving 0..1 as frames are rendered.
     """
-    gen = iter_make_echo(params, seed)
-    while True:
-        try:
-            fraction = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if progress is not None:
-            progress(fraction)
+    return drain(iter_make_echo(params, seed), progress)
 
 
 def iter_make_echo(params: EchoPhantomParams, seed: int = 0):

@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 import numpy as np
 
+from app.cancel import drain
 from app.data.phantom.cycle import CardiacCycle
 from app.data.phantom.heart import HeartModel
 from app.data.phantom.mri_scene import N_PSI, MriScene, Rings
@@ -34,14 +35,7 @@ def slice_heights_mm(params: MriPhantomParams, model: HeartModel) -> np.ndarray:
 
 def make_mri(params: MriPhantomParams, seed: int = 0, progress: Callable[[float], None] | None = None):
     """Render the stack and its ground truth. Same params and seed -> identical output."""
-    gen = iter_make_mri(params, seed)
-    while True:
-        try:
-            fraction = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if progress is not None:
-            progress(fraction)
+    return drain(iter_make_mri(params, seed), progress)
 
 
 def iter_make_mri(params: MriPhantomParams, seed: int = 0):
