@@ -119,6 +119,7 @@ def test_text_summary_and_view_override(files, capsys):
     (["--labels", "{dir}/missing.npz"], "not found"),
     (["--view", "a4c", "--view", "a2c"], "once per PATH"),
     (["--labels", "{bad}"], "do not match"),
+    (["--hysteresis", "1.5"], "between 0 and 1"),
 ])
 def test_bad_input_is_one_line_exit_2(files, capsys, argv_tail, needle):
     path = files["a4c"][0]
@@ -140,6 +141,26 @@ def test_unreadable_file_and_missing_model_exit_2(files, tmp_path, capsys, monke
     assert main(["analyze", str(files["a4c"][0])]) == 2
     err = capsys.readouterr().err.strip()
     assert "echo_seg_base" in err and len(err.splitlines()) == 1
+
+
+def test_hysteresis_steadies_the_shipped_network_labels(files, capsys, tmp_path):
+    from app.ml.weights import model_available
+
+    if not model_available("echo_seg_base"):
+        pytest.skip("models/echo_seg_base is not installed")
+    from app.analysis.seg_metrics import label_reversals
+
+    path = files["a4c"][0]
+    reversals, ef = {}, {}
+    for margin in ("0", "0.2"):
+        masks = tmp_path / f"labels_{margin}.nii.gz"
+        code = main(["analyze", str(path), "--hysteresis", margin, "--no-strain", "--json", "-", "--masks", str(masks)])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        ef[margin] = json.loads(out.out)["ef_pct"]
+        reversals[margin] = label_reversals(sitk.GetArrayFromImage(sitk.ReadImage(str(masks))))
+    assert reversals["0.2"] < reversals["0"]
+    assert abs(ef["0.2"] - ef["0"]) < 5
 
 
 def test_stack_masks_round_trip(tmp_path):

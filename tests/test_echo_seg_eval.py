@@ -52,3 +52,19 @@ def test_truth_flicker_is_zero_for_a_still_clip():
     ed = _lv((200, 160), (120, 80), (80, 35))
     clip = _clip(ed, ed)
     assert truth_flicker([clip])["mfip"] == 0.0 and truth_flicker([clip])["reversals"] == 0.0
+
+
+def test_store_in_metadata_merges_rows_per_approach(tmp_path, monkeypatch):
+    import json
+
+    from app.ml.training.echo_seg_eval import store_in_metadata
+
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
+    folder = tmp_path / "echo_seg_temporal"
+    folder.mkdir()
+    old = {"validation_metrics": {"camus_valid_cycles": {"temporal": {"mfip": 0.01}}}, "validation_command": "old run"}
+    (folder / "metadata.json").write_text(json.dumps(old))
+    store_in_metadata({"camus_valid_cycles": {"temporal+h2": {"mfip": 0.009}}}, "new run")
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["validation_metrics"]["camus_valid_cycles"] == {"temporal": {"mfip": 0.01}, "temporal+h2": {"mfip": 0.009}}
+    assert meta["validation_commands"] == {"temporal": "old run", "temporal+h2": "new run"}

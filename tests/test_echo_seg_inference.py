@@ -166,3 +166,19 @@ def test_bidirectional_average_is_the_mean_of_both_passes(tiny_models):
     base = inference.run_to_result(inference.segment_recording(rec, "base", bidirectional_average=True, device=cpu))
     plain = inference.run_to_result(inference.segment_recording(rec, "base", device=cpu))
     assert np.array_equal(base.labels, plain.labels)
+
+
+def test_hysteresis_margin_holds_labels_where_the_classes_are_close(tiny_models):
+    rec = _recording(n=6)
+    cpu = torch.device("cpu")
+
+    def labels(margin):
+        return inference.run_to_result(inference.segment_recording(
+            rec, "base", keep_probabilities=True, hysteresis_margin=margin, device=cpu))
+
+    plain, held_all = labels(0.0), labels(1.0)
+    assert np.array_equal(plain.labels, plain.probabilities.astype(np.float32).argmax(1))
+    assert np.array_equal(held_all.labels, np.repeat(plain.labels[:1], 6, axis=0))  # margin 1: nothing can switch
+    half = labels(0.05).labels
+    changed = (half[1:] != half[:-1]).sum()
+    assert changed <= (plain.labels[1:] != plain.labels[:-1]).sum()

@@ -35,12 +35,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=("temporal", "base"), default=DEFAULT_ECHO_MODEL,
                         help="echo segmentation network: base = per-frame U-Net (default: the more accurate EF), "
                              "temporal = ConvLSTM U-Net (smoother contours, EF under-estimated)")
+    parser.add_argument("--hysteresis", type=_margin, default=0.0, metavar="MARGIN",
+                        help="echo: a pixel keeps the previous frame's label unless another class is more probable "
+                             "by more than MARGIN (0-1; 0.2 stops most flicker, EF about 1-1.5 points lower; default 0)")
     parser.add_argument("--no-strain", action="store_true", help="skip longitudinal strain (apical echo views)")
     # --- report, exports, batch: options owned by app/report/cli_hooks.py (report helper) ---
     from app.report import cli_hooks
 
     cli_hooks.add_arguments(parser)
     # --- end report block ---
+
+
+def _margin(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}")
+    return value
 
 
 def _per_path(values, n: int, name: str) -> list:
@@ -71,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         cli_hooks.validate(args)
         if cli_hooks.is_batch(args):
             return cli_hooks.run_batch_command(
-                args, segmenter_for=lambda recording: segmenter_for_model(recording, args.model))
+                args, segmenter_for=lambda recording: segmenter_for_model(recording, args.model, args.hysteresis))
     except cli_hooks.OptionError as exc:
         raise UsageError(str(exc)) from None
     # --- end report block ---
@@ -90,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
                 labels = load_labels(Path(label_file), recording)
                 segmenter, name = (lambda rec, _l=labels: _l), f"labels:{Path(label_file).name}"
             else:
-                segmenter, name = segmenter_for_model(recording, args.model)
+                segmenter, name = segmenter_for_model(recording, args.model, args.hysteresis)
             analysis = run_to_completion(analyze_recording(recording, segmenter=segmenter, segmenter_name=name))
         except AnalysisError as exc:
             raise UsageError(f"{path}: {exc}") from None

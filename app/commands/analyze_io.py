@@ -9,11 +9,12 @@ import numpy as np
 from app.data.recording import Recording
 
 
-def segmenter_for_model(recording: Recording, model: str):
-    """(segmenter, name): the pipeline default, or the chosen echo network."""
+def segmenter_for_model(recording: Recording, model: str, hysteresis: float = 0.0):
+    """(segmenter, name): the pipeline default, or the chosen echo network (with label hysteresis, see
+    app/ml/hysteresis.py, when `hysteresis` > 0)."""
     from app.workflow.pipeline import DEFAULT_ECHO_MODEL, _weights_error, default_segmenter
 
-    if recording.modality == "mri" or model == DEFAULT_ECHO_MODEL:
+    if recording.modality == "mri" or (model == DEFAULT_ECHO_MODEL and hysteresis <= 0):
         return default_segmenter(recording)
 
     def echo_base(rec, cancel=None):
@@ -21,7 +22,7 @@ def segmenter_for_model(recording: Recording, model: str):
         from app.ml.weights import WeightsError
 
         try:
-            yield from segment_recording(rec, model, cancel=cancel)
+            yield from segment_recording(rec, model, cancel=cancel, hysteresis_margin=hysteresis)
         except (WeightsError, FileNotFoundError) as exc:
             raise _weights_error(exc, f"echo_seg_{model}") from exc
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from app.cancel import Cancel, is_cancelled
 from app.data.recording import Recording
+from app.ml.hysteresis import sticky_argmax
 
 MODEL_FOLDERS = {"temporal": "echo_seg_temporal", "base": "echo_seg_base"}
 LONG_AXIS_VIEWS = ("a3c", "plax")
@@ -210,6 +211,7 @@ def segment_recording(
     bidirectional_check: bool = False,
     centred_window: int = 0,
     bidirectional_average: bool = False,
+    hysteresis_margin: float = 0.0,
     device=None,
 ) -> Iterator[Progress | EchoSegmentation]:
     """Segment every frame; yields Progress after each frame and finally one EchoSegmentation.
@@ -220,7 +222,8 @@ def segment_recording(
     each frame's probabilities with its neighbours' (binomial weights, e.g. 3 -> 1/4, 1/2, 1/4), a
     zero-lag offline smoothing that removes single-frame flicker without the lag of the causal WMA.
     bidirectional_average (temporal model, offline): run the clip forwards and backwards and average the
-    two passes' probabilities, so every frame sees its past and its future.
+    two passes' probabilities, so every frame sees its past and its future. hysteresis_margin: a pixel keeps
+    the previous frame's label unless another class is more probable by more than this (app/ml/hysteresis.py).
     """
     frames = recording.frames_unit(slice_index)
     if frames.ndim != 3 or frames.shape[0] == 0:
@@ -248,9 +251,12 @@ def segment_recording(
             probs[0, ~sector] = 1.0
         return probs
 
+    previous: list[np.ndarray] = []  # the last stored frame's labels, for the hysteresis
+
     def store(t: int, net_probs: np.ndarray) -> None:
         probs = to_recording_grid(net_probs)
-        labels[t] = probs.argmax(0)
+        labels[t] = sticky_argmax(probs, previous[-1] if previous else None, hysteresis_margin)
+        previous[:] = [labels[t]]
         confidence[t] = frame_confidence(probs, labels[t])
         if probs_all is not None:
             probs_all[t] = probs

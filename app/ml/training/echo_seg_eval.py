@@ -1,5 +1,9 @@
 """`evaluate echo-seg`: base vs base+WMA vs base+centred smoothing vs temporal on CAMUS valid, phantom, real clip.
 
+Approaches: the per-frame U-Net ("base"), with a causal weighted moving average of its probabilities (+wma,
+window 6) or a centred one (+c3, +c5); the ConvLSTM U-Net ("temporal"), also run forwards and backwards
+(+bi); either network with label hysteresis (+h1, +h2: margins 0.1, 0.2; app/ml/hysteresis.py).
+
 CAMUS valid (50 patients; only ED/ES annotated): each patient becomes a two-beat ED->ES->ED cycle at
 native resolution (demons registration of the masks, see sequences.py; the ED and ES frames are the
 original images). Dice/Hausdorff are scored on the second beat's ED and ES frames (after the temporal
@@ -35,10 +39,13 @@ from app.data.recording import Recording, uniform_frame_times
 from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
 from app.ml.training.sequences import cycle_frame, register_labels, speckle_fields
 
-# name -> (network, causal WMA window, centred window, forward+backward average of the temporal network)
-APPROACHES = {"base": ("base", 0, 0, False), "base+wma": ("base", 6, 0, False), "base+c3": ("base", 0, 3, False),
-              "base+c5": ("base", 0, 5, False), "temporal": ("temporal", 0, 0, False),
-              "temporal+bi": ("temporal", 0, 0, True)}
+# name -> (network, causal WMA window, centred window, forward+backward average of the temporal network,
+# label hysteresis margin, app/ml/hysteresis.py)
+APPROACHES = {"base": ("base", 0, 0, False, 0.0), "base+wma": ("base", 6, 0, False, 0.0),
+              "base+c3": ("base", 0, 3, False, 0.0), "base+c5": ("base", 0, 5, False, 0.0),
+              "base+h1": ("base", 0, 0, False, 0.1), "base+h2": ("base", 0, 0, False, 0.2),
+              "temporal": ("temporal", 0, 0, False, 0.0), "temporal+bi": ("temporal", 0, 0, True, 0.0),
+              "temporal+h1": ("temporal", 0, 0, False, 0.1), "temporal+h2": ("temporal", 0, 0, False, 0.2)}
 CLIP = DEFAULT_ROOT.parent / "echo_clip_a4c" / "a4c_sequence.nii.gz"
 EVAL_CACHE = Path(__file__).resolve().parents[3] / "checkpoints" / "eval_cache"
 
@@ -122,9 +129,9 @@ def phantom_clip(seed: int, frame_rate_hz: float = 30.0) -> LabelledClip:
 def run_approach(recording: Recording, approach: str) -> np.ndarray:
     from app.ml.inference import run_to_result, segment_recording
 
-    model, wma, centred, two_way = APPROACHES[approach]
+    model, wma, centred, two_way, margin = APPROACHES[approach]
     result = run_to_result(segment_recording(recording, model, wma_window=wma, centred_window=centred,
-                                             bidirectional_average=two_way))
+                                             bidirectional_average=two_way, hysteresis_margin=margin))
     return result.labels
 
 
@@ -182,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="first N valid patients only")
     p.add_argument("--phantoms", type=int, default=4, help="phantom clips per frame rate (0: skip)")
     p.add_argument("--phantom-rates", default="30,50", help="phantom frame rates (Hz), comma-separated")
-    p.add_argument("--approaches", default="base,base+wma,base+c3,temporal,temporal+bi")
+    p.add_argument("--approaches", default="base,base+wma,base+c3,base+h2,temporal,temporal+bi,temporal+h2")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--update-metadata", action="store_true", help="store the results in models/*/metadata.json")
     p.add_argument("--threads", type=int, default=2)
@@ -238,15 +245,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def store_in_metadata(results: dict, command: str) -> None:
-    from app.ml.weights import update_metadata
+OWNERS = (("echo_seg_base", ("base", "base+wma", "base+c3", "base+c5", "base+h1", "base+h2", "truth")),
+          ("echo_seg_temporal", ("temporal", "temporal+bi", "temporal+h1", "temporal+h2", "truth")))
 
-    owners = (("echo_seg_base", ("base", "base+wma", "base+c3", "base+c5", "truth")),
-              ("echo_seg_temporal", ("temporal", "temporal+bi", "truth")))
-    for model, approaches in owners:
+
+def store_in_metadata(results: dict, command: str) -> None:
+    """Each model's approaches' rows into its metadata's validation_metrics, merged per dataset and approach
+    (a run of some approaches keeps the others' rows), with the command that measured each approach."""
+    from app.ml.weights import read_metadata, update_metadata
+
+    for model, approaches in OWNERS:
         subset = {ds: {a: v for a, v in by.items() if a in approaches} for ds, by in results.items()}
-        if any(subset.values()):
-            update_metadata(model, {"validation_metrics": subset, "validation_command": command})
+        if not any(subset.values()):
+            continue
+        meta = read_metadata(model)
+        merged = {ds: dict(rows) for ds, rows in (meta.get("validation_metrics") or {}).items()}
+        commands = dict(meta.get("validation_commands") or {})
+        for rows in merged.values():  # rows measured before commands were kept per approach
+            commands.update({a: meta.get("validation_command") for a in rows if a != "truth" and a not in commands})
+        for ds, rows in subset.items():
+            merged.setdefault(ds, {}).update(rows)
+            commands.update({a: command for a in rows if a != "truth"})
+        update_metadata(model, {"validation_metrics": merged, "validation_commands": commands,
+                                "validation_command": command})
 
 
 if __name__ == "__main__":
