@@ -202,3 +202,24 @@ def test_cine_mr_stack_with_the_shipped_models_in_the_viewer(make_window, qtbot)
     st = window.study[0]
     assert st.measurements is not None and st.measurements.method == "slice-summation"
     assert st.ed_frames and st.es_frames and 10.0 < st.measurements.ef_pct < 90.0
+
+
+def test_steady_contours_toggle_is_remembered_and_used_by_the_next_echo_analysis(make_window, qtbot, tmp_path,
+                                                                                 monkeypatch):
+    import app.workflow.pipeline as pipeline
+
+    window = make_window()
+    assert not window.actions.steady.isChecked() and window.controller.echo_hysteresis == 0.0
+    window.actions.steady.trigger()
+    assert window.controller.echo_hysteresis == pytest.approx(0.2)
+    assert "re-run the analysis" in window.statusBar().currentMessage()
+    assert make_window().actions.steady.isChecked()  # remembered in the settings
+
+    rec, labels = synthetic_echo(12, path=tmp_path / "clip.dcm")
+    margins = []
+    monkeypatch.setattr(pipeline, "echo_segmenter",
+                        lambda model="base", hysteresis=0.0: margins.append(hysteresis) or slow_segmenter(labels))
+    window.controller.add_recording(rec)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
+        window.analyse_current()
+    assert blocker.args == [0, True] and margins == [pytest.approx(0.2)]

@@ -12,21 +12,11 @@ from app.data.recording import Recording
 def segmenter_for_model(recording: Recording, model: str, hysteresis: float = 0.0):
     """(segmenter, name): the pipeline default, or the chosen echo network (with label hysteresis, see
     app/ml/hysteresis.py, when `hysteresis` > 0)."""
-    from app.workflow.pipeline import DEFAULT_ECHO_MODEL, _weights_error, default_segmenter
+    from app.workflow.pipeline import DEFAULT_ECHO_MODEL, default_segmenter, echo_segmenter
 
     if recording.modality == "mri" or (model == DEFAULT_ECHO_MODEL and hysteresis <= 0):
         return default_segmenter(recording)
-
-    def echo_base(rec, cancel=None):
-        from app.ml.inference import segment_recording
-        from app.ml.weights import WeightsError
-
-        try:
-            yield from segment_recording(rec, model, cancel=cancel, hysteresis_margin=hysteresis)
-        except (WeightsError, FileNotFoundError) as exc:
-            raise _weights_error(exc, f"echo_seg_{model}") from exc
-
-    return echo_base, f"echo_seg_{model}"
+    return echo_segmenter(model, hysteresis), f"echo_seg_{model}"
 
 
 def load_labels(path: Path, recording: Recording) -> np.ndarray:

@@ -54,6 +54,7 @@ class StudyController(QObject):
         self.study.events.modified.connect(self._modified)
         self.workers: dict[int, GeneratorWorker] = {}
         self.segmenter_for = lambda recording: None  # tests inject a segmenter factory here
+        self.echo_hysteresis = 0.0  # label hysteresis margin for echo analyses (Analysis menu: steady contours)
         self.with_strain = True
         self._restoring = False
 
@@ -118,6 +119,10 @@ class StudyController(QObject):
             return self.workers[index]
         recording = self.study[index].recording
         segmenter = self.segmenter_for(recording)
+        if segmenter is None and self.echo_hysteresis > 0 and recording.modality == "echo":
+            from app.workflow.pipeline import echo_segmenter
+
+            segmenter = echo_segmenter(hysteresis=self.echo_hysteresis)
 
         def job(cancel_event):
             from app.workflow.study_analysis import analyze_for_viewer

@@ -75,17 +75,26 @@ def _weights_error(exc: Exception, folder: str) -> AnalysisError:
     return AnalysisError(f"segmentation model not installed or unusable: models/{folder} ({exc})")
 
 
-def _echo_segmenter(recording: Recording, cancel=None):
-    try:
-        from app.ml.inference import segment_recording
-    except ImportError as exc:  # pragma: no cover - the ML package is part of the app
-        raise AnalysisError(f"echo segmentation is not available in this build: {exc}") from exc
-    from app.ml.weights import WeightsError
+def echo_segmenter(model: str = DEFAULT_ECHO_MODEL, hysteresis: float = 0.0) -> Segmenter:
+    """A segmenter running the echo network `model` ("base" or "temporal"), with label hysteresis
+    (app/ml/hysteresis.py) when `hysteresis` > 0; AnalysisError when the model is not installed."""
 
-    try:
-        yield from segment_recording(recording, DEFAULT_ECHO_MODEL, cancel=cancel)
-    except (WeightsError, FileNotFoundError) as exc:
-        raise _weights_error(exc, f"echo_seg_{DEFAULT_ECHO_MODEL}") from exc
+    def segment(recording: Recording, cancel=None):
+        try:
+            from app.ml.inference import segment_recording
+        except ImportError as exc:  # pragma: no cover - the ML package is part of the app
+            raise AnalysisError(f"echo segmentation is not available in this build: {exc}") from exc
+        from app.ml.weights import WeightsError
+
+        try:
+            yield from segment_recording(recording, model, cancel=cancel, hysteresis_margin=hysteresis)
+        except (WeightsError, FileNotFoundError) as exc:
+            raise _weights_error(exc, f"echo_seg_{model}") from exc
+
+    return segment
+
+
+_echo_segmenter = echo_segmenter()
 
 
 def _mri_segmenter(recording: Recording, cancel=None):
