@@ -3,7 +3,9 @@
 Usage: .venv/bin/python benchmarks/segmentation.py [--threads 2] [--frames 60] [--random-weights]
 Measures the shipped models (models/echo_seg_base, models/echo_seg_temporal) on CPU with `--threads`
 torch threads, bf16 autocast + channels-last, fp32 for comparison; peak memory is the process's peak
-resident set size (ru_maxrss) after each configuration. Prints a table.
+resident set size (ru_maxrss) after each configuration. Prints a table; then a second one: labelling one
+frame's probabilities on the recording's grid (`--grid`, default 600x800) by the argmax and by the label
+hysteresis of app/ml/hysteresis.py (analyze --hysteresis, the viewer's steady contours), with their ratio.
 """
 
 from __future__ import annotations
@@ -76,6 +78,25 @@ def throughput(net, temporal: bool, frames, bf16: bool, chunk: int = 16) -> floa
     return len(frames) / (time.perf_counter() - start)
 
 
+def labelling_ms(grid_hw: tuple[int, int], repeats: int = 30) -> tuple[float, float]:
+    """Median ms per frame of argmax and of sticky_argmax (margin 0.2) on (4, H, W) float32 probabilities."""
+    from app.ml.hysteresis import sticky_argmax
+
+    rng = np.random.default_rng(0)
+    probs = rng.random((4, *grid_hw), dtype=np.float32)
+    probs /= probs.sum(0, keepdims=True)
+    previous = rng.integers(0, 4, grid_hw).astype(np.uint8)
+    timings = {"argmax": [], "hysteresis": []}
+    for _ in range(repeats):
+        start = time.perf_counter()
+        probs.argmax(0).astype(np.uint8)
+        timings["argmax"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        sticky_argmax(probs, previous, 0.2)
+        timings["hysteresis"].append(time.perf_counter() - start)
+    return float(np.median(timings["argmax"]) * 1000), float(np.median(timings["hysteresis"]) * 1000)
+
+
 def main(argv=None) -> int:
     import torch
 
@@ -83,6 +104,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--frames", type=int, default=60)
     p.add_argument("--random-weights", action="store_true", help="benchmark untrained nets (no models/ needed)")
+    p.add_argument("--grid", default="600x800", help="recording grid HxW for the labelling table")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} threads, {args.frames} frames"
@@ -103,6 +125,10 @@ def main(argv=None) -> int:
             r = (model, f"{n_params / 1e6:.2f}M", size, "bf16" if bf16 else "fp32", "yes" if cl else "no",
                  np.median(lat), np.percentile(lat, 90), fps, peak_rss_mb())
             print("".join(f"{v:>14}" if isinstance(v, (str, int)) else f"{v:>14.1f}" for v in r), flush=True)
+    grid_hw = tuple(int(v) for v in args.grid.lower().split("x"))
+    plain, sticky = labelling_ms(grid_hw)
+    print(f"\nlabelling one {grid_hw[0]}x{grid_hw[1]} frame: argmax {plain:.1f} ms, with hysteresis {sticky:.1f} ms "
+          f"({sticky / plain:.2f}x the argmax)", flush=True)
     return 0
 
 
