@@ -157,8 +157,10 @@ def test_hysteresis_steadies_the_shipped_network_labels(files, capsys, tmp_path)
         code = main(["analyze", str(path), "--hysteresis", margin, "--no-strain", "--json", "-", "--masks", str(masks)])
         out = capsys.readouterr()
         assert code == 0, out.err
-        ef[margin] = json.loads(out.out)["ef_pct"]
+        result = json.loads(out.out)
+        ef[margin] = result["ef_pct"]
         reversals[margin] = label_reversals(sitk.GetArrayFromImage(sitk.ReadImage(str(masks))))
+    assert result["segmenter"] == "echo_seg_base + label hysteresis 0.2"
     assert reversals["0.2"] < reversals["0"]
     assert abs(ef["0.2"] - ef["0"]) < 5
 

@@ -223,3 +223,10 @@ def test_steady_contours_toggle_is_remembered_and_used_by_the_next_echo_analysis
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
         window.analyse_current()
     assert blocker.args == [0, True] and margins == [pytest.approx(0.2)]
+
+
+def test_echo_segmenter_names_itself_for_the_report():
+    from app.workflow.pipeline import echo_segmenter
+
+    assert echo_segmenter().__name__ == "echo_seg_base"
+    assert echo_segmenter("temporal", 0.2).__name__ == "echo_seg_temporal + label hysteresis 0.2"

@@ -16,7 +16,8 @@ def segmenter_for_model(recording: Recording, model: str, hysteresis: float = 0.
 
     if recording.modality == "mri" or (model == DEFAULT_ECHO_MODEL and hysteresis <= 0):
         return default_segmenter(recording)
-    return echo_segmenter(model, hysteresis), f"echo_seg_{model}"
+    segmenter = echo_segmenter(model, hysteresis)
+    return segmenter, segmenter.__name__
 
 
 def load_labels(path: Path, recording: Recording) -> np.ndarray:

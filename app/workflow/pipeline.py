@@ -91,7 +91,8 @@ def echo_segmenter(model: str = DEFAULT_ECHO_MODEL, hysteresis: float = 0.0) -> 
         except (WeightsError, FileNotFoundError) as exc:
             raise _weights_error(exc, f"echo_seg_{model}") from exc
 
-    return segment
+    segment.__name__ = f"echo_seg_{model}" + (f" + label hysteresis {hysteresis:g}" if hysteresis > 0 else "")
+    return segment  # the name is what results, JSON and the report show as the segmenter
 
 
 _echo_segmenter = echo_segmenter()
