@@ -9,7 +9,9 @@ generating as its last item, one of: labels (T, H, W) / (S, T, H, W); a (labels,
 object with `.labels` and optionally `.confidence` (e.g. app.ml.inference.EchoSegmentation, the phantom's
 truth). Progress items it yields (with fraction/message, or done/total) are passed on, scaled.
 Defaults: echo -> app.ml.inference.segment_recording with DEFAULT_ECHO_MODEL; short-axis MRI ->
-app.ml.mri_inference.segment_stack. Both are imported lazily, inside the function.
+app.ml.mri_inference.segment_stack. Both are imported lazily, inside the function. `echo_segmenter(model,
+hysteresis)` builds the echo one for another network or with label hysteresis (analyze --model/--hysteresis,
+the viewer's steady contours); its __name__ says which, for the results and the report.
 
 DEFAULT_ECHO_MODEL is the per-frame U-Net ("base"), not the ConvLSTM network: measured end to end, the
 temporal network's smoother contours still under-estimate EF a little more (CAMUS valid monoplane EF against
