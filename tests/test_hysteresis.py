@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.analysis.seg_metrics import label_reversals
-from app.ml.hysteresis import sticky_argmax, sticky_labels
+from app.ml.hysteresis import class_argmax, sticky_argmax, sticky_labels
 
 
 def _two_class(p1: np.ndarray) -> np.ndarray:
@@ -39,3 +39,11 @@ def test_a_held_pixel_follows_the_most_probable_class_once_past_the_margin():
     probs[1, :, 0, 0] = [0.3, 0.25, 0.45]  # class 2 beats the held class 1 by 0.2
     assert list(sticky_labels(probs, 0.15)[:, 0, 0]) == [1, 2]
     assert list(sticky_labels(probs, 0.25)[:, 0, 0]) == [1, 1]
+
+
+def test_class_argmax_is_numpy_argmax_ties_included():
+    rng = np.random.default_rng(1)
+    probs = rng.integers(0, 3, (4, 20, 30)).astype(np.float32)  # many ties
+    labels, best = class_argmax(probs)
+    assert np.array_equal(labels, probs.argmax(0)) and labels.dtype == np.uint8
+    assert np.array_equal(best, probs.max(0))
