@@ -70,11 +70,11 @@ def _per_path(values, n: int, name: str) -> list:
 
 def run(args: argparse.Namespace) -> int:
     from app.cli import UsageError
-    from app.commands.analyze_io import load_labels, segmenter_for_model, write_masks
+    from app.commands.analyze_io import load_labels, write_masks
     from app.workflow.strain_step import with_strain
     from app.data.readers import load_recording
     from app.workflow.measure import measure_study
-    from app.workflow.pipeline import analyze_recording, run_to_completion
+    from app.workflow.pipeline import analyze_recording, default_segmenter, run_to_completion
     from app.workflow.results import AnalysisError
 
     # --- report, exports, batch (app/report/cli_hooks.py; report helper) ---
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         cli_hooks.validate(args)
         if cli_hooks.is_batch(args):
             return cli_hooks.run_batch_command(
-                args, segmenter_for=lambda recording: segmenter_for_model(recording, args.model, args.hysteresis))
+                args, segmenter_for=lambda recording: default_segmenter(recording, args.model, args.hysteresis))
     except cli_hooks.OptionError as exc:
         raise UsageError(str(exc)) from None
     # --- end report block ---
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
                 labels = load_labels(Path(label_file), recording)
                 segmenter, name = (lambda rec, _l=labels: _l), f"labels:{Path(label_file).name}"
             else:
-                segmenter, name = segmenter_for_model(recording, args.model, args.hysteresis)
+                segmenter, name = default_segmenter(recording, args.model, args.hysteresis)
             analysis = run_to_completion(analyze_recording(recording, segmenter=segmenter, segmenter_name=name))
         except AnalysisError as exc:
             raise UsageError(f"{path}: {exc}") from None

@@ -1,4 +1,4 @@
-"""Files around `analyze`: label maps in (--labels) and out (--masks), and the model choice."""
+"""Files around `analyze`: label maps in (--labels) and out (--masks)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from app.data.recording import Recording
-
-
-def segmenter_for_model(recording: Recording, model: str, hysteresis: float = 0.0):
-    """(segmenter, name): the pipeline default, or the chosen echo network (with label hysteresis, see
-    app/ml/hysteresis.py, when `hysteresis` > 0)."""
-    from app.workflow.pipeline import DEFAULT_ECHO_MODEL, default_segmenter, echo_segmenter
-
-    if recording.modality == "mri" or (model == DEFAULT_ECHO_MODEL and hysteresis <= 0):
-        return default_segmenter(recording)
-    segmenter = echo_segmenter(model, hysteresis)
-    return segmenter, segmenter.__name__
 
 
 def load_labels(path: Path, recording: Recording) -> np.ndarray:

@@ -119,10 +119,10 @@ class StudyController(QObject):
             return self.workers[index]
         recording = self.study[index].recording
         segmenter = self.segmenter_for(recording)
-        if segmenter is None and self.echo_hysteresis > 0 and recording.modality == "echo":
-            from app.workflow.pipeline import echo_segmenter
+        if segmenter is None and self.echo_hysteresis > 0:
+            from app.workflow.pipeline import default_segmenter
 
-            segmenter = echo_segmenter(hysteresis=self.echo_hysteresis)
+            segmenter, _ = default_segmenter(recording, hysteresis=self.echo_hysteresis)
 
         def job(cancel_event):
             from app.workflow.study_analysis import analyze_for_viewer

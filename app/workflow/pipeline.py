@@ -9,9 +9,10 @@ generating as its last item, one of: labels (T, H, W) / (S, T, H, W); a (labels,
 object with `.labels` and optionally `.confidence` (e.g. app.ml.inference.EchoSegmentation, the phantom's
 truth). Progress items it yields (with fraction/message, or done/total) are passed on, scaled.
 Defaults: echo -> app.ml.inference.segment_recording with DEFAULT_ECHO_MODEL; short-axis MRI ->
-app.ml.mri_inference.segment_stack. Both are imported lazily, inside the function. `echo_segmenter(model,
-hysteresis)` builds the echo one for another network or with label hysteresis (analyze --model/--hysteresis,
-the viewer's steady contours); its __name__ says which, for the results and the report.
+app.ml.mri_inference.segment_stack. Both are imported lazily, inside the function. `default_segmenter(recording,
+model, hysteresis)` also builds the echo one for another network or with label hysteresis (analyze
+--model/--hysteresis, the viewer's steady contours); a segmenter's __name__ says which, for the results and
+the report.
 
 DEFAULT_ECHO_MODEL is the per-frame U-Net ("base"), not the ConvLSTM network: measured end to end, the
 temporal network's smoother contours still under-estimate EF a little more (CAMUS valid monoplane EF against
@@ -66,11 +67,15 @@ def contour_kind(recording: Recording) -> str:
 
 
 # -- default segmenters ---------------------------------------------------------------------------
-def default_segmenter(recording: Recording) -> tuple[Segmenter, str]:
-    """(segmenter, name) for the recording; AnalysisError when the model is not installed."""
+def default_segmenter(recording: Recording, model: str = DEFAULT_ECHO_MODEL,
+                      hysteresis: float = 0.0) -> tuple[Segmenter, str]:
+    """(segmenter, name) for the recording: the MRI network for MRI; for echo the network `model` ("base" or
+    "temporal"), with label hysteresis when `hysteresis` > 0 (echo_segmenter). The segmenter raises
+    AnalysisError when its model is not installed."""
     if recording.modality == "mri":
-        return _mri_segmenter, "mri_seg"
-    return _echo_segmenter, f"echo_seg_{DEFAULT_ECHO_MODEL}"
+        return _mri_segmenter, _mri_segmenter.__name__
+    segmenter = _echo_segmenter if (model, hysteresis) == (DEFAULT_ECHO_MODEL, 0.0) else echo_segmenter(model, hysteresis)
+    return segmenter, segmenter.__name__
 
 
 def _weights_error(exc: Exception, folder: str) -> AnalysisError:
@@ -117,6 +122,9 @@ def _mri_segmenter(recording: Recording, cancel=None):
                 yield item
     except (WeightsError, FileNotFoundError) as exc:
         raise _weights_error(exc, "mri_seg") from exc
+
+
+_mri_segmenter.__name__ = "mri_seg"  # the name results and the report show
 
 
 # -- running a segmenter ----------------------------------------------------------------------------
