@@ -292,8 +292,10 @@ def test_a_published_model_keeps_the_comparison_tables():
     from app.ml.training.mri_seg import carried_tables
 
     previous = {"leave_one_out": {"rows": [{"approach": "multi", "case": "A"}]},
-                "infarct_phantom_comparison": {"stacks": 4, "dsc_pool": {"published": 0.8, "multi_level_loo": 0.9}}}
+                "infarct_phantom_comparison": {"stacks": 4, "dsc_pool": {"published": 0.8, "multi_level_loo": 0.9}},
+                "comparison_note": "2.5D input tried and not kept"}
     out = carried_tables({"rows": [{"approach": "none", "case": "A"}]}, previous)
+    assert out["comparison_note"] == "2.5D input tried and not kept"
     assert [r["approach"] for r in out["leave_one_out"]["rows"]] == ["none", "multi"]
     assert out["infarct_phantom_comparison"] == {"stacks": 4, "dsc_pool": {"multi_level_loo": 0.9}}
     assert carried_tables(None, {}) == {"leave_one_out": None}

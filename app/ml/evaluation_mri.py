@@ -5,7 +5,8 @@ For each approach (CNN alone, one-level ConvLSTM, multi-level ConvLSTM) whose LO
 segmented over its whole cycle, labelled by the probability thresholds of app/ml/mri_decision.py tuned
 on the OTHER folds' held-out patients (nested; --argmax: the plain argmax) and cleaned up as in
 app/ml/mri_postprocess.py (--raw: argmax, no clean-up), and scored at the expert-contoured phases: Dice of
-the blood pool (all contoured phases) and myocardium (ED, where the epicardium is usable: not SC-HF-I-6),
+the blood pool (all contoured phases) and myocardium (ED, where the epicardium is drawn on its image: not
+SC-HF-I-6, whose re-registered epicardia of app/ml/training/mri_epi_alignment.py only ever train),
 Hausdorff (mm) and average perpendicular distance (mm) of the endocardium, and EDV/ESV/EF (and the myocardial
 mass where the epicardium is drawn) from the contoured slices against the same sums of expert areas.
 Writes checkpoints/mri_seg_loo/summary.json, which `train mri-seg --publish` copies into the metadata

@@ -87,23 +87,41 @@ def prepare_cine(grid_cine: np.ndarray, centre_rc: tuple[float, float]) -> tuple
     return normalise(crop), offset
 
 
-def expert_labels(im: sunnybrook.ContouredImage, grid_hw: tuple[int, int]) -> np.ndarray:
+def expert_labels(im: sunnybrook.ContouredImage, grid_hw: tuple[int, int],
+                  epi_shift_px: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """(rows, cols) uint8 training codes of one contoured image on the 1 mm grid: 0/1/2 where a consistent
     epicardium is drawn, else 1 / NOT_POOL. The expert polygons are filled on the grid itself (resampling
     masks filled on the coarser source grid made their borders staircase: 0.92 myocardial Dice against
     the polygon filled on the grid). An epicardium that leaves more than EPI_TOLERANCE of the endocardium
     outside it is misregistered and dropped (SC-HF-I-6: every o-contour sits ~15 px below its i-contour,
-    20-60 % of the blood pool outside it)."""
-    source_hw = im.image.shape
-    endo = sunnybrook.contour_mask(points_to_grid(im.endo_px, source_hw, grid_hw), grid_hw)
-    epi = None if im.epi_px is None else sunnybrook.contour_mask(points_to_grid(im.epi_px, source_hw, grid_hw), grid_hw)
-    if epi is not None and (endo & ~epi).sum() <= EPI_TOLERANCE * endo.sum():
+    20-60 % of the blood pool outside it) unless epi_shift_px (dx, dy) grid pixels re-registers it
+    (app/ml/training/mri_epi_alignment.py)."""
+    endo, epi = contour_masks(im, grid_hw, epi_shift_px)
+    if epi is not None and epicardium_consistent(endo, epi):
         return np.where(endo, 1, np.where(epi, 2, 0)).astype(np.uint8)
     return np.where(endo, 1, NOT_POOL).astype(np.uint8)
 
 
-def sunnybrook_samples(root: Path, case: str) -> list[MriSample]:
-    """Every contoured slice of a Sunnybrook case as a whole-cycle sample."""
+def contour_masks(im: sunnybrook.ContouredImage, grid_hw: tuple[int, int],
+                  epi_shift_px: tuple[float, float] = (0.0, 0.0)) -> tuple[np.ndarray, np.ndarray | None]:
+    """The expert endocardium and (shifted by epi_shift_px = (dx, dy)) epicardium filled on the 1 mm grid."""
+    endo = sunnybrook.contour_mask(points_to_grid(im.endo_px, im.image.shape, grid_hw), grid_hw)
+    if im.epi_px is None:
+        return endo, None
+    epi_points = points_to_grid(im.epi_px, im.image.shape, grid_hw) + np.asarray(epi_shift_px, float)
+    return endo, sunnybrook.contour_mask(epi_points, grid_hw)
+
+
+def epicardium_consistent(endo: np.ndarray, epi: np.ndarray) -> bool:
+    """The epicardium encloses the endocardium (at most EPI_TOLERANCE of the blood pool outside it)."""
+    return bool((endo & ~epi).sum() <= EPI_TOLERANCE * endo.sum())
+
+
+def sunnybrook_samples(root: Path, case: str,
+                       epi_shifts_px: dict[int, tuple[float, float]] | None = None) -> list[MriSample]:
+    """Every contoured slice of a Sunnybrook case as a whole-cycle sample; epi_shifts_px: instance ->
+    (dx, dy) grid pixels re-registering misdrawn epicardia (app/ml/training/mri_epi_alignment.py)."""
+    epi_shifts_px = epi_shifts_px or {}
     images = sunnybrook.contoured_images(root, case)
     by_slice: dict[int, list[sunnybrook.ContouredImage]] = {}
     for im in images:
@@ -119,7 +137,7 @@ def sunnybrook_samples(root: Path, case: str) -> list[MriSample]:
         grid_hw = grid_size(stack.shape[-2:], spacing)
         target = np.full((len(stack[s]),) + grid_hw, UNLABELLED, np.uint8)
         for im in labelled:
-            target[sunnybrook.slice_and_phase(im.instance)[1]] = expert_labels(im, grid_hw)
+            target[sunnybrook.slice_and_phase(im.instance)[1]] = expert_labels(im, grid_hw, epi_shifts_px.get(im.instance, (0.0, 0.0)))
         target_crop, _ = crop_around(target, centre_mm, CROP_PX)  # padding is background...
         target_crop[(target == UNLABELLED).all(axis=(1, 2))] = UNLABELLED  # ...except in unlabelled phases
         samples.append(MriSample(case, s, image_crop, target_crop, spacing, offset))

@@ -8,7 +8,8 @@
 Resumable: the state is saved under checkpoints/mri_seg_<temporal>_<holdout>/last.pt every few minutes
 and on exit; running the same command again continues. When the steps are done, the batch-norm
 statistics are recomputed over all training samples (app/ml/training/batchnorm.py; once per run).
-Samples: Sunnybrook whole-cycle slices (labels at ED and ES) plus phantom short-axis stacks with infarcts
+Samples: Sunnybrook whole-cycle slices (labels at ED and ES; SC-HF-I-6's misdrawn epicardia dropped, or with
+--realign-epicardia re-registered by app/ml/training/mri_epi_alignment.py) plus phantom short-axis stacks with infarcts
 (every phase labelled, --phantom-fraction of the draws) when --phantom > 0; augmentation in
 mri_augment.py. A LOO fold prints the held-out Dice every --val-every steps.
 """
@@ -16,6 +17,7 @@ mri_augment.py. A LOO fold prints the held-out Dice every --val-every steps.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ import numpy as np
 
 from app.ml.mri_decision import score_sample
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
+from app.ml.training.mri_epi_alignment import epi_shifts_for
 from app.ml.training.mri_augment import augment
 from app.ml.training.mri_data import PREPROCESSING, SAMPLES_VERSION, UNLABELLED, MriSample, sunnybrook_samples
 
@@ -55,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bf16", action="store_true",
                    help="forward pass in bf16 autocast on the CPU (faster; the shipped runs were float32)")
+    p.add_argument("--realign-epicardia", action="store_true",
+                   help="train on SC-HF-I-6's misdrawn epicardia re-registered by "
+                        "resources/sunnybrook_epicardium_alignment.json instead of dropping them (no gain in "
+                        "leave-one-out: see the metadata's comparison_note)")
     p.add_argument("--data", type=Path, default=SUNNYBROOK)
     p.add_argument("--publish", action="store_true", help="write models/mri_seg when done")
     return p
@@ -65,20 +72,31 @@ def run_name(temporal: str, holdout: str, tag: str = "") -> str:
     return f"mri_seg_{temporal}_{holdout}" + (f"_{tag}" if tag else "")
 
 
-def load_samples(root: Path, cases: tuple[str, ...], cache: Path) -> list[MriSample]:
-    """Sunnybrook samples for `cases`, cached as npz (resampling and localisation take seconds)."""
+def load_samples(root: Path, cases: tuple[str, ...], cache: Path,
+                 epi_shifts: dict[str, dict[int, tuple[float, float]]] | None = None) -> list[MriSample]:
+    """Sunnybrook samples for `cases`, cached as npz (resampling and localisation take seconds);
+    epi_shifts: case -> re-registered epicardia (app/ml/training/mri_epi_alignment.py; training only)."""
     out = []
     for case in cases:
-        path = cache / f"sunnybrook_{case}_v{SAMPLES_VERSION}.npz"
+        shifts = (epi_shifts or {}).get(case) or {}
+        path = cache / f"sunnybrook_{case}_v{SAMPLES_VERSION}{shifts_suffix(shifts)}.npz"
         if path.is_file():
             data = np.load(path, allow_pickle=True)
             out += [MriSample(**item) for item in data["samples"]]
             continue
-        samples = sunnybrook_samples(root, case)
+        samples = sunnybrook_samples(root, case, shifts)
         cache.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, samples=np.array([s.__dict__ for s in samples], dtype=object))
         out += samples
     return out
+
+
+def shifts_suffix(shifts: dict[int, tuple[float, float]]) -> str:
+    """Cache-name suffix telling samples with re-registered epicardia apart ('' without)."""
+    if not shifts:
+        return ""
+    text = json.dumps(sorted((int(k), [float(v) for v in val]) for k, val in shifts.items()))
+    return "_epi" + hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 class Trainer:
@@ -93,7 +111,8 @@ class Trainer:
         self.rng = np.random.default_rng(args.seed)
         held = () if args.holdout == "none" else (args.holdout,)
         cache = CHECKPOINTS_DIR / "mri_data"
-        self.train = load_samples(args.data, tuple(c for c in CASES if c not in held), cache)
+        self.epi_shifts = epi_shifts_for(args.holdout) if args.realign_epicardia else {}
+        self.train = load_samples(args.data, tuple(c for c in CASES if c not in held), cache, self.epi_shifts)
         self.valid = load_samples(args.data, held, cache) if held else []
         self.phantom: list[MriSample] = []
         if args.phantom:
@@ -195,6 +214,14 @@ class Trainer:
             self.publish(metrics)
         return metrics
 
+    def epi_note(self) -> str:
+        """What the training data did with misdrawn epicardia, for the metadata."""
+        n = sum(len(v) for v in self.epi_shifts.values())
+        if not n:
+            return "; misdrawn epicardia (SC-HF-I-6) dropped"
+        return (f"; {n} misdrawn SC-HF-I-6 epicardia re-registered by whole-pixel shifts, "
+                "resources/sunnybrook_epicardium_alignment.json")
+
     def publish(self, metrics: dict) -> None:
         from app.ml.weights import model_available, read_metadata, save_model
 
@@ -205,8 +232,8 @@ class Trainer:
             "input": {"grid_mm": 1.0, "crop_px": 128, "channels": 1, "range": "0..1", "preprocessing": PREPROCESSING},
             "classes": ["background", "lv_blood_pool", "myocardium"],
             "training_data": f"Sunnybrook Cardiac Data (Radau et al. 2009, CC0) cases {', '.join(CASES)} "
-                             f"(ED/ES expert contours), plus {self.args.phantom} phantom short-axis stacks "
-                             f"({self.args.phantom_fraction:.0%} of draws)",
+                             f"(ED/ES expert contours{self.epi_note()}), plus {self.args.phantom} phantom "
+                             f"short-axis stacks ({self.args.phantom_fraction:.0%} of draws)",
             "augmentation": "rotation, flip, zoom 0.7-1.4, shift; contrast/brightness/gamma, shading, blur, "
                             "noise; cycle start, phase stride 1-2 (app/ml/training/mri_augment.py)",
             "postprocessing": "labels by the probability thresholds of \"decision\" (app/ml/mri_decision.py; argmax "
@@ -223,9 +250,12 @@ class Trainer:
 def carried_tables(summary: dict | None, previous: dict) -> dict:
     """The comparison tables of a newly published model: the LOO table of its run's tag (with the rows of the
     approaches it lacks kept from the previous model's table) and the previous infarct-phantom comparison of
-    the LOO folds (its "published" entry dropped: that was the previous model)."""
+    the LOO folds (its "published" entry dropped: that was the previous model), and the notes on earlier
+    comparisons ("comparison_note": what was tried and why it was or was not kept)."""
     old_loo = previous.get("leave_one_out") or {}
     out = {"leave_one_out": carry_over(summary, old_loo) if summary else (old_loo or None)}
+    if previous.get("comparison_note"):
+        out["comparison_note"] = previous["comparison_note"]
     infarct = previous.get("infarct_phantom_comparison")
     if infarct:
         out["infarct_phantom_comparison"] = {k: ({a: v for a, v in val.items() if a != "published"}
