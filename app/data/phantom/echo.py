@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 
 import numpy as np
 from scipy.interpolate import RegularGridInterpolator
@@ -13,7 +12,7 @@ from app.cancel import drain
 from app.data.phantom.cycle import CardiacCycle
 from app.data.phantom.echo_image import EchoRenderer
 from app.data.phantom.heart import HeartModel
-from app.data.phantom.params import EchoPhantomParams
+from app.data.phantom.params import EchoPhantomParams, params_dict
 from app.data.phantom.probe import Probe
 from app.data.phantom.raster import fill_polygon
 from app.data.phantom.section import LA_LENGTH_FRACTION, LA_SYSTOLIC_GROWTH, Section, disk_volume_ml, make_section
@@ -150,7 +149,7 @@ def iter_make_echo(params: EchoPhantomParams, seed: int = 0):
         frame_times_s=cycle.frame_times_s.copy(), modality="echo", view=params.view, midline_px=midline_px,
         annulus_px=np.stack([probe.heart_to_px(s.annulus) for s in sections]),
         apex_px=np.stack([probe.heart_to_px(s.endo[len(s.endo) // 2]) for s in sections]),
-        parameters={"seed": int(seed), **_jsonable(asdict(params))},
+        parameters={"seed": int(seed), **params_dict(params)},
     )
     recording = Recording(
         frames=frames, spacing_mm=(spacing, spacing), frame_times_s=cycle.frame_times_s.copy(), modality="echo",
@@ -170,11 +169,3 @@ def _check_fit(sections: list[Section], probe: Probe) -> None:
             raise ValueError(
                 f"the heart does not fit the {probe.sector_deg:g} deg x {probe.depth_mm:g} mm sector; "
                 "use a wider sector or a deeper image")
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj

@@ -10,7 +10,6 @@ bias field and Rician noise. Infarcts are thinned, akinetic and darker.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from app.cancel import drain
 from app.data.phantom.cycle import CardiacCycle
 from app.data.phantom.heart import HeartModel
 from app.data.phantom.mri_scene import N_PSI, MriScene, Rings
-from app.data.phantom.params import MriPhantomParams
+from app.data.phantom.params import MriPhantomParams, params_dict
 from app.data.phantom.section import make_section
 from app.data.phantom.segments import VIEW_WALL_AZIMUTH_DEG, view_segment_names
 from app.data.phantom.truth import PhantomTruth, strain_curves
@@ -77,7 +76,7 @@ def iter_make_mri(params: MriPhantomParams, seed: int = 0):
         model_volume_ml=cycle.volume_ml.copy(), reference_frame=ref, displacement_px=displacement, gls_pct=gls,
         segmental_strain_pct=seg, segment_names=view_segment_names("a4c"),
         spacing_mm=(params.pixel_mm, params.pixel_mm), frame_times_s=times, modality="mri", view="sax",
-        slice_spacing_mm=params.slice_spacing_mm, parameters={"seed": int(seed), **_jsonable(asdict(params))},
+        slice_spacing_mm=params.slice_spacing_mm, parameters={"seed": int(seed), **params_dict(params)},
     )
     recording = Recording(
         frames=frames, spacing_mm=(params.pixel_mm, params.pixel_mm), frame_times_s=times, modality="mri",
@@ -120,11 +119,3 @@ def _displacement(rings_all: list[Rings], heights: np.ndarray, labels: np.ndarra
             out[s, t, pix[:, 0], pix[:, 1], 0] = -d_rho * np.sin(ang) / scene.px
             out[s, t, pix[:, 0], pix[:, 1], 1] = d_rho * np.cos(ang) / scene.px
     return out
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from app.data.phantom.segments import check_segments
 
 QUALITIES = ("excellent", "good", "fair", "poor")
 ECHO_VIEWS = ("a4c", "a2c", "a3c")
+
+
+def params_dict(params) -> dict:
+    """A parameters dataclass as a JSON-ready dict (tuples become lists), for a recording's metadata."""
+    return _jsonable(asdict(params))
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
 
 
 def _in_range(name: str, value: float, lo: float, hi: float) -> None:
