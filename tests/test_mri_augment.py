@@ -83,3 +83,19 @@ def test_clean_up_keeps_the_central_pool_fills_it_and_drops_far_myocardium():
     probs = np.stack([lab == k for k in range(3)], axis=0)[None].astype(np.float32)
     fixed = impose_labels(probs, out[None])
     assert (fixed.argmax(axis=1)[0] == out).all()
+
+
+def test_a_pool_not_surrounded_by_myocardium_is_not_lv():
+    """The basal-slice rule: a blood pool less than half surrounded by myocardium (the atrium above the base,
+    a blob below the apex) leaves the phase empty."""
+    from app.ml.mri_postprocess import clean_phase, myocardial_surround
+
+    rr, cc = np.ogrid[:64, :64]
+    d, angle = np.hypot(rr - 32, cc - 32), np.arctan2(rr - 32, cc - 32)
+    ring = np.where(d <= 10, 1, np.where(d <= 15, 2, 0)).astype(np.uint8)
+    assert myocardial_surround(ring) == 1.0 and ((clean_phase(ring) == 1) == (ring == 1)).mean() > 0.99
+    for kept_fraction, is_lv in ((0.7, True), (0.3, False), (0.0, False)):
+        lab = ring.copy()
+        lab[(lab == 2) & ((angle + np.pi) / (2 * np.pi) > kept_fraction)] = 0  # the wall kept on one arc
+        out = clean_phase(lab)
+        assert out.any() == is_lv, kept_fraction

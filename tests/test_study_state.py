@@ -189,6 +189,21 @@ def test_reference_ranges():
     assert classify("ef_pct", 53.0, "F") == "low" and classify("ef_pct", 53.0, "M") == "normal"
     assert classify("gls_pct", -12.0) == "high" and classify("gls_pct", -21.0) == "normal"
     assert classify("sv_ml", 70.0) == ""
+    assert classify("ef_pct", 40.0, "M", "mri") == "" and classify("heart_rate_bpm", 120.0, "M", "mri") == "high"
+
+
+@pytest.mark.parametrize("modality", ["echo", "mri"])
+def test_the_report_and_the_viewer_give_the_same_ranges(modality):
+    from app.report.ranges import reference_range as report_range
+    from app.workflow.reference_ranges import _TABLE
+
+    for name in list(_TABLE) + ["sv_ml", "myocardial_mass_g"]:
+        for sex in ("M", "F", ""):
+            viewer, report = reference_range(name, sex, modality), report_range(name, sex, modality)
+            if viewer is None or (viewer.low is None and viewer.high is None):
+                assert report is None, (name, sex, modality)
+            else:
+                assert (report.low, report.high) == (viewer.low, viewer.high), (name, sex, modality)
 
 
 def test_two_series_of_one_folder_have_separate_sidecars(tmp_path):

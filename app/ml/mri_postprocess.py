@@ -6,6 +6,13 @@ muscles and trabeculae, dark inside the pool, are pool in the expert contours, w
 convex); the myocardium keeps what is connected to that pool and within MAX_WALL_MM of it (the RV free
 wall is the usual false positive). Everything else becomes background. The crop grid is 1 mm.
 
+A pool less than MIN_MYOCARDIAL_SURROUND surrounded by myocardium is not LV and the phase is left empty:
+the clinical rule for basal short-axis slices (SCMR post-processing guidelines, Schulz-Menger et al. 2020:
+a basal slice counts when its blood pool is at least 50 % surrounded by myocardium), which also removes
+blobs found below the apex. On the default MRI phantom the pools found above the base at end-systole
+(the left atrium) and below the apex were 3-17 % surrounded and the LV's 92-100 %; on the Sunnybrook
+held-out predictions at the contoured phases, at least 73 %.
+
 Evidence (LOO fold multi, held-out SC-HF-I-4, 400 steps): pool / myocardium Dice 0.762 / 0.540 raw,
 0.786 / 0.559 with the largest central component, 0.834 / 0.605 with the hull and the wall limit.
 """
@@ -18,6 +25,7 @@ from skimage.morphology import convex_hull_image
 
 CENTRE_SIGMA_FRACTION = 0.3  # centre prior: Gaussian with sigma = 0.3 x crop size
 MAX_WALL_MM = 20.0  # myocardium farther than this from the blood pool is dropped (1 mm pixels)
+MIN_MYOCARDIAL_SURROUND = 0.5  # share of the pixels just outside the pool that must be myocardium
 
 
 def clean_phase(labels: np.ndarray) -> np.ndarray:
@@ -42,7 +50,14 @@ def clean_phase(labels: np.ndarray) -> np.ndarray:
     out = np.zeros_like(labels)
     out[myo] = 2
     out[pool] = 1
-    return out
+    return out if myocardial_surround(out) >= MIN_MYOCARDIAL_SURROUND else np.zeros_like(labels)
+
+
+def myocardial_surround(labels: np.ndarray) -> float:
+    """Share of the pixels bordering the blood pool (label 1) that are myocardium (label 2); 0 without a pool."""
+    pool = labels == 1
+    border = ndimage.binary_dilation(pool) & ~pool
+    return float((labels[border] == 2).mean()) if border.any() else 0.0
 
 
 def clean_cycle(labels: np.ndarray) -> np.ndarray:

@@ -1,10 +1,9 @@
 """Reference ranges for the report's measurement table, and the out-of-range flag.
 
 The numbers come from the viewer's table, app/workflow/reference_ranges.py (ASE/EACVI 2015, Lang et
-al.; sex-specific, the union of both sexes when the sex is unknown), so the report and the measurement
-panel always agree. Echo ranges are not applied to cine MRI volumes/EF (slice summation has other
-normal values and no CMR table is bundled yet): those values print without a reference rather than with
-a wrong one. Values without a range (SV, segmental strain, mass) get none.
+al.; sex-specific, the union of both sexes when the sex is unknown) and its rule for cine MRI (echo ranges
+of volumes, EF and strain not applied: ECHO_ONLY), so the report and the measurement panel always agree.
+Values without a range (SV, segmental strain, mass) get none.
 """
 
 from __future__ import annotations
@@ -12,9 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.workflow.reference_ranges import reference_range as _table_range
-
-_NOT_FOR_MRI = ("edv_ml", "esv_ml", "ef_pct", "edv_index_ml_m2", "esv_index_ml_m2")
-
 
 @dataclass(frozen=True)
 class Range:
@@ -43,9 +39,7 @@ class Range:
 
 def reference_range(key: str, sex: str = "", modality: str = "echo") -> Range | None:
     """The normal range of a value for the patient's sex ('M'/'F'/''), or None when there is none."""
-    if modality == "mri" and key in _NOT_FOR_MRI:
-        return None
-    found = _table_range(key, sex or "")
+    found = _table_range(key, sex or "", modality)
     if found is None or (found.low is None and found.high is None):
         return None
     return Range(found.low, found.high, found.source)

@@ -51,14 +51,17 @@ def _union(a: float | None, b: float | None, pick) -> float | None:
     return None if a is None or b is None else pick(a, b)
 
 
-ECHO_ONLY = ("edv_ml", "esv_ml", "edv_index_ml_m2", "esv_index_ml_m2", "gls_pct")
+# Not applied to cine MRI: CMR slice-summation volumes run larger and its normal EF is higher (the echo
+# lower limits 52/54 % would call a mildly reduced CMR EF normal); no CMR table is bundled yet, so those
+# values show without a reference rather than with a wrong one.
+ECHO_ONLY = ("edv_ml", "esv_ml", "ef_pct", "edv_index_ml_m2", "esv_index_ml_m2", "gls_pct")
 
 
 def reference_range(name: str, sex: str = "", modality: str = "echo") -> ReferenceRange | None:
     """The normal range of `name` for sex 'M' / 'F' (anything else: the union of both).
 
-    The volume and strain ranges are echocardiographic: for modality 'mri' they are not given (CMR
-    slice-summation volumes run larger), EF and heart rate are.
+    The volume, EF and strain ranges are echocardiographic: for modality 'mri' they are not given
+    (ECHO_ONLY); heart rate is.
     """
     row = _TABLE.get(name)
     if row is None or (modality == "mri" and name in ECHO_ONLY):

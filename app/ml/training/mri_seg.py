@@ -238,7 +238,8 @@ class Trainer:
                             "noise; cycle start, phase stride 1-2 (app/ml/training/mri_augment.py)",
             "postprocessing": "labels by the probability thresholds of \"decision\" (app/ml/mri_decision.py; argmax "
                               "without), then app/ml/mri_postprocess.py: central pool component, convex hull, "
-                              "wall <= 20 mm",
+                              "wall <= 20 mm, no LV where the pool is less than 50 % surrounded by myocardium "
+                              "(basal-slice rule)",
             "command": "python -m app train mri-seg " + " ".join(self.argv),
             "steps": self.step,
             "metrics": metrics,
