@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from app.workflow.reference_ranges import reference_range as _table_range
 
+
 @dataclass(frozen=True)
 class Range:
     low: float | None

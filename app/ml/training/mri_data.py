@@ -137,7 +137,8 @@ def sunnybrook_samples(root: Path, case: str,
         grid_hw = grid_size(stack.shape[-2:], spacing)
         target = np.full((len(stack[s]),) + grid_hw, UNLABELLED, np.uint8)
         for im in labelled:
-            target[sunnybrook.slice_and_phase(im.instance)[1]] = expert_labels(im, grid_hw, epi_shifts_px.get(im.instance, (0.0, 0.0)))
+            shift = epi_shifts_px.get(im.instance, (0.0, 0.0))
+            target[sunnybrook.slice_and_phase(im.instance)[1]] = expert_labels(im, grid_hw, shift)
         target_crop, _ = crop_around(target, centre_mm, CROP_PX)  # padding is background...
         target_crop[(target == UNLABELLED).all(axis=(1, 2))] = UNLABELLED  # ...except in unlabelled phases
         samples.append(MriSample(case, s, image_crop, target_crop, spacing, offset))

@@ -26,9 +26,9 @@ import numpy as np
 
 from app.ml.mri_decision import score_sample
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
-from app.ml.training.mri_epi_alignment import epi_shifts_for
 from app.ml.training.mri_augment import augment
 from app.ml.training.mri_data import PREPROCESSING, SAMPLES_VERSION, UNLABELLED, MriSample, sunnybrook_samples
+from app.ml.training.mri_epi_alignment import epi_shifts_for
 
 __all__ = ["augment", "main", "score_sample"]
 
