@@ -120,12 +120,15 @@ def build_table(root: Path, tag: str) -> dict:
 
     shifts, validation = {}, {}
     for holdout, fold in ALIGNING_FOLD.items():
-        net, steps, _ = load_fold("none", fold, tag)
+        net, _, _ = load_fold("none", fold, tag)
         if net is None:
             raise FileNotFoundError(f"no CNN fold checkpoint for held-out {fold} with tag {tag!r}")
         # the run's training cases; only misdrawn epicardia are aligned, and no fold ever trained on one
-        training = [c for c in CASES if c != holdout]
-        shifts[holdout] = {c: found for c in training if (found := {str(k): v for k, v in align_case(net, root, c).items()})}
+        shifts[holdout] = {}
+        for case in (c for c in CASES if c != holdout):
+            found = align_case(net, root, case)
+            if found:
+                shifts[holdout][case] = {str(k): v for k, v in found.items()}
         if fold not in validation:
             errors = align_case(net, root, fold, misdrawn=False)
             if errors:
