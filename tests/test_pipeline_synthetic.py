@@ -218,14 +218,20 @@ def test_biplane_study(beating):
     assert only.biplane is None and only.primary is a4c.measurements
 
 
-def test_short_axis_stack_slice_summation():
-    n_slices, n_frames, gap = 6, 24, 8.0
+def _ring_stack(n_slices: int, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """(S, T, 80, 80) labels of a pool (radius 20 -> 8 px, ED at 0, ES at T/2) in a 5 px wall, and d."""
     r, c = np.mgrid[0:80, 0:80]
     d = np.hypot(r - 40, c - 40)
-    radius = 14 + 6 * np.cos(2 * np.pi * np.arange(n_frames) / n_frames)  # ED at 0, ES at 12
+    radius = 14 + 6 * np.cos(2 * np.pi * np.arange(n_frames) / n_frames)
     labels = np.zeros((n_slices, n_frames, 80, 80), np.uint8)
     for t, rad in enumerate(radius):
         labels[:, t] = np.where(d <= rad, 1, np.where(d <= rad + 5, 2, 0))
+    return labels, d
+
+
+def test_short_axis_stack_slice_summation():
+    n_slices, n_frames, gap = 6, 24, 8.0
+    labels, d = _ring_stack(n_slices, n_frames)
     frames = (labels * 80).astype(np.uint16)
     rec = Recording(frames, (1.5, 1.5), uniform_frame_times(n_frames, 25.0), "mri", "sax", slice_spacing_mm=gap,
                     heart_rate_bpm=62.5)
@@ -241,3 +247,13 @@ def test_short_axis_stack_slice_summation():
     assert m.lv_mass_g == pytest.approx(1.05 * myo_ml, rel=0.05)
     assert m.heart_rate_bpm == 62.5
     assert result.to_json_dict()["method"] == "slice-summation"
+
+
+@pytest.mark.parametrize("nominal, expected_bpm", [(False, 60.0 / (24 / 20.0)), (True, None)])
+def test_gated_stack_without_heart_rate_in_file_uses_the_cycle_length(nominal, expected_bpm):
+    """A NIfTI stack says no heart rate: the gated cycle is one RR interval (24 phases x 50 ms = 50 bpm)."""
+    labels, _ = _ring_stack(3, 24)
+    rec = Recording((labels * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(24, 20.0), "mri", "sax",
+                    slice_spacing_mm=8.0, frame_times_nominal=nominal)
+    m = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels)).measurements
+    assert m.heart_rate_bpm == (None if expected_bpm is None else pytest.approx(expected_bpm))
