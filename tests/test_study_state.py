@@ -193,17 +193,17 @@ def test_reference_ranges():
 
 
 @pytest.mark.parametrize("modality", ["echo", "mri"])
-def test_the_report_and_the_viewer_give_the_same_ranges(modality):
-    from app.report.ranges import reference_range as report_range
+def test_the_report_and_the_viewer_give_the_same_ranges_and_flags(modality):
+    from app.report.build import _row
     from app.workflow.reference_ranges import _TABLE
 
     for name in list(_TABLE) + ["sv_ml", "myocardial_mass_g"]:
         for sex in ("M", "F", ""):
-            viewer, report = reference_range(name, sex, modality), report_range(name, sex, modality)
-            if viewer is None or (viewer.low is None and viewer.high is None):
-                assert report is None, (name, sex, modality)
-            else:
-                assert (report.low, report.high) == (viewer.low, viewer.high), (name, sex, modality)
+            viewer = reference_range(name, sex, modality)
+            for value in (-30.0, 0.0, 55.0, 80.0, 500.0):
+                row = _row(name, name, value, "", sex=sex, modality=modality)
+                assert row.reference == (viewer.label() if viewer else ""), (name, sex, modality)
+                assert row.flag == classify(name, value, sex, modality).replace("normal", ""), (name, value, sex)
 
 
 def test_two_series_of_one_folder_have_separate_sidecars(tmp_path):

@@ -17,8 +17,8 @@ from app import __version__
 from app.report.bullseye import bullseye_values
 from app.report.model import BeatRow, FrameFigure, MeasurementRow, RecordingSection, ReportData
 from app.report.models_info import installed_models
-from app.report.ranges import reference_range
 from app.report.strain_view import strain_section
+from app.workflow.reference_ranges import reference_range
 
 _METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
                 "slice-summation": "slice summation"}
@@ -70,7 +70,7 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
 def _row(key, label, value, unit, decimals=1, method="", sex="", modality="echo", edited=()) -> MeasurementRow:
     value = None if value is None or not np.isfinite(float(value)) else float(value)
     rng = reference_range(key, sex, modality)
-    return MeasurementRow(key, label, value, unit, decimals, method, rng.text(unit) if rng else "",
+    return MeasurementRow(key, label, value, unit, decimals, method, rng.label() if rng else "",
                           rng.flag(value) if rng else "", key in edited)
 
 

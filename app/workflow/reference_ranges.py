@@ -27,6 +27,16 @@ class ReferenceRange:
     def contains(self, value: float) -> bool:
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
+    def flag(self, value: float | None) -> str:
+        """'low', 'high', or '' when the value is missing or within the range."""
+        if value is None:
+            return ""
+        if self.low is not None and value < self.low:
+            return "low"
+        if self.high is not None and value > self.high:
+            return "high"
+        return ""
+
     def label(self) -> str:
         if self.low is not None and self.high is not None:
             return f"{self.low:g}-{self.high:g} {self.unit}"
@@ -80,8 +90,4 @@ def classify(name: str, value: float | None, sex: str = "", modality: str = "ech
     rng = reference_range(name, sex, modality)
     if rng is None or value is None:
         return ""
-    if rng.low is not None and value < rng.low:
-        return "low"
-    if rng.high is not None and value > rng.high:
-        return "high"
-    return "normal"
+    return rng.flag(value) or "normal"
