@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from app.workflow.reference_ranges import classify, reference_range
+from app.workflow.reference_ranges import reference_range
 
 ROWS = (  # (name, label, unit, decimals)
     ("edv_ml", "EDV", "ml", 0),
@@ -69,8 +69,8 @@ class MeasurementsPanel(QWidget):
             value = _value(m, strain, name)
             self.values[name] = value
             text = "—" if value is None else f"{value:.{decimals}f} {unit}"
-            status = classify(name, value, sex, modality)
             rng = reference_range(name, sex, modality)
+            status = rng.flag(value) if rng else ""
             note = [EDITED_TEXT] if name in edited else []
             if status in ("low", "high"):
                 note.insert(0, status)

@@ -213,10 +213,10 @@ def gated_cycle_heart_rate_bpm(rec: Recording) -> float | None:
     Retrospective gating spreads the phases over the whole RR interval (Sunnybrook: 20 x 46 ms against a
     nominal interval of 923 ms). None when the frame timing is nominal (not from the file).
     """
-    if not rec.is_stack or rec.modality != "mri" or rec.frame_times_nominal or rec.n_frames < 2:
+    rate_hz = rec.frame_rate_hz
+    if not rec.is_stack or rec.modality != "mri" or rec.frame_times_nominal or not rate_hz:
         return None
-    phase_s = float(np.median(np.diff(rec.frame_times_s)))
-    return 60.0 / (rec.n_frames * phase_s) if phase_s > 0 else None
+    return 60.0 * rate_hz / rec.n_frames
 
 
 def _without_spikes(curve: np.ndarray, quality) -> np.ndarray:

@@ -24,9 +24,6 @@ class ReferenceRange:
     sex: str  # "M", "F" or "" (either)
     source: str
 
-    def contains(self, value: float) -> bool:
-        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
-
     def flag(self, value: float | None) -> str:
         """'low', 'high', or '' when the value is missing or within the range."""
         if value is None:
