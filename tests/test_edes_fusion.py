@@ -283,3 +283,31 @@ def test_fusion_takes_the_gated_cycles_ed_when_tempreg_finds_only_es():
     assert edes.fuse_with_curve(det, GATED_401, 19.6, radius=radius).ed_frames == ()
     fused = edes.fuse_with_curve(det, GATED_401, 19.6, radius=radius, periodic=True)
     assert fused.ed_frames == (19,) and fused.es_frames == (6,)
+
+
+def _gated_stack(n_frames: int = 20):
+    """A 3-slice gated cine MR ring stack, ED at phase 0 and ES at n_frames/2."""
+    r, c = np.mgrid[0:80, 0:80]
+    d = np.hypot(r - 40, c - 40)
+    radius = 14 + 6 * np.cos(2 * np.pi * np.arange(n_frames) / n_frames)
+    labels = np.zeros((3, n_frames, 80, 80), np.uint8)
+    for t, rad in enumerate(radius):
+        labels[:, t] = np.where(d <= rad, 1, np.where(d <= rad + 5, 2, 0))
+    rec = Recording((labels * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(n_frames, 25.0), "mri", "sax",
+                    slice_spacing_mm=8.0)
+    return rec, labels
+
+
+@pytest.mark.parametrize("model_ed, expected", [((0, 16), "area_curve"), ((0,), "tempreg+area")])
+def test_a_gated_stack_drops_an_ed_in_the_middle_of_filling(monkeypatch, model_ed, expected):
+    """TempReg-Net put a second ED at phase 16 of 20 on such a stack (volume 44 % of the range below the top;
+    EDV > ESV still holds): the pipeline falls back to the curve's single ED and ES and says why."""
+    rec, labels = _gated_stack(20)
+    _fake_detection(monkeypatch, model_ed, (10,), 20)
+    result = _analyse(rec, labels)
+    m = result.measurements
+    assert result.ed_es_method == expected and (m.ed_frames, m.es_frames) == ((0,), (10,))
+    if expected == "area_curve":
+        assert "ED at frame 16 is 44 %" in result.ed_es_fallback and "below the largest" in result.ed_es_fallback
+    else:
+        assert result.ed_es_fallback == ""

@@ -8,7 +8,8 @@ over the slices like slice summation), and the curve-based methods are scored on
 - "tempreg|seg": TempReg-Net with clip-end events from the curve,
 - "tempreg+area|seg": the same with each ES refined on the curve, at most 2 frames (app.ml.edes.fuse_with_curve),
 - "pipeline|seg": what the analysis pipeline reports: echo as "tempreg|seg", cine MR with each ES slid down
-  the curve as far as app.ml.edes.es_slide_frames allows (a third of the clip),
+  the curve as far as app.ml.edes.es_slide_frames allows (a third of the clip); the curve's extrema where
+  the events contradict the curve (app.analysis.event_check, as app.workflow.edes_step),
 - "area_curve|seg": the curve's own extrema (the pipeline's fallback).
 
 Curves are cached beside the rendered phantoms as <modality>_<seed>_seg_<model>_<sha256[:8]>.npz.
@@ -84,9 +85,21 @@ def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_
     app_way = fuse_with_curve(detection, area, rate, refine_es=radius > 0, radius=radius,
                               periodic=case.modality == "mri")  # as app.workflow.edes_step: an MR clip is one gated cycle
     base = area_curve_baseline(area, rate)
+    fallback = pipeline_fallback(area, app_way, case.modality)
     for name, (ed, es) in (("tempreg|seg", (plain.ed_frames, plain.es_frames)),
                            (f"{FUSED_METHOD}|seg", (fused.ed_frames, fused.es_frames)),
-                           ("pipeline|seg", (app_way.ed_frames, app_way.es_frames)),
+                           ("pipeline|seg", base if fallback else (app_way.ed_frames, app_way.es_frames)),
                            ("area_curve|seg", base)):
         scores.setdefault(name, MethodScore()).add(case.ed_frames, case.es_frames, ed, es, rate)
-    return f"seg: tempreg ED {plain.ed_frames} ES {plain.es_frames}; area ED {base[0]} ES {base[1]}"
+    return (f"seg: tempreg ED {plain.ed_frames} ES {plain.es_frames}; area ED {base[0]} ES {base[1]}"
+            + (f"; the pipeline falls back to the area curve: {fallback}" if fallback else ""))
+
+
+def pipeline_fallback(area: np.ndarray, detection, modality: str) -> str:
+    """Why app.workflow.edes_step would drop TempReg-Net's events on this curve for the curve's extrema
+    ("" when it keeps them): the same app.analysis.event_check.curve_contradiction, depth-checked on MR."""
+    from app.analysis.event_check import MAX_STACK_EVENT_DEPTH, curve_contradiction
+
+    stack = modality == "mri"
+    return curve_contradiction(area, detection.ed_frames, detection.es_frames, periodic=stack,
+                               max_depth=MAX_STACK_EVENT_DEPTH if stack else None)

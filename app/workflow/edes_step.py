@@ -5,14 +5,15 @@
 slides down the slice-summation volume curve to its minimum (app.ml.edes.es_slide_frames); the clip's
 first/last-frame events, which it leaves out as ambiguous, come from the LV curve's extrema. Falls back to the curve's
 own extrema ("area_curve", the measurements' frames) when the model is missing or fails, finds no
-ED/ES pair, or its beats contradict the curve (EDV <= ESV).
+ED/ES pair, or its events contradict the curve (a beat with EDV <= ESV, or on a cine MR stack an ED/ES far
+from its beat's largest/smallest volume: app.analysis.event_check).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from app.analysis.beats import split_beats
+from app.analysis.event_check import MAX_STACK_EVENT_DEPTH, curve_contradiction
 from app.data.recording import Recording
 from app.workflow.results import ED_ES_AREA_CURVE, ED_ES_TEMPREG, FLAG_AREA_JUMP, Measurements
 
@@ -34,8 +35,8 @@ def model_ed_es(recording: Recording, measurements: Measurements
 
     method: "tempreg", "tempreg+area" (ES slid down the curve as far as app.ml.edes.es_slide_frames allows:
     cine MR stacks) or "area_curve": then the frames are measurements' own (the curve's extrema) and the
-    reason says why the model was not used (not installed, failed, found no ED/ES pair, or its beats have
-    EDV <= ESV on the segmented curve).
+    reason says why the model was not used (not installed, failed, found no ED/ES pair, or its events
+    contradict the segmented curve: app.analysis.event_check.curve_contradiction).
     """
     area = (tuple(measurements.ed_frames), tuple(measurements.es_frames), ED_ES_AREA_CURVE)
     try:
@@ -61,7 +62,8 @@ def model_ed_es(recording: Recording, measurements: Measurements
     ed = det.ed_frames
     if recording.is_stack and len(ed) > 1 and ed[0] == 0 and ed[-1] == recording.n_frames - 1:
         ed = ed[:-1]  # gated cine MR: as app.workflow.measure, the last phase is the next beat's ED
-    beats = split_beats(curve, ed, det.es_frames)
-    if any(not b.ed_value > b.es_value for b in beats):
-        return (*area, "TempReg-Net's ED/ES disagree with the segmented LV curve (EDV <= ESV)")
+    depth = MAX_STACK_EVENT_DEPTH if recording.is_stack else None  # echo curves are too noisy for it
+    contradiction = curve_contradiction(curve, ed, det.es_frames, periodic=recording.is_stack, max_depth=depth)
+    if contradiction:
+        return (*area, f"TempReg-Net's ED/ES disagree with the segmented LV curve ({contradiction})")
     return ed, det.es_frames, det.method, ""
