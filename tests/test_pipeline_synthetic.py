@@ -257,3 +257,30 @@ def test_gated_stack_without_heart_rate_in_file_uses_the_cycle_length(nominal, e
                     slice_spacing_mm=8.0, frame_times_nominal=nominal)
     m = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels)).measurements
     assert m.heart_rate_bpm == (None if expected_bpm is None else pytest.approx(expected_bpm))
+
+
+def sparse_ring_stack(found=(9, 11)):
+    """(recording, labels, per-slice contours) of a 3 x 20 ring stack with the LV contoured only at `found`."""
+    labels, _ = _ring_stack(3, 20)
+    rec = Recording((labels * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(20, 20.0), "mri", "sax",
+                    slice_spacing_mm=8.0)
+    per_slice = [[None] * 20 for _ in range(3)]
+    for s in range(3):
+        for t in found:
+            per_slice[s][t] = extract_all(labels[s, t:t + 1])[0]
+    return rec, labels, per_slice
+
+
+def test_an_lv_found_in_too_few_frames_gives_no_volumes_until_the_user_draws_it():
+    """The MRI model found an LV on 2 of 20 phases of an unusual stack: the gap-filled curve gave EDV = ESV,
+    EF 0 %. Now: no EDV/ESV/EF and a note saying why; the user's contours at ED and ES measure again."""
+    rec, labels, per_slice = sparse_ring_stack()
+    m = measure_recording(rec, per_slice, ed_frames=[16], es_frames=[10])
+    assert m.beats == () and m.ef_pct is None and m.edv_ml is None and m.lv_mass_g is None
+    assert m.notes[0].startswith("the LV was found in only 2 of 20 frames: no EDV/ESV/EF")
+    for s in range(3):  # the user draws the LV at ED (0) and ES (10)
+        for t in (0, 10):
+            per_slice[s][t] = extract_all(labels[s, t:t + 1])[0]
+    drawn = measure_recording(rec, per_slice, ed_frames=[0], es_frames=[10], edited={"contours"},
+                              edited_frames=[0, 10])
+    assert drawn.ef_pct is not None and drawn.ef_pct > 50 and not any("found in only" in n for n in drawn.notes)

@@ -183,3 +183,17 @@ def test_strain_failure_is_reported_not_fatal(tmp_path, one_view):
     assert any(line.startswith("strain not computed:") for line in report.recordings[0].quality_flags)
     text = pdf_text(write_pdf(report, tmp_path / "s.pdf"))
     assert "strain not computed:" in text and "Longitudinal strain: not computed." in text
+
+
+def test_the_report_says_why_volumes_are_missing(tmp_path):
+    """The LV found in 2 of 20 phases of a stack: no EF in the report, and its quality section says why."""
+    from app.workflow.pipeline import analyze_recording, run_to_completion
+    from tests.test_pipeline_synthetic import sparse_ring_stack
+
+    rec, labels, _ = sparse_ring_stack()
+    sparse = np.zeros_like(labels)
+    sparse[:, [9, 11]] = labels[:, [9, 11]]
+    analysis = run_to_completion(analyze_recording(rec, segmenter=lambda r: sparse))
+    assert analysis.measurements.ef_pct is None
+    text = " ".join(pdf_text(write_pdf(report_from_analyses([analysis]), tmp_path / "r.pdf")).split())
+    assert "the LV was found in only 2 of 20 frames: no EDV/ESV/EF" in text

@@ -152,6 +152,10 @@ def quality_lines(analysis) -> list[str]:
         lines.append(f"{flag}: {_frame_list(frames)}")
     if not m.ed_frames or not m.es_frames:
         lines.append("ED/ES frames not found")
+    lines += [n for n in getattr(m, "notes", ()) if not n.startswith("uncalibrated")]  # said above
+    fallback = getattr(analysis, "ed_es_fallback", "")
+    if fallback:
+        lines.append(f"ED/ES from the LV curve's extrema: {fallback}")
     strain = getattr(analysis, "strain", None)
     low = getattr(strain, "low_quality_segments", ()) if strain is not None else ()
     if low:

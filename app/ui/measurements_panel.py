@@ -25,6 +25,28 @@ EDITED_TEXT = "edited"
 REPORT_TOOLTIP = "Available once the PDF report module is part of this build"
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label that claims the height its text needs at its width, so a splitter or layout
+    squeezed for room cannot draw it over its neighbours (a QLabel's minimum ignores its wrapped lines)."""
+
+    def __init__(self, text: str = "", parent=None) -> None:
+        super().__init__(text, parent)
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        needed = self.heightForWidth(self.width()) if self.width() > 0 else -1
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 class MeasurementsPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -40,8 +62,7 @@ class MeasurementsPanel(QWidget):
         # fixed column layout: a changing value must not resize the panel (and rescale the image)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.setMinimumHeight(self.table.verticalHeader().defaultSectionSize() * (len(ROWS) + 1) + 6)
-        self.method = QLabel("")
-        self.method.setWordWrap(True)
+        self.method = WrappedLabel()
         self.report_button = QPushButton("PDF report…")
         self.export_button = QPushButton("Export…")
         for b in (self.report_button, self.export_button):
@@ -81,8 +102,7 @@ class MeasurementsPanel(QWidget):
         parts = [f"Method: {method}" if method else "Not analysed yet"]
         if edes_source:
             parts.append(edes_source)
-        if m is not None and not getattr(m, "calibrated", True):
-            parts.append("uncalibrated: EF from pixel units; calibrate for volumes")
+        parts += list(getattr(measurements, "notes", ()) or ())  # why a value is missing or how it was made
         low = [n.replace("_", " ") for n, ok in zip(getattr(strain, "segment_names", ()),
                                                      getattr(strain, "segment_ok", ())) if not ok]
         if low:

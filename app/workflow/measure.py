@@ -42,6 +42,10 @@ from app.workflow.results import (
 
 LOW_CONFIDENCE = 0.5
 AREA_JUMP_FRACTION = 0.25  # of the area curve's range, against the mean of both neighbours
+# Below this fraction of frames with an LV contour the curve is mostly gap filling: no EDV/ESV/EF unless the
+# user has drawn contours (a synthetic ring stack the MRI model found an LV in on 2 of 20 phases otherwise
+# gave EDV = ESV = 0.03 ml, EF 0 %).
+MIN_LV_FRAME_FRACTION = 0.5
 _VOLUME_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "volume_curve_ml", "beats",
                                 "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g"})
 _TIMING_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "beats", "heart_rate_bpm",
@@ -165,7 +169,6 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
               lv_mass_g=None) -> Measurements:
     vol_all = vol
     vol = _without_spikes(vol, quality)
-    has_curve = np.isfinite(vol).sum() >= 1
     if ed_frames is None or es_frames is None:
         detected = detect_ed_es(vol, rec.frame_rate_hz) if np.isfinite(vol).sum() >= 3 else ((), ())
         ed_frames = detected[0] if ed_frames is None else ed_frames
@@ -173,7 +176,9 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
     ed = tuple(sorted(int(f) for f in ed_frames))
     es = tuple(sorted(int(f) for f in es_frames))
     nominal_timing = bool(getattr(rec, "frame_times_nominal", False))
-    beats = split_beats(vol_all, ed, es, None if nominal_timing else rec.frame_times_s) if has_curve else ()
+    n_found = int(np.isfinite(vol_all).sum())
+    sparse = _too_few_lv_frames(n_found, len(vol_all), quality)
+    beats = () if sparse else split_beats(vol_all, ed, es, None if nominal_timing else rec.frame_times_s)
     stats = beat_stats(beats)
     cal = rec.calibrated
     al_ed = al_es = None
@@ -203,7 +208,7 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         edited=_edited_closure(edited),
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
-        notes=_notes(rec, cal, nominal_timing, beats, ed, es),
+        notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None),
     )
 
 
@@ -229,8 +234,20 @@ def _without_spikes(curve: np.ndarray, quality) -> np.ndarray:
     return out
 
 
-def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es) -> tuple[str, ...]:
+def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:
+    """The segmentation found an LV in too few frames to measure, and the user has not drawn any."""
+    drawn = any(FLAG_EDITED in flags for flags in quality)
+    return not drawn and n_found < max(3, MIN_LV_FRAME_FRACTION * n_frames)
+
+
+def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None
+           ) -> tuple[str, ...]:
+    """sparse_lv_frames: the number of frames with an LV when too few to measure (_too_few_lv_frames)."""
     notes = []
+    sparse = sparse_lv_frames is not None
+    if sparse:
+        notes.append(f"the LV was found in only {sparse_lv_frames} of {rec.n_frames} frames: no EDV/ESV/EF "
+                     "(check the recording and the view, or draw the LV at ED and ES)")
     if not calibrated:
         notes.append("uncalibrated: volumes need a length calibration; EF from pixel-unit volumes")
     if nominal_timing:
@@ -238,7 +255,7 @@ def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es) -> tuple[
     if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_stack:
         # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
         notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
-    if not beats:
+    if not beats and not sparse:
         notes.append("no complete ED -> ES pair found: no EDV/ESV/EF" if (ed or es) else
                      "no cardiac cycle found in the volume curve")
     return tuple(notes)
