@@ -284,3 +284,11 @@ def test_an_lv_found_in_too_few_frames_gives_no_volumes_until_the_user_draws_it(
     drawn = measure_recording(rec, per_slice, ed_frames=[0], es_frames=[10], edited={"contours"},
                               edited_frames=[0, 10])
     assert drawn.ef_pct is not None and drawn.ef_pct > 50 and not any("found in only" in n for n in drawn.notes)
+
+
+def test_an_ed_es_frame_pair_is_not_too_few_frames():
+    """A two-frame recording (an ED and an ES frame, as CAMUS gives them) with the LV in both measures."""
+    labels, _, _, _ = beating_labels(n_frames=40)
+    pair = labels[[0, int(np.argmin((labels == 1).sum(axis=(1, 2))))]]
+    m = measure_recording(recording_for(pair), extract_all(pair), ed_frames=[0], es_frames=[1])
+    assert m.ef_pct is not None and m.ef_pct > 20 and not any("found in only" in n for n in m.notes)

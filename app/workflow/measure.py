@@ -237,7 +237,7 @@ def _without_spikes(curve: np.ndarray, quality) -> np.ndarray:
 def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:
     """The segmentation found an LV in too few frames to measure, and the user has not drawn any."""
     drawn = any(FLAG_EDITED in flags for flags in quality)
-    return not drawn and n_found < max(3, MIN_LV_FRAME_FRACTION * n_frames)
+    return not drawn and n_found < max(min(3, n_frames), MIN_LV_FRAME_FRACTION * n_frames)
 
 
 def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None
