@@ -292,3 +292,17 @@ def test_an_ed_es_frame_pair_is_not_too_few_frames():
     pair = labels[[0, int(np.argmin((labels == 1).sum(axis=(1, 2))))]]
     m = measure_recording(recording_for(pair), extract_all(pair), ed_frames=[0], es_frames=[1])
     assert m.ef_pct is not None and m.ef_pct > 20 and not any("found in only" in n for n in m.notes)
+
+
+def test_specks_of_a_calibrated_clip_are_not_an_lv():
+    """Cavities under MIN_LV_AREA_MM2 (speckle noise segmented as 'LV') do not count as an LV found: no EF;
+    the same clip uncalibrated (no mm to judge by) still measures."""
+    from app.workflow.measure import MIN_LV_AREA_MM2
+
+    labels, _, _, _ = beating_labels(n_frames=40)
+    tiny = 0.9 * np.sqrt(MIN_LV_AREA_MM2 / (labels[0] == 1).sum())  # a pixel size that makes the ED cavity too small
+    m = measure_recording(recording_for(labels, spacing=(tiny, tiny)), extract_all(labels))
+    assert m.ef_pct is None and m.notes[0].startswith("the LV was found in only 0 of 40 frames")
+    normal = measure_recording(recording_for(labels), extract_all(labels))
+    raw = measure_recording(recording_for(labels, spacing=(tiny, tiny), calibrated=False), extract_all(labels))
+    assert normal.ef_pct is not None and raw.ef_pct == pytest.approx(normal.ef_pct, abs=0.5)

@@ -26,6 +26,16 @@ def test_warning_only_when_confident_and_different():
     assert "View not set" in view_warning("unknown", "a4c", 0.9, DATA)
 
 
+def test_a_clip_of_no_echo_view_reads_as_a_sentence():
+    """Noise or a blank clip: the "other" class says what it is, not "looks like not an ... view"."""
+    unset = view_warning("unknown", "other", 0.99, DATA)
+    assert unset.startswith("View not set; the clip does not look like an apical or parasternal echo view (p 0.99)")
+    assert "Check the recording" in unset and "Set the view to use it" not in unset
+    assert "looks like not" not in unset and "no real views of that kind" in unset
+    labelled = view_warning("a4c", "other", 0.9, DATA)
+    assert "does not look like an apical or parasternal echo view (p 0.90), not A4C as labelled" in labelled
+
+
 def test_json_fields_from_extra():
     assert view_json({}) == {"view_predicted": None, "view_warning": None}
     check = {"view": "a2c", "probability": 0.91, "data": "phantom only", "warning": "View check: x"}

@@ -46,6 +46,10 @@ AREA_JUMP_FRACTION = 0.25  # of the area curve's range, against the mean of both
 # user has drawn contours (a synthetic ring stack the MRI model found an LV in on 2 of 20 phases otherwise
 # gave EDV = ESV = 0.03 ml, EF 0 %).
 MIN_LV_FRAME_FRACTION = 0.5
+# A calibrated cavity smaller than this is not counted as an LV found (a premature infant's end-systolic
+# apical cavity is about 1 cm^2): on a clip of speckle noise the echo model finds "cavities" of 0-2 cm^2,
+# mostly under 0.5, which otherwise gave EDV 0.0 ml and an EF of 51 %.
+MIN_LV_AREA_MM2 = 50.0
 _VOLUME_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "volume_curve_ml", "beats",
                                 "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g"})
 _TIMING_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "beats", "heart_rate_bpm",
@@ -176,11 +180,14 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
     ed = tuple(sorted(int(f) for f in ed_frames))
     es = tuple(sorted(int(f) for f in es_frames))
     nominal_timing = bool(getattr(rec, "frame_times_nominal", False))
-    n_found = int(np.isfinite(vol_all).sum())
+    cal = rec.calibrated
+    found = np.isfinite(vol_all)
+    if cal:
+        found &= np.nan_to_num(np.asarray(area_mm, dtype=np.float64), nan=0.0) >= MIN_LV_AREA_MM2
+    n_found = int(found.sum())
     sparse = _too_few_lv_frames(n_found, len(vol_all), quality)
     beats = () if sparse else split_beats(vol_all, ed, es, None if nominal_timing else rec.frame_times_s)
     stats = beat_stats(beats)
-    cal = rec.calibrated
     al_ed = al_es = None
     if cal and beats and method == "monoplane" and np.isfinite(length).any():
         al_ed = float(np.nanmean([area_length_volume_ml(area_mm[b.ed_frame], length[b.ed_frame]) for b in beats]))

@@ -24,11 +24,15 @@ def view_warning(labelled: str, predicted: str, probability: float, data_by_view
     """One line when the classifier confidently disagrees with the labelled view, else None."""
     if probability < CONFIDENT_PROBABILITY or predicted == labelled:
         return None
-    looks = f"looks like {_name(predicted)} (p {probability:.2f})"
+    other = predicted == "other"
+    looks = (f"does not look like an apical or parasternal echo view (p {probability:.2f})" if other
+             else f"looks like {_name(predicted)} (p {probability:.2f})")
     source = data_by_view.get(predicted, "none")
-    guess = "" if source == "real" else f"; a phantom-trained guess (no real {_name(predicted)} training data)"
+    what = "views of that kind" if other else _name(predicted)
+    guess = "" if source == "real" else f"; a phantom-trained guess (no real {what} in its training data)"
     if labelled in ("unknown", ""):
-        return f"View not set; the clip {looks}{guess}. Set the view to use it (the analysis keeps 'unknown')."
+        advice = "Check the recording" if other else "Set the view to use it"
+        return f"View not set; the clip {looks}{guess}. {advice} (the analysis keeps 'unknown')."
     unseen = ""
     if data_by_view.get(labelled, "none") == "none" and labelled in data_by_view:
         unseen = f"; the classifier never saw {_name(labelled)} and cannot confirm it"
