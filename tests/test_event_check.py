@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.analysis.event_check import MAX_STACK_EVENT_DEPTH, curve_contradiction, event_depths, misplaced_event
+from app.analysis.event_check import MAX_GATED_EVENT_DEPTH, curve_contradiction, event_depths, misplaced_event
 
 
 def _cycle(n_frames: int = 20, beats: int = 1) -> np.ndarray:
@@ -23,7 +23,7 @@ def test_an_ed_halfway_through_filling_is_named():
     curve = _cycle(20)
     depth = {d.frame: d.depth for d in event_depths(curve, (0, 16), (10,), periodic=True)}
     expected = (curve[0] - curve[16]) / (curve[0] - curve[10])  # the wrap brings frame 0 into its window
-    assert depth[16] == pytest.approx(expected) and depth[16] > MAX_STACK_EVENT_DEPTH
+    assert depth[16] == pytest.approx(expected) and depth[16] > MAX_GATED_EVENT_DEPTH
     assert misplaced_event(curve, (0, 16), (10,), periodic=True).startswith(f"ED at frame 16 is {100 * expected:.0f} %")
     assert "ED at frame 16" in curve_contradiction(curve, (0, 16), (10,), periodic=True, max_depth=0.3)
     assert curve_contradiction(curve, (0, 16), (10,), periodic=True) == ""  # no max_depth: EDV > ESV only

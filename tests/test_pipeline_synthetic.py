@@ -306,3 +306,21 @@ def test_specks_of_a_calibrated_clip_are_not_an_lv():
     normal = measure_recording(recording_for(labels), extract_all(labels))
     raw = measure_recording(recording_for(labels, spacing=(tiny, tiny), calibrated=False), extract_all(labels))
     assert normal.ef_pct is not None and raw.ef_pct == pytest.approx(normal.ef_pct, abs=0.5)
+
+
+@pytest.mark.parametrize("modality, view", [("mri", "unknown"), ("echo", "psax")])
+def test_one_short_axis_slice_gives_its_area_change_not_volumes(modality, view):
+    """One SAX slice is not a ventricle: no EDV/ESV/EF (it was area**1.5 "ml", EF 94 % for an area change of
+    84 %), ED/ES from the area curve (a cine MR slice wraps like a stack) and the fractional area change."""
+    labels, d = _ring_stack(1, 20)
+    rec = Recording((labels[0] * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(20, 25.0), modality, view)
+    m = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels[0])).measurements
+    true_fac = 100 * (1 - (d <= 8).sum() / (d <= 20).sum())
+    assert m.method == "single-slice" and m.edv_ml is None and m.ef_pct is None and m.volume_curve_ml is None
+    assert m.fac_pct == pytest.approx(true_fac, abs=2.0) and 10 in m.es_frames
+    assert m.notes[0].startswith("one short-axis slice: no volumes or EF") and f"{m.fac_pct:.0f} %" in m.notes[0]
+    js = m.to_json_dict()
+    assert js["fac_pct"] == pytest.approx(m.fac_pct, abs=0.01) and js["ef_pct"] is None
+    assert all("ef_pct" not in b and b["fac_pct"] is not None for b in js["beats"])
+    if modality == "mri":  # one gated cycle: ED once, across the wrap; the RR interval is the cycle
+        assert m.ed_frames == (0,) and m.heart_rate_bpm == pytest.approx(60 * 25.0 / 20)

@@ -7,9 +7,9 @@ an ED's depth is (top - value) / (top - bottom) over the curve between the ES be
 ES's, (value - bottom) / (top - bottom) between its neighbouring EDs); 0 = the extreme itself, 1 = the
 opposite one. `misplaced_event` names the first event deeper than a tolerance; `curve_contradiction` adds
 the beats whose EDV <= ESV (the pipeline then falls back to the curve's own extrema). The depth check is
-for gated cine MR stacks, whose slice-summed curves are smooth (MAX_STACK_EVENT_DEPTH).
+for gated cine MR (stacks and single slices), whose curves are smooth (MAX_GATED_EVENT_DEPTH).
 
-On a gated cine MR stack (periodic=True) the cycle wraps: the window of the first event runs back from the
+On a gated cine MR cycle (periodic=True) the cycle wraps: the window of the first event runs back from the
 last frame. Otherwise it stops at the clip's ends.
 """
 
@@ -21,13 +21,13 @@ import numpy as np
 
 from app.analysis.beats import fill_gaps, split_beats
 
-# Depth beyond which an event of a gated cine MR stack is not the extreme of its beat. On the phantom cases
+# Depth beyond which an event of a gated cine MR cycle is not the extreme of its beat. On the phantom cases
 # of `python -m app evaluate ed-es --segmented` (the pipeline's events on our own segmented curves): 48 MR
 # stacks, events matching the truth at most 0.02 deep, extra ones 0.12; the three Sunnybrook patients 0.0;
 # TempReg-Net's mid-filling ED on a synthetic ring stack 0.44. Echo clips are not checked: their per-frame
 # segmented curves have dips of a few frames that put correct events up to 0.51 deep (96 echo phantom
 # clips: 12 with an event deeper than 0.3).
-MAX_STACK_EVENT_DEPTH = 0.3
+MAX_GATED_EVENT_DEPTH = 0.3
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def event_depths(curve: np.ndarray, ed_frames, es_frames, periodic: bool = False
 
 
 def misplaced_event(curve: np.ndarray, ed_frames, es_frames, periodic: bool = False,
-                    max_depth: float = MAX_STACK_EVENT_DEPTH) -> str:
+                    max_depth: float = MAX_GATED_EVENT_DEPTH) -> str:
     """One line naming the first event deeper than max_depth in its beat ("" when all are in place)."""
     for d in event_depths(curve, ed_frames, es_frames, periodic):
         if d.depth > max_depth:

@@ -98,8 +98,8 @@ def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_
 def pipeline_fallback(area: np.ndarray, detection, modality: str) -> str:
     """Why app.workflow.edes_step would drop TempReg-Net's events on this curve for the curve's extrema
     ("" when it keeps them): the same app.analysis.event_check.curve_contradiction, depth-checked on MR."""
-    from app.analysis.event_check import MAX_STACK_EVENT_DEPTH, curve_contradiction
+    from app.analysis.event_check import MAX_GATED_EVENT_DEPTH, curve_contradiction
 
     stack = modality == "mri"
     return curve_contradiction(area, detection.ed_frames, detection.es_frames, periodic=stack,
-                               max_depth=MAX_STACK_EVENT_DEPTH if stack else None)
+                               max_depth=MAX_GATED_EVENT_DEPTH if stack else None)

@@ -21,7 +21,7 @@ from app.report.strain_view import strain_section
 from app.workflow.reference_ranges import reference_range
 
 _METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
-                "slice-summation": "slice summation"}
+                "slice-summation": "slice summation", "single-slice": "one short-axis slice: areas only"}
 
 
 def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: bool = False,
@@ -60,11 +60,18 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
         measurements=tuple(measurement_rows(m, rec.modality, strain, sex)),
         beats=tuple(_beat_rows(m)), ed_frames=tuple(m.ed_frames), es_frames=tuple(m.es_frames),
         volume_curve_ml=None if m.volume_curve_ml is None else np.asarray(m.volume_curve_ml, float),
-        area_curve=np.asarray(m.area_curve_px2, float) if m.area_curve_px2 is not None else None,
+        **_area_curve(m),
         figures=tuple(_figures(analysis)), strain=strain, quality_flags=tuple(quality_lines(analysis)),
         edited=frozenset(m.edited), source_path=str(rec.source_path or ""),
         segmenter=str(getattr(analysis, "segmenter", "") or ""),
     )
+
+
+def _area_curve(m) -> dict:
+    """The cavity area curve for a recording without volumes: cm^2 when calibrated, else px^2."""
+    if m.area_curve_mm2 is not None:
+        return {"area_curve": np.asarray(m.area_curve_mm2, float) / 100.0, "area_unit": "cm^2"}
+    return {"area_curve": None if m.area_curve_px2 is None else np.asarray(m.area_curve_px2, float)}
 
 
 def _row(key, label, value, unit, decimals=1, method="", sex="", modality="echo", edited=()) -> MeasurementRow:
@@ -106,7 +113,7 @@ def _beat_rows(m) -> list[BeatRow]:
     rows = []
     volumes = m.volume_curve_ml is not None
     for i, b in enumerate(m.beats):
-        ef = b.ef_pct
+        ef = None if m.method == "single-slice" else b.ef_pct  # an area change, not an EF (in the notes)
         rows.append(BeatRow(i, int(b.ed_frame), int(b.es_frame), float(b.ed_value) if volumes else None,
                             float(b.es_value) if volumes else None, float(b.stroke_value) if volumes else None,
                             None if ef is None else float(ef), b.rr_s))

@@ -99,7 +99,8 @@ class RecordingSection:
     ed_frames: tuple[int, ...] = ()
     es_frames: tuple[int, ...] = ()
     volume_curve_ml: np.ndarray | None = None
-    area_curve: np.ndarray | None = None  # when uncalibrated: cavity area per frame (px^2)
+    area_curve: np.ndarray | None = None  # without a volume curve: cavity area per frame, in area_unit
+    area_unit: str = "px^2, uncalibrated"  # or "cm^2" (one calibrated short-axis slice)
     figures: tuple[FrameFigure, ...] = ()
     strain: StrainSection | None = None
     quality_flags: tuple[str, ...] = ()

@@ -175,7 +175,7 @@ def _recording_figures(rec: RecordingSection, width: float, height: float) -> li
                                 "<font color='#34c759'>epicardium</font>, <font color='#0a84ff'>left atrium</font>.",
                                 st.SMALL))
     curve, label = (rec.volume_curve_ml, "LV volume (ml)") if rec.volume_curve_ml is not None else \
-        (rec.area_curve, "LV cavity area (px^2, uncalibrated)")
+        (rec.area_curve, f"LV cavity area ({rec.area_unit})")
     if curve is not None and len(curve) == len(rec.frame_times_s) and len(curve) > 1:
         blocks += [Spacer(1, 4), curve_drawing(rec.frame_times_s, [("volume", curve)], ed_frames=rec.ed_frames,
                                                es_frames=rec.es_frames, y_label=label, width=width, height=150)]

@@ -1,4 +1,4 @@
-"""Curves linked to the frame cursor: LV volume (or cavity area when uncalibrated) and strain.
+"""Curves linked to the frame cursor: LV volume (or cavity area: one short-axis slice, uncalibrated) and strain.
 
 Clicking a curve plot jumps to that frame; the timeline (cursor, ED/ES markers, flags) sits on the
 volume plot; the strain plot shares its x axis and appears when a strain result is present.
@@ -101,6 +101,9 @@ def _volume_or_area(m) -> tuple[np.ndarray | None, str]:
     vol = getattr(m, "volume_curve_ml", None)
     if vol is not None:
         return np.asarray(vol, float), "LV volume (ml)"
+    area_mm2 = getattr(m, "area_curve_mm2", None)
+    if area_mm2 is not None:  # one short-axis slice: its cavity area
+        return np.asarray(area_mm2, float) / 100.0, "LV area (cm²)"
     area = getattr(m, "area_curve_px2", None)
     if area is not None:
         return np.asarray(area, float), "LV area (px², uncalibrated)"

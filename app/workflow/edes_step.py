@@ -5,7 +5,7 @@
 slides down the slice-summation volume curve to its minimum (app.ml.edes.es_slide_frames); the clip's
 first/last-frame events, which it leaves out as ambiguous, come from the LV curve's extrema. Falls back to the curve's
 own extrema ("area_curve", the measurements' frames) when the model is missing or fails, finds no
-ED/ES pair, or its events contradict the curve (a beat with EDV <= ESV, or on a cine MR stack an ED/ES far
+ED/ES pair, or its events contradict the curve (a beat with EDV <= ESV, or on cine MR an ED/ES far
 from its beat's largest/smallest volume: app.analysis.event_check).
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.analysis.event_check import MAX_STACK_EVENT_DEPTH, curve_contradiction
+from app.analysis.event_check import MAX_GATED_EVENT_DEPTH, curve_contradiction
 from app.data.recording import Recording
 from app.workflow.results import ED_ES_AREA_CURVE, ED_ES_TEMPREG, FLAG_AREA_JUMP, Measurements
 
@@ -51,19 +51,20 @@ def model_ed_es(recording: Recording, measurements: Measurements
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to the curve, with the reason
         return (*area, f"ED/ES model failed: {type(exc).__name__}: {exc}")
     curve = lv_curve(measurements)
+    gated = recording.modality == "mri"  # a cine MR stack or slice is one gated, periodic cycle
     if np.isfinite(curve).sum() >= 3:  # the curve supplies clip-end events TempReg leaves out
         radius = es_slide_frames(recording.modality, recording.n_frames)
         det = fuse_with_curve(det, curve, recording.frame_rate_hz, refine_es=radius > 0, radius=radius,
-                              periodic=recording.is_stack)
+                              periodic=gated)
     if not det.ed_frames or not det.es_frames:
         return (*area, "TempReg-Net found no end-diastole/end-systole pair")
     if np.isfinite(curve).sum() < 3:
         return det.ed_frames, det.es_frames, ED_ES_TEMPREG, ""
     ed = det.ed_frames
-    if recording.is_stack and len(ed) > 1 and ed[0] == 0 and ed[-1] == recording.n_frames - 1:
-        ed = ed[:-1]  # gated cine MR: as app.workflow.measure, the last phase is the next beat's ED
-    depth = MAX_STACK_EVENT_DEPTH if recording.is_stack else None  # echo curves are too noisy for it
-    contradiction = curve_contradiction(curve, ed, det.es_frames, periodic=recording.is_stack, max_depth=depth)
+    if gated and len(ed) > 1 and ed[0] == 0 and ed[-1] == recording.n_frames - 1:
+        ed = ed[:-1]  # as app.workflow.measure: the last phase is the next beat's ED
+    depth = MAX_GATED_EVENT_DEPTH if gated else None  # echo curves are too noisy for it
+    contradiction = curve_contradiction(curve, ed, det.es_frames, periodic=gated, max_depth=depth)
     if contradiction:
         return (*area, f"TempReg-Net's ED/ES disagree with the segmented LV curve ({contradiction})")
     return ed, det.es_frames, det.method, ""

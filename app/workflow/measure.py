@@ -4,6 +4,9 @@
 every manual edit, so it stays cheap (a few ms for 100 frames). `measure_study` adds the biplane method of
 disks when an A4C and an A2C recording are both present.
 
+One short-axis slice (PSAX echo, a single cine MR slice): method "single-slice", no volume and no EF
+(a slice is not a ventricle); ED/ES from the cavity area curve and the fractional area change (fac_pct).
+
 Uncalibrated recordings: volumes are None; the disk volumes are computed in pixel units (spacing 1 x 1)
 and give EF and ED/ES; `area_curve_px2` is the curve to show.
 
@@ -41,6 +44,7 @@ from app.workflow.results import (
 )
 
 LOW_CONFIDENCE = 0.5
+SHORT_AXIS_VIEWS = ("psax", "sax")
 AREA_JUMP_FRACTION = 0.25  # of the area curve's range, against the mean of both neighbours
 # Below this fraction of frames with an LV contour the curve is mostly gap filling: no EDV/ESV/EF unless the
 # user has drawn contours (a synthetic ring stack the MRI model found an LV in on 2 of 20 phases otherwise
@@ -87,8 +91,6 @@ def _long_axis_curves(recording: Recording, frames: Sequence[LvContours | None])
         disks = frame_disks(recording, c, with_chords=False)
         if disks is not None:
             vol[t], length[t] = disks.volume_ml, disks.length_mm
-        else:  # a single short-axis slice: no volume, area ** 1.5 keeps EF meaningful
-            vol[t] = area_mm[t] ** 1.5 / 1000.0
     return vol, area_px, area_mm, length
 
 
@@ -165,16 +167,27 @@ def measure_recording(
     issues = [() if c is None else c.issues for c in frames]
     issues = _merge_flags(issues, frame_flags)
     quality = _quality(present, area_px, confidence, edited_frames, issues)
+    if is_single_short_axis(recording):
+        vol = area_mm if recording.calibrated else area_px  # the curve ED/ES and the area change come from
+        return _assemble(recording, "single-slice", vol, area_px, area_mm, length, ed_frames, es_frames, edited,
+                         quality, recording.heart_rate_bpm or gated_cycle_heart_rate_bpm(recording))
     return _assemble(recording, "monoplane", vol, area_px, area_mm, length, ed_frames, es_frames, edited,
                      quality, recording.heart_rate_bpm)
+
+
+def is_single_short_axis(recording: Recording) -> bool:
+    """One short-axis slice over time: a cine MR recording that is not a stack, or a PSAX echo clip."""
+    return not recording.is_stack and (recording.modality == "mri" or recording.view in SHORT_AXIS_VIEWS)
 
 
 def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, edited, quality, file_hr,
               lv_mass_g=None) -> Measurements:
     vol_all = vol
     vol = _without_spikes(vol, quality)
-    if ed_frames is None or es_frames is None:
-        detected = detect_ed_es(vol, rec.frame_rate_hz) if np.isfinite(vol).sum() >= 3 else ((), ())
+    single = method == "single-slice"
+    if ed_frames is None or es_frames is None:  # a cine MR slice is one gated cycle, as a stack
+        periodic = single and rec.modality == "mri"
+        detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=periodic) if np.isfinite(vol).sum() >= 3 else ((), ())
         ed_frames = detected[0] if ed_frames is None else ed_frames
         es_frames = detected[1] if es_frames is None else es_frames
     ed = tuple(sorted(int(f) for f in ed_frames))
@@ -188,6 +201,7 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
     sparse = _too_few_lv_frames(n_found, len(vol_all), quality)
     beats = () if sparse else split_beats(vol_all, ed, es, None if nominal_timing else rec.frame_times_s)
     stats = beat_stats(beats)
+    volumes = cal and not single
     al_ed = al_es = None
     if cal and beats and method == "monoplane" and np.isfinite(length).any():
         al_ed = float(np.nanmean([area_length_volume_ml(area_mm[b.ed_frame], length[b.ed_frame]) for b in beats]))
@@ -200,12 +214,12 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         ed_frames=ed,
         es_frames=es,
         beats=beats,
-        edv_ml=stats.ed_value if cal else None,
-        esv_ml=stats.es_value if cal else None,
-        sv_ml=stats.stroke_value if cal else None,
-        ef_pct=stats.ef_pct,
+        edv_ml=stats.ed_value if volumes else None,
+        esv_ml=stats.es_value if volumes else None,
+        sv_ml=stats.stroke_value if volumes else None,
+        ef_pct=None if single else stats.ef_pct,
         heart_rate_bpm=stats.heart_rate_bpm if stats.heart_rate_bpm is not None else file_hr,
-        volume_curve_ml=vol_all if cal else None,
+        volume_curve_ml=vol_all if volumes else None,
         area_curve_px2=area_px,
         area_curve_mm2=area_mm if cal else None,
         length_curve_mm=length if cal and method == "monoplane" else None,
@@ -215,18 +229,20 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         edited=_edited_closure(edited),
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
-        notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None),
+        notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None,
+                     stats.ef_pct if single else None),
+        fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
 
 
 def gated_cycle_heart_rate_bpm(rec: Recording) -> float | None:
-    """Heart rate of a gated cine MR stack whose file gives none: one RR interval = phases x phase interval.
+    """Heart rate of a gated cine MR stack (or slice) whose file gives none: one RR interval = phases x phase interval.
 
     Retrospective gating spreads the phases over the whole RR interval (Sunnybrook: 20 x 46 ms against a
     nominal interval of 923 ms). None when the frame timing is nominal (not from the file).
     """
     rate_hz = rec.frame_rate_hz
-    if not rec.is_stack or rec.modality != "mri" or rec.frame_times_nominal or not rate_hz:
+    if rec.modality != "mri" or rec.frame_times_nominal or not rate_hz:
         return None
     return 60.0 * rate_hz / rec.n_frames
 
@@ -247,19 +263,24 @@ def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:
     return not drawn and n_found < max(min(3, n_frames), MIN_LV_FRAME_FRACTION * n_frames)
 
 
-def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None
-           ) -> tuple[str, ...]:
-    """sparse_lv_frames: the number of frames with an LV when too few to measure (_too_few_lv_frames)."""
+def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None,
+           fac_pct: float | None = None) -> tuple[str, ...]:
+    """sparse_lv_frames: the number of frames with an LV when too few to measure (_too_few_lv_frames);
+    fac_pct: the fractional area change of a single short-axis slice."""
     notes = []
+    if is_single_short_axis(rec):
+        fac = f"; fractional area change {fac_pct:.0f} %" if fac_pct is not None else ""
+        notes.append("one short-axis slice: no volumes or EF (open the whole short-axis stack for slice "
+                     f"summation){fac}")
     sparse = sparse_lv_frames is not None
     if sparse:
         notes.append(f"the LV was found in only {sparse_lv_frames} of {rec.n_frames} frames: no EDV/ESV/EF "
                      "(check the recording and the view, or draw the LV at ED and ES)")
-    if not calibrated:
+    if not calibrated and not is_single_short_axis(rec):
         notes.append("uncalibrated: volumes need a length calibration; EF from pixel-unit volumes")
     if nominal_timing:
         notes.append("the file gives no frame timing: heart rate not measured")
-    if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_stack:
+    if beats and all(b.es_frame < b.ed_frame for b in beats) and rec.modality != "mri":
         # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
         notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
     if not beats and not sparse:

@@ -43,7 +43,7 @@ from app.cancel import is_cancelled
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch, no OpenCV
 from app.workflow.edes_step import model_ed_es
-from app.workflow.measure import measure_recording
+from app.workflow.measure import SHORT_AXIS_VIEWS, measure_recording
 from app.workflow.view_step import view_check
 from app.workflow.results import (
     ED_ES_AREA_CURVE,
@@ -55,7 +55,6 @@ from app.workflow.results import (
 )
 
 SEGMENTATION_SHARE = 0.8  # of the progress bar
-SHORT_AXIS_VIEWS = ("psax", "sax")
 Segmenter = Callable[..., object]
 
 

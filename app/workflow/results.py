@@ -23,7 +23,7 @@ from app.analysis.contours import LvContours
 from app.data.recording import Recording
 from app.workflow.view_step import view_json
 
-Method = Literal["monoplane", "biplane", "slice-summation"]
+Method = Literal["monoplane", "biplane", "slice-summation", "single-slice"]
 
 # Where a RecordingAnalysis' ED/ES frames come from (RecordingAnalysis.ed_es_method)
 ED_ES_TEMPREG = "tempreg"  # TempReg-Net (clip-end events from the LV curve when it has some)
@@ -131,6 +131,7 @@ class Measurements:
     quality: tuple[tuple[str, ...], ...] = ()
     source: str = ""  # file the measurement came from ("" for a biplane combination)
     notes: tuple[str, ...] = ()  # caveats for the user, e.g. uncalibrated, nominal frame timing
+    fac_pct: float | None = None  # fractional area change, method "single-slice" (one short-axis slice)
 
     @property
     def flagged_frames(self) -> tuple[int, ...]:
@@ -152,12 +153,13 @@ class Measurements:
             "esv_ml": _num(self.esv_ml),
             "sv_ml": _num(self.sv_ml),
             "ef_pct": _num(self.ef_pct),
+            "fac_pct": _num(self.fac_pct),
             "heart_rate_bpm": _num(self.heart_rate_bpm, 1),
             "edv_area_length_ml": _num(self.edv_area_length_ml),
             "esv_area_length_ml": _num(self.esv_area_length_ml),
             "lv_mass_g": _num(self.lv_mass_g, 1),
             "myocardial_mass_g": _num(self.lv_mass_g, 1),  # the MRI name of the same value (issue 9)
-            "beats": [b.to_json_dict(volumes_known) for b in self.beats],
+            "beats": [_beat_json(b, volumes_known, self.method) for b in self.beats],
             "volume_curve_ml": _curve(self.volume_curve_ml),
             "area_curve": _curve(self.area_curve_px2, 2),
             "area_curve_unit": "px2",
@@ -169,6 +171,14 @@ class Measurements:
             "source": self.source,
             "notes": list(self.notes),
         }
+
+
+def _beat_json(beat, volumes_known: bool, method: str) -> dict:
+    """A beat's JSON; on one short-axis slice its (EDA - ESA) / EDA is a fractional area change, not an EF."""
+    data = beat.to_json_dict(volumes_known)
+    if method == "single-slice":
+        data["fac_pct"] = data.pop("ef_pct", None)
+    return data
 
 
 @dataclass(frozen=True, eq=False)
