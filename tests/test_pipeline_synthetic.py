@@ -324,3 +324,11 @@ def test_one_short_axis_slice_gives_its_area_change_not_volumes(modality, view):
     assert all("ef_pct" not in b and b["fac_pct"] is not None for b in js["beats"])
     if modality == "mri":  # one gated cycle: ED once, across the wrap; the RR interval is the cycle
         assert m.ed_frames == (0,) and m.heart_rate_bpm == pytest.approx(60 * 25.0 / 20)
+
+
+def test_long_axis_cine_mr_is_refused_with_one_clear_line():
+    """A "CINE 4CH" MR series (view a4c): the MRI model is short-axis only; no area change of a 4-chamber image."""
+    labels, _ = _ring_stack(1, 20)
+    rec = Recording((labels[0] * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(20, 25.0), "mri", "a4c")
+    with pytest.raises(AnalysisError, match=r"long-axis cine MR \(A4C\) is not supported.*short-axis"):
+        run_to_completion(analyze_recording(rec, segmenter=lambda r: labels[0]))

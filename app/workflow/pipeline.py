@@ -55,6 +55,7 @@ from app.workflow.results import (
 )
 
 SEGMENTATION_SHARE = 0.8  # of the progress bar
+LONG_AXIS_VIEWS = ("a4c", "a2c", "a3c", "plax")  # refused on cine MR: the MRI model is short-axis only
 Segmenter = Callable[..., object]
 
 
@@ -217,6 +218,9 @@ def analyze_recording(
         raise AnalysisError("the recording has fewer than 2 frames: no cardiac cycle to analyse")
     if recording.is_stack and recording.modality != "mri":
         raise AnalysisError("only MRI short-axis stacks can be analysed slice by slice")
+    if recording.modality == "mri" and recording.view in LONG_AXIS_VIEWS:
+        raise AnalysisError(f"long-axis cine MR ({recording.view.upper()}) is not supported: the MRI model segments "
+                            "short-axis slices; open the short-axis stack")
     name = segmenter_name or getattr(segmenter, "__name__", type(segmenter).__name__ if segmenter else "")
     if segmenter is None:
         segmenter, name = default_segmenter(recording)
