@@ -91,6 +91,8 @@ def measurement_rows(m, modality: str, strain, sex: str = "") -> list[Measuremen
             _row("esv_ml", "End-systolic volume (ESV)", m.esv_ml, "ml", 1, method, **kw),
             _row("sv_ml", "Stroke volume (SV)", m.sv_ml, "ml", 1, method, **kw),
             _row("ef_pct", "Ejection fraction (EF)", m.ef_pct, "%", 1, method, **kw)]
+    if m.method == "single-slice":
+        rows.append(_row("fac_pct", "Fractional area change (FAC)", m.fac_pct, "%", 1, "(EDA - ESA) / EDA", **kw))
     if m.edv_area_length_ml is not None:
         rows += [_row("edv_area_length_ml", "EDV (area-length)", m.edv_area_length_ml, "ml", 1, "area-length", **kw),
                  _row("esv_area_length_ml", "ESV (area-length)", m.esv_area_length_ml, "ml", 1, "area-length", **kw)]

@@ -92,7 +92,7 @@ def write_measurements_json(report: ReportData, path) -> Path:
 
 
 CSV_VALUE_KEYS = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_pct", "lv_mass_g",
-                  "edv_area_length_ml", "esv_area_length_ml")
+                  "edv_area_length_ml", "esv_area_length_ml", "fac_pct")
 CSV_COLUMNS = ("row_type", "recording", "file", "modality", "view", "frames", "frame_rate_hz", "spacing_mm",
                "calibrated", "method", "beat", "ed_frame", "es_frame", *CSV_VALUE_KEYS, "flags", "edited")
 
