@@ -324,6 +324,8 @@ def test_one_short_axis_slice_gives_its_area_change_not_volumes(modality, view):
     assert all("ef_pct" not in b and b["fac_pct"] is not None for b in js["beats"])
     if modality == "mri":  # one gated cycle: ED once, across the wrap; the RR interval is the cycle
         assert m.ed_frames == (0,) and m.heart_rate_bpm == pytest.approx(60 * 25.0 / 20)
+    moved = measure_recording(rec, extract_all(labels[0]), ed_frames=[0], es_frames=[9], edited={"es_frames"})
+    assert "fac_pct" in moved.edited and moved.fac_pct < m.fac_pct  # an edit marks the value it changes
 
 
 def test_long_axis_cine_mr_is_refused_with_one_clear_line():

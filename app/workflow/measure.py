@@ -55,9 +55,9 @@ MIN_LV_FRAME_FRACTION = 0.5
 # mostly under 0.5, which otherwise gave EDV 0.0 ml and an EF of 51 %.
 MIN_LV_AREA_MM2 = 50.0
 _VOLUME_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "volume_curve_ml", "beats",
-                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g"})
+                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"})
 _TIMING_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "beats", "heart_rate_bpm",
-                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g"})
+                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"})
 
 
 def _scale(recording: Recording) -> tuple[float, float]:
