@@ -311,3 +311,12 @@ def test_a_gated_stack_drops_an_ed_in_the_middle_of_filling(monkeypatch, model_e
         assert "ED at frame 16 is 44 %" in result.ed_es_fallback and "below the largest" in result.ed_es_fallback
     else:
         assert result.ed_es_fallback == ""
+
+
+def test_a_two_frame_recording_says_why_the_model_was_not_used(beating):
+    """An ED/ES frame pair: the fall-back names the frame count, not "model failed: ValueError"."""
+    rec, labels, ed, es = beating
+    pair = Recording(np.asarray(rec.frames)[:2], (0.4, 0.4), uniform_frame_times(2, FPS), "echo", "a4c")
+    result = _analyse(pair, labels[:2])
+    assert result.ed_es_method == "area_curve"
+    assert result.ed_es_fallback == "the recording has 2 frames; the ED/ES model needs at least 3"

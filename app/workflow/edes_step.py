@@ -39,6 +39,8 @@ def model_ed_es(recording: Recording, measurements: Measurements
     contradict the segmented curve: app.analysis.event_check.curve_contradiction).
     """
     area = (tuple(measurements.ed_frames), tuple(measurements.es_frames), ED_ES_AREA_CURVE)
+    if recording.n_frames < 3:
+        return (*area, f"the recording has {recording.n_frames} frames; the ED/ES model needs at least 3")
     try:
         from app.ml.edes import detect_ed_es, es_slide_frames, fuse_with_curve
         from app.ml.weights import WeightsError
