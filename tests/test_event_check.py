@@ -25,8 +25,8 @@ def test_an_ed_halfway_through_filling_is_named():
     expected = (curve[0] - curve[16]) / (curve[0] - curve[10])  # the wrap brings frame 0 into its window
     assert depth[16] == pytest.approx(expected) and depth[16] > MAX_GATED_EVENT_DEPTH
     assert misplaced_event(curve, (0, 16), (10,), periodic=True).startswith(f"ED at frame 16 is {100 * expected:.0f} %")
-    assert "ED at frame 16" in curve_contradiction(curve, (0, 16), (10,), periodic=True, max_depth=0.3)
-    assert curve_contradiction(curve, (0, 16), (10,), periodic=True) == ""  # no max_depth: EDV > ESV only
+    assert "ED at frame 16" in curve_contradiction(curve, (0, 16), (10,), gated=True)
+    assert curve_contradiction(curve, (0, 16), (10,)) == ""  # not gated (echo): EDV > ESV only
 
 
 def test_the_window_stops_at_the_clip_end_unless_the_cycle_wraps():
@@ -48,6 +48,6 @@ def test_an_es_on_the_way_down_is_named_and_swapped_events_say_edv_esv():
 def test_gaps_are_filled_and_flat_or_short_curves_pass():
     curve = _cycle(20)
     curve[3:5] = np.nan
-    assert curve_contradiction(curve, (0,), (10,), periodic=True) == ""
+    assert curve_contradiction(curve, (0,), (10,), gated=True) == ""
     assert event_depths(np.full(10, 50.0), (0,), (5,))[0].depth == 0.0
     assert event_depths(np.array([1.0, 2.0]), (0,), (1,)) == ()

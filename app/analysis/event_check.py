@@ -6,8 +6,8 @@ and still give EDV > ESV. `event_depths` measures, for every event, how far it s
 an ED's depth is (top - value) / (top - bottom) over the curve between the ES before and the ES after it (an
 ES's, (value - bottom) / (top - bottom) between its neighbouring EDs); 0 = the extreme itself, 1 = the
 opposite one. `misplaced_event` names the first event deeper than a tolerance; `curve_contradiction` adds
-the beats whose EDV <= ESV (the pipeline then falls back to the curve's own extrema). The depth check is
-for gated cine MR (stacks and single slices), whose curves are smooth (MAX_GATED_EVENT_DEPTH).
+the beats whose EDV <= ESV (the pipeline then falls back to the curve's own extrema) and, on gated cine MR
+(stacks and single slices, whose curves are smooth), the depth check (MAX_GATED_EVENT_DEPTH).
 
 On a gated cine MR cycle (periodic=True) the cycle wraps: the window of the first event runs back from the
 last frame. Otherwise it stops at the clip's ends.
@@ -61,13 +61,13 @@ def misplaced_event(curve: np.ndarray, ed_frames, es_frames, periodic: bool = Fa
     return ""
 
 
-def curve_contradiction(curve: np.ndarray, ed_frames, es_frames, periodic: bool = False,
-                        max_depth: float | None = None) -> str:
+def curve_contradiction(curve: np.ndarray, ed_frames, es_frames, gated: bool = False) -> str:
     """Why the events cannot be this recording's ED/ES on its LV curve, in a few words ("" when they can):
-    a beat whose EDV <= ESV or, when max_depth is given, an event deeper than that (misplaced_event)."""
+    a beat whose EDV <= ESV or, on a gated cine MR cycle (periodic), an event deeper than
+    MAX_GATED_EVENT_DEPTH (misplaced_event; echo curves are too noisy for it)."""
     if any(not b.ed_value > b.es_value for b in split_beats(curve, ed_frames, es_frames)):
         return "EDV <= ESV"
-    return "" if max_depth is None else misplaced_event(curve, ed_frames, es_frames, periodic, max_depth)
+    return misplaced_event(curve, ed_frames, es_frames, periodic=True) if gated else ""
 
 
 def _depth(y: np.ndarray, frame: int, others: list[int], periodic: bool, top: bool) -> float:

@@ -72,6 +72,7 @@ def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_
 def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_model: str = DEFAULT_ECHO_MODEL
                     ) -> str:
     """Add the four "|seg" methods of one case to scores (name -> MethodScore); a log fragment."""
+    from app.analysis.event_check import curve_contradiction  # as app.workflow.edes_step falls back
     from app.ml.edes import FUSED_METHOD, es_slide_frames, fuse_with_curve
     from app.ml.evaluation_edes import MethodScore, area_curve_baseline
 
@@ -82,10 +83,10 @@ def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_
     plain = fuse_with_curve(detection, area, rate, refine_es=False)
     fused = fuse_with_curve(detection, area, rate, refine_es=True)
     radius = es_slide_frames(case.modality, len(case.clip))
-    app_way = fuse_with_curve(detection, area, rate, refine_es=radius > 0, radius=radius,
-                              periodic=case.modality == "mri")  # as app.workflow.edes_step: an MR clip is one gated cycle
+    gated = case.modality == "mri"  # as app.workflow.edes_step: an MR clip is one gated cycle
+    app_way = fuse_with_curve(detection, area, rate, refine_es=radius > 0, radius=radius, periodic=gated)
     base = area_curve_baseline(area, rate)
-    fallback = pipeline_fallback(area, app_way, case.modality)
+    fallback = curve_contradiction(area, app_way.ed_frames, app_way.es_frames, gated=gated)
     for name, (ed, es) in (("tempreg|seg", (plain.ed_frames, plain.es_frames)),
                            (f"{FUSED_METHOD}|seg", (fused.ed_frames, fused.es_frames)),
                            ("pipeline|seg", base if fallback else (app_way.ed_frames, app_way.es_frames)),
@@ -93,13 +94,3 @@ def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_
         scores.setdefault(name, MethodScore()).add(case.ed_frames, case.es_frames, ed, es, rate)
     return (f"seg: tempreg ED {plain.ed_frames} ES {plain.es_frames}; area ED {base[0]} ES {base[1]}"
             + (f"; the pipeline falls back to the area curve: {fallback}" if fallback else ""))
-
-
-def pipeline_fallback(area: np.ndarray, detection, modality: str) -> str:
-    """Why app.workflow.edes_step would drop TempReg-Net's events on this curve for the curve's extrema
-    ("" when it keeps them): the same app.analysis.event_check.curve_contradiction, depth-checked on MR."""
-    from app.analysis.event_check import MAX_GATED_EVENT_DEPTH, curve_contradiction
-
-    stack = modality == "mri"
-    return curve_contradiction(area, detection.ed_frames, detection.es_frames, periodic=stack,
-                               max_depth=MAX_GATED_EVENT_DEPTH if stack else None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.analysis.event_check import MAX_GATED_EVENT_DEPTH, curve_contradiction
+from app.analysis.event_check import curve_contradiction
 from app.data.recording import Recording
 from app.workflow.results import ED_ES_AREA_CURVE, ED_ES_TEMPREG, FLAG_AREA_JUMP, Measurements
 
@@ -65,8 +65,7 @@ def model_ed_es(recording: Recording, measurements: Measurements
     ed = det.ed_frames
     if gated and len(ed) > 1 and ed[0] == 0 and ed[-1] == recording.n_frames - 1:
         ed = ed[:-1]  # as app.workflow.measure: the last phase is the next beat's ED
-    depth = MAX_GATED_EVENT_DEPTH if gated else None  # echo curves are too noisy for it
-    contradiction = curve_contradiction(curve, ed, det.es_frames, periodic=gated, max_depth=depth)
+    contradiction = curve_contradiction(curve, ed, det.es_frames, gated=gated)
     if contradiction:
         return (*area, f"TempReg-Net's ED/ES disagree with the segmented LV curve ({contradiction})")
     return ed, det.es_frames, det.method, ""

@@ -229,8 +229,7 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         edited=_edited_closure(edited),
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
-        notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None,
-                     stats.ef_pct if single else None),
+        notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single, stats.ef_pct),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
 
@@ -264,11 +263,11 @@ def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:
 
 
 def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None,
-           fac_pct: float | None = None) -> tuple[str, ...]:
+           single: bool = False, fac_pct: float | None = None) -> tuple[str, ...]:
     """sparse_lv_frames: the number of frames with an LV when too few to measure (_too_few_lv_frames);
-    fac_pct: the fractional area change of a single short-axis slice."""
+    single: method "single-slice", whose fractional area change is fac_pct."""
     notes = []
-    if is_single_short_axis(rec):
+    if single:
         fac = f"; fractional area change {fac_pct:.0f} %" if fac_pct is not None else ""
         notes.append("one short-axis slice: no volumes or EF (open the whole short-axis stack for slice "
                      f"summation){fac}")
@@ -276,7 +275,7 @@ def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv
     if sparse:
         notes.append(f"the LV was found in only {sparse_lv_frames} of {rec.n_frames} frames: no EDV/ESV/EF "
                      "(check the recording and the view, or draw the LV at ED and ES)")
-    if not calibrated and not is_single_short_axis(rec):
+    if not calibrated and not single:
         notes.append("uncalibrated: volumes need a length calibration; EF from pixel-unit volumes")
     if nominal_timing:
         notes.append("the file gives no frame timing: heart rate not measured")
