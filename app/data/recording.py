@@ -108,6 +108,13 @@ class Recording:
     def image_shape(self) -> tuple[int, int]:
         return (int(self.frames.shape[-2]), int(self.frames.shape[-1]))
 
+    @property
+    def is_gated_cycle(self) -> bool:
+        """Cine MR (a stack or one slice): the frames are the phases of one ECG-gated, periodic cycle, so the
+        last phase is followed by the first and the phases span one RR interval; an echo clip is a stretch of
+        real time with no such wrap."""
+        return self.modality == "mri"
+
     # -- timing -----------------------------------------------------------------------------
     @property
     def frame_rate_hz(self) -> float | None:

@@ -69,9 +69,10 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
 
 def _area_curve(m) -> dict:
     """The cavity area curve for a recording without volumes: cm^2 when calibrated, else px^2."""
-    if m.area_curve_mm2 is not None:
-        return {"area_curve": np.asarray(m.area_curve_mm2, float) / 100.0, "area_unit": "cm^2"}
-    return {"area_curve": None if m.area_curve_px2 is None else np.asarray(m.area_curve_px2, float)}
+    curve, unit = m.lv_curve()
+    if unit == "ml":
+        curve = None if m.area_curve_px2 is None else np.asarray(m.area_curve_px2, float)
+    return {"area_curve": curve, "area_unit": "cm^2" if unit == "cm²" else "px^2, uncalibrated"}
 
 
 def _row(key, label, value, unit, decimals=1, method="", sex="", modality="echo", edited=()) -> MeasurementRow:
@@ -149,10 +150,8 @@ def _figures(analysis) -> list[FrameFigure]:
 
 def quality_lines(analysis) -> list[str]:
     """Readable quality flags: each per-frame flag with its frames, plus recording-level notes."""
-    rec, m = analysis.recording, analysis.measurements
+    m = analysis.measurements
     lines = []
-    if not rec.calibrated:
-        lines.append("pixel spacing not calibrated: volumes not computed, EF from relative volumes")
     by_flag: dict[str, list[int]] = {}
     for t, flags in enumerate(m.quality):
         for flag in flags:
@@ -161,7 +160,7 @@ def quality_lines(analysis) -> list[str]:
         lines.append(f"{flag}: {_frame_list(frames)}")
     if not m.ed_frames or not m.es_frames:
         lines.append("ED/ES frames not found")
-    lines += [n for n in getattr(m, "notes", ()) if not n.startswith("uncalibrated")]  # said above
+    lines += list(getattr(m, "notes", ()))
     fallback = getattr(analysis, "ed_es_fallback", "")
     if fallback:
         lines.append(f"ED/ES from the LV curve's extrema: {fallback}")

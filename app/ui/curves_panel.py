@@ -96,15 +96,10 @@ class CurvesPanel(QWidget):
 
 
 def _volume_or_area(m) -> tuple[np.ndarray | None, str]:
-    if m is None:
+    """The LV curve and its axis label: volume, or (one short-axis slice, or uncalibrated) cavity area."""
+    curve, unit = m.lv_curve() if m is not None else (None, "")
+    if curve is None:
         return None, "LV volume"
-    vol = getattr(m, "volume_curve_ml", None)
-    if vol is not None:
-        return np.asarray(vol, float), "LV volume (ml)"
-    area_mm2 = getattr(m, "area_curve_mm2", None)
-    if area_mm2 is not None:  # one short-axis slice: its cavity area
-        return np.asarray(area_mm2, float) / 100.0, "LV area (cm²)"
-    area = getattr(m, "area_curve_px2", None)
-    if area is not None:
-        return np.asarray(area, float), "LV area (px², uncalibrated)"
-    return None, "LV volume"
+    if unit == "ml":
+        return curve, "LV volume (ml)"
+    return curve, f"LV area ({unit}{', uncalibrated' if unit == 'px²' else ''})"

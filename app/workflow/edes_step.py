@@ -53,7 +53,7 @@ def model_ed_es(recording: Recording, measurements: Measurements
     except Exception as exc:  # noqa: BLE001 - any model failure falls back to the curve, with the reason
         return (*area, f"ED/ES model failed: {type(exc).__name__}: {exc}")
     curve = lv_curve(measurements)
-    gated = recording.modality == "mri"  # a cine MR stack or slice is one gated, periodic cycle
+    gated = recording.is_gated_cycle
     if np.isfinite(curve).sum() >= 3:  # the curve supplies clip-end events TempReg leaves out
         radius = es_slide_frames(recording.modality, recording.n_frames)
         det = fuse_with_curve(det, curve, recording.frame_rate_hz, refine_es=radius > 0, radius=radius,

@@ -186,7 +186,7 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
     vol = _without_spikes(vol, quality)
     single = method == "single-slice"
     if ed_frames is None or es_frames is None:  # a cine MR slice is one gated cycle, as a stack
-        periodic = single and rec.modality == "mri"
+        periodic = single and rec.is_gated_cycle
         detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=periodic) if np.isfinite(vol).sum() >= 3 else ((), ())
         ed_frames = detected[0] if ed_frames is None else ed_frames
         es_frames = detected[1] if es_frames is None else es_frames
@@ -241,7 +241,7 @@ def gated_cycle_heart_rate_bpm(rec: Recording) -> float | None:
     nominal interval of 923 ms). None when the frame timing is nominal (not from the file).
     """
     rate_hz = rec.frame_rate_hz
-    if rec.modality != "mri" or rec.frame_times_nominal or not rate_hz:
+    if not rec.is_gated_cycle or rec.frame_times_nominal or not rate_hz:
         return None
     return 60.0 * rate_hz / rec.n_frames
 
@@ -275,11 +275,13 @@ def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv
     if sparse:
         notes.append(f"the LV was found in only {sparse_lv_frames} of {rec.n_frames} frames: no EDV/ESV/EF "
                      "(check the recording and the view, or draw the LV at ED and ES)")
-    if not calibrated and not single:
-        notes.append("uncalibrated: volumes need a length calibration; EF from pixel-unit volumes")
+    if not calibrated:
+        notes.append("uncalibrated: the pixel spacing is unknown, so areas are in pixels (FAC is unit-free)" if single
+                     else "uncalibrated: the pixel spacing is unknown, so volumes are not computed; EF from "
+                          "pixel-unit volumes (calibrate a length to get ml)")
     if nominal_timing:
         notes.append("the file gives no frame timing: heart rate not measured")
-    if beats and all(b.es_frame < b.ed_frame for b in beats) and rec.modality != "mri":
+    if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle:
         # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
         notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
     if not beats and not sparse:

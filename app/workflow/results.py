@@ -137,6 +137,17 @@ class Measurements:
     def flagged_frames(self) -> tuple[int, ...]:
         return tuple(t for t, flags in enumerate(self.quality) if flags)
 
+    def lv_curve(self) -> tuple[np.ndarray | None, str]:
+        """The (T,) LV curve to plot and its unit: the volume ("ml"), else the cavity area ("cm²" when
+        calibrated, "px²" when not), or (None, "") when there is neither."""
+        if self.volume_curve_ml is not None:
+            return np.asarray(self.volume_curve_ml, float), "ml"
+        if self.area_curve_mm2 is not None:
+            return np.asarray(self.area_curve_mm2, float) / 100.0, "cm²"
+        if self.area_curve_px2 is not None:
+            return np.asarray(self.area_curve_px2, float), "px²"
+        return None, ""
+
     def with_edited(self, names) -> "Measurements":
         return replace(self, edited=frozenset(self.edited) | frozenset(names))
 
