@@ -301,3 +301,45 @@ def test_a_published_model_keeps_the_comparison_tables():
     assert [r["approach"] for r in out["leave_one_out"]["rows"]] == ["none", "multi"]
     assert out["infarct_phantom_comparison"] == {"stacks": 4, "dsc_pool": {"multi_level_loo": 0.9}}
     assert carried_tables(None, {}) == {"leave_one_out": None}
+
+
+def test_a_convlstm_network_warm_started_from_the_cnn_is_that_cnn_and_trains_only_its_convlstms():
+    import argparse
+
+    import torch
+
+    from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+    from app.ml.training.mri_data import MriSample
+    from app.ml.training.mri_seg import Trainer
+    from app.ml.training.mri_warm_start import freeze_cnn, warm_start_from_cnn
+
+    torch.manual_seed(0)
+    cnn = MultiLevelConvLSTMNet(4, "none").eval()
+    for module in cnn.modules():  # batch-norm statistics unlike a fresh network's
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.normal_()
+            module.running_var.uniform_(0.5, 2.0)
+    net = MultiLevelConvLSTMNet(4, "multi")
+    warm_start_from_cnn(net, cnn.state_dict())
+    x = torch.rand(1, 6, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(net.eval()(x), cnn(x))  # silenced ConvLSTMs: exactly the CNN
+    with pytest.raises(ValueError, match="do not fit"):
+        warm_start_from_cnn(MultiLevelConvLSTMNet(8, "multi"), cnn.state_dict())
+
+    rng = np.random.default_rng(0)
+    image = rng.random((6, 32, 32)).astype(np.float32)
+    target = np.zeros((6, 32, 32), np.uint8)
+    target[:, 10:20, 10:20] = 1
+    trainer = Trainer.__new__(Trainer)
+    trainer.args = argparse.Namespace(temporal="multi", batch=1, phantom_fraction=0.0, lr=1e-2, steps=10,
+                                      freeze_cnn=True)
+    trainer.rng, trainer.phantom, trainer.step = rng, [], 0
+    trainer.train = [MriSample("x", 0, image, target, (1.0, 1.0), (0, 0))]
+    trainer.net = net
+    trainer.opt = torch.optim.AdamW(freeze_cnn(net), lr=1e-2)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    for _ in range(2):
+        assert np.isfinite(trainer.train_step())
+    changed = {k for k, v in net.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(k.startswith(("lstm_half.", "lstm_quarter.")) for k in changed)

@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train on SC-HF-I-6's misdrawn epicardia re-registered by "
                         "resources/sunnybrook_epicardium_alignment.json instead of dropping them (no gain in "
                         "leave-one-out: see the metadata's comparison_note)")
+    p.add_argument("--init-from-cnn", default="", metavar="TAG",
+                   help="start a ConvLSTM approach from the CNN-alone run of the same holdout and TAG "
+                        "(checkpoints/mri_seg_none_<holdout>_<TAG>), its ConvLSTMs silenced "
+                        "(app/ml/training/mri_warm_start.py)")
+    p.add_argument("--freeze-cnn", action="store_true",
+                   help="train only the ConvLSTMs (the CNN's layers, batch-norm statistics included, stay as loaded)")
     p.add_argument("--data", type=Path, default=SUNNYBROOK)
     p.add_argument("--publish", action="store_true", help="write models/mri_seg when done")
     return p
@@ -104,6 +110,7 @@ class Trainer:
         import torch
 
         from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+        from app.ml.training.mri_warm_start import freeze_cnn
 
         torch.manual_seed(args.seed)
         torch.set_num_threads(args.threads)
@@ -120,16 +127,30 @@ class Trainer:
 
             self.phantom = phantom_samples(args.phantom, seed=1000 + args.seed, cache=cache)
         self.net = MultiLevelConvLSTMNet(args.base_channels, args.temporal)
-        self.opt = torch.optim.AdamW(self.net.parameters(), lr=args.lr, weight_decay=1e-4)
         self.run_name = run_name(args.temporal, args.holdout, args.tag)
         self.ckpt = CHECKPOINTS_DIR / self.run_name / "last.pt"
         self.step, self.history = 0, []
         state = load_checkpoint(self.ckpt)
+        if args.init_from_cnn and not state:
+            self.warm_start(args.init_from_cnn)
+        params = freeze_cnn(self.net) if args.freeze_cnn else list(self.net.parameters())
+        self.opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
         if state:
             self.net.load_state_dict(state["model"])
             self.opt.load_state_dict(state["optimizer"])
             self.step, self.history = state["step"], state.get("history", [])
         self.bn_recalibrated = bool(state and state.get("bn_recalibrated"))
+
+    def warm_start(self, tag: str) -> None:
+        """The CNN-alone fold of this holdout and `tag` as the starting point (ConvLSTMs silenced)."""
+        from app.ml.training.mri_warm_start import warm_start_from_cnn
+
+        source = CHECKPOINTS_DIR / run_name("none", self.args.holdout, tag) / "last.pt"
+        cnn = load_checkpoint(source)
+        if not cnn:
+            raise SystemExit(f"error: no CNN-alone run at {source} (train it with --temporal none --tag {tag})")
+        warm_start_from_cnn(self.net, cnn["model"])
+        print(f"started from {source} (step {cnn['step']}), ConvLSTMs silenced", flush=True)
 
     def save(self) -> None:
         save_checkpoint(self.ckpt, {"model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
@@ -154,12 +175,13 @@ class Trainer:
         import torch
 
         from app.ml.training.mri_losses import partial_label_loss
+        from app.ml.training.mri_warm_start import train_mode
 
         draws = [self.draw() for _ in range(self.args.batch)]
         lr = self.args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, self.step / max(1, self.args.steps))))
         for group in self.opt.param_groups:
             group["lr"] = lr
-        self.net.train()
+        train_mode(self.net, cnn_frozen=bool(getattr(self.args, "freeze_cnn", False)))
         x = torch.from_numpy(np.stack([image for image, _ in draws]))[:, :, None]
         y = torch.from_numpy(np.stack([target for _, target in draws]).astype(np.int64))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(getattr(self.args, "bf16", False))):
@@ -206,8 +228,8 @@ class Trainer:
                 self.save()
         if losses:
             self.save()
-        if self.step >= self.args.steps and not self.bn_recalibrated:
-            self.recalibrate()
+        if self.step >= self.args.steps and not self.bn_recalibrated and not getattr(self.args, "freeze_cnn", False):
+            self.recalibrate()  # a frozen CNN keeps the statistics its ConvLSTMs were trained against
         metrics = self.validate() if self.valid else {"step": self.step}
         print(json.dumps(metrics), flush=True)
         if self.args.publish and self.step >= self.args.steps:
