@@ -4,7 +4,9 @@ Usage: .venv/bin/python benchmarks/mri_segmentation.py [--threads 2] [--slices 1
 Segments a phantom cine stack (app.data.phantom.make_mri, default 10 slices x 25 phases, 1.4 mm pixels)
 with the shipped models/mri_seg network through app.ml.mri_inference.segment_stack, as the app does, once
 per number of test-time views (flips / quarter turns averaged; TTA_VIEWS is what the app uses). Prints
-seconds per stack, milliseconds per slice-phase and the ratio to one view, measured in the same run.
+seconds per stack, milliseconds per slice-phase and the ratio to one view, measured in the same run; then the
+cost of the ConvLSTMs: the CNN alone of the same width (its weights random: speed does not depend on them)
+against the shipped network, at the app's number of views.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ def load_net(random_weights: bool):
     if random_weights:
         return build({"build": {"base_channels": 16, "temporal": "none"}}).eval()
     return mri_inference.load_mri_model(torch.device("cpu"))
+
+
+def cnn_alone_like(net):
+    """A CNN-alone network as wide as `net` (random weights), to time what the ConvLSTMs cost."""
+    from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+
+    return MultiLevelConvLSTMNet(int(net.stem[0].out_channels), "none").eval()
 
 
 def time_stack(recording, net, views: int) -> float:
@@ -67,6 +76,12 @@ def main() -> int:
     print(f"{'views':>6} {'s/stack':>9} {'ms/image':>9} {'x 1 view':>9}")
     for views, seconds in rows:
         print(f"{views:>6} {seconds:>9.2f} {1000 * seconds / n:>9.1f} {seconds / base:>9.2f}")
+    if net.temporal != "none":
+        cnn = cnn_alone_like(net)
+        time_stack(recording, cnn, 1)  # warm-up
+        cnn_s, net_s = time_stack(recording, cnn, TTA_VIEWS), dict(rows).get(TTA_VIEWS) or time_stack(recording, net, TTA_VIEWS)
+        print(f"\nat {TTA_VIEWS} views: CNN alone {cnn_s:.2f} s, shipped ({net.temporal} ConvLSTM) {net_s:.2f} s, "
+              f"x {net_s / cnn_s:.2f}")
     return 0
 
 
