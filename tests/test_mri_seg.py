@@ -343,3 +343,13 @@ def test_a_convlstm_network_warm_started_from_the_cnn_is_that_cnn_and_trains_onl
         assert np.isfinite(trainer.train_step())
     changed = {k for k, v in net.state_dict().items() if not torch.equal(v, before[k])}
     assert changed and all(k.startswith(("lstm_half.", "lstm_quarter.")) for k in changed)
+
+
+def test_warm_start_flags_on_the_cnn_alone_or_without_its_run_are_refused(tmp_path, monkeypatch, capsys):
+    from app.ml.training import mri_seg
+
+    monkeypatch.setattr(mri_seg, "CHECKPOINTS_DIR", tmp_path)
+    data = ["--data", str(tmp_path)]
+    assert mri_seg.main(["--temporal", "none", "--freeze-cnn", *data]) == 2
+    assert mri_seg.main(["--temporal", "multi", "--init-from-cnn", "x", "--holdout", "SC-HF-I-4", *data]) == 2
+    assert "no CNN-alone run" in capsys.readouterr().err

@@ -78,6 +78,11 @@ def run_name(temporal: str, holdout: str, tag: str = "") -> str:
     return f"mri_seg_{temporal}_{holdout}" + (f"_{tag}" if tag else "")
 
 
+def cnn_run(holdout: str, tag: str) -> Path:
+    """The checkpoint of the CNN-alone run a ConvLSTM approach starts from (--init-from-cnn TAG)."""
+    return CHECKPOINTS_DIR / run_name("none", holdout, tag) / "last.pt"
+
+
 def load_samples(root: Path, cases: tuple[str, ...], cache: Path,
                  epi_shifts: dict[str, dict[int, tuple[float, float]]] | None = None) -> list[MriSample]:
     """Sunnybrook samples for `cases`, cached as npz (resampling and localisation take seconds);
@@ -145,10 +150,10 @@ class Trainer:
         """The CNN-alone fold of this holdout and `tag` as the starting point (ConvLSTMs silenced)."""
         from app.ml.training.mri_warm_start import warm_start_from_cnn
 
-        source = CHECKPOINTS_DIR / run_name("none", self.args.holdout, tag) / "last.pt"
+        source = cnn_run(self.args.holdout, tag)
         cnn = load_checkpoint(source)
         if not cnn:
-            raise SystemExit(f"error: no CNN-alone run at {source} (train it with --temporal none --tag {tag})")
+            raise ValueError(f"no CNN-alone run at {source}")
         warm_start_from_cnn(self.net, cnn["model"])
         print(f"started from {source} (step {cnn['step']}), ConvLSTMs silenced", flush=True)
 
@@ -327,6 +332,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not args.data.is_dir():
         print(f"error: Sunnybrook data not found at {args.data}", file=sys.stderr)
+        return 2
+    if (args.init_from_cnn or args.freeze_cnn) and args.temporal == "none":
+        print("error: --init-from-cnn and --freeze-cnn need --temporal single or multi", file=sys.stderr)
+        return 2
+    if args.init_from_cnn and not cnn_run(args.holdout, args.init_from_cnn).is_file():
+        print(f"error: no CNN-alone run at {cnn_run(args.holdout, args.init_from_cnn)} (train it first: "
+              f"--temporal none --holdout {args.holdout} --tag {args.init_from_cnn})", file=sys.stderr)
         return 2
     Trainer(args, argv).run()
     return 0
