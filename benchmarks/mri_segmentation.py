@@ -72,7 +72,10 @@ def main() -> int:
     n = args.slices * args.phases
     rows = [(views, time_stack(recording, net, views)) for views in (1, 4, 8)]
     base = rows[0][1]
-    print(f"MRI stack {args.slices} slices x {args.phases} phases, {args.threads} threads (app uses {TTA_VIEWS} views)")
+    from app.ml.device import precision_label
+
+    print(f"MRI stack {args.slices} slices x {args.phases} phases, {args.threads} threads (app uses {TTA_VIEWS} views), "
+          f"{precision_label(torch.device('cpu'))}")
     print(f"{'views':>6} {'s/stack':>9} {'ms/image':>9} {'x 1 view':>9}")
     for views, seconds in rows:
         print(f"{views:>6} {seconds:>9.2f} {1000 * seconds / n:>9.1f} {seconds / base:>9.2f}")

@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python benchmarks/segmentation.py [--threads 2] [--frames 60] [--random-weights]
 Measures the shipped models (models/echo_seg_base, models/echo_seg_temporal) on CPU with `--threads`
-torch threads, bf16 autocast + channels-last, fp32 for comparison; peak memory is the process's peak
+torch threads, in bf16 autocast and in fp32, with and without channels-last (the app takes bf16 only on a
+CPU with native bf16, where it is about 2x faster; emulated it is several times slower); peak memory is the process's peak
 resident set size (ru_maxrss) after each configuration. Prints a table; then a second one: labelling one
 frame's probabilities on the recording's grid (`--grid`, default 600x800) by numpy's argmax, by the
 class-plane argmax segment_recording uses, and with the label hysteresis of app/ml/hysteresis.py (analyze
@@ -109,8 +110,11 @@ def main(argv=None) -> int:
     p.add_argument("--grid", default="600x800", help="recording grid HxW for the labelling table")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    from app.ml.device import precision_label
+
     print(f"torch {torch.__version__}, {args.threads} threads, {args.frames} frames"
           + (" (random weights)" if args.random_weights else ""), flush=True)
+    print(f"the app runs inference here in {precision_label(torch.device('cpu'))} (app/ml/device.use_bf16)", flush=True)
     header = ("model", "params", "input", "dtype", "ch-last", "stream ms med", "p90", "batch fps", "peak MB")
     print("".join(f"{h:>14}" for h in header), flush=True)
     for model in ("base", "temporal"):
@@ -120,7 +124,7 @@ def main(argv=None) -> int:
         frames = torch.rand(args.frames, 1, size, size)
         frames = torch.cat([frames, torch.zeros_like(frames)], 1)
         n_params = sum(p.numel() for p in net.parameters())
-        for bf16, cl in ((True, True), (True, False), (False, False)):
+        for bf16, cl in ((True, True), (True, False), (False, True), (False, False)):
             stream(net, temporal, frames[:5], bf16, cl)  # warm-up
             lat = stream(net, temporal, frames, bf16, cl) * 1000
             fps = throughput(net.to(memory_format=torch.contiguous_format), temporal, frames, bf16)

@@ -84,10 +84,11 @@ def wma_weights(window: int = WMA_WINDOW) -> np.ndarray:
 class EchoSegmenter:
     """Stateful per-frame segmentation. `reset()` at a new clip, `step(frame)` -> (4, H, W) probabilities."""
 
-    def __init__(self, model: str = "temporal", device=None, bf16: bool = True, wma_window: int = 0, long_axis: bool = False):
+    def __init__(self, model: str = "temporal", device=None, bf16: bool | None = None, wma_window: int = 0,
+                 long_axis: bool = False):
         import torch
 
-        from app.ml.device import choose_device
+        from app.ml.device import choose_device, use_bf16
 
         self.device = device if device is not None else choose_device()
         self.net, self.metadata = _load(model, str(self.device))
@@ -96,7 +97,8 @@ class EchoSegmenter:
         self.model = model
         self.size = int(self.metadata["input_size"])
         self.temporal = self.metadata["architecture"] == "convlstm_unet"
-        self.bf16 = bf16 and self.device.type == "cpu"
+        # bf16 autocast where the CPU computes it natively (app/ml/device.py: emulated, it is 7x slower)
+        self.bf16 = use_bf16(self.device) if bf16 is None else bool(bf16) and self.device.type == "cpu"
         # The long-axis flag plane (Smistad et al.: set for 3-chamber views) only means something to a network
         # trained with it set; ours saw A4C (and phantom A4C) only, where a set flag is out of distribution and
         # wipes out the LV. metadata "long_axis_flag_trained": true turns it on for a model trained with A3C.

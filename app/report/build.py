@@ -68,10 +68,11 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
 
 
 def _area_curve(m) -> dict:
-    """The cavity area curve for a recording without volumes: cm^2 when calibrated, else px^2."""
+    """The cavity area curve for a recording without volumes: cm^2 when calibrated, else px^2 (None with
+    volumes: the report plots the volume curve)."""
     curve, unit = m.lv_curve()
     if unit == "ml":
-        curve = None if m.area_curve_px2 is None else np.asarray(m.area_curve_px2, float)
+        return {"area_curve": None}
     return {"area_curve": curve, "area_unit": "cm^2" if unit == "cm²" else "px^2, uncalibrated"}
 
 

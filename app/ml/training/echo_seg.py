@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.ml.device import use_bf16
 from app.ml.training.augment import augment
 from app.ml.training.camus_data import DEFAULT_ROOT, CamusArrays, load_split
 from app.ml.training.checkpoint import TrainingClock
@@ -48,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models-root", type=Path, default=None)
     p.add_argument("--model-name", type=str, default=None, help="models/<name> (default echo_seg_<arch>)")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--no-bf16", action="store_true", help="train in float32 instead of bf16 autocast")
+    p.add_argument("--no-bf16", action="store_true",
+                   help="train in float32 even on a CPU with native bf16 (default: bf16 autocast there, float32 on "
+                        "other CPUs, where emulated bf16 is several times slower; app/ml/device.use_bf16)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--temporal-weight", type=float, default=0.6, help="temporal: weight of the temporal loss (Dice+CE gets 1 - this)")
     p.add_argument("--temporal-margin", choices=("fixed", "motion"), default="fixed",
@@ -221,7 +224,7 @@ class Trainer:
         self.model.train()
         for group in self.opt.param_groups:
             group["lr"] = self._lr()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not self.args.no_bf16 and self.device.type == "cpu"):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not self.args.no_bf16 and use_bf16(self.device)):
             if self.sequences is None:
                 n_phantom = min(int(self.rng.binomial(self.args.batch, self.args.phantom_fraction)), self.args.batch - 1) if self.phantoms else 0
                 frames, labels = base_batch(self.train, self.args.batch - n_phantom, self.rng)
@@ -264,7 +267,7 @@ class Trainer:
         import torch
 
         self.model.eval()
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.device.type == "cpu"):
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16(self.device)):
             if self.sequences is None:
                 frames = self.holdout.images.reshape(-1, *self.holdout.images.shape[2:])
                 truth = self.holdout.labels.reshape(-1, *self.holdout.labels.shape[2:])

@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bf16", action="store_true",
-                   help="forward pass in bf16 autocast on the CPU (faster; the shipped runs were float32)")
+                   help="forward pass in bf16 autocast on the CPU (faster only on a CPU with native bf16, AVX512-BF16 "
+                        "or AMX: elsewhere it is emulated and several times slower; app/ml/device.use_bf16)")
     p.add_argument("--realign-epicardia", action="store_true",
                    help="train on SC-HF-I-6's misdrawn epicardia re-registered by "
                         "resources/sunnybrook_epicardium_alignment.json instead of dropping them (no gain in "
