@@ -108,9 +108,11 @@ def main(argv=None) -> int:
     p.add_argument("--frames", type=int, default=60)
     p.add_argument("--random-weights", action="store_true", help="benchmark untrained nets (no models/ needed)")
     p.add_argument("--grid", default="600x800", help="recording grid HxW for the labelling table")
+    p.add_argument("--emulated-bf16", action="store_true",
+                   help="also time bf16 on a CPU without native bf16 (emulated: several times slower than fp32)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from app.ml.device import precision_label
+    from app.ml.device import cpu_has_native_bf16, precision_label
 
     print(f"torch {torch.__version__}, {args.threads} threads, {args.frames} frames"
           + (" (random weights)" if args.random_weights else ""), flush=True)
@@ -124,7 +126,8 @@ def main(argv=None) -> int:
         frames = torch.rand(args.frames, 1, size, size)
         frames = torch.cat([frames, torch.zeros_like(frames)], 1)
         n_params = sum(p.numel() for p in net.parameters())
-        for bf16, cl in ((True, True), (True, False), (False, True), (False, False)):
+        dtypes = (True, False) if cpu_has_native_bf16() or args.emulated_bf16 else (False,)
+        for bf16, cl in ((b, c) for b in dtypes for c in (True, False)):
             stream(net, temporal, frames[:5], bf16, cl)  # warm-up
             lat = stream(net, temporal, frames, bf16, cl) * 1000
             fps = throughput(net.to(memory_format=torch.contiguous_format), temporal, frames, bf16)
