@@ -49,7 +49,7 @@ def use_bf16(device) -> bool:
 
 
 def precision_label(device) -> str:
-    """'bf16' or 'float32', with why on the CPU, for benchmarks and the about box."""
+    """'bf16' or 'float32', with why on the CPU, for the benchmarks' headers."""
     if getattr(device, "type", str(device)) != "cpu":
         return "float32"
     why = "native bf16" if cpu_has_native_bf16() else "no native bf16"
