@@ -1,10 +1,14 @@
 """Echo segmentation speed: streaming latency per frame (median, p90) and whole-recording throughput.
 
 Usage: .venv/bin/python benchmarks/segmentation.py [--threads 2] [--frames 60] [--random-weights]
-Measures the shipped models (models/echo_seg_base, models/echo_seg_temporal) on CPU with `--threads`
-torch threads, in bf16 autocast and in fp32, with and without channels-last (the app takes bf16 only on a
-CPU with native bf16, where it is about 2x faster; emulated it is several times slower); peak memory is the process's peak
-resident set size (ru_maxrss) after each configuration. Prints a table; then a second one: labelling one
+       [--models base,temporal,echo_seg_temporal_fast] [--models-root DIR]
+Measures the shipped models on CPU with `--threads` threads: torch float32 with and without channels-last,
+bf16 autocast only on a CPU with native bf16 (about 2x faster there; emulated it is several times slower,
+`--emulated-bf16` to time it anyway), and ONNX Runtime (float32, the engine the app takes on CPUs without
+native bf16, app/ml/device.inference_backend); 'x torch' is each row's speed-up over torch float32 +
+channels-last measured in the same run; 'rec fps' is the whole-recording throughput (torch: chunks of 16
+frames; ONNX Runtime: frame by frame, as the app runs it). Peak memory is the process's peak resident set
+size (ru_maxrss) after each row. Prints a table; then a second one: labelling one
 frame's probabilities on the recording's grid (`--grid`, default 600x800) by numpy's argmax, by the
 class-plane argmax segment_recording uses, and with the label hysteresis of app/ml/hysteresis.py (analyze
 --hysteresis, the viewer's steady contours), with their ratios to numpy's argmax.
@@ -27,19 +31,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def build(model: str, random_weights: bool):
+def build(model: str, random_weights: bool, models_root: Path | None = None):
+    """(net, metadata) of models/echo_seg_<model> (or models/<model> for a full name), or random weights."""
     import torch
 
     from app.ml.training.echo_seg_models import build_from_metadata
     from app.ml.weights import load_model, read_metadata
 
-    name = f"echo_seg_{model}"
+    name = model if model.startswith("echo_seg_") else f"echo_seg_{model}"
     if random_weights:
         meta = {"architecture": "unet" if model == "base" else "convlstm_unet", "input_size": 128}
         net = build_from_metadata(meta).eval()
     else:
-        meta = read_metadata(name)
-        net = load_model(name, build_from_metadata, torch.device("cpu"))
+        meta = read_metadata(name, models_root)
+        net = load_model(name, build_from_metadata, torch.device("cpu"), root=models_root)
     return net, meta
 
 
@@ -60,6 +65,21 @@ def stream(net, temporal: bool, frames, bf16: bool, channels_last: bool) -> np.n
                 logits = net(x)
             torch.softmax(logits.float(), 1)
             times.append(time.perf_counter() - start)
+    return np.array(times)
+
+
+def onnx_stream(net, size: int, frames, threads: int) -> np.ndarray:
+    """Per-frame latencies (s) of the same stateful steps in ONNX Runtime (app/ml/onnx_step.py), softmax included."""
+    from app.ml.onnx_step import OnnxFrameNet
+
+    session = OnnxFrameNet(net, size, threads)
+    x_all = frames.numpy()
+    session.step(x_all[:1])  # warm-up
+    state, times = None, []
+    for x in x_all:
+        start = time.perf_counter()
+        _, state = session.step(x[None], state)
+        times.append(time.perf_counter() - start)
     return np.array(times)
 
 
@@ -100,6 +120,34 @@ def labelling_ms(grid_hw: tuple[int, int], repeats: int = 30) -> dict[str, float
     return {name: float(np.median(t) * 1000) for name, t in timings.items()}
 
 
+def model_rows(model: str, args) -> list[tuple]:
+    """One row per engine for one model; 'x torch' is the median latency's ratio to torch float32 channels-last."""
+    import torch
+
+    from app.ml.device import cpu_has_native_bf16, onnxruntime_available
+
+    net, meta = build(model, args.random_weights, args.models_root)
+    size = int(meta.get("input_size", 128))
+    temporal = meta.get("architecture", "unet" if model == "base" else "convlstm_unet") == "convlstm_unet"
+    frames = torch.rand(args.frames, 1, size, size)
+    frames = torch.cat([frames, torch.zeros_like(frames)], 1)
+    head = (model, f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f}M", size)
+    dtypes = (False, True) if cpu_has_native_bf16() or args.emulated_bf16 else (False,)
+    rows, baseline = [], None
+    for bf16, cl in ((b, c) for b in dtypes for c in (True, False)):
+        stream(net, temporal, frames[:5], bf16, cl)  # warm-up
+        lat = stream(net, temporal, frames, bf16, cl) * 1000
+        baseline = baseline or float(np.median(lat))
+        fps = throughput(net.to(memory_format=torch.contiguous_format), temporal, frames, bf16)
+        rows.append((*head, "bf16" if bf16 else "fp32", "torch+CL" if cl else "torch", np.median(lat),
+                     np.percentile(lat, 90), baseline / np.median(lat), fps, peak_rss_mb()))
+    if onnxruntime_available():
+        lat = onnx_stream(net.to(memory_format=torch.contiguous_format), size, frames, args.threads) * 1000
+        rows.append((*head, "fp32", "onnxruntime", np.median(lat), np.percentile(lat, 90), baseline / np.median(lat),
+                     1000 / np.mean(lat), peak_rss_mb()))
+    return rows
+
+
 def main(argv=None) -> int:
     import torch
 
@@ -107,33 +155,25 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--frames", type=int, default=60)
     p.add_argument("--random-weights", action="store_true", help="benchmark untrained nets (no models/ needed)")
+    p.add_argument("--models", default="base,temporal",
+                   help="comma-separated: base, temporal or a models folder name such as echo_seg_temporal_fast")
+    p.add_argument("--models-root", type=Path, default=None, help="folder holding the models (default models/)")
     p.add_argument("--grid", default="600x800", help="recording grid HxW for the labelling table")
     p.add_argument("--emulated-bf16", action="store_true",
                    help="also time bf16 on a CPU without native bf16 (emulated: several times slower than fp32)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from app.ml.device import cpu_has_native_bf16, precision_label
+    from app.ml.device import inference_backend, precision_label
 
     print(f"torch {torch.__version__}, {args.threads} threads, {args.frames} frames"
           + (" (random weights)" if args.random_weights else ""), flush=True)
-    print(f"the app runs inference here in {precision_label(torch.device('cpu'))} (app/ml/device.use_bf16)", flush=True)
-    header = ("model", "params", "input", "dtype", "ch-last", "stream ms med", "p90", "batch fps", "peak MB")
+    print(f"the app runs inference here in {precision_label(torch.device('cpu'))} (app/ml/device.use_bf16) "
+          f"with {inference_backend(torch.device('cpu'))} (app/ml/device.inference_backend)", flush=True)
+    header = ("model", "params", "input", "dtype", "engine", "stream ms med", "p90", "x torch", "rec fps", "peak MB")
     print("".join(f"{h:>14}" for h in header), flush=True)
-    for model in ("base", "temporal"):
-        net, meta = build(model, args.random_weights)
-        size = int(meta.get("input_size", 128))
-        temporal = model == "temporal"
-        frames = torch.rand(args.frames, 1, size, size)
-        frames = torch.cat([frames, torch.zeros_like(frames)], 1)
-        n_params = sum(p.numel() for p in net.parameters())
-        dtypes = (True, False) if cpu_has_native_bf16() or args.emulated_bf16 else (False,)
-        for bf16, cl in ((b, c) for b in dtypes for c in (True, False)):
-            stream(net, temporal, frames[:5], bf16, cl)  # warm-up
-            lat = stream(net, temporal, frames, bf16, cl) * 1000
-            fps = throughput(net.to(memory_format=torch.contiguous_format), temporal, frames, bf16)
-            r = (model, f"{n_params / 1e6:.2f}M", size, "bf16" if bf16 else "fp32", "yes" if cl else "no",
-                 np.median(lat), np.percentile(lat, 90), fps, peak_rss_mb())
-            print("".join(f"{v:>14}" if isinstance(v, (str, int)) else f"{v:>14.1f}" for v in r), flush=True)
+    for model in args.models.split(","):
+        for row in model_rows(model, args):
+            print("".join(f"{v:>14}" if isinstance(v, (str, int)) else f"{v:>14.2f}" for v in row), flush=True)
     grid_hw = tuple(int(v) for v in args.grid.lower().split("x"))
     times = labelling_ms(grid_hw)
     base = times["numpy argmax"]

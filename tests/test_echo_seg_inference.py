@@ -19,14 +19,14 @@ from app.ml.weights import save_model  # noqa: E402
 @pytest.fixture()
 def tiny_models(tmp_path, monkeypatch):
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
-    inference._load_cached.cache_clear()
+    inference.clear_model_cache()
     torch.manual_seed(0)
     base = {"architecture": "unet", "channels": [4, 8, 8], "input_size": 32}
     temporal = {"architecture": "convlstm_unet", "channels": [4, 8, 8], "lstm_levels": [1, 2], "input_size": 32}
     save_model(UNet((4, 8, 8)), "echo_seg_base", base, root=tmp_path)
     save_model(ConvLSTMUNet((4, 8, 8), (1, 2)), "echo_seg_temporal", temporal, root=tmp_path)
     yield tmp_path
-    inference._load_cached.cache_clear()
+    inference.clear_model_cache()
 
 
 def _recording(n=5, shape=(50, 70), sector=True):
@@ -121,7 +121,7 @@ def test_shipped_base_model_segments_a_phantom_a3c_clip():
 
     if not model_available("echo_seg_base"):
         pytest.skip("models/echo_seg_base is not installed")
-    inference._load_cached.cache_clear()
+    inference.clear_model_cache()
     case = make_echo(EchoPhantomParams(view="a3c", beats=1, frame_rate_hz=25.0, image_shape_px=(160, 160)), seed=3)
     labels = inference.run_to_result(inference.segment_recording(case.recording, "base")).labels
     lv_px = (labels == 1).sum(axis=(1, 2))

@@ -15,13 +15,13 @@ from app.ml import weights  # noqa: E402
 @pytest.mark.shared
 @pytest.mark.parametrize("model", ["base", "temporal"])
 def test_shipped_model_segments_camus_valid(shared_data, model):
-    from app.ml.inference import _load_cached, run_to_result, segment_recording
+    from app.ml.inference import clear_model_cache, run_to_result, segment_recording
     from app.ml.training.camus_data import case_paths, load_case
 
     name = f"echo_seg_{model}"
     if not weights.model_available(name, weights.MODELS_DIR):
         pytest.skip(f"models/{name} not trained in this checkout")
-    _load_cached.cache_clear()
+    clear_model_cache()
     scores = []
     for path in case_paths("valid", shared_data / "camus_a4c")[:3]:
         case = load_case(path)

@@ -19,6 +19,7 @@ import numpy as np
 
 from app.cancel import Cancel, is_cancelled
 from app.data.recording import Recording
+from app.ml.device import cpu_autocast
 from app.ml.hysteresis import sticky_argmax
 
 MODEL_FOLDERS = {"temporal": "echo_seg_temporal", "base": "echo_seg_base"}
@@ -75,6 +76,21 @@ def _load_cached(model: str, device_str: str, models_root: str):
     return net, read_metadata(name, root)
 
 
+@lru_cache(maxsize=4)
+def _onnx_cached(model: str, device_str: str, models_root: str, threads: int):
+    """ONNX Runtime session of an installed model (exported from its checked weights, app/ml/onnx_step.py)."""
+    from app.ml.onnx_step import OnnxFrameNet
+
+    net, meta = _load_cached(model, device_str, models_root)
+    return OnnxFrameNet(net, int(meta["input_size"]), threads)
+
+
+def clear_model_cache() -> None:
+    """Forget loaded networks and sessions (tests and bundles that switch the models folder)."""
+    _load_cached.cache_clear()
+    _onnx_cached.cache_clear()
+
+
 def wma_weights(window: int = WMA_WINDOW) -> np.ndarray:
     """(window,) linearly decreasing weights, newest first, summing to 1."""
     w = np.arange(window, 0, -1, dtype=np.float32)
@@ -88,7 +104,7 @@ class EchoSegmenter:
                  long_axis: bool = False):
         import torch
 
-        from app.ml.device import choose_device, use_bf16
+        from app.ml.device import choose_device, inference_backend, use_bf16
 
         self.device = device if device is not None else choose_device()
         self.net, self.metadata = _load(model, str(self.device))
@@ -99,6 +115,11 @@ class EchoSegmenter:
         self.temporal = self.metadata["architecture"] == "convlstm_unet"
         # bf16 autocast where the CPU computes it natively (app/ml/device.py: emulated, it is 7x slower)
         self.bf16 = use_bf16(self.device) if bf16 is None else bool(bf16) and self.device.type == "cpu"
+        self.onnx = None  # ONNX Runtime where it is the faster engine (app/ml/device.inference_backend)
+        if not self.bf16 and inference_backend(self.device) == "onnxruntime":
+            from app.ml.weights import models_dir
+
+            self.onnx = _onnx_cached(model, str(self.device), str(models_dir()), torch.get_num_threads())
         # The long-axis flag plane (Smistad et al.: set for 3-chamber views) only means something to a network
         # trained with it set; ours saw A4C (and phantom A4C) only, where a set flag is out of distribution and
         # wipes out the LV. metadata "long_axis_flag_trained": true turns it on for a model trained with A3C.
@@ -113,16 +134,23 @@ class EchoSegmenter:
 
     def step_net(self, x_net: np.ndarray) -> np.ndarray:
         """(S, S) float32 0..1 frame at the network size -> (4, S, S) float32 probabilities."""
+        if self.onnx is not None:
+            x = np.stack([x_net.astype(np.float32), np.full_like(x_net, self.flag, np.float32)])[None]
+            probs, self._state = self.onnx.step(x, self._state)
+            return self._smooth(probs[0])
         torch = self._torch
         frame = torch.from_numpy(np.ascontiguousarray(x_net, dtype=np.float32))
         x = torch.stack([frame, torch.full_like(frame, self.flag)])[None].to(self.device)
         x = x.contiguous(memory_format=self._fmt)
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.inference_mode(), cpu_autocast(self.bf16):
             if self.temporal:
                 logits, self._state = self.net.step(x, self._state)
             else:
                 logits = self.net(x)
-        probs = torch.softmax(logits.float(), 1)[0].cpu().numpy()
+        return self._smooth(torch.softmax(logits.float(), 1)[0].cpu().numpy())
+
+    def _smooth(self, probs: np.ndarray) -> np.ndarray:
+        """(4, S, S) -> the weighted moving average of the last `wma_window` frames' (when set)."""
         if self.wma_window > 1:
             self._history = [probs, *self._history][: self.wma_window]
             w = wma_weights(len(self._history))

@@ -65,12 +65,12 @@ def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
     natively (about 2x faster, probabilities within 1e-3 of float32), else float32 (app/ml/device.use_bf16)."""
     import torch
 
-    from app.ml.device import use_bf16
+    from app.ml.device import cpu_autocast, use_bf16
 
     was_training = net.training
     net.eval()
     device = next(net.parameters()).device
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16(device)):
+    with torch.inference_mode(), cpu_autocast(use_bf16(device)):
         x = torch.from_numpy(np.ascontiguousarray(cine_crop, np.float32))[None, :, None].to(device)
         probs = torch.softmax(net(x)[0].float(), dim=1).cpu().numpy()
     net.train(was_training)

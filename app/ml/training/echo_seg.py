@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.ml.device import use_bf16
+from app.ml.device import cpu_autocast, use_bf16
 from app.ml.training.augment import augment
 from app.ml.training.camus_data import DEFAULT_ROOT, CamusArrays, load_split
 from app.ml.training.checkpoint import TrainingClock
@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train in float32 even on a CPU with native bf16 (default: bf16 autocast there, float32 on "
                         "other CPUs, where emulated bf16 is several times slower; app/ml/device.use_bf16)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--distill-from", type=str, default=None,
+                   help="temporal: a published model (e.g. echo_seg_temporal) whose probabilities the net also learns "
+                        "in every frame (knowledge distillation; for a narrower net pruned from it)")
+    p.add_argument("--distill-weight", type=float, default=0.5, help="weight of the distillation loss")
     p.add_argument("--temporal-weight", type=float, default=0.6, help="temporal: weight of the temporal loss (Dice+CE gets 1 - this)")
     p.add_argument("--temporal-margin", choices=("fixed", "motion"), default="fixed",
                    help="temporal loss margin: fixed c=0.01 (the paper) or motion-aware (the labels' own frame-to-frame change)")
@@ -140,6 +144,7 @@ class Trainer:
             self.sequences = SequenceBank.build(self.train, cache_dir=self._ckpt_path().parent, rng=self.rng)
             self.holdout_sequences = SequenceBank.build(self.holdout, cache_dir=self._ckpt_path().parent, eager=True)
         self._resume_or_init()
+        self.teacher = self._load_teacher() if args.distill_from and args.arch == "temporal" else None
 
     # -- state ---------------------------------------------------------------------------------
     def _ckpt_path(self) -> Path:
@@ -178,9 +183,12 @@ class Trainer:
         source = read_metadata(name, root)
         state = torch.load(model_dir(name, root) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
         same = all(source.get(k) == self.meta[k] for k in ("architecture", "channels", "lstm_levels", "input_size"))
+        if not same and self._prunable(source):
+            self._init_pruned(name, source, state)
+            return
         if not same and self.args.arch != "temporal":
             raise SystemExit(f"--init-from {name}: not a U-Net of the same shape as --arch base --channels "
-                             f"{self.args.channels} --size {self.args.size}")
+                             f"{self.args.channels} --size {self.args.size}, nor a wider one to prune")
         if not same:
             copied = self.model.load_base_weights(state)
             self.meta["initialised_from"] = f"{name} ({len(copied)} tensors)"
@@ -201,6 +209,37 @@ class Trainer:
             self.history.append(metrics)
             print("baseline " + " ".join(f"{k}={v:.4f}" for k, v in metrics.items()), flush=True)
 
+    def _load_teacher(self):
+        """The published model to distil from, frozen, in eval mode (BatchNorm on its running statistics)."""
+        from app.ml.training.echo_seg_models import build_from_metadata
+        from app.ml.weights import load_model
+
+        teacher = load_model(self.args.distill_from, build_from_metadata, self.device, root=self.args.models_root)
+        teacher = teacher.float().eval().requires_grad_(False)
+        self.meta["distilled_from"] = self.args.distill_from
+        print(f"distilling from {self.args.distill_from} (weight {self.args.distill_weight})", flush=True)
+        return teacher
+
+    def _prunable(self, source: dict) -> bool:
+        """True when `source` is the same architecture with at least as many filters at every level."""
+        wide, narrow = source.get("channels", []), self.meta["channels"]
+        return (all(source.get(k) == self.meta[k] for k in ("architecture", "lstm_levels", "input_size"))
+                and len(wide) == len(narrow) and all(n <= w for n, w in zip(narrow, wide)))
+
+    def _init_pruned(self, name: str, source: dict, state: dict) -> None:
+        """Narrower network: start from the wider model's most important filters (app/ml/training/prune.py)."""
+        from app.ml.training.prune import prune_state
+
+        own = self.model.state_dict()
+        pruned = prune_state(state, source["channels"], self.meta["channels"], self.meta["lstm_levels"])
+        self.model.load_state_dict({k: v.to(own[k].dtype) for k, v in pruned.items()})
+        prior = int(source.get("trained_steps", 0))
+        self.meta["initialised_from"] = (f"{name} pruned from channels {source['channels']} to {self.meta['channels']} "
+                                         f"(top filters by |BN gamma|, {prior} steps)")
+        self.meta["prior_steps"] = prior
+        self.commands = [*source.get("command_history", []), f"{self.command}  (pruned from {name} at {prior} steps)"]
+        print(f"initialised by pruning {name} {source['channels']} -> {self.meta['channels']}", flush=True)
+
     def save_checkpoint(self) -> None:
         from app.ml.training.checkpoint import save_checkpoint
 
@@ -219,12 +258,12 @@ class Trainer:
     def train_step(self) -> float:
         import torch
 
-        from app.ml.training.losses import dice_loss, masked_cross_entropy, temporal_loss
+        from app.ml.training.losses import dice_loss, distillation_loss, masked_cross_entropy, temporal_loss
 
         self.model.train()
         for group in self.opt.param_groups:
             group["lr"] = self._lr()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=not self.args.no_bf16 and use_bf16(self.device)):
+        with cpu_autocast(not self.args.no_bf16 and use_bf16(self.device)):
             if self.sequences is None:
                 n_phantom = min(int(self.rng.binomial(self.args.batch, self.args.phantom_fraction)), self.args.batch - 1) if self.phantoms else 0
                 frames, labels = base_batch(self.train, self.args.batch - n_phantom, self.rng)
@@ -255,6 +294,10 @@ class Trainer:
                 else:
                     tl = temporal_loss(probs)
                 loss = (1.0 - w) * seg + w * tl
+                if self.teacher is not None:
+                    with torch.no_grad():
+                        teacher_logits, _ = self.teacher(x)
+                    loss = loss + self.args.distill_weight * distillation_loss(flat_logits, teacher_logits.flatten(0, 1))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
@@ -267,7 +310,7 @@ class Trainer:
         import torch
 
         self.model.eval()
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16(self.device)):
+        with torch.no_grad(), cpu_autocast(use_bf16(self.device)):
             if self.sequences is None:
                 frames = self.holdout.images.reshape(-1, *self.holdout.images.shape[2:])
                 truth = self.holdout.labels.reshape(-1, *self.holdout.labels.shape[2:])

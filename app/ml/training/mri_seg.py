@@ -180,6 +180,7 @@ class Trainer:
     def train_step(self) -> float:
         import torch
 
+        from app.ml.device import cpu_autocast
         from app.ml.training.mri_losses import partial_label_loss
         from app.ml.training.mri_warm_start import train_mode
 
@@ -190,7 +191,7 @@ class Trainer:
         train_mode(self.net, cnn_frozen=bool(getattr(self.args, "freeze_cnn", False)))
         x = torch.from_numpy(np.stack([image for image, _ in draws]))[:, :, None]
         y = torch.from_numpy(np.stack([target for _, target in draws]).astype(np.int64))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(getattr(self.args, "bf16", False))):
+        with cpu_autocast(getattr(self.args, "bf16", False)):
             logits = self.net(x)
         loss = partial_label_loss(logits.float(), y)
         self.opt.zero_grad()

@@ -1,0 +1,85 @@
+"""One-frame echo segmentation in ONNX Runtime: the loaded torch network exported in memory, run on the CPU.
+
+`OnnxFrameNet(net, size, threads)` wraps a `UNet` or a `ConvLSTMUNet` whose weights were loaded (and their
+sha256 checked) by app/ml/weights.py; the graph is exported from those weights when the model is first used
+(about 1 s), never read from elsewhere, so it cannot drift from them. `step(x, state)` has the contract of
+`ConvLSTMUNet.step` with softmax applied: x (1, 2, S, S) float32 -> (probabilities (1, 4, S, S), state),
+where state is None before the first frame and then a tuple of numpy arrays (h, c per ConvLSTM level).
+The networks' first frame (state None) equals a zero state, which is what the graph receives.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+
+OPSET = 17
+
+
+def _exportable(net):
+    """A torch module: (x, *flat state) -> (softmax probabilities, *flat new state)."""
+    import torch
+
+    class FrameStep(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x, *flat):
+            if not flat:
+                return torch.softmax(self.inner(x), 1)
+            pairs = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+            logits, state = self.inner.step(x, pairs)
+            return (torch.softmax(logits, 1), *[t for pair in state for t in pair])
+
+    return FrameStep(net).eval()
+
+
+def state_shapes(net, size: int) -> list[tuple[int, ...]]:
+    """(1, C, S/2^l, S/2^l) for h and c of every ConvLSTM level (empty for a per-frame U-Net)."""
+    levels = getattr(net, "lstm_levels", ())
+    return [(1, net.channels[lv], size >> lv, size >> lv) for lv in levels for _ in ("h", "c")]
+
+
+def export_bytes(net, size: int) -> bytes:
+    """The ONNX graph (float32, batch 1) of one frame of `net` at input size `size`."""
+    import torch
+
+    shapes = state_shapes(net, size)
+    args = (torch.zeros(1, 2, size, size), *[torch.zeros(s) for s in shapes])
+    names = ["x", *[f"state{i}" for i in range(len(shapes))]]
+    outputs = ["probs", *[f"new_state{i}" for i in range(len(shapes))]]
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(_exportable(net), args, buffer,
+                          input_names=names, output_names=outputs, opset_version=OPSET, dynamo=False)
+    return buffer.getvalue()
+
+
+class OnnxFrameNet:
+    """ONNX Runtime session for one frame of an echo network (see the module docstring)."""
+
+    def __init__(self, net, size: int, threads: int = 2):
+        import onnxruntime as ort
+
+        self.shapes = state_shapes(net, size)
+        self.temporal = bool(self.shapes)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, int(threads))
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(export_bytes(net, size), options, providers=["CPUExecutionProvider"])
+        self.state_names = [f"state{i}" for i in range(len(self.shapes))]
+
+    def step(self, x: np.ndarray, state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:
+        """x (1, 2, S, S) float32; state None or the previous call's -> (probs (1, 4, S, S), new state)."""
+        feeds = {"x": np.ascontiguousarray(x, dtype=np.float32)}
+        if self.temporal:
+            state = state if state is not None else tuple(np.zeros(s, np.float32) for s in self.shapes)
+            feeds.update(zip(self.state_names, state))
+        out = self.session.run(None, feeds)
+        return out[0], (tuple(out[1:]) if self.temporal else None)

@@ -1,0 +1,84 @@
+"""ONNX Runtime inference of the echo networks (app/ml/onnx_step.py) and where it is chosen
+(app/ml/device.inference_backend): the same probabilities as torch, state carried frame to frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnxruntime")
+
+from app.ml import device, inference  # noqa: E402
+from app.ml.nets.convlstm_unet import ConvLSTMUNet  # noqa: E402
+from app.ml.nets.unet import UNet  # noqa: E402
+from app.ml.onnx_step import OnnxFrameNet, state_shapes  # noqa: E402
+from tests.test_echo_seg_inference import _recording, tiny_models  # noqa: E402,F401
+
+
+def _frames(n=4, size=32):
+    rng = np.random.default_rng(0)
+    x = rng.random((n, 1, 2, size, size), dtype=np.float32)
+    x[:, :, 1] = 0.0
+    return x
+
+
+def test_temporal_net_streams_the_same_in_onnxruntime_and_torch():
+    torch.manual_seed(0)
+    net = ConvLSTMUNet((4, 8, 8), (1, 2)).eval()
+    onnx = OnnxFrameNet(net, 32, threads=1)
+    assert [s[1:] for s in state_shapes(net, 32)] == [(8, 16, 16)] * 2 + [(8, 8, 8)] * 2
+    state_t, state_o = None, None
+    for x in _frames():
+        with torch.no_grad():
+            logits, state_t = net.step(torch.from_numpy(x), state_t)
+        probs, state_o = onnx.step(x, state_o)
+        assert np.allclose(probs, torch.softmax(logits, 1).numpy(), atol=1e-5)
+    assert np.allclose(state_o[0], state_t[0][0].numpy(), atol=1e-5)  # the memory really is carried
+
+
+def test_per_frame_net_in_onnxruntime():
+    torch.manual_seed(0)
+    net = UNet((4, 8, 8)).eval()
+    onnx = OnnxFrameNet(net, 32, threads=1)
+    x = _frames(1)[0]
+    probs, state = onnx.step(x)
+    with torch.no_grad():
+        assert np.allclose(probs, torch.softmax(net(torch.from_numpy(x)), 1).numpy(), atol=1e-5)
+    assert state is None
+
+
+@pytest.fixture
+def backend(monkeypatch):
+    monkeypatch.delenv(device.BACKEND_ENV, raising=False)
+    monkeypatch.delenv(device.BF16_ENV, raising=False)
+    return monkeypatch
+
+
+def test_backend_choice(backend):
+    cpu = torch.device("cpu")
+    backend.setattr(device, "use_bf16", lambda dev: False)
+    assert device.inference_backend(cpu) == "onnxruntime"
+    assert device.inference_backend(torch.device("cuda")) == "torch"
+    backend.setenv(device.BACKEND_ENV, "torch")
+    assert device.inference_backend(cpu) == "torch"
+    backend.delenv(device.BACKEND_ENV)
+    backend.setattr(device, "use_bf16", lambda dev: True)  # native bf16: torch's bf16 autocast is faster there
+    assert device.inference_backend(cpu) == "torch"
+    backend.setenv(device.BACKEND_ENV, "onnxruntime")
+    assert device.inference_backend(cpu) == "onnxruntime"
+
+
+@pytest.mark.parametrize("model", ["base", "temporal"])
+def test_segment_recording_gives_the_same_labels_with_either_backend(tiny_models, backend, model):  # noqa: F811
+    rec = _recording(n=6)
+    results = {}
+    for name in ("torch", "onnxruntime"):
+        backend.setenv(device.BACKEND_ENV, name)
+        seg = inference.EchoSegmenter(model, device=torch.device("cpu"), bf16=False)
+        assert (seg.onnx is not None) == (name == "onnxruntime")
+        results[name] = inference.run_to_result(
+            inference.segment_recording(rec, model, keep_probabilities=True, device=torch.device("cpu")))
+    a, b = results["torch"], results["onnxruntime"]
+    assert np.allclose(a.probabilities.astype(np.float32), b.probabilities.astype(np.float32), atol=2e-3)
+    assert (a.labels == b.labels).mean() > 0.999
