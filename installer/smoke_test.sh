@@ -13,6 +13,10 @@ fail() { echo "installer smoke test FAILED: $*" >&2; exit 1; }
 grep -q '"modality": "echo"' "$out/info.json" || fail "info output: $(cat "$out/info.json")"
 "$EXE" analyze "$DEMO" --json "$out/analysis.json" || fail "analyze exit $?"
 grep -q '"ef_pct"' "$out/analysis.json" || fail "analyze output lacks ef_pct"
+[ -d dist/cardiotrace/_internal/onnxruntime ] || fail "the bundle lacks onnxruntime"
+# The same analysis through ONNX Runtime (the engine on CPUs without native bf16) must run in the bundle too.
+CARDIOTRACE_BACKEND=onnxruntime "$EXE" analyze "$DEMO" --json "$out/analysis_ort.json" || fail "analyze (ONNX Runtime) exit $?"
+grep -q '"ef_pct"' "$out/analysis_ort.json" || fail "analyze (ONNX Runtime) output lacks ef_pct"
 set +e; "$EXE" info /etc/hostname >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 2 ] || fail "bad input gave exit $rc, expected 2"
 

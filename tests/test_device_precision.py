@@ -58,3 +58,16 @@ def test_echo_segmenter_takes_the_devices_precision(cpu_bf16):
     cpu_bf16(True)
     assert inference.EchoSegmenter("base", device=torch.device("cpu")).bf16
     assert not inference.EchoSegmenter("base", device=torch.device("cpu"), bf16=False).bf16
+
+
+@pytest.mark.parametrize("native, threads, expected", [
+    (False, 1, "CPU (1 thread, ONNX Runtime)"),
+    (True, 2, "CPU (2 threads, bf16)"),
+])
+def test_the_status_bar_names_the_engine(cpu_bf16, monkeypatch, native, threads, expected):
+    cpu_bf16(native)
+    monkeypatch.delenv(device.BACKEND_ENV, raising=False)
+    monkeypatch.setattr(device, "choose_device", lambda: torch.device("cpu"))
+    monkeypatch.setattr(device, "onnxruntime_available", lambda: True)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    assert device.device_label() == expected

@@ -120,3 +120,19 @@ def test_distillation_loss_is_zero_only_for_the_teachers_own_distribution():
     teacher = torch.randn(2, 4, 8, 8)
     assert float(distillation_loss(teacher, teacher)) == pytest.approx(0.0, abs=1e-6)
     assert float(distillation_loss(torch.zeros_like(teacher), teacher)) > 0.05
+
+
+def test_every_class_keeps_a_channel_the_head_reads_in_its_favour():
+    """The last decoder conv keeps each class's strongest positive reader even when its |gamma| is small:
+    with ReLU features, a class read only negatively can win nowhere but where all features are ~0."""
+    torch.manual_seed(0)
+    wide = UNet(WIDE)
+    with torch.no_grad():
+        last_bn = wide.decoder.blocks[-1].conv2[1]
+        last_bn.weight.copy_(torch.linspace(1.0, 2.0, WIDE[0]))  # the top-|gamma| half: channels 4..7
+        head = wide.decoder.head.weight  # (4 classes, 8 channels, 1, 1)
+        head.copy_(-head.abs())
+        head[3, 1] = 0.9  # class 3 (LA) is raised only by channel 1, which |gamma| alone would drop
+    state = prune_state(wide.state_dict(), WIDE, NARROW)
+    assert (state["decoder.head.weight"].flatten(1)[3] > 0).any()
+    assert torch.equal(state["decoder.blocks.1.conv2.1.weight"][0], last_bn.weight[1])

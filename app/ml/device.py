@@ -98,7 +98,8 @@ def device_label() -> str:
     if dev.type == "cuda":
         return f"GPU: {torch.cuda.get_device_name(dev)}"
     extra = ", ONNX Runtime" if inference_backend(dev) == "onnxruntime" else (", bf16" if use_bf16(dev) else "")
-    return f"CPU ({torch.get_num_threads()} threads{extra})"
+    n = torch.get_num_threads()
+    return f"CPU ({n} thread{'' if n == 1 else 's'}{extra})"
 
 
 def set_threads(n_threads: int) -> None:
