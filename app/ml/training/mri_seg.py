@@ -338,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     if (args.init_from_cnn or args.freeze_cnn) and args.temporal == "none":
         print("error: --init-from-cnn and --freeze-cnn need --temporal single or multi", file=sys.stderr)
         return 2
-    if args.init_from_cnn and not cnn_run(args.holdout, args.init_from_cnn).is_file():
-        print(f"error: no CNN-alone run at {cnn_run(args.holdout, args.init_from_cnn)} (train it first: "
+    source = cnn_run(args.holdout, args.init_from_cnn) if args.init_from_cnn else None
+    if source is not None and not source.is_file():
+        print(f"error: no CNN-alone run at {source} (train it first: "
               f"--temporal none --holdout {args.holdout} --tag {args.init_from_cnn})", file=sys.stderr)
         return 2
     Trainer(args, argv).run()
