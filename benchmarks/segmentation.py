@@ -170,10 +170,13 @@ def main(argv=None) -> int:
     print(f"the app runs inference here in {precision_label(torch.device('cpu'))} (app/ml/device.use_bf16) "
           f"with {inference_backend(torch.device('cpu'))} (app/ml/device.inference_backend)", flush=True)
     header = ("model", "params", "input", "dtype", "engine", "stream ms med", "p90", "x torch", "rec fps", "peak MB")
-    print("".join(f"{h:>14}" for h in header), flush=True)
-    for model in args.models.split(","):
+    models = args.models.split(",")
+    name_width = max(14, *(len(m) + 2 for m in models))  # a models folder name can be long
+    print(f"{header[0]:>{name_width}}" + "".join(f"{h:>14}" for h in header[1:]), flush=True)
+    for model in models:
         for row in model_rows(model, args):
-            print("".join(f"{v:>14}" if isinstance(v, (str, int)) else f"{v:>14.2f}" for v in row), flush=True)
+            print(f"{row[0]:>{name_width}}" + "".join(f"{v:>14}" if isinstance(v, (str, int)) else f"{v:>14.2f}"
+                                                      for v in row[1:]), flush=True)
     grid_hw = tuple(int(v) for v in args.grid.lower().split("x"))
     times = labelling_ms(grid_hw)
     base = times["numpy argmax"]
