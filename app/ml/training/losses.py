@@ -65,8 +65,7 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     """KL(teacher || student) of the per-pixel class distributions, mean over pixels (Hinton et al. 2015, T=1).
 
     logits (N, K, H, W), teacher's without gradient. A narrower network learns the wider one's soft
-    probabilities in every frame, unlabelled ones too, which pulls back classes pruning has erased faster
-    than the hard labels alone."""
+    probabilities in every frame, the unlabelled frames of the registered sequences too."""
     teacher = torch.softmax(teacher_logits.float(), 1)
     log_student = torch.log_softmax(student_logits.float(), 1)
     return (teacher * (torch.log(teacher.clamp_min(1e-8)) - log_student)).sum(1).mean()
