@@ -82,3 +82,15 @@ def test_segment_recording_gives_the_same_labels_with_either_backend(tiny_models
     a, b = results["torch"], results["onnxruntime"]
     assert np.allclose(a.probabilities.astype(np.float32), b.probabilities.astype(np.float32), atol=2e-3)
     assert (a.labels == b.labels).mean() > 0.999
+
+
+def test_the_backend_override_runs_onnxruntime_on_a_native_bf16_cpu_too(tiny_models, backend):  # noqa: F811
+    """CARDIOTRACE_BACKEND=onnxruntime means ONNX Runtime (float32) even where the device would pick torch bf16,
+    as the status bar then says; unset, such a CPU runs torch in bf16."""
+    backend.setattr(device, "use_bf16", lambda dev: True)
+    backend.setattr(device, "onnxruntime_available", lambda: True)
+    seg = inference.EchoSegmenter("temporal", device=torch.device("cpu"))
+    assert seg.onnx is None and seg.bf16
+    backend.setenv(device.BACKEND_ENV, "onnxruntime")
+    seg = inference.EchoSegmenter("temporal", device=torch.device("cpu"))
+    assert seg.onnx is not None and not seg.bf16

@@ -113,10 +113,16 @@ class EchoSegmenter:
         self.model = model
         self.size = int(self.metadata["input_size"])
         self.temporal = self.metadata["architecture"] == "convlstm_unet"
-        # bf16 autocast where the CPU computes it natively (app/ml/device.py: emulated, it is 7x slower)
-        self.bf16 = use_bf16(self.device) if bf16 is None else bool(bf16) and self.device.type == "cpu"
-        self.onnx = None  # ONNX Runtime where it is the faster engine (app/ml/device.inference_backend)
-        if not self.bf16 and inference_backend(self.device) == "onnxruntime":
+        # The engine and precision the device calls for (app/ml/device.py): ONNX Runtime in float32, or torch
+        # with bf16 autocast where the CPU computes it natively (emulated, it is 7x slower); an explicit `bf16`
+        # asks for torch at that precision (False still lets ONNX Runtime run the float32 graph).
+        backend = inference_backend(self.device)
+        if bf16 is None:
+            self.bf16 = backend == "torch" and use_bf16(self.device)
+        else:
+            self.bf16 = bool(bf16) and self.device.type == "cpu"
+        self.onnx = None
+        if not self.bf16 and backend == "onnxruntime":
             from app.ml.weights import models_dir
 
             self.onnx = _onnx_cached(model, str(self.device), str(models_dir()), torch.get_num_threads())
