@@ -10,6 +10,7 @@ TARGETS: dict[str, str] = {
     "echo-seg": "app.ml.training.echo_seg:main",
     "ed-es": "app.ml.training.tempreg_train:main",
     "mri-seg": "app.ml.training.mri_seg:main",
+    "mri-seg-ensemble": "app.ml.training.mri_ensemble:main",
     "motion": "app.ml.training.flow_train:main",
     "view": "app.ml.training.view_train:main",
 }

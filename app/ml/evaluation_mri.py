@@ -31,7 +31,7 @@ from app.data.datasets import sunnybrook
 from app.ml.mri_decision import ARGMAX, Decision, decide, score_sample, tune
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from app.ml.training.mri_data import GRID_MM, UNLABELLED
-from app.ml.training.mri_seg import CASES, SUNNYBROOK, carry_over, load_samples, run_name
+from app.ml.training.mri_seg import CASES, SUNNYBROOK, carry_over, load_samples, loo_summary_path, run_name
 
 APPROACHES = {"none": "CNN alone", "single": "one-level ConvLSTM", "multi": "multi-level ConvLSTM"}
 
@@ -136,6 +136,11 @@ def _ed_phase(samples) -> int:
 
 
 def load_fold(approach: str, case: str, tag: str = ""):
+    """(net in eval mode, steps, training args) of one fold run, (None, 0, {}) when it is not there. A
+    comma-separated tag ("a,b,c") is an ensemble (app/ml/nets/mri_ensemble.py) of those runs' folds; its
+    steps are the fewest of any member's, so it counts as finished only when every member is."""
+    if "," in tag:
+        return _load_ensemble_fold(approach, case, [t.strip() for t in tag.split(",")])
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
 
     state = load_checkpoint(CHECKPOINTS_DIR / run_name(approach, case, tag) / "last.pt")
@@ -144,6 +149,17 @@ def load_fold(approach: str, case: str, tag: str = ""):
     net = MultiLevelConvLSTMNet(int(state["args"]["base_channels"]), approach)
     net.load_state_dict(state["model"])
     return net.eval(), int(state["step"]), dict(state["args"])
+
+
+def _load_ensemble_fold(approach: str, case: str, tags: list[str]):
+    from app.ml.nets.mri_ensemble import MriEnsemble
+
+    loaded = [load_fold(approach, case, t) for t in tags]
+    if any(net is None for net, _, _ in loaded):
+        return None, 0, {}
+    unfinished = [(step, args) for _, step, args in loaded if not fold_finished(step, args)]
+    step, args = unfinished[0] if unfinished else (loaded[0][1], loaded[0][2])
+    return MriEnsemble([net for net, _, _ in loaded]).eval(), step, {**args, "ensemble_of_tags": tags}
 
 
 def fold_finished(step: int, fold_args: dict) -> bool:
@@ -254,7 +270,7 @@ def _tta_views(requested: int | None) -> int:
 def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views: int = 1,
                   decisions: dict[str, Decision] | None = None,
                   command: str = "python -m app evaluate mri-seg", tag: str = "") -> Path:
-    """checkpoints/mri_seg_loo[_tag]/summary.json: per-fold rows, per-approach means and the folds' training args
+    """loo_summary_path(tag): per-fold rows, per-approach means and the folds' training args
     (`train mri-seg --publish` copies it into the shipped model's metadata)."""
     def clean(v: float):
         return None if not np.isfinite(v) else round(float(v), 4)
@@ -279,7 +295,7 @@ def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views:
                "decisions_all_folds": {k: d.as_dict() for k, d in (decisions or {}).items()},
                "fold_training_args": recipes,
                "note": "SC-HF-I-6 epicardial contours are misregistered and dropped: no myocardial DSC for it"}
-    path = CHECKPOINTS_DIR / ("mri_seg_loo" + (f"_{tag}" if tag else "")) / "summary.json"
+    path = loo_summary_path(tag)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=1))
     return path

@@ -88,11 +88,12 @@ def shipped_decision() -> Decision:
 
 
 def load_mri_model(device=None):
-    """The shipped MRI network from models/mri_seg (sha256 checked); channels-last on the CPU (faster there)."""
+    """The shipped MRI network from models/mri_seg (sha256 checked; one network or an ensemble, as its metadata
+    says); channels-last on the CPU (faster there)."""
     import torch
 
     from app.ml.device import choose_device
-    from app.ml.nets.mri_multilevel import build
+    from app.ml.nets.mri_ensemble import build
     from app.ml.weights import load_model
 
     net = load_model(MODEL_NAME, build, device or choose_device())

@@ -56,7 +56,7 @@ def iter_make_mri(params: MriPhantomParams, seed: int = 0):
         rings = Rings(model.wall_state(psi, cycle.progress[t], cycle.radial_scale[t]))
         rings_all.append(rings)
         for s, z in enumerate(heights):
-            labels[s, t] = scene.labels(*rings.at(z))
+            labels[s, t] = scene.labels(*rings.at(z), z_mm=float(z), length_mm=rings.state.length_mm)
             frames[s, t] = scene.image(rings, z, float(cycle.progress[t]), s)
         yield (t + 1) / t_count
     ref = cycle.ed_frames[0]

@@ -2,15 +2,21 @@
 
 `Rings` gives the endo/epicardial radius per azimuth at a height for one wall state; `MriScene` owns
 the static anatomy (chest wall, lungs, spine, aorta, liver), draws the RV, the LV with papillary
-muscles and infarcts, averages over the slice thickness, applies a coil bias field and Rician noise,
-and rasterises the truth labels.
+muscles, apical trabeculae (when asked) and infarcts, averages over the slice thickness, applies a coil
+bias field and Rician noise, and rasterises the truth labels.
+
+Apical trabeculae (MriPhantomParams.apical_trabeculae_mm > 0): toward the apex the compact wall is lined
+by a spongy layer of muscle strands and blood that the scanner blurs into a grey rim between the bright
+pool and the dark wall. Expert contours of real cine MR (the Sunnybrook set) trace the bright blood there
+and leave the rim to the myocardium, so the phantom labels it myocardium: the cavity label stops at the
+rim's inner edge. Papillary muscles in mid-ventricular slices stay cavity, as in those contours.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 from app.data.phantom.heart import HeartModel, WallState
 from app.data.phantom.params import MriPhantomParams
@@ -21,6 +27,10 @@ OVERSAMPLE = 2
 NOISE_SIGMA = {"excellent": 0.008, "good": 0.02, "fair": 0.04, "poor": 0.075}
 INTENSITY = {"blood": 1.0, "myo": 0.24, "fat": 0.8, "muscle": 0.26, "lung": 0.04, "liver": 0.34, "body": 0.4}
 FULL_SCALE = 1800.0  # uint16 value of intensity 1
+TRABECULAE_FULL_BELOW = 0.2  # fraction of the cavity length above the apex below which the layer is full width
+TRABECULAE_END = 0.45  # ... and above which there is none (linear taper between)
+TRABECULAE_MAX_RADIUS_SHARE = 0.5  # the layer never takes more than half the cavity radius
+TRABECULAE_MUSCLE = (0.25, 0.75)  # share of muscle in the layer at its inner edge and at the compact wall
 
 
 def _rows_interp(z: float, zs: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -76,6 +86,10 @@ class MriScene:
         self._angle = np.mod(np.arctan2(-self.y_mm, self.x_mm), 2 * np.pi)
         self.rng = rng
         self.sigma = NOISE_SIGMA[params.quality]
+        self._sponge = None
+        if params.apical_trabeculae_mm > 0:  # drawn only then: phantoms without trabeculae stay bit-identical
+            sponge = ndimage.gaussian_filter(rng.normal(size=(m, m)), 0.35 * OVERSAMPLE)
+            self._sponge = special.ndtr(sponge / sponge.std())  # uniform 0..1, fine-grained (sub-mm strands)
 
     def _ellipse(self, cx: float, cy: float, ax: float, ay: float, angle_deg: float = 0.0) -> np.ndarray:
         """(m, m) bool ellipse in mm relative to the LV axis (x right, y down)."""
@@ -133,19 +147,35 @@ class MriScene:
         col = self.centre_px[1] + radius * np.cos(self.psi) / self.px
         return np.stack([col, row], axis=1) * scale
 
-    def labels(self, endo: np.ndarray | None, epi: np.ndarray | None) -> np.ndarray:
-        """(H, W) uint8: 1 cavity, 2 myocardium at one slice and phase."""
+    def labels(self, endo: np.ndarray | None, epi: np.ndarray | None, z_mm: float = 0.0,
+               length_mm: float = 1.0) -> np.ndarray:
+        """(H, W) uint8: 1 cavity, 2 myocardium at one slice (height z_mm above the apex of a cavity
+        length_mm long) and phase; the apical trabecular layer is myocardium."""
         out = np.zeros((self.n, self.n), np.uint8)
-        for radius, value in ((epi, 2), (endo, 1)):
+        pool = None if endo is None else endo - self.trabecular_width_mm(endo, z_mm, length_mm)
+        for radius, value in ((epi, 2), (endo, 2), (pool, 1)):
             if radius is not None:
                 fill_polygon(out, self._polygon(radius)[:, ::-1], value)
         return out
 
-    def _fill(self, img: np.ndarray, radius: np.ndarray, value, offset=(0.0, 0.0)) -> None:
+    def trabecular_width_mm(self, endo: np.ndarray, z_mm: float, length_mm: float) -> np.ndarray:
+        """(N_PSI,) width of the apical trabecular layer inside the endocardial radii `endo` (0 without)."""
+        full = self.params.apical_trabeculae_mm
+        if full <= 0:
+            return np.zeros_like(endo)
+        frac = z_mm / max(length_mm, 1.0)
+        taper = float(np.clip((TRABECULAE_END - frac) / (TRABECULAE_END - TRABECULAE_FULL_BELOW), 0.0, 1.0))
+        return np.minimum(full * taper, TRABECULAE_MAX_RADIUS_SHARE * endo)
+
+    def _mask(self, radius: np.ndarray, offset=(0.0, 0.0)) -> np.ndarray:
+        """(m, m) bool inside the radii around the axis (shifted by offset mm) on the oversampled grid."""
         pts = self._polygon(radius, OVERSAMPLE) + np.array(offset) * OVERSAMPLE / self.px + 0.5 * (OVERSAMPLE - 1)
-        mask = np.zeros(img.shape, np.uint8)  # image only: cv2 is fast, its half-pixel bias is harmless here
+        mask = np.zeros(self.x_mm.shape, np.uint8)  # image only: cv2 is fast, its half-pixel bias is harmless here
         cv2.fillPoly(mask, [np.round(pts * 16).astype(np.int32)], 1, cv2.LINE_8, shift=4)
-        mask = mask.astype(bool)
+        return mask.astype(bool)
+
+    def _fill(self, img: np.ndarray, radius: np.ndarray, value, offset=(0.0, 0.0)) -> None:
+        mask = self._mask(radius, offset)
         img[mask] = value if np.isscalar(value) else value[mask]
 
     def image(self, rings: Rings, z_mm: float, progress: float, slice_index: int) -> np.ndarray:
@@ -181,6 +211,7 @@ class MriScene:
             self._fill(img, epi, self._myocardium_intensity(z_mm, rings))
         if endo is not None:
             self._fill(img, endo, self._blood())
+            self._trabeculae(img, endo, z_mm, length)
             self._papillary(img, endo, epi, z_mm, length)
         img = cv2.resize(img, (self.n, self.n), interpolation=cv2.INTER_AREA)
         return ndimage.gaussian_filter(img, 0.45)  # scanner point-spread function
@@ -213,6 +244,20 @@ class MriScene:
         cavity = self._ellipse(cx - 0.5 * ax, -0.12 * r_epi, ax, ay)
         img[wall] = INTENSITY["myo"] * 1.05
         img[cavity] = INTENSITY["blood"] * 0.93
+
+    def _trabeculae(self, img: np.ndarray, endo: np.ndarray, z_mm: float, length: float) -> None:
+        """Muscle strands in the apical layer between the endocardium and the cavity label's edge."""
+        width = self.trabecular_width_mm(endo, z_mm, length)
+        if self._sponge is None or not np.any(width > 0):
+            return
+        layer = self._mask(endo) & ~self._mask(endo - width)
+        grid = np.append(self.psi, 2 * np.pi)
+        endo_px = np.interp(self._angle[layer], grid, np.append(endo, endo[0]))
+        width_px = np.interp(self._angle[layer], grid, np.append(width, width[0]))
+        toward_wall = np.clip(1.0 - (endo_px - self._radius_mm[layer]) / np.maximum(width_px, 1e-6), 0.0, 1.0)
+        muscle = self._sponge[layer] < TRABECULAE_MUSCLE[0] + (TRABECULAE_MUSCLE[1] - TRABECULAE_MUSCLE[0]) * toward_wall
+        rows, cols = np.nonzero(layer)
+        img[rows[muscle], cols[muscle]] = INTENSITY["myo"]
 
     def _papillary(self, img: np.ndarray, endo: np.ndarray, epi: np.ndarray | None, z_mm: float, length: float) -> None:
         """Two papillary muscles in mid-ventricular slices (counted as cavity in the labels)."""

@@ -118,9 +118,11 @@ class MriPhantomParams:
     pixel_mm: float = 1.4
     image_px: int = 192
     quality: str = "good"
+    apical_trabeculae_mm: float = 0.0  # width of the spongy layer inside the apical endocardium (0: none)
 
     def __post_init__(self) -> None:
         _in_range("phases", self.n_phases, 10, 60)
+        _in_range("apical trabeculae (mm)", self.apical_trabeculae_mm, 0.0, 10.0)
         _in_range("slices", self.n_slices, 3, 24)
         _in_range("slice spacing (mm)", self.slice_spacing_mm, 4.0, 16.0)
         _in_range("slice thickness (mm)", self.slice_thickness_mm, 2.0, self.slice_spacing_mm)

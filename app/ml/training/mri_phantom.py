@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,9 @@ from app.data.phantom.segments import AHA_SEGMENTS
 from app.ml.training.mri_data import CROP_PX, GRID_MM, SAMPLES_VERSION, MriSample, prepare_cine, to_grid
 
 QUALITIES = ("excellent", "good", "fair", "poor")
+
+
+TRABECULAE_MM = (3.0, 6.0)  # range of the apical trabecular layer's width with trabeculae=True
 
 
 def random_params(rng: np.random.Generator) -> MriPhantomParams:
@@ -29,15 +33,20 @@ def random_params(rng: np.random.Generator) -> MriPhantomParams:
                             quality=str(rng.choice(QUALITIES)))
 
 
-def phantom_samples(n_cases: int, seed: int, cache: Path) -> list[MriSample]:
-    """Slices holding the LV from `n_cases` phantom stacks, on the 1 mm crop grid (cached as npz)."""
-    path = cache / f"phantom_sax_{n_cases}_{seed}_v{SAMPLES_VERSION}.npz"
+def phantom_samples(n_cases: int, seed: int, cache: Path, trabeculae: bool = False) -> list[MriSample]:
+    """Slices holding the LV from `n_cases` phantom stacks, on the 1 mm crop grid (cached as npz);
+    trabeculae: the same hearts with an apical trabecular layer of TRABECULAE_MM width, labelled myocardium
+    (app/data/phantom/mri_scene.py; the widths come from their own random stream)."""
+    path = cache / f"phantom_sax_{n_cases}_{seed}{'_trab' if trabeculae else ''}_v{SAMPLES_VERSION}.npz"
     if path.is_file():
         return [MriSample(**item) for item in np.load(path, allow_pickle=True)["samples"]]
-    rng = np.random.default_rng(seed)
+    rng, widths = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     samples: list[MriSample] = []
     for k in range(n_cases):
-        case = make_mri(random_params(rng), seed=int(rng.integers(1 << 30)))
+        params = random_params(rng)
+        if trabeculae:
+            params = replace(params, apical_trabeculae_mm=float(widths.uniform(*TRABECULAE_MM)))
+        case = make_mri(params, seed=int(rng.integers(1 << 30)))
         samples += _case_samples(case, f"phantom{seed}_{k}")
     cache.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, samples=np.array([s.__dict__ for s in samples], dtype=object))

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="slices per step; with --temporal none each contributes %d labelled phases, not its "
                         "whole cycle (the CNN sees phases one by one, so unlabelled ones add nothing)" % PHASES_PER_DRAW)
     p.add_argument("--phantom", type=int, default=0, help="phantom short-axis stacks to add to training")
+    p.add_argument("--phantom-trabeculae", action="store_true",
+                   help="phantom hearts with an apical trabecular layer labelled myocardium, as the Sunnybrook "
+                        "experts trace the apex (app/data/phantom/mri_scene.py)")
     p.add_argument("--phantom-fraction", type=float, default=0.25,
                    help="share of training draws taken from the phantom samples (the rest: Sunnybrook)")
     p.add_argument("--val-every", type=int, default=100, help="held-out Dice every N steps (LOO folds)")
@@ -131,7 +134,8 @@ class Trainer:
         if args.phantom:
             from app.ml.training.mri_phantom import phantom_samples
 
-            self.phantom = phantom_samples(args.phantom, seed=1000 + args.seed, cache=cache)
+            self.phantom = phantom_samples(args.phantom, seed=1000 + args.seed, cache=cache,
+                                           trabeculae=getattr(args, "phantom_trabeculae", False))
         self.net = MultiLevelConvLSTMNet(args.base_channels, args.temporal)
         self.run_name = run_name(args.temporal, args.holdout, args.tag)
         self.ckpt = CHECKPOINTS_DIR / self.run_name / "last.pt"
@@ -312,10 +316,15 @@ def carry_over(new: dict, old: dict) -> dict:
     return out
 
 
+def loo_summary_path(tag: str = "") -> Path:
+    """checkpoints/mri_seg_loo[_TAG]/summary.json, the table of `evaluate mri-seg [--tag TAG]`; an ensemble's
+    comma-separated tags are joined by '+' in the folder name."""
+    return CHECKPOINTS_DIR / ("mri_seg_loo" + (f"_{tag.replace(',', '+')}" if tag else "")) / "summary.json"
+
+
 def loo_summary(tag: str = "") -> dict | None:
-    """The table written by `python -m app evaluate mri-seg [--tag TAG]` (checkpoints/mri_seg_loo[_TAG]/
-    summary.json), if any."""
-    path = CHECKPOINTS_DIR / ("mri_seg_loo" + (f"_{tag}" if tag else "")) / "summary.json"
+    """The table written by `python -m app evaluate mri-seg [--tag TAG]` (loo_summary_path), if any."""
+    path = loo_summary_path(tag)
     return json.loads(path.read_text()) if path.is_file() else None
 
 
