@@ -90,3 +90,19 @@ def test_training_samples_with_trabeculae_are_cached_apart(tmp_path, monkeypatch
     assert len(list(tmp_path.glob("phantom_sax_1_3*_v*.npz"))) == 2
     assert len(plain) == len(trab)
     assert sum(int((s.target == 1).sum()) for s in trab) < sum(int((s.target == 1).sum()) for s in plain)
+
+
+def test_the_phantom_command_writes_a_stack_with_trabeculae_and_rejects_a_bad_width(tmp_path, capsys):
+    from app.cli import main
+    from app.data.phantom import load_truth
+
+    common = ["phantom", "--modality", "mri", "--phases", "10", "--slices", "6", "--matrix", "128", "--pixel", "1.5"]
+    assert main([*common, "--trabeculae", "5", "--out", str(tmp_path / "t.nii.gz")]) == 0
+    assert main([*common, "--out", str(tmp_path / "p.nii.gz")]) == 0
+    trab, plain = load_truth(tmp_path / "t.nii.gz"), load_truth(tmp_path / "p.nii.gz")
+    assert trab.parameters["apical_trabeculae_mm"] == 5.0 and plain.parameters["apical_trabeculae_mm"] == 0.0
+    assert (trab.labels == 1).sum() < (plain.labels == 1).sum()
+    capsys.readouterr()
+    assert main([*common, "--trabeculae", "20", "--out", str(tmp_path / "bad.nii.gz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "trabeculae" in err[0]

@@ -3,6 +3,7 @@
     python -m app phantom --modality echo --view a4c --edv 120 --esv 50 --hr 70 --beats 2 --fps 50 \
         --quality good --hypokinetic mid_anterolateral --seed 1 --out out/a4c.dcm
     python -m app phantom --modality mri --infarct mid_anterior --out out/sax          # DICOM folder
+    python -m app phantom --modality mri --trabeculae 5 --out sax.nii.gz               # apical trabeculae
 Writes the recording (DICOM, NIfTI or AVI) and its truth (`<name>.truth.npz` + `<name>.truth.json`).
 """
 
@@ -36,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slice-spacing", type=float, default=10.0, help="MRI slice spacing, mm")
     parser.add_argument("--pixel", type=float, default=1.4, help="MRI pixel size, mm")
     parser.add_argument("--matrix", type=int, default=192, help="MRI image size, pixels")
+    parser.add_argument("--trabeculae", type=float, default=0.0, metavar="MM",
+                        help="MRI apical trabecular layer width, mm (0-10; labelled myocardium, as experts trace "
+                             "the apex; default 0: none)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="output file (.dcm, .nii.gz, .avi) or MRI DICOM folder")
     parser.add_argument("--format", choices=("dcm", "nii", "avi"), default=None,
@@ -72,7 +76,8 @@ def build_params(args: argparse.Namespace):
                                      image_shape_px=_size(args.size))
         return MriPhantomParams(heart=heart, n_phases=args.phases, n_slices=args.slices,
                                 slice_spacing_mm=args.slice_spacing, slice_thickness_mm=min(8.0, args.slice_spacing),
-                                pixel_mm=args.pixel, image_px=args.matrix, quality=args.quality)
+                                pixel_mm=args.pixel, image_px=args.matrix, quality=args.quality,
+                                apical_trabeculae_mm=args.trabeculae)
     except ValueError as exc:
         raise UsageError(f"phantom: {exc}") from None
 
