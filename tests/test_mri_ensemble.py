@@ -109,3 +109,33 @@ def test_publishing_an_ensemble_needs_finished_runs_and_their_leave_one_out_tabl
     x = torch.rand(1, 3, 1, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(published(x), MriEnsemble([a, b])(x))
+
+
+def test_an_ensemble_shares_the_test_time_views_among_its_members(monkeypatch):
+    import numpy as np
+
+    from app.ml import mri_inference
+
+    nets = members(2)
+    crop = np.random.default_rng(0).random((4, 16, 16)).astype(np.float32)
+    calls = []
+    real = mri_inference._net_probs
+
+    def counting(net, view):
+        calls.append(id(net))
+        return real(net, view)
+
+    monkeypatch.setattr(mri_inference, "_net_probs", counting)
+    got = mri_inference.predict_cycle_probs(MriEnsemble(nets), crop, tta_views=8)
+    assert len(calls) == 8 and calls.count(id(nets[0])) == calls.count(id(nets[1])) == 4
+    views = mri_inference._DIHEDRAL
+    singles = []
+    for i, (turns, mirror) in enumerate(views):
+        view = np.rot90(crop[:, :, ::-1] if mirror else crop, turns, axes=(1, 2))
+        probs = np.rot90(real(nets[i % 2], view), -turns, axes=(2, 3))
+        singles.append(probs[:, :, :, ::-1] if mirror else probs)
+    np.testing.assert_allclose(got, np.mean(singles, axis=0), atol=1e-5)
+    calls.clear()
+    one_view = mri_inference.predict_cycle_probs(MriEnsemble(nets), crop, tta_views=1)
+    assert len(calls) == 2, "every member segments at least once"
+    np.testing.assert_allclose(one_view, (real(nets[0], crop) + real(nets[1], crop)) / 2, atol=1e-5)

@@ -49,15 +49,22 @@ def predict_cycle(net, cine_crop: np.ndarray, clean: bool = True, tta_views: int
 
 def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None) -> np.ndarray:
     """(T, S, S) float 0..1 crop -> (T, 3, S, S) float32 class probabilities, averaged over the first
-    tta_views (default TTA_VIEWS, at most 8) flips/quarter turns of the crop (0 or 1: the crop as it is)."""
+    tta_views (default TTA_VIEWS, at most 8) flips/quarter turns of the crop (0 or 1: the crop as it is).
+    An ensemble (app/ml/nets/mri_ensemble.py) shares the views among its members in turn (member i % M
+    segments view i), so it costs max(views, members) forward passes, as many as one network's TTA."""
+    from app.ml.nets.mri_ensemble import members_of
+
     views = _DIHEDRAL[:max(1, min(len(_DIHEDRAL), TTA_VIEWS if tta_views is None else int(tta_views)))]
+    members = members_of(net)
+    passes = max(len(views), len(members))
     total = None
-    for turns, mirror in views:
+    for i in range(passes):
+        turns, mirror = views[i % len(views)]
         view = np.rot90(cine_crop[:, :, ::-1] if mirror else cine_crop, turns, axes=(1, 2))
-        probs = np.rot90(_net_probs(net, view), -turns, axes=(2, 3))
+        probs = np.rot90(_net_probs(members[i % len(members)], view), -turns, axes=(2, 3))
         probs = probs[:, :, :, ::-1] if mirror else probs
         total = probs if total is None else total + probs
-    return np.ascontiguousarray(total / len(views), dtype=np.float32)
+    return np.ascontiguousarray(total / passes, dtype=np.float32)
 
 
 def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
