@@ -20,6 +20,7 @@ from scipy.signal import find_peaks
 from app.analysis.beats import detect_ed_es as extrema_from_curve
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL
+from app.ml.training.checkpoint import CHECKPOINTS_DIR
 
 MATCH_WINDOW_S = 0.15
 
@@ -122,7 +123,7 @@ def ecg_r_peak_frames(recording: Recording) -> tuple[int, ...]:
 
 
 EVAL_SEEDS = {"echo": 300_000, "mri": 310_000}  # disjoint from training (100000+) and validation (200000+)
-EVAL_CACHE = Path(__file__).resolve().parents[2] / "checkpoints" / "ed_es_eval"
+EVAL_CACHE = CHECKPOINTS_DIR / "ed_es_eval"
 
 
 def truth_area_curve(truth, slice_index: int) -> np.ndarray:

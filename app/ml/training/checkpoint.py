@@ -1,4 +1,5 @@
-"""Resumable training state under /work/main/checkpoints/<run>/last.pt (gitignored)."""
+"""Resumable training state under checkpoints/<run>/last.pt beside app/ (gitignored), or under the folder
+CARDIOTRACE_CHECKPOINTS_DIR names: a folder outside the checkout keeps runs when the checkout is made anew."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-CHECKPOINTS_DIR = Path(__file__).resolve().parents[3] / "checkpoints"
+CHECKPOINTS_DIR = Path(os.environ.get("CARDIOTRACE_CHECKPOINTS_DIR") or Path(__file__).resolve().parents[3] / "checkpoints")
 
 
 def checkpoint_path(run: str, root: Path | None = None) -> Path:

@@ -37,6 +37,7 @@ from app.analysis.contours import extract_contours
 from app.analysis.volumes import contour_disks
 from app.data.recording import Recording, uniform_frame_times
 from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
+from app.ml.training.checkpoint import CHECKPOINTS_DIR
 from app.ml.training.sequences import cycle_frame, register_labels, speckle_fields
 
 # name -> (network, causal WMA window, centred window, forward+backward average of the temporal network,
@@ -47,7 +48,7 @@ APPROACHES = {"base": ("base", 0, 0, False, 0.0), "base+wma": ("base", 6, 0, Fal
               "temporal": ("temporal", 0, 0, False, 0.0), "temporal+bi": ("temporal", 0, 0, True, 0.0),
               "temporal+h1": ("temporal", 0, 0, False, 0.1), "temporal+h2": ("temporal", 0, 0, False, 0.2)}
 CLIP = DEFAULT_ROOT.parent / "echo_clip_a4c" / "a4c_sequence.nii.gz"
-EVAL_CACHE = Path(__file__).resolve().parents[3] / "checkpoints" / "eval_cache"
+EVAL_CACHE = CHECKPOINTS_DIR / "eval_cache"
 
 
 @dataclass(frozen=True)

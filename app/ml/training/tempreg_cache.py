@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from app.ml.training.checkpoint import CHECKPOINTS_DIR
 from app.ml.training.tempreg_sample import TrainClip, save_clips
 
-DATA_DIR = Path(__file__).resolve().parents[3] / "checkpoints" / "ed_es_data"
+DATA_DIR = CHECKPOINTS_DIR / "ed_es_data"
 PHANTOM_TRAIN_SEED = 100_000
 PHANTOM_VAL_SEED = 200_000
 MRI_SEED_OFFSET = 50_000  # MR clips: 150000+ (training), 250000+ (validation)

@@ -17,12 +17,11 @@ from typing import Iterator
 
 import numpy as np
 
-from app.ml.training.checkpoint import TrainingClock
+from app.ml.training.checkpoint import CHECKPOINTS_DIR, TrainingClock
 from app.ml.training.tempreg_sample import TrainClip, load_clips, sample_batch, sampling_weights
 
-ROOT = Path(__file__).resolve().parents[3]
-CKPT_DIR = ROOT / "checkpoints" / "ed_es"
-DATA_DIR = ROOT / "checkpoints" / "ed_es_data"
+CKPT_DIR = CHECKPOINTS_DIR / "ed_es"
+DATA_DIR = CHECKPOINTS_DIR / "ed_es_data"
 
 
 @dataclass(frozen=True)
