@@ -255,7 +255,8 @@ class MriScene:
         endo_px = np.interp(self._angle[layer], grid, np.append(endo, endo[0]))
         width_px = np.interp(self._angle[layer], grid, np.append(width, width[0]))
         toward_wall = np.clip(1.0 - (endo_px - self._radius_mm[layer]) / np.maximum(width_px, 1e-6), 0.0, 1.0)
-        muscle = self._sponge[layer] < TRABECULAE_MUSCLE[0] + (TRABECULAE_MUSCLE[1] - TRABECULAE_MUSCLE[0]) * toward_wall
+        inner, outer = TRABECULAE_MUSCLE
+        muscle = self._sponge[layer] < inner + (outer - inner) * toward_wall
         rows, cols = np.nonzero(layer)
         img[rows[muscle], cols[muscle]] = INTENSITY["myo"]
 
