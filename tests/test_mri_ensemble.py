@@ -74,12 +74,14 @@ def test_a_comma_separated_tag_evaluates_the_ensemble_of_those_folds(tmp_path, m
 
 
 def test_publishing_an_ensemble_needs_finished_runs_and_their_leave_one_out_table(tmp_path, monkeypatch, capsys):
+    from app.ml import evaluation_mri
     from app.ml.training import mri_ensemble, mri_seg
     from app.ml.weights import read_metadata
 
     models = tmp_path / "models"
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(models))
     monkeypatch.setattr(mri_ensemble, "CHECKPOINTS_DIR", tmp_path)
+    monkeypatch.setattr(evaluation_mri, "CHECKPOINTS_DIR", tmp_path)
     monkeypatch.setattr(mri_seg, "CHECKPOINTS_DIR", tmp_path)
     a, b = members(2)
     _save_run(tmp_path, "multi", "none", "a", a)

@@ -138,7 +138,8 @@ def _ed_phase(samples) -> int:
 def load_fold(approach: str, case: str, tag: str = ""):
     """(net in eval mode, steps, training args) of one fold run, (None, 0, {}) when it is not there. A
     comma-separated tag ("a,b,c") is an ensemble (app/ml/nets/mri_ensemble.py) of those runs' folds; its
-    steps are the fewest of any member's, so it counts as finished only when every member is."""
+    steps and args are the first unfinished member's (else the first member's), so it counts as finished
+    only when every member is."""
     if "," in tag:
         return _load_ensemble_fold(approach, case, [t.strip() for t in tag.split(",")])
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet

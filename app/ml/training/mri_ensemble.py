@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.ml.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
+from app.ml.training.checkpoint import CHECKPOINTS_DIR
 from app.ml.training.mri_seg import carried_tables, loo_decision, loo_summary, run_name
 
 
@@ -25,22 +25,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_members(temporal: str, tags: list[str]) -> tuple[list, list[dict]]:
-    """The finished --holdout none runs of `tags`: (networks, their training args). ValueError names a
-    missing or unfinished run, or members of different builds."""
-    from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+    """The finished --holdout none runs of `tags` (loaded as `evaluate mri-seg` loads a fold): (networks,
+    their training args). ValueError names a missing or unfinished run, or members of different builds."""
+    from app.ml.evaluation_mri import fold_finished, load_fold
 
     nets, recipes = [], []
     for tag in tags:
+        net, step, args = load_fold(temporal, "none", tag)
         path = CHECKPOINTS_DIR / run_name(temporal, "none", tag) / "last.pt"
-        state = load_checkpoint(path)
-        if state is None:
+        if net is None:
             raise ValueError(f"no run at {path} (train it with --holdout none --tag {tag})")
-        args = dict(state["args"])
-        if int(state["step"]) < int(args.get("steps", 0)):
-            raise ValueError(f"{path} is unfinished (step {state['step']} of {args['steps']}); resume it first")
-        net = MultiLevelConvLSTMNet(int(args["base_channels"]), temporal)
-        net.load_state_dict(state["model"])
-        nets.append(net.eval())
+        if not fold_finished(step, args):
+            raise ValueError(f"{path} is unfinished (step {step} of {args['steps']}); resume it first")
+        nets.append(net)
         recipes.append(args)
     if len({r["base_channels"] for r in recipes}) > 1:
         raise ValueError("the members differ in --base-channels; an ensemble needs one build")

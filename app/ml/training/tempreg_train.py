@@ -18,10 +18,10 @@ from typing import Iterator
 import numpy as np
 
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, TrainingClock
+from app.ml.training.tempreg_cache import DATA_DIR  # where `tempreg_cache` writes the training clips
 from app.ml.training.tempreg_sample import TrainClip, load_clips, sample_batch, sampling_weights
 
 CKPT_DIR = CHECKPOINTS_DIR / "ed_es"
-DATA_DIR = CHECKPOINTS_DIR / "ed_es_data"
 
 
 @dataclass(frozen=True)
