@@ -38,14 +38,15 @@ def _args(tmp_path, data, arch, steps):
             "--phantom-clips", "0", "--threads", "1"]
 
 
-@pytest.mark.parametrize("arch", ["base", "temporal"])
+@pytest.mark.parametrize("arch", ["base", "temporal", "aggregation"])
 def test_two_steps_train_checkpoint_publish_and_resume(tmp_path, arch):
     data = _fake_camus(tmp_path / "camus")
     assert echo_seg.main(_args(tmp_path, data, arch, 2)) == 0
     ckpt = tmp_path / "ckpt" / f"echo_seg_{arch}" / "last.pt"
     assert ckpt.is_file()
     meta = json.loads((tmp_path / "models" / f"echo_seg_{arch}" / "metadata.json").read_text())
-    assert meta["architecture"] == ("unet" if arch == "base" else "convlstm_unet")
+    assert meta["architecture"] == {"base": "unet", "temporal": "convlstm_unet", "aggregation": "recurrent_aggregation"}[arch]
+    assert meta["lstm_levels"] == ([] if arch == "base" else [1, 2])
     assert meta["trained_steps"] == 2 and "command" in meta and "training_data" in meta
     assert torch.load(ckpt, weights_only=False)["step"] == 2
     assert echo_seg.main(_args(tmp_path, data, arch, 3)) == 0  # resumes at step 2, runs one more

@@ -21,8 +21,9 @@ from app.cancel import Cancel, is_cancelled
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
 from app.ml.hysteresis import sticky_argmax
+from app.ml.training.echo_seg_models import MODEL_NAMES, is_recurrent
 
-MODEL_FOLDERS = {"temporal": "echo_seg_temporal", "base": "echo_seg_base"}
+MODEL_FOLDERS = MODEL_NAMES
 LONG_AXIS_VIEWS = ("a3c", "plax")
 WMA_WINDOW = 6
 CONFIDENCE_THRESHOLD = 0.75
@@ -112,7 +113,7 @@ class EchoSegmenter:
         self.net = self.net.to(memory_format=self._fmt)  # ~2x faster on CPU (benchmarks/segmentation.py)
         self.model = model
         self.size = int(self.metadata["input_size"])
-        self.temporal = self.metadata["architecture"] == "convlstm_unet"
+        self.temporal = is_recurrent(self.metadata)
         # The engine and precision the device calls for (app/ml/device.py): ONNX Runtime in float32, or torch
         # with bf16 autocast where the CPU computes it natively (emulated, it is 7x slower); an explicit `bf16`
         # asks for torch at that precision (False still lets ONNX Runtime run the float32 graph).

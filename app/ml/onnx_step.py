@@ -39,6 +39,8 @@ def _exportable(net):
 
 def state_shapes(net, size: int) -> list[tuple[int, ...]]:
     """(1, C, S/2^l, S/2^l) for h and c of every ConvLSTM level (empty for a per-frame U-Net)."""
+    if hasattr(net, "state_shapes"):
+        return net.state_shapes(size)
     levels = getattr(net, "lstm_levels", ())
     return [(1, net.channels[lv], size >> lv, size >> lv) for lv in levels for _ in ("h", "c")]
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from app.ml.nets.convlstm import ConvLSTMCell
-from app.ml.nets.unet import DEFAULT_CHANNELS, IN_CHANNELS, N_CLASSES, Decoder, conv_bn_relu
+from app.ml.nets.unet import DEFAULT_CHANNELS, IN_CHANNELS, N_CLASSES, Decoder, conv_bn_relu, load_matching
 
 DEFAULT_LSTM_LEVELS = (1, 2, 3, 4)
 
@@ -90,8 +90,4 @@ class ConvLSTMUNet(nn.Module):
 
     def load_base_weights(self, base_state: dict) -> list[str]:
         """Copy every tensor of a `UNet` state_dict whose name and shape match; returns the names copied."""
-        own = self.state_dict()
-        copied = {k: v for k, v in base_state.items() if k in own and own[k].shape == v.shape}
-        own.update(copied)
-        self.load_state_dict(own)
-        return sorted(copied)
+        return load_matching(self, base_state)

@@ -86,3 +86,13 @@ class UNet(nn.Module):
             x = block(x if i == 0 else self.pool(x))
             features.append(x)
         return self.decoder(features)
+
+
+def load_matching(module: nn.Module, state: dict) -> list[str]:
+    """Copy into `module` every tensor of `state` whose name and shape match its own; returns the names copied
+    (a U-Net's weights into a network built around the same encoder and decoder)."""
+    own = module.state_dict()
+    copied = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    own.update(copied)
+    module.load_state_dict(own)
+    return sorted(copied)

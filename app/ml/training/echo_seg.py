@@ -1,8 +1,11 @@
-"""`train echo-seg`: resumable training of the base U-Net or the ConvLSTM U-Net on CAMUS A4C.
+"""`train echo-seg`: resumable training of the base U-Net, the ConvLSTM U-Net or the recurrent aggregation net.
 
 Base: single frames (ED and ES of every train patient), loss Dice + cross-entropy.
 Temporal: subsequences of N frames with frame step 1 or 2 from ED<->ES deformation cycles
 (app.ml.training.sequences), loss 0.4 Dice (+0.2 CE) on labelled frames + 0.6 temporal loss.
+Aggregation (Li et al.): the same subsequences; segmentation loss BCE + Dice on labelled frames (and the
+temporal loss at --temporal-weight), plus 0.2 x the view branch's cross-entropy (CAMUS: A4C; phantom clips:
+their own view, e.g. --phantom-views a4c,a2c).
 The last `--holdout` train patients are held out for model selection; CAMUS valid is never used here.
 State is checkpointed to checkpoints/echo_seg_<arch>/last.pt every few minutes and resumed on restart;
 models/echo_seg_<arch>/ is rewritten whenever the held-out Dice improves.
@@ -25,11 +28,12 @@ from app.ml.training.checkpoint import TrainingClock
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cardiotrace train echo-seg", description=__doc__.splitlines()[0])
-    p.add_argument("--arch", choices=("base", "temporal"), default="base")
+    p.add_argument("--arch", choices=("base", "temporal", "aggregation"), default="base")
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder (train/ valid/)")
     p.add_argument("--size", type=int, default=128, help="network input size (square)")
     p.add_argument("--channels", type=str, default="16,32,64,128,128")
-    p.add_argument("--lstm-levels", type=str, default="1,2,3,4", help="encoder levels with ConvLSTM (temporal)")
+    p.add_argument("--lstm-levels", type=str, default=None,
+                   help="encoder levels with ConvLSTM (temporal, default 1,2,3,4; aggregation, default 2,3,4)")
     p.add_argument("--steps", type=int, default=6000, help="total optimiser steps")
     p.add_argument("--batch", type=int, default=16, help="frames (base) or sequences (temporal) per step")
     p.add_argument("--seq-len", type=int, default=8, help="frames per training subsequence (temporal)")
@@ -63,11 +67,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+SEQUENCE_ARCHS = ("temporal", "aggregation")  # trained on subsequences, stateful at inference
+DEFAULT_LSTM_LEVELS = {"temporal": "1,2,3,4", "aggregation": "2,3,4"}
+
+
+def lstm_levels(args: argparse.Namespace) -> list[int]:
+    """The levels with memory for --arch (none for the per-frame U-Net)."""
+    if args.arch not in SEQUENCE_ARCHS:
+        return []
+    return [int(c) for c in (args.lstm_levels or DEFAULT_LSTM_LEVELS[args.arch]).split(",")]
+
+
 def make_input(frames, flag: float = 0.0):
     """torch (…, S, S) frames -> (…, 2, S, S): image + constant long-axis flag plane."""
     import torch
 
     return torch.stack([frames, torch.full_like(frames, float(flag))], dim=-3)
+
+
+VIEW_WEIGHT = 0.2
+
+
+def view_loss(view_logits, views: list[str]):
+    """Cross-entropy of the view branch: view_logits (B, T, V), views B names of app.ml.nets.recurrent_aggregation.VIEWS."""
+    import torch
+    import torch.nn.functional as F
+
+    from app.ml.nets.recurrent_aggregation import VIEWS
+
+    target = torch.tensor([VIEWS.index(v) for v in views], device=view_logits.device)
+    t = view_logits.shape[1]
+    return F.cross_entropy(view_logits.float().flatten(0, 1), target.repeat_interleave(t))
 
 
 def split_holdout(arrays: CamusArrays, holdout: int) -> tuple[CamusArrays, CamusArrays]:
@@ -118,7 +148,7 @@ class Trainer:
         self.meta = {
             "architecture": architecture_for(args.arch),
             "channels": [int(c) for c in args.channels.split(",")],
-            "lstm_levels": [int(c) for c in args.lstm_levels.split(",")] if args.arch == "temporal" else [],
+            "lstm_levels": lstm_levels(args),
             "input_size": args.size,
             "input": "2 channels: image scaled 0..1 (area-resized to input_size^2, rows = depth) + long-axis flag plane",
             "classes": ["background", "lv", "myocardium", "la"],
@@ -138,13 +168,13 @@ class Trainer:
             cache = checkpoint_path("echo_seg_temporal", args.checkpoint_root).parent  # shared by both archs
             self.phantoms = PhantomBank.build(args.phantom_clips, args.size, cache, log=lambda m: print(m, flush=True),
                                               seed=args.phantom_seed, views=tuple(args.phantom_views.split(",")))
-        if args.arch == "temporal":
+        if args.arch in SEQUENCE_ARCHS:
             from app.ml.training.sequences import SequenceBank
 
             self.sequences = SequenceBank.build(self.train, cache_dir=self._ckpt_path().parent, rng=self.rng)
             self.holdout_sequences = SequenceBank.build(self.holdout, cache_dir=self._ckpt_path().parent, eager=True)
         self._resume_or_init()
-        self.teacher = self._load_teacher() if args.distill_from and args.arch == "temporal" else None
+        self.teacher = self._load_teacher() if args.distill_from and args.arch in SEQUENCE_ARCHS else None
 
     # -- state ---------------------------------------------------------------------------------
     def _ckpt_path(self) -> Path:
@@ -165,7 +195,7 @@ class Trainer:
             self.commands = [*state.get("commands", []), f"(resumed at step {self.step}) {self.command}"]
             self.rng = np.random.default_rng(self.args.seed + self.step)
             print(f"resumed from {self._ckpt_path()} at step {self.step} (best {self.best:.4f})", flush=True)
-        elif self.args.arch == "temporal" or self.args.init_from:
+        elif self.args.arch in SEQUENCE_ARCHS or self.args.init_from:
             self.args.init_from = self.args.init_from or "echo_seg_base"
             self._init_from_model()
 
@@ -177,6 +207,8 @@ class Trainer:
         from app.ml.weights import WEIGHTS_FILE, model_available, model_dir, read_metadata
 
         root, name = self.args.models_root, self.args.init_from
+        if root is not None and not model_available(name, root) and model_available(name):
+            root = None  # a staging --models-root starts from the published model of that name
         if not model_available(name, root):
             print(f"no model '{name}' to initialise from; training from scratch", flush=True)
             return
@@ -186,7 +218,7 @@ class Trainer:
         if not same and self._prunable(source):
             self._init_pruned(name, source, state)
             return
-        if not same and self.args.arch != "temporal":
+        if not same and self.args.arch not in SEQUENCE_ARCHS:
             raise SystemExit(f"--init-from {name}: not a U-Net of the same shape as --arch base --channels "
                              f"{self.args.channels} --size {self.args.size}, nor a wider one to prune")
         if not same:
@@ -258,7 +290,7 @@ class Trainer:
     def train_step(self) -> float:
         import torch
 
-        from app.ml.training.losses import dice_loss, distillation_loss, masked_cross_entropy, temporal_loss
+        from app.ml.training.losses import bce_loss, dice_loss, distillation_loss, masked_cross_entropy, temporal_loss
 
         self.model.train()
         for group in self.opt.param_groups:
@@ -277,16 +309,27 @@ class Trainer:
                 loss = dice_loss(probs, y) + masked_cross_entropy(logits, y)
             else:
                 use_phantom = self.phantoms is not None and self.rng.random() < self.args.phantom_fraction
-                source = self.phantoms if use_phantom else self.sequences
-                frames, labels, labelled = source.batch(self.args.batch, self.args.seq_len, self.rng, augment)
+                if use_phantom:
+                    frames, labels, labelled, views = self.phantoms.batch(self.args.batch, self.args.seq_len, self.rng,
+                                                                          augment, with_views=True)
+                else:
+                    frames, labels, labelled = self.sequences.batch(self.args.batch, self.args.seq_len, self.rng, augment)
+                    views = ["a4c"] * len(frames)
                 x = make_input(torch.from_numpy(frames)).to(self.device)
                 y = torch.from_numpy(labels).to(self.device).flatten(0, 1)
                 mask = torch.from_numpy(labelled).to(self.device).flatten()
-                logits, _ = self.model(x)
+                if self.args.arch == "aggregation":
+                    logits, view_logits, _ = self.model.forward_with_view(x)
+                else:
+                    logits, _ = self.model(x)
                 logits = logits.float()
                 probs = torch.softmax(logits, 2)
                 flat_logits, flat_probs = logits.flatten(0, 1), probs.flatten(0, 1)
-                seg = dice_loss(flat_probs, y, mask) + 0.5 * masked_cross_entropy(flat_logits, y, mask)
+                if self.args.arch == "aggregation":
+                    seg = dice_loss(flat_probs, y, mask) + bce_loss(flat_probs, y, mask)
+                    seg = seg + VIEW_WEIGHT * view_loss(view_logits, views)
+                else:
+                    seg = dice_loss(flat_probs, y, mask) + 0.5 * masked_cross_entropy(flat_logits, y, mask)
                 w = self.args.temporal_weight
                 if self.args.temporal_margin == "motion":
                     tl = temporal_loss(probs, labels=torch.from_numpy(labels).to(self.device).long(),

@@ -2,7 +2,8 @@
 
 Approaches: the per-frame U-Net ("base"), with a causal weighted moving average of its probabilities (+wma,
 window 6) or a centred one (+c3, +c5); the ConvLSTM U-Net ("temporal"), also run forwards and backwards
-(+bi); either network with label hysteresis (+h1, +h2: margins 0.1, 0.2; app/ml/hysteresis.py).
+(+bi); the recurrent aggregation network ("aggregation", Li et al.; models/echo_seg_aggregation when trained);
+any network with label hysteresis (+h1, +h2: margins 0.1, 0.2; app/ml/hysteresis.py).
 
 CAMUS valid (50 patients; only ED/ES annotated): each patient becomes a two-beat ED->ES->ED cycle at
 native resolution (demons registration of the masks, see sequences.py; the ED and ES frames are the
@@ -46,7 +47,8 @@ APPROACHES = {"base": ("base", 0, 0, False, 0.0), "base+wma": ("base", 6, 0, Fal
               "base+c3": ("base", 0, 3, False, 0.0), "base+c5": ("base", 0, 5, False, 0.0),
               "base+h1": ("base", 0, 0, False, 0.1), "base+h2": ("base", 0, 0, False, 0.2),
               "temporal": ("temporal", 0, 0, False, 0.0), "temporal+bi": ("temporal", 0, 0, True, 0.0),
-              "temporal+h1": ("temporal", 0, 0, False, 0.1), "temporal+h2": ("temporal", 0, 0, False, 0.2)}
+              "temporal+h1": ("temporal", 0, 0, False, 0.1), "temporal+h2": ("temporal", 0, 0, False, 0.2),
+              "aggregation": ("aggregation", 0, 0, False, 0.0), "aggregation+h2": ("aggregation", 0, 0, False, 0.2)}
 CLIP = DEFAULT_ROOT.parent / "echo_clip_a4c" / "a4c_sequence.nii.gz"
 EVAL_CACHE = CHECKPOINTS_DIR / "eval_cache"
 

@@ -1,4 +1,5 @@
-"""Segmentation losses: soft Dice, cross-entropy and the temporal consistency loss (Smistad et al.).
+"""Segmentation losses: soft Dice, cross-entropy, per-class binary cross-entropy (Li et al.'s BCE + Dice) and
+the temporal consistency loss (Smistad et al.).
 
 temporal_loss = mean over t of clip(1 - Dice(p_t, p_{t-1}), c, 1) - c, c = 0.01: zero when consecutive
 soft predictions agree to within c (small motion is allowed), growing as they disagree, so minimising
@@ -37,6 +38,17 @@ def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, mask: torch
             return logits.sum() * 0.0
         logits, labels = logits[mask], labels[mask]
     return F.cross_entropy(logits, labels)
+
+
+def bce_loss(probs: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Binary cross-entropy of every class's probability against its mask, mean over classes and pixels of
+    labelled frames. probs (N, K, H, W) (softmax), labels (N, H, W) int64, mask (N,) bool."""
+    if mask is not None:
+        if not bool(mask.any()):
+            return probs.sum() * 0.0
+        probs, labels = probs[mask], labels[mask]
+    onehot = F.one_hot(labels, probs.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)
+    return F.binary_cross_entropy(probs.clamp(1e-6, 1 - 1e-6), onehot)
 
 
 def temporal_loss(

@@ -51,6 +51,7 @@ class PhantomBank:
     frames: list
     labels: list
     description: str = "echo phantom cycles (app.data.phantom.make_echo, a4c, varied EDV/EF/HR/quality/tilt)"
+    views: tuple[str, ...] = ()  # each clip's view ("a4c", "a2c", ...); empty: all a4c
 
     @classmethod
     def build(cls, n_clips: int, size: int, cache_dir: Path | None, seed: int = 0, log: Callable | None = None,
@@ -62,9 +63,12 @@ class PhantomBank:
         if cache is not None and cache.is_file():
             with np.load(cache) as data:
                 n = int(data["n"])
-                return cls([data[f"f{i}"] for i in range(n)], [data[f"l{i}"] for i in range(n)], description)
+                clip_views = tuple(str(v) for v in data["views"]) if "views" in data else ("a4c",) * n
+                if "views" in data or views == ("a4c",):  # older caches of several views: render again
+                    return cls([data[f"f{i}"] for i in range(n)], [data[f"l{i}"] for i in range(n)], description,
+                               clip_views)
         rng = np.random.default_rng(seed)
-        frames, labels = [], []
+        frames, labels, clip_views = [], [], []
         for i in range(n_clips):
             for attempt in range(5):  # a big heart may not fit a narrow sector: draw again
                 try:
@@ -76,19 +80,26 @@ class PhantomBank:
                         raise
             frames.append(f)
             labels.append(lb)
+            clip_views.append(params.view)
             if log:
                 log(f"phantom clip {i + 1}/{n_clips}: {f.shape[0]} frames")
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             arrays = {f"f{i}": f for i, f in enumerate(frames)} | {f"l{i}": lb for i, lb in enumerate(labels)}
-            np.savez_compressed(cache, n=len(frames), **arrays)
-        return cls(frames, labels, description)
+            np.savez_compressed(cache, n=len(frames), views=np.array(clip_views), **arrays)
+        return cls(frames, labels, description, tuple(clip_views))
 
-    def batch(self, batch: int, seq_len: int, rng: np.random.Generator, augment: Callable | None = None):
-        """-> frames (B, T, S, S) float32, labels (B, T, S, S) int64, labelled (B, T) bool (all True)."""
-        out_f, out_l = [], []
+    def view_of(self, clip: int) -> str:
+        return self.views[clip] if self.views else "a4c"
+
+    def batch(self, batch: int, seq_len: int, rng: np.random.Generator, augment: Callable | None = None,
+              with_views: bool = False):
+        """-> frames (B, T, S, S) float32, labels (B, T, S, S) int64, labelled (B, T) bool (all True)
+        [, views: B view names, when with_views]."""
+        out_f, out_l, out_v = [], [], []
         for _ in range(batch):
             i = int(rng.integers(0, len(self.frames)))
+            out_v.append(self.view_of(i))
             n = self.frames[i].shape[0]
             step = int(rng.integers(1, 3))
             t = (int(rng.integers(0, n)) + step * np.arange(seq_len)) % n  # clips are one periodic beat
@@ -98,7 +109,8 @@ class PhantomBank:
             out_f.append(f)
             out_l.append(lb)
         labels = np.stack(out_l).astype(np.int64)
-        return np.stack(out_f).astype(np.float32), labels, np.ones(labels.shape[:2], bool)
+        out = (np.stack(out_f).astype(np.float32), labels, np.ones(labels.shape[:2], bool))
+        return (*out, out_v) if with_views else out
 
     def frame_batch(self, n: int, rng: np.random.Generator, augment: Callable | None = None):
         """Single frames for the base network: (n, S, S) float32, (n, S, S) int64."""
