@@ -105,3 +105,15 @@ def test_temporal_fine_tune_from_published_model(tmp_path):
     meta = json.loads((models / "echo_seg_temporal" / "metadata.json").read_text())
     assert meta["trained_steps"] == first["trained_steps"] + 2
     assert meta["initialised_from"].startswith("echo_seg_temporal (all")
+
+
+def test_a_staging_models_root_starts_from_the_published_model_of_that_name(tmp_path, monkeypatch):
+    data = _fake_camus(tmp_path / "camus")
+    published = tmp_path / "published"
+    base = _args(tmp_path, data, "base", 2)
+    base[base.index("--models-root") + 1] = str(published)
+    assert echo_seg.main(base) == 0  # a published 4,8,8 U-Net in another models folder
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(published))
+    args = echo_seg.build_parser().parse_args(_args(tmp_path, data, "temporal", 2) + ["--init-from", "echo_seg_base"])
+    trainer = echo_seg.Trainer(args, [])  # --models-root tmp/models holds no echo_seg_base
+    assert trainer.meta["initialised_from"].startswith("echo_seg_base (")
