@@ -48,6 +48,8 @@ def test_two_steps_train_checkpoint_publish_and_resume(tmp_path, arch):
     assert meta["architecture"] == {"base": "unet", "temporal": "convlstm_unet", "aggregation": "recurrent_aggregation"}[arch]
     assert meta["lstm_levels"] == ([] if arch == "base" else [1, 2])
     assert meta["trained_steps"] == 2 and "command" in meta and "training_data" in meta
+    assert ("view cross-entropy" in meta["loss"]) == (arch == "aggregation")
+    assert ("temporal loss" in meta["loss"]) == (arch != "base")
     assert torch.load(ckpt, weights_only=False)["step"] == 2
     assert echo_seg.main(_args(tmp_path, data, arch, 3)) == 0  # resumes at step 2, runs one more
     assert torch.load(ckpt, weights_only=False)["step"] == 3

@@ -376,6 +376,7 @@ class Trainer:
             "command": self.command,
             "command_history": self.commands,
             "trained_steps": self.meta.get("prior_steps", 0) + self.step,
+            "loss": self._loss_description(),
             "selection_metrics_holdout": {k: round(float(v), 4) for k, v in metrics.items()},
             "dataset_citation": "Leclerc et al., IEEE TMI 38(9):2198-2210, 2019, doi:10.1109/TMI.2019.2900516 (CAMUS)",
         })
@@ -395,6 +396,18 @@ class Trainer:
             return read_metadata(self.args.model_name or f"echo_seg_{self.args.arch}", self.args.models_root)
         except WeightsError:
             return {}
+
+    def _loss_description(self) -> str:
+        """The training loss in words, as train_step computes it for --arch."""
+        if self.args.arch == "base":
+            return "soft Dice + cross-entropy"
+        seg = ("(Dice + BCE per class + " f"{VIEW_WEIGHT:g} x view cross-entropy)" if self.args.arch == "aggregation"
+               else "(Dice + 0.5 x cross-entropy)")
+        w = self.args.temporal_weight
+        text = f"{1 - w:g} x {seg} on labelled frames + {w:g} x temporal loss ({self.args.temporal_margin} margin)"
+        if self.teacher is not None:
+            text += f" + {self.args.distill_weight:g} x distillation from {self.args.distill_from}"
+        return text
 
     def _data_description(self) -> str:
         n = len(self.train.patients)
