@@ -353,3 +353,33 @@ def test_warm_start_flags_on_the_cnn_alone_or_without_its_run_are_refused(tmp_pa
     assert mri_seg.main(["--temporal", "none", "--freeze-cnn", *data]) == 2
     assert mri_seg.main(["--temporal", "multi", "--init-from-cnn", "x", "--holdout", "SC-HF-I-4", *data]) == 2
     assert "no CNN-alone run" in capsys.readouterr().err
+
+
+def test_apical_slices_are_drawn_apical_weight_times_as_often():
+    import argparse
+
+    from app.ml.training.mri_data import MriSample, apical_flags
+    from app.ml.training.mri_seg import Trainer
+
+    def slice_with_pool(case, index, radius_px):
+        target = np.full((4, 64, 64), UNLABELLED, np.uint8)
+        yy, xx = np.mgrid[:64, :64]
+        target[0] = np.where((yy - 32) ** 2 + (xx - 32) ** 2 <= radius_px ** 2, 1, 0)
+        return MriSample(case, index, np.zeros((4, 64, 64), np.float32), target, (1.0, 1.0), (0, 0))
+
+    # case a: radii 20, 18, 10 (area ratio 0.25: apical); case b: 12, 11 (its own largest sets the scale)
+    samples = [slice_with_pool("a", 0, 20), slice_with_pool("a", 1, 18), slice_with_pool("a", 2, 10),
+               slice_with_pool("b", 0, 12), slice_with_pool("b", 1, 11), slice_with_pool("b", 2, 6)]
+    assert apical_flags(samples) == [False, False, True, False, False, True]
+    trainer = Trainer.__new__(Trainer)
+    trainer.train, trainer.phantom, trainer.draw_p = samples, [], None
+    trainer.rng = np.random.default_rng(0)
+    trainer.args = argparse.Namespace(apical_weight=1.0)
+    uniform = [trainer.draw_real().slice_index == 2 for _ in range(4000)]
+    trainer.args.apical_weight = 3.0
+    weighted = [trainer.draw_real().slice_index == 2 for _ in range(4000)]
+    assert abs(np.mean(uniform) - 2 / 6) < 0.03 and abs(np.mean(weighted) - 6 / 10) < 0.03
+    # weight 1 draws exactly as before the option existed (the shipped recipes reproduce)
+    trainer.rng, trainer.args.apical_weight = np.random.default_rng(5), 1.0
+    expected = np.random.default_rng(5).integers(6, size=20)
+    assert [samples.index(trainer.draw_real()) for _ in range(20)] == list(expected)

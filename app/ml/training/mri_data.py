@@ -144,3 +144,14 @@ def sunnybrook_samples(root: Path, case: str,
         samples.append(MriSample(case, s, image_crop, target_crop, spacing, offset))
     return samples
 
+
+
+def apical_flags(samples: list[MriSample], area_ratio: float = 0.5) -> list[bool]:
+    """Which samples are apical slices: their largest labelled blood pool is below `area_ratio` of the largest
+    of their case (the slices where the Sunnybrook experts trace the bright blood only, and networks draw the
+    pool and the epicardium too wide)."""
+    pool_px = [int((s.target == 1).sum(axis=(1, 2)).max()) for s in samples]
+    case_max: dict[str, int] = {}
+    for s, area in zip(samples, pool_px):
+        case_max[s.case] = max(case_max.get(s.case, 0), area)
+    return [0 < area < area_ratio * case_max[s.case] for s, area in zip(samples, pool_px)]

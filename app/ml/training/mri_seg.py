@@ -27,7 +27,8 @@ import numpy as np
 from app.ml.mri_decision import score_sample
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from app.ml.training.mri_augment import augment
-from app.ml.training.mri_data import PREPROCESSING, SAMPLES_VERSION, UNLABELLED, MriSample, sunnybrook_samples
+from app.ml.training.mri_data import (PREPROCESSING, SAMPLES_VERSION, UNLABELLED, MriSample, apical_flags,
+                                      sunnybrook_samples)
 from app.ml.training.mri_epi_alignment import epi_shifts_for
 
 __all__ = ["augment", "main", "score_sample"]
@@ -54,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "experts trace the apex (app/data/phantom/mri_scene.py)")
     p.add_argument("--phantom-fraction", type=float, default=0.25,
                    help="share of training draws taken from the phantom samples (the rest: Sunnybrook)")
+    p.add_argument("--apical-weight", type=float, default=1.0,
+                   help="draw Sunnybrook apical slices (largest pool below half the case's largest) this many times "
+                        "as often as the others (1: uniform; 3 gave no gain in leave-one-out: see the metadata's "
+                        "comparison_note)")
     p.add_argument("--val-every", type=int, default=100, help="held-out Dice every N steps (LOO folds)")
     p.add_argument("--tag", default="", help="suffix of the run folder (experiments beside the standard run)")
     p.add_argument("--lr", type=float, default=2e-3)
@@ -131,6 +136,7 @@ class Trainer:
         self.train = load_samples(args.data, tuple(c for c in CASES if c not in held), cache, self.epi_shifts)
         self.valid = load_samples(args.data, held, cache) if held else []
         self.phantom: list[MriSample] = []
+        self.draw_p: np.ndarray | None = None
         if args.phantom:
             from app.ml.training.mri_phantom import phantom_samples
 
@@ -207,13 +213,23 @@ class Trainer:
 
     def draw(self) -> tuple[np.ndarray, np.ndarray]:
         """One augmented training item: a whole cycle, or PHASES_PER_DRAW labelled phases for the CNN alone."""
-        pool = self.phantom if self.phantom and self.rng.random() < self.args.phantom_fraction else self.train
-        sample = pool[int(self.rng.integers(len(pool)))]
+        from_phantom = self.phantom and self.rng.random() < self.args.phantom_fraction
+        sample = self.phantom[int(self.rng.integers(len(self.phantom)))] if from_phantom else self.draw_real()
         if self.args.temporal != "none":
             return augment(sample.image, sample.target, self.rng)
         labelled = np.flatnonzero((sample.target != UNLABELLED).any(axis=(1, 2)))
         keep = np.sort(self.rng.choice(labelled, PHASES_PER_DRAW, replace=len(labelled) < PHASES_PER_DRAW))
         return augment(sample.image[keep], sample.target[keep], self.rng, temporal=False)
+
+    def draw_real(self) -> MriSample:
+        """A Sunnybrook training slice: uniform, or apical slices --apical-weight times as likely."""
+        weight = float(getattr(self.args, "apical_weight", 1.0))
+        if weight == 1.0:
+            return self.train[int(self.rng.integers(len(self.train)))]
+        if self.draw_p is None:
+            w = np.where(apical_flags(self.train), weight, 1.0)
+            self.draw_p = w / w.sum()
+        return self.train[int(self.rng.choice(len(self.train), p=self.draw_p))]
 
     def validate(self) -> dict:
         from app.ml.mri_inference import predict_cycle
@@ -255,6 +271,14 @@ class Trainer:
         return (f"; {n} misdrawn SC-HF-I-6 epicardia re-registered by whole-pixel shifts, "
                 "resources/sunnybrook_epicardium_alignment.json")
 
+    def apical_note(self) -> str:
+        """What --apical-weight did to the Sunnybrook draws, for the metadata."""
+        weight = float(getattr(self.args, "apical_weight", 1.0))
+        if weight == 1.0:
+            return ""
+        return (f"; Sunnybrook apical slices (largest pool below half the case's largest) drawn {weight:g}x as often "
+                "(app/ml/training/mri_data.apical_flags)")
+
     def publish(self, metrics: dict) -> None:
         from app.ml.weights import model_available, read_metadata, save_model
 
@@ -266,7 +290,7 @@ class Trainer:
             "classes": ["background", "lv_blood_pool", "myocardium"],
             "training_data": f"Sunnybrook Cardiac Data (Radau et al. 2009, CC0) cases {', '.join(CASES)} "
                              f"(ED/ES expert contours{self.epi_note()}), plus {self.args.phantom} phantom "
-                             f"short-axis stacks ({self.args.phantom_fraction:.0%} of draws)",
+                             f"short-axis stacks ({self.args.phantom_fraction:.0%} of draws){self.apical_note()}",
             "augmentation": "rotation, flip, zoom 0.7-1.4, shift; contrast/brightness/gamma, shading, blur, "
                             "noise; cycle start, phase stride 1-2 (app/ml/training/mri_augment.py)",
             "postprocessing": "labels by the probability thresholds of \"decision\" (app/ml/mri_decision.py; argmax "
