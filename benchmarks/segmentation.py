@@ -125,10 +125,11 @@ def model_rows(model: str, args) -> list[tuple]:
     import torch
 
     from app.ml.device import cpu_has_native_bf16, onnxruntime_available
+    from app.ml.training.echo_seg_models import is_recurrent
 
     net, meta = build(model, args.random_weights, args.models_root)
     size = int(meta.get("input_size", 128))
-    temporal = meta.get("architecture", "unet" if model == "base" else "convlstm_unet") == "convlstm_unet"
+    temporal = is_recurrent(meta)  # the ConvLSTM U-Net and the recurrent aggregation network stream by step()
     frames = torch.rand(args.frames, 1, size, size)
     frames = torch.cat([frames, torch.zeros_like(frames)], 1)
     head = (model, f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f}M", size)
