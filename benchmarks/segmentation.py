@@ -35,12 +35,12 @@ def build(model: str, random_weights: bool, models_root: Path | None = None):
     """(net, metadata) of models/echo_seg_<model> (or models/<model> for a full name), or random weights."""
     import torch
 
-    from app.ml.training.echo_seg_models import build_from_metadata
+    from app.ml.training.echo_seg_models import ARCHITECTURES, build_from_metadata
     from app.ml.weights import load_model, read_metadata
 
     name = model if model.startswith("echo_seg_") else f"echo_seg_{model}"
     if random_weights:
-        meta = {"architecture": "unet" if model == "base" else "convlstm_unet", "input_size": 128}
+        meta = {"architecture": ARCHITECTURES.get(model, "convlstm_unet"), "input_size": 128}
         net = build_from_metadata(meta).eval()
     else:
         meta = read_metadata(name, models_root)

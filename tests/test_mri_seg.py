@@ -242,7 +242,7 @@ def test_cnn_alone_draws_labelled_phases_into_a_batch():
     target[3, 10:20, 10:20], target[7, 12:18, 12:18] = 1, 1
     trainer = Trainer.__new__(Trainer)
     trainer.args = argparse.Namespace(temporal="none", batch=3, phantom_fraction=0.0, lr=1e-3, steps=10)
-    trainer.rng, trainer.phantom, trainer.step = rng, [], 0
+    trainer.rng, trainer.phantom, trainer.step, trainer.draw_p = rng, [], 0, None
     trainer.train = [MriSample("x", 0, image, target, (1.0, 1.0), (0, 0))]
     for _ in range(5):  # only the labelled phases, never an unlabelled one, always the same count
         img, tgt = trainer.draw()
@@ -334,7 +334,7 @@ def test_a_convlstm_network_warm_started_from_the_cnn_is_that_cnn_and_trains_onl
     trainer = Trainer.__new__(Trainer)
     trainer.args = argparse.Namespace(temporal="multi", batch=1, phantom_fraction=0.0, lr=1e-2, steps=10,
                                       freeze_cnn=True)
-    trainer.rng, trainer.phantom, trainer.step = rng, [], 0
+    trainer.rng, trainer.phantom, trainer.step, trainer.draw_p = rng, [], 0, None
     trainer.train = [MriSample("x", 0, image, target, (1.0, 1.0), (0, 0))]
     trainer.net = net
     trainer.opt = torch.optim.AdamW(freeze_cnn(net), lr=1e-2)
@@ -359,7 +359,7 @@ def test_apical_slices_are_drawn_apical_weight_times_as_often():
     import argparse
 
     from app.ml.training.mri_data import MriSample, apical_flags
-    from app.ml.training.mri_seg import Trainer
+    from app.ml.training.mri_seg import Trainer, real_draw_probabilities
 
     def slice_with_pool(case, index, radius_px):
         target = np.full((4, 64, 64), UNLABELLED, np.uint8)
@@ -372,14 +372,14 @@ def test_apical_slices_are_drawn_apical_weight_times_as_often():
                slice_with_pool("b", 0, 12), slice_with_pool("b", 1, 11), slice_with_pool("b", 2, 6)]
     assert apical_flags(samples) == [False, False, True, False, False, True]
     trainer = Trainer.__new__(Trainer)
-    trainer.train, trainer.phantom, trainer.draw_p = samples, [], None
+    trainer.train, trainer.phantom, trainer.draw_p = samples, [], real_draw_probabilities(samples, 1.0)
     trainer.rng = np.random.default_rng(0)
     trainer.args = argparse.Namespace(apical_weight=1.0)
     uniform = [trainer.draw_real().slice_index == 2 for _ in range(4000)]
-    trainer.args.apical_weight = 3.0
+    trainer.args.apical_weight, trainer.draw_p = 3.0, real_draw_probabilities(samples, 3.0)
     weighted = [trainer.draw_real().slice_index == 2 for _ in range(4000)]
     assert abs(np.mean(uniform) - 2 / 6) < 0.03 and abs(np.mean(weighted) - 6 / 10) < 0.03
     # weight 1 draws exactly as before the option existed (the shipped recipes reproduce)
-    trainer.rng, trainer.args.apical_weight = np.random.default_rng(5), 1.0
+    trainer.rng, trainer.draw_p = np.random.default_rng(5), real_draw_probabilities(samples, 1.0)
     expected = np.random.default_rng(5).integers(6, size=20)
     assert [samples.index(trainer.draw_real()) for _ in range(20)] == list(expected)

@@ -145,7 +145,6 @@ def sunnybrook_samples(root: Path, case: str,
     return samples
 
 
-
 def apical_flags(samples: list[MriSample], area_ratio: float = 0.5) -> list[bool]:
     """Which samples are apical slices: their largest labelled blood pool is below `area_ratio` of the largest
     of their case (the slices where the Sunnybrook experts trace the bright blood only, and networks draw the

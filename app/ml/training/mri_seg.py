@@ -111,6 +111,15 @@ def load_samples(root: Path, cases: tuple[str, ...], cache: Path,
     return out
 
 
+def real_draw_probabilities(samples: list[MriSample], apical_weight: float) -> np.ndarray | None:
+    """Draw probabilities of the Sunnybrook training slices, apical ones (mri_data.apical_flags) apical_weight
+    times as likely; None (uniform draws, exactly as before the option existed) at weight 1."""
+    if apical_weight == 1.0:
+        return None
+    weights = np.where(apical_flags(samples), apical_weight, 1.0)
+    return weights / weights.sum()
+
+
 def shifts_suffix(shifts: dict[int, tuple[float, float]]) -> str:
     """Cache-name suffix telling samples with re-registered epicardia apart ('' without)."""
     if not shifts:
@@ -135,8 +144,8 @@ class Trainer:
         self.epi_shifts = epi_shifts_for(args.holdout) if args.realign_epicardia else {}
         self.train = load_samples(args.data, tuple(c for c in CASES if c not in held), cache, self.epi_shifts)
         self.valid = load_samples(args.data, held, cache) if held else []
+        self.draw_p = real_draw_probabilities(self.train, args.apical_weight)
         self.phantom: list[MriSample] = []
-        self.draw_p: np.ndarray | None = None
         if args.phantom:
             from app.ml.training.mri_phantom import phantom_samples
 
@@ -222,13 +231,9 @@ class Trainer:
         return augment(sample.image[keep], sample.target[keep], self.rng, temporal=False)
 
     def draw_real(self) -> MriSample:
-        """A Sunnybrook training slice: uniform, or apical slices --apical-weight times as likely."""
-        weight = float(getattr(self.args, "apical_weight", 1.0))
-        if weight == 1.0:
-            return self.train[int(self.rng.integers(len(self.train)))]
+        """A Sunnybrook training slice: uniform, or by draw_p (apical slices --apical-weight times as likely)."""
         if self.draw_p is None:
-            w = np.where(apical_flags(self.train), weight, 1.0)
-            self.draw_p = w / w.sum()
+            return self.train[int(self.rng.integers(len(self.train)))]
         return self.train[int(self.rng.choice(len(self.train), p=self.draw_p))]
 
     def validate(self) -> dict:
@@ -273,10 +278,10 @@ class Trainer:
 
     def apical_note(self) -> str:
         """What --apical-weight did to the Sunnybrook draws, for the metadata."""
-        weight = float(getattr(self.args, "apical_weight", 1.0))
-        if weight == 1.0:
+        if self.draw_p is None:
             return ""
-        return (f"; Sunnybrook apical slices (largest pool below half the case's largest) drawn {weight:g}x as often "
+        return (f"; Sunnybrook apical slices (largest pool below half the case's largest) drawn "
+                f"{self.args.apical_weight:g}x as often "
                 "(app/ml/training/mri_data.apical_flags)")
 
     def publish(self, metrics: dict) -> None:
