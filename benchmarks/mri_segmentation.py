@@ -1,12 +1,14 @@
-"""Short-axis MRI segmentation speed: a whole stack with 1, 4 and 8 test-time views.
+"""Short-axis MRI segmentation speed: the shipped model on a whole stack, against the previous network.
 
 Usage: .venv/bin/python benchmarks/mri_segmentation.py [--threads 2] [--slices 10] [--phases 25] [--random-weights]
-Segments a phantom cine stack (app.data.phantom.make_mri, default 10 slices x 25 phases, 1.4 mm pixels)
-with the shipped models/mri_seg network through app.ml.mri_inference.segment_stack, as the app does, once
-per number of test-time views (flips / quarter turns averaged; TTA_VIEWS is what the app uses). Prints
-seconds per stack, milliseconds per slice-phase and the ratio to one view, measured in the same run; then the
-cost of the ConvLSTMs: the CNN alone of the same width (its weights random: speed does not depend on them)
-against the shipped network, at the app's number of views.
+Segments a phantom cine stack (app.data.phantom.make_mri, default 10 slices x 25 phases, 1.4 mm pixels) through
+app.ml.mri_inference.segment_stack, as the app does:
+- the shipped models/mri_seg (the four-class whole-slice ensemble of ACDC folds, app/ml/mri_whole_slice.py) with
+  1, 4 and 8 test-time views (its metadata's input.tta_views is what the app uses);
+- the previous network, measured in the same run as the baseline: the three-class multi-level ConvLSTM of
+  16 channels on a 128 px crop around the located LV, at its 8 views (random weights: speed does not depend on
+  them).
+Prints seconds per stack, milliseconds per slice-phase and the ratio to the baseline.
 """
 
 from __future__ import annotations
@@ -18,34 +20,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+PREVIOUS_VIEWS = 8
 
-def load_net(random_weights: bool):
+
+def shipped_net(random_weights: bool):
     import torch
 
     from app.ml import mri_inference
-    from app.ml.nets.mri_multilevel import build
+    from app.ml.nets.mri_ensemble import build
 
     if random_weights:
-        return build({"build": {"base_channels": 16, "temporal": "none"}}).eval()
+        return build({"build": {"base_channels": 16, "temporal": "none", "n_classes": 4, "context_blocks": 2,
+                                "members": 5}}).eval()
     return mri_inference.load_mri_model(torch.device("cpu"))
 
 
-def cnn_alone_like(net):
-    """A CNN-alone network as wide as `net` (random weights), to time what the ConvLSTMs cost."""
+def previous_net():
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
 
-    return MultiLevelConvLSTMNet(int(net.stem[0].out_channels), "none").eval()
+    return MultiLevelConvLSTMNet(16, "multi").eval()
 
 
-def time_stack(recording, net, views: int) -> float:
+def time_stack(recording, net, views: int, whole_slice: bool) -> float:
     """Seconds to segment the whole stack with `views` test-time views."""
     from app.ml import mri_inference
 
     saved = mri_inference.TTA_VIEWS
-    mri_inference.TTA_VIEWS = views
+    mri_inference.TTA_VIEWS = views  # the crop model's views
     try:
         start = time.perf_counter()
-        for _ in mri_inference.segment_stack(recording, net):
+        for _ in mri_inference.segment_stack(recording, net, whole_slice=whole_slice, tta_views=views):
             pass
         return time.perf_counter() - start
     finally:
@@ -63,28 +67,26 @@ def main() -> int:
     import torch
 
     from app.data.phantom import MriPhantomParams, make_mri
-    from app.ml.mri_inference import TTA_VIEWS
+    from app.ml.device import precision_label
+    from app.ml.mri_inference import shipped_tta_views
+    from app.ml.mri_whole_slice import DEFAULT_TTA_VIEWS
 
     torch.set_num_threads(args.threads)
     recording = make_mri(MriPhantomParams(n_phases=args.phases, n_slices=args.slices), seed=7).recording
-    net = load_net(args.random_weights)
-    time_stack(recording, net, 1)  # warm-up
+    net, old = shipped_net(args.random_weights), previous_net()
+    app_views = shipped_tta_views() or DEFAULT_TTA_VIEWS
+    time_stack(recording, net, 1, True)  # warm-up
     n = args.slices * args.phases
-    rows = [(views, time_stack(recording, net, views)) for views in (1, 4, 8)]
-    base = rows[0][1]
-    from app.ml.device import precision_label
-
-    print(f"MRI stack {args.slices} slices x {args.phases} phases, {args.threads} threads (app uses {TTA_VIEWS} views), "
-          f"{precision_label(torch.device('cpu'))}")
-    print(f"{'views':>6} {'s/stack':>9} {'ms/image':>9} {'x 1 view':>9}")
+    baseline = time_stack(recording, old, PREVIOUS_VIEWS, False)
+    rows = [(views, time_stack(recording, net, views, True)) for views in (1, 4, 8)]
+    print(f"MRI stack {args.slices} slices x {args.phases} phases, {args.threads} threads, "
+          f"{precision_label(torch.device('cpu'))}; the app uses {app_views} views")
+    print(f"{'network':44} {'views':>6} {'s/stack':>9} {'ms/image':>9} {'x previous':>11}")
+    print(f"{'previous: 3-class ConvLSTM, 128 px crop':44} {PREVIOUS_VIEWS:>6} {baseline:>9.2f} "
+          f"{1000 * baseline / n:>9.1f} {1.0:>11.2f}")
     for views, seconds in rows:
-        print(f"{views:>6} {seconds:>9.2f} {1000 * seconds / n:>9.1f} {seconds / base:>9.2f}")
-    if net.temporal != "none":
-        cnn = cnn_alone_like(net)
-        time_stack(recording, cnn, 1)  # warm-up
-        cnn_s, net_s = time_stack(recording, cnn, TTA_VIEWS), dict(rows).get(TTA_VIEWS) or time_stack(recording, net, TTA_VIEWS)
-        print(f"\nat {TTA_VIEWS} views: CNN alone {cnn_s:.2f} s, shipped ({net.temporal} ConvLSTM) {net_s:.2f} s, "
-              f"x {net_s / cnn_s:.2f}")
+        print(f"{'shipped: 4-class ensemble, whole slice':44} {views:>6} {seconds:>9.2f} "
+              f"{1000 * seconds / n:>9.1f} {seconds / baseline:>11.2f}")
     return 0
 
 

@@ -75,5 +75,5 @@ def test_unfinished_fold_runs_are_not_scored(tmp_path, monkeypatch):
     save_checkpoint(tmp_path / run_name("multi", CASES[1], "t") / "last.pt", {**state, "step": 12})
     _, step, args = evaluation.load_fold("multi", CASES[1], "t")
     assert step == 12 and not evaluation.fold_finished(step, args)
-    titles = {title: len(nets) for title, nets, _ in _networks("t")}
+    titles = {title: len(nets) for title, nets, _, _ in _networks("t")}
     assert titles == {"multi-level ConvLSTM (LOO folds)": 1, "published models/mri_seg": 1}

@@ -118,7 +118,7 @@ def test_segment_stack_returns_labels_on_the_recording_grid():
     rec = Recording(frames=stack, spacing_mm=(1.5, 1.5), frame_times_s=uniform_frame_times(6, 20.0),
                     modality="mri", view="sax", slice_spacing_mm=10.0)
     net = MultiLevelConvLSTMNet(4, "multi")
-    out = list(segment_stack(rec, net=net))
+    out = list(segment_stack(rec, net=net, whole_slice=False))
     result = out[-1]
     assert isinstance(result, MriSegmentation)
     assert result.labels.shape == stack.shape and result.confidence.shape == (2, 6)
@@ -136,10 +136,10 @@ def test_segment_stack_takes_the_viewers_cancel_event():
                     frame_times_s=uniform_frame_times(6, 20.0), modality="mri", view="sax", slice_spacing_mm=10.0)
     net = MultiLevelConvLSTMNet(4, "multi")
     event = threading.Event()
-    assert isinstance(list(segment_stack(rec, net=net, cancel=event))[-1], MriSegmentation)
+    assert isinstance(list(segment_stack(rec, net=net, cancel=event, whole_slice=False))[-1], MriSegmentation)
     event.set()
-    assert list(segment_stack(rec, net=net, cancel=event)) == []
-    assert list(segment_stack(rec, net=net, cancel=lambda: True)) == []
+    assert list(segment_stack(rec, net=net, cancel=event, whole_slice=False)) == []
+    assert list(segment_stack(rec, net=net, cancel=lambda: True, whole_slice=False)) == []
 
 
 def test_segment_stack_labels_by_the_decision_thresholds(monkeypatch):
@@ -159,7 +159,7 @@ def test_segment_stack_labels_by_the_decision_thresholds(monkeypatch):
             p.mul_(0.01)
 
     def pool_px(decision):
-        return int((list(mri_inference.segment_stack(rec, net=net, decision=decision))[-1].labels == 1).sum())
+        return int((list(mri_inference.segment_stack(rec, net=net, decision=decision, whole_slice=False))[-1].labels == 1).sum())
 
     assert pool_px(Decision(0.05, 0.05)) > pool_px(Decision(0.9, 0.9))
     monkeypatch.setattr(mri_inference, "shipped_decision", lambda: Decision(0.05, 0.05))

@@ -11,6 +11,7 @@ import pytest
 
 phantom = pytest.importorskip("app.data.phantom", reason="the phantom package is not in this build")
 
+from app.analysis.seg_metrics import dice  # noqa: E402
 from app.workflow.measure import measure_study  # noqa: E402
 from app.workflow.pipeline import analyze_recording, run_to_completion  # noqa: E402
 from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo  # noqa: E402
@@ -80,18 +81,34 @@ def test_mri_phantom_slice_summation():
     assert m.lv_mass_g is not None and 60 < m.lv_mass_g < 300
 
 
-def test_mri_phantom_segmented_by_the_shipped_model_finds_no_lv_above_the_base_or_below_the_apex():
-    """The shipped network end to end on a full short-axis stack, which reaches past the base (the atrium at
-    end-systole) and the apex: those slices hold no LV, so slice summation gives the true EF."""
+def _shipped_on_phantom(seed: int):
     from app.ml.mri_inference import segment_stack
 
     params = phantom.MriPhantomParams(heart=phantom.HeartParams(edv_ml=120, esv_ml=50), n_phases=12)
-    case = phantom.make_mri(params, seed=0)
-    labels = list(segment_stack(case.recording))[-1].labels
-    truth = case.truth.labels
+    case = phantom.make_mri(params, seed=seed)
+    return list(segment_stack(case.recording))[-1].labels, case.truth.labels
+
+
+def test_mri_phantom_segmented_by_the_shipped_model_where_the_lv_is():
+    """The shipped network (trained on ACDC only) end to end on a phantom stack: where the phantom has an LV the
+    pool is found (measured: mean 2D Dice 0.886, the worst slice-phase 0.60, seeds 0 and 3)."""
+    labels, truth = _shipped_on_phantom(seed=0)
+    has_lv = (truth == 1).any(axis=(2, 3))
+    scores = [dice(labels[s, t], truth[s, t], 1) for s, t in zip(*np.nonzero(has_lv))]
+    assert np.mean(scores) > 0.86 and np.min(scores) > 0.5
+
+
+@pytest.mark.xfail(strict=True, reason="known limitation of the ACDC-trained model on the phantom: the phantom's "
+                   "atrium above the base is a bright pool inside a full ring of myocardial intensity and is called LV "
+                   "(26 % of the pool outside the true LV, phantom EF 20 vs 59 %); on real basal slices (ACDC 5-fold "
+                   "cross-validation) the LV end-systolic volume bias is -0.7 ml. The basal-slice rule that hid it "
+                   "for the crop model costs real data EF accuracy (ACDC LV EF error 3.75 -> 4.29 points)")
+def test_mri_phantom_segmented_by_the_shipped_model_finds_no_lv_above_the_base_or_below_the_apex():
+    """The shipped network end to end on a full short-axis stack, which reaches past the base (the atrium at
+    end-systole) and the apex: those slices hold no LV, so slice summation gives the true EF."""
+    labels, truth = _shipped_on_phantom(seed=0)
     no_lv = ~(truth == 1).any(axis=(2, 3))  # (slice, phase) without LV
     assert no_lv.sum() >= 10
-    # without the surround rule of app/ml/mri_postprocess.py: 33 % of the pool, EF 37 % against 59 %
     assert (labels[no_lv] == 1).sum() < 0.08 * (labels == 1).sum()
     area = (labels == 1).sum(axis=(0, 2, 3)).astype(float)
     true_area = (truth == 1).sum(axis=(0, 2, 3)).astype(float)

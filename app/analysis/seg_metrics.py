@@ -176,3 +176,20 @@ class TemporalMetric:
 
         return {"mfip": mean(self.fips), "reversals": mean(self.reversals),
                 "lte": self.lte_recordings, "n": self.n_recordings}
+
+
+def hausdorff_3d_mm(pred: np.ndarray, truth: np.ndarray, label: int, spacing_mm) -> float:
+    """Symmetric Hausdorff distance (mm) between the surfaces of class `label` in two (S, H, W) label maps,
+    spacing_mm = (slice, row, col); 0 when both are empty, inf when one is."""
+    from scipy import ndimage
+
+    a, b = pred == label, truth == label
+    if not a.any() and not b.any():
+        return 0.0
+    if not a.any() or not b.any():
+        return float("inf")
+    surface_a = a & ~ndimage.binary_erosion(a)
+    surface_b = b & ~ndimage.binary_erosion(b)
+    to_b = ndimage.distance_transform_edt(~surface_b, sampling=spacing_mm)
+    to_a = ndimage.distance_transform_edt(~surface_a, sampling=spacing_mm)
+    return float(max(to_b[surface_a].max(), to_a[surface_b].max()))

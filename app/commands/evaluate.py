@@ -9,7 +9,8 @@ from app.commands import registry
 TARGETS: dict[str, str] = {
     "echo-seg": "app.ml.training.echo_seg_eval:main",
     "ed-es": "app.ml.evaluation_edes:main",
-    "mri-seg": "app.ml.evaluation_mri:main",
+    "mri-seg": "app.ml.evaluation_mri_acdc:main",
+    "mri-seg-crop-loo": "app.ml.evaluation_mri:main",
     "mri-infarct": "app.ml.evaluation_mri_infarct:main",
     "strain": "app.workflow.strain_eval:main",
     "volumes": "app.workflow.volume_eval:main",

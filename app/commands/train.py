@@ -11,6 +11,7 @@ TARGETS: dict[str, str] = {
     "ed-es": "app.ml.training.tempreg_train:main",
     "mri-seg": "app.ml.training.mri_seg:main",
     "mri-seg-ensemble": "app.ml.training.mri_ensemble:main",
+    "mri-seg-acdc": "app.ml.training.mri_acdc:main",
     "motion": "app.ml.training.flow_train:main",
     "view": "app.ml.training.view_train:main",
 }

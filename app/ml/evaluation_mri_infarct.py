@@ -66,8 +66,8 @@ def score_stack(labels: np.ndarray, truth: np.ndarray, infarct_slices) -> dict:
 
 
 def _networks(tag: str = ""):
-    """(approach title, [nets], decision) for each approach's folds (runs of `train mri-seg --tag TAG`), plus
-    the published model (decision None: its own metadata's)."""
+    """(approach title, [nets], decision, whole_slice) for each approach's folds (runs of `train mri-seg --tag
+    TAG`: the 128 px crop models), plus the published model (decision and preprocessing None: its metadata's)."""
     from app.ml.evaluation_mri import APPROACHES, fold_finished, load_fold
     from app.ml.training.mri_seg import CASES
 
@@ -75,11 +75,11 @@ def _networks(tag: str = ""):
         nets = [net for net, step, args in (load_fold(approach, case, tag) for case in CASES)
                 if net is not None and fold_finished(step, args)]
         if nets:
-            yield f"{title} (LOO folds)", nets, _loo_decision(approach, tag)
+            yield f"{title} (LOO folds)", nets, _loo_decision(approach, tag), False
     from app.ml.mri_inference import load_mri_model
 
     try:
-        yield "published models/mri_seg", [load_mri_model()], None
+        yield "published models/mri_seg", [load_mri_model()], None, None
     except Exception as exc:  # noqa: BLE001 - report and go on with the folds
         print(f"published model unavailable: {exc}", file=sys.stderr)
 
@@ -113,12 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: infarcted slices {list(slices)}")
     print(f"\n{'approach':<34}{'DSC myo':>9}{'DSC pool':>10}{'DSC myo, infarct slices':>25}")
     table: dict[str, dict[str, float]] = {}
-    for title, nets, decision in _networks(args.tag):
+    for title, nets, decision, whole_slice in _networks(args.tag):
         rows = []
         for net in nets:
             for _, case, slices in stacks:
                 result = None
-                for item in segment_stack(case.recording, net=net, decision=decision):
+                for item in segment_stack(case.recording, net=net, decision=decision, whole_slice=whole_slice):
                     result = item if hasattr(item, "labels") else result
                 rows.append(score_stack(np.asarray(result.labels), case.truth.labels, slices))
         mean = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}

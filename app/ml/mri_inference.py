@@ -20,8 +20,8 @@ MODEL_NAME = "mri_seg"
 
 @dataclass(frozen=True)
 class MriSegmentation:
-    """labels (S, T, H, W) uint8 on the recording grid: 0 background, 1 LV blood pool, 2 myocardium;
-    confidence (S, T) mean max-probability inside the predicted LV."""
+    """labels (S, T, H, W) uint8 on the recording grid: 0 background, 1 LV blood pool, 2 myocardium, and
+    3 RV blood pool from a four-class model; confidence (S, T) mean max-probability inside the predicted LV."""
 
     labels: np.ndarray
     confidence: np.ndarray
@@ -94,6 +94,32 @@ def shipped_decision() -> Decision:
         return ARGMAX
 
 
+def whole_slice_model(metadata: dict) -> bool:
+    """True for a model whose metadata names the whole-slice preprocessing (app/ml/mri_preprocess.py, the
+    four-class ACDC network); False for the 128 px crop around the located LV (the earlier three-class model)."""
+    return (metadata.get("input") or {}).get("kind") == "whole_slice"
+
+
+def shipped_tta_views() -> int | None:
+    """The shipped model's test-time views (metadata input.tta_views), None when it does not say."""
+    from app.ml.weights import WeightsError, read_metadata
+
+    try:
+        views = (read_metadata(MODEL_NAME).get("input") or {}).get("tta_views")
+    except WeightsError:
+        return None
+    return None if views is None else int(views)
+
+
+def shipped_is_whole_slice() -> bool:
+    from app.ml.weights import WeightsError, read_metadata
+
+    try:
+        return whole_slice_model(read_metadata(MODEL_NAME))
+    except WeightsError:
+        return False
+
+
 def load_mri_model(device=None):
     """The shipped MRI network from models/mri_seg (sha256 checked; one network or an ensemble, as its metadata
     says); channels-last on the CPU (faster there)."""
@@ -109,11 +135,20 @@ def load_mri_model(device=None):
 
 
 def segment_stack(recording: Recording, net=None, cancel: Cancel = None,
-                  decision: Decision | None = None) -> Iterator[Progress | MriSegmentation]:
+                  decision: Decision | None = None, whole_slice: bool | None = None,
+                  tta_views: int | None = None) -> Iterator[Progress | MriSegmentation]:
     """Cancellable generator (cancel: a threading.Event or a callable, app.cancel): Progress per slice, then
     the MriSegmentation of the whole (S, T) stack.
-    decision: the label thresholds (default: the shipped model's, app/ml/mri_decision.py)."""
+    decision: the label thresholds of the crop model (default: the shipped model's, app/ml/mri_decision.py).
+    whole_slice: the preprocessing of `net` (default: the shipped model's metadata says): the four-class
+    whole-slice network runs in app/ml/mri_whole_slice.py."""
     net = net or load_mri_model()
+    if shipped_is_whole_slice() if whole_slice is None else whole_slice:
+        from app.ml.mri_whole_slice import DEFAULT_TTA_VIEWS, segment_whole_slices
+
+        views = tta_views if tta_views is not None else (shipped_tta_views() or DEFAULT_TTA_VIEWS)
+        yield from segment_whole_slices(recording, net, cancel, views)
+        return
     decision = shipped_decision() if decision is None else decision
     frames = recording.frames if recording.is_stack else recording.frames[None]
     spacing = recording.spacing_mm

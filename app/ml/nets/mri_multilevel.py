@@ -4,14 +4,17 @@ A ResNet-style CNN extracts features at 1/2 and 1/4 resolution from every phase;
 resolution runs over the phases of the cardiac cycle with the cycle closed (a first pass gives the state
 after the last phase, which starts the second pass at the first phase); the low-resolution output is
 upsampled (transposed conv), concatenated with the high-resolution one, and upsampled to class scores
-(background, LV blood pool, myocardium).
+(background, LV blood pool, myocardium, and with n_classes=4 the RV blood pool).
+
+`context_blocks` adds dilated residual blocks (dilations 2, 4, 2, 4, ...) at 1/4 resolution: a field of view
+wide enough to tell the right ventricle from the other bright structures around the heart.
 
 `temporal` chooses the approach compared in the paper's table:
   "none"   the CNN alone (each phase on its own),
   "single" one ConvLSTM at 1/4 resolution,
   "multi"  ConvLSTMs at 1/2 and 1/4 resolution.
 
-Shapes: input (B, T, 1, H, W) with H, W multiples of 4; output logits (B, T, 3, H, W).
+Shapes: input (B, T, 1, H, W) with H, W multiples of 4; output logits (B, T, n_classes, H, W).
 """
 
 from __future__ import annotations
@@ -28,13 +31,13 @@ TEMPORAL_MODES = ("none", "single", "multi")
 class ResBlock(nn.Module):
     """Two 3x3 conv + BN + ReLU with an identity (or 1x1 strided) shortcut: (B, c_in, H, W) -> (B, c_out, H/s, W/s)."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int = 1):
+    def __init__(self, c_in: int, c_out: int, stride: int = 1, dilation: int = 1):
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
             nn.BatchNorm2d(c_out),
             nn.ReLU(inplace=True),
-            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            nn.Conv2d(c_out, c_out, 3, padding=dilation, dilation=dilation, bias=False),
             nn.BatchNorm2d(c_out),
         )
         self.skip = (
@@ -70,7 +73,8 @@ class CyclicConvLSTM(nn.Module):
 class MultiLevelConvLSTMNet(nn.Module):
     """ResNet features at 1/2 and 1/4 + cyclic ConvLSTMs + transposed-conv decoder; see the module doc."""
 
-    def __init__(self, base_channels: int = 16, temporal: str = "multi", closed_cycle: bool = True):
+    def __init__(self, base_channels: int = 16, temporal: str = "multi", closed_cycle: bool = True,
+                 n_classes: int = N_CLASSES, context_blocks: int = 0):
         super().__init__()
         if temporal not in TEMPORAL_MODES:
             raise ValueError(f"temporal must be one of {TEMPORAL_MODES}, got {temporal!r}")
@@ -78,16 +82,17 @@ class MultiLevelConvLSTMNet(nn.Module):
         self.temporal = temporal
         self.stem = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True))
         self.down_half = nn.Sequential(ResBlock(c1, c2, stride=2), ResBlock(c2, c2))
-        self.down_quarter = nn.Sequential(ResBlock(c2, c3, stride=2), ResBlock(c3, c3))
+        context = [ResBlock(c3, c3, dilation=2 if i % 2 == 0 else 4) for i in range(context_blocks)]
+        self.down_quarter = nn.Sequential(ResBlock(c2, c3, stride=2), ResBlock(c3, c3), *context)
         self.lstm_half = CyclicConvLSTM(c2, closed_cycle) if temporal == "multi" else None
         self.lstm_quarter = CyclicConvLSTM(c3, closed_cycle) if temporal in ("single", "multi") else None
         self.up_quarter = nn.ConvTranspose2d(c3, c2, 2, stride=2)
         self.fuse = ResBlock(2 * c2, c2)
         self.up_half = nn.ConvTranspose2d(c2, c1, 2, stride=2)
-        self.head = nn.Sequential(ResBlock(2 * c1, c1), nn.Conv2d(c1, N_CLASSES, 1))
+        self.head = nn.Sequential(ResBlock(2 * c1, c1), nn.Conv2d(c1, n_classes, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, T, 1, H, W) in 0..1 -> logits (B, T, 3, H, W)."""
+        """x (B, T, 1, H, W) in 0..1 -> logits (B, T, n_classes, H, W)."""
         b, t = x.shape[:2]
         flat = x.reshape(b * t, *x.shape[2:])
         full = self.stem(flat)
@@ -108,10 +113,13 @@ class MultiLevelConvLSTMNet(nn.Module):
 
 
 def build(metadata: dict | None = None) -> MultiLevelConvLSTMNet:
-    """Network from a model's metadata `build` section (base_channels, temporal, closed_cycle)."""
+    """Network from a model's metadata `build` section (base_channels, temporal, closed_cycle, n_classes,
+    context_blocks)."""
     cfg = dict((metadata or {}).get("build", {}))
     return MultiLevelConvLSTMNet(
         base_channels=int(cfg.get("base_channels", 16)),
         temporal=str(cfg.get("temporal", "multi")),
         closed_cycle=bool(cfg.get("closed_cycle", True)),
+        n_classes=int(cfg.get("n_classes", N_CLASSES)),
+        context_blocks=int(cfg.get("context_blocks", 0)),
     )
