@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.analysis.contours import largest_component, outer_contour
+from app.analysis.polylines import contour_to_mask
 
 RV_LABEL = 3
 MIN_RV_PIXELS = 3  # fewer pixels draw no polygon
@@ -26,3 +27,12 @@ def rv_outline(labels: np.ndarray) -> np.ndarray | None:
     if pool is None or int(pool.sum()) < MIN_RV_PIXELS:
         return None
     return outer_contour(pool)
+
+
+def rv_drawn(labels: np.ndarray, rv_px: np.ndarray | None) -> np.ndarray:
+    """The (H, W) label map with the (possibly edited) RV border filled as label 3 where it is background."""
+    if rv_px is None or len(rv_px) < 3:
+        return labels
+    out = labels.copy()
+    out[contour_to_mask(rv_px, labels.shape) & (out == 0)] = RV_LABEL
+    return out

@@ -21,6 +21,7 @@ import numpy as np
 from app.analysis.beats import Beat
 from app.analysis.contours import LvContours
 from app.data.recording import Recording
+from app.workflow.indexed import indexed_json
 from app.workflow.view_step import view_json
 
 Method = Literal["monoplane", "biplane", "slice-summation", "single-slice"]
@@ -278,6 +279,7 @@ class RecordingAnalysis:
             "confidence": _curve(self.confidence, 4),
         }
         out.update({k: v for k, v in self.measurements.to_json_dict().items() if k not in out})
+        out.update(indexed_json(self.measurements, rec.patient))
         out["view"] = rec.view
         if include_contours:
             if isinstance(self.contours, FrameContours):

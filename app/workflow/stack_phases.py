@@ -49,7 +49,7 @@ def partial_cycle_notes(rec: Recording, volume_ml: np.ndarray | None, rv_volume_
                         ) -> tuple[str, ...]:
     """What the user needs to know about a one- or two-phase stack."""
     if is_phase_pair(rec):
-        return ("two phases: ED is the phase with the larger LV volume, ES the other; no heart rate",)
+        return ("two phases (an ED/ES pair, not a cycle): no heart rate",)
     if not is_single_phase(rec):
         return ()
     parts = []
