@@ -67,6 +67,8 @@ class RecordingState:
             names.add("esv_ml")
         if names:
             names.update({"sv_ml", "ef_pct"})
+        if self.recording.is_stack:  # an edit at ED/ES may be the RV's (edits are kept per frame, not per kind)
+            names.update({f"rv_{n}" for n in ("edv_ml", "esv_ml", "sv_ml", "ef_pct") if n in names})
         if edited_frames:
             names.add("volume_curve_ml")
         if self.edes_edited:
