@@ -128,3 +128,14 @@ def test_body_size_in_the_study_is_undoable_and_saved():
     fresh.add_recording(rec)
     fresh.restore_json(0, saved)
     assert fresh[0].recording.patient.weight_kg == 80.0
+
+
+def test_contours_export_has_the_rv(tmp_path, capsys):
+    from app.report.exports import contours_dict
+
+    rec, labels = rv_cine()
+    analysis = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels))
+    data = json.loads(json.dumps(contours_dict(analysis)))
+    assert len(data["rv_slices"]) == rec.n_slices and len(data["rv_slices"][0]) == rec.n_frames
+    border = np.asarray(data["rv_slices"][1][0])
+    assert border.shape[1] == 2 and border[:, 0].mean() > 40  # the RV sits right of the LV (column 50)

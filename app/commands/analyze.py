@@ -189,6 +189,18 @@ def _fmt(value, unit: str = "", nd: int = 1) -> str:
     return "-" if value is None else f"{value:.{nd}f}{unit}"
 
 
+def _print_mri_summary(m) -> None:
+    """Short-axis stack: the RV, the mass, and a one-phase stack's volumes."""
+    if m.n_frames == 1:
+        lv = None if m.volume_curve_ml is None else float(m.volume_curve_ml[0])
+        rv = None if m.rv_volume_curve_ml is None else float(m.rv_volume_curve_ml[0])
+        print(f"  one phase: LV volume {_fmt(lv, ' ml')}  RV volume {_fmt(rv, ' ml')}")
+    else:
+        print(f"  RV EDV {_fmt(m.rv_edv_ml, ' ml')}  RV ESV {_fmt(m.rv_esv_ml, ' ml')}  RV SV {_fmt(m.rv_sv_ml, ' ml')}  "
+              f"RV EF {_fmt(m.rv_ef_pct, ' %')}")
+    print(f"  myocardial mass {_fmt(m.lv_mass_g, ' g')}")
+
+
 def _print_summary(analyses, result) -> None:
     for a in analyses:
         m = a.measurements
@@ -199,6 +211,8 @@ def _print_summary(analyses, result) -> None:
               f"EF {_fmt(m.ef_pct, ' %')}  HR {_fmt(m.heart_rate_bpm, ' bpm', 0)}")
         print(f"  ED frames {list(m.ed_frames)}  ES frames {list(m.es_frames)}  beats {len(m.beats)}  "
               f"frames to review {list(m.flagged_frames)}")
+        if a.recording.modality == "mri" and a.recording.is_stack:
+            _print_mri_summary(m)
         if a.strain is not None:
             gls = a.strain.gls_pct
             low = a.strain.low_quality_segments
