@@ -14,9 +14,10 @@ collected in Kawel-Boehm N et al., "Reference ranges ('normal values') for cardi
 2006;8:417, 1.5 T bSSFP, papillary muscles in the LV mass) and the RV (Maceira et al., Eur Heart J
 2006;27:2879), as mean +- 2 SD: LV EDV men 156 +- 21 ml, women 128 +- 21; LV ESV 47 +- 10 ml and EF
 67 +- 4.6 % (both sexes); RV EDV men 163 +- 27 ml, women 127 +- 24; RV ESV men 57 +- 17, women 44 +- 15;
-RV EF 66 +- 7 %. These figures were checked against a second transcription of those tables, not against
-the paper itself: verify them before relying on a flag. No CMR range is given for the mass or the indexed
-values yet (shown without a reference rather than with a wrong one).
+RV EF 66 +- 7 %. The paper itself could not be read when this table was written: the figures come from a
+third-party transcription of those tables (the LV EDVs agree with what the author recalled of Maceira 2006);
+verify them against the publication before relying on a flag. No CMR range is given for the mass or the
+indexed values yet (shown without a reference rather than with a wrong one).
 """
 
 from __future__ import annotations
