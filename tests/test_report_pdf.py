@@ -166,7 +166,10 @@ def test_mri_stack_report_has_mass_and_slice_summation(tmp_path):
     rec = report.recordings[0]
     rows = {r.key: r for r in rec.measurements}
     assert rows["lv_mass_g"].value == pytest.approx(analysis.measurements.lv_mass_g)
-    assert rows["edv_ml"].method == "slice summation" and rows["edv_ml"].reference == ""
+    # CMR ranges (Kawel-Boehm 2020), not the echo ones (this patient is male)
+    assert analysis.recording.patient.sex == "M"
+    assert rows["edv_ml"].method == "slice summation" and rows["edv_ml"].reference == "114-198 ml"
+    assert rows["rv_edv_ml"].value is None and rows["rv_ef_pct"].reference == "52-80 %"  # no RV in these labels
     assert "gls_pct" not in rows  # no longitudinal strain row for a short-axis stack
     assert rec.figures and all(f.closed.get("endo") for f in rec.figures)
     text = pdf_text(write_pdf(report, tmp_path / "mri.pdf"))

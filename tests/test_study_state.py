@@ -189,15 +189,19 @@ def test_reference_ranges():
     assert classify("ef_pct", 53.0, "F") == "low" and classify("ef_pct", 53.0, "M") == "normal"
     assert classify("gls_pct", -12.0) == "high" and classify("gls_pct", -21.0) == "normal"
     assert classify("sv_ml", 70.0) == ""
-    assert classify("ef_pct", 40.0, "M", "mri") == "" and classify("heart_rate_bpm", 120.0, "M", "mri") == "high"
+    assert classify("heart_rate_bpm", 120.0, "M", "mri") == "high"
+    # cine MRI: the CMR table (Kawel-Boehm 2020), never the echo one: an EF of 55 % is normal on echo, low on CMR
+    assert classify("ef_pct", 55.0, "M", "mri") == "low" and classify("ef_pct", 55.0, "M") == "normal"
+    assert reference_range("rv_edv_ml", "F", "mri").high == 175 and reference_range("rv_edv_ml", "M", "mri").high == 217
+    assert reference_range("rv_ef_pct", "", "echo") is None and classify("gls_pct", -12.0, "", "mri") == ""
 
 
 @pytest.mark.parametrize("modality", ["echo", "mri"])
 def test_the_report_and_the_viewer_give_the_same_ranges_and_flags(modality):
     from app.report.build import _row
-    from app.workflow.reference_ranges import _TABLE
+    from app.workflow.reference_ranges import _CMR_TABLE, _TABLE
 
-    for name in list(_TABLE) + ["sv_ml", "myocardial_mass_g"]:
+    for name in list(_TABLE) + list(_CMR_TABLE) + ["sv_ml", "myocardial_mass_g"]:
         for sex in ("M", "F", ""):
             viewer = reference_range(name, sex, modality)
             for value in (-30.0, 0.0, 55.0, 80.0, 500.0):

@@ -39,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="echo: a pixel keeps the previous frame's label unless another class is more probable "
                              "by more than MARGIN (0-1; 0.2 stops most flicker, EF about 1-1.5 points lower; default 0)")
     parser.add_argument("--no-strain", action="store_true", help="skip longitudinal strain (apical echo views)")
+    parser.add_argument("--height-cm", type=_body_size("height"), default=None, metavar="CM",
+                        help="patient height (overrides the file's PatientSize): with the weight, values indexed "
+                             "to body surface area (Mosteller) in the JSON and the report")
+    parser.add_argument("--weight-kg", type=_body_size("weight"), default=None, metavar="KG",
+                        help="patient weight (overrides the file's PatientWeight)")
     # --- report, exports, batch: options owned by app/report/cli_hooks.py (report helper) ---
     from app.report import cli_hooks
 
@@ -54,6 +59,36 @@ def _margin(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value:g}")
     return value
+
+
+def _body_size(which: str):
+    """argparse type: a height (cm) or weight (kg) in the plausible range (app.analysis.body_size)."""
+    from app.analysis.body_size import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
+
+    low, high = HEIGHT_RANGE_CM if which == "height" else WEIGHT_RANGE_KG
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{which} must be between {low:g} and {high:g}, got {value:g}")
+        return value
+
+    return parse
+
+
+def with_body_size(recording, height_cm: float | None, weight_kg: float | None):
+    """The recording with the typed height/weight in its patient (each kept from the file when not given)."""
+    from dataclasses import replace
+
+    if height_cm is None and weight_kg is None:
+        return recording
+    p = recording.patient
+    patient = replace(p, height_cm=p.height_cm if height_cm is None else height_cm,
+                      weight_kg=p.weight_kg if weight_kg is None else weight_kg)
+    return replace(recording, patient=patient)
 
 
 def _per_path(values, n: int, name: str) -> list:
@@ -98,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         recording = load_recording(path, series_key=args.series)
         if view:
             recording = recording.with_view(view)
+        recording = with_body_size(recording, args.height_cm, args.weight_kg)
         try:
             if label_file:
                 labels = load_labels(Path(label_file), recording)
@@ -153,6 +189,18 @@ def _fmt(value, unit: str = "", nd: int = 1) -> str:
     return "-" if value is None else f"{value:.{nd}f}{unit}"
 
 
+def _print_mri_summary(m) -> None:
+    """Short-axis stack: the RV, the mass, and a one-phase stack's volumes."""
+    if m.n_frames == 1:
+        lv = None if m.volume_curve_ml is None else float(m.volume_curve_ml[0])
+        rv = None if m.rv_volume_curve_ml is None else float(m.rv_volume_curve_ml[0])
+        print(f"  one phase: LV volume {_fmt(lv, ' ml')}  RV volume {_fmt(rv, ' ml')}")
+    else:
+        print(f"  RV EDV {_fmt(m.rv_edv_ml, ' ml')}  RV ESV {_fmt(m.rv_esv_ml, ' ml')}  RV SV {_fmt(m.rv_sv_ml, ' ml')}  "
+              f"RV EF {_fmt(m.rv_ef_pct, ' %')}")
+    print(f"  myocardial mass {_fmt(m.lv_mass_g, ' g')}")
+
+
 def _print_summary(analyses, result) -> None:
     for a in analyses:
         m = a.measurements
@@ -163,6 +211,8 @@ def _print_summary(analyses, result) -> None:
               f"EF {_fmt(m.ef_pct, ' %')}  HR {_fmt(m.heart_rate_bpm, ' bpm', 0)}")
         print(f"  ED frames {list(m.ed_frames)}  ES frames {list(m.es_frames)}  beats {len(m.beats)}  "
               f"frames to review {list(m.flagged_frames)}")
+        if a.recording.modality == "mri" and a.recording.is_stack:
+            _print_mri_summary(m)
         if a.strain is not None:
             gls = a.strain.gls_pct
             low = a.strain.low_quality_segments

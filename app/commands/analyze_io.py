@@ -35,6 +35,8 @@ def load_labels(path: Path, recording: Recording) -> np.ndarray:
     except Exception as exc:  # numpy / SimpleITK read errors
         raise UsageError(f"{path}: cannot read labels ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     labels = np.asarray(labels)
+    if recording.is_stack and recording.n_frames == 1 and labels.shape == recording.frames.shape[:1] + recording.frames.shape[2:]:
+        labels = labels[:, None]  # a 3D (slice, H, W) map of a one-phase stack
     if labels.shape != recording.frames.shape:
         raise UsageError(f"{path}: labels of shape {labels.shape} do not match the recording {recording.frames.shape}")
     return labels.astype(np.uint8)
@@ -44,13 +46,17 @@ def write_masks(labels: np.ndarray, recording: Recording, path: Path) -> Path:
     """Write labels (T, H, W) or (S, T, H, W) as NIfTI with the recording's spacing.
 
     2D+t: axes (x=col, y=row, t) with spacing (col mm, row mm, frame interval s).
-    Stack: (x, y, slice, phase) with spacing (col mm, row mm, slice spacing mm, frame interval s).
+    Stack: (x, y, slice, phase) with spacing (col mm, row mm, slice spacing mm, frame interval s); one phase:
+    (x, y, slice). Labels: 0 background, 1 LV cavity, 2 myocardium, 3 LA (echo) or RV (short-axis MRI).
     """
     import SimpleITK as sitk
 
     dt = 1.0 / recording.frame_rate_hz if recording.frame_rate_hz else 1.0
     sp_row, sp_col = (float(s) for s in recording.spacing_mm)
-    if labels.ndim == 4:
+    if labels.ndim == 4 and labels.shape[1] == 1:  # one phase: a 3D (x, y, slice) volume, as it was read
+        image = sitk.GetImageFromArray(np.ascontiguousarray(labels[:, 0]).astype(np.uint8))
+        image.SetSpacing((sp_col, sp_row, float(recording.slice_spacing_mm or 1.0)))
+    elif labels.ndim == 4:
         image = sitk.GetImageFromArray(np.ascontiguousarray(labels.transpose(1, 0, 2, 3)).astype(np.uint8),
                                        isVector=False)
         image.SetSpacing((sp_col, sp_row, float(recording.slice_spacing_mm or 1.0), dt))

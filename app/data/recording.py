@@ -30,6 +30,8 @@ class PatientInfo:
     institution: str = ""
     manufacturer: str = ""
     study_uid: str = ""
+    height_cm: float | None = None  # DICOM PatientSize (m) x 100, or typed in (analyze --height-cm, the viewer)
+    weight_kg: float | None = None  # DICOM PatientWeight, or typed in
 
     def anonymised(self) -> "PatientInfo":
         return PatientInfo(name="Anonymous", manufacturer=self.manufacturer, study_uid="")

@@ -18,6 +18,7 @@ from app.report.bullseye import bullseye_values
 from app.report.model import BeatRow, FrameFigure, MeasurementRow, RecordingSection, ReportData
 from app.report.models_info import installed_models
 from app.report.strain_view import strain_section
+from app.workflow.indexed import INDEXED, indexed_values
 from app.workflow.reference_ranges import reference_range
 
 _METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
@@ -57,7 +58,7 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
         frame_rate_hz=rec.frame_rate_hz, spacing_mm=tuple(float(s) for s in rec.spacing_mm),
         calibrated=rec.calibrated, slice_spacing_mm=rec.slice_spacing_mm,
         frame_times_s=np.asarray(rec.frame_times_s, dtype=float),
-        measurements=tuple(measurement_rows(m, rec.modality, strain, sex)),
+        measurements=tuple(measurement_rows(m, rec.modality, strain, sex, indexed_values(m, rec.patient))),
         beats=tuple(_beat_rows(m)), ed_frames=tuple(m.ed_frames), es_frames=tuple(m.es_frames),
         volume_curve_ml=None if m.volume_curve_ml is None else np.asarray(m.volume_curve_ml, float),
         **_area_curve(m),
@@ -83,8 +84,9 @@ def _row(key, label, value, unit, decimals=1, method="", sex="", modality="echo"
                           rng.flag(value) if rng else "", key in edited)
 
 
-def measurement_rows(m, modality: str, strain, sex: str = "") -> list[MeasurementRow]:
-    """The table rows of one Measurements (+ strain): volumes, EF, HR, GLS, segments, mass."""
+def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> list[MeasurementRow]:
+    """The table rows of one Measurements (+ strain): volumes, EF, HR, GLS, segments, mass; on cine MRI the
+    RV volumes and EF; values indexed to body surface area when `indexed` (app.workflow.indexed) has a BSA."""
     method = _METHOD_TEXT.get(m.method, m.method)
     if not m.calibrated:
         method += " (uncalibrated)"
@@ -101,6 +103,12 @@ def measurement_rows(m, modality: str, strain, sex: str = "") -> list[Measuremen
     rows.append(_row("heart_rate_bpm", "Heart rate", m.heart_rate_bpm, "bpm", 0, "beat length", **kw))
     if modality == "mri":
         rows.append(_row("lv_mass_g", "LV myocardial mass", m.lv_mass_g, "g", 1, "1.05 g/ml x myo volume", **kw))
+        rv_method = method + ", at the LV's ED/ES"
+        rows += [_row("rv_edv_ml", "RV end-diastolic volume (RV EDV)", m.rv_edv_ml, "ml", 1, rv_method, **kw),
+                 _row("rv_esv_ml", "RV end-systolic volume (RV ESV)", m.rv_esv_ml, "ml", 1, rv_method, **kw),
+                 _row("rv_sv_ml", "RV stroke volume (RV SV)", m.rv_sv_ml, "ml", 1, rv_method, **kw),
+                 _row("rv_ef_pct", "RV ejection fraction (RV EF)", m.rv_ef_pct, "%", 1, rv_method, **kw)]
+    rows += _indexed_rows(indexed, modality, kw)
     if modality == "echo" or strain is not None:
         gls = strain.gls_pct if strain is not None else None
         rows.append(_row("gls_pct", "Global longitudinal strain (GLS)", gls, "%", 1,
@@ -110,6 +118,24 @@ def measurement_rows(m, modality: str, strain, sex: str = "") -> list[Measuremen
                                   strain.segment_ok or (True,) * len(strain.segment_names)):
             label = "Strain " + name.replace("_", " ") + ("" if ok else " (low quality)")
             rows.append(_row(f"strain_{name}_pct", label, peak, "%", 1, "peak systolic", **kw))
+    return rows
+
+
+_INDEXED_LABELS = {"edv_index_ml_m2": "EDV index", "esv_index_ml_m2": "ESV index", "sv_index_ml_m2": "SV index",
+                   "lv_mass_index_g_m2": "LV mass index", "rv_edv_index_ml_m2": "RV EDV index",
+                   "rv_esv_index_ml_m2": "RV ESV index", "rv_sv_index_ml_m2": "RV SV index"}
+
+
+def _indexed_rows(indexed, modality: str, kw: dict) -> list[MeasurementRow]:
+    """BSA and the indexed values that exist (none without height and weight)."""
+    if indexed is None or indexed.bsa_m2 is None:
+        return []
+    rows = [_row("bsa_m2", "Body surface area (BSA)", indexed.bsa_m2, "m²", 2, "Mosteller", **kw)]
+    for name, attr, unit in INDEXED:
+        value = indexed.get(name)
+        if value is not None:  # the indexed value is edited when the value it divides is
+            edited = {name} if attr in kw["edited"] else set()
+            rows.append(_row(name, _INDEXED_LABELS[name], value, unit, 1, "/ BSA", **{**kw, "edited": edited}))
     return rows
 
 
@@ -144,6 +170,9 @@ def _figures(analysis) -> list[FrameFigure]:
                 if pts is not None:
                     shapes[key] = np.asarray(pts, float)
                     closed[key] = key == "la" or c.closed
+        rv = getattr(contours, "rv", ()) if contours is not None else ()
+        if t < len(rv) and rv[t] is not None:  # short-axis MRI: the RV border (label 3)
+            shapes["rv"], closed["rv"] = np.asarray(rv[t], float), True
         where = f"frame {t}" + (f", slice {slice_index + 1}/{rec.n_slices}" if rec.is_stack else "")
         out.append(FrameFigure(f"{label} ({where})", t, images[t], shapes, closed))
     return out

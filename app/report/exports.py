@@ -139,7 +139,8 @@ def write_measurements_csv(report: ReportData, path) -> Path:
 
 # -- contours and masks ----------------------------------------------------------------------------
 def contours_dict(analysis) -> dict:
-    """Per-frame contours of one analysis: {"frames": [...]} or {"slices": [[...], ...]} for a stack."""
+    """Per-frame contours of one analysis: {"frames": [...]} or {"slices": [[...], ...]} for a stack, with
+    "rv_slices" [[RV border (N, 2) or None per frame] per slice] when a short-axis stack has an RV."""
     rec = analysis.recording
     out = {"format": "cardiotrace-contours", "version": 1,
            "file": str(rec.source_path) if rec.source_path else None, "view": rec.view,
@@ -150,6 +151,9 @@ def contours_dict(analysis) -> dict:
     contours = analysis.contours
     if isinstance(contours, tuple):
         out["slices"] = [fc.to_json_dict() for fc in contours]
+        if any(getattr(fc, "rv", ()) for fc in contours):  # short-axis MRI: closed RV borders per slice and frame
+            out["rv_slices"] = [[None if b is None else np.round(np.asarray(b, float), 3).tolist()
+                                 for b in (getattr(fc, "rv", ()) or (None,) * len(fc))] for fc in contours]
     else:
         out["frames"] = contours.to_json_dict()
     return out

@@ -26,6 +26,7 @@ CONTOUR_COLORS = {
     "endo": colors.HexColor("#ff3b30"),
     "epi": colors.HexColor("#34c759"),
     "la": colors.HexColor("#0a84ff"),
+    "rv": colors.HexColor("#c85aff"),  # the right ventricle (short-axis MRI), as in the viewer
 }
 
 

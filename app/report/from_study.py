@@ -17,7 +17,7 @@ from app.report.model import ReportData
 
 def analyses_from_study(study) -> tuple[list, object | None]:
     """(RecordingAnalysis list, StudyMeasurements or None) of the analysed recordings of a StudyState."""
-    from app.workflow.contour_adapter import lv_contours_per_frame
+    from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
     from app.workflow.results import FrameContours, StudyMeasurements
 
     out = []
@@ -25,8 +25,12 @@ def analyses_from_study(study) -> tuple[list, object | None]:
         if st.analysis is None or st.measurements is None:
             continue
         per_frame = lv_contours_per_frame(st)
-        contours = (tuple(FrameContours.of(s) for s in per_frame) if st.recording.is_stack
-                    else FrameContours.of(per_frame))
+        if st.recording.is_stack:  # with the (edited) RV borders of short-axis MRI
+            rv = rv_contours_per_frame(st)
+            contours = tuple(FrameContours.of(s, r if any(x is not None for x in r) else ())
+                             for s, r in zip(per_frame, rv))
+        else:
+            contours = FrameContours.of(per_frame)
         out.append(replace(st.analysis, recording=st.recording, contours=contours, measurements=st.measurements))
     if not out:
         return [], None

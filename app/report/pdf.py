@@ -171,9 +171,10 @@ def _recording_figures(rec: RecordingSection, width: float, height: float) -> li
         grid = Table([images], colWidths=[cell_w] * len(images), hAlign="LEFT")
         grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
         blocks.append(grid)
+        third = ("<font color='#c85aff'>right ventricle</font>" if rec.modality == "mri"
+                 else "<font color='#0a84ff'>left atrium</font>")  # label 3: the RV on short-axis MRI
         blocks.append(Paragraph("Contours: <font color='#ff3b30'>endocardium</font>, "
-                                "<font color='#34c759'>epicardium</font>, <font color='#0a84ff'>left atrium</font>.",
-                                st.SMALL))
+                                f"<font color='#34c759'>epicardium</font>, {third}.", st.SMALL))
     curve, label = (rec.volume_curve_ml, "LV volume (ml)") if rec.volume_curve_ml is not None else \
         (rec.area_curve, f"LV cavity area ({rec.area_unit})")
     if curve is not None and len(curve) == len(rec.frame_times_s) and len(curve) > 1:

@@ -195,7 +195,7 @@ class ContourEditor(QObject):
             return
         if len(px) < 4 or np.ptp(px, axis=0).max() < 5:
             return
-        closed = self.contour.closed if self.contour is not None else self.kind == "la"
+        closed = self.contour.closed if self.contour is not None else self.kind in ("la", "rv")
         n = len(self.contour.points_px) if self.contour is not None else CONTROL_POINTS
         if not closed and px[0, 0] > px[-1, 0]:
             px = px[::-1]

@@ -1,4 +1,5 @@
-"""Curves linked to the frame cursor: LV volume (or cavity area: one short-axis slice, uncalibrated) and strain.
+"""Curves linked to the frame cursor: LV volume (or cavity area: one short-axis slice, uncalibrated), the RV
+volume of a short-axis MRI stack (violet, the RV overlay's colour), and strain.
 
 Clicking a curve plot jumps to that frame; the timeline (cursor, ED/ES markers, flags) sits on the
 volume plot; the strain plot shares its x axis and appears when a strain result is present.
@@ -11,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from app.ui.overlays import SEGMENT_COLOURS
+from app.ui.overlays import LAYERS, SEGMENT_COLOURS
 from app.ui.timeline import Timeline
 
 
@@ -29,6 +30,9 @@ class CurvesPanel(QWidget):
         self.volume_plot.setMouseEnabled(x=False, y=False)
         self.volume_curve = self.volume_plot.plot([], [], pen=pg.mkPen((255, 214, 0), width=2), symbol="o",
                                                   symbolSize=4, symbolBrush=(255, 214, 0))
+        rv_colour = LAYERS["rv"][1]
+        self.rv_curve = self.volume_plot.plot([], [], pen=pg.mkPen(rv_colour, width=2), symbol="o", symbolSize=4,
+                                              symbolBrush=rv_colour)
         self.timeline = Timeline(self.volume_plot)
         self.strain_plot = pg.PlotWidget()
         self.strain_plot.setMenuEnabled(False)
@@ -70,6 +74,15 @@ class CurvesPanel(QWidget):
         else:
             ok = np.isfinite(curve)
             self.volume_curve.setData(frames[ok], curve[ok])
+        rv = getattr(measurements, "rv_volume_curve_ml", None) if curve is not None and label.endswith("(ml)") else None
+        if rv is None or not np.isfinite(rv).any():
+            self.rv_curve.setData([], [])
+        else:
+            rv = np.asarray(rv, float)
+            ok = np.isfinite(rv)
+            self.rv_curve.setData(np.arange(len(rv))[ok], rv[ok])
+            label = "LV (yellow) / RV (violet) volume (ml)"
+            curve = np.fmin(curve, rv)  # the flags sit at the lower curve's bottom
         self.volume_plot.setLabel("left", label)
         self.timeline.set_markers(ed_frames, es_frames)
         low = float(np.nanmin(curve)) if curve is not None and np.isfinite(curve).any() else 0.0

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.ui import dialogs
-from app.workflow.edits import (CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, move_marker, spacing_from_line,
-                                toggle_marker)
+from app.workflow.edits import (BodySizeEdit, CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, move_marker,
+                                spacing_from_line, toggle_marker)
 
 
 class EditActions:
@@ -21,6 +21,7 @@ class EditActions:
         window.editor.line_drawn.connect(self.calibration_line)
         window.curves.marker_moved.connect(self.marker_moved)
         window.tools.view_chosen.connect(lambda view: self.push(lambda i: ViewEdit(i, view)))
+        window.tools.body_size_chosen.connect(lambda h, w: self.push(lambda i: BodySizeEdit(i, h, w)))
 
     def push(self, make_command) -> None:
         """make_command(recording index) -> EditCommand, pushed for the recording on screen."""

@@ -24,6 +24,7 @@ from app.ui.side_panel import RecordingsPanel, ToolsPanel
 from app.ui.status import StatusArea
 from app.ui.study_controller import StudyController
 from app.ui.workers import GeneratorWorker
+from app.workflow.indexed import indexed_values
 from app.workflow.view_step import view_note
 
 
@@ -232,11 +233,12 @@ class MainWindow(QMainWindow):
             self.curves.show_strain(strain)
         self.curves.set_frame(self.cine.frame)
         rec = st.recording
+        self.tools.show_body_size(rec.patient.height_cm, rec.patient.weight_kg)  # typed, undone or from the file
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else self.study.biplane, rec.modality, source,
-                                            view_note(st.analysis))
+                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)

@@ -1,5 +1,6 @@
-"""Measurements table: EDV, ESV, SV, EF, GLS, heart rate with normal ranges; out-of-range values are
-highlighted and values depending on a manual edit are marked "edited"."""
+"""Measurements table: EDV, ESV, SV, EF, GLS, heart rate with normal ranges; on cine MRI also the LV mass and
+the RV's EDV, ESV, SV and EF; values indexed to body surface area when the height and weight are known.
+Out-of-range values are highlighted and values depending on a manual edit are marked "edited"."""
 
 from __future__ import annotations
 
@@ -20,6 +21,29 @@ ROWS = (  # (name, label, unit, decimals)
     ("gls_pct", "GLS", "%", 1),
     ("heart_rate_bpm", "Heart rate", "bpm", 0),
 )
+MRI_ROWS = (
+    ("lv_mass_g", "LV mass", "g", 0),
+    ("rv_edv_ml", "RV EDV", "ml", 0),
+    ("rv_esv_ml", "RV ESV", "ml", 0),
+    ("rv_sv_ml", "RV SV", "ml", 0),
+    ("rv_ef_pct", "RV EF", "%", 0),
+)
+INDEXED_ROWS = (  # shown when the body surface area is known (app.workflow.indexed)
+    ("bsa_m2", "BSA", "m²", 2),
+    ("edv_index_ml_m2", "EDV index", "ml/m²", 0),
+    ("esv_index_ml_m2", "ESV index", "ml/m²", 0),
+    ("lv_mass_index_g_m2", "LV mass index", "g/m²", 0),
+    ("rv_edv_index_ml_m2", "RV EDV index", "ml/m²", 0),
+    ("rv_esv_index_ml_m2", "RV ESV index", "ml/m²", 0),
+)
+
+
+def rows_for(modality: str, indexed=None) -> tuple:
+    """The table's rows: the common ones, the MRI ones on cine MRI, the indexed ones with a BSA (echo: no RV)."""
+    rows = ROWS + (MRI_ROWS if modality == "mri" else ())
+    if indexed is not None and indexed.bsa_m2 is not None:
+        rows += tuple(r for r in INDEXED_ROWS if modality == "mri" or not r[0].startswith(("rv_", "lv_mass")))
+    return rows
 OUT_OF_RANGE = QColor(255, 120, 90)
 EDITED_TEXT = "edited"
 REPORT_TOOLTIP = "Available once the PDF report module is part of this build"
@@ -52,6 +76,7 @@ class MeasurementsPanel(QWidget):
         super().__init__(parent)
         self.title = QLabel("Measurements")
         self.title.setStyleSheet("font-weight: bold")
+        self.rows = ROWS
         self.table = QTableWidget(len(ROWS), 4)
         self.table.setHorizontalHeaderLabels(["", "Value", "Normal", "Note"])
         self.table.verticalHeader().setVisible(False)
@@ -79,15 +104,18 @@ class MeasurementsPanel(QWidget):
         self.values: dict[str, float | None] = {}
 
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
-                          biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "") -> None:
+                          biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "",
+                          indexed=None) -> None:
         """Fill the table from a Measurements (biplane preferred when given) and a StrainResult.
 
-        view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table."""
+        view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table;
+        indexed: app.workflow.indexed.IndexedValues of the recording (rows per BSA when it has one)."""
         m = biplane if biplane is not None else measurements
         edited = set(getattr(measurements, "edited", ()) or ())
+        self._set_rows(rows_for(modality, indexed))
         self.values = {}
-        for row, (name, _, unit, decimals) in enumerate(ROWS):
-            value = _value(m, strain, name)
+        for row, (name, _, unit, decimals) in enumerate(self.rows):
+            value = _value(m, strain, name, indexed)
             self.values[name] = value
             text = "—" if value is None else f"{value:.{decimals}f} {unit}"
             rng = reference_range(name, sex, modality)
@@ -115,6 +143,15 @@ class MeasurementsPanel(QWidget):
             parts.append(view_note)
         self.method.setText(" · ".join(parts))
 
+    def _set_rows(self, rows: tuple) -> None:
+        if rows == self.rows:
+            return
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        self.table.setMinimumHeight(self.table.verticalHeader().defaultSectionSize() * (len(rows) + 1) + 6)
+        for row, (_, label, _, _) in enumerate(rows):
+            self.table.setItem(row, 0, QTableWidgetItem(label))
+
     def _set(self, row: int, col: int, text: str, highlight: bool) -> None:
         item = QTableWidgetItem(text)
         item.setTextAlignment(Qt.AlignVCenter | (Qt.AlignRight if col == 1 else Qt.AlignLeft))
@@ -126,14 +163,16 @@ class MeasurementsPanel(QWidget):
         self.table.setItem(row, col, item)
 
     def cell_text(self, name: str, col: int = 1) -> str:
-        row = [r[0] for r in ROWS].index(name)
+        row = [r[0] for r in self.rows].index(name)
         item = self.table.item(row, col)
         return item.text() if item else ""
 
 
-def _value(m, strain, name: str) -> float | None:
+def _value(m, strain, name: str, indexed=None) -> float | None:
     if name == "gls_pct":
         value = getattr(strain, "gls_pct", None)
+    elif name == "bsa_m2" or "_index_" in name:
+        value = None if indexed is None else (indexed.bsa_m2 if name == "bsa_m2" else indexed.get(name))
     else:
         value = getattr(m, name, None)
     if value is None:

@@ -1,5 +1,6 @@
-"""Per-frame overlays on the cine view: endocardium, epicardium, LA, long axis and the disks of the
-method of disks (on ED/ES frames), strain segments when present. Each layer can be toggled.
+"""Per-frame overlays on the cine view: endocardium, epicardium, LA, the right ventricle (short-axis MRI),
+long axis and the disks of the method of disks (on ED/ES frames), strain segments when present. Each layer
+can be toggled.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ LAYERS = {  # name: (label, colour)
     "endo": ("LV endocardium", (255, 214, 0)),
     "epi": ("Epicardium", (70, 230, 110)),
     "la": ("Left atrium", (0, 190, 255)),
+    "rv": ("Right ventricle (MRI)", (200, 90, 255)),
     "axis": ("Long axis + disks (ED/ES)", (255, 110, 200)),
     "strain": ("Strain segments", (255, 140, 40)),
 }
@@ -57,7 +59,7 @@ class OverlayLayer:
         """Draw one frame. controls: {kind: ControlContour} or None; centerline_px (120, 2) or None."""
         self.clear()
         if controls:
-            for kind in ("endo", "epi", "la"):
+            for kind in ("endo", "epi", "la", "rv"):
                 c = controls.get(kind)
                 if c is not None:
                     dense = c.dense()

@@ -4,7 +4,8 @@
         [--truth] [--frame ed|es|N] [--size 1500x950]
 
 --truth segments with the phantom truth sidecar beside the recording (`<name>.truth.npz`, written by
-`python -m app phantom`) instead of the installed model, so the picture does not depend on training.
+`python -m app phantom`) instead of the installed model, so the picture does not depend on training;
+--labels FILE uses a label map as `analyze --labels` does (e.g. expert labels of an MRI stack, 3 = RV).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ def main(argv=None) -> int:
     parser.add_argument("out")
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--truth", action="store_true", help="segment with the phantom truth sidecar")
+    parser.add_argument("--labels", help="segment with this label map (as analyze --labels)")
     parser.add_argument("--frame", default="ed", help="ed, es or a frame number")
     parser.add_argument("--size", default="1500x950")
     args = parser.parse_args(argv)
@@ -35,6 +37,12 @@ def main(argv=None) -> int:
         from app.data.phantom import load_truth
 
         window.controller.segmenter_for = lambda rec: (lambda r, t=load_truth(rec.source_path): t.labels)
+    elif args.labels:
+        from pathlib import Path
+
+        from app.commands.analyze_io import load_labels
+
+        window.controller.segmenter_for = lambda rec: (lambda r: load_labels(Path(args.labels), r))
     window.show()
     window.open_paths(args.paths)
     if not len(window.study):

@@ -1,7 +1,8 @@
 """Between the analysis' dense LvContours and the viewer's editable control-point contours.
 
 Analysis -> editing: each frame's endocardium, epicardium and LA become `CONTROL_POINTS` control points
-(open for long-axis borders, closed for the LA and short-axis borders). Editing -> measurements: the
+(open for long-axis borders, closed for the LA and short-axis borders); on short-axis MRI the RV border
+(FrameContours.rv) becomes the closed kind "rv", independent of the LV (a basal slice may hold only RV). Editing -> measurements: the
 smooth splines through the control points become LvContours again (annulus = ends of the endocardium,
 apex = farthest point), which `measure_recording` turns into volumes.
 """
@@ -45,17 +46,35 @@ def control_from_lv(c: LvContours) -> dict[str, ControlContour]:
 
 
 def control_contours_from_analysis(analysis: object) -> dict[tuple[int, int], dict[str, ControlContour]]:
-    """{(slice, frame): {kind: ControlContour}} from a RecordingAnalysis."""
+    """{(slice, frame): {kind: ControlContour}} from a RecordingAnalysis (the RV as kind "rv")."""
     items = frame_contours(analysis)
     per_slice = items if _is_stack_list(items) else [items]
+    rv_per_slice = _rv_per_slice(analysis, len(per_slice))
     out = {}
     for s, frames in enumerate(per_slice):
         for f, c in enumerate(frames or []):
-            if c is not None:
-                controls = control_from_lv(c)
-                if controls:
-                    out[(s, f)] = controls
+            controls = control_from_lv(c) if c is not None else {}
+            rv = rv_per_slice[s][f] if f < len(rv_per_slice[s]) else None
+            if rv is not None and len(rv) >= 4:
+                controls["rv"] = control_from_dense(rv, True, CONTROL_POINTS)
+            if controls:
+                out[(s, f)] = controls
     return out
+
+
+def _rv_per_slice(analysis: object, n_slices: int) -> list:
+    """Per slice the (T,) RV borders of the analysis' FrameContours (empty when there are none)."""
+    contours = getattr(analysis, "contours", None)
+    slices = list(contours) if isinstance(contours, tuple) else [contours]
+    out = [tuple(getattr(fc, "rv", ()) or ()) for fc in slices]
+    return (out + [()] * n_slices)[:n_slices]
+
+
+def rv_contours_per_frame(state) -> list:
+    """Per slice, per frame the dense closed RV border (N, 2) or None, from a RecordingState's "rv" controls."""
+    rec = state.recording
+    return [[state.contours[(s, f)]["rv"].dense() if "rv" in state.contours.get((s, f), {}) else None
+             for f in range(rec.n_frames)] for s in range(rec.n_slices)]
 
 
 def edes_from_analysis(analysis: object) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -16,6 +16,7 @@ import numpy as np
 from app.analysis.event_check import curve_contradiction
 from app.data.recording import Recording
 from app.workflow.results import ED_ES_AREA_CURVE, ED_ES_TEMPREG, FLAG_AREA_JUMP, Measurements
+from app.workflow.stack_phases import PHASE_PAIR_REASON, SINGLE_PHASE_REASON, is_phase_pair, is_single_phase
 
 
 def lv_curve(measurements: Measurements) -> np.ndarray:
@@ -39,6 +40,10 @@ def model_ed_es(recording: Recording, measurements: Measurements
     contradict the segmented curve: app.analysis.event_check.curve_contradiction).
     """
     area = (tuple(measurements.ed_frames), tuple(measurements.es_frames), ED_ES_AREA_CURVE)
+    if is_phase_pair(recording):
+        return (*area, PHASE_PAIR_REASON)
+    if is_single_phase(recording):
+        return (*area, SINGLE_PHASE_REASON)
     if recording.n_frames < 3:
         return (*area, f"the recording has {recording.n_frames} frames; the ED/ES model needs at least 3")
     try:

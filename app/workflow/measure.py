@@ -32,6 +32,14 @@ from app.analysis.volumes import (
     slice_summation_ml,
 )
 from app.data.recording import Recording
+from app.workflow.rv_measure import rv_areas_px2, rv_volumes
+from app.workflow.stack_phases import (
+    is_partial_cycle,
+    is_phase_pair,
+    is_single_phase,
+    partial_cycle_notes,
+    phase_pair_ed_es,
+)
 from app.workflow.results import (
     FLAG_AREA_JUMP,
     FLAG_EDITED,
@@ -54,10 +62,11 @@ MIN_LV_FRAME_FRACTION = 0.5
 # apical cavity is about 1 cm^2): on a clip of speckle noise the echo model finds "cavities" of 0-2 cm^2,
 # mostly under 0.5, which otherwise gave EDV 0.0 ml and an EF of 51 %.
 MIN_LV_AREA_MM2 = 50.0
+_RV_VALUES = frozenset({"rv_edv_ml", "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"})
 _VOLUME_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "volume_curve_ml", "beats",
-                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"})
+                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"}) | _RV_VALUES
 _TIMING_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "beats", "heart_rate_bpm",
-                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"})
+                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"}) | _RV_VALUES
 
 
 def _scale(recording: Recording) -> tuple[float, float]:
@@ -146,6 +155,7 @@ def measure_recording(
     confidence: np.ndarray | None = None,
     edited_frames: Sequence[int] = (),
     frame_flags: Mapping[int, Sequence[str]] | None = None,
+    rv_contours=None,
 ) -> Measurements:
     """Measurements of one recording from its contours.
 
@@ -155,10 +165,14 @@ def measure_recording(
     confidence: (T,) per-frame segmentation confidence for the quality flags; edited_frames: frames whose
     contours were edited by hand (flagged "edited"); frame_flags: more flags per frame from the segmenter
     (RecordingAnalysis.extra["segmenter_flags"]; pass them again when re-measuring after an edit).
+    rv_contours: for a stack, per slice a sequence (T,) of closed RV borders (N, 2) or None; by default the
+    `rv` of each slice's FrameContours (app.workflow.rv_measure measures them).
     """
     if recording.is_stack:
+        if rv_contours is None:
+            rv_contours = [getattr(fc, "rv", ()) for fc in contours_per_frame]
         return _measure_stack(recording, contours_per_frame, ed_frames, es_frames, edited, confidence, edited_frames,
-                              frame_flags)
+                              frame_flags, rv_contours)
     frames = list(contours_per_frame)
     if len(frames) != recording.n_frames:
         raise AnalysisError(f"{len(frames)} contour frames for a recording of {recording.n_frames} frames")
@@ -291,7 +305,7 @@ def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv
 
 
 def _measure_stack(rec, per_slice, ed_frames, es_frames, edited, confidence, edited_frames,
-                   frame_flags=None) -> Measurements:
+                   frame_flags=None, rv_contours=None) -> Measurements:
     slices = [list(fc) for fc in per_slice]
     if len(slices) != rec.n_slices or any(len(s) != rec.n_frames for s in slices):
         raise AnalysisError(f"contours must be {rec.n_slices} slices x {rec.n_frames} frames")
@@ -312,17 +326,31 @@ def _measure_stack(rec, per_slice, ed_frames, es_frames, edited, confidence, edi
               for t in range(rec.n_frames)]
     issues = _merge_flags(issues, frame_flags)
     quality = _quality(present, area_px, confidence, edited_frames, issues)
-    if np.isfinite(vol).sum() >= 3 and (ed_frames is None or es_frames is None):
-        # cine MR is one gated cycle: ED (at the trigger) is found once, across the wrap
-        detected_ed, detected_es = detect_ed_es(vol, rec.frame_rate_hz, periodic=True)
-        ed_frames = detected_ed if ed_frames is None else ed_frames
-        es_frames = detected_es if es_frames is None else es_frames
+    detected = None
+    if is_phase_pair(rec):  # ED/ES pair: ED = the larger LV (app.workflow.stack_phases)
+        detected = phase_pair_ed_es(vol)
+    elif np.isfinite(vol).sum() >= 3:  # cine MR is one gated cycle: ED (at the trigger) is found once, across the wrap
+        detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=True)
+    if detected is not None and (ed_frames is None or es_frames is None):
+        ed_frames = detected[0] if ed_frames is None else ed_frames
+        es_frames = detected[1] if es_frames is None else es_frames
+    partial = is_partial_cycle(rec)
+    heart_rate = rec.heart_rate_bpm or (None if partial else gated_cycle_heart_rate_bpm(rec))
     m = _assemble(rec, "slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan),
-                  ed_frames, es_frames, edited, quality, rec.heart_rate_bpm or gated_cycle_heart_rate_bpm(rec))
-    if m.beats and rec.calibrated and np.isfinite(epi).any():
-        masses = [myocardial_mass_g(endo[:, b.ed_frame] * px_area, epi[:, b.ed_frame] * px_area, step)
-                  for b in m.beats]
+                  ed_frames, es_frames, edited, quality, heart_rate)
+    mass_frames = [b.ed_frame for b in m.beats] or ([0] if is_single_phase(rec) else [])
+    if mass_frames and rec.calibrated and np.isfinite(epi).any():
+        masses = [myocardial_mass_g(endo[:, t] * px_area, epi[:, t] * px_area, step) for t in mass_frames]
         m = replace(m, lv_mass_g=float(np.mean(masses)))
+    rv_areas = rv_areas_px2(rv_contours, rec.n_slices, rec.n_frames) if rec.calibrated else None
+    rv = None if rv_areas is None else rv_volumes(rv_areas, px_area, step, m.beats)
+    if rv is not None:
+        m = replace(m, rv_edv_ml=rv.edv_ml, rv_esv_ml=rv.esv_ml, rv_sv_ml=rv.sv_ml, rv_ef_pct=rv.ef_pct,
+                    rv_volume_curve_ml=rv.volume_curve_ml)
+    if partial:
+        notes = [n for n in m.notes if not n.startswith("no cardiac cycle found")]
+        extra = partial_cycle_notes(rec, m.volume_curve_ml, None if rv is None else rv.volume_curve_ml)
+        m = replace(m, notes=tuple(notes) + extra)
     return m
 
 

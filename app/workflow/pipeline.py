@@ -39,10 +39,12 @@ from typing import Callable, Iterator
 import numpy as np
 
 from app.analysis.contours import extract_contours
+from app.analysis.rv import rv_outline
 from app.cancel import is_cancelled
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch, no OpenCV
 from app.workflow.edes_step import model_ed_es
+from app.workflow.stack_phases import is_single_phase
 from app.workflow.measure import SHORT_AXIS_VIEWS, measure_recording
 from app.workflow.view_step import view_check
 from app.workflow.results import (
@@ -214,7 +216,7 @@ def analyze_recording(
     segmenter_name: str = "",
 ) -> Iterator[Progress | RecordingAnalysis]:
     """Segment, extract contours and measure one recording (see the module docstring)."""
-    if recording.n_frames < 2:
+    if recording.n_frames < 2 and not is_single_phase(recording):  # one phase of a stack: its volumes
         raise AnalysisError("the recording has fewer than 2 frames: no cardiac cycle to analyse")
     if recording.is_stack and recording.modality != "mri":
         raise AnalysisError("only MRI short-axis stacks can be analysed slice by slice")
@@ -239,19 +241,22 @@ def analyze_recording(
     flags = segmenter_flags(result)
 
     kind = contour_kind(recording)
+    with_rv = recording.modality == "mri"  # label 3 is the RV on short-axis MRI (the LA on echo)
     stack = labels if recording.is_stack else labels[None]
     n_total = stack.shape[0] * stack.shape[1]
     per_slice = []
     for s, slice_labels in enumerate(stack):
-        frames = []
+        frames, rv = [], []
         for t, frame in enumerate(slice_labels):
             if is_cancelled(cancel):
                 return
             frames.append(extract_contours(frame, kind))
+            if with_rv:
+                rv.append(rv_outline(frame))
             done = s * stack.shape[1] + t + 1
             if done % 10 == 0 or done == n_total:
                 yield Progress(SEGMENTATION_SHARE + 0.15 * done / n_total, "tracing contours")
-        per_slice.append(FrameContours.of(frames))
+        per_slice.append(FrameContours.of(frames, rv if any(r is not None for r in rv) else ()))
     contours = tuple(per_slice) if recording.is_stack else per_slice[0]
     yield Progress(0.96, "finding end-diastole and end-systole")
     try:

@@ -21,6 +21,7 @@ import numpy as np
 from app.analysis.beats import Beat
 from app.analysis.contours import LvContours
 from app.data.recording import Recording
+from app.workflow.indexed import indexed_json
 from app.workflow.view_step import view_json
 
 Method = Literal["monoplane", "biplane", "slice-summation", "single-slice"]
@@ -67,13 +68,18 @@ def _curve(values, ndigits: int = 3):
 
 @dataclass(frozen=True, eq=False)
 class FrameContours:
-    """Contours of every frame of one 2D+t series: `frames[t]` is an LvContours or None."""
+    """Contours of every frame of one 2D+t series: `frames[t]` is an LvContours or None.
+
+    rv: on a short-axis MRI slice, `rv[t]` is the closed RV border (N, 2) of frame t or None (app.analysis.rv);
+    empty for echo. The RV is kept apart from the LV's contours: basal slices can hold RV without LV.
+    """
 
     frames: tuple[LvContours | None, ...]
+    rv: tuple[np.ndarray | None, ...] = ()
 
     @classmethod
-    def of(cls, items: Sequence[LvContours | None]) -> "FrameContours":
-        return cls(tuple(items))
+    def of(cls, items: Sequence[LvContours | None], rv: Sequence[np.ndarray | None] = ()) -> "FrameContours":
+        return cls(tuple(items), tuple(rv))
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -88,7 +94,7 @@ class FrameContours:
         """A copy with frame t replaced (for manual edits)."""
         items = list(self.frames)
         items[t] = contours
-        return FrameContours(tuple(items))
+        return FrameContours(tuple(items), self.rv)
 
     def to_json_dict(self) -> list:
         return [None if c is None else c.to_json_dict() for c in self.frames]
@@ -132,6 +138,12 @@ class Measurements:
     source: str = ""  # file the measurement came from ("" for a biplane combination)
     notes: tuple[str, ...] = ()  # caveats for the user, e.g. uncalibrated, nominal frame timing
     fac_pct: float | None = None  # fractional area change, method "single-slice" (one short-axis slice)
+    # right ventricle, short-axis MRI stacks (slice summation at the LV's ED/ES phases: app.workflow.rv_measure)
+    rv_edv_ml: float | None = None
+    rv_esv_ml: float | None = None
+    rv_sv_ml: float | None = None
+    rv_ef_pct: float | None = None
+    rv_volume_curve_ml: np.ndarray | None = None
 
     @property
     def flagged_frames(self) -> tuple[int, ...]:
@@ -181,7 +193,21 @@ class Measurements:
             "flagged_frames": list(self.flagged_frames),
             "source": self.source,
             "notes": list(self.notes),
+            "rv_edv_ml": _num(self.rv_edv_ml),
+            "rv_esv_ml": _num(self.rv_esv_ml),
+            "rv_sv_ml": _num(self.rv_sv_ml),
+            "rv_ef_pct": _num(self.rv_ef_pct),
+            "rv_volume_curve_ml": _curve(self.rv_volume_curve_ml),
+            **self._phase_volumes_json(),
         }
+
+    def _phase_volumes_json(self) -> dict:
+        """One-phase stacks (a 3D volume of slices): that phase's LV and RV volumes, as there is no EDV/ESV."""
+        if self.method != "slice-summation" or self.n_frames != 1:
+            return {}
+        lv = None if self.volume_curve_ml is None else self.volume_curve_ml[0]
+        rv = None if self.rv_volume_curve_ml is None else self.rv_volume_curve_ml[0]
+        return {"lv_volume_ml": _num(lv), "rv_volume_ml": _num(rv)}
 
 
 def _beat_json(beat, volumes_known: bool, method: str) -> dict:
@@ -253,6 +279,7 @@ class RecordingAnalysis:
             "confidence": _curve(self.confidence, 4),
         }
         out.update({k: v for k, v in self.measurements.to_json_dict().items() if k not in out})
+        out.update(indexed_json(self.measurements, rec.patient))
         out["view"] = rec.view
         if include_contours:
             if isinstance(self.contours, FrameContours):

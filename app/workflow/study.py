@@ -20,7 +20,7 @@ from app.workflow.splines import ControlContour
 from app.workflow.study_analysis import default_biplane, default_measure, strain_from_json, strain_to_json
 
 ContourKey = tuple[int, int]  # (slice index, frame index)
-KINDS = ("endo", "epi", "la")
+KINDS = ("endo", "epi", "la", "rv")  # rv: the right ventricle of short-axis MRI
 FORMAT = "cardiotrace-study"
 FORMAT_VERSION = 1
 
@@ -67,6 +67,8 @@ class RecordingState:
             names.add("esv_ml")
         if names:
             names.update({"sv_ml", "ef_pct"})
+        if self.recording.is_stack:  # an edit at ED/ES may be the RV's (edits are kept per frame, not per kind)
+            names.update({f"rv_{n}" for n in ("edv_ml", "esv_ml", "sv_ml", "ef_pct") if n in names})
         if edited_frames:
             names.add("volume_curve_ml")
         if self.edes_edited:
@@ -191,6 +193,20 @@ class StudyState:
         self.remeasure(index)
         self.events.modified.emit(index)
 
+    def set_body_size(self, index: int, height_cm: float | None, weight_kg: float | None) -> None:
+        """The patient's height and weight (typed in; None = unknown) for values indexed to body surface area."""
+        from dataclasses import replace
+
+        from app.analysis.body_size import check_body_size
+
+        if height_cm is not None and weight_kg is not None:
+            check_body_size(height_cm, weight_kg)  # ValueError: one readable line
+        st = self.recordings[index]
+        patient = replace(st.recording.patient, height_cm=height_cm, weight_kg=weight_kg)
+        st.recording = replace(st.recording, patient=patient)
+        self.remeasure(index)  # the measurements panel and report read the indexed values from the patient
+        self.events.modified.emit(index)
+
     def remeasure(self, index: int, precomputed: object | None = None) -> None:
         """Recompute the measurements (or take `precomputed`, measured by a worker on the same state)."""
         st = self.recordings[index]
@@ -236,6 +252,7 @@ class StudyState:
             "contours": contours,
             "measurements": meas.to_json_dict() if hasattr(meas, "to_json_dict") else None,
             "strain": strain_to_json(st.strain),
+            "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg},
         }
 
     def restore_json(self, index: int, data: dict) -> None:
@@ -255,6 +272,12 @@ class StudyState:
         rec = st.recording.with_view(view) if view in VIEWS else st.recording
         if edited.get("calibration"):
             rec = rec.with_calibration(tuple(data["spacing_mm"]))
+        body = data.get("body_size") or {}
+        if body.get("height_cm") is not None or body.get("weight_kg") is not None:
+            from dataclasses import replace
+
+            rec = replace(rec, patient=replace(rec.patient, height_cm=body.get("height_cm"),
+                                               weight_kg=body.get("weight_kg")))
         st.recording = rec
         st.contours = contours
         st.analysed = bool(data.get("analysed", bool(contours)))

@@ -146,14 +146,17 @@ def analysis_from_state(state):
     and exports work on a study reopened from its autosave. The strain is the saved one; the ED/ES are
     the saved ones (ed_es_method "manual" when set by hand, else "restored")."""
     from app.analysis.contours import contours_to_labels
-    from app.workflow.contour_adapter import lv_contours_per_frame
+    from app.analysis.rv import rv_drawn
+    from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
     from app.workflow.results import ED_ES_MANUAL, ED_ES_RESTORED, FrameContours, RecordingAnalysis
 
     rec = state.recording
     per_frame = lv_contours_per_frame(state)
     slices = per_frame if rec.is_stack else [per_frame]
-    labels = np.stack([np.stack([contours_to_labels(c, rec.image_shape) for c in s]) for s in slices])
-    contours = tuple(FrameContours.of(s) for s in slices)
+    rv = rv_contours_per_frame(state) if rec.modality == "mri" else [[None] * rec.n_frames] * len(slices)
+    labels = np.stack([np.stack([rv_drawn(contours_to_labels(c, rec.image_shape), r) for c, r in zip(s, rs)])
+                       for s, rs in zip(slices, rv)])
+    contours = tuple(FrameContours.of(s, r if any(x is not None for x in r) else ()) for s, r in zip(slices, rv))
     conf = state.confidence if state.confidence is not None else np.full(rec.n_frames, np.nan)
     return RecordingAnalysis(rec, labels if rec.is_stack else labels[0], contours if rec.is_stack else contours[0],
                              conf, state.measurements, segmenter="restored", strain=state.strain,
@@ -163,17 +166,18 @@ def analysis_from_state(state):
 
 def default_measure(state) -> object:
     """Recompute the measurements from the editable contours (app.workflow.measure)."""
-    from app.workflow.contour_adapter import lv_contours_per_frame
+    from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
     from app.workflow.measure import measure_recording
 
     contours = lv_contours_per_frame(state)
     flat = [c for s in contours for c in s] if state.recording.is_stack else contours
     if not any(c is not None for c in flat):
         return None
+    rv = rv_contours_per_frame(state) if state.recording.is_stack else None
     return measure_recording(
         state.recording, contours, ed_frames=state.ed_frames or None, es_frames=state.es_frames or None,
         edited=state.edited_values(), confidence=state.confidence,
-        edited_frames=sorted({f for _, f in state.edited_keys}),
+        edited_frames=sorted({f for _, f in state.edited_keys}), rv_contours=rv,
     )
 
 

@@ -94,3 +94,28 @@ def stratified_folds(patient_groups: dict[str, str], n_folds: int = 5) -> list[l
         for i, patient in enumerate(members):
             folds[(i + g_index) % n_folds].append(patient)
     return [sorted(f) for f in folds]
+
+
+PHASE_INDEX = {"ed": 0, "es": 1}
+FRAME_INTERVAL_S = 0.03  # nominal: ACDC keeps only two phases of the cine
+
+
+def write_nifti(patient: AcdcPatient, image_path: Path, label_path: Path, phases=("ed", "es")) -> tuple[Path, Path]:
+    """The patient's image and label files for the given phases ("ed", "es"), as a user's files would be: 4D
+    (x, y, slice, phase) for two or more phases, 3D (x, y, slice) for one; the estimated spacing in mm; images as
+    int16 (ACDC's source files are 16-bit MR; an 8-bit 3D NIfTI is read as an echo clip), labels ours."""
+    import SimpleITK as sitk
+
+    idx = [PHASE_INDEX[ph] for ph in phases]
+    pixel_mm = patient.spacing_mm[0]
+    for path, source, dtype in ((image_path, patient.images, np.int16), (label_path, patient.labels, np.uint8)):
+        data = source[idx].astype(dtype)  # (T, S, H, W)
+        if len(idx) == 1:
+            image = sitk.GetImageFromArray(data[0])
+            image.SetSpacing((pixel_mm, pixel_mm, patient.slice_spacing_mm))
+        else:
+            image = sitk.GetImageFromArray(data, isVector=False)
+            image.SetSpacing((pixel_mm, pixel_mm, patient.slice_spacing_mm, FRAME_INTERVAL_S))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        sitk.WriteImage(image, str(path), useCompression=True)
+    return Path(image_path), Path(label_path)

@@ -122,7 +122,16 @@ def patient_info(ds):
         institution=text("InstitutionName"),
         manufacturer=text("Manufacturer"),
         study_uid=text("StudyInstanceUID"),
+        height_cm=_positive(get_float(ds, "PatientSize"), 100.0),  # metres in DICOM
+        weight_kg=_positive(get_float(ds, "PatientWeight"), 1.0),
     )
+
+
+def _positive(value: float | None, scale: float) -> float | None:
+    """value x scale, or None when absent, zero (DICOM's 'unknown' in practice) or not finite."""
+    import math
+
+    return value * scale if value is not None and math.isfinite(value) and value > 0 else None
 
 
 def image_geometry(ds, path: Path) -> tuple[int, int, int, int, int]:

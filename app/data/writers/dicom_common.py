@@ -24,6 +24,10 @@ def fill_patient_study(ds: Dataset, recording: Recording, series_uid: str | None
     ds.PatientID = p.patient_id or "UNKNOWN"
     ds.PatientBirthDate = p.birth_date
     ds.PatientSex = p.sex
+    if p.height_cm:
+        ds.PatientSize = f"{p.height_cm / 100.0:.3f}"
+    if p.weight_kg:
+        ds.PatientWeight = f"{p.weight_kg:.1f}"
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = p.study_date or today
     ds.StudyTime = ds.SeriesTime = ds.ContentTime = "120000"
     ds.AccessionNumber = ""
