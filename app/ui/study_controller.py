@@ -2,7 +2,8 @@
 
 Edits arrive as app.workflow.edits commands and go onto a QUndoStack (one UndoableEdit each). Every
 change marks the recording dirty; a single-shot timer restarted on each change saves ~1.5 s after the
-last edit (AutosaveScheduler.flush). Opening a recording restores its sidecar state when one exists.
+last edit (AutosaveScheduler.flush) to the user data folder. Opening a recording restores its saved state
+when one exists.
 """
 
 from __future__ import annotations
@@ -80,30 +81,41 @@ class StudyController(QObject):
         return index
 
     def restore(self, index: int) -> bool:
-        """Restore the autosaved state of a recording; a corrupt sidecar is reported, not fatal."""
+        """Restore the autosaved state of a recording; a corrupt file is reported, not fatal. A legacy
+        side-car beside the source is read and copied to the user data folder."""
         rec = self.study[index].recording
+        key = self.study.save_key(index)
         try:
-            found = autosave.find_saved(rec.source_path, rec.series_description)
+            found = autosave.find_saved(key, rec.source_path, rec.series_description)
         except autosave.StudyFileError as exc:
             self.error.emit("Saved state unreadable", f"{exc}\n\nThe recording opens without it.")
             return False
         if found is None:
             return False
-        path, data = found
-        if not autosave.matches_source(data, rec):
+        path = found.path
+        if not autosave.matches_source(found.data, rec, key):
             self.error.emit("Saved state does not match",
                             f"{path} was saved for a different version of this recording; it is not applied.")
             return False
         self._restoring = True
         try:
-            self.study.restore_json(index, data)
+            self.study.restore_json(index, found.data)
         except (ValueError, KeyError, TypeError) as exc:
             self.error.emit("Saved state unreadable", f"{path}: {exc}\n\nThe recording opens without it.")
             return False
         finally:
             self._restoring = False
+        if found.legacy:
+            self._migrate(index, key, path)
         self.message.emit(f"Restored saved analysis and edits from {path.name}")
         return True
+
+    def _migrate(self, index: int, key: str, legacy_path: Path) -> None:
+        """Copy a state read from a legacy side-car to the user data folder (the side-car is left alone)."""
+        try:
+            autosave.save(self.study.to_json(index), key)
+        except OSError as exc:
+            self.error.emit("Autosave failed", f"{legacy_path} could not be copied to the data folder: {exc}")
 
     # -- edits ------------------------------------------------------------------------------
     def push(self, command: EditCommand) -> None:

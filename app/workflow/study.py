@@ -4,7 +4,7 @@ A study holds several recordings of one patient (e.g. A4C + A2C, or a short-axis
 the recording (view and calibration as currently set), the editable control-point contours per
 (slice, frame), ED/ES frames, model confidence and flagged frames, what was edited by hand, and the
 measurements recomputed after every change. `to_json`/`restore_json` (de)serialise one recording's
-state for the autosave sidecar. Edits with undo live in app/workflow/edits.py.
+state for the autosave (app/workflow/autosave.py). Edits with undo live in app/workflow/edits.py.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class RecordingState:
     edes_edited: bool = False
     view_edited: bool = False
     calibration_edited: bool = False
+    content_key: str = ""  # autosave key (app.workflow.autosave.content_key), computed on first use
 
     @property
     def name(self) -> str:
@@ -109,6 +110,15 @@ class StudyState:
             if st.recording.source_path is not None and str(st.recording.source_path) == str(path):
                 return i
         return None
+
+    def save_key(self, index: int) -> str:
+        """The autosave key of a recording (a hash of its pixels, computed once)."""
+        st = self.recordings[index]
+        if not st.content_key:
+            from app.workflow.autosave import content_key
+
+            st.content_key = content_key(st.original)
+        return st.content_key
 
     def set_analysis(self, index: int, analysis: object) -> None:
         """Take the pipeline's RecordingAnalysis: its contours become control points; replaces edits."""
@@ -220,7 +230,7 @@ class StudyState:
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
-            "source": source_fingerprint(st.recording),
+            "source": {**source_fingerprint(st.recording), "content_key": self.save_key(index)},
             "analysed": st.analysed,
             "view": st.recording.view,
             "spacing_mm": [float(v) for v in st.recording.spacing_mm],
