@@ -17,7 +17,7 @@ from app.ui.cine_view import CineView
 from app.ui.contour_editor import ContourEditor
 from app.ui.curves_panel import CurvesPanel
 from app.ui.edit_actions import EditActions
-from app.ui.measurements_panel import MeasurementsPanel, edes_source_text
+from app.ui.measurements_panel import MeasurementsPanel, edes_source_text, measurement_scope
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
 from app.ui.side_panel import RecordingsPanel, ToolsPanel
@@ -234,9 +234,10 @@ class MainWindow(QMainWindow):
         rec = st.recording
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
+        biplane = self.study.biplane_for(self.index)
+        self.measurements.set_scope(measurement_scope(st, biplane is not None))
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
-                                            None if rec.is_stack else self.study.biplane, rec.modality, source,
-                                            view_note(st.analysis))
+                                            biplane, rec.modality, source, view_note(st.analysis))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)

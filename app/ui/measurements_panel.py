@@ -78,13 +78,17 @@ class MeasurementsPanel(QWidget):
         layout.addLayout(buttons)
         self.values: dict[str, float | None] = {}
 
+    def set_scope(self, text: str) -> None:
+        """Say whose values the table shows (the selected recording, or the study's biplane result)."""
+        self.title.setText(f"Measurements · {text}" if text else "Measurements")
+
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
                           biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "") -> None:
         """Fill the table from a Measurements (biplane preferred when given) and a StrainResult.
 
         view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table."""
         m = biplane if biplane is not None else measurements
-        edited = set(getattr(measurements, "edited", ()) or ())
+        edited = set(getattr(m, "edited", ()) or ())
         self.values = {}
         for row, (name, _, unit, decimals) in enumerate(ROWS):
             value = _value(m, strain, name)
@@ -129,6 +133,14 @@ class MeasurementsPanel(QWidget):
         row = [r[0] for r in ROWS].index(name)
         item = self.table.item(row, col)
         return item.text() if item else ""
+
+
+def measurement_scope(state, biplane: bool) -> str:
+    """The panel's title for a RecordingState: biplane (A4C + A2C), or its view and name."""
+    view = state.recording.view.upper()
+    if biplane:
+        return f"biplane A4C + A2C (selected: {view})"
+    return f"{view} · {state.name}" + ("" if state.analysed else " (not analysed)")
 
 
 def _value(m, strain, name: str) -> float | None:

@@ -17,7 +17,8 @@ import numpy as np
 from app.data.recording import VIEWS, Recording
 from app.workflow.events import StudyEvents
 from app.workflow.splines import ControlContour
-from app.workflow.study_analysis import default_biplane, default_measure, strain_from_json, strain_to_json
+from app.workflow.study_analysis import (biplane_pair, default_biplane, default_measure, strain_from_json,
+                                         strain_to_json)
 
 ContourKey = tuple[int, int]  # (slice index, frame index)
 KINDS = ("endo", "epi", "la")
@@ -216,6 +217,14 @@ class StudyState:
             except Exception:  # noqa: BLE001 - biplane is a bonus; the per-view values still show
                 self.biplane = None
         self.events.measurements_changed.emit(index)
+
+    def biplane_for(self, index: int) -> object | None:
+        """The study's biplane result when recording `index` is one of the two it is made of, else None
+        (a panel showing another recording must not show it as that recording's values)."""
+        pair = biplane_pair(self) if self.biplane is not None else None
+        if pair is None or not any(st is self.recordings[index] for st in pair):
+            return None
+        return self.biplane
 
     # -- serialisation ----------------------------------------------------------------------
     def to_json(self, index: int) -> dict:

@@ -1,6 +1,6 @@
 """What the viewer runs in its worker: the analysis pipeline, then strain for apical echo clips.
 
-`default_measure(state)` / `default_biplane(study)`: the measurements of the study state (through
+`default_measure(state)` / `default_biplane(study)` (from the `biplane_pair`): the measurements of the study state (through
 app.workflow.measure, from the editable contours).
 `analyze_for_viewer(recording, segmenter=None, cancel=None, strain=True)` is a cancellable generator
 yielding Progress (the pipeline scaled to 0-0.7, strain to 0.7-1.0) and finally a RecordingAnalysis
@@ -177,17 +177,28 @@ def default_measure(state) -> object:
     )
 
 
+def biplane_pair(study) -> tuple | None:
+    """The (A4C, A2C) RecordingStates the study's biplane values come from (measured echo clips, a
+    calibrated one preferred for each view), or None when the study lacks one of them."""
+    by_view: dict[str, list] = {}
+    for st in study.recordings:
+        rec = st.recording
+        if st.measurements is not None and not rec.is_stack and rec.modality == "echo":
+            by_view.setdefault(rec.view, []).append(st)
+    if "a4c" not in by_view or "a2c" not in by_view:
+        return None
+    pick = [next((st for st in by_view[v] if st.recording.calibrated), by_view[v][0]) for v in ("a4c", "a2c")]
+    return pick[0], pick[1]
+
+
 def default_biplane(study) -> object:
-    """Biplane measurements when the study has an analysed A4C and A2C, else None."""
+    """Biplane measurements when the study has an analysed A4C and A2C (`biplane_pair`), else None."""
     from app.workflow.contour_adapter import lv_contours_per_frame
     from app.workflow.measure import biplane_measurements
 
-    by_view = {}
-    for st in study.recordings:
-        if st.measurements is not None and not st.recording.is_stack:
-            by_view.setdefault(st.recording.view, st)
-    if "a4c" not in by_view or "a2c" not in by_view:
+    pair = biplane_pair(study)
+    if pair is None:
         return None
-    a4c, a2c = by_view["a4c"], by_view["a2c"]
+    a4c, a2c = pair
     return biplane_measurements((a4c.recording, lv_contours_per_frame(a4c), a4c.measurements),
                                 (a2c.recording, lv_contours_per_frame(a2c), a2c.measurements))
