@@ -44,3 +44,75 @@ def test_the_table_shows_the_selected_recording_not_the_biplane_of_others(make_w
     window.show_recording(1)
     assert "biplane" in window.measurements.title.text()
     assert window.measurements.cell_text("edv_ml") == biplane_edv
+
+
+def _edit_frame(window, frame=4):
+    st = window.study[0]
+    old = st.contour((0, frame), "endo")
+    window.tools.propagate.setValue(0)
+    window.cine.set_frame(frame)
+    window.editor.contour = old
+    window.editor.commit_move(3, *window.cine.px_to_view(old.points_px[3:4] + [5.0, 0.0])[0])
+    return st.contour((0, frame), "endo").points_px.copy()
+
+
+def _reanalyse(window, qtbot, monkeypatch, answer, labels):
+    from app.ui import dialogs
+
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_reanalyse", lambda parent, detail: asked.append(detail) or answer)
+    window.controller.segmenter_for = lambda recording: (lambda r: labels)
+    window.controller.with_strain = False
+    if answer == "cancel":
+        window.analyse_current()
+        assert not window.controller.workers
+        return asked
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
+        window.analyse_current()
+    assert blocker.args == [0, True]
+    qtbot.wait(20)  # the views refresh in the next turn of the event loop
+    return asked
+
+
+def test_reanalysis_keeps_corrections_and_is_undoable(analysed, qtbot, monkeypatch):
+    import numpy as np
+
+    window, labels = analysed
+    st = window.study[0]
+    edited = _edit_frame(window)
+    window.mark_current("es")  # frame 4 becomes a second ES
+    assert _reanalyse(window, qtbot, monkeypatch, "cancel", labels) == ["contours on 1 frame and ED/ES frames"]
+    assert _reanalyse(window, qtbot, monkeypatch, "keep", labels)
+    np.testing.assert_allclose(st.contour((0, 4), "endo").points_px, edited)
+    assert (0, 4) in st.edited_keys and st.edes_edited and 4 in st.es_frames
+    assert "esv_ml" in st.measurements.edited and "edited" in window.measurements.cell_text("ef_pct", 3)
+    assert window.actions.undo.isEnabled()
+    window.controller.save_now()
+    saved = window.study.to_json(0)["edited"]
+    assert [0, 4] in saved["contour_keys"] and saved["ed_es"]
+
+
+def test_reanalysis_that_replaces_corrections_can_be_undone(analysed, qtbot, monkeypatch):
+    import numpy as np
+
+    window, labels = analysed
+    st = window.study[0]
+    auto = st.contour((0, 12), "endo").points_px.copy()
+    edited = _edit_frame(window, 12)
+    _reanalyse(window, qtbot, monkeypatch, "discard", labels)
+    assert not st.edited_keys and "edited" not in window.measurements.cell_text("ef_pct", 3)
+    np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, auto, atol=1e-6)
+    window.actions.undo.trigger()  # the analysis is one undo step: the corrections come back
+    qtbot.wait(20)
+    np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, edited)
+    assert (0, 12) in st.edited_keys and "edited" in window.measurements.cell_text("ef_pct", 3)
+    window.actions.undo.trigger()  # then the edit itself
+    np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, auto, atol=1e-6)
+    window.actions.redo.trigger()
+    window.actions.redo.trigger()
+    assert not st.edited_keys
+
+
+def test_analysis_without_corrections_does_not_ask(analysed, qtbot, monkeypatch):
+    window, labels = analysed
+    assert _reanalyse(window, qtbot, monkeypatch, "keep", labels) == []

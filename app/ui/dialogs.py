@@ -1,4 +1,4 @@
-"""Small dialogs: errors, series choice, calibration length, unsaved state on close.
+"""Small dialogs: errors, series choice, calibration length, unsaved state on close, re-analysis.
 
 Everything modal goes through these functions so tests can monkeypatch QMessageBox / QInputDialog.
 """
@@ -35,6 +35,20 @@ def ask_unsaved(parent, detail: str) -> str:
     box.exec()
     clicked = box.clickedButton()
     return "retry" if clicked is retry else "discard" if clicked is discard else "cancel"
+
+
+def ask_reanalyse(parent, detail: str) -> str:
+    """'keep', 'discard' or 'cancel' before re-analysing a recording with corrections made by hand."""
+    box = QMessageBox(QMessageBox.Question, "Re-analyse a corrected recording",
+                      f"This recording has corrections made by hand ({detail}).\n\nKeep them and re-analyse "
+                      "the rest, or let the analysis replace them? Either can be undone (Ctrl+Z).", parent=parent)
+    keep = box.addButton("Keep my corrections", QMessageBox.AcceptRole)
+    discard = box.addButton("Replace them", QMessageBox.DestructiveRole)
+    box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(keep)
+    box.exec()
+    clicked = box.clickedButton()
+    return "keep" if clicked is keep else "discard" if clicked is discard else "cancel"
 
 
 class SeriesDialog(QDialog):

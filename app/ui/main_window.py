@@ -27,6 +27,15 @@ from app.ui.workers import GeneratorWorker
 from app.workflow.view_step import view_note
 
 
+def corrections_text(state) -> str:
+    """What a re-analysis could replace, in words ('' when nothing was corrected by hand)."""
+    frames = len({f for _, f in state.edited_keys})
+    parts = [f"contours on {frames} frame{'s' if frames != 1 else ''}"] if frames else []
+    if state.edes_edited:
+        parts.append("ED/ES frames")
+    return " and ".join(parts)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, controller: StudyController | None = None) -> None:
         super().__init__()
@@ -274,9 +283,18 @@ class MainWindow(QMainWindow):
 
     # -- analysis ---------------------------------------------------------------------------
     def analyse_current(self) -> None:
-        if self.index is not None:
-            self.controller.analyse(self.index)
-            self.status.analysis_started()
+        """Analyse the recording on screen; with hand corrections, ask whether to keep them first."""
+        if self.index is None:
+            return
+        keep = True
+        edits = corrections_text(self.state)
+        if edits and self.index not in self.controller.workers:
+            answer = dialogs.ask_reanalyse(self, edits)
+            if answer == "cancel":
+                return
+            keep = answer == "keep"
+        self.controller.analyse(self.index, keep_edits=keep)
+        self.status.analysis_started()
 
     def load_device_label(self) -> GeneratorWorker:
         return self.status.load_device_label()

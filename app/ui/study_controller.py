@@ -16,7 +16,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from app.data.recording import Recording
 from app.ui.workers import GeneratorWorker, error_text
 from app.workflow import autosave
-from app.workflow.edits import EditCommand
+from app.workflow.edits import AnalysisEdit, EditCommand
 from app.workflow.study import StudyState
 
 
@@ -126,7 +126,9 @@ class StudyController(QObject):
             self.error.emit("Edit not applied", str(exc))
 
     # -- analysis ---------------------------------------------------------------------------
-    def analyse(self, index: int) -> GeneratorWorker | None:
+    def analyse(self, index: int, keep_edits: bool = True) -> GeneratorWorker | None:
+        """Analyse a recording in a worker; the result comes in as an undoable AnalysisEdit that keeps the
+        hand corrections (keep_edits, also those made while it ran) or replaces them."""
         if index in self.workers:
             return self.workers[index]
         recording = self.study[index].recording
@@ -143,7 +145,7 @@ class StudyController(QObject):
 
         worker = GeneratorWorker(job, label=f"analysis of {self.study[index].name}", parent=self)
         worker.progress.connect(lambda f, msg: self.analysis_progress.emit(index, f, msg))
-        worker.succeeded.connect(lambda result: self._analysis_succeeded(index, result))
+        worker.succeeded.connect(lambda result: self._analysis_succeeded(index, result, keep_edits))
         worker.failed.connect(lambda text: self._analysis_failed(index, text))
         worker.cancelled.connect(lambda: self._analysis_ended(index, False, "Analysis cancelled"))
         worker.finished.connect(lambda: self._forget(index, worker))
@@ -156,13 +158,12 @@ class StudyController(QObject):
             if index is None or i == index:
                 worker.cancel()
 
-    def _analysis_succeeded(self, index: int, result) -> None:
+    def _analysis_succeeded(self, index: int, result, keep_edits: bool = True) -> None:
         try:
-            self.study.set_analysis(index, result)
+            self.undo_stack.push(UndoableEdit(self.study, AnalysisEdit(index, result, keep_edits)))
         except Exception as exc:  # noqa: BLE001
             self._analysis_failed(index, error_text(exc))
             return
-        self.undo_stack.clear()  # edits before the new analysis referred to the old contours
         note = getattr(result, "extra", {}).get("strain_error")
         self._analysis_ended(index, True, "Analysis finished" + (f" (no strain: {note})" if note else ""))
 

@@ -128,6 +128,25 @@ def toggle_marker(ed: tuple[int, ...], es: tuple[int, ...], which: str, frame: i
 
 
 @dataclass
+class AnalysisEdit(EditCommand):
+    """Take a new analysis of a recording, keeping its hand edits (keep_edits) or replacing them; undoable."""
+
+    index: int
+    analysis: object
+    keep_edits: bool = True
+    text: str = "analyse recording"
+    _old: object | None = field(default=None, repr=False)
+
+    def apply(self, study: StudyState) -> None:
+        if self._old is None:
+            self._old = study.snapshot(self.index)
+        study.set_analysis(self.index, self.analysis, keep_edits=self.keep_edits)
+
+    def revert(self, study: StudyState) -> None:
+        study.restore_snapshot(self.index, self._old)
+
+
+@dataclass
 class ViewEdit(EditCommand):
     index: int
     view: str

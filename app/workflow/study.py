@@ -80,6 +80,22 @@ class RecordingState:
         return frozenset(names)
 
 
+@dataclass(frozen=True, eq=False)
+class AnalysisSnapshot:
+    """A recording's analysis-made state and edits, as StudyState.snapshot took them."""
+
+    analysis: object | None
+    contours: dict
+    ed_frames: tuple[int, ...]
+    es_frames: tuple[int, ...]
+    confidence: np.ndarray | None
+    flagged_frames: tuple[int, ...]
+    strain: object | None
+    analysed: bool
+    edited_keys: frozenset
+    edes_edited: bool
+
+
 MeasureFn = Callable[[RecordingState], object]
 
 
@@ -121,24 +137,51 @@ class StudyState:
             st.content_key = content_key(st.original)
         return st.content_key
 
-    def set_analysis(self, index: int, analysis: object) -> None:
-        """Take the pipeline's RecordingAnalysis: its contours become control points; replaces edits."""
+    def set_analysis(self, index: int, analysis: object, keep_edits: bool = False) -> None:
+        """Take the pipeline's RecordingAnalysis: its contours become control points. With keep_edits the
+        contours of frames edited by hand and hand-set ED/ES stay (the analysis fills in the rest);
+        without, the analysis replaces every edit (undo through `snapshot`/`restore_snapshot`)."""
         from app.workflow.contour_adapter import control_contours_from_analysis, edes_from_analysis
 
         st = self.recordings[index]
-        st.analysis = analysis
         extra = getattr(analysis, "extra", None) or {}
-        st.contours = dict(extra.get("control_contours") or control_contours_from_analysis(analysis))
-        st.ed_frames, st.es_frames = edes_from_analysis(analysis)
+        contours = dict(extra.get("control_contours") or control_contours_from_analysis(analysis))
+        ed_es = edes_from_analysis(analysis)
+        kept_keys = {k for k in st.edited_keys if k in st.contours} if keep_edits else set()
+        kept_edes = keep_edits and st.edes_edited
+        for key in kept_keys:
+            contours[key] = dict(st.contours[key])
+        st.analysis = analysis
+        st.contours = contours
+        if not kept_edes:
+            st.ed_frames, st.es_frames = ed_es
         conf = getattr(analysis, "confidence", None)
         st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)
         st.flagged_frames = tuple(int(f) for f in (getattr(analysis, "flagged_frames", None) or ()))
         st.strain = getattr(analysis, "strain", None)
         st.analysed = True
-        st.edited_keys.clear()
-        st.edes_edited = False
+        st.edited_keys = kept_keys
+        st.edes_edited = kept_edes
         self.events.analysis_changed.emit(index)
-        self.remeasure(index, precomputed=extra.get("control_measurements"))
+        self.remeasure(index, precomputed=None if kept_keys or kept_edes else extra.get("control_measurements"))
+        self.events.modified.emit(index)
+
+    def snapshot(self, index: int) -> "AnalysisSnapshot":
+        """What an analysis replaces, to put back on undo."""
+        st = self.recordings[index]
+        return AnalysisSnapshot(st.analysis, {k: dict(d) for k, d in st.contours.items()}, st.ed_frames,
+                                st.es_frames, st.confidence, st.flagged_frames, st.strain, st.analysed,
+                                frozenset(st.edited_keys), st.edes_edited)
+
+    def restore_snapshot(self, index: int, snap: "AnalysisSnapshot") -> None:
+        st = self.recordings[index]
+        st.analysis, st.contours = snap.analysis, {k: dict(d) for k, d in snap.contours.items()}
+        st.ed_frames, st.es_frames, st.confidence = snap.ed_frames, snap.es_frames, snap.confidence
+        st.flagged_frames, st.strain, st.analysed = snap.flagged_frames, snap.strain, snap.analysed
+        st.edited_keys, st.edes_edited = set(snap.edited_keys), snap.edes_edited
+        self.events.analysis_changed.emit(index)
+        self.events.edes_changed.emit(index)
+        self.remeasure(index)
         self.events.modified.emit(index)
 
     # -- low-level setters used by edit commands (no undo here) -----------------------------
