@@ -116,3 +116,53 @@ def test_reanalysis_that_replaces_corrections_can_be_undone(analysed, qtbot, mon
 def test_analysis_without_corrections_does_not_ask(analysed, qtbot, monkeypatch):
     window, labels = analysed
     assert _reanalyse(window, qtbot, monkeypatch, "keep", labels) == []
+
+
+def _write(tmp_path, name, patient=None, fmt="dcm", view="a4c"):
+    from dataclasses import replace
+
+    from app.data.writers import write_recording
+
+    rec, _ = synthetic_echo(12, view=view)
+    if patient is not None:
+        rec = replace(rec, patient=patient)
+    return write_recording(rec, tmp_path / f"{name}.{fmt}")
+
+
+def test_a_recording_of_another_patient_opens_as_a_separate_study(make_window, qtbot, tmp_path, monkeypatch):
+    from app.data.recording import PatientInfo
+    from app.ui import dialogs
+
+    monkeypatch.setattr(dialogs, "ask_join_study", lambda *a: pytest.fail("asked about an identified patient"))
+    first = _write(tmp_path, "a4c_patient_a")
+    same = _write(tmp_path, "a2c_patient_a", view="a2c")
+    other = _write(tmp_path, "sax_patient_b", PatientInfo(name="Other^Person", patient_id="B-2", study_uid="9.8.7"))
+    window = make_window()
+    window.open_paths([str(first)])
+    window.open_paths([str(other)])
+    assert len(window.study) == 1 and window.study[0].recording.patient.patient_id == "T001"
+    [separate] = window.study_windows
+    qtbot.addWidget(separate)
+    assert len(separate.study) == 1 and separate.study[0].recording.patient.patient_id == "B-2"
+    assert "OTHER PERSON" in separate.windowTitle() and "TEST PATIENT" in window.windowTitle()
+    assert "separate study" in window.statusBar().currentMessage()
+    separate.open_paths([str(same)])  # patient A's second view goes to patient A's study, from either window
+    assert len(window.study) == 2 and len(separate.study) == 1
+    assert window.study[1].recording.view == "a2c"
+
+
+@pytest.mark.parametrize("answer,joined,separate", [("join", 2, 0), ("separate", 1, 1), ("cancel", 1, 0)])
+def test_an_anonymous_recording_joins_only_when_the_user_says_so(make_window, qtbot, tmp_path, monkeypatch,
+                                                                  answer, joined, separate):
+    from app.ui import dialogs
+
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_join_study", lambda parent, new, study: asked.append((new, study)) or answer)
+    window = make_window()
+    window.open_paths([str(_write(tmp_path, "a4c_patient_a"))])
+    anonymous = _write(tmp_path, "clip", fmt="nii.gz")  # NIfTI: no patient fields at all
+    window.open_paths([str(anonymous)])
+    for w in window.study_windows:
+        qtbot.addWidget(w)
+    assert asked == [("clip.nii.gz", "TEST PATIENT (ID T001)")]
+    assert len(window.study) == joined and len(window.study_windows) == separate

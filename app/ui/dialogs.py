@@ -51,6 +51,20 @@ def ask_reanalyse(parent, detail: str) -> str:
     return "keep" if clicked is keep else "discard" if clicked is discard else "cancel"
 
 
+def ask_join_study(parent, new: str, study: str) -> str:
+    """'join', 'separate' or 'cancel' for a recording whose patient cannot be told (no ID, name or UID)."""
+    box = QMessageBox(QMessageBox.Question, "Which patient?",
+                      f"{new} carries no patient identity, so it cannot be checked against this study "
+                      f"({study}).\n\nAdd it to this study only if it is the same patient and exam.", parent=parent)
+    join = box.addButton("Add to this study", QMessageBox.AcceptRole)
+    separate = box.addButton("Open as a separate study", QMessageBox.RejectRole)
+    box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(separate)
+    box.exec()
+    clicked = box.clickedButton()
+    return "join" if clicked is join else "separate" if clicked is separate else "cancel"
+
+
 class SeriesDialog(QDialog):
     """Pick one or more series of a folder (several views of one study, or one MR stack)."""
 

@@ -22,8 +22,10 @@ from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
 from app.ui.side_panel import RecordingsPanel, ToolsPanel
 from app.ui.status import StatusArea
+from app.ui.study_windows import choose_window, study_windows
 from app.ui.study_controller import StudyController
 from app.ui.workers import GeneratorWorker
+from app.workflow.patients import describe
 from app.workflow.view_step import view_note
 
 
@@ -46,6 +48,7 @@ class MainWindow(QMainWindow):
         self.index: int | None = None
         self.slice_index = 0
         self._pending: set[str] = set()
+        self.study_windows: list = []  # windows this one opened for other patients' studies
         self._build()
         self.actions = build_actions(self)
         self._connect()
@@ -130,14 +133,30 @@ class MainWindow(QMainWindow):
                 if len(series) > 1:
                     keys = dialogs.choose_series(self, series)
             for key in keys:
-                QApplication.setOverrideCursor(Qt.WaitCursor)  # reading runs on the GUI thread
-                try:
-                    index = self.controller.open_path(path, key)
-                finally:
-                    QApplication.restoreOverrideCursor()
-                if index is not None:
-                    self.actions.add_recent(str(path))
-                    self.show_recording(index)
+                self._open_one(path, key)
+
+    def _open_one(self, path: Path, key: str | None) -> None:
+        """Open one recording in the study of its patient: this window, another, or a new one."""
+        for window in study_windows(self):
+            existing = window.study.index_of_path(path) if key is None else None
+            if existing is not None:
+                window.show_recording(existing)
+                window.raise_()
+                return
+        QApplication.setOverrideCursor(Qt.WaitCursor)  # reading runs on the GUI thread
+        try:
+            recording = self.controller.load(path, key)
+        finally:
+            QApplication.restoreOverrideCursor()
+        target = None if recording is None else choose_window(self, recording, path.name)
+        if target is None:
+            return
+        index = target.controller.add_recording(recording)
+        self.actions.add_recent(str(path))
+        target.show_recording(index)
+        if target is not self:
+            target.raise_()
+            target.activateWindow()
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -263,6 +282,7 @@ class MainWindow(QMainWindow):
         cal = f"{rec.spacing_mm[1]:.2f}×{rec.spacing_mm[0]:.2f} mm/px" if rec.calibrated else "UNCALIBRATED"
         date = f"{p.study_date[:4]}-{p.study_date[4:6]}-{p.study_date[6:]}" if len(p.study_date) == 8 else p.study_date
         who = " · ".join(x for x in (p.name.replace("^", " "), p.patient_id, p.sex, date) if x) or "no patient data"
+        self.setWindowTitle(f"CardioTrace · {describe(p, self.study[0].name)}")
         self.header.setText(f"<b>{who}</b> &nbsp; | &nbsp; {rec.modality.upper()} {rec.view.upper()} · "
                             f"{rec.n_frames} frames · {rate} · {cal}"
                             + (f" · {rec.n_slices} slices" if rec.is_stack else ""))

@@ -62,17 +62,21 @@ class StudyController(QObject):
     # -- loading ----------------------------------------------------------------------------
     def open_path(self, path: str | Path, series_key: str | None = None) -> int | None:
         """Load a recording file/folder into the study (or focus it if already open). None on error."""
-        from app.data.readers import load_recording
-
         existing = self.study.index_of_path(path)
         if existing is not None and series_key is None:
             return existing
+        recording = self.load(path, series_key)
+        return None if recording is None else self.add_recording(recording)
+
+    def load(self, path: str | Path, series_key: str | None = None) -> Recording | None:
+        """Read a recording (the error is reported and None returned when the file cannot be read)."""
+        from app.data.readers import load_recording
+
         try:
-            recording = load_recording(Path(path), series_key=series_key)
+            return load_recording(Path(path), series_key=series_key)
         except Exception as exc:  # noqa: BLE001 - LoadError and anything a broken file triggers
             self.error.emit("Cannot open", f"{path}\n\n{error_text(exc)}")
             return None
-        return self.add_recording(recording)
 
     def add_recording(self, recording: Recording) -> int:
         index = self.study.add_recording(recording)
