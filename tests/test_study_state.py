@@ -10,7 +10,7 @@ import pytest
 
 from app.workflow import autosave
 from app.workflow.edits import (CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, move_marker,
-                                spacing_from_line, toggle_marker)
+                                spacing_from_line, mark_frame)
 from app.workflow.reference_ranges import classify, reference_range
 from app.workflow.splines import ControlContour, nearest_segment, smooth_curve
 from app.workflow.study import StudyState
@@ -96,7 +96,7 @@ def test_edes_view_calibration_edits(study):
     assert st.ed_frames == (1,) and st.edes_edited
     cmd.revert(study)
     assert st.ed_frames == (0,) and not st.edes_edited
-    assert toggle_marker((0,), (6,), "es", 0) == ((), (0, 6))
+    assert mark_frame((0,), (6,), "es", 0) == ((), (0,))
     v = ViewEdit(0, "a2c")
     v.apply(study)
     assert st.recording.view == "a2c"
@@ -234,7 +234,7 @@ def test_the_report_and_the_viewer_give_the_same_ranges_and_flags(modality):
             for value in (-30.0, 0.0, 55.0, 80.0, 500.0):
                 row = _row(name, name, value, "", sex=sex, modality=modality)
                 assert row.reference == (viewer.label() if viewer else ""), (name, sex, modality)
-                assert row.flag == classify(name, value, sex, modality).replace("normal", ""), (name, value, sex)
+                assert row.flag == classify(name, value, sex, modality, 1).replace("normal", ""), (name, value, sex)
 
 
 def test_two_series_of_one_folder_have_separate_legacy_sidecars(tmp_path):
@@ -244,3 +244,40 @@ def test_two_series_of_one_folder_have_separate_legacy_sidecars(tmp_path):
     b = autosave.sidecar_path(folder, "LAX cine")
     assert a != b and a.parent == tmp_path and a.name.startswith("mr.SAX-cine-")
     assert autosave.sidecar_path(tmp_path / "x.dcm", "SAX cine").name == "x.dcm.cardiotrace.json"
+
+
+@pytest.mark.parametrize("which,frame,ed,es", [
+    ("es", 12, (0, 20), (12, 30)),  # the first beat's ES moves, the second beat keeps its own
+    ("es", 25, (0, 20), (10, 25)),
+    ("ed", 3, (3, 20), (10, 30)),
+    ("ed", 18, (0, 18), (10, 30)),  # the ED between ES 10 and ES 30 is 20
+    ("es", 10, (0, 20), (30,)),  # on a mark: removes it
+])
+def test_an_ed_es_key_moves_the_mark_of_the_current_beat(which, frame, ed, es):
+    assert mark_frame((0, 20), (10, 30), which, frame) == (ed, es)
+
+
+def test_a_beat_without_a_mark_gains_one():
+    assert mark_frame((0, 20, 40), (10,), "es", 30) == ((0, 20, 40), (10, 30))
+
+
+def test_moving_es_alone_leaves_edv_and_heart_rate_automatic(study):
+    st = study[0]
+    cmd = EdEsEdit(0, st.ed_frames, (st.es_frames[0] + 1,))
+    cmd.apply(study)
+    assert st.es_edited and not st.ed_edited
+    edited = st.edited_values()
+    assert {"esv_ml", "ef_pct", "sv_ml", "es_frames"} <= edited
+    assert not edited & {"edv_ml", "heart_rate_bpm", "ed_frames"}
+    EdEsEdit(0, (1,), st.es_frames).apply(study)
+    assert st.ed_edited and {"edv_ml", "heart_rate_bpm", "ed_frames"} <= st.edited_values()
+    data = study.to_json(0)
+    assert data["edited"]["ed"] and data["edited"]["es"]
+    cmd.revert(study)  # undo goes back to exactly the marks before
+    assert not st.ed_edited and not st.es_edited
+
+
+def test_flags_judge_the_value_as_shown():
+    esv = reference_range("esv_ml", "")  # 14-61 ml
+    assert esv.flag(61.4) == "high" and esv.flag(61.4, 0) == "" and esv.flag(61.6, 0) == "high"
+    assert classify("ef_pct", 51.96, "M", decimals=1) == "normal" and classify("ef_pct", 51.96, "M") == "low"

@@ -166,3 +166,56 @@ def test_an_anonymous_recording_joins_only_when_the_user_says_so(make_window, qt
         qtbot.addWidget(w)
     assert asked == [("clip.nii.gz", "TEST PATIENT (ID T001)")]
     assert len(window.study) == joined and len(window.study_windows) == separate
+
+
+def test_es_key_moves_the_beats_es_and_leaves_edv_automatic(analysed, qtbot):
+    from PySide6.QtCore import Qt
+
+    window, _ = analysed
+    st = window.study[0]
+    window.cine.set_frame(14)
+    qtbot.keyClick(window, Qt.Key_S)
+    assert st.es_frames == (14,) and len(window.curves.timeline.markers) == 2  # one ED line, one ES line
+    assert "esv_ml" in st.measurements.edited and "edv_ml" not in st.measurements.edited
+    assert "heart_rate_bpm" not in st.measurements.edited
+    qtbot.wait(20)
+    assert "edited" in window.measurements.cell_text("esv_ml", 3)
+    assert "edited" not in window.measurements.cell_text("edv_ml", 3)
+
+
+def test_frame_numbers_agree_and_keys_move_through_frames_and_marks(analysed, qtbot):
+    from PySide6.QtCore import Qt
+
+    window, _ = analysed  # 24 frames, ED 0, ES 12
+    window.cine.set_frame(14)
+    assert window.cine.frame_label.text().startswith("frame 14 of 0–23")
+    assert window.curves.timeline.cursor.value() == 14  # the curve's x is the same number
+    assert "first = 0" in window.curves.volume_plot.getPlotItem().getAxis("bottom").labelText
+    qtbot.keyClick(window, Qt.Key_End)
+    assert window.cine.frame == 23
+    qtbot.keyClick(window, Qt.Key_Home)
+    assert window.cine.frame == 0
+    qtbot.keyClick(window, Qt.Key_PageDown)
+    assert window.cine.frame == 10
+    qtbot.keyClick(window, Qt.Key_Right, Qt.ControlModifier)
+    assert window.cine.frame == 12  # the ES mark
+    qtbot.keyClick(window, Qt.Key_Right, Qt.ControlModifier)
+    assert window.cine.frame == 12  # no mark after it: stays
+    qtbot.keyClick(window, Qt.Key_Left, Qt.ControlModifier)
+    assert window.cine.frame == 0  # the ED mark
+    qtbot.keyClick(window, Qt.Key_PageUp)
+    assert window.cine.frame == 0
+
+
+def test_the_table_flags_the_value_it_shows(qtbot):
+    import types
+
+    from app.ui.measurements_panel import MeasurementsPanel
+
+    panel = MeasurementsPanel()
+    qtbot.addWidget(panel)
+    m = types.SimpleNamespace(edv_ml=120.0, esv_ml=61.4, sv_ml=58.6, ef_pct=48.8, heart_rate_bpm=70.0,
+                              method="disks", edited=frozenset(), notes=())
+    panel.show_measurements(m)
+    assert panel.cell_text("esv_ml") == "61 ml" and panel.cell_text("esv_ml", 2) == "14-61 ml"
+    assert "high" not in panel.cell_text("esv_ml", 3)  # 61 against 14-61 is in range

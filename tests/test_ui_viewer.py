@@ -77,7 +77,7 @@ def test_move_ed_marker_and_mark_es_key(analysed, qtbot):
     assert "ED/ES: set by hand" in window.measurements.method.text()
     window.cine.set_frame(13)
     qtbot.keyClick(window, Qt.Key_S)
-    assert st.es_frames == (12, 13)
+    assert st.es_frames == (13,)  # the beat's ES moved, no second ES
     window.controller.undo_stack.undo()
     window.controller.undo_stack.undo()
     assert st.ed_frames == (0,) and st.es_frames == (12,) and not st.edes_edited
@@ -111,7 +111,7 @@ def test_edits_survive_kill_and_reopen(analysed, make_window, qtbot, tmp_path):
     index = reopened.controller.add_recording(rec)
     r = reopened.study[index]
     np.testing.assert_allclose(r.contour((0, 4), "endo").points_px[3], old.points_px[3] + [5.0, 0.0], atol=1e-3)
-    assert r.es_frames == (4, 12) and r.edes_edited
+    assert r.es_frames == (4,) and r.edes_edited
     assert r.measurements.ef_pct == pytest.approx(ef_saved, abs=1e-4)  # points saved to 1e-6 px
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from app.ui import dialogs
 from app.workflow.edits import (CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, move_marker, spacing_from_line,
-                                toggle_marker)
+                                mark_frame)
 
 
 class EditActions:
@@ -45,7 +45,7 @@ class EditActions:
         w = self.window
         if w.state is None:
             return
-        ed, es = toggle_marker(w.state.ed_frames, w.state.es_frames, which, w.cine.frame)
+        ed, es = mark_frame(w.state.ed_frames, w.state.es_frames, which, w.cine.frame)
         self.push(lambda i: EdEsEdit(i, ed, es, text=f"mark {which.upper()}"))
 
     def calibration_line(self, p0, p1) -> None:

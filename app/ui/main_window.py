@@ -301,6 +301,17 @@ class MainWindow(QMainWindow):
     def mark_current(self, which: str) -> None:
         self.edits.mark_current(which)
 
+    def jump_to_mark(self, direction: int) -> None:
+        """Show the nearest ED or ES mark before (direction -1) or after (+1) the current frame."""
+        st = self.state
+        if st is None:
+            return
+        frame = self.cine.frame
+        marks = sorted(set(st.ed_frames) | set(st.es_frames))
+        ahead = [f for f in marks if f > frame] if direction > 0 else [f for f in reversed(marks) if f < frame]
+        if ahead:
+            self.cine.go_to(ahead[0])
+
     # -- analysis ---------------------------------------------------------------------------
     def analyse_current(self) -> None:
         """Analyse the recording on screen; with hand corrections, ask whether to keep them first."""

@@ -95,7 +95,7 @@ class MeasurementsPanel(QWidget):
             self.values[name] = value
             text = "—" if value is None else f"{value:.{decimals}f} {unit}"
             rng = reference_range(name, sex, modality)
-            status = rng.flag(value) if rng else ""
+            status = rng.flag(value, decimals) if rng else ""  # judged as shown
             note = [EDITED_TEXT] if name in edited else []
             if status in ("low", "high"):
                 note.insert(0, status)

@@ -43,10 +43,16 @@ class RecordingState:
     measure_error: str = ""
     analysed: bool = False
     edited_keys: set[ContourKey] = field(default_factory=set)
-    edes_edited: bool = False
+    ed_edited: bool = False  # the ED frames were set by hand
+    es_edited: bool = False  # the ES frames were set by hand
     view_edited: bool = False
     calibration_edited: bool = False
     content_key: str = ""  # autosave key (app.workflow.autosave.content_key), computed on first use
+
+    @property
+    def edes_edited(self) -> bool:
+        """ED or ES frames set by hand."""
+        return self.ed_edited or self.es_edited
 
     @property
     def name(self) -> str:
@@ -63,16 +69,18 @@ class RecordingState:
         """Names of measured values that depend on a manual edit."""
         names: set[str] = set()
         edited_frames = {f for _, f in self.edited_keys}
-        if self.edes_edited or self.calibration_edited or edited_frames & set(self.ed_frames):
+        if self.ed_edited or self.calibration_edited or edited_frames & set(self.ed_frames):
             names.add("edv_ml")
-        if self.edes_edited or self.calibration_edited or edited_frames & set(self.es_frames):
+        if self.es_edited or self.calibration_edited or edited_frames & set(self.es_frames):
             names.add("esv_ml")
         if names:
             names.update({"sv_ml", "ef_pct"})
         if edited_frames:
             names.add("volume_curve_ml")
-        if self.edes_edited:
-            names.update({"ed_frames", "es_frames", "heart_rate_bpm"})
+        if self.ed_edited:
+            names.update({"ed_frames", "heart_rate_bpm"})  # the heart rate is the ED-to-ED beat length
+        if self.es_edited:
+            names.add("es_frames")
         if self.view_edited:
             names.add("view")
         if self.calibration_edited:
@@ -93,7 +101,8 @@ class AnalysisSnapshot:
     strain: object | None
     analysed: bool
     edited_keys: frozenset
-    edes_edited: bool
+    ed_edited: bool
+    es_edited: bool
 
 
 MeasureFn = Callable[[RecordingState], object]
@@ -148,20 +157,21 @@ class StudyState:
         contours = dict(extra.get("control_contours") or control_contours_from_analysis(analysis))
         ed_es = edes_from_analysis(analysis)
         kept_keys = {k for k in st.edited_keys if k in st.contours} if keep_edits else set()
-        kept_edes = keep_edits and st.edes_edited
+        kept_ed, kept_es = keep_edits and st.ed_edited, keep_edits and st.es_edited
+        kept_edes = kept_ed or kept_es
         for key in kept_keys:
             contours[key] = dict(st.contours[key])
         st.analysis = analysis
         st.contours = contours
-        if not kept_edes:
-            st.ed_frames, st.es_frames = ed_es
+        st.ed_frames = st.ed_frames if kept_ed else ed_es[0]
+        st.es_frames = st.es_frames if kept_es else ed_es[1]
         conf = getattr(analysis, "confidence", None)
         st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)
         st.flagged_frames = tuple(int(f) for f in (getattr(analysis, "flagged_frames", None) or ()))
         st.strain = getattr(analysis, "strain", None)
         st.analysed = True
         st.edited_keys = kept_keys
-        st.edes_edited = kept_edes
+        st.ed_edited, st.es_edited = kept_ed, kept_es
         self.events.analysis_changed.emit(index)
         self.remeasure(index, precomputed=None if kept_keys or kept_edes else extra.get("control_measurements"))
         self.events.modified.emit(index)
@@ -171,14 +181,14 @@ class StudyState:
         st = self.recordings[index]
         return AnalysisSnapshot(st.analysis, {k: dict(d) for k, d in st.contours.items()}, st.ed_frames,
                                 st.es_frames, st.confidence, st.flagged_frames, st.strain, st.analysed,
-                                frozenset(st.edited_keys), st.edes_edited)
+                                frozenset(st.edited_keys), st.ed_edited, st.es_edited)
 
     def restore_snapshot(self, index: int, snap: "AnalysisSnapshot") -> None:
         st = self.recordings[index]
         st.analysis, st.contours = snap.analysis, {k: dict(d) for k, d in snap.contours.items()}
         st.ed_frames, st.es_frames, st.confidence = snap.ed_frames, snap.es_frames, snap.confidence
         st.flagged_frames, st.strain, st.analysed = snap.flagged_frames, snap.strain, snap.analysed
-        st.edited_keys, st.edes_edited = set(snap.edited_keys), snap.edes_edited
+        st.edited_keys, st.ed_edited, st.es_edited = set(snap.edited_keys), snap.ed_edited, snap.es_edited
         self.events.analysis_changed.emit(index)
         self.events.edes_changed.emit(index)
         self.remeasure(index)
@@ -208,14 +218,24 @@ class StudyState:
         self.remeasure(index)
         self.events.modified.emit(index)
 
-    def set_edes(self, index: int, ed_frames, es_frames, edited: bool = True) -> None:
+    def set_edes(self, index: int, ed_frames, es_frames, edited: bool | tuple[bool, bool] = True) -> None:
+        """Set the ED and ES frames. edited=True marks the kind(s) that changed as set by hand (moving ES
+        alone leaves EDV and heart rate automatic); a (ed_edited, es_edited) pair sets the marks exactly
+        (undo); False clears them."""
         st = self.recordings[index]
         n = st.recording.n_frames
         ed = tuple(sorted({int(f) for f in ed_frames}))
         es = tuple(sorted({int(f) for f in es_frames}))
         if any(not 0 <= f < n for f in ed + es):
             raise ValueError(f"ED/ES frames must lie in 0..{n - 1}")
-        st.ed_frames, st.es_frames, st.edes_edited = ed, es, edited
+        if edited is True:
+            marks = (st.ed_edited or ed != st.ed_frames, st.es_edited or es != st.es_frames)
+        elif edited is False:
+            marks = (False, False)
+        else:
+            marks = (bool(edited[0]), bool(edited[1]))
+        st.ed_frames, st.es_frames = ed, es
+        st.ed_edited, st.es_edited = marks
         self.events.edes_changed.emit(index)
         self.remeasure(index)
         self.events.modified.emit(index)
@@ -293,7 +313,7 @@ class StudyState:
             "flagged_frames": list(st.flagged_frames),
             "edited": {
                 "contour_keys": [list(k) for k in sorted(st.edited_keys)],
-                "ed_es": st.edes_edited, "view": st.view_edited, "calibration": st.calibration_edited,
+                "ed_es": st.edes_edited, "ed": st.ed_edited, "es": st.es_edited, "view": st.view_edited, "calibration": st.calibration_edited,
             },
             "contours": contours,
             "measurements": meas.to_json_dict() if hasattr(meas, "to_json_dict") else None,
@@ -329,7 +349,8 @@ class StudyState:
         st.flagged_frames = tuple(int(f) for f in data.get("flagged_frames", []))
         st.strain = strain_from_json(data.get("strain"))
         st.edited_keys = {(int(k[0]), int(k[1])) for k in edited.get("contour_keys", [])}
-        st.edes_edited = bool(edited.get("ed_es"))
+        st.ed_edited = bool(edited.get("ed", edited.get("ed_es")))  # files before the split: "ed_es" only
+        st.es_edited = bool(edited.get("es", edited.get("ed_es")))
         st.view_edited = bool(edited.get("view"))
         st.calibration_edited = bool(edited.get("calibration"))
         self.remeasure(index)
