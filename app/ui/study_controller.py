@@ -111,7 +111,8 @@ class StudyController(QObject):
             self._restoring = False
         if found.legacy:
             self._migrate(index, key, path)
-        self.message.emit(f"Restored saved analysis and edits from {path.name}")
+        self.message.emit(f"Restored the saved analysis and edits of {self.study[index].name}"
+                          + (f" (from {path}, now kept in {autosave.user_data_dir()})" if found.legacy else ""))
         return True
 
     def _migrate(self, index: int, key: str, legacy_path: Path) -> None:
@@ -205,7 +206,8 @@ class StudyController(QObject):
         if failed:
             self.message.emit("Autosave failed: " + "; ".join(r.error for r in failed))
         elif any(r.path for r in results):
-            self.message.emit("Saved " + ", ".join(r.path.name for r in results if r.path))
+            names = ", ".join(self.study[r.index].name for r in results if r.path)
+            self.message.emit(f"Autosaved {names} (in {autosave.user_data_dir()})")
         self.saved.emit(results)
         return results
 
