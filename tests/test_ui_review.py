@@ -219,3 +219,26 @@ def test_the_table_flags_the_value_it_shows(qtbot):
     panel.show_measurements(m)
     assert panel.cell_text("esv_ml") == "61 ml" and panel.cell_text("esv_ml", 2) == "14-61 ml"
     assert "high" not in panel.cell_text("esv_ml", 3)  # 61 against 14-61 is in range
+
+
+def test_conclusion_typed_in_the_viewer_is_saved_and_printed(analysed, qtbot, monkeypatch, tmp_path):
+    from pypdf import PdfReader
+
+    from app.report.from_study import default_report_name, write_study_report
+    from app.ui import dialogs
+
+    window, _ = analysed
+    monkeypatch.setattr(dialogs, "edit_conclusion",
+                        lambda parent, text, reviewer: ("Normal LV size.\nNo regional wall motion abnormality.",
+                                                        "Dr B. Signer"))
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Report")
+    next(a for a in menu.actions() if a.text().startswith("&Comment")).trigger()
+    assert window.study.conclusion.startswith("Normal LV size.") and window.study.reviewer == "Dr B. Signer"
+    assert window.study.to_json(0)["report"]["reviewer"] == "Dr B. Signer"  # autosaved with the recording
+    from app.workflow.study_analysis import analysis_from_state
+
+    window.study[0].analysis = analysis_from_state(window.study[0], "echo_seg_base")  # a real RecordingAnalysis
+    pdf = write_study_report(window.study, tmp_path / default_report_name(window.study))
+    assert pdf.name == "Test_Patient_2026-11-22_echo_report.pdf"
+    page1 = PdfReader(str(pdf)).pages[0].extract_text()
+    assert "No regional wall motion abnormality." in page1 and "Dr B. Signer" in page1

@@ -5,8 +5,8 @@ Everything modal goes through these functions so tests can monkeypatch QMessageB
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QInputDialog, QLabel,
-                               QListWidget, QListWidgetItem, QMessageBox, QVBoxLayout)
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit, QVBoxLayout)
 
 
 def show_error(parent, title: str, text: str) -> None:
@@ -63,6 +63,35 @@ def ask_join_study(parent, new: str, study: str) -> str:
     box.exec()
     clicked = box.clickedButton()
     return "join" if clicked is join else "separate" if clicked is separate else "cancel"
+
+
+class ConclusionDialog(QDialog):
+    """The report's conclusion (several lines) and the reviewer's name."""
+
+    def __init__(self, parent, conclusion: str, reviewer: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Comment / Conclusion")
+        self.text = QPlainTextEdit(conclusion)
+        self.text.setPlaceholderText("e.g. Normal LV size and systolic function.")
+        self.reviewer = QLineEdit(reviewer)
+        self.reviewer.setPlaceholderText("name printed beside the signature line")
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow(QLabel("Conclusion, printed on page 1 of the report:"))
+        form.addRow(self.text)
+        form.addRow("Reviewed by", self.reviewer)
+        form.addRow(buttons)
+        self.resize(520, 300)
+
+
+def edit_conclusion(parent, conclusion: str, reviewer: str) -> tuple[str, str] | None:
+    """(conclusion, reviewer) as typed, or None when cancelled."""
+    dialog = ConclusionDialog(parent, conclusion, reviewer)
+    if dialog.exec() != QDialog.Accepted:
+        return None
+    return dialog.text.toPlainText(), dialog.reviewer.text()
 
 
 class SeriesDialog(QDialog):

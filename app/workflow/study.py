@@ -117,6 +117,8 @@ class StudyState:
         self.measure_fn: MeasureFn = measure_fn or default_measure
         self.biplane_fn = biplane_fn  # None: no biplane combination (tests with a toy measure)
         self.biplane: object | None = None
+        self.conclusion = ""  # the reviewer's conclusion for the report (Report > Comment / Conclusion)
+        self.reviewer = ""
 
     def __len__(self) -> int:
         return len(self.recordings)
@@ -281,6 +283,12 @@ class StudyState:
                 self.biplane = None
         self.events.measurements_changed.emit(index)
 
+    def set_conclusion(self, conclusion: str, reviewer: str) -> None:
+        """The report's conclusion and reviewer; saved with every recording of the study."""
+        self.conclusion, self.reviewer = conclusion.strip(), reviewer.strip()
+        for index in range(len(self.recordings)):
+            self.events.modified.emit(index)
+
     def biplane_for(self, index: int) -> object | None:
         """The study's biplane result when recording `index` is one of the two it is made of, else None
         (a panel showing another recording must not show it as that recording's values)."""
@@ -318,6 +326,8 @@ class StudyState:
             "contours": contours,
             "measurements": meas.to_json_dict() if hasattr(meas, "to_json_dict") else None,
             "strain": strain_to_json(st.strain),
+            "segmenter": str(getattr(st.analysis, "segmenter", "") or ""),
+            "report": {"conclusion": self.conclusion, "reviewer": self.reviewer},
         }
 
     def restore_json(self, index: int, data: dict) -> None:
@@ -353,11 +363,14 @@ class StudyState:
         st.es_edited = bool(edited.get("es", edited.get("ed_es")))
         st.view_edited = bool(edited.get("view"))
         st.calibration_edited = bool(edited.get("calibration"))
+        report = data.get("report") or {}
+        if not self.conclusion and not self.reviewer:
+            self.conclusion, self.reviewer = str(report.get("conclusion", "")), str(report.get("reviewer", ""))
         self.remeasure(index)
         if st.analysed and st.contours and st.measurements is not None:
             from app.workflow.study_analysis import analysis_from_state
 
-            st.analysis = analysis_from_state(st)
+            st.analysis = analysis_from_state(st, data.get("segmenter") or "restored")
         for signal in (self.events.analysis_changed, self.events.view_changed, self.events.calibration_changed,
                        self.events.edes_changed):
             signal.emit(index)

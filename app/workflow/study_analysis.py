@@ -141,9 +141,10 @@ def strain_from_json(data: dict | None) -> SavedStrain | None:
     )
 
 
-def analysis_from_state(state):
+def analysis_from_state(state, segmenter: str = "restored"):
     """A RecordingAnalysis rebuilt from a restored state (labels drawn from the contours), so reports
-    and exports work on a study reopened from its autosave. The strain is the saved one; the ED/ES are
+    and exports work on a study reopened from its autosave (`segmenter`: what drew the saved contours).
+    The strain is the saved one; the ED/ES are
     the saved ones (ed_es_method "manual" when set by hand, else "restored")."""
     from app.analysis.contours import contours_to_labels
     from app.workflow.contour_adapter import lv_contours_per_frame
@@ -156,7 +157,7 @@ def analysis_from_state(state):
     contours = tuple(FrameContours.of(s) for s in slices)
     conf = state.confidence if state.confidence is not None else np.full(rec.n_frames, np.nan)
     return RecordingAnalysis(rec, labels if rec.is_stack else labels[0], contours if rec.is_stack else contours[0],
-                             conf, state.measurements, segmenter="restored", strain=state.strain,
+                             conf, state.measurements, segmenter=segmenter, strain=state.strain,
                              extra={"restored": True},
                              ed_es_method=ED_ES_MANUAL if state.edes_edited else ED_ES_RESTORED)
 
