@@ -25,6 +25,7 @@ from app.report import styles as st
 from app.report.bullseye import bullseye_drawing
 from app.report.figures import FrameImage, curve_drawing
 from app.report.model import RESEARCH_NOTICE, RecordingSection, ReportData
+from app.report.palette import CONTOUR_NAMES, CONTOUR_RGB, hex_colour
 from app.report.plain_words import contour_source, edited_phrases
 
 PAGE_SIZES = {"a4": A4, "letter": LETTER}
@@ -212,9 +213,9 @@ def _recording_figures(rec: RecordingSection, width: float, height: float) -> li
         grid = Table([images], colWidths=[cell_w] * len(images), hAlign="LEFT")
         grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
         blocks.append(grid)
-        blocks.append(Paragraph("Contours: <font color='#ff3b30'>endocardium</font>, "
-                                "<font color='#34c759'>epicardium</font>, <font color='#0a84ff'>left atrium</font>.",
-                                st.SMALL))
+        legend = ", ".join(f"<font color='{hex_colour(CONTOUR_RGB[k])}'>&#9632;</font> {CONTOUR_NAMES[k]}"
+                           for k in ("endo", "epi", "la"))
+        blocks.append(Paragraph(f"Contours (colours as in the viewer): {legend}.", st.SMALL))
     curve, label = (rec.volume_curve_ml, "LV volume (ml)") if rec.volume_curve_ml is not None else \
         (rec.area_curve, f"LV cavity area ({rec.area_unit})")
     if curve is not None and len(curve) == len(rec.frame_times_s) and len(curve) > 1:
