@@ -98,7 +98,7 @@ def test_edited_values_are_marked(tmp_path, one_view):
     assert rows["edv_ml"].edited and rows["ef_pct"].edited and not rows["esv_ml"].edited
     text = pdf_text(write_pdf(report, tmp_path / "e.pdf"))
     assert f"{rows['edv_ml'].text} *" in text
-    assert "edv_ml, ef_pct" in text  # the "Edited by hand" section
+    assert "values affected: EDV, EF" in text and "edv_ml" not in text  # "Edited by hand", in plain words
 
 
 def test_uncalibrated_recording_reports_no_volumes(tmp_path, one_view):
@@ -200,3 +200,36 @@ def test_the_report_says_why_volumes_are_missing(tmp_path):
     assert analysis.measurements.ef_pct is None
     text = " ".join(pdf_text(write_pdf(report_from_analyses([analysis]), tmp_path / "r.pdf")).split())
     assert "the LV was found in only 2 of 20 frames: no EDV/ESV/EF" in text
+
+
+def test_page_one_is_a_summary_to_sign(tmp_path, three_views):
+    analyses, study = three_views
+    report = report_from_analyses(analyses, study=study, comment="Normal LV size and function.",
+                                  reviewer="Dr A. Reviewer")
+    reader = PdfReader(str(write_pdf(report, tmp_path / "sign.pdf")))
+    page1 = reader.pages[0].extract_text()
+    ef = next(r for r in report.study_rows if r.key == "ef_pct")
+    for needle in ("Summary", "EF (biplane)", f"{study.biplane.ef_pct:.1f}", "GLS (mean of 3 apical", ef.reference,
+                   "Conclusion", "Normal LV size and function.", "Reviewed by", "Dr A. Reviewer", "Signature"):
+        assert needle in page1, needle
+    assert "Measurements per recording" not in page1 and "Beats" not in page1  # the details come after
+    rest = "\n".join(p.extract_text() for p in reader.pages[1:])
+    assert "Measurements per recording" in rest and "Appendix: software and models" in rest
+    assert "Peak systolic strain, " in rest
+    assert "val_" not in rest and "epe" not in rest  # provenance in plain words
+
+
+def test_edited_phrases_and_report_file_name():
+    from app.data.recording import PatientInfo
+    from app.report.plain_words import contour_source, edited_phrases, report_file_name
+
+    assert edited_phrases({"esv_ml", "sv_ml", "ef_pct"}) == ["LV end-systolic contour edited",
+                                                             "values affected: ESV, SV, EF"]
+    assert edited_phrases({"es_frames", "esv_ml", "sv_ml", "ef_pct"})[0] == "ES frames set by hand"
+    assert "LV end-systolic contour edited" not in edited_phrases({"es_frames", "esv_ml"})
+    assert contour_source("labels:a4c.truth.npz") == "labels from a4c.truth.npz"
+    assert contour_source("echo_seg_base + label hysteresis 0.2", edited=True).endswith(
+        "label hysteresis 0.2, corrected by hand")
+    patient = PatientInfo(name="Doe^John", patient_id="7", study_date="20250101")
+    assert report_file_name(patient, "echo") == "Doe_John_2025-01-01_echo_report.pdf"
+    assert report_file_name(PatientInfo(), "mri") == "patient_mri_report.pdf"

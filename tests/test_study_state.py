@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from app.workflow import autosave
 from app.workflow.edits import (CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, move_marker,
-                                spacing_from_line, toggle_marker)
+                                spacing_from_line, mark_frame)
 from app.workflow.reference_ranges import classify, reference_range
 from app.workflow.splines import ControlContour, nearest_segment, smooth_curve
 from app.workflow.study import StudyState
@@ -97,7 +96,7 @@ def test_edes_view_calibration_edits(study):
     assert st.ed_frames == (1,) and st.edes_edited
     cmd.revert(study)
     assert st.ed_frames == (0,) and not st.edes_edited
-    assert toggle_marker((0,), (6,), "es", 0) == ((), (0, 6))
+    assert mark_frame((0,), (6,), "es", 0) == ((), (0,))
     v = ViewEdit(0, "a2c")
     v.apply(study)
     assert st.recording.view == "a2c"
@@ -114,9 +113,10 @@ def test_edes_view_calibration_edits(study):
         spacing_from_line((0, 0), (0, 1), 10.0)
 
 
-def test_json_round_trip_and_autosave(study, echo_file, tmp_path):
+def test_json_round_trip_and_autosave(study, echo_file, tmp_path, monkeypatch):
     from dataclasses import replace
 
+    monkeypatch.setenv("CARDIOTRACE_DATA_DIR", str(tmp_path / "userdata"))
     st = study[0]
     st.recording = replace(st.recording, source_path=echo_file)
     old = st.contour((0, 3), "endo")
@@ -126,53 +126,84 @@ def test_json_round_trip_and_autosave(study, echo_file, tmp_path):
     sched.mark(0)
     assert sched.due()
     [result] = sched.flush(study)
-    assert result.path == autosave.sidecar_path(echo_file) and result.path.exists()
+    key = study.save_key(0)
+    assert result.path == tmp_path / "userdata" / f"{key}.cardiotrace.json" and result.path.exists()
+    assert sorted(p.name for p in echo_file.parent.iterdir()) == ["case.dcm", "userdata"]  # nothing beside
     assert not sched.pending
-    rec2, _ = synthetic_echo(n_frames=12, path=echo_file)
+    rec2, _ = synthetic_echo(n_frames=12, path=tmp_path / "elsewhere" / "copy.dcm")  # same pixels, moved
     fresh = StudyState(measure_fn=area_measure, biplane_fn=None)
     fresh.add_recording(rec2)
-    path, data = autosave.find_saved(echo_file)
-    assert autosave.matches_source(data, rec2)
-    fresh.restore_json(0, data)
+    assert fresh.save_key(0) == key
+    found = autosave.find_saved(key, rec2.source_path)
+    assert found.path == result.path and not found.legacy
+    assert autosave.matches_source(found.data, rec2, key)
+    fresh.restore_json(0, found.data)
     r = fresh[0]
     np.testing.assert_allclose(r.contour((0, 3), "endo").points_px[0], (1.0, 2.0))
     assert r.ed_frames == (1,) and r.edes_edited and (0, 3) in r.edited_keys
     assert r.measurements["area_px2"] == pytest.approx(st.measurements["area_px2"], rel=1e-5)
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not list((tmp_path / "userdata").glob("*.tmp"))
 
 
-def test_autosave_falls_back_when_folder_read_only(study, tmp_path, monkeypatch):
-    if os.geteuid() == 0:
-        # root ignores directory permissions: simulate the read-only folder at the write call
-        real = autosave.write_atomic
+def test_content_key_follows_the_pixels_and_the_series_not_the_path(tmp_path):
+    a, _ = synthetic_echo(n_frames=12, path=tmp_path / "a.dcm")
+    b, _ = synthetic_echo(n_frames=12, path=tmp_path / "b.dcm")
+    assert autosave.content_key(a) == autosave.content_key(b)
+    frames = a.frames.copy()
+    frames[3, 10, 10] ^= 1
+    from dataclasses import replace
 
-        def fake(path, data):
-            if path.parent == ro:
-                raise PermissionError(13, "Permission denied")
-            real(path, data)
+    assert autosave.content_key(replace(a, frames=frames)) != autosave.content_key(a)
+    assert autosave.content_key(replace(a, series_description="LAX")) != autosave.content_key(a)
+    with pytest.raises(ValueError):
+        autosave.saved_path("../../etc/passwd")
 
-        monkeypatch.setattr(autosave, "write_atomic", fake)
+
+def test_autosave_never_writes_beside_a_read_only_source(study, tmp_path, monkeypatch):
+    """A read-only data folder is normal: the work goes to the user data folder, the source folder is untouched
+    (checked also as root, who could write there)."""
+    from dataclasses import replace
+
     ro = tmp_path / "ro"
     ro.mkdir()
     src = ro / "clip.dcm"
     src.write_bytes(b"x")
     monkeypatch.setenv("CARDIOTRACE_DATA_DIR", str(tmp_path / "userdata"))
+    study[0].recording = replace(study[0].recording, source_path=src)
     ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
-        path = autosave.save(study.to_json(0), src)
+        sched = autosave.AutosaveScheduler(delay_s=0.0)
+        sched.mark(0)
+        [result] = sched.flush(study)
     finally:
         ro.chmod(stat.S_IRWXU)
-    assert path.parent == tmp_path / "userdata"
-    assert autosave.find_saved(src)[0] == path
+    assert not result.error and result.path.parent == tmp_path / "userdata"
+    assert [p.name for p in ro.iterdir()] == ["clip.dcm"]
+    assert autosave.find_saved(study.save_key(0), src).path == result.path
 
 
-def test_corrupt_sidecar_is_a_clear_error(echo_file):
+def test_a_legacy_side_car_is_read_when_no_keyed_file_exists(study, echo_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("CARDIOTRACE_DATA_DIR", str(tmp_path / "userdata"))
+    key = study.save_key(0)
+    assert autosave.find_saved(key, echo_file) is None
+    autosave.write_atomic(autosave.sidecar_path(echo_file), study.to_json(0))
+    found = autosave.find_saved(key, echo_file)
+    assert found.legacy and found.path == autosave.sidecar_path(echo_file)
+    keyed = autosave.save(study.to_json(0), key)
+    found = autosave.find_saved(key, echo_file)
+    assert not found.legacy and found.path == keyed  # the keyed file wins once written
+
+
+def test_corrupt_saved_file_is_a_clear_error(echo_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("CARDIOTRACE_DATA_DIR", str(tmp_path / "userdata"))
+    key = "0123456789abcdef"
     autosave.sidecar_path(echo_file).write_text("{not json")
     with pytest.raises(autosave.StudyFileError, match="cannot read"):
-        autosave.find_saved(echo_file)
-    autosave.sidecar_path(echo_file).write_text(json.dumps({"format": "other"}))
+        autosave.find_saved(key, echo_file)
+    autosave.saved_path(key).parent.mkdir(parents=True)
+    autosave.saved_path(key).write_text(json.dumps({"format": "other"}))
     with pytest.raises(autosave.StudyFileError, match="not a CardioTrace"):
-        autosave.find_saved(echo_file)
+        autosave.find_saved(key, echo_file)
 
 
 def test_restore_rejects_contours_that_do_not_fit(study):
@@ -207,13 +238,50 @@ def test_the_report_and_the_viewer_give_the_same_ranges_and_flags(modality):
             for value in (-30.0, 0.0, 55.0, 80.0, 500.0):
                 row = _row(name, name, value, "", sex=sex, modality=modality)
                 assert row.reference == (viewer.label() if viewer else ""), (name, sex, modality)
-                assert row.flag == classify(name, value, sex, modality).replace("normal", ""), (name, value, sex)
+                assert row.flag == classify(name, value, sex, modality, 1).replace("normal", ""), (name, value, sex)
 
 
-def test_two_series_of_one_folder_have_separate_sidecars(tmp_path):
+def test_two_series_of_one_folder_have_separate_legacy_sidecars(tmp_path):
     folder = tmp_path / "mr"
     folder.mkdir()
     a = autosave.sidecar_path(folder, "SAX cine")
     b = autosave.sidecar_path(folder, "LAX cine")
     assert a != b and a.parent == tmp_path and a.name.startswith("mr.SAX-cine-")
     assert autosave.sidecar_path(tmp_path / "x.dcm", "SAX cine").name == "x.dcm.cardiotrace.json"
+
+
+@pytest.mark.parametrize("which,frame,ed,es", [
+    ("es", 12, (0, 20), (12, 30)),  # the first beat's ES moves, the second beat keeps its own
+    ("es", 25, (0, 20), (10, 25)),
+    ("ed", 3, (3, 20), (10, 30)),
+    ("ed", 18, (0, 18), (10, 30)),  # the ED between ES 10 and ES 30 is 20
+    ("es", 10, (0, 20), (30,)),  # on a mark: removes it
+])
+def test_an_ed_es_key_moves_the_mark_of_the_current_beat(which, frame, ed, es):
+    assert mark_frame((0, 20), (10, 30), which, frame) == (ed, es)
+
+
+def test_a_beat_without_a_mark_gains_one():
+    assert mark_frame((0, 20, 40), (10,), "es", 30) == ((0, 20, 40), (10, 30))
+
+
+def test_moving_es_alone_leaves_edv_and_heart_rate_automatic(study):
+    st = study[0]
+    cmd = EdEsEdit(0, st.ed_frames, (st.es_frames[0] + 1,))
+    cmd.apply(study)
+    assert st.es_edited and not st.ed_edited
+    edited = st.edited_values()
+    assert {"esv_ml", "ef_pct", "sv_ml", "es_frames"} <= edited
+    assert not edited & {"edv_ml", "heart_rate_bpm", "ed_frames"}
+    EdEsEdit(0, (1,), st.es_frames).apply(study)
+    assert st.ed_edited and {"edv_ml", "heart_rate_bpm", "ed_frames"} <= st.edited_values()
+    data = study.to_json(0)
+    assert data["edited"]["ed"] and data["edited"]["es"]
+    cmd.revert(study)  # undo goes back to exactly the marks before
+    assert not st.ed_edited and not st.es_edited
+
+
+def test_flags_judge_the_value_as_shown():
+    esv = reference_range("esv_ml", "")  # 14-61 ml
+    assert esv.flag(61.4) == "high" and esv.flag(61.4, 0) == "" and esv.flag(61.6, 0) == "high"
+    assert classify("ef_pct", 51.96, "M", decimals=1) == "normal" and classify("ef_pct", 51.96, "M") == "low"

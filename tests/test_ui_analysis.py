@@ -141,7 +141,8 @@ def test_dicom_file_round_trip_restores_analysis_and_edits(make_window, qtbot, p
     window.editor.contour = old
     window.editor.commit_move(5, *window.cine.px_to_view(old.points_px[5:6] + [-6.0, 0.0])[0])
     ef_edited = st.measurements.ef_pct
-    sidecar = tmp_path / "a4c.dcm.cardiotrace.json"
+    sidecar = tmp_path / "userdata" / f"{window.study.save_key(0)}.cardiotrace.json"
+
     def saved_edit():
         return sidecar.exists() and [0, es] in json.loads(sidecar.read_text())["edited"]["contour_keys"]
 
@@ -174,7 +175,7 @@ def test_report_button_writes_the_pdf_of_a_restored_study(make_window, qtbot, ph
     window.controller.save_now()
     window.hide()
     again = make_window()
-    again.open_paths([str(path)])  # restored from the sidecar: no new analysis
+    again.open_paths([str(path)])  # restored from the autosave: no new analysis
     assert again.study[0].analysed and again.reports.report_button.isEnabled()
     pdf = tmp_path / "out.pdf"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(pdf), "PDF (*.pdf)")))

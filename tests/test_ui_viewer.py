@@ -77,7 +77,7 @@ def test_move_ed_marker_and_mark_es_key(analysed, qtbot):
     assert "ED/ES: set by hand" in window.measurements.method.text()
     window.cine.set_frame(13)
     qtbot.keyClick(window, Qt.Key_S)
-    assert st.es_frames == (12, 13)
+    assert st.es_frames == (13,)  # the beat's ES moved, no second ES
     window.controller.undo_stack.undo()
     window.controller.undo_stack.undo()
     assert st.ed_frames == (0,) and st.es_frames == (12,) and not st.edes_edited
@@ -101,8 +101,9 @@ def test_edits_survive_kill_and_reopen(analysed, make_window, qtbot, tmp_path):
     window.editor.contour = old
     window.editor.commit_move(3, *window.cine.px_to_view(old.points_px[3:4] + [5.0, 0.0])[0])
     window.mark_current("es")
-    sidecar = tmp_path / "case.dcm.cardiotrace.json"
-    qtbot.waitUntil(sidecar.exists, timeout=5000)  # debounced autosave, no explicit save
+    saved = tmp_path / "userdata" / f"{window.study.save_key(0)}.cardiotrace.json"
+    qtbot.waitUntil(saved.exists, timeout=5000)  # debounced autosave, no explicit save
+    assert not list(tmp_path.glob("*.cardiotrace.json"))  # nothing beside the source
     ef_saved = st.measurements.ef_pct
     window.hide()  # "killed": never closed, nothing flushed at exit
     reopened = make_window()
@@ -110,11 +111,11 @@ def test_edits_survive_kill_and_reopen(analysed, make_window, qtbot, tmp_path):
     index = reopened.controller.add_recording(rec)
     r = reopened.study[index]
     np.testing.assert_allclose(r.contour((0, 4), "endo").points_px[3], old.points_px[3] + [5.0, 0.0], atol=1e-3)
-    assert r.es_frames == (4, 12) and r.edes_edited
+    assert r.es_frames == (4,) and r.edes_edited
     assert r.measurements.ef_pct == pytest.approx(ef_saved, abs=1e-4)  # points saved to 1e-6 px
 
 
-def test_corrupt_sidecar_shows_an_error(make_window, tmp_path, dialogs_seen):
+def test_corrupt_legacy_sidecar_shows_an_error(make_window, tmp_path, dialogs_seen):
     src = tmp_path / "bad.dcm"
     src.write_bytes(b"x")
     (tmp_path / "bad.dcm.cardiotrace.json").write_text('{"format": "cardiotrace-study", "contours": [{"sl')
@@ -203,8 +204,9 @@ def test_app_starts_and_exits_cleanly_on_the_demo(tmp_path):
     from pathlib import Path
 
     demo = Path(__file__).resolve().parents[1] / "resources" / "demo" / "a4c.dcm"
-    shutil.copy(demo, tmp_path / "a4c.dcm")  # autosave sidecars go beside the copy
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CARDIOTRACE_EXIT_AFTER_SHOW": "1"}
+    shutil.copy(demo, tmp_path / "a4c.dcm")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CARDIOTRACE_EXIT_AFTER_SHOW": "1",
+           "CARDIOTRACE_DATA_DIR": str(tmp_path / "userdata")}
     proc = subprocess.run([sys.executable, "-m", "app", str(tmp_path / "a4c.dcm")], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -223,3 +225,25 @@ def test_the_measurement_notes_say_why_a_value_is_missing(qtbot):
     panel.show_measurements(measure_recording(rec, per_slice), modality="mri")
     assert panel.cell_text("ef_pct") == "—"
     assert "the LV was found in only 2 of 20 frames" in panel.method.text()
+
+
+def test_legacy_sidecar_is_restored_and_copied_to_the_data_folder(analysed, make_window, tmp_path):
+    """Work saved beside the source by an earlier version is read, then kept in the user data folder."""
+    from app.workflow import autosave
+
+    window, _ = analysed
+    st = window.study[0]
+    old = st.contour((0, 4), "endo")
+    window.editor.contour = old
+    window.cine.set_frame(4)
+    window.editor.commit_move(3, *window.cine.px_to_view(old.points_px[3:4] + [5.0, 0.0])[0])
+    legacy = tmp_path / "case.dcm.cardiotrace.json"
+    autosave.write_atomic(legacy, window.study.to_json(0))
+    window.controller.scheduler = autosave.AutosaveScheduler()  # "killed" before its own autosave
+    window.hide()
+    reopened = make_window()
+    rec, _ = synthetic_echo(24, path=tmp_path / "case.dcm")
+    reopened.controller.add_recording(rec)
+    assert (0, 4) in reopened.study[0].edited_keys
+    keyed = autosave.saved_path(reopened.study.save_key(0))
+    assert keyed.is_file() and (0, 4) in {tuple(k) for k in autosave.read(keyed)["edited"]["contour_keys"]}

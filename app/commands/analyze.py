@@ -103,6 +103,22 @@ def _per_path(values, n: int, name: str) -> list:
     return list(values)
 
 
+def _check_one_patient(paths: list[Path], recordings) -> None:
+    """Several PATHs are one study: refuse recordings of different patients (or exams), naming both."""
+    from app.cli import UsageError
+    from app.workflow.patients import DIFFERENT, compare, describe, identity, study_identity
+
+    for k in range(1, len(recordings)):
+        verdict, field = compare(study_identity(r.patient for r in recordings[:k]), identity(recordings[k].patient))
+        if verdict == DIFFERENT:
+            first = next((i for i in range(k) if compare(identity(recordings[i].patient),
+                                                         identity(recordings[k].patient))[0] == DIFFERENT), 0)
+            raise UsageError(
+                f"{paths[first]} ({describe(recordings[first].patient)}) and {paths[k]} "
+                f"({describe(recordings[k].patient)}) are not one study (different {field}): "
+                "analyse them one at a time, or as a batch with --out")
+
+
 def run(args: argparse.Namespace) -> int:
     from app.cli import UsageError
     from app.commands.analyze_io import load_labels, write_masks
@@ -128,9 +144,10 @@ def run(args: argparse.Namespace) -> int:
     label_files = _per_path(args.labels, len(paths), "labels")
     if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
         raise UsageError("with several PATHs, --masks must be a folder")
+    recordings = [load_recording(path, series_key=args.series) for path in paths]
+    _check_one_patient(paths, recordings)
     analyses = []
-    for path, view, label_file in zip(paths, views, label_files):
-        recording = load_recording(path, series_key=args.series)
+    for path, recording, view, label_file in zip(paths, recordings, views, label_files):
         if view:
             recording = recording.with_view(view)
         recording = with_body_size(recording, args.height_cm, args.weight_kg)

@@ -26,7 +26,8 @@ _METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
 
 
 def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: bool = False,
-                         created: str | None = None, models_root: Path | None = None) -> ReportData:
+                         created: str | None = None, models_root: Path | None = None,
+                         reviewer: str = "") -> ReportData:
     """analyses: sequence of RecordingAnalysis; study: optional StudyMeasurements (biplane)."""
     analyses = list(analyses)
     if not analyses:
@@ -43,6 +44,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
         bullseye_pct=values,
         bullseye_unreliable=unreliable,
         comment=comment or "",
+        reviewer=reviewer or "",
         software_version=__version__,
         models=installed_models(models_root),
         created=created or _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
@@ -81,7 +83,7 @@ def _row(key, label, value, unit, decimals=1, method="", sex="", modality="echo"
     value = None if value is None or not np.isfinite(float(value)) else float(value)
     rng = reference_range(key, sex, modality)
     return MeasurementRow(key, label, value, unit, decimals, method, rng.label() if rng else "",
-                          rng.flag(value) if rng else "", key in edited)
+                          rng.flag(value, decimals) if rng else "", key in edited)  # judged as printed
 
 
 def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> list[MeasurementRow]:
@@ -116,7 +118,7 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
     if strain is not None:
         for name, peak, ok in zip(strain.segment_names, strain.segment_peak_pct,
                                   strain.segment_ok or (True,) * len(strain.segment_names)):
-            label = "Strain " + name.replace("_", " ") + ("" if ok else " (low quality)")
+            label = "Peak systolic strain, " + name.replace("_", " ") + ("" if ok else " (low quality)")
             rows.append(_row(f"strain_{name}_pct", label, peak, "%", 1, "peak systolic", **kw))
     return rows
 

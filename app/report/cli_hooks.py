@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="PDF page size (default A4)")
     group.add_argument("--anonymise", "--anonymize", action="store_true",
                        help="leave patient name, ID, birth date and institution out of reports and exports")
-    group.add_argument("--comment", default="", help="free-text comment printed in the report")
+    group.add_argument("--comment", default="", help="the conclusion printed on page 1 of the report")
+    group.add_argument("--reviewer", default="", help="the reviewer's name beside the signature line")
     group.add_argument("--csv", metavar="OUT.csv", help="measurements as CSV (one row per recording and per beat)")
     group.add_argument("--measurements", metavar="OUT.json", help="measurements as printed in the report, JSON")
     group.add_argument("--contours", metavar="OUT.json", help="per-frame contours (x=col, y=row px) as JSON")
@@ -145,7 +146,8 @@ def _write_outputs(args: argparse.Namespace, analyses, study) -> list[Path]:
     from app.report import exports
     from app.report.build import report_from_analyses
 
-    report = report_from_analyses(analyses, study=study, comment=args.comment, anonymise=args.anonymise)
+    report = report_from_analyses(analyses, study=study, comment=args.comment, anonymise=args.anonymise,
+                                  reviewer=args.reviewer)
     written: list[Path] = []
     if args.report:
         from app.report.pdf import write_pdf

@@ -18,16 +18,13 @@ from reportlab.lib import colors
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable
 
-ED_COLOR = colors.HexColor("#1f5fbf")
-ES_COLOR = colors.HexColor("#c0392b")
+from app.report.palette import CONTOUR_RGB, ED_RGB, ES_RGB, hex_colour
+
+ED_COLOR = colors.HexColor(hex_colour(ED_RGB))  # the viewer's colours (app/report/palette.py)
+ES_COLOR = colors.HexColor(hex_colour(ES_RGB))
 SERIES_COLORS = [colors.HexColor(c) for c in (
     "#222222", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#e6ab02")]
-CONTOUR_COLORS = {
-    "endo": colors.HexColor("#ff3b30"),
-    "epi": colors.HexColor("#34c759"),
-    "la": colors.HexColor("#0a84ff"),
-    "rv": colors.HexColor("#c85aff"),  # the right ventricle (short-axis MRI), as in the viewer
-}
+CONTOUR_COLORS = {name: colors.HexColor(hex_colour(rgb)) for name, rgb in CONTOUR_RGB.items()}
 
 
 def nice_limits(values: np.ndarray, include_zero: bool = False) -> tuple[float, float, float]:

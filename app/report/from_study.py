@@ -37,23 +37,35 @@ def analyses_from_study(study) -> tuple[list, object | None]:
     return out, StudyMeasurements(tuple(a.measurements for a in out), getattr(study, "biplane", None))
 
 
-def study_report(study, *, comment: str = "", anonymise: bool = False) -> ReportData:
+def study_report(study, *, comment: str | None = None, anonymise: bool = False) -> ReportData:
+    """The report of a StudyState; the conclusion and reviewer are the study's (comment overrides it)."""
     analyses, measurements = analyses_from_study(study)
     if not analyses:
         raise ValueError("no analysed recording in the study: run the analysis first")
-    return report_from_analyses(analyses, study=measurements, comment=comment, anonymise=anonymise)
+    conclusion = getattr(study, "conclusion", "") if comment is None else comment
+    return report_from_analyses(analyses, study=measurements, comment=conclusion, anonymise=anonymise,
+                                reviewer=getattr(study, "reviewer", ""))
 
 
-def write_study_report(study, path, *, comment: str = "", anonymise: bool = False, page_size: str = "A4") -> Path:
+def write_study_report(study, path, *, comment: str | None = None, anonymise: bool = False,
+                       page_size: str = "A4") -> Path:
     from app.report.pdf import write_pdf
 
     return write_pdf(study_report(study, comment=comment, anonymise=anonymise), path, page_size)
 
 
+def default_report_name(study) -> str:
+    """The report's file name from the study's patient, study date and modality."""
+    from app.report.plain_words import report_file_name
+
+    first = study.recordings[0].recording
+    return report_file_name(first.patient, first.modality)
+
+
 EXPORT_KINDS = ("pdf", "csv", "json", "contours", "masks", "cine")
 
 
-def export_study(study, folder, *, kinds=EXPORT_KINDS, comment: str = "", anonymise: bool = False,
+def export_study(study, folder, *, kinds=EXPORT_KINDS, comment: str | None = None, anonymise: bool = False,
                  page_size: str = "A4") -> list[Path]:
     """Write the study's report and exports into `folder`; returns the paths written.
 
@@ -69,7 +81,7 @@ def export_study(study, folder, *, kinds=EXPORT_KINDS, comment: str = "", anonym
     analyses, measurements = analyses_from_study(study)
     if not analyses:
         raise ValueError("no analysed recording in the study: run the analysis first")
-    report = report_from_analyses(analyses, study=measurements, comment=comment, anonymise=anonymise)
+    report = study_report(study, comment=comment, anonymise=anonymise)
     folder = Path(folder)
     written: list[Path] = []
     if "pdf" in kinds:

@@ -14,6 +14,7 @@ import numpy as np
 from app.data.recording import PatientInfo
 
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
+SUMMARY_KEYS = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "fac_pct", "gls_pct", "lv_mass_g", "heart_rate_bpm")
 
 
 @dataclass(frozen=True)
@@ -136,10 +137,22 @@ class ReportData:
     study_rows: tuple[MeasurementRow, ...] = ()
     bullseye_pct: dict | None = None  # AHA segment 1..17 -> peak strain % (None = not available)
     bullseye_unreliable: frozenset = frozenset()  # segments whose tracking quality failed
-    comment: str = ""
+    comment: str = ""  # the reviewer's conclusion (viewer: Report > Comment / Conclusion; CLI --comment)
+    reviewer: str = ""  # who reviewed and signs the report
     software_version: str = ""
     models: tuple[ModelInfo, ...] = ()
     created: str = ""  # ISO date-time of the report
+
+    @property
+    def summary_rows(self) -> list[tuple[str, MeasurementRow]]:
+        """Page 1: the study's values (biplane volumes, mean GLS) first, then each recording's headline
+        values not given for the study, as (where from, row)."""
+        out = [("study", row) for row in self.study_rows]
+        have = {row.key for row in self.study_rows}
+        for rec in self.recordings:
+            out += [(rec.view.upper(), row) for row in rec.measurements if row.key in SUMMARY_KEYS
+                    and row.key not in have]
+        return out
 
     @property
     def all_rows(self) -> list[tuple[str, MeasurementRow]]:

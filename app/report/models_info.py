@@ -20,7 +20,7 @@ def installed_models(root: Path | None = None) -> tuple[ModelInfo, ...]:
     """ModelInfo(name, version, detail) for every readable metadata.json under the models folder.
 
     version: metadata "version" if given, else the first 12 hex digits of the weights' sha256.
-    detail: architecture, training data and the headline metric when the metadata names them.
+    detail: what the model does and what it learned from, in plain words (app.report.plain_words).
     """
     folder = _models_root(root)
     if not folder.is_dir():
@@ -37,32 +37,22 @@ def installed_models(root: Path | None = None) -> tuple[ModelInfo, ...]:
         name = str(meta.get("name") or meta_path.parent.name)
         version = str(meta.get("version") or str(meta.get("sha256", ""))[:12] or "unknown")
         has_weights = any(meta_path.parent.glob("*.pt")) or any(meta_path.parent.glob("*.onnx"))
-        out.append(ModelInfo(name, version, _detail(meta, has_weights)))
+        out.append(ModelInfo(name, version, _detail(meta, has_weights, meta_path.parent.name)))
     return tuple(out)
 
 
-def _detail(meta: dict, has_weights: bool) -> str:
-    parts = []
-    arch = meta.get("architecture")
-    if isinstance(arch, dict):
-        arch = arch.get("name") or arch.get("class") or ", ".join(f"{k}={v}" for k, v in list(arch.items())[:3])
-    if arch:
-        parts.append(str(arch))
-    data = meta.get("training_data") or meta.get("data") or meta.get("dataset")
-    if isinstance(data, (list, tuple)):
-        data = ", ".join(str(d) for d in data[:3])
-    elif isinstance(data, dict):
-        data = data.get("name") or ", ".join(str(k) for k in list(data)[:3])
-    if data:
-        parts.append(f"data: {str(data)[:80]}")
-    metrics = meta.get("metrics")
-    if not isinstance(metrics, dict):
-        metrics = next((v for k, v in meta.items() if "metric" in k and isinstance(v, dict)), None)
-    if isinstance(metrics, dict):
-        shown = [f"{k} {v:.3g}" if isinstance(v, (int, float)) else None for k, v in metrics.items()]
-        shown = [s for s in shown if s and not s.startswith("step")][:3]
-        if shown:
-            parts.append("; ".join(shown))
+def _detail(meta: dict, has_weights: bool, folder: str = "") -> str:
+    """What the model does and what it learned from, in plain words (no metric names, nothing cut off)."""
+    from app.report.plain_words import MODEL_WORDS
+
+    if folder in MODEL_WORDS:
+        does, data = MODEL_WORDS[folder]
+        parts = [does, f"trained on {data}"]
+    else:
+        arch = meta.get("architecture")
+        if isinstance(arch, dict):
+            arch = arch.get("name") or arch.get("class")
+        parts = [str(arch)] if arch else []
     if not has_weights:
         parts.append("weights file missing")
-    return " | ".join(parts)[:240]
+    return "; ".join(parts)

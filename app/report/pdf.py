@@ -1,10 +1,13 @@
 """The PDF report (reportlab platypus), A4 or Letter, from a `ReportData`.
 
 `write_pdf(report, path, page_size="A4")` writes atomically (temporary file + os.replace) and returns
-the path. Layout: header (patient/study or anonymised, date), recordings used, the measurement table with
-reference ranges and flags, beats, quality flags, then per recording the ED/ES frames with contours and
-the volume and strain curves, the 17-segment bullseye when three apical views have strain, the user's
-comment, software and model versions; every page carries the research-use line and page number.
+the path. Layout: page 1 to sign: header (patient/study or anonymised, date), the summary (study values first:
+biplane volumes, mean GLS; then each view's headline values) with reference ranges and flags, the
+conclusion, reviewer and signature line. Then the details: recordings used, the measurement table per
+recording, beats, quality flags and hand corrections in plain words, per recording the ED/ES frames with
+contours and the volume and strain curves, the 17-segment bullseye when three apical views have strain;
+an appendix names the software and models in plain words. Every page carries the research-use line and
+page number.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from pathlib import Path
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
 from app.report import styles as st
 from app.report.bullseye import bullseye_drawing
 from app.report.figures import FrameImage, curve_drawing
 from app.report.model import RESEARCH_NOTICE, RecordingSection, ReportData
+from app.report.palette import CONTOUR_NAMES, CONTOUR_RGB, hex_colour
+from app.report.plain_words import contour_source, edited_phrases
 
 PAGE_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm
@@ -46,22 +51,58 @@ def write_pdf(report: ReportData, path: str | os.PathLike, page_size: str = "A4"
 
 
 def build_story(report: ReportData, width: float, height: float) -> list:
+    """Page 1 is what a cardiologist reads and signs: patient, summary with normal ranges and flags, the
+    conclusion, reviewer and signature. Then the details per recording, figures, and the appendix."""
     story: list = [Paragraph("CardioTrace: left ventricular function report", st.TITLE),
                    Paragraph(RESEARCH_NOTICE, st.NOTICE), _patient_table(report, width),
-                   Paragraph("Recordings used", st.H2), _recordings_table(report, width),
-                   Paragraph("Measurements", st.H2), _measurement_table(report, width),
+                   Paragraph("Summary", st.H2), _summary_table(report, width),
                    Paragraph("Values marked * depend on a manual correction; flagged values (low/high) lie "
-                             "outside the reference range shown.", st.SMALL)]
+                             "outside the reference range shown.", st.SMALL),
+                   Paragraph("Conclusion", st.H2),
+                   Paragraph(escape(report.comment).replace("\n", "<br/>") if report.comment.strip()
+                             else "(no conclusion written)", st.BODY),
+                   Spacer(1, 10), _signature_table(report, width), PageBreak(),
+                   Paragraph("Details", st.H2),
+                   Paragraph("Recordings used", st.H3), _recordings_table(report, width),
+                   Paragraph("Measurements per recording", st.H3), _measurement_table(report, width)]
     story += _beats(report, width)
     story += _quality(report)
     for rec in report.recordings:
         story += _recording_figures(rec, width, height)
     story += _bullseye(report)
-    story += [Paragraph("Comment", st.H2),
-              Paragraph(escape(report.comment).replace("\n", "<br/>") if report.comment.strip()
-                        else "(none)", st.BODY)]
-    story += [Paragraph("Software and models", st.H2), _software_table(report, width)]
+    story += [Paragraph("Appendix: software and models", st.H2),
+              Paragraph("The contours, ED/ES frames and strain come from these trained models, unless the "
+                        "report says they were corrected by hand.", st.SMALL), _software_table(report, width)]
     return story
+
+
+def _summary_table(report: ReportData, width: float) -> Table:
+    rows = [["Measurement", "Value", "Unit", "Normal range", "Flag", "From"]]
+    extra = []
+    for source, row in report.summary_rows:
+        value = row.text + (" *" if row.edited else "")
+        rows.append([row.label, value, row.unit, row.reference or "-", row.flag.upper(),
+                     "study" if source == "study" else source])
+        if row.flag:
+            r = len(rows) - 1
+            rows[r][1] = Paragraph(f"<b>{escape(value)}</b>", st.CELL)
+            rows[r][4] = Paragraph(f"<font color='#c0392b'><b>{escape(row.flag.upper())}</b></font>", st.CELL)
+    if len(rows) == 1:
+        rows.append(["no measurement", "-", "", "", "", ""])
+    f = width / 100
+    return _table(rows, [36 * f, 13 * f, 7 * f, 18 * f, 9 * f, 17 * f], extra)
+
+
+def _signature_table(report: ReportData, width: float) -> Table:
+    reviewer = report.reviewer.strip() or ""
+    rows = [["Reviewed by", reviewer, "Signature", ""], ["Date", "", "", ""]]
+    w = width / 4
+    return _table(rows, [0.6 * w, 1.6 * w, 0.6 * w, 1.2 * w], header=False,
+                  extra=[("FONT", (0, 0), (0, -1), st.BOLD_FONT, 7.5), ("FONT", (2, 0), (2, -1), st.BOLD_FONT, 7.5),
+                         ("ROWBACKGROUNDS", (0, 0), (-1, -1), [colors.white]),
+                         ("TOPPADDING", (0, 0), (-1, -1), 12), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                         ("LINEBELOW", (1, 0), (1, 1), 0.6, colors.black),
+                         ("LINEBELOW", (3, 0), (3, 0), 0.6, colors.black)])
 
 
 # -- tables -------------------------------------------------------------------------------------------
@@ -100,7 +141,7 @@ def _recordings_table(report: ReportData, width: float) -> Table:
         if rec.slice_spacing_mm:
             calib += f"; slices {rec.slice_spacing_mm:.1f} mm apart"
         rows.append([rec.name, rec.modality.upper(), rec.view.upper(), frames, rec.frame_rate_text,
-                     rec.spacing_text, calib, rec.segmenter or "-"])
+                     rec.spacing_text, calib, contour_source(rec.segmenter, bool(rec.edited))])
     f = width / 100
     return _table(rows, [19 * f, 9.5 * f, 6.5 * f, 10 * f, 9 * f, 15 * f, 17 * f, 14 * f])
 
@@ -142,7 +183,8 @@ def _num(value, decimals: int = 1) -> str:
 
 def _quality(report: ReportData) -> list:
     items = [f"{rec.name}: {flag}" for rec in report.recordings for flag in rec.quality_flags]
-    edited = [f"{rec.name}: {', '.join(sorted(rec.edited))}" for rec in report.recordings if rec.edited]
+    edited = [f"{rec.name}: {'; '.join(edited_phrases(rec.edited))}" for rec in report.recordings
+              if edited_phrases(rec.edited)]
     out = [Paragraph("Quality flags", st.H3),
            Paragraph("<br/>".join(escape(i) for i in items) if items else "none raised", st.BODY)]
     out += [Paragraph("Edited by hand", st.H3),
@@ -171,10 +213,10 @@ def _recording_figures(rec: RecordingSection, width: float, height: float) -> li
         grid = Table([images], colWidths=[cell_w] * len(images), hAlign="LEFT")
         grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
         blocks.append(grid)
-        third = ("<font color='#c85aff'>right ventricle</font>" if rec.modality == "mri"
-                 else "<font color='#0a84ff'>left atrium</font>")  # label 3: the RV on short-axis MRI
-        blocks.append(Paragraph("Contours: <font color='#ff3b30'>endocardium</font>, "
-                                f"<font color='#34c759'>epicardium</font>, {third}.", st.SMALL))
+        kinds = ("endo", "epi", "rv") if rec.modality == "mri" else ("endo", "epi", "la")  # label 3: RV on MRI
+        legend = ", ".join(f"<font color='{hex_colour(CONTOUR_RGB[k])}'>&#9632;</font> {CONTOUR_NAMES[k]}"
+                           for k in kinds)
+        blocks.append(Paragraph(f"Contours (colours as in the viewer): {legend}.", st.SMALL))
     curve, label = (rec.volume_curve_ml, "LV volume (ml)") if rec.volume_curve_ml is not None else \
         (rec.area_curve, f"LV cavity area ({rec.area_unit})")
     if curve is not None and len(curve) == len(rec.frame_times_s) and len(curve) > 1:

@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 MAX_RECENT = 10
+PAGE_FRAMES = 10  # PgUp / PgDn step
 STEADY_MARGIN = 0.2  # label hysteresis of "Steady echo contours" (README: evaluate echo-seg, base+h2)
 FILE_FILTER = "Recordings (*.dcm *.DCM *.nii *.nii.gz *.mhd *.avi *.mp4 *);;All files (*)"
 
@@ -46,7 +47,16 @@ class WindowActions:
         self._add(view, "&Play / pause", "Space", w.cine.toggle_playing)
         self._add(view, "&Next frame", "Right", lambda: w.cine.step(1))
         self._add(view, "P&revious frame", "Left", lambda: w.cine.step(-1))
+        self._add(view, "First frame", "Home", lambda: w.cine.go_to(0))
+        self._add(view, "Last frame", "End", lambda: w.cine.go_to(w.cine.n_frames - 1))
+        self._add(view, f"Back {PAGE_FRAMES} frames", "PgUp", lambda: w.cine.go_to(w.cine.frame - PAGE_FRAMES))
+        self._add(view, f"Forward {PAGE_FRAMES} frames", "PgDown", lambda: w.cine.go_to(w.cine.frame + PAGE_FRAMES))
+        self._add(view, "Previous ED/ES mark", "Ctrl+Left", lambda: w.jump_to_mark(-1))
+        self._add(view, "Next ED/ES mark", "Ctrl+Right", lambda: w.jump_to_mark(1))
         self._add(view, "&Fit image", "F", lambda: w.cine.fit())
+        report = bar.addMenu("&Report")
+        self._add(report, "&Comment / Conclusion…", "Ctrl+K", w.reports.edit_conclusion)
+        self._add(report, "&PDF report…", "Ctrl+P", w.reports.write_report)
         analysis = bar.addMenu("&Analysis")
         self._add(analysis, "&Analyse recording", "Ctrl+R", w.analyse_current)
         self._add(analysis, "&Cancel analysis", "Ctrl+.", lambda: w.controller.cancel_analysis())

@@ -21,6 +21,14 @@ from app.data.recording import Recording
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0)
 
 
+
+FRAME_BASE = 0  # frames are numbered from 0 everywhere: counter, curves, tables, report, JSON
+
+
+def frame_text(frame: int, n_frames: int) -> str:
+    """The frame counter: 'frame 14 of 0–35' (the number the curves, tables and report use)."""
+    return f"frame {frame + FRAME_BASE} of {FRAME_BASE}–{n_frames - 1 + FRAME_BASE}"
+
 class CineView(QWidget):
     """frame_changed(int) whenever the displayed frame changes (slider, keys, playback, set_frame)."""
 
@@ -146,13 +154,22 @@ class CineView(QWidget):
         self.slider.setValue(frame)
         self.slider.blockSignals(False)
         t = float(self.recording.frame_times_s[frame])
-        self.frame_label.setText(f"frame {frame + 1}/{len(self._frames)}  {t * 1000:.0f} ms")
+        self.frame_label.setText(f"{frame_text(frame, len(self._frames))}  {t * 1000:.0f} ms")
         self.frame_changed.emit(frame)
 
     def step(self, delta: int) -> None:
         self.set_playing(False)
         if self._frames is not None:
             self.set_frame((self.frame + delta) % len(self._frames))
+
+    @property
+    def n_frames(self) -> int:
+        return 0 if self._frames is None else len(self._frames)
+
+    def go_to(self, frame: int) -> None:
+        """Stop playback and show `frame` (clamped to the recording: Home, End, PgUp/PgDn, marks)."""
+        self.set_playing(False)
+        self.set_frame(frame)
 
     # -- window / level ---------------------------------------------------------------------
     def _levels(self) -> tuple[float, float]:

@@ -26,7 +26,7 @@ class CurvesPanel(QWidget):
         super().__init__(parent)
         self.volume_plot = pg.PlotWidget()
         self.volume_plot.setMenuEnabled(False)
-        self.volume_plot.setLabel("bottom", "frame")
+        self.volume_plot.setLabel("bottom", "frame (first = 0)")
         self.volume_plot.setMouseEnabled(x=False, y=False)
         self.volume_curve = self.volume_plot.plot([], [], pen=pg.mkPen((255, 214, 0), width=2), symbol="o",
                                                   symbolSize=4, symbolBrush=(255, 214, 0))

@@ -1,12 +1,12 @@
-"""Small dialogs: errors, series choice, calibration length, unsaved state on close.
+"""Small dialogs: errors, series choice, calibration length, unsaved state on close, re-analysis.
 
 Everything modal goes through these functions so tests can monkeypatch QMessageBox / QInputDialog.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QInputDialog, QLabel,
-                               QListWidget, QListWidgetItem, QMessageBox, QVBoxLayout)
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel,
+                               QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit, QVBoxLayout)
 
 
 def show_error(parent, title: str, text: str) -> None:
@@ -35,6 +35,63 @@ def ask_unsaved(parent, detail: str) -> str:
     box.exec()
     clicked = box.clickedButton()
     return "retry" if clicked is retry else "discard" if clicked is discard else "cancel"
+
+
+def ask_reanalyse(parent, detail: str) -> str:
+    """'keep', 'discard' or 'cancel' before re-analysing a recording with corrections made by hand."""
+    box = QMessageBox(QMessageBox.Question, "Re-analyse a corrected recording",
+                      f"This recording has corrections made by hand ({detail}).\n\nKeep them and re-analyse "
+                      "the rest, or let the analysis replace them? Either can be undone (Ctrl+Z).", parent=parent)
+    keep = box.addButton("Keep my corrections", QMessageBox.AcceptRole)
+    discard = box.addButton("Replace them", QMessageBox.DestructiveRole)
+    box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(keep)
+    box.exec()
+    clicked = box.clickedButton()
+    return "keep" if clicked is keep else "discard" if clicked is discard else "cancel"
+
+
+def ask_join_study(parent, new: str, study: str) -> str:
+    """'join', 'separate' or 'cancel' for a recording whose patient cannot be told (no ID, name or UID)."""
+    box = QMessageBox(QMessageBox.Question, "Which patient?",
+                      f"{new} carries no patient identity, so it cannot be checked against this study "
+                      f"({study}).\n\nAdd it to this study only if it is the same patient and exam.", parent=parent)
+    join = box.addButton("Add to this study", QMessageBox.AcceptRole)
+    separate = box.addButton("Open as a separate study", QMessageBox.RejectRole)
+    box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(separate)
+    box.exec()
+    clicked = box.clickedButton()
+    return "join" if clicked is join else "separate" if clicked is separate else "cancel"
+
+
+class ConclusionDialog(QDialog):
+    """The report's conclusion (several lines) and the reviewer's name."""
+
+    def __init__(self, parent, conclusion: str, reviewer: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Comment / Conclusion")
+        self.text = QPlainTextEdit(conclusion)
+        self.text.setPlaceholderText("e.g. Normal LV size and systolic function.")
+        self.reviewer = QLineEdit(reviewer)
+        self.reviewer.setPlaceholderText("name printed beside the signature line")
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow(QLabel("Conclusion, printed on page 1 of the report:"))
+        form.addRow(self.text)
+        form.addRow("Reviewed by", self.reviewer)
+        form.addRow(buttons)
+        self.resize(520, 300)
+
+
+def edit_conclusion(parent, conclusion: str, reviewer: str) -> tuple[str, str] | None:
+    """(conclusion, reviewer) as typed, or None when cancelled."""
+    dialog = ConclusionDialog(parent, conclusion, reviewer)
+    if dialog.exec() != QDialog.Accepted:
+        return None
+    return dialog.text.toPlainText(), dialog.reviewer.text()
 
 
 class SeriesDialog(QDialog):

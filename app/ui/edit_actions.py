@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.ui import dialogs
-from app.workflow.edits import (BodySizeEdit, CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, move_marker,
-                                spacing_from_line, toggle_marker)
+from app.workflow.edits import (BodySizeEdit, CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, mark_frame, move_marker,
+                                spacing_from_line)
 
 
 class EditActions:
@@ -46,7 +46,7 @@ class EditActions:
         w = self.window
         if w.state is None:
             return
-        ed, es = toggle_marker(w.state.ed_frames, w.state.es_frames, which, w.cine.frame)
+        ed, es = mark_frame(w.state.ed_frames, w.state.es_frames, which, w.cine.frame)
         self.push(lambda i: EdEsEdit(i, ed, es, text=f"mark {which.upper()}"))
 
     def calibration_line(self, p0, p1) -> None:

@@ -17,15 +17,26 @@ from app.ui.cine_view import CineView
 from app.ui.contour_editor import ContourEditor
 from app.ui.curves_panel import CurvesPanel
 from app.ui.edit_actions import EditActions
-from app.ui.measurements_panel import MeasurementsPanel, edes_source_text
+from app.ui.measurements_panel import MeasurementsPanel, edes_source_text, measurement_scope
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
 from app.ui.side_panel import RecordingsPanel, ToolsPanel
 from app.ui.status import StatusArea
+from app.ui.study_windows import choose_window, study_windows
 from app.ui.study_controller import StudyController
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
+from app.workflow.patients import describe
 from app.workflow.view_step import view_note
+
+
+def corrections_text(state) -> str:
+    """What a re-analysis could replace, in words ('' when nothing was corrected by hand)."""
+    frames = len({f for _, f in state.edited_keys})
+    parts = [f"contours on {frames} frame{'s' if frames != 1 else ''}"] if frames else []
+    if state.edes_edited:
+        parts.append("ED/ES frames")
+    return " and ".join(parts)
 
 
 class MainWindow(QMainWindow):
@@ -38,6 +49,7 @@ class MainWindow(QMainWindow):
         self.index: int | None = None
         self.slice_index = 0
         self._pending: set[str] = set()
+        self.study_windows: list = []  # windows this one opened for other patients' studies
         self._build()
         self.actions = build_actions(self)
         self._connect()
@@ -122,14 +134,30 @@ class MainWindow(QMainWindow):
                 if len(series) > 1:
                     keys = dialogs.choose_series(self, series)
             for key in keys:
-                QApplication.setOverrideCursor(Qt.WaitCursor)  # reading runs on the GUI thread
-                try:
-                    index = self.controller.open_path(path, key)
-                finally:
-                    QApplication.restoreOverrideCursor()
-                if index is not None:
-                    self.actions.add_recent(str(path))
-                    self.show_recording(index)
+                self._open_one(path, key)
+
+    def _open_one(self, path: Path, key: str | None) -> None:
+        """Open one recording in the study of its patient: this window, another, or a new one."""
+        for window in study_windows(self):
+            existing = window.study.index_of_path(path) if key is None else None
+            if existing is not None:
+                window.show_recording(existing)
+                window.raise_()
+                return
+        QApplication.setOverrideCursor(Qt.WaitCursor)  # reading runs on the GUI thread
+        try:
+            recording = self.controller.load(path, key)
+        finally:
+            QApplication.restoreOverrideCursor()
+        target = None if recording is None else choose_window(self, recording, path.name)
+        if target is None:
+            return
+        index = target.controller.add_recording(recording)
+        self.actions.add_recent(str(path))
+        target.show_recording(index)
+        if target is not self:
+            target.raise_()
+            target.activateWindow()
 
     def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
@@ -236,8 +264,10 @@ class MainWindow(QMainWindow):
         self.tools.show_body_size(rec.patient.height_cm, rec.patient.weight_kg)  # typed, undone or from the file
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
+        biplane = self.study.biplane_for(self.index)
+        self.measurements.set_scope(measurement_scope(st, biplane is not None))
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
-                                            None if rec.is_stack else self.study.biplane, rec.modality, source,
+                                            None if rec.is_stack else biplane, rec.modality, source,
                                             view_note(st.analysis), indexed_values(st.measurements, rec.patient))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
@@ -255,6 +285,7 @@ class MainWindow(QMainWindow):
         cal = f"{rec.spacing_mm[1]:.2f}×{rec.spacing_mm[0]:.2f} mm/px" if rec.calibrated else "UNCALIBRATED"
         date = f"{p.study_date[:4]}-{p.study_date[4:6]}-{p.study_date[6:]}" if len(p.study_date) == 8 else p.study_date
         who = " · ".join(x for x in (p.name.replace("^", " "), p.patient_id, p.sex, date) if x) or "no patient data"
+        self.setWindowTitle(f"CardioTrace · {describe(p, self.study[0].name)}")
         self.header.setText(f"<b>{who}</b> &nbsp; | &nbsp; {rec.modality.upper()} {rec.view.upper()} · "
                             f"{rec.n_frames} frames · {rate} · {cal}"
                             + (f" · {rec.n_slices} slices" if rec.is_stack else ""))
@@ -273,11 +304,31 @@ class MainWindow(QMainWindow):
     def mark_current(self, which: str) -> None:
         self.edits.mark_current(which)
 
+    def jump_to_mark(self, direction: int) -> None:
+        """Show the nearest ED or ES mark before (direction -1) or after (+1) the current frame."""
+        st = self.state
+        if st is None:
+            return
+        frame = self.cine.frame
+        marks = sorted(set(st.ed_frames) | set(st.es_frames))
+        ahead = [f for f in marks if f > frame] if direction > 0 else [f for f in reversed(marks) if f < frame]
+        if ahead:
+            self.cine.go_to(ahead[0])
+
     # -- analysis ---------------------------------------------------------------------------
     def analyse_current(self) -> None:
-        if self.index is not None:
-            self.controller.analyse(self.index)
-            self.status.analysis_started()
+        """Analyse the recording on screen; with hand corrections, ask whether to keep them first."""
+        if self.index is None:
+            return
+        keep = True
+        edits = corrections_text(self.state)
+        if edits and self.index not in self.controller.workers:
+            answer = dialogs.ask_reanalyse(self, edits)
+            if answer == "cancel":
+                return
+            keep = answer == "keep"
+        self.controller.analyse(self.index, keep_edits=keep)
+        self.status.analysis_started()
 
     def load_device_label(self) -> GeneratorWorker:
         return self.status.load_device_label()

@@ -103,6 +103,10 @@ class MeasurementsPanel(QWidget):
         layout.addLayout(buttons)
         self.values: dict[str, float | None] = {}
 
+    def set_scope(self, text: str) -> None:
+        """Say whose values the table shows (the selected recording, or the study's biplane result)."""
+        self.title.setText(f"Measurements · {text}" if text else "Measurements")
+
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
                           biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "",
                           indexed=None) -> None:
@@ -111,7 +115,7 @@ class MeasurementsPanel(QWidget):
         view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table;
         indexed: app.workflow.indexed.IndexedValues of the recording (rows per BSA when it has one)."""
         m = biplane if biplane is not None else measurements
-        edited = set(getattr(measurements, "edited", ()) or ())
+        edited = set(getattr(m, "edited", ()) or ())
         self._set_rows(rows_for(modality, indexed))
         self.values = {}
         for row, (name, _, unit, decimals) in enumerate(self.rows):
@@ -119,7 +123,7 @@ class MeasurementsPanel(QWidget):
             self.values[name] = value
             text = "—" if value is None else f"{value:.{decimals}f} {unit}"
             rng = reference_range(name, sex, modality)
-            status = rng.flag(value) if rng else ""
+            status = rng.flag(value, decimals) if rng else ""  # judged as shown
             note = [EDITED_TEXT] if name in edited else []
             if status in ("low", "high"):
                 note.insert(0, status)
@@ -166,6 +170,14 @@ class MeasurementsPanel(QWidget):
         row = [r[0] for r in self.rows].index(name)
         item = self.table.item(row, col)
         return item.text() if item else ""
+
+
+def measurement_scope(state, biplane: bool) -> str:
+    """The panel's title for a RecordingState: biplane (A4C + A2C), or its view and name."""
+    view = state.recording.view.upper()
+    if biplane:
+        return f"biplane A4C + A2C (selected: {view})"
+    return f"{view} · {state.name}" + ("" if state.analysed else " (not analysed)")
 
 
 def _value(m, strain, name: str, indexed=None) -> float | None:

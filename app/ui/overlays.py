@@ -9,13 +9,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from app.report.palette import CONTOUR_RGB
 from app.workflow.contour_adapter import lv_from_controls
 from app.workflow.measure import disk_chords_px
+
 LAYERS = {  # name: (label, colour)
-    "endo": ("LV endocardium", (255, 214, 0)),
-    "epi": ("Epicardium", (70, 230, 110)),
-    "la": ("Left atrium", (0, 190, 255)),
-    "rv": ("Right ventricle (MRI)", (200, 90, 255)),
+    "endo": ("LV endocardium", CONTOUR_RGB["endo"]),  # the PDF report draws the same colours
+    "epi": ("Epicardium", CONTOUR_RGB["epi"]),
+    "la": ("Left atrium", CONTOUR_RGB["la"]),
+    "rv": ("Right ventricle (MRI)", CONTOUR_RGB["rv"]),
     "axis": ("Long axis + disks (ED/ES)", (255, 110, 200)),
     "strain": ("Strain segments", (255, 140, 40)),
 }

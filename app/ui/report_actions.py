@@ -6,6 +6,7 @@ measurements); the buttons stay disabled, with a tooltip saying why, until a rec
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
@@ -38,14 +39,31 @@ class ReportActions:
                               (NOT_ANALYSED_TIP if self.available else "The report module is not in this build"))
 
     def _default_dir(self) -> str:
+        """The recordings' folder when it can be written to, else the home folder (data is often read-only)."""
         for st in self.window.study.recordings:
             if st.recording.source_path is not None:
-                return str(Path(st.recording.source_path).parent)
-        return ""
+                folder = Path(st.recording.source_path).parent
+                if os.access(folder, os.W_OK):
+                    return str(folder)
+        return str(Path.home())
+
+    def edit_conclusion(self) -> None:
+        """Report > Comment / Conclusion: the text and reviewer printed on page 1."""
+        study = self.window.study
+        typed = dialogs.edit_conclusion(self.window, study.conclusion, study.reviewer)
+        if typed is not None:
+            study.set_conclusion(*typed)
+            self.window.statusBar().showMessage("Conclusion saved; it is printed on page 1 of the report", 5000)
 
     def write_report(self) -> None:
+        if not self.report_button.isEnabled():
+            self.window.statusBar().showMessage(self.report_button.toolTip(), 5000)
+            return
+        from app.report.from_study import default_report_name
+
+        name = default_report_name(self.window.study)
         path, _ = QFileDialog.getSaveFileName(self.window, "Save the PDF report",
-                                              str(Path(self._default_dir()) / "report.pdf"), "PDF (*.pdf)")
+                                              str(Path(self._default_dir()) / name), "PDF (*.pdf)")
         if path:
             self.run(lambda: _write_report(self.window.study, path), "report")
 

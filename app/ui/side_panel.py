@@ -98,9 +98,11 @@ class ToolsPanel(QWidget):
         self.propagate.setToolTip("Apply a point move to this many frames on each side, with decaying weight")
         form.addRow("Propagate ± frames", self.propagate)
         editing.setToolTip("Drag a control point to move it; double-click a contour to add a point; "
-                           "Ctrl+click (or right-click) a point to remove it; E / S mark the current frame "
-                           "as ED / ES; Ctrl+Z undoes.")
-        hint = QLabel("Dbl-click: add point · Ctrl+click: remove\nE / S: mark ED / ES · Ctrl+Z: undo")
+                           "Ctrl+click (or right-click) a point to remove it; E / S move the ED / ES mark of "
+                           "the current beat to this frame (again on a mark: remove it); Ctrl+Left / Ctrl+Right "
+                           "jump to the previous / next mark; Home / End, PgUp / PgDn move through the frames; "
+                           "Ctrl+Z undoes.")
+        hint = QLabel("Dbl-click: add point · Ctrl+click: remove\nE / S: beat's ED / ES here · Ctrl+Z: undo")
         hint.setStyleSheet("color: gray")
         form.addRow(hint)
         self.view = QComboBox()

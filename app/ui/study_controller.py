@@ -2,7 +2,8 @@
 
 Edits arrive as app.workflow.edits commands and go onto a QUndoStack (one UndoableEdit each). Every
 change marks the recording dirty; a single-shot timer restarted on each change saves ~1.5 s after the
-last edit (AutosaveScheduler.flush). Opening a recording restores its sidecar state when one exists.
+last edit (AutosaveScheduler.flush) to the user data folder. Opening a recording restores its saved state
+when one exists.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from app.data.recording import Recording
 from app.ui.workers import GeneratorWorker, error_text
 from app.workflow import autosave
-from app.workflow.edits import EditCommand
+from app.workflow.edits import AnalysisEdit, EditCommand
 from app.workflow.study import StudyState
 
 
@@ -61,17 +62,21 @@ class StudyController(QObject):
     # -- loading ----------------------------------------------------------------------------
     def open_path(self, path: str | Path, series_key: str | None = None) -> int | None:
         """Load a recording file/folder into the study (or focus it if already open). None on error."""
-        from app.data.readers import load_recording
-
         existing = self.study.index_of_path(path)
         if existing is not None and series_key is None:
             return existing
+        recording = self.load(path, series_key)
+        return None if recording is None else self.add_recording(recording)
+
+    def load(self, path: str | Path, series_key: str | None = None) -> Recording | None:
+        """Read a recording (the error is reported and None returned when the file cannot be read)."""
+        from app.data.readers import load_recording
+
         try:
-            recording = load_recording(Path(path), series_key=series_key)
+            return load_recording(Path(path), series_key=series_key)
         except Exception as exc:  # noqa: BLE001 - LoadError and anything a broken file triggers
             self.error.emit("Cannot open", f"{path}\n\n{error_text(exc)}")
             return None
-        return self.add_recording(recording)
 
     def add_recording(self, recording: Recording) -> int:
         index = self.study.add_recording(recording)
@@ -80,30 +85,42 @@ class StudyController(QObject):
         return index
 
     def restore(self, index: int) -> bool:
-        """Restore the autosaved state of a recording; a corrupt sidecar is reported, not fatal."""
+        """Restore the autosaved state of a recording; a corrupt file is reported, not fatal. A legacy
+        side-car beside the source is read and copied to the user data folder."""
         rec = self.study[index].recording
+        key = self.study.save_key(index)
         try:
-            found = autosave.find_saved(rec.source_path, rec.series_description)
+            found = autosave.find_saved(key, rec.source_path, rec.series_description)
         except autosave.StudyFileError as exc:
             self.error.emit("Saved state unreadable", f"{exc}\n\nThe recording opens without it.")
             return False
         if found is None:
             return False
-        path, data = found
-        if not autosave.matches_source(data, rec):
+        path = found.path
+        if not autosave.matches_source(found.data, rec, key):
             self.error.emit("Saved state does not match",
                             f"{path} was saved for a different version of this recording; it is not applied.")
             return False
         self._restoring = True
         try:
-            self.study.restore_json(index, data)
+            self.study.restore_json(index, found.data)
         except (ValueError, KeyError, TypeError) as exc:
             self.error.emit("Saved state unreadable", f"{path}: {exc}\n\nThe recording opens without it.")
             return False
         finally:
             self._restoring = False
-        self.message.emit(f"Restored saved analysis and edits from {path.name}")
+        if found.legacy:
+            self._migrate(index, key, path)
+        self.message.emit(f"Restored the saved analysis and edits of {self.study[index].name}"
+                          + (f" (from {path}, now kept in {autosave.user_data_dir()})" if found.legacy else ""))
         return True
+
+    def _migrate(self, index: int, key: str, legacy_path: Path) -> None:
+        """Copy a state read from a legacy side-car to the user data folder (the side-car is left alone)."""
+        try:
+            autosave.save(self.study.to_json(index), key)
+        except OSError as exc:
+            self.error.emit("Autosave failed", f"{legacy_path} could not be copied to the data folder: {exc}")
 
     # -- edits ------------------------------------------------------------------------------
     def push(self, command: EditCommand) -> None:
@@ -114,7 +131,9 @@ class StudyController(QObject):
             self.error.emit("Edit not applied", str(exc))
 
     # -- analysis ---------------------------------------------------------------------------
-    def analyse(self, index: int) -> GeneratorWorker | None:
+    def analyse(self, index: int, keep_edits: bool = True) -> GeneratorWorker | None:
+        """Analyse a recording in a worker; the result comes in as an undoable AnalysisEdit that keeps the
+        hand corrections (keep_edits, also those made while it ran) or replaces them."""
         if index in self.workers:
             return self.workers[index]
         recording = self.study[index].recording
@@ -131,7 +150,7 @@ class StudyController(QObject):
 
         worker = GeneratorWorker(job, label=f"analysis of {self.study[index].name}", parent=self)
         worker.progress.connect(lambda f, msg: self.analysis_progress.emit(index, f, msg))
-        worker.succeeded.connect(lambda result: self._analysis_succeeded(index, result))
+        worker.succeeded.connect(lambda result: self._analysis_succeeded(index, result, keep_edits))
         worker.failed.connect(lambda text: self._analysis_failed(index, text))
         worker.cancelled.connect(lambda: self._analysis_ended(index, False, "Analysis cancelled"))
         worker.finished.connect(lambda: self._forget(index, worker))
@@ -144,13 +163,12 @@ class StudyController(QObject):
             if index is None or i == index:
                 worker.cancel()
 
-    def _analysis_succeeded(self, index: int, result) -> None:
+    def _analysis_succeeded(self, index: int, result, keep_edits: bool = True) -> None:
         try:
-            self.study.set_analysis(index, result)
+            self.undo_stack.push(UndoableEdit(self.study, AnalysisEdit(index, result, keep_edits)))
         except Exception as exc:  # noqa: BLE001
             self._analysis_failed(index, error_text(exc))
             return
-        self.undo_stack.clear()  # edits before the new analysis referred to the old contours
         note = getattr(result, "extra", {}).get("strain_error")
         self._analysis_ended(index, True, "Analysis finished" + (f" (no strain: {note})" if note else ""))
 
@@ -188,7 +206,8 @@ class StudyController(QObject):
         if failed:
             self.message.emit("Autosave failed: " + "; ".join(r.error for r in failed))
         elif any(r.path for r in results):
-            self.message.emit("Saved " + ", ".join(r.path.name for r in results if r.path))
+            names = ", ".join(self.study[r.index].name for r in results if r.path)
+            self.message.emit(f"Autosaved {names} (in {autosave.user_data_dir()})")
         self.saved.emit(results)
         return results
 

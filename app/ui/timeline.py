@@ -9,8 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 
-ED_COLOUR = (230, 60, 60)
-ES_COLOUR = (70, 140, 255)
+from app.report.palette import ED_RGB as ED_COLOUR, ES_RGB as ES_COLOUR  # the PDF uses the same
+
 FLAG_COLOUR = (255, 150, 0)
 
 

@@ -1,11 +1,15 @@
-"""Autosave of the study state to a sidecar JSON file beside each recording, written atomically.
+"""Autosave of the study state to the user's data folder, keyed by the recording's content, written atomically.
 
-Sidecar: `<file>.cardiotrace.json` beside a file, `<folder>.<series-tag>.cardiotrace.json` beside a
-folder (an MR series; a folder can hold several, hence the tag from the series description). When that folder is read-only, the user data folder is used instead
-($CARDIOTRACE_DATA_DIR, else $XDG_DATA_HOME/cardiotrace/autosave, else ~/.local/share/cardiotrace/autosave).
-Writes go to a temporary file in the same folder, fsync, then os.replace: a crash leaves either the old
-or the new file, never half of one. `AutosaveScheduler` is the Qt-free debounce bookkeeping (the UI
-drives it with a single-shot timer restarted on every edit).
+Work is kept in the per-user application data folder, never beside the source data (a read-only data
+folder or a CD is normal): $CARDIOTRACE_DATA_DIR, else $XDG_DATA_HOME/cardiotrace/autosave, else
+~/.local/share/cardiotrace/autosave. Each recording's file is `<content key>.cardiotrace.json`, the key
+a hash of its pixel data, shape and series description (`content_key`): the same recording opened from
+another path or a copy finds its work again, and two series of one folder have their own files.
+A side-car `<file>.cardiotrace.json` beside the source (or the old per-path file in the data folder),
+written by earlier versions, is still read when no keyed file exists (`find_saved` says it is legacy;
+the viewer then writes it to the data folder). Writes go to a temporary file in the same folder, fsync,
+then os.replace: a crash leaves either the old or the new file, never half of one. `AutosaveScheduler`
+is the Qt-free debounce bookkeeping (the UI drives it with a single-shot timer restarted on every edit).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from app.data.recording import Recording
 
@@ -49,20 +55,39 @@ def _series_tag(series: str) -> str:
     return f".{slug}-{digest}" if series else ""
 
 
+def content_key(recording: Recording) -> str:
+    """The recording's save key: a hash of its pixels, shape, type and series (not of its path)."""
+    frames = np.ascontiguousarray(recording.frames)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{frames.shape}|{frames.dtype.str}|{recording.series_description}|".encode("utf-8"))
+    digest.update(memoryview(frames).cast("B"))
+    return digest.hexdigest()
+
+
+def saved_path(key: str) -> Path:
+    """Where the work on the recording with this content key is kept."""
+    if not re.fullmatch(r"[0-9a-f]{8,64}", key):
+        raise ValueError(f"not a content key: {key!r}")
+    return user_data_dir() / f"{key}{SUFFIX}"
+
+
 def sidecar_path(source_path: Path, series: str = "") -> Path:
-    """`<file>.cardiotrace.json`; for a folder, the series is in the name (a folder may hold several)."""
+    """Legacy (read only): `<file>.cardiotrace.json` beside the source; a folder's has the series tag."""
     source_path = Path(source_path)
     tag = _series_tag(series) if source_path.is_dir() else ""
     return source_path.parent / (source_path.name + tag + SUFFIX)
 
 
 def fallback_path(source_path: Path, series: str = "") -> Path:
+    """Legacy (read only): the per-path file earlier versions wrote when the source folder was read-only."""
     tag = _series_tag(series) if Path(source_path).is_dir() else ""
     digest = hashlib.sha1(str(Path(source_path).resolve()).encode("utf-8")).hexdigest()[:12]
     return user_data_dir() / f"{Path(source_path).name}{tag}-{digest}{SUFFIX}"
 
 
-def candidate_paths(source_path: Path, series: str = "") -> list[Path]:
+def legacy_paths(source_path: Path | None, series: str = "") -> list[Path]:
+    if source_path is None:
+        return []
     return [sidecar_path(source_path, series), fallback_path(source_path, series)]
 
 
@@ -105,16 +130,14 @@ def write_atomic(path: Path, data: dict) -> None:
         pass  # some filesystems do not allow fsync on a directory
 
 
-def save(data: dict, source_path: Path, series: str = "") -> Path:
-    """Save beside the recording, or in the user data folder when that fails. Returns the path used."""
-    errors = []
-    for path in candidate_paths(source_path, series):
-        try:
-            write_atomic(path, data)
-            return path
-        except OSError as exc:
-            errors.append(f"{path}: {exc.strerror or exc}")
-    raise OSError("could not autosave: " + "; ".join(errors))
+def save(data: dict, key: str) -> Path:
+    """Save the state of the recording with this content key in the user data folder; returns the path."""
+    path = saved_path(key)
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise OSError(f"could not autosave to {path}: {exc.strerror or exc}") from exc
+    return path
 
 
 def read(path: Path) -> dict:
@@ -127,18 +150,32 @@ def read(path: Path) -> dict:
     return data
 
 
-def find_saved(source_path: Path, series: str = "") -> tuple[Path, dict] | None:
-    """The most recent saved state for a recording, or None. Raises StudyFileError when unreadable."""
-    existing = [p for p in candidate_paths(source_path, series) if p.is_file()]
-    if not existing:
+@dataclass(frozen=True)
+class SavedState:
+    path: Path
+    data: dict
+    legacy: bool  # found beside the source or under the old per-path name: write it to saved_path(key)
+
+
+def find_saved(key: str, source_path: Path | None = None, series: str = "") -> SavedState | None:
+    """The saved state of a recording: its keyed file, else (read only) a legacy side-car, else None.
+    Raises StudyFileError when the file found is unreadable."""
+    path = saved_path(key)
+    if path.is_file():
+        return SavedState(path, read(path), legacy=False)
+    legacy = [p for p in legacy_paths(source_path, series) if p.is_file()]
+    if not legacy:
         return None
-    path = max(existing, key=lambda p: p.stat().st_mtime_ns)
-    return path, read(path)
+    path = max(legacy, key=lambda p: p.stat().st_mtime_ns)
+    return SavedState(path, read(path), legacy=True)
 
 
-def matches_source(data: dict, recording: Recording) -> bool:
-    """True when the saved state was made on a recording of the same shape and size."""
+def matches_source(data: dict, recording: Recording, key: str = "") -> bool:
+    """True when the saved state was made on this recording: the same content key, or (a legacy file
+    without one) the same shape, file size and series."""
     saved = data.get("source") or {}
+    if key and saved.get("content_key"):
+        return saved["content_key"] == key
     now = source_fingerprint(recording)
     return (saved.get("shape") == now["shape"] and saved.get("size") in (None, now["size"])
             and saved.get("series", now["series"]) == now["series"])
@@ -173,16 +210,16 @@ class AutosaveScheduler:
         return self.pending and self._clock() - self._last_edit_s >= self.delay_s
 
     def flush(self, study) -> list[SaveResult]:
-        """Save every dirty recording that has a source path; failures stay dirty and are reported."""
+        """Save every dirty recording opened from a file; failures stay dirty and are reported."""
         results = []
         for index in sorted(self._dirty):
             st = study[index]
             if st.recording.source_path is None:
                 self._dirty.discard(index)
-                results.append(SaveResult(index, None, "in-memory recording: nothing to save beside"))
+                results.append(SaveResult(index, None, "in-memory recording: not saved"))
                 continue
             try:
-                path = save(study.to_json(index), st.recording.source_path, st.recording.series_description)
+                path = save(study.to_json(index), study.save_key(index))
                 self._dirty.discard(index)
                 results.append(SaveResult(index, path))
             except OSError as exc:

@@ -95,7 +95,7 @@ class EdEsEdit(EditCommand):
     def apply(self, study: StudyState) -> None:
         st = study[self.index]
         if self._old is None:
-            self._old = (st.ed_frames, st.es_frames, st.edes_edited)
+            self._old = (st.ed_frames, st.es_frames, (st.ed_edited, st.es_edited))
         study.set_edes(self.index, self.ed_frames, self.es_frames, edited=True)
 
     def revert(self, study: StudyState) -> None:
@@ -114,17 +114,43 @@ def move_marker(ed: tuple[int, ...], es: tuple[int, ...], which: str, old_frame:
     return (moved, tuple(es)) if which == "ed" else (tuple(ed), moved)
 
 
-def toggle_marker(ed: tuple[int, ...], es: tuple[int, ...], which: str, frame: int
-                  ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Mark `frame` as ED (or ES) or unmark it when it already is; a frame cannot be both."""
-    ed_set, es_set = set(ed), set(es)
-    target, other = (ed_set, es_set) if which == "ed" else (es_set, ed_set)
-    if frame in target:
-        target.discard(frame)
+def mark_frame(ed: tuple[int, ...], es: tuple[int, ...], which: str, frame: int
+               ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Mark `frame` as the ED (or ES) of its beat: that beat's mark of the kind moves there, a beat
+    without one gains one; pressing on a mark removes it. A beat of an ES mark is the stretch between the
+    ED marks around it (and the other way round); a frame cannot be both."""
+    same, other = (set(ed), set(es)) if which == "ed" else (set(es), set(ed))
+    if frame in same:
+        same.discard(frame)
     else:
-        target.add(frame)
         other.discard(frame)
+        lo = max((f for f in other if f < frame), default=-math.inf)
+        hi = min((f for f in other if f > frame), default=math.inf)
+        in_beat = [f for f in same if lo < f < hi]
+        if in_beat:
+            same.discard(min(in_beat, key=lambda f: (abs(f - frame), f)))
+        same.add(int(frame))
+    ed_set, es_set = (same, other) if which == "ed" else (other, same)
     return tuple(sorted(ed_set)), tuple(sorted(es_set))
+
+
+@dataclass
+class AnalysisEdit(EditCommand):
+    """Take a new analysis of a recording, keeping its hand edits (keep_edits) or replacing them; undoable."""
+
+    index: int
+    analysis: object
+    keep_edits: bool = True
+    text: str = "analyse recording"
+    _old: object | None = field(default=None, repr=False)
+
+    def apply(self, study: StudyState) -> None:
+        if self._old is None:
+            self._old = study.snapshot(self.index)
+        study.set_analysis(self.index, self.analysis, keep_edits=self.keep_edits)
+
+    def revert(self, study: StudyState) -> None:
+        study.restore_snapshot(self.index, self._old)
 
 
 @dataclass

@@ -65,8 +65,11 @@ MIN_LV_AREA_MM2 = 50.0
 _RV_VALUES = frozenset({"rv_edv_ml", "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"})
 _VOLUME_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "volume_curve_ml", "beats",
                                 "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"}) | _RV_VALUES
-_TIMING_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "beats", "heart_rate_bpm",
-                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"}) | _RV_VALUES
+_ED_DEPENDENTS = frozenset({"edv_ml", "sv_ml", "ef_pct", "beats", "heart_rate_bpm", "edv_area_length_ml",
+                            "lv_mass_g", "fac_pct", "rv_edv_ml", "rv_sv_ml",
+                            "rv_ef_pct"})  # heart rate: ED to ED; mass: at ED
+_ES_DEPENDENTS = frozenset({"esv_ml", "sv_ml", "ef_pct", "beats", "esv_area_length_ml", "fac_pct",
+                            "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"})
 
 
 def _scale(recording: Recording) -> tuple[float, float]:
@@ -140,8 +143,10 @@ def _edited_closure(edited) -> frozenset[str]:
     names = set(edited)
     if any(str(n).startswith("contours") for n in names):
         names |= _VOLUME_DEPENDENTS
-    if names & {"ed_frames", "es_frames"}:
-        names |= _TIMING_DEPENDENTS
+    if "ed_frames" in names:
+        names |= _ED_DEPENDENTS
+    if "es_frames" in names:
+        names |= _ES_DEPENDENTS  # moving ES alone leaves EDV and the heart rate as measured
     return frozenset(names)
 
 

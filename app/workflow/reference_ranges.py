@@ -37,10 +37,13 @@ class ReferenceRange:
     sex: str  # "M", "F" or "" (either)
     source: str
 
-    def flag(self, value: float | None) -> str:
-        """'low', 'high', or '' when the value is missing or within the range."""
+    def flag(self, value: float | None, decimals: int | None = None) -> str:
+        """'low', 'high', or '' when the value is missing or within the range. With `decimals` the value
+        is judged as it is shown (61.4 ml shown as "61 ml" is not "high" against 14-61)."""
         if value is None:
             return ""
+        if decimals is not None:
+            value = float(f"{value:.{decimals}f}")
         if self.low is not None and value < self.low:
             return "low"
         if self.high is not None and value > self.high:
@@ -109,9 +112,10 @@ def reference_range(name: str, sex: str = "", modality: str = "echo") -> Referen
     return ReferenceRange(name, _union(m_lo, f_lo, min), _union(m_hi, f_hi, max), unit, "", source)
 
 
-def classify(name: str, value: float | None, sex: str = "", modality: str = "echo") -> str:
-    """'normal', 'low', 'high' or '' when there is no value or no range."""
+def classify(name: str, value: float | None, sex: str = "", modality: str = "echo",
+             decimals: int | None = None) -> str:
+    """'normal', 'low', 'high' or '' when there is no value or no range (judged as shown with `decimals`)."""
     rng = reference_range(name, sex, modality)
     if rng is None or value is None:
         return ""
-    return rng.flag(value) or "normal"
+    return rng.flag(value, decimals) or "normal"

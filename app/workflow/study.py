@@ -4,7 +4,7 @@ A study holds several recordings of one patient (e.g. A4C + A2C, or a short-axis
 the recording (view and calibration as currently set), the editable control-point contours per
 (slice, frame), ED/ES frames, model confidence and flagged frames, what was edited by hand, and the
 measurements recomputed after every change. `to_json`/`restore_json` (de)serialise one recording's
-state for the autosave sidecar. Edits with undo live in app/workflow/edits.py.
+state for the autosave (app/workflow/autosave.py). Edits with undo live in app/workflow/edits.py.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import numpy as np
 from app.data.recording import VIEWS, Recording
 from app.workflow.events import StudyEvents
 from app.workflow.splines import ControlContour
-from app.workflow.study_analysis import default_biplane, default_measure, strain_from_json, strain_to_json
+from app.workflow.study_analysis import (biplane_pair, default_biplane, default_measure, strain_from_json,
+                                         strain_to_json)
 
 ContourKey = tuple[int, int]  # (slice index, frame index)
 KINDS = ("endo", "epi", "la", "rv")  # rv: the right ventricle of short-axis MRI
@@ -42,9 +43,16 @@ class RecordingState:
     measure_error: str = ""
     analysed: bool = False
     edited_keys: set[ContourKey] = field(default_factory=set)
-    edes_edited: bool = False
+    ed_edited: bool = False  # the ED frames were set by hand
+    es_edited: bool = False  # the ES frames were set by hand
     view_edited: bool = False
     calibration_edited: bool = False
+    content_key: str = ""  # autosave key (app.workflow.autosave.content_key), computed on first use
+
+    @property
+    def edes_edited(self) -> bool:
+        """ED or ES frames set by hand."""
+        return self.ed_edited or self.es_edited
 
     @property
     def name(self) -> str:
@@ -61,9 +69,9 @@ class RecordingState:
         """Names of measured values that depend on a manual edit."""
         names: set[str] = set()
         edited_frames = {f for _, f in self.edited_keys}
-        if self.edes_edited or self.calibration_edited or edited_frames & set(self.ed_frames):
+        if self.ed_edited or self.calibration_edited or edited_frames & set(self.ed_frames):
             names.add("edv_ml")
-        if self.edes_edited or self.calibration_edited or edited_frames & set(self.es_frames):
+        if self.es_edited or self.calibration_edited or edited_frames & set(self.es_frames):
             names.add("esv_ml")
         if names:
             names.update({"sv_ml", "ef_pct"})
@@ -71,13 +79,32 @@ class RecordingState:
             names.update({f"rv_{n}" for n in ("edv_ml", "esv_ml", "sv_ml", "ef_pct") if n in names})
         if edited_frames:
             names.add("volume_curve_ml")
-        if self.edes_edited:
-            names.update({"ed_frames", "es_frames", "heart_rate_bpm"})
+        if self.ed_edited:
+            names.update({"ed_frames", "heart_rate_bpm"})  # the heart rate is the ED-to-ED beat length
+        if self.es_edited:
+            names.add("es_frames")
         if self.view_edited:
             names.add("view")
         if self.calibration_edited:
             names.add("calibration")
         return frozenset(names)
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisSnapshot:
+    """A recording's analysis-made state and edits, as StudyState.snapshot took them."""
+
+    analysis: object | None
+    contours: dict
+    ed_frames: tuple[int, ...]
+    es_frames: tuple[int, ...]
+    confidence: np.ndarray | None
+    flagged_frames: tuple[int, ...]
+    strain: object | None
+    analysed: bool
+    edited_keys: frozenset
+    ed_edited: bool
+    es_edited: bool
 
 
 MeasureFn = Callable[[RecordingState], object]
@@ -92,6 +119,8 @@ class StudyState:
         self.measure_fn: MeasureFn = measure_fn or default_measure
         self.biplane_fn = biplane_fn  # None: no biplane combination (tests with a toy measure)
         self.biplane: object | None = None
+        self.conclusion = ""  # the reviewer's conclusion for the report (Report > Comment / Conclusion)
+        self.reviewer = ""
 
     def __len__(self) -> int:
         return len(self.recordings)
@@ -112,24 +141,61 @@ class StudyState:
                 return i
         return None
 
-    def set_analysis(self, index: int, analysis: object) -> None:
-        """Take the pipeline's RecordingAnalysis: its contours become control points; replaces edits."""
+    def save_key(self, index: int) -> str:
+        """The autosave key of a recording (a hash of its pixels, computed once)."""
+        st = self.recordings[index]
+        if not st.content_key:
+            from app.workflow.autosave import content_key
+
+            st.content_key = content_key(st.original)
+        return st.content_key
+
+    def set_analysis(self, index: int, analysis: object, keep_edits: bool = False) -> None:
+        """Take the pipeline's RecordingAnalysis: its contours become control points. With keep_edits the
+        contours of frames edited by hand and hand-set ED/ES stay (the analysis fills in the rest);
+        without, the analysis replaces every edit (undo through `snapshot`/`restore_snapshot`)."""
         from app.workflow.contour_adapter import control_contours_from_analysis, edes_from_analysis
 
         st = self.recordings[index]
-        st.analysis = analysis
         extra = getattr(analysis, "extra", None) or {}
-        st.contours = dict(extra.get("control_contours") or control_contours_from_analysis(analysis))
-        st.ed_frames, st.es_frames = edes_from_analysis(analysis)
+        contours = dict(extra.get("control_contours") or control_contours_from_analysis(analysis))
+        ed_es = edes_from_analysis(analysis)
+        kept_keys = {k for k in st.edited_keys if k in st.contours} if keep_edits else set()
+        kept_ed, kept_es = keep_edits and st.ed_edited, keep_edits and st.es_edited
+        kept_edes = kept_ed or kept_es
+        for key in kept_keys:
+            contours[key] = dict(st.contours[key])
+        st.analysis = analysis
+        st.contours = contours
+        st.ed_frames = st.ed_frames if kept_ed else ed_es[0]
+        st.es_frames = st.es_frames if kept_es else ed_es[1]
         conf = getattr(analysis, "confidence", None)
         st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)
         st.flagged_frames = tuple(int(f) for f in (getattr(analysis, "flagged_frames", None) or ()))
         st.strain = getattr(analysis, "strain", None)
         st.analysed = True
-        st.edited_keys.clear()
-        st.edes_edited = False
+        st.edited_keys = kept_keys
+        st.ed_edited, st.es_edited = kept_ed, kept_es
         self.events.analysis_changed.emit(index)
-        self.remeasure(index, precomputed=extra.get("control_measurements"))
+        self.remeasure(index, precomputed=None if kept_keys or kept_edes else extra.get("control_measurements"))
+        self.events.modified.emit(index)
+
+    def snapshot(self, index: int) -> "AnalysisSnapshot":
+        """What an analysis replaces, to put back on undo."""
+        st = self.recordings[index]
+        return AnalysisSnapshot(st.analysis, {k: dict(d) for k, d in st.contours.items()}, st.ed_frames,
+                                st.es_frames, st.confidence, st.flagged_frames, st.strain, st.analysed,
+                                frozenset(st.edited_keys), st.ed_edited, st.es_edited)
+
+    def restore_snapshot(self, index: int, snap: "AnalysisSnapshot") -> None:
+        st = self.recordings[index]
+        st.analysis, st.contours = snap.analysis, {k: dict(d) for k, d in snap.contours.items()}
+        st.ed_frames, st.es_frames, st.confidence = snap.ed_frames, snap.es_frames, snap.confidence
+        st.flagged_frames, st.strain, st.analysed = snap.flagged_frames, snap.strain, snap.analysed
+        st.edited_keys, st.ed_edited, st.es_edited = set(snap.edited_keys), snap.ed_edited, snap.es_edited
+        self.events.analysis_changed.emit(index)
+        self.events.edes_changed.emit(index)
+        self.remeasure(index)
         self.events.modified.emit(index)
 
     # -- low-level setters used by edit commands (no undo here) -----------------------------
@@ -156,14 +222,24 @@ class StudyState:
         self.remeasure(index)
         self.events.modified.emit(index)
 
-    def set_edes(self, index: int, ed_frames, es_frames, edited: bool = True) -> None:
+    def set_edes(self, index: int, ed_frames, es_frames, edited: bool | tuple[bool, bool] = True) -> None:
+        """Set the ED and ES frames. edited=True marks the kind(s) that changed as set by hand (moving ES
+        alone leaves EDV and heart rate automatic); a (ed_edited, es_edited) pair sets the marks exactly
+        (undo); False clears them."""
         st = self.recordings[index]
         n = st.recording.n_frames
         ed = tuple(sorted({int(f) for f in ed_frames}))
         es = tuple(sorted({int(f) for f in es_frames}))
         if any(not 0 <= f < n for f in ed + es):
             raise ValueError(f"ED/ES frames must lie in 0..{n - 1}")
-        st.ed_frames, st.es_frames, st.edes_edited = ed, es, edited
+        if edited is True:
+            marks = (st.ed_edited or ed != st.ed_frames, st.es_edited or es != st.es_frames)
+        elif edited is False:
+            marks = (False, False)
+        else:
+            marks = (bool(edited[0]), bool(edited[1]))
+        st.ed_frames, st.es_frames = ed, es
+        st.ed_edited, st.es_edited = marks
         self.events.edes_changed.emit(index)
         self.remeasure(index)
         self.events.modified.emit(index)
@@ -223,6 +299,20 @@ class StudyState:
                 self.biplane = None
         self.events.measurements_changed.emit(index)
 
+    def set_conclusion(self, conclusion: str, reviewer: str) -> None:
+        """The report's conclusion and reviewer; saved with every recording of the study."""
+        self.conclusion, self.reviewer = conclusion.strip(), reviewer.strip()
+        for index in range(len(self.recordings)):
+            self.events.modified.emit(index)
+
+    def biplane_for(self, index: int) -> object | None:
+        """The study's biplane result when recording `index` is one of the two it is made of, else None
+        (a panel showing another recording must not show it as that recording's values)."""
+        pair = biplane_pair(self) if self.biplane is not None else None
+        if pair is None or not any(st is self.recordings[index] for st in pair):
+            return None
+        return self.biplane
+
     # -- serialisation ----------------------------------------------------------------------
     def to_json(self, index: int) -> dict:
         from app.workflow.autosave import source_fingerprint
@@ -236,7 +326,7 @@ class StudyState:
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
-            "source": source_fingerprint(st.recording),
+            "source": {**source_fingerprint(st.recording), "content_key": self.save_key(index)},
             "analysed": st.analysed,
             "view": st.recording.view,
             "spacing_mm": [float(v) for v in st.recording.spacing_mm],
@@ -247,12 +337,14 @@ class StudyState:
             "flagged_frames": list(st.flagged_frames),
             "edited": {
                 "contour_keys": [list(k) for k in sorted(st.edited_keys)],
-                "ed_es": st.edes_edited, "view": st.view_edited, "calibration": st.calibration_edited,
+                "ed_es": st.edes_edited, "ed": st.ed_edited, "es": st.es_edited, "view": st.view_edited, "calibration": st.calibration_edited,
             },
             "contours": contours,
             "measurements": meas.to_json_dict() if hasattr(meas, "to_json_dict") else None,
             "strain": strain_to_json(st.strain),
             "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg},
+            "segmenter": str(getattr(st.analysis, "segmenter", "") or ""),
+            "report": {"conclusion": self.conclusion, "reviewer": self.reviewer},
         }
 
     def restore_json(self, index: int, data: dict) -> None:
@@ -290,14 +382,18 @@ class StudyState:
         st.flagged_frames = tuple(int(f) for f in data.get("flagged_frames", []))
         st.strain = strain_from_json(data.get("strain"))
         st.edited_keys = {(int(k[0]), int(k[1])) for k in edited.get("contour_keys", [])}
-        st.edes_edited = bool(edited.get("ed_es"))
+        st.ed_edited = bool(edited.get("ed", edited.get("ed_es")))  # files before the split: "ed_es" only
+        st.es_edited = bool(edited.get("es", edited.get("ed_es")))
         st.view_edited = bool(edited.get("view"))
         st.calibration_edited = bool(edited.get("calibration"))
+        report = data.get("report") or {}
+        if not self.conclusion and not self.reviewer:
+            self.conclusion, self.reviewer = str(report.get("conclusion", "")), str(report.get("reviewer", ""))
         self.remeasure(index)
         if st.analysed and st.contours and st.measurements is not None:
             from app.workflow.study_analysis import analysis_from_state
 
-            st.analysis = analysis_from_state(st)
+            st.analysis = analysis_from_state(st, data.get("segmenter") or "restored")
         for signal in (self.events.analysis_changed, self.events.view_changed, self.events.calibration_changed,
                        self.events.edes_changed):
             signal.emit(index)

@@ -1,6 +1,6 @@
 """What the viewer runs in its worker: the analysis pipeline, then strain for apical echo clips.
 
-`default_measure(state)` / `default_biplane(study)`: the measurements of the study state (through
+`default_measure(state)` / `default_biplane(study)` (from the `biplane_pair`): the measurements of the study state (through
 app.workflow.measure, from the editable contours).
 `analyze_for_viewer(recording, segmenter=None, cancel=None, strain=True)` is a cancellable generator
 yielding Progress (the pipeline scaled to 0-0.7, strain to 0.7-1.0) and finally a RecordingAnalysis
@@ -141,9 +141,10 @@ def strain_from_json(data: dict | None) -> SavedStrain | None:
     )
 
 
-def analysis_from_state(state):
+def analysis_from_state(state, segmenter: str = "restored"):
     """A RecordingAnalysis rebuilt from a restored state (labels drawn from the contours), so reports
-    and exports work on a study reopened from its autosave. The strain is the saved one; the ED/ES are
+    and exports work on a study reopened from its autosave (`segmenter`: what drew the saved contours).
+    The strain is the saved one; the ED/ES are
     the saved ones (ed_es_method "manual" when set by hand, else "restored")."""
     from app.analysis.contours import contours_to_labels
     from app.analysis.rv import rv_drawn
@@ -159,7 +160,7 @@ def analysis_from_state(state):
     contours = tuple(FrameContours.of(s, r if any(x is not None for x in r) else ()) for s, r in zip(slices, rv))
     conf = state.confidence if state.confidence is not None else np.full(rec.n_frames, np.nan)
     return RecordingAnalysis(rec, labels if rec.is_stack else labels[0], contours if rec.is_stack else contours[0],
-                             conf, state.measurements, segmenter="restored", strain=state.strain,
+                             conf, state.measurements, segmenter=segmenter, strain=state.strain,
                              extra={"restored": True},
                              ed_es_method=ED_ES_MANUAL if state.edes_edited else ED_ES_RESTORED)
 
@@ -181,17 +182,28 @@ def default_measure(state) -> object:
     )
 
 
+def biplane_pair(study) -> tuple | None:
+    """The (A4C, A2C) RecordingStates the study's biplane values come from (measured echo clips, a
+    calibrated one preferred for each view), or None when the study lacks one of them."""
+    by_view: dict[str, list] = {}
+    for st in study.recordings:
+        rec = st.recording
+        if st.measurements is not None and not rec.is_stack and rec.modality == "echo":
+            by_view.setdefault(rec.view, []).append(st)
+    if "a4c" not in by_view or "a2c" not in by_view:
+        return None
+    pick = [next((st for st in by_view[v] if st.recording.calibrated), by_view[v][0]) for v in ("a4c", "a2c")]
+    return pick[0], pick[1]
+
+
 def default_biplane(study) -> object:
-    """Biplane measurements when the study has an analysed A4C and A2C, else None."""
+    """Biplane measurements when the study has an analysed A4C and A2C (`biplane_pair`), else None."""
     from app.workflow.contour_adapter import lv_contours_per_frame
     from app.workflow.measure import biplane_measurements
 
-    by_view = {}
-    for st in study.recordings:
-        if st.measurements is not None and not st.recording.is_stack:
-            by_view.setdefault(st.recording.view, st)
-    if "a4c" not in by_view or "a2c" not in by_view:
+    pair = biplane_pair(study)
+    if pair is None:
         return None
-    a4c, a2c = by_view["a4c"], by_view["a2c"]
+    a4c, a2c = pair
     return biplane_measurements((a4c.recording, lv_contours_per_frame(a4c), a4c.measurements),
                                 (a2c.recording, lv_contours_per_frame(a2c), a2c.measurements))

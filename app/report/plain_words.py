@@ -1,0 +1,76 @@
+"""Plain words for the report: what was corrected by hand, where the contours came from, the file name.
+
+`edited_phrases(names)` turns the measurement names that depend on a manual edit (Measurements.edited)
+into sentences a reader understands ("LV end-systolic contour edited", "ES frames set by hand").
+`contour_source(segmenter, edited)` says who drew the contours. `report_file_name(patient, modality)`
+is the default name of a report: patient, study date and modality.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.data.recording import PatientInfo
+
+MODEL_WORDS = {  # models/<name>: (what it does, what it learned from), for readers of the report
+    "echo_seg_base": ("echo LV, myocardium and atrium outlines, frame by frame (U-Net)",
+                      "CAMUS apical 4-chamber images of 375 patients and synthetic echo clips"),
+    "echo_seg_temporal": ("echo outlines over time (ConvLSTM U-Net)",
+                          "CAMUS apical 4-chamber images of 375 patients and synthetic echo sequences"),
+    "ed_es": ("end-diastole and end-systole frames (TempReg-Net)", "CAMUS clips and synthetic echo clips"),
+    "motion": ("myocardial motion for strain (FlowNet)", "CAMUS frames moved by known motion, synthetic echo"),
+    "mri_seg": ("cine MRI LV outlines (multi-level ConvLSTM)",
+                "Sunnybrook cine MRI with expert contours (3 patients) and synthetic MRI stacks"),
+    "view": ("echo view check (ViewNet)", "CAMUS apical 4-chamber images and synthetic 2- and 3-chamber clips"),
+}
+VALUE_WORDS = {"edv_ml": "EDV", "esv_ml": "ESV", "sv_ml": "SV", "ef_pct": "EF", "heart_rate_bpm": "heart rate",
+               "lv_mass_g": "myocardial mass", "fac_pct": "FAC", "gls_pct": "GLS"}
+
+
+def edited_phrases(names) -> list[str]:
+    """Sentences for the inputs edited by hand, then the values they changed."""
+    names = set(names)
+    out = []
+    if "ed_frames" in names:
+        out.append("ED frames set by hand")
+    if "es_frames" in names:
+        out.append("ES frames set by hand")
+    if "calibration" in names:
+        out.append("pixel size calibrated by hand")
+    if "view" in names:
+        out.append("view label set by hand")
+    by_frames = not names & {"calibration"}
+    if by_frames and "edv_ml" in names and "ed_frames" not in names:
+        out.append("LV end-diastolic contour edited")
+    if by_frames and "esv_ml" in names and "es_frames" not in names:
+        out.append("LV end-systolic contour edited")
+    if "volume_curve_ml" in names and not names & {"edv_ml", "esv_ml"}:
+        out.append("LV contours between ED and ES edited")
+    values = [word for key, word in VALUE_WORDS.items() if key in names]
+    if values:
+        out.append("values affected: " + ", ".join(values))
+    return out
+
+
+def contour_source(segmenter: str, edited: bool = False) -> str:
+    """Who drew the contours, in words: the model, labels given with the file, or the saved work."""
+    name = (segmenter or "").strip()
+    if name.startswith("labels:"):
+        text = f"labels from {name.split(':', 1)[1]}"
+    elif name in ("restored", ""):
+        text = "saved analysis" if name else "-"
+    else:
+        model, _, extra = name.partition(" + ")
+        text = f"model: {MODEL_WORDS[model][0]}" if model in MODEL_WORDS else model  # else e.g. "truth labels"
+        text += f", {extra}" if extra else ""
+    return text + (", corrected by hand" if edited else "")
+
+
+def report_file_name(patient: PatientInfo, modality: str, anonymised: bool = False) -> str:
+    """'DOE_JOHN_2025-01-01_echo_report.pdf' (anonymised: 'anonymous_...'; unknown parts left out)."""
+    who = "anonymous" if anonymised else (patient.name or patient.patient_id or "patient")
+    who = re.sub(r"[^A-Za-z0-9]+", "_", who.replace("^", " ")).strip("_") or "patient"
+    date = patient.study_date
+    date = f"{date[:4]}-{date[4:6]}-{date[6:8]}" if re.fullmatch(r"\d{8}", date or "") else ""
+    parts = [who, date, modality.lower(), "report"]
+    return "_".join(p for p in parts if p) + ".pdf"

@@ -1,0 +1,244 @@
+"""Clinical safety in the viewer (issue 35): the panel shows the selected recording, re-analysis keeps
+corrections, one patient per study, ED/ES keys and frame numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui_fixtures import (analysed, dialogs_seen, fake_analysis, make_window, no_worker_left,  # noqa: F401
+                               synthetic_echo)
+
+pytest.importorskip("pytestqt")
+
+
+def _add_analysed(window, rec, labels, ed=(0,), es=(12,)) -> int:
+    index = window.controller.add_recording(rec)
+    window.study.set_analysis(index, fake_analysis(labels, ed_frames=ed, es_frames=es))
+    return index
+
+
+def test_the_table_shows_the_selected_recording_not_the_biplane_of_others(make_window, qtbot):
+    window = make_window()
+    a4c, labels = synthetic_echo(24, view="a4c")
+    a2c, _ = synthetic_echo(24, view="a2c")
+    _add_analysed(window, a4c, labels)
+    _add_analysed(window, a2c, labels)
+    window.show_recording(0)
+    qtbot.wait(20)
+    assert "biplane" in window.measurements.title.text()
+    biplane_edv = window.measurements.cell_text("edv_ml")
+    assert biplane_edv.endswith("ml")
+    clip, clip_labels = synthetic_echo(24, view="a4c", calibrated=False)
+    index = window.controller.add_recording(clip)  # opens selected, not analysed yet
+    qtbot.wait(20)
+    assert window.index == index
+    assert "biplane" not in window.measurements.title.text()
+    assert "not analysed" in window.measurements.title.text()
+    for name in ("edv_ml", "esv_ml", "ef_pct", "heart_rate_bpm"):
+        assert window.measurements.cell_text(name) == "—", name
+    window.study.set_analysis(index, fake_analysis(clip_labels, ed_frames=(0,), es_frames=(12,)))
+    qtbot.wait(20)
+    assert window.measurements.cell_text("edv_ml") == "—"  # pixel size unknown: no volumes, nothing stale
+    assert window.measurements.cell_text("ef_pct").endswith("%")
+    assert "biplane" not in window.measurements.title.text()
+    window.show_recording(1)
+    assert "biplane" in window.measurements.title.text()
+    assert window.measurements.cell_text("edv_ml") == biplane_edv
+
+
+def _edit_frame(window, frame=4):
+    st = window.study[0]
+    old = st.contour((0, frame), "endo")
+    window.tools.propagate.setValue(0)
+    window.cine.set_frame(frame)
+    window.editor.contour = old
+    window.editor.commit_move(3, *window.cine.px_to_view(old.points_px[3:4] + [5.0, 0.0])[0])
+    return st.contour((0, frame), "endo").points_px.copy()
+
+
+def _reanalyse(window, qtbot, monkeypatch, answer, labels):
+    from app.ui import dialogs
+
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_reanalyse", lambda parent, detail: asked.append(detail) or answer)
+    window.controller.segmenter_for = lambda recording: (lambda r: labels)
+    window.controller.with_strain = False
+    if answer == "cancel":
+        window.analyse_current()
+        assert not window.controller.workers
+        return asked
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
+        window.analyse_current()
+    assert blocker.args == [0, True]
+    qtbot.wait(20)  # the views refresh in the next turn of the event loop
+    return asked
+
+
+def test_reanalysis_keeps_corrections_and_is_undoable(analysed, qtbot, monkeypatch):
+    import numpy as np
+
+    window, labels = analysed
+    st = window.study[0]
+    edited = _edit_frame(window)
+    window.mark_current("es")  # frame 4 becomes a second ES
+    assert _reanalyse(window, qtbot, monkeypatch, "cancel", labels) == ["contours on 1 frame and ED/ES frames"]
+    assert _reanalyse(window, qtbot, monkeypatch, "keep", labels)
+    np.testing.assert_allclose(st.contour((0, 4), "endo").points_px, edited)
+    assert (0, 4) in st.edited_keys and st.edes_edited and 4 in st.es_frames
+    assert "esv_ml" in st.measurements.edited and "edited" in window.measurements.cell_text("ef_pct", 3)
+    assert window.actions.undo.isEnabled()
+    window.controller.save_now()
+    saved = window.study.to_json(0)["edited"]
+    assert [0, 4] in saved["contour_keys"] and saved["ed_es"]
+
+
+def test_reanalysis_that_replaces_corrections_can_be_undone(analysed, qtbot, monkeypatch):
+    import numpy as np
+
+    window, labels = analysed
+    st = window.study[0]
+    auto = st.contour((0, 12), "endo").points_px.copy()
+    edited = _edit_frame(window, 12)
+    _reanalyse(window, qtbot, monkeypatch, "discard", labels)
+    assert not st.edited_keys and "edited" not in window.measurements.cell_text("ef_pct", 3)
+    np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, auto, atol=1e-6)
+    window.actions.undo.trigger()  # the analysis is one undo step: the corrections come back
+    qtbot.wait(20)
+    np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, edited)
+    assert (0, 12) in st.edited_keys and "edited" in window.measurements.cell_text("ef_pct", 3)
+    window.actions.undo.trigger()  # then the edit itself
+    np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, auto, atol=1e-6)
+    window.actions.redo.trigger()
+    window.actions.redo.trigger()
+    assert not st.edited_keys
+
+
+def test_analysis_without_corrections_does_not_ask(analysed, qtbot, monkeypatch):
+    window, labels = analysed
+    assert _reanalyse(window, qtbot, monkeypatch, "keep", labels) == []
+
+
+def _write(tmp_path, name, patient=None, fmt="dcm", view="a4c"):
+    from dataclasses import replace
+
+    from app.data.writers import write_recording
+
+    rec, _ = synthetic_echo(12, view=view)
+    if patient is not None:
+        rec = replace(rec, patient=patient)
+    return write_recording(rec, tmp_path / f"{name}.{fmt}")
+
+
+def test_a_recording_of_another_patient_opens_as_a_separate_study(make_window, qtbot, tmp_path, monkeypatch):
+    from app.data.recording import PatientInfo
+    from app.ui import dialogs
+
+    monkeypatch.setattr(dialogs, "ask_join_study", lambda *a: pytest.fail("asked about an identified patient"))
+    first = _write(tmp_path, "a4c_patient_a")
+    same = _write(tmp_path, "a2c_patient_a", view="a2c")
+    other = _write(tmp_path, "sax_patient_b", PatientInfo(name="Other^Person", patient_id="B-2", study_uid="9.8.7"))
+    window = make_window()
+    window.open_paths([str(first)])
+    window.open_paths([str(other)])
+    assert len(window.study) == 1 and window.study[0].recording.patient.patient_id == "T001"
+    [separate] = window.study_windows
+    qtbot.addWidget(separate)
+    assert len(separate.study) == 1 and separate.study[0].recording.patient.patient_id == "B-2"
+    assert "OTHER PERSON" in separate.windowTitle() and "TEST PATIENT" in window.windowTitle()
+    assert "separate study" in window.statusBar().currentMessage()
+    separate.open_paths([str(same)])  # patient A's second view goes to patient A's study, from either window
+    assert len(window.study) == 2 and len(separate.study) == 1
+    assert window.study[1].recording.view == "a2c"
+
+
+@pytest.mark.parametrize("answer,joined,separate", [("join", 2, 0), ("separate", 1, 1), ("cancel", 1, 0)])
+def test_an_anonymous_recording_joins_only_when_the_user_says_so(make_window, qtbot, tmp_path, monkeypatch,
+                                                                  answer, joined, separate):
+    from app.ui import dialogs
+
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_join_study", lambda parent, new, study: asked.append((new, study)) or answer)
+    window = make_window()
+    window.open_paths([str(_write(tmp_path, "a4c_patient_a"))])
+    anonymous = _write(tmp_path, "clip", fmt="nii.gz")  # NIfTI: no patient fields at all
+    window.open_paths([str(anonymous)])
+    for w in window.study_windows:
+        qtbot.addWidget(w)
+    assert asked == [("clip.nii.gz", "TEST PATIENT (ID T001)")]
+    assert len(window.study) == joined and len(window.study_windows) == separate
+
+
+def test_es_key_moves_the_beats_es_and_leaves_edv_automatic(analysed, qtbot):
+    from PySide6.QtCore import Qt
+
+    window, _ = analysed
+    st = window.study[0]
+    window.cine.set_frame(14)
+    qtbot.keyClick(window, Qt.Key_S)
+    assert st.es_frames == (14,) and len(window.curves.timeline.markers) == 2  # one ED line, one ES line
+    assert "esv_ml" in st.measurements.edited and "edv_ml" not in st.measurements.edited
+    assert "heart_rate_bpm" not in st.measurements.edited
+    qtbot.wait(20)
+    assert "edited" in window.measurements.cell_text("esv_ml", 3)
+    assert "edited" not in window.measurements.cell_text("edv_ml", 3)
+
+
+def test_frame_numbers_agree_and_keys_move_through_frames_and_marks(analysed, qtbot):
+    from PySide6.QtCore import Qt
+
+    window, _ = analysed  # 24 frames, ED 0, ES 12
+    window.cine.set_frame(14)
+    assert window.cine.frame_label.text().startswith("frame 14 of 0–23")
+    assert window.curves.timeline.cursor.value() == 14  # the curve's x is the same number
+    assert "first = 0" in window.curves.volume_plot.getPlotItem().getAxis("bottom").labelText
+    qtbot.keyClick(window, Qt.Key_End)
+    assert window.cine.frame == 23
+    qtbot.keyClick(window, Qt.Key_Home)
+    assert window.cine.frame == 0
+    qtbot.keyClick(window, Qt.Key_PageDown)
+    assert window.cine.frame == 10
+    qtbot.keyClick(window, Qt.Key_Right, Qt.ControlModifier)
+    assert window.cine.frame == 12  # the ES mark
+    qtbot.keyClick(window, Qt.Key_Right, Qt.ControlModifier)
+    assert window.cine.frame == 12  # no mark after it: stays
+    qtbot.keyClick(window, Qt.Key_Left, Qt.ControlModifier)
+    assert window.cine.frame == 0  # the ED mark
+    qtbot.keyClick(window, Qt.Key_PageUp)
+    assert window.cine.frame == 0
+
+
+def test_the_table_flags_the_value_it_shows(qtbot):
+    import types
+
+    from app.ui.measurements_panel import MeasurementsPanel
+
+    panel = MeasurementsPanel()
+    qtbot.addWidget(panel)
+    m = types.SimpleNamespace(edv_ml=120.0, esv_ml=61.4, sv_ml=58.6, ef_pct=48.8, heart_rate_bpm=70.0,
+                              method="disks", edited=frozenset(), notes=())
+    panel.show_measurements(m)
+    assert panel.cell_text("esv_ml") == "61 ml" and panel.cell_text("esv_ml", 2) == "14-61 ml"
+    assert "high" not in panel.cell_text("esv_ml", 3)  # 61 against 14-61 is in range
+
+
+def test_conclusion_typed_in_the_viewer_is_saved_and_printed(analysed, qtbot, monkeypatch, tmp_path):
+    from pypdf import PdfReader
+
+    from app.report.from_study import default_report_name, write_study_report
+    from app.ui import dialogs
+
+    window, _ = analysed
+    monkeypatch.setattr(dialogs, "edit_conclusion",
+                        lambda parent, text, reviewer: ("Normal LV size.\nNo regional wall motion abnormality.",
+                                                        "Dr B. Signer"))
+    menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Report")
+    next(a for a in menu.actions() if a.text().startswith("&Comment")).trigger()
+    assert window.study.conclusion.startswith("Normal LV size.") and window.study.reviewer == "Dr B. Signer"
+    assert window.study.to_json(0)["report"]["reviewer"] == "Dr B. Signer"  # autosaved with the recording
+    from app.workflow.study_analysis import analysis_from_state
+
+    window.study[0].analysis = analysis_from_state(window.study[0], "echo_seg_base")  # a real RecordingAnalysis
+    pdf = write_study_report(window.study, tmp_path / default_report_name(window.study))
+    assert pdf.name == "Test_Patient_2026-11-22_echo_report.pdf"
+    page1 = PdfReader(str(pdf)).pages[0].extract_text()
+    assert "No regional wall motion abnormality." in page1 and "Dr B. Signer" in page1
