@@ -14,7 +14,8 @@ import numpy as np
 from app.data.recording import PatientInfo
 
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
-SUMMARY_KEYS = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "fac_pct", "gls_pct", "lv_mass_g", "heart_rate_bpm")
+SUMMARY_KEYS = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "fac_pct", "gls_pct", "lv_mass_g", "heart_rate_bpm",
+                "rv_edv_ml", "rv_esv_ml", "rv_ef_pct")
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,13 @@ MODEL_WORDS = {  # models/<name>: (what it does, what it learned from), for read
                           "CAMUS apical 4-chamber images of 375 patients and synthetic echo sequences"),
     "ed_es": ("end-diastole and end-systole frames (TempReg-Net)", "CAMUS clips and synthetic echo clips"),
     "motion": ("myocardial motion for strain (FlowNet)", "CAMUS frames moved by known motion, synthetic echo"),
-    "mri_seg": ("cine MRI LV outlines (multi-level ConvLSTM)",
-                "Sunnybrook cine MRI with expert contours (3 patients) and synthetic MRI stacks"),
+    "mri_seg": ("cine MRI outlines of the LV, its wall and the right ventricle, slice by slice (five networks "
+                "averaged)", "ACDC short-axis MRI of 80 patients from several scanners, with expert outlines"),
     "view": ("echo view check (ViewNet)", "CAMUS apical 4-chamber images and synthetic 2- and 3-chamber clips"),
 }
 VALUE_WORDS = {"edv_ml": "EDV", "esv_ml": "ESV", "sv_ml": "SV", "ef_pct": "EF", "heart_rate_bpm": "heart rate",
-               "lv_mass_g": "myocardial mass", "fac_pct": "FAC", "gls_pct": "GLS"}
+               "lv_mass_g": "myocardial mass", "fac_pct": "FAC", "gls_pct": "GLS", "rv_edv_ml": "RV EDV",
+               "rv_esv_ml": "RV ESV", "rv_sv_ml": "RV SV", "rv_ef_pct": "RV EF"}
 
 
 def edited_phrases(names) -> list[str]:
