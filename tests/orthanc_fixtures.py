@@ -142,3 +142,41 @@ def orthanc(tmp_path_factory) -> OrthancServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@dataclass(frozen=True)
+class ResultStudies:
+    """Copies of the demo echo clip and MR stack under new UIDs (their own studies in Orthanc), for tests
+    that store results: the demo studies the query tests count stay as they are."""
+
+    echo_file: Path
+    echo_study_uid: str
+    mr_folder: Path
+    mr_study_uid: str
+    echo_labels: Path = DEMO / "a4c.truth.npz"
+    mr_labels: Path = DEMO / "sax.truth.npz"
+
+
+def copy_with_new_uids(files: list[Path], out_dir: Path, patient_id: str) -> str:
+    """Write `files` (one study) to out_dir with new study, series and instance UIDs; returns the study UID."""
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    study, series = generate_uid(), {}
+    for f in files:
+        ds = pydicom.dcmread(f)
+        ds.StudyInstanceUID, ds.PatientID = study, patient_id
+        ds.SeriesInstanceUID = series.setdefault(str(ds.SeriesInstanceUID), generate_uid())
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.save_as(out_dir / f.name, enforce_file_format=True)
+    return study
+
+
+@pytest.fixture(scope="session")
+def result_studies(orthanc, tmp_path_factory) -> ResultStudies:
+    folder = tmp_path_factory.mktemp("result-studies")
+    echo_uid = copy_with_new_uids([DEMO / "a4c.dcm"], folder / "echo", "RESULTS-ECHO")
+    mr_uid = copy_with_new_uids(sorted((DEMO / "sax").glob("*.dcm")), folder / "sax", "RESULTS-MR")
+    _upload(orthanc, [folder / "echo" / "a4c.dcm", *sorted((folder / "sax").glob("*.dcm"))])
+    return ResultStudies(folder / "echo" / "a4c.dcm", echo_uid, folder / "sax", mr_uid)
