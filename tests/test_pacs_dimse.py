@@ -25,7 +25,8 @@ def test_find_studies_and_series(orthanc):
     assert [s.study_uid for s in studies] == [orthanc.echo_study_uid]
     study = studies[0]
     assert study.patient_name.startswith("Phantom")
-    assert len(study.series) == 2 and all(s.modality == "US" and s.n_instances == 1 for s in study.series)
+    echo_series = [s for s in study.series if s.modality == "US"]  # (the viewer test adds our results)
+    assert len(echo_series) == 2 and all(s.n_instances == 1 for s in echo_series)
     mr = retrieve.find(node, QueryFilter(modality="MR"))
     assert [s.study_uid for s in mr] == [orthanc.mr_study_uid]
     assert sum(s.n_instances for s in mr[0].series) == 128
@@ -63,8 +64,9 @@ def test_c_get_series_into_cache_and_reuse(orthanc, tmp_path):
 def test_c_move_to_our_storage_scp(orthanc, tmp_path):
     node = parse_dimse(orthanc.node)
     cache = SeriesCache(tmp_path / "cache")
-    series = retrieve.find_series(node, orthanc.echo_study_uid)
-    gen = retrieve.retrieve_study(node, orthanc.echo_study_uid, cache=cache, move_port=orthanc.move_port)
+    series = [s for s in retrieve.find_series(node, orthanc.echo_study_uid) if s.modality == "US"]
+    gen = retrieve.retrieve_study(node, orthanc.echo_study_uid, [s.series_uid for s in series], cache=cache,
+                                  move_port=orthanc.move_port)
     *_, last = list(gen) or [None]
     folders = sorted(p for p in (tmp_path / "cache" / orthanc.echo_study_uid).iterdir())
     assert {f.name for f in folders} == {s.series_uid for s in series}
@@ -116,7 +118,7 @@ def test_bad_node_one_clear_message_within_10_s(orthanc, how):
 def test_cache_evicts_least_recently_used(orthanc, tmp_path):
     node = parse_dimse(orthanc.node)
     cache = SeriesCache(tmp_path / "cache", limit_bytes=1)  # room for the newest series only
-    uids = [s.series_uid for s in retrieve.find_series(node, orthanc.echo_study_uid)]
+    uids = [s.series_uid for s in retrieve.find_series(node, orthanc.echo_study_uid) if s.modality == "US"]
     for uid in uids:
         list(retrieve.retrieve_series(node, orthanc.echo_study_uid, uid, cache))
     assert cache.lookup(orthanc.echo_study_uid, uids[0]) is None
