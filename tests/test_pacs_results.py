@@ -118,3 +118,23 @@ def test_non_dicom_source_cannot_be_sent(orthanc, tmp_path, capsys):
     assert main(["analyze", str(nii), "--labels", str(tmp_path / "clip.truth.npz"), "--send", orthanc.node]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error:") and "DICOM" in err[-1]
+
+
+def test_analyze_from_node_by_study_uid_anonymised_files(orthanc, result_studies, tmp_path, monkeypatch, capsys):
+    """`analyze STUDY_UID --from-node NODE` retrieves the study through the cache and analyses it; the
+    results go to files, anonymised, still in the source study."""
+    monkeypatch.setenv("CARDIOTRACE_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "dicom"
+    code = main(["analyze", result_studies.echo_study_uid, "--from-node", orthanc.node,
+                 "--labels", str(result_studies.echo_labels), "--dicom-out", str(out), "--anonymise",
+                 "--json", str(tmp_path / "r.json")])
+    assert code == 0, capsys.readouterr().err
+    assert list((tmp_path / "cache" / result_studies.echo_study_uid).rglob("*.dcm"))
+    files = sorted(out.glob("*.dcm"))
+    assert [f.name.split("-")[0] for f in files] == ["doc", "seg", "sr"]
+    for f in files:
+        ds = pydicom.dcmread(f)
+        assert ds.StudyInstanceUID == result_studies.echo_study_uid
+        assert str(ds.PatientName) == "Anonymous" and ds.PatientID == "ANONYMOUS"
+    assert main(["analyze", "1.2.3.4", "--from-node", orthanc.node]) == 2
+    assert "not found" in capsys.readouterr().err

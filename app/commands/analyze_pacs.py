@@ -75,7 +75,7 @@ def _retrieve_all(args) -> list[str]:
         else:
             wanted = [s.series_uid for s in retrieve.find_series(node, study_uid) if s.modality in ("US", "MR")]
             if not wanted:
-                raise PacsError(f"{node.label}: no US or MR series in study {study_uid}")
+                raise PacsError(f"{node.label}: study {study_uid} not found, or it holds no US or MR series")
         for series in drain(retrieve.retrieve_study(node, study_uid, wanted)):
             files = sorted(Path(series.folder).glob("*.dcm"))
             out.append(str(files[0] if len(files) == 1 else series.folder))
