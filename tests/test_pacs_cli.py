@@ -9,7 +9,7 @@ import sys
 import pydicom
 
 from app.cli import main
-from tests.orthanc_fixtures import free_port, orthanc  # noqa: F401
+from tests.orthanc_fixtures import free_port
 
 
 def test_echo_exit_codes(orthanc, capsys):

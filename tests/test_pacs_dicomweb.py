@@ -10,7 +10,6 @@ from app.pacs.cache import SeriesCache
 from app.pacs.errors import PacsError
 from app.pacs.models import QueryFilter
 from app.pacs.nodes import dicomweb_node
-from tests.orthanc_fixtures import orthanc  # noqa: F401
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from app.pacs.cache import SeriesCache
 from app.pacs.errors import PacsError, RetrieveCancelled
 from app.pacs.models import QueryFilter
 from app.pacs.nodes import parse_dimse
-from tests.orthanc_fixtures import free_port, orthanc  # noqa: F401
+from tests.orthanc_fixtures import free_port
 
 
 def test_echo(orthanc):

@@ -21,7 +21,6 @@ from app.pacs.nodes import dicomweb_node, parse_dimse
 from app.report.dicom_pdf import pdf_bytes
 from app.report.dicom_seg import segment_masks
 from app.report.dicom_sr import numeric_values
-from tests.orthanc_fixtures import orthanc, result_studies  # noqa: F401
 
 LABELS = {1: "LV", 2: "myocardium", 3: "LA"}
 
@@ -99,13 +98,21 @@ def test_analyze_send_dicomweb_mr_stack(orthanc, result_studies, tmp_path, monke
 
 
 def test_refused_store_is_one_line_exit_2(orthanc, result_studies, capsys, monkeypatch):
+    """Checked before the analysis (a wrong password, an AE title the node refuses), and at the store
+    itself: a DICOMweb service that refuses the POST."""
+    from app.commands import analyze_pacs
+
     monkeypatch.setenv("CARDIOTRACE_DICOMWEB_USER", "cardiotrace-test")
     monkeypatch.setenv("CARDIOTRACE_DICOMWEB_PASSWORD", "wrong")
-    base = ["analyze", str(result_studies.echo_file), "--labels", str(result_studies.echo_labels)]
+    base = ["analyze", str(result_studies.echo_file), "--labels", str(result_studies.echo_labels), "--no-strain"]
     assert main([*base, "--send-dicomweb", orthanc.dicomweb_url]) == 2
     assert main([*base, "--send", f"WRONGAET@127.0.0.1:{orthanc.dicom_port}"]) == 2
+    monkeypatch.setenv("CARDIOTRACE_DICOMWEB_PASSWORD", orthanc.password)
+    monkeypatch.setattr(analyze_pacs, "check_nodes", lambda args: None)  # reach the store itself
+    assert main([*base, "--send-dicomweb", orthanc.base_url + "/no-such-service"]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 2 and "HTTP 401" in errors[0] and "refused the association" in errors[1]
+    assert len(errors) == 3 and "HTTP 401" in errors[0] and "refused the association" in errors[1]
+    assert "STOW-RS store refused, HTTP 404" in errors[2]
 
 
 def test_non_dicom_source_cannot_be_sent(orthanc, tmp_path, capsys):
@@ -115,7 +122,8 @@ def test_non_dicom_source_cannot_be_sent(orthanc, tmp_path, capsys):
     assert main(["phantom", "--modality", "echo", "--seed", "2", "--beats", "1", "--fps", "20", "--size", "96x96",
                  "--format", "nii", "--out", str(nii)]) == 0
     capsys.readouterr()
-    assert main(["analyze", str(nii), "--labels", str(tmp_path / "clip.truth.npz"), "--send", orthanc.node]) == 2
+    assert main(["analyze", str(nii), "--labels", str(tmp_path / "clip.truth.npz"), "--no-strain",
+                 "--send", orthanc.node]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error:") and "DICOM" in err[-1]
 

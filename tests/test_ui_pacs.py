@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 
 from app.pacs import retrieve
 from app.pacs.nodes import parse_dimse
-from tests.orthanc_fixtures import DEMO, free_port, orthanc  # noqa: F401
+from tests.orthanc_fixtures import DEMO, free_port
 from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left  # noqa: F401
 
 pytest.importorskip("pytestqt")

@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     from app.commands import analyze_pacs
 
     analyze_pacs.validate(args)
+    analyze_pacs.check_nodes(args)
     # --- report, exports, batch (app/report/cli_hooks.py; report helper) ---
     from app.report import cli_hooks
 

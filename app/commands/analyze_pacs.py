@@ -42,6 +42,25 @@ def validate(args) -> None:
         raise UsageError("give either --send or --send-dicomweb")
 
 
+def check_nodes(args) -> None:
+    """Before a long analysis: the node to send to answers (C-ECHO / a QIDO-RS search with our credentials),
+    else one line now rather than after the analysis."""
+    if args.send or args.send_dicomweb:
+        _guard(_check_nodes, args)
+
+
+def _check_nodes(args) -> None:
+    from app.pacs import retrieve
+
+    retrieve.echo(_target_node(args))
+
+
+def _target_node(args):
+    from app.pacs.nodes import dicomweb_node, resolve_node
+
+    return resolve_node(args.send, args.aet) if args.send else dicomweb_node(args.send_dicomweb)
+
+
 def _guard(func, *args):
     from app.cli import UsageError
     from app.pacs.errors import PacsError
@@ -89,7 +108,6 @@ def send(args, analyses, study) -> None:
 
 
 def _send(args, analyses, study) -> None:
-    from app.pacs.nodes import dicomweb_node, resolve_node
     from app.report.dicom_results import build_results, send_results, write_results
 
     results = build_results(analyses, study=study, anonymise=args.anonymise, comment=args.comment,
@@ -97,11 +115,7 @@ def _send(args, analyses, study) -> None:
     if args.dicom_out:
         for path in write_results(results, args.dicom_out):
             print(f"wrote {path}", file=sys.stderr)
-    node = None
-    if args.send:
-        node = resolve_node(args.send, args.aet)
-    elif args.send_dicomweb:
-        node = dicomweb_node(args.send_dicomweb)
-    if node is not None:
+    if args.send or args.send_dicomweb:
+        node = _target_node(args)
         n = send_results(results, node)
         print(f"stored {n} objects (SR, SEG, PDF) on {node.label}", file=sys.stderr)
