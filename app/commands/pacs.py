@@ -29,7 +29,8 @@ def add_node_arguments(parser: argparse.ArgumentParser, required: bool = True) -
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="pacs_command", required=True, parser_class=type(parser))
+    sub = parser.add_subparsers(dest="pacs_command", metavar="echo|find|get", required=True,
+                                parser_class=type(parser))
     echo = sub.add_parser("echo", help="test a node (C-ECHO; a QIDO-RS search for DICOMweb)")
     add_node_arguments(echo)
     find = sub.add_parser("find", help="search studies and list their series")

@@ -95,6 +95,11 @@ def _text(ds, keyword: str) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _values(ds, keyword: str) -> tuple[str, ...]:
+    value = ds.get(keyword) or []
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value if v)
+
+
 def _int(ds, keyword: str) -> int | None:
     try:
         return int(str(ds.get(keyword, "")).strip())
@@ -122,8 +127,7 @@ def find_studies(node: DimseNode, flt: QueryFilter) -> list[StudyMatch]:
     return [StudyMatch(study_uid=_text(ds, "StudyInstanceUID"), patient_name=_text(ds, "PatientName"),
                        patient_id=_text(ds, "PatientID"), date=_text(ds, "StudyDate"),
                        description=_text(ds, "StudyDescription"),
-                       modalities=tuple(str(m) for m in (ds.get("ModalitiesInStudy") or []) if m)
-                       if not isinstance(ds.get("ModalitiesInStudy"), str) else (ds.ModalitiesInStudy,),
+                       modalities=_values(ds, "ModalitiesInStudy"),
                        n_instances=_int(ds, "NumberOfStudyRelatedInstances"))
             for ds in _find(node, study_query(flt))]
 

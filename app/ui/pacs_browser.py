@@ -32,6 +32,12 @@ def _table(headers: list[str]) -> QTableWidget:
     return table
 
 
+def _node(text: str, our_aet: str):
+    from app.pacs.nodes import resolve_node
+
+    return resolve_node(text, our_aet)
+
+
 def _date_text(yyyymmdd: str) -> str:
     d = yyyymmdd or ""
     return f"{d[:4]}-{d[4:6]}-{d[6:8]}" if len(d) == 8 and d.isdigit() else d
@@ -123,11 +129,9 @@ class PacsBrowser(QDialog):
         self.close_button.clicked.connect(self.close)
 
     # -- helpers ----------------------------------------------------------------------------
-    def node(self):
-        """The node the fields name; PacsError for a malformed one."""
-        from app.pacs.nodes import resolve_node
-
-        return resolve_node(self.node_edit.text().strip(), self.aet_edit.text().strip() or "CARDIOTRACE")
+    def _node_fields(self) -> tuple[str, str]:
+        """Read in the GUI thread; the workers get plain strings (widgets are not touched off the GUI thread)."""
+        return self.node_edit.text().strip(), self.aet_edit.text().strip() or "CARDIOTRACE"
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)
@@ -182,8 +186,10 @@ class PacsBrowser(QDialog):
     def test_node(self):
         from app.pacs import retrieve
 
+        fields = self._node_fields()
+
         def job(_cancel):
-            node = self.node()
+            node = _node(*fields)
             retrieve.echo(node)
             yield f"{node.label} answers"
 
@@ -191,16 +197,18 @@ class PacsBrowser(QDialog):
 
     def search(self):
         from app.pacs import retrieve
-        from app.pacs.models import QueryFilter
+        from app.pacs.models import QueryFilter, parse_date_range
 
         modality = self.modality.currentText()
-        flt = QueryFilter(patient_id=self.id_edit.text().strip(), patient_name=self.name_edit.text().strip(),
-                          modality="" if modality == "any" else modality,
-                          date_from=self.from_edit.text().strip().replace("-", ""),
-                          date_to=self.to_edit.text().strip().replace("-", ""))
+        dates = f"{self.from_edit.text().strip()}-{self.to_edit.text().strip()}"
+        patient_id, patient_name = self.id_edit.text().strip(), self.name_edit.text().strip()
+        node_text, aet = self._node_fields()
 
         def job(_cancel):
-            yield retrieve.find(self.node(), flt, with_series=False)
+            date_from, date_to = parse_date_range(dates if dates != "-" else "")
+            flt = QueryFilter(patient_id=patient_id, patient_name=patient_name,
+                              modality="" if modality == "any" else modality, date_from=date_from, date_to=date_to)
+            yield retrieve.find(_node(node_text, aet), flt, with_series=False)
 
         return self._run(job, "Search", self._show_studies)
 
@@ -235,8 +243,10 @@ class PacsBrowser(QDialog):
             self._series_wanted = True
             return
 
+        fields = self._node_fields()
+
         def job(_cancel):
-            yield retrieve.find_series(self.node(), study.study_uid)
+            yield retrieve.find_series(_node(*fields), study.study_uid)
 
         self._run(job, "Listing series", self._show_series)
 
@@ -264,8 +274,10 @@ class PacsBrowser(QDialog):
             self.set_status("Choose a study with US or MR series first.")
             return None
 
+        fields = self._node_fields()
+
         def job(cancel):
-            steps = retrieve.retrieve_study(self.node(), study.study_uid, [s.series_uid for s in series],
+            steps = retrieve.retrieve_study(_node(*fields), study.study_uid, [s.series_uid for s in series],
                                             cancel=cancel)
             while True:
                 try:
