@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "phantom": "write a synthetic recording with exact ground truth",
     "evaluate": "score the models on validation data (echo-seg, ed-es, strain, mri-seg)",
     "train": "train a model (echo-seg, ed-es, motion, mri-seg)",
+    "pacs": "query and retrieve from a PACS node (echo, find, get)",
 }
 
 

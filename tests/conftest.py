@@ -9,6 +9,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# the test PACS (Orthanc), one per session for every module that asks for it
+from tests.orthanc_fixtures import orthanc, result_studies  # noqa: E402,F401
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 

@@ -135,8 +135,12 @@ def test_frame_time_vector(tmp_path):
 def test_undecodable_jpeg_is_a_load_error(tmp_path):
     import pydicom
 
-    ds = pydicom.dcmread(_pydicom_file("JPEG-lossy.dcm"))  # 12-bit JPEG extended pylibjpeg cannot decode
+    ds = pydicom.dcmread(_pydicom_file("JPEG-lossy.dcm"))  # 12-bit JPEG extended: only GDCM decodes it
     ds.Modality = "US"
+    ds.save_as(tmp_path / "lossy_us_ok.dcm")
+    assert load_recording(tmp_path / "lossy_us_ok.dcm").frames.shape == (1, 1024, 256)
+    stream = next(pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=1))
+    ds.PixelData = pydicom.encaps.encapsulate([stream[:200] + b"\xff\xd9"])  # cut short: no decoder can
     path = tmp_path / "lossy_us.dcm"
     ds.save_as(path)
     with pytest.raises(LoadError, match="lossy_us.dcm: the pixel data could not be decoded"):

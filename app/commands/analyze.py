@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     cli_hooks.add_arguments(parser)
     # --- end report block ---
+    from app.commands import analyze_pacs  # --from-node, --send, --send-dicomweb, --dicom-out
+
+    analyze_pacs.add_arguments(parser)
 
 
 def _margin(text: str) -> float:
@@ -128,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
     from app.workflow.pipeline import analyze_recording, default_segmenter, run_to_completion
     from app.workflow.results import AnalysisError
 
+    from app.commands import analyze_pacs
+
+    analyze_pacs.validate(args)
+    analyze_pacs.check_nodes(args)
     # --- report, exports, batch (app/report/cli_hooks.py; report helper) ---
     from app.report import cli_hooks
 
@@ -139,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     except cli_hooks.OptionError as exc:
         raise UsageError(str(exc)) from None
     # --- end report block ---
-    paths = [Path(p) for p in args.paths]
+    paths = [Path(p) for p in analyze_pacs.resolve_paths(args)]
     views = _per_path(args.view, len(paths), "view")
     label_files = _per_path(args.labels, len(paths), "labels")
     if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
@@ -181,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
     except cli_hooks.OptionError as exc:
         raise UsageError(str(exc)) from None
     # --- end report block ---
+    analyze_pacs.send(args, analyses, study)
     if args.json_out:
         text = json.dumps(result, indent=2, allow_nan=False)
         if args.json_out == "-":

@@ -27,6 +27,11 @@ class WindowActions:
         self._add(file_menu, "&Open file…", QKeySequence.Open, self.open_file)
         self._add(file_menu, "Open &folder…", "Ctrl+Shift+O", self.open_folder)
         self.recent_menu = file_menu.addMenu("Open &recent")
+        from app.ui.pacs_actions import PacsActions
+
+        self.pacs = PacsActions(w, settings)
+        self._add(file_menu, "Open from &PACS…", "Ctrl+Shift+P", self.pacs.open_browser)
+        self._add(file_menu, "Send results to PA&CS…", "Ctrl+Shift+S", self.pacs.ask_and_send)
         self._add(file_menu, "&Save now", QKeySequence.Save, w.controller.save_now)
         file_menu.addSeparator()
         self._add(file_menu, "&Quit", QKeySequence.Quit, w.close)

@@ -74,6 +74,6 @@ class GeneratorWorker(QThread):
 def error_text(exc: BaseException) -> str:
     """One clear line: the message of our own error types, the type name added for unexpected ones."""
     name = type(exc).__name__
-    if name in ("AnalysisError", "LoadError", "StudyFileError", "ValueError"):
+    if name in ("AnalysisError", "LoadError", "StudyFileError", "ValueError", "PacsError", "DicomResultError"):
         return str(exc)
     return f"{name}: {exc}"

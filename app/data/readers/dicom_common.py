@@ -2,7 +2,7 @@
 
 Every pydicom call that can fail on a bad file goes through here and comes back as a LoadError.
 Decoding uses pydicom's pixel backends (RLE built in; JPEG baseline/extended/lossless, JPEG-LS and
-JPEG 2000 through the pylibjpeg plugins). Colour is reduced to grey luma (ITU-R BT.601 Y):
+JPEG 2000 through the pylibjpeg plugins), and GDCM when they all fail (gdcm_decode.py: e.g. 12-bit lossy JPEG). Colour is reduced to grey luma (ITU-R BT.601 Y):
 PALETTE COLOR through `apply_color_lut`, YBR_FULL/YBR_FULL_422 to RGB by pydicom, RGB to Y with
 `convert_color_space` (8-bit) or the same weights (16-bit).
 """
@@ -168,7 +168,7 @@ def decode_grey(ds, path: Path) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data = np.asarray(ds.pixel_array)
+            data, photometric = _pixels(ds, path, photometric)
             if photometric == "PALETTE COLOR":
                 from pydicom.pixels import apply_color_lut
 
@@ -183,6 +183,26 @@ def decode_grey(ds, path: Path) -> np.ndarray:
     if grey.shape != (frames, rows, cols):
         raise LoadError(path, f"decoded pixel data has shape {grey.shape}, header says {(frames, rows, cols)}")
     return grey
+
+
+def _pixels(ds, path: Path, photometric: str) -> tuple[np.ndarray, str]:
+    """pydicom's decoders first; GDCM as the fallback for compressed data they cannot decode."""
+    try:
+        return np.asarray(ds.pixel_array), photometric
+    except Exception as first:
+        from app.data.readers import gdcm_decode
+
+        meta = getattr(ds, "file_meta", None)
+        compressed = meta is not None and getattr(meta.get("TransferSyntaxUID"), "is_compressed", False)
+        if not compressed or not gdcm_decode.available() or not Path(path).is_file():
+            raise
+        try:
+            data, decoded_as = gdcm_decode.decode_with_gdcm(path)
+        except Exception as second:
+            raise ValueError(f"{_short(first)}; GDCM: {_short(second)}") from None
+        if photometric.startswith("YBR") and decoded_as == "RGB":
+            photometric = "RGB"
+        return (data[0] if data.shape[0] == 1 and int(get(ds, "NumberOfFrames", 1) or 1) == 1 else data), photometric
 
 
 def _palette_to_8bit(rgb: np.ndarray) -> np.ndarray:

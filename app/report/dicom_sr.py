@@ -1,0 +1,172 @@
+"""The report's measurements as a DICOM Comprehensive SR, TID 1500 Measurement Report, built with highdicom.
+
+The values are the rows of the ReportData (so exactly those of the PDF and the measurements JSON, edits
+included). One measurement group (TID 1501) per recording, finding site the left ventricle, referencing
+the source series; each volume references its ED or ES frames, SV and EF both; study rows (biplane,
+mean GLS) in a group of their own. Codes: LOINC for EDV/ESV/EF/HR/LV mass, SNOMED CT for stroke volume
+and the AHA segments, DCM for GLS per view, strain and the volume methods; units in UCUM.
+"""
+
+from __future__ import annotations
+
+from app import __version__
+from app.report.dicom_sources import SourceImages
+
+SR_SERIES_NUMBER = 901
+UNITS = {"ml": ("ml", "milliliter"), "%": ("%", "percent"), "bpm": ("{H.B.}/min", "heart beats per minute"),
+         "g": ("g", "gram")}
+GLS_CODES = {"a4c": ("130691", "LV Peak Systolic GLS 4CH (Endocardial)"),
+             "a2c": ("130692", "LV Peak Systolic GLS 2CH (Endocardial)"),
+             "a3c": ("130693", "LV Peak Systolic GLS ALAX (Endocardial)")}
+METHODS = {"monoplane": ("125208", "Method of Disks, Single Plane"), "biplane": ("125207", "Method of Disks, Biplane"),
+           "slice summation": ("125227", "Modified Simpson")}
+
+
+def _code(value: str, scheme: str, meaning: str):
+    from pydicom.sr.coding import Code
+
+    return Code(value, scheme, meaning)
+
+
+def concept(key: str, modality: str, view: str):
+    """The concept name of a measurement row key, or None when it has no standard code here."""
+    if key == "ef_pct":
+        return _code("8811-2", "LN", "Left ventricular ejection fraction by MR") if modality == "mri" else \
+            _code("18043-0", "LN", "Left Ventricular Ejection Fraction by US")
+    if key == "gls_pct":
+        value, meaning = GLS_CODES.get(view, ("130690", "LV Peak Systolic GLS Multiview Mean (Endocardial)"))
+        return _code(value, "DCM", meaning)
+    if key.startswith("strain_"):
+        return _code("127411", "DCM", "Strain")
+    return {"edv_ml": _code("18026-5", "LN", "Left Ventricular End Diastolic Volume"),
+            "esv_ml": _code("18148-7", "LN", "Left Ventricular End Systolic Volume"),
+            "sv_ml": _code("90096001", "SCT", "Stroke volume"),
+            "heart_rate_bpm": _code("8867-4", "LN", "Heart rate"),
+            "lv_mass_g": _code("18087-7", "LN", "Left Ventricle Mass")}.get(key)
+
+
+def _segment_site(key: str):
+    """strain_basal_inferoseptal_pct -> the SNOMED CT code of that AHA segment (None when unknown)."""
+    from pydicom.sr.codedict import codes
+
+    parts = key[len("strain_"):-len("_pct")].split("_")
+    name = "LeftVentricle" + "".join(p.capitalize() for p in parts) + "Segment"
+    try:
+        return getattr(codes.SCT, name)
+    except AttributeError:
+        return None
+
+
+def _method(row):
+    text = (row.method or "").split(" (")[0]
+    if text.startswith("disks, "):
+        text = text[len("disks, "):]
+    if row.key == "gls_pct" or row.key.startswith("strain_"):
+        return _code("130683", "DCM", "Endocardial Method")
+    found = METHODS.get(text)
+    return _code(found[0], "DCM", found[1]) if found else None
+
+
+def _frame_refs(sources: SourceImages, phases) -> list:
+    """SourceImageForMeasurement items for the given phases: every slice of a stack, one item per instance
+    with its frame numbers (multi-frame) or none (single-frame instances)."""
+    import highdicom as hd
+
+    frames_by_uid: dict[str, tuple[str, set]] = {}
+    for t in phases:
+        for s in range(len(sources.refs)):
+            index, frame = sources.ref(s, int(t))
+            ds = sources.datasets[index]
+            entry = frames_by_uid.setdefault(str(ds.SOPInstanceUID), (str(ds.SOPClassUID), set()))
+            if frame is not None:
+                entry[1].add(int(frame))
+    return [hd.sr.SourceImageForMeasurement(sop_class, uid, sorted(frames) or None)
+            for uid, (sop_class, frames) in frames_by_uid.items()]
+
+
+def _measurements(section, sources: SourceImages | None, algorithm) -> list:
+    import highdicom as hd
+
+    out = []
+    ed, es = tuple(section.ed_frames), tuple(section.es_frames)
+    frames_of = {"edv_ml": ed, "esv_ml": es, "sv_ml": ed + es, "ef_pct": ed + es}
+    for row in section.measurements:
+        name = concept(row.key, section.modality, section.view)
+        if name is None or row.value is None or row.unit not in UNITS:
+            continue
+        unit = _code(UNITS[row.unit][0], "UCUM", UNITS[row.unit][1])
+        site = _segment_site(row.key) if row.key.startswith("strain_") else None
+        refs = _frame_refs(sources, frames_of[row.key]) if sources is not None and frames_of.get(row.key) else None
+        out.append(hd.sr.Measurement(name=name, value=float(row.value), unit=unit, method=_method(row),
+                                     referenced_images=refs or None,
+                                     finding_sites=[hd.sr.FindingSite(site)] if site is not None else None))
+    return out
+
+
+def _group(label: str, measurements: list, sources: SourceImages | None, algorithm):
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+
+    source = None
+    if sources is not None:
+        first = sources.first
+        source = [hd.sr.SourceImageForMeasurementGroup(first.SOPClassUID, first.SOPInstanceUID)]
+    return hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=label[:64]),
+        finding_sites=[hd.sr.FindingSite(codes.SCT.LeftVentricle)], algorithm_id=algorithm,
+        measurements=measurements, source_images=source)
+
+
+def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bool = False):
+    """ReportData + the SourceImages of each of its recordings (same order) -> a highdicom ComprehensiveSR."""
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+
+    edited = sorted({k for rec in report.recordings for k in rec.edited})
+    algorithm = hd.sr.AlgorithmIdentification(
+        name="CardioTrace", version=__version__,
+        parameters=[f"segmentation: {report.recordings[0].segmenter or 'default'}"] +
+                   ([f"edited by the user: {', '.join(edited)}"] if edited else []))
+    groups = []
+    for section, src in zip(report.recordings, sources):
+        measurements = _measurements(section, src, algorithm)
+        if measurements:
+            groups.append(_group(f"{section.view.upper()} {section.name}", measurements, src, algorithm))
+    study_rows = [r for r in report.study_rows]
+    if study_rows:
+        fake = type("Study", (), {"measurements": study_rows, "modality": report.recordings[0].modality,
+                                  "view": "study", "ed_frames": (), "es_frames": ()})
+        measurements = _measurements(fake, None, algorithm)
+        if measurements:
+            groups.append(_group("study (biplane, mean GLS)", measurements, None, algorithm))
+    modality = report.recordings[0].modality
+    procedure = codes.SCT.CardiacMRI if modality == "mri" else codes.SCT.Echocardiography
+    device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name="CardioTrace",
+                                                       manufacturer_name="CardioTrace", model_name=__version__)
+    context = hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(codes.cid270.Device, device))
+    content = hd.sr.MeasurementReport(observation_context=context, procedure_reported=procedure,
+                                      imaging_measurements=groups)
+    evidence = [ds for s in sources for ds in s.datasets]
+    sr = hd.sr.ComprehensiveSR(evidence=evidence, content=content[0], series_instance_uid=series_uid,
+                               series_number=SR_SERIES_NUMBER, sop_instance_uid=hd.UID(), instance_number=1,
+                               manufacturer="CardioTrace", is_complete=True, is_final=False)
+    sr.SeriesDescription = "CardioTrace measurements"
+    if anonymise:
+        sr.PatientName, sr.PatientID, sr.PatientBirthDate = "Anonymous", "ANONYMOUS", ""
+    return sr
+
+
+def numeric_values(sr) -> dict[str, list[float]]:
+    """Read back: concept code value -> the numeric values of every measurement with that code."""
+    found: dict[str, list[float]] = {}
+
+    def walk(items):
+        for item in items:
+            if item.get("ValueType") == "NUM" and "MeasuredValueSequence" in item:
+                code = item.ConceptNameCodeSequence[0].CodeValue
+                found.setdefault(str(code), []).append(float(item.MeasuredValueSequence[0].NumericValue))
+            if "ContentSequence" in item:
+                walk(item.ContentSequence)
+
+    walk(sr.ContentSequence)
+    return found

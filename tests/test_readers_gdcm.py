@@ -1,0 +1,43 @@
+"""GDCM as the fallback pixel decoder: a 12-bit lossy JPEG (JPEG Extended) MR image that pydicom's
+decoders refuse ("A misplaced marker segment") opens, matching the decode of the corrected file; a file no
+decoder can read is still one LoadError line. Test images: the ones pydicom ships (pydicom.data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+
+from app.data.errors import LoadError
+from app.data.readers import load_recording
+
+
+def _as_mr(name: str, out):
+    ds = pydicom.dcmread(get_testdata_file(name))
+    ds.Modality = "MR"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"
+    ds.save_as(out)
+    return out
+
+
+def test_12_bit_lossy_jpeg_mr_decodes_through_gdcm(tmp_path, capfd):
+    path = _as_mr("JPEG-lossy.dcm", tmp_path / "mr_jply.dcm")
+    with pytest.raises(Exception, match="misplaced marker|all available plugins"):
+        pydicom.dcmread(path).pixel_array  # pydicom's own decoders fail on this file
+    recording = load_recording(path)
+    reference = pydicom.dcmread(get_testdata_file("JPGExtended.dcm")).pixel_array  # the corrected stream
+    assert recording.modality == "mri" and recording.frames.shape == (1, 1024, 256)
+    assert np.abs(recording.frames[0].astype(int) - reference.astype(int)).max() <= 1  # lossy rounding only
+    assert "JPEG" not in capfd.readouterr().err  # GDCM's codec warnings stay off stderr
+
+
+def test_undecodable_pixels_are_one_load_error(tmp_path):
+    ds = pydicom.dcmread(_as_mr("JPEG-lossy.dcm", tmp_path / "mr.dcm"))
+    frames = pydicom.encaps.generate_frames(ds.PixelData, number_of_frames=1)
+    data = next(frames)
+    ds.PixelData = pydicom.encaps.encapsulate([data[:200] + b"\xff\xd9"])
+    ds.save_as(tmp_path / "broken.dcm")
+    with pytest.raises(LoadError) as err:
+        load_recording(tmp_path / "broken.dcm")
+    assert "\n" not in str(err.value) and "decoded" in str(err.value)
