@@ -21,7 +21,8 @@ SEG_SOP = "1.2.840.10008.5.1.4.1.1.66.4"
 SEGMENTS = {
     "echo": ((1, "LV cavity", "87878005", "Left ventricle"), (2, "LV myocardium", "49848007", "Left ventricle myocardium"),
              (3, "Left atrium", "82471001", "Left atrium")),
-    "mri": ((1, "LV blood pool", "87878005", "Left ventricle"), (2, "LV myocardium", "49848007", "Left ventricle myocardium")),
+    "mri": ((1, "LV blood pool", "87878005", "Left ventricle"), (2, "LV myocardium", "49848007", "Left ventricle myocardium"),
+            (3, "RV blood pool", "53085002", "Right ventricle")),
 }
 
 

@@ -38,11 +38,29 @@ def concept(key: str, modality: str, view: str):
         return _code(value, "DCM", meaning)
     if key.startswith("strain_"):
         return _code("127411", "DCM", "Strain")
+    if key in RV_CONCEPTS:  # the right ventricle (short-axis MRI): a generic concept at the site "Right ventricle"
+        return _code(*RV_CONCEPTS[key])
     return {"edv_ml": _code("18026-5", "LN", "Left Ventricular End Diastolic Volume"),
             "esv_ml": _code("18148-7", "LN", "Left Ventricular End Systolic Volume"),
             "sv_ml": _code("90096001", "SCT", "Stroke volume"),
             "heart_rate_bpm": _code("8867-4", "LN", "Heart rate"),
             "lv_mass_g": _code("18087-7", "LN", "Left Ventricle Mass")}.get(key)
+
+
+# Codes as in pydicom's SR code dictionary (codes.SCT.Volume, RVStrokeVolume, CardiacEjectionFraction); the
+# phase of the two volumes is given by the ED / ES frames each one references.
+RV_CONCEPTS = {"rv_edv_ml": ("118565006", "SCT", "Volume"), "rv_esv_ml": ("118565006", "SCT", "Volume"),
+               "rv_sv_ml": ("429483009", "SCT", "RV Stroke Volume"),
+               "rv_ef_pct": ("70822001", "SCT", "Cardiac ejection fraction")}
+
+
+def _finding_site(key: str):
+    """The anatomic site of a row: an AHA segment for segmental strain, the right ventricle for RV values."""
+    from pydicom.sr.codedict import codes
+
+    if key.startswith("strain_"):
+        return _segment_site(key)
+    return codes.SCT.RightVentricle if key in RV_CONCEPTS else None
 
 
 def _segment_site(key: str):
@@ -89,13 +107,14 @@ def _measurements(section, sources: SourceImages | None, algorithm) -> list:
 
     out = []
     ed, es = tuple(section.ed_frames), tuple(section.es_frames)
-    frames_of = {"edv_ml": ed, "esv_ml": es, "sv_ml": ed + es, "ef_pct": ed + es}
+    frames_of = {"edv_ml": ed, "esv_ml": es, "sv_ml": ed + es, "ef_pct": ed + es,
+                 "rv_edv_ml": ed, "rv_esv_ml": es, "rv_sv_ml": ed + es, "rv_ef_pct": ed + es}
     for row in section.measurements:
         name = concept(row.key, section.modality, section.view)
         if name is None or row.value is None or row.unit not in UNITS:
             continue
         unit = _code(UNITS[row.unit][0], "UCUM", UNITS[row.unit][1])
-        site = _segment_site(row.key) if row.key.startswith("strain_") else None
+        site = _finding_site(row.key)
         refs = _frame_refs(sources, frames_of[row.key]) if sources is not None and frames_of.get(row.key) else None
         out.append(hd.sr.Measurement(name=name, value=float(row.value), unit=unit, method=_method(row),
                                      referenced_images=refs or None,
