@@ -130,3 +130,65 @@ def test_cleanup_keeps_the_ventricles_along_the_wall_not_the_largest_blobs():
     out = clean_phase_stack(labels)
     assert (out[:2, 15:19, 15:19] == 1).all() and (out[2:] == 1).sum() == 0
     assert (out[:2, 12:22, 25:29] == 3).all() and (out[2:] == 3).sum() == 0
+
+
+def _fake_acdc(folder, n_per_group: int = 1) -> None:
+    """A tiny dataset in ACDC's file format: a bright LV disc in a myocardial ring beside an RV crescent."""
+    import json
+
+    rng = np.random.default_rng(0)
+    rows = ["patient,group"]
+    for g, group in enumerate(acdc.GROUPS):
+        for i in range(n_per_group):
+            pid = f"patient{1 + g * n_per_group + i:03d}"
+            labels, images = [], []
+            for radius in (9, 6):  # ED, ES
+                yy, xx = np.mgrid[:48, :40]
+                lab = np.zeros((3, 48, 40), np.uint8)
+                d_lv = np.hypot(yy - 24, xx - 22)
+                lab[:, d_lv < radius + 4] = 2
+                lab[:, d_lv < radius] = 3  # ACDC: 3 = LV
+                lab[:, (np.hypot(yy - 24, xx - 8) < radius) & (d_lv >= radius + 4)] = 1  # ACDC: 1 = RV
+                img = np.choose(lab, [40, 200, 90, 220]).astype(float) + rng.normal(0, 5, lab.shape)
+                labels.append(lab)
+                images.append(np.clip(img, 0, 255).astype(np.uint8))
+            meta = {"group": group, "spacing_mm_estimated": 1.5, "slice_spacing_mm_estimated": 10.0,
+                    "voxel_volume_mm3": 22.5, "lv_edv_ml": 1.0, "lv_esv_ml": 1.0, "rv_edv_ml": 1.0, "rv_esv_ml": 1.0,
+                    "lv_ef_pct": 0.0, "rv_ef_pct": 0.0, "myo_mass_g_ed": 1.0}
+            np.savez(folder / f"{pid}.npz", ed_image=images[0], es_image=images[1], ed_label=labels[0],
+                     es_label=labels[1], meta=json.dumps(meta))
+            rows.append(f"{pid},{group}")
+    (folder / "index.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monkeypatch, capsys):
+    """The whole chain on a tiny dataset in ACDC's format: five folds trained a few steps (resumable
+    checkpoints), the cross-validation table, the published ensemble, and the app segmenting with it."""
+    from app.ml import evaluation_mri_acdc
+    from app.ml.mri_inference import MriSegmentation, load_mri_model, segment_stack
+    from app.ml.training import mri_acdc, mri_acdc_publish
+
+    data, ckpt, models = tmp_path / "acdc", tmp_path / "ckpt", tmp_path / "models"
+    data.mkdir()
+    _fake_acdc(data)
+    for module in (mri_acdc, evaluation_mri_acdc, mri_acdc_publish):
+        monkeypatch.setattr(module, "CHECKPOINTS_DIR", ckpt)
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(models))
+    small = ["--steps", "2", "--batch", "2", "--crop", "32", "--jitter", "4", "--base-channels", "4",
+             "--context-blocks", "1", "--data", str(data), "--tag", "t"]
+    assert mri_acdc.main(["--publish"] + small) == 2  # no finished folds yet
+    for fold in range(5):
+        assert mri_acdc.main(["--fold", str(fold)] + small) == 0
+    assert mri_acdc.main(["--fold", "0"] + small) == 0  # resumes: already at its last step
+    assert "fold 0: step 2 of 2" in capsys.readouterr().out
+    assert evaluation_mri_acdc.main(["--tag", "t", "--tta-views", "1", "--no-sunnybrook", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "clean: 3D Dice ED/ES" in out and "lv_ef_pct" in out
+    assert mri_acdc.main(["--publish"] + small) == 0
+    net = load_mri_model()
+    assert len(net.members) == 5
+    patient = acdc.load_patient(data, "patient001")
+    rec = Recording(frames=np.moveaxis(patient.images, 0, 1).astype(np.float32), spacing_mm=(1.5, 1.5),
+                    frame_times_s=np.array([0.0, 0.3]), modality="mri", view="sax", slice_spacing_mm=10.0)
+    seg = list(segment_stack(rec, net=net))[-1]  # the shipped metadata says: whole slices, 4 views
+    assert isinstance(seg, MriSegmentation) and seg.labels.shape == rec.frames.shape

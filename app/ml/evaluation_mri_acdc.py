@@ -146,9 +146,11 @@ def summarise(rows: list[PatientScore]) -> dict:
                      "values": {}}
             for key in sel[0].ours:
                 err = np.array([r.ours[key] - r.reference[key] for r in sel], float)
-                err = err[np.isfinite(err)]
-                entry["values"][key] = {"bias": float(err.mean()), "sd": float(err.std(ddof=1)) if len(err) > 1 else 0.0,
-                                        "mae": float(np.abs(err).mean())}
+                err = err[np.isfinite(err)]  # EF is undefined where a ventricle was not found at ED
+                entry["values"][key] = {"bias": float(err.mean()) if len(err) else float("nan"),
+                                        "sd": float(err.std(ddof=1)) if len(err) > 1 else 0.0,
+                                        "mae": float(np.abs(err).mean()) if len(err) else float("nan"),
+                                        "n": int(len(err))}
             out.setdefault(approach, {})[group] = entry
     return out
 
