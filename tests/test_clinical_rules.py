@@ -21,16 +21,10 @@ from app.analysis.strain import segment_bounds, strain_from_tracks
 from app.analysis.volumes import biplane_volume_ml, contour_disks, ejection_fraction_pct, method_of_disks
 from app.cli import main
 from app.workflow import autosave
-from tests.analysis_synth import half_ellipse_lv, phantom_echo
+from tests.analysis_synth import half_ellipse_lv, half_ellipse_outline, phantom_echo
 
 ROW_MM, COL_MM = 0.3, 0.45  # CAMUS-like non-square pixels: (row, col) spacing
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def half_ellipse_outline(a_mm: float, b_mm: float, n: int = 400) -> np.ndarray:
-    """Open outline (x, y): base at y = 0 from x = -b to +b, apex at (0, -a)."""
-    t = np.linspace(np.pi, 0, n)
-    return np.column_stack([b_mm * np.cos(t), -a_mm * np.sin(t)])
 
 
 def prolate_half_ml(a_mm: float, b_mm: float, c_mm: float | None = None) -> float:

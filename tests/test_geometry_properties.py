@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from app.analysis.contours import extract_contours, polygon_area_px2
 from app.analysis.strain import strain_from_tracks
 from app.analysis.volumes import N_DISKS, contour_disks, ejection_fraction_pct, method_of_disks
-from tests.analysis_synth import half_ellipse_lv
+from tests.analysis_synth import half_ellipse_lv, half_ellipse_outline
 
 FAST = settings(max_examples=25, deadline=None)
 SLOW = settings(max_examples=10, deadline=None)  # examples that rasterise and trace a mask
@@ -28,11 +28,6 @@ def rigid(points: np.ndarray, angle: float, shift) -> np.ndarray:
     return points @ rot.T + np.asarray(shift)
 
 
-def half_ellipse_outline(a_mm: float, b_mm: float, n: int = 800) -> np.ndarray:
-    t = np.linspace(np.pi, 0, n)
-    return np.column_stack([b_mm * np.cos(t), -a_mm * np.sin(t)])
-
-
 # -- disk volumes -----------------------------------------------------------------------------------
 @FAST
 @given(a=st.floats(40, 110), b=st.floats(10, 35), angle=angles, shift=shifts)
@@ -40,7 +35,7 @@ def test_disks_of_a_half_ellipsoid_match_its_closed_form(a, b, angle, shift):
     """2/3 pi a b^2; 20 midpoint disks overestimate it by exactly 1/(8 n^2) = 0.031 % (the polygon of 800
     points loses < 0.001 %): tolerance 0.05 %."""
     base, apex = np.asarray(shift, float), rigid(np.array([[0.0, -a]]), angle, shift)[0]
-    d = method_of_disks(rigid(half_ellipse_outline(a, b), angle, shift), base, apex)
+    d = method_of_disks(rigid(half_ellipse_outline(a, b, 800), angle, shift), base, apex)
     assert d.length_mm == pytest.approx(a, rel=1e-9)
     expected = 2.0 / 3.0 * np.pi * a * b * b / 1000.0 * (1.0 + 1.0 / (8 * N_DISKS**2))
     assert d.volume_ml == pytest.approx(expected, rel=5e-4)

@@ -36,7 +36,8 @@ def run_project(tmp_path: Path, tests: dict[str, str], *, ci: bool, shared: bool
 
 
 OWN_IMPORT = {"test_own.py": 'phantom = pytest.importorskip("app.no_such_module")\n\ndef test_ef():\n    pass\n'}
-SHARED_SKIP = {"test_real.py": '@pytest.mark.shared\ndef test_ef_on_camus():\n    pytest.skip("models/x not installed")\n'}
+SHARED_SKIP = {"test_real.py": ('@pytest.mark.shared\ndef test_ef_on_camus():\n'
+                               '    pytest.skip("models/x not installed")\n')}
 GPU_SKIP = {"test_real.py": '@pytest.mark.shared\ndef test_ef_on_camus():\n    pytest.skip("no CUDA GPU")\n'}
 
 
