@@ -42,7 +42,9 @@ TARGETS = {
         "tests/test_analysis_volumes.py", GP + "disks_of_a_half_ellipsoid_match_its_closed_form",
         GP + "disks_of_a_truncated_cone_match_its_closed_form",
         GP + "ef_does_not_change_when_both_spacings_scale_together",
-        CR + "disk_volumes_and_ef_with_non_square_pixels", CR + "biplane_volume_uses_the_longer_long_axis"]),
+        CR + "disk_volumes_and_ef_with_non_square_pixels", CR + "biplane_volume_uses_the_longer_long_axis",
+        CR + "disk_chords_are_drawn_at_the_disk_centres_across_the_axis",
+        CR + "disks_of_small_and_degenerate_outlines", CR + "slice_summation_and_mass_arithmetic"]),
     "beats": ("app/analysis/beats.py", ["tests/test_analysis_beats.py"]),
     "strain": ("app/analysis/strain.py", [
         "tests/test_strain_core.py", GP + "strain_does_not_change_under_rotation_scale_and_pixel_spacing",
@@ -220,11 +222,13 @@ def run_tests(project: Path, tests: list[str], timeout_s: float) -> tuple[str, f
 
 
 def check_module(name: str, project: Path, max_mutants: int | None, seed: int, timeout_factor: float,
-                 log=print) -> list[Outcome]:
+                 indices: set[int] | None = None, log=print) -> list[Outcome]:
     rel, tests = TARGETS[name]
     path = project / rel
     original = path.read_text(encoding="utf-8")
     mutants = enumerate_mutants(name, original)
+    if indices:
+        mutants = [m for m in mutants if m[0].index in indices]
     chosen = mutants if not max_mutants or max_mutants >= len(mutants) else \
         sorted(random.Random(seed).sample(mutants, max_mutants), key=lambda m: m[0].index)
     status, base_s = run_tests(project, tests, 3600)
@@ -238,7 +242,7 @@ def check_module(name: str, project: Path, max_mutants: int | None, seed: int, t
             path.write_text(text, encoding="utf-8")
             status, secs = run_tests(project, tests, timeout_s)
             outcomes.append(Outcome(mutant, status, secs))
-            log(f"  [{k}/{len(chosen)}] {status:8s} {rel}:{mutant.line} {mutant.kind}: "
+            log(f"  [{k}/{len(chosen)}] {status:8s} {rel}:{mutant.line} #{mutant.index} {mutant.kind}: "
                 f"{mutant.original} -> {mutant.mutated} ({secs:.0f} s)")
     finally:
         path.write_text(original, encoding="utf-8")
@@ -252,7 +256,8 @@ def summary(outcomes: list[Outcome]) -> list[str]:
         killed = sum(o.status != "survived" for o in mine)
         lines.append(f"{name}: mutation score {100.0 * killed / len(mine):.1f} % ({killed} of {len(mine)} killed)")
         rel = TARGETS[name][0]
-        lines += [f"  survived {rel}:{o.mutant.line} {o.mutant.kind}: {o.mutant.original} -> {o.mutant.mutated}"
+        lines += [f"  survived {rel}:{o.mutant.line} #{o.mutant.index} {o.mutant.kind}: "
+                  f"{o.mutant.original} -> {o.mutant.mutated}"
                   for o in mine if o.status == "survived"]
     killed = sum(o.status != "survived" for o in outcomes)
     if outcomes:
@@ -267,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of that sample")
     parser.add_argument("--timeout-factor", type=float, default=3.0,
                         help="a mutant times out (= killed) after this x the unmutated test time (min 60 s)")
+    parser.add_argument("--index", type=lambda v: {int(i) for i in v.split(",")}, default=None,
+                        help="only these mutants (the #numbers of --list), e.g. to re-run survivors: 9,10,12")
     parser.add_argument("--list", action="store_true", help="print the mutants and stop")
     parser.add_argument("--json", type=Path, help="write every outcome here")
     args = parser.parse_args(argv)
@@ -284,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cardiotrace-mutation-") as tmp:
         project = make_workspace(Path(tmp))
         for name in names:
-            outcomes += check_module(name, project, args.max_mutants, args.seed, args.timeout_factor)
+            outcomes += check_module(name, project, args.max_mutants, args.seed, args.timeout_factor, args.index)
     print("\n".join(summary(outcomes)))
     if args.json:
         args.json.write_text(json.dumps([{**asdict(o.mutant), "status": o.status, "seconds": round(o.seconds, 1)}

@@ -18,7 +18,15 @@ import pytest
 from app.analysis.contours import extract_contours
 from app.analysis.polylines import to_mm
 from app.analysis.strain import segment_bounds, strain_from_tracks
-from app.analysis.volumes import biplane_volume_ml, contour_disks, ejection_fraction_pct, method_of_disks
+from app.analysis.volumes import (
+    biplane_volume_ml,
+    contour_disks,
+    ejection_fraction_pct,
+    method_of_disks,
+    myocardial_mass_g,
+    polygon_area_mm2,
+    slice_summation_ml,
+)
 from app.cli import main
 from app.workflow import autosave
 from tests.analysis_synth import half_ellipse_lv, half_ellipse_outline, phantom_echo
@@ -67,6 +75,43 @@ def test_biplane_volume_uses_the_longer_long_axis():
     for first, second in ((a4c, a2c), (a2c, a4c)):  # which view comes first does not matter
         v = biplane_volume_ml(first.diameters_mm, second.diameters_mm, first.length_mm, second.length_mm)
         assert v == pytest.approx(truth, rel=0.003)
+
+
+def test_disk_chords_are_drawn_at_the_disk_centres_across_the_axis():
+    """The drawn chords (viewer, report) of a tilted half ellipse: chord k crosses the axis at
+    base + (k + 1/2) L/20, perpendicular to it, its ends on the outline (1e-6 mm)."""
+    a, b, angle = 80.0, 25.0, np.deg2rad(30.0)
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    base = np.array([10.0, 50.0])
+    d = method_of_disks(half_ellipse_outline(a, b, 4000) @ rot.T + base, base, np.array([0.0, -a]) @ rot.T + base)
+    axis = (d.apex_mm - d.base_mm) / d.length_mm
+    centres = base + ((np.arange(20) + 0.5) * d.length_mm / 20)[:, None] * axis
+    np.testing.assert_allclose(d.chords_mm.mean(axis=1), centres, atol=1e-6)
+    across = d.chords_mm[:, 1] - d.chords_mm[:, 0]
+    np.testing.assert_allclose(across @ axis, 0.0, atol=1e-6)
+    u = (np.arange(20) + 0.5) / 20  # position along the axis as a fraction of a
+    np.testing.assert_allclose(np.linalg.norm(across, axis=1), 2 * b * np.sqrt(1 - u**2), rtol=2e-5)
+
+
+def test_disks_of_small_and_degenerate_outlines():
+    """A triangle is a cone (the 20 midpoint disks of pi R^2 H / 3 give exactly 1/1600 less); a 0.8 mm long shape
+    is still measured; base = apex and fewer than three points give empty disks of length 0."""
+    cone = method_of_disks(np.array([[-20.0, 0.0], [0.0, -60.0], [20.0, 0.0]]), np.zeros(2), np.array([0.0, -60.0]))
+    assert cone.volume_ml == pytest.approx(np.pi * 20.0**2 * 60.0 / 3.0 / 1000.0 * (1 - 1 / 1600), rel=1e-9)
+    small = method_of_disks(half_ellipse_outline(0.8, 0.3, 2000), np.zeros(2), np.array([0.0, -0.8]))
+    assert small.volume_ml == pytest.approx(2.0 / 3.0 * np.pi * 0.8 * 0.3**2 / 1000.0, rel=1e-3)
+    for outline, apex in ((half_ellipse_outline(80.0, 25.0), np.zeros(2)), (np.zeros((2, 2)), np.array([0.0, -5.0]))):
+        empty = method_of_disks(outline, np.zeros(2), apex)
+        assert empty.volume_ml == 0.0 and not empty.diameters_mm.any()
+        assert empty.length_mm == 0.0
+    assert polygon_area_mm2(np.array([[0.0, 0.0], [3.0, 4.0]])) == 0.0
+
+
+def test_slice_summation_and_mass_arithmetic():
+    """Missing slices (NaN) count as 0; a slice whose epicardium lies inside its endocardium adds no mass."""
+    assert slice_summation_ml([100.0, np.nan, 50.0], 10.0) == pytest.approx(1.5, abs=1e-12)
+    assert myocardial_mass_g([100.0, 200.0, np.nan], [150.0, 150.0, 30.0], 10.0) == pytest.approx(
+        1.05 * (50.0 + 0.0 + 30.0) * 10.0 / 1000.0, abs=1e-12)
 
 
 # -- strain ---------------------------------------------------------------------------------------
