@@ -1,6 +1,7 @@
 """Command line: `python -m app [PATH]` opens the viewer; subcommands run without a window.
 
-Exit codes: 0 success, 2 bad input (one clear line on stderr), 1 a bug.
+Exit codes: 0 success, 2 bad input (one clear line on stderr), 1 a bug (one line naming the exception;
+CARDIOTRACE_DEBUG=1 prints the traceback too).
 Each subcommand lives in `app/commands/<name>.py` with `add_arguments(parser)` and `run(args) -> int`;
 they are imported only when called, so `--help` and the GUI start fast.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 
 from app import __version__
 
@@ -64,3 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line, never a bare traceback in front of the user
+        if os.environ.get("CARDIOTRACE_DEBUG") == "1":
+            traceback.print_exc()
+        message = " ".join(str(exc).split())
+        print(f"internal error (a bug, please report it): {type(exc).__name__}: {message}", file=sys.stderr)
+        return 1

@@ -32,6 +32,12 @@ def half_ellipse_lv(shape=(260, 200), a_px=110.0, b_px=30.0, base_row=140, cx=10
     return labels
 
 
+def half_ellipse_outline(a_mm: float, b_mm: float, n: int = 400) -> np.ndarray:
+    """Open outline (x, y) of a half ellipse: base at y=0 from x=-b to x=+b, apex at y=-a."""
+    t = np.linspace(np.pi, 0, n)
+    return np.column_stack([b_mm * np.cos(t), -a_mm * np.sin(t)])
+
+
 def cardiac_curve(n_frames: int, fps: float, hr_bpm: float, edv: float, esv: float, start_phase: float = 0.0,
                   systole_fraction: float = 0.35):
     """(T,) volume curve and the true ED / ES frames (phase 0 = ED, phase systole_fraction = ES).

@@ -17,13 +17,7 @@ from app.analysis.volumes import (
     polygon_area_mm2,
     slice_summation_ml,
 )
-from tests.analysis_synth import half_ellipse_lv
-
-
-def half_ellipse_outline(a_mm, b_mm, n=400):
-    """Open outline (x, y) of a half ellipse: base at y=0 from x=-b to x=+b, apex at y=-a."""
-    t = np.linspace(np.pi, 0, n)
-    return np.column_stack([b_mm * np.cos(t), -a_mm * np.sin(t)])
+from tests.analysis_synth import half_ellipse_lv, half_ellipse_outline
 
 
 def test_disks_of_analytic_half_ellipsoid_section():

@@ -161,7 +161,7 @@ def test_bad_option_combinations_are_usage_errors(argv, message):
 
 
 def test_folder_expansion_with_real_files_skips_the_output_folder(tmp_path):
-    writers = pytest.importorskip("app.data.writers", reason="the writers package is not importable")
+    from app.data import writers
     from report_fixtures import synthetic_labels, synthetic_recording
 
     folder = tmp_path / "study"

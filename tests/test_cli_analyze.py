@@ -6,12 +6,10 @@ import json
 import numpy as np
 import pytest
 
-phantom = pytest.importorskip("app.data.phantom", reason="the phantom package is not in this build")
-pytest.importorskip("app.data.readers", reason="the readers are not in this build")
-
 import SimpleITK as sitk  # noqa: E402
 
 from app.cli import main  # noqa: E402
+from app.data import phantom  # noqa: E402
 from tests.analysis_synth import PHANTOM_EDV_ML, PHANTOM_ESV_ML, PHANTOM_HR_BPM, phantom_echo  # noqa: E402
 
 REQUIRED_KEYS = {

@@ -195,7 +195,6 @@ def test_cli_json_names_the_ed_es_method(tmp_path, capsys):
     """`python -m app analyze PATH --labels ... --json OUT` with the installed TempReg-Net (or its fallback)."""
     import json
 
-    pytest.importorskip("app.data.phantom")
     sitk = pytest.importorskip("SimpleITK")
     from app.cli import main
     from app.ml.weights import models_dir

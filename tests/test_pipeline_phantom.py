@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-phantom = pytest.importorskip("app.data.phantom", reason="the phantom package is not in this build")
-
-from app.analysis.seg_metrics import dice  # noqa: E402
-from app.workflow.measure import measure_study  # noqa: E402
-from app.workflow.pipeline import analyze_recording, run_to_completion  # noqa: E402
-from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo  # noqa: E402
+from app.analysis.seg_metrics import dice
+from app.data import phantom
+from app.workflow.measure import measure_study
+from app.workflow.pipeline import analyze_recording, run_to_completion
+from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo
 
 VOLUME_TOLERANCE = 0.03
 

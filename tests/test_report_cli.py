@@ -10,9 +10,8 @@ import pytest
 from pypdf import PdfReader
 
 from app.cli import main
+from app.data import writers
 from report_fixtures import synthetic_labels, synthetic_recording
-
-writers = pytest.importorskip("app.data.writers", reason="the writers package is not importable")
 
 
 @pytest.fixture()

@@ -9,10 +9,9 @@ import pytest
 
 from app.analysis.motion_classical import ClassicalFlow, endpoint_error_px, masked_velocity
 from app.analysis.strain import StrainResult, beat_windows, peak_systolic_pct
+from app.data import phantom
 from app.workflow.results import AnalysisError, Progress
 from app.workflow.strain_pipeline import compute_strain, make_flow_estimator, run_strain
-
-phantom = pytest.importorskip("app.data.phantom")
 
 
 def _clip(view: str, hypokinetic: tuple[str, ...] = (), seed: int = 0):

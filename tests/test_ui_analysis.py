@@ -163,7 +163,6 @@ def test_report_button_writes_the_pdf_of_a_restored_study(make_window, qtbot, ph
 
     from app.data.writers import write_recording
 
-    pytest.importorskip("app.report.from_study")
     path = write_recording(phantom_case.recording, tmp_path / "clip.dcm")
     window = make_window()
     assert not window.reports.report_button.isEnabled()  # nothing analysed yet
