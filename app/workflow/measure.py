@@ -21,7 +21,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from app.analysis.beats import beat_stats, detect_ed_es, split_beats
+from app.analysis.beat_trust import summarise_beats
+from app.analysis.beats import detect_ed_es, split_beats
 from app.analysis.contours import LvContours, polygon_area_px2
 from app.analysis.volumes import (
     area_length_volume_ml,
@@ -199,13 +200,14 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         found &= np.nan_to_num(np.asarray(area_mm, dtype=np.float64), nan=0.0) >= MIN_LV_AREA_MM2
     n_found = int(found.sum())
     sparse = _too_few_lv_frames(n_found, len(vol_all), quality)
-    beats = () if sparse else split_beats(vol_all, ed, es, None if nominal_timing else rec.frame_times_s)
-    stats = beat_stats(beats)
+    stats = summarise_beats(() if sparse else split_beats(vol_all, ed, es,
+                                                          None if nominal_timing else rec.frame_times_s))
+    beats, used = stats.beats, stats.trusted
     volumes = cal and not single
     al_ed = al_es = None
-    if cal and beats and method == "monoplane" and np.isfinite(length).any():
-        al_ed = float(np.nanmean([area_length_volume_ml(area_mm[b.ed_frame], length[b.ed_frame]) for b in beats]))
-        al_es = float(np.nanmean([area_length_volume_ml(area_mm[b.es_frame], length[b.es_frame]) for b in beats]))
+    if cal and used and method == "monoplane" and np.isfinite(length).any():
+        al_ed = float(np.nanmedian([area_length_volume_ml(area_mm[b.ed_frame], length[b.ed_frame]) for b in used]))
+        al_es = float(np.nanmedian([area_length_volume_ml(area_mm[b.es_frame], length[b.es_frame]) for b in used]))
     return Measurements(
         method=method,
         view=rec.view,
@@ -229,7 +231,8 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         edited=_edited_closure(edited),
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
-        notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single, stats.ef_pct),
+        notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single, stats.ef_pct)
+        + _trust_note(rec, stats.note),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
 
@@ -260,6 +263,14 @@ def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:
     """The segmentation found an LV in too few frames to measure, and the user has not drawn any."""
     drawn = any(FLAG_EDITED in flags for flags in quality)
     return not drawn and n_found < max(min(3, n_frames), MIN_LV_FRAME_FRACTION * n_frames)
+
+
+def _trust_note(rec, note: str) -> tuple[str, ...]:
+    """The beat-trust note (app.analysis.beat_trust), but not "RR not checked" on a gated cine MR cycle,
+    which has no RR interval to check."""
+    if not note or (rec.is_gated_cycle and note.startswith("RR interval not checked")):
+        return ()
+    return (note,)
 
 
 def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None,
@@ -319,9 +330,10 @@ def _measure_stack(rec, per_slice, ed_frames, es_frames, edited, confidence, edi
         es_frames = detected_es if es_frames is None else es_frames
     m = _assemble(rec, "slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan),
                   ed_frames, es_frames, edited, quality, rec.heart_rate_bpm or gated_cycle_heart_rate_bpm(rec))
-    if m.beats and rec.calibrated and np.isfinite(epi).any():
+    used = [b for b in m.beats if b.trusted]
+    if used and rec.calibrated and np.isfinite(epi).any():
         masses = [myocardial_mass_g(endo[:, b.ed_frame] * px_area, epi[:, b.ed_frame] * px_area, step)
-                  for b in m.beats]
+                  for b in used]
         m = replace(m, lv_mass_g=float(np.mean(masses)))
     return m
 
@@ -338,12 +350,13 @@ def _mean_disks(recording, contours, frames):
 def biplane_measurements(a4c, a2c) -> Measurements | None:
     """Biplane disks from two (recording, contours, measurements) triples (A4C, A2C), or None."""
     (rec4, c4, m4), (rec2, c2, m2) = a4c, a2c
-    if not m4.beats or not m2.beats:
+    beats4, beats2 = ([b for b in m.beats if b.trusted] for m in (m4, m2))
+    if not beats4 or not beats2:
         return None
-    ed4, l_ed4 = _mean_disks(rec4, c4, [b.ed_frame for b in m4.beats])
-    es4, l_es4 = _mean_disks(rec4, c4, [b.es_frame for b in m4.beats])
-    ed2, l_ed2 = _mean_disks(rec2, c2, [b.ed_frame for b in m2.beats])
-    es2, l_es2 = _mean_disks(rec2, c2, [b.es_frame for b in m2.beats])
+    ed4, l_ed4 = _mean_disks(rec4, c4, [b.ed_frame for b in beats4])
+    es4, l_es4 = _mean_disks(rec4, c4, [b.es_frame for b in beats4])
+    ed2, l_ed2 = _mean_disks(rec2, c2, [b.ed_frame for b in beats2])
+    es2, l_es2 = _mean_disks(rec2, c2, [b.es_frame for b in beats2])
     if any(x is None for x in (ed4, es4, ed2, es2)):
         return None
     edv = biplane_volume_ml(ed4, ed2, l_ed4, l_ed2)
