@@ -172,6 +172,15 @@ def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None,
     return tuple(ed), tuple(es)
 
 
+def pair_ed_es(curve: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(ed, es) of a 2-frame recording, an ED/ES pair as CAMUS, ACDC and many archives store studies: ED is
+    the frame with the larger LV, ES the smaller (in either order); ((), ()) otherwise."""
+    y = np.asarray(curve, dtype=np.float64)
+    if y.shape != (2,) or not np.isfinite(y).all() or y[0] == y[1]:
+        return (), ()
+    return (int(np.argmax(y)),), (int(np.argmin(y)),)
+
+
 def _extrema(s: np.ndarray, raw: np.ndarray, min_dist: int, span: float, maxima: bool) -> list[int]:
     """Peaks of s (or of -s) with the clip edges treated as deep valleys, so an extremum next to an edge
     keeps its full prominence; extrema AT an edge must reach the interior extremes' level."""

@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from app.analysis.beat_trust import summarise_beats
-from app.analysis.beats import detect_ed_es, split_beats
+from app.analysis.beats import detect_ed_es, pair_ed_es, split_beats
 from app.analysis.contours import LvContours, polygon_area_px2
 from app.analysis.volumes import (
     area_length_volume_ml,
@@ -188,7 +188,8 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
     single = method == "single-slice"
     if ed_frames is None or es_frames is None:  # a cine MR slice is one gated cycle, as a stack
         periodic = single and rec.is_gated_cycle
-        detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=periodic) if np.isfinite(vol).sum() >= 3 else ((), ())
+        detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=periodic) if np.isfinite(vol).sum() >= 3 else \
+            pair_ed_es(vol)
         ed_frames = detected[0] if ed_frames is None else ed_frames
         es_frames = detected[1] if es_frames is None else es_frames
     ed = tuple(sorted(int(f) for f in ed_frames))
@@ -232,7 +233,7 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
         notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single, stats.ef_pct)
-        + _trust_note(rec, stats.note),
+        + _trust_note(rec, stats.note) + _shape_note(rec, vol_all, cal, single),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
 
@@ -266,11 +267,25 @@ def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:
 
 
 def _trust_note(rec, note: str) -> tuple[str, ...]:
-    """The beat-trust note (app.analysis.beat_trust), but not "RR not checked" on a gated cine MR cycle,
-    which has no RR interval to check."""
-    if not note or (rec.is_gated_cycle and note.startswith("RR interval not checked")):
+    """The beat-trust note (app.analysis.beat_trust), but not "RR not checked" on a gated cine MR cycle or
+    an ED/ES pair, which have no RR interval to check."""
+    if not note or ((rec.is_gated_cycle or rec.n_frames <= 2) and note.startswith("RR interval not checked")):
         return ()
     return (note,)
+
+
+def _shape_note(rec, curve, calibrated: bool, single: bool) -> tuple[str, ...]:
+    """What a 2-frame recording (an ED/ES pair) or one still frame gives."""
+    if rec.n_frames == 2:
+        return ("two frames: read as an ED/ES pair (ED = the frame with the larger LV, ES = the smaller), "
+                "no heart rate",)
+    if rec.n_frames != 1:
+        return ()
+    value = float(curve[0]) if len(curve) and np.isfinite(curve[0]) else None
+    what = "area" if single else "volume"
+    unit = ("mm^2" if single else "ml") if calibrated else ("px^2" if single else "px^3")
+    found = f"{what} {value:.1f} {unit}" if value is not None else f"no LV found, so no {what}"
+    return (f"one still frame: its contours and {found}; no ED/ES, EF or heart rate",)
 
 
 def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None,
@@ -292,10 +307,10 @@ def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv
                           "pixel-unit volumes (calibrate a length to get ml)")
     if nominal_timing:
         notes.append("the file gives no frame timing: heart rate not measured")
-    if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle:
+    if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle and rec.n_frames > 2:
         # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
         notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
-    if not beats and not sparse:
+    if not beats and not sparse and rec.n_frames > 1:
         notes.append("no complete ED -> ES pair found: no EDV/ESV/EF" if (ed or es) else
                      "no cardiac cycle found in the volume curve")
     return tuple(notes)
