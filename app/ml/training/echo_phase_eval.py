@@ -4,7 +4,9 @@ For each CAMUS valid patient (the scored ED and ES frames of its synthetic cycle
 LV area and monoplane disk volume of our labels and of the expert's, at ED and at ES separately. Aggregated:
 mean ours/expert area and volume ratios at ED and ES, the ES/ED area ratio ours over the expert's (1.00 = the
 systolic shrinkage drawn as the expert did), EDV/ESV (ml) and EF (points) errors as signed bias, SD and mean
-absolute error.
+absolute error. Patients with a gross failure (EF off by more than GROSS_EF_PTS, e.g. an atrium drawn across
+the LV of a degraded clip: one EDV of 0.5 ml gave a mean EF error of -900 points) are counted apart
+(phase_gross_n) and left out of these means, so they describe the typical patient.
 
 `degraded_clip` gives the same clip as a clinical export (app.data.degrade.clinical_export: fitted into
 112 x 112 or 160 x 160 px, MJPEG, depth cut) with the expert's labels on the new grid, so the same figures
@@ -20,6 +22,8 @@ import numpy as np
 from app.analysis.contours import extract_contours
 from app.analysis.volumes import contour_disks
 from app.data.degrade import clinical_export, degrade_recording
+
+GROSS_EF_PTS = 20.0  # as echo_seg_eval's ef_gross_n
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,12 @@ def phase_row(labels: np.ndarray, clip) -> PhaseRow | None:
 
 
 def phase_figures(rows: list[PhaseRow]) -> dict:
-    """Mean ratios at ED and ES, ES/ED area ratio against the expert's, EDV/ESV/EF bias, SD and MAE."""
+    """Mean ratios at ED and ES, ES/ED area ratio against the expert's, EDV/ESV/EF bias, SD and MAE over the
+    patients without a gross failure; phase_gross_n counts the others."""
+    gross = [r for r in rows if abs(r.ef_pct - r.ref_ef_pct) > GROSS_EF_PTS]
+    rows = [r for r in rows if abs(r.ef_pct - r.ref_ef_pct) <= GROSS_EF_PTS]
     if not rows:
-        return {}
+        return {"phase_gross_n": len(gross)} if gross else {}
 
     def mean(values) -> float:
         return float(np.mean(list(values)))
@@ -86,6 +93,7 @@ def phase_figures(rows: list[PhaseRow]) -> dict:
         out[f"{name}_sd"] = round(float(err.std(ddof=1)) if len(err) > 1 else 0.0, 2)
         out[f"{name}_mae"] = round(float(np.abs(err).mean()), 2)
     out["phase_n"] = len(rows)
+    out["phase_gross_n"] = len(gross)
     return out
 
 
@@ -97,7 +105,8 @@ def degraded_clip(clip, size_px: int):
 
 
 PHASE_COLUMNS = ("area_ratio_ed", "area_ratio_es", "es_ed_area_vs_expert", "vol_ratio_ed", "vol_ratio_es",
-                 "edv_ml_bias", "edv_ml_sd", "esv_ml_bias", "esv_ml_sd", "ef_pts_bias", "ef_pts_sd", "ef_pts_mae")
+                 "edv_ml_bias", "edv_ml_sd", "esv_ml_bias", "esv_ml_sd", "ef_pts_bias", "ef_pts_sd", "ef_pts_mae",
+                 "phase_n", "phase_gross_n")
 
 
 def format_phase_table(results: dict) -> str:
@@ -108,7 +117,7 @@ def format_phase_table(results: dict) -> str:
         rows = {a: r for a, r in by_approach.items() if "area_ratio_ed" in r}
         if not rows:
             continue
-        lines.append(f"== {dataset}: per phase (ours / expert; errors = ours - expert)")
+        lines.append(f"== {dataset}: per phase (ours / expert; errors = ours - expert; without gross failures)")
         lines.append(f"{'approach':<12}" + "".join(f"{c:>{w}}" for c, w in zip(PHASE_COLUMNS, widths)))
         for approach, row in rows.items():
             lines.append(f"{approach:<12}" + "".join(f"{str(row.get(c, '-')):>{w}}" for c, w in zip(PHASE_COLUMNS, widths)))
