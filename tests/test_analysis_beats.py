@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.beats import beat_stats, detect_ed_es, fill_gaps, split_beats
+from app.analysis.beat_trust import summarise_beats
+from app.analysis.beats import detect_ed_es, fill_gaps, split_beats
 from tests.analysis_synth import cardiac_curve
 
 
@@ -54,7 +55,7 @@ def test_beats_with_cut_ends_and_stats():
     for b in beats:
         assert b.ed_value == pytest.approx(120.0, abs=1.5)
         assert b.es_value == pytest.approx(48.0, abs=1.5)
-    stats = beat_stats(beats)
+    stats = summarise_beats(beats)
     assert stats.ef_pct == pytest.approx(60.0, abs=1.5)
     assert stats.stroke_value == pytest.approx(72.0, abs=2.5)
     assert stats.heart_rate_bpm == pytest.approx(75, abs=3)
@@ -67,8 +68,8 @@ def test_beat_cut_at_end_has_no_heart_rate():
     beats = split_beats(curve, [0], [4], np.arange(7) * 0.02)
     assert len(beats) == 1 and not beats[0].complete and beats[0].heart_rate_bpm is None
     assert beats[0].ef_pct == pytest.approx(50.0)
-    assert beat_stats(beats).heart_rate_bpm is None
-    assert beat_stats(()).ef_pct is None
+    assert summarise_beats(beats).heart_rate_bpm is None
+    assert summarise_beats(()).ef_pct is None
 
 
 def test_short_clip_and_flat_curve():

@@ -68,3 +68,38 @@ def test_store_in_metadata_merges_rows_per_approach(tmp_path, monkeypatch):
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["validation_metrics"]["camus_valid_cycles"] == {"temporal": {"mfip": 0.01}, "temporal+h2": {"mfip": 0.009}}
     assert meta["validation_commands"] == {"temporal": "old run", "temporal+h2": "new run"}
+
+
+def test_phase_figures_find_an_end_systolic_cavity_drawn_too_large():
+    from app.ml.training.echo_phase_eval import phase_figures, phase_row
+
+    ed, es = _lv((200, 160), (120, 80), (80, 35)), _lv((200, 160), (120, 80), (65, 27))
+    clip = _clip(ed, es)
+    exact = phase_figures([phase_row(np.stack([ed, es]), clip)] * 2)
+    assert exact["area_ratio_ed"] == exact["area_ratio_es"] == exact["es_ed_area_vs_expert"] == 1.0
+    assert exact["ef_pts_bias"] == 0.0 and exact["esv_ml_mae"] == 0.0 and exact["phase_n"] == 2
+    stiff = phase_figures([phase_row(np.stack([ed, _lv((200, 160), (120, 80), (69, 29))]), clip)])
+    assert stiff["area_ratio_ed"] == 1.0 and stiff["area_ratio_es"] > 1.1 and stiff["es_ed_area_vs_expert"] > 1.1
+    assert stiff["vol_ratio_es"] > 1.15 and stiff["esv_ml_bias"] > 0 and -20 < stiff["ef_pts_bias"] < -5
+    assert stiff["ef_pts_mae"] == -stiff["ef_pts_bias"]
+
+
+def test_degraded_clip_carries_the_expert_labels_onto_the_small_grid():
+    from app.ml.training.echo_phase_eval import degraded_clip, phase_figures, phase_row
+
+    ed, es = _lv((200, 160), (120, 80), (80, 35)), _lv((200, 160), (120, 80), (65, 27))
+    small = degraded_clip(_clip(ed, es), 112)
+    assert small.recording.image_shape == (112, 112) and small.annotations.shape == (2, 112, 112)
+    assert small.recording.spacing_mm[0] > 0.5
+    # the original labels, degraded the same way, score as the expert: ratios 1, no EF error
+    figures = phase_figures([phase_row(small.annotations, small)])
+    assert figures["area_ratio_es"] == 1.0 and figures["ef_pts_bias"] == 0.0
+
+
+def test_a_gross_failure_is_counted_apart_from_the_phase_figures():
+    from app.ml.training.echo_phase_eval import PhaseRow, phase_figures
+
+    good = PhaseRow(1000.0, 600.0, 1000.0, 600.0, 100.0, 40.0, 100.0, 40.0)
+    broken = PhaseRow(1000.0, 600.0, 1000.0, 600.0, 0.5, 13.7, 100.0, 40.0)  # EDV 0.5 ml: EF -2640 %
+    figures = phase_figures([good, good, broken])
+    assert figures["phase_n"] == 2 and figures["phase_gross_n"] == 1 and figures["ef_pts_bias"] == 0.0

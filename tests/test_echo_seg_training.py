@@ -119,3 +119,16 @@ def test_a_staging_models_root_starts_from_the_published_model_of_that_name(tmp_
     args = echo_seg.build_parser().parse_args(_args(tmp_path, data, "temporal", 2) + ["--init-from", "echo_seg_base"])
     trainer = echo_seg.Trainer(args, [])  # --models-root tmp/models holds no echo_seg_base
     assert trainer.meta["initialised_from"].startswith("echo_seg_base (")
+
+
+@pytest.mark.parametrize("arch", ["base", "temporal"])
+def test_clinical_augmentation_and_boundary_loss_train(tmp_path, arch):
+    """Two steps with the issue-30 options: the loss is finite and the metadata names them."""
+    data = _fake_camus(tmp_path / "camus")
+    argv = _args(tmp_path, data, arch, 2) + ["--clinical-augment", "1.0", "--boundary-weight", "0.05"]
+    assert echo_seg.main(argv) == 0
+    meta = json.loads((tmp_path / "models" / f"echo_seg_{arch}" / "metadata.json").read_text())
+    assert "boundary loss" in meta["loss"] and "clinical exports" in meta["training_data"]
+    args = echo_seg.build_parser().parse_args(argv + ["--run", "again", "--no-bf16"])
+    trainer = echo_seg.Trainer(args, [])
+    assert np.isfinite(trainer.train_step())

@@ -128,9 +128,9 @@ def test_bad_segmenter_output_is_a_clear_error(beating):
         run_to_completion(analyze_recording(rec, segmenter=lambda r: labels[:, :10]))
     with pytest.raises(AnalysisError, match="0-3"):
         run_to_completion(analyze_recording(rec, segmenter=lambda r: labels * 3))
-    single = Recording(rec.frames[:1], (0.4, 0.4), np.zeros(1), "echo", "a4c")
-    with pytest.raises(AnalysisError, match="fewer than 2 frames"):
-        run_to_completion(analyze_recording(single, segmenter=lambda r: labels[:1]))
+    single = Recording(rec.frames[:1], (0.4, 0.4), np.zeros(1), "echo", "a4c")  # a still frame measures (issue 30)
+    still = run_to_completion(analyze_recording(single, segmenter=lambda r: labels[:1])).measurements
+    assert still.ef_pct is None and still.notes[-1].startswith("one still frame: its contours and volume")
 
 
 def test_default_echo_segmenter_without_weights_says_so(beating, tmp_path, monkeypatch):

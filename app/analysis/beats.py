@@ -18,12 +18,17 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 from scipy.signal import find_peaks
 
-MAX_HEART_RATE_BPM = 220.0
+MAX_HEART_RATE_BPM = 200.0  # = the shortest plausible RR interval, 0.3 s (app.analysis.beat_trust)
 MIN_PROMINENCE_FRACTION = 0.3  # of the curve's robust range
 PLATEAU_FRACTION = 0.005  # of the span: values this close to an extreme count as its plateau
 EDGE_TOLERANCE_FRACTION = 0.05  # a clip-edge extremum must be this close to the interior extremes' level
 EDGE_MAX_SLOPE_FRACTION = 0.3  # ... and the curve must be nearly flat there (vs its steepest slopes)
 SNAP_RADIUS_FRAMES = 2  # fuse_events: how far an ES may slide down the curve
+# The curve's own beat period (autocorrelation peak, cycle_period_frames) keeps two events of a kind at least
+# this fraction of it apart: a segmentation dip in diastole is then no extra ES/ED pair (issue 30: events
+# 7-12 frames apart next to 60-frame beats at 50 Hz).
+PERIOD_DISTANCE_FRACTION = 0.6
+MIN_PERIOD_CORRELATION = 0.3  # autocorrelation at the period's lag needed to trust the period
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Beat:
     ed_value: float
     es_value: float
     rr_s: float | None = None
+    trusted: bool = True  # counted in EDV/ESV/EF (app.analysis.beat_trust.judge_beats)
+    why_untrusted: str = ""
 
     @property
     def stroke_value(self) -> float:
@@ -69,27 +76,13 @@ class Beat:
             "ef_pct": r(self.ef_pct),
             "rr_s": r(self.rr_s, 4),
             "heart_rate_bpm": r(self.heart_rate_bpm, 1),
+            "trusted": self.trusted,
         }
+        if not self.trusted:
+            out["why_untrusted"] = self.why_untrusted
         if volumes_known:
             out.update(edv_ml=r(self.ed_value), esv_ml=r(self.es_value), sv_ml=r(self.stroke_value))
         return out
-
-
-@dataclass(frozen=True)
-class BeatStats:
-    """Means over the beats that have both ED and ES (values in the curve's units)."""
-
-    beats: tuple[Beat, ...]
-    ed_value: float | None
-    es_value: float | None
-    ef_pct: float | None
-    heart_rate_bpm: float | None
-
-    @property
-    def stroke_value(self) -> float | None:
-        if self.ed_value is None or self.es_value is None:
-            return None
-        return self.ed_value - self.es_value
 
 
 def smooth_curve(curve: np.ndarray, frame_rate_hz: float | None) -> np.ndarray:
@@ -100,8 +93,28 @@ def smooth_curve(curve: np.ndarray, frame_rate_hz: float | None) -> np.ndarray:
 
 
 def min_event_distance(frame_rate_hz: float | None) -> int:
-    """Frames between two events of a kind at MAX_HEART_RATE_BPM (less 20 %), at least 2 (3 untimed)."""
-    return max(2, int(0.8 * frame_rate_hz * 60.0 / MAX_HEART_RATE_BPM)) if frame_rate_hz else 3
+    """Frames between two events of a kind at MAX_HEART_RATE_BPM (0.3 s), at least 2 (3 untimed)."""
+    return max(2, int(frame_rate_hz * 60.0 / MAX_HEART_RATE_BPM)) if frame_rate_hz else 3
+
+
+def cycle_period_frames(curve: np.ndarray, min_lag: int, max_lag: int) -> int | None:
+    """The curve's beat period in frames: the first autocorrelation peak in [min_lag, max_lag] that reaches
+    80 % of the highest one there (so not a multiple of the period) and MIN_PERIOD_CORRELATION; None when
+    the clip holds under 1.5 periods or shows no clear periodicity."""
+    y = fill_gaps(np.asarray(curve, dtype=np.float64))
+    y = y - y.mean()
+    n = len(y)
+    max_lag = min(max_lag, int(n / 1.5))
+    if max_lag <= min_lag + 1 or not np.any(y):
+        return None
+    ac = np.array([np.dot(y[:n - k], y[k:]) / max(1, n - k) for k in range(max_lag + 2)]) / (np.dot(y, y) / n)
+    lags = [k for k in range(max(1, min_lag), max_lag + 1) if ac[k] >= ac[k - 1] and ac[k] >= ac[k + 1]]
+    if not lags:
+        return None
+    best = max(ac[k] for k in lags)
+    if best < MIN_PERIOD_CORRELATION:
+        return None
+    return next(k for k in lags if ac[k] >= 0.8 * best)
 
 
 def fill_gaps(curve: np.ndarray) -> np.ndarray:
@@ -139,13 +152,17 @@ def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None,
     span = hi - lo
     if span <= 1e-9 * max(1.0, abs(hi)):
         return (), ()
-    min_dist = min_event_distance(frame_rate_hz)
+    min_dist = refine_dist = min_event_distance(frame_rate_hz)
+    max_lag = int(2.0 * frame_rate_hz) if frame_rate_hz else len(y)
+    period = cycle_period_frames(s, min_dist, max_lag)
+    if period is not None:
+        min_dist = max(min_dist, int(PERIOD_DISTANCE_FRACTION * period))
     raw = fill_gaps(y)
     ed = _extrema(s, raw, min_dist, span, maxima=True)
     es = _extrema(s, raw, min_dist, span, maxima=False)
     events = _alternate(sorted([(f, "ed") for f in ed] + [(f, "es") for f in es]), s)
-    ed = [_refine(y, f, True, min_dist, span) for f, k in events if k == "ed"]
-    es = [_refine(y, f, False, min_dist, span) for f, k in events if k == "es"]
+    ed = [_refine(y, f, True, refine_dist, span) for f, k in events if k == "ed"]
+    es = [_refine(y, f, False, refine_dist, span) for f, k in events if k == "es"]
     if not ed or not es:
         top = int(np.nanargmax(y))
         rest = y[top:]
@@ -153,6 +170,15 @@ def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None,
             return (top,), (top + int(np.nanargmin(rest)),)
         return (), ()
     return tuple(ed), tuple(es)
+
+
+def pair_ed_es(curve: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(ed, es) of a 2-frame recording, an ED/ES pair as CAMUS, ACDC and many archives store studies: ED is
+    the frame with the larger LV, ES the smaller (in either order); ((), ()) otherwise."""
+    y = np.asarray(curve, dtype=np.float64)
+    if y.shape != (2,) or not np.isfinite(y).all() or y[0] == y[1]:
+        return (), ()
+    return (int(np.argmax(y)),), (int(np.argmin(y)),)
 
 
 def _extrema(s: np.ndarray, raw: np.ndarray, min_dist: int, span: float, maxima: bool) -> list[int]:
@@ -239,19 +265,6 @@ def split_beats(
     return tuple(beats)
 
 
-def beat_stats(beats: tuple[Beat, ...]) -> BeatStats:
-    """Mean ED/ES values and EF over beats, heart rate from the mean complete-beat length."""
-    if not beats:
-        return BeatStats((), None, None, None, None)
-    ed = float(np.mean([b.ed_value for b in beats]))
-    es = float(np.mean([b.es_value for b in beats]))
-    efs = [b.ef_pct for b in beats if b.ef_pct is not None]
-    rrs = [b.rr_s for b in beats if b.rr_s]
-    hr = 60.0 / float(np.mean(rrs)) if rrs else None
-    return BeatStats(tuple(beats), ed, es, float(np.mean(efs)) if efs else None, hr)
-
-
-
 def snap_to_curve(frames, curve: np.ndarray, maxima: bool, radius: int = SNAP_RADIUS_FRAMES) -> tuple[int, ...]:
     """Move each frame along a (T,) volume/area curve towards its local extremum, at most radius frames.
 
@@ -303,5 +316,6 @@ def fuse_events(ed_frames, es_frames, curve: np.ndarray, frame_rate_hz: float | 
     es = snap_to_curve(es_frames, y, False, radius) if refine_es else tuple(int(f) for f in es_frames)
     if np.isfinite(y).sum() >= 3:
         curve_ed, curve_es = detect_ed_es(y, frame_rate_hz, periodic)
-        return add_edge_events(ed, es, curve_ed, curve_es, min_event_distance(frame_rate_hz))
+        # opposite events: half the distance between two of a kind (a systole at 200 bpm lasts ~0.15 s)
+        return add_edge_events(ed, es, curve_ed, curve_es, max(2, min_event_distance(frame_rate_hz) // 2))
     return tuple(sorted(set(ed))), tuple(sorted(set(es)))

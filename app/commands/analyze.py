@@ -16,14 +16,15 @@ import json
 import sys
 from pathlib import Path
 
-from app.data.recording import VIEWS
+from app.data.recording import ECHO_VIEW_NAMES, VIEWS
 from app.ml import DEFAULT_ECHO_MODEL
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="recording files or folders of one study")
     parser.add_argument("--view", action="append", choices=VIEWS, default=None,
-                        help="view label (overrides the file's); give once per PATH, in order")
+                        help="view label (overrides the file's; an echo view makes a 3D NIfTI/MetaImage an echo "
+                             "clip whatever its name); give once per PATH, in order")
     parser.add_argument("--json", dest="json_out", metavar="OUT", help="write the results as JSON ('-' = stdout)")
     parser.add_argument("--masks", metavar="OUT.nii.gz",
                         help="write the per-frame label map (0-3) as NIfTI in the recording's grid; "
@@ -151,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     label_files = _per_path(args.labels, len(paths), "labels")
     if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
         raise UsageError("with several PATHs, --masks must be a folder")
-    recordings = [load_recording(path, series_key=args.series) for path in paths]
+    recordings = [load_recording(path, series_key=args.series, echo=view in ECHO_VIEW_NAMES)
+                  for path, view in zip(paths, views)]
     _check_one_patient(paths, recordings)
     analyses = []
     for path, recording, view, label_file in zip(paths, recordings, views, label_files):

@@ -15,6 +15,7 @@ import numpy as np
 
 Modality = Literal["echo", "mri"]
 VIEWS = ("a2c", "a3c", "a4c", "plax", "psax", "sax", "unknown")
+ECHO_VIEW_NAMES = ("a2c", "a3c", "a4c", "plax", "psax")  # views only echo records (sax: cine MR)
 APICAL_VIEWS = ("a2c", "a3c", "a4c")
 
 

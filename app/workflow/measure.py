@@ -21,7 +21,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from app.analysis.beats import beat_stats, detect_ed_es, split_beats
+from app.analysis.beat_trust import summarise_beats
+from app.analysis.beats import detect_ed_es, pair_ed_es, split_beats
 from app.analysis.contours import LvContours, polygon_area_px2
 from app.analysis.volumes import (
     area_length_volume_ml,
@@ -206,7 +207,8 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
     single = method == "single-slice"
     if ed_frames is None or es_frames is None:  # a cine MR slice is one gated cycle, as a stack
         periodic = single and rec.is_gated_cycle
-        detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=periodic) if np.isfinite(vol).sum() >= 3 else ((), ())
+        detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=periodic) if np.isfinite(vol).sum() >= 3 else \
+            pair_ed_es(vol)
         ed_frames = detected[0] if ed_frames is None else ed_frames
         es_frames = detected[1] if es_frames is None else es_frames
     ed = tuple(sorted(int(f) for f in ed_frames))
@@ -218,13 +220,14 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         found &= np.nan_to_num(np.asarray(area_mm, dtype=np.float64), nan=0.0) >= MIN_LV_AREA_MM2
     n_found = int(found.sum())
     sparse = _too_few_lv_frames(n_found, len(vol_all), quality)
-    beats = () if sparse else split_beats(vol_all, ed, es, None if nominal_timing else rec.frame_times_s)
-    stats = beat_stats(beats)
+    stats = summarise_beats(() if sparse else split_beats(vol_all, ed, es,
+                                                          None if nominal_timing else rec.frame_times_s))
+    beats, used = stats.beats, stats.trusted
     volumes = cal and not single
     al_ed = al_es = None
-    if cal and beats and method == "monoplane" and np.isfinite(length).any():
-        al_ed = float(np.nanmean([area_length_volume_ml(area_mm[b.ed_frame], length[b.ed_frame]) for b in beats]))
-        al_es = float(np.nanmean([area_length_volume_ml(area_mm[b.es_frame], length[b.es_frame]) for b in beats]))
+    if cal and used and method == "monoplane" and np.isfinite(length).any():
+        al_ed = float(np.nanmedian([area_length_volume_ml(area_mm[b.ed_frame], length[b.ed_frame]) for b in used]))
+        al_es = float(np.nanmedian([area_length_volume_ml(area_mm[b.es_frame], length[b.es_frame]) for b in used]))
     return Measurements(
         method=method,
         view=rec.view,
@@ -248,7 +251,8 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         edited=_edited_closure(edited),
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
-        notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single, stats.ef_pct),
+        notes=_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single, stats.ef_pct)
+        + _trust_note(rec, stats.note) + _shape_note(rec, vol_all, cal, single),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
 
@@ -281,6 +285,28 @@ def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:
     return not drawn and n_found < max(min(3, n_frames), MIN_LV_FRAME_FRACTION * n_frames)
 
 
+def _trust_note(rec, note: str) -> tuple[str, ...]:
+    """The beat-trust note (app.analysis.beat_trust), but not "RR not checked" on a gated cine MR cycle or
+    an ED/ES pair, which have no RR interval to check."""
+    if not note or ((rec.is_gated_cycle or rec.n_frames <= 2) and note.startswith("RR interval not checked")):
+        return ()
+    return (note,)
+
+
+def _shape_note(rec, curve, calibrated: bool, single: bool) -> tuple[str, ...]:
+    """What a 2-frame recording (an ED/ES pair) or one still frame gives."""
+    if rec.n_frames == 2:
+        return ("two frames: read as an ED/ES pair (ED = the frame with the larger LV, ES = the smaller), "
+                "no heart rate",)
+    if rec.n_frames != 1:
+        return ()
+    value = float(curve[0]) if len(curve) and np.isfinite(curve[0]) else None
+    what = "area" if single else "volume"
+    unit = ("mm^2" if single else "ml") if calibrated else ("px^2" if single else "px^3")
+    found = f"{what} {value:.1f} {unit}" if value is not None else f"no LV found, so no {what}"
+    return (f"one still frame: its contours and {found}; no ED/ES, EF or heart rate",)
+
+
 def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None,
            single: bool = False, fac_pct: float | None = None) -> tuple[str, ...]:
     """sparse_lv_frames: the number of frames with an LV when too few to measure (_too_few_lv_frames);
@@ -300,10 +326,10 @@ def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv
                           "pixel-unit volumes (calibrate a length to get ml)")
     if nominal_timing:
         notes.append("the file gives no frame timing: heart rate not measured")
-    if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle:
+    if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle and rec.n_frames > 2:
         # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
         notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
-    if not beats and not sparse:
+    if not beats and not sparse and rec.n_frames > 1:
         notes.append("no complete ED -> ES pair found: no EDV/ESV/EF" if (ed or es) else
                      "no cardiac cycle found in the volume curve")
     return tuple(notes)
@@ -343,12 +369,13 @@ def _measure_stack(rec, per_slice, ed_frames, es_frames, edited, confidence, edi
     heart_rate = rec.heart_rate_bpm or (None if partial else gated_cycle_heart_rate_bpm(rec))
     m = _assemble(rec, "slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan),
                   ed_frames, es_frames, edited, quality, heart_rate)
-    mass_frames = [b.ed_frame for b in m.beats] or ([0] if is_single_phase(rec) else [])
+    beats = [b for b in m.beats if b.trusted] or list(m.beats)  # as the LV's medians (app.analysis.beat_trust)
+    mass_frames = [b.ed_frame for b in beats] or ([0] if is_single_phase(rec) else [])
     if mass_frames and rec.calibrated and np.isfinite(epi).any():
         masses = [myocardial_mass_g(endo[:, t] * px_area, epi[:, t] * px_area, step) for t in mass_frames]
         m = replace(m, lv_mass_g=float(np.mean(masses)))
     rv_areas = rv_areas_px2(rv_contours, rec.n_slices, rec.n_frames) if rec.calibrated else None
-    rv = None if rv_areas is None else rv_volumes(rv_areas, px_area, step, m.beats)
+    rv = None if rv_areas is None else rv_volumes(rv_areas, px_area, step, beats)
     if rv is not None:
         m = replace(m, rv_edv_ml=rv.edv_ml, rv_esv_ml=rv.esv_ml, rv_sv_ml=rv.sv_ml, rv_ef_pct=rv.ef_pct,
                     rv_volume_curve_ml=rv.volume_curve_ml)
@@ -371,12 +398,13 @@ def _mean_disks(recording, contours, frames):
 def biplane_measurements(a4c, a2c) -> Measurements | None:
     """Biplane disks from two (recording, contours, measurements) triples (A4C, A2C), or None."""
     (rec4, c4, m4), (rec2, c2, m2) = a4c, a2c
-    if not m4.beats or not m2.beats:
+    beats4, beats2 = ([b for b in m.beats if b.trusted] for m in (m4, m2))
+    if not beats4 or not beats2:
         return None
-    ed4, l_ed4 = _mean_disks(rec4, c4, [b.ed_frame for b in m4.beats])
-    es4, l_es4 = _mean_disks(rec4, c4, [b.es_frame for b in m4.beats])
-    ed2, l_ed2 = _mean_disks(rec2, c2, [b.ed_frame for b in m2.beats])
-    es2, l_es2 = _mean_disks(rec2, c2, [b.es_frame for b in m2.beats])
+    ed4, l_ed4 = _mean_disks(rec4, c4, [b.ed_frame for b in beats4])
+    es4, l_es4 = _mean_disks(rec4, c4, [b.es_frame for b in beats4])
+    ed2, l_ed2 = _mean_disks(rec2, c2, [b.ed_frame for b in beats2])
+    es2, l_es2 = _mean_disks(rec2, c2, [b.es_frame for b in beats2])
     if any(x is None for x in (ed4, es4, ed2, es2)):
         return None
     edv = biplane_volume_ml(ed4, ed2, l_ed4, l_ed2)

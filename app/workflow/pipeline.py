@@ -216,8 +216,8 @@ def analyze_recording(
     segmenter_name: str = "",
 ) -> Iterator[Progress | RecordingAnalysis]:
     """Segment, extract contours and measure one recording (see the module docstring)."""
-    if recording.n_frames < 2 and not is_single_phase(recording):  # one phase of a stack: its volumes
-        raise AnalysisError("the recording has fewer than 2 frames: no cardiac cycle to analyse")
+    if recording.n_frames < 1:
+        raise AnalysisError("the recording has no frame")
     if recording.is_stack and recording.modality != "mri":
         raise AnalysisError("only MRI short-axis stacks can be analysed slice by slice")
     if recording.modality == "mri" and recording.view in LONG_AXIS_VIEWS:

@@ -52,7 +52,8 @@ def rv_areas_px2(per_slice, n_slices: int, n_frames: int) -> np.ndarray | None:
 
 
 def rv_volumes(areas_px2: np.ndarray, pixel_area_mm2: float, slice_spacing_mm: float, beats) -> RvVolumes:
-    """RV volumes from (S, T) areas and the LV's beats (ED/ES frames): means over the beats."""
+    """RV volumes from (S, T) areas and the LV's beats (ED/ES frames, the trusted ones): medians over the beats,
+    as the LV's (app/analysis/beat_trust.py)."""
     present = np.isfinite(areas_px2).any(axis=0)
     curve = np.array([slice_summation_ml(areas_px2[:, t] * pixel_area_mm2, slice_spacing_mm) if present[t]
                       else np.nan for t in range(areas_px2.shape[1])])
@@ -60,4 +61,4 @@ def rv_volumes(areas_px2: np.ndarray, pixel_area_mm2: float, slice_spacing_mm: f
              if np.isfinite(curve[b.ed_frame]) and np.isfinite(curve[b.es_frame])]
     if not pairs:
         return RvVolumes(curve, None, None)
-    return RvVolumes(curve, float(np.mean([p[0] for p in pairs])), float(np.mean([p[1] for p in pairs])))
+    return RvVolumes(curve, float(np.median([p[0] for p in pairs])), float(np.median([p[1] for p in pairs])))

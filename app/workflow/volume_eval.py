@@ -5,7 +5,10 @@ runs the whole pipeline a user gets: the segmentation network (`--segmenter temp
 for the reference), contours, ED/ES detection, disks and beats. Clips vary in view (A4C/A2C), EF, EDV,
 heart rate, frame rate, start phase and image quality; none of them is a training clip (seeds from
 --seed). Reported per clip and overall: EDV/ESV error (%), EF error (points) as bias +- SD and mean
-absolute error, the share of clips with |EF error| <= 3 points, and the ED/ES frame differences.
+absolute error, the share of clips with |EF error| <= 3 points, and the ED/ES frame differences; how often
+the ED/ES model was set aside for the area curve (`set_aside`) and the shortest beat reported (`min_rr_s`).
+--degrade 112: every clip (and its truth labels) first degraded as a clinical video export fitted into
+112 x 112 px (app.data.degrade.clinical_export: MJPEG, depth cut), as real clinical clips reach the app.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class VolumeScore:
     ed_frame_diff: float
     es_frame_diff: float
     ed_es_method: str
+    min_rr_s: float = float("nan")  # the shortest complete beat reported (NaN: none)
 
     @property
     def ef_err_pct(self) -> float:
@@ -80,12 +84,17 @@ def _nearest_diff(found, truth) -> float:
     return float(np.mean([min(abs(int(f) - int(t)) for f in found) for t in truth]))
 
 
-def score_clip(name: str, view: str, quality: str, case, segmenter: str) -> VolumeScore:
+def score_clip(name: str, view: str, quality: str, case, segmenter: str, degrade_px: int = 0) -> VolumeScore:
     from app.workflow.pipeline import analyze_recording, run_to_completion
 
     truth = case.truth
-    fn, label = _segmenter(segmenter, truth.labels)
-    analysis = run_to_completion(analyze_recording(case.recording, segmenter=fn, segmenter_name=label))
+    recording, labels = case.recording, truth.labels
+    if degrade_px:
+        from app.data.degrade import clinical_export, degrade_recording
+
+        recording, labels = degrade_recording(recording, clinical_export(degrade_px), labels)
+    fn, label = _segmenter(segmenter, labels)
+    analysis = run_to_completion(analyze_recording(recording, segmenter=fn, segmenter_name=label))
     m = analysis.measurements
     true_edv = float(np.mean(truth.volume_ml[list(truth.ed_frames)]))
     true_esv = float(np.mean(truth.volume_ml[list(truth.es_frames)]))
@@ -99,6 +108,7 @@ def score_clip(name: str, view: str, quality: str, case, segmenter: str) -> Volu
         ed_frame_diff=_nearest_diff(m.ed_frames, truth.ed_frames),
         es_frame_diff=_nearest_diff(m.es_frames, truth.es_frames),
         ed_es_method=str(getattr(analysis, "ed_es_method", "")),
+        min_rr_s=min((b.rr_s for b in m.beats if b.rr_s), default=nan),
     )
 
 
@@ -119,6 +129,9 @@ def summarise(scores: list[VolumeScore]) -> dict:
             "esv_err_pct_mean": float(np.nanmean([s.esv_err_pct for s in rows])),
             "ed_afd": float(np.nanmean([s.ed_frame_diff for s in rows])),
             "es_afd": float(np.nanmean([s.es_frame_diff for s in rows])),
+            "set_aside": int(sum(s.ed_es_method == "area_curve" for s in rows)),
+            "min_rr_s": float(np.nanmin([s.min_rr_s for s in rows])) if np.isfinite([s.min_rr_s for s in rows]).any()
+            else None,
         }
     return out
 
@@ -132,13 +145,13 @@ def _print_table(scores: list[VolumeScore], summary: dict) -> None:
               f"{s.es_frame_diff:4.1f}  {s.ed_es_method}")
     print()
     print(f"{'segmenter':9} {'EF bias':>8} {'SD':>5} {'MAE':>5} {'<=3 pts':>8} {'EDV %':>6} {'ESV %':>6} "
-          f"{'ED aFD':>6} {'ES aFD':>6}")
+          f"{'ED aFD':>6} {'ES aFD':>6} {'set aside':>9} {'min RR s':>8}")
     for seg, v in summary.items():
         def f(x, fmt):
             return format(x, fmt) if x is not None else "-"
         print(f"{seg:9} {f(v['ef_bias'], '+8.2f')} {f(v['ef_sd'], '5.2f')} {f(v['ef_mae'], '5.2f')} "
               f"{f(v['ef_within_3_share'], '8.0%')} {v['edv_err_pct_mean']:+6.1f} {v['esv_err_pct_mean']:+6.1f} "
-              f"{v['ed_afd']:6.2f} {v['es_afd']:6.2f}")
+              f"{v['ed_afd']:6.2f} {v['es_afd']:6.2f} {v['set_aside']:>5}/{v['clips']:<3} {f(v['min_rr_s'], '8.2f')}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["truth", *SEGMENTERS], help="segmenters to compare")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: library default)")
     parser.add_argument("--json", type=Path, help="also write the scores and summary here")
+    parser.add_argument("--degrade", type=int, default=0, metavar="PX",
+                        help="degrade every clip as a clinical export fitted into PX x PX (e.g. 112) first")
     args = parser.parse_args(argv)
     if args.cases < 1:
         raise SystemExit("--cases must be at least 1")
@@ -159,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = []
     for name, view, quality, case in phantom_clips(args.cases, args.seed):
         for seg in args.segmenter:
-            scores.append(score_clip(name, view, quality, case, seg))
+            scores.append(score_clip(name, view, quality, case, seg, args.degrade))
     summary = summarise(scores)
     _print_table(scores, summary)
     if args.json:

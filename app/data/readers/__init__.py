@@ -1,6 +1,6 @@
 """Readers: any supported file or folder -> `Recording`, chosen by content, never by extension.
 
-    load_recording(path, series_key=None) -> Recording
+    load_recording(path, series_key=None, echo=False) -> Recording
     list_series(path) -> list[SeriesInfo]
 
 Supported: DICOM ultrasound (multi/single-frame, any colour model, RLE/JPEG/JPEG-LS/JPEG 2000),
@@ -41,7 +41,7 @@ def _is_dicomdir_file(path: Path) -> bool:
     return is_dicomdir(dc.read_dataset(path, header_only=True))
 
 
-def _load_file(path: Path, kind: str) -> Recording:
+def _load_file(path: Path, kind: str, echo: bool = False) -> Recording:
     from app.data.readers import detect
 
     if kind == detect.DICOM:
@@ -51,30 +51,30 @@ def _load_file(path: Path, kind: str) -> Recording:
     if kind in (detect.NIFTI, detect.METAIMAGE):
         from app.data.readers.nifti import read_image_file
 
-        return read_image_file(path)
+        return read_image_file(path, echo=echo)
     from app.data.readers.video import read_video
 
     return read_video(path)
 
 
-def _load_entry(entry, progress: Progress | None) -> Recording:
+def _load_entry(entry, progress: Progress | None, echo: bool = False) -> Recording:
     from app.data.readers.mr_sources import read_mr_files
 
     if entry.kind == "mr_files":
         return read_mr_files(list(entry.info.paths), Path(entry.info.paths[0]).parent, progress)
     report(progress, Path(entry.info.key), 0.0, "decoding")
-    return _load_file(Path(entry.info.key), entry.kind)
+    return _load_file(Path(entry.info.key), entry.kind, echo)
 
 
-def _load(path: Path, series_key: str | None, progress: Progress | None) -> Recording:
+def _load(path: Path, series_key: str | None, progress: Progress | None, echo: bool) -> Recording:
     from app.data.readers import detect, series
 
     kind = detect.sniff(path)
     if kind == detect.FOLDER or (kind == detect.DICOM and _is_dicomdir_file(path)):
         entries = series.scan_location(path, scaled(progress, 0.0, 0.3))
-        return _load_entry(series.pick(entries, series_key, path), scaled(progress, 0.3, 1.0))
+        return _load_entry(series.pick(entries, series_key, path), scaled(progress, 0.3, 1.0), echo)
     report(progress, path, 0.0, "decoding")
-    recording = _load_file(path, kind)
+    recording = _load_file(path, kind, echo)
     report(progress, path, 1.0, "done")
     return recording
 
@@ -91,13 +91,16 @@ def _list(path: Path, progress: Progress | None) -> list[SeriesInfo]:
     return [entry.info for entry in entries] or []
 
 
-def load_recording(path: str | Path, series_key: str | None = None, progress: Progress | None = None) -> Recording:
+def load_recording(path: str | Path, series_key: str | None = None, progress: Progress | None = None,
+                   echo: bool = False) -> Recording:
     """The recording in `path` (file, folder or DICOMDIR); `series_key` picks one of several series.
 
     `progress(fraction, message)` is called as files are read; returning False cancels (LoadCancelled).
+    echo: the user says it is an echo recording (e.g. `analyze --view a4c`): a 3D NIfTI/MetaImage is then
+    a 2D+t clip whatever its name and voxel type (otherwise a float 3D file is read as MR slices).
     """
     path = Path(path)
-    return _guard(path, _load, path, series_key, progress)
+    return _guard(path, _load, path, series_key, progress, echo)
 
 
 def list_series(path: str | Path, progress: Progress | None = None) -> list[SeriesInfo]:

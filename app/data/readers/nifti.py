@@ -6,9 +6,10 @@ echo clip need no transposition.
 
 Layout rules:
 - 2D: one frame (1, H, W), echo.
-- 3D: a 2D+t echo clip (T, H, W) when the file name names an echo view (4CH, a4c, ...) or says
-  "sequence"/"echo", or the voxels are stored as unsigned 8-bit (scanner video; MR volumes are not);
-  otherwise a volume of slices (S, 1, H, W), MR.
+- 3D: a 2D+t echo clip (T, H, W) when the caller says it is echo (read_image_file(echo=True), e.g.
+  `analyze --view a4c`), the file name names an echo view (4CH, a4c, ...) or says "sequence"/"echo", or the
+  voxels are stored as unsigned 8-bit (scanner video; MR volumes are not); otherwise a volume of slices
+  (S, 1, H, W), MR.
 - 4D (x, y, z, t), e.g. ACDC short axis: (S, T, H, W), MR; slices base -> apex when the image
   direction is a real orientation (same LPS apex rule as DICOM), else in file order.
 Calibration rule: MetaImage ElementSpacing is millimetres by convention (trusted unless all 1.0).
@@ -96,10 +97,13 @@ def _stored_8bit(reader) -> bool:
     return reader.GetPixelID() in (sitk.sitkUInt8, sitk.sitkVectorUInt8)
 
 
-def _is_echo_clip(path: Path, reader) -> bool:
-    """A 3D file is a 2D+t echo clip when its name says so or it stores 8-bit grey (scanner video)."""
+def _is_echo_clip(path: Path, reader, echo: bool = False) -> bool:
+    """A 3D file is a 2D+t echo clip when the caller says so (echo), its name says so or it stores 8-bit
+    grey (scanner video)."""
     if reader.GetDimension() != 3:
         return False
+    if echo:
+        return True
     stem = path.name.lower()
     named = view_from_text(stem) in ("a2c", "a3c", "a4c", "plax", "psax") or any(w in stem for w in _ECHO_WORDS)
     return named or _stored_8bit(reader)
@@ -137,13 +141,13 @@ def describe(path: Path) -> SeriesInfo:
                       n_frames=int(frames), shape=tuple(int(s) for s in shape), paths=(path,))
 
 
-def read_image_file(path: Path) -> Recording:
-    """Recording from a NIfTI or MetaImage file."""
+def read_image_file(path: Path, echo: bool = False) -> Recording:
+    """Recording from a NIfTI or MetaImage file (echo: a 3D file is a 2D+t echo clip, see the layout rules)."""
     with _itk_name(path) as itk_path:
-        return _read(path, _reader(path, itk_path))
+        return _read(path, _reader(path, itk_path), echo)
 
 
-def _read(path: Path, reader) -> Recording:
+def _read(path: Path, reader, echo: bool = False) -> Recording:
     size, dim = reader.GetSize(), reader.GetDimension()
     if dim not in (2, 3, 4):
         raise LoadError(path, f"{dim}-dimensional image; expected 2D, 2D+t, 3D or 3D+t")
@@ -159,7 +163,7 @@ def _read(path: Path, reader) -> Recording:
     except Exception as exc:
         raise LoadError(path, f"the image data could not be read ({_first_line(exc)})") from None
     data = _to_grey(data, reader.GetNumberOfComponents(), path)
-    return _recording(path, reader, data, image.GetDirection())
+    return _recording(path, reader, data, image.GetDirection(), echo)
 
 
 def _check_complete(path: Path, reader, n_voxels: int) -> None:
@@ -197,7 +201,7 @@ def _to_grey(data: np.ndarray, components: int, path: Path) -> np.ndarray:
     raise LoadError(path, f"{components} values per pixel; expected grey or RGB")
 
 
-def _recording(path: Path, reader, data: np.ndarray, direction) -> Recording:
+def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = False) -> Recording:
     dim = reader.GetDimension()
     spacing = reader.GetSpacing()
     mm_per_unit, s_per_unit = _units(reader)
@@ -206,7 +210,7 @@ def _recording(path: Path, reader, data: np.ndarray, direction) -> Recording:
     spacing_mm = (spacing[1] * mm_per_unit, spacing[0] * mm_per_unit) if trusted else (1.0, 1.0)
     common = dict(spacing_mm=spacing_mm, calibrated=trusted, source_path=path,
                   series_description=path.name)
-    if dim == 2 or _is_echo_clip(path, reader):
+    if dim == 2 or _is_echo_clip(path, reader, echo):
         frames = data[None] if dim == 2 else data
         step = spacing[2] * s_per_unit if dim == 3 and s_per_unit else None
         times, nominal = _times(frames.shape[0], step, DEFAULT_ECHO_RATE_HZ)

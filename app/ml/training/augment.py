@@ -2,13 +2,20 @@
 
 One set of random parameters is drawn per call and applied to every frame, so a sequence stays
 coherent (JPEG quality is drawn per frame: compression noise decorrelates like real video).
-Augmentations: gamma, rotation (<= 10 deg), Gaussian shadows, depth cut, JPEG, blackout rectangles.
+Augmentations: gamma, rotation (<= 10 deg), Gaussian shadows, depth cut, JPEG, blackout rectangles, and
+(clinical > 0, issue 30) the clinical-export degradation of app.data.degrade: the frames passed through a
+smaller square (64-160 px: multi-scale), blur, MJPEG/MPEG-4 codec, gain and contrast, depth cut, and back to
+the network's size, as a 112 x 112 clinical AVI reaches the network at inference.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from app.data.degrade import Degradation, degrade_clip, random_degradation
+
+CLINICAL_SIZES_PX = (64, 80, 96, 112, 112, 128, 160)  # the squares a clip passes through (clinical: 112)
 
 
 def gamma(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -71,8 +78,23 @@ def blackout(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return frames
 
 
-def augment(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator, p: float = 0.5):
-    """(T, S, S) float32 + (T, S, S) uint8 -> augmented copies; each augmentation with probability p."""
+def clinical(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
+    """The clip through a random clinical export (app.data.degrade.random_degradation at a size from
+    CLINICAL_SIZES_PX) and back to its own S x S grid (bilinear, as inference resizes a small clip up); labels
+    follow the same geometry (depth cut and fit) at S x S with nearest neighbour."""
+    size = frames.shape[-1]
+    d = random_degradation(int(rng.integers(2**31)), sizes_px=CLINICAL_SIZES_PX)
+    small = degrade_clip(frames, (1.0, 1.0), d).frames
+    out = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) for f in small])
+    geometry = Degradation(size_px=size, codec="none", depth_cut=d.depth_cut)
+    new_labels = degrade_clip(frames[:1], (1.0, 1.0), geometry, labels).labels
+    return out.astype(np.float32) / 255.0, new_labels.astype(labels.dtype)
+
+
+def augment(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator, p: float = 0.5,
+            clinical_p: float = 0.0):
+    """(T, S, S) float32 + (T, S, S) uint8 -> augmented copies; each augmentation with probability p, the
+    clinical-export degradation (clinical) with probability clinical_p, after the others."""
     frames = frames.astype(np.float32, copy=True)
     if rng.random() < p:
         frames, labels = rotate(frames, labels, rng)
@@ -84,6 +106,8 @@ def augment(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator, p:
         frames, labels = depth_cut(frames, labels, rng)
     if rng.random() < p * 0.2:
         frames = blackout(frames, rng)
-    if rng.random() < p * 0.5:
+    if clinical_p > 0 and rng.random() < clinical_p:
+        frames, labels = clinical(np.clip(frames, 0.0, 1.0), labels, rng)
+    elif rng.random() < p * 0.5:
         frames = jpeg(frames, rng)
     return np.clip(frames, 0.0, 1.0), labels

@@ -6,6 +6,10 @@ Temporal: subsequences of N frames with frame step 1 or 2 from ED<->ES deformati
 Aggregation (Li et al.): the same subsequences; segmentation loss BCE + Dice on labelled frames (and the
 temporal loss at --temporal-weight), plus 0.2 x the view branch's cross-entropy (CAMUS: A4C; phantom clips:
 their own view, e.g. --phantom-views a4c,a2c).
+Issue 30 (code only, off by default): --clinical-augment P passes a share P of the training clips through a
+random clinical export (app.data.degrade via augment.clinical: 64-160 px, blur, MJPEG/MPEG-4, gain, contrast,
+depth cut) and --boundary-weight W adds W x the scale-balanced boundary loss (losses.boundary_loss) of the
+--boundary-classes, so a small end-systolic cavity drawn too large costs as much as a large diastolic one.
 The last `--holdout` train patients are held out for model selection; CAMUS valid is never used here.
 State is checkpointed to checkpoints/echo_seg_<arch>/last.pt every few minutes and resumed on restart;
 models/echo_seg_<arch>/ is rewritten whenever the held-out Dice improves.
@@ -14,6 +18,7 @@ models/echo_seg_<arch>/ is rewritten whenever the held-out Dice improves.
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 import sys
 from pathlib import Path
@@ -64,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temporal-weight", type=float, default=0.6, help="temporal: weight of the temporal loss (Dice+CE gets 1 - this)")
     p.add_argument("--temporal-margin", choices=("fixed", "motion"), default="fixed",
                    help="temporal loss margin: fixed c=0.01 (the paper) or motion-aware (the labels' own frame-to-frame change)")
+    p.add_argument("--clinical-augment", type=float, default=0.0, metavar="P",
+                   help="share of training clips degraded as a clinical video export (64-160 px, blur, codec, gain, "
+                        "contrast, depth cut: app.data.degrade), 0-1 (default 0)")
+    p.add_argument("--boundary-weight", type=float, default=0.0, metavar="W",
+                   help="weight of the scale-balanced boundary loss (boundary errors of small cavities weigh as much "
+                        "as of large ones; losses.boundary_loss), default 0")
+    p.add_argument("--boundary-classes", type=str, default="1",
+                   help="classes of the boundary loss (1 LV, 2 myocardium, 3 LA), default 1")
     return p
 
 
@@ -108,13 +121,13 @@ def split_holdout(arrays: CamusArrays, holdout: int) -> tuple[CamusArrays, Camus
     return part(slice(0, cut)), part(slice(cut, n))
 
 
-def base_batch(train: CamusArrays, batch: int, rng: np.random.Generator):
+def base_batch(train: CamusArrays, batch: int, rng: np.random.Generator, augment_fn=augment):
     """Random augmented single frames -> numpy (B, S, S) float32, (B, S, S) int64."""
     idx = rng.integers(0, len(train.patients), batch)
     phase = rng.integers(0, 2, batch)
     frames, labels = [], []
     for i, ph in zip(idx, phase):
-        f, lb = augment(train.images[i, ph][None], train.labels[i, ph][None], rng)
+        f, lb = augment_fn(train.images[i, ph][None], train.labels[i, ph][None], rng)
         frames.append(f[0])
         labels.append(lb[0])
     return np.stack(frames), np.stack(labels).astype(np.int64)
@@ -142,6 +155,10 @@ class Trainer:
 
         torch.set_num_threads(args.threads)
         self.args, self.argv = args, argv
+        if not 0.0 <= args.clinical_augment <= 1.0 or args.boundary_weight < 0:
+            raise SystemExit("--clinical-augment must be 0-1 and --boundary-weight not negative")
+        self.augment = functools.partial(augment, clinical_p=args.clinical_augment)
+        self.boundary_classes = tuple(int(c) for c in args.boundary_classes.split(",") if c.strip())
         self.device = choose_device()
         self.rng = np.random.default_rng(args.seed)
         torch.manual_seed(args.seed)
@@ -298,22 +315,23 @@ class Trainer:
         with cpu_autocast(not self.args.no_bf16 and use_bf16(self.device)):
             if self.sequences is None:
                 n_phantom = min(int(self.rng.binomial(self.args.batch, self.args.phantom_fraction)), self.args.batch - 1) if self.phantoms else 0
-                frames, labels = base_batch(self.train, self.args.batch - n_phantom, self.rng)
+                frames, labels = base_batch(self.train, self.args.batch - n_phantom, self.rng, self.augment)
                 if n_phantom:
-                    pf, pl = self.phantoms.frame_batch(n_phantom, self.rng, augment)
+                    pf, pl = self.phantoms.frame_batch(n_phantom, self.rng, self.augment)
                     frames, labels = np.concatenate([frames, pf]), np.concatenate([labels, pl])
                 x = make_input(torch.from_numpy(frames)).to(self.device)
                 y = torch.from_numpy(labels).to(self.device)
                 logits = self.model(x).float()
                 probs = torch.softmax(logits, 1)
-                loss = dice_loss(probs, y) + masked_cross_entropy(logits, y)
+                loss = dice_loss(probs, y) + masked_cross_entropy(logits, y) + self._boundary(probs, labels)
             else:
                 use_phantom = self.phantoms is not None and self.rng.random() < self.args.phantom_fraction
                 if use_phantom:
                     frames, labels, labelled, views = self.phantoms.batch(self.args.batch, self.args.seq_len, self.rng,
-                                                                          augment, with_views=True)
+                                                                          self.augment, with_views=True)
                 else:
-                    frames, labels, labelled = self.sequences.batch(self.args.batch, self.args.seq_len, self.rng, augment)
+                    frames, labels, labelled = self.sequences.batch(self.args.batch, self.args.seq_len, self.rng,
+                                                                    self.augment)
                     views = ["a4c"] * len(frames)
                 x = make_input(torch.from_numpy(frames)).to(self.device)
                 y = torch.from_numpy(labels).to(self.device).flatten(0, 1)
@@ -330,6 +348,7 @@ class Trainer:
                     seg = seg + VIEW_WEIGHT * view_loss(view_logits, views)
                 else:
                     seg = dice_loss(flat_probs, y, mask) + 0.5 * masked_cross_entropy(flat_logits, y, mask)
+                seg = seg + self._boundary(flat_probs, labels.reshape(-1, *labels.shape[-2:]), mask)
                 w = self.args.temporal_weight
                 if self.args.temporal_margin == "motion":
                     tl = temporal_loss(probs, labels=torch.from_numpy(labels).to(self.device).long(),
@@ -347,6 +366,20 @@ class Trainer:
         self.opt.step()
         self.step += 1
         return float(loss.detach())
+
+    def _boundary(self, probs, labels: np.ndarray, mask=None):
+        """--boundary-weight x the scale-balanced boundary loss of (N, K, H, W) probs against (N, H, W) labels."""
+        import torch
+
+        from app.ml.training.losses import boundary_distances, boundary_loss
+
+        if self.args.boundary_weight <= 0:
+            return probs.sum() * 0.0
+        dist, perimeter = boundary_distances(np.asarray(labels), self.boundary_classes)
+        y = torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(self.device)
+        return self.args.boundary_weight * boundary_loss(
+            probs, y, torch.from_numpy(dist).to(self.device), torch.from_numpy(perimeter).to(self.device),
+            self.boundary_classes, mask)
 
     # -- validation ----------------------------------------------------------------------------
     def validate(self) -> dict:
@@ -399,10 +432,12 @@ class Trainer:
 
     def _loss_description(self) -> str:
         """The training loss in words, as train_step computes it for --arch."""
+        boundary = (f" + {self.args.boundary_weight:g} x scale-balanced boundary loss (classes "
+                    f"{self.args.boundary_classes})" if self.args.boundary_weight > 0 else "")
         if self.args.arch == "base":
-            return "soft Dice + cross-entropy"
-        seg = ("(Dice + BCE per class + " f"{VIEW_WEIGHT:g} x view cross-entropy)" if self.args.arch == "aggregation"
-               else "(Dice + 0.5 x cross-entropy)")
+            return "soft Dice + cross-entropy" + boundary
+        seg = ("(Dice + BCE per class + " f"{VIEW_WEIGHT:g} x view cross-entropy{boundary})" if self.args.arch == "aggregation"
+               else f"(Dice + 0.5 x cross-entropy{boundary})")
         w = self.args.temporal_weight
         text = f"{1 - w:g} x {seg} on labelled frames + {w:g} x temporal loss ({self.args.temporal_margin} margin)"
         if self.teacher is not None:
@@ -418,6 +453,9 @@ class Trainer:
         if self.phantoms is not None:
             text += (f"; {len(self.phantoms.frames)} {self.phantoms.description}, "
                      f"{self.args.phantom_fraction:.0%} of {'steps' if self.sequences is not None else 'frames'}")
+        if self.args.clinical_augment > 0:
+            text += (f"; {self.args.clinical_augment:.0%} of clips degraded as clinical exports (app.data.degrade: "
+                     "64-160 px, blur, MJPEG/MPEG-4, gain, contrast, depth cut)")
         return text
 
     # -- loop ----------------------------------------------------------------------------------

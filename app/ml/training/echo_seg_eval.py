@@ -14,7 +14,10 @@ smooth motion changes labels but hardly reverses them; see app.analysis.seg_metr
 with a frame whose largest per-class Hausdorff distance to the nearest annotated frame exceeds 30 mm.
 EF check (CAMUS has no clinical EF): monoplane disks EF from our contours on the scored ED/ES frames
 against the same method on the expert masks (ef_mae_pts, ef_bias_pts, their medians, ef_gross_n = patients
-off by more than 20 points, e.g. a broken contour; mean EDV/ESV error %).
+off by more than 20 points, e.g. a broken contour; mean EDV/ESV error %), and per phase (echo_phase_eval):
+ours/expert LV area and volume ratios at ED and at ES, the ES/ED area ratio against the expert's, EDV/ESV/EF
+bias, SD and mean absolute error. --degrade 112,160: the same on CAMUS valid degraded as clinical video
+exports (app.data.degrade.clinical_export; the expert labels carried onto the small grid).
 Phantom: labelled two-beat clips (every frame annotated) at 30 Hz and, as apical clips are usually
 recorded, 50 Hz (--phantom-rates); the "truth" row scores the exact labels (the flicker of the motion
 itself, the floor of a faithful segmentation). Real clip (no labels): #LTE counts recordings
@@ -34,11 +37,16 @@ import cv2
 import numpy as np
 
 from app.analysis import seg_metrics as sm
-from app.analysis.contours import extract_contours
-from app.analysis.volumes import contour_disks
 from app.data.recording import Recording, uniform_frame_times
 from app.ml.training.camus_data import DEFAULT_ROOT, case_paths, load_case
 from app.ml.training.checkpoint import CHECKPOINTS_DIR
+from app.ml.training.echo_phase_eval import (  # noqa: F401 - disks_volume_ml: part of this module's API
+    degraded_clip,
+    disks_volume_ml,
+    format_phase_table,
+    phase_figures,
+    phase_row,
+)
 from app.ml.training.sequences import cycle_frame, register_labels, speckle_fields
 
 # name -> (network, causal WMA window, centred window, forward+backward average of the temporal network,
@@ -97,22 +105,13 @@ def camus_cycle(path: Path, length: int = 20, beats: int = 2, cache: Path | None
     return LabelledClip(case.patient, recording, annotations, annotated, scored, (length, length + length // 2))
 
 
-def disks_volume_ml(labels: np.ndarray, spacing_mm) -> float | None:
-    """Monoplane method-of-disks LV volume (ml) of one long-axis label map, None when no contour."""
-    disks = contour_disks(extract_contours(labels, "long-axis"), spacing_mm, with_chords=False)
-    return None if disks is None else disks.volume_ml
-
-
 def ef_check(labels: np.ndarray, clip: LabelledClip) -> tuple[float, float, float] | None:
     """(EF error in points, EDV error %, ESV error %) of our contours against the expert masks' disks."""
-    ed, es = clip.ed_es_pair
-    sp = clip.recording.spacing_mm
-    ref = [disks_volume_ml(clip.annotations[clip.annotated_frames.index(t)], sp) for t in (ed, es)]
-    ours = [disks_volume_ml(labels[t], sp) for t in (ed, es)]
-    if None in ref or None in ours or not ref[0] or not ours[0]:
+    row = phase_row(labels, clip)
+    if row is None:
         return None
-    ef_ref, ef_ours = 100 * (1 - ref[1] / ref[0]), 100 * (1 - ours[1] / ours[0])
-    return ef_ours - ef_ref, 100 * (ours[0] / ref[0] - 1), 100 * (ours[1] / ref[1] - 1)
+    return (row.ef_pct - row.ref_ef_pct, 100 * (row.edv_ml / row.ref_edv_ml - 1),
+            100 * (row.esv_ml / row.ref_esv_ml - 1))
 
 
 def phantom_clip(seed: int, frame_rate_hz: float = 30.0) -> LabelledClip:
@@ -140,12 +139,13 @@ def run_approach(recording: Recording, approach: str) -> np.ndarray:
 
 def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
     dice, hd, temporal = sm.DiceMetric(), sm.HausdorffMetric(), sm.TemporalMetric()
-    ef_rows = []
+    ef_rows, phase_rows = [], []
     for clip in clips:
         labels = run_approach(clip.recording, approach)
         if clip.ed_es_pair is not None:
-            row = ef_check(labels, clip)
-            ef_rows += [row] if row is not None else []
+            row = phase_row(labels, clip)
+            phase_rows += [row] if row is not None else []
+            ef_rows += [] if row is None else [ef_check(labels, clip)]
         spacing = clip.recording.spacing_mm
         for t in clip.scored_frames:
             ref = clip.annotations[clip.annotated_frames.index(t)]
@@ -164,7 +164,7 @@ def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
                 "ef_median_pts": round(float(np.median(ef[:, 0])), 2), "ef_gross_n": int((np.abs(ef[:, 0]) > 20).sum()),
                 "edv_err_pct": round(float(ef[:, 1].mean()), 1), "esv_err_pct": round(float(ef[:, 2].mean()), 1),
                 "ef_n": len(ef_rows)}
-    return out
+    return out | phase_figures(phase_rows)
 
 
 def truth_flicker(clips: list[LabelledClip]) -> dict:
@@ -196,7 +196,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--update-metadata", action="store_true", help="store the results in models/*/metadata.json")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--degrade", default="", metavar="SIZES",
+                   help="also score CAMUS valid degraded as clinical exports fitted into these sizes (px, e.g. "
+                        "112,160: app.data.degrade.clinical_export), datasets camus_valid_cycles_<size>px")
     return p
+
+
+def degrade_sizes(text: str) -> list[int]:
+    """--degrade "112,160" -> [112, 160] (one clear error for anything else)."""
+    try:
+        sizes = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SystemExit(f"--degrade takes sizes in pixels, e.g. 112,160; got {text!r}") from None
+    if any(not 32 <= v <= 512 or v % 2 for v in sizes):
+        raise SystemExit(f"--degrade sizes must be even numbers of pixels from 32 to 512; got {text!r}")
+    return sizes
 
 
 def format_table(results: dict) -> str:
@@ -230,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     paths = case_paths("valid", args.data)[: args.limit]
     clips = [camus_cycle(p) for p in paths]
     results["camus_valid_cycles"] = {a: score_labelled(clips, a) for a in approaches}
+    for size in degrade_sizes(args.degrade):
+        small = [degraded_clip(c, size) for c in clips]
+        results[f"camus_valid_cycles_{size}px"] = {a: score_labelled(small, a) for a in approaches}
     for rate in [float(r) for r in args.phantom_rates.split(",") if r.strip()] if args.phantoms > 0 else []:
         phantoms = [phantom_clip(9000 + i, rate) for i in range(args.phantoms)]
         name = "phantom_cycles" if rate == 30.0 else f"phantom_cycles_{rate:g}hz"
@@ -240,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         recording = load_recording(args.clip)
         results["real_clip_a4c"] = {a: score_clip(recording, a) for a in approaches}
     print(format_table(results))
+    print(format_phase_table(results))
     print(f"({time.monotonic() - start:.0f} s; Dice/HD on CAMUS valid = 2nd-beat ED+ES frames of {len(clips)} patients)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,98 @@
+"""Which beats of a clip to trust, and EDV/ESV/EF as the median over them (issue 30).
+
+A complete beat (ED -> ES -> next ED, with frame timing) counts only when its RR interval is plausible
+(MIN_RR_S..MAX_RR_S) and consistent with the clip's other plausible beats (within RR_CONSISTENCY of their
+median): a spurious ED/ES pair from a segmentation dip splits a real beat into two short ones, and neither
+then counts. The reported EDV, ESV and EF are the medians over the trusted beats, so one odd beat does not
+move them.
+
+Beats whose RR cannot be measured (a clip shorter than a cycle, a cut last beat, a 2-frame ED/ES pair, a
+gated cine MR cycle, a file without frame timing) are judged only when the clip has no timed complete beat:
+then they all count, and a note says the RR was not checked. When timed beats exist but none is trusted,
+there is no EDV/ESV/EF and the note says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from app.analysis.beats import Beat
+
+MIN_RR_S = 0.3  # 200 bpm
+MAX_RR_S = 2.0  # 30 bpm
+RR_CONSISTENCY = (0.65, 1.5)  # of the median RR of the clip's plausible beats
+
+
+@dataclass(frozen=True)
+class BeatSummary:
+    """Medians over the trusted beats (values in the curve's units); note says why none, or "" ."""
+
+    beats: tuple[Beat, ...]  # every beat, each marked trusted or not (with why_untrusted)
+    ed_value: float | None
+    es_value: float | None
+    ef_pct: float | None
+    heart_rate_bpm: float | None
+    note: str = ""
+
+    @property
+    def trusted(self) -> tuple[Beat, ...]:
+        return tuple(b for b in self.beats if b.trusted)
+
+    @property
+    def stroke_value(self) -> float | None:
+        if self.ed_value is None or self.es_value is None:
+            return None
+        return self.ed_value - self.es_value
+
+
+def judge_beats(beats) -> tuple[tuple[Beat, ...], str]:
+    """(beats marked trusted / untrusted with the reason, a note for the clip or "")."""
+    beats = tuple(beats)
+    timed = [b for b in beats if b.complete and b.rr_s]
+    if not timed:
+        note = "RR interval not checked (no complete beat with frame timing): EF from every ED -> ES found" \
+            if beats else ""
+        return tuple(replace(b, trusted=True, why_untrusted="") for b in beats), note
+    plausible = [b.rr_s for b in timed if MIN_RR_S <= b.rr_s <= MAX_RR_S]
+    median_rr = float(np.median(plausible)) if plausible else None
+    judged = tuple(replace(b, trusted=not why, why_untrusted=why)
+                   for b, why in ((b, _why_untrusted(b, median_rr)) for b in beats))
+    if any(b.trusted for b in judged):
+        return judged, ""
+    rrs = ", ".join(f"{b.rr_s:.2f}" for b in timed)
+    return judged, (f"no beat with a plausible RR interval ({MIN_RR_S}-{MAX_RR_S} s, consistent with the "
+                    f"clip's other beats): RR {rrs} s, so no EDV/ESV/EF (check the ED/ES frames)")
+
+
+def _why_untrusted(beat: Beat, median_rr: float | None) -> str:
+    if not beat.complete:
+        return "cut by the clip's end (no RR interval)"
+    if not beat.rr_s:
+        return "no frame timing (no RR interval)"
+    if not MIN_RR_S <= beat.rr_s <= MAX_RR_S:
+        return f"RR {beat.rr_s:.2f} s outside {MIN_RR_S}-{MAX_RR_S} s"
+    lo, hi = RR_CONSISTENCY
+    if median_rr and not lo * median_rr <= beat.rr_s <= hi * median_rr:
+        return f"RR {beat.rr_s:.2f} s inconsistent with the clip's median {median_rr:.2f} s"
+    return ""
+
+
+def summarise_beats(beats) -> BeatSummary:
+    """judge_beats, then the median ED value, ES value and EF over the trusted beats; heart rate from the
+    median RR of the trusted complete beats."""
+    judged, note = judge_beats(beats)
+    used = [b for b in judged if b.trusted]
+    if not used:
+        return BeatSummary(judged, None, None, None, None, note)
+    efs = [b.ef_pct for b in used if b.ef_pct is not None]
+    rrs = [b.rr_s for b in used if b.rr_s]
+    return BeatSummary(
+        judged,
+        float(np.median([b.ed_value for b in used])),
+        float(np.median([b.es_value for b in used])),
+        float(np.median(efs)) if efs else None,
+        60.0 / float(np.median(rrs)) if rrs else None,
+        note,
+    )

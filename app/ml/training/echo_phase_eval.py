@@ -1,0 +1,124 @@
+"""Per-phase figures of `evaluate echo-seg` (issue 30): is the LV drawn too large at end-systole?
+
+For each CAMUS valid patient (the scored ED and ES frames of its synthetic cycle, echo_seg_eval.camus_cycle):
+LV area and monoplane disk volume of our labels and of the expert's, at ED and at ES separately. Aggregated:
+mean ours/expert area and volume ratios at ED and ES, the ES/ED area ratio ours over the expert's (1.00 = the
+systolic shrinkage drawn as the expert did), EDV/ESV (ml) and EF (points) errors as signed bias, SD and mean
+absolute error. Patients with a gross failure (EF off by more than GROSS_EF_PTS, e.g. an atrium drawn across
+the LV of a degraded clip: one EDV of 0.5 ml gave a mean EF error of -900 points) are counted apart
+(phase_gross_n) and left out of these means, so they describe the typical patient.
+
+`degraded_clip` gives the same clip as a clinical export (app.data.degrade.clinical_export: fitted into
+112 x 112 or 160 x 160 px, MJPEG, depth cut) with the expert's labels on the new grid, so the same figures
+are measured on what real clinical video looks like.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from app.analysis.contours import extract_contours
+from app.analysis.volumes import contour_disks
+from app.data.degrade import clinical_export, degrade_recording
+
+GROSS_EF_PTS = 20.0  # as echo_seg_eval's ef_gross_n
+
+
+@dataclass(frozen=True)
+class PhaseRow:
+    """One patient: LV area (mm^2) and disk volume (ml) at ED and ES, ours and the expert's."""
+
+    area_ed_mm2: float
+    area_es_mm2: float
+    ref_area_ed_mm2: float
+    ref_area_es_mm2: float
+    edv_ml: float
+    esv_ml: float
+    ref_edv_ml: float
+    ref_esv_ml: float
+
+    @property
+    def ef_pct(self) -> float:
+        return 100.0 * (1.0 - self.esv_ml / self.edv_ml)
+
+    @property
+    def ref_ef_pct(self) -> float:
+        return 100.0 * (1.0 - self.ref_esv_ml / self.ref_edv_ml)
+
+
+def disks_volume_ml(labels: np.ndarray, spacing_mm) -> float | None:
+    """Monoplane method-of-disks LV volume (ml) of one long-axis label map, None when no contour."""
+    disks = contour_disks(extract_contours(labels, "long-axis"), spacing_mm, with_chords=False)
+    return None if disks is None else disks.volume_ml
+
+
+def phase_row(labels: np.ndarray, clip) -> PhaseRow | None:
+    """PhaseRow of our (T, H, W) labels on a LabelledClip's scored ED/ES pair; None when a contour is missing."""
+    ed, es = clip.ed_es_pair
+    sp = clip.recording.spacing_mm
+    refs = [clip.annotations[clip.annotated_frames.index(t)] for t in (ed, es)]
+    ours = [labels[t] for t in (ed, es)]
+    vols = [disks_volume_ml(m, sp) for m in ours + refs]
+    if any(not v for v in vols):
+        return None
+    areas = [float((m == 1).sum()) * sp[0] * sp[1] for m in ours + refs]
+    return PhaseRow(*areas, *vols)
+
+
+def phase_figures(rows: list[PhaseRow]) -> dict:
+    """Mean ratios at ED and ES, ES/ED area ratio against the expert's, EDV/ESV/EF bias, SD and MAE over the
+    patients without a gross failure; phase_gross_n counts the others."""
+    gross = [r for r in rows if abs(r.ef_pct - r.ref_ef_pct) > GROSS_EF_PTS]
+    rows = [r for r in rows if abs(r.ef_pct - r.ref_ef_pct) <= GROSS_EF_PTS]
+    if not rows:
+        return {"phase_gross_n": len(gross)} if gross else {}
+
+    def mean(values) -> float:
+        return float(np.mean(list(values)))
+
+    out = {
+        "area_ratio_ed": round(mean(r.area_ed_mm2 / r.ref_area_ed_mm2 for r in rows), 3),
+        "area_ratio_es": round(mean(r.area_es_mm2 / r.ref_area_es_mm2 for r in rows), 3),
+        "vol_ratio_ed": round(mean(r.edv_ml / r.ref_edv_ml for r in rows), 3),
+        "vol_ratio_es": round(mean(r.esv_ml / r.ref_esv_ml for r in rows), 3),
+        "es_ed_area_vs_expert": round(mean((r.area_es_mm2 / r.area_ed_mm2) / (r.ref_area_es_mm2 / r.ref_area_ed_mm2)
+                                           for r in rows), 3),
+    }
+    for name, ours, ref in (("edv_ml", "edv_ml", "ref_edv_ml"), ("esv_ml", "esv_ml", "ref_esv_ml"),
+                            ("ef_pts", "ef_pct", "ref_ef_pct")):
+        err = np.array([getattr(r, ours) - getattr(r, ref) for r in rows])
+        out[f"{name}_bias"] = round(float(err.mean()), 2)
+        out[f"{name}_sd"] = round(float(err.std(ddof=1)) if len(err) > 1 else 0.0, 2)
+        out[f"{name}_mae"] = round(float(np.abs(err).mean()), 2)
+    out["phase_n"] = len(rows)
+    out["phase_gross_n"] = len(gross)
+    return out
+
+
+def degraded_clip(clip, size_px: int):
+    """The LabelledClip as a clinical export of size_px x size_px (app.data.degrade.clinical_export), its
+    expert labels carried onto the new grid by nearest neighbour."""
+    recording, annotations = degrade_recording(clip.recording, clinical_export(size_px), clip.annotations)
+    return replace(clip, recording=recording, annotations=annotations)
+
+
+PHASE_COLUMNS = ("area_ratio_ed", "area_ratio_es", "es_ed_area_vs_expert", "vol_ratio_ed", "vol_ratio_es",
+                 "edv_ml_bias", "edv_ml_sd", "esv_ml_bias", "esv_ml_sd", "ef_pts_bias", "ef_pts_sd", "ef_pts_mae",
+                 "phase_n", "phase_gross_n")
+
+
+def format_phase_table(results: dict) -> str:
+    """The per-phase columns of every dataset that has them."""
+    lines = []
+    widths = [max(len(c) + 2, 9) for c in PHASE_COLUMNS]
+    for dataset, by_approach in results.items():
+        rows = {a: r for a, r in by_approach.items() if "area_ratio_ed" in r}
+        if not rows:
+            continue
+        lines.append(f"== {dataset}: per phase (ours / expert; errors = ours - expert; without gross failures)")
+        lines.append(f"{'approach':<12}" + "".join(f"{c:>{w}}" for c, w in zip(PHASE_COLUMNS, widths)))
+        for approach, row in rows.items():
+            lines.append(f"{approach:<12}" + "".join(f"{str(row.get(c, '-')):>{w}}" for c, w in zip(PHASE_COLUMNS, widths)))
+    return "\n".join(lines)
