@@ -294,7 +294,10 @@ def _trust_note(rec, note: str) -> tuple[str, ...]:
 
 
 def _shape_note(rec, curve, calibrated: bool, single: bool) -> tuple[str, ...]:
-    """What a 2-frame recording (an ED/ES pair) or one still frame gives."""
+    """What a 2-frame recording (an ED/ES pair) or one still frame gives (a short-axis stack says it in
+    app.workflow.stack_phases)."""
+    if rec.is_stack:
+        return ()
     if rec.n_frames == 2:
         return ("two frames: read as an ED/ES pair (ED = the frame with the larger LV, ES = the smaller), "
                 "no heart rate",)
