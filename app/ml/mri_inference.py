@@ -180,12 +180,17 @@ def _to_recording_grid(probs: np.ndarray, offset: tuple[int, int], grid_hw: tupl
     r0, c0 = max(top, 0), max(left, 0)
     r1, c1 = min(top + CROP_PX, grid_hw[0]), min(left + CROP_PX, grid_hw[1])
     full[:, :, r0:r1, c0:c1] = probs[:, :, r0 - top : r1 - top, c0 - left : c1 - left]
-    labels = np.zeros((n_phases,) + tuple(out_hw), np.uint8)
-    confidence = np.zeros(n_phases, np.float32)
-    for t in range(n_phases):
-        resized = np.stack([cv2.resize(full[t, k], (out_hw[1], out_hw[0]), interpolation=cv2.INTER_LINEAR)
-                            for k in range(3)])
-        labels[t] = resized.argmax(axis=0)
-        lv = labels[t] > 0
-        confidence[t] = float(resized.max(axis=0)[lv].mean()) if lv.any() else 0.0
+    resized = np.stack([np.stack([cv2.resize(full[t, k], (out_hw[1], out_hw[0]), interpolation=cv2.INTER_LINEAR)
+                                  for k in range(3)]) for t in range(n_phases)])
+    return labels_and_confidence(resized, lv_labels=(1, 2))  # the crop model's LV: pool and myocardium
+
+
+def labels_and_confidence(probs: np.ndarray, lv_labels: tuple[int, ...] = (1,)) -> tuple[np.ndarray, np.ndarray]:
+    """(T, C, H, W) class probabilities on the recording grid -> (T, H, W) uint8 argmax labels and (T,) confidence:
+    the mean max-probability inside the predicted LV (labels lv_labels), 0 where there is none."""
+    labels = probs.argmax(axis=1).astype(np.uint8)
+    peak = probs.max(axis=1)
+    lv = np.isin(labels, lv_labels)
+    confidence = np.array([float(peak[t][lv[t]].mean()) if lv[t].any() else 0.0 for t in range(len(labels))],
+                          np.float32)
     return labels, confidence

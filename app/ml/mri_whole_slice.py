@@ -34,7 +34,7 @@ def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_v
                          clean: bool = True) -> Iterator:
     """Cancellable generator: mri_inference.Progress per slice, then the MriSegmentation of the (S, T) stack
     (labels 0 background, 1 LV pool, 2 myocardium, 3 RV pool)."""
-    from app.ml.mri_inference import MriSegmentation, Progress
+    from app.ml.mri_inference import MriSegmentation, Progress, labels_and_confidence
 
     frames = recording.frames if recording.is_stack else recording.frames[None]
     n_slices, n_phases, height, width = frames.shape
@@ -45,11 +45,7 @@ def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_v
             return
         yield Progress(s / n_slices, f"segmenting slice {s + 1} of {n_slices}")
         probs = slice_probabilities(net, frames[s], recording.spacing_mm, (height, width), tta_views)
-        labels[s] = probs.argmax(axis=1)
-        peak = probs.max(axis=1)
-        for t in range(n_phases):
-            lv = labels[s, t] == 1
-            confidence[s, t] = float(peak[t][lv].mean()) if lv.any() else 0.0
+        labels[s], confidence[s] = labels_and_confidence(probs)
     if clean:
         labels = clean_stack(labels)
     yield Progress(1.0, "segmentation done")
