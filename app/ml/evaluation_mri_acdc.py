@@ -15,6 +15,7 @@ checkpoints/mri_acdc_cv[_TAG]/summary.json, which `train mri-seg-acdc --publish`
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -24,6 +25,7 @@ import numpy as np
 
 from app.analysis.seg_metrics import dice, hausdorff_3d_mm
 from app.data.datasets import acdc
+from app.data.degrade_mri import PROFILES
 from app.ml.mri_stack_cleanup import clean_stack
 from app.ml.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from app.ml.training.mri_acdc import ACDC, N_FOLDS, build_net, fold_patients, run_dir
@@ -31,6 +33,7 @@ from app.ml.training.mri_acdc import ACDC, N_FOLDS, build_net, fold_patients, ru
 STRUCTURES = {1: "lv", 2: "myo", 3: "rv"}
 DENSITY_G_PER_ML = 1.05
 APPROACHES = ("clean", "raw")
+SHIPPED = "shipped"  # --tag shipped: the fold members of models/mri_seg instead of training checkpoints
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,23 @@ def reference_values(ref: acdc.AcdcReference) -> dict:
             "mass_g": ref.myo_mass_g_ed * DENSITY_G_PER_ML}
 
 
-def predict_patient(net, patient: acdc.AcdcPatient, tta_views: int) -> np.ndarray:
-    """(2, S, H, W) argmax labels of the ED and ES stacks on the scanner grid, as the app segments them."""
+def predict_patient(net, patient: acdc.AcdcPatient, tta_views: int, degrade: str = "") -> np.ndarray:
+    """(2, S, H, W) argmax labels of the ED and ES stacks on the scanner grid, as the app segments them; with
+    `degrade` (a profile of app/data/degrade_mri.py, seeded by the patient number) the network sees the degraded
+    copy and its labels are brought back to the scanner grid for scoring."""
+    from app.data.degrade_mri import degrade_stack, mri_degradation, to_original_grid
     from app.ml.mri_whole_slice import slice_probabilities
 
-    images = patient.images.astype(np.float32)
+    images, spacing = patient.images.astype(np.float32), tuple(patient.spacing_mm)
+    if degrade:
+        seed = int("".join(c for c in patient.patient if c.isdigit()) or 0)
+        degraded, spacing = degrade_stack(images, spacing, mri_degradation(degrade, seed))
+        images = degraded.astype(np.float32)
     out = np.zeros(images.shape, np.uint8)
     for s in range(images.shape[1]):
-        probs = slice_probabilities(net, images[:, s], patient.spacing_mm, images.shape[-2:], tta_views)
+        probs = slice_probabilities(net, images[:, s], spacing, images.shape[-2:], tta_views)
         out[:, s] = probs.argmax(axis=1)
-    return out
+    return to_original_grid(out, patient.images.shape[-2:]) if degrade else out
 
 
 def score(patient: acdc.AcdcPatient, labels: np.ndarray, approach: str) -> PatientScore:
@@ -86,7 +96,11 @@ def score(patient: acdc.AcdcPatient, labels: np.ndarray, approach: str) -> Patie
 
 
 def load_fold_net(fold: int, tag: str):
-    """The finished network of one fold, or None while its run is unfinished or absent."""
+    """The finished network of one fold, or None while its run is unfinished or absent. tag "shipped": member
+    `fold` of the shipped ensemble (models/mri_seg; member k was trained without fold k), so the
+    cross-validation can be re-run without the training checkpoints."""
+    if tag == SHIPPED:
+        return shipped_members()[fold]
     state = load_checkpoint(run_dir(str(fold), tag) / "last.pt")
     if not state or state["step"] < state["args"]["steps"]:
         return None
@@ -95,40 +109,68 @@ def load_fold_net(fold: int, tag: str):
     return net.eval()
 
 
+@functools.lru_cache(maxsize=1)
+def shipped_members() -> list:
+    """The fold networks inside the shipped MRI model, in fold order (float32 on the CPU)."""
+    from app.ml.mri_inference import MODEL_NAME
+    from app.ml.nets.mri_ensemble import build, members_of
+    from app.ml.weights import load_model, read_metadata
+
+    members = int(read_metadata(MODEL_NAME).get("build", {}).get("members", 1))
+    if members != N_FOLDS:
+        raise ValueError(f"models/{MODEL_NAME} has {members} members, not the {N_FOLDS} ACDC folds")
+    return [m.float().eval() for m in members_of(load_model(MODEL_NAME, build, _cpu()))]
+
+
+def _cpu():
+    import torch
+
+    return torch.device("cpu")
+
+
 def cv_dir(tag: str) -> Path:
     return CHECKPOINTS_DIR / ("mri_acdc_cv" + (f"_{tag}" if tag else ""))
 
 
-def cached_prediction(net, patient: acdc.AcdcPatient, tta_views: int, cache: Path) -> np.ndarray:
-    """predict_patient, kept in `cache` (raw argmax labels; per fold network and number of views)."""
-    path = cache / f"{patient.patient}_tta{tta_views}.npz"
+def cached_prediction(net, patient: acdc.AcdcPatient, tta_views: int, cache: Path, degrade: str = "") -> np.ndarray:
+    """predict_patient, kept in `cache` (raw argmax labels; per fold network, number of views, degradation)."""
+    path = cache / f"{patient.patient}_tta{tta_views}{'_' + degrade if degrade else ''}.npz"
     if path.is_file():
         with np.load(path) as data:
             return data["labels"]
-    labels = predict_patient(net, patient, tta_views)
+    labels = predict_patient(net, patient, tta_views, degrade)
     cache.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, labels=labels)
     return labels
 
 
-def evaluate(root: Path, tag: str, tta_views: int, folds: list[int]) -> list[PatientScore]:
+def evaluate(root: Path, tag: str, tta_views: int, folds: list[int], degrade: str = "") -> list[PatientScore]:
     rows = []
     for fold in folds:
         net = load_fold_net(fold, tag)
         if net is None:
             print(f"fold {fold}: no finished run at {run_dir(str(fold), tag)}; skipped", flush=True)
             continue
-        step = load_checkpoint(run_dir(str(fold), tag) / "last.pt")["step"]
-        cache = cv_dir(tag) / "predictions" / f"fold{fold}_step{step}"
+        cache = cv_dir(tag) / "predictions" / _prediction_key(fold, tag)
         for pid in fold_patients(root, str(fold))[1]:
             patient = acdc.load_patient(root, pid)
-            raw = cached_prediction(net, patient, tta_views, cache)
+            raw = cached_prediction(net, patient, tta_views, cache, degrade)
             cleaned = np.stack([clean_stack(raw[p][:, None])[:, 0] for p in (0, 1)])
             rows += [score(patient, cleaned, "clean"), score(patient, raw, "raw")]
             print(f"fold {fold} {pid} ({patient.group}): LV {rows[-2].dice['lv_ed']:.3f}/{rows[-2].dice['lv_es']:.3f} "
                   f"myo {rows[-2].dice['myo_ed']:.3f}/{rows[-2].dice['myo_es']:.3f} "
                   f"RV {rows[-2].dice['rv_ed']:.3f}/{rows[-2].dice['rv_es']:.3f}", flush=True)
     return rows
+
+
+def _prediction_key(fold: int, tag: str) -> str:
+    """The cache folder of one fold's predictions: its training step, or the shipped weights' hash."""
+    if tag == SHIPPED:
+        from app.ml.mri_inference import MODEL_NAME
+        from app.ml.weights import read_metadata
+
+        return f"fold{fold}_sha{str(read_metadata(MODEL_NAME).get('sha256', ''))[:12]}"
+    return f"fold{fold}_step{load_checkpoint(run_dir(str(fold), tag) / 'last.pt')['step']}"
 
 
 def summarise(rows: list[PatientScore]) -> dict:
@@ -187,7 +229,11 @@ def sunnybrook_table(tag: str, tta_views: int, folds: list[int]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="cardiotrace evaluate mri-seg", description=__doc__.splitlines()[0])
-    p.add_argument("--tag", default="")
+    p.add_argument("--tag", default="", help='training run tag of the fold checkpoints, or "shipped": the fold '
+                   "members of models/mri_seg (no checkpoints needed)")
+    p.add_argument("--degrade", default="", metavar="PROFILE",
+                   help="score copies degraded as other scanners/exports make them: "
+                        f"{', '.join(PROFILES)} (app/data/degrade_mri.py); default clean")
     p.add_argument("--folds", default=",".join(str(k) for k in range(N_FOLDS)))
     p.add_argument("--tta-views", type=int, default=4)
     p.add_argument("--threads", type=int, default=2)
@@ -201,16 +247,19 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    rows = evaluate(args.data, args.tag, args.tta_views, [int(f) for f in args.folds.split(",")])
+    if args.degrade and args.degrade not in PROFILES:
+        print(f"error: --degrade must be one of {', '.join(PROFILES)}, got {args.degrade!r}", file=sys.stderr)
+        return 2
+    rows = evaluate(args.data, args.tag, args.tta_views, [int(f) for f in args.folds.split(",")], args.degrade)
     if not rows:
         print("error: no finished fold to evaluate (train mri-seg-acdc --fold K first)", file=sys.stderr)
         return 2
-    summary = {"tag": args.tag, "tta_views": args.tta_views, "folds": args.folds,
+    summary = {"tag": args.tag, "degrade": args.degrade, "tta_views": args.tta_views, "folds": args.folds,
                "tables": summarise(rows), "patients": [asdict(r) for r in rows]}
     print_tables(summary["tables"])
-    if not args.no_sunnybrook:
+    if not args.no_sunnybrook and not args.degrade:
         summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, [int(f) for f in args.folds.split(",")])
-    path = cv_dir(args.tag) / "summary.json"
+    path = cv_dir(args.tag) / (f"summary_{args.degrade}.json" if args.degrade else "summary.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     for target in filter(None, (path, args.json)):
         target.write_text(json.dumps(summary, indent=1))

@@ -1,0 +1,83 @@
+"""The other-scanner degradation of short-axis stacks (app.data.degrade_mri): geometry, millimetres,
+shading, noise, export, determinism, and labels brought back to the scanner grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.data.degrade_mri import PROFILES, MriDegradation, degrade_stack, mri_degradation, to_original_grid
+
+SPACING = (1.4, 1.4)
+
+
+def _stack():
+    """(2 phases, 3 slices, 180, 200): a bright disc (blood pool, r 20 px) in a grey ring (myocardium)."""
+    yy, xx = np.mgrid[:180, :200]
+    r = np.hypot(yy - 90, xx - 100)
+    labels = np.where(r < 20, 1, np.where(r < 28, 2, 0)).astype(np.uint8)
+    grey = np.array([40, 220, 90], np.float32)[labels]
+    return np.broadcast_to(grey, (2, 3, 180, 200)).copy(), labels
+
+
+def test_coarser_pixels_keep_millimetres_and_labels_come_back_to_the_grid():
+    images, labels = _stack()
+    out, spacing = degrade_stack(images, SPACING, MriDegradation(pixel_mm=2.1))
+    assert out.dtype == np.uint8 and out.shape[:2] == (2, 3)
+    assert out.shape[2] * spacing[0] == pytest.approx(180 * SPACING[0], rel=1e-6)
+    assert out.shape[3] * spacing[1] == pytest.approx(200 * SPACING[1], rel=1e-6)
+    assert spacing[0] == pytest.approx(2.1, rel=0.02)
+    # a label map on the coarse grid (the bright pool thresholded) comes back with the pool's area in mm^2
+    coarse = (out > 150).astype(np.uint8)
+    back = to_original_grid(coarse, (180, 200))
+    assert back.shape == (2, 3, 180, 200)
+    area_true = (labels == 1).sum()
+    assert abs(int(back[0, 0].sum()) - area_true) / area_true < 0.06
+
+
+def test_coil_shading_is_smooth_with_the_asked_peak_to_peak():
+    flat = np.full((1, 1, 128, 128), 100.0, np.float32)
+    flat[0, 0, :, :8] = 0.0  # a dark border sets the range, so the rest maps to one grey before shading
+    out, _ = degrade_stack(flat, SPACING, MriDegradation(bias_fraction=0.4, seed=3))
+    field = out[0, 0, 2:-2, 10:-2].astype(float)  # inside: off the brightest 0.5 % that the export clips
+    ratio = np.percentile(field, 99) / np.percentile(field, 1)
+    assert 1.2 < ratio < 1.8  # peak-to-peak ~0.4 of the mean
+    assert np.abs(np.diff(field, axis=0)).max() <= 3  # smooth: no step between neighbouring rows
+
+
+def test_noise_lowers_the_snr_to_about_the_asked_value():
+    images, labels = _stack()
+    out, _ = degrade_stack(images, SPACING, MriDegradation(snr=10.0, seed=1))
+    pool = out[0, 0][labels == 1].astype(float)
+    assert 5.0 < pool.mean() / pool.std() < 20.0
+    clean, _ = degrade_stack(images, SPACING, MriDegradation())
+    assert clean[0, 0][labels == 1].std() == 0
+
+
+def test_profiles_are_deterministic_and_distinct():
+    images, _ = _stack()
+    for name in PROFILES:
+        a = degrade_stack(images, SPACING, mri_degradation(name, seed=5))
+        b = degrade_stack(images, SPACING, mri_degradation(name, seed=5))
+        assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+    assert mri_degradation("all", 5).pixel_mm is not None and mri_degradation("all", 5).snr is not None
+    assert mri_degradation("noisy", 5).pixel_mm is None and mri_degradation("lowres", 5).snr is None
+    assert mri_degradation("lowres", 1).pixel_mm != mri_degradation("lowres", 2).pixel_mm
+
+
+def test_jpeg_export_changes_pixels_but_keeps_the_picture():
+    images, labels = _stack()
+    images = images + np.random.default_rng(0).normal(0, 8, images.shape).astype(np.float32)
+    plain, _ = degrade_stack(images, SPACING, MriDegradation())
+    jpeg, _ = degrade_stack(images, SPACING, MriDegradation(jpeg_quality=60))
+    assert not np.array_equal(plain, jpeg)
+    assert np.abs(plain.astype(int) - jpeg.astype(int)).mean() < 10
+
+
+@pytest.mark.parametrize("bad", [dict(pixel_mm=0.1), dict(bias_fraction=1.5), dict(snr=0), dict(gamma=0),
+                                 dict(jpeg_quality=101)])
+def test_bad_parameters_are_refused(bad):
+    with pytest.raises(ValueError):
+        MriDegradation(**bad)
+    with pytest.raises(ValueError):
+        mri_degradation("blurry")
