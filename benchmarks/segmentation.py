@@ -35,7 +35,7 @@ def build(model: str, random_weights: bool, models_root: Path | None = None):
     """(net, metadata) of models/echo_seg_<model> (or models/<model> for a full name), or random weights."""
     import torch
 
-    from app.ml.training.echo_seg_models import ARCHITECTURES, build_from_metadata
+    from app.ml.nets.registry import ARCHITECTURES, build_from_metadata
     from app.ml.weights import load_model, read_metadata
 
     name = model if model.startswith("echo_seg_") else f"echo_seg_{model}"
@@ -125,7 +125,7 @@ def model_rows(model: str, args) -> list[tuple]:
     import torch
 
     from app.ml.device import cpu_has_native_bf16, onnxruntime_available
-    from app.ml.training.echo_seg_models import is_recurrent
+    from app.ml.nets.registry import is_recurrent
 
     net, meta = build(model, args.random_weights, args.models_root)
     size = int(meta.get("input_size", 128))

@@ -9,8 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from app.ml.training import echo_seg  # noqa: E402
-from app.ml.training.augment import augment  # noqa: E402
+from lab.training import echo_seg  # noqa: E402
+from lab.training.augment import augment  # noqa: E402
 
 
 def _fake_camus(root, n=4, shape=(60, 50)):

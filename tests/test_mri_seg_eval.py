@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.ml.evaluation_mri import HeldOut, nested_decision, score_held_out
-from app.ml.mri_decision import ARGMAX
+from lab.evaluation.mri_crop_loo import HeldOut, nested_decision, score_held_out
+from lab.training.mri_decision import ARGMAX
 
 
 def phase(r_pool: float, rim_p: tuple[float, float, float], size: int = 96):

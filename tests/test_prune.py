@@ -1,4 +1,4 @@
-"""Structured pruning (app/ml/training/prune.py): a narrower net initialised from a wider trained one."""
+"""Structured pruning (lab/training/prune.py): a narrower net initialised from a wider trained one."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ torch = pytest.importorskip("torch")
 
 from app.ml.nets.convlstm_unet import ConvLSTMUNet  # noqa: E402
 from app.ml.nets.unet import UNet  # noqa: E402
-from app.ml.training import echo_seg  # noqa: E402
-from app.ml.training.prune import prune_state, top_channels  # noqa: E402
+from lab.training import echo_seg  # noqa: E402
+from lab.training.prune import prune_state, top_channels  # noqa: E402
 from tests.test_echo_seg_training import _args, _fake_camus  # noqa: E402
 
 WIDE, NARROW, LEVELS = (8, 12, 16), (4, 6, 8), (1, 2)
@@ -115,7 +115,7 @@ def test_distillation_from_the_wide_model_trains_the_narrow_one(tmp_path):
 
 
 def test_distillation_loss_is_zero_only_for_the_teachers_own_distribution():
-    from app.ml.training.losses import distillation_loss
+    from lab.training.losses import distillation_loss
 
     teacher = torch.randn(2, 4, 8, 8)
     assert float(distillation_loss(teacher, teacher)) == pytest.approx(0.0, abs=1e-6)

@@ -9,7 +9,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from app.ml.nets.view_classifier import CLASSES, MASKED_LOGIT, ViewNet, build_from_metadata  # noqa: E402
+from app.ml.nets.registry import build  # noqa: E402
+from app.ml.nets.view_classifier import CLASSES, MASKED_LOGIT, ViewNet  # noqa: E402
 from app.ml.view import frame_to_input, pick_frames  # noqa: E402
 from app.ml.weights import MODELS_DIR, model_available  # noqa: E402
 
@@ -28,7 +29,7 @@ def test_net_shapes_and_masked_classes():
         assert torch.softmax(logits, 1)[:, CLASSES.index(name)].max() < 1e-6
     assert net.trained_classes == ("a4c", "a2c", "a3c", "other")
     assert ViewNet()(torch.rand(1, 1, 128, 128)).shape == (1, 6)
-    rebuilt = build_from_metadata({"architecture": {"trained_classes": ["a4c", "other"]}})
+    rebuilt = build("ViewNet", {"trained": ["a4c", "other"]})
     assert rebuilt.trained_classes == ("a4c", "other")
     with pytest.raises(ValueError):
         ViewNet(trained=("a4c", "bogus"))
@@ -49,7 +50,7 @@ def test_frame_to_input_crops_the_sector():
 
 
 def test_training_smoke_resumes_and_publishes(tmp_path, capsys):
-    from app.ml.training.view_train import main
+    from lab.training.view_train import main
 
     common = ["--clips", "1", "--frames-per-clip", "2", "--other", "2", "--limit", "2", "--val-clips", "1",
               "--checkpoint-root", str(tmp_path / "ck"), "--models-root", str(tmp_path / "models"), "--batch", "4"]
@@ -94,7 +95,7 @@ def test_published_model_names_heldout_phantom_clips(view, monkeypatch):
 
 @needs_model
 def test_published_model_calls_real_camus_valid_frames_a4c(shared_data, monkeypatch):
-    from app.ml.training.view_data import camus_inputs
+    from lab.training.view_data import camus_inputs
     from app.ml.view import _load, predict_inputs
 
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(MODELS_DIR))
