@@ -27,11 +27,11 @@ def shipped_net(random_weights: bool):
     import torch
 
     from app.ml import mri_inference
-    from app.ml.nets.mri_ensemble import build
+    from app.ml.nets.registry import build
 
     if random_weights:
-        return build({"build": {"base_channels": 16, "temporal": "none", "n_classes": 4, "context_blocks": 2,
-                                "members": 5}}).eval()
+        member = {"base_channels": 16, "temporal": "none", "n_classes": 4, "context_blocks": 2}
+        return build("MriEnsemble", {"members": 5, "member": member}).eval()
     return mri_inference.load_mri_model(torch.device("cpu"))
 
 

@@ -219,3 +219,16 @@ def test_train_and_evaluate_targets_name_lab_modules():
             module, _, function = target.partition(":")
             assert module.startswith("lab.") and function, (name, target)
             assert (APP.parent / (module.replace(".", "/") + ".py")).is_file(), (name, target)
+
+
+def test_train_and_evaluate_without_the_lab_exit_2_with_one_line():
+    """As in the installed bundle (no lab/): `train`/`evaluate` say a source checkout runs them, exit 2."""
+    code = (
+        "import sys; sys.modules['lab'] = None\n"
+        "from app.cli import main\n"
+        "codes = [main(['train', 'echo-seg', '--help']), main(['evaluate', 'mri-seg']), main(['train', 'list'])]\n"
+        "print(codes)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[2, 2, 0]"
+    assert out.stderr.count("source checkout") == 2 and "Traceback" not in out.stderr
