@@ -59,13 +59,14 @@ def test_store_in_metadata_merges_rows_per_approach(tmp_path, monkeypatch):
 
     from lab.evaluation.echo_seg import store_in_metadata
 
-    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
-    folder = tmp_path / "echo_seg_temporal"
-    folder.mkdir()
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path / "models"))
+    folder = tmp_path / "lab" / "notes"  # the lab record beside the models folder, never the shipped card
+    folder.mkdir(parents=True)
     old = {"validation_metrics": {"camus_valid_cycles": {"temporal": {"mfip": 0.01}}}, "validation_command": "old run"}
-    (folder / "metadata.json").write_text(json.dumps(old))
+    (folder / "echo_seg_temporal.json").write_text(json.dumps(old))
     store_in_metadata({"camus_valid_cycles": {"temporal+h2": {"mfip": 0.009}}}, "new run")
-    meta = json.loads((folder / "metadata.json").read_text())
+    meta = json.loads((folder / "echo_seg_temporal.json").read_text())
+    assert not (tmp_path / "models").exists()
     assert meta["validation_metrics"]["camus_valid_cycles"] == {"temporal": {"mfip": 0.01}, "temporal+h2": {"mfip": 0.009}}
     assert meta["validation_commands"] == {"temporal": "old run", "temporal+h2": "new run"}
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -61,7 +59,9 @@ def test_training_smoke_resumes_and_publishes(tmp_path, capsys):
     assert "time limit reached at step 1" in out and "resumed at step 1" in out and "training data from" in out
     with pytest.raises(SystemExit, match="--steps 3"):
         main(["--steps", "5", *common])
-    meta = json.loads((tmp_path / "models" / "view" / "metadata.json").read_text())
+    from lab.model_notes import read_metadata
+
+    meta = read_metadata("view", tmp_path / "models")
     assert meta["data_by_view"] == {"a4c": "real", "a2c": "phantom only", "a3c": "phantom only",
                                     "plax": "none", "psax": "none", "other": "phantom only"}
     assert meta["build"]["steps"] == 3 and "train view" in meta["build"]["command"]
@@ -73,7 +73,9 @@ def test_training_smoke_resumes_and_publishes(tmp_path, capsys):
 def test_published_model_is_small_and_documented():
     folder = MODELS_DIR / "view"
     assert (folder / "model.pt").stat().st_size < 3_000_000
-    meta = json.loads((folder / "metadata.json").read_text())
+    from lab.model_notes import read_metadata
+
+    meta = read_metadata("view")
     assert meta["data_by_view"]["plax"] == "none" and meta["data_by_view"]["a2c"] == "phantom only"
     assert "command" in meta["build"] and "camus_valid_a4c_accuracy" in meta["metrics"]
 
@@ -99,7 +101,7 @@ def test_published_model_calls_real_camus_valid_frames_a4c(shared_data, monkeypa
     from app.ml.view import _load, predict_inputs
 
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(MODELS_DIR))
-    net, meta = _load("cpu")
-    inputs = camus_inputs("valid", int(meta["input_size"]), shared_data / "camus_a4c", limit=20)
+    net, card = _load("cpu")
+    inputs = camus_inputs("valid", int(card.preprocessing.input_size_px), shared_data / "camus_a4c", limit=20)
     pred = predict_inputs(net, inputs, torch.device("cpu")).argmax(1)
     assert np.mean(pred == CLASSES.index("a4c")) >= 0.8
