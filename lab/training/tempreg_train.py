@@ -56,7 +56,7 @@ class TrainProgress:
 def afd_of_clips(model, clips: list[TrainClip], device) -> dict:
     """Mean absolute frame difference of ED and ES on clips (nearest detection of the same kind)."""
     from app.ml.edes import curve_extrema, predict_curve
-    from lab.evaluation.edes import match_errors
+    from lab.evaluation.edes_scoring import match_errors
 
     errs = {"ed": [], "es": []}
     missed = 0
