@@ -3,7 +3,7 @@
 Usage: .venv/bin/python benchmarks/mri_segmentation.py [--threads 2] [--slices 10] [--phases 25] [--random-weights]
 Segments a phantom cine stack (app.data.phantom.make_mri, default 10 slices x 25 phases, 1.4 mm pixels) through
 app.ml.mri_inference.segment_stack, as the app does:
-- the shipped models/mri_seg (the four-class whole-slice ensemble of ACDC folds, app/ml/mri_whole_slice.py) with
+- the shipped models/mri_seg (the four-class whole-slice ensemble of ACDC folds, app/ml/mri_inference.py) with
   1, 4 and 8 test-time views (its metadata's input.tta_views is what the app uses);
 - the previous network, measured in the same run as the baseline: the three-class multi-level ConvLSTM of
   16 channels on a 128 px crop around the located LV, at its 8 views (random weights: speed does not depend on
@@ -27,11 +27,11 @@ def shipped_net(random_weights: bool):
     import torch
 
     from app.ml import mri_inference
-    from app.ml.nets.mri_ensemble import build
+    from app.ml.nets.registry import build
 
     if random_weights:
-        return build({"build": {"base_channels": 16, "temporal": "none", "n_classes": 4, "context_blocks": 2,
-                                "members": 5}}).eval()
+        member = {"base_channels": 16, "temporal": "none", "n_classes": 4, "context_blocks": 2}
+        return build("MriEnsemble", {"members": 5, "member": member}).eval()
     return mri_inference.load_mri_model(torch.device("cpu"))
 
 
@@ -44,12 +44,13 @@ def previous_net():
 def time_stack(recording, net, views: int, whole_slice: bool) -> float:
     """Seconds to segment the whole stack with `views` test-time views."""
     from app.ml import mri_inference
+    from lab.training.mri_crop_inference import segment_stack
 
     saved = mri_inference.TTA_VIEWS
     mri_inference.TTA_VIEWS = views  # the crop model's views
     try:
         start = time.perf_counter()
-        for _ in mri_inference.segment_stack(recording, net, whole_slice=whole_slice, tta_views=views):
+        for _ in segment_stack(recording, net, whole_slice=whole_slice, tta_views=views):
             pass
         return time.perf_counter() - start
     finally:
@@ -69,7 +70,7 @@ def main() -> int:
     from app.data.phantom import MriPhantomParams, make_mri
     from app.ml.device import precision_label
     from app.ml.mri_inference import shipped_tta_views
-    from app.ml.mri_whole_slice import DEFAULT_TTA_VIEWS
+    from app.ml.mri_inference import DEFAULT_TTA_VIEWS
 
     torch.set_num_threads(args.threads)
     recording = make_mri(MriPhantomParams(n_phases=args.phases, n_slices=args.slices), seed=7).recording

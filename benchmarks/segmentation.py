@@ -32,20 +32,21 @@ def peak_rss_mb() -> float:
 
 
 def build(model: str, random_weights: bool, models_root: Path | None = None):
-    """(net, metadata) of models/echo_seg_<model> (or models/<model> for a full name), or random weights."""
+    """(net, network class, input size) of models/echo_seg_<model> (or models/<model> for a full name), or random
+    weights (the default channels of `train echo-seg --arch model`)."""
     import torch
 
-    from app.ml.training.echo_seg_models import ARCHITECTURES, build_from_metadata
-    from app.ml.weights import load_model, read_metadata
+    from app.ml.nets.registry import ARCHITECTURES
+    from app.ml.nets.registry import build as build_network
+    from app.ml.weights import load_model, read_card
 
     name = model if model.startswith("echo_seg_") else f"echo_seg_{model}"
     if random_weights:
-        meta = {"architecture": ARCHITECTURES.get(model, "convlstm_unet"), "input_size": 128}
-        net = build_from_metadata(meta).eval()
-    else:
-        meta = read_metadata(name, models_root)
-        net = load_model(name, build_from_metadata, torch.device("cpu"), root=models_root)
-    return net, meta
+        network_class = ARCHITECTURES.get(model, "ConvLSTMUNet")
+        return build_network(network_class, {}).eval(), network_class, 128
+    card = read_card(name, models_root)
+    net = load_model(name, torch.device("cpu"), root=models_root)
+    return net, card.network.class_name, int(card.preprocessing.input_size_px)
 
 
 def stream(net, temporal: bool, frames, bf16: bool, channels_last: bool) -> np.ndarray:
@@ -125,11 +126,10 @@ def model_rows(model: str, args) -> list[tuple]:
     import torch
 
     from app.ml.device import cpu_has_native_bf16, onnxruntime_available
-    from app.ml.training.echo_seg_models import is_recurrent
+    from app.ml.nets.registry import is_recurrent
 
-    net, meta = build(model, args.random_weights, args.models_root)
-    size = int(meta.get("input_size", 128))
-    temporal = is_recurrent(meta)  # the ConvLSTM U-Net and the recurrent aggregation network stream by step()
+    net, network_class, size = build(model, args.random_weights, args.models_root)
+    temporal = is_recurrent(network_class)  # the ConvLSTM U-Net and the recurrent aggregation network stream by step()
     frames = torch.rand(args.frames, 1, size, size)
     frames = torch.cat([frames, torch.zeros_like(frames)], 1)
     head = (model, f"{sum(p.numel() for p in net.parameters()) / 1e6:.2f}M", size)

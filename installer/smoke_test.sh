@@ -19,6 +19,10 @@ CARDIOTRACE_BACKEND=onnxruntime "$EXE" analyze "$DEMO" --json "$out/analysis_ort
 grep -q '"ef_pct"' "$out/analysis_ort.json" || fail "analyze (ONNX Runtime) output lacks ef_pct"
 set +e; "$EXE" info /etc/hostname >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 2 ] || fail "bad input gave exit $rc, expected 2"
+# No training code in the bundle: `train`/`evaluate` need the lab of a source checkout and say so (exit 2).
+set +e; "$EXE" train echo-seg --help > "$out/train.txt" 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "source checkout" "$out/train.txt" || fail "train in the bundle: exit $rc, $(cat "$out/train.txt")"
+[ -z "$(find dist/cardiotrace -path '*lab*' -name '*.py*' | head -1)" ] || fail "the bundle holds lab/ files"
 
 # Start-up time to the first window, on a virtual screen.
 start=$(date +%s.%N)

@@ -1,7 +1,7 @@
 """Pytest hooks (imported by conftest.py) that stop clinical tests from turning silently into skips.
 
 Two rules, checked when the session ends:
-- always: a skip whose reason is a failed import of our own package (`app`, `tests`) fails the session:
+- always: a skip whose reason is a failed import of our own packages (`app`, `lab`, `tests`) fails the session:
   our code is never an optional resource (a broken `app/data/phantom/__init__.py` once turned 27
   end-to-end EF/volume/strain tests into skips and the run still passed).
 - in CI (env CI=true, or CARDIOTRACE_STRICT_SKIPS=1): a clinical test (marked `shared`, or in one of the
@@ -24,7 +24,7 @@ CLINICAL_MODULES = frozenset({
     "test_strain_pipeline.py", "test_strain_camus.py", "test_analysis_camus.py", "test_echo_seg_real.py",
     "test_volume_eval.py", "test_clinical_rules.py",
 })
-OWN_IMPORT = re.compile(r"(could not import|No module named|cannot import name)[^\n]*['\"](app|tests)[.'\"]")
+OWN_IMPORT = re.compile(r"(could not import|No module named|cannot import name)[^\n]*['\"](app|lab|tests)[.'\"]")
 EXTERNAL_REASON = re.compile(r"GPU|CUDA|pydicom test file", re.IGNORECASE)
 
 

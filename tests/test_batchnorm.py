@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from app.ml.training.batchnorm import recalibrate_batchnorm
+from lab.training.batchnorm import recalibrate_batchnorm
 
 
 def test_running_stats_become_the_average_over_all_inputs():

@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from app.ml.training.augment import augment, clinical  # noqa: E402
-from app.ml.training.losses import boundary_distances, boundary_loss, dice_loss  # noqa: E402
+from lab.training.augment import augment, clinical  # noqa: E402
+from lab.training.losses import boundary_distances, boundary_loss, dice_loss  # noqa: E402
 
 
 def _disc(radius: float, size: int = 128) -> np.ndarray:

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _checkpoints_dir(env: dict[str, str]) -> str:
-    code = "from app.ml.training.checkpoint import CHECKPOINTS_DIR; print(CHECKPOINTS_DIR)"
+    code = "from lab.training.checkpoint import CHECKPOINTS_DIR; print(CHECKPOINTS_DIR)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip()
 

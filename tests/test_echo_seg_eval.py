@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("torch")
 
 from app.data.recording import Recording, uniform_frame_times  # noqa: E402
-from app.ml.training.echo_seg_eval import LabelledClip, disks_volume_ml, ef_check, truth_flicker  # noqa: E402
+from lab.evaluation.echo_seg import LabelledClip, disks_volume_ml, ef_check, truth_flicker  # noqa: E402
 
 
 def _lv(shape, centre, axes) -> np.ndarray:
@@ -57,21 +57,22 @@ def test_truth_flicker_is_zero_for_a_still_clip():
 def test_store_in_metadata_merges_rows_per_approach(tmp_path, monkeypatch):
     import json
 
-    from app.ml.training.echo_seg_eval import store_in_metadata
+    from lab.evaluation.echo_seg import store_in_metadata
 
-    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
-    folder = tmp_path / "echo_seg_temporal"
-    folder.mkdir()
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path / "models"))
+    folder = tmp_path / "lab" / "notes"  # the lab record beside the models folder, never the shipped card
+    folder.mkdir(parents=True)
     old = {"validation_metrics": {"camus_valid_cycles": {"temporal": {"mfip": 0.01}}}, "validation_command": "old run"}
-    (folder / "metadata.json").write_text(json.dumps(old))
+    (folder / "echo_seg_temporal.json").write_text(json.dumps(old))
     store_in_metadata({"camus_valid_cycles": {"temporal+h2": {"mfip": 0.009}}}, "new run")
-    meta = json.loads((folder / "metadata.json").read_text())
+    meta = json.loads((folder / "echo_seg_temporal.json").read_text())
+    assert not (tmp_path / "models").exists()
     assert meta["validation_metrics"]["camus_valid_cycles"] == {"temporal": {"mfip": 0.01}, "temporal+h2": {"mfip": 0.009}}
     assert meta["validation_commands"] == {"temporal": "old run", "temporal+h2": "new run"}
 
 
 def test_phase_figures_find_an_end_systolic_cavity_drawn_too_large():
-    from app.ml.training.echo_phase_eval import phase_figures, phase_row
+    from lab.evaluation.echo_phase import phase_figures, phase_row
 
     ed, es = _lv((200, 160), (120, 80), (80, 35)), _lv((200, 160), (120, 80), (65, 27))
     clip = _clip(ed, es)
@@ -85,7 +86,7 @@ def test_phase_figures_find_an_end_systolic_cavity_drawn_too_large():
 
 
 def test_degraded_clip_carries_the_expert_labels_onto_the_small_grid():
-    from app.ml.training.echo_phase_eval import degraded_clip, phase_figures, phase_row
+    from lab.evaluation.echo_phase import degraded_clip, phase_figures, phase_row
 
     ed, es = _lv((200, 160), (120, 80), (80, 35)), _lv((200, 160), (120, 80), (65, 27))
     small = degraded_clip(_clip(ed, es), 112)
@@ -97,7 +98,7 @@ def test_degraded_clip_carries_the_expert_labels_onto_the_small_grid():
 
 
 def test_a_gross_failure_is_counted_apart_from_the_phase_figures():
-    from app.ml.training.echo_phase_eval import PhaseRow, phase_figures
+    from lab.evaluation.echo_phase import PhaseRow, phase_figures
 
     good = PhaseRow(1000.0, 600.0, 1000.0, 600.0, 100.0, 40.0, 100.0, 40.0)
     broken = PhaseRow(1000.0, 600.0, 1000.0, 600.0, 0.5, 13.7, 100.0, 40.0)  # EDV 0.5 ml: EF -2640 %

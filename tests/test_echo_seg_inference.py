@@ -14,6 +14,7 @@ from app.ml import inference  # noqa: E402
 from app.ml.nets.convlstm_unet import ConvLSTMUNet  # noqa: E402
 from app.ml.nets.unet import UNet  # noqa: E402
 from app.ml.weights import save_model  # noqa: E402
+from tests.model_cards import card  # noqa: E402
 
 
 @pytest.fixture()
@@ -21,8 +22,8 @@ def tiny_models(tmp_path, monkeypatch):
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
     inference.clear_model_cache()
     torch.manual_seed(0)
-    base = {"architecture": "unet", "channels": [4, 8, 8], "input_size": 32}
-    temporal = {"architecture": "convlstm_unet", "channels": [4, 8, 8], "lstm_levels": [1, 2], "input_size": 32}
+    base = card("UNet", {"channels": [4, 8, 8]}, input_size_px=32, channels=2)
+    temporal = card("ConvLSTMUNet", {"channels": [4, 8, 8], "lstm_levels": [1, 2]}, input_size_px=32, channels=2)
     save_model(UNet((4, 8, 8)), "echo_seg_base", base, root=tmp_path)
     save_model(ConvLSTMUNet((4, 8, 8), (1, 2)), "echo_seg_temporal", temporal, root=tmp_path)
     yield tmp_path

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from app.ml.training.losses import dice_loss, masked_cross_entropy, temporal_loss  # noqa: E402
+from lab.training.losses import dice_loss, masked_cross_entropy, temporal_loss  # noqa: E402
 
 
 def _onehot(labels, k=4):
@@ -62,7 +62,7 @@ def test_motion_aware_margin_allows_the_true_motion_but_not_flicker():
     import torch
     import torch.nn.functional as F
 
-    from app.ml.training.losses import temporal_loss
+    from lab.training.losses import temporal_loss
 
     labels = torch.zeros(1, 3, 16, 16, dtype=torch.long)
     labels[0, 0, 4:12, 4:12] = 1  # a cavity shrinking by a ring each frame: real motion

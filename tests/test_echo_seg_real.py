@@ -16,7 +16,7 @@ from app.ml import weights  # noqa: E402
 @pytest.mark.parametrize("model", ["base", "temporal"])
 def test_shipped_model_segments_camus_valid(shared_data, model):
     from app.ml.inference import clear_model_cache, run_to_result, segment_recording
-    from app.ml.training.camus_data import case_paths, load_case
+    from lab.training.camus_data import case_paths, load_case
 
     name = f"echo_seg_{model}"
     if not weights.model_available(name, weights.MODELS_DIR):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from app.ml.training import echo_seg  # noqa: E402
-from app.ml.training.augment import augment  # noqa: E402
+from lab.model_notes import read_metadata  # noqa: E402
+from lab.training import echo_seg  # noqa: E402
+from lab.training.augment import augment  # noqa: E402
 
 
 def _fake_camus(root, n=4, shape=(60, 50)):
@@ -44,7 +43,7 @@ def test_two_steps_train_checkpoint_publish_and_resume(tmp_path, arch):
     assert echo_seg.main(_args(tmp_path, data, arch, 2)) == 0
     ckpt = tmp_path / "ckpt" / f"echo_seg_{arch}" / "last.pt"
     assert ckpt.is_file()
-    meta = json.loads((tmp_path / "models" / f"echo_seg_{arch}" / "metadata.json").read_text())
+    meta = read_metadata(f"echo_seg_{arch}", tmp_path / "models")
     assert meta["architecture"] == {"base": "unet", "temporal": "convlstm_unet", "aggregation": "recurrent_aggregation"}[arch]
     assert meta["lstm_levels"] == ([] if arch == "base" else [1, 2])
     assert meta["trained_steps"] == 2 and "command" in meta and "training_data" in meta
@@ -93,7 +92,7 @@ def test_temporal_fine_tune_from_published_model(tmp_path):
     data = _fake_camus(tmp_path / "camus")
     assert echo_seg.main(_args(tmp_path, data, "temporal", 2)) == 0
     models = tmp_path / "models"
-    first = json.loads((models / "echo_seg_temporal" / "metadata.json").read_text())
+    first = read_metadata("echo_seg_temporal", models)
     args = echo_seg.build_parser().parse_args(
         _args(tmp_path, data, "temporal", 2) + ["--run", "fine", "--init-from", "echo_seg_temporal"])
     trainer = echo_seg.Trainer(args, [])
@@ -104,7 +103,7 @@ def test_temporal_fine_tune_from_published_model(tmp_path):
     assert trainer.commands[: len(first["command_history"])] == first["command_history"]
     trainer.best = -1.0  # force a publish to check the bookkeeping
     trainer.run()
-    meta = json.loads((models / "echo_seg_temporal" / "metadata.json").read_text())
+    meta = read_metadata("echo_seg_temporal", models)
     assert meta["trained_steps"] == first["trained_steps"] + 2
     assert meta["initialised_from"].startswith("echo_seg_temporal (all")
 
@@ -127,7 +126,7 @@ def test_clinical_augmentation_and_boundary_loss_train(tmp_path, arch):
     data = _fake_camus(tmp_path / "camus")
     argv = _args(tmp_path, data, arch, 2) + ["--clinical-augment", "1.0", "--boundary-weight", "0.05"]
     assert echo_seg.main(argv) == 0
-    meta = json.loads((tmp_path / "models" / f"echo_seg_{arch}" / "metadata.json").read_text())
+    meta = read_metadata(f"echo_seg_{arch}", tmp_path / "models")
     assert "boundary loss" in meta["loss"] and "clinical exports" in meta["training_data"]
     args = echo_seg.build_parser().parse_args(argv + ["--run", "again", "--no-bf16"])
     trainer = echo_seg.Trainer(args, [])

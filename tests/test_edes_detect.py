@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from app.data.recording import Recording, uniform_frame_times
-from app.ml.evaluation_edes import MethodScore, ecg_r_peak_frames, match_errors
-from app.ml.training.tempreg_cycle import phantom_timing_cycle
-from app.ml.training.tempreg_labels import target_curve
+from lab.evaluation.edes import ecg_r_peak_frames
+from lab.evaluation.edes_scoring import MethodScore, match_errors
+from lab.training.tempreg_cycle import phantom_timing_cycle
+from lab.training.tempreg_labels import target_curve
 
 torch = pytest.importorskip("torch")
 
@@ -101,7 +102,7 @@ def test_trained_weights_detect_phantom_events():
 
 def test_evaluation_scores_cached_cases(tmp_path):
     """The evaluation reads cached phantom cases and scores TempReg-Net and the area-curve baseline."""
-    from app.ml.evaluation_edes import EVAL_SEEDS, evaluate_phantoms, format_table
+    from lab.evaluation.edes import EVAL_SEEDS, evaluate_phantoms, format_table
 
     for i in range(2):
         rec, cycle = curve_recording(120, 50.0, 10 + i)
@@ -122,8 +123,8 @@ def test_plateau_tolerance_tuning_scores_and_restores_the_constants():
     from types import SimpleNamespace
 
     from app.ml import edes
-    from app.ml.edes_tuning import score_tolerances
-    from app.ml.training.tempreg_labels import target_curve
+    from lab.evaluation.edes_tuning import score_tolerances
+    from lab.training.tempreg_labels import target_curve
 
     curve = target_curve(60, (5, 35), (20, 50))
     curve[21] = curve[20] + 0.015  # a shallow plateau just after ES: the tolerance decides the frame
@@ -137,7 +138,7 @@ def test_plateau_tolerance_tuning_scores_and_restores_the_constants():
 
 def test_plateau_tolerances_are_per_modality():
     from app.ml import edes
-    from app.ml.training.tempreg_labels import target_curve
+    from lab.training.tempreg_labels import target_curve
 
     curve = target_curve(60, (5, 35), (20, 50))
     curve[21] = curve[20] + 0.05  # a frame with part of the rise after ES

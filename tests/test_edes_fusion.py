@@ -224,8 +224,8 @@ def test_cli_json_names_the_ed_es_method(tmp_path, capsys):
 def test_evaluation_reports_all_three_methods(tmp_path):
     """evaluate_phantoms on one cached case (clip frames encode the Kong curve; a stand-in net reads it)."""
     torch = pytest.importorskip("torch")
-    from app.ml.evaluation_edes import EVAL_SEEDS, evaluate_phantoms, format_table
-    from app.ml.training.tempreg_labels import target_curve
+    from lab.evaluation.edes import EVAL_SEEDS, evaluate_phantoms, format_table
+    from lab.training.tempreg_labels import target_curve
 
     class MeanModel(torch.nn.Module):
         def __init__(self):

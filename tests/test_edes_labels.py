@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.ml.training.tempreg_cycle import discrete_events, phantom_timing_cycle, synthetic_cycle
-from app.ml.training.tempreg_labels import target_curve
+from lab.training.tempreg_cycle import discrete_events, phantom_timing_cycle, synthetic_cycle
+from lab.training.tempreg_labels import target_curve
 
 
 def test_curve_matches_kong_formula_inside_one_beat():

@@ -8,8 +8,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from app.ml.nets.tempreg import build_tempreg  # noqa: E402
-from app.ml.training.tempreg_cycle import synthetic_cycle  # noqa: E402
-from app.ml.training.tempreg_sample import TrainClip, load_clips, sample_batch, save_clips  # noqa: E402
+from lab.training.tempreg_cycle import synthetic_cycle  # noqa: E402
+from lab.training.tempreg_sample import TrainClip, load_clips, sample_batch, save_clips  # noqa: E402
 
 
 def disc_clip(seed: int, size: int = 64) -> TrainClip:
@@ -44,7 +44,7 @@ def test_clip_cache_round_trip(tmp_path):
 
 
 def test_two_training_steps_checkpoint_and_resume(tmp_path):
-    from app.ml.training.tempreg_train import TrainOptions, train
+    from lab.training.tempreg_train import TrainOptions, train
 
     save_clips(tmp_path / "data" / "train_disc.npz", [disc_clip(s) for s in range(4)])
     save_clips(tmp_path / "data" / "val_disc.npz", [disc_clip(100)])
@@ -75,8 +75,8 @@ def test_hflip_mirrors_some_windows_and_keeps_the_targets():
 
 
 def test_a_fresh_run_can_start_from_the_published_weights(tmp_path, monkeypatch):
-    from app.ml.training import tempreg_train
-    from app.ml.training.tempreg_train import TrainOptions, train
+    from lab.training import tempreg_train
+    from lab.training.tempreg_train import TrainOptions, train
 
     start = build_tempreg()
     for p in start.parameters():

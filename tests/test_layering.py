@@ -95,3 +95,140 @@ def test_cli_help_does_not_import_torch_or_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"imported at start-up: {out.stdout.strip()}"
+
+
+# ---- the lab boundary and import circles (issue 32) ----
+
+LAB = APP.parent / "lab"
+# Import circles still open in app/, each to be opened by the work named beside it; a new circle fails the test.
+KNOWN_CIRCLES: dict[frozenset[str], str] = {
+    frozenset({"app.workflow.study", "app.workflow.study_analysis"}): "issue 32 deliverable 1 (one analysis use case)",
+}
+
+
+def module_name(path: Path, root: Path = APP.parent) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_edges(path: Path, modules: set[str], root: Path = APP.parent) -> set[str]:
+    """The modules of `modules` that `path` imports anywhere in the file, function-level (lazy) imports included;
+    `from pkg import name` counts as importing pkg.name when that is a module, else pkg."""
+    me = module_name(path, root)
+    is_package = path.name == "__init__.py"
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name in modules)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = me.split(".")[: len(me.split(".")) - node.level + (1 if is_package else 0)]
+                base = ".".join(package + ([node.module] if node.module else []))
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                out.add(full if full in modules else base)
+    return (out & modules) - {me}
+
+
+def import_circles(files: list[Path], root: Path = APP.parent) -> list[frozenset[str]]:
+    """Strongly connected components (more than one module) of the import graph of `files`."""
+    modules = {module_name(p, root): p for p in files}
+    graph = {m: import_edges(p, set(modules), root) for m, p in modules.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    circles: list[frozenset[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                circles.append(frozenset(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return circles
+
+
+def test_app_never_imports_the_lab():
+    """`train`/`evaluate` name lab entry points as strings (app/commands); no module of app/ imports lab."""
+    bad = [
+        f"{p.relative_to(APP.parent)} imports {m}"
+        for p in python_files()
+        for m in imported_modules(p)
+        if _starts(m, ("lab",))
+    ]
+    assert not bad, "app/ imports the lab:\n" + "\n".join(bad)
+
+
+def test_no_import_circles_inside_app():
+    """No two modules of app/ import each other, directly or round a longer circle, counting lazy imports."""
+    new = [sorted(c) for c in import_circles(python_files()) if c not in KNOWN_CIRCLES]
+    assert not new, "import circles in app/:\n" + "\n".join(" <-> ".join(c) for c in new)
+
+
+def test_no_import_circles_inside_the_lab():
+    circles = [sorted(c) for c in import_circles(sorted(LAB.rglob("*.py")))]
+    assert not circles, "import circles in lab/:\n" + "\n".join(" <-> ".join(c) for c in circles)
+
+
+def test_circle_detector_sees_a_planted_circle(tmp_path):
+    """The check itself can fail: a lazy import back from b to a is a circle; a one-way pair is not."""
+    pkg = tmp_path / "app" / "pkg"
+    pkg.mkdir(parents=True)
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from app.pkg import b\n")
+    (pkg / "b.py").write_text("def f():\n    from app.pkg.a import g\n")
+    (pkg / "c.py").write_text("from . import a\n")
+    files = sorted((tmp_path / "app").rglob("*.py"))
+    modules = {module_name(p, tmp_path) for p in files}
+    assert modules == {"app", "app.pkg", "app.pkg.a", "app.pkg.b", "app.pkg.c"}
+    by_name = {module_name(p, tmp_path): p for p in files}
+    assert import_edges(by_name["app.pkg.c"], modules, tmp_path) == {"app.pkg.a"}
+    assert import_edges(by_name["app.pkg.b"], modules, tmp_path) == {"app.pkg.a"}
+    assert import_circles(files, tmp_path) == [frozenset({"app.pkg.a", "app.pkg.b"})]
+    (pkg / "b.py").write_text("x = 1\n")
+    assert import_circles(files, tmp_path) == []
+    bad = tmp_path / "app" / "uses_lab.py"
+    bad.write_text("def f():\n    import lab.training.echo_seg\n")
+    assert any(_starts(m, ("lab",)) for m in imported_modules(bad))
+
+
+def test_train_and_evaluate_targets_name_lab_modules():
+    """Every target is a string "lab.<module>:<function>" whose module file exists (nothing imported here)."""
+    from app.commands import evaluate, train
+
+    for targets in (train.TARGETS, evaluate.TARGETS):
+        for name, target in targets.items():
+            module, _, function = target.partition(":")
+            assert module.startswith("lab.") and function, (name, target)
+            assert (APP.parent / (module.replace(".", "/") + ".py")).is_file(), (name, target)
+
+
+def test_train_and_evaluate_without_the_lab_exit_2_with_one_line():
+    """As in the installed bundle (no lab/): `train`/`evaluate` say a source checkout runs them, exit 2."""
+    code = (
+        "import sys; sys.modules['lab'] = None\n"
+        "from app.cli import main\n"
+        "codes = [main(['train', 'echo-seg', '--help']), main(['evaluate', 'mri-seg']), main(['train', 'list'])]\n"
+        "print(codes)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[2, 2, 0]"
+    assert out.stderr.count("source checkout") == 2 and "Traceback" not in out.stderr

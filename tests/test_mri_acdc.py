@@ -11,7 +11,8 @@ from app.data.datasets import acdc
 from app.data.recording import Recording
 from app.ml.mri_preprocess import GRID_MM, pad_to_multiple, prepare_slice, probabilities_to_recording, resample
 from app.ml.mri_stack_cleanup import clean_phase_stack
-from app.ml.nets.mri_ensemble import MriEnsemble, build
+from app.ml.nets.mri_ensemble import MriEnsemble
+from app.ml.nets.registry import build
 from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
 
 
@@ -90,9 +91,9 @@ def test_3d_hausdorff_of_a_shifted_box_is_the_shift_in_mm():
     assert hausdorff_3d_mm(a, np.zeros_like(a), 1, (10.0, 1.5, 2.0)) == float("inf")
 
 
-def test_four_class_network_and_ensemble_build_from_metadata():
-    meta = {"build": {"base_channels": 4, "temporal": "none", "n_classes": 4, "context_blocks": 2, "members": 2}}
-    net = build(meta)
+def test_four_class_network_and_ensemble_build_from_the_registry():
+    member = {"base_channels": 4, "temporal": "none", "n_classes": 4, "context_blocks": 2}
+    net = build("MriEnsemble", {"members": 2, "member": member})
     assert isinstance(net, MriEnsemble)
     with torch.no_grad():
         out = net(torch.rand(1, 2, 1, 24, 32))
@@ -110,11 +111,11 @@ def test_whole_slice_segmentation_of_a_stack_is_cancellable_and_labels_every_sli
     frames = rng.uniform(0, 200, (3, 2, 50, 60)).astype(np.float32)
     rec = Recording(frames=frames, spacing_mm=(1.6, 1.6), frame_times_s=np.array([0.0, 0.3]), modality="mri",
                     view="sax", slice_spacing_mm=10.0)
-    items = list(segment_stack(rec, net=net, whole_slice=True, tta_views=2))
+    items = list(segment_stack(rec, net=net, tta_views=2))
     assert isinstance(items[0], Progress) and isinstance(items[-1], MriSegmentation)
     seg = items[-1]
     assert seg.labels.shape == frames.shape and seg.labels.max() <= 3 and seg.confidence.shape == (3, 2)
-    stop = list(segment_stack(rec, net=net, whole_slice=True, cancel=lambda: True))
+    stop = list(segment_stack(rec, net=net, cancel=lambda: True))
     assert not any(isinstance(i, MriSegmentation) for i in stop)
 
 
@@ -164,14 +165,14 @@ def _fake_acdc(folder, n_per_group: int = 1) -> None:
 def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monkeypatch, capsys):
     """The whole chain on a tiny dataset in ACDC's format: five folds trained a few steps (resumable
     checkpoints), the cross-validation table, the published ensemble, and the app segmenting with it."""
-    from app.ml import evaluation_mri_acdc
+    from lab.evaluation import mri_acdc as evaluation_mri_acdc
     from app.ml.mri_inference import MriSegmentation, load_mri_model, segment_stack
-    from app.ml.training import mri_acdc, mri_acdc_publish
+    from lab.training import mri_acdc, mri_acdc_folds, mri_acdc_publish
 
     data, ckpt, models = tmp_path / "acdc", tmp_path / "ckpt", tmp_path / "models"
     data.mkdir()
     _fake_acdc(data)
-    for module in (mri_acdc, evaluation_mri_acdc, mri_acdc_publish):
+    for module in (mri_acdc, mri_acdc_folds, evaluation_mri_acdc, mri_acdc_publish):
         monkeypatch.setattr(module, "CHECKPOINTS_DIR", ckpt)
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(models))
     small = ["--steps", "2", "--batch", "2", "--crop", "32", "--jitter", "4", "--base-channels", "4",

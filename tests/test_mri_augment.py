@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.ml.training.mri_augment import augment, intensity, random_affine, warp_sample
-from app.ml.training.mri_data import NOT_POOL, UNLABELLED, normalise
+from lab.training.mri_augment import augment, intensity, random_affine, warp_sample
+from lab.training.mri_data import NOT_POOL, UNLABELLED, normalise
 
 
 def off_centre_lv(n_phases=8, size=64, centre=(20, 40)):
@@ -67,7 +67,7 @@ def test_normalise_uses_the_central_region():
 
 
 def test_clean_up_keeps_the_central_pool_fills_it_and_drops_far_myocardium():
-    from app.ml.mri_postprocess import clean_cycle, impose_labels
+    from lab.training.mri_postprocess import clean_cycle, impose_labels
 
     lab = np.zeros((64, 64), np.uint8)
     rr, cc = np.ogrid[:64, :64]
@@ -88,7 +88,7 @@ def test_clean_up_keeps_the_central_pool_fills_it_and_drops_far_myocardium():
 def test_a_pool_not_surrounded_by_myocardium_is_not_lv():
     """The basal-slice rule: a blood pool less than half surrounded by myocardium (the atrium above the base,
     a blob below the apex) leaves the phase empty."""
-    from app.ml.mri_postprocess import clean_phase, myocardial_surround
+    from lab.training.mri_postprocess import clean_phase, myocardial_surround
 
     rr, cc = np.ogrid[:64, :64]
     d, angle = np.hypot(rr - 32, cc - 32), np.arctan2(rr - 32, cc - 32)

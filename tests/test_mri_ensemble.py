@@ -7,7 +7,8 @@ import json
 import pytest
 import torch
 
-from app.ml.nets.mri_ensemble import MriEnsemble, build
+from app.ml.nets.mri_ensemble import MriEnsemble
+from app.ml.nets.registry import build
 from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
 
 
@@ -32,26 +33,28 @@ def test_the_ensemble_probabilities_are_the_mean_of_its_members():
 
 
 def test_build_makes_an_ensemble_only_when_the_metadata_names_members():
-    single = build({"build": {"base_channels": 4, "temporal": "multi"}})
+    single = build("MriEnsemble", {"members": 1, "member": {"base_channels": 4, "temporal": "multi"}})
     assert isinstance(single, MultiLevelConvLSTMNet)
-    pair = build({"build": {"base_channels": 4, "temporal": "multi", "members": 2}})
+    pair = build("MriEnsemble", {"members": 2, "member": {"base_channels": 4, "temporal": "multi"}})
     assert isinstance(pair, MriEnsemble) and len(pair.members) == 2
 
 
 def test_a_saved_ensemble_loads_back_with_its_sha256_checked(tmp_path):
     from app.ml.weights import load_model, save_model
+    from tests.model_cards import card
 
     ensemble = MriEnsemble(members(2))
-    save_model(ensemble, "mri_seg", {"build": {"base_channels": 4, "temporal": "multi", "members": 2}}, root=tmp_path)
-    loaded = load_model("mri_seg", build, "cpu", root=tmp_path)
+    args = {"members": 2, "member": {"base_channels": 4, "temporal": "multi"}}
+    save_model(ensemble, "mri_seg", card("MriEnsemble", args), root=tmp_path)
+    loaded = load_model("mri_seg", "cpu", root=tmp_path)
     x = torch.rand(1, 3, 1, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), ensemble(x))
 
 
 def _save_run(root, temporal, holdout, tag, net, step=5, steps=5, seed=0):
-    from app.ml.training.checkpoint import save_checkpoint
-    from app.ml.training.mri_seg import run_name
+    from lab.training.checkpoint import save_checkpoint
+    from lab.training.mri_seg import run_name
 
     args = {"base_channels": 4, "temporal": temporal, "holdout": holdout, "steps": steps, "seed": seed,
             "tag": tag, "bf16": True, "publish": False, "data": "x"}
@@ -60,7 +63,7 @@ def _save_run(root, temporal, holdout, tag, net, step=5, steps=5, seed=0):
 
 
 def test_a_comma_separated_tag_evaluates_the_ensemble_of_those_folds(tmp_path, monkeypatch):
-    from app.ml import evaluation_mri
+    from lab.evaluation import mri_crop_loo as evaluation_mri
 
     monkeypatch.setattr(evaluation_mri, "CHECKPOINTS_DIR", tmp_path)
     a, b = members(2)
@@ -74,9 +77,9 @@ def test_a_comma_separated_tag_evaluates_the_ensemble_of_those_folds(tmp_path, m
 
 
 def test_publishing_an_ensemble_needs_finished_runs_and_their_leave_one_out_table(tmp_path, monkeypatch, capsys):
-    from app.ml import evaluation_mri
-    from app.ml.training import mri_ensemble, mri_seg
-    from app.ml.weights import read_metadata
+    from lab.evaluation import mri_crop_loo as evaluation_mri
+    from lab.training import mri_ensemble, mri_seg
+    from lab.model_notes import read_metadata
 
     models = tmp_path / "models"
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(models))
@@ -107,7 +110,7 @@ def test_publishing_an_ensemble_needs_finished_runs_and_their_leave_one_out_tabl
     assert "--bf16 True" not in meta["member_commands"][1]
     from app.ml.weights import load_model
 
-    published = load_model("mri_seg", build, "cpu")
+    published = load_model("mri_seg", "cpu")
     x = torch.rand(1, 3, 1, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(published(x), MriEnsemble([a, b])(x))

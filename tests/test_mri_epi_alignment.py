@@ -1,4 +1,4 @@
-"""Re-registration of misdrawn Sunnybrook epicardia (app/ml/training/mri_epi_alignment.py)."""
+"""Re-registration of misdrawn Sunnybrook epicardia (lab/training/mri_epi_alignment.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from app.ml.training.mri_data import NOT_POOL, UNLABELLED, epicardium_consistent
-from app.ml.training.mri_epi_alignment import TABLE_PATH, _shifted, epi_shifts_for, shift_to_fit
+from lab.training.mri_data import NOT_POOL, UNLABELLED, epicardium_consistent
+from lab.training.mri_data import TABLE_PATH, epi_shifts_for
+from lab.training.mri_epi_alignment import _shifted, shift_to_fit
 
 
 def disc(centre_rc, radius, size=96):
@@ -62,7 +63,7 @@ def test_the_committed_table_was_validated_on_correct_epicardia():
 
 @pytest.mark.shared
 def test_re_registered_epicardia_give_myocardium_labels_only_to_training(shared_data, tmp_path):
-    from app.ml.training.mri_seg import load_samples
+    from lab.training.mri_seg import load_samples
 
     def ed_codes(shifts):
         samples = load_samples(shared_data / "sunnybrook", ("SC-HF-I-6",), tmp_path, shifts)
@@ -79,7 +80,7 @@ def test_re_registered_epicardia_give_myocardium_labels_only_to_training(shared_
 
 @pytest.mark.shared
 def test_training_runs_re_register_when_told_to(shared_data, tmp_path, monkeypatch):
-    from app.ml.training import mri_seg
+    from lab.training import mri_seg
 
     monkeypatch.setattr(mri_seg, "CHECKPOINTS_DIR", tmp_path)
     base = ["--temporal", "none", "--holdout", "SC-HF-I-4", "--base-channels", "2", "--data", str(shared_data / "sunnybrook")]

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from app.ml.evaluation_mri_infarct import dice, score_stack  # noqa: E402
+from lab.evaluation.mri_infarct import dice, score_stack  # noqa: E402
 
 
 def _stack() -> np.ndarray:
@@ -36,7 +36,7 @@ def test_a_missed_infarcted_wall_only_hurts_the_infarct_score_more():
 def test_metadata_record_keeps_the_approach_names():
     import argparse
 
-    from app.ml.evaluation_mri_infarct import _key, metadata_record
+    from lab.evaluation.mri_infarct import _key, metadata_record
 
     titles = ["CNN alone (LOO folds)", "one-level ConvLSTM (LOO folds)", "multi-level ConvLSTM (LOO folds)",
               "published models/mri_seg"]
@@ -48,7 +48,7 @@ def test_metadata_record_keeps_the_approach_names():
 
 
 def test_update_keeps_approaches_whose_folds_were_not_scored_again():
-    from app.ml.evaluation_mri_infarct import merge_record
+    from lab.evaluation.mri_infarct import merge_record
 
     previous = {"command": "old", "stacks": 4, "dsc_pool": {"multi_level_loo": 0.90, "cnn_alone_loo": 0.85},
                 "dsc_myo_infarct_slices": {"multi_level_loo": 0.93, "cnn_alone_loo": 0.91}}
@@ -62,11 +62,11 @@ def test_update_keeps_approaches_whose_folds_were_not_scored_again():
 
 def test_unfinished_fold_runs_are_not_scored(tmp_path, monkeypatch):
     """A fold stopped by --max-minutes (to be resumed) must not enter the comparison tables as if trained."""
-    import app.ml.evaluation_mri as evaluation
-    from app.ml.evaluation_mri_infarct import _networks
+    import lab.evaluation.mri_crop_loo as evaluation
+    from lab.evaluation.mri_infarct import _networks
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
-    from app.ml.training.checkpoint import save_checkpoint
-    from app.ml.training.mri_seg import CASES, run_name
+    from lab.training.checkpoint import save_checkpoint
+    from lab.training.mri_seg import CASES, run_name
 
     monkeypatch.setattr(evaluation, "CHECKPOINTS_DIR", tmp_path)
     monkeypatch.setattr("app.ml.mri_inference.load_mri_model", lambda: MultiLevelConvLSTMNet(4, "none"))

@@ -9,9 +9,9 @@ import torch
 from app.analysis.lv_localise import crop_around, localise_lv, localise_stack
 from app.data.recording import Recording, uniform_frame_times
 from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
-from app.ml.training.mri_data import CROP_PX, NOT_POOL, UNLABELLED
-from app.ml.training.mri_losses import partial_label_loss
-from app.ml.training.mri_seg import augment
+from lab.training.mri_data import CROP_PX, NOT_POOL, UNLABELLED
+from lab.training.mri_losses import partial_label_loss
+from lab.training.mri_seg import augment
 
 
 def beating_lv(n_phases=12, size=160, centre=(90, 70), spacing_mm=1.25, seed=0):
@@ -111,7 +111,8 @@ def test_crop_around_pads_outside_the_image():
 
 
 def test_segment_stack_returns_labels_on_the_recording_grid():
-    from app.ml.mri_inference import MriSegmentation, segment_stack
+    from app.ml.mri_inference import MriSegmentation
+    from lab.training.mri_crop_inference import segment_stack
 
     frames, _ = beating_lv(n_phases=6, size=96, centre=(48, 50), spacing_mm=1.5)
     stack = np.stack([frames, frames])
@@ -136,16 +137,16 @@ def test_segment_stack_takes_the_viewers_cancel_event():
                     frame_times_s=uniform_frame_times(6, 20.0), modality="mri", view="sax", slice_spacing_mm=10.0)
     net = MultiLevelConvLSTMNet(4, "multi")
     event = threading.Event()
-    assert isinstance(list(segment_stack(rec, net=net, cancel=event, whole_slice=False))[-1], MriSegmentation)
+    assert isinstance(list(segment_stack(rec, net=net, cancel=event))[-1], MriSegmentation)
     event.set()
-    assert list(segment_stack(rec, net=net, cancel=event, whole_slice=False)) == []
-    assert list(segment_stack(rec, net=net, cancel=lambda: True, whole_slice=False)) == []
+    assert list(segment_stack(rec, net=net, cancel=event)) == []
+    assert list(segment_stack(rec, net=net, cancel=lambda: True)) == []
 
 
 def test_segment_stack_labels_by_the_decision_thresholds(monkeypatch):
     """A low pool threshold grows the pool the app shows; the default is the shipped model's decision."""
-    from app.ml import mri_inference, mri_postprocess
-    from app.ml.mri_decision import Decision
+    from lab.training import mri_crop_inference, mri_postprocess
+    from lab.training.mri_decision import Decision
 
     # the untrained net below finds no myocardium around its pool; the surround rule has tests of its own
     monkeypatch.setattr(mri_postprocess, "MIN_MYOCARDIAL_SURROUND", 0.0)
@@ -159,16 +160,16 @@ def test_segment_stack_labels_by_the_decision_thresholds(monkeypatch):
             p.mul_(0.01)
 
     def pool_px(decision):
-        return int((list(mri_inference.segment_stack(rec, net=net, decision=decision, whole_slice=False))[-1].labels == 1).sum())
+        return int((list(mri_crop_inference.segment_stack(rec, net=net, decision=decision, whole_slice=False))[-1].labels == 1).sum())
 
     assert pool_px(Decision(0.05, 0.05)) > pool_px(Decision(0.9, 0.9))
-    monkeypatch.setattr(mri_inference, "shipped_decision", lambda: Decision(0.05, 0.05))
+    monkeypatch.setattr(mri_crop_inference, "shipped_decision", lambda: Decision(0.05, 0.05))
     assert pool_px(None) == pool_px(Decision(0.05, 0.05))
 
 
 @pytest.mark.shared
 def test_sunnybrook_samples_hold_the_whole_blood_pool(shared_data):
-    from app.ml.training.mri_data import sunnybrook_samples
+    from lab.training.mri_data import sunnybrook_samples
 
     samples = sunnybrook_samples(shared_data / "sunnybrook", "SC-HF-I-5")
     assert len(samples) >= 8
@@ -211,7 +212,7 @@ def test_test_time_augmentation_maps_every_view_back():
 def test_resuming_a_finished_run_does_not_rewrite_its_checkpoint():
     import argparse
 
-    from app.ml.training.mri_seg import Trainer
+    from lab.training.mri_seg import Trainer
 
     trainer = Trainer.__new__(Trainer)  # no data needed: the checkpoint is already at its last step
     trainer.args = argparse.Namespace(steps=5, max_minutes=1.0, val_every=0, publish=False)
@@ -232,8 +233,8 @@ def test_cnn_alone_draws_labelled_phases_into_a_batch():
     import argparse
 
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
-    from app.ml.training.mri_data import UNLABELLED, MriSample
-    from app.ml.training.mri_seg import PHASES_PER_DRAW, Trainer
+    from lab.training.mri_data import UNLABELLED, MriSample
+    from lab.training.mri_seg import PHASES_PER_DRAW, Trainer
 
     rng = np.random.default_rng(0)
     image = rng.random((10, 32, 32)).astype(np.float32)
@@ -262,13 +263,13 @@ def test_cnn_alone_draws_labelled_phases_into_a_batch():
 
 
 def test_batches_of_whole_cycles_are_refused():
-    from app.ml.training.mri_seg import main
+    from lab.training.mri_seg import main
 
     assert main(["--temporal", "multi", "--batch", "2"]) == 2
 
 
 def test_update_keeps_the_rows_of_approaches_not_evaluated_again():
-    from app.ml.training.mri_seg import carry_over
+    from lab.training.mri_seg import carry_over
 
     def row(approach, case, dsc):
         return {"approach": approach, "case": case, "dice_endo": dsc}
@@ -291,7 +292,7 @@ def test_update_keeps_the_rows_of_approaches_not_evaluated_again():
 
 
 def test_a_published_model_keeps_the_comparison_tables():
-    from app.ml.training.mri_seg import carried_tables
+    from lab.training.mri_seg import carried_tables
 
     previous = {"leave_one_out": {"rows": [{"approach": "multi", "case": "A"}]},
                 "infarct_phantom_comparison": {"stacks": 4, "dsc_pool": {"published": 0.8, "multi_level_loo": 0.9}},
@@ -309,9 +310,9 @@ def test_a_convlstm_network_warm_started_from_the_cnn_is_that_cnn_and_trains_onl
     import torch
 
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
-    from app.ml.training.mri_data import MriSample
-    from app.ml.training.mri_seg import Trainer
-    from app.ml.training.mri_warm_start import freeze_cnn, warm_start_from_cnn
+    from lab.training.mri_data import MriSample
+    from lab.training.mri_seg import Trainer
+    from lab.training.mri_warm_start import freeze_cnn, warm_start_from_cnn
 
     torch.manual_seed(0)
     cnn = MultiLevelConvLSTMNet(4, "none").eval()
@@ -346,7 +347,7 @@ def test_a_convlstm_network_warm_started_from_the_cnn_is_that_cnn_and_trains_onl
 
 
 def test_warm_start_flags_on_the_cnn_alone_or_without_its_run_are_refused(tmp_path, monkeypatch, capsys):
-    from app.ml.training import mri_seg
+    from lab.training import mri_seg
 
     monkeypatch.setattr(mri_seg, "CHECKPOINTS_DIR", tmp_path)
     data = ["--data", str(tmp_path)]
@@ -358,8 +359,8 @@ def test_warm_start_flags_on_the_cnn_alone_or_without_its_run_are_refused(tmp_pa
 def test_apical_slices_are_drawn_apical_weight_times_as_often():
     import argparse
 
-    from app.ml.training.mri_data import MriSample, apical_flags
-    from app.ml.training.mri_seg import Trainer, real_draw_probabilities
+    from lab.training.mri_data import MriSample, apical_flags
+    from lab.training.mri_seg import Trainer, real_draw_probabilities
 
     def slice_with_pool(case, index, radius_px):
         target = np.full((4, 64, 64), UNLABELLED, np.uint8)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.ml.evaluation_mri import HeldOut, nested_decision, score_held_out
-from app.ml.mri_decision import ARGMAX
+from lab.evaluation.mri_crop_loo import HeldOut, nested_decision, score_held_out
+from lab.training.mri_decision import ARGMAX
 
 
 def phase(r_pool: float, rim_p: tuple[float, float, float], size: int = 96):
@@ -45,3 +45,29 @@ def test_score_held_out_volumes_and_ejection_fraction():
     ring_ml = np.pi * ((30**2 - 24**2) + (22**2 - 16**2)) * 8 / 1000  # 6 px walls of both phases, 8 mm slices
     assert abs(tuned.mass_g[0] - 1.05 * ring_ml) < 0.05 * tuned.mass_g[0]
     assert abs(tuned.mass_g[1] - tuned.mass_g[0]) < 0.1 * tuned.mass_g[0]
+
+
+def test_update_model_writes_the_lab_record_not_the_shipped_folder(tmp_path, monkeypatch):
+    """`evaluate mri-seg-crop-loo --update-model` once rewrote models/mri_seg/metadata.json; now its table and
+    thresholds go to the lab record (lab/notes/mri_seg.json beside the models folder) and the card stays."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from lab.evaluation.mri_crop_loo import _update_model
+    from lab.model_notes import read_metadata
+    from lab.training.mri_decision import Decision
+
+    shipped = Path(__file__).resolve().parents[1] / "models" / "mri_seg" / "metadata.json"
+    models = tmp_path / "models"
+    (models / "mri_seg").mkdir(parents=True)
+    shutil.copy(shipped, models / "mri_seg" / "metadata.json")
+    (tmp_path / "lab" / "notes").mkdir(parents=True)
+    (tmp_path / "lab" / "notes" / "mri_seg.json").write_text(json.dumps({"build": {"temporal": "multi"}}))
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(models))
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps({"rows": [{"approach": "multi", "case": "SC-HF-I-4", "dice_myo": 0.8}]}))
+    _update_model(summary, {"multi": Decision(0.4, 0.5)})
+    record = read_metadata("mri_seg", models)
+    assert record["decision"]["pool_probability"] == 0.4 and record["leave_one_out"]["rows"][0]["dice_myo"] == 0.8
+    assert (models / "mri_seg" / "metadata.json").read_text() == shipped.read_text()

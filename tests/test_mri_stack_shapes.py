@@ -164,10 +164,10 @@ def test_echo_has_no_rv(tmp_path):
 
 
 def test_basal_slice_rule_keeps_every_acdc_lv_slice(acdc_cases):
-    """The rule that drops basal slices (pool < 50 % surrounded by myocardium, app.ml.mri_postprocess) keeps
+    """The rule that drops basal slices (pool < 50 % surrounded by myocardium, lab.training.mri_postprocess) keeps
     every expert LV slice on ACDC's geometry: over all 80 patients, ED and ES, the least surrounded of 1436
     expert LV slices is 80 % surrounded (RV pool counted as not myocardium)."""
-    from app.ml.mri_postprocess import MIN_MYOCARDIAL_SURROUND, myocardial_surround
+    from lab.training.mri_postprocess import MIN_MYOCARDIAL_SURROUND, myocardial_surround
 
     for case in acdc_cases:
         for labels in case.labels:

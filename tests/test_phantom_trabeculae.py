@@ -74,7 +74,7 @@ def test_the_layer_width_is_validated():
 
 
 def test_training_samples_with_trabeculae_are_cached_apart(tmp_path, monkeypatch):
-    from app.ml.training import mri_phantom
+    from lab.training import mri_phantom
 
     made = []
     real = mri_phantom.make_mri

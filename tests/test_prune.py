@@ -1,8 +1,6 @@
-"""Structured pruning (app/ml/training/prune.py): a narrower net initialised from a wider trained one."""
+"""Structured pruning (lab/training/prune.py): a narrower net initialised from a wider trained one."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 
@@ -12,8 +10,9 @@ torch = pytest.importorskip("torch")
 
 from app.ml.nets.convlstm_unet import ConvLSTMUNet  # noqa: E402
 from app.ml.nets.unet import UNet  # noqa: E402
-from app.ml.training import echo_seg  # noqa: E402
-from app.ml.training.prune import prune_state, top_channels  # noqa: E402
+from lab.model_notes import read_metadata  # noqa: E402
+from lab.training import echo_seg  # noqa: E402
+from lab.training.prune import prune_state, top_channels  # noqa: E402
 from tests.test_echo_seg_training import _args, _fake_camus  # noqa: E402
 
 WIDE, NARROW, LEVELS = (8, 12, 16), (4, 6, 8), (1, 2)
@@ -91,7 +90,7 @@ def test_training_a_narrower_temporal_net_starts_from_the_pruned_published_one(t
     own = trainer.model.state_dict()
     assert all(torch.equal(own[k], v) for k, v in expected.items())
     trainer.run()
-    meta = json.loads((tmp_path / "models" / "echo_seg_fast" / "metadata.json").read_text())
+    meta = read_metadata("echo_seg_fast", tmp_path / "models")
     assert meta["channels"] == [2, 4, 8] and "pruned from channels [4, 8, 8]" in meta["initialised_from"]
 
 
@@ -110,12 +109,12 @@ def test_distillation_from_the_wide_model_trains_the_narrow_one(tmp_path):
     assert all(np.isfinite(losses))
     assert all(torch.equal(v, trainer.teacher.state_dict()[k]) for k, v in teacher_before.items())  # frozen
     trainer.run()
-    meta = json.loads((tmp_path / "models" / "echo_seg_fast" / "metadata.json").read_text())
+    meta = read_metadata("echo_seg_fast", tmp_path / "models")
     assert meta["distilled_from"] == "echo_seg_temporal"
 
 
 def test_distillation_loss_is_zero_only_for_the_teachers_own_distribution():
-    from app.ml.training.losses import distillation_loss
+    from lab.training.losses import distillation_loss
 
     teacher = torch.randn(2, 4, 8, 8)
     assert float(distillation_loss(teacher, teacher)) == pytest.approx(0.0, abs=1e-6)

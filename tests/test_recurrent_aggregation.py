@@ -11,10 +11,10 @@ torch = pytest.importorskip("torch")
 from app.ml import inference  # noqa: E402
 from app.ml.nets.recurrent_aggregation import VIEWS, RecurrentAggregationNet  # noqa: E402
 from app.ml.nets.unet import UNet  # noqa: E402
-from app.ml.training.echo_seg import view_loss  # noqa: E402
-from app.ml.training.echo_seg_models import build_from_metadata, is_recurrent  # noqa: E402
-from app.ml.training.losses import bce_loss  # noqa: E402
-from app.ml.training.phantom_sequences import PhantomBank  # noqa: E402
+from lab.training.echo_seg import view_loss  # noqa: E402
+from app.ml.nets.registry import build, is_recurrent  # noqa: E402
+from lab.training.losses import bce_loss  # noqa: E402
+from lab.training.phantom_sequences import PhantomBank  # noqa: E402
 from app.ml.weights import save_model  # noqa: E402
 from tests.test_echo_seg_inference import _recording  # noqa: E402
 
@@ -65,12 +65,11 @@ def test_levels_outside_the_encoder_are_refused():
         RecurrentAggregationNet(CHANNELS, (4,))
 
 
-def test_built_from_metadata_and_recurrent():
-    meta = {"architecture": "recurrent_aggregation", "channels": list(CHANNELS), "lstm_levels": [2, 3]}
-    net = build_from_metadata(meta)
+def test_built_from_the_registry_and_recurrent():
+    net = build("RecurrentAggregationNet", {"channels": list(CHANNELS), "levels": [2, 3]})
     assert isinstance(net, RecurrentAggregationNet) and net.lstm_levels == (3, 2)
-    assert is_recurrent(meta) and is_recurrent({"architecture": "convlstm_unet"})
-    assert not is_recurrent({"architecture": "unet"})
+    assert is_recurrent("RecurrentAggregationNet") and is_recurrent("ConvLSTMUNet")
+    assert not is_recurrent("UNet")
 
 
 def test_bce_loss_is_small_for_right_and_large_for_wrong_probabilities():
@@ -121,8 +120,9 @@ def test_streams_the_same_in_onnxruntime_and_torch():
 def test_segment_recording_runs_an_installed_aggregation_model(tmp_path, monkeypatch):
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
     inference.clear_model_cache()
-    meta = {"architecture": "recurrent_aggregation", "channels": list(CHANNELS), "lstm_levels": [2, 3],
-            "input_size": 32}
+    from tests.model_cards import card
+
+    meta = card("RecurrentAggregationNet", {"channels": list(CHANNELS), "levels": [2, 3]}, input_size_px=32)
     torch.manual_seed(0)
     save_model(RecurrentAggregationNet(CHANNELS, (2, 3)), "echo_seg_aggregation", meta, root=tmp_path)
     try:

@@ -132,9 +132,12 @@ def test_three_apical_views_give_strain_and_bullseye(tmp_path, three_views):
 def test_model_versions_come_from_metadata(tmp_path, one_view):
     folder = tmp_path / "models" / "echo_seg_temporal"
     folder.mkdir(parents=True)
-    (folder / "metadata.json").write_text(json.dumps(
-        {"name": "echo_seg_temporal", "sha256": "ab12cd34ef56" + "0" * 52, "architecture": "ConvLSTM U-Net",
-         "metrics": {"dice_lv": 0.912}}))
+    from tests.model_cards import card
+
+    meta = {**card("ConvLSTMUNet", {"channels": [4, 8]}), "name": "echo_seg_temporal", "stored_dtype": "float16",
+            "n_parameters": 1}
+    meta["provenance"]["sha256"] = "ab12cd34ef56" + "0" * 52
+    (folder / "metadata.json").write_text(json.dumps(meta))
     (folder / "model.pt").write_bytes(b"x")
     report = report_from_analyses([one_view], models_root=tmp_path / "models")
     text = pdf_text(write_pdf(report, tmp_path / "m.pdf"))

@@ -114,7 +114,9 @@ def test_learned_motion_loads_from_the_models_folder(tmp_path, monkeypatch):
     with pytest.raises(AnalysisError, match="learned motion is not available"):
         make_flow_estimator("learned")
     torch.manual_seed(0)
-    save_model(FlowNet(), "motion", {"architecture": {"width": 24, "feat": 12}}, root=tmp_path)
+    from tests.model_cards import card
+
+    save_model(FlowNet(), "motion", card("FlowNet", {"width": 24, "feat": 12}), root=tmp_path)
     est = load_learned_flow(device=torch.device("cpu"), root=tmp_path)
     a = np.random.default_rng(0).random((36, 44)).astype(np.float32)
     flow = est(a, a)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from app.ml.nets.view_classifier import CLASSES, MASKED_LOGIT, ViewNet, build_from_metadata  # noqa: E402
+from app.ml.nets.registry import build  # noqa: E402
+from app.ml.nets.view_classifier import CLASSES, MASKED_LOGIT, ViewNet  # noqa: E402
 from app.ml.view import frame_to_input, pick_frames  # noqa: E402
 from app.ml.weights import MODELS_DIR, model_available  # noqa: E402
 
@@ -28,7 +27,7 @@ def test_net_shapes_and_masked_classes():
         assert torch.softmax(logits, 1)[:, CLASSES.index(name)].max() < 1e-6
     assert net.trained_classes == ("a4c", "a2c", "a3c", "other")
     assert ViewNet()(torch.rand(1, 1, 128, 128)).shape == (1, 6)
-    rebuilt = build_from_metadata({"architecture": {"trained_classes": ["a4c", "other"]}})
+    rebuilt = build("ViewNet", {"trained": ["a4c", "other"]})
     assert rebuilt.trained_classes == ("a4c", "other")
     with pytest.raises(ValueError):
         ViewNet(trained=("a4c", "bogus"))
@@ -49,7 +48,7 @@ def test_frame_to_input_crops_the_sector():
 
 
 def test_training_smoke_resumes_and_publishes(tmp_path, capsys):
-    from app.ml.training.view_train import main
+    from lab.training.view_train import main
 
     common = ["--clips", "1", "--frames-per-clip", "2", "--other", "2", "--limit", "2", "--val-clips", "1",
               "--checkpoint-root", str(tmp_path / "ck"), "--models-root", str(tmp_path / "models"), "--batch", "4"]
@@ -60,7 +59,9 @@ def test_training_smoke_resumes_and_publishes(tmp_path, capsys):
     assert "time limit reached at step 1" in out and "resumed at step 1" in out and "training data from" in out
     with pytest.raises(SystemExit, match="--steps 3"):
         main(["--steps", "5", *common])
-    meta = json.loads((tmp_path / "models" / "view" / "metadata.json").read_text())
+    from lab.model_notes import read_metadata
+
+    meta = read_metadata("view", tmp_path / "models")
     assert meta["data_by_view"] == {"a4c": "real", "a2c": "phantom only", "a3c": "phantom only",
                                     "plax": "none", "psax": "none", "other": "phantom only"}
     assert meta["build"]["steps"] == 3 and "train view" in meta["build"]["command"]
@@ -72,7 +73,9 @@ def test_training_smoke_resumes_and_publishes(tmp_path, capsys):
 def test_published_model_is_small_and_documented():
     folder = MODELS_DIR / "view"
     assert (folder / "model.pt").stat().st_size < 3_000_000
-    meta = json.loads((folder / "metadata.json").read_text())
+    from lab.model_notes import read_metadata
+
+    meta = read_metadata("view")
     assert meta["data_by_view"]["plax"] == "none" and meta["data_by_view"]["a2c"] == "phantom only"
     assert "command" in meta["build"] and "camus_valid_a4c_accuracy" in meta["metrics"]
 
@@ -94,11 +97,11 @@ def test_published_model_names_heldout_phantom_clips(view, monkeypatch):
 
 @needs_model
 def test_published_model_calls_real_camus_valid_frames_a4c(shared_data, monkeypatch):
-    from app.ml.training.view_data import camus_inputs
+    from lab.training.view_data import camus_inputs
     from app.ml.view import _load, predict_inputs
 
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(MODELS_DIR))
-    net, meta = _load("cpu")
-    inputs = camus_inputs("valid", int(meta["input_size"]), shared_data / "camus_a4c", limit=20)
+    net, card = _load("cpu")
+    inputs = camus_inputs("valid", int(card.preprocessing.input_size_px), shared_data / "camus_a4c", limit=20)
     pred = predict_inputs(net, inputs, torch.device("cpu")).argmax(1)
     assert np.mean(pred == CLASSES.index("a4c")) >= 0.8

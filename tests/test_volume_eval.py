@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from app.workflow.volume_eval import main, phantom_clips, score_clip, summarise
+from lab.evaluation.volumes import main, phantom_clips, score_clip, summarise
 
 
 def test_truth_segmenter_recovers_the_phantom_ef():

@@ -7,14 +7,14 @@ import argparse
 from app.commands import registry
 
 TARGETS: dict[str, str] = {
-    "echo-seg": "app.ml.training.echo_seg_eval:main",
-    "ed-es": "app.ml.evaluation_edes:main",
-    "mri-seg": "app.ml.evaluation_mri_acdc:main",
-    "mri-seg-crop-loo": "app.ml.evaluation_mri:main",
-    "mri-infarct": "app.ml.evaluation_mri_infarct:main",
-    "strain": "app.workflow.strain_eval:main",
-    "volumes": "app.workflow.volume_eval:main",
-    "view": "app.ml.training.view_eval:main",
+    "echo-seg": "lab.evaluation.echo_seg:main",
+    "ed-es": "lab.evaluation.edes:main",
+    "mri-seg": "lab.evaluation.mri_acdc:main",
+    "mri-seg-crop-loo": "lab.evaluation.mri_crop_loo:main",
+    "mri-infarct": "lab.evaluation.mri_infarct:main",
+    "strain": "lab.evaluation.strain:main",
+    "volumes": "lab.evaluation.volumes:main",
+    "view": "lab.evaluation.view:main",
 }
 
 

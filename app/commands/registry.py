@@ -1,5 +1,7 @@
 """Dispatch of `train <target>` and `evaluate <target>`: a registry of name -> "module:function", where
-function(argv: list[str]) -> int. The module is imported only when its target runs (torch stays lazy)."""
+function(argv: list[str]) -> int. The module is imported only when its target runs (torch stays lazy). The
+targets live in the lab (lab/), which a source checkout has and the installed bundle does not: there a
+target exits 2 saying so."""
 
 from __future__ import annotations
 
@@ -19,7 +21,14 @@ def resolve(targets: dict[str, str], name: str, kind: str):
     if name not in targets:
         raise UsageError(f"unknown {kind} target {name!r}; known: {', '.join(sorted(targets))}")
     module_name, func_name = targets[name].split(":")
-    return getattr(importlib.import_module(module_name), func_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("lab", module_name.rsplit(".", 1)[0]) and exc.name != module_name:
+            raise
+        raise UsageError(f"{kind} target {name!r} runs from a source checkout: the lab ({module_name}) is not "
+                         "part of the installed app") from None
+    return getattr(module, func_name)
 
 
 def run(targets: dict[str, str], args: argparse.Namespace, kind: str) -> int:

@@ -7,13 +7,13 @@ import argparse
 from app.commands import registry
 
 TARGETS: dict[str, str] = {
-    "echo-seg": "app.ml.training.echo_seg:main",
-    "ed-es": "app.ml.training.tempreg_train:main",
-    "mri-seg": "app.ml.training.mri_seg:main",
-    "mri-seg-ensemble": "app.ml.training.mri_ensemble:main",
-    "mri-seg-acdc": "app.ml.training.mri_acdc:main",
-    "motion": "app.ml.training.flow_train:main",
-    "view": "app.ml.training.view_train:main",
+    "echo-seg": "lab.training.echo_seg:main",
+    "ed-es": "lab.training.tempreg_train:main",
+    "mri-seg": "lab.training.mri_seg:main",
+    "mri-seg-ensemble": "lab.training.mri_ensemble:main",
+    "mri-seg-acdc": "lab.training.mri_acdc:main",
+    "motion": "lab.training.flow_train:main",
+    "view": "lab.training.view_train:main",
 }
 
 

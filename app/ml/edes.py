@@ -32,7 +32,7 @@ EDGE_LEVEL = 0.12  # an extremum on the first/last frame counts only this close 
 # An event is the last frame of its flat top within (ED, ES) tolerance of the extremum: the Kong curve
 # approaches ED and ES slowly and leaves them steeply. Per modality (cine MR has fewer frames per beat than
 # echo), chosen for the shipped weights on tuning phantoms (seeds 305000+/315000+, never the evaluation
-# seeds) with `python -m app.ml.edes_tuning`; re-run it after retraining models/ed_es.
+# seeds) with `python -m lab.evaluation.edes_tuning`; re-run it after retraining models/ed_es.
 PLATEAU_TOL = {"echo": (0.01, 0.02), "mri": (0.03, 0.05)}
 
 
@@ -120,13 +120,12 @@ def predict_curve(model, clip: np.ndarray, device=None, window: int = WINDOW_FRA
 @lru_cache(maxsize=2)
 def _cached_model(device_key: str, models_root: str):
     from app.ml.device import choose_device
-    from app.ml.nets.tempreg import build_tempreg
     from app.ml.weights import load_model
 
     import torch
 
     device = torch.device(device_key) if device_key else choose_device()
-    return load_model(MODEL_NAME, lambda meta: build_tempreg(meta.get("build")), device, root=Path(models_root))
+    return load_model(MODEL_NAME, device, root=Path(models_root))
 
 
 def load_tempreg(device=None):

@@ -21,7 +21,7 @@ from app.cancel import Cancel, is_cancelled
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
 from app.ml.hysteresis import sticky_argmax
-from app.ml.training.echo_seg_models import MODEL_NAMES, is_recurrent
+from app.ml.nets.registry import MODEL_NAMES, is_recurrent
 
 MODEL_FOLDERS = MODEL_NAMES
 LONG_AXIS_VIEWS = ("a3c", "plax")
@@ -58,7 +58,7 @@ class EchoSegmentation:
 
 
 def _load(model: str, device_str: str):
-    """(net, metadata) of an installed model, cached per models folder (tests and bundles switch it)."""
+    """(net, model card) of an installed model, cached per models folder (tests and bundles switch it)."""
     from app.ml.weights import models_dir
 
     return _load_cached(model, device_str, str(models_dir()))
@@ -66,15 +66,14 @@ def _load(model: str, device_str: str):
 
 @lru_cache(maxsize=4)
 def _load_cached(model: str, device_str: str, models_root: str):
-    from app.ml.training.echo_seg_models import build_from_metadata
-    from app.ml.weights import load_model, read_metadata
+    from app.ml.weights import load_model, read_card
 
     import torch
 
     name = MODEL_FOLDERS.get(model, model)
     root = Path(models_root)
-    net = load_model(name, build_from_metadata, torch.device(device_str), root=root)
-    return net, read_metadata(name, root)
+    net = load_model(name, torch.device(device_str), root=root)
+    return net, read_card(name, root)
 
 
 @lru_cache(maxsize=4)
@@ -82,8 +81,8 @@ def _onnx_cached(model: str, device_str: str, models_root: str, threads: int):
     """ONNX Runtime session of an installed model (exported from its checked weights, app/ml/onnx_step.py)."""
     from app.ml.onnx_step import OnnxFrameNet
 
-    net, meta = _load_cached(model, device_str, models_root)
-    return OnnxFrameNet(net, int(meta["input_size"]), threads)
+    net, card = _load_cached(model, device_str, models_root)
+    return OnnxFrameNet(net, int(card.preprocessing.input_size_px), threads)
 
 
 def clear_model_cache() -> None:
@@ -108,12 +107,12 @@ class EchoSegmenter:
         from app.ml.device import choose_device, inference_backend, use_bf16
 
         self.device = device if device is not None else choose_device()
-        self.net, self.metadata = _load(model, str(self.device))
+        self.net, self.card = _load(model, str(self.device))
         self._fmt = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
         self.net = self.net.to(memory_format=self._fmt)  # ~2x faster on CPU (benchmarks/segmentation.py)
         self.model = model
-        self.size = int(self.metadata["input_size"])
-        self.temporal = is_recurrent(self.metadata)
+        self.size = int(self.card.preprocessing.input_size_px)
+        self.temporal = is_recurrent(self.card.network.class_name)
         # The engine and precision the device calls for (app/ml/device.py): ONNX Runtime in float32, or torch
         # with bf16 autocast where the CPU computes it natively (emulated, it is 7x slower); an explicit `bf16`
         # asks for torch at that precision (False still lets ONNX Runtime run the float32 graph).
@@ -129,8 +128,8 @@ class EchoSegmenter:
             self.onnx = _onnx_cached(model, str(self.device), str(models_dir()), torch.get_num_threads())
         # The long-axis flag plane (Smistad et al.: set for 3-chamber views) only means something to a network
         # trained with it set; ours saw A4C (and phantom A4C) only, where a set flag is out of distribution and
-        # wipes out the LV. metadata "long_axis_flag_trained": true turns it on for a model trained with A3C.
-        self.flag = 1.0 if long_axis and self.metadata.get("long_axis_flag_trained") else 0.0
+        # wipes out the LV. the card's preprocessing flag "long_axis_flag_trained" turns it on for a model trained with A3C.
+        self.flag = 1.0 if long_axis and self.card.flag("long_axis_flag_trained") else 0.0
         self.wma_window = 0 if self.temporal else int(wma_window)
         self._torch = torch
         self.reset()

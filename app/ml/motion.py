@@ -12,13 +12,6 @@ import numpy as np
 MODEL_NAME = "motion"
 
 
-def build_flow_net(meta: dict):
-    from app.ml.nets.flow_net import FlowNet
-
-    arch = meta.get("architecture", {}) if isinstance(meta.get("architecture"), dict) else {}
-    return FlowNet(width=int(arch.get("width", 24)), feat=int(arch.get("feat", 12)))
-
-
 class LearnedFlow:
     """Callable flow estimator around a FlowNet module on a given torch device."""
 
@@ -53,5 +46,5 @@ def load_learned_flow(device=None, root=None) -> LearnedFlow:
     from app.ml.weights import load_model
 
     device = device if device is not None else choose_device()
-    module = load_model(MODEL_NAME, build_flow_net, device=device, root=root)
+    module = load_model(MODEL_NAME, device=device, root=root)
     return LearnedFlow(module, device)

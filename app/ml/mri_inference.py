@@ -1,19 +1,24 @@
-"""Short-axis MRI segmentation inference: every phase of every slice, back on the recording's grid."""
+"""Short-axis MRI segmentation inference of the four-class whole-slice network (LV pool, myocardium, RV pool):
+every phase of every slice, back on the recording's grid.
+
+Every slice is segmented whole (app/ml/mri_preprocess.py): no LV localisation, so a heart far from the image
+centre or a large right ventricle is never cut off. Class probabilities are averaged over test-time flips and
+quarter turns (`tta_views`; an ensemble shares the views among its members), resampled to the recording's
+grid, and cleaned over the stack (app/ml/mri_stack_cleanup.py). The earlier three-class crop model runs in
+the lab only (lab/training/mri_crop_inference.py).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterator
 
-import cv2
 import numpy as np
 
-from app.analysis.lv_localise import localise_stack
 from app.cancel import Cancel, is_cancelled
 from app.data.recording import Recording
-from app.ml.mri_decision import ARGMAX, Decision, decide
-from app.ml.mri_postprocess import impose_labels
-from app.ml.training.mri_data import CROP_PX, GRID_MM, prepare_cine, to_grid
+from app.ml.mri_preprocess import prepare_slice, probabilities_to_recording
+from app.ml.mri_stack_cleanup import clean_stack
 
 MODEL_NAME = "mri_seg"
 
@@ -34,17 +39,10 @@ class Progress:
     message: str
 
 
-# Test-time augmentation: the crop is also segmented flipped and turned (the net was trained with flips and
+# Test-time augmentation: the input is also segmented flipped and turned (the net was trained with flips and
 # rotations) and the class probabilities averaged back on the original orientation. 0 = off.
 TTA_VIEWS = 8
 _DIHEDRAL = tuple((k, flip) for flip in (False, True) for k in range(4))  # (quarter turns, mirror)
-
-
-def predict_cycle(net, cine_crop: np.ndarray, clean: bool = True, tta_views: int | None = None,
-                  decision: Decision = ARGMAX) -> np.ndarray:
-    """(T, S, S) float 0..1 crop -> (T, S, S) uint8 labels (net in eval mode, no grad), by default with the
-    anatomical clean-up of app/ml/mri_postprocess.py (as segment_stack); `decision` as app/ml/mri_decision.py."""
-    return decide(predict_cycle_probs(net, cine_crop, tta_views), decision, clean)
 
 
 def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None) -> np.ndarray:
@@ -84,40 +82,26 @@ def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
     return probs
 
 
-def shipped_decision() -> Decision:
-    """The shipped model's label thresholds (metadata "decision"); the argmax when it has none."""
-    from app.ml.weights import WeightsError, read_metadata
+def shipped_card():
+    """The ModelCard of models/mri_seg, None when there is none (or it is off the schema)."""
+    from app.ml.weights import WeightsError, read_card
 
     try:
-        return Decision.from_metadata(read_metadata(MODEL_NAME))
+        return read_card(MODEL_NAME)
     except WeightsError:
-        return ARGMAX
-
-
-def whole_slice_model(metadata: dict) -> bool:
-    """True for a model whose metadata names the whole-slice preprocessing (app/ml/mri_preprocess.py, the
-    four-class ACDC network); False for the 128 px crop around the located LV (the earlier three-class model)."""
-    return (metadata.get("input") or {}).get("kind") == "whole_slice"
+        return None
 
 
 def shipped_tta_views() -> int | None:
-    """The shipped model's test-time views (metadata input.tta_views), None when it does not say."""
-    from app.ml.weights import WeightsError, read_metadata
-
-    try:
-        views = (read_metadata(MODEL_NAME).get("input") or {}).get("tta_views")
-    except WeightsError:
-        return None
-    return None if views is None else int(views)
+    """The shipped model's test-time views (card preprocessing.tta_views), None when it does not say."""
+    card = shipped_card()
+    return None if card is None else card.preprocessing.tta_views
 
 
 def shipped_is_whole_slice() -> bool:
-    from app.ml.weights import WeightsError, read_metadata
-
-    try:
-        return whole_slice_model(read_metadata(MODEL_NAME))
-    except WeightsError:
-        return False
+    """True when the shipped model's card names the whole-slice preprocessing (app/ml/mri_preprocess.py)."""
+    card = shipped_card()
+    return card is not None and card.preprocessing.kind == "whole_slice"
 
 
 def load_mri_model(device=None):
@@ -126,63 +110,27 @@ def load_mri_model(device=None):
     import torch
 
     from app.ml.device import choose_device
-    from app.ml.nets.mri_ensemble import build
     from app.ml.weights import load_model
 
-    net = load_model(MODEL_NAME, build, device or choose_device())
+    net = load_model(MODEL_NAME, device or choose_device())
     on_cpu = next(net.parameters()).device.type == "cpu"
     return net.to(memory_format=torch.channels_last) if on_cpu else net
 
 
 def segment_stack(recording: Recording, net=None, cancel: Cancel = None,
-                  decision: Decision | None = None, whole_slice: bool | None = None,
                   tta_views: int | None = None) -> Iterator[Progress | MriSegmentation]:
     """Cancellable generator (cancel: a threading.Event or a callable, app.cancel): Progress per slice, then
-    the MriSegmentation of the whole (S, T) stack.
-    decision: the label thresholds of the crop model (default: the shipped model's, app/ml/mri_decision.py).
-    whole_slice: the preprocessing of `net` (default: the shipped model's metadata says): the four-class
-    whole-slice network runs in app/ml/mri_whole_slice.py."""
-    net = net or load_mri_model()
-    if shipped_is_whole_slice() if whole_slice is None else whole_slice:
-        from app.ml.mri_whole_slice import DEFAULT_TTA_VIEWS, segment_whole_slices
+    the MriSegmentation of the whole (S, T) stack, by the four-class whole-slice network
+    (tta_views default: the model card's preprocessing.tta_views). A model folder whose card names another
+    preprocessing (the earlier crop model, now in lab/) is refused."""
+    from app.ml.weights import WeightsError
 
-        views = tta_views if tta_views is not None else (shipped_tta_views() or DEFAULT_TTA_VIEWS)
-        yield from segment_whole_slices(recording, net, cancel, views)
-        return
-    decision = shipped_decision() if decision is None else decision
-    frames = recording.frames if recording.is_stack else recording.frames[None]
-    spacing = recording.spacing_mm
-    centre = localise_stack(frames, spacing).center_rc
-    centre_grid = (centre[0] * spacing[0] / GRID_MM, centre[1] * spacing[1] / GRID_MM)
-    n_slices, n_phases, height, width = frames.shape
-    labels = np.zeros(frames.shape, np.uint8)
-    confidence = np.zeros((n_slices, n_phases), np.float32)
-    for s in range(n_slices):
-        if is_cancelled(cancel):
-            return
-        yield Progress(s / n_slices, f"segmenting slice {s + 1} of {n_slices}")
-        grid = to_grid(frames[s].astype(np.float32), spacing)
-        crop, offset = prepare_cine(grid, centre_grid)  # the training preprocessing, exactly
-        probs = predict_cycle_probs(net, crop)
-        probs = impose_labels(probs, decide(probs, decision))
-        labels[s], confidence[s] = _to_recording_grid(probs, offset, grid.shape[-2:], (height, width))
-    yield Progress(1.0, "segmentation done")
-    yield MriSegmentation(labels, confidence, centre)
-
-
-def _to_recording_grid(probs: np.ndarray, offset: tuple[int, int], grid_hw: tuple[int, int],
-                       out_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 3, S, S) crop probabilities -> (T, H, W) labels on the recording grid and (T,) confidence."""
-    n_phases = probs.shape[0]
-    full = np.zeros((n_phases, 3) + tuple(grid_hw), np.float32)
-    full[:, 0] = 1.0
-    top, left = offset
-    r0, c0 = max(top, 0), max(left, 0)
-    r1, c1 = min(top + CROP_PX, grid_hw[0]), min(left + CROP_PX, grid_hw[1])
-    full[:, :, r0:r1, c0:c1] = probs[:, :, r0 - top : r1 - top, c0 - left : c1 - left]
-    resized = np.stack([np.stack([cv2.resize(full[t, k], (out_hw[1], out_hw[0]), interpolation=cv2.INTER_LINEAR)
-                                  for k in range(3)]) for t in range(n_phases)])
-    return labels_and_confidence(resized, lv_labels=(1, 2))  # the crop model's LV: pool and myocardium
+    if net is None:
+        if not shipped_is_whole_slice():
+            raise WeightsError(f"model '{MODEL_NAME}' is not a whole-slice model; the app runs only those")
+        net = load_mri_model()
+    views = tta_views if tta_views is not None else (shipped_tta_views() or DEFAULT_TTA_VIEWS)
+    yield from segment_whole_slices(recording, net, cancel, views)
 
 
 def labels_and_confidence(probs: np.ndarray, lv_labels: tuple[int, ...] = (1,)) -> tuple[np.ndarray, np.ndarray]:
@@ -194,3 +142,40 @@ def labels_and_confidence(probs: np.ndarray, lv_labels: tuple[int, ...] = (1,)) 
     confidence = np.array([float(peak[t][lv[t]].mean()) if lv[t].any() else 0.0 for t in range(len(labels))],
                           np.float32)
     return labels, confidence
+
+
+DEFAULT_TTA_VIEWS = 4
+
+
+def slice_probabilities(net, phases: np.ndarray, spacing_mm: tuple[float, float], out_hw: tuple[int, int],
+                        tta_views: int = DEFAULT_TTA_VIEWS) -> np.ndarray:
+    """(T, H, W) raw phases of one slice -> (T, C, H, W) class probabilities on the recording grid."""
+    net_input, grid_hw = prepare_slice(phases, spacing_mm)
+    probs = predict_cycle_probs(net, net_input, tta_views)
+    return probabilities_to_recording(probs, grid_hw, out_hw)
+
+
+def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_views: int = DEFAULT_TTA_VIEWS,
+                         clean: bool = True) -> Iterator:
+    """Cancellable generator: Progress per slice, then the MriSegmentation of the (S, T) stack
+    (labels 0 background, 1 LV pool, 2 myocardium, 3 RV pool)."""
+    frames = recording.frames if recording.is_stack else recording.frames[None]
+    n_slices, n_phases, height, width = frames.shape
+    labels = np.zeros(frames.shape, np.uint8)
+    confidence = np.zeros((n_slices, n_phases), np.float32)
+    for s in range(n_slices):
+        if is_cancelled(cancel):
+            return
+        yield Progress(s / n_slices, f"segmenting slice {s + 1} of {n_slices}")
+        probs = slice_probabilities(net, frames[s], recording.spacing_mm, (height, width), tta_views)
+        labels[s], confidence[s] = labels_and_confidence(probs)
+    if clean:
+        labels = clean_stack(labels)
+    yield Progress(1.0, "segmentation done")
+    yield MriSegmentation(labels, confidence, lv_centre_rc(labels, (height, width)))
+
+
+def lv_centre_rc(labels: np.ndarray, hw: tuple[int, int]) -> tuple[float, float]:
+    """Mean (row, col) of the LV pool over the stack; the image centre when there is none."""
+    rows, cols = np.nonzero((labels == 1).any(axis=(0, 1)))
+    return (float(rows.mean()), float(cols.mean())) if len(rows) else (hw[0] / 2.0, hw[1] / 2.0)

@@ -4,7 +4,7 @@ The network sees every slice whole, resampled to a GRID_MM grid and padded to a 
 no crop around a located LV, because the right ventricle reaches 60-90 mm from the LV centre in dilated
 hearts and the heart sits up to 80 mm from the image centre in ACDC's scans (measured over its 80 patients).
 Intensities are scaled per slice by the 1st-99.5th percentile of all its phases, so a 2-phase ED/ES stack
-and a 25-phase cine of the same slice map alike. Training (app/ml/training/mri_acdc.py) and inference
+and a 25-phase cine of the same slice map alike. Training (lab/training/mri_acdc.py) and inference
 (app/ml/mri_inference.py) both call these functions; the model's metadata names this preprocessing.
 """
 

@@ -10,7 +10,7 @@ cross-validation predictions of 56 patients (3D Dice at ED / ES): largest region
 0.714 with 9 ventricles lost (Dice < 0.1); along the wall LV 0.958 / 0.908, RV 0.899 / 0.783, 1 lost; every
 region touching the wall kept instead: RV 0.844 / 0.716. Holes inside a pool are pool (papillary muscles and trabeculae, which ACDC's and Sunnybrook's experts
 count as cavity), and the myocardium keeps its largest 3D region that touches the LV pool. Unlike the crop
-model's clean-up (app/ml/mri_postprocess.py) there is no centre prior (the heart need not be at the image
+model's clean-up (lab/training/mri_postprocess.py) there is no centre prior (the heart need not be at the image
 centre) and no basal-slice rule: the network learned the experts' basal convention from ACDC itself.
 """
 

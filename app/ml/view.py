@@ -84,12 +84,11 @@ def _load(device_str: str):
 def _load_cached(device_str: str, models_root: str):
     import torch
 
-    from app.ml.nets.view_classifier import build_from_metadata
-    from app.ml.weights import load_model, read_metadata
+    from app.ml.weights import load_model, read_card
 
     root = Path(models_root)
-    net = load_model(MODEL_NAME, build_from_metadata, torch.device(device_str), root=root)
-    return net, read_metadata(MODEL_NAME, root)
+    net = load_model(MODEL_NAME, torch.device(device_str), root=root)
+    return net, read_card(MODEL_NAME, root)
 
 
 def predict_inputs(net, inputs: np.ndarray, device) -> np.ndarray:
@@ -108,8 +107,8 @@ def classify_view(recording: Recording, n_frames: int = DEFAULT_FRAMES, device=N
     from app.ml.nets.view_classifier import CLASSES
 
     device = device if device is not None else choose_device()
-    net, meta = _load(str(device))
-    size = int(meta.get("input_size", 96))
+    net, card = _load(str(device))
+    size = int(card.preprocessing.input_size_px or 96)
     frames = recording.frames_unit(slice_index)
     if frames.ndim != 3 or frames.shape[0] == 0:
         raise ValueError(f"expected (T, H, W) frames, got {frames.shape}")
@@ -118,7 +117,7 @@ def classify_view(recording: Recording, n_frames: int = DEFAULT_FRAMES, device=N
     inputs = np.stack([frame_to_input(frames[t], sector, size) for t in used])
     mean = predict_inputs(net, inputs, device).mean(0)
     best = int(mean.argmax())
-    data = dict(meta.get("data_by_view", {}))
+    data = dict(card.flag("data_by_view", {}))
     return ViewPrediction(
         view=CLASSES[best], probability=float(mean[best]),
         probabilities={c: round(float(p), 4) for c, p in zip(CLASSES, mean)},

@@ -3,21 +3,23 @@
 Layout of one model folder::
 
     models/<name>/model.pt         torch state_dict (torch.save)
-    models/<name>/metadata.json    {"name", "sha256", "architecture", "build": {...}, ... free keys}
+    models/<name>/metadata.json    the model card (app/ml/model_card.py): network, preprocessing, provenance
 
-`save_model` writes both (the file atomically, then the metadata with the file's sha256);
-`load_model` refuses a file whose sha256 differs from the metadata with a clear `WeightsError`.
+`save_model` writes both (the file atomically, then the card with the file's sha256); `load_model` builds
+the card's network from the registry (app/ml/nets/registry.py) and refuses a file whose sha256 differs from
+the card with a clear `WeightsError`. The runtime never writes a model folder; the lab publishes through
+save_model and keeps its notebook in lab/notes/.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from app import paths
+from app.ml.model_card import ModelCard, ModelCardError, load_card, write_card
 
 MODELS_DIR = paths.install_root() / "models"  # the bundled models (checkout or PyInstaller bundle)
 WEIGHTS_FILE = "model.pt"
@@ -45,15 +47,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_metadata(name: str, root: Path | None = None) -> dict[str, Any]:
-    """metadata.json of models/<name> as a dict; WeightsError when absent or unreadable."""
+def read_card(name: str, root: Path | None = None) -> ModelCard:
+    """The ModelCard of models/<name> (app/ml/model_card.py); WeightsError when absent or off the schema."""
     path = model_dir(name, root) / METADATA_FILE
     if not path.is_file():
         raise WeightsError(f"model '{name}' has no {METADATA_FILE} in {path.parent}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise WeightsError(f"model '{name}': unreadable {METADATA_FILE}: {exc}") from exc
+        return load_card(path)
+    except ModelCardError as exc:
+        raise WeightsError(f"model '{name}': {exc}") from exc
 
 
 def model_available(name: str, root: Path | None = None) -> bool:
@@ -61,8 +63,9 @@ def model_available(name: str, root: Path | None = None) -> bool:
     return (folder / WEIGHTS_FILE).is_file() and (folder / METADATA_FILE).is_file()
 
 
-def save_model(module, name: str, metadata: dict[str, Any], root: Path | None = None, half: bool = False) -> Path:
-    """Write module.state_dict() and metadata (+ name, sha256, n_parameters, stored_dtype). Returns the folder.
+def save_model(module, name: str, card: dict[str, Any], root: Path | None = None, half: bool = False) -> ModelCard:
+    """Write module.state_dict() and its model card. `card` holds network, preprocessing, provenance (without
+    sha256), classes/outputs; name, provenance.sha256, n_parameters and stored_dtype are filled in here.
 
     half: store floating tensors as float16 (half the size; load_model casts back to the module's dtype).
     """
@@ -77,45 +80,40 @@ def save_model(module, name: str, metadata: dict[str, Any], root: Path | None = 
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     torch.save(state, tmp)
     os.replace(tmp, weights)
-    meta = dict(metadata)
-    meta["name"] = name
-    meta["sha256"] = sha256_file(weights)
-    meta["n_parameters"] = int(sum(p.numel() for p in module.parameters()))
-    meta["stored_dtype"] = "float16" if half else "float32"
-    meta_tmp = folder / (METADATA_FILE + ".tmp")
-    meta_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(meta_tmp, folder / METADATA_FILE)
-    return folder
+    filled = {**card, "name": name, "n_parameters": int(sum(p.numel() for p in module.parameters())),
+              "stored_dtype": "float16" if half else "float32",
+              "provenance": {**card.get("provenance", {}), "sha256": sha256_file(weights)}}
+    model_card = ModelCard.from_dict(filled)
+    write_card(model_card, folder / METADATA_FILE)
+    return model_card
 
 
-def load_model(
-    name: str,
-    build_fn: Callable[[dict[str, Any]], Any],
-    device=None,
-    root: Path | None = None,
-):
-    """Build the network with `build_fn(metadata)`, load models/<name>/model.pt after the sha256 check.
-
-    Returns the module in eval mode on `device` (default: app.ml.device.choose_device()).
-    Raises WeightsError when files are missing, the hash differs or the state does not fit.
-    """
+def load_model(name: str, device=None, root: Path | None = None):
+    """Build the network its model card names (app/ml/nets/registry.py), load models/<name>/model.pt after the
+    sha256 check. Returns the module in eval mode on `device` (default: app.ml.device.choose_device()).
+    Raises WeightsError when files are missing, the card is off the schema, the hash differs or the state
+    does not fit."""
     import torch
 
     from app.ml.device import choose_device
+    from app.ml.nets.registry import UnknownNetwork, build_network
 
     folder = model_dir(name, root)
     weights = folder / WEIGHTS_FILE
-    meta = read_metadata(name, root)
+    card = read_card(name, root)
     if not weights.is_file():
         raise WeightsError(f"model '{name}' has no {WEIGHTS_FILE} in {folder}")
-    expected = str(meta.get("sha256", ""))
+    expected = card.provenance.sha256
     actual = sha256_file(weights)
     if expected != actual:
         raise WeightsError(
             f"model '{name}': {weights} sha256 {actual[:12]}... does not match metadata "
             f"{expected[:12] or '(none)'}...; the file is corrupted or was replaced"
         )
-    module = build_fn(meta)
+    try:
+        module = build_network(card.network)
+    except (UnknownNetwork, TypeError) as exc:
+        raise WeightsError(f"model '{name}': cannot build {card.network.class_name}: {exc}") from exc
     state = torch.load(weights, map_location="cpu", weights_only=True)
     try:
         module.load_state_dict(state)
@@ -124,15 +122,3 @@ def load_model(
     module.to(device if device is not None else choose_device())
     module.eval()
     return module
-
-
-def update_metadata(name: str, updates: dict[str, Any], root: Path | None = None) -> None:
-    """Merge `updates` into models/<name>/metadata.json (the weights and their sha256 are untouched)."""
-    meta = read_metadata(name, root)
-    if "sha256" in updates:
-        raise WeightsError("the sha256 is computed from the weights, not set by hand")
-    meta.update(updates)
-    folder = model_dir(name, root)
-    tmp = folder / (METADATA_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / METADATA_FILE)

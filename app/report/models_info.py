@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from app.ml.model_card import ModelCard, ModelCardError, load_card
 from app.report.model import ModelInfo
 
 
@@ -19,7 +19,7 @@ def _models_root(root: Path | None) -> Path:
 def installed_models(root: Path | None = None) -> tuple[ModelInfo, ...]:
     """ModelInfo(name, version, detail) for every readable metadata.json under the models folder.
 
-    version: metadata "version" if given, else the first 12 hex digits of the weights' sha256.
+    version: the first 12 hex digits of the weights' sha256 (the model card's provenance, app/ml/model_card.py).
     detail: what the model does and what it learned from, in plain words (app.report.plain_words).
     """
     folder = _models_root(root)
@@ -28,20 +28,16 @@ def installed_models(root: Path | None = None) -> tuple[ModelInfo, ...]:
     out = []
     for meta_path in sorted(folder.glob("*/metadata.json")):
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            out.append(ModelInfo(meta_path.parent.name, "unreadable", "metadata.json could not be read"))
+            card = load_card(meta_path)
+        except ModelCardError:
+            out.append(ModelInfo(meta_path.parent.name, "unreadable", "metadata.json is not a readable model card"))
             continue
-        if not isinstance(meta, dict):
-            continue
-        name = str(meta.get("name") or meta_path.parent.name)
-        version = str(meta.get("version") or str(meta.get("sha256", ""))[:12] or "unknown")
         has_weights = any(meta_path.parent.glob("*.pt")) or any(meta_path.parent.glob("*.onnx"))
-        out.append(ModelInfo(name, version, _detail(meta, has_weights, meta_path.parent.name)))
+        out.append(ModelInfo(card.name, card.provenance.sha256[:12], _detail(card, has_weights, meta_path.parent.name)))
     return tuple(out)
 
 
-def _detail(meta: dict, has_weights: bool, folder: str = "") -> str:
+def _detail(card: ModelCard, has_weights: bool, folder: str = "") -> str:
     """What the model does and what it learned from, in plain words (no metric names, nothing cut off)."""
     from app.report.plain_words import MODEL_WORDS
 
@@ -49,10 +45,7 @@ def _detail(meta: dict, has_weights: bool, folder: str = "") -> str:
         does, data = MODEL_WORDS[folder]
         parts = [does, f"trained on {data}"]
     else:
-        arch = meta.get("architecture")
-        if isinstance(arch, dict):
-            arch = arch.get("name") or arch.get("class")
-        parts = [str(arch)] if arch else []
+        parts = [card.network.class_name]
     if not has_weights:
         parts.append("weights file missing")
     return "; ".join(parts)

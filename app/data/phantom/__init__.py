@@ -8,24 +8,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from app.data.phantom.case import PhantomCase
+from app.data.phantom.echo import iter_make_echo, make_echo
+from app.data.phantom.mri import iter_make_mri, make_mri
 from app.data.phantom.params import QUALITIES, EchoPhantomParams, HeartParams, MriPhantomParams
 from app.data.phantom.segments import AHA_SEGMENTS, view_segment_names
 from app.data.phantom.truth import PhantomTruth, load_truth, save_truth, strain_curves, truth_paths
-from app.data.recording import Recording
-
-
-@dataclass(frozen=True, eq=False)
-class PhantomCase:
-    """A synthetic recording and its ground truth."""
-
-    recording: Recording
-    truth: PhantomTruth
-
-
-from app.data.phantom.echo import iter_make_echo, make_echo  # noqa: E402
-from app.data.phantom.mri import iter_make_mri, make_mri  # noqa: E402
 
 __all__ = [
     "AHA_SEGMENTS", "EchoPhantomParams", "HeartParams", "MriPhantomParams", "PhantomCase", "PhantomTruth",

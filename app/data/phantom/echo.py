@@ -115,7 +115,7 @@ def make_echo(params: EchoPhantomParams, seed: int = 0,
 def iter_make_echo(params: EchoPhantomParams, seed: int = 0):
     """Generator form of make_echo: yields progress 0..1 per frame, then returns the PhantomCase
     (as StopIteration.value; `make_echo` wraps this). Stop iterating to cancel."""
-    from app.data.phantom import PhantomCase  # noqa: PLC0415
+    from app.data.phantom.case import PhantomCase  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
     model = HeartModel(params.heart)

@@ -39,7 +39,7 @@ def make_mri(params: MriPhantomParams, seed: int = 0, progress: Callable[[float]
 
 def iter_make_mri(params: MriPhantomParams, seed: int = 0):
     """Generator form of make_mri: yields progress 0..1 per phase; returns the PhantomCase."""
-    from app.data.phantom import PhantomCase  # noqa: PLC0415 - avoid an import cycle
+    from app.data.phantom.case import PhantomCase  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
     model = HeartModel(params.heart)

@@ -14,7 +14,6 @@ import torch
 from torch import nn
 
 from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
-from app.ml.nets.mri_multilevel import build as build_single
 
 PROBABILITY_FLOOR = 1e-8  # log(0) guard; far below any probability that changes a label
 
@@ -37,13 +36,11 @@ class MriEnsemble(nn.Module):
         return torch.log((total / len(self.members)).clamp_min(PROBABILITY_FLOOR))
 
 
-def build(metadata: dict | None = None) -> nn.Module:
-    """The network a model's metadata `build` section describes: an MriEnsemble of `members` networks when
-    members > 1, else one MultiLevelConvLSTMNet (base_channels, temporal, closed_cycle)."""
-    members = int(dict((metadata or {}).get("build", {})).get("members", 1))
-    if members <= 1:
-        return build_single(metadata)
-    return MriEnsemble([build_single(metadata) for _ in range(members)])
+def ensemble_of(members: int, member) -> nn.Module:
+    """An MriEnsemble of `members` MultiLevelConvLSTMNet built from the constructor arguments `member`
+    (registry class "MriEnsemble"); one network when members is 1."""
+    nets = [MultiLevelConvLSTMNet(**dict(member)) for _ in range(max(1, int(members)))]
+    return nets[0] if len(nets) == 1 else MriEnsemble(nets)
 
 
 def members_of(net: nn.Module) -> list[MultiLevelConvLSTMNet]:

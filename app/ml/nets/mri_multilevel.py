@@ -110,16 +110,3 @@ class MultiLevelConvLSTMNet(nn.Module):
     def _over_time(layer: CyclicConvLSTM, features: torch.Tensor, b: int, t: int) -> torch.Tensor:
         seq = features.reshape(b, t, *features.shape[1:])
         return layer(seq).reshape(b * t, *features.shape[1:])
-
-
-def build(metadata: dict | None = None) -> MultiLevelConvLSTMNet:
-    """Network from a model's metadata `build` section (base_channels, temporal, closed_cycle, n_classes,
-    context_blocks)."""
-    cfg = dict((metadata or {}).get("build", {}))
-    return MultiLevelConvLSTMNet(
-        base_channels=int(cfg.get("base_channels", 16)),
-        temporal=str(cfg.get("temporal", "multi")),
-        closed_cycle=bool(cfg.get("closed_cycle", True)),
-        n_classes=int(cfg.get("n_classes", N_CLASSES)),
-        context_blocks=int(cfg.get("context_blocks", 0)),
-    )

@@ -62,10 +62,3 @@ class ViewNet(nn.Module):
         features = self.features(x).mean(dim=(2, 3))  # (B, 64) global average pool
         logits = self.head(self.dropout(features))
         return logits.masked_fill(~self.trained_mask, MASKED_LOGIT)
-
-
-def build_from_metadata(meta: dict) -> ViewNet:
-    """The network described by models/view/metadata.json ('architecture')."""
-    arch = meta.get("architecture", {})
-    return ViewNet(trained=tuple(arch.get("trained_classes", DEFAULT_TRAINED)),
-                   widths=tuple(arch.get("widths", WIDTHS)))

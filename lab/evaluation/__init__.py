@@ -1,0 +1,1 @@
+"""Scoring the networks and the measurement chain against labelled data (`cardiotrace evaluate`)."""

@@ -1,0 +1,259 @@
+"""`cardiotrace evaluate mri-seg`: 5-fold cross-validation of the four-class short-axis network on ACDC.
+
+Each fold's network (checkpoints/mri_acdc_<fold>[_TAG]/last.pt, from `train mri-seg-acdc --fold K`) segments
+its held-out patients' ED and ES stacks as the app does (app/ml/mri_inference.py: whole slices, test-time
+views, resampled to the scanner grid); the labels are scored on that grid against the expert labels: 3D Dice
+and Hausdorff (mm) of the LV pool, myocardium and RV pool at ED and ES, and LV/RV EDV, ESV, EF and the
+myocardial mass (1.05 g/ml) against ACDC's reference values (bias = ours - reference, with SD and mean
+absolute error), per diagnostic group and overall. Approaches: "clean" (the shipped clean-up,
+app/ml/mri_stack_cleanup.py) and "raw" (argmax only). Then the second table: Sunnybrook, a centre no fold saw,
+segmented by the ensemble of the finished folds (lab/evaluation/mri_sunnybrook.py). Writes
+checkpoints/mri_acdc_cv[_TAG]/summary.json, which `train mri-seg-acdc --publish` copies into the metadata.
+(`evaluate mri-seg-crop-loo` is the earlier crop model's Sunnybrook leave-one-out, lab/evaluation/mri_crop_loo.py.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.analysis.seg_metrics import dice, hausdorff_3d_mm
+from app.data.datasets import acdc
+from app.data.degrade_mri import PROFILES
+from app.ml.mri_stack_cleanup import clean_stack
+from lab.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
+from lab.training.mri_acdc_folds import ACDC, N_FOLDS, fold_patients, load_fold_net, run_dir
+
+STRUCTURES = {1: "lv", 2: "myo", 3: "rv"}
+DENSITY_G_PER_ML = 1.05
+APPROACHES = ("clean", "raw")
+SHIPPED = "shipped"  # --tag shipped: the fold members of models/mri_seg instead of training checkpoints
+
+
+@dataclass(frozen=True)
+class PatientScore:
+    patient: str
+    group: str
+    approach: str
+    dice: dict  # "lv_ed" ... "rv_es" -> 3D Dice
+    hausdorff_mm: dict  # same keys -> 3D Hausdorff
+    ours: dict  # lv_edv_ml, lv_esv_ml, lv_ef_pct, rv_edv_ml, rv_esv_ml, rv_ef_pct, mass_g
+    reference: dict
+
+
+def volumes(labels: np.ndarray, voxel_ml: float) -> dict:
+    """(2, S, H, W) ED/ES labels -> LV/RV EDV, ESV, EF and the ED myocardial mass."""
+    out = {}
+    for name, label in (("lv", 1), ("rv", 3)):
+        edv, esv = (float((labels[p] == label).sum()) * voxel_ml for p in (0, 1))
+        out.update({f"{name}_edv_ml": edv, f"{name}_esv_ml": esv,
+                    f"{name}_ef_pct": 100.0 * (edv - esv) / edv if edv > 0 else float("nan")})
+    out["mass_g"] = float((labels[0] == 2).sum()) * voxel_ml * DENSITY_G_PER_ML
+    return out
+
+
+def reference_values(ref: acdc.AcdcReference) -> dict:
+    return {"lv_edv_ml": ref.lv_edv_ml, "lv_esv_ml": ref.lv_esv_ml, "lv_ef_pct": ref.lv_ef_pct,
+            "rv_edv_ml": ref.rv_edv_ml, "rv_esv_ml": ref.rv_esv_ml, "rv_ef_pct": ref.rv_ef_pct,
+            "mass_g": ref.myo_mass_g_ed * DENSITY_G_PER_ML}
+
+
+def predict_patient(net, patient: acdc.AcdcPatient, tta_views: int, degrade: str = "") -> np.ndarray:
+    """(2, S, H, W) argmax labels of the ED and ES stacks on the scanner grid, as the app segments them; with
+    `degrade` (a profile of app/data/degrade_mri.py, seeded by the patient number) the network sees the degraded
+    copy and its labels are brought back to the scanner grid for scoring."""
+    from app.data.degrade_mri import degrade_stack, mri_degradation, to_original_grid
+    from app.ml.mri_inference import slice_probabilities
+
+    images, spacing = patient.images.astype(np.float32), tuple(patient.spacing_mm)
+    if degrade:
+        seed = int("".join(c for c in patient.patient if c.isdigit()) or 0)
+        degraded, spacing = degrade_stack(images, spacing, mri_degradation(degrade, seed))
+        images = degraded.astype(np.float32)
+    out = np.zeros(images.shape, np.uint8)
+    for s in range(images.shape[1]):
+        probs = slice_probabilities(net, images[:, s], spacing, images.shape[-2:], tta_views)
+        out[:, s] = probs.argmax(axis=1)
+    return to_original_grid(out, patient.images.shape[-2:]) if degrade else out
+
+
+def score(patient: acdc.AcdcPatient, labels: np.ndarray, approach: str) -> PatientScore:
+    spacing = (patient.slice_spacing_mm,) + tuple(patient.spacing_mm)
+    d, hd = {}, {}
+    for label, name in STRUCTURES.items():
+        for p, phase in ((0, "ed"), (1, "es")):
+            d[f"{name}_{phase}"] = dice(labels[p], patient.labels[p], label)
+            hd[f"{name}_{phase}"] = hausdorff_3d_mm(labels[p], patient.labels[p], label, spacing)
+    voxel_ml = patient.voxel_volume_mm3 / 1000.0
+    return PatientScore(patient.patient, patient.group, approach, d, hd, volumes(labels, voxel_ml),
+                        reference_values(patient.reference))
+
+
+def fold_net(fold: int, tag: str):
+    """The finished network of one fold (lab/training/mri_acdc_folds.load_fold_net), or with tag "shipped"
+    member `fold` of the shipped ensemble (models/mri_seg; member k was trained without fold k), so the
+    cross-validation can be re-run without the training checkpoints."""
+    return shipped_members()[fold] if tag == SHIPPED else load_fold_net(fold, tag)
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_members() -> list:
+    """The fold networks inside the shipped MRI model, in fold order (float32 on the CPU)."""
+    import torch
+
+    from app.ml.mri_inference import MODEL_NAME
+    from app.ml.nets.mri_ensemble import members_of
+    from app.ml.weights import load_model
+
+    members = members_of(load_model(MODEL_NAME, torch.device("cpu")))
+    if len(members) != N_FOLDS:
+        raise ValueError(f"models/{MODEL_NAME} has {len(members)} members, not the {N_FOLDS} ACDC folds")
+    return [m.float().eval() for m in members]
+
+
+def cv_dir(tag: str) -> Path:
+    return CHECKPOINTS_DIR / ("mri_acdc_cv" + (f"_{tag}" if tag else ""))
+
+
+def cached_prediction(net, patient: acdc.AcdcPatient, tta_views: int, cache: Path, degrade: str = "") -> np.ndarray:
+    """predict_patient, kept in `cache` (raw argmax labels; per fold network, number of views, degradation)."""
+    path = cache / f"{patient.patient}_tta{tta_views}{'_' + degrade if degrade else ''}.npz"
+    if path.is_file():
+        with np.load(path) as data:
+            return data["labels"]
+    labels = predict_patient(net, patient, tta_views, degrade)
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, labels=labels)
+    return labels
+
+
+def evaluate(root: Path, tag: str, tta_views: int, folds: list[int], degrade: str = "") -> list[PatientScore]:
+    rows = []
+    for fold in folds:
+        net = fold_net(fold, tag)
+        if net is None:
+            print(f"fold {fold}: no finished run at {run_dir(str(fold), tag)}; skipped", flush=True)
+            continue
+        cache = cv_dir(tag) / "predictions" / _prediction_key(fold, tag)
+        for pid in fold_patients(root, str(fold))[1]:
+            patient = acdc.load_patient(root, pid)
+            raw = cached_prediction(net, patient, tta_views, cache, degrade)
+            cleaned = np.stack([clean_stack(raw[p][:, None])[:, 0] for p in (0, 1)])
+            rows += [score(patient, cleaned, "clean"), score(patient, raw, "raw")]
+            print(f"fold {fold} {pid} ({patient.group}): LV {rows[-2].dice['lv_ed']:.3f}/{rows[-2].dice['lv_es']:.3f} "
+                  f"myo {rows[-2].dice['myo_ed']:.3f}/{rows[-2].dice['myo_es']:.3f} "
+                  f"RV {rows[-2].dice['rv_ed']:.3f}/{rows[-2].dice['rv_es']:.3f}", flush=True)
+    return rows
+
+
+def _prediction_key(fold: int, tag: str) -> str:
+    """The cache folder of one fold's predictions: its training step, or the shipped weights' hash."""
+    if tag == SHIPPED:
+        from app.ml.mri_inference import MODEL_NAME
+        from app.ml.weights import read_card
+
+        return f"fold{fold}_sha{read_card(MODEL_NAME).provenance.sha256[:12]}"
+    return f"fold{fold}_step{load_checkpoint(run_dir(str(fold), tag) / 'last.pt')['step']}"
+
+
+def summarise(rows: list[PatientScore]) -> dict:
+    """Per approach and group (and 'all'): mean Dice / Hausdorff, and bias, SD, MAE of each clinical value."""
+    out: dict = {}
+    for approach in APPROACHES:
+        mine = [r for r in rows if r.approach == approach]
+        for group in ("all",) + acdc.GROUPS:
+            sel = [r for r in mine if group in ("all", r.group)]
+            if not sel:
+                continue
+            entry = {"n": len(sel),
+                     "dice": {k: float(np.mean([r.dice[k] for r in sel])) for k in sel[0].dice},
+                     "hausdorff_mm": {k: float(np.median([r.hausdorff_mm[k] for r in sel])) for k in sel[0].hausdorff_mm},
+                     "values": {}}
+            for key in sel[0].ours:
+                err = np.array([r.ours[key] - r.reference[key] for r in sel], float)
+                err = err[np.isfinite(err)]  # EF is undefined where a ventricle was not found at ED
+                entry["values"][key] = {"bias": float(err.mean()) if len(err) else float("nan"),
+                                        "sd": float(err.std(ddof=1)) if len(err) > 1 else 0.0,
+                                        "mae": float(np.abs(err).mean()) if len(err) else float("nan"),
+                                        "n": int(len(err))}
+            out.setdefault(approach, {})[group] = entry
+    return out
+
+
+def print_tables(summary: dict) -> None:
+    for approach, groups in summary.items():
+        print(f"\n{approach}: 3D Dice ED/ES (median Hausdorff mm ED/ES)")
+        print(f"{'group':6} {'n':>3}  {'LV':>22}  {'myocardium':>22}  {'RV':>22}")
+        for group, e in groups.items():
+            cells = [f"{e['dice'][s + '_ed']:.3f}/{e['dice'][s + '_es']:.3f} "
+                     f"({e['hausdorff_mm'][s + '_ed']:.1f}/{e['hausdorff_mm'][s + '_es']:.1f})" for s in STRUCTURES.values()]
+            print(f"{group:6} {e['n']:>3}  " + "  ".join(f"{c:>22}" for c in cells))
+        print(f"\n{approach}: ours - reference, bias +- SD (mean absolute error)")
+        keys = list(next(iter(groups.values()))["values"])
+        print(f"{'group':6} " + " ".join(f"{k:>21}" for k in keys))
+        for group, e in groups.items():
+            print(f"{group:6} " + " ".join(
+                f"{v['bias']:+6.1f}+-{v['sd']:4.1f} ({v['mae']:4.1f})".rjust(21) for v in e["values"].values()))
+
+
+def sunnybrook_table(tag: str, tta_views: int, folds: list[int]) -> list[dict]:
+    """Sunnybrook scored by the ensemble of the finished folds (none saw Sunnybrook); [] without the data."""
+    from lab.evaluation.mri_sunnybrook import CASES, SUNNYBROOK, print_table, score_case
+    from app.ml.nets.mri_ensemble import MriEnsemble
+
+    nets = [n for n in (fold_net(f, tag) for f in folds) if n is not None]
+    if not SUNNYBROOK.is_dir() or not nets:
+        return []
+    ensemble = MriEnsemble(nets).eval()
+    rows = [score_case(ensemble, SUNNYBROOK, case, tta_views) for case in CASES]
+    print_table(rows)
+    return [asdict(r) for r in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="cardiotrace evaluate mri-seg", description=__doc__.splitlines()[0])
+    p.add_argument("--tag", default="", help='training run tag of the fold checkpoints, or "shipped": the fold '
+                   "members of models/mri_seg (no checkpoints needed)")
+    p.add_argument("--degrade", default="", metavar="PROFILE",
+                   help="score copies degraded as other scanners/exports make them: "
+                        f"{', '.join(PROFILES)} (app/data/degrade_mri.py); default clean")
+    p.add_argument("--folds", default=",".join(str(k) for k in range(N_FOLDS)))
+    p.add_argument("--tta-views", type=int, default=4)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--data", type=Path, default=ACDC)
+    p.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    p.add_argument("--no-sunnybrook", action="store_true", help="skip the Sunnybrook held-out-centre table")
+    args = p.parse_args(argv)
+    if not args.data.is_dir():
+        print(f"error: ACDC data not found at {args.data}", file=sys.stderr)
+        return 2
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.degrade and args.degrade not in PROFILES:
+        print(f"error: --degrade must be one of {', '.join(PROFILES)}, got {args.degrade!r}", file=sys.stderr)
+        return 2
+    rows = evaluate(args.data, args.tag, args.tta_views, [int(f) for f in args.folds.split(",")], args.degrade)
+    if not rows:
+        print("error: no finished fold to evaluate (train mri-seg-acdc --fold K first)", file=sys.stderr)
+        return 2
+    summary = {"tag": args.tag, "degrade": args.degrade, "tta_views": args.tta_views, "folds": args.folds,
+               "tables": summarise(rows), "patients": [asdict(r) for r in rows]}
+    print_tables(summary["tables"])
+    if not args.no_sunnybrook and not args.degrade:
+        summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, [int(f) for f in args.folds.split(",")])
+    path = cv_dir(args.tag) / (f"summary_{args.degrade}.json" if args.degrade else "summary.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for target in filter(None, (path, args.json)):
+        target.write_text(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

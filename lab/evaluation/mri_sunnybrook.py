@@ -1,0 +1,95 @@
+"""Sunnybrook as a held-out centre for the four-class whole-slice network (trained on ACDC only).
+
+Every slice of a Sunnybrook case is segmented over its whole 20-phase cycle as the app does
+(app/ml/mri_inference.py, stack clean-up included) and scored on the scanner grid at the expert-contoured
+phases: endocardial Dice (all contoured phases), myocardial Dice where a consistent epicardium is drawn (not
+SC-HF-I-6, whose epicardia are drawn off their images), average perpendicular distance (mm) of the endocardium,
+and EDV/ESV/EF from the contoured slices against the same sums of expert areas (ED = the contoured phase with
+the larger expert pool). None of these patients trained the network, so all three are held out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.analysis.contour_metrics import average_perpendicular_distance_mm
+from app.analysis.seg_metrics import dice
+from app.data.datasets import sunnybrook
+from app.ml.mri_stack_cleanup import clean_stack
+
+SUNNYBROOK = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sunnybrook"
+CASES = ("SC-HF-I-4", "SC-HF-I-5", "SC-HF-I-6")
+
+
+@dataclass(frozen=True)
+class SunnybrookScore:
+    case: str
+    dice_endo: float
+    dice_myo: float  # nan where no consistent epicardium is drawn
+    apd_endo_mm: float
+    edv_ml: tuple[float, float]  # (expert, ours) over the contoured slices
+    esv_ml: tuple[float, float]
+    ef_pct: tuple[float, float]
+
+
+def slice_spacing_mm(images: list[sunnybrook.ContouredImage]) -> float:
+    by_slice = {sunnybrook.slice_and_phase(im.instance)[0]: np.array(im.position_mm) for im in images}
+    keys = sorted(by_slice)
+    return float(np.median([np.linalg.norm(by_slice[b] - by_slice[a]) / (b - a) for a, b in zip(keys, keys[1:])]))
+
+
+def segment_case(net, root: Path, case: str, n_slices: int, spacing_mm, tta_views: int) -> np.ndarray:
+    """(S, T, H, W) cleaned labels of every slice's cycle."""
+    from app.ml.mri_inference import slice_probabilities
+
+    cines = [sunnybrook.slice_cine(root, case, s) for s in range(n_slices)]
+    raw = np.stack([slice_probabilities(net, c, spacing_mm, c.shape[-2:], tta_views).argmax(axis=1) for c in cines])
+    return clean_stack(raw.astype(np.uint8))
+
+
+def score_case(net, root: Path, case: str, tta_views: int) -> SunnybrookScore:
+    from lab.training.mri_data import epicardium_consistent
+
+    images = sunnybrook.contoured_images(root, case)
+    spacing = images[0].spacing_mm
+    n_slices = max(sunnybrook.slice_and_phase(im.instance)[0] for im in images) + 1
+    labels = segment_case(net, root, case, n_slices, spacing, tta_views)
+    dz_mm = slice_spacing_mm(images)
+    pool_px: dict[int, int] = {}
+    for im in images:
+        phase = sunnybrook.slice_and_phase(im.instance)[1]
+        pool_px[phase] = pool_px.get(phase, 0) + int(im.endo_mask.sum())
+    ed_phase = max(pool_px, key=pool_px.get)
+    endo, myo, apd = [], [], []
+    vol = {True: [0.0, 0.0], False: [0.0, 0.0]}
+    px_ml = spacing[0] * spacing[1] * dz_mm / 1000.0
+    for im in images:
+        s, phase = sunnybrook.slice_and_phase(im.instance)
+        pred = labels[s, phase]
+        endo.append(dice((pred == 1).astype(np.uint8), im.endo_mask.astype(np.uint8), 1))
+        apd.append(average_perpendicular_distance_mm(pred == 1, im.endo_mask, spacing))
+        if im.epi_mask is not None and epicardium_consistent(im.endo_mask, im.epi_mask):
+            truth = np.where(im.endo_mask, 1, np.where(im.epi_mask, 2, 0)).astype(np.uint8)
+            myo.append(dice(np.where(pred == 3, 0, pred), truth, 2))
+        vol[phase == ed_phase][0] += float(im.endo_mask.sum()) * px_ml
+        vol[phase == ed_phase][1] += float((pred == 1).sum()) * px_ml
+    ed, es = vol[True], vol[False]
+    ef = tuple(100.0 * (ed[i] - es[i]) / ed[i] if ed[i] else float("nan") for i in (0, 1))
+    finite = [a for a in apd if np.isfinite(a)]
+    return SunnybrookScore(case, float(np.mean(endo)), float(np.mean(myo)) if myo else float("nan"),
+                           float(np.mean(finite)) if finite else float("inf"), tuple(ed), tuple(es), ef)
+
+
+def print_table(rows: list[SunnybrookScore]) -> None:
+    print("\nSunnybrook (held-out centre): endo DSC, myo DSC, APD mm, EDV / ESV / EF expert vs ours (contoured slices)")
+    for r in rows:
+        print(f"{r.case:10} {r.dice_endo:.3f} {r.dice_myo:.3f} {r.apd_endo_mm:5.2f}  "
+              f"EDV {r.edv_ml[0]:6.1f} vs {r.edv_ml[1]:6.1f}  ESV {r.esv_ml[0]:6.1f} vs {r.esv_ml[1]:6.1f}  "
+              f"EF {r.ef_pct[0]:5.1f} vs {r.ef_pct[1]:5.1f}")
+    myo = [r.dice_myo for r in rows if np.isfinite(r.dice_myo)]
+    print(f"{'mean':10} {np.mean([r.dice_endo for r in rows]):.3f} {np.mean(myo) if myo else float('nan'):.3f} "
+          f"{np.mean([r.apd_endo_mm for r in rows]):5.2f}  EF error "
+          f"{np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in rows]):.1f} points")

@@ -1,0 +1,136 @@
+"""Validation of the view classifier: `python -m app evaluate view` prints it for models/view.
+
+Sets (none of them used in training):
+- CAMUS valid split: the ED and ES images of the 50 validation patients, REAL A4C (per-frame accuracy);
+- held-out phantom clips per apical view, seeds HELDOUT_SEED + 1000 * view index + i (training uses
+  seeds below 3000), per-frame accuracy and per-clip accuracy (probabilities averaged over the clip);
+- held-out 'other' inputs (phantom MRI seeds 59000+, synthetic sectors from a separate random stream);
+- the real clip ../shared/data/echo_clip_a4c/a4c_sequence.nii.gz (should be a4c; classify_view averaging).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from lab.training.view_data import APICAL, OTHER_KINDS, camus_inputs, phantom_echo_clip, phantom_mri_frames, synthetic_other
+from app.ml.view import frame_to_input, pick_frames, predict_inputs
+
+HELDOUT_SEED = 90000
+REAL_CLIP = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echo_clip_a4c" / "a4c_sequence.nii.gz"
+
+
+def heldout_sets(size_px: int, n_clips: int = 6, frames_per_clip: int = 8, camus_root: Path | None = None,
+                 camus_limit: int | None = None) -> dict:
+    """{'camus': (N,S,S) or None, 'clips': {view: [(n,S,S), ...]}, 'other': (M,S,S), 'real_clip': (k,S,S) or None}."""
+    clips = {v: [phantom_echo_clip(v, HELDOUT_SEED + 1000 * i + s, size_px, frames_per_clip) for s in range(n_clips)]
+             for i, v in enumerate(APICAL)}
+    rng = np.random.default_rng(HELDOUT_SEED)
+    other = [phantom_mri_frames(59000 + s, size_px, 6) for s in range(2)]
+    other += [np.stack([synthetic_other(k, rng, size_px, None) for _ in range(8)]) for k in OTHER_KINDS[1:4]]
+    try:
+        camus = camus_inputs("valid", size_px, camus_root, camus_limit)
+    except FileNotFoundError:
+        camus = None
+    real = None
+    if REAL_CLIP.is_file():
+        from app.data.readers import load_recording
+
+        rec = load_recording(REAL_CLIP)
+        frames = rec.frames_unit()
+        real = np.stack([frame_to_input(frames[t], rec.sector_mask, size_px) for t in pick_frames(len(frames))])
+    return {"camus": camus, "clips": clips, "other": np.concatenate(other), "real_clip": real}
+
+
+def evaluate(net, device, sets: dict) -> dict:
+    """Accuracies (0..1) on the held-out sets; the network is put in eval mode."""
+    from app.ml.nets.view_classifier import CLASSES
+
+    net.eval()
+    out: dict = {}
+    if sets.get("camus") is not None:
+        pred = predict_inputs(net, sets["camus"], device).argmax(1)
+        names = [CLASSES[int(p)] for p in pred]
+        out["camus_valid_a4c_accuracy"] = round(float(np.mean([n == "a4c" for n in names])), 4)
+        out["camus_valid_frames"] = len(names)
+        out["camus_valid_predicted_counts"] = {c: names.count(c) for c in CLASSES if names.count(c)}
+    per_view = {}
+    for view, clips in sets["clips"].items():
+        probs = [predict_inputs(net, clip, device) for clip in clips]
+        frame_hits = np.concatenate([p.argmax(1) == CLASSES.index(view) for p in probs])
+        clip_hits = [int(p.mean(0).argmax()) == CLASSES.index(view) for p in probs]
+        per_view[view] = {"frame_accuracy": round(float(frame_hits.mean()), 4),
+                          "clip_accuracy": round(float(np.mean(clip_hits)), 4), "clips": len(clips)}
+    out["phantom_heldout"] = per_view
+    other = predict_inputs(net, sets["other"], device).argmax(1)
+    out["other_heldout_accuracy"] = round(float(np.mean(other == CLASSES.index("other"))), 4)
+    if sets.get("real_clip") is not None:
+        mean = predict_inputs(net, sets["real_clip"], device).mean(0)
+        out["real_clip_a4c"] = {"predicted": CLASSES[int(mean.argmax())], "probability": round(float(mean.max()), 4),
+                                "frames_used": len(sets["real_clip"]), "file": "echo_clip_a4c/a4c_sequence.nii.gz"}
+    return out
+
+
+def real_probes(net, device, size_px: int) -> dict:
+    """Real recordings that are NOT apical echo (none used in training): the pydicom ultrasound samples in
+    dicom_samples/ (obstetric/abdominal/TEE, all expected 'other') and Sunnybrook cine MRI SCD0000301
+    (expected 'other'; the network only saw PHANTOM MRI). {name: {predicted, probability}}."""
+    from app.data.readers import load_recording
+    from app.ml.nets.view_classifier import CLASSES
+
+    root = REAL_CLIP.parents[1]
+    files = sorted((root / "dicom_samples").glob("*US*.dcm")) + sorted((root / "dicom_samples").glob("*-pl.dcm"))
+    files += [p for p in [root / "dicom_samples" / "OBXXXX1A_rle_2frame.dcm", root / "sunnybrook" / "dicoms" / "SCD0000301"]
+              if p.exists()]
+    out = {}
+    for path in dict.fromkeys(files):
+        try:
+            rec = load_recording(path)
+        except Exception as exc:  # noqa: BLE001 - a probe that cannot be read is reported, not fatal
+            out[path.name] = {"error": str(exc)[:120]}
+            continue
+        frames = rec.frames_unit(rec.n_slices // 2 if rec.is_stack else 0)
+        inputs = np.stack([frame_to_input(frames[t], rec.sector_mask, size_px) for t in pick_frames(len(frames))])
+        mean = predict_inputs(net, inputs, device).mean(0)
+        out[path.name] = {"modality": rec.modality, "expected": "other", "predicted": CLASSES[int(mean.argmax())],
+                          "probability": round(float(mean.max()), 4)}
+    return out
+
+
+def summary_line(metrics: dict) -> str:
+    ph = metrics.get("phantom_heldout", {})
+    parts = [f"CAMUS valid a4c {metrics.get('camus_valid_a4c_accuracy', float('nan')):.3f}"]
+    parts += [f"phantom {v} frame {m['frame_accuracy']:.3f} clip {m['clip_accuracy']:.3f}" for v, m in ph.items()]
+    parts.append(f"other {metrics.get('other_heldout_accuracy', float('nan')):.3f}")
+    if "real_clip_a4c" in metrics:
+        rc = metrics["real_clip_a4c"]
+        parts.append(f"real clip -> {rc['predicted']} p={rc['probability']:.2f}")
+    return "; ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import json
+
+    import torch
+
+    from app.ml.device import choose_device
+    from app.ml.weights import load_model, read_card
+
+    p = argparse.ArgumentParser(prog="cardiotrace evaluate view", description=__doc__.splitlines()[0])
+    p.add_argument("--clips", type=int, default=6, help="held-out phantom clips per view")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    args = p.parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+    device = choose_device()
+    net = load_model("view", device)
+    size = int(read_card("view").preprocessing.input_size_px or 96)
+    metrics = evaluate(net, device, heldout_sets(size, args.clips))
+    metrics["real_non_apical_probes"] = real_probes(net, device, size)
+    print(json.dumps(metrics, indent=2) if args.json else summary_line(metrics))
+    if not args.json:
+        for name, probe in metrics["real_non_apical_probes"].items():
+            print(f"real probe {name}: expected other -> {probe.get('predicted')} p={probe.get('probability')}")
+    return 0

@@ -1,0 +1,154 @@
+"""Train the four-class short-axis network (LV pool, myocardium, RV pool) on ACDC, one cross-validation fold a run.
+
+    python -m app train mri-seg-acdc --fold 0 --steps 3000 --threads 1     # one of 5 folds (0-4)
+    python -m app train mri-seg-acdc --fold all --steps 3000               # every patient (no held-out fold)
+
+The per-phase part of the multi-level network (its CNN: temporal "none") learns here from ACDC's labelled
+ED and ES slices; folds hold out whole patients, stratified by diagnostic group (app/data/datasets/acdc.py).
+Each step draws --batch slices: a random patient of the training folds, a random slice and phase, a crop of
+--crop px of the whole-slice grid (app/ml/mri_preprocess.py) around the heart moved by up to --jitter px, and
+the augmentation of lab/training/mri_augment.py (rotation, flip, zoom 0.7-1.4, intensity, blur, noise).
+Loss: cross-entropy + soft Dice of the three structures. Resumable: checkpoints/mri_acdc_<fold>[_TAG]/last.pt.
+`python -m app evaluate mri-acdc` scores the folds; `train mri-seg-acdc --publish` ships them as an ensemble.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from app.data.datasets import acdc
+from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
+from lab.training.mri_acdc_data import AcdcSlices, draw_crop, load_all
+from lab.training.mri_acdc_folds import ACDC, N_FOLDS, build_net, fold_patients, run_dir
+from lab.training.mri_augment import augment
+
+CHECKPOINT_MINUTES = 3.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cardiotrace train mri-seg-acdc", description=__doc__.splitlines()[0])
+    p.add_argument("--fold", default="0", help="held-out fold 0-4, or 'all' (train on every patient)")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=12)
+    p.add_argument("--crop", type=int, default=128, help="training crop in grid pixels (1.25 mm)")
+    p.add_argument("--jitter", type=int, default=32, help="crop centre moved by up to this many px")
+    p.add_argument("--base-channels", type=int, default=16)
+    p.add_argument("--context-blocks", type=int, default=2)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--bf16", action="store_true", help="forward pass in bf16 autocast (only on a native-bf16 CPU)")
+    p.add_argument("--tag", default="")
+    p.add_argument("--data", type=Path, default=ACDC)
+    p.add_argument("--publish", action="store_true",
+                   help="write models/mri_seg as the ensemble of the finished folds 0-4 of --tag (trains nothing)")
+    return p
+
+
+def segmentation_loss(logits, target, dice_weight: float = 0.5):
+    """Cross-entropy + (1 - mean soft Dice of classes 1..3); logits (B, C, H, W), target (B, H, W) long."""
+    import torch
+
+    ce = torch.nn.functional.cross_entropy(logits, target)
+    probs = torch.softmax(logits, dim=1)
+    onehot = torch.nn.functional.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()
+    inter = (probs * onehot).sum(dim=(0, 2, 3))
+    dice = (2 * inter + 1.0) / (probs.sum(dim=(0, 2, 3)) + onehot.sum(dim=(0, 2, 3)) + 1.0)
+    return (1 - dice_weight) * ce + dice_weight * (1.0 - dice[1:].mean())
+
+
+class Trainer:
+    def __init__(self, args: argparse.Namespace, argv: list[str]):
+        import torch
+
+        torch.set_num_threads(args.threads)
+        torch.manual_seed(args.seed)
+        self.args, self.argv = args, argv
+        self.rng = np.random.default_rng(args.seed + 17 * (0 if args.fold == "all" else int(args.fold) + 1))
+        train_ids, _ = fold_patients(args.data, args.fold)
+        everyone = {p.patient: p for p in load_all(args.data, CHECKPOINTS_DIR / "mri_data")}
+        self.train: list[AcdcSlices] = [everyone[p] for p in train_ids]
+        self.net = build_net(args)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=args.lr, weight_decay=1e-4)
+        self.ckpt = run_dir(args.fold, args.tag) / "last.pt"
+        self.step, self.losses = 0, []
+        state = load_checkpoint(self.ckpt)
+        if state:
+            self.net.load_state_dict(state["model"])
+            self.opt.load_state_dict(state["optimizer"])
+            self.step, self.losses = state["step"], state.get("losses", [])
+
+    def save(self) -> None:
+        save_checkpoint(self.ckpt, {"model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
+                                    "step": self.step, "losses": self.losses, "args": vars(self.args),
+                                    "argv": self.argv, "build": {"base_channels": self.args.base_channels,
+                                                                 "context_blocks": self.args.context_blocks}})
+
+    def batch(self):
+        import torch
+
+        images, labels = [], []
+        for _ in range(self.args.batch):
+            patient = self.train[int(self.rng.integers(len(self.train)))]
+            image, label = draw_crop(patient, self.rng, self.args.crop, self.args.jitter)
+            image, label = augment(image, label, self.rng, temporal=False)
+            images.append(image)
+            labels.append(label[0])
+        return torch.from_numpy(np.stack(images))[:, :, None], torch.from_numpy(np.stack(labels).astype(np.int64))
+
+    def train_step(self) -> float:
+        from app.ml.device import cpu_autocast
+
+        x, y = self.batch()
+        lr = self.args.lr * 0.5 * (1 + np.cos(np.pi * min(1.0, self.step / max(1, self.args.steps))))
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        self.net.train()
+        with cpu_autocast(self.args.bf16):
+            logits = self.net(x)[:, 0]
+        loss = segmentation_loss(logits.float(), y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        self.step += 1
+        return float(loss.detach())
+
+    def run(self) -> None:
+        clock = TrainingClock(CHECKPOINT_MINUTES, self.args.max_minutes)
+        recent: list[float] = []
+        while self.step < self.args.steps and not clock.out_of_time():
+            recent.append(self.train_step())
+            if self.step % 50 == 0:
+                self.losses.append(float(np.mean(recent)))
+                print(f"step {self.step} loss {self.losses[-1]:.4f} ({clock.minutes():.1f} min)", flush=True)
+                recent = []
+            if clock.checkpoint_due():
+                self.save()
+        self.save()
+        print(f"fold {self.args.fold}: step {self.step} of {self.args.steps}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if not args.data.is_dir():
+        print(f"error: ACDC data not found at {args.data}", file=sys.stderr)
+        return 2
+    if args.fold != "all" and args.fold not in {str(k) for k in range(N_FOLDS)}:
+        print(f"error: --fold must be 0-{N_FOLDS - 1} or 'all', got {args.fold!r}", file=sys.stderr)
+        return 2
+    if args.publish:
+        from lab.training.mri_acdc_publish import publish
+
+        return publish(args, argv)
+    Trainer(args, argv).run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Publish the ACDC cross-validation folds as the shipped short-axis model: models/mri_seg = the ensemble of
+the five fold networks (mean class probability; app/ml/nets/mri_ensemble.py), as nnU-Net ships its folds.
+Each member never saw one fifth of ACDC; together they saw every patient. The test-time views are shared
+among the members (member i % 5 segments view i), so the ensemble costs what one network's views cost.
+The metadata carries the cross-validation and Sunnybrook tables of `evaluate mri-seg --tag TAG`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from app.ml.mri_preprocess import GRID_MM, PREPROCESSING
+from lab.training.checkpoint import CHECKPOINTS_DIR
+from lab.training.mri_acdc_folds import N_FOLDS, load_fold_net, run_dir
+
+TTA_VIEWS = 4
+CITATION = ("ACDC challenge training set, 80 patients (Bernard et al., IEEE TMI 37(11):2514-2525, 2018; "
+            "doi:10.1109/TMI.2018.2837502), research use")
+
+
+def publish(args, argv: list[str]) -> int:
+    from app.ml.nets.mri_ensemble import MriEnsemble
+    from lab.model_notes import publish as save_model
+
+    nets = [load_fold_net(fold, args.tag) for fold in range(N_FOLDS)]
+    missing = [str(run_dir(str(f), args.tag)) for f, n in enumerate(nets) if n is None]
+    if missing:
+        print(f"error: unfinished or missing folds: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    summary_path = CHECKPOINTS_DIR / ("mri_acdc_cv" + (f"_{args.tag}" if args.tag else "")) / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    tables = summary.get("tables", {})
+    folder = save_model(MriEnsemble(nets), "mri_seg", half=True, metadata={
+        "architecture": "MriEnsemble of 5 MultiLevelConvLSTMNet(temporal=none, n_classes=4) - the per-phase "
+                        "CNN of Zhang et al.'s multi-level network with dilated context blocks, one per ACDC fold",
+        "build": {"members": N_FOLDS, "base_channels": args.base_channels, "temporal": "none",
+                  "closed_cycle": True, "n_classes": 4, "context_blocks": args.context_blocks},
+        "input": {"kind": "whole_slice", "grid_mm": GRID_MM, "channels": 1, "range": "0..1",
+                  "tta_views": TTA_VIEWS, "preprocessing": PREPROCESSING},
+        "classes": ["background", "lv_blood_pool", "myocardium", "rv_blood_pool"],
+        "training_data": CITATION + "; 5 folds over whole patients stratified by diagnostic group "
+                                    "(app/data/datasets/acdc.py stratified_folds), member k trained without fold k",
+        "augmentation": "crop 128 px (160 mm) around the heart, moved up to 32 px; rotation, flip, zoom 0.7-1.4, "
+                        "shift; contrast/brightness/gamma, shading, blur, noise (lab/training/mri_augment.py)",
+        "loss": "cross-entropy + soft Dice of LV pool, myocardium and RV pool (equal weights)",
+        "postprocessing": "argmax, then per phase over the stack: largest 3D LV and RV pools with holes filled, "
+                          "largest myocardium touching the LV (app/ml/mri_stack_cleanup.py)",
+        "temporal": "none: ACDC labels only ED and ES, so the per-phase network learns from ACDC; the cyclic "
+                    "ConvLSTMs are not part of this model yet",
+        "command": "for k in 0 1 2 3 4; do python -m app train mri-seg-acdc --fold $k " +
+                   " ".join(a for a in _fold_argv(args.tag)) + "; done; python -m app evaluate mri-seg --tag "
+                   f"{args.tag}; python -m app train mri-seg-acdc --publish --tag {args.tag}",
+        "metrics": {"acdc_5fold_cv": {k: tables.get(k, {}) for k in ("clean", "raw")},
+                    "sunnybrook_held_out_centre": summary.get("sunnybrook", []),
+                    "evaluated_with": f"python -m app evaluate mri-seg --tag {args.tag} --tta-views "
+                                      f"{summary.get('tta_views', TTA_VIEWS)}"},
+        "previous_model": "three-class crop model trained on 3 Sunnybrook patients (git history of models/mri_seg); "
+                          "its Sunnybrook leave-one-out: endocardial DSC 0.931, myocardial 0.782, APD 1.60 mm",
+    })
+    print(f"published {folder}", flush=True)
+    return 0
+
+
+def _fold_argv(tag: str) -> list[str]:
+    """The training flags the folds were run with (from fold 0's checkpoint), for the metadata's command."""
+    from lab.training.checkpoint import load_checkpoint
+
+    state = load_checkpoint(run_dir("0", tag) / "last.pt") or {}
+    argv = list(state.get("argv", []))
+    if "--fold" in argv:
+        i = argv.index("--fold")
+        argv = argv[:i] + argv[i + 2:]
+    return argv
