@@ -63,8 +63,10 @@ class CurvesPanel(QWidget):
         self.timeline.set_cursor(frame)
         self.strain_cursor.setValue(frame)
 
-    def show_measurements(self, n_frames: int, measurements, ed_frames, es_frames, flagged) -> None:
-        """Plot the volume (or area) curve, ED/ES markers and flagged frames of one recording."""
+    def show_measurements(self, n_frames: int, measurements, ed_frames, es_frames, flagged, title: str = "") -> None:
+        """Plot the volume (or area) curve, ED/ES markers and flagged frames of one recording; `title` names what
+        the curve is of (a stack, a slice, a view)."""
+        self.volume_plot.setTitle(title or None, size="9pt")
         self.timeline.set_frame_count(n_frames)
         self.volume_plot.setXRange(-0.5, max(n_frames - 0.5, 1), padding=0.01)
         curve, label = _volume_or_area(measurements)

@@ -21,6 +21,8 @@ from app.ui.measurements_panel import MeasurementsPanel, edes_source_text, measu
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
 from app.ui.side_panel import RecordingsPanel, ToolsPanel
+from app.ui.stack_panels import StackPanels
+from app.ui.study_actions import StudyActions
 from app.ui.status import StatusArea
 from app.ui.study_windows import choose_window, study_windows
 from app.ui.study_controller import StudyController
@@ -28,6 +30,15 @@ from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
 from app.workflow.patients import describe
 from app.workflow.view_step import view_note
+
+
+def curve_title(recording, slice_index: int) -> str:
+    """What the volume plot shows, in the recording's own words (a stack, one MRI slice, or an echo view)."""
+    if recording.is_stack:
+        return f"short-axis stack: volumes by slice summation ({recording.n_slices} slices)"
+    if recording.modality == "mri":
+        return f"short-axis slice {slice_index + 1}: LV cavity area"
+    return f"{recording.view.upper()}: LV volume"
 
 
 def corrections_text(state) -> str:
@@ -51,6 +62,7 @@ class MainWindow(QMainWindow):
         self._pending: set[str] = set()
         self.study_windows: list = []  # windows this one opened for other patients' studies
         self._build()
+        self.study_actions = StudyActions(self)
         self.actions = build_actions(self)
         self._connect()
 
@@ -65,6 +77,7 @@ class MainWindow(QMainWindow):
         self.tools = ToolsPanel()
         self.measurements = MeasurementsPanel()
         self.curves = CurvesPanel()
+        self.stack = StackPanels(self)  # slice strip + per-slice volume table (short-axis stacks only)
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.measurements)
         tools_scroll = QScrollArea()  # the tools must not force the window taller than the screen
@@ -73,14 +86,24 @@ class MainWindow(QMainWindow):
         tools_scroll.setFrameShape(QScrollArea.NoFrame)
         right.addWidget(tools_scroll)
         right.setSizes([330, 420])
+        viewer = QWidget()
+        viewer_layout = QVBoxLayout(viewer)
+        viewer_layout.setContentsMargins(0, 0, 0, 0)
+        viewer_layout.addWidget(self.cine, 1)
+        viewer_layout.addWidget(self.stack.strip)
         top = QSplitter(Qt.Horizontal)
-        for w, stretch in ((self.recordings, 0), (self.cine, 1), (right, 0)):
+        for w, stretch in ((self.recordings, 0), (viewer, 1), (right, 0)):
             top.addWidget(w)
             top.setStretchFactor(top.count() - 1, stretch)
         top.setSizes([190, 800, 330])
+        bottom = QSplitter(Qt.Horizontal)  # curves, and beside them a stack's per-slice volume table
+        bottom.addWidget(self.curves)
+        bottom.addWidget(self.stack.table)
+        bottom.setStretchFactor(0, 1)
+        bottom.setSizes([1000, 420])
         main = QSplitter(Qt.Vertical)
         main.addWidget(top)
-        main.addWidget(self.curves)
+        main.addWidget(bottom)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 1)
         main.setSizes([640, 270])
@@ -98,7 +121,8 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         ev = self.study.events
         ev.recording_added.connect(self._recording_added)
-        ev.contours_changed.connect(lambda i, keys: self._if_current(i, self.refresh_frame))
+        ev.contours_changed.connect(lambda i, keys: self._if_current(i, lambda: (self.refresh_frame(),
+                                                                                 self.stack.contours_changed())))
         ev.analysis_changed.connect(lambda i: self._if_current(i, lambda: self._later("all")))
         ev.measurements_changed.connect(self._measurements_changed)
         ev.edes_changed.connect(lambda i: self._if_current(i, self.refresh_frame))
@@ -118,6 +142,7 @@ class MainWindow(QMainWindow):
         self.tools.analyse.connect(self.analyse_current)
         self.edits = EditActions(self)
         self.editor.drag_started.connect(lambda: self.cine.set_playing(False))
+        self.cine.plot.getPlotItem().vb.sigRangeChanged.connect(lambda *a: self.refresh_handles())
 
     # -- opening ----------------------------------------------------------------------------
     def open_paths(self, paths) -> None:
@@ -207,7 +232,7 @@ class MainWindow(QMainWindow):
 
     def _slice_changed(self, slice_index: int) -> None:
         self.slice_index = slice_index
-        self.cine.set_recording(self.state.recording, slice_index, self.cine.frame)
+        self.cine.set_recording(self.state.recording, slice_index, self.cine.frame, keep_view=True)  # keeps zoom
         self.refresh_all()
 
     def _later(self, what: str) -> None:
@@ -231,6 +256,7 @@ class MainWindow(QMainWindow):
         self._update_header()
         self.reports.update()
         self.tools.show_view(self.state.recording.view)
+        self.tools.show_modality(self.state.recording.modality)
         self.refresh_measurements()
         self.refresh_frame()
 
@@ -247,6 +273,7 @@ class MainWindow(QMainWindow):
                              None if centerline is None else np.asarray(centerline)[frame])
         self.editor.show(st.contour(key, self.editor.kind),
                          self.cine.image.mapRectToParent(self.cine.image.boundingRect()), key)
+        self.refresh_handles()
         self.curves.set_frame(frame)
         self.cine.set_loop_range(self._beat_range(frame))
 
@@ -256,7 +283,7 @@ class MainWindow(QMainWindow):
             return
         strain = st.strain
         self.curves.show_measurements(st.recording.n_frames, st.measurements, st.ed_frames, st.es_frames,
-                                      st.flagged_frames)
+                                      st.flagged_frames, curve_title(st.recording, self.slice_index))
         if self.curves.strain_source is not strain:  # re-plot only when the strain result changes
             self.curves.show_strain(strain)
         self.curves.set_frame(self.cine.frame)
@@ -269,6 +296,16 @@ class MainWindow(QMainWindow):
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else biplane, rec.modality, source,
                                             view_note(st.analysis), indexed_values(st.measurements, rec.patient))
+        self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
+
+    def refresh_handles(self) -> None:
+        """Size the control points to the contour on screen: small slices keep their outline visible."""
+        from app.ui.handles import handle_size_px
+
+        contour = self.editor.contour
+        if contour is not None:
+            self.editor.points.setSize(handle_size_px(self.cine.px_to_view(contour.points_px), self.cine.plot,
+                                                      contour.closed))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)

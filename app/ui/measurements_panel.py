@@ -39,8 +39,9 @@ INDEXED_ROWS = (  # shown when the body surface area is known (app.workflow.inde
 
 
 def rows_for(modality: str, indexed=None) -> tuple:
-    """The table's rows: the common ones, the MRI ones on cine MRI, the indexed ones with a BSA (echo: no RV)."""
-    rows = ROWS + (MRI_ROWS if modality == "mri" else ())
+    """The table's rows: the common ones (GLS on echo only), the mass and RV on cine MRI, the indexed ones with a
+    BSA (echo: no RV)."""
+    rows = (tuple(r for r in ROWS if r[0] != "gls_pct") + MRI_ROWS) if modality == "mri" else ROWS  # no echo GLS
     if indexed is not None and indexed.bsa_m2 is not None:
         rows += tuple(r for r in INDEXED_ROWS if modality == "mri" or not r[0].startswith(("rv_", "lv_mass")))
     return rows

@@ -11,6 +11,8 @@ from app.data.recording import VIEWS
 from app.ui.overlays import LAYERS
 
 KIND_LABELS = {"endo": "Endocardium", "epi": "Epicardium", "la": "Left atrium", "rv": "Right ventricle (MRI)"}
+ECHO_ONLY_LAYERS = ("la", "axis", "strain")  # long-axis echo overlays: hidden on cine MRI
+MRI_ONLY = ("rv",)  # the RV border comes from short-axis MRI only
 MODE_LABELS = {"edit": "Drag points", "redraw": "Redraw contour", "calibrate": "Calibrate (draw a line)"}
 
 
@@ -154,3 +156,23 @@ class ToolsPanel(QWidget):
 
     def show_view(self, view: str) -> None:
         self.view.setCurrentText(view)
+
+    def show_modality(self, modality: str) -> None:
+        """Offer the overlays and contour kinds of the modality (no LA, long axis or strain on MRI; no RV on echo)."""
+        hidden = ECHO_ONLY_LAYERS if modality == "mri" else MRI_ONLY
+        for name, box in self.overlay_boxes.items():
+            box.setVisible(name not in hidden)
+        if getattr(self, "_kinds_for", None) == modality:
+            return
+        self._kinds_for = modality
+        current = self.kind.currentData()
+        self.kind.blockSignals(True)
+        self.kind.clear()
+        for kind, label in KIND_LABELS.items():
+            if kind not in hidden:
+                self.kind.addItem(label.replace(" (MRI)", ""), kind)
+        index = max(self.kind.findData(current), 0)
+        self.kind.setCurrentIndex(index)
+        self.kind.blockSignals(False)
+        if self.kind.currentData() != current:
+            self.kind_changed.emit(self.kind.currentData())
