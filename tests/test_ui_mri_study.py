@@ -164,16 +164,34 @@ def test_slice_table_excludes_a_slice_with_undo_and_autosave(mri_window, qtbot):
     assert st.excluded_slices == {0} and st.measurements.edv_ml == pytest.approx(edv - slice_ed_ml, abs=0.1)
 
 
-def test_handles_shrink_on_a_small_apical_slice(mri_window, qtbot):
+def test_handles_shrink_and_thin_out_on_a_small_apical_slice(mri_window, qtbot):
+    from app.ui.handles import HANDLE_MIN_PX, MIN_GAP_PX
+
     window = mri_window
     window.cine.set_frame(window.study[0].ed_frames[0])
-    sizes = {}
-    for s in (0, 3):
+    vb = window.cine.plot.getPlotItem().vb
+
+    def handles(s):
         window.stack.show_slice(s)
         qtbot.wait(20)
-        sizes[s] = window.editor.points.opts["size"]
-    assert sizes[3] < sizes[0]
-    assert sizes[3] >= 4.0
+        sizes = np.asarray([spot.size() for spot in window.editor.points.points()])
+        assert len(sizes) == len(window.editor.contour.points_px)
+        return sizes
+
+    base, apex = handles(0), handles(3)
+    assert apex.max() < base.max() and apex.max() >= HANDLE_MIN_PX
+    vb.scaleBy((2.0, 2.0))  # zoom out: the apical ring is a few dozen screen pixels round
+    qtbot.wait(20)
+    apex_far = handles(3)
+    shown = np.flatnonzero(apex_far > 0)
+    assert 4 <= len(shown) < len(apex_far)  # fewer handles, every k-th point
+    pts = window.cine.px_to_view(window.editor.contour.points_px[shown])
+    px_w, _ = vb.viewPixelSize()
+    gaps_px = np.hypot(*np.diff(np.vstack([pts, pts[:1]]), axis=0).T) / px_w
+    assert np.median(gaps_px) >= MIN_GAP_PX * 0.9
+    vb.scaleBy((0.2, 0.2))  # zoom in: every point has its handle again
+    qtbot.wait(20)
+    assert (handles(3) > 0).all()
 
 
 # -- item 9: study-level actions -----------------------------------------------------------------

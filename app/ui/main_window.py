@@ -299,13 +299,13 @@ class MainWindow(QMainWindow):
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
 
     def refresh_handles(self) -> None:
-        """Size the control points to the contour on screen: small slices keep their outline visible."""
-        from app.ui.handles import handle_size_px
+        """Size (and thin out) the control points to the contour on screen: small slices keep their outline visible."""
+        from app.ui.handles import handle_sizes_px
 
         contour = self.editor.contour
-        if contour is not None:
-            self.editor.points.setSize(handle_size_px(self.cine.px_to_view(contour.points_px), self.cine.plot,
-                                                      contour.closed))
+        if contour is not None and len(self.editor.points.data) == len(contour.points_px):
+            self.editor.points.setSize(handle_sizes_px(self.cine.px_to_view(contour.points_px), self.cine.plot,
+                                                       contour.closed))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)

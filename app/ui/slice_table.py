@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
 from app.workflow.study_edits import slice_volumes
 
-HEADERS = ("Use", "Slice", "Area ED (cm²)", "Area ES (cm²)", "ED (ml)", "ES (ml)")
+HEADERS = ("Use", "Slice", "ED cm²", "ES cm²", "ED ml", "ES ml")  # LV cavity area and slab volume
 
 
 def _text(value: float | None, decimals: int) -> str:
@@ -31,8 +31,13 @@ class SliceVolumeTable(QTableWidget):
         self.setEditTriggers(QTableWidget.NoEditTriggers)
         self.setSelectionBehavior(QTableWidget.SelectRows)
         self.setSelectionMode(QTableWidget.SingleSelection)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Stretch)  # fits the panel: no horizontal scrolling
+        for col in (0, 1):
+            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        for col, tip in enumerate(("included in the volumes", "1 = base", "LV cavity area at ED",
+                                   "LV cavity area at ES", "area x slice spacing at ED", "area x slice spacing at ES")):
+            self.horizontalHeaderItem(col).setToolTip(tip)
         self.setToolTip("Untick a slice to leave it out of EDV, ESV, EF, the mass and the RV (Ctrl+Z undoes)")
         self.itemChanged.connect(self._item_changed)
         self.cellClicked.connect(lambda row, col: self.slice_clicked.emit(row) if col > 0 else None)
