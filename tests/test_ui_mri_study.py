@@ -292,3 +292,38 @@ def study_actions_body_size_edit(index):
     from app.workflow.edits import BodySizeEdit
 
     return BodySizeEdit(index, 170.0, 70.0)
+
+
+def test_la_volume_biplane_area_length_from_the_traced_atrium(make_window, qtbot, monkeypatch):
+    import app.ui.study_actions as study_actions
+    from app.workflow.la_volume import area_length_ml, study_la_volume
+    from tests.ui_fixtures import fake_analysis
+
+    window = make_window()
+    truth = {}
+    for view in ("a4c", "a2c"):
+        rec, labels = synthetic_echo(24, view=view)
+        index = window.controller.add_recording(rec)
+        window.study.set_analysis(index, fake_analysis(labels, ed_frames=(0,), es_frames=(12,)))
+        truth[view] = labels[12] == 3
+    qtbot.wait(20)
+    la = study_la_volume(window.study)
+    assert la is not None
+    area_mm2 = truth["a4c"].sum() * 0.25  # 0.5 mm pixels
+    rows = np.flatnonzero(truth["a4c"].any(axis=1))
+    length_mm = (rows.max() + 1 - 0.68 * 160) * 0.5  # annulus row to the atrium's far end
+    assert la.area_a4c_mm2 == pytest.approx(area_mm2, rel=0.05)
+    assert la.length_mm == pytest.approx(length_mm, rel=0.1)
+    assert la.volume_ml == pytest.approx(area_length_ml(area_mm2, area_mm2, length_mm), rel=0.15)
+    assert la.volume_ml == pytest.approx(8 / (3 * np.pi) * la.area_a4c_mm2 * la.area_a2c_mm2 / la.length_mm / 1000)
+    assert window.measurements.cell_text("la_volume_ml") == f"{la.volume_ml:.0f} ml"
+    assert "la_volume_index_ml_m2" not in [r[0] for r in window.measurements.rows]  # no BSA yet
+    monkeypatch.setattr(study_actions, "ask_patient_details", lambda parent, h, w, s: (100.0, 10.0, "F"))
+    window.study_actions.edit_patient()  # a small child: BSA 0.53 m2
+    qtbot.wait(20)
+    bsa = np.sqrt(100.0 * 10.0 / 3600)
+    assert window.measurements.cell_text("la_volume_index_ml_m2") == f"{la.volume_ml / bsa:.0f} ml/m²"
+    assert window.measurements.cell_text("la_volume_index_ml_m2", 2) == "<= 34 ml/m2"
+    assert window.measurements.cell_text("la_volume_index_ml_m2", 3) == ""  # 6 ml/m2: normal
+    assert classify("la_volume_index_ml_m2", 40.0, "F") == "high" and classify("la_volume_index_ml_m2", 34.0) == "normal"
+    assert reference_range("la_volume_index_ml_m2", "", "mri") is None  # an echo range

@@ -28,6 +28,7 @@ from app.ui.study_windows import choose_window, study_windows
 from app.ui.study_controller import StudyController
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
+from app.workflow.la_volume import study_la_volume
 from app.workflow.patients import describe
 from app.workflow.view_step import view_note
 
@@ -292,10 +293,11 @@ class MainWindow(QMainWindow):
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
         biplane = self.study.biplane_for(self.index)
+        la = None if biplane is None else study_la_volume(self.study)
         self.measurements.set_scope(measurement_scope(st, biplane is not None))
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else biplane, rec.modality, source,
-                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient))
+                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient), la)
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
 
     def refresh_handles(self) -> None:

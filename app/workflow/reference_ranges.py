@@ -73,6 +73,7 @@ _TABLE = {
     "esv_index_ml_m2": (11, 31, 8, 24, "ml/m2", ASE_2015),
     "gls_pct": (None, -18, None, -18, "%", ASE_2015 + " strain"),
     "heart_rate_bpm": (60, 100, 60, 100, "bpm", "adult resting"),
+    "la_volume_index_ml_m2": (None, 34, None, 34, "ml/m2", ASE_2015),  # LAVi (Lang 2015, Table 4)
 }
 
 
@@ -97,7 +98,7 @@ def _union(a: float | None, b: float | None, pick) -> float | None:
 
 # Not applied to cine MRI: CMR slice-summation volumes run larger and its normal EF is higher (the echo
 # lower limits 52/54 % would call a mildly reduced CMR EF normal); MRI uses _CMR_TABLE instead.
-ECHO_ONLY = ("edv_ml", "esv_ml", "ef_pct", "edv_index_ml_m2", "esv_index_ml_m2", "gls_pct")
+ECHO_ONLY = ("edv_ml", "esv_ml", "ef_pct", "edv_index_ml_m2", "esv_index_ml_m2", "gls_pct", "la_volume_index_ml_m2")
 
 
 def reference_range(name: str, sex: str = "", modality: str = "echo") -> ReferenceRange | None:
