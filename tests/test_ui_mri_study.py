@@ -327,3 +327,23 @@ def test_la_volume_biplane_area_length_from_the_traced_atrium(make_window, qtbot
     assert window.measurements.cell_text("la_volume_index_ml_m2", 3) == ""  # 6 ml/m2: normal
     assert classify("la_volume_index_ml_m2", 40.0, "F") == "high" and classify("la_volume_index_ml_m2", 34.0) == "normal"
     assert reference_range("la_volume_index_ml_m2", "", "mri") is None  # an echo range
+
+
+def test_mri_pdf_has_cmr_mass_range_and_no_echo_strain_words(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))  # report_fixtures, as test_report_pdf imports it
+    from pypdf import PdfReader
+    from report_fixtures import synthetic_stack_analysis
+
+    from app.report.build import report_from_analyses
+    from app.report.pdf import write_pdf
+
+    report = report_from_analyses([synthetic_stack_analysis()])  # a male patient
+    rows = {r.key: r for r in report.recordings[0].measurements}
+    assert rows["lv_mass_g"].reference == "92-176 g"  # CMR, men
+    text = "\n".join(p.extract_text() for p in PdfReader(write_pdf(report, tmp_path / "mri.pdf")).pages)
+    assert "92-176 g" in text
+    for word in ("Longitudinal strain", "bullseye", "A4C", "A2C"):
+        assert word not in text, word
