@@ -248,12 +248,15 @@ def test_patient_dialog_sets_every_recording_and_the_ranges_follow(make_window, 
         assert (p.height_cm, p.weight_kg, p.sex) == (165.0, 60.0, "F")
     assert window.measurements.cell_text("edv_ml", 2) == "46-106 ml"  # women's echo range (the file said M)
     assert "bsa_m2" in [r[0] for r in window.measurements.rows]
-    assert window.study.to_json(1)["body_size"]["sex"] == "F"
+    saved = window.study.to_json(1)
+    assert saved["patient_sex"] == "F"
     window.controller.undo_stack.undo()
     qtbot.wait(20)
     assert all(st.recording.patient.sex == "M" and st.recording.patient.height_cm is None
                for st in window.study.recordings)
     assert window.measurements.cell_text("edv_ml", 2) == "62-150 ml"
+    window.study.restore_json(1, saved)  # reopened: the typed sex and size come back
+    assert window.study[1].recording.patient.sex == "F" and window.study[1].recording.patient.weight_kg == 60.0
 
 
 def test_about_names_version_models_figures_and_research_use():

@@ -380,8 +380,8 @@ class StudyState:
             "measurements": meas.to_json_dict() if hasattr(meas, "to_json_dict") else None,
             "strain": strain_to_json(st.strain),
             "excluded_slices": sorted(st.excluded_slices),
-            "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg,
-                          "sex": st.recording.patient.sex},
+            "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg},
+            "patient_sex": st.recording.patient.sex,  # as typed in the patient dialog (or from the file)
             "segmenter": str(getattr(st.analysis, "segmenter", "") or ""),
             "report": {"conclusion": self.conclusion, "reviewer": self.reviewer},
         }
@@ -404,11 +404,15 @@ class StudyState:
         if edited.get("calibration"):
             rec = rec.with_calibration(tuple(data["spacing_mm"]))
         body = data.get("body_size") or {}
-        if body.get("height_cm") is not None or body.get("weight_kg") is not None or body.get("sex"):
+        if body.get("height_cm") is not None or body.get("weight_kg") is not None:
             from dataclasses import replace
 
             rec = replace(rec, patient=replace(rec.patient, height_cm=body.get("height_cm"),
-                                               weight_kg=body.get("weight_kg"), sex=body.get("sex") or rec.patient.sex))
+                                               weight_kg=body.get("weight_kg")))
+        if data.get("patient_sex") in ("M", "F", ""):  # files before the patient dialog have none
+            from dataclasses import replace
+
+            rec = replace(rec, patient=replace(rec.patient, sex=data["patient_sex"]))
         st.recording = rec
         st.contours = contours
         st.analysed = bool(data.get("analysed", bool(contours)))
