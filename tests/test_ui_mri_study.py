@@ -206,7 +206,7 @@ def test_analyse_all_runs_the_recordings_one_after_another(make_window, qtbot):
     window.controller.with_strain = False
     concurrent = []
     window.controller.analysis_progress.connect(lambda i, f, t: concurrent.append(len(window.controller.workers)))
-    window.study_actions.analyse_all()
+    window.tools.analyse_all_button.click()
     qtbot.waitUntil(lambda: all(st.analysed for st in window.study.recordings) and not window.study_actions.running,
                     timeout=60000)
     assert concurrent and max(concurrent) == 1  # never two analyses at once

@@ -118,3 +118,12 @@ def _volume_or_area(m) -> tuple[np.ndarray | None, str]:
     if unit == "ml":
         return curve, "LV volume (ml)"
     return curve, f"LV area ({unit}{', uncalibrated' if unit == 'px²' else ''})"
+
+
+def curve_title(recording, slice_index: int) -> str:
+    """What the volume plot shows, in the recording's own words (a stack, one MRI slice, or an echo view)."""
+    if recording.is_stack:
+        return f"short-axis stack: volumes by slice summation ({recording.n_slices} slices)"
+    if recording.modality == "mri":
+        return f"short-axis slice {slice_index + 1}: LV cavity area"
+    return f"{recording.view.upper()}: LV volume"

@@ -32,3 +32,10 @@ def handle_sizes_px(points_view: np.ndarray, plot, closed: bool = True) -> np.nd
     if not closed:
         sizes[-1] = sizes[0]  # both ends of an open contour stay movable
     return sizes
+
+
+def size_handles(editor, cine) -> None:
+    """Apply handle_sizes_px to the contour editor's points on the cine view (after a frame, slice or zoom change)."""
+    contour = editor.contour
+    if contour is not None and len(editor.points.data) == len(contour.points_px):
+        editor.points.setSize(handle_sizes_px(cine.px_to_view(contour.points_px), cine.plot, contour.closed))

@@ -15,8 +15,9 @@ from app.ui import dialogs
 from app.ui.actions import build_actions
 from app.ui.cine_view import CineView
 from app.ui.contour_editor import ContourEditor
-from app.ui.curves_panel import CurvesPanel
+from app.ui.curves_panel import CurvesPanel, curve_title
 from app.ui.edit_actions import EditActions
+from app.ui.handles import size_handles
 from app.ui.measurements_panel import MeasurementsPanel, edes_source_text, measurement_scope
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
@@ -31,15 +32,6 @@ from app.workflow.indexed import indexed_values
 from app.workflow.la_volume import study_la_volume
 from app.workflow.patients import describe
 from app.workflow.view_step import view_note
-
-
-def curve_title(recording, slice_index: int) -> str:
-    """What the volume plot shows, in the recording's own words (a stack, one MRI slice, or an echo view)."""
-    if recording.is_stack:
-        return f"short-axis stack: volumes by slice summation ({recording.n_slices} slices)"
-    if recording.modality == "mri":
-        return f"short-axis slice {slice_index + 1}: LV cavity area"
-    return f"{recording.view.upper()}: LV volume"
 
 
 def corrections_text(state) -> str:
@@ -141,9 +133,11 @@ class MainWindow(QMainWindow):
         self.tools.kind_changed.connect(lambda k: (self.editor.set_kind(k), self.refresh_frame()))
         self.tools.mode_changed.connect(self.editor.set_mode)
         self.tools.analyse.connect(self.analyse_current)
+        self.tools.analyse_all.connect(self.study_actions.analyse_all)
         self.edits = EditActions(self)
         self.editor.drag_started.connect(lambda: self.cine.set_playing(False))
-        self.cine.plot.getPlotItem().vb.sigRangeChanged.connect(lambda *a: self.refresh_handles())
+        # control points sized (and thinned out) to the contour on screen: small slices keep their outline visible
+        self.cine.plot.getPlotItem().vb.sigRangeChanged.connect(lambda *a: size_handles(self.editor, self.cine))
 
     # -- opening ----------------------------------------------------------------------------
     def open_paths(self, paths) -> None:
@@ -274,7 +268,7 @@ class MainWindow(QMainWindow):
                              None if centerline is None else np.asarray(centerline)[frame])
         self.editor.show(st.contour(key, self.editor.kind),
                          self.cine.image.mapRectToParent(self.cine.image.boundingRect()), key)
-        self.refresh_handles()
+        size_handles(self.editor, self.cine)
         self.curves.set_frame(frame)
         self.cine.set_loop_range(self._beat_range(frame))
 
@@ -299,15 +293,6 @@ class MainWindow(QMainWindow):
                                             None if rec.is_stack else biplane, rec.modality, source,
                                             view_note(st.analysis), indexed_values(st.measurements, rec.patient), la)
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
-
-    def refresh_handles(self) -> None:
-        """Size (and thin out) the control points to the contour on screen: small slices keep their outline visible."""
-        from app.ui.handles import handle_sizes_px
-
-        contour = self.editor.contour
-        if contour is not None and len(self.editor.points.data) == len(contour.points_px):
-            self.editor.points.setSize(handle_sizes_px(self.cine.px_to_view(contour.points_px), self.cine.plot,
-                                                       contour.closed))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)
@@ -376,17 +361,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.cine.set_playing(False)
         self.controller.wait_for_workers()
-        while True:
-            self.controller.save_now()
-            problems = self.controller.unsaved_errors()
-            if not problems:
-                break
-            answer = dialogs.ask_unsaved(self, "\n".join(problems))
-            if answer == "discard":
-                break
-            if answer == "cancel":
-                event.ignore()
-                return
+        if not self.study_actions.saved_or_confirmed():
+            event.ignore()
+            return
         self.status.wait()
         if self.reports.worker is not None:
             self.reports.worker.wait()

@@ -53,7 +53,7 @@ class RecordingsPanel(QWidget):
 
 
 class ToolsPanel(QWidget):
-    """overlay_toggled(name, on), kind_changed(kind), mode_changed(mode), view_chosen(view), analyse(),
+    """overlay_toggled(name, on), kind_changed(kind), mode_changed(mode), view_chosen(view), analyse(), analyse_all(),
     body_size_chosen(height_cm or None, weight_kg or None)."""
 
     overlay_toggled = Signal(str, bool)
@@ -62,12 +62,16 @@ class ToolsPanel(QWidget):
     view_chosen = Signal(str)
     body_size_chosen = Signal(object, object)
     analyse = Signal()
+    analyse_all = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.analyse_button = QPushButton("Analyse recording")
         self.analyse_button.setToolTip("Segment every frame, find ED/ES, measure volumes and EF (Ctrl+R)")
         self.analyse_button.clicked.connect(self.analyse)
+        self.analyse_all_button = QPushButton("Analyse all recordings")
+        self.analyse_all_button.setToolTip("Analyse every recording of the study, one after another (Ctrl+Shift+R)")
+        self.analyse_all_button.clicked.connect(self.analyse_all)
         overlays = QGroupBox("Overlays")
         ov = QVBoxLayout(overlays)
         self.overlay_boxes = {}
@@ -117,6 +121,7 @@ class ToolsPanel(QWidget):
         form.addRow("Weight", self.weight)
         layout = QVBoxLayout(self)
         layout.addWidget(self.analyse_button)
+        layout.addWidget(self.analyse_all_button)
         layout.addWidget(overlays)
         layout.addWidget(editing)
         layout.addStretch(1)

@@ -70,7 +70,7 @@ class StudyActions:
         AboutDialog(self.window).exec()
 
     # -- closing ----------------------------------------------------------------------------
-    def _saved_or_confirmed(self) -> bool:
+    def saved_or_confirmed(self) -> bool:
         """Save every pending edit; True when all is saved or the user accepts losing what is not."""
         c = self.window.controller
         while True:
@@ -94,7 +94,7 @@ class StudyActions:
         """Close one recording (default: the one shown). False when nothing was closed."""
         w = self.window
         index = w.index if index is None else index
-        if index is None or not self._idle() or not self._saved_or_confirmed():
+        if index is None or not self._idle() or not self.saved_or_confirmed():
             return False
         self._remove(index)
         return True
@@ -102,7 +102,7 @@ class StudyActions:
     def close_study(self) -> bool:
         """Close every recording of this window's study (the window stays, empty)."""
         w = self.window
-        if not len(w.study) or not self._idle() or not self._saved_or_confirmed():
+        if not len(w.study) or not self._idle() or not self.saved_or_confirmed():
             return False
         for index in reversed(range(len(w.study))):
             self._remove(index)
