@@ -103,9 +103,9 @@ def main(argv=None) -> int:
     window.controller.analysis_done.connect(lambda i, ok: done.append(ok))
     original = window.controller._analysis_succeeded
 
-    def timed(index, result):  # the part of the analysis that runs on the GUI thread
+    def timed(index, result, *args):  # the part of the analysis that runs on the GUI thread (args: keep_edits)
         t = time.perf_counter()
-        original(index, result)
+        original(index, result, *args)
         handling_ms.append((time.perf_counter() - t) * 1000)
 
     window.controller._analysis_succeeded = timed

@@ -228,6 +228,8 @@ def _recording_figures(rec: RecordingSection, width: float, height: float) -> li
 
 def _strain_block(rec: RecordingSection, width: float) -> list:
     if rec.strain is None:
+        if rec.modality == "mri":
+            return []  # longitudinal strain is an echo measurement: nothing to say on cine MRI
         why = " (short-axis recording)" if rec.view in ("sax", "psax") else ""
         return [Paragraph(f"Longitudinal strain: not computed{why}.", st.BODY)]
     s = rec.strain
@@ -249,6 +251,8 @@ def _strain_block(rec: RecordingSection, width: float) -> list:
 
 def _bullseye(report: ReportData) -> list:
     if report.bullseye_pct is None:
+        if report.recordings and all(r.modality == "mri" for r in report.recordings):
+            return []  # the strain bullseye comes from apical echo views only
         apical = {r.view for r in report.recordings if r.strain is not None and r.view in ("a2c", "a3c", "a4c")}
         missing = sorted({"a2c", "a3c", "a4c"} - apical)
         return [Paragraph("17-segment bullseye", st.H3),

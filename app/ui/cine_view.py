@@ -91,7 +91,9 @@ class CineView(QWidget):
         layout.addLayout(wl)
 
     # -- content ----------------------------------------------------------------------------
-    def set_recording(self, recording: Recording | None, slice_index: int = 0, frame: int = 0) -> None:
+    def set_recording(self, recording: Recording | None, slice_index: int = 0, frame: int = 0,
+                      keep_view: bool = False) -> None:
+        """Show one slice of a recording; keep_view keeps the zoom and pan (stepping through a stack's slices)."""
         self.set_playing(False)
         self.recording = recording
         self.slice_index = slice_index
@@ -110,7 +112,8 @@ class CineView(QWidget):
         self.image.setImage(self._frames[0], autoLevels=False, levels=self._levels())  # size before setRect
         self.update_geometry()
         self.set_frame(min(frame, recording.n_frames - 1))
-        self.fit()
+        if not keep_view:
+            self.fit()
 
     def fit(self) -> None:
         """Show the whole image; the view then stays put while overlays change (no auto-range)."""
@@ -125,8 +128,9 @@ class CineView(QWidget):
         h, w = rec.image_shape
         self.image.setRect(QRectF(-0.5 * col_mm, -0.5 * row_mm, w * col_mm, h * row_mm))
         unit = "mm" if rec.calibrated else "px (uncalibrated)"
-        self.plot.setLabel("bottom", f"lateral ({unit})")
-        self.plot.setLabel("left", f"depth ({unit})")
+        across, down = ("x", "y") if rec.modality == "mri" else ("lateral", "depth")  # no probe words on MRI
+        self.plot.setLabel("bottom", f"{across} ({unit})")
+        self.plot.setLabel("left", f"{down} ({unit})")
 
     @property
     def spacing_mm(self) -> tuple[float, float]:

@@ -63,8 +63,10 @@ class CurvesPanel(QWidget):
         self.timeline.set_cursor(frame)
         self.strain_cursor.setValue(frame)
 
-    def show_measurements(self, n_frames: int, measurements, ed_frames, es_frames, flagged) -> None:
-        """Plot the volume (or area) curve, ED/ES markers and flagged frames of one recording."""
+    def show_measurements(self, n_frames: int, measurements, ed_frames, es_frames, flagged, title: str = "") -> None:
+        """Plot the volume (or area) curve, ED/ES markers and flagged frames of one recording; `title` names what
+        the curve is of (a stack, a slice, a view)."""
+        self.volume_plot.setTitle(title or None, size="9pt")
         self.timeline.set_frame_count(n_frames)
         self.volume_plot.setXRange(-0.5, max(n_frames - 0.5, 1), padding=0.01)
         curve, label = _volume_or_area(measurements)
@@ -116,3 +118,12 @@ def _volume_or_area(m) -> tuple[np.ndarray | None, str]:
     if unit == "ml":
         return curve, "LV volume (ml)"
     return curve, f"LV area ({unit}{', uncalibrated' if unit == 'px²' else ''})"
+
+
+def curve_title(recording, slice_index: int) -> str:
+    """What the volume plot shows, in the recording's own words (a stack, one MRI slice, or an echo view)."""
+    if recording.is_stack:
+        return f"short-axis stack: volumes by slice summation ({recording.n_slices} slices)"
+    if recording.modality == "mri":
+        return f"short-axis slice {slice_index + 1}: LV cavity area"
+    return f"{recording.view.upper()}: LV volume"

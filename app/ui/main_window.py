@@ -15,17 +15,21 @@ from app.ui import dialogs
 from app.ui.actions import build_actions
 from app.ui.cine_view import CineView
 from app.ui.contour_editor import ContourEditor
-from app.ui.curves_panel import CurvesPanel
+from app.ui.curves_panel import CurvesPanel, curve_title
 from app.ui.edit_actions import EditActions
+from app.ui.handles import size_handles
 from app.ui.measurements_panel import MeasurementsPanel, edes_source_text, measurement_scope
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
 from app.ui.side_panel import RecordingsPanel, ToolsPanel
+from app.ui.stack_panels import StackPanels
+from app.ui.study_actions import StudyActions
 from app.ui.status import StatusArea
 from app.ui.study_windows import choose_window, study_windows
 from app.ui.study_controller import StudyController
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
+from app.workflow.la_volume import study_la_volume
 from app.workflow.patients import describe
 from app.workflow.view_step import view_note
 
@@ -51,6 +55,7 @@ class MainWindow(QMainWindow):
         self._pending: set[str] = set()
         self.study_windows: list = []  # windows this one opened for other patients' studies
         self._build()
+        self.study_actions = StudyActions(self)
         self.actions = build_actions(self)
         self._connect()
 
@@ -65,6 +70,7 @@ class MainWindow(QMainWindow):
         self.tools = ToolsPanel()
         self.measurements = MeasurementsPanel()
         self.curves = CurvesPanel()
+        self.stack = StackPanels(self)  # slice strip + per-slice volume table (short-axis stacks only)
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.measurements)
         tools_scroll = QScrollArea()  # the tools must not force the window taller than the screen
@@ -73,14 +79,24 @@ class MainWindow(QMainWindow):
         tools_scroll.setFrameShape(QScrollArea.NoFrame)
         right.addWidget(tools_scroll)
         right.setSizes([330, 420])
+        viewer = QWidget()
+        viewer_layout = QVBoxLayout(viewer)
+        viewer_layout.setContentsMargins(0, 0, 0, 0)
+        viewer_layout.addWidget(self.cine, 1)
+        viewer_layout.addWidget(self.stack.strip)
         top = QSplitter(Qt.Horizontal)
-        for w, stretch in ((self.recordings, 0), (self.cine, 1), (right, 0)):
+        for w, stretch in ((self.recordings, 0), (viewer, 1), (right, 0)):
             top.addWidget(w)
             top.setStretchFactor(top.count() - 1, stretch)
         top.setSizes([190, 800, 330])
+        bottom = QSplitter(Qt.Horizontal)  # curves, and beside them a stack's per-slice volume table
+        bottom.addWidget(self.curves)
+        bottom.addWidget(self.stack.table)
+        bottom.setStretchFactor(0, 1)
+        bottom.setSizes([1000, 420])
         main = QSplitter(Qt.Vertical)
         main.addWidget(top)
-        main.addWidget(self.curves)
+        main.addWidget(bottom)
         main.setStretchFactor(0, 3)
         main.setStretchFactor(1, 1)
         main.setSizes([640, 270])
@@ -98,7 +114,8 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         ev = self.study.events
         ev.recording_added.connect(self._recording_added)
-        ev.contours_changed.connect(lambda i, keys: self._if_current(i, self.refresh_frame))
+        ev.contours_changed.connect(lambda i, keys: self._if_current(i, lambda: (self.refresh_frame(),
+                                                                                 self.stack.contours_changed())))
         ev.analysis_changed.connect(lambda i: self._if_current(i, lambda: self._later("all")))
         ev.measurements_changed.connect(self._measurements_changed)
         ev.edes_changed.connect(lambda i: self._if_current(i, self.refresh_frame))
@@ -116,8 +133,11 @@ class MainWindow(QMainWindow):
         self.tools.kind_changed.connect(lambda k: (self.editor.set_kind(k), self.refresh_frame()))
         self.tools.mode_changed.connect(self.editor.set_mode)
         self.tools.analyse.connect(self.analyse_current)
+        self.tools.analyse_all.connect(self.study_actions.analyse_all)
         self.edits = EditActions(self)
         self.editor.drag_started.connect(lambda: self.cine.set_playing(False))
+        # control points sized (and thinned out) to the contour on screen: small slices keep their outline visible
+        self.cine.plot.getPlotItem().vb.sigRangeChanged.connect(lambda *a: size_handles(self.editor, self.cine))
 
     # -- opening ----------------------------------------------------------------------------
     def open_paths(self, paths) -> None:
@@ -207,7 +227,7 @@ class MainWindow(QMainWindow):
 
     def _slice_changed(self, slice_index: int) -> None:
         self.slice_index = slice_index
-        self.cine.set_recording(self.state.recording, slice_index, self.cine.frame)
+        self.cine.set_recording(self.state.recording, slice_index, self.cine.frame, keep_view=True)  # keeps zoom
         self.refresh_all()
 
     def _later(self, what: str) -> None:
@@ -231,6 +251,7 @@ class MainWindow(QMainWindow):
         self._update_header()
         self.reports.update()
         self.tools.show_view(self.state.recording.view)
+        self.tools.show_modality(self.state.recording.modality)
         self.refresh_measurements()
         self.refresh_frame()
 
@@ -247,6 +268,7 @@ class MainWindow(QMainWindow):
                              None if centerline is None else np.asarray(centerline)[frame])
         self.editor.show(st.contour(key, self.editor.kind),
                          self.cine.image.mapRectToParent(self.cine.image.boundingRect()), key)
+        size_handles(self.editor, self.cine)
         self.curves.set_frame(frame)
         self.cine.set_loop_range(self._beat_range(frame))
 
@@ -256,7 +278,7 @@ class MainWindow(QMainWindow):
             return
         strain = st.strain
         self.curves.show_measurements(st.recording.n_frames, st.measurements, st.ed_frames, st.es_frames,
-                                      st.flagged_frames)
+                                      st.flagged_frames, curve_title(st.recording, self.slice_index))
         if self.curves.strain_source is not strain:  # re-plot only when the strain result changes
             self.curves.show_strain(strain)
         self.curves.set_frame(self.cine.frame)
@@ -265,10 +287,12 @@ class MainWindow(QMainWindow):
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
         biplane = self.study.biplane_for(self.index)
+        la = None if biplane is None else study_la_volume(self.study)
         self.measurements.set_scope(measurement_scope(st, biplane is not None))
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else biplane, rec.modality, source,
-                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient))
+                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient), la)
+        self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)
@@ -337,17 +361,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.cine.set_playing(False)
         self.controller.wait_for_workers()
-        while True:
-            self.controller.save_now()
-            problems = self.controller.unsaved_errors()
-            if not problems:
-                break
-            answer = dialogs.ask_unsaved(self, "\n".join(problems))
-            if answer == "discard":
-                break
-            if answer == "cancel":
-                event.ignore()
-                return
+        if not self.study_actions.saved_or_confirmed():
+            event.ignore()
+            return
         self.status.wait()
         if self.reports.worker is not None:
             self.reports.worker.wait()

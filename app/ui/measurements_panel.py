@@ -28,6 +28,10 @@ MRI_ROWS = (
     ("rv_sv_ml", "RV SV", "ml", 0),
     ("rv_ef_pct", "RV EF", "%", 0),
 )
+LA_ROWS = (  # the study's biplane LA volume (app.workflow.la_volume), shown with the biplane values
+    ("la_volume_ml", "LA volume", "ml", 0),
+    ("la_volume_index_ml_m2", "LA volume index", "ml/m²", 0),
+)
 INDEXED_ROWS = (  # shown when the body surface area is known (app.workflow.indexed)
     ("bsa_m2", "BSA", "m²", 2),
     ("edv_index_ml_m2", "EDV index", "ml/m²", 0),
@@ -38,11 +42,15 @@ INDEXED_ROWS = (  # shown when the body surface area is known (app.workflow.inde
 )
 
 
-def rows_for(modality: str, indexed=None) -> tuple:
-    """The table's rows: the common ones, the MRI ones on cine MRI, the indexed ones with a BSA (echo: no RV)."""
-    rows = ROWS + (MRI_ROWS if modality == "mri" else ())
+def rows_for(modality: str, indexed=None, la=None) -> tuple:
+    """The table's rows: the common ones (GLS on echo only), the mass and RV on cine MRI, the indexed ones with a
+    BSA (echo: no RV)."""
+    rows = (tuple(r for r in ROWS if r[0] != "gls_pct") + MRI_ROWS) if modality == "mri" else ROWS  # no echo GLS
     if indexed is not None and indexed.bsa_m2 is not None:
         rows += tuple(r for r in INDEXED_ROWS if modality == "mri" or not r[0].startswith(("rv_", "lv_mass")))
+    if la is not None:
+        has_bsa = indexed is not None and indexed.bsa_m2 is not None
+        rows += tuple(r for r in LA_ROWS if has_bsa or "_index_" not in r[0])
     return rows
 OUT_OF_RANGE = QColor(255, 120, 90)
 EDITED_TEXT = "edited"
@@ -109,17 +117,18 @@ class MeasurementsPanel(QWidget):
 
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
                           biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "",
-                          indexed=None) -> None:
+                          indexed=None, la=None) -> None:
         """Fill the table from a Measurements (biplane preferred when given) and a StrainResult.
 
         view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table;
-        indexed: app.workflow.indexed.IndexedValues of the recording (rows per BSA when it has one)."""
+        indexed: app.workflow.indexed.IndexedValues of the recording (rows per BSA when it has one);
+        la: the study's app.workflow.la_volume.LaVolume (LA rows, with the biplane values)."""
         m = biplane if biplane is not None else measurements
         edited = set(getattr(m, "edited", ()) or ())
-        self._set_rows(rows_for(modality, indexed))
+        self._set_rows(rows_for(modality, indexed, la))
         self.values = {}
         for row, (name, _, unit, decimals) in enumerate(self.rows):
-            value = _value(m, strain, name, indexed)
+            value = _value(m, strain, name, indexed, la)
             self.values[name] = value
             text = "—" if value is None else f"{value:.{decimals}f} {unit}"
             rng = reference_range(name, sex, modality)
@@ -180,8 +189,12 @@ def measurement_scope(state, biplane: bool) -> str:
     return f"{view} · {state.name}" + ("" if state.analysed else " (not analysed)")
 
 
-def _value(m, strain, name: str, indexed=None) -> float | None:
-    if name == "gls_pct":
+def _value(m, strain, name: str, indexed=None, la=None) -> float | None:
+    if name.startswith("la_volume"):
+        bsa = None if indexed is None else indexed.bsa_m2
+        value = None if la is None else la.volume_ml if name == "la_volume_ml" else (
+            None if bsa is None else la.volume_ml / bsa)
+    elif name == "gls_pct":
         value = getattr(strain, "gls_pct", None)
     elif name == "bsa_m2" or "_index_" in name:
         value = None if indexed is None else (indexed.bsa_m2 if name == "bsa_m2" else indexed.get(name))

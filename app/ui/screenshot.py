@@ -1,11 +1,12 @@
 """Screenshot of the real viewer for the README: open a file, analyse it, grab the window.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app.ui.screenshot OUT.png RECORDING \
-        [--truth] [--frame ed|es|N] [--size 1500x950]
+        [--truth] [--frame ed|es|N] [--slice N] [--size 1500x950] [--about ABOUT.png]
 
 --truth segments with the phantom truth sidecar beside the recording (`<name>.truth.npz`, written by
 `python -m app phantom`) instead of the installed model, so the picture does not depend on training;
 --labels FILE uses a label map as `analyze --labels` does (e.g. expert labels of an MRI stack, 3 = RV).
+--slice N shows slice N (1 = base) of a stack; --about ABOUT.png also grabs the Help > About box.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def main(argv=None) -> int:
     parser.add_argument("--labels", help="segment with this label map (as analyze --labels)")
     parser.add_argument("--frame", default="ed", help="ed, es or a frame number")
     parser.add_argument("--size", default="1500x950")
+    parser.add_argument("--slice", type=int, help="stack slice to show, 1 = base")
+    parser.add_argument("--about", help="also save the Help > About box to this PNG")
     args = parser.parse_args(argv)
 
     from app.ui.main import create_app
@@ -61,6 +64,8 @@ def main(argv=None) -> int:
             time.sleep(0.01)
     window.show_recording(0)
     st = window.study[0]
+    if args.slice:
+        window.stack.show_slice(args.slice - 1)
     frame = {"ed": (st.ed_frames or (0,))[0], "es": (st.es_frames or (0,))[0]}.get(args.frame)
     window.cine.set_frame(int(args.frame) if frame is None else frame)
     end = time.monotonic() + 3.0
@@ -68,6 +73,16 @@ def main(argv=None) -> int:
         app.processEvents()
         time.sleep(0.01)
     window.grab().save(args.out)
+    if args.about:
+        from app.ui.study_dialogs import AboutDialog
+
+        about = AboutDialog(window)
+        about.show()
+        app.processEvents()
+        about.adjustSize()
+        app.processEvents()
+        about.grab().save(args.about)
+        about.close()
     print(f"saved {args.out}: EF {getattr(st.measurements, 'ef_pct', None)}")
     window.controller.wait_for_workers()
     window.controller.save_now()

@@ -11,6 +11,8 @@ from app.data.recording import VIEWS
 from app.ui.overlays import LAYERS
 
 KIND_LABELS = {"endo": "Endocardium", "epi": "Epicardium", "la": "Left atrium", "rv": "Right ventricle (MRI)"}
+ECHO_ONLY_LAYERS = ("la", "axis", "strain")  # long-axis echo overlays: hidden on cine MRI
+MRI_ONLY = ("rv",)  # the RV border comes from short-axis MRI only
 MODE_LABELS = {"edit": "Drag points", "redraw": "Redraw contour", "calibrate": "Calibrate (draw a line)"}
 
 
@@ -51,7 +53,7 @@ class RecordingsPanel(QWidget):
 
 
 class ToolsPanel(QWidget):
-    """overlay_toggled(name, on), kind_changed(kind), mode_changed(mode), view_chosen(view), analyse(),
+    """overlay_toggled(name, on), kind_changed(kind), mode_changed(mode), view_chosen(view), analyse(), analyse_all(),
     body_size_chosen(height_cm or None, weight_kg or None)."""
 
     overlay_toggled = Signal(str, bool)
@@ -60,12 +62,16 @@ class ToolsPanel(QWidget):
     view_chosen = Signal(str)
     body_size_chosen = Signal(object, object)
     analyse = Signal()
+    analyse_all = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.analyse_button = QPushButton("Analyse recording")
         self.analyse_button.setToolTip("Segment every frame, find ED/ES, measure volumes and EF (Ctrl+R)")
         self.analyse_button.clicked.connect(self.analyse)
+        self.analyse_all_button = QPushButton("Analyse all recordings")
+        self.analyse_all_button.setToolTip("Analyse every recording of the study, one after another (Ctrl+Shift+R)")
+        self.analyse_all_button.clicked.connect(self.analyse_all)
         overlays = QGroupBox("Overlays")
         ov = QVBoxLayout(overlays)
         self.overlay_boxes = {}
@@ -115,6 +121,7 @@ class ToolsPanel(QWidget):
         form.addRow("Weight", self.weight)
         layout = QVBoxLayout(self)
         layout.addWidget(self.analyse_button)
+        layout.addWidget(self.analyse_all_button)
         layout.addWidget(overlays)
         layout.addWidget(editing)
         layout.addStretch(1)
@@ -154,3 +161,23 @@ class ToolsPanel(QWidget):
 
     def show_view(self, view: str) -> None:
         self.view.setCurrentText(view)
+
+    def show_modality(self, modality: str) -> None:
+        """Offer the overlays and contour kinds of the modality (no LA, long axis or strain on MRI; no RV on echo)."""
+        hidden = ECHO_ONLY_LAYERS if modality == "mri" else MRI_ONLY
+        for name, box in self.overlay_boxes.items():
+            box.setVisible(name not in hidden)
+        if getattr(self, "_kinds_for", None) == modality:
+            return
+        self._kinds_for = modality
+        current = self.kind.currentData()
+        self.kind.blockSignals(True)
+        self.kind.clear()
+        for kind, label in KIND_LABELS.items():
+            if kind not in hidden:
+                self.kind.addItem(label.replace(" (MRI)", ""), kind)
+        index = max(self.kind.findData(current), 0)
+        self.kind.setCurrentIndex(index)
+        self.kind.blockSignals(False)
+        if self.kind.currentData() != current:
+            self.kind_changed.emit(self.kind.currentData())

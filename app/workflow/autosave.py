@@ -206,6 +206,12 @@ class AutosaveScheduler:
     def pending(self) -> bool:
         return bool(self._dirty)
 
+    def forget(self, index: int) -> None:
+        """A recording was closed: drop it and move the later indices up one."""
+        self._dirty = {i - (i > index) for i in self._dirty if i != index}
+        self.last_results = [SaveResult(r.index - (r.index > index), r.path, r.error) for r in self.last_results
+                             if r.index != index]
+
     def due(self) -> bool:
         return self.pending and self._clock() - self._last_edit_s >= self.delay_s
 

@@ -73,8 +73,9 @@ def _rv_per_slice(analysis: object, n_slices: int) -> list:
 def rv_contours_per_frame(state) -> list:
     """Per slice, per frame the dense closed RV border (N, 2) or None, from a RecordingState's "rv" controls."""
     rec = state.recording
-    return [[state.contours[(s, f)]["rv"].dense() if "rv" in state.contours.get((s, f), {}) else None
-             for f in range(rec.n_frames)] for s in range(rec.n_slices)]
+    excluded = getattr(state, "excluded_slices", frozenset())
+    return [[state.contours[(s, f)]["rv"].dense() if "rv" in state.contours.get((s, f), {}) and s not in excluded
+             else None for f in range(rec.n_frames)] for s in range(rec.n_slices)]
 
 
 def edes_from_analysis(analysis: object) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -115,8 +116,9 @@ def _build_lv(endo: ControlContour, epi: ControlContour | None, la: ControlConto
 def lv_contours_per_frame(state) -> list:
     """Per-frame LvContours (or None) for a RecordingState; a list per slice for a stack."""
     rec = state.recording
+    excluded = getattr(state, "excluded_slices", frozenset())  # slices left out by hand count as empty
     per_slice = [
-        [lv_from_controls(state.contours[(s, f)]) if (s, f) in state.contours else None
+        [lv_from_controls(state.contours[(s, f)]) if (s, f) in state.contours and s not in excluded else None
          for f in range(rec.n_frames)]
         for s in range(rec.n_slices)
     ]

@@ -7,17 +7,22 @@ less negative than about -18 % are abnormal; vendor dependent). Heart rate: the 
 range. When the patient's sex is unknown the union of the male and female ranges is used, so only
 values abnormal for both are flagged.
 
-Cine MRI (short-axis slice summation) has its own table, _CMR_TABLE: the adult SSFP reference values
-collected in Kawel-Boehm N et al., "Reference ranges ('normal values') for cardiovascular magnetic resonance
-(CMR) in adults and children: 2020 update", J Cardiovasc Magn Reson 2020;22:87 (doi:10.1186/s12968-020-00683-3)
-- the issue calls it "Kawel-Borgefeldt 2020" - from the studies it tabulates for the LV (Maceira et al., JCMR
-2006;8:417, 1.5 T bSSFP, papillary muscles in the LV mass) and the RV (Maceira et al., Eur Heart J
-2006;27:2879), as mean +- 2 SD: LV EDV men 156 +- 21 ml, women 128 +- 21; LV ESV 47 +- 10 ml and EF
-67 +- 4.6 % (both sexes); RV EDV men 163 +- 27 ml, women 127 +- 24; RV ESV men 57 +- 17, women 44 +- 15;
-RV EF 66 +- 7 %. The paper itself could not be read when this table was written: the figures come from a
-third-party transcription of those tables (the LV EDVs agree with what the author recalled of Maceira 2006);
-verify them against the publication before relying on a flag. No CMR range is given for the mass or the
-indexed values yet (shown without a reference rather than with a wrong one).
+Cine MRI (short-axis slice summation) has its own table, _CMR_TABLE, for adults by SSFP, from Kawel-Boehm N et
+al., "Reference ranges ('normal values') for cardiovascular magnetic resonance (CMR) in adults and children: 2020
+update", J Cardiovasc Magn Reson 2020;22:87 (doi:10.1186/s12968-020-00683-3). Its Table 1 lists the LV studies
+it pools (Maceira 2006, 1.5 T bSSFP, papillary muscles in the LV mass, 60 men : 60 women, 20-80 years, among
+them); ranges are mean +- 2 SD, sex-specific:
+- absolute LV and RV volumes and EF, from the Maceira et al. rows (JCMR 2006;8:417 for the LV, Eur Heart J
+  2006;27:2879 for the RV): LV EDV men 156 +- 21 ml, women 128 +- 21; LV ESV 47 +- 10 ml and EF 67 +- 4.6 %
+  (both sexes); RV EDV men 163 +- 27 ml, women 127 +- 24; RV ESV men 57 +- 17, women 44 +- 15; RV EF 66 +- 7 %;
+- LV mass and the BSA-indexed LV values, from the pooled adult SSFP means (papillary muscles in the mass) as
+  transcribed in Cardiovasc Diagn Ther 2020;10(6):1918-45, Table 3, column "Kawel-Boehm et al.": EDV/BSA men
+  81 +- 12 ml/m2, women 76 +- 10; ESV/BSA men 26 +- 6, women 24 +- 5; LV mass men 134 +- 21 g, women 98 +- 21;
+  LV mass/BSA men 67 +- 9 g/m2, women 61 +- 10.
+The publication's own tables could not be opened when this was written (only its Table 1, the list of studies,
+was readable): the figures are transcriptions and need checking against the paper before a flag is relied on.
+A cine MRI with EF 31 % or EDV 225 ml is flagged for either sex (EF < 58 %, EDV > 198 ml). No CMR range is given
+for the RV indexed values (shown without a reference rather than with a wrong one).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 
 ASE_2015 = "ASE/EACVI 2015"
 CMR_2020 = "Kawel-Boehm 2020 (Maceira 2006)"
+CMR_2020_POOLED = "Kawel-Boehm (pooled SSFP)"
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ _TABLE = {
     "esv_index_ml_m2": (11, 31, 8, 24, "ml/m2", ASE_2015),
     "gls_pct": (None, -18, None, -18, "%", ASE_2015 + " strain"),
     "heart_rate_bpm": (60, 100, 60, 100, "bpm", "adult resting"),
+    "la_volume_index_ml_m2": (None, 34, None, 34, "ml/m2", ASE_2015),  # LAVi (Lang 2015, Table 4)
 }
 
 
@@ -78,6 +85,10 @@ _CMR_TABLE = {
     "rv_edv_ml": (109, 217, 79, 175, "ml", CMR_2020),
     "rv_esv_ml": (23, 91, 14, 74, "ml", CMR_2020),
     "rv_ef_pct": (52, 80, 52, 80, "%", CMR_2020),
+    "edv_index_ml_m2": (57, 105, 56, 96, "ml/m2", CMR_2020_POOLED),
+    "esv_index_ml_m2": (14, 38, 14, 34, "ml/m2", CMR_2020_POOLED),
+    "lv_mass_g": (92, 176, 56, 140, "g", CMR_2020_POOLED),
+    "lv_mass_index_g_m2": (49, 85, 41, 81, "g/m2", CMR_2020_POOLED),
 }
 
 
@@ -87,14 +98,14 @@ def _union(a: float | None, b: float | None, pick) -> float | None:
 
 # Not applied to cine MRI: CMR slice-summation volumes run larger and its normal EF is higher (the echo
 # lower limits 52/54 % would call a mildly reduced CMR EF normal); MRI uses _CMR_TABLE instead.
-ECHO_ONLY = ("edv_ml", "esv_ml", "ef_pct", "edv_index_ml_m2", "esv_index_ml_m2", "gls_pct")
+ECHO_ONLY = ("edv_ml", "esv_ml", "ef_pct", "edv_index_ml_m2", "esv_index_ml_m2", "gls_pct", "la_volume_index_ml_m2")
 
 
 def reference_range(name: str, sex: str = "", modality: str = "echo") -> ReferenceRange | None:
     """The normal range of `name` for sex 'M' / 'F' (anything else: the union of both).
 
     The echo volume, EF and strain ranges (ECHO_ONLY) are not used for modality 'mri': there the CMR table
-    (_CMR_TABLE: LV and RV volumes and EF) applies; heart rate is common to both.
+    (_CMR_TABLE: LV and RV volumes and EF, LV mass, indexed LV values) applies; heart rate is common to both.
     """
     row = _CMR_TABLE.get(name) if modality == "mri" else None
     if row is None:

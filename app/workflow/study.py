@@ -48,6 +48,7 @@ class RecordingState:
     view_edited: bool = False
     calibration_edited: bool = False
     content_key: str = ""  # autosave key (app.workflow.autosave.content_key), computed on first use
+    excluded_slices: frozenset[int] = frozenset()  # stack slices left out of the volumes and mass by hand
 
     @property
     def edes_edited(self) -> bool:
@@ -73,6 +74,8 @@ class RecordingState:
             names.add("edv_ml")
         if self.es_edited or self.calibration_edited or edited_frames & set(self.es_frames):
             names.add("esv_ml")
+        if self.excluded_slices:
+            names.update({"edv_ml", "esv_ml", "lv_mass_g"})
         if names:
             names.update({"sv_ml", "ef_pct"})
         if self.recording.is_stack:  # an edit at ED/ES may be the RV's (edits are kept per frame, not per kind)
@@ -135,6 +138,17 @@ class StudyState:
         self.events.recording_added.emit(index)
         return index
 
+    def remove_recording(self, index: int) -> RecordingState:
+        """Close a recording: take it out of the study (its autosaved state stays in the user data folder).
+        Later recordings move up one index; no event fires (the window rebuilds its list)."""
+        st = self.recordings.pop(index)
+        if self.biplane_fn is not None:
+            try:
+                self.biplane = self.biplane_fn(self)
+            except Exception:  # noqa: BLE001 - as in remeasure
+                self.biplane = None
+        return st
+
     def index_of_path(self, path) -> int | None:
         for i, st in enumerate(self.recordings):
             if st.recording.source_path is not None and str(st.recording.source_path) == str(path):
@@ -177,7 +191,8 @@ class StudyState:
         st.edited_keys = kept_keys
         st.ed_edited, st.es_edited = kept_ed, kept_es
         self.events.analysis_changed.emit(index)
-        self.remeasure(index, precomputed=None if kept_keys or kept_edes else extra.get("control_measurements"))
+        self.remeasure(index, precomputed=None if kept_keys or kept_edes or st.excluded_slices
+                       else extra.get("control_measurements"))
         self.events.modified.emit(index)
 
     def snapshot(self, index: int) -> "AnalysisSnapshot":
@@ -283,6 +298,28 @@ class StudyState:
         self.remeasure(index)  # the measurements panel and report read the indexed values from the patient
         self.events.modified.emit(index)
 
+    def set_sex(self, index: int, sex: str) -> None:
+        """The patient's sex as typed in ('M', 'F' or '' for unknown): the sex-specific normal ranges follow."""
+        from dataclasses import replace
+
+        sex = (sex or "").upper()[:1]
+        if sex not in ("M", "F", ""):
+            raise ValueError(f"sex must be M, F or unknown, got {sex!r}")
+        st = self.recordings[index]
+        st.recording = replace(st.recording, patient=replace(st.recording.patient, sex=sex))
+        self.remeasure(index)
+        self.events.modified.emit(index)
+
+    def set_excluded_slices(self, index: int, slices) -> None:
+        """Leave these slices of a stack out of the volumes and the mass (an empty set: use every slice)."""
+        st = self.recordings[index]
+        excluded = frozenset(int(s) for s in slices)
+        if any(not 0 <= s < st.recording.n_slices for s in excluded):
+            raise ValueError(f"slices must lie in 0..{st.recording.n_slices - 1}")
+        st.excluded_slices = excluded
+        self.remeasure(index)
+        self.events.modified.emit(index)
+
     def remeasure(self, index: int, precomputed: object | None = None) -> None:
         """Recompute the measurements (or take `precomputed`, measured by a worker on the same state)."""
         st = self.recordings[index]
@@ -342,7 +379,9 @@ class StudyState:
             "contours": contours,
             "measurements": meas.to_json_dict() if hasattr(meas, "to_json_dict") else None,
             "strain": strain_to_json(st.strain),
+            "excluded_slices": sorted(st.excluded_slices),
             "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg},
+            "patient_sex": st.recording.patient.sex,  # as typed in the patient dialog (or from the file)
             "segmenter": str(getattr(st.analysis, "segmenter", "") or ""),
             "report": {"conclusion": self.conclusion, "reviewer": self.reviewer},
         }
@@ -370,6 +409,10 @@ class StudyState:
 
             rec = replace(rec, patient=replace(rec.patient, height_cm=body.get("height_cm"),
                                                weight_kg=body.get("weight_kg")))
+        if data.get("patient_sex") in ("M", "F", ""):  # files before the patient dialog have none
+            from dataclasses import replace
+
+            rec = replace(rec, patient=replace(rec.patient, sex=data["patient_sex"]))
         st.recording = rec
         st.contours = contours
         st.analysed = bool(data.get("analysed", bool(contours)))
@@ -386,6 +429,10 @@ class StudyState:
         st.es_edited = bool(edited.get("es", edited.get("ed_es")))
         st.view_edited = bool(edited.get("view"))
         st.calibration_edited = bool(edited.get("calibration"))
+        excluded = frozenset(int(s) for s in data.get("excluded_slices", []))
+        if any(not 0 <= s < n_slices for s in excluded):
+            raise ValueError("excluded slices outside the stack")
+        st.excluded_slices = excluded
         report = data.get("report") or {}
         if not self.conclusion and not self.reviewer:
             self.conclusion, self.reviewer = str(report.get("conclusion", "")), str(report.get("reviewer", ""))

@@ -1,0 +1,91 @@
+"""Left atrial volume of an echo study by the biplane area-length method, from the traced atrium (the echo
+segmentation's LA label, editable as the "la" contour) in the A4C and A2C views at LV end-systole (the LA is
+largest then).
+
+    LAV = 8 / (3 pi) x A4C area x A2C area / L
+
+with L the shorter of the two LA lengths (mitral annulus midpoint to the farthest point of the LA border), as
+in Lang et al., J Am Soc Echocardiogr 2015;28:1-39 (chamber quantification: LA volume by biplane area-length or
+disks, indexed to body surface area, normal LAVi <= 34 ml/m2; its range is in app.workflow.reference_ranges).
+Areas and lengths are the means over the view's trusted beats' ES frames (all ES frames when none is trusted).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.analysis.polylines import polygon_area_px2
+
+AREA_LENGTH_FACTOR = 8.0 / (3.0 * math.pi)  # 0.85
+MM3_PER_ML = 1000.0
+
+
+@dataclass(frozen=True)
+class LaVolume:
+    """The study's LA volume and what it is made of (areas in mm^2 and lengths in mm per view)."""
+
+    volume_ml: float
+    area_a4c_mm2: float
+    area_a2c_mm2: float
+    length_a4c_mm: float
+    length_a2c_mm: float
+
+    @property
+    def length_mm(self) -> float:
+        return min(self.length_a4c_mm, self.length_a2c_mm)
+
+
+def area_length_ml(area_a4c_mm2: float, area_a2c_mm2: float, length_mm: float) -> float:
+    """Biplane area-length volume (ml) of two orthogonal areas (mm^2) and the common length (mm)."""
+    if length_mm <= 0:
+        raise ValueError("the LA length must be positive")
+    return AREA_LENGTH_FACTOR * area_a4c_mm2 * area_a2c_mm2 / length_mm / MM3_PER_ML
+
+
+def frame_la_mm(recording, lv) -> tuple[float, float] | None:
+    """(area mm^2, length mm) of one frame's LA border (LvContours with la_px and an annulus), or None."""
+    if lv is None or lv.la_px is None or len(lv.la_px) < 3 or lv.base_mid_px is None or not recording.calibrated:
+        return None
+    row_mm, col_mm = recording.spacing_mm
+    area = float(polygon_area_px2(np.asarray(lv.la_px, dtype=np.float64))) * row_mm * col_mm
+    d = (np.asarray(lv.la_px, dtype=np.float64) - lv.base_mid_px) * np.array([col_mm, row_mm])
+    length = float(np.max(np.hypot(d[:, 0], d[:, 1])))
+    return (area, length) if area > 0 and length > 0 else None
+
+
+def _es_frames(state) -> list[int]:
+    m = state.measurements
+    trusted = [b.es_frame for b in getattr(m, "beats", ()) if getattr(b, "trusted", False)]
+    return trusted or list(state.es_frames)
+
+
+def view_la_mm(state) -> tuple[float, float] | None:
+    """Mean (area mm^2, length mm) of a RecordingState's LA at its ES frames, or None without a traced LA."""
+    from app.workflow.contour_adapter import lv_from_controls
+
+    found = []
+    for frame in _es_frames(state):
+        controls = state.contours.get((0, frame))
+        value = frame_la_mm(state.recording, lv_from_controls(controls) if controls else None)
+        if value is not None:
+            found.append(value)
+    if not found:
+        return None
+    return float(np.mean([f[0] for f in found])), float(np.mean([f[1] for f in found]))
+
+
+def study_la_volume(study) -> LaVolume | None:
+    """The LA volume of a study with a measured A4C and A2C (app.workflow.study_analysis.biplane_pair), or None."""
+    from app.workflow.study_analysis import biplane_pair
+
+    pair = biplane_pair(study)
+    if pair is None:
+        return None
+    a4c, a2c = (view_la_mm(st) for st in pair)
+    if a4c is None or a2c is None:
+        return None
+    length = min(a4c[1], a2c[1])
+    return LaVolume(area_length_ml(a4c[0], a2c[0], length), a4c[0], a2c[0], a4c[1], a2c[1])
