@@ -51,43 +51,34 @@ def _detail(card: ModelCard, has_weights: bool, folder: str = "") -> str:
     return "; ".join(parts)
 
 
-# models/<name>: (words, path of keys into metadata.json, format) of the figures the About box shows
+# models/<name>: (words, key of the model card's provenance.metrics, format) of the figures the About box shows
 _HEADLINES = {
-    "echo_seg_base": (("LV Dice", ("validation_metrics", "camus_valid_cycles", "base", "dice_lv"), "{:.3f}"),
-                      ("EF mean abs. error", ("validation_metrics", "camus_valid_cycles", "base", "ef_mae_pts"),
-                       "{:.1f} points")),
-    "echo_seg_temporal": (("LV Dice", ("validation_metrics", "camus_valid_cycles", "temporal", "dice_lv"), "{:.3f}"),
-                          ("EF mean abs. error",
-                           ("validation_metrics", "camus_valid_cycles", "temporal", "ef_mae_pts"), "{:.1f} points")),
-    "ed_es": (("ED frame error", ("validation", "ed_afd"), "{:.2f} frames"),
-              ("ES frame error", ("validation", "es_afd"), "{:.2f} frames")),
-    "motion": (("end-point error", ("metrics", "val_epe_px"), "{:.2f} px"),),
-    "mri_seg": (("LV Dice at ED", ("metrics", "acdc_5fold_cv", "clean", "all", "dice", "lv_ed"), "{:.3f}"),
-                ("LV EF mean abs. error",
-                 ("metrics", "acdc_5fold_cv", "clean", "all", "values", "lv_ef_pct", "mae"), "{:.1f} points"),
-                ("RV EF mean abs. error",
-                 ("metrics", "acdc_5fold_cv", "clean", "all", "values", "rv_ef_pct", "mae"), "{:.1f} points")),
-    "view": (("view accuracy (CAMUS A4C)", ("metrics", "camus_valid_a4c_accuracy"), "{:.0%}"),),
+    "echo_seg_base": (("LV Dice", "camus_valid_dice_lv", "{:.3f}"),
+                      ("EF mean abs. error", "camus_valid_ef_mae_pts", "{:.1f} points")),
+    "echo_seg_temporal": (("LV Dice", "camus_valid_dice_lv", "{:.3f}"),
+                          ("EF mean abs. error", "camus_valid_ef_mae_pts", "{:.1f} points")),
+    "ed_es": (("ED frame error", "camus_valid_ed_afd", "{:.2f} frames"),
+              ("ES frame error", "camus_valid_es_afd", "{:.2f} frames")),
+    "motion": (("end-point error", "val_epe_px", "{:.2f} px"),),
+    "mri_seg": (("LV Dice at ED", "acdc_cv_dice_lv_ed", "{:.3f}"),
+                ("LV EF mean abs. error", "acdc_cv_lv_ef_mae_pts", "{:.1f} points"),
+                ("RV EF mean abs. error", "acdc_cv_rv_ef_mae_pts", "{:.1f} points")),
+    "view": (("view accuracy (CAMUS A4C)", "camus_valid_a4c_accuracy", "{:.0%}"),),
 }
 
 
 def headline_figures(root: Path | None = None) -> dict[str, str]:
     """models/<name> -> its validation headline in words ("LV Dice at ED 0.959; LV EF mean abs. error 3.4
-    points"), read from each metadata.json; models without a known or readable figure are left out."""
+    points"), from each model card's provenance metrics; models without a known or readable figure are left out."""
     folder = _models_root(root)
     out = {}
     for name, figures in _HEADLINES.items():
         try:
-            meta = json.loads((folder / name / "metadata.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            metrics = load_card(folder / name / "metadata.json").provenance.metrics
+        except (OSError, ModelCardError):
             continue
-        parts = []
-        for words, path, fmt in figures:
-            value = meta
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            if isinstance(value, (int, float)) and value == value:  # not NaN
-                parts.append(f"{words} {fmt.format(value)}")
+        parts = [f"{words} {fmt.format(metrics[key])}" for words, key, fmt in figures
+                 if isinstance(metrics.get(key), (int, float)) and metrics[key] == metrics[key]]
         if parts:
             out[name] = "; ".join(parts)
     return out
