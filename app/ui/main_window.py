@@ -26,6 +26,7 @@ from app.ui.study_windows import choose_window, study_windows
 from app.ui.study_controller import StudyController
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
+from app.workflow.retrack import study_gls
 from app.workflow.patients import describe
 from app.workflow.view_step import view_note
 
@@ -268,7 +269,9 @@ class MainWindow(QMainWindow):
         self.measurements.set_scope(measurement_scope(st, biplane is not None))
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else biplane, rec.modality, source,
-                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient))
+                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient),
+                                            view=rec.view, study_gls=study_gls(self.study),
+                                            strain_note=self.edits.retrack.note(self.index))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)
@@ -337,6 +340,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.cine.set_playing(False)
         self.controller.wait_for_workers()
+        self.edits.retrack.wait()
         while True:
             self.controller.save_now()
             problems = self.controller.unsaved_errors()

@@ -1,8 +1,7 @@
 """Qt-free edit commands on a StudyState, each with `apply` and `revert` (the UI wraps them in QUndoStack).
 
-A contour correction on one frame can be propagated to neighbouring frames: the same displacement of
-each control point, weighted by a linear taper 1 - k / (radius + 1) at k frames away, for frames whose
-contour has the same number of control points and that were not themselves edited by hand.
+A contour correction on one frame can be propagated to neighbouring frames along the tissue motion
+(app/workflow/propagate.py); the edited frame and every frame it reached form one undo step.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from app.workflow.propagate import PropagationRange
 from app.workflow.splines import ControlContour
 from app.workflow.study import ContourKey, StudyState
 
@@ -28,18 +28,20 @@ class EditCommand:
 
 @dataclass
 class ContourEdit(EditCommand):
-    """Replace one contour (move/add/remove points, redraw, delete) and optionally propagate the move."""
+    """Replace one contour (move/add/remove points, redraw, delete), optionally propagated over `span`
+    frames around it: those frames are marked edited (propagated); frames corrected by hand stop it."""
 
     index: int
     key: ContourKey
     kind: str
     new: ControlContour | None
     old: ControlContour | None
-    propagate_frames: int = 0
+    span: PropagationRange | None = None
     text: str = "edit contour"
     _changes: dict = field(default_factory=dict, repr=False)
     _previous: dict = field(default_factory=dict, repr=False)
     _previously_edited: set = field(default_factory=set, repr=False)
+    _previously_propagated: set = field(default_factory=set, repr=False)
 
     def _plan(self, study: StudyState) -> None:
         st = study[self.index]
@@ -47,39 +49,43 @@ class ContourEdit(EditCommand):
         self._changes.update(self._propagated(st))
         self._previous = {ck: st.contour(ck[0], ck[1]) for ck in self._changes}
         self._previously_edited = {k for k, _ in self._changes} & st.edited_keys
+        self._previously_propagated = {k for k, _ in self._changes} & st.propagated_keys
 
     def _propagated(self, st) -> dict:
-        if self.propagate_frames <= 0 or self.new is None or self.old is None:
+        if self.span is None or self.span.empty or self.new is None or self.old is None:
             return {}
-        if len(self.new.points_px) != len(self.old.points_px):
-            return {}
-        delta = self.new.points_px - self.old.points_px
+        from app.workflow.propagate import propagate_edit
+        from app.workflow.strain_pipeline import unit_frames
+
         slice_index, frame = self.key
-        out = {}
-        for direction in (-1, 1):
-            for k in range(1, self.propagate_frames + 1):
-                key = (slice_index, frame + direction * k)
-                if not 0 <= key[1] < st.recording.n_frames:
-                    break
-                neighbour = st.contour(key, self.kind)
-                if neighbour is None or key in st.edited_keys or len(neighbour.points_px) != len(delta):
-                    break
-                weight = 1.0 - k / (self.propagate_frames + 1)
-                out[(key, self.kind)] = neighbour.with_points(neighbour.points_px + weight * delta)
-        return out
+
+        def neighbour(f: int) -> ControlContour | None:
+            key = (slice_index, f)
+            hand_edited = key in st.edited_keys and key not in st.propagated_keys
+            return None if hand_edited else st.contour(key, self.kind)
+
+        frames = unit_frames(st.recording, slice_index)
+        out = propagate_edit(frames, frame, self.old, self.new, neighbour, self.span)
+        return {((slice_index, f), self.kind): c for f, c in out.items()}
 
     def apply(self, study: StudyState) -> None:
         if not self._changes:
             self._plan(study)
-        study.set_contours(self.index, self._changes, edited_keys={k for k, _ in self._changes})
+        keys = {k for k, _ in self._changes}
+        study.set_contours(self.index, self._changes, edited_keys=keys, propagated_keys=keys - {self.key})
 
     def revert(self, study: StudyState) -> None:
         keys = {k for k, _ in self._changes}
-        study.set_contours(self.index, self._previous, remove_edited=keys - self._previously_edited)
+        study.set_contours(self.index, self._previous, remove_edited=keys - self._previously_edited,
+                           propagated_keys=self._previously_propagated)
 
     @property
     def changed_keys(self) -> list[ContourKey]:
         return sorted({k for k, _ in self._changes})
+
+    @property
+    def propagated_frames(self) -> list[int]:
+        return sorted(k[1] for k, _ in self._changes if k != self.key)
 
 
 @dataclass

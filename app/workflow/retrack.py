@@ -1,0 +1,85 @@
+"""Strain re-tracked on the contours as edited, and the GLS of the study's views (what the viewer shows).
+
+`retrack_input(state)` takes what the tracking needs from a RecordingState on the GUI thread: the
+analysis' label maps with every hand-edited (or propagated) frame redrawn from its edited contours, and
+the ED/ES frames as set now. `retrack_strain(job, cancel)` runs the strain pipeline on it (a generator
+of Progress and finally the StrainResult, for a worker thread). Without edits the labels are the
+analysis' own, so the result is the analysis' strain.
+`study_gls(study)`: the GLS per apical view and their mean ("GLS (mean of A4C, A2C)").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from app.data.recording import APICAL_VIEWS, Recording
+
+
+@dataclass(frozen=True, eq=False)
+class RetrackInput:
+    recording: Recording
+    labels: np.ndarray  # (T, H, W)
+    ed_frames: tuple[int, ...]
+    es_frames: tuple[int, ...]
+    edited_frames: tuple[int, ...]
+
+
+def can_retrack(state) -> bool:
+    """An analysed apical echo clip (strain applies) with label maps and an ED frame."""
+    from app.workflow.study_analysis import strain_applies
+
+    labels = getattr(state.analysis, "labels", None)
+    return (state.analysed and strain_applies(state.recording) and bool(state.ed_frames) and labels is not None
+            and np.ndim(labels) == 3)
+
+
+def retrack_input(state) -> RetrackInput:
+    """The label maps as edited (the analysis' own where nothing was edited) and the current ED/ES."""
+    from app.analysis.contours import contours_to_labels
+    from app.workflow.contour_adapter import lv_from_controls
+
+    rec = state.recording
+    labels = np.asarray(state.analysis.labels)
+    edited = sorted({f for s, f in state.edited_keys if s == 0 and 0 <= f < rec.n_frames})
+    if edited:
+        labels = labels.copy()
+        for f in edited:
+            labels[f] = contours_to_labels(lv_from_controls(state.contours.get((0, f), {})), rec.image_shape)
+    return RetrackInput(rec, labels, tuple(state.ed_frames), tuple(state.es_frames), tuple(edited))
+
+
+def retrack_strain(job: RetrackInput, cancel=None, motion: str = "classical") -> Iterator[object]:
+    """Progress items, then the StrainResult on the edited labels (nothing when cancelled)."""
+    from app.workflow.strain_pipeline import compute_strain
+
+    yield from compute_strain(job.recording, job.labels, job.ed_frames, es_frames=job.es_frames, motion=motion,
+                              cancel=cancel)
+
+
+@dataclass(frozen=True)
+class StudyGls:
+    """GLS (%) per apical view (first recording of each view with strain) and their mean."""
+
+    by_view: tuple[tuple[str, float], ...]
+
+    @property
+    def mean_pct(self) -> float | None:
+        return float(np.mean([g for _, g in self.by_view])) if self.by_view else None
+
+    @property
+    def label(self) -> str:
+        return f"GLS (mean of {', '.join(v.upper() for v, _ in self.by_view)})"
+
+
+def study_gls(study) -> StudyGls:
+    by_view: dict[str, float] = {}
+    for st in study.recordings:
+        gls = getattr(st.strain, "gls_pct", None)
+        view = st.recording.view
+        if gls is not None and np.isfinite(gls) and view in APICAL_VIEWS and view not in by_view:
+            by_view[view] = float(gls)
+    order = {v: i for i, v in enumerate(("a4c", "a2c", "a3c"))}
+    return StudyGls(tuple(sorted(by_view.items(), key=lambda kv: order.get(kv[0], 9))))
