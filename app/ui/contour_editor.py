@@ -123,7 +123,7 @@ class ContourEditor(QObject):
         self.contour: ControlContour | None = None
         self.key: tuple[int, int] | None = None
         self.points = ControlPointsItem(self)
-        self.preview = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255), width=1, style=Qt.DotLine))
+        self.preview = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255), width=2, style=Qt.DashLine))
         self.draw = DrawItem(self)
         for item in (self.points, self.preview, self.draw, self.draw.trace):
             plot.addItem(item)

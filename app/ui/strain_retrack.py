@@ -26,7 +26,8 @@ class StrainRetracker(QObject):
         super().__init__(parent or controller)
         self.controller = controller
         self.study = controller.study
-        self.workers: dict[int, GeneratorWorker] = {}
+        self.workers: dict[int, GeneratorWorker] = {}  # the run of each recording, until it reports
+        self._threads: set[GeneratorWorker] = set()  # every thread not finished yet (joined on close)
         self._generation: dict[int, int] = {}
         self._due: set[int] = set()
         self._done: set[int] = set()  # recordings whose strain was re-tracked on their edits
@@ -53,10 +54,13 @@ class StrainRetracker(QObject):
         self.timer.start()
 
     def _analysis_changed(self, index: int) -> None:
-        """A new (or undone) analysis brings its own strain."""
+        """A new (or undone) analysis brings its own strain, tracked without the edits it kept: re-track."""
         self._generation[index] = self._generation.get(index, 0) + 1
         self._due.discard(index)
         self._done.discard(index)
+        st = self.study[index]
+        if st.edited_keys or st.edes_edited:
+            self.schedule(index)
 
     def _start_due(self) -> None:
         for index in sorted(self._due):
@@ -75,13 +79,16 @@ class StrainRetracker(QObject):
                                  label=f"strain of {self.study[index].name}", parent=self)
         worker.succeeded.connect(lambda result: self._succeeded(index, generation, result, edited))
         worker.failed.connect(lambda text: self._ended(index, False, f"Strain not re-tracked: {text}"))
-        worker.cancelled.connect(lambda: self.retracked.emit(index, False))
-        worker.finished.connect(lambda: self._forget(index, worker))
+        worker.cancelled.connect(lambda: self._ended(index, False, ""))
+        worker.finished.connect(lambda: self._threads.discard(worker))
+        worker.finished.connect(worker.deleteLater)
+        self._threads.add(worker)
         self.workers[index] = worker
         self.controller.message.emit(f"Re-tracking the strain of {self.study[index].name} on the edited contours…")
         worker.start()
 
     def _succeeded(self, index: int, generation: int, result, edited: bool) -> None:
+        self.workers.pop(index, None)  # its thread is ending: not busy any more
         if self._generation.get(index, 0) != generation:
             self.retracked.emit(index, False)
             return  # the contours changed while it ran: a newer run follows
@@ -93,13 +100,10 @@ class StrainRetracker(QObject):
                     + ("—" if gls is None else f"{gls:.1f} %"))
 
     def _ended(self, index: int, ok: bool, text: str) -> None:
-        self.controller.message.emit(text)
+        self.workers.pop(index, None)
+        if text:
+            self.controller.message.emit(text)
         self.retracked.emit(index, ok)
-
-    def _forget(self, index: int, worker: GeneratorWorker) -> None:
-        if self.workers.get(index) is worker:
-            del self.workers[index]
-        worker.deleteLater()
 
     def busy(self, index: int) -> bool:
         return index in self._due or index in self.workers
@@ -117,6 +121,6 @@ class StrainRetracker(QObject):
         """Cancel and join the runs (window close)."""
         self.timer.stop()
         self._due.clear()
-        for worker in list(self.workers.values()):
+        for worker in list(self._threads):
             worker.cancel()
-        return all(w.wait(timeout_ms) for w in list(self.workers.values()))
+        return all(w.wait(timeout_ms) for w in list(self._threads))
