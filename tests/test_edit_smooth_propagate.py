@@ -82,13 +82,18 @@ def phantom():
     return make_echo(params, seed=3)
 
 
-def test_an_inward_edit_at_es_propagated_three_frames_is_one_undo_step(phantom):
+def phantom_study(phantom) -> StudyState:
     truth = phantom.truth
     study = StudyState(measure_fn=area_measure, biplane_fn=None)
     study.add_recording(phantom.recording)
     study.set_analysis(0, fake_analysis(truth.labels, ed_frames=truth.ed_frames, es_frames=truth.es_frames))
+    return study
+
+
+def test_an_inward_edit_at_es_propagated_three_frames_is_one_undo_step(phantom):
+    study = phantom_study(phantom)
     st = study[0]
-    es = int(truth.es_frames[0])
+    es = int(phantom.truth.es_frames[0])
     before = list(st.measurements["area_px2"])
     contours_before = {k: d["endo"].points_px.copy() for k, d in st.contours.items()}
     old = st.contour((0, es), "endo")
@@ -113,10 +118,7 @@ def test_an_inward_edit_at_es_propagated_three_frames_is_one_undo_step(phantom):
 
 
 def test_propagation_stops_at_a_hand_edit_but_rewrites_a_propagated_frame(phantom):
-    truth = phantom.truth
-    study = StudyState(measure_fn=area_measure, biplane_fn=None)
-    study.add_recording(phantom.recording)
-    study.set_analysis(0, fake_analysis(truth.labels, ed_frames=truth.ed_frames, es_frames=truth.es_frames))
+    study = phantom_study(phantom)
     st = study[0]
     old = st.contour((0, 9), "endo")
     ContourEdit(0, (0, 9), "endo", old.with_points(old.points_px + [0.0, 3.0]), old, PropagationRange(2, 2)).apply(study)
@@ -134,10 +136,7 @@ def test_propagated_edits_survive_the_autosave(phantom, tmp_path, monkeypatch):
     from app.workflow import autosave
 
     monkeypatch.setenv("CARDIOTRACE_DATA_DIR", str(tmp_path))
-    truth = phantom.truth
-    study = StudyState(measure_fn=area_measure, biplane_fn=None)
-    study.add_recording(phantom.recording)
-    study.set_analysis(0, fake_analysis(truth.labels, ed_frames=truth.ed_frames, es_frames=truth.es_frames))
+    study = phantom_study(phantom)
     old = study[0].contour((0, 9), "endo")
     ContourEdit(0, (0, 9), "endo", old.with_points(old.points_px * 0.97), old, PropagationRange(2, 2)).apply(study)
     path = autosave.save(study.to_json(0), study.save_key(0))
@@ -148,3 +147,25 @@ def test_propagated_edits_survive_the_autosave(phantom, tmp_path, monkeypatch):
     for f in (7, 8, 9, 10, 11):
         np.testing.assert_allclose(again[0].contour((0, f), "endo").points_px,
                                    study[0].contour((0, f), "endo").points_px, atol=1e-5)
+
+
+def test_reanalysis_keeps_propagated_edits_and_undo_brings_back_the_marks(phantom):
+    from app.workflow.edits import AnalysisEdit
+
+    study = phantom_study(phantom)
+    st = study[0]
+    old = st.contour((0, 9), "endo")
+    ContourEdit(0, (0, 9), "endo", old.with_points(old.points_px * 0.97), old, PropagationRange(2, 2)).apply(study)
+    edited = {k: st.contour(k, "endo").points_px.copy() for k in st.edited_keys}
+    propagated = set(st.propagated_keys)
+    truth = phantom.truth
+    again = AnalysisEdit(0, fake_analysis(truth.labels, ed_frames=truth.ed_frames, es_frames=truth.es_frames))
+    again.apply(study)
+    assert st.propagated_keys == propagated and set(edited) == st.edited_keys
+    for k, pts in edited.items():
+        np.testing.assert_array_equal(st.contour(k, "endo").points_px, pts)
+    replace = AnalysisEdit(0, again.analysis, keep_edits=False)
+    replace.apply(study)
+    assert not st.propagated_keys and not st.edited_keys
+    replace.revert(study)
+    assert st.propagated_keys == propagated

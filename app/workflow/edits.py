@@ -54,8 +54,7 @@ class ContourEdit(EditCommand):
     def _propagated(self, st) -> dict:
         if self.span is None or self.span.empty or self.new is None or self.old is None:
             return {}
-        from app.workflow.propagate import propagate_edit
-        from app.workflow.strain_pipeline import unit_frames
+        from app.workflow.propagate import propagate_in_recording
 
         slice_index, frame = self.key
 
@@ -64,8 +63,7 @@ class ContourEdit(EditCommand):
             hand_edited = key in st.edited_keys and key not in st.propagated_keys
             return None if hand_edited else st.contour(key, self.kind)
 
-        frames = unit_frames(st.recording, slice_index)
-        out = propagate_edit(frames, frame, self.old, self.new, neighbour, self.span)
+        out = propagate_in_recording(st.recording, slice_index, frame, self.old, self.new, neighbour, self.span)
         return {((slice_index, f), self.kind): c for f, c in out.items()}
 
     def apply(self, study: StudyState) -> None:

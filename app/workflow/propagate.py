@@ -122,6 +122,8 @@ def propagate_edit(frames_unit: np.ndarray, frame: int, old: ControlContour, new
     frames_unit: (T, H, W) 0..1 frames of the slice; neighbour(f): that frame's current contour of the
     same kind, or None where propagation must stop (no contour, or a hand correction there).
     """
+    if not 0 <= frame < len(frames_unit):
+        raise ValueError(f"frame {frame} is outside the {len(frames_unit)} frames given")
     if span.empty:
         return {}
     if estimator is None:
@@ -148,3 +150,27 @@ def propagate_edit(frames_unit: np.ndarray, frame: int, old: ControlContour, new
             shift = interpolate_on_polyline(contour.points_px, where, delta, old.closed)
             out[frame + direction * k] = contour.with_points(contour.points_px + blend_weight(k, n) * shift)
     return out
+
+
+def frames_window(recording, slice_index: int, first: int, last: int) -> np.ndarray:
+    """(last - first + 1, H, W) float32 0..1 frames first..last of a slice (only those are converted:
+    uint8 video rescaled, other data by the 1st-99.5th percentile of the window)."""
+    native = recording.slice_frames(slice_index)[first:last + 1]
+    if native.dtype == np.uint8:
+        return native.astype(np.float32) * np.float32(1.0 / 255.0)
+    data = native.astype(np.float32)
+    lo, hi = np.percentile(data, [1.0, 99.5])
+    return np.clip((data - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+
+
+def propagate_in_recording(recording, slice_index: int, frame: int, old: ControlContour, new: ControlContour,
+                           neighbour: Callable[[int], ControlContour | None], span: PropagationRange,
+                           estimator=None) -> dict[int, ControlContour]:
+    """`propagate_edit` on a recording's slice, reading only the frames the range covers."""
+    first = max(frame - max(span.before, 0), 0)
+    last = min(frame + max(span.after, 0), recording.n_frames - 1)
+    if span.empty or last == first:
+        return {}
+    window = frames_window(recording, slice_index, first, last)
+    out = propagate_edit(window, frame - first, old, new, lambda f: neighbour(f + first), span, estimator)
+    return {f + first: c for f, c in out.items()}
