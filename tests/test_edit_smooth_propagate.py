@@ -121,7 +121,8 @@ def test_propagation_stops_at_a_hand_edit_but_rewrites_a_propagated_frame(phanto
     study = phantom_study(phantom)
     st = study[0]
     old = st.contour((0, 9), "endo")
-    ContourEdit(0, (0, 9), "endo", old.with_points(old.points_px + [0.0, 3.0]), old, PropagationRange(2, 2)).apply(study)
+    down = old.with_points(old.points_px + [0.0, 3.0])
+    ContourEdit(0, (0, 9), "endo", down, old, PropagationRange(2, 2)).apply(study)
     assert st.propagated_keys == {(0, 7), (0, 8), (0, 10), (0, 11)}
     old8 = st.contour((0, 8), "endo")
     edit = ContourEdit(0, (0, 8), "endo", old8.with_points(old8.points_px + [2.0, 0.0]), old8, PropagationRange(3, 3))

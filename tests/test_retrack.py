@@ -33,21 +33,23 @@ def test_without_edits_the_labels_are_the_analysis_own_and_an_ed_edit_changes_gl
     st = s[0]
     assert can_retrack(st)
     plain = retrack_input(st)
-    assert plain.edited_frames == () and plain.labels is labels
+    assert plain.edited_frames == () and plain.labels() is labels
     gls0 = _strain(plain).gls_pct
     old = st.contour((0, 0), "endo")
     inward = old.with_points(old.points_px + 0.12 * (old.points_px.mean(axis=0) - old.points_px))
     ContourEdit(0, (0, 0), "endo", inward, old).apply(s)
     job = retrack_input(st)
-    assert job.edited_frames == (0,) and np.array_equal(job.labels[1:], labels[1:])
-    assert (job.labels[0] == 1).sum() < (labels[0] == 1).sum()  # the cavity drawn from the edited contour
+    drawn = job.labels()
+    assert job.edited_frames == (0,) and np.array_equal(drawn[1:], labels[1:])
+    assert (drawn[0] == 1).sum() < (labels[0] == 1).sum()  # the cavity drawn from the edited contour
     assert labels[0].max() == 3  # the analysis' own labels are not touched
     assert abs(_strain(job).gls_pct - gls0) > 0.3
 
 
 def test_study_gls_names_the_views_it_averages():
     def state(view, gls):
-        return types.SimpleNamespace(recording=types.SimpleNamespace(view=view), strain=types.SimpleNamespace(gls_pct=gls))
+        return types.SimpleNamespace(recording=types.SimpleNamespace(view=view),
+                                     strain=types.SimpleNamespace(gls_pct=gls))
 
     study = types.SimpleNamespace(recordings=[state("a2c", -16.0), state("a4c", -20.0), state("a4c", -10.0),
                                               state("plax", -30.0), state("a3c", None)])

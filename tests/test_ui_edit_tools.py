@@ -14,6 +14,21 @@ from tests.ui_fixtures import (analysed, dialogs_seen, drag, make_window, no_wor
 pytest.importorskip("pytestqt")
 
 
+def test_an_undo_while_the_propagation_runs_drops_it(analysed, qtbot):
+    window, _ = analysed
+    st = window.study[0]
+    before = {f: st.contour((0, f), "endo").points_px.copy() for f in range(24)}
+    window.tools.propagate.setValue(5)
+    window.cine.set_frame(6)
+    old = st.contour((0, 6), "endo")
+    with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
+        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+        window.actions.undo.trigger()
+    assert done.args[1] == [] and "not carried" in window.statusBar().currentMessage()
+    assert all(np.array_equal(st.contour((0, f), "endo").points_px, before[f]) for f in range(24))
+    assert not st.edited_keys and not st.propagated_keys
+
+
 def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analysed, qtbot):
     window, _ = analysed
     window.tools.propagate.setValue(0)
@@ -45,7 +60,10 @@ def test_propagation_to_the_neighbouring_marks_from_the_tools_panel(analysed, qt
     before = {f: st.contour((0, f), "endo").points_px.copy() for f in range(24)}
     window.cine.set_frame(6)
     old = st.contour((0, 6), "endo")
-    window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+    with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
+        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+        assert (0, 6) in st.edited_keys and window.edits.propagation.busy()  # this frame at once, the rest after
+    assert done.args[1] == [f for f in range(1, 12) if f != 6]
     changed = {f for f in range(24) if not np.array_equal(st.contour((0, f), "endo").points_px, before[f])}
     assert changed == set(range(1, 12))  # up to, not including, ED 0 and ES 12
     assert st.propagated_keys == {(0, f) for f in changed - {6}}

@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     print(f"saved {args.out}: frame {key[1]}, point {args.point}, shift per control point (px) "
           + " ".join(f"{v:.1f}" for v in shift))
     window.controller.wait_for_workers()
-    window.edits.retrack.wait()
+    window.edits.wait()
     window.hide()
     return 0
 

@@ -1,7 +1,7 @@
 """Turn what the user does on the views into undoable edit commands (app/workflow/edits.py).
 
-Contour edits from the editor (propagated over the frames set in the tools panel: ± N frames or up to
-the neighbouring ED/ES), ED/ES marker moves on the timeline and keys on the current frame, the view
+Contour edits from the editor (propagated in a worker over the frames set in the tools panel: ± N
+frames or up to the neighbouring ED/ES, app/ui/propagation_runner.py), ED/ES marker moves on the timeline and keys on the current frame, the view
 label, and the calibration line (asks for its true length). Each goes through the controller's
 QUndoStack; the measurements recompute at once through the study state, the strain is re-tracked in a
 worker (app/ui/strain_retrack.py).
@@ -10,10 +10,9 @@ worker (app/ui/strain_retrack.py).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from app.ui import dialogs
+from app.ui.propagation_runner import PropagationRunner
 from app.ui.strain_retrack import StrainRetracker
 from app.workflow.edits import (BodySizeEdit, CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, mark_frame, move_marker,
                                 spacing_from_line)
@@ -24,6 +23,8 @@ class EditActions:
     def __init__(self, window) -> None:
         self.window = window
         self.retrack = StrainRetracker(window.controller)
+        self.propagation = PropagationRunner(window.controller)
+        self.propagation.finished.connect(self._propagated)
         window.editor.edit_requested.connect(self.contour_edit)
         window.editor.line_drawn.connect(self.calibration_line)
         window.curves.marker_moved.connect(self.marker_moved)
@@ -59,18 +60,17 @@ class EditActions:
             return
         key = w.editor.key or (w.slice_index, w.cine.frame)
         old = w.state.contour(key, kind)
-        span = self.propagation_range(key[1])
-        command = ContourEdit(w.index, key, kind, new, old, span, text=text)
-        if not span.empty:  # the motion between the frames: ~30 ms a frame on a 480 x 560 clip
-            QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            w.controller.push(command)
-        finally:
-            if not span.empty:
-                QApplication.restoreOverrideCursor()
-        frames = command.propagated_frames
+        self.propagation.push(ContourEdit(w.index, key, kind, new, old, self.propagation_range(key[1]), text=text))
+
+    def _propagated(self, command, frames: list[int]) -> None:
         if frames:
-            w.statusBar().showMessage(f"{text}: carried to frames {frames[0]}–{frames[-1]} (one undo step)", 6000)
+            self.window.statusBar().showMessage(
+                f"{command.text}: carried to frames {frames[0]}–{frames[-1]} (one undo step)", 6000)
+
+    def wait(self) -> None:
+        """Join the workers (window close)."""
+        self.propagation.wait()
+        self.retrack.wait()
 
     def show_frame_status(self) -> None:
         """Say whether the frame on screen was corrected by hand or by a propagated correction."""

@@ -26,8 +26,8 @@ from app.ui.study_windows import choose_window, study_windows
 from app.ui.study_controller import StudyController
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
-from app.workflow.retrack import study_gls
 from app.workflow.patients import describe
+from app.workflow.retrack import study_gls
 from app.workflow.view_step import view_note
 
 
@@ -340,7 +340,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.cine.set_playing(False)
         self.controller.wait_for_workers()
-        self.edits.retrack.wait()
+        self.edits.wait()
         while True:
             self.controller.save_now()
             problems = self.controller.unsaved_errors()

@@ -45,32 +45,34 @@ class ContourEdit(EditCommand):
 
     def _plan(self, study: StudyState) -> None:
         st = study[self.index]
-        self._changes = {(self.key, self.kind): self.new}
-        self._changes.update(self._propagated(st))
-        self._previous = {ck: st.contour(ck[0], ck[1]) for ck in self._changes}
-        self._previously_edited = {k for k, _ in self._changes} & st.edited_keys
-        self._previously_propagated = {k for k, _ in self._changes} & st.propagated_keys
+        changes = {(self.key, self.kind): self.new}
+        if self.span is not None and self.new is not None and self.old is not None:
+            changes.update(propagation_changes(st.recording, self.key, self.kind, self.old, self.new, self.span,
+                                               neighbour_contours(st, self.key, self.kind, self.span)))
+        self._remember(st, changes)
 
-    def _propagated(self, st) -> dict:
-        if self.span is None or self.span.empty or self.new is None or self.old is None:
-            return {}
-        from app.workflow.propagate import propagate_in_recording
-
-        slice_index, frame = self.key
-
-        def neighbour(f: int) -> ControlContour | None:
-            key = (slice_index, f)
-            hand_edited = key in st.edited_keys and key not in st.propagated_keys
-            return None if hand_edited else st.contour(key, self.kind)
-
-        out = propagate_in_recording(st.recording, slice_index, frame, self.old, self.new, neighbour, self.span)
-        return {((slice_index, f), self.kind): c for f, c in out.items()}
+    def _remember(self, st, changes: dict) -> None:
+        """Add changes to this command, keeping what they replace for the undo."""
+        keys = {k for k, _ in changes}
+        self._previous.update({ck: st.contour(ck[0], ck[1]) for ck in changes if ck not in self._changes})
+        self._previously_edited |= keys & st.edited_keys
+        self._previously_propagated |= keys & st.propagated_keys
+        self._changes.update(changes)
 
     def apply(self, study: StudyState) -> None:
         if not self._changes:
             self._plan(study)
         keys = {k for k, _ in self._changes}
         study.set_contours(self.index, self._changes, edited_keys=keys, propagated_keys=keys - {self.key})
+
+    def add_propagation(self, study: StudyState, changes: dict) -> None:
+        """Apply a propagation computed elsewhere (a worker) as part of this applied edit: one undo step."""
+        changes = {ck: c for ck, c in changes.items() if ck[0] != self.key}
+        if not changes:
+            return
+        self._remember(study[self.index], changes)
+        keys = {k for k, _ in changes}
+        study.set_contours(self.index, changes, edited_keys=keys, propagated_keys=keys)
 
     def revert(self, study: StudyState) -> None:
         keys = {k for k, _ in self._changes}
@@ -84,6 +86,31 @@ class ContourEdit(EditCommand):
     @property
     def propagated_frames(self) -> list[int]:
         return sorted(k[1] for k, _ in self._changes if k != self.key)
+
+
+def neighbour_contours(st, key: ContourKey, kind: str, span: PropagationRange
+                       ) -> dict[int, ControlContour | None]:
+    """The frames' contours of `kind` a propagation over `span` around `key` may change (taken on the GUI
+    thread, so a worker can use them); None where it must stop: no contour, or a correction by hand."""
+    slice_index, frame = key
+    first = max(frame - span.before, 0)
+    last = min(frame + span.after, st.recording.n_frames - 1)
+    out = {}
+    for f in range(first, last + 1):
+        k = (slice_index, f)
+        hand_edited = k in st.edited_keys and k not in st.propagated_keys
+        out[f] = None if hand_edited or f == frame else st.contour(k, kind)
+    return out
+
+
+def propagation_changes(recording, key: ContourKey, kind: str, old: ControlContour, new: ControlContour,
+                        span: PropagationRange, neighbours: dict[int, ControlContour | None]) -> dict:
+    """{(key, kind): contour} of the frames a correction reaches (app/workflow/propagate.py)."""
+    from app.workflow.propagate import propagate_in_recording
+
+    slice_index, frame = key
+    out = propagate_in_recording(recording, slice_index, frame, old, new, neighbours.get, span)
+    return {((slice_index, f), kind): c for f, c in out.items()}
 
 
 @dataclass

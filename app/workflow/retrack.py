@@ -1,10 +1,10 @@
 """Strain re-tracked on the contours as edited, and the GLS of the study's views (what the viewer shows).
 
-`retrack_input(state)` takes what the tracking needs from a RecordingState on the GUI thread: the
-analysis' label maps with every hand-edited (or propagated) frame redrawn from its edited contours, and
-the ED/ES frames as set now. `retrack_strain(job, cancel)` runs the strain pipeline on it (a generator
-of Progress and finally the StrainResult, for a worker thread). Without edits the labels are the
-analysis' own, so the result is the analysis' strain.
+`retrack_input(state)` takes what the tracking needs from a RecordingState on the GUI thread (cheap:
+the analysis' label maps, the contours of every hand-edited or propagated frame, the ED/ES frames as
+set now); `retrack_strain(job, cancel)`, in a worker thread, redraws those frames' labels from their
+contours and runs the strain pipeline (a generator of Progress and finally the StrainResult). Without
+edits the labels are the analysis' own, so the result is the analysis' strain.
 `study_gls(study)`: the GLS per apical view and their mean ("GLS (mean of A4C, A2C)").
 """
 
@@ -20,11 +20,29 @@ from app.data.recording import APICAL_VIEWS, Recording
 
 @dataclass(frozen=True, eq=False)
 class RetrackInput:
+    """What the tracking needs, taken from the study on the GUI thread (the labels are drawn later)."""
+
     recording: Recording
-    labels: np.ndarray  # (T, H, W)
+    analysis_labels: np.ndarray  # (T, H, W), not modified
+    edited: dict  # {frame: {kind: ControlContour}} of the frames edited by hand or by propagation
     ed_frames: tuple[int, ...]
     es_frames: tuple[int, ...]
-    edited_frames: tuple[int, ...]
+
+    @property
+    def edited_frames(self) -> tuple[int, ...]:
+        return tuple(sorted(self.edited))
+
+    def labels(self) -> np.ndarray:
+        """The analysis' label maps with the edited frames redrawn from their contours (in the worker)."""
+        from app.analysis.contours import contours_to_labels
+        from app.workflow.contour_adapter import lv_from_controls
+
+        if not self.edited:
+            return self.analysis_labels
+        labels = self.analysis_labels.copy()
+        for f, controls in self.edited.items():
+            labels[f] = contours_to_labels(lv_from_controls(controls), self.recording.image_shape)
+        return labels
 
 
 def can_retrack(state) -> bool:
@@ -37,25 +55,19 @@ def can_retrack(state) -> bool:
 
 
 def retrack_input(state) -> RetrackInput:
-    """The label maps as edited (the analysis' own where nothing was edited) and the current ED/ES."""
-    from app.analysis.contours import contours_to_labels
-    from app.workflow.contour_adapter import lv_from_controls
-
+    """The edited frames' contours (copied: the study goes on changing) and the current ED/ES."""
     rec = state.recording
-    labels = np.asarray(state.analysis.labels)
-    edited = sorted({f for s, f in state.edited_keys if s == 0 and 0 <= f < rec.n_frames})
-    if edited:
-        labels = labels.copy()
-        for f in edited:
-            labels[f] = contours_to_labels(lv_from_controls(state.contours.get((0, f), {})), rec.image_shape)
-    return RetrackInput(rec, labels, tuple(state.ed_frames), tuple(state.es_frames), tuple(edited))
+    edited = {f: dict(state.contours.get((0, f), {}))
+              for s, f in state.edited_keys if s == 0 and 0 <= f < rec.n_frames}
+    return RetrackInput(rec, np.asarray(state.analysis.labels), edited, tuple(state.ed_frames),
+                        tuple(state.es_frames))
 
 
 def retrack_strain(job: RetrackInput, cancel=None, motion: str = "classical") -> Iterator[object]:
     """Progress items, then the StrainResult on the edited labels (nothing when cancelled)."""
     from app.workflow.strain_pipeline import compute_strain
 
-    yield from compute_strain(job.recording, job.labels, job.ed_frames, es_frames=job.es_frames, motion=motion,
+    yield from compute_strain(job.recording, job.labels(), job.ed_frames, es_frames=job.es_frames, motion=motion,
                               cancel=cancel)
 
 

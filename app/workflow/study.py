@@ -223,7 +223,8 @@ class StudyState:
                 frame_dict[kind] = contour
         st.edited_keys |= edited_keys or set()
         st.edited_keys -= remove_edited or set()
-        st.propagated_keys = ((st.propagated_keys - (edited_keys or set())) | (propagated_keys or set())) & st.edited_keys
+        by_hand = (edited_keys or set()) - (propagated_keys or set())
+        st.propagated_keys = ((st.propagated_keys - by_hand) | (propagated_keys or set())) & st.edited_keys
         self.events.contours_changed.emit(index, sorted({k for k, _ in changes}))
         self.remeasure(index)
         self.events.modified.emit(index)
