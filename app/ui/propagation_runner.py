@@ -55,7 +55,7 @@ class PropagationRunner(QObject):
         if span is None or span.empty or command.new is None or command.old is None:
             return
         st = study[command.index]
-        if command.key not in st.edited_keys:
+        if st.contour(command.key, command.kind) is not command.new:
             return  # not applied (rejected)
         neighbours = neighbour_contours(st, command.key, command.kind, span)
         job = (st.recording, command.key, command.kind, command.old, command.new, span, neighbours)
