@@ -61,25 +61,6 @@ def test_contour_edit_changes_measure_and_undo_restores(study):
     assert st.edited_values() == frozenset()
 
 
-def test_propagation_decays_and_skips_edited_frames(study):
-    st = study[0]
-    old = st.contour((0, 5), "endo")
-    new = old.with_points(old.points_px + [4.0, 0.0])
-    before = {f: st.contour((0, f), "endo").points_px.copy() for f in range(12)}
-    st.edited_keys.add((0, 8))  # a frame already corrected by hand is not overwritten
-    cmd = ContourEdit(0, (0, 5), "endo", new, old, propagate_frames=3)
-    cmd.apply(study)
-    shift = {f: float(np.mean(st.contour((0, f), "endo").points_px[:, 0] - before[f][:, 0])) for f in range(12)}
-    assert shift[5] == pytest.approx(4.0)
-    assert shift[4] == pytest.approx(3.0) and shift[6] == pytest.approx(3.0)
-    assert shift[3] == pytest.approx(2.0) and shift[2] == pytest.approx(1.0)
-    assert shift[7] == pytest.approx(2.0) and shift[8] == 0.0 and shift[1] == 0.0
-    cmd.revert(study)
-    for f in range(12):
-        np.testing.assert_allclose(st.contour((0, f), "endo").points_px, before[f])
-    assert st.edited_keys == {(0, 8)}
-
-
 def test_add_and_remove_points(study):
     c = study[0].contour((0, 0), "endo")
     assert len(c.inserted(3, (10, 10)).points_px) == 21

@@ -1,6 +1,8 @@
 """Contour corrections with the mouse on the cine view.
 
-- Edit mode: drag a control point (the smooth curve follows live; the edit is committed on release);
+- Edit mode: drag a control point (the smooth curve follows live; the edit is committed on release); its
+  neighbours within `drag_radius_mm` follow with a smoothly decreasing share (app/analysis/rubber_band.py;
+  0 mm moves the point alone);
   double-click near the contour to add a point; Ctrl+click (or right-click) a point to remove it.
 - Redraw mode: drag a new outline freehand; it replaces the contour (reduced to control points).
 - Calibrate mode: drag a line over a structure of known length; `line_drawn` reports its end points.
@@ -13,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 
+from app.analysis.rubber_band import DEFAULT_RADIUS_MM
 from app.workflow.splines import CONTROL_POINTS, ControlContour, control_from_dense, nearest_segment
 
 MODES = ("edit", "redraw", "calibrate")
@@ -116,10 +119,11 @@ class ContourEditor(QObject):
         self.view_to_px = view_to_px
         self.mode = "edit"
         self.kind = "endo"
+        self.drag_radius_mm = DEFAULT_RADIUS_MM
         self.contour: ControlContour | None = None
         self.key: tuple[int, int] | None = None
         self.points = ControlPointsItem(self)
-        self.preview = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255), width=1, style=Qt.DotLine))
+        self.preview = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255), width=2, style=Qt.DashLine))
         self.draw = DrawItem(self)
         for item in (self.points, self.preview, self.draw, self.draw.trace):
             plot.addItem(item)
@@ -151,7 +155,8 @@ class ContourEditor(QObject):
 
     # -- proposals --------------------------------------------------------------------------
     def _moved(self, index: int, x: float, y: float) -> ControlContour:
-        return self.contour.moved(index, self.view_to_px(x, y))
+        col_mm, row_mm = self.px_to_view(np.ones((1, 2)))[0]  # view units per pixel: mm when calibrated
+        return self.contour.dragged(index, self.view_to_px(x, y), self.drag_radius_mm, (row_mm, col_mm))
 
     def preview_move(self, index: int, x: float, y: float) -> None:
         if self.contour is None:

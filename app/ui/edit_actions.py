@@ -1,8 +1,10 @@
 """Turn what the user does on the views into undoable edit commands (app/workflow/edits.py).
 
-Contour edits from the editor, ED/ES marker moves on the timeline and keys on the current frame, the
-view label, and the calibration line (asks for its true length). Each goes through the controller's
-QUndoStack; the measurements recompute at once through the study state.
+Contour edits from the editor (propagated in a worker over the frames set in the tools panel: ± N
+frames or up to the neighbouring ED/ES, app/ui/propagation_runner.py), ED/ES marker moves on the timeline and keys on the current frame, the view
+label, and the calibration line (asks for its true length). Each goes through the controller's
+QUndoStack; the measurements recompute at once through the study state, the strain is re-tracked in a
+worker (app/ui/strain_retrack.py).
 """
 
 from __future__ import annotations
@@ -10,18 +12,32 @@ from __future__ import annotations
 import numpy as np
 
 from app.ui import dialogs
+from app.ui.propagation_runner import PropagationRunner
+from app.ui.strain_retrack import StrainRetracker
 from app.workflow.edits import (BodySizeEdit, CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, mark_frame, move_marker,
                                 spacing_from_line)
+from app.workflow.propagate import PropagationRange, range_to_marks
 
 
 class EditActions:
     def __init__(self, window) -> None:
         self.window = window
+        self.retrack = StrainRetracker(window.controller)
+        self.propagation = PropagationRunner(window.controller)
+        self.propagation.finished.connect(self._propagated)
         window.editor.edit_requested.connect(self.contour_edit)
         window.editor.line_drawn.connect(self.calibration_line)
         window.curves.marker_moved.connect(self.marker_moved)
         window.tools.view_chosen.connect(lambda view: self.push(lambda i: ViewEdit(i, view)))
         window.tools.body_size_chosen.connect(lambda h, w: self.push(lambda i: BodySizeEdit(i, h, w)))
+        window.tools.drag_radius.valueChanged.connect(self._drag_radius)
+        self._drag_radius(window.tools.drag_radius.value())
+        window.cine.frame_changed.connect(lambda f: self.show_frame_status())
+        window.study.events.contours_changed.connect(lambda i, keys: self.show_frame_status())
+        self.retrack.retracked.connect(lambda i, ok: window.refresh_measurements() if i == window.index else None)
+
+    def _drag_radius(self, radius_mm: float) -> None:
+        self.window.editor.drag_radius_mm = float(radius_mm)
 
     def push(self, make_command) -> None:
         """make_command(recording index) -> EditCommand, pushed for the recording on screen."""
@@ -29,13 +45,44 @@ class EditActions:
         if w.index is not None:
             w.controller.push(make_command(w.index))
 
+    def propagation_range(self, frame: int) -> PropagationRange:
+        """The frames a correction on `frame` is carried to, as set in the tools panel."""
+        tools, st = self.window.tools, self.window.state
+        if tools.propagate_to_marks.isChecked():
+            return range_to_marks(frame, st.recording.n_frames, (*st.ed_frames, *st.es_frames))
+        n = tools.propagate.value()
+        return PropagationRange(n, n)
+
     def contour_edit(self, kind: str, new, text: str) -> None:
         """An edit proposed by the editor, on the contour (and frame) it was showing."""
         w = self.window
+        if w.state is None:
+            return
         key = w.editor.key or (w.slice_index, w.cine.frame)
         old = w.state.contour(key, kind)
-        radius = w.tools.propagate.value()
-        self.push(lambda i: ContourEdit(i, key, kind, new, old, radius, text=text))
+        self.propagation.push(ContourEdit(w.index, key, kind, new, old, self.propagation_range(key[1]), text=text))
+
+    def _propagated(self, command, frames: list[int]) -> None:
+        if frames:
+            self.window.statusBar().showMessage(
+                f"{command.text}: carried to frames {frames[0]}–{frames[-1]} (one undo step)", 6000)
+
+    def wait(self) -> None:
+        """Join the workers (window close)."""
+        self.propagation.wait()
+        self.retrack.wait()
+
+    def show_frame_status(self) -> None:
+        """Say whether the frame on screen was corrected by hand or by a propagated correction."""
+        w = self.window
+        st = w.state
+        key = (w.slice_index, w.cine.frame)
+        text = ""
+        if st is not None and key in st.propagated_keys:
+            text = "This frame: edited (propagated)"
+        elif st is not None and key in st.edited_keys:
+            text = "This frame: edited by hand"
+        w.tools.frame_status.setText(text)
 
     def marker_moved(self, which: str, old: int, new: int) -> None:
         st = self.window.state

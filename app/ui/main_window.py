@@ -31,6 +31,7 @@ from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
 from app.workflow.la_volume import study_la_volume
 from app.workflow.patients import describe
+from app.workflow.retrack import study_gls
 from app.workflow.view_step import view_note
 
 
@@ -291,7 +292,9 @@ class MainWindow(QMainWindow):
         self.measurements.set_scope(measurement_scope(st, biplane is not None))
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else biplane, rec.modality, source,
-                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient), la)
+                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient), la,
+                                            view=rec.view, study_gls=study_gls(self.study),
+                                            strain_note=self.edits.retrack.note(self.index))
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
@@ -361,6 +364,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.cine.set_playing(False)
         self.controller.wait_for_workers()
+        self.edits.wait()
         if not self.study_actions.saved_or_confirmed():
             event.ignore()
             return

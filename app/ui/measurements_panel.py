@@ -117,21 +117,26 @@ class MeasurementsPanel(QWidget):
 
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
                           biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "",
-                          indexed=None, la=None) -> None:
+                          indexed=None, la=None, view: str = "", study_gls=None, strain_note: str = "") -> None:
         """Fill the table from a Measurements (biplane preferred when given) and a StrainResult.
 
         view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table;
         indexed: app.workflow.indexed.IndexedValues of the recording (rows per BSA when it has one);
-        la: the study's app.workflow.la_volume.LaVolume (LA rows, with the biplane values)."""
+        la: the study's app.workflow.la_volume.LaVolume (LA rows, with the biplane values);
+        view: the recording's view (the GLS row says whose GLS it is); study_gls: app.workflow.retrack.StudyGls
+        (a row with the mean of two or more apical views); strain_note: what the GLS shown is (re-tracked)."""
         m = biplane if biplane is not None else measurements
         edited = set(getattr(m, "edited", ()) or ())
-        self._set_rows(rows_for(modality, indexed, la))
+        mean_row = study_gls is not None and len(study_gls.by_view) > 1 and modality == "echo"
+        self._set_rows(tuple((n, f"GLS {view.upper()}" if n == "gls_pct" and view else label, u, d)
+                             for n, label, u, d in rows_for(modality, indexed, la))
+                       + ((("gls_mean_pct", study_gls.label, "%", 1),) if mean_row else ()))
         self.values = {}
         for row, (name, _, unit, decimals) in enumerate(self.rows):
-            value = _value(m, strain, name, indexed, la)
+            value = study_gls.mean_pct if name == "gls_mean_pct" else _value(m, strain, name, indexed, la)
             self.values[name] = value
             text = "—" if value is None else f"{value:.{decimals}f} {unit}"
-            rng = reference_range(name, sex, modality)
+            rng = reference_range("gls_pct" if name == "gls_mean_pct" else name, sex, modality)
             status = rng.flag(value, decimals) if rng else ""  # judged as shown
             note = [EDITED_TEXT] if name in edited else []
             if status in ("low", "high"):
@@ -148,8 +153,8 @@ class MeasurementsPanel(QWidget):
                                                      getattr(strain, "segment_ok", ())) if not ok]
         if low:
             parts.append("strain tracking poor in: " + ", ".join(low))
-        if strain is not None and edited:
-            parts.append("GLS is from the analysis (contour edits do not re-track strain)")
+        if strain_note:
+            parts.append(strain_note)
         if error:
             parts.append(f"Measurement problem: {error}")
         if view_note:

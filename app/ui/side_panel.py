@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
                                QListWidget, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
 
 from app.analysis.body_size import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
+from app.analysis.rubber_band import DEFAULT_RADIUS_MM
 from app.data.recording import VIEWS
 from app.ui.overlays import LAYERS
 
@@ -98,11 +99,27 @@ class ToolsPanel(QWidget):
             self.mode_buttons[mode] = button
             form.addRow(button)
         self.mode_group.idClicked.connect(lambda i: self.mode_changed.emit(list(MODE_LABELS)[i]))
+        self.drag_radius = QDoubleSpinBox()
+        self.drag_radius.setRange(0.0, 40.0)
+        self.drag_radius.setDecimals(0)
+        self.drag_radius.setSuffix(" mm")
+        self.drag_radius.setValue(DEFAULT_RADIUS_MM)
+        self.drag_radius.setToolTip("A dragged point pulls its neighbours within this distance along the contour, "
+                                    "less the farther they are (0: the point alone)")
+        form.addRow("Drag radius", self.drag_radius)
         self.propagate = QSpinBox()
         self.propagate.setRange(0, 20)
         self.propagate.setValue(3)
-        self.propagate.setToolTip("Apply a point move to this many frames on each side, with decaying weight")
+        self.propagate.setToolTip("Carry a correction along the motion to this many frames on each side, "
+                                  "blended to nothing at the ends (0: this frame only)")
         form.addRow("Propagate ± frames", self.propagate)
+        self.propagate_to_marks = QCheckBox("Propagate to the neighbouring ED / ES")
+        self.propagate_to_marks.setToolTip("Carry a correction to every frame up to the ED / ES marks around it")
+        self.propagate_to_marks.toggled.connect(lambda on: self.propagate.setEnabled(not on))
+        form.addRow(self.propagate_to_marks)
+        self.frame_status = QLabel("")
+        self.frame_status.setStyleSheet("color: rgb(255, 200, 120)")
+        form.addRow(self.frame_status)
         editing.setToolTip("Drag a control point to move it; double-click a contour to add a point; "
                            "Ctrl+click (or right-click) a point to remove it; E / S move the ED / ES mark of "
                            "the current beat to this frame (again on a mark: remove it); Ctrl+Left / Ctrl+Right "

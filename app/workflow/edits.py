@@ -1,8 +1,7 @@
 """Qt-free edit commands on a StudyState, each with `apply` and `revert` (the UI wraps them in QUndoStack).
 
-A contour correction on one frame can be propagated to neighbouring frames: the same displacement of
-each control point, weighted by a linear taper 1 - k / (radius + 1) at k frames away, for frames whose
-contour has the same number of control points and that were not themselves edited by hand.
+A contour correction on one frame can be propagated to neighbouring frames along the tissue motion
+(app/workflow/propagate.py); the edited frame and every frame it reached form one undo step.
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from app.workflow.propagate import PropagationRange
 from app.workflow.splines import ControlContour
 from app.workflow.study import ContourKey, StudyState
 
@@ -28,58 +28,89 @@ class EditCommand:
 
 @dataclass
 class ContourEdit(EditCommand):
-    """Replace one contour (move/add/remove points, redraw, delete) and optionally propagate the move."""
+    """Replace one contour (move/add/remove points, redraw, delete), optionally propagated over `span`
+    frames around it: those frames are marked edited (propagated); frames corrected by hand stop it."""
 
     index: int
     key: ContourKey
     kind: str
     new: ControlContour | None
     old: ControlContour | None
-    propagate_frames: int = 0
+    span: PropagationRange | None = None
     text: str = "edit contour"
     _changes: dict = field(default_factory=dict, repr=False)
     _previous: dict = field(default_factory=dict, repr=False)
     _previously_edited: set = field(default_factory=set, repr=False)
+    _previously_propagated: set = field(default_factory=set, repr=False)
 
     def _plan(self, study: StudyState) -> None:
         st = study[self.index]
-        self._changes = {(self.key, self.kind): self.new}
-        self._changes.update(self._propagated(st))
-        self._previous = {ck: st.contour(ck[0], ck[1]) for ck in self._changes}
-        self._previously_edited = {k for k, _ in self._changes} & st.edited_keys
+        changes = {(self.key, self.kind): self.new}
+        if self.span is not None and self.new is not None and self.old is not None:
+            changes.update(propagation_changes(st.recording, self.key, self.kind, self.old, self.new, self.span,
+                                               neighbour_contours(st, self.key, self.kind, self.span)))
+        self._remember(st, changes)
 
-    def _propagated(self, st) -> dict:
-        if self.propagate_frames <= 0 or self.new is None or self.old is None:
-            return {}
-        if len(self.new.points_px) != len(self.old.points_px):
-            return {}
-        delta = self.new.points_px - self.old.points_px
-        slice_index, frame = self.key
-        out = {}
-        for direction in (-1, 1):
-            for k in range(1, self.propagate_frames + 1):
-                key = (slice_index, frame + direction * k)
-                if not 0 <= key[1] < st.recording.n_frames:
-                    break
-                neighbour = st.contour(key, self.kind)
-                if neighbour is None or key in st.edited_keys or len(neighbour.points_px) != len(delta):
-                    break
-                weight = 1.0 - k / (self.propagate_frames + 1)
-                out[(key, self.kind)] = neighbour.with_points(neighbour.points_px + weight * delta)
-        return out
+    def _remember(self, st, changes: dict) -> None:
+        """Add changes to this command, keeping what they replace for the undo."""
+        keys = {k for k, _ in changes}
+        self._previous.update({ck: st.contour(ck[0], ck[1]) for ck in changes if ck not in self._changes})
+        self._previously_edited |= keys & st.edited_keys
+        self._previously_propagated |= keys & st.propagated_keys
+        self._changes.update(changes)
 
     def apply(self, study: StudyState) -> None:
         if not self._changes:
             self._plan(study)
-        study.set_contours(self.index, self._changes, edited_keys={k for k, _ in self._changes})
+        keys = {k for k, _ in self._changes}
+        study.set_contours(self.index, self._changes, edited_keys=keys, propagated_keys=keys - {self.key})
+
+    def add_propagation(self, study: StudyState, changes: dict) -> None:
+        """Apply a propagation computed elsewhere (a worker) as part of this applied edit: one undo step."""
+        changes = {ck: c for ck, c in changes.items() if ck[0] != self.key}
+        if not changes:
+            return
+        self._remember(study[self.index], changes)
+        keys = {k for k, _ in changes}
+        study.set_contours(self.index, changes, edited_keys=keys, propagated_keys=keys)
 
     def revert(self, study: StudyState) -> None:
         keys = {k for k, _ in self._changes}
-        study.set_contours(self.index, self._previous, remove_edited=keys - self._previously_edited)
+        study.set_contours(self.index, self._previous, remove_edited=keys - self._previously_edited,
+                           propagated_keys=self._previously_propagated)
 
     @property
     def changed_keys(self) -> list[ContourKey]:
         return sorted({k for k, _ in self._changes})
+
+    @property
+    def propagated_frames(self) -> list[int]:
+        return sorted(k[1] for k, _ in self._changes if k != self.key)
+
+
+def neighbour_contours(st, key: ContourKey, kind: str, span: PropagationRange
+                       ) -> dict[int, ControlContour | None]:
+    """The frames' contours of `kind` a propagation over `span` around `key` may change (taken on the GUI
+    thread, so a worker can use them); None where it must stop: no contour, or a correction by hand."""
+    slice_index, frame = key
+    first = max(frame - span.before, 0)
+    last = min(frame + span.after, st.recording.n_frames - 1)
+    out = {}
+    for f in range(first, last + 1):
+        k = (slice_index, f)
+        hand_edited = k in st.edited_keys and k not in st.propagated_keys
+        out[f] = None if hand_edited or f == frame else st.contour(k, kind)
+    return out
+
+
+def propagation_changes(recording, key: ContourKey, kind: str, old: ControlContour, new: ControlContour,
+                        span: PropagationRange, neighbours: dict[int, ControlContour | None]) -> dict:
+    """{(key, kind): contour} of the frames a correction reaches (app/workflow/propagate.py)."""
+    from app.workflow.propagate import propagate_in_recording
+
+    slice_index, frame = key
+    out = propagate_in_recording(recording, slice_index, frame, old, new, neighbours.get, span)
+    return {((slice_index, f), kind): c for f, c in out.items()}
 
 
 @dataclass

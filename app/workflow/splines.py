@@ -33,6 +33,13 @@ class ControlContour:
         pts[index] = xy
         return self.with_points(pts)
 
+    def dragged(self, index: int, xy: tuple[float, float], radius_mm: float,
+                spacing_mm: tuple[float, float] = (1.0, 1.0)) -> "ControlContour":
+        """Point `index` moved to `xy`, its neighbours within radius_mm following (app.analysis.rubber_band)."""
+        from app.analysis.rubber_band import rubber_band_move
+
+        return self.with_points(rubber_band_move(self.points_px, index, xy, radius_mm, self.closed, spacing_mm))
+
     def inserted(self, index: int, xy: tuple[float, float]) -> "ControlContour":
         return self.with_points(np.insert(self.points_px, index, xy, axis=0))
 

@@ -43,6 +43,7 @@ class RecordingState:
     measure_error: str = ""
     analysed: bool = False
     edited_keys: set[ContourKey] = field(default_factory=set)
+    propagated_keys: set[ContourKey] = field(default_factory=set)  # edited by propagating another frame's edit
     ed_edited: bool = False  # the ED frames were set by hand
     es_edited: bool = False  # the ES frames were set by hand
     view_edited: bool = False
@@ -108,6 +109,7 @@ class AnalysisSnapshot:
     edited_keys: frozenset
     ed_edited: bool
     es_edited: bool
+    propagated_keys: frozenset = frozenset()
 
 
 MeasureFn = Callable[[RecordingState], object]
@@ -189,6 +191,7 @@ class StudyState:
         st.strain = getattr(analysis, "strain", None)
         st.analysed = True
         st.edited_keys = kept_keys
+        st.propagated_keys &= kept_keys
         st.ed_edited, st.es_edited = kept_ed, kept_es
         self.events.analysis_changed.emit(index)
         self.remeasure(index, precomputed=None if kept_keys or kept_edes or st.excluded_slices
@@ -200,7 +203,7 @@ class StudyState:
         st = self.recordings[index]
         return AnalysisSnapshot(st.analysis, {k: dict(d) for k, d in st.contours.items()}, st.ed_frames,
                                 st.es_frames, st.confidence, st.flagged_frames, st.strain, st.analysed,
-                                frozenset(st.edited_keys), st.ed_edited, st.es_edited)
+                                frozenset(st.edited_keys), st.ed_edited, st.es_edited, frozenset(st.propagated_keys))
 
     def restore_snapshot(self, index: int, snap: "AnalysisSnapshot") -> None:
         st = self.recordings[index]
@@ -208,6 +211,7 @@ class StudyState:
         st.ed_frames, st.es_frames, st.confidence = snap.ed_frames, snap.es_frames, snap.confidence
         st.flagged_frames, st.strain, st.analysed = snap.flagged_frames, snap.strain, snap.analysed
         st.edited_keys, st.ed_edited, st.es_edited = set(snap.edited_keys), snap.ed_edited, snap.es_edited
+        st.propagated_keys = set(snap.propagated_keys)
         self.events.analysis_changed.emit(index)
         self.events.edes_changed.emit(index)
         self.remeasure(index)
@@ -219,9 +223,10 @@ class StudyState:
         self.set_contours(index, {(key, kind): contour}, edited_keys={key} if edited else set())
 
     def set_contours(self, index: int, changes: dict[tuple[ContourKey, str], ControlContour | None],
-                     edited_keys: set[ContourKey] | None = None, remove_edited: set[ContourKey] | None = None
-                     ) -> None:
-        """Apply several contour changes at once ((key, kind) -> contour or None to delete)."""
+                     edited_keys: set[ContourKey] | None = None, remove_edited: set[ContourKey] | None = None,
+                     propagated_keys: set[ContourKey] | None = None) -> None:
+        """Apply several contour changes at once ((key, kind) -> contour or None to delete). Keys in
+        edited_keys become hand-edited, those also in propagated_keys edited by propagation."""
         st = self.recordings[index]
         for (key, kind), contour in changes.items():
             if kind not in KINDS:
@@ -233,6 +238,8 @@ class StudyState:
                 frame_dict[kind] = contour
         st.edited_keys |= edited_keys or set()
         st.edited_keys -= remove_edited or set()
+        by_hand = (edited_keys or set()) - (propagated_keys or set())
+        st.propagated_keys = ((st.propagated_keys - by_hand) | (propagated_keys or set())) & st.edited_keys
         self.events.contours_changed.emit(index, sorted({k for k, _ in changes}))
         self.remeasure(index)
         self.events.modified.emit(index)
@@ -257,6 +264,12 @@ class StudyState:
         st.ed_edited, st.es_edited = marks
         self.events.edes_changed.emit(index)
         self.remeasure(index)
+        self.events.modified.emit(index)
+
+    def set_strain(self, index: int, strain: object | None) -> None:
+        """Take a strain result re-tracked on the current contours (app/workflow/retrack.py)."""
+        self.recordings[index].strain = strain
+        self.events.measurements_changed.emit(index)
         self.events.modified.emit(index)
 
     def set_view(self, index: int, view: str, edited: bool = True) -> None:
@@ -374,6 +387,7 @@ class StudyState:
             "flagged_frames": list(st.flagged_frames),
             "edited": {
                 "contour_keys": [list(k) for k in sorted(st.edited_keys)],
+                "propagated_keys": [list(k) for k in sorted(st.propagated_keys)],
                 "ed_es": st.edes_edited, "ed": st.ed_edited, "es": st.es_edited, "view": st.view_edited, "calibration": st.calibration_edited,
             },
             "contours": contours,
@@ -425,6 +439,7 @@ class StudyState:
         st.flagged_frames = tuple(int(f) for f in data.get("flagged_frames", []))
         st.strain = strain_from_json(data.get("strain"))
         st.edited_keys = {(int(k[0]), int(k[1])) for k in edited.get("contour_keys", [])}
+        st.propagated_keys = {(int(k[0]), int(k[1])) for k in edited.get("propagated_keys", [])} & st.edited_keys
         st.ed_edited = bool(edited.get("ed", edited.get("ed_es")))  # files before the split: "ed_es" only
         st.es_edited = bool(edited.get("es", edited.get("ed_es")))
         st.view_edited = bool(edited.get("view"))

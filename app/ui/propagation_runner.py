@@ -1,0 +1,100 @@
+"""Carry a contour correction to the neighbouring frames in a worker, as part of the same undo step.
+
+The edited frame's correction is pushed at once (the measurements follow immediately); the motion
+between the frames is computed in a GeneratorWorker from contours taken on the GUI thread
+(app.workflow.edits.neighbour_contours / propagation_changes), and the result is added to that same
+command (ContourEdit.add_propagation), so one undo removes the correction and all it reached. When the
+undo stack moved in between (an undo, an ED/ES move), the result is dropped and the user told so.
+One propagation runs at a time; contour corrections made meanwhile are pushed after it, each on the
+contour as it then is.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from app.ui.workers import GeneratorWorker
+from app.workflow.edits import ContourEdit, neighbour_contours, propagation_changes
+
+
+class PropagationRunner(QObject):
+    """finished(command, frames): the frames a propagation changed ([] when dropped or failed)."""
+
+    finished = Signal(object, object)
+
+    def __init__(self, controller, parent=None) -> None:
+        super().__init__(parent or controller)
+        self.controller = controller
+        self.worker: GeneratorWorker | None = None
+        self._threads: set[GeneratorWorker] = set()
+        self._queue: list[ContourEdit] = []  # corrections waiting for the running propagation
+        self._stack_moves = 0
+        controller.undo_stack.indexChanged.connect(self._stack_moved)
+
+    def _stack_moved(self, _index: int) -> None:
+        self._stack_moves += 1
+
+    def push(self, command: ContourEdit) -> None:
+        """Push `command` now, or after the propagation still running (its span is propagated here)."""
+        self._queue.append(command)
+        self._next()
+
+    def busy(self) -> bool:
+        return self.worker is not None or bool(self._queue)
+
+    def _next(self) -> None:
+        while self.worker is None and self._queue:
+            self._start(self._queue.pop(0))
+
+    def _start(self, command: ContourEdit) -> None:
+        study = self.controller.study
+        span, command.span = command.span, None
+        if command.index < len(study):
+            command.old = study[command.index].contour(command.key, command.kind)  # as it is now
+        self.controller.push(command)
+        if span is None or span.empty or command.new is None or command.old is None:
+            return
+        st = study[command.index]
+        if st.contour(command.key, command.kind) is not command.new:
+            return  # not applied (rejected)
+        neighbours = neighbour_contours(st, command.key, command.kind, span)
+        job = (st.recording, command.key, command.kind, command.old, command.new, span, neighbours)
+        moves = self._stack_moves
+
+        def run(cancel):
+            yield propagation_changes(*job)
+
+        worker = GeneratorWorker(run, label="propagation of the correction", parent=self)
+        worker.succeeded.connect(lambda changes: self._done(command, moves, changes))
+        worker.failed.connect(lambda text: self._failed(command, text))
+        worker.cancelled.connect(lambda: self._ended(command, []))
+        worker.finished.connect(lambda: self._threads.discard(worker))
+        worker.finished.connect(worker.deleteLater)
+        self._threads.add(worker)
+        self.worker = worker
+        worker.start()
+
+    def _done(self, command: ContourEdit, moves: int, changes: dict) -> None:
+        if self._stack_moves != moves:
+            self.controller.message.emit("The correction was not carried to the neighbouring frames: "
+                                         "the study changed meanwhile")
+            self._ended(command, [])
+            return
+        command.add_propagation(self.controller.study, changes)
+        self._ended(command, command.propagated_frames)
+
+    def _failed(self, command: ContourEdit, text: str) -> None:
+        self.controller.error.emit("Correction not propagated", text)
+        self._ended(command, [])
+
+    def _ended(self, command: ContourEdit, frames: list[int]) -> None:
+        self.worker = None
+        self.finished.emit(command, frames)
+        self._next()
+
+    def wait(self, timeout_ms: int = 10000) -> bool:
+        """Drop what waits, cancel and join the running propagation (window close)."""
+        self._queue.clear()
+        for worker in list(self._threads):
+            worker.cancel()
+        return all(w.wait(timeout_ms) for w in list(self._threads))

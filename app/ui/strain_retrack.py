@@ -1,0 +1,126 @@
+"""GLS re-tracked after every contour (or ED/ES) edit, in a worker: the UI never waits for it.
+
+A change to a recording's contours or ED/ES starts a short single-shot timer (edits in a row give one
+run); then the strain pipeline runs on the edited label maps (app/workflow/retrack.py) in a
+GeneratorWorker. A newer edit cancels a run still going; a result for a state that changed meanwhile
+is dropped. The result goes into the study (StudyState.set_strain): the curves, the table and the
+autosave take it from there. `note(index)` says what the GLS shown is.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.ui.workers import GeneratorWorker
+from app.workflow.retrack import can_retrack, retrack_input, retrack_strain
+
+DELAY_MS = 600
+
+
+class StrainRetracker(QObject):
+    """retracked(index, ok) when a run ends (ok False: failed or cancelled)."""
+
+    retracked = Signal(int, bool)
+
+    def __init__(self, controller, delay_ms: int = DELAY_MS, parent=None) -> None:
+        super().__init__(parent or controller)
+        self.controller = controller
+        self.study = controller.study
+        self.workers: dict[int, GeneratorWorker] = {}  # the run of each recording, until it reports
+        self._threads: set[GeneratorWorker] = set()  # every thread not finished yet (joined on close)
+        self._generation: dict[int, int] = {}
+        self._due: set[int] = set()
+        self._done: set[int] = set()  # recordings whose strain was re-tracked on their edits
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(delay_ms)
+        self.timer.timeout.connect(self._start_due)
+        ev = self.study.events
+        ev.contours_changed.connect(lambda index, keys: self.schedule(index))
+        ev.edes_changed.connect(self.schedule)
+        ev.analysis_changed.connect(self._analysis_changed)
+
+    def schedule(self, index: int) -> None:
+        if self.controller._restoring or not self.controller.with_strain:
+            return
+        st = self.study[index]
+        if not can_retrack(st):
+            return
+        self._generation[index] = self._generation.get(index, 0) + 1
+        worker = self.workers.get(index)
+        if worker is not None:
+            worker.cancel()
+        self._due.add(index)
+        self.timer.start()
+
+    def _analysis_changed(self, index: int) -> None:
+        """A new (or undone) analysis brings its own strain, tracked without the edits it kept: re-track."""
+        self._generation[index] = self._generation.get(index, 0) + 1
+        self._due.discard(index)
+        self._done.discard(index)
+        st = self.study[index]
+        if st.edited_keys or st.edes_edited:
+            self.schedule(index)
+
+    def _start_due(self) -> None:
+        for index in sorted(self._due):
+            if index in self.workers:  # still stopping: try again shortly
+                self.timer.start()
+                continue
+            self._due.discard(index)
+            self._start(index)
+
+    def _start(self, index: int) -> None:
+        st = self.study[index]
+        job = retrack_input(st)
+        edited = bool(job.edited_frames) or st.edes_edited
+        generation = self._generation.get(index, 0)
+        worker = GeneratorWorker(lambda cancel: retrack_strain(job, cancel),
+                                 label=f"strain of {self.study[index].name}", parent=self)
+        worker.succeeded.connect(lambda result: self._succeeded(index, generation, result, edited))
+        worker.failed.connect(lambda text: self._ended(index, False, f"Strain not re-tracked: {text}"))
+        worker.cancelled.connect(lambda: self._ended(index, False, ""))
+        worker.finished.connect(lambda: self._threads.discard(worker))
+        worker.finished.connect(worker.deleteLater)
+        self._threads.add(worker)
+        self.workers[index] = worker
+        self.controller.message.emit(f"Re-tracking the strain of {self.study[index].name} on the edited contours…")
+        worker.start()
+
+    def _succeeded(self, index: int, generation: int, result, edited: bool) -> None:
+        self.workers.pop(index, None)  # its thread is ending: not busy any more
+        if self._generation.get(index, 0) != generation:
+            self.retracked.emit(index, False)
+            return  # the contours changed while it ran: a newer run follows
+        (self._done.add if edited else self._done.discard)(index)
+        self.study.set_strain(index, result)
+        view = self.study[index].recording.view.upper()
+        gls = getattr(result, "gls_pct", None)
+        self._ended(index, True, f"Strain re-tracked: GLS {view} "
+                    + ("—" if gls is None else f"{gls:.1f} %"))
+
+    def _ended(self, index: int, ok: bool, text: str) -> None:
+        self.workers.pop(index, None)
+        if text:
+            self.controller.message.emit(text)
+        self.retracked.emit(index, ok)
+
+    def busy(self, index: int) -> bool:
+        return index in self._due or index in self.workers
+
+    def note(self, index: int) -> str:
+        """What the GLS on screen is, for the measurements notes ('' when there is nothing to say)."""
+        st = self.study[index]
+        if st.strain is None or not st.edited_keys and not st.edes_edited and index not in self._done:
+            return ""
+        if self.busy(index):
+            return "GLS: re-tracking on the edited contours…"
+        return "GLS re-tracked on the edited contours" if index in self._done else ""
+
+    def wait(self, timeout_ms: int = 10000) -> bool:
+        """Cancel and join the runs (window close)."""
+        self.timer.stop()
+        self._due.clear()
+        for worker in list(self._threads):
+            worker.cancel()
+        return all(w.wait(timeout_ms) for w in list(self._threads))

@@ -1,0 +1,97 @@
+"""Strain re-tracked on the contours as edited, and the GLS of the study's views (what the viewer shows).
+
+`retrack_input(state)` takes what the tracking needs from a RecordingState on the GUI thread (cheap:
+the analysis' label maps, the contours of every hand-edited or propagated frame, the ED/ES frames as
+set now); `retrack_strain(job, cancel)`, in a worker thread, redraws those frames' labels from their
+contours and runs the strain pipeline (a generator of Progress and finally the StrainResult). Without
+edits the labels are the analysis' own, so the result is the analysis' strain.
+`study_gls(study)`: the GLS per apical view and their mean ("GLS (mean of A4C, A2C)").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from app.data.recording import APICAL_VIEWS, Recording
+
+
+@dataclass(frozen=True, eq=False)
+class RetrackInput:
+    """What the tracking needs, taken from the study on the GUI thread (the labels are drawn later)."""
+
+    recording: Recording
+    analysis_labels: np.ndarray  # (T, H, W), not modified
+    edited: dict  # {frame: {kind: ControlContour}} of the frames edited by hand or by propagation
+    ed_frames: tuple[int, ...]
+    es_frames: tuple[int, ...]
+
+    @property
+    def edited_frames(self) -> tuple[int, ...]:
+        return tuple(sorted(self.edited))
+
+    def labels(self) -> np.ndarray:
+        """The analysis' label maps with the edited frames redrawn from their contours (in the worker)."""
+        from app.analysis.contours import contours_to_labels
+        from app.workflow.contour_adapter import lv_from_controls
+
+        if not self.edited:
+            return self.analysis_labels
+        labels = self.analysis_labels.copy()
+        for f, controls in self.edited.items():
+            labels[f] = contours_to_labels(lv_from_controls(controls), self.recording.image_shape)
+        return labels
+
+
+def can_retrack(state) -> bool:
+    """An analysed apical echo clip (strain applies) with label maps and an ED frame."""
+    from app.workflow.study_analysis import strain_applies
+
+    labels = getattr(state.analysis, "labels", None)
+    return (state.analysed and strain_applies(state.recording) and bool(state.ed_frames) and labels is not None
+            and np.ndim(labels) == 3)
+
+
+def retrack_input(state) -> RetrackInput:
+    """The edited frames' contours (copied: the study goes on changing) and the current ED/ES."""
+    rec = state.recording
+    edited = {f: dict(state.contours.get((0, f), {}))
+              for s, f in state.edited_keys if s == 0 and 0 <= f < rec.n_frames}
+    return RetrackInput(rec, np.asarray(state.analysis.labels), edited, tuple(state.ed_frames),
+                        tuple(state.es_frames))
+
+
+def retrack_strain(job: RetrackInput, cancel=None, motion: str = "classical") -> Iterator[object]:
+    """Progress items, then the StrainResult on the edited labels (nothing when cancelled)."""
+    from app.workflow.strain_pipeline import compute_strain
+
+    yield from compute_strain(job.recording, job.labels(), job.ed_frames, es_frames=job.es_frames, motion=motion,
+                              cancel=cancel)
+
+
+@dataclass(frozen=True)
+class StudyGls:
+    """GLS (%) per apical view (first recording of each view with strain) and their mean."""
+
+    by_view: tuple[tuple[str, float], ...]
+
+    @property
+    def mean_pct(self) -> float | None:
+        return float(np.mean([g for _, g in self.by_view])) if self.by_view else None
+
+    @property
+    def label(self) -> str:
+        return f"GLS (mean of {', '.join(v.upper() for v, _ in self.by_view)})"
+
+
+def study_gls(study) -> StudyGls:
+    by_view: dict[str, float] = {}
+    for st in study.recordings:
+        gls = getattr(st.strain, "gls_pct", None)
+        view = st.recording.view
+        if gls is not None and np.isfinite(gls) and view in APICAL_VIEWS and view not in by_view:
+            by_view[view] = float(gls)
+    order = {v: i for i, v in enumerate(("a4c", "a2c", "a3c"))}
+    return StudyGls(tuple(sorted(by_view.items(), key=lambda kv: order.get(kv[0], 9))))

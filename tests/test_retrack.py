@@ -1,0 +1,59 @@
+"""Strain re-tracked on edited contours (Qt-free) and the study's GLS per view and mean."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from app.workflow.edits import ContourEdit
+from app.workflow.retrack import can_retrack, retrack_input, retrack_strain, study_gls
+from app.workflow.study import StudyState
+from tests.ui_fixtures import area_measure, fake_analysis, synthetic_echo
+
+
+@pytest.fixture
+def study():
+    rec, labels = synthetic_echo(n_frames=16)
+    s = StudyState(measure_fn=area_measure, biplane_fn=None)
+    s.add_recording(rec)
+    analysis = fake_analysis(labels, ed_frames=(0,), es_frames=(8,))
+    analysis.labels = labels
+    s.set_analysis(0, analysis)
+    return s, labels
+
+
+def _strain(job):
+    return [x for x in retrack_strain(job) if hasattr(x, "gls_pct")][0]
+
+
+def test_without_edits_the_labels_are_the_analysis_own_and_an_ed_edit_changes_gls(study):
+    s, labels = study
+    st = s[0]
+    assert can_retrack(st)
+    plain = retrack_input(st)
+    assert plain.edited_frames == () and plain.labels() is labels
+    gls0 = _strain(plain).gls_pct
+    old = st.contour((0, 0), "endo")
+    inward = old.with_points(old.points_px + 0.12 * (old.points_px.mean(axis=0) - old.points_px))
+    ContourEdit(0, (0, 0), "endo", inward, old).apply(s)
+    job = retrack_input(st)
+    drawn = job.labels()
+    assert job.edited_frames == (0,) and np.array_equal(drawn[1:], labels[1:])
+    assert (drawn[0] == 1).sum() < (labels[0] == 1).sum()  # the cavity drawn from the edited contour
+    assert labels[0].max() == 3  # the analysis' own labels are not touched
+    assert abs(_strain(job).gls_pct - gls0) > 0.3
+
+
+def test_study_gls_names_the_views_it_averages():
+    def state(view, gls):
+        return types.SimpleNamespace(recording=types.SimpleNamespace(view=view),
+                                     strain=types.SimpleNamespace(gls_pct=gls))
+
+    study = types.SimpleNamespace(recordings=[state("a2c", -16.0), state("a4c", -20.0), state("a4c", -10.0),
+                                              state("plax", -30.0), state("a3c", None)])
+    g = study_gls(study)
+    assert g.by_view == (("a4c", -20.0), ("a2c", -16.0))
+    assert g.label == "GLS (mean of A4C, A2C)" and g.mean_pct == pytest.approx(-18.0)
+    assert study_gls(types.SimpleNamespace(recordings=[])).mean_pct is None

@@ -1,0 +1,150 @@
+"""The viewer's editing tools with pytest-qt: a smooth mouse drag, propagation from the tools panel, GLS
+re-tracked in a worker after an edit and labelled by view, the study's mean GLS."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from tests.ui_fixtures import (analysed, dialogs_seen, drag, make_window, no_worker_left,  # noqa: F401
+                               widget_pos)
+
+pytest.importorskip("pytestqt")
+
+
+def test_an_undo_while_the_propagation_runs_drops_it(analysed, qtbot):
+    window, _ = analysed
+    st = window.study[0]
+    before = {f: st.contour((0, f), "endo").points_px.copy() for f in range(24)}
+    window.tools.propagate.setValue(5)
+    window.cine.set_frame(6)
+    old = st.contour((0, 6), "endo")
+    with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
+        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+        window.actions.undo.trigger()
+    assert done.args[1] == [] and "not carried" in window.statusBar().currentMessage()
+    assert all(np.array_equal(st.contour((0, f), "endo").points_px, before[f]) for f in range(24))
+    assert not st.edited_keys and not st.propagated_keys
+
+
+def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analysed, qtbot):
+    window, _ = analysed
+    window.tools.propagate.setValue(0)
+    window.tools.drag_radius.setValue(15)
+    window.cine.set_frame(0)
+    st = window.study[0]
+    ctrl = st.contour((0, 0), "endo").points_px.copy()
+    i = 6
+    outward = 1 if ctrl[i, 0] > ctrl[:, 0].mean() else -1
+    x0, y0 = window.cine.px_to_view(ctrl[i:i + 1])[0]
+    drag(qtbot, window.cine.plot, widget_pos(window.cine.plot, x0, y0),
+         widget_pos(window.cine.plot, x0 + outward * 5.0, y0))  # 5 mm = 10 px outwards
+    moved = st.contour((0, 0), "endo").points_px
+    shift = np.hypot(*(moved - ctrl).T)
+    assert shift[i] == pytest.approx(10.0, abs=1.5)
+    assert shift[i] > shift[i + 1] > shift[i + 2] > 0.5 and shift[i] > shift[i - 1] > shift[i - 2] > 0.5
+    assert np.all(shift[i + 5:] == 0) and shift[0] == 0  # beyond 15 mm, and the annulus, stay
+    assert window.tools.frame_status.text() == "This frame: edited by hand"
+    window.actions.undo.trigger()
+    np.testing.assert_allclose(st.contour((0, 0), "endo").points_px, ctrl)
+    assert window.tools.frame_status.text() == ""
+
+
+def test_propagation_to_the_neighbouring_marks_from_the_tools_panel(analysed, qtbot):
+    window, _ = analysed
+    st = window.study[0]  # ED 0, ES 12 of 24 frames
+    window.tools.propagate_to_marks.setChecked(True)
+    assert not window.tools.propagate.isEnabled()
+    before = {f: st.contour((0, f), "endo").points_px.copy() for f in range(24)}
+    window.cine.set_frame(6)
+    old = st.contour((0, 6), "endo")
+    with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
+        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+        assert (0, 6) in st.edited_keys and window.edits.propagation.busy()  # this frame at once, the rest after
+    assert done.args[1] == [f for f in range(1, 12) if f != 6]
+    changed = {f for f in range(24) if not np.array_equal(st.contour((0, f), "endo").points_px, before[f])}
+    assert changed == set(range(1, 12))  # up to, not including, ED 0 and ES 12
+    assert st.propagated_keys == {(0, f) for f in changed - {6}}
+    window.cine.set_frame(8)
+    assert window.tools.frame_status.text() == "This frame: edited (propagated)"
+    assert "carried to frames 1–11" in window.statusBar().currentMessage()
+    window.actions.undo.trigger()  # one step undoes them all
+    assert all(np.array_equal(st.contour((0, f), "endo").points_px, before[f]) for f in range(24))
+    assert not st.edited_keys and not st.propagated_keys
+
+
+@pytest.fixture(scope="module")
+def phantom_views():
+    from app.data.phantom import EchoPhantomParams, HeartParams, make_echo
+
+    def case(view):
+        params = EchoPhantomParams(heart=HeartParams(edv_ml=120, esv_ml=50), view=view, beats=1,
+                                   frame_rate_hz=25.0, image_shape_px=(128, 128), quality="good")
+        return make_echo(params, seed=3)
+
+    return case("a4c"), case("a2c")
+
+
+def _analyse_all(window, qtbot, cases):
+    labels = {id(c.recording): c.truth.labels for c in cases}
+    window.controller.segmenter_for = lambda recording: (lambda r: labels[id(recording)])
+    for case in cases:
+        index = window.controller.add_recording(case.recording)
+        window.show_recording(index)
+        with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
+            window.analyse_current()
+
+
+def test_gls_is_retracked_in_a_worker_after_an_edit_and_says_its_view(make_window, qtbot, phantom_views):
+    window = make_window()
+    _analyse_all(window, qtbot, phantom_views)
+    a2c, a4c = window.study[1], window.study[0]
+    assert a4c.strain.gls_pct < -5 and a2c.strain.gls_pct < -5
+    window.show_recording(0)
+    table = window.measurements
+    assert table.table.item([r[0] for r in table.rows].index("gls_pct"), 0).text() == "GLS A4C"
+    mean_row = [r[0] for r in table.rows].index("gls_mean_pct")
+    assert table.table.item(mean_row, 0).text() == "GLS (mean of A4C, A2C)"
+    assert table.cell_text("gls_mean_pct") == f"{(a4c.strain.gls_pct + a2c.strain.gls_pct) / 2:.1f} %"
+    gls0, strain0 = a4c.strain.gls_pct, a4c.strain
+    ed = a4c.ed_frames[0]
+    window.tools.propagate.setValue(0)
+    window.cine.set_frame(ed)
+    old = a4c.contour((0, ed), "endo")
+    inward = old.with_points(old.points_px + 0.12 * (old.points_px.mean(axis=0) - old.points_px))
+    with qtbot.waitSignal(window.edits.retrack.retracked, timeout=30000) as done:
+        t0 = time.perf_counter()
+        window.editor.edit_requested.emit("endo", inward, "shrink ED")
+        edit_s = time.perf_counter() - t0
+        assert window.edits.retrack.busy(0) and a4c.strain is strain0  # the worker runs; the GUI goes on
+        qtbot.waitUntil(lambda: "re-tracking" in table.method.text(), timeout=500)
+    assert done.args == [0, True] and edit_s < 1.0
+    assert a4c.strain is not strain0 and abs(a4c.strain.gls_pct - gls0) > 0.3
+    assert table.cell_text("gls_pct") == f"{a4c.strain.gls_pct:.1f} %"
+    assert "GLS re-tracked on the edited contours" in table.method.text()
+    assert table.cell_text("gls_mean_pct") == f"{(a4c.strain.gls_pct + a2c.strain.gls_pct) / 2:.1f} %"
+    assert window.curves.strain_source is a4c.strain
+    with qtbot.waitSignal(window.edits.retrack.retracked, timeout=30000):
+        window.actions.undo.trigger()
+    assert a4c.strain.gls_pct == pytest.approx(gls0, abs=1e-6)  # no edits: the analysis' own labels again
+
+
+def test_a_newer_edit_cancels_the_running_retrack(make_window, qtbot, phantom_views):
+    window = make_window()
+    _analyse_all(window, qtbot, phantom_views[:1])
+    st = window.study[0]
+    retrack = window.edits.retrack
+    retrack.timer.setInterval(0)
+    ends = []
+    retrack.retracked.connect(lambda i, ok: ends.append(ok))
+    ed = st.ed_frames[0]
+    window.tools.propagate.setValue(0)
+    window.cine.set_frame(ed)
+    for k in (1, 2):
+        old = st.contour((0, ed), "endo")
+        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [0.0, 1.0]), "move")
+        qtbot.waitUntil(lambda: 0 in retrack.workers, timeout=5000)
+    qtbot.waitUntil(lambda: not retrack.busy(0), timeout=30000)
+    assert ends[-1] is True and ends.count(True) == 1  # the first run was cancelled or dropped
