@@ -48,7 +48,7 @@ def test_segment_recording_in_recording_grid(tiny_models, model):
     progress = [i for i in items if isinstance(i, inference.Progress)]
     result = items[-1]
     assert isinstance(result, inference.EchoSegmentation)
-    assert progress[-1].done == progress[-1].total and len(progress) >= rec.n_frames
+    assert progress[-1].fraction == 1.0 and len(progress) >= rec.n_frames
     assert result.labels.shape == (5, 50, 70) and result.labels.dtype == np.uint8
     assert result.probabilities.shape == (5, 4, 50, 70)
     assert np.allclose(result.probabilities.astype(np.float32).sum(1), 1.0, atol=1e-2)

@@ -17,7 +17,7 @@ FORBIDDEN = {
     "analysis": ("app.ml", "app.workflow", "app.report", "app.ui", "app.cli", "app.commands", "app.pacs"),
     "ml": ("app.workflow", "app.report", "app.ui", "app.cli", "app.commands", "app.pacs"),
     "workflow": ("app.report", "app.ui", "app.cli", "app.commands", "app.pacs"),
-    # PACS networking sits beside app/data: it may use app.data (readers) and app.cancel, nothing above;
+    # PACS networking sits beside app/data: it may use app.data (readers) and app.tasks, nothing above;
     # app/report builds and sends the DICOM results through it, app/ui and app/commands call it
     "pacs": ("app.analysis", "app.ml", "app.workflow", "app.report", "app.ui", "app.cli", "app.commands"),
     "report": ("app.ui", "app.cli", "app.commands"),

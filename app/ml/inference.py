@@ -17,7 +17,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from app.cancel import Cancel, is_cancelled
+from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
 from app.ml.hysteresis import sticky_argmax
@@ -28,13 +28,6 @@ LONG_AXIS_VIEWS = ("a3c", "plax")
 WMA_WINDOW = 6
 CONFIDENCE_THRESHOLD = 0.75
 AREA_JUMP_FRACTION = 0.3
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-    stage: str = "segmenting"
 
 
 @dataclass(frozen=True, eq=False)
@@ -309,7 +302,7 @@ def segment_recording(
             held[t] = net_probs
         else:
             store(t, net_probs)
-        yield Progress(t + 1, total)
+        yield Progress((t + 1) / total, "segmenting")
     if smooth:
         for t, net_probs in enumerate(centred_average(held, centred_window)):
             store(t, net_probs)
@@ -319,7 +312,7 @@ def segment_recording(
             if is_cancelled(cancel):
                 return
             store(t, 0.5 * (held[t] + seg.step_net(small[t])))
-            yield Progress(n + i + 1, total, "second pass, backwards")
+            yield Progress((n + i + 1) / total, "second pass, backwards")
     elif bidirectional_check and seg.temporal:
         seg.reset()
         for i, t in enumerate(range(n - 1, -1, -1)):
@@ -327,15 +320,11 @@ def segment_recording(
                 return
             back = to_recording_grid(seg.step_net(small[t])).argmax(0)
             confidence[t] *= _lv_dice(labels[t], back)
-            yield Progress(n + i + 1, total, "checking backwards")
+            yield Progress((n + i + 1) / total, "checking backwards")
     flagged, reasons = flag_frames(labels, confidence)
     yield EchoSegmentation(labels, confidence, flagged, reasons, model, seg.size, probs_all)
 
 
 def run_to_result(generator: Iterator[Progress | EchoSegmentation]) -> EchoSegmentation | None:
-    """Drain a segment_recording generator; the result, or None when it was cancelled."""
-    result = None
-    for item in generator:
-        if isinstance(item, EchoSegmentation):
-            result = item
-    return result
+    """The segmentation of a segment_recording task (app.tasks.run_task), None when it was cancelled."""
+    return run_task(generator)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from app.analysis.lv_localise import localise_stack
-from app.cancel import Cancel, is_cancelled
+from app.tasks import Cancel, Progress, is_cancelled
 from app.data.recording import Recording
 from app.ml.mri_decision import ARGMAX, Decision, decide
 from app.ml.mri_postprocess import impose_labels
@@ -26,12 +26,6 @@ class MriSegmentation:
     labels: np.ndarray
     confidence: np.ndarray
     center_rc: tuple[float, float]
-
-
-@dataclass(frozen=True)
-class Progress:
-    fraction: float
-    message: str
 
 
 # Test-time augmentation: the crop is also segmented flipped and turned (the net was trained with flips and
@@ -137,7 +131,7 @@ def load_mri_model(device=None):
 def segment_stack(recording: Recording, net=None, cancel: Cancel = None,
                   decision: Decision | None = None, whole_slice: bool | None = None,
                   tta_views: int | None = None) -> Iterator[Progress | MriSegmentation]:
-    """Cancellable generator (cancel: a threading.Event or a callable, app.cancel): Progress per slice, then
+    """Cancellable generator (cancel: a threading.Event or a callable, app.tasks): Progress per slice, then
     the MriSegmentation of the whole (S, T) stack.
     decision: the label thresholds of the crop model (default: the shipped model's, app/ml/mri_decision.py).
     whole_slice: the preprocessing of `net` (default: the shipped model's metadata says): the four-class

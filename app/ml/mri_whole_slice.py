@@ -12,7 +12,7 @@ from typing import Iterator
 
 import numpy as np
 
-from app.cancel import Cancel, is_cancelled
+from app.tasks import Cancel, Progress, is_cancelled
 from app.data.recording import Recording
 from app.ml.mri_preprocess import prepare_slice, probabilities_to_recording
 from app.ml.mri_stack_cleanup import clean_stack
@@ -32,9 +32,9 @@ def slice_probabilities(net, phases: np.ndarray, spacing_mm: tuple[float, float]
 
 def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_views: int = DEFAULT_TTA_VIEWS,
                          clean: bool = True) -> Iterator:
-    """Cancellable generator: mri_inference.Progress per slice, then the MriSegmentation of the (S, T) stack
+    """Cancellable generator: app.tasks.Progress per slice, then the MriSegmentation of the (S, T) stack
     (labels 0 background, 1 LV pool, 2 myocardium, 3 RV pool)."""
-    from app.ml.mri_inference import MriSegmentation, Progress, labels_and_confidence
+    from app.ml.mri_inference import MriSegmentation, labels_and_confidence
 
     frames = recording.frames if recording.is_stack else recording.frames[None]
     n_slices, n_phases, height, width = frames.shape

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from app.cancel import is_cancelled
+from app.tasks import is_cancelled
 from app.report.batch_inputs import BatchItem, source_stamp
 from app.report.exports import atomic_target
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from app.analysis.contours import extract_contours
 from app.analysis.rv import rv_outline
-from app.cancel import is_cancelled
+from app.tasks import is_cancelled
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch, no OpenCV
 from app.workflow.edes_step import model_ed_es

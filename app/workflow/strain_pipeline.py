@@ -27,7 +27,7 @@ from app.analysis.centerline import (
 from app.analysis.kalman import KalmanParams, PointTracker
 from app.analysis.motion_classical import ClassicalFlow, masked_velocity
 from app.analysis.strain import StrainResult, strain_from_tracks
-from app.cancel import is_cancelled
+from app.tasks import is_cancelled
 from app.data.recording import Recording
 from app.workflow.results import AnalysisError, Progress
 

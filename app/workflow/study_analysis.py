@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from app.cancel import is_cancelled
+from app.tasks import is_cancelled
 from app.data.recording import APICAL_VIEWS, Recording
 from app.workflow.results import AnalysisError, Progress
 
