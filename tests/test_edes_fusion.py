@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.beats import add_edge_events, detect_ed_es, fuse_events, snap_to_curve
+from app.analysis.edes_curve import detect_ed_es
+from app.analysis.edes_fusion import add_edge_events, fuse_events, snap_to_curve
 from app.data.recording import Recording, uniform_frame_times
 from tests.analysis_synth import cardiac_curve
 
@@ -65,7 +66,7 @@ def test_edge_events_keep_alternation():
 
 
 def test_fuse_with_curve_names_the_method_and_checks_the_length(curve):
-    from app.ml.edes import FUSED_METHOD, EdEsDetection, fuse_with_curve
+    from app.analysis.edes_fusion import FUSED_METHOD, EdEsDetection, fuse_with_curve
 
     y, ed, es = curve
     det = EdEsDetection(tuple(ed[1:2]), tuple(f + 1 for f in es[:1]), np.zeros(len(y), np.float32))

@@ -24,10 +24,9 @@ from app.ml.hysteresis import sticky_argmax
 from app.ml.training.echo_seg_models import MODEL_NAMES, is_recurrent
 
 MODEL_FOLDERS = MODEL_NAMES
-LONG_AXIS_VIEWS = ("a3c", "plax")
+LONG_AXIS_FLAG_VIEWS = ("a3c", "plax")  # the views the network's long-axis input flag stands for
 WMA_WINDOW = 6
 CONFIDENCE_THRESHOLD = 0.75
-AREA_JUMP_FRACTION = 0.3
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,8 +203,9 @@ def frame_confidence(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def flag_frames(labels: np.ndarray, confidence: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD):
-    """-> (frames, reasons): low confidence, no LV, or LV area > 30 % off the median of its +-2-frame window."""
-    areas = (labels == 1).sum(axis=(1, 2)).astype(np.float64)
+    """-> (frames, reasons): low confidence or no LV. (Area jumps are flagged where every segmenter's
+    contours are measured: app.analysis.edes_curve.area_jump_frames.)"""
+    areas = (labels == 1).sum(axis=(1, 2))
     frames, reasons = [], []
     for t in range(labels.shape[0]):
         why = []
@@ -213,11 +213,6 @@ def flag_frames(labels: np.ndarray, confidence: np.ndarray, threshold: float = C
             why.append("no LV found")
         if confidence[t] < threshold:
             why.append(f"low confidence {confidence[t]:.2f}")
-        window = areas[max(0, t - 2) : t + 3]
-        window = window[window > 0]
-        typical = float(np.median(window)) if window.size else 0.0
-        if areas[t] > 0 and abs(areas[t] - typical) > AREA_JUMP_FRACTION * typical:
-            why.append("LV area jump")
         if why:
             frames.append(t)
             reasons.append("; ".join(why))
@@ -259,7 +254,7 @@ def segment_recording(
     if frames.ndim != 3 or frames.shape[0] == 0:
         raise ValueError(f"expected (T, H, W) frames, got {frames.shape}")
     n, h, w = frames.shape
-    seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_VIEWS)
+    seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS)
     sector = recording.sector_mask if recording.sector_mask is not None and recording.sector_mask.shape == (h, w) else None
     box = sector_box(sector) if sector is not None else (0, h, 0, w)
     crop_hw = (box[1] - box[0], box[3] - box[2])
