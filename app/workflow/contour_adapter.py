@@ -10,13 +10,16 @@ analysis' own are measured on the analysis' contours (so an edit changes the val
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from app.analysis.contours import LvContours
-from app.workflow.results import FrameContours, RecordingAnalysis
+from app.workflow.results import RecordingAnalysis
 from app.workflow.splines import CONTROL_POINTS, ControlContour, control_from_dense
 
 LA_CONTROL_POINTS = 16
+LV_KINDS = ("endo", "epi", "la")
 
 
 def control_from_lv(c: LvContours) -> dict[str, ControlContour]:
@@ -59,25 +62,59 @@ def _rv_border(state, s: int, f: int):
     control = state.contours.get((s, f), {}).get("rv")
     if control is None:
         return None
-    fc = _analysis_frames(state, s, f, ("rv",))
-    if fc is not None and f < len(fc.rv):
-        return fc.rv[f]
+    made = _made(state, s, f, ("rv",))
+    if made is not None and made.rv is not None:
+        return made.rv
     return control.dense()
 
 
-def _analysis_frames(state, s: int, f: int, kinds: tuple[str, ...]) -> FrameContours | None:
-    """The analysis' FrameContours of slice s when frame f's controls of `kinds` are still exactly the ones
-    the analysis gave (not edited, not replaced), else None: the analysis' contours are measured as they are,
-    only edited frames through their splines."""
-    analysis = state.analysis
-    made = state.analysis_controls.get((s, f))
-    current = state.contours.get((s, f))
-    if not isinstance(analysis, RecordingAnalysis) or made is None or current is None:
-        return None
-    if any(current.get(kind) is not made.get(kind) for kind in kinds):
-        return None
+@dataclass(frozen=True, eq=False)
+class MadeFrame:
+    """One (slice, frame) as the analysis made it: its control contours and the dense contours they came from."""
+
+    controls: dict[str, ControlContour]
+    lv: LvContours | None
+    rv: np.ndarray | None
+
+    def to_json(self, current: dict[str, ControlContour]) -> dict | None:
+        """The parts of the frame whose controls are still `current` (the state's): {"lv", "rv"} dense contours
+        with "lv_made"/"rv_made" saying which were kept; None when neither is."""
+        lv_made = all(current.get(k) is self.controls.get(k) for k in LV_KINDS)
+        rv_made = current.get("rv") is self.controls.get("rv")
+        if not (lv_made or rv_made):
+            return None
+        rv = None if self.rv is None or not rv_made else np.round(np.asarray(self.rv, float), 3).tolist()
+        lv = None if self.lv is None or not lv_made else self.lv.to_json_dict()
+        return {"lv": lv, "rv": rv, "lv_made": lv_made, "rv_made": rv_made}
+
+    @classmethod
+    def from_json(cls, data: dict, controls: dict[str, ControlContour]) -> "MadeFrame":
+        kept = {k: c for k, c in controls.items() if data.get("rv_made" if k == "rv" else "lv_made")}
+        lv = None if data.get("lv") is None else LvContours.from_json_dict(data["lv"])
+        rv = None if data.get("rv") is None else np.asarray(data["rv"], dtype=np.float64)
+        return cls(kept, lv, rv)
+
+
+def made_frames(analysis: RecordingAnalysis, controls: dict) -> dict[tuple[int, int], MadeFrame]:
+    """{(slice, frame): MadeFrame} of an analysis and the control contours made from it."""
     contours = analysis.contours
-    return contours[s] if isinstance(contours, tuple) else contours
+    per_slice = list(contours) if isinstance(contours, tuple) else [contours]
+    out = {}
+    for (s, f), frame_controls in controls.items():
+        fc = per_slice[s]
+        out[(s, f)] = MadeFrame(dict(frame_controls), fc.frames[f], fc.rv[f] if f < len(fc.rv) else None)
+    return out
+
+
+def _made(state, s: int, f: int, kinds: tuple[str, ...]) -> MadeFrame | None:
+    """Frame f of slice s as the analysis made it when its controls of `kinds` are still exactly the analysis'
+    (not edited, not replaced), else None: the analysis' contours are measured as they are, only edited
+    frames through their splines."""
+    made = state.made.get((s, f))
+    current = state.contours.get((s, f))
+    if made is None or current is None or any(current.get(k) is not made.controls.get(k) for k in kinds):
+        return None
+    return made
 
 
 def lv_from_controls(controls: dict[str, ControlContour]) -> LvContours | None:
@@ -118,9 +155,9 @@ def lv_contours_per_frame(state) -> list:
 def _lv(state, s: int, f: int) -> LvContours | None:
     if (s, f) not in state.contours:
         return None
-    fc = _analysis_frames(state, s, f, ("endo", "epi", "la"))
-    if fc is not None and fc.frames[f] is not None:
-        return fc.frames[f]
+    made = _made(state, s, f, LV_KINDS)
+    if made is not None and made.lv is not None:
+        return made.lv
     return lv_from_controls(state.contours[(s, f)])
 
 

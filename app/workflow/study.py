@@ -18,6 +18,7 @@ from app.data.recording import VIEWS, Recording
 from app.analysis.strain import StrainResult
 from app.workflow.events import StudyEvents
 from app.workflow.results import Measurements, RecordingAnalysis
+from app.workflow.contour_adapter import MadeFrame
 from app.workflow.splines import ControlContour
 from app.workflow.strain_step import SavedStrain, strain_from_json, strain_to_json
 from app.workflow.study_analysis import ViewerAnalysis, biplane_pair, default_biplane, default_measure
@@ -35,7 +36,7 @@ class RecordingState:
     recording: Recording
     original: Recording
     contours: dict[ContourKey, dict[str, ControlContour]] = field(default_factory=dict)
-    analysis_controls: dict[ContourKey, dict[str, ControlContour]] = field(default_factory=dict)  # as the analysis made them
+    made: dict[ContourKey, MadeFrame] = field(default_factory=dict)  # frames as the analysis made them
     ed_frames: tuple[int, ...] = ()
     es_frames: tuple[int, ...] = ()
     confidence: np.ndarray | None = None  # (T,) model confidence 0..1
@@ -99,7 +100,7 @@ class AnalysisSnapshot:
 
     analysis: RecordingAnalysis | None
     contours: dict
-    analysis_controls: dict
+    made: dict
     ed_frames: tuple[int, ...]
     es_frames: tuple[int, ...]
     confidence: np.ndarray | None
@@ -161,7 +162,7 @@ class StudyState:
         With keep_edits the contours of frames edited by hand and hand-set ED/ES stay (the analysis fills in
         the rest, then the recording is measured again); without, the analysis replaces every edit (undo
         through `snapshot`/`restore_snapshot`)."""
-        from app.workflow.contour_adapter import control_contours_from_analysis
+        from app.workflow.contour_adapter import control_contours_from_analysis, made_frames
 
         controls = None
         if isinstance(analysis, ViewerAnalysis):
@@ -175,7 +176,7 @@ class StudyState:
         for key in kept_keys:
             contours[key] = dict(st.contours[key])
         st.analysis = analysis
-        st.analysis_controls = {k: dict(d) for k, d in contours.items() if k not in kept_keys}
+        st.made = {k: m for k, m in made_frames(analysis, contours).items() if k not in kept_keys}
         st.contours = contours
         st.ed_frames = st.ed_frames if kept_ed else ed_es[0]
         st.es_frames = st.es_frames if kept_es else ed_es[1]
@@ -196,14 +197,14 @@ class StudyState:
         """What an analysis replaces, to put back on undo."""
         st = self.recordings[index]
         return AnalysisSnapshot(st.analysis, {k: dict(d) for k, d in st.contours.items()},
-                                {k: dict(d) for k, d in st.analysis_controls.items()}, st.ed_frames,
+                                dict(st.made), st.ed_frames,
                                 st.es_frames, st.confidence, st.flagged_frames, st.strain, st.analysed,
                                 frozenset(st.edited_keys), st.ed_edited, st.es_edited)
 
     def restore_snapshot(self, index: int, snap: "AnalysisSnapshot") -> None:
         st = self.recordings[index]
         st.analysis, st.contours = snap.analysis, {k: dict(d) for k, d in snap.contours.items()}
-        st.analysis_controls = {k: dict(d) for k, d in snap.analysis_controls.items()}
+        st.made = dict(snap.made)
         st.ed_frames, st.es_frames, st.confidence = snap.ed_frames, snap.es_frames, snap.confidence
         st.flagged_frames, st.strain, st.analysed = snap.flagged_frames, snap.strain, snap.analysed
         st.edited_keys, st.ed_edited, st.es_edited = set(snap.edited_keys), snap.ed_edited, snap.es_edited
@@ -354,6 +355,7 @@ class StudyState:
                 "ed_es": st.edes_edited, "ed": st.ed_edited, "es": st.es_edited, "view": st.view_edited, "calibration": st.calibration_edited,
             },
             "contours": contours,
+            "analysis_contours": _made_json(st),
             "measurements": meas.to_json_dict() if isinstance(meas, Measurements) else None,
             "strain": strain_to_json(st.strain),
             "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg},
@@ -386,7 +388,11 @@ class StudyState:
                                                weight_kg=body.get("weight_kg")))
         st.recording = rec
         st.contours = contours
-        st.analysis_controls = {}
+        st.made = {}
+        for item in data.get("analysis_contours") or []:  # the analysis' own contours of frames not edited
+            key = (int(item["slice"]), int(item["frame"]))
+            if key in contours:
+                st.made[key] = MadeFrame.from_json(item, contours[key])
         st.analysed = bool(data.get("analysed", bool(contours)))
         ed, es = data.get("ed_frames", []), data.get("es_frames", [])
         if any(not 0 <= int(f) < n for f in [*ed, *es]):
@@ -418,3 +424,13 @@ def _replace_spacing(current: Recording, original: Recording) -> Recording:
     from dataclasses import replace
 
     return replace(current, spacing_mm=original.spacing_mm, calibrated=original.calibrated)
+
+
+def _made_json(st: RecordingState) -> list[dict]:
+    """The analysis' own dense contours of the frames (and kinds) not edited since, for the autosave."""
+    out = []
+    for (s, f), made in sorted(st.made.items()):
+        data = made.to_json(st.contours.get((s, f), {}))
+        if data is not None:
+            out.append({"slice": s, "frame": f, **data})
+    return out
