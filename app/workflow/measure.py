@@ -49,6 +49,7 @@ from app.workflow.results import (
     AnalysisError,
     FrameContours,
     Measurements,
+    RecordingAnalysis,
     StudyMeasurements,
 )
 
@@ -258,7 +259,7 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         es_frames = detected[1] if es_frames is None else es_frames
     ed = tuple(sorted(int(f) for f in ed_frames))
     es = tuple(sorted(int(f) for f in es_frames))
-    nominal_timing = bool(getattr(rec, "frame_times_nominal", False))
+    nominal_timing = bool(rec.frame_times_nominal)
     cal = rec.calibrated
     found = np.isfinite(vol_all)
     if cal:
@@ -475,7 +476,7 @@ def measure_study(items) -> StudyMeasurements:
     """items: RecordingAnalysis objects or (recording, contours, measurements) triples of one study."""
     triples = []
     for item in items:
-        if hasattr(item, "measurements"):
+        if isinstance(item, RecordingAnalysis):
             triples.append((item.recording, item.contours, item.measurements))
         else:
             triples.append(tuple(item))
