@@ -38,7 +38,9 @@ def analyze_for_viewer(recording, *, segmenter=None, cancel=None, strain: bool =
     if analysis is None or is_cancelled(cancel):
         return
     yield Progress(ANALYSIS_SHARE, "preparing the contours for editing")
-    yield ViewerAnalysis(analysis, editable_controls(analysis))
+    controls = editable_controls(analysis)
+    yield Progress(1.0, "done")
+    yield ViewerAnalysis(analysis, controls)
 
 
 def editable_controls(analysis: RecordingAnalysis) -> dict:
