@@ -1,9 +1,10 @@
-"""Where the app finds its bundled files, from a source checkout or a PyInstaller bundle."""
+"""Where the app finds its bundled files, from a source checkout or a PyInstaller bundle; atomic writes."""
 
 from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -27,3 +28,18 @@ def resources_dir() -> Path:
 
 def demo_dir() -> Path:
     return resources_dir() / "demo"
+
+
+@contextmanager
+def atomic_target(path: str | os.PathLike):
+    """Yield a temporary path next to `path`; on success it replaces `path`, on error it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.data.phantom import EchoPhantomParams, HeartParams, make_echo  # noqa: E402
 from app.workflow.measure import measure_recording  # noqa: E402
-from app.workflow.pipeline import analyze_recording, run_to_completion  # noqa: E402
+from app.tasks import run_task  # noqa: E402
+from app.workflow.analyse import analyze_recording  # noqa: E402
 
 
 def _frame_diffs(found, truth) -> tuple[list[int], int]:
@@ -42,7 +43,7 @@ def run_case(rng: np.random.Generator, index: int) -> dict:
                                image_shape_px=(192, 192), quality="good")
     case = make_echo(params, seed=int(rng.integers(1 << 30)))
     truth = case.truth
-    analysis = run_to_completion(analyze_recording(case.recording, segmenter=lambda r: truth))
+    analysis = run_task(analyze_recording(case.recording, segmenter=lambda r: truth))
     m = analysis.measurements
     true_edv = float(np.mean(truth.volume_ml[list(truth.ed_frames)]))
     true_esv = float(np.mean(truth.volume_ml[list(truth.es_frames)]))
@@ -62,7 +63,7 @@ def run_case(rng: np.random.Generator, index: int) -> dict:
 def measure_speed(n_frames: int = 100) -> float:
     case = make_echo(EchoPhantomParams(beats=3, frame_rate_hz=40, image_shape_px=(192, 192)), seed=5)
     rec = case.recording
-    analysis = run_to_completion(analyze_recording(rec, segmenter=lambda r: case.truth))
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: case.truth))
     contours = list(analysis.contours)
     reps = int(np.ceil(n_frames / len(contours)))
     contours = (contours * reps)[:n_frames]

@@ -93,7 +93,8 @@ def synthetic_strain(analysis, gls_peak_pct: float = -19.0, weak_segment: int | 
 def synthetic_stack_analysis(n_slices: int = 4, n_frames: int = 20, shape=(96, 96)):
     """A short-axis MR stack (S, T, H, W): concentric blood pool and myocardium rings shrinking in
     systole and towards the apex, analysed through the pipeline with these labels injected."""
-    from app.workflow.pipeline import analyze_recording, run_to_completion
+    from app.tasks import run_task
+    from app.workflow.analyse import analyze_recording
 
     h, w = shape
     rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -111,5 +112,5 @@ def synthetic_stack_analysis(n_slices: int = 4, n_frames: int = 20, shape=(96, 9
                     frame_times_s=uniform_frame_times(n_frames, 20.0), modality="mri", view="sax",
                     slice_spacing_mm=10.0, patient=PatientInfo(name="Mr^Stack", sex="M"),
                     source_path=Path("/mri/SCD_test"))
-    return run_to_completion(analyze_recording(rec, segmenter=lambda recording: labels,
+    return run_task(analyze_recording(rec, segmenter=lambda recording: labels,
                                                segmenter_name="injected labels"))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from app.analysis.beat_trust import summarise_beats
-from app.analysis.beats import detect_ed_es, fill_gaps, split_beats
+from app.analysis.beats import split_beats
+from app.analysis.edes_curve import detect_ed_es, fill_gaps
 from tests.analysis_synth import cardiac_curve
 
 

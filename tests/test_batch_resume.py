@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 from app.data.errors import LoadError
+from app.tasks import Progress
 from app.report import cli_hooks
-from app.report.batch import BatchOptions, is_finished, run_batch
-from app.report.batch_inputs import BatchItem, collect_inputs
+from app.report.exporter import ExportOptions, batch_export
+from app.workflow.batch import is_finished, run_batch
+from app.workflow.batch_inputs import BatchItem, collect_inputs
 from report_fixtures import synthetic_analysis
 
 
@@ -30,7 +32,7 @@ class FakeAnalyser:
         if self.interrupt_after is not None and len(self.calls) >= self.interrupt_after:
             raise KeyboardInterrupt
         self.calls.append(item.path.name)
-        on_progress(0.5, "segmenting")
+        on_progress(Progress(0.5, "segmenting"))
         words = item.path.read_text(errors="replace").split()
         if not words or words[0] != "good":
             raise LoadError(item.path, "not a DICOM file (test content)")
@@ -54,7 +56,7 @@ def summary_rows(out: Path) -> dict[str, dict]:
 def test_failing_file_lands_in_the_summary_and_the_rest_goes_on(tmp_path):
     items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
     stream = io.StringIO()
-    summary = run_batch(items, tmp_path / "out", FakeAnalyser(), BatchOptions(exports=()), stream=stream)
+    summary = run_batch(items, tmp_path / "out", FakeAnalyser(), batch_export(ExportOptions(kinds=())), stream=stream)
     assert len(summary.done) == 3 and len(summary.failed) == 1
     rows = summary_rows(tmp_path / "out")
     assert rows["broken.dcm"]["status"] == "failed"
@@ -73,18 +75,18 @@ def test_resume_skips_finished_files_and_redoes_changed_ones(tmp_path):
     files = make_inputs(tmp_path / "in")
     items = [BatchItem(p) for p in files]
     out = tmp_path / "out"
-    run_batch(items, out, FakeAnalyser(), BatchOptions(exports=()), stream=io.StringIO())
+    run_batch(items, out, FakeAnalyser(), batch_export(ExportOptions(kinds=())), stream=io.StringIO())
     assert all(is_finished(i, out) for i in items if i.path.name != "broken.dcm")
     # the same run again: nothing finished is analysed again; the failed file is retried
     again = FakeAnalyser()
-    summary = run_batch(items, out, again, BatchOptions(exports=()), stream=io.StringIO())
+    summary = run_batch(items, out, again, batch_export(ExportOptions(kinds=())), stream=io.StringIO())
     assert again.calls == ["broken.dcm"] and len(summary.skipped) == 3
     assert summary_rows(out)["p1_a4c.dcm"]["resumed"] == "yes"
     # a source file that changed (size/mtime) is analysed again
     files[0].write_text("good a4c  ")
     os.utime(files[0], ns=(files[0].stat().st_atime_ns, files[0].stat().st_mtime_ns + 10**9))
     third = FakeAnalyser()
-    run_batch(items, out, third, BatchOptions(exports=()), stream=io.StringIO())
+    run_batch(items, out, third, batch_export(ExportOptions(kinds=())), stream=io.StringIO())
     assert third.calls == ["p1_a4c.dcm", "broken.dcm"]
 
 
@@ -92,12 +94,12 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path):
     items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        run_batch(items, out, FakeAnalyser(interrupt_after=2), BatchOptions(exports=()), stream=io.StringIO())
+        run_batch(items, out, FakeAnalyser(interrupt_after=2), batch_export(ExportOptions(kinds=())), stream=io.StringIO())
     rows = summary_rows(out)
     assert [rows[n]["status"] for n in ("p1_a4c.dcm", "p2_a2c.dcm", "broken.dcm", "p3_a4c.dcm")] == \
         ["ok", "ok", "not run", "not run"]
     rest = FakeAnalyser()
-    run_batch(items, out, rest, BatchOptions(exports=()), stream=io.StringIO())
+    run_batch(items, out, rest, batch_export(ExportOptions(kinds=())), stream=io.StringIO())
     assert rest.calls == ["broken.dcm", "p3_a4c.dcm"]
     assert summary_rows(out)["p3_a4c.dcm"]["status"] == "ok"
 
@@ -105,7 +107,7 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path):
 def test_batch_writes_the_requested_exports(tmp_path):
     items = [BatchItem(p) for p in make_inputs(tmp_path / "in")[:1]]
     out = tmp_path / "out"
-    run_batch(items, out, FakeAnalyser(), BatchOptions(exports=("pdf", "contours", "masks", "cine")),
+    run_batch(items, out, FakeAnalyser(), batch_export(ExportOptions(kinds=("pdf", "contours", "masks", "cine"))),
               stream=io.StringIO())
     stem = items[0].result_name
     for name in (f"{stem}.pdf", f"{stem}.contours.json", f"{stem}.masks.nii.gz", f"{stem}.cine.mp4"):
@@ -194,7 +196,7 @@ def test_cancel_stops_before_the_next_file(tmp_path):
         cancel.set()  # the user presses Cancel while the first file is analysed
         return result
 
-    summary = run_batch(items, tmp_path / "out", analyse, BatchOptions(exports=()), stream=io.StringIO(),
+    summary = run_batch(items, tmp_path / "out", analyse, batch_export(ExportOptions(kinds=())), stream=io.StringIO(),
                         cancel=cancel)
     assert summary.interrupted and analyser.calls == ["p1_a4c.dcm"]
     assert summary_rows(tmp_path / "out")["p2_a2c.dcm"]["status"] == "not run"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from app.analysis.beat_trust import MIN_RR_S, judge_beats, summarise_beats
-from app.analysis.beats import Beat, detect_ed_es, split_beats
+from app.analysis.beats import Beat, split_beats
+from app.analysis.edes_curve import detect_ed_es
 from tests.analysis_synth import cardiac_curve
 
 FPS = 50.0

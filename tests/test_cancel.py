@@ -1,10 +1,10 @@
-"""app.cancel.is_cancelled: one reading of `cancel` for every long task."""
+"""app.tasks.is_cancelled: one reading of `cancel` for every long task."""
 
 from __future__ import annotations
 
 import threading
 
-from app.cancel import is_cancelled
+from app.tasks import is_cancelled
 
 
 def test_event_callable_and_none():

@@ -49,7 +49,7 @@ def test_segment_recording_in_recording_grid(tiny_models, model):
     progress = [i for i in items if isinstance(i, inference.Progress)]
     result = items[-1]
     assert isinstance(result, inference.EchoSegmentation)
-    assert progress[-1].done == progress[-1].total and len(progress) >= rec.n_frames
+    assert progress[-1].fraction == 1.0 and len(progress) >= rec.n_frames
     assert result.labels.shape == (5, 50, 70) and result.labels.dtype == np.uint8
     assert result.probabilities.shape == (5, 4, 50, 70)
     assert np.allclose(result.probabilities.astype(np.float32).sum(1), 1.0, atol=1e-2)
@@ -103,8 +103,8 @@ def test_flag_frames_reasons():
     labels[2, 2:4, 2:4] = 1
     labels[4] = 0
     frames, reasons = inference.flag_frames(labels, np.array([0.9, 0.9, 0.9, 0.5, 0.9]))
-    assert frames == (2, 3, 4)
-    assert "LV area jump" in reasons[0] and "low confidence" in reasons[1] and "no LV" in reasons[2]
+    assert frames == (3, 4)  # the small LV of frame 2 is an area jump, flagged when measuring (edes_curve)
+    assert "low confidence" in reasons[0] and "no LV" in reasons[1]
 
 
 def test_long_axis_flag_is_off_unless_the_model_was_trained_with_it(tiny_models):

@@ -40,11 +40,11 @@ def curve_recording(n_frames: int, fps: float, seed: int):
 
 @pytest.mark.parametrize("n_frames,fps,seed", [(300, 90.0, 1), (45, 25.0, 2), (200, 60.0, 3)])
 def test_windowed_detection_finds_every_event_with_cut_beats(n_frames, fps, seed):
-    from app.ml.edes import detect_ed_es
+    from app.ml.edes import predict_ed_es
 
     rec, cycle = curve_recording(n_frames, fps, seed)
     assert cycle.event_frames[0, 0] < 0 < n_frames - 1 < cycle.event_frames[-1, 0]  # cut at both ends
-    det = detect_ed_es(rec, model=MeanModel(), device=torch.device("cpu"))
+    det = predict_ed_es(rec, model=MeanModel(), device=torch.device("cpu"))
     assert det.curve.shape == (n_frames,) and det.method == "tempreg"
     for truth, found in ((cycle.ed_frames, det.ed_frames), (cycle.es_frames, det.es_frames)):
         inner = [f for f in truth if f < n_frames - 1]  # the last frame is never reported (ambiguous)
@@ -54,11 +54,11 @@ def test_windowed_detection_finds_every_event_with_cut_beats(n_frames, fps, seed
 
 
 def test_bad_input_is_a_clear_error():
-    from app.ml.edes import detect_ed_es
+    from app.ml.edes import predict_ed_es
 
     rec, _ = curve_recording(40, 30.0, 0)
     with pytest.raises(ValueError, match="slice"):
-        detect_ed_es(rec, slice_index=3, model=MeanModel())
+        predict_ed_es(rec, slice_index=3, model=MeanModel())
 
 
 def test_scoring_counts_missed_and_extra():
@@ -89,12 +89,12 @@ def test_trained_weights_detect_phantom_events():
     if not model_available("ed_es"):
         pytest.skip("models/ed_es has no trained TempReg-Net weights (train with `python -m app train ed-es`)")
     import app.data.phantom as phantom
-    from app.ml.edes import detect_ed_es
+    from app.ml.edes import predict_ed_es
 
     heart = phantom.HeartParams(edv_ml=140, esv_ml=70, heart_rate_bpm=100, start_phase=0.55)
     case = phantom.make_echo(phantom.EchoPhantomParams(heart=heart, beats=2, frame_rate_hz=20.0), seed=424242)
     rec, truth = case.recording, case.truth
-    det = detect_ed_es(rec, device=torch.device("cpu"))
+    det = predict_ed_es(rec, device=torch.device("cpu"))
     for t, found in ((truth.ed_frames, det.ed_frames), (truth.es_frames, det.es_frames)):
         errors, missed = match_errors(t, found, rec.frame_rate_hz)
         assert missed == 0 and np.mean(errors) <= 1.0, (t, found)

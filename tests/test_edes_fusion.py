@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.beats import add_edge_events, detect_ed_es, fuse_events, snap_to_curve
+from app.analysis.edes_curve import detect_ed_es
+from app.analysis.edes_fusion import add_edge_events, fuse_events, snap_to_curve
 from app.data.recording import Recording, uniform_frame_times
 from tests.analysis_synth import cardiac_curve
 
@@ -65,7 +66,7 @@ def test_edge_events_keep_alternation():
 
 
 def test_fuse_with_curve_names_the_method_and_checks_the_length(curve):
-    from app.ml.edes import FUSED_METHOD, EdEsDetection, fuse_with_curve
+    from app.analysis.edes_fusion import FUSED_METHOD, EdEsDetection, fuse_with_curve
 
     y, ed, es = curve
     det = EdEsDetection(tuple(ed[1:2]), tuple(f + 1 for f in es[:1]), np.zeros(len(y), np.float32))
@@ -95,9 +96,10 @@ def beating():
 
 
 def _analyse(rec, labels):
-    from app.workflow.pipeline import analyze_recording, run_to_completion
+    from app.tasks import run_task
+    from app.workflow.analyse import analyze_recording
 
-    return run_to_completion(analyze_recording(rec, segmenter=lambda r: labels))
+    return run_task(analyze_recording(rec, segmenter=lambda r: labels))
 
 
 def test_pipeline_falls_back_to_the_area_curve_without_the_model(beating, tmp_path, monkeypatch):
@@ -120,7 +122,7 @@ def _fake_detection(monkeypatch, ed, es, n, error=None):
             raise error
         return edes.EdEsDetection(tuple(ed), tuple(es), np.zeros(n, np.float32))
 
-    monkeypatch.setattr(edes, "detect_ed_es", detect)
+    monkeypatch.setattr(edes, "predict_ed_es", detect)
 
 
 def test_pipeline_uses_the_model_events(beating, monkeypatch):
@@ -148,12 +150,12 @@ def test_model_es_with_clip_start_ed_from_the_curve(beating, monkeypatch):
 
 
 def test_pipeline_can_refine_es_on_the_curve(beating, monkeypatch):
-    import app.ml.edes as edes
+    import app.analysis.edes_fusion as edes_fusion
 
     rec, labels, ed, es = beating
     inner_es = [f for f in es if 3 < f < len(labels) - 4]
     _fake_detection(monkeypatch, ed[1:2], [f - 1 for f in inner_es], len(labels))
-    monkeypatch.setattr(edes, "es_slide_frames", lambda modality, n: 2)
+    monkeypatch.setattr(edes_fusion, "es_slide_frames", lambda modality, n: 2)
     result = _analyse(rec, labels)
     assert result.ed_es_method == "tempreg+area"
     assert all(any(abs(f - t) <= 1 for f in result.measurements.es_frames) for t in inner_es)
@@ -248,7 +250,7 @@ def test_evaluation_reports_all_three_methods(tmp_path):
 
 
 def test_es_slides_down_the_volume_curve_for_cine_mr_only():
-    import app.ml.edes as edes
+    import app.analysis.edes_fusion as edes
 
     assert edes.es_slide_frames("echo", 60) == 0 and edes.es_slide_frames(None, 60) == 0
     assert edes.es_slide_frames("mri", 20) == 6 and edes.es_slide_frames("mri", 4) == 2
@@ -275,7 +277,7 @@ def test_a_gated_cycle_finds_ed_across_the_wrap():
 
 
 def test_fusion_takes_the_gated_cycles_ed_when_tempreg_finds_only_es():
-    import app.ml.edes as edes
+    import app.analysis.edes_fusion as edes
 
     det = edes.EdEsDetection((), (9,), np.zeros(20, np.float32))  # what TempReg-Net gave on SCD0000401
     radius = edes.es_slide_frames("mri", 20)

@@ -124,12 +124,13 @@ def test_cine_refuses_unknown_format(tmp_path, analysis):
 def test_one_short_axis_slice_exports_its_area_change(tmp_path):
     """Method single-slice: the report row "Fractional area change (FAC)" and the CSV's fac_pct; no EF."""
     from app.data.recording import Recording, uniform_frame_times
-    from app.workflow.pipeline import analyze_recording, run_to_completion
+    from app.tasks import run_task
+    from app.workflow.analyse import analyze_recording
     from tests.test_pipeline_synthetic import _ring_stack
 
     labels, _ = _ring_stack(1, 20)
     rec = Recording((labels[0] * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(20, 25.0), "mri", "sax")
-    analysis = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels[0]))
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels[0]))
     report = report_from_analyses([analysis])
     rows = {r.key: r for r in report.recordings[0].measurements}
     assert rows["fac_pct"].label == "Fractional area change (FAC)" and rows["ef_pct"].value is None

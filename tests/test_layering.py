@@ -17,7 +17,7 @@ FORBIDDEN = {
     "analysis": ("app.ml", "app.workflow", "app.report", "app.ui", "app.cli", "app.commands", "app.pacs"),
     "ml": ("app.workflow", "app.report", "app.ui", "app.cli", "app.commands", "app.pacs"),
     "workflow": ("app.report", "app.ui", "app.cli", "app.commands", "app.pacs"),
-    # PACS networking sits beside app/data: it may use app.data (readers) and app.cancel, nothing above;
+    # PACS networking sits beside app/data: it may use app.data (readers) and app.tasks, nothing above;
     # app/report builds and sends the DICOM results through it, app/ui and app/commands call it
     "pacs": ("app.analysis", "app.ml", "app.workflow", "app.report", "app.ui", "app.cli", "app.commands"),
     "report": ("app.ui", "app.cli", "app.commands"),
@@ -101,9 +101,7 @@ def test_cli_help_does_not_import_torch_or_qt():
 
 LAB = APP.parent / "lab"
 # Import circles still open in app/, each to be opened by the work named beside it; a new circle fails the test.
-KNOWN_CIRCLES: dict[frozenset[str], str] = {
-    frozenset({"app.workflow.study", "app.workflow.study_analysis"}): "issue 32 deliverable 1 (one analysis use case)",
-}
+KNOWN_CIRCLES: dict[frozenset[str], str] = {}
 
 
 def module_name(path: Path, root: Path = APP.parent) -> str:
@@ -113,11 +111,16 @@ def module_name(path: Path, root: Path = APP.parent) -> str:
 
 def import_edges(path: Path, modules: set[str], root: Path = APP.parent) -> set[str]:
     """The modules of `modules` that `path` imports anywhere in the file, function-level (lazy) imports included;
-    `from pkg import name` counts as importing pkg.name when that is a module, else pkg."""
+    `from pkg import name` counts as importing pkg.name when that is a module, else pkg. Imports under
+    `if TYPE_CHECKING:` are left out: they never run (annotations only)."""
     me = module_name(path, root)
     is_package = path.name == "__init__.py"
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block) for n in ast.walk(block)}
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names if a.name in modules)
         elif isinstance(node, ast.ImportFrom):
@@ -129,6 +132,15 @@ def import_edges(path: Path, modules: set[str], root: Path = APP.parent) -> set[
                 full = f"{base}.{alias.name}"
                 out.add(full if full in modules else base)
     return (out & modules) - {me}
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    """An `if TYPE_CHECKING:` (or `typing.TYPE_CHECKING`) block."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def import_circles(files: list[Path], root: Path = APP.parent) -> list[frozenset[str]]:
@@ -203,6 +215,8 @@ def test_circle_detector_sees_a_planted_circle(tmp_path):
     assert import_edges(by_name["app.pkg.c"], modules, tmp_path) == {"app.pkg.a"}
     assert import_edges(by_name["app.pkg.b"], modules, tmp_path) == {"app.pkg.a"}
     assert import_circles(files, tmp_path) == [frozenset({"app.pkg.a", "app.pkg.b"})]
+    (pkg / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from app.pkg.a import g\n")
+    assert import_circles(files, tmp_path) == []  # an annotation-only import never runs
     (pkg / "b.py").write_text("x = 1\n")
     assert import_circles(files, tmp_path) == []
     bad = tmp_path / "app" / "uses_lab.py"

@@ -19,7 +19,8 @@ import SimpleITK as sitk
 from app.cli import main
 from app.data.datasets.acdc import load_patient, patient_ids, write_nifti
 from app.data.recording import Recording, uniform_frame_times
-from app.workflow.pipeline import analyze_recording, run_to_completion
+from app.tasks import run_task
+from app.workflow.analyse import analyze_recording
 
 VOLUME_TOL_ML = 0.5  # measured max 0.26 ml
 EF_TOL_POINTS = 0.3  # measured max 0.10
@@ -50,7 +51,7 @@ def _stack(labels: np.ndarray) -> Recording:
 
 
 def _analyse(labels: np.ndarray):
-    return run_to_completion(analyze_recording(_stack(labels), segmenter=lambda rec: labels))
+    return run_task(analyze_recording(_stack(labels), segmenter=lambda rec: labels))
 
 
 @pytest.mark.parametrize("ed_first", [True, False])
@@ -159,7 +160,7 @@ def test_echo_has_no_rv(tmp_path):
     from tests.analysis_synth import phantom_echo
 
     case = phantom_echo("a4c")
-    data = run_to_completion(analyze_recording(case.recording, segmenter=lambda rec: case.truth.labels)).to_json_dict()
+    data = run_task(analyze_recording(case.recording, segmenter=lambda rec: case.truth.labels)).to_json_dict()
     assert all(data[k] is None for k in ("rv_edv_ml", "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"))
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from app.cancel import drain
+from app.tasks import run_task
 from app.cli import main
 from app.pacs import retrieve
 from app.pacs.cache import SeriesCache
@@ -28,7 +28,7 @@ LABELS = {1: "LV", 2: "myocardium", 3: "LA"}
 def _stored(node, study_uid: str, tmp_path) -> dict[str, pydicom.Dataset]:
     """Modality -> dataset of each new series (SR, SEG, DOC) retrieved back from the node."""
     series = [s for s in retrieve.find_series(node, study_uid) if s.modality in ("SR", "SEG", "DOC")]
-    got = drain(retrieve.retrieve_study(node, study_uid, [s.series_uid for s in series],
+    got = run_task(retrieve.retrieve_study(node, study_uid, [s.series_uid for s in series],
                                         cache=SeriesCache(tmp_path / "cache")))
     out = {}
     for s in got:

@@ -190,8 +190,9 @@ def test_progress_reports_and_cancellation():
     from app.data.phantom import iter_make_echo
 
     seen = []
-    make_echo(EchoPhantomParams(**{**SMALL, "image_shape_px": (112, 112)}), seed=1, progress=seen.append)
+    make_echo(EchoPhantomParams(**{**SMALL, "image_shape_px": (112, 112)}), seed=1,
+              progress=lambda p: seen.append(p.fraction))
     assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
     gen = iter_make_echo(EchoPhantomParams(**SMALL), seed=1)
-    assert 0.0 < next(gen) < 0.2
+    assert 0.0 < next(gen).fraction < 0.2
     gen.close()  # cancelling leaves nothing behind

@@ -12,7 +12,8 @@ import pytest
 from app.analysis.seg_metrics import dice
 from app.data import phantom
 from app.workflow.measure import measure_study
-from app.workflow.pipeline import analyze_recording, run_to_completion
+from app.tasks import run_task
+from app.workflow.analyse import analyze_recording
 from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo
 
 VOLUME_TOLERANCE = 0.03
@@ -25,7 +26,7 @@ def echo_cases():
 
 @pytest.fixture(scope="module")
 def analyses(echo_cases):
-    return {v: run_to_completion(analyze_recording(c.recording, segmenter=lambda r, _t=c.truth: _t))
+    return {v: run_task(analyze_recording(c.recording, segmenter=lambda r, _t=c.truth: _t))
             for v, c in echo_cases.items()}
 
 
@@ -69,7 +70,7 @@ def test_mri_phantom_slice_summation():
     params = phantom.MriPhantomParams(heart=phantom.HeartParams(edv_ml=150, esv_ml=70), n_phases=14, n_slices=6,
                                       slice_spacing_mm=14.0, pixel_mm=2.0, image_px=96)
     case = phantom.make_mri(params, seed=3)
-    result = run_to_completion(analyze_recording(case.recording, segmenter=lambda r: case.truth))
+    result = run_task(analyze_recording(case.recording, segmenter=lambda r: case.truth))
     m = result.measurements
     truth = case.truth
     assert m.method == "slice-summation"

@@ -11,7 +11,8 @@ import pytest
 from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
 from app.workflow.measure import disk_chords_px, measure_recording, measure_study
-from app.workflow.pipeline import analyze_recording, run_to_completion
+from app.tasks import run_task
+from app.workflow.analyse import analyze_recording
 from app.workflow.results import AnalysisError, FrameContours, Progress, RecordingAnalysis
 from tests.analysis_synth import cardiac_curve, half_ellipse_lv
 
@@ -47,7 +48,7 @@ def test_pipeline_with_injected_segmenter(beating, monkeypatch):
     def no_model(recording, **kwargs):
         raise FileNotFoundError("no ED/ES model in this test")
 
-    monkeypatch.setattr(edes, "detect_ed_es", no_model)
+    monkeypatch.setattr(edes, "predict_ed_es", no_model)
     labels, volumes_px3, ed, es = beating
     rec = recording_for(labels)
     items = list(analyze_recording(rec, segmenter=lambda r: labels))
@@ -103,7 +104,7 @@ def test_segmenter_flags_are_kept_and_survive_a_remeasure(beating):
             self.flagged_frames = (3, 12)
             self.flag_reasons = ("low confidence 0.61", "LV area jump; no LV found")
 
-    result = run_to_completion(analyze_recording(rec, segmenter=lambda r: Segmentation()))
+    result = run_task(analyze_recording(rec, segmenter=lambda r: Segmentation()))
     assert "low-confidence" in result.quality[3]
     assert result.quality[12] == ("segmenter: LV area jump",)
     again = measure_recording(rec, result.contours, edited={"contours"}, **result.measure_kwargs())
@@ -118,18 +119,18 @@ def test_cancel_stops_without_result(beating):
     first = next(gen)
     assert isinstance(first, Progress)
     stop.set()
-    assert run_to_completion(gen) is None
+    assert run_task(gen) is None
 
 
 def test_bad_segmenter_output_is_a_clear_error(beating):
     labels = beating[0]
     rec = recording_for(labels)
     with pytest.raises(AnalysisError, match="shape"):
-        run_to_completion(analyze_recording(rec, segmenter=lambda r: labels[:, :10]))
+        run_task(analyze_recording(rec, segmenter=lambda r: labels[:, :10]))
     with pytest.raises(AnalysisError, match="0-3"):
-        run_to_completion(analyze_recording(rec, segmenter=lambda r: labels * 3))
+        run_task(analyze_recording(rec, segmenter=lambda r: labels * 3))
     single = Recording(rec.frames[:1], (0.4, 0.4), np.zeros(1), "echo", "a4c")  # a still frame measures (issue 30)
-    still = run_to_completion(analyze_recording(single, segmenter=lambda r: labels[:1])).measurements
+    still = run_task(analyze_recording(single, segmenter=lambda r: labels[:1])).measurements
     assert still.ef_pct is None and still.notes[-1].startswith("one still frame: its contours and volume")
 
 
@@ -137,7 +138,7 @@ def test_default_echo_segmenter_without_weights_says_so(beating, tmp_path, monke
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
     rec = recording_for(beating[0])
     with pytest.raises(AnalysisError, match="echo_seg_base"):
-        run_to_completion(analyze_recording(rec))
+        run_task(analyze_recording(rec))
 
 
 def test_missing_contours_and_spike_are_flagged(beating):
@@ -147,7 +148,7 @@ def test_missing_contours_and_spike_are_flagged(beating):
     labels[31] = bump
     labels[40] = half_ellipse_lv((140, 120), 50, 15, base_row=110, cx=60, wall_px=6)  # a dip in diastole
     rec = recording_for(labels)
-    m = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels)).measurements
+    m = run_task(analyze_recording(rec, segmenter=lambda r: labels)).measurements
     assert m.quality[20] == ("no-contour",)
     assert "area-jump" in m.quality[31] and "area-jump" in m.quality[40]
     _, _, ed, es = beating
@@ -206,8 +207,8 @@ def test_measure_is_fast_for_100_frames():
 def test_biplane_study(beating):
     labels = beating[0]
     same = labels.copy()
-    a4c = run_to_completion(analyze_recording(recording_for(labels, view="a4c"), segmenter=lambda r: labels))
-    a2c = run_to_completion(analyze_recording(recording_for(same, view="a2c"), segmenter=lambda r: same))
+    a4c = run_task(analyze_recording(recording_for(labels, view="a4c"), segmenter=lambda r: labels))
+    a2c = run_task(analyze_recording(recording_for(same, view="a2c"), segmenter=lambda r: same))
     study = measure_study([a4c, a2c])
     assert study.biplane is not None and study.biplane.method == "biplane"
     # the same section in both views: biplane equals monoplane
@@ -235,7 +236,7 @@ def test_short_axis_stack_slice_summation():
     frames = (labels * 80).astype(np.uint16)
     rec = Recording(frames, (1.5, 1.5), uniform_frame_times(n_frames, 25.0), "mri", "sax", slice_spacing_mm=gap,
                     heart_rate_bpm=62.5)
-    result = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels))
+    result = run_task(analyze_recording(rec, segmenter=lambda r: labels))
     m = result.measurements
     assert m.method == "slice-summation" and isinstance(result.contours, tuple) and len(result.contours) == n_slices
     assert m.ed_frames[0] == 0 and m.es_frames == (12,)
@@ -255,7 +256,7 @@ def test_gated_stack_without_heart_rate_in_file_uses_the_cycle_length(nominal, e
     labels, _ = _ring_stack(3, 24)
     rec = Recording((labels * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(24, 20.0), "mri", "sax",
                     slice_spacing_mm=8.0, frame_times_nominal=nominal)
-    m = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels)).measurements
+    m = run_task(analyze_recording(rec, segmenter=lambda r: labels)).measurements
     assert m.heart_rate_bpm == (None if expected_bpm is None else pytest.approx(expected_bpm))
 
 
@@ -314,7 +315,7 @@ def test_one_short_axis_slice_gives_its_area_change_not_volumes(modality, view):
     84 %), ED/ES from the area curve (a cine MR slice wraps like a stack) and the fractional area change."""
     labels, d = _ring_stack(1, 20)
     rec = Recording((labels[0] * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(20, 25.0), modality, view)
-    m = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels[0])).measurements
+    m = run_task(analyze_recording(rec, segmenter=lambda r: labels[0])).measurements
     true_fac = 100 * (1 - (d <= 8).sum() / (d <= 20).sum())
     assert m.method == "single-slice" and m.edv_ml is None and m.ef_pct is None and m.volume_curve_ml is None
     assert m.fac_pct == pytest.approx(true_fac, abs=2.0) and 10 in m.es_frames
@@ -333,4 +334,4 @@ def test_long_axis_cine_mr_is_refused_with_one_clear_line():
     labels, _ = _ring_stack(1, 20)
     rec = Recording((labels[0] * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(20, 25.0), "mri", "a4c")
     with pytest.raises(AnalysisError, match=r"long-axis cine MR \(A4C\) is not supported.*short-axis"):
-        run_to_completion(analyze_recording(rec, segmenter=lambda r: labels[0]))
+        run_task(analyze_recording(rec, segmenter=lambda r: labels[0]))

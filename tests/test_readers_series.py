@@ -122,7 +122,7 @@ def test_progress_is_reported_and_cancel_stops_the_read(tmp_path):
 
     folder, expected = write_mr_series(tmp_path / "cine", n_slices=3, n_phases=4)
     seen: list[tuple[float, str]] = []
-    rec = load_recording(folder, progress=lambda f, msg: seen.append((f, msg)))
+    rec = load_recording(folder, progress=lambda p: seen.append((p.fraction, p.message)))
     assert np.array_equal(rec.frames, expected)
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
@@ -130,12 +130,12 @@ def test_progress_is_reported_and_cancel_stops_the_read(tmp_path):
 
     calls = []
 
-    def cancel_after_five(fraction, message):
-        calls.append(fraction)
-        return len(calls) < 5
+    def cancel_after_five():
+        calls.append(1)
+        return len(calls) >= 5
 
     with pytest.raises(LoadCancelled, match="cancelled"):
-        load_recording(folder, progress=cancel_after_five)
+        load_recording(folder, cancel=cancel_after_five)
     assert len(calls) == 5  # stopped at once
     with pytest.raises(LoadError):  # a LoadCancelled is a LoadError for callers that only know that
-        load_recording(folder, progress=lambda f, m: False)
+        load_recording(folder, cancel=lambda: True)

@@ -180,11 +180,12 @@ def test_mri_stack_report_has_mass_and_slice_summation(tmp_path):
 
 
 def test_strain_failure_is_reported_not_fatal(tmp_path, one_view):
-    from app.workflow.strain_step import with_strain
+    from app.tasks import run_task
+    from app.workflow.strain_step import strain_step
 
     no_myo = np.where(one_view.labels == 2, 0, one_view.labels).astype(np.uint8)
-    broken = with_strain(replace(one_view, labels=no_myo))
-    assert broken.strain is None and broken.extra["strain_error"]
+    broken = run_task(strain_step(replace(one_view, labels=no_myo)))
+    assert broken.strain is None and broken.strain_error
     report = report_from_analyses([broken])
     assert any(line.startswith("strain not computed:") for line in report.recordings[0].quality_flags)
     text = pdf_text(write_pdf(report, tmp_path / "s.pdf"))
@@ -193,13 +194,14 @@ def test_strain_failure_is_reported_not_fatal(tmp_path, one_view):
 
 def test_the_report_says_why_volumes_are_missing(tmp_path):
     """The LV found in 2 of 20 phases of a stack: no EF in the report, and its quality section says why."""
-    from app.workflow.pipeline import analyze_recording, run_to_completion
+    from app.tasks import run_task
+    from app.workflow.analyse import analyze_recording
     from tests.test_pipeline_synthetic import sparse_ring_stack
 
     rec, labels, _ = sparse_ring_stack()
     sparse = np.zeros_like(labels)
     sparse[:, [9, 11]] = labels[:, [9, 11]]
-    analysis = run_to_completion(analyze_recording(rec, segmenter=lambda r: sparse))
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: sparse))
     assert analysis.measurements.ef_pct is None
     text = " ".join(pdf_text(write_pdf(report_from_analyses([analysis]), tmp_path / "r.pdf")).split())
     assert "the LV was found in only 2 of 20 frames: no EDV/ESV/EF" in text

@@ -11,7 +11,8 @@ import pytest
 from app.analysis.body_size import bsa_mosteller_m2, check_body_size
 from app.cli import main
 from app.data.recording import PatientInfo
-from app.workflow.pipeline import analyze_recording, run_to_completion
+from app.tasks import run_task
+from app.workflow.analyse import analyze_recording
 from app.workflow.study import StudyState
 from tests.test_mri_stack_shapes import _phase_labels, _stack
 
@@ -36,12 +37,12 @@ def test_bsa_mosteller():
 def test_indexed_values_in_json():
     rec, labels = rv_cine()
     rec = type(rec)(**{**rec.__dict__, "patient": PatientInfo(height_cm=180.0, weight_kg=80.0)})
-    data = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels)).to_json_dict()
+    data = run_task(analyze_recording(rec, segmenter=lambda r: labels)).to_json_dict()
     assert data["bsa_m2"] == pytest.approx(2.0)
     assert data["edv_index_ml_m2"] == pytest.approx(data["edv_ml"] / 2.0, abs=0.01)
     assert data["rv_edv_index_ml_m2"] == pytest.approx(data["rv_edv_ml"] / 2.0, abs=0.01)
     assert data["lv_mass_index_g_m2"] == pytest.approx(data["myocardial_mass_g"] / 2.0, abs=0.06)
-    no_size = run_to_completion(analyze_recording(rv_cine()[0], segmenter=lambda r: labels)).to_json_dict()
+    no_size = run_task(analyze_recording(rv_cine()[0], segmenter=lambda r: labels)).to_json_dict()
     assert no_size["bsa_m2"] is None and no_size["edv_index_ml_m2"] is None and no_size["rv_edv_ml"] is not None
 
 
@@ -72,7 +73,7 @@ def test_report_rows_rv_and_indexed():
 
     rec, labels = rv_cine()
     rec = type(rec)(**{**rec.__dict__, "patient": PatientInfo(sex="F", height_cm=165.0, weight_kg=60.0)})
-    analysis = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels))
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels))
     rows = {r.key: r for r in report_from_analyses([analysis]).recordings[0].measurements}
     m = analysis.measurements
     assert rows["rv_edv_ml"].value == pytest.approx(m.rv_edv_ml) and rows["rv_ef_pct"].value == pytest.approx(m.rv_ef_pct)
@@ -85,7 +86,7 @@ def test_report_rows_rv_and_indexed():
 
 def test_rv_is_an_editable_contour_that_remeasures_and_restores():
     rec, labels = rv_cine()
-    analysis = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels))
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels))
     study = StudyState()
     study.add_recording(rec)
     study.set_analysis(0, analysis)
@@ -114,7 +115,7 @@ def test_body_size_in_the_study_is_undoable_and_saved():
     rec, labels = rv_cine()
     study = StudyState()
     study.add_recording(rec)
-    study.set_analysis(0, run_to_completion(analyze_recording(rec, segmenter=lambda r: labels)))
+    study.set_analysis(0, run_task(analyze_recording(rec, segmenter=lambda r: labels)))
     edit = BodySizeEdit(0, 180.0, 80.0)
     edit.apply(study)
     assert study[0].recording.patient.height_cm == 180.0
@@ -134,7 +135,7 @@ def test_contours_export_has_the_rv(tmp_path, capsys):
     from app.report.exports import contours_dict
 
     rec, labels = rv_cine()
-    analysis = run_to_completion(analyze_recording(rec, segmenter=lambda r: labels))
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels))
     data = json.loads(json.dumps(contours_dict(analysis)))
     assert len(data["rv_slices"]) == rec.n_slices and len(data["rv_slices"][0]) == rec.n_frames
     border = np.asarray(data["rv_slices"][1][0])

@@ -206,7 +206,7 @@ def test_cine_mr_stack_with_the_shipped_models_in_the_viewer(make_window, qtbot)
 
 def test_steady_contours_toggle_is_remembered_and_used_by_the_next_echo_analysis(make_window, qtbot, tmp_path,
                                                                                  monkeypatch):
-    import app.workflow.pipeline as pipeline
+    import app.workflow.segment_step as segment_step
 
     window = make_window()
     assert not window.actions.steady.isChecked() and window.controller.echo_hysteresis == 0.0
@@ -217,7 +217,7 @@ def test_steady_contours_toggle_is_remembered_and_used_by_the_next_echo_analysis
 
     rec, labels = synthetic_echo(12, path=tmp_path / "clip.dcm")
     margins = []
-    monkeypatch.setattr(pipeline, "echo_segmenter",
+    monkeypatch.setattr(segment_step, "echo_segmenter",
                         lambda model="base", hysteresis=0.0: margins.append(hysteresis) or slow_segmenter(labels))
     window.controller.add_recording(rec)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
@@ -226,7 +226,7 @@ def test_steady_contours_toggle_is_remembered_and_used_by_the_next_echo_analysis
 
 
 def test_echo_segmenter_names_itself_for_the_report():
-    from app.workflow.pipeline import echo_segmenter
+    from app.workflow.segment_step import echo_segmenter
 
     assert echo_segmenter().__name__ == "echo_seg_base"
     assert echo_segmenter("temporal", 0.2).__name__ == "echo_seg_temporal + label hysteresis 0.2"

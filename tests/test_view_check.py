@@ -36,17 +36,19 @@ def test_a_clip_of_no_echo_view_reads_as_a_sentence():
     assert "does not look like an apical or parasternal echo view (p 0.90), not A4C as labelled" in labelled
 
 
-def test_json_fields_from_extra():
-    assert view_json({}) == {"view_predicted": None, "view_warning": None}
-    check = {"view": "a2c", "probability": 0.91, "data": "phantom only", "warning": "View check: x"}
-    out = view_json({"view_check": check})
+def test_json_fields_from_the_check():
+    from types import SimpleNamespace
+
+    from app.workflow.view_step import ViewCheck
+
+    assert view_json(None) == {"view_predicted": None, "view_warning": None}
+    check = ViewCheck(view="a2c", probability=0.91, data="phantom only", warning="View check: x")
+    out = view_json(check)
     assert out["view_predicted"] == {"view": "a2c", "probability": 0.91, "training_data": "phantom only"}
     assert out["view_warning"] == "View check: x"
-    assert "view_check_error" in view_json({"view_check": {"error": "WeightsError: bad"}})
-
-    class A:
-        extra = {"view_check": check}
-    assert view_note(A()) == "View check: x" and view_note(object()) == ""
+    assert "view_check_error" in view_json(ViewCheck(error="WeightsError: bad"))
+    assert view_note(SimpleNamespace(view_check=check)) == "View check: x"
+    assert view_note(SimpleNamespace(view_check=None)) == "" and view_note(None) == ""
 
 
 def _synthetic_clip(view: str):
@@ -58,7 +60,8 @@ def _synthetic_clip(view: str):
 def test_pipeline_keeps_the_users_view_and_attaches_the_check(monkeypatch):
     import app.ml.view as view_module
     from app.ml.view import ViewPrediction
-    from app.workflow.pipeline import analyze_recording, run_to_completion
+    from app.tasks import run_task
+    from app.workflow.analyse import analyze_recording
 
     case = _synthetic_clip("a4c")
     fake = ViewPrediction("a2c", 0.95, {"a4c": 0.05, "a2c": 0.95, "a3c": 0.0, "plax": 0.0, "psax": 0.0, "other": 0.0},
@@ -66,14 +69,14 @@ def test_pipeline_keeps_the_users_view_and_attaches_the_check(monkeypatch):
     monkeypatch.setattr(view_module, "model_installed", lambda root=None: True)
     monkeypatch.setattr(view_module, "classify_view", lambda rec: fake)
     labels = case.truth.labels
-    analysis = run_to_completion(analyze_recording(case.recording, segmenter=lambda rec: labels))
+    analysis = run_task(analyze_recording(case.recording, segmenter=lambda rec: labels))
     assert analysis.recording.view == "a4c"  # never overridden
     out = analysis.to_json_dict()
     assert out["view"] == "a4c" and out["view_predicted"]["view"] == "a2c"
     assert "phantom-trained guess" in out["view_warning"]
 
-    from app.workflow.strain_step import with_strain
-    strained = with_strain(analysis)
+    from app.workflow.strain_step import strain_step
+    strained = run_task(strain_step(analysis))
     if strained.strain is not None:
         assert "labelled view A4C" in strained.to_json_dict()["strain_view_warning"]
 

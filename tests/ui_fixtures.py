@@ -64,16 +64,19 @@ def synthetic_echo(n_frames: int = 24, shape=(160, 128), path: Path | None = Non
 
 
 def fake_analysis(labels: np.ndarray, ed_frames=(0,), es_frames=None, flagged=()):
-    """A RecordingAnalysis-like object from labels (used only where the pipeline is not under test)."""
+    """A RecordingAnalysis-like object from labels (used only where the pipeline is not under test, with a
+    toy measure_fn: the study measures it itself)."""
     from app.analysis.contours import extract_all
+    from app.workflow.results import FrameContours
 
     n = len(labels)
     es_frames = es_frames if es_frames is not None else (n // 2,)
     return types.SimpleNamespace(
-        contours=extract_all(labels),
+        contours=FrameContours.of(extract_all(labels)),
         confidence=np.linspace(1.0, 0.8, n),
         flagged_frames=tuple(flagged),
         measurements=types.SimpleNamespace(ed_frames=tuple(ed_frames), es_frames=tuple(es_frames)),
+        strain=None, segmenter="", segmenter_flags={}, view_check=None,
     )
 
 

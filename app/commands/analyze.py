@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.data.recording import ECHO_VIEW_NAMES, VIEWS
+from app.data.recording import VIEWS
 from app.ml import DEFAULT_ECHO_MODEL
 
 
@@ -83,18 +83,6 @@ def _body_size(which: str):
     return parse
 
 
-def with_body_size(recording, height_cm: float | None, weight_kg: float | None):
-    """The recording with the typed height/weight in its patient (each kept from the file when not given)."""
-    from dataclasses import replace
-
-    if height_cm is None and weight_kg is None:
-        return recording
-    p = recording.patient
-    patient = replace(p, height_cm=p.height_cm if height_cm is None else height_cm,
-                      weight_kg=p.weight_kg if weight_kg is None else weight_kg)
-    return replace(recording, patient=patient)
-
-
 def _per_path(values, n: int, name: str) -> list:
     from app.cli import UsageError
 
@@ -126,11 +114,11 @@ def _check_one_patient(paths: list[Path], recordings) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.cli import UsageError
     from app.commands.analyze_io import load_labels, write_masks
-    from app.workflow.strain_step import with_strain
-    from app.data.readers import load_recording
+    from app.tasks import run_task
+    from app.workflow.analyse import AnalysisOptions, analyze_recording, load
     from app.workflow.measure import measure_study
-    from app.workflow.pipeline import analyze_recording, default_segmenter, run_to_completion
     from app.workflow.results import AnalysisError
+    from app.workflow.segment_step import default_segmenter
 
     from app.commands import analyze_pacs
 
@@ -142,8 +130,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cli_hooks.validate(args)
         if cli_hooks.is_batch(args):
-            return cli_hooks.run_batch_command(
-                args, segmenter_for=lambda recording: default_segmenter(recording, args.model, args.hysteresis))
+            return cli_hooks.run_batch_command(args)
     except cli_hooks.OptionError as exc:
         raise UsageError(str(exc)) from None
     # --- end report block ---
@@ -152,27 +139,25 @@ def run(args: argparse.Namespace) -> int:
     label_files = _per_path(args.labels, len(paths), "labels")
     if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
         raise UsageError("with several PATHs, --masks must be a folder")
-    recordings = [load_recording(path, series_key=args.series, echo=view in ECHO_VIEW_NAMES)
-                  for path, view in zip(paths, views)]
+    options = [AnalysisOptions(view=view, height_cm=args.height_cm, weight_kg=args.weight_kg, series_key=args.series,
+                               model=args.model, hysteresis=args.hysteresis, strain=not args.no_strain)
+               for view in views]
+    recordings = [load(path, opts) for path, opts in zip(paths, options)]
     _check_one_patient(paths, recordings)
     analyses = []
-    for path, recording, view, label_file in zip(paths, recordings, views, label_files):
-        if view:
-            recording = recording.with_view(view)
-        recording = with_body_size(recording, args.height_cm, args.weight_kg)
+    for path, recording, opts, label_file in zip(paths, recordings, options, label_files):
         try:
             if label_file:
                 labels = load_labels(Path(label_file), recording)
                 segmenter, name = (lambda rec, _l=labels: _l), f"labels:{Path(label_file).name}"
             else:
-                segmenter, name = default_segmenter(recording, args.model, args.hysteresis)
-            analysis = run_to_completion(analyze_recording(recording, segmenter=segmenter, segmenter_name=name))
+                segmenter, name = default_segmenter(recording, opts.model, opts.hysteresis)
+            analysis = run_task(analyze_recording(recording, segmenter=segmenter, segmenter_name=name,
+                                                  strain=opts.strain, motion=opts.motion))
         except AnalysisError as exc:
             raise UsageError(f"{path}: {exc}") from None
         if analysis is None:  # pragma: no cover - nothing cancels from the CLI
             raise UsageError(f"{path}: analysis was cancelled")
-        if not args.no_strain:
-            analysis = with_strain(analysis)
         analyses.append(analysis)
         if args.masks:
             target = Path(args.masks)
@@ -244,8 +229,8 @@ def _print_summary(analyses, result) -> None:
             gls = a.strain.gls_pct
             low = a.strain.low_quality_segments
             print(f"  GLS {_fmt(gls, ' %')}" + (f"  (low tracking quality: {', '.join(low)})" if low else ""))
-        elif a.extra.get("strain_error"):
-            print(f"  strain not measured: {a.extra['strain_error']}")
+        elif a.strain_error:
+            print(f"  strain not measured: {a.strain_error}")
     bi = result.get("biplane") if "recordings" in result else None
     if bi:
         print(f"biplane (A4C + A2C): EDV {_fmt(bi['edv_ml'], ' ml')}  ESV {_fmt(bi['esv_ml'], ' ml')}  "

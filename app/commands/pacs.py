@@ -102,12 +102,12 @@ def _find(args) -> int:
 
 
 def _get(args) -> int:
-    from app.cancel import drain
+    from app.tasks import run_task
     from app.pacs import retrieve
 
     node = node_from_args(args)
     steps = retrieve.retrieve_study(node, args.study, args.series, move_port=args.move_port)
-    series = drain(steps)
+    series = run_task(steps)
     written = retrieve.copy_out(series, Path(args.out))
     print(f"{len(written)} instances of {len(series)} series in {args.out}", file=sys.stderr)
     return 0

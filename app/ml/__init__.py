@@ -7,5 +7,5 @@ the lab's evaluations share.
 """
 
 # The echo segmentation model the analysis uses: the per-frame U-Net (models/echo_seg_base), not the ConvLSTM
-# network ("temporal"), whose smoother contours under-estimate EF (see app.workflow.pipeline).
+# network ("temporal"), whose smoother contours under-estimate EF (see app.workflow.segment_step).
 DEFAULT_ECHO_MODEL = "base"

@@ -17,24 +17,16 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from app.cancel import Cancel, is_cancelled
+from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
 from app.ml.hysteresis import sticky_argmax
 from app.ml.nets.registry import MODEL_NAMES, is_recurrent
 
 MODEL_FOLDERS = MODEL_NAMES
-LONG_AXIS_VIEWS = ("a3c", "plax")
+LONG_AXIS_FLAG_VIEWS = ("a3c", "plax")  # the views the network's long-axis input flag stands for
 WMA_WINDOW = 6
 CONFIDENCE_THRESHOLD = 0.75
-AREA_JUMP_FRACTION = 0.3
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-    stage: str = "segmenting"
 
 
 @dataclass(frozen=True, eq=False)
@@ -210,8 +202,9 @@ def frame_confidence(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def flag_frames(labels: np.ndarray, confidence: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD):
-    """-> (frames, reasons): low confidence, no LV, or LV area > 30 % off the median of its +-2-frame window."""
-    areas = (labels == 1).sum(axis=(1, 2)).astype(np.float64)
+    """-> (frames, reasons): low confidence or no LV. (Area jumps are flagged where every segmenter's
+    contours are measured: app.analysis.edes_curve.area_jump_frames.)"""
+    areas = (labels == 1).sum(axis=(1, 2))
     frames, reasons = [], []
     for t in range(labels.shape[0]):
         why = []
@@ -219,11 +212,6 @@ def flag_frames(labels: np.ndarray, confidence: np.ndarray, threshold: float = C
             why.append("no LV found")
         if confidence[t] < threshold:
             why.append(f"low confidence {confidence[t]:.2f}")
-        window = areas[max(0, t - 2) : t + 3]
-        window = window[window > 0]
-        typical = float(np.median(window)) if window.size else 0.0
-        if areas[t] > 0 and abs(areas[t] - typical) > AREA_JUMP_FRACTION * typical:
-            why.append("LV area jump")
         if why:
             frames.append(t)
             reasons.append("; ".join(why))
@@ -265,7 +253,7 @@ def segment_recording(
     if frames.ndim != 3 or frames.shape[0] == 0:
         raise ValueError(f"expected (T, H, W) frames, got {frames.shape}")
     n, h, w = frames.shape
-    seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_VIEWS)
+    seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS)
     sector = recording.sector_mask if recording.sector_mask is not None and recording.sector_mask.shape == (h, w) else None
     box = sector_box(sector) if sector is not None else (0, h, 0, w)
     crop_hw = (box[1] - box[0], box[3] - box[2])
@@ -308,7 +296,7 @@ def segment_recording(
             held[t] = net_probs
         else:
             store(t, net_probs)
-        yield Progress(t + 1, total)
+        yield Progress((t + 1) / total, "segmenting")
     if smooth:
         for t, net_probs in enumerate(centred_average(held, centred_window)):
             store(t, net_probs)
@@ -318,7 +306,7 @@ def segment_recording(
             if is_cancelled(cancel):
                 return
             store(t, 0.5 * (held[t] + seg.step_net(small[t])))
-            yield Progress(n + i + 1, total, "second pass, backwards")
+            yield Progress((n + i + 1) / total, "second pass, backwards")
     elif bidirectional_check and seg.temporal:
         seg.reset()
         for i, t in enumerate(range(n - 1, -1, -1)):
@@ -326,15 +314,11 @@ def segment_recording(
                 return
             back = to_recording_grid(seg.step_net(small[t])).argmax(0)
             confidence[t] *= _lv_dice(labels[t], back)
-            yield Progress(n + i + 1, total, "checking backwards")
+            yield Progress((n + i + 1) / total, "checking backwards")
     flagged, reasons = flag_frames(labels, confidence)
     yield EchoSegmentation(labels, confidence, flagged, reasons, model, seg.size, probs_all)
 
 
 def run_to_result(generator: Iterator[Progress | EchoSegmentation]) -> EchoSegmentation | None:
-    """Drain a segment_recording generator; the result, or None when it was cancelled."""
-    result = None
-    for item in generator:
-        if isinstance(item, EchoSegmentation):
-            result = item
-    return result
+    """The segmentation of a segment_recording task (app.tasks.run_task), None when it was cancelled."""
+    return run_task(generator)

@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from app.cancel import Cancel, is_cancelled
+from app.tasks import Cancel, Progress, is_cancelled
 from app.data.recording import Recording
 from app.ml.mri_preprocess import prepare_slice, probabilities_to_recording
 from app.ml.mri_stack_cleanup import clean_stack
@@ -31,12 +31,6 @@ class MriSegmentation:
     labels: np.ndarray
     confidence: np.ndarray
     center_rc: tuple[float, float]
-
-
-@dataclass(frozen=True)
-class Progress:
-    fraction: float
-    message: str
 
 
 # Test-time augmentation: the input is also segmented flipped and turned (the net was trained with flips and
@@ -119,7 +113,7 @@ def load_mri_model(device=None):
 
 def segment_stack(recording: Recording, net=None, cancel: Cancel = None,
                   tta_views: int | None = None) -> Iterator[Progress | MriSegmentation]:
-    """Cancellable generator (cancel: a threading.Event or a callable, app.cancel): Progress per slice, then
+    """Cancellable generator (cancel: a threading.Event or a callable, app.tasks): Progress per slice, then
     the MriSegmentation of the whole (S, T) stack, by the four-class whole-slice network
     (tta_views default: the model card's preprocessing.tta_views). A model folder whose card names another
     preprocessing (the earlier crop model, now in lab/) is refused."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.cancel import Cancel, is_cancelled
+from app.tasks import Cancel, is_cancelled
 from app.pacs.errors import PacsError, RetrieveCancelled
-from app.pacs.models import QueryFilter, RetrieveProgress, SeriesMatch, StudyMatch
+from app.pacs.models import QueryFilter, SeriesMatch, StudyMatch
+from app.tasks import Progress
 from app.pacs.nodes import DicomWebNode
 
 
@@ -87,7 +88,7 @@ def find_series(node: DicomWebNode, study_uid: str, modality: str = "") -> list[
 
 
 def get_series(node: DicomWebNode, study_uid: str, series_uid: str, folder: Path, cancel: Cancel = None):
-    """WADO-RS one series, instance by instance, into `folder`; yields RetrieveProgress, returns the count."""
+    """WADO-RS one series, instance by instance, into `folder`; yields Progress, returns the count."""
     web = client(node)
     listed = _call(node, "QIDO-RS instance search", web.search_for_instances, study_instance_uid=study_uid,
                    series_instance_uid=series_uid)
@@ -95,7 +96,7 @@ def get_series(node: DicomWebNode, study_uid: str, series_uid: str, folder: Path
     for n, sop_uid in enumerate(uids):
         if is_cancelled(cancel):
             raise RetrieveCancelled()
-        yield RetrieveProgress(n / max(len(uids), 1), f"WADO-RS: {n} of {len(uids)}")
+        yield Progress(n / max(len(uids), 1), f"WADO-RS: {n} of {len(uids)}")
         ds = _call(node, "WADO-RS retrieval", web.retrieve_instance, study_uid, series_uid, sop_uid)
         name = "".join(c for c in sop_uid if c.isdigit() or c == ".") or f"i{n}"
         ds.save_as(Path(folder) / f"{name}.dcm", enforce_file_format=True)

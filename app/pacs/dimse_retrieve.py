@@ -1,15 +1,14 @@
 """C-GET (the node sends over our association) and C-MOVE (the node opens an association to our own
-storage SCP) of one series into a staging folder, yielding RetrieveProgress; cancellable at every
+storage SCP) of one series into a staging folder, yielding Progress; cancellable at every
 response (the association is aborted). Completeness is judged by the caller (cache.commit)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.cancel import Cancel, is_cancelled
 from app.pacs.dimse import association, make_ae
 from app.pacs.errors import PacsError, RetrieveCancelled
-from app.pacs.models import RetrieveProgress
+from app.tasks import Cancel, Progress, is_cancelled
 from app.pacs.nodes import DimseNode
 
 GET_STUDY_ROOT = "1.2.840.10008.5.1.4.1.2.2.3"
@@ -98,7 +97,7 @@ def _follow(node: DimseNode, responses, expected: int | None, received: list, ca
         left = status.get("NumberOfRemainingSubOperations")
         total = expected or (done + int(left) if left is not None else None)
         if code == 0xFF00:
-            yield RetrieveProgress(min(done / total, 0.99) if total else 0.0, f"{what}: {done} of {total or '?'}")
+            yield Progress(min(done / total, 0.99) if total else 0.0, f"{what}: {done} of {total or '?'}")
         elif code == 0xFE00:
             raise RetrieveCancelled()
         elif code == 0xB000 or int(status.get("NumberOfFailedSubOperations", 0) or 0):
@@ -109,7 +108,7 @@ def _follow(node: DimseNode, responses, expected: int | None, received: list, ca
 
 def get_series(node: DimseNode, study_uid: str, series_uid: str, folder: Path, expected: int | None = None,
                cancel: Cancel = None):
-    """C-GET one series into `folder`; yields RetrieveProgress, returns the number of instances received."""
+    """C-GET one series into `folder`; yields Progress, returns the number of instances received."""
     from pynetdicom import build_role, evt
 
     received: list = []
@@ -125,7 +124,7 @@ def get_series(node: DimseNode, study_uid: str, series_uid: str, folder: Path, e
 def move_series(node: DimseNode, study_uid: str, series_uid: str, folder: Path, listen_port: int,
                 expected: int | None = None, cancel: Cancel = None):
     """C-MOVE one series to our own storage SCP (AE title node.our_aet, listening on `listen_port`, which
-    the node must know as a destination); yields RetrieveProgress, returns the number received."""
+    the node must know as a destination); yields Progress, returns the number received."""
     from pynetdicom import evt
 
     received: list = []

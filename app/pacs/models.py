@@ -79,14 +79,6 @@ def parse_date_range(text: str | None) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class RetrieveProgress:
-    """A step of a retrieval (the UI's workers read fraction and message)."""
-
-    fraction: float
-    message: str = ""
-
-
-@dataclass(frozen=True)
 class RetrievedSeries:
     """A complete series on disk: every instance the node listed was received."""
 

@@ -8,11 +8,12 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from app.cancel import Cancel
+from app.tasks import Cancel
 from app.pacs import dicomweb, dimse, dimse_retrieve
 from app.pacs.cache import SeriesCache
 from app.pacs.errors import PacsError, RetrieveCancelled
-from app.pacs.models import QueryFilter, RetrievedSeries, RetrieveProgress, SeriesMatch, StudyMatch
+from app.pacs.models import QueryFilter, RetrievedSeries, SeriesMatch, StudyMatch
+from app.tasks import Progress
 from app.pacs.nodes import DimseNode, Node
 
 
@@ -44,13 +45,13 @@ def find_series(node: Node, study_uid: str) -> list[SeriesMatch]:
 
 def retrieve_series(node: Node, study_uid: str, series_uid: str, cache: SeriesCache | None = None,
                     expected: int | None = None, move_port: int | None = None, cancel: Cancel = None):
-    """Generator: yields RetrieveProgress, returns the complete RetrievedSeries (from the cache when it is
+    """Generator: yields Progress, returns the complete RetrievedSeries (from the cache when it is
     there). DIMSE uses C-GET, or C-MOVE to our storage SCP on `move_port` when given. Nothing is kept of
     a retrieval that fails, is cancelled or misses instances (`expected` defaults to the node's count)."""
     cache = cache or SeriesCache()
     hit = cache.lookup(study_uid, series_uid)
     if hit is not None:
-        yield RetrieveProgress(1.0, "from the local cache")
+        yield Progress(1.0, "from the local cache")
         return hit
     if expected is None:
         listed = {s.series_uid: s for s in find_series(node, study_uid)}
@@ -70,7 +71,7 @@ def retrieve_series(node: Node, study_uid: str, series_uid: str, cache: SeriesCa
     except BaseException:  # failure, cancel, or the consumer closed the generator: keep nothing
         cache.discard(staging)
         raise
-    yield RetrieveProgress(1.0, f"{result.n_instances} instances retrieved")
+    yield Progress(1.0, f"{result.n_instances} instances retrieved")
     return result
 
 
@@ -94,7 +95,7 @@ def retrieve_study(node: Node, study_uid: str, series_uids: list[str] | None = N
             except StopIteration as stop:
                 results.append(stop.value)
                 break
-            yield RetrieveProgress((i + step.fraction) / len(listed), f"series {i + 1} of {len(listed)}: {step.message}")
+            yield Progress((i + step.fraction) / len(listed), f"series {i + 1} of {len(listed)}: {step.message}")
     return results
 
 

@@ -200,9 +200,8 @@ def quality_lines(analysis) -> list[str]:
     low = getattr(strain, "low_quality_segments", ()) if strain is not None else ()
     if low:
         lines.append("strain tracking quality low: " + ", ".join(n.replace("_", " ") for n in low))
-    error = (getattr(analysis, "extra", None) or {}).get("strain_error")
-    if error:
-        lines.append(f"strain not computed: {error}")
+    if analysis.strain_error:
+        lines.append(f"strain not computed: {analysis.strain_error}")
     return lines
 
 

@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXPORT_KINDS = ("pdf", "contours", "masks", "cine")
+from app.report.exporter import EXPORT_KINDS
 
 
 class OptionError(ValueError):
@@ -84,14 +84,25 @@ def validate(args: argparse.Namespace) -> None:
         _exports(args.exports)
 
 
-def run_batch_command(args: argparse.Namespace, paths=None, analyse=None, stream=None,
-                      segmenter_for=None) -> int:
+def analysis_options(args: argparse.Namespace):
+    """The analysis options of `analyze` (view, body size, network, strain), the same for one file and --out."""
+    from app.workflow.analyse import AnalysisOptions
+
+    view = getattr(args, "view", None)
+    view = view[0] if isinstance(view, (list, tuple)) and view else view
+    return AnalysisOptions(view=view or None, height_cm=getattr(args, "height_cm", None),
+                           weight_kg=getattr(args, "weight_kg", None), model=args.model,
+                           hysteresis=getattr(args, "hysteresis", 0.0), strain=not getattr(args, "no_strain", False))
+
+
+def run_batch_command(args: argparse.Namespace, paths=None, analyse=None, stream=None) -> int:
     """The whole batch run; exit 0 when every recording succeeded, 2 when some failed (see summary).
 
-    analyse(item, on_progress) -> RecordingAnalysis replaces the whole per-file analysis (tests);
-    segmenter_for(recording) -> (segmenter, name) only picks the segmentation (analyze.py's --model)."""
-    from app.report.batch import BatchOptions, default_analyse, run_batch
-    from app.report.batch_inputs import collect_inputs
+    analyse(item, on_progress) -> RecordingAnalysis replaces the whole per-file analysis (tests); by default
+    the one analysis (app.workflow.analyse) with `analysis_options(args)`."""
+    from app.report.exporter import ExportOptions, batch_export
+    from app.workflow.batch import default_analyse, run_batch
+    from app.workflow.batch_inputs import collect_inputs
 
     validate(args)
     paths = list(paths if paths is not None else _paths_of(args))
@@ -102,17 +113,12 @@ def run_batch_command(args: argparse.Namespace, paths=None, analyse=None, stream
     items = collect_inputs(paths, exclude=out_dir)
     if not items:
         raise OptionError("no recordings found in the given files and folders")
-    view = getattr(args, "view", None)
-    view = view[0] if isinstance(view, (list, tuple)) and view else view
-    if analyse is None:
-        def analyse(item, on_progress):
-            return default_analyse(item, on_progress, view=view, segmenter_for=segmenter_for)
-
-    options = BatchOptions(_exports(args.exports), args.anonymise, args.comment, args.page_size,
-                           strain=not getattr(args, "no_strain", False))
+    analyse = analyse or default_analyse(analysis_options(args))
+    export = batch_export(ExportOptions(_exports(args.exports), args.anonymise, args.comment,
+                                        getattr(args, "reviewer", ""), args.page_size))
     stream = stream if stream is not None else sys.stderr
     try:
-        summary = run_batch(items, out_dir, analyse, options, stream=stream)
+        summary = run_batch(items, out_dir, analyse, export, stream=stream)
     except OSError as exc:  # the output folder itself cannot be written
         raise OptionError(f"--out {out_dir}: cannot write {exc.filename or 'there'}: {exc.strerror or exc}") from None
     stream.write(f"{len(summary.done)} analysed, {len(summary.skipped)} already done, "
@@ -140,34 +146,20 @@ def write_outputs(args: argparse.Namespace, analyses, study=None) -> list[Path]:
 
 
 def _write_outputs(args: argparse.Namespace, analyses, study) -> list[Path]:
-    wanted = [args.report, args.csv, args.measurements, args.contours, args.cine]
-    if not any(wanted) or not analyses:
+    targets = {"pdf": args.report, "csv": args.csv, "json": args.measurements, "contours": args.contours,
+               "cine": args.cine}
+    kinds = tuple(kind for kind, target in targets.items() if target)
+    if not kinds or not analyses:
         return []
-    from app.report import exports
     from app.report.build import report_from_analyses
+    from app.report.exporter import beside, write_exports
 
     report = report_from_analyses(analyses, study=study, comment=args.comment, anonymise=args.anonymise,
                                   reviewer=args.reviewer)
-    written: list[Path] = []
-    if args.report:
-        from app.report.pdf import write_pdf
+    per_recording = {kind: beside(targets[kind], analyses) for kind in ("contours", "cine") if targets[kind]}
 
-        written.append(write_pdf(report, args.report, args.page_size))
-    if args.csv:
-        written.append(exports.write_measurements_csv(report, args.csv))
-    if args.measurements:
-        written.append(exports.write_measurements_json(report, args.measurements))
-    for option, writer in ((args.contours, exports.write_contours_json), (args.cine, exports.write_cine)):
-        if option:
-            written += _per_recording(analyses, option, writer)
-    return written
+    def name_of(kind: str, index: int | None) -> Path:
+        return Path(targets[kind]) if index is None else per_recording[kind](index)
 
-
-def _per_recording(analyses, target: str, writer) -> list[Path]:
-    """One file for one recording; with several, `<stem>-<view>-<n><suffix>` beside the given name."""
-    if len(analyses) == 1:
-        return [writer(analyses[0], target)]
-    path = Path(target)
-    suffix = "".join(path.suffixes) if path.name.endswith(".nii.gz") else path.suffix
-    stem = path.name[: len(path.name) - len(suffix)]
-    return [writer(a, path.with_name(f"{stem}-{a.recording.view}-{i + 1}{suffix}")) for i, a in enumerate(analyses)]
+    written = write_exports(report, analyses, kinds, name_of, args.page_size)
+    return [path for kind in kinds for path in written[kind]]

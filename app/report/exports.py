@@ -18,30 +18,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from app.paths import atomic_target
 from app.report.model import ReportData, rounded
 
 CINE_COLORS_BGR = {"endo": (48, 59, 255), "epi": (89, 199, 52), "la": (255, 132, 10)}
-
-
-@contextmanager
-def atomic_target(path: str | os.PathLike):
-    """Yield a temporary path next to `path`; on success it replaces `path`, on error it is removed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part{suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 # -- measurements ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.report.build import report_from_analyses
+from app.report.exporter import EXPORT_KINDS, check_kinds, in_folder, write_exports
 from app.report.model import ReportData
 
 
@@ -34,7 +35,7 @@ def analyses_from_study(study) -> tuple[list, object | None]:
         out.append(replace(st.analysis, recording=st.recording, contours=contours, measurements=st.measurements))
     if not out:
         return [], None
-    return out, StudyMeasurements(tuple(a.measurements for a in out), getattr(study, "biplane", None))
+    return out, StudyMeasurements(tuple(a.measurements for a in out), study.biplane)
 
 
 def study_report(study, *, comment: str | None = None, anonymise: bool = False) -> ReportData:
@@ -62,41 +63,17 @@ def default_report_name(study) -> str:
     return report_file_name(first.patient, first.modality)
 
 
-EXPORT_KINDS = ("pdf", "csv", "json", "contours", "masks", "cine")
-
-
 def export_study(study, folder, *, kinds=EXPORT_KINDS, comment: str | None = None, anonymise: bool = False,
                  page_size: str = "A4") -> list[Path]:
-    """Write the study's report and exports into `folder`; returns the paths written.
+    """Write the study's report and exports into `folder` (app.report.exporter); returns the paths written.
 
     report.pdf, measurements.csv, measurements.json for the study; per recording
     `<name>_<view>.contours.json`, `.masks.nii.gz`, `.cine.mp4`. kinds: a subset of EXPORT_KINDS.
     """
-    from app.report import exports
-    from app.report.pdf import write_pdf
-
-    unknown = set(kinds) - set(EXPORT_KINDS)
-    if unknown:
-        raise ValueError(f"unknown export kinds: {', '.join(sorted(unknown))}")
-    analyses, measurements = analyses_from_study(study)
+    check_kinds(kinds)
+    analyses, _ = analyses_from_study(study)
     if not analyses:
         raise ValueError("no analysed recording in the study: run the analysis first")
     report = study_report(study, comment=comment, anonymise=anonymise)
-    folder = Path(folder)
-    written: list[Path] = []
-    if "pdf" in kinds:
-        written.append(write_pdf(report, folder / "report.pdf", page_size))
-    if "csv" in kinds:
-        written.append(exports.write_measurements_csv(report, folder / "measurements.csv"))
-    if "json" in kinds:
-        written.append(exports.write_measurements_json(report, folder / "measurements.json"))
-    for i, analysis in enumerate(analyses):
-        rec = analysis.recording
-        stem = f"{(rec.source_path.name.split('.')[0] if rec.source_path else f'recording{i + 1}')}_{rec.view}"
-        if "contours" in kinds:
-            written.append(exports.write_contours_json(analysis, folder / f"{stem}.contours.json"))
-        if "masks" in kinds:
-            written.append(exports.write_masks_nifti(analysis, folder / f"{stem}.masks.nii.gz"))
-        if "cine" in kinds:
-            written.append(exports.write_cine(analysis, folder / f"{stem}.cine.mp4"))
-    return written
+    written = write_exports(report, analyses, kinds, in_folder(Path(folder), analyses), page_size)
+    return [path for kind in EXPORT_KINDS for path in written.get(kind, [])]

@@ -139,7 +139,7 @@ class StudyController(QObject):
         recording = self.study[index].recording
         segmenter = self.segmenter_for(recording)
         if segmenter is None and self.echo_hysteresis > 0:
-            from app.workflow.pipeline import default_segmenter
+            from app.workflow.segment_step import default_segmenter
 
             segmenter, _ = default_segmenter(recording, hysteresis=self.echo_hysteresis)
 
@@ -169,7 +169,7 @@ class StudyController(QObject):
         except Exception as exc:  # noqa: BLE001
             self._analysis_failed(index, error_text(exc))
             return
-        note = getattr(result, "extra", {}).get("strain_error")
+        note = result.analysis.strain_error
         self._analysis_ended(index, True, "Analysis finished" + (f" (no strain: {note})" if note else ""))
 
     def _analysis_failed(self, index: int, text: str) -> None:

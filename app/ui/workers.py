@@ -1,7 +1,7 @@
-"""Long jobs off the GUI thread: a QThread that runs a cancellable generator and reports by signals.
+"""Long jobs off the GUI thread: a QThread that runs a task (app.tasks) and reports by Qt signals.
 
-The generator yields progress items (anything with `fraction` and `message`, e.g. results.Progress)
-and finally its result. Signals are queued to the GUI thread. Every started worker is registered so
+The task yields app.tasks.Progress and finally its result (or returns it); cancel is the worker's Event.
+Signals are queued to the GUI thread. Every started worker is registered so
 tests (and the window on close) can check that none is left running.
 """
 
@@ -14,6 +14,8 @@ import weakref
 from typing import Callable, Iterator
 
 from PySide6.QtCore import QThread, Signal
+
+from app.tasks import Progress
 
 _ACTIVE: "weakref.WeakSet[GeneratorWorker]" = weakref.WeakSet()
 
@@ -48,12 +50,18 @@ class GeneratorWorker(QThread):
     def run(self) -> None:  # runs in the worker thread
         result = None
         try:
-            for item in self._make(self.cancel_event):
+            task = self._make(self.cancel_event)
+            while True:
+                try:
+                    item = next(task)
+                except StopIteration as stop:
+                    result = stop.value if stop.value is not None else result
+                    break
                 time.sleep(0)  # let the GUI thread take the GIL between steps of the job
                 if self.cancel_event.is_set():
                     break
-                if hasattr(item, "fraction"):
-                    self.progress.emit(float(item.fraction), str(getattr(item, "message", "")))
+                if isinstance(item, Progress):
+                    self.progress.emit(float(item.fraction), item.message)
                 else:
                     result = item
         except Exception as exc:  # noqa: BLE001 - every error reaches the user as a message

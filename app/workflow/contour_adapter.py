@@ -4,32 +4,22 @@ Analysis -> editing: each frame's endocardium, epicardium and LA become `CONTROL
 (open for long-axis borders, closed for the LA and short-axis borders); on short-axis MRI the RV border
 (FrameContours.rv) becomes the closed kind "rv", independent of the LV (a basal slice may hold only RV). Editing -> measurements: the
 smooth splines through the control points become LvContours again (annulus = ends of the endocardium,
-apex = farthest point), which `measure_recording` turns into volumes.
+apex = farthest point), which `measure_recording` turns into volumes; frames whose controls are still the
+analysis' own are measured on the analysis' contours (so an edit changes the values of the edited frames only).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from app.analysis.contours import LvContours
+from app.workflow.results import RecordingAnalysis
 from app.workflow.splines import CONTROL_POINTS, ControlContour, control_from_dense
 
 LA_CONTROL_POINTS = 16
-
-
-def frame_contours(analysis: object) -> list:
-    """The analysis' per-frame contours as a list: (T,) for a 2D+t recording, (S,) lists for a stack."""
-    for name in ("contours", "contours_per_frame", "frame_contours"):
-        value = getattr(analysis, name, None)
-        if value is not None:
-            inner = getattr(value, "frames", None)  # a FrameContours wrapper
-            return list(inner if inner is not None else value)
-    return []
-
-
-def _is_stack_list(items: list) -> bool:
-    """True for one FrameContours (or list) per slice rather than one LvContours per frame."""
-    return any(isinstance(item, (list, tuple)) or hasattr(item, "frames") for item in items)
+LV_KINDS = ("endo", "epi", "la")
 
 
 def control_from_lv(c: LvContours) -> dict[str, ControlContour]:
@@ -45,16 +35,15 @@ def control_from_lv(c: LvContours) -> dict[str, ControlContour]:
     return out
 
 
-def control_contours_from_analysis(analysis: object) -> dict[tuple[int, int], dict[str, ControlContour]]:
+def control_contours_from_analysis(analysis: RecordingAnalysis) -> dict[tuple[int, int], dict[str, ControlContour]]:
     """{(slice, frame): {kind: ControlContour}} from a RecordingAnalysis (the RV as kind "rv")."""
-    items = frame_contours(analysis)
-    per_slice = items if _is_stack_list(items) else [items]
-    rv_per_slice = _rv_per_slice(analysis, len(per_slice))
+    contours = analysis.contours
+    per_slice = list(contours) if isinstance(contours, tuple) else [contours]
     out = {}
-    for s, frames in enumerate(per_slice):
-        for f, c in enumerate(frames or []):
+    for s, fc in enumerate(per_slice):
+        for f, c in enumerate(fc.frames):
             controls = control_from_lv(c) if c is not None else {}
-            rv = rv_per_slice[s][f] if f < len(rv_per_slice[s]) else None
+            rv = fc.rv[f] if f < len(fc.rv) else None
             if rv is not None and len(rv) >= 4:
                 controls["rv"] = control_from_dense(rv, True, CONTROL_POINTS)
             if controls:
@@ -62,27 +51,70 @@ def control_contours_from_analysis(analysis: object) -> dict[tuple[int, int], di
     return out
 
 
-def _rv_per_slice(analysis: object, n_slices: int) -> list:
-    """Per slice the (T,) RV borders of the analysis' FrameContours (empty when there are none)."""
-    contours = getattr(analysis, "contours", None)
-    slices = list(contours) if isinstance(contours, tuple) else [contours]
-    out = [tuple(getattr(fc, "rv", ()) or ()) for fc in slices]
-    return (out + [()] * n_slices)[:n_slices]
-
-
 def rv_contours_per_frame(state) -> list:
-    """Per slice, per frame the dense closed RV border (N, 2) or None, from a RecordingState's "rv" controls."""
+    """Per slice, per frame the dense closed RV border (N, 2) or None, from a RecordingState's "rv" controls
+    (the analysis' own border where the control is still the analysis' one)."""
     rec = state.recording
-    excluded = getattr(state, "excluded_slices", frozenset())
-    return [[state.contours[(s, f)]["rv"].dense() if "rv" in state.contours.get((s, f), {}) and s not in excluded
-             else None for f in range(rec.n_frames)] for s in range(rec.n_slices)]
+    return [[_rv_border(state, s, f) for f in range(rec.n_frames)] for s in range(rec.n_slices)]
 
 
-def edes_from_analysis(analysis: object) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    meas = getattr(analysis, "measurements", None)
-    ed = getattr(meas, "ed_frames", None) or getattr(analysis, "ed_frames", None) or ()
-    es = getattr(meas, "es_frames", None) or getattr(analysis, "es_frames", None) or ()
-    return tuple(int(f) for f in ed), tuple(int(f) for f in es)
+def _rv_border(state, s: int, f: int):
+    control = state.contours.get((s, f), {}).get("rv")
+    if control is None or s in getattr(state, "excluded_slices", frozenset()):
+        return None
+    made = _made(state, s, f, ("rv",))
+    if made is not None and made.rv is not None:
+        return made.rv
+    return control.dense()
+
+
+@dataclass(frozen=True, eq=False)
+class MadeFrame:
+    """One (slice, frame) as the analysis made it: its control contours and the dense contours they came from."""
+
+    controls: dict[str, ControlContour]
+    lv: LvContours | None
+    rv: np.ndarray | None
+
+    def to_json(self, current: dict[str, ControlContour]) -> dict | None:
+        """The parts of the frame whose controls are still `current` (the state's): {"lv", "rv"} dense contours
+        with "lv_made"/"rv_made" saying which were kept; None when neither is."""
+        lv_made = all(current.get(k) is self.controls.get(k) for k in LV_KINDS)
+        rv_made = current.get("rv") is self.controls.get("rv")
+        if not (lv_made or rv_made):
+            return None
+        rv = None if self.rv is None or not rv_made else np.round(np.asarray(self.rv, float), 3).tolist()
+        lv = None if self.lv is None or not lv_made else self.lv.to_json_dict()
+        return {"lv": lv, "rv": rv, "lv_made": lv_made, "rv_made": rv_made}
+
+    @classmethod
+    def from_json(cls, data: dict, controls: dict[str, ControlContour]) -> "MadeFrame":
+        kept = {k: c for k, c in controls.items() if data.get("rv_made" if k == "rv" else "lv_made")}
+        lv = None if data.get("lv") is None else LvContours.from_json_dict(data["lv"])
+        rv = None if data.get("rv") is None else np.asarray(data["rv"], dtype=np.float64)
+        return cls(kept, lv, rv)
+
+
+def made_frames(analysis: RecordingAnalysis, controls: dict) -> dict[tuple[int, int], MadeFrame]:
+    """{(slice, frame): MadeFrame} of an analysis and the control contours made from it."""
+    contours = analysis.contours
+    per_slice = list(contours) if isinstance(contours, tuple) else [contours]
+    out = {}
+    for (s, f), frame_controls in controls.items():
+        fc = per_slice[s]
+        out[(s, f)] = MadeFrame(dict(frame_controls), fc.frames[f], fc.rv[f] if f < len(fc.rv) else None)
+    return out
+
+
+def _made(state, s: int, f: int, kinds: tuple[str, ...]) -> MadeFrame | None:
+    """Frame f of slice s as the analysis made it when its controls of `kinds` are still exactly the analysis'
+    (not edited, not replaced), else None: the analysis' contours are measured as they are, only edited
+    frames through their splines."""
+    made = state.made.get((s, f))
+    current = state.contours.get((s, f))
+    if made is None or current is None or any(current.get(k) is not made.controls.get(k) for k in kinds):
+        return None
+    return made
 
 
 def lv_from_controls(controls: dict[str, ControlContour]) -> LvContours | None:
@@ -116,13 +148,17 @@ def _build_lv(endo: ControlContour, epi: ControlContour | None, la: ControlConto
 def lv_contours_per_frame(state) -> list:
     """Per-frame LvContours (or None) for a RecordingState; a list per slice for a stack."""
     rec = state.recording
-    excluded = getattr(state, "excluded_slices", frozenset())  # slices left out by hand count as empty
-    per_slice = [
-        [lv_from_controls(state.contours[(s, f)]) if (s, f) in state.contours and s not in excluded else None
-         for f in range(rec.n_frames)]
-        for s in range(rec.n_slices)
-    ]
+    per_slice = [[_lv(state, s, f) for f in range(rec.n_frames)] for s in range(rec.n_slices)]
     return per_slice if rec.is_stack else per_slice[0]
+
+
+def _lv(state, s: int, f: int) -> LvContours | None:
+    if (s, f) not in state.contours or s in getattr(state, "excluded_slices", frozenset()):  # left out by hand
+        return None
+    made = _made(state, s, f, LV_KINDS)
+    if made is not None and made.lv is not None:
+        return made.lv
+    return lv_from_controls(state.contours[(s, f)])
 
 
 def long_axis_px(controls: dict[str, ControlContour]) -> np.ndarray | None:

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 from app.workflow.propagate import PropagationRange
 from app.workflow.splines import ControlContour
-from app.workflow.study import ContourKey, StudyState
+from app.workflow.results import RecordingAnalysis
+from app.workflow.study import AnalysisSnapshot, ContourKey, StudyState
+from app.workflow.study_analysis import ViewerAnalysis
 
 
 class EditCommand:
@@ -170,10 +172,10 @@ class AnalysisEdit(EditCommand):
     """Take a new analysis of a recording, keeping its hand edits (keep_edits) or replacing them; undoable."""
 
     index: int
-    analysis: object
+    analysis: RecordingAnalysis | ViewerAnalysis
     keep_edits: bool = True
     text: str = "analyse recording"
-    _old: object | None = field(default=None, repr=False)
+    _old: AnalysisSnapshot | None = field(default=None, repr=False)
 
     def apply(self, study: StudyState) -> None:
         if self._old is None:

@@ -16,13 +16,14 @@ and give EF and ED/ES; `area_curve_px2` is the curve to show.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from app.analysis.beat_trust import summarise_beats
-from app.analysis.beats import detect_ed_es, pair_ed_es, split_beats
+from app.analysis.beats import split_beats
+from app.analysis.edes_curve import area_jump_frames, curve_ed_es, detect_ed_es, pair_ed_es, without_spikes
 from app.analysis.contours import LvContours, polygon_area_px2
 from app.analysis.volumes import (
     area_length_volume_ml,
@@ -39,7 +40,6 @@ from app.workflow.stack_phases import (
     is_phase_pair,
     is_single_phase,
     partial_cycle_notes,
-    phase_pair_ed_es,
 )
 from app.workflow.results import (
     FLAG_AREA_JUMP,
@@ -49,12 +49,12 @@ from app.workflow.results import (
     AnalysisError,
     FrameContours,
     Measurements,
+    RecordingAnalysis,
     StudyMeasurements,
 )
 
 LOW_CONFIDENCE = 0.5
 SHORT_AXIS_VIEWS = ("psax", "sax")
-AREA_JUMP_FRACTION = 0.25  # of the area curve's range, against the mean of both neighbours
 # Below this fraction of frames with an LV contour the curve is mostly gap filling: no EDV/ESV/EF unless the
 # user has drawn contours (a synthetic ring stack the MRI model found an LV in on 2 of 20 phases otherwise
 # gave EDV = ESV = 0.03 ml, EF 0 %).
@@ -110,8 +110,7 @@ def _long_axis_curves(recording: Recording, frames: Sequence[LvContours | None])
 def _quality(frames_present: np.ndarray, area: np.ndarray, confidence, edited_frames, issues) -> tuple:
     n = len(area)
     flags: list[list[str]] = [[] for _ in range(n)]
-    finite = area[np.isfinite(area)]
-    span = float(np.percentile(finite, 98) - np.percentile(finite, 2)) if finite.size > 2 else 0.0
+    jumps = set(area_jump_frames(area))  # app.analysis.edes_curve: implausible against both neighbours
     for t in range(n):
         if not frames_present[t]:
             flags[t].append(FLAG_NO_CONTOUR)
@@ -119,11 +118,8 @@ def _quality(frames_present: np.ndarray, area: np.ndarray, confidence, edited_fr
         flags[t].extend(issues[t])
         if confidence is not None and np.isfinite(confidence[t]) and confidence[t] < LOW_CONFIDENCE:
             flags[t].append(FLAG_LOW_CONFIDENCE)
-        if 0 < t < n - 1 and span > 0 and np.isfinite(area[t - 1]) and np.isfinite(area[t + 1]):
-            d_prev, d_next = area[t] - area[t - 1], area[t] - area[t + 1]
-            spike = d_prev * d_next > 0 and abs(area[t] - (area[t - 1] + area[t + 1]) / 2) > AREA_JUMP_FRACTION * span
-            if spike:
-                flags[t].append(FLAG_AREA_JUMP)
+        if t in jumps:
+            flags[t].append(FLAG_AREA_JUMP)
     for t in edited_frames:
         if 0 <= t < n:
             flags[t].append(FLAG_EDITED)
@@ -151,6 +147,73 @@ def _edited_closure(edited) -> frozenset[str]:
     return frozenset(names)
 
 
+@dataclass(frozen=True, eq=False)
+class LvCurves:
+    """What the contours of one recording give before ED/ES are known (the first half of measuring).
+
+    method: "monoplane", "single-slice" or "slice-summation"; volume: (T,) the curve ED/ES come from (disk
+    volumes, ml or px units; the area for a single slice); area_px/area_mm/length: (T,) per-frame curves;
+    quality: per-frame flags. Stacks also keep the (S, T) endo/epi areas (px^2) and the RV borders.
+    """
+
+    method: str
+    volume: np.ndarray
+    area_px: np.ndarray
+    area_mm: np.ndarray
+    length: np.ndarray
+    quality: tuple[tuple[str, ...], ...]
+    endo_px2: np.ndarray | None = None
+    epi_px2: np.ndarray | None = None
+    rv_contours: tuple = ()
+
+    def ed_es_curve(self, recording: Recording) -> np.ndarray:
+        """The (T,) curve ED/ES are checked on: the volume (ml) when calibrated, else the area (px^2), area-jump
+        frames NaN (app.analysis.edes_curve.without_spikes)."""
+        volumes = recording.calibrated and self.method != "single-slice"
+        return without_spikes(np.array(self.volume if volumes else self.area_px, dtype=np.float64),
+                              spike_frames(self.quality))
+
+
+def trace_curves(
+    recording: Recording,
+    contours_per_frame,
+    *,
+    confidence: np.ndarray | None = None,
+    edited_frames: Sequence[int] = (),
+    frame_flags: Mapping[int, Sequence[str]] | None = None,
+    rv_contours=None,
+) -> LvCurves:
+    """The curves and quality flags of one recording's contours (arguments as measure_recording)."""
+    if recording.is_stack:
+        if rv_contours is None:
+            rv_contours = [fc.rv if isinstance(fc, FrameContours) else () for fc in contours_per_frame]
+        return _stack_curves(recording, contours_per_frame, confidence, edited_frames, frame_flags, rv_contours)
+    frames = list(contours_per_frame)
+    if len(frames) != recording.n_frames:
+        raise AnalysisError(f"{len(frames)} contour frames for a recording of {recording.n_frames} frames")
+    vol, area_px, area_mm, length = _long_axis_curves(recording, frames)
+    present = np.array([c is not None for c in frames])
+    issues = [() if c is None else c.issues for c in frames]
+    issues = _merge_flags(issues, frame_flags)
+    quality = _quality(present, area_px, confidence, edited_frames, issues)
+    if is_single_short_axis(recording):
+        vol = area_mm if recording.calibrated else area_px  # the curve ED/ES and the area change come from
+        return LvCurves("single-slice", vol, area_px, area_mm, length, quality)
+    return LvCurves("monoplane", vol, area_px, area_mm, length, quality)
+
+
+def measure_curves(recording: Recording, curves: LvCurves, ed_frames: Sequence[int] | None = None,
+                   es_frames: Sequence[int] | None = None, edited=frozenset()) -> Measurements:
+    """The second half of measuring: ED/ES (given, else from the curve), beats, volumes, EF, notes."""
+    if curves.method == "slice-summation":
+        return _measure_stack(recording, curves, ed_frames, es_frames, edited)
+    file_hr = recording.heart_rate_bpm
+    if curves.method == "single-slice":
+        file_hr = file_hr or gated_cycle_heart_rate_bpm(recording)
+    return _assemble(recording, curves.method, curves.volume, curves.area_px, curves.area_mm, curves.length,
+                     ed_frames, es_frames, edited, curves.quality, file_hr)
+
+
 def measure_recording(
     recording: Recording,
     contours_per_frame,
@@ -163,36 +226,20 @@ def measure_recording(
     frame_flags: Mapping[int, Sequence[str]] | None = None,
     rv_contours=None,
 ) -> Measurements:
-    """Measurements of one recording from its contours.
+    """Measurements of one recording from its contours: trace_curves, then measure_curves.
 
     contours_per_frame: FrameContours / sequence of LvContours|None (T,) for a 2D+t recording, or a
     sequence of S of those (one per slice, base to apex) for a short-axis stack.
     ed_frames / es_frames: given (e.g. edited) frames, else detected from the volume curve.
     confidence: (T,) per-frame segmentation confidence for the quality flags; edited_frames: frames whose
     contours were edited by hand (flagged "edited"); frame_flags: more flags per frame from the segmenter
-    (RecordingAnalysis.extra["segmenter_flags"]; pass them again when re-measuring after an edit).
+    (RecordingAnalysis.segmenter_flags; pass them again when re-measuring after an edit).
     rv_contours: for a stack, per slice a sequence (T,) of closed RV borders (N, 2) or None; by default the
     `rv` of each slice's FrameContours (app.workflow.rv_measure measures them).
     """
-    if recording.is_stack:
-        if rv_contours is None:
-            rv_contours = [getattr(fc, "rv", ()) for fc in contours_per_frame]
-        return _measure_stack(recording, contours_per_frame, ed_frames, es_frames, edited, confidence, edited_frames,
-                              frame_flags, rv_contours)
-    frames = list(contours_per_frame)
-    if len(frames) != recording.n_frames:
-        raise AnalysisError(f"{len(frames)} contour frames for a recording of {recording.n_frames} frames")
-    vol, area_px, area_mm, length = _long_axis_curves(recording, frames)
-    present = np.array([c is not None for c in frames])
-    issues = [() if c is None else c.issues for c in frames]
-    issues = _merge_flags(issues, frame_flags)
-    quality = _quality(present, area_px, confidence, edited_frames, issues)
-    if is_single_short_axis(recording):
-        vol = area_mm if recording.calibrated else area_px  # the curve ED/ES and the area change come from
-        return _assemble(recording, "single-slice", vol, area_px, area_mm, length, ed_frames, es_frames, edited,
-                         quality, recording.heart_rate_bpm or gated_cycle_heart_rate_bpm(recording))
-    return _assemble(recording, "monoplane", vol, area_px, area_mm, length, ed_frames, es_frames, edited,
-                     quality, recording.heart_rate_bpm)
+    curves = trace_curves(recording, contours_per_frame, confidence=confidence, edited_frames=edited_frames,
+                          frame_flags=frame_flags, rv_contours=rv_contours)
+    return measure_curves(recording, curves, ed_frames, es_frames, edited)
 
 
 def is_single_short_axis(recording: Recording) -> bool:
@@ -203,17 +250,16 @@ def is_single_short_axis(recording: Recording) -> bool:
 def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, edited, quality, file_hr,
               lv_mass_g=None) -> Measurements:
     vol_all = vol
-    vol = _without_spikes(vol, quality)
+    vol = without_spikes(vol, spike_frames(quality))
     single = method == "single-slice"
     if ed_frames is None or es_frames is None:  # a cine MR slice is one gated cycle, as a stack
         periodic = single and rec.is_gated_cycle
-        detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=periodic) if np.isfinite(vol).sum() >= 3 else \
-            pair_ed_es(vol)
+        detected = curve_ed_es(vol, rec.frame_rate_hz, periodic=periodic)
         ed_frames = detected[0] if ed_frames is None else ed_frames
         es_frames = detected[1] if es_frames is None else es_frames
     ed = tuple(sorted(int(f) for f in ed_frames))
     es = tuple(sorted(int(f) for f in es_frames))
-    nominal_timing = bool(getattr(rec, "frame_times_nominal", False))
+    nominal_timing = bool(rec.frame_times_nominal)
     cal = rec.calibrated
     found = np.isfinite(vol_all)
     if cal:
@@ -269,14 +315,9 @@ def gated_cycle_heart_rate_bpm(rec: Recording) -> float | None:
     return 60.0 * rate_hz / rec.n_frames
 
 
-def _without_spikes(curve: np.ndarray, quality) -> np.ndarray:
-    """The curve with area-jump frames set to NaN, so an outlier frame is never chosen as ED or ES."""
-    bad = [t for t, flags in enumerate(quality) if FLAG_AREA_JUMP in flags and FLAG_EDITED not in flags]
-    if not bad or np.isfinite(curve).sum() - len(bad) < 3:
-        return curve
-    out = curve.copy()
-    out[bad] = np.nan
-    return out
+def spike_frames(quality) -> list[int]:
+    """Area-jump frames not edited by hand: left out of the curve ED/ES come from (without_spikes)."""
+    return [t for t, flags in enumerate(quality) if FLAG_AREA_JUMP in flags and FLAG_EDITED not in flags]
 
 
 def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:
@@ -338,8 +379,7 @@ def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv
     return tuple(notes)
 
 
-def _measure_stack(rec, per_slice, ed_frames, es_frames, edited, confidence, edited_frames,
-                   frame_flags=None, rv_contours=None) -> Measurements:
+def _stack_curves(rec, per_slice, confidence, edited_frames, frame_flags, rv_contours) -> LvCurves:
     slices = [list(fc) for fc in per_slice]
     if len(slices) != rec.n_slices or any(len(s) != rec.n_frames for s in slices):
         raise AnalysisError(f"contours must be {rec.n_slices} slices x {rec.n_frames} frames")
@@ -360,32 +400,42 @@ def _measure_stack(rec, per_slice, ed_frames, es_frames, edited, confidence, edi
               for t in range(rec.n_frames)]
     issues = _merge_flags(issues, frame_flags)
     quality = _quality(present, area_px, confidence, edited_frames, issues)
-    detected = None
-    if is_phase_pair(rec):  # ED/ES pair: ED = the larger LV (app.workflow.stack_phases)
-        detected = phase_pair_ed_es(vol)
-    elif np.isfinite(vol).sum() >= 3:  # cine MR is one gated cycle: ED (at the trigger) is found once, across the wrap
-        detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=True)
-    if detected is not None and (ed_frames is None or es_frames is None):
-        ed_frames = detected[0] if ed_frames is None else ed_frames
-        es_frames = detected[1] if es_frames is None else es_frames
+    return LvCurves("slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan), quality,
+                    endo, epi, tuple(tuple(r) for r in rv_contours))
+
+
+def _measure_stack(rec, curves: LvCurves, ed_frames, es_frames, edited) -> Measurements:
+    vol, endo, epi = curves.volume, curves.endo_px2, curves.epi_px2
+    sp = _scale(rec)
+    px_area = sp[0] * sp[1]
+    step = float(rec.slice_spacing_mm)
+    if ed_frames is None or es_frames is None:
+        detected = None
+        if is_phase_pair(rec):  # ED/ES pair: ED = the larger LV (app.workflow.stack_phases)
+            detected = pair_ed_es(vol)
+        elif np.isfinite(vol).sum() >= 3:  # cine MR is one gated cycle: ED (at the trigger) is found once, across the wrap
+            detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=True)
+        if detected is not None:
+            ed_frames = detected[0] if ed_frames is None else ed_frames
+            es_frames = detected[1] if es_frames is None else es_frames
     partial = is_partial_cycle(rec)
     heart_rate = rec.heart_rate_bpm or (None if partial else gated_cycle_heart_rate_bpm(rec))
-    m = _assemble(rec, "slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan),
-                  ed_frames, es_frames, edited, quality, heart_rate)
+    m = _assemble(rec, "slice-summation", vol, curves.area_px, curves.area_mm, curves.length,
+                  ed_frames, es_frames, edited, curves.quality, heart_rate)
     beats = [b for b in m.beats if b.trusted] or list(m.beats)  # as the LV's medians (app.analysis.beat_trust)
     mass_frames = [b.ed_frame for b in beats] or ([0] if is_single_phase(rec) else [])
     if mass_frames and rec.calibrated and np.isfinite(epi).any():
         masses = [myocardial_mass_g(endo[:, t] * px_area, epi[:, t] * px_area, step) for t in mass_frames]
         m = replace(m, lv_mass_g=float(np.mean(masses)))
-    rv_areas = rv_areas_px2(rv_contours, rec.n_slices, rec.n_frames) if rec.calibrated else None
+    rv_areas = rv_areas_px2(curves.rv_contours, rec.n_slices, rec.n_frames) if rec.calibrated else None
     rv = None if rv_areas is None else rv_volumes(rv_areas, px_area, step, beats)
     if rv is not None:
         m = replace(m, rv_edv_ml=rv.edv_ml, rv_esv_ml=rv.esv_ml, rv_sv_ml=rv.sv_ml, rv_ef_pct=rv.ef_pct,
                     rv_volume_curve_ml=rv.volume_curve_ml)
     if partial:
         notes = [n for n in m.notes if not n.startswith("no cardiac cycle found")]
-        extra = partial_cycle_notes(rec, m.volume_curve_ml, None if rv is None else rv.volume_curve_ml)
-        m = replace(m, notes=tuple(notes) + extra)
+        more = partial_cycle_notes(rec, m.volume_curve_ml, None if rv is None else rv.volume_curve_ml)
+        m = replace(m, notes=tuple(notes) + more)
     return m
 
 
@@ -426,7 +476,7 @@ def measure_study(items) -> StudyMeasurements:
     """items: RecordingAnalysis objects or (recording, contours, measurements) triples of one study."""
     triples = []
     for item in items:
-        if hasattr(item, "measurements"):
+        if isinstance(item, RecordingAnalysis):
             triples.append((item.recording, item.contours, item.measurements))
         else:
             triples.append(tuple(item))

@@ -1,6 +1,6 @@
 """What the analysis pipeline returns and what the measurements are: frozen dataclasses + JSON.
 
-- `Progress(fraction, message)`: yielded by long generators (pipeline, segmenters).
+- `Progress(fraction, message)`: app.tasks.Progress, re-exported (every task's progress).
 - `AnalysisError`: analysis cannot run (model not installed, unsupported recording); one clear line.
 - `FrameContours`: per frame `LvContours` or None, for one 2D+t recording or one slice of a stack.
 - `Measurements`: volumes / EF / ED-ES / beats of one recording (or the biplane combination).
@@ -14,22 +14,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 import numpy as np
 
 from app.analysis.beats import Beat
 from app.analysis.contours import LvContours
+from app.analysis.edes_fusion import CURVE_METHOD, FUSED_METHOD, TEMPREG_METHOD
+from app.analysis.strain import StrainResult
 from app.data.recording import Recording
+from app.tasks import Progress  # noqa: F401 - the one progress report, re-exported for the workflow's callers
 from app.workflow.indexed import indexed_json
-from app.workflow.view_step import view_json
+from app.workflow.view_step import ViewCheck, view_json
+
+if TYPE_CHECKING:
+    from app.workflow.strain_step import SavedStrain
 
 Method = Literal["monoplane", "biplane", "slice-summation", "single-slice"]
 
 # Where a RecordingAnalysis' ED/ES frames come from (RecordingAnalysis.ed_es_method)
-ED_ES_TEMPREG = "tempreg"  # TempReg-Net (clip-end events from the LV curve when it has some)
-ED_ES_FUSED = "tempreg+area"  # TempReg-Net, each ES refined on the segmented LV curve
-ED_ES_AREA_CURVE = "area_curve"  # extrema of the segmented LV volume/area curve
+ED_ES_TEMPREG = TEMPREG_METHOD  # TempReg-Net (clip-end events from the LV curve when it has some)
+ED_ES_FUSED = FUSED_METHOD  # TempReg-Net, each ES refined on the segmented LV curve
+ED_ES_AREA_CURVE = CURVE_METHOD  # extrema of the segmented LV volume/area curve
 ED_ES_MANUAL = "manual"  # set by hand in the viewer (a restored study)
 ED_ES_RESTORED = "restored"  # as saved in a restored study
 
@@ -45,14 +51,6 @@ FLAG_EDITED = "edited"  # contours of this frame were edited by hand
 
 class AnalysisError(Exception):
     """The analysis cannot run: one clear line for the CLI (exit 2) and the viewer (a message box)."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    """fraction 0..1 of the whole job and what is happening now."""
-
-    fraction: float
-    message: str = ""
 
 
 def _num(value, ndigits: int = 2):
@@ -220,15 +218,18 @@ def _beat_json(beat, volumes_known: bool, method: str) -> dict:
 
 @dataclass(frozen=True, eq=False)
 class RecordingAnalysis:
-    """Everything the pipeline produced for one recording.
+    """Everything the analysis (app.workflow.analyse) produced for one recording.
 
     labels: (T, H, W) uint8 (or (S, T, H, W) for a stack) in the recording's pixel grid, 0-3.
     contours: FrameContours (2D+t) or a tuple of FrameContours, one per slice (stack).
     confidence: (T,) float 0..1 per frame (NaN when the segmenter gives none).
-    flagged_frames: frames to review (low confidence, area jumps, missing contours).
-    strain: a StrainResult from app.workflow.strain_pipeline when strain was computed, else None.
+    segmenter_flags: the segmenter's own per-frame flags {frame: names}, measured into `quality` (and again
+    when re-measuring after an edit).
     ed_es_method: where measurements.ed_frames/es_frames come from (ED_ES_*); ed_es_fallback: why the
     ED/ES model was not used ("" when it was).
+    strain: the StrainResult (SavedStrain when restored from the autosave), else None; strain_error: why
+    strain is missing where it applies; strain_view_warning: strain ran on a view the classifier disputes.
+    view_check: the view classifier's opinion (None without a model, for MRI and stacks).
     """
 
     recording: Recording
@@ -237,10 +238,13 @@ class RecordingAnalysis:
     confidence: np.ndarray
     measurements: Measurements
     segmenter: str = ""
-    strain: object | None = None
-    extra: dict = field(default_factory=dict)
+    segmenter_flags: dict[int, tuple[str, ...]] = field(default_factory=dict)
     ed_es_method: str = ED_ES_AREA_CURVE
     ed_es_fallback: str = ""
+    strain: StrainResult | SavedStrain | None = None
+    strain_error: str = ""
+    strain_view_warning: str = ""
+    view_check: ViewCheck | None = None
 
     @property
     def source_path(self) -> Path | None:
@@ -257,7 +261,7 @@ class RecordingAnalysis:
     def measure_kwargs(self) -> dict:
         """Keyword arguments for measure_recording that keep the segmenter's per-frame flags when
         re-measuring after an edit: measure_recording(rec, contours, ..., **analysis.measure_kwargs())."""
-        return {"confidence": self.confidence, "frame_flags": self.extra.get("segmenter_flags") or None}
+        return {"confidence": self.confidence, "frame_flags": self.segmenter_flags or None}
 
     def with_measurements(self, measurements: Measurements) -> "RecordingAnalysis":
         return replace(self, measurements=measurements)
@@ -286,13 +290,13 @@ class RecordingAnalysis:
                 out["contours"] = self.contours.to_json_dict()
             else:
                 out["contours"] = [fc.to_json_dict() for fc in self.contours]
-        if self.strain is not None and hasattr(self.strain, "to_json_dict"):
+        if isinstance(self.strain, StrainResult):
             out.update(self.strain.to_json_dict())
-        if self.extra.get("strain_error"):
-            out["strain_error"] = str(self.extra["strain_error"])
-        if self.extra.get("strain_view_warning"):
-            out["strain_view_warning"] = str(self.extra["strain_view_warning"])
-        out.update(view_json(self.extra))
+        if self.strain_error:
+            out["strain_error"] = self.strain_error
+        if self.strain_view_warning:
+            out["strain_view_warning"] = self.strain_view_warning
+        out.update(view_json(self.view_check))
         return out
 
 

@@ -3,7 +3,7 @@
 Many archives and public sets (ACDC, M&Ms) store a study as the two phases experts contour: a 4D NIfTI with
 two time points, or two DICOM phases per slice. Two phases are not a cycle: there is no curve to find
 extrema on, no ED/ES model to run and no heart rate. ED is the phase with the larger LV blood-pool volume
-(slice summation), ES the other (`phase_pair_ed_es`); EDV, ESV, SV, EF and the myocardial mass at ED follow
+(slice summation), ES the other (app.analysis.edes_curve.pair_ed_es); EDV, ESV, SV, EF and the myocardial mass at ED follow
 as for a cine stack. The RV uses the same two phases (app.workflow.rv_measure).
 
 One phase (a 3D NIfTI of short-axis slices): that phase's LV and RV volumes and myocardial mass
@@ -33,16 +33,6 @@ def is_single_phase(rec: Recording) -> bool:
 def is_partial_cycle(rec: Recording) -> bool:
     """One or two phases: not a cine cycle (no curve extrema, ED/ES model or heart rate)."""
     return is_phase_pair(rec) or is_single_phase(rec)
-
-
-def phase_pair_ed_es(volume_ml: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """((ed,), (es,)) of a two-phase LV volume curve: ED = the larger volume; ((), ()) when a phase has no
-    LV or both volumes are equal (nothing tells ED from ES)."""
-    v = np.asarray(volume_ml, dtype=np.float64)
-    if v.shape != (2,) or not np.isfinite(v).all() or v[0] == v[1]:
-        return (), ()
-    ed = int(np.argmax(v))
-    return (ed,), (1 - ed,)
 
 
 def partial_cycle_notes(rec: Recording, volume_ml: np.ndarray | None, rv_volume_ml: np.ndarray | None

@@ -27,9 +27,9 @@ from app.analysis.centerline import (
 from app.analysis.kalman import KalmanParams, PointTracker
 from app.analysis.motion_classical import ClassicalFlow, masked_velocity
 from app.analysis.strain import StrainResult, strain_from_tracks
-from app.cancel import is_cancelled
+from app.tasks import Progress, is_cancelled, run_task
 from app.data.recording import Recording
-from app.workflow.results import AnalysisError, Progress
+from app.workflow.results import AnalysisError
 
 MOTIONS = ("classical", "learned")
 VELOCITY_SIGMA_PX = 3.0
@@ -179,10 +179,7 @@ def compute_strain(
 
 def run_strain(recording: Recording, labels: np.ndarray, ed_frames: Sequence[int], **kwargs) -> StrainResult:
     """compute_strain without progress: returns the StrainResult."""
-    result = None
-    for item in compute_strain(recording, labels, ed_frames, **kwargs):
-        if isinstance(item, StrainResult):
-            result = item
+    result = run_task(compute_strain(recording, labels, ed_frames, **kwargs))
     if result is None:
         raise AnalysisError("strain computation was cancelled")
     return result

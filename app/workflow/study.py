@@ -15,10 +15,13 @@ from typing import Callable
 import numpy as np
 
 from app.data.recording import VIEWS, Recording
+from app.analysis.strain import StrainResult
 from app.workflow.events import StudyEvents
+from app.workflow.results import Measurements, RecordingAnalysis
+from app.workflow.contour_adapter import MadeFrame
 from app.workflow.splines import ControlContour
-from app.workflow.study_analysis import (biplane_pair, default_biplane, default_measure, strain_from_json,
-                                         strain_to_json)
+from app.workflow.strain_step import SavedStrain, strain_from_json, strain_to_json
+from app.workflow.study_analysis import ViewerAnalysis, biplane_pair, default_biplane, default_measure
 
 ContourKey = tuple[int, int]  # (slice index, frame index)
 KINDS = ("endo", "epi", "la", "rv")  # rv: the right ventricle of short-axis MRI
@@ -33,13 +36,14 @@ class RecordingState:
     recording: Recording
     original: Recording
     contours: dict[ContourKey, dict[str, ControlContour]] = field(default_factory=dict)
+    made: dict[ContourKey, MadeFrame] = field(default_factory=dict)  # frames as the analysis made them
     ed_frames: tuple[int, ...] = ()
     es_frames: tuple[int, ...] = ()
     confidence: np.ndarray | None = None  # (T,) model confidence 0..1
     flagged_frames: tuple[int, ...] = ()  # frames the models flagged (low confidence, temporal error)
-    analysis: object | None = None  # the pipeline's RecordingAnalysis (not serialised: labels are big)
-    strain: object | None = None  # StrainResult (or SavedStrain after a restore)
-    measurements: object | None = None  # app.workflow.results.Measurements
+    analysis: RecordingAnalysis | None = None  # the analysis (not serialised: labels are big)
+    strain: StrainResult | SavedStrain | None = None  # SavedStrain after a restore
+    measurements: Measurements | None = None  # app.workflow.results.Measurements
     measure_error: str = ""
     analysed: bool = False
     edited_keys: set[ContourKey] = field(default_factory=set)
@@ -98,13 +102,14 @@ class RecordingState:
 class AnalysisSnapshot:
     """A recording's analysis-made state and edits, as StudyState.snapshot took them."""
 
-    analysis: object | None
+    analysis: RecordingAnalysis | None
     contours: dict
+    made: dict
     ed_frames: tuple[int, ...]
     es_frames: tuple[int, ...]
     confidence: np.ndarray | None
     flagged_frames: tuple[int, ...]
-    strain: object | None
+    strain: StrainResult | SavedStrain | None
     analysed: bool
     edited_keys: frozenset
     ed_edited: bool
@@ -112,7 +117,7 @@ class AnalysisSnapshot:
     propagated_keys: frozenset = frozenset()
 
 
-MeasureFn = Callable[[RecordingState], object]
+MeasureFn = Callable[[RecordingState], "Measurements | None"]
 
 
 class StudyState:
@@ -123,7 +128,7 @@ class StudyState:
         self.events = StudyEvents()
         self.measure_fn: MeasureFn = measure_fn or default_measure
         self.biplane_fn = biplane_fn  # None: no biplane combination (tests with a toy measure)
-        self.biplane: object | None = None
+        self.biplane: Measurements | None = None
         self.conclusion = ""  # the reviewer's conclusion for the report (Report > Comment / Conclusion)
         self.reviewer = ""
 
@@ -166,48 +171,57 @@ class StudyState:
             st.content_key = content_key(st.original)
         return st.content_key
 
-    def set_analysis(self, index: int, analysis: object, keep_edits: bool = False) -> None:
-        """Take the pipeline's RecordingAnalysis: its contours become control points. With keep_edits the
-        contours of frames edited by hand and hand-set ED/ES stay (the analysis fills in the rest);
-        without, the analysis replaces every edit (undo through `snapshot`/`restore_snapshot`)."""
-        from app.workflow.contour_adapter import control_contours_from_analysis, edes_from_analysis
+    def set_analysis(self, index: int, analysis: RecordingAnalysis | ViewerAnalysis, keep_edits: bool = False
+                     ) -> None:
+        """Take an analysis (app.workflow.analyse; a ViewerAnalysis brings its control contours): its contours
+        become control points and its measurements are the recording's (measured once, in the analysis).
+        With keep_edits the contours of frames edited by hand and hand-set ED/ES stay (the analysis fills in
+        the rest, then the recording is measured again); without, the analysis replaces every edit (undo
+        through `snapshot`/`restore_snapshot`)."""
+        from app.workflow.contour_adapter import control_contours_from_analysis, made_frames
 
+        controls = None
+        if isinstance(analysis, ViewerAnalysis):
+            analysis, controls = analysis.analysis, analysis.controls
         st = self.recordings[index]
-        extra = getattr(analysis, "extra", None) or {}
-        contours = dict(extra.get("control_contours") or control_contours_from_analysis(analysis))
-        ed_es = edes_from_analysis(analysis)
+        contours = {k: dict(d) for k, d in (controls or control_contours_from_analysis(analysis)).items()}
+        ed_es = (tuple(analysis.measurements.ed_frames), tuple(analysis.measurements.es_frames))
         kept_keys = {k for k in st.edited_keys if k in st.contours} if keep_edits else set()
         kept_ed, kept_es = keep_edits and st.ed_edited, keep_edits and st.es_edited
         kept_edes = kept_ed or kept_es
         for key in kept_keys:
             contours[key] = dict(st.contours[key])
         st.analysis = analysis
+        st.made = {k: m for k, m in made_frames(analysis, contours).items() if k not in kept_keys}
         st.contours = contours
         st.ed_frames = st.ed_frames if kept_ed else ed_es[0]
         st.es_frames = st.es_frames if kept_es else ed_es[1]
-        conf = getattr(analysis, "confidence", None)
+        conf = analysis.confidence
         st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)
-        st.flagged_frames = tuple(int(f) for f in (getattr(analysis, "flagged_frames", None) or ()))
-        st.strain = getattr(analysis, "strain", None)
+        st.flagged_frames = tuple(int(f) for f in analysis.flagged_frames)
+        st.strain = analysis.strain
         st.analysed = True
         st.edited_keys = kept_keys
         st.propagated_keys &= kept_keys
         st.ed_edited, st.es_edited = kept_ed, kept_es
         self.events.analysis_changed.emit(index)
-        self.remeasure(index, precomputed=None if kept_keys or kept_edes or st.excluded_slices
-                       else extra.get("control_measurements"))
+        measured_once = (not (kept_keys or kept_edes or st.excluded_slices) and self.measure_fn is default_measure
+                         and isinstance(analysis, RecordingAnalysis))
+        self.remeasure(index, precomputed=analysis.measurements if measured_once else None)
         self.events.modified.emit(index)
 
     def snapshot(self, index: int) -> "AnalysisSnapshot":
         """What an analysis replaces, to put back on undo."""
         st = self.recordings[index]
-        return AnalysisSnapshot(st.analysis, {k: dict(d) for k, d in st.contours.items()}, st.ed_frames,
+        return AnalysisSnapshot(st.analysis, {k: dict(d) for k, d in st.contours.items()},
+                                dict(st.made), st.ed_frames,
                                 st.es_frames, st.confidence, st.flagged_frames, st.strain, st.analysed,
                                 frozenset(st.edited_keys), st.ed_edited, st.es_edited, frozenset(st.propagated_keys))
 
     def restore_snapshot(self, index: int, snap: "AnalysisSnapshot") -> None:
         st = self.recordings[index]
         st.analysis, st.contours = snap.analysis, {k: dict(d) for k, d in snap.contours.items()}
+        st.made = dict(snap.made)
         st.ed_frames, st.es_frames, st.confidence = snap.ed_frames, snap.es_frames, snap.confidence
         st.flagged_frames, st.strain, st.analysed = snap.flagged_frames, snap.strain, snap.analysed
         st.edited_keys, st.ed_edited, st.es_edited = set(snap.edited_keys), snap.ed_edited, snap.es_edited
@@ -333,7 +347,7 @@ class StudyState:
         self.remeasure(index)
         self.events.modified.emit(index)
 
-    def remeasure(self, index: int, precomputed: object | None = None) -> None:
+    def remeasure(self, index: int, precomputed: Measurements | None = None) -> None:
         """Recompute the measurements (or take `precomputed`, measured by a worker on the same state)."""
         st = self.recordings[index]
         try:
@@ -355,7 +369,7 @@ class StudyState:
         for index in range(len(self.recordings)):
             self.events.modified.emit(index)
 
-    def biplane_for(self, index: int) -> object | None:
+    def biplane_for(self, index: int) -> Measurements | None:
         """The study's biplane result when recording `index` is one of the two it is made of, else None
         (a panel showing another recording must not show it as that recording's values)."""
         pair = biplane_pair(self) if self.biplane is not None else None
@@ -391,12 +405,13 @@ class StudyState:
                 "ed_es": st.edes_edited, "ed": st.ed_edited, "es": st.es_edited, "view": st.view_edited, "calibration": st.calibration_edited,
             },
             "contours": contours,
-            "measurements": meas.to_json_dict() if hasattr(meas, "to_json_dict") else None,
+            "analysis_contours": _made_json(st),
+            "measurements": meas.to_json_dict() if isinstance(meas, Measurements) else None,
             "strain": strain_to_json(st.strain),
             "excluded_slices": sorted(st.excluded_slices),
             "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg},
             "patient_sex": st.recording.patient.sex,  # as typed in the patient dialog (or from the file)
-            "segmenter": str(getattr(st.analysis, "segmenter", "") or ""),
+            "segmenter": st.analysis.segmenter if isinstance(st.analysis, RecordingAnalysis) else "",
             "report": {"conclusion": self.conclusion, "reviewer": self.reviewer},
         }
 
@@ -429,6 +444,11 @@ class StudyState:
             rec = replace(rec, patient=replace(rec.patient, sex=data["patient_sex"]))
         st.recording = rec
         st.contours = contours
+        st.made = {}
+        for item in data.get("analysis_contours") or []:  # the analysis' own contours of frames not edited
+            key = (int(item["slice"]), int(item["frame"]))
+            if key in contours:
+                st.made[key] = MadeFrame.from_json(item, contours[key])
         st.analysed = bool(data.get("analysed", bool(contours)))
         ed, es = data.get("ed_frames", []), data.get("es_frames", [])
         if any(not 0 <= int(f) < n for f in [*ed, *es]):
@@ -465,3 +485,13 @@ def _replace_spacing(current: Recording, original: Recording) -> Recording:
     from dataclasses import replace
 
     return replace(current, spacing_mm=original.spacing_mm, calibrated=original.calibrated)
+
+
+def _made_json(st: RecordingState) -> list[dict]:
+    """The analysis' own dense contours of the frames (and kinds) not edited since, for the autosave."""
+    out = []
+    for (s, f), made in sorted(st.made.items()):
+        data = made.to_json(st.contours.get((s, f), {}))
+        if data is not None:
+            out.append({"slice": s, "frame": f, **data})
+    return out

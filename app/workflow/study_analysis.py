@@ -1,56 +1,51 @@
-"""What the viewer runs in its worker: the analysis pipeline, then strain for apical echo clips.
+"""What the viewer runs in its worker, and how its state turns back into analyses and measurements.
 
-`default_measure(state)` / `default_biplane(study)` (from the `biplane_pair`): the measurements of the study state (through
-app.workflow.measure, from the editable contours).
-`analyze_for_viewer(recording, segmenter=None, cancel=None, strain=True)` is a cancellable generator
-yielding Progress (the pipeline scaled to 0-0.7, strain to 0.7-1.0) and finally a RecordingAnalysis
-whose `strain` holds the StrainResult (or stays None when strain does not apply or fails; the reason
-is put in `analysis.extra["strain_error"]`). Also: a small JSON form of a strain result for the
-autosave, restored as `SavedStrain` with the fields the viewer shows.
+`analyze_for_viewer(recording, segmenter=None, cancel=None, strain=True)` is a task (app.tasks): the one
+analysis (app.workflow.analyse.analyze_recording, strain included), then the editable control contours
+computed off the GUI thread; its result is a `ViewerAnalysis` (the RecordingAnalysis + those controls).
+The study takes the analysis' own measurements (measured once); after an edit `default_measure(state)`
+re-enters the analysis at its measuring step (app.workflow.analyse.measure) with the contours as edited.
+`default_biplane(study)` (from the `biplane_pair`): the biplane combination of the study.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
 
-from app.cancel import is_cancelled
-from app.data.recording import APICAL_VIEWS, Recording
-from app.workflow.results import AnalysisError, Progress
+from app.tasks import Progress, is_cancelled, scaled
+from app.workflow.results import RecordingAnalysis
 
-PIPELINE_SHARE = 0.7
-
-
-def strain_applies(recording: Recording) -> bool:
-    return recording.modality == "echo" and not recording.is_stack and recording.view in APICAL_VIEWS
+ANALYSIS_SHARE = 0.95  # of the progress bar; the rest prepares the contours for editing
 
 
-def analyze_for_viewer(recording: Recording, *, segmenter=None, cancel=None, strain: bool = True
-                       ) -> Iterator[object]:
-    from app.workflow.pipeline import analyze_recording
+@dataclass(frozen=True, eq=False)
+class ViewerAnalysis:
+    """The analysis and its control-point contours {(slice, frame): {kind: ControlContour}} for editing."""
 
-    analysis = None
-    share = PIPELINE_SHARE if strain and strain_applies(recording) else 1.0
-    for item in analyze_recording(recording, segmenter=segmenter, cancel=cancel):
-        if isinstance(item, Progress):
-            yield Progress(share * item.fraction, item.message)
-        else:
-            analysis = item
+    analysis: RecordingAnalysis
+    controls: dict
+
+
+def analyze_for_viewer(recording, *, segmenter=None, cancel=None, strain: bool = True
+                       ) -> Iterator[Progress | ViewerAnalysis]:
+    from app.workflow.analyse import analyze_recording
+
+    analysis = yield from scaled(analyze_recording(recording, segmenter=segmenter, strain=strain, cancel=cancel),
+                                 0.0, ANALYSIS_SHARE)
     if analysis is None or is_cancelled(cancel):
         return
-    if share < 1.0 and getattr(analysis, "strain", None) is None:
-        analysis = yield from _with_strain(analysis, cancel)
-        if analysis is None:
-            return
-    yield Progress(1.0, "preparing the contours for editing")
-    yield with_control_contours(analysis)
+    yield Progress(ANALYSIS_SHARE, "preparing the contours for editing")
+    controls = editable_controls(analysis)
+    yield Progress(1.0, "done")
+    yield ViewerAnalysis(analysis, controls)
 
 
-def with_control_contours(analysis):
-    """Attach the editable control contours (splines and dense contours already computed), so the
-    GUI thread only has to take them: extra["control_contours"]."""
+def editable_controls(analysis: RecordingAnalysis) -> dict:
+    """The control contours of an analysis with their spline caches and dense contours filled in, so the GUI
+    thread only has to take them."""
     from app.workflow.contour_adapter import control_contours_from_analysis, lv_from_controls
 
     controls = control_contours_from_analysis(analysis)
@@ -58,87 +53,7 @@ def with_control_contours(analysis):
         lv_from_controls(frame_controls)  # fills the spline caches
         for contour in frame_controls.values():
             contour.dense()
-    extra = {**getattr(analysis, "extra", {}), "control_contours": controls}
-    extra["control_measurements"] = _measure_controls(analysis, controls)
-    return replace(analysis, extra=extra)
-
-
-def _measure_controls(analysis, controls):
-    """The measurements the viewer shows right after the analysis (from the spline contours)."""
-    from app.workflow.contour_adapter import edes_from_analysis
-    from app.workflow.study import RecordingState
-
-    ed, es = edes_from_analysis(analysis)
-    rec = analysis.recording
-    state = RecordingState(recording=rec, original=rec, contours=dict(controls), ed_frames=ed, es_frames=es,
-                           confidence=np.asarray(analysis.confidence, dtype=np.float64))
-    try:
-        return default_measure(state)
-    except Exception:  # noqa: BLE001 - the GUI thread measures again and reports the problem
-        return None
-
-
-def _with_strain(analysis, cancel):
-    from app.workflow.strain_pipeline import compute_strain
-
-    m = analysis.measurements
-    result = None
-    try:
-        for item in compute_strain(analysis.recording, analysis.labels, m.ed_frames, es_frames=m.es_frames,
-                                   cancel=cancel):
-            if isinstance(item, Progress):
-                yield Progress(PIPELINE_SHARE + (1 - PIPELINE_SHARE) * item.fraction, item.message)
-            else:
-                result = item
-    except (AnalysisError, ValueError) as exc:
-        return replace(analysis, extra={**analysis.extra, "strain_error": str(exc)})
-    if is_cancelled(cancel):
-        return None
-    return replace(analysis, strain=result)
-
-
-@dataclass(frozen=True, eq=False)
-class SavedStrain:
-    """The parts of a StrainResult the viewer shows, as restored from the autosave file."""
-
-    gls_pct: float | None
-    strain_curve_pct: np.ndarray  # (T,)
-    segmental_strain_pct: np.ndarray  # (T, 6)
-    segment_names: tuple[str, ...]
-    segment_ok: tuple[bool, ...]
-    centerline_px: np.ndarray  # (T, 120, 2)
-
-
-def strain_to_json(strain) -> dict | None:
-    if strain is None or getattr(strain, "strain_curve_pct", None) is None:
-        return None
-
-    def arr(a):
-        return None if a is None else np.round(np.nan_to_num(np.asarray(a, float), nan=0.0), 4).tolist()
-
-    gls = getattr(strain, "gls_pct", None)
-    return {
-        "gls_pct": None if gls is None else float(gls),
-        "strain_curve_pct": arr(strain.strain_curve_pct),
-        "segmental_strain_pct": arr(strain.segmental_strain_pct),
-        "segment_names": list(strain.segment_names),
-        "segment_ok": [bool(v) for v in getattr(strain, "segment_ok", ())],
-        "centerline_px": arr(getattr(strain, "centerline_px", None)),
-    }
-
-
-def strain_from_json(data: dict | None) -> SavedStrain | None:
-    if not data:
-        return None
-    centerline = data.get("centerline_px")
-    return SavedStrain(
-        gls_pct=data.get("gls_pct"),
-        strain_curve_pct=np.asarray(data["strain_curve_pct"], float),
-        segmental_strain_pct=np.asarray(data["segmental_strain_pct"], float),
-        segment_names=tuple(data.get("segment_names", ())),
-        segment_ok=tuple(bool(v) for v in data.get("segment_ok", ())),
-        centerline_px=None if centerline is None else np.asarray(centerline, float),
-    )
+    return controls
 
 
 def analysis_from_state(state, segmenter: str = "restored"):
@@ -149,7 +64,7 @@ def analysis_from_state(state, segmenter: str = "restored"):
     from app.analysis.contours import contours_to_labels
     from app.analysis.rv import rv_drawn
     from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
-    from app.workflow.results import ED_ES_MANUAL, ED_ES_RESTORED, FrameContours, RecordingAnalysis
+    from app.workflow.results import ED_ES_MANUAL, ED_ES_RESTORED, FrameContours
 
     rec = state.recording
     per_frame = lv_contours_per_frame(state)
@@ -161,23 +76,25 @@ def analysis_from_state(state, segmenter: str = "restored"):
     conf = state.confidence if state.confidence is not None else np.full(rec.n_frames, np.nan)
     return RecordingAnalysis(rec, labels if rec.is_stack else labels[0], contours if rec.is_stack else contours[0],
                              conf, state.measurements, segmenter=segmenter, strain=state.strain,
-                             extra={"restored": True},
                              ed_es_method=ED_ES_MANUAL if state.edes_edited else ED_ES_RESTORED)
 
 
-def default_measure(state) -> object:
-    """Recompute the measurements from the editable contours (app.workflow.measure)."""
+def default_measure(state):
+    """The measurements of the state's contours as edited: the analysis' measuring step
+    (app.workflow.analyse.measure), keeping the segmenter's per-frame flags."""
+    from app.workflow.analyse import measure
     from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
-    from app.workflow.measure import measure_recording
 
     contours = lv_contours_per_frame(state)
     flat = [c for s in contours for c in s] if state.recording.is_stack else contours
     if not any(c is not None for c in flat):
         return None
     rv = rv_contours_per_frame(state) if state.recording.is_stack else None
-    return measure_recording(
+    analysis = state.analysis if isinstance(state.analysis, RecordingAnalysis) else None
+    return measure(
         state.recording, contours, ed_frames=state.ed_frames or None, es_frames=state.es_frames or None,
         edited=state.edited_values(), confidence=state.confidence,
+        segmenter_flags=analysis.segmenter_flags if analysis is not None else None,
         edited_frames=sorted({f for _, f in state.edited_keys}), rv_contours=rv,
     )
 
@@ -196,7 +113,7 @@ def biplane_pair(study) -> tuple | None:
     return pick[0], pick[1]
 
 
-def default_biplane(study) -> object:
+def default_biplane(study):
     """Biplane measurements when the study has an analysed A4C and A2C (`biplane_pair`), else None."""
     from app.workflow.contour_adapter import lv_contours_per_frame
     from app.workflow.measure import biplane_measurements

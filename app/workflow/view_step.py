@@ -1,8 +1,8 @@
 """View check of an echo recording (Qt-free): the view classifier's opinion next to the user's view.
 
 `view_check(recording)` runs app.ml.view.classify_view when models/view is installed and returns a
-JSON-able dict {view, probability, probabilities, frames_used, data, warning} (or None: not a 2D echo
-clip, or no model; {"error": ...} when the classifier failed). It never changes the recording: the
+ViewCheck (or None: not a 2D echo clip, or no model; a ViewCheck with only `error` when the classifier
+failed). It never changes the recording: the
 analysis, the segmentation and strain always use the user's / DICOM view; the prediction only produces
 `warning`, one line for the user, when the classifier is confident (p >= CONFIDENT_PROBABILITY) and
 disagrees. When the predicted view had no real training data the warning says it is a phantom-trained
@@ -10,6 +10,8 @@ guess; when the labelled view has none (PLAX, PSAX) it says the classifier canno
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 CONFIDENT_PROBABILITY = 0.8
 VIEW_NAMES = {"a4c": "A4C", "a2c": "A2C", "a3c": "A3C", "plax": "PLAX", "psax": "PSAX", "sax": "SAX",
@@ -40,7 +42,26 @@ def view_warning(labelled: str, predicted: str, probability: float, data_by_view
             f"The analysis keeps {_name(labelled)}; change the view if it is wrong.")
 
 
-def view_check(recording) -> dict | None:
+@dataclass(frozen=True)
+class ViewCheck:
+    """The view classifier's opinion of a 2D echo clip (advice only: the labelled view is kept).
+
+    data: the kind of training data the predicted view had ("real", "phantom only", "none"); warning: one line
+    for the user when it confidently disagrees (None otherwise); error: why the check failed ("" when it ran).
+    """
+
+    view: str = ""
+    probability: float = 0.0
+    probabilities: tuple[tuple[str, float], ...] = ()
+    frames_used: tuple[int, ...] = ()
+    data: str = ""
+    trusted: bool = False
+    labelled_view: str = ""
+    warning: str | None = None
+    error: str = ""
+
+
+def view_check(recording) -> ViewCheck | None:
     """The classifier's view and a warning for a 2D echo clip; None without a model or for MRI/stacks."""
     if recording.modality != "echo" or recording.is_stack:
         return None
@@ -51,32 +72,31 @@ def view_check(recording) -> dict | None:
     try:
         pred = classify_view(recording)
     except Exception as exc:  # a broken optional check must never stop the analysis
-        return {"error": " ".join(f"{type(exc).__name__}: {exc}".split())}
-    return {
-        "view": pred.view,
-        "probability": round(pred.probability, 4),
-        "probabilities": dict(pred.probabilities),
-        "frames_used": list(pred.frames_used),
-        "data": pred.data_by_view.get(pred.view, "none"),
-        "trusted": pred.trusted,
-        "labelled_view": recording.view,
-        "warning": view_warning(recording.view, pred.view, pred.probability, pred.data_by_view),
-    }
+        return ViewCheck(error=" ".join(f"{type(exc).__name__}: {exc}".split()))
+    return ViewCheck(
+        view=pred.view,
+        probability=round(pred.probability, 4),
+        probabilities=tuple(pred.probabilities.items()),
+        frames_used=tuple(pred.frames_used),
+        data=pred.data_by_view.get(pred.view, "none"),
+        trusted=pred.trusted,
+        labelled_view=recording.view,
+        warning=view_warning(recording.view, pred.view, pred.probability, pred.data_by_view),
+    )
 
 
-def view_json(extra: dict) -> dict:
+def view_json(check: ViewCheck | None) -> dict:
     """`view_predicted` ({view, probability} or None) and `view_warning` (str or None) for analyze --json."""
-    check = extra.get("view_check") or {}
     predicted = None
-    if "view" in check:
-        predicted = {"view": check["view"], "probability": check["probability"], "training_data": check.get("data")}
-    out = {"view_predicted": predicted, "view_warning": check.get("warning")}
-    if check.get("error"):
-        out["view_check_error"] = check["error"]
+    if check is not None and check.view:
+        predicted = {"view": check.view, "probability": check.probability, "training_data": check.data}
+    out = {"view_predicted": predicted, "view_warning": None if check is None else check.warning}
+    if check is not None and check.error:
+        out["view_check_error"] = check.error
     return out
 
 
 def view_note(analysis) -> str:
-    """The warning of an analysis (for the viewer's measurements panel), '' when there is none."""
-    extra = getattr(analysis, "extra", None) or {}
-    return str((extra.get("view_check") or {}).get("warning") or "")
+    """The warning of a RecordingAnalysis (for the viewer's measurements panel), '' when there is none."""
+    check = None if analysis is None else analysis.view_check
+    return str(check.warning or "") if check is not None else ""

@@ -1,7 +1,7 @@
 """Score ED/ES detection: aFD (mean absolute frame difference) of TempReg-Net against baselines.
 
 Also scored: "tempreg+area", TempReg's events with each ES refined on the LV area curve and clip-end
-events from the curve (app.ml.edes.fuse_with_curve). The area curve here is the phantom's truth (a perfect
+events from the curve (app.analysis.edes_fusion.fuse_with_curve). The area curve here is the phantom's truth (a perfect
 segmentation); --segmented adds the same methods on our segmentation's curve (lab.evaluation.edes_seg).
 Baselines on the same recordings: the extrema of the LV area curve (EchoNet-style, app.analysis.beats)
 and, when the recording carries an ECG, the R peaks as ED. Each true ED/ES frame is matched to the
@@ -107,14 +107,15 @@ def load_or_render(seed: int, modality: str, cache_dir: Path | None) -> EvalCase
 
 def evaluate_phantoms(n_echo: int, n_mri: int, model, device=None, log=None,
                       cache_dir: Path | None = EVAL_CACHE, segmented: bool = False, seg_model: str = "base") -> dict:
-    """aFD of TempReg-Net, TempReg refined on the area curve ("tempreg+area", app.ml.edes.fuse_with_curve),
+    """aFD of TempReg-Net, TempReg refined on the area curve ("tempreg+area", app.analysis.edes_fusion.fuse_with_curve),
     the truth-area-curve extrema and the ECG R peak on unseen phantom recordings.
 
     Returns {modality: {method: MethodScore.summary()}}; log(str) is called once per recording.
     Rendered phantoms are cached in cache_dir (None: always render). segmented: also score on the area
     curve of our segmentation models (lab.evaluation.edes_seg, the "|seg" methods).
     """
-    from app.ml.edes import FUSED_METHOD, detect_in_clip, fuse_with_curve
+    from app.analysis.edes_fusion import FUSED_METHOD, fuse_with_curve
+    from app.ml.edes import detect_in_clip
     from lab.evaluation.edes_seg import score_segmented
 
     results = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.analysis.beats import detect_ed_es as extrema_from_curve
+from app.analysis.edes_curve import detect_ed_es as extrema_from_curve
 
 MATCH_WINDOW_S = 0.15
 

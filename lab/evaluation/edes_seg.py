@@ -6,10 +6,10 @@ the pipeline's per-frame U-Net, or `--seg-model temporal`; MRI: the MRI model on
 over the slices like slice summation), and the curve-based methods are scored on that curve:
 
 - "tempreg|seg": TempReg-Net with clip-end events from the curve,
-- "tempreg+area|seg": the same with each ES refined on the curve, at most 2 frames (app.ml.edes.fuse_with_curve),
+- "tempreg+area|seg": the same with each ES refined on the curve, at most 2 frames (app.analysis.edes_fusion.fuse_with_curve),
 - "pipeline|seg": what the analysis pipeline reports: echo as "tempreg|seg", cine MR with each ES slid down
-  the curve as far as app.ml.edes.es_slide_frames allows (a third of the clip); the curve's extrema where
-  the events contradict the curve (app.analysis.event_check, as app.workflow.edes_step),
+  the curve as far as app.analysis.edes_fusion.es_slide_frames allows (a third of the clip); the curve's extrema where
+  the events contradict the curve (app.analysis.edes_fusion.curve_contradiction, as choose_ed_es),
 - "area_curve|seg": the curve's own extrema (the pipeline's fallback).
 
 Curves are cached beside the rendered phantoms as <modality>_<seed>_seg_<model>_<sha256[:8]>.npz.
@@ -72,8 +72,8 @@ def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_
 def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_model: str = DEFAULT_ECHO_MODEL
                     ) -> str:
     """Add the four "|seg" methods of one case to scores (name -> MethodScore); a log fragment."""
-    from app.analysis.event_check import curve_contradiction  # as app.workflow.edes_step falls back
-    from app.ml.edes import FUSED_METHOD, es_slide_frames, fuse_with_curve
+    from app.analysis.edes_fusion import curve_contradiction  # as app.analysis.edes_fusion.choose_ed_es falls back
+    from app.analysis.edes_fusion import FUSED_METHOD, es_slide_frames, fuse_with_curve
     from lab.evaluation.edes_scoring import MethodScore, area_curve_baseline
 
     area = segmented_area_curve(case.seed, case.modality, cache_dir, echo_model)
@@ -83,7 +83,7 @@ def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_
     plain = fuse_with_curve(detection, area, rate, refine_es=False)
     fused = fuse_with_curve(detection, area, rate, refine_es=True)
     radius = es_slide_frames(case.modality, len(case.clip))
-    gated = case.modality == "mri"  # as app.workflow.edes_step: an MR clip is one gated cycle
+    gated = case.modality == "mri"  # as app.analysis.edes_fusion.choose_ed_es: an MR clip is one gated cycle
     app_way = fuse_with_curve(detection, area, rate, refine_es=radius > 0, radius=radius, periodic=gated)
     base = area_curve_baseline(area, rate)
     fallback = curve_contradiction(area, app_way.ed_frames, app_way.es_frames, gated=gated)

@@ -1,10 +1,10 @@
-"""Choose the plateau tolerances of app.ml.edes.curve_extrema on tuning phantoms (never the evaluation seeds).
+"""Choose the plateau tolerances of app.analysis.edes_fusion.curve_extrema on tuning phantoms (never the evaluation seeds).
 
 `python -m lab.evaluation.edes_tuning [--echo 60] [--mri 36]` renders (and caches) phantom recordings with seeds
 TUNING_SEEDS (disjoint from training 100000+/120000+/150000+, validation 200000+/250000+ and the evaluation
 seeds 300000+/310000+ of `evaluate ed-es`), predicts each TempReg curve once, and prints, per modality, the
 ED and ES aFD for every pair of tolerances. The pair with the lowest mean aFD (ED + ES) of each modality is
-the one to set in app.ml.edes.PLATEAU_TOL.
+the one to set in app.analysis.edes_fusion.PLATEAU_TOL.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ TOLERANCES = (0.01, 0.02, 0.03, 0.05, 0.08, 0.10, 0.12, 0.15, 0.20)
 
 def score_tolerances(cases, curves, tol_ed: float, tol_es: float, modality: str = "echo") -> dict:
     """{'ed': aFD, 'es': aFD, 'missed': n, 'extra': n} over the cases with the given tolerances."""
-    from app.ml import edes
+    from app.analysis import edes_fusion as edes
     from lab.evaluation.edes_scoring import MethodScore
 
     saved = dict(edes.PLATEAU_TOL)

@@ -85,7 +85,8 @@ def _nearest_diff(found, truth) -> float:
 
 
 def score_clip(name: str, view: str, quality: str, case, segmenter: str, degrade_px: int = 0) -> VolumeScore:
-    from app.workflow.pipeline import analyze_recording, run_to_completion
+    from app.tasks import run_task as run_to_completion
+    from app.workflow.analyse import analyze_recording
 
     truth = case.truth
     recording, labels = case.recording, truth.labels

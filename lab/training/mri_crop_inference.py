@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from app.analysis.lv_localise import localise_stack
-from app.cancel import Cancel, is_cancelled
+from app.tasks import Cancel, is_cancelled
 from app.data.recording import Recording
 from app.ml.mri_inference import MriSegmentation, Progress, labels_and_confidence, predict_cycle_probs
 from lab.training.mri_data import CROP_PX, GRID_MM, prepare_cine, to_grid

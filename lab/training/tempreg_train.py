@@ -55,7 +55,8 @@ class TrainProgress:
 
 def afd_of_clips(model, clips: list[TrainClip], device) -> dict:
     """Mean absolute frame difference of ED and ES on clips (nearest detection of the same kind)."""
-    from app.ml.edes import curve_extrema, predict_curve
+    from app.analysis.edes_fusion import curve_extrema
+    from app.ml.edes import predict_curve
     from lab.evaluation.edes_scoring import match_errors
 
     errs = {"ed": [], "es": []}

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 from scipy.spatial import cKDTree
 
-from app.cancel import drain
+from app.tasks import Progress, run_task
 from app.data.phantom.cycle import CardiacCycle
 from app.data.phantom.echo_image import EchoRenderer
 from app.data.phantom.heart import HeartModel
@@ -104,16 +104,16 @@ class _DisplacementField:
 
 
 def make_echo(params: EchoPhantomParams, seed: int = 0,
-              progress: Callable[[float], None] | None = None) -> "PhantomCase":
+              progress: Callable[[Progress], None] | None = None) -> "PhantomCase":
     """Render the clip and its ground truth. Same params and seed -> identical output.
 
-    progress: optional callback receiving 0..1 as frames are rendered.
+    progress: optional callback receiving app.tasks.Progress as frames are rendered.
     """
-    return drain(iter_make_echo(params, seed), progress)
+    return run_task(iter_make_echo(params, seed), progress)
 
 
 def iter_make_echo(params: EchoPhantomParams, seed: int = 0):
-    """Generator form of make_echo: yields progress 0..1 per frame, then returns the PhantomCase
+    """Generator form of make_echo: yields app.tasks.Progress per frame, then returns the PhantomCase
     (as StopIteration.value; `make_echo` wraps this). Stop iterating to cancel."""
     from app.data.phantom.case import PhantomCase  # noqa: PLC0415
 
@@ -140,7 +140,7 @@ def iter_make_echo(params: EchoPhantomParams, seed: int = 0):
     for i, sec in enumerate(sections):
         frames[i] = renderer.render(sec, float(cycle.filling[i]))
         displacement[i] = field.frame(sec)
-        yield (i + 1) / cycle.n_frames
+        yield Progress((i + 1) / cycle.n_frames, "rendering frames")
     truth = PhantomTruth(
         labels=labels, ed_frames=cycle.ed_frames, es_frames=cycle.es_frames,
         volume_ml=np.array([disk_volume_ml(s) for s in sections]), model_volume_ml=cycle.volume_ml.copy(),

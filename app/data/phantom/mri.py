@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.cancel import drain
+from app.tasks import Progress, run_task
 from app.data.phantom.cycle import CardiacCycle
 from app.data.phantom.heart import HeartModel
 from app.data.phantom.mri_scene import N_PSI, MriScene, Rings
@@ -32,13 +32,13 @@ def slice_heights_mm(params: MriPhantomParams, model: HeartModel) -> np.ndarray:
     return model.length_ed_mm / 2.0 + ((params.n_slices - 1) / 2.0 - k) * params.slice_spacing_mm
 
 
-def make_mri(params: MriPhantomParams, seed: int = 0, progress: Callable[[float], None] | None = None):
+def make_mri(params: MriPhantomParams, seed: int = 0, progress: Callable[[Progress], None] | None = None):
     """Render the stack and its ground truth. Same params and seed -> identical output."""
-    return drain(iter_make_mri(params, seed), progress)
+    return run_task(iter_make_mri(params, seed), progress)
 
 
 def iter_make_mri(params: MriPhantomParams, seed: int = 0):
-    """Generator form of make_mri: yields progress 0..1 per phase; returns the PhantomCase."""
+    """Generator form of make_mri: yields app.tasks.Progress per phase; returns the PhantomCase."""
     from app.data.phantom.case import PhantomCase  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
@@ -58,7 +58,7 @@ def iter_make_mri(params: MriPhantomParams, seed: int = 0):
         for s, z in enumerate(heights):
             labels[s, t] = scene.labels(*rings.at(z), z_mm=float(z), length_mm=rings.state.length_mm)
             frames[s, t] = scene.image(rings, z, float(cycle.progress[t]), s)
-        yield (t + 1) / t_count
+        yield Progress((t + 1) / t_count, "rendering phases")
     ref = cycle.ed_frames[0]
     displacement = _displacement(rings_all, heights, labels, ref, scene)
     area_mm2 = params.pixel_mm**2

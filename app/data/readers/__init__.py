@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.data.errors import LoadError
-from app.data.readers.progress import LoadCancelled, Progress, report, scaled
+from app.data.readers.progress import LoadCancelled, Step, report, reporter, scaled
+from app.tasks import Cancel, ProgressFn
 from app.data.recording import Recording, SeriesInfo
 
 __all__ = ["LoadCancelled", "LoadError", "list_series", "load_recording"]
@@ -57,29 +58,29 @@ def _load_file(path: Path, kind: str, echo: bool = False) -> Recording:
     return read_video(path)
 
 
-def _load_entry(entry, progress: Progress | None, echo: bool = False) -> Recording:
+def _load_entry(entry, progress: Step | None, echo: bool = False) -> Recording:
     from app.data.readers.mr_sources import read_mr_files
 
     if entry.kind == "mr_files":
         return read_mr_files(list(entry.info.paths), Path(entry.info.paths[0]).parent, progress)
-    report(progress, Path(entry.info.key), 0.0, "decoding")
+    report(progress, 0.0, "decoding")
     return _load_file(Path(entry.info.key), entry.kind, echo)
 
 
-def _load(path: Path, series_key: str | None, progress: Progress | None, echo: bool) -> Recording:
+def _load(path: Path, series_key: str | None, progress: Step | None, echo: bool) -> Recording:
     from app.data.readers import detect, series
 
     kind = detect.sniff(path)
     if kind == detect.FOLDER or (kind == detect.DICOM and _is_dicomdir_file(path)):
         entries = series.scan_location(path, scaled(progress, 0.0, 0.3))
         return _load_entry(series.pick(entries, series_key, path), scaled(progress, 0.3, 1.0), echo)
-    report(progress, path, 0.0, "decoding")
+    report(progress, 0.0, "decoding")
     recording = _load_file(path, kind, echo)
-    report(progress, path, 1.0, "done")
+    report(progress, 1.0, "done")
     return recording
 
 
-def _list(path: Path, progress: Progress | None) -> list[SeriesInfo]:
+def _list(path: Path, progress: Step | None) -> list[SeriesInfo]:
     from app.data.readers import detect, series
 
     kind = detect.sniff(path)
@@ -91,19 +92,20 @@ def _list(path: Path, progress: Progress | None) -> list[SeriesInfo]:
     return [entry.info for entry in entries] or []
 
 
-def load_recording(path: str | Path, series_key: str | None = None, progress: Progress | None = None,
-                   echo: bool = False) -> Recording:
+def load_recording(path: str | Path, series_key: str | None = None, progress: ProgressFn | None = None,
+                   echo: bool = False, cancel: Cancel = None) -> Recording:
     """The recording in `path` (file, folder or DICOMDIR); `series_key` picks one of several series.
 
-    `progress(fraction, message)` is called as files are read; returning False cancels (LoadCancelled).
+    `progress(app.tasks.Progress)` is called as files are read; `cancel` (app.tasks) stops the read at the
+    next file with LoadCancelled.
     echo: the user says it is an echo recording (e.g. `analyze --view a4c`): a 3D NIfTI/MetaImage is then
     a 2D+t clip whatever its name and voxel type (otherwise a float 3D file is read as MR slices).
     """
     path = Path(path)
-    return _guard(path, _load, path, series_key, progress, echo)
+    return _guard(path, _load, path, series_key, reporter(path, progress, cancel), echo)
 
 
-def list_series(path: str | Path, progress: Progress | None = None) -> list[SeriesInfo]:
+def list_series(path: str | Path, progress: ProgressFn | None = None, cancel: Cancel = None) -> list[SeriesInfo]:
     """The recordings a file, folder or DICOMDIR holds, without decoding pixels."""
     path = Path(path)
-    return _guard(path, _list, path, progress)
+    return _guard(path, _list, path, reporter(path, progress, cancel))

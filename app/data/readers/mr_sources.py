@@ -18,7 +18,7 @@ from app.data.errors import LoadError
 from app.data.readers import dicom_common as dc
 from app.data.readers import limits
 from app.data.readers.dicom_mr import MrImage, assemble, build_recording, normal_from
-from app.data.readers.progress import Progress, report
+from app.data.readers.progress import Step, report
 from app.data.recording import Recording
 
 
@@ -42,11 +42,11 @@ def image_facts(ds, ref, order_default: int = 0) -> MrImage:
     )
 
 
-def read_mr_files(paths: list[Path], label: Path, progress: Progress | None = None) -> Recording:
+def read_mr_files(paths: list[Path], label: Path, progress: Step | None = None) -> Recording:
     """Recording from single-frame MR files of one series; `label` names the series in errors."""
     headers = []
     for index, path in enumerate(paths):
-        report(progress, label, 0.3 * index / len(paths), f"reading headers {index + 1}/{len(paths)}")
+        report(progress, 0.3 * index / len(paths), f"reading headers {index + 1}/{len(paths)}")
         headers.append((path, dc.read_dataset(path, header_only=True)))
     sizes = {(int(dc.get(h, "Rows", 0)), int(dc.get(h, "Columns", 0))) for _, h in headers}
     if len(sizes) != 1:
@@ -60,10 +60,10 @@ def read_mr_files(paths: list[Path], label: Path, progress: Progress | None = No
         planes.append([])
         for im in row:
             done = sum(len(r) for r in planes)
-            report(progress, label, 0.3 + 0.7 * done / total, f"decoding images {done + 1}/{total}")
+            report(progress, 0.3 + 0.7 * done / total, f"decoding images {done + 1}/{total}")
             planes[-1].append(_decode_single(im.ref))
     pixels = np.stack([np.stack(row) for row in planes])
-    report(progress, label, 1.0, "done")
+    report(progress, 1.0, "done")
     first = headers[0][1]
     return build_recording(grid, pixels, slice_spacing, first, label, dc.get_floats(first, "PixelSpacing"))
 

@@ -1,8 +1,9 @@
-"""Progress reports and cancellation for long reads (folders of thousands of DICOM files).
+"""Progress reports and cancellation for long reads (folders of thousands of DICOM files), in the app's
+one task protocol (app.tasks): the caller passes `progress(Progress)` and `cancel` (Event, callable or None).
 
-A caller passes `progress(fraction, message) -> bool | None`; fraction runs 0..1. Returning False
-cancels: the reader stops at the next file and raises LoadCancelled (a LoadError, so callers that only
-handle LoadError still show one line and never crash).
+Inside the readers a `Step` callback `step(fraction, message)` is threaded through; it reports the
+clamped fraction and raises LoadCancelled (a LoadError, so callers that only handle LoadError still show
+one line and never crash) when `cancel` fires: the reader stops at the next file.
 """
 
 from __future__ import annotations
@@ -11,22 +12,37 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.data.errors import LoadError
+from app.tasks import Cancel, Progress, ProgressFn, is_cancelled
 
-Progress = Callable[[float, str], "bool | None"]
+Step = Callable[[float, str], None]
 
 
 class LoadCancelled(LoadError):
-    """The user cancelled a read through the progress callback."""
+    """The user cancelled a read."""
 
 
-def report(progress: Progress | None, where: Path | None, fraction: float, message: str) -> None:
-    """Call `progress`; raise LoadCancelled when it answers False."""
-    if progress is not None and progress(min(max(float(fraction), 0.0), 1.0), message) is False:
-        raise LoadCancelled(where, "loading was cancelled")
-
-
-def scaled(progress: Progress | None, start: float, stop: float) -> Progress | None:
-    """A callback mapping 0..1 onto start..stop of `progress` (None stays None)."""
-    if progress is None:
+def reporter(where: Path, progress: ProgressFn | None, cancel: Cancel) -> Step | None:
+    """The Step of one read of `where` (None when nobody listens and nothing can cancel)."""
+    if progress is None and cancel is None:
         return None
-    return lambda fraction, message: progress(start + (stop - start) * fraction, message)
+
+    def step(fraction: float, message: str) -> None:
+        if is_cancelled(cancel):
+            raise LoadCancelled(where, "loading was cancelled")
+        if progress is not None:
+            progress(Progress(min(max(float(fraction), 0.0), 1.0), message))
+
+    return step
+
+
+def report(step: Step | None, fraction: float, message: str) -> None:
+    """Report a step of the read (LoadCancelled when the user cancelled)."""
+    if step is not None:
+        step(fraction, message)
+
+
+def scaled(step: Step | None, start: float, stop: float) -> Step | None:
+    """A Step mapping 0..1 onto start..stop of `step` (None stays None)."""
+    if step is None:
+        return None
+    return lambda fraction, message: step(start + (stop - start) * fraction, message)

@@ -17,7 +17,7 @@ import numpy as np
 from app.data.errors import LoadError
 from app.data.readers import detect
 from app.data.readers import dicom_common as dc
-from app.data.readers.progress import Progress, report
+from app.data.readers.progress import Step, report
 from app.data.recording import SeriesInfo
 
 MAX_FILES = 20000
@@ -118,12 +118,12 @@ def _other_entry(path: Path, kind: str) -> Entry | None:
     return Entry(info, kind)
 
 
-def scan(paths: list[Path], progress: Progress | None = None) -> list[Entry]:
+def scan(paths: list[Path], progress: Step | None = None) -> list[Entry]:
     """Entries for the given files: MR images grouped into series, other recordings one each."""
     entries: list[Entry] = []
     mr_groups: dict[str, list] = defaultdict(list)
     for index, path in enumerate(paths):
-        report(progress, path, index / max(len(paths), 1), f"reading headers {index + 1}/{len(paths)}")
+        report(progress, index / max(len(paths), 1), f"reading headers {index + 1}/{len(paths)}")
         try:
             kind = detect.sniff(path)
         except LoadError:
@@ -135,7 +135,7 @@ def scan(paths: list[Path], progress: Progress | None = None) -> list[Entry]:
     return sorted(entries, key=lambda e: (e.info.modality, e.info.description, e.info.key))
 
 
-def scan_location(path: Path, progress: Progress | None = None) -> list[Entry]:
+def scan_location(path: Path, progress: Step | None = None) -> list[Entry]:
     """Entries in a folder (or the DICOMDIR it holds) or a DICOMDIR file; LoadError when none."""
     files = _files_under(path) if path.is_dir() else dicomdir_files(path)
     entries = scan(files, progress)

@@ -1,18 +1,16 @@
-"""The analysis pipeline of one recording: segmentation -> contours -> measurements.
+"""The segmenting step of the analysis (app.workflow.analyse): segmentation -> labels -> contours.
 
-`analyze_recording(recording, segmenter=None, cancel=None)` is a cancellable generator: it yields
-`Progress(fraction, message)` and finally one `RecordingAnalysis`; when `cancel` fires it stops without a
-result. `run_to_completion(gen)` drains it.
+`segment_and_trace(recording, segmenter, cancel)` is a task (app.tasks): Progress, then one `Traced`
+(labels, confidence, the segmenter's per-frame flags, the contours).
 
-A segmenter is any callable taking the Recording (and, if it accepts it, `cancel=`) and returning, or
-generating as its last item, one of: labels (T, H, W) / (S, T, H, W); a (labels, confidence) tuple; an
-object with `.labels` and optionally `.confidence` (e.g. app.ml.inference.EchoSegmentation, the phantom's
-truth). Progress items it yields (with fraction/message, or done/total) are passed on, scaled.
-Defaults: echo -> app.ml.inference.segment_recording with DEFAULT_ECHO_MODEL; short-axis MRI ->
-app.ml.mri_inference.segment_stack. Both are imported lazily, inside the function. `default_segmenter(recording,
-model, hysteresis)` also builds the echo one for another network or with label hysteresis (analyze
---model/--hysteresis, the viewer's steady contours); a segmenter's __name__ says which, for the results and
-the report.
+A segmenter is a callable taking the Recording (and, if it accepts it, `cancel=`) and returning, or
+generating as its last item after Progress items, one of: labels (T, H, W) / (S, T, H, W); a
+(labels, confidence) tuple; a segmentation with `.labels` and `.confidence` (app.ml.inference.EchoSegmentation,
+app.ml.mri_inference.MriSegmentation, the phantom's truth). Defaults: echo -> app.ml.inference.segment_recording
+with DEFAULT_ECHO_MODEL; short-axis MRI -> app.ml.mri_inference.segment_stack, both imported lazily.
+`default_segmenter(recording, model, hysteresis)` also builds the echo one for another network or with label
+hysteresis (analyze --model/--hysteresis, the viewer's steady contours); a segmenter's __name__ says which,
+for the results and the report.
 
 DEFAULT_ECHO_MODEL is the per-frame U-Net ("base"), not the ConvLSTM network: measured end to end, the
 temporal network's smoother contours still under-estimate EF a little more (CAMUS valid monoplane EF against
@@ -21,14 +19,6 @@ phantom clips, `evaluate volumes`: base -1.4 +- 2.1, temporal -2.7 +- 2.5), beca
 systolic excursion, though it segments better (LV Dice 0.935 vs 0.931) and flickers less. Volumes and EF
 come first; the temporal network stays available (`analyze --model temporal`, the streaming API of
 app.ml.inference).
-
-ED/ES frames (app.workflow.edes_step.model_ed_es): TempReg-Net (models/ed_es, app.ml.edes) with clip-end
-events from the volume curve ("tempreg"), or the extrema of the volume curve ("area_curve") when the model
-is missing or fails; RecordingAnalysis.ed_es_method / ed_es_fallback say which and why.
-
-View check (app.workflow.view_step): when models/view is installed, 2D echo clips are classified and
-`extra["view_check"]` holds the predicted view and a warning when it confidently disagrees; the
-recording's own view (user / DICOM) is never replaced.
 """
 
 from __future__ import annotations
@@ -38,27 +28,30 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from dataclasses import dataclass
+
 from app.analysis.contours import extract_contours
 from app.analysis.rv import rv_outline
-from app.cancel import is_cancelled
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch, no OpenCV
-from app.workflow.edes_step import model_ed_es
-from app.workflow.stack_phases import is_single_phase
-from app.workflow.measure import SHORT_AXIS_VIEWS, measure_recording
-from app.workflow.view_step import view_check
-from app.workflow.results import (
-    ED_ES_AREA_CURVE,
-    FLAG_LOW_CONFIDENCE,
-    AnalysisError,
-    FrameContours,
-    Progress,
-    RecordingAnalysis,
-)
+from app.tasks import Progress, is_cancelled
+from app.workflow.measure import SHORT_AXIS_VIEWS
+from app.workflow.results import FLAG_LOW_CONFIDENCE, AnalysisError, FrameContours
 
-SEGMENTATION_SHARE = 0.8  # of the progress bar
-LONG_AXIS_VIEWS = ("a4c", "a2c", "a3c", "plax")  # refused on cine MR: the MRI model is short-axis only
+SEGMENTATION_SHARE = 0.85  # of this step's progress; the rest is tracing contours
 Segmenter = Callable[..., object]
+
+
+@dataclass(frozen=True, eq=False)
+class Traced:
+    """What the segmenting step gives: labels (T, H, W) / (S, T, H, W) uint8 0-3, confidence (T,) (NaN when the
+    segmenter gives none), the segmenter's per-frame flags {frame: flag names}, the contours
+    (FrameContours, or one per slice for a stack)."""
+
+    labels: np.ndarray
+    confidence: np.ndarray
+    segmenter_flags: dict[int, tuple[str, ...]]
+    contours: FrameContours | tuple[FrameContours, ...]
 
 
 def contour_kind(recording: Recording) -> str:
@@ -116,7 +109,7 @@ def _mri_segmenter(recording: Recording, cancel=None):
 
     try:
         for item in segment_stack(recording, cancel=cancel):
-            if hasattr(item, "labels") and not recording.is_stack:
+            if not isinstance(item, Progress) and not recording.is_stack:
                 lab = np.asarray(item.labels)
                 conf = np.asarray(item.confidence)
                 yield (lab[0] if lab.ndim == 4 else lab, conf[0] if conf.ndim == 2 else conf)
@@ -130,14 +123,6 @@ _mri_segmenter.__name__ = "mri_seg"  # the name results and the report show
 
 
 # -- running a segmenter ----------------------------------------------------------------------------
-def _progress_fraction(item) -> float | None:
-    if isinstance(item, Progress) or (hasattr(item, "fraction") and not hasattr(item, "labels")):
-        return float(item.fraction)
-    if hasattr(item, "done") and hasattr(item, "total"):
-        return float(item.done) / max(1, int(item.total))
-    return None
-
-
 def _run_segmenter(segmenter: Segmenter, recording: Recording, cancel) -> Iterator[Progress | tuple]:
     """Yield scaled Progress, then ('result', value); nothing more when cancelled."""
     try:
@@ -152,10 +137,8 @@ def _run_segmenter(segmenter: Segmenter, recording: Recording, cancel) -> Iterat
     for item in out:
         if is_cancelled(cancel):
             return
-        fraction = _progress_fraction(item)
-        if fraction is not None:
-            message = getattr(item, "message", "") or getattr(item, "stage", "") or "segmenting"
-            yield Progress(SEGMENTATION_SHARE * min(max(fraction, 0.0), 1.0), str(message))
+        if isinstance(item, Progress):
+            yield Progress(SEGMENTATION_SHARE * min(max(item.fraction, 0.0), 1.0), item.message or "segmenting")
         else:
             result = item
     if result is not None:
@@ -207,26 +190,9 @@ def _unpack(result, recording: Recording) -> tuple[np.ndarray, np.ndarray]:
     return labels, conf
 
 
-# -- the pipeline ------------------------------------------------------------------------------------
-def analyze_recording(
-    recording: Recording,
-    *,
-    segmenter: Segmenter | None = None,
-    cancel=None,
-    segmenter_name: str = "",
-) -> Iterator[Progress | RecordingAnalysis]:
-    """Segment, extract contours and measure one recording (see the module docstring)."""
-    if recording.n_frames < 1:
-        raise AnalysisError("the recording has no frame")
-    if recording.is_stack and recording.modality != "mri":
-        raise AnalysisError("only MRI short-axis stacks can be analysed slice by slice")
-    if recording.modality == "mri" and recording.view in LONG_AXIS_VIEWS:
-        raise AnalysisError(f"long-axis cine MR ({recording.view.upper()}) is not supported: the MRI model segments "
-                            "short-axis slices; open the short-axis stack")
-    name = segmenter_name or getattr(segmenter, "__name__", type(segmenter).__name__ if segmenter else "")
-    if segmenter is None:
-        segmenter, name = default_segmenter(recording)
-    yield Progress(0.0, "segmenting")
+# -- the step ----------------------------------------------------------------------------------------
+def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel=None) -> Iterator[Progress | Traced]:
+    """Segment the recording and trace every frame's contours (see the module docstring)."""
     result = None
     for item in _run_segmenter(segmenter, recording, cancel):
         if isinstance(item, Progress):
@@ -239,7 +205,6 @@ def analyze_recording(
         raise AnalysisError("the segmenter returned no labels")
     labels, confidence = _unpack(result, recording)
     flags = segmenter_flags(result)
-
     kind = contour_kind(recording)
     with_rv = recording.modality == "mri"  # label 3 is the RV on short-axis MRI (the LA on echo)
     stack = labels if recording.is_stack else labels[None]
@@ -255,37 +220,7 @@ def analyze_recording(
                 rv.append(rv_outline(frame))
             done = s * stack.shape[1] + t + 1
             if done % 10 == 0 or done == n_total:
-                yield Progress(SEGMENTATION_SHARE + 0.15 * done / n_total, "tracing contours")
+                yield Progress(SEGMENTATION_SHARE + (1 - SEGMENTATION_SHARE) * done / n_total, "tracing contours")
         per_slice.append(FrameContours.of(frames, rv if any(r is not None for r in rv) else ()))
     contours = tuple(per_slice) if recording.is_stack else per_slice[0]
-    yield Progress(0.96, "finding end-diastole and end-systole")
-    try:
-        measurements = measure_recording(recording, contours, confidence=confidence, frame_flags=flags)
-        ed, es, method, fallback = model_ed_es(recording, measurements)
-        if method != ED_ES_AREA_CURVE:
-            yield Progress(0.99, "measuring")
-            measurements = measure_recording(recording, contours, ed_frames=ed, es_frames=es,
-                                             confidence=confidence, frame_flags=flags)
-    except ValueError as exc:
-        raise AnalysisError(f"measurement failed: {exc}") from exc
-    if is_cancelled(cancel):
-        return
-    extra = {"segmenter_flags": flags} if flags else {}
-    check = view_check(recording)  # advice only: the recording's (user's / DICOM) view is kept
-    if check is not None:
-        extra["view_check"] = check
-    yield Progress(1.0, "done")
-    yield RecordingAnalysis(recording, labels, contours, confidence, measurements, segmenter=str(name),
-                            extra=extra, ed_es_method=method, ed_es_fallback=fallback)
-
-
-def run_to_completion(generator, on_progress: Callable[[Progress], None] | None = None):
-    """Drain an analysis generator: its final result (RecordingAnalysis), or None if it was cancelled."""
-    result = None
-    for item in generator:
-        if isinstance(item, Progress):
-            if on_progress is not None:
-                on_progress(item)
-        else:
-            result = item
-    return result
+    yield Traced(labels, confidence, flags, contours)

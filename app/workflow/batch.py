@@ -1,6 +1,8 @@
-"""Batch analysis: many recordings in sequence, resumable, one summary CSV.
+"""The batch runner: many recordings in sequence through the one analysis, resumable, one summary CSV.
 
-`run_batch(items, out_dir, analyse=...)` analyses each `BatchItem` (app.report.batch_inputs) in turn:
+`run_batch(items, out_dir, analyse, export)` analyses each `BatchItem` (app.workflow.batch_inputs) in turn,
+by default with app.workflow.analyse.analyze_file (`default_analyse(options)`), and hands each result to
+`export(analysis, base_path) -> BatchOutputs` (the report layer's exporter: app.report.exporter.batch_export):
 - progress on stderr (a bar redrawn in place on a terminal, one line per file otherwise);
 - a file that fails (LoadError, AnalysisError, anything) is recorded with its error and the run goes on;
 - per item `<name>.result.json` (status, source size/mtime, measurements, the analysis JSON) and, when
@@ -22,26 +24,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from app.cancel import is_cancelled
-from app.report.batch_inputs import BatchItem, source_stamp
-from app.report.exports import atomic_target
+from app.paths import atomic_target
+from app.tasks import Progress, is_cancelled, run_task
+from app.workflow.analyse import AnalysisOptions, analyze_file
+from app.workflow.batch_inputs import BatchItem, source_stamp
+from app.workflow.results import RecordingAnalysis
 
 RESULT_FORMAT = "cardiotrace-batch-result"
 SUMMARY_COLUMNS = ("source", "series_key", "status", "resumed", "error", "modality", "view", "frames",
                    "calibrated", "method", "edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_pct",
                    "lv_mass_g", "beats", "flagged_frames", "outputs", "seconds")
 
-# analyse(item, on_progress(fraction, message)) -> RecordingAnalysis
-AnalyseFn = Callable[[BatchItem, Callable[[float, str], None]], object]
+# analyse(item, on_progress(Progress)) -> RecordingAnalysis
+AnalyseFn = Callable[[BatchItem, Callable[[Progress], None]], RecordingAnalysis]
 
 
 @dataclass(frozen=True)
-class BatchOptions:
-    exports: tuple[str, ...] = ("pdf",)  # any of pdf, contours, masks, cine
-    anonymise: bool = False
-    comment: str = ""
-    page_size: str = "A4"
-    strain: bool = False  # add longitudinal strain (apical echo) before the exports
+class BatchOutputs:
+    """What the exporter wrote for one item: {kind: file name}, the measurements as the report prints them
+    (JSON) and the item's row of summary.csv."""
+
+    files: dict[str, str]
+    measurements: dict
+    row: dict
+
+
+ExportFn = Callable[[RecordingAnalysis, Path], BatchOutputs]
 
 
 @dataclass
@@ -54,30 +62,19 @@ class BatchSummary:
     interrupted: bool = False
 
 
-def default_analyse(item: BatchItem, on_progress: Callable[[float, str], None], view: str | None = None,
-                    segmenter_for=None):
-    """Read the recording and run the analysis pipeline.
+def default_analyse(options: AnalysisOptions = AnalysisOptions()) -> AnalyseFn:
+    """The one analysis of a file (app.workflow.analyse.analyze_file) with the options (view, body size,
+    network, strain) of `analyze --out`, as single-file `analyze` applies them."""
 
-    view: overrides the file's view label; segmenter_for(recording) -> (segmenter, name) picks the
-    segmentation (default: the pipeline's, i.e. the installed models)."""
-    from app.data.readers import load_recording
-    from app.workflow.pipeline import analyze_recording
-    from app.workflow.results import Progress
+    def analyse(item: BatchItem, on_progress: Callable[[Progress], None]) -> RecordingAnalysis:
+        from dataclasses import replace
 
-    on_progress(0.0, "reading")
-    recording = load_recording(item.path, series_key=item.series_key)
-    if view:
-        recording = recording.with_view(view)
-    segmenter, name = segmenter_for(recording) if segmenter_for is not None else (None, "")
-    result = None
-    for step in analyze_recording(recording, segmenter=segmenter, segmenter_name=name):
-        if isinstance(step, Progress):
-            on_progress(step.fraction, step.message)
-        else:
-            result = step
-    if result is None:
-        raise RuntimeError("the analysis pipeline returned no result")
-    return result
+        result = run_task(analyze_file(item.path, replace(options, series_key=item.series_key)), on_progress)
+        if result is None:
+            raise RuntimeError("the analysis returned no result")
+        return result
+
+    return analyse
 
 
 def is_finished(item: BatchItem, out_dir: Path) -> bool:
@@ -94,13 +91,12 @@ def is_finished(item: BatchItem, out_dir: Path) -> bool:
     return old.get("size") == stamp["size"] and old.get("mtime_ns") == stamp["mtime_ns"]
 
 
-def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn | None = None,
-              options: BatchOptions = BatchOptions(), stream=None, cancel=None) -> BatchSummary:
+def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn, export: ExportFn, stream=None,
+              cancel=None) -> BatchSummary:
     """Analyse the items in order (see the module docstring). cancel: threading.Event or callable;
     when it fires the run stops before the next item with summary.interrupted set (resumable)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    analyse = analyse or default_analyse
     bar = TextProgress(len(items), stream if stream is not None else sys.stderr)
     summary = BatchSummary(out_dir)
     manifest = _read_manifest(out_dir)
@@ -114,7 +110,8 @@ def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn | None = None,
                 summary.skipped.append(item.key)
                 bar.line(i, item.label, "already done, skipped")
                 continue
-            status = _run_one(item, out_dir, analyse, options, lambda f, m, i=i, item=item: bar.update(i, item.label, f, m))
+            status = _run_one(item, out_dir, analyse, export,
+                              lambda p, i=i, item=item: bar.update(i, item.label, p.fraction, p.message))
             (summary.done if status["status"] == "ok" else summary.failed).append(item.key)
             bar.line(i, item.label, "ok" if status["status"] == "ok" else f"FAILED: {status['error']}")
             manifest["items"][item.key] = status
@@ -130,19 +127,15 @@ def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn | None = None,
     return summary
 
 
-def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, options: BatchOptions, on_progress) -> dict:
+def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, export: ExportFn, on_progress) -> dict:
     started = time.monotonic()
     stamp = source_stamp(item)
     record = {"format": RESULT_FORMAT, "version": 1, "source": {"path": str(item.path), **stamp},
               "series_key": item.series_key, "result": f"{item.result_name}.result.json"}
     try:
         analysis = analyse(item, on_progress)
-        if options.strain:
-            from app.workflow.strain_step import with_strain
-
-            analysis = with_strain(analysis, on_progress=on_progress)
-        outputs, report_json, row = _outputs(analysis, item, out_dir, options)
-        record.update(status="ok", error="", outputs=outputs, summary=row, measurements=report_json,
+        out = export(analysis, out_dir / item.result_name)
+        record.update(status="ok", error="", outputs=out.files, summary=out.row, measurements=out.measurements,
                       analysis=analysis.to_json_dict())
     except KeyboardInterrupt:
         raise
@@ -154,40 +147,11 @@ def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, options: BatchO
     return {k: record[k] for k in ("status", "error", "result", "seconds")} | {"source": record["source"]}
 
 
-def _outputs(analysis, item: BatchItem, out_dir: Path, options: BatchOptions) -> tuple[dict, dict, dict]:
-    from app.report import exports
-    from app.report.build import report_from_analyses
-
-    report = report_from_analyses([analysis], comment=options.comment, anonymise=options.anonymise)
-    base = out_dir / item.result_name
-    outputs = {}
-    if "pdf" in options.exports:
-        from app.report.pdf import write_pdf
-
-        outputs["report"] = write_pdf(report, base.with_suffix(".pdf"), options.page_size).name
-    if "contours" in options.exports:
-        outputs["contours"] = exports.write_contours_json(analysis, Path(f"{base}.contours.json")).name
-    if "masks" in options.exports:
-        outputs["masks"] = exports.write_masks_nifti(analysis, Path(f"{base}.masks.nii.gz")).name
-    if "cine" in options.exports:
-        outputs["cine"] = exports.write_cine(analysis, Path(f"{base}.cine.mp4")).name
-    rec = report.recordings[0]
-    values = {r.key: r.text if r.value is not None else "" for r in rec.measurements}
-    row = {"modality": rec.modality, "view": rec.view, "frames": rec.n_frames, "calibrated": rec.calibrated,
-           "method": next((r.method for r in rec.measurements if r.key == "ef_pct"), ""),
-           **{k: values.get(k, "") for k in ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm",
-                                              "gls_pct", "lv_mass_g")},
-           "beats": len(rec.beats), "flagged_frames": len(analysis.measurements.flagged_frames)}
-    return outputs, exports.measurements_dict(report), row
-
-
 def _expected(exc: Exception) -> bool:
     from app.data.errors import LoadError
 
-    try:
-        from app.workflow.results import AnalysisError
-    except ImportError:  # pragma: no cover - results.py is part of the app
-        AnalysisError = LoadError
+    from app.workflow.results import AnalysisError
+
     return isinstance(exc, (LoadError, AnalysisError, ValueError, OSError))
 
 

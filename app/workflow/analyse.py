@@ -1,0 +1,163 @@
+"""THE analysis of one recording, for the viewer, the CLI and the batch runner alike.
+
+load -> segment -> contours -> ED/ES -> measure (once) -> strain -> view check, as one cancellable task
+(app.tasks): `analyze_recording(recording, ...)` yields Progress and finally one RecordingAnalysis; when
+`cancel` fires it stops without a result. `analyze_file(path, options)` starts from the file (the batch
+runner); `load(path, options)` is the loading step alone (the CLI loads every file of a study first, to check
+that they are one patient's). The viewer's edits re-enter at the measuring step: `measure` is the one function
+that turns contours (the analysis' or the edited ones) and ED/ES frames into Measurements.
+
+- segmenting: app.workflow.segment_step (default networks, or a given segmenter / label map);
+- ED/ES: TempReg-Net (app.ml.edes.predict_ed_es, models/ed_es) fused with the segmented LV curve and checked
+  against it (app.analysis.edes_fusion.choose_ed_es); the curve's own extrema (app.analysis.edes_curve) when
+  the model is missing, fails, or contradicts the curve: RecordingAnalysis.ed_es_method / ed_es_fallback;
+- measuring: app.workflow.measure (trace_curves, then measure_curves with the chosen ED/ES);
+- strain: app.workflow.strain_step (apical echo clips);
+- view check: app.workflow.view_step (advice only: the recording's own view is never replaced).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+from app.analysis.edes_fusion import EdEsChoice, choose_ed_es
+from app.data.recording import ECHO_VIEW_NAMES, Recording
+from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
+from app.tasks import Progress, is_cancelled, scaled
+from app.workflow.measure import LvCurves, measure_curves, trace_curves
+from app.workflow.results import AnalysisError, Measurements, RecordingAnalysis
+from app.workflow.segment_step import Segmenter, Traced, default_segmenter, segment_and_trace
+from app.workflow.stack_phases import PHASE_PAIR_REASON, SINGLE_PHASE_REASON, is_phase_pair, is_single_phase
+from app.workflow.strain_step import strain_applies, strain_step
+from app.workflow.view_step import view_check
+
+LONG_AXIS_VIEWS = ("a4c", "a2c", "a3c", "plax")  # refused on cine MR: the MRI model is short-axis only
+SEGMENT_SHARE, STRAIN_SHARE = 0.7, 0.25  # of the progress bar (without strain: segmenting 0.95)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """How to load and analyse: view and body size override the file's; model / hysteresis pick the echo
+    network (analyze --model / --hysteresis); strain with `motion` ("classical" or "learned")."""
+
+    view: str | None = None
+    height_cm: float | None = None
+    weight_kg: float | None = None
+    series_key: str | None = None
+    model: str = DEFAULT_ECHO_MODEL
+    hysteresis: float = 0.0
+    strain: bool = True
+    motion: str = "classical"
+
+
+def load(path: str | Path, options: AnalysisOptions = AnalysisOptions()) -> Recording:
+    """The loading step: the recording in `path` with the options' view and body size (LoadError on bad input)."""
+    from app.data.readers import load_recording
+
+    recording = load_recording(path, series_key=options.series_key, echo=options.view in ECHO_VIEW_NAMES)
+    if options.view:
+        recording = recording.with_view(options.view)
+    return with_body_size(recording, options.height_cm, options.weight_kg)
+
+
+def with_body_size(recording: Recording, height_cm: float | None, weight_kg: float | None) -> Recording:
+    """The recording with the typed height/weight in its patient (each kept from the file when not given)."""
+    if height_cm is None and weight_kg is None:
+        return recording
+    p = recording.patient
+    patient = replace(p, height_cm=p.height_cm if height_cm is None else height_cm,
+                      weight_kg=p.weight_kg if weight_kg is None else weight_kg)
+    return replace(recording, patient=patient)
+
+
+def analyze_file(path: str | Path, options: AnalysisOptions = AnalysisOptions(), cancel=None
+                 ) -> Iterator[Progress | RecordingAnalysis]:
+    """Load, then analyse with the options' network and strain (the batch runner's one call)."""
+    yield Progress(0.0, "reading")
+    recording = load(path, options)
+    segmenter, name = default_segmenter(recording, options.model, options.hysteresis)
+    yield from analyze_recording(recording, segmenter=segmenter, segmenter_name=name, strain=options.strain,
+                                 motion=options.motion, cancel=cancel)
+
+
+def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = None, segmenter_name: str = "",
+                      strain: bool = False, motion: str = "classical", cancel=None
+                      ) -> Iterator[Progress | RecordingAnalysis]:
+    """Segment, trace, find ED/ES, measure once, add strain (when asked and it applies) and the view check."""
+    check_supported(recording)
+    if segmenter is None:
+        segmenter, segmenter_name = default_segmenter(recording)
+    name = segmenter_name or getattr(segmenter, "__name__", type(segmenter).__name__)
+    with_strain = strain and strain_applies(recording)
+    share = SEGMENT_SHARE if with_strain else 0.95
+    yield Progress(0.0, "segmenting")
+    traced: Traced | None = yield from scaled(segment_and_trace(recording, segmenter, cancel), 0.0, share)
+    if traced is None or is_cancelled(cancel):
+        return
+    yield Progress(share, "finding end-diastole and end-systole")
+    try:
+        curves = trace_curves(recording, traced.contours, confidence=traced.confidence,
+                              frame_flags=traced.segmenter_flags)
+        choice = ed_es_step(recording, curves)
+        yield Progress(share + 0.02, "measuring")
+        measurements = measure_curves(recording, curves, choice.ed_frames, choice.es_frames)
+    except ValueError as exc:
+        raise AnalysisError(f"measurement failed: {exc}") from exc
+    if is_cancelled(cancel):
+        return
+    analysis = RecordingAnalysis(recording, traced.labels, traced.contours, traced.confidence, measurements,
+                                 segmenter=str(name), segmenter_flags=traced.segmenter_flags,
+                                 ed_es_method=choice.method, ed_es_fallback=choice.fallback,
+                                 view_check=view_check(recording))
+    if with_strain:
+        analysis = yield from scaled(strain_step(analysis, motion, cancel), share + 0.03, share + 0.03 + STRAIN_SHARE)
+        if analysis is None or is_cancelled(cancel):
+            return
+    yield Progress(1.0, "done")
+    yield analysis
+
+
+def check_supported(recording: Recording) -> None:
+    """AnalysisError (one line) for recordings the analysis cannot take."""
+    if recording.n_frames < 1:
+        raise AnalysisError("the recording has no frame")
+    if recording.is_stack and recording.modality != "mri":
+        raise AnalysisError("only MRI short-axis stacks can be analysed slice by slice")
+    if recording.modality == "mri" and recording.view in LONG_AXIS_VIEWS:
+        raise AnalysisError(f"long-axis cine MR ({recording.view.upper()}) is not supported: the MRI model segments "
+                            "short-axis slices; open the short-axis stack")
+
+
+def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
+    """ED/ES from TempReg-Net and the LV curve, or the curve's own extrema with the reason (see the module
+    docstring). TempReg-Net is imported lazily: torch stays inside app/ml."""
+    if is_phase_pair(recording):
+        return EdEsChoice.curve(PHASE_PAIR_REASON)
+    if is_single_phase(recording):
+        return EdEsChoice.curve(SINGLE_PHASE_REASON)
+    if recording.n_frames < 3:
+        return EdEsChoice.curve(f"the recording has {recording.n_frames} frames; the ED/ES model needs at least 3")
+    try:
+        from app.ml.edes import predict_ed_es
+        from app.ml.weights import WeightsError
+    except ImportError as exc:  # pragma: no cover - torch is part of the app
+        return EdEsChoice.curve(f"ED/ES model unavailable in this build ({exc})")
+    try:
+        detection = predict_ed_es(recording)
+    except (WeightsError, FileNotFoundError) as exc:
+        return EdEsChoice.curve(f"ED/ES model not installed or unusable: models/ed_es ({exc})")
+    except Exception as exc:  # noqa: BLE001 - any model failure falls back to the curve, with the reason
+        return EdEsChoice.curve(f"ED/ES model failed: {type(exc).__name__}: {exc}")
+    return choose_ed_es(detection, curves.ed_es_curve(recording), recording.frame_rate_hz, recording.modality,
+                        recording.is_gated_cycle)
+
+
+def measure(recording: Recording, contours, *, ed_frames=None, es_frames=None, edited=frozenset(),
+            confidence=None, segmenter_flags=None, edited_frames=(), rv_contours=None) -> Measurements:
+    """The measuring step on its own: the viewer re-enters the analysis here after every edit (the contours as
+    edited, the ED/ES frames as set), keeping the segmenter's per-frame flags."""
+    curves = trace_curves(recording, contours, confidence=confidence, edited_frames=edited_frames,
+                          frame_flags=segmenter_flags or None, rv_contours=rv_contours)
+    return measure_curves(recording, curves, ed_frames, es_frames, edited)
