@@ -153,9 +153,11 @@ def _fix_basal_ends(thick: np.ndarray) -> np.ndarray:
     return out
 
 
-def wall_thickness(labels: np.ndarray, endo_px: np.ndarray, normals: np.ndarray, step_px: float = 0.5) -> np.ndarray:
-    """(M,) distance along each outward normal from the endocardium to where the myocardium ends."""
-    max_px = 0.35 * max(labels.shape)
+def wall_thickness(labels: np.ndarray, endo_px: np.ndarray, normals: np.ndarray, step_px: float = 0.5,
+                   max_px: float | None = None) -> np.ndarray:
+    """(M,) distance along each outward normal from the endocardium to where the myocardium ends (rays of
+    max_px, default 0.35 x the larger image side)."""
+    max_px = 0.35 * max(labels.shape) if max_px is None else float(max_px)
     s = np.arange(0.0, max_px, step_px)
     ray = endo_px[:, None, :] + s[None, :, None] * normals[:, None, :]  # (M, S, 2)
     myo = ndimage.map_coordinates(
@@ -175,14 +177,16 @@ def wall_thickness(labels: np.ndarray, endo_px: np.ndarray, normals: np.ndarray,
     return ndimage.gaussian_filter1d(thick, 3.0, mode="nearest")
 
 
-def centerline_from_labels(labels: np.ndarray, n_points: int = N_CENTERLINE_POINTS) -> Centerline:
-    """Borders and centerline of one (H, W) label image (1 cavity, 2 myocardium)."""
+def centerline_from_labels(labels: np.ndarray, n_points: int = N_CENTERLINE_POINTS, *,
+                           max_ray_px: float | None = None) -> Centerline:
+    """Borders and centerline of one (H, W) label image (1 cavity, 2 myocardium). max_ray_px: longest wall
+    thickness looked for (default 0.35 x the larger image side; give the whole image's for a crop of it)."""
     labels = np.asarray(labels)
     if labels.ndim != 2:
         raise ValueError(f"labels must be (H, W), got {labels.shape}")
     endo = endocardial_border(labels)
     normals = _outward_normals(endo, _largest_component(labels == CAVITY_LABEL))
-    thick = wall_thickness(labels, endo, normals)
+    thick = wall_thickness(labels, endo, normals, max_px=max_ray_px)
     epi = endo + thick[:, None] * normals
     mid = endo + 0.5 * thick[:, None] * normals
     return Centerline(resample_polyline(mid, n_points), endo, epi, thick)

@@ -83,6 +83,8 @@ class Recording:
     ecg: np.ndarray | None = None
     series_description: str = ""
     frame_times_nominal: bool = False
+    # frames_unit per slice, computed once (a copy made with dataclasses.replace starts empty)
+    _unit_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.frames.ndim not in (3, 4):
@@ -136,12 +138,15 @@ class Recording:
         return self.frames[slice_index] if self.is_stack else self.frames
 
     def frames_unit(self, slice_index: int = 0) -> np.ndarray:
-        """(T, H, W) float32 frames of one slice scaled to 0..1 (1st-99.5th percentile window)."""
-        data = self.slice_frames(slice_index).astype(np.float32)
-        lo, hi = np.percentile(data, [1.0, 99.5]) if data.size else (0.0, 1.0)
-        if hi <= lo:
-            hi = lo + 1.0
-        return np.clip((data - lo) / (hi - lo), 0.0, 1.0)
+        """(T, H, W) float32 frames of one slice scaled to 0..1 (1st-99.5th percentile window).
+
+        Computed once per slice and kept (read-only): segmentation, ED/ES and strain share it."""
+        cached = self._unit_cache.get(slice_index)
+        if cached is None:
+            cached = unit_scaled(self.slice_frames(slice_index))
+            cached.flags.writeable = False
+            self._unit_cache[slice_index] = cached
+        return cached
 
     @property
     def pixel_area_mm2(self) -> float:
@@ -177,6 +182,40 @@ class Recording:
             "has_ecg": self.ecg is not None,
             "manufacturer": self.patient.manufacturer,
         }
+
+
+def unit_scaled(data: np.ndarray) -> np.ndarray:
+    """float32 copy of `data` scaled to 0..1 between its 1st and 99.5th percentiles (np.percentile's linear
+    interpolation); integer data (video, MR) through a histogram and a lookup table, without float copies."""
+    if data.size == 0:
+        return data.astype(np.float32)
+    if np.issubdtype(data.dtype, np.integer):
+        low = int(data.min())
+        span = int(data.max()) - low
+        if span < 1 << 20:
+            shifted = data if low == 0 else data - np.asarray(low, data.dtype)
+            counts = np.bincount(shifted.ravel(), minlength=span + 1)
+            lo, hi = (low + _histogram_percentile(counts, q) for q in (1.0, 99.5))
+            hi = hi if hi > lo else lo + 1.0
+            lut = np.clip((np.arange(low, low + span + 1, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
+            return lut.astype(np.float32)[shifted]
+    out = data.astype(np.float32)
+    lo, hi = np.percentile(out, [1.0, 99.5])
+    if hi <= lo:
+        hi = lo + 1.0
+    out -= np.float32(lo)
+    out /= np.float32(hi - lo)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _histogram_percentile(counts: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) (linear method) of the values 0..len(counts)-1 counted in `counts`."""
+    cumulative = np.cumsum(counts)
+    position = q / 100.0 * (cumulative[-1] - 1)
+    below, frac = int(np.floor(position)), position - np.floor(position)
+    v0 = int(np.searchsorted(cumulative, below, side="right"))
+    v1 = int(np.searchsorted(cumulative, below + 1, side="right")) if frac > 0 else v0
+    return float(v0 + frac * (v1 - v0))
 
 
 def uniform_frame_times(n_frames: int, frame_rate_hz: float) -> np.ndarray:

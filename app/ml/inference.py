@@ -20,7 +20,7 @@ import numpy as np
 from app.cancel import Cancel, is_cancelled
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
-from app.ml.hysteresis import sticky_argmax
+from app.ml.hysteresis import class_argmax, sticky_argmax
 from app.ml.training.echo_seg_models import MODEL_NAMES, is_recurrent
 
 MODEL_FOLDERS = MODEL_NAMES
@@ -194,6 +194,50 @@ def to_grid(probs: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     return out / np.maximum(out.sum(0, keepdims=True), 1e-6)
 
 
+def _linear_taps(n_dst: int, n_src: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first, second, weight of the second) source index per destination pixel of a bilinear resize from
+    n_src to n_dst pixels, as cv2.resize(INTER_LINEAR) places them (pixel centres, clamped at the edges)."""
+    x = (np.arange(n_dst, dtype=np.float64) + 0.5) * (n_src / n_dst) - 0.5
+    first = np.floor(x)
+    frac = (x - first).astype(np.float32)
+    first = first.astype(np.intp)
+    frac[first < 0] = 0.0
+    first[first < 0] = 0
+    edge = first >= n_src - 1
+    first[edge], frac[edge] = n_src - 1, 0.0
+    return first, np.minimum(first + 1, n_src - 1), frac
+
+
+def _span(possible: np.ndarray, taps) -> slice:
+    """Destination pixels whose source taps touch a True of `possible` (one axis), as one slice."""
+    first, second, frac = taps
+    hit = np.flatnonzero(possible[first] | (possible[second] & (frac > 0)))
+    return slice(0, 0) if hit.size == 0 else slice(int(hit[0]), int(hit[-1]) + 1)
+
+
+def grid_labels(net_probs: np.ndarray, shape_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(K, S, S) probabilities -> the labels and their probability, (H, W) each, as
+    class_argmax(to_grid(net_probs, shape_hw)) gives them, interpolated only where the heart can be: a pixel
+    whose four source pixels all have a background probability of 0.5 or more is background."""
+    h, w = shape_hw
+    labels = np.zeros((h, w), np.uint8)
+    peak = np.ones((h, w), np.float32)
+    possible = net_probs[0] < 0.5
+    row_taps, col_taps = _linear_taps(h, net_probs.shape[1]), _linear_taps(w, net_probs.shape[2])
+    rows, cols = _span(possible.any(1), row_taps), _span(possible.any(0), col_taps)
+    if rows.stop == rows.start or cols.stop == cols.start:
+        return labels, peak
+    c0, c1, fc = (t[cols] for t in col_taps)
+    r0, r1, fr = (t[rows] for t in row_taps)
+    top = int(r0[0])  # only the source rows the region reads
+    p = net_probs[:, top:int(r1[-1]) + 1].astype(np.float32, copy=False)
+    across = p[:, :, c0] * (1.0 - fc) + p[:, :, c1] * fc  # (K, rows, w') along the rows first, as OpenCV does
+    roi = across[:, r0 - top] * (1.0 - fr)[:, None] + across[:, r1 - top] * fr[:, None]
+    roi /= np.maximum(roi.sum(0, keepdims=True), 1e-6)
+    labels[rows, cols], peak[rows, cols] = class_argmax(roi)
+    return labels, peak
+
+
 def sector_box(sector: np.ndarray) -> tuple[int, int, int, int]:
     """(H, W) bool sector mask -> (row0, row1, col0, col1) bounding box (whole image when empty)."""
     rows, cols = np.nonzero(sector.any(1))[0], np.nonzero(sector.any(0))[0]
@@ -289,8 +333,20 @@ def segment_recording(
         return probs
 
     previous: list[np.ndarray] = []  # the last stored frame's labels, for the hysteresis
+    outside = None if sector is None else ~sector[box[0]:box[1], box[2]:box[3]]
+
+    def store_labels(t: int, net_probs: np.ndarray) -> None:
+        """Labels and confidence only (no probabilities kept, no hysteresis): interpolated where needed."""
+        crop, peak = grid_labels(net_probs, crop_hw)
+        if outside is not None:
+            crop[outside] = 0
+        labels[t, box[0]:box[1], box[2]:box[3]] = crop
+        heart = crop > 0
+        confidence[t] = float(peak[heart].mean()) if heart.any() else 0.0
 
     def store(t: int, net_probs: np.ndarray) -> None:
+        if probs_all is None and hysteresis_margin <= 0:
+            return store_labels(t, net_probs)
         probs = to_recording_grid(net_probs)
         labels[t] = sticky_argmax(probs, previous[-1] if previous else None, hysteresis_margin)
         previous[:] = [labels[t]]
