@@ -137,16 +137,29 @@ class Recording:
         """(T, H, W) frames of one slice (the only one for a 2D+t recording)."""
         return self.frames[slice_index] if self.is_stack else self.frames
 
-    def frames_unit(self, slice_index: int = 0) -> np.ndarray:
-        """(T, H, W) float32 frames of one slice scaled to 0..1 (1st-99.5th percentile window).
+    def frames_unit(self, slice_index: int = 0, *, frames=None) -> np.ndarray:
+        """(T, H, W) float32 frames of one slice scaled to 0..1 (1st-99.5th percentile window of the slice).
 
-        Computed once per slice and kept (read-only): segmentation, ED/ES and strain share it."""
+        The whole slice is computed once and kept (read-only): segmentation, ED/ES and strain share it.
+        frames: an index, slice or index array: only those frames, scaled with the same window, without
+        making the whole float clip (a consumer going frame by frame keeps memory flat)."""
         cached = self._unit_cache.get(slice_index)
+        if frames is not None:
+            if cached is not None:
+                return cached[frames]
+            return self.unit_scale(slice_index).apply(self.slice_frames(slice_index)[frames])
         if cached is None:
-            cached = unit_scaled(self.slice_frames(slice_index))
+            cached = self.unit_scale(slice_index).apply(self.slice_frames(slice_index))
             cached.flags.writeable = False
             self._unit_cache[slice_index] = cached
         return cached
+
+    def unit_scale(self, slice_index: int = 0) -> UnitScale:
+        """The intensity window of frames_unit for one slice (computed once)."""
+        key = ("scale", slice_index)
+        if key not in self._unit_cache:
+            self._unit_cache[key] = unit_scale(self.slice_frames(slice_index))
+        return self._unit_cache[key]
 
     @property
     def pixel_area_mm2(self) -> float:
@@ -184,28 +197,41 @@ class Recording:
         }
 
 
-def unit_scaled(data: np.ndarray) -> np.ndarray:
-    """float32 copy of `data` scaled to 0..1 between its 1st and 99.5th percentiles (np.percentile's linear
-    interpolation); integer data (video, MR) through a histogram and a lookup table, without float copies."""
+@dataclass(frozen=True, eq=False)
+class UnitScale:
+    """The 0..1 intensity window of a clip: its 1st and 99.5th percentiles (np.percentile's linear
+    interpolation); for integer data also a lookup table from value - `low` to the scaled value."""
+
+    lo: float
+    hi: float
+    low: int = 0
+    lut: np.ndarray | None = None
+
+    def apply(self, data: np.ndarray) -> np.ndarray:
+        """float32 copy of `data` (any frames of the clip) scaled to 0..1."""
+        if self.lut is not None:
+            return self.lut[data if self.low == 0 else data.astype(np.int64) - self.low]
+        out = np.asarray(data, np.float32) - np.float32(self.lo)
+        out /= np.float32(self.hi - self.lo)
+        return np.clip(out, 0.0, 1.0, out=out)
+
+
+def unit_scale(data: np.ndarray) -> UnitScale:
+    """The UnitScale of `data`; integer data (video, MR) through a histogram, without a float copy."""
     if data.size == 0:
-        return data.astype(np.float32)
+        return UnitScale(0.0, 1.0)
     if np.issubdtype(data.dtype, np.integer):
         low = int(data.min())
         span = int(data.max()) - low
         if span < 1 << 20:
-            shifted = data if low == 0 else data - np.asarray(low, data.dtype)
+            shifted = data if low == 0 else data.astype(np.int64) - low
             counts = np.bincount(shifted.ravel(), minlength=span + 1)
             lo, hi = (low + _histogram_percentile(counts, q) for q in (1.0, 99.5))
             hi = hi if hi > lo else lo + 1.0
             lut = np.clip((np.arange(low, low + span + 1, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
-            return lut.astype(np.float32)[shifted]
-    out = data.astype(np.float32)
-    lo, hi = np.percentile(out, [1.0, 99.5])
-    if hi <= lo:
-        hi = lo + 1.0
-    out -= np.float32(lo)
-    out /= np.float32(hi - lo)
-    return np.clip(out, 0.0, 1.0, out=out)
+            return UnitScale(lo, hi, low, lut.astype(np.float32))
+    lo, hi = (float(v) for v in np.percentile(np.asarray(data, np.float32), [1.0, 99.5]))
+    return UnitScale(lo, hi if hi > lo else lo + 1.0)
 
 
 def _histogram_percentile(counts: np.ndarray, q: float) -> float:

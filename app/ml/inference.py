@@ -17,6 +17,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from app.analysis.contours import label_box
 from app.cancel import Cancel, is_cancelled
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
@@ -240,10 +241,10 @@ def grid_labels(net_probs: np.ndarray, shape_hw: tuple[int, int]) -> tuple[np.nd
 
 def sector_box(sector: np.ndarray) -> tuple[int, int, int, int]:
     """(H, W) bool sector mask -> (row0, row1, col0, col1) bounding box (whole image when empty)."""
-    rows, cols = np.nonzero(sector.any(1))[0], np.nonzero(sector.any(0))[0]
-    if rows.size == 0:
+    box = label_box(sector, 0)
+    if box is None:
         return 0, sector.shape[0], 0, sector.shape[1]
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return box[0].start, box[0].stop, box[1].start, box[1].stop
 
 
 def frame_confidence(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -306,16 +307,17 @@ def segment_recording(
     two passes' probabilities, so every frame sees its past and its future. hysteresis_margin: a pixel keeps
     the previous frame's label unless another class is more probable by more than this (app/ml/hysteresis.py).
     """
-    frames = recording.frames_unit(slice_index)
-    if frames.ndim != 3 or frames.shape[0] == 0:
-        raise ValueError(f"expected (T, H, W) frames, got {frames.shape}")
-    n, h, w = frames.shape
+    shape = recording.slice_frames(slice_index).shape
+    if len(shape) != 3 or shape[0] == 0:
+        raise ValueError(f"expected (T, H, W) frames, got {shape}")
+    n, h, w = shape
     seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_VIEWS)
     sector = recording.sector_mask if recording.sector_mask is not None and recording.sector_mask.shape == (h, w) else None
     box = sector_box(sector) if sector is not None else (0, h, 0, w)
     crop_hw = (box[1] - box[0], box[3] - box[2])
-    small = np.stack([cv2.resize(f[box[0]:box[1], box[2]:box[3]], (seg.size, seg.size), interpolation=cv2.INTER_AREA)
-                      for f in frames])
+    crop = (slice(box[0], box[1]), slice(box[2], box[3]))  # frames scaled one at a time: no float copy of the clip
+    small = np.stack([cv2.resize(recording.frames_unit(slice_index, frames=(t, *crop)), (seg.size, seg.size),
+                                 interpolation=cv2.INTER_AREA) for t in range(n)])
     two_way = bidirectional_average and seg.temporal
     total = n * (2 if (bidirectional_check or bidirectional_average) and seg.temporal else 1)
     labels = np.zeros((n, h, w), np.uint8)

@@ -64,18 +64,16 @@ class UnitFrames:
     uint8 video is only rescaled (no percentile pass over the clip), other data comes from frames_unit."""
 
     def __init__(self, recording: Recording, slice_index: int, box: tuple[slice, slice]):
-        raw = recording.slice_frames(slice_index)
-        self._rescale = raw.dtype == np.uint8
-        self._frames = raw if self._rescale else recording.frames_unit(slice_index)
-        self._box = box
-        self.shape = (raw.shape[0], *(s.stop - s.start for s in box))
+        self._recording, self._slice, self._box = recording, slice_index, box
+        self._raw = recording.slice_frames(slice_index)
 
     def __len__(self) -> int:
-        return self.shape[0]
+        return self._raw.shape[0]
 
     def __getitem__(self, t: int) -> np.ndarray:
-        frame = self._frames[t][self._box]
-        return frame * np.float32(1.0 / 255.0) if self._rescale else np.asarray(frame, np.float32)
+        if self._raw.dtype == np.uint8:
+            return self._raw[t][self._box] * np.float32(1.0 / 255.0)
+        return self._recording.frames_unit(self._slice, frames=(t, *self._box))
 
 
 def unit_frames(recording: Recording, slice_index: int) -> np.ndarray:
