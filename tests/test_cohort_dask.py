@@ -77,3 +77,11 @@ def test_a_failing_task_is_reported_and_the_others_finish():
 def test_workers_without_out_is_a_usage_error(cohort_inputs, capsys):
     assert main(["analyze", str(cohort_inputs / "phantom1.dcm"), "--workers", "2"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_an_unreachable_scheduler_is_one_clear_line(cohort_inputs, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("app.workflow.cohort.CONNECT_TIMEOUT_S", 2)
+    args = ["analyze", str(cohort_inputs / "phantom1.dcm"), "--out", str(tmp_path / "o"), "--exports", "none",
+            "--scheduler", "tcp://127.0.0.1:9"]
+    assert main(args) == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err

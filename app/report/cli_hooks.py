@@ -128,6 +128,8 @@ def run_batch_command(args: argparse.Namespace, paths=None, analyse=None, stream
     try:
         summary = run_batch(items, out_dir, analyse, options, stream=stream, workers=getattr(args, "workers", None),
                             scheduler=getattr(args, "scheduler", None))
+    except ConnectionError as exc:  # --scheduler: no cluster there
+        raise OptionError(str(exc)) from None
     except OSError as exc:  # the output folder itself cannot be written
         raise OptionError(f"--out {out_dir}: cannot write {exc.filename or 'there'}: {exc.strerror or exc}") from None
     stream.write(f"{len(summary.done)} analysed, {len(summary.skipped)} already done, "

@@ -25,6 +25,7 @@ from typing import Callable, Generic, Sequence, TypeVar
 
 Item = TypeVar("Item")
 STATUSES = ("ok", "failed", "skipped")
+CONNECT_TIMEOUT_S = 20
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,11 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler) as client:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        with client:
             yield client
         return
     with LocalCluster(n_workers=max(int(workers or 1), 1), threads_per_worker=1, processes=True,
