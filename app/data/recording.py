@@ -224,8 +224,9 @@ def unit_scale(data: np.ndarray) -> UnitScale:
         low = int(data.min())
         span = int(data.max()) - low
         if span < 1 << 20:
-            shifted = data if low == 0 else data.astype(np.int64) - low
-            counts = np.bincount(shifted.ravel(), minlength=span + 1)
+            counts = np.zeros(span + 1, np.int64)
+            for part in data.reshape(len(data), -1) if data.ndim > 1 else data[None]:  # bincount makes an
+                counts += np.bincount(part.astype(np.int64) - low, minlength=span + 1)  # int64 copy: a frame at a time
             lo, hi = (low + _histogram_percentile(counts, q) for q in (1.0, 99.5))
             hi = hi if hi > lo else lo + 1.0
             lut = np.clip((np.arange(low, low + span + 1, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
