@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+import weakref
 
 import numpy as np
 
 Modality = Literal["echo", "mri"]
+_UNIT_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # Recording -> frames_unit per slice
 VIEWS = ("a2c", "a3c", "a4c", "plax", "psax", "sax", "unknown")
 ECHO_VIEW_NAMES = ("a2c", "a3c", "a4c", "plax", "psax")  # views only echo records (sax: cine MR)
 APICAL_VIEWS = ("a2c", "a3c", "a4c")
@@ -83,8 +85,6 @@ class Recording:
     ecg: np.ndarray | None = None
     series_description: str = ""
     frame_times_nominal: bool = False
-    # frames_unit per slice, computed once (a copy made with dataclasses.replace starts empty)
-    _unit_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.frames.ndim not in (3, 4):
@@ -143,7 +143,7 @@ class Recording:
         The whole slice is computed once and kept (read-only): segmentation, ED/ES and strain share it.
         frames: an index, slice or index array: only those frames, scaled with the same window, without
         making the whole float clip (a consumer going frame by frame keeps memory flat)."""
-        cached = self._unit_cache.get(slice_index)
+        cached = self._unit_cache().get(slice_index)
         if frames is not None:
             if cached is not None:
                 return cached[frames]
@@ -151,15 +151,19 @@ class Recording:
         if cached is None:
             cached = self.unit_scale(slice_index).apply(self.slice_frames(slice_index))
             cached.flags.writeable = False
-            self._unit_cache[slice_index] = cached
+            self._unit_cache()[slice_index] = cached
         return cached
+
+    def _unit_cache(self) -> dict:
+        """This recording's frames_unit cache (kept beside it, not in it: copies and pickles stay plain)."""
+        return _UNIT_CACHES.setdefault(self, {})
 
     def unit_scale(self, slice_index: int = 0) -> UnitScale:
         """The intensity window of frames_unit for one slice (computed once)."""
         key = ("scale", slice_index)
-        if key not in self._unit_cache:
-            self._unit_cache[key] = unit_scale(self.slice_frames(slice_index))
-        return self._unit_cache[key]
+        if key not in self._unit_cache():
+            self._unit_cache()[key] = unit_scale(self.slice_frames(slice_index))
+        return self._unit_cache()[key]
 
     @property
     def pixel_area_mm2(self) -> float:
