@@ -153,19 +153,12 @@ def _fix_basal_ends(thick: np.ndarray) -> np.ndarray:
     return out
 
 
-def wall_thickness(labels: np.ndarray, endo_px: np.ndarray, normals: np.ndarray, step_px: float = 0.5) -> np.ndarray:
-    """(M,) distance along each outward normal from the endocardium to where the myocardium ends."""
-    max_px = 0.35 * max(labels.shape)
-    s = np.arange(0.0, max_px, step_px)
-    ray = endo_px[:, None, :] + s[None, :, None] * normals[:, None, :]  # (M, S, 2)
-    myo = ndimage.map_coordinates(
-        (labels == MYOCARDIUM_LABEL).astype(np.uint8), [ray[..., 1], ray[..., 0]], order=0, mode="constant"
-    ).astype(bool)
-    seen = np.maximum.accumulate(myo, axis=1)
-    left = seen & ~myo
-    has = left.any(axis=1)
-    thick = np.where(has, s[np.argmax(left, axis=1)], np.nan)
-    thick[~seen.any(axis=1)] = np.nan
+def wall_thickness(labels: np.ndarray, endo_px: np.ndarray, normals: np.ndarray, step_px: float = 0.5,
+                   max_px: float | None = None) -> np.ndarray:
+    """(M,) distance along each outward normal from the endocardium to where the myocardium ends (rays of
+    max_px, default 0.35 x the larger image side)."""
+    max_px = 0.35 * max(labels.shape) if max_px is None else float(max_px)
+    thick = _ray_exits(labels == MYOCARDIUM_LABEL, endo_px, normals, np.arange(0.0, max_px, step_px))
     if np.isnan(thick).all():
         raise ValueError("no myocardium found outside the endocardium")
     idx = np.arange(len(thick))
@@ -175,14 +168,40 @@ def wall_thickness(labels: np.ndarray, endo_px: np.ndarray, normals: np.ndarray,
     return ndimage.gaussian_filter1d(thick, 3.0, mode="nearest")
 
 
-def centerline_from_labels(labels: np.ndarray, n_points: int = N_CENTERLINE_POINTS) -> Centerline:
-    """Borders and centerline of one (H, W) label image (1 cavity, 2 myocardium)."""
+def _ray_exits(myo_mask: np.ndarray, starts_px: np.ndarray, directions: np.ndarray, s_px: np.ndarray,
+               chunk: int = 64) -> np.ndarray:
+    """(M,) the first distance along each ray (start + s * direction, s from s_px) where it leaves the mask
+    after having entered it; NaN when it never enters or never leaves. Rays are followed `chunk` samples at a
+    time and dropped once they have left (most walls end within the first chunk)."""
+    mask = myo_mask.astype(np.uint8)
+    exits = np.full(len(starts_px), np.nan)
+    entered = np.zeros(len(starts_px), bool)
+    pending = np.arange(len(starts_px))
+    for first in range(0, len(s_px), chunk):
+        s = s_px[first:first + chunk]
+        ray = starts_px[pending, None, :] + s[None, :, None] * directions[pending, None, :]  # (m, S, 2)
+        inside = ndimage.map_coordinates(mask, [ray[..., 1], ray[..., 0]], order=0, mode="constant").astype(bool)
+        seen = np.maximum.accumulate(inside, axis=1) | entered[pending, None]
+        left = seen & ~inside
+        out = left.any(axis=1)
+        exits[pending[out]] = s[np.argmax(left[out], axis=1)]
+        entered[pending] = seen[:, -1]
+        pending = pending[~out]
+        if pending.size == 0:
+            break
+    return exits
+
+
+def centerline_from_labels(labels: np.ndarray, n_points: int = N_CENTERLINE_POINTS, *,
+                           max_ray_px: float | None = None) -> Centerline:
+    """Borders and centerline of one (H, W) label image (1 cavity, 2 myocardium). max_ray_px: longest wall
+    thickness looked for (default 0.35 x the larger image side; give the whole image's for a crop of it)."""
     labels = np.asarray(labels)
     if labels.ndim != 2:
         raise ValueError(f"labels must be (H, W), got {labels.shape}")
     endo = endocardial_border(labels)
     normals = _outward_normals(endo, _largest_component(labels == CAVITY_LABEL))
-    thick = wall_thickness(labels, endo, normals)
+    thick = wall_thickness(labels, endo, normals, max_px=max_ray_px)
     epi = endo + thick[:, None] * normals
     mid = endo + 0.5 * thick[:, None] * normals
     return Centerline(resample_polyline(mid, n_points), endo, epi, thick)

@@ -45,10 +45,13 @@ class ClassicalFlow:
 
     method: str = "dis"
     presmooth_sigma_px: float = 0.0
+    scale: float = 1.0  # < 1: the flow is computed on frames resized by this factor, returned on the input grid
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown flow method {self.method!r}; expected one of {METHODS}")
+        if not 0.0 < self.scale <= 1.0:
+            raise ValueError(f"flow scale must be in (0, 1], got {self.scale}")
         self.name = f"classical-{self.method}"
         self._dis = None
         if self.method == "dis":
@@ -69,11 +72,23 @@ class ClassicalFlow:
 
     def __call__(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         a, b = self._prepare(first), self._prepare(second)
+        h, w = a.shape
+        small = (max(int(round(w * self.scale)), 8), max(int(round(h * self.scale)), 8))
+        if small != (w, h):
+            a = cv2.resize(a, small, interpolation=cv2.INTER_AREA)
+            b = cv2.resize(b, small, interpolation=cv2.INTER_AREA)
         if self._dis is not None:
-            return self._dis.calc(a, b, None).astype(np.float32)
-        return cv2.calcOpticalFlowFarneback(
-            a, b, None, pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.1, flags=0
-        ).astype(np.float32)
+            flow = self._dis.calc(a, b, None).astype(np.float32)
+        else:
+            flow = cv2.calcOpticalFlowFarneback(
+                a, b, None, pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.1, flags=0
+            ).astype(np.float32)
+        if small == (w, h):
+            return flow
+        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+        flow[..., 0] *= np.float32(w / small[0])
+        flow[..., 1] *= np.float32(h / small[1])
+        return flow
 
 
 def flow_sequence(

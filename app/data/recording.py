@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+import weakref
 
 import numpy as np
 
 Modality = Literal["echo", "mri"]
+_UNIT_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # Recording -> frames_unit per slice
 VIEWS = ("a2c", "a3c", "a4c", "plax", "psax", "sax", "unknown")
 ECHO_VIEW_NAMES = ("a2c", "a3c", "a4c", "plax", "psax")  # views only echo records (sax: cine MR)
 APICAL_VIEWS = ("a2c", "a3c", "a4c")
@@ -135,13 +137,33 @@ class Recording:
         """(T, H, W) frames of one slice (the only one for a 2D+t recording)."""
         return self.frames[slice_index] if self.is_stack else self.frames
 
-    def frames_unit(self, slice_index: int = 0) -> np.ndarray:
-        """(T, H, W) float32 frames of one slice scaled to 0..1 (1st-99.5th percentile window)."""
-        data = self.slice_frames(slice_index).astype(np.float32)
-        lo, hi = np.percentile(data, [1.0, 99.5]) if data.size else (0.0, 1.0)
-        if hi <= lo:
-            hi = lo + 1.0
-        return np.clip((data - lo) / (hi - lo), 0.0, 1.0)
+    def frames_unit(self, slice_index: int = 0, *, frames=None) -> np.ndarray:
+        """(T, H, W) float32 frames of one slice scaled to 0..1 (1st-99.5th percentile window of the slice).
+
+        The whole slice is computed once and kept (read-only): segmentation, ED/ES and strain share it.
+        frames: an index, slice or index array: only those frames, scaled with the same window, without
+        making the whole float clip (a consumer going frame by frame keeps memory flat)."""
+        cached = self._unit_cache().get(slice_index)
+        if frames is not None:
+            if cached is not None:
+                return cached[frames]
+            return self.unit_scale(slice_index).apply(self.slice_frames(slice_index)[frames])
+        if cached is None:
+            cached = self.unit_scale(slice_index).apply(self.slice_frames(slice_index))
+            cached.flags.writeable = False
+            self._unit_cache()[slice_index] = cached
+        return cached
+
+    def _unit_cache(self) -> dict:
+        """This recording's frames_unit cache (kept beside it, not in it: copies and pickles stay plain)."""
+        return _UNIT_CACHES.setdefault(self, {})
+
+    def unit_scale(self, slice_index: int = 0) -> UnitScale:
+        """The intensity window of frames_unit for one slice (computed once)."""
+        key = ("scale", slice_index)
+        if key not in self._unit_cache():
+            self._unit_cache()[key] = unit_scale(self.slice_frames(slice_index))
+        return self._unit_cache()[key]
 
     @property
     def pixel_area_mm2(self) -> float:
@@ -177,6 +199,54 @@ class Recording:
             "has_ecg": self.ecg is not None,
             "manufacturer": self.patient.manufacturer,
         }
+
+
+@dataclass(frozen=True, eq=False)
+class UnitScale:
+    """The 0..1 intensity window of a clip: its 1st and 99.5th percentiles (np.percentile's linear
+    interpolation); for integer data also a lookup table from value - `low` to the scaled value."""
+
+    lo: float
+    hi: float
+    low: int = 0
+    lut: np.ndarray | None = None
+
+    def apply(self, data: np.ndarray) -> np.ndarray:
+        """float32 copy of `data` (any frames of the clip) scaled to 0..1."""
+        if self.lut is not None:
+            return self.lut[data if self.low == 0 else data.astype(np.int64) - self.low]
+        out = np.asarray(data, np.float32) - np.float32(self.lo)
+        out /= np.float32(self.hi - self.lo)
+        return np.clip(out, 0.0, 1.0, out=out)
+
+
+def unit_scale(data: np.ndarray) -> UnitScale:
+    """The UnitScale of `data`; integer data (video, MR) through a histogram, without a float copy."""
+    if data.size == 0:
+        return UnitScale(0.0, 1.0)
+    if np.issubdtype(data.dtype, np.integer):
+        low = int(data.min())
+        span = int(data.max()) - low
+        if span < 1 << 20:
+            counts = np.zeros(span + 1, np.int64)
+            for part in data.reshape(len(data), -1) if data.ndim > 1 else data[None]:  # bincount makes an
+                counts += np.bincount(part.astype(np.int64) - low, minlength=span + 1)  # int64 copy: a frame at a time
+            lo, hi = (low + _histogram_percentile(counts, q) for q in (1.0, 99.5))
+            hi = hi if hi > lo else lo + 1.0
+            lut = np.clip((np.arange(low, low + span + 1, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
+            return UnitScale(lo, hi, low, lut.astype(np.float32))
+    lo, hi = (float(v) for v in np.percentile(np.asarray(data, np.float32), [1.0, 99.5]))
+    return UnitScale(lo, hi if hi > lo else lo + 1.0)
+
+
+def _histogram_percentile(counts: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) (linear method) of the values 0..len(counts)-1 counted in `counts`."""
+    cumulative = np.cumsum(counts)
+    position = q / 100.0 * (cumulative[-1] - 1)
+    below, frac = int(np.floor(position)), position - np.floor(position)
+    v0 = int(np.searchsorted(cumulative, below, side="right"))
+    v1 = int(np.searchsorted(cumulative, below + 1, side="right")) if frac > 0 else v0
+    return float(v0 + frac * (v1 - v0))
 
 
 def uniform_frame_times(n_frames: int, frame_rate_hz: float) -> np.ndarray:

@@ -36,19 +36,24 @@ def prepare_clip(recording: Recording, slice_index: int, size: int) -> np.ndarra
     Echo: cropped to the sector's bounding box when the mask is known. MRI: a MRI_CROP_MM square
     around the LV found by app.analysis.lv_localise (blood pool circle + motion).
     """
-    frames = recording.frames_unit(slice_index)
     if recording.modality == "mri":
+        frames = recording.frames_unit(slice_index)
         location = localise_lv(frames, recording.spacing_mm)
         side_px = int(round(MRI_CROP_MM / float(np.mean(recording.spacing_mm))))
         frames, _ = crop_around(frames, location.center_rc, min(side_px, max(frames.shape[1:])))
         return resize_frames(frames, size)
+    n_frames, h, w = recording.slice_frames(slice_index).shape
+    crop = (slice(0, h), slice(0, w))
     mask = recording.sector_mask
-    if mask is not None and mask.shape == frames.shape[1:] and mask.any():
+    if mask is not None and mask.shape == (h, w) and mask.any():
         from app.ml.inference import sector_box
 
         r0, r1, c0, c1 = sector_box(mask)
-        frames = frames[:, r0:r1, c0:c1]
-    return resize_frames(frames, size)
+        crop = (slice(r0, r1), slice(c0, c1))
+    out = np.empty((n_frames, size, size), np.float32)  # frame by frame: no float copy of the clip
+    for t in range(n_frames):
+        out[t] = resize_frames(recording.frames_unit(slice_index, frames=(slice(t, t + 1), *crop)), size)[0]
+    return out
 
 
 def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:

@@ -17,10 +17,11 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from app.analysis.contours import label_box
 from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
-from app.ml.hysteresis import sticky_argmax
+from app.ml.hysteresis import class_argmax, sticky_argmax
 from app.ml.nets.registry import MODEL_NAMES, is_recurrent
 
 MODEL_FOLDERS = MODEL_NAMES
@@ -185,12 +186,56 @@ def to_grid(probs: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     return out / np.maximum(out.sum(0, keepdims=True), 1e-6)
 
 
+def _linear_taps(n_dst: int, n_src: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first, second, weight of the second) source index per destination pixel of a bilinear resize from
+    n_src to n_dst pixels, as cv2.resize(INTER_LINEAR) places them (pixel centres, clamped at the edges)."""
+    x = (np.arange(n_dst, dtype=np.float64) + 0.5) * (n_src / n_dst) - 0.5
+    first = np.floor(x)
+    frac = (x - first).astype(np.float32)
+    first = first.astype(np.intp)
+    frac[first < 0] = 0.0
+    first[first < 0] = 0
+    edge = first >= n_src - 1
+    first[edge], frac[edge] = n_src - 1, 0.0
+    return first, np.minimum(first + 1, n_src - 1), frac
+
+
+def _span(possible: np.ndarray, taps) -> slice:
+    """Destination pixels whose source taps touch a True of `possible` (one axis), as one slice."""
+    first, second, frac = taps
+    hit = np.flatnonzero(possible[first] | (possible[second] & (frac > 0)))
+    return slice(0, 0) if hit.size == 0 else slice(int(hit[0]), int(hit[-1]) + 1)
+
+
+def grid_labels(net_probs: np.ndarray, shape_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(K, S, S) probabilities -> the labels and their probability, (H, W) each, as
+    class_argmax(to_grid(net_probs, shape_hw)) gives them, interpolated only where the heart can be: a pixel
+    whose four source pixels all have a background probability of 0.5 or more is background."""
+    h, w = shape_hw
+    labels = np.zeros((h, w), np.uint8)
+    peak = np.ones((h, w), np.float32)
+    possible = net_probs[0] < 0.5
+    row_taps, col_taps = _linear_taps(h, net_probs.shape[1]), _linear_taps(w, net_probs.shape[2])
+    rows, cols = _span(possible.any(1), row_taps), _span(possible.any(0), col_taps)
+    if rows.stop == rows.start or cols.stop == cols.start:
+        return labels, peak
+    c0, c1, fc = (t[cols] for t in col_taps)
+    r0, r1, fr = (t[rows] for t in row_taps)
+    top = int(r0[0])  # only the source rows the region reads
+    p = net_probs[:, top:int(r1[-1]) + 1].astype(np.float32, copy=False)
+    across = p[:, :, c0] * (1.0 - fc) + p[:, :, c1] * fc  # (K, rows, w') along the rows first, as OpenCV does
+    roi = across[:, r0 - top] * (1.0 - fr)[:, None] + across[:, r1 - top] * fr[:, None]
+    roi /= np.maximum(roi.sum(0, keepdims=True), 1e-6)
+    labels[rows, cols], peak[rows, cols] = class_argmax(roi)
+    return labels, peak
+
+
 def sector_box(sector: np.ndarray) -> tuple[int, int, int, int]:
     """(H, W) bool sector mask -> (row0, row1, col0, col1) bounding box (whole image when empty)."""
-    rows, cols = np.nonzero(sector.any(1))[0], np.nonzero(sector.any(0))[0]
-    if rows.size == 0:
+    box = label_box(sector, 0)
+    if box is None:
         return 0, sector.shape[0], 0, sector.shape[1]
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    return box[0].start, box[0].stop, box[1].start, box[1].stop
 
 
 def frame_confidence(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -249,16 +294,17 @@ def segment_recording(
     two passes' probabilities, so every frame sees its past and its future. hysteresis_margin: a pixel keeps
     the previous frame's label unless another class is more probable by more than this (app/ml/hysteresis.py).
     """
-    frames = recording.frames_unit(slice_index)
-    if frames.ndim != 3 or frames.shape[0] == 0:
-        raise ValueError(f"expected (T, H, W) frames, got {frames.shape}")
-    n, h, w = frames.shape
+    shape = recording.slice_frames(slice_index).shape
+    if len(shape) != 3 or shape[0] == 0:
+        raise ValueError(f"expected (T, H, W) frames, got {shape}")
+    n, h, w = shape
     seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS)
     sector = recording.sector_mask if recording.sector_mask is not None and recording.sector_mask.shape == (h, w) else None
     box = sector_box(sector) if sector is not None else (0, h, 0, w)
     crop_hw = (box[1] - box[0], box[3] - box[2])
-    small = np.stack([cv2.resize(f[box[0]:box[1], box[2]:box[3]], (seg.size, seg.size), interpolation=cv2.INTER_AREA)
-                      for f in frames])
+    crop = (slice(box[0], box[1]), slice(box[2], box[3]))  # frames scaled one at a time: no float copy of the clip
+    small = np.stack([cv2.resize(recording.frames_unit(slice_index, frames=(t, *crop)), (seg.size, seg.size),
+                                 interpolation=cv2.INTER_AREA) for t in range(n)])
     two_way = bidirectional_average and seg.temporal
     total = n * (2 if (bidirectional_check or bidirectional_average) and seg.temporal else 1)
     labels = np.zeros((n, h, w), np.uint8)
@@ -276,8 +322,20 @@ def segment_recording(
         return probs
 
     previous: list[np.ndarray] = []  # the last stored frame's labels, for the hysteresis
+    outside = None if sector is None else ~sector[box[0]:box[1], box[2]:box[3]]
+
+    def store_labels(t: int, net_probs: np.ndarray) -> None:
+        """Labels and confidence only (no probabilities kept, no hysteresis): interpolated where needed."""
+        crop, peak = grid_labels(net_probs, crop_hw)
+        if outside is not None:
+            crop[outside] = 0
+        labels[t, box[0]:box[1], box[2]:box[3]] = crop
+        heart = crop > 0
+        confidence[t] = float(peak[heart].mean()) if heart.any() else 0.0
 
     def store(t: int, net_probs: np.ndarray) -> None:
+        if probs_all is None and hysteresis_margin <= 0:
+            return store_labels(t, net_probs)
         probs = to_recording_grid(net_probs)
         labels[t] = sticky_argmax(probs, previous[-1] if previous else None, hysteresis_margin)
         previous[:] = [labels[t]]

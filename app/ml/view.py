@@ -109,12 +109,12 @@ def classify_view(recording: Recording, n_frames: int = DEFAULT_FRAMES, device=N
     device = device if device is not None else choose_device()
     net, card = _load(str(device))
     size = int(card.preprocessing.input_size_px or 96)
-    frames = recording.frames_unit(slice_index)
-    if frames.ndim != 3 or frames.shape[0] == 0:
-        raise ValueError(f"expected (T, H, W) frames, got {frames.shape}")
-    used = pick_frames(frames.shape[0], n_frames)
+    shape = recording.slice_frames(slice_index).shape
+    if len(shape) != 3 or shape[0] == 0:
+        raise ValueError(f"expected (T, H, W) frames, got {shape}")
+    used = pick_frames(shape[0], n_frames)
     sector = recording.sector_mask
-    inputs = np.stack([frame_to_input(frames[t], sector, size) for t in used])
+    inputs = np.stack([frame_to_input(recording.frames_unit(slice_index, frames=t), sector, size) for t in used])
     mean = predict_inputs(net, inputs, device).mean(0)
     best = int(mean.argmax())
     data = dict(card.flag("data_by_view", {}))

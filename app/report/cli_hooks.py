@@ -36,9 +36,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cine", metavar="OUT.mp4", help="annotated cine with contours (.mp4, .avi or .gif)")
     group.add_argument("--out", metavar="DIR", help="batch mode: analyse every recording in the given files "
                        "and folders one by one, write per-file results + summary.csv to DIR, resume if re-run")
+    group.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                       help="batch mode: analyse on a local Dask cluster of N processes (one recording per task)")
+    group.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="batch mode: join the Dask cluster at ADDRESS (e.g. tcp://host:8786) instead")
     group.add_argument("--exports", default="pdf", metavar="LIST",
                        help=f"batch mode: what to write per recording, comma-separated from "
                             f"{','.join(EXPORT_KINDS)} (default pdf; 'none' for results only)")
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {text!r}")
+    return int(text)
 
 
 def is_batch(args: argparse.Namespace) -> bool:
@@ -78,10 +88,14 @@ def validate(args: argparse.Namespace) -> None:
         views = getattr(args, "view", None)
         if isinstance(views, (list, tuple)) and len(views) > 1:
             raise OptionError("--out (batch): give --view at most once (it applies to every recording)")
+        if getattr(args, "workers", None) and getattr(args, "scheduler", None):
+            raise OptionError("give --workers (a local cluster) or --scheduler (an existing one), not both")
         out = Path(args.out)
         if out.exists() and not out.is_dir():
             raise OptionError(f"--out {out}: exists and is not a folder")
         _exports(args.exports)
+    elif getattr(args, "workers", None) or getattr(args, "scheduler", None):
+        raise OptionError("--workers and --scheduler run a batch: give --out DIR")
 
 
 def analysis_options(args: argparse.Namespace):
@@ -118,7 +132,10 @@ def run_batch_command(args: argparse.Namespace, paths=None, analyse=None, stream
                                         getattr(args, "reviewer", ""), args.page_size))
     stream = stream if stream is not None else sys.stderr
     try:
-        summary = run_batch(items, out_dir, analyse, export, stream=stream)
+        summary = run_batch(items, out_dir, analyse, export, stream=stream, workers=getattr(args, "workers", None),
+                            scheduler=getattr(args, "scheduler", None))
+    except ConnectionError as exc:  # --scheduler: no cluster there
+        raise OptionError(str(exc)) from None
     except OSError as exc:  # the output folder itself cannot be written
         raise OptionError(f"--out {out_dir}: cannot write {exc.filename or 'there'}: {exc.strerror or exc}") from None
     stream.write(f"{len(summary.done)} analysed, {len(summary.skipped)} already done, "

@@ -92,11 +92,15 @@ def is_finished(item: BatchItem, out_dir: Path) -> bool:
 
 
 def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn, export: ExportFn, stream=None,
-              cancel=None) -> BatchSummary:
+              cancel=None, workers: int | None = None, scheduler: str | None = None) -> BatchSummary:
     """Analyse the items in order (see the module docstring). cancel: threading.Event or callable;
-    when it fires the run stops before the next item with summary.interrupted set (resumable)."""
+    when it fires the run stops before the next item with summary.interrupted set (resumable).
+    workers / scheduler: one Dask task per item instead, on a local cluster of `workers` processes or the
+    cluster at `scheduler` (app/workflow/cohort.py)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if workers or scheduler:
+        return _run_on_cluster(items, out_dir, analyse, export, stream, workers, scheduler)
     bar = TextProgress(len(items), stream if stream is not None else sys.stderr)
     summary = BatchSummary(out_dir)
     manifest = _read_manifest(out_dir)
@@ -124,6 +128,28 @@ def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn, export: Expor
         bar.finish()
     if summary.interrupted and not is_cancelled(cancel):
         raise KeyboardInterrupt
+    return summary
+
+
+def _run_on_cluster(items, out_dir: Path, analyse: AnalyseFn, export: ExportFn, stream, workers, scheduler
+                    ) -> BatchSummary:
+    from functools import partial
+
+    from app.workflow.cohort import run_cohort
+
+    manifest, summary = _read_manifest(out_dir), BatchSummary(out_dir)
+
+    def record(outcome) -> None:
+        if outcome.status != "skipped":
+            manifest["items"][outcome.key] = outcome.value or {"status": "failed", "error": outcome.error}
+            _write_json(out_dir / "manifest.json", manifest)
+
+    done = run_cohort(items, partial(_run_one, out_dir=out_dir, analyse=analyse, export=export,
+                                     on_progress=lambda fraction, message: None),
+                      key=lambda item: item.key, is_done=partial(is_finished, out_dir=out_dir), workers=workers,
+                      scheduler=scheduler, stream=stream if stream is not None else sys.stderr, on_outcome=record)
+    summary.done, summary.skipped, summary.failed = done.done, done.skipped, done.failed
+    summary.summary_csv = write_summary(items, out_dir, set(summary.skipped))
     return summary
 
 
