@@ -145,7 +145,7 @@ def _run_on_cluster(items, out_dir: Path, analyse: AnalyseFn, export: ExportFn, 
             _write_json(out_dir / "manifest.json", manifest)
 
     done = run_cohort(items, partial(_run_one, out_dir=out_dir, analyse=analyse, export=export,
-                                     on_progress=lambda fraction, message: None),
+                                     on_progress=lambda progress: None),
                       key=lambda item: item.key, is_done=partial(is_finished, out_dir=out_dir), workers=workers,
                       scheduler=scheduler, stream=stream if stream is not None else sys.stderr, on_outcome=record)
     summary.done, summary.skipped, summary.failed = done.done, done.skipped, done.failed
