@@ -122,7 +122,7 @@ def test_evaluation_scores_cached_cases(tmp_path):
 def test_plateau_tolerance_tuning_scores_and_restores_the_constants():
     from types import SimpleNamespace
 
-    from app.ml import edes
+    from app.analysis import edes_fusion as edes
     from lab.evaluation.edes_tuning import score_tolerances
     from lab.training.tempreg_labels import target_curve
 
@@ -137,7 +137,7 @@ def test_plateau_tolerance_tuning_scores_and_restores_the_constants():
 
 
 def test_plateau_tolerances_are_per_modality():
-    from app.ml import edes
+    from app.analysis import edes_fusion as edes
     from lab.training.tempreg_labels import target_curve
 
     curve = target_curve(60, (5, 35), (20, 50))

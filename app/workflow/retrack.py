@@ -47,7 +47,7 @@ class RetrackInput:
 
 def can_retrack(state) -> bool:
     """An analysed apical echo clip (strain applies) with label maps and an ED frame."""
-    from app.workflow.study_analysis import strain_applies
+    from app.workflow.strain_step import strain_applies
 
     labels = getattr(state.analysis, "labels", None)
     return (state.analysed and strain_applies(state.recording) and bool(state.ed_frames) and labels is not None
