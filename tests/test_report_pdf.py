@@ -238,3 +238,23 @@ def test_edited_phrases_and_report_file_name():
     patient = PatientInfo(name="Doe^John", patient_id="7", study_date="20250101")
     assert report_file_name(patient, "echo") == "Doe_John_2025-01-01_echo_report.pdf"
     assert report_file_name(PatientInfo(), "mri") == "patient_mri_report.pdf"
+
+
+def test_page_one_indexes_the_biplane_volumes_to_body_size(tmp_path, three_views):
+    """With height and weight, page 1 shows BSA and the biplane EDV/ESV/SV per m² (the study's, not one view's)."""
+    from app.analysis.body_size import bsa_mosteller_m2
+
+    analyses, study = three_views
+    patient = replace(analyses[0].recording.patient, height_cm=178.0, weight_kg=80.0)
+    analyses = [replace(a, recording=replace(a.recording, patient=patient)) for a in analyses]
+    report = report_from_analyses(analyses, study=study)
+    rows = {row.key: (source, row) for source, row in report.summary_rows}
+    bsa = bsa_mosteller_m2(178.0, 80.0)
+    assert rows["bsa_m2"][0] == "study" and rows["bsa_m2"][1].value == pytest.approx(bsa)
+    for key, attr in (("edv_index_ml_m2", "edv_ml"), ("esv_index_ml_m2", "esv_ml"), ("sv_index_ml_m2", "sv_ml")):
+        source, row = rows[key]
+        assert source == "study" and row.value == pytest.approx(getattr(study.biplane, attr) / bsa)
+    page1 = PdfReader(str(write_pdf(report, tmp_path / "i.pdf"))).pages[0].extract_text()
+    assert "EDV index" in page1 and f"{study.biplane.edv_ml / bsa:.1f}" in page1
+    without = {row.key for _, row in report_from_analyses(three_views[0], study=study).summary_rows}
+    assert "bsa_m2" not in without and "edv_index_ml_m2" not in without

@@ -40,7 +40,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
         patient=patient.anonymised() if anonymise else patient,
         anonymised=anonymise,
         recordings=sections,
-        study_rows=_study_rows(study, sections, sex),
+        study_rows=_study_rows(study, sections, sex, patient),
         bullseye_pct=values,
         bullseye_unreliable=unreliable,
         comment=comment or "",
@@ -211,7 +211,9 @@ def _frame_list(frames: list[int], limit: int = 12) -> str:
     return f"{len(frames)} frame{'s' if len(frames) != 1 else ''} ({head}{more})"
 
 
-def _study_rows(study, sections, sex: str) -> tuple[MeasurementRow, ...]:
+def _study_rows(study, sections, sex: str, patient=None) -> tuple[MeasurementRow, ...]:
+    """The study's values: biplane volumes and EF (indexed to BSA when the patient's height and weight are
+    known, so page 1 shows the biplane indexed values rather than one view's), and the mean apical GLS."""
     rows: list[MeasurementRow] = []
     biplane = getattr(study, "biplane", None) if study is not None else None
     if biplane is not None:
@@ -220,6 +222,8 @@ def _study_rows(study, sections, sex: str) -> tuple[MeasurementRow, ...]:
                  _row("esv_ml", "ESV (biplane)", biplane.esv_ml, "ml", 1, "disks, biplane", **kw),
                  _row("sv_ml", "SV (biplane)", biplane.sv_ml, "ml", 1, "disks, biplane", **kw),
                  _row("ef_pct", "EF (biplane)", biplane.ef_pct, "%", 1, "disks, biplane", **kw)]
+        if patient is not None:
+            rows += _indexed_rows(indexed_values(biplane, patient), "echo", kw)
     gls = [s.strain.gls_pct for s in sections
            if s.strain is not None and s.strain.gls_pct is not None and s.view in ("a2c", "a3c", "a4c")]
     if len(gls) > 1:
