@@ -22,7 +22,12 @@ set +e; "$EXE" info /etc/hostname >/dev/null 2>&1; rc=$?; set -e
 # No training code in the bundle: `train`/`evaluate` need the lab of a source checkout and say so (exit 2).
 set +e; "$EXE" train echo-seg --help > "$out/train.txt" 2>&1; rc=$?; set -e
 [ "$rc" = 2 ] && grep -q "source checkout" "$out/train.txt" || fail "train in the bundle: exit $rc, $(cat "$out/train.txt")"
-[ -z "$(find dist/cardiotrace -path '*lab*' -name '*.py*' | head -1)" ] || fail "the bundle holds lab/ files"
+# ... and no module of the lab package in the bundle's archive (a name test on paths would also hit e.g.
+# torch's datapipes/callable.py), nor a lab/ folder beside it.
+modules=$(.venv/bin/pyi-archive_viewer -r -b "$EXE" 2>/dev/null) || fail "pyi-archive_viewer could not list the bundle"
+echo "$modules" | grep -qE "^ *app\.workflow\.analyse$" || fail "the bundle's module list lacks the app (listing broken?)"
+! echo "$modules" | grep -qE "^ *lab(\.|$)" || fail "the bundle holds lab modules: $(echo "$modules" | grep -E "^ *lab(\.|$)" | head -3)"
+[ ! -e dist/cardiotrace/_internal/lab ] || fail "the bundle holds a lab/ folder"
 
 # Start-up time to the first window, on a virtual screen.
 start=$(date +%s.%N)
