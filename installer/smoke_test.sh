@@ -23,10 +23,11 @@ set +e; "$EXE" info /etc/hostname >/dev/null 2>&1; rc=$?; set -e
 set +e; "$EXE" train echo-seg --help > "$out/train.txt" 2>&1; rc=$?; set -e
 [ "$rc" = 2 ] && grep -q "source checkout" "$out/train.txt" || fail "train in the bundle: exit $rc, $(cat "$out/train.txt")"
 # ... and no module of the lab package in the bundle's archive (a name test on paths would also hit e.g.
-# torch's datapipes/callable.py), nor a lab/ folder beside it.
+# torch's datapipes/callable.py), nor a lab/ folder beside it. (Here-strings, not `echo | grep -q`: with
+# pipefail, grep -q's early exit fails the echo.)
 modules=$(.venv/bin/pyi-archive_viewer -r -b "$EXE" 2>/dev/null) || fail "pyi-archive_viewer could not list the bundle"
-echo "$modules" | grep -qE "^ *app\.workflow\.analyse$" || fail "the bundle's module list lacks the app (listing broken?)"
-! echo "$modules" | grep -qE "^ *lab(\.|$)" || fail "the bundle holds lab modules: $(echo "$modules" | grep -E "^ *lab(\.|$)" | head -3)"
+grep -qE "^ *app\.workflow\.analyse$" <<< "$modules" || fail "the bundle's module list lacks the app (listing broken?)"
+! grep -qE "^ *lab(\.|$)" <<< "$modules" || fail "the bundle holds lab modules: $(echo "$modules" | grep -E "^ *lab(\.|$)" | head -3)"
 [ ! -e dist/cardiotrace/_internal/lab ] || fail "the bundle holds a lab/ folder"
 
 # Start-up time to the first window, on a virtual screen.
