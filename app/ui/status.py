@@ -43,10 +43,13 @@ class StatusArea:
                 w.setVisible(False)
 
     def load_device_label(self) -> GeneratorWorker:
-        def job(_cancel):
+        def job(cancel):
             from app.ml.device import device_label
+            from app.workflow.warmup import warm_up
 
-            yield device_label()
+            label = device_label()
+            yield from warm_up(cancel)  # the first analysis then imports nothing on its way (no GUI stalls)
+            return label
 
         worker = GeneratorWorker(job, "device", parent=self.window)
         worker.succeeded.connect(lambda text: self.device_label.setText(f"device: {text}"))
