@@ -1,0 +1,120 @@
+"""Tests written against the survivors of `benchmarks/mutation.py` (issue 36): each pins a rule of the code
+behind a clinical number (EF, volumes, ED/ES frames, GLS, segment strain, autosave) to an independent truth
+(hand-computed values on small curves, closed forms), so the planted bug it names fails.
+
+Tolerances: exact arithmetic is compared at 1e-9; elsewhere the measured error is written beside the bound.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.analysis.beats import Beat, split_beats
+from app.analysis.strain import StrainResult, beat_windows, combine_views, segment_names, strain_from_tracks
+from tests.analysis_synth import half_ellipse_outline
+
+
+# -- beats (app/analysis/beats.py) ----------------------------------------------------------------
+def test_ef_of_a_curve_in_small_units_is_still_computed():
+    """EF is unit-free: a curve normalised to 0..1 (or in litres) still gives its EF; only EDV <= 0 has none.
+    Guards `ed_value > 0` (a threshold of 1 would drop every EF of a curve below 1 unit)."""
+    assert Beat(0, 5, None, 0.8, 0.3).ef_pct == pytest.approx(62.5, abs=1e-9)
+    assert Beat(0, 5, None, 0.0, 0.0).ef_pct is None
+
+
+def test_beat_json_rounds_values_and_keeps_unknowns_none():
+    """analyze --json of a beat: EDV/ESV/SV/EF to 2 decimals, RR to 4, heart rate to 1; unknown RR is null."""
+    js = Beat(3, 20, 43, 121.456, 48.123, 0.81234).to_json_dict()
+    assert js["edv_ml"] == 121.46 and js["esv_ml"] == 48.12 and js["sv_ml"] == 73.33
+    assert js["ef_pct"] == 60.38  # 100 * 73.333 / 121.456 = 60.378
+    assert js["rr_s"] == 0.8123 and js["heart_rate_bpm"] == 73.9  # 60 / 0.81234 = 73.86
+    cut = Beat(3, 20, None, 121.456, 48.123).to_json_dict(volumes_known=False)
+    assert cut["rr_s"] is None and cut["heart_rate_bpm"] is None and "edv_ml" not in cut
+    assert cut["complete"] is False and cut["ef_pct"] == 60.38
+
+
+def test_an_event_on_the_first_frame_counts():
+    """A clip that starts at ES (frame 0) and fills to ED: the filling-phase beat ES 0 -> ED 8
+    (EF = 100 * 70 / 120 by hand); a clip starting at ED (frame 0) gives the beat ED 0 -> ES 5."""
+    filling = np.array([50, 55, 70, 90, 105, 115, 118, 119, 120, 118], float)
+    beats = split_beats(filling, [8], [0])
+    assert [(b.es_frame, b.ed_frame) for b in beats] == [(0, 8)]
+    assert beats[0].ef_pct == pytest.approx(100 * 70 / 120, abs=1e-9)
+    systole = np.array([120, 110, 90, 70, 55, 50, 60, 80], float)
+    beats = split_beats(systole, [0], [5])
+    assert [(b.ed_frame, b.es_frame) for b in beats] == [(0, 5)]
+    assert beats[0].ef_pct == pytest.approx(100 * 70 / 120, abs=1e-9)
+
+
+def test_an_es_on_the_next_ed_frame_is_not_that_beats_es():
+    """ES must lie strictly between its ED and the next ED: a frame marked both ES and the next ED
+    (a contradictory marking) makes no beat, so no EF 0 from EDV = ESV of the same frame."""
+    curve = np.array([120, 100, 80, 60, 90, 120, 100, 80], float)
+    assert split_beats(curve, [0, 5], [5]) == ()
+    beats = split_beats(curve, [0, 5], [3, 5])
+    assert [(b.ed_frame, b.es_frame, b.next_ed_frame) for b in beats] == [(0, 3, 5)]
+
+
+def test_the_filling_phase_beat_pairs_es_with_the_next_later_ed():
+    """No ED -> ES systole in the marks (ES 3 is also marked ED): the filling-phase fallback pairs ES 3 with
+    the first ED strictly after it (8), EF = 100 * (120 - 60) / 120 = 50 by hand, never with itself (EF 0)."""
+    curve = np.array([100, 80, 70, 60, 75, 90, 105, 115, 120, 110], float)
+    beats = split_beats(curve, [3, 8], [3])
+    assert [(b.es_frame, b.ed_frame) for b in beats] == [(3, 8)]
+    assert beats[0].ef_pct == pytest.approx(50.0, abs=1e-9)
+
+
+# -- strain (app/analysis/strain.py) --------------------------------------------------------------
+def _uniform_tracks(n_frames: int = 12, shortening: float = 0.2) -> np.ndarray:
+    """(T, 120, 2) a half-ellipse centerline scaled uniformly by 1 - shortening * sin(pi t / (T-1)):
+    every segment's strain is exactly -100 * shortening * sin(...) %."""
+    outline = half_ellipse_outline(80.0, 25.0, 120)
+    scale = 1.0 - shortening * np.sin(np.linspace(0, np.pi, n_frames))
+    return outline[None] * scale[:, None, None]
+
+
+def test_strain_json_rounds_the_curves_to_two_decimals():
+    """analyze --json: GLS, the global and every segment curve in % to 2 decimals (as shown in the report)."""
+    tracks = _uniform_tracks()
+    res = strain_from_tracks(tracks, (1.0, 1.0), [0], np.zeros(tracks.shape[:2]), view="a4c")
+    js = res.to_json_dict()
+    truth = -20.0 * np.sin(np.linspace(0, np.pi, 12))  # exact uniform shortening, %
+    assert js["strain_curve_pct"] == [round(float(v), 2) for v in res.strain_curve_pct]
+    np.testing.assert_allclose(js["strain_curve_pct"], truth, atol=0.005 + 1e-9)
+    for k, seg in enumerate(js["segmental_strain_pct"].values()):
+        assert seg["curve"] == [round(float(v), 2) for v in res.segmental_strain_pct[:, k]]
+        np.testing.assert_allclose(seg["curve"], truth, atol=0.005 + 1e-9)
+        assert seg["peak"] == round(float(res.segment_peak_pct[k]), 2)
+    assert js["gls_pct"] == round(float(res.gls_pct), 2)
+
+
+def test_strain_without_a_systolic_window_has_no_peaks():
+    """ED on the clip's last frame: no systole to search (window of one frame), so GLS and every segment's
+    peak are None (not a number made up from one frame)."""
+    tracks = _uniform_tracks()
+    assert beat_windows(12, [11]) == []
+    res = strain_from_tracks(tracks, (1.0, 1.0), [11], np.zeros(tracks.shape[:2]), view="a2c")
+    assert res.gls_pct is None
+    assert res.segment_peak_pct == (None,) * 6
+    assert all(v["peak"] is None for v in res.to_json_dict()["segmental_strain_pct"].values())
+
+
+def _peaks_only(view: str, peaks) -> StrainResult:
+    """A StrainResult carrying only per-segment peaks (all tracking passed), as combine_views reads them."""
+    return StrainResult(gls_pct=float(np.mean(peaks)), strain_curve_pct=np.zeros(2), segmental_strain_pct=np.zeros((2, 6)),
+                        segment_peak_pct=tuple(peaks), segment_names=segment_names(view), strain_quality=(1.0,) * 6,
+                        segment_ok=(True,) * 6, tracking_error_mm=(0.0,) * 6, centerline_px=np.zeros((2, 120, 2)),
+                        ed_frames=(0,), view=view)
+
+
+def test_bullseye_apex_is_the_mean_of_the_four_apical_segments():
+    """AHA segment 17 (apex) = mean of apical 13-16: A4C gives 14 (septal) and 16 (lateral), A2C 15 (inferior)
+    and 13 (anterior); by hand (-20 - 18 - 16 - 14) / 4 = -17."""
+    a4c = _peaks_only("a4c", [-15.0, -17.0, -18.0, -14.0, -19.0, -21.0])  # apical_septal 14, apical_lateral 16
+    a2c = _peaks_only("a2c", [-16.0, -18.5, -16.0, -20.0, -19.5, -22.0])  # apical_inferior 15, apical_anterior 13
+    bull = combine_views([a4c, a2c])
+    assert bull.aha_peak_pct[13] == -20.0 and bull.aha_peak_pct[14] == -18.0
+    assert bull.aha_peak_pct[15] == -16.0 and bull.aha_peak_pct[16] == -14.0
+    assert bull.aha_peak_pct[17] == pytest.approx(-17.0, abs=1e-12)
+    assert bull.gls_mean_pct == pytest.approx((np.mean(a4c.segment_peak_pct) + np.mean(a2c.segment_peak_pct)) / 2)
