@@ -55,7 +55,8 @@ TARGETS = {
     "edes_fusion": ("app/analysis/edes_fusion.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py"]),
     "measure": ("app/workflow/measure.py", ["tests/test_pipeline_synthetic.py", "tests/test_study_state.py"]),
     "autosave": ("app/workflow/autosave.py", [
-        "tests/test_study_state.py", CR + "autosave_crash_between_write_and_replace_keeps_the_old_file_whole"]),
+        "tests/test_study_state.py", CR + "autosave_crash_between_write_and_replace_keeps_the_old_file_whole",
+        "tests/test_mutation_killers_autosave.py"]),
 }
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "models",
                                      "runs", "checkpoints", "build", "dist", "*.egg-info")
