@@ -47,13 +47,14 @@ TARGETS = {
         CR + "disk_chords_are_drawn_at_the_disk_centres_across_the_axis",
         CR + "disks_of_small_and_degenerate_outlines", CR + "slice_summation_and_mass_arithmetic"]),
     "beats": ("app/analysis/beats.py", ["tests/test_analysis_beats.py", MK]),
-    "edes_curve": ("app/analysis/edes_curve.py", ["tests/test_analysis_beats.py", "tests/test_edes_fusion.py"]),
+    "edes_curve": ("app/analysis/edes_curve.py", ["tests/test_analysis_beats.py", "tests/test_edes_fusion.py", MK]),
     "strain": ("app/analysis/strain.py", [
         "tests/test_strain_core.py", GP + "strain_does_not_change_under_rotation_scale_and_pixel_spacing",
         CR + "strain_with_non_square_pixels_equals_the_strain_in_millimetres",
         CR + "strain_segments_match_the_phantom_segment_truth", MK]),
-    "edes_fusion": ("app/analysis/edes_fusion.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py"]),
-    "measure": ("app/workflow/measure.py", ["tests/test_pipeline_synthetic.py", "tests/test_study_state.py"]),
+    "edes_fusion": ("app/analysis/edes_fusion.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py", MK]),
+    "measure": ("app/workflow/measure.py", ["tests/test_pipeline_synthetic.py", "tests/test_study_state.py",
+                                         "tests/test_mutation_killers_measure.py"]),
     "autosave": ("app/workflow/autosave.py", [
         "tests/test_study_state.py", CR + "autosave_crash_between_write_and_replace_keeps_the_old_file_whole",
         "tests/test_mutation_killers_autosave.py"]),

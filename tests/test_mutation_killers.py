@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.analysis import edes_curve, edes_fusion
 from app.analysis.beats import Beat, split_beats
 from app.analysis.strain import StrainResult, beat_windows, combine_views, segment_names, strain_from_tracks
 from tests.analysis_synth import half_ellipse_outline
@@ -118,3 +119,93 @@ def test_bullseye_apex_is_the_mean_of_the_four_apical_segments():
     assert bull.aha_peak_pct[15] == -16.0 and bull.aha_peak_pct[16] == -14.0
     assert bull.aha_peak_pct[17] == pytest.approx(-17.0, abs=1e-12)
     assert bull.gls_mean_pct == pytest.approx((np.mean(a4c.segment_peak_pct) + np.mean(a2c.segment_peak_pct)) / 2)
+
+
+# -- ED/ES curve rules (app/analysis/edes_curve.py) ------------------------------------------------
+def test_a_spike_in_a_three_frame_curve_is_found():
+    """Three finite frames are enough for the robust range: 10, 100, 10 -> frame 1 jumps (|90| > 0.25 * 86.4)."""
+    assert edes_curve.area_jump_frames([10.0, 100.0, 10.0]) == (1,)
+    assert edes_curve.area_jump_frames([10.0, 100.0]) == ()
+
+
+@pytest.mark.parametrize("fps,sigma", [(50.0, 1.0), (100.0, 2.0), (10.0, 0.5), (None, 0.7)])
+def test_the_curve_is_smoothed_with_a_20_ms_gaussian_at_least_half_a_frame(fps, sigma):
+    """The smoothed unit impulse is the sampled Gaussian of sigma = max(0.5, 0.02 s * fps) frames (0.7 untimed),
+    normalised to sum 1 (closed form; measured difference 2e-9 from scipy's 4-sigma truncation)."""
+    impulse = np.zeros(41)
+    impulse[20] = 1.0
+    k = np.arange(-int(4 * sigma + 0.5), int(4 * sigma + 0.5) + 1)
+    kernel = np.exp(-0.5 * (k / sigma) ** 2)
+    np.testing.assert_allclose(edes_curve.smooth_curve(impulse, fps)[20 + k], kernel / kernel.sum(), atol=1e-8)
+
+
+def test_the_beat_period_is_the_autocorrelation_peak_not_a_short_lag():
+    """A 40-frame sine on an offset (a volume curve never has zero mean): period 40 exactly, whatever the offset,
+    though short lags (3 frames: correlation cos(27 deg) = 0.89) also correlate highly."""
+    t = np.arange(160)
+    for offset in (0.0, 100.0):
+        curve = offset + 20.0 * np.sin(2 * np.pi * t / 40)
+        assert edes_curve.cycle_period_frames(curve, 3, 100) == 40
+    for sd_ml in (8.0, 18.0):  # normalised autocorrelation at lag 40: 0.80 and 0.46 (> 0.3 needed), measured
+        noisy = 100.0 + 20.0 * np.sin(2 * np.pi * t / 40) + np.random.default_rng(0).normal(0, sd_ml, t.size)
+        assert edes_curve.cycle_period_frames(noisy, 3, 100) == 40
+
+
+def test_a_three_frame_clip_has_its_ed_and_es():
+    """ED = the largest volume, ES the smallest after it (shorter than a beat): by hand ED 0, ES 1."""
+    assert edes_curve.detect_ed_es(np.array([100.0, 60.0, 80.0])) == ((0,), (1,))
+
+
+def test_runs_of_one_kind_keep_the_lowest_es_and_the_first_on_a_tie():
+    s = np.array([5.0, 4.0, 3.0, 2.0, 3.0, 4.0, 3.0, 2.0, 1.5, 2.0, 3.0])
+    assert edes_curve._alternate([(3, "es"), (7, "es")], s) == [(3, "es")]  # equal minima: the first stays
+    s[7] = 1.0
+    assert edes_curve._alternate([(3, "es"), (7, "es")], s) == [(7, "es")]
+    assert edes_curve._alternate([(3, "ed"), (7, "ed")], -s) == [(7, "ed")]
+
+
+def test_es_is_refined_on_the_raw_curve_within_a_quarter_of_the_event_distance():
+    """At 50 fps (events >= 15 frames apart) a smoothed ES at frame 6 moves to the raw minimum within
+    15 // 4 = 3 frames: frame 9 (37.0 ml), not frame 7; the raw minimum beyond the window (frame 12) is not taken."""
+    y = np.array([50, 48, 46, 44, 42, 40, 39, 38, 37.5, 37, 36.9, 36.8, 36.7, 45, 60, 70.0])
+    assert edes_curve._refine(y, 6, False, 15, 30.0) == 9
+    assert edes_curve._refine(y, 9, False, 15, 30.0) == 12
+
+
+# -- ED/ES from TempReg-Net's curve and its fusion (app/analysis/edes_fusion.py) --------------------------
+# A TempReg-like (Kong) curve at 30 fps: ED (1.0) left steeply, ES (0.0) approached slowly; by hand the ED events
+# are the last frames of their flat tops within 0.01 (frames 17 and 35, the clip's last but one and last frame)
+# and the ES events the last frames within 0.02 of 0 (7 and 24); frame 0 (0.95, falling) is an ED.
+KONG = np.array([0.95, 0.7, 0.45, 0.25, 0.1, 0.03, 0.0, 0.01, 0.05, 0.15, 0.3, 0.5, 0.7, 0.85, 0.93, 0.97, 0.99, 1.0,
+                 0.75, 0.5, 0.3, 0.15, 0.05, 0.0, 0.02, 0.1, 0.3, 0.5, 0.7, 0.85, 0.93, 0.97, 0.99, 1.0, 1.0, 0.995])
+
+
+def test_tempreg_events_are_the_ends_of_their_flat_tops_and_a_falling_first_frame():
+    assert edes_fusion.curve_extrema(KONG, 30.0) == ((0, 17, 35), (7, 24))
+    at_level = KONG.copy()
+    at_level[0] = 1.0 - edes_fusion.EDGE_LEVEL  # exactly on the edge level still counts
+    assert edes_fusion.curve_extrema(at_level, 30.0)[0] == (0, 17, 35)
+    low = KONG.copy()
+    low[0] = 0.85  # below the level: the first frame is not an ED
+    assert edes_fusion.curve_extrema(low, 30.0)[0] == (17, 35)
+
+
+def _detection(ed, es, n):
+    return edes_fusion.EdEsDetection(tuple(ed), tuple(es), np.zeros(n, np.float32))
+
+
+def test_a_gated_cycle_keeps_one_ed_and_es_slides_to_the_smallest_volume():
+    """Cine MR cycle of 20 phases, volume 120 - 50 sin(pi t / 20): TempReg's ED on phase 0 and on the last phase
+    (the next beat's ED) -> one ED (0); its ES at phase 9 slides to the smallest volume, phase 10 (70 ml)."""
+    n = 20
+    volume = 120.0 - 50.0 * np.sin(np.pi * np.arange(n) / n)
+    choice = edes_fusion.choose_ed_es(_detection((0, n - 1), (9,), n), volume, 20.0, "mri", True)
+    assert (choice.ed_frames, choice.es_frames, choice.method) == ((0,), (10,), edes_fusion.FUSED_METHOD)
+
+
+def test_an_ed_without_es_falls_back_to_the_curve():
+    n = 20
+    choice = edes_fusion.choose_ed_es(_detection((0,), (), n), np.full(n, np.nan), 20.0, "echo", False)
+    assert choice.method == edes_fusion.CURVE_METHOD and choice.ed_frames is None
+    choice = edes_fusion.choose_ed_es(_detection((), (5,), n), np.full(n, np.nan), 20.0, "echo", False)
+    assert choice.method == edes_fusion.CURVE_METHOD and choice.es_frames is None
