@@ -209,3 +209,17 @@ def test_an_ed_without_es_falls_back_to_the_curve():
     assert choice.method == edes_fusion.CURVE_METHOD and choice.ed_frames is None
     choice = edes_fusion.choose_ed_es(_detection((), (5,), n), np.full(n, np.nan), 20.0, "echo", False)
     assert choice.method == edes_fusion.CURVE_METHOD and choice.es_frames is None
+
+
+@pytest.mark.parametrize("first,second,ed_at_start", [
+    (93.0, 92.5, False),  # 7 ml below the interior ED level (100): more than 5 % of the 50 ml span
+    (99.0, 98.5, True),  # within 2.5 ml of it and flat (0.5 ml/frame against 10 ml/frame slopes)
+    (99.0, 90.0, False),  # at the level but steep (9 ml/frame > 0.3 x 10): still falling, not an ED
+])
+def test_an_extremum_on_the_first_frame_counts_only_at_the_interior_level_and_flat(first, second, ed_at_start):
+    """Documented edge rule of detect_ed_es on sharp triangular beats (ED 100 ml, ES 50 ml, 14 frames), by hand."""
+    beat = [100, 90, 80, 70, 60, 50, 55, 60, 65, 70, 75, 80, 85, 90]
+    curve = np.array([first, second, 85, 75, 65, 55, 50, 56, 62, 68, 74, 80, 86, 92] + beat * 3 + [100, 90, 80], float)
+    ed, es = edes_curve.detect_ed_es(curve, None)
+    assert ed == ((0,) if ed_at_start else ()) + (14, 28, 42, 56)
+    assert es == (6, 19, 33, 47)

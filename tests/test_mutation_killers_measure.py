@@ -80,3 +80,14 @@ def test_a_two_frame_recording_is_an_ed_es_pair(beating):
     v = [frame_disks(rec, c).volume_ml for c in contours]
     assert m.ef_pct == pytest.approx(100.0 * (v[1] - v[0]) / v[1], abs=1e-9)
     assert any(n.startswith("two frames: read as an ED/ES pair") for n in m.notes)
+
+
+def test_an_echo_clip_without_a_complete_beat_says_its_rr_was_not_checked(beating):
+    """ED -> ES but no next ED in the clip: EF from that beat, and the note that no RR interval was checked
+    (only gated cine MR and ED/ES pairs, which have no RR interval, leave it out)."""
+    labels, _, ed, es = beating
+    cut = labels[: es[0] + 6]
+    rec, contours = recording_for(cut), extract_all(cut)
+    m = measure_recording(rec, contours)
+    assert len(m.beats) == 1 and not m.beats[0].complete and m.ef_pct is not None
+    assert any(n.startswith("RR interval not checked") for n in m.notes)
