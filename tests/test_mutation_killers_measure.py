@@ -91,3 +91,11 @@ def test_an_echo_clip_without_a_complete_beat_says_its_rr_was_not_checked(beatin
     m = measure_recording(rec, contours)
     assert len(m.beats) == 1 and not m.beats[0].complete and m.ef_pct is not None
     assert any(n.startswith("RR interval not checked") for n in m.notes)
+
+
+def test_an_ed_without_an_es_says_no_pair_was_found(beating):
+    labels = beating[0]
+    rec, contours = recording_for(labels), extract_all(labels)
+    m = measure_recording(rec, contours, ed_frames=[5], es_frames=[])
+    assert m.ef_pct is None and m.edv_ml is None
+    assert "no complete ED -> ES pair found: no EDV/ESV/EF" in m.notes
