@@ -223,3 +223,23 @@ def test_an_extremum_on_the_first_frame_counts_only_at_the_interior_level_and_fl
     ed, es = edes_curve.detect_ed_es(curve, None)
     assert ed == ((0,) if ed_at_start else ()) + (14, 28, 42, 56)
     assert es == (6, 19, 33, 47)
+
+
+def test_three_finite_frames_use_the_curve_rule_and_fewer_the_pair_rule():
+    """curve_ed_es: 3 finite frames -> detect_ed_es (ED 0 = 100 ml, ES 1 = 60 ml by hand); 2 -> the pair rule,
+    which needs exactly two frames; not a 1-D curve -> no events."""
+    assert edes_curve.curve_ed_es(np.array([100.0, 60.0, 80.0]), None) == ((0,), (1,))
+    assert edes_curve.curve_ed_es(np.array([60.0, 100.0]), None) == ((1,), (0,))
+    assert edes_curve.detect_ed_es(np.zeros((3, 3))) == ((), ())
+
+
+def test_depths_ignore_frames_outside_the_curve():
+    curve = np.array([120, 110, 90, 70, 60, 65, 80, 100, 118, 120.0])
+    depths = edes_fusion.event_depths(curve, [0, 10, -1], [4])
+    assert [(d.kind, d.frame, d.depth) for d in depths] == [("ED", 0, 0.0), ("ES", 4, 0.0)]
+
+
+def test_only_the_nearest_curve_event_is_added_at_each_clip_end():
+    """Detector: ED 10, ES 20; curve: ES 1 and 5 before, ED 30 and 40 after -> ES 5 and ED 30 join (the nearest
+    of the other kind, at least 2 frames away), not the farther ones."""
+    assert edes_fusion.add_edge_events((10,), (20,), (30, 40), (1, 5), 2) == ((10, 30), (5, 20))
