@@ -235,7 +235,7 @@ def test_three_finite_frames_use_the_curve_rule_and_fewer_the_pair_rule():
 
 def test_depths_ignore_frames_outside_the_curve():
     curve = np.array([120, 110, 90, 70, 60, 65, 80, 100, 118, 120.0])
-    depths = edes_fusion.event_depths(curve, [0, 10, -1], [4])
+    depths = edes_fusion.event_depths(curve, [0, 10, -1], [4, 10, -1])
     assert [(d.kind, d.frame, d.depth) for d in depths] == [("ED", 0, 0.0), ("ES", 4, 0.0)]
 
 
