@@ -37,6 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # module -> the fast tests that guard it (pytest arguments relative to the project root)
 CR = "tests/test_clinical_rules.py::test_"
 GP = "tests/test_geometry_properties.py::test_"
+MK = "tests/test_mutation_killers.py"  # tests written against this tool's survivors
 TARGETS = {
     "volumes": ("app/analysis/volumes.py", [
         "tests/test_analysis_volumes.py", GP + "disks_of_a_half_ellipsoid_match_its_closed_form",
@@ -45,16 +46,18 @@ TARGETS = {
         CR + "disk_volumes_and_ef_with_non_square_pixels", CR + "biplane_volume_uses_the_longer_long_axis",
         CR + "disk_chords_are_drawn_at_the_disk_centres_across_the_axis",
         CR + "disks_of_small_and_degenerate_outlines", CR + "slice_summation_and_mass_arithmetic"]),
-    "beats": ("app/analysis/beats.py", ["tests/test_analysis_beats.py"]),
-    "edes_curve": ("app/analysis/edes_curve.py", ["tests/test_analysis_beats.py", "tests/test_edes_fusion.py"]),
+    "beats": ("app/analysis/beats.py", ["tests/test_analysis_beats.py", MK]),
+    "edes_curve": ("app/analysis/edes_curve.py", ["tests/test_analysis_beats.py", "tests/test_edes_fusion.py", MK]),
     "strain": ("app/analysis/strain.py", [
         "tests/test_strain_core.py", GP + "strain_does_not_change_under_rotation_scale_and_pixel_spacing",
         CR + "strain_with_non_square_pixels_equals_the_strain_in_millimetres",
-        CR + "strain_segments_match_the_phantom_segment_truth"]),
-    "edes_fusion": ("app/analysis/edes_fusion.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py"]),
-    "measure": ("app/workflow/measure.py", ["tests/test_pipeline_synthetic.py", "tests/test_study_state.py"]),
+        CR + "strain_segments_match_the_phantom_segment_truth", MK]),
+    "edes_fusion": ("app/analysis/edes_fusion.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py", MK]),
+    "measure": ("app/workflow/measure.py", ["tests/test_pipeline_synthetic.py", "tests/test_study_state.py",
+                                         "tests/test_mutation_killers_measure.py"]),
     "autosave": ("app/workflow/autosave.py", [
-        "tests/test_study_state.py", CR + "autosave_crash_between_write_and_replace_keeps_the_old_file_whole"]),
+        "tests/test_study_state.py", CR + "autosave_crash_between_write_and_replace_keeps_the_old_file_whole",
+        "tests/test_mutation_killers_autosave.py"]),
 }
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis", "models",
                                      "runs", "checkpoints", "build", "dist", "*.egg-info")

@@ -1,0 +1,101 @@
+"""Measuring rules pinned against the survivors of `benchmarks/mutation.py measure` (issue 36): one edited event
+with the other still detected (echo and MR stacks), the biplane stroke volume, disk chords drawn on non-square
+pixels and the ED/ES pair of a two-frame recording. Truth: exact label maps (their own curves), hand arithmetic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.analysis.contours import extract_all
+from app.data.recording import Recording, uniform_frame_times
+from app.tasks import run_task
+from app.workflow.analyse import analyze_recording
+from app.workflow.measure import disk_chords_px, frame_disks, measure_recording, measure_study
+from tests.test_pipeline_synthetic import _ring_stack, beating_labels, recording_for
+
+
+@pytest.fixture(scope="module")
+def beating():
+    return beating_labels()
+
+
+def test_an_edited_ed_leaves_es_detected_and_an_edited_es_leaves_ed_detected(beating):
+    labels = beating[0]
+    rec, contours = recording_for(labels), extract_all(labels)
+    auto = measure_recording(rec, contours)
+    assert len(auto.ed_frames) >= 2 and auto.es_frames
+    only_ed = measure_recording(rec, contours, ed_frames=[auto.ed_frames[0] + 1], es_frames=None)
+    assert only_ed.ed_frames == (auto.ed_frames[0] + 1,) and only_ed.es_frames == auto.es_frames
+    only_es = measure_recording(rec, contours, ed_frames=None, es_frames=[auto.es_frames[0] - 1])
+    assert only_es.ed_frames == auto.ed_frames and only_es.es_frames == (auto.es_frames[0] - 1,)
+
+
+def test_a_stack_with_one_edited_event_detects_the_other():
+    """Ring stack: ED at phase 0, ES at phase 12 of 24 (by construction); editing one keeps the other detected."""
+    labels, _ = _ring_stack(3, 24)
+    rec = Recording((labels * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(24, 25.0), "mri", "sax",
+                    slice_spacing_mm=8.0, heart_rate_bpm=62.5)
+    contours = run_task(analyze_recording(rec, segmenter=lambda r: labels)).contours
+    only_ed = measure_recording(rec, contours, ed_frames=[1], es_frames=None)
+    assert only_ed.ed_frames == (1,) and only_ed.es_frames == (12,)
+    only_es = measure_recording(rec, contours, ed_frames=None, es_frames=[11])
+    assert only_es.ed_frames == (0,) and only_es.es_frames == (11,)
+
+
+def test_biplane_stroke_volume_and_ef_follow_from_its_volumes(beating):
+    """Biplane SV = EDV - ESV and EF = 100 SV / EDV (exact arithmetic on the biplane volumes)."""
+    labels = beating[0]
+    triples = []
+    for view in ("a4c", "a2c"):
+        rec, contours = recording_for(labels, view=view), extract_all(labels)
+        triples.append((rec, contours, measure_recording(rec, contours)))
+    bi = measure_study(triples).biplane
+    assert bi is not None and bi.edv_ml > bi.esv_ml > 0
+    assert bi.sv_ml == pytest.approx(bi.edv_ml - bi.esv_ml, abs=1e-9)
+    assert bi.ef_pct == pytest.approx(100.0 * (bi.edv_ml - bi.esv_ml) / bi.edv_ml, abs=1e-9)
+
+
+def test_disk_chords_in_pixels_on_non_square_pixels_cross_the_long_axis_at_the_disk_centres(beating):
+    """0.3 x 0.45 mm pixels (row, col): chord k's midpoint in pixels is base + (k + 1/2)/20 (apex - base) in
+    pixels (an affine map keeps midpoints and ratios along a line; 1e-9 px)."""
+    labels = beating[0]
+    rec = recording_for(labels, spacing=(0.3, 0.45))
+    c = extract_all(labels)[0]
+    chords = disk_chords_px(rec, c)
+    base, apex = np.asarray(c.base_mid_px, float), np.asarray(c.apex_px, float)
+    expected = base + ((np.arange(20) + 0.5) / 20)[:, None] * (apex - base)
+    np.testing.assert_allclose(chords.mean(axis=1), expected, atol=1e-9)
+    np.testing.assert_allclose(chords * np.array([0.45, 0.3]), frame_disks(rec, c).chords_mm, atol=1e-9)
+
+
+def test_a_two_frame_recording_is_an_ed_es_pair(beating):
+    """Frames ES then ED (either order): ED = the larger LV; EF from the two disk volumes (exact labels)."""
+    labels, _, ed, es = beating
+    pair = labels[[es[0], ed[1]]]
+    rec, contours = recording_for(pair), extract_all(pair)
+    m = measure_recording(rec, contours)
+    assert m.ed_frames == (1,) and m.es_frames == (0,)
+    v = [frame_disks(rec, c).volume_ml for c in contours]
+    assert m.ef_pct == pytest.approx(100.0 * (v[1] - v[0]) / v[1], abs=1e-9)
+    assert any(n.startswith("two frames: read as an ED/ES pair") for n in m.notes)
+
+
+def test_an_echo_clip_without_a_complete_beat_says_its_rr_was_not_checked(beating):
+    """ED -> ES but no next ED in the clip: EF from that beat, and the note that no RR interval was checked
+    (only gated cine MR and ED/ES pairs, which have no RR interval, leave it out)."""
+    labels, _, ed, es = beating
+    cut = labels[: es[0] + 6]
+    rec, contours = recording_for(cut), extract_all(cut)
+    m = measure_recording(rec, contours)
+    assert len(m.beats) == 1 and not m.beats[0].complete and m.ef_pct is not None
+    assert any(n.startswith("RR interval not checked") for n in m.notes)
+
+
+def test_an_ed_without_an_es_says_no_pair_was_found(beating):
+    labels = beating[0]
+    rec, contours = recording_for(labels), extract_all(labels)
+    m = measure_recording(rec, contours, ed_frames=[5], es_frames=[])
+    assert m.ef_pct is None and m.edv_ml is None
+    assert "no complete ED -> ES pair found: no EDV/ESV/EF" in m.notes
