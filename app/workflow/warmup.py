@@ -45,6 +45,6 @@ def warm_up(cancel: Cancel = None, modules: tuple[str, ...] = ANALYSIS_MODULES) 
             return
         try:
             importlib.import_module(name)
-        except ImportError:
+        except Exception:  # noqa: BLE001 - ImportError, or OSError from a missing library: the analysis says it
             continue
         yield Progress((i + 1) / len(modules), f"loading {name}")
