@@ -258,3 +258,6 @@ def test_page_one_indexes_the_biplane_volumes_to_body_size(tmp_path, three_views
     assert "EDV index" in page1 and f"{study.biplane.edv_ml / bsa:.1f}" in page1
     without = {row.key for _, row in report_from_analyses(three_views[0], study=study).summary_rows}
     assert "bsa_m2" not in without and "edv_index_ml_m2" not in without
+    # without a study (one view, or an MR stack) the recording's own indexed values are on page 1
+    alone = {row.key: source for source, row in report_from_analyses(analyses[:1]).summary_rows}
+    assert alone["bsa_m2"] == alone["edv_index_ml_m2"] == alone["esv_index_ml_m2"] == analyses[0].recording.view.upper()
