@@ -123,3 +123,55 @@ def test_cache_evicts_least_recently_used(orthanc, tmp_path):
         list(retrieve.retrieve_series(node, orthanc.echo_study_uid, uid, cache))
     assert cache.lookup(orthanc.echo_study_uid, uids[0]) is None
     assert cache.lookup(orthanc.echo_study_uid, uids[1]) is not None
+
+
+def _peer(answer: str):
+    """A TCP peer on a free port that reads the A-ASSOCIATE-RQ and then drops the connection ("drop") or
+    keeps it open without a word ("silent"); returns (port, stop)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            try:
+                conn.recv(4096)
+            except OSError:
+                pass
+            if answer == "drop":
+                conn.close()
+            else:
+                held.append(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+
+    def stop():
+        server.close()
+        for conn in held:
+            conn.close()
+
+    return server.getsockname()[1], stop
+
+
+@pytest.mark.parametrize("answer, expected", [("drop", "refused the association: it aborted it at once"),
+                                              ("silent", "aborted or timed out after 1 s")])
+def test_a_dropped_association_is_a_refusal_and_only_a_full_wait_a_timeout(answer, expected):
+    """Orthanc may close the socket right after its A-ASSOCIATE-RJ (or instead of it) on a busy machine:
+    that is still a refusal, named as one; a peer that never answers is a timeout."""
+    from dataclasses import replace
+
+    port, stop = _peer(answer)
+    try:
+        with pytest.raises(PacsError) as err:
+            retrieve.echo(replace(parse_dimse(f"SOMEPACS@127.0.0.1:{port}"), timeout_s=1.0))
+    finally:
+        stop()
+    assert expected in str(err.value) and "\n" not in str(err.value)

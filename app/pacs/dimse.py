@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from contextlib import contextmanager
 
 from app.pacs.errors import PacsError
@@ -52,18 +53,27 @@ def association(node: DimseNode, contexts, ext_neg=None, evt_handlers=None, ae=N
             ae.add_requested_context(abstract, syntaxes)
         else:
             ae.add_requested_context(abstract)
+    started_s = time.monotonic()
     assoc = ae.associate(node.host, node.port, ae_title=node.aet, ext_neg=ext_neg, evt_handlers=evt_handlers)
     if not assoc.is_established:
-        if assoc.is_rejected:
-            raise PacsError(f"{node.label} refused the association (is our AE title {node.our_aet} "
-                            f"registered there, and theirs {node.aet}?)")
-        raise PacsError(f"{node.label}: the association was aborted or timed out after {node.timeout_s:g} s")
+        _raise_not_established(node, assoc, time.monotonic() - started_s)
     try:
         yield assoc
     finally:
         if assoc.is_established:
             assoc.release()
         ae.shutdown()
+
+
+def _raise_not_established(node: DimseNode, assoc, waited_s: float) -> None:
+    """One line for a refused association. A node that drops the connection at once, instead of (or right
+    after) sending A-ASSOCIATE-RJ, refuses us too: only a wait of about the whole timeout is a timeout."""
+    refused = f"{node.label} refused the association (is our AE title {node.our_aet} registered there, and theirs {node.aet}?)"
+    if assoc.is_rejected:
+        raise PacsError(refused)
+    if waited_s < 0.8 * node.timeout_s:
+        raise PacsError(refused.replace("association (", "association: it aborted it at once (", 1))
+    raise PacsError(f"{node.label}: the association was aborted or timed out after {node.timeout_s:g} s")
 
 
 def echo(node: DimseNode) -> None:
