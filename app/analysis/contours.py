@@ -32,6 +32,7 @@ from app.analysis.polylines import (  # noqa: F401  (re-exported: the public con
 Kind = Literal["long-axis", "short-axis"]
 CAVITY, MYOCARDIUM, ATRIUM = 1, 2, 3
 SPURIOUS_FRACTION = 0.05  # removed cavity blobs larger than this (of the LV cavity) flag the frame
+SPLIT_FRACTION = 0.25  # a removed cavity piece this large (of the kept one): the cavity was cut in two
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,6 +162,8 @@ def _extract(labels: np.ndarray, kind: Kind) -> LvContours | None:
         return None
     if dropped > SPURIOUS_FRACTION or relabelled > SPURIOUS_FRACTION * cavity.sum():
         issues.append("spurious-blobs")
+    if kind == "long-axis" and dropped > SPLIT_FRACTION:  # e.g. a band of atrium across the LV of a degraded clip
+        issues.append("cavity-split")
     clean = np.where(labels == CAVITY, 0, labels).astype(np.uint8)
     clean[cavity] = CAVITY
     myo, _ = largest_component(clean == MYOCARDIUM)

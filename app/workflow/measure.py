@@ -43,6 +43,7 @@ from app.workflow.stack_phases import (
 )
 from app.workflow.results import (
     FLAG_AREA_JUMP,
+    FLAG_CAVITY_SPLIT,
     FLAG_EDITED,
     FLAG_LOW_CONFIDENCE,
     FLAG_NO_CONTOUR,
@@ -266,7 +267,8 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         found &= np.nan_to_num(np.asarray(area_mm, dtype=np.float64), nan=0.0) >= MIN_LV_AREA_MM2
     n_found = int(found.sum())
     sparse = _too_few_lv_frames(n_found, len(vol_all), quality)
-    stats = summarise_beats(() if sparse else split_beats(vol_all, ed, es,
+    beat_curve = without_spikes(vol_all, split_frames(quality))  # a split cavity's volume: interpolated
+    stats = summarise_beats(() if sparse else split_beats(beat_curve, ed, es,
                                                           None if nominal_timing else rec.frame_times_s))
     beats, used = stats.beats, stats.trusted
     volumes = cal and not single
@@ -316,8 +318,16 @@ def gated_cycle_heart_rate_bpm(rec: Recording) -> float | None:
 
 
 def spike_frames(quality) -> list[int]:
-    """Area-jump frames not edited by hand: left out of the curve ED/ES come from (without_spikes)."""
-    return [t for t, flags in enumerate(quality) if FLAG_AREA_JUMP in flags and FLAG_EDITED not in flags]
+    """Area-jump and cavity-split frames not edited by hand: left out of the curve ED/ES come from
+    (without_spikes)."""
+    unreliable = (FLAG_AREA_JUMP, FLAG_CAVITY_SPLIT)
+    return [t for t, flags in enumerate(quality) if any(f in flags for f in unreliable) and FLAG_EDITED not in flags]
+
+
+def split_frames(quality) -> list[int]:
+    """Cavity-split frames not edited by hand: the contour keeps the largest piece of a cavity cut in two, so
+    the frame's volume is too small; an ED or ES there takes the volume interpolated from its neighbours."""
+    return [t for t, flags in enumerate(quality) if FLAG_CAVITY_SPLIT in flags and FLAG_EDITED not in flags]
 
 
 def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:

@@ -24,7 +24,7 @@ from app.data.datasets import acdc
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from lab.training.mri_acdc_data import AcdcSlices, draw_crop, load_all
 from lab.training.mri_acdc_folds import ACDC, N_FOLDS, build_net, fold_patients, run_dir
-from lab.training.mri_augment import augment
+from lab.training.mri_augment import augment, scanner
 
 CHECKPOINT_MINUTES = 3.0
 
@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", action="store_true", help="forward pass in bf16 autocast (only on a native-bf16 CPU)")
     p.add_argument("--tag", default="")
     p.add_argument("--data", type=Path, default=ACDC)
+    p.add_argument("--scanner-fraction", type=float, default=0.0,
+                   help="fraction of samples degraded like another scanner/export (lab/training/mri_augment.scanner)")
+    p.add_argument("--init-from-shipped", action="store_true",
+                   help="start fold k from member k of models/mri_seg (trained without fold k), fresh optimizer")
     p.add_argument("--publish", action="store_true",
                    help="write models/mri_seg as the ensemble of the finished folds 0-4 of --tag (trains nothing)")
     return p
@@ -78,6 +82,8 @@ class Trainer:
         self.ckpt = run_dir(args.fold, args.tag) / "last.pt"
         self.step, self.losses = 0, []
         state = load_checkpoint(self.ckpt)
+        if not state and args.init_from_shipped:
+            self.net.load_state_dict(shipped_member(args.fold))
         if state:
             self.net.load_state_dict(state["model"])
             self.opt.load_state_dict(state["optimizer"])
@@ -97,6 +103,8 @@ class Trainer:
             patient = self.train[int(self.rng.integers(len(self.train)))]
             image, label = draw_crop(patient, self.rng, self.args.crop, self.args.jitter)
             image, label = augment(image, label, self.rng, temporal=False)
+            if self.rng.random() < self.args.scanner_fraction:
+                image = scanner(image, self.rng)
             images.append(image)
             labels.append(label[0])
         return torch.from_numpy(np.stack(images))[:, :, None], torch.from_numpy(np.stack(labels).astype(np.int64))
@@ -131,6 +139,18 @@ class Trainer:
                 self.save()
         self.save()
         print(f"fold {self.args.fold}: step {self.step} of {self.args.steps}", flush=True)
+
+
+def shipped_member(fold: str) -> dict:
+    """The float32 state of member `fold` of the shipped models/mri_seg ensemble (member k = trained without
+    fold k, so fold k's held-out patients stay unseen)."""
+    from app.ml.nets.mri_ensemble import members_of
+    from app.ml.weights import load_model
+
+    if fold == "all":
+        raise ValueError("--init-from-shipped needs one fold (member k was trained without fold k)")
+    member = members_of(load_model("mri_seg", device="cpu"))[int(fold)]
+    return {k: v.float() for k, v in member.state_dict().items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,3 +81,37 @@ def augment(image: np.ndarray, target: np.ndarray, rng: np.random.Generator,
         offset = int(labelled[rng.integers(len(labelled))] % 2) if len(labelled) else 0
         image, target = image[offset::2], target[offset::2]
     return np.ascontiguousarray(image, np.float32), np.ascontiguousarray(target)
+
+
+SCANNER_PIXEL_MM = (1.25, 2.8)  # wider than app/data/degrade_mri's evaluation profiles (2.0-2.5 mm), on purpose
+SCANNER_SNR = (5.0, 25.0)       # (evaluation "noisy": 8-15)
+SCANNER_GAMMA = (0.6, 1.6)      # (evaluation "export": 0.7-1.4)
+SCANNER_JPEG_QUALITY = (40, 95)  # (evaluation "export": 60-80)
+
+
+def random_scanner(rng: np.random.Generator):
+    """A random MriDegradation (app/data/degrade_mri.py), each step present with its own probability and drawn
+    from ranges wider than the evaluation profiles, so training does not fit the test's own parameters."""
+    from app.data.degrade_mri import MriDegradation
+
+    return MriDegradation(
+        pixel_mm=float(rng.uniform(*SCANNER_PIXEL_MM)) if rng.random() < 0.6 else None,
+        bias_fraction=float(rng.uniform(0.0, 0.5)) if rng.random() < 0.5 else 0.0,
+        snr=float(rng.uniform(*SCANNER_SNR)) if rng.random() < 0.6 else None,
+        gamma=float(np.exp(rng.uniform(np.log(SCANNER_GAMMA[0]), np.log(SCANNER_GAMMA[1])))),
+        jpeg_quality=int(rng.integers(SCANNER_JPEG_QUALITY[0], SCANNER_JPEG_QUALITY[1] + 1)) if rng.random() < 0.5 else None,
+        seed=int(rng.integers(2 ** 31)))
+
+
+def scanner(image: np.ndarray, rng: np.random.Generator, grid_mm: float = 1.25) -> np.ndarray:
+    """(T, H, W) crop on the `grid_mm` grid -> the same crop as another scanner and export would give it after
+    the app's resampling back to that grid: coarser pixels, coil shading, Rician noise, window, 8-bit JPEG
+    (app.data.degrade_mri.degrade_stack), then linear resampling to (H, W) as app/ml/mri_preprocess does; 0..1."""
+    from app.data.degrade_mri import degrade_stack
+
+    h, w = image.shape[-2:]
+    out, _ = degrade_stack(np.asarray(image, np.float32)[None], (grid_mm, grid_mm), random_scanner(rng))
+    out = out[0].astype(np.float32) / 255.0
+    if out.shape[-2:] != (h, w):
+        out = np.stack([cv2.resize(f, (w, h), interpolation=cv2.INTER_LINEAR) for f in out])
+    return np.ascontiguousarray(out, np.float32)
