@@ -99,3 +99,22 @@ def test_a_pool_not_surrounded_by_myocardium_is_not_lv():
         lab[(lab == 2) & ((angle + np.pi) / (2 * np.pi) > kept_fraction)] = 0  # the wall kept on one arc
         out = clean_phase(lab)
         assert out.any() == is_lv, kept_fraction
+
+
+def test_scanner_degradation_keeps_the_crop_and_its_anatomy_and_varies():
+    """lab.training.mri_augment.scanner (the issue-31 fine-tune's other-scanner augmentation): same (T, H, W)
+    float 0..1 crop, the pool still the brightest region, and different draws give different images (coarse
+    pixels, noise, JPEG...): not an identity."""
+    from lab.training.mri_augment import random_scanner, scanner
+
+    image, labels = off_centre_lv(n_phases=4, size=96, centre=(48, 48))
+    rng = np.random.default_rng(3)
+    outs = [scanner(image, rng) for _ in range(12)]
+    for out in outs:
+        assert out.shape == image.shape and out.dtype == np.float32 and 0.0 <= out.min() and out.max() <= 1.0
+        assert out[labels == 1].mean() > out[labels == 2].mean() + 0.15 > out[labels == 0].mean() + 0.15
+    changes = [float(np.abs(out - image).mean()) for out in outs]
+    assert min(changes) > 0.005 and max(changes) - min(changes) > 0.005
+    draws = [random_scanner(np.random.default_rng(s)) for s in range(40)]
+    assert any(d.pixel_mm for d in draws) and any(d.pixel_mm is None for d in draws)
+    assert any(d.snr for d in draws) and any(d.jpeg_quality for d in draws)
