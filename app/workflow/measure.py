@@ -111,7 +111,9 @@ def _long_axis_curves(recording: Recording, frames: Sequence[LvContours | None])
 def _quality(frames_present: np.ndarray, area: np.ndarray, confidence, edited_frames, issues) -> tuple:
     n = len(area)
     flags: list[list[str]] = [[] for _ in range(n)]
-    jumps = set(area_jump_frames(area))  # app.analysis.edes_curve: implausible against both neighbours
+    # app.analysis.edes_curve: implausible against both neighbours; a split cavity's piece is no neighbour
+    split = [t for t in range(n) if FLAG_CAVITY_SPLIT in issues[t]]
+    jumps = set(area_jump_frames(np.where(np.isin(np.arange(n), split), np.nan, area)))
     for t in range(n):
         if not frames_present[t]:
             flags[t].append(FLAG_NO_CONTOUR)
