@@ -104,3 +104,19 @@ def test_a_gross_failure_is_counted_apart_from_the_phase_figures():
     broken = PhaseRow(1000.0, 600.0, 1000.0, 600.0, 0.5, 13.7, 100.0, 40.0)  # EDV 0.5 ml: EF -2640 %
     figures = phase_figures([good, good, broken])
     assert figures["phase_n"] == 2 and figures["phase_gross_n"] == 1 and figures["ef_pts_bias"] == 0.0
+
+
+def test_our_volume_of_a_split_frame_is_its_neighbours_as_the_app_measures_it():
+    """A frame whose cavity a band of atrium cut in two (CAMUS patient 297 at 112 px: 0.03 ml where its
+    neighbours hold 2-3 ml) is measured as the app measures it: the mean of the nearest unsplit frames."""
+    from lab.evaluation.echo_phase import disks_volume_ml, our_volume_ml
+    from tests.analysis_synth import half_ellipse_lv
+    from tests.test_cavity_split import cut
+
+    sizes = (70, 74, 78, 80, 78)
+    labels = np.stack([half_ellipse_lv((140, 120), a, 26, base_row=110, cx=60, wall_px=6) for a in sizes])
+    labels[3] = cut(labels[3], 60)
+    sp = (0.4, 0.4)
+    assert disks_volume_ml(labels[3], sp) < 0.5 * disks_volume_ml(labels[2], sp)
+    assert our_volume_ml(labels, 3, sp) == pytest.approx((disks_volume_ml(labels[2], sp) + disks_volume_ml(labels[4], sp)) / 2)
+    assert our_volume_ml(labels, 1, sp) == disks_volume_ml(labels[1], sp)

@@ -54,13 +54,36 @@ def disks_volume_ml(labels: np.ndarray, spacing_mm) -> float | None:
     return None if disks is None else disks.volume_ml
 
 
+def our_volume_ml(labels: np.ndarray, t: int, spacing_mm, max_gap: int = 3) -> float | None:
+    """Monoplane volume of our frame t as the app measures it: a frame whose cavity came in pieces (the
+    "cavity-split" flag, app.workflow.measure.split_frames) takes the mean volume of the nearest unsplit frames
+    at the same distance on both sides (the app interpolates; one side at a clip end)."""
+    def volume(u: int) -> tuple[float | None, bool]:
+        contours = extract_contours(labels[u], "long-axis")
+        if contours is None:
+            return None, False
+        disks = contour_disks(contours, spacing_mm, with_chords=False)
+        return (None if disks is None else disks.volume_ml), "cavity-split" in contours.issues
+
+    own, split = volume(t)
+    if not split:
+        return own
+    for gap in range(1, max_gap + 1):
+        around = [volume(u) for u in (t - gap, t + gap) if 0 <= u < len(labels)]
+        good = [v for v, s in around if v and not s]
+        if len(good) == len(around) and good:
+            return float(np.mean(good))
+    return own
+
+
 def phase_row(labels: np.ndarray, clip) -> PhaseRow | None:
-    """PhaseRow of our (T, H, W) labels on a LabelledClip's scored ED/ES pair; None when a contour is missing."""
+    """PhaseRow of our (T, H, W) labels on a LabelledClip's scored ED/ES pair (our volumes as the app measures
+    them, our_volume_ml); None when a contour is missing."""
     ed, es = clip.ed_es_pair
     sp = clip.recording.spacing_mm
     refs = [clip.annotations[clip.annotated_frames.index(t)] for t in (ed, es)]
     ours = [labels[t] for t in (ed, es)]
-    vols = [disks_volume_ml(m, sp) for m in ours + refs]
+    vols = [our_volume_ml(labels, t, sp) for t in (ed, es)] + [disks_volume_ml(m, sp) for m in refs]
     if any(not v for v in vols):
         return None
     areas = [float((m == 1).sum()) * sp[0] * sp[1] for m in ours + refs]
