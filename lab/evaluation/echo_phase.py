@@ -54,10 +54,10 @@ def disks_volume_ml(labels: np.ndarray, spacing_mm) -> float | None:
     return None if disks is None else disks.volume_ml
 
 
-def our_volume_ml(labels: np.ndarray, t: int, spacing_mm, max_gap: int = 3) -> float | None:
+def our_volume_ml(labels: np.ndarray, t: int, spacing_mm) -> float | None:
     """Monoplane volume of our frame t as the app measures it: a frame whose cavity came in pieces (the
-    "cavity-split" flag, app.workflow.measure.split_frames) takes the mean volume of the nearest unsplit frames
-    at the same distance on both sides (the app interpolates; one side at a clip end)."""
+    "cavity-split" flag, app.workflow.measure.split_frames) takes the volume interpolated linearly between the
+    nearest unsplit frames before and after it (the nearest one alone at a clip end), as the app's beats do."""
     def volume(u: int) -> tuple[float | None, bool]:
         contours = extract_contours(labels[u], "long-axis")
         if contours is None:
@@ -68,12 +68,19 @@ def our_volume_ml(labels: np.ndarray, t: int, spacing_mm, max_gap: int = 3) -> f
     own, split = volume(t)
     if not split:
         return own
-    for gap in range(1, max_gap + 1):
-        around = [volume(u) for u in (t - gap, t + gap) if 0 <= u < len(labels)]
-        good = [v for v, s in around if v and not s]
-        if len(good) == len(around) and good:
-            return float(np.mean(good))
-    return own
+    sides = []
+    for frames in (range(t - 1, -1, -1), range(t + 1, len(labels))):
+        for u in frames:
+            v, s = volume(u)
+            if v and not s:
+                sides.append((u, v))
+                break
+    if not sides:
+        return own
+    if len(sides) == 1:
+        return sides[0][1]
+    (u0, v0), (u1, v1) = sides
+    return v0 + (v1 - v0) * (t - u0) / (u1 - u0)
 
 
 def phase_row(labels: np.ndarray, clip) -> PhaseRow | None:
