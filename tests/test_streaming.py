@@ -98,11 +98,16 @@ def test_the_viewer_draws_contours_before_the_analysis_ends(make_window, qtbot):
         drawn.append(window.overlays.items["endo"].getData()[0] is not None)
 
     window.controller.analysis_traced.connect(on_traced)
+    measured_ef = []  # the EF on screen once measured, while the strain still runs
+    window.controller.analysis_measured.connect(
+        lambda i, a: measured_ef.append((window.measurements.values.get("ef_pct"), window.study[0].measurements)))
     started = time.monotonic()
     with qtbot.waitSignal(window.controller.analysis_done, timeout=60000) as blocker:
         window.analyse_current()
     elapsed = time.monotonic() - started
     assert blocker.args == [0, True]
+    assert len(measured_ef) == 1 and measured_ef[0][1] is None  # shown before the result was taken
+    assert measured_ef[0][0] == pytest.approx(window.study[0].measurements.ef_pct)
     assert len(counts) >= 3 and counts == sorted(counts) and counts[0] < 40  # grew while the clip was segmented
     assert any(drawn) and window.study[0].contours  # frame 5 drawn before the end; then the result took over
     assert len(batches) <= elapsed / 0.1 + 2  # throttled: at most ~10 redraws a second

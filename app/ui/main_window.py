@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.analysis_done.connect(lambda i, ok: (self.reports.update(), self._if_current(i, self.refresh_frame)))
         c.analysis_traced.connect(self._traced)
+        c.analysis_measured.connect(self._measured)
         self.recordings.recording_selected.connect(self.show_recording)
         self.recordings.slice_changed.connect(self._slice_changed)
         self.cine.frame_changed.connect(lambda f: self.refresh_frame())
@@ -282,6 +283,17 @@ class MainWindow(QMainWindow):
         key = (self.slice_index, self.cine.frame)
         if index == self.index and key in keys and self.state.contours.get(key) is None:
             self.overlays.show_traced(self.controller.traced(index)[key])
+
+    def _measured(self, index: int, analysis) -> None:
+        """The running analysis has measured (its strain still to come): show the values and the curve now,
+        on a recording that has none yet (a re-analysis keeps showing the current ones until it ends)."""
+        if index != self.index or self.state.measurements is not None:
+            return
+        m, rec = analysis.measurements, analysis.recording
+        self.curves.show_measurements(rec.n_frames, m, m.ed_frames, m.es_frames, analysis.flagged_frames,
+                                      curve_title(rec, self.slice_index))
+        self.measurements.show_measurements(m, rec.patient.sex, modality=rec.modality, view=rec.view,
+                                            strain_note="strain still running")
 
     def refresh_measurements(self) -> None:
         st = self.state

@@ -18,6 +18,7 @@ from app.data.recording import Recording
 from app.ui.workers import GeneratorWorker, error_text
 from app.workflow import autosave
 from app.workflow.edits import AnalysisEdit, EditCommand
+from app.workflow.results import RecordingAnalysis
 from app.workflow.study import StudyState
 
 
@@ -36,8 +37,8 @@ class UndoableEdit(QUndoCommand):
 
 class StudyController(QObject):
     """Signals: error(title, text), message(text), analysis_progress(index, fraction, text),
-    analysis_traced(index, set of (slice, frame) newly traced), analysis_done(index, ok: bool),
-    saved(list of SaveResult).
+    analysis_traced(index, set of (slice, frame) newly traced), analysis_measured(index, RecordingAnalysis
+    without strain yet), analysis_done(index, ok: bool), saved(list of SaveResult).
 
     While an analysis runs, the contours it has traced so far are in `traced(index)` ({(slice, frame):
     app.analysis.partial.TracedFrame}); they are dropped when it ends (its result then holds them all)."""
@@ -46,6 +47,7 @@ class StudyController(QObject):
     message = Signal(str)
     analysis_progress = Signal(int, float, str)
     analysis_traced = Signal(int, object)
+    analysis_measured = Signal(int, object)
     analysis_done = Signal(int, bool)
     saved = Signal(object)
 
@@ -182,6 +184,8 @@ class StudyController(QObject):
         if frames:
             self._traced.setdefault(index, {}).update((p.key, p) for p in frames)
             self.analysis_traced.emit(index, {p.key for p in frames})
+        for measured in (p for p in items if isinstance(p, RecordingAnalysis)):
+            self.analysis_measured.emit(index, measured)
 
     def _analysis_succeeded(self, index: int, result, keep_edits: bool = True) -> None:
         try:

@@ -3,8 +3,8 @@
 The task yields app.tasks.Progress and finally its result (or returns it); cancel is the worker's Event.
 Signals are queued to the GUI thread. Partial results (Progress.partial) are gathered in the worker and
 emitted in batches at most every PARTIAL_INTERVAL_S (`partials(tuple)`), so the GUI thread redraws at most
-~10 times a second however fast they come; the last batch goes before `succeeded`, none after a cancel. Every started worker is registered so
-tests (and the window on close) can check that none is left running.
+~10 times a second however fast they come; the last batch goes before `succeeded`, none after a cancel.
+Every started worker is registered so tests (and the window on close) can check that none is left running.
 """
 
 from __future__ import annotations
