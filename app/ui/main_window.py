@@ -292,6 +292,7 @@ class MainWindow(QMainWindow):
         m, rec = analysis.measurements, analysis.recording
         self.curves.show_measurements(rec.n_frames, m, m.ed_frames, m.es_frames, analysis.flagged_frames,
                                       curve_title(rec, self.slice_index))
+        self.measurements.set_scope(f"{rec.view.upper()} · {self.state.name} (analysing)")
         self.measurements.show_measurements(m, rec.patient.sex, modality=rec.modality, view=rec.view,
                                             strain_note="strain still running")
 
