@@ -10,6 +10,10 @@ user asked to stop, or None; a cancelled task stops without a result.
 - `scaled(task, start, stop)`: the subtask's progress mapped onto start..stop of the caller's, its result
   returned (`labels = yield from scaled(segment(...), 0.0, 0.8)`).
 - app/ui/workers.py bridges a task to Qt signals.
+
+Partial results: a Progress may carry `partial`, a typed frozen dataclass the task can already show before
+its result (app.analysis.partial: a segmenter's FrameLabels, the segmenting step's TracedFrame). Callers that
+only want the result ignore it; `scaled` keeps it; the viewer draws it as it comes (app/ui/workers.py).
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Progress:
-    """fraction 0..1 of the whole task and what is happening now."""
+    """fraction 0..1 of the whole task, what is happening now, and optionally a partial result (see above)."""
 
     fraction: float
     message: str = ""
+    partial: object = None
 
 
 ProgressFn = Callable[[Progress], None]
@@ -68,6 +73,6 @@ def scaled(task: Iterator, start: float, stop: float) -> Generator[Progress, Non
             return end.value if end.value is not None else result
         if isinstance(item, Progress):
             fraction = min(max(float(item.fraction), 0.0), 1.0)
-            yield Progress(start + (stop - start) * fraction, item.message)
+            yield Progress(start + (stop - start) * fraction, item.message, item.partial)
         else:
             result = item

@@ -1,10 +1,13 @@
 """How long does the GUI thread stall, with and without an analysis running in the worker?
 
 A probe timer fires every 5 ms on the GUI thread; a stall is the extra delay between two firings.
-Scenarios (all with the cine view playing): idle playback; playback while the analysis (segmentation
-by the phantom's truth labels or the installed model, contour tracing, measurements, strain with DIS
-optical flow) runs in the worker thread; and a burst of contour edits (each recomputes the
-measurements on the GUI thread; each is propagated ±3 frames and the strain re-tracked in workers).
+Scenarios: opening a file (--path, default the demo A4C clip: the time to its first frame on screen);
+idle playback; playback while the analysis (segmentation by the phantom's truth labels or the installed
+model, contour tracing, measurements, strain with DIS optical flow) runs in the worker thread, with the time
+to the first contour drawn and the stalls while the contours stream in (from the first contour to the end);
+and a burst of contour edits (each recomputes the measurements on the GUI thread; each is propagated ±3
+frames and the strain re-tracked in workers). The first contour is seen by polling the overlay on screen,
+so the same script measures a version without streaming (contours only when the analysis ends).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py [--model] [--frames-px 256]
 
@@ -52,11 +55,44 @@ class StallProbe:
         self._last = now
 
 
-def run_for(app, seconds: float, until=None) -> None:
+def run_for(app, seconds: float, until=None, watch=None) -> None:
+    """Process events for `seconds` or until `until()`; `watch()` is called after each turn."""
     end = time.perf_counter() + seconds
     while time.perf_counter() < end and not (until and until()):
         app.processEvents()
+        if watch is not None:
+            watch()
         time.sleep(0.001)
+
+
+class FirstContour:
+    """The time the overlay first shows an endocardium (polled after each turn of the event loop)."""
+
+    def __init__(self, window):
+        self.item = window.overlays.items["endo"]
+        self.at_s: float | None = None
+
+    def __call__(self):
+        if self.at_s is None:
+            x = self.item.getData()[0]
+            if x is not None and len(x):
+                self.at_s = time.perf_counter()
+
+
+def open_file(app, window, path: Path) -> tuple[float, np.ndarray]:
+    """Open `path` as the user does (File > Open); the ms until its first frame is on screen, and the stalls."""
+    from PySide6.QtCore import QTimer
+
+    probe = StallProbe()
+    probe.start()
+    t0 = time.perf_counter()
+    QTimer.singleShot(0, lambda: window.open_paths([path]))  # as a menu action: from the event loop
+    image = window.cine.image
+    run_for(app, 60.0, until=lambda: image.image is not None and image.width() is not None)
+    app.processEvents()  # the paint that puts it on screen
+    first_ms = (time.perf_counter() - t0) * 1000
+    run_for(app, 0.3)
+    return first_ms, probe.stop()
 
 
 def row(name: str, stalls: np.ndarray, extra: str = "") -> str:
@@ -71,6 +107,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", action="store_true", help="segment with the installed model, not the truth")
     parser.add_argument("--frames-px", type=int, default=256, help="phantom image size (square)")
     parser.add_argument("--beats", type=int, default=2)
+    parser.add_argument("--path", type=Path, default=Path(__file__).resolve().parents[1] / "resources/demo/a4c.dcm",
+                        help="file opened for the time to first frame (default: the demo A4C clip)")
     args = parser.parse_args(argv)
 
     from app.data.phantom import EchoPhantomParams, HeartParams, make_echo
@@ -99,6 +137,8 @@ def main(argv=None) -> int:
     run_for(app, 120.0, until=device.isFinished)
     lines.append(row("start-up: device probe + warm-up", probe.stop(), f"{time.perf_counter() - t0:.1f} s, "
                      "nothing playing yet"))
+    first_frame_ms, stalls = open_file(app, window, args.path)
+    lines.append(row(f"open {args.path.name}", stalls, f"first frame on screen after {first_frame_ms:.0f} ms"))
     window.controller.add_recording(rec)
     run_for(app, 0.5)
 
@@ -117,18 +157,25 @@ def main(argv=None) -> int:
         handling_ms.append((time.perf_counter() - t) * 1000)
 
     window.controller._analysis_succeeded = timed
+    first = FirstContour(window)
     probe.start()
     t0 = time.perf_counter()
     window.analyse_current()
-    run_for(app, 300.0, until=lambda: bool(done))
+    run_for(app, 300.0, until=lambda: bool(done), watch=first)
     elapsed = time.perf_counter() - t0
+    gaps = np.asarray(probe.gaps_ms)
     stalls = probe.stop()
     ok = bool(done and done[0])
     lines.append(row("playback + analysis in worker", stalls, f"analysis {elapsed:.1f} s, ok={ok}, result taken "
                      f"on the GUI thread in {handling_ms[0] if handling_ms else float('nan'):.0f} ms"))
+    first_s = (first.at_s or time.perf_counter()) - t0
+    streaming = stalls[np.cumsum(gaps) / 1000 >= first_s]  # the probe's gaps since the first contour
+    lines.append(row("  from first contour to the end", streaming,
+                     f"first contour drawn {first_s * 1000:.0f} ms after Analyse "
+                     f"({first_s / max(elapsed, 1e-9):.0%} of the analysis)"))
     window.cine.set_playing(False)
 
-    st = window.study[0]
+    st = window.state  # the phantom (the opened file is recording 0)
     if ok and st.contours:
         probe.start()
         t0 = time.perf_counter()
@@ -138,12 +185,14 @@ def main(argv=None) -> int:
             old = st.contour((0, frame), "endo")
             if old is None:
                 continue
-            window.edits.propagation.push(ContourEdit(0, (0, frame), "endo", old.moved(3, old.points_px[3] + 1.0),
-                                                      old, PropagationRange(3, 3)))  # as the editor does
+            moved = old.moved(3, old.points_px[3] + 1.0)
+            window.edits.propagation.push(ContourEdit(window.index, (0, frame), "endo", moved, old,
+                                                      PropagationRange(3, 3)))  # as the editor does
             run_for(app, 0.02)
         edit_ms = (time.perf_counter() - t0) * 1000 / n_edits - 20
         deadline = time.monotonic() + 300  # the propagations (worker) and the strain re-tracking that follow
-        while (window.edits.propagation.busy() or window.edits.retrack.busy(0)) and time.monotonic() < deadline:
+        while ((window.edits.propagation.busy() or window.edits.retrack.busy(window.index))
+               and time.monotonic() < deadline):
             run_for(app, 0.05)
         after_s = time.perf_counter() - t0
         lines.append(row(f"{n_edits} contour edits (+remeasure)", probe.stop(),

@@ -5,7 +5,8 @@
     python -m app analyze clip.dcm --view a2c --masks labels.nii.gz
     python -m app analyze clip.dcm --labels clip.truth.npz  # measure a given segmentation (no model)
 
-Without --json a short summary is printed. Bad input (unreadable file, unknown view, model not
+Without --json a short summary is printed. On a terminal, stderr shows a one-line progress bar while each
+recording is analysed (app/commands/progress_bar.py). Bad input (unreadable file, unknown view, model not
 installed, labels of the wrong shape) -> one line on stderr, exit 2.
 """
 
@@ -114,6 +115,7 @@ def _check_one_patient(paths: list[Path], recordings) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.cli import UsageError
     from app.commands.analyze_io import load_labels, write_masks
+    from app.commands.progress_bar import terminal_bar
     from app.tasks import run_task
     from app.workflow.analyse import AnalysisOptions, analyze_recording, load
     from app.workflow.measure import measure_study
@@ -152,8 +154,13 @@ def run(args: argparse.Namespace) -> int:
                 segmenter, name = (lambda rec, _l=labels: _l), f"labels:{Path(label_file).name}"
             else:
                 segmenter, name = default_segmenter(recording, opts.model, opts.hysteresis)
-            analysis = run_task(analyze_recording(recording, segmenter=segmenter, segmenter_name=name,
-                                                  strain=opts.strain, motion=opts.motion))
+            bar = terminal_bar(sys.stderr, path.name if len(paths) > 1 else "")
+            try:
+                analysis = run_task(analyze_recording(recording, segmenter=segmenter, segmenter_name=name,
+                                                      strain=opts.strain, motion=opts.motion), bar)
+            finally:
+                if bar is not None:
+                    bar.close()
         except AnalysisError as exc:
             raise UsageError(f"{path}: {exc}") from None
         if analysis is None:  # pragma: no cover - nothing cancels from the CLI

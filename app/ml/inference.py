@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from app.analysis.contours import label_box
+from app.analysis.partial import FrameLabels
 from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
@@ -283,7 +284,9 @@ def segment_recording(
     hysteresis_margin: float = 0.0,
     device=None,
 ) -> Iterator[Progress | EchoSegmentation]:
-    """Segment every frame; yields Progress after each frame and finally one EchoSegmentation.
+    """Segment every frame; yields Progress after each frame and finally one EchoSegmentation. When a frame's
+    labels are final as soon as it is segmented (no centred window, no two-way average), its Progress carries
+    them (app.analysis.partial.FrameLabels, a view into the result's array) so the viewer can draw them.
 
     cancel: callable (or threading.Event) checked before each frame; when it fires the generator stops
     without a result. bidirectional_check: also run the clip backwards (temporal model) and multiply the
@@ -352,9 +355,10 @@ def segment_recording(
         net_probs = seg.step_net(small[t])
         if held is not None:
             held[t] = net_probs
+            yield Progress((t + 1) / total, "segmenting")
         else:
-            store(t, net_probs)
-        yield Progress((t + 1) / total, "segmenting")
+            store(t, net_probs)  # frame t is final: the viewer may trace and draw it now
+            yield Progress((t + 1) / total, "segmenting", FrameLabels(t, labels[t], slice_index))
     if smooth:
         for t, net_probs in enumerate(centred_average(held, centred_window)):
             store(t, net_probs)

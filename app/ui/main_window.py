@@ -125,7 +125,9 @@ class MainWindow(QMainWindow):
         c = self.controller
         c.error.connect(lambda title, text: dialogs.show_error(self, title, text))
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        c.analysis_done.connect(lambda i, ok: self.reports.update())
+        c.analysis_done.connect(lambda i, ok: (self.reports.update(), self._if_current(i, self.refresh_frame)))
+        c.analysis_traced.connect(self._traced)
+        c.analysis_measured.connect(self._measured)
         self.recordings.recording_selected.connect(self.show_recording)
         self.recordings.slice_changed.connect(self._slice_changed)
         self.cine.frame_changed.connect(lambda f: self.refresh_frame())
@@ -263,15 +265,36 @@ class MainWindow(QMainWindow):
         frame = self.cine.frame
         key = (self.slice_index, frame)
         controls = st.contours.get(key)
-        strain = st.strain
-        centerline = getattr(strain, "centerline_px", None)
-        self.overlays.update(st.recording, controls, frame in st.ed_frames or frame in st.es_frames,
-                             None if centerline is None else np.asarray(centerline)[frame])
+        traced = self.controller.traced(self.index).get(key) if controls is None else None
+        if traced is not None:  # the running analysis has traced this frame: drawn before it ends
+            self.overlays.show_traced(traced)
+        else:
+            centerline = getattr(st.strain, "centerline_px", None)
+            self.overlays.update(st.recording, controls, frame in st.ed_frames or frame in st.es_frames,
+                                 None if centerline is None else np.asarray(centerline)[frame])
         self.editor.show(st.contour(key, self.editor.kind),
                          self.cine.image.mapRectToParent(self.cine.image.boundingRect()), key)
         size_handles(self.editor, self.cine)
         self.curves.set_frame(frame)
         self.cine.set_loop_range(self._beat_range(frame))
+
+    def _traced(self, index: int, keys: set) -> None:
+        """Contours the running analysis traced: draw them at once when the frame on screen is among them."""
+        key = (self.slice_index, self.cine.frame)
+        if index == self.index and key in keys and self.state.contours.get(key) is None:
+            self.overlays.show_traced(self.controller.traced(index)[key])
+
+    def _measured(self, index: int, analysis) -> None:
+        """The running analysis has measured (its strain still to come): show the values and the curve now,
+        on a recording that has none yet (a re-analysis keeps showing the current ones until it ends)."""
+        if index != self.index or self.state.measurements is not None:
+            return
+        m, rec = analysis.measurements, analysis.recording
+        self.curves.show_measurements(rec.n_frames, m, m.ed_frames, m.es_frames, analysis.flagged_frames,
+                                      curve_title(rec, self.slice_index))
+        self.measurements.set_scope(f"{rec.view.upper()} · {self.state.name} (analysing)")
+        self.measurements.show_measurements(m, rec.patient.sex, modality=rec.modality, view=rec.view,
+                                            strain_note="strain still running")
 
     def refresh_measurements(self) -> None:
         st = self.state

@@ -1,6 +1,7 @@
 """Per-frame overlays on the cine view: endocardium, epicardium, LA, the right ventricle (short-axis MRI),
 long axis and the disks of the method of disks (on ED/ES frames), strain segments when present. Each layer
-can be toggled.
+can be toggled. While an analysis runs, `show_traced` draws a frame's contours as the analysis traced them
+(before they become editable control contours).
 """
 
 from __future__ import annotations
@@ -75,6 +76,17 @@ class OverlayLayer:
                 if chords is not None:
                     self._set(self.disks, chords.reshape(-1, 2))
         self._update_strain(centerline_px)
+
+    def show_traced(self, traced) -> None:
+        """Draw one frame's contours as the running analysis traced them (app.analysis.partial.TracedFrame)."""
+        self.clear()
+        lv = traced.contours
+        borders = {"rv": (traced.rv_px, True)}
+        if lv is not None:
+            borders.update(endo=(lv.endo_px, lv.closed), epi=(lv.epi_px, lv.closed), la=(lv.la_px, True))
+        for kind, (points, closed) in borders.items():
+            if points is not None and len(points) >= 2:
+                self._set(self.items[kind], np.vstack([points, points[:1]]) if closed else points)
 
     def _update_strain(self, centerline_px: np.ndarray | None) -> None:
         if centerline_px is None:

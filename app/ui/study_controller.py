@@ -13,10 +13,12 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from app.analysis.partial import TracedFrame
 from app.data.recording import Recording
 from app.ui.workers import GeneratorWorker, error_text
 from app.workflow import autosave
 from app.workflow.edits import AnalysisEdit, EditCommand
+from app.workflow.results import RecordingAnalysis
 from app.workflow.study import StudyState
 
 
@@ -35,11 +37,17 @@ class UndoableEdit(QUndoCommand):
 
 class StudyController(QObject):
     """Signals: error(title, text), message(text), analysis_progress(index, fraction, text),
-    analysis_done(index, ok: bool), saved(list of SaveResult)."""
+    analysis_traced(index, set of (slice, frame) newly traced), analysis_measured(index, RecordingAnalysis
+    without strain yet), analysis_done(index, ok: bool), saved(list of SaveResult).
+
+    While an analysis runs, the contours it has traced so far are in `traced(index)` ({(slice, frame):
+    app.analysis.partial.TracedFrame}); they are dropped when it ends (its result then holds them all)."""
 
     error = Signal(str, str)
     message = Signal(str)
     analysis_progress = Signal(int, float, str)
+    analysis_traced = Signal(int, object)
+    analysis_measured = Signal(int, object)
     analysis_done = Signal(int, bool)
     saved = Signal(object)
 
@@ -54,6 +62,7 @@ class StudyController(QObject):
         self.save_timer.timeout.connect(self.save_now)
         self.study.events.modified.connect(self._modified)
         self.workers: dict[int, GeneratorWorker] = {}
+        self._traced: dict[int, dict[tuple[int, int], TracedFrame]] = {}
         self.segmenter_for = lambda recording: None  # tests inject a segmenter factory here
         self.echo_hysteresis = 0.0  # label hysteresis margin for echo analyses (Analysis menu: steady contours)
         self.with_strain = True
@@ -150,6 +159,7 @@ class StudyController(QObject):
 
         worker = GeneratorWorker(job, label=f"analysis of {self.study[index].name}", parent=self)
         worker.progress.connect(lambda f, msg: self.analysis_progress.emit(index, f, msg))
+        worker.partials.connect(lambda items: self._partials(index, items))
         worker.succeeded.connect(lambda result: self._analysis_succeeded(index, result, keep_edits))
         worker.failed.connect(lambda text: self._analysis_failed(index, text))
         worker.cancelled.connect(lambda: self._analysis_ended(index, False, "Analysis cancelled"))
@@ -162,6 +172,20 @@ class StudyController(QObject):
         for i, worker in list(self.workers.items()):
             if index is None or i == index:
                 worker.cancel()
+
+    def traced(self, index: int | None) -> dict:
+        """The contours the running analysis of `index` has traced so far (empty when none runs)."""
+        return self._traced.get(index, {})
+
+    def _partials(self, index: int, items: tuple) -> None:
+        if index not in self.workers:  # a batch queued before the analysis ended
+            return
+        frames = [p for p in items if isinstance(p, TracedFrame)]
+        if frames:
+            self._traced.setdefault(index, {}).update((p.key, p) for p in frames)
+            self.analysis_traced.emit(index, {p.key for p in frames})
+        for measured in (p for p in items if isinstance(p, RecordingAnalysis)):
+            self.analysis_measured.emit(index, measured)
 
     def _analysis_succeeded(self, index: int, result, keep_edits: bool = True) -> None:
         try:
@@ -177,6 +201,7 @@ class StudyController(QObject):
         self._analysis_ended(index, False, "Analysis failed")
 
     def _analysis_ended(self, index: int, ok: bool, text: str) -> None:
+        self._traced.pop(index, None)
         self.message.emit(text)
         self.analysis_done.emit(index, ok)
 

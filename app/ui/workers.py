@@ -1,8 +1,10 @@
 """Long jobs off the GUI thread: a QThread that runs a task (app.tasks) and reports by Qt signals.
 
 The task yields app.tasks.Progress and finally its result (or returns it); cancel is the worker's Event.
-Signals are queued to the GUI thread. Every started worker is registered so
-tests (and the window on close) can check that none is left running.
+Signals are queued to the GUI thread. Partial results (Progress.partial) are gathered in the worker and
+emitted in batches at most every PARTIAL_INTERVAL_S (`partials(tuple)`), so the GUI thread redraws at most
+~10 times a second however fast they come; the last batch goes before `succeeded`, none after a cancel.
+Every started worker is registered so tests (and the window on close) can check that none is left running.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtCore import QThread, Signal
 
 from app.tasks import Progress
 
+PARTIAL_INTERVAL_S = 0.1
 _ACTIVE: "weakref.WeakSet[GeneratorWorker]" = weakref.WeakSet()
 
 
@@ -28,11 +31,13 @@ def active_workers() -> list["GeneratorWorker"]:
 class GeneratorWorker(QThread):
     """Runs `make_generator(cancel_event)` in its own thread.
 
-    Signals: progress(fraction 0..1, message), succeeded(result), failed(message), cancelled().
+    Signals: progress(fraction 0..1, message), partials(tuple of Progress.partial, oldest first),
+    succeeded(result), failed(message), cancelled().
     Exactly one of succeeded / failed / cancelled is emitted, then QThread.finished.
     """
 
     progress = Signal(float, str)
+    partials = Signal(tuple)
     succeeded = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -49,6 +54,7 @@ class GeneratorWorker(QThread):
 
     def run(self) -> None:  # runs in the worker thread
         result = None
+        batch = _PartialBatch(self.partials.emit)
         try:
             task = self._make(self.cancel_event)
             while True:
@@ -61,6 +67,7 @@ class GeneratorWorker(QThread):
                 if self.cancel_event.is_set():
                     break
                 if isinstance(item, Progress):
+                    batch.add(item.partial)
                     self.progress.emit(float(item.fraction), item.message)
                 else:
                     result = item
@@ -76,7 +83,29 @@ class GeneratorWorker(QThread):
         elif result is None:
             self.failed.emit(f"{self.label or 'the job'} ended without a result")
         else:
+            batch.flush()
             self.succeeded.emit(result)
+
+
+class _PartialBatch:
+    """Partial results gathered between two emissions, sent at most every PARTIAL_INTERVAL_S."""
+
+    def __init__(self, emit: Callable[[tuple], None]) -> None:
+        self.emit = emit
+        self.items: list = []
+        self.last_s = float("-inf")  # the first partial goes at once
+
+    def add(self, partial) -> None:
+        if partial is not None:
+            self.items.append(partial)
+        if self.items and time.monotonic() - self.last_s >= PARTIAL_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.items:
+            items, self.items = tuple(self.items), []
+            self.emit(items)
+        self.last_s = time.monotonic()
 
 
 def error_text(exc: BaseException) -> str:

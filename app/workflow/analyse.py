@@ -2,7 +2,8 @@
 
 load -> segment -> contours -> ED/ES -> measure (once) -> strain -> view check, as one cancellable task
 (app.tasks): `analyze_recording(recording, ...)` yields Progress and finally one RecordingAnalysis; when
-`cancel` fires it stops without a result. `analyze_file(path, options)` starts from the file (the batch
+`cancel` fires it stops without a result. Partial results ride on the Progress (the viewer shows them as they
+come): each frame's contours as traced (segment_step), then the analysis without strain once measured. `analyze_file(path, options)` starts from the file (the batch
 runner); `load(path, options)` is the loading step alone (the CLI loads every file of a study first, to check
 that they are one patient's). The viewer's edits re-enter at the measuring step: `measure` is the one function
 that turns contours (the analysis' or the edited ones) and ED/ES frames into Measurements.
@@ -112,6 +113,7 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
                                  ed_es_method=choice.method, ed_es_fallback=choice.fallback,
                                  view_check=view_check(recording))
     if with_strain:
+        yield Progress(share + 0.03, "measured; tracking strain", analysis)  # the values, shown before the strain
         analysis = yield from scaled(strain_step(analysis, motion, cancel), share + 0.03, share + 0.03 + STRAIN_SHARE)
         if analysis is None or is_cancelled(cancel):
             return

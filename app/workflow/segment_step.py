@@ -1,7 +1,9 @@
 """The segmenting step of the analysis (app.workflow.analyse): segmentation -> labels -> contours.
 
 `segment_and_trace(recording, segmenter, cancel)` is a task (app.tasks): Progress, then one `Traced`
-(labels, confidence, the segmenter's per-frame flags, the contours).
+(labels, confidence, the segmenter's per-frame flags, the contours). Each frame's contours are published as
+soon as they are traced (Progress.partial = app.analysis.partial.TracedFrame), during segmentation for a
+segmenter that publishes its final frames (FrameLabels), so the viewer draws contours frame by frame.
 
 A segmenter is a callable taking the Recording (and, if it accepts it, `cancel=`) and returning, or
 generating as its last item after Progress items, one of: labels (T, H, W) / (S, T, H, W); a
@@ -24,6 +26,7 @@ app.ml.inference).
 from __future__ import annotations
 
 import inspect
+import zlib
 from typing import Callable, Iterator
 
 import numpy as np
@@ -31,6 +34,7 @@ import numpy as np
 from dataclasses import dataclass
 
 from app.analysis.contours import extract_contours
+from app.analysis.partial import FrameLabels, TracedFrame
 from app.analysis.rv import rv_outline
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch, no OpenCV
@@ -138,7 +142,8 @@ def _run_segmenter(segmenter: Segmenter, recording: Recording, cancel) -> Iterat
         if is_cancelled(cancel):
             return
         if isinstance(item, Progress):
-            yield Progress(SEGMENTATION_SHARE * min(max(item.fraction, 0.0), 1.0), item.message or "segmenting")
+            yield Progress(SEGMENTATION_SHARE * min(max(item.fraction, 0.0), 1.0), item.message or "segmenting",
+                           item.partial)
         else:
             result = item
     if result is not None:
@@ -192,21 +197,48 @@ def _unpack(result, recording: Recording) -> tuple[np.ndarray, np.ndarray]:
 
 # -- the step ----------------------------------------------------------------------------------------
 def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel=None) -> Iterator[Progress | Traced]:
-    """Segment the recording and trace every frame's contours (see the module docstring)."""
+    """Segment the recording and trace every frame's contours (see the module docstring). Each frame's contours
+    are published as they are traced (Progress.partial = TracedFrame): while the segmenter runs for the frames
+    it says are final (FrameLabels), else while tracing; a frame whose labels changed after it was published is
+    traced again, so the result is the same as tracing the final labels."""
+    kind = contour_kind(recording)
+    with_rv = recording.modality == "mri"  # label 3 is the RV on short-axis MRI (the LA on echo)
+    early: dict[tuple[int, int], tuple[int, TracedFrame]] = {}  # traced while segmenting: (labels checksum, frame)
     result = None
     for item in _run_segmenter(segmenter, recording, cancel):
-        if isinstance(item, Progress):
-            yield item
-        else:
+        if not isinstance(item, Progress):
             result = item[1]
+            continue
+        done = item.partial
+        if isinstance(done, FrameLabels) and done.labels.shape == recording.image_shape:
+            traced = trace_frame(done.labels, done.slice_index, done.frame, kind, with_rv)
+            early[traced.key] = (_checksum(done.labels), traced)
+            yield Progress(item.fraction, item.message, traced)
+        else:
+            yield Progress(item.fraction, item.message)
     if is_cancelled(cancel):
         return
     if result is None:
         raise AnalysisError("the segmenter returned no labels")
     labels, confidence = _unpack(result, recording)
-    flags = segmenter_flags(result)
-    kind = contour_kind(recording)
-    with_rv = recording.modality == "mri"  # label 3 is the RV on short-axis MRI (the LA on echo)
+    contours = yield from _trace_all(recording, labels, kind, with_rv, early, cancel)
+    if contours is not None:
+        yield Traced(labels, confidence, segmenter_flags(result), contours)
+
+
+def trace_frame(labels: np.ndarray, slice_index: int, frame: int, kind: str, with_rv: bool) -> TracedFrame:
+    """One frame's contours (and RV border when `with_rv`) from its labels (H, W)."""
+    return TracedFrame(slice_index, frame, extract_contours(labels, kind), rv_outline(labels) if with_rv else None)
+
+
+def _checksum(labels: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(labels, dtype=np.uint8).data)
+
+
+def _trace_all(recording: Recording, labels: np.ndarray, kind: str, with_rv: bool, early: dict, cancel
+               ) -> Iterator[Progress]:
+    """Every frame's contours (FrameContours, one per slice for a stack), reusing the frames traced while
+    segmenting when their labels are unchanged; None when cancelled."""
     stack = labels if recording.is_stack else labels[None]
     n_total = stack.shape[0] * stack.shape[1]
     per_slice = []
@@ -214,13 +246,15 @@ def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel=None) -
         frames, rv = [], []
         for t, frame in enumerate(slice_labels):
             if is_cancelled(cancel):
-                return
-            frames.append(extract_contours(frame, kind))
-            if with_rv:
-                rv.append(rv_outline(frame))
+                return None
+            known = early.get((s, t))
+            fresh = known is None or known[0] != _checksum(frame)
+            traced = trace_frame(frame, s, t, kind, with_rv) if fresh else known[1]
+            frames.append(traced.contours)
+            rv.append(traced.rv_px)
             done = s * stack.shape[1] + t + 1
-            if done % 10 == 0 or done == n_total:
-                yield Progress(SEGMENTATION_SHARE + (1 - SEGMENTATION_SHARE) * done / n_total, "tracing contours")
+            if fresh or done % 10 == 0 or done == n_total:
+                yield Progress(SEGMENTATION_SHARE + (1 - SEGMENTATION_SHARE) * done / n_total, "tracing contours",
+                               traced if fresh else None)
         per_slice.append(FrameContours.of(frames, rv if any(r is not None for r in rv) else ()))
-    contours = tuple(per_slice) if recording.is_stack else per_slice[0]
-    yield Traced(labels, confidence, flags, contours)
+    return tuple(per_slice) if recording.is_stack else per_slice[0]

@@ -1,4 +1,4 @@
-"""Import, once and off the GUI thread, the modules an analysis loads lazily.
+"""Import, once and off the GUI thread, the modules opening a file and an analysis load lazily.
 
 Importing a large module holds the interpreter lock for long stretches (torch's and scikit-image's
 extension modules, dataclass creation, bytecode loading), so a first analysis that imports them in its
@@ -18,7 +18,16 @@ from app.tasks import Cancel, Progress, is_cancelled
 
 # What a first echo or MRI analysis imported on 2026-11-26 that the window had not (sys.modules before and
 # after `analyze_for_viewer` on a phantom clip), by the modules that pull in the rest.
+# Opening a first DICOM file imported pydicom and its pixel decoders on the GUI thread: 0.8 s before its first
+# frame showed (benchmarks/gui_responsiveness.py, 2026-11-26), 30 ms once they are imported. They go first.
 ANALYSIS_MODULES = (
+    "pydicom",
+    "pydicom.pixels",
+    "pydicom.pixel_data_handlers",
+    "app.data.readers.dicom_file",
+    "app.data.readers.dicom_us",
+    "app.data.readers.mr_sources",
+    "app.data.readers.series",
     "torch",
     "app.ml.nets.registry",
     "app.ml.inference",
