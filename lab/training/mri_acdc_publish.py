@@ -42,7 +42,8 @@ def publish(args, argv: list[str]) -> int:
         "training_data": CITATION + "; 5 folds over whole patients stratified by diagnostic group "
                                     "(app/data/datasets/acdc.py stratified_folds), member k trained without fold k",
         "augmentation": "crop 128 px (160 mm) around the heart, moved up to 32 px; rotation, flip, zoom 0.7-1.4, "
-                        "shift; contrast/brightness/gamma, shading, blur, noise (lab/training/mri_augment.py)",
+                        "shift; contrast/brightness/gamma, shading, blur, noise (lab/training/mri_augment.py)"
+                        + _scanner_note(args.tag),
         "loss": "cross-entropy + soft Dice of LV pool, myocardium and RV pool (equal weights)",
         "postprocessing": "argmax, then per phase over the stack: largest 3D LV and RV pools with holes filled, "
                           "largest myocardium touching the LV (app/ml/mri_stack_cleanup.py)",
@@ -55,11 +56,35 @@ def publish(args, argv: list[str]) -> int:
                     "sunnybrook_held_out_centre": summary.get("sunnybrook", []),
                     "evaluated_with": f"python -m app evaluate mri-seg --tag {args.tag} --tta-views "
                                       f"{summary.get('tta_views', TTA_VIEWS)}"},
-        "previous_model": "three-class crop model trained on 3 Sunnybrook patients (git history of models/mri_seg); "
-                          "its Sunnybrook leave-one-out: endocardial DSC 0.931, myocardial 0.782, APD 1.60 mm",
+        "previous_model": _previous_model(args.tag),
     })
     print(f"published {folder}", flush=True)
     return 0
+
+
+def _previous_model(tag: str) -> str:
+    if "--init-from-shipped" in _fold_argv(tag):
+        from app.ml.weights import read_card
+
+        sha = read_card("mri_seg").provenance.sha256[:12]
+        return (f"the same five-fold ensemble before the other-scanner fine-tune (sha256 {sha}..., git history of "
+                "models/mri_seg; its figures in lab/notes/mri_seg.md)")
+    return ("three-class crop model trained on 3 Sunnybrook patients (git history of models/mri_seg); "
+            "its Sunnybrook leave-one-out: endocardial DSC 0.931, myocardial 0.782, APD 1.60 mm")
+
+
+def _scanner_note(tag: str) -> str:
+    """What the folds' other-scanner augmentation and warm start were, from fold 0's training flags."""
+    argv = _fold_argv(tag)
+    note = ""
+    if "--scanner-fraction" in argv:
+        fraction = argv[argv.index("--scanner-fraction") + 1]
+        note += (f"; in {float(fraction):.0%} of the samples another scanner and export (mri_augment.scanner: "
+                 "1.25-2.8 mm pixels, coil shading, Rician noise SNR 5-25, gamma 0.6-1.6, 8-bit JPEG 40-95, "
+                 "wider than the evaluation profiles of app/data/degrade_mri.py)")
+    if "--init-from-shipped" in argv:
+        note += "; each fold fine-tuned from the same fold's member of the previous models/mri_seg"
+    return note
 
 
 def _fold_argv(tag: str) -> list[str]:
