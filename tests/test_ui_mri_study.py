@@ -292,9 +292,9 @@ def test_close_recording_keeps_its_edits_and_close_study_empties_the_window(make
 
 
 def study_actions_body_size_edit(index):
-    from app.workflow.edits import BodySizeEdit
+    from app.workflow.study_edits import PatientDetailsEdit
 
-    return BodySizeEdit(index, 170.0, 70.0)
+    return PatientDetailsEdit(170.0, 70.0, "")
 
 
 def test_la_volume_biplane_area_length_from_the_traced_atrium(make_window, qtbot, monkeypatch):

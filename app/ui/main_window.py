@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.tools.mode_changed.connect(self.editor.set_mode)
         self.tools.analyse.connect(self.analyse_current)
         self.tools.analyse_all.connect(self.study_actions.analyse_all)
+        self.tools.patient_requested.connect(self.study_actions.edit_patient)
         self.edits = EditActions(self)
         self.editor.drag_started.connect(lambda: self.cine.set_playing(False))
         # control points sized (and thinned out) to the contour on screen: small slices keep their outline visible
@@ -284,7 +285,7 @@ class MainWindow(QMainWindow):
             self.curves.show_strain(strain)
         self.curves.set_frame(self.cine.frame)
         rec = st.recording
-        self.tools.show_body_size(rec.patient.height_cm, rec.patient.weight_kg)  # typed, undone or from the file
+        self.tools.show_body_size(rec.patient.height_cm, rec.patient.weight_kg, rec.patient.sex)  # typed or from the file
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
         biplane = self.study.biplane_for(self.index)

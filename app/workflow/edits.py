@@ -205,26 +205,6 @@ class ViewEdit(EditCommand):
 
 
 @dataclass
-class BodySizeEdit(EditCommand):
-    """Set the patient's height (cm) and weight (kg); None = unknown."""
-
-    index: int
-    height_cm: float | None
-    weight_kg: float | None
-    text: str = "set height and weight"
-    _old: tuple | None = field(default=None, repr=False)
-
-    def apply(self, study: StudyState) -> None:
-        p = study[self.index].recording.patient
-        if self._old is None:
-            self._old = (p.height_cm, p.weight_kg)
-        study.set_body_size(self.index, self.height_cm, self.weight_kg)
-
-    def revert(self, study: StudyState) -> None:
-        study.set_body_size(self.index, *self._old)
-
-
-@dataclass
 class CalibrationEdit(EditCommand):
     """Set the pixel size (None restores the file's own)."""
 
