@@ -192,3 +192,21 @@ def test_the_start_up_warm_up_freezes_the_long_lived_heap(make_window, qtbot):
     finally:  # the other tests of this process collect their windows as before
         gc.unfreeze()
         heap._done = False
+
+
+def test_the_timeline_marks_frames_edited_by_hand_and_propagated_apart(analysed, qtbot):
+    window, _ = analysed
+    st, timeline = window.study[0], window.curves.timeline
+    window.tools.propagate.setValue(2)
+    assert timeline.hand_edits.data.size == 0 and timeline.propagated.data.size == 0
+    window.cine.set_frame(6)
+    old = st.contour((0, 6), "endo")
+    with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000):
+        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+    hand = sorted(timeline.hand_edits.data["x"])
+    propagated = sorted(timeline.propagated.data["x"])
+    assert hand == [6] and propagated == [4, 5, 7, 8]
+    assert timeline.hand_edits.opts["brush"].color().alpha() == 255  # filled
+    assert timeline.propagated.opts["brush"].color().alpha() == 0  # hollow: a different mark
+    window.actions.undo.trigger()
+    assert timeline.hand_edits.data.size == 0 and timeline.propagated.data.size == 0

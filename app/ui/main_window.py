@@ -27,6 +27,7 @@ from app.ui.study_actions import StudyActions
 from app.ui.status import StatusArea
 from app.ui.study_windows import choose_window, study_windows
 from app.ui.study_controller import StudyController
+from app.ui.timeline import edit_marks
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
 from app.workflow.la_volume import study_la_volume
@@ -280,7 +281,8 @@ class MainWindow(QMainWindow):
             return
         strain = st.strain
         self.curves.show_measurements(st.recording.n_frames, st.measurements, st.ed_frames, st.es_frames,
-                                      st.flagged_frames, curve_title(st.recording, self.slice_index))
+                                      st.flagged_frames, curve_title(st.recording, self.slice_index),
+                                      edit_marks(st, self.slice_index))
         if self.curves.strain_source is not strain:  # re-plot only when the strain result changes
             self.curves.show_strain(strain)
         self.curves.set_frame(self.cine.frame)
