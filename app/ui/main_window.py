@@ -291,7 +291,8 @@ class MainWindow(QMainWindow):
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
         biplane = self.study.biplane_for(self.index)
-        la = None if biplane is None else study_la_volume(self.study)
+        la = study_la_volume(self.study)  # biplane, or single-plane on the view it comes from
+        la = la if la is not None and (biplane is not None or rec.view in la.views) else None
         self.measurements.set_scope(measurement_scope(st, biplane is not None))
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else biplane, rec.modality, source,
