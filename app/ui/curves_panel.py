@@ -71,6 +71,7 @@ class CurvesPanel(QWidget):
         self.timeline.set_frame_count(n_frames)
         self.volume_plot.setXRange(-0.5, max(n_frames - 0.5, 1), padding=0.01)
         curve, label = _volume_or_area(measurements)
+        lv_curve = curve
         frames = np.arange(len(curve)) if curve is not None else []
         if curve is None:
             self.volume_curve.setData([], [])
@@ -90,8 +91,7 @@ class CurvesPanel(QWidget):
         self.timeline.set_markers(ed_frames, es_frames)
         low = float(np.nanmin(curve)) if curve is not None and np.isfinite(curve).any() else 0.0
         self.timeline.set_flags(flagged, low)
-        high = float(np.nanmax(curve)) if curve is not None and np.isfinite(curve).any() else 1.0
-        self.timeline.set_edits(*edits, high)
+        self.timeline.set_edits(*edits, lv_curve, low)
 
     def show_strain(self, strain) -> None:
         """GLS and segmental curves of a StrainResult (or hide the plot when None)."""
