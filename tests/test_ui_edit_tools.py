@@ -210,3 +210,34 @@ def test_the_timeline_marks_frames_edited_by_hand_and_propagated_apart(analysed,
     assert timeline.propagated.opts["brush"].color().alpha() == 0  # hollow: a different mark
     window.actions.undo.trigger()
     assert timeline.hand_edits.data.size == 0 and timeline.propagated.data.size == 0
+
+
+def test_a_propagated_correction_is_measured_once_with_the_frames_it_reached(analysed, qtbot):
+    """The edited frame's contour is drawn at once; its remeasurement waits for the propagation (tens of ms), so a
+    correction costs one remeasurement on the GUI thread, not two. Without a propagation it is measured at once."""
+    window, _ = analysed
+    st = window.study[0]
+    measured = []
+    window.study.events.measurements_changed.connect(lambda i: measured.append(st.measurements))
+    drawn = []
+    window.study.events.contours_changed.connect(lambda i, keys: drawn.append(keys))
+    window.tools.propagate.setValue(2)
+    es = st.es_frames[0]
+    window.cine.set_frame(es)
+    old = st.contour((0, es), "endo")
+    before = st.measurements.esv_ml
+    window.editor.edit_requested.emit("endo", old.with_points(old.points_px + 0.1 * (old.points_px.mean(axis=0)
+                                                                                      - old.points_px)), "shrink")
+    assert drawn == [[(0, es)]] and measured == []  # drawn now, measured with the propagation
+    qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)
+    assert len(measured) == 1 and measured[0].esv_ml < before - 0.5
+    assert {(0, es + k) for k in (-2, -1, 1, 2)} <= st.propagated_keys
+    window.actions.undo.trigger()
+    assert st.measurements.esv_ml == pytest.approx(before)
+    window.actions.redo.trigger()  # a redo is measured at once
+    assert st.measurements.esv_ml == pytest.approx(measured[0].esv_ml) and len(measured) == 3
+    window.tools.propagate.setValue(0)
+    measured.clear()
+    old = st.contour((0, es), "endo")
+    window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [1.0, 0.0]), "move")
+    assert len(measured) == 1  # no propagation: measured at once

@@ -45,7 +45,7 @@ def test_rv_overlay_toggle_rows_and_edit(rv_window, qtbot):
     old = st.contour((1, ed), "rv")
     centre = old.points_px.mean(axis=0)
     window.editor.edit_requested.emit("rv", old.with_points(centre + 1.25 * (old.points_px - centre)), "grow RV")
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)
     assert st.measurements.rv_edv_ml > rv_edv + 0.5
     assert "edited" in window.measurements.cell_text("rv_edv_ml", 3)
     window.controller.undo_stack.undo()
