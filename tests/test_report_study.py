@@ -58,3 +58,78 @@ def test_export_study_writes_every_kind(tmp_path):
     assert all(p.stat().st_size > 0 for p in written)
     with pytest.raises(ValueError, match="unknown export kinds"):
         export_study(study, tmp_path / "x", kinds=("pdf", "docx"))
+
+
+def _study(views=("a4c", "a2c")):
+    from app.workflow.study import StudyState
+
+    study = StudyState()
+    for view in views:
+        index = study.add_recording(synthetic_analysis(view=view, path=Path(f"/s/{view}.dcm")).recording)
+        study.set_analysis(index, synthetic_analysis(view=view, path=Path(f"/s/{view}.dcm")))
+    return study
+
+
+def _pdf_text(path) -> str:
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(str(path)).pages).split())
+
+
+def test_the_report_has_the_la_volume_with_its_range_biplane_and_single_plane(tmp_path):
+    from app.workflow.la_volume import study_la_volume
+    from app.workflow.study_edits import PatientDetailsEdit
+
+    study = _study()
+    la = study_la_volume(study)
+    assert la is not None and la.method == "biplane area-length"
+    rows = {r.key: r for r in study_report(study).study_rows}
+    assert rows["la_volume_ml"].value == pytest.approx(la.volume_ml)
+    assert "la_volume_index_ml_m2" not in rows and "height and weight needed" in rows["la_volume_ml"].reference
+    PatientDetailsEdit(165.0, 60.0, "F").apply(study)
+    bsa = np.sqrt(165.0 * 60.0 / 3600)
+    report = study_report(study)
+    rows = {r.key: r for r in report.study_rows}
+    assert rows["la_volume_index_ml_m2"].value == pytest.approx(la.volume_ml / bsa)
+    assert rows["la_volume_index_ml_m2"].reference == "<= 34 ml/m2"
+    assert rows["la_volume_index_ml_m2"].flag == ("high" if round(la.volume_ml / bsa) > 34 else "")
+    text = _pdf_text(write_study_report(study, tmp_path / "la.pdf"))
+    page1 = text[:text.index("Conclusion")]
+    assert "LA volume (biplane area-length)" in page1 and f"{la.volume_ml:.0f}" in page1
+    assert "LA volume index" in page1 and "<= 34 ml/m2" in page1
+
+    single = _study(("a4c",))
+    one = study_la_volume(single)
+    assert one is not None and one.method == "single-plane area-length (A4C)"
+    assert one.volume_ml == pytest.approx(8 / (3 * np.pi) * one.area_a4c_mm2 ** 2 / one.length_a4c_mm / 1000)
+    text = _pdf_text(write_study_report(single, tmp_path / "single.pdf"))
+    assert "LA volume (single-plane area-length (A4C))" in text
+
+
+def test_the_report_names_the_frames_edited_by_hand_and_propagated_and_the_retracked_gls(tmp_path):
+    from app.workflow.edits import ContourEdit
+    from app.workflow.propagate import PropagationRange
+    from report_fixtures import synthetic_strain
+
+    study = _study(("a4c",))
+    st = study[0]
+    text = _pdf_text(write_study_report(study, tmp_path / "plain.pdf"))
+    assert "nothing edited" in text and "re-tracked" not in text and "carried along" not in text
+    frame = st.es_frames[0]
+    old = st.contour((0, frame), "endo")
+    centre = old.points_px.mean(axis=0)
+    ContourEdit(0, (0, frame), "endo", old.with_points(old.points_px + 0.1 * (centre - old.points_px)), old,
+                PropagationRange(2, 2)).apply(study)
+    assert st.propagated_keys == {(0, frame + k) for k in (-2, -1, 1, 2)}
+    report = study_report(study)
+    section = report.recordings[0]
+    assert section.hand_edited_frames == (frame,) and not section.strain_retracked
+    assert section.propagated_frames == tuple(frame + k for k in (-2, -1, 1, 2))
+    study.set_strain(0, synthetic_strain(st.analysis, gls_peak_pct=-15.0))  # as the viewer's re-tracking does
+    report = study_report(study)
+    assert report.recordings[0].strain_retracked
+    assert report.recordings[0].strain.gls_pct == pytest.approx(st.strain.gls_pct)  # the GLS shown, not the old
+    text = _pdf_text(write_study_report(study, tmp_path / "edited.pdf"))
+    page1 = text[:text.index("Conclusion")]
+    assert "Contours corrected by hand in A4C" in page1 and "GLS of A4C re-tracked on the edited contours" in page1
+    f = [frame + k for k in (-2, -1, 1, 2)]
+    assert f"contours corrected by hand on frame {frame}" in text
+    assert f"carried along the motion to frames {f[0]}, {f[1]}, {f[2]} and {f[3]}" in text

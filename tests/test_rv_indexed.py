@@ -110,13 +110,13 @@ def test_rv_is_an_editable_contour_that_remeasures_and_restores():
 
 
 def test_body_size_in_the_study_is_undoable_and_saved():
-    from app.workflow.edits import BodySizeEdit
+    from app.workflow.study_edits import PatientDetailsEdit
 
     rec, labels = rv_cine()
     study = StudyState()
     study.add_recording(rec)
     study.set_analysis(0, run_task(analyze_recording(rec, segmenter=lambda r: labels)))
-    edit = BodySizeEdit(0, 180.0, 80.0)
+    edit = PatientDetailsEdit(180.0, 80.0, "")
     edit.apply(study)
     assert study[0].recording.patient.height_cm == 180.0
     saved = study.to_json(0)

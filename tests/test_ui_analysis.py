@@ -117,6 +117,7 @@ def test_phantom_analysis_matches_truth_and_edit_changes_ef(make_window, qtbot, 
     shrunk = old.with_points(old.points_px + 0.15 * (old.points_px.mean(axis=0) - old.points_px))
     window.editor.contour = old
     window.editor.edit_requested.emit("endo", shrunk, "shrink ES")
+    qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)  # measured with its propagation
     assert st.measurements.ef_pct > true_ef + 3.0
     window.controller.undo_stack.undo()
     assert st.measurements.ef_pct == pytest.approx(ef_analysed)
@@ -140,6 +141,7 @@ def test_dicom_file_round_trip_restores_analysis_and_edits(make_window, qtbot, p
     window.cine.set_frame(es)
     window.editor.contour = old
     window.editor.commit_move(5, *window.cine.px_to_view(old.points_px[5:6] + [-6.0, 0.0])[0])
+    qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)  # measured with its propagation
     ef_edited = st.measurements.ef_pct
     sidecar = tmp_path / "userdata" / f"{window.study.save_key(0)}.cardiotrace.json"
 

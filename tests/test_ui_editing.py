@@ -92,6 +92,7 @@ def test_short_axis_stack_slices_and_edit(make_window, qtbot):
     assert old.closed
     centre = old.points_px.mean(axis=0)
     window.editor.edit_requested.emit("endo", old.with_points(centre + 1.3 * (old.points_px - centre)), "grow")
+    qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)  # measured with its propagation
     assert st.measurements.edv_ml > edv + 1.0
 
 

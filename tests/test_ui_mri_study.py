@@ -292,9 +292,9 @@ def test_close_recording_keeps_its_edits_and_close_study_empties_the_window(make
 
 
 def study_actions_body_size_edit(index):
-    from app.workflow.edits import BodySizeEdit
+    from app.workflow.study_edits import PatientDetailsEdit
 
-    return BodySizeEdit(index, 170.0, 70.0)
+    return PatientDetailsEdit(170.0, 70.0, "")
 
 
 def test_la_volume_biplane_area_length_from_the_traced_atrium(make_window, qtbot, monkeypatch):
@@ -350,3 +350,21 @@ def test_mri_pdf_has_cmr_mass_range_and_no_echo_strain_words(tmp_path):
     assert "92-176 g" in text
     for word in ("Longitudinal strain", "bullseye", "A4C", "A2C"):
         assert word not in text, word
+
+
+def test_la_volume_single_plane_when_only_one_view_has_a_traced_atrium(make_window, qtbot):
+    from app.workflow.la_volume import study_la_volume
+    from tests.ui_fixtures import fake_analysis
+
+    window = make_window()
+    rec, labels = synthetic_echo(24, view="a4c")
+    index = window.controller.add_recording(rec)
+    window.study.set_analysis(index, fake_analysis(labels, ed_frames=(0,), es_frames=(12,)))
+    window.show_recording(index)
+    qtbot.wait(20)
+    la = study_la_volume(window.study)
+    assert la is not None and la.views == ("a4c",) and la.method == "single-plane area-length (A4C)"
+    assert la.volume_ml == pytest.approx(8 / (3 * np.pi) * la.area_a4c_mm2 ** 2 / la.length_mm / 1000)
+    labels_shown = {r[0]: r[1] for r in window.measurements.rows}
+    assert labels_shown["la_volume_ml"] == "LA volume (single-plane A4C)"
+    assert window.measurements.cell_text("la_volume_ml") == f"{la.volume_ml:.0f} ml"

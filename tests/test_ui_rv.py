@@ -45,25 +45,35 @@ def test_rv_overlay_toggle_rows_and_edit(rv_window, qtbot):
     old = st.contour((1, ed), "rv")
     centre = old.points_px.mean(axis=0)
     window.editor.edit_requested.emit("rv", old.with_points(centre + 1.25 * (old.points_px - centre)), "grow RV")
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)
     assert st.measurements.rv_edv_ml > rv_edv + 0.5
     assert "edited" in window.measurements.cell_text("rv_edv_ml", 3)
     window.controller.undo_stack.undo()
     assert st.measurements.rv_edv_ml == pytest.approx(rv_edv)
 
 
-def test_height_and_weight_fields_add_indexed_rows(rv_window, qtbot):
+def test_height_and_weight_are_typed_in_one_place_and_indexed_rows_follow(rv_window, qtbot, monkeypatch):
+    import app.ui.study_actions as study_actions
+
     window = rv_window
     st = window.study[0]
+    from PySide6.QtWidgets import QDoubleSpinBox
+
+    suffixes = [box.suffix() for box in window.tools.findChildren(QDoubleSpinBox)]
+    assert " cm" not in suffixes and " kg" not in suffixes  # no second place to type them
     assert "edv_index_ml_m2" not in [r[0] for r in window.measurements.rows]
-    window.tools.height.setValue(180)
-    window.tools.weight.setValue(80)
-    window.tools._body_size_edited()  # what editingFinished does
+    assert "unknown" in window.tools.body_size.text()
+    asked = []
+    monkeypatch.setattr(study_actions, "ask_patient_details",
+                        lambda parent, h, w, s: asked.append((h, w)) or (180.0, 80.0, "M"))
+    window.tools.patient_button.click()  # the tools panel opens the patient dialog
     qtbot.wait(20)
+    assert asked == [(None, None)]
     assert st.recording.patient.height_cm == 180 and st.recording.patient.weight_kg == 80
+    assert window.tools.body_size.text() == "180 cm, 80.0 kg, male"
     assert window.measurements.cell_text("bsa_m2") == "2.00 m²"
     assert window.measurements.cell_text("rv_edv_index_ml_m2") == f"{st.measurements.rv_edv_ml / 2.0:.0f} ml/m²"
     window.controller.undo_stack.undo()
     qtbot.wait(20)
-    assert st.recording.patient.height_cm is None and window.tools.height.text() == "unknown"
+    assert st.recording.patient.height_cm is None and "unknown" in window.tools.body_size.text()
     assert "bsa_m2" not in [r[0] for r in window.measurements.rows]

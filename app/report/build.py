@@ -27,8 +27,9 @@ _METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
 
 def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: bool = False,
                          created: str | None = None, models_root: Path | None = None,
-                         reviewer: str = "") -> ReportData:
-    """analyses: sequence of RecordingAnalysis; study: optional StudyMeasurements (biplane)."""
+                         reviewer: str = "", la=None) -> ReportData:
+    """analyses: sequence of RecordingAnalysis; study: optional StudyMeasurements (biplane); la: optional
+    app.workflow.la_volume.LaVolume (the study's LA volume, indexed when the BSA is known)."""
     analyses = list(analyses)
     if not analyses:
         raise ValueError("a report needs at least one analysed recording")
@@ -40,7 +41,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
         patient=patient.anonymised() if anonymise else patient,
         anonymised=anonymise,
         recordings=sections,
-        study_rows=_study_rows(study, sections, sex, patient),
+        study_rows=_study_rows(study, sections, sex, patient) + _la_rows(la, patient, sex),
         bullseye_pct=values,
         bullseye_unreliable=unreliable,
         comment=comment or "",
@@ -230,6 +231,23 @@ def _study_rows(study, sections, sex: str, patient=None) -> tuple[MeasurementRow
         rows.append(_row("gls_pct", f"GLS (mean of {len(gls)} apical views)", float(np.mean(gls)), "%", 1,
                          "speckle tracking", sex=sex))
     return tuple(rows)
+
+
+def _la_rows(la, patient, sex: str) -> tuple[MeasurementRow, ...]:
+    """LA volume (biplane or single-plane area-length) and, with a BSA, its index with the normal range."""
+    if la is None:
+        return ()
+    from dataclasses import replace
+
+    from app.workflow.indexed import body_surface_area_m2
+
+    volume = _row("la_volume_ml", f"LA volume ({la.method})", la.volume_ml, "ml", 0, "area-length, at LV ES", sex=sex)
+    bsa = body_surface_area_m2(patient)
+    index_range = reference_range("la_volume_index_ml_m2", sex).label()  # the range is for the indexed value
+    if bsa is None:
+        return (replace(volume, reference=f"index {index_range} (height and weight needed)"),)
+    index = _row("la_volume_index_ml_m2", "LA volume index", la.volume_ml / bsa, "ml/m²", 0, "/ BSA", sex=sex)
+    return replace(volume, reference="see index"), index
 
 
 def _bullseye(sections, raw_strains) -> tuple[dict | None, frozenset]:

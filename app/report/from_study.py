@@ -32,20 +32,38 @@ def analyses_from_study(study) -> tuple[list, object | None]:
                              for s, r in zip(per_frame, rv))
         else:
             contours = FrameContours.of(per_frame)
-        out.append(replace(st.analysis, recording=st.recording, contours=contours, measurements=st.measurements))
+        out.append(replace(st.analysis, recording=st.recording, contours=contours, measurements=st.measurements,
+                           strain=st.strain))  # the strain as shown: re-tracked on the edited contours
     if not out:
         return [], None
     return out, StudyMeasurements(tuple(a.measurements for a in out), study.biplane)
 
 
 def study_report(study, *, comment: str | None = None, anonymise: bool = False) -> ReportData:
-    """The report of a StudyState; the conclusion and reviewer are the study's (comment overrides it)."""
+    """The report of a StudyState; the conclusion and reviewer are the study's (comment overrides it). It adds
+    what only the viewer knows: the LA volume, the frames corrected by hand or by propagation, and whether the
+    strain was re-tracked on the edited contours."""
+    from app.workflow.la_volume import study_la_volume
+
     analyses, measurements = analyses_from_study(study)
     if not analyses:
         raise ValueError("no analysed recording in the study: run the analysis first")
     conclusion = getattr(study, "conclusion", "") if comment is None else comment
-    return report_from_analyses(analyses, study=measurements, comment=conclusion, anonymise=anonymise,
-                                reviewer=getattr(study, "reviewer", ""))
+    report = report_from_analyses(analyses, study=measurements, comment=conclusion, anonymise=anonymise,
+                                  reviewer=getattr(study, "reviewer", ""), la=study_la_volume(study))
+    states = [st for st in study.recordings if st.analysis is not None and st.measurements is not None]
+    return replace(report, recordings=tuple(_with_edits(s, st) for s, st in zip(report.recordings, states)))
+
+
+def _with_edits(section, st):
+    """The section with its hand-edited and propagated frames (slice 0, or the stack's frames) and the strain
+    re-tracking: a strain that is not the analysis' own, taken after edits, was tracked on the edited contours."""
+    propagated = sorted({f for _, f in st.propagated_keys})
+    hand = sorted({f for _, f in st.edited_keys} - set(propagated))
+    edited = bool(st.edited_keys) or st.edes_edited
+    retracked = edited and st.strain is not None and st.strain is not getattr(st.analysis, "strain", None)
+    return replace(section, hand_edited_frames=tuple(hand), propagated_frames=tuple(propagated),
+                   strain_retracked=retracked)
 
 
 def write_study_report(study, path, *, comment: str | None = None, anonymise: bool = False,

@@ -110,6 +110,9 @@ class RecordingSection:
     edited: frozenset = frozenset()
     source_path: str = ""
     segmenter: str = ""  # what drew the contours (model name, "manual", injected labels)
+    hand_edited_frames: tuple[int, ...] = ()  # frames whose contours were corrected by hand (the viewer)
+    propagated_frames: tuple[int, ...] = ()  # frames a hand correction was carried to along the motion
+    strain_retracked: bool = False  # the strain was tracked again on the edited contours (the viewer)
 
     @property
     def spacing_text(self) -> str:

@@ -26,7 +26,7 @@ from app.report.bullseye import bullseye_drawing
 from app.report.figures import FrameImage, curve_drawing
 from app.report.model import RESEARCH_NOTICE, RecordingSection, ReportData
 from app.report.palette import CONTOUR_NAMES, CONTOUR_RGB, hex_colour
-from app.report.plain_words import contour_source, edited_phrases
+from app.report.plain_words import contour_source, edit_frames_phrases, edited_phrases
 
 PAGE_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm
@@ -57,7 +57,7 @@ def build_story(report: ReportData, width: float, height: float) -> list:
                    Paragraph(RESEARCH_NOTICE, st.NOTICE), _patient_table(report, width),
                    Paragraph("Summary", st.H2), _summary_table(report, width),
                    Paragraph("Values marked * depend on a manual correction; flagged values (low/high) lie "
-                             "outside the reference range shown.", st.SMALL),
+                             "outside the reference range shown." + _edits_note(report), st.SMALL),
                    Paragraph("Conclusion", st.H2),
                    Paragraph(escape(report.comment).replace("\n", "<br/>") if report.comment.strip()
                              else "(no conclusion written)", st.BODY),
@@ -91,6 +91,14 @@ def _summary_table(report: ReportData, width: float) -> Table:
         rows.append(["no measurement", "-", "", "", "", ""])
     f = width / 100
     return _table(rows, [36 * f, 13 * f, 7 * f, 18 * f, 9 * f, 17 * f], extra)
+
+
+def _edits_note(report: ReportData) -> str:
+    """Page 1's word on the corrections: which views were edited by hand and whose GLS was re-tracked."""
+    edited = [rec.view.upper() for rec in report.recordings if rec.hand_edited_frames]
+    retracked = [rec.view.upper() for rec in report.recordings if rec.strain_retracked]
+    text = f" Contours corrected by hand in {', '.join(edited)} (frames under Details)." if edited else ""
+    return text + (f" GLS of {', '.join(retracked)} re-tracked on the edited contours." if retracked else "")
 
 
 def _signature_table(report: ReportData, width: float) -> Table:
@@ -183,8 +191,8 @@ def _num(value, decimals: int = 1) -> str:
 
 def _quality(report: ReportData) -> list:
     items = [f"{rec.name}: {flag}" for rec in report.recordings for flag in rec.quality_flags]
-    edited = [f"{rec.name}: {'; '.join(edited_phrases(rec.edited))}" for rec in report.recordings
-              if edited_phrases(rec.edited)]
+    edited = [f"{rec.name}: {'; '.join(phrases)}" for rec in report.recordings
+              for phrases in [edited_phrases(rec.edited) + edit_frames_phrases(rec)] if phrases]
     out = [Paragraph("Quality flags", st.H3),
            Paragraph("<br/>".join(escape(i) for i in items) if items else "none raised", st.BODY)]
     out += [Paragraph("Edited by hand", st.H3),

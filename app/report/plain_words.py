@@ -2,7 +2,8 @@
 
 `edited_phrases(names)` turns the measurement names that depend on a manual edit (Measurements.edited)
 into sentences a reader understands ("LV end-systolic contour edited", "ES frames set by hand").
-`contour_source(segmenter, edited)` says who drew the contours. `report_file_name(patient, modality)`
+`edit_frames_phrases(section)` names the frames corrected by hand or by propagation and says when the strain
+was re-tracked on them. `contour_source(segmenter, edited)` says who drew the contours. `report_file_name(patient, modality)`
 is the default name of a report: patient, study date and modality.
 """
 
@@ -75,3 +76,24 @@ def report_file_name(patient: PatientInfo, modality: str, anonymised: bool = Fal
     date = f"{date[:4]}-{date[4:6]}-{date[6:8]}" if re.fullmatch(r"\d{8}", date or "") else ""
     parts = [who, date, modality.lower(), "report"]
     return "_".join(p for p in parts if p) + ".pdf"
+
+
+def frames_text(frames) -> str:
+    """'frame 6' / 'frames 4, 5, 7 and 8' (numbered as in the viewer: the first frame is 0)."""
+    frames = [str(f) for f in frames]
+    if len(frames) == 1:
+        return f"frame {frames[0]}"
+    return f"frames {', '.join(frames[:-1])} and {frames[-1]}"
+
+
+def edit_frames_phrases(section) -> list[str]:
+    """Which frames were corrected by hand, which a correction was carried to, and whether the strain was
+    tracked again on the edited contours (a RecordingSection from the viewer)."""
+    out = []
+    if section.hand_edited_frames:
+        out.append(f"contours corrected by hand on {frames_text(section.hand_edited_frames)}")
+    if section.propagated_frames:
+        out.append(f"the corrections carried along the motion to {frames_text(section.propagated_frames)}")
+    if section.strain_retracked:
+        out.append("GLS re-tracked on the edited contours")
+    return out

@@ -63,13 +63,15 @@ class CurvesPanel(QWidget):
         self.timeline.set_cursor(frame)
         self.strain_cursor.setValue(frame)
 
-    def show_measurements(self, n_frames: int, measurements, ed_frames, es_frames, flagged, title: str = "") -> None:
-        """Plot the volume (or area) curve, ED/ES markers and flagged frames of one recording; `title` names what
-        the curve is of (a stack, a slice, a view)."""
+    def show_measurements(self, n_frames: int, measurements, ed_frames, es_frames, flagged, title: str = "",
+                          edits: tuple = ((), ())) -> None:
+        """Plot the volume (or area) curve, ED/ES markers, flagged frames and edited frames (hand, propagated:
+        app.ui.timeline.edit_marks) of one recording; `title` names what the curve is of (a stack, a slice, a view)."""
         self.volume_plot.setTitle(title or None, size="9pt")
         self.timeline.set_frame_count(n_frames)
         self.volume_plot.setXRange(-0.5, max(n_frames - 0.5, 1), padding=0.01)
         curve, label = _volume_or_area(measurements)
+        lv_curve = curve
         frames = np.arange(len(curve)) if curve is not None else []
         if curve is None:
             self.volume_curve.setData([], [])
@@ -89,6 +91,7 @@ class CurvesPanel(QWidget):
         self.timeline.set_markers(ed_frames, es_frames)
         low = float(np.nanmin(curve)) if curve is not None and np.isfinite(curve).any() else 0.0
         self.timeline.set_flags(flagged, low)
+        self.timeline.set_edits(*edits, lv_curve, low)
 
     def show_strain(self, strain) -> None:
         """GLS and segmental curves of a StrainResult (or hide the plot when None)."""

@@ -14,7 +14,7 @@ import numpy as np
 from app.ui import dialogs
 from app.ui.propagation_runner import PropagationRunner
 from app.ui.strain_retrack import StrainRetracker
-from app.workflow.edits import (BodySizeEdit, CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, mark_frame, move_marker,
+from app.workflow.edits import (CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, mark_frame, move_marker,
                                 spacing_from_line)
 from app.workflow.propagate import PropagationRange, range_to_marks
 
@@ -29,7 +29,6 @@ class EditActions:
         window.editor.line_drawn.connect(self.calibration_line)
         window.curves.marker_moved.connect(self.marker_moved)
         window.tools.view_chosen.connect(lambda view: self.push(lambda i: ViewEdit(i, view)))
-        window.tools.body_size_chosen.connect(lambda h, w: self.push(lambda i: BodySizeEdit(i, h, w)))
         window.tools.drag_radius.valueChanged.connect(self._drag_radius)
         self._drag_radius(window.tools.drag_radius.value())
         window.cine.frame_changed.connect(lambda f: self.show_frame_status())

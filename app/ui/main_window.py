@@ -27,6 +27,7 @@ from app.ui.study_actions import StudyActions
 from app.ui.status import StatusArea
 from app.ui.study_windows import choose_window, study_windows
 from app.ui.study_controller import StudyController
+from app.ui.timeline import edit_marks
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
 from app.workflow.la_volume import study_la_volume
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self.tools.mode_changed.connect(self.editor.set_mode)
         self.tools.analyse.connect(self.analyse_current)
         self.tools.analyse_all.connect(self.study_actions.analyse_all)
+        self.tools.patient_requested.connect(self.study_actions.edit_patient)
         self.edits = EditActions(self)
         self.editor.drag_started.connect(lambda: self.cine.set_playing(False))
         # control points sized (and thinned out) to the contour on screen: small slices keep their outline visible
@@ -302,16 +304,18 @@ class MainWindow(QMainWindow):
             return
         strain = st.strain
         self.curves.show_measurements(st.recording.n_frames, st.measurements, st.ed_frames, st.es_frames,
-                                      st.flagged_frames, curve_title(st.recording, self.slice_index))
+                                      st.flagged_frames, curve_title(st.recording, self.slice_index),
+                                      edit_marks(st, self.slice_index))
         if self.curves.strain_source is not strain:  # re-plot only when the strain result changes
             self.curves.show_strain(strain)
         self.curves.set_frame(self.cine.frame)
         rec = st.recording
-        self.tools.show_body_size(rec.patient.height_cm, rec.patient.weight_kg)  # typed, undone or from the file
+        self.tools.show_body_size(rec.patient.height_cm, rec.patient.weight_kg, rec.patient.sex)  # typed or from the file
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
         biplane = self.study.biplane_for(self.index)
-        la = None if biplane is None else study_la_volume(self.study)
+        la = study_la_volume(self.study)  # biplane, or single-plane on the view it comes from
+        la = la if la is not None and (biplane is not None or rec.view in la.views) else None
         self.measurements.set_scope(measurement_scope(st, biplane is not None))
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else biplane, rec.modality, source,

@@ -28,7 +28,7 @@ MRI_ROWS = (
     ("rv_sv_ml", "RV SV", "ml", 0),
     ("rv_ef_pct", "RV EF", "%", 0),
 )
-LA_ROWS = (  # the study's biplane LA volume (app.workflow.la_volume), shown with the biplane values
+LA_ROWS = (  # the study's LA volume (app.workflow.la_volume), with the biplane values or on its one view
     ("la_volume_ml", "LA volume", "ml", 0),
     ("la_volume_index_ml_m2", "LA volume index", "ml/m²", 0),
 )
@@ -50,7 +50,8 @@ def rows_for(modality: str, indexed=None, la=None) -> tuple:
         rows += tuple(r for r in INDEXED_ROWS if modality == "mri" or not r[0].startswith(("rv_", "lv_mass")))
     if la is not None:
         has_bsa = indexed is not None and indexed.bsa_m2 is not None
-        rows += tuple(r for r in LA_ROWS if has_bsa or "_index_" not in r[0])
+        plane = "" if len(la.views) > 1 else f" (single-plane {la.views[0].upper()})"
+        rows += tuple((n, label + plane, u, d) for n, label, u, d in LA_ROWS if has_bsa or "_index_" not in n)
     return rows
 OUT_OF_RANGE = QColor(255, 120, 90)
 EDITED_TEXT = "edited"

@@ -1,17 +1,19 @@
 """Carry a contour correction to the neighbouring frames in a worker, as part of the same undo step.
 
-The edited frame's correction is pushed at once (the measurements follow immediately); the motion
+The edited frame's correction is pushed at once (its contour is drawn at once; its remeasurement waits the
+few tens of ms for the propagation, so the two are measured together, once, instead of twice); the motion
 between the frames is computed in a GeneratorWorker from contours taken on the GUI thread
 (app.workflow.edits.neighbour_contours / propagation_changes), and the result is added to that same
 command (ContourEdit.add_propagation), so one undo removes the correction and all it reached. When the
 undo stack moved in between (an undo, an ED/ES move), the result is dropped and the user told so.
 One propagation runs at a time; contour corrections made meanwhile are pushed after it, each on the
-contour as it then is.
+contour as it then is, from the event loop (taking a result and pushing the next correction are two
+remeasurements: back to back they stalled the GUI for 100-200 ms in a burst of edits).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.ui.workers import GeneratorWorker
 from app.workflow.edits import ContourEdit, neighbour_contours, propagation_changes
@@ -51,8 +53,11 @@ class PropagationRunner(QObject):
         span, command.span = command.span, None
         if command.index < len(study):
             command.old = study[command.index].contour(command.key, command.kind)  # as it is now
+        propagating = not (span is None or span.empty or command.new is None or command.old is None)
+        command.measure_later = propagating  # measured once, with the frames the propagation reaches
         self.controller.push(command)
-        if span is None or span.empty or command.new is None or command.old is None:
+        command.measure_later = False
+        if not propagating:
             return
         st = study[command.index]
         if st.contour(command.key, command.kind) is not command.new:
@@ -67,7 +72,7 @@ class PropagationRunner(QObject):
         worker = GeneratorWorker(run, label="propagation of the correction", parent=self)
         worker.succeeded.connect(lambda changes: self._done(command, moves, changes))
         worker.failed.connect(lambda text: self._failed(command, text))
-        worker.cancelled.connect(lambda: self._ended(command, []))
+        worker.cancelled.connect(lambda: self._ended(command, [], remeasure=True))
         worker.finished.connect(lambda: self._threads.discard(worker))
         worker.finished.connect(worker.deleteLater)
         self._threads.add(worker)
@@ -78,19 +83,24 @@ class PropagationRunner(QObject):
         if self._stack_moves != moves:
             self.controller.message.emit("The correction was not carried to the neighbouring frames: "
                                          "the study changed meanwhile")
-            self._ended(command, [])
+            self._ended(command, [], remeasure=True)
             return
-        command.add_propagation(self.controller.study, changes)
+        command.add_propagation(self.controller.study, changes)  # remeasures the correction and its reach
         self._ended(command, command.propagated_frames)
 
     def _failed(self, command: ContourEdit, text: str) -> None:
         self.controller.error.emit("Correction not propagated", text)
-        self._ended(command, [])
+        self._ended(command, [], remeasure=True)
 
-    def _ended(self, command: ContourEdit, frames: list[int]) -> None:
+    def _ended(self, command: ContourEdit, frames: list[int], remeasure: bool = False) -> None:
+        """remeasure: the correction's own remeasurement, left for the propagation, is still due."""
+        study = self.controller.study
+        if remeasure and command.index < len(study):
+            study.remeasure(command.index)
         self.worker = None
         self.finished.emit(command, frames)
-        self._next()
+        if self._queue:  # the next correction after a return to the event loop: this result is painted first
+            QTimer.singleShot(0, self, self._next)
 
     def wait(self, timeout_ms: int = 10000) -> bool:
         """Drop what waits, cancel and join the running propagation (window close)."""

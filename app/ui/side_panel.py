@@ -6,7 +6,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
                                QListWidget, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
 
-from app.analysis.body_size import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 from app.analysis.rubber_band import DEFAULT_RADIUS_MM
 from app.data.recording import VIEWS
 from app.ui.overlays import LAYERS
@@ -55,13 +54,13 @@ class RecordingsPanel(QWidget):
 
 class ToolsPanel(QWidget):
     """overlay_toggled(name, on), kind_changed(kind), mode_changed(mode), view_chosen(view), analyse(), analyse_all(),
-    body_size_chosen(height_cm or None, weight_kg or None)."""
+    patient_requested() (the patient dialog: the one place height, weight and sex are typed)."""
 
     overlay_toggled = Signal(str, bool)
     kind_changed = Signal(str)
     mode_changed = Signal(str)
     view_chosen = Signal(str)
-    body_size_chosen = Signal(object, object)
+    patient_requested = Signal()
     analyse = Signal()
     analyse_all = Signal()
 
@@ -132,10 +131,15 @@ class ToolsPanel(QWidget):
         self.view.addItems(list(VIEWS))
         self.view.activated.connect(lambda i: self.view_chosen.emit(self.view.itemText(i)))
         form.addRow("View label", self.view)
-        self.height, self.weight = (self._body_box(rng, unit) for rng, unit in ((HEIGHT_RANGE_CM, " cm"),
-                                                                                (WEIGHT_RANGE_KG, " kg")))
-        form.addRow("Height", self.height)
-        form.addRow("Weight", self.weight)
+        self.body_size = QLabel("")
+        self.body_size.setWordWrap(True)
+        self.patient_button = QPushButton("Height, weight, sex…")
+        self.patient_button.setToolTip("Type the patient's height, weight and sex for the whole study (Ctrl+I): "
+                                       "indexed values and sex-specific ranges follow")
+        self.patient_button.clicked.connect(self.patient_requested)
+        form.addRow("Patient", self.body_size)
+        form.addRow(self.patient_button)
+        self.show_body_size(None, None)
         layout = QVBoxLayout(self)
         layout.addWidget(self.analyse_button)
         layout.addWidget(self.analyse_all_button)
@@ -147,34 +151,11 @@ class ToolsPanel(QWidget):
         self.mode_buttons[mode].setChecked(True)
         self.mode_changed.emit(mode)
 
-    def _body_box(self, rng: tuple[float, float], unit: str) -> QDoubleSpinBox:
-        """A height/weight field: below the plausible range it shows "unknown" (None)."""
-        box = QDoubleSpinBox()
-        box.setRange(rng[0] - 1.0, rng[1])
-        box.setDecimals(0 if unit == " cm" else 1)
-        box.setSuffix(unit)
-        box.setSpecialValueText("unknown")
-        box.setValue(box.minimum())
-        box.setToolTip("With height and weight, volumes and mass are also shown per body surface area (Mosteller)")
-        box.editingFinished.connect(self._body_size_edited)
-        return box
-
-    def _box_value(self, box: QDoubleSpinBox) -> float | None:
-        return None if box.value() <= box.minimum() else float(box.value())
-
-    def _body_size_edited(self) -> None:
-        h, w = self._box_value(self.height), self._box_value(self.weight)
-        if (h, w) != getattr(self, "_shown_body", (None, None)):
-            self._shown_body = (h, w)
-            self.body_size_chosen.emit(h, w)
-
-    def show_body_size(self, height_cm: float | None, weight_kg: float | None) -> None:
-        """Show the recording's height/weight (from the file or typed in) without emitting a change."""
-        self._shown_body = (height_cm, weight_kg)
-        for box, value in ((self.height, height_cm), (self.weight, weight_kg)):
-            box.blockSignals(True)
-            box.setValue(box.minimum() if value is None else float(value))
-            box.blockSignals(False)
+    def show_body_size(self, height_cm: float | None, weight_kg: float | None, sex: str = "") -> None:
+        """Show the study's height/weight/sex (typed in the patient dialog or from the file); read-only here."""
+        size = (f"{height_cm:.0f} cm, {weight_kg:.1f} kg" if height_cm is not None and weight_kg is not None
+                else "height / weight unknown: no indexed values")
+        self.body_size.setText(size + {"M": ", male", "F": ", female"}.get(sex, ""))
 
     def show_view(self, view: str) -> None:
         self.view.setCurrentText(view)

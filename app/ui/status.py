@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
 
+from app.ui.heap import freeze_long_lived
 from app.ui.workers import GeneratorWorker
 
 
@@ -54,6 +55,7 @@ class StatusArea:
         worker = GeneratorWorker(job, "device", parent=self.window)
         worker.succeeded.connect(lambda text: self.device_label.setText(f"device: {text}"))
         worker.failed.connect(lambda text: self.device_label.setText("device: unavailable"))
+        worker.finished.connect(freeze_long_lived)  # the heavy modules are in: full collections stay short
         self.device_worker = worker
         worker.start()
         return worker

@@ -1,4 +1,6 @@
-"""Timeline items on a curve plot: the frame cursor, draggable ED/ES markers, flagged-frame marks.
+"""Timeline items on a curve plot: the frame cursor, draggable ED/ES markers, flagged-frame marks, and the
+frames whose contours were changed, as squares on the curve's points: edited by hand (filled) or reached by a
+propagated edit (hollow).
 
 x is the frame index. Markers snap to whole frames; moving one reports (which, old_frame, new_frame).
 """
@@ -12,6 +14,14 @@ from PySide6.QtCore import QObject, Signal
 from app.report.palette import ED_RGB as ED_COLOUR, ES_RGB as ES_COLOUR  # the PDF uses the same
 
 FLAG_COLOUR = (255, 150, 0)
+EDIT_COLOUR = (0, 210, 255)
+
+
+def edit_marks(state, slice_index: int = 0) -> tuple[list[int], list[int]]:
+    """(frames edited by hand, frames a propagated edit reached) of one slice of a RecordingState."""
+    keys = [k for k in state.edited_keys if k[0] == slice_index]
+    propagated = sorted(f for s, f in keys if (s, f) in state.propagated_keys)
+    return sorted(f for s, f in keys if (s, f) not in state.propagated_keys), propagated
 
 
 class Timeline(QObject):
@@ -34,6 +44,14 @@ class Timeline(QObject):
         self.flags.setZValue(25)
         self.flags.setToolTip("frames flagged by the models (low confidence, temporal error)")
         plot.addItem(self.flags)
+        self.hand_edits = pg.ScatterPlotItem(symbol="s", size=10, brush=pg.mkBrush(EDIT_COLOUR), pen=None)
+        self.hand_edits.setToolTip("frames whose contour was edited by hand")
+        self.propagated = pg.ScatterPlotItem(symbol="s", size=10, brush=pg.mkBrush(0, 0, 0, 0),
+                                             pen=pg.mkPen(EDIT_COLOUR, width=1.5))
+        self.propagated.setToolTip("frames a hand edit was carried to (propagated along the motion)")
+        for item in (self.hand_edits, self.propagated):
+            item.setZValue(26)
+            plot.addItem(item)
         self._updating = False
         self._shown = None
 
@@ -88,3 +106,14 @@ class Timeline(QObject):
     def set_flags(self, frames, y_value: float) -> None:
         frames = list(frames)
         self.flags.setData(frames, [y_value] * len(frames))
+
+    def set_edits(self, hand_frames, propagated_frames, curve=None, y_default: float = 0.0) -> None:
+        """Mark the frames edited by hand and those a propagated edit reached, on the curve's point of that
+        frame (y_default where the curve has none), so they stand apart from the ED/ES labels at the top."""
+        values = np.asarray(curve, dtype=float) if curve is not None else np.array([])
+
+        def height(f: int) -> float:
+            return float(values[f]) if 0 <= f < len(values) and np.isfinite(values[f]) else y_default
+
+        for item, frames in ((self.hand_edits, list(hand_frames)), (self.propagated, list(propagated_frames))):
+            item.setData(frames, [height(f) for f in frames])

@@ -40,6 +40,7 @@ class ContourEdit(EditCommand):
     old: ControlContour | None
     span: PropagationRange | None = None
     text: str = "edit contour"
+    measure_later: bool = False  # the first apply leaves the remeasurement to add_propagation / the runner
     _changes: dict = field(default_factory=dict, repr=False)
     _previous: dict = field(default_factory=dict, repr=False)
     _previously_edited: set = field(default_factory=set, repr=False)
@@ -65,12 +66,16 @@ class ContourEdit(EditCommand):
         if not self._changes:
             self._plan(study)
         keys = {k for k, _ in self._changes}
-        study.set_contours(self.index, self._changes, edited_keys=keys, propagated_keys=keys - {self.key})
+        later, self.measure_later = self.measure_later, False  # a redo remeasures at once
+        study.set_contours(self.index, self._changes, edited_keys=keys, propagated_keys=keys - {self.key},
+                           remeasure=not later)
 
     def add_propagation(self, study: StudyState, changes: dict) -> None:
-        """Apply a propagation computed elsewhere (a worker) as part of this applied edit: one undo step."""
+        """Apply a propagation computed elsewhere (a worker) as part of this applied edit: one undo step
+        (remeasured here, also when the propagation reached no frame)."""
         changes = {ck: c for ck, c in changes.items() if ck[0] != self.key}
         if not changes:
+            study.remeasure(self.index)
             return
         self._remember(study[self.index], changes)
         keys = {k for k, _ in changes}
@@ -202,26 +207,6 @@ class ViewEdit(EditCommand):
     def revert(self, study: StudyState) -> None:
         view, was_edited = self._old
         study.set_view(self.index, view, edited=was_edited)
-
-
-@dataclass
-class BodySizeEdit(EditCommand):
-    """Set the patient's height (cm) and weight (kg); None = unknown."""
-
-    index: int
-    height_cm: float | None
-    weight_kg: float | None
-    text: str = "set height and weight"
-    _old: tuple | None = field(default=None, repr=False)
-
-    def apply(self, study: StudyState) -> None:
-        p = study[self.index].recording.patient
-        if self._old is None:
-            self._old = (p.height_cm, p.weight_kg)
-        study.set_body_size(self.index, self.height_cm, self.weight_kg)
-
-    def revert(self, study: StudyState) -> None:
-        study.set_body_size(self.index, *self._old)
 
 
 @dataclass

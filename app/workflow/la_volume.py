@@ -8,6 +8,8 @@ with L the shorter of the two LA lengths (mitral annulus midpoint to the farthes
 in Lang et al., J Am Soc Echocardiogr 2015;28:1-39 (chamber quantification: LA volume by biplane area-length or
 disks, indexed to body surface area, normal LAVi <= 34 ml/m2; its range is in app.workflow.reference_ranges).
 Areas and lengths are the means over the view's trusted beats' ES frames (all ES frames when none is trusted).
+A study with only one apical view whose atrium is traced (A4C preferred) gets the single-plane area-length
+volume, 8 / (3 pi) x A^2 / L, named so wherever it is shown (`LaVolume.method`).
 """
 
 from __future__ import annotations
@@ -23,19 +25,32 @@ AREA_LENGTH_FACTOR = 8.0 / (3.0 * math.pi)  # 0.85
 MM3_PER_ML = 1000.0
 
 
+BIPLANE = "biplane area-length"
+SINGLE_PLANE = "single-plane area-length"
+
+
 @dataclass(frozen=True)
 class LaVolume:
-    """The study's LA volume and what it is made of (areas in mm^2 and lengths in mm per view)."""
+    """The study's LA volume and what it is made of (areas in mm^2 and lengths in mm per view; a single-plane
+    volume has its one view's area and length in both the A4C and A2C fields, `views` says which)."""
 
     volume_ml: float
     area_a4c_mm2: float
     area_a2c_mm2: float
     length_a4c_mm: float
     length_a2c_mm: float
+    views: tuple[str, ...] = ("a4c", "a2c")
 
     @property
     def length_mm(self) -> float:
         return min(self.length_a4c_mm, self.length_a2c_mm)
+
+    @property
+    def method(self) -> str:
+        """'biplane area-length' or 'single-plane area-length (A4C)'."""
+        if len(self.views) > 1:
+            return BIPLANE
+        return f"{SINGLE_PLANE} ({self.views[0].upper()})"
 
 
 def area_length_ml(area_a4c_mm2: float, area_a2c_mm2: float, length_mm: float) -> float:
@@ -78,14 +93,27 @@ def view_la_mm(state) -> tuple[float, float] | None:
 
 
 def study_la_volume(study) -> LaVolume | None:
-    """The LA volume of a study with a measured A4C and A2C (app.workflow.study_analysis.biplane_pair), or None."""
+    """The LA volume of a study: biplane from a measured A4C and A2C (app.workflow.study_analysis.biplane_pair)
+    with a traced atrium in both, else single-plane from one such view (A4C preferred), else None."""
     from app.workflow.study_analysis import biplane_pair
 
     pair = biplane_pair(study)
-    if pair is None:
-        return None
-    a4c, a2c = (view_la_mm(st) for st in pair)
-    if a4c is None or a2c is None:
-        return None
-    length = min(a4c[1], a2c[1])
-    return LaVolume(area_length_ml(a4c[0], a2c[0], length), a4c[0], a2c[0], a4c[1], a2c[1])
+    if pair is not None:
+        a4c, a2c = (view_la_mm(st) for st in pair)
+        if a4c is not None and a2c is not None:
+            length = min(a4c[1], a2c[1])
+            return LaVolume(area_length_ml(a4c[0], a2c[0], length), a4c[0], a2c[0], a4c[1], a2c[1])
+    return _single_plane(study)
+
+
+def _single_plane(study) -> LaVolume | None:
+    for view in ("a4c", "a2c"):
+        for st in study.recordings:
+            rec = st.recording
+            if rec.view != view or rec.modality != "echo" or rec.is_stack or st.measurements is None:
+                continue
+            found = view_la_mm(st)
+            if found is not None:
+                area, length = found
+                return LaVolume(area_length_ml(area, area, length), area, area, length, length, (view,))
+    return None

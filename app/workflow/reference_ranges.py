@@ -22,7 +22,10 @@ them); ranges are mean +- 2 SD, sex-specific:
 The publication's own tables could not be opened when this was written (only its Table 1, the list of studies,
 was readable): the figures are transcriptions and need checking against the paper before a flag is relied on.
 A cine MRI with EF 31 % or EDV 225 ml is flagged for either sex (EF < 58 %, EDV > 198 ml). No CMR range is given
-for the RV indexed values (shown without a reference rather than with a wrong one).
+for the RV indexed values (shown without a reference rather than with a wrong one): searched for again in
+November 2026 (issue 35), the paper's RV tables could still not be read (only its Table 1, the list of LV studies,
+and third-party transcriptions were found), so RV EDV/BSA and RV ESV/BSA stay without a range until someone
+checks them against the paper itself.
 """
 
 from __future__ import annotations

@@ -238,9 +238,10 @@ class StudyState:
 
     def set_contours(self, index: int, changes: dict[tuple[ContourKey, str], ControlContour | None],
                      edited_keys: set[ContourKey] | None = None, remove_edited: set[ContourKey] | None = None,
-                     propagated_keys: set[ContourKey] | None = None) -> None:
+                     propagated_keys: set[ContourKey] | None = None, remeasure: bool = True) -> None:
         """Apply several contour changes at once ((key, kind) -> contour or None to delete). Keys in
-        edited_keys become hand-edited, those also in propagated_keys edited by propagation."""
+        edited_keys become hand-edited, those also in propagated_keys edited by propagation. remeasure=False:
+        the caller remeasures soon (a correction whose propagation follows: one remeasurement for both)."""
         st = self.recordings[index]
         for (key, kind), contour in changes.items():
             if kind not in KINDS:
@@ -255,7 +256,8 @@ class StudyState:
         by_hand = (edited_keys or set()) - (propagated_keys or set())
         st.propagated_keys = ((st.propagated_keys - by_hand) | (propagated_keys or set())) & st.edited_keys
         self.events.contours_changed.emit(index, sorted({k for k, _ in changes}))
-        self.remeasure(index)
+        if remeasure:
+            self.remeasure(index)
         self.events.modified.emit(index)
 
     def set_edes(self, index: int, ed_frames, es_frames, edited: bool | tuple[bool, bool] = True) -> None:
