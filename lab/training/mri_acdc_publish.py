@@ -57,9 +57,27 @@ def publish(args, argv: list[str]) -> int:
                     "evaluated_with": f"python -m app evaluate mri-seg --tag {args.tag} --tta-views "
                                       f"{summary.get('tta_views', TTA_VIEWS)}"},
         "previous_model": _previous_model(args.tag),
+        "headline": _headline(tables.get("clean", {}).get("all", {}), summary.get("sunnybrook", [])),
     })
     print(f"published {folder}", flush=True)
     return 0
+
+
+def _headline(cv_all: dict, sunnybrook: list[dict]) -> dict[str, float]:
+    """The model card's headline numbers: cross-validated 3D Dice at ED/ES and LV/RV EF mean absolute error,
+    and the Sunnybrook (held-out centre) endocardial and myocardial Dice (means over the patients that have them)."""
+    import math
+
+    out = {f"acdc_cv_dice_{k}": round(float(v), 3) for k, v in cv_all.get("dice", {}).items()}
+    values = cv_all.get("values", {})
+    for key, name in (("lv_ef_pct", "acdc_cv_lv_ef_mae_pts"), ("rv_ef_pct", "acdc_cv_rv_ef_mae_pts")):
+        if key in values:
+            out[name] = round(float(values[key]["mae"]), 2)
+    for key, name in (("dice_endo", "sunnybrook_dice_endo"), ("dice_myo", "sunnybrook_dice_myo")):
+        found = [float(r[key]) for r in sunnybrook if r.get(key) is not None and not math.isnan(float(r[key]))]
+        if found:
+            out[name] = round(sum(found) / len(found), 3)
+    return out
 
 
 def _previous_model(tag: str) -> str:
