@@ -57,6 +57,31 @@ def test_an_es_on_the_next_ed_frame_is_not_that_beats_es():
     assert [(b.ed_frame, b.es_frame, b.next_ed_frame) for b in beats] == [(0, 3, 5)]
 
 
+def test_rr_is_the_time_between_the_two_ed_frames_on_uneven_frame_times():
+    """RR = t(next ED) - t(ED) from the file's own frame times (DICOM frame time vectors are uneven): exact.
+    One frame off on either end would be 20-35 ms (2-4 bpm at 75 bpm)."""
+    curve = np.array([120, 100, 70, 50, 60, 90, 110, 120, 100, 70, 50], float)
+    times = np.cumsum([0.0, 0.021, 0.034, 0.020, 0.033, 0.025, 0.030, 0.028, 0.022, 0.031, 0.027])
+    beats = split_beats(curve, [0, 7], [3, 10], times)
+    assert beats[0].rr_s == pytest.approx(times[7] - times[0], abs=1e-12)
+    assert beats[0].heart_rate_bpm == pytest.approx(60.0 / (times[7] - times[0]), abs=1e-9)
+    assert beats[1].rr_s is None  # the clip ends before its next ED
+
+
+def test_event_frames_outside_the_curve_are_ignored():
+    """An ED or ES at or past the last frame (an edit on a shorter re-analysis) makes no beat and no error."""
+    curve = np.array([120, 100, 70, 50, 60, 90, 110, 120], float)
+    beats = split_beats(curve, [0, len(curve), -1], [3, len(curve)])
+    assert [(b.ed_frame, b.es_frame, b.next_ed_frame) for b in beats] == [(0, 3, None)]
+
+
+def test_a_beat_counts_until_beat_trust_judges_it():
+    """split_beats' beats are trusted (counted in EDV/ESV/EF) by default; only app.analysis.beat_trust marks
+    one untrusted, with its reason."""
+    beats = split_beats(np.array([120, 100, 70, 50, 60, 90, 110, 120], float), [0, 7], [3])
+    assert beats and all(b.trusted and b.why_untrusted == "" for b in beats)
+
+
 def test_the_filling_phase_beat_pairs_es_with_the_next_later_ed():
     """No ED -> ES systole in the marks (ES 3 is also marked ED): the filling-phase fallback pairs ES 3 with
     the first ED strictly after it (8), EF = 100 * (120 - 60) / 120 = 50 by hand, never with itself (EF 0)."""
@@ -243,3 +268,20 @@ def test_only_the_nearest_curve_event_is_added_at_each_clip_end():
     """Detector: ED 10, ES 20; curve: ES 1 and 5 before, ED 30 and 40 after -> ES 5 and ED 30 join (the nearest
     of the other kind, at least 2 frames away), not the farther ones."""
     assert edes_fusion.add_edge_events((10,), (20,), (30, 40), (1, 5), 2) == ((10, 30), (5, 20))
+
+
+# -- volumes (app/analysis/volumes.py) --------------------------------------------------------------
+def test_area_length_volume_of_a_short_axis_under_a_millimetre():
+    """V = 8 A^2 / (3 pi L): only L <= 0 gives 0 (no division by zero); a 0.8 mm length is measured (exact)."""
+    from app.analysis.volumes import area_length_volume_ml
+
+    assert area_length_volume_ml(40.0, 0.8) == pytest.approx(8 * 40.0**2 / (3 * np.pi * 0.8) / 1000, rel=1e-12)
+    assert area_length_volume_ml(40.0, 0.0) == 0.0 and area_length_volume_ml(40.0, -1.0) == 0.0
+
+
+def test_a_triangle_has_its_area_and_two_points_have_none():
+    """The shoelace area of the smallest polygon, a triangle (base 4 mm, height 3 mm: 6 mm^2 exactly)."""
+    from app.analysis.volumes import polygon_area_mm2
+
+    assert polygon_area_mm2(np.array([[0.0, 0.0], [4.0, 0.0], [1.0, 3.0]])) == pytest.approx(6.0, abs=1e-12)
+    assert polygon_area_mm2(np.array([[0.0, 0.0], [4.0, 0.0]])) == 0.0
