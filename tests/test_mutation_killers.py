@@ -153,6 +153,13 @@ def test_a_spike_in_a_three_frame_curve_is_found():
     assert edes_curve.area_jump_frames([10.0, 100.0]) == ()
 
 
+def test_a_two_frame_step_is_not_a_spike():
+    """A spike differs from both neighbours on the same side; a frame equal to one neighbour (a 2-frame step,
+    e.g. two frames of a real fast change) is no spike (d_prev * d_next = 0)."""
+    assert edes_curve.area_jump_frames(np.array([10, 10, 10, 50, 50, 10, 10, 10], float)) == ()
+    assert edes_curve.area_jump_frames(np.array([10, 10, 10, 50, 10, 10, 10, 10], float)) == (3,)
+
+
 @pytest.mark.parametrize("fps,sigma", [(50.0, 1.0), (100.0, 2.0), (10.0, 0.5), (None, 0.7)])
 def test_the_curve_is_smoothed_with_a_20_ms_gaussian_at_least_half_a_frame(fps, sigma):
     """The smoothed unit impulse is the sampled Gaussian of sigma = max(0.5, 0.02 s * fps) frames (0.7 untimed),
