@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.mutation import PROJECT_ROOT, make_workspace, run_tests_output  # noqa: E402
+from benchmarks.mutation import PROJECT_ROOT, make_workspace, run_tests_output
 
 
 @dataclass(frozen=True)

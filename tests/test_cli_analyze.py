@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
-
 import SimpleITK as sitk  # noqa: E402
 
-from app.analysis.strain import beat_windows, peak_systolic_pct  # noqa: E402
+from app.analysis.strain import beat_windows, peak_systolic_pct
 from app.cli import main  # noqa: E402
 from app.data import phantom  # noqa: E402
-from tests.analysis_synth import PHANTOM_EDV_ML, PHANTOM_ESV_ML, PHANTOM_HR_BPM, phantom_echo  # noqa: E402
+from tests.analysis_synth import (  # noqa: E402
+    PHANTOM_EDV_ML,
+    PHANTOM_ESV_ML,
+    PHANTOM_HR_BPM,
+    phantom_echo,
+)
 
 REQUIRED_KEYS = {
     "file", "modality", "frames", "view", "calibrated", "method", "ed_frames", "es_frames", "volume_curve_ml",

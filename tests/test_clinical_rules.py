@@ -31,10 +31,15 @@ from app.analysis.volumes import (
 from app.cli import main
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
+from app.workflow import autosave
 from app.workflow.analyse import analyze_recording
 from app.workflow.measure import measure_recording
-from app.workflow import autosave
-from tests.analysis_synth import cardiac_curve, half_ellipse_lv, half_ellipse_outline, phantom_echo
+from tests.analysis_synth import (
+    cardiac_curve,
+    half_ellipse_lv,
+    half_ellipse_outline,
+    phantom_echo,
+)
 
 ROW_MM, COL_MM = 0.3, 0.45  # CAMUS-like non-square pixels: (row, col) spacing
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

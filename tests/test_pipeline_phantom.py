@@ -85,7 +85,8 @@ def test_mri_phantom_slice_summation():
     true_ef = 100 * (1 - truth.volume_ml[truth.es_frames[0]] / truth.volume_ml[truth.ed_frames[0]])
     assert m.ef_pct == pytest.approx(true_ef, abs=0.3)  # measured +0.04
     # mass = 1.05 g/ml x the myocardium of the ED labels, counted voxel by voxel (measured: equal to 1e-4)
-    myo_ml = (truth.labels[:, truth.ed_frames[0]] == 2).sum() * np.prod(truth.spacing_mm) * truth.slice_spacing_mm / 1000
+    voxel_ml = np.prod(truth.spacing_mm) * truth.slice_spacing_mm / 1000
+    myo_ml = (truth.labels[:, truth.ed_frames[0]] == 2).sum() * voxel_ml
     assert m.lv_mass_g == pytest.approx(1.05 * myo_ml, rel=0.005)
 
 
