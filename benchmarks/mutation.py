@@ -50,7 +50,9 @@ TARGETS = {
     "edes_curve": ("app/analysis/edes_curve.py", ["tests/test_analysis_beats.py", "tests/test_edes_fusion.py", MK,
                                                   CR + "ed_is_the_first_frame_of_the_end_diastolic_plateau",
                                                   CR + "es_is_the_smallest_raw_volume_not_the_smoothed_minimum",
-                                                  CR + "a_diastolic_dip_under_the_prominence_threshold_is_no_beat"]),
+                                                  CR + "a_diastolic_dip_under_the_prominence_threshold_is_no_beat",
+                                                  CR + "a_recurring_diastolic_dip_over_the_prominence_threshold_is_no_"
+                                                       "beat_on_a_periodic_clip"]),
     "strain": ("app/analysis/strain.py", [
         "tests/test_strain_core.py", GP + "strain_does_not_change_under_rotation_scale_and_pixel_spacing",
         CR + "strain_with_non_square_pixels_equals_the_strain_in_millimetres",

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.analysis import edes_curve
 from app.analysis.contours import extract_contours
 from app.analysis.edes_curve import detect_ed_es
 from app.analysis.polylines import to_mm
@@ -174,6 +175,18 @@ def test_a_diastolic_dip_under_the_prominence_threshold_is_no_beat(dip_fraction)
     assert len(ed) == 2 and len(es) == 2, (ed, es)
     np.testing.assert_allclose(ed + es, ed_true + es_true, atol=1)  # the noise may move a flat extremum a frame
 
+
+def test_a_recurring_diastolic_dip_over_the_prominence_threshold_is_no_beat_on_a_periodic_clip():
+    """Issue 30: a segmentation dip in every diastole (here 45 % of the stroke volume, over the prominence
+    threshold) is no extra ED/ES pair once the clip shows its beat period (autocorrelation, 60 frames at 50 bpm
+    and 50 Hz): two events of a kind stay 0.6 periods apart. Without the period rule: EDs at 38 and 98 and ESs
+    at 45 and 105 are added."""
+    curve, ed_true, es_true = cardiac_curve(150, 50, 50, 120.0, 50.0)  # ED 0, 60, 120; ES 21, 81, 141
+    t = np.arange(len(curve))
+    for ed in ed_true:
+        curve = curve - 0.45 * 70.0 * np.exp(-0.5 * ((t - ed - 45) / 2.0) ** 2)
+    assert edes_curve.cycle_period_frames(curve, 15, 100) == 60
+    assert detect_ed_es(curve, 50) == (tuple(ed_true), tuple(es_true)) == ((0, 60, 120), (21, 81, 141))
 
 def _gated_ring_stack(volume_ml: np.ndarray, n_slices: int = 3, spacing_mm: float = 1.5, step_mm: float = 8.0):
     """A short-axis cine stack of concentric LV rings whose slice-summation volume follows volume_ml."""
