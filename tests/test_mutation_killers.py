@@ -160,6 +160,12 @@ def test_a_two_frame_step_is_not_a_spike():
     assert edes_curve.area_jump_frames(np.array([10, 10, 10, 50, 10, 10, 10, 10], float)) == (3,)
 
 
+def test_a_spike_two_frames_after_a_frame_without_contours_is_found():
+    """Only the spike frame and its two neighbours must be finite: a missing frame two before it changes nothing."""
+    assert edes_curve.area_jump_frames(np.array([10, np.nan, 10, 100, 10, 10], float)) == (3,)
+    assert edes_curve.area_jump_frames(np.array([10, 10, np.nan, 100, 10, 10], float)) == ()  # a neighbour missing
+
+
 @pytest.mark.parametrize("fps,sigma", [(50.0, 1.0), (100.0, 2.0), (10.0, 0.5), (None, 0.7)])
 def test_the_curve_is_smoothed_with_a_20_ms_gaussian_at_least_half_a_frame(fps, sigma):
     """The smoothed unit impulse is the sampled Gaussian of sigma = max(0.5, 0.02 s * fps) frames (0.7 untimed),
