@@ -298,3 +298,74 @@ def test_a_triangle_has_its_area_and_two_points_have_none():
 
     assert polygon_area_mm2(np.array([[0.0, 0.0], [4.0, 0.0], [1.0, 3.0]])) == pytest.approx(6.0, abs=1e-12)
     assert polygon_area_mm2(np.array([[0.0, 0.0], [4.0, 0.0]])) == 0.0
+
+
+# -- edes_fusion: more survivors (seed 2) -----------------------------------------------------------
+def test_a_detection_is_on_slice_0_unless_told():
+    """A 2D recording has one slice, index 0: a detection made without a slice index is on it."""
+    assert edes_fusion.EdEsDetection((0,), (5,), np.zeros(8, np.float32)).slice_index == 0
+
+
+def test_misplaced_event_judges_an_open_clip_unless_told_it_is_a_cycle():
+    """Echo clips are not periodic: an ED on the last frame is judged within the clip (the largest volume after
+    ES: depth 0); only on a gated cycle, where frame 0 follows, is it below the top (depth 0.02, named at a
+    0.01 threshold)."""
+    curve = 78.5 + 57.5 * np.cos(2 * np.pi * np.arange(20) / 20)
+    assert edes_fusion.misplaced_event(curve, (19,), (10,), max_depth=0.01) == ""
+    assert edes_fusion.misplaced_event(curve, (19,), (10,), periodic=True, max_depth=0.01).startswith("ED at frame 19")
+
+
+def test_a_curve_event_exactly_min_gap_before_the_first_given_event_is_added():
+    """add_edge_events: 'at least min_gap frames away' includes exactly min_gap (and the other kind only)."""
+    ed, es = edes_fusion.add_edge_events((10,), (20,), (0, 10, 30), (5, 20), min_gap=5)
+    assert ed == (10, 30) and es == (5, 20)
+    ed, es = edes_fusion.add_edge_events((10,), (20,), (0, 10, 30), (6, 20), min_gap=5)
+    assert ed == (10, 30) and es == (20,)  # frame 6 is 4 frames before the first given ED
+
+
+def test_tempreg_extrema_of_fewer_than_three_frames_are_none():
+    assert edes_fusion.curve_extrema(np.array([1.0, 0.0]), 25.0) == ((), ())
+    assert edes_fusion.curve_extrema(np.array([[1.0, 0.0, 1.0]]), 25.0) == ((), ())
+
+
+def test_a_first_frame_counts_as_es_only_near_the_bottom_of_the_tempreg_scale():
+    """TempReg's curve is about 0 at ES: a first frame at 0.05 rising into the clip is ES, one at 0.3 is not
+    (EDGE_LEVEL = 0.12)."""
+    rise = np.linspace(0.0, 1.0, 12)
+    beat = np.concatenate([rise, rise[::-1][1:], rise[1:]])  # ES 0, ED 11, ES 22, ED 33
+    low = beat.copy()
+    low[0] = 0.05
+    assert edes_fusion.curve_extrema(low, 25.0)[1][0] == 0
+    high = np.concatenate([[0.3], beat[5:]])  # 0.3, then rising from 0.45: no ES on the first frame
+    assert 0 not in edes_fusion.curve_extrema(high, 25.0)[1]
+
+
+def test_a_run_of_equal_tempreg_peaks_keeps_the_first():
+    """Two ED peaks of the same height with no ES between (a shallow dip): the first is kept on a tie."""
+    y = np.array([0.0, 0.5, 1.0, 0.9, 0.85, 0.9, 1.0, 0.5, 0.0, 0.5, 1.0, 0.5, 0.0, 0.5, 1.0, 0.5, 0.0])
+    ed, es = edes_fusion.curve_extrema(y, 10.0)
+    assert ed[0] == 2, (ed, es)
+
+
+def test_three_finite_frames_are_enough_to_check_tempreg_against_the_curve():
+    """With 3 finite curve frames the detector's events are checked: an ED on the smallest volume is a
+    contradiction (EDV <= ESV) and the curve's own extrema are used instead."""
+    det = edes_fusion.EdEsDetection((1,), (2,), np.zeros(3, np.float32))
+    choice = edes_fusion.choose_ed_es(det, np.array([100.0, 50.0, 100.0]), 25.0, "echo", gated=False)
+    assert choice.method == edes_fusion.CURVE_METHOD, choice
+
+
+def test_a_lower_second_tempreg_peak_in_a_run_is_dropped():
+    """Within a run of EDs (the dip between them is no ES: a deeper ES follows within the event distance),
+    the higher ED stays: ED 0.9 at frame 9, not the later 0.85 at 15 (25 fps: events 5 frames apart)."""
+    y = np.array([0.5, 1.0, 0.6, 0.3, 0.1, 0.0, 0.2, 0.5, 0.8, 0.9, 0.7, 0.5, 0.4, 0.6, 0.75, 0.85, 0.0, 0.3, 0.6,
+                  0.8, 0.95, 1.0, 0.7, 0.3, 0.0, 0.3, 0.6])
+    assert edes_fusion.curve_extrema(y, 25.0) == ((1, 9, 21), (5, 16, 24))
+
+
+def test_a_flat_top_ends_within_half_the_event_distance():
+    """_last_of_plateau walks along a flat top only within min_dist // 2 (at least 1) of the peak, and the top
+    is the highest value inside that window: frames 2-5 flat at min_dist 3 -> frame 4; a higher value
+    just past the window does not lower the top."""
+    assert edes_fusion._last_of_plateau(np.array([0, 0.5, 1, 1, 1, 1, 0.5, 0]), 3, 3, 0.01) == 4
+    assert edes_fusion._last_of_plateau(np.array([0, 0.5, 0.99, 1.0, 0.995, 1.2]), 3, 2, 0.01) == 4
