@@ -369,3 +369,21 @@ def test_a_flat_top_ends_within_half_the_event_distance():
     just past the window does not lower the top."""
     assert edes_fusion._last_of_plateau(np.array([0, 0.5, 1, 1, 1, 1, 0.5, 0]), 3, 3, 0.01) == 4
     assert edes_fusion._last_of_plateau(np.array([0, 0.5, 0.99, 1.0, 0.995, 1.2]), 3, 2, 0.01) == 4
+
+
+def test_an_es_on_an_ed_frame_does_not_end_that_beats_systolic_window():
+    """The systolic window runs from ED to its ES (+3 frames), an ES strictly after the ED: an ES marked on
+    the ED frame itself (a contradictory edit) is not that beat's ES."""
+    from app.analysis.strain import beat_windows
+
+    assert beat_windows(20, [0, 10], [0, 5, 15]) == [(0, 8), (10, 18)]
+    assert beat_windows(20, [0, 10], [10, 15]) == [(0, 10), (10, 18)]
+
+
+def test_strain_needs_an_ed_inside_the_clip():
+    """An ED frame at or past the clip's end is no reference: with no other ED, strain refuses to run."""
+    from app.analysis.strain import reference_frames
+
+    with pytest.raises(ValueError, match="at least one end-diastolic frame"):
+        reference_frames(10, [10])
+    assert list(reference_frames(10, [3, 10])) == [3] * 10
