@@ -387,3 +387,12 @@ def test_strain_needs_an_ed_inside_the_clip():
     with pytest.raises(ValueError, match="at least one end-diastolic frame"):
         reference_frames(10, [10])
     assert list(reference_frames(10, [3, 10])) == [3] * 10
+
+
+def test_a_short_complete_beat_counts_and_only_the_last_partial_beat_is_judged_by_length():
+    """An early beat (ED 20 -> next ED 24, under 60 % of the typical 10 frames) is complete, so it counts; the
+    last partial beat counts only when it is at least 60 % of a typical beat (6 of 10 frames, not 2)."""
+    from app.analysis.strain import beat_windows
+
+    assert beat_windows(30, [0, 10, 20, 24]) == [(0, 10), (10, 20), (20, 24), (24, 30)]
+    assert beat_windows(26, [0, 10, 20, 24]) == [(0, 10), (10, 20), (20, 24)]
