@@ -396,3 +396,21 @@ def test_a_short_complete_beat_counts_and_only_the_last_partial_beat_is_judged_b
 
     assert beat_windows(30, [0, 10, 20, 24]) == [(0, 10), (10, 20), (20, 24), (24, 30)]
     assert beat_windows(26, [0, 10, 20, 24]) == [(0, 10), (10, 20), (20, 24)]
+
+
+def test_strain_json_gives_quality_scores_and_tracking_errors_to_three_decimals():
+    """analyze --json strain_quality: score and tracking error (mm) rounded to 3 decimals, e.g. 1.23456 mm ->
+    1.235 and its score exp(-1.23456 / 1.5) = 0.43906 -> 0.439 (below 0.5: not ok)."""
+    tracks = _uniform_tracks()
+    disagreement = np.full(tracks.shape[:2], 1.23456)
+    js = strain_from_tracks(tracks, (1.0, 1.0), [0], disagreement, view="a4c").to_json_dict()
+    for q in js["strain_quality"].values():
+        assert q == {"score": 0.439, "ok": False, "tracking_error_mm": 1.235}
+
+
+def test_the_systolic_peak_is_searched_up_to_but_not_including_the_windows_end():
+    """Windows are [start, stop): post-systolic shortening after ES + 3 frames is not the peak."""
+    from app.analysis.strain import peak_systolic_pct
+
+    curve = np.array([0.0, -5.0, -10.0, -15.0, -12.0, -20.0, 0.0])
+    assert peak_systolic_pct(curve, [(0, 5)]) == pytest.approx(-15.0, abs=1e-12)
