@@ -160,3 +160,15 @@ def test_a_single_phase_stack_is_measured_with_its_notes():
                     slice_spacing_mm=8.0)
     m = run_task(analyze_recording(rec, segmenter=lambda r: one)).measurements
     assert m.notes and not any(n.startswith("no cardiac cycle found") for n in m.notes)
+
+
+def test_a_biplane_with_one_uncalibrated_view_has_no_ml_volumes(beating):
+    """Biplane volumes in ml need both views calibrated; with one in pixels only the unit-free EF is given."""
+    labels = beating[0]
+    triples = []
+    for view, calibrated in (("a4c", True), ("a2c", False)):
+        rec, contours = recording_for(labels, view=view, calibrated=calibrated), extract_all(labels)
+        triples.append((rec, contours, measure_recording(rec, contours)))
+    bi = measure_study(triples).biplane
+    assert bi is not None and not bi.calibrated and bi.edv_ml is None and bi.esv_ml is None and bi.sv_ml is None
+    assert bi.ef_pct is not None
