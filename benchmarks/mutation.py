@@ -45,16 +45,22 @@ TARGETS = {
         GP + "ef_does_not_change_when_both_spacings_scale_together",
         CR + "disk_volumes_and_ef_with_non_square_pixels", CR + "biplane_volume_uses_the_longer_long_axis",
         CR + "disk_chords_are_drawn_at_the_disk_centres_across_the_axis",
-        CR + "disks_of_small_and_degenerate_outlines", CR + "slice_summation_and_mass_arithmetic"]),
+        CR + "disks_of_small_and_degenerate_outlines", CR + "slice_summation_and_mass_arithmetic", MK]),
     "beats": ("app/analysis/beats.py", ["tests/test_analysis_beats.py", MK]),
-    "edes_curve": ("app/analysis/edes_curve.py", ["tests/test_analysis_beats.py", "tests/test_edes_fusion.py", MK]),
+    "edes_curve": ("app/analysis/edes_curve.py", ["tests/test_analysis_beats.py", "tests/test_edes_fusion.py", MK,
+                                                  CR + "ed_is_the_first_frame_of_the_end_diastolic_plateau",
+                                                  CR + "es_is_the_smallest_raw_volume_not_the_smoothed_minimum",
+                                                  CR + "a_diastolic_dip_under_the_prominence_threshold_is_no_beat",
+                                                  CR + "a_recurring_diastolic_dip_over_the_prominence_threshold_is_no_"
+                                                       "beat_on_a_periodic_clip"]),
     "strain": ("app/analysis/strain.py", [
         "tests/test_strain_core.py", GP + "strain_does_not_change_under_rotation_scale_and_pixel_spacing",
         CR + "strain_with_non_square_pixels_equals_the_strain_in_millimetres",
         CR + "strain_segments_match_the_phantom_segment_truth", MK]),
     "edes_fusion": ("app/analysis/edes_fusion.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py", MK]),
     "measure": ("app/workflow/measure.py", ["tests/test_pipeline_synthetic.py", "tests/test_study_state.py",
-                                         "tests/test_mutation_killers_measure.py"]),
+                                         "tests/test_mutation_killers_measure.py",
+                                         CR + "a_gated_stack_finds_ed_across_the_wrap_of_its_cycle"]),
     "autosave": ("app/workflow/autosave.py", [
         "tests/test_study_state.py", CR + "autosave_crash_between_write_and_replace_keeps_the_old_file_whole",
         "tests/test_mutation_killers_autosave.py"]),
@@ -214,6 +220,13 @@ def make_workspace(root: Path) -> Path:
 
 
 def run_tests(project: Path, tests: list[str], timeout_s: float) -> tuple[str, float]:
+    """(killed | survived | timeout, seconds) of `pytest -x -q tests` in the project copy."""
+    status, secs, _ = run_tests_output(project, tests, timeout_s)
+    return status, secs
+
+
+def run_tests_output(project: Path, tests: list[str], timeout_s: float) -> tuple[str, float, str]:
+    """run_tests with pytest's output (its summary names the first failing test)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", f"--timeout={int(timeout_s)}",
            *tests]
@@ -221,8 +234,9 @@ def run_tests(project: Path, tests: list[str], timeout_s: float) -> tuple[str, f
     try:
         done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return "timeout", time.monotonic() - start
-    return ("survived" if done.returncode == 0 else "killed"), time.monotonic() - start
+        return "timeout", time.monotonic() - start, ""
+    status = "survived" if done.returncode == 0 else "killed"
+    return status, time.monotonic() - start, done.stdout + done.stderr
 
 
 def check_module(name: str, project: Path, max_mutants: int | None, seed: int, timeout_factor: float,

@@ -24,7 +24,7 @@ def test_disks_of_analytic_half_ellipsoid_section():
     a, b = 80.0, 25.0
     d = method_of_disks(half_ellipse_outline(a, b), np.zeros(2), np.array([0.0, -a]))
     assert d.length_mm == pytest.approx(a)
-    assert d.volume_ml == pytest.approx(2 / 3 * np.pi * a * b * b / 1000, rel=0.002)
+    assert d.volume_ml == pytest.approx(2 / 3 * np.pi * a * b * b / 1000, rel=0.001)  # measured +0.03 %
     # chords are perpendicular to the axis and symmetric about it
     np.testing.assert_allclose(d.chords_mm[:, 0, 0], -d.chords_mm[:, 1, 0], atol=1e-9)
     np.testing.assert_allclose(d.diameters_mm, d.chords_mm[:, 1, 0] - d.chords_mm[:, 0, 0], atol=1e-9)
@@ -56,7 +56,7 @@ def test_disks_on_pixel_mask_within_one_percent(a_px, b_px, spacing):
     d = contour_disks(extract_contours(labels), spacing)
     # the pixel section is an ellipse with semi-axes a*row and b*col spacing: a prolate body of revolution
     a_mm, b_mm = a_px * spacing[0], b_px * spacing[1]
-    assert d.volume_ml == pytest.approx(2 / 3 * np.pi * a_mm * b_mm**2 / 1000, rel=0.01)
+    assert d.volume_ml == pytest.approx(2 / 3 * np.pi * a_mm * b_mm**2 / 1000, rel=0.008)  # measured -0.67, -0.42 %
 
 
 def test_contour_disks_needs_an_open_border_with_apex_and_base():
@@ -74,8 +74,8 @@ def test_biplane_of_ellipsoid_with_two_radii():
     d4 = method_of_disks(half_ellipse_outline(a, b), np.zeros(2), np.array([0.0, -a]))
     d2 = method_of_disks(half_ellipse_outline(a * 0.97, c), np.zeros(2), np.array([0.0, -a * 0.97]))
     v = biplane_volume_ml(d4.diameters_mm, d2.diameters_mm, d4.length_mm, d2.length_mm)
-    # the shorter view's disks are compressed onto the longer axis: within ~3 %
-    assert v == pytest.approx(2 / 3 * np.pi * a * b * c / 1000, rel=0.03)
+    # the shorter view's disks are spread over the longer axis: measured +0.03 % (the shorter axis: -3 %)
+    assert v == pytest.approx(2 / 3 * np.pi * a * b * c / 1000, rel=0.002)
     same = biplane_volume_ml(d4.diameters_mm, d4.diameters_mm, a, a)
     assert same == pytest.approx(monoplane_volume_ml(d4.diameters_mm, a))
     with pytest.raises(ValueError):
@@ -100,10 +100,10 @@ def test_slice_summation_of_cylinder_and_mass_of_ring():
     epi = polygon_area_px2(sa.epi_px) * spacing[0] * spacing[1]
     n_slices, gap = 9, 8.0
     v = slice_summation_ml([endo] * n_slices + [np.nan], gap)
-    assert v == pytest.approx(n_slices * np.pi * (25 * 1.25) ** 2 * gap / 1000, rel=0.02)
+    assert v == pytest.approx(n_slices * np.pi * (25 * 1.25) ** 2 * gap / 1000, rel=0.004)  # measured -0.15 %
     mass = myocardial_mass_g([endo] * n_slices, [epi] * n_slices, gap)
     ring_ml = n_slices * np.pi * ((33 * 1.25) ** 2 - (25 * 1.25) ** 2) * gap / 1000
-    assert mass == pytest.approx(1.05 * ring_ml, rel=0.04)
+    assert mass == pytest.approx(1.05 * ring_ml, rel=0.01)  # pixel rings: measured -0.67 %
 
 
 def test_ejection_fraction():

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
-
 import SimpleITK as sitk  # noqa: E402
 
+from app.analysis.strain import beat_windows, peak_systolic_pct
 from app.cli import main  # noqa: E402
 from app.data import phantom  # noqa: E402
-from tests.analysis_synth import PHANTOM_EDV_ML, PHANTOM_ESV_ML, PHANTOM_HR_BPM, phantom_echo  # noqa: E402
+from tests.analysis_synth import (  # noqa: E402
+    PHANTOM_EDV_ML,
+    PHANTOM_ESV_ML,
+    PHANTOM_HR_BPM,
+    phantom_echo,
+)
 
 REQUIRED_KEYS = {
     "file", "modality", "frames", "view", "calibrated", "method", "ed_frames", "es_frames", "volume_curve_ml",
@@ -19,6 +25,10 @@ REQUIRED_KEYS = {
 
 
 EF_PCT = 100 * (PHANTOM_EDV_ML - PHANTOM_ESV_ML) / PHANTOM_EDV_ML
+# Tolerances: the measured error on the phantom's exact labels plus a margin (issue 36)
+EF_TOL_POINTS = 1.0  # measured +0.61 (A4C, also read back from MJPEG video), +0.02 (A2C), biplane +0.37
+HR_TOL_BPM = 0.5  # measured 72.0 exactly; one frame off at 30 fps is 2.8 bpm
+GLS_TOL_POINTS = 1.5  # tracked on the phantom's images: measured +0.96 (A4C), +0.85 (A2C) against the truth
 
 
 def _write_case(folder, view):
@@ -49,7 +59,9 @@ def test_json_to_stdout_and_masks(files, capsys, tmp_path):
     assert REQUIRED_KEYS <= set(result)
     # strain of the apical view, from the same labels
     assert {"gls_pct", "strain_curve_pct", "segmental_strain_pct", "strain_quality"} <= set(result)
-    assert result["gls_pct"] < -5 and len(result["strain_curve_pct"]) == result["frames"]
+    assert len(result["strain_curve_pct"]) == result["frames"]
+    windows = beat_windows(case.recording.n_frames, case.truth.ed_frames, case.truth.es_frames)
+    assert result["gls_pct"] == pytest.approx(float(peak_systolic_pct(case.truth.gls_pct, windows)), abs=GLS_TOL_POINTS)
     assert result["modality"] == "echo" and result["view"] == "a4c" and result["calibrated"] is True
     assert result["method"] == "monoplane" and result["edited"] == []
     assert result["frames"] == case.recording.n_frames == len(result["volume_curve_ml"]) == len(result["quality"])
@@ -57,14 +69,14 @@ def test_json_to_stdout_and_masks(files, capsys, tmp_path):
     assert len(result["ed_frames"]) == len(truth.ed_frames)
     assert all(abs(a - b) <= 1 for a, b in zip(result["ed_frames"], truth.ed_frames))
     assert all(abs(a - b) <= 1 for a, b in zip(result["es_frames"], truth.es_frames))
-    assert result["ef_pct"] == pytest.approx(EF_PCT, abs=3.0)
+    assert result["ef_pct"] == pytest.approx(EF_PCT, abs=EF_TOL_POINTS)
     assert result["beats"] and {"ed_frame", "es_frame", "edv_ml", "esv_ml", "ef_pct"} <= set(result["beats"][0])
     from app.data.readers import load_recording
 
     if getattr(load_recording(path), "frame_times_nominal", False):  # MetaImage: no timing in the header
         assert result["heart_rate_bpm"] is None and any("timing" in n for n in result["notes"])
     else:
-        assert result["heart_rate_bpm"] == pytest.approx(PHANTOM_HR_BPM, abs=4)
+        assert result["heart_rate_bpm"] == pytest.approx(PHANTOM_HR_BPM, abs=HR_TOL_BPM)
     # masks: the same labels, in the recording's grid, with its spacing
     image = sitk.ReadImage(str(masks))
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), truth.labels)
@@ -83,7 +95,7 @@ def test_two_views_give_biplane(files, capsys):
     result = json.loads(out.out)
     assert [r["view"] for r in result["recordings"]] == ["a4c", "a2c"]
     bi = result["biplane"]
-    assert bi["method"] == "biplane" and bi["ef_pct"] == pytest.approx(EF_PCT, abs=3.0)
+    assert bi["method"] == "biplane" and bi["ef_pct"] == pytest.approx(EF_PCT, abs=EF_TOL_POINTS)
 
 
 def test_uncalibrated_video_gives_ef_without_volumes(files, capsys, tmp_path):
@@ -102,8 +114,8 @@ def test_uncalibrated_video_gives_ef_without_volumes(files, capsys, tmp_path):
     result = json.loads(out.out)
     assert result["calibrated"] is False
     assert result["edv_ml"] is None and result["volume_curve_ml"] is None and len(result["area_curve"]) == len(frames)
-    assert result["ef_pct"] == pytest.approx(EF_PCT, abs=3.0)
-    assert result["heart_rate_bpm"] == pytest.approx(PHANTOM_HR_BPM, abs=4)
+    assert result["ef_pct"] == pytest.approx(EF_PCT, abs=EF_TOL_POINTS)
+    assert result["heart_rate_bpm"] == pytest.approx(PHANTOM_HR_BPM, abs=HR_TOL_BPM)
 
 
 def test_text_summary_and_view_override(files, capsys):
@@ -194,8 +206,10 @@ def test_short_axis_series_folder_gives_slice_summation_and_mass(tmp_path, capsy
     result = json.loads(captured.out)
     assert REQUIRED_KEYS <= set(result)
     assert result["modality"] == "mri" and result["method"] == "slice-summation"
-    assert 60 < result["myocardial_mass_g"] < 300
-    assert result["edv_ml"] == pytest.approx(truth.edv_ml, rel=0.03)
-    assert result["esv_ml"] == pytest.approx(truth.esv_ml, rel=0.05)
+    ed = truth.ed_frames[0]  # mass = 1.05 g/ml x the ED myocardium counted voxel by voxel: measured -0.04 %
+    myo_ml = (truth.labels[:, ed] == 2).sum() * np.prod(truth.spacing_mm) * truth.slice_spacing_mm / 1000
+    assert result["myocardial_mass_g"] == pytest.approx(1.05 * myo_ml, rel=0.005)
+    assert result["edv_ml"] == pytest.approx(truth.edv_ml, rel=0.005)  # measured -0.11 %
+    assert result["esv_ml"] == pytest.approx(truth.esv_ml, rel=0.005)  # measured -0.19 %
     image = sitk.ReadImage(str(masks))
     assert image.GetSize()[2:] == (6, 10)  # (x, y, slice, phase)

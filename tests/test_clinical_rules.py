@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.analysis import edes_curve
 from app.analysis.contours import extract_contours
+from app.analysis.edes_curve import detect_ed_es
 from app.analysis.polylines import to_mm
 from app.analysis.strain import segment_bounds, strain_from_tracks
 from app.analysis.volumes import (
@@ -28,8 +30,17 @@ from app.analysis.volumes import (
     slice_summation_ml,
 )
 from app.cli import main
+from app.data.recording import Recording, uniform_frame_times
+from app.tasks import run_task
 from app.workflow import autosave
-from tests.analysis_synth import half_ellipse_lv, half_ellipse_outline, phantom_echo
+from app.workflow.analyse import analyze_recording
+from app.workflow.measure import measure_recording
+from tests.analysis_synth import (
+    cardiac_curve,
+    half_ellipse_lv,
+    half_ellipse_outline,
+    phantom_echo,
+)
 
 ROW_MM, COL_MM = 0.3, 0.45  # CAMUS-like non-square pixels: (row, col) spacing
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -112,6 +123,99 @@ def test_slice_summation_and_mass_arithmetic():
     assert slice_summation_ml([100.0, np.nan, 50.0], 10.0) == pytest.approx(1.5, abs=1e-12)
     assert myocardial_mass_g([100.0, 200.0, np.nan], [150.0, 150.0, 30.0], 10.0) == pytest.approx(
         1.05 * (50.0 + 0.0 + 30.0) * 10.0 / 1000.0, abs=1e-12)
+
+
+# -- ED/ES rules (app/analysis/edes_curve.py, the stack path of app/workflow/measure.py) ----------------------
+def _beat_ml(n_frames: int, n_systole: int, n_hold: int, edv: float = 120.0, esv: float = 50.0) -> np.ndarray:
+    """One beat of an LV volume curve, (n_frames,) from ED: a half-cosine ejection to ESV at frame n_systole (ES),
+    isovolumic relaxation (n_hold frames within 0.5 ml of ESV), then filling towards the next beat's EDV."""
+    eject = esv + (edv - esv) * 0.5 * (1 + np.cos(np.pi * np.arange(n_systole + 1) / n_systole))
+    hold = esv + np.linspace(0.2, 0.5, n_hold)
+    n_fill = n_frames - n_systole - 1 - n_hold
+    x = np.arange(1, n_fill + 1) / (n_fill + 1)
+    fill = np.interp(x, [0, 0.4, 0.8, 1], [esv + 0.5, esv + 0.7 * (edv - esv), esv + 0.8 * (edv - esv), edv])
+    return np.concatenate([eject, hold, fill])
+
+
+def test_ed_is_the_first_frame_of_the_end_diastolic_plateau():
+    """ED = mitral closure = the first frame of the isovolumic-contraction plateau (values within
+    PLATEAU_FRACTION of the span of the maximum), not its last: 50 Hz, 40-frame beats with a 3-frame flat top
+    rising 0.2 ml (0.3 % of the 70 ml span). Found: exactly the plateau starts; the plateau end would be 2 frames
+    (40 ms) late."""
+    beat = np.concatenate([np.linspace(50.0, 118.0, 25), [120.0, 120.1, 120.2], np.linspace(110.0, 52.0, 12)])
+    ed, es = detect_ed_es(np.tile(beat, 3), 50.0)
+    assert ed == (25, 65, 105)
+    assert es == (40, 80)
+
+
+def test_es_is_the_smallest_raw_volume_not_the_smoothed_minimum():
+    """After ES the volume stays near ESV through isovolumic relaxation (4 frames within 0.5 ml at 50 Hz), which
+    drags the smoothed minimum one frame late (18, 68, 118); ES is refined on the raw curve: exactly the true
+    ES frames."""
+    beat = _beat_ml(50, 17, 4)  # ES at frame 17
+    assert len(beat) == 50 and int(np.argmin(beat)) == 17
+    ed, es = detect_ed_es(np.tile(beat, 3), 50.0)
+    assert es == (17, 67, 117)
+    assert ed == (0, 50, 100)  # the clip starts at ED, on a flat top
+
+
+@pytest.mark.parametrize("dip_fraction", [0.15, 0.25])
+def test_a_diastolic_dip_under_the_prominence_threshold_is_no_beat(dip_fraction):
+    """A 1.4-beat clip (under the 1.5 periods the beat-period rule needs) at 50 bpm and 50 Hz whose diastasis holds a
+    segmentation dip of 15 or 25 % of the stroke volume (with 0.3 ml noise): still one ES, no extra ED/ES pair.
+    The prominence threshold (MIN_PROMINENCE_FRACTION = 0.3 of the range) is what rejects it; at 0.1 both
+    dips become a beat (an extra ED at frame 39 and ES at 45)."""
+    fps, hr = 50, 50
+    curve, ed_true, es_true = cardiac_curve(84, fps, hr, 120.0, 50.0)  # ED 0, 60; ES 21, 81
+    t = np.arange(len(curve))
+    dipped = curve - dip_fraction * 70.0 * np.exp(-0.5 * ((t - 45) / 2.0) ** 2)
+    dipped = dipped + np.random.default_rng(0).normal(0.0, 0.3, len(curve))
+    assert (ed_true, es_true) == ([0, 60], [21, 81])
+    ed, es = detect_ed_es(dipped, fps)
+    assert len(ed) == 2 and len(es) == 2, (ed, es)
+    np.testing.assert_allclose(ed + es, ed_true + es_true, atol=1)  # the noise may move a flat extremum a frame
+
+
+def test_a_recurring_diastolic_dip_over_the_prominence_threshold_is_no_beat_on_a_periodic_clip():
+    """Issue 30: a segmentation dip in every diastole (here 45 % of the stroke volume, over the prominence
+    threshold) is no extra ED/ES pair once the clip shows its beat period (autocorrelation, 60 frames at 50 bpm
+    and 50 Hz): two events of a kind stay 0.6 periods apart. Without the period rule: EDs at 38 and 98 and ESs
+    at 45 and 105 are added."""
+    curve, ed_true, es_true = cardiac_curve(150, 50, 50, 120.0, 50.0)  # ED 0, 60, 120; ES 21, 81, 141
+    t = np.arange(len(curve))
+    for ed in ed_true:
+        curve = curve - 0.45 * 70.0 * np.exp(-0.5 * ((t - ed - 45) / 2.0) ** 2)
+    assert edes_curve.cycle_period_frames(curve, 15, 100) == 60
+    assert detect_ed_es(curve, 50) == (tuple(ed_true), tuple(es_true)) == ((0, 60, 120), (21, 81, 141))
+
+def _gated_ring_stack(volume_ml: np.ndarray, n_slices: int = 3, spacing_mm: float = 1.5, step_mm: float = 8.0):
+    """A short-axis cine stack of concentric LV rings whose slice-summation volume follows volume_ml."""
+    r, c = np.mgrid[0:96, 0:96]
+    d = np.hypot(r - 48, c - 48)
+    radius_px = np.sqrt(volume_ml * 1000.0 / (n_slices * step_mm * np.pi)) / spacing_mm
+    labels = np.zeros((n_slices, len(volume_ml), 96, 96), np.uint8)
+    for t, rad in enumerate(radius_px):
+        labels[:, t] = np.where(d <= rad, 1, np.where(d <= rad + 5, 2, 0))
+    rec = Recording((labels * 80).astype(np.uint16), (spacing_mm, spacing_mm),
+                    uniform_frame_times(len(volume_ml), 19.6), "mri", "sax", slice_spacing_mm=step_mm)
+    return rec, labels
+
+
+def test_a_gated_stack_finds_ed_across_the_wrap_of_its_cycle():
+    """Cine MR is one ECG-gated cycle: ED sits at the trigger, where the last phase runs on into the first, so
+    both clip ends rise steeply and neither passes for an event on its own. A ring stack whose volume curve is
+    SCD0000401's (tests/test_edes_fusion.py): the analysis, and measure_recording on its own, find ED at phase
+    19 and ES at 6 (as detect_ed_es on the curve itself), and the EF of those phases (measured 32.1 vs 32.4 %
+    on the exact curve: the rings' pixel steps). Without the wrap no ED is found and there is no EF."""
+    from tests.test_edes_fusion import GATED_401
+
+    rec, labels = _gated_ring_stack(GATED_401)
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels))
+    remeasured = measure_recording(rec, analysis.contours)  # no given events: measure detects them itself
+    for m in (analysis.measurements, remeasured):
+        assert m.method == "slice-summation"
+        assert m.ed_frames == (19,) and m.es_frames == (6,)
+        assert m.ef_pct == pytest.approx(100.0 * (1 - GATED_401[6] / GATED_401[19]), abs=0.5)
 
 
 # -- strain ---------------------------------------------------------------------------------------

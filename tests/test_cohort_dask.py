@@ -45,7 +45,8 @@ def test_two_workers_analyse_the_cohort_report_the_corrupt_file_and_resume(cohor
         "phantom1.dcm": "ok", "phantom2.dcm": "ok", "phantom3.dcm": "ok", "corrupt.dcm": "failed"}
     assert rows["corrupt.dcm"]["error"]
     for name in ("phantom1.dcm", "phantom2.dcm", "phantom3.dcm"):
-        assert 30.0 < float(rows[name]["ef_pct"]) < 80.0  # the phantom's EF is 58 %
+        # the shipped echo model on these phantoms (true EF 58.3 %): measured -1.9, -0.6, -1.1 points
+        assert float(rows[name]["ef_pct"]) == pytest.approx(58.3, abs=3.5)
     err = capsys.readouterr().err
     assert "3 analysed, 0 already done, 1 failed" in err
     results = sorted(out.glob("phantom*.result.json"))

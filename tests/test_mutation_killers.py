@@ -57,6 +57,31 @@ def test_an_es_on_the_next_ed_frame_is_not_that_beats_es():
     assert [(b.ed_frame, b.es_frame, b.next_ed_frame) for b in beats] == [(0, 3, 5)]
 
 
+def test_rr_is_the_time_between_the_two_ed_frames_on_uneven_frame_times():
+    """RR = t(next ED) - t(ED) from the file's own frame times (DICOM frame time vectors are uneven): exact.
+    One frame off on either end would be 20-35 ms (2-4 bpm at 75 bpm)."""
+    curve = np.array([120, 100, 70, 50, 60, 90, 110, 120, 100, 70, 50], float)
+    times = np.cumsum([0.0, 0.021, 0.034, 0.020, 0.033, 0.025, 0.030, 0.028, 0.022, 0.031, 0.027])
+    beats = split_beats(curve, [0, 7], [3, 10], times)
+    assert beats[0].rr_s == pytest.approx(times[7] - times[0], abs=1e-12)
+    assert beats[0].heart_rate_bpm == pytest.approx(60.0 / (times[7] - times[0]), abs=1e-9)
+    assert beats[1].rr_s is None  # the clip ends before its next ED
+
+
+def test_event_frames_outside_the_curve_are_ignored():
+    """An ED or ES at or past the last frame (an edit on a shorter re-analysis) makes no beat and no error."""
+    curve = np.array([120, 100, 70, 50, 60, 90, 110, 120], float)
+    beats = split_beats(curve, [0, len(curve), -1], [3, len(curve)])
+    assert [(b.ed_frame, b.es_frame, b.next_ed_frame) for b in beats] == [(0, 3, None)]
+
+
+def test_a_beat_counts_until_beat_trust_judges_it():
+    """split_beats' beats are trusted (counted in EDV/ESV/EF) by default; only app.analysis.beat_trust marks
+    one untrusted, with its reason."""
+    beats = split_beats(np.array([120, 100, 70, 50, 60, 90, 110, 120], float), [0, 7], [3])
+    assert beats and all(b.trusted and b.why_untrusted == "" for b in beats)
+
+
 def test_the_filling_phase_beat_pairs_es_with_the_next_later_ed():
     """No ED -> ES systole in the marks (ES 3 is also marked ED): the filling-phase fallback pairs ES 3 with
     the first ED strictly after it (8), EF = 100 * (120 - 60) / 120 = 50 by hand, never with itself (EF 0)."""
@@ -126,6 +151,19 @@ def test_a_spike_in_a_three_frame_curve_is_found():
     """Three finite frames are enough for the robust range: 10, 100, 10 -> frame 1 jumps (|90| > 0.25 * 86.4)."""
     assert edes_curve.area_jump_frames([10.0, 100.0, 10.0]) == (1,)
     assert edes_curve.area_jump_frames([10.0, 100.0]) == ()
+
+
+def test_a_two_frame_step_is_not_a_spike():
+    """A spike differs from both neighbours on the same side; a frame equal to one neighbour (a 2-frame step,
+    e.g. two frames of a real fast change) is no spike (d_prev * d_next = 0)."""
+    assert edes_curve.area_jump_frames(np.array([10, 10, 10, 50, 50, 10, 10, 10], float)) == ()
+    assert edes_curve.area_jump_frames(np.array([10, 10, 10, 50, 10, 10, 10, 10], float)) == (3,)
+
+
+def test_a_spike_two_frames_after_a_frame_without_contours_is_found():
+    """Only the spike frame and its two neighbours must be finite: a missing frame two before it changes nothing."""
+    assert edes_curve.area_jump_frames(np.array([10, np.nan, 10, 100, 10, 10], float)) == (3,)
+    assert edes_curve.area_jump_frames(np.array([10, 10, np.nan, 100, 10, 10], float)) == ()  # a neighbour missing
 
 
 @pytest.mark.parametrize("fps,sigma", [(50.0, 1.0), (100.0, 2.0), (10.0, 0.5), (None, 0.7)])
@@ -243,3 +281,136 @@ def test_only_the_nearest_curve_event_is_added_at_each_clip_end():
     """Detector: ED 10, ES 20; curve: ES 1 and 5 before, ED 30 and 40 after -> ES 5 and ED 30 join (the nearest
     of the other kind, at least 2 frames away), not the farther ones."""
     assert edes_fusion.add_edge_events((10,), (20,), (30, 40), (1, 5), 2) == ((10, 30), (5, 20))
+
+
+# -- volumes (app/analysis/volumes.py) --------------------------------------------------------------
+def test_area_length_volume_of_a_short_axis_under_a_millimetre():
+    """V = 8 A^2 / (3 pi L): only L <= 0 gives 0 (no division by zero); a 0.8 mm length is measured (exact)."""
+    from app.analysis.volumes import area_length_volume_ml
+
+    assert area_length_volume_ml(40.0, 0.8) == pytest.approx(8 * 40.0**2 / (3 * np.pi * 0.8) / 1000, rel=1e-12)
+    assert area_length_volume_ml(40.0, 0.0) == 0.0 and area_length_volume_ml(40.0, -1.0) == 0.0
+
+
+def test_a_triangle_has_its_area_and_two_points_have_none():
+    """The shoelace area of the smallest polygon, a triangle (base 4 mm, height 3 mm: 6 mm^2 exactly)."""
+    from app.analysis.volumes import polygon_area_mm2
+
+    assert polygon_area_mm2(np.array([[0.0, 0.0], [4.0, 0.0], [1.0, 3.0]])) == pytest.approx(6.0, abs=1e-12)
+    assert polygon_area_mm2(np.array([[0.0, 0.0], [4.0, 0.0]])) == 0.0
+
+
+# -- edes_fusion: more survivors (seed 2) -----------------------------------------------------------
+def test_a_detection_is_on_slice_0_unless_told():
+    """A 2D recording has one slice, index 0: a detection made without a slice index is on it."""
+    assert edes_fusion.EdEsDetection((0,), (5,), np.zeros(8, np.float32)).slice_index == 0
+
+
+def test_misplaced_event_judges_an_open_clip_unless_told_it_is_a_cycle():
+    """Echo clips are not periodic: an ED on the last frame is judged within the clip (the largest volume after
+    ES: depth 0); only on a gated cycle, where frame 0 follows, is it below the top (depth 0.02, named at a
+    0.01 threshold)."""
+    curve = 78.5 + 57.5 * np.cos(2 * np.pi * np.arange(20) / 20)
+    assert edes_fusion.misplaced_event(curve, (19,), (10,), max_depth=0.01) == ""
+    assert edes_fusion.misplaced_event(curve, (19,), (10,), periodic=True, max_depth=0.01).startswith("ED at frame 19")
+
+
+def test_a_curve_event_exactly_min_gap_before_the_first_given_event_is_added():
+    """add_edge_events: 'at least min_gap frames away' includes exactly min_gap (and the other kind only)."""
+    ed, es = edes_fusion.add_edge_events((10,), (20,), (0, 10, 30), (5, 20), min_gap=5)
+    assert ed == (10, 30) and es == (5, 20)
+    ed, es = edes_fusion.add_edge_events((10,), (20,), (0, 10, 30), (6, 20), min_gap=5)
+    assert ed == (10, 30) and es == (20,)  # frame 6 is 4 frames before the first given ED
+
+
+def test_tempreg_extrema_of_fewer_than_three_frames_are_none():
+    assert edes_fusion.curve_extrema(np.array([1.0, 0.0]), 25.0) == ((), ())
+    assert edes_fusion.curve_extrema(np.array([[1.0, 0.0, 1.0]]), 25.0) == ((), ())
+
+
+def test_a_first_frame_counts_as_es_only_near_the_bottom_of_the_tempreg_scale():
+    """TempReg's curve is about 0 at ES: a first frame at 0.05 rising into the clip is ES, one at 0.3 is not
+    (EDGE_LEVEL = 0.12)."""
+    rise = np.linspace(0.0, 1.0, 12)
+    beat = np.concatenate([rise, rise[::-1][1:], rise[1:]])  # ES 0, ED 11, ES 22, ED 33
+    low = beat.copy()
+    low[0] = 0.05
+    assert edes_fusion.curve_extrema(low, 25.0)[1][0] == 0
+    high = np.concatenate([[0.3], beat[5:]])  # 0.3, then rising from 0.45: no ES on the first frame
+    assert 0 not in edes_fusion.curve_extrema(high, 25.0)[1]
+
+
+def test_a_run_of_equal_tempreg_peaks_keeps_the_first():
+    """Two ED peaks of the same height with no ES between (a shallow dip): the first is kept on a tie."""
+    y = np.array([0.0, 0.5, 1.0, 0.9, 0.85, 0.9, 1.0, 0.5, 0.0, 0.5, 1.0, 0.5, 0.0, 0.5, 1.0, 0.5, 0.0])
+    ed, es = edes_fusion.curve_extrema(y, 10.0)
+    assert ed[0] == 2, (ed, es)
+
+
+def test_three_finite_frames_are_enough_to_check_tempreg_against_the_curve():
+    """With 3 finite curve frames the detector's events are checked: an ED on the smallest volume is a
+    contradiction (EDV <= ESV) and the curve's own extrema are used instead."""
+    det = edes_fusion.EdEsDetection((1,), (2,), np.zeros(3, np.float32))
+    choice = edes_fusion.choose_ed_es(det, np.array([100.0, 50.0, 100.0]), 25.0, "echo", gated=False)
+    assert choice.method == edes_fusion.CURVE_METHOD, choice
+
+
+def test_a_lower_second_tempreg_peak_in_a_run_is_dropped():
+    """Within a run of EDs (the dip between them is no ES: a deeper ES follows within the event distance),
+    the higher ED stays: ED 0.9 at frame 9, not the later 0.85 at 15 (25 fps: events 5 frames apart)."""
+    y = np.array([0.5, 1.0, 0.6, 0.3, 0.1, 0.0, 0.2, 0.5, 0.8, 0.9, 0.7, 0.5, 0.4, 0.6, 0.75, 0.85, 0.0, 0.3, 0.6,
+                  0.8, 0.95, 1.0, 0.7, 0.3, 0.0, 0.3, 0.6])
+    assert edes_fusion.curve_extrema(y, 25.0) == ((1, 9, 21), (5, 16, 24))
+
+
+def test_a_flat_top_ends_within_half_the_event_distance():
+    """_last_of_plateau walks along a flat top only within min_dist // 2 (at least 1) of the peak, and the top
+    is the highest value inside that window: frames 2-5 flat at min_dist 3 -> frame 4; a higher value
+    just past the window does not lower the top."""
+    assert edes_fusion._last_of_plateau(np.array([0, 0.5, 1, 1, 1, 1, 0.5, 0]), 3, 3, 0.01) == 4
+    assert edes_fusion._last_of_plateau(np.array([0, 0.5, 0.99, 1.0, 0.995, 1.2]), 3, 2, 0.01) == 4
+
+
+def test_an_es_on_an_ed_frame_does_not_end_that_beats_systolic_window():
+    """The systolic window runs from ED to its ES (+3 frames), an ES strictly after the ED: an ES marked on
+    the ED frame itself (a contradictory edit) is not that beat's ES."""
+    from app.analysis.strain import beat_windows
+
+    assert beat_windows(20, [0, 10], [0, 5, 15]) == [(0, 8), (10, 18)]
+    assert beat_windows(20, [0, 10], [10, 15]) == [(0, 10), (10, 18)]
+
+
+def test_strain_needs_an_ed_inside_the_clip():
+    """An ED frame at or past the clip's end is no reference: with no other ED, strain refuses to run."""
+    from app.analysis.strain import reference_frames
+
+    with pytest.raises(ValueError, match="at least one end-diastolic frame"):
+        reference_frames(10, [10])
+    assert list(reference_frames(10, [3, 10])) == [3] * 10
+
+
+def test_a_short_complete_beat_counts_and_only_the_last_partial_beat_is_judged_by_length():
+    """An early beat (ED 20 -> next ED 24, under 60 % of the typical 10 frames) is complete, so it counts; the
+    last partial beat counts only when it is at least 60 % of a typical beat (6 of 10 frames, not 2)."""
+    from app.analysis.strain import beat_windows
+
+    assert beat_windows(30, [0, 10, 20, 24]) == [(0, 10), (10, 20), (20, 24), (24, 30)]
+    assert beat_windows(26, [0, 10, 20, 24]) == [(0, 10), (10, 20), (20, 24)]
+
+
+def test_strain_json_gives_quality_scores_and_tracking_errors_to_three_decimals():
+    """analyze --json strain_quality: score and tracking error (mm) rounded to 3 decimals, e.g. 1.23456 mm ->
+    1.235 and its score exp(-1.23456 / 1.5) = 0.43906 -> 0.439 (below 0.5: not ok)."""
+    tracks = _uniform_tracks()
+    disagreement = np.full(tracks.shape[:2], 1.23456)
+    js = strain_from_tracks(tracks, (1.0, 1.0), [0], disagreement, view="a4c").to_json_dict()
+    for q in js["strain_quality"].values():
+        assert q == {"score": 0.439, "ok": False, "tracking_error_mm": 1.235}
+
+
+def test_the_systolic_peak_is_searched_up_to_but_not_including_the_windows_end():
+    """Windows are [start, stop): post-systolic shortening after ES + 3 frames is not the peak."""
+    from app.analysis.strain import peak_systolic_pct
+
+    curve = np.array([0.0, -5.0, -10.0, -15.0, -12.0, -20.0, 0.0])
+    assert peak_systolic_pct(curve, [(0, 5)]) == pytest.approx(-15.0, abs=1e-12)

@@ -113,3 +113,24 @@ def test_the_scheduler_waits_for_the_debounce_and_forgets_closed_recordings():
     sched.forget(2)  # recording 2 closed: 4 becomes 3; results of 1 stay, of 3 become 2
     assert sched._dirty == {3}
     assert [(r.index, r.path, r.error) for r in sched.last_results] == [(1, None, "e1"), (2, Path("p3"), "")]
+
+
+def test_the_content_key_is_the_128_bit_blake2b_of_shape_type_series_and_pixels():
+    """Saved states are found again by this key, across versions: blake2b with a 16-byte digest over
+    "shape|dtype|series|" and the pixel bytes (32 hex characters), computed here from that rule."""
+    rec = _recording()
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(b"(3, 8, 8)|" + rec.frames.dtype.str.encode() + b"|A4C|")
+    digest.update(rec.frames.tobytes())
+    assert autosave.content_key(rec) == digest.hexdigest() and len(digest.hexdigest()) == 32
+
+
+def test_the_default_debounce_is_one_and_a_half_seconds():
+    """Edits are written 1.5 s after the last one (DEBOUNCE_S), not later."""
+    now = [10.0]
+    sched = autosave.AutosaveScheduler(clock=lambda: now[0])
+    sched.mark(0)
+    now[0] = 11.49
+    assert not sched.due()
+    now[0] = 11.5
+    assert sched.due()

@@ -99,3 +99,76 @@ def test_an_ed_without_an_es_says_no_pair_was_found(beating):
     m = measure_recording(rec, contours, ed_frames=[5], es_frames=[])
     assert m.ef_pct is None and m.edv_ml is None
     assert "no complete ED -> ES pair found: no EDV/ESV/EF" in m.notes
+
+
+# -- more survivors (seed 2) --------------------------------------------------------------------------
+def test_an_edited_frame_index_past_the_clip_and_flags_on_frame_0(beating):
+    """Flags are per frame inside the clip: an edit index past the end is ignored (no error); a segmenter flag
+    on frame 0 is kept."""
+    labels = beating[0]
+    rec, contours = recording_for(labels), extract_all(labels)
+    m = measure_recording(rec, contours, edited_frames=(len(labels),), frame_flags={0: ("view-mismatch",)})
+    assert "view-mismatch" in m.quality[0]
+    assert not any("edited" in q for q in m.quality)
+
+
+def test_an_lv_in_under_half_the_frames_is_too_few_to_measure(beating):
+    """MIN_LV_FRAME_FRACTION: with the LV found in 3 of 6 frames the clip is measured; in 2 of 6, or in 5 of
+    the 60 frames of a clip, it is not (no EF)."""
+    from app.workflow.measure import _too_few_lv_frames
+
+    quality = [()] * 6
+    assert not _too_few_lv_frames(3, 6, quality) and _too_few_lv_frames(2, 6, quality)
+    assert _too_few_lv_frames(5, 60, [()] * 60) and not _too_few_lv_frames(30, 60, [()] * 60)
+    assert _too_few_lv_frames(2, 3, [()] * 3) and not _too_few_lv_frames(3, 3, [()] * 3)
+
+
+def test_notes_of_a_normal_clip_and_a_pair_name_no_missing_cycle_or_rr_check(beating):
+    """A clip with complete beats gets no "no cycle" note and no empty note; an ED/ES pair has no RR interval
+    to check, so it says nothing about one."""
+    labels, _, ed, es = beating
+    rec, contours = recording_for(labels), extract_all(labels)
+    notes = measure_recording(rec, contours).notes
+    assert "" not in notes and not any(n.startswith(("no complete", "no cardiac cycle")) for n in notes)
+    pair = labels[[es[0], ed[1]]]
+    notes = measure_recording(recording_for(pair), extract_all(pair)).notes
+    assert not any(n.startswith("RR interval not checked") for n in notes)
+
+
+def test_one_frame_without_an_lv_says_so(beating):
+    """A single still frame whose LV was not found: "no LV found, so no volume", not a volume of nan."""
+    labels = beating[0][:1] * 0
+    m = measure_recording(recording_for(labels), [None])
+    assert any("no LV found, so no volume" in n for n in m.notes) and not any("nan" in n for n in m.notes)
+
+
+def test_a_stack_on_non_square_pixels_sums_row_times_column_spacing():
+    """Slice summation: pool area in pixels x row spacing x column spacing x slice gap (1.5 x 1.0 mm)."""
+    labels, d = _ring_stack(3, 24)
+    rec = Recording((labels * 80).astype(np.uint16), (1.5, 1.0), uniform_frame_times(24, 25.0), "mri", "sax",
+                    slice_spacing_mm=8.0, heart_rate_bpm=62.5)
+    m = run_task(analyze_recording(rec, segmenter=lambda r: labels)).measurements
+    edv = 3 * (d <= 20).sum() * 1.5 * 1.0 * 8.0 / 1000
+    assert m.edv_ml == pytest.approx(edv, rel=0.005)  # as the square-pixel stack: measured under 0.1 %
+
+
+def test_a_single_phase_stack_is_measured_with_its_notes():
+    """One phase of a short-axis stack (a partial cycle): its volume, and the notes of a partial cycle."""
+    labels, _ = _ring_stack(3, 24)
+    one = labels[:, :1]
+    rec = Recording((one * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(1, 25.0), "mri", "sax",
+                    slice_spacing_mm=8.0)
+    m = run_task(analyze_recording(rec, segmenter=lambda r: one)).measurements
+    assert m.notes and not any(n.startswith("no cardiac cycle found") for n in m.notes)
+
+
+def test_a_biplane_with_one_uncalibrated_view_has_no_ml_volumes(beating):
+    """Biplane volumes in ml need both views calibrated; with one in pixels only the unit-free EF is given."""
+    labels = beating[0]
+    triples = []
+    for view, calibrated in (("a4c", True), ("a2c", False)):
+        rec, contours = recording_for(labels, view=view, calibrated=calibrated), extract_all(labels)
+        triples.append((rec, contours, measure_recording(rec, contours)))
+    bi = measure_study(triples).biplane
+    assert bi is not None and not bi.calibrated and bi.edv_ml is None and bi.esv_ml is None and bi.sv_ml is None
+    assert bi.ef_pct is not None

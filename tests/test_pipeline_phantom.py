@@ -1,7 +1,10 @@
 """The pipeline on the phantom with its truth labels injected as the segmenter (no model needed).
 
-Targets: volume by disks within 3 % of truth.volume_ml every frame, EF within 3 points, ED/ES within one
-frame, annulus and apex within 2.5 px of the truth, biplane EF/EDV from A4C + A2C, MRI slice summation.
+Tolerances are the measured error on these exact labels plus a stated margin (issue 36), so a 1-point EF or a
+2 % volume regression fails: volume by disks within 2.5 % of truth.volume_ml every frame (measured max 2.0 %),
+EDV / ESV within 1 / 1.5 %, EF within 1 point (measured 0.61), ED/ES within one frame (measured: one ES of
+the A2C clip), annulus and apex within 2.5 px of the truth, biplane EF/EDV from A4C + A2C, MRI slice
+summation (volumes 0.5 %, EF 0.3 points, mass 0.5 %).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
 from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo
 
-VOLUME_TOLERANCE = 0.03
+VOLUME_TOLERANCE = 0.025  # relative, every frame; measured max 0.020 (A4C), 0.015 (A2C)
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +46,11 @@ def test_echo_phantom_ed_es_ef_volumes(view, echo_cases, analyses):
     true_edv = float(np.mean([truth.volume_ml[f] for f in truth.ed_frames]))
     true_esv = float(np.mean([truth.volume_ml[f] for f in truth.es_frames]))
     true_ef = 100 * (true_edv - true_esv) / true_edv
-    assert m.ef_pct == pytest.approx(true_ef, abs=3.0)
+    assert m.ef_pct == pytest.approx(true_ef, abs=1.0)  # measured +0.61 (A4C), +0.03 (A2C)
+    assert m.edv_ml == pytest.approx(true_edv, rel=0.01)  # measured +0.48 % (A4C), +0.25 % (A2C)
+    assert m.esv_ml == pytest.approx(true_esv, rel=0.015)  # measured -0.96 % (A4C), +0.18 % (A2C)
     np.testing.assert_allclose(m.volume_curve_ml, truth.volume_ml, rtol=VOLUME_TOLERANCE)
-    assert m.heart_rate_bpm == pytest.approx(PHANTOM_HR_BPM, abs=4)
+    assert m.heart_rate_bpm == pytest.approx(PHANTOM_HR_BPM, abs=0.5)  # measured 72.0 exactly; one frame off is 2.8
     assert m.flagged_frames == ()
 
 
@@ -62,8 +67,9 @@ def test_echo_phantom_biplane(echo_cases, analyses):
     study = measure_study([analyses["a4c"], analyses["a2c"]])
     bi = study.biplane
     assert bi is not None
-    assert bi.ef_pct == pytest.approx(100 * (130 - 55) / 130, abs=3.0)
-    assert bi.edv_ml == pytest.approx(130, rel=VOLUME_TOLERANCE)
+    assert bi.ef_pct == pytest.approx(100 * (130 - 55) / 130, abs=0.8)  # measured +0.37
+    assert bi.edv_ml == pytest.approx(130, rel=0.01)  # measured +0.48 %
+    assert bi.esv_ml == pytest.approx(55, rel=0.01)  # measured -0.40 %
 
 
 def test_mri_phantom_slice_summation():
@@ -74,11 +80,14 @@ def test_mri_phantom_slice_summation():
     m = result.measurements
     truth = case.truth
     assert m.method == "slice-summation"
-    np.testing.assert_allclose(m.volume_curve_ml, truth.volume_ml, rtol=0.03)
-    assert _frames_close(m.ed_frames, truth.ed_frames) and _frames_close(m.es_frames, truth.es_frames)
+    np.testing.assert_allclose(m.volume_curve_ml, truth.volume_ml, rtol=0.005)  # measured max 0.18 %
+    assert m.ed_frames == truth.ed_frames and m.es_frames == truth.es_frames  # measured: exact
     true_ef = 100 * (1 - truth.volume_ml[truth.es_frames[0]] / truth.volume_ml[truth.ed_frames[0]])
-    assert m.ef_pct == pytest.approx(true_ef, abs=3.0)
-    assert m.lv_mass_g is not None and 60 < m.lv_mass_g < 300
+    assert m.ef_pct == pytest.approx(true_ef, abs=0.3)  # measured +0.04
+    # mass = 1.05 g/ml x the myocardium of the ED labels, counted voxel by voxel (measured: equal to 1e-4)
+    voxel_ml = np.prod(truth.spacing_mm) * truth.slice_spacing_mm / 1000
+    myo_ml = (truth.labels[:, truth.ed_frames[0]] == 2).sum() * voxel_ml
+    assert m.lv_mass_g == pytest.approx(1.05 * myo_ml, rel=0.005)
 
 
 def _shipped_on_phantom(seed: int):

@@ -60,13 +60,13 @@ def test_pipeline_with_injected_segmenter(beating, monkeypatch):
     m = result.measurements
     assert m.method == "monoplane" and m.calibrated
     true_ml = volumes_px3 * 0.4**3 / 1000
-    np.testing.assert_allclose(m.volume_curve_ml, true_ml, rtol=0.02)
+    np.testing.assert_allclose(m.volume_curve_ml, true_ml, rtol=0.016)  # measured max 1.3 %
     assert all(abs(a - b) <= 1 for a, b in zip(m.ed_frames, ed)) and len(m.ed_frames) == len(ed)
     assert all(abs(a - b) <= 1 for a, b in zip(m.es_frames, es)) and len(m.es_frames) == len(es)
-    assert m.ef_pct == pytest.approx(45.0, abs=1.5)
-    assert m.edv_ml == pytest.approx(true_ml.max(), rel=0.02)
-    assert m.heart_rate_bpm == pytest.approx(HR, abs=3)
-    assert m.edv_area_length_ml == pytest.approx(m.edv_ml, rel=0.05)
+    assert m.ef_pct == pytest.approx(45.0, abs=1.3)  # measured -1.04 (ES on the label curve's flat bottom)
+    assert m.edv_ml == pytest.approx(true_ml.max(), rel=0.01)  # measured -0.56 %
+    assert m.heart_rate_bpm == pytest.approx(HR, abs=0.5)  # measured exact; one frame off is 2.9 bpm
+    assert m.edv_area_length_ml == pytest.approx(m.edv_ml, rel=0.01)  # an ellipse: measured -0.50 %
     assert m.flagged_frames == ()
     assert np.isnan(result.confidence).all()
     chords = disk_chords_px(rec, result.contours[0])
@@ -163,7 +163,7 @@ def test_uncalibrated_gives_ef_but_no_volumes(beating):
     rec = recording_for(labels, spacing=(1.0, 1.0), calibrated=False)
     m = measure_recording(rec, extract_all(labels))
     assert m.edv_ml is None and m.esv_ml is None and m.sv_ml is None and m.volume_curve_ml is None
-    assert m.ef_pct == pytest.approx(45.0, abs=1.5)
+    assert m.ef_pct == pytest.approx(45.0, abs=1.3)  # from areas^1.5: measured -1.04, as calibrated
     js = m.to_json_dict()
     assert js["volume_curve_ml"] is None and len(js["area_curve"]) == len(labels)
     assert all(b.get("edv_ml") is None for b in js["beats"])
@@ -242,10 +242,10 @@ def test_short_axis_stack_slice_summation():
     assert m.ed_frames[0] == 0 and m.es_frames == (12,)
     edv = n_slices * (d <= 20).sum() * 1.5**2 * gap / 1000
     esv = n_slices * (d <= 8).sum() * 1.5**2 * gap / 1000
-    assert m.edv_ml == pytest.approx(edv, rel=0.03)
-    assert m.esv_ml == pytest.approx(esv, rel=0.05)
+    assert m.edv_ml == pytest.approx(edv, rel=0.005)  # measured -0.04 %
+    assert m.esv_ml == pytest.approx(esv, rel=0.005)  # measured -0.25 %
     myo_ml = n_slices * ((d <= 25).sum() - (d <= 20).sum()) * 1.5**2 * gap / 1000
-    assert m.lv_mass_g == pytest.approx(1.05 * myo_ml, rel=0.05)
+    assert m.lv_mass_g == pytest.approx(1.05 * myo_ml, rel=0.002)  # measured equal to 1e-4
     assert m.heart_rate_bpm == 62.5
     assert result.to_json_dict()["method"] == "slice-summation"
 

@@ -46,10 +46,10 @@ def test_gls_of_a_phantom_clip_matches_the_truth(normal_clip):
     assert isinstance(res, StrainResult)
     truth_gls, truth_seg = _truth_peaks(normal_clip)
     assert truth_gls < -15.0
-    assert abs(res.gls_pct - truth_gls) <= 1.0
+    assert abs(res.gls_pct - truth_gls) <= 0.5  # measured -0.03 points (tracked on the phantom's images)
     np.testing.assert_allclose(res.strain_curve_pct[[0, -1]], 0.0, atol=1e-9)  # ED frames of the beat
     assert res.centerline_px.shape == (rec.n_frames, 120, 2)
-    assert np.mean(np.abs(np.array(res.segment_peak_pct) - truth_seg)) < 3.5
+    assert np.mean(np.abs(np.array(res.segment_peak_pct) - truth_seg)) < 1.8  # measured 1.33 (worst segment 3.3)
     assert res.segment_names == tr.segment_names
 
 
