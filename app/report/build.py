@@ -29,10 +29,14 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
                          created: str | None = None, models_root: Path | None = None,
                          reviewer: str = "", la=None) -> ReportData:
     """analyses: sequence of RecordingAnalysis; study: optional StudyMeasurements (biplane); la: optional
-    app.workflow.la_volume.LaVolume (the study's LA volume, indexed when the BSA is known)."""
+    app.workflow.la_volume.LaVolume (the study's LA volume, indexed when the BSA is known; the viewer passes
+    the one of its edited contours), else measured from the analyses' contours (analyses_la_volume)."""
+    from app.workflow.la_volume import analyses_la_volume
+
     analyses = list(analyses)
     if not analyses:
         raise ValueError("a report needs at least one analysed recording")
+    la = la if la is not None else analyses_la_volume(analyses)
     patient = analyses[0].recording.patient
     sex = "" if anonymise else patient.sex
     sections = tuple(recording_section(a, sex=sex) for a in analyses)

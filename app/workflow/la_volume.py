@@ -106,6 +106,40 @@ def study_la_volume(study) -> LaVolume | None:
     return _single_plane(study)
 
 
+def analysis_la_mm(analysis) -> tuple[float, float] | None:
+    """Mean (area mm^2, length mm) of a RecordingAnalysis' LA at its ES frames (trusted beats' first), or None."""
+    m, contours = analysis.measurements, analysis.contours
+    if m is None or isinstance(contours, tuple):
+        return None
+    trusted = [b.es_frame for b in m.beats if getattr(b, "trusted", False)]
+    found = [frame_la_mm(analysis.recording, contours.frames[t])
+             for t in (trusted or list(m.es_frames)) if 0 <= t < len(contours.frames)]
+    found = [f for f in found if f is not None]
+    if not found:
+        return None
+    return float(np.mean([f[0] for f in found])), float(np.mean([f[1] for f in found]))
+
+
+def analyses_la_volume(analyses) -> LaVolume | None:
+    """The LA volume of analysed recordings (the CLI's and batch's study, no viewer): biplane from the first
+    echo A4C and A2C with a traced atrium, else single-plane from one of them (A4C preferred), else None;
+    the same rule as study_la_volume, on the analyses' own contours."""
+    views: dict[str, tuple[float, float]] = {}
+    for analysis in analyses:
+        rec = analysis.recording
+        if rec.modality != "echo" or rec.is_stack or rec.view not in ("a4c", "a2c") or rec.view in views:
+            continue
+        found = analysis_la_mm(analysis)
+        if found is not None:
+            views[rec.view] = found
+    if "a4c" in views and "a2c" in views:
+        (a4c, l4), (a2c, l2) = views["a4c"], views["a2c"]
+        return LaVolume(area_length_ml(a4c, a2c, min(l4, l2)), a4c, a2c, l4, l2)
+    for view, (area, length) in views.items():
+        return LaVolume(area_length_ml(area, area, length), area, area, length, length, (view,))
+    return None
+
+
 def _single_plane(study) -> LaVolume | None:
     for view in ("a4c", "a2c"):
         for st in study.recordings:
