@@ -73,23 +73,20 @@ def child(clip: Path, n_frames: int) -> dict:
     import resource
     from dataclasses import replace
 
+    sys.path.insert(0, os.getcwd())  # the tree being measured (a baseline worktree or this checkout)
     t_start = time.perf_counter()
     import numpy as np
 
     from app.data.readers import load_recording
     from app.data.recording import Recording
     import app.ml.inference as inference
-    import app.workflow.pipeline as pipeline
     import app.workflow.strain_pipeline as strain_pipeline
-    from app.workflow.strain_step import with_strain
 
     t_imports = time.perf_counter() - t_start
     clock = _Clock()
     clock.wrap(inference, "segment_recording", "segmentation")
     clock.wrap(Recording, "frames_unit", "  of which frames_unit")
-    clock.wrap(pipeline, "extract_contours", "contours")
-    clock.wrap(pipeline, "measure_recording", "measure")
-    clock.wrap(pipeline, "model_ed_es", "ed/es")
+    run = _wrap_layout(clock)
     clock.wrap(strain_pipeline, "_centerlines", "  of which centerlines")
     make_flow = strain_pipeline.make_flow_estimator
 
@@ -113,12 +110,7 @@ def child(clip: Path, n_frames: int) -> dict:
                             frame_times_s=recording.frame_times_s[:n_frames].copy())
     clock.add("load", time.perf_counter() - t0)
     t_run = time.perf_counter()
-    segmenter, name = pipeline.default_segmenter(recording)
-    analysis = pipeline.run_to_completion(pipeline.analyze_recording(recording, segmenter=segmenter,
-                                                                     segmenter_name=name))
-    t0 = time.perf_counter()
-    analysis = with_strain(analysis)
-    clock.add("strain", time.perf_counter() - t0)
+    analysis = run(recording)
     total = time.perf_counter() - t_run + clock.seconds["load"]
     top = ("load", "segmentation", "contours", "measure", "ed/es", "strain")
     clock.seconds["other"] = total - sum(clock.seconds.get(k, 0.0) for k in top)
@@ -127,7 +119,51 @@ def child(clip: Path, n_frames: int) -> dict:
     return {"frames": recording.n_frames, "seconds": clock.seconds, "imports_s": t_imports,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             "ef_pct": m.ef_pct, "gls_pct": None if analysis.strain is None else analysis.strain.gls_pct,
-            "strain_error": analysis.extra.get("strain_error")}
+            "strain_error": getattr(analysis, "strain_error", None) or getattr(analysis, "extra", {}).get("strain_error")}
+
+
+def _wrap_layout(clock: _Clock):
+    """Time the stages of the tree being measured and return its `run(recording) -> analysis` (segmentation,
+    contours, ED/ES, measurements and strain). Two layouts: the one analysis use case (app/workflow/analyse.py,
+    issue 32, strain inside the task) and the release before it (app/workflow/pipeline.py + with_strain)."""
+    import importlib.util
+
+    if importlib.util.find_spec("app.workflow.analyse") is not None:
+        import app.workflow.analyse as analyse
+        import app.workflow.segment_step as segment_step
+        from app.tasks import run_task
+
+        clock.wrap(segment_step, "extract_contours", "contours")
+        clock.wrap(analyse, "trace_curves", "measure")
+        clock.wrap(analyse, "measure_curves", "measure")
+        import app.ml.edes as edes
+
+        clock.wrap(analyse, "choose_ed_es", "ed/es")
+        clock.wrap(edes, "predict_ed_es", "ed/es")  # imported inside the step: the module attribute is looked up
+        clock.wrap(analyse, "strain_step", "strain")
+
+        def run(recording):
+            segmenter, name = segment_step.default_segmenter(recording)
+            return run_task(analyse.analyze_recording(recording, segmenter=segmenter, segmenter_name=name,
+                                                      strain=True))
+        return run
+
+    import app.workflow.pipeline as pipeline
+    from app.workflow.strain_step import with_strain
+
+    clock.wrap(pipeline, "extract_contours", "contours")
+    clock.wrap(pipeline, "measure_recording", "measure")
+    clock.wrap(pipeline, "model_ed_es", "ed/es")
+
+    def run(recording):
+        segmenter, name = pipeline.default_segmenter(recording)
+        analysis = pipeline.run_to_completion(pipeline.analyze_recording(recording, segmenter=segmenter,
+                                                                         segmenter_name=name))
+        t0 = time.perf_counter()
+        analysis = with_strain(analysis)
+        clock.add("strain", time.perf_counter() - t0)
+        return analysis
+    return run
 
 
 # -- the parent: clips, baseline worktree, runs, table ------------------------------------------------
