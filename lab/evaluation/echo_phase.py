@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.analysis.contours import extract_contours
+from app.analysis.edes_curve import fill_gaps
 from app.analysis.volumes import contour_disks
 from app.data.degrade import clinical_export, degrade_recording
 
@@ -57,7 +58,7 @@ def disks_volume_ml(labels: np.ndarray, spacing_mm) -> float | None:
 def our_volume_ml(labels: np.ndarray, t: int, spacing_mm) -> float | None:
     """Monoplane volume of our frame t as the app measures it: a frame whose cavity came in pieces (the
     "cavity-split" flag, app.workflow.measure.split_frames) takes the volume interpolated linearly between the
-    nearest unsplit frames before and after it (the nearest one alone at a clip end), as the app's beats do."""
+    nearest unsplit frames (the nearest one alone at a clip end) by the app's own fill_gaps."""
     def volume(u: int) -> tuple[float | None, bool]:
         contours = extract_contours(labels[u], "long-axis")
         if contours is None:
@@ -68,19 +69,8 @@ def our_volume_ml(labels: np.ndarray, t: int, spacing_mm) -> float | None:
     own, split = volume(t)
     if not split:
         return own
-    sides = []
-    for frames in (range(t - 1, -1, -1), range(t + 1, len(labels))):
-        for u in frames:
-            v, s = volume(u)
-            if v and not s:
-                sides.append((u, v))
-                break
-    if not sides:
-        return own
-    if len(sides) == 1:
-        return sides[0][1]
-    (u0, v0), (u1, v1) = sides
-    return v0 + (v1 - v0) * (t - u0) / (u1 - u0)
+    curve = np.array([np.nan if v is None or s else v for v, s in map(volume, range(len(labels)))])
+    return float(fill_gaps(curve)[t]) if np.isfinite(curve).any() else own
 
 
 def phase_row(labels: np.ndarray, clip) -> PhaseRow | None:
