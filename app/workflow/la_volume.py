@@ -71,25 +71,35 @@ def frame_la_mm(recording, lv) -> tuple[float, float] | None:
     return (area, length) if area > 0 and length > 0 else None
 
 
-def _es_frames(state) -> list[int]:
-    m = state.measurements
-    trusted = [b.es_frame for b in getattr(m, "beats", ()) if getattr(b, "trusted", False)]
-    return trusted or list(state.es_frames)
+def _es_frames(measurements, es_frames) -> list[int]:
+    """The ES frames of the trusted beats, else all of `es_frames`."""
+    trusted = [b.es_frame for b in getattr(measurements, "beats", ()) if getattr(b, "trusted", False)]
+    return trusted or list(es_frames)
+
+
+def _mean_la_mm(recording, lvs) -> tuple[float, float] | None:
+    """Mean (area mm^2, length mm) over the frames' LvContours (None entries skipped), or None."""
+    found = [f for f in (frame_la_mm(recording, lv) for lv in lvs) if f is not None]
+    if not found:
+        return None
+    return float(np.mean([f[0] for f in found])), float(np.mean([f[1] for f in found]))
+
+
+def _biplane(a4c: tuple[float, float], a2c: tuple[float, float]) -> LaVolume:
+    return LaVolume(area_length_ml(a4c[0], a2c[0], min(a4c[1], a2c[1])), a4c[0], a2c[0], a4c[1], a2c[1])
+
+
+def _single(view: str, found: tuple[float, float]) -> LaVolume:
+    area, length = found
+    return LaVolume(area_length_ml(area, area, length), area, area, length, length, (view,))
 
 
 def view_la_mm(state) -> tuple[float, float] | None:
     """Mean (area mm^2, length mm) of a RecordingState's LA at its ES frames, or None without a traced LA."""
     from app.workflow.contour_adapter import lv_from_controls
 
-    found = []
-    for frame in _es_frames(state):
-        controls = state.contours.get((0, frame))
-        value = frame_la_mm(state.recording, lv_from_controls(controls) if controls else None)
-        if value is not None:
-            found.append(value)
-    if not found:
-        return None
-    return float(np.mean([f[0] for f in found])), float(np.mean([f[1] for f in found]))
+    controls = (state.contours.get((0, frame)) for frame in _es_frames(state.measurements, state.es_frames))
+    return _mean_la_mm(state.recording, (lv_from_controls(c) if c else None for c in controls))
 
 
 def study_la_volume(study) -> LaVolume | None:
@@ -101,8 +111,7 @@ def study_la_volume(study) -> LaVolume | None:
     if pair is not None:
         a4c, a2c = (view_la_mm(st) for st in pair)
         if a4c is not None and a2c is not None:
-            length = min(a4c[1], a2c[1])
-            return LaVolume(area_length_ml(a4c[0], a2c[0], length), a4c[0], a2c[0], a4c[1], a2c[1])
+            return _biplane(a4c, a2c)
     return _single_plane(study)
 
 
@@ -111,19 +120,14 @@ def analysis_la_mm(analysis) -> tuple[float, float] | None:
     m, contours = analysis.measurements, analysis.contours
     if m is None or isinstance(contours, tuple):
         return None
-    trusted = [b.es_frame for b in m.beats if getattr(b, "trusted", False)]
-    found = [frame_la_mm(analysis.recording, contours.frames[t])
-             for t in (trusted or list(m.es_frames)) if 0 <= t < len(contours.frames)]
-    found = [f for f in found if f is not None]
-    if not found:
-        return None
-    return float(np.mean([f[0] for f in found])), float(np.mean([f[1] for f in found]))
+    frames = [t for t in _es_frames(m, m.es_frames) if 0 <= t < len(contours.frames)]
+    return _mean_la_mm(analysis.recording, (contours.frames[t] for t in frames))
 
 
 def analyses_la_volume(analyses) -> LaVolume | None:
     """The LA volume of analysed recordings (the CLI's and batch's study, no viewer): biplane from the first
-    echo A4C and A2C with a traced atrium, else single-plane from one of them (A4C preferred), else None;
-    the same rule as study_la_volume, on the analyses' own contours."""
+    echo A4C and A2C with a traced atrium, else single-plane from one of them, else None; the same rule as
+    study_la_volume, on the analyses' own contours."""
     views: dict[str, tuple[float, float]] = {}
     for analysis in analyses:
         rec = analysis.recording
@@ -133,11 +137,8 @@ def analyses_la_volume(analyses) -> LaVolume | None:
         if found is not None:
             views[rec.view] = found
     if "a4c" in views and "a2c" in views:
-        (a4c, l4), (a2c, l2) = views["a4c"], views["a2c"]
-        return LaVolume(area_length_ml(a4c, a2c, min(l4, l2)), a4c, a2c, l4, l2)
-    for view, (area, length) in views.items():
-        return LaVolume(area_length_ml(area, area, length), area, area, length, length, (view,))
-    return None
+        return _biplane(views["a4c"], views["a2c"])
+    return next((_single(view, found) for view, found in views.items()), None)
 
 
 def _single_plane(study) -> LaVolume | None:
@@ -148,6 +149,5 @@ def _single_plane(study) -> LaVolume | None:
                 continue
             found = view_la_mm(st)
             if found is not None:
-                area, length = found
-                return LaVolume(area_length_ml(area, area, length), area, area, length, length, (view,))
+                return _single(view, found)
     return None
