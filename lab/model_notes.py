@@ -120,6 +120,8 @@ def _network_and_preprocessing(record: dict[str, Any]) -> tuple[str, dict, dict]
         member = {"base_channels": int(build["base_channels"]), "temporal": str(build.get("temporal", "multi")),
                   "closed_cycle": bool(build.get("closed_cycle", True)), "n_classes": int(build.get("n_classes", 3)),
                   "context_blocks": int(build.get("context_blocks", 0))}
+        if int(build.get("in_channels", 1)) != 1:  # slice context: the slice and its neighbours
+            member["in_channels"] = int(build["in_channels"])
         members = int(build.get("members", 1))
         network = ("MriEnsemble", {"members": members, "member": member}) if members > 1 else \
             ("MultiLevelConvLSTMNet", member)

@@ -119,6 +119,72 @@ def test_whole_slice_segmentation_of_a_stack_is_cancellable_and_labels_every_sli
     assert not any(isinstance(i, MriSegmentation) for i in stop)
 
 
+class _NeighbourNet(torch.nn.Module):
+    """A 3-channel 'network' that calls a pixel LV pool where the slice before is bright and RV pool where the
+    slice after is: it shows which neighbour reached which channel."""
+
+    in_channels = 3
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):  # (B, T, 3, H, W) -> (B, T, 4, H, W)
+        zero = torch.zeros_like(x[:, :, 0])
+        return torch.stack([zero, 20 * (x[:, :, 0] - 0.5), zero - 10, 20 * (x[:, :, 2] - 0.5)], 2)
+
+
+def test_a_slice_context_network_sees_the_neighbours_in_stack_order_and_nothing_past_the_ends():
+    from app.ml.mri_inference import stack_probabilities
+    from app.ml.mri_preprocess import neighbour_channels
+
+    frames = np.zeros((3, 2, 40, 40), np.float32)  # a bright square per slice, each at its own place
+    for s, (r, c) in enumerate([(4, 4), (16, 16), (28, 28)]):
+        frames[s, :, r:r + 8, c:c + 8] = 100.0
+    probs = list(stack_probabilities(_NeighbourNet(), frames, (1.25, 1.25), (40, 40), tta_views=1))
+    labels = [p.argmax(axis=1)[0] for p in probs]
+    assert labels[1][6, 6] == 1 and labels[1][30, 30] == 3 and labels[1][18, 18] == 0
+    assert (labels[0] != 1).all() and labels[0][18, 18] == 3  # the first slice has nothing before it
+    assert (labels[2] != 3).all() and labels[2][18, 18] == 1
+    one = neighbour_channels(None, frames[0], None, 1)
+    assert one.shape == (2, 1, 40, 40)
+    with pytest.raises(ValueError):
+        neighbour_channels(None, frames[0], None, 2)
+
+
+def test_a_widened_first_layer_starts_as_the_one_channel_network():
+    from lab.training.mri_acdc import widen_stem
+
+    torch.manual_seed(0)
+    narrow = MultiLevelConvLSTMNet(4, "none", n_classes=4, context_blocks=1).eval()
+    wide = MultiLevelConvLSTMNet(4, "none", n_classes=4, context_blocks=1, in_channels=3).eval()
+    wide.load_state_dict(widen_stem(narrow.state_dict(), 3))
+    x = torch.rand(1, 2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(narrow(x[:, :, 1:2]), wide(x))
+    with pytest.raises(ValueError):
+        widen_stem(wide.state_dict(), 5)
+
+
+def test_training_crops_carry_the_slice_and_its_neighbours():
+    from lab.training.mri_acdc_data import AcdcSlices, draw_crop
+
+    images = np.stack([np.full((2, 40, 40), 0.1 * (s + 1), np.float16) for s in range(4)])
+    patient = AcdcSlices("p", "NOR", images, np.zeros((4, 2, 40, 40), np.uint8), (20.0, 20.0))
+    rng = np.random.default_rng(0)
+    seen_orders = set()
+    for _ in range(40):
+        image, labels = draw_crop(patient, rng, 16, 0, channels=3)
+        assert image.shape == (3, 16, 16) and labels.shape == (1, 16, 16)
+        before, this, after = (float(image[k, 8, 8]) for k in range(3))
+        s = round(this / 0.1) - 1
+        neighbours = {round(v / 0.1) - 1 for v in (before, after) if v > 0}
+        assert neighbours == {k for k in (s - 1, s + 1) if 0 <= k < 4}
+        if before > 0 and after > 0:
+            seen_orders.add(before < after)
+    assert seen_orders == {True, False}  # stack order and reversed
+
+
 def test_cleanup_keeps_the_ventricles_along_the_wall_not_the_largest_blobs():
     """End-systole of a small hypertrophic heart: the true cavities are smaller than bright blobs below the
     apex that the network calls LV or RV (ACDC cross-validation lost 9 ventricles this way)."""
@@ -176,7 +242,7 @@ def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monke
         monkeypatch.setattr(module, "CHECKPOINTS_DIR", ckpt)
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(models))
     small = ["--steps", "2", "--batch", "2", "--crop", "32", "--jitter", "4", "--base-channels", "4",
-             "--context-blocks", "1", "--data", str(data), "--tag", "t"]
+             "--context-blocks", "1", "--in-channels", "3", "--data", str(data), "--tag", "t"]
     assert mri_acdc.main(["--publish"] + small) == 2  # no finished folds yet
     for fold in range(5):
         assert mri_acdc.main(["--fold", str(fold)] + small) == 0
@@ -187,7 +253,7 @@ def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monke
     assert "clean: 3D Dice ED/ES" in out and "lv_ef_pct" in out
     assert mri_acdc.main(["--publish"] + small) == 0
     net = load_mri_model()
-    assert len(net.members) == 5
+    assert len(net.members) == 5 and net.members[0].in_channels == 3  # each slice with its neighbours
     patient = acdc.load_patient(data, "patient001")
     rec = Recording(frames=np.moveaxis(patient.images, 0, 1).astype(np.float32), spacing_mm=(1.5, 1.5),
                     frame_times_s=np.array([0.0, 0.3]), modality="mri", view="sax", slice_spacing_mm=10.0)

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.tasks import Cancel, Progress, is_cancelled
 from app.data.recording import Recording
-from app.ml.mri_preprocess import prepare_slice, probabilities_to_recording
+from app.ml.mri_preprocess import neighbour_channels, prepare_slice, probabilities_to_recording
 from app.ml.mri_stack_cleanup import clean_stack
 
 MODEL_NAME = "mri_seg"
@@ -40,7 +40,8 @@ _DIHEDRAL = tuple((k, flip) for flip in (False, True) for k in range(4))  # (qua
 
 
 def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None) -> np.ndarray:
-    """(T, S, S) float 0..1 crop -> (T, 3, S, S) float32 class probabilities, averaged over the first
+    """(T, S, S) or (T, C, S, S) (a slice with its neighbours) float 0..1 crop -> (T, K, S, S) float32 class
+    probabilities, averaged over the first
     tta_views (default TTA_VIEWS, at most 8) flips/quarter turns of the crop (0 or 1: the crop as it is).
     An ensemble (app/ml/nets/mri_ensemble.py) shares the views among its members in turn (member i % M
     segments view i), so it costs max(views, members) forward passes, as many as one network's TTA."""
@@ -52,7 +53,7 @@ def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None
     total = None
     for i in range(passes):
         turns, mirror = views[i % len(views)]
-        view = np.rot90(cine_crop[:, :, ::-1] if mirror else cine_crop, turns, axes=(1, 2))
+        view = np.rot90(cine_crop[..., ::-1] if mirror else cine_crop, turns, axes=(-2, -1))
         probs = np.rot90(_net_probs(members[i % len(members)], view), -turns, axes=(2, 3))
         probs = probs[:, :, :, ::-1] if mirror else probs
         total = probs if total is None else total + probs
@@ -60,7 +61,7 @@ def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None
 
 
 def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
-    """(T, S, S) -> (T, 3, S, S) softmax of one forward pass, in bf16 autocast where the CPU computes bf16
+    """(T, S, S) or (T, C, S, S) -> (T, K, S, S) softmax of one forward pass, in bf16 autocast where the CPU computes bf16
     natively (about 2x faster, probabilities within 1e-3 of float32), else float32 (app/ml/device.use_bf16)."""
     import torch
 
@@ -70,7 +71,8 @@ def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
     net.eval()
     device = next(net.parameters()).device
     with torch.inference_mode(), cpu_autocast(use_bf16(device)):
-        x = torch.from_numpy(np.ascontiguousarray(cine_crop, np.float32))[None, :, None].to(device)
+        x = torch.from_numpy(np.ascontiguousarray(cine_crop, np.float32))
+        x = (x[None, :, None] if x.ndim == 3 else x[None]).to(device)
         probs = torch.softmax(net(x)[0].float(), dim=1).cpu().numpy()
     net.train(was_training)
     return probs
@@ -141,12 +143,32 @@ def labels_and_confidence(probs: np.ndarray, lv_labels: tuple[int, ...] = (1,)) 
 DEFAULT_TTA_VIEWS = 4
 
 
-def slice_probabilities(net, phases: np.ndarray, spacing_mm: tuple[float, float], out_hw: tuple[int, int],
-                        tta_views: int = DEFAULT_TTA_VIEWS) -> np.ndarray:
-    """(T, H, W) raw phases of one slice -> (T, C, H, W) class probabilities on the recording grid."""
-    net_input, grid_hw = prepare_slice(phases, spacing_mm)
-    probs = predict_cycle_probs(net, net_input, tta_views)
-    return probabilities_to_recording(probs, grid_hw, out_hw)
+def input_channels(net) -> int:
+    """Input channels of a short-axis network or ensemble: 1, or 3 with the neighbouring slices."""
+    from app.ml.nets.mri_ensemble import members_of
+
+    return int(getattr(members_of(net)[0], "in_channels", 1))
+
+
+def stack_probabilities(net, frames: np.ndarray, spacing_mm: tuple[float, float], out_hw: tuple[int, int],
+                        tta_views: int = DEFAULT_TTA_VIEWS) -> Iterator[np.ndarray]:
+    """(S, T, H, W) raw stack -> per slice, in order, its (T, C, H, W) class probabilities on the recording grid
+    (each slice prepared once, with its neighbours when the network takes them; at most three kept)."""
+    channels = input_channels(net)
+    prepared: dict[int, tuple[np.ndarray, tuple[int, int]]] = {}
+
+    def grid(s: int) -> np.ndarray | None:
+        if not 0 <= s < len(frames):
+            return None
+        if s not in prepared:
+            prepared[s] = prepare_slice(frames[s], spacing_mm)
+        return prepared[s][0]
+
+    for s in range(len(frames)):
+        context = (grid(s - 1), grid(s), grid(s + 1)) if channels > 1 else (None, grid(s), None)
+        probs = predict_cycle_probs(net, neighbour_channels(*context, channels), tta_views)
+        yield probabilities_to_recording(probs, prepared[s][1], out_hw)
+        prepared.pop(s - 1, None)
 
 
 def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_views: int = DEFAULT_TTA_VIEWS,
@@ -157,12 +179,12 @@ def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_v
     n_slices, n_phases, height, width = frames.shape
     labels = np.zeros(frames.shape, np.uint8)
     confidence = np.zeros((n_slices, n_phases), np.float32)
+    slices = stack_probabilities(net, frames, recording.spacing_mm, (height, width), tta_views)
     for s in range(n_slices):
         if is_cancelled(cancel):
             return
         yield Progress(s / n_slices, f"segmenting slice {s + 1} of {n_slices}")
-        probs = slice_probabilities(net, frames[s], recording.spacing_mm, (height, width), tta_views)
-        labels[s], confidence[s] = labels_and_confidence(probs)
+        labels[s], confidence[s] = labels_and_confidence(next(slices))
     if clean:
         labels = clean_stack(labels)
     yield Progress(1.0, "segmentation done")

@@ -4,7 +4,8 @@ The network sees every slice whole, resampled to a GRID_MM grid and padded to a 
 no crop around a located LV, because the right ventricle reaches 60-90 mm from the LV centre in dilated
 hearts and the heart sits up to 80 mm from the image centre in ACDC's scans (measured over its 80 patients).
 Intensities are scaled per slice by the 1st-99.5th percentile of all its phases, so a 2-phase ED/ES stack
-and a 25-phase cine of the same slice map alike. Training (lab/training/mri_acdc.py) and inference
+and a 25-phase cine of the same slice map alike. A network with slice context (in_channels 3) sees each slice
+with its two neighbours in the stack (neighbour_channels). Training (lab/training/mri_acdc.py) and inference
 (app/ml/mri_inference.py) both call these functions; the model's metadata names this preprocessing.
 """
 
@@ -56,6 +57,19 @@ def prepare_slice(phases: np.ndarray, spacing_mm: tuple[float, float]) -> tuple[
     (rows, cols) of the unpadded grid image."""
     grid = normalise_slice(resample(np.asarray(phases, np.float32), spacing_mm))
     return pad_to_multiple(grid)
+
+
+def neighbour_channels(before: np.ndarray | None, this: np.ndarray, after: np.ndarray | None,
+                       channels: int) -> np.ndarray:
+    """Prepared (T, H', W') grids of a slice and its neighbours in the stack (None past the stack's ends) ->
+    (T, channels, H', W'): 1 channel = the slice; 3 = the slice before, the slice, the slice after (zeros where
+    there is no neighbour)."""
+    if channels == 1:
+        return this[:, None]
+    if channels != 3:
+        raise ValueError(f"a short-axis network takes 1 or 3 input channels, not {channels}")
+    blank = np.zeros_like(this)
+    return np.stack([blank if before is None else before, this, blank if after is None else after], axis=1)
 
 
 def probabilities_to_recording(probs: np.ndarray, grid_hw: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:

@@ -43,10 +43,10 @@ def slice_spacing_mm(images: list[sunnybrook.ContouredImage]) -> float:
 
 def segment_case(net, root: Path, case: str, n_slices: int, spacing_mm, tta_views: int) -> np.ndarray:
     """(S, T, H, W) cleaned labels of every slice's cycle."""
-    from app.ml.mri_inference import slice_probabilities
+    from app.ml.mri_inference import stack_probabilities
 
-    cines = [sunnybrook.slice_cine(root, case, s) for s in range(n_slices)]
-    raw = np.stack([slice_probabilities(net, c, spacing_mm, c.shape[-2:], tta_views).argmax(axis=1) for c in cines])
+    cines = np.stack([sunnybrook.slice_cine(root, case, s) for s in range(n_slices)])
+    raw = np.stack([p.argmax(axis=1) for p in stack_probabilities(net, cines, spacing_mm, cines.shape[-2:], tta_views)])
     return clean_stack(raw.astype(np.uint8))
 
 

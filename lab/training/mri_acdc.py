@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jitter", type=int, default=32, help="crop centre moved by up to this many px")
     p.add_argument("--base-channels", type=int, default=16)
     p.add_argument("--context-blocks", type=int, default=2)
+    p.add_argument("--in-channels", type=int, default=1, choices=(1, 3),
+                   help="3: each slice with its two neighbours in the stack (slice context)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
@@ -83,7 +85,7 @@ class Trainer:
         self.step, self.losses = 0, []
         state = load_checkpoint(self.ckpt)
         if not state and args.init_from_shipped:
-            self.net.load_state_dict(shipped_member(args.fold))
+            self.net.load_state_dict(widen_stem(shipped_member(args.fold), args.in_channels))
         if state:
             self.net.load_state_dict(state["model"])
             self.opt.load_state_dict(state["optimizer"])
@@ -93,7 +95,8 @@ class Trainer:
         save_checkpoint(self.ckpt, {"model": self.net.state_dict(), "optimizer": self.opt.state_dict(),
                                     "step": self.step, "losses": self.losses, "args": vars(self.args),
                                     "argv": self.argv, "build": {"base_channels": self.args.base_channels,
-                                                                 "context_blocks": self.args.context_blocks}})
+                                                                 "context_blocks": self.args.context_blocks,
+                                                                 "in_channels": self.args.in_channels}})
 
     def batch(self):
         import torch
@@ -101,13 +104,13 @@ class Trainer:
         images, labels = [], []
         for _ in range(self.args.batch):
             patient = self.train[int(self.rng.integers(len(self.train)))]
-            image, label = draw_crop(patient, self.rng, self.args.crop, self.args.jitter)
+            image, label = draw_crop(patient, self.rng, self.args.crop, self.args.jitter, self.args.in_channels)
             image, label = augment(image, label, self.rng, temporal=False)
             if self.rng.random() < self.args.scanner_fraction:
                 image = scanner(image, self.rng)
             images.append(image)
             labels.append(label[0])
-        return torch.from_numpy(np.stack(images))[:, :, None], torch.from_numpy(np.stack(labels).astype(np.int64))
+        return torch.from_numpy(np.stack(images))[:, None], torch.from_numpy(np.stack(labels).astype(np.int64))
 
     def train_step(self) -> float:
         from app.ml.device import cpu_autocast
@@ -151,6 +154,22 @@ def shipped_member(fold: str) -> dict:
         raise ValueError("--init-from-shipped needs one fold (member k was trained without fold k)")
     member = members_of(load_model("mri_seg", device="cpu"))[int(fold)]
     return {k: v.float() for k, v in member.state_dict().items()}
+
+
+def widen_stem(state: dict, in_channels: int) -> dict:
+    """A one-channel network's state for an `in_channels` network: the slice's own channel keeps the first
+    convolution's weights, the neighbours' channels start at zero, so the wider network starts as the old one."""
+    import torch
+
+    key = "stem.0.weight"
+    weight = state[key]
+    if weight.shape[1] == in_channels:
+        return state
+    if weight.shape[1] != 1 or in_channels != 3:
+        raise ValueError(f"cannot widen a {weight.shape[1]}-channel stem to {in_channels} channels")
+    wide = torch.zeros(weight.shape[0], in_channels, *weight.shape[2:], dtype=weight.dtype)
+    wide[:, 1:2] = weight
+    return {**state, key: wide}
 
 
 def main(argv: list[str] | None = None) -> int:

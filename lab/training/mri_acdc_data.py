@@ -15,7 +15,7 @@ import numpy as np
 
 from app.analysis.lv_localise import crop_around
 from app.data.datasets import acdc
-from app.ml.mri_preprocess import GRID_MM, normalise_slice, resample
+from app.ml.mri_preprocess import GRID_MM, neighbour_channels, normalise_slice, resample
 
 SAMPLES_VERSION = 1
 
@@ -54,13 +54,21 @@ def load_all(root: Path, cache_dir: Path) -> list[AcdcSlices]:
     return out
 
 
-def draw_crop(patient: AcdcSlices, rng: np.random.Generator, size_px: int, jitter_px: int) -> tuple[np.ndarray, np.ndarray]:
+def draw_crop(patient: AcdcSlices, rng: np.random.Generator, size_px: int, jitter_px: int,
+              channels: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """A random slice and phase of a patient cropped to size_px around the heart centre moved by up to jitter_px:
-    (1, size, size) float32 image, (1, size, size) uint8 labels (zero padding outside the image)."""
-    s = int(rng.integers(patient.images.shape[0]))
+    (channels, size, size) float32 image, (1, size, size) uint8 labels (zero padding outside the image).
+    channels 3: the slice with its neighbours (app/ml/mri_preprocess.neighbour_channels), in stack order or
+    reversed at random, so the network does not learn which end of a stack is the base from the order alone."""
+    n_slices = patient.images.shape[0]
+    s = int(rng.integers(n_slices))
     phase = int(rng.integers(2))
     centre = (patient.centre_rc[0] + rng.integers(-jitter_px, jitter_px + 1),
               patient.centre_rc[1] + rng.integers(-jitter_px, jitter_px + 1))
-    image, _ = crop_around(patient.images[s, phase:phase + 1].astype(np.float32), centre, size_px)
+    grids = [patient.images[k, phase].astype(np.float32) if 0 <= k < n_slices else None for k in (s - 1, s, s + 1)]
+    if rng.random() < 0.5:
+        grids.reverse()
+    stacked = neighbour_channels(*[None if g is None else g[None] for g in grids], channels)[0]
+    image, _ = crop_around(stacked, centre, size_px)
     labels, _ = crop_around(patient.labels[s, phase:phase + 1], centre, size_px)
     return image, labels

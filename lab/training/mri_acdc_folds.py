@@ -30,9 +30,10 @@ def build_net(args_or_build) -> "torch.nn.Module":
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
 
     cfg = args_or_build if isinstance(args_or_build, dict) else {
-        "base_channels": args_or_build.base_channels, "context_blocks": args_or_build.context_blocks}
+        "base_channels": args_or_build.base_channels, "context_blocks": args_or_build.context_blocks,
+        "in_channels": getattr(args_or_build, "in_channels", 1)}
     return MultiLevelConvLSTMNet(int(cfg["base_channels"]), "none", n_classes=N_CLASSES,
-                                 context_blocks=int(cfg["context_blocks"]))
+                                 context_blocks=int(cfg["context_blocks"]), in_channels=int(cfg.get("in_channels", 1)))
 
 
 def load_fold_net(fold: int, tag: str):

@@ -24,6 +24,7 @@ def publish(args, argv: list[str]) -> int:
     from lab.model_notes import publish as save_model
 
     nets = [load_fold_net(fold, args.tag) for fold in range(N_FOLDS)]
+    in_channels = int(getattr(nets[0], "in_channels", 1)) if nets[0] is not None else 1
     missing = [str(run_dir(str(f), args.tag)) for f, n in enumerate(nets) if n is None]
     if missing:
         print(f"error: unfinished or missing folds: {', '.join(missing)}", file=sys.stderr)
@@ -33,10 +34,13 @@ def publish(args, argv: list[str]) -> int:
     tables = summary.get("tables", {})
     folder = save_model(MriEnsemble(nets), "mri_seg", half=True, metadata={
         "architecture": "MriEnsemble of 5 MultiLevelConvLSTMNet(temporal=none, n_classes=4) - the per-phase "
-                        "CNN of Zhang et al.'s multi-level network with dilated context blocks, one per ACDC fold",
+                        "CNN of Zhang et al.'s multi-level network with dilated context blocks, one per ACDC fold"
+                        + ("; each slice seen with its two neighbours in the stack (3 input channels)"
+                           if in_channels == 3 else ""),
         "build": {"members": N_FOLDS, "base_channels": args.base_channels, "temporal": "none",
-                  "closed_cycle": True, "n_classes": 4, "context_blocks": args.context_blocks},
-        "input": {"kind": "whole_slice", "grid_mm": GRID_MM, "channels": 1, "range": "0..1",
+                  "closed_cycle": True, "n_classes": 4, "context_blocks": args.context_blocks,
+                  "in_channels": in_channels},
+        "input": {"kind": "whole_slice", "grid_mm": GRID_MM, "channels": in_channels, "range": "0..1",
                   "tta_views": TTA_VIEWS, "preprocessing": PREPROCESSING},
         "classes": ["background", "lv_blood_pool", "myocardium", "rv_blood_pool"],
         "training_data": CITATION + "; 5 folds over whole patients stratified by diagnostic group "
@@ -85,7 +89,7 @@ def _previous_model(tag: str) -> str:
         from app.ml.weights import read_card
 
         sha = read_card("mri_seg").provenance.sha256[:12]
-        return (f"the same five-fold ensemble before the other-scanner fine-tune (sha256 {sha}..., git history of "
+        return (f"the five-fold ensemble these folds were fine-tuned from (sha256 {sha}..., git history of "
                 "models/mri_seg; its figures in lab/notes/mri_seg.md)")
     return ("three-class crop model trained on 3 Sunnybrook patients (git history of models/mri_seg); "
             "its Sunnybrook leave-one-out: endocardial DSC 0.931, myocardial 0.782, APD 1.60 mm")
@@ -102,6 +106,9 @@ def _scanner_note(tag: str) -> str:
                  "wider than the evaluation profiles of app/data/degrade_mri.py)")
     if "--init-from-shipped" in argv:
         note += "; each fold fine-tuned from the same fold's member of the previous models/mri_seg"
+    if "--in-channels" in argv and argv[argv.index("--in-channels") + 1] == "3":
+        note += ("; each slice with its two neighbours, in stack order or reversed at random (the neighbours' "
+                 "first-layer weights started at zero)")
     return note
 
 

@@ -14,7 +14,11 @@ wide enough to tell the right ventricle from the other bright structures around 
   "single" one ConvLSTM at 1/4 resolution,
   "multi"  ConvLSTMs at 1/2 and 1/4 resolution.
 
-Shapes: input (B, T, 1, H, W) with H, W multiples of 4; output logits (B, T, n_classes, H, W).
+`in_channels` 3 gives each slice its two neighbours in the stack (the slice before, the slice, the slice after;
+zeros past the stack's ends; app/ml/mri_preprocess.neighbour_channels): the context that tells a basal slice,
+whose right-ventricle-like region is atrium at end-systole, from the slices below it.
+
+Shapes: input (B, T, in_channels, H, W) with H, W multiples of 4; output logits (B, T, n_classes, H, W).
 """
 
 from __future__ import annotations
@@ -74,13 +78,14 @@ class MultiLevelConvLSTMNet(nn.Module):
     """ResNet features at 1/2 and 1/4 + cyclic ConvLSTMs + transposed-conv decoder; see the module doc."""
 
     def __init__(self, base_channels: int = 16, temporal: str = "multi", closed_cycle: bool = True,
-                 n_classes: int = N_CLASSES, context_blocks: int = 0):
+                 n_classes: int = N_CLASSES, context_blocks: int = 0, in_channels: int = 1):
         super().__init__()
         if temporal not in TEMPORAL_MODES:
             raise ValueError(f"temporal must be one of {TEMPORAL_MODES}, got {temporal!r}")
         c1, c2, c3 = base_channels, 2 * base_channels, 4 * base_channels
         self.temporal = temporal
-        self.stem = nn.Sequential(nn.Conv2d(1, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True))
+        self.in_channels = int(in_channels)
+        self.stem = nn.Sequential(nn.Conv2d(self.in_channels, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True))
         self.down_half = nn.Sequential(ResBlock(c1, c2, stride=2), ResBlock(c2, c2))
         context = [ResBlock(c3, c3, dilation=2 if i % 2 == 0 else 4) for i in range(context_blocks)]
         self.down_quarter = nn.Sequential(ResBlock(c2, c3, stride=2), ResBlock(c3, c3), *context)
@@ -92,7 +97,7 @@ class MultiLevelConvLSTMNet(nn.Module):
         self.head = nn.Sequential(ResBlock(2 * c1, c1), nn.Conv2d(c1, n_classes, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, T, 1, H, W) in 0..1 -> logits (B, T, n_classes, H, W)."""
+        """x (B, T, in_channels, H, W) in 0..1 -> logits (B, T, n_classes, H, W)."""
         b, t = x.shape[:2]
         flat = x.reshape(b * t, *x.shape[2:])
         full = self.stem(flat)
