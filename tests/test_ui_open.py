@@ -49,6 +49,29 @@ def test_the_file_is_read_in_a_worker_and_shown_when_it_arrives(make_window, tmp
     assert not window.opener.busy() and len(read_threads) == 1
 
 
+def test_a_folder_is_listed_in_a_worker_and_its_series_chosen_on_the_gui_thread(make_window, tmp_path, monkeypatch,
+                                                                                read_threads):
+    import app.data.readers as readers
+    from app.ui import dialogs
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    _write(folder, "a4c")
+    _write(folder, "a2c", view="a2c")
+    listed, chosen = [], []
+    original = readers.list_series
+    monkeypatch.setattr(readers, "list_series", lambda *a, **k: (listed.append(threading.current_thread()),
+                                                                 original(*a, **k))[1])
+    monkeypatch.setattr(dialogs, "choose_series", lambda parent, series: (
+        chosen.append(threading.current_thread()), [series[-1].key])[1])
+    window = make_window()
+    window.open_paths([str(folder)])
+    assert window.opener.wait_opened()
+    assert listed and listed[0] is not threading.main_thread()
+    assert chosen == [threading.main_thread()]
+    assert len(window.study) == 1 and read_threads and read_threads[-1] is not threading.main_thread()
+
+
 def test_files_are_placed_in_the_order_asked_and_a_repeat_request_is_ignored(make_window, tmp_path):
     first, second = _write(tmp_path, "first"), _write(tmp_path, "second", view="a2c")
     window = make_window()

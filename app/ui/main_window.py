@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         c.error.connect(lambda title, text: dialogs.show_error(self, title, text))
         self.opener.started.connect(lambda path: self.statusBar().showMessage(f"Opening {path.name}…"))
         self.opener.loaded.connect(self._place)
+        self.opener.series_found.connect(self._choose_series)
         self.opener.failed.connect(lambda path, text: c.error.emit("Cannot open", f"{path}\n\n{text}"))
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.analysis_done.connect(lambda i, ok: (self.reports.update(), self._if_current(i, self.refresh_frame)))
@@ -151,20 +152,14 @@ class MainWindow(QMainWindow):
 
     # -- opening ----------------------------------------------------------------------------
     def open_paths(self, paths) -> None:
-        from app.data.readers import list_series
-
+        """Open files and folders; they are read (a folder listed) in a worker, see _open_one."""
         for path in map(Path, paths):
-            keys: list[str | None] = [None]
-            if path.is_dir():
-                try:
-                    series = list_series(path)
-                except Exception as exc:  # noqa: BLE001
-                    dialogs.show_error(self, "Cannot open", f"{path}\n\n{exc}")
-                    continue
-                if len(series) > 1:
-                    keys = dialogs.choose_series(self, series)
-            for key in keys:
-                self._open_one(path, key)
+            self._open_one(path, None)
+
+    def _choose_series(self, folder: Path, series: tuple) -> None:
+        """A folder of several series: the user picks which to open."""
+        for key in dialogs.choose_series(self, list(series)):
+            self._open_one(folder, key)
 
     def _open_one(self, path: Path, key: str | None) -> None:
         """Open one recording in the study of its patient (this window, another, or a new one): focus it when
