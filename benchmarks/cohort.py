@@ -2,11 +2,14 @@
 
     python benchmarks/cohort.py                 # 20 phantom A4C clips (made once in --out)
     python benchmarks/cohort.py --clips 40 --workers 1 2 4
+    python benchmarks/cohort.py --repeat 3          # 1, 2, 1, 2, 1, 2 workers: the speed-up of each repetition
+    python benchmarks/cohort.py --repeat 3 --baseline /tmp/old_checkout   # and the same runs of another tree
 
 Each run is `python -m app analyze CLIPS --out DIR --exports none --workers N` in a fresh output folder (the
 whole batch: reading, segmentation, ED/ES, volumes, strain, result files), wall clock from the shell, so the
-workers' start-up (imports, models) is included. Torch threads are 1 per worker. The machine's load
-average before and after is printed: other processes on the same cores lower the speed-up.
+workers' start-up (imports, models) is included. Torch and OpenCV threads are 1 per worker. With --repeat the
+worker counts alternate, so a change in the machine's load hits them alike; the median speed-up is printed.
+The load average is printed with every run: other processes on the same cores lower the speed-up.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -36,15 +40,17 @@ def make_clips(folder: Path, n: int) -> list[Path]:
     return paths
 
 
-def _env() -> dict:
-    return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+def _env(root: Path = REPO) -> dict:
+    return {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "CARDIOTRACE_MODELS_DIR": str(root / "models")}
 
 
-def run(clips_dir: Path, out: Path, workers: int) -> float:
+def run(clips_dir: Path, out: Path, workers: int, root: Path = REPO) -> float:
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "app", "analyze", str(clips_dir), "--out", str(out), "--exports",
-                           "none", "--workers", str(workers)], cwd=REPO, env=_env(), capture_output=True, text=True)
+                           "none", "--workers", str(workers)], cwd=root, env=_env(root), capture_output=True,
+                          text=True)
     seconds = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"workers={workers}: exit {done.returncode}\n{done.stderr[-2000:]}")
@@ -56,17 +62,28 @@ def main() -> int:
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--out", type=Path, default=Path("/tmp/cardiotrace_cohort_bench"))
+    parser.add_argument("--repeat", type=int, default=1, help="repetitions of the worker counts, alternating")
+    parser.add_argument("--baseline", type=Path, help="another checkout (e.g. a git worktree of main) run alike")
     args = parser.parse_args()
     clips = make_clips(args.out / "clips", args.clips)
-    print(f"{len(clips)} clips; load before: {os.getloadavg()}; cores: {os.cpu_count()}", flush=True)
-    rates = {}
-    for n in args.workers:
-        seconds = run(args.out / "clips", args.out / f"results_{n}", n)
-        rates[n] = 60.0 * len(clips) / seconds
-        print(f"workers {n}: {seconds:.1f} s, {rates[n]:.1f} recordings/min, load {os.getloadavg()}", flush=True)
-    first = rates[args.workers[0]]
-    for n in args.workers[1:]:
-        print(f"speed-up {n} vs {args.workers[0]} workers: {rates[n] / first:.2f}x")
+    trees = {"current": REPO, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+    print(f"{len(clips)} clips; trees {trees}; load before: {os.getloadavg()}; cores: {os.cpu_count()}", flush=True)
+    speedups: dict[tuple[str, int], list[float]] = {(t, n): [] for t in trees for n in args.workers[1:]}
+    for rep in range(args.repeat):
+        for tree, root in trees.items():
+            rates = {}
+            for n in args.workers:
+                seconds = run(args.out / "clips", args.out / f"results_{n}", n, root)
+                rates[n] = 60.0 * len(clips) / seconds
+                print(f"[{rep + 1}] {tree} workers {n}: {seconds:.1f} s, {rates[n]:.1f} recordings/min, "
+                      f"load {os.getloadavg()}", flush=True)
+            for n in args.workers[1:]:
+                speedups[tree, n].append(rates[n] / rates[args.workers[0]])
+                print(f"[{rep + 1}] {tree} speed-up {n} vs {args.workers[0]} workers: {speedups[tree, n][-1]:.2f}x",
+                      flush=True)
+    for (tree, n), values in speedups.items():
+        print(f"{tree}: speed-up {n} vs {args.workers[0]} workers: median {statistics.median(values):.2f}x "
+              f"({', '.join(f'{v:.2f}' for v in values)})")
     return 0
 
 

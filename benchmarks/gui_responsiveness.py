@@ -10,7 +10,7 @@ frames and the strain re-tracked in workers). The first contour is seen by polli
 so the same script measures a version without streaming (contours only when the analysis ends).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py [--model] [--frames-px 256]
-        [--edit-runs 5]
+        [--edit-runs 5] [--open-only]
 
 Prints a table of max / p99 / median stall in ms and the number of stalls over 100 ms.
 """
@@ -149,6 +149,7 @@ def main(argv=None) -> int:
     parser.add_argument("--path", type=Path, default=Path(__file__).resolve().parents[1] / "resources/demo/a4c.dcm",
                         help="file opened for the time to first frame (default: the demo A4C clip)")
     parser.add_argument("--edit-runs", type=int, default=1, help="bursts of contour edits to time")
+    parser.add_argument("--open-only", action="store_true", help="only start-up and opening --path")
     args = parser.parse_args(argv)
 
     from app.data.phantom import EchoPhantomParams, HeartParams, make_echo
@@ -177,6 +178,10 @@ def main(argv=None) -> int:
                      "nothing playing yet"))
     first_frame_ms, stalls = open_file(app, window, args.path)
     lines.append(row(f"open {args.path.name}", stalls, f"first frame on screen after {first_frame_ms:.0f} ms"))
+    if args.open_only:
+        print("\n".join(lines))
+        window.close()
+        return 0
     window.controller.add_recording(rec)
     run_for(app, 0.5)
 

@@ -3,8 +3,8 @@
 import multiprocessing
 import sys
 
-from app.cli import main
+from app.cli import entry_point
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
-    sys.exit(main())
+    sys.exit(entry_point())

@@ -75,6 +75,20 @@ def test_a_failing_task_is_reported_and_the_others_finish():
     assert "n3: FAILED: ValueError: three is refused" in stream.getvalue()
 
 
+def test_batch_workers_run_one_thread_of_torch_and_of_opencv():
+    """Each worker is one task on one core: OpenCV's own pool (2 threads here) would oversubscribe the cores."""
+    from app.workflow.batch import one_core_worker
+
+    def _threads(_: int) -> tuple[int, int]:  # nested: shipped to the workers by value
+        import cv2
+        import torch
+
+        return torch.get_num_threads(), cv2.getNumThreads()
+
+    summary = run_cohort(list(range(4)), _threads, workers=2, stream=io.StringIO(), worker_setup=one_core_worker)
+    assert {o.value for o in summary.outcomes} == {(1, 1)}
+
+
 def test_workers_without_out_is_a_usage_error(cohort_inputs, capsys):
     assert main(["analyze", str(cohort_inputs / "phantom1.dcm"), "--workers", "2"]) == 2
     assert "--out" in capsys.readouterr().err

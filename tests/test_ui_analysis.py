@@ -90,6 +90,7 @@ def test_opening_a_corrupt_file_shows_an_error(make_window, tmp_path, dialogs_se
     bad.write_bytes(b"\0" * 128 + b"DICM" + bytes(range(256)) * 4)
     window = make_window()
     window.open_paths([str(bad)])
+    assert window.opener.wait_opened()  # the file is read in a worker
     assert len(window.study) == 0
     assert dialogs_seen and dialogs_seen[-1][1] == "Cannot open" and "broken.dcm" in dialogs_seen[-1][2]
 
@@ -133,6 +134,7 @@ def test_dicom_file_round_trip_restores_analysis_and_edits(make_window, qtbot, p
     window = make_window()
     window.controller.segmenter_for = lambda recording: (lambda r: labels)
     window.open_paths([str(path)])
+    assert window.opener.wait_opened()  # the file is read in a worker
     assert len(window.study) == 1 and window.study[0].recording.source_path == path
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000):
         window.analyse_current()
@@ -153,6 +155,7 @@ def test_dicom_file_round_trip_restores_analysis_and_edits(make_window, qtbot, p
     window.hide()  # killed without closing
     again = make_window()
     again.open_paths([str(path)])
+    assert again.opener.wait_opened()  # the file is read in a worker
     r = again.study[0]
     assert r.analysed and (0, es) in r.edited_keys
     assert r.measurements.ef_pct == pytest.approx(ef_edited, abs=1e-3)
@@ -172,12 +175,14 @@ def test_report_button_writes_the_pdf_of_a_restored_study(make_window, qtbot, ph
     window.controller.segmenter_for = lambda recording: (lambda r: phantom_case.truth.labels)
     window.controller.with_strain = False
     window.open_paths([str(path)])
+    assert window.opener.wait_opened()  # the file is read in a worker
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000):
         window.analyse_current()
     window.controller.save_now()
     window.hide()
     again = make_window()
     again.open_paths([str(path)])  # restored from the autosave: no new analysis
+    assert again.opener.wait_opened()  # the file is read in a worker
     assert again.study[0].analysed and again.reports.report_button.isEnabled()
     pdf = tmp_path / "out.pdf"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(pdf), "PDF (*.pdf)")))

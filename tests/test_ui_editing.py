@@ -116,6 +116,7 @@ def test_open_folder_asks_which_series(make_window, tmp_path, monkeypatch):
     monkeypatch.setattr(dialogs, "choose_series", choose)
     window = make_window()
     window.open_paths([str(folder)])
+    assert window.opener.wait_opened()  # the file is read in a worker
     assert len(seen) == 1 and len(seen[0]) == 2
     assert len(window.study) == 2 and window.recordings.list.count() == 2
     assert window.actions.recent()[0] == str(folder)

@@ -50,6 +50,7 @@ def test_open_from_pacs_analyse_and_send_back(make_window, qtbot, orthanc, cache
         qtbot.mouseClick(browser.open_button, Qt.LeftButton)
         assert browser.progress.isVisible() and browser.cancel_button.isVisible()
     assert len(opened.args[0]) == 1 and str(cache_dir) in opened.args[0][0]
+    assert window.opener.wait_opened()  # the retrieved series is read in a worker
     assert len(window.study) == 1 and window.study[0].recording.frames.shape == truth.shape
     with qtbot.waitSignal(window.controller.analysis_done, timeout=300000) as done:  # torch loads ED/ES model
         window.analyse_current()

@@ -139,7 +139,9 @@ def test_a_recording_of_another_patient_opens_as_a_separate_study(make_window, q
     other = _write(tmp_path, "sax_patient_b", PatientInfo(name="Other^Person", patient_id="B-2", study_uid="9.8.7"))
     window = make_window()
     window.open_paths([str(first)])
+    assert window.opener.wait_opened()  # the file is read in a worker
     window.open_paths([str(other)])
+    assert window.opener.wait_opened()  # the file is read in a worker
     assert len(window.study) == 1 and window.study[0].recording.patient.patient_id == "T001"
     [separate] = window.study_windows
     qtbot.addWidget(separate)
@@ -147,6 +149,7 @@ def test_a_recording_of_another_patient_opens_as_a_separate_study(make_window, q
     assert "OTHER PERSON" in separate.windowTitle() and "TEST PATIENT" in window.windowTitle()
     assert "separate study" in window.statusBar().currentMessage()
     separate.open_paths([str(same)])  # patient A's second view goes to patient A's study, from either window
+    assert separate.opener.wait_opened()  # the file is read in a worker
     assert len(window.study) == 2 and len(separate.study) == 1
     assert window.study[1].recording.view == "a2c"
 
@@ -160,8 +163,10 @@ def test_an_anonymous_recording_joins_only_when_the_user_says_so(make_window, qt
     monkeypatch.setattr(dialogs, "ask_join_study", lambda parent, new, study: asked.append((new, study)) or answer)
     window = make_window()
     window.open_paths([str(_write(tmp_path, "a4c_patient_a"))])
+    assert window.opener.wait_opened()  # the file is read in a worker
     anonymous = _write(tmp_path, "clip", fmt="nii.gz")  # NIfTI: no patient fields at all
     window.open_paths([str(anonymous)])
+    assert window.opener.wait_opened()  # the file is read in a worker
     for w in window.study_windows:
         qtbot.addWidget(w)
     assert asked == [("clip.nii.gz", "TEST PATIENT (ID T001)")]

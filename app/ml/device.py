@@ -103,8 +103,12 @@ def device_label() -> str:
 
 
 def set_threads(n_threads: int) -> None:
-    """Limit torch's CPU threads (evaluations and benchmarks pin this to compare like with like)."""
+    """Limit the CPU threads of torch and of OpenCV (resizing, optical flow: its own pool, which
+    OMP_NUM_THREADS does not limit) to `n_threads`: evaluations and benchmarks pin this to compare like with
+    like, and a cohort worker to one core (app/workflow/batch.py)."""
+    import cv2
     import torch
 
     if n_threads > 0:
         torch.set_num_threads(int(n_threads))
+        cv2.setNumThreads(int(n_threads))

@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 
 from app.analysis.edes_fusion import TEMPREG_METHOD, EdEsDetection, curve_extrema
-from app.analysis.lv_localise import crop_around, localise_lv
 from app.data.recording import Recording
 
 MODEL_NAME = "ed_es"
@@ -37,6 +36,8 @@ def prepare_clip(recording: Recording, slice_index: int, size: int) -> np.ndarra
     around the LV found by app.analysis.lv_localise (blood pool circle + motion).
     """
     if recording.modality == "mri":
+        from app.analysis.lv_localise import crop_around, localise_lv  # skimage's Hough: 0.1-0.2 s to import
+
         frames = recording.frames_unit(slice_index)
         location = localise_lv(frames, recording.spacing_mm)
         side_px = int(round(MRI_CROP_MM / float(np.mean(recording.spacing_mm))))

@@ -56,6 +56,7 @@ def main(argv=None) -> int:
         window.controller.segmenter_for = lambda rec: (lambda r, t=load_truth(rec.source_path): t.labels)
     window.show()
     window.open_paths([args.path])
+    window.opener.wait_opened()
     if not len(window.study):
         print("nothing opened", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.ui import dialogs
 from app.ui.actions import build_actions
@@ -17,6 +17,7 @@ from app.ui.cine_view import CineView
 from app.ui.contour_editor import ContourEditor
 from app.ui.curves_panel import CurvesPanel, curve_title
 from app.ui.edit_actions import EditActions
+from app.ui.file_open import FileOpener
 from app.ui.handles import size_handles
 from app.ui.measurements_panel import MeasurementsPanel, edes_source_text, measurement_scope
 from app.ui.overlays import OverlayLayer
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.slice_index = 0
         self._pending: set[str] = set()
         self.study_windows: list = []  # windows this one opened for other patients' studies
+        self.opener = FileOpener(self)  # files are read in a worker, handed on by _place
         self._build()
         self.study_actions = StudyActions(self)
         self.actions = build_actions(self)
@@ -125,6 +127,10 @@ class MainWindow(QMainWindow):
         ev.calibration_changed.connect(lambda i: self._if_current(i, self._calibration_changed))
         c = self.controller
         c.error.connect(lambda title, text: dialogs.show_error(self, title, text))
+        self.opener.started.connect(lambda path: self.statusBar().showMessage(f"Opening {path.name}…"))
+        self.opener.loaded.connect(self._place)
+        self.opener.series_found.connect(self._choose_series)
+        self.opener.failed.connect(lambda path, text: c.error.emit("Cannot open", f"{path}\n\n{text}"))
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         c.analysis_done.connect(lambda i, ok: (self.reports.update(), self._if_current(i, self.refresh_frame)))
         c.analysis_traced.connect(self._traced)
@@ -146,35 +152,41 @@ class MainWindow(QMainWindow):
 
     # -- opening ----------------------------------------------------------------------------
     def open_paths(self, paths) -> None:
-        from app.data.readers import list_series
-
+        """Open files and folders; they are read (a folder listed) in a worker, see _open_one."""
         for path in map(Path, paths):
-            keys: list[str | None] = [None]
-            if path.is_dir():
-                try:
-                    series = list_series(path)
-                except Exception as exc:  # noqa: BLE001
-                    dialogs.show_error(self, "Cannot open", f"{path}\n\n{exc}")
-                    continue
-                if len(series) > 1:
-                    keys = dialogs.choose_series(self, series)
-            for key in keys:
-                self._open_one(path, key)
+            self._open_one(path, None)
+
+    def _choose_series(self, folder: Path, series: tuple) -> None:
+        """A folder of several series: the user picks which to open."""
+        for key in dialogs.choose_series(self, list(series)):
+            self._open_one(folder, key)
 
     def _open_one(self, path: Path, key: str | None) -> None:
-        """Open one recording in the study of its patient: this window, another, or a new one."""
+        """Open one recording in the study of its patient (this window, another, or a new one): focus it when
+        it is open already, else read it in a worker (app/ui/file_open.py); _place takes it from there."""
+        if self._focus_open(path, key):
+            return
+        if not self.opener.request(path, key):
+            self.statusBar().showMessage(f"{path.name} is being opened", 4000)
+
+    def _focus_open(self, path: Path, key: str | None) -> bool:
         for window in study_windows(self):
             existing = window.study.index_of_path(path) if key is None else None
             if existing is not None:
                 window.show_recording(existing)
                 window.raise_()
-                return
-        QApplication.setOverrideCursor(Qt.WaitCursor)  # reading runs on the GUI thread
-        try:
-            recording = self.controller.load(path, key)
-        finally:
-            QApplication.restoreOverrideCursor()
-        target = None if recording is None else choose_window(self, recording, path.name)
+                return True
+        return False
+
+    def _place(self, path: Path, key: str | None, recording) -> None:
+        """A recording read by the opener: into its patient's study, on screen. The edits of the recordings
+        open so far are saved first (the pending autosave), and stay in their studies."""
+        if self._focus_open(path, key):  # opened meanwhile (e.g. from another window)
+            return
+        self.controller.save_now()
+        if self.statusBar().currentMessage().startswith("Opening "):
+            self.statusBar().clearMessage()
+        target = choose_window(self, recording, path.name)
         if target is None:
             return
         index = target.controller.add_recording(recording)
@@ -390,6 +402,7 @@ class MainWindow(QMainWindow):
     # -- closing ----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
         self.cine.set_playing(False)
+        self.opener.cancel()
         self.controller.wait_for_workers()
         self.edits.wait()
         if not self.study_actions.saved_or_confirmed():

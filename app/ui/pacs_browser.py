@@ -296,7 +296,7 @@ class PacsBrowser(QDialog):
         self.set_status(f"Retrieved {sum(r.n_instances for r in retrieved)} images; opening…")
         self.window.open_paths(paths)
         self.opened.emit(paths)
-        self.set_status(f"Opened {len(paths)} series.")
+        self.set_status(f"Opening {len(paths)} series in the viewer.")
 
     def closeEvent(self, event) -> None:
         if self.worker is not None:

@@ -48,6 +48,7 @@ def main(argv=None) -> int:
         window.controller.segmenter_for = lambda rec: (lambda r: load_labels(Path(args.labels), r))
     window.show()
     window.open_paths(args.paths)
+    window.opener.wait_opened()
     if not len(window.study):
         print("nothing opened", file=sys.stderr)
         return 2

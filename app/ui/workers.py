@@ -78,7 +78,8 @@ class GeneratorWorker(QThread):
             if self.cancel_event.is_set():
                 self.cancelled.emit()
                 return
-            traceback.print_exc()
+            if not expected_error(exc):  # a bug: its traceback on stderr for the report
+                traceback.print_exc()
             self.failed.emit(error_text(exc))
             return
         if self.cancel_event.is_set():
@@ -111,9 +112,15 @@ class _PartialBatch:
         self.last_s = time.monotonic()
 
 
+_EXPECTED = ("AnalysisError", "LoadError", "LoadCancelled", "StudyFileError", "ValueError", "PacsError",
+             "DicomResultError")
+
+
+def expected_error(exc: BaseException) -> bool:
+    """One of our own error types (bad input, an unreadable file), not a bug."""
+    return type(exc).__name__ in _EXPECTED
+
+
 def error_text(exc: BaseException) -> str:
     """One clear line: the message of our own error types, the type name added for unexpected ones."""
-    name = type(exc).__name__
-    if name in ("AnalysisError", "LoadError", "StudyFileError", "ValueError", "PacsError", "DicomResultError"):
-        return str(exc)
-    return f"{name}: {exc}"
+    return str(exc) if expected_error(exc) else f"{type(exc).__name__}: {exc}"

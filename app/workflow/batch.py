@@ -147,10 +147,20 @@ def _run_on_cluster(items, out_dir: Path, analyse: AnalyseFn, export: ExportFn, 
     done = run_cohort(items, partial(_run_one, out_dir=out_dir, analyse=analyse, export=export,
                                      on_progress=lambda progress: None),
                       key=lambda item: item.key, is_done=partial(is_finished, out_dir=out_dir), workers=workers,
-                      scheduler=scheduler, stream=stream if stream is not None else sys.stderr, on_outcome=record)
+                      scheduler=scheduler, stream=stream if stream is not None else sys.stderr, on_outcome=record,
+                      worker_setup=one_core_worker)
     summary.done, summary.skipped, summary.failed = done.done, done.skipped, done.failed
     summary.summary_csv = write_summary(items, out_dir, set(summary.skipped))
     return summary
+
+
+def one_core_worker() -> None:
+    """A cohort worker's start: one thread for torch and for OpenCV, whose own pool (resizing, optical flow)
+    OMP_NUM_THREADS does not limit: a worker is one task on one core, and with a pool of one thread per core
+    two workers on two cores ran four threads."""
+    from app.ml.device import set_threads
+
+    set_threads(1)
 
 
 def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, export: ExportFn, on_progress) -> dict:

@@ -23,6 +23,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable, Generic, Sequence, TypeVar
 
+from distributed.diagnostics.plugin import WorkerPlugin  # this module is imported only to run on Dask
+
 Item = TypeVar("Item")
 STATUSES = ("ok", "failed", "skipped")
 CONNECT_TIMEOUT_S = 20
@@ -102,12 +104,15 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None):
 def run_cohort(items: Sequence, task: Callable, *, key: Callable[[object], str] = str,
                is_done: Callable[[object], bool] | None = None, workers: int | None = None,
                scheduler: str | None = None, stream=None,
-               on_outcome: Callable[[Outcome], None] | None = None) -> CohortSummary:
+               on_outcome: Callable[[Outcome], None] | None = None,
+               worker_setup: Callable[[], None] | None = None) -> CohortSummary:
     """Run task(item) for every item not already done, one Dask task each (see the module docstring).
 
     key(item): a unique name (the task key and the summary's); is_done(item): True when a complete result
     exists (skipped); stream: where progress goes (default stderr); on_outcome: called in this process as
-    each item finishes (e.g. to update an index file)."""
+    each item finishes (e.g. to update an index file); worker_setup(): run once in every worker process
+    before its first task (and in workers that join later), e.g. to pin threads and import the task's
+    libraries."""
     stream = stream if stream is not None else sys.stderr
     started = time.perf_counter()
     outcomes: dict[str, Outcome] = {}
@@ -124,12 +129,34 @@ def run_cohort(items: Sequence, task: Callable, *, key: Callable[[object], str] 
     n_workers = 0
     if todo:
         with cluster_client(workers, scheduler) as client:
+            if worker_setup is not None:
+                client.register_plugin(_WorkerSetup(worker_setup))
             n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
             futures = {client.submit(guarded, task, item, key=f"recording-{key(item)}", pure=False): item
                        for item in todo}
             _collect(futures, key, outcomes, stream, on_outcome)
     ordered = tuple(outcomes[key(item)] for item in items)
     return CohortSummary(ordered, n_workers, time.perf_counter() - started)
+
+
+class _WorkerSetup(WorkerPlugin):
+    """A Dask worker plugin running `setup()` when a worker starts or the plugin is registered. At the
+    worker's close it freezes the garbage collector's objects, as app.cli.entry_point does, so the process
+    exits without walking the task's libraries (torch) with the cycle collector again: the cluster's close
+    waits for that."""
+
+    name = "cardiotrace-worker-setup"
+
+    def __init__(self, setup: Callable[[], None]) -> None:
+        self.setup_fn = setup
+
+    def setup(self, worker) -> None:
+        self.setup_fn()
+
+    def teardown(self, worker) -> None:
+        import gc
+
+        gc.freeze()
 
 
 def _collect(futures: dict, key, outcomes: dict, stream, on_outcome) -> None:

@@ -42,7 +42,6 @@ ANALYSIS_MODULES = (
     "skimage.exposure",
     "skimage.feature",
     "skimage.transform",
-    "filterpy.kalman",
 )
 
 

@@ -1,0 +1,41 @@
+"""Start-up of `analyze` (issue 33): an echo analysis imports none of the libraries it does not use.
+
+scipy.signal (+ scipy.stats, interpolate, optimize), filterpy (scipy.stats again), skimage.morphology
+(scipy.spatial) and skimage's Hough transform cost 0.1-0.9 s each to import and were loaded by every
+`analyze` for one function or a constant. The analysis runs in a fresh interpreter (the CLI's own `main`,
+the demo A2C DICOM) and then lists what it imported.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from app.paths import demo_dir
+
+NOT_NEEDED = ("scipy.signal", "scipy.stats", "scipy.optimize", "filterpy", "skimage.morphology",
+              "skimage.transform", "scipy.spatial", "app.analysis.lv_localise", "matplotlib", "reportlab",
+              "onnxruntime", "app.ui", "PySide6", "dask", "distributed")
+
+
+def test_an_echo_analyze_imports_only_what_it_uses(tmp_path):
+    code = ("import sys; from app.cli import main; "
+            f"code = main(['analyze', {str(demo_dir() / 'a2c.dcm')!r}, '--json', {str(tmp_path / 'a.json')!r}]); "
+            "print(code, ' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "CARDIOTRACE_BACKEND": "torch"})
+    code, modules = out.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert code == "0"
+    loaded = set(modules.split())
+    assert "torch" in loaded and "pydicom" in loaded  # it did analyse
+    assert [m for m in NOT_NEEDED if m in loaded] == []
+
+
+def test_the_sector_opening_disk_is_skimages_disk():
+    from skimage.morphology import disk
+
+    from app.data.readers.sector import _OPEN_DISK, _OPEN_RADIUS_PX
+
+    np.testing.assert_array_equal(_OPEN_DISK, disk(_OPEN_RADIUS_PX).astype(bool))
+
