@@ -76,26 +76,6 @@ def test_vectorised_tracker_equals_one_filterpy_filter_per_point():
                 assert ours[t, i, axis] == pytest.approx(kf.x[0, 0], abs=1e-9)
 
 
-def test_shared_covariance_is_filterpys_recursion_bit_for_bit():
-    from app.analysis.kalman import _SharedCovariance
-
-    params = KalmanParams(dt_frames=0.7, accel_noise_px=0.4)
-    ours = _SharedCovariance(params, initial_position_std_px=0.5)
-    kf = KalmanFilter(dim_x=3, dim_z=2)
-    kf.F, kf.H, kf.R = ours.F.copy(), ours.H.copy(), ours.R.copy()
-    kf.Q = Q_discrete_white_noise(dim=3, dt=0.7, var=0.4**2)
-    kf.P = ours.P.copy()
-    np.testing.assert_array_equal(ours.Q, kf.Q)
-    for _ in range(30):
-        ours.predict()
-        kf.predict()
-        np.testing.assert_array_equal(ours.P, kf.P)
-        ours.update()
-        kf.update(np.zeros((2, 1)))
-        np.testing.assert_array_equal(ours.K, kf.K)
-        np.testing.assert_array_equal(ours.P, kf.P)
-
-
 # -- centerline ---------------------------------------------------------------------------------
 def horseshoe_labels(shape=(220, 220), centre=(110.0, 150.0), r_in=40.0, r_out=52.0, stretch=1.0):
     """Apical-like label map: upper half of a ring (myocardium 2) around a half disc (cavity 1);

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-
-from app.analysis.peaks import find_peaks
+from scipy.signal import find_peaks
 
 MAX_HEART_RATE_BPM = 200.0  # = the shortest plausible RR interval, 0.3 s (app.analysis.beat_trust)
 MIN_PROMINENCE_FRACTION = 0.3  # of the curve's robust range

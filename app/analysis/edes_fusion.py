@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.signal import find_peaks
 
 from app.analysis.beats import split_beats
 from app.analysis.edes_curve import detect_ed_es, fill_gaps, min_event_distance
-from app.analysis.peaks import find_peaks
 
 SNAP_RADIUS_FRAMES = 2  # fuse_events: how far an ES may slide down the curve
 TEMPREG_METHOD = "tempreg"  # TempReg-Net (clip-end events from the LV curve when it has some)

@@ -3,12 +3,9 @@
 Each centerline point has, per image axis, the state [position, velocity, acceleration] and is
 measured as z = [x, y, vx, vy]: position from the segmentation centerline, velocity from the dense
 motion field. All points and both axes share the same F, H, Q, R and initial covariance, so their
-covariance recursion is identical: one 3 x 3 recursion (`_SharedCovariance`, filterpy's `KalmanFilter`
-predict / update with the Joseph-form covariance, operation for operation) runs once per step and its
-gain K is applied to every point's state in one matrix product. This is exactly the per-point filter,
-only vectorised (2 x 120 filters cost one 3 x 3 recursion); tests/test_strain_core.py checks it against
-one filterpy filter per point. filterpy itself is not imported: it imports scipy.stats (0.5 s of an
-`analyze` start-up, issue 33) for these ten lines.
+covariance recursion is identical: one filterpy `KalmanFilter` (dim_x=3, dim_z=2) runs it once per
+step and its gain K is applied to every point's state in one matrix product. This is exactly the
+per-point filter, only vectorised (2 x 120 filters cost one 3 x 3 recursion).
 
 Units: pixels and frames (dt = 1 frame by default), so velocities are displacements per frame.
 """
@@ -18,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from filterpy.common import Q_discrete_white_noise
+from filterpy.kalman import KalmanFilter
 
 
 @dataclass(frozen=True)
@@ -32,36 +31,18 @@ class KalmanParams:
     initial_accel_std_px: float = 0.5
 
 
-class _SharedCovariance:
-    """The covariance recursion of a constant-acceleration filter, state [p, v, a], measured z = [p, v].
-
-    F, H, Q, R, P and the gain K as in filterpy's KalmanFilter(dim_x=3, dim_z=2); Q is its
-    Q_discrete_white_noise(dim=3). Only P and K: the states live in PointTracker.
-    """
-
-    def __init__(self, params: KalmanParams, initial_position_std_px: float) -> None:
-        dt = params.dt_frames
-        self.F = np.array([[1.0, dt, 0.5 * dt * dt], [0.0, 1.0, dt], [0.0, 0.0, 1.0]])
-        self.H = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-        self.Q = np.array([[0.25 * dt**4, 0.5 * dt**3, 0.5 * dt**2],
-                           [0.5 * dt**3, dt**2, dt],
-                           [0.5 * dt**2, dt, 1.0]]) * params.accel_noise_px**2
-        self.R = np.diag([params.position_noise_px**2, params.velocity_noise_px**2])
-        self.P = np.diag(
-            [initial_position_std_px**2, params.initial_velocity_std_px**2, params.initial_accel_std_px**2]
-        )
-        self.K = np.zeros((3, 2))
-
-    def predict(self) -> None:
-        self.P = np.dot(np.dot(self.F, self.P), self.F.T) + self.Q
-
-    def update(self) -> None:
-        """The gain K and the Joseph-form posterior covariance."""
-        pht = np.dot(self.P, self.H.T)
-        s = np.dot(self.H, pht) + self.R
-        self.K = np.dot(pht, np.linalg.inv(s))
-        i_kh = np.eye(3) - np.dot(self.K, self.H)
-        self.P = np.dot(np.dot(i_kh, self.P), i_kh.T) + np.dot(np.dot(self.K, self.R), self.K.T)
+def _shared_filter(params: KalmanParams, initial_position_std_px: float) -> KalmanFilter:
+    dt = params.dt_frames
+    kf = KalmanFilter(dim_x=3, dim_z=2)
+    kf.F = np.array([[1.0, dt, 0.5 * dt * dt], [0.0, 1.0, dt], [0.0, 0.0, 1.0]])
+    kf.H = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    kf.Q = Q_discrete_white_noise(dim=3, dt=dt, var=params.accel_noise_px**2)
+    kf.R = np.diag([params.position_noise_px**2, params.velocity_noise_px**2])
+    kf.P = np.diag(
+        [initial_position_std_px**2, params.initial_velocity_std_px**2, params.initial_accel_std_px**2]
+    )
+    kf.x = np.zeros((3, 1))
+    return kf
 
 
 class PointTracker:
@@ -84,7 +65,7 @@ class PointTracker:
             raise ValueError(f"positions_px must be (N, 2), got {pos.shape}")
         self.n_points = pos.shape[0]
         self.params = params
-        self._kf = _SharedCovariance(params, initial_position_std_px)
+        self._kf = _shared_filter(params, initial_position_std_px)
         self._state = np.zeros((3, 2 * self.n_points))
         self._state[0] = pos.T.reshape(-1)
         if velocities_px is not None:
@@ -125,7 +106,7 @@ class PointTracker:
         z_vel = np.asarray(velocities_px, dtype=np.float64).T.reshape(-1)
         if z_pos.size != 2 * self.n_points or z_vel.size != 2 * self.n_points:
             raise ValueError("measurements must be (N, 2) like the tracked points")
-        self._kf.update()  # covariance + gain
+        self._kf.update(np.zeros((2, 1)))  # covariance + gain; the shared dummy state stays 0
         innovation = np.stack([z_pos, z_vel]) - self._kf.H @ self._state
         self._state = self._state + self._kf.K @ innovation
         return self.positions_px
