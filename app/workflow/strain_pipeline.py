@@ -73,11 +73,19 @@ class UnitFrames:
         self._recording, self._slice, self._box = recording, slice_index, box
         self._raw = recording.slice_frames(slice_index)
         self._shape = shape
+        self._last: tuple[int, np.ndarray] | None = None  # tracking asks for each frame twice in a row
 
     def __len__(self) -> int:
         return self._raw.shape[0]
 
     def __getitem__(self, t: int) -> np.ndarray:
+        if self._last is not None and self._last[0] == t:
+            return self._last[1]
+        frame = self._frame(t)
+        self._last = (t, frame)
+        return frame
+
+    def _frame(self, t: int) -> np.ndarray:
         if self._raw.dtype == np.uint8:
             frame = self._raw[t][self._box] * np.float32(1.0 / 255.0)
         else:
