@@ -22,6 +22,7 @@ import numpy as np
 from app.analysis.analysis_grid import GridGeometry
 from app.analysis.contours import label_box
 from app.analysis.centerline import (
+    CAVITY_LABEL,
     MYOCARDIUM_LABEL,
     N_CENTERLINE_POINTS,
     centerline_from_labels,
@@ -111,13 +112,20 @@ def strain_grid(box: tuple[slice, slice], spacing_mm: tuple[float, float] | None
 
 
 def _centerlines(labels: np.ndarray, max_ray_px: float | None = None) -> np.ndarray:
-    """(T, H, W) labels -> (T, N, 2) centerlines, NaN rows where a frame has no usable myocardium."""
+    """(T, H, W) labels -> (T, N, 2) centerlines, NaN rows where a frame has no usable myocardium. Each frame is
+    traced on the box of its cavity and myocardium (plus a 2-pixel margin: the borders see the same pixels; the
+    box starts on even pixels, so half-pixel border points round to even the same way)."""
     out = np.full((labels.shape[0], N_CENTERLINE_POINTS, 2), np.nan)
     for t, lab in enumerate(labels):
+        box = label_box((lab == CAVITY_LABEL) | (lab == MYOCARDIUM_LABEL), 2)
+        if box is None:
+            continue
+        box = tuple(slice(b.start - b.start % 2, b.stop) for b in box)
         try:
-            out[t] = centerline_from_labels(lab, max_ray_px=max_ray_px).points_px
+            line = centerline_from_labels(lab[box], max_ray_px=max_ray_px).points_px
         except (ValueError, IndexError):  # no usable myocardium in this frame: motion-only there
-            pass
+            continue
+        out[t] = line + np.array([box[1].start, box[0].start], np.float64)
     return out
 
 
