@@ -202,9 +202,22 @@ def largest_component(mask: np.ndarray) -> tuple[np.ndarray | None, float]:
     biggest = int(np.argmax(sizes))
     box = ndimage.find_objects(lab, max_label=biggest + 1)[biggest]
     keep = np.zeros(mask.shape, bool)
-    keep[box] = ndimage.binary_fill_holes(lab[box] == (biggest + 1))
+    keep[box] = fill_holes(lab[box] == (biggest + 1))
     dropped = float(sizes.sum() - sizes[biggest]) / float(sizes[biggest])
     return keep, dropped
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """ndimage.binary_fill_holes (background not 4-connected to the image border becomes foreground) by
+    labelling the background once instead of dilating from the border until it stops: the same mask, faster."""
+    background, n = ndimage.label(~mask)
+    if n == 0:
+        return mask.copy()
+    outside = np.zeros(n + 1, bool)
+    outside[0] = True  # the mask itself
+    for edge in (background[0], background[-1], background[:, 0], background[:, -1]):
+        outside[edge] = True
+    return mask | ~outside[background]
 
 
 def outer_contour(mask: np.ndarray) -> np.ndarray | None:

@@ -14,16 +14,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.analysis.analysis_grid import GridGeometry
 from app.analysis.contours import LvContours
 
 
 @dataclass(frozen=True, eq=False)
 class FrameLabels:
-    """The final labels (H, W) uint8 0-3 of frame `frame` of slice `slice_index`, on the recording's grid."""
+    """The final labels (H, W) uint8 0-3 of frame `frame` of slice `slice_index`, on the recording's grid, and
+    (when the segmenter has them) the same frame's labels on its analysis grid (`grid_labels`, placed by
+    `geometry`), where the contours are traced (app.analysis.analysis_grid)."""
 
     frame: int
     labels: np.ndarray
     slice_index: int = 0
+    grid_labels: np.ndarray | None = None
+    geometry: GridGeometry | None = None
 
 
 @dataclass(frozen=True, eq=False)

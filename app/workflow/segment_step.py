@@ -33,6 +33,7 @@ import numpy as np
 
 from dataclasses import dataclass
 
+from app.analysis.analysis_grid import GridGeometry, contours_to_recording
 from app.analysis.contours import extract_contours
 from app.analysis.partial import FrameLabels, TracedFrame
 from app.analysis.rv import rv_outline
@@ -211,8 +212,9 @@ def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel=None) -
             continue
         done = item.partial
         if isinstance(done, FrameLabels) and done.labels.shape == recording.image_shape:
-            traced = trace_frame(done.labels, done.slice_index, done.frame, kind, with_rv)
-            early[traced.key] = (_checksum(done.labels), traced)
+            plane = done.labels if done.grid_labels is None else done.grid_labels
+            traced = trace_frame(plane, done.slice_index, done.frame, kind, with_rv, done.geometry)
+            early[traced.key] = (_checksum(plane), traced)
             yield Progress(item.fraction, item.message, traced)
         else:
             yield Progress(item.fraction, item.message)
@@ -221,13 +223,28 @@ def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel=None) -
     if result is None:
         raise AnalysisError("the segmenter returned no labels")
     labels, confidence = _unpack(result, recording)
-    contours = yield from _trace_all(recording, labels, kind, with_rv, early, cancel)
+    grid = _analysis_grid(result, labels)
+    contours = yield from _trace_all(recording, labels if grid is None else grid[0], kind, with_rv, early, cancel,
+                                     None if grid is None else grid[1])
     if contours is not None:
         yield Traced(labels, confidence, segmenter_flags(result), contours)
 
 
-def trace_frame(labels: np.ndarray, slice_index: int, frame: int, kind: str, with_rv: bool) -> TracedFrame:
-    """One frame's contours (and RV border when `with_rv`) from its labels (H, W)."""
+def _analysis_grid(result, labels: np.ndarray) -> tuple[np.ndarray, GridGeometry] | None:
+    """(labels on the analysis grid, its geometry) when the segmenter gives them for a single-slice clip
+    (app.ml.inference.EchoSegmentation), else None: the contours are then traced on the recording's grid."""
+    grid, geometry = getattr(result, "grid_labels", None), getattr(result, "grid_geometry", None)
+    if grid is None or geometry is None or labels.ndim != 3 or len(grid) != len(labels):
+        return None
+    return np.asarray(grid), geometry
+
+
+def trace_frame(labels: np.ndarray, slice_index: int, frame: int, kind: str, with_rv: bool,
+                geometry: GridGeometry | None = None) -> TracedFrame:
+    """One frame's contours (and RV border when `with_rv`) from its labels: (H, W) on the recording's grid, or
+    on the analysis grid placed by `geometry` (contours mapped to the recording's pixels)."""
+    if geometry is not None:
+        return TracedFrame(slice_index, frame, contours_to_recording(extract_contours(labels, kind), geometry), None)
     return TracedFrame(slice_index, frame, extract_contours(labels, kind), rv_outline(labels) if with_rv else None)
 
 
@@ -235,10 +252,11 @@ def _checksum(labels: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(labels, dtype=np.uint8).data)
 
 
-def _trace_all(recording: Recording, labels: np.ndarray, kind: str, with_rv: bool, early: dict, cancel
-               ) -> Iterator[Progress]:
+def _trace_all(recording: Recording, labels: np.ndarray, kind: str, with_rv: bool, early: dict, cancel,
+               geometry: GridGeometry | None = None) -> Iterator[Progress]:
     """Every frame's contours (FrameContours, one per slice for a stack), reusing the frames traced while
-    segmenting when their labels are unchanged; None when cancelled."""
+    segmenting when their labels are unchanged; None when cancelled. `labels` are on the analysis grid placed
+    by `geometry` when it is given."""
     stack = labels if recording.is_stack else labels[None]
     n_total = stack.shape[0] * stack.shape[1]
     per_slice = []
@@ -249,7 +267,7 @@ def _trace_all(recording: Recording, labels: np.ndarray, kind: str, with_rv: boo
                 return None
             known = early.get((s, t))
             fresh = known is None or known[0] != _checksum(frame)
-            traced = trace_frame(frame, s, t, kind, with_rv) if fresh else known[1]
+            traced = trace_frame(frame, s, t, kind, with_rv, geometry) if fresh else known[1]
             frames.append(traced.contours)
             rv.append(traced.rv_px)
             done = s * stack.shape[1] + t + 1

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Sequence
 
+import cv2
 import numpy as np
 
+from app.analysis.analysis_grid import GridGeometry
 from app.analysis.contours import label_box
 from app.analysis.centerline import (
+    CAVITY_LABEL,
     MYOCARDIUM_LABEL,
     N_CENTERLINE_POINTS,
     centerline_from_labels,
@@ -38,7 +41,9 @@ VELOCITY_SIGMA_PX = 3.0
 # DIS patches and the velocity smoothing), not on the whole sector: the same wall motion at a third of the cost.
 FLOW_MARGIN_PX = 32
 # Classical flow runs on a grid of at least this pixel size: the DIS parameters were chosen on phantom clips of
-# about 0.6 mm pixels, and finer grids cost 4x per halving of the pixel without a better wall motion.
+# about 0.6 mm pixels, and finer grids cost 4x per halving of the pixel without a better wall motion. The motion
+# of a calibrated clip (flow and the myocardium mask it is averaged over) stays on that grid (strain_grid); the
+# centerlines, the tracked points and the Kalman filter are in the recording's pixels.
 FLOW_SPACING_MM = 0.6
 
 
@@ -61,19 +66,34 @@ def make_flow_estimator(motion: str, spacing_mm: tuple[float, float] | None = No
 
 class UnitFrames:
     """Frames t of one slice as float32 0..1, inside a box, made one at a time (no float copy of the clip):
-    uint8 video is only rescaled (no percentile pass over the clip), other data comes from frames_unit."""
+    uint8 video is only rescaled (no percentile pass over the clip), other data comes from frames_unit. With a
+    `shape` (rows, cols) each frame is area-resized to it (the strain grid)."""
 
-    def __init__(self, recording: Recording, slice_index: int, box: tuple[slice, slice]):
+    def __init__(self, recording: Recording, slice_index: int, box: tuple[slice, slice],
+                 shape: tuple[int, int] | None = None):
         self._recording, self._slice, self._box = recording, slice_index, box
         self._raw = recording.slice_frames(slice_index)
+        self._shape = shape
+        self._last: tuple[int, np.ndarray] | None = None  # tracking asks for each frame twice in a row
 
     def __len__(self) -> int:
         return self._raw.shape[0]
 
     def __getitem__(self, t: int) -> np.ndarray:
+        if self._last is not None and self._last[0] == t:
+            return self._last[1]
+        frame = self._frame(t)
+        self._last = (t, frame)
+        return frame
+
+    def _frame(self, t: int) -> np.ndarray:
         if self._raw.dtype == np.uint8:
-            return self._raw[t][self._box] * np.float32(1.0 / 255.0)
-        return self._recording.frames_unit(self._slice, frames=(t, *self._box))
+            frame = self._raw[t][self._box] * np.float32(1.0 / 255.0)
+        else:
+            frame = self._recording.frames_unit(self._slice, frames=(t, *self._box))
+        if self._shape is None or frame.shape == self._shape:
+            return frame
+        return cv2.resize(frame, self._shape[::-1], interpolation=cv2.INTER_AREA)
 
 
 def unit_frames(recording: Recording, slice_index: int) -> np.ndarray:
@@ -82,14 +102,30 @@ def unit_frames(recording: Recording, slice_index: int) -> np.ndarray:
     return np.stack([frames[t] for t in range(len(frames))]) if len(frames) else np.zeros((0, 0, 0), np.float32)
 
 
+def strain_grid(box: tuple[slice, slice], spacing_mm: tuple[float, float] | None) -> GridGeometry:
+    """The grid strain runs on: the box at FLOW_SPACING_MM pixels or finer (the recording's pixels when the
+    clip is not calibrated or is coarser), as ClassicalFlow sizes its grid."""
+    rows, cols = box[0].stop - box[0].start, box[1].stop - box[1].start
+    scale = 1.0 if spacing_mm is None else min(1.0, float(np.mean(spacing_mm)) / FLOW_SPACING_MM)
+    shape = (max(int(round(rows * scale)), 8), max(int(round(cols * scale)), 8)) if scale < 1.0 else (rows, cols)
+    return GridGeometry((box[0].start, box[0].stop, box[1].start, box[1].stop), shape)
+
+
 def _centerlines(labels: np.ndarray, max_ray_px: float | None = None) -> np.ndarray:
-    """(T, H, W) labels -> (T, N, 2) centerlines, NaN rows where a frame has no usable myocardium."""
+    """(T, H, W) labels -> (T, N, 2) centerlines, NaN rows where a frame has no usable myocardium. Each frame is
+    traced on the box of its cavity and myocardium (plus a 2-pixel margin: the borders see the same pixels; the
+    box starts on even pixels, so half-pixel border points round to even the same way)."""
     out = np.full((labels.shape[0], N_CENTERLINE_POINTS, 2), np.nan)
     for t, lab in enumerate(labels):
+        box = label_box((lab == CAVITY_LABEL) | (lab == MYOCARDIUM_LABEL), 2)
+        if box is None:
+            continue
+        box = tuple(slice(b.start - b.start % 2, b.stop) for b in box)
         try:
-            out[t] = centerline_from_labels(lab, max_ray_px=max_ray_px).points_px
+            line = centerline_from_labels(lab[box], max_ray_px=max_ray_px).points_px
         except (ValueError, IndexError):  # no usable myocardium in this frame: motion-only there
-            pass
+            continue
+        out[t] = line + np.array([box[1].start, box[0].start], np.float64)
     return out
 
 
@@ -97,15 +133,19 @@ class _Tracker:
     """One direction of tracking from a start frame; owns the Kalman filter and the disagreement."""
 
     def __init__(self, start_px: np.ndarray, spacing_mm: tuple[float, float], params: KalmanParams,
-                 anchor_ends: bool = True):
+                 grid: GridGeometry, anchor_ends: bool = True):
         self.kf = PointTracker(start_px, params)
         self.anchor_ends = anchor_ends
         self.scale = np.array([spacing_mm[1], spacing_mm[0]])
+        self.grid = grid
+        self.grid_px = np.array(grid.scale_xy)  # recording pixels per strain-grid pixel (x, y)
 
     def step(self, flow: np.ndarray, mask: np.ndarray, target_line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Advance one frame. Returns (positions (N, 2), disagreement (N,) mm)."""
+        """Advance one frame: flow and mask on the strain grid, points and target line in the recording's
+        pixels. Returns (positions (N, 2), disagreement (N,) mm)."""
         pos = self.kf.positions_px
-        disp = masked_velocity(flow, mask, pos, VELOCITY_SIGMA_PX)
+        sigma_px = VELOCITY_SIGMA_PX / float(self.grid_px.mean())
+        disp = masked_velocity(flow, mask, self.grid.to_grid_px(pos), sigma_px) * self.grid_px
         predicted = pos + disp
         self.kf.predict()
         if np.isnan(target_line).any():  # no segmentation: motion only
@@ -145,13 +185,17 @@ def compute_strain(
     eds = sorted({int(e) for e in ed_frames if 0 <= int(e) < n})
     if not eds or n < 3:
         raise AnalysisError("strain needs at least 3 frames and one end-diastolic frame")
-    estimator = flow_estimator or make_flow_estimator(motion, recording.spacing_mm if recording.calibrated else None)
+    estimator = flow_estimator or make_flow_estimator(motion)  # on frames already at the strain grid
     box = label_box(labels > 0, FLOW_MARGIN_PX) or (slice(0, frames_shape[1]), slice(0, frames_shape[2]))
-    offset_px = np.array([box[1].start, box[0].start], np.float64)  # (x, y) of the box in the image
-    frames = UnitFrames(recording, slice_index, box)
+    grid = strain_grid(box, recording.spacing_mm if recording.calibrated else None)
+    frames = UnitFrames(recording, slice_index, box, grid.shape)
     labels = labels[:, box[0], box[1]]
     yield Progress(0.0, "strain: centerlines")
-    lines = _centerlines(labels, max_ray_px=0.35 * max(frames_shape[1:]))
+    # centerlines on the recording's grid: traced on the strain grid they move GLS by 0.3-1 point (20-frame clip)
+    lines = _centerlines(labels, max_ray_px=0.35 * max(frames_shape[1:])) + np.array([box[1].start, box[0].start],
+                                                                                    np.float64)
+    rows, cols = grid.nearest_box_pixels()
+    myocardium = labels[:, rows][:, :, cols] == MYOCARDIUM_LABEL  # the mask the flow is averaged over
     bad_ed = [e for e in eds if np.isnan(lines[e]).any()]
     if bad_ed:
         raise AnalysisError(f"no myocardium centerline at end-diastole frame(s) {bad_ed}")
@@ -165,14 +209,14 @@ def compute_strain(
     if eds[0] > 0:
         runs.append((eds[0], 0, -1))
     for start, stop, direction in runs:
-        tracker = _Tracker(lines[start], recording.spacing_mm, kalman, anchor_ends)
+        tracker = _Tracker(lines[start], recording.spacing_mm, kalman, grid, anchor_ends)
         tracked[start] = lines[start]
         disagreement[start] = 0.0
         for t in range(start, stop, direction):
             if is_cancelled(cancel):
                 return
             flow = estimator(frames[t], frames[t + direction])
-            pos, dis = tracker.step(flow, labels[t] == MYOCARDIUM_LABEL, lines[t + direction])
+            pos, dis = tracker.step(flow, myocardium[t], lines[t + direction])
             nxt = t + direction
             if direction > 0 and nxt == stop and nxt in eds:  # next ED: drift, not a tracked frame
                 delta = pos - lines[nxt]
@@ -193,7 +237,7 @@ def compute_strain(
             for c in range(2):
                 tracked[missing, k, c] = np.interp(np.flatnonzero(missing), idx, tracked[idx, k, c])
     result = strain_from_tracks(
-        tracked + offset_px,
+        tracked,
         recording.spacing_mm,
         eds,
         disagreement,
