@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.beat_trust import MIN_RR_S, judge_beats, summarise_beats
+from app.analysis.beat_trust import MIN_RR_S, judge_beats, merge_split_beats, strain_events, summarise_beats
 from app.analysis.beats import Beat, split_beats
 from app.analysis.edes_curve import detect_ed_es
 from tests.analysis_synth import cardiac_curve
@@ -37,23 +37,50 @@ def test_curve_fallback_gives_one_ed_and_one_es_per_beat(seed):
     assert min(np.diff(found_ed)) / FPS >= MIN_RR_S
 
 
-def test_spurious_events_give_untrusted_beats_and_the_median_of_the_rest():
-    """Events as a detector could give them on the dipped curve (an extra ES/ED pair in the diastasis of
-    the second beat): the two short beats are not trusted, EF is the median of the others."""
+def test_a_spurious_pair_in_diastasis_is_merged_back_into_its_beat():
+    """Events as a detector could give them on the dipped curve (an extra ED/ES pair in the diastasis of the
+    second beat): judged alone, the beat it cuts short looks plausible (0.8 s) and the fragment does not; merged,
+    every complete beat has the clip's true RR (1.2 s, 50 bpm) and the EF of its own ED and ES."""
     curve, ed, es = _curve_with_diastolic_dips()
     times = np.arange(len(curve)) / FPS
     spurious_ed, spurious_es = es[1] + 20, es[1] + 23  # a peak just before the dip, the dip
     beats = split_beats(curve, sorted(ed + [spurious_ed]), sorted(es + [spurious_es]), times)
-    judged, note = judge_beats(beats)
-    assert note == ""
-    short = [b for b in judged if b.rr_s is not None and b.rr_s < 0.5]
-    assert len(short) == 1 and not short[0].trusted and "inconsistent" in short[0].why_untrusted
-    trusted = [b for b in judged if b.trusted]
-    assert len(trusted) == 2 and all(b.rr_s >= 0.8 for b in trusted)
-    assert not judged[-1].trusted and not judged[-1].complete  # the beat cut by the clip's end
+    judged, _ = judge_beats(beats)
+    assert any(b.rr_s is not None and b.rr_s < 0.5 and not b.trusted for b in judged)  # the fragment alone
+    merged = merge_split_beats(beats)
+    assert len(merged) == len(beats) - 1
+    assert [b.ed_frame for b in merged] == [b.ed_frame for b in beats if b.ed_frame != spurious_ed]
+    complete = [b for b in merged if b.complete]
+    assert all(b.rr_s == pytest.approx(60 / 50.0, abs=0.05) for b in complete)
     summary = summarise_beats(beats)
-    assert summary.ef_pct == pytest.approx(float(np.median([b.ef_pct for b in trusted])))
-    assert summary.heart_rate_bpm == pytest.approx(60 / np.median([b.rr_s for b in trusted]))
+    assert summary.heart_rate_bpm == pytest.approx(50.0, abs=2.0)
+    assert all(b.trusted for b in summary.beats if b.complete)
+    assert not summary.beats[-1].trusted and not summary.beats[-1].complete  # the beat cut by the clip's end
+    assert summary.ef_pct == pytest.approx(float(np.median([b.ef_pct for b in summary.trusted])))
+    eds, ess = strain_events(summary.beats, sorted(ed + [spurious_ed]), sorted(es + [spurious_es]))
+    assert spurious_ed not in eds and spurious_es not in ess  # strain sees one beat, not a beat and a sliver
+    assert set(eds) >= {b.ed_frame for b in summary.trusted}
+
+
+def test_phantom_like_splits_every_beat_and_short_beats_alone_are_not_merged():
+    """TempReg-Net on the long phantom clip: an ED/ES pair 0.24 s before every real ED (8 'beats' for 4);
+    merged, 4 beats of 0.98-1.0 s. Two short beats with no plausible neighbour stay as they are."""
+    fps = 55.0
+    real_ed, spurious_ed = [2, 56, 110, 165], [43, 97, 152]
+    beats = [Beat(e, e + 19, n, 110.0, 48.0, (n - e) / fps) for e, n in zip(real_ed, spurious_ed)]
+    beats += [Beat(s, s + 4, n, 89.0, 87.0, (n - s) / fps) for s, n in zip(spurious_ed, real_ed[1:])]
+    beats = sorted(beats, key=lambda b: b.ed_frame) + [Beat(165, 183, None, 108.0, 48.0)]
+    merged = merge_split_beats(beats)
+    assert [(b.ed_frame, b.next_ed_frame) for b in merged] == [(2, 56), (56, 110), (110, 165), (165, None)]
+    assert all(b.rr_s == pytest.approx((b.next_ed_frame - b.ed_frame) / fps) for b in merged[:3])
+    shorts = [Beat(0, 4, 9, 120.0, 60.0, 0.18), Beat(9, 13, 19, 118.0, 61.0, 0.2)]
+    assert merge_split_beats(shorts) == tuple(shorts)
+
+
+def test_strain_uses_the_given_events_when_no_beat_is_trusted():
+    beats = [Beat(0, 4, 9, 120.0, 60.0, 0.18, trusted=False, why_untrusted="RR")]
+    assert strain_events(beats, [9, 0], [4]) == ((0, 9), (4,))
+    assert strain_events((), [3], [10]) == ((3,), (10,))
 
 
 def test_a_beat_inconsistent_with_its_neighbours_is_not_trusted():

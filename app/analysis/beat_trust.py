@@ -3,8 +3,12 @@
 A complete beat (ED -> ES -> next ED, with frame timing) counts only when its RR interval is plausible
 (MIN_RR_S..MAX_RR_S) and consistent with the clip's other plausible beats (within RR_CONSISTENCY of their
 median): a spurious ED/ES pair from a segmentation dip splits a real beat into two short ones, and neither
-then counts. The reported EDV, ESV and EF are the medians over the trusted beats, so one odd beat does not
-move them.
+then counts. A beat too short for the clip (under MIN_RR_S, or inconsistent with the median) that follows a
+complete beat and makes with it a beat of the clip's usual length is such a split, not a heartbeat (an ED/ES
+pair in diastasis, from the ED/ES model or the curve): merge_split_beats joins it to the beat before, so that
+beat's RR is the real one and no reported beat is that short. Strain uses the ED/ES frames of the trusted beats
+(strain_events), so a spurious pair adds no "beat" without shortening to the mean. The reported EDV, ESV and
+EF are the medians over the trusted beats, so one odd beat does not move them.
 
 Beats whose RR cannot be measured (a clip shorter than a cycle, a cut last beat, a 2-frame ED/ES pair, a
 gated cine MR cycle, a file without frame timing) are judged only when the clip has no timed complete beat:
@@ -47,6 +51,39 @@ class BeatSummary:
         return self.ed_value - self.es_value
 
 
+def merge_split_beats(beats) -> tuple[Beat, ...]:
+    """Each complete timed beat too short to be a heartbeat (RR under MIN_RR_S, or under RR_CONSISTENCY[0] of
+    the clip's median plausible RR) joined to the complete beat just before it when the two together make a beat
+    consistent with that median: the earlier beat keeps its ED and ES and ends at the short beat's next ED, its
+    RR the sum of both. Other beats, and clips without a plausible RR, are unchanged."""
+    beats = tuple(beats)
+    plausible = [b.rr_s for b in beats if b.complete and b.rr_s and MIN_RR_S <= b.rr_s <= MAX_RR_S]
+    if not plausible:
+        return beats
+    median_rr = float(np.median(plausible))
+    lo, hi = RR_CONSISTENCY
+    out: list[Beat] = []
+    for beat in beats:
+        prev = out[-1] if out else None
+        short = beat.complete and beat.rr_s is not None and beat.rr_s < max(MIN_RR_S, lo * median_rr)
+        if (short and prev is not None and prev.complete and prev.rr_s and prev.next_ed_frame == beat.ed_frame
+                and lo * median_rr <= prev.rr_s + beat.rr_s <= hi * median_rr):
+            out[-1] = replace(prev, next_ed_frame=beat.next_ed_frame, rr_s=prev.rr_s + beat.rr_s)
+        else:
+            out.append(beat)
+    return tuple(out)
+
+
+def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The ED frames (each trusted beat's ED and next ED) and ES frames of the trusted beats, sorted; the given
+    ed_frames / es_frames when no beat is trusted."""
+    used = [b for b in beats if b.trusted]
+    if not used:
+        return tuple(sorted(int(f) for f in ed_frames)), tuple(sorted(int(f) for f in es_frames))
+    eds = {b.ed_frame for b in used} | {b.next_ed_frame for b in used if b.next_ed_frame is not None}
+    return tuple(sorted(eds)), tuple(sorted({b.es_frame for b in used}))
+
+
 def judge_beats(beats) -> tuple[tuple[Beat, ...], str]:
     """(beats marked trusted / untrusted with the reason, a note for the clip or "")."""
     beats = tuple(beats)
@@ -80,9 +117,9 @@ def _why_untrusted(beat: Beat, median_rr: float | None) -> str:
 
 
 def summarise_beats(beats) -> BeatSummary:
-    """judge_beats, then the median ED value, ES value and EF over the trusted beats; heart rate from the
-    median RR of the trusted complete beats."""
-    judged, note = judge_beats(beats)
+    """merge_split_beats, judge_beats, then the median ED value, ES value and EF over the trusted beats; heart
+    rate from the median RR of the trusted complete beats."""
+    judged, note = judge_beats(merge_split_beats(beats))
     used = [b for b in judged if b.trusted]
     if not used:
         return BeatSummary(judged, None, None, None, None, note)

@@ -55,12 +55,16 @@ def can_retrack(state) -> bool:
 
 
 def retrack_input(state) -> RetrackInput:
-    """The edited frames' contours (copied: the study goes on changing) and the current ED/ES."""
+    """The edited frames' contours (copied: the study goes on changing) and the current ED/ES of the trusted
+    beats (app.analysis.beat_trust.strain_events, as the analysis's strain)."""
+    from app.analysis.beat_trust import strain_events
+
     rec = state.recording
     edited = {f: dict(state.contours.get((0, f), {}))
               for s, f in state.edited_keys if s == 0 and 0 <= f < rec.n_frames}
-    return RetrackInput(rec, np.asarray(state.analysis.labels), edited, tuple(state.ed_frames),
-                        tuple(state.es_frames))
+    beats = getattr(getattr(state, "measurements", None), "beats", ())
+    ed_frames, es_frames = strain_events(beats, state.ed_frames, state.es_frames)
+    return RetrackInput(rec, np.asarray(state.analysis.labels), edited, ed_frames, es_frames)
 
 
 def retrack_strain(job: RetrackInput, cancel=None, motion: str = "classical") -> Iterator[object]:

@@ -18,6 +18,7 @@ from typing import Iterator
 
 import numpy as np
 
+from app.analysis.beat_trust import strain_events
 from app.analysis.strain import StrainResult
 from app.data.recording import APICAL_VIEWS, Recording
 from app.tasks import Progress, is_cancelled, scaled
@@ -41,9 +42,10 @@ def strain_step(analysis: RecordingAnalysis, motion: str = "classical", cancel=N
     if not m.ed_frames:
         yield replace(analysis, strain_error="no end-diastolic frame")
         return
+    ed_frames, es_frames = strain_events(m.beats, m.ed_frames, m.es_frames)
     try:
-        result = yield from scaled(compute_strain(analysis.recording, analysis.labels, m.ed_frames,
-                                                  es_frames=m.es_frames, motion=motion, cancel=cancel), 0.0, 1.0)
+        result = yield from scaled(compute_strain(analysis.recording, analysis.labels, ed_frames,
+                                                  es_frames=es_frames, motion=motion, cancel=cancel), 0.0, 1.0)
     except (AnalysisError, ValueError) as exc:
         yield replace(analysis, strain_error=" ".join(str(exc).split()))
         return
