@@ -261,3 +261,19 @@ def test_page_one_indexes_the_biplane_volumes_to_body_size(tmp_path, three_views
     # without a study (one view, or an MR stack) the recording's own indexed values are on page 1
     alone = {row.key: source for source, row in report_from_analyses(analyses[:1]).summary_rows}
     assert alone["bsa_m2"] == alone["edv_index_ml_m2"] == alone["esv_index_ml_m2"] == analyses[0].recording.view.upper()
+
+
+def test_beats_left_out_of_the_medians_are_marked_with_the_reason(tmp_path, one_view):
+    """A beat the RR rule did not count (app.analysis.beat_trust) is listed, marked "no", with its reason, so a
+    reader does not take its EF for the recording's."""
+    m = one_view.measurements
+    assert m.beats
+    last = m.beats[-1]
+    odd = replace(last, trusted=False, why_untrusted="RR 0.24 s outside 0.3-2.0 s")
+    analysis = replace(one_view, measurements=replace(m, beats=m.beats[:-1] + (odd,)))
+    report = report_from_analyses([analysis])
+    text = pdf_text(write_pdf(report, tmp_path / "r.pdf"))
+    assert "Counted" in text and "Beats not counted in EDV/ESV/EF" in text
+    assert f"beat {len(m.beats)}: RR 0.24 s outside 0.3-2.0 s" in text
+    beats = measurements_dict(report)["recordings"][0]["beats"]
+    assert [b["counted"] for b in beats] == [True] * (len(beats) - 1) + [False]

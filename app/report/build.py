@@ -153,7 +153,7 @@ def _beat_rows(m) -> list[BeatRow]:
         ef = None if m.method == "single-slice" else b.ef_pct  # an area change, not an EF (in the notes)
         rows.append(BeatRow(i, int(b.ed_frame), int(b.es_frame), float(b.ed_value) if volumes else None,
                             float(b.es_value) if volumes else None, float(b.stroke_value) if volumes else None,
-                            None if ef is None else float(ef), b.rr_s))
+                            None if ef is None else float(ef), b.rr_s, bool(b.trusted), b.why_untrusted))
     return rows
 
 

@@ -61,7 +61,8 @@ def _recording_dict(rec) -> dict:
         "measurements": {row.key: _row_dict(row) for row in rec.measurements},
         "beats": [{"beat": b.index + 1, "ed_frame": b.ed_frame, "es_frame": b.es_frame,
                    "edv_ml": rounded(b.edv_ml), "esv_ml": rounded(b.esv_ml), "sv_ml": rounded(b.sv_ml),
-                   "ef_pct": rounded(b.ef_pct), "rr_s": rounded(b.duration_s, 3)} for b in rec.beats],
+                   "ef_pct": rounded(b.ef_pct), "rr_s": rounded(b.duration_s, 3), "counted": b.counted}
+                  for b in rec.beats],
         "volume_curve_ml": None if rec.volume_curve_ml is None else [rounded(v, 2) for v in rec.volume_curve_ml],
         "strain_computed": rec.strain is not None,
         "quality_flags": list(rec.quality_flags),

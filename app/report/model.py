@@ -54,6 +54,8 @@ class BeatRow:
     sv_ml: float | None
     ef_pct: float | None
     duration_s: float | None = None
+    counted: bool = True  # in the reported EDV/ESV/EF (app.analysis.beat_trust): a trusted beat
+    why_not_counted: str = ""
 
 
 @dataclass(frozen=True)

@@ -172,15 +172,24 @@ def _measurement_table(report: ReportData, width: float) -> Table:
 
 
 def _beats(report: ReportData, width: float) -> list:
-    rows = [["Recording", "Beat", "ED frame", "ES frame", "EDV (ml)", "ESV (ml)", "SV (ml)", "EF (%)", "RR (s)"]]
+    rows = [["Recording", "Beat", "ED frame", "ES frame", "EDV (ml)", "ESV (ml)", "SV (ml)", "EF (%)", "RR (s)",
+             "Counted"]]
+    left_out = []
     for rec in report.recordings:
         for b in rec.beats:
             rows.append([rec.name, str(b.index + 1), str(b.ed_frame), str(b.es_frame), _num(b.edv_ml),
-                         _num(b.esv_ml), _num(b.sv_ml), _num(b.ef_pct), _num(b.duration_s, 3)])
+                         _num(b.esv_ml), _num(b.sv_ml), _num(b.ef_pct), _num(b.duration_s, 3),
+                         "yes" if b.counted else "no"])
+            if not b.counted:
+                left_out.append(f"{rec.name} beat {b.index + 1}: {b.why_not_counted or 'not counted'}")
     if len(rows) == 1:
         return []
     f = width / 100
-    return [Paragraph("Beats", st.H3), _table(rows, [24 * f] + [9.5 * f] * 8)]
+    out = [Paragraph("Beats", st.H3), _table(rows, [20 * f] + [8.0 * f] * 8 + [16 * f])]
+    if left_out:
+        out.append(Paragraph("Beats not counted in EDV/ESV/EF (medians over the counted beats): "
+                             + escape("; ".join(left_out)), st.SMALL))
+    return out
 
 
 def _num(value, decimals: int = 1) -> str:
