@@ -65,10 +65,11 @@ def draw_crop(patient: AcdcSlices, rng: np.random.Generator, size_px: int, jitte
     phase = int(rng.integers(2))
     centre = (patient.centre_rc[0] + rng.integers(-jitter_px, jitter_px + 1),
               patient.centre_rc[1] + rng.integers(-jitter_px, jitter_px + 1))
-    grids = [patient.images[k, phase].astype(np.float32) if 0 <= k < n_slices else None for k in (s - 1, s, s + 1)]
-    if rng.random() < 0.5:
+    around = (s - 1, s, s + 1) if channels > 1 else (s,)  # one channel: no neighbours, no extra random draw
+    grids = [patient.images[k, phase:phase + 1].astype(np.float32) if 0 <= k < n_slices else None for k in around]
+    if channels > 1 and rng.random() < 0.5:
         grids.reverse()
-    stacked = neighbour_channels(*[None if g is None else g[None] for g in grids], channels)[0]
+    stacked = grids[0] if channels == 1 else neighbour_channels(*grids, channels)[0]
     image, _ = crop_around(stacked, centre, size_px)
     labels, _ = crop_around(patient.labels[s, phase:phase + 1], centre, size_px)
     return image, labels
