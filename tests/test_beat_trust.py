@@ -83,6 +83,13 @@ def test_strain_uses_the_given_events_when_no_beat_is_trusted():
     assert strain_events((), [3], [10]) == ((3,), (10,))
 
 
+def test_strain_keeps_a_cut_last_beat_with_a_full_systole_but_not_a_sliver():
+    full = [Beat(0, 20, 60, 120.0, 50.0, 1.2), Beat(60, 79, None, 118.0, 52.0, trusted=False, why_untrusted="cut")]
+    assert strain_events(full, [0, 60], [20, 79]) == ((0, 60), (20, 79))
+    sliver = [Beat(0, 20, 60, 120.0, 50.0, 1.2), Beat(60, 63, None, 90.0, 88.0, trusted=False, why_untrusted="cut")]
+    assert strain_events(sliver, [0, 60], [20, 63]) == ((0, 60), (20,))
+
+
 def test_a_beat_inconsistent_with_its_neighbours_is_not_trusted():
     beats = [Beat(0, 20, 60, 120.0, 50.0, 1.2), Beat(60, 80, 120, 120.0, 48.0, 1.2),
              Beat(120, 135, 150, 118.0, 90.0, 0.6), Beat(150, 170, 210, 120.0, 52.0, 1.2)]
@@ -114,3 +121,24 @@ def test_a_cut_beat_beside_timed_beats_is_left_out():
     summary = summarise_beats(beats)
     assert [b.trusted for b in summary.beats] == [True, False]
     assert summary.ed_value == 120.0 and summary.beats[1].to_json_dict()["why_untrusted"].startswith("cut")
+
+
+def test_strain_of_the_analysis_ignores_an_ed_es_pair_outside_the_trusted_beats():
+    """The analysis's strain step runs on the trusted beats' events: an extra ED/ES pair in the events (as
+    TempReg-Net puts in a diastasis) that no trusted beat uses leaves GLS as it was; counted as a beat, its
+    window without shortening would pull the mean toward 0."""
+    from dataclasses import replace
+
+    from app.tasks import run_task
+    from app.workflow.strain_step import strain_step
+    from report_fixtures import synthetic_analysis
+
+    analysis = synthetic_analysis(n_frames=60)
+    m = analysis.measurements
+    assert m.ed_frames == (0, 40) and [b.trusted for b in m.beats] == [True, False]
+    plain = run_task(strain_step(analysis)).strain
+    extra = replace(m, ed_frames=(0, 30, 40), es_frames=(20, 33, 59))  # a pair in the first beat's diastole
+    spurious = run_task(strain_step(replace(analysis, measurements=extra))).strain
+    assert plain.gls_pct < -5.0
+    assert spurious.gls_pct == pytest.approx(plain.gls_pct, abs=1e-9)
+    assert 30 not in spurious.ed_frames

@@ -7,8 +7,9 @@ then counts. A beat too short for the clip (under MIN_RR_S, or inconsistent with
 complete beat and makes with it a beat of the clip's usual length is such a split, not a heartbeat (an ED/ES
 pair in diastasis, from the ED/ES model or the curve): merge_split_beats joins it to the beat before, so that
 beat's RR is the real one and no reported beat is that short. Strain uses the ED/ES frames of the trusted beats
-(strain_events), so a spurious pair adds no "beat" without shortening to the mean. The reported EDV, ESV and
-EF are the medians over the trusted beats, so one odd beat does not move them.
+and of a cut last beat with a full systole (strain_events), so a spurious pair adds no "beat" without
+shortening to the mean. The reported EDV, ESV and EF are the medians over the trusted beats, so one odd beat
+does not move them.
 
 Beats whose RR cannot be measured (a clip shorter than a cycle, a cut last beat, a 2-frame ED/ES pair, a
 gated cine MR cycle, a file without frame timing) are judged only when the clip has no timed complete beat:
@@ -75,11 +76,18 @@ def merge_split_beats(beats) -> tuple[Beat, ...]:
 
 
 def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The ED frames (each trusted beat's ED and next ED) and ES frames of the trusted beats, sorted; the given
-    ed_frames / es_frames when no beat is trusted."""
-    used = [b for b in beats if b.trusted]
-    if not used:
+    """The ED frames (each beat's ED and next ED) and ES frames of the beats strain uses, sorted: the trusted
+    beats, and a beat cut by the clip's end whose systole (ED -> ES frames) is as long as theirs (within
+    RR_CONSISTENCY of their median: a real systole, not a diastolic ED/ES sliver); the given ed_frames /
+    es_frames when no beat is trusted."""
+    trusted = [b for b in beats if b.trusted]
+    if not trusted:
         return tuple(sorted(int(f) for f in ed_frames)), tuple(sorted(int(f) for f in es_frames))
+    systole = float(np.median([b.es_frame - b.ed_frame for b in trusted]))
+    lo, hi = RR_CONSISTENCY
+    cut = [b for b in beats if not b.trusted and not b.complete
+           and lo * systole <= b.es_frame - b.ed_frame <= hi * systole]
+    used = trusted + cut
     eds = {b.ed_frame for b in used} | {b.next_ed_frame for b in used if b.next_ed_frame is not None}
     return tuple(sorted(eds)), tuple(sorted({b.es_frame for b in used}))
 
