@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context-blocks", type=int, default=2)
     p.add_argument("--in-channels", type=int, default=1, choices=(1, 3),
                    help="3: each slice with its two neighbours in the stack (slice context)")
+    p.add_argument("--dice", choices=("batch", "image"), default="batch",
+                   help="soft Dice pooled over the batch, or per image and class (a small systolic cavity, or a "
+                        "structure the expert left out of a slice, weighs as much as a large one)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
@@ -56,16 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def segmentation_loss(logits, target, dice_weight: float = 0.5):
-    """Cross-entropy + (1 - mean soft Dice of classes 1..3); logits (B, C, H, W), target (B, H, W) long."""
+def segmentation_loss(logits, target, dice_weight: float = 0.5, dice: str = "batch"):
+    """Cross-entropy + (1 - mean soft Dice of classes 1..3); logits (B, C, H, W), target (B, H, W) long.
+
+    dice "batch": each class's Dice over the whole batch (large structures dominate); "image": each image's and
+    class's Dice, averaged (smoothed by 1 px: an absent class drawn nowhere scores 1, drawn anywhere less)."""
     import torch
 
     ce = torch.nn.functional.cross_entropy(logits, target)
     probs = torch.softmax(logits, dim=1)
     onehot = torch.nn.functional.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()
-    inter = (probs * onehot).sum(dim=(0, 2, 3))
-    dice = (2 * inter + 1.0) / (probs.sum(dim=(0, 2, 3)) + onehot.sum(dim=(0, 2, 3)) + 1.0)
-    return (1 - dice_weight) * ce + dice_weight * (1.0 - dice[1:].mean())
+    dims = (0, 2, 3) if dice == "batch" else (2, 3)
+    inter = (probs * onehot).sum(dim=dims)
+    scores = (2 * inter + 1.0) / (probs.sum(dim=dims) + onehot.sum(dim=dims) + 1.0)
+    return (1 - dice_weight) * ce + dice_weight * (1.0 - scores[..., 1:].mean())
 
 
 class Trainer:
@@ -122,7 +129,7 @@ class Trainer:
         self.net.train()
         with cpu_autocast(self.args.bf16):
             logits = self.net(x)[:, 0]
-        loss = segmentation_loss(logits.float(), y)
+        loss = segmentation_loss(logits.float(), y, dice=self.args.dice)
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()
