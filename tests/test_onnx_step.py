@@ -94,3 +94,41 @@ def test_the_backend_override_runs_onnxruntime_on_a_native_bf16_cpu_too(tiny_mod
     backend.setenv(device.BACKEND_ENV, "onnxruntime")
     seg = inference.EchoSegmenter("temporal", device=torch.device("cpu"))
     assert seg.onnx is not None and not seg.bf16
+
+
+def test_exported_graph_is_cached_by_the_weights_sha256_and_checked(tmp_path, monkeypatch):
+    from app.ml import onnx_step
+
+    torch.manual_seed(0)
+    net = UNet((4, 8, 8)).eval()
+    exports = []
+    real_export = onnx_step.export_bytes
+    monkeypatch.setattr(onnx_step, "export_bytes", lambda n, s: exports.append(s) or real_export(n, s))
+    monkeypatch.setenv(onnx_step.CACHE_ENV, str(tmp_path))
+    x = _frames(1)[0]
+    first = OnnxFrameNet(net, 32, threads=1, weights_sha256="ab" * 32).step(x)[0]
+    assert exports == [32] and len(list(tmp_path.glob("UNet-*-32px-*.onnx"))) == 1
+    again = OnnxFrameNet(net, 32, threads=1, weights_sha256="ab" * 32).step(x)[0]
+    assert exports == [32] and np.array_equal(first, again)  # read back, not exported again
+    OnnxFrameNet(net, 32, threads=1, weights_sha256="cd" * 32)  # other weights: their own graph
+    assert exports == [32, 32]
+    graph = next(tmp_path.glob("UNet-abab*.onnx"))
+    graph.write_bytes(graph.read_bytes()[:-10] + b"x" * 10)  # a damaged file does not match its digest
+    damaged = OnnxFrameNet(net, 32, threads=1, weights_sha256="ab" * 32).step(x)[0]
+    assert exports == [32, 32, 32] and np.array_equal(first, damaged)
+    monkeypatch.setenv(onnx_step.CACHE_ENV, "off")
+    OnnxFrameNet(net, 32, threads=1, weights_sha256="ab" * 32)
+    assert exports == [32, 32, 32, 32]
+
+
+def test_an_unwritable_cache_folder_costs_only_the_export(tmp_path, monkeypatch):
+    from app.ml import onnx_step
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(onnx_step.CACHE_ENV, str(blocker / "onnx"))
+    torch.manual_seed(0)
+    net = UNet((4, 8, 8)).eval()
+    probs, _ = OnnxFrameNet(net, 32, threads=1, weights_sha256="ab" * 32).step(_frames(1)[0])
+    with torch.no_grad():
+        assert np.allclose(probs, torch.softmax(net(torch.from_numpy(_frames(1)[0])), 1).numpy(), atol=1e-5)

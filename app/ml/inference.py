@@ -82,7 +82,7 @@ def _onnx_cached(model: str, device_str: str, models_root: str, threads: int):
     from app.ml.onnx_step import OnnxFrameNet
 
     net, card = _load_cached(model, device_str, models_root)
-    return OnnxFrameNet(net, int(card.preprocessing.input_size_px), threads)
+    return OnnxFrameNet(net, int(card.preprocessing.input_size_px), threads, card.provenance.sha256)
 
 
 def clear_model_cache() -> None:

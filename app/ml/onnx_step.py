@@ -1,8 +1,12 @@
 """One-frame echo segmentation in ONNX Runtime: the loaded torch network exported in memory, run on the CPU.
 
-`OnnxFrameNet(net, size, threads)` wraps a `UNet` or a `ConvLSTMUNet` whose weights were loaded (and their
-sha256 checked) by app/ml/weights.py; the graph is exported from those weights when the model is first used
-(about 1 s), never read from elsewhere, so it cannot drift from them. `step(x, state)` has the contract of
+`OnnxFrameNet(net, size, threads, weights_sha256)` wraps a `UNet` or a `ConvLSTMUNet` whose weights were loaded
+(and their sha256 checked) by app/ml/weights.py; the graph is exported from those weights (0.1-0.2 s, with
+torch.onnx's imports) and kept in a cache folder under a name made of the weights' sha256, the input size, the
+opset and torch's version, with the graph's own sha256 beside it (`graph_bytes`): a later start reads it back
+only when both match, so it cannot drift from the weights. The folder: $CARDIOTRACE_ONNX_CACHE_DIR ("off": no
+cache), else $XDG_CACHE_HOME/cardiotrace/onnx, else ~/.cache/cardiotrace/onnx; a folder that cannot be written
+costs only the export. `step(x, state)` has the contract of
 `ConvLSTMUNet.step` with softmax applied: x (1, 2, S, S) float32 -> (probabilities (1, 4, S, S), state),
 where state is None before the first frame and then a tuple of numpy arrays (h, c per ConvLSTM level).
 The networks' first frame (state None) equals a zero state, which is what the graph receives.
@@ -10,12 +14,16 @@ The networks' first frame (state None) equals a zero state, which is what the gr
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 OPSET = 17
+CACHE_ENV = "CARDIOTRACE_ONNX_CACHE_DIR"
 
 
 def _exportable(net):
@@ -61,10 +69,50 @@ def export_bytes(net, size: int) -> bytes:
     return buffer.getvalue()
 
 
+def cache_root(environ=None) -> Path | None:
+    """Where exported graphs are kept (see the module docstring), None when the cache is off."""
+    environ = os.environ if environ is None else environ
+    chosen = environ.get(CACHE_ENV, "").strip()
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cardiotrace" / "onnx"
+
+
+def graph_bytes(net, size: int, weights_sha256: str | None = None, root: Path | None = None) -> bytes:
+    """The ONNX graph of `net` at `size`: read from the cache when it holds the graph of these weights (their
+    sha256) whose own sha256 matches, else exported (and stored for the next start when possible)."""
+    import torch
+
+    root = cache_root() if root is None else root
+    if root is None or not weights_sha256:
+        return export_bytes(net, size)
+    name = f"{type(net).__name__}-{weights_sha256[:32]}-{size}px-opset{OPSET}-torch{torch.__version__}"
+    path, digest_path = root / f"{name}.onnx", root / f"{name}.sha256"
+    try:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() == digest_path.read_text().strip():
+            return data
+    except (OSError, UnicodeDecodeError):
+        pass
+    data = export_bytes(net, size)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for target, content in ((path, data), (digest_path, hashlib.sha256(data).hexdigest().encode())):
+            partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+            partial.write_bytes(content)
+            os.replace(partial, target)  # graph first, then its digest: a reader never trusts a half-written graph
+    except OSError:
+        pass
+    return data
+
+
 class OnnxFrameNet:
     """ONNX Runtime session for one frame of an echo network (see the module docstring)."""
 
-    def __init__(self, net, size: int, threads: int = 2):
+    def __init__(self, net, size: int, threads: int = 2, weights_sha256: str | None = None):
         import onnxruntime as ort
 
         self.shapes = state_shapes(net, size)
@@ -74,7 +122,7 @@ class OnnxFrameNet:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(export_bytes(net, size), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(graph_bytes(net, size, weights_sha256), options, providers=["CPUExecutionProvider"])
         self.state_names = [f"state{i}" for i in range(len(self.shapes))]
 
     def step(self, x: np.ndarray, state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:
