@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.beat_trust import MIN_RR_S, judge_beats, merge_split_beats, strain_events, summarise_beats
+from app.analysis.beat_trust import (MIN_RR_S, beat_events, judge_beats, merge_split_beats, strain_events,
+                                     summarise_beats)
 from app.analysis.beats import Beat, split_beats
 from app.analysis.edes_curve import detect_ed_es
 from tests.analysis_synth import cardiac_curve
@@ -142,3 +143,33 @@ def test_strain_of_the_analysis_ignores_an_ed_es_pair_outside_the_trusted_beats(
     assert plain.gls_pct < -5.0
     assert spurious.gls_pct == pytest.approx(plain.gls_pct, abs=1e-9)
     assert 30 not in spurious.ed_frames
+
+
+def test_the_events_of_a_merged_pair_are_left_out_and_others_kept():
+    """After the merge, the phantom pattern's events are one ED and one ES per beat; an ES before the first ED
+    and the events of the beat cut by the clip's end stay."""
+    fps = 55.0
+    ed, es = [2, 43, 56, 97, 110, 152, 165], [0, 21, 47, 75, 101, 129, 155, 183]
+    beats = split_beats(np.linspace(100, 50, 200), ed, es, np.arange(200) / fps)
+    merged = merge_split_beats(beats)
+    assert beat_events(merged, ed, es) == ((2, 56, 110, 165), (0, 21, 75, 129, 183))
+    assert beat_events(beats, ed, es) == (tuple(ed), tuple(es))  # nothing merged: nothing dropped
+
+
+def test_the_analysis_reports_one_ed_and_one_es_per_beat(monkeypatch):
+    """A detector's extra ED/ES pair in a diastole (as TempReg-Net gave on the long phantom clip) is not in the
+    analysis's events: not in the marks, the exported frames, the beats or the heart rate."""
+    from app.analysis.edes_fusion import TEMPREG_METHOD, EdEsChoice
+    from app.tasks import run_task
+    from app.workflow import analyse
+    from report_fixtures import synthetic_labels, synthetic_recording
+
+    labels = synthetic_labels(90, beats=3.0)  # ED at 0, 30, 60 and ES at 15, 45, 75 at 40 Hz: 80 bpm
+    recording = synthetic_recording(labels)
+    monkeypatch.setattr(analyse, "ed_es_step", lambda rec, curves: EdEsChoice(
+        (0, 25, 30, 60), (15, 27, 45, 75), TEMPREG_METHOD))
+    analysis = run_task(analyse.analyze_recording(recording, segmenter=lambda rec: labels))
+    m = analysis.measurements
+    assert m.ed_frames == (0, 30, 60) and m.es_frames == (15, 45, 75)
+    assert [(b.ed_frame, b.es_frame, b.next_ed_frame) for b in m.beats] == [(0, 15, 30), (30, 45, 60), (60, 75, None)]
+    assert m.heart_rate_bpm == pytest.approx(80.0, abs=0.5)

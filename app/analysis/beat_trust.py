@@ -8,7 +8,8 @@ complete beat and makes with it a beat of the clip's usual length is such a spli
 pair in diastasis, from the ED/ES model or the curve): merge_split_beats joins it to the beat before, so that
 beat's RR is the real one and no reported beat is that short. Strain uses the ED/ES frames of the trusted beats
 and of a cut last beat with a full systole (strain_events), so a spurious pair adds no "beat" without
-shortening to the mean. The reported EDV, ESV and EF are the medians over the trusted beats, so one odd beat
+shortening to the mean. The analysis also leaves such a pair out of its detected events (beat_events), so the
+viewer's marks and the exported ED/ES frames show one ED and one ES per beat. The reported EDV, ESV and EF are the medians over the trusted beats, so one odd beat
 does not move them.
 
 Beats whose RR cannot be measured (a clip shorter than a cycle, a cut last beat, a 2-frame ED/ES pair, a
@@ -73,6 +74,20 @@ def merge_split_beats(beats) -> tuple[Beat, ...]:
         else:
             out.append(beat)
     return tuple(out)
+
+
+def beat_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """ed_frames and es_frames (sorted) without the events inside a complete beat's span (after its ED, before
+    its next ED) other than its own ES: the ED/ES pair merge_split_beats joined into the beat, or a second ES
+    the detector put in one beat. Events outside every complete beat (before the first ED, in a beat cut by
+    the clip's end) are kept."""
+    spans = [(b.ed_frame, b.next_ed_frame, b.es_frame) for b in beats if b.complete]
+
+    def inside(frame: int, keep_es: bool) -> bool:
+        return any(start < frame < end and not (keep_es and frame == es) for start, end, es in spans)
+
+    return (tuple(sorted(int(f) for f in ed_frames if not inside(int(f), False))),
+            tuple(sorted(int(f) for f in es_frames if not inside(int(f), True))))
 
 
 def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
+from app.analysis.beat_trust import beat_events
 from app.analysis.edes_fusion import EdEsChoice, choose_ed_es
 from app.data.recording import ECHO_VIEW_NAMES, Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
@@ -103,7 +104,7 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
                               frame_flags=traced.segmenter_flags)
         choice = ed_es_step(recording, curves)
         yield Progress(share + 0.02, "measuring")
-        measurements = measure_curves(recording, curves, choice.ed_frames, choice.es_frames)
+        measurements = measure_detected(recording, curves, choice)
     except ValueError as exc:
         raise AnalysisError(f"measurement failed: {exc}") from exc
     if is_cancelled(cancel):
@@ -154,6 +155,18 @@ def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
         return EdEsChoice.curve(f"ED/ES model failed: {type(exc).__name__}: {exc}")
     return choose_ed_es(detection, curves.ed_es_curve(recording), recording.frame_rate_hz, recording.modality,
                         recording.is_gated_cycle)
+
+
+def measure_detected(recording: Recording, curves: LvCurves, choice: EdEsChoice) -> Measurements:
+    """measure_curves with the detected ED/ES (the model's, or the curve's own when choice has none); an ED/ES
+    pair the beats show to be a split beat (app.analysis.beat_trust.beat_events) is dropped from the events and
+    the clip measured again, so the marks, the exported frames, the beats and strain all see one ED and one ES
+    per beat. A user's own frames never come here (the viewer re-measures with `measure`)."""
+    measurements = measure_curves(recording, curves, choice.ed_frames, choice.es_frames)
+    events = beat_events(measurements.beats, measurements.ed_frames, measurements.es_frames)
+    if events == (measurements.ed_frames, measurements.es_frames):
+        return measurements
+    return measure_curves(recording, curves, *events)
 
 
 def measure(recording: Recording, contours, *, ed_frames=None, es_frames=None, edited=frozenset(),
