@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "CARDIOTRACE_ONNX_CACHE_DIR" not in os.environ:  # the tests' exported graphs stay out of the user's cache
+    _onnx_cache = tempfile.mkdtemp(prefix="cardiotrace-test-onnx-")
+    os.environ["CARDIOTRACE_ONNX_CACHE_DIR"] = _onnx_cache
+    atexit.register(shutil.rmtree, _onnx_cache, True)
 
 # the test PACS (Orthanc), one per session for every module that asks for it
 from tests.orthanc_fixtures import orthanc, result_studies  # noqa: E402,F401
