@@ -132,3 +132,16 @@ def test_an_unwritable_cache_folder_costs_only_the_export(tmp_path, monkeypatch)
     probs, _ = OnnxFrameNet(net, 32, threads=1, weights_sha256="ab" * 32).step(_frames(1)[0])
     with torch.no_grad():
         assert np.allclose(probs, torch.softmax(net(torch.from_numpy(_frames(1)[0])), 1).numpy(), atol=1e-5)
+
+
+def test_the_allocator_is_tuned_once_and_never_against_the_users_own_settings(monkeypatch):
+    import platform
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
+    assert device.tune_allocator() is False  # the user's malloc settings win
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    for key in [k for k in __import__("os").environ if k.startswith("MALLOC_")]:
+        monkeypatch.delenv(key)
+    if platform.libc_ver()[0] == "glibc":
+        assert device.tune_allocator() is True
