@@ -265,9 +265,9 @@ def frame_confidence(probs: np.ndarray, labels: np.ndarray) -> float:
 
 
 def flag_frames(labels: np.ndarray, confidence: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD):
-    """-> (frames, reasons): low confidence or no LV. (Area jumps are flagged where every segmenter's
-    contours are measured: app.analysis.edes_curve.area_jump_frames.)"""
-    areas = (labels == 1).sum(axis=(1, 2))
+    """(T, H, W) labels on any grid -> (frames, reasons): low confidence or no LV. (Area jumps are flagged where
+    every segmenter's contours are measured: app.analysis.edes_curve.area_jump_frames.)"""
+    areas = (labels == 1).any(axis=(1, 2))
     frames, reasons = [], []
     for t in range(labels.shape[0]):
         why = []
@@ -402,7 +402,7 @@ def segment_recording(
             back = to_recording_grid(seg.step_net(small[t])).argmax(0)
             confidence[t] *= _lv_dice(labels[t], back)
             yield Progress((n + i + 1) / total, "checking backwards")
-    flagged, reasons = flag_frames(labels, confidence)
+    flagged, reasons = flag_frames(labels if grid_all is None else grid_all, confidence)  # "no LV": either grid
     yield EchoSegmentation(labels, confidence, flagged, reasons, model, seg.size, probs_all, grid_all, geometry)
 
 
