@@ -32,6 +32,17 @@ def test_an_echo_analyze_imports_only_what_it_uses(tmp_path):
     assert [m for m in NOT_NEEDED if m in loaded] == []
 
 
+def test_the_batch_main_process_imports_no_analysis_library():
+    """`analyze --out DIR --workers N` only lists inputs and collects results in its own process: the
+    networks' and the peak finder's libraries load in the workers (scipy.signal pulls in scipy.stats: 0.4 s)."""
+    code = ("import sys; import app.commands.analyze, app.workflow.batch, app.workflow.cohort; "
+            "print(' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert "app.workflow.analyse" in loaded
+    assert [m for m in ("torch", "scipy.signal", "scipy.stats", "cv2") if m in loaded] == []
+
+
 def test_the_sector_opening_disk_is_skimages_disk():
     from skimage.morphology import disk
 

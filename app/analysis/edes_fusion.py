@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.signal import find_peaks
 
 from app.analysis.beats import split_beats
 from app.analysis.edes_curve import detect_ed_es, fill_gaps, min_event_distance
@@ -246,6 +245,8 @@ def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None,
 def _peaks(y: np.ndarray, min_dist: int, plateau_tol: float) -> list[int]:
     """Maxima of y (0..1 scale) including the edges when they are within EDGE_LEVEL of 1."""
     padded = np.concatenate([[-1.0], y, [-1.0]])
+    from scipy.signal import find_peaks  # 0.4 s of imports (scipy.stats): only when peaks are sought
+
     peaks, _ = find_peaks(padded, distance=min_dist, prominence=PROMINENCE)
     last = len(y) - 1
     keep = []
