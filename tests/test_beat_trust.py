@@ -156,6 +156,19 @@ def test_the_events_of_a_merged_pair_are_left_out_and_others_kept():
     assert beat_events(beats, ed, es) == (tuple(ed), tuple(es))  # nothing merged: nothing dropped
 
 
+def test_a_diastolic_pair_cut_by_the_clips_end_is_not_a_beat_but_a_cut_systole_is():
+    """The long phantom clip ends with ED 206 / ES 209, a pair in diastasis 0.24 s before the next (unseen) ED:
+    a 3-frame 'systole' next to the trusted beats' 18-19 frames. Its events go; a cut beat whose ES comes a
+    systole after its ED stays."""
+    fps = 55.0
+    ed, es = [2, 56, 110, 165, 206], [21, 75, 129, 183, 209]
+    judged = summarise_beats(split_beats(np.linspace(100, 50, 217), ed, es, np.arange(217) / fps)).beats
+    assert beat_events(judged, ed, es) == ((2, 56, 110, 165), (21, 75, 129, 183))
+    real = summarise_beats(split_beats(np.linspace(100, 50, 240), ed[:4] + [219], es[:4] + [237],
+                                       np.arange(240) / fps)).beats
+    assert beat_events(real, ed[:4] + [219], es[:4] + [237]) == ((2, 56, 110, 165, 219), (21, 75, 129, 183, 237))
+
+
 def test_the_analysis_reports_one_ed_and_one_es_per_beat(monkeypatch):
     """A detector's extra ED/ES pair in a diastole (as TempReg-Net gave on the long phantom clip) is not in the
     analysis's events: not in the marks, the exported frames, the beats or the heart rate."""

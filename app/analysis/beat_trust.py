@@ -79,15 +79,29 @@ def merge_split_beats(beats) -> tuple[Beat, ...]:
 def beat_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """ed_frames and es_frames (sorted) without the events inside a complete beat's span (after its ED, before
     its next ED) other than its own ES: the ED/ES pair merge_split_beats joined into the beat, or a second ES
-    the detector put in one beat. Events outside every complete beat (before the first ED, in a beat cut by
-    the clip's end) are kept."""
+    the detector put in one beat; and without the ED and ES of a beat cut by the clip's end whose systole is a
+    sliver next to the trusted beats' (_real_systole): a diastolic pair, not the start of a beat. Other events
+    outside every complete beat (before the first ED, a cut beat with a real systole) are kept."""
     spans = [(b.ed_frame, b.next_ed_frame, b.es_frame) for b in beats if b.complete]
+    slivers = [b for b in beats if not b.complete and not _real_systole(b, beats)]
 
     def inside(frame: int, keep_es: bool) -> bool:
         return any(start < frame < end and not (keep_es and frame == es) for start, end, es in spans)
 
-    return (tuple(sorted(int(f) for f in ed_frames if not inside(int(f), False))),
-            tuple(sorted(int(f) for f in es_frames if not inside(int(f), True))))
+    eds = [f for f in ed_frames if not inside(int(f), False) and all(int(f) != b.ed_frame for b in slivers)]
+    ess = [f for f in es_frames if not inside(int(f), True) and all(int(f) != b.es_frame for b in slivers)]
+    return tuple(sorted(int(f) for f in eds)), tuple(sorted(int(f) for f in ess))
+
+
+def _real_systole(beat: Beat, beats) -> bool:
+    """A beat's ED -> ES as long as the trusted beats' median (within RR_CONSISTENCY); True when no beat is
+    trusted (nothing to compare with)."""
+    trusted = [b for b in beats if b.trusted]
+    if not trusted:
+        return True
+    systole = float(np.median([b.es_frame - b.ed_frame for b in trusted]))
+    lo, hi = RR_CONSISTENCY
+    return lo * systole <= beat.es_frame - beat.ed_frame <= hi * systole
 
 
 def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -98,10 +112,7 @@ def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[i
     trusted = [b for b in beats if b.trusted]
     if not trusted:
         return tuple(sorted(int(f) for f in ed_frames)), tuple(sorted(int(f) for f in es_frames))
-    systole = float(np.median([b.es_frame - b.ed_frame for b in trusted]))
-    lo, hi = RR_CONSISTENCY
-    cut = [b for b in beats if not b.trusted and not b.complete
-           and lo * systole <= b.es_frame - b.ed_frame <= hi * systole]
+    cut = [b for b in beats if not b.trusted and not b.complete and _real_systole(b, beats)]
     used = trusted + cut
     eds = {b.ed_frame for b in used} | {b.next_ed_frame for b in used if b.next_ed_frame is not None}
     return tuple(sorted(eds)), tuple(sorted({b.es_frame for b in used}))
