@@ -94,12 +94,12 @@ def beat_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int
 
 
 def _real_systole(beat: Beat, beats) -> bool:
-    """A beat's ED -> ES as long as the trusted beats' median (within RR_CONSISTENCY); True when no beat is
-    trusted (nothing to compare with)."""
-    trusted = [b for b in beats if b.trusted]
-    if not trusted:
+    """A beat's ED -> ES as long as the median of the trusted complete beats' (within RR_CONSISTENCY); True
+    when there is no such beat to compare with, or for a filling-phase beat (ES before ED, split_beats)."""
+    systoles = [b.es_frame - b.ed_frame for b in beats if b.trusted and b.complete and b.es_frame > b.ed_frame]
+    if not systoles or beat.es_frame < beat.ed_frame:
         return True
-    systole = float(np.median([b.es_frame - b.ed_frame for b in trusted]))
+    systole = float(np.median(systoles))
     lo, hi = RR_CONSISTENCY
     return lo * systole <= beat.es_frame - beat.ed_frame <= hi * systole
 
