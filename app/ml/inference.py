@@ -267,11 +267,11 @@ def frame_confidence(probs: np.ndarray, labels: np.ndarray) -> float:
 def flag_frames(labels: np.ndarray, confidence: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD):
     """(T, H, W) labels on any grid -> (frames, reasons): low confidence or no LV. (Area jumps are flagged where
     every segmenter's contours are measured: app.analysis.edes_curve.area_jump_frames.)"""
-    areas = (labels == 1).any(axis=(1, 2))
+    has_lv = (labels == 1).any(axis=(1, 2))
     frames, reasons = [], []
     for t in range(labels.shape[0]):
         why = []
-        if areas[t] == 0:
+        if not has_lv[t]:
             why.append("no LV found")
         if confidence[t] < threshold:
             why.append(f"low confidence {confidence[t]:.2f}")

@@ -159,7 +159,8 @@ def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
 
 def measure_detected(recording: Recording, curves: LvCurves, choice: EdEsChoice) -> Measurements:
     """measure_curves with the detected ED/ES (the model's, or the curve's own when choice has none); an ED/ES
-    pair the beats show to be a split beat (app.analysis.beat_trust.beat_events) is dropped from the events and
+    pair the beats show to be a split beat, or a diastolic pair cut by the clip's end
+    (app.analysis.beat_trust.beat_events), is dropped from the events and
     the clip measured again, so the marks, the exported frames, the beats and strain all see one ED and one ES
     per beat. A user's own frames never come here (the viewer re-measures with `measure`)."""
     measurements = measure_curves(recording, curves, choice.ed_frames, choice.es_frames)
