@@ -259,3 +259,79 @@ def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monke
                     frame_times_s=np.array([0.0, 0.3]), modality="mri", view="sax", slice_spacing_mm=10.0)
     seg = list(segment_stack(rec, net=net))[-1]  # the shipped metadata says: whole slices, 4 views
     assert isinstance(seg, MriSegmentation) and seg.labels.shape == rec.frames.shape
+
+
+class _ReferenceNet(torch.nn.Module):
+    """A 2-channel 'network' calling a pixel RV pool where the phase is darker than the reference (end-diastolic)
+    phase and LV pool where it is bright: it shows which phase reached the reference channel."""
+
+    in_channels = 2
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):  # (B, T, 2, H, W) -> (B, T, 4, H, W)
+        zero = torch.zeros_like(x[:, :, 0])
+        return torch.stack([zero, 20 * (x[:, :, 0] - 0.5), zero - 10, 40 * (x[:, :, 1] - x[:, :, 0] - 0.2)], 2)
+
+
+def _two_phase_stack(ed_first: bool) -> np.ndarray:
+    """(2 slices, 2 phases, 40, 40): a bright 'LV pool' of 16 px square at ED and 8 px at ES."""
+    frames = np.zeros((2, 2, 40, 40), np.float32)
+    ed, es = (0, 1) if ed_first else (1, 0)
+    frames[:, ed, 12:28, 12:28] = 100.0
+    frames[:, es, 16:24, 16:24] = 100.0
+    return frames
+
+
+@pytest.mark.parametrize("ed_first", [True, False])
+def test_a_phase_reference_network_sees_each_phase_beside_end_diastole_whichever_is_stored_first(ed_first):
+    """ED given first: one pass with phase 0 as reference. ES stored first: the first pass finds the larger LV
+    at phase 1, and the stack is segmented again with phase 1 as the reference, so the result is the same."""
+    from app.ml.mri_inference import Progress, stack_labels
+    from app.tasks import run_task
+
+    frames = _two_phase_stack(ed_first)
+    messages = []
+    labels, confidence = run_task(stack_labels(_ReferenceNet(), frames, (1.25, 1.25), tta_views=1),
+                                  lambda p: messages.append(p.message))
+    ed, es = (0, 1) if ed_first else (1, 0)
+    assert labels.shape == frames.shape and confidence.shape == (2, 2)
+    assert (labels[:, ed] != 3).all()  # ED against itself: nothing darker than the reference
+    assert (labels[:, es, 13, 13] == 3).all()  # ES: the pool that emptied since ED
+    assert (labels[:, es, 20, 20] == 1).all() and (labels[:, ed, 13, 13] == 1).all()
+    assert any("again with phase 2" in m for m in messages) == (not ed_first)
+    assert all(isinstance(p, Progress) for p in stack_labels(_ReferenceNet(), frames, (1.25, 1.25), 1,
+                                                             cancel=lambda: True))
+
+
+def test_reference_channels_and_a_two_channel_stem():
+    from app.ml.mri_preprocess import reference_channels
+    from lab.training.mri_acdc import widen_stem
+
+    cine = np.random.default_rng(0).random((5, 8, 8)).astype(np.float32)
+    pair = reference_channels(cine, 2)
+    assert pair.shape == (5, 2, 8, 8)
+    assert np.array_equal(pair[:, 0], cine) and all(np.array_equal(pair[t, 1], cine[2]) for t in range(5))
+    torch.manual_seed(0)
+    narrow = MultiLevelConvLSTMNet(4, "none", n_classes=4, context_blocks=1).eval()
+    wide = MultiLevelConvLSTMNet(4, "none", n_classes=4, context_blocks=1, in_channels=2).eval()
+    wide.load_state_dict(widen_stem(narrow.state_dict(), 2))
+    x = torch.rand(1, 2, 2, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(narrow(x[:, :, 0:1]), wide(x))  # the reference starts unseen
+
+
+def test_training_crops_with_the_ed_reference():
+    from lab.training.mri_acdc_data import AcdcSlices, draw_crop
+
+    images = np.stack([np.stack([np.full((40, 40), 0.2 + s, np.float16), np.full((40, 40), 0.6 + s, np.float16)])
+                       for s in range(3)])
+    patient = AcdcSlices("p", "NOR", images, np.zeros((3, 2, 40, 40), np.uint8), (20.0, 20.0))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        image, _ = draw_crop(patient, rng, 16, 0, channels=2)
+        slice_ed = float(image[1, 8, 8])
+        assert image.shape == (2, 16, 16) and slice_ed % 1 == pytest.approx(0.2, abs=1e-2)  # channel 1: ED
+        assert float(image[0, 8, 8]) - slice_ed in (pytest.approx(0.0, abs=1e-2), pytest.approx(0.4, abs=1e-2))

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.tasks import Cancel, Progress, is_cancelled
 from app.data.recording import Recording
-from app.ml.mri_preprocess import neighbour_channels, prepare_slice, probabilities_to_recording
+from app.ml.mri_preprocess import neighbour_channels, prepare_slice, probabilities_to_recording, reference_channels
 from app.ml.mri_stack_cleanup import clean_stack
 
 MODEL_NAME = "mri_seg"
@@ -141,19 +141,22 @@ def labels_and_confidence(probs: np.ndarray, lv_labels: tuple[int, ...] = (1,)) 
 
 
 DEFAULT_TTA_VIEWS = 4
+REFERENCE_CHANNELS = 2  # each phase with the same slice's reference (end-diastolic) phase
 
 
 def input_channels(net) -> int:
-    """Input channels of a short-axis network or ensemble: 1, or 3 with the neighbouring slices."""
+    """Input channels of a short-axis network or ensemble: 1, 3 with the neighbouring slices, or 2 with the
+    slice's end-diastolic phase (REFERENCE_CHANNELS)."""
     from app.ml.nets.mri_ensemble import members_of
 
     return int(getattr(members_of(net)[0], "in_channels", 1))
 
 
 def stack_probabilities(net, frames: np.ndarray, spacing_mm: tuple[float, float], out_hw: tuple[int, int],
-                        tta_views: int = DEFAULT_TTA_VIEWS) -> Iterator[np.ndarray]:
+                        tta_views: int = DEFAULT_TTA_VIEWS, reference_phase: int = 0) -> Iterator[np.ndarray]:
     """(S, T, H, W) raw stack -> per slice, in order, its (T, C, H, W) class probabilities on the recording grid
-    (each slice prepared once, with its neighbours when the network takes them; at most three kept)."""
+    (each slice prepared once, with its neighbours or its `reference_phase` when the network takes them; at most
+    three kept)."""
     channels = input_channels(net)
     prepared: dict[int, tuple[np.ndarray, tuple[int, int]]] = {}
 
@@ -165,8 +168,12 @@ def stack_probabilities(net, frames: np.ndarray, spacing_mm: tuple[float, float]
         return prepared[s][0]
 
     for s in range(len(frames)):
-        context = (grid(s - 1), grid(s), grid(s + 1)) if channels > 1 else (None, grid(s), None)
-        probs = predict_cycle_probs(net, neighbour_channels(*context, channels), tta_views)
+        if channels == REFERENCE_CHANNELS:
+            stacked = reference_channels(grid(s), reference_phase)
+        else:
+            context = (grid(s - 1), grid(s), grid(s + 1)) if channels > 1 else (None, grid(s), None)
+            stacked = neighbour_channels(*context, channels)
+        probs = predict_cycle_probs(net, stacked, tta_views)
         yield probabilities_to_recording(probs, prepared[s][1], out_hw)
         prepared.pop(s - 1, None)
 
@@ -176,19 +183,53 @@ def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_v
     """Cancellable generator: Progress per slice, then the MriSegmentation of the (S, T) stack
     (labels 0 background, 1 LV pool, 2 myocardium, 3 RV pool)."""
     frames = recording.frames if recording.is_stack else recording.frames[None]
-    n_slices, n_phases, height, width = frames.shape
-    labels = np.zeros(frames.shape, np.uint8)
-    confidence = np.zeros((n_slices, n_phases), np.float32)
-    slices = stack_probabilities(net, frames, recording.spacing_mm, (height, width), tta_views)
-    for s in range(n_slices):
-        if is_cancelled(cancel):
-            return
-        yield Progress(s / n_slices, f"segmenting slice {s + 1} of {n_slices}")
-        labels[s], confidence[s] = labels_and_confidence(next(slices))
+    height, width = frames.shape[-2:]
+    result = yield from stack_labels(net, frames, recording.spacing_mm, tta_views, cancel)
+    if result is None:
+        return
+    labels, confidence = result
     if clean:
         labels = clean_stack(labels)
     yield Progress(1.0, "segmentation done")
     yield MriSegmentation(labels, confidence, lv_centre_rc(labels, (height, width)))
+
+
+def stack_labels(net, frames: np.ndarray, spacing_mm: tuple[float, float], tta_views: int = DEFAULT_TTA_VIEWS,
+                 cancel: Cancel = None) -> Iterator[Progress]:
+    """(S, T, H, W) raw stack -> Progress per slice; returns (generator return value) the argmax labels
+    (S, T, H, W) uint8 and the confidence (S, T), or None when cancelled.
+
+    A network that sees each phase beside the slice's end-diastolic phase (REFERENCE_CHANNELS) is given phase 0
+    as that reference first (a gated cine starts at the R wave; a 2-phase stack holds ED first). When the
+    largest LV pool of that pass is at another phase, not next to phase 0 in the cycle (a 2-phase stack stored
+    ES first, a cine cut to start later in the cycle), the stack is segmented again with that phase as ED."""
+    first = yield from _labels_with_reference(net, frames, spacing_mm, tta_views, 0, cancel)
+    if first is None or input_channels(net) != REFERENCE_CHANNELS:
+        return first
+    ed = end_diastolic_phase(first[0])
+    n_phases = frames.shape[1]
+    if ed == 0 or (n_phases > 2 and min(ed, n_phases - ed) <= 1):
+        return first
+    return (yield from _labels_with_reference(net, frames, spacing_mm, tta_views, ed, cancel))
+
+
+def end_diastolic_phase(labels: np.ndarray) -> int:
+    """The phase of (S, T, H, W) labels with the most LV pool voxels (label 1) over the stack."""
+    return int(np.argmax((labels == 1).sum(axis=(0, 2, 3))))
+
+
+def _labels_with_reference(net, frames, spacing_mm, tta_views, reference_phase: int, cancel):
+    n_slices, n_phases, height, width = frames.shape
+    labels = np.zeros(frames.shape, np.uint8)
+    confidence = np.zeros((n_slices, n_phases), np.float32)
+    slices = stack_probabilities(net, frames, spacing_mm, (height, width), tta_views, reference_phase)
+    again = f", again with phase {reference_phase + 1} as end-diastole" if reference_phase else ""
+    for s in range(n_slices):
+        if is_cancelled(cancel):
+            return None
+        yield Progress(s / n_slices, f"segmenting slice {s + 1} of {n_slices}{again}")
+        labels[s], confidence[s] = labels_and_confidence(next(slices))
+    return labels, confidence
 
 
 def lv_centre_rc(labels: np.ndarray, hw: tuple[int, int]) -> tuple[float, float]:

@@ -67,9 +67,17 @@ def neighbour_channels(before: np.ndarray | None, this: np.ndarray, after: np.nd
     if channels == 1:
         return this[:, None]
     if channels != 3:
-        raise ValueError(f"a short-axis network takes 1 or 3 input channels, not {channels}")
+        raise ValueError(f"neighbour channels are 1 or 3, not {channels}")
     blank = np.zeros_like(this)
     return np.stack([blank if before is None else before, this, blank if after is None else after], axis=1)
+
+
+def reference_channels(this: np.ndarray, reference_phase: int) -> np.ndarray:
+    """Prepared (T, H', W') grids of a slice -> (T, 2, H', W'): each phase with the slice's reference phase (the
+    end-diastolic one, which a gated cine starts with and a 2-phase stack holds first), so a network sees which
+    phase it segments against the same slice at end-diastole."""
+    reference = np.broadcast_to(this[reference_phase], this.shape)
+    return np.stack([this, reference], axis=1)
 
 
 def probabilities_to_recording(probs: np.ndarray, grid_hw: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:

@@ -69,17 +69,16 @@ def predict_patient(net, patient: acdc.AcdcPatient, tta_views: int, degrade: str
     `degrade` (a profile of app/data/degrade_mri.py, seeded by the patient number) the network sees the degraded
     copy and its labels are brought back to the scanner grid for scoring."""
     from app.data.degrade_mri import degrade_stack, mri_degradation, to_original_grid
-    from app.ml.mri_inference import stack_probabilities
+    from app.ml.mri_inference import stack_labels
+    from app.tasks import run_task
 
     images, spacing = patient.images.astype(np.float32), tuple(patient.spacing_mm)
     if degrade:
         seed = int("".join(c for c in patient.patient if c.isdigit()) or 0)
         degraded, spacing = degrade_stack(images, spacing, mri_degradation(degrade, seed))
         images = degraded.astype(np.float32)
-    out = np.zeros(images.shape, np.uint8)
     stack = images.transpose(1, 0, 2, 3)  # (S, 2, H, W): slices of ED/ES "cines"
-    for s, probs in enumerate(stack_probabilities(net, stack, spacing, images.shape[-2:], tta_views)):
-        out[:, s] = probs.argmax(axis=1)
+    out = run_task(stack_labels(net, stack, spacing, tta_views))[0].transpose(1, 0, 2, 3)  # as the app does
     return to_original_grid(out, patient.images.shape[-2:]) if degrade else out
 
 

@@ -43,11 +43,11 @@ def slice_spacing_mm(images: list[sunnybrook.ContouredImage]) -> float:
 
 def segment_case(net, root: Path, case: str, n_slices: int, spacing_mm, tta_views: int) -> np.ndarray:
     """(S, T, H, W) cleaned labels of every slice's cycle."""
-    from app.ml.mri_inference import stack_probabilities
+    from app.ml.mri_inference import stack_labels
+    from app.tasks import run_task
 
     cines = np.stack([sunnybrook.slice_cine(root, case, s) for s in range(n_slices)])
-    raw = np.stack([p.argmax(axis=1) for p in stack_probabilities(net, cines, spacing_mm, cines.shape[-2:], tta_views)])
-    return clean_stack(raw.astype(np.uint8))
+    return clean_stack(run_task(stack_labels(net, cines, spacing_mm, tta_views))[0])
 
 
 def score_case(net, root: Path, case: str, tta_views: int) -> SunnybrookScore:

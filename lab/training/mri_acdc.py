@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jitter", type=int, default=32, help="crop centre moved by up to this many px")
     p.add_argument("--base-channels", type=int, default=16)
     p.add_argument("--context-blocks", type=int, default=2)
-    p.add_argument("--in-channels", type=int, default=1, choices=(1, 3),
-                   help="3: each slice with its two neighbours in the stack (slice context)")
+    p.add_argument("--in-channels", type=int, default=1, choices=(1, 2, 3),
+                   help="3: each slice with its two neighbours in the stack (slice context); 2: each phase with "
+                        "the same slice at ED (phase reference)")
     p.add_argument("--dice", choices=("batch", "image"), default="batch",
                    help="soft Dice pooled over the batch, or per image and class (a small systolic cavity, or a "
                         "structure the expert left out of a slice, weighs as much as a large one)")
@@ -164,18 +165,20 @@ def shipped_member(fold: str) -> dict:
 
 
 def widen_stem(state: dict, in_channels: int) -> dict:
-    """A one-channel network's state for an `in_channels` network: the slice's own channel keeps the first
-    convolution's weights, the neighbours' channels start at zero, so the wider network starts as the old one."""
+    """A one-channel network's state for an `in_channels` network: the phase's own channel (the middle one of
+    3 neighbours, the first of 2 with the ED reference) keeps the first convolution's weights, the others start
+    at zero, so the wider network starts as the old one."""
     import torch
 
     key = "stem.0.weight"
     weight = state[key]
     if weight.shape[1] == in_channels:
         return state
-    if weight.shape[1] != 1 or in_channels != 3:
+    if weight.shape[1] != 1 or in_channels not in (2, 3):
         raise ValueError(f"cannot widen a {weight.shape[1]}-channel stem to {in_channels} channels")
+    own = 1 if in_channels == 3 else 0
     wide = torch.zeros(weight.shape[0], in_channels, *weight.shape[2:], dtype=weight.dtype)
-    wide[:, 1:2] = weight
+    wide[:, own:own + 1] = weight
     return {**state, key: wide}
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from app.analysis.lv_localise import crop_around
 from app.data.datasets import acdc
-from app.ml.mri_preprocess import GRID_MM, neighbour_channels, normalise_slice, resample
+from app.ml.mri_preprocess import GRID_MM, neighbour_channels, normalise_slice, reference_channels, resample
 
 SAMPLES_VERSION = 1
 
@@ -59,17 +59,22 @@ def draw_crop(patient: AcdcSlices, rng: np.random.Generator, size_px: int, jitte
     """A random slice and phase of a patient cropped to size_px around the heart centre moved by up to jitter_px:
     (channels, size, size) float32 image, (1, size, size) uint8 labels (zero padding outside the image).
     channels 3: the slice with its neighbours (app/ml/mri_preprocess.neighbour_channels), in stack order or
-    reversed at random, so the network does not learn which end of a stack is the base from the order alone."""
+    reversed at random, so the network does not learn which end of a stack is the base from the order alone.
+    channels 2: the phase with the same slice at ED (app/ml/mri_preprocess.reference_channels)."""
     n_slices = patient.images.shape[0]
     s = int(rng.integers(n_slices))
     phase = int(rng.integers(2))
     centre = (patient.centre_rc[0] + rng.integers(-jitter_px, jitter_px + 1),
               patient.centre_rc[1] + rng.integers(-jitter_px, jitter_px + 1))
-    around = (s - 1, s, s + 1) if channels > 1 else (s,)  # one channel: no neighbours, no extra random draw
-    grids = [patient.images[k, phase:phase + 1].astype(np.float32) if 0 <= k < n_slices else None for k in around]
-    if channels > 1 and rng.random() < 0.5:
-        grids.reverse()
-    stacked = grids[0] if channels == 1 else neighbour_channels(*grids, channels)[0]
+    if channels == 2:
+        stacked = reference_channels(patient.images[s].astype(np.float32), 0)[phase]  # ED is phase 0
+    else:
+        around = (s - 1, s, s + 1) if channels > 1 else (s,)  # one channel: no neighbours, no extra random draw
+        grids = [patient.images[k, phase:phase + 1].astype(np.float32) if 0 <= k < n_slices else None
+                 for k in around]
+        if channels > 1 and rng.random() < 0.5:
+            grids.reverse()
+        stacked = grids[0] if channels == 1 else neighbour_channels(*grids, channels)[0]
     image, _ = crop_around(stacked, centre, size_px)
     labels, _ = crop_around(patient.labels[s, phase:phase + 1], centre, size_px)
     return image, labels
