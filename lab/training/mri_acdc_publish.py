@@ -35,8 +35,9 @@ def publish(args, argv: list[str]) -> int:
     folder = save_model(MriEnsemble(nets), "mri_seg", half=True, metadata={
         "architecture": "MriEnsemble of 5 MultiLevelConvLSTMNet(temporal=none, n_classes=4) - the per-phase "
                         "CNN of Zhang et al.'s multi-level network with dilated context blocks, one per ACDC fold"
-                        + ("; each slice seen with its two neighbours in the stack (3 input channels)"
-                           if in_channels == 3 else ""),
+                        + {3: "; each slice seen with its two neighbours in the stack (3 input channels)",
+                           2: "; each phase seen beside the same slice's end-diastolic phase (2 input channels)"
+                           }.get(in_channels, ""),
         "build": {"members": N_FOLDS, "base_channels": args.base_channels, "temporal": "none",
                   "closed_cycle": True, "n_classes": 4, "context_blocks": args.context_blocks,
                   "in_channels": in_channels},
@@ -51,8 +52,12 @@ def publish(args, argv: list[str]) -> int:
         "loss": "cross-entropy + soft Dice of LV pool, myocardium and RV pool (equal weights)",
         "postprocessing": "argmax, then per phase over the stack: largest 3D LV and RV pools with holes filled, "
                           "largest myocardium touching the LV (app/ml/mri_stack_cleanup.py)",
-        "temporal": "none: ACDC labels only ED and ES, so the per-phase network learns from ACDC; the cyclic "
-                    "ConvLSTMs are not part of this model yet",
+        "temporal": ("the phase is learnt from ACDC's ED/ES pairs: each phase is segmented beside its slice's "
+                     "end-diastolic phase (phase 0 of a cine or of a 2-phase stack; again with the largest LV "
+                     "phase when that is elsewhere, app/ml/mri_inference.stack_labels); no cyclic ConvLSTM"
+                     if in_channels == 2 else
+                     "none: ACDC labels only ED and ES, so the per-phase network learns from ACDC; the cyclic "
+                     "ConvLSTMs are not part of this model yet"),
         "command": "for k in 0 1 2 3 4; do python -m app train mri-seg-acdc --fold $k " +
                    " ".join(a for a in _fold_argv(args.tag)) + "; done; python -m app evaluate mri-seg --tag "
                    f"{args.tag}; python -m app train mri-seg-acdc --publish --tag {args.tag}",
@@ -106,8 +111,12 @@ def _scanner_note(tag: str) -> str:
                  "wider than the evaluation profiles of app/data/degrade_mri.py)")
     if "--init-from-shipped" in argv:
         note += "; each fold fine-tuned from the same fold's member of the previous models/mri_seg"
-    if "--in-channels" in argv and argv[argv.index("--in-channels") + 1] == "3":
+    channels = argv[argv.index("--in-channels") + 1] if "--in-channels" in argv else "1"
+    if channels == "3":
         note += ("; each slice with its two neighbours, in stack order or reversed at random (the neighbours' "
+                 "first-layer weights started at zero)")
+    if channels == "2":
+        note += ("; each phase beside the same slice's ED phase (ED beside itself; the reference channel's "
                  "first-layer weights started at zero)")
     return note
 
