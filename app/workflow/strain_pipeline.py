@@ -186,7 +186,7 @@ def compute_strain(
     if not eds or n < 3:
         raise AnalysisError("strain needs at least 3 frames and one end-diastolic frame")
     estimator = flow_estimator or make_flow_estimator(motion)  # on frames already at the strain grid
-    box = label_box(labels > 0, FLOW_MARGIN_PX) or (slice(0, frames_shape[1]), slice(0, frames_shape[2]))
+    box = label_box(labels.any(axis=0), FLOW_MARGIN_PX) or (slice(0, frames_shape[1]), slice(0, frames_shape[2]))
     grid = strain_grid(box, recording.spacing_mm if recording.calibrated else None)
     frames = UnitFrames(recording, slice_index, box, grid.shape)
     labels = labels[:, box[0], box[1]]
@@ -195,7 +195,7 @@ def compute_strain(
     lines = _centerlines(labels, max_ray_px=0.35 * max(frames_shape[1:])) + np.array([box[1].start, box[0].start],
                                                                                     np.float64)
     rows, cols = grid.nearest_box_pixels()
-    myocardium = labels[:, rows][:, :, cols] == MYOCARDIUM_LABEL  # the mask the flow is averaged over
+    myocardium = labels[:, rows[:, None], cols[None, :]] == MYOCARDIUM_LABEL  # the mask the flow is averaged over
     bad_ed = [e for e in eds if np.isnan(lines[e]).any()]
     if bad_ed:
         raise AnalysisError(f"no myocardium centerline at end-diastole frame(s) {bad_ed}")
