@@ -66,7 +66,7 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
         calibrated=rec.calibrated, slice_spacing_mm=rec.slice_spacing_mm,
         frame_times_s=np.asarray(rec.frame_times_s, dtype=float),
         measurements=tuple(measurement_rows(m, rec.modality, strain, sex, indexed_values(m, rec.patient))),
-        beats=tuple(_beat_rows(m)), ed_frames=tuple(m.ed_frames), es_frames=tuple(m.es_frames),
+        beats=tuple(beat_rows(m)), ed_frames=tuple(m.ed_frames), es_frames=tuple(m.es_frames),
         volume_curve_ml=None if m.volume_curve_ml is None else np.asarray(m.volume_curve_ml, float),
         **_area_curve(m),
         figures=tuple(_figures(analysis)), strain=strain, quality_flags=tuple(quality_lines(analysis)),
@@ -146,7 +146,9 @@ def _indexed_rows(indexed, modality: str, kw: dict) -> list[MeasurementRow]:
     return rows
 
 
-def _beat_rows(m) -> list[BeatRow]:
+def beat_rows(m) -> list[BeatRow]:
+    """The beats of a Measurements as the report and the viewer's beat table show them (volumes only when the
+    recording is calibrated; no EF for a single short-axis slice)."""
     rows = []
     volumes = m.volume_curve_ml is not None
     for i, b in enumerate(m.beats):

@@ -23,6 +23,7 @@ from app.ui.measurements_panel import MeasurementsPanel, edes_source_text, measu
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
 from app.ui.side_panel import RecordingsPanel, ToolsPanel
+from app.ui.beat_table import BeatTable
 from app.ui.stack_panels import StackPanels
 from app.ui.study_actions import StudyActions
 from app.ui.status import StatusArea
@@ -75,6 +76,8 @@ class MainWindow(QMainWindow):
         self.measurements = MeasurementsPanel()
         self.curves = CurvesPanel()
         self.stack = StackPanels(self)  # slice strip + per-slice volume table (short-axis stacks only)
+        self.beats = BeatTable()  # per-beat values of a 2D+t recording, beside the curves
+        self.beats.setVisible(False)
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.measurements)
         tools_scroll = QScrollArea()  # the tools must not force the window taller than the screen
@@ -93,11 +96,12 @@ class MainWindow(QMainWindow):
             top.addWidget(w)
             top.setStretchFactor(top.count() - 1, stretch)
         top.setSizes([190, 800, 330])
-        bottom = QSplitter(Qt.Horizontal)  # curves, and beside them a stack's per-slice volume table
+        bottom = QSplitter(Qt.Horizontal)  # curves, and beside them a stack's slice table or a clip's beat table
         bottom.addWidget(self.curves)
         bottom.addWidget(self.stack.table)
+        bottom.addWidget(self.beats)
         bottom.setStretchFactor(0, 1)
-        bottom.setSizes([1000, 420])
+        bottom.setSizes([1000, 420, 420])
         main = QSplitter(Qt.Vertical)
         main.addWidget(top)
         main.addWidget(bottom)
@@ -128,6 +132,7 @@ class MainWindow(QMainWindow):
         c = self.controller
         c.error.connect(lambda title, text: dialogs.show_error(self, title, text))
         self.opener.started.connect(lambda path: self.statusBar().showMessage(f"Opening {path.name}…"))
+        self.beats.frame_clicked.connect(self.cine.go_to)
         self.opener.loaded.connect(self._place)
         self.opener.series_found.connect(self._choose_series)
         self.opener.failed.connect(lambda path, text: c.error.emit("Cannot open", f"{path}\n\n{text}"))
@@ -335,6 +340,8 @@ class MainWindow(QMainWindow):
                                             view=rec.view, study_gls=study_gls(self.study),
                                             strain_note=self.edits.retrack.note(self.index))
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
+        self.beats.show_measurements(None if rec.is_stack else st.measurements)
+        self.beats.setVisible(bool(self.beats.rows))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)

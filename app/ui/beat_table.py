@@ -1,0 +1,70 @@
+"""Per-beat table of a 2D+t recording, beside the curves: each beat's ED and ES frames, EDV, ESV, EF, RR interval
+and whether it counts in the EDV/ESV/EF shown (app.analysis.beat_trust: the medians over the trusted beats). A
+beat left out is greyed, and says why in its Counted cell and tooltip ("RR 0.21 s outside 0.3-2.0 s", "cut by
+the clip's end"), the rows of the PDF report's beats table (app.report.build.beat_rows). Clicking an ED or ES
+cell shows that frame (frame_clicked); hidden for stacks and recordings without beats.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
+
+from app.report.build import beat_rows
+from app.report.model import format_value
+
+HEADERS = ("Beat", "ED", "ES", "EDV ml", "ESV ml", "EF %", "RR s", "Counted")
+TIPS = ("beat number", "end-diastolic frame (click to show)", "end-systolic frame (click to show)",
+        "LV volume at this beat's ED", "LV volume at this beat's ES", "ejection fraction of this beat",
+        "time from this beat's ED to the next ED", "counted in the EDV, ESV and EF shown (their medians)")
+FRAME_COLUMNS = {1: "ed_frame", 2: "es_frame"}
+
+
+def _text(value, decimals: int = 1) -> str:
+    return "—" if value is None else format_value(value, decimals)
+
+
+class BeatTable(QTableWidget):
+    """frame_clicked(frame) when an ED or ES cell is clicked."""
+
+    frame_clicked = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(0, len(HEADERS), parent)
+        self.setHorizontalHeaderLabels(list(HEADERS))
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.setSelectionBehavior(QTableWidget.SelectRows)
+        self.setSelectionMode(QTableWidget.SingleSelection)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(len(HEADERS) - 1, QHeaderView.Stretch)  # the reason a beat is left out
+        for col, tip in enumerate(TIPS):
+            self.horizontalHeaderItem(col).setToolTip(tip)
+        self.setToolTip("EDV, ESV and EF are the medians over the counted beats")
+        self.cellClicked.connect(self._clicked)
+        self.rows = []
+
+    def show_measurements(self, measurements) -> None:
+        """Fill from a Measurements (no rows when None)."""
+        self.rows = beat_rows(measurements) if measurements is not None else []
+        self.setRowCount(len(self.rows))
+        for r, row in enumerate(self.rows):
+            counted = "yes" if row.counted else f"no: {row.why_not_counted or 'not counted'}"
+            cells = (str(row.index + 1), str(row.ed_frame), str(row.es_frame), _text(row.edv_ml), _text(row.esv_ml),
+                     _text(row.ef_pct), _text(row.duration_s, 2), counted)
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignVCenter | (Qt.AlignLeft if c == len(cells) - 1 else Qt.AlignRight))
+                if not row.counted:
+                    item.setForeground(Qt.gray)
+                    item.setToolTip(counted)
+                self.setItem(r, c, item)
+
+    def cell_text(self, row: int, col: int) -> str:
+        item = self.item(row, col)
+        return item.text() if item else ""
+
+    def _clicked(self, row: int, col: int) -> None:
+        if col in FRAME_COLUMNS and row < len(self.rows):
+            self.frame_clicked.emit(int(getattr(self.rows[row], FRAME_COLUMNS[col])))
