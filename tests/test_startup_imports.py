@@ -43,6 +43,17 @@ def test_the_batch_main_process_imports_no_analysis_library():
     assert [m for m in ("torch", "scipy.signal", "scipy.stats", "cv2") if m in loaded] == []
 
 
+def test_the_viewer_window_imports_no_report_or_network_library():
+    """The window opens without reportlab (loaded when a PDF is made) or torch (loaded by the first analysis,
+    in a worker: app/workflow/warmup.py)."""
+    code = "import sys; import app.ui.main_window; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    loaded = set(out.stdout.split())
+    assert "app.ui.beat_table" in loaded
+    assert [m for m in ("reportlab", "torch", "matplotlib") if m in loaded] == []
+
+
 def test_the_sector_opening_disk_is_skimages_disk():
     from skimage.morphology import disk
 

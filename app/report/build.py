@@ -15,7 +15,7 @@ import numpy as np
 
 from app import __version__
 from app.report.bullseye import bullseye_values
-from app.report.model import BeatRow, FrameFigure, MeasurementRow, RecordingSection, ReportData
+from app.report.model import FrameFigure, MeasurementRow, RecordingSection, ReportData, beat_rows
 from app.report.models_info import installed_models
 from app.report.strain_view import strain_section
 from app.workflow.indexed import INDEXED, indexed_values
@@ -143,19 +143,6 @@ def _indexed_rows(indexed, modality: str, kw: dict) -> list[MeasurementRow]:
         if value is not None:  # the indexed value is edited when the value it divides is
             edited = {name} if attr in kw["edited"] else set()
             rows.append(_row(name, _INDEXED_LABELS[name], value, unit, 1, "/ BSA", **{**kw, "edited": edited}))
-    return rows
-
-
-def beat_rows(m) -> list[BeatRow]:
-    """The beats of a Measurements as the report and the viewer's beat table show them (volumes only when the
-    recording is calibrated; no EF for a single short-axis slice)."""
-    rows = []
-    volumes = m.volume_curve_ml is not None
-    for i, b in enumerate(m.beats):
-        ef = None if m.method == "single-slice" else b.ef_pct  # an area change, not an EF (in the notes)
-        rows.append(BeatRow(i, int(b.ed_frame), int(b.es_frame), float(b.ed_value) if volumes else None,
-                            float(b.es_value) if volumes else None, float(b.stroke_value) if volumes else None,
-                            None if ef is None else float(ef), b.rr_s, bool(b.trusted), b.why_untrusted))
     return rows
 
 

@@ -58,6 +58,19 @@ class BeatRow:
     why_not_counted: str = ""
 
 
+def beat_rows(m) -> list[BeatRow]:
+    """The beats of a Measurements as the report and the viewer's beat table show them (volumes only when the
+    recording is calibrated; no EF for a single short-axis slice)."""
+    rows = []
+    volumes = m.volume_curve_ml is not None
+    for i, b in enumerate(m.beats):
+        ef = None if m.method == "single-slice" else b.ef_pct  # an area change, not an EF (in the notes)
+        rows.append(BeatRow(i, int(b.ed_frame), int(b.es_frame), float(b.ed_value) if volumes else None,
+                            float(b.es_value) if volumes else None, float(b.stroke_value) if volumes else None,
+                            None if ef is None else float(ef), b.rr_s, bool(b.trusted), b.why_untrusted))
+    return rows
+
+
 @dataclass(frozen=True)
 class StrainSection:
     """Longitudinal strain of one recording.

@@ -1,7 +1,7 @@
 """Per-beat table of a 2D+t recording, beside the curves: each beat's ED and ES frames, EDV, ESV, EF, RR interval
 and whether it counts in the EDV/ESV/EF shown (app.analysis.beat_trust: the medians over the trusted beats). A
 beat left out is greyed, and says why in its Counted cell and tooltip ("RR 0.21 s outside 0.3-2.0 s", "cut by
-the clip's end"), the rows of the PDF report's beats table (app.report.build.beat_rows). Clicking an ED or ES
+the clip's end"), the rows of the PDF report's beats table (app.report.model.beat_rows). Clicking an ED or ES
 cell shows that frame (frame_clicked); hidden for stacks and recordings without beats.
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
-from app.report.build import beat_rows
-from app.report.model import format_value
+from app.report.model import beat_rows, format_value
 
 HEADERS = ("Beat", "ED", "ES", "EDV ml", "ESV ml", "EF %", "RR s", "Counted")
 TIPS = ("beat number", "end-diastolic frame (click to show)", "end-systolic frame (click to show)",
