@@ -57,5 +57,6 @@ def test_the_window_shows_the_beats_of_an_analysed_clip_and_a_click_shows_the_fr
     qtbot.wait(20)
     beats = window.study[0].measurements.beats
     assert beats and not window.beats.isHidden() and window.beats.rowCount() == len(beats)
+    assert window.beats.horizontalHeaderItem(0).text() == "A4C beat"  # whose beats, beside a biplane result
     window.beats.cellClicked.emit(0, 2)
     assert window.cine.frame == beats[0].es_frame

@@ -44,8 +44,10 @@ class BeatTable(QTableWidget):
         self.cellClicked.connect(self._clicked)
         self.rows = []
 
-    def show_measurements(self, measurements) -> None:
-        """Fill from a Measurements (no rows when None)."""
+    def show_measurements(self, measurements, view: str = "") -> None:
+        """Fill from a Measurements (no rows when None); `view` names whose beats they are ("A4C beat": the
+        measurements table may show a biplane result beside them)."""
+        self.horizontalHeaderItem(0).setText(f"{view.upper()} beat" if view else HEADERS[0])
         self.rows = beat_rows(measurements) if measurements is not None else []
         self.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):

@@ -340,7 +340,7 @@ class MainWindow(QMainWindow):
                                             view=rec.view, study_gls=study_gls(self.study),
                                             strain_note=self.edits.retrack.note(self.index))
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
-        self.beats.show_measurements(None if rec.is_stack else st.measurements)
+        self.beats.show_measurements(None if rec.is_stack else st.measurements, rec.view)
         self.beats.setVisible(bool(self.beats.rows))
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
