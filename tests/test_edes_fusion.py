@@ -321,3 +321,27 @@ def test_a_two_frame_recording_says_why_the_model_was_not_used(beating):
     result = _analyse(pair, labels[:2])
     assert result.ed_es_method == "area_curve"
     assert result.ed_es_fallback == "the recording has 2 frames; the ED/ES model needs at least 3"
+
+
+def test_a_spurious_pair_in_a_flat_diastasis_does_not_set_the_detectors_events_aside():
+    """The ConvLSTM's LV curve on the long phantom clip is flat in diastasis, where TempReg-Net put an extra
+    ED/ES pair before every real ED: that pair's 'beat' has EDV = ESV, which set all of TempReg's events aside for
+    the curve's own (EF 59.7 %, ED frames [54, 108, ...]). The pair is left out first, as the measured analysis
+    leaves it out, and the detector's other events are kept; events that contradict the curve still fall back."""
+    import app.analysis.edes_fusion as edes
+
+    fps = 50.0
+    curve, ed, es = cardiac_curve(240, fps, 50.0, 120.0, 50.0)  # RR 60 frames: diastasis flat late in each beat
+    curve = curve.copy()
+    spurious = [(e - 10, e - 7) for e in ed[1:]]  # an ED/ES pair 0.2 s before every real ED after the first
+    for s_ed, s_es in spurious:
+        curve[s_ed:s_es + 1] = curve[s_ed]  # flat: EDV = ESV for the pair
+    with_pairs = sorted(ed + [p[0] for p in spurious]), sorted(es + [p[1] for p in spurious])
+    det = edes.EdEsDetection(tuple(with_pairs[0]), tuple(with_pairs[1]), np.zeros(len(curve), np.float32))
+    assert edes.curve_contradiction(curve, *with_pairs) == "EDV <= ESV"  # what used to set the events aside
+    choice = edes.choose_ed_es(det, curve, fps, "echo", gated=False)
+    assert choice.method != edes.CURVE_METHOD and not choice.fallback
+    assert set(choice.ed_frames) >= set(ed[:-1]) and not set(choice.ed_frames) & {p[0] for p in spurious}
+    assert not set(choice.es_frames) & {p[1] for p in spurious}
+    swapped = edes.EdEsDetection(tuple(es), tuple(ed[1:]), np.zeros(len(curve), np.float32))  # ED at the minima
+    assert edes.choose_ed_es(swapped, curve, fps, "echo", gated=False).method == edes.CURVE_METHOD

@@ -93,6 +93,21 @@ def beat_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int
     return tuple(sorted(int(f) for f in eds)), tuple(sorted(int(f) for f in ess))
 
 
+def without_split_pairs(curve: np.ndarray, ed_frames, es_frames, frame_rate_hz: float | None
+                        ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Detected ED/ES frames on a (T,) LV curve without the pairs the beats show to be split beats or diastolic
+    slivers (merge_split_beats, judge_beats, beat_events), as the measured analysis leaves them out; unchanged
+    without a frame rate (no RR to judge)."""
+    from app.analysis.beats import split_beats
+
+    ed, es = tuple(sorted(int(f) for f in ed_frames)), tuple(sorted(int(f) for f in es_frames))
+    if not frame_rate_hz or not ed or not es:
+        return ed, es
+    times = np.arange(len(curve), dtype=np.float64) / float(frame_rate_hz)
+    judged, _ = judge_beats(merge_split_beats(split_beats(curve, ed, es, times)))
+    return beat_events(judged, ed, es)
+
+
 def _real_systole(beat: Beat, beats) -> bool:
     """A beat's ED -> ES as long as the median of the trusted complete beats' (within RR_CONSISTENCY); True
     when there is no such beat to compare with, or for a filling-phase beat (ES before ED, split_beats)."""

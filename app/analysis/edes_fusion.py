@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from app.analysis.beat_trust import without_split_pairs
 from app.analysis.beats import split_beats
 from app.analysis.edes_curve import detect_ed_es, fill_gaps, min_event_distance
 
@@ -293,7 +294,9 @@ def choose_ed_es(detection: EdEsDetection, curve: np.ndarray, frame_rate_hz: flo
                  gated: bool) -> EdEsChoice:
     """TempReg's events fused with the segmented LV curve ((T,), area-jump frames NaN), or the curve's own
     extrema when the detector found no ED/ES pair or its events contradict the curve (a beat with EDV <= ESV,
-    or on a gated cine MR cycle an event far from its beat's extreme: curve_contradiction)."""
+    or on a gated cine MR cycle an event far from its beat's extreme: curve_contradiction). On a clip (not a
+    gated cycle) the pairs that split a beat are left out first (beat_trust.without_split_pairs), so one
+    spurious pair in a flat diastasis does not set the detector's other events aside."""
     n_finite = int(np.isfinite(curve).sum())
     det = detection
     if n_finite >= 3:  # the curve supplies clip-end events TempReg leaves out
@@ -303,10 +306,12 @@ def choose_ed_es(detection: EdEsDetection, curve: np.ndarray, frame_rate_hz: flo
         return EdEsChoice.curve("TempReg-Net found no end-diastole/end-systole pair")
     if n_finite < 3:
         return EdEsChoice(det.ed_frames, det.es_frames, TEMPREG_METHOD)
-    ed = det.ed_frames
+    ed, es = det.ed_frames, det.es_frames
     if gated and len(ed) > 1 and ed[0] == 0 and ed[-1] == len(curve) - 1:
         ed = ed[:-1]  # a gated cycle's last phase is the next beat's ED
-    contradiction = curve_contradiction(curve, ed, det.es_frames, gated=gated)
+    if not gated:  # an extra ED/ES pair in a diastasis (flat there: EDV = ESV) is not a contradiction of the rest
+        ed, es = without_split_pairs(curve, ed, es, frame_rate_hz)
+    contradiction = curve_contradiction(curve, ed, es, gated=gated)
     if contradiction:
         return EdEsChoice.curve(f"TempReg-Net's ED/ES disagree with the segmented LV curve ({contradiction})")
-    return EdEsChoice(ed, det.es_frames, det.method)
+    return EdEsChoice(ed, es, det.method)
