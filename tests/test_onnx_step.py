@@ -139,6 +139,8 @@ def test_the_allocator_is_tuned_once_and_never_against_the_users_own_settings(mo
 
     monkeypatch.setenv("MALLOC_ARENA_MAX", "2")
     assert device.tune_allocator() is False  # the user's malloc settings win
+    if platform.libc_ver()[0] == "glibc":  # a Dask worker: its nanny's MALLOC_TRIM_THRESHOLD_=65536 is overridden
+        assert device.tune_allocator(over_environment=True) is True
     monkeypatch.delenv("MALLOC_ARENA_MAX")
     monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
     for key in [k for k in __import__("os").environ if k.startswith("MALLOC_")]:

@@ -19,12 +19,14 @@ MALLOC_TRIM_THRESHOLD_BYTES = 64 * 2 ** 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (malloc.h)
 
 
-def tune_allocator() -> bool:
-    """glibc only, and only when the environment sets no malloc tunables of its own: blocks up to
-    MALLOC_MMAP_THRESHOLD_BYTES come from the heap, and up to MALLOC_TRIM_THRESHOLD_BYTES of freed heap is kept
-    for the next frame. Returns whether it was applied."""
-    if not sys.platform.startswith("linux") or "GLIBC_TUNABLES" in os.environ or any(
-            key.startswith("MALLOC_") for key in os.environ):
+def tune_allocator(over_environment: bool = False) -> bool:
+    """glibc only: blocks up to MALLOC_MMAP_THRESHOLD_BYTES come from the heap, and up to
+    MALLOC_TRIM_THRESHOLD_BYTES of freed heap is kept for the next frame. Not when the environment sets malloc
+    tunables of its own, unless over_environment (a Dask worker, whose nanny sets MALLOC_TRIM_THRESHOLD_ to
+    64 KB: app.workflow.batch.one_core_worker). Returns whether it was applied."""
+    if not sys.platform.startswith("linux"):
+        return False
+    if not over_environment and ("GLIBC_TUNABLES" in os.environ or any(k.startswith("MALLOC_") for k in os.environ)):
         return False
     try:
         import ctypes

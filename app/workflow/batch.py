@@ -157,10 +157,14 @@ def _run_on_cluster(items, out_dir: Path, analyse: AnalyseFn, export: ExportFn, 
 def one_core_worker() -> None:
     """A cohort worker's start: one thread for torch and for OpenCV, whose own pool (resizing, optical flow)
     OMP_NUM_THREADS does not limit: a worker is one task on one core, and with a pool of one thread per core
-    two workers on two cores ran four threads."""
-    from app.ml.device import set_threads
+    two workers on two cores ran four threads. And the allocator of a single analysis (app.ml.device
+    tune_allocator): Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which hands every frame's
+    buffers back to the system and faults them in again (20 phantom clips on one worker: the tasks took 15.5 s
+    against 9.4 s in one process; benchmarks/cohort.py)."""
+    from app.ml.device import set_threads, tune_allocator
 
     set_threads(1)
+    tune_allocator(over_environment=True)
 
 
 def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, export: ExportFn, on_progress) -> dict:
