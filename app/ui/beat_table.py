@@ -8,9 +8,10 @@ cell shows that frame (frame_clicked); hidden for stacks and recordings without 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QHeaderView, QTableWidgetItem
 
 from app.report.model import beat_rows, format_value
+from app.ui.row_table import RowTable
 
 HEADERS = ("Beat", "ED", "ES", "EDV ml", "ESV ml", "EF %", "RR s", "Counted")
 TIPS = ("beat number", "end-diastolic frame (click to show)", "end-systolic frame (click to show)",
@@ -23,24 +24,16 @@ def _text(value, decimals: int = 1) -> str:
     return "—" if value is None else format_value(value, decimals)
 
 
-class BeatTable(QTableWidget):
+class BeatTable(RowTable):
     """frame_clicked(frame) when an ED or ES cell is clicked."""
 
     frame_clicked = Signal(int)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(0, len(HEADERS), parent)
-        self.setHorizontalHeaderLabels(list(HEADERS))
-        self.verticalHeader().setVisible(False)
-        self.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.setSelectionBehavior(QTableWidget.SelectRows)
-        self.setSelectionMode(QTableWidget.SingleSelection)
+        super().__init__(HEADERS, TIPS, "EDV, ESV and EF are the medians over the counted beats", parent)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(len(HEADERS) - 1, QHeaderView.Stretch)  # the reason a beat is left out
-        for col, tip in enumerate(TIPS):
-            self.horizontalHeaderItem(col).setToolTip(tip)
-        self.setToolTip("EDV, ESV and EF are the medians over the counted beats")
         self.cellClicked.connect(self._clicked)
         self.rows = []
 

@@ -7,7 +7,9 @@ turns it into an undoable app.workflow.study_edits.SliceSelectionEdit.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QHeaderView, QTableWidgetItem
+
+from app.ui.row_table import RowTable
 
 from app.workflow.study_edits import slice_volumes
 
@@ -18,27 +20,20 @@ def _text(value: float | None, decimals: int) -> str:
     return "—" if value is None else f"{value:.{decimals}f}"
 
 
-class SliceVolumeTable(QTableWidget):
+class SliceVolumeTable(RowTable):
     """include_changed(slice_index, include: bool); slice_clicked(slice_index)."""
 
     include_changed = Signal(int, bool)
     slice_clicked = Signal(int)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(0, len(HEADERS), parent)
-        self.setHorizontalHeaderLabels(list(HEADERS))
-        self.verticalHeader().setVisible(False)
-        self.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.setSelectionBehavior(QTableWidget.SelectRows)
-        self.setSelectionMode(QTableWidget.SingleSelection)
+        super().__init__(HEADERS, ("included in the volumes", "1 = base", "LV cavity area at ED",
+                                   "LV cavity area at ES", "area x slice spacing at ED", "area x slice spacing at ES"),
+                         "Untick a slice to leave it out of EDV, ESV, EF, the mass and the RV (Ctrl+Z undoes)", parent)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Stretch)  # fits the panel: no horizontal scrolling
         for col in (0, 1):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
-        for col, tip in enumerate(("included in the volumes", "1 = base", "LV cavity area at ED",
-                                   "LV cavity area at ES", "area x slice spacing at ED", "area x slice spacing at ES")):
-            self.horizontalHeaderItem(col).setToolTip(tip)
-        self.setToolTip("Untick a slice to leave it out of EDV, ESV, EF, the mass and the RV (Ctrl+Z undoes)")
         self.itemChanged.connect(self._item_changed)
         self.cellClicked.connect(lambda row, col: self.slice_clicked.emit(row) if col > 0 else None)
         self._filling = False
