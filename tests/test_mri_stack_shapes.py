@@ -175,3 +175,43 @@ def test_basal_slice_rule_keeps_every_acdc_lv_slice(acdc_cases):
             for s in np.flatnonzero((labels == 1).any(axis=(1, 2))):
                 lv_only = np.where(labels[s] == 3, 0, labels[s])
                 assert myocardial_surround(lv_only) >= MIN_MYOCARDIAL_SURROUND, (case.patient, s)
+
+
+# -- one file per phase (ACDC's frameED / frameES files) -----------------------------------------------------
+def test_single_phase_stacks_join_into_a_phase_pair():
+    from app.workflow.stack_phases import is_joined, is_phase_pair, join_phases, phase_join_problem
+
+    ed, es = _phase_labels(12, 10)[:, None], _phase_labels(8, 6)[:, None]
+    joined = join_phases([_stack(es), _stack(ed)])
+    assert joined.frames.shape == (4, 2, 64, 64) and is_phase_pair(joined) and is_joined(joined)
+    assert joined.frame_times_nominal and joined.heart_rate_bpm is None
+    labels = np.concatenate([es, ed], axis=1)
+    data = run_task(analyze_recording(joined, segmenter=lambda rec: labels)).to_json_dict()
+    pair = _analyse(labels).to_json_dict()  # the same two phases read from one file
+    assert data["ed_frames"] == [1] and data["ef_pct"] == pytest.approx(pair["ef_pct"]) and data["ef_pct"] > 20
+    assert data["heart_rate_bpm"] is None and any("one file per phase" in n for n in data["notes"])
+    assert phase_join_problem([_stack(ed), _stack(ed[:3])]) == "4 slices against 3"
+    with pytest.raises(ValueError, match="not phases of one series"):
+        join_phases([_stack(ed), _stack(ed[:3])])
+    with pytest.raises(ValueError):
+        join_phases([_stack(labels)])  # one stack of two phases is not single phases
+
+
+def test_acdc_phase_files_given_together_give_the_pair(acdc_cases, tmp_path, capsys):
+    """`analyze es.nii.gz ed.nii.gz` (one 3D file per phase, as ACDC stores them) gives what the 4D file of
+    the same two phases gives: before, each file was one phase and no EF came out."""
+    case = acdc_cases[0]
+    es, _ = write_nifti(case, tmp_path / "frame_es.nii.gz", tmp_path / "es_l.nii.gz", ("es",))
+    ed, _ = write_nifti(case, tmp_path / "frame_ed.nii.gz", tmp_path / "ed_l.nii.gz", ("ed",))
+    four_d, _ = write_nifti(case, tmp_path / "pair.nii.gz", tmp_path / "pair_l.nii.gz", ("es", "ed"))
+    runs = []
+    for paths in ((es, ed), (four_d,)):
+        code = main(["analyze", *map(str, paths), "--json", "-", "--no-strain"])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        runs.append(json.loads(out.out))
+    joined, pair = runs
+    assert joined["frames"] == 2 and joined["ed_frames"] == [1] and joined["heart_rate_bpm"] is None
+    for key in ("edv_ml", "esv_ml", "ef_pct", "rv_edv_ml", "rv_esv_ml", "myocardial_mass_g"):
+        assert joined[key] == pytest.approx(pair[key], abs=0.05), key
+    assert abs(joined["ef_pct"] - case.reference.lv_ef_pct) < 10  # the network's EF, not the expert labels'

@@ -368,3 +368,42 @@ def test_la_volume_single_plane_when_only_one_view_has_a_traced_atrium(make_wind
     labels_shown = {r[0]: r[1] for r in window.measurements.rows}
     assert labels_shown["la_volume_ml"] == "LA volume (single-plane A4C)"
     assert window.measurements.cell_text("la_volume_ml") == f"{la.volume_ml:.0f} ml"
+
+
+def test_join_single_phase_stacks_gives_the_pair_ef(make_window, qtbot, tmp_path):
+    """ED and ES stored one file each (ACDC's frameED / frameES): Analysis ▸ Join single-phase stacks makes one
+    stack of both phases, whose analysis has EDV, ESV and EF; the single-phase recordings close."""
+    cine, labels = tapered_stack()
+    window = make_window()
+    for name, t in (("frame_es.nii.gz", 4), ("frame_ed.nii.gz", 0)):
+        path = tmp_path / name
+        path.write_bytes(name.encode())
+        phase = dataclasses.replace(cine, frames=cine.frames[:, t:t + 1].copy(), frame_times_s=np.zeros(1),
+                                    source_path=path, series_description=name)
+        window.controller.add_recording(phase)
+    window.study_actions.hint_join()
+    assert "Join single-phase stacks" in window.statusBar().currentMessage()
+    assert window.study_actions.join_phases()
+    assert len(window.study) == 1 and window.recordings.list.count() == 1
+    joined = window.study[0].recording
+    assert joined.frames.shape[:2] == (4, 2) and joined.frame_times_nominal
+    assert "2 frames · timing unknown" in window.header.text()  # not the nominal 25 fps
+    pair = np.concatenate([labels[:, 4:5], labels[:, 0:1]], axis=1)
+    window.controller.segmenter_for = lambda r: (lambda rr: pair)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
+        window.analyse_current()
+    m = window.study[0].measurements
+    assert m.ed_frames == (1,) and m.es_frames == (0,) and m.edv_ml > m.esv_ml > 0 and 10 < m.ef_pct < 90
+    assert not window.study_actions.join_phases()  # nothing left to join: a message, no change
+    assert "open two or more" in window.statusBar().currentMessage() and len(window.study) == 1
+
+
+def test_join_refuses_stacks_of_another_geometry(make_window, tmp_path):
+    cine, _ = tapered_stack()
+    window = make_window()
+    for name, slices in (("a.nii.gz", 4), ("b.nii.gz", 3)):
+        phase = dataclasses.replace(cine, frames=cine.frames[:slices, :1].copy(), frame_times_s=np.zeros(1),
+                                    source_path=tmp_path / name)
+        window.controller.add_recording(phase)
+    assert not window.study_actions.join_phases()
+    assert "4 slices against 3" in window.statusBar().currentMessage() and len(window.study) == 2

@@ -112,6 +112,22 @@ def _check_one_patient(paths: list[Path], recordings) -> None:
                 "analyse them one at a time, or as a batch with --out")
 
 
+def _joined_phases(paths, recordings, options, label_files):
+    """Single-phase short-axis stacks given together (ACDC's frameED / frameES files) are the phases of one
+    stack (app.workflow.stack_phases.join_phases): one analysis with EDV/ESV/EF. Stacks of different geometry
+    stay separate, with a line saying why; label files given per phase keep them separate too."""
+    from app.workflow.stack_phases import are_single_phases, join_phases, phase_join_problem
+
+    if not are_single_phases(recordings) or any(label_files):
+        return paths, recordings, options, label_files
+    problem = phase_join_problem(recordings)
+    if problem:
+        print(f"note: one phase per file, but not one stack ({problem}): each is analysed alone", file=sys.stderr)
+        return paths, recordings, options, label_files
+    print(f"{len(recordings)} single-phase stacks analysed as the phases of one stack", file=sys.stderr)
+    return paths[:1], [join_phases(recordings)], options[:1], label_files[:1]
+
+
 def run(args: argparse.Namespace) -> int:
     from app.cli import UsageError
     from app.commands.analyze_io import load_labels, write_masks
@@ -146,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
                for view in views]
     recordings = [load(path, opts) for path, opts in zip(paths, options)]
     _check_one_patient(paths, recordings)
+    paths, recordings, options, label_files = _joined_phases(paths, recordings, options, label_files)
     analyses = []
     for path, recording, opts, label_file in zip(paths, recordings, options, label_files):
         try:

@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
         index = target.controller.add_recording(recording)
         self.actions.add_recent(str(path))
         target.show_recording(index)
+        target.study_actions.hint_join()
         if target is not self:
             target.raise_()
             target.activateWindow()
@@ -354,7 +355,7 @@ class MainWindow(QMainWindow):
     def _update_header(self) -> None:
         rec = self.state.recording
         p = rec.patient
-        rate = f"{rec.frame_rate_hz:.0f} fps" if rec.frame_rate_hz else "fps unknown"
+        rate = f"{rec.frame_rate_hz:.0f} fps" if rec.frame_rate_hz and not rec.frame_times_nominal else "timing unknown"
         cal = f"{rec.spacing_mm[1]:.2f}×{rec.spacing_mm[0]:.2f} mm/px" if rec.calibrated else "UNCALIBRATED"
         date = f"{p.study_date[:4]}-{p.study_date[4:6]}-{p.study_date[6:]}" if len(p.study_date) == 8 else p.study_date
         who = " · ".join(x for x in (p.name.replace("^", " "), p.patient_id, p.sex, date) if x) or "no patient data"

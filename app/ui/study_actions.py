@@ -1,5 +1,7 @@
 """Study-level actions of the main window: Analyse all recordings (one after another in the analysis worker,
-with progress and Cancel), the patient's height/weight/sex, Help > About, close a recording, close the study.
+with progress and Cancel), the patient's height/weight/sex, Help > About, close a recording, close the study,
+and join the study's single-phase short-axis stacks (one file per phase, as ACDC stores ED and ES) into one
+stack of those phases, whose analysis gives EDV/ESV/EF.
 
 Closing saves first (autosave keeps every edit in the user data folder, so reopening restores them) and asks
 when something could not be saved; the undo history ends with the closed recording (indices move).
@@ -9,7 +11,10 @@ from __future__ import annotations
 
 from app.ui import dialogs
 from app.ui.study_dialogs import AboutDialog, ask_patient_details
+from app.workflow.stack_phases import is_single_phase, join_phases, phase_join_problem
 from app.workflow.study_edits import PatientDetailsEdit
+
+JOIN_HINT = "Analysis ▸ Join single-phase stacks gives their EDV/ESV/EF"
 
 
 class StudyActions:
@@ -68,6 +73,43 @@ class StudyActions:
 
     def about(self) -> None:
         AboutDialog(self.window).exec()
+
+    # -- phases stored one file each ------------------------------------------------------------
+    def single_phase_indices(self) -> list[int]:
+        w = self.window
+        return [i for i in range(len(w.study)) if is_single_phase(w.study[i].recording)]
+
+    def hint_join(self) -> None:
+        """After a recording was placed: say so when the study now holds phases to join."""
+        indices = self.single_phase_indices()
+        if len(indices) >= 2 and not phase_join_problem([self.window.study[i].recording for i in indices]):
+            self.window.statusBar().showMessage(f"{len(indices)} single-phase short-axis stacks: {JOIN_HINT}", 15000)
+
+    def join_phases(self) -> bool:
+        """The study's single-phase short-axis stacks become one stack of their phases (in the study's order;
+        app.workflow.stack_phases.join_phases), shown and ready to analyse; the single-phase recordings are
+        closed (saved first: their analyses and edits stay autosaved). False when nothing was joined."""
+        w = self.window
+        indices = self.single_phase_indices()
+        if len(indices) < 2:
+            w.statusBar().showMessage("Join single-phase stacks: open two or more single-phase short-axis stacks "
+                                      "(e.g. the ED and ES files) first", 8000)
+            return False
+        recordings = [w.study[i].recording for i in indices]
+        problem = phase_join_problem(recordings)
+        if problem:
+            w.statusBar().showMessage(f"The single-phase stacks are not phases of one series ({problem})", 10000)
+            return False
+        if not self._idle() or not self.saved_or_confirmed():
+            return False
+        joined = join_phases(recordings)
+        for index in reversed(indices):
+            self._remove(index)
+        index = w.controller.add_recording(joined)
+        w.show_recording(index)
+        w.statusBar().showMessage(f"Joined {len(indices)} single-phase stacks into one stack of {len(indices)} "
+                                  "phases: Analyse (Ctrl+R) for EDV/ESV/EF", 10000)
+        return True
 
     # -- closing ----------------------------------------------------------------------------
     def saved_or_confirmed(self) -> bool:

@@ -38,6 +38,7 @@ from app.workflow.rv_measure import rv_areas_px2, rv_volumes
 from app.workflow.stack_phases import (
     is_partial_cycle,
     is_phase_pair,
+    is_joined,
     is_single_phase,
     partial_cycle_notes,
 )
@@ -448,6 +449,8 @@ def _measure_stack(rec, curves: LvCurves, ed_frames, es_frames, edited) -> Measu
         notes = [n for n in m.notes if not n.startswith("no cardiac cycle found")]
         more = partial_cycle_notes(rec, m.volume_curve_ml, None if rv is None else rv.volume_curve_ml)
         m = replace(m, notes=tuple(notes) + more)
+    elif is_joined(rec):  # a cine of phases read one file each
+        m = replace(m, notes=tuple(m.notes) + partial_cycle_notes(rec, None, None))
     return m
 
 
