@@ -179,7 +179,8 @@ def test_basal_slice_rule_keeps_every_acdc_lv_slice(acdc_cases):
 
 # -- one file per phase (ACDC's frameED / frameES files) -----------------------------------------------------
 def test_single_phase_stacks_join_into_a_phase_pair():
-    from app.workflow.stack_phases import is_joined, is_phase_pair, join_phases, phase_join_problem
+    from app.workflow.phase_files import is_joined, join_phases, phase_join_problem
+    from app.workflow.stack_phases import is_phase_pair
 
     ed, es = _phase_labels(12, 10)[:, None], _phase_labels(8, 6)[:, None]
     joined = join_phases([_stack(es), _stack(ed)])
@@ -194,7 +195,7 @@ def test_single_phase_stacks_join_into_a_phase_pair():
     with pytest.raises(ValueError, match="not phases of one series"):
         join_phases([_stack(ed), _stack(ed[:3])])
     with pytest.raises(ValueError):
-        join_phases([_stack(labels)])  # one stack of two phases is not single phases
+        join_phases([_stack(labels), _stack(ed)])  # a stack of two phases is not one phase
 
 
 def test_acdc_phase_files_given_together_give_the_pair(acdc_cases, tmp_path, capsys):

@@ -371,7 +371,7 @@ def test_la_volume_single_plane_when_only_one_view_has_a_traced_atrium(make_wind
 
 
 def test_join_single_phase_stacks_gives_the_pair_ef(make_window, qtbot, tmp_path):
-    """ED and ES stored one file each (ACDC's frameED / frameES): Analysis ▸ Join single-phase stacks makes one
+    """ED and ES stored one file each (ACDC's frameED / frameES): Analysis ▸ Join one-phase recordings makes one
     stack of both phases, whose analysis has EDV, ESV and EF; the single-phase recordings close."""
     cine, labels = tapered_stack()
     window = make_window()
@@ -382,7 +382,7 @@ def test_join_single_phase_stacks_gives_the_pair_ef(make_window, qtbot, tmp_path
                                     source_path=path, series_description=name)
         window.controller.add_recording(phase)
     window.study_actions.hint_join()
-    assert "Join single-phase stacks" in window.statusBar().currentMessage()
+    assert "Join one-phase recordings" in window.statusBar().currentMessage()
     assert window.study_actions.join_phases()
     assert len(window.study) == 1 and window.recordings.list.count() == 1
     joined = window.study[0].recording

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="recording files or folders of one study")
     parser.add_argument("--view", action="append", choices=VIEWS, default=None,
                         help="view label (overrides the file's; an echo view makes a 3D NIfTI/MetaImage an echo "
-                             "clip whatever its name); give once per PATH, in order")
+                             "clip whatever its name); once for every PATH, or once per PATH in order")
     parser.add_argument("--json", dest="json_out", metavar="OUT", help="write the results as JSON ('-' = stdout)")
     parser.add_argument("--masks", metavar="OUT.nii.gz",
                         help="write the per-frame label map (0-3) as NIfTI in the recording's grid; "
@@ -84,13 +84,14 @@ def _body_size(which: str):
     return parse
 
 
-def _per_path(values, n: int, name: str) -> list:
+def _per_path(values, n: int, name: str, shared: bool = False) -> list:
+    """One value per PATH; with shared, one value may also stand for every PATH."""
     from app.cli import UsageError
 
     if not values:
         return [None] * n
-    if len(values) == 1 and n == 1:
-        return list(values)
+    if len(values) == 1 and (n == 1 or shared):
+        return list(values) * n
     if len(values) != n:
         raise UsageError(f"give --{name} once per PATH ({n}), got {len(values)}")
     return list(values)
@@ -113,19 +114,22 @@ def _check_one_patient(paths: list[Path], recordings) -> None:
 
 
 def _joined_phases(paths, recordings, options, label_files):
-    """Single-phase short-axis stacks given together (ACDC's frameED / frameES files) are the phases of one
-    stack (app.workflow.stack_phases.join_phases): one analysis with EDV/ESV/EF. Stacks of different geometry
-    stay separate, with a line saying why; label files given per phase keep them separate too."""
-    from app.workflow.stack_phases import are_single_phases, join_phases, phase_join_problem
+    """One-phase recordings given together (CAMUS's 4CH_ED / 4CH_ES frames, ACDC's frameED / frameES stacks) are
+    the phases of one recording per view (app.workflow.phase_files): one analysis with EDV/ESV/EF. Groups of
+    different geometry stay separate, with a line saying why; label files given per phase keep them separate."""
+    from app.workflow.phase_files import join_where_possible
 
-    if not are_single_phases(recordings) or any(label_files):
+    if any(label_files):
         return paths, recordings, options, label_files
-    problem = phase_join_problem(recordings)
-    if problem:
-        print(f"note: one phase per file, but not one stack ({problem}): each is analysed alone", file=sys.stderr)
-        return paths, recordings, options, label_files
-    print(f"{len(recordings)} single-phase stacks analysed as the phases of one stack", file=sys.stderr)
-    return paths[:1], [join_phases(recordings)], options[:1], label_files[:1]
+    joined, sources, problems = join_where_possible(recordings)
+    for line in problems:
+        print(f"note: {line}", file=sys.stderr)
+    for group in sources:
+        if len(group) > 1:
+            print(f"{', '.join(paths[i].name for i in group)}: one phase each, analysed as one recording",
+                  file=sys.stderr)
+    firsts = [group[0] for group in sources]
+    return [paths[i] for i in firsts], joined, [options[i] for i in firsts], [label_files[i] for i in firsts]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     # --- end report block ---
     paths = [Path(p) for p in analyze_pacs.resolve_paths(args)]
-    views = _per_path(args.view, len(paths), "view")
+    views = _per_path(args.view, len(paths), "view", shared=True)
     label_files = _per_path(args.labels, len(paths), "labels")
     if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
         raise UsageError("with several PATHs, --masks must be a folder")

@@ -75,9 +75,11 @@ class WindowActions:
         self._add(analysis, "&Analyse recording", "Ctrl+R", w.analyse_current)
         self._add(analysis, "Analyse a&ll recordings", "Ctrl+Shift+R", w.study_actions.analyse_all)
         self._add(analysis, "&Cancel analysis", "Ctrl+.", lambda: w.controller.cancel_analysis())
-        join = self._add(analysis, "&Join single-phase stacks (one file per phase)", "Ctrl+J", w.study_actions.join_phases)
-        join.setToolTip("Short-axis stacks of one phase each (e.g. ACDC's ED and ES files) become one stack of "
-                        "those phases: its analysis gives EDV, ESV and EF, ED being the larger LV")
+        join = self._add(analysis, "&Join one-phase recordings (one file per phase)", "Ctrl+J",
+                         w.study_actions.join_phases)
+        join.setToolTip("Still echo frames or short-axis stacks of one phase each (e.g. CAMUS's or ACDC's ED and ES "
+                        "files) become one recording of those phases per view: its analysis gives EDV, ESV and EF, "
+                        "ED being the larger LV")
         analysis.addSeparator()
         self.steady = self._add(analysis, "&Steady echo contours (label hysteresis)", "Ctrl+H", self.toggle_steady)
         self.steady.setCheckable(True)

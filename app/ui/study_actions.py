@@ -1,7 +1,7 @@
 """Study-level actions of the main window: Analyse all recordings (one after another in the analysis worker,
 with progress and Cancel), the patient's height/weight/sex, Help > About, close a recording, close the study,
-and join the study's single-phase short-axis stacks (one file per phase, as ACDC stores ED and ES) into one
-stack of those phases, whose analysis gives EDV/ESV/EF.
+and join the study's one-phase recordings (one file per phase, as CAMUS and ACDC store ED and ES) into one
+recording of those phases per view, whose analysis gives EDV/ESV/EF (app.workflow.phase_files).
 
 Closing saves first (autosave keeps every edit in the user data folder, so reopening restores them) and asks
 when something could not be saved; the undo history ends with the closed recording (indices move).
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from app.ui import dialogs
 from app.ui.study_dialogs import AboutDialog, ask_patient_details
-from app.workflow.stack_phases import is_single_phase, join_phases, phase_join_problem
+from app.workflow.phase_files import join_groups, join_phases, phase_join_problem
 from app.workflow.study_edits import PatientDetailsEdit
 
-JOIN_HINT = "Analysis ▸ Join single-phase stacks gives their EDV/ESV/EF"
+JOIN_HINT = "Analysis ▸ Join one-phase recordings gives their EDV/ESV/EF"
 
 
 class StudyActions:
@@ -75,39 +75,43 @@ class StudyActions:
         AboutDialog(self.window).exec()
 
     # -- phases stored one file each ------------------------------------------------------------
-    def single_phase_indices(self) -> list[int]:
-        w = self.window
-        return [i for i in range(len(w.study)) if is_single_phase(w.study[i].recording)]
+    def _groups(self) -> list[list[int]]:
+        study = self.window.study
+        return join_groups([study[i].recording for i in range(len(study))])
 
     def hint_join(self) -> None:
         """After a recording was placed: say so when the study now holds phases to join."""
-        indices = self.single_phase_indices()
-        if len(indices) >= 2 and not phase_join_problem([self.window.study[i].recording for i in indices]):
-            self.window.statusBar().showMessage(f"{len(indices)} single-phase short-axis stacks: {JOIN_HINT}", 15000)
+        study = self.window.study
+        joinable = [g for g in self._groups() if not phase_join_problem([study[i].recording for i in g])]
+        if joinable:
+            n = sum(len(g) for g in joinable)
+            self.window.statusBar().showMessage(f"{n} one-phase recordings (one file per phase): {JOIN_HINT}", 15000)
 
     def join_phases(self) -> bool:
-        """The study's single-phase short-axis stacks become one stack of their phases (in the study's order;
-        app.workflow.stack_phases.join_phases), shown and ready to analyse; the single-phase recordings are
-        closed (saved first: their analyses and edits stay autosaved). False when nothing was joined."""
+        """Each view's one-phase recordings (still echo frames, single-phase short-axis stacks) become one
+        recording of their phases, in the study's order (app.workflow.phase_files.join_phases), ready to analyse;
+        the one-phase recordings are closed (saved first: their analyses and edits stay autosaved). False when
+        nothing was joined."""
         w = self.window
-        indices = self.single_phase_indices()
-        if len(indices) < 2:
-            w.statusBar().showMessage("Join single-phase stacks: open two or more single-phase short-axis stacks "
-                                      "(e.g. the ED and ES files) first", 8000)
+        groups = self._groups()
+        if not groups:
+            w.statusBar().showMessage("Join one-phase recordings: open two or more still frames or single-phase "
+                                      "stacks of one view (e.g. the ED and ES files) first", 8000)
             return False
-        recordings = [w.study[i].recording for i in indices]
-        problem = phase_join_problem(recordings)
-        if problem:
-            w.statusBar().showMessage(f"The single-phase stacks are not phases of one series ({problem})", 10000)
+        problems = [phase_join_problem([w.study[i].recording for i in g]) for g in groups]
+        groups = [g for g, problem in zip(groups, problems) if not problem]
+        if not groups:
+            w.statusBar().showMessage(f"The one-phase recordings are not phases of one series ({problems[0]})", 10000)
             return False
         if not self._idle() or not self.saved_or_confirmed():
             return False
-        joined = join_phases(recordings)
-        for index in reversed(indices):
+        joined = [join_phases([w.study[i].recording for i in g]) for g in groups]
+        for index in sorted((i for g in groups for i in g), reverse=True):
             self._remove(index)
-        index = w.controller.add_recording(joined)
-        w.show_recording(index)
-        w.statusBar().showMessage(f"Joined {len(indices)} single-phase stacks into one stack of {len(indices)} "
+        indices = [w.controller.add_recording(rec) for rec in joined]
+        w.show_recording(indices[0])
+        sizes = " and ".join(f"{len(g)}" for g in groups)
+        w.statusBar().showMessage(f"Joined {sizes} one-phase recordings into {len(groups)} recording(s) of their "
                                   "phases: Analyse (Ctrl+R) for EDV/ESV/EF", 10000)
         return True
 

@@ -35,10 +35,10 @@ from app.analysis.volumes import (
 )
 from app.data.recording import Recording
 from app.workflow.rv_measure import rv_areas_px2, rv_volumes
+from app.workflow.phase_files import joined_note
 from app.workflow.stack_phases import (
     is_partial_cycle,
     is_phase_pair,
-    is_joined,
     is_single_phase,
     partial_cycle_notes,
 )
@@ -210,12 +210,15 @@ def measure_curves(recording: Recording, curves: LvCurves, ed_frames: Sequence[i
                    es_frames: Sequence[int] | None = None, edited=frozenset()) -> Measurements:
     """The second half of measuring: ED/ES (given, else from the curve), beats, volumes, EF, notes."""
     if curves.method == "slice-summation":
-        return _measure_stack(recording, curves, ed_frames, es_frames, edited)
-    file_hr = recording.heart_rate_bpm
-    if curves.method == "single-slice":
-        file_hr = file_hr or gated_cycle_heart_rate_bpm(recording)
-    return _assemble(recording, curves.method, curves.volume, curves.area_px, curves.area_mm, curves.length,
-                     ed_frames, es_frames, edited, curves.quality, file_hr)
+        m = _measure_stack(recording, curves, ed_frames, es_frames, edited)
+    else:
+        file_hr = recording.heart_rate_bpm
+        if curves.method == "single-slice":
+            file_hr = file_hr or gated_cycle_heart_rate_bpm(recording)
+        m = _assemble(recording, curves.method, curves.volume, curves.area_px, curves.area_mm, curves.length,
+                      ed_frames, es_frames, edited, curves.quality, file_hr)
+    joined = joined_note(recording)  # one file per phase (app.workflow.phase_files)
+    return replace(m, notes=tuple(m.notes) + joined) if joined else m
 
 
 def measure_recording(
@@ -449,8 +452,6 @@ def _measure_stack(rec, curves: LvCurves, ed_frames, es_frames, edited) -> Measu
         notes = [n for n in m.notes if not n.startswith("no cardiac cycle found")]
         more = partial_cycle_notes(rec, m.volume_curve_ml, None if rv is None else rv.volume_curve_ml)
         m = replace(m, notes=tuple(notes) + more)
-    elif is_joined(rec):  # a cine of phases read one file each
-        m = replace(m, notes=tuple(m.notes) + partial_cycle_notes(rec, None, None))
     return m
 
 

@@ -1,0 +1,122 @@
+"""Recordings stored one file per phase, joined into one recording of those phases.
+
+Archives and public sets keep the phases experts contour as separate images: CAMUS's `patient0001_4CH_ED` and
+`_4CH_ES` (one echo frame each, per view), ACDC's `patient001_frame01.nii.gz` and `_frame12.nii.gz` (one
+short-axis stack each). Analysed one by one, each is one still frame or one phase: contours and a volume, no
+EF. Given together (`analyze ED ES`, or the viewer's Analysis > Join single-phase recordings), the one-phase
+recordings of one view and one geometry are joined, in the order given, into one recording of those phases:
+a 2-frame echo pair or a two-phase stack, whose analysis takes ED = the larger LV and ES = the smaller and
+gives EDV/ESV/EF (app.analysis.edes_curve.pair_ed_es). CAMUS's four files of a patient become an A4C pair and
+an A2C pair: a biplane study. Their timing is unknown: nominal, so no heart rate comes from it; the notes
+name the files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Sequence
+
+import numpy as np
+
+from app.data.recording import Recording, uniform_frame_times
+
+JOINED_PREFIX = "phases of "  # series_description of a joined recording, then the files' names
+NOMINAL_RATE_HZ = 25.0  # frame_times_nominal: no heart rate comes from it
+SPACING_TOLERANCE = 0.01  # relative: the same grid written twice, not two acquisitions' rounding
+
+
+def is_one_phase(rec: Recording) -> bool:
+    """One echo frame (a still image) or one short-axis MRI stack of one phase."""
+    if rec.n_frames != 1:
+        return False
+    return (rec.modality == "mri" and rec.is_stack) or (rec.modality == "echo" and not rec.is_stack)
+
+
+def is_joined(rec: Recording) -> bool:
+    """A recording join_phases made from one file per phase."""
+    return rec.series_description.startswith(JOINED_PREFIX)
+
+
+def joined_note(rec: Recording) -> tuple[str, ...]:
+    """The note naming the files a joined recording was made of (none for any other recording)."""
+    if not is_joined(rec):
+        return ()
+    return (f"{rec.series_description[len(JOINED_PREFIX):]}: one file per phase, joined in this order",)
+
+
+def join_groups(recordings: Sequence[Recording]) -> list[list[int]]:
+    """Indices of the one-phase recordings that join, grouped by modality and view (two or more per group, in
+    the order given; groups in the order of their first recording). Recordings of one group may still differ
+    in geometry: phase_join_problem says so."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, rec in enumerate(recordings):
+        if is_one_phase(rec):
+            groups.setdefault((rec.modality, rec.view), []).append(i)
+    return [g for g in groups.values() if len(g) >= 2]
+
+
+def phase_join_problem(recordings: Sequence[Recording]) -> str:
+    """Why one-phase recordings are not phases of one recording ("" when they are): modality, view, slices,
+    image size, pixel size, slice spacing or calibration differ."""
+    first = recordings[0]
+    for rec in recordings[1:]:
+        if (rec.modality, rec.view) != (first.modality, first.view):
+            return f"{first.modality} {first.view} against {rec.modality} {rec.view}"
+        if rec.n_slices != first.n_slices:
+            return f"{first.n_slices} slices against {rec.n_slices}"
+        if rec.image_shape != first.image_shape:
+            return (f"images of {first.image_shape[0]} x {first.image_shape[1]} px against "
+                    f"{rec.image_shape[0]} x {rec.image_shape[1]}")
+        if rec.calibrated != first.calibrated or not _close(rec.spacing_mm, first.spacing_mm):
+            return "different pixel sizes"
+        if (rec.slice_spacing_mm is None) != (first.slice_spacing_mm is None) or (
+                rec.slice_spacing_mm is not None and not _close((rec.slice_spacing_mm,), (first.slice_spacing_mm,))):
+            return "different slice spacings"
+    return ""
+
+
+def join_phases(recordings: Sequence[Recording]) -> Recording:
+    """One recording of the P one-phase recordings given, in their order: (P, H, W) echo frames or an
+    (S, P, H, W) stack (ValueError when fewer than two, not one-phase, or phase_join_problem says they differ).
+    The first one's patient, pixel and slice spacing and path; nominal frame times; for echo the union of
+    the sector masks."""
+    if len(recordings) < 2 or not all(is_one_phase(r) for r in recordings):
+        raise ValueError("join_phases needs two or more one-phase recordings (still echo frames or stacks)")
+    problem = phase_join_problem(recordings)
+    if problem:
+        raise ValueError(f"the recordings are not phases of one series: {problem}")
+    dtype = np.result_type(*(r.frames.dtype for r in recordings))
+    frames = np.concatenate([r.frames.astype(dtype, copy=False) for r in recordings], axis=-3)
+    masks = [r.sector_mask for r in recordings]
+    sector = np.logical_or.reduce(masks) if all(m is not None for m in masks) else recordings[0].sector_mask
+    names = ", ".join(r.source_path.name if r.source_path else r.series_description or "?" for r in recordings)
+    return replace(recordings[0], frames=frames, frame_times_s=uniform_frame_times(len(recordings), NOMINAL_RATE_HZ),
+                   frame_times_nominal=True, heart_rate_bpm=None, sector_mask=sector, ecg=None,
+                   series_description=f"{JOINED_PREFIX}{names}")
+
+
+def join_where_possible(recordings: Sequence[Recording]) -> tuple[list[Recording], list[list[int]], list[str]]:
+    """(recordings after joining, the index groups of the input each output recording comes from, one line per
+    group that could not be joined saying why). Output order: each group at its first recording's place."""
+    groups, problems, joined_at = join_groups(recordings), [], {}
+    for group in groups:
+        problem = phase_join_problem([recordings[i] for i in group])
+        if problem:
+            problems.append(f"one phase per file, but not phases of one series ({problem}): each is analysed alone")
+        else:
+            joined_at[group[0]] = group
+    members = {i for g in joined_at.values() for i in g}
+    out, sources = [], []
+    for i, rec in enumerate(recordings):
+        if i in joined_at:
+            out.append(join_phases([recordings[j] for j in joined_at[i]]))
+            sources.append(joined_at[i])
+        elif i not in members:
+            out.append(rec)
+            sources.append([i])
+    return out, sources, problems
+
+
+def _close(a: Sequence[float], b: Sequence[float]) -> bool:
+    return all(abs(float(x) - float(y)) <= SPACING_TOLERANCE * max(abs(float(x)), abs(float(y)), 1e-9)
+               for x, y in zip(a, b))
