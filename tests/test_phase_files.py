@@ -84,9 +84,7 @@ def test_four_phantom_frames_give_both_pairs_and_the_biplane_ef(tmp_path, capsys
 
 def test_camus_ed_and_es_files_match_the_two_frame_file(shared_data, tmp_path, capsys):
     """CAMUS valid, first patient: `analyze 4CH_ES.mhd 4CH_ED.mhd --view a4c` (one --view for both) gives what
-    the same two frames in one file give. Not to the decimal: a reader finds the sector on the frames it reads,
-    and on one frame it finds a slightly smaller one (39365 px against 40623 on both frames of patient0200),
-    which moves the network's crop: EDV 53.0 against 49.8 ml, ESV 30.2 against 28.2, EF 43.1 against 43.4."""
+    the same two frames in one file give (the sector of a 2-frame file is found as on one frame: tests/test_sector.py)."""
     folder = shared_data / "camus_a4c" / "valid"
     with np.load(sorted(folder.glob("*.npz"))[0]) as data:
         ed, es, spacing = data["ed"], data["es"], tuple(float(v) for v in data["spacing_mm"])
@@ -96,6 +94,6 @@ def test_camus_ed_and_es_files_match_the_two_frame_file(shared_data, tmp_path, c
     joined = _analyze(capsys, es_path, ed_path, "--view", "a4c")
     pair = _analyze(capsys, pair_path, "--view", "a4c")
     assert joined["frames"] == 2 and joined["ed_frames"] == [1] and joined["es_frames"] == [0]
-    for key in ("edv_ml", "esv_ml"):
-        assert joined[key] == pytest.approx(pair[key], rel=0.1), key
-    assert joined["ef_pct"] == pytest.approx(pair["ef_pct"], abs=1.5) and 20 < joined["ef_pct"] < 85
+    for key in ("edv_ml", "esv_ml", "ef_pct"):
+        assert joined[key] == pytest.approx(pair[key], abs=0.05), key
+    assert 20 < joined["ef_pct"] < 85
