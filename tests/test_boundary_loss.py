@@ -73,3 +73,21 @@ def test_clinical_augmentation_keeps_shape_range_and_the_labels_geometry():
         assert f[lb == 1].mean() < f[(lb == 0) & (f > 0)].mean()
     a, b = (augment(frames, labels, np.random.default_rng(5), clinical_p=1.0) for _ in range(2))
     np.testing.assert_array_equal(a[0], b[0])  # deterministic for a seed
+
+
+def test_relative_area_loss_weighs_a_small_cavity_as_a_large_one():
+    """A 2-px margin around a systolic-sized cavity costs more than around a diastolic one (as its volume error
+    does); an in-and-out boundary shift of equal area costs nothing; an absent class is left out."""
+    from lab.training.losses import relative_area_loss
+
+    def loss(truth, pred):
+        probs = torch.from_numpy(np.stack([1 - pred, pred])[None].astype(np.float32))
+        return float(relative_area_loss(probs, torch.from_numpy(truth[None]), (1,)))
+
+    small, large = _disc(10), _disc(30)
+    assert loss(small, small) == pytest.approx(0.0) and loss(large, large) == pytest.approx(0.0)
+    assert loss(small, _disc(12)) == pytest.approx(0.44, abs=0.05)  # area (12/10)^2 - 1
+    assert loss(small, _disc(12)) > 2 * loss(large, _disc(32))
+    shifted = np.roll(large, 3, axis=1)  # same area, moved: Dice drops, the volume does not
+    assert loss(large, shifted) == pytest.approx(0.0, abs=1e-6)
+    assert loss(np.zeros_like(small), small) == 0.0

@@ -125,9 +125,11 @@ def test_clinical_augmentation_and_boundary_loss_train(tmp_path, arch):
     """Two steps with the issue-30 options: the loss is finite and the metadata names them."""
     data = _fake_camus(tmp_path / "camus")
     argv = _args(tmp_path, data, arch, 2) + ["--clinical-augment", "1.0", "--boundary-weight", "0.05"]
+    argv += ["--area-weight", "0.5"] if arch == "base" else []
     assert echo_seg.main(argv) == 0
     meta = read_metadata(f"echo_seg_{arch}", tmp_path / "models")
     assert "boundary loss" in meta["loss"] and "clinical exports" in meta["training_data"]
+    assert ("relative LV area loss" in meta["loss"]) == (arch == "base")
     args = echo_seg.build_parser().parse_args(argv + ["--run", "again", "--no-bf16"])
     trainer = echo_seg.Trainer(args, [])
     assert np.isfinite(trainer.train_step())

@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--boundary-weight", type=float, default=0.0, metavar="W",
                    help="weight of the scale-balanced boundary loss (boundary errors of small cavities weigh as much "
                         "as of large ones; losses.boundary_loss), default 0")
+    p.add_argument("--area-weight", type=float, default=0.0, metavar="W",
+                   help="weight of the relative LV area loss (|soft area / true area - 1| per image: what the volume "
+                        "reads, small cavities as large ones; losses.relative_area_loss), base network, default 0")
     p.add_argument("--boundary-classes", type=str, default="1",
                    help="classes of the boundary loss (1 LV, 2 myocardium, 3 LA), default 1")
     return p
@@ -308,7 +311,8 @@ class Trainer:
     def train_step(self) -> float:
         import torch
 
-        from lab.training.losses import bce_loss, dice_loss, distillation_loss, masked_cross_entropy, temporal_loss
+        from lab.training.losses import (bce_loss, dice_loss, distillation_loss, masked_cross_entropy,
+                                         relative_area_loss, temporal_loss)
 
         self.model.train()
         for group in self.opt.param_groups:
@@ -325,6 +329,8 @@ class Trainer:
                 logits = self.model(x).float()
                 probs = torch.softmax(logits, 1)
                 loss = dice_loss(probs, y) + masked_cross_entropy(logits, y) + self._boundary(probs, labels)
+                if self.args.area_weight > 0:
+                    loss = loss + self.args.area_weight * relative_area_loss(probs, y, (1,))
             else:
                 use_phantom = self.phantoms is not None and self.rng.random() < self.args.phantom_fraction
                 if use_phantom:
@@ -437,7 +443,8 @@ class Trainer:
         boundary = (f" + {self.args.boundary_weight:g} x scale-balanced boundary loss (classes "
                     f"{self.args.boundary_classes})" if self.args.boundary_weight > 0 else "")
         if self.args.arch == "base":
-            return "soft Dice + cross-entropy" + boundary
+            area = f" + {self.args.area_weight:g} x relative LV area loss" if self.args.area_weight > 0 else ""
+            return "soft Dice + cross-entropy" + boundary + area
         seg = ("(Dice + BCE per class + " f"{VIEW_WEIGHT:g} x view cross-entropy{boundary})" if self.args.arch == "aggregation"
                else f"(Dice + 0.5 x cross-entropy{boundary})")
         w = self.args.temporal_weight

@@ -124,3 +124,20 @@ def boundary_loss(probs: torch.Tensor, labels: torch.Tensor, distance: torch.Ten
     if not bool(present.any()):
         return probs.sum() * 0.0
     return err[present].mean()
+
+
+def relative_area_loss(probs: torch.Tensor, labels: torch.Tensor, classes=(1,),
+                       mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean |soft area / true area - 1| of `classes` over the (image, class) pairs where the class is present:
+    what a volume (and so EF) reads, with a small end-systolic cavity weighing as much as a large diastolic one.
+    probs (N, K, H, W), labels (N, H, W) int64, mask (N,) bool of labelled frames."""
+    idx = list(classes)
+    onehot = F.one_hot(labels, probs.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)[:, idx]
+    true_area = onehot.sum(dim=(-2, -1))
+    present = true_area > 0
+    if mask is not None:
+        present = present & mask[:, None]
+    if not bool(present.any()):
+        return probs.sum() * 0.0
+    ratio = probs[:, idx].sum(dim=(-2, -1)) / true_area.clamp_min(1.0)
+    return (ratio - 1.0).abs()[present].mean()
