@@ -173,6 +173,17 @@ def test_a_diastolic_pair_cut_by_the_clips_end_is_not_a_beat_but_a_cut_systole_i
     assert beat_events(filling, [12], [2]) == ((12,), (2,))  # a clip shorter than a beat: ES 2 -> ED 12 stays
 
 
+def test_a_cut_beat_with_a_long_systole_keeps_its_events_and_the_beat_before():
+    """The long phantom clip as a 112 px MJPEG AVI at 50 Hz: after its split pairs go, TempReg-Net's last ED comes
+    12 frames early in filling (152, the curve's ED is 164), so the cut last beat's 'systole' is 31 frames against
+    the trusted beats' 20. Too long is not a diastolic sliver: dropping its ED also cut the beat before it, so
+    the clip lost its third complete beat (reported ED [2, 56, 110], 2 trusted beats instead of 3)."""
+    ed, es = [2, 56, 110, 152], [22, 75, 130, 183]
+    judged = summarise_beats(split_beats(np.linspace(100, 50, 217), ed, es, np.arange(217) / FPS)).beats
+    assert beat_events(judged, ed, es) == (tuple(ed), tuple(es))
+    assert [b.trusted for b in judged] == [True, True, True, False]  # the cut beat: no RR, the others counted
+
+
 def test_the_analysis_reports_one_ed_and_one_es_per_beat(monkeypatch):
     """A detector's extra ED/ES pair in a diastole (as TempReg-Net gave on the long phantom clip) is not in the
     analysis's events: not in the marks, the exported frames, the beats or the heart rate."""

@@ -80,10 +80,11 @@ def beat_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int
     """ed_frames and es_frames (sorted) without the events inside a complete beat's span (after its ED, before
     its next ED) other than its own ES: the ED/ES pair merge_split_beats joined into the beat, or a second ES
     the detector put in one beat; and without the ED and ES of a beat cut by the clip's end whose systole is a
-    sliver next to the trusted beats' (_real_systole): a diastolic pair, not the start of a beat. Other events
-    outside every complete beat (before the first ED, a cut beat with a real systole) are kept."""
+    sliver next to the trusted beats' (_systole_sliver): a diastolic pair, not the start of a beat. Other events
+    outside every complete beat (before the first ED, a cut beat with a real systole, or with a long one: an ED
+    placed early in filling, whose removal would also cut the beat before it) are kept."""
     spans = [(b.ed_frame, b.next_ed_frame, b.es_frame) for b in beats if b.complete]
-    slivers = [b for b in beats if not b.complete and not _real_systole(b, beats)]
+    slivers = [b for b in beats if not b.complete and _systole_sliver(b, beats)]
 
     def inside(frame: int, keep_es: bool) -> bool:
         return any(start < frame < end and not (keep_es and frame == es) for start, end, es in spans)
@@ -117,6 +118,15 @@ def _real_systole(beat: Beat, beats) -> bool:
     systole = float(np.median(systoles))
     lo, hi = RR_CONSISTENCY
     return lo * systole <= beat.es_frame - beat.ed_frame <= hi * systole
+
+
+def _systole_sliver(beat: Beat, beats) -> bool:
+    """A beat's ED -> ES shorter than RR_CONSISTENCY[0] of the trusted complete beats' median systole (a pair
+    of events in diastasis); False without such beats to compare with, or for a filling-phase beat."""
+    systoles = [b.es_frame - b.ed_frame for b in beats if b.trusted and b.complete and b.es_frame > b.ed_frame]
+    if not systoles or beat.es_frame < beat.ed_frame:
+        return False
+    return beat.es_frame - beat.ed_frame < RR_CONSISTENCY[0] * float(np.median(systoles))
 
 
 def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
