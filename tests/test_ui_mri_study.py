@@ -388,6 +388,8 @@ def test_join_single_phase_stacks_gives_the_pair_ef(make_window, qtbot, tmp_path
     joined = window.study[0].recording
     assert joined.frames.shape[:2] == (4, 2) and joined.frame_times_nominal
     assert "2 frames · timing unknown" in window.header.text()  # not the nominal 25 fps
+    window.cine.set_frame(1)
+    assert window.cine.frame_label.text() == "frame 1 of 0–1"  # no made-up 40 ms
     pair = np.concatenate([labels[:, 4:5], labels[:, 0:1]], axis=1)
     window.controller.segmenter_for = lambda r: (lambda rr: pair)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):

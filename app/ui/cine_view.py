@@ -158,7 +158,8 @@ class CineView(QWidget):
         self.slider.setValue(frame)
         self.slider.blockSignals(False)
         t = float(self.recording.frame_times_s[frame])
-        self.frame_label.setText(f"{frame_text(frame, len(self._frames))}  {t * 1000:.0f} ms")
+        when = "" if self.recording.frame_times_nominal else f"  {t * 1000:.0f} ms"  # no made-up times
+        self.frame_label.setText(f"{frame_text(frame, len(self._frames))}{when}")
         self.frame_changed.emit(frame)
 
     def step(self, delta: int) -> None:
