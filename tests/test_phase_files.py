@@ -97,3 +97,22 @@ def test_camus_ed_and_es_files_match_the_two_frame_file(shared_data, tmp_path, c
     for key in ("edv_ml", "esv_ml", "ef_pct"):
         assert joined[key] == pytest.approx(pair[key], abs=0.05), key
     assert 20 < joined["ef_pct"] < 85
+
+
+def test_the_report_gives_a_joined_pair_no_frame_rate():
+    """Its 25 Hz is nominal: the report's recordings table says "unknown" (the viewer's header "timing unknown")."""
+    from app.report.build import recording_section
+    from app.tasks import run_task
+    from app.workflow.analyse import analyze_recording
+
+    def frame(radius: float) -> Recording:
+        rows, cols = np.mgrid[:64, :64]
+        labels = (((rows - 32) ** 2 + ((cols - 32) / 0.6) ** 2) <= radius ** 2).astype(np.uint8)
+        return Recording(frames=labels[None] * 80, frame_times_s=np.zeros(1), modality="echo", view="a4c",
+                         spacing_mm=(0.5, 0.5), sector_mask=np.ones((64, 64), bool))
+
+    pair = join_phases([frame(20), frame(14)])
+    labels = (pair.frames > 0).astype(np.uint8)
+    analysis = run_task(analyze_recording(pair, segmenter=lambda rec: labels, strain=False))
+    assert analysis.measurements.ef_pct > 0
+    assert recording_section(analysis).frame_rate_text == "unknown"

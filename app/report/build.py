@@ -62,7 +62,8 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
     name = rec.source_path.name if rec.source_path else (rec.series_description or rec.view.upper())
     return RecordingSection(
         name=name, modality=rec.modality, view=rec.view, n_frames=rec.n_frames, n_slices=rec.n_slices,
-        frame_rate_hz=rec.frame_rate_hz, spacing_mm=tuple(float(s) for s in rec.spacing_mm),
+        frame_rate_hz=None if rec.frame_times_nominal else rec.frame_rate_hz,  # nominal timing: "unknown"
+        spacing_mm=tuple(float(s) for s in rec.spacing_mm),
         calibrated=rec.calibrated, slice_spacing_mm=rec.slice_spacing_mm,
         frame_times_s=np.asarray(rec.frame_times_s, dtype=float),
         measurements=tuple(measurement_rows(m, rec.modality, strain, sex, indexed_values(m, rec.patient))),
