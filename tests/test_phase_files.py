@@ -34,6 +34,16 @@ def test_still_frames_join_per_view_in_the_order_given():
     assert a4c.sector_mask.shape == (64, 64) and joined_note(clip) == ()
 
 
+def test_three_frames_of_one_view_are_not_taken_for_a_pair():
+    """Which two would be ED and ES? (And a 4-frame 'clip' of still frames is no cycle.) Each stays alone."""
+    out, sources, problems = join_where_possible([_frame("a4c", v) for v in (10, 20, 30)])
+    assert sources == [[0], [1], [2]] and len(out) == 3
+    assert problems == ["one phase per file, but not phases of one series (3 of one view, where an ED/ES pair is "
+                        "two): each is analysed alone"]
+    with pytest.raises(ValueError, match="an ED/ES pair is two"):
+        join_phases([_frame("a4c")] * 3)
+
+
 def test_frames_of_another_geometry_stay_apart_with_the_reason():
     recs = [_frame("a4c"), _frame("a4c", shape=(64, 80))]
     out, sources, problems = join_where_possible(recs)

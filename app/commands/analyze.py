@@ -159,14 +159,14 @@ def run(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in analyze_pacs.resolve_paths(args)]
     views = _per_path(args.view, len(paths), "view", shared=True)
     label_files = _per_path(args.labels, len(paths), "labels")
-    if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
-        raise UsageError("with several PATHs, --masks must be a folder")
     options = [AnalysisOptions(view=view, height_cm=args.height_cm, weight_kg=args.weight_kg, series_key=args.series,
                                model=args.model, hysteresis=args.hysteresis, strain=not args.no_strain)
                for view in views]
     recordings = [load(path, opts) for path, opts in zip(paths, options)]
     _check_one_patient(paths, recordings)
     paths, recordings, options, label_files = _joined_phases(paths, recordings, options, label_files)
+    if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
+        raise UsageError("with several PATHs, --masks must be a folder")
     analyses = []
     for path, recording, opts, label_file in zip(paths, recordings, options, label_files):
         try:

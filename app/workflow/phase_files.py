@@ -3,10 +3,11 @@
 Archives and public sets keep the phases experts contour as separate images: CAMUS's `patient0001_4CH_ED` and
 `_4CH_ES` (one echo frame each, per view), ACDC's `patient001_frame01.nii.gz` and `_frame12.nii.gz` (one
 short-axis stack each). Analysed one by one, each is one still frame or one phase: contours and a volume, no
-EF. Given together (`analyze ED ES`, or the viewer's Analysis > Join single-phase recordings), the one-phase
-recordings of one view and one geometry are joined, in the order given, into one recording of those phases:
+EF. Given together (`analyze ED ES`, or the viewer's Analysis > Join one-phase recordings), the two one-phase
+recordings of one view and one geometry are joined, in the order given, into one recording of both phases:
 a 2-frame echo pair or a two-phase stack, whose analysis takes ED = the larger LV and ES = the smaller and
-gives EDV/ESV/EF (app.analysis.edes_curve.pair_ed_es). CAMUS's four files of a patient become an A4C pair and
+gives EDV/ESV/EF (app.analysis.edes_curve.pair_ed_es). Three or more of one view are not joined (which two
+are ED and ES? and a 4-frame "clip" of still frames is no cycle): each is analysed alone, with a line why. CAMUS's four files of a patient become an A4C pair and
 an A2C pair: a biplane study. Their timing is unknown: nominal, so no heart rate comes from it; the notes
 name the files.
 """
@@ -56,8 +57,10 @@ def join_groups(recordings: Sequence[Recording]) -> list[list[int]]:
 
 
 def phase_join_problem(recordings: Sequence[Recording]) -> str:
-    """Why one-phase recordings are not phases of one recording ("" when they are): modality, view, slices,
-    image size, pixel size, slice spacing or calibration differ."""
+    """Why one-phase recordings are not the ED/ES phases of one recording ("" when they are): not two of them,
+    or modality, view, slices, image size, pixel size, slice spacing or calibration differ."""
+    if len(recordings) != 2:
+        return f"{len(recordings)} of one view, where an ED/ES pair is two"
     first = recordings[0]
     for rec in recordings[1:]:
         if (rec.modality, rec.view) != (first.modality, first.view):
@@ -76,12 +79,12 @@ def phase_join_problem(recordings: Sequence[Recording]) -> str:
 
 
 def join_phases(recordings: Sequence[Recording]) -> Recording:
-    """One recording of the P one-phase recordings given, in their order: (P, H, W) echo frames or an
-    (S, P, H, W) stack (ValueError when fewer than two, not one-phase, or phase_join_problem says they differ).
+    """One recording of the two one-phase recordings given, in their order: (2, H, W) echo frames or an
+    (S, 2, H, W) stack (ValueError when they are not one-phase, or phase_join_problem says they are no pair).
     The first one's patient, pixel and slice spacing and path; nominal frame times; for echo the union of
     the sector masks."""
-    if len(recordings) < 2 or not all(is_one_phase(r) for r in recordings):
-        raise ValueError("join_phases needs two or more one-phase recordings (still echo frames or stacks)")
+    if not all(is_one_phase(r) for r in recordings):
+        raise ValueError("join_phases needs one-phase recordings (still echo frames or single-phase stacks)")
     problem = phase_join_problem(recordings)
     if problem:
         raise ValueError(f"the recordings are not phases of one series: {problem}")
