@@ -7,9 +7,9 @@ EF. Given together (`analyze ED ES`, or the viewer's Analysis > Join one-phase r
 recordings of one view and one geometry are joined, in the order given, into one recording of both phases:
 a 2-frame echo pair or a two-phase stack, whose analysis takes ED = the larger LV and ES = the smaller and
 gives EDV/ESV/EF (app.analysis.edes_curve.pair_ed_es). Three or more of one view are not joined (which two
-are ED and ES? and a 4-frame "clip" of still frames is no cycle): each is analysed alone, with a line why. CAMUS's four files of a patient become an A4C pair and
-an A2C pair: a biplane study. Their timing is unknown: nominal, so no heart rate comes from it; the notes
-name the files.
+are ED and ES? and a 4-frame "clip" of still frames is no cycle): each is analysed alone, with a line why.
+CAMUS's four files of a patient become an A4C pair and an A2C pair: a biplane study. Their timing is unknown:
+nominal, so no heart rate comes from it; the notes name the files.
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ def joined_note(rec: Recording) -> tuple[str, ...]:
 
 
 def join_groups(recordings: Sequence[Recording]) -> list[list[int]]:
-    """Indices of the one-phase recordings that join, grouped by modality and view (two or more per group, in
-    the order given; groups in the order of their first recording). Recordings of one group may still differ
-    in geometry: phase_join_problem says so."""
+    """Indices of the one-phase recordings grouped by modality and view (two or more per group, in the order
+    given; groups in the order of their first recording). A group joins when phase_join_problem finds nothing:
+    two of them, of one geometry."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i, rec in enumerate(recordings):
         if is_one_phase(rec):
