@@ -34,8 +34,8 @@ from app.analysis.volumes import (
     slice_summation_ml,
 )
 from app.data.recording import Recording
-from app.workflow.rv_measure import rv_areas_px2, rv_volumes
 from app.workflow.phase_files import joined_note
+from app.workflow.rv_measure import rv_areas_px2, rv_volumes
 from app.workflow.stack_phases import (
     is_partial_cycle,
     is_phase_pair,
