@@ -8,6 +8,7 @@ from app.commands import registry
 
 TARGETS: dict[str, str] = {
     "echo-seg": "lab.evaluation.echo_seg:main",
+    "echo-files": "lab.evaluation.echo_files:main",
     "ed-es": "lab.evaluation.edes:main",
     "mri-seg": "lab.evaluation.mri_acdc:main",
     "mri-seg-crop-loo": "lab.evaluation.mri_crop_loo:main",
