@@ -116,20 +116,32 @@ def _check_one_patient(paths: list[Path], recordings) -> None:
 def _joined_phases(paths, recordings, options, label_files):
     """One-phase recordings given together (CAMUS's 4CH_ED / 4CH_ES frames, ACDC's frameED / frameES stacks) are
     the phases of one recording per view (app.workflow.phase_files): one analysis with EDV/ESV/EF. Groups of
-    different geometry stay separate, with a line saying why; label files given per phase keep them separate."""
+    different geometry stay separate, with a line saying why. Label files given for every PATH join with their
+    recordings (each read against its own file); given for some only, nothing is joined. Label entries of a
+    joined recording come back as (name, labels array)."""
+    import numpy as np
+
+    from app.commands.analyze_io import load_labels
     from app.workflow.phase_files import join_where_possible
 
-    if any(label_files):
+    if any(label_files) and not all(label_files):
         return paths, recordings, options, label_files
     joined, sources, problems = join_where_possible(recordings)
     for line in problems:
         print(f"note: {line}", file=sys.stderr)
+    labels_out = []
     for group in sources:
         if len(group) > 1:
             print(f"{', '.join(paths[i].name for i in group)}: one phase each, analysed as one recording",
                   file=sys.stderr)
+        if len(group) > 1 and label_files[group[0]]:
+            maps = [load_labels(Path(label_files[i]), recordings[i]) for i in group]
+            name = " + ".join(Path(label_files[i]).name for i in group)
+            labels_out.append((name, np.concatenate(maps, axis=-3)))
+        else:
+            labels_out.append(label_files[group[0]])
     firsts = [group[0] for group in sources]
-    return [paths[i] for i in firsts], joined, [options[i] for i in firsts], [label_files[i] for i in firsts]
+    return [paths[i] for i in firsts], joined, [options[i] for i in firsts], labels_out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -170,7 +182,9 @@ def run(args: argparse.Namespace) -> int:
     analyses = []
     for path, recording, opts, label_file in zip(paths, recordings, options, label_files):
         try:
-            if label_file:
+            if isinstance(label_file, tuple):  # the label maps of phases joined from files (_joined_phases)
+                segmenter, name = (lambda rec, _l=label_file[1]: _l), f"labels:{label_file[0]}"
+            elif label_file:
                 labels = load_labels(Path(label_file), recording)
                 segmenter, name = (lambda rec, _l=labels: _l), f"labels:{Path(label_file).name}"
             else:
