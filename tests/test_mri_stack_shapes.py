@@ -216,3 +216,48 @@ def test_acdc_phase_files_given_together_give_the_pair(acdc_cases, tmp_path, cap
     for key in ("edv_ml", "esv_ml", "ef_pct", "rv_edv_ml", "rv_esv_ml", "myocardial_mass_g"):
         assert joined[key] == pytest.approx(pair[key], abs=0.05), key
     assert abs(joined["ef_pct"] - case.reference.lv_ef_pct) < 10  # the network's EF, not the expert labels'
+
+
+def test_acdc_phase_files_with_their_label_files_give_the_reference(acdc_cases, tmp_path, capsys):
+    """`analyze ed.nii.gz es.nii.gz --labels ed_gt.nii.gz --labels es_gt.nii.gz`: each label file is read against
+    its own phase, then joined with it, so the expert labels give ACDC's reference EF (before: two phases, no EF)."""
+    case = acdc_cases[0]
+    ed, ed_labels = write_nifti(case, tmp_path / "ed.nii.gz", tmp_path / "ed_gt.nii.gz", ("ed",))
+    es, es_labels = write_nifti(case, tmp_path / "es.nii.gz", tmp_path / "es_gt.nii.gz", ("es",))
+    code = main(["analyze", str(es), str(ed), "--labels", str(es_labels), "--labels", str(ed_labels), "--json", "-",
+                 "--no-strain"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    r = json.loads(out.out)
+    assert r["frames"] == 2 and r["ed_frames"] == [1] and r["segmenter"] == "labels:es_gt.nii.gz + ed_gt.nii.gz"
+    assert r["ef_pct"] == pytest.approx(case.reference.lv_ef_pct, abs=EF_TOL_POINTS)
+    assert r["rv_ef_pct"] == pytest.approx(case.reference.rv_ef_pct, abs=EF_TOL_POINTS)
+
+
+def test_an_oblique_label_file_meets_its_slices(tmp_path):
+    """A stack stored with its slice axis from apex to base is read base first; its label file (same geometry)
+    now is too. Before, the labels kept the file's order: slice 1's labels on slice 6's image, silently."""
+    from pathlib import Path
+
+    from app.commands.analyze_io import load_labels
+    from app.data.readers import load_recording
+    from app.data.readers.nifti import APEX_DIRECTION_LPS
+
+    apex_to_base = -APEX_DIRECTION_LPS
+    x = np.cross(apex_to_base, [0.0, 0.0, 1.0])
+    x /= np.linalg.norm(x)
+    direction = tuple(np.stack([x, np.cross(apex_to_base, x), apex_to_base], axis=1).ravel())
+    image, labels = np.zeros((6, 40, 40), np.int16), np.zeros((6, 40, 40), np.uint8)
+    for k in range(6):  # slice k of the file: intensity 100 (k + 1), an LV 3 (k + 1) px wide
+        image[k, 10:30, 10:30] = 100 * (k + 1)
+        labels[k, 10:30, 10:10 + 3 * (k + 1)] = 1
+    for data, name in ((image, "sax.nii.gz"), (labels, "sax_gt.nii.gz")):
+        written = sitk.GetImageFromArray(data)
+        written.SetSpacing((1.5, 1.5, 8.0))
+        written.SetDirection(direction)
+        sitk.WriteImage(written, str(tmp_path / name))
+    rec = load_recording(tmp_path / "sax.nii.gz")
+    read = load_labels(Path(tmp_path / "sax_gt.nii.gz"), rec)
+    order = [int(rec.frames[s, 0, 20, 20]) // 100 for s in range(6)]
+    assert order == [6, 5, 4, 3, 2, 1]  # the reader put the stack base first
+    assert [int(read[s, 0].sum()) // 60 for s in range(6)] == order  # each slice's labels with its image

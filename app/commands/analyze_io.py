@@ -25,11 +25,7 @@ def load_labels(path: Path, recording: Recording) -> np.ndarray:
         elif path.suffix == ".npy":
             labels = np.load(path)
         else:
-            import SimpleITK as sitk
-
-            labels = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
-            if labels.ndim == 4:  # (phase, slice, H, W) from (x, y, slice, phase)
-                labels = labels.transpose(1, 0, 2, 3)
+            labels = _image_labels(path, recording)
     except UsageError:
         raise
     except Exception as exc:  # numpy / SimpleITK read errors
@@ -40,6 +36,25 @@ def load_labels(path: Path, recording: Recording) -> np.ndarray:
     if labels.shape != recording.frames.shape:
         raise UsageError(f"{path}: labels of shape {labels.shape} do not match the recording {recording.frames.shape}")
     return labels.astype(np.uint8)
+
+
+def _image_labels(path: Path, recording: Recording) -> np.ndarray:
+    """The label image SimpleITK reads: (phase, slice, H, W) from (x, y, slice, phase) made (slice, phase, H, W);
+    for a stack, its slices put base to apex from the file's orientation as the image reader puts the stack's
+    (app.data.readers.nifti.base_to_apex), else an obliquely stored label map would meet the reversed slices."""
+    import SimpleITK as sitk
+
+    from app.data.readers.nifti import base_to_apex
+
+    image = sitk.ReadImage(str(path))
+    labels = sitk.GetArrayFromImage(image)
+    if labels.ndim == 4:
+        labels = labels.transpose(1, 0, 2, 3)
+    if recording.is_stack and labels.ndim in (3, 4):
+        stack = base_to_apex(labels[:, None] if labels.ndim == 3 else labels, image.GetDirection(),
+                             image.GetDimension())
+        labels = stack[:, 0] if labels.ndim == 3 else stack
+    return labels
 
 
 def write_masks(labels: np.ndarray, recording: Recording, path: Path) -> Path:

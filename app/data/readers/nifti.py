@@ -225,7 +225,7 @@ def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = Fal
         stack = np.ascontiguousarray(data.transpose(1, 0, 2, 3))  # (T, Z, Y, X) -> (S, T, H, W)
         step = spacing[3] * s_per_unit if s_per_unit else None
         times, nominal = _times(stack.shape[1], step, DEFAULT_MR_RATE_HZ)
-    stack = _base_to_apex(stack, direction, dim)
+    stack = base_to_apex(stack, direction, dim)
     return Recording(frames=stack, frame_times_s=times, modality="mri", view="sax",
                      slice_spacing_mm=float(spacing[2] * mm_per_unit) if trusted else None,
                      frame_times_nominal=nominal, **common)
@@ -238,7 +238,7 @@ def _times(n: int, step_s: float | None, default_hz: float) -> tuple[np.ndarray,
     return uniform_frame_times(n, default_hz), n > 1
 
 
-def _base_to_apex(stack: np.ndarray, direction, dim: int) -> np.ndarray:
+def base_to_apex(stack: np.ndarray, direction, dim: int) -> np.ndarray:
     """Reverse the slice order when the slice axis points from apex to base (real orientations only)."""
     matrix = np.asarray(direction, dtype=np.float64).reshape(dim, dim)[:3, :3]
     if np.allclose(np.abs(matrix), np.eye(3)):
