@@ -236,7 +236,8 @@ def test_acdc_phase_files_with_their_label_files_give_the_reference(acdc_cases, 
 
 def test_an_oblique_label_file_meets_its_slices(tmp_path):
     """A stack stored with its slice axis from apex to base is read base first; its label file (same geometry)
-    now is too. Before, the labels kept the file's order: slice 1's labels on slice 6's image, silently."""
+    now is too. Before, the labels kept the file's order: slice 1's labels on slice 6's image, silently. The
+    masks written back go to the file's order and geometry (before: reversed, with no origin or direction)."""
     from pathlib import Path
 
     from app.commands.analyze_io import load_labels
@@ -261,3 +262,12 @@ def test_an_oblique_label_file_meets_its_slices(tmp_path):
     order = [int(rec.frames[s, 0, 20, 20]) // 100 for s in range(6)]
     assert order == [6, 5, 4, 3, 2, 1]  # the reader put the stack base first
     assert [int(read[s, 0].sum()) // 60 for s in range(6)] == order  # each slice's labels with its image
+    # and the mask `analyze --masks` writes lies on the file: its slice order, origin and direction
+    masks = tmp_path / "masks.nii.gz"
+    assert main(["analyze", str(tmp_path / "sax.nii.gz"), "--labels", str(tmp_path / "sax_gt.nii.gz"), "--masks",
+                 str(masks), "--no-strain", "--json", str(tmp_path / "r.json")]) == 0
+    written = sitk.ReadImage(str(masks))
+    source = sitk.ReadImage(str(tmp_path / "sax_gt.nii.gz"))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(written), labels)
+    assert written.GetDirection() == pytest.approx(source.GetDirection())
+    assert written.GetOrigin() == pytest.approx(source.GetOrigin())

@@ -58,26 +58,7 @@ def _image_labels(path: Path, recording: Recording) -> np.ndarray:
 
 
 def write_masks(labels: np.ndarray, recording: Recording, path: Path) -> Path:
-    """Write labels (T, H, W) or (S, T, H, W) as NIfTI with the recording's spacing.
+    """`analyze --masks`: the one label-map writer of the exports (app.report.exports.write_label_map)."""
+    from app.report.exports import write_label_map
 
-    2D+t: axes (x=col, y=row, t) with spacing (col mm, row mm, frame interval s).
-    Stack: (x, y, slice, phase) with spacing (col mm, row mm, slice spacing mm, frame interval s); one phase:
-    (x, y, slice). Labels: 0 background, 1 LV cavity, 2 myocardium, 3 LA (echo) or RV (short-axis MRI).
-    """
-    import SimpleITK as sitk
-
-    dt = 1.0 / recording.frame_rate_hz if recording.frame_rate_hz else 1.0
-    sp_row, sp_col = (float(s) for s in recording.spacing_mm)
-    if labels.ndim == 4 and labels.shape[1] == 1:  # one phase: a 3D (x, y, slice) volume, as it was read
-        image = sitk.GetImageFromArray(np.ascontiguousarray(labels[:, 0]).astype(np.uint8))
-        image.SetSpacing((sp_col, sp_row, float(recording.slice_spacing_mm or 1.0)))
-    elif labels.ndim == 4:
-        image = sitk.GetImageFromArray(np.ascontiguousarray(labels.transpose(1, 0, 2, 3)).astype(np.uint8),
-                                       isVector=False)
-        image.SetSpacing((sp_col, sp_row, float(recording.slice_spacing_mm or 1.0), dt))
-    else:
-        image = sitk.GetImageFromArray(np.ascontiguousarray(labels).astype(np.uint8), isVector=False)
-        image.SetSpacing((sp_col, sp_row, dt))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sitk.WriteImage(image, str(path), useCompression=True)
-    return path
+    return write_label_map(labels, recording, path)

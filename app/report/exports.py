@@ -151,25 +151,82 @@ def write_contours_json(analysis, path) -> Path:
 
 
 def write_masks_nifti(analysis, path) -> Path:
-    """Labels (T, H, W) or (S, T, H, W) as NIfTI (.nii / .nii.gz) with the recording's spacing."""
+    """The analysis's labels as NIfTI: write_label_map(analysis.labels, analysis.recording, path)."""
+    return write_label_map(analysis.labels, analysis.recording, path)
+
+
+def write_label_map(labels: np.ndarray, recording, path) -> Path:
+    """Labels (T, H, W) or (S, T, H, W) as NIfTI (.nii / .nii.gz) in the recording's grid, with its spacing.
+
+    2D+t: axes (x=col, y=row, t), spacing (col mm, row mm, frame interval s). Stack: (x, y, slice, phase), spacing
+    (col mm, row mm, slice spacing mm, frame interval s); one phase: (x, y, slice), as such a stack is stored.
+    A stack read from a NIfTI / MetaImage of the same size keeps that file's origin, direction and slice order
+    (the reader puts a stack base first: app.data.readers.nifti.base_to_apex), so the mask lies on the file in
+    any viewer. Labels: 0 background, 1 LV cavity, 2 myocardium, 3 LA (echo) or RV (short-axis MRI)."""
     import SimpleITK as sitk
 
-    rec = analysis.recording
-    labels = np.ascontiguousarray(analysis.labels, dtype=np.uint8)
-    frame_s = 1.0 / rec.frame_rate_hz if rec.frame_rate_hz else 1.0  # as `analyze --masks` writes it
+    labels = np.ascontiguousarray(labels, dtype=np.uint8)
+    frame_s = 1.0 / recording.frame_rate_hz if recording.frame_rate_hz else 1.0
+    col_mm, row_mm = float(recording.spacing_mm[1]), float(recording.spacing_mm[0])
     if labels.ndim == 3:
         image = sitk.GetImageFromArray(labels, isVector=False)  # numpy (T, H, W) -> image (W, H, T)
-        image.SetSpacing((float(rec.spacing_mm[1]), float(rec.spacing_mm[0]), float(frame_s)))
+        image.SetSpacing((col_mm, row_mm, float(frame_s)))
     elif labels.ndim == 4:
-        image = sitk.GetImageFromArray(np.ascontiguousarray(np.transpose(labels, (1, 0, 2, 3))), isVector=False)
-        # numpy (T, S, H, W) -> image (W, H, S, T)
-        image.SetSpacing((float(rec.spacing_mm[1]), float(rec.spacing_mm[0]),
-                          float(rec.slice_spacing_mm or 1.0), float(frame_s)))
+        geometry = _stack_file_geometry(recording, labels.shape)
+        if geometry is not None and geometry[2]:
+            labels = labels[::-1]  # back to the file's slice order
+        slice_mm = float(recording.slice_spacing_mm or 1.0)
+        if labels.shape[1] == 1:  # one phase: a 3D (x, y, slice) volume
+            image = sitk.GetImageFromArray(np.ascontiguousarray(labels[:, 0]))
+            image.SetSpacing((col_mm, row_mm, slice_mm))
+        else:  # numpy (T, S, H, W) -> image (W, H, S, T)
+            image = sitk.GetImageFromArray(np.ascontiguousarray(np.transpose(labels, (1, 0, 2, 3))), isVector=False)
+            image.SetSpacing((col_mm, row_mm, slice_mm, float(frame_s)))
+        if geometry is not None:
+            _set_geometry(image, *geometry[:2])
     else:
         raise ValueError(f"labels must be (T,H,W) or (S,T,H,W), got shape {labels.shape}")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_target(path) as tmp:
         sitk.WriteImage(image, str(tmp), useCompression=str(path).endswith(".gz"))
     return Path(path)
+
+
+def _stack_file_geometry(recording, shape) -> tuple[tuple, tuple, bool] | None:
+    """(origin xyz, direction 3x3 row-major, slices reversed on reading) of the NIfTI / MetaImage the stack was
+    read from, None for another source or a file of another size."""
+    import SimpleITK as sitk
+
+    from app.data.readers.nifti import base_to_apex
+
+    source = recording.source_path
+    if source is None or not str(source).lower().endswith((".nii", ".nii.gz", ".mhd", ".mha")):
+        return None
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(source))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return None
+    dim, size = reader.GetDimension(), reader.GetSize()
+    if dim not in (3, 4) or tuple(size[:3]) != (shape[3], shape[2], shape[0]):
+        return None
+    direction = np.asarray(reader.GetDirection(), dtype=np.float64).reshape(dim, dim)[:3, :3]
+    order = np.arange(shape[0])[:, None]
+    reversed_on_reading = bool(base_to_apex(order, reader.GetDirection(), dim)[0, 0] != 0)
+    return tuple(reader.GetOrigin()[:3]), tuple(direction.ravel()), reversed_on_reading
+
+
+def _set_geometry(image, origin3, direction3) -> None:
+    """Origin and direction of a 3D, or of the space of a 4D (x, y, slice, phase), image."""
+    if image.GetDimension() == 3:
+        image.SetOrigin(origin3)
+        image.SetDirection(direction3)
+        return
+    matrix = np.eye(4)
+    matrix[:3, :3] = np.asarray(direction3).reshape(3, 3)
+    image.SetOrigin(tuple(origin3) + (0.0,))
+    image.SetDirection(tuple(matrix.ravel()))
 
 
 # -- annotated cine ----------------------------------------------------------------------------------
