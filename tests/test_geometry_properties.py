@@ -109,7 +109,8 @@ def test_strain_does_not_change_under_rotation_scale_and_pixel_spacing(a, b, sho
 def test_contours_of_a_half_ellipse_mask(a_px, b_px, cx):
     """The traced open endocardium closed by its annulus chord encloses the mask's area (measured within
     0.055 x perimeter px^2 on 15 random shapes: tolerance 0.15 x perimeter); the apex is the ellipse's tip
-    (measured 1.34 px: tolerance 2) and the annulus points are the base corners (measured 0.66 px: 1.0)."""
+    (measured 1.34 px: tolerance 2, wider along the row for a blunt tip) and the annulus points are the base
+    corners (measured 0.66 px: 1.0)."""
     base_row = 140
     labels = half_ellipse_lv(a_px=a_px, b_px=b_px, cx=cx, base_row=base_row)
     c = extract_contours(labels)
@@ -118,7 +119,10 @@ def test_contours_of_a_half_ellipse_mask(a_px, b_px, cx):
     perimeter_px = np.pi * (a_px + b_px) + 2 * b_px
     assert polygon_area_px2(c.endo_px) == pytest.approx(cavity_px2, abs=0.15 * perimeter_px)
     apex_row = base_row + 0.5 - a_px
-    np.testing.assert_allclose(c.apex_px, [cx, apex_row], atol=2.0)
+    # the tip's row within 2 px; along the row a blunt tip is flat: within half a pixel of its height the ellipse
+    # runs b / sqrt(a) px either side (a = 50.5, b = 38: 5.3 px; the apex found 2.5 px off its middle)
+    assert abs(c.apex_px[1] - apex_row) <= 2.0
+    assert abs(c.apex_px[0] - cx) <= max(2.0, b_px / np.sqrt(a_px))
     (left_x, left_y), (right_x, right_y) = c.annulus_px
     assert left_x == pytest.approx(cx - b_px, abs=1.0) and right_x == pytest.approx(cx + b_px, abs=1.0)
     assert abs(left_y - base_row) <= 1.0 and abs(right_y - base_row) <= 1.0
