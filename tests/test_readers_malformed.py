@@ -187,3 +187,24 @@ def test_copy_of_real_file_with_other_extension_loads(shared_data, tmp_path):
     target = tmp_path / "renamed.txt"
     shutil.copy(shared_data.joinpath(*OB_FILE), target)
     assert load_recording(target).frames.shape == (2, 600, 800)
+
+
+def test_a_label_map_is_refused_as_an_image(tmp_path, capsys):
+    """ACDC's `_gt` files (8-bit, values 0-3) were read as an echo clip of black frames: in a batch over ACDC
+    folders, one row of noise per label file. One clear error instead; a real 8-bit image still reads."""
+    import SimpleITK as sitk
+
+    from app.cli import main
+    from app.data.readers import load_recording
+
+    labels = np.zeros((6, 40, 40), np.uint8)
+    labels[:, 10:30, 10:30] = 2
+    labels[:, 15:25, 15:25] = 1
+    path = tmp_path / "patient001_frame01_gt.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray(labels), str(path))
+    _assert_load_error(path, "label map")
+    assert main(["analyze", str(path)]) == 2
+    assert "every voxel is 0-2: a label map (give it with --labels)" in capsys.readouterr().err
+    image = tmp_path / "clip.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray((labels * 60).astype(np.uint8)), str(image))
+    assert load_recording(image).n_frames == 6

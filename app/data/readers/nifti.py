@@ -39,6 +39,7 @@ from app.data.recording import Recording, SeriesInfo, uniform_frame_times
 
 DEFAULT_ECHO_RATE_HZ = 30.0
 DEFAULT_MR_RATE_HZ = 25.0
+MAX_LABEL_VALUE = 7  # integer data within 0..7 everywhere: labels (ours 0-3, ACDC 0-3, M&Ms 0-3), not an image
 PLAUSIBLE_FRAME_INTERVAL_S = (0.001, 0.5)  # a default step of 1 (s) in a header is not a frame rate
 APEX_DIRECTION_LPS = np.array([1.0, -1.0, -1.0]) / np.sqrt(3.0)
 _ECHO_WORDS = ("sequence", "echo", "cine_echo")
@@ -163,7 +164,20 @@ def _read(path: Path, reader, echo: bool = False) -> Recording:
     except Exception as exc:
         raise LoadError(path, f"the image data could not be read ({_first_line(exc)})") from None
     data = _to_grey(data, reader.GetNumberOfComponents(), path)
+    _refuse_label_map(path, data)
     return _recording(path, reader, data, image.GetDirection(), echo)
+
+
+def _refuse_label_map(path: Path, data: np.ndarray) -> None:
+    """LoadError for integer data whose every voxel is 0..MAX_LABEL_VALUE: a label map (ACDC's `_gt` files, our
+    own masks) or an empty image, nothing to segment. Read as an image, an 8-bit 3D label map became an echo
+    clip of black frames (in a batch over ACDC folders, a row of noise per label file)."""
+    if data.size == 0 or not np.issubdtype(data.dtype, np.integer):
+        return
+    low, high = int(data.min()), int(data.max())
+    if 0 <= low and high <= MAX_LABEL_VALUE:
+        raise LoadError(path, f"every voxel is {low}-{high}: a label map (give it with --labels) or an empty image, "
+                              "not an image to analyse")
 
 
 def _check_complete(path: Path, reader, n_voxels: int) -> None:
