@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from app.ui import dialogs
 from app.ui.study_dialogs import AboutDialog, ask_patient_details
-from app.workflow.phase_files import join_groups, join_phases, phase_join_problem
+from app.workflow.phase_files import join_phases, joinable_groups
 from app.workflow.study_edits import PatientDetailsEdit
 
 JOIN_HINT = "Analysis ▸ Join one-phase recordings gives their EDV/ESV/EF"
@@ -75,16 +75,15 @@ class StudyActions:
         AboutDialog(self.window).exec()
 
     # -- phases stored one file each ------------------------------------------------------------
-    def _groups(self) -> list[list[int]]:
+    def _joinable(self) -> tuple[list[list[int]], list[str]]:
         study = self.window.study
-        return join_groups([study[i].recording for i in range(len(study))])
+        return joinable_groups([study[i].recording for i in range(len(study))])
 
     def hint_join(self) -> None:
         """After a recording was placed: say so when the study now holds phases to join."""
-        study = self.window.study
-        joinable = [g for g in self._groups() if not phase_join_problem([study[i].recording for i in g])]
-        if joinable:
-            n = sum(len(g) for g in joinable)
+        groups, _ = self._joinable()
+        if groups:
+            n = sum(len(g) for g in groups)
             self.window.statusBar().showMessage(f"{n} one-phase recordings (one file per phase): {JOIN_HINT}", 15000)
 
     def join_phases(self) -> bool:
@@ -93,13 +92,11 @@ class StudyActions:
         the one-phase recordings are closed (saved first: their analyses and edits stay autosaved). False when
         nothing was joined."""
         w = self.window
-        groups = self._groups()
-        if not groups:
+        groups, problems = self._joinable()
+        if not groups and not problems:
             w.statusBar().showMessage("Join one-phase recordings: open two or more still frames or single-phase "
                                       "stacks of one view (e.g. the ED and ES files) first", 8000)
             return False
-        problems = [phase_join_problem([w.study[i].recording for i in g]) for g in groups]
-        groups = [g for g, problem in zip(groups, problems) if not problem]
         if not groups:
             w.statusBar().showMessage(f"The one-phase recordings are not phases of one series ({problems[0]})", 10000)
             return False

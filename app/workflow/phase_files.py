@@ -98,17 +98,25 @@ def join_phases(recordings: Sequence[Recording]) -> Recording:
                    series_description=f"{JOINED_PREFIX}{names}")
 
 
+def joinable_groups(recordings: Sequence[Recording]) -> tuple[list[list[int]], list[str]]:
+    """(the join_groups that join, the phase_join_problem of each one that does not)."""
+    groups, problems = [], []
+    for group in join_groups(recordings):
+        problem = phase_join_problem([recordings[i] for i in group])
+        if problem:
+            problems.append(problem)
+        else:
+            groups.append(group)
+    return groups, problems
+
+
 def join_where_possible(recordings: Sequence[Recording]) -> tuple[list[Recording], list[list[int]], list[str]]:
     """(recordings after joining, the index groups of the input each output recording comes from, one line per
     group that could not be joined saying why). Output order: each group at its first recording's place."""
-    groups, problems, joined_at = join_groups(recordings), [], {}
-    for group in groups:
-        problem = phase_join_problem([recordings[i] for i in group])
-        if problem:
-            problems.append(f"one phase per file, but not phases of one series ({problem}): each is analysed alone")
-        else:
-            joined_at[group[0]] = group
-    members = {i for g in joined_at.values() for i in g}
+    groups, reasons = joinable_groups(recordings)
+    problems = [f"one phase per file, but not phases of one series ({why}): each is analysed alone" for why in reasons]
+    joined_at = {group[0]: group for group in groups}
+    members = {i for g in groups for i in g}
     out, sources = [], []
     for i, rec in enumerate(recordings):
         if i in joined_at:
