@@ -197,7 +197,7 @@ def _stack_file_geometry(recording, shape) -> tuple[tuple, tuple, bool] | None:
     read from, None for another source or a file of another size."""
     import SimpleITK as sitk
 
-    from app.data.readers.nifti import base_to_apex
+    from app.data.readers.nifti import apex_first
 
     source = recording.source_path
     if source is None or not str(source).lower().endswith((".nii", ".nii.gz", ".mhd", ".mha")):
@@ -212,9 +212,7 @@ def _stack_file_geometry(recording, shape) -> tuple[tuple, tuple, bool] | None:
     if dim not in (3, 4) or tuple(size[:3]) != (shape[3], shape[2], shape[0]):
         return None
     direction = np.asarray(reader.GetDirection(), dtype=np.float64).reshape(dim, dim)[:3, :3]
-    order = np.arange(shape[0])[:, None]
-    reversed_on_reading = bool(base_to_apex(order, reader.GetDirection(), dim)[0, 0] != 0)
-    return tuple(reader.GetOrigin()[:3]), tuple(direction.ravel()), reversed_on_reading
+    return tuple(reader.GetOrigin()[:3]), tuple(direction.ravel()), apex_first(reader.GetDirection(), dim)
 
 
 def _set_geometry(image, origin3, direction3) -> None:

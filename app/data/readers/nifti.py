@@ -252,13 +252,18 @@ def _times(n: int, step_s: float | None, default_hz: float) -> tuple[np.ndarray,
     return uniform_frame_times(n, default_hz), n > 1
 
 
-def base_to_apex(stack: np.ndarray, direction, dim: int) -> np.ndarray:
-    """Reverse the slice order when the slice axis points from apex to base (real orientations only)."""
+def apex_first(direction, dim: int) -> bool:
+    """True when the file's slice axis points from apex to base (real orientations only; an identity-like one
+    says nothing of the anatomy: file order is kept)."""
     matrix = np.asarray(direction, dtype=np.float64).reshape(dim, dim)[:3, :3]
     if np.allclose(np.abs(matrix), np.eye(3)):
-        return stack  # identity-like: no reliable anatomy, keep file order
-    axis = matrix[:, 2]
-    return stack[::-1].copy() if float(axis @ APEX_DIRECTION_LPS) < 0 else stack
+        return False
+    return float(matrix[:, 2] @ APEX_DIRECTION_LPS) < 0
+
+
+def base_to_apex(stack: np.ndarray, direction, dim: int) -> np.ndarray:
+    """The stack with its slices base first: reversed when the file stores them apex first (apex_first)."""
+    return stack[::-1].copy() if apex_first(direction, dim) else stack
 
 
 def _first_line(exc: BaseException) -> str:
