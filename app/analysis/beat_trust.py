@@ -112,10 +112,9 @@ def without_split_pairs(curve: np.ndarray, ed_frames, es_frames, frame_rate_hz: 
 def _real_systole(beat: Beat, beats) -> bool:
     """A beat's ED -> ES as long as the median of the trusted complete beats' (within RR_CONSISTENCY); True
     when there is no such beat to compare with, or for a filling-phase beat (ES before ED, split_beats)."""
-    systoles = [b.es_frame - b.ed_frame for b in beats if b.trusted and b.complete and b.es_frame > b.ed_frame]
-    if not systoles or beat.es_frame < beat.ed_frame:
+    systole = _median_systole(beats)
+    if systole is None or beat.es_frame < beat.ed_frame:
         return True
-    systole = float(np.median(systoles))
     lo, hi = RR_CONSISTENCY
     return lo * systole <= beat.es_frame - beat.ed_frame <= hi * systole
 
@@ -123,10 +122,16 @@ def _real_systole(beat: Beat, beats) -> bool:
 def _systole_sliver(beat: Beat, beats) -> bool:
     """A beat's ED -> ES shorter than RR_CONSISTENCY[0] of the trusted complete beats' median systole (a pair
     of events in diastasis); False without such beats to compare with, or for a filling-phase beat."""
-    systoles = [b.es_frame - b.ed_frame for b in beats if b.trusted and b.complete and b.es_frame > b.ed_frame]
-    if not systoles or beat.es_frame < beat.ed_frame:
+    systole = _median_systole(beats)
+    if systole is None or beat.es_frame < beat.ed_frame:
         return False
-    return beat.es_frame - beat.ed_frame < RR_CONSISTENCY[0] * float(np.median(systoles))
+    return beat.es_frame - beat.ed_frame < RR_CONSISTENCY[0] * systole
+
+
+def _median_systole(beats) -> float | None:
+    """Median ED -> ES frames of the trusted complete beats (None without one)."""
+    systoles = [b.es_frame - b.ed_frame for b in beats if b.trusted and b.complete and b.es_frame > b.ed_frame]
+    return float(np.median(systoles)) if systoles else None
 
 
 def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
