@@ -119,15 +119,19 @@ def test_whole_slice_segmentation_of_a_stack_is_cancellable_and_labels_every_sli
     assert not any(isinstance(i, MriSegmentation) for i in stop)
 
 
-class _NeighbourNet(torch.nn.Module):
-    """A 3-channel 'network' that calls a pixel LV pool where the slice before is bright and RV pool where the
-    slice after is: it shows which neighbour reached which channel."""
-
-    in_channels = 3
+class _FakeNet(torch.nn.Module):
+    """A fixed rule standing in for a network: one unused parameter gives the inference its device."""
 
     def __init__(self):
         super().__init__()
         self.w = torch.nn.Parameter(torch.zeros(1))
+
+
+class _NeighbourNet(_FakeNet):
+    """A 3-channel 'network' that calls a pixel LV pool where the slice before is bright and RV pool where the
+    slice after is: it shows which neighbour reached which channel."""
+
+    in_channels = 3
 
     def forward(self, x):  # (B, T, 3, H, W) -> (B, T, 4, H, W)
         zero = torch.zeros_like(x[:, :, 0])
@@ -261,15 +265,11 @@ def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monke
     assert isinstance(seg, MriSegmentation) and seg.labels.shape == rec.frames.shape
 
 
-class _ReferenceNet(torch.nn.Module):
+class _ReferenceNet(_FakeNet):
     """A 2-channel 'network' calling a pixel RV pool where the phase is darker than the reference (end-diastolic)
     phase and LV pool where it is bright: it shows which phase reached the reference channel."""
 
     in_channels = 2
-
-    def __init__(self):
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.zeros(1))
 
     def forward(self, x):  # (B, T, 2, H, W) -> (B, T, 4, H, W)
         zero = torch.zeros_like(x[:, :, 0])
