@@ -17,6 +17,7 @@ import numpy as np
 
 from app.tasks import Cancel, Progress, is_cancelled
 from app.data.recording import Recording
+from app.ml.mri_basal_rv import without_atrial_rv
 from app.ml.mri_preprocess import neighbour_channels, prepare_slice, probabilities_to_recording, reference_channels
 from app.ml.mri_stack_cleanup import clean_stack
 
@@ -26,11 +27,22 @@ MODEL_NAME = "mri_seg"
 @dataclass(frozen=True)
 class MriSegmentation:
     """labels (S, T, H, W) uint8 on the recording grid: 0 background, 1 LV blood pool, 2 myocardium, and
-    3 RV blood pool from a four-class model; confidence (S, T) mean max-probability inside the predicted LV."""
+    3 RV blood pool from a four-class model; confidence (S, T) mean max-probability inside the predicted LV;
+    atrial_rv: the basal regions the network drew as RV and the clean-up left out as right atrium
+    (app/ml/mri_basal_rv.py), reported per phase as the segmenter's flags (flagged_frames, flag_reasons)."""
 
     labels: np.ndarray
     confidence: np.ndarray
     center_rc: tuple[float, float]
+    atrial_rv: tuple = ()
+
+    @property
+    def flagged_frames(self) -> tuple[int, ...]:
+        return tuple(sorted({r.phase for r in self.atrial_rv}))
+
+    @property
+    def flag_reasons(self) -> tuple[str, ...]:
+        return tuple("; ".join(r.reason() for r in self.atrial_rv if r.phase == t) for t in self.flagged_frames)
 
 
 # Test-time augmentation: the input is also segmented flipped and turned (the net was trained with flips and
@@ -181,17 +193,24 @@ def stack_probabilities(net, frames: np.ndarray, spacing_mm: tuple[float, float]
 def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_views: int = DEFAULT_TTA_VIEWS,
                          clean: bool = True) -> Iterator:
     """Cancellable generator: Progress per slice, then the MriSegmentation of the (S, T) stack
-    (labels 0 background, 1 LV pool, 2 myocardium, 3 RV pool)."""
+    (labels 0 background, 1 LV pool, 2 myocardium, 3 RV pool), finished by finish_stack when `clean`."""
     frames = recording.frames if recording.is_stack else recording.frames[None]
     height, width = frames.shape[-2:]
     result = yield from stack_labels(net, frames, recording.spacing_mm, tta_views, cancel)
     if result is None:
         return
     labels, confidence = result
+    atrial_rv = ()
     if clean:
-        labels = clean_stack(labels)
+        labels, atrial_rv = finish_stack(labels)
     yield Progress(1.0, "segmentation done")
-    yield MriSegmentation(labels, confidence, lv_centre_rc(labels, (height, width)))
+    yield MriSegmentation(labels, confidence, lv_centre_rc(labels, (height, width)), atrial_rv)
+
+
+def finish_stack(labels: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """(S, T, H, W) argmax labels -> the stack clean-up (app/ml/mri_stack_cleanup.py), then the basal RV that is
+    right atrium left out (app/ml/mri_basal_rv.py): (labels, the atrial regions left out)."""
+    return without_atrial_rv(clean_stack(labels))
 
 
 def stack_labels(net, frames: np.ndarray, spacing_mm: tuple[float, float], tta_views: int = DEFAULT_TTA_VIEWS,

@@ -6,7 +6,8 @@ views, resampled to the scanner grid); the labels are scored on that grid agains
 and Hausdorff (mm) of the LV pool, myocardium and RV pool at ED and ES, and LV/RV EDV, ESV, EF and the
 myocardial mass (1.05 g/ml) against ACDC's reference values (bias = ours - reference, with SD and mean
 absolute error), per diagnostic group and overall. Approaches: "clean" (the shipped clean-up,
-app/ml/mri_stack_cleanup.py) and "raw" (argmax only). Then the second table: Sunnybrook, a centre no fold saw,
+app/ml/mri_stack_cleanup.py, then the basal RV that is right atrium left out, app/ml/mri_basal_rv.py) and "raw"
+(argmax only). Then the second table: Sunnybrook, a centre no fold saw,
 segmented by the ensemble of the finished folds (lab/evaluation/mri_sunnybrook.py). Writes
 checkpoints/mri_acdc_cv[_TAG]/summary.json, which `train mri-seg-acdc --publish` copies into the metadata.
 (`evaluate mri-seg-crop-loo` is the earlier crop model's Sunnybrook leave-one-out, lab/evaluation/mri_crop_loo.py.)
@@ -26,7 +27,6 @@ import numpy as np
 from app.analysis.seg_metrics import dice, hausdorff_3d_mm
 from app.data.datasets import acdc
 from app.data.degrade_mri import PROFILES
-from app.ml.mri_stack_cleanup import clean_stack
 from lab.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from lab.training.mri_acdc_folds import ACDC, N_FOLDS, fold_patients, load_fold_net, run_dir
 
@@ -143,12 +143,20 @@ def evaluate(root: Path, tag: str, tta_views: int, folds: list[int], degrade: st
         for pid in fold_patients(root, str(fold))[1]:
             patient = acdc.load_patient(root, pid)
             raw = cached_prediction(net, patient, tta_views, cache, degrade)
-            cleaned = np.stack([clean_stack(raw[p][:, None])[:, 0] for p in (0, 1)])
+            cleaned = finished_stack(raw)
             rows += [score(patient, cleaned, "clean"), score(patient, raw, "raw")]
             print(f"fold {fold} {pid} ({patient.group}): LV {rows[-2].dice['lv_ed']:.3f}/{rows[-2].dice['lv_es']:.3f} "
                   f"myo {rows[-2].dice['myo_ed']:.3f}/{rows[-2].dice['myo_es']:.3f} "
                   f"RV {rows[-2].dice['rv_ed']:.3f}/{rows[-2].dice['rv_es']:.3f}", flush=True)
     return rows
+
+
+def finished_stack(raw: np.ndarray) -> np.ndarray:
+    """(2, S, H, W) raw ED/ES labels -> finished as the app finishes a stack (app.ml.mri_inference.finish_stack:
+    the clean-up, then the basal RV that is right atrium left out)."""
+    from app.ml.mri_inference import finish_stack
+
+    return finish_stack(raw.transpose(1, 0, 2, 3))[0].transpose(1, 0, 2, 3)
 
 
 def _prediction_key(fold: int, tag: str) -> str:

@@ -18,7 +18,6 @@ import numpy as np
 from app.analysis.contour_metrics import average_perpendicular_distance_mm
 from app.analysis.seg_metrics import dice
 from app.data.datasets import sunnybrook
-from app.ml.mri_stack_cleanup import clean_stack
 
 SUNNYBROOK = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sunnybrook"
 CASES = ("SC-HF-I-4", "SC-HF-I-5", "SC-HF-I-6")
@@ -42,12 +41,12 @@ def slice_spacing_mm(images: list[sunnybrook.ContouredImage]) -> float:
 
 
 def segment_case(net, root: Path, case: str, n_slices: int, spacing_mm, tta_views: int) -> np.ndarray:
-    """(S, T, H, W) cleaned labels of every slice's cycle."""
-    from app.ml.mri_inference import stack_labels
+    """(S, T, H, W) labels of every slice's cycle, finished as the app finishes them."""
+    from app.ml.mri_inference import finish_stack, stack_labels
     from app.tasks import run_task
 
     cines = np.stack([sunnybrook.slice_cine(root, case, s) for s in range(n_slices)])
-    return clean_stack(run_task(stack_labels(net, cines, spacing_mm, tta_views))[0])
+    return finish_stack(run_task(stack_labels(net, cines, spacing_mm, tta_views))[0])[0]
 
 
 def score_case(net, root: Path, case: str, tta_views: int) -> SunnybrookScore:
