@@ -409,3 +409,52 @@ def test_join_refuses_stacks_of_another_geometry(make_window, tmp_path):
         window.controller.add_recording(phase)
     assert not window.study_actions.join_phases()
     assert "4 slices against 3" in window.statusBar().currentMessage() and len(window.study) == 2
+
+
+def test_a_basal_rv_left_out_as_atrium_is_flagged_on_the_frame_counter(make_window, qtbot):
+    """The network's labels finished as the app finishes them (app.ml.mri_inference.finish_stack): the basal RV
+    that shrinks and tapers in systole is left out as right atrium; the frame counter of those phases shows the
+    flag mark and says why in its tooltip, the others do not."""
+    from app.ml.mri_inference import MriSegmentation, finish_stack
+    from app.ui.cine_view import FLAG_MARK
+
+    rec, labels = tapered_stack()
+    raw = labels.copy()
+    shape = raw.shape[-2:]
+    for t in (3, 4, 5):  # around ES (phase 4): only a small piece of RV left on the basal slice
+        plane = raw[0, t]
+        plane[plane == 3] = 0
+        plane[_disk(shape, (32, 50), 3.5) & (plane == 0)] = 3
+    finished, regions = finish_stack(raw)
+    assert sorted({r.phase for r in regions}) == [3, 4, 5] and {r.slice_index for r in regions} == {0}
+    window = make_window()
+    window.controller.segmenter_for = lambda r: (lambda rr: MriSegmentation(finished, np.ones(finished.shape[:2]),
+                                                                             (32.0, 26.0), regions))
+    window.controller.add_recording(rec)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
+        window.analyse_current()
+    st = window.study[0]
+    assert st.contour((0, 4), "rv") is None and st.contour((0, 0), "rv") is not None
+    qtbot.wait(30)  # the window's coalesced refresh
+    window.cine.set_frame(4)
+    assert window.cine.frame_label.text().endswith(FLAG_MARK)
+    assert "RV of basal slice 1 left out as right atrium" in window.cine.frame_label.toolTip()
+    window.cine.set_frame(0)  # end-diastole keeps its basal RV (this synthetic stack's other flags aside)
+    assert "right atrium" not in window.cine.frame_label.toolTip()
+
+
+def test_the_frame_counter_marks_only_flagged_frames(make_window, qtbot):
+    from app.ui.cine_view import FLAG_MARK
+
+    window = make_window()
+    rec, _ = tapered_stack()
+    window.cine.set_recording(rec)
+    window.cine.set_frame_flags([()] * 3 + [("area-jump", "low-confidence")] + [()] * 4)
+    window.cine.set_frame(3)
+    assert window.cine.frame_label.text().endswith(FLAG_MARK)
+    assert window.cine.frame_label.toolTip().splitlines()[1:] == ["• area-jump", "• low-confidence"]
+    window.cine.set_frame(2)
+    assert FLAG_MARK not in window.cine.frame_label.text() and window.cine.frame_label.toolTip() == ""
+    window.cine.set_recording(tapered_stack()[0])  # another recording: no flags until its measurements come
+    window.cine.set_frame(3)
+    assert FLAG_MARK not in window.cine.frame_label.text()

@@ -25,9 +25,17 @@ SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0)
 FRAME_BASE = 0  # frames are numbered from 0 everywhere: counter, curves, tables, report, JSON
 
 
+FLAG_MARK = "⚑"  # after the frame counter when the frame has quality flags (listed in its tooltip)
+
+
 def frame_text(frame: int, n_frames: int) -> str:
     """The frame counter: 'frame 14 of 0–35' (the number the curves, tables and report use)."""
     return f"frame {frame + FRAME_BASE} of {FRAME_BASE}–{n_frames - 1 + FRAME_BASE}"
+
+
+def flags_tooltip(flags) -> str:
+    """The frame counter's tooltip: the frame's quality flags, one a line (the report's wording), or ""."""
+    return "Quality flags of this frame:\n" + "\n".join(f"• {f}" for f in flags) if flags else ""
 
 class CineView(QWidget):
     """frame_changed(int) whenever the displayed frame changes (slider, keys, playback, set_frame)."""
@@ -41,6 +49,7 @@ class CineView(QWidget):
         self.slice_index = 0
         self.frame = 0
         self._frames: np.ndarray | None = None  # (T, H, W) native
+        self._frame_flags: tuple = ()  # per frame, the measurements' quality flags (set_frame_flags)
         self._base_levels = (0.0, 1.0)
         self._loop: tuple[int, int] | None = None
         self._play_start = (0.0, 0.0)  # (monotonic s, recording time s)
@@ -95,6 +104,8 @@ class CineView(QWidget):
                       keep_view: bool = False) -> None:
         """Show one slice of a recording; keep_view keeps the zoom and pan (stepping through a stack's slices)."""
         self.set_playing(False)
+        if recording is not self.recording:
+            self._frame_flags = ()  # another recording: its own flags come with its measurements
         self.recording = recording
         self.slice_index = slice_index
         if recording is None:
@@ -157,10 +168,24 @@ class CineView(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(frame)
         self.slider.blockSignals(False)
+        self._show_frame_label()
+        self.frame_changed.emit(frame)
+
+    def set_frame_flags(self, quality) -> None:
+        """Per frame, its quality flags (Measurements.quality): the counter marks a flagged frame with FLAG_MARK
+        and lists its flags in the tooltip (why a contour is missing or a frame is left out of the curve)."""
+        self._frame_flags = tuple(tuple(f) for f in (quality or ()))
+        self._show_frame_label()
+
+    def _show_frame_label(self) -> None:
+        if self._frames is None or self.recording is None:
+            return
+        frame = self.frame
         t = float(self.recording.frame_times_s[frame])
         when = "" if self.recording.frame_times_nominal else f"  {t * 1000:.0f} ms"  # no made-up times
-        self.frame_label.setText(f"{frame_text(frame, len(self._frames))}{when}")
-        self.frame_changed.emit(frame)
+        flags = self._frame_flags[frame] if frame < len(self._frame_flags) else ()
+        self.frame_label.setText(f"{frame_text(frame, len(self._frames))}{when}" + (f"  {FLAG_MARK}" if flags else ""))
+        self.frame_label.setToolTip(flags_tooltip(flags))
 
     def step(self, delta: int) -> None:
         self.set_playing(False)

@@ -327,6 +327,7 @@ class MainWindow(QMainWindow):
         if self.curves.strain_source is not strain:  # re-plot only when the strain result changes
             self.curves.show_strain(strain)
         self.curves.set_frame(self.cine.frame)
+        self.cine.set_frame_flags(st.measurements.quality if st.measurements is not None else ())
         rec = st.recording
         self.tools.show_body_size(rec.patient.height_cm, rec.patient.weight_kg, rec.patient.sex)  # typed or from the file
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
