@@ -37,6 +37,7 @@ def flags_tooltip(flags) -> str:
     """The frame counter's tooltip: the frame's quality flags, one a line (the report's wording), or ""."""
     return "Quality flags of this frame:\n" + "\n".join(f"• {f}" for f in flags) if flags else ""
 
+
 class CineView(QWidget):
     """frame_changed(int) whenever the displayed frame changes (slider, keys, playback, set_frame)."""
 
