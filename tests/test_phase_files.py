@@ -9,11 +9,11 @@ import json
 
 import numpy as np
 import pytest
-import SimpleITK as sitk
 
 from app.cli import main
 from app.data.recording import Recording
 from app.workflow.phase_files import is_joined, join_groups, join_phases, join_where_possible, joined_note
+from lab.evaluation.echo_files import write_metaimage
 
 
 def _frame(view: str, value: int = 50, shape=(64, 64), spacing=(0.5, 0.5), n_frames: int = 1) -> Recording:
@@ -57,10 +57,7 @@ def test_frames_of_another_geometry_stay_apart_with_the_reason():
 
 
 def _write(path, frames: np.ndarray, spacing_mm) -> str:
-    image = sitk.GetImageFromArray(frames)
-    image.SetSpacing((float(spacing_mm[1]), float(spacing_mm[0])) + ((1.0,) if frames.ndim == 3 else ()))
-    sitk.WriteImage(image, str(path))
-    return str(path)
+    return str(write_metaimage(path, frames, spacing_mm))
 
 
 def _analyze(capsys, *argv) -> dict:

@@ -42,7 +42,9 @@ class FileScore:
         return None if self.ours[2] is None or self.expert[2] is None else self.ours[2] - self.expert[2]
 
 
-def _write(path: Path, frames: np.ndarray, spacing_mm) -> Path:
+def write_metaimage(path: Path, frames: np.ndarray, spacing_mm) -> Path:
+    """A still frame (H, W) or frames (T, H, W) as a MetaImage the way CAMUS stores them: in-plane spacing
+    (row, col mm) from `spacing_mm`, 1 along the third axis (no frame timing)."""
     import SimpleITK as sitk
 
     image = sitk.GetImageFromArray(frames)
@@ -67,15 +69,15 @@ def _values(result: dict) -> tuple[float | None, float | None, float | None]:
 
 def score_patient(path: Path, form: str, folder: Path) -> FileScore:
     case = load_case(path)
-    pair = _write(folder / f"{case.patient}.mhd", case.images, case.spacing_mm)
+    pair = write_metaimage(folder / f"{case.patient}.mhd", case.images, case.spacing_mm)
     labels = folder / f"{case.patient}_labels.npy"
     np.save(labels, case.labels)
     expert = _values(_analyze([str(pair), "--labels", str(labels)]))
     if form == "pair":
         ours = _values(_analyze([str(pair)]))
     else:
-        ed = _write(folder / f"{case.patient}_ED.mhd", case.images[0], case.spacing_mm)
-        es = _write(folder / f"{case.patient}_ES.mhd", case.images[1], case.spacing_mm)
+        ed = write_metaimage(folder / f"{case.patient}_ED.mhd", case.images[0], case.spacing_mm)
+        es = write_metaimage(folder / f"{case.patient}_ES.mhd", case.images[1], case.spacing_mm)
         ours = _values(_analyze([str(ed), str(es)]))
     return FileScore(case.patient, form, ours, expert)
 
