@@ -441,6 +441,22 @@ def test_a_basal_rv_left_out_as_atrium_is_flagged_on_the_frame_counter(make_wind
     assert "RV of basal slice 1 left out as right atrium" in window.cine.frame_label.toolTip()
     window.cine.set_frame(0)  # end-diastole keeps its basal RV (this synthetic stack's other flags aside)
     assert "right atrium" not in window.cine.frame_label.toolTip()
+    # the reader disagrees: the RV drawn back on the basal slice at ES counts again
+    from app.workflow.splines import control_from_dense
+
+    window.recordings.slice.setValue(1)  # the basal slice (1 = base)
+    window.cine.set_frame(4)
+    qtbot.wait(20)
+    window.tools.kind.setCurrentIndex([window.tools.kind.itemData(i) for i in range(window.tools.kind.count())]
+                                      .index("rv"))
+    assert window.editor.key == (0, 4) and window.editor.contour is None
+    rv_esv = st.measurements.rv_volume_curve_ml[4]
+    angle = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    drawn = np.column_stack([50 + 4 * np.cos(angle), 32 + 4 * np.sin(angle)])  # (x, y) px, where the piece was
+    window.editor.edit_requested.emit("rv", control_from_dense(drawn, True), "redraw rv")
+    qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)
+    assert st.contour((0, 4), "rv") is not None
+    assert st.measurements.rv_volume_curve_ml[4] > rv_esv + 0.3  # 50 px x 2.25 mm² x 8 mm = 0.9 ml
 
 
 def test_the_frame_counter_marks_only_flagged_frames(make_window, qtbot):
