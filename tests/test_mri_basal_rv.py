@@ -42,6 +42,8 @@ def test_a_shrunk_tapering_basal_rv_at_systole_is_left_out():
     assert np.array_equal(out[1:], stack[1:])  # nor the slices below
     assert np.array_equal(out[0, 1] == 1, stack[0, 1] == 1)  # nor the LV on that slice
     assert "basal slice 1" in regions[0].reason()
+    outline = regions[0].outline_px  # the border of what was left out, as drawn: for the viewer
+    assert outline is not None and np.ptp(outline[:, 0]) == pytest.approx(12, abs=1.5)  # 6-px radius
 
 
 @pytest.mark.parametrize("basal_es_radius, why", [

@@ -439,8 +439,17 @@ def test_a_basal_rv_left_out_as_atrium_is_flagged_on_the_frame_counter(make_wind
     window.cine.set_frame(4)
     assert window.cine.frame_label.text().endswith(FLAG_MARK)
     assert "RV of basal slice 1 left out as right atrium" in window.cine.frame_label.toolTip()
+    assert set(st.analysis.rv_left_out) == {(0, 3), (0, 4), (0, 5)}
+    window.recordings.slice.setValue(1)  # the basal slice (1 = base): the region left out is drawn dashed
+    qtbot.wait(20)
+    xs, _ = window.overlays.atrium.getData()
+    assert xs is not None and len(xs) > 10 and window.overlays.items["rv"].getData()[0] is None
+    window.tools.overlay_boxes["rv"].setChecked(False)  # toggled with the RV layer
+    assert not window.overlays.atrium.isVisible()
+    window.tools.overlay_boxes["rv"].setChecked(True)
     window.cine.set_frame(0)  # end-diastole keeps its basal RV (this synthetic stack's other flags aside)
     assert "right atrium" not in window.cine.frame_label.toolTip()
+    assert window.overlays.atrium.getData()[0] is None and len(window.overlays.items["rv"].getData()[0]) > 10
     # the reader disagrees: the RV drawn back on the basal slice at ES counts again
     from app.workflow.splines import control_from_dense
 
@@ -457,6 +466,8 @@ def test_a_basal_rv_left_out_as_atrium_is_flagged_on_the_frame_counter(make_wind
     qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)
     assert st.contour((0, 4), "rv") is not None
     assert st.measurements.rv_volume_curve_ml[4] > rv_esv + 0.3  # 50 px x 2.25 mm² x 8 mm = 0.9 ml
+    qtbot.wait(20)
+    assert window.overlays.atrium.getData()[0] is None  # the reader's RV replaces the dashed region
 
 
 def test_the_frame_counter_marks_only_flagged_frames(make_window, qtbot):

@@ -27,9 +27,11 @@ the RV too small lower down, the basal excess had hidden it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+
+from app.analysis.rv import rv_outline
 
 LV, RV = 1, 3
 SHRINK_FRACTION = 0.6  # of the slice's end-diastolic RV area
@@ -39,12 +41,15 @@ TAPER_FRACTION = 0.85  # of the RV area on the next slice toward the apex, same 
 @dataclass(frozen=True)
 class AtrialRegion:
     """A basal RV region left out: slice (0 = base) and phase indices, its area as a fraction of the same slice's
-    end-diastolic RV and of the next slice's RV at that phase."""
+    end-diastolic RV and of the next slice's RV at that phase; outline_px: its closed border (x, y pixels) as the
+    network drew it (app.analysis.rv.rv_outline), for the viewer to show what was left out (set by
+    without_atrial_rv)."""
 
     slice_index: int
     phase: int
     of_diastole: float
     of_next_slice: float
+    outline_px: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def reason(self) -> str:
         """The flag of its phase, alike for every phase of one slice (the report lists a flag with its frames)."""
@@ -80,7 +85,9 @@ def without_atrial_rv(labels: np.ndarray) -> tuple[np.ndarray, tuple[AtrialRegio
     if not regions:
         return labels, ()
     out = labels.copy()
+    outlined = []
     for region in regions:
         plane = out[region.slice_index, region.phase]
+        outlined.append(replace(region, outline_px=rv_outline(plane)))
         plane[plane == RV] = 0
-    return out, regions
+    return out, tuple(outlined)

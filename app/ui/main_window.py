@@ -291,7 +291,8 @@ class MainWindow(QMainWindow):
         else:
             centerline = getattr(st.strain, "centerline_px", None)
             self.overlays.update(st.recording, controls, frame in st.ed_frames or frame in st.es_frames,
-                                 None if centerline is None else np.asarray(centerline)[frame])
+                                 None if centerline is None else np.asarray(centerline)[frame],
+                                 getattr(st.analysis, "rv_left_out", {}).get(key))
         self.editor.show(st.contour(key, self.editor.kind),
                          self.cine.image.mapRectToParent(self.cine.image.boundingRect()), key)
         size_handles(self.editor, self.cine)

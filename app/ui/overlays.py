@@ -1,6 +1,6 @@
-"""Per-frame overlays on the cine view: endocardium, epicardium, LA, the right ventricle (short-axis MRI),
-long axis and the disks of the method of disks (on ED/ES frames), strain segments when present. Each layer
-can be toggled. While an analysis runs, `show_traced` draws a frame's contours as the analysis traced them
+"""Per-frame overlays on the cine view: endocardium, epicardium, LA, the right ventricle (short-axis MRI; dashed,
+a basal region left out as right atrium), long axis and the disks of the method of disks (on ED/ES frames), strain
+segments when present. Each layer can be toggled. While an analysis runs, `show_traced` draws a frame's contours as the analysis traced them
 (before they become editable control contours).
 """
 
@@ -42,6 +42,10 @@ class OverlayLayer:
         self.disks = pg.PlotDataItem(pen=pg.mkPen(LAYERS["axis"][1], width=1), connect="pairs")
         self.disks.setZValue(9)
         plot.addItem(self.disks)
+        # the basal RV region the segmentation left out as right atrium: dashed, with the RV layer
+        self.atrium = pg.PlotDataItem(pen=pg.mkPen(LAYERS["rv"][1], width=2, style=Qt.DashLine), antialias=True)
+        self.atrium.setZValue(9)
+        plot.addItem(self.atrium)
         self.strain_items: list[pg.PlotDataItem] = []
 
     def set_visible(self, name: str, on: bool) -> None:
@@ -49,18 +53,24 @@ class OverlayLayer:
         self.items[name].setVisible(on)
         if name == "axis":
             self.disks.setVisible(on)
+        if name == "rv":
+            self.atrium.setVisible(on)
         if name == "strain":
             for item in self.strain_items:
                 item.setVisible(on)
 
     def clear(self) -> None:
-        for item in [*self.items.values(), self.disks, *self.strain_items]:
+        for item in [*self.items.values(), self.disks, self.atrium, *self.strain_items]:
             item.setData([], [])
 
     def update(self, recording, controls: dict | None, is_ed_or_es: bool,
-               centerline_px: np.ndarray | None = None) -> None:
-        """Draw one frame. controls: {kind: ControlContour} or None; centerline_px (120, 2) or None."""
+               centerline_px: np.ndarray | None = None, atrium_px: np.ndarray | None = None) -> None:
+        """Draw one frame. controls: {kind: ControlContour} or None; centerline_px (120, 2) or None; atrium_px: the
+        border of the RV region left out as right atrium on this slice and frame (drawn dashed while the frame
+        has no RV contour), or None."""
         self.clear()
+        if atrium_px is not None and len(atrium_px) >= 3 and not (controls or {}).get("rv"):
+            self._set(self.atrium, np.vstack([atrium_px, atrium_px[:1]]))
         if controls:
             for kind in ("endo", "epi", "la", "rv"):
                 c = controls.get(kind)

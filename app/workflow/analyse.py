@@ -112,7 +112,7 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
     analysis = RecordingAnalysis(recording, traced.labels, traced.contours, traced.confidence, measurements,
                                  segmenter=str(name), segmenter_flags=traced.segmenter_flags,
                                  ed_es_method=choice.method, ed_es_fallback=choice.fallback,
-                                 view_check=view_check(recording))
+                                 view_check=view_check(recording), rv_left_out=traced.rv_left_out)
     if with_strain:
         yield Progress(share + 0.03, "measured; tracking strain", analysis)  # the values, shown before the strain
         analysis = yield from scaled(strain_step(analysis, motion, cancel), share + 0.03, share + 0.03 + STRAIN_SHARE)

@@ -231,6 +231,8 @@ class RecordingAnalysis:
     strain: the StrainResult (SavedStrain when restored from the autosave), else None; strain_error: why
     strain is missing where it applies; strain_view_warning: strain ran on a view the classifier disputes.
     view_check: the view classifier's opinion (None without a model, for MRI and stacks).
+    rv_left_out: {(slice, frame): (N, 2) border} of the basal RV regions the segmenter left out as right atrium
+    (short-axis MRI stacks, app/ml/mri_basal_rv.py), which the viewer shows dashed.
     """
 
     recording: Recording
@@ -246,6 +248,7 @@ class RecordingAnalysis:
     strain_error: str = ""
     strain_view_warning: str = ""
     view_check: ViewCheck | None = None
+    rv_left_out: dict = field(default_factory=dict)
 
     @property
     def source_path(self) -> Path | None:

@@ -31,7 +31,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.analysis.analysis_grid import GridGeometry, contours_to_recording
 from app.analysis.contours import extract_contours
@@ -51,12 +51,14 @@ Segmenter = Callable[..., object]
 class Traced:
     """What the segmenting step gives: labels (T, H, W) / (S, T, H, W) uint8 0-3, confidence (T,) (NaN when the
     segmenter gives none), the segmenter's per-frame flags {frame: flag names}, the contours
-    (FrameContours, or one per slice for a stack)."""
+    (FrameContours, or one per slice for a stack), and {(slice, frame): border} of the RV regions the segmenter
+    left out as right atrium (app/ml/mri_basal_rv.py)."""
 
     labels: np.ndarray
     confidence: np.ndarray
     segmenter_flags: dict[int, tuple[str, ...]]
     contours: FrameContours | tuple[FrameContours, ...]
+    rv_left_out: dict = field(default_factory=dict)
 
 
 def contour_kind(recording: Recording) -> str:
@@ -227,7 +229,12 @@ def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel=None) -
     contours = yield from _trace_all(recording, labels if grid is None else grid[0], kind, with_rv, early, cancel,
                                      None if grid is None else grid[1])
     if contours is not None:
-        yield Traced(labels, confidence, segmenter_flags(result), contours)
+        yield Traced(labels, confidence, segmenter_flags(result), contours, rv_left_out(result))
+
+
+def rv_left_out(result) -> dict:
+    """{(slice, frame): (N, 2) border} of the RV regions a segmentation left out as right atrium (its atrial_rv)."""
+    return {(r.slice_index, r.phase): r.outline_px for r in getattr(result, "atrial_rv", ()) if r.outline_px is not None}
 
 
 def _analysis_grid(result, labels: np.ndarray) -> tuple[np.ndarray, GridGeometry] | None:
