@@ -450,12 +450,21 @@ def test_a_basal_rv_left_out_as_atrium_is_flagged_on_the_frame_counter(make_wind
     window.cine.set_frame(0)  # end-diastole keeps its basal RV (this synthetic stack's other flags aside)
     assert "right atrium" not in window.cine.frame_label.toolTip()
     assert window.overlays.atrium.getData()[0] is None and len(window.overlays.items["rv"].getData()[0]) > 10
+    # reopened from the autosave: the flags and the dashed regions come back
+    import json
+
+    saved = json.loads(json.dumps(window.study.to_json(0)))
+    assert [item["frame"] for item in saved["rv_left_out"]] == [3, 4, 5] and "4" in saved["segmenter_flags"]
+    window.study.restore_json(0, saved)
+    qtbot.wait(20)
+    st = window.study[0]
+    assert set(st.analysis.rv_left_out) == {(0, 3), (0, 4), (0, 5)}
+    assert any("right atrium" in f for f in st.measurements.quality[4])
+    window.cine.set_frame(4)
+    assert window.cine.frame_label.text().endswith(FLAG_MARK) and len(window.overlays.atrium.getData()[0]) > 10
     # the reader disagrees: the RV drawn back on the basal slice at ES counts again
     from app.workflow.splines import control_from_dense
 
-    window.recordings.slice.setValue(1)  # the basal slice (1 = base)
-    window.cine.set_frame(4)
-    qtbot.wait(20)
     window.tools.kind.setCurrentIndex([window.tools.kind.itemData(i) for i in range(window.tools.kind.count())]
                                       .index("rv"))
     assert window.editor.key == (0, 4) and window.editor.contour is None

@@ -414,6 +414,7 @@ class StudyState:
             "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg},
             "patient_sex": st.recording.patient.sex,  # as typed in the patient dialog (or from the file)
             "segmenter": st.analysis.segmenter if isinstance(st.analysis, RecordingAnalysis) else "",
+            **_segmenter_findings_json(st.analysis),
             "report": {"conclusion": self.conclusion, "reviewer": self.reviewer},
         }
 
@@ -477,7 +478,13 @@ class StudyState:
         if st.analysed and st.contours and st.measurements is not None:
             from app.workflow.study_analysis import analysis_from_state
 
-            st.analysis = analysis_from_state(st, data.get("segmenter") or "restored")
+            flags, left_out = _segmenter_findings(data, n, n_slices)
+            st.analysis = analysis_from_state(st, data.get("segmenter") or "restored", flags, left_out)
+            if flags:  # measured again with the segmenter's flags, as after the analysis
+                from dataclasses import replace
+
+                self.remeasure(index)
+                st.analysis = replace(st.analysis, measurements=st.measurements)
         for signal in (self.events.analysis_changed, self.events.view_changed, self.events.calibration_changed,
                        self.events.edes_changed):
             signal.emit(index)
@@ -487,6 +494,26 @@ def _replace_spacing(current: Recording, original: Recording) -> Recording:
     from dataclasses import replace
 
     return replace(current, spacing_mm=original.spacing_mm, calibrated=original.calibrated)
+
+
+def _segmenter_findings_json(analysis) -> dict:
+    """The segmenter's per-frame flags and the RV regions it left out as right atrium, for the autosave."""
+    if not isinstance(analysis, RecordingAnalysis):
+        return {}
+    return {"segmenter_flags": {str(t): list(f) for t, f in sorted(analysis.segmenter_flags.items())},
+            "rv_left_out": [{"slice": s, "frame": f, "points": np.round(np.asarray(px, float), 2).tolist()}
+                            for (s, f), px in sorted(analysis.rv_left_out.items())]}
+
+
+def _segmenter_findings(data: dict, n_frames: int, n_slices: int) -> tuple[dict, dict]:
+    """(segmenter_flags, rv_left_out) of a saved state (empty in files saved before they were kept)."""
+    flags = {int(t): tuple(str(f) for f in names) for t, names in (data.get("segmenter_flags") or {}).items()}
+    left_out = {(int(item["slice"]), int(item["frame"])): np.asarray(item["points"], dtype=np.float64)
+                for item in data.get("rv_left_out") or []}
+    if any(not 0 <= t < n_frames for t in flags) or any(not (0 <= s < n_slices and 0 <= f < n_frames)
+                                                          for s, f in left_out):
+        raise ValueError("segmenter findings outside the recording")
+    return flags, left_out
 
 
 def _made_json(st: RecordingState) -> list[dict]:

@@ -56,11 +56,12 @@ def editable_controls(analysis: RecordingAnalysis) -> dict:
     return controls
 
 
-def analysis_from_state(state, segmenter: str = "restored"):
+def analysis_from_state(state, segmenter: str = "restored", segmenter_flags: dict | None = None,
+                        rv_left_out: dict | None = None):
     """A RecordingAnalysis rebuilt from a restored state (labels drawn from the contours), so reports
-    and exports work on a study reopened from its autosave (`segmenter`: what drew the saved contours).
-    The strain is the saved one; the ED/ES are
-    the saved ones (ed_es_method "manual" when set by hand, else "restored")."""
+    and exports work on a study reopened from its autosave (`segmenter`: what drew the saved contours;
+    segmenter_flags, rv_left_out: the segmenter's findings, saved with the state). The strain is the saved one;
+    the ED/ES are the saved ones (ed_es_method "manual" when set by hand, else "restored")."""
     from app.analysis.contours import contours_to_labels
     from app.analysis.rv import rv_drawn
     from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
@@ -76,7 +77,8 @@ def analysis_from_state(state, segmenter: str = "restored"):
     conf = state.confidence if state.confidence is not None else np.full(rec.n_frames, np.nan)
     return RecordingAnalysis(rec, labels if rec.is_stack else labels[0], contours if rec.is_stack else contours[0],
                              conf, state.measurements, segmenter=segmenter, strain=state.strain,
-                             ed_es_method=ED_ES_MANUAL if state.edes_edited else ED_ES_RESTORED)
+                             ed_es_method=ED_ES_MANUAL if state.edes_edited else ED_ES_RESTORED,
+                             segmenter_flags=dict(segmenter_flags or {}), rv_left_out=dict(rv_left_out or {}))
 
 
 def default_measure(state):
