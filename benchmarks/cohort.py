@@ -86,8 +86,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/cardiotrace_cohort_bench"))
     parser.add_argument("--repeat", type=int, default=1, help="repetitions of the worker counts, alternating")
     parser.add_argument("--baseline", type=Path, help="another checkout (e.g. a git worktree of main) run alike")
-    parser.add_argument("--size", default="192x192", help="phantom clip size ROWSxCOLS (default 192x192; 454x487 is the "
-                        "real-resolution A4C DICOM of issue 33)")
+    parser.add_argument("--size", default="192x192",
+                        help="phantom clip size ROWSxCOLS (default 192x192; 454x487 is the real-resolution A4C DICOM "
+                             "of issue 33)")
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--beats", type=int, default=1)
     args = parser.parse_args()

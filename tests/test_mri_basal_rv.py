@@ -70,7 +70,8 @@ def test_in_a_cine_the_phases_around_systole_lose_the_basal_rv_in_turn():
     lv = [12, 11, 9, 8, 9, 11]
     stack = np.stack([_phase(lv[t], [radii_basal[t], 10, 8, 6]) for t in range(6)], axis=1)
     regions = atrial_regions(stack)
-    shrunk = {t for t, r in enumerate(radii_basal) if (r / 12) ** 2 < SHRINK_FRACTION and r < 10 * np.sqrt(TAPER_FRACTION)}
+    shrunk = {t for t, r in enumerate(radii_basal)
+              if (r / 12) ** 2 < SHRINK_FRACTION and (r / 10) ** 2 < TAPER_FRACTION}
     assert {r.phase for r in regions} == shrunk == {2, 3, 4}
     assert len({r.reason() for r in regions}) == 1  # one flag for the slice, listed with its frames
 

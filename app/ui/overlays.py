@@ -1,7 +1,7 @@
 """Per-frame overlays on the cine view: endocardium, epicardium, LA, the right ventricle (short-axis MRI; dashed,
 a basal region left out as right atrium), long axis and the disks of the method of disks (on ED/ES frames), strain
-segments when present. Each layer can be toggled. While an analysis runs, `show_traced` draws a frame's contours as the analysis traced them
-(before they become editable control contours).
+segments when present. Each layer can be toggled. While an analysis runs, `show_traced` draws a frame's contours
+as the analysis traced them (before they become editable control contours).
 """
 
 from __future__ import annotations

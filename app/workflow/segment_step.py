@@ -234,7 +234,8 @@ def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel=None) -
 
 def rv_left_out(result) -> dict:
     """{(slice, frame): (N, 2) border} of the RV regions a segmentation left out as right atrium (its atrial_rv)."""
-    return {(r.slice_index, r.phase): r.outline_px for r in getattr(result, "atrial_rv", ()) if r.outline_px is not None}
+    regions = getattr(result, "atrial_rv", ())
+    return {(r.slice_index, r.phase): r.outline_px for r in regions if r.outline_px is not None}
 
 
 def _analysis_grid(result, labels: np.ndarray) -> tuple[np.ndarray, GridGeometry] | None:
