@@ -64,9 +64,7 @@ def atrial_regions(labels: np.ndarray) -> tuple[AtrialRegion, ...]:
     rv_px = (labels == RV).sum(axis=(2, 3)).astype(np.float64)  # (S, T)
     ed = int(np.argmax((labels == LV).sum(axis=(0, 2, 3))))
     found = []
-    for t in range(labels.shape[1]):
-        if t == ed:
-            continue
+    for t in range(labels.shape[1]):  # end-diastole itself: its RV is all of its end-diastolic RV, never less
         slices = np.flatnonzero(rv_px[:, t] > 0)
         if len(slices) < 2:
             continue
