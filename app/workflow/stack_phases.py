@@ -52,4 +52,3 @@ def partial_cycle_notes(rec: Recording, volume_ml: np.ndarray | None, rv_volume_
         parts.append(f"RV volume {float(rv_volume_ml[0]):.1f} ml")
     found = f" ({', '.join(parts)})" if parts else ""
     return (f"one phase{found}: no EDV/ESV/EF (open a stack with the ED and ES phases, or the whole cine)",)
-
