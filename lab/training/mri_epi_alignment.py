@@ -20,6 +20,11 @@ shift is 0) and written with the shifts to resources/sunnybrook_epicardium_align
 `train mri-seg --realign-epicardia` trains on them. Measured (c16b4 recipe, tag c16b4e): leave-one-out
 myocardial DSC 0.776 against 0.778 without (the SC-HF-I-6 fold is unchanged: it never trains on SC-HF-I-6),
 so the shipped model does not use them; see lab/notes/mri_seg.md "comparison_note".
+
+The committed table was measured on the contours as read before session 25, one pixel (1.37 mm) right of
+and below their images (app/data/datasets/sunnybrook.py now reads them from pixel 0): its shifts move the
+contours read now about 1.4 grid pixels too far up and left, within its measured error (1.1-2.2 px, itself
+partly that offset). Re-run the command above with a network of the crop recipe before training on it again.
 """
 
 from __future__ import annotations

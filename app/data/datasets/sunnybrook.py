@@ -4,6 +4,13 @@ Layout (see ../shared/data/README.md): `dicoms/SCDxxxxx01/<instance>.dcm` single
 `contourfiles/SC-HF-I-N/{i,o}-contours/IM-0001-NNNN-{i,o}contour-manual.txt` with one `x y` pixel pair
 per line (x = column, y = row), NNNN the instance number. Endocardium is drawn at ED and ES of each
 contoured slice, epicardium at ED only.
+
+The files count pixels from 1 (the first pixel's centre is at x = y = 1, as MATLAB counts); `read_contour`
+returns them counted from 0, as numpy indexes the image. Read as they are, the contours sit about one pixel
+right of and below their images. Measured on the images alone, without any network (the translation that puts
+the endocardial contours on the strongest image edges; tests/test_sunnybrook_contours.py): rows / columns
+-1.0 / -0.5, -0.75 / -1.0 and -0.875 / -0.75 pixels for SC-HF-I-4, -5 and -6 as read (0.0 / +0.5, +0.25 / 0.0,
+0.0 / +0.25 read from 0), against +0.125 / +0.25 for ACDC's expert masks, whose borders are exact.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import pydicom
 from skimage.draw import polygon as fill_polygon
 
 CONTOUR_NAME = re.compile(r"IM-0001-(\d{4})-([io])contour-manual\.txt$")
+FIRST_PIXEL_PX = 1.0  # the contour files' coordinate of the first pixel's centre (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -61,11 +69,11 @@ def patients(root: Path) -> dict[str, Path]:
 
 
 def read_contour(path: Path) -> np.ndarray:
-    """(N, 2) float (x=col, y=row) pixel points of one contour file."""
+    """(N, 2) float (x=col, y=row) pixel points of one contour file, counted from 0 like the image's indices."""
     points = np.loadtxt(path, dtype=np.float64, ndmin=2)
-    if points.shape[1] != 2 or len(points) < 3:
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) < 3:
         raise ValueError(f"{path}: not a contour of x y pairs")
-    return points
+    return points - FIRST_PIXEL_PX
 
 
 def contour_mask(points_px: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
