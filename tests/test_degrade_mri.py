@@ -81,3 +81,20 @@ def test_bad_parameters_are_refused(bad):
         MriDegradation(**bad)
     with pytest.raises(ValueError):
         mri_degradation("blurry")
+
+
+def test_labels_brought_back_land_where_they_were():
+    """A pool drawn on the coarse grid (2.2 mm pixels: 1.57 scanner pixels each) comes back centred where it is in
+    millimetres on the scanner grid, on average over sub-pixel positions (cv2's INTER_NEAREST moved it half to two
+    thirds of a pixel: it takes floor(x * scale))."""
+    images, _ = _stack()
+    out, _ = degrade_stack(images, SPACING, MriDegradation(pixel_mm=2.2))
+    factor = np.array([180, 200]) / np.array(out.shape[-2:])  # scanner pixels per coarse pixel
+    rows, cols = np.mgrid[:out.shape[2], :out.shape[3]]
+    errors = []
+    for step in np.arange(0.0, 1.0, 0.125):
+        where = np.array([90.0, 100.0]) + step  # scanner grid pixels
+        centre = (where + 0.5) / factor - 0.5  # the same point in coarse pixels
+        pool = (np.hypot((rows - centre[0]) * factor[0], (cols - centre[1]) * factor[1]) < 20).astype(np.uint8)
+        errors.append(np.argwhere(to_original_grid(pool, (180, 200)) == 1).mean(axis=0) - where)
+    np.testing.assert_allclose(np.mean(errors, axis=0), [0.0, 0.0], atol=0.1)

@@ -96,6 +96,20 @@ def test_annotated_frames_show_the_contours(analysis):
     assert red.any(), "no endocardium line drawn at a contour point"
 
 
+def test_annotated_contours_are_drawn_on_their_pixels(analysis):
+    """A contour along the centres of column 20 is drawn over the upscaled pixels of column 20 (their middle is
+    (20 + 0.5) * scale - 0.5 in OpenCV's pixel-centre coordinates)."""
+    t = analysis.measurements.ed_frames[0]
+    square = np.array([[20.0, 20.0], [20.0, 60.0], [50.0, 60.0], [50.0, 20.0]])
+    contours = analysis.contours.with_frame(t, replace(analysis.contours[t], endo_px=square, epi_px=None, la_px=None))
+    frames = exports.annotated_frames(replace(analysis, contours=contours))
+    scale = frames.shape[1] // analysis.recording.image_shape[0]
+    band = frames[t, 35 * scale:45 * scale, 10 * scale:30 * scale].astype(int)  # the left side, mid-height
+    red = (band[..., 2] > 180) & (band[..., 1] < 120) & (band[..., 0] < 120)
+    columns = np.nonzero(red)[1] + 10 * scale
+    assert columns.size and abs(columns.mean() - ((20 + 0.5) * scale - 0.5)) <= 0.25
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".avi", ".gif"])
 def test_cine_files_play_back(tmp_path, analysis, suffix):
     path = exports.write_cine(analysis, tmp_path / f"cine{suffix}")

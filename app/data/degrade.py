@@ -93,8 +93,12 @@ class DegradedClip:
 def degrade_clip(frames: np.ndarray, spacing_mm, degradation: Degradation, labels: np.ndarray | None = None,
                  sector_mask: np.ndarray | None = None, frame_rate_hz: float = 30.0) -> DegradedClip:
     """frames (T, H, W) (uint8 0-255, or float 0-1) degraded; labels (R, H, W) and sector_mask (H, W) follow
-    the same geometry with nearest-neighbour sampling."""
+    the same geometry with nearest-neighbour sampling, pixel centres aligned as the frames' INTER_AREA aligns
+    them (INTER_NEAREST_EXACT: cv2's INTER_NEAREST takes floor(x * scale) and put the labels half a pixel up and
+    left of the structures they name)."""
     import cv2
+
+    NEAREST = cv2.INTER_NEAREST_EXACT
 
     d = degradation
     data = np.asarray(frames)
@@ -120,10 +124,10 @@ def degrade_clip(frames: np.ndarray, spacing_mm, degradation: Degradation, label
         video = codec_round_trip(video, d.codec, d.quality, frame_rate_hz)
     new_labels = None
     if labels is not None:
-        new_labels = np.stack([place(np.ascontiguousarray(lab[:keep]).astype(np.uint8), cv2.INTER_NEAREST)
+        new_labels = np.stack([place(np.ascontiguousarray(lab[:keep]).astype(np.uint8), NEAREST)
                                for lab in np.asarray(labels)])
     region = np.ones((h, w), np.uint8) if sector_mask is None else np.asarray(sector_mask)[:keep].astype(np.uint8)
-    mask = place(region, cv2.INTER_NEAREST).astype(bool)
+    mask = place(region, NEAREST).astype(bool)
     spacing = (float(spacing_mm[0]) * h / new_h, float(spacing_mm[1]) * w / new_w)
     return DegradedClip(video, new_labels, spacing, mask)
 

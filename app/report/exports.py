@@ -248,7 +248,9 @@ def annotated_frames(analysis, slice_index: int | None = None, min_height_px: in
             for key, pts in (("endo", c.endo_px), ("epi", c.epi_px), ("la", c.la_px)):
                 if pts is None or len(pts) < 2:
                     continue
-                poly = np.round((np.asarray(pts) + 0.5) * scale * 16).astype(np.int32).reshape(-1, 1, 2)
+                # pixel i spans [i * scale, (i + 1) * scale) when upscaled; OpenCV draws at pixel centres
+                at = (np.asarray(pts) + 0.5) * scale - 0.5
+                poly = np.round(at * 16).astype(np.int32).reshape(-1, 1, 2)
                 cv2.polylines(img, [poly], key == "la" or c.closed, CINE_COLORS_BGR[key], max(1, (2 * scale) // 3),
                               cv2.LINE_AA, shift=4)
         tag = " ED" if t in ed else " ES" if t in es else ""
