@@ -103,13 +103,10 @@ def degrade_clip(frames: np.ndarray, spacing_mm, degradation: Degradation, label
     d = degradation
     data = np.asarray(frames)
     unit = data.astype(np.float32) / (255.0 if data.dtype == np.uint8 else 1.0)
-    keep = max(2, int(round(unit.shape[1] * (1.0 - d.depth_cut))))
+    keep, new_h, new_w, top, left = fit_geometry(unit.shape[1:], d)
     unit = unit[:, :keep]
     unit = np.clip(d.gain * np.clip(unit, 0.0, 1.0) ** d.gamma, 0.0, 1.0)
     h, w = unit.shape[1:]
-    scale = d.size_px / max(h, w)
-    new_h, new_w = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
-    top, left = (d.size_px - new_h) // 2, (d.size_px - new_w) // 2
 
     def place(image: np.ndarray, interpolation: int) -> np.ndarray:
         out = np.zeros((d.size_px, d.size_px), image.dtype)
@@ -130,6 +127,35 @@ def degrade_clip(frames: np.ndarray, spacing_mm, degradation: Degradation, label
     mask = place(region, NEAREST).astype(bool)
     spacing = (float(spacing_mm[0]) * h / new_h, float(spacing_mm[1]) * w / new_w)
     return DegradedClip(video, new_labels, spacing, mask)
+
+
+def fit_geometry(shape_hw: tuple[int, int], degradation: Degradation) -> tuple[int, int, int, int, int]:
+    """(rows kept after the depth cut, fitted rows, fitted columns, top, left) of an (H, W) image fitted into the
+    degradation's square (step 3 of the module docstring)."""
+    h, w = shape_hw
+    keep = max(2, int(round(h * (1.0 - degradation.depth_cut))))
+    scale = degradation.size_px / max(keep, w)
+    new_h, new_w = max(1, int(round(keep * scale))), max(1, int(round(w * scale)))
+    return keep, new_h, new_w, (degradation.size_px - new_h) // 2, (degradation.size_px - new_w) // 2
+
+
+def labels_after_resize(labels: np.ndarray, degradation: Degradation, out_px: int) -> np.ndarray:
+    """(R, H, W) label maps carried where a degraded clip's pixels land once its size_px square is resized to
+    out_px x out_px (as training resizes a small export back to the network's grid): the depth cut, the fit
+    and the resize as one affine map, nearest neighbour at out_px, so the labels keep their full resolution and
+    sit exactly on the structures (fitting them straight into out_px rounds the padding differently: up to a
+    pixel off)."""
+    import cv2
+
+    keep, new_h, new_w, top, left = fit_geometry(labels.shape[-2:], degradation)
+    w = labels.shape[-1]
+    zoom = out_px / degradation.size_px
+    # cv2.resize puts source pixel x at (x + 0.5) * dst / src - 0.5; then the square is resized to out_px
+    a_r, a_c = new_h / keep * zoom, new_w / w * zoom
+    b_r, b_c = (0.5 * new_h / keep + top) * zoom - 0.5, (0.5 * new_w / w + left) * zoom - 0.5
+    matrix = np.array([[a_c, 0.0, b_c], [0.0, a_r, b_r]])
+    return np.stack([cv2.warpAffine(np.ascontiguousarray(lab[:keep]).astype(np.uint8), matrix, (out_px, out_px),
+                                    flags=cv2.INTER_NEAREST, borderValue=0) for lab in np.asarray(labels)])
 
 
 def degrade_recording(recording: Recording, degradation: Degradation, labels: np.ndarray | None = None

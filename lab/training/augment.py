@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.data.degrade import Degradation, degrade_clip, random_degradation
+from app.data.degrade import degrade_clip, labels_after_resize, random_degradation
 
 CLINICAL_SIZES_PX = (64, 80, 96, 112, 112, 128, 160)  # the squares a clip passes through (clinical: 112)
 
@@ -81,14 +81,12 @@ def blackout(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def clinical(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
     """The clip through a random clinical export (app.data.degrade.random_degradation at a size from
     CLINICAL_SIZES_PX) and back to its own S x S grid (bilinear, as inference resizes a small clip up); labels
-    follow the same geometry (depth cut and fit) at S x S with nearest neighbour."""
+    follow the same geometry (depth cut, fit, resize back) at S x S with nearest neighbour."""
     size = frames.shape[-1]
     d = random_degradation(int(rng.integers(2**31)), sizes_px=CLINICAL_SIZES_PX)
     small = degrade_clip(frames, (1.0, 1.0), d).frames
     out = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) for f in small])
-    geometry = Degradation(size_px=size, codec="none", depth_cut=d.depth_cut)
-    new_labels = degrade_clip(frames[:1], (1.0, 1.0), geometry, labels).labels
-    return out.astype(np.float32) / 255.0, new_labels.astype(labels.dtype)
+    return out.astype(np.float32) / 255.0, labels_after_resize(labels, d, size).astype(labels.dtype)
 
 
 def augment(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator, p: float = 0.5,
