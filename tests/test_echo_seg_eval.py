@@ -71,6 +71,27 @@ def test_store_in_metadata_merges_rows_per_approach(tmp_path, monkeypatch):
     assert meta["validation_commands"] == {"temporal": "old run", "temporal+h2": "new run"}
 
 
+def test_a_run_of_one_model_leaves_the_others_record_alone(tmp_path, monkeypatch):
+    """The phantom truth rows belong to both models' tables: a run of U-Net approaches only must not touch the
+    ConvLSTM's record (it wrote empty degraded datasets and its last command there)."""
+    import json
+
+    from lab.evaluation.echo_seg import store_in_metadata
+
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path / "models"))
+    folder = tmp_path / "lab" / "notes"
+    folder.mkdir(parents=True)
+    old = {"validation_metrics": {"phantom_cycles": {"temporal": {"mfip": 0.01}}}, "validation_command": "old run"}
+    for name in ("echo_seg_temporal", "echo_seg_base"):
+        (folder / f"{name}.json").write_text(json.dumps(old))
+    store_in_metadata({"phantom_cycles": {"base": {"mfip": 0.02}, "truth": {"mfip": 0.008}},
+                       "camus_valid_cycles_112px": {"base": {"mfip": 0.03}}}, "base run")
+    assert json.loads((folder / "echo_seg_temporal.json").read_text()) == old
+    base = json.loads((folder / "echo_seg_base.json").read_text())
+    assert base["validation_metrics"]["phantom_cycles"]["truth"] == {"mfip": 0.008}
+    assert base["validation_metrics"]["camus_valid_cycles_112px"] == {"base": {"mfip": 0.03}}
+
+
 def test_phase_figures_find_an_end_systolic_cavity_drawn_too_large():
     from lab.evaluation.echo_phase import phase_figures, phase_row
 

@@ -277,7 +277,8 @@ def store_in_metadata(results: dict, command: str) -> None:
 
     for model, approaches in OWNERS:
         subset = {ds: {a: v for a, v in by.items() if a in approaches} for ds, by in results.items()}
-        if not any(subset.values()):
+        subset = {ds: rows for ds, rows in subset.items() if any(a != "truth" for a in rows)}
+        if not subset:  # none of this model's approaches ran (the phantom truth rows alone are not its own)
             continue
         meta = read_metadata(model)
         merged = {ds: dict(rows) for ds, rows in (meta.get("validation_metrics") or {}).items()}
