@@ -112,7 +112,7 @@ def test_bad_parameters_are_refused():
 def test_labels_stay_on_the_structures_of_the_image():
     """The degraded labels sit where the degraded image shows the structures: the LV cavity's centroid in the
     labels and in the image (its dark pixels) agree within a tenth of a pixel (cv2's INTER_NEAREST put the labels
-    half a pixel up and left: it takes floor(x * scale))."""
+    half a pixel down and right: it takes floor(x * scale))."""
     frames, labels = _clip(1)
     grey = np.array([200, 20, 200, 200], np.float32)[labels[0]]  # the cavity alone dark, no speckle
     out = degrade_clip(grey[None].astype(np.uint8), SPACING, Degradation(size_px=112, codec="none"), labels)

@@ -94,8 +94,8 @@ def degrade_clip(frames: np.ndarray, spacing_mm, degradation: Degradation, label
                  sector_mask: np.ndarray | None = None, frame_rate_hz: float = 30.0) -> DegradedClip:
     """frames (T, H, W) (uint8 0-255, or float 0-1) degraded; labels (R, H, W) and sector_mask (H, W) follow
     the same geometry with nearest-neighbour sampling, pixel centres aligned as the frames' INTER_AREA aligns
-    them (INTER_NEAREST_EXACT: cv2's INTER_NEAREST takes floor(x * scale) and put the labels half a pixel up and
-    left of the structures they name)."""
+    them (INTER_NEAREST_EXACT: cv2's INTER_NEAREST takes floor(x * scale) and put the labels half a pixel down and
+    right of the structures they name)."""
     import cv2
 
     NEAREST = cv2.INTER_NEAREST_EXACT

@@ -101,7 +101,7 @@ def degrade_stack(images: np.ndarray, spacing_mm: tuple[float, float], degradati
 def to_original_grid(labels: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     """(..., H', W') label maps on the degraded grid -> (..., H, W) by nearest neighbour, pixel centres aligned as
     the images' INTER_AREA resampling aligns them (INTER_NEAREST_EXACT: cv2's INTER_NEAREST takes floor(x * scale),
-    up to a pixel up and left of where the labels belong)."""
+    up to a pixel down and right of where the labels belong)."""
     import cv2
 
     flat = labels.reshape(-1, *labels.shape[-2:])
