@@ -98,8 +98,6 @@ def degrade_clip(frames: np.ndarray, spacing_mm, degradation: Degradation, label
     right of the structures they name)."""
     import cv2
 
-    NEAREST = cv2.INTER_NEAREST_EXACT
-
     d = degradation
     data = np.asarray(frames)
     unit = data.astype(np.float32) / (255.0 if data.dtype == np.uint8 else 1.0)
@@ -121,10 +119,10 @@ def degrade_clip(frames: np.ndarray, spacing_mm, degradation: Degradation, label
         video = codec_round_trip(video, d.codec, d.quality, frame_rate_hz)
     new_labels = None
     if labels is not None:
-        new_labels = np.stack([place(np.ascontiguousarray(lab[:keep]).astype(np.uint8), NEAREST)
+        new_labels = np.stack([place(np.ascontiguousarray(lab[:keep]).astype(np.uint8), cv2.INTER_NEAREST_EXACT)
                                for lab in np.asarray(labels)])
     region = np.ones((h, w), np.uint8) if sector_mask is None else np.asarray(sector_mask)[:keep].astype(np.uint8)
-    mask = place(region, NEAREST).astype(bool)
+    mask = place(region, cv2.INTER_NEAREST_EXACT).astype(bool)
     spacing = (float(spacing_mm[0]) * h / new_h, float(spacing_mm[1]) * w / new_w)
     return DegradedClip(video, new_labels, spacing, mask)
 

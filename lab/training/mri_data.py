@@ -27,8 +27,9 @@ NOT_POOL = 4
 UNLABELLED = 255
 EPI_TOLERANCE = 0.02
 TABLE_PATH = Path(__file__).resolve().parents[2] / "resources" / "sunnybrook_epicardium_alignment.json"
-SAMPLES_VERSION = 3  # in the cache file names: 2 = centre-aligned labels, expert polygons filled on the grid; 3 = the
-# contours counted from pixel 0 (app/data/datasets/sunnybrook.py; before, they sat one pixel right of and below the image)
+# in the cache file names: 2 = centre-aligned labels, expert polygons filled on the grid; 3 = the contours counted
+# from pixel 0 (app/data/datasets/sunnybrook.py; before, they sat one pixel right of and below their image)
+SAMPLES_VERSION = 3
 
 
 @dataclass(frozen=True)
