@@ -141,3 +141,47 @@ def test_our_volume_of_a_split_frame_is_its_neighbours_as_the_app_measures_it():
     assert disks_volume_ml(labels[3], sp) < 0.5 * disks_volume_ml(labels[2], sp)
     assert our_volume_ml(labels, 3, sp) == pytest.approx((disks_volume_ml(labels[2], sp) + disks_volume_ml(labels[4], sp)) / 2)
     assert our_volume_ml(labels, 1, sp) == disks_volume_ml(labels[1], sp)
+
+
+def _run(errors: dict[str, float]) -> dict:
+    """A results file of one dataset and approach whose patients have these EF errors (points)."""
+    rows = [{"patient": p, "edv_ml": 100.0, "ref_edv_ml": 100.0, "esv_ml": 40.0, "ref_esv_ml": 40.0,
+             "ef_pct": 60.0 + e, "ref_ef_pct": 60.0} for p, e in errors.items()]
+    return {"camus_valid_cycles": {"base": {"ef_mae_pts": 1.0, "patients": rows}}}
+
+
+def test_agreement_tells_errors_that_belong_to_the_patients_from_a_changed_network():
+    from lab.evaluation.patient_agreement import agreement, format_agreement
+
+    before = _run({"p1": -8.0, "p2": 3.0, "p3": 10.0, "p4": -1.0})
+    same_patients = agreement(_run({"p1": -7.0, "p2": 2.5, "p3": 9.0, "p4": -1.5, "p5": 30.0}), before)
+    assert len(same_patients) == 1
+    row = same_patients[0]
+    assert row.n_patients == 4 and row.ef_error_correlation > 0.95  # p5 is in one run only: left out
+    assert row.previous_ef_mae_pts == 5.5 and row.ef_mae_pts == 5.0
+    assert row.most_changed[0][0] in {"p1", "p3"}
+    changed = agreement(_run({"p1": 8.0, "p2": -3.0, "p3": -10.0, "p4": 1.0}), before)[0]
+    assert changed.ef_error_correlation < -0.95 and changed.most_changed[0] == ("p3", -10.0, 10.0)
+    assert "p3 -10.0 / +10.0" in format_agreement([changed])
+    assert agreement({"camus_valid_cycles": {"base": {"ef_mae_pts": 1.0}}}, before) == []  # no patient rows
+
+
+def test_the_lab_record_keeps_the_aggregate_figures_without_the_patients(tmp_path, monkeypatch):
+    import json
+
+    from lab.evaluation.echo_seg import store_in_metadata
+
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path / "models"))
+    folder = tmp_path / "lab" / "notes"
+    folder.mkdir(parents=True)
+    (folder / "echo_seg_base.json").write_text(json.dumps({"validation_metrics": {}}))
+    store_in_metadata(_run({"p1": 1.0, "p2": -1.0, "p3": 2.0}), "base run")
+    meta = json.loads((folder / "echo_seg_base.json").read_text())
+    assert meta["validation_metrics"]["camus_valid_cycles"]["base"] == {"ef_mae_pts": 1.0}
+
+
+def test_compare_with_a_missing_file_is_one_clear_line(tmp_path):
+    from lab.evaluation.echo_seg import main
+
+    with pytest.raises(SystemExit, match="cannot read the results to compare with"):
+        main(["--compare-with", str(tmp_path / "nope.json"), "--limit", "1"])

@@ -16,7 +16,9 @@ EF check (CAMUS has no clinical EF): monoplane disks EF from our contours on the
 against the same method on the expert masks (ef_mae_pts, ef_bias_pts, their medians, ef_gross_n = patients
 off by more than 20 points, e.g. a broken contour; mean EDV/ESV error %), and per phase (echo_phase_eval):
 ours/expert LV area and volume ratios at ED and at ES, the ES/ED area ratio against the expert's, EDV/ESV/EF
-bias, SD and mean absolute error. --degrade 112,160: the same on CAMUS valid degraded as clinical video
+bias, SD and mean absolute error; --json keeps each patient's EDV/ESV/EF, ours and the expert's, and
+--compare-with OLD.json says how two runs agree patient by patient (lab/evaluation/patient_agreement.py).
+--degrade 112,160: the same on CAMUS valid degraded as clinical video
 exports (app.data.degrade.clinical_export; the expert labels carried onto the small grid).
 Phantom: labelled two-beat clips (every frame annotated) at 30 Hz and, as apical clips are usually
 recorded, 50 Hz (--phantom-rates); the "truth" row scores the exact labels (the flicker of the motion
@@ -47,6 +49,7 @@ from lab.evaluation.echo_phase import (  # noqa: F401 - disks_volume_ml: part of
     phase_figures,
     phase_row,
 )
+from lab.evaluation.patient_agreement import agreement, format_agreement, patient_errors, read_results
 from lab.training.sequences import cycle_frame, register_labels, speckle_fields
 
 # name -> (network, causal WMA window, centred window, forward+backward average of the temporal network,
@@ -139,12 +142,13 @@ def run_approach(recording: Recording, approach: str) -> np.ndarray:
 
 def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
     dice, hd, temporal = sm.DiceMetric(), sm.HausdorffMetric(), sm.TemporalMetric()
-    ef_rows, phase_rows = [], []
+    ef_rows, phase_rows, named_rows = [], [], []
     for clip in clips:
         labels = run_approach(clip.recording, approach)
         if clip.ed_es_pair is not None:
             row = phase_row(labels, clip)
             phase_rows += [row] if row is not None else []
+            named_rows += [(clip.name, row)] if row is not None else []
             ef_rows += [] if row is None else [ef_check(labels, clip)]
         spacing = clip.recording.spacing_mm
         for t in clip.scored_frames:
@@ -164,7 +168,7 @@ def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
                 "ef_median_pts": round(float(np.median(ef[:, 0])), 2), "ef_gross_n": int((np.abs(ef[:, 0]) > 20).sum()),
                 "edv_err_pct": round(float(ef[:, 1].mean()), 1), "esv_err_pct": round(float(ef[:, 2].mean()), 1),
                 "ef_n": len(ef_rows)}
-    return out | phase_figures(phase_rows)
+    return out | phase_figures(phase_rows) | ({"patients": patient_errors(named_rows)} if named_rows else {})
 
 
 def truth_flicker(clips: list[LabelledClip]) -> dict:
@@ -199,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--degrade", default="", metavar="SIZES",
                    help="also score CAMUS valid degraded as clinical exports fitted into these sizes (px, e.g. "
                         "112,160: app.data.degrade.clinical_export), datasets camus_valid_cycles_<size>px")
+    p.add_argument("--compare-with", type=Path, default=None, metavar="JSON",
+                   help="results of an earlier run (--json): per dataset and approach, how the patients' EF errors "
+                        "agree (lab/evaluation/patient_agreement.py)")
     return p
 
 
@@ -232,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.ml.weights import model_available
 
     args = build_parser().parse_args(argv)
+    previous = read_results(args.compare_with) if args.compare_with else None
     torch.set_num_threads(args.threads)
     approaches = [a.strip() for a in args.approaches.split(",") if a.strip()]
     for a in approaches:
@@ -258,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         results["real_clip_a4c"] = {a: score_clip(recording, a) for a in approaches}
     print(format_table(results))
     print(format_phase_table(results))
+    if previous is not None:
+        print(format_agreement(agreement(results, previous)))
     print(f"({time.monotonic() - start:.0f} s; Dice/HD on CAMUS valid = 2nd-beat ED+ES frames of {len(clips)} patients)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -276,7 +286,8 @@ def store_in_metadata(results: dict, command: str) -> None:
     from lab.model_notes import read_metadata, update_metadata
 
     for model, approaches in OWNERS:
-        subset = {ds: {a: v for a, v in by.items() if a in approaches} for ds, by in results.items()}
+        subset = {ds: {a: _without_patients(v) for a, v in by.items() if a in approaches}
+                  for ds, by in results.items()}
         subset = {ds: rows for ds, rows in subset.items() if any(a != "truth" for a in rows)}
         if not subset:  # none of this model's approaches ran (the phantom truth rows alone are not its own)
             continue
@@ -290,6 +301,11 @@ def store_in_metadata(results: dict, command: str) -> None:
             commands.update({a: command for a in rows if a != "truth"})
         update_metadata(model, {"validation_metrics": merged, "validation_commands": commands,
                                 "validation_command": command})
+
+
+def _without_patients(row: dict) -> dict:
+    """A results row without its per-patient list (the lab records keep the aggregate figures)."""
+    return {k: v for k, v in row.items() if k != "patients"}
 
 
 if __name__ == "__main__":
