@@ -120,6 +120,21 @@ def test_a_staging_models_root_starts_from_the_published_model_of_that_name(tmp_
     assert trainer.meta["initialised_from"].startswith("echo_seg_base (")
 
 
+def test_a_published_u_net_fine_tunes_at_another_input_size(tmp_path):
+    """The same tensors seen at a larger input (a fully convolutional network at a new scale) start the run; the
+    record says at which size they were trained."""
+    data = _fake_camus(tmp_path / "camus")
+    assert echo_seg.main(_args(tmp_path, data, "base", 2)) == 0  # published at 32 px
+    argv = _args(tmp_path, data, "base", 2)
+    argv[argv.index("--size") + 1] = "48"
+    args = echo_seg.build_parser().parse_args(argv + ["--run", "larger", "--init-from", "echo_seg_base"])
+    trainer = echo_seg.Trainer(args, [])
+    published = torch.load(tmp_path / "models" / "echo_seg_base" / "model.pt", weights_only=True)
+    own = trainer.model.state_dict()
+    assert all(torch.equal(own[k], v.float()) for k, v in published.items())
+    assert "trained at 32 px, now 48 px" in trainer.meta["initialised_from"]
+
+
 @pytest.mark.parametrize("arch", ["base", "temporal"])
 def test_clinical_augmentation_and_boundary_loss_train(tmp_path, arch):
     """Two steps with the issue-30 options: the loss is finite and the metadata names them."""

@@ -236,7 +236,8 @@ class Trainer:
             return
         source = read_metadata(name, root)
         state = torch.load(model_dir(name, root) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-        same = all(source.get(k) == self.meta[k] for k in ("architecture", "channels", "lstm_levels", "input_size"))
+        # the same tensors at another input size (a fully convolutional network seen at a new scale) fine-tune too
+        same = all(source.get(k) == self.meta[k] for k in ("architecture", "channels", "lstm_levels"))
         if not same and self._prunable(source):
             self._init_pruned(name, source, state)
             return
@@ -251,7 +252,9 @@ class Trainer:
         own = self.model.state_dict()
         self.model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
         prior = int(source.get("trained_steps", 0))
-        self.meta["initialised_from"] = f"{name} (all {len(state)} tensors, {prior} steps)"
+        rescaled = "" if source.get("input_size") == self.meta["input_size"] else \
+            f", trained at {source.get('input_size')} px, now {self.meta['input_size']} px"
+        self.meta["initialised_from"] = f"{name} (all {len(state)} tensors, {prior} steps{rescaled})"
         self.meta["prior_steps"] = prior
         self.commands = [*source.get("command_history", []),
                          f"{self.command}  (fine-tuned from {name} at {prior} steps)"]
