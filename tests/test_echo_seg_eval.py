@@ -157,13 +157,33 @@ def test_agreement_tells_errors_that_belong_to_the_patients_from_a_changed_netwo
     same_patients = agreement(_run({"p1": -7.0, "p2": 2.5, "p3": 9.0, "p4": -1.5, "p5": 30.0}), before)
     assert len(same_patients) == 1
     row = same_patients[0]
-    assert row.n_patients == 4 and row.ef_error_correlation > 0.95  # p5 is in one run only: left out
-    assert row.previous_ef_mae_pts == 5.5 and row.ef_mae_pts == 5.0
-    assert row.most_changed[0][0] in {"p1", "p3"}
+    assert row.n_patients == 4 and row.error_correlation > 0.95  # p5 is in one run only: left out
+    assert row.previous_mae == 5.5 and row.mae == 5.0 and (row.n_better, row.n_worse) == (3, 1)
+    assert row.mae_change_ci[0] < -0.5 < row.mae_change_ci[1]  # the mean change lies in its interval
+    assert row.most_changed[0][0] in {"p1", "p3"} and row.quantity == "ef_pct"
     changed = agreement(_run({"p1": 8.0, "p2": -3.0, "p3": -10.0, "p4": 1.0}), before)[0]
-    assert changed.ef_error_correlation < -0.95 and changed.most_changed[0] == ("p3", -10.0, 10.0)
-    assert "p3 -10.0 / +10.0" in format_agreement([changed])
+    assert changed.error_correlation < -0.95 and changed.mae == changed.previous_mae  # same sizes, other signs
+    assert "-0.00 [" in format_agreement([changed]) or "+0.00 [" in format_agreement([changed])
     assert agreement({"camus_valid_cycles": {"base": {"ef_mae_pts": 1.0}}}, before) == []  # no patient rows
+
+
+def test_mri_agreement_compares_each_approach_and_quantity_per_patient():
+    from lab.evaluation.patient_agreement import format_agreement, mri_agreement
+
+    def summary(lv_ef_errors: list[float], degrade: str = "") -> dict:
+        rows = [{"patient": f"patient{i:03d}", "approach": approach, "ours": {"lv_ef_pct": 55.0 + e, "rv_ef_pct": 50.0},
+                 "reference": {"lv_ef_pct": 55.0, "rv_ef_pct": 50.0 + e / 2}}
+                for approach in ("clean", "raw") for i, e in enumerate(lv_ef_errors)]
+        return {"degrade": degrade, "patients": rows}
+
+    found = mri_agreement(summary([1.0, -6.0, 3.0, 9.0, -2.0], "all"), summary([2.0, -5.0, 2.0, 1.0, -2.5]))
+    assert [(a.dataset, a.approach, a.quantity) for a in found] == [
+        ("acdc (all)", "clean", "lv_ef_pct"), ("acdc (all)", "clean", "rv_ef_pct"),
+        ("acdc (all)", "raw", "lv_ef_pct"), ("acdc (all)", "raw", "rv_ef_pct")]
+    lv = found[0]
+    assert lv.n_patients == 5 and lv.mae == 4.2 and lv.previous_mae == 2.5
+    assert lv.most_changed[0] == ("patient003", 9.0, 1.0) and (lv.n_better, lv.n_worse) == (2, 3)
+    assert "patient003 +9.0 / +1.0" in format_agreement(found)
 
 
 def test_the_lab_record_keeps_the_aggregate_figures_without_the_patients(tmp_path, monkeypatch):

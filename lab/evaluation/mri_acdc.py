@@ -10,6 +10,7 @@ app/ml/mri_stack_cleanup.py, then the basal RV that is right atrium left out, ap
 (argmax only). Then the second table: Sunnybrook, a centre no fold saw,
 segmented by the ensemble of the finished folds (lab/evaluation/mri_sunnybrook.py). Writes
 checkpoints/mri_acdc_cv[_TAG]/summary.json, which `train mri-seg-acdc --publish` copies into the metadata.
+--compare-with OLD.json: how this run's per-patient errors agree with an earlier run's.
 (`evaluate mri-seg-crop-loo` is the earlier crop model's Sunnybrook leave-one-out, lab/evaluation/mri_crop_loo.py.)
 """
 
@@ -27,6 +28,7 @@ import numpy as np
 from app.analysis.seg_metrics import dice, hausdorff_3d_mm
 from app.data.datasets import acdc
 from app.data.degrade_mri import PROFILES
+from lab.evaluation.patient_agreement import format_agreement, mri_agreement, read_results
 from lab.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from lab.training.mri_acdc_folds import ACDC, N_FOLDS, fold_patients, load_fold_net, run_dir
 
@@ -236,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=ACDC)
     p.add_argument("--json", type=Path, default=None, help="also write the summary here")
     p.add_argument("--no-sunnybrook", action="store_true", help="skip the Sunnybrook held-out-centre table")
+    p.add_argument("--compare-with", type=Path, default=None, metavar="JSON",
+                   help="the summary of an earlier run (--json, or checkpoints/mri_acdc_cv_TAG/summary*.json): how "
+                        "the patients' LV / RV EF and EDV errors agree (lab/evaluation/patient_agreement.py)")
     args = p.parse_args(argv)
+    previous = read_results(args.compare_with) if args.compare_with else None
     if not args.data.is_dir():
         print(f"error: ACDC data not found at {args.data}", file=sys.stderr)
         return 2
@@ -253,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {"tag": args.tag, "degrade": args.degrade, "tta_views": args.tta_views, "folds": args.folds,
                "tables": summarise(rows), "patients": [asdict(r) for r in rows]}
     print_tables(summary["tables"])
+    if previous is not None:
+        print(format_agreement(mri_agreement(summary, previous)))
     if not args.no_sunnybrook and not args.degrade:
         summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, [int(f) for f in args.folds.split(",")])
     path = cv_dir(args.tag) / (f"summary_{args.degrade}.json" if args.degrade else "summary.json")

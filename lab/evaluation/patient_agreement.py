@@ -1,12 +1,14 @@
-"""Per-patient EF errors of `evaluate echo-seg`, and how two runs agree patient by patient.
+"""How two evaluation runs agree patient by patient (`evaluate echo-seg|mri-seg --compare-with OLD.json`).
 
-A model change is judged by patient, not by a mean alone: `patient_errors` gives, for every patient of a scored
-dataset, our and the expert's EDV, ESV and EF (the same monoplane disks as the per-phase figures, echo_phase);
-`evaluate echo-seg --json` stores them under each approach's "patients". `agreement(current, previous)` then
-compares two such runs (for example a new network against the shipped one, `--compare-with OLD.json`): per
-dataset and approach, the correlation of the patients' EF errors (near 1: the error belongs to the patients,
-their images or their tracings, not to the network variant), the mean absolute error of each run on the same
-patients, and the patients whose error changed most.
+A model change is judged by patient, not by a mean alone. Both evaluations keep every patient's measurements
+in their --json results: `evaluate echo-seg` our and the expert's monoplane EDV / ESV / EF per dataset and
+approach (`patient_errors`, under "patients"), `evaluate mri-seg` our and ACDC's reference LV / RV volumes and
+EF per approach. For each quantity present in both runs, `agreement` gives on the patients both scored:
+- the correlation of the patients' errors (ours - reference): near 1, the error belongs to the patients (their
+  images or their tracings), not to the network variant;
+- each run's mean absolute error and a bootstrap 95 % interval of their difference (resampling patients), which
+  says whether a change of the mean is more than these patients' noise;
+- how many patients got better and worse, and those whose error changed most.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import numpy as np
 
 from lab.evaluation.echo_phase import PhaseRow
 
-MOST_CHANGED = 3  # patients listed per dataset and approach
+MOST_CHANGED = 3  # patients listed per row
+BOOTSTRAP_DRAWS = 2000
+MRI_QUANTITIES = ("lv_ef_pct", "rv_ef_pct", "lv_edv_ml", "rv_edv_ml")
 
 
 def patient_errors(named_rows: list[tuple[str, PhaseRow]]) -> list[dict]:
@@ -31,46 +35,77 @@ def patient_errors(named_rows: list[tuple[str, PhaseRow]]) -> list[dict]:
 
 @dataclass(frozen=True)
 class Agreement:
-    """Two runs on the same patients of one dataset and approach (EF errors = ours - expert, points)."""
+    """Two runs on the same patients: one dataset, approach and quantity (errors = ours - reference)."""
 
     dataset: str
     approach: str
+    quantity: str
     n_patients: int
-    ef_error_correlation: float
-    ef_mae_pts: float
-    previous_ef_mae_pts: float
+    error_correlation: float
+    mae: float
+    previous_mae: float
+    mae_change_ci: tuple[float, float]  # bootstrap 95 % interval of mae - previous_mae
+    n_better: int
+    n_worse: int
     most_changed: tuple[tuple[str, float, float], ...]  # (patient, error now, error before)
 
 
-def _errors(rows: list[dict]) -> dict[str, float]:
+def compare(dataset: str, approach: str, quantity: str, now: dict[str, float], before: dict[str, float],
+            seed: int = 0) -> Agreement | None:
+    """The Agreement of two {patient: error} maps on their common patients (None below 3 patients)."""
+    common = sorted(p for p in set(now) & set(before) if np.isfinite(now[p]) and np.isfinite(before[p]))
+    if len(common) < 3:
+        return None
+    a = np.array([now[p] for p in common])
+    b = np.array([before[p] for p in common])
+    r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+    draws = np.random.default_rng(seed).integers(0, len(common), (BOOTSTRAP_DRAWS, len(common)))
+    change = np.abs(a)[draws].mean(axis=1) - np.abs(b)[draws].mean(axis=1)
+    low, high = np.percentile(change, [2.5, 97.5])
+    order = np.argsort(-np.abs(np.abs(a) - np.abs(b)))[:MOST_CHANGED]
+    return Agreement(dataset, approach, quantity, len(common), round(r, 3), round(float(np.abs(a).mean()), 2),
+                     round(float(np.abs(b).mean()), 2), (round(float(low), 2), round(float(high), 2)),
+                     int((np.abs(a) < np.abs(b)).sum()), int((np.abs(a) > np.abs(b)).sum()),
+                     tuple((common[i], round(float(a[i]), 1), round(float(b[i]), 1)) for i in order))
+
+
+def _echo_errors(rows: list[dict]) -> dict[str, float]:
     return {r["patient"]: float(r["ef_pct"]) - float(r["ref_ef_pct"]) for r in rows}
 
 
 def agreement(current: dict, previous: dict) -> list[Agreement]:
-    """Agreement of every dataset and approach present in both results (evaluate echo-seg --json) with patient
-    rows; patients scored in only one run are left out."""
+    """`evaluate echo-seg` results: the EF agreement of every dataset and approach with patient rows in both."""
     out = []
     for dataset, by_approach in current.items():
         for approach, row in by_approach.items():
             before = previous.get(dataset, {}).get(approach, {})
-            if not isinstance(row, dict) or "patients" not in row or "patients" not in before:
-                continue
-            now_err, old_err = _errors(row["patients"]), _errors(before["patients"])
-            common = sorted(set(now_err) & set(old_err))
-            if len(common) < 3:
-                continue
-            a = np.array([now_err[p] for p in common])
-            b = np.array([old_err[p] for p in common])
-            r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
-            order = np.argsort(-np.abs(a - b))[:MOST_CHANGED]
-            out.append(Agreement(dataset, approach, len(common), round(r, 3), round(float(np.abs(a).mean()), 2),
-                                 round(float(np.abs(b).mean()), 2),
-                                 tuple((common[i], round(float(a[i]), 1), round(float(b[i]), 1)) for i in order)))
+            if isinstance(row, dict) and "patients" in row and "patients" in before:
+                found = compare(dataset, approach, "ef_pct", _echo_errors(row["patients"]),
+                                _echo_errors(before["patients"]))
+                out += [found] if found is not None else []
+    return out
+
+
+def _mri_errors(summary: dict, approach: str, quantity: str) -> dict[str, float]:
+    return {p["patient"]: float(p["ours"][quantity]) - float(p["reference"][quantity])
+            for p in summary.get("patients", []) if p.get("approach") == approach and quantity in p.get("ours", {})}
+
+
+def mri_agreement(current: dict, previous: dict) -> list[Agreement]:
+    """`evaluate mri-seg` summaries: LV / RV EF and EDV agreement per approach."""
+    dataset = "acdc" + (f" ({current['degrade']})" if current.get("degrade") else "")
+    approaches = sorted({p.get("approach") for p in current.get("patients", [])})
+    out = []
+    for approach in approaches:
+        for quantity in MRI_QUANTITIES:
+            found = compare(dataset, approach, quantity, _mri_errors(current, approach, quantity),
+                            _mri_errors(previous, approach, quantity))
+            out += [found] if found is not None else []
     return out
 
 
 def read_results(path: Path) -> dict:
-    """A results file of `evaluate echo-seg --json`; SystemExit with one line when it cannot be read."""
+    """A results file of an evaluation's --json; SystemExit with one line when it cannot be read."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -79,12 +114,13 @@ def read_results(path: Path) -> dict:
 
 def format_agreement(rows: list[Agreement]) -> str:
     if not rows:
-        return "== per patient: no dataset and approach with patient rows in both runs"
-    lines = ["== per patient, this run against the other (EF error = ours - expert, points)",
-             f"{'dataset':<28}{'approach':<12}{'n':>4}{'r(errors)':>11}{'MAE now':>9}{'before':>8}"
-             "  most changed (now / before)"]
+        return "== per patient: nothing measured per patient in both runs"
+    lines = ["== per patient, this run against the other (errors = ours - reference; MAE change: 95 % bootstrap)",
+             f"{'dataset':<26}{'approach':<10}{'quantity':<11}{'n':>4}{'r(errors)':>10}{'MAE now':>9}{'before':>8}"
+             f"{'change 95 %':>17}{'better/worse':>14}  most changed (now / before)"]
     for a in rows:
         changed = ", ".join(f"{p} {now:+.1f} / {old:+.1f}" for p, now, old in a.most_changed)
-        lines.append(f"{a.dataset:<28}{a.approach:<12}{a.n_patients:>4}{a.ef_error_correlation:>11.3f}"
-                     f"{a.ef_mae_pts:>9.2f}{a.previous_ef_mae_pts:>8.2f}  {changed}")
+        interval = f"{a.mae - a.previous_mae:+.2f} [{a.mae_change_ci[0]:+.2f}, {a.mae_change_ci[1]:+.2f}]"
+        lines.append(f"{a.dataset:<26}{a.approach:<10}{a.quantity:<11}{a.n_patients:>4}{a.error_correlation:>10.3f}"
+                     f"{a.mae:>9.2f}{a.previous_mae:>8.2f}{interval:>17}{f'{a.n_better}/{a.n_worse}':>14}  {changed}")
     return "\n".join(lines)
