@@ -252,9 +252,19 @@ def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monke
         assert mri_acdc.main(["--fold", str(fold)] + small) == 0
     assert mri_acdc.main(["--fold", "0"] + small) == 0  # resumes: already at its last step
     assert "fold 0: step 2 of 2" in capsys.readouterr().out
-    assert evaluation_mri_acdc.main(["--tag", "t", "--tta-views", "1", "--no-sunnybrook", "--data", str(data)]) == 0
+    evaluate = ["--tag", "t", "--tta-views", "1", "--no-sunnybrook", "--data", str(data)]
+    assert evaluation_mri_acdc.main(evaluate + ["--folds", "0"]) == 0  # a screen of one fold: its own file
+    assert (ckpt / "mri_acdc_cv_t" / "summary_folds0.json").is_file()
+    assert not (ckpt / "mri_acdc_cv_t" / "summary.json").exists()
+    assert evaluation_mri_acdc.main(evaluate) == 0
     out = capsys.readouterr().out
     assert "clean: 3D Dice ED/ES" in out and "lv_ef_pct" in out
+    summary = ckpt / "mri_acdc_cv_t" / "summary.json"
+    whole = summary.read_text()
+    summary.write_text(whole.replace('"folds": "0,1,2,3,4"', '"folds": "0"'))  # as an older screen left it
+    assert mri_acdc.main(["--publish"] + small) == 2
+    assert "not all 5" in capsys.readouterr().err
+    summary.write_text(whole)
     assert mri_acdc.main(["--publish"] + small) == 0
     net = load_mri_model()
     assert len(net.members) == 5 and net.members[0].in_channels == 3  # each slice with its neighbours

@@ -9,7 +9,8 @@ absolute error), per diagnostic group and overall. Approaches: "clean" (the ship
 app/ml/mri_stack_cleanup.py, then the basal RV that is right atrium left out, app/ml/mri_basal_rv.py) and "raw"
 (argmax only). Then the second table: Sunnybrook, a centre no fold saw,
 segmented by the ensemble of the finished folds (lab/evaluation/mri_sunnybrook.py). Writes
-checkpoints/mri_acdc_cv[_TAG]/summary.json, which `train mri-seg-acdc --publish` copies into the metadata.
+checkpoints/mri_acdc_cv[_TAG]/summary.json, which `train mri-seg-acdc --publish` copies into the metadata
+(a subset of --folds writes its own file, summary_name).
 --compare-with OLD.json: how this run's per-patient errors agree with an earlier run's.
 (`evaluate mri-seg-crop-loo` is the earlier crop model's Sunnybrook leave-one-out, lab/evaluation/mri_crop_loo.py.)
 """
@@ -120,6 +121,14 @@ def shipped_members() -> list:
 
 def cv_dir(tag: str) -> Path:
     return CHECKPOINTS_DIR / ("mri_acdc_cv" + (f"_{tag}" if tag else ""))
+
+
+def summary_name(degrade: str, folds: list[int]) -> str:
+    """summary[_DEGRADE].json for the whole cross-validation, which `train mri-seg-acdc --publish` reads; a subset
+    of the folds (a screen on fold 0) writes summary_folds0[+1...][_DEGRADE].json instead, so it never stands in
+    for the 5-fold result."""
+    subset = "" if sorted(folds) == list(range(N_FOLDS)) else "_folds" + "+".join(str(f) for f in sorted(folds))
+    return f"summary{subset}" + (f"_{degrade}" if degrade else "") + ".json"
 
 
 def cached_prediction(net, patient: acdc.AcdcPatient, tta_views: int, cache: Path, degrade: str = "") -> np.ndarray:
@@ -263,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_agreement(mri_agreement(summary, previous)))
     if not args.no_sunnybrook and not args.degrade:
         summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, [int(f) for f in args.folds.split(",")])
-    path = cv_dir(args.tag) / (f"summary_{args.degrade}.json" if args.degrade else "summary.json")
+    path = cv_dir(args.tag) / summary_name(args.degrade, [int(f) for f in args.folds.split(",")])
     path.parent.mkdir(parents=True, exist_ok=True)
     for target in filter(None, (path, args.json)):
         target.write_text(json.dumps(summary, indent=1))

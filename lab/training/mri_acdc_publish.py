@@ -31,6 +31,11 @@ def publish(args, argv: list[str]) -> int:
         return 2
     summary_path = CHECKPOINTS_DIR / ("mri_acdc_cv" + (f"_{args.tag}" if args.tag else "")) / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    folds = sorted(int(f) for f in str(summary.get("folds", "")).split(",") if f.strip().isdigit())
+    if summary and folds != list(range(N_FOLDS)):
+        print(f"error: {summary_path} scores folds {summary.get('folds')!r}, not all {N_FOLDS}: run `python -m app "
+              f"evaluate mri-seg --tag {args.tag}` on every fold before publishing", file=sys.stderr)
+        return 2
     tables = summary.get("tables", {})
     folder = save_model(MriEnsemble(nets), "mri_seg", half=True, metadata={
         "architecture": "MriEnsemble of 5 MultiLevelConvLSTMNet(temporal=none, n_classes=4) - the per-phase "
