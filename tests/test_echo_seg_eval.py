@@ -205,3 +205,10 @@ def test_compare_with_a_missing_file_is_one_clear_line(tmp_path):
 
     with pytest.raises(SystemExit, match="cannot read the results to compare with"):
         main(["--compare-with", str(tmp_path / "nope.json"), "--limit", "1"])
+
+
+def test_a_limited_run_does_not_overwrite_the_lab_record():
+    from lab.evaluation.echo_seg import main
+
+    with pytest.raises(SystemExit, match="drop --limit"):
+        main(["--limit", "3", "--update-metadata"])

@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     from app.ml.weights import model_available
 
     args = build_parser().parse_args(argv)
+    if args.update_metadata and args.limit is not None:  # the lab record holds the whole validation set's figures
+        raise SystemExit("--update-metadata scores all of CAMUS valid: drop --limit to store the results")
     previous = read_results(args.compare_with) if args.compare_with else None
     torch.set_num_threads(args.threads)
     approaches = [a.strip() for a in args.approaches.split(",") if a.strip()]
