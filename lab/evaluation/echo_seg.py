@@ -142,12 +142,11 @@ def run_approach(recording: Recording, approach: str) -> np.ndarray:
 
 def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
     dice, hd, temporal = sm.DiceMetric(), sm.HausdorffMetric(), sm.TemporalMetric()
-    ef_rows, phase_rows, named_rows = [], [], []
+    ef_rows, named_rows = [], []
     for clip in clips:
         labels = run_approach(clip.recording, approach)
         if clip.ed_es_pair is not None:
             row = phase_row(labels, clip)
-            phase_rows += [row] if row is not None else []
             named_rows += [(clip.name, row)] if row is not None else []
             ef_rows += [] if row is None else [ef_check(labels, clip)]
         spacing = clip.recording.spacing_mm
@@ -168,7 +167,8 @@ def score_labelled(clips: list[LabelledClip], approach: str) -> dict:
                 "ef_median_pts": round(float(np.median(ef[:, 0])), 2), "ef_gross_n": int((np.abs(ef[:, 0]) > 20).sum()),
                 "edv_err_pct": round(float(ef[:, 1].mean()), 1), "esv_err_pct": round(float(ef[:, 2].mean()), 1),
                 "ef_n": len(ef_rows)}
-    return out | phase_figures(phase_rows) | ({"patients": patient_errors(named_rows)} if named_rows else {})
+    return out | phase_figures([row for _, row in named_rows]) | (
+        {"patients": patient_errors(named_rows)} if named_rows else {})
 
 
 def truth_flicker(clips: list[LabelledClip]) -> dict:

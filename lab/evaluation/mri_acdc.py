@@ -261,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.degrade and args.degrade not in PROFILES:
         print(f"error: --degrade must be one of {', '.join(PROFILES)}, got {args.degrade!r}", file=sys.stderr)
         return 2
-    rows = evaluate(args.data, args.tag, args.tta_views, [int(f) for f in args.folds.split(",")], args.degrade)
+    folds = [int(f) for f in args.folds.split(",")]
+    rows = evaluate(args.data, args.tag, args.tta_views, folds, args.degrade)
     if not rows:
         print("error: no finished fold to evaluate (train mri-seg-acdc --fold K first)", file=sys.stderr)
         return 2
@@ -271,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     if previous is not None:
         print(format_agreement(mri_agreement(summary, previous)))
     if not args.no_sunnybrook and not args.degrade:
-        summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, [int(f) for f in args.folds.split(",")])
-    path = cv_dir(args.tag) / summary_name(args.degrade, [int(f) for f in args.folds.split(",")])
+        summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, folds)
+    path = cv_dir(args.tag) / summary_name(args.degrade, folds)
     path.parent.mkdir(parents=True, exist_ok=True)
     for target in filter(None, (path, args.json)):
         target.write_text(json.dumps(summary, indent=1))
