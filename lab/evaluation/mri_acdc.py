@@ -6,10 +6,11 @@ views, resampled to the scanner grid); the labels are scored on that grid agains
 and Hausdorff (mm) of the LV pool, myocardium and RV pool at ED and ES, and LV/RV EDV, ESV, EF and the
 myocardial mass (1.05 g/ml) against ACDC's reference values (bias = ours - reference, with SD and mean
 absolute error), per diagnostic group and overall. Approaches: "clean" (the shipped clean-up,
-app/ml/mri_stack_cleanup.py, then the basal RV that is right atrium left out, app/ml/mri_basal_rv.py) and "raw"
-(argmax only). Then the second table: Sunnybrook, a centre no fold saw,
-segmented by the ensemble of the finished folds (lab/evaluation/mri_sunnybrook.py). Writes
-checkpoints/mri_acdc_cv[_TAG]/summary.json, which `train mri-seg-acdc --publish` copies into the metadata
+app/ml/mri_stack_cleanup.py, then the basal RV that is right atrium left out, app/ml/mri_basal_rv.py), "raw"
+(argmax only) and "apex-first" (the same stack finished with its slices in the other order, as a file that stores
+them apex first and says nothing of its orientation is read; scored in ACDC's order). Then the second table:
+Sunnybrook, a centre no fold saw, segmented by the ensemble of the finished folds (lab/evaluation/mri_sunnybrook.py).
+Writes checkpoints/mri_acdc_cv[_TAG]/summary.json, which `train mri-seg-acdc --publish` copies into the metadata
 (a subset of --folds writes its own file, summary_name).
 --compare-with OLD.json: how this run's per-patient errors agree with an earlier run's.
 (`evaluate mri-seg-crop-loo` is the earlier crop model's Sunnybrook leave-one-out, lab/evaluation/mri_crop_loo.py.)
@@ -35,7 +36,7 @@ from lab.training.mri_acdc_folds import ACDC, N_FOLDS, fold_patients, load_fold_
 
 STRUCTURES = {1: "lv", 2: "myo", 3: "rv"}
 DENSITY_G_PER_ML = 1.05
-APPROACHES = ("clean", "raw")
+APPROACHES = ("clean", "raw", "apex-first")
 SHIPPED = "shipped"  # --tag shipped: the fold members of models/mri_seg instead of training checkpoints
 
 
@@ -155,10 +156,13 @@ def evaluate(root: Path, tag: str, tta_views: int, folds: list[int], degrade: st
             patient = acdc.load_patient(root, pid)
             raw = cached_prediction(net, patient, tta_views, cache, degrade)
             cleaned = finished_stack(raw)
-            rows += [score(patient, cleaned, "clean"), score(patient, raw, "raw")]
-            print(f"fold {fold} {pid} ({patient.group}): LV {rows[-2].dice['lv_ed']:.3f}/{rows[-2].dice['lv_es']:.3f} "
-                  f"myo {rows[-2].dice['myo_ed']:.3f}/{rows[-2].dice['myo_es']:.3f} "
-                  f"RV {rows[-2].dice['rv_ed']:.3f}/{rows[-2].dice['rv_es']:.3f}", flush=True)
+            apex_first = finished_stack(raw[:, ::-1])[:, ::-1]
+            rows += [score(patient, cleaned, "clean"), score(patient, raw, "raw"),
+                     score(patient, apex_first, "apex-first")]
+            dice_ = rows[-3].dice
+            print(f"fold {fold} {pid} ({patient.group}): LV {dice_['lv_ed']:.3f}/{dice_['lv_es']:.3f} "
+                  f"myo {dice_['myo_ed']:.3f}/{dice_['myo_es']:.3f} RV {dice_['rv_ed']:.3f}/{dice_['rv_es']:.3f}",
+                  flush=True)
     return rows
 
 
