@@ -1,11 +1,12 @@
 """Short-axis MRI segmentation inference of the four-class whole-slice network (LV pool, myocardium, RV pool):
 every phase of every slice, back on the recording's grid.
 
-Every slice is segmented whole (app/ml/mri_preprocess.py): no LV localisation, so a heart far from the image
-centre or a large right ventricle is never cut off. Class probabilities are averaged over test-time flips and
-quarter turns (`tta_views`; an ensemble shares the views among its members), resampled to the recording's
-grid, and cleaned over the stack (app/ml/mri_stack_cleanup.py). The earlier three-class crop model runs in
-the lab only (lab/training/mri_crop_inference.py).
+Every slice is prepared whole (app/ml/mri_preprocess.py) and one member finds the heart on two phases of every
+slice, wherever it lies in the image; the ensemble then segments the heart's box with 40 mm around it
+(app/ml/mri_heart_box.py), or the whole slices when that box would be most of them. Class probabilities are
+averaged over test-time flips and quarter turns (`tta_views`; an ensemble shares the views among its members),
+resampled to the recording's grid, and cleaned over the stack (app/ml/mri_stack_cleanup.py). The earlier
+three-class crop model runs in the lab only (lab/training/mri_crop_inference.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import numpy as np
 from app.tasks import Cancel, Progress, is_cancelled
 from app.data.recording import Recording
 from app.ml.mri_basal_rv import without_atrial_rv
+from app.ml.mri_heart_box import locate, located_phases, predict_in_box
 from app.ml.mri_preprocess import neighbour_channels, prepare_slice, probabilities_to_recording, reference_channels
 from app.ml.mri_stack_cleanup import clean_stack
 
 MODEL_NAME = "mri_seg"
+INFERENCE = "heartbox1"  # names what segment_stack does (the lab's prediction caches are kept per inference)
 
 
 @dataclass(frozen=True)
@@ -167,27 +170,51 @@ def input_channels(net) -> int:
 def stack_probabilities(net, frames: np.ndarray, spacing_mm: tuple[float, float], out_hw: tuple[int, int],
                         tta_views: int = DEFAULT_TTA_VIEWS, reference_phase: int = 0) -> Iterator[np.ndarray]:
     """(S, T, H, W) raw stack -> per slice, in order, its (T, C, H, W) class probabilities on the recording grid
-    (each slice prepared once, with its neighbours or its `reference_phase` when the network takes them; at most
-    three kept)."""
-    channels = input_channels(net)
-    prepared: dict[int, tuple[np.ndarray, tuple[int, int]]] = {}
+    (each slice prepared once per pass, with its neighbours or its `reference_phase` when the network takes them;
+    at most three kept). The ensemble and its views segment the heart's box (app/ml/mri_heart_box.py), found
+    first by one member on two phases of every slice."""
+    from app.ml.nets.mri_ensemble import members_of
 
-    def grid(s: int) -> np.ndarray | None:
-        if not 0 <= s < len(frames):
-            return None
-        if s not in prepared:
-            prepared[s] = prepare_slice(frames[s], spacing_mm)
-        return prepared[s][0]
-
+    inputs = _SliceInputs(net, frames, spacing_mm, reference_phase)
+    phases = located_phases(frames.shape[1])
+    first = members_of(net)[0]
+    box = locate(lambda x: _net_probs(first, x), [inputs.stacked(s)[phases] for s in range(len(frames))],
+                 inputs.grid_hw)
+    inputs.forget()
     for s in range(len(frames)):
-        if channels == REFERENCE_CHANNELS:
-            stacked = reference_channels(grid(s), reference_phase)
+        probs = predict_in_box(lambda x: predict_cycle_probs(net, x, tta_views), inputs.stacked(s), box)
+        yield probabilities_to_recording(probs, inputs.grid_hw, out_hw)
+
+
+class _SliceInputs:
+    """Each slice of a stack as its network input (T, [C,] H', W'), prepared (app/ml/mri_preprocess.py) as the
+    slices are asked for in order: a slice's grid is kept while its neighbours may still need it."""
+
+    def __init__(self, net, frames: np.ndarray, spacing_mm: tuple[float, float], reference_phase: int):
+        self.frames, self.spacing_mm, self.reference_phase = frames, spacing_mm, reference_phase
+        self.channels = input_channels(net)
+        self.prepared: dict[int, tuple[np.ndarray, tuple[int, int]]] = {}
+        self.grid_hw = prepare_slice(frames[0][:1], spacing_mm)[1]
+
+    def grid(self, s: int) -> np.ndarray | None:
+        if not 0 <= s < len(self.frames):
+            return None
+        if s not in self.prepared:
+            self.prepared[s] = prepare_slice(self.frames[s], self.spacing_mm)
+        return self.prepared[s][0]
+
+    def stacked(self, s: int) -> np.ndarray:
+        if self.channels == REFERENCE_CHANNELS:
+            out = reference_channels(self.grid(s), self.reference_phase)
         else:
-            context = (grid(s - 1), grid(s), grid(s + 1)) if channels > 1 else (None, grid(s), None)
-            stacked = neighbour_channels(*context, channels)
-        probs = predict_cycle_probs(net, stacked, tta_views)
-        yield probabilities_to_recording(probs, prepared[s][1], out_hw)
-        prepared.pop(s - 1, None)
+            wide = self.channels > 1
+            context = (self.grid(s - 1) if wide else None, self.grid(s), self.grid(s + 1) if wide else None)
+            out = neighbour_channels(*context, self.channels)
+        self.prepared.pop(s - 1, None)
+        return out
+
+    def forget(self) -> None:
+        self.prepared.clear()
 
 
 def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_views: int = DEFAULT_TTA_VIEWS,

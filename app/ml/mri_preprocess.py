@@ -1,8 +1,10 @@
 """Whole-slice preprocessing of short-axis MRI for the four-class network (LV pool, myocardium, RV pool).
 
-The network sees every slice whole, resampled to a GRID_MM grid and padded to a multiple of PAD_MULTIPLE:
-no crop around a located LV, because the right ventricle reaches 60-90 mm from the LV centre in dilated
+Every slice is prepared whole, resampled to a GRID_MM grid and padded to a multiple of PAD_MULTIPLE: no
+fixed-size crop around a located LV, because the right ventricle reaches 60-90 mm from the LV centre in dilated
 hearts and the heart sits up to 80 mm from the image centre in ACDC's scans (measured over its 80 patients).
+The inference segments the box of the whole heart one member finds there (LV, myocardium and RV, with 40 mm
+around them: app/ml/mri_heart_box.py), or the whole slice.
 Intensities are scaled per slice by the 1st-99.5th percentile of all its phases, so a 2-phase ED/ES stack
 and a 25-phase cine of the same slice map alike. A network with slice context (in_channels 3) sees each slice
 with its two neighbours in the stack (neighbour_channels). Training (lab/training/mri_acdc.py) and inference

@@ -175,13 +175,16 @@ def finished_stack(raw: np.ndarray) -> np.ndarray:
 
 
 def _prediction_key(fold: int, tag: str) -> str:
-    """The cache folder of one fold's predictions: its training step, or the shipped weights' hash."""
+    """The cache folder of one fold's predictions: its training step, or the shipped weights' hash, and the
+    inference that made them (app.ml.mri_inference.INFERENCE: predictions of an earlier inference are not reused)."""
+    from app.ml.mri_inference import INFERENCE
+
     if tag == SHIPPED:
         from app.ml.mri_inference import MODEL_NAME
         from app.ml.weights import read_card
 
-        return f"fold{fold}_sha{read_card(MODEL_NAME).provenance.sha256[:12]}"
-    return f"fold{fold}_step{load_checkpoint(run_dir(str(fold), tag) / 'last.pt')['step']}"
+        return f"fold{fold}_sha{read_card(MODEL_NAME).provenance.sha256[:12]}_{INFERENCE}"
+    return f"fold{fold}_step{load_checkpoint(run_dir(str(fold), tag) / 'last.pt')['step']}_{INFERENCE}"
 
 
 def summarise(rows: list[PatientScore]) -> dict:
