@@ -25,14 +25,14 @@ def _disk(shape, centre, r):
     return (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= r * r
 
 
-def tapered_stack(n_frames: int = 8, path=None) -> tuple[Recording, np.ndarray]:
-    """A 4-slice cine stack (S, T, 64, 64) whose LV narrows to the apex and squeezes to ES at the middle phase;
-    labels 1 LV, 2 wall, 3 RV; the images are the labels."""
+def tapered_stack(n_frames: int = 8, path=None, radii=LV_RADII_PX) -> tuple[Recording, np.ndarray]:
+    """A 4-slice cine stack (S, T, 64, 64) whose LV narrows to the apex (radii in the stack's order) and squeezes
+    to ES at the middle phase; labels 1 LV, 2 wall, 3 RV; the images are the labels."""
     shape = (64, 64)
-    labels = np.zeros((len(LV_RADII_PX), n_frames, *shape), np.uint8)
+    labels = np.zeros((len(radii), n_frames, *shape), np.uint8)
     for t in range(n_frames):
         squeeze = 0.5 * (1 + np.cos(2 * np.pi * t / n_frames))  # 1 at ED (t = 0)
-        for s, r0 in enumerate(LV_RADII_PX):
+        for s, r0 in enumerate(radii):
             r = r0 * (0.75 + 0.25 * squeeze)
             labels[s, t][_disk(shape, (32, 26), r + 4)] = 2
             labels[s, t][_disk(shape, (32, 26), r)] = 1
@@ -89,6 +89,20 @@ def test_mri_rows_words_and_overlays(mri_window):
     assert "stack" in title and "4 slices" in title
     texts = [w.text() for w in window.findChildren(QLabel) if w.isVisible()] + [title]
     assert not any(word in t for t in texts for word in ("A4C", "A2C", "GLS", "strain"))
+
+
+def test_the_strip_names_the_base_by_the_lv_even_when_the_file_stores_the_apex_first(mri_window, make_window, qtbot):
+    strip = mri_window.stack.strip
+    assert strip.item(0).text() == "1 base" and strip.item(3).text() == "4 apex" and "base first" in strip.toolTip()
+    rec, labels = tapered_stack(radii=LV_RADII_PX[::-1])  # stored apex first, as a file without orientation may
+    window = make_window()
+    window.controller.segmenter_for = lambda r: (lambda rr: labels)
+    window.controller.add_recording(rec)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
+        window.analyse_current()
+    qtbot.wait(30)
+    strip = window.stack.strip
+    assert strip.item(0).text() == "1 apex" and strip.item(3).text() == "4 base" and "apex first" in strip.toolTip()
 
 
 def test_echo_keeps_its_rows_and_overlays(make_window, qtbot):

@@ -1,4 +1,5 @@
-"""LV volumes: method of disks (Simpson, monoplane and biplane), area-length, slice summation, mass.
+"""LV volumes: method of disks (Simpson, monoplane and biplane), area-length, slice summation, mass; which end
+of a short-axis stack is the base.
 
 All functions take points or areas already in millimetres (see contours.to_mm) and return millilitres.
 
@@ -19,6 +20,7 @@ from app.analysis.polylines import to_mm
 
 N_DISKS = 20
 MYOCARDIAL_DENSITY_G_PER_ML = 1.05
+APEX_END_RATIO = 1.5  # stack_base_first: LV pool of the last third of its slices / the first third's, apex first
 _MM3_PER_ML = 1000.0
 
 
@@ -131,6 +133,19 @@ def slice_summation_ml(areas_mm2, slice_spacing_mm: float) -> float:
     """Short-axis stack: sum of slice cavity areas x slice spacing (missing slices count as 0), in ml."""
     a = np.nan_to_num(np.asarray(areas_mm2, dtype=np.float64), nan=0.0)
     return float(a.sum() * slice_spacing_mm / _MM3_PER_ML)
+
+
+def stack_base_first(lv_areas) -> bool:
+    """Whether slice 0 of a short-axis stack is its base, from the LV pool area of each slice at end-diastole (in
+    the stack's order, any unit): yes unless the last third of the slices that hold it are APEX_END_RATIO times
+    larger on average than the first third (the LV pool narrows toward the apex). For files that do not say which
+    end is the base (app/ml/mri_basal_rv.py has the figures on ACDC); fewer than 3 slices: yes."""
+    areas = np.nan_to_num(np.asarray(lv_areas, dtype=np.float64), nan=0.0)
+    held = areas[areas > 0]
+    if len(held) < 3:
+        return True
+    third = max(1, len(held) // 3)
+    return bool(held[-third:].mean() < APEX_END_RATIO * held[:third].mean())
 
 
 def myocardial_mass_g(endo_areas_mm2, epi_areas_mm2, slice_spacing_mm: float) -> float:

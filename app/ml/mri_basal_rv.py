@@ -30,8 +30,9 @@ identity orientation, as many research NIfTI exports have) keeps its own order, 
 rule would then take the shrinking apical RV for atrium. The anatomy decides then (base_first): the LV pool
 is larger toward the base. Over the shipped members' cross-validation labels of the 80 ACDC stacks (stored base
 first), the LV pool at end-diastole in the last third of its slices is 0.08-1.21 times the first third's
-(median 0.39): a ratio of APEX_END_RATIO or more turns none of them and recognises 73 of the 80 read apex first
-(the others keep their order, as before; the experts' labels: 80 and 76, tests/test_mri_basal_rv.py).
+(median 0.39): a ratio of 1.5 or more (app.analysis.volumes.APEX_END_RATIO) turns none of them and recognises
+73 of the 80 read apex first (the others keep their order, as before; the experts' labels: 80 and 76,
+tests/test_mri_basal_rv.py). The viewer's slice strip names the base and the apex by the same rule.
 `python -m app evaluate mri-seg --tag scan`, approach apex-first: RV EF -4.4 +- 10.2 (8.65) without the check,
 -2.5 +- 10.0 (7.46) with it; base first, nothing moves.
 """
@@ -43,11 +44,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from app.analysis.rv import rv_outline
+from app.analysis.volumes import stack_base_first
 
 LV, RV = 1, 3
 SHRINK_FRACTION = 0.6  # of the slice's end-diastolic RV area
 TAPER_FRACTION = 0.85  # of the RV area on the next slice toward the apex, same phase
-APEX_END_RATIO = 1.5  # LV pool of the last third of its slices / the first third's: apex first from here
 
 
 @dataclass(frozen=True)
@@ -70,16 +71,10 @@ class AtrialRegion:
 
 
 def base_first(labels: np.ndarray) -> bool:
-    """Whether slice 0 of (S, T, H, W) labels is the base: yes unless the LV pool, at the phase where it is
-    largest and over the slices that hold it, is APEX_END_RATIO times larger in the last third of them than in
-    the first third (see the module doc)."""
+    """Whether slice 0 of (S, T, H, W) labels is the base: app.analysis.volumes.stack_base_first of the LV pool
+    areas at the phase where the pool is largest (see the module doc)."""
     lv_px = (labels == LV).sum(axis=(2, 3)).astype(np.float64)  # (S, T)
-    areas = lv_px[:, int(np.argmax(lv_px.sum(axis=0)))]
-    held = areas[areas > 0]
-    if len(held) < 3:
-        return True
-    third = max(1, len(held) // 3)
-    return bool(held[-third:].mean() < APEX_END_RATIO * held[:third].mean())
+    return stack_base_first(lv_px[:, int(np.argmax(lv_px.sum(axis=0)))])
 
 
 def atrial_regions(labels: np.ndarray) -> tuple[AtrialRegion, ...]:

@@ -1,6 +1,8 @@
-"""The slice strip of a short-axis stack: one thumbnail per slice (base first) at the ED frame with its LV
-outline, the shown slice framed, excluded slices dimmed. A click shows that slice; the window's Up/Down and
-Ctrl+Up/Ctrl+Down step through the slices (app/ui/actions.py) keeping the zoom of the cine view.
+"""The slice strip of a short-axis stack: one thumbnail per slice, in the stack's order, at the ED frame with its
+LV outline, the shown slice framed, excluded slices dimmed. The ends are named base and apex by the LV's size
+(app.analysis.volumes.stack_base_first: a file that does not say where the base is may store the apex first).
+A click shows that slice; the window's Up/Down and Ctrl+Up/Ctrl+Down step through the slices (app/ui/actions.py)
+keeping the zoom of the cine view.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem
 
+from app.analysis.polylines import polygon_area_px2
+from app.analysis.volumes import stack_base_first
 from app.report.palette import CONTOUR_RGB
 
 THUMB_PX = 72
@@ -50,7 +54,7 @@ class SliceStrip(QListWidget):
         self.setFixedHeight(THUMB_PX + 44)
         self.setSpacing(2)
         self.setFocusPolicy(Qt.NoFocus)  # the arrow keys stay with the window's slice/frame actions
-        self.setToolTip("Slices of the stack, base first (Up / Down or Ctrl+Up / Ctrl+Down step through them)")
+        self.setToolTip(self._tip(True))
         self.currentRowChanged.connect(self._row_changed)
         self._filling = False
 
@@ -60,19 +64,27 @@ class SliceStrip(QListWidget):
         if frame is None:
             frame = state.ed_frames[0] if state.ed_frames else 0
         current = max(self.currentRow(), 0)
+        base_first = stack_base_first([_endo_area(state.contours.get((s, frame), {})) for s in range(rec.n_slices)])
+        ends = {0: " base", rec.n_slices - 1: " apex"} if base_first else {0: " apex", rec.n_slices - 1: " base"}
+        self.setToolTip(self._tip(base_first))
         self._filling = True
         self.clear()
         for s in range(rec.n_slices):
             controls = state.contours.get((s, frame), {})
             outlines = [(c.dense(), CONTOUR_RGB[k]) for k, c in controls.items() if k in ("endo", "epi", "rv")]
             excluded = s in state.excluded_slices
-            label = f"{s + 1}" + (" base" if s == 0 else " apex" if s == rec.n_slices - 1 else "")
+            label = f"{s + 1}" + ends.get(s, "")
             item = QListWidgetItem(QIcon(thumbnail(rec.slice_frames(s)[frame], outlines, excluded)),
                                    label + (" (out)" if excluded else ""))
             item.setToolTip(f"slice {s + 1} of {rec.n_slices}" + (": left out of the volumes" if excluded else ""))
             self.addItem(item)
         self.setCurrentRow(min(current, rec.n_slices - 1))
         self._filling = False
+
+    @staticmethod
+    def _tip(base_first: bool) -> str:
+        order = "base first" if base_first else "apex first"
+        return f"Slices of the stack, {order} (Up / Down or Ctrl+Up / Ctrl+Down step through them)"
 
     def set_current(self, slice_index: int) -> None:
         self._filling = True
@@ -82,3 +94,9 @@ class SliceStrip(QListWidget):
     def _row_changed(self, row: int) -> None:
         if not self._filling and row >= 0:
             self.slice_chosen.emit(row)
+
+
+def _endo_area(controls: dict) -> float:
+    """The LV pool area (px^2) of one slice's contours at a frame, 0 without an endocardium."""
+    endo = controls.get("endo")
+    return 0.0 if endo is None else polygon_area_px2(endo.dense())

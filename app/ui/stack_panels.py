@@ -56,7 +56,7 @@ class StackPanels:
             self.window.recordings.slice.setValue(slice_index + 1)
 
     def step(self, delta: int) -> None:
-        """Up/Down: the previous/next slice (towards the base/apex)."""
+        """Up/Down: the previous/next slice in the stack's order."""
         self.show_slice(self.window.slice_index + delta)
 
     def _include_changed(self, slice_index: int, include: bool) -> None:
