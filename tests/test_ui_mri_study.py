@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel
 
 from app.data.recording import PatientInfo, Recording, uniform_frame_times
 from app.workflow.reference_ranges import classify, reference_range
-from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left, synthetic_echo  # noqa: F401
+from tests.ui_fixtures import analysed_window, dialogs_seen, make_window, no_worker_left, synthetic_echo  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
@@ -49,13 +49,7 @@ def mri_window(make_window, qtbot, tmp_path):
     src = tmp_path / "sax.dcm"
     src.write_bytes(b"stand-in for the stack")
     rec, labels = tapered_stack(path=src)
-    window = make_window()
-    window.controller.segmenter_for = lambda r: (lambda rr: labels)
-    window.controller.add_recording(rec)
-    with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
-        window.analyse_current()
-    qtbot.wait(30)
-    return window
+    return analysed_window(make_window, qtbot, rec, labels)
 
 
 # -- item 6: MRI as MRI --------------------------------------------------------------------------
@@ -95,13 +89,7 @@ def test_the_strip_names_the_base_by_the_lv_even_when_the_file_stores_the_apex_f
     strip = mri_window.stack.strip
     assert strip.item(0).text() == "1 base" and strip.item(3).text() == "4 apex" and "base first" in strip.toolTip()
     rec, labels = tapered_stack(radii=LV_RADII_PX[::-1])  # stored apex first, as a file without orientation may
-    window = make_window()
-    window.controller.segmenter_for = lambda r: (lambda rr: labels)
-    window.controller.add_recording(rec)
-    with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
-        window.analyse_current()
-    qtbot.wait(30)
-    strip = window.stack.strip
+    strip = analysed_window(make_window, qtbot, rec, labels).stack.strip
     assert strip.item(0).text() == "1 apex" and strip.item(3).text() == "4 base" and "apex first" in strip.toolTip()
 
 

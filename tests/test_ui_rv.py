@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.test_rv_indexed import rv_cine
-from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left  # noqa: F401
+from tests.ui_fixtures import analysed_window, dialogs_seen, make_window, no_worker_left  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
@@ -15,13 +15,7 @@ pytest.importorskip("pytestqt")
 @pytest.fixture
 def rv_window(make_window, qtbot):
     rec, labels = rv_cine()
-    window = make_window()
-    window.controller.segmenter_for = lambda r: (lambda rr: labels)
-    window.controller.add_recording(rec)
-    with qtbot.waitSignal(window.controller.analysis_done, timeout=20000):
-        window.analyse_current()
-    qtbot.wait(20)
-    return window
+    return analysed_window(make_window, qtbot, rec, labels, timeout_ms=20000)
 
 
 def test_rv_overlay_toggle_rows_and_edit(rv_window, qtbot):

@@ -172,3 +172,14 @@ def drag(qtbot, plot, start: QPoint, end: QPoint, steps: int = 8) -> None:
         qtbot.mouseMove(viewport, pos=QPoint(int(p.x()), int(p.y())))
         qtbot.wait(15)  # pyqtgraph drops mouse moves faster than its 100 Hz rate limit
     qtbot.mouseRelease(viewport, Qt.LeftButton, pos=end)
+
+
+def analysed_window(make_window, qtbot, recording, labels, timeout_ms: int = 30000):
+    """A new window with `recording` analysed, its segmentation being `labels` (no network)."""
+    window = make_window()
+    window.controller.segmenter_for = lambda r: (lambda rr: labels)
+    window.controller.add_recording(recording)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=timeout_ms):
+        window.analyse_current()
+    qtbot.wait(30)
+    return window
