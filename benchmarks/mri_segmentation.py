@@ -5,7 +5,8 @@ Segments a phantom cine stack (app.data.phantom.make_mri, default 10 slices x 25
 app.ml.mri_inference.segment_stack, as the app does:
 - the shipped models/mri_seg (the four-class whole-slice ensemble of ACDC folds, app/ml/mri_inference.py) with
   1, 4 and 8 test-time views (its metadata's input.tta_views is what the app uses), segmenting the heart's box
-  as the app does (app/ml/mri_heart_box.py), and at the app's views on whole slices, as before the box;
+  as the app does (app/ml/mri_heart_box.py), and at the app's views on whole slices, as before the box; a model
+  with cyclic ConvLSTMs also with them off (its CNNs alone: what the temporal part costs);
 - the previous network, measured in the same run as the baseline: the three-class multi-level ConvLSTM of
   16 channels on a 128 px crop around the located LV, at its 8 views (random weights: speed does not depend on
   them).
@@ -15,6 +16,7 @@ Prints seconds per stack, milliseconds per slice-phase and the ratio to the base
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -34,6 +36,27 @@ def shipped_net(random_weights: bool):
         member = {"base_channels": 16, "temporal": "none", "n_classes": 4, "context_blocks": 2}
         return build("MriEnsemble", {"members": 5, "member": member}).eval()
     return mri_inference.load_mri_model(torch.device("cpu"))
+
+
+def has_convlstms(net) -> bool:
+    from app.ml.nets.mri_ensemble import members_of
+
+    return any(m.temporal != "none" for m in members_of(net))
+
+
+@contextlib.contextmanager
+def convlstms_off(net):
+    """The members' cyclic ConvLSTMs skipped (each member its CNN alone), for the ConvLSTMs' share of the time."""
+    from app.ml.nets.mri_ensemble import members_of
+
+    saved = [m.min_cycle_phases for m in members_of(net)]
+    for m in members_of(net):
+        m.min_cycle_phases = 10 ** 6
+    try:
+        yield
+    finally:
+        for m, value in zip(members_of(net), saved):
+            m.min_cycle_phases = value
 
 
 def previous_net():
@@ -85,13 +108,16 @@ def main() -> int:
     baseline = time_stack(recording, old, PREVIOUS_VIEWS, False)
     rows = [(f"{views}", True, time_stack(recording, net, views, True)) for views in (1, 4, 8)]
     rows.append((f"{app_views}", False, time_stack(recording, net, app_views, True, heart_box=False)))
+    if has_convlstms(net):
+        with convlstms_off(net):
+            rows.append((f"{app_views}", "cnn", time_stack(recording, net, app_views, True)))
     print(f"MRI stack {args.slices} slices x {args.phases} phases, {args.threads} threads, "
           f"{precision_label(torch.device('cpu'))}; the app uses {app_views} views")
     print(f"{'network':50} {'views':>6} {'s/stack':>9} {'ms/image':>9} {'x previous':>11}")
     print(f"{'previous: 3-class ConvLSTM, 128 px crop':50} {PREVIOUS_VIEWS:>6} {baseline:>9.2f} "
           f"{1000 * baseline / n:>9.1f} {1.0:>11.2f}")
     for views, boxed, seconds in rows:
-        where = "heart's box" if boxed else "whole slices (before)"
+        where = {True: "heart's box", False: "whole slices (before)", "cnn": "box, ConvLSTMs off"}[boxed]
         print(f"{'shipped: 4-class ensemble, ' + where:50} {views:>6} {seconds:>9.2f} "
               f"{1000 * seconds / n:>9.1f} {seconds / baseline:>11.2f}")
     return 0

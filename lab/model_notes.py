@@ -122,6 +122,8 @@ def _network_and_preprocessing(record: dict[str, Any]) -> tuple[str, dict, dict]
                   "context_blocks": int(build.get("context_blocks", 0))}
         if int(build.get("in_channels", 1)) != 1:  # slice context: the slice and its neighbours
             member["in_channels"] = int(build["in_channels"])
+        if int(build.get("min_cycle_phases", 0)):  # ConvLSTMs over cycles of at least this many phases only
+            member["min_cycle_phases"] = int(build["min_cycle_phases"])
         members = int(build.get("members", 1))
         network = ("MriEnsemble", {"members": members, "member": member}) if members > 1 else \
             ("MultiLevelConvLSTMNet", member)

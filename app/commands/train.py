@@ -12,6 +12,7 @@ TARGETS: dict[str, str] = {
     "mri-seg": "lab.training.mri_seg:main",
     "mri-seg-ensemble": "lab.training.mri_ensemble:main",
     "mri-seg-acdc": "lab.training.mri_acdc:main",
+    "mri-seg-cycles": "lab.training.mri_cycles:main",
     "motion": "lab.training.flow_train:main",
     "view": "lab.training.view_train:main",
 }

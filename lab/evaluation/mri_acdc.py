@@ -227,8 +227,9 @@ def print_tables(summary: dict) -> None:
                 f"{v['bias']:+6.1f}+-{v['sd']:4.1f} ({v['mae']:4.1f})".rjust(21) for v in e["values"].values()))
 
 
-def sunnybrook_table(tag: str, tta_views: int, folds: list[int]) -> list[dict]:
-    """Sunnybrook scored by the ensemble of the finished folds (none saw Sunnybrook); [] without the data."""
+def sunnybrook_table(tag: str, tta_views: int, folds: list[int], cases: tuple[str, ...] = ()) -> list[dict]:
+    """Sunnybrook (`cases`, default all) scored by the ensemble of the finished folds (none saw Sunnybrook, unless
+    their ConvLSTMs learnt from its other patients: train mri-seg-cycles --holdout); [] without the data."""
     from lab.evaluation.mri_sunnybrook import CASES, SUNNYBROOK, print_table, score_case
     from app.ml.nets.mri_ensemble import MriEnsemble
 
@@ -236,9 +237,22 @@ def sunnybrook_table(tag: str, tta_views: int, folds: list[int]) -> list[dict]:
     if not SUNNYBROOK.is_dir() or not nets:
         return []
     ensemble = MriEnsemble(nets).eval()
-    rows = [score_case(ensemble, SUNNYBROOK, case, tta_views) for case in CASES]
+    rows = [score_case(ensemble, SUNNYBROOK, case, tta_views) for case in (cases or CASES)]
     print_table(rows)
     return [asdict(r) for r in rows]
+
+
+def sunnybrook_only(tag: str, tta_views: int, folds: list[int], json_path: Path | None,
+                    cases: tuple[str, ...] = ()) -> int:
+    rows = sunnybrook_table(tag, tta_views, folds, cases)
+    if not rows:
+        print("error: no Sunnybrook data or no finished fold to segment it with", file=sys.stderr)
+        return 2
+    summary = {"tag": tag, "tta_views": tta_views, "folds": ",".join(map(str, folds)), "sunnybrook": rows}
+    for target in filter(None, (cv_dir(tag) / "summary_sunnybrook.json", json_path)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(summary, indent=1))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=ACDC)
     p.add_argument("--json", type=Path, default=None, help="also write the summary here")
     p.add_argument("--no-sunnybrook", action="store_true", help="skip the Sunnybrook held-out-centre table")
+    p.add_argument("--only-sunnybrook", action="store_true",
+                   help="only the Sunnybrook table (whole cine cycles: what a temporal part changes; ACDC's ED/ES "
+                        "pairs are no cycle), written to summary_sunnybrook.json")
+    p.add_argument("--cases", default="", help="with --only-sunnybrook: these cases only (comma-separated)")
     p.add_argument("--compare-with", type=Path, default=None, metavar="JSON",
                    help="the summary of an earlier run (--json, or checkpoints/mri_acdc_cv_TAG/summary*.json): how "
                         "the patients' LV / RV EF and EDV errors agree (lab/evaluation/patient_agreement.py)")
@@ -269,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --degrade must be one of {', '.join(PROFILES)}, got {args.degrade!r}", file=sys.stderr)
         return 2
     folds = [int(f) for f in args.folds.split(",")]
+    if args.only_sunnybrook:
+        cases = tuple(c for c in args.cases.split(",") if c)
+        return sunnybrook_only(args.tag, args.tta_views, folds, args.json, cases)
     rows = evaluate(args.data, args.tag, args.tta_views, folds, args.degrade)
     if not rows:
         print("error: no finished fold to evaluate (train mri-seg-acdc --fold K first)", file=sys.stderr)

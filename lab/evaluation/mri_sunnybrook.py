@@ -6,6 +6,9 @@ phases: endocardial Dice (all contoured phases), myocardial Dice where a consist
 SC-HF-I-6, whose epicardia are drawn off their images), average perpendicular distance (mm) of the endocardium,
 and EDV/ESV/EF from the contoured slices against the same sums of expert areas (ED = the contoured phase with
 the larger expert pool). None of these patients trained the network, so all three are held out.
+Over every phase of every slice, the temporal consistency of our labels (app/analysis/seg_metrics): mFIP (label
+changes between consecutive phases, which the heart's motion also causes) and label reversals (one-phase
+blips), inside each slice's heart region (any phase's predicted LV, myocardium or RV, dilated by 3 px).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class SunnybrookScore:
     edv_ml: tuple[float, float]  # (expert, ours) over the contoured slices
     esv_ml: tuple[float, float]
     ef_pct: tuple[float, float]
+    mfip: float = float("nan")
+    reversals: float = float("nan")
 
 
 def slice_spacing_mm(images: list[sunnybrook.ContouredImage]) -> float:
@@ -79,7 +84,25 @@ def score_case(net, root: Path, case: str, tta_views: int) -> SunnybrookScore:
     ef = tuple(100.0 * (ed[i] - es[i]) / ed[i] if ed[i] else float("nan") for i in (0, 1))
     finite = [a for a in apd if np.isfinite(a)]
     return SunnybrookScore(case, float(np.mean(endo)), float(np.mean(myo)) if myo else float("nan"),
-                           float(np.mean(finite)) if finite else float("inf"), tuple(ed), tuple(es), ef)
+                           float(np.mean(finite)) if finite else float("inf"), tuple(ed), tuple(es), ef,
+                           *temporal_consistency(labels))
+
+
+def temporal_consistency(labels: np.ndarray) -> tuple[float, float]:
+    """(S, T, H, W) labels of whole cycles -> (mFIP, label reversals), means over the slices with a heart, each
+    inside its heart region (any phase's labels 1-3, dilated by 3 px)."""
+    from scipy import ndimage
+
+    from app.analysis.seg_metrics import label_reversals, mfip
+
+    changes, blips = [], []
+    for cycle in labels:
+        heart = cycle.any(axis=0)
+        if heart.any():
+            region = ndimage.binary_dilation(heart, iterations=3)
+            changes.append(mfip(cycle, region))
+            blips.append(label_reversals(cycle, region))
+    return (float(np.mean(changes)), float(np.mean(blips))) if changes else (float("nan"), float("nan"))
 
 
 def print_table(rows: list[SunnybrookScore]) -> None:
@@ -87,8 +110,9 @@ def print_table(rows: list[SunnybrookScore]) -> None:
     for r in rows:
         print(f"{r.case:10} {r.dice_endo:.3f} {r.dice_myo:.3f} {r.apd_endo_mm:5.2f}  "
               f"EDV {r.edv_ml[0]:6.1f} vs {r.edv_ml[1]:6.1f}  ESV {r.esv_ml[0]:6.1f} vs {r.esv_ml[1]:6.1f}  "
-              f"EF {r.ef_pct[0]:5.1f} vs {r.ef_pct[1]:5.1f}")
+              f"EF {r.ef_pct[0]:5.1f} vs {r.ef_pct[1]:5.1f}  mFIP {r.mfip:.4f} reversals {r.reversals:.4f}")
     myo = [r.dice_myo for r in rows if np.isfinite(r.dice_myo)]
     print(f"{'mean':10} {np.mean([r.dice_endo for r in rows]):.3f} {np.mean(myo) if myo else float('nan'):.3f} "
           f"{np.mean([r.apd_endo_mm for r in rows]):5.2f}  EF error "
-          f"{np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in rows]):.1f} points")
+          f"{np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in rows]):.1f} points; mFIP "
+          f"{np.mean([r.mfip for r in rows]):.4f}, reversals {np.mean([r.reversals for r in rows]):.4f}")

@@ -27,13 +27,16 @@ def fold_patients(root: Path, fold: str) -> tuple[list[str], list[str]]:
 
 
 def build_net(args_or_build) -> "torch.nn.Module":
+    """A fold's network from its training arguments or its checkpoint's "build" (the CNN alone unless the build
+    names ConvLSTMs: `train mri-seg-cycles`, lab/training/mri_cycles.py)."""
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
 
     cfg = args_or_build if isinstance(args_or_build, dict) else {
         "base_channels": args_or_build.base_channels, "context_blocks": args_or_build.context_blocks,
         "in_channels": getattr(args_or_build, "in_channels", 1)}
-    return MultiLevelConvLSTMNet(int(cfg["base_channels"]), "none", n_classes=N_CLASSES,
-                                 context_blocks=int(cfg["context_blocks"]), in_channels=int(cfg.get("in_channels", 1)))
+    return MultiLevelConvLSTMNet(int(cfg["base_channels"]), str(cfg.get("temporal", "none")), n_classes=N_CLASSES,
+                                 context_blocks=int(cfg["context_blocks"]), in_channels=int(cfg.get("in_channels", 1)),
+                                 min_cycle_phases=int(cfg.get("min_cycle_phases", 0)))
 
 
 def load_fold_net(fold: int, tag: str):

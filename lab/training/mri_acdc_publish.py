@@ -37,7 +37,7 @@ def publish(args, argv: list[str]) -> int:
               f"evaluate mri-seg --tag {args.tag}` on every fold before publishing", file=sys.stderr)
         return 2
     tables = summary.get("tables", {})
-    folder = save_model(MriEnsemble(nets), "mri_seg", half=True, metadata={
+    metadata = {
         "architecture": "MriEnsemble of 5 MultiLevelConvLSTMNet(temporal=none, n_classes=4) - the per-phase "
                         "CNN of Zhang et al.'s multi-level network with dilated context blocks, one per ACDC fold"
                         + {3: "; each slice seen with its two neighbours in the stack (3 input channels)",
@@ -72,9 +72,53 @@ def publish(args, argv: list[str]) -> int:
                                       f"{summary.get('tta_views', TTA_VIEWS)}"},
         "previous_model": _previous_model(args.tag),
         "headline": _headline(tables.get("clean", {}).get("all", {}), summary.get("sunnybrook", [])),
-    })
+    }
+    if nets[0].temporal != "none":
+        metadata.update(_temporal_metadata(args.tag, nets[0], metadata, summary))
+    folder = save_model(MriEnsemble(nets), "mri_seg", half=True, metadata=metadata)
     print(f"published {folder}", flush=True)
     return 0
+
+
+def _temporal_metadata(tag: str, net, metadata: dict, summary: dict) -> dict:
+    """What differs for folds whose CNN got cyclic ConvLSTMs (`train mri-seg-cycles`, lab/training/mri_cycles.py):
+    the build, how the temporal part learnt, the command, and the Sunnybrook cine table of the runs."""
+    from lab.model_notes import read_metadata
+
+    argv = _fold_argv(tag)
+    source = argv[argv.index("--from") + 1] if "--from" in argv else "shipped"
+    levels = "1/2 and 1/4" if net.temporal == "multi" else "1/4"
+    cnn = read_metadata("mri_seg") if source == "shipped" else metadata  # the record of the CNNs' training
+    return {
+        "augmentation": f"the CNN: {cnn['augmentation']}; the ConvLSTMs: one geometry and intensity transfer per "
+                        "phantom slice for all its phases, another scanner's degradation for 30 % of them, a random "
+                        "cycle start and phase stride 1 or 2",
+        "training_data": f"{cnn['training_data']}; the ConvLSTMs: phantom short-axis cine stacks "
+                         "(app/data/phantom, lab/training/mri_cycle_data.py)",
+        "loss": f"the CNN: {cnn['loss']}; the ConvLSTMs: lab/training/mri_losses.cycle_loss",
+        "tried_not_kept": cnn.get("tried_not_kept", metadata.get("tried_not_kept", {})),
+        "architecture": metadata["architecture"].replace("(temporal=none", f"(temporal={net.temporal}") +
+        f"; cyclic ConvLSTMs at {levels} resolution over cycles of at least {net.min_cycle_phases} phases",
+        "build": {**metadata["build"], "temporal": net.temporal, "min_cycle_phases": net.min_cycle_phases},
+        "temporal": (f"the per-phase CNN learnt from ACDC's ED/ES slices ({source} folds); the cyclic ConvLSTMs at "
+                     f"{levels} resolution, added silenced over each fold's frozen CNN, learnt from whole phantom "
+                     "cine cycles labelled at every phase (lab/training/mri_cycles.py; background and the "
+                     "unlabelled phantom RV scored together, anchored to the CNN's probabilities there). They run "
+                     f"over cines of at least {net.min_cycle_phases} phases; a 2-phase ED/ES stack (every ACDC "
+                     "stack) gets the CNN alone, so the ACDC tables are the CNN's"),
+        "command": (f"for k in 0 1 2 3 4; do python -m app train mri-seg-cycles --fold $k {' '.join(argv)}; done; "
+                    f"python -m app evaluate mri-seg --tag {tag}; python -m app train mri-seg-acdc --publish "
+                    f"--tag {tag}"),
+        "previous_model": _previous_model(tag) if source != "shipped" else _shipped_sha_note(),
+    }
+
+
+def _shipped_sha_note() -> str:
+    from app.ml.weights import read_card
+
+    sha = read_card("mri_seg").provenance.sha256[:12]
+    return (f"the same five CNNs without ConvLSTMs (sha256 {sha}..., git history of models/mri_seg; its figures in "
+            "lab/notes/mri_seg.md)")
 
 
 def _headline(cv_all: dict, sunnybrook: list[dict]) -> dict[str, float]:

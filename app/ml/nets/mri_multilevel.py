@@ -14,6 +14,9 @@ wide enough to tell the right ventricle from the other bright structures around 
   "single" one ConvLSTM at 1/4 resolution,
   "multi"  ConvLSTMs at 1/2 and 1/4 resolution.
 
+`min_cycle_phases` > 0 runs the ConvLSTMs only over cycles of at least that many phases: a 2-phase ED/ES stack
+(or the two phases the heart's box is located on) is no cycle, and the network is then its CNN alone, exactly.
+
 `in_channels` 3 gives each slice its two neighbours in the stack (the slice before, the slice, the slice after;
 zeros past the stack's ends; app/ml/mri_preprocess.neighbour_channels): the context that tells a basal slice,
 whose right-ventricle-like region is atrium at end-systole, from the slices below it.
@@ -78,13 +81,15 @@ class MultiLevelConvLSTMNet(nn.Module):
     """ResNet features at 1/2 and 1/4 + cyclic ConvLSTMs + transposed-conv decoder; see the module doc."""
 
     def __init__(self, base_channels: int = 16, temporal: str = "multi", closed_cycle: bool = True,
-                 n_classes: int = N_CLASSES, context_blocks: int = 0, in_channels: int = 1):
+                 n_classes: int = N_CLASSES, context_blocks: int = 0, in_channels: int = 1,
+                 min_cycle_phases: int = 0):
         super().__init__()
         if temporal not in TEMPORAL_MODES:
             raise ValueError(f"temporal must be one of {TEMPORAL_MODES}, got {temporal!r}")
         c1, c2, c3 = base_channels, 2 * base_channels, 4 * base_channels
         self.temporal = temporal
         self.in_channels = int(in_channels)
+        self.min_cycle_phases = int(min_cycle_phases)
         self.stem = nn.Sequential(nn.Conv2d(self.in_channels, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True))
         self.down_half = nn.Sequential(ResBlock(c1, c2, stride=2), ResBlock(c2, c2))
         context = [ResBlock(c3, c3, dilation=2 if i % 2 == 0 else 4) for i in range(context_blocks)]
@@ -96,16 +101,19 @@ class MultiLevelConvLSTMNet(nn.Module):
         self.up_half = nn.ConvTranspose2d(c2, c1, 2, stride=2)
         self.head = nn.Sequential(ResBlock(2 * c1, c1), nn.Conv2d(c1, n_classes, 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, T, in_channels, H, W) in 0..1 -> logits (B, T, n_classes, H, W)."""
+    def forward(self, x: torch.Tensor, cycle: bool | None = None) -> torch.Tensor:
+        """x (B, T, in_channels, H, W) in 0..1 -> logits (B, T, n_classes, H, W). cycle: run the ConvLSTMs
+        (None: when T >= min_cycle_phases; False: the CNN alone, as the ConvLSTMs' training compares with)."""
         b, t = x.shape[:2]
+        if cycle is None:
+            cycle = t >= self.min_cycle_phases
         flat = x.reshape(b * t, *x.shape[2:])
         full = self.stem(flat)
         half = self.down_half(full)
         quarter = self.down_quarter(half)
-        if self.lstm_half is not None:
+        if self.lstm_half is not None and cycle:
             half = self._over_time(self.lstm_half, half, b, t)
-        if self.lstm_quarter is not None:
+        if self.lstm_quarter is not None and cycle:
             quarter = self._over_time(self.lstm_quarter, quarter, b, t)
         merged = self.fuse(torch.cat([self.up_quarter(quarter), half], dim=1))
         logits = self.head(torch.cat([self.up_half(merged), full], dim=1))

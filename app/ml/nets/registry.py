@@ -8,7 +8,7 @@
     FlowNet                  app.ml.nets.flow_net                 width, feat
     ViewNet                  app.ml.nets.view_classifier          trained, widths, dropout
     MultiLevelConvLSTMNet    app.ml.nets.mri_multilevel           base_channels, temporal, closed_cycle, n_classes,
-                                                                  context_blocks, in_channels
+                                                                  context_blocks, in_channels, min_cycle_phases
     MriEnsemble              app.ml.nets.mri_ensemble             members (count), member (MultiLevelConvLSTMNet args)
 
 The names and the echo segmentation architectures load without torch; a network's module is imported when
