@@ -107,6 +107,42 @@ def test_train_cycles_over_a_finished_fold_and_evaluate_it_as_a_fold(tmp_path, m
         assert not torch.allclose(net(cine), cnn(cine))
 
 
+def test_a_temporal_ensemble_is_published_and_segments_a_cine_with_its_convlstms(tmp_path, monkeypatch, capsys):
+    """Five tiny fold CNNs, their ConvLSTMs trained on phantom cycles, scored and published as the ensemble:
+    the card and the lab record say how the temporal part learnt, and the app segments a cine with it."""
+    import json
+
+    from app.data.phantom import MriPhantomParams, make_mri
+    from app.ml.mri_inference import MriSegmentation, load_mri_model, segment_stack
+    from app.ml.nets.mri_ensemble import members_of
+    from lab.evaluation import mri_acdc as evaluation
+    from lab.training import checkpoint, mri_acdc, mri_acdc_folds, mri_acdc_publish, mri_cycles
+    from test_mri_acdc import _fake_acdc
+
+    data, ckpt, models = tmp_path / "acdc", tmp_path / "ckpt", tmp_path / "models"
+    data.mkdir()
+    _fake_acdc(data)
+    for module in (mri_acdc, mri_acdc_folds, mri_cycles, checkpoint, evaluation, mri_acdc_publish):
+        monkeypatch.setattr(module, "CHECKPOINTS_DIR", ckpt)
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(models))
+    tiny = ["--base-channels", "4", "--context-blocks", "1", "--data", str(data)]
+    for fold in map(str, range(5)):
+        assert mri_acdc.main(["--fold", fold, "--steps", "2", "--batch", "2", "--crop", "32", "--tag", "t"] + tiny) == 0
+        assert mri_cycles.main(["--fold", fold, "--from", "t", "--steps", "2", "--batch", "1", "--crop", "48",
+                                "--phantom", "1", "--val-every", "0", "--tag", "c"]) == 0
+    assert evaluation.main(["--tag", "c", "--tta-views", "1", "--no-sunnybrook", "--data", str(data)]) == 0
+    assert mri_acdc.main(["--publish", "--tag", "c"] + tiny) == 0
+    capsys.readouterr()
+    net = load_mri_model()
+    assert all(m.temporal == "multi" and m.min_cycle_phases == mri_cycles.MIN_CYCLE_PHASES for m in members_of(net))
+    record = json.loads((tmp_path / "lab" / "notes" / "mri_seg.json").read_text())
+    assert record["build"]["min_cycle_phases"] == mri_cycles.MIN_CYCLE_PHASES
+    assert "phantom cine cycles" in record["temporal"] and "train mri-seg-cycles" in record["command"]
+    case = make_mri(MriPhantomParams(n_phases=12, n_slices=3, image_px=128, pixel_mm=1.5), seed=5)
+    seg = list(segment_stack(case.recording, net=net))[-1]
+    assert isinstance(seg, MriSegmentation) and seg.labels.shape == case.recording.frames.shape
+
+
 def test_sunnybrook_cycles_are_real_cines_labelled_at_ed_and_es_with_the_rest_left_open(shared_data):
     from app.ml.mri_preprocess import PAD_MULTIPLE
     from lab.training.mri_cycle_data import BG_OR_RV, NOT_POOL_ANY, UNLABELLED, draw_cycle, sunnybrook_cycles
