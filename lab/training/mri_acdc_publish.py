@@ -74,42 +74,47 @@ def publish(args, argv: list[str]) -> int:
         "headline": _headline(tables.get("clean", {}).get("all", {}), summary.get("sunnybrook", [])),
     }
     if nets[0].temporal != "none":
-        metadata.update(_temporal_metadata(args.tag, nets[0], metadata, summary))
+        metadata.update(_temporal_metadata(args.tag, nets[0], metadata))
     folder = save_model(MriEnsemble(nets), "mri_seg", half=True, metadata=metadata)
     print(f"published {folder}", flush=True)
     return 0
 
 
-def _temporal_metadata(tag: str, net, metadata: dict, summary: dict) -> dict:
+def _temporal_metadata(tag: str, net, metadata: dict) -> dict:
     """What differs for folds whose CNN got cyclic ConvLSTMs (`train mri-seg-cycles`, lab/training/mri_cycles.py):
-    the build, how the temporal part learnt, the command, and the Sunnybrook cine table of the runs."""
+    the build, what the temporal part learnt from and how, and the command (from fold 0's training flags)."""
     from lab.model_notes import read_metadata
+    from lab.training.mri_cycles import build_parser
 
     argv = _fold_argv(tag)
-    source = argv[argv.index("--from") + 1] if "--from" in argv else "shipped"
+    flags = build_parser().parse_args(["--fold", "0"] + argv)
     levels = "1/2 and 1/4" if net.temporal == "multi" else "1/4"
-    cnn = read_metadata("mri_seg") if source == "shipped" else metadata  # the record of the CNNs' training
+    cnn = read_metadata("mri_seg") if flags.source == "shipped" else metadata  # the record of the CNNs' training
+    cycles = {"phantom": "whole phantom cine cycles labelled at every phase",
+              "sunnybrook": "Sunnybrook's real cine cycles labelled at ED and ES",
+              "both": f"phantom cine cycles and Sunnybrook's ({flags.real_fraction:.0%} of the draws real)",
+              }[flags.cycles]
+    held = "" if flags.holdout == "none" else f", {flags.holdout} held out"
     return {
         "augmentation": f"the CNN: {cnn['augmentation']}; the ConvLSTMs: one geometry and intensity transfer per "
-                        "phantom slice for all its phases, another scanner's degradation for 30 % of them, a random "
-                        "cycle start and phase stride 1 or 2",
-        "training_data": f"{cnn['training_data']}; the ConvLSTMs: phantom short-axis cine stacks "
-                         "(app/data/phantom, lab/training/mri_cycle_data.py)",
+                        f"slice for all its phases, another scanner's degradation for {flags.scanner_fraction:.0%} "
+                        "of them, a random cycle start, and for phantom cycles a phase stride of 1 or 2",
+        "training_data": f"{cnn['training_data']}; the ConvLSTMs: {cycles}{held} (lab/training/mri_cycle_data.py)",
         "loss": f"the CNN: {cnn['loss']}; the ConvLSTMs: lab/training/mri_losses.cycle_loss",
         "tried_not_kept": cnn.get("tried_not_kept", metadata.get("tried_not_kept", {})),
         "architecture": metadata["architecture"].replace("(temporal=none", f"(temporal={net.temporal}") +
         f"; cyclic ConvLSTMs at {levels} resolution over cycles of at least {net.min_cycle_phases} phases",
         "build": {**metadata["build"], "temporal": net.temporal, "min_cycle_phases": net.min_cycle_phases},
-        "temporal": (f"the per-phase CNN learnt from ACDC's ED/ES slices ({source} folds); the cyclic ConvLSTMs at "
-                     f"{levels} resolution, added silenced over each fold's frozen CNN, learnt from whole phantom "
-                     "cine cycles labelled at every phase (lab/training/mri_cycles.py; background and the "
-                     "unlabelled phantom RV scored together, anchored to the CNN's probabilities there). They run "
-                     f"over cines of at least {net.min_cycle_phases} phases; a 2-phase ED/ES stack (every ACDC "
-                     "stack) gets the CNN alone, so the ACDC tables are the CNN's"),
+        "temporal": (f"the per-phase CNN learnt from ACDC's ED/ES slices ({flags.source} folds); the cyclic ConvLSTMs "
+                     f"at {levels} resolution, added silenced over each fold's frozen CNN, learnt from {cycles}{held} "
+                     "(lab/training/mri_cycles.py; where the labels leave the class open, background or RV, scored "
+                     "together and anchored to the CNN's probabilities). They run over cines of at least "
+                     f"{net.min_cycle_phases} phases; a 2-phase ED/ES stack (every ACDC stack) gets the CNN alone, so "
+                     "the ACDC tables are the CNN's"),
         "command": (f"for k in 0 1 2 3 4; do python -m app train mri-seg-cycles --fold $k {' '.join(argv)}; done; "
                     f"python -m app evaluate mri-seg --tag {tag}; python -m app train mri-seg-acdc --publish "
                     f"--tag {tag}"),
-        "previous_model": _previous_model(tag) if source != "shipped" else _shipped_sha_note(),
+        "previous_model": _previous_model(tag) if flags.source != "shipped" else _shipped_sha_note(),
     }
 
 
