@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temporal", choices=("single", "multi"), default="multi")
     p.add_argument("--min-cycle-phases", type=int, default=MIN_CYCLE_PHASES)
     p.add_argument("--steps", type=int, default=600)
-    p.add_argument("--batch", type=int, default=2, help="slices of one phantom stack per step")
+    p.add_argument("--batch", type=int, default=2, help="slices of one stack per step")
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--jitter", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-3)
@@ -139,7 +139,7 @@ class Trainer:
         from lab.training.mri_augment import augment, scanner
         from lab.training.mri_cycle_data import draw_cycle
 
-        real = not self.phantom or (self.real and self.rng.random() < self.args.real_fraction)
+        real = not self.phantom or bool(self.real and self.rng.random() < self.args.real_fraction)
         stacks = self.real if real else self.phantom
         cases = list(stacks)
         cycles = stacks[cases[int(self.rng.integers(len(cases)))]]
