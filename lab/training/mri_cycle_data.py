@@ -35,7 +35,8 @@ CYCLES_VERSION = 1
 @dataclass(frozen=True)
 class Cycle:
     """One slice's whole cycle on the grid: image (T, H, W) float16 0..1, target (T, H, W) uint8 (0 outside the
-    scan, 1 LV pool, 2 myocardium, BG_OR_RV elsewhere), centre_rc of the LV on the grid."""
+    scan, 1 LV pool, 2 myocardium, BG_OR_RV or NOT_POOL_ANY where the labels leave the class open, UNLABELLED
+    phases), centre_rc of the LV on the grid; case names the stack (its slices share their phase count)."""
 
     case: str
     slice_index: int
