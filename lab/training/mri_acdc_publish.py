@@ -84,20 +84,22 @@ def _temporal_metadata(tag: str, net, metadata: dict) -> dict:
     """What differs for folds whose CNN got cyclic ConvLSTMs (`train mri-seg-cycles`, lab/training/mri_cycles.py):
     the build, what the temporal part learnt from and how, and the command (from fold 0's training flags)."""
     from lab.model_notes import read_metadata
-    from lab.training.mri_cycles import build_parser
 
     argv = _fold_argv(tag)
-    flags = build_parser().parse_args(["--fold", "0"] + argv)
+    source = _flag(argv, "--from", "shipped")
     levels = "1/2 and 1/4" if net.temporal == "multi" else "1/4"
-    cnn = read_metadata("mri_seg") if flags.source == "shipped" else metadata  # the record of the CNNs' training
+    cnn = read_metadata("mri_seg") if source == "shipped" else metadata  # the record of the CNNs' training
+    real_fraction = float(_flag(argv, "--real-fraction", 0.5))
+    scanner_fraction = float(_flag(argv, "--scanner-fraction", 0.3))
     cycles = {"phantom": "whole phantom cine cycles labelled at every phase",
               "sunnybrook": "Sunnybrook's real cine cycles labelled at ED and ES",
-              "both": f"phantom cine cycles and Sunnybrook's ({flags.real_fraction:.0%} of the draws real)",
-              }[flags.cycles]
-    held = "" if flags.holdout == "none" else f", {flags.holdout} held out"
+              "both": f"phantom cine cycles and Sunnybrook's ({real_fraction:.0%} of the draws real)",
+              }[_flag(argv, "--cycles", "phantom")]
+    holdout = _flag(argv, "--holdout", "none")
+    held = "" if holdout == "none" else f", {holdout} held out"
     return {
         "augmentation": f"the CNN: {cnn['augmentation']}; the ConvLSTMs: one geometry and intensity transfer per "
-                        f"slice for all its phases, another scanner's degradation for {flags.scanner_fraction:.0%} "
+                        f"slice for all its phases, another scanner's degradation for {scanner_fraction:.0%} "
                         "of them, a random cycle start, and for phantom cycles a phase stride of 1 or 2",
         "training_data": f"{cnn['training_data']}; the ConvLSTMs: {cycles}{held} (lab/training/mri_cycle_data.py)",
         "loss": f"the CNN: {cnn['loss']}; the ConvLSTMs: lab/training/mri_losses.cycle_loss",
@@ -105,7 +107,7 @@ def _temporal_metadata(tag: str, net, metadata: dict) -> dict:
         "architecture": metadata["architecture"].replace("(temporal=none", f"(temporal={net.temporal}") +
         f"; cyclic ConvLSTMs at {levels} resolution over cycles of at least {net.min_cycle_phases} phases",
         "build": {**metadata["build"], "temporal": net.temporal, "min_cycle_phases": net.min_cycle_phases},
-        "temporal": (f"the per-phase CNN learnt from ACDC's ED/ES slices ({flags.source} folds); the cyclic ConvLSTMs "
+        "temporal": (f"the per-phase CNN learnt from ACDC's ED/ES slices ({source} folds); the cyclic ConvLSTMs "
                      f"at {levels} resolution, added silenced over each fold's frozen CNN, learnt from {cycles}{held} "
                      "(lab/training/mri_cycles.py; where the labels leave the class open, background or RV, scored "
                      "together and anchored to the CNN's probabilities). They run over cines of at least "
@@ -114,8 +116,13 @@ def _temporal_metadata(tag: str, net, metadata: dict) -> dict:
         "command": (f"for k in 0 1 2 3 4; do python -m app train mri-seg-cycles --fold $k {' '.join(argv)}; done; "
                     f"python -m app evaluate mri-seg --tag {tag}; python -m app train mri-seg-acdc --publish "
                     f"--tag {tag}"),
-        "previous_model": _previous_model(tag) if flags.source != "shipped" else _shipped_sha_note(),
+        "previous_model": _previous_model(tag) if source != "shipped" else _shipped_sha_note(),
     }
+
+
+def _flag(argv: list[str], name: str, default):
+    """The value after `name` in a run's training flags (the defaults of lab/training/mri_cycles.py otherwise)."""
+    return argv[argv.index(name) + 1] if name in argv else default
 
 
 def _shipped_sha_note() -> str:
