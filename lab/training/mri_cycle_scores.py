@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.analysis.seg_metrics import label_reversals, mfip
-from lab.training.mri_cycle_data import NOT_POOL_ANY, UNLABELLED
+from lab.training.mri_cycle_data import NOT_POOL_ANY, UNLABELLED, draw_cycle
 
 
 def cycle_labels(net, image: np.ndarray, cycle: bool) -> np.ndarray:
@@ -33,12 +33,9 @@ def score_cycles(net, cycles: list, crop_px: int) -> dict[str, float]:
     """{dice_lv, dice_myo, mfip, reversals} with the ConvLSTMs and the same with prefix cnn_ without them."""
     from scipy import ndimage
 
-    from app.analysis.lv_localise import crop_around
-
     sums = {f"{p}{k}": [] for p in ("", "cnn_") for k in ("dice_lv", "dice_myo", "mfip", "reversals")}
     for c in cycles:
-        image, _ = crop_around(c.image.astype(np.float32), c.centre_rc, crop_px)
-        target, _ = crop_around(c.target, c.centre_rc, crop_px)
+        image, target = draw_cycle(c, np.random.default_rng(0), crop_px, 0)  # centred (no jitter)
         scored = np.flatnonzero((target != UNLABELLED).any(axis=(1, 2)))  # the labelled phases
         for prefix, on in (("", True), ("cnn_", False)):
             labels = cycle_labels(net, image, on)
