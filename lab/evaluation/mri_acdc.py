@@ -249,10 +249,15 @@ def sunnybrook_only(tag: str, tta_views: int, folds: list[int], json_path: Path 
         print("error: no Sunnybrook data or no finished fold to segment it with", file=sys.stderr)
         return 2
     summary = {"tag": tag, "tta_views": tta_views, "folds": ",".join(map(str, folds)), "sunnybrook": rows}
-    for target in filter(None, (cv_dir(tag) / "summary_sunnybrook.json", json_path)):
+    write_summary(summary, cv_dir(tag) / "summary_sunnybrook.json", json_path)
+    return 0
+
+
+def write_summary(summary: dict, *paths: Path | None) -> None:
+    """The summary as JSON in each of `paths` (None: skipped), folders made as needed."""
+    for target in filter(None, paths):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(summary, indent=1))
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,10 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_agreement(mri_agreement(summary, previous)))
     if not args.no_sunnybrook and not args.degrade:
         summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, folds)
-    path = cv_dir(args.tag) / summary_name(args.degrade, folds)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for target in filter(None, (path, args.json)):
-        target.write_text(json.dumps(summary, indent=1))
+    write_summary(summary, cv_dir(args.tag) / summary_name(args.degrade, folds), args.json)
     return 0
 
 

@@ -121,7 +121,7 @@ def _temporal_metadata(tag: str, net, metadata: dict) -> dict:
 
 
 def _flag(argv: list[str], name: str, default):
-    """The value after `name` in a run's training flags (the defaults of lab/training/mri_cycles.py otherwise)."""
+    """The value after `name` in a run's training flags, `default` when the run did not give it."""
     return argv[argv.index(name) + 1] if name in argv else default
 
 
@@ -166,13 +166,12 @@ def _scanner_note(tag: str) -> str:
     argv = _fold_argv(tag)
     note = ""
     if "--scanner-fraction" in argv:
-        fraction = argv[argv.index("--scanner-fraction") + 1]
-        note += (f"; in {float(fraction):.0%} of the samples another scanner and export (mri_augment.scanner: "
+        note += (f"; in {float(_flag(argv, '--scanner-fraction', 0)):.0%} of the samples another scanner and export (mri_augment.scanner: "
                  "1.25-2.8 mm pixels, coil shading, Rician noise SNR 5-25, gamma 0.6-1.6, 8-bit JPEG 40-95, "
                  "wider than the evaluation profiles of app/data/degrade_mri.py)")
     if "--init-from-shipped" in argv:
         note += "; each fold fine-tuned from the same fold's member of the previous models/mri_seg"
-    channels = argv[argv.index("--in-channels") + 1] if "--in-channels" in argv else "1"
+    channels = _flag(argv, "--in-channels", "1")
     if channels == "3":
         note += ("; each slice with its two neighbours, in stack order or reversed at random (the neighbours' "
                  "first-layer weights started at zero)")
