@@ -130,6 +130,8 @@ def test_a_temporal_ensemble_is_published_and_segments_a_cine_with_its_convlstms
         assert mri_acdc.main(["--fold", fold, "--steps", "2", "--batch", "2", "--crop", "32", "--tag", "t"] + tiny) == 0
         assert mri_cycles.main(["--fold", fold, "--from", "t", "--steps", "2", "--batch", "1", "--crop", "48",
                                 "--phantom", "1", "--val-every", "0", "--tag", "c"]) == 0
+    assert evaluation.main(["--tag", "c", "--only-sunnybrook", "--cases", "SC-X", "--data", str(data)]) == 2
+    assert "--cases must name Sunnybrook cases" in capsys.readouterr().err
     assert evaluation.main(["--tag", "c", "--tta-views", "1", "--no-sunnybrook", "--data", str(data)]) == 0
     assert mri_acdc.main(["--publish", "--tag", "c"] + tiny) == 0
     capsys.readouterr()

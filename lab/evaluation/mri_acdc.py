@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only-sunnybrook", action="store_true",
                    help="only the Sunnybrook table (whole cine cycles: what a temporal part changes; ACDC's ED/ES "
                         "pairs are no cycle), written to summary_sunnybrook.json")
-    p.add_argument("--cases", default="", help="with --only-sunnybrook: these cases only (comma-separated)")
+    p.add_argument("--cases", default="", help="Sunnybrook: these cases only (comma-separated; default all)")
     p.add_argument("--compare-with", type=Path, default=None, metavar="JSON",
                    help="the summary of an earlier run (--json, or checkpoints/mri_acdc_cv_TAG/summary*.json): how "
                         "the patients' LV / RV EF and EDV errors agree (lab/evaluation/patient_agreement.py)")
@@ -292,8 +292,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --degrade must be one of {', '.join(PROFILES)}, got {args.degrade!r}", file=sys.stderr)
         return 2
     folds = [int(f) for f in args.folds.split(",")]
+    cases = tuple(c for c in args.cases.split(",") if c)
+    from lab.evaluation.mri_sunnybrook import CASES
+
+    if set(cases) - set(CASES):
+        print(f"error: --cases must name Sunnybrook cases ({', '.join(CASES)}), got {args.cases!r}", file=sys.stderr)
+        return 2
     if args.only_sunnybrook:
-        cases = tuple(c for c in args.cases.split(",") if c)
         return sunnybrook_only(args.tag, args.tta_views, folds, args.json, cases)
     rows = evaluate(args.data, args.tag, args.tta_views, folds, args.degrade)
     if not rows:
@@ -305,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     if previous is not None:
         print(format_agreement(mri_agreement(summary, previous)))
     if not args.no_sunnybrook and not args.degrade:
-        summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, folds)
+        summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, folds, cases)
     write_summary(summary, cv_dir(args.tag) / summary_name(args.degrade, folds), args.json)
     return 0
 
