@@ -246,7 +246,8 @@ def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monke
         monkeypatch.setattr(module, "CHECKPOINTS_DIR", ckpt)
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(models))
     small = ["--steps", "2", "--batch", "2", "--crop", "32", "--jitter", "4", "--base-channels", "4",
-             "--context-blocks", "1", "--in-channels", "3", "--data", str(data), "--tag", "t"]
+             "--context-blocks", "1", "--in-channels", "3", "--data", str(data), "--tag", "t",
+             "--boundary-weight", "0.05"]
     assert mri_acdc.main(["--publish"] + small) == 2  # no finished folds yet
     for fold in range(5):
         assert mri_acdc.main(["--fold", str(fold)] + small) == 0
@@ -268,11 +269,40 @@ def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monke
     assert mri_acdc.main(["--publish"] + small) == 0
     net = load_mri_model()
     assert len(net.members) == 5 and net.members[0].in_channels == 3  # each slice with its neighbours
+    from lab.model_notes import read_metadata
+
+    assert "0.05 x the scale-balanced boundary loss" in read_metadata("mri_seg", models)["loss"]
     patient = acdc.load_patient(data, "patient001")
     rec = Recording(frames=np.moveaxis(patient.images, 0, 1).astype(np.float32), spacing_mm=(1.5, 1.5),
                     frame_times_s=np.array([0.0, 0.3]), modality="mri", view="sax", slice_spacing_mm=10.0)
     seg = list(segment_stack(rec, net=net))[-1]  # the shipped metadata says: whole slices, 4 views
     assert isinstance(seg, MriSegmentation) and seg.labels.shape == rec.frames.shape
+
+
+def test_the_boundary_term_weighs_a_small_cavity_drawn_too_wide_like_a_large_one():
+    """segmentation_loss with --boundary-weight: zero for a perfect prediction; a one-pixel rim added to a small
+    and to a large LV pool costs about the same boundary term (it is counted per unit of border)."""
+    from lab.training.mri_acdc import segmentation_loss
+
+    def case(half_px: int):
+        target = torch.zeros(1, 96, 96, dtype=torch.long)
+        target[0, 48 - half_px - 3:48 + half_px + 3, 48 - half_px - 3:48 + half_px + 3] = 2
+        target[0, 48 - half_px:48 + half_px, 48 - half_px:48 + half_px] = 1
+        target[0, 2:14, 80:94] = 3  # the RV, clear of both hearts
+        wide = target.clone()
+        wide[0, 48 - half_px - 1:48 + half_px + 1, 48 - half_px - 1:48 + half_px + 1] = 1  # the pool 1 px wider
+        logits = lambda lab: torch.nn.functional.one_hot(lab, 4).permute(0, 3, 1, 2).float() * 30
+        return target, logits(wide), logits(target)
+
+    for half_px in (5, 25):
+        target, wide, exact = case(half_px)
+        assert float(segmentation_loss(exact, target, boundary_weight=1.0)) < 1e-4
+    terms = []
+    for half_px in (5, 25):
+        target, wide, _ = case(half_px)
+        terms.append(float(segmentation_loss(wide, target, boundary_weight=1.0))
+                     - float(segmentation_loss(wide, target)))
+    assert terms[0] > 0 and terms[1] > 0 and 0.5 < terms[0] / terms[1] < 2.0
 
 
 class _ReferenceNet(_FakeNet):

@@ -8,7 +8,9 @@ ED and ES slices; folds hold out whole patients, stratified by diagnostic group 
 Each step draws --batch slices: a random patient of the training folds, a random slice and phase, a crop of
 --crop px of the whole-slice grid (app/ml/mri_preprocess.py) around the heart moved by up to --jitter px, and
 the augmentation of lab/training/mri_augment.py (rotation, flip, zoom 0.7-1.4, intensity, blur, noise).
-Loss: cross-entropy + soft Dice of the three structures. Resumable: checkpoints/mri_acdc_<fold>[_TAG]/last.pt.
+Loss: cross-entropy + soft Dice of the three structures, plus --boundary-weight W x the scale-balanced boundary
+loss of the three (lab/training/losses.boundary_loss: a small systolic cavity drawn a pixel too wide costs as much
+as a large diastolic one, and the thin myocardium's borders count as much as the pools'). Resumable: checkpoints/mri_acdc_<fold>[_TAG]/last.pt.
 `python -m app evaluate mri-acdc` scores the folds; `train mri-seg-acdc --publish` ships them as an ensemble.
 """
 
@@ -44,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dice", choices=("batch", "image"), default="batch",
                    help="soft Dice pooled over the batch, or per image and class (a small systolic cavity, or a "
                         "structure the expert left out of a slice, weighs as much as a large one)")
+    p.add_argument("--boundary-weight", type=float, default=0.0, metavar="W",
+                   help="weight of the scale-balanced boundary loss of LV pool, myocardium and RV pool "
+                        "(lab/training/losses.boundary_loss), default 0")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
@@ -60,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def segmentation_loss(logits, target, dice_weight: float = 0.5, dice: str = "batch"):
-    """Cross-entropy + (1 - mean soft Dice of classes 1..3); logits (B, C, H, W), target (B, H, W) long.
+def segmentation_loss(logits, target, dice_weight: float = 0.5, dice: str = "batch", boundary_weight: float = 0.0):
+    """Cross-entropy + (1 - mean soft Dice of classes 1..3) [+ boundary_weight x the boundary loss of classes
+    1..3]; logits (B, C, H, W), target (B, H, W) long.
 
     dice "batch": each class's Dice over the whole batch (large structures dominate); "image": each image's and
     class's Dice, averaged (smoothed by 1 px: an absent class drawn nowhere scores 1, drawn anywhere less)."""
@@ -73,7 +79,14 @@ def segmentation_loss(logits, target, dice_weight: float = 0.5, dice: str = "bat
     dims = (0, 2, 3) if dice == "batch" else (2, 3)
     inter = (probs * onehot).sum(dim=dims)
     scores = (2 * inter + 1.0) / (probs.sum(dim=dims) + onehot.sum(dim=dims) + 1.0)
-    return (1 - dice_weight) * ce + dice_weight * (1.0 - scores[..., 1:].mean())
+    loss = (1 - dice_weight) * ce + dice_weight * (1.0 - scores[..., 1:].mean())
+    if boundary_weight > 0:
+        from lab.training.losses import boundary_distances, boundary_loss
+
+        classes = tuple(range(1, logits.shape[1]))
+        distance, perimeter = (torch.from_numpy(a) for a in boundary_distances(target.numpy(), classes))
+        loss = loss + boundary_weight * boundary_loss(probs, target, distance, perimeter, classes)
+    return loss
 
 
 class Trainer:
@@ -130,7 +143,7 @@ class Trainer:
         self.net.train()
         with cpu_autocast(self.args.bf16):
             logits = self.net(x)[:, 0]
-        loss = segmentation_loss(logits.float(), y, dice=self.args.dice)
+        loss = segmentation_loss(logits.float(), y, dice=self.args.dice, boundary_weight=self.args.boundary_weight)
         self.opt.zero_grad()
         loss.backward()
         self.opt.step()

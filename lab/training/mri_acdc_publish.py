@@ -54,7 +54,7 @@ def publish(args, argv: list[str]) -> int:
         "augmentation": "crop 128 px (160 mm) around the heart, moved up to 32 px; rotation, flip, zoom 0.7-1.4, "
                         "shift; contrast/brightness/gamma, shading, blur, noise (lab/training/mri_augment.py)"
                         + _scanner_note(args.tag),
-        "loss": "cross-entropy + soft Dice of LV pool, myocardium and RV pool (equal weights)",
+        "loss": "cross-entropy + soft Dice of LV pool, myocardium and RV pool (equal weights)" + _boundary_note(args.tag),
         "postprocessing": "argmax, then per phase over the stack: largest 3D LV and RV pools with holes filled, "
                           "largest myocardium touching the LV (app/ml/mri_stack_cleanup.py)",
         "temporal": ("the phase is learnt from ACDC's ED/ES pairs: each phase is segmented beside its slice's "
@@ -179,6 +179,13 @@ def _scanner_note(tag: str) -> str:
         note += ("; each phase beside the same slice's ED phase (ED beside itself; the reference channel's "
                  "first-layer weights started at zero)")
     return note
+
+
+def _boundary_note(tag: str) -> str:
+    """The boundary term of the folds' training, when their run gave one (--boundary-weight)."""
+    weight = float(_flag(_fold_argv(tag), "--boundary-weight", 0))
+    return (f" + {weight:g} x the scale-balanced boundary loss of the three (lab/training/losses.boundary_loss)"
+            if weight > 0 else "")
 
 
 def _fold_argv(tag: str) -> list[str]:
