@@ -269,9 +269,20 @@ def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monke
     assert mri_acdc.main(["--publish"] + small) == 0
     net = load_mri_model()
     assert len(net.members) == 5 and net.members[0].in_channels == 3  # each slice with its neighbours
-    from lab.model_notes import read_metadata
+    from lab.model_notes import read_metadata, update_metadata
 
-    assert "0.05 x the scale-balanced boundary loss" in read_metadata("mri_seg", models)["loss"]
+    record = read_metadata("mri_seg", models)
+    assert "0.05 x the scale-balanced boundary loss" in record["loss"]
+    assert record["command_history"] == [record["command"]]
+    update_metadata("mri_seg", {"tried_not_kept": {"a variant": "its figures"}}, models)
+    assert mri_acdc.main(["--publish"] + small) == 0  # published again: the record keeps what was tried
+    assert read_metadata("mri_seg", models)["tried_not_kept"] == {"a variant": "its figures"}
+    tuned = [a if a != "t" else "t2" for a in small] + ["--init-from-shipped"]  # each member fine-tuned further
+    for fold in range(5):
+        assert mri_acdc.main(["--fold", str(fold)] + tuned) == 0
+    assert mri_acdc.main(["--publish"] + tuned) == 0
+    history = read_metadata("mri_seg", models)["command_history"]
+    assert len(history) == 2 and "--tag t " in history[0] and "--tag t2 " in history[1]
     patient = acdc.load_patient(data, "patient001")
     rec = Recording(frames=np.moveaxis(patient.images, 0, 1).astype(np.float32), spacing_mm=(1.5, 1.5),
                     frame_times_s=np.array([0.0, 0.3]), modality="mri", view="sax", slice_spacing_mm=10.0)

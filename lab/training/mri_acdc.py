@@ -10,7 +10,8 @@ Each step draws --batch slices: a random patient of the training folds, a random
 the augmentation of lab/training/mri_augment.py (rotation, flip, zoom 0.7-1.4, intensity, blur, noise).
 Loss: cross-entropy + soft Dice of the three structures, plus --boundary-weight W x the scale-balanced boundary
 loss of the three (lab/training/losses.boundary_loss: a small systolic cavity drawn a pixel too wide costs as much
-as a large diastolic one, and the thin myocardium's borders count as much as the pools'). Resumable: checkpoints/mri_acdc_<fold>[_TAG]/last.pt.
+as a large diastolic one, and the thin myocardium's borders count as much as the pools').
+Resumable: checkpoints/mri_acdc_<fold>[_TAG]/last.pt.
 `python -m app evaluate mri-acdc` scores the folds; `train mri-seg-acdc --publish` ships them as an ensemble.
 """
 
@@ -22,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from app.data.datasets import acdc
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from lab.training.mri_acdc_data import AcdcSlices, draw_crop, load_all
 from lab.training.mri_acdc_folds import ACDC, N_FOLDS, build_net, fold_patients, run_dir

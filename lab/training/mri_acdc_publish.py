@@ -54,7 +54,8 @@ def publish(args, argv: list[str]) -> int:
         "augmentation": "crop 128 px (160 mm) around the heart, moved up to 32 px; rotation, flip, zoom 0.7-1.4, "
                         "shift; contrast/brightness/gamma, shading, blur, noise (lab/training/mri_augment.py)"
                         + _scanner_note(args.tag),
-        "loss": "cross-entropy + soft Dice of LV pool, myocardium and RV pool (equal weights)" + _boundary_note(args.tag),
+        "loss": ("cross-entropy + soft Dice of LV pool, myocardium and RV pool (equal weights)"
+                 + _boundary_note(args.tag)),
         "postprocessing": "argmax, then per phase over the stack: largest 3D LV and RV pools with holes filled, "
                           "largest myocardium touching the LV (app/ml/mri_stack_cleanup.py)",
         "temporal": ("the phase is learnt from ACDC's ED/ES pairs: each phase is segmented beside its slice's "
@@ -73,6 +74,7 @@ def publish(args, argv: list[str]) -> int:
         "previous_model": _previous_model(args.tag),
         "headline": _headline(tables.get("clean", {}).get("all", {}), summary.get("sunnybrook", [])),
     }
+    metadata.update(_carried_over(args.tag, metadata["command"]))
     if nets[0].temporal != "none":
         metadata.update(_temporal_metadata(args.tag, nets[0], metadata))
     folder = save_model(MriEnsemble(nets), "mri_seg", half=True, metadata=metadata)
@@ -148,6 +150,22 @@ def _headline(cv_all: dict, sunnybrook: list[dict]) -> dict[str, float]:
         if found:
             out[name] = round(sum(found) / len(found), 3)
     return out
+
+
+def _carried_over(tag: str, command: str) -> dict:
+    """What the lab record of the shipped ensemble keeps across a publish: what was tried and not kept, and, for
+    folds fine-tuned from its members (--init-from-shipped), the commands that made those members before this one
+    (command_history, oldest first, this run's command last)."""
+    from app.ml.weights import WeightsError
+    from lab.model_notes import read_metadata
+
+    try:
+        previous = read_metadata("mri_seg")
+    except WeightsError:  # nothing published yet
+        return {"command_history": [command]}
+    earlier = previous.get("command_history") or ([previous["command"]] if previous.get("command") else [])
+    history = [*earlier, command] if "--init-from-shipped" in _fold_argv(tag) else [command]
+    return {"tried_not_kept": previous.get("tried_not_kept", {}), "command_history": history}
 
 
 def _previous_model(tag: str) -> str:
