@@ -140,6 +140,8 @@ def test_a_temporal_ensemble_is_published_and_segments_a_cine_with_its_convlstms
     record = json.loads((tmp_path / "lab" / "notes" / "mri_seg.json").read_text())
     assert record["build"]["min_cycle_phases"] == mri_cycles.MIN_CYCLE_PHASES
     assert "phantom cine cycles" in record["temporal"] and "train mri-seg-cycles" in record["command"]
+    first, last = record["command_history"]  # the CNN folds' training, then the ConvLSTMs'
+    assert "train mri-seg-acdc --fold $k --steps 2" in first and "--tag t " in first and last == record["command"]
     case = make_mri(MriPhantomParams(n_phases=12, n_slices=3, image_px=128, pixel_mm=1.5), seed=5)
     seg = list(segment_stack(case.recording, net=net))[-1]
     assert isinstance(seg, MriSegmentation) and seg.labels.shape == case.recording.frames.shape

@@ -64,9 +64,7 @@ def publish(args, argv: list[str]) -> int:
                      if in_channels == 2 else
                      "none: ACDC labels only ED and ES, so the per-phase network learns from ACDC; the cyclic "
                      "ConvLSTMs are not part of this model yet"),
-        "command": "for k in 0 1 2 3 4; do python -m app train mri-seg-acdc --fold $k " +
-                   " ".join(a for a in _fold_argv(args.tag)) + "; done; python -m app evaluate mri-seg --tag "
-                   f"{args.tag}; python -m app train mri-seg-acdc --publish --tag {args.tag}",
+        "command": _acdc_command(args.tag),
         "metrics": {"acdc_5fold_cv": {k: tables.get(k, {}) for k in ("clean", "raw")},
                     "sunnybrook_held_out_centre": summary.get("sunnybrook", []),
                     "evaluated_with": f"python -m app evaluate mri-seg --tag {args.tag} --tta-views "
@@ -115,11 +113,29 @@ def _temporal_metadata(tag: str, net, metadata: dict) -> dict:
                      "together and anchored to the CNN's probabilities). They run over cines of at least "
                      f"{net.min_cycle_phases} phases; a 2-phase ED/ES stack (every ACDC stack) gets the CNN alone, so "
                      "the ACDC tables are the CNN's"),
-        "command": (f"for k in 0 1 2 3 4; do python -m app train mri-seg-cycles --fold $k {' '.join(argv)}; done; "
-                    f"python -m app evaluate mri-seg --tag {tag}; python -m app train mri-seg-acdc --publish "
-                    f"--tag {tag}"),
         "previous_model": _previous_model(tag) if source != "shipped" else _shipped_sha_note(),
-    }
+    } | _temporal_history(argv, tag, source)
+
+
+def _temporal_history(argv: list[str], tag: str, source: str) -> dict:
+    """The command and command history of a temporal ensemble: its CNNs' history (the shipped record's, or the
+    command of the --from folds) and then the ConvLSTMs' command."""
+    from lab.model_notes import read_metadata
+
+    command = (f"for k in 0 1 2 3 4; do python -m app train mri-seg-cycles --fold $k {' '.join(argv)}; done; "
+               f"python -m app evaluate mri-seg --tag {tag}; python -m app train mri-seg-acdc --publish --tag {tag}")
+    if source == "shipped":
+        shipped = read_metadata("mri_seg")
+        earlier = shipped.get("command_history") or [shipped["command"]]
+    else:
+        earlier = [_acdc_command(source)]
+    return {"command": command, "command_history": [*earlier, command]}
+
+
+def _acdc_command(tag: str) -> str:
+    """The command that trains, scores and publishes the five ACDC folds of `tag` (from fold 0's training flags)."""
+    return (f"for k in 0 1 2 3 4; do python -m app train mri-seg-acdc --fold $k {' '.join(_fold_argv(tag))}; done; "
+            f"python -m app evaluate mri-seg --tag {tag}; python -m app train mri-seg-acdc --publish --tag {tag}")
 
 
 def _flag(argv: list[str], name: str, default):
