@@ -114,27 +114,25 @@ def _temporal_metadata(tag: str, net, metadata: dict) -> dict:
                      f"{net.min_cycle_phases} phases; a 2-phase ED/ES stack (every ACDC stack) gets the CNN alone, so "
                      "the ACDC tables are the CNN's"),
         "previous_model": _previous_model(tag) if source != "shipped" else _shipped_sha_note(),
-    } | _temporal_history(argv, tag, source)
+    } | _temporal_history(argv, tag, cnn if source == "shipped" else None, source)
 
 
-def _temporal_history(argv: list[str], tag: str, source: str) -> dict:
-    """The command and command history of a temporal ensemble: its CNNs' history (the shipped record's, or the
+def _temporal_history(argv: list[str], tag: str, shipped: dict | None, source: str) -> dict:
+    """The command and command history of a temporal ensemble: its CNNs' history (the `shipped` record's, or the
     command of the --from folds) and then the ConvLSTMs' command."""
-    from lab.model_notes import read_metadata
-
-    command = (f"for k in 0 1 2 3 4; do python -m app train mri-seg-cycles --fold $k {' '.join(argv)}; done; "
-               f"python -m app evaluate mri-seg --tag {tag}; python -m app train mri-seg-acdc --publish --tag {tag}")
-    if source == "shipped":
-        shipped = read_metadata("mri_seg")
-        earlier = shipped.get("command_history") or [shipped["command"]]
-    else:
-        earlier = [_acdc_command(source)]
+    command = _fold_command("mri-seg-cycles", argv, tag)
+    earlier = (shipped.get("command_history") or [shipped["command"]]) if shipped else [_acdc_command(source)]
     return {"command": command, "command_history": [*earlier, command]}
 
 
 def _acdc_command(tag: str) -> str:
     """The command that trains, scores and publishes the five ACDC folds of `tag` (from fold 0's training flags)."""
-    return (f"for k in 0 1 2 3 4; do python -m app train mri-seg-acdc --fold $k {' '.join(_fold_argv(tag))}; done; "
+    return _fold_command("mri-seg-acdc", _fold_argv(tag), tag)
+
+
+def _fold_command(trainer: str, argv: list[str], tag: str) -> str:
+    """`train <trainer>` with `argv` for each of the five folds, then the scoring and publishing of `tag`."""
+    return (f"for k in 0 1 2 3 4; do python -m app train {trainer} --fold $k {' '.join(argv)}; done; "
             f"python -m app evaluate mri-seg --tag {tag}; python -m app train mri-seg-acdc --publish --tag {tag}")
 
 
