@@ -180,19 +180,21 @@ def test_the_start_up_warm_up_freezes_the_long_lived_heap(make_window, qtbot):
     of the imported modules took 150-400 ms with the GIL held, the one edit stall of over 100 ms."""
     import gc
 
-    from app.ui import heap
+    from app.workflow import warmup
 
     window = make_window()
     worker = window.load_device_label()
     try:
         qtbot.waitUntil(worker.isFinished, timeout=120000)
-        qtbot.waitUntil(lambda: heap._done, timeout=5000)
+        assert warmup._frozen and gc.isenabled()
         frozen = gc.get_freeze_count()
         assert frozen > 10000
-        assert heap.freeze_long_lived() == frozen  # once per process: a second call adds nothing
+        assert warmup.freeze_long_lived() == frozen  # once per process: a second call adds nothing
+        qtbot.waitUntil(lambda: window.status.device_label.text() != "device: …", timeout=5000)
+        assert "unavailable" not in window.status.device_label.text()  # the device is named after the warm-up
     finally:  # the other tests of this process collect their windows as before
         gc.unfreeze()
-        heap._done = False
+        warmup._frozen = False
 
 
 def test_the_timeline_marks_frames_edited_by_hand_and_propagated_apart(analysed, qtbot):

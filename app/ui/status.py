@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
 
-from app.ui.heap import freeze_long_lived
 from app.ui.workers import GeneratorWorker
 
 
@@ -48,14 +47,14 @@ class StatusArea:
             from app.ml.device import device_label
             from app.workflow.warmup import warm_up
 
-            label = device_label()
-            yield from warm_up(cancel)  # the first analysis then imports nothing on its way (no GUI stalls)
-            return label
+            # the imports first (torch's library loaded without the interpreter lock, then the heap frozen):
+            # the first analysis then imports nothing on its way, and nothing here stalls the GUI thread
+            yield from warm_up(cancel)
+            return device_label()
 
         worker = GeneratorWorker(job, "device", parent=self.window)
         worker.succeeded.connect(lambda text: self.device_label.setText(f"device: {text}"))
         worker.failed.connect(lambda text: self.device_label.setText("device: unavailable"))
-        worker.finished.connect(freeze_long_lived)  # the heavy modules are in: full collections stay short
         self.device_worker = worker
         worker.start()
         return worker

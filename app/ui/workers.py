@@ -25,7 +25,7 @@ _ACTIVE: "weakref.WeakSet[GeneratorWorker]" = weakref.WeakSet()
 
 def active_workers() -> list["GeneratorWorker"]:
     """Workers whose thread is still running (a wrapper whose Qt object was deleted is not running: one the
-    collector no longer walks, app/ui/heap.py, can outlive its deleteLater)."""
+    collector no longer walks, app/workflow/warmup.py, can outlive its deleteLater)."""
     from shiboken6 import isValid
 
     return [w for w in list(_ACTIVE) if isValid(w) and w.isRunning()]
