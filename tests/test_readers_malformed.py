@@ -43,6 +43,23 @@ def test_truncated_real_dicom(shared_data, tmp_path, length):
     _assert_load_error(path)
 
 
+@pytest.mark.parametrize("fraction", [0.05, 0.5, 0.98])
+def test_a_dicom_clip_cut_inside_its_image_data_says_the_file_ends_early(tmp_path, capsys, fraction):
+    """pydicom gives up the whole dataset at the cut (encapsulated frames): the user hears of a cut file, not
+    of a file that is not DICOM."""
+    from pathlib import Path
+
+    from app.cli import main
+
+    data = (Path(__file__).resolve().parents[1] / "resources/demo/a4c.dcm").read_bytes()
+    path = tmp_path / "a4c_cut.dcm"
+    path.write_bytes(data[: int(fraction * len(data))])
+    _assert_load_error(path, "the file ends early: its image data is cut short")
+    assert main(["analyze", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: {path}: the file ends early: its image data is cut short "
+                                               "(an interrupted copy or transfer?)")
+
+
 @pytest.mark.shared
 def test_truncated_mr_file(shared_data, tmp_path):
     data = (shared_data / "sunnybrook" / "dicoms" / "SCD0000301" / "1.dcm").read_bytes()

@@ -105,6 +105,7 @@ def test_video_written_with_opencv(tmp_path, suffix, fourcc):
     writer.release()
     rec = load_recording(path)
     assert rec.frames.shape == (12, 96, 128) and rec.frames.dtype == np.uint8
+    assert rec.reader_notes == ()  # every frame the header announces was read
     assert not rec.calibrated and rec.spacing_mm == (1.0, 1.0)
     assert rec.frame_rate_hz == pytest.approx(24.0) and not rec.frame_times_nominal
     assert rec.view == "a4c" and rec.modality == "echo"
@@ -112,3 +113,28 @@ def test_video_written_with_opencv(tmp_path, suffix, fourcc):
     renamed = path.with_suffix(".bin")  # content, not extension, decides
     path.rename(renamed)
     assert load_recording(renamed).frames.shape == (12, 96, 128)
+
+
+def test_a_truncated_video_keeps_the_frames_it_has_and_says_so(tmp_path, capsys):
+    """An AVI cut short (an interrupted copy or export): the frames before the cut are analysed, and the reader's
+    note reaches `info`, the analysis notes and the text summary."""
+    import cv2
+
+    from app.cli import main
+
+    frames, _ = echo_frames(n_frames=20, shape=(96, 128))
+    path = tmp_path / "a4c_clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (128, 96), isColor=True)
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    data = path.read_bytes()
+    path.write_bytes(data[: int(0.6 * len(data))])
+    rec = load_recording(path)
+    assert 5 < rec.n_frames < 20
+    assert rec.reader_notes == (f"the video ends early: {rec.n_frames} of the 20 frames its header announces could "
+                                "be read (a truncated or damaged file)",)
+    assert main(["info", str(path)]) == 0
+    assert f"note:            the video ends early: {rec.n_frames} of the 20" in capsys.readouterr().out
+    assert main(["analyze", str(path)]) == 0
+    assert f"  note: the video ends early: {rec.n_frames} of the 20" in capsys.readouterr().out

@@ -121,6 +121,25 @@ def test_a_corrupt_file_is_one_error_and_the_next_file_still_opens(make_window, 
     assert [st.recording.source_path.name for st in window.study.recordings] == ["good.dcm"]
 
 
+def test_a_video_that_ends_early_opens_with_its_note_in_the_header(make_window, tmp_path):
+    """The frames before the cut are shown, and the header says the file is cut short before any analysis."""
+    import cv2
+
+    rec, _ = synthetic_echo(20)
+    path = tmp_path / "a4c_clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, rec.frames.shape[:0:-1])
+    for frame in rec.frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    path.write_bytes(path.read_bytes()[: int(0.6 * path.stat().st_size)])
+    window = make_window()
+    window.open_paths([str(path)])
+    assert window.opener.wait_opened()
+    n = window.study[0].recording.n_frames
+    assert 5 < n < 20 and f"{n} frames" in window.header.text()
+    assert f"the video ends early: {n} of the 20 frames its header announces could be read" in window.header.text()
+
+
 def test_closing_the_window_while_a_file_is_read_stops_it(make_window, tmp_path, qtbot):
     from app.ui.workers import active_workers
 

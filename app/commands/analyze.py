@@ -273,6 +273,8 @@ def _print_summary(analyses, result) -> None:
             print(f"  GLS {_fmt(gls, ' %')}" + (f"  (low tracking quality: {', '.join(low)})" if low else ""))
         elif a.strain_error:
             print(f"  strain not measured: {a.strain_error}")
+        for note in m.notes:  # the caveats the JSON's "notes" carry: a reader of the text must see them too
+            print(f"  note: {note}")
     bi = result.get("biplane") if "recordings" in result else None
     if bi:
         print(f"biplane (A4C + A2C): EDV {_fmt(bi['edv_ml'], ' ml')}  ESV {_fmt(bi['esv_ml'], ' ml')}  "

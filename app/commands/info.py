@@ -52,6 +52,7 @@ def _text(summary: dict | None, series: list[dict]) -> str:
             f"series:          {summary['series'] or '-'}",
             f"manufacturer:    {summary['manufacturer'] or '-'}",
         ]
+        lines += [f"note:            {note}" for note in summary.get("reader_notes", ())]
     if len(series) > 1 or summary is None:
         lines.append(f"{len(series)} series found (pick one with --series KEY):")
         lines += [f"  {s['key']}  [{s['modality']}] {s['description']}  shape {s['shape']}" for s in series]

@@ -69,6 +69,8 @@ class Recording:
     sector_mask: (H, W) bool, True inside the ultrasound sector (echo), else None.
     ecg: (2, N) array of (time_s, value) when the file carries an ECG trace, else None.
     frame_times_nominal: True when the file gave no timing and frame_times_s uses a default rate.
+    reader_notes: what the reader could not take from the file as it should have (e.g. a video that ends
+        before the frames its header announces), for the user: shown by `info`, and among an analysis' notes.
     """
 
     frames: np.ndarray
@@ -85,6 +87,7 @@ class Recording:
     ecg: np.ndarray | None = None
     series_description: str = ""
     frame_times_nominal: bool = False
+    reader_notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.frames.ndim not in (3, 4):
@@ -190,6 +193,7 @@ class Recording:
             "slice_spacing_mm": self.slice_spacing_mm,
             "frame_rate_hz": round(rate, 3) if rate else None,
             "frame_times_nominal": self.frame_times_nominal,
+            "reader_notes": list(self.reader_notes),
             "duration_s": round(self.duration_s, 4),
             "heart_rate_bpm": self.heart_rate_bpm,
             "view": self.view,

@@ -5,6 +5,7 @@ It only wires views to the StudyController; the study state itself is Qt-free (a
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -364,7 +365,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"CardioTrace · {describe(p, self.study[0].name)}")
         self.header.setText(f"<b>{who}</b> &nbsp; | &nbsp; {rec.modality.upper()} {rec.view.upper()} · "
                             f"{rec.n_frames} frames · {rate} · {cal}"
-                            + (f" · {rec.n_slices} slices" if rec.is_stack else ""))
+                            + (f" · {rec.n_slices} slices" if rec.is_stack else "")
+                            + "".join(f" · <span style='color:#c0392b'>{html.escape(note)}</span>"
+                                      for note in rec.reader_notes))  # e.g. a video that ends early
 
     def _view_changed(self, index: int) -> None:
         self.recordings.set_item_text(index, self._item_text(index))

@@ -371,7 +371,7 @@ def _notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv
            single: bool = False, fac_pct: float | None = None) -> tuple[str, ...]:
     """sparse_lv_frames: the number of frames with an LV when too few to measure (_too_few_lv_frames);
     single: method "single-slice", whose fractional area change is fac_pct."""
-    notes = []
+    notes = list(rec.reader_notes)
     if single:
         fac = f"; fractional area change {fac_pct:.0f} %" if fac_pct is not None else ""
         notes.append("one short-axis slice: no volumes or EF (open the whole short-axis stack for slice "

@@ -23,6 +23,7 @@ SR_SOP_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 DEFER_BYTES = 8 * 1024 * 1024
+TRUNCATED = "the file ends early: its image data is cut short (an interrupted copy or transfer?)"
 
 
 def read_dataset(path: str | Path, header_only: bool = False):
@@ -30,8 +31,8 @@ def read_dataset(path: str | Path, header_only: bool = False):
     import pydicom
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             # large values (pixel data) stay on disk until decoded, after the memory check
             ds = pydicom.dcmread(str(path), force=True, stop_before_pixels=header_only, defer_size=DEFER_BYTES)
     except LoadError:
@@ -39,7 +40,9 @@ def read_dataset(path: str | Path, header_only: bool = False):
     except Exception as exc:  # pydicom raises many types on corrupt data
         raise LoadError(path, f"not a readable DICOM file ({_short(exc)})") from None
     if len(ds) == 0:
-        raise LoadError(path, "not a DICOM file: no DICOM elements could be read")
+        # pydicom gives up the whole dataset when the file ends inside the encapsulated pixel data
+        cut = any("End of file reached" in str(w.message) for w in caught)
+        raise LoadError(path, TRUNCATED if cut else "not a DICOM file: no DICOM elements could be read")
     _ensure_transfer_syntax(ds)
     return ds
 

@@ -3,7 +3,8 @@
 A video has no physical scale, so spacing_mm is nominal (1, 1) until the user calibrates. When the
 container reports no usable fps, DEFAULT_FRAME_RATE_HZ is used with frame_times_nominal=True. The
 frame count in the header is only an estimate, so frames are read until the decoder stops, with the
-memory limit checked against the header estimate first and again while reading.
+memory limit checked against the header estimate first and again while reading. A video that stops well
+short of its header's count (a truncated file: an interrupted copy or export) is kept with a reader note.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from app.data.recording import Recording, SeriesInfo, uniform_frame_times
 
 DEFAULT_FRAME_RATE_HZ = 30.0
 _MAX_PLAUSIBLE_FPS = 1000.0
+# Frames the decoder may fall short of the header's count without a note: FFmpeg estimates the count from the
+# duration when the container does not store it.
+_COUNT_TOLERANCE = 0.02
 
 
 def _open(path: Path):
@@ -104,4 +108,13 @@ def read_video(path: Path) -> Recording:
         sector_mask=mask,
         series_description=path.name,
         frame_times_nominal=nominal and len(frames) > 1,
+        reader_notes=_truncation_notes(count, len(frames)),
     )
+
+
+def _truncation_notes(header_count: int, n_read: int) -> tuple[str, ...]:
+    """A note when the decoder stopped short of the header's frame count by more than its tolerance."""
+    if header_count - n_read <= max(1, int(_COUNT_TOLERANCE * header_count)):
+        return ()
+    return (f"the video ends early: {n_read} of the {header_count} frames its header announces could be read "
+            "(a truncated or damaged file)",)
