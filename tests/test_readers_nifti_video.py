@@ -92,6 +92,22 @@ def test_metaimage_mhd_raw(tmp_path):
         load_recording(path)
 
 
+@pytest.mark.parametrize("name, data_file", [("clip.mha", "clip.mha"), ("clip.mhd", "clip.raw")])
+def test_a_metaimage_cut_short_says_how_many_bytes_its_header_needs(tmp_path, name, data_file):
+    """Data in the header's file (.mha) or beside it (.mhd + .raw), cut short: one line with the sizes (ITK's own
+    error was 'File cannot be read')."""
+    import SimpleITK as sitk
+
+    frames, _ = echo_frames(n_frames=5, shape=(64, 48))
+    path = tmp_path / name
+    sitk.WriteImage(sitk.GetImageFromArray(frames), str(path))  # uncompressed
+    assert load_recording(path).frames.shape == (5, 64, 48)
+    data = tmp_path / data_file
+    data.write_bytes(data.read_bytes()[:-1000])
+    with pytest.raises(LoadError, match=r"the file is truncated: \d+ bytes of image data, the header needs 15360"):
+        load_recording(path)
+
+
 @pytest.mark.parametrize("suffix, fourcc", [(".avi", "MJPG"), (".mp4", "mp4v")])
 def test_video_written_with_opencv(tmp_path, suffix, fourcc):
     import cv2

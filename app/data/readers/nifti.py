@@ -181,13 +181,19 @@ def _refuse_label_map(path: Path, data: np.ndarray) -> None:
 
 
 def _check_complete(path: Path, reader, n_voxels: int) -> None:
-    """LoadError when a NIfTI file (plain or gzip) holds fewer voxel bytes than its header promises.
+    """LoadError when a NIfTI file (plain or gzip) or a MetaImage holds fewer voxel bytes than its header promises.
 
     ITK pads a truncated NIfTI with zeros instead of failing, so the length is checked here, streaming
     a gzip file through zlib without keeping it in memory.
     """
+    if reader.GetImageIO() == "MetaImageIO":  # (a MetaImage written from a NIfTI keeps its NIfTI fields)
+        available = _metaimage_data_bytes(path)
+        needed = n_voxels * _pixel_bytes(reader)
+        if available is not None and available < needed:
+            raise LoadError(path, f"the file is truncated: {available} bytes of image data, the header needs {needed}")
+        return
     offset, bitpix = _meta(reader, "vox_offset"), _meta(reader, "bitpix")
-    if not offset or not bitpix:  # MetaImage: ITK reports short .raw files itself
+    if not offset or not bitpix:
         return
     needed = int(float(offset)) + n_voxels * max(1, int(bitpix) // 8)
     with path.open("rb") as handle:
@@ -204,6 +210,30 @@ def _check_complete(path: Path, reader, n_voxels: int) -> None:
             raise LoadError(path, "the gzip data is truncated or corrupt") from None
     if available < needed:
         raise LoadError(path, f"the file is truncated: {available} bytes of image data, the header needs {needed}")
+
+
+def _metaimage_data_bytes(path: Path) -> int | None:
+    """The bytes of voxel data a MetaImage has (after its text header, or in its data file), None when that
+    cannot be told (compressed data, a list of data files, no readable header). ITK's own error for a short
+    file is 'File cannot be read'."""
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+    fields, header_bytes = {}, 0
+    for line in head.split(b"\n"):
+        header_bytes += len(line) + 1
+        key, _, value = line.decode("latin-1").partition("=")
+        fields[key.strip().lower()] = value.strip()
+        if key.strip().lower() == "elementdatafile":
+            break
+    else:
+        return None
+    if fields.get("compresseddata", "false").lower() == "true" or int(fields.get("headersize", "0") or 0) != 0:
+        return None
+    name = fields["elementdatafile"]
+    if name.upper() == "LOCAL":
+        return path.stat().st_size - header_bytes
+    data = path.parent / name
+    return data.stat().st_size if data.is_file() and " " not in name else None
 
 
 def _to_grey(data: np.ndarray, components: int, path: Path) -> np.ndarray:
