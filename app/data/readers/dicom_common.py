@@ -9,6 +9,7 @@ PALETTE COLOR through `apply_color_lut`, YBR_FULL/YBR_FULL_422 to RGB by pydicom
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -180,6 +181,11 @@ def decode_grey(ds, path: Path) -> np.ndarray:
     except LoadError:
         raise
     except Exception as exc:
+        short = re.search(r"less than expected \((\d+) vs (\d+) bytes\)", str(exc))  # pydicom's words for a cut file
+        if short:
+            raise LoadError(path, f"the pixel data is shorter than the header describes: {short[1]} of {short[2]} "
+                                  "bytes (a file cut short by an interrupted copy or transfer, or a wrong image size "
+                                  "in the header)") from None
         raise LoadError(path, f"the pixel data could not be decoded ({_short(exc)})") from None
     grey = _to_grey(data, samples, photometric)
     grey = grey.reshape((-1, *grey.shape[-2:])) if grey.ndim >= 2 else grey
