@@ -200,3 +200,20 @@ def test_cancel_stops_before_the_next_file(tmp_path):
                         cancel=cancel)
     assert summary.interrupted and analyser.calls == ["p1_a4c.dcm"]
     assert summary_rows(tmp_path / "out")["p2_a2c.dcm"]["status"] == "not run"
+
+
+def test_the_summary_carries_each_recording_s_notes(tmp_path):
+    """A cohort's caveats (a file cut short, no cycle found) are in summary.csv, not only in each result file."""
+    import dataclasses
+
+    def with_notes(item, on_progress):
+        analysis = FakeAnalyser()(item, on_progress)
+        notes = ("the video ends early: 14 of the 20 frames its header announces could be read", "uncalibrated")
+        return dataclasses.replace(analysis, measurements=dataclasses.replace(analysis.measurements, notes=notes))
+
+    items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
+    run_batch(items, tmp_path / "out", with_notes, batch_export(ExportOptions(kinds=())), stream=io.StringIO())
+    rows = summary_rows(tmp_path / "out")
+    assert rows["p1_a4c.dcm"]["notes"] == ("the video ends early: 14 of the 20 frames its header announces could be "
+                                           "read | uncalibrated")
+    assert rows["broken.dcm"]["notes"] == ""

@@ -125,4 +125,5 @@ def _summary_row(report: ReportData, analysis: RecordingAnalysis) -> dict:
             "method": next((r.method for r in rec.measurements if r.key == "ef_pct"), ""),
             **{k: values.get(k, "") for k in ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm",
                                                "gls_pct", "lv_mass_g")},
-            "beats": len(rec.beats), "flagged_frames": len(analysis.measurements.flagged_frames)}
+            "beats": len(rec.beats), "flagged_frames": len(analysis.measurements.flagged_frames),
+            "notes": " | ".join(analysis.measurements.notes)}  # the caveats, e.g. a file cut short

@@ -33,7 +33,7 @@ from app.workflow.results import RecordingAnalysis
 RESULT_FORMAT = "cardiotrace-batch-result"
 SUMMARY_COLUMNS = ("source", "series_key", "status", "resumed", "error", "modality", "view", "frames",
                    "calibrated", "method", "edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_pct",
-                   "lv_mass_g", "beats", "flagged_frames", "outputs", "seconds")
+                   "lv_mass_g", "beats", "flagged_frames", "notes", "outputs", "seconds")
 
 # analyse(item, on_progress(Progress)) -> RecordingAnalysis
 AnalyseFn = Callable[[BatchItem, Callable[[Progress], None]], RecordingAnalysis]
