@@ -227,8 +227,8 @@ def _metaimage_data_bytes(path: Path) -> int | None:
             break
     else:
         return None
-    if fields.get("compresseddata", "false").lower() == "true" or int(fields.get("headersize", "0") or 0) != 0:
-        return None
+    if fields.get("compresseddata", "false").lower() == "true" or fields.get("headersize", "0") not in ("", "0"):
+        return None  # (a HeaderSize, even -1 for 'the data's last bytes', leaves ITK to judge)
     name = fields["elementdatafile"]
     if name.upper() == "LOCAL":
         return path.stat().st_size - header_bytes
