@@ -139,3 +139,44 @@ def test_progress_is_reported_and_cancel_stops_the_read(tmp_path):
     assert len(calls) == 5  # stopped at once
     with pytest.raises(LoadError):  # a LoadCancelled is a LoadError for callers that only know that
         load_recording(folder, cancel=lambda: True)
+
+
+def _sax_copy(tmp_path):
+    """The demo short-axis stack (8 slices x 16 phases, one file per image) and its files by slice position."""
+    from pathlib import Path
+
+    folder = tmp_path / "sax"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "resources/demo/sax", folder)
+    files = sorted(folder.glob("*.dcm"))
+    positions = [tuple(pydicom.dcmread(f, stop_before_pixels=True).ImagePositionPatient) for f in files]
+    return folder, files, positions
+
+
+def test_a_stack_missing_an_image_names_the_file_that_could_not_be_read(tmp_path):
+    """One image of a stack cut short in a transfer: the slices' phase counts differ, and the error says why."""
+    folder, files, _ = _sax_copy(tmp_path)
+    files[3].write_bytes(files[3].read_bytes()[:500])
+    with pytest.raises(LoadError) as info:
+        load_recording(folder)
+    assert str(info.value).endswith("missing images?; 1 DICOM file here could not be read and is left out "
+                                    f"({files[3].name}: the image has no size (Rows=0, Columns=0))")
+
+
+def test_a_stack_that_lost_a_whole_slice_loads_with_a_note_naming_the_files(tmp_path):
+    """Every image of one slice cut short (or never written): the stack reads without it, and says so."""
+    folder, files, positions = _sax_copy(tmp_path)
+    lost = [f for f, p in zip(files, positions) if p == positions[0]]
+    for f in lost[:-1]:
+        f.write_bytes(f.read_bytes()[:300])
+    lost[-1].write_bytes(b"")  # created, never written
+    rec = load_recording(folder)
+    assert rec.n_slices == 7
+    assert rec.reader_notes == (f"{len(lost)} DICOM files here could not be read and are left out ({lost[0].name}: "
+                                f"not a DICOM file: no DICOM elements could be read; and {len(lost) - 1} more)",)
+
+
+def test_a_complete_stack_and_non_image_files_give_no_note(tmp_path):
+    folder, _, _ = _sax_copy(tmp_path)
+    (folder / "README").write_text("exam notes\n")
+    (folder / "report.pdf").write_bytes(b"%PDF-1.4\n" + bytes(100))
+    assert load_recording(folder).reader_notes == ()

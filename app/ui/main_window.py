@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.header = QLabel("Open a recording: File ▸ Open, or drop a file here")
         self.header.setStyleSheet("font-size: 13px; padding: 4px")
+        self.header.setWordWrap(True)  # a long reader note wraps instead of widening the window
         self.recordings = RecordingsPanel()
         self.cine = CineView()
         self.overlays = OverlayLayer(self.cine.plot, self.cine.px_to_view)

@@ -11,6 +11,7 @@ from a third-party library is wrapped at this boundary so callers never see anot
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from app.data.errors import LoadError
@@ -72,8 +73,17 @@ def _load(path: Path, series_key: str | None, progress: Step | None, echo: bool)
 
     kind = detect.sniff(path)
     if kind == detect.FOLDER or (kind == detect.DICOM and _is_dicomdir_file(path)):
-        entries = series.scan_location(path, scaled(progress, 0.0, 0.3))
-        return _load_entry(series.pick(entries, series_key, path), scaled(progress, 0.3, 1.0), echo)
+        unreadable: list[LoadError] = []
+        entries = series.scan_location(path, scaled(progress, 0.0, 0.3), unreadable)
+        entry = series.pick(entries, series_key, path)
+        if entry.kind != "mr_files" or not unreadable:  # files of a stack missing: the stack says so
+            return _load_entry(entry, scaled(progress, 0.3, 1.0), echo)
+        missing = series.unreadable_text(unreadable)
+        try:
+            recording = _load_entry(entry, scaled(progress, 0.3, 1.0), echo)
+        except LoadError as exc:
+            raise LoadError(exc.path, f"{exc.reason}; {missing}") from None
+        return dataclasses.replace(recording, reader_notes=(*recording.reader_notes, missing))
     report(progress, 0.0, "decoding")
     recording = _load_file(path, kind, echo)
     report(progress, 1.0, "done")

@@ -58,16 +58,24 @@ def dicomdir_files(path: Path) -> list[Path]:
     return files
 
 
-def _dicom_entry(path: Path, mr_groups: dict) -> Entry | None:
+def _dicom_entry(path: Path, mr_groups: dict, unreadable: list[LoadError]) -> Entry | None:
     from app.data.readers.dicom_file import is_dicomdir, kind_of
 
     try:
         ds = dc.read_dataset(path, header_only=True)
+    except LoadError as exc:  # a DICOM file whose header does not read: its series may lack it
+        unreadable.append(exc)
+        return None
+    try:
         if is_dicomdir(ds) or dc.sop_class(ds).startswith(dc.SR_SOP_PREFIX) or dc.sop_class(ds) == dc.PDF_SOP:
             return None
         kind = kind_of(ds, path)
+    except LoadError:  # not an image (a presentation state, a key object...): nothing to list
+        return None
+    try:
         frames, rows, cols, _, _ = dc.image_geometry(ds, path)
-    except LoadError:
+    except LoadError as exc:  # an image whose header does not read whole (a file cut short)
+        unreadable.append(exc)
         return None
     if kind == "mr":
         mr_groups[str(dc.get(ds, "SeriesInstanceUID", "no-series-uid"))].append((path, ds))
@@ -118,27 +126,39 @@ def _other_entry(path: Path, kind: str) -> Entry | None:
     return Entry(info, kind)
 
 
-def scan(paths: list[Path], progress: Step | None = None) -> list[Entry]:
-    """Entries for the given files: MR images grouped into series, other recordings one each."""
+def scan(paths: list[Path], progress: Step | None = None, unreadable: list[LoadError] | None = None) -> list[Entry]:
+    """Entries for the given files: MR images grouped into series, other recordings one each. DICOM files whose
+    header does not read are added to `unreadable` (their errors)."""
+    unreadable = [] if unreadable is None else unreadable
     entries: list[Entry] = []
     mr_groups: dict[str, list] = defaultdict(list)
     for index, path in enumerate(paths):
         report(progress, index / max(len(paths), 1), f"reading headers {index + 1}/{len(paths)}")
         try:
             kind = detect.sniff(path)
-        except LoadError:
+        except LoadError as exc:
+            if _empty_dicom_name(path):  # an image file a transfer created but never wrote
+                unreadable.append(exc)
             continue
-        entry = _dicom_entry(path, mr_groups) if kind == detect.DICOM else _other_entry(path, kind)
+        entry = _dicom_entry(path, mr_groups, unreadable) if kind == detect.DICOM else _other_entry(path, kind)
         if entry is not None:
             entries.append(entry)
     entries += [_mr_group_entry(uid, members) for uid, members in mr_groups.items()]
     return sorted(entries, key=lambda e: (e.info.modality, e.info.description, e.info.key))
 
 
-def scan_location(path: Path, progress: Step | None = None) -> list[Entry]:
+def _empty_dicom_name(path: Path) -> bool:
+    try:
+        return path.suffix.lower() in ("", ".dcm") and path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def scan_location(path: Path, progress: Step | None = None,
+                  unreadable: list[LoadError] | None = None) -> list[Entry]:
     """Entries in a folder (or the DICOMDIR it holds) or a DICOMDIR file; LoadError when none."""
     files = _files_under(path) if path.is_dir() else dicomdir_files(path)
-    entries = scan(files, progress)
+    entries = scan(files, progress, unreadable)
     if not entries:
         raise LoadError(path, f"no readable recordings found among {len(files)} files")
     return entries
@@ -160,3 +180,11 @@ def _keys(entries: list[Entry], shown: int = 8) -> str:
     text = "; ".join(f"{e.info.key} ({e.info.description}, {e.info.modality}, shape {list(e.info.shape)})"
                      for e in entries[:shown])
     return text + (f"; ... and {len(entries) - shown} more (see `info`)" if len(entries) > shown else "")
+
+
+def unreadable_text(unreadable: list[LoadError]) -> str:
+    """One clause naming the DICOM files of a folder that could not be read: the first with its reason."""
+    first, more = unreadable[0], len(unreadable) - 1
+    name = first.path.name if first.path is not None else "?"
+    return (f"{len(unreadable)} DICOM file{'s' if more else ''} here could not be read and "
+            f"{'are' if more else 'is'} left out ({name}: {first.reason}{f'; and {more} more' if more else ''})")
