@@ -226,3 +226,33 @@ def test_a_label_map_is_refused_as_an_image(tmp_path, capsys):
     image = tmp_path / "clip.nii.gz"
     sitk.WriteImage(sitk.GetImageFromArray((labels * 60).astype(np.uint8)), str(image))
     assert load_recording(image).n_frames == 6
+
+
+@pytest.mark.parametrize("delta_cm, calibrated", [(0.03, True), (50.0, False), (1e-7, False)])
+def test_a_pixel_size_no_ultrasound_has_is_read_as_uncalibrated_with_a_note(tmp_path, delta_cm, calibrated):
+    """An impossible calibration (500 mm pixels gave an EDV of 2e10 ml; 1e-9 mm hid the LV from the
+    segmentation) is not used: nominal 1 mm pixels and a note, as for a video; a real one is kept."""
+    frames, _ = echo_frames(n_frames=4)
+    path = write_us(tmp_path / "clip.dcm", frames, region_box=(0, 0, frames.shape[1] - 1, frames.shape[2] - 1),
+                    delta_cm=delta_cm, frame_time_ms=25.0)
+    rec = load_recording(path)
+    assert rec.calibrated is calibrated
+    if calibrated:
+        assert rec.spacing_mm == pytest.approx((0.3, 0.3)) and rec.reader_notes == ()
+    else:
+        assert rec.spacing_mm == (1.0, 1.0)
+        size = f"{delta_cm * 10:.3g}"
+        assert rec.reader_notes == (f"the file's pixel size ({size} x {size} mm) is not plausible for ultrasound "
+                                    "(0.01-5.0 mm): read as uncalibrated (calibrate a known length to get mm and ml)",)
+
+
+def test_an_mr_pixel_size_outside_its_range_is_not_used(tmp_path):
+    import dataclasses
+
+    from app.data.readers.plausible import checked_calibration
+
+    folder, _ = write_mr_series(tmp_path / "sa", n_slices=2, n_phases=3, spacing_mm=1.5)
+    rec = load_recording(folder)
+    assert checked_calibration(rec) is rec and rec.calibrated
+    odd = checked_calibration(dataclasses.replace(rec, spacing_mm=(0.001, 0.001)))
+    assert not odd.calibrated and "not plausible for MR (0.05-10.0 mm)" in odd.reader_notes[-1]

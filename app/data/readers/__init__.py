@@ -111,8 +111,10 @@ def load_recording(path: str | Path, series_key: str | None = None, progress: Pr
     echo: the user says it is an echo recording (e.g. `analyze --view a4c`): a 3D NIfTI/MetaImage is then
     a 2D+t clip whatever its name and voxel type (otherwise a float 3D file is read as MR slices).
     """
+    from app.data.readers.plausible import checked_calibration
+
     path = Path(path)
-    return _guard(path, _load, path, series_key, reporter(path, progress, cancel), echo)
+    return checked_calibration(_guard(path, _load, path, series_key, reporter(path, progress, cancel), echo))
 
 
 def list_series(path: str | Path, progress: ProgressFn | None = None, cancel: Cancel = None) -> list[SeriesInfo]:
