@@ -256,3 +256,16 @@ def test_an_mr_pixel_size_outside_its_range_is_not_used(tmp_path):
     assert checked_calibration(rec) is rec and rec.calibrated
     odd = checked_calibration(dataclasses.replace(rec, spacing_mm=(0.001, 0.001)))
     assert not odd.calibrated and "not plausible for MR (0.05-10.0 mm)" in odd.reader_notes[-1]
+
+
+@pytest.mark.parametrize("extra", [5, 1])
+def test_encapsulated_frames_fewer_than_the_header_says(tmp_path, extra):
+    """The demo clip (RLE, 36 frames) with NumberOfFrames raised: pydicom runs out of frames (StopIteration)."""
+    from pathlib import Path
+
+    ds = pydicom.dcmread(Path(__file__).resolve().parents[1] / "resources/demo/a4c.dcm")
+    ds.NumberOfFrames = int(ds.NumberOfFrames) + extra
+    path = tmp_path / "more_frames.dcm"
+    ds.save_as(path)
+    _assert_load_error(path, f"the pixel data holds fewer frames than the header's {36 + extra} (a file cut short, "
+                             "or a wrong NumberOfFrames)")

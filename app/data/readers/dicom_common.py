@@ -186,6 +186,9 @@ def decode_grey(ds, path: Path) -> np.ndarray:
             raise LoadError(path, f"the pixel data is shorter than the header describes: {short[1]} of {short[2]} "
                                   "bytes (a file cut short by an interrupted copy or transfer, or a wrong image size "
                                   "in the header)") from None
+        if isinstance(exc, StopIteration) or str(exc).startswith("StopIteration"):  # out of encapsulated frames
+            raise LoadError(path, f"the pixel data holds fewer frames than the header's {frames} (a file cut short, "
+                                  "or a wrong NumberOfFrames)") from None
         raise LoadError(path, f"the pixel data could not be decoded ({_short(exc)})") from None
     grey = _to_grey(data, samples, photometric)
     grey = grey.reshape((-1, *grey.shape[-2:])) if grey.ndim >= 2 else grey
