@@ -15,6 +15,7 @@ import dataclasses
 from pathlib import Path
 
 from app.data.errors import LoadError
+from app.data.readers.plausible import checked_calibration
 from app.data.readers.progress import LoadCancelled, Step, report, reporter, scaled
 from app.tasks import Cancel, ProgressFn
 from app.data.recording import Recording, SeriesInfo
@@ -111,8 +112,6 @@ def load_recording(path: str | Path, series_key: str | None = None, progress: Pr
     echo: the user says it is an echo recording (e.g. `analyze --view a4c`): a 3D NIfTI/MetaImage is then
     a 2D+t clip whatever its name and voxel type (otherwise a float 3D file is read as MR slices).
     """
-    from app.data.readers.plausible import checked_calibration
-
     path = Path(path)
     return checked_calibration(_guard(path, _load, path, series_key, reporter(path, progress, cancel), echo))
 
