@@ -127,8 +127,8 @@ def _other_entry(path: Path, kind: str) -> Entry | None:
 
 
 def scan(paths: list[Path], progress: Step | None = None, unreadable: list[LoadError] | None = None) -> list[Entry]:
-    """Entries for the given files: MR images grouped into series, other recordings one each. DICOM files whose
-    header does not read are added to `unreadable` (their errors)."""
+    """Entries for the given files: MR images grouped into series, other recordings one each. The errors of DICOM
+    files whose header does not read whole, and of empty files named like DICOM, are added to `unreadable`."""
     unreadable = [] if unreadable is None else unreadable
     entries: list[Entry] = []
     mr_groups: dict[str, list] = defaultdict(list)
