@@ -35,6 +35,7 @@ def test_analyze_writes_report_and_exports(study, tmp_path, capsys):
     ef = rows[0]["ef_pct"]
     text = "\n".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
     assert ef in text and "from the CLI" in text and "CT-0042" in text
+    assert "Check the data" not in text  # a complete, calibrated file: no caveat on page 1
     assert cine.stat().st_size > 1000
 
 
@@ -68,3 +69,22 @@ def test_unwritable_report_path_is_one_line_exit_2(study, tmp_path, capsys):
                  "--report", str(blocker / "r.pdf")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "cannot write" in err and len(err.splitlines()) == 1
+
+
+def test_a_report_of_a_damaged_file_says_so_on_its_first_page(tmp_path, capsys):
+    """The page a cardiologist reads and signs carries the reader's note beside the EF (a video cut short), not
+    only the quality details on a later page."""
+    import cv2
+
+    frames = synthetic_recording(synthetic_labels(20), view="a4c").frames
+    path = tmp_path / "a4c_clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, frames.shape[:0:-1])
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    path.write_bytes(path.read_bytes()[: int(0.6 * path.stat().st_size)])
+    pdf = tmp_path / "r.pdf"
+    assert main(["analyze", str(path), "--report", str(pdf)]) == 0, capsys.readouterr().err
+    first = " ".join(PdfReader(str(pdf)).pages[0].extract_text().split())
+    assert "Check the data: a4c_clip.avi: the video ends early:" in first
+    assert "of the 20 frames its header announces could be read" in first

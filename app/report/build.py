@@ -71,6 +71,7 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
         volume_curve_ml=None if m.volume_curve_ml is None else np.asarray(m.volume_curve_ml, float),
         **_area_curve(m),
         figures=tuple(_figures(analysis)), strain=strain, quality_flags=tuple(quality_lines(analysis)),
+        reader_notes=tuple(rec.reader_notes),
         edited=frozenset(m.edited), source_path=str(rec.source_path or ""),
         segmenter=str(getattr(analysis, "segmenter", "") or ""),
     )

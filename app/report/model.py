@@ -122,6 +122,7 @@ class RecordingSection:
     figures: tuple[FrameFigure, ...] = ()
     strain: StrainSection | None = None
     quality_flags: tuple[str, ...] = ()
+    reader_notes: tuple[str, ...] = ()  # what the file itself lacked (cut short, lost images, impossible calibration)
     edited: frozenset = frozenset()
     source_path: str = ""
     segmenter: str = ""  # what drew the contours (model name, "manual", injected labels)

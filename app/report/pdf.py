@@ -58,6 +58,7 @@ def build_story(report: ReportData, width: float, height: float) -> list:
                    Paragraph("Summary", st.H2), _summary_table(report, width),
                    Paragraph("Values marked * depend on a manual correction; flagged values (low/high) lie "
                              "outside the reference range shown." + _edits_note(report), st.SMALL),
+                   *_data_caveats(report),
                    Paragraph("Conclusion", st.H2),
                    Paragraph(escape(report.comment).replace("\n", "<br/>") if report.comment.strip()
                              else "(no conclusion written)", st.BODY),
@@ -74,6 +75,13 @@ def build_story(report: ReportData, width: float, height: float) -> list:
               Paragraph("The contours, ED/ES frames and strain come from these trained models, unless the "
                         "report says they were corrected by hand.", st.SMALL), _software_table(report, width)]
     return story
+
+
+def _data_caveats(report: ReportData) -> list:
+    """On page 1, beside the values they weaken: what a recording's file lacked (a video cut short, a stack that
+    lost images, a calibration not used). The other notes stay with the quality details."""
+    lines = [f"{escape(rec.name)}: {escape(note)}" for rec in report.recordings for note in rec.reader_notes]
+    return [Paragraph("Check the data: " + "<br/>".join(lines), st.NOTICE)] if lines else []
 
 
 def _summary_table(report: ReportData, width: float) -> Table:
