@@ -77,14 +77,15 @@ def _load(path: Path, series_key: str | None, progress: Step | None, echo: bool)
         unreadable: list[LoadError] = []
         entries = series.scan_location(path, scaled(progress, 0.0, 0.3), unreadable)
         entry = series.pick(entries, series_key, path)
-        if entry.kind != "mr_files" or not unreadable:  # files of a stack missing: the stack says so
-            return _load_entry(entry, scaled(progress, 0.3, 1.0), echo)
-        missing = series.unreadable_text(unreadable)
+        # files of a stack missing: the stack says so, in its error or as a note
+        missing = series.unreadable_text(unreadable) if entry.kind == "mr_files" and unreadable else ""
         try:
             recording = _load_entry(entry, scaled(progress, 0.3, 1.0), echo)
         except LoadError as exc:
+            if not missing:
+                raise
             raise LoadError(exc.path, f"{exc.reason}; {missing}") from None
-        return dataclasses.replace(recording, reader_notes=(*recording.reader_notes, missing))
+        return dataclasses.replace(recording, reader_notes=(*recording.reader_notes, missing)) if missing else recording
     report(progress, 0.0, "decoding")
     recording = _load_file(path, kind, echo)
     report(progress, 1.0, "done")

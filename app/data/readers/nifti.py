@@ -187,29 +187,30 @@ def _check_complete(path: Path, reader, n_voxels: int) -> None:
     a gzip file through zlib without keeping it in memory.
     """
     if reader.GetImageIO() == "MetaImageIO":  # (a MetaImage written from a NIfTI keeps its NIfTI fields)
-        available = _metaimage_data_bytes(path)
-        needed = n_voxels * _pixel_bytes(reader)
-        if available is not None and available < needed:
-            raise LoadError(path, f"the file is truncated: {available} bytes of image data, the header needs {needed}")
-        return
-    offset, bitpix = _meta(reader, "vox_offset"), _meta(reader, "bitpix")
-    if not offset or not bitpix:
-        return
-    needed = int(float(offset)) + n_voxels * max(1, int(bitpix) // 8)
+        available, needed = _metaimage_data_bytes(path), n_voxels * _pixel_bytes(reader)
+    else:
+        offset, bitpix = _meta(reader, "vox_offset"), _meta(reader, "bitpix")
+        if not offset or not bitpix:
+            return
+        available, needed = _nifti_bytes(path), int(float(offset)) + n_voxels * max(1, int(bitpix) // 8)
+    if available is not None and available < needed:
+        raise LoadError(path, f"the file is truncated: {available} bytes of image data, the header needs {needed}")
+
+
+def _nifti_bytes(path: Path) -> int:
+    """The bytes of a NIfTI file, header included (a gzip file's streamed through zlib)."""
     with path.open("rb") as handle:
         gz = handle.read(2) == b"\x1f\x8b"
     if not gz:
-        available = path.stat().st_size
-    else:
-        available = 0
-        try:
-            with gzip.open(path, "rb") as stream:
-                while chunk := stream.read(4 * 1024 * 1024):
-                    available += len(chunk)
-        except (OSError, EOFError, zlib.error):
-            raise LoadError(path, "the gzip data is truncated or corrupt") from None
-    if available < needed:
-        raise LoadError(path, f"the file is truncated: {available} bytes of image data, the header needs {needed}")
+        return path.stat().st_size
+    available = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(4 * 1024 * 1024):
+                available += len(chunk)
+    except (OSError, EOFError, zlib.error):
+        raise LoadError(path, "the gzip data is truncated or corrupt") from None
+    return available
 
 
 def _metaimage_data_bytes(path: Path) -> int | None:
@@ -222,8 +223,9 @@ def _metaimage_data_bytes(path: Path) -> int | None:
     for line in head.split(b"\n"):
         header_bytes += len(line) + 1
         key, _, value = line.decode("latin-1").partition("=")
-        fields[key.strip().lower()] = value.strip()
-        if key.strip().lower() == "elementdatafile":
+        key = key.strip().lower()
+        fields[key] = value.strip()
+        if key == "elementdatafile":
             break
     else:
         return None
