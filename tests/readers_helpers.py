@@ -162,3 +162,16 @@ def write_enhanced_mr(path: Path, n_slices: int = 3, n_phases: int = 4, *, spaci
 
 def read(path: Path) -> Dataset:
     return pydicom.dcmread(path)
+
+
+def write_video_cut_short(path: Path, frames: np.ndarray, keep_fraction: float = 0.6, fps: float = 25.0) -> Path:
+    """An MJPEG AVI of the grey uint8 (T, H, W) frames, then cut to keep_fraction of its bytes (an interrupted
+    copy or export)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, frames.shape[:0:-1], isColor=True)
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    path.write_bytes(path.read_bytes()[: int(keep_fraction * path.stat().st_size)])
+    return path

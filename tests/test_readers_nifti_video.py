@@ -7,7 +7,7 @@ import pytest
 import SimpleITK as sitk
 
 from app.data.readers import LoadError, list_series, load_recording
-from readers_helpers import echo_frames
+from readers_helpers import echo_frames, write_video_cut_short
 
 
 @pytest.mark.shared
@@ -134,18 +134,10 @@ def test_video_written_with_opencv(tmp_path, suffix, fourcc):
 def test_a_truncated_video_keeps_the_frames_it_has_and_says_so(tmp_path, capsys):
     """An AVI cut short (an interrupted copy or export): the frames before the cut are analysed, and the reader's
     note reaches `info`, the analysis notes and the text summary."""
-    import cv2
-
     from app.cli import main
 
     frames, _ = echo_frames(n_frames=20, shape=(96, 128))
-    path = tmp_path / "a4c_clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (128, 96), isColor=True)
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-    writer.release()
-    data = path.read_bytes()
-    path.write_bytes(data[: int(0.6 * len(data))])
+    path = write_video_cut_short(tmp_path / "a4c_clip.avi", frames)
     rec = load_recording(path)
     assert 5 < rec.n_frames < 20
     assert rec.reader_notes == (f"the video ends early: {rec.n_frames} of the 20 frames its header announces could "

@@ -74,15 +74,10 @@ def test_unwritable_report_path_is_one_line_exit_2(study, tmp_path, capsys):
 def test_a_report_of_a_damaged_file_says_so_on_its_first_page(tmp_path, capsys):
     """The page a cardiologist reads and signs carries the reader's note beside the EF (a video cut short), not
     only the quality details on a later page."""
-    import cv2
+    from readers_helpers import write_video_cut_short
 
     frames = synthetic_recording(synthetic_labels(20), view="a4c").frames
-    path = tmp_path / "a4c_clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, frames.shape[:0:-1])
-    for frame in frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-    writer.release()
-    path.write_bytes(path.read_bytes()[: int(0.6 * path.stat().st_size)])
+    path = write_video_cut_short(tmp_path / "a4c_clip.avi", frames)
     pdf = tmp_path / "r.pdf"
     assert main(["analyze", str(path), "--report", str(pdf)]) == 0, capsys.readouterr().err
     first = " ".join(PdfReader(str(pdf)).pages[0].extract_text().split())

@@ -123,15 +123,10 @@ def test_a_corrupt_file_is_one_error_and_the_next_file_still_opens(make_window, 
 
 def test_a_video_that_ends_early_opens_with_its_note_in_the_header(make_window, tmp_path):
     """The frames before the cut are shown, and the header says the file is cut short before any analysis."""
-    import cv2
+    from readers_helpers import write_video_cut_short
 
     rec, _ = synthetic_echo(20)
-    path = tmp_path / "a4c_clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, rec.frames.shape[:0:-1])
-    for frame in rec.frames:
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
-    writer.release()
-    path.write_bytes(path.read_bytes()[: int(0.6 * path.stat().st_size)])
+    path = write_video_cut_short(tmp_path / "a4c_clip.avi", rec.frames)
     window = make_window()
     window.open_paths([str(path)])
     assert window.opener.wait_opened()
