@@ -10,7 +10,10 @@ app.ml.mri_inference.segment_stack, as the app does:
 - the previous network, measured in the same run as the baseline: the three-class multi-level ConvLSTM of
   16 channels on a 128 px crop around the located LV, at its 8 views (random weights: speed does not depend on
   them).
-Prints seconds per stack, milliseconds per slice-phase and the ratio to the baseline.
+Prints seconds per stack, milliseconds per slice-phase and the ratio to the baseline; then the app's views in
+the heart's box under each inference path this CPU has, in the same run (app/ml/device.py chooses one: torch
+bf16 where the CPU computes bf16 natively, ONNX Runtime float32 elsewhere, app/ml/onnx_mri.py), with each
+path's ratio to torch float32.
 """
 
 from __future__ import annotations
@@ -84,6 +87,43 @@ def time_stack(recording, net, views: int, whole_slice: bool, heart_box: bool = 
         mri_inference.TTA_VIEWS, mri_inference.locate = saved, locate
 
 
+@contextlib.contextmanager
+def inference_path(backend: str, bf16: bool):
+    """The app's inference forced to `backend` ("torch" or "onnxruntime") and bf16 on or off
+    (CARDIOTRACE_BACKEND / CARDIOTRACE_BF16, read at each call by app/ml/device.py)."""
+    import os
+
+    from app.ml.device import BACKEND_ENV, BF16_ENV
+
+    saved = {name: os.environ.get(name) for name in (BACKEND_ENV, BF16_ENV)}
+    os.environ[BACKEND_ENV], os.environ[BF16_ENV] = backend, "1" if bf16 else "0"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def path_rows(recording, net, views: int) -> list[tuple[str, float]]:
+    """(path, seconds per stack) of the app's views in the heart's box under every inference path here."""
+    from app.ml.device import cpu_has_native_bf16, onnxruntime_available
+
+    paths = [("torch float32", "torch", False)]
+    if onnxruntime_available():
+        paths.append(("ONNX Runtime float32", "onnxruntime", False))
+    if cpu_has_native_bf16():
+        paths.append(("torch bf16", "torch", True))
+    rows = []
+    for name, backend, bf16 in paths:
+        with inference_path(backend, bf16):
+            time_stack(recording, net, 1, True)  # warm-up (and the ONNX export, or its cache)
+            rows.append((name, time_stack(recording, net, views, True)))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -120,6 +160,11 @@ def main() -> int:
         where = {True: "heart's box", False: "whole slices (before)", "cnn": "box, ConvLSTMs off"}[boxed]
         print(f"{'shipped: 4-class ensemble, ' + where:50} {views:>6} {seconds:>9.2f} "
               f"{1000 * seconds / n:>9.1f} {seconds / baseline:>11.2f}")
+    paths = path_rows(recording, net, app_views)
+    print(f"\nthe app's {app_views} views in the heart's box, by inference path (same run)")
+    print(f"{'path':50} {'s/stack':>9} {'ms/image':>9} {'x torch float32':>16}")
+    for name, seconds in paths:
+        print(f"{name:50} {seconds:>9.2f} {1000 * seconds / n:>9.1f} {paths[0][1] / seconds:>16.2f}")
     return 0
 
 

@@ -99,11 +99,11 @@ def onnxruntime_available() -> bool:
 
 
 def inference_backend(device) -> str:
-    """'onnxruntime' or 'torch': what runs the echo networks' frames on `device`.
+    """'onnxruntime' or 'torch': what runs the echo networks' frames and the MRI members' images on `device`.
 
     ONNX Runtime on a CPU without native bf16 (the common laptop): there it runs the same float32 graph 1.3x
     faster than torch with channels-last (ConvLSTM U-Net 35.8 vs 49.2 ms/frame on an AVX2 AMD EPYC, 2 threads;
-    benchmarks/segmentation.py). Torch on CUDA and on CPUs with native bf16 (bf16 autocast, ~2x faster than
+    benchmarks/segmentation.py; a short-axis stack 1.34x, benchmarks/mri_segmentation.py). Torch on CUDA and on CPUs with native bf16 (bf16 autocast, ~2x faster than
     float32 there). CARDIOTRACE_BACKEND=torch|onnxruntime overrides on the CPU."""
     if getattr(device, "type", str(device)) != "cpu":
         return "torch"

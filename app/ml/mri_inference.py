@@ -76,18 +76,25 @@ def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None
 
 
 def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
-    """(T, S, S) or (T, C, S, S) -> (T, K, S, S) softmax of one forward pass, in bf16 autocast where the CPU computes bf16
-    natively (about 2x faster, probabilities within 1e-3 of float32), else float32 (app/ml/device.use_bf16)."""
+    """(T, S, S) or (T, C, S, S) -> (T, K, S, S) softmax of one forward pass: in ONNX Runtime where the backend is
+    ONNX Runtime and the network runs image by image (app/ml/onnx_mri.py: a CPU without native bf16, 1.5x faster
+    than torch's float32), else torch, in bf16 autocast where the CPU computes bf16 natively (about 2x faster,
+    probabilities within 1e-3 of float32), else float32 (app/ml/device.py decides both)."""
     import torch
 
     from app.ml.device import cpu_autocast, use_bf16
+    from app.ml.onnx_mri import onnx_member
 
+    images = np.ascontiguousarray(cine_crop, np.float32)
+    images = images[:, None] if images.ndim == 3 else images  # (T, C, S, S)
+    session = onnx_member(net)
+    if session is not None:
+        return session.probabilities(images)
     was_training = net.training
     net.eval()
     device = next(net.parameters()).device
     with torch.inference_mode(), cpu_autocast(use_bf16(device)):
-        x = torch.from_numpy(np.ascontiguousarray(cine_crop, np.float32))
-        x = (x[None, :, None] if x.ndim == 3 else x[None]).to(device)
+        x = torch.from_numpy(images)[None].to(device)
         probs = torch.softmax(net(x)[0].float(), dim=1).cpu().numpy()
     net.train(was_training)
     return probs

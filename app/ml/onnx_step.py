@@ -86,10 +86,19 @@ def graph_bytes(net, size: int, weights_sha256: str | None = None, root: Path | 
     sha256) whose own sha256 matches, else exported (and stored for the next start when possible)."""
     import torch
 
-    root = cache_root() if root is None else root
-    if root is None or not weights_sha256:
+    if not weights_sha256:
         return export_bytes(net, size)
     name = f"{type(net).__name__}-{weights_sha256[:32]}-{size}px-opset{OPSET}-torch{torch.__version__}"
+    return cached_graph(name, lambda: export_bytes(net, size), root)
+
+
+def cached_graph(name: str, export, root: Path | None = None) -> bytes:
+    """The graph stored as `name` in the cache (cache_root, or `root`) when its own sha256 matches, else
+    `export()` (bytes), stored for the next start when the folder can be written. `name` must say what the
+    graph was exported from (the weights' sha256, the export's shapes, the opset, torch's version)."""
+    root = cache_root() if root is None else root
+    if root is None:
+        return export()
     path, digest_path = root / f"{name}.onnx", root / f"{name}.sha256"
     try:
         data = path.read_bytes()
@@ -97,7 +106,7 @@ def graph_bytes(net, size: int, weights_sha256: str | None = None, root: Path | 
             return data
     except (OSError, UnicodeDecodeError):
         pass
-    data = export_bytes(net, size)
+    data = export()
     try:
         root.mkdir(parents=True, exist_ok=True)
         for target, content in ((path, data), (digest_path, hashlib.sha256(data).hexdigest().encode())):
@@ -109,20 +118,26 @@ def graph_bytes(net, size: int, weights_sha256: str | None = None, root: Path | 
     return data
 
 
+def cpu_session(graph: bytes, threads: int):
+    """An ONNX Runtime session of `graph` on the CPU with `threads` threads inside each operator, all
+    optimisations on, warnings only from errors up."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, int(threads))
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
 class OnnxFrameNet:
     """ONNX Runtime session for one frame of an echo network (see the module docstring)."""
 
     def __init__(self, net, size: int, threads: int = 2, weights_sha256: str | None = None):
-        import onnxruntime as ort
-
         self.shapes = state_shapes(net, size)
         self.temporal = bool(self.shapes)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(graph_bytes(net, size, weights_sha256), options, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(graph_bytes(net, size, weights_sha256), threads)
         self.state_names = [f"state{i}" for i in range(len(self.shapes))]
 
     def step(self, x: np.ndarray, state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:
