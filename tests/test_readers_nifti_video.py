@@ -88,8 +88,21 @@ def test_metaimage_mhd_raw(tmp_path):
     assert not timed.frame_times_nominal and timed.frame_rate_hz == pytest.approx(50.0)
     for raw in tmp_path.glob("*.*raw"):
         raw.unlink()
-    with pytest.raises(LoadError, match="mhd"):
+    with pytest.raises(LoadError, match=r"mhd: its image data file 'patient0002_4CH_sequence\.z?raw', named in the "
+                                          r"header, is not in"):
         load_recording(path)
+
+
+def test_a_metaimage_without_its_data_file_says_so_in_one_line_on_the_command_line(tmp_path, capfd):
+    """Not ITK's 'File cannot be read' after a line of MetaIO's own on stderr: the one line names the file."""
+    from app.cli import main
+
+    path = tmp_path / "clip.mhd"
+    path.write_text("ObjectType = Image\nNDims = 3\nDimSize = 8 8 2\nElementType = MET_UCHAR\n"
+                    "ElementDataFile = clip.raw\n")
+    assert main(["analyze", str(path), "--json", str(tmp_path / "out.json")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert err == [f"error: {path}: its image data file 'clip.raw', named in the header, is not in '{tmp_path}'"]
 
 
 @pytest.mark.parametrize("name, data_file", [("clip.mha", "clip.mha"), ("clip.mhd", "clip.raw")])
@@ -146,3 +159,52 @@ def test_a_truncated_video_keeps_the_frames_it_has_and_says_so(tmp_path, capsys)
     assert f"note:            the video ends early: {rec.n_frames} of the 20" in capsys.readouterr().out
     assert main(["analyze", str(path)]) == 0
     assert f"  note: the video ends early: {rec.n_frames} of the 20" in capsys.readouterr().out
+
+
+_META_HEADER = "ObjectType = Image\nNDims = {ndims}\nDimSize = 10 10\nElementType = MET_UCHAR\n"
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("dims.mhd", _META_HEADER.format(ndims=7) + "ElementDataFile = LOCAL\n", "ElementType required and not defined"),
+    ("series.mhd", _META_HEADER.format(ndims=2) + "ElementDataFile = img%03d.raw 1 3 1\n", "cannot construct file"),
+    ("zipped.mhd", _META_HEADER.format(ndims=2) + "CompressedData = True\nElementDataFile = LOCAL\n" + "x" * 40,
+     "Uncompress failed"),
+])
+def test_a_damaged_metaimage_gives_one_line_with_the_parsers_reason(tmp_path, capfd, name, content, reason):
+    """MetaIO prints why on stderr and ITK raises 'File cannot be read', or (corrupt compressed data) reads
+    on: one line, with the parser's reason, exit 2."""
+    from app.cli import main
+
+    path = tmp_path / name
+    path.write_text(content)
+    assert main(["analyze", str(path), "--json", str(tmp_path / "out.json")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {path}: the image") and reason in err[0]
+
+
+def test_a_nifti_with_an_impossible_dimension_count_gives_nifticlibs_reason(tmp_path, capfd):
+    from app.cli import main
+
+    path = tmp_path / "stack.nii"
+    _write(np.zeros((2, 8, 8), np.uint16), path, (1.0, 1.0, 8.0))
+    data = bytearray(path.read_bytes())
+    data[40:42] = b"\xff\x7f"  # dim[0], the number of dimensions
+    path.write_bytes(bytes(data))
+    assert main(["analyze", str(path), "--json", str(tmp_path / "out.json")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert err == [f"error: {path}: the image header could not be read (nifti_convert_nhdr2nim: bad dim[0])"]
+
+
+def test_native_stderr_is_captured_and_given_back_on_request(capfd):
+    import os
+
+    from app.data.readers.native_stderr import native_stderr_captured
+
+    with native_stderr_captured() as printed:
+        os.write(2, b"** ERROR: nifti: bad dim[0].\nmore\n")  # as a C library writes
+    assert capfd.readouterr().err == "" and printed.first_line() == "nifti: bad dim[0]" and printed.says_failed()
+    with native_stderr_captured() as printed:
+        os.write(2, b"a notice\n")
+    assert not printed.says_failed()
+    printed.emit()
+    assert capfd.readouterr().err == "a notice\n"

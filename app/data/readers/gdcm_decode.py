@@ -7,12 +7,11 @@ pydicom refuses its GDCM plugin for 12-bit JPEG Extended; GDCM's own codec decod
 
 from __future__ import annotations
 
-import os
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from app.data.readers.native_stderr import native_stderr_captured
 
 _DTYPES = {"UINT8": np.uint8, "INT8": np.int8, "UINT12": np.uint16, "UINT16": np.uint16, "INT12": np.int16,
            "INT16": np.int16, "UINT32": np.uint32, "INT32": np.int32, "FLOAT32": np.float32, "FLOAT64": np.float64}
@@ -31,25 +30,6 @@ def _quiet(gdcm) -> None:
         getattr(gdcm.Trace, off, lambda: None)()
 
 
-@contextmanager
-def _stderr_silenced():
-    """GDCM's JPEG codec prints its warnings with C stdio; keep them off our one-line error channel."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def decode_with_gdcm(path: str | Path) -> tuple[np.ndarray, str]:
     """Pixels of the DICOM file at `path` decoded by GDCM; ValueError saying why when GDCM cannot."""
     import gdcm
@@ -57,7 +37,7 @@ def decode_with_gdcm(path: str | Path) -> tuple[np.ndarray, str]:
     _quiet(gdcm)
     reader = gdcm.ImageReader()
     reader.SetFileName(str(path))
-    with _stderr_silenced():
+    with native_stderr_captured():  # GDCM's JPEG codec prints warnings with C stdio: kept off our one line
         if not reader.Read():
             raise ValueError("GDCM cannot read the file")
         image = reader.GetImage()

@@ -33,6 +33,7 @@ import numpy as np
 
 from app.data.errors import LoadError
 from app.data.readers import limits
+from app.data.readers.native_stderr import native_stderr_captured
 from app.data.readers.sector import apply_mask, detect_sector
 from app.data.readers.view import view_from_text
 from app.data.recording import Recording, SeriesInfo, uniform_frame_times
@@ -77,10 +78,16 @@ def _reader(path: Path, itk_path: Path):
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(itk_path))
     reader.SetImageIO("MetaImageIO" if detect.sniff(path) == detect.METAIMAGE else "NiftiImageIO")
-    try:
-        reader.ReadImageInformation()
-    except Exception as exc:  # SimpleITK raises RuntimeError with multi-line ITK text
-        raise LoadError(path, f"the image header could not be read ({_first_line(exc)})") from None
+    with native_stderr_captured() as printed:  # MetaIO and nifticlib print their reasons on stderr
+        try:
+            reader.ReadImageInformation()
+        except Exception as exc:  # SimpleITK raises RuntimeError with multi-line ITK text
+            failed = exc
+        else:
+            failed = None
+    if failed is not None:
+        raise LoadError(path, f"the image header could not be read ({printed.first_line() or _first_line(failed)})")
+    printed.emit()
     return reader
 
 
@@ -156,13 +163,19 @@ def _read(path: Path, reader, echo: bool = False) -> Recording:
         raise LoadError(path, f"the image has an empty dimension (size {size})")
     limits.check_decoded_size(path, limits.estimate_bytes(*size, bytes_per_value=_pixel_bytes(reader) + 4, copies=2))
     _check_complete(path, reader, int(np.prod(size, dtype=np.int64)))
-    try:
-        image = reader.Execute()
-        import SimpleITK as sitk
+    import SimpleITK as sitk
 
-        data = sitk.GetArrayFromImage(image)
-    except Exception as exc:
-        raise LoadError(path, f"the image data could not be read ({_first_line(exc)})") from None
+    with native_stderr_captured() as printed:  # MetaIO says "Uncompress failed" of corrupt data and goes on
+        try:
+            image = reader.Execute()
+            data = sitk.GetArrayFromImage(image)
+        except Exception as exc:
+            failed = _first_line(exc)
+        else:
+            failed = None
+    if failed is not None or printed.says_failed():
+        raise LoadError(path, f"the image data could not be read ({printed.first_line() or failed})")
+    printed.emit()
     data = _to_grey(data, reader.GetNumberOfComponents(), path)
     _refuse_label_map(path, data)
     return _recording(path, reader, data, image.GetDirection(), echo)
@@ -215,8 +228,8 @@ def _nifti_bytes(path: Path) -> int:
 
 def _metaimage_data_bytes(path: Path) -> int | None:
     """The bytes of voxel data a MetaImage has (after its text header, or in its data file), None when that
-    cannot be told (compressed data, a list of data files, no readable header). ITK's own error for a short
-    file is 'File cannot be read'."""
+    cannot be told (compressed data, a list of data files, no readable header); LoadError when the one data
+    file it names is missing. ITK's own error for a short file or a missing data file is 'File cannot be read'."""
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
     fields, header_bytes = {}, 0
@@ -229,13 +242,15 @@ def _metaimage_data_bytes(path: Path) -> int | None:
             break
     else:
         return None
+    name = fields["elementdatafile"]
+    one_file = name.upper() != "LOCAL" and " " not in name and name.upper() != "LIST"  # (not a numbered series)
+    if one_file and not (path.parent / name).is_file():  # ITK: 'File cannot be read', after a line on stderr
+        raise LoadError(path, f"its image data file {name!r}, named in the header, is not in {str(path.parent)!r}")
     if fields.get("compresseddata", "false").lower() == "true" or fields.get("headersize", "0") not in ("", "0"):
         return None  # (a HeaderSize, even -1 for 'the data's last bytes', leaves ITK to judge)
-    name = fields["elementdatafile"]
     if name.upper() == "LOCAL":
         return path.stat().st_size - header_bytes
-    data = path.parent / name
-    return data.stat().st_size if data.is_file() and " " not in name else None
+    return (path.parent / name).stat().st_size if one_file else None
 
 
 def _to_grey(data: np.ndarray, components: int, path: Path) -> np.ndarray:
