@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.ml.mri_basal_rv import SHRINK_FRACTION, TAPER_FRACTION, atrial_regions, base_first, without_atrial_rv
+from app.ml.mri_basal_rv import (SHRINK_BAND, SHRINK_FRACTION, TAPER_BAND, TAPER_FRACTION, atrial_regions, base_first,
+                                 borderline_rv, without_atrial_rv)
 
 SHAPE = (64, 64)
 
@@ -113,12 +114,86 @@ def test_the_segmentation_reports_the_left_out_region_as_its_phases_flag():
 
     ed = _phase(12, [12, 12, 10, 8])
     es = _phase(8, [6, 10, 8, 6])
-    labels, regions = finish_stack(np.stack([ed, es], axis=1))
+    labels, regions, borderline = finish_stack(np.stack([ed, es], axis=1))
+    assert borderline == ()  # 30 % of its ED area, 36 % of the slice below: firmly atrium
     seg = MriSegmentation(labels, np.ones(labels.shape[:2], np.float32), (32.0, 24.0), regions)
     flags = segmenter_flags(seg)
     assert list(flags) == [1]
     assert flags[1] == (f"segmenter: {regions[0].reason()}",)
     assert _rv_px(labels[0, 1]) == 0
+
+
+def _basal_es(basal_px: int, below_px: int, basal_ed_px: int = 400, lv_scale: float = 0.75):
+    """A 4-slice ED/ES stack whose basal RV at ES has `basal_px` pixels (a square beside the LV), `below_px` on
+    the next slice, `basal_ed_px` on the basal slice at ED; exact pixel counts, so the fractions are exact."""
+    stack = np.zeros((4, 2, *SHAPE), np.uint8)
+    for s, lv_r in enumerate((12, 11, 9, 6)):  # the LV pool narrows toward the apex (which end is the base)
+        for t in range(2):
+            stack[s, t][_disk((32, 20), lv_r if t == 0 else lv_scale * lv_r)] = 1
+    def square(plane, n_px):
+        side = int(np.ceil(np.sqrt(n_px)))
+        block = np.zeros(side * side, bool)
+        block[:n_px] = True
+        plane[10:10 + side, 40:40 + side][block.reshape(side, side)] = 3
+    for s, (ed_px, es_px) in enumerate([(basal_ed_px, basal_px), (400, below_px), (300, 200), (200, 100)]):
+        square(stack[s, 0], ed_px)
+        square(stack[s, 1], es_px)
+    return stack
+
+
+@pytest.mark.parametrize("basal_px, below_px, left_out, borderline", [
+    (200, 400, True, False),  # 0.50 of diastole, 0.50 of the slice below: every fold's rule leaves it out
+    (200, 237, True, True),  # 0.50, 0.844: left out, but a rule at 0.75 (a fold's choice) would keep it
+    (200, 235, False, True),  # 0.50, 0.851: two pixels more below, kept; flagged either way
+    (200, 230, False, True),  # 0.50, 0.87: kept, but a rule at 0.95 would leave it out
+    (250, 300, False, True),  # 0.625 of diastole, 0.83: kept by 0.6, left out by 0.65
+    (200, 200, False, False),  # as large as the slice below: no fold leaves it out
+    (280, 400, False, False),  # 0.70 of diastole: no fold leaves it out
+])
+def test_a_basal_call_within_the_rules_uncertainty_is_reported_whichever_way_it_goes(basal_px, below_px, left_out,
+                                                                                    borderline):
+    """The folds of the nested cross-validation chose 0.6-0.65 and 0.75-0.95: a region between the most
+    permissive and the strictest of those rules is a borderline call, left out or kept, flagged with its share
+    of the phase's RV, so that a few pixels (bf16 against float32) that flip the call do not flip it unseen."""
+    stack = _basal_es(basal_px, below_px)
+    out, regions = without_atrial_rv(stack)
+    assert bool(regions) == left_out
+    calls = borderline_rv(stack)
+    assert [(c.slice_index, c.phase, c.left_out) for c in calls] == ([(0, 1, left_out)] if borderline else [])
+    for c in calls:
+        assert c.share_of_phase_rv == pytest.approx(basal_px / (basal_px + below_px + 300))
+        assert SHRINK_BAND[0] <= SHRINK_FRACTION <= SHRINK_BAND[1] and TAPER_BAND[0] <= TAPER_FRACTION <= TAPER_BAND[1]
+        words = "left out as right atrium" if left_out else "kept as ventricle"
+        assert c.reason().startswith(f"RV of basal slice 1 {words} is a borderline call (it holds ")
+        assert c.reason().endswith("% of this phase's RV): check the tricuspid valve")
+    flipped = borderline_rv(stack[::-1].copy())  # stored apex first: the same call, indexed as stored
+    assert [(c.slice_index, c.left_out) for c in flipped] == [(3, c.left_out) for c in calls]
+
+
+def test_only_the_end_systolic_call_is_reported_as_borderline():
+    """A cine's phases pass through the band on their way to systole; the RV ESV is read at end-systole (the
+    smallest LV pool), so only a borderline call there is flagged."""
+    firm_es = _basal_es(200, 400)  # firmly atrium at ES
+    on_the_way = _basal_es(200, 237, lv_scale=0.9)[:, 1:]  # borderline, LV pool larger than at ES
+    cine = np.concatenate([firm_es[:, :1], on_the_way, firm_es[:, 1:]], axis=1)
+    assert borderline_rv(cine) == ()
+    assert [r.phase for r in atrial_regions(cine)] == [1, 2]
+    swapped = np.concatenate([firm_es[:, :1], firm_es[:, 1:], _basal_es(200, 237, lv_scale=0.7)[:, 1:]], axis=1)
+    assert [(c.phase, c.left_out) for c in borderline_rv(swapped)] == [(2, True)]
+
+
+def test_a_borderline_call_is_its_phases_flag_beside_the_left_out_region():
+    from app.ml.mri_inference import MriSegmentation, finish_stack
+    from app.workflow.segment_step import segmenter_flags
+
+    labels, regions, borderline = finish_stack(_basal_es(200, 237))
+    assert len(regions) == 1 and len(borderline) == 1
+    seg = MriSegmentation(labels, np.ones(labels.shape[:2], np.float32), (32.0, 20.0), regions, borderline)
+    assert segmenter_flags(seg) == {1: (f"segmenter: {regions[0].reason()}", f"segmenter: {borderline[0].reason()}")}
+    kept, regions, borderline = finish_stack(_basal_es(200, 230))
+    seg = MriSegmentation(kept, np.ones(kept.shape[:2], np.float32), (32.0, 20.0), regions, borderline)
+    assert regions == () and _rv_px(kept[0, 1]) == 200
+    assert segmenter_flags(seg) == {1: (f"segmenter: {borderline[0].reason()}",)}
 
 
 def test_the_experts_own_acdc_labels_rarely_meet_the_rule(shared_data):

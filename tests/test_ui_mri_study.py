@@ -427,7 +427,7 @@ def test_a_basal_rv_left_out_as_atrium_is_flagged_on_the_frame_counter(make_wind
         plane = raw[0, t]
         plane[plane == 3] = 0
         plane[_disk(shape, (32, 50), 3.5) & (plane == 0)] = 3
-    finished, regions = finish_stack(raw)
+    finished, regions, _ = finish_stack(raw)
     assert sorted({r.phase for r in regions}) == [3, 4, 5] and {r.slice_index for r in regions} == {0}
     window = make_window()
     window.controller.segmenter_for = lambda r: (lambda rr: MriSegmentation(finished, np.ones(finished.shape[:2]),

@@ -18,7 +18,7 @@ import numpy as np
 
 from app.tasks import Cancel, Progress, is_cancelled
 from app.data.recording import Recording
-from app.ml.mri_basal_rv import without_atrial_rv
+from app.ml.mri_basal_rv import borderline_rv, without_atrial_rv
 from app.ml.mri_heart_box import locate, located_phases, predict_in_box
 from app.ml.mri_preprocess import neighbour_channels, prepare_slice, probabilities_to_recording, reference_channels
 from app.ml.mri_stack_cleanup import clean_stack
@@ -31,21 +31,24 @@ INFERENCE = "heartbox1"  # names what segment_stack does (the lab's prediction c
 class MriSegmentation:
     """labels (S, T, H, W) uint8 on the recording grid: 0 background, 1 LV blood pool, 2 myocardium, and
     3 RV blood pool from a four-class model; confidence (S, T) mean max-probability inside the predicted LV;
-    atrial_rv: the basal regions the network drew as RV and the clean-up left out as right atrium
-    (app/ml/mri_basal_rv.py), reported per phase as the segmenter's flags (flagged_frames, flag_reasons)."""
+    atrial_rv: the basal regions the network drew as RV and the clean-up left out as right atrium, and
+    borderline_rv: the basal calls (left out or kept) within that rule's uncertainty (app/ml/mri_basal_rv.py),
+    both reported per phase as the segmenter's flags (flagged_frames, flag_reasons)."""
 
     labels: np.ndarray
     confidence: np.ndarray
     center_rc: tuple[float, float]
     atrial_rv: tuple = ()
+    borderline_rv: tuple = ()
 
     @property
     def flagged_frames(self) -> tuple[int, ...]:
-        return tuple(sorted({r.phase for r in self.atrial_rv}))
+        return tuple(sorted({r.phase for r in self.atrial_rv + self.borderline_rv}))
 
     @property
     def flag_reasons(self) -> tuple[str, ...]:
-        return tuple("; ".join(r.reason() for r in self.atrial_rv if r.phase == t) for t in self.flagged_frames)
+        return tuple("; ".join(r.reason() for r in self.atrial_rv + self.borderline_rv if r.phase == t)
+                     for t in self.flagged_frames)
 
 
 # Test-time augmentation: the input is also segmented flipped and turned (the net was trained with flips and
@@ -234,17 +237,20 @@ def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_v
     if result is None:
         return
     labels, confidence = result
-    atrial_rv = ()
+    atrial_rv, borderline = (), ()
     if clean:
-        labels, atrial_rv = finish_stack(labels)
+        labels, atrial_rv, borderline = finish_stack(labels)
     yield Progress(1.0, "segmentation done")
-    yield MriSegmentation(labels, confidence, lv_centre_rc(labels, (height, width)), atrial_rv)
+    yield MriSegmentation(labels, confidence, lv_centre_rc(labels, (height, width)), atrial_rv, borderline)
 
 
-def finish_stack(labels: np.ndarray) -> tuple[np.ndarray, tuple]:
+def finish_stack(labels: np.ndarray) -> tuple[np.ndarray, tuple, tuple]:
     """(S, T, H, W) argmax labels -> the stack clean-up (app/ml/mri_stack_cleanup.py), then the basal RV that is
-    right atrium left out (app/ml/mri_basal_rv.py): (labels, the atrial regions left out)."""
-    return without_atrial_rv(clean_stack(labels))
+    right atrium left out (app/ml/mri_basal_rv.py): (labels, the atrial regions left out, the basal calls
+    within the rule's uncertainty)."""
+    cleaned = clean_stack(labels)
+    finished, atrial_rv = without_atrial_rv(cleaned)
+    return finished, atrial_rv, borderline_rv(cleaned)
 
 
 def stack_labels(net, frames: np.ndarray, spacing_mm: tuple[float, float], tta_views: int = DEFAULT_TTA_VIEWS,
