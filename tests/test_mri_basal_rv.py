@@ -238,3 +238,45 @@ def test_acdc_stacks_read_in_either_order_find_their_base(shared_data):
                          == [(last - r.slice_index, r.phase) for r in atrial_regions(flipped)])
     assert (n, stored) == (80, 80)
     assert reversed_seen >= 74 and same_regions >= 75
+
+
+def _borderline_analysis(below_px: int):
+    """The app's analysis of a 2-phase stack whose basal RV at ES is a borderline call (segmented by a stand-in
+    that finishes the labels as the app finishes the network's)."""
+    from app.data.recording import Recording, uniform_frame_times
+    from app.ml.mri_inference import MriSegmentation, finish_stack
+    from app.tasks import run_task
+    from app.workflow.analyse import analyze_recording
+
+    labels = _basal_es(200, below_px)
+    rec = Recording(frames=(labels * 60).astype(np.float32), frame_times_s=uniform_frame_times(2, 25.0),
+                    modality="mri", view="sax", spacing_mm=(1.5, 1.5), calibrated=True, slice_spacing_mm=8.0)
+
+    def segmenter(recording):
+        finished, regions, borderline = finish_stack(labels)
+        return MriSegmentation(finished, np.ones(finished.shape[:2], np.float32), (32.0, 20.0), regions, borderline)
+
+    return run_task(analyze_recording(rec, segmenter=segmenter, segmenter_name="stand-in"))
+
+
+def test_the_rv_esv_resting_on_a_borderline_call_is_a_note_and_on_the_reports_first_page(tmp_path):
+    from pypdf import PdfReader
+
+    from app.report.build import report_from_analyses
+    from app.report.pdf import write_pdf
+    from app.workflow.results import FLAG_EDITED
+    from app.workflow.rv_measure import BORDERLINE_NOTE, borderline_notes
+
+    analysis = _borderline_analysis(235)  # kept as ventricle, borderline
+    m = analysis.measurements
+    assert m.es_frames == (1,) and m.rv_esv_ml is not None
+    notes = [n for n in m.notes if n.startswith(BORDERLINE_NOTE)]
+    assert notes == [f"{BORDERLINE_NOTE} at end-systole (frame 2): RV of basal slice 1 kept as ventricle (it holds "
+                     "27 % of this phase's RV): check the tricuspid valve"]
+    pdf = write_pdf(report_from_analyses([analysis]), tmp_path / "r.pdf")
+    first = " ".join(PdfReader(str(pdf)).pages[0].extract_text().split())
+    assert "Check the contours: " in first and "kept as ventricle (it holds 27 % of this phase's RV)" in first
+    edited = tuple((*flags, FLAG_EDITED) if t == 1 else flags for t, flags in enumerate(m.quality))
+    assert borderline_notes(edited, m.beats) == ()  # the RV redrawn there by hand: the reader has decided
+    firm = _borderline_analysis(400).measurements  # firmly atrium: left out, flagged, no caveat
+    assert not [n for n in firm.notes if n.startswith(BORDERLINE_NOTE)] and firm.quality[1]

@@ -62,6 +62,7 @@ SHRINK_FRACTION = 0.6  # of the slice's end-diastolic RV area
 TAPER_FRACTION = 0.85  # of the RV area on the next slice toward the apex, same phase
 SHRINK_BAND = (0.6, 0.65)  # the shrink fractions the nested cross-validation's folds chose (borderline calls)
 TAPER_BAND = (0.75, 0.95)  # and their taper fractions
+BORDERLINE_WORDS = "is a borderline call"  # in the flag of a borderline call (app/workflow/rv_measure.py finds it)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class BasalRvCall:
     def reason(self) -> str:
         """The flag of its phase when borderline: what was decided, how much of the RV it holds, what to check."""
         call = "left out as right atrium" if self.left_out else "kept as ventricle"
-        return (f"RV of basal slice {self.slice_index + 1} {call} is a borderline call (it holds "
+        return (f"RV of basal slice {self.slice_index + 1} {call} {BORDERLINE_WORDS} (it holds "
                 f"{100 * self.share_of_phase_rv:.0f} % of this phase's RV): check the tricuspid valve")
 
 

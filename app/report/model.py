@@ -123,6 +123,7 @@ class RecordingSection:
     strain: StrainSection | None = None
     quality_flags: tuple[str, ...] = ()
     reader_notes: tuple[str, ...] = ()  # what the file itself lacked (cut short, lost images, impossible calibration)
+    contour_caveats: tuple[str, ...] = ()  # reported values resting on a borderline contour call (the RV's basal slice)
     edited: frozenset = frozenset()
     source_path: str = ""
     segmenter: str = ""  # what drew the contours (model name, "manual", injected labels)

@@ -79,9 +79,13 @@ def build_story(report: ReportData, width: float, height: float) -> list:
 
 def _data_caveats(report: ReportData) -> list:
     """On page 1, beside the values they weaken: what a recording's file lacked (a video cut short, a stack that
-    lost images, a calibration not used). The other notes stay with the quality details."""
-    lines = [f"{escape(rec.name)}: {escape(note)}" for rec in report.recordings for note in rec.reader_notes]
-    return [Paragraph("Check the data: " + "<br/>".join(lines), st.NOTICE)] if lines else []
+    lost images, a calibration not used), and reported values resting on a borderline contour call (the RV's
+    basal slice at end-systole). The other notes stay with the quality details."""
+    out = []
+    for title, field in (("Check the data: ", "reader_notes"), ("Check the contours: ", "contour_caveats")):
+        lines = [f"{escape(rec.name)}: {escape(note)}" for rec in report.recordings for note in getattr(rec, field)]
+        out += [Paragraph(title + "<br/>".join(lines), st.NOTICE)] if lines else []
+    return out
 
 
 def _summary_table(report: ReportData, width: float) -> Table:

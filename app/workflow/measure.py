@@ -35,7 +35,7 @@ from app.analysis.volumes import (
 )
 from app.data.recording import Recording
 from app.workflow.phase_files import joined_note
-from app.workflow.rv_measure import rv_areas_px2, rv_volumes
+from app.workflow.rv_measure import borderline_notes, rv_areas_px2, rv_volumes
 from app.workflow.stack_phases import (
     is_partial_cycle,
     is_phase_pair,
@@ -448,6 +448,8 @@ def _measure_stack(rec, curves: LvCurves, ed_frames, es_frames, edited) -> Measu
     if rv is not None:
         m = replace(m, rv_edv_ml=rv.edv_ml, rv_esv_ml=rv.esv_ml, rv_sv_ml=rv.sv_ml, rv_ef_pct=rv.ef_pct,
                     rv_volume_curve_ml=rv.volume_curve_ml)
+        if rv.esv_ml is not None:
+            m = replace(m, notes=tuple(m.notes) + borderline_notes(m.quality, beats))
     if partial:
         notes = [n for n in m.notes if not n.startswith("no cardiac cycle found")]
         more = partial_cycle_notes(rec, m.volume_curve_ml, None if rv is None else rv.volume_curve_ml)

@@ -62,3 +62,25 @@ def rv_volumes(areas_px2: np.ndarray, pixel_area_mm2: float, slice_spacing_mm: f
     if not pairs:
         return RvVolumes(curve, None, None)
     return RvVolumes(curve, float(np.median([p[0] for p in pairs])), float(np.median([p[1] for p in pairs])))
+
+
+# The first words of the note that a reported RV ESV rests on a borderline basal call (the PDF's first page
+# shows notes that start so beside the values they weaken).
+BORDERLINE_NOTE = "RV ESV and RV EF rest on a borderline call"
+
+
+def borderline_notes(quality, beats) -> tuple[str, ...]:
+    """A note for each end-systolic frame of `beats` whose quality flags (Measurements.quality) carry the
+    segmenter's borderline basal RV call (app/ml/mri_basal_rv.py) and no hand edit: the RV ESV and EF rest on it."""
+    from app.ml.mri_basal_rv import BORDERLINE_WORDS
+    from app.workflow.results import FLAG_EDITED
+
+    notes = []
+    for t in sorted({b.es_frame for b in beats}):
+        flags = quality[t] if 0 <= t < len(quality) else ()
+        for flag in flags:
+            if BORDERLINE_WORDS in flag and FLAG_EDITED not in flags:
+                reason = flag.split(": ", 1)[1] if flag.startswith("segmenter: ") else flag
+                notes.append(f"{BORDERLINE_NOTE} at end-systole (frame {t + 1}): "
+                             + reason.replace(f" {BORDERLINE_WORDS}", ""))
+    return tuple(notes)
