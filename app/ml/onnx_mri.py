@@ -2,16 +2,17 @@
 
 Where inference runs on ONNX Runtime (app.ml.device.inference_backend: a CPU without native bf16, the common
 laptop), a MultiLevelConvLSTMNet whose temporal mode is "none" (every member of the shipped ensemble) is a
-per-image CNN; its graph, exported with any number of images and any height and width (multiples of 4), runs
-1.5x faster than torch in float32 with the same probabilities (within 1e-5; benchmarks/mri_segmentation.py).
+per-image CNN; its graph, exported with any number of images and any height and width (multiples of 4), gives
+torch's float32 probabilities (within 1e-5) 1.5x faster (a member alone), a 10 x 25 stack 1.34x faster
+(benchmarks/mri_segmentation.py, the last table).
 A member with ConvLSTMs stays in torch: its cycle runs over the phases in a loop that a fixed graph would not
 follow.
 
 `OnnxImageNet(member, threads)` exports the member from its loaded weights (named by the sha256 of their
 bytes, so a graph never outlives its weights) and keeps the graph in the cache of app/ml/onnx_step.py.
 `probabilities(x)`: x (N, C, H, W) float32 in 0..1 -> (N, K, H, W) softmax. `onnx_member(net)` gives the
-session of a member where it applies (one per member and thread count, kept while the member lives), None
-elsewhere.
+session of a member where it applies (one per member, thread count and weights' version, kept while the member
+lives), None elsewhere.
 """
 
 from __future__ import annotations

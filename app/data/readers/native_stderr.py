@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from typing import Iterator
 
 
+# How ITK's MetaIO and nifticlib, and GDCM, word a failure on stderr (MetaIO goes on after "Uncompress failed").
+FAILURE_MARKS = ("Uncompress failed", "MetaImage: ", "MetaObject: ", "** ERROR", "GDCM: ", "Error:")
+
+
 @dataclass
 class NativeStderr:
     """The text a block printed on file descriptor 2 (filled when the block ends)."""
@@ -36,9 +40,9 @@ class NativeStderr:
         return ""
 
     def says_failed(self) -> bool:
-        """Whether the library reported an error or a failure (not only a notice)."""
-        lowered = self.text.lower()
-        return "error" in lowered or "fail" in lowered or "cannot" in lowered
+        """Whether a reading library reported a failure (FAILURE_MARKS), not only a notice. Only the libraries'
+        own words count: in the viewer another thread may write to stderr meanwhile (Qt, Python warnings)."""
+        return any(mark in self.text for mark in FAILURE_MARKS)
 
     def emit(self) -> None:
         """Write the captured text to stderr after all (a read that succeeded and printed a notice)."""
