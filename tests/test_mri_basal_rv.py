@@ -280,3 +280,30 @@ def test_the_rv_esv_resting_on_a_borderline_call_is_a_note_and_on_the_reports_fi
     assert borderline_notes(edited, m.beats) == ()  # the RV redrawn there by hand: the reader has decided
     firm = _borderline_analysis(400).measurements  # firmly atrium: left out, flagged, no caveat
     assert not [n for n in firm.notes if n.startswith(BORDERLINE_NOTE)] and firm.quality[1]
+
+
+def test_evaluate_counts_the_borderline_calls_and_their_agreement_with_the_expert():
+    """`evaluate mri-seg` prints how many end-systolic calls are borderline and how often the rule agrees with
+    the expert (no RV drawn on that slice at ES = atrium) inside and outside the band."""
+    from types import SimpleNamespace
+
+    from lab.evaluation.mri_basal_calls import basal_call, format_calls, summarise_calls
+
+    def patient(name, stack, expert_basal_es_rv: bool):
+        labels = stack.transpose(1, 0, 2, 3).copy()  # (2, S, H, W) as ACDC stores them
+        if not expert_basal_es_rv:
+            labels[1, 0][labels[1, 0] == 3] = 0
+        return SimpleNamespace(patient=name, labels=labels), stack.transpose(1, 0, 2, 3)
+
+    cases = [patient("a", _basal_es(200, 237), False),  # borderline, left out, expert: atrium
+             patient("b", _basal_es(200, 230), False),  # borderline, kept, expert: atrium
+             patient("c", _basal_es(200, 400), False),  # firmly left out, expert: atrium
+             patient("d", _basal_es(280, 400), True)]  # firmly kept, expert: ventricle
+    calls = [basal_call(p, raw) for p, raw in cases]
+    assert [(c.left_out, c.borderline, c.expert_atrium, c.agrees) for c in calls] == [
+        (True, True, True, True), (False, True, True, False), (True, False, True, True), (False, False, False, True)]
+    summary = summarise_calls(calls)
+    assert summary == {"n": 4, "borderline": 2, "left_out": 2, "agree_borderline": 1, "agree_elsewhere": 2,
+                       "borderline_patients": ["a", "b"]}
+    assert format_calls(summary) == ("basal RV calls at ES: 4 stacks, 2 left out as atrium; 2 borderline (flagged for "
+                                     "the reader), agreeing with the expert in 1 of 2; elsewhere in 2 of 2")

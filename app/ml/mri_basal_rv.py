@@ -123,7 +123,7 @@ def atrial_regions(labels: np.ndarray) -> tuple[AtrialRegion, ...]:
     """(S, T, H, W) labels (0-3) -> the basal RV regions that are atrium (see the module doc), their slices
     indexed as in `labels` whichever end the base is (base_first)."""
     return tuple(AtrialRegion(c.slice_index, c.phase, c.of_diastole, c.of_next_slice)
-                 for c in _basal_calls(labels) if c.left_out)
+                 for c in basal_calls(labels) if c.left_out)
 
 
 def borderline_rv(labels: np.ndarray) -> tuple[BasalRvCall, ...]:
@@ -135,10 +135,10 @@ def borderline_rv(labels: np.ndarray) -> tuple[BasalRvCall, ...]:
     if not lv_px.any():
         return ()
     es = int(np.argmin(np.where(lv_px > 0, lv_px, np.iinfo(np.int64).max)))
-    return tuple(c for c in _basal_calls(labels) if c.borderline and c.phase == es)
+    return tuple(c for c in basal_calls(labels) if c.borderline and c.phase == es)
 
 
-def _basal_calls(labels: np.ndarray) -> tuple[BasalRvCall, ...]:
+def basal_calls(labels: np.ndarray) -> tuple[BasalRvCall, ...]:
     """Every phase's call on its most basal RV slice (left out or kept), slices indexed as in `labels`."""
     if labels.ndim != 4 or labels.shape[1] < 2:
         return ()
@@ -149,7 +149,7 @@ def _basal_calls(labels: np.ndarray) -> tuple[BasalRvCall, ...]:
 
 
 def _basal_first_calls(labels: np.ndarray) -> tuple[BasalRvCall, ...]:
-    """_basal_calls of a stack whose slice 0 is the base."""
+    """basal_calls of a stack whose slice 0 is the base."""
     rv_px = (labels == RV).sum(axis=(2, 3)).astype(np.float64)  # (S, T)
     ed = int(np.argmax((labels == LV).sum(axis=(0, 2, 3))))
     calls = []

@@ -144,8 +144,13 @@ def cached_prediction(net, patient: acdc.AcdcPatient, tta_views: int, cache: Pat
     return labels
 
 
-def evaluate(root: Path, tag: str, tta_views: int, folds: list[int], degrade: str = "") -> list[PatientScore]:
-    rows = []
+def evaluate(root: Path, tag: str, tta_views: int, folds: list[int], degrade: str = ""
+             ) -> tuple[list[PatientScore], list]:
+    """The patients' scores (approaches clean, raw, apex-first), and the basal RV rule's end-systolic calls
+    against the experts (lab/evaluation/mri_basal_calls.py)."""
+    from lab.evaluation.mri_basal_calls import basal_call
+
+    rows, calls = [], []
     for fold in folds:
         net = fold_net(fold, tag)
         if net is None:
@@ -159,11 +164,12 @@ def evaluate(root: Path, tag: str, tta_views: int, folds: list[int], degrade: st
             apex_first = finished_stack(raw[:, ::-1])[:, ::-1]
             rows += [score(patient, cleaned, "clean"), score(patient, raw, "raw"),
                      score(patient, apex_first, "apex-first")]
+            calls += [c for c in [basal_call(patient, raw)] if c is not None]
             dice_ = rows[-3].dice
             print(f"fold {fold} {pid} ({patient.group}): LV {dice_['lv_ed']:.3f}/{dice_['lv_es']:.3f} "
                   f"myo {dice_['myo_ed']:.3f}/{dice_['myo_es']:.3f} RV {dice_['rv_ed']:.3f}/{dice_['rv_es']:.3f}",
                   flush=True)
-    return rows
+    return rows, calls
 
 
 def finished_stack(raw: np.ndarray) -> np.ndarray:
@@ -300,13 +306,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.only_sunnybrook:
         return sunnybrook_only(args.tag, args.tta_views, folds, args.json, cases)
-    rows = evaluate(args.data, args.tag, args.tta_views, folds, args.degrade)
+    rows, calls = evaluate(args.data, args.tag, args.tta_views, folds, args.degrade)
     if not rows:
         print("error: no finished fold to evaluate (train mri-seg-acdc --fold K first)", file=sys.stderr)
         return 2
+    from lab.evaluation.mri_basal_calls import format_calls, summarise_calls
+
     summary = {"tag": args.tag, "degrade": args.degrade, "tta_views": args.tta_views, "folds": args.folds,
-               "tables": summarise(rows), "patients": [asdict(r) for r in rows]}
+               "tables": summarise(rows), "patients": [asdict(r) for r in rows],
+               "basal_rv_calls": summarise_calls(calls)}
     print_tables(summary["tables"])
+    print("\n" + format_calls(summary["basal_rv_calls"]))
     if previous is not None:
         print(format_agreement(mri_agreement(summary, previous)))
     if not args.no_sunnybrook and not args.degrade:
