@@ -271,7 +271,7 @@ def test_the_rv_esv_resting_on_a_borderline_call_is_a_note_and_on_the_reports_fi
     m = analysis.measurements
     assert m.es_frames == (1,) and m.rv_esv_ml is not None
     notes = [n for n in m.notes if n.startswith(BORDERLINE_NOTE)]
-    assert notes == [f"{BORDERLINE_NOTE} at end-systole (frame 2): RV of basal slice 1 kept as ventricle (it holds "
+    assert notes == [f"{BORDERLINE_NOTE} at end-systole (frame 1): RV of basal slice 1 kept as ventricle (it holds "
                      "27 % of this phase's RV): check the tricuspid valve"]
     pdf = write_pdf(report_from_analyses([analysis]), tmp_path / "r.pdf")
     first = " ".join(PdfReader(str(pdf)).pages[0].extract_text().split())

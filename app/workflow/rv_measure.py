@@ -81,6 +81,6 @@ def borderline_notes(quality, beats) -> tuple[str, ...]:
         for flag in flags:
             if BORDERLINE_WORDS in flag and FLAG_EDITED not in flags:
                 reason = flag.split(": ", 1)[1] if flag.startswith("segmenter: ") else flag
-                notes.append(f"{BORDERLINE_NOTE} at end-systole (frame {t + 1}): "
+                notes.append(f"{BORDERLINE_NOTE} at end-systole (frame {t}): "
                              + reason.replace(f" {BORDERLINE_WORDS}", ""))
     return tuple(notes)
