@@ -1,6 +1,7 @@
 """Short-axis MRI segmentation speed: the shipped model on a whole stack, against the previous network.
 
 Usage: .venv/bin/python benchmarks/mri_segmentation.py [--threads 2] [--slices 10] [--phases 25] [--random-weights]
+       [--memory]
 Segments a phantom cine stack (app.data.phantom.make_mri, default 10 slices x 25 phases, 1.4 mm pixels) through
 app.ml.mri_inference.segment_stack, as the app does:
 - the shipped models/mri_seg (the four-class whole-slice ensemble of ACDC folds, app/ml/mri_inference.py) with
@@ -13,7 +14,8 @@ app.ml.mri_inference.segment_stack, as the app does:
 Prints seconds per stack, milliseconds per slice-phase and the ratio to the baseline; then the app's views in
 the heart's box under each inference path this CPU has, in the same run (app/ml/device.py chooses one: torch
 bf16 where the CPU computes bf16 natively, ONNX Runtime float32 elsewhere, app/ml/onnx_mri.py), with each
-path's ratio to torch float32.
+path's ratio to torch float32; with --memory, each path's peak memory in a fresh process (an ONNX Runtime arena
+that kept the largest run once made the float32 path peak at 2.7 GB).
 """
 
 from __future__ import annotations
@@ -107,8 +109,8 @@ def inference_path(backend: str, bf16: bool):
                 os.environ[name] = value
 
 
-def path_rows(recording, net, views: int) -> list[tuple[str, float]]:
-    """(path, seconds per stack) of the app's views in the heart's box under every inference path here."""
+def inference_paths() -> list[tuple[str, str, bool]]:
+    """(name, backend, bf16) of every inference path this CPU has (torch float32 first: the ratios' baseline)."""
     from app.ml.device import cpu_has_native_bf16, onnxruntime_available
 
     paths = [("torch float32", "torch", False)]
@@ -116,12 +118,60 @@ def path_rows(recording, net, views: int) -> list[tuple[str, float]]:
         paths.append(("ONNX Runtime float32", "onnxruntime", False))
     if cpu_has_native_bf16():
         paths.append(("torch bf16", "torch", True))
+    return paths
+
+
+def path_rows(recording, net, views: int) -> list[tuple[str, float]]:
+    """(path, seconds per stack) of the app's views in the heart's box under every inference path here."""
     rows = []
-    for name, backend, bf16 in paths:
+    for name, backend, bf16 in inference_paths():
         with inference_path(backend, bf16):
             time_stack(recording, net, 1, True)  # warm-up (and the ONNX export, or its cache)
             rows.append((name, time_stack(recording, net, views, True)))
     return rows
+
+
+def peak_memory_rows(args) -> list[tuple[str, float, float]]:
+    """(path, peak resident MB, seconds) of one segmentation of the stack per inference path, each in a fresh
+    process (the peak of a process only grows: paths measured in one process would hide each other)."""
+    import subprocess
+
+    rows = []
+    for name, backend, bf16 in inference_paths():
+        cmd = [sys.executable, __file__, "--one-path", backend, "1" if bf16 else "0", "--threads", str(args.threads),
+               "--slices", str(args.slices), "--phases", str(args.phases)]
+        out = subprocess.run(cmd + (["--random-weights"] if args.random_weights else []), capture_output=True,
+                             text=True, check=True).stdout.split()
+        rows.append((name, float(out[-2]), float(out[-1])))
+    return rows
+
+
+def one_path(args) -> int:
+    """--one-path BACKEND BF16: this process segments the stack once on that path; prints 'peak_MB seconds'."""
+    import torch
+
+    from app.data.phantom import MriPhantomParams, make_mri
+    from app.ml.mri_inference import DEFAULT_TTA_VIEWS, shipped_tta_views
+
+    torch.set_num_threads(args.threads)
+    backend, bf16 = args.one_path
+    recording = make_mri(MriPhantomParams(n_phases=args.phases, n_slices=args.slices), seed=7).recording
+    net = shipped_net(args.random_weights)
+    with inference_path(backend, bf16 == "1"):
+        seconds = time_stack(recording, net, shipped_tta_views() or DEFAULT_TTA_VIEWS, True)
+    print(f"{peak_resident_mb():.0f} {seconds:.2f}")
+    return 0
+
+
+def peak_resident_mb() -> float:
+    """This process's peak resident memory: VmHWM of its own address space (Linux). Not getrusage's ru_maxrss,
+    which a child started by fork + exec inherits from its parent's size at the fork."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere: the best there is
 
 
 def main() -> int:
@@ -130,7 +180,12 @@ def main() -> int:
     parser.add_argument("--slices", type=int, default=10)
     parser.add_argument("--phases", type=int, default=25)
     parser.add_argument("--random-weights", action="store_true", help="no trained model needed")
+    parser.add_argument("--memory", action="store_true",
+                        help="also the peak memory of one stack per inference path, each in a fresh process")
+    parser.add_argument("--one-path", nargs=2, metavar=("BACKEND", "BF16"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_path:
+        return one_path(args)
 
     import torch
 
@@ -165,6 +220,12 @@ def main() -> int:
     print(f"{'path':50} {'s/stack':>9} {'ms/image':>9} {'x torch float32':>16}")
     for name, seconds in paths:
         print(f"{name:50} {seconds:>9.2f} {1000 * seconds / n:>9.1f} {paths[0][1] / seconds:>16.2f}")
+    if args.memory:
+        memory = peak_memory_rows(args)
+        print("\npeak memory of one stack segmentation (shipped model loaded, first run), a fresh process per path")
+        print(f"{'path':50} {'peak MB':>9} {'s/stack':>9} {'x torch float32 MB':>19}")
+        for name, peak_mb, seconds in memory:
+            print(f"{name:50} {peak_mb:>9.0f} {seconds:>9.2f} {peak_mb / memory[0][1]:>19.2f}")
     return 0
 
 
