@@ -78,17 +78,25 @@ def _reader(path: Path, itk_path: Path):
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(itk_path))
     reader.SetImageIO("MetaImageIO" if detect.sniff(path) == detect.METAIMAGE else "NiftiImageIO")
-    with native_stderr_captured() as printed:  # MetaIO and nifticlib print their reasons on stderr
+    _itk_read(path, "header", reader.ReadImageInformation)
+    return reader
+
+
+def _itk_read(path: Path, part: str, call, notice_fails: bool = False):
+    """call() (an ITK read) with what MetaIO and nifticlib print on stderr captured: LoadError "the image `part`
+    could not be read (their reason, else ITK's first line)" when it raises, or with `notice_fails` when they
+    report a failure and ITK reads on (MetaIO's "Uncompress failed"); else their text back on stderr."""
+    with native_stderr_captured() as printed:
         try:
-            reader.ReadImageInformation()
+            result = call()
         except Exception as exc:  # SimpleITK raises RuntimeError with multi-line ITK text
-            failed = exc
+            failed = _first_line(exc)
         else:
             failed = None
-    if failed is not None:
-        raise LoadError(path, f"the image header could not be read ({printed.first_line() or _first_line(failed)})")
+    if failed is not None or (notice_fails and printed.says_failed()):
+        raise LoadError(path, f"the image {part} could not be read ({printed.first_line() or failed})")
     printed.emit()
-    return reader
+    return result
 
 
 def _meta(reader, key: str) -> str:
@@ -165,17 +173,11 @@ def _read(path: Path, reader, echo: bool = False) -> Recording:
     _check_complete(path, reader, int(np.prod(size, dtype=np.int64)))
     import SimpleITK as sitk
 
-    with native_stderr_captured() as printed:  # MetaIO says "Uncompress failed" of corrupt data and goes on
-        try:
-            image = reader.Execute()
-            data = sitk.GetArrayFromImage(image)
-        except Exception as exc:
-            failed = _first_line(exc)
-        else:
-            failed = None
-    if failed is not None or printed.says_failed():
-        raise LoadError(path, f"the image data could not be read ({printed.first_line() or failed})")
-    printed.emit()
+    def image_and_array():
+        image = reader.Execute()
+        return image, sitk.GetArrayFromImage(image)
+
+    image, data = _itk_read(path, "data", image_and_array, notice_fails=True)
     data = _to_grey(data, reader.GetNumberOfComponents(), path)
     _refuse_label_map(path, data)
     return _recording(path, reader, data, image.GetDirection(), echo)
