@@ -345,3 +345,21 @@ def test_a_spurious_pair_in_a_flat_diastasis_does_not_set_the_detectors_events_a
     assert not set(choice.es_frames) & {p[1] for p in spurious}
     swapped = edes.EdEsDetection(tuple(es), tuple(ed[1:]), np.zeros(len(curve), np.float32))  # ED at the minima
     assert edes.choose_ed_es(swapped, curve, fps, "echo", gated=False).method == edes.CURVE_METHOD
+
+
+def test_a_detector_that_misses_most_beats_gives_way_to_the_curve():
+    """TempReg-Net saw too little motion in a CAMUS patient made a 112 px clip (patient0341 of `evaluate
+    echo-files --forms clip112`): one ED near the end of a clip whose LV curve beats four times, so the clip's
+    EF came from one filling phase (5.8 % against the expert's 38.7). Fewer than half of the curve's events
+    set the detector aside; missing one beat of four does not."""
+    import app.analysis.edes_fusion as edes
+
+    fps = 50.0
+    curve, ed, es = cardiac_curve(240, fps, 50.0, 120.0, 50.0)
+    lone = edes.EdEsDetection((ed[-1],), (), np.zeros(len(curve), np.float32))
+    choice = edes.choose_ed_es(lone, curve, fps, "echo", gated=False)
+    assert choice.method == edes.CURVE_METHOD and "events where the curve shows" in choice.fallback
+    most = edes.EdEsDetection(tuple(ed[:-1]), tuple(es[:-1]), np.zeros(len(curve), np.float32))
+    kept = edes.choose_ed_es(most, curve, fps, "echo", gated=False)
+    assert kept.method != edes.CURVE_METHOD and not kept.fallback
+    assert edes.missed_beats(curve, ed, es, fps) == ""

@@ -96,13 +96,32 @@ def misplaced_event(curve: np.ndarray, ed_frames, es_frames, periodic: bool = Fa
     return ""
 
 
-def curve_contradiction(curve: np.ndarray, ed_frames, es_frames, gated: bool = False) -> str:
+def curve_contradiction(curve: np.ndarray, ed_frames, es_frames, gated: bool = False,
+                        frame_rate_hz: float | None = None) -> str:
     """Why the events cannot be this recording's ED/ES on its LV curve, in a few words ("" when they can):
-    a beat whose EDV <= ESV or, on a gated cine MR cycle (periodic), an event deeper than
-    MAX_GATED_EVENT_DEPTH (misplaced_event; echo curves are too noisy for it)."""
+    a beat whose EDV <= ESV; on a clip, fewer than half as many events as the curve's own extrema show
+    (missed_beats); on a gated cine MR cycle (periodic), an event deeper than MAX_GATED_EVENT_DEPTH
+    (misplaced_event; echo curves are too noisy for it)."""
     if any(not b.ed_value > b.es_value for b in split_beats(curve, ed_frames, es_frames)):
         return "EDV <= ESV"
-    return misplaced_event(curve, ed_frames, es_frames, periodic=True) if gated else ""
+    if gated:
+        return misplaced_event(curve, ed_frames, es_frames, periodic=True)
+    return missed_beats(curve, ed_frames, es_frames, frame_rate_hz)
+
+
+def missed_beats(curve: np.ndarray, ed_frames, es_frames, frame_rate_hz: float | None) -> str:
+    """"" or, when the events are fewer than half of the extrema the LV curve itself shows (detect_ed_es: at
+    least two beats' worth), how many each has. TempReg-Net can see too little motion in a clip unlike its
+    training data and find one event where the curve beats three times (a CAMUS patient as a 112 px clip,
+    `evaluate echo-files --forms clip112`): one ED and one ES would then stand for the whole clip."""
+    y = np.asarray(curve, dtype=np.float64)
+    if np.isfinite(y).sum() < 3:
+        return ""
+    curve_ed, curve_es = detect_ed_es(y, frame_rate_hz)
+    shown, found = len(curve_ed) + len(curve_es), len(set(ed_frames)) + len(set(es_frames))
+    if shown >= 4 and 2 * found < shown:
+        return f"{found} events where the curve shows {shown}"
+    return ""
 
 
 def _depth(y: np.ndarray, frame: int, others: list[int], periodic: bool, top: bool) -> float:
@@ -314,7 +333,7 @@ def choose_ed_es(detection: EdEsDetection, curve: np.ndarray, frame_rate_hz: flo
         ed = ed[:-1]  # a gated cycle's last phase is the next beat's ED
     if not gated:  # an extra ED/ES pair in a diastasis (flat there: EDV = ESV) is not a contradiction of the rest
         ed, es = without_split_pairs(curve, ed, es, frame_rate_hz)
-    contradiction = curve_contradiction(curve, ed, es, gated=gated)
+    contradiction = curve_contradiction(curve, ed, es, gated=gated, frame_rate_hz=frame_rate_hz)
     if contradiction:
         return EdEsChoice.curve(f"TempReg-Net's ED/ES disagree with the segmented LV curve ({contradiction})")
     return EdEsChoice(ed, es, det.method)

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from app.analysis import seg_metrics as sm
@@ -76,18 +76,26 @@ class LabelledClip:
     ed_es_pair: tuple[int, int] | None = None  # scored (ED, ES) frames for the monoplane EF check
 
 
-def camus_cycle(path: Path, length: int = 20, beats: int = 2, cache: Path | None = EVAL_CACHE) -> LabelledClip:
-    """A two-beat synthetic cycle of one CAMUS case at native resolution."""
+def camus_fields(path: Path, cache: Path | None = EVAL_CACHE) -> tuple:
+    """(case, u, v) of one CAMUS case: its demons fields ES(x) ~ ED(x + u(x)), ED(x) ~ ES(x + v(x)),
+    kept in `cache` (sequences.register_labels)."""
     case = load_case(path)
     key = cache / f"{path.stem}_demons.npz" if cache else None
     if key is not None and key.is_file():
         with np.load(key) as data:
-            u, v = data["u"], data["v"]
-    else:
-        u, v = register_labels(case.labels[1], case.labels[0]), register_labels(case.labels[0], case.labels[1])
-        if key is not None:
-            key.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(key, u=u, v=v)
+            return case, data["u"], data["v"]
+    u, v = register_labels(case.labels[1], case.labels[0]), register_labels(case.labels[0], case.labels[1])
+    if key is not None:  # written whole, then renamed: two evaluations may share the cache
+        key.parent.mkdir(parents=True, exist_ok=True)
+        partial = key.with_name(f"{key.stem}.{os.getpid()}.partial.npz")
+        np.savez_compressed(partial, u=u, v=v)
+        os.replace(partial, key)
+    return case, u, v
+
+
+def camus_cycle(path: Path, length: int = 20, beats: int = 2, cache: Path | None = EVAL_CACHE) -> LabelledClip:
+    """A two-beat synthetic cycle of one CAMUS case at native resolution."""
+    case, u, v = camus_fields(path, cache)
     images = case.images.astype(np.float32) / 255.0
     phases = (1 - np.cos(2 * np.pi * np.arange(length) / length)) / 2
     rng = np.random.default_rng(int(path.stem[7:11]) if path.stem[7:11].isdigit() else 0)

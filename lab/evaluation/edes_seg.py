@@ -86,7 +86,7 @@ def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_
     gated = case.modality == "mri"  # as app.analysis.edes_fusion.choose_ed_es: an MR clip is one gated cycle
     app_way = fuse_with_curve(detection, area, rate, refine_es=radius > 0, radius=radius, periodic=gated)
     base = area_curve_baseline(area, rate)
-    fallback = curve_contradiction(area, app_way.ed_frames, app_way.es_frames, gated=gated)
+    fallback = curve_contradiction(area, app_way.ed_frames, app_way.es_frames, gated=gated, frame_rate_hz=rate)
     for name, (ed, es) in (("tempreg|seg", (plain.ed_frames, plain.es_frames)),
                            (f"{FUSED_METHOD}|seg", (fused.ed_frames, fused.es_frames)),
                            ("pipeline|seg", base if fallback else (app_way.ed_frames, app_way.es_frames)),
