@@ -64,3 +64,5 @@ def test_a_camus_patient_as_a_clinical_clip(shared_data):
     assert all(native.volume[f] == 1.0 for f in native.ed_frames)
     assert all(native.volume[f] == 0.0 for f in native.es_frames)
     assert np.array_equal(native.recording.frames, clinical_clip(path, None).recording.frames)  # seeded
+    mpeg4 = clinical_clip(path, 112, "mpeg4").recording.frames
+    assert mpeg4.shape == small.recording.frames.shape and not np.array_equal(mpeg4, small.recording.frames)

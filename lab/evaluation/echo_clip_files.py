@@ -9,9 +9,9 @@ contraction and relaxation plateaus, fast early ejection, rapid filling, diastas
 the beat; a random start phase) and a heart rate of 55-95 bpm; the frames at the largest volume are the ED image and
 those at the smallest the ES image, so the expert's EF is the truth of every beat. Every frame carries fresh
 speckle. `clip` is the clip at CAMUS resolution, `clip112` the clinical export (app.data.degrade.clinical_export:
-112 x 112, MJPEG, depth cut), both written as AVI (uncalibrated, so only the EF is compared). TempReg-Net was
-trained on CAMUS training patients' clips with this waveform family; these are the valid patients, never seen, but
-the timing is in its domain: a real clip's is not.
+112 x 112, MJPEG, depth cut), `clip112mpeg4` the same through FFmpeg's MPEG-4, all written as AVI (uncalibrated,
+so only the EF is compared). TempReg-Net was trained on CAMUS training patients' clips with this waveform family;
+these are the valid patients, never seen, but the timing is in its domain: a real clip's is not.
 
 Scored per clip: the EF against the expert's (the same 2-frame file with the expert masks, as the `pair` form),
 whether the ED/ES model was set aside for the LV curve, each reported event's distance to the nearest true event
@@ -23,7 +23,7 @@ beats, the shortest RR interval and the spread of the trusted beats' EF within t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,8 @@ import numpy as np
 CLIP_RATE_HZ = 50.0
 CLIP_SECONDS = 3.0
 HEART_RATE_BPM = (55.0, 95.0)
-CLIP_SIZES_PX = {"clip": None, "clip112": 112}
+# form -> the clinical export the clip goes through (app.data.degrade; None: kept at CAMUS resolution)
+CLIP_EXPORTS = {"clip": None, "clip112": ("mjpeg", 112), "clip112mpeg4": ("mpeg4", 112)}
 MODEL_METHODS = ("tempreg", "tempreg+area")  # app.analysis.edes_fusion: the ED/ES model kept
 
 
@@ -67,8 +68,9 @@ class ClipScore:
         return None if self.ef_pct is None or self.ref_ef_pct is None else self.ef_pct - self.ref_ef_pct
 
 
-def clinical_clip(path: Path, size_px: int | None) -> ClinicalClip:
-    """One CAMUS patient as a 3 s clip at 50 Hz (module docstring); seeded by the patient's number."""
+def clinical_clip(path: Path, size_px: int | None, codec: str = "mjpeg") -> ClinicalClip:
+    """One CAMUS patient as a 3 s clip at 50 Hz (module docstring); seeded by the patient's number; with
+    size_px, exported as clinical_export(size_px) with `codec`."""
     from app.data.degrade import clinical_export, degrade_recording
     from app.data.recording import Recording, uniform_frame_times
     from lab.evaluation.echo_seg import camus_fields
@@ -90,7 +92,7 @@ def clinical_clip(path: Path, size_px: int | None) -> ClinicalClip:
     recording = Recording(frames=(frames * 255).round().astype(np.uint8), spacing_mm=case.spacing_mm,
                           frame_times_s=uniform_frame_times(n, CLIP_RATE_HZ), modality="echo", view="a4c")
     if size_px:
-        recording, _ = degrade_recording(recording, clinical_export(size_px))
+        recording, _ = degrade_recording(recording, replace(clinical_export(size_px), codec=codec))
     return ClinicalClip(case.patient, recording, cycle.ed_frames, cycle.es_frames, volume)
 
 
@@ -131,7 +133,8 @@ def score_patient(path: Path, form: str, folder: Path, ref_ef_pct: float | None,
     """The patient's clip written as AVI and analysed (`analyze(argv) -> dict`, echo_files._analyze)."""
     from app.data.writers.nifti_avi import write_avi
 
-    clip = clinical_clip(path, CLIP_SIZES_PX[form])
+    codec, size_px = CLIP_EXPORTS[form] or ("mjpeg", None)
+    clip = clinical_clip(path, size_px, codec)
     avi = write_avi(clip.recording, folder / f"{clip.patient}_{form}.avi")
     return score_result(clip, form, analyze([str(avi)]), ref_ef_pct)
 
@@ -163,15 +166,16 @@ def summarise_events(scores: list[ClipScore]) -> dict:
 
 def format_events(summary: dict) -> str:
     """One line per clip form: the event and beat figures."""
-    lines = [f"{'form':<8} {'set aside':>9} {'ED err (abs)':>13} {'ES err (abs)':>13} {'stroke lost ED/ES':>17} "
+    lines = [f"{'form':<12} {'set aside':>9} {'ED err (abs)':>13} {'ES err (abs)':>13} {'stroke lost ED/ES':>17} "
              f"{'missed':>6} {'trusted beats':>13} {'shortest RR':>11} {'beat EF SD':>10}   "
              f"frames at {CLIP_RATE_HZ:g} Hz, negative = early"]
     for form, s in summary.items():
         e = s.get("events")
         if e:
             lines.append(
-                f"{form:<8} {len(e['model_set_aside']):>9} {e['ed_error_frames']!s:>6} ({e['ed_abs_error_frames']!s:>4}) "
-                f"{e['es_error_frames']!s:>6} ({e['es_abs_error_frames']!s:>4}) {e['ed_stroke_lost']!s:>8}/"
+                f"{form:<12} {len(e['model_set_aside']):>9} {e['ed_error_frames']!s:>6} "
+                f"({e['ed_abs_error_frames']!s:>4}) {e['es_error_frames']!s:>6} ({e['es_abs_error_frames']!s:>4}) "
+                f"{e['ed_stroke_lost']!s:>8}/"
                 f"{e['es_stroke_lost']!s:<8} {e['missed_events']:>6} {e['trusted_beats_mean']!s:>13} "
                 f"{e['shortest_rr_s']!s:>11} {e['beat_ef_sd_pts']!s:>10}")
     return "\n".join(lines)

@@ -6,9 +6,10 @@ intensity), the 2-frame pair rule and the one-file-per-phase join are scored too
 sector found wrong on 2-frame files: EDV 4 % low until session 23.) Forms:
 - `pair`: one 2-frame MetaImage per patient (ED, ES), as archives store a pair;
 - `frames`: `4CH_ED.mhd` and `4CH_ES.mhd` given together (app/workflow/phase_files.py joins them);
-- `clip`, `clip112`: a 3 s, 50 Hz AVI of several beats made from the pair, at CAMUS resolution and as a 112 px
-  clinical export, whose ED/ES and beats `analyze` finds itself (lab/evaluation/echo_clip_files.py; also printed:
-  how often the ED/ES model was set aside, event timing errors, trusted beats).
+- `clip`, `clip112`, `clip112mpeg4`: a 3 s, 50 Hz AVI of several beats made from the pair, at CAMUS resolution
+  and as a 112 px clinical export (MJPEG, or MPEG-4), whose ED/ES and beats `analyze` finds itself
+  (lab/evaluation/echo_clip_files.py; also printed: how often the ED/ES model was set aside, event timing
+  errors, trusted beats).
 The expert's values come from the same 2-frame file with `--labels` (the expert masks, the same contour and
 disk method), so the difference is the segmentation's alone. Printed: EDV/ESV ratio to the expert, EF
 bias +- SD and mean absolute error (points), gross failures (|EF error| > 20 points, left out of the means
@@ -29,7 +30,7 @@ import numpy as np
 
 from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case
 
-FORMS = ("pair", "frames", "clip", "clip112")
+FORMS = ("pair", "frames", "clip", "clip112", "clip112mpeg4")
 DEFAULT_FORMS = ("pair", "frames")
 GROSS_EF_PTS = 20.0  # as evaluate echo-seg
 
@@ -85,7 +86,7 @@ def score_patient(path: Path, form: str, folder: Path, model: str | None = None)
     labels = folder / f"{case.patient}_labels.npy"
     np.save(labels, case.labels)
     expert = _values(_analyze([str(pair), "--labels", str(labels)]))
-    if form in echo_clip_files.CLIP_SIZES_PX:
+    if form in echo_clip_files.CLIP_EXPORTS:
         return echo_clip_files.score_patient(path, form, folder, expert[2], partial(_analyze, model=model))
     if form == "pair":
         ours = _values(_analyze([str(pair)], model))
@@ -147,10 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         for form in forms:
             scores = [score_patient(path, form, Path(tmp), args.model) for path in paths]
             summary[form] = summarise_form(scores)
-    print(f"{'form':<8} {'n':>3} {'scored':>6} {'EDV ratio':>9} {'ESV ratio':>9} {'EF bias':>8} {'SD':>6} "
+    print(f"{'form':<12} {'n':>3} {'scored':>6} {'EDV ratio':>9} {'ESV ratio':>9} {'EF bias':>8} {'SD':>6} "
           f"{'MAE':>6}  gross / no EF")
     for form, s in summary.items():
-        print(f"{form:<8} {s['n']:>3} {s['scored']:>6} {s['edv_ratio']!s:>9} {s['esv_ratio']!s:>9} "
+        print(f"{form:<12} {s['n']:>3} {s['scored']:>6} {s['edv_ratio']!s:>9} {s['esv_ratio']!s:>9} "
               f"{s['ef_bias_pts']!s:>8} {s['ef_sd_pts']!s:>6} {s['ef_mae_pts']!s:>6}  "
               f"{', '.join(s['gross']) or '-'} / {', '.join(s['no_ef']) or '-'}")
     if any("events" in s for s in summary.values()):
