@@ -58,6 +58,7 @@ TARGETS = {
         CR + "strain_with_non_square_pixels_equals_the_strain_in_millimetres",
         CR + "strain_segments_match_the_phantom_segment_truth", MK]),
     "edes_fusion": ("app/analysis/edes_fusion.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py", MK]),
+    "edes_checks": ("app/analysis/edes_checks.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py", MK]),
     "measure": ("app/workflow/measure.py", ["tests/test_pipeline_synthetic.py", "tests/test_study_state.py",
                                          "tests/test_mutation_killers_measure.py",
                                          CR + "a_gated_stack_finds_ed_across_the_wrap_of_its_cycle"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.analysis.edes_checks import curve_contradiction, missed_beats
 from app.analysis.edes_curve import detect_ed_es
 from app.analysis.edes_fusion import add_edge_events, fuse_events, snap_to_curve
 from app.data.recording import Recording, uniform_frame_times
@@ -338,7 +339,7 @@ def test_a_spurious_pair_in_a_flat_diastasis_does_not_set_the_detectors_events_a
         curve[s_ed:s_es + 1] = curve[s_ed]  # flat: EDV = ESV for the pair
     with_pairs = sorted(ed + [p[0] for p in spurious]), sorted(es + [p[1] for p in spurious])
     det = edes.EdEsDetection(tuple(with_pairs[0]), tuple(with_pairs[1]), np.zeros(len(curve), np.float32))
-    assert edes.curve_contradiction(curve, *with_pairs) == "EDV <= ESV"  # what used to set the events aside
+    assert curve_contradiction(curve, *with_pairs) == "EDV <= ESV"  # what used to set the events aside
     choice = edes.choose_ed_es(det, curve, fps, "echo", gated=False)
     assert choice.method != edes.CURVE_METHOD and not choice.fallback
     assert set(choice.ed_frames) >= set(ed[:-1]) and not set(choice.ed_frames) & {p[0] for p in spurious}
@@ -362,4 +363,15 @@ def test_a_detector_that_misses_most_beats_gives_way_to_the_curve():
     most = edes.EdEsDetection(tuple(ed[:-1]), tuple(es[:-1]), np.zeros(len(curve), np.float32))
     kept = edes.choose_ed_es(most, curve, fps, "echo", gated=False)
     assert kept.method != edes.CURVE_METHOD and not kept.fallback
-    assert edes.missed_beats(curve, ed, es, fps) == ""
+    assert missed_beats(curve, ed, es, fps) == ""
+
+
+def test_missed_beats_at_its_boundaries():
+    """Two beats' worth of curve events (4) is enough to judge; exactly half of them found is not "most missed"."""
+    fps = 50.0
+    curve, ed, es = cardiac_curve(100, fps, 50.0, 120.0, 50.0)  # the curve shows ED 0, 60 and ES 21, 81
+    assert len(ed) + len(es) == 4
+    assert missed_beats(curve, (60,), (), fps) == "1 events where the curve shows 4"
+    assert missed_beats(curve, (60,), (81,), fps) == ""  # 2 of 4: half, kept
+    short, _, _ = cardiac_curve(70, fps, 50.0, 120.0, 50.0)  # one beat and a half: 3 events, too few to judge
+    assert missed_beats(short, (), (21,), fps) == ""

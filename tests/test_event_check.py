@@ -1,9 +1,9 @@
-"""ED/ES frames against the LV curve: app.analysis.event_check."""
+"""ED/ES frames against the LV curve: app.analysis.edes_checks."""
 
 import numpy as np
 import pytest
 
-from app.analysis.edes_fusion import MAX_GATED_EVENT_DEPTH, curve_contradiction, event_depths, misplaced_event
+from app.analysis.edes_checks import MAX_GATED_EVENT_DEPTH, curve_contradiction, event_depths, misplaced_event
 
 
 def _cycle(n_frames: int = 20, beats: int = 1) -> np.ndarray:

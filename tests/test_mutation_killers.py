@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis import edes_curve, edes_fusion
+from app.analysis import edes_checks, edes_curve, edes_fusion
 from app.analysis.beats import Beat, split_beats
 from app.analysis.strain import StrainResult, beat_windows, combine_views, segment_names, strain_from_tracks
 from tests.analysis_synth import half_ellipse_outline
@@ -273,7 +273,7 @@ def test_three_finite_frames_use_the_curve_rule_and_fewer_the_pair_rule():
 
 def test_depths_ignore_frames_outside_the_curve():
     curve = np.array([120, 110, 90, 70, 60, 65, 80, 100, 118, 120.0])
-    depths = edes_fusion.event_depths(curve, [0, 10, -1], [4, 10, -1])
+    depths = edes_checks.event_depths(curve, [0, 10, -1], [4, 10, -1])
     assert [(d.kind, d.frame, d.depth) for d in depths] == [("ED", 0, 0.0), ("ES", 4, 0.0)]
 
 
@@ -311,8 +311,8 @@ def test_misplaced_event_judges_an_open_clip_unless_told_it_is_a_cycle():
     ES: depth 0); only on a gated cycle, where frame 0 follows, is it below the top (depth 0.02, named at a
     0.01 threshold)."""
     curve = 78.5 + 57.5 * np.cos(2 * np.pi * np.arange(20) / 20)
-    assert edes_fusion.misplaced_event(curve, (19,), (10,), max_depth=0.01) == ""
-    assert edes_fusion.misplaced_event(curve, (19,), (10,), periodic=True, max_depth=0.01).startswith("ED at frame 19")
+    assert edes_checks.misplaced_event(curve, (19,), (10,), max_depth=0.01) == ""
+    assert edes_checks.misplaced_event(curve, (19,), (10,), periodic=True, max_depth=0.01).startswith("ED at frame 19")
 
 
 def test_a_curve_event_exactly_min_gap_before_the_first_given_event_is_added():

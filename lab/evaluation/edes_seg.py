@@ -9,7 +9,7 @@ over the slices like slice summation), and the curve-based methods are scored on
 - "tempreg+area|seg": the same with each ES refined on the curve, at most 2 frames (app.analysis.edes_fusion.fuse_with_curve),
 - "pipeline|seg": what the analysis pipeline reports: echo as "tempreg|seg", cine MR with each ES slid down
   the curve as far as app.analysis.edes_fusion.es_slide_frames allows (a third of the clip); the curve's extrema where
-  the events contradict the curve (app.analysis.edes_fusion.curve_contradiction, as choose_ed_es),
+  the events contradict the curve (app.analysis.edes_checks.curve_contradiction, as choose_ed_es),
 - "area_curve|seg": the curve's own extrema (the pipeline's fallback).
 
 Curves are cached beside the rendered phantoms as <modality>_<seed>_seg_<model>_<sha256[:8]>.npz.
@@ -72,7 +72,7 @@ def segmented_area_curve(seed: int, modality: str, cache_dir: Path | None, echo_
 def score_segmented(scores: dict, case, detection, cache_dir: Path | None, echo_model: str = DEFAULT_ECHO_MODEL
                     ) -> str:
     """Add the four "|seg" methods of one case to scores (name -> MethodScore); a log fragment."""
-    from app.analysis.edes_fusion import curve_contradiction  # as app.analysis.edes_fusion.choose_ed_es falls back
+    from app.analysis.edes_checks import curve_contradiction  # as app.analysis.edes_fusion.choose_ed_es falls back
     from app.analysis.edes_fusion import FUSED_METHOD, es_slide_frames, fuse_with_curve
     from lab.evaluation.edes_scoring import MethodScore, area_curve_baseline
 
