@@ -28,12 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
+from app.analysis.edes_fusion import FUSED_METHOD, TEMPREG_METHOD
+
 CLIP_RATE_HZ = 50.0
 CLIP_SECONDS = 3.0
 HEART_RATE_BPM = (55.0, 95.0)
 # form -> the clinical export the clip goes through (app.data.degrade; None: kept at CAMUS resolution)
 CLIP_EXPORTS = {"clip": None, "clip112": ("mjpeg", 112), "clip112mpeg4": ("mpeg4", 112)}
-MODEL_METHODS = ("tempreg", "tempreg+area")  # app.analysis.edes_fusion: the ED/ES model kept
+MODEL_METHODS = (TEMPREG_METHOD, FUSED_METHOD)  # the ED/ES model kept (not set aside for the LV curve)
 
 
 @dataclass(frozen=True)
