@@ -194,6 +194,26 @@ def test_restore_rejects_contours_that_do_not_fit(study):
         study.restore_json(0, data)
 
 
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda d: d.update(es_frames=[99]), "ED/ES frames outside"),
+    (lambda d: d.update(excluded_slices=[3]), "excluded slices outside"),
+    (lambda d: d.update(segmenter_flags={"40": ["low-confidence"]}), "segmenter findings outside"),
+])
+def test_a_file_that_does_not_fit_leaves_the_state_as_it_was(study, spoil, message):
+    """A saved state is checked whole before any of it is applied: a bad file never half-replaces the edits."""
+    study.set_edes(0, (1,), (7,))
+    contours_before = {k: dict(v) for k, v in study[0].contours.items()}
+    data = study.to_json(0)
+    data["contours"] = data["contours"][:3]  # a file whose contours differ from the state's
+    data["view"] = "a2c"
+    spoil(data)
+    with pytest.raises(ValueError, match=message):
+        study.restore_json(0, data)
+    st = study[0]
+    assert (st.ed_frames, st.es_frames) == ((1,), (7,)) and st.ed_edited and st.es_edited
+    assert st.contours == contours_before and st.recording.view == "a4c"
+
 def test_reference_ranges():
     assert reference_range("ef_pct", "F").low == 54
     assert reference_range("ef_pct", "M").low == 52

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from app.workflow.propagate import PropagationRange
 from app.workflow.splines import ControlContour
 from app.workflow.results import RecordingAnalysis
-from app.workflow.study import AnalysisSnapshot, ContourKey, StudyState
+from app.workflow.recording_state import AnalysisSnapshot, ContourKey
+from app.workflow.study import StudyState
 from app.workflow.study_analysis import ViewerAnalysis
 
 

@@ -1,0 +1,106 @@
+"""The mutable state of one recording in a study (what StudyState holds and edits) and the snapshot an undo
+restores. Change it through app.workflow.study.StudyState, so its events fire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.analysis.strain import StrainResult
+from app.data.recording import Recording
+from app.workflow.contour_adapter import MadeFrame
+from app.workflow.results import Measurements, RecordingAnalysis
+from app.workflow.splines import ControlContour
+from app.workflow.strain_step import SavedStrain
+
+ContourKey = tuple[int, int]  # (slice index, frame index)
+KINDS = ("endo", "epi", "la", "rv")  # rv: the right ventricle of short-axis MRI
+
+
+@dataclass
+class RecordingState:
+    """Mutable state of one recording in the study. Change it through StudyState (so events fire)."""
+
+    recording: Recording
+    original: Recording
+    contours: dict[ContourKey, dict[str, ControlContour]] = field(default_factory=dict)
+    made: dict[ContourKey, MadeFrame] = field(default_factory=dict)  # frames as the analysis made them
+    ed_frames: tuple[int, ...] = ()
+    es_frames: tuple[int, ...] = ()
+    confidence: np.ndarray | None = None  # (T,) model confidence 0..1
+    flagged_frames: tuple[int, ...] = ()  # frames the models flagged (low confidence, temporal error)
+    analysis: RecordingAnalysis | None = None  # the analysis (not serialised: labels are big)
+    strain: StrainResult | SavedStrain | None = None  # SavedStrain after a restore
+    measurements: Measurements | None = None  # app.workflow.results.Measurements
+    measure_error: str = ""
+    analysed: bool = False
+    edited_keys: set[ContourKey] = field(default_factory=set)
+    propagated_keys: set[ContourKey] = field(default_factory=set)  # edited by propagating another frame's edit
+    ed_edited: bool = False  # the ED frames were set by hand
+    es_edited: bool = False  # the ES frames were set by hand
+    view_edited: bool = False
+    calibration_edited: bool = False
+    content_key: str = ""  # autosave key (app.workflow.autosave.content_key), computed on first use
+    excluded_slices: frozenset[int] = frozenset()  # stack slices left out of the volumes and mass by hand
+
+    @property
+    def edes_edited(self) -> bool:
+        """ED or ES frames set by hand."""
+        return self.ed_edited or self.es_edited
+
+    @property
+    def name(self) -> str:
+        src = self.recording.source_path
+        return src.name if src else (self.recording.series_description or self.recording.view.upper())
+
+    def contour(self, key: ContourKey, kind: str) -> ControlContour | None:
+        return self.contours.get(key, {}).get(kind)
+
+    def frames_with(self, kind: str, slice_index: int = 0) -> list[int]:
+        return sorted(f for (s, f), d in self.contours.items() if s == slice_index and kind in d)
+
+    def edited_values(self) -> frozenset[str]:
+        """Names of measured values that depend on a manual edit."""
+        names: set[str] = set()
+        edited_frames = {f for _, f in self.edited_keys}
+        if self.ed_edited or self.calibration_edited or edited_frames & set(self.ed_frames):
+            names.add("edv_ml")
+        if self.es_edited or self.calibration_edited or edited_frames & set(self.es_frames):
+            names.add("esv_ml")
+        if self.excluded_slices:
+            names.update({"edv_ml", "esv_ml", "lv_mass_g"})
+        if names:
+            names.update({"sv_ml", "ef_pct"})
+        if self.recording.is_stack:  # an edit at ED/ES may be the RV's (edits are kept per frame, not per kind)
+            names.update({f"rv_{n}" for n in ("edv_ml", "esv_ml", "sv_ml", "ef_pct") if n in names})
+        if edited_frames:
+            names.add("volume_curve_ml")
+        if self.ed_edited:
+            names.update({"ed_frames", "heart_rate_bpm"})  # the heart rate is the ED-to-ED beat length
+        if self.es_edited:
+            names.add("es_frames")
+        if self.view_edited:
+            names.add("view")
+        if self.calibration_edited:
+            names.add("calibration")
+        return frozenset(names)
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisSnapshot:
+    """A recording's analysis-made state and edits, as StudyState.snapshot took them."""
+
+    analysis: RecordingAnalysis | None
+    contours: dict
+    made: dict
+    ed_frames: tuple[int, ...]
+    es_frames: tuple[int, ...]
+    confidence: np.ndarray | None
+    flagged_frames: tuple[int, ...]
+    strain: StrainResult | SavedStrain | None
+    analysed: bool
+    edited_keys: frozenset
+    ed_edited: bool
+    es_edited: bool
+    propagated_keys: frozenset = frozenset()
