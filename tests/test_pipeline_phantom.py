@@ -14,7 +14,7 @@ import pytest
 
 from app.analysis.seg_metrics import dice
 from app.data import phantom
-from app.workflow.measure import measure_study
+from app.workflow.biplane import measure_study
 from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
 from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo

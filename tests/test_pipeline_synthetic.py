@@ -10,7 +10,9 @@ import pytest
 
 from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
-from app.workflow.measure import disk_chords_px, measure_recording, measure_study
+from app.workflow.biplane import measure_study
+from app.workflow.lv_curves import disk_chords_px
+from app.workflow.measure import measure_recording
 from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
 from app.workflow.results import AnalysisError, FrameContours, Progress, RecordingAnalysis

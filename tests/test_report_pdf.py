@@ -30,7 +30,7 @@ def one_view():
 
 @pytest.fixture(scope="module")
 def three_views():
-    from app.workflow.measure import measure_study
+    from app.workflow.biplane import measure_study
 
     out = []
     for i, view in enumerate(("a4c", "a2c", "a3c")):

@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
     from app.commands.progress_bar import terminal_bar
     from app.tasks import run_task
     from app.workflow.analyse import AnalysisOptions, analyze_recording, load
-    from app.workflow.measure import measure_study
+    from app.workflow.biplane import measure_study
     from app.workflow.results import AnalysisError
     from app.workflow.segment_step import default_segmenter
 

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from app.report.palette import CONTOUR_RGB
 from app.workflow.contour_adapter import lv_from_controls
-from app.workflow.measure import disk_chords_px
+from app.workflow.lv_curves import disk_chords_px
 
 LAYERS = {  # name: (label, colour)
     "endo": ("LV endocardium", CONTOUR_RGB["endo"]),  # the PDF report draws the same colours

@@ -12,7 +12,7 @@ that turns contours (the analysis' or the edited ones) and ED/ES frames into Mea
 - ED/ES: TempReg-Net (app.ml.edes.predict_ed_es, models/ed_es) fused with the segmented LV curve and checked
   against it (app.analysis.edes_fusion.choose_ed_es); the curve's own extrema (app.analysis.edes_curve) when
   the model is missing, fails, or contradicts the curve: RecordingAnalysis.ed_es_method / ed_es_fallback;
-- measuring: app.workflow.measure (trace_curves, then measure_curves with the chosen ED/ES);
+- measuring: app.workflow.lv_curves.trace_curves, then app.workflow.measure.measure_curves with the chosen ED/ES;
 - strain: app.workflow.strain_step (apical echo clips);
 - view check: app.workflow.view_step (advice only: the recording's own view is never replaced).
 """
@@ -28,7 +28,8 @@ from app.analysis.edes_fusion import EdEsChoice, choose_ed_es
 from app.data.recording import ECHO_VIEW_NAMES, Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
 from app.tasks import Progress, is_cancelled, scaled
-from app.workflow.measure import LvCurves, measure_curves, trace_curves
+from app.workflow.lv_curves import LvCurves, trace_curves
+from app.workflow.measure import measure_curves
 from app.workflow.results import AnalysisError, Measurements, RecordingAnalysis
 from app.workflow.segment_step import Segmenter, Traced, default_segmenter, segment_and_trace
 from app.workflow.stack_phases import PHASE_PAIR_REASON, SINGLE_PHASE_REASON, is_phase_pair, is_single_phase

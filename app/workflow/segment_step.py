@@ -40,7 +40,7 @@ from app.analysis.rv import rv_outline
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch, no OpenCV
 from app.tasks import Progress, is_cancelled
-from app.workflow.measure import SHORT_AXIS_VIEWS
+from app.workflow.lv_curves import SHORT_AXIS_VIEWS
 from app.workflow.results import FLAG_LOW_CONFIDENCE, AnalysisError, FrameContours
 
 SEGMENTATION_SHARE = 0.85  # of this step's progress; the rest is tracing contours

@@ -118,7 +118,7 @@ def biplane_pair(study) -> tuple | None:
 def default_biplane(study):
     """Biplane measurements when the study has an analysed A4C and A2C (`biplane_pair`), else None."""
     from app.workflow.contour_adapter import lv_contours_per_frame
-    from app.workflow.measure import biplane_measurements
+    from app.workflow.biplane import biplane_measurements
 
     pair = biplane_pair(study)
     if pair is None:

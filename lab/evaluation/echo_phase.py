@@ -57,7 +57,7 @@ def disks_volume_ml(labels: np.ndarray, spacing_mm) -> float | None:
 
 def our_volume_ml(labels: np.ndarray, t: int, spacing_mm) -> float | None:
     """Monoplane volume of our frame t as the app measures it: a frame whose cavity came in pieces (the
-    "cavity-split" flag, app.workflow.measure.split_frames) takes the volume interpolated linearly between the
+    "cavity-split" flag, app.workflow.frame_quality.split_frames) takes the volume interpolated linearly between the
     nearest unsplit frames (the nearest one alone at a clip end) by the app's own fill_gaps."""
     def volume(u: int) -> tuple[float | None, bool]:
         contours = extract_contours(labels[u], "long-axis")

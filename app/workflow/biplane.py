@@ -1,0 +1,59 @@
+"""The biplane method of disks from an A4C and an A2C recording of one study, and the study's measurements."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.analysis.volumes import biplane_volume_ml, ejection_fraction_pct
+from app.workflow.lv_curves import frame_disks
+from app.workflow.results import FrameContours, Measurements, RecordingAnalysis, StudyMeasurements
+
+
+def _mean_disks(recording, contours, frames):
+    found = [frame_disks(recording, contours[f]) for f in frames]
+    found = [d for d in found if d is not None]
+    if not found:
+        return None, None
+    return np.mean([d.diameters_mm for d in found], axis=0), float(np.mean([d.length_mm for d in found]))
+
+
+def biplane_measurements(a4c, a2c) -> Measurements | None:
+    """Biplane disks from two (recording, contours, measurements) triples (A4C, A2C), or None."""
+    (rec4, c4, m4), (rec2, c2, m2) = a4c, a2c
+    beats4, beats2 = ([b for b in m.beats if b.trusted] for m in (m4, m2))
+    if not beats4 or not beats2:
+        return None
+    ed4, l_ed4 = _mean_disks(rec4, c4, [b.ed_frame for b in beats4])
+    es4, l_es4 = _mean_disks(rec4, c4, [b.es_frame for b in beats4])
+    ed2, l_ed2 = _mean_disks(rec2, c2, [b.ed_frame for b in beats2])
+    es2, l_es2 = _mean_disks(rec2, c2, [b.es_frame for b in beats2])
+    if any(x is None for x in (ed4, es4, ed2, es2)):
+        return None
+    edv = biplane_volume_ml(ed4, ed2, l_ed4, l_ed2)
+    esv = biplane_volume_ml(es4, es2, l_es4, l_es2)
+    cal = rec4.calibrated and rec2.calibrated
+    rates = [m.heart_rate_bpm for m in (m4, m2) if m.heart_rate_bpm is not None]
+    return Measurements(
+        method="biplane", view="a4c+a2c", calibrated=cal, n_frames=0, ed_frames=(), es_frames=(), beats=(),
+        edv_ml=edv if cal else None, esv_ml=esv if cal else None, sv_ml=edv - esv if cal else None,
+        ef_pct=ejection_fraction_pct(edv, esv), heart_rate_bpm=float(np.mean(rates)) if rates else None,
+        volume_curve_ml=None, area_curve_px2=np.zeros(0), edited=m4.edited | m2.edited,
+    )
+
+
+def measure_study(items) -> StudyMeasurements:
+    """items: RecordingAnalysis objects or (recording, contours, measurements) triples of one study."""
+    triples = []
+    for item in items:
+        if isinstance(item, RecordingAnalysis):
+            triples.append((item.recording, item.contours, item.measurements))
+        else:
+            triples.append(tuple(item))
+    by_view = {}
+    for rec, contours, m in triples:
+        if not rec.is_stack and isinstance(contours, (FrameContours, list, tuple)):
+            by_view.setdefault(rec.view, (rec, list(contours), m))
+    biplane = None
+    if "a4c" in by_view and "a2c" in by_view:
+        biplane = biplane_measurements(by_view["a4c"], by_view["a2c"])
+    return StudyMeasurements(tuple(m for _, _, m in triples), biplane)

@@ -1,0 +1,143 @@
+"""The first half of measuring: a recording's contours as per-frame curves (LvCurves) before ED/ES are known.
+
+Long-axis echo: the method of disks (monoplane volume, area, long-axis length) of every frame, in mm or, when
+uncalibrated, in pixel units (spacing 1 x 1). One short-axis slice: its cavity area. A short-axis stack: the
+slice-summation volume and each slice's endo/epi areas, with the RV contours. Each frame also gets its
+quality flags (app/workflow/frame_quality.py). The second half, app/workflow/measure.py, finds ED/ES, beats and
+the volumes from these curves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from app.analysis.contours import LvContours, polygon_area_px2
+from app.analysis.edes_curve import without_spikes
+from app.analysis.volumes import contour_disks, slice_summation_ml
+from app.data.recording import Recording
+from app.workflow.frame_quality import frame_quality, merge_flags, spike_frames
+from app.workflow.results import AnalysisError, FrameContours
+
+SHORT_AXIS_VIEWS = ("psax", "sax")
+
+
+def pixel_scale(recording: Recording) -> tuple[float, float]:
+    return tuple(recording.spacing_mm) if recording.calibrated else (1.0, 1.0)
+
+
+def frame_disks(recording: Recording, contours: LvContours | None, with_chords: bool = True):
+    """Disks (in mm, or px units when uncalibrated) of one long-axis frame, or None."""
+    return contour_disks(contours, pixel_scale(recording), with_chords)
+
+
+def disk_chords_px(recording: Recording, contours: LvContours | None) -> np.ndarray | None:
+    """(20, 2, 2) end points (x, y) in pixels of each disk chord, to draw the method of disks."""
+    disks = frame_disks(recording, contours)
+    if disks is None:
+        return None
+    sp = pixel_scale(recording)
+    return disks.chords_mm / np.array([sp[1], sp[0]])
+
+
+def _long_axis_curves(recording: Recording, frames: Sequence[LvContours | None]):
+    """(volume, area_px2, area_mm2, length_mm) per frame; NaN without contours."""
+    n = len(frames)
+    vol, area_px, area_mm, length = (np.full(n, np.nan) for _ in range(4))
+    sp = pixel_scale(recording)
+    for t, c in enumerate(frames):
+        if c is None:
+            continue
+        area_px[t] = polygon_area_px2(c.endo_px)
+        area_mm[t] = area_px[t] * sp[0] * sp[1]
+        disks = frame_disks(recording, c, with_chords=False)
+        if disks is not None:
+            vol[t], length[t] = disks.volume_ml, disks.length_mm
+    return vol, area_px, area_mm, length
+
+
+@dataclass(frozen=True, eq=False)
+class LvCurves:
+    """What the contours of one recording give before ED/ES are known (the first half of measuring).
+
+    method: "monoplane", "single-slice" or "slice-summation"; volume: (T,) the curve ED/ES come from (disk
+    volumes, ml or px units; the area for a single slice); area_px/area_mm/length: (T,) per-frame curves;
+    quality: per-frame flags. Stacks also keep the (S, T) endo/epi areas (px^2) and the RV borders.
+    """
+
+    method: str
+    volume: np.ndarray
+    area_px: np.ndarray
+    area_mm: np.ndarray
+    length: np.ndarray
+    quality: tuple[tuple[str, ...], ...]
+    endo_px2: np.ndarray | None = None
+    epi_px2: np.ndarray | None = None
+    rv_contours: tuple = ()
+
+    def ed_es_curve(self, recording: Recording) -> np.ndarray:
+        """The (T,) curve ED/ES are checked on: the volume (ml) when calibrated, else the area (px^2), area-jump
+        frames NaN (app.analysis.edes_curve.without_spikes)."""
+        volumes = recording.calibrated and self.method != "single-slice"
+        return without_spikes(np.array(self.volume if volumes else self.area_px, dtype=np.float64),
+                              spike_frames(self.quality))
+
+
+def trace_curves(
+    recording: Recording,
+    contours_per_frame,
+    *,
+    confidence: np.ndarray | None = None,
+    edited_frames: Sequence[int] = (),
+    frame_flags: Mapping[int, Sequence[str]] | None = None,
+    rv_contours=None,
+) -> LvCurves:
+    """The curves and quality flags of one recording's contours (arguments as measure_recording)."""
+    if recording.is_stack:
+        if rv_contours is None:
+            rv_contours = [fc.rv if isinstance(fc, FrameContours) else () for fc in contours_per_frame]
+        return _stack_curves(recording, contours_per_frame, confidence, edited_frames, frame_flags, rv_contours)
+    frames = list(contours_per_frame)
+    if len(frames) != recording.n_frames:
+        raise AnalysisError(f"{len(frames)} contour frames for a recording of {recording.n_frames} frames")
+    vol, area_px, area_mm, length = _long_axis_curves(recording, frames)
+    present = np.array([c is not None for c in frames])
+    issues = [() if c is None else c.issues for c in frames]
+    issues = merge_flags(issues, frame_flags)
+    quality = frame_quality(present, area_px, confidence, edited_frames, issues)
+    if is_single_short_axis(recording):
+        vol = area_mm if recording.calibrated else area_px  # the curve ED/ES and the area change come from
+        return LvCurves("single-slice", vol, area_px, area_mm, length, quality)
+    return LvCurves("monoplane", vol, area_px, area_mm, length, quality)
+
+
+def is_single_short_axis(recording: Recording) -> bool:
+    """One short-axis slice over time: a cine MR recording that is not a stack, or a PSAX echo clip."""
+    return not recording.is_stack and (recording.modality == "mri" or recording.view in SHORT_AXIS_VIEWS)
+
+
+def _stack_curves(rec, per_slice, confidence, edited_frames, frame_flags, rv_contours) -> LvCurves:
+    slices = [list(fc) for fc in per_slice]
+    if len(slices) != rec.n_slices or any(len(s) != rec.n_frames for s in slices):
+        raise AnalysisError(f"contours must be {rec.n_slices} slices x {rec.n_frames} frames")
+    if not rec.slice_spacing_mm:
+        raise AnalysisError("the short-axis stack has no slice spacing: slice summation is impossible")
+    sp = pixel_scale(rec)
+    px_area = sp[0] * sp[1]
+    endo = np.array([[np.nan if c is None else polygon_area_px2(c.endo_px) for c in s] for s in slices])  # (S, T)
+    epi = np.array([[np.nan if c is None or c.epi_px is None else polygon_area_px2(c.epi_px) for c in s]
+                    for s in slices])
+    step = float(rec.slice_spacing_mm)
+    present = np.isfinite(endo).any(axis=0)
+    vol = np.array([slice_summation_ml(endo[:, t] * px_area, step) if present[t] else np.nan
+                    for t in range(rec.n_frames)])
+    area_px = np.nansum(endo, axis=0)
+    area_px[~present] = np.nan
+    issues = [tuple(dict.fromkeys(i for s in slices if s[t] is not None for i in s[t].issues))
+              for t in range(rec.n_frames)]
+    issues = merge_flags(issues, frame_flags)
+    quality = frame_quality(present, area_px, confidence, edited_frames, issues)
+    return LvCurves("slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan), quality,
+                    endo, epi, tuple(tuple(r) for r in rv_contours))

@@ -1,0 +1,60 @@
+"""The notes that go with a recording's measurements: what the file lacked, what the recording's shape gives
+(a short-axis slice, an ED/ES pair, one still frame), too few frames with an LV, no calibration or timing, no
+systole in the clip, no cycle found, and the beat-trust note (app.analysis.beat_trust)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def trust_note(rec, note: str) -> tuple[str, ...]:
+    """The beat-trust note (app.analysis.beat_trust), but not "RR not checked" on a gated cine MR cycle or
+    an ED/ES pair, which have no RR interval to check."""
+    if not note or ((rec.is_gated_cycle or rec.n_frames <= 2) and note.startswith("RR interval not checked")):
+        return ()
+    return (note,)
+
+
+def shape_note(rec, curve, calibrated: bool, single: bool) -> tuple[str, ...]:
+    """What a 2-frame recording (an ED/ES pair) or one still frame gives (a short-axis stack says it in
+    app.workflow.stack_phases)."""
+    if rec.is_stack:
+        return ()
+    if rec.n_frames == 2:
+        return ("two frames: read as an ED/ES pair (ED = the frame with the larger LV, ES = the smaller), "
+                "no heart rate",)
+    if rec.n_frames != 1:
+        return ()
+    value = float(curve[0]) if len(curve) and np.isfinite(curve[0]) else None
+    what = "area" if single else "volume"
+    unit = ("mm^2" if single else "ml") if calibrated else ("px^2" if single else "px^3")
+    found = f"{what} {value:.1f} {unit}" if value is not None else f"no LV found, so no {what}"
+    return (f"one still frame: its contours and {found}; no ED/ES, EF or heart rate",)
+
+
+def recording_notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None,
+           single: bool = False, fac_pct: float | None = None) -> tuple[str, ...]:
+    """sparse_lv_frames: the number of frames with an LV when too few to measure (_too_few_lv_frames);
+    single: method "single-slice", whose fractional area change is fac_pct."""
+    notes = list(rec.reader_notes)
+    if single:
+        fac = f"; fractional area change {fac_pct:.0f} %" if fac_pct is not None else ""
+        notes.append("one short-axis slice: no volumes or EF (open the whole short-axis stack for slice "
+                     f"summation){fac}")
+    sparse = sparse_lv_frames is not None
+    if sparse:
+        notes.append(f"the LV was found in only {sparse_lv_frames} of {rec.n_frames} frames: no EDV/ESV/EF "
+                     "(check the recording and the view, or draw the LV at ED and ES)")
+    if not calibrated:
+        notes.append("uncalibrated: the pixel spacing is unknown, so areas are in pixels (FAC is unit-free)" if single
+                     else "uncalibrated: the pixel spacing is unknown, so volumes are not computed; EF from "
+                          "pixel-unit volumes (calibrate a length to get ml)")
+    if nominal_timing:
+        notes.append("the file gives no frame timing: heart rate not measured")
+    if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle and rec.n_frames > 2:
+        # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
+        notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
+    if not beats and not sparse and rec.n_frames > 1:
+        notes.append("no complete ED -> ES pair found: no EDV/ESV/EF" if (ed or es) else
+                     "no cardiac cycle found in the volume curve")
+    return tuple(notes)
