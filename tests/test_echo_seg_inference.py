@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from app.data.recording import Recording, uniform_frame_times  # noqa: E402
-from app.ml import inference  # noqa: E402
+from app.ml import frame_flags, inference, temporal_smoothing  # noqa: E402
 from app.ml.nets.convlstm_unet import ConvLSTMUNet  # noqa: E402
 from app.ml.nets.unet import UNet  # noqa: E402
 from app.ml.weights import save_model  # noqa: E402
@@ -92,7 +92,7 @@ def test_wma_smooths_base_probabilities(tiny_models):
     s = np.stack([smooth.step(f) for f in frames])
     assert np.allclose(p[0], s[0], atol=1e-5)
     assert np.abs(np.diff(s, axis=0)).mean() < np.abs(np.diff(p, axis=0)).mean()
-    w = inference.wma_weights(6)
+    w = temporal_smoothing.wma_weights(6)
     assert w.sum() == pytest.approx(1.0) and np.all(np.diff(w) < 0)
 
 
@@ -102,7 +102,7 @@ def test_flag_frames_reasons():
     labels[2] = 0
     labels[2, 2:4, 2:4] = 1
     labels[4] = 0
-    frames, reasons = inference.flag_frames(labels, np.array([0.9, 0.9, 0.9, 0.5, 0.9]))
+    frames, reasons = frame_flags.flag_frames(labels, np.array([0.9, 0.9, 0.9, 0.5, 0.9]))
     assert frames == (3, 4)  # the small LV of frame 2 is an area jump, flagged when measuring (edes_curve)
     assert "low confidence" in reasons[0] and "no LV" in reasons[1]
 
@@ -135,14 +135,14 @@ def test_centred_average_has_no_lag_and_keeps_probabilities_normalised():
     probs = np.zeros((9, 2, 1, 1), np.float32)
     probs[:, 1, 0, 0] = 0.1 * t  # a ramp: a centred average leaves it unchanged (no lag), ends included
     probs[:, 0, 0, 0] = 1 - probs[:, 1, 0, 0]
-    out = inference.centred_average(probs, 3)
+    out = temporal_smoothing.centred_average(probs, 3)
     assert np.allclose(out[1:-1, 1, 0, 0], probs[1:-1, 1, 0, 0], atol=1e-6)
     assert np.allclose(out.sum(axis=1), 1.0, atol=1e-6)
     spike = np.zeros((5, 2, 1, 1), np.float32)
     spike[:, 0] = 1.0
     spike[2] = [[[0.0]], [[1.0]]]  # one flickering frame
-    assert inference.centred_average(spike, 3)[2, 1, 0, 0] == pytest.approx(0.5)
-    assert inference.centred_average(spike, 1) is spike
+    assert temporal_smoothing.centred_average(spike, 3)[2, 1, 0, 0] == pytest.approx(0.5)
+    assert temporal_smoothing.centred_average(spike, 1) is spike
 
 
 def test_segment_recording_centred_window_runs(tiny_models):

@@ -16,9 +16,10 @@ from typing import Literal
 
 import numpy as np
 from scipy import ndimage
-from skimage import measure
 
+from app.analysis.cyclic_runs import close_short_runs, cyclic_slice, longest_run
 from app.analysis.label_islands import reassign_islands
+from app.analysis.masks import label_box, largest_component, outer_contour
 from app.analysis.polylines import (  # noqa: F401  (re-exported: the public contour helpers)
     as_points,
     contour_length,
@@ -110,19 +111,6 @@ class LvContours:
 BOX_MARGIN_PX = 2  # background kept around the labelled pixels: every step below sees the same neighbourhood
 
 
-def label_box(mask: np.ndarray, margin_px: int) -> tuple[slice, slice] | None:
-    """(rows, cols) slices of the bounding box of a (H, W) or (T, H, W) mask's True pixels (over all frames),
-    grown by margin_px and clipped to the image; None when the mask is empty."""
-    mask = np.asarray(mask)
-    plane = mask.any(axis=0) if mask.ndim == 3 else mask
-    rows, cols = np.flatnonzero(plane.any(axis=1)), np.flatnonzero(plane.any(axis=0))
-    if rows.size == 0:
-        return None
-    h, w = plane.shape
-    return (slice(max(int(rows[0]) - margin_px, 0), min(int(rows[-1]) + 1 + margin_px, h)),
-            slice(max(int(cols[0]) - margin_px, 0), min(int(cols[-1]) + 1 + margin_px, w)))
-
-
 def shifted(contours: LvContours | None, dx_px: float, dy_px: float) -> LvContours | None:
     """The contours moved by (dx, dy) pixels (e.g. from a crop back to the whole image)."""
     if contours is None or (dx_px == 0 and dy_px == 0):
@@ -192,53 +180,6 @@ def extract_all(labels: np.ndarray, kind: Kind = "long-axis") -> list[LvContours
     return [extract_contours(frame, kind) for frame in np.asarray(labels)]
 
 
-def largest_component(mask: np.ndarray) -> tuple[np.ndarray | None, float]:
-    """(largest 8-connected component with holes filled, or None if empty; area of the dropped blobs as a
-    fraction of the kept one). Holes are filled inside the component's bounding box only (a hole lies in it)."""
-    lab, n = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    if n == 0:
-        return None, 0.0
-    sizes = np.bincount(lab.ravel())[1:]
-    biggest = int(np.argmax(sizes))
-    box = ndimage.find_objects(lab, max_label=biggest + 1)[biggest]
-    keep = np.zeros(mask.shape, bool)
-    keep[box] = fill_holes(lab[box] == (biggest + 1))
-    dropped = float(sizes.sum() - sizes[biggest]) / float(sizes[biggest])
-    return keep, dropped
-
-
-def fill_holes(mask: np.ndarray) -> np.ndarray:
-    """ndimage.binary_fill_holes (background not 4-connected to the image border becomes foreground) by
-    labelling the background once instead of dilating from the border until it stops: the same mask, faster."""
-    background, n = ndimage.label(~mask)
-    if n == 0:
-        return mask.copy()
-    outside = np.zeros(n + 1, bool)
-    outside[0] = True  # the mask itself
-    for edge in (background[0], background[-1], background[:, 0], background[:, -1]):
-        outside[edge] = True
-    return mask | ~outside[background]
-
-
-def outer_contour(mask: np.ndarray) -> np.ndarray | None:
-    """(N, 2) closed outline (x, y) of a binary mask at the 0.5 level, counter-clockwise in the image
-    (traced inside the mask's bounding box)."""
-    box = label_box(mask, 0)
-    if box is None:
-        return None
-    padded = np.pad(mask[box].astype(np.float32), 1)
-    found = measure.find_contours(padded, 0.5)
-    if not found:
-        return None
-    rc = max(found, key=len)
-    if np.allclose(rc[0], rc[-1]):
-        rc = rc[:-1]
-    if len(rc) < 3:
-        return None
-    pts = rc[:, ::-1] - 1.0 + np.array([box[1].start, box[0].start], np.float64)
-    return pts if polygon_area_px2(pts, signed=True) > 0 else pts[::-1].copy()
-
-
 def _short_axis(cavity, myo, issues) -> LvContours | None:
     endo = outer_contour(cavity)
     if endo is None:
@@ -286,8 +227,8 @@ def _open_endocardium(outline: np.ndarray, labels: np.ndarray) -> np.ndarray:
     base = ~wall
     if base.all() or not base.any():
         base = _geometric_base(outline)
-    start, stop = _longest_run(~_close_short_runs(base, len(outline) // 10))
-    endo = _cyclic_slice(outline, start, stop)
+    start, stop = longest_run(~close_short_runs(base, len(outline) // 10))
+    endo = cyclic_slice(outline, start, stop)
     if stop - start >= len(outline):
         return endo
     # the annulus (cavity / myocardium / atrium junction) lies between the last wall vertex and the
@@ -306,11 +247,11 @@ def _epicardium(body: np.ndarray, labels: np.ndarray, endo: np.ndarray) -> np.nd
     epi = (inside == MYOCARDIUM) & (outside != ATRIUM)
     if not epi.any():
         return None
-    base = _close_short_runs(~epi, len(outline) // 10)
+    base = close_short_runs(~epi, len(outline) // 10)
     if base.all():
         return None
-    start, stop = _longest_run(~base)
-    return _cyclic_slice(outline, start, stop)
+    start, stop = longest_run(~base)
+    return cyclic_slice(outline, start, stop)
 
 
 def _geometric_base(outline: np.ndarray) -> np.ndarray:
@@ -321,42 +262,6 @@ def _geometric_base(outline: np.ndarray) -> np.ndarray:
     proj = (outline - centre) @ axis
     tol = max(1.5, 0.03 * (proj.max() - proj.min()))
     return proj >= proj.max() - tol
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """Cyclic runs of True as (start, length)."""
-    n = len(flags)
-    if flags.all():
-        return [(0, n)]
-    shift = int(np.argmin(flags))  # a False element: start scanning there
-    rolled = np.roll(flags, -shift)
-    padded = np.concatenate([[False], rolled, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int((s + shift) % n), int(e - s)) for s, e in zip(edges[::2], edges[1::2])]
-
-
-def _longest_run(flags: np.ndarray) -> tuple[int, int]:
-    start, length = max(_runs(flags), key=lambda r: r[1])
-    return start, start + length
-
-
-def _close_short_runs(flags: np.ndarray, max_len: int) -> np.ndarray:
-    """Drop runs of `flags` shorter than max_len, except the longest (the real base)."""
-    runs = _runs(flags) if flags.any() else []
-    if len(runs) <= 1:
-        return flags
-    out = flags.copy()
-    longest = max(runs, key=lambda r: r[1])
-    n = len(flags)
-    for start, length in runs:
-        if (start, length) != longest and length < max_len:
-            out[(start + np.arange(length)) % n] = False
-    return out
-
-
-def _cyclic_slice(points: np.ndarray, start: int, stop: int) -> np.ndarray:
-    idx = np.arange(start, stop) % len(points)
-    return points[idx].copy()
 
 
 def _orient_like(points: np.ndarray, ref: np.ndarray) -> np.ndarray:

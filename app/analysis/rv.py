@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.analysis.contours import largest_component, outer_contour
+from app.analysis.masks import largest_component, outer_contour
 from app.analysis.polylines import contour_to_mask
 
 RV_LABEL = 3

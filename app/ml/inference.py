@@ -8,7 +8,6 @@ probabilities resized back (bilinear) to the recording's grid; pixels outside th
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,18 +17,19 @@ import cv2
 import numpy as np
 
 from app.analysis.analysis_grid import GridGeometry
-from app.analysis.contours import label_box
+from app.analysis.masks import label_box
 from app.analysis.partial import FrameLabels
 from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
-from app.ml.hysteresis import class_argmax, sticky_argmax
+from app.ml.hysteresis import sticky_argmax
 from app.ml.nets.registry import MODEL_NAMES, is_recurrent
+from app.ml.frame_flags import flag_frames, frame_confidence, lv_dice
+from app.ml.prob_grid import grid_labels, to_grid
+from app.ml.temporal_smoothing import centred_average, wma_weights
 
 MODEL_FOLDERS = MODEL_NAMES
 LONG_AXIS_FLAG_VIEWS = ("a3c", "plax")  # the views the network's long-axis input flag stands for
-WMA_WINDOW = 6
-CONFIDENCE_THRESHOLD = 0.75
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,12 +89,6 @@ def clear_model_cache() -> None:
     """Forget loaded networks and sessions (tests and bundles that switch the models folder)."""
     _load_cached.cache_clear()
     _onnx_cached.cache_clear()
-
-
-def wma_weights(window: int = WMA_WINDOW) -> np.ndarray:
-    """(window,) linearly decreasing weights, newest first, summing to 1."""
-    w = np.arange(window, 0, -1, dtype=np.float32)
-    return w / w.sum()
 
 
 class EchoSegmenter:
@@ -170,121 +164,12 @@ class EchoSegmenter:
         return to_grid(self.step_net(small), (h, w))
 
 
-def centred_average(probs: np.ndarray, window: int) -> np.ndarray:
-    """(T, K, S, S) -> same shape: binomial weights centred on each frame, renormalised at the clip ends."""
-    half = max(int(window) // 2, 0)
-    if half == 0 or len(probs) < 2:
-        return probs
-    weights = np.array([math.comb(2 * half, k) for k in range(2 * half + 1)], np.float64)
-    out = np.zeros_like(probs)
-    norm = np.zeros(len(probs))
-    for k, w in zip(range(-half, half + 1), weights):
-        lo, hi = max(0, -k), min(len(probs), len(probs) - k)
-        out[lo:hi] += w * probs[lo + k:hi + k]
-        norm[lo:hi] += w
-    return (out / norm[:, None, None, None]).astype(probs.dtype)
-
-
-def to_grid(probs: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
-    """(K, S, S) probabilities -> (K, H, W), bilinear, renormalised."""
-    h, w = shape_hw
-    out = cv2.resize(np.ascontiguousarray(probs.transpose(1, 2, 0)), (w, h), interpolation=cv2.INTER_LINEAR)
-    out = out.transpose(2, 0, 1)
-    return out / np.maximum(out.sum(0, keepdims=True), 1e-6)
-
-
-def _linear_taps(n_dst: int, n_src: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(first, second, weight of the second) source index per destination pixel of a bilinear resize from
-    n_src to n_dst pixels, as cv2.resize(INTER_LINEAR) places them (pixel centres, clamped at the edges)."""
-    x = (np.arange(n_dst, dtype=np.float64) + 0.5) * (n_src / n_dst) - 0.5
-    first = np.floor(x)
-    frac = (x - first).astype(np.float32)
-    first = first.astype(np.intp)
-    frac[first < 0] = 0.0
-    first[first < 0] = 0
-    edge = first >= n_src - 1
-    first[edge], frac[edge] = n_src - 1, 0.0
-    return first, np.minimum(first + 1, n_src - 1), frac
-
-
-def _span(possible: np.ndarray, taps) -> slice:
-    """Destination pixels whose source taps touch a True of `possible` (one axis), as one slice."""
-    first, second, frac = taps
-    hit = np.flatnonzero(possible[first] | (possible[second] & (frac > 0)))
-    return slice(0, 0) if hit.size == 0 else slice(int(hit[0]), int(hit[-1]) + 1)
-
-
-def grid_labels(net_probs: np.ndarray, shape_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(K, S, S) probabilities -> the labels and their probability, (H, W) each, as
-    class_argmax(to_grid(net_probs, shape_hw)) gives them, interpolated only where the heart can be: a pixel
-    whose four source pixels all have a background probability of 0.5 or more is background."""
-    h, w = shape_hw
-    labels = np.zeros((h, w), np.uint8)
-    peak = np.ones((h, w), np.float32)
-    possible = net_probs[0] < 0.5
-    row_taps, col_taps = _linear_taps(h, net_probs.shape[1]), _linear_taps(w, net_probs.shape[2])
-    rows, cols = _span(possible.any(1), row_taps), _span(possible.any(0), col_taps)
-    if rows.stop == rows.start or cols.stop == cols.start:
-        return labels, peak
-    c0, c1, fc = (t[cols] for t in col_taps)
-    r0, r1, fr = (t[rows] for t in row_taps)
-    top = int(r0[0])  # only the source rows the region reads
-    p = net_probs[:, top:int(r1[-1]) + 1].astype(np.float32, copy=False)
-    # (K, rows, w') along the rows first, as OpenCV does, then down the columns: first tap x (1 - weight) +
-    # second tap x weight, computed in place (np.take and no temporaries: 2.4x faster, the same bits)
-    across = np.take(p, c0, axis=2)
-    across *= 1.0 - fc
-    second = np.take(p, c1, axis=2)
-    second *= fc
-    across += second
-    roi = np.take(across, r0 - top, axis=1)
-    roi *= (1.0 - fr)[:, None]
-    second = np.take(across, r1 - top, axis=1)
-    second *= fr[:, None]
-    roi += second
-    total = roi.sum(0, keepdims=True)
-    roi /= np.maximum(total, 1e-6, out=total)
-    labels[rows, cols], peak[rows, cols] = class_argmax(roi)
-    return labels, peak
-
-
 def sector_box(sector: np.ndarray) -> tuple[int, int, int, int]:
     """(H, W) bool sector mask -> (row0, row1, col0, col1) bounding box (whole image when empty)."""
     box = label_box(sector, 0)
     if box is None:
         return 0, sector.shape[0], 0, sector.shape[1]
     return box[0].start, box[0].stop, box[1].start, box[1].stop
-
-
-def frame_confidence(probs: np.ndarray, labels: np.ndarray) -> float:
-    """(K, H, W) probabilities + (H, W) labels -> mean max-probability over predicted heart pixels (0 if none)."""
-    heart = labels > 0
-    if not heart.any():
-        return 0.0
-    return float(probs.max(0)[heart].mean())
-
-
-def flag_frames(labels: np.ndarray, confidence: np.ndarray, threshold: float = CONFIDENCE_THRESHOLD):
-    """(T, H, W) labels on any grid -> (frames, reasons): low confidence or no LV. (Area jumps are flagged where
-    every segmenter's contours are measured: app.analysis.edes_curve.area_jump_frames.)"""
-    has_lv = (labels == 1).any(axis=(1, 2))
-    frames, reasons = [], []
-    for t in range(labels.shape[0]):
-        why = []
-        if not has_lv[t]:
-            why.append("no LV found")
-        if confidence[t] < threshold:
-            why.append(f"low confidence {confidence[t]:.2f}")
-        if why:
-            frames.append(t)
-            reasons.append("; ".join(why))
-    return tuple(frames), tuple(reasons)
-
-
-def _lv_dice(a: np.ndarray, b: np.ndarray) -> float:
-    p, q = a == 1, b == 1
-    denom = p.sum() + q.sum()
-    return 1.0 if denom == 0 else float(2 * (p & q).sum() / denom)
 
 
 def segment_recording(
@@ -400,7 +285,7 @@ def segment_recording(
             if is_cancelled(cancel):
                 return
             back = to_recording_grid(seg.step_net(small[t])).argmax(0)
-            confidence[t] *= _lv_dice(labels[t], back)
+            confidence[t] *= lv_dice(labels[t], back)
             yield Progress((n + i + 1) / total, "checking backwards")
     flagged, reasons = flag_frames(labels if grid_all is None else grid_all, confidence)  # "no LV": either grid
     yield EchoSegmentation(labels, confidence, flagged, reasons, model, seg.size, probs_all, grid_all, geometry)

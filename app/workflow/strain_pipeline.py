@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from app.analysis.analysis_grid import GridGeometry
-from app.analysis.contours import label_box
+from app.analysis.masks import label_box
 from app.analysis.centerline import (
     CAVITY_LABEL,
     MYOCARDIUM_LABEL,
