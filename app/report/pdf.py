@@ -21,6 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from xml.sax.saxutils import escape
 
+from app.data.dicom_dates import display_date
 from app.report import styles as st
 from app.report.bullseye import bullseye_drawing
 from app.report.figures import FrameImage, curve_drawing
@@ -148,8 +149,7 @@ def _patient_table(report: ReportData, width: float) -> Table:
 
 
 def _date(yyyymmdd: str) -> str:
-    s = (yyyymmdd or "").strip()
-    return f"{s[:4]}-{s[4:6]}-{s[6:8]}" if len(s) == 8 and s.isdigit() else (s or "-")
+    return display_date(yyyymmdd) or "-"
 
 
 def _recordings_table(report: ReportData, width: float) -> Table:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from app.data.dicom_dates import display_date
 from app.data.recording import PatientInfo
 
 MODEL_WORDS = {  # models/<name>: (what it does, what it learned from), for readers of the report
@@ -72,9 +73,7 @@ def report_file_name(patient: PatientInfo, modality: str, anonymised: bool = Fal
     """'DOE_JOHN_2025-01-01_echo_report.pdf' (anonymised: 'anonymous_...'; unknown parts left out)."""
     who = "anonymous" if anonymised else (patient.name or patient.patient_id or "patient")
     who = re.sub(r"[^A-Za-z0-9]+", "_", who.replace("^", " ")).strip("_") or "patient"
-    date = patient.study_date
-    date = f"{date[:4]}-{date[4:6]}-{date[6:8]}" if re.fullmatch(r"\d{8}", date or "") else ""
-    parts = [who, date, modality.lower(), "report"]
+    parts = [who, display_date(patient.study_date), modality.lower(), "report"]
     return "_".join(p for p in parts if p) + ".pdf"
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
+from app.data.dicom_dates import display_date
 from app.ui import dialogs
 from app.ui.actions import build_actions
 from app.ui.cine_view import CineView
@@ -361,8 +362,8 @@ class MainWindow(QMainWindow):
         p = rec.patient
         rate = f"{rec.frame_rate_hz:.0f} fps" if rec.frame_rate_hz and not rec.frame_times_nominal else "timing unknown"
         cal = f"{rec.spacing_mm[1]:.2f}×{rec.spacing_mm[0]:.2f} mm/px" if rec.calibrated else "UNCALIBRATED"
-        date = f"{p.study_date[:4]}-{p.study_date[4:6]}-{p.study_date[6:]}" if len(p.study_date) == 8 else p.study_date
-        who = " · ".join(x for x in (p.name.replace("^", " "), p.patient_id, p.sex, date) if x) or "no patient data"
+        who = " · ".join(x for x in (p.name.replace("^", " "), p.patient_id, p.sex, display_date(p.study_date)) if x)
+        who = who or "no patient data"
         self.setWindowTitle(f"CardioTrace · {describe(p, self.study[0].name)}")
         self.header.setText(f"<b>{who}</b> &nbsp; | &nbsp; {rec.modality.upper()} {rec.view.upper()} · "
                             f"{rec.n_frames} frames · {rate} · {cal}"

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QGridLayou
                                QLabel, QLineEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout)
 
+from app.data.dicom_dates import display_date
 from app.ui.workers import GeneratorWorker
 
 NODE_HINT = "AET@HOST:PORT, a DICOMweb URL, or a saved node name"
@@ -36,11 +37,6 @@ def _node(text: str, our_aet: str):
     from app.pacs.nodes import resolve_node
 
     return resolve_node(text, our_aet)
-
-
-def _date_text(yyyymmdd: str) -> str:
-    d = yyyymmdd or ""
-    return f"{d[:4]}-{d[4:6]}-{d[6:8]}" if len(d) == 8 and d.isdigit() else d
 
 
 class PacsBrowser(QDialog):
@@ -217,7 +213,7 @@ class PacsBrowser(QDialog):
         self.studies = list(studies)
         self.study_table.setRowCount(len(self.studies))
         for row, s in enumerate(self.studies):
-            values = [_date_text(s.date), s.patient_name.replace("^", " "), s.patient_id, s.description,
+            values = [display_date(s.date), s.patient_name.replace("^", " "), s.patient_id, s.description,
                       "/".join(s.modalities), "" if s.n_instances is None else str(s.n_instances)]
             for col, text in enumerate(values):
                 self.study_table.setItem(row, col, QTableWidgetItem(text))
