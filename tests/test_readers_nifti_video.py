@@ -208,3 +208,26 @@ def test_native_stderr_is_captured_and_given_back_on_request(capfd):
     assert not printed.says_failed()
     printed.emit()
     assert capfd.readouterr().err == "a notice\nQObject::connect: Cannot queue arguments of type 'X'\n"
+
+
+@pytest.mark.parametrize("name, compress", [("clip.nii", True), ("clip.nii.gz", False)])
+def test_a_nifti_whose_name_says_the_wrong_compression_is_read_by_its_content(tmp_path, name, compress):
+    """A gzip NIfTI saved as .nii (or a plain one as .nii.gz): ITK goes by the name; we go by the bytes."""
+    frames = np.random.default_rng(3).integers(0, 255, (5, 32, 40), dtype=np.uint8)
+    written = tmp_path / ("w.nii.gz" if compress else "w.nii")
+    sitk.WriteImage(sitk.GetImageFromArray(frames), str(written))
+    data = written.read_bytes()
+    assert (data[:2] == b"\x1f\x8b") == compress
+    (tmp_path / name).write_bytes(data)
+    rec = load_recording(tmp_path / name)
+    assert rec.frames.shape[-2:] == (32, 40) and rec.frames.size == frames.size
+
+
+def test_a_video_opencv_cannot_open_gives_our_one_line_not_its_warning(tmp_path, capfd):
+    from app.cli import main
+
+    path = tmp_path / "clip.avi"
+    path.write_bytes(b"RIFF\x00\x00\x00\x00AVI LIST")
+    assert main(["analyze", str(path), "--json", str(tmp_path / "out.json")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert err == [f"error: {path}: the video could not be opened (corrupt file or unsupported codec)"]

@@ -50,15 +50,19 @@ _TIME_UNITS_TO_S = {8: 1.0, 16: 0.001, 24: 1e-6}
 
 @contextmanager
 def _itk_name(path: Path):
-    """A name ITK accepts for `path`: ITK's NIfTI reader insists on .nii/.nii.gz, so other names are
-    aliased through a symlink (or a copy) in a temporary folder. MetaImage headers keep their path."""
+    """A name ITK accepts for `path`: ITK's NIfTI reader insists on .nii/.nii.gz and goes by it to decompress, so
+    other names, and a gzip file named .nii (or a plain one named .nii.gz), are aliased through a symlink (or a
+    copy) in a temporary folder. MetaImage headers keep their path."""
     from app.data.readers import detect
 
-    if detect.sniff(path) == detect.METAIMAGE or path.name.lower().endswith((".nii", ".nii.gz")):
+    if detect.sniff(path) == detect.METAIMAGE:
         yield path
         return
     with path.open("rb") as handle:
         gz = handle.read(2) == b"\x1f\x8b"
+    if path.name.lower().endswith(".nii.gz" if gz else ".nii"):
+        yield path
+        return
     with tempfile.TemporaryDirectory(prefix="cardiotrace-") as tmp:
         alias = Path(tmp) / ("image.nii.gz" if gz else "image.nii")
         try:
