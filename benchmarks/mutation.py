@@ -38,6 +38,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CR = "tests/test_clinical_rules.py::test_"
 GP = "tests/test_geometry_properties.py::test_"
 MK = "tests/test_mutation_killers.py"  # tests written against this tool's survivors
+MEASURE_TESTS = ["tests/test_pipeline_synthetic.py", "tests/test_study_state.py",
+                 "tests/test_mutation_killers_measure.py", CR + "a_gated_stack_finds_ed_across_the_wrap_of_its_cycle"]
 TARGETS = {
     "volumes": ("app/analysis/volumes.py", [
         "tests/test_analysis_volumes.py", GP + "disks_of_a_half_ellipsoid_match_its_closed_form",
@@ -59,9 +61,9 @@ TARGETS = {
         CR + "strain_segments_match_the_phantom_segment_truth", MK]),
     "edes_fusion": ("app/analysis/edes_fusion.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py", MK]),
     "edes_checks": ("app/analysis/edes_checks.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py", MK]),
-    "measure": ("app/workflow/measure.py", ["tests/test_pipeline_synthetic.py", "tests/test_study_state.py",
-                                         "tests/test_mutation_killers_measure.py",
-                                         CR + "a_gated_stack_finds_ed_across_the_wrap_of_its_cycle"]),
+    "measure": ("app/workflow/measure.py", MEASURE_TESTS),
+    "lv_curves": ("app/workflow/lv_curves.py", MEASURE_TESTS),  # the first half of measuring, out of measure.py
+    "frame_quality": ("app/workflow/frame_quality.py", MEASURE_TESTS + ["tests/test_cavity_split.py"]),
     "autosave": ("app/workflow/autosave.py", [
         "tests/test_study_state.py", CR + "autosave_crash_between_write_and_replace_keeps_the_old_file_whole",
         "tests/test_mutation_killers_autosave.py"]),

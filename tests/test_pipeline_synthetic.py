@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -134,6 +135,29 @@ def test_bad_segmenter_output_is_a_clear_error(beating):
     single = Recording(rec.frames[:1], (0.4, 0.4), np.zeros(1), "echo", "a4c")  # a still frame measures (issue 30)
     still = run_task(analyze_recording(single, segmenter=lambda r: labels[:1])).measurements
     assert still.ef_pct is None and still.notes[-1].startswith("one still frame: its contours and volume")
+
+
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_one_still_frame_says_what_it_gives_in_units_it_has(beating, calibrated):
+    """Calibrated: the volume in ml. Uncalibrated: the LV area in px^2 (its disk volume is in px^3 / 1000, no unit
+    to show). No LV: one note that says so, not 'found in 0 of 1 frames' and the pixel-unit EF of a clip."""
+    labels = beating[0][:1]
+    rec = recording_for(labels, calibrated=calibrated)
+    still = Recording(rec.frames[:1], rec.spacing_mm, np.zeros(1), "echo", "a4c", calibrated=calibrated)
+    notes = run_task(analyze_recording(still, segmenter=lambda r: labels)).measurements.notes
+    area_px2 = float(np.count_nonzero(labels[0] == 1))
+    shape = [n for n in notes if n.startswith("one still frame")]
+    if calibrated:
+        assert len(shape) == 1 and " ml; " in shape[0]
+    else:
+        found = re.fullmatch(r"one still frame: its contours and area (\d+) px\^2 \(uncalibrated: no volume\); "
+                             r"no ED/ES, EF or heart rate", shape[0]) if len(shape) == 1 else None
+        assert found and float(found.group(1)) == pytest.approx(area_px2, rel=0.05)
+        assert not any("EF from pixel-unit volumes" in n for n in notes)
+    empty = run_task(analyze_recording(still, segmenter=lambda r: np.zeros_like(labels))).measurements.notes
+    assert [n for n in empty if n.startswith("one still frame")] == [
+        "one still frame: no LV found in it, so no area or volume"]
+    assert not any("found in only" in n for n in empty)
 
 
 def test_default_echo_segmenter_without_weights_says_so(beating, tmp_path, monkeypatch):

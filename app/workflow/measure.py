@@ -160,7 +160,8 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
         notes=recording_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single,
-                              stats.ef_pct) + trust_note(rec, stats.note) + shape_note(rec, vol_all, cal, single),
+                              stats.ef_pct) + trust_note(rec, stats.note)
+        + shape_note(rec, vol_all, area_px, cal, single, lv_found=n_found > 0),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
 

@@ -15,9 +15,11 @@ def trust_note(rec, note: str) -> tuple[str, ...]:
     return (note,)
 
 
-def shape_note(rec, curve, calibrated: bool, single: bool) -> tuple[str, ...]:
+def shape_note(rec, curve, area_px2, calibrated: bool, single: bool, lv_found: bool) -> tuple[str, ...]:
     """What a 2-frame recording (an ED/ES pair) or one still frame gives (a short-axis stack says it in
-    app.workflow.stack_phases)."""
+    app.workflow.stack_phases). curve: the volume (ml; the area in mm^2 for a single short-axis slice) per
+    frame; area_px2: the LV area in pixels, the one size an uncalibrated still frame has; lv_found: the still
+    frame's cavity counts as an LV (app.workflow.measure.MIN_LV_AREA_MM2)."""
     if rec.is_stack:
         return ()
     if rec.n_frames == 2:
@@ -26,14 +28,17 @@ def shape_note(rec, curve, calibrated: bool, single: bool) -> tuple[str, ...]:
     if rec.n_frames != 1:
         return ()
     value = float(curve[0]) if len(curve) and np.isfinite(curve[0]) else None
-    what = "area" if single else "volume"
-    unit = ("mm^2" if single else "ml") if calibrated else ("px^2" if single else "px^3")
-    found = f"{what} {value:.1f} {unit}" if value is not None else f"no LV found, so no {what}"
+    if value is None or not lv_found:
+        return ("one still frame: no LV found in it, so no area or volume",)
+    if calibrated:
+        found = f"area {value:.1f} mm^2" if single else f"volume {value:.1f} ml"
+    else:
+        found = f"area {float(area_px2[0]):.0f} px^2" + ("" if single else " (uncalibrated: no volume)")
     return (f"one still frame: its contours and {found}; no ED/ES, EF or heart rate",)
 
 
 def recording_notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None,
-           single: bool = False, fac_pct: float | None = None) -> tuple[str, ...]:
+                    single: bool = False, fac_pct: float | None = None) -> tuple[str, ...]:
     """sparse_lv_frames: the number of frames with an LV when too few to measure (_too_few_lv_frames);
     single: method "single-slice", whose fractional area change is fac_pct."""
     notes = list(rec.reader_notes)
@@ -42,11 +47,14 @@ def recording_notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, 
         notes.append("one short-axis slice: no volumes or EF (open the whole short-axis stack for slice "
                      f"summation){fac}")
     sparse = sparse_lv_frames is not None
-    if sparse:
+    still = rec.n_frames == 1 and not rec.is_stack  # shape_note says what one still frame gives
+    if sparse and not still:
         notes.append(f"the LV was found in only {sparse_lv_frames} of {rec.n_frames} frames: no EDV/ESV/EF "
                      "(check the recording and the view, or draw the LV at ED and ES)")
     if not calibrated:
         notes.append("uncalibrated: the pixel spacing is unknown, so areas are in pixels (FAC is unit-free)" if single
+                     else "uncalibrated: the pixel spacing is unknown, so areas are in pixels and volumes are not "
+                          "computed (calibrate a length to get ml)" if still
                      else "uncalibrated: the pixel spacing is unknown, so volumes are not computed; EF from "
                           "pixel-unit volumes (calibrate a length to get ml)")
     if nominal_timing:
