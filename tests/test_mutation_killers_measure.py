@@ -138,10 +138,35 @@ def test_notes_of_a_normal_clip_and_a_pair_name_no_missing_cycle_or_rr_check(bea
 
 
 def test_one_frame_without_an_lv_says_so(beating):
-    """A single still frame whose LV was not found: "no LV found, so no volume", not a volume of nan."""
+    """A single still frame whose LV was not found: "no LV found in it, so no area or volume", not a volume of nan."""
     labels = beating[0][:1] * 0
     m = measure_recording(recording_for(labels), [None])
-    assert any("no LV found, so no volume" in n for n in m.notes) and not any("nan" in n for n in m.notes)
+    assert any("no LV found in it, so no area or volume" in n for n in m.notes) and not any("nan" in n for n in m.notes)
+
+
+def test_low_confidence_is_below_one_half_on_the_frame_it_belongs_to(beating):
+    """LOW_CONFIDENCE = 0.5, strictly below: 0.49 is flagged, 0.5 and 0.74 are not; each frame keeps its own."""
+    labels = beating[0][:6]
+    rec, contours = recording_for(labels), extract_all(labels)
+    confidence = np.array([0.9, 0.49, 0.5, 0.74, 0.9, 0.9])
+    m = measure_recording(rec, contours, confidence=confidence)
+    assert ["low-confidence" in q for q in m.quality] == [False, True, False, False, False, False]
+
+
+def test_an_area_jump_is_flagged_on_the_frames_the_rule_names_and_a_flag_past_the_clip_is_dropped(beating):
+    """The area-jump flags sit on the frames app.analysis.edes_curve.area_jump_frames names (the odd frame, here
+    also its neighbour), not one frame later; a segmenter flag for frame n (one past the last) is ignored, not
+    an IndexError."""
+    from app.analysis.edes_curve import area_jump_frames
+
+    labels = beating[0].copy()
+    smallest = int(np.argmin((labels == 1).sum(axis=(1, 2))))
+    labels[20] = labels[smallest]  # an end-systolic cavity in the middle of diastole
+    rec, contours = recording_for(labels), extract_all(labels)
+    m = measure_recording(rec, contours, frame_flags={len(labels): ("view-mismatch",)})
+    flagged = [t for t, q in enumerate(m.quality) if "area-jump" in q]
+    assert 20 in flagged and flagged == list(area_jump_frames(m.area_curve_px2))
+    assert not any("view-mismatch" in q for q in m.quality)
 
 
 def test_a_stack_on_non_square_pixels_sums_row_times_column_spacing():
