@@ -316,12 +316,15 @@ def test_a_gated_stack_drops_an_ed_in_the_middle_of_filling(monkeypatch, model_e
 
 
 def test_a_two_frame_recording_says_why_the_model_was_not_used(beating):
-    """An ED/ES frame pair: the fall-back names the frame count, not "model failed: ValueError"."""
+    """An ED/ES frame pair, and one still frame: the fall-back says what the frames are, not "model failed:
+    ValueError" (nor "1 frames" on a still frame)."""
     rec, labels, ed, es = beating
     pair = Recording(np.asarray(rec.frames)[:2], (0.4, 0.4), uniform_frame_times(2, FPS), "echo", "a4c")
     result = _analyse(pair, labels[:2])
     assert result.ed_es_method == "area_curve"
-    assert result.ed_es_fallback == "the recording has 2 frames; the ED/ES model needs at least 3"
+    assert result.ed_es_fallback == "two frames, an ED/ES pair: ED is the frame with the larger LV, ES the other"
+    still = Recording(np.asarray(rec.frames)[:1], (0.4, 0.4), uniform_frame_times(1, FPS), "echo", "a4c")
+    assert _analyse(still, labels[:1]).ed_es_fallback == "one still frame: no ED/ES"
 
 
 def test_a_spurious_pair_in_a_flat_diastasis_does_not_set_the_detectors_events_aside():

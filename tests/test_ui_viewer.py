@@ -247,3 +247,17 @@ def test_legacy_sidecar_is_restored_and_copied_to_the_data_folder(analysed, make
     assert (0, 4) in reopened.study[0].edited_keys
     keyed = autosave.saved_path(reopened.study.save_key(0))
     assert keyed.is_file() and (0, 4) in {tuple(k) for k in autosave.read(keyed)["edited"]["contour_keys"]}
+
+
+def test_the_curve_title_says_area_where_the_curve_is_an_area():
+    """An uncalibrated echo clip and a PSAX clip plot the cavity area, so their title says so, not 'LV volume'."""
+    from app.data.recording import Recording, uniform_frame_times
+    from app.ui.curves_panel import curve_title
+
+    def clip(view, calibrated):
+        return Recording(np.zeros((3, 8, 8), np.uint8), (0.3, 0.3), uniform_frame_times(3, 30.0), "echo", view,
+                         calibrated=calibrated)
+
+    assert curve_title(clip("a4c", True), 0) == "A4C: LV volume"
+    assert curve_title(clip("a4c", False), 0) == "A4C: LV cavity area (uncalibrated)"
+    assert curve_title(clip("psax", True), 0) == "PSAX: LV cavity area"

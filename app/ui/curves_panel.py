@@ -129,4 +129,6 @@ def curve_title(recording, slice_index: int) -> str:
         return f"short-axis stack: volumes by slice summation ({recording.n_slices} slices)"
     if recording.modality == "mri":
         return f"short-axis slice {slice_index + 1}: LV cavity area"
-    return f"{recording.view.upper()}: LV volume"
+    if recording.view in ("psax", "sax"):
+        return f"{recording.view.upper()}: LV cavity area"
+    return f"{recording.view.upper()}: LV {'volume' if recording.calibrated else 'cavity area (uncalibrated)'}"

@@ -38,6 +38,9 @@ from app.workflow.view_step import view_check
 
 LONG_AXIS_VIEWS = ("a4c", "a2c", "a3c", "plax")  # refused on cine MR: the MRI model is short-axis only
 SEGMENT_SHARE, STRAIN_SHARE = 0.7, 0.25  # of the progress bar (without strain: segmenting 0.95)
+# A clip too short for the ED/ES model (it reads at least 3 frames) says what its frames are instead
+STILL_FRAME_REASON = "one still frame: no ED/ES"
+FRAME_PAIR_REASON = "two frames, an ED/ES pair: ED is the frame with the larger LV, ES the other"
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,10 @@ def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
         return EdEsChoice.curve(PHASE_PAIR_REASON)
     if is_single_phase(recording):
         return EdEsChoice.curve(SINGLE_PHASE_REASON)
-    if recording.n_frames < 3:
-        return EdEsChoice.curve(f"the recording has {recording.n_frames} frames; the ED/ES model needs at least 3")
+    if recording.n_frames == 1:
+        return EdEsChoice.curve(STILL_FRAME_REASON)
+    if recording.n_frames == 2:
+        return EdEsChoice.curve(FRAME_PAIR_REASON)
     try:
         from app.ml.edes import predict_ed_es
         from app.ml.weights import WeightsError
