@@ -199,3 +199,54 @@ def test_a_biplane_with_one_uncalibrated_view_has_no_ml_volumes(beating):
     bi = measure_study(triples).biplane
     assert bi is not None and not bi.calibrated and bi.edv_ml is None and bi.esv_ml is None and bi.sv_ml is None
     assert bi.ef_pct is not None
+
+
+# -- the first half of measuring (app/workflow/lv_curves.py), against `benchmarks/mutation.py lv_curves` ----------
+def test_area_in_mm2_is_pixels_times_row_times_column_spacing_for_clips_and_stacks(beating):
+    """0.3 x 0.5 mm pixels: a clip's and a stack's cavity area in mm^2 is its area in px^2 x 0.15."""
+    labels = beating[0][:6]
+    m = measure_recording(recording_for(labels, spacing=(0.3, 0.5)), extract_all(labels))
+    np.testing.assert_allclose(m.area_curve_mm2, m.area_curve_px2 * 0.15, rtol=1e-12)
+    rings, _ = _ring_stack(2, 6)
+    rec = Recording((rings * 80).astype(np.uint16), (0.3, 0.5), uniform_frame_times(6, 25.0), "mri", "sax",
+                    slice_spacing_mm=8.0)
+    stack = run_task(analyze_recording(rec, segmenter=lambda r: rings)).measurements
+    np.testing.assert_allclose(stack.area_curve_mm2, stack.area_curve_px2 * 0.15, rtol=1e-12)
+
+
+def test_an_uncalibrated_clip_draws_its_disk_chords_where_the_calibrated_one_does(beating):
+    """Uncalibrated, the disks are measured on 1 x 1 'mm' pixels: their chords in pixels are the calibrated
+    clip's (square 0.4 mm pixels), so the drawing does not depend on a calibration."""
+    labels = beating[0]
+    c = extract_all(labels)[0]
+    calibrated = disk_chords_px(recording_for(labels), c)
+    np.testing.assert_allclose(disk_chords_px(recording_for(labels, calibrated=False), c), calibrated, atol=1e-9)
+
+
+def test_ed_es_are_checked_on_the_volume_when_calibrated_and_on_the_area_otherwise(beating):
+    """LvCurves.ed_es_curve: calibrated long-axis clips give their disk volume (ml), uncalibrated ones and a
+    single short-axis slice their cavity area in pixels."""
+    from app.workflow.lv_curves import LvCurves
+
+    vol, area = np.array([3.0, 1.0, 2.0]), np.array([30.0, 20.0, 10.0])
+    quality = ((), (), ())
+    on = {(method, cal): LvCurves(method, vol, area, area, np.full(3, np.nan), quality).ed_es_curve(
+        recording_for(beating[0][:3], calibrated=cal))
+        for method in ("monoplane", "single-slice") for cal in (True, False)}
+    np.testing.assert_array_equal(on["monoplane", True], vol)
+    for key in (("monoplane", False), ("single-slice", True), ("single-slice", False)):
+        np.testing.assert_array_equal(on[key], area)
+
+
+def test_stack_contours_of_the_wrong_shape_are_refused():
+    """Contours for every slice but one frame short on one slice: a clear AnalysisError, not a wrong volume."""
+    from app.workflow.lv_curves import trace_curves
+    from app.workflow.results import AnalysisError
+
+    rings, _ = _ring_stack(2, 6)
+    rec = Recording((rings * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(6, 25.0), "mri", "sax",
+                    slice_spacing_mm=8.0)
+    contours = [extract_all(rings[s], kind="short-axis") for s in range(2)]
+    trace_curves(rec, contours)  # the right shape is measured
+    with pytest.raises(AnalysisError, match="contours must be 2 slices x 6 frames"):
+        trace_curves(rec, [contours[0], contours[1][:5]])
