@@ -217,10 +217,16 @@ def test_area_in_mm2_is_pixels_times_row_times_column_spacing_for_clips_and_stac
 def test_an_uncalibrated_clip_draws_its_disk_chords_where_the_calibrated_one_does(beating):
     """Uncalibrated, the disks are measured on 1 x 1 'mm' pixels: their chords in pixels are the calibrated
     clip's (square 0.4 mm pixels), so the drawing does not depend on a calibration."""
+    from app.workflow.lv_curves import trace_curves
+
     labels = beating[0]
-    c = extract_all(labels)[0]
-    calibrated = disk_chords_px(recording_for(labels), c)
-    np.testing.assert_allclose(disk_chords_px(recording_for(labels, calibrated=False), c), calibrated, atol=1e-9)
+    contours = extract_all(labels)
+    calibrated = disk_chords_px(recording_for(labels), contours[0])
+    uncalibrated = recording_for(labels, calibrated=False)
+    np.testing.assert_allclose(disk_chords_px(uncalibrated, contours[0]), calibrated, atol=1e-9)
+    # the pixel-unit disk volumes (EF and ED/ES of an uncalibrated clip) are the calibrated ones / 0.4^3
+    np.testing.assert_allclose(trace_curves(uncalibrated, contours).volume * 0.4 ** 3,
+                               trace_curves(recording_for(labels), contours).volume, rtol=1e-9)
 
 
 def test_ed_es_are_checked_on_the_volume_when_calibrated_and_on_the_area_otherwise(beating):
