@@ -256,3 +256,17 @@ def test_stack_contours_of_the_wrong_shape_are_refused():
     trace_curves(rec, contours)  # the right shape is measured
     with pytest.raises(AnalysisError, match="contours must be 2 slices x 6 frames"):
         trace_curves(rec, [contours[0], contours[1][:5]])
+
+
+def test_a_pair_or_still_frame_without_timing_says_no_heart_rate_once(beating):
+    """No frame timing: a clip says the heart rate was not measured; an ED/ES pair and a still frame, which have
+    no heart rate to measure, say so in their shape note only (not twice)."""
+    from dataclasses import replace
+
+    labels, _, ed, es = beating
+    for frames in (labels, labels[[es[0], ed[1]]], labels[:1]):
+        rec = replace(recording_for(frames), frame_times_nominal=True)
+        notes = measure_recording(rec, extract_all(frames)).notes
+        timing = [n for n in notes if "no frame timing" in n]
+        assert len(timing) == (1 if len(frames) > 2 else 0), notes
+        assert sum("heart rate" in n for n in notes) == 1, notes

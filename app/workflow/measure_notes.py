@@ -57,7 +57,7 @@ def recording_notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, 
                           "computed (calibrate a length to get ml)" if still
                      else "uncalibrated: the pixel spacing is unknown, so volumes are not computed; EF from "
                           "pixel-unit volumes (calibrate a length to get ml)")
-    if nominal_timing:
+    if nominal_timing and rec.n_frames > 2:  # a pair or a still frame has no heart rate to measure: it says so
         notes.append("the file gives no frame timing: heart rate not measured")
     if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle and rec.n_frames > 2:
         # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
