@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.ui.overlays import LAYERS, SEGMENT_COLOURS
 from app.ui.timeline import Timeline
+from app.workflow.lv_curves import SHORT_AXIS_VIEWS
 
 
 class CurvesPanel(QWidget):
@@ -129,6 +130,6 @@ def curve_title(recording, slice_index: int) -> str:
         return f"short-axis stack: volumes by slice summation ({recording.n_slices} slices)"
     if recording.modality == "mri":
         return f"short-axis slice {slice_index + 1}: LV cavity area"
-    if recording.view in ("psax", "sax"):
+    if recording.view in SHORT_AXIS_VIEWS:
         return f"{recording.view.upper()}: LV cavity area"
     return f"{recording.view.upper()}: LV {'volume' if recording.calibrated else 'cavity area (uncalibrated)'}"

@@ -32,8 +32,8 @@ def _open(path: Path):
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own messages: quiet
     import cv2
 
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # a file it cannot open: our error, not its warning
+    level = cv2.utils.logging.getLogLevel()  # a file it cannot open: our one error line, not its warning too
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     try:
         capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     finally:
