@@ -64,7 +64,8 @@ TARGETS = {
     "measure": ("app/workflow/measure.py", MEASURE_TESTS),
     "lv_curves": ("app/workflow/lv_curves.py", MEASURE_TESTS),  # the first half of measuring, out of measure.py
     "frame_quality": ("app/workflow/frame_quality.py", MEASURE_TESTS + ["tests/test_cavity_split.py"]),
-    "study_json": ("app/workflow/study_json.py", ["tests/test_study_state.py", "tests/test_ui_editing.py"]),
+    "study_json": ("app/workflow/study_json.py", ["tests/test_study_json.py", "tests/test_study_state.py",
+                                                  "tests/test_ui_editing.py"]),
     "autosave": ("app/workflow/autosave.py", [
         "tests/test_study_state.py", CR + "autosave_crash_between_write_and_replace_keeps_the_old_file_whole",
         "tests/test_mutation_killers_autosave.py"]),
