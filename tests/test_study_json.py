@@ -82,12 +82,13 @@ def test_a_state_without_confidence_body_size_or_report_comes_back_without_them(
     assert (patient.height_cm, patient.weight_kg, patient.sex) == (None, None, "M")  # the file's own sex kept
 
 
-def test_one_of_height_and_weight_is_kept_alone():
+@pytest.mark.parametrize("height_cm, weight_kg", [(None, 64.0), (172.0, None)])
+def test_one_of_height_and_weight_is_kept_alone(height_cm, weight_kg):
     s = _study()
-    s.set_body_size(0, None, 64.0)
+    s.set_body_size(0, height_cm, weight_kg)
     fresh = _fresh()
     fresh.restore_json(0, s.to_json(0))
-    assert (fresh[0].recording.patient.height_cm, fresh[0].recording.patient.weight_kg) == (None, 64.0)
+    assert (fresh[0].recording.patient.height_cm, fresh[0].recording.patient.weight_kg) == (height_cm, weight_kg)
 
 
 def test_the_segmenter_name_is_kept_and_a_file_without_one_says_restored():
