@@ -37,6 +37,7 @@ class RestoredExtras:
 
 
 def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewer: str) -> dict:
+    """The recording's state as plain JSON types; content_key and the study's conclusion and reviewer with it."""
     from app.workflow.autosave import source_fingerprint
 
     contours = [
