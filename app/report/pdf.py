@@ -163,7 +163,7 @@ def _recordings_table(report: ReportData, width: float) -> Table:
         rows.append([rec.name, rec.modality.upper(), rec.view.upper(), frames, rec.frame_rate_text,
                      rec.spacing_text, calib, contour_source(rec.segmenter, bool(rec.edited))])
     f = width / 100
-    return _table(rows, [19 * f, 9.5 * f, 6.5 * f, 10 * f, 9 * f, 15 * f, 17 * f, 14 * f])
+    return _table(rows, [17 * f, 9.5 * f, 6.5 * f, 10 * f, 11 * f, 15 * f, 17 * f, 14 * f])
 
 
 def _measurement_table(report: ReportData, width: float) -> Table:

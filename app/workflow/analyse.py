@@ -40,7 +40,7 @@ LONG_AXIS_VIEWS = ("a4c", "a2c", "a3c", "plax")  # refused on cine MR: the MRI m
 SEGMENT_SHARE, STRAIN_SHARE = 0.7, 0.25  # of the progress bar (without strain: segmenting 0.95)
 # A clip too short for the ED/ES model (it reads at least 3 frames) says what its frames are instead
 STILL_FRAME_REASON = "one still frame: no ED/ES"
-FRAME_PAIR_REASON = "two frames, an ED/ES pair: ED is the frame with the larger LV, ES the other"
+FRAME_PAIR_REASON = "an ED/ES pair of frames"
 
 
 @dataclass(frozen=True)
