@@ -277,3 +277,17 @@ def test_beats_left_out_of_the_medians_are_marked_with_the_reason(tmp_path, one_
     assert f"beat {len(m.beats)}: RR 0.24 s outside 0.3-2.0 s" in text
     beats = measurements_dict(report)["recordings"][0]["beats"]
     assert [b["counted"] for b in beats] == [True] * (len(beats) - 1) + [False]
+
+
+def test_page_one_reads_lv_then_rv_then_la_then_heart_rate_and_strain(three_views):
+    """The study's LA volume and mean GLS are not put above the LV's EDV/ESV/EF (they were: study rows first)."""
+    from app.report.model import _summary_group
+
+    analyses, study = three_views
+    keys = [row.key for _, row in report_from_analyses(analyses, study=study).summary_rows]
+    assert keys[:4] == ["edv_ml", "esv_ml", "sv_ml", "ef_pct"]
+    assert "la_volume_ml" in keys and "gls_pct" in keys and keys.index("la_volume_ml") < keys.index("gls_pct")
+    groups = [_summary_group(k) for k in keys]
+    assert groups == sorted(groups)
+    assert [_summary_group(k) for k in ("lv_mass_g", "rv_ef_pct", "la_volume_index_ml_m2", "heart_rate_bpm")] == [
+        0, 1, 2, 3]

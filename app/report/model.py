@@ -167,20 +167,32 @@ class ReportData:
 
     @property
     def summary_rows(self) -> list[tuple[str, MeasurementRow]]:
-        """Page 1: the study's values (biplane volumes, mean GLS) first, then each recording's headline
-        values not given for the study, as (where from, row)."""
+        """Page 1: the study's values (biplane volumes, mean GLS, LA volume) and each recording's headline values
+        not given for the study, as (where from, row); LV, RV, LA, then heart rate and strain."""
         out = [("study", row) for row in self.study_rows]
         have = {row.key for row in self.study_rows}
         for rec in self.recordings:
             out += [(rec.view.upper(), row) for row in rec.measurements if row.key in SUMMARY_KEYS
                     and row.key not in have]
-        return out
+        return sorted(out, key=lambda item: _summary_group(item[1].key))  # stable: the order within a group
 
     @property
     def all_rows(self) -> list[tuple[str, MeasurementRow]]:
         """(recording name or 'study', row) for every measurement in display order."""
         out = [(rec.name, row) for rec in self.recordings for row in rec.measurements]
         return out + [("study", row) for row in self.study_rows]
+
+
+def _summary_group(key: str) -> int:
+    """Page 1 reads as a cardiologist reports: the LV (volumes, EF, mass, indexed to BSA), then the RV, then
+    the LA, then heart rate and strain."""
+    if key.startswith("rv_"):
+        return 1
+    if key.startswith("la_"):
+        return 2
+    if key in ("heart_rate_bpm", "gls_pct"):
+        return 3
+    return 0
 
 
 def format_value(value: float | None, decimals: int = 1) -> str:
