@@ -25,10 +25,12 @@ def _study(view: str = "a4c") -> StudyState:
     return s
 
 
-def _fresh() -> StudyState:
+def _restored(data: dict) -> StudyState:
+    """A fresh study of the same recording with `data` restored on it (ValueError as restore_json raises)."""
     rec, _ = synthetic_echo(n_frames=N_FRAMES)
     s = StudyState(measure_fn=area_measure, biplane_fn=None)
     s.add_recording(rec)
+    s.restore_json(0, data)
     return s
 
 
@@ -53,8 +55,7 @@ def edited() -> StudyState:
 def test_everything_the_user_set_comes_back(edited):
     data = json.loads(json.dumps(edited.to_json(0)))  # through text, as the autosave writes it
     assert data["version"] == FORMAT_VERSION == 1  # files already written say 1: a reader of 2 must still read them
-    fresh = _fresh()
-    fresh.restore_json(0, data)
+    fresh = _restored(data)
     st, was = fresh[0], edited[0]
     assert st.recording.view == "a2c" and st.view_edited
     assert st.recording.spacing_mm == (0.31, 0.29) and st.calibration_edited
@@ -74,8 +75,7 @@ def test_a_state_without_confidence_body_size_or_report_comes_back_without_them(
     data = json.loads(json.dumps(s.to_json(0)))
     assert data["confidence"] is None
     data.pop("body_size"), data.pop("report"), data.pop("patient_sex")  # files from before these were kept
-    fresh = _fresh()
-    fresh.restore_json(0, data)
+    fresh = _restored(data)
     st = fresh[0]
     assert st.confidence is None and (fresh.conclusion, fresh.reviewer) == ("", "")
     patient = st.recording.patient
@@ -86,8 +86,7 @@ def test_a_state_without_confidence_body_size_or_report_comes_back_without_them(
 def test_one_of_height_and_weight_is_kept_alone(height_cm, weight_kg):
     s = _study()
     s.set_body_size(0, height_cm, weight_kg)
-    fresh = _fresh()
-    fresh.restore_json(0, s.to_json(0))
+    fresh = _restored(s.to_json(0))
     assert (fresh[0].recording.patient.height_cm, fresh[0].recording.patient.weight_kg) == (height_cm, weight_kg)
 
 
@@ -95,12 +94,10 @@ def test_the_segmenter_name_is_kept_and_a_file_without_one_says_restored():
     s = _study()
     data = s.to_json(0)
     data["segmenter"] = "echo_seg_base"
-    fresh = _fresh()
-    fresh.restore_json(0, data)
+    fresh = _restored(data)
     assert fresh[0].analysis.segmenter == "echo_seg_base"
     data["segmenter"] = ""
-    fresh = _fresh()
-    fresh.restore_json(0, data)
+    fresh = _restored(data)
     assert fresh[0].analysis.segmenter == "restored"
 
 
@@ -108,8 +105,7 @@ def test_an_unknown_view_in_a_file_keeps_the_recordings_own():
     s = _study()
     data = s.to_json(0)
     data["view"] = "not-a-view"
-    fresh = _fresh()
-    fresh.restore_json(0, data)
+    fresh = _restored(data)
     assert fresh[0].recording.view == "a4c"
 
 
@@ -125,10 +121,10 @@ def test_indices_are_checked_at_both_edges(field, first, past):
     """The first frame (or slice) is inside the recording; one past the last is not."""
     data = _study().to_json(0)
     data[field] = first
-    _fresh().restore_json(0, data)
+    _restored(data)
     data[field] = past
     with pytest.raises(ValueError, match="outside"):
-        _fresh().restore_json(0, data)
+        _restored(data)
 
 
 @pytest.mark.parametrize("where", ["frame", "slice"])
@@ -136,7 +132,7 @@ def test_a_contour_one_past_the_last_frame_or_slice_does_not_fit(where):
     data = _study().to_json(0)
     data["contours"][0][where] = N_FRAMES if where == "frame" else 1
     with pytest.raises(ValueError, match="does not fit"):
-        _fresh().restore_json(0, data)
+        _restored(data)
 
 
 @pytest.mark.parametrize("header", [{"format": "other", "version": 1}, {"version": FORMAT_VERSION + 1}])
@@ -144,4 +140,4 @@ def test_another_format_or_a_newer_version_is_refused(header):
     data = _study().to_json(0)
     data.update(header)
     with pytest.raises(ValueError, match="not a CardioTrace study file of a known version"):
-        _fresh().restore_json(0, data)
+        _restored(data)
