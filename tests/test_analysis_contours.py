@@ -159,3 +159,13 @@ def test_reassign_islands_gives_each_pixel_its_nearest_label():
     assert (out[12:14, 6:20] == 1).all()  # inside the cavity: cavity
     assert (out[25:35, 5:35] == 3).all() and (labels[12:14, 5:20] == 3).all()  # input untouched
     assert reassign_islands(out, (3,)).tolist() == out.tolist()
+
+
+def test_a_one_pixel_cavity_is_no_lv_not_a_crash():
+    """A clinical clip's frame with a 1-pixel cavity and no wall (EchoNet 0X2046744420463941: `analyze` exited 1
+    with 'max() arg is an empty sequence'): no base can be told from a wall, so no contour."""
+    labels = np.zeros((20, 20), np.uint8)
+    labels[8, 8] = 1
+    assert extract_contours(labels) is None
+    labels[8:10, 8:10] = 1
+    assert extract_contours(labels) is not None

@@ -201,3 +201,31 @@ def test_the_analysis_reports_one_ed_and_one_es_per_beat(monkeypatch):
     assert m.ed_frames == (0, 30, 60) and m.es_frames == (15, 45, 75)
     assert [(b.ed_frame, b.es_frame, b.next_ed_frame) for b in m.beats] == [(0, 15, 30), (30, 45, 60), (60, 75, None)]
     assert m.heart_rate_bpm == pytest.approx(80.0, abs=0.5)
+
+
+def test_a_diastolic_sliver_is_joined_to_its_beat_whatever_its_rr():
+    """EchoNet 0X1154F8CD483D5CD5 (40 bpm): TempReg-Net's ED/ES pair 60 ms apart in a diastasis made a 0.6 s "beat"
+    of EF 4 %, trusted, and set the median RR that left the real 1.44 s beat untrusted (EF 26 against 56 %)."""
+    beats = [Beat(76, 96, 148, 100.0, 52.0, 1.44), Beat(148, 173, 189, 100.0, 53.0, 0.82),
+             Beat(189, 192, 219, 96.0, 92.0, 0.60)]
+    summary = summarise_beats(beats)
+    assert [(b.ed_frame, b.next_ed_frame) for b in summary.beats] == [(76, 148), (148, 219)]
+    assert all(b.trusted for b in summary.beats) and summary.ef_pct == pytest.approx(47.5, abs=0.1)
+    assert summary.heart_rate_bpm == pytest.approx(60 / 1.43, abs=0.1)
+    ectopic = [Beat(0, 20, 50, 100.0, 50.0, 1.0), Beat(50, 60, 150, 80.0, 70.0, 2.0)]  # together past MAX_RR_S
+    assert len(merge_split_beats(ectopic)) == 2
+    alike = [Beat(0, 20, 50, 100.0, 50.0, 1.0), Beat(50, 70, 100, 100.0, 70.0, 1.0)]  # 30 of 50: not a sliver
+    assert merge_split_beats(alike) == tuple(alike)
+
+
+def test_a_beat_with_an_ef_no_heart_has_is_not_trusted():
+    """A contour that collapses for a few frames (EchoNet 0X777EA631128ED080: a beat of EF 99.8 %) is that beat's
+    smallest volume; such a beat does not count, and a clip with only such beats gives no EF and says why."""
+    good, collapsed = Beat(0, 20, 50, 100.0, 45.0, 1.0), Beat(50, 70, 100, 100.0, 2.0, 1.0)
+    summary = summarise_beats([good, collapsed])
+    assert summary.ef_pct == pytest.approx(55.0) and not summary.beats[1].trusted
+    assert "above 90 %" in summary.beats[1].why_untrusted
+    alone = summarise_beats([collapsed])
+    assert alone.ef_pct is None and "no beat with an EF a heart can have" in alone.note
+    untimed = summarise_beats([Beat(0, 20, None, 100.0, 5.0)])
+    assert untimed.ef_pct is None and not untimed.beats[0].trusted

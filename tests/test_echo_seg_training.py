@@ -82,10 +82,10 @@ def test_cli_registry_dispatch(capsys):
     assert "unknown training target" in capsys.readouterr().err
     assert main(["evaluate", "no-such-target"]) == 2
     assert main(["train", "list"]) == 0
-    assert set(capsys.readouterr().out.split()) == {"echo-seg", "ed-es", "motion", "mri-seg", "mri-seg-acdc",
-                                                    "mri-seg-cycles", "mri-seg-ensemble", "view"}
+    assert set(capsys.readouterr().out.split()) == {"echo-seg", "echo-clip-ef", "ed-es", "motion", "mri-seg",
+                                                    "mri-seg-acdc", "mri-seg-cycles", "mri-seg-ensemble", "view"}
     assert main(["evaluate", "list"]) == 0
-    assert {"echo-seg", "mri-seg", "volumes"} <= set(capsys.readouterr().out.split())
+    assert {"echo-seg", "echo-clips", "mri-seg", "volumes"} <= set(capsys.readouterr().out.split())
     assert main(["train", "echo-seg", "--arch", "bogus"]) == 2
 
 

@@ -127,14 +127,20 @@ def _fake_detection(monkeypatch, ed, es, n, error=None):
 
 
 def test_pipeline_uses_the_model_events(beating, monkeypatch):
+    """TempReg-Net finds the beats; each ES is then its beat's smallest volume (issue 53), not the model's frame."""
     rec, labels, ed, es = beating
     inner_es = [f for f in es if 3 < f < len(labels) - 4]
-    model_es = [f - 1 for f in inner_es]  # off by one: kept as the model says (no ES refinement)
+    model_es = [f + 3 for f in inner_es]  # 60 ms late, on the refilling limb
     _fake_detection(monkeypatch, ed[1:2], model_es, len(labels))
     result = _analyse(rec, labels)
     assert result.ed_es_method == "tempreg" and result.ed_es_fallback == ""
     m = result.measurements
-    assert ed[1] in m.ed_frames and set(model_es) <= set(m.es_frames)
+    assert any(abs(f - ed[1]) <= 1 for f in m.ed_frames)
+    assert all(any(abs(f - t) <= 1 for f in m.es_frames) for t in inner_es), (m.es_frames, inner_es)
+    vol = m.volume_curve_ml
+    for b in m.beats:
+        if b.complete:
+            assert vol[b.es_frame] <= 1.01 * np.nanmin(vol[b.ed_frame:b.next_ed_frame + 1])
     assert m.beats and m.edited == frozenset()
     assert result.to_json_dict()["ed_es_method"] == "tempreg"
 
@@ -378,3 +384,21 @@ def test_missed_beats_at_its_boundaries():
     assert missed_beats(curve, (60,), (81,), fps) == ""  # 2 of 4: half, kept
     short, _, _ = cardiac_curve(70, fps, 50.0, 120.0, 50.0)  # one beat and a half: 3 events, too few to judge
     assert missed_beats(short, (), (21,), fps) == ""
+
+
+def test_a_late_es_on_the_refilling_limb_no_longer_sets_the_model_aside():
+    """Issue 53: a TempReg-Net ES far down the refilling limb (here 30 frames late, just after an ED placed 6 frames
+    early) read as a beat with 'EDV <= ESV', and the curve's own erratic extrema replaced the model's beats; now
+    its beats are kept and each ES is its beat's smallest volume."""
+    from app.analysis.edes_fusion import EdEsDetection, choose_ed_es
+
+    y, ed, es = cardiac_curve(250, 50.0, 60.0, 120.0, 50.0, 0.1)
+    early_ed = [f - 6 for f in ed if f >= 6][:-1]
+    late_es = [f + 30 for f in es if f + 30 < len(y)][:-1]
+    assert curve_contradiction(y, early_ed, late_es) == "EDV <= ESV"  # as the raw events read
+    det = EdEsDetection(tuple(early_ed), tuple(late_es), np.zeros(len(y), np.float32))
+    choice = choose_ed_es(det, y, 50.0, "echo", gated=False)
+    assert choice.method == "tempreg" and choice.fallback == ""
+    assert all(any(abs(f - t) <= 1 for f in choice.es_frames) for t in es if early_ed[0] < t < early_ed[-1])
+    swapped = EdEsDetection(tuple(f for f in es if 2 < f < 245), tuple(f for f in ed if 2 < f < 245), det.curve)
+    assert "EDV <= ESV" in choose_ed_es(swapped, y, 50.0, "echo", gated=False).fallback  # an ED at the minimum

@@ -29,6 +29,12 @@ from app.analysis.beats import Beat
 MIN_RR_S = 0.3  # 200 bpm
 MAX_RR_S = 2.0  # 30 bpm
 RR_CONSISTENCY = (0.65, 1.5)  # of the median RR of the clip's plausible beats
+# A beat with less than this share of the clip's largest stroke is an ED/ES pair in diastasis (or an ectopic
+# beat, which EF is not measured on either), not a beat of its own: merge_split_beats joins it to the one before.
+SLIVER_STROKE_FRACTION = 1.0 / 3.0
+# Above this EF a beat is no heart's (hyperdynamic ventricles reach about 80 %): on clinical clips the segmentation
+# can lose the cavity for a few frames, and the smallest volume of the beat is then that dropout.
+MAX_PLAUSIBLE_EF_PCT = 90.0
 
 
 @dataclass(frozen=True)
@@ -57,23 +63,40 @@ def merge_split_beats(beats) -> tuple[Beat, ...]:
     """Each complete timed beat too short to be a heartbeat (RR under MIN_RR_S, or under RR_CONSISTENCY[0] of
     the clip's median plausible RR) joined to the complete beat just before it when the two together make a beat
     consistent with that median: the earlier beat keeps its ED and ES and ends at the short beat's next ED, its
-    RR the sum of both. Other beats, and clips without a plausible RR, are unchanged."""
+    RR the sum of both. A complete beat whose stroke is a sliver (under SLIVER_STROKE_FRACTION of the clip's
+    largest) is joined to the beat before it whatever its RR, when the two make at most MAX_RR_S: an ED/ES pair
+    in diastasis is no heartbeat, and the split pieces would also have set the median RR that judges the real beats
+    (an EchoNet clip at 40 bpm, TempReg-Net's diastolic pair 60 ms apart: a "beat" of EF 4 %, trusted, and the real
+    1.44 s beat not). Other beats, and clips without a plausible RR, are unchanged."""
     beats = tuple(beats)
     plausible = [b.rr_s for b in beats if b.complete and b.rr_s and MIN_RR_S <= b.rr_s <= MAX_RR_S]
     if not plausible:
         return beats
-    median_rr = float(np.median(plausible))
+    slivers = _sliver_beats(beats)
+    median_rr = float(np.median([b.rr_s for b in beats if b.complete and b.rr_s and MIN_RR_S <= b.rr_s <= MAX_RR_S
+                                 and b not in slivers] or plausible))
     lo, hi = RR_CONSISTENCY
     out: list[Beat] = []
     for beat in beats:
         prev = out[-1] if out else None
-        short = beat.complete and beat.rr_s is not None and beat.rr_s < max(MIN_RR_S, lo * median_rr)
-        if (short and prev is not None and prev.complete and prev.rr_s and prev.next_ed_frame == beat.ed_frame
-                and lo * median_rr <= prev.rr_s + beat.rr_s <= hi * median_rr):
+        joinable = (beat.complete and beat.rr_s is not None and prev is not None and prev.complete
+                    and bool(prev.rr_s) and prev.next_ed_frame == beat.ed_frame)
+        short = joinable and beat.rr_s < max(MIN_RR_S, lo * median_rr) \
+            and lo * median_rr <= prev.rr_s + beat.rr_s <= hi * median_rr
+        sliver = joinable and beat in slivers and prev.rr_s + beat.rr_s <= MAX_RR_S
+        if short or sliver:
             out[-1] = replace(prev, next_ed_frame=beat.next_ed_frame, rr_s=prev.rr_s + beat.rr_s)
         else:
             out.append(beat)
     return tuple(out)
+
+
+def _sliver_beats(beats) -> tuple[Beat, ...]:
+    """The complete beats whose stroke is under SLIVER_STROKE_FRACTION of the largest complete beat's."""
+    strokes = [b.stroke_value for b in beats if b.complete and np.isfinite(b.stroke_value)]
+    if len(strokes) < 2 or max(strokes) <= 0:
+        return ()
+    return tuple(b for b in beats if b.complete and b.stroke_value < SLIVER_STROKE_FRACTION * max(strokes))
 
 
 def beat_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -149,8 +172,22 @@ def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[i
 
 
 def judge_beats(beats) -> tuple[tuple[Beat, ...], str]:
-    """(beats marked trusted / untrusted with the reason, a note for the clip or "")."""
-    beats = tuple(beats)
+    """(beats marked trusted / untrusted with the reason, a note for the clip or ""): the RR rules, then a beat
+    whose EF is above MAX_PLAUSIBLE_EF_PCT is not trusted either (a contour that collapsed at ES)."""
+    judged, note = _judge_rr(tuple(beats))
+    implausible = [b for b in judged if b.trusted and b.ef_pct is not None and b.ef_pct > MAX_PLAUSIBLE_EF_PCT]
+    if not implausible:
+        return judged, note
+    judged = tuple(replace(b, trusted=False, why_untrusted=f"EF {b.ef_pct:.0f} % is above {MAX_PLAUSIBLE_EF_PCT:.0f} %:"
+                           " no heart's (a contour collapsed at ES?)") if b in implausible else b for b in judged)
+    if any(b.trusted for b in judged):
+        return judged, note
+    return judged, (f"no beat with an EF a heart can have (at most {MAX_PLAUSIBLE_EF_PCT:.0f} %), so no EDV/ESV/EF "
+                    "(check the contours at end-systole)")
+
+
+def _judge_rr(beats: tuple[Beat, ...]) -> tuple[tuple[Beat, ...], str]:
+    """judge_beats' RR rules."""
     timed = [b for b in beats if b.complete and b.rr_s]
     if not timed:
         note = "RR interval not checked (no complete beat with frame timing): EF from every ED -> ES found" \

@@ -170,6 +170,8 @@ def _extract(labels: np.ndarray, kind: Kind) -> LvContours | None:
     # every piece of myocardium marks wall (a band across the septum may have cut it in two); the
     # epicardium follows the largest piece only
     endo = _open_endocardium(outline, np.where(labels == MYOCARDIUM, MYOCARDIUM, clean).astype(np.uint8))
+    if endo is None:
+        return None
     epi = None if myo is None else _epicardium(cavity | myo, clean, endo)
     la_px = None if la is None else outer_contour(la)
     return LvContours.from_endo(endo, epi, la_px, tuple(issues))
@@ -220,14 +222,18 @@ def _near(points: np.ndarray, labels: np.ndarray, value: int) -> np.ndarray:
     return near[rows, cols]
 
 
-def _open_endocardium(outline: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Cut the closed cavity outline at the base: keep the run bordering the myocardium."""
+def _open_endocardium(outline: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
+    """Cut the closed cavity outline at the base: keep the run bordering the myocardium. None for a cavity too
+    small to tell a base from a wall (every point of its outline within the geometric base's tolerance)."""
     _, outside = _across(outline, labels == CAVITY, labels)
     wall = (outside == MYOCARDIUM) | ((outside == 0) & _near(outline, labels, MYOCARDIUM))
     base = ~wall
     if base.all() or not base.any():
         base = _geometric_base(outline)
-    start, stop = longest_run(~close_short_runs(base, len(outline) // 10))
+    wall = ~close_short_runs(base, len(outline) // 10)
+    if not wall.any():
+        return None
+    start, stop = longest_run(wall)
     endo = cyclic_slice(outline, start, stop)
     if stop - start >= len(outline):
         return endo

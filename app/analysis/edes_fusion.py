@@ -4,7 +4,8 @@
 - `fuse_events` / `fuse_with_curve`: ED from the detector; each ES slid down the LV curve (`snap_to_curve`,
   at most `es_slide_frames`); clip-end events the detector leaves out from the curve (`add_edge_events`).
 - `choose_ed_es`: the decision the analysis takes (fused events, or the curve's own extrema and why, when the
-  events contradict the curve: app.analysis.edes_checks).
+  events contradict the curve: app.analysis.edes_checks); on a clip each ES first goes to its beat's smallest
+  volume (app.analysis.beat_extremes), so the check judges the detector's beats, not its ES timing.
 Plain numpy: the network itself stays in app/ml/edes.py.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from app.analysis.beat_extremes import at_beat_extremes
 from app.analysis.beat_trust import without_split_pairs
 from app.analysis.edes_checks import curve_contradiction
 from app.analysis.edes_curve import detect_ed_es, min_event_distance
@@ -226,7 +228,9 @@ def choose_ed_es(detection: EdEsDetection, curve: np.ndarray, frame_rate_hz: flo
     clip, fewer than half of the curve's own events; on a gated cine MR cycle, an event far from its beat's
     extreme: curve_contradiction). On a clip (not a gated cycle) the pairs that split a beat are left out first
     (beat_trust.without_split_pairs), so one spurious pair in a flat diastasis does not set the detector's other
-    events aside."""
+    events aside, and each ES is moved to its beat's smallest volume (beat_extremes.at_beat_extremes) before the
+    check: TempReg-Net finds the beats, the curve their extremes, and an ES late on the refilling limb no longer
+    reads as a beat with EDV <= ESV (an ED at the smallest volume still does)."""
     n_finite = int(np.isfinite(curve).sum())
     det = detection
     if n_finite >= 3:  # the curve supplies clip-end events TempReg leaves out
@@ -241,6 +245,9 @@ def choose_ed_es(detection: EdEsDetection, curve: np.ndarray, frame_rate_hz: flo
         ed = ed[:-1]  # a gated cycle's last phase is the next beat's ED
     if not gated:  # an extra ED/ES pair in a diastasis (flat there: EDV = ESV) is not a contradiction of the rest
         ed, es = without_split_pairs(curve, ed, es, frame_rate_hz)
+        # each ES judged at its beat's smallest volume: an ES late on the refilling limb is no beat with EDV <= ESV;
+        # the EDs stay, so a detector whose ED sits at the smallest volume is still caught
+        ed, es = at_beat_extremes(curve, ed, es, frame_rate_hz, move_ed=False)
     contradiction = curve_contradiction(curve, ed, es, gated=gated, frame_rate_hz=frame_rate_hz)
     if contradiction:
         return EdEsChoice.curve(f"TempReg-Net's ED/ES disagree with the segmented LV curve ({contradiction})")

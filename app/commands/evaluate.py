@@ -9,6 +9,7 @@ from app.commands import registry
 TARGETS: dict[str, str] = {
     "echo-seg": "lab.evaluation.echo_seg:main",
     "echo-files": "lab.evaluation.echo_files:main",
+    "echo-clips": "lab.evaluation.echo_clips:main",
     "ed-es": "lab.evaluation.edes:main",
     "mri-seg": "lab.evaluation.mri_acdc:main",
     "mri-seg-crop-loo": "lab.evaluation.mri_crop_loo:main",

@@ -8,6 +8,7 @@ from app.commands import registry
 
 TARGETS: dict[str, str] = {
     "echo-seg": "lab.training.echo_seg:main",
+    "echo-clip-ef": "lab.training.echo_clip_ef:main",
     "ed-es": "lab.training.tempreg_train:main",
     "mri-seg": "lab.training.mri_seg:main",
     "mri-seg-ensemble": "lab.training.mri_ensemble:main",

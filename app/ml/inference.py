@@ -172,6 +172,27 @@ def sector_box(sector: np.ndarray) -> tuple[int, int, int, int]:
     return box[0].start, box[0].stop, box[1].start, box[1].stop
 
 
+def recording_sector(recording: Recording, slice_index: int = 0) -> np.ndarray | None:
+    """The recording's (H, W) sector mask when it matches its frames, else None."""
+    h, w = recording.slice_frames(slice_index).shape[-2:]
+    sector = recording.sector_mask
+    return sector if sector is not None and sector.shape == (h, w) else None
+
+
+def network_frames(recording: Recording, size: int, slice_index: int = 0, frames=None
+                   ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The network's input of a slice's frames (all, or the given indices): (N, size, size) float32 0..1, the
+    sector's bounding box area-resized to the square input, and that box (row0, row1, col0, col1)."""
+    n, h, w = recording.slice_frames(slice_index).shape
+    sector = recording_sector(recording, slice_index)
+    box = sector_box(sector) if sector is not None else (0, h, 0, w)
+    crop = (slice(box[0], box[1]), slice(box[2], box[3]))  # frames scaled one at a time: no float copy of the clip
+    indices = range(n) if frames is None else [int(t) for t in frames]
+    small = np.stack([cv2.resize(recording.frames_unit(slice_index, frames=(t, *crop)), (size, size),
+                                 interpolation=cv2.INTER_AREA) for t in indices])
+    return small, box
+
+
 def segment_recording(
     recording: Recording,
     model: str = "temporal",
@@ -204,12 +225,9 @@ def segment_recording(
         raise ValueError(f"expected (T, H, W) frames, got {shape}")
     n, h, w = shape
     seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS)
-    sector = recording.sector_mask if recording.sector_mask is not None and recording.sector_mask.shape == (h, w) else None
-    box = sector_box(sector) if sector is not None else (0, h, 0, w)
+    sector = recording_sector(recording, slice_index)
+    small, box = network_frames(recording, seg.size, slice_index)
     crop_hw = (box[1] - box[0], box[3] - box[2])
-    crop = (slice(box[0], box[1]), slice(box[2], box[3]))  # frames scaled one at a time: no float copy of the clip
-    small = np.stack([cv2.resize(recording.frames_unit(slice_index, frames=(t, *crop)), (seg.size, seg.size),
-                                 interpolation=cv2.INTER_AREA) for t in range(n)])
     two_way = bidirectional_average and seg.temporal
     total = n * (2 if (bidirectional_check or bidirectional_average) and seg.temporal else 1)
     labels = np.zeros((n, h, w), np.uint8)

@@ -11,7 +11,10 @@ that turns contours (the analysis' or the edited ones) and ED/ES frames into Mea
 - segmenting: app.workflow.segment_step (default networks, or a given segmenter / label map);
 - ED/ES: TempReg-Net (app.ml.edes.predict_ed_es, models/ed_es) fused with the segmented LV curve and checked
   against it (app.analysis.edes_fusion.choose_ed_es); the curve's own extrema (app.analysis.edes_curve) when
-  the model is missing, fails, or contradicts the curve: RecordingAnalysis.ed_es_method / ed_es_fallback;
+  the model is missing, fails, or contradicts the curve: RecordingAnalysis.ed_es_method / ed_es_fallback. On a
+  clip, whichever found the beats, each ES is then its beat's smallest measured volume and each ED the largest
+  around it (app.analysis.beat_extremes: the ASE/EACVI convention for EF), so the step always hands explicit
+  frames to the measuring step;
 - measuring: app.workflow.lv_curves.trace_curves, then app.workflow.measure.measure_curves with the chosen ED/ES;
 - strain: app.workflow.strain_step (apical echo clips);
 - view check: app.workflow.view_step (advice only: the recording's own view is never replaced).
@@ -23,11 +26,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
-from app.analysis.beat_trust import beat_events
+import numpy as np
+
+from app.analysis.beat_extremes import at_beat_extremes
+from app.analysis.beat_trust import beat_events, without_split_pairs
+from app.analysis.edes_curve import curve_ed_es, without_spikes
 from app.analysis.edes_fusion import EdEsChoice, choose_ed_es
 from app.data.recording import ECHO_VIEW_NAMES, Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
 from app.tasks import Progress, is_cancelled, scaled
+from app.workflow.frame_quality import spike_frames
 from app.workflow.lv_curves import LvCurves, trace_curves
 from app.workflow.measure import measure_curves
 from app.workflow.results import AnalysisError, Measurements, RecordingAnalysis
@@ -139,7 +147,33 @@ def check_supported(recording: Recording) -> None:
 
 def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
     """ED/ES from TempReg-Net and the LV curve, or the curve's own extrema with the reason (see the module
-    docstring). TempReg-Net is imported lazily: torch stays inside app/ml."""
+    docstring); on a clip (not a gated cycle, not a stack) each event then at its beat's extreme of the measured
+    volume curve (at_clip_extremes)."""
+    return at_clip_extremes(recording, curves, detect_ed_es_events(recording, curves))
+
+
+def at_clip_extremes(recording: Recording, curves: LvCurves, choice: EdEsChoice) -> EdEsChoice:
+    """The choice's beats with ES at each beat's smallest measured volume and ED at its largest
+    (app.analysis.beat_extremes, the ASE/EACVI convention for EF) on a 2D clip of 3 frames or more; the curve's
+    own events are found here too (frames are never left for the measuring step to detect). Pairs that split a
+    beat are left out first (beat_trust.without_split_pairs), so the extremes are those of whole beats. A gated
+    cine MR cycle or a stack keeps the choice as it is (ED/ES there: app.analysis.edes_fusion)."""
+    if recording.is_stack or recording.is_gated_cycle or recording.n_frames < 3:
+        return choice
+    curve = without_spikes(np.asarray(curves.volume, dtype=np.float64), spike_frames(curves.quality))
+    if np.isfinite(curve).sum() < 3:
+        return choice
+    ed, es = choice.ed_frames, choice.es_frames
+    if ed is None or es is None:
+        ed, es = curve_ed_es(curve, recording.frame_rate_hz)
+    ed, es = without_split_pairs(curve, ed, es, recording.frame_rate_hz)
+    ed, es = at_beat_extremes(curve, ed, es, recording.frame_rate_hz)
+    return replace(choice, ed_frames=ed, es_frames=es)
+
+
+def detect_ed_es_events(recording: Recording, curves: LvCurves) -> EdEsChoice:
+    """The detector's events fused with the LV curve, or the curve's fall-back with the reason (frames None).
+    TempReg-Net is imported lazily: torch stays inside app/ml."""
     if is_phase_pair(recording):
         return EdEsChoice.curve(PHASE_PAIR_REASON)
     if is_single_phase(recording):

@@ -314,68 +314,88 @@ class Trainer:
     def train_step(self) -> float:
         import torch
 
-        from lab.training.losses import (bce_loss, dice_loss, distillation_loss, masked_cross_entropy,
-                                         relative_area_loss, temporal_loss)
-
         self.model.train()
         for group in self.opt.param_groups:
             group["lr"] = self._lr()
         with cpu_autocast(not self.args.no_bf16 and use_bf16(self.device)):
-            if self.sequences is None:
-                n_phantom = min(int(self.rng.binomial(self.args.batch, self.args.phantom_fraction)), self.args.batch - 1) if self.phantoms else 0
-                frames, labels = base_batch(self.train, self.args.batch - n_phantom, self.rng, self.augment)
-                if n_phantom:
-                    pf, pl = self.phantoms.frame_batch(n_phantom, self.rng, self.augment)
-                    frames, labels = np.concatenate([frames, pf]), np.concatenate([labels, pl])
-                x = make_input(torch.from_numpy(frames)).to(self.device)
-                y = torch.from_numpy(labels).to(self.device)
-                logits = self.model(x).float()
-                probs = torch.softmax(logits, 1)
-                loss = dice_loss(probs, y) + masked_cross_entropy(logits, y) + self._boundary(probs, labels)
-                if self.args.area_weight > 0:
-                    loss = loss + self.args.area_weight * relative_area_loss(probs, y, (1,))
-            else:
-                use_phantom = self.phantoms is not None and self.rng.random() < self.args.phantom_fraction
-                if use_phantom:
-                    frames, labels, labelled, views = self.phantoms.batch(self.args.batch, self.args.seq_len, self.rng,
-                                                                          self.augment, with_views=True)
-                else:
-                    frames, labels, labelled = self.sequences.batch(self.args.batch, self.args.seq_len, self.rng,
-                                                                    self.augment)
-                    views = ["a4c"] * len(frames)
-                x = make_input(torch.from_numpy(frames)).to(self.device)
-                y = torch.from_numpy(labels).to(self.device).flatten(0, 1)
-                mask = torch.from_numpy(labelled).to(self.device).flatten()
-                if self.args.arch == "aggregation":
-                    logits, view_logits, _ = self.model.forward_with_view(x)
-                else:
-                    logits, _ = self.model(x)
-                logits = logits.float()
-                probs = torch.softmax(logits, 2)
-                flat_logits, flat_probs = logits.flatten(0, 1), probs.flatten(0, 1)
-                if self.args.arch == "aggregation":
-                    seg = dice_loss(flat_probs, y, mask) + bce_loss(flat_probs, y, mask)
-                    seg = seg + VIEW_WEIGHT * view_loss(view_logits, views)
-                else:
-                    seg = dice_loss(flat_probs, y, mask) + 0.5 * masked_cross_entropy(flat_logits, y, mask)
-                seg = seg + self._boundary(flat_probs, labels.reshape(-1, *labels.shape[-2:]), mask)
-                w = self.args.temporal_weight
-                if self.args.temporal_margin == "motion":
-                    tl = temporal_loss(probs, labels=torch.from_numpy(labels).to(self.device).long(),
-                                       labelled=torch.from_numpy(labelled).to(self.device))
-                else:
-                    tl = temporal_loss(probs)
-                loss = (1.0 - w) * seg + w * tl
-                if self.teacher is not None:
-                    with torch.no_grad():
-                        teacher_logits, _ = self.teacher(x)
-                    loss = loss + self.args.distill_weight * distillation_loss(flat_logits, teacher_logits.flatten(0, 1))
+            loss = self.step_loss()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
         self.opt.step()
         self.step += 1
         return float(loss.detach())
+
+    def step_loss(self):
+        """The loss of one training batch for --arch (a scalar tensor; a subclass may add terms)."""
+        import torch
+
+        from lab.training.losses import bce_loss, dice_loss, distillation_loss, masked_cross_entropy, temporal_loss
+
+        if self.sequences is None:
+            frames, labels = self.base_frames()
+            logits = self.model(make_input(torch.from_numpy(frames)).to(self.device)).float()
+            loss = self.base_loss(logits, labels)
+        else:
+            use_phantom = self.phantoms is not None and self.rng.random() < self.args.phantom_fraction
+            if use_phantom:
+                frames, labels, labelled, views = self.phantoms.batch(self.args.batch, self.args.seq_len, self.rng,
+                                                                      self.augment, with_views=True)
+            else:
+                frames, labels, labelled = self.sequences.batch(self.args.batch, self.args.seq_len, self.rng,
+                                                                self.augment)
+                views = ["a4c"] * len(frames)
+            x = make_input(torch.from_numpy(frames)).to(self.device)
+            y = torch.from_numpy(labels).to(self.device).flatten(0, 1)
+            mask = torch.from_numpy(labelled).to(self.device).flatten()
+            if self.args.arch == "aggregation":
+                logits, view_logits, _ = self.model.forward_with_view(x)
+            else:
+                logits, _ = self.model(x)
+            logits = logits.float()
+            probs = torch.softmax(logits, 2)
+            flat_logits, flat_probs = logits.flatten(0, 1), probs.flatten(0, 1)
+            if self.args.arch == "aggregation":
+                seg = dice_loss(flat_probs, y, mask) + bce_loss(flat_probs, y, mask)
+                seg = seg + VIEW_WEIGHT * view_loss(view_logits, views)
+            else:
+                seg = dice_loss(flat_probs, y, mask) + 0.5 * masked_cross_entropy(flat_logits, y, mask)
+            seg = seg + self._boundary(flat_probs, labels.reshape(-1, *labels.shape[-2:]), mask)
+            w = self.args.temporal_weight
+            if self.args.temporal_margin == "motion":
+                tl = temporal_loss(probs, labels=torch.from_numpy(labels).to(self.device).long(),
+                                   labelled=torch.from_numpy(labelled).to(self.device))
+            else:
+                tl = temporal_loss(probs)
+            loss = (1.0 - w) * seg + w * tl
+            if self.teacher is not None:
+                with torch.no_grad():
+                    teacher_logits, _ = self.teacher(x)
+                loss = loss + self.args.distill_weight * distillation_loss(flat_logits, teacher_logits.flatten(0, 1))
+        return loss
+
+    def base_frames(self) -> tuple[np.ndarray, np.ndarray]:
+        """One labelled batch of the per-frame network: CAMUS frames and phantom frames (--phantom-fraction),
+        augmented: (B, S, S) float32 and (B, S, S) int64."""
+        n_phantom = min(int(self.rng.binomial(self.args.batch, self.args.phantom_fraction)), self.args.batch - 1) if self.phantoms else 0
+        frames, labels = base_batch(self.train, self.args.batch - n_phantom, self.rng, self.augment)
+        if n_phantom:
+            pf, pl = self.phantoms.frame_batch(n_phantom, self.rng, self.augment)
+            frames, labels = np.concatenate([frames, pf]), np.concatenate([labels, pl])
+        return frames, labels
+
+    def base_loss(self, logits, labels: np.ndarray):
+        """Soft Dice + cross-entropy (+ boundary, + area terms) of (B, K, S, S) float logits against labels."""
+        import torch
+
+        from lab.training.losses import dice_loss, masked_cross_entropy, relative_area_loss
+
+        y = torch.from_numpy(labels).to(self.device)
+        probs = torch.softmax(logits, 1)
+        loss = dice_loss(probs, y) + masked_cross_entropy(logits, y) + self._boundary(probs, labels)
+        if self.args.area_weight > 0:
+            loss = loss + self.args.area_weight * relative_area_loss(probs, y, (1,))
+        return loss
 
     def _boundary(self, probs, labels: np.ndarray, mask=None):
         """--boundary-weight x the scale-balanced boundary loss of (N, K, H, W) probs against (N, H, W) labels."""

@@ -1,0 +1,197 @@
+"""`train echo-clip-ef`: fine-tune the echo U-Net on CAMUS (Dice) with clinical clips' expert EF as weak supervision.
+
+On clinical video the shipped U-Net draws the systolic cavity too large (issue 53: our LV area over the expert's
+at ES 1.24, at ED 1.06), which CAMUS' ED/ES frames do not show it. Each step here is the CAMUS (and phantom)
+batch of `train echo-seg --arch base` with its Dice + cross-entropy loss, and in the same forward pass the ED and
+ES frames of a few clinical beats (lab.training.echo_clip_data): their EF, computed from the network's soft LV
+masks, is pulled towards the echocardiographer's EF of the clip (`ef_loss`). The EF is the pipeline's own (method
+of disks on the traced contour, monoplane) at the hard prediction; its gradient reaches the masks through the
+soft LV area (a disk volume grows as area^1.5 when the shape is kept). Nothing tells the network where the
+border is: CAMUS' expert masks keep the shapes, the clips only say how much the cavity shrinks.
+
+Clips in training are never scored: `--fold K/N` trains on the clips outside fold K (by clip) and writes the
+fold's clips beside the model, which `evaluate echo-clips --clips` scores (lab/notes/echo_clip_ef.md has the commands). The
+model is published once, at the last step (the CAMUS hold-out Dice is reported, not used to select: it cannot
+see what the clips teach).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lab.training.echo_seg import Trainer, build_parser, make_input
+
+DEFAULT_CLIPS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echonet_clips"
+AREA_EXPONENT = 1.5  # disk volume ~ area^1.5 for a cavity that keeps its shape
+EF_HUBER_PTS = 3.0  # smooth-L1 transition of the EF loss, in EF points
+HELDOUT_FILE = "echo_clip_ef_heldout.txt"
+
+
+def parser():
+    p = build_parser()
+    p.prog = "cardiotrace train echo-clip-ef"
+    p.add_argument("--clips", type=Path, default=DEFAULT_CLIPS, help="echonet_clips folder (AVIs, FileList.csv)")
+    p.add_argument("--events", type=Path, required=True,
+                   help="`evaluate echo-clips --json` of the shipped model: each clip's trusted beats")
+    p.add_argument("--fold", type=str, default=None, metavar="K/N",
+                   help="cross-validation by clip: train on the clips outside fold K of N (echo_clip_data.clip_folds); "
+                        f"the held-out clips are written to <models-root>/{HELDOUT_FILE}")
+    p.add_argument("--clips-per-step", type=int, default=4, help="clinical beats (ED + ES frames) per step")
+    p.add_argument("--ef-weight", type=float, default=1.0, help="weight of the EF loss (EF as a fraction)")
+    p.add_argument("--clip-cache", type=Path, default=None, help="npz cache of the clips' beat frames")
+    return p
+
+
+def soft_volumes(lv_probs, hard_volumes):
+    """Volumes with the value of the hard prediction's disk volumes and the gradient of the soft LV area.
+
+    lv_probs: (N, S, S) LV probabilities; hard_volumes: (N,) tensor of the disk volumes of the argmax masks.
+    """
+    area = lv_probs.sum(dim=(1, 2))
+    return hard_volumes * (area / area.detach().clamp_min(1.0)) ** AREA_EXPONENT
+
+
+def ef_loss(lv_probs, hard_volumes, ef_pct):
+    """Smooth-L1 of the beats' EF (1 - V_ES / V_ED of the soft volumes) against the expert's, in fraction units.
+
+    lv_probs: (2B, S, S), ED then ES of each beat interleaved; hard_volumes (2B,); ef_pct (B,) tensor.
+    """
+    import torch.nn.functional as F
+
+    v = soft_volumes(lv_probs, hard_volumes).view(-1, 2)
+    ef = 1.0 - v[:, 1] / v[:, 0].clamp_min(1e-6)
+    return F.smooth_l1_loss(ef, ef_pct / 100.0, beta=EF_HUBER_PTS / 100.0)
+
+
+def disk_volumes(labels: np.ndarray, pixel_hw) -> np.ndarray:
+    """(N, S, S) label maps -> (N,) monoplane disk volumes (px units of the clip; NaN without an LV contour),
+    as the pipeline measures a frame (app.analysis.contours.extract_contours, volumes.contour_disks)."""
+    from app.analysis.contours import extract_contours
+    from app.analysis.volumes import contour_disks
+
+    out = np.full(len(labels), np.nan)
+    for i, lab in enumerate(labels):
+        disks = contour_disks(extract_contours(lab, "long-axis"), tuple(pixel_hw[i]), with_chords=False)
+        if disks is not None:
+            out[i] = disks.volume_ml
+    return out
+
+
+class ClipEfTrainer(Trainer):
+    """Trainer (--arch base) whose loss adds the clinical beats' EF loss."""
+
+    def __init__(self, args, argv: list[str]):
+        from lab.training.echo_clip_data import load_clip_beats
+
+        if args.arch != "base":
+            raise SystemExit("train echo-clip-ef fine-tunes the per-frame U-Net: --arch base")
+        super().__init__(args, argv)
+        clips = load_clip_beats(args.clips, args.events, args.size, args.clip_cache)
+        self.fold = ""
+        if args.fold:
+            clips = self._outside_fold(clips, args.fold)
+        if not clips:
+            raise SystemExit("no clinical clip with trusted beats to train on")
+        self.clips = clips
+        self.ef_terms: list[float] = []
+        print(f"{len(clips)} clinical clips, {sum(len(c.frames) for c in clips)} beats", flush=True)
+
+    def _outside_fold(self, clips, fold: str):
+        """The clips outside fold K of N (of every clip in FileList.csv); the fold's clips written beside the
+        published model, for `evaluate echo-clips --clips`."""
+        from lab.evaluation.echo_clips import read_file_list
+        from lab.training.echo_clip_data import clip_folds
+
+        try:
+            k, n = (int(v) for v in fold.split("/"))
+        except ValueError:
+            raise SystemExit(f"--fold {fold!r}: give K/N, e.g. 0/2") from None
+        if not 0 <= k < n or n < 2:
+            raise SystemExit(f"--fold {fold!r}: K must be 0..N-1 and N at least 2")
+        held = clip_folds([r.name for r in read_file_list(self.args.clips)], n)[k]
+        root = self.args.models_root or Path("models")
+        root.mkdir(parents=True, exist_ok=True)
+        (root / HELDOUT_FILE).write_text("\n".join(held) + "\n", encoding="utf-8")
+        self.fold = f"; cross-validation fold {k} of {n} by clip: {len(held)} clips held out ({root / HELDOUT_FILE})"
+        return [c for c in clips if c.name not in set(held)]
+
+    def clip_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(2B, S, S) float32 frames (ED, ES of each beat), (2B, 2) pixel sizes, (B,) expert EF; one random beat
+        of each of B random clips, ED and ES through the same gain and gamma (their EF unchanged)."""
+        pick = self.rng.choice(len(self.clips), size=min(self.args.clips_per_step, len(self.clips)), replace=False)
+        frames, pixel_hw, ef = [], [], []
+        for i in pick:
+            clip = self.clips[int(i)]
+            beat = clip.frames[int(self.rng.integers(len(clip.frames)))].astype(np.float32) / 255.0
+            gamma, gain = np.exp(self.rng.normal(0.0, 0.15)), self.rng.uniform(0.85, 1.15)
+            frames.append(np.clip(gain * beat ** gamma, 0.0, 1.0))
+            pixel_hw += [clip.pixel_hw, clip.pixel_hw]
+            ef.append(clip.ef_pct)
+        return np.concatenate(frames), np.asarray(pixel_hw), np.asarray(ef, dtype=np.float32)
+
+    def step_loss(self):
+        import torch
+
+        frames, labels = self.base_frames()
+        clip_frames, pixel_hw, ef = self.clip_batch()
+        x = make_input(torch.from_numpy(np.concatenate([frames, clip_frames]).astype(np.float32))).to(self.device)
+        logits = self.model(x).float()
+        n = len(frames)
+        loss = self.base_loss(logits[:n], labels)
+        clip_logits = logits[n:]
+        hard = disk_volumes(clip_logits.argmax(1).cpu().numpy().astype(np.uint8), pixel_hw)
+        ok = np.isfinite(hard).reshape(-1, 2).all(axis=1)
+        if ok.any():
+            keep = torch.from_numpy(np.repeat(ok, 2)).to(self.device)
+            probs = torch.softmax(clip_logits[keep], 1)[:, 1]
+            volumes = torch.from_numpy(hard[np.repeat(ok, 2)].astype(np.float32)).to(self.device)
+            term = ef_loss(probs, volumes, torch.from_numpy(ef[ok]).to(self.device))
+            self.ef_terms.append(float(term.detach()))
+            loss = loss + self.args.ef_weight * term
+        return loss
+
+    def train_step(self) -> float:
+        loss = super().train_step()
+        if self.step % 25 == 0 and self.ef_terms:
+            print(f"step {self.step} EF loss {np.mean(self.ef_terms[-25:]):.4f} (smooth-L1 of the EF fraction)",
+                  flush=True)
+        return loss
+
+    def _loss_description(self) -> str:
+        return (super()._loss_description() + f" + {self.args.ef_weight:g} x smooth-L1 of the EF of "
+                f"{self.args.clips_per_step} clinical beats per step (soft LV area^{AREA_EXPONENT:g} x the "
+                "argmax mask's disk volume) against the echocardiographer's EF")
+
+    def _data_description(self) -> str:
+        return (super()._data_description() + f"; {len(self.clips)} EchoNet-Dynamic clinical A4C clips "
+                f"({sum(len(c.frames) for c in self.clips)} beats; ED/ES frames of the shipped pipeline's trusted "
+                "beats) with the echocardiographer's EF only (weak supervision; Ouyang et al., Nature 580:252-256, "
+                "2020)" + self.fold)
+
+    def run(self) -> dict | None:
+        """Train to --steps (resumable); publish the last step's weights, with the CAMUS hold-out Dice."""
+        args = self.args
+        if self.step >= args.steps:
+            return None
+        metrics = super().run()
+        if self.step >= args.steps:
+            metrics = metrics if metrics and metrics.get("step") == self.step else self.validate()
+            self.publish(metrics)
+            print(f"published the last step ({self.step}) to {args.models_root or 'models'}", flush=True)
+        return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
+    if args.val_every < args.steps:
+        args.val_every = args.steps  # validation does not select here; it is reported at the last step
+    ClipEfTrainer(args, argv).run()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

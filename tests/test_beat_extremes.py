@@ -1,0 +1,101 @@
+"""EF from each beat's own extremes (issue 53): ES at the smallest LV volume of its beat, ED at the largest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.analysis.beat_extremes import ED_WINDOW_S, at_beat_extremes
+from app.analysis.beat_trust import summarise_beats
+from app.analysis.beats import split_beats
+from tests.analysis_synth import cardiac_curve
+
+FPS = 50.0
+EDV, ESV = 120.0, 50.0  # true EF 58.3 %
+
+
+def _ef(curve, ed, es):
+    times = np.arange(len(curve)) / FPS
+    return summarise_beats(split_beats(curve, ed, es, times)).ef_pct
+
+
+@pytest.mark.parametrize("lag_frames", [4, 8, 13])
+def test_es_on_the_refilling_limb_moves_back_to_the_beats_smallest_volume(lag_frames):
+    """TempReg-Net's ES 80-260 ms late (issue 53) shrank every beat's stroke; at the extremes the EF is the true one."""
+    curve, ed, es = cardiac_curve(240, FPS, 70.0, EDV, ESV, start_phase=0.1)
+    late = [f + lag_frames for f in es if f + lag_frames < len(curve)]
+    assert _ef(curve, ed, late) < 100 * (EDV - ESV) / EDV - 3  # the fault: a lagging ES loses stroke
+    new_ed, new_es = at_beat_extremes(curve, ed, late, FPS)
+    assert all(abs(f - t) <= 1 for f, t in zip(new_es, es[: len(new_es)])), (new_es, es)
+    assert len(new_ed) == len(ed) and len(new_es) == len(late)
+    assert _ef(curve, new_ed, new_es) == pytest.approx(100 * (EDV - ESV) / EDV, abs=1.0)
+
+
+def test_an_early_ed_moves_to_the_largest_volume_but_no_further_than_its_window():
+    curve, ed, es = cardiac_curve(240, FPS, 60.0, EDV, ESV, start_phase=0.3)
+    early = [f - 4 for f in ed if f >= 4]
+    new_ed, _ = at_beat_extremes(curve, early, es, FPS)
+    assert all(abs(f - t) <= 1 for f, t in zip(new_ed, [f for f in ed if f >= 4])), (new_ed, ed)
+    far = [f - 12 for f in ed if f >= 12]  # 240 ms early: outside ED_WINDOW_S, only moved by the window
+    moved, _ = at_beat_extremes(curve, far, es, FPS)
+    assert all(0 < m - f <= round(ED_WINDOW_S * FPS) for m, f in zip(moved, far))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_diastasis_dips_above_the_systolic_minimum_leave_es_where_it_is(seed):
+    """A segmentation dip in diastasis is not the beat's smallest volume unless it is smaller than systole's."""
+    curve, ed, es = cardiac_curve(240, FPS, 50.0, EDV, ESV, start_phase=0.1)
+    dipped = curve.copy()
+    for f in es:
+        if f + 26 < len(dipped):
+            dipped[f + 22:f + 26] -= 35.0  # down to ~85 ml: still above ESV 50
+    dipped += np.random.default_rng(seed).normal(0, 1.5, dipped.shape)
+    new_ed, new_es = at_beat_extremes(dipped, ed, es, FPS)
+    assert all(abs(f - t) <= 2 for f, t in zip(new_es, es)), (new_es, es)
+    assert all(abs(f - t) <= 2 for f, t in zip(new_ed, ed)), (new_ed, ed)
+
+
+def test_single_noisy_frames_do_not_become_the_extremes():
+    """The extremes are those of the lightly smoothed curve: one frame 10 % low in ejection is not ES."""
+    curve, ed, es = cardiac_curve(200, FPS, 60.0, EDV, ESV, start_phase=0.1)
+    noisy = curve.copy()
+    spikes = [f - 6 for f in es if f >= 6]
+    noisy[spikes] = ESV * 0.9
+    _, new_es = at_beat_extremes(noisy, ed, es, FPS)
+    assert not set(new_es) & set(spikes)
+
+
+def test_a_clip_ending_in_systole_keeps_the_last_es_and_a_clip_starting_in_systole_the_first():
+    curve, ed, es = cardiac_curve(200, FPS, 60.0, EDV, ESV, start_phase=0.15)
+    cut = curve[: es[-1] - 3]  # ends while still ejecting
+    given_es = [f for f in es if f < len(cut)] + [len(cut) - 5]
+    given_ed = [f for f in ed if f < len(cut)]
+    _, new_es = at_beat_extremes(cut, given_ed, given_es, FPS)
+    assert new_es[-1] == len(cut) - 5  # its minimum is the clip's last frame: no end-systole there
+    start = curve[6:]  # starts during ejection: the first ES found is before the first ED
+    first_ed = [f - 6 for f in ed if f >= 6]
+    new_ed, new_es = at_beat_extremes(start, first_ed, [f - 6 for f in es if f >= 6], FPS)
+    assert abs(new_es[0] - (es[0] - 6)) <= 1 and all(abs(a - b) <= 1 for a, b in zip(new_ed, first_ed))
+
+
+def test_events_keep_their_number_and_alternate():
+    curve, ed, es = cardiac_curve(300, FPS, 80.0, EDV, ESV, start_phase=0.6)
+    noisy = curve + np.random.default_rng(3).normal(0, 3.0, curve.shape)
+    new_ed, new_es = at_beat_extremes(noisy, ed, es, FPS)
+    assert (len(new_ed), len(new_es)) == (len(ed), len(es))
+    kinds = [k for _, k in sorted([(f, "ed") for f in new_ed] + [(f, "es") for f in new_es])]
+    assert all(a != b for a, b in zip(kinds, kinds[1:]))
+
+
+def test_too_short_or_empty_inputs_are_returned_as_given():
+    assert at_beat_extremes(np.array([1.0, 2.0]), [1], [0], FPS) == ((1,), (0,))
+    assert at_beat_extremes(np.array([np.nan, 2.0, np.nan, 1.0]), [1], [3], FPS) == ((1,), (3,))
+    assert at_beat_extremes(np.arange(10.0), [], [4], FPS) == ((), (4,))
+
+
+def test_es_only_leaves_every_ed_where_it_was():
+    curve, ed, es = cardiac_curve(240, FPS, 60.0, EDV, ESV, start_phase=0.3)
+    early = [f - 4 for f in ed if f >= 4]
+    late = [f + 6 for f in es if f + 6 < len(curve)]
+    new_ed, new_es = at_beat_extremes(curve, early, late, FPS, move_ed=False)
+    assert new_ed == tuple(early) and all(abs(f - t) <= 1 for f, t in zip(new_es, es))

@@ -1,0 +1,114 @@
+"""Clinical clips' EF as weak supervision (issue 53): the EF loss, the clip folds, the clip data and the trainer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from lab.training import echo_clip_ef  # noqa: E402
+from lab.training.echo_clip_data import clip_beats, clip_folds, load_clip_beats  # noqa: E402
+from tests.analysis_synth import half_ellipse_lv  # noqa: E402
+from tests.test_echo_seg_training import _fake_camus  # noqa: E402
+
+CLIPS = ("0X108B163EEADDDABC.avi", "0X1154F8CD483D5CD5.avi")
+
+
+def test_soft_volumes_have_the_hard_value_and_grow_with_the_soft_area():
+    probs = torch.full((2, 8, 8), 0.5, requires_grad=True)
+    hard = torch.tensor([100.0, 40.0])
+    v = echo_clip_ef.soft_volumes(probs, hard)
+    assert torch.allclose(v, hard)
+    v.sum().backward()
+    assert (probs.grad > 0).all()
+
+
+def test_ef_loss_pulls_a_too_large_systolic_cavity_smaller():
+    """Our EF 100 * (1 - 60/100) = 40 % against the expert's 60 %: the loss falls when the ES cavity shrinks."""
+    probs = torch.full((2, 8, 8), 0.5, requires_grad=True)
+    loss = echo_clip_ef.ef_loss(probs, torch.tensor([100.0, 60.0]), torch.tensor([60.0]))
+    assert float(loss.detach()) == pytest.approx(0.2 - 0.5 * echo_clip_ef.EF_HUBER_PTS / 100, abs=1e-4)
+    loss.backward()
+    assert (probs.grad[1] > 0).all() and (probs.grad[0] < 0).all()  # descent: ES area down, ED area up
+    same = echo_clip_ef.ef_loss(probs.detach(), torch.tensor([100.0, 40.0]), torch.tensor([60.0]))
+    assert float(same) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_disk_volumes_are_the_pipelines_and_nan_without_an_lv():
+    big = half_ellipse_lv((128, 128), 60.0, 20.0, base_row=100, cx=64, wall_px=5)
+    small = half_ellipse_lv((128, 128), 50.0, 14.0, base_row=100, cx=64, wall_px=5)
+    v = echo_clip_ef.disk_volumes(np.stack([big, small, np.zeros_like(big)]), np.ones((3, 2)))
+    truth = 2 / 3 * np.pi * np.array([60.0 * 20.0 ** 2, 50.0 * 14.0 ** 2]) / 1000.0  # px^3 / 1000, as "ml"
+    assert v[:2] == pytest.approx(truth, rel=0.08) and np.isnan(v[2])
+    anisotropic = echo_clip_ef.disk_volumes(big[None], np.array([[2.0, 1.0]]))
+    assert anisotropic[0] > 1.5 * v[0]  # rows twice as long: a longer ventricle
+
+
+def test_clip_folds_split_every_clip_once_and_the_same_way_each_time():
+    names = [f"clip{i:02d}.avi" for i in range(11)]
+    folds = clip_folds(names, 3)
+    assert sorted(n for f in folds for n in f) == sorted(names)
+    assert [len(f) for f in folds] == [4, 4, 3]
+    assert folds == clip_folds(list(reversed(names)), 3)
+    assert folds != clip_folds(names, 3, seed=1)
+
+
+@pytest.fixture(scope="module")
+def events(tmp_path_factory, shared_data):
+    """Two real clinical clips with their (ED, ES) frames, as `evaluate echo-clips --json` lists them."""
+    root = shared_data / "echonet_clips"
+    if not (root / CLIPS[0]).is_file():
+        pytest.skip(f"{root} has no EchoNet clips")
+    path = tmp_path_factory.mktemp("events") / "events.json"
+    clips = [{"name": CLIPS[0], "ref_ef_pct": 54.7, "trusted_beats": [[12, 30], [52, 70]]},
+             {"name": CLIPS[1], "ref_ef_pct": 55.7, "trusted_beats": [[5, 22]]},
+             {"name": "no_beats.avi", "ref_ef_pct": 60.0, "trusted_beats": []}]
+    path.write_text(json.dumps({"summary": {}, "clips": clips}))
+    return root, path
+
+
+@pytest.mark.shared
+def test_clip_beats_are_the_networks_input_of_the_beats_frames(events, tmp_path):
+    from app.data.readers import load_recording
+    from app.ml.inference import network_frames
+
+    root, path = events
+    cache = tmp_path / "beats.npz"
+    clips = load_clip_beats(root, path, 64, cache)
+    assert [c.name for c in clips] == list(CLIPS) and cache.is_file()
+    assert clips[0].frames.shape == (2, 2, 64, 64) and clips[0].frames.dtype == np.uint8
+    small, box = network_frames(load_recording(root / CLIPS[0], echo=True), 64, frames=[52, 70])
+    assert np.abs(clips[0].frames[1].astype(float) / 255 - small).max() <= 0.5 / 255 + 1e-6
+    assert clips[0].pixel_hw == ((box[1] - box[0]) / 64, (box[3] - box[2]) / 64)
+    again = load_clip_beats(root, path, 64, cache)  # from the cache
+    assert [c.name for c in again] == list(CLIPS) and np.array_equal(again[1].frames, clips[1].frames)
+    assert clip_beats(root / CLIPS[0], CLIPS[0], 50.0, [], 64) is None
+
+
+@pytest.mark.shared
+def test_trainer_fine_tunes_on_a_fold_and_publishes_its_last_step(events, tmp_path, monkeypatch):
+    root, path = events
+    data = _fake_camus(tmp_path / "camus")
+    csv = tmp_path / "clips" / "FileList.csv"
+    csv.parent.mkdir()
+    csv.write_text("FileName,EF,ESV,EDV,FrameHeight,FrameWidth,FPS,NumberOfFrames\n"
+                   + "".join(f"{n},55,40,90,112,112,50,100\n" for n in CLIPS))
+    for n in CLIPS:
+        (csv.parent / n).symlink_to(root / n)
+    argv = ["--data", str(data), "--size", "32", "--channels", "4,8,8", "--steps", "2", "--batch", "2",
+            "--holdout", "1", "--checkpoint-root", str(tmp_path / "ckpt"), "--models-root", str(tmp_path / "models"),
+            "--phantom-clips", "0", "--threads", "1", "--no-bf16", "--clips", str(csv.parent), "--events", str(path),
+            "--clips-per-step", "2", "--fold", "0/2"]
+    assert echo_clip_ef.main(argv) == 0
+    held = (tmp_path / "models" / echo_clip_ef.HELDOUT_FILE).read_text().split()
+    assert held == clip_folds(CLIPS, 2)[0]
+    from lab.model_notes import read_metadata
+
+    meta = read_metadata("echo_seg_base", tmp_path / "models")
+    assert meta["trained_steps"] == 2 and "echocardiographer's EF" in meta["loss"]
+    assert "1 EchoNet-Dynamic clinical A4C clips" in meta["training_data"] and "fold 0 of 2" in meta["training_data"]
+    with pytest.raises(SystemExit, match="K/N"):
+        echo_clip_ef.main(argv[:-1] + ["0-2"])

@@ -1,0 +1,82 @@
+"""`evaluate echo-clips` (issue 53): the shipped pipeline on real clinical clips against the expert's EF."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.analysis.beats import Beat
+from lab.evaluation import echo_clips
+from lab.evaluation.echo_clips import ClipScore, beat_extreme_ratios, summarise
+
+
+def _score(name, ref, ours, es=(1.0,), ed=(1.0,), view="a4c", p=0.9, fallback=""):
+    return ClipScore(name, ref, ours, "area_curve" if fallback else "tempreg", fallback, 3, 2, es, ed, view, p)
+
+
+def test_summary_reports_signed_bias_limits_of_agreement_and_placement():
+    scores = [_score("a", 60.0, 50.0, es=(1.10, 1.0)), _score("b", 55.0, 57.0, ed=(0.9,)),
+              _score("c", 65.0, 61.0, view="other", p=0.85), _score("d", 58.0, None, fallback="why", p=0.5)]
+    s = summarise(scores)
+    err = np.array([-10.0, 2.0, -4.0])
+    assert s["n"] == 4 and s["scored"] == 3 and s["no_ef"] == ["d"]
+    assert s["ef_mae_pts"] == pytest.approx(np.abs(err).mean(), abs=0.01)
+    assert s["ef_bias_pts"] == pytest.approx(err.mean(), abs=0.01)
+    sd = err.std(ddof=1)
+    assert s["ef_loa_pts"] == pytest.approx([err.mean() - 1.96 * sd, err.mean() + 1.96 * sd], abs=0.01)
+    assert s["within_5_pts"] == pytest.approx(2 / 3, abs=1e-3)
+    assert s["es_area_over_beat_min"] == pytest.approx(np.mean([1.1, 1.0, 1.0, 1.0, 1.0]), abs=1e-3)
+    assert s["es_beats_over_5pct"] == pytest.approx(0.2, abs=1e-3)
+    assert s["tempreg_set_aside"] == 1 and s["ed_es_methods"] == {"tempreg": 3, "area_curve": 1}
+    assert (s["view_not_a4c"], s["view_warnings"], s["view_below_0_8"]) == (1, 1, 1)
+
+
+def test_es_placement_is_the_area_at_es_over_the_beats_smallest():
+    area = np.array([10, 9, 7, 5, 4, 5, 8, 9, 10, 8, 6, 5, 6, 9, 10], float)
+    beats = [Beat(0, 5, 8, 10, 5), Beat(8, 11, 14, 10, 5), Beat(0, 4, None, 10, 4),
+             Beat(8, 12, 14, 10, 6, trusted=False)]
+    es, ed = beat_extreme_ratios(area, beats)
+    assert es == pytest.approx((5 / 4, 1.0)) and ed == pytest.approx((1.0, 1.0))
+
+
+@pytest.mark.shared
+def test_one_real_clip_through_the_shipped_pipeline(shared_data, tmp_path, capsys):
+    root = shared_data / "echonet_clips"
+    if not (root / "FileList.csv").is_file():
+        pytest.skip(f"{root} has no FileList.csv")
+    refs = echo_clips.read_file_list(root)
+    assert len(refs) == 80 and all(50 <= r.ef_pct <= 70 for r in refs)
+    wanted = tmp_path / "clips.txt"
+    wanted.write_text("0X1154F8CD483D5CD5.avi\n")
+    out = tmp_path / "out.json"
+    assert echo_clips.main(["--data", str(root), "--clips", str(wanted), "--workers", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "0X1154F8CD483D5CD5.avi" in printed and "EF MAE" in printed and "limits of agreement" in printed
+    result = json.loads(out.read_text())
+    clip = result["clips"][0]
+    assert clip["ef_pct"] is not None and abs(clip["ef_error"]) < 15
+    assert clip["trusted_beats"] and all(ed < es for ed, es in clip["trusted_beats"])
+    assert all(r < 1.05 for r in clip["es_ratios"])  # ES at its beat's smallest cavity
+    assert result["summary"]["n"] == 1 and clip["view"]
+    with pytest.raises(SystemExit, match="FileList.csv"):
+        echo_clips.main(["--data", str(tmp_path)])
+
+
+def test_pooled_folds_are_summarised_together(tmp_path, capsys):
+    """The cross-validated figure: each fold scored by the model that did not train on it, then pooled."""
+    from dataclasses import asdict
+
+    folds = [[_score("a", 60.0, 50.0), _score("b", 55.0, 57.0)], [_score("c", 65.0, 61.0, es=(1.2,))]]
+    paths = []
+    for i, scores in enumerate(folds):
+        path = tmp_path / f"fold{i}.json"
+        path.write_text(json.dumps({"summary": summarise(scores),
+                                    "clips": [{**asdict(s), "ef_error": s.ef_error} for s in scores]}))
+        paths.append(str(path))
+    out = tmp_path / "pooled.json"
+    assert echo_clips.main(["--pool", *paths, "--json", str(out), "--quiet"]) == 0
+    pooled = json.loads(out.read_text())["summary"]
+    assert pooled == summarise(folds[0] + folds[1]) and pooled["n"] == 3
+    assert "EF MAE 5.33 pts, bias -4.0" in capsys.readouterr().out
