@@ -109,6 +109,7 @@ def test_trainer_fine_tunes_on_a_fold_and_publishes_its_last_step(events, tmp_pa
 
     meta = read_metadata("echo_seg_base", tmp_path / "models")
     assert meta["trained_steps"] == 2 and "echocardiographer's EF" in meta["loss"]
+    assert meta["command"].startswith("python -m app train echo-clip-ef ")
     assert "1 EchoNet-Dynamic clinical A4C clips" in meta["training_data"] and "fold 0 of 2" in meta["training_data"]
     with pytest.raises(SystemExit, match="K/N"):
         echo_clip_ef.main(argv[:-1] + ["0-2"])

@@ -207,8 +207,9 @@ def _last_of_plateau(y: np.ndarray, peak: int, min_dist: int, tol: float = 0.01)
 class EdEsChoice:
     """The ED/ES frames an analysis uses and where they come from.
 
-    method: TEMPREG_METHOD / FUSED_METHOD, or CURVE_METHOD with ed_frames = es_frames = None (the measuring
-    step takes the curve's own extrema) and `fallback` saying why the detector's events were not used.
+    method: TEMPREG_METHOD / FUSED_METHOD, or CURVE_METHOD with `fallback` saying why the detector's events were
+    not used, and ed_frames = es_frames = None where the measuring step takes the curve's own extrema (a stack,
+    a gated cycle; on a clip the analysis' ED/ES step fills them in: app.workflow.analyse.at_clip_extremes).
     """
 
     ed_frames: tuple[int, ...] | None

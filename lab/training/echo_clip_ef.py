@@ -83,6 +83,8 @@ def disk_volumes(labels: np.ndarray, pixel_hw) -> np.ndarray:
 class ClipEfTrainer(Trainer):
     """Trainer (--arch base) whose loss adds the clinical beats' EF loss."""
 
+    TARGET = "echo-clip-ef"
+
     def __init__(self, args, argv: list[str]):
         from lab.training.echo_clip_data import load_clip_beats
 

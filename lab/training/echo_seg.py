@@ -150,6 +150,8 @@ def hard_dice_per_class(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
 class Trainer:
     """Holds the network, optimiser and data; `run()` trains until steps/time are done."""
 
+    TARGET = "echo-seg"  # the `train` target whose command this is (recorded with the model)
+
     def __init__(self, args: argparse.Namespace, argv: list[str]):
         import torch
 
@@ -177,7 +179,7 @@ class Trainer:
         self.model = build(*echo_network(args.arch, self.meta["channels"], self.meta["lstm_levels"])).to(self.device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=args.lr, weight_decay=1e-4)
         self.step, self.best, self.history = 0, -1.0, []
-        self.command = "python -m app train echo-seg " + " ".join(shlex.quote(a) for a in argv)
+        self.command = f"python -m app train {self.TARGET} " + " ".join(shlex.quote(a) for a in argv)
         self.commands = [self.command]
         arrays = load_split("train", args.size, args.data, args.limit)
         self.train, self.holdout = split_holdout(arrays, args.holdout)
