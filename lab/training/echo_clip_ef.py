@@ -1,7 +1,7 @@
 """`train echo-clip-ef`: fine-tune the echo U-Net on CAMUS (Dice) with clinical clips' expert EF as weak supervision.
 
-On clinical video the shipped U-Net draws the systolic cavity too large (issue 53: our LV area over the expert's
-at ES 1.24, at ED 1.06), which CAMUS' ED/ES frames do not show it. Each step here is the CAMUS (and phantom)
+On clinical video the U-Net trained on CAMUS drew the systolic cavity too large (issue 53), which CAMUS' own ED/ES
+frames do not show. Each step here is the CAMUS (and phantom)
 batch of `train echo-seg --arch base` with its Dice + cross-entropy loss, and in the same forward pass the ED and
 ES frames of a few clinical beats (lab.training.echo_clip_data): their EF, computed from the network's soft LV
 masks, is pulled towards the echocardiographer's EF of the clip (`ef_loss`). The EF is the pipeline's own (method
@@ -10,9 +10,9 @@ soft LV area (a disk volume grows as area^1.5 when the shape is kept). Nothing t
 border is: CAMUS' expert masks keep the shapes, the clips only say how much the cavity shrinks.
 
 Clips in training are never scored: `--fold K/N` trains on the clips outside fold K (by clip) and writes the
-fold's clips beside the model, which `evaluate echo-clips --clips` scores (lab/notes/echo_clip_ef.md has the commands). The
-model is published once, at the last step (the CAMUS hold-out Dice is reported, not used to select: it cannot
-see what the clips teach).
+fold's clips beside the model, which `evaluate echo-clips --clips` scores (lab/notes/echo_clip_ef.md has the
+commands). The model is published once, at the last step (the CAMUS hold-out Dice is reported, not used to
+select: it cannot see what the clips teach).
 """
 
 from __future__ import annotations
