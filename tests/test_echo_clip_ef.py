@@ -62,10 +62,14 @@ def events(tmp_path_factory, shared_data):
     root = shared_data / "echonet_clips"
     if not (root / CLIPS[0]).is_file():
         pytest.skip(f"{root} has no EchoNet clips")
+    from dataclasses import asdict
+
+    from lab.evaluation.echo_clips import ClipScore
+
     path = tmp_path_factory.mktemp("events") / "events.json"
-    clips = [{"name": CLIPS[0], "ref_ef_pct": 54.7, "trusted_beats": [[12, 30], [52, 70]]},
-             {"name": CLIPS[1], "ref_ef_pct": 55.7, "trusted_beats": [[5, 22]]},
-             {"name": "no_beats.avi", "ref_ef_pct": 60.0, "trusted_beats": []}]
+    scores = [(CLIPS[0], 54.7, ((12, 30), (52, 70))), (CLIPS[1], 55.7, ((5, 22),)), ("no_beats.avi", 60.0, ())]
+    clips = [asdict(ClipScore(name, ef, 50.0, "tempreg", "", len(beats), len(beats), (), (), "a4c", 0.9,
+                              trusted_beats=beats)) for name, ef, beats in scores]
     path.write_text(json.dumps({"summary": {}, "clips": clips}))
     return root, path
 

@@ -29,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.workflow.view_step import CONFIDENT_PROBABILITY as CONFIDENT_VIEW
+
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echonet_clips"
-CONFIDENT_VIEW = 0.8  # app.workflow.view_step.CONFIDENT_PROBABILITY
 WITHIN_PTS = 5.0
 
 
@@ -106,14 +107,11 @@ def beat_extreme_ratios(area: np.ndarray, beats) -> tuple[tuple[float, ...], tup
 
 def score_clip(path: Path, ref: ClipRef) -> ClipScore:
     """The shipped analysis of one clip (as `analyze PATH --view a4c --no-strain`), scored."""
+    from app.tasks import run_task
     from app.workflow.analyse import AnalysisOptions, analyze_file
-    from app.workflow.results import RecordingAnalysis
 
     try:
-        result = None
-        for item in analyze_file(path, AnalysisOptions(view="a4c", strain=False)):
-            if isinstance(item, RecordingAnalysis):
-                result = item
+        result = run_task(analyze_file(path, AnalysisOptions(view="a4c", strain=False)))
     except Exception as exc:  # noqa: BLE001 - one clip's failure is reported, the others still run
         return ClipScore(ref.name, ref.ef_pct, None, "", "", 0, 0, (), (), "", 0.0, (), f"{type(exc).__name__}: {exc}")
     m = result.measurements

@@ -12,7 +12,6 @@ Folds are by clip (`clip_folds`): a model trained on some clips is scored on the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,10 +53,11 @@ def load_clip_beats(root: Path, events_json: Path, size: int, cache: Path | None
     (an .npz) when given."""
     if cache is not None and cache.is_file():
         return _read_cache(cache)
-    clips = json.loads(events_json.read_text(encoding="utf-8"))["clips"]
+    from lab.evaluation.echo_clips import read_scores
+
     out = []
-    for c in clips:
-        beats = clip_beats(root / c["name"], c["name"], c["ref_ef_pct"], c.get("trusted_beats") or (), size)
+    for score in read_scores(events_json):
+        beats = clip_beats(root / score.name, score.name, score.ref_ef_pct, score.trusted_beats, size)
         if beats is not None:
             out.append(beats)
     if cache is not None:
