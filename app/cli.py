@@ -74,12 +74,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `info ... | head`: the reader has what it wanted; no message, no flush error at exit
+        _stdout_to_devnull()
+        return 0
     except Exception as exc:  # a bug: one line, never a bare traceback in front of the user
         if os.environ.get("CARDIOTRACE_DEBUG") == "1":
             traceback.print_exc()
         message = " ".join(str(exc).split())
         print(f"internal error (a bug, please report it): {type(exc).__name__}: {message}", file=sys.stderr)
         return 1
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (a test's capture): nothing will flush into the pipe
+        pass
 
 
 def entry_point() -> int:

@@ -89,7 +89,8 @@ def test_json_to_stdout_and_masks(files, capsys, tmp_path):
 
 def test_two_views_give_biplane(files, capsys):
     (p4, t4, _), (p2, t2, _) = files["a4c"], files["a2c"]
-    code = main(["analyze", str(p4), str(p2), "--labels", str(t4), "--labels", str(t2), "--json", "-"])
+    code = main(["analyze", str(p4), str(p2), "--labels", str(t4), "--labels", str(t2), "--json", "-",
+                 "--same-patient"])  # MetaImage files carry no patient
     out = capsys.readouterr()
     assert code == 0, out.err
     result = json.loads(out.out)

@@ -89,3 +89,14 @@ def test_info_subprocess_on_real_data(shared_data, project_root):
     bad = subprocess.run([sys.executable, "-m", "app", "info", str(shared_data / "README.md")],
                          capture_output=True, text=True, cwd=project_root, timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and not bad.stdout
+
+
+def test_info_into_head_ends_quietly():
+    """`info FOLDER | head -1` (issue 54): the reader closes the pipe; no "internal error ... BrokenPipeError"."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(f"'{sys.executable}' -m app info resources/demo/sax | head -1", shell=True, cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("path:") and len(done.stdout.splitlines()) == 1
+    assert done.stderr == "", done.stderr

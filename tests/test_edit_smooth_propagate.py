@@ -170,3 +170,25 @@ def test_reanalysis_keeps_propagated_edits_and_undo_brings_back_the_marks(phanto
     assert not st.propagated_keys and not st.edited_keys
     replace.revert(study)
     assert st.propagated_keys == propagated
+
+
+def test_a_drag_on_an_adult_border_bends_two_points_each_side():
+    """Issue 54: on the demo A4C (control points 9 mm apart) a 15 mm radius moved only the next point on each
+    side, by a third: the spline drew a visible tent. The neighbourhood now spans at least three gaps."""
+    from pathlib import Path
+
+    from app.data.readers import load_recording
+    from app.workflow.contour_adapter import control_contours_from_analysis
+    from report_fixtures import analyse_with_labels
+
+    demo = Path(__file__).resolve().parents[1] / "resources" / "demo"
+    recording = load_recording(demo / "a4c.dcm")
+    analysis = analyse_with_labels(recording, np.load(demo / "a4c.truth.npz")["labels"])
+    endo = control_contours_from_analysis(analysis)[(0, 0)]["endo"]
+    i, d = 8, np.array([8.0, 0.0])  # about 7 mm at 0.93 mm/px
+    moved = endo.dragged(i, endo.points_px[i] + d, 15.0, recording.spacing_mm).points_px
+    shift = np.hypot(*(moved - endo.points_px).T) / 8.0
+    assert shift[i] == pytest.approx(1.0)
+    assert 0.6 < shift[i - 1] < 0.9 and 0.6 < shift[i + 1] < 0.9  # 3/4 of the drag
+    assert 0.1 < shift[i - 2] < 0.4 and 0.1 < shift[i + 2] < 0.4  # 1/4
+    assert np.all(shift[: i - 3] == 0) and np.all(shift[i + 4:] == 0)

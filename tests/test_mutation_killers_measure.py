@@ -12,7 +12,7 @@ from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
-from app.workflow.biplane import measure_study
+from app.workflow.study_result import compose_study
 from app.workflow.lv_curves import disk_chords_px, frame_disks
 from app.workflow.measure import measure_recording
 from tests.test_pipeline_synthetic import _ring_stack, beating_labels, recording_for
@@ -53,7 +53,7 @@ def test_biplane_stroke_volume_and_ef_follow_from_its_volumes(beating):
     for view in ("a4c", "a2c"):
         rec, contours = recording_for(labels, view=view), extract_all(labels)
         triples.append((rec, contours, measure_recording(rec, contours)))
-    bi = measure_study(triples).biplane
+    bi = compose_study(triples).measurements.biplane
     assert bi is not None and bi.edv_ml > bi.esv_ml > 0
     assert bi.sv_ml == pytest.approx(bi.edv_ml - bi.esv_ml, abs=1e-9)
     assert bi.ef_pct == pytest.approx(100.0 * (bi.edv_ml - bi.esv_ml) / bi.edv_ml, abs=1e-9)
@@ -196,7 +196,7 @@ def test_a_biplane_with_one_uncalibrated_view_has_no_ml_volumes(beating):
     for view, calibrated in (("a4c", True), ("a2c", False)):
         rec, contours = recording_for(labels, view=view, calibrated=calibrated), extract_all(labels)
         triples.append((rec, contours, measure_recording(rec, contours)))
-    bi = measure_study(triples).biplane
+    bi = compose_study(triples).measurements.biplane
     assert bi is not None and not bi.calibrated and bi.edv_ml is None and bi.esv_ml is None and bi.sv_ml is None
     assert bi.ef_pct is not None
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.ml.weights import model_available
@@ -99,3 +100,61 @@ def test_cli_batch_and_viewer_give_the_same_analysis(name, flags, model, tmp_pat
         assert cli["gls_pct"] is not None  # strain ran the same way on every path
     assert _without_file(batch) == _without_file(cli)
     assert _without_file(viewer) == _without_file(cli)
+
+
+def test_a_study_of_two_views_with_a_second_a4c_is_one_answer_on_every_path(tmp_path):
+    """Issue 54 item 1: the study-level numbers (biplane, LA volume, the view pair) of the demo exam's A4C and A2C
+    with a second A4C clip, through `analyze A B C --measurements` (a process of its own) and the viewer's study
+    (StudyState + its report export): the same measurements JSON, with no tolerance; the study says which A4C
+    it used."""
+    import shutil
+
+    from app.data.readers import load_recording
+    from app.report.from_study import export_study
+    from app.tasks import run_task
+    from app.workflow.study import StudyState
+    from app.workflow.study_analysis import analyze_for_viewer
+
+    import pydicom
+
+    names = ["a4c_no_regions.dcm", "a2c.dcm", "a4c.dcm"]  # the first A4C lost its calibration on export
+    shutil.copy(DEMO / "a2c.dcm", tmp_path / "a2c.dcm")
+    shutil.copy(DEMO / "a4c.dcm", tmp_path / "a4c.dcm")
+    uncalibrated = pydicom.dcmread(DEMO / "a4c.dcm")
+    del uncalibrated.SequenceOfUltrasoundRegions
+    uncalibrated.save_as(tmp_path / names[0])
+    truths = [DEMO / "a4c.truth.npz", DEMO / "a2c.truth.npz", DEMO / "a4c.truth.npz"]
+    cli_out = tmp_path / "cli.json"
+    flags = [f for t in truths for f in ("--labels", str(t))] + ["--measurements", str(cli_out), "--no-strain"]
+    cli = _cli_json_many([tmp_path / n for n in names], flags)
+    assert cli["biplane"] is not None and len(cli["recordings"]) == 3
+    assert cli["study_notes"] == ["2 A4C clips in the study: the biplane and LA volume use a4c.dcm (calibrated)"]
+    assert cli["biplane"]["edv_ml"] is not None  # from the calibrated A4C, not the first one given
+
+    study = StudyState()
+    for name, truth in zip(names, truths):
+        recording = load_recording(tmp_path / name)
+        labels = np.load(truth)["labels"]
+        analysis = run_task(analyze_for_viewer(recording, segmenter=lambda r, lab=labels: lab, strain=False))
+        study.set_analysis(study.add_recording(recording), analysis)
+    (viewer_out,) = export_study(study, tmp_path / "viewer", kinds=("json",))
+    cli_json, viewer_json = (json.loads(p.read_text(encoding="utf-8")) for p in (cli_out, viewer_out))
+    assert cli_json["study"]["la_volume_ml"]["value"] is not None and "ef_pct" in cli_json["study"]
+    assert _comparable(viewer_json) == _comparable(cli_json)
+
+
+def _cli_json_many(paths, flags: list[str]) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "app", "analyze", *map(str, paths), *flags, "--json", "-"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _comparable(data):
+    """The export without what differs by nature: when it was made and where the files were read."""
+    if isinstance(data, dict):
+        return {k: _comparable(v) for k, v in data.items() if k not in ("created", "source_path", "file")}
+    if isinstance(data, list):
+        return [_comparable(v) for v in data]
+    return data

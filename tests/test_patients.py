@@ -21,6 +21,9 @@ DOE = PatientInfo(name="Doe^John", patient_id="123", birth_date="19600102", stud
     (PatientInfo(patient_id="123", study_uid="9.9"), DIFFERENT, "Study Instance UID"),
     (PatientInfo(study_uid="1.2.3"), SAME, "Study Instance UID"),
     (PatientInfo(), UNKNOWN, ""),
+    (PatientInfo(name="Doe^John"), UNKNOWN, ""),  # a name alone is shared by strangers
+    (PatientInfo(birth_date="19600102"), UNKNOWN, ""),
+    (PatientInfo(name="Doe^John", birth_date="19600102"), SAME, "name and birth date"),
     (PatientInfo(name="Anonymous", birth_date="00000000"), UNKNOWN, ""),
 ])
 def test_compare_patients(other, verdict, field):

@@ -79,14 +79,42 @@ def test_four_phantom_frames_give_both_pairs_and_the_biplane_ef(tmp_path, capsys
         truth_ef[view] = truth.ef_pct
         for kind, frame in (("ED", truth.ed_frames[1]), ("ES", truth.es_frames[0])):
             paths.append(_write(tmp_path / f"patient_{view[1]}CH_{kind}.mhd", rec.frames[frame], rec.spacing_mm))
-    result = _analyze(capsys, *paths)
+    result = _analyze(capsys, *paths, "--same-patient")  # .mhd files carry no patient
     a4c, a2c = result["recordings"]
     assert (a4c["view"], a2c["view"]) == ("a4c", "a2c") and a4c["frames"] == a2c["frames"] == 2
     for r in (a4c, a2c):
         assert r["ed_frames"] == [0] and r["es_frames"] == [1] and r["heart_rate_bpm"] is None
         assert any("one file per phase" in n for n in r["notes"])
+        assert any("taken as one patient on the user's word (--same-patient)" in n for n in r["notes"])
         assert abs(r["ef_pct"] - truth_ef[r["view"]]) < 15, r["view"]  # the network's EF, not the truth's
     assert result["biplane"] is not None and result["biplane"]["ef_pct"] > 0
+
+
+def test_two_files_without_identity_are_no_pair_unless_the_user_says_so(tmp_path, capsys):
+    """Issue 54 fault 1: an ED frame of one patient and an ES frame of another, in files that carry no identity,
+    made one ED/ES pair (EF 68 %, exit 0, no note). Now: exit 2, one line naming both files, nothing analysed;
+    files that name two patients stay refused even with --same-patient."""
+    from dataclasses import replace
+
+    from app.data.recording import PatientInfo
+    from app.data.writers import write_recording
+    from tests.analysis_synth import phantom_echo
+
+    rec = phantom_echo("a4c").recording
+    ed = _write(tmp_path / "patientA_4CH_ED.mhd", rec.frames[0], rec.spacing_mm)
+    es = _write(tmp_path / "patientB_4CH_ES.mhd", rec.frames[5], rec.spacing_mm)
+    assert main(["analyze", ed, es, "--json", "-", "--no-strain"]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and len(out.err.strip().splitlines()) == 1, out.err
+    assert "patientA_4CH_ED.mhd" in out.err and "patientB_4CH_ES.mhd" in out.err and "--same-patient" in out.err
+
+    doe = tmp_path / "doe.dcm"
+    roe = tmp_path / "roe.dcm"
+    write_recording(replace(rec, patient=PatientInfo(name="Doe^John", patient_id="1")), doe)
+    write_recording(replace(rec, patient=PatientInfo(name="Roe^Jane", patient_id="2")), roe)
+    assert main(["analyze", str(doe), str(roe), "--same-patient", "--no-strain"]) == 2
+    err = capsys.readouterr().err
+    assert "different patient ID" in err and "DOE JOHN" in err and "ROE JANE" in err
 
 
 def test_camus_ed_and_es_files_match_the_two_frame_file(shared_data, tmp_path, capsys):
@@ -98,7 +126,7 @@ def test_camus_ed_and_es_files_match_the_two_frame_file(shared_data, tmp_path, c
     es_path = _write(tmp_path / "p_4CH_ES.mhd", es, spacing)
     ed_path = _write(tmp_path / "p_4CH_ED.mhd", ed, spacing)
     pair_path = _write(tmp_path / "pair.mhd", np.stack([es, ed]), spacing)
-    joined = _analyze(capsys, es_path, ed_path, "--view", "a4c")
+    joined = _analyze(capsys, es_path, ed_path, "--view", "a4c", "--same-patient")
     pair = _analyze(capsys, pair_path, "--view", "a4c")
     assert joined["frames"] == 2 and joined["ed_frames"] == [1] and joined["es_frames"] == [0]
     for key in ("edv_ml", "esv_ml", "ef_pct"):

@@ -14,7 +14,7 @@ import pytest
 
 from app.analysis.seg_metrics import dice
 from app.data import phantom
-from app.workflow.biplane import measure_study
+from app.workflow.study_result import compose_study
 from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
 from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo
@@ -64,7 +64,7 @@ def test_echo_phantom_annulus_and_apex_match_truth(echo_cases, analyses):
 
 
 def test_echo_phantom_biplane(echo_cases, analyses):
-    study = measure_study([analyses["a4c"], analyses["a2c"]])
+    study = compose_study([analyses["a4c"], analyses["a2c"]]).measurements
     bi = study.biplane
     assert bi is not None
     assert bi.ef_pct == pytest.approx(100 * (130 - 55) / 130, abs=0.8)  # measured +0.37

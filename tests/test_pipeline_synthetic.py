@@ -11,7 +11,7 @@ import pytest
 
 from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
-from app.workflow.biplane import measure_study
+from app.workflow.study_result import compose_study
 from app.workflow.lv_curves import disk_chords_px
 from app.workflow.measure import measure_recording
 from app.tasks import run_task
@@ -235,13 +235,13 @@ def test_biplane_study(beating):
     same = labels.copy()
     a4c = run_task(analyze_recording(recording_for(labels, view="a4c"), segmenter=lambda r: labels))
     a2c = run_task(analyze_recording(recording_for(same, view="a2c"), segmenter=lambda r: same))
-    study = measure_study([a4c, a2c])
+    study = compose_study([a4c, a2c]).measurements
     assert study.biplane is not None and study.biplane.method == "biplane"
     # the same section in both views: biplane equals monoplane
     assert study.biplane.edv_ml == pytest.approx(a4c.measurements.edv_ml, rel=0.01)
     assert study.biplane.ef_pct == pytest.approx(a4c.measurements.ef_pct, abs=0.5)
     assert study.primary is study.biplane
-    only = measure_study([a4c])
+    only = compose_study([a4c]).measurements
     assert only.biplane is None and only.primary is a4c.measurements
 
 

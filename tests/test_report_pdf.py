@@ -30,13 +30,13 @@ def one_view():
 
 @pytest.fixture(scope="module")
 def three_views():
-    from app.workflow.biplane import measure_study
+    from app.workflow.study_result import compose_study
 
     out = []
     for i, view in enumerate(("a4c", "a2c", "a3c")):
         a = synthetic_analysis(view=view, seed=i, path=Path(f"/study/{view}.dcm"))
         out.append(replace(a, strain=synthetic_strain(a, weak_segment=2 if view == "a2c" else None)))
-    return out, measure_study(out)
+    return out, compose_study(out).measurements
 
 
 def test_pdf_text_holds_every_value_of_the_json(tmp_path, one_view):
@@ -232,6 +232,10 @@ def test_edited_phrases_and_report_file_name():
                                                              "values affected: ESV, SV, EF"]
     assert edited_phrases({"es_frames", "esv_ml", "sv_ml", "ef_pct"})[0] == "ES frames set by hand"
     assert "LV end-systolic contour edited" not in edited_phrases({"es_frames", "esv_ml"})
+    # An echo report lists only the values it prints (a contour edit's closure also names RV values and FAC).
+    closure = {"edv_ml", "esv_ml", "sv_ml", "ef_pct", "fac_pct", "rv_edv_ml", "rv_ef_pct", "gls_pct"}
+    assert edited_phrases(closure, shown={"edv_ml", "esv_ml", "sv_ml", "ef_pct", "gls_pct"})[-1] == \
+        "values affected: EDV, ESV, SV, EF, GLS"
     assert contour_source("labels:a4c.truth.npz") == "labels from a4c.truth.npz"
     assert contour_source("echo_seg_base + label hysteresis 0.2", edited=True).endswith(
         "label hysteresis 0.2, corrected by hand")

@@ -219,7 +219,7 @@ def test_reference_ranges():
     assert reference_range("ef_pct", "M").low == 52
     assert reference_range("ef_pct").low == 52
     assert classify("ef_pct", 53.0, "F") == "low" and classify("ef_pct", 53.0, "M") == "normal"
-    assert classify("gls_pct", -12.0) == "high" and classify("gls_pct", -21.0) == "normal"
+    assert classify("gls_pct", -12.0) == "reduced" and classify("gls_pct", -21.0) == "normal"
     assert classify("sv_ml", 70.0) == ""
     assert classify("heart_rate_bpm", 120.0, "M", "mri") == "high"
     # cine MRI: the CMR table (Kawel-Boehm 2020), never the echo one: an EF of 55 % is normal on echo, low on CMR

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -184,12 +185,20 @@ def test_report_button_writes_the_pdf_of_a_restored_study(make_window, qtbot, ph
     again.open_paths([str(path)])  # restored from the autosave: no new analysis
     assert again.opener.wait_opened()  # the file is read in a worker
     assert again.study[0].analysed and again.reports.report_button.isEnabled()
-    pdf = tmp_path / "out.pdf"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(pdf), "PDF (*.pdf)")))
+    (tmp_path / "reports").mkdir()
+    pdf = tmp_path / "reports" / "out.pdf"
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (offered.append(Path(a[2])), (str(pdf), "PDF (*.pdf)"))[1]))
     qtbot.mouseClick(again.reports.report_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: again.reports.worker is None, timeout=60000)
     assert not dialogs_seen, dialogs_seen
     assert pdf.read_bytes()[:4] == b"%PDF"
+    # Issue 54: the PDF is not offered beside the recording (a shared data folder), but where the last one went.
+    assert offered[0].parent != path.parent
+    qtbot.mouseClick(again.reports.report_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: again.reports.worker is None, timeout=60000)
+    assert offered[1].parent == pdf.parent
 
 
 def test_cine_mr_stack_with_the_shipped_models_in_the_viewer(make_window, qtbot):

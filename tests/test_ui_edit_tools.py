@@ -128,9 +128,16 @@ def test_gls_is_retracked_in_a_worker_after_an_edit_and_says_its_view(make_windo
     assert "GLS re-tracked on the edited contours" in table.method.text()
     assert table.cell_text("gls_mean_pct") == f"{(a4c.strain.gls_pct + a2c.strain.gls_pct) / 2:.1f} %"
     assert window.curves.strain_source is a4c.strain
+    edited_strain = a4c.strain
     with qtbot.waitSignal(window.edits.retrack.retracked, timeout=30000):
         window.actions.undo.trigger()
     assert a4c.strain.gls_pct == pytest.approx(gls0, abs=1e-6)  # no edits: the analysis' own labels again
+    # Issue 54: the undo takes back the strain of those contours at once (no run), and the overlay with it.
+    assert a4c.strain is strain0 and not window.edits.retrack.busy(0)
+    qtbot.waitUntil(lambda: window.curves.strain_source is strain0, timeout=1000)
+    with qtbot.waitSignal(window.edits.retrack.retracked, timeout=1000):
+        window.actions.redo.trigger()
+    assert a4c.strain is edited_strain and not window.edits.retrack.busy(0)
 
 
 def test_a_newer_edit_cancels_the_running_retrack(make_window, qtbot, phantom_views):

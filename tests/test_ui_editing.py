@@ -186,3 +186,27 @@ def test_unexpected_exception_becomes_a_message(make_window, monkeypatch, dialog
     except RuntimeError:
         sys.excepthook(*sys.exc_info())
     assert dialogs_seen[-1][1] == "Unexpected error" and "boom in a slot" in dialogs_seen[-1][2]
+
+
+def test_the_wheel_over_the_side_panel_does_not_change_the_drag_radius(make_window, qtbot):
+    """Issue 54: scrolling the side panel with the mouse wheel changed the drag radius it passed over."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    window = make_window()
+    box = window.tools.drag_radius
+    before = box.value()
+
+    def wheel() -> None:
+        centre = QPointF(box.rect().center())
+        event = QWheelEvent(centre, QPointF(box.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, 120),
+                            Qt.NoButton, Qt.NoModifier, Qt.NoScrollPhase, False)
+        QApplication.sendEvent(box, event)
+
+    wheel()
+    assert box.value() == before
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus, timeout=2000)
+    wheel()
+    assert box.value() != before  # clicked into, the field takes the wheel as any spin box does

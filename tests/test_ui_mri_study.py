@@ -208,11 +208,15 @@ def test_analyse_all_runs_the_recordings_one_after_another(make_window, qtbot):
     window.controller.with_strain = False
     concurrent = []
     window.controller.analysis_progress.connect(lambda i, f, t: concurrent.append(len(window.controller.workers)))
+    window.show_recording(1)  # the user watches the A2C play while the study is analysed
+    window.cine.set_playing(True)
     window.tools.analyse_all_button.click()
     qtbot.waitUntil(lambda: all(st.analysed for st in window.study.recordings) and not window.study_actions.running,
                     timeout=60000)
     assert concurrent and max(concurrent) == 1  # never two analyses at once
     assert "Analysed 2 recording(s)" in window.statusBar().currentMessage()
+    assert window.index == 1 and window.cine.recording is window.study[1].recording  # issue 54: not switched
+    assert window.cine.playing
 
 
 def test_analyse_all_cancel_stops_the_queue(make_window, qtbot):
@@ -301,7 +305,7 @@ def study_actions_body_size_edit(index):
 
 def test_la_volume_biplane_area_length_from_the_traced_atrium(make_window, qtbot, monkeypatch):
     import app.ui.study_actions as study_actions
-    from app.workflow.la_volume import area_length_ml, study_la_volume
+    from app.workflow.la_volume import area_length_ml
     from tests.ui_fixtures import fake_analysis
 
     window = make_window()
@@ -312,7 +316,7 @@ def test_la_volume_biplane_area_length_from_the_traced_atrium(make_window, qtbot
         window.study.set_analysis(index, fake_analysis(labels, ed_frames=(0,), es_frames=(12,)))
         truth[view] = labels[12] == 3
     qtbot.wait(20)
-    la = study_la_volume(window.study)
+    la = window.study.la
     assert la is not None
     area_mm2 = truth["a4c"].sum() * 0.25  # 0.5 mm pixels
     rows = np.flatnonzero(truth["a4c"].any(axis=1))
@@ -355,7 +359,6 @@ def test_mri_pdf_has_cmr_mass_range_and_no_echo_strain_words(tmp_path):
 
 
 def test_la_volume_single_plane_when_only_one_view_has_a_traced_atrium(make_window, qtbot):
-    from app.workflow.la_volume import study_la_volume
     from tests.ui_fixtures import fake_analysis
 
     window = make_window()
@@ -364,7 +367,7 @@ def test_la_volume_single_plane_when_only_one_view_has_a_traced_atrium(make_wind
     window.study.set_analysis(index, fake_analysis(labels, ed_frames=(0,), es_frames=(12,)))
     window.show_recording(index)
     qtbot.wait(20)
-    la = study_la_volume(window.study)
+    la = window.study.la
     assert la is not None and la.views == ("a4c",) and la.method == "single-plane area-length (A4C)"
     assert la.volume_ml == pytest.approx(8 / (3 * np.pi) * la.area_a4c_mm2 ** 2 / la.length_mm / 1000)
     labels_shown = {r[0]: r[1] for r in window.measurements.rows}

@@ -33,7 +33,7 @@ def _search(browser, qtbot, **fields):
     qtbot.waitUntil(lambda: not browser.busy(), timeout=30000)  # then the series of the first study
 
 
-def test_open_from_pacs_analyse_and_send_back(make_window, qtbot, orthanc, cache_dir, dialogs_seen):
+def test_open_from_pacs_analyse_and_send_back(make_window, qtbot, orthanc, cache_dir, dialogs_seen, tmp_path):
     window = make_window()
     truth = np.load(DEMO / "a4c.truth.npz")["labels"]
     window.controller.segmenter_for = lambda recording: (lambda r: truth)
@@ -59,9 +59,50 @@ def test_open_from_pacs_analyse_and_send_back(make_window, qtbot, orthanc, cache
     qtbot.waitUntil(lambda: window.actions.pacs.worker is None, timeout=120000)
     assert not dialogs_seen, dialogs_seen
     assert "Stored 3 objects" in window.statusBar().currentMessage()
+    assert "preliminary" in window.statusBar().currentMessage()
     kinds = {s.modality for s in retrieve.find_series(parse_dimse(orthanc.node), orthanc.echo_study_uid)}
     assert {"SR", "SEG", "DOC"} <= kinds
     assert worker is not None
+
+    # Issue 54 item 2: signed, then sent again. What leaves is the report signed in the window, and it says
+    # that it amends the preliminary results sent first.
+    window.study.set_conclusion("Normal LV size and function.", "Jane Smith")
+    window.actions.pacs.send(orthanc.node)
+    qtbot.waitUntil(lambda: window.actions.pacs.worker is None, timeout=120000)
+    assert "signed by Jane Smith" in window.statusBar().currentMessage(), window.statusBar().currentMessage()
+    assert len(window.study.sent) == 2
+    stored = _stored_results(orthanc, tmp_path)
+    latest = max((ds for ds in stored if ds.Modality == "SR"), key=lambda ds: str(ds.ContentTime))
+    assert latest.VerificationFlag == "VERIFIED" and latest.PreliminaryFlag == "FINAL"
+    assert "amends" in latest.SeriesDescription
+    pdf_text = [_pdf_text(ds) for ds in stored if ds.Modality == "DOC"]
+    assert any("Normal LV size and function." in t and "Jane Smith" in t for t in pdf_text), pdf_text
+    assert any("Preliminary, not signed" in t for t in pdf_text)  # the first send stays, saying what it was
+
+
+def _stored_results(orthanc, tmp_path) -> list:
+    """Every SR and Encapsulated PDF stored in the demo echo study, retrieved back from the node."""
+    from pathlib import Path
+
+    import pydicom
+
+    from app.pacs.cache import SeriesCache
+    from app.tasks import run_task
+
+    node = parse_dimse(orthanc.node)
+    series = [s.series_uid for s in retrieve.find_series(node, orthanc.echo_study_uid) if s.modality in ("SR", "DOC")]
+    got = run_task(retrieve.retrieve_study(node, orthanc.echo_study_uid, series, cache=SeriesCache(tmp_path / "back")))
+    return [pydicom.dcmread(f) for s in got for f in sorted(Path(s.folder).glob("*.dcm"))]
+
+
+def _pdf_text(ds) -> str:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from app.report.dicom_pdf import pdf_bytes
+
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(BytesIO(pdf_bytes(ds))).pages).split())
 
 
 def test_dead_node_is_one_line_within_10_s_and_window_usable(make_window, qtbot, orthanc, cache_dir):

@@ -151,6 +151,7 @@ class StrainResult:
     ed_frames: tuple[int, ...]
     motion: str = "classical"
     view: str = "unknown"
+    withheld: str = ""  # why GLS and the segment peaks are not reported (app.workflow.retrack.judged_strain)
 
     @property
     def low_quality_segments(self) -> tuple[str, ...]:
@@ -175,7 +176,22 @@ class StrainResult:
             "segmental_strain_pct": seg,
             "strain_quality": quality,
             "strain_motion": self.motion,
+            **({"strain_withheld": self.withheld} if self.withheld else {}),
         }
+
+
+def implausible_reason(strain) -> str:
+    """Why a strain result is no GLS to report ("" when it may be): the tracking failed in every segment, or a
+    segment whose tracking failed lengthens through systole (its peak above 0 %): the contours the tracking
+    followed are not a heart's (what one bad hand edit makes of them)."""
+    ok = tuple(getattr(strain, "segment_ok", ()) or ())
+    if ok and not any(ok):
+        return f"strain tracking poor in every segment ({len(ok)} of {len(ok)})"
+    peaks = tuple(getattr(strain, "segment_peak_pct", ()) or ())
+    for name, good, peak in zip(strain.segment_names, ok, peaks):
+        if not good and peak is not None and np.isfinite(peak) and peak > 0:
+            return f"the {name.replace('_', ' ')} segment lengthens in systole ({peak:+.0f} %) where tracking is poor"
+    return ""
 
 
 def strain_from_tracks(

@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hysteresis", type=_margin, default=0.0, metavar="MARGIN",
                         help="echo: a pixel keeps the previous frame's label unless another class is more probable "
                              "by more than MARGIN (0-1; 0.2 stops most flicker, EF about 1-1.5 points lower; default 0)")
+    parser.add_argument("--same-patient", action="store_true",
+                        help="the PATHs are one patient's exam although the files carry no identity to compare "
+                             "(no patient ID, name + birth date or Study Instance UID): anonymised or non-DICOM "
+                             "files such as CAMUS' ED and ES frames. Files that name different patients are "
+                             "refused all the same")
     parser.add_argument("--no-strain", action="store_true", help="skip longitudinal strain (apical echo views)")
     parser.add_argument("--height-cm", type=_body_size("height"), default=None, metavar="CM",
                         help="patient height (overrides the file's PatientSize): with the weight, values indexed "
@@ -97,11 +102,16 @@ def _per_path(values, n: int, name: str, shared: bool = False) -> list:
     return list(values)
 
 
-def _check_one_patient(paths: list[Path], recordings) -> None:
-    """Several PATHs are one study: refuse recordings of different patients (or exams), naming both."""
-    from app.cli import UsageError
-    from app.workflow.patients import DIFFERENT, compare, describe, identity, study_identity
+def _check_one_patient(paths: list[Path], recordings, same_patient: bool = False) -> list:
+    """Several PATHs are one study: refuse recordings of different patients (or exams), naming both, and
+    recordings whose identities cannot be compared unless the user vouches (--same-patient). Returns the
+    recordings, each with a note naming the files taken on the user's word."""
+    from dataclasses import replace
 
+    from app.cli import UsageError
+    from app.workflow.patients import DIFFERENT, UNKNOWN, compare, describe, identity, study_identity
+
+    vouched = []
     for k in range(1, len(recordings)):
         verdict, field = compare(study_identity(r.patient for r in recordings[:k]), identity(recordings[k].patient))
         if verdict == DIFFERENT:
@@ -111,6 +121,20 @@ def _check_one_patient(paths: list[Path], recordings) -> None:
                 f"{paths[first]} ({describe(recordings[first].patient)}) and {paths[k]} "
                 f"({describe(recordings[k].patient)}) are not one study (different {field}): "
                 "analyse them one at a time, or as a batch with --out")
+        if verdict == UNKNOWN and not same_patient:
+            others = ", ".join(str(p) for p in paths[:k])
+            raise UsageError(
+                f"{others} and {paths[k]}: nothing tells whether they are one patient (no patient ID, name + "
+                "birth date or Study Instance UID on both sides); add --same-patient if they are, or analyse "
+                "them one at a time, or as a batch with --out")
+        if verdict == UNKNOWN:
+            vouched.append(paths[k].name)
+    if not vouched:
+        return list(recordings)
+    # On every recording: a joined ED/ES pair keeps the first file's notes (app.workflow.phase_files).
+    note = (f"{paths[0].name} and {', '.join(vouched)} taken as one patient on the user's word (--same-patient): "
+            "the files carry no identity to compare")
+    return [replace(r, reader_notes=(*r.reader_notes, note)) for r in recordings]
 
 
 def _joined_phases(paths, recordings, options, label_files):
@@ -149,10 +173,12 @@ def run(args: argparse.Namespace) -> int:
     from app.commands.analyze_io import load_labels, write_masks
     from app.commands.progress_bar import terminal_bar
     from app.tasks import run_task
-    from app.workflow.analyse import AnalysisOptions, analyze_recording, load
-    from app.workflow.biplane import measure_study
+    from dataclasses import replace
+
+    from app.workflow.analyse import analyze_recording, load
     from app.workflow.results import AnalysisError
     from app.workflow.segment_step import default_segmenter
+    from app.workflow.study_result import compose_study
 
     from app.commands import analyze_pacs
 
@@ -171,11 +197,10 @@ def run(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in analyze_pacs.resolve_paths(args)]
     views = _per_path(args.view, len(paths), "view", shared=True)
     label_files = _per_path(args.labels, len(paths), "labels")
-    options = [AnalysisOptions(view=view, height_cm=args.height_cm, weight_kg=args.weight_kg, series_key=args.series,
-                               model=args.model, hysteresis=args.hysteresis, strain=not args.no_strain)
-               for view in views]
+    shared = cli_hooks.analysis_options(args)  # the one reading of the options, as --out's
+    options = [replace(shared, view=view, series_key=args.series) for view in views]
     recordings = [load(path, opts) for path, opts in zip(paths, options)]
-    _check_one_patient(paths, recordings)
+    recordings = _check_one_patient(paths, recordings, args.same_patient)
     paths, recordings, options, label_files = _joined_phases(paths, recordings, options, label_files)
     if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
         raise UsageError("with several PATHs, --masks must be a folder")
@@ -208,16 +233,18 @@ def run(args: argparse.Namespace) -> int:
                 target = target / f"{path.stem.split('.')[0]}_{recording.view}_labels.nii.gz"
             write_masks(analysis.labels, recording, target)
 
-    study = measure_study(analyses) if len(analyses) > 1 else None
+    study = compose_study(analyses)  # biplane, LA: the study's values, composed once
     result = _json_result(analyses, study)
-    # --- report and exports of this study (app/report/cli_hooks.py; report helper) ---
+    # --- the one report of this study, written and sent as composed (app/report/cli_hooks.py) ---
+    wanted = cli_hooks.wants_outputs(args) or analyze_pacs.wants_dicom(args)
+    report = cli_hooks.study_report(args, analyses, study) if wanted else None
     try:
-        for written in cli_hooks.write_outputs(args, analyses, study):
+        for written in cli_hooks.write_outputs(args, analyses, report):
             print(f"wrote {written}", file=sys.stderr)
     except cli_hooks.OptionError as exc:
         raise UsageError(str(exc)) from None
     # --- end report block ---
-    analyze_pacs.send(args, analyses, study)
+    analyze_pacs.send(args, analyses, report)
     if args.json_out:
         text = json.dumps(result, indent=2, allow_nan=False)
         if args.json_out == "-":
@@ -231,11 +258,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _json_result(analyses, study) -> dict:
     items = [a.to_json_dict() for a in analyses]
-    if study is None:
+    if len(items) == 1:
         return items[0]
     return {
         "recordings": items,
         "biplane": None if study.biplane is None else study.biplane.to_json_dict(),
+        "study_notes": list(study.notes),  # e.g. which of two A4C clips the biplane and LA volume use
     }
 
 

@@ -101,21 +101,21 @@ def _retrieve_all(args) -> list[str]:
     return out
 
 
-def send(args, analyses, study) -> None:
-    """Build the DICOM results and write / store them as the options say; progress lines on stderr."""
+def send(args, analyses, report) -> None:
+    """Build the DICOM results of the study's report (the one --report writes) and write / store them as the
+    options say; progress lines on stderr."""
     if wants_dicom(args) and analyses:
-        _guard(_send, args, analyses, study)
+        _guard(_send, args, analyses, report)
 
 
-def _send(args, analyses, study) -> None:
+def _send(args, analyses, report) -> None:
     from app.report.dicom_results import build_results, send_results, write_results
 
-    results = build_results(analyses, study=study, anonymise=args.anonymise, comment=args.comment,
-                            page_size=args.page_size)
+    results = build_results(analyses, report=report, anonymise=args.anonymise, page_size=args.page_size)
     if args.dicom_out:
         for path in write_results(results, args.dicom_out):
             print(f"wrote {path}", file=sys.stderr)
     if args.send or args.send_dicomweb:
         node = _target_node(args)
         n = send_results(results, node)
-        print(f"stored {n} objects (SR, SEG, PDF) on {node.label}", file=sys.stderr)
+        print(f"stored {n} objects (SR, SEG, PDF) on {node.label}: {report.status_text}", file=sys.stderr)

@@ -30,14 +30,14 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
                          created: str | None = None, models_root: Path | None = None,
                          reviewer: str = "", la=None) -> ReportData:
     """analyses: sequence of RecordingAnalysis; study: optional StudyMeasurements (biplane); la: optional
-    app.workflow.la_volume.LaVolume (the study's LA volume, indexed when the BSA is known; the viewer passes
-    the one of its edited contours), else measured from the analyses' contours (analyses_la_volume)."""
-    from app.workflow.la_volume import analyses_la_volume
+    app.workflow.la_volume.LaVolume (the study's LA volume, indexed when the BSA is known), else composed from
+    the analyses by the study's one rule (app.workflow.study_result.compose_study)."""
+    from app.workflow.study_result import compose_study
 
     analyses = list(analyses)
     if not analyses:
         raise ValueError("a report needs at least one analysed recording")
-    la = la if la is not None else analyses_la_volume(analyses)
+    la = la if la is not None else compose_study(analyses).la
     patient = analyses[0].recording.patient
     sex = "" if anonymise else patient.sex
     sections = tuple(recording_section(a, sex=sex) for a in analyses)
@@ -125,10 +125,12 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
         rows.append(_row("gls_pct", "Global longitudinal strain (GLS)", gls, "%", 1,
                          "speckle tracking" if strain is not None else "", **kw))
     if strain is not None:
+        segment_kw = {**kw, "edited": {f"strain_{name}_pct" for name in strain.segment_names}
+                      if "gls_pct" in m.edited else set()}  # tracked on the same (edited) contours as the GLS
         for name, peak, ok in zip(strain.segment_names, strain.segment_peak_pct,
                                   strain.segment_ok or (True,) * len(strain.segment_names)):
             label = "Peak systolic strain, " + name.replace("_", " ") + ("" if ok else " (low quality)")
-            rows.append(_row(f"strain_{name}_pct", label, peak, "%", 1, "peak systolic", **kw))
+            rows.append(_row(f"strain_{name}_pct", label, peak, "%", 1, "peak systolic", **segment_kw))
     return rows
 
 
@@ -196,6 +198,8 @@ def quality_lines(analysis) -> list[str]:
         lines.append(f"ED/ES from the LV curve's extrema: {fallback}")
     strain = getattr(analysis, "strain", None)
     low = getattr(strain, "low_quality_segments", ()) if strain is not None else ()
+    if getattr(strain, "withheld", ""):
+        lines.append(strain.withheld)
     if low:
         lines.append("strain tracking quality low: " + ", ".join(n.replace("_", " ") for n in low))
     if analysis.strain_error:
@@ -222,11 +226,13 @@ def _study_rows(study, sections, sex: str, patient=None) -> tuple[MeasurementRow
                  _row("ef_pct", "EF (biplane)", biplane.ef_pct, "%", 1, "disks, biplane", **kw)]
         if patient is not None:
             rows += _indexed_rows(indexed_values(biplane, patient), "echo", kw)
-    gls = [s.strain.gls_pct for s in sections
-           if s.strain is not None and s.strain.gls_pct is not None and s.view in ("a2c", "a3c", "a4c")]
-    if len(gls) > 1:
-        rows.append(_row("gls_pct", f"GLS (mean of {len(gls)} apical views)", float(np.mean(gls)), "%", 1,
-                         "speckle tracking", sex=sex))
+    with_gls = [s for s in sections
+                if s.strain is not None and s.strain.gls_pct is not None and s.view in ("a2c", "a3c", "a4c")]
+    if len(with_gls) > 1:
+        edited = {"gls_pct"} if any("gls_pct" in s.edited for s in with_gls) else set()
+        rows.append(_row("gls_pct", f"GLS (mean of {len(with_gls)} apical views)",
+                         float(np.mean([s.strain.gls_pct for s in with_gls])), "%", 1, "speckle tracking", sex=sex,
+                         edited=edited))
     return tuple(rows)
 
 

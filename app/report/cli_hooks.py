@@ -4,8 +4,9 @@ analyze.py calls, in a clearly marked block:
 - `add_arguments(parser)` once, when it builds its parser;
 - `is_batch(args)`: True with `--out DIR`; then `run_batch_command(args)` does the whole run (reading,
   analysis, exports, summary) and returns the exit code;
-- otherwise, after it has the analyses of the study: `write_outputs(args, analyses, study)` writes the
-  PDF (`--report`), measurements CSV/JSON, contours, cine as asked and returns the paths written.
+- otherwise, after it has the analyses of the study: `study_report(args, analyses, study)` composes the
+  one report (conclusion, reviewer, every value) that `write_outputs(args, analyses, report)` writes as the
+  PDF (`--report`), measurements CSV/JSON, contours, cine, and that --send / --dicom-out send.
 Bad options raise `OptionError` (app/report may not import app.cli): analyze.py re-raises it as UsageError.
 """
 
@@ -16,6 +17,9 @@ import sys
 from pathlib import Path
 
 from app.report.exporter import EXPORT_KINDS
+
+
+OUTPUT_OPTIONS = {"pdf": "report", "csv": "csv", "json": "measurements", "contours": "contours", "cine": "cine"}
 
 
 class OptionError(ValueError):
@@ -151,28 +155,39 @@ def _paths_of(args: argparse.Namespace) -> list[str]:
     return []
 
 
-def write_outputs(args: argparse.Namespace, analyses, study=None) -> list[Path]:
-    """Write what the options ask for from finished analyses of one study; returns the paths written.
-    A file that cannot be written (permissions, full disk) is an OptionError naming it."""
+def wants_outputs(args: argparse.Namespace) -> bool:
+    """A report or an export is asked for."""
+    return any(getattr(args, name, None) for name in OUTPUT_OPTIONS.values())
+
+
+def study_report(args: argparse.Namespace, analyses, study=None):
+    """The one ReportData of the study (study: its app.workflow.study_result.StudyResult): what the PDF prints
+    and what leaves as DICOM."""
+    from app.report.build import report_from_analyses
+
+    measurements = study.measurements if study is not None and len(analyses) > 1 else None
+    return report_from_analyses(analyses, study=measurements, comment=args.comment, anonymise=args.anonymise,
+                                reviewer=args.reviewer, la=None if study is None else study.la)
+
+
+def write_outputs(args: argparse.Namespace, analyses, report) -> list[Path]:
+    """Write what the options ask for from finished analyses of one study and their report (study_report);
+    returns the paths written. A file that cannot be written (permissions, full disk) is an OptionError."""
     validate(args)
     try:
-        return _write_outputs(args, analyses, study)
+        return _write_outputs(args, analyses, report)
     except OSError as exc:
         where = exc.filename or "the output"
         raise OptionError(f"cannot write {where}: {exc.strerror or exc}") from None
 
 
-def _write_outputs(args: argparse.Namespace, analyses, study) -> list[Path]:
-    targets = {"pdf": args.report, "csv": args.csv, "json": args.measurements, "contours": args.contours,
-               "cine": args.cine}
+def _write_outputs(args: argparse.Namespace, analyses, report) -> list[Path]:
+    targets = {kind: getattr(args, name) for kind, name in OUTPUT_OPTIONS.items()}
     kinds = tuple(kind for kind, target in targets.items() if target)
-    if not kinds or not analyses:
+    if not kinds or not analyses or report is None:
         return []
-    from app.report.build import report_from_analyses
     from app.report.exporter import beside, write_exports
 
-    report = report_from_analyses(analyses, study=study, comment=args.comment, anonymise=args.anonymise,
-                                  reviewer=args.reviewer)
     per_recording = {kind: beside(targets[kind], analyses) for kind in ("contours", "cine") if targets[kind]}
 
     def name_of(kind: str, index: int | None) -> Path:

@@ -12,13 +12,13 @@ PDF_SERIES_NUMBER = 903
 
 
 def build_encapsulated_pdf(pdf: bytes | Path, source, series_uid: str, anonymise: bool = False,
-                           title: str = "CardioTrace report"):
+                           title: str = "CardioTrace report", description: str = "CardioTrace PDF"):
     """Encapsulated PDF dataset of `pdf` (bytes or a file) with patient and study from `source`."""
     data = Path(pdf).read_bytes() if isinstance(pdf, (str, Path)) else bytes(pdf)
     if not data.startswith(b"%PDF"):
         raise ValueError("not a PDF document")
     ds = new_dataset(PDF_SOP, source, series_uid, PDF_SERIES_NUMBER, "DOC", anonymise)
-    ds.SeriesDescription = "CardioTrace report (PDF)"
+    ds.SeriesDescription = description
     ds.ConversionType = "WSD"
     ds.AcquisitionDateTime = f"{ds.ContentDate}{ds.ContentTime}"
     ds.BurnedInAnnotation = "YES"

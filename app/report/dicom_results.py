@@ -1,11 +1,16 @@
 """Our results as DICOM in the patient's study: the Comprehensive SR (TID 1500), one Segmentation per
 recording, the PDF report as Encapsulated PDF; new series (SR 901, SEG 902, PDF 903), same Study Instance
-UID as the source recordings. Written to files or stored on a PACS node (C-STORE or STOW-RS, app.pacs)."""
+UID as the source recordings. Written to files or stored on a PACS node (C-STORE or STOW-RS, app.pacs).
+
+Each series says when it was made, whether the report was signed (SR: FINAL and VERIFIED) or is preliminary,
+and whether it amends results sent before (app.workflow.sent_results): two sends of one day are told apart."""
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.report.dicom_sources import DicomResultError, common_study_uid, source_images
@@ -18,30 +23,58 @@ class DicomResults:
     sr: object
     segmentations: tuple
     pdf: object | None
+    made: str = ""  # the report's "YYYY-MM-DD HH:MM"
+    signed_by: str = ""  # its reviewer ("": preliminary)
 
     @property
     def datasets(self) -> list:
         return [self.sr, *self.segmentations] + ([self.pdf] if self.pdf is not None else [])
 
+    def record(self):
+        """The SentResults to remember once these are stored (the next send amends them)."""
+        from app.workflow.sent_results import SentResults
+
+        sr = self.sr
+        return SentResults(str(sr.StudyInstanceUID), str(sr.SeriesInstanceUID), str(sr.SOPClassUID),
+                           str(sr.SOPInstanceUID), self.made, self.signed_by)
+
+
+@contextmanager
+def source_values_as_stored():
+    """The results copy the source's UIDs and names as the archive stores them (a PACS finds the study by
+    them): pydicom's and highdicom's complaints about a source's malformed UI or one-part person name are no
+    news to the user, and stay off stderr."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Invalid value for VR UI")
+        warnings.filterwarnings("ignore", message=r"The string .* is unlikely to represent the intended person name")
+        yield
+
 
 def build_results(analyses, study=None, report=None, anonymise: bool = False, comment: str = "",
-                  page_size: str = "A4", with_pdf: bool = True) -> DicomResults:
-    """DICOM results of one study's analyses (RecordingAnalysis list); `report` defaults to the one the PDF
-    shows. DicomResultError (one line) when a recording was not read from DICOM or studies differ."""
+                  page_size: str = "A4", with_pdf: bool = True, amends=None) -> DicomResults:
+    """DICOM results of one study's analyses (RecordingAnalysis list). `report`: the ReportData the user
+    signed (the viewer's study_report, the CLI's one report), else composed here; `amends`: the SentResults
+    these replace. DicomResultError (one line) when a recording was not read from DICOM or studies differ."""
+    with source_values_as_stored():
+        return _build(list(analyses), study, report, anonymise, comment, page_size, with_pdf, amends)
+
+
+def _build(analyses, study, report, anonymise, comment, page_size, with_pdf, amends) -> DicomResults:
     from pydicom.uid import generate_uid
 
     from app.report.build import report_from_analyses
     from app.report.dicom_pdf import build_encapsulated_pdf
     from app.report.dicom_seg import build_segmentation
-    from app.report.dicom_sr import build_sr
+    from app.report.dicom_sr import build_sr, series_description
 
-    analyses = list(analyses)
     if not analyses:
         raise DicomResultError("no analysed recording to send")
     sources = [source_images(a.recording) for a in analyses]
     common_study_uid(sources)
     report = report or report_from_analyses(analyses, study=study, comment=comment, anonymise=anonymise)
-    sr = build_sr(report, sources, generate_uid(), anonymise)
+    if amends is not None:
+        report = replace(report, amends=amends.made)
+    sr = build_sr(report, sources, generate_uid(), anonymise, amends)
     seg_series = generate_uid()
     segmentations = []
     for i, (analysis, src, section) in enumerate(zip(analyses, sources, report.recordings)):
@@ -49,6 +82,7 @@ def build_results(analyses, study=None, report=None, anonymise: bool = False, co
                                  seg_series, SEG_SERIES_NUMBER, algorithm=section.segmenter,
                                  edited=bool(section.edited), anonymise=anonymise)
         seg.InstanceNumber = i + 1
+        seg.SeriesDescription = series_description("SEG", report)
         segmentations.append(seg)
     pdf = None
     if with_pdf:
@@ -56,8 +90,9 @@ def build_results(analyses, study=None, report=None, anonymise: bool = False, co
 
         with tempfile.TemporaryDirectory() as tmp:
             path = write_pdf(report, Path(tmp) / "report.pdf", page_size)
-            pdf = build_encapsulated_pdf(Path(path).read_bytes(), sources[0].first, generate_uid(), anonymise)
-    return DicomResults(sr, tuple(segmentations), pdf)
+            pdf = build_encapsulated_pdf(Path(path).read_bytes(), sources[0].first, generate_uid(), anonymise,
+                                         description=series_description("PDF", report))
+    return DicomResults(sr, tuple(segmentations), pdf, report.made, report.reviewer.strip())
 
 
 def write_results(results: DicomResults, folder: str | Path) -> list[Path]:
@@ -67,7 +102,8 @@ def write_results(results: DicomResults, folder: str | Path) -> list[Path]:
     written = []
     for ds in results.datasets:
         path = folder / f"{str(ds.Modality).lower()}-{ds.SOPInstanceUID}.dcm"
-        ds.save_as(path, enforce_file_format=True)
+        with source_values_as_stored():
+            ds.save_as(path, enforce_file_format=True)
         written.append(path)
     return written
 
@@ -76,4 +112,5 @@ def send_results(results: DicomResults, node) -> int:
     """Store every object on `node` (DimseNode: C-STORE, DicomWebNode: STOW-RS); PacsError when refused."""
     from app.pacs import retrieve
 
-    return retrieve.store(node, results.datasets)
+    with source_values_as_stored():
+        return retrieve.store(node, results.datasets)

@@ -136,8 +136,10 @@ def _group(label: str, measurements: list, sources: SourceImages | None, algorit
         measurements=measurements, source_images=source)
 
 
-def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bool = False):
-    """ReportData + the SourceImages of each of its recordings (same order) -> a highdicom ComprehensiveSR."""
+def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bool = False, amends=None):
+    """ReportData + the SourceImages of each of its recordings (same order) -> a highdicom ComprehensiveSR.
+    A signed report (a reviewer named) is FINAL and VERIFIED by the reviewer, else PRELIMINARY and UNVERIFIED;
+    `amends` (app.workflow.sent_results.SentResults) is referenced as its predecessor document."""
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
@@ -166,13 +168,47 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
     content = hd.sr.MeasurementReport(observation_context=context, procedure_reported=procedure,
                                       imaging_measurements=groups)
     evidence = [ds for s in sources for ds in s.datasets]
+    signed = report.signed
     sr = hd.sr.ComprehensiveSR(evidence=evidence, content=content[0], series_instance_uid=series_uid,
                                series_number=SR_SERIES_NUMBER, sop_instance_uid=hd.UID(), instance_number=1,
-                               manufacturer="CardioTrace", is_complete=True, is_final=False)
-    sr.SeriesDescription = "CardioTrace measurements"
+                               manufacturer="CardioTrace", is_complete=True, is_final=signed, is_verified=signed,
+                               verifying_observer_name=person_name(report.reviewer) if signed else None,
+                               verifying_organization=(report.patient.institution or "not given") if signed else None,
+                               previous_versions=None if amends is None else [_predecessor(amends)])
+    sr.SeriesDescription = series_description("SR", report)
     if anonymise:
         sr.PatientName, sr.PatientID, sr.PatientBirthDate = "Anonymous", "ANONYMOUS", ""
     return sr
+
+
+def series_description(kind: str, report) -> str:
+    """'CardioTrace SR 2026-11-27 23:50 signed, amends 23:10': which results, when, signed or preliminary, and
+    whether they amend earlier ones (within DICOM's 64 characters: an earlier day is named by its date)."""
+    text = f"CardioTrace {kind} {report.made} {'signed' if report.signed else 'preliminary'}".replace("  ", " ")
+    if report.amends:
+        same_day = report.amends[:10] == report.made[:10]
+        text += f", amends {report.amends[11:16] if same_day else report.amends[:10]}"
+    return text[:64]
+
+
+def person_name(text: str) -> str:
+    """A typed name as a DICOM PN: 'Jane Smith' -> 'Smith^Jane' (a name already in PN form is kept)."""
+    text = " ".join(text.split())
+    if "^" in text:
+        return text[:64]
+    if " " not in text:
+        return f"{text[:63]}^"
+    given, family = text.rsplit(" ", 1)
+    return f"{family}^{given}"[:64]
+
+
+def _predecessor(sent):
+    from pydicom import Dataset
+
+    ds = Dataset()
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = sent.study_uid, sent.series_uid
+    ds.SOPClassUID, ds.SOPInstanceUID = sent.sop_class_uid, sent.sop_instance_uid
+    return ds
 
 
 def numeric_values(sr) -> dict[str, list[float]]:

@@ -43,14 +43,12 @@ def study_report(study, *, comment: str | None = None, anonymise: bool = False) 
     """The report of a StudyState; the conclusion and reviewer are the study's (comment overrides it). It adds
     what only the viewer knows: the LA volume, the frames corrected by hand or by propagation, and whether the
     strain was re-tracked on the edited contours."""
-    from app.workflow.la_volume import study_la_volume
-
     analyses, measurements = analyses_from_study(study)
     if not analyses:
         raise ValueError("no analysed recording in the study: run the analysis first")
     conclusion = getattr(study, "conclusion", "") if comment is None else comment
     report = report_from_analyses(analyses, study=measurements, comment=conclusion, anonymise=anonymise,
-                                  reviewer=getattr(study, "reviewer", ""), la=study_la_volume(study))
+                                  reviewer=getattr(study, "reviewer", ""), la=study.la)
     states = [st for st in study.recordings if st.analysis is not None and st.measurements is not None]
     return replace(report, recordings=tuple(_with_edits(s, st) for s, st in zip(report.recordings, states)))
 
@@ -71,6 +69,20 @@ def write_study_report(study, path, *, comment: str | None = None, anonymise: bo
     from app.report.pdf import write_pdf
 
     return write_pdf(study_report(study, comment=comment, anonymise=anonymise), path, page_size)
+
+
+def study_results(study, *, page_size: str = "A4"):
+    """The DICOM results (SR, SEG, PDF) of the report the user signs: study_report(study), with the conclusion,
+    reviewer, hand-edit notes and LA volume of the PDF saved from the viewer, amending the last results sent
+    for this study (StudyState.sent). DicomResultError (one line) when they cannot be built."""
+    from app.report.dicom_results import build_results
+    from app.workflow.sent_results import last_sent
+
+    analyses, _ = analyses_from_study(study)
+    if not analyses:
+        raise ValueError("no analysed recording in the study: run the analysis first")
+    amends = last_sent(getattr(study, "sent", ()), analyses[0].recording.patient.study_uid)
+    return build_results(analyses, report=study_report(study), page_size=page_size, amends=amends)
 
 
 def default_report_name(study) -> str:

@@ -24,7 +24,8 @@ class MeasurementRow:
     """One line of the measurement table.
 
     key: machine name with unit (edv_ml, ef_pct, gls_pct ...); label: what the reader sees.
-    value: None when not computed (shown as "not computed"). flag: "" | "low" | "high".
+    value: None when not computed (shown as "not computed"). flag: "" or one of reference_ranges.FLAGS
+    ("reduced": a strain above its limit).
     """
 
     key: str
@@ -164,6 +165,23 @@ class ReportData:
     software_version: str = ""
     models: tuple[ModelInfo, ...] = ()
     created: str = ""  # ISO date-time of the report
+    amends: str = ""  # when the results this report replaces were made ("": the first sent)
+
+    @property
+    def signed(self) -> bool:
+        """A reviewer is named beside the signature line; until then the report is preliminary."""
+        return bool(self.reviewer.strip())
+
+    @property
+    def made(self) -> str:
+        """'YYYY-MM-DD HH:MM' of `created` (the series descriptions' and the amendments' time)."""
+        return self.created[:16]
+
+    @property
+    def status_text(self) -> str:
+        """Page 1's and the DICOM series' word on where this report stands."""
+        status = f"signed by {self.reviewer.strip()}" if self.signed else "preliminary, not signed"
+        return status + (f"; amends the results of {self.amends}" if self.amends else "")
 
     @property
     def summary_rows(self) -> list[tuple[str, MeasurementRow]]:

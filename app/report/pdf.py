@@ -55,9 +55,9 @@ def build_story(report: ReportData, width: float, height: float) -> list:
     """Page 1 is what a cardiologist reads and signs: patient, summary with normal ranges and flags, the
     conclusion, reviewer and signature. Then the details per recording, figures, and the appendix."""
     story: list = [Paragraph("CardioTrace: left ventricular function report", st.TITLE),
-                   Paragraph(RESEARCH_NOTICE, st.NOTICE), _patient_table(report, width),
+                   Paragraph(RESEARCH_NOTICE, st.NOTICE), _status(report), _patient_table(report, width),
                    Paragraph("Summary", st.H2), _summary_table(report, width),
-                   Paragraph("Values marked * depend on a manual correction; flagged values (low/high) lie "
+                   Paragraph("Values marked * depend on a manual correction; flagged values (low, high, reduced) lie "
                              "outside the reference range shown." + _edits_note(report), st.SMALL),
                    *_data_caveats(report),
                    Paragraph("Conclusion", st.H2),
@@ -76,6 +76,12 @@ def build_story(report: ReportData, width: float, height: float) -> list:
               Paragraph("The contours, ED/ES frames and strain come from these trained models, unless the "
                         "report says they were corrected by hand.", st.SMALL), _software_table(report, width)]
     return story
+
+
+def _status(report: ReportData) -> Paragraph:
+    """Signed or preliminary, and what it amends: a reader of a PACS with several results series must tell."""
+    text = report.status_text
+    return Paragraph(escape(text[0].upper() + text[1:] + "."), st.BODY if report.signed else st.NOTICE)
 
 
 def _data_caveats(report: ReportData) -> list:
@@ -103,7 +109,7 @@ def _summary_table(report: ReportData, width: float) -> Table:
     if len(rows) == 1:
         rows.append(["no measurement", "-", "", "", "", ""])
     f = width / 100
-    return _table(rows, [36 * f, 13 * f, 7 * f, 18 * f, 9 * f, 17 * f], extra)
+    return _table(rows, [35 * f, 12 * f, 7 * f, 18 * f, 12 * f, 16 * f], extra)  # flag: "REDUCED" on one line
 
 
 def _edits_note(report: ReportData) -> str:
@@ -213,12 +219,17 @@ def _num(value, decimals: int = 1) -> str:
 def _quality(report: ReportData) -> list:
     items = [f"{rec.name}: {flag}" for rec in report.recordings for flag in rec.quality_flags]
     edited = [f"{rec.name}: {'; '.join(phrases)}" for rec in report.recordings
-              for phrases in [edited_phrases(rec.edited) + edit_frames_phrases(rec)] if phrases]
+              for phrases in [edited_phrases(rec.edited, _shown(rec)) + edit_frames_phrases(rec)] if phrases]
     out = [Paragraph("Quality flags", st.H3),
            Paragraph("<br/>".join(escape(i) for i in items) if items else "none raised", st.BODY)]
     out += [Paragraph("Edited by hand", st.H3),
             Paragraph("<br/>".join(escape(e) for e in edited) if edited else "nothing edited", st.BODY)]
     return out
+
+
+def _shown(rec: RecordingSection) -> set[str]:
+    """The keys of the values a recording's section prints (what an edit can be said to have changed)."""
+    return {row.key for row in rec.measurements if row.value is not None}
 
 
 def _software_table(report: ReportData, width: float) -> Table:

@@ -30,8 +30,9 @@ VALUE_WORDS = {"edv_ml": "EDV", "esv_ml": "ESV", "sv_ml": "SV", "ef_pct": "EF", 
                "rv_esv_ml": "RV ESV", "rv_sv_ml": "RV SV", "rv_ef_pct": "RV EF"}
 
 
-def edited_phrases(names) -> list[str]:
-    """Sentences for the inputs edited by hand, then the values they changed."""
+def edited_phrases(names, shown=None) -> list[str]:
+    """Sentences for the inputs edited by hand, then the values they changed (of those `shown`, when given:
+    the keys the report prints; an echo report names no RV value or FAC)."""
     names = set(names)
     out = []
     if "ed_frames" in names:
@@ -49,7 +50,7 @@ def edited_phrases(names) -> list[str]:
         out.append("LV end-systolic contour edited")
     if "volume_curve_ml" in names and not names & {"edv_ml", "esv_ml"}:
         out.append("LV contours between ED and ES edited")
-    values = [word for key, word in VALUE_WORDS.items() if key in names]
+    values = [word for key, word in VALUE_WORDS.items() if key in names and (shown is None or key in shown)]
     if values:
         out.append("values affected: " + ", ".join(values))
     return out

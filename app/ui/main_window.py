@@ -34,7 +34,6 @@ from app.ui.study_controller import StudyController
 from app.ui.timeline import edit_marks
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
-from app.workflow.la_volume import study_la_volume
 from app.workflow.patients import describe
 from app.workflow.retrack import study_gls
 from app.workflow.view_step import view_note
@@ -337,7 +336,7 @@ class MainWindow(QMainWindow):
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
         biplane = self.study.biplane_for(self.index)
-        la = study_la_volume(self.study)  # biplane, or single-plane on the view it comes from
+        la = self.study.la  # biplane, or single-plane on the view it comes from
         la = la if la is not None and (biplane is not None or rec.view in la.views) else None
         self.measurements.set_scope(measurement_scope(st, biplane is not None))
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,

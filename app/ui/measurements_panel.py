@@ -11,7 +11,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from app.workflow.reference_ranges import reference_range
+from app.workflow.reference_ranges import FLAGS, reference_range
 
 ROWS = (  # (name, label, unit, decimals)
     ("edv_ml", "EDV", "ml", 0),
@@ -128,6 +128,9 @@ class MeasurementsPanel(QWidget):
         (a row with the mean of two or more apical views); strain_note: what the GLS shown is (re-tracked)."""
         m = biplane if biplane is not None else measurements
         edited = set(getattr(m, "edited", ()) or ())
+        edited |= {"gls_pct"} & set(getattr(measurements, "edited", ()) or ())  # the GLS is this recording's
+        if study_gls is not None and study_gls.edited:
+            edited.add("gls_mean_pct")
         mean_row = study_gls is not None and len(study_gls.by_view) > 1 and modality == "echo"
         self._set_rows(tuple((n, f"GLS {view.upper()}" if n == "gls_pct" and view else label, u, d)
                              for n, label, u, d in rows_for(modality, indexed, la))
@@ -140,11 +143,11 @@ class MeasurementsPanel(QWidget):
             rng = reference_range("gls_pct" if name == "gls_mean_pct" else name, sex, modality)
             status = rng.flag(value, decimals) if rng else ""  # judged as shown
             note = [EDITED_TEXT] if name in edited else []
-            if status in ("low", "high"):
+            if status in FLAGS:
                 note.insert(0, status)
-            self._set(row, 1, text, status in ("low", "high"))
+            self._set(row, 1, text, status in FLAGS)
             self._set(row, 2, rng.label() if rng else "", False)
-            self._set(row, 3, ", ".join(note), status in ("low", "high"))
+            self._set(row, 3, ", ".join(note), status in FLAGS)
         method = getattr(m, "method", "")
         parts = [f"Method: {method}" if method else "Not analysed yet"]
         if edes_source:
@@ -154,6 +157,8 @@ class MeasurementsPanel(QWidget):
                                                      getattr(strain, "segment_ok", ())) if not ok]
         if low:
             parts.append("strain tracking poor in: " + ", ".join(low))
+        if getattr(strain, "withheld", ""):
+            parts.append(strain.withheld)
         if strain_note:
             parts.append(strain_note)
         if error:

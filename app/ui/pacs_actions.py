@@ -1,6 +1,6 @@
 """The viewer's PACS menu items: File ▸ Open from PACS… (the study browser) and File ▸ Send results to
-PACS… (the study's SR, SEG and Encapsulated PDF by C-STORE or STOW-RS, built in a worker from the study
-as edited). The last node used is remembered in the settings."""
+PACS… (the study's SR, SEG and Encapsulated PDF by C-STORE or STOW-RS, built in a worker from the report as
+the user signed it: app.report.from_study.study_results). The last node used is remembered in the settings."""
 
 from __future__ import annotations
 
@@ -36,27 +36,32 @@ class PacsActions:
         return self.send(text) if ok and text.strip() else None
 
     def send(self, node_text: str) -> GeneratorWorker | None:
-        """Build the study's DICOM results and store them on `node_text`, in a worker."""
+        """Build the DICOM results of the report as signed (or as preliminary, and saying so) and store them on
+        `node_text`, in a worker; once stored, the study remembers them so that the next send amends them."""
         if self.worker is not None:
             return None
         study = self.window.study
 
         def job(_cancel):
             from app.pacs.nodes import resolve_node
-            from app.report.dicom_results import build_results, send_results
-            from app.report.from_study import analyses_from_study
+            from app.report.dicom_results import send_results
+            from app.report.from_study import study_results
 
             node = resolve_node(node_text.strip())
-            analyses, measurements = analyses_from_study(study)
-            if not analyses:
-                raise ValueError("no analysed recording in the study: run the analysis first")
-            n = send_results(build_results(analyses, study=measurements), node)
-            yield f"Stored {n} objects (SR, SEG, PDF) on {node.label}"
+            results = study_results(study)
+            n = send_results(results, node)
+            status = f"signed by {results.signed_by}" if results.signed_by else "preliminary: no reviewer named yet"
+            yield f"Stored {n} objects (SR, SEG, PDF) on {node.label}, {status}", results.record()
+
+        def succeeded(result) -> None:
+            text, sent = result
+            study.record_sent(sent)  # on the GUI thread: the next send amends these
+            self.settings().setValue("pacs_node", node_text.strip())
+            self.window.statusBar().showMessage(text, 10000)
 
         self.window.controller.save_now()
         worker = GeneratorWorker(job, "send", parent=self.window)
-        worker.succeeded.connect(lambda text: (self.settings().setValue("pacs_node", node_text.strip()),
-                                               self.window.statusBar().showMessage(text, 10000)))
+        worker.succeeded.connect(succeeded)
         worker.failed.connect(lambda text: dialogs.show_error(self.window, "Could not send to the PACS", text))
         worker.finished.connect(self._finished)
         self.worker = worker

@@ -15,6 +15,7 @@ from app.ui import dialogs
 from app.ui.workers import GeneratorWorker
 
 NOT_ANALYSED_TIP = "Analyse a recording first"
+EXPORT_DIR_KEY = "export_dir"  # QSettings: the folder of the last report or export
 
 
 class ReportActions:
@@ -39,13 +40,22 @@ class ReportActions:
                               (NOT_ANALYSED_TIP if self.available else "The report module is not in this build"))
 
     def _default_dir(self) -> str:
-        """The recordings' folder when it can be written to, else the home folder (data is often read-only)."""
-        for st in self.window.study.recordings:
-            if st.recording.source_path is not None:
-                folder = Path(st.recording.source_path).parent
-                if os.access(folder, os.W_OK):
-                    return str(folder)
-        return str(Path.home())
+        """The folder the user last wrote a report or export to, else their documents folder: never the
+        recordings' folder (a PACS cache, a shared data folder: a named patient's report does not go there)."""
+        from PySide6.QtCore import QStandardPaths
+
+        from app.ui import actions
+
+        last = str(actions.settings().value(EXPORT_DIR_KEY, "") or "")
+        if last and Path(last).is_dir() and os.access(last, os.W_OK):
+            return last
+        documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+        return documents if documents and Path(documents).is_dir() else str(Path.home())
+
+    def _remember_dir(self, folder: str | Path) -> None:
+        from app.ui import actions
+
+        actions.settings().setValue(EXPORT_DIR_KEY, str(folder))
 
     def edit_conclusion(self) -> None:
         """Report > Comment / Conclusion: the text and reviewer printed on page 1."""
@@ -65,11 +75,13 @@ class ReportActions:
         path, _ = QFileDialog.getSaveFileName(self.window, "Save the PDF report",
                                               str(Path(self._default_dir()) / name), "PDF (*.pdf)")
         if path:
+            self._remember_dir(Path(path).parent)
             self.run(lambda: _write_report(self.window.study, path), "report")
 
     def export(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Export the study into a folder", self._default_dir())
         if folder:
+            self._remember_dir(folder)
             self.run(lambda: _export(self.window.study, folder), "export")
 
     def run(self, fn, label: str) -> GeneratorWorker:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel,
-                               QListWidget, QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtWidgets import (QAbstractSpinBox, QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
+                               QGroupBox, QLabel, QListWidget, QPushButton, QRadioButton, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from app.analysis.rubber_band import DEFAULT_RADIUS_MM
 from app.data.recording import VIEWS
@@ -14,6 +15,23 @@ KIND_LABELS = {"endo": "Endocardium", "epi": "Epicardium", "la": "Left atrium", 
 ECHO_ONLY_LAYERS = ("la", "axis", "strain")  # long-axis echo overlays: hidden on cine MRI
 MRI_ONLY = ("rv",)  # the RV border comes from short-axis MRI only
 MODE_LABELS = {"edit": "Drag points", "redraw": "Redraw contour", "calibrate": "Calibrate (draw a line)"}
+
+
+class WheelOnlyWhenFocused(QObject):
+    """The mouse wheel passing over a spin box or list box of a panel scrolls the panel: it changes the value
+    (the drag radius, the view) only once the user has clicked into the field."""
+
+    def __init__(self, panel: QWidget) -> None:
+        super().__init__(panel)
+        for field in panel.findChildren(QAbstractSpinBox) + panel.findChildren(QComboBox):
+            field.setFocusPolicy(Qt.StrongFocus)
+            field.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            event.ignore()
+            return True
+        return False
 
 
 class RecordingsPanel(QWidget):
@@ -146,6 +164,7 @@ class ToolsPanel(QWidget):
         layout.addWidget(overlays)
         layout.addWidget(editing)
         layout.addStretch(1)
+        self.wheel_guard = WheelOnlyWhenFocused(self)
 
     def set_mode(self, mode: str) -> None:
         self.mode_buttons[mode].setChecked(True)

@@ -4,7 +4,9 @@ A change to a recording's contours or ED/ES starts a short single-shot timer (ed
 run); then the strain pipeline runs on the edited label maps (app/workflow/retrack.py) in a
 GeneratorWorker. A newer edit cancels a run still going; a result for a state that changed meanwhile
 is dropped. The result goes into the study (StudyState.set_strain): the curves, the table and the
-autosave take it from there. `note(index)` says what the GLS shown is.
+autosave take it from there. Each result is kept with the contours and ED/ES it was tracked on, so an undo
+(or a redo) back to a state seen before takes its strain at once, overlay included, without a run.
+`note(index)` says what the GLS shown is.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from app.ui.workers import GeneratorWorker
 from app.workflow.retrack import can_retrack, retrack_input, retrack_strain
 
 DELAY_MS = 600
+MAX_KEPT = 32  # strain results kept per recording for undo / redo
 
 
 class StrainRetracker(QObject):
@@ -31,6 +34,7 @@ class StrainRetracker(QObject):
         self._generation: dict[int, int] = {}
         self._due: set[int] = set()
         self._done: set[int] = set()  # recordings whose strain was re-tracked on their edits
+        self._seen: dict[int, dict[bytes, object]] = {}  # per recording: RetrackInput.signature -> strain
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(delay_ms)
@@ -50,6 +54,14 @@ class StrainRetracker(QObject):
         worker = self.workers.get(index)
         if worker is not None:
             worker.cancel()
+        job = retrack_input(st)
+        known = self._seen.get(index, {}).get(job.signature())
+        if known is not None:  # an undo or redo back to contours already tracked: their strain, now
+            self._due.discard(index)
+            (self._done.add if job.edited_frames or st.edes_edited else self._done.discard)(index)
+            self.study.set_strain(index, known)
+            self.retracked.emit(index, True)
+            return
         self._due.add(index)
         self.timer.start()
 
@@ -58,9 +70,12 @@ class StrainRetracker(QObject):
         self._generation[index] = self._generation.get(index, 0) + 1
         self._due.discard(index)
         self._done.discard(index)
+        self._seen.pop(index, None)  # other labels: nothing tracked before applies
         st = self.study[index]
         if st.edited_keys or st.edes_edited:
             self.schedule(index)
+        elif st.strain is not None and can_retrack(st):  # the analysis' own strain, on its own contours
+            self._seen[index] = {retrack_input(st).signature(): st.strain}
 
     def _start_due(self) -> None:
         for index in sorted(self._due):
@@ -77,7 +92,7 @@ class StrainRetracker(QObject):
         generation = self._generation.get(index, 0)
         worker = GeneratorWorker(lambda cancel: retrack_strain(job, cancel),
                                  label=f"strain of {self.study[index].name}", parent=self)
-        worker.succeeded.connect(lambda result: self._succeeded(index, generation, result, edited))
+        worker.succeeded.connect(lambda result: self._succeeded(index, generation, result, edited, job.signature()))
         worker.failed.connect(lambda text: self._ended(index, False, f"Strain not re-tracked: {text}"))
         worker.cancelled.connect(lambda: self._ended(index, False, ""))
         worker.finished.connect(lambda: self._threads.discard(worker))
@@ -87,8 +102,13 @@ class StrainRetracker(QObject):
         self.controller.message.emit(f"Re-tracking the strain of {self.study[index].name} on the edited contours…")
         worker.start()
 
-    def _succeeded(self, index: int, generation: int, result, edited: bool) -> None:
+    def _succeeded(self, index: int, generation: int, result, edited: bool, signature: bytes = b"") -> None:
         self.workers.pop(index, None)  # its thread is ending: not busy any more
+        if signature:
+            seen = self._seen.setdefault(index, {})
+            seen[signature] = result
+            while len(seen) > MAX_KEPT:  # the oldest go: an undo that far back re-tracks
+                seen.pop(next(iter(seen)))
         if self._generation.get(index, 0) != generation:
             self.retracked.emit(index, False)
             return  # the contours changed while it ran: a newer run follows

@@ -43,7 +43,10 @@ class StudyActions:
         index = self.queue[0]
         done = self.total - len(self.queue)
         w.statusBar().showMessage(f"Analysing recording {done + 1} of {self.total}: {w.study[index].name}")
-        w.show_recording(index)
+        if w.index < 0:
+            w.show_recording(index)
+        # else the recording the user watches stays on screen (playing, if it plays); the others are analysed
+        # in the background and the list shows their progress
         w.controller.analyse(index, keep_edits=True)  # hand corrections stay (Analyse all never asks)
         w.status.analysis_started()
 

@@ -1,4 +1,4 @@
-"""The biplane method of disks from an A4C and an A2C recording of one study, and the study's measurements."""
+"""The biplane method of disks from an A4C and an A2C recording of one study (which two: app.workflow.study_result)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 
 from app.analysis.volumes import biplane_volume_ml, ejection_fraction_pct
 from app.workflow.lv_curves import frame_disks
-from app.workflow.results import FrameContours, Measurements, RecordingAnalysis, StudyMeasurements
+from app.workflow.results import Measurements
 
 
 def _mean_disks(recording, contours, frames):
@@ -39,21 +39,3 @@ def biplane_measurements(a4c, a2c) -> Measurements | None:
         ef_pct=ejection_fraction_pct(edv, esv), heart_rate_bpm=float(np.mean(rates)) if rates else None,
         volume_curve_ml=None, area_curve_px2=np.zeros(0), edited=m4.edited | m2.edited,
     )
-
-
-def measure_study(items) -> StudyMeasurements:
-    """items: RecordingAnalysis objects or (recording, contours, measurements) triples of one study."""
-    triples = []
-    for item in items:
-        if isinstance(item, RecordingAnalysis):
-            triples.append((item.recording, item.contours, item.measurements))
-        else:
-            triples.append(tuple(item))
-    by_view = {}
-    for rec, contours, m in triples:
-        if not rec.is_stack and isinstance(contours, (FrameContours, list, tuple)):
-            by_view.setdefault(rec.view, (rec, list(contours), m))
-    biplane = None
-    if "a4c" in by_view and "a2c" in by_view:
-        biplane = biplane_measurements(by_view["a4c"], by_view["a2c"])
-    return StudyMeasurements(tuple(m for _, _, m in triples), biplane)

@@ -9,7 +9,8 @@ in Lang et al., J Am Soc Echocardiogr 2015;28:1-39 (chamber quantification: LA v
 disks, indexed to body surface area, normal LAVi <= 34 ml/m2; its range is in app.workflow.reference_ranges).
 Areas and lengths are the means over the view's trusted beats' ES frames (all ES frames when none is trusted).
 A study with only one apical view whose atrium is traced (A4C preferred) gets the single-plane area-length
-volume, 8 / (3 pi) x A^2 / L, named so wherever it is shown (`LaVolume.method`).
+volume, 8 / (3 pi) x A^2 / L, named so wherever it is shown (`LaVolume.method`). The clips and contours are
+the LV's (app.workflow.study_result.compose_study, the one place that picks them).
 """
 
 from __future__ import annotations
@@ -94,60 +95,16 @@ def _single(view: str, found: tuple[float, float]) -> LaVolume:
     return LaVolume(area_length_ml(area, area, length), area, area, length, length, (view,))
 
 
-def view_la_mm(state) -> tuple[float, float] | None:
-    """Mean (area mm^2, length mm) of a RecordingState's LA at its ES frames, or None without a traced LA."""
-    from app.workflow.contour_adapter import lv_from_controls
-
-    controls = (state.contours.get((0, frame)) for frame in _es_frames(state.measurements, state.es_frames))
-    return _mean_la_mm(state.recording, (lv_from_controls(c) if c else None for c in controls))
-
-
-def study_la_volume(study) -> LaVolume | None:
-    """The LA volume of a study: biplane from a measured A4C and A2C (app.workflow.study_analysis.biplane_pair)
-    with a traced atrium in both, else single-plane from one such view (A4C preferred), else None."""
-    from app.workflow.study_analysis import biplane_pair
-
-    pair = biplane_pair(study)
-    if pair is not None:
-        a4c, a2c = (view_la_mm(st) for st in pair)
-        if a4c is not None and a2c is not None:
-            return _biplane(a4c, a2c)
-    return _single_plane(study)
-
-
-def analysis_la_mm(analysis) -> tuple[float, float] | None:
-    """Mean (area mm^2, length mm) of a RecordingAnalysis' LA at its ES frames (trusted beats' first), or None."""
-    m, contours = analysis.measurements, analysis.contours
-    if m is None or isinstance(contours, tuple):
-        return None
-    frames = [t for t in _es_frames(m, m.es_frames) if 0 <= t < len(contours.frames)]
-    return _mean_la_mm(analysis.recording, (contours.frames[t] for t in frames))
-
-
-def analyses_la_volume(analyses) -> LaVolume | None:
-    """The LA volume of analysed recordings (the CLI's and batch's study, no viewer): biplane from the first
-    echo A4C and A2C with a traced atrium, else single-plane from one of them, else None; the same rule as
-    study_la_volume, on the analyses' own contours."""
-    views: dict[str, tuple[float, float]] = {}
-    for analysis in analyses:
-        rec = analysis.recording
-        if rec.modality != "echo" or rec.is_stack or rec.view not in ("a4c", "a2c") or rec.view in views:
-            continue
-        found = analysis_la_mm(analysis)
-        if found is not None:
-            views[rec.view] = found
-    if "a4c" in views and "a2c" in views:
-        return _biplane(views["a4c"], views["a2c"])
-    return next((_single(view, found) for view, found in views.items()), None)
-
-
-def _single_plane(study) -> LaVolume | None:
-    for view in ("a4c", "a2c"):
-        for st in study.recordings:
-            rec = st.recording
-            if rec.view != view or rec.modality != "echo" or rec.is_stack or st.measurements is None:
-                continue
-            found = view_la_mm(st)
-            if found is not None:
-                return _single(view, found)
-    return None
+def la_volume_of(view_items) -> LaVolume | None:
+    """The LA volume from the study's chosen clips: (view, (recording, per-frame LvContours, Measurements))
+    for its A4C and A2C (app.workflow.study_result picks them): biplane with a traced atrium in both, else
+    single-plane from one of them (A4C first), else None."""
+    found = {}
+    for view, (recording, contours, measurements) in view_items:
+        frames = [t for t in _es_frames(measurements, measurements.es_frames) if 0 <= t < len(contours)]
+        mean = _mean_la_mm(recording, (contours[t] for t in frames))
+        if mean is not None:
+            found[view] = mean
+    if "a4c" in found and "a2c" in found:
+        return _biplane(found["a4c"], found["a2c"])
+    return next((_single(view, found[view]) for view in ("a4c", "a2c") if view in found), None)

@@ -45,13 +45,17 @@ MIN_LV_FRAME_FRACTION = 0.5
 # mostly under 0.5, which otherwise gave EDV 0.0 ml and an EF of 51 %.
 MIN_LV_AREA_MM2 = 50.0
 _RV_VALUES = frozenset({"rv_edv_ml", "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"})
+# The strain is tracked from the contours and its peaks are taken between ED and ES: an edit of either moves it
+# (the viewer re-tracks it on the edited contours: app/workflow/retrack.py).
+_STRAIN_VALUES = frozenset({"gls_pct"})
 _VOLUME_DEPENDENTS = frozenset({"edv_ml", "esv_ml", "sv_ml", "ef_pct", "volume_curve_ml", "beats",
-                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"}) | _RV_VALUES
+                                "edv_area_length_ml", "esv_area_length_ml", "lv_mass_g", "fac_pct"}) | _RV_VALUES \
+    | _STRAIN_VALUES
 _ED_DEPENDENTS = frozenset({"edv_ml", "sv_ml", "ef_pct", "beats", "heart_rate_bpm", "edv_area_length_ml",
                             "lv_mass_g", "fac_pct", "rv_edv_ml", "rv_sv_ml",
-                            "rv_ef_pct"})  # heart rate: ED to ED; mass: at ED
+                            "rv_ef_pct"}) | _STRAIN_VALUES  # heart rate: ED to ED; mass: at ED
 _ES_DEPENDENTS = frozenset({"esv_ml", "sv_ml", "ef_pct", "beats", "esv_area_length_ml", "fac_pct",
-                            "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"})
+                            "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"}) | _STRAIN_VALUES
 
 
 def _edited_closure(edited) -> frozenset[str]:

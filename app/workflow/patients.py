@@ -2,9 +2,11 @@
 
 `compare(study_patient, new_patient)` answers SAME, DIFFERENT or UNKNOWN from the identifying fields
 of two PatientInfo: patient ID, name, birth date and Study Instance UID. Any field both have and that
-differs makes them DIFFERENT (another patient, or another exam of the patient: a separate study);
-at least one shared, equal field and no conflict makes them SAME; nothing to compare (an anonymous
-file, a video without a header) is UNKNOWN, and the viewer asks the user. `study_identity` merges the
+differs makes them DIFFERENT (another patient, or another exam of the patient: a separate study). SAME
+needs an identifier both have and that is equal, with no conflict: the patient ID, the Study Instance UID,
+or the name *and* the birth date (a name alone is shared by strangers, a birth date by thousands).
+Anything less (an anonymous file, a video without a header, a name on one side only) is UNKNOWN: the
+viewer asks the user, and `analyze` refuses unless told `--same-patient`. `study_identity` merges the
 fields of the recordings already in a study; `describe` names a patient in one short phrase.
 """
 
@@ -61,14 +63,19 @@ def study_identity(patients) -> Identity:
 
 def compare(study: Identity, new: Identity) -> tuple[str, str]:
     """(SAME | DIFFERENT | UNKNOWN, the field that decided it)."""
-    matched = ""
+    equal = []
     for label, value in study.fields().items():
         other = new.fields()[label]
         if value and other:
             if value != other:
                 return DIFFERENT, label
-            matched = matched or label
-    return (SAME, matched) if matched else (UNKNOWN, "")
+            equal.append(label)
+    for label in ("patient ID", "Study Instance UID"):
+        if label in equal:
+            return SAME, label
+    if "name" in equal and "birth date" in equal:
+        return SAME, "name and birth date"
+    return UNKNOWN, ""
 
 
 def describe(patient: PatientInfo, fallback: str = "") -> str:

@@ -76,6 +76,8 @@ class RecordingState:
             names.update({f"rv_{n}" for n in ("edv_ml", "esv_ml", "sv_ml", "ef_pct") if n in names})
         if edited_frames:
             names.add("volume_curve_ml")
+        if self.recording.modality == "echo" and (edited_frames or self.ed_edited or self.es_edited):
+            names.add("gls_pct")  # tracked from the contours, its peak taken between ED and ES
         if self.ed_edited:
             names.update({"ed_frames", "heart_rate_bpm"})  # the heart rate is the ED-to-ED beat length
         if self.es_edited:

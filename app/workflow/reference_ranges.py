@@ -33,8 +33,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ASE_2015 = "ASE/EACVI 2015"
+NEGATIVE_STRAINS = frozenset({"gls_pct"})  # shortening: the more negative, the better the function
 CMR_2020 = "Kawel-Boehm 2020 (Maceira 2006)"
 CMR_2020_POOLED = "Kawel-Boehm (pooled SSFP)"
+
+
+FLAGS = ("low", "high", "reduced")  # what a value outside its range is called
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,8 @@ class ReferenceRange:
 
     def flag(self, value: float | None, decimals: int | None = None) -> str:
         """'low', 'high', or '' when the value is missing or within the range. With `decimals` the value
-        is judged as it is shown (61.4 ml shown as "61 ml" is not "high" against 14-61)."""
+        is judged as it is shown (61.4 ml shown as "61 ml" is not "high" against 14-61). A strain, normal
+        when at least as negative as its limit, is 'reduced' above it (GLS -13 % is reduced, not high)."""
         if value is None:
             return ""
         if decimals is not None:
@@ -56,7 +61,7 @@ class ReferenceRange:
         if self.low is not None and value < self.low:
             return "low"
         if self.high is not None and value > self.high:
-            return "high"
+            return "reduced" if self.name in NEGATIVE_STRAINS else "high"
         return ""
 
     def label(self) -> str:
@@ -128,7 +133,7 @@ def reference_range(name: str, sex: str = "", modality: str = "echo") -> Referen
 
 def classify(name: str, value: float | None, sex: str = "", modality: str = "echo",
              decimals: int | None = None) -> str:
-    """'normal', 'low', 'high' or '' when there is no value or no range (judged as shown with `decimals`)."""
+    """'normal', one of FLAGS, or '' when there is no value or no range (judged as shown with `decimals`)."""
     rng = reference_range(name, sex, modality)
     if rng is None or value is None:
         return ""

@@ -5,12 +5,13 @@ the analysis' label maps, the contours of every hand-edited or propagated frame,
 set now); `retrack_strain(job, cancel)`, in a worker thread, redraws those frames' labels from their
 contours and runs the strain pipeline (a generator of Progress and finally the StrainResult). Without
 edits the labels are the analysis' own, so the result is the analysis' strain.
+`judged_strain(strain, edited)`: a strain that an edit made implausible keeps its curves, not its GLS.
 `study_gls(study)`: the GLS per apical view and their mean ("GLS (mean of A4C, A2C)").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
@@ -31,6 +32,18 @@ class RetrackInput:
     @property
     def edited_frames(self) -> tuple[int, ...]:
         return tuple(sorted(self.edited))
+
+    def signature(self) -> bytes:
+        """What the tracking depends on beyond the analysis' labels: the edited frames' contours and the ED/ES
+        (equal signatures on one analysis give the same strain: an undo takes back the strain it had)."""
+        import hashlib
+
+        digest = hashlib.sha1(repr((self.ed_frames, self.es_frames)).encode())
+        for frame in sorted(self.edited):
+            for kind, contour in sorted(self.edited[frame].items()):
+                digest.update(f"{frame}:{kind}:".encode())
+                digest.update(np.ascontiguousarray(contour.points_px, dtype=np.float64).tobytes())
+        return digest.digest()
 
     def labels(self) -> np.ndarray:
         """The analysis' label maps with the edited frames redrawn from their contours (in the worker)."""
@@ -75,11 +88,27 @@ def retrack_strain(job: RetrackInput, cancel=None, motion: str = "classical") ->
                               cancel=cancel)
 
 
+def judged_strain(strain, edited: bool):
+    """The strain as the study reports it. Re-tracked on contours edited by hand into something no heart does
+    (app.analysis.strain.implausible_reason), it keeps its curves for the user to see and says why its GLS
+    and segment peaks are not reported, rather than reporting them."""
+    from app.analysis.strain import implausible_reason
+
+    reason = implausible_reason(strain) if edited and strain is not None and strain.gls_pct is not None else ""
+    if not reason:
+        return strain
+    peaks = getattr(strain, "segment_peak_pct", None)
+    more = {"segment_peak_pct": tuple(None for _ in peaks)} if peaks is not None else {}
+    return replace(strain, gls_pct=None, withheld=f"GLS not reported after the hand edit: {reason}", **more)
+
+
 @dataclass(frozen=True)
 class StudyGls:
-    """GLS (%) per apical view (first recording of each view with strain) and their mean."""
+    """GLS (%) per apical view (first recording of each view with strain) and their mean; edited: one of them
+    depends on a hand edit."""
 
     by_view: tuple[tuple[str, float], ...]
+    edited: bool = False
 
     @property
     def mean_pct(self) -> float | None:
@@ -92,10 +121,12 @@ class StudyGls:
 
 def study_gls(study) -> StudyGls:
     by_view: dict[str, float] = {}
+    edited = False
     for st in study.recordings:
         gls = getattr(st.strain, "gls_pct", None)
         view = st.recording.view
         if gls is not None and np.isfinite(gls) and view in APICAL_VIEWS and view not in by_view:
             by_view[view] = float(gls)
+            edited = edited or "gls_pct" in (getattr(getattr(st, "measurements", None), "edited", ()) or ())
     order = {v: i for i, v in enumerate(("a4c", "a2c", "a3c"))}
-    return StudyGls(tuple(sorted(by_view.items(), key=lambda kv: order.get(kv[0], 9))))
+    return StudyGls(tuple(sorted(by_view.items(), key=lambda kv: order.get(kv[0], 9))), edited)

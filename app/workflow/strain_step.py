@@ -66,6 +66,7 @@ class SavedStrain:
     segment_names: tuple[str, ...]
     segment_ok: tuple[bool, ...]
     centerline_px: np.ndarray | None  # (T, 120, 2)
+    withheld: str = ""  # StrainResult.withheld
 
 
 def strain_to_json(strain: StrainResult | SavedStrain | None) -> dict | None:
@@ -82,6 +83,7 @@ def strain_to_json(strain: StrainResult | SavedStrain | None) -> dict | None:
         "segment_names": list(strain.segment_names),
         "segment_ok": [bool(v) for v in strain.segment_ok],
         "centerline_px": arr(strain.centerline_px),
+        "withheld": getattr(strain, "withheld", ""),
     }
 
 
@@ -96,4 +98,5 @@ def strain_from_json(data: dict | None) -> SavedStrain | None:
         segment_names=tuple(data.get("segment_names", ())),
         segment_ok=tuple(bool(v) for v in data.get("segment_ok", ())),
         centerline_px=None if centerline is None else np.asarray(centerline, float),
+        withheld=str(data.get("withheld") or ""),
     )

@@ -19,8 +19,9 @@ from app.data.recording import VIEWS, Recording
 from app.workflow.events import StudyEvents
 from app.workflow.recording_state import KINDS, AnalysisSnapshot, ContourKey, RecordingState
 from app.workflow.results import Measurements, RecordingAnalysis
+from app.workflow.sent_results import SentResults
 from app.workflow.splines import ControlContour
-from app.workflow.study_analysis import ViewerAnalysis, biplane_pair, default_biplane, default_measure
+from app.workflow.study_analysis import ViewerAnalysis, compose_viewer_study, default_measure
 from app.workflow.study_json import restore_state, state_to_json
 
 MeasureFn = Callable[[RecordingState], "Measurements | None"]
@@ -29,14 +30,15 @@ MeasureFn = Callable[[RecordingState], "Measurements | None"]
 class StudyState:
     """Recordings of one study plus every edit; emits StudyEvents on each change."""
 
-    def __init__(self, measure_fn: MeasureFn | None = None, biplane_fn=default_biplane) -> None:
+    def __init__(self, measure_fn: MeasureFn | None = None, biplane_fn=compose_viewer_study) -> None:
         self.recordings: list[RecordingState] = []
         self.events = StudyEvents()
         self.measure_fn: MeasureFn = measure_fn or default_measure
-        self.biplane_fn = biplane_fn  # None: no biplane combination (tests with a toy measure)
-        self.biplane: Measurements | None = None
+        self.biplane_fn = biplane_fn  # -> StudyResult; None: no study-level values (tests with a toy measure)
+        self.result = None  # the StudyResult (app.workflow.study_result): biplane, LA volume, the view pair
         self.conclusion = ""  # the reviewer's conclusion for the report (Report > Comment / Conclusion)
-        self.reviewer = ""
+        self.reviewer = ""  # named: the report is signed; else it is preliminary
+        self.sent: tuple[SentResults, ...] = ()  # results series sent to a PACS, oldest first
 
     def __len__(self) -> int:
         return len(self.recordings)
@@ -55,11 +57,7 @@ class StudyState:
         """Close a recording: take it out of the study (its autosaved state stays in the user data folder).
         Later recordings move up one index; no event fires (the window rebuilds its list)."""
         st = self.recordings.pop(index)
-        if self.biplane_fn is not None:
-            try:
-                self.biplane = self.biplane_fn(self)
-            except Exception:  # noqa: BLE001 - as in remeasure
-                self.biplane = None
+        self._compose()
         return st
 
     def index_of_path(self, path) -> int | None:
@@ -189,8 +187,12 @@ class StudyState:
         self.events.modified.emit(index)
 
     def set_strain(self, index: int, strain: object | None) -> None:
-        """Take a strain result re-tracked on the current contours (app/workflow/retrack.py)."""
-        self.recordings[index].strain = strain
+        """Take a strain result re-tracked on the current contours (app/workflow/retrack.py); made implausible
+        by an edit, it reports no GLS and says why (retrack.judged_strain)."""
+        from app.workflow.retrack import judged_strain
+
+        st = self.recordings[index]
+        st.strain = judged_strain(strain, bool(st.edited_keys) or st.edes_edited)
         self.events.measurements_changed.emit(index)
         self.events.modified.emit(index)
 
@@ -260,12 +262,24 @@ class StudyState:
         except Exception as exc:  # noqa: BLE001 - a contour a user drew badly must not crash the viewer
             st.measurements = None
             st.measure_error = f"{type(exc).__name__}: {exc}"
-        if self.biplane_fn is not None:
-            try:
-                self.biplane = self.biplane_fn(self)
-            except Exception:  # noqa: BLE001 - biplane is a bonus; the per-view values still show
-                self.biplane = None
+        self._compose()
         self.events.measurements_changed.emit(index)
+
+    def _compose(self) -> None:
+        """The study-level values again (app.workflow.study_result), after any recording's measurements."""
+        try:
+            self.result = self.biplane_fn(self) if self.biplane_fn is not None else None
+        except Exception:  # noqa: BLE001 - study values are a bonus; the per-view values still show
+            self.result = None
+
+    @property
+    def biplane(self) -> Measurements | None:
+        return None if self.result is None else self.result.biplane
+
+    @property
+    def la(self):
+        """The study's LA volume (app.workflow.la_volume.LaVolume) or None."""
+        return None if self.result is None else self.result.la
 
     def set_conclusion(self, conclusion: str, reviewer: str) -> None:
         """The report's conclusion and reviewer; saved with every recording of the study."""
@@ -273,17 +287,23 @@ class StudyState:
         for index in range(len(self.recordings)):
             self.events.modified.emit(index)
 
+    def record_sent(self, sent: SentResults) -> None:
+        """Results were stored on a PACS: the next send amends them. Saved with every recording."""
+        self.sent = (*self.sent, sent)
+        for index in range(len(self.recordings)):
+            self.events.modified.emit(index)
+
     def biplane_for(self, index: int) -> Measurements | None:
         """The study's biplane result when recording `index` is one of the two it is made of, else None
         (a panel showing another recording must not show it as that recording's values)."""
-        pair = biplane_pair(self) if self.biplane is not None else None
-        if pair is None or not any(st is self.recordings[index] for st in pair):
+        pair = self.result.pair if self.biplane is not None else None
+        if pair is None or index not in pair:
             return None
         return self.biplane
 
     # -- serialisation (app/workflow/study_json.py) ------------------------------------------------
     def to_json(self, index: int) -> dict:
-        return state_to_json(self.recordings[index], self.save_key(index), self.conclusion, self.reviewer)
+        return state_to_json(self.recordings[index], self.save_key(index), self.conclusion, self.reviewer, self.sent)
 
     def restore_json(self, index: int, data: dict) -> None:
         """Restore a recording's state saved by `to_json` (raises ValueError on a malformed file)."""
@@ -291,6 +311,7 @@ class StudyState:
         extras = restore_state(st, data)
         if not self.conclusion and not self.reviewer:
             self.conclusion, self.reviewer = extras.conclusion, extras.reviewer
+        self.sent = (*self.sent, *(s for s in extras.sent if s not in self.sent))
         self.remeasure(index)
         if st.analysed and st.contours and st.measurements is not None:
             from app.workflow.study_analysis import analysis_from_state

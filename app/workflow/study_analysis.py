@@ -5,7 +5,7 @@ analysis (app.workflow.analyse.analyze_recording, strain included), then the edi
 computed off the GUI thread; its result is a `ViewerAnalysis` (the RecordingAnalysis + those controls).
 The study takes the analysis' own measurements (measured once); after an edit `default_measure(state)`
 re-enters the analysis at its measuring step (app.workflow.analyse.measure) with the contours as edited.
-`default_biplane(study)` (from the `biplane_pair`): the biplane combination of the study.
+`compose_viewer_study(study)`: the study-level values (biplane, LA) by the CLI's rule (app.workflow.study_result).
 """
 
 from __future__ import annotations
@@ -101,28 +101,9 @@ def default_measure(state):
     )
 
 
-def biplane_pair(study) -> tuple | None:
-    """The (A4C, A2C) RecordingStates the study's biplane values come from (measured echo clips, a
-    calibrated one preferred for each view), or None when the study lacks one of them."""
-    by_view: dict[str, list] = {}
-    for st in study.recordings:
-        rec = st.recording
-        if st.measurements is not None and not rec.is_stack and rec.modality == "echo":
-            by_view.setdefault(rec.view, []).append(st)
-    if "a4c" not in by_view or "a2c" not in by_view:
-        return None
-    pick = [next((st for st in by_view[v] if st.recording.calibrated), by_view[v][0]) for v in ("a4c", "a2c")]
-    return pick[0], pick[1]
+def compose_viewer_study(study):
+    """The study's StudyResult (biplane, LA volume, the view pair) from its recordings as measured and edited:
+    app.workflow.study_result.compose_study, the rule the CLI uses, on the contours the LV is measured on."""
+    from app.workflow.study_result import compose_study, viewer_items
 
-
-def default_biplane(study):
-    """Biplane measurements when the study has an analysed A4C and A2C (`biplane_pair`), else None."""
-    from app.workflow.contour_adapter import lv_contours_per_frame
-    from app.workflow.biplane import biplane_measurements
-
-    pair = biplane_pair(study)
-    if pair is None:
-        return None
-    a4c, a2c = pair
-    return biplane_measurements((a4c.recording, lv_contours_per_frame(a4c), a4c.measurements),
-                                (a2c.recording, lv_contours_per_frame(a2c), a2c.measurements))
+    return compose_study(viewer_items(study))

@@ -18,6 +18,7 @@ from app.data.recording import VIEWS
 from app.workflow.contour_adapter import MadeFrame
 from app.workflow.recording_state import KINDS, ContourKey, RecordingState
 from app.workflow.results import Measurements, RecordingAnalysis
+from app.workflow.sent_results import SentResults
 from app.workflow.splines import ControlContour
 from app.workflow.strain_step import strain_from_json, strain_to_json
 
@@ -34,10 +35,12 @@ class RestoredExtras:
     segmenter: str
     segmenter_flags: dict  # frame -> flags
     rv_left_out: dict  # (slice, frame) -> (N, 2) points
+    sent: tuple = ()  # SentResults of the study's results series already sent (app.workflow.sent_results)
 
 
-def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewer: str) -> dict:
-    """The recording's state as plain JSON types; content_key and the study's conclusion and reviewer with it."""
+def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewer: str, sent=()) -> dict:
+    """The recording's state as plain JSON types; content_key and the study's conclusion, reviewer and results
+    sent with it."""
     from app.workflow.autosave import source_fingerprint
 
     contours = [
@@ -72,7 +75,7 @@ def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewe
         "patient_sex": st.recording.patient.sex,  # as typed in the patient dialog (or from the file)
         "segmenter": st.analysis.segmenter if isinstance(st.analysis, RecordingAnalysis) else "",
         **_segmenter_findings_json(st.analysis),
-        "report": {"conclusion": conclusion, "reviewer": reviewer},
+        "report": {"conclusion": conclusion, "reviewer": reviewer, "sent": [r.to_json() for r in sent]},
     }
 
 
@@ -90,6 +93,8 @@ def restore_state(st: RecordingState, data: dict) -> RestoredExtras:
     if any(not 0 <= s < n_slices for s in excluded):
         raise ValueError("excluded slices outside the stack")
     flags, left_out = _segmenter_findings(data, n, n_slices)
+    report = data.get("report") or {}
+    sent = tuple(SentResults.from_json(item) for item in report.get("sent") or [])
     st.recording = _recording(st, data, edited)
     st.contours = contours
     st.made = {}
@@ -110,9 +115,8 @@ def restore_state(st: RecordingState, data: dict) -> RestoredExtras:
     st.view_edited = bool(edited.get("view"))
     st.calibration_edited = bool(edited.get("calibration"))
     st.excluded_slices = excluded
-    report = data.get("report") or {}
     return RestoredExtras(str(report.get("conclusion", "")), str(report.get("reviewer", "")),
-                          data.get("segmenter") or "restored", flags, left_out)
+                          data.get("segmenter") or "restored", flags, left_out, sent)
 
 
 def _contours(data: dict, n_frames: int, n_slices: int) -> dict[ContourKey, dict[str, ControlContour]]:

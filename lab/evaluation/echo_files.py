@@ -93,7 +93,7 @@ def score_patient(path: Path, form: str, folder: Path, model: str | None = None)
     else:
         ed = write_metaimage(folder / f"{case.patient}_ED.mhd", case.images[0], case.spacing_mm)
         es = write_metaimage(folder / f"{case.patient}_ES.mhd", case.images[1], case.spacing_mm)
-        ours = _values(_analyze([str(ed), str(es)], model))
+        ours = _values(_analyze([str(ed), str(es), "--same-patient"], model))
     return FileScore(case.patient, form, ours, expert)
 
 

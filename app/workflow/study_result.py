@@ -1,0 +1,97 @@
+"""The study-level numbers of one study, composed once: which A4C and which A2C make the biplane (the view-pair
+rule), the biplane volumes and EF, and the LA volume, from the same two clips and the same contours as the LV.
+
+`compose_study(items)` takes the study's recordings in order, each a RecordingAnalysis (the CLI, the batch) or
+a (recording, per-frame LvContours, Measurements) triple (the viewer's StudyState: `viewer_items`, whose
+contours are the analysis' own on frames nobody edited and the edited splines elsewhere, the ones its LV
+measurements come from). The CLI's `analyze A4C A2C`, the viewer's panel, the PDF and the DICOM results
+all read the StudyResult; nothing else picks a pair or an atrium.
+
+The view pair: measured, non-stack echo clips of each view; a calibrated clip before an uncalibrated one,
+else the first given. A study with two clips of one view says which one it used (`StudyResult.notes`, also
+in the biplane's notes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from app.workflow.la_volume import LaVolume, la_volume_of
+from app.workflow.results import FrameContours, Measurements, RecordingAnalysis, StudyMeasurements
+
+PAIR_VIEWS = ("a4c", "a2c")
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """measurements: per recording + the biplane; la: the LA volume; pair: the indices (into the items) of the
+    A4C and A2C the biplane and LA come from (None without both); notes: how the pair was chosen."""
+
+    measurements: StudyMeasurements
+    la: LaVolume | None
+    pair: tuple[int, int] | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def biplane(self) -> Measurements | None:
+        return self.measurements.biplane
+
+
+def compose_study(items) -> StudyResult:
+    """The StudyResult of a study's recordings (RecordingAnalysis objects or triples, in the study's order)."""
+    from app.workflow.biplane import biplane_measurements
+
+    triples = [_triple(item) for item in items]
+    chosen, notes = _view_choice(triples)
+    pair = (chosen["a4c"], chosen["a2c"]) if "a4c" in chosen and "a2c" in chosen else None
+    biplane = None
+    if pair is not None:
+        biplane = biplane_measurements(triples[pair[0]], triples[pair[1]])
+        if biplane is not None and notes:
+            biplane = replace(biplane, notes=tuple(biplane.notes) + notes)
+    la = la_volume_of([(view, triples[i]) for view, i in chosen.items()])
+    return StudyResult(StudyMeasurements(tuple(m for _, _, m in triples), biplane), la, pair, notes)
+
+
+def viewer_items(study) -> list[tuple]:
+    """(recording, per-frame LvContours, Measurements) of each recording of a StudyState (measurements None
+    when it has none yet): the contours its LV is measured on."""
+    from app.workflow.contour_adapter import lv_contours_per_frame
+
+    return [(st.recording, lv_contours_per_frame(st) if st.measurements is not None and not st.recording.is_stack
+             else [], st.measurements) for st in study.recordings]
+
+
+def _triple(item) -> tuple:
+    if isinstance(item, RecordingAnalysis):
+        contours = item.contours
+        return item.recording, list(contours) if isinstance(contours, FrameContours) else contours, item.measurements
+    return tuple(item)
+
+
+def _candidate(triple) -> bool:
+    rec, contours, m = triple
+    return (m is not None and rec.modality == "echo" and not rec.is_stack and rec.view in PAIR_VIEWS
+            and isinstance(contours, list) and len(contours) == rec.n_frames)
+
+
+def _view_choice(triples) -> tuple[dict[str, int], tuple[str, ...]]:
+    """{view: index} of the clip each of A4C / A2C is measured from, and a line per view with several clips."""
+    chosen: dict[str, int] = {}
+    notes = []
+    for view in PAIR_VIEWS:
+        found = [i for i, t in enumerate(triples) if _candidate(t) and t[0].view == view]
+        if not found:
+            continue
+        calibrated = [i for i in found if triples[i][0].calibrated]
+        chosen[view] = (calibrated or found)[0]
+        if len(found) > 1:
+            why = "calibrated" if calibrated and len(calibrated) < len(found) else "the first given"
+            notes.append(f"{len(found)} {view.upper()} clips in the study: the biplane and LA volume use "
+                         f"{_name(triples[chosen[view]][0])} ({why})")
+    return chosen, tuple(notes)
+
+
+def _name(recording) -> str:
+    src = recording.source_path
+    return src.name if src else (recording.series_description or recording.view.upper())

@@ -1,0 +1,155 @@
+"""Issue 54 item 2: the report that leaves is the report that was signed.
+
+The viewer's *Send results to PACS* built its DICOM results from a report of its own: no conclusion, no
+reviewer, no hand-edit note, and an LA volume from other contours than the PDF saved from the same window.
+Now it sends `study_report(study)`, the PDF the user saves; an unsigned study leaves as preliminary and
+says so; each results series says when it was made and whether it amends one sent before."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from app.data.readers import load_recording
+from app.report.dicom_pdf import pdf_bytes
+from app.report.dicom_sr import numeric_values, person_name, series_description
+from app.report.from_study import study_report, study_results, write_study_report
+from report_fixtures import analyse_with_labels
+
+DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
+CONCLUSION = "Normal LV size and systolic function. No regional wall motion abnormality."
+TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}( [A-Z]{2,5})?")
+
+
+def _study():
+    """The demo exam's A4C and A2C (DICOM, one patient) with their truth labels, and one hand edit on the A4C's
+    ED endocardium: biplane, LA volume and an edited value."""
+    from app.workflow.study import StudyState
+
+    study = StudyState()
+    for view in ("a4c", "a2c"):
+        recording = load_recording(DEMO / f"{view}.dcm")
+        labels = np.load(DEMO / f"{view}.truth.npz")["labels"]
+        study.set_analysis(study.add_recording(recording), analyse_with_labels(recording, labels))
+    st = study[0]
+    key = (0, st.ed_frames[0])
+    endo = st.contour(key, "endo")
+    centre = endo.points_px.mean(axis=0)
+    study.set_contour(0, key, "endo", endo.with_points(centre + (endo.points_px - centre) * 1.05))
+    return study
+
+
+def _text(pdf: bytes | Path) -> str:
+    from io import BytesIO
+
+    source = BytesIO(pdf) if isinstance(pdf, bytes) else str(pdf)
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(source).pages).split())
+
+
+def test_the_sent_pdf_is_the_signed_report_and_the_sr_is_verified(tmp_path):
+    study = _study()
+    study.set_conclusion(CONCLUSION, "Jane Smith")
+    saved = _text(write_study_report(study, tmp_path / "saved.pdf"))
+    results = study_results(study)
+    sent = _text(pdf_bytes(results.pdf))
+    assert CONCLUSION in sent and "Jane Smith" in sent and "Contours corrected by hand in A4C" in sent
+    assert "(no conclusion written)" not in sent
+    assert TIME.sub("", sent) == TIME.sub("", saved)  # the same page 1, numbers and all, but for the time
+    sr = results.sr
+    assert (sr.CompletionFlag, sr.VerificationFlag, sr.PreliminaryFlag) == ("COMPLETE", "VERIFIED", "FINAL")
+    assert sr.VerifyingObserverSequence[0].VerifyingObserverName == "Smith^Jane"
+    report = study_report(study)
+    rows = {row.key: row for _, row in report.all_rows}
+    assert rows["edv_ml"].edited and rows["la_volume_ml"].value is not None
+    values = numeric_values(sr)
+    assert any(v == pytest.approx(rows["edv_ml"].value, abs=1e-9) for v in values["18026-5"])  # the edited EDV
+    for ds in results.datasets:
+        assert "signed" in ds.SeriesDescription and TIME.search(ds.SeriesDescription), ds.SeriesDescription
+    assert results.signed_by == "Jane Smith" and results.made == report.made
+
+
+def test_an_unsigned_study_leaves_as_preliminary_and_says_so():
+    study = _study()
+    study.set_conclusion(CONCLUSION, "")
+    results = study_results(study)
+    assert (results.sr.VerificationFlag, results.sr.PreliminaryFlag) == ("UNVERIFIED", "PRELIMINARY")
+    assert "VerifyingObserverSequence" not in results.sr
+    assert all("preliminary" in ds.SeriesDescription for ds in results.datasets)
+    assert "Preliminary, not signed" in _text(pdf_bytes(results.pdf))
+    assert results.record().signed_by == ""
+
+
+def test_a_second_send_amends_the_first_and_the_study_remembers_it(tmp_path):
+    from app.workflow.study import StudyState
+
+    study = _study()
+    first = study_results(study)
+    study.record_sent(first.record())
+    study.set_conclusion(CONCLUSION, "Jane Smith")
+    second = study_results(study)
+    item = second.sr.PredecessorDocumentsSequence[0]
+    assert item.StudyInstanceUID == first.sr.StudyInstanceUID
+    assert item.ReferencedSeriesSequence[0].SeriesInstanceUID == first.sr.SeriesInstanceUID
+    assert item.ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID == first.sr.SOPInstanceUID
+    assert "amends" in second.sr.SeriesDescription and second.sr.SeriesDescription != first.sr.SeriesDescription
+    assert f"amends the results of {first.made}" in _text(pdf_bytes(second.pdf))
+    assert "PredecessorDocumentsSequence" not in first.sr
+
+    restored = StudyState()  # the autosave keeps what was sent, so a reopened study amends it too
+    for st in study.recordings:
+        restored.add_recording(st.recording)
+    restored.restore_json(0, study.to_json(0))
+    assert restored.sent == (first.record(),)
+    if shutil.which("dciodvfy") is None:
+        pytest.skip("dciodvfy (Debian dicom3tools) is not installed")
+    for name, ds in (("first", first.sr), ("second", second.sr)):
+        path = tmp_path / f"{name}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
+        errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")]
+        assert not errors, "\n".join(errors)
+
+
+def test_series_descriptions_fit_dicom_and_names_become_person_names():
+    from dataclasses import replace
+
+    from app.data.recording import PatientInfo
+    from app.report.model import ReportData
+
+    report = ReportData(patient=PatientInfo(), anonymised=False, recordings=(), created="2026-11-27 23:50 UTC")
+    assert series_description("SEG", report) == "CardioTrace SEG 2026-11-27 23:50 preliminary"
+    signed = replace(report, reviewer="Jane Smith", amends="2026-11-27 23:10")
+    assert series_description("PDF", signed) == "CardioTrace PDF 2026-11-27 23:50 signed, amends 23:10"
+    older = replace(report, amends="2026-11-26 08:05")
+    assert series_description("SEG", older) == "CardioTrace SEG 2026-11-27 23:50 preliminary, amends 2026-11-26"
+    assert len(series_description("SEG", older)) <= 64
+    assert person_name("Dr Jane  Smith") == "Smith^Dr Jane" and person_name("SMITH^JANE") == "SMITH^JANE"
+    assert person_name("Smith") == "Smith^"
+
+
+def test_a_source_with_a_malformed_uid_gives_results_without_library_warnings(tmp_path):
+    """Issue 54: pydicom's "Invalid value for VR UI" about the source's own UIDs (which the results must copy as
+    stored) reached stderr on a successful run. Run as a user does, in a process of its own."""
+    import sys
+
+    import pydicom
+
+    ds = pydicom.dcmread(DEMO / "a4c.dcm")
+    with pytest.warns(UserWarning, match="Invalid value for VR UI"):  # what other software wrote
+        ds.StudyInstanceUID = "1.2.826.0.1.3680043.8.498.012345"  # a component with a leading zero
+        ds.save_as(tmp_path / "a4c.dcm")
+    done = subprocess.run([sys.executable, "-m", "app", "analyze", str(tmp_path / "a4c.dcm"), "--labels",
+                           str(DEMO / "a4c.truth.npz"), "--no-strain", "--dicom-out", str(tmp_path / "out"),
+                           "--json", str(tmp_path / "r.json")], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr and "Invalid value" not in done.stderr, done.stderr
+    sr = pydicom.dcmread(next((tmp_path / "out").glob("sr-*.dcm")))
+    with pytest.warns(UserWarning, match="Invalid value for VR UI"):
+        assert sr.StudyInstanceUID == ds.StudyInstanceUID  # copied as the archive stores it
