@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.workflow.edits import ContourEdit
-from app.workflow.retrack import can_retrack, retrack_input, retrack_strain, study_gls
+from app.workflow.retrack import can_retrack, retrack_input, retrack_strain
 from app.workflow.study import StudyState
 from tests.ui_fixtures import area_measure, fake_analysis, synthetic_echo
 
@@ -47,13 +47,17 @@ def test_without_edits_the_labels_are_the_analysis_own_and_an_ed_edit_changes_gl
 
 
 def test_study_gls_names_the_views_it_averages():
-    def state(view, gls):
-        return types.SimpleNamespace(recording=types.SimpleNamespace(view=view),
-                                     strain=types.SimpleNamespace(gls_pct=gls))
+    """One GLS per apical echo view (the first clip of a view with one; the view pair's A4C / A2C first when the
+    study has measured them: app.workflow.study_result), and their mean."""
+    from app.workflow.study_result import compose_study
 
-    study = types.SimpleNamespace(recordings=[state("a2c", -16.0), state("a4c", -20.0), state("a4c", -10.0),
-                                              state("plax", -30.0), state("a3c", None)])
-    g = study_gls(study)
+    def item(view, gls, modality="echo"):
+        recording = types.SimpleNamespace(view=view, modality=modality, is_stack=False, calibrated=True,
+                                          n_frames=0, source_path=None, series_description="")
+        return recording, [], None, types.SimpleNamespace(gls_pct=gls)
+
+    g = compose_study([item("a2c", -16.0), item("a4c", -20.0), item("a4c", -10.0), item("plax", -30.0),
+                       item("a3c", None), item("a3c", -18.0, modality="mri")]).gls
     assert g.by_view == (("a4c", -20.0), ("a2c", -16.0))
     assert g.label == "GLS (mean of A4C, A2C)" and g.mean_pct == pytest.approx(-18.0)
-    assert study_gls(types.SimpleNamespace(recordings=[])).mean_pct is None
+    assert compose_study([]).gls.mean_pct is None

@@ -37,7 +37,8 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
     analyses = list(analyses)
     if not analyses:
         raise ValueError("a report needs at least one analysed recording")
-    la = la if la is not None else compose_study(analyses).la
+    composed = compose_study(analyses)  # the study's one rule: its LA and GLS, unless given
+    la = la if la is not None else composed.la
     patient = analyses[0].recording.patient
     sex = "" if anonymise else patient.sex
     sections = tuple(recording_section(a, sex=sex) for a in analyses)
@@ -46,7 +47,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
         patient=patient.anonymised() if anonymise else patient,
         anonymised=anonymise,
         recordings=sections,
-        study_rows=_study_rows(study, sections, sex, patient) + _la_rows(la, patient, sex),
+        study_rows=_study_rows(study, composed.gls, sex, patient) + _la_rows(la, patient, sex),
         bullseye_pct=values,
         bullseye_unreliable=unreliable,
         comment=comment or "",
@@ -213,9 +214,10 @@ def _frame_list(frames: list[int], limit: int = 12) -> str:
     return f"{len(frames)} frame{'s' if len(frames) != 1 else ''} ({head}{more})"
 
 
-def _study_rows(study, sections, sex: str, patient=None) -> tuple[MeasurementRow, ...]:
+def _study_rows(study, gls, sex: str, patient=None) -> tuple[MeasurementRow, ...]:
     """The study's values: biplane volumes and EF (indexed to BSA when the patient's height and weight are
-    known, so page 1 shows the biplane indexed values rather than one view's), and the mean apical GLS."""
+    known, so page 1 shows the biplane indexed values rather than one view's), and the mean apical GLS (gls:
+    app.workflow.study_result.StudyGls, one clip per view)."""
     rows: list[MeasurementRow] = []
     biplane = getattr(study, "biplane", None) if study is not None else None
     if biplane is not None:
@@ -226,13 +228,9 @@ def _study_rows(study, sections, sex: str, patient=None) -> tuple[MeasurementRow
                  _row("ef_pct", "EF (biplane)", biplane.ef_pct, "%", 1, "disks, biplane", **kw)]
         if patient is not None:
             rows += _indexed_rows(indexed_values(biplane, patient), "echo", kw)
-    with_gls = [s for s in sections
-                if s.strain is not None and s.strain.gls_pct is not None and s.view in ("a2c", "a3c", "a4c")]
-    if len(with_gls) > 1:
-        edited = {"gls_pct"} if any("gls_pct" in s.edited for s in with_gls) else set()
-        rows.append(_row("gls_pct", f"GLS (mean of {len(with_gls)} apical views)",
-                         float(np.mean([s.strain.gls_pct for s in with_gls])), "%", 1, "speckle tracking", sex=sex,
-                         edited=edited))
+    if len(gls.by_view) > 1:
+        rows.append(_row("gls_pct", f"GLS (mean of {len(gls.by_view)} apical views)", gls.mean_pct, "%", 1,
+                         "speckle tracking", sex=sex, edited={"gls_pct"} if gls.edited else set()))
     return tuple(rows)
 
 

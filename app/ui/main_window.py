@@ -35,7 +35,6 @@ from app.ui.timeline import edit_marks
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
 from app.workflow.patients import describe
-from app.workflow.retrack import study_gls
 from app.workflow.view_step import view_note
 
 
@@ -342,7 +341,7 @@ class MainWindow(QMainWindow):
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else biplane, rec.modality, source,
                                             view_note(st.analysis), indexed_values(st.measurements, rec.patient), la,
-                                            view=rec.view, study_gls=study_gls(self.study),
+                                            view=rec.view, study_gls=self.study.gls,
                                             strain_note=self.edits.retrack.note(self.index))
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
         self.beats.show_measurements(None if rec.is_stack else st.measurements, rec.view)

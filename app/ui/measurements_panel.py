@@ -124,7 +124,7 @@ class MeasurementsPanel(QWidget):
         view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table;
         indexed: app.workflow.indexed.IndexedValues of the recording (rows per BSA when it has one);
         la: the study's app.workflow.la_volume.LaVolume (LA rows, with the biplane values);
-        view: the recording's view (the GLS row says whose GLS it is); study_gls: app.workflow.retrack.StudyGls
+        view: the recording's view (the GLS row says whose GLS it is); study_gls: app.workflow.study_result.StudyGls
         (a row with the mean of two or more apical views); strain_note: what the GLS shown is (re-tracked)."""
         m = biplane if biplane is not None else measurements
         edited = set(getattr(m, "edited", ()) or ())
@@ -153,6 +153,8 @@ class MeasurementsPanel(QWidget):
         if edes_source:
             parts.append(edes_source)
         parts += list(getattr(measurements, "notes", ()) or ())  # why a value is missing or how it was made
+        if biplane is not None:  # which of several clips of a view the study's values come from
+            parts += [n for n in getattr(biplane, "notes", ()) or () if n not in parts]
         low = [n.replace("_", " ") for n, ok in zip(getattr(strain, "segment_names", ()),
                                                      getattr(strain, "segment_ok", ())) if not ok]
         if low:

@@ -6,7 +6,7 @@ set now); `retrack_strain(job, cancel)`, in a worker thread, redraws those frame
 contours and runs the strain pipeline (a generator of Progress and finally the StrainResult). Without
 edits the labels are the analysis' own, so the result is the analysis' strain.
 `judged_strain(strain, edited)`: a strain that an edit made implausible keeps its curves, not its GLS.
-`study_gls(study)`: the GLS per apical view and their mean ("GLS (mean of A4C, A2C)").
+(The study's GLS per view and their mean: app.workflow.study_result.)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from app.data.recording import APICAL_VIEWS, Recording
+from app.data.recording import Recording
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,33 +100,3 @@ def judged_strain(strain, edited: bool):
     peaks = getattr(strain, "segment_peak_pct", None)
     more = {"segment_peak_pct": tuple(None for _ in peaks)} if peaks is not None else {}
     return replace(strain, gls_pct=None, withheld=f"GLS not reported after the hand edit: {reason}", **more)
-
-
-@dataclass(frozen=True)
-class StudyGls:
-    """GLS (%) per apical view (first recording of each view with strain) and their mean; edited: one of them
-    depends on a hand edit."""
-
-    by_view: tuple[tuple[str, float], ...]
-    edited: bool = False
-
-    @property
-    def mean_pct(self) -> float | None:
-        return float(np.mean([g for _, g in self.by_view])) if self.by_view else None
-
-    @property
-    def label(self) -> str:
-        return f"GLS (mean of {', '.join(v.upper() for v, _ in self.by_view)})"
-
-
-def study_gls(study) -> StudyGls:
-    by_view: dict[str, float] = {}
-    edited = False
-    for st in study.recordings:
-        gls = getattr(st.strain, "gls_pct", None)
-        view = st.recording.view
-        if gls is not None and np.isfinite(gls) and view in APICAL_VIEWS and view not in by_view:
-            by_view[view] = float(gls)
-            edited = edited or "gls_pct" in (getattr(getattr(st, "measurements", None), "edited", ()) or ())
-    order = {v: i for i, v in enumerate(("a4c", "a2c", "a3c"))}
-    return StudyGls(tuple(sorted(by_view.items(), key=lambda kv: order.get(kv[0], 9))), edited)

@@ -193,6 +193,7 @@ class StudyState:
 
         st = self.recordings[index]
         st.strain = judged_strain(strain, bool(st.edited_keys) or st.edes_edited)
+        self._compose()  # the study's GLS (its mean of the apical views) takes it too
         self.events.measurements_changed.emit(index)
         self.events.modified.emit(index)
 
@@ -280,6 +281,11 @@ class StudyState:
     def la(self):
         """The study's LA volume (app.workflow.la_volume.LaVolume) or None."""
         return None if self.result is None else self.result.la
+
+    @property
+    def gls(self):
+        """The study's GLS per apical view and their mean (app.workflow.study_result.StudyGls) or None."""
+        return None if self.result is None else self.result.gls
 
     def set_conclusion(self, conclusion: str, reviewer: str) -> None:
         """The report's conclusion and reviewer; saved with every recording of the study."""

@@ -1,8 +1,9 @@
 """The study-level numbers of one study, composed once: which A4C and which A2C make the biplane (the view-pair
-rule), the biplane volumes and EF, and the LA volume, from the same two clips and the same contours as the LV.
+rule), the biplane volumes and EF, the LA volume, from the same two clips and the same contours as the LV, and
+the study's GLS (one clip per apical view, the pair's where it has a strain, and their mean).
 
 `compose_study(items)` takes the study's recordings in order, each a RecordingAnalysis (the CLI, the batch) or
-a (recording, per-frame LvContours, Measurements) triple (the viewer's StudyState: `viewer_items`, whose
+a (recording, per-frame LvContours, Measurements, strain) tuple (the viewer's StudyState: `viewer_items`, whose
 contours are the analysis' own on frames nobody edited and the edited splines elsewhere, the ones its LV
 measurements come from). The CLI's `analyze A4C A2C`, the viewer's panel, the PDF and the DICOM results
 all read the StudyResult; nothing else picks a pair or an atrium.
@@ -16,10 +17,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from app.workflow.la_volume import LaVolume, la_volume_of
 from app.workflow.results import FrameContours, Measurements, RecordingAnalysis, StudyMeasurements
 
 PAIR_VIEWS = ("a4c", "a2c")
+GLS_VIEWS = ("a4c", "a2c", "a3c")
+
+
+@dataclass(frozen=True)
+class StudyGls:
+    """GLS (%) per apical view (one clip each) and their mean; edited: one of them depends on a hand edit."""
+
+    by_view: tuple[tuple[str, float], ...]
+    edited: bool = False
+
+    @property
+    def mean_pct(self) -> float | None:
+        return float(np.mean([g for _, g in self.by_view])) if self.by_view else None
+
+    @property
+    def label(self) -> str:
+        return f"GLS (mean of {', '.join(v.upper() for v, _ in self.by_view)})"
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,7 @@ class StudyResult:
     la: LaVolume | None
     pair: tuple[int, int] | None
     notes: tuple[str, ...] = ()
+    gls: StudyGls = StudyGls(())
 
     @property
     def biplane(self) -> Measurements | None:
@@ -38,10 +59,11 @@ class StudyResult:
 
 
 def compose_study(items) -> StudyResult:
-    """The StudyResult of a study's recordings (RecordingAnalysis objects or triples, in the study's order)."""
+    """The StudyResult of a study's recordings (RecordingAnalysis objects or tuples, in the study's order)."""
     from app.workflow.biplane import biplane_measurements
 
-    triples = [_triple(item) for item in items]
+    entries = [_entry(item) for item in items]
+    triples = [entry[:3] for entry in entries]
     chosen, notes = _view_choice(triples)
     pair = (chosen["a4c"], chosen["a2c"]) if "a4c" in chosen and "a2c" in chosen else None
     biplane = None
@@ -50,23 +72,42 @@ def compose_study(items) -> StudyResult:
         if biplane is not None and notes:
             biplane = replace(biplane, notes=tuple(biplane.notes) + notes)
     la = la_volume_of([(view, triples[i]) for view, i in chosen.items()])
-    return StudyResult(StudyMeasurements(tuple(m for _, _, m in triples), biplane), la, pair, notes)
+    return StudyResult(StudyMeasurements(tuple(m for _, _, m in triples), biplane), la, pair, notes,
+                       _study_gls(entries, chosen))
 
 
 def viewer_items(study) -> list[tuple]:
-    """(recording, per-frame LvContours, Measurements) of each recording of a StudyState (measurements None
-    when it has none yet): the contours its LV is measured on."""
+    """(recording, per-frame LvContours, Measurements, strain) of each recording of a StudyState (measurements
+    None when it has none yet): the contours its LV is measured on, the strain it shows."""
     from app.workflow.contour_adapter import lv_contours_per_frame
 
     return [(st.recording, lv_contours_per_frame(st) if st.measurements is not None and not st.recording.is_stack
-             else [], st.measurements) for st in study.recordings]
+             else [], st.measurements, st.strain) for st in study.recordings]
 
 
-def _triple(item) -> tuple:
+def _entry(item) -> tuple:
+    """(recording, contours list, measurements, strain or None)."""
     if isinstance(item, RecordingAnalysis):
         contours = item.contours
-        return item.recording, list(contours) if isinstance(contours, FrameContours) else contours, item.measurements
-    return tuple(item)
+        contours = list(contours) if isinstance(contours, FrameContours) else contours
+        return item.recording, contours, item.measurements, item.strain
+    item = tuple(item)
+    return item if len(item) == 4 else (*item, None)
+
+
+def _study_gls(entries, chosen: dict[str, int]) -> StudyGls:
+    """One GLS per apical echo view: the view pair's clip when it has one, else the first clip of the view."""
+    by_view, edited = [], False
+    for view in GLS_VIEWS:
+        first = [chosen[view]] if view in chosen else []
+        for i in first + [i for i, e in enumerate(entries) if e[0].view == view]:
+            rec, _, measurements, strain = entries[i]
+            gls = getattr(strain, "gls_pct", None)
+            if rec.modality == "echo" and not rec.is_stack and gls is not None and np.isfinite(gls):
+                by_view.append((view, float(gls)))
+                edited = edited or "gls_pct" in (getattr(measurements, "edited", ()) or ())
+                break
+    return StudyGls(tuple(by_view), edited)
 
 
 def _candidate(triple) -> bool:
