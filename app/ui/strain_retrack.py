@@ -34,7 +34,9 @@ class StrainRetracker(QObject):
         self._generation: dict[int, int] = {}
         self._due: set[int] = set()
         self._done: set[int] = set()  # recordings whose strain was re-tracked on their edits
-        self._seen: dict[int, dict[bytes, object]] = {}  # per recording: RetrackInput.signature -> strain
+        # per recording: (the analysis they belong to, RetrackInput.signature -> strain); the analysis is
+        # compared by identity, so a closed recording's results never serve the one that takes its index
+        self._seen: dict[int, tuple[object, dict[bytes, object]]] = {}
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(delay_ms)
@@ -55,7 +57,7 @@ class StrainRetracker(QObject):
         if worker is not None:
             worker.cancel()
         job = retrack_input(st)
-        known = self._seen.get(index, {}).get(job.signature())
+        known = self._kept(index).get(job.signature())
         if known is not None:  # an undo or redo back to contours already tracked: their strain, now
             self._due.discard(index)
             (self._done.add if job.edited_frames or st.edes_edited else self._done.discard)(index)
@@ -75,7 +77,15 @@ class StrainRetracker(QObject):
         if st.edited_keys or st.edes_edited:
             self.schedule(index)
         elif st.strain is not None and can_retrack(st):  # the analysis' own strain, on its own contours
-            self._seen[index] = {retrack_input(st).signature(): st.strain}
+            self._seen[index] = (st.analysis, {retrack_input(st).signature(): st.strain})
+
+    def _kept(self, index: int) -> dict[bytes, object]:
+        """The strain results kept for recording `index`'s current analysis (created empty)."""
+        analysis = self.study[index].analysis
+        entry = self._seen.get(index)
+        if entry is None or entry[0] is not analysis:
+            entry = self._seen[index] = (analysis, {})
+        return entry[1]
 
     def _start_due(self) -> None:
         for index in sorted(self._due):
@@ -92,7 +102,8 @@ class StrainRetracker(QObject):
         generation = self._generation.get(index, 0)
         worker = GeneratorWorker(lambda cancel: retrack_strain(job, cancel),
                                  label=f"strain of {self.study[index].name}", parent=self)
-        worker.succeeded.connect(lambda result: self._succeeded(index, generation, result, edited, job.signature()))
+        kept = (st.analysis, job.signature())  # the labels and contours it is tracked on
+        worker.succeeded.connect(lambda result: self._succeeded(index, generation, result, edited, kept))
         worker.failed.connect(lambda text: self._ended(index, False, f"Strain not re-tracked: {text}"))
         worker.cancelled.connect(lambda: self._ended(index, False, ""))
         worker.finished.connect(lambda: self._threads.discard(worker))
@@ -102,11 +113,11 @@ class StrainRetracker(QObject):
         self.controller.message.emit(f"Re-tracking the strain of {self.study[index].name} on the edited contours…")
         worker.start()
 
-    def _succeeded(self, index: int, generation: int, result, edited: bool, signature: bytes = b"") -> None:
+    def _succeeded(self, index: int, generation: int, result, edited: bool, kept=None) -> None:
         self.workers.pop(index, None)  # its thread is ending: not busy any more
-        if signature:
-            seen = self._seen.setdefault(index, {})
-            seen[signature] = result
+        if kept is not None and index < len(self.study) and kept[0] is self.study[index].analysis:  # same analysis
+            seen = self._kept(index)
+            seen[kept[1]] = result
             while len(seen) > MAX_KEPT:  # the oldest go: an undo that far back re-tracks
                 seen.pop(next(iter(seen)))
         if self._generation.get(index, 0) != generation:
