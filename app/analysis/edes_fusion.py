@@ -208,8 +208,8 @@ class EdEsChoice:
     """The ED/ES frames an analysis uses and where they come from.
 
     method: TEMPREG_METHOD / FUSED_METHOD, or CURVE_METHOD with `fallback` saying why the detector's events were
-    not used, and ed_frames = es_frames = None where the measuring step takes the curve's own extrema (a stack,
-    a gated cycle; on a clip the analysis' ED/ES step fills them in: app.workflow.analyse.at_clip_extremes).
+    not used, and ed_frames = es_frames = None until the analysis' one ED/ES step fills them with the curve's
+    own events (app.workflow.analyse.ed_es_step: measure.curve_events, and on a clip its beats' extremes).
     """
 
     ed_frames: tuple[int, ...] | None

@@ -30,14 +30,14 @@ import numpy as np
 
 from app.analysis.beat_extremes import at_beat_extremes
 from app.analysis.beat_trust import beat_events, without_split_pairs
-from app.analysis.edes_curve import curve_ed_es, without_spikes
+from app.analysis.edes_curve import without_spikes
 from app.analysis.edes_fusion import EdEsChoice, choose_ed_es
 from app.data.recording import ECHO_VIEW_NAMES, Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
 from app.tasks import Progress, is_cancelled, scaled
 from app.workflow.frame_quality import spike_frames
 from app.workflow.lv_curves import LvCurves, trace_curves
-from app.workflow.measure import measure_curves
+from app.workflow.measure import curve_events, measure_curves
 from app.workflow.results import AnalysisError, Measurements, RecordingAnalysis
 from app.workflow.segment_step import Segmenter, Traced, default_segmenter, segment_and_trace
 from app.workflow.stack_phases import PHASE_PAIR_REASON, SINGLE_PHASE_REASON, is_phase_pair, is_single_phase
@@ -146,10 +146,16 @@ def check_supported(recording: Recording) -> None:
 
 
 def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
-    """ED/ES from TempReg-Net and the LV curve, or the curve's own extrema with the reason (see the module
-    docstring); on a clip (not a gated cycle, not a stack) each event then at its beat's extreme of the measured
-    volume curve (at_clip_extremes)."""
-    return at_clip_extremes(recording, curves, detect_ed_es_events(recording, curves))
+    """The analysis' one ED/ES decision, always with explicit frames: TempReg-Net fused with the LV curve, or the
+    curve's own events (app.workflow.measure.curve_events) with the reason (see the module docstring); on a clip
+    (not a gated cycle, not a stack) each event then at its beat's extreme of the measured volume curve
+    (at_clip_extremes). The measuring step measures at these frames."""
+    choice = at_clip_extremes(recording, curves, detect_ed_es_events(recording, curves))
+    if choice.ed_frames is None or choice.es_frames is None:
+        ed, es = curve_events(recording, curves)
+        choice = replace(choice, ed_frames=ed if choice.ed_frames is None else choice.ed_frames,
+                         es_frames=es if choice.es_frames is None else choice.es_frames)
+    return choice
 
 
 def at_clip_extremes(recording: Recording, curves: LvCurves, choice: EdEsChoice) -> EdEsChoice:
@@ -165,7 +171,7 @@ def at_clip_extremes(recording: Recording, curves: LvCurves, choice: EdEsChoice)
         return choice
     ed, es = choice.ed_frames, choice.es_frames
     if ed is None or es is None:
-        ed, es = curve_ed_es(curve, recording.frame_rate_hz)
+        ed, es = curve_events(recording, curves)
     ed, es = without_split_pairs(curve, ed, es, recording.frame_rate_hz)
     ed, es = at_beat_extremes(curve, ed, es, recording.frame_rate_hz)
     return replace(choice, ed_frames=ed, es_frames=es)

@@ -2,9 +2,9 @@
 
 `measure_recording` recomputes everything from the (possibly edited) contours; the viewer calls it after
 every manual edit, so it stays cheap (a few ms for 100 frames). It is `trace_curves` (the contours as per-frame
-curves with quality flags: app/workflow/lv_curves.py) then `measure_curves` (ED/ES, beats, volumes, notes:
-here). `app.workflow.biplane.measure_study` adds the biplane method of disks when an A4C and an A2C recording
-are both present.
+curves with quality flags: app/workflow/lv_curves.py) then `measure_curves` (beats, volumes, notes at the ED/ES
+given: here). `curve_events` is the one rule for ED/ES from the curve alone (the analysis' ED/ES step uses it
+where the detector gives none). The study-level values: app.workflow.study_result.
 
 One short-axis slice (PSAX echo, a single cine MR slice): method "single-slice", no volume and no EF
 (a slice is not a ventricle); ED/ES from the cavity area curve and the fractional area change (fac_pct).
@@ -69,9 +69,35 @@ def _edited_closure(edited) -> frozenset[str]:
     return frozenset(names)
 
 
+def curve_events(recording: Recording, curves: LvCurves) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """ED/ES frames from the LV curve alone, the one rule wherever no detector's or user's frames are given:
+    a short-axis ED/ES pair by its larger LV; a stack (one gated cycle) with ED found once across the wrap; a
+    clip or slice by its curve's extrema (app.analysis.edes_curve), a gated cine MR slice as one cycle."""
+    vol = np.asarray(curves.volume, dtype=np.float64)
+    if curves.method == "slice-summation":
+        if is_phase_pair(recording):  # ED/ES pair: ED = the larger LV (app.workflow.stack_phases)
+            return _frames(pair_ed_es(vol))
+        if np.isfinite(vol).sum() >= 3:
+            return _frames(detect_ed_es(vol, recording.frame_rate_hz, periodic=True))
+    periodic = curves.method == "single-slice" and recording.is_gated_cycle
+    clean = without_spikes(vol, spike_frames(curves.quality))
+    return _frames(curve_ed_es(clean, recording.frame_rate_hz, periodic=periodic))
+
+
+def _frames(found) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    ed, es = found
+    return tuple(sorted(int(f) for f in ed)), tuple(sorted(int(f) for f in es))
+
+
 def measure_curves(recording: Recording, curves: LvCurves, ed_frames: Sequence[int] | None = None,
                    es_frames: Sequence[int] | None = None, edited=frozenset()) -> Measurements:
-    """The second half of measuring: ED/ES (given, else from the curve), beats, volumes, EF, notes."""
+    """The second half of measuring: beats, volumes, EF, notes at the ED/ES given (the analysis' ED/ES step
+    always gives them; a caller without frames, such as the viewer's recording whose ED/ES were never found,
+    gets curve_events)."""
+    if ed_frames is None or es_frames is None:
+        found_ed, found_es = curve_events(recording, curves)
+        ed_frames = found_ed if ed_frames is None else ed_frames
+        es_frames = found_es if es_frames is None else es_frames
     if curves.method == "slice-summation":
         m = _measure_stack(recording, curves, ed_frames, es_frames, edited)
     else:
@@ -115,13 +141,7 @@ def measure_recording(
 def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, edited, quality, file_hr,
               lv_mass_g=None) -> Measurements:
     vol_all = vol
-    vol = without_spikes(vol, spike_frames(quality))
     single = method == "single-slice"
-    if ed_frames is None or es_frames is None:  # a cine MR slice is one gated cycle, as a stack
-        periodic = single and rec.is_gated_cycle
-        detected = curve_ed_es(vol, rec.frame_rate_hz, periodic=periodic)
-        ed_frames = detected[0] if ed_frames is None else ed_frames
-        es_frames = detected[1] if es_frames is None else es_frames
     ed = tuple(sorted(int(f) for f in ed_frames))
     es = tuple(sorted(int(f) for f in es_frames))
     nominal_timing = bool(rec.frame_times_nominal)
@@ -193,15 +213,6 @@ def _measure_stack(rec, curves: LvCurves, ed_frames, es_frames, edited) -> Measu
     sp = pixel_scale(rec)
     px_area = sp[0] * sp[1]
     step = float(rec.slice_spacing_mm)
-    if ed_frames is None or es_frames is None:
-        detected = None
-        if is_phase_pair(rec):  # ED/ES pair: ED = the larger LV (app.workflow.stack_phases)
-            detected = pair_ed_es(vol)
-        elif np.isfinite(vol).sum() >= 3:  # cine MR is one gated cycle: ED (at the trigger) found once, across the wrap
-            detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=True)
-        if detected is not None:
-            ed_frames = detected[0] if ed_frames is None else ed_frames
-            es_frames = detected[1] if es_frames is None else es_frames
     partial = is_partial_cycle(rec)
     heart_rate = rec.heart_rate_bpm or (None if partial else gated_cycle_heart_rate_bpm(rec))
     m = _assemble(rec, "slice-summation", vol, curves.area_px, curves.area_mm, curves.length,
