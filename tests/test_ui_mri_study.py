@@ -265,6 +265,28 @@ def test_patient_dialog_sets_every_recording_and_the_ranges_follow(make_window, 
     assert window.study[1].recording.patient.sex == "F" and window.study[1].recording.patient.weight_kg == 60.0
 
 
+def test_indexed_values_follow_the_biplane_values_shown(make_window, qtbot, monkeypatch):
+    """Issue 54: with the biplane EDV on screen the panel indexed the A4C's own EDV (the PDF the biplane's)."""
+    import app.ui.study_actions as study_actions
+    from tests.ui_fixtures import fake_analysis
+
+    window = make_window()
+    from dataclasses import replace
+
+    for view, col_mm in (("a4c", 0.5), ("a2c", 0.35)):  # a narrower A2C: the biplane EDV is not the A4C's
+        rec, labels = synthetic_echo(24, view=view)
+        index = window.controller.add_recording(replace(rec, spacing_mm=(0.5, col_mm)))
+        window.study.set_analysis(index, fake_analysis(labels, ed_frames=(0,), es_frames=(12,)))
+    monkeypatch.setattr(study_actions, "ask_patient_details", lambda parent, h, w, s: (165.0, 60.0, "F"))
+    window.study_actions.edit_patient()
+    window.show_recording(0)
+    qtbot.wait(20)
+    biplane, own = window.study.biplane, window.study[0].measurements
+    assert biplane is not None and round(biplane.edv_ml) != round(own.edv_ml)
+    bsa = np.sqrt(165.0 * 60.0 / 3600)
+    assert window.measurements.cell_text("edv_index_ml_m2") == f"{biplane.edv_ml / bsa:.0f} ml/m²"
+
+
 def test_about_names_version_models_figures_and_research_use():
     from app import __version__
     from app.ui.study_dialogs import RESEARCH_NOTE, about_html

@@ -338,9 +338,10 @@ class MainWindow(QMainWindow):
         la = self.study.la  # biplane, or single-plane on the view it comes from
         la = la if la is not None and (biplane is not None or rec.view in la.views) else None
         self.measurements.set_scope(measurement_scope(st, biplane is not None))
+        shown = biplane if biplane is not None and not rec.is_stack else st.measurements  # what the rows show
         self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
                                             None if rec.is_stack else biplane, rec.modality, source,
-                                            view_note(st.analysis), indexed_values(st.measurements, rec.patient), la,
+                                            view_note(st.analysis), indexed_values(shown, rec.patient), la,
                                             view=rec.view, study_gls=self.study.gls,
                                             strain_note=self.edits.retrack.note(self.index))
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
