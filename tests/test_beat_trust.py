@@ -194,8 +194,8 @@ def test_the_analysis_reports_one_ed_and_one_es_per_beat(monkeypatch):
 
     labels = synthetic_labels(90, beats=3.0)  # ED at 0, 30, 60 and ES at 15, 45, 75 at 40 Hz: 80 bpm
     recording = synthetic_recording(labels)
-    monkeypatch.setattr(analyse, "ed_es_step", lambda rec, curves: EdEsChoice(
-        (0, 25, 30, 60), (15, 27, 45, 75), TEMPREG_METHOD))
+    monkeypatch.setattr(analyse, "detect_ed_es_events", lambda rec, curves: EdEsChoice(
+        (0, 25, 30, 60), (15, 27, 45, 75), TEMPREG_METHOD))  # the detector's events; the ED/ES step cleans them
     analysis = run_task(analyse.analyze_recording(recording, segmenter=lambda rec: labels))
     m = analysis.measurements
     assert m.ed_frames == (0, 30, 60) and m.es_frames == (15, 45, 75)

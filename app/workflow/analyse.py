@@ -13,8 +13,10 @@ that turns contours (the analysis' or the edited ones) and ED/ES frames into Mea
   against it (app.analysis.edes_fusion.choose_ed_es); the curve's own extrema (app.analysis.edes_curve) when
   the model is missing, fails, or contradicts the curve: RecordingAnalysis.ed_es_method / ed_es_fallback. On a
   clip, whichever found the beats, each ES is then its beat's smallest measured volume and each ED the largest
-  around it (app.analysis.beat_extremes: the ASE/EACVI convention for EF), so the step always hands explicit
-  frames to the measuring step;
+  around it (app.analysis.beat_extremes: the ASE/EACVI convention for EF); a stack or gated cycle gets the
+  curve's events (app.workflow.measure.curve_events); pairs the beats show to be split beats are left out
+  (beat_trust.beat_events). `ed_es_step` is that one decision and always hands explicit frames to the
+  measuring step, which only measures;
 - measuring: app.workflow.lv_curves.trace_curves, then app.workflow.measure.measure_curves with the chosen ED/ES;
 - strain: app.workflow.strain_step (apical echo clips);
 - view check: app.workflow.view_step (advice only: the recording's own view is never replaced).
@@ -37,7 +39,7 @@ from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
 from app.tasks import Progress, is_cancelled, scaled
 from app.workflow.frame_quality import spike_frames
 from app.workflow.lv_curves import LvCurves, trace_curves
-from app.workflow.measure import curve_events, measure_curves
+from app.workflow.measure import curve_beats, curve_events, measure_curves
 from app.workflow.results import AnalysisError, Measurements, RecordingAnalysis
 from app.workflow.segment_step import Segmenter, Traced, default_segmenter, segment_and_trace
 from app.workflow.stack_phases import PHASE_PAIR_REASON, SINGLE_PHASE_REASON, is_phase_pair, is_single_phase
@@ -116,7 +118,7 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
                               frame_flags=traced.segmenter_flags)
         choice = ed_es_step(recording, curves)
         yield Progress(share + 0.02, "measuring")
-        measurements = measure_detected(recording, curves, choice)
+        measurements = measure_curves(recording, curves, choice.ed_frames, choice.es_frames)
     except ValueError as exc:
         raise AnalysisError(f"measurement failed: {exc}") from exc
     if is_cancelled(cancel):
@@ -151,11 +153,14 @@ def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
     (not a gated cycle, not a stack) each event then at its beat's extreme of the measured volume curve
     (at_clip_extremes). The measuring step measures at these frames."""
     choice = at_clip_extremes(recording, curves, detect_ed_es_events(recording, curves))
-    if choice.ed_frames is None or choice.es_frames is None:
-        ed, es = curve_events(recording, curves)
-        choice = replace(choice, ed_frames=ed if choice.ed_frames is None else choice.ed_frames,
-                         es_frames=es if choice.es_frames is None else choice.es_frames)
-    return choice
+    ed, es = choice.ed_frames, choice.es_frames
+    if ed is None or es is None:
+        found_ed, found_es = curve_events(recording, curves)
+        ed, es = (found_ed if ed is None else ed), (found_es if es is None else es)
+    # An ED/ES pair the beats show to be a split beat, or a diastolic pair cut by the clip's end, is left out
+    # (app.analysis.beat_trust.beat_events): one ED and one ES per beat for the marks, the exports and strain.
+    ed, es = beat_events(curve_beats(recording, curves, ed, es), ed, es)
+    return replace(choice, ed_frames=ed, es_frames=es)
 
 
 def at_clip_extremes(recording: Recording, curves: LvCurves, choice: EdEsChoice) -> EdEsChoice:
@@ -201,19 +206,6 @@ def detect_ed_es_events(recording: Recording, curves: LvCurves) -> EdEsChoice:
         return EdEsChoice.curve(f"ED/ES model failed: {type(exc).__name__}: {exc}")
     return choose_ed_es(detection, curves.ed_es_curve(recording), recording.frame_rate_hz, recording.modality,
                         recording.is_gated_cycle)
-
-
-def measure_detected(recording: Recording, curves: LvCurves, choice: EdEsChoice) -> Measurements:
-    """measure_curves with the detected ED/ES (the model's, or the curve's own when choice has none); an ED/ES
-    pair the beats show to be a split beat, or a diastolic pair cut by the clip's end
-    (app.analysis.beat_trust.beat_events), is dropped from the events and
-    the clip measured again, so the marks, the exported frames, the beats and strain all see one ED and one ES
-    per beat. A user's own frames never come here (the viewer re-measures with `measure`)."""
-    measurements = measure_curves(recording, curves, choice.ed_frames, choice.es_frames)
-    events = beat_events(measurements.beats, measurements.ed_frames, measurements.es_frames)
-    if events == (measurements.ed_frames, measurements.es_frames):
-        return measurements
-    return measure_curves(recording, curves, *events)
 
 
 def measure(recording: Recording, contours, *, ed_frames=None, es_frames=None, edited=frozenset(),

@@ -146,14 +146,7 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
     es = tuple(sorted(int(f) for f in es_frames))
     nominal_timing = bool(rec.frame_times_nominal)
     cal = rec.calibrated
-    found = np.isfinite(vol_all)
-    if cal:
-        found &= np.nan_to_num(np.asarray(area_mm, dtype=np.float64), nan=0.0) >= MIN_LV_AREA_MM2
-    n_found = int(found.sum())
-    sparse = _too_few_lv_frames(n_found, len(vol_all), quality)
-    beat_curve = without_spikes(vol_all, split_frames(quality))  # a split cavity's volume: interpolated
-    stats = summarise_beats(() if sparse else split_beats(beat_curve, ed, es,
-                                                          None if nominal_timing else rec.frame_times_s))
+    stats, n_found, sparse = _beat_stats(rec, vol_all, area_mm, quality, ed, es)
     beats, used = stats.beats, stats.trusted
     volumes = cal and not single
     al_ed = al_es = None
@@ -188,6 +181,26 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
         + shape_note(rec, vol_all, area_px, cal, single, lv_found=n_found > 0),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
+
+
+def _beat_stats(rec, vol_all, area_mm, quality, ed, es):
+    """(BeatStats of the curve's beats between the ED/ES, frames with an LV found, too few of them to measure)."""
+    found = np.isfinite(vol_all)
+    if rec.calibrated:
+        found &= np.nan_to_num(np.asarray(area_mm, dtype=np.float64), nan=0.0) >= MIN_LV_AREA_MM2
+    n_found = int(found.sum())
+    sparse = _too_few_lv_frames(n_found, len(vol_all), quality)
+    beat_curve = without_spikes(vol_all, split_frames(quality))  # a split cavity's volume: interpolated
+    times = None if rec.frame_times_nominal else rec.frame_times_s
+    return summarise_beats(() if sparse else split_beats(beat_curve, ed, es, times)), n_found, sparse
+
+
+def curve_beats(recording: Recording, curves: LvCurves, ed_frames, es_frames) -> tuple:
+    """The beats (app.analysis.beat_trust, trusted or not) the measuring step finds between these ED/ES frames:
+    what the ED/ES step judges its events by."""
+    ed = tuple(sorted(int(f) for f in ed_frames))
+    es = tuple(sorted(int(f) for f in es_frames))
+    return _beat_stats(recording, curves.volume, curves.area_mm, curves.quality, ed, es)[0].beats
 
 
 def gated_cycle_heart_rate_bpm(rec: Recording) -> float | None:
