@@ -72,8 +72,8 @@ BUGS = (
     PlantedBug(
         "mri-no-wrap", "MRI stack ED not searched across the cycle's wrap",
         "app/workflow/measure.py",
-        "detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=True)",
-        "detected = detect_ed_es(vol, rec.frame_rate_hz, periodic=False)",
+        "return _frames(detect_ed_es(vol, recording.frame_rate_hz, periodic=True))",
+        "return _frames(detect_ed_es(vol, recording.frame_rate_hz, periodic=False))",
         ("tests/test_mri_stack_shapes.py", "tests/test_mutation_killers_measure.py", "tests/test_pipeline_synthetic.py",
          "tests/test_edes_fusion.py", "tests/test_clinical_rules.py")),
     PlantedBug(
