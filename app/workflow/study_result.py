@@ -81,7 +81,7 @@ def viewer_items(study) -> list[tuple]:
     None when it has none yet): the contours its LV is measured on, the strain it shows."""
     from app.workflow.contour_adapter import lv_contours_per_frame
 
-    return [(st.recording, lv_contours_per_frame(st) if st.measurements is not None and not st.recording.is_stack
+    return [(st.recording, lv_contours_per_frame(st) if _candidate((st.recording, [], st.measurements), False)
              else [], st.measurements, st.strain) for st in study.recordings]
 
 
@@ -110,10 +110,12 @@ def _study_gls(entries, chosen: dict[str, int]) -> StudyGls:
     return StudyGls(tuple(by_view), edited)
 
 
-def _candidate(triple) -> bool:
+def _candidate(triple, with_contours: bool = True) -> bool:
+    """A measured echo A4C / A2C clip (with its per-frame contours, unless with_contours is False): one the
+    view pair may take. viewer_items traces contours for these only (it runs after every edit)."""
     rec, contours, m = triple
     return (m is not None and rec.modality == "echo" and not rec.is_stack and rec.view in PAIR_VIEWS
-            and isinstance(contours, list) and len(contours) == rec.n_frames)
+            and (not with_contours or isinstance(contours, list) and len(contours) == rec.n_frames))
 
 
 def _view_choice(triples) -> tuple[dict[str, int], tuple[str, ...]]:
