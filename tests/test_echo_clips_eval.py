@@ -41,6 +41,15 @@ def test_es_placement_is_the_area_at_es_over_the_beats_smallest():
     assert es == pytest.approx((5 / 4, 1.0)) and ed == pytest.approx((1.0, 1.0))
 
 
+def test_file_list_holds_the_present_clips_or_every_row(tmp_path):
+    (tmp_path / "FileList.csv").write_text("FileName,EF,ESV,EDV,FrameHeight,FrameWidth,FPS,NumberOfFrames\n"
+                                           "A.avi,60,40,100,112,112,50,100\nB,55,45,100,112,112,50,90\n")
+    (tmp_path / "A.avi").write_bytes(b"")
+    assert [r.name for r in echo_clips.read_file_list(tmp_path)] == ["A.avi"]
+    every = echo_clips.read_file_list(tmp_path, present_only=False)
+    assert [r.name for r in every] == ["A.avi", "B.avi"] and every[1].ef_pct == 55.0
+
+
 @pytest.mark.shared
 def test_one_real_clip_through_the_shipped_pipeline(shared_data, tmp_path, capsys):
     root = shared_data / "echonet_clips"

@@ -72,8 +72,9 @@ class ClipScore:
         return None if self.ef_pct is None else self.ef_pct - self.ref_ef_pct
 
 
-def read_file_list(root: Path) -> list[ClipRef]:
-    """FileList.csv of an EchoNet folder, the clips present in it only."""
+def read_file_list(root: Path, present_only: bool = True) -> list[ClipRef]:
+    """FileList.csv of an EchoNet folder: the clips present in it (every row with present_only=False, e.g. for
+    folds drawn where only the clips' cached beats travel)."""
     path = root / "FileList.csv"
     if not path.is_file():
         raise FileNotFoundError(f"no FileList.csv in {root} (the echonet_clips folder of ../shared/data)")
@@ -82,7 +83,7 @@ def read_file_list(root: Path) -> list[ClipRef]:
     refs = []
     for row in rows:
         name = row["FileName"] if row["FileName"].endswith(".avi") else row["FileName"] + ".avi"
-        if (root / name).is_file():
+        if not present_only or (root / name).is_file():
             refs.append(ClipRef(name, float(row["EF"]), float(row["EDV"]), float(row["ESV"]),
                                 int(row["NumberOfFrames"]), float(row["FPS"])))
     return refs

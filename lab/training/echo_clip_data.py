@@ -72,7 +72,7 @@ def _read_cache(path: Path) -> list[ClipBeats]:
     with np.load(path) as z:
         starts = np.concatenate([[0], np.cumsum(z["counts"])])
         return [ClipBeats(str(n), float(ef), z["frames"][starts[i]:starts[i + 1]], tuple(float(v) for v in hw))
-                for i, (n, ef, hw) in enumerate(zip(z["names"], z["ef"], z["pixel_hw"]))]
+                for i, (n, ef, hw) in enumerate(zip(z["names"], z["ef"], z["pixel_hw"], strict=True))]
 
 
 def clip_folds(names, k: int, seed: int = 0) -> list[list[str]]:

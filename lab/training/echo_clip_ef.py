@@ -102,8 +102,8 @@ class ClipEfTrainer(Trainer):
         print(f"{len(clips)} clinical clips, {sum(len(c.frames) for c in clips)} beats", flush=True)
 
     def _outside_fold(self, clips, fold: str):
-        """The clips outside fold K of N (of every clip in FileList.csv); the fold's clips written beside the
-        published model, for `evaluate echo-clips --clips`."""
+        """The clips outside fold K of N (of every clip in FileList.csv, present or not: with --clip-cache only the
+        list travels); the fold's clips written beside the published model, for `evaluate echo-clips --clips`."""
         from lab.evaluation.echo_clips import read_file_list
         from lab.training.echo_clip_data import clip_folds
 
@@ -113,7 +113,7 @@ class ClipEfTrainer(Trainer):
             raise SystemExit(f"--fold {fold!r}: give K/N, e.g. 0/2") from None
         if not 0 <= k < n or n < 2:
             raise SystemExit(f"--fold {fold!r}: K must be 0..N-1 and N at least 2")
-        held = clip_folds([r.name for r in read_file_list(self.args.clips)], n)[k]
+        held = clip_folds([r.name for r in read_file_list(self.args.clips, present_only=False)], n)[k]
         root = self.args.models_root or Path("models")
         root.mkdir(parents=True, exist_ok=True)
         (root / HELDOUT_FILE).write_text("\n".join(held) + "\n", encoding="utf-8")
