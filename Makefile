@@ -1,6 +1,6 @@
 # Two commands on a fresh Debian/Ubuntu machine:
 #   make run    set up everything, open the viewer on the bundled demo recording
-#   make test   set up everything, run the whole test suite headless
+#   make test   set up everything, lint (ruff) and type-check (mypy), then run the whole test suite headless
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -39,6 +39,8 @@ run: setup
 	$(BIN)/python -m app $(DEMO)
 
 test: setup
+	$(BIN)/ruff check app lab tests benchmarks
+	$(BIN)/mypy app
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 clean:

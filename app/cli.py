@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `info ... | head`: the reader has what it wanted; no message, no flush error at exit
         _stdout_to_devnull()
         return 0
-    except Exception as exc:  # a bug: one line, never a bare traceback in front of the user
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, never a bare traceback in front of the user
         if os.environ.get("CARDIOTRACE_DEBUG") == "1":
             traceback.print_exc()
         message = " ".join(str(exc).split())

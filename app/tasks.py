@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable, Generator, Iterator, TypeVar, Union
+from typing import Any, Callable, Generator, Iterator, TypeVar, Union, overload
 
 Cancel = Union[threading.Event, Callable[[], bool], None]
 T = TypeVar("T")
@@ -47,7 +47,13 @@ def is_cancelled(cancel: Cancel) -> bool:
     return bool(cancel())
 
 
-def run_task(task: Iterator, on_progress: ProgressFn | None = None):
+@overload
+def run_task(task: Generator[Progress | T, Any, T | None], on_progress: ProgressFn | None = None) -> T | None: ...
+@overload
+def run_task(task: Iterator[Progress | T], on_progress: ProgressFn | None = None) -> T | None: ...
+
+
+def run_task(task: Iterator[Any], on_progress: ProgressFn | None = None) -> Any:
     """Run a task to its end: each Progress goes to `on_progress`; returns the result (the generator's
     return value, else its last item that is not a Progress), None when it was cancelled."""
     result = None
@@ -63,7 +69,14 @@ def run_task(task: Iterator, on_progress: ProgressFn | None = None):
             result = item
 
 
-def scaled(task: Iterator, start: float, stop: float) -> Generator[Progress, None, object]:
+@overload
+def scaled(task: Generator[Progress | T, Any, T | None], start: float, stop: float
+           ) -> Generator[Progress, None, T | None]: ...
+@overload
+def scaled(task: Iterator[Progress | T], start: float, stop: float) -> Generator[Progress, None, T | None]: ...
+
+
+def scaled(task: Iterator[Any], start: float, stop: float) -> Generator[Progress, None, Any]:
     """Re-yield the task's Progress mapped onto start..stop; return its result (None when cancelled)."""
     result = None
     while True:

@@ -123,8 +123,11 @@ def edit_burst(app, window, probe: StallProbe, name: str) -> str:
         old = st.contour((0, frame), "endo")
         if old is None:
             continue
-        window.edits.propagation.push(ContourEdit(window.index, (0, frame), "endo", old.moved(3, old.points_px[3] + 1.0),
-                                                  old, PropagationRange(3, 3)))  # as the editor does
+        window.edits.propagation.push(
+            ContourEdit(
+                window.index, (0, frame), "endo", old.moved(3, old.points_px[3] + 1.0), old, PropagationRange(3, 3)
+            )
+        )  # as the editor does
         run_for(app, 0.02)
     edit_ms = (time.perf_counter() - t0) * 1000 / EDITS - 20
     deadline = time.monotonic() + 300  # the propagations (worker) and the strain re-tracking that follow

@@ -20,9 +20,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.data.phantom import EchoPhantomParams, HeartParams, make_echo  # noqa: E402
-from app.workflow.measure import measure_recording  # noqa: E402
 from app.tasks import run_task  # noqa: E402
 from app.workflow.analyse import analyze_recording  # noqa: E402
+from app.workflow.measure import measure_recording  # noqa: E402
 
 
 def _frame_diffs(found, truth) -> tuple[list[int], int]:
@@ -50,13 +50,19 @@ def run_case(rng: np.random.Generator, index: int) -> dict:
     ed_d, ed_bad = _frame_diffs(m.ed_frames, truth.ed_frames)
     es_d, es_bad = _frame_diffs(m.es_frames, truth.es_frames)
     return {
-        "view": view, "fps": fps, "hr": heart.heart_rate_bpm, "frames": case.recording.n_frames,
+        "view": view,
+        "fps": fps,
+        "hr": heart.heart_rate_bpm,
+        "frames": case.recording.n_frames,
         "vol_err_max_pct": float(np.nanmax(np.abs(m.volume_curve_ml / truth.volume_ml - 1)) * 100),
         "edv_err_pct": (m.edv_ml / true_edv - 1) * 100 if m.edv_ml else float("nan"),
         "esv_err_pct": (m.esv_ml / true_esv - 1) * 100 if m.esv_ml else float("nan"),
         "ef_err": (m.ef_pct - 100 * (1 - true_esv / true_edv)) if m.ef_pct is not None else float("nan"),
-        "ed_diffs": ed_d, "es_diffs": es_d, "unmatched": ed_bad + es_bad,
-        "events": f"ED {list(m.ed_frames)} vs {list(truth.ed_frames)}, ES {list(m.es_frames)} vs {list(truth.es_frames)}",
+        "ed_diffs": ed_d,
+        "es_diffs": es_d,
+        "unmatched": ed_bad + es_bad,
+        "events": f"ED {list(m.ed_frames)} vs {list(truth.ed_frames)}, "
+        f"ES {list(m.es_frames)} vs {list(truth.es_frames)}",
     }
 
 
@@ -98,10 +104,14 @@ def main() -> int:
             print(f"      {r['events']}")
     all_ed = [d for r in rows for d in r["ed_diffs"]]
     all_es = [d for r in rows for d in r["es_diffs"]]
-    print(f"\nsummary over {len(rows)} clips: max per-frame volume error {max(r['vol_err_max_pct'] for r in rows):.2f} %, "
-          f"EF error mean {np.nanmean([r['ef_err'] for r in rows]):+.2f} SD {np.nanstd([r['ef_err'] for r in rows]):.2f} "
-          f"(max |{np.nanmax(np.abs([r['ef_err'] for r in rows])):.2f}|) points; "
-          f"aFD ED {np.mean(all_ed):.2f} ES {np.mean(all_es):.2f} frames; unmatched events {sum(r['unmatched'] for r in rows)}")
+    print(
+        f"\nsummary over {len(rows)} clips: "
+        f"max per-frame volume error {max(r['vol_err_max_pct'] for r in rows):.2f} %, "
+        f"EF error mean {np.nanmean([r['ef_err'] for r in rows]):+.2f} SD {np.nanstd([r['ef_err'] for r in rows]):.2f} "
+        f"(max |{np.nanmax(np.abs([r['ef_err'] for r in rows])):.2f}|) points; "
+        f"aFD ED {np.mean(all_ed):.2f} ES {np.mean(all_es):.2f} frames; "
+        f"unmatched events {sum(r['unmatched'] for r in rows)}"
+    )
     wall_ms, cpu_ms = measure_speed()
     print(f"measure_recording, 100 frames: {wall_ms:.1f} ms wall, {cpu_ms:.1f} ms CPU (median of 10)")
     return 0

@@ -60,7 +60,7 @@ def convlstms_off(net):
     try:
         yield
     finally:
-        for m, value in zip(members_of(net), saved):
+        for m, value in zip(members_of(net), saved, strict=False):
             m.min_cycle_phases = value
 
 
@@ -191,8 +191,7 @@ def main() -> int:
 
     from app.data.phantom import MriPhantomParams, make_mri
     from app.ml.device import precision_label
-    from app.ml.mri_inference import shipped_tta_views
-    from app.ml.mri_inference import DEFAULT_TTA_VIEWS
+    from app.ml.mri_inference import DEFAULT_TTA_VIEWS, shipped_tta_views
 
     torch.set_num_threads(args.threads)
     recording = make_mri(MriPhantomParams(n_phases=args.phases, n_slices=args.slices), seed=7).recording

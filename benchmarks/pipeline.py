@@ -77,10 +77,10 @@ def child(clip: Path, n_frames: int) -> dict:
     t_start = time.perf_counter()
     import numpy as np
 
-    from app.data.readers import load_recording
-    from app.data.recording import Recording
     import app.ml.inference as inference
     import app.workflow.strain_pipeline as strain_pipeline
+    from app.data.readers import load_recording
+    from app.data.recording import Recording
 
     t_imports = time.perf_counter() - t_start
     clock = _Clock()
@@ -116,10 +116,15 @@ def child(clip: Path, n_frames: int) -> dict:
     clock.seconds["other"] = total - sum(clock.seconds.get(k, 0.0) for k in top)
     clock.seconds["total"] = total
     m = analysis.measurements
-    return {"frames": recording.n_frames, "seconds": clock.seconds, "imports_s": t_imports,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-            "ef_pct": m.ef_pct, "gls_pct": None if analysis.strain is None else analysis.strain.gls_pct,
-            "strain_error": getattr(analysis, "strain_error", None) or getattr(analysis, "extra", {}).get("strain_error")}
+    return {
+        "frames": recording.n_frames,
+        "seconds": clock.seconds,
+        "imports_s": t_imports,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "ef_pct": m.ef_pct,
+        "gls_pct": None if analysis.strain is None else analysis.strain.gls_pct,
+        "strain_error": getattr(analysis, "strain_error", None) or getattr(analysis, "extra", {}).get("strain_error"),
+    }
 
 
 def _wrap_layout(clock: _Clock):
@@ -149,6 +154,7 @@ def _wrap_layout(clock: _Clock):
         return run
 
     import app.workflow.pipeline as pipeline
+
     from app.workflow.strain_step import with_strain
 
     clock.wrap(pipeline, "extract_contours", "contours")
@@ -242,7 +248,12 @@ def _fmt(v, nd=1) -> str:
 
 
 def table(backend: str, runs: dict) -> str:
-    bl, bs, cl, cs = runs["baseline", "long"], runs["baseline", "short"], runs["current", "long"], runs["current", "short"]
+    bl, bs, cl, cs = (
+        runs["baseline", "long"],
+        runs["baseline", "short"],
+        runs["current", "long"],
+        runs["current", "short"],
+    )
     lines = [f"## {backend}: {cl['frames']} vs {cs['frames']} frames",
              f"{'stage':<24}{'prev ms/f':>10}{'now ms/f':>10}{'prev marg':>11}{'now marg':>10}{'ratio':>7}"]
     for stage in STAGES:
@@ -268,7 +279,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", type=Path, help="an apical echo clip (default: the phantom at real resolution)")
     parser.add_argument("--short", type=int, default=20, help="frames of the short clip (default 20)")
-    parser.add_argument("--baseline", default=None, help="git ref of the previous release (default: merge-base with main)")
+    parser.add_argument(
+        "--baseline", default=None, help="git ref of the previous release (default: merge-base with main)"
+    )
     parser.add_argument("--backend", action="append", choices=tuple(BACKENDS), help="inference path(s) (default: both)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/cardiotrace_bench"), help="work folder")
     parser.add_argument("--child", nargs=2, metavar=("CLIP", "FRAMES"), help=argparse.SUPPRESS)

@@ -36,8 +36,7 @@ def build(model: str, random_weights: bool, models_root: Path | None = None):
     weights (the default channels of `train echo-seg --arch model`)."""
     import torch
 
-    from app.ml.nets.registry import ARCHITECTURES
-    from app.ml.nets.registry import build as build_network
+    from app.ml.nets.registry import ARCHITECTURES, build as build_network
     from app.ml.weights import load_model, read_card
 
     name = model if model.startswith("echo_seg_") else f"echo_seg_{model}"

@@ -34,7 +34,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", type=Path, help="the clip to analyse (default: 20 frames of the phantom A4C)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per tree (default 5)")
-    parser.add_argument("--baseline", default=None, help="git ref of the previous release (default: merge-base with main)")
+    parser.add_argument(
+        "--baseline", default=None, help="git ref of the previous release (default: merge-base with main)"
+    )
     parser.add_argument("--backend", default="bf16 torch", choices=("bf16 torch", "onnxruntime"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/cardiotrace_bench"), help="work folder")
     args = parser.parse_args()

@@ -59,11 +59,16 @@ def main(argv: list[str] | None = None) -> int:
             estimator = load_learned_flow()
         else:
             estimator = ClassicalFlow("dis")
-        wall, cpu = _time(lambda: run_strain(rec, truth.labels, truth.ed_frames, es_frames=truth.es_frames,
-                                             flow_estimator=estimator), args.repeats)
+        wall, cpu = _time(
+            lambda estimator=estimator: run_strain(
+                rec, truth.labels, truth.ed_frames, es_frames=truth.es_frames, flow_estimator=estimator
+            ),
+            args.repeats,
+        )
         print(f"{motion:>9}: {1000 * wall / n:6.1f} ms/frame wall, {1000 * cpu / n:6.1f} ms/frame CPU (whole pipeline)")
         frames = rec.frames.astype(np.float32) / 255.0
-        fw, fc = _time(lambda: [estimator(frames[t], frames[t + 1]) for t in range(n - 1)], 1)
+        fw, fc = _time(lambda estimator=estimator, frames=frames: [estimator(frames[t], frames[t + 1])
+                                                                   for t in range(n - 1)], 1)
         print(f"{'':>9}  motion field alone: {1000 * fw / (n - 1):6.1f} ms/pair wall, {1000 * fc / (n - 1):6.1f} CPU")
     cw, cc = _time(lambda: [centerline_from_labels(lab) for lab in truth.labels], 1)
     print(f"{'':>9}  centerline alone: {1000 * cw / n:6.1f} ms/frame wall, {1000 * cc / n:6.1f} CPU")

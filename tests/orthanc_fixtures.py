@@ -126,8 +126,12 @@ def orthanc(tmp_path_factory) -> OrthancServer:
     log = folder / "orthanc.log"
     echo_files = [DEMO / "a4c.dcm", DEMO / "a2c.dcm"]
     mr_files = sorted((DEMO / "sax").glob("*.dcm"))
-    server = OrthancServer(*ports, password, echo_study_uid=str(pydicom.dcmread(echo_files[0], stop_before_pixels=True).StudyInstanceUID),
-                           mr_study_uid=str(pydicom.dcmread(mr_files[0], stop_before_pixels=True).StudyInstanceUID))
+    server = OrthancServer(
+        *ports,
+        password,
+        echo_study_uid=str(pydicom.dcmread(echo_files[0], stop_before_pixels=True).StudyInstanceUID),
+        mr_study_uid=str(pydicom.dcmread(mr_files[0], stop_before_pixels=True).StudyInstanceUID),
+    )
     with open(log, "wb") as out:
         process = subprocess.Popen([ORTHANC, str(folder / "config.json")], stdout=out, stderr=subprocess.STDOUT,
                                    cwd=folder)

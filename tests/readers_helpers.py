@@ -73,7 +73,9 @@ def write_us(path: Path, frames: np.ndarray, *, region_box=None, delta_cm=None, 
         item.RegionSpatialFormat = 1
         item.RegionDataType = 1
         item.RegionFlags = 0
-        item.RegionLocationMinY0, item.RegionLocationMinX0, item.RegionLocationMaxY1, item.RegionLocationMaxX1 = region_box
+        item.RegionLocationMinY0, item.RegionLocationMinX0, item.RegionLocationMaxY1, item.RegionLocationMaxX1 = (
+            region_box
+        )
         item.PhysicalUnitsXDirection = item.PhysicalUnitsYDirection = 3
         item.PhysicalDeltaX = item.PhysicalDeltaY = delta_cm
         ds.SequenceOfUltrasoundRegions = Sequence([item])

@@ -13,7 +13,7 @@ from tests.analysis_synth import cardiac_curve
 
 def _close(found, truth, tol=1):
     assert len(found) == len(truth), (found, truth)
-    assert all(abs(f - t) <= tol for f, t in zip(found, truth)), (found, truth)
+    assert all(abs(f - t) <= tol for f, t in zip(found, truth, strict=False)), (found, truth)
 
 
 @pytest.mark.parametrize("fps,hr,start", [(50, 70, 0.0), (30, 60, 0.5), (80, 110, 0.2), (25, 50, 0.9)])

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_fixtures import synthetic_analysis
 
 from app.data.errors import LoadError
-from app.tasks import Progress
 from app.report import cli_hooks
 from app.report.exporter import ExportOptions, batch_export
+from app.tasks import Progress
 from app.workflow.batch import is_finished, run_batch
 from app.workflow.batch_inputs import BatchItem, collect_inputs
-from report_fixtures import synthetic_analysis
 
 
 class FakeAnalyser:
@@ -66,7 +66,9 @@ def test_failing_file_lands_in_the_summary_and_the_rest_goes_on(tmp_path):
     log = stream.getvalue()
     assert "4/4" in log and "FAILED" in log and "broken.dcm" in log
     result = json.loads(next((tmp_path / "out").glob("p1_a4c-*.result.json")).read_text())
-    assert result["status"] == "ok" and result["analysis"]["ef_pct"] == pytest.approx(float(rows["p1_a4c.dcm"]["ef_pct"]), abs=0.06)
+    assert result["status"] == "ok" and result["analysis"]["ef_pct"] == pytest.approx(
+        float(rows["p1_a4c.dcm"]["ef_pct"]), abs=0.06
+    )
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert len(manifest["items"]) == 4
 
@@ -94,7 +96,9 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path):
     items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        run_batch(items, out, FakeAnalyser(interrupt_after=2), batch_export(ExportOptions(kinds=())), stream=io.StringIO())
+        run_batch(
+            items, out, FakeAnalyser(interrupt_after=2), batch_export(ExportOptions(kinds=())), stream=io.StringIO()
+        )
     rows = summary_rows(out)
     assert [rows[n]["status"] for n in ("p1_a4c.dcm", "p2_a2c.dcm", "broken.dcm", "p3_a4c.dcm")] == \
         ["ok", "ok", "not run", "not run"]
@@ -163,8 +167,9 @@ def test_bad_option_combinations_are_usage_errors(argv, message):
 
 
 def test_folder_expansion_with_real_files_skips_the_output_folder(tmp_path):
-    from app.data import writers
     from report_fixtures import synthetic_labels, synthetic_recording
+
+    from app.data import writers
 
     folder = tmp_path / "study"
     (folder / "sub").mkdir(parents=True)

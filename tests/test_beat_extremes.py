@@ -26,7 +26,7 @@ def test_es_on_the_refilling_limb_moves_back_to_the_beats_smallest_volume(lag_fr
     late = [f + lag_frames for f in es if f + lag_frames < len(curve)]
     assert _ef(curve, ed, late) < 100 * (EDV - ESV) / EDV - 3  # the fault: a lagging ES loses stroke
     new_ed, new_es = at_beat_extremes(curve, ed, late, FPS)
-    assert all(abs(f - t) <= 1 for f, t in zip(new_es, es[: len(new_es)])), (new_es, es)
+    assert all(abs(f - t) <= 1 for f, t in zip(new_es, es[: len(new_es)], strict=False)), (new_es, es)
     assert len(new_ed) == len(ed) and len(new_es) == len(late)
     assert _ef(curve, new_ed, new_es) == pytest.approx(100 * (EDV - ESV) / EDV, abs=1.0)
 
@@ -35,10 +35,10 @@ def test_an_early_ed_moves_to_the_largest_volume_but_no_further_than_its_window(
     curve, ed, es = cardiac_curve(240, FPS, 60.0, EDV, ESV, start_phase=0.3)
     early = [f - 4 for f in ed if f >= 4]
     new_ed, _ = at_beat_extremes(curve, early, es, FPS)
-    assert all(abs(f - t) <= 1 for f, t in zip(new_ed, [f for f in ed if f >= 4])), (new_ed, ed)
+    assert all(abs(f - t) <= 1 for f, t in zip(new_ed, [f for f in ed if f >= 4], strict=False)), (new_ed, ed)
     far = [f - 12 for f in ed if f >= 12]  # 240 ms early: outside ED_WINDOW_S, only moved by the window
     moved, _ = at_beat_extremes(curve, far, es, FPS)
-    assert all(0 < m - f <= round(ED_WINDOW_S * FPS) for m, f in zip(moved, far))
+    assert all(0 < m - f <= round(ED_WINDOW_S * FPS) for m, f in zip(moved, far, strict=False))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -51,8 +51,8 @@ def test_diastasis_dips_above_the_systolic_minimum_leave_es_where_it_is(seed):
             dipped[f + 22:f + 26] -= 35.0  # down to ~85 ml: still above ESV 50
     dipped += np.random.default_rng(seed).normal(0, 1.5, dipped.shape)
     new_ed, new_es = at_beat_extremes(dipped, ed, es, FPS)
-    assert all(abs(f - t) <= 2 for f, t in zip(new_es, es)), (new_es, es)
-    assert all(abs(f - t) <= 2 for f, t in zip(new_ed, ed)), (new_ed, ed)
+    assert all(abs(f - t) <= 2 for f, t in zip(new_es, es, strict=False)), (new_es, es)
+    assert all(abs(f - t) <= 2 for f, t in zip(new_ed, ed, strict=False)), (new_ed, ed)
 
 
 def test_single_noisy_frames_do_not_become_the_extremes():
@@ -75,7 +75,7 @@ def test_a_clip_ending_in_systole_keeps_the_last_es_and_a_clip_starting_in_systo
     start = curve[6:]  # starts during ejection: the first ES found is before the first ED
     first_ed = [f - 6 for f in ed if f >= 6]
     new_ed, new_es = at_beat_extremes(start, first_ed, [f - 6 for f in es if f >= 6], FPS)
-    assert abs(new_es[0] - (es[0] - 6)) <= 1 and all(abs(a - b) <= 1 for a, b in zip(new_ed, first_ed))
+    assert abs(new_es[0] - (es[0] - 6)) <= 1 and all(abs(a - b) <= 1 for a, b in zip(new_ed, first_ed, strict=False))
 
 
 def test_events_keep_their_number_and_alternate():
@@ -84,7 +84,7 @@ def test_events_keep_their_number_and_alternate():
     new_ed, new_es = at_beat_extremes(noisy, ed, es, FPS)
     assert (len(new_ed), len(new_es)) == (len(ed), len(es))
     kinds = [k for _, k in sorted([(f, "ed") for f in new_ed] + [(f, "es") for f in new_es])]
-    assert all(a != b for a, b in zip(kinds, kinds[1:]))
+    assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False))
 
 
 def test_too_short_or_empty_inputs_are_returned_as_given():
@@ -98,4 +98,4 @@ def test_es_only_leaves_every_ed_where_it_was():
     early = [f - 4 for f in ed if f >= 4]
     late = [f + 6 for f in es if f + 6 < len(curve)]
     new_ed, new_es = at_beat_extremes(curve, early, late, FPS, move_ed=False)
-    assert new_ed == tuple(early) and all(abs(f - t) <= 1 for f, t in zip(new_es, es))
+    assert new_ed == tuple(early) and all(abs(f - t) <= 1 for f, t in zip(new_es, es, strict=False))

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.beat_trust import (MIN_RR_S, beat_events, judge_beats, merge_split_beats, strain_events,
-                                     summarise_beats)
+from app.analysis.beat_trust import (
+    MIN_RR_S,
+    beat_events,
+    judge_beats,
+    merge_split_beats,
+    strain_events,
+    summarise_beats,
+)
 from app.analysis.beats import Beat, split_beats
 from app.analysis.edes_curve import detect_ed_es
 from tests.analysis_synth import cardiac_curve
@@ -31,8 +37,8 @@ def test_curve_fallback_gives_one_ed_and_one_es_per_beat(seed):
     curve, ed, es = _curve_with_diastolic_dips(seed)
     found_ed, found_es = detect_ed_es(curve, FPS)
     assert len(found_ed) == len(ed) and len(found_es) == len(es), (found_ed, found_es)
-    assert all(abs(f - t) <= 2 for f, t in zip(found_ed, ed))
-    assert all(abs(f - t) <= 2 for f, t in zip(found_es, es))
+    assert all(abs(f - t) <= 2 for f, t in zip(found_ed, ed, strict=False))
+    assert all(abs(f - t) <= 2 for f, t in zip(found_es, es, strict=False))
     events = sorted(found_ed + found_es)
     assert min(np.diff(events)) >= 15  # no ED/ES pair 7-12 frames apart next to 60-frame beats
     assert min(np.diff(found_ed)) / FPS >= MIN_RR_S
@@ -68,8 +74,8 @@ def test_phantom_like_splits_every_beat_and_short_beats_alone_are_not_merged():
     merged, 4 beats of 0.98-1.0 s. Two short beats with no plausible neighbour stay as they are."""
     fps = 55.0
     real_ed, spurious_ed = [2, 56, 110, 165], [43, 97, 152]
-    beats = [Beat(e, e + 19, n, 110.0, 48.0, (n - e) / fps) for e, n in zip(real_ed, spurious_ed)]
-    beats += [Beat(s, s + 4, n, 89.0, 87.0, (n - s) / fps) for s, n in zip(spurious_ed, real_ed[1:])]
+    beats = [Beat(e, e + 19, n, 110.0, 48.0, (n - e) / fps) for e, n in zip(real_ed, spurious_ed, strict=False)]
+    beats += [Beat(s, s + 4, n, 89.0, 87.0, (n - s) / fps) for s, n in zip(spurious_ed, real_ed[1:], strict=False)]
     beats = sorted(beats, key=lambda b: b.ed_frame) + [Beat(165, 183, None, 108.0, 48.0)]
     merged = merge_split_beats(beats)
     assert [(b.ed_frame, b.next_ed_frame) for b in merged] == [(2, 56), (56, 110), (110, 165), (165, None)]
@@ -130,9 +136,10 @@ def test_strain_of_the_analysis_ignores_an_ed_es_pair_outside_the_trusted_beats(
     window without shortening would pull the mean toward 0."""
     from dataclasses import replace
 
+    from report_fixtures import synthetic_analysis
+
     from app.tasks import run_task
     from app.workflow.strain_step import strain_step
-    from report_fixtures import synthetic_analysis
 
     analysis = synthetic_analysis(n_frames=60)
     m = analysis.measurements
@@ -187,10 +194,11 @@ def test_a_cut_beat_with_a_long_systole_keeps_its_events_and_the_beat_before():
 def test_the_analysis_reports_one_ed_and_one_es_per_beat(monkeypatch):
     """A detector's extra ED/ES pair in a diastole (as TempReg-Net gave on the long phantom clip) is not in the
     analysis's events: not in the marks, the exported frames, the beats or the heart rate."""
+    from report_fixtures import synthetic_labels, synthetic_recording
+
     from app.analysis.edes_fusion import TEMPREG_METHOD, EdEsChoice
     from app.tasks import run_task
     from app.workflow import analyse
-    from report_fixtures import synthetic_labels, synthetic_recording
 
     labels = synthetic_labels(90, beats=3.0)  # ED at 0, 30, 60 and ES at 15, 45, 75 at 40 Hz: 80 bpm
     recording = synthetic_recording(labels)

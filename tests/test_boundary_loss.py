@@ -56,8 +56,19 @@ def test_soft_probabilities_have_a_gradient_and_absent_classes_cost_nothing():
     assert loss.item() > 0 and logits.grad.abs().sum() > 0
     empty = np.zeros((1, 128, 128), np.int64)
     dist, perimeter = boundary_distances(empty, (1,))
-    assert perimeter[0, 0] == 0 and float(boundary_loss(
-        torch.softmax(logits.detach(), 1), torch.from_numpy(empty), torch.from_numpy(dist), torch.from_numpy(perimeter), (1,))) == 0.0
+    assert (
+        perimeter[0, 0] == 0
+        and float(
+            boundary_loss(
+                torch.softmax(logits.detach(), 1),
+                torch.from_numpy(empty),
+                torch.from_numpy(dist),
+                torch.from_numpy(perimeter),
+                (1,),
+            )
+        )
+        == 0.0
+    )
 
 
 def test_clinical_augmentation_keeps_shape_range_and_the_labels_geometry():

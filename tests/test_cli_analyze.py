@@ -67,8 +67,8 @@ def test_json_to_stdout_and_masks(files, capsys, tmp_path):
     assert result["frames"] == case.recording.n_frames == len(result["volume_curve_ml"]) == len(result["quality"])
     truth = case.truth
     assert len(result["ed_frames"]) == len(truth.ed_frames)
-    assert all(abs(a - b) <= 1 for a, b in zip(result["ed_frames"], truth.ed_frames))
-    assert all(abs(a - b) <= 1 for a, b in zip(result["es_frames"], truth.es_frames))
+    assert all(abs(a - b) <= 1 for a, b in zip(result["ed_frames"], truth.ed_frames, strict=False))
+    assert all(abs(a - b) <= 1 for a, b in zip(result["es_frames"], truth.es_frames, strict=False))
     assert result["ef_pct"] == pytest.approx(EF_PCT, abs=EF_TOL_POINTS)
     assert result["beats"] and {"ed_frame", "es_frame", "edv_ml", "esv_ml", "ef_pct"} <= set(result["beats"][0])
     from app.data.readers import load_recording
@@ -105,7 +105,9 @@ def test_uncalibrated_video_gives_ef_without_volumes(files, capsys, tmp_path):
     _, truth_file, case = files["a4c"]
     video = tmp_path / "clip.avi"
     frames = case.recording.frames
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), case.recording.frame_rate_hz, frames.shape[:0:-1], isColor=False)
+    writer = cv2.VideoWriter(
+        str(video), cv2.VideoWriter_fourcc(*"MJPG"), case.recording.frame_rate_hz, frames.shape[:0:-1], isColor=False
+    )
     for f in frames:
         writer.write(f)
     writer.release()

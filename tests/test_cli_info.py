@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from readers_helpers import echo_frames, write_mr_series, write_us
 
 from app.cli import main
-from readers_helpers import echo_frames, write_mr_series, write_us
 
 
 def _run(capsys, *argv):

@@ -33,10 +33,11 @@ def test_display_date(da, shown):
 
 
 def test_an_anonymised_date_is_shown_as_far_as_it_is_known_in_the_pdf_and_the_file_name(tmp_path):
+    from report_fixtures import synthetic_analysis
+
     from app.report.build import report_from_analyses
     from app.report.pdf import write_pdf
     from app.report.plain_words import report_file_name
-    from report_fixtures import synthetic_analysis
 
     analysis = synthetic_analysis(view="a4c", path=Path("/study/sb/a4c.dcm"))
     patient = PatientInfo(name="SCD0000501", patient_id="SCD0000501", birth_date="00000000", study_date="20120000")

@@ -67,7 +67,10 @@ def test_store_in_metadata_merges_rows_per_approach(tmp_path, monkeypatch):
     store_in_metadata({"camus_valid_cycles": {"temporal+h2": {"mfip": 0.009}}}, "new run")
     meta = json.loads((folder / "echo_seg_temporal.json").read_text())
     assert not (tmp_path / "models").exists()
-    assert meta["validation_metrics"]["camus_valid_cycles"] == {"temporal": {"mfip": 0.01}, "temporal+h2": {"mfip": 0.009}}
+    assert meta["validation_metrics"]["camus_valid_cycles"] == {
+        "temporal": {"mfip": 0.01},
+        "temporal+h2": {"mfip": 0.009},
+    }
     assert meta["validation_commands"] == {"temporal": "old run", "temporal+h2": "new run"}
 
 
@@ -139,7 +142,9 @@ def test_our_volume_of_a_split_frame_is_its_neighbours_as_the_app_measures_it():
     labels[3] = cut(labels[3], 60)
     sp = (0.4, 0.4)
     assert disks_volume_ml(labels[3], sp) < 0.5 * disks_volume_ml(labels[2], sp)
-    assert our_volume_ml(labels, 3, sp) == pytest.approx((disks_volume_ml(labels[2], sp) + disks_volume_ml(labels[4], sp)) / 2)
+    assert our_volume_ml(labels, 3, sp) == pytest.approx(
+        (disks_volume_ml(labels[2], sp) + disks_volume_ml(labels[4], sp)) / 2
+    )
     assert our_volume_ml(labels, 1, sp) == disks_volume_ml(labels[1], sp)
 
 

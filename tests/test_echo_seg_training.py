@@ -44,7 +44,10 @@ def test_two_steps_train_checkpoint_publish_and_resume(tmp_path, arch):
     ckpt = tmp_path / "ckpt" / f"echo_seg_{arch}" / "last.pt"
     assert ckpt.is_file()
     meta = read_metadata(f"echo_seg_{arch}", tmp_path / "models")
-    assert meta["architecture"] == {"base": "unet", "temporal": "convlstm_unet", "aggregation": "recurrent_aggregation"}[arch]
+    assert (
+        meta["architecture"]
+        == {"base": "unet", "temporal": "convlstm_unet", "aggregation": "recurrent_aggregation"}[arch]
+    )
     assert meta["lstm_levels"] == ([] if arch == "base" else [1, 2])
     assert meta["trained_steps"] == 2 and "command" in meta and "training_data" in meta
     assert ("view cross-entropy" in meta["loss"]) == (arch == "aggregation")

@@ -225,7 +225,10 @@ def test_cli_json_names_the_ed_es_method(tmp_path, capsys):
     if (models_dir() / "ed_es" / "model.pt").is_file():
         assert result["ed_es_method"] == "tempreg" and result["ed_es_fallback"] is None
         for found, true in ((result["ed_frames"], case.truth.ed_frames), (result["es_frames"], case.truth.es_frames)):
-            assert len(found) == len(true) and all(abs(a - b) <= 1 for a, b in zip(found, true)), (found, true)
+            assert len(found) == len(true) and all(abs(a - b) <= 1 for a, b in zip(found, true, strict=False)), (
+                found,
+                true,
+            )
     else:
         assert result["ed_es_method"] == "area_curve" and result["ed_es_fallback"]
 

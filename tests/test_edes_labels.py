@@ -60,7 +60,7 @@ def test_synthetic_cycles_alternate_and_match_the_volume(make):
         n = int(fpb * rng.uniform(1.2, 4.0))
         c = make(n, fpb, rng)
         events = sorted([(f, 1) for f in c.ed_frames] + [(f, 0) for f in c.es_frames])
-        assert all(a[1] != b[1] for a, b in zip(events, events[1:]))
+        assert all(a[1] != b[1] for a, b in zip(events, events[1:], strict=False))
         v = np.pad(c.volume, 1, mode="edge")
         assert all(v[f + 1] >= max(v[f], v[f + 2]) and v[f + 1] > 0.7 for f in c.ed_frames)
         assert all(v[f + 1] <= min(v[f], v[f + 2]) and v[f + 1] < 0.3 for f in c.es_frames)

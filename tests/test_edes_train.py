@@ -36,7 +36,7 @@ def test_clip_cache_round_trip(tmp_path):
     clips = [disc_clip(s) for s in range(3)]
     save_clips(tmp_path / "train_x.npz", clips)
     back = load_clips(tmp_path / "train_x.npz")
-    for a, b in zip(clips, back):
+    for a, b in zip(clips, back, strict=False):
         assert np.array_equal(a.frames, b.frames) and np.array_equal(a.events, b.events)
         assert (a.ed_frames, a.es_frames, a.frame_rate_hz) == (b.ed_frames, b.es_frames, b.frame_rate_hz)
     x, y = sample_batch(back, [c.target() for c in back], 4, np.random.default_rng(0), max_len=24)

@@ -102,7 +102,7 @@ def test_an_inward_edit_at_es_propagated_three_frames_is_one_undo_step(phantom):
     cmd.apply(study)
     after = st.measurements["area_px2"]
     in_range = range(es - 3, es + 4)
-    for f, (a0, a1) in enumerate(zip(before, after)):
+    for f, (a0, a1) in enumerate(zip(before, after, strict=False)):
         if f in in_range:
             assert a1 < a0 - 5.0, f"frame {f} area {a0:.0f} -> {a1:.0f}"
         else:
@@ -177,9 +177,10 @@ def test_a_drag_on_an_adult_border_bends_two_points_each_side():
     side, by a third: the spline drew a visible tent. The neighbourhood now spans at least three gaps."""
     from pathlib import Path
 
+    from report_fixtures import analyse_with_labels
+
     from app.data.readers import load_recording
     from app.workflow.contour_adapter import control_contours_from_analysis
-    from report_fixtures import analyse_with_labels
 
     demo = Path(__file__).resolve().parents[1] / "resources" / "demo"
     recording = load_recording(demo / "a4c.dcm")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_fixtures import synthetic_analysis
 
 from app.report import exports
 from app.report.build import report_from_analyses
 from app.workflow.results import FrameContours
-from report_fixtures import synthetic_analysis
 
 
 @pytest.fixture(scope="module")

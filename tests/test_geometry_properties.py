@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from app.analysis.contours import extract_contours, polygon_area_px2
 from app.analysis.strain import strain_from_tracks

@@ -12,8 +12,8 @@ from app.data.recording import Recording
 from app.ml.mri_preprocess import GRID_MM, pad_to_multiple, prepare_slice, probabilities_to_recording, resample
 from app.ml.mri_stack_cleanup import clean_phase_stack
 from app.ml.nets.mri_ensemble import MriEnsemble
-from app.ml.nets.registry import build
 from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+from app.ml.nets.registry import build
 
 
 def test_acdc_labels_are_remapped_to_ours():
@@ -235,8 +235,8 @@ def _fake_acdc(folder, n_per_group: int = 1) -> None:
 def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monkeypatch, capsys):
     """The whole chain on a tiny dataset in ACDC's format: five folds trained a few steps (resumable
     checkpoints), the cross-validation table, the published ensemble, and the app segmenting with it."""
-    from lab.evaluation import mri_acdc as evaluation_mri_acdc
     from app.ml.mri_inference import MriSegmentation, load_mri_model, segment_stack
+    from lab.evaluation import mri_acdc as evaluation_mri_acdc
     from lab.training import mri_acdc, mri_acdc_folds, mri_acdc_publish
 
     data, ckpt, models = tmp_path / "acdc", tmp_path / "ckpt", tmp_path / "models"
@@ -302,7 +302,10 @@ def test_the_boundary_term_weighs_a_small_cavity_drawn_too_wide_like_a_large_one
         target[0, 2:14, 80:94] = 3  # the RV, clear of both hearts
         wide = target.clone()
         wide[0, 48 - half_px - 1:48 + half_px + 1, 48 - half_px - 1:48 + half_px + 1] = 1  # the pool 1 px wider
-        logits = lambda lab: torch.nn.functional.one_hot(lab, 4).permute(0, 3, 1, 2).float() * 30
+
+        def logits(lab):
+            return torch.nn.functional.one_hot(lab, 4).permute(0, 3, 1, 2).float() * 30
+
         return target, logits(wide), logits(target)
 
     for half_px in (5, 25):

@@ -6,8 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.ml.mri_basal_rv import (SHRINK_BAND, SHRINK_FRACTION, TAPER_BAND, TAPER_FRACTION, atrial_regions, base_first,
-                                 borderline_rv, without_atrial_rv)
+from app.ml.mri_basal_rv import (
+    SHRINK_BAND,
+    SHRINK_FRACTION,
+    TAPER_BAND,
+    TAPER_FRACTION,
+    atrial_regions,
+    base_first,
+    borderline_rv,
+    without_atrial_rv,
+)
 
 SHAPE = (64, 64)
 

@@ -76,8 +76,9 @@ def test_train_cycles_over_a_finished_fold_and_evaluate_it_as_a_fold(tmp_path, m
     """A tiny fold CNN (ACDC's recipe on data in ACDC's format), its ConvLSTMs trained two steps on real phantom
     cycles: the run is resumable, loads as that fold's network with its ConvLSTMs, and on an ED/ES pair it is
     the CNN it started from."""
-    from lab.training import checkpoint, mri_acdc, mri_acdc_folds, mri_cycles
     from test_mri_acdc import _fake_acdc
+
+    from lab.training import checkpoint, mri_acdc, mri_acdc_folds, mri_cycles
 
     data, ckpt = tmp_path / "acdc", tmp_path / "ckpt"
     data.mkdir()
@@ -112,12 +113,13 @@ def test_a_temporal_ensemble_is_published_and_segments_a_cine_with_its_convlstms
     the card and the lab record say how the temporal part learnt, and the app segments a cine with it."""
     import json
 
+    from test_mri_acdc import _fake_acdc
+
     from app.data.phantom import MriPhantomParams, make_mri
     from app.ml.mri_inference import MriSegmentation, load_mri_model, segment_stack
     from app.ml.nets.mri_ensemble import members_of
     from lab.evaluation import mri_acdc as evaluation
     from lab.training import checkpoint, mri_acdc, mri_acdc_folds, mri_acdc_publish, mri_cycles
-    from test_mri_acdc import _fake_acdc
 
     data, ckpt, models = tmp_path / "acdc", tmp_path / "ckpt", tmp_path / "models"
     data.mkdir()

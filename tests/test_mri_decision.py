@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lab.training.mri_decision import ARGMAX, Decision, decide, tune
 from lab.training.mri_data import NOT_POOL, expert_labels, grid_size, points_to_grid, to_grid
+from lab.training.mri_decision import ARGMAX, Decision, decide, tune
 
 
 def rings(size=96):

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from app.ml.nets.mri_ensemble import MriEnsemble
-from app.ml.nets.registry import build
 from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+from app.ml.nets.registry import build
 
 
 def members(n: int = 2, temporal: str = "multi") -> list[MultiLevelConvLSTMNet]:
@@ -78,8 +78,8 @@ def test_a_comma_separated_tag_evaluates_the_ensemble_of_those_folds(tmp_path, m
 
 def test_publishing_an_ensemble_needs_finished_runs_and_their_leave_one_out_table(tmp_path, monkeypatch, capsys):
     from lab.evaluation import mri_crop_loo as evaluation_mri
-    from lab.training import mri_ensemble, mri_seg
     from lab.model_notes import read_metadata
+    from lab.training import mri_ensemble, mri_seg
 
     models = tmp_path / "models"
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(models))

@@ -7,8 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from lab.training.mri_data import NOT_POOL, UNLABELLED, epicardium_consistent
-from lab.training.mri_data import TABLE_PATH, epi_shifts_for
+from lab.training.mri_data import NOT_POOL, TABLE_PATH, UNLABELLED, epi_shifts_for, epicardium_consistent
 from lab.training.mri_epi_alignment import _shifted, shift_to_fit
 
 
@@ -83,7 +82,16 @@ def test_training_runs_re_register_when_told_to(shared_data, tmp_path, monkeypat
     from lab.training import mri_seg
 
     monkeypatch.setattr(mri_seg, "CHECKPOINTS_DIR", tmp_path)
-    base = ["--temporal", "none", "--holdout", "SC-HF-I-4", "--base-channels", "2", "--data", str(shared_data / "sunnybrook")]
+    base = [
+        "--temporal",
+        "none",
+        "--holdout",
+        "SC-HF-I-4",
+        "--base-channels",
+        "2",
+        "--data",
+        str(shared_data / "sunnybrook"),
+    ]
 
     def trainer(extra):
         args = mri_seg.build_parser().parse_args(base + extra)

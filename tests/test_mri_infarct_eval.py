@@ -63,8 +63,8 @@ def test_update_keeps_approaches_whose_folds_were_not_scored_again():
 def test_unfinished_fold_runs_are_not_scored(tmp_path, monkeypatch):
     """A fold stopped by --max-minutes (to be resumed) must not enter the comparison tables as if trained."""
     import lab.evaluation.mri_crop_loo as evaluation
-    from lab.evaluation.mri_infarct import _networks
     from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+    from lab.evaluation.mri_infarct import _networks
     from lab.training.checkpoint import save_checkpoint
     from lab.training.mri_seg import CASES, run_name
 

@@ -63,7 +63,9 @@ def test_partial_loss_ignores_unlabelled_and_handles_not_pool():
     as_bg[0, 0, 0] = 10
     as_myo[0, 0, 2] = 10
     tgt = torch.full((1, 1, 1, 1), NOT_POOL, dtype=torch.long)
-    assert partial_label_loss(as_bg, tgt, dice_weight=0) == pytest.approx(float(partial_label_loss(as_myo, tgt, dice_weight=0)))
+    assert partial_label_loss(as_bg, tgt, dice_weight=0) == pytest.approx(
+        float(partial_label_loss(as_myo, tgt, dice_weight=0))
+    )
 
 
 def test_a_few_training_steps_reduce_the_loss():
@@ -160,7 +162,12 @@ def test_segment_stack_labels_by_the_decision_thresholds(monkeypatch):
             p.mul_(0.01)
 
     def pool_px(decision):
-        return int((list(mri_crop_inference.segment_stack(rec, net=net, decision=decision, whole_slice=False))[-1].labels == 1).sum())
+        return int(
+            (
+                list(mri_crop_inference.segment_stack(rec, net=net, decision=decision, whole_slice=False))[-1].labels
+                == 1
+            ).sum()
+        )
 
     assert pool_px(Decision(0.05, 0.05)) > pool_px(Decision(0.9, 0.9))
     monkeypatch.setattr(mri_crop_inference, "shipped_decision", lambda: Decision(0.05, 0.05))

@@ -128,10 +128,19 @@ def test_strain_without_a_systolic_window_has_no_peaks():
 
 def _peaks_only(view: str, peaks) -> StrainResult:
     """A StrainResult carrying only per-segment peaks (all tracking passed), as combine_views reads them."""
-    return StrainResult(gls_pct=float(np.mean(peaks)), strain_curve_pct=np.zeros(2), segmental_strain_pct=np.zeros((2, 6)),
-                        segment_peak_pct=tuple(peaks), segment_names=segment_names(view), strain_quality=(1.0,) * 6,
-                        segment_ok=(True,) * 6, tracking_error_mm=(0.0,) * 6, centerline_px=np.zeros((2, 120, 2)),
-                        ed_frames=(0,), view=view)
+    return StrainResult(
+        gls_pct=float(np.mean(peaks)),
+        strain_curve_pct=np.zeros(2),
+        segmental_strain_pct=np.zeros((2, 6)),
+        segment_peak_pct=tuple(peaks),
+        segment_names=segment_names(view),
+        strain_quality=(1.0,) * 6,
+        segment_ok=(True,) * 6,
+        tracking_error_mm=(0.0,) * 6,
+        centerline_px=np.zeros((2, 120, 2)),
+        ed_frames=(0,),
+        view=view,
+    )
 
 
 def test_bullseye_apex_is_the_mean_of_the_four_apical_segments():

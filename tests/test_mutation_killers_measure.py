@@ -12,9 +12,9 @@ from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
-from app.workflow.study_result import compose_study
 from app.workflow.lv_curves import disk_chords_px, frame_disks
 from app.workflow.measure import measure_recording
+from app.workflow.study_result import compose_study
 from tests.test_pipeline_synthetic import _ring_stack, beating_labels, recording_for
 
 

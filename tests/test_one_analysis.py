@@ -109,13 +109,13 @@ def test_a_study_of_two_views_with_a_second_a4c_is_one_answer_on_every_path(tmp_
     it used."""
     import shutil
 
+    import pydicom
+
     from app.data.readers import load_recording
     from app.report.from_study import export_study
     from app.tasks import run_task
     from app.workflow.study import StudyState
     from app.workflow.study_analysis import analyze_for_viewer
-
-    import pydicom
 
     names = ["a4c_no_regions.dcm", "a2c.dcm", "a4c.dcm"]  # the first A4C lost its calibration on export
     shutil.copy(DEMO / "a2c.dcm", tmp_path / "a2c.dcm")
@@ -132,7 +132,7 @@ def test_a_study_of_two_views_with_a_second_a4c_is_one_answer_on_every_path(tmp_
     assert cli["biplane"]["edv_ml"] is not None  # from the calibrated A4C, not the first one given
 
     study = StudyState()
-    for name, truth in zip(names, truths):
+    for name, truth in zip(names, truths, strict=False):
         recording = load_recording(tmp_path / name)
         labels = np.load(truth)["labels"]
         analysis = run_task(analyze_for_viewer(recording, segmenter=lambda r, lab=labels: lab, strain=False))

@@ -49,7 +49,9 @@ def test_get_study_as_files(orthanc, tmp_path, monkeypatch):
                  "--out", str(out)]) == 0
     files = sorted(out.glob("*.dcm"))
     assert len(files) == 2
-    assert {str(pydicom.dcmread(f, stop_before_pixels=True).StudyInstanceUID) for f in files} == {orthanc.echo_study_uid}
+    assert {str(pydicom.dcmread(f, stop_before_pixels=True).StudyInstanceUID) for f in files} == {
+        orthanc.echo_study_uid
+    }
 
 
 def test_get_unknown_study_is_one_line_exit_2(orthanc, tmp_path):

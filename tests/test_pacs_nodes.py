@@ -8,7 +8,7 @@ import pytest
 from app.pacs.cache import SeriesCache
 from app.pacs.errors import PacsError
 from app.pacs.models import parse_date_range
-from app.pacs.nodes import DimseNode, DicomWebNode, dicomweb_node, parse_dimse, resolve_node, save_node
+from app.pacs.nodes import DicomWebNode, DimseNode, dicomweb_node, parse_dimse, resolve_node, save_node
 
 
 def test_parse_dimse_node():

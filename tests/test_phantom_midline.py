@@ -22,7 +22,10 @@ def _sections(view: str, hypokinetic: tuple[str, ...] = (), infarct: tuple[str, 
     heart = HeartParams(edv_ml=150.0, esv_ml=70.0, hypokinetic=hypokinetic, infarct=infarct)
     model = HeartModel(heart)
     cycle = CardiacCycle(heart, model, 1, FPS)
-    return [make_section(model, VIEW_WALL_AZIMUTH_DEG[view], s, c) for s, c in zip(cycle.progress, cycle.radial_scale)]
+    return [
+        make_section(model, VIEW_WALL_AZIMUTH_DEG[view], s, c)
+        for s, c in zip(cycle.progress, cycle.radial_scale, strict=True)
+    ]
 
 
 def _material_midline(sections) -> np.ndarray:

@@ -63,7 +63,9 @@ def test_segment_names_follow_the_view():
     assert view_segment_names("a4c") == ("basal_inferoseptal", "mid_inferoseptal", "apical_septal",
                                          "apical_lateral", "mid_anterolateral", "basal_anterolateral")
     assert view_segment_names("a2c")[0] == "basal_inferior" and view_segment_names("a2c")[-1] == "basal_anterior"
-    assert view_segment_names("a3c")[0] == "basal_inferolateral" and view_segment_names("a3c")[-1] == "basal_anteroseptal"
+    assert (
+        view_segment_names("a3c")[0] == "basal_inferolateral" and view_segment_names("a3c")[-1] == "basal_anteroseptal"
+    )
     assert all(n in AHA_SEGMENTS for v in ("a2c", "a3c", "a4c") for n in view_segment_names(v))
 
 

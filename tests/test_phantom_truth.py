@@ -96,7 +96,9 @@ def test_apex_nearly_still_and_annulus_moves_to_apex(echo_case):
     annulus_motion = np.linalg.norm(t.annulus_px[es].mean(0) - t.annulus_px[ed].mean(0)) * spacing
     assert apex_motion < 1.0
     assert 8.0 < annulus_motion < 20.0  # MAPSE
-    assert np.linalg.norm(t.annulus_px[es].mean(0) - t.apex_px[es]) < np.linalg.norm(t.annulus_px[ed].mean(0) - t.apex_px[ed])
+    assert np.linalg.norm(t.annulus_px[es].mean(0) - t.apex_px[es]) < np.linalg.norm(
+        t.annulus_px[ed].mean(0) - t.apex_px[ed]
+    )
 
 
 def test_strain_from_displacement_field_matches_strain_curves(echo_case):
@@ -158,7 +160,7 @@ def test_mri_through_plane_motion_and_bright_blood(mri_case):
 def test_infarcted_segments_are_akinetic():
     heart = HeartParams(infarct=("mid_anterior", "apical_anterior"))
     t = make_echo(EchoPhantomParams(heart=heart, view="a2c", **SMALL), seed=1).truth
-    peak = dict(zip(t.segment_names, t.segmental_strain_pct.min(axis=0)))
+    peak = dict(zip(t.segment_names, t.segmental_strain_pct.min(axis=0), strict=True))
     assert peak["mid_anterior"] > -3.0 and peak["apical_anterior"] > -3.0
     assert peak["mid_inferior"] < -15.0
 

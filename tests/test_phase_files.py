@@ -119,7 +119,8 @@ def test_two_files_without_identity_are_no_pair_unless_the_user_says_so(tmp_path
 
 def test_camus_ed_and_es_files_match_the_two_frame_file(shared_data, tmp_path, capsys):
     """CAMUS valid, first patient: `analyze 4CH_ES.mhd 4CH_ED.mhd --view a4c` (one --view for both) gives what
-    the same two frames in one file give (the sector of a 2-frame file is found as on one frame: tests/test_sector.py)."""
+    the same two frames in one file give (the sector of a 2-frame file is found as on one frame:
+    tests/test_sector.py)."""
     folder = shared_data / "camus_a4c" / "valid"
     with np.load(sorted(folder.glob("*.npz"))[0]) as data:
         ed, es, spacing = data["ed"], data["es"], tuple(float(v) for v in data["spacing_mm"])

@@ -14,9 +14,9 @@ import pytest
 
 from app.analysis.seg_metrics import dice
 from app.data import phantom
-from app.workflow.study_result import compose_study
 from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
+from app.workflow.study_result import compose_study
 from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo
 
 VOLUME_TOLERANCE = 0.025  # relative, every frame; measured max 0.020 (A4C), 0.015 (A2C)
@@ -34,7 +34,7 @@ def analyses(echo_cases):
 
 
 def _frames_close(found, truth):
-    return len(found) == len(truth) and all(abs(a - b) <= 1 for a, b in zip(found, truth))
+    return len(found) == len(truth) and all(abs(a - b) <= 1 for a, b in zip(found, truth, strict=False))
 
 
 @pytest.mark.parametrize("view", ["a4c", "a2c"])
@@ -103,7 +103,7 @@ def test_mri_phantom_segmented_by_the_shipped_model_where_the_lv_is():
     pool is found (measured: mean 2D Dice 0.895, the worst slice-phase 0.62, seeds 0 and 3)."""
     labels, truth = _shipped_on_phantom(seed=0)
     has_lv = (truth == 1).any(axis=(2, 3))
-    scores = [dice(labels[s, t], truth[s, t], 1) for s, t in zip(*np.nonzero(has_lv))]
+    scores = [dice(labels[s, t], truth[s, t], 1) for s, t in zip(*np.nonzero(has_lv), strict=False)]
     assert np.mean(scores) > 0.86 and np.min(scores) > 0.5
 
 

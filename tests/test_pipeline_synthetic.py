@@ -11,12 +11,12 @@ import pytest
 
 from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
-from app.workflow.study_result import compose_study
-from app.workflow.lv_curves import disk_chords_px
-from app.workflow.measure import measure_recording
 from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
+from app.workflow.lv_curves import disk_chords_px
+from app.workflow.measure import measure_recording
 from app.workflow.results import AnalysisError, FrameContours, Progress, RecordingAnalysis
+from app.workflow.study_result import compose_study
 from tests.analysis_synth import cardiac_curve, half_ellipse_lv
 
 FPS, HR = 30.0, 72.0
@@ -57,15 +57,15 @@ def test_pipeline_with_injected_segmenter(beating, monkeypatch):
     items = list(analyze_recording(rec, segmenter=lambda r: labels))
     progress = [i for i in items if isinstance(i, Progress)]
     assert progress and progress[-1].fraction == 1.0
-    assert all(b.fraction >= a.fraction for a, b in zip(progress, progress[1:]))
+    assert all(b.fraction >= a.fraction for a, b in zip(progress, progress[1:], strict=False))
     result = items[-1]
     assert isinstance(result, RecordingAnalysis) and result.ed_es_method == "area_curve"
     m = result.measurements
     assert m.method == "monoplane" and m.calibrated
     true_ml = volumes_px3 * 0.4**3 / 1000
     np.testing.assert_allclose(m.volume_curve_ml, true_ml, rtol=0.016)  # measured max 1.3 %
-    assert all(abs(a - b) <= 1 for a, b in zip(m.ed_frames, ed)) and len(m.ed_frames) == len(ed)
-    assert all(abs(a - b) <= 1 for a, b in zip(m.es_frames, es)) and len(m.es_frames) == len(es)
+    assert all(abs(a - b) <= 1 for a, b in zip(m.ed_frames, ed, strict=False)) and len(m.ed_frames) == len(ed)
+    assert all(abs(a - b) <= 1 for a, b in zip(m.es_frames, es, strict=False)) and len(m.es_frames) == len(es)
     assert m.ef_pct == pytest.approx(45.0, abs=1.3)  # measured -1.04 (ES on the label curve's flat bottom)
     assert m.edv_ml == pytest.approx(true_ml.max(), rel=0.01)  # measured -0.56 %
     assert m.heart_rate_bpm == pytest.approx(HR, abs=0.5)  # measured exact; one frame off is 2.9 bpm
@@ -179,7 +179,7 @@ def test_missing_contours_and_spike_are_flagged(beating):
     assert "area-jump" in m.quality[31] and "area-jump" in m.quality[40]
     _, _, ed, es = beating
     assert 40 not in m.es_frames and len(m.es_frames) == len(es)
-    assert all(abs(a - b) <= 1 for a, b in zip(m.es_frames, es))
+    assert all(abs(a - b) <= 1 for a, b in zip(m.es_frames, es, strict=False))
     assert np.isnan(m.volume_curve_ml[20])
     assert m.ef_pct is not None
 

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import planted_bugs as PLANTED
+from benchmarks import planted_bugs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("bug", PLANTED.BUGS, ids=lambda b: b.name)
+@pytest.mark.parametrize("bug", planted_bugs.BUGS, ids=lambda b: b.name)
 def test_each_planted_edit_applies_once_and_changes_the_code(bug):
     source = (PROJECT_ROOT / bug.path).read_text(encoding="utf-8")
     assert source.count(bug.before) == 1, f"{bug.name}: the rule moved; update benchmarks/planted_bugs.py"
-    planted = PLANTED.plant(bug, source)
+    planted = planted_bugs.plant(bug, source)
     assert planted != source
     compile(planted, bug.path, "exec")  # the planted bug is a wrong rule, not a syntax error
     for test in bug.tests:
@@ -25,18 +25,18 @@ def test_each_planted_edit_applies_once_and_changes_the_code(bug):
 
 
 def test_the_table_names_each_issue_36_bug_once():
-    assert len(PLANTED.BUGS) == 9
-    assert len({b.name for b in PLANTED.BUGS}) == 9
+    assert len(planted_bugs.BUGS) == 9
+    assert len({b.name for b in planted_bugs.BUGS}) == 9
 
 
 def test_planting_refuses_text_that_is_missing_or_repeated():
-    bug = PLANTED.BUGS[0]
+    bug = planted_bugs.BUGS[0]
     with pytest.raises(ValueError, match="0 times"):
-        PLANTED.plant(bug, "nothing here")
+        planted_bugs.plant(bug, "nothing here")
     with pytest.raises(ValueError, match="2 times"):
-        PLANTED.plant(bug, bug.before + "\n" + bug.before)
+        planted_bugs.plant(bug, bug.before + "\n" + bug.before)
 
 
 def test_the_first_failing_test_is_read_from_pytests_summary():
     output = "...F\n=== short test summary info ===\nFAILED tests/test_a.py::test_b[x] - assert 1 == 2\n"
-    assert PLANTED.first_failure(output) == "tests/test_a.py::test_b[x]"
+    assert planted_bugs.first_failure(output) == "tests/test_a.py::test_b[x]"

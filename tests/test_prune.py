@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -43,7 +42,7 @@ def _silence_dropped_channels(net, narrow):
 
 
 def _narrow_for(n, narrow):
-    return dict(zip(WIDE, narrow))[n]
+    return dict(zip(WIDE, narrow, strict=False))[n]
 
 
 @pytest.mark.parametrize("temporal", [False, True])

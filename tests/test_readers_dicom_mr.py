@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
+from readers_helpers import write_enhanced_mr, write_mr_series
 
 from app.data.readers import LoadError, list_series, load_recording
-from readers_helpers import write_enhanced_mr, write_mr_series
 
 # What the Sunnybrook files really say (the data README rounds to 1.37 mm and 10 mm slices):
 SUNNYBROOK = {
@@ -40,7 +40,9 @@ def test_sunnybrook_folder_is_a_base_to_apex_stack(shared_data, case):
     assert np.array_equal(rec.frames[0, 0], first)
     assert np.array_equal(rec.frames[1, 0], second_slice_first_phase)
     listed = list_series(folder)
-    assert len(listed) == 1 and listed[0].shape == rec.frames.shape and len(listed[0].paths) == rec.frames[:, :, 0, 0].size
+    assert (
+        len(listed) == 1 and listed[0].shape == rec.frames.shape and len(listed[0].paths) == rec.frames[:, :, 0, 0].size
+    )
 
 
 @pytest.mark.shared

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pydicom.data import get_testdata_file
+from readers_helpers import echo_frames, write_us
 
 from app.data.readers import LoadError, load_recording
-from readers_helpers import echo_frames, write_us
 
 SAMPLES = "dicom_samples"
 

@@ -24,7 +24,7 @@ def _as_mr(name: str, out):
 def test_12_bit_lossy_jpeg_mr_decodes_through_gdcm(tmp_path, capfd):
     path = _as_mr("JPEG-lossy.dcm", tmp_path / "mr_jply.dcm")
     with pytest.raises(Exception, match="misplaced marker|all available plugins"):
-        pydicom.dcmread(path).pixel_array  # pydicom's own decoders fail on this file
+        _ = pydicom.dcmread(path).pixel_array  # pydicom's own decoders fail on this file
     recording = load_recording(path)
     reference = pydicom.dcmread(get_testdata_file("JPGExtended.dcm")).pixel_array  # the corrected stream
     assert recording.modality == "mri" and recording.frames.shape == (1, 1024, 256)

@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pydicom
 import pytest
+from readers_helpers import echo_frames, write_mr_series, write_us
 
 from app.data.readers import LoadError, list_series, load_recording
 from app.data.recording import Recording
-from readers_helpers import echo_frames, write_mr_series, write_us
 
 OB_FILE = ("dicom_samples", "OBXXXX1A_rle_2frame.dcm")
 
@@ -66,7 +66,9 @@ def test_truncated_mr_file(shared_data, tmp_path):
     path = tmp_path / "mr_cut.dcm"
     path.write_bytes(data[: len(data) - 5000])
     err = _assert_load_error(path, "the pixel data is shorter than the header describes: ")
-    assert "bytes (a file cut short by an interrupted copy or transfer, or a wrong image size in the header)" in str(err)
+    assert "bytes (a file cut short by an interrupted copy or transfer, or a wrong image size in the header)" in str(
+        err
+    )
 
 
 def test_random_bytes_with_dicm_preamble(tmp_path):

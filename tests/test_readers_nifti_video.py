@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from readers_helpers import echo_frames, write_video_cut_short
 
 from app.data.readers import LoadError, list_series, load_recording
-from readers_helpers import echo_frames, write_video_cut_short
 
 
 @pytest.mark.shared

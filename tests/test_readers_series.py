@@ -8,10 +8,10 @@ import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
+from readers_helpers import echo_frames, write_mr_series, write_us
 
 from app.data.readers import LoadError, list_series, load_recording
 from app.data.readers.detect import DICOM, FOLDER, METAIMAGE, NIFTI, VIDEO, sniff
-from readers_helpers import echo_frames, write_mr_series, write_us
 
 
 @pytest.fixture()
@@ -165,7 +165,7 @@ def test_a_stack_missing_an_image_names_the_file_that_could_not_be_read(tmp_path
 def test_a_stack_that_lost_a_whole_slice_loads_with_a_note_naming_the_files(tmp_path):
     """Every image of one slice cut short (or never written): the stack reads without it, and says so."""
     folder, files, positions = _sax_copy(tmp_path)
-    lost = [f for f, p in zip(files, positions) if p == positions[0]]
+    lost = [f for f, p in zip(files, positions, strict=False) if p == positions[0]]
     for f in lost[:-1]:
         f.write_bytes(f.read_bytes()[:300])
     lost[-1].write_bytes(b"")  # created, never written

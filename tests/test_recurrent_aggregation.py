@@ -10,12 +10,12 @@ torch = pytest.importorskip("torch")
 
 from app.ml import inference  # noqa: E402
 from app.ml.nets.recurrent_aggregation import VIEWS, RecurrentAggregationNet  # noqa: E402
-from app.ml.nets.unet import UNet  # noqa: E402
-from lab.training.echo_seg import view_loss  # noqa: E402
 from app.ml.nets.registry import build, is_recurrent  # noqa: E402
+from app.ml.nets.unet import UNet  # noqa: E402
+from app.ml.weights import save_model  # noqa: E402
+from lab.training.echo_seg import view_loss  # noqa: E402
 from lab.training.losses import bce_loss  # noqa: E402
 from lab.training.phantom_sequences import PhantomBank  # noqa: E402
-from app.ml.weights import save_model  # noqa: E402
 from tests.test_echo_seg_inference import _recording  # noqa: E402
 
 CHANNELS = (4, 8, 8, 8)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pypdf import PdfReader
+from report_fixtures import synthetic_labels, synthetic_recording
 
 from app.cli import main
 from app.data import writers
-from report_fixtures import synthetic_labels, synthetic_recording
 
 
 @pytest.fixture()

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pypdf import PdfReader
+from report_fixtures import synthetic_analysis, synthetic_strain
 
 from app.report.build import report_from_analyses
 from app.report.exports import measurements_dict
 from app.report.pdf import write_pdf
-from report_fixtures import synthetic_analysis, synthetic_strain
 
 
 def pdf_text(path: Path) -> str:

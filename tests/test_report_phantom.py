@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from report_fixtures import analyse_with_labels
 
 from app.data import phantom
 from app.report.build import report_from_analyses
 from app.report.exports import measurements_dict, write_cine
 from app.report.pdf import write_pdf
-from report_fixtures import analyse_with_labels
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pypdf import PdfReader
+from report_fixtures import synthetic_analysis
 
 from app.report.from_study import analyses_from_study, study_report, write_study_report
-from report_fixtures import synthetic_analysis
 
 
 def test_study_report_carries_edits_and_biplane(tmp_path):
@@ -104,9 +104,10 @@ def test_the_report_has_the_la_volume_with_its_range_biplane_and_single_plane(tm
 
 
 def test_the_report_names_the_frames_edited_by_hand_and_propagated_and_the_retracked_gls(tmp_path):
+    from report_fixtures import synthetic_strain
+
     from app.workflow.edits import ContourEdit
     from app.workflow.propagate import PropagationRange
-    from report_fixtures import synthetic_strain
 
     study = _study(("a4c",))
     st = study[0]

@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pypdf import PdfReader
+from report_fixtures import analyse_with_labels
 
 from app.data.readers import load_recording
 from app.report.dicom_pdf import pdf_bytes
 from app.report.dicom_sr import numeric_values, person_name, series_description
 from app.report.from_study import study_report, study_results, write_study_report
-from report_fixtures import analyse_with_labels
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 CONCLUSION = "Normal LV size and systolic function. No regional wall motion abnormality."

@@ -76,7 +76,9 @@ def test_report_rows_rv_and_indexed():
     analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels))
     rows = {r.key: r for r in report_from_analyses([analysis]).recordings[0].measurements}
     m = analysis.measurements
-    assert rows["rv_edv_ml"].value == pytest.approx(m.rv_edv_ml) and rows["rv_ef_pct"].value == pytest.approx(m.rv_ef_pct)
+    assert rows["rv_edv_ml"].value == pytest.approx(m.rv_edv_ml) and rows["rv_ef_pct"].value == pytest.approx(
+        m.rv_ef_pct
+    )
     assert rows["rv_edv_ml"].reference == "79-175 ml"  # women, CMR
     assert rows["bsa_m2"].value == pytest.approx(np.sqrt(165 * 60 / 3600))
     assert rows["rv_esv_index_ml_m2"].value == pytest.approx(m.rv_esv_ml / rows["bsa_m2"].value)

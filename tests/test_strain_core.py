@@ -196,7 +196,6 @@ def test_poor_tracking_marks_the_segment_and_bullseye_keeps_it_out_of_averages()
 
 def test_segment_names_match_the_phantom_convention():
     from app.analysis.strain import VIEW_SEGMENT_NAMES
-
     from app.data.phantom import segments as phantom_segments
     for view, names in VIEW_SEGMENT_NAMES.items():
         assert phantom_segments.view_segment_names(view) == names

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from pypdf import PdfReader
+from report_fixtures import synthetic_analysis, synthetic_strain
 
 from app.analysis.strain import implausible_reason
 from app.report.from_study import study_report, write_study_report
-from report_fixtures import synthetic_analysis, synthetic_strain
 
 
 def _study_with_strain():

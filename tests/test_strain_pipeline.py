@@ -34,7 +34,9 @@ def hypokinetic_clip():
 def _truth_peaks(case):
     tr = case.truth
     windows = beat_windows(case.recording.n_frames, tr.ed_frames, tr.es_frames)
-    return float(peak_systolic_pct(tr.gls_pct, windows)), np.asarray(peak_systolic_pct(tr.segmental_strain_pct, windows))
+    return float(peak_systolic_pct(tr.gls_pct, windows)), np.asarray(
+        peak_systolic_pct(tr.segmental_strain_pct, windows)
+    )
 
 
 def test_gls_of_a_phantom_clip_matches_the_truth(normal_clip):

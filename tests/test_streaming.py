@@ -14,8 +14,7 @@ from app.analysis.contours import extract_contours
 from app.analysis.partial import FrameLabels, TracedFrame
 from app.tasks import Progress, run_task
 from app.workflow.segment_step import segment_and_trace
-from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left  # noqa: F401
-from tests.ui_fixtures import synthetic_echo
+from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left, synthetic_echo  # noqa: F401
 
 pytest.importorskip("pytestqt")
 

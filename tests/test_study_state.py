@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 
 from app.workflow import autosave
-from app.workflow.edits import (CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, move_marker,
-                                spacing_from_line, mark_frame)
+from app.workflow.edits import (
+    CalibrationEdit,
+    ContourEdit,
+    EdEsEdit,
+    ViewEdit,
+    mark_frame,
+    move_marker,
+    spacing_from_line,
+)
 from app.workflow.reference_ranges import classify, reference_range
 from app.workflow.splines import ControlContour, nearest_segment, smooth_curve
 from app.workflow.study import StudyState

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left  # noqa: F401
-from tests.ui_fixtures import synthetic_echo
+from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left, synthetic_echo  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
@@ -228,11 +227,11 @@ def test_steady_contours_toggle_is_remembered_and_used_by_the_next_echo_analysis
     import app.workflow.segment_step as segment_step
 
     window = make_window()
-    assert not window.actions.steady.isChecked() and window.controller.echo_hysteresis == 0.0
-    window.actions.steady.trigger()
+    assert not window.window_actions.steady.isChecked() and window.controller.echo_hysteresis == 0.0
+    window.window_actions.steady.trigger()
     assert window.controller.echo_hysteresis == pytest.approx(0.2)
     assert "re-run the analysis" in window.statusBar().currentMessage()
-    assert make_window().actions.steady.isChecked()  # remembered in the settings
+    assert make_window().window_actions.steady.isChecked()  # remembered in the settings
 
     rec, labels = synthetic_echo(12, path=tmp_path / "clip.dcm")
     margins = []

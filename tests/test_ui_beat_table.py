@@ -8,8 +8,7 @@ from dataclasses import replace
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left  # noqa: F401
-from tests.ui_fixtures import synthetic_echo
+from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left, synthetic_echo  # noqa: F401
 
 pytest.importorskip("pytestqt")
 

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from tests.ui_fixtures import (analysed, dialogs_seen, drag, make_window, no_worker_left,  # noqa: F401
-                               widget_pos)
+from tests.ui_fixtures import analysed, dialogs_seen, drag, make_window, no_worker_left, widget_pos  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
@@ -24,7 +23,7 @@ def test_an_undo_while_the_propagation_runs_drops_it(analysed, qtbot):
     old = st.contour((0, 6), "endo")
     with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
         window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
-        window.actions.undo.trigger()
+        window.window_actions.undo.trigger()
     assert done.args[1] == [] and "not carried" in window.statusBar().currentMessage()
     assert all(np.array_equal(st.contour((0, f), "endo").points_px, before[f]) for f in range(24))
     assert not st.edited_keys and not st.propagated_keys
@@ -48,7 +47,7 @@ def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analyse
     assert shift[i] > shift[i + 1] > shift[i + 2] > 0.5 and shift[i] > shift[i - 1] > shift[i - 2] > 0.5
     assert np.all(shift[i + 5:] == 0) and shift[0] == 0  # beyond 15 mm, and the annulus, stay
     assert window.tools.frame_status.text() == "This frame: edited by hand"
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     np.testing.assert_allclose(st.contour((0, 0), "endo").points_px, ctrl)
     assert window.tools.frame_status.text() == ""
 
@@ -71,7 +70,7 @@ def test_propagation_to_the_neighbouring_marks_from_the_tools_panel(analysed, qt
     window.cine.set_frame(8)
     assert window.tools.frame_status.text() == "This frame: edited (propagated)"
     assert "carried to frames 1–11" in window.statusBar().currentMessage()
-    window.actions.undo.trigger()  # one step undoes them all
+    window.window_actions.undo.trigger()  # one step undoes them all
     assert all(np.array_equal(st.contour((0, f), "endo").points_px, before[f]) for f in range(24))
     assert not st.edited_keys and not st.propagated_keys
 
@@ -102,7 +101,9 @@ def test_gls_is_retracked_in_a_worker_after_an_edit_and_says_its_view(make_windo
     window = make_window()
     _analyse_all(window, qtbot, phantom_views)
     a2c, a4c = window.study[1], window.study[0]
-    for st, case in zip((a4c, a2c), phantom_views):  # tracked on the exact labels: measured -0.99 (A4C), -0.15 (A2C)
+    for st, case in zip(
+        (a4c, a2c), phantom_views, strict=False
+    ):  # tracked on the exact labels: measured -0.99 (A4C), -0.15 (A2C)
         assert st.strain.gls_pct == pytest.approx(float(case.truth.gls_pct.min()), abs=1.5)
     window.show_recording(0)
     table = window.measurements
@@ -130,13 +131,13 @@ def test_gls_is_retracked_in_a_worker_after_an_edit_and_says_its_view(make_windo
     assert window.curves.strain_source is a4c.strain
     edited_strain = a4c.strain
     with qtbot.waitSignal(window.edits.retrack.retracked, timeout=30000):
-        window.actions.undo.trigger()
+        window.window_actions.undo.trigger()
     assert a4c.strain.gls_pct == pytest.approx(gls0, abs=1e-6)  # no edits: the analysis' own labels again
     # Issue 54: the undo takes back the strain of those contours at once (no run), and the overlay with it.
     assert a4c.strain is strain0 and not window.edits.retrack.busy(0)
     qtbot.waitUntil(lambda: window.curves.strain_source is strain0, timeout=1000)
     with qtbot.waitSignal(window.edits.retrack.retracked, timeout=1000):
-        window.actions.redo.trigger()
+        window.window_actions.redo.trigger()
     assert a4c.strain is edited_strain and not window.edits.retrack.busy(0)
 
 
@@ -151,7 +152,7 @@ def test_a_newer_edit_cancels_the_running_retrack(make_window, qtbot, phantom_vi
     ed = st.ed_frames[0]
     window.tools.propagate.setValue(0)
     window.cine.set_frame(ed)
-    for k in (1, 2):
+    for _ in (1, 2):
         old = st.contour((0, ed), "endo")
         window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [0.0, 1.0]), "move")
         qtbot.waitUntil(lambda: 0 in retrack.workers, timeout=5000)
@@ -218,7 +219,7 @@ def test_the_timeline_marks_frames_edited_by_hand_and_propagated_apart(analysed,
     assert hand == [6] and propagated == [4, 5, 7, 8]
     assert timeline.hand_edits.opts["brush"].color().alpha() == 255  # filled
     assert timeline.propagated.opts["brush"].color().alpha() == 0  # hollow: a different mark
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert timeline.hand_edits.data.size == 0 and timeline.propagated.data.size == 0
 
 
@@ -242,9 +243,9 @@ def test_a_propagated_correction_is_measured_once_with_the_frames_it_reached(ana
     qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)
     assert len(measured) == 1 and measured[0].esv_ml < before - 0.5
     assert {(0, es + k) for k in (-2, -1, 1, 2)} <= st.propagated_keys
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     assert st.measurements.esv_ml == pytest.approx(before)
-    window.actions.redo.trigger()  # a redo is measured at once
+    window.window_actions.redo.trigger()  # a redo is measured at once
     assert st.measurements.esv_ml == pytest.approx(measured[0].esv_ml) and len(measured) == 3
     window.tools.propagate.setValue(0)
     measured.clear()

@@ -97,10 +97,9 @@ def test_short_axis_stack_slices_and_edit(make_window, qtbot):
 
 
 def test_open_folder_asks_which_series(make_window, tmp_path, monkeypatch):
+    from app.data.writers import write_recording
     from app.ui import dialogs
     from tests.ui_fixtures import synthetic_echo
-
-    from app.data.writers import write_recording
 
     folder = tmp_path / "study"
     folder.mkdir()
@@ -119,7 +118,7 @@ def test_open_folder_asks_which_series(make_window, tmp_path, monkeypatch):
     assert window.opener.wait_opened()  # the file is read in a worker
     assert len(seen) == 1 and len(seen[0]) == 2
     assert len(window.study) == 2 and window.recordings.list.count() == 2
-    assert window.actions.recent()[0] == str(folder)
+    assert window.window_actions.recent()[0] == str(folder)
 
 
 def test_drop_a_file_opens_it(make_window, tmp_path, monkeypatch):

@@ -204,7 +204,11 @@ def test_analyse_all_runs_the_recordings_one_after_another(make_window, qtbot):
         rec, labels = synthetic_echo(16, view=view)
         labels_by_rec[id(rec)] = labels
         window.controller.add_recording(rec)
-    window.controller.segmenter_for = lambda r: (lambda rr, lab=labels_by_rec[id(r)]: lab)
+    def segmenter_for(r):
+        lab = labels_by_rec[id(r)]
+        return lambda rr: lab
+
+    window.controller.segmenter_for = segmenter_for
     window.controller.with_strain = False
     concurrent = []
     window.controller.analysis_progress.connect(lambda i, f, t: concurrent.append(len(window.controller.workers)))
@@ -356,7 +360,9 @@ def test_la_volume_biplane_area_length_from_the_traced_atrium(make_window, qtbot
     assert window.measurements.cell_text("la_volume_index_ml_m2") == f"{la.volume_ml / bsa:.0f} ml/m²"
     assert window.measurements.cell_text("la_volume_index_ml_m2", 2) == "<= 34 ml/m2"
     assert window.measurements.cell_text("la_volume_index_ml_m2", 3) == ""  # 6 ml/m2: normal
-    assert classify("la_volume_index_ml_m2", 40.0, "F") == "high" and classify("la_volume_index_ml_m2", 34.0) == "normal"
+    assert (
+        classify("la_volume_index_ml_m2", 40.0, "F") == "high" and classify("la_volume_index_ml_m2", 34.0) == "normal"
+    )
     assert reference_range("la_volume_index_ml_m2", "", "mri") is None  # an echo range
 
 

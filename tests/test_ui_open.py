@@ -7,8 +7,7 @@ import threading
 
 import pytest
 
-from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left  # noqa: F401
-from tests.ui_fixtures import synthetic_echo
+from tests.ui_fixtures import dialogs_seen, make_window, no_worker_left, synthetic_echo  # noqa: F401
 
 
 def _write(tmp_path, name: str, view: str = "a4c"):
@@ -44,7 +43,7 @@ def test_the_file_is_read_in_a_worker_and_shown_when_it_arrives(make_window, tmp
     assert read_threads and read_threads[0] is not threading.main_thread()
     assert len(window.study) == 1 and window.index == 0
     assert window.cine.image.image is not None  # its first frame is on screen
-    assert window.actions.recent()[0] == str(path)
+    assert window.window_actions.recent()[0] == str(path)
     window.open_paths([str(path)])  # open already: focused, not read again
     assert not window.opener.busy() and len(read_threads) == 1
 

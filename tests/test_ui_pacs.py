@@ -37,7 +37,7 @@ def test_open_from_pacs_analyse_and_send_back(make_window, qtbot, orthanc, cache
     window = make_window()
     truth = np.load(DEMO / "a4c.truth.npz")["labels"]
     window.controller.segmenter_for = lambda recording: (lambda r: truth)
-    browser = window.actions.pacs.open_browser()
+    browser = window.window_actions.pacs.open_browser()
     browser.node_edit.setText(orthanc.node)
     _search(browser, qtbot, id="PHANTOM-1")
     browser.modality.setCurrentText("US")
@@ -55,8 +55,8 @@ def test_open_from_pacs_analyse_and_send_back(make_window, qtbot, orthanc, cache
     with qtbot.waitSignal(window.controller.analysis_done, timeout=300000) as done:  # torch loads ED/ES model
         window.analyse_current()
     assert done.args[1] is True
-    worker = window.actions.pacs.send(orthanc.node)
-    qtbot.waitUntil(lambda: window.actions.pacs.worker is None, timeout=120000)
+    worker = window.window_actions.pacs.send(orthanc.node)
+    qtbot.waitUntil(lambda: window.window_actions.pacs.worker is None, timeout=120000)
     assert not dialogs_seen, dialogs_seen
     assert "Stored 3 objects" in window.statusBar().currentMessage()
     assert "preliminary" in window.statusBar().currentMessage()
@@ -67,8 +67,8 @@ def test_open_from_pacs_analyse_and_send_back(make_window, qtbot, orthanc, cache
     # Issue 54 item 2: signed, then sent again. What leaves is the report signed in the window, and it says
     # that it amends the preliminary results sent first.
     window.study.set_conclusion("Normal LV size and function.", "Jane Smith")
-    window.actions.pacs.send(orthanc.node)
-    qtbot.waitUntil(lambda: window.actions.pacs.worker is None, timeout=120000)
+    window.window_actions.pacs.send(orthanc.node)
+    qtbot.waitUntil(lambda: window.window_actions.pacs.worker is None, timeout=120000)
     assert "signed by Jane Smith" in window.statusBar().currentMessage(), window.statusBar().currentMessage()
     assert len(window.study.sent) == 2
     stored = _stored_results(orthanc, tmp_path)
@@ -107,7 +107,7 @@ def _pdf_text(ds) -> str:
 
 def test_dead_node_is_one_line_within_10_s_and_window_usable(make_window, qtbot, orthanc, cache_dir):
     window = make_window()
-    browser = window.actions.pacs.open_browser()
+    browser = window.window_actions.pacs.open_browser()
     browser.node_edit.setText(f"ORTHANC@127.0.0.1:{free_port()}")
     start = time.monotonic()
     qtbot.mouseClick(browser.search_button, Qt.LeftButton)
@@ -122,7 +122,7 @@ def test_dead_node_is_one_line_within_10_s_and_window_usable(make_window, qtbot,
 
 def test_cancelled_retrieval_opens_nothing(make_window, qtbot, orthanc, cache_dir):
     window = make_window()
-    browser = window.actions.pacs.open_browser()
+    browser = window.window_actions.pacs.open_browser()
     browser.node_edit.setText(orthanc.node)
     browser.modality.setCurrentText("MR")
     _search(browser, qtbot)

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui_fixtures import (analysed, dialogs_seen, fake_analysis, make_window, no_worker_left,  # noqa: F401
-                               synthetic_echo)
+from tests.ui_fixtures import (  # noqa: F401
+    analysed,
+    dialogs_seen,
+    fake_analysis,
+    make_window,
+    no_worker_left,
+    synthetic_echo,
+)
 
 pytest.importorskip("pytestqt")
 
@@ -86,7 +92,7 @@ def test_reanalysis_keeps_corrections_and_is_undoable(analysed, qtbot, monkeypat
     np.testing.assert_allclose(st.contour((0, 4), "endo").points_px, edited)
     assert (0, 4) in st.edited_keys and st.edes_edited and 4 in st.es_frames
     assert "esv_ml" in st.measurements.edited and "edited" in window.measurements.cell_text("ef_pct", 3)
-    assert window.actions.undo.isEnabled()
+    assert window.window_actions.undo.isEnabled()
     window.controller.save_now()
     saved = window.study.to_json(0)["edited"]
     assert [0, 4] in saved["contour_keys"] and saved["ed_es"]
@@ -102,14 +108,14 @@ def test_reanalysis_that_replaces_corrections_can_be_undone(analysed, qtbot, mon
     _reanalyse(window, qtbot, monkeypatch, "discard", labels)
     assert not st.edited_keys and "edited" not in window.measurements.cell_text("ef_pct", 3)
     np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, auto, atol=1e-6)
-    window.actions.undo.trigger()  # the analysis is one undo step: the corrections come back
+    window.window_actions.undo.trigger()  # the analysis is one undo step: the corrections come back
     qtbot.wait(20)
     np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, edited)
     assert (0, 12) in st.edited_keys and "edited" in window.measurements.cell_text("ef_pct", 3)
-    window.actions.undo.trigger()  # then the edit itself
+    window.window_actions.undo.trigger()  # then the edit itself
     np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, auto, atol=1e-6)
-    window.actions.redo.trigger()
-    window.actions.redo.trigger()
+    window.window_actions.redo.trigger()
+    window.window_actions.redo.trigger()
     assert not st.edited_keys
 
 

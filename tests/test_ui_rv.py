@@ -3,7 +3,6 @@ height and weight fields giving indexed values."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from tests.test_rv_indexed import rv_cine

@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui_fixtures import (analysed, dialogs_seen, drag, make_window, no_worker_left,  # noqa: F401
-                               synthetic_echo, widget_pos)
+from tests.ui_fixtures import (  # noqa: F401
+    analysed,
+    dialogs_seen,
+    drag,
+    make_window,
+    no_worker_left,
+    synthetic_echo,
+    widget_pos,
+)
 
 pytest.importorskip("pytestqt")
 
@@ -57,11 +64,11 @@ def test_drag_control_point_changes_ef_and_undo_restores(analysed, qtbot):
     assert st.measurements.edv_ml > edv0 + 0.5
     assert st.measurements.ef_pct > ef0 + 1.0
     assert "ef_pct" in st.measurements.edited and "edited" in window.measurements.cell_text("ef_pct", 3)
-    window.actions.undo.trigger()
+    window.window_actions.undo.trigger()
     np.testing.assert_allclose(st.contour((0, 0), "endo").points_px, ctrl)
     assert st.measurements.ef_pct == pytest.approx(ef0)
     assert "edited" not in window.measurements.cell_text("ef_pct", 3)
-    window.actions.redo.trigger()
+    window.window_actions.redo.trigger()
     assert st.measurements.ef_pct > ef0 + 1.0
 
 

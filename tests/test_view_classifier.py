@@ -97,8 +97,8 @@ def test_published_model_names_heldout_phantom_clips(view, monkeypatch):
 
 @needs_model
 def test_published_model_calls_real_camus_valid_frames_a4c(shared_data, monkeypatch):
-    from lab.training.view_data import camus_inputs
     from app.ml.view import _load, predict_inputs
+    from lab.training.view_data import camus_inputs
 
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(MODELS_DIR))
     net, card = _load("cpu")

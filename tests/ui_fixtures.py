@@ -124,7 +124,6 @@ def make_window(qtbot, tmp_path, monkeypatch, dialogs_seen):
     from PySide6.QtCore import QSettings
 
     import app.ui.actions as actions
-
     from app.ui import dialogs
 
     monkeypatch.setattr(dialogs, "ask_unsaved", lambda parent, detail: "discard")  # never block at teardown

@@ -7,13 +7,15 @@ side at most 2.5 x the network size, never finer than the recording) give the sa
 of a recording pixel, and the sub-pixel border points are then mapped to the recording's pixels. On the
 454 x 487 px phantom A4C clip (network 128 px, grid 299 x 320) EF moves by 0.1-0.2 points against tracing
 at the recording's resolution; at 2 x the network (239 x 256) by up to 0.46 points (a 20-frame clip), the
-corner cutting of the 0.5-level outline of a coarser binary map (end-systolic areas about 1 % larger). Pixel centres are aligned as cv2.resize aligns them: grid pixel (x, y) sits at
-recording pixel (col0 + (x + 0.5) * sx - 0.5, row0 + (y + 0.5) * sy - 0.5), sx = box columns / grid columns.
+corner cutting of the 0.5-level outline of a coarser binary map (end-systolic areas about 1 % larger). Pixel centres are
+aligned as cv2.resize aligns them: grid pixel (x, y) sits at recording pixel (col0 + (x + 0.5) * sx - 0.5, row0 + (y +
+0.5) * sy - 0.5), sx = box columns / grid columns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import overload
 
 import numpy as np
 
@@ -35,7 +37,8 @@ class GridGeometry:
         the network's, the aspect kept, never more pixels than the box has."""
         rows, cols = box[1] - box[0], box[3] - box[2]
         factor = max(1.0, max(rows, cols) / float(GRID_TIMES_NETWORK * net_size_px))
-        return cls(tuple(int(v) for v in box), (max(int(round(rows / factor)), 1), max(int(round(cols / factor)), 1)))
+        top, bottom, left, right = (int(v) for v in box)
+        return cls((top, bottom, left, right), (max(int(round(rows / factor)), 1), max(int(round(cols / factor)), 1)))
 
     @property
     def scale_xy(self) -> tuple[float, float]:
@@ -50,6 +53,13 @@ class GridGeometry:
         rows = np.clip(np.round((np.arange(self.shape[0]) + 0.5) * sy - 0.5), 0, r1 - r0 - 1).astype(np.intp)
         cols = np.clip(np.round((np.arange(self.shape[1]) + 0.5) * sx - 0.5), 0, c1 - c0 - 1).astype(np.intp)
         return rows, cols
+
+    @overload
+    def to_recording_px(self, points_px: np.ndarray) -> np.ndarray: ...
+    @overload
+    def to_recording_px(self, points_px: None) -> None: ...
+    @overload
+    def to_recording_px(self, points_px: np.ndarray | None) -> np.ndarray | None: ...
 
     def to_recording_px(self, points_px: np.ndarray | None) -> np.ndarray | None:
         """(N, 2) (x, y) grid points -> the same points in the recording's pixels."""

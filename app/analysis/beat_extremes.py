@@ -14,6 +14,8 @@ unless it is smaller than the systolic one. Plain numpy.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from app.analysis.edes_curve import smooth_curve
@@ -25,8 +27,13 @@ ED_WINDOW_S = 0.1
 ED_WINDOW_FRAMES_UNTIMED = 3
 
 
-def at_beat_extremes(curve: np.ndarray, ed_frames, es_frames, frame_rate_hz: float | None, move_ed: bool = True
-                     ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def at_beat_extremes(
+    curve: np.ndarray,
+    ed_frames: Iterable[int],
+    es_frames: Iterable[int],
+    frame_rate_hz: float | None,
+    move_ed: bool = True,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(ed_frames, es_frames), sorted, each event moved to its beat's extreme on a (T,) LV volume curve (NaN gaps).
 
     ES of a complete beat (ED -> next ED): the smallest volume between the two EDs. ES of a beat cut by the clip's

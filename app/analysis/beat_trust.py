@@ -9,8 +9,8 @@ pair in diastasis, from the ED/ES model or the curve): merge_split_beats joins i
 beat's RR is the real one and no reported beat is that short. Strain uses the ED/ES frames of the trusted beats
 and of a cut last beat with a full systole (strain_events), so a spurious pair adds no "beat" without
 shortening to the mean. The analysis also leaves such a pair out of its detected events (beat_events), so the
-viewer's marks and the exported ED/ES frames show one ED and one ES per beat. The reported EDV, ESV and EF are the medians over the trusted beats, so one odd beat
-does not move them.
+viewer's marks and the exported ED/ES frames show one ED and one ES per beat. The reported EDV, ESV and EF are the
+medians over the trusted beats, so one odd beat does not move them.
 
 Beats whose RR cannot be measured (a clip shorter than a cycle, a cut last beat, a 2-frame ED/ES pair, a
 gated cine MR cycle, a file without frame timing) are judged only when the clip has no timed complete beat:
@@ -20,6 +20,7 @@ there is no EDV/ESV/EF and the note says why.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -59,7 +60,7 @@ class BeatSummary:
         return self.ed_value - self.es_value
 
 
-def merge_split_beats(beats) -> tuple[Beat, ...]:
+def merge_split_beats(beats: Iterable[Beat]) -> tuple[Beat, ...]:
     """Each complete timed beat too short to be a heartbeat (RR under MIN_RR_S, or under RR_CONSISTENCY[0] of
     the clip's median plausible RR) joined to the complete beat just before it when the two together make a beat
     consistent with that median: the earlier beat keeps its ED and ES and ends at the short beat's next ED, its
@@ -79,19 +80,19 @@ def merge_split_beats(beats) -> tuple[Beat, ...]:
     out: list[Beat] = []
     for beat in beats:
         prev = out[-1] if out else None
-        joinable = (beat.complete and beat.rr_s is not None and prev is not None and prev.complete
-                    and bool(prev.rr_s) and prev.next_ed_frame == beat.ed_frame)
-        short = joinable and beat.rr_s < max(MIN_RR_S, lo * median_rr) \
-            and lo * median_rr <= prev.rr_s + beat.rr_s <= hi * median_rr
-        sliver = joinable and beat in slivers and prev.rr_s + beat.rr_s <= MAX_RR_S
-        if short or sliver:
-            out[-1] = replace(prev, next_ed_frame=beat.next_ed_frame, rr_s=prev.rr_s + beat.rr_s)
-        else:
-            out.append(beat)
+        if (beat.complete and beat.rr_s is not None and prev is not None and prev.complete
+                and prev.rr_s and prev.next_ed_frame == beat.ed_frame):  # joinable
+            joined = prev.rr_s + beat.rr_s
+            short = beat.rr_s < max(MIN_RR_S, lo * median_rr) and lo * median_rr <= joined <= hi * median_rr
+            sliver = beat in slivers and joined <= MAX_RR_S
+            if short or sliver:
+                out[-1] = replace(prev, next_ed_frame=beat.next_ed_frame, rr_s=joined)
+                continue
+        out.append(beat)
     return tuple(out)
 
 
-def _sliver_beats(beats) -> tuple[Beat, ...]:
+def _sliver_beats(beats: Sequence[Beat]) -> tuple[Beat, ...]:
     """The complete beats whose stroke is under SLIVER_STROKE_FRACTION of the largest complete beat's."""
     strokes = [b.stroke_value for b in beats if b.complete and np.isfinite(b.stroke_value)]
     if len(strokes) < 2 or max(strokes) <= 0:
@@ -99,14 +100,16 @@ def _sliver_beats(beats) -> tuple[Beat, ...]:
     return tuple(b for b in beats if b.complete and b.stroke_value < SLIVER_STROKE_FRACTION * max(strokes))
 
 
-def beat_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def beat_events(
+    beats: Sequence[Beat], ed_frames: Iterable[int], es_frames: Iterable[int]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """ed_frames and es_frames (sorted) without the events inside a complete beat's span (after its ED, before
     its next ED) other than its own ES: the ED/ES pair merge_split_beats joined into the beat, or a second ES
     the detector put in one beat; and without the ED and ES of a beat cut by the clip's end whose systole is a
     sliver next to the trusted beats' (_systole_sliver): a diastolic pair, not the start of a beat. Other events
     outside every complete beat (before the first ED, a cut beat with a real systole, or with a long one: an ED
     placed early in filling, whose removal would also cut the beat before it) are kept."""
-    spans = [(b.ed_frame, b.next_ed_frame, b.es_frame) for b in beats if b.complete]
+    spans = [(b.ed_frame, end, b.es_frame) for b in beats if (end := b.next_ed_frame) is not None]  # complete
     slivers = [b for b in beats if not b.complete and _systole_sliver(b, beats)]
 
     def inside(frame: int, keep_es: bool) -> bool:
@@ -117,8 +120,9 @@ def beat_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int
     return tuple(sorted(int(f) for f in eds)), tuple(sorted(int(f) for f in ess))
 
 
-def without_split_pairs(curve: np.ndarray, ed_frames, es_frames, frame_rate_hz: float | None
-                        ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def without_split_pairs(
+    curve: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int], frame_rate_hz: float | None
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Detected ED/ES frames on a (T,) LV curve without the pairs the beats show to be split beats or diastolic
     slivers (merge_split_beats, judge_beats, beat_events), as the measured analysis leaves them out; unchanged
     without a frame rate (no RR to judge)."""
@@ -132,7 +136,7 @@ def without_split_pairs(curve: np.ndarray, ed_frames, es_frames, frame_rate_hz: 
     return beat_events(judged, ed, es)
 
 
-def _real_systole(beat: Beat, beats) -> bool:
+def _real_systole(beat: Beat, beats: Sequence[Beat]) -> bool:
     """A beat's ED -> ES as long as the median of the trusted complete beats' (within RR_CONSISTENCY); True
     when there is no such beat to compare with, or for a filling-phase beat (ES before ED, split_beats)."""
     systole = _median_systole(beats)
@@ -142,7 +146,7 @@ def _real_systole(beat: Beat, beats) -> bool:
     return lo * systole <= beat.es_frame - beat.ed_frame <= hi * systole
 
 
-def _systole_sliver(beat: Beat, beats) -> bool:
+def _systole_sliver(beat: Beat, beats: Sequence[Beat]) -> bool:
     """A beat's ED -> ES shorter than RR_CONSISTENCY[0] of the trusted complete beats' median systole (a pair
     of events in diastasis); False without such beats to compare with, or for a filling-phase beat."""
     systole = _median_systole(beats)
@@ -151,13 +155,15 @@ def _systole_sliver(beat: Beat, beats) -> bool:
     return beat.es_frame - beat.ed_frame < RR_CONSISTENCY[0] * systole
 
 
-def _median_systole(beats) -> float | None:
+def _median_systole(beats: Iterable[Beat]) -> float | None:
     """Median ED -> ES frames of the trusted complete beats (None without one)."""
     systoles = [b.es_frame - b.ed_frame for b in beats if b.trusted and b.complete and b.es_frame > b.ed_frame]
     return float(np.median(systoles)) if systoles else None
 
 
-def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def strain_events(
+    beats: Sequence[Beat], ed_frames: Iterable[int], es_frames: Iterable[int]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The ED frames (each beat's ED and next ED) and ES frames of the beats strain uses, sorted: the trusted
     beats, and a beat cut by the clip's end whose systole (ED -> ES frames) is as long as theirs (within
     RR_CONSISTENCY of their median: a real systole, not a diastolic ED/ES sliver); the given ed_frames /
@@ -171,7 +177,7 @@ def strain_events(beats, ed_frames, es_frames) -> tuple[tuple[int, ...], tuple[i
     return tuple(sorted(eds)), tuple(sorted({b.es_frame for b in used}))
 
 
-def judge_beats(beats) -> tuple[tuple[Beat, ...], str]:
+def judge_beats(beats: Sequence[Beat]) -> tuple[tuple[Beat, ...], str]:
     """(beats marked trusted / untrusted with the reason, a note for the clip or ""): the RR rules, then a beat
     whose EF is above MAX_PLAUSIBLE_EF_PCT is not trusted either (a contour that collapsed at ES)."""
     judged, note = _judge_rr(tuple(beats))
@@ -193,7 +199,7 @@ def _judge_rr(beats: tuple[Beat, ...]) -> tuple[tuple[Beat, ...], str]:
         note = "RR interval not checked (no complete beat with frame timing): EF from every ED -> ES found" \
             if beats else ""
         return tuple(replace(b, trusted=True, why_untrusted="") for b in beats), note
-    plausible = [b.rr_s for b in timed if MIN_RR_S <= b.rr_s <= MAX_RR_S]
+    plausible = [rr for b in timed if (rr := b.rr_s) is not None and MIN_RR_S <= rr <= MAX_RR_S]
     median_rr = float(np.median(plausible)) if plausible else None
     judged = tuple(replace(b, trusted=not why, why_untrusted=why)
                    for b, why in ((b, _why_untrusted(b, median_rr)) for b in beats))
@@ -217,7 +223,7 @@ def _why_untrusted(beat: Beat, median_rr: float | None) -> str:
     return ""
 
 
-def summarise_beats(beats) -> BeatSummary:
+def summarise_beats(beats: Iterable[Beat]) -> BeatSummary:
     """merge_split_beats, judge_beats, then the median ED value, ES value and EF over the trusted beats; heart
     rate from the median RR of the trusted complete beats."""
     judged, note = judge_beats(merge_split_beats(beats))

@@ -12,7 +12,9 @@ in app/analysis/edes_fusion.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -52,11 +54,11 @@ class Beat:
     def heart_rate_bpm(self) -> float | None:
         return 60.0 / self.rr_s if self.rr_s else None
 
-    def to_json_dict(self, volumes_known: bool = True) -> dict:
-        def r(v, nd=2):
+    def to_json_dict(self, volumes_known: bool = True) -> dict[str, Any]:
+        def r(v: float | None, nd: int = 2) -> float | None:
             return None if v is None or not np.isfinite(v) else round(float(v), nd)
 
-        out = {
+        out: dict[str, Any] = {
             "ed_frame": self.ed_frame,
             "es_frame": self.es_frame,
             "next_ed_frame": self.next_ed_frame,
@@ -75,8 +77,8 @@ class Beat:
 
 def split_beats(
     curve: np.ndarray,
-    ed_frames,
-    es_frames,
+    ed_frames: Iterable[int],
+    es_frames: Iterable[int],
     frame_times_s: np.ndarray | None = None,
 ) -> tuple[Beat, ...]:
     """Beats ED -> ES -> next ED from given ED/ES frames (each ED pairs with the first ES after it).

@@ -50,7 +50,8 @@ def polyline_length(points_px: np.ndarray) -> float:
 
 def polyline_lengths(points_px: np.ndarray) -> np.ndarray:
     """Lengths of many open polylines: (..., N, 2) -> (...)."""
-    return np.sum(np.linalg.norm(np.diff(points_px, axis=-2), axis=-1), axis=-1)
+    result: np.ndarray = np.sum(np.linalg.norm(np.diff(points_px, axis=-2), axis=-1), axis=-1)
+    return result
 
 
 def resample_polyline(points_px: np.ndarray, n_points: int) -> np.ndarray:
@@ -85,7 +86,8 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     if n <= 1:
         return mask
     sizes = ndimage.sum(mask, lab, index=np.arange(1, n + 1))
-    return lab == (1 + int(np.argmax(sizes)))
+    result: np.ndarray = lab == (1 + int(np.argmax(sizes)))
+    return result
 
 
 def _longest_true_run(flags: np.ndarray) -> tuple[int, int]:
@@ -130,7 +132,8 @@ def endocardial_border(labels: np.ndarray, smooth_px: float = 2.0) -> np.ndarray
         run = run[::-1]
     length_px = polyline_length(run)
     pts = resample_polyline(run, max(int(round(length_px)), 10))
-    return ndimage.gaussian_filter1d(pts, smooth_px, axis=0, mode="nearest")
+    result: np.ndarray = ndimage.gaussian_filter1d(pts, smooth_px, axis=0, mode="nearest")
+    return result
 
 
 def _outward_normals(endo_px: np.ndarray, cavity: np.ndarray) -> np.ndarray:
@@ -165,7 +168,8 @@ def wall_thickness(labels: np.ndarray, endo_px: np.ndarray, normals: np.ndarray,
     ok = ~np.isnan(thick)
     thick = _fix_basal_ends(np.interp(idx, idx[ok], thick[ok]))
     thick = ndimage.median_filter(thick, size=9, mode="nearest")
-    return ndimage.gaussian_filter1d(thick, 3.0, mode="nearest")
+    result: np.ndarray = ndimage.gaussian_filter1d(thick, 3.0, mode="nearest")
+    return result
 
 
 def _ray_exits(myo_mask: np.ndarray, starts_px: np.ndarray, directions: np.ndarray, s_px: np.ndarray,

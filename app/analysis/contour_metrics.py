@@ -13,10 +13,13 @@ from scipy import ndimage
 
 def boundary(mask: np.ndarray) -> np.ndarray:
     """(H, W) bool -> (H, W) bool of mask pixels with a 4-neighbour outside the mask."""
-    return mask & ~ndimage.binary_erosion(mask, border_value=0)
+    result: np.ndarray = mask & ~ndimage.binary_erosion(mask, border_value=0)
+    return result
 
 
-def average_perpendicular_distance_mm(pred: np.ndarray, truth: np.ndarray, spacing_mm=(1.0, 1.0)) -> float:
+def average_perpendicular_distance_mm(
+    pred: np.ndarray, truth: np.ndarray, spacing_mm: tuple[float, float] = (1.0, 1.0)
+) -> float:
     """Symmetric mean boundary distance (mm) between two masks; inf when exactly one is empty."""
     a, b = boundary(pred.astype(bool)), boundary(truth.astype(bool))
     if not a.any() and not b.any():

@@ -12,9 +12,10 @@ and there is no annulus or apex.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage
 
 from app.analysis.cyclic_runs import close_short_runs, cyclic_slice, longest_run
@@ -54,7 +55,8 @@ class LvContours:
     issues: tuple[str, ...] = ()
 
     @classmethod
-    def from_endo(cls, endo_px, epi_px=None, la_px=None, issues: tuple[str, ...] = ()) -> "LvContours":
+    def from_endo(cls, endo_px: npt.ArrayLike, epi_px: npt.ArrayLike | None = None, la_px: npt.ArrayLike | None = None,
+                  issues: tuple[str, ...] = ()) -> "LvContours":
         """Long-axis contours from an (edited) open endocardium: annulus = its ends, apex = farthest point."""
         endo = as_points(endo_px)
         if endo[0, 0] > endo[-1, 0]:
@@ -77,14 +79,14 @@ class LvContours:
         """(N, 2) closed cavity outline (the open endocardium is closed by the annulus chord)."""
         return self.endo_px
 
-    def with_endo(self, endo_px) -> "LvContours":
+    def with_endo(self, endo_px: npt.ArrayLike) -> "LvContours":
         """A copy with a new endocardium (annulus and apex recomputed for long-axis contours)."""
         if self.closed:
             return replace(self, endo_px=as_points(endo_px))
         return LvContours.from_endo(endo_px, self.epi_px, self.la_px, self.issues)
 
-    def to_json_dict(self) -> dict:
-        def pts(a):
+    def to_json_dict(self) -> dict[str, Any]:
+        def pts(a: np.ndarray | None) -> list[Any] | None:
             return None if a is None else np.round(np.asarray(a, dtype=float), 3).tolist()
 
         return {
@@ -98,8 +100,8 @@ class LvContours:
         }
 
     @classmethod
-    def from_json_dict(cls, d: dict) -> "LvContours":
-        def arr(key):
+    def from_json_dict(cls, d: dict[str, Any]) -> "LvContours":
+        def arr(key: str) -> Any:  # an array, or None where the saved contours have no such part
             v = d.get(key)
             return None if v is None else np.asarray(v, dtype=np.float64)
 
@@ -117,11 +119,17 @@ def shifted(contours: LvContours | None, dx_px: float, dy_px: float) -> LvContou
         return contours
     d = np.array([dx_px, dy_px], np.float64)
 
-    def move(points):
+    def move(points: np.ndarray | None) -> np.ndarray | None:
         return None if points is None else np.asarray(points, np.float64) + d
 
-    return replace(contours, endo_px=move(contours.endo_px), epi_px=move(contours.epi_px), la_px=move(contours.la_px),
-                   annulus_px=move(contours.annulus_px), apex_px=move(contours.apex_px))
+    return replace(
+        contours,
+        endo_px=np.asarray(contours.endo_px, np.float64) + d,
+        epi_px=move(contours.epi_px),
+        la_px=move(contours.la_px),
+        annulus_px=move(contours.annulus_px),
+        apex_px=move(contours.apex_px),
+    )
 
 
 def extract_contours(labels: np.ndarray, kind: Kind = "long-axis") -> LvContours | None:
@@ -182,7 +190,7 @@ def extract_all(labels: np.ndarray, kind: Kind = "long-axis") -> list[LvContours
     return [extract_contours(frame, kind) for frame in np.asarray(labels)]
 
 
-def _short_axis(cavity, myo, issues) -> LvContours | None:
+def _short_axis(cavity: np.ndarray, myo: np.ndarray | None, issues: tuple[str, ...]) -> LvContours | None:
     endo = outer_contour(cavity)
     if endo is None:
         return None
@@ -219,7 +227,8 @@ def _near(points: np.ndarray, labels: np.ndarray, value: int) -> np.ndarray:
     h, w = labels.shape
     cols = np.clip(np.floor(points[:, 0] + 0.5).astype(int), 0, w - 1)
     rows = np.clip(np.floor(points[:, 1] + 0.5).astype(int), 0, h - 1)
-    return near[rows, cols]
+    result: np.ndarray = near[rows, cols]
+    return result
 
 
 def _open_endocardium(outline: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
@@ -267,7 +276,8 @@ def _geometric_base(outline: np.ndarray) -> np.ndarray:
     axis = vt[0] if vt[0][1] > 0 else -vt[0]  # pointing down, towards the base
     proj = (outline - centre) @ axis
     tol = max(1.5, 0.03 * (proj.max() - proj.min()))
-    return proj >= proj.max() - tol
+    result: np.ndarray = proj >= proj.max() - tol
+    return result
 
 
 def _orient_like(points: np.ndarray, ref: np.ndarray) -> np.ndarray:

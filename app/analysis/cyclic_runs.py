@@ -15,7 +15,7 @@ def cyclic_runs(flags: np.ndarray) -> list[tuple[int, int]]:
     rolled = np.roll(flags, -shift)
     padded = np.concatenate([[False], rolled, [False]]).astype(np.int8)
     edges = np.flatnonzero(np.diff(padded))
-    return [(int((s + shift) % n), int(e - s)) for s, e in zip(edges[::2], edges[1::2])]
+    return [(int((s + shift) % n), int(e - s)) for s, e in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def longest_run(flags: np.ndarray) -> tuple[int, int]:

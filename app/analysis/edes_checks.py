@@ -11,6 +11,7 @@ curve's own events (`missed_beats`); on a gated cine MR cycle, an event deep in 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,9 @@ class EventDepth:
     depth: float  # 0 at the beat's extreme, 1 at the opposite one
 
 
-def event_depths(curve: np.ndarray, ed_frames, es_frames, periodic: bool = False) -> tuple[EventDepth, ...]:
+def event_depths(
+    curve: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int], periodic: bool = False
+) -> tuple[EventDepth, ...]:
     """Depth of every ED and ES frame of a (T,) LV volume/area curve (NaN gaps filled), in frame order."""
     y = fill_gaps(np.asarray(curve, dtype=np.float64))
     n = len(y)
@@ -47,7 +50,7 @@ def event_depths(curve: np.ndarray, ed_frames, es_frames, periodic: bool = False
     return tuple(sorted(depths, key=lambda d: (d.frame, d.kind)))
 
 
-def misplaced_event(curve: np.ndarray, ed_frames, es_frames, periodic: bool = False,
+def misplaced_event(curve: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int], periodic: bool = False,
                     max_depth: float = MAX_GATED_EVENT_DEPTH) -> str:
     """One line naming the first event deeper than max_depth in its beat ("" when all are in place)."""
     for d in event_depths(curve, ed_frames, es_frames, periodic):
@@ -58,7 +61,7 @@ def misplaced_event(curve: np.ndarray, ed_frames, es_frames, periodic: bool = Fa
     return ""
 
 
-def curve_contradiction(curve: np.ndarray, ed_frames, es_frames, gated: bool = False,
+def curve_contradiction(curve: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int], gated: bool = False,
                         frame_rate_hz: float | None = None) -> str:
     """Why the events cannot be this recording's ED/ES on its LV curve, in a few words ("" when they can):
     a beat whose EDV <= ESV; on a clip, fewer than half as many events as the curve's own extrema show
@@ -71,7 +74,9 @@ def curve_contradiction(curve: np.ndarray, ed_frames, es_frames, gated: bool = F
     return missed_beats(curve, ed_frames, es_frames, frame_rate_hz)
 
 
-def missed_beats(curve: np.ndarray, ed_frames, es_frames, frame_rate_hz: float | None) -> str:
+def missed_beats(
+    curve: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int], frame_rate_hz: float | None
+) -> str:
     """"" or, when the events are fewer than half of the extrema the LV curve itself shows (detect_ed_es: at
     least two beats' worth), how many each has. TempReg-Net can see too little motion in a clip unlike its
     training data and find one event where the curve beats three times (a CAMUS patient as a 112 px clip,
@@ -91,7 +96,7 @@ def _depth(y: np.ndarray, frame: int, others: list[int], periodic: bool, top: bo
     hi, lo = float(window.max()), float(window.min())
     if hi - lo <= 0:
         return 0.0
-    return (hi - y[frame]) / (hi - lo) if top else (y[frame] - lo) / (hi - lo)
+    return float((hi - y[frame]) / (hi - lo) if top else (y[frame] - lo) / (hi - lo))
 
 
 def _window(n: int, frame: int, others: list[int], periodic: bool) -> np.ndarray:

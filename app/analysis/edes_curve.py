@@ -11,6 +11,8 @@ app/analysis/edes_fusion.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
@@ -45,7 +47,7 @@ def area_jump_frames(area: np.ndarray) -> tuple[int, ...]:
     return tuple(out)
 
 
-def without_spikes(curve: np.ndarray, spike_frames) -> np.ndarray:
+def without_spikes(curve: np.ndarray, spike_frames: Iterable[int]) -> np.ndarray:
     """The curve with the spike frames NaN (unless fewer than 3 finite frames would remain)."""
     bad = [int(t) for t in spike_frames if 0 <= int(t) < len(curve)]
     if not bad or np.isfinite(curve).sum() - len(bad) < 3:
@@ -67,7 +69,8 @@ def smooth_curve(curve: np.ndarray, frame_rate_hz: float | None) -> np.ndarray:
     """(T,) curve smoothed with a Gaussian of ~20 ms (at least half a frame); NaNs interpolated."""
     y = fill_gaps(np.asarray(curve, dtype=np.float64))
     sigma = max(0.5, 0.02 * frame_rate_hz) if frame_rate_hz else 0.7
-    return gaussian_filter1d(y, sigma, mode="nearest")
+    result: np.ndarray = gaussian_filter1d(y, sigma, mode="nearest")
+    return result
 
 
 def min_event_distance(frame_rate_hz: float | None) -> int:
@@ -112,8 +115,8 @@ def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None,
     """(ed_frames, es_frames) sorted, alternating, from a (T,) volume or area curve.
 
     Extrema at the clip edges count only when they reach the level of the interior extrema and the curve
-    is nearly flat there (so a clip ending half-way through filling or just before ES invents no event). A clip shorter than a beat falls back to the
-    global maximum and the following minimum.
+    is nearly flat there (so a clip ending half-way through filling or just before ES invents no event). A clip shorter
+    than a beat falls back to the global maximum and the following minimum.
     periodic: the curve is one gated cycle whose last phase runs on into its first (cine MR), so ED, which
     sits at the trigger, is found across the wrap (on three copies of the cycle end to end, the middle
     copy's events) instead of being judged as a clip edge.
@@ -123,8 +126,8 @@ def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None,
         return (), ()
     if periodic:
         n = len(y)
-        ed, es = detect_ed_es(np.tile(y, 3), frame_rate_hz)
-        return tuple(f - n for f in ed if n <= f < 2 * n), tuple(f - n for f in es if n <= f < 2 * n)
+        ed_3, es_3 = detect_ed_es(np.tile(y, 3), frame_rate_hz)
+        return tuple(f - n for f in ed_3 if n <= f < 2 * n), tuple(f - n for f in es_3 if n <= f < 2 * n)
     s = smooth_curve(y, frame_rate_hz)
     lo, hi = np.percentile(s, [2, 98])
     span = hi - lo

@@ -11,6 +11,7 @@ Plain numpy: the network itself stays in app/ml/edes.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -54,7 +55,9 @@ class EdEsDetection:
 
 
 
-def snap_to_curve(frames, curve: np.ndarray, maxima: bool, radius: int = SNAP_RADIUS_FRAMES) -> tuple[int, ...]:
+def snap_to_curve(
+    frames: Iterable[int], curve: np.ndarray, maxima: bool, radius: int = SNAP_RADIUS_FRAMES
+) -> tuple[int, ...]:
     """Move each frame along a (T,) volume/area curve towards its local extremum, at most radius frames.
 
     From each frame, step to the lower (maxima=False) or higher neighbour while one is strictly lower
@@ -76,7 +79,8 @@ def snap_to_curve(frames, curve: np.ndarray, maxima: bool, radius: int = SNAP_RA
     return tuple(out)
 
 
-def add_edge_events(ed, es, curve_ed, curve_es, min_gap: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def add_edge_events(ed: Sequence[int], es: Sequence[int], curve_ed: Sequence[int], curve_es: Sequence[int],
+                    min_gap: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(ed, es) plus the curve's events at the clip ends that (ed, es) leave out: the last curve event
     before the first given event and the first after the last one, when of the other kind (so events
     still alternate) and at least min_gap frames away."""
@@ -91,9 +95,15 @@ def add_edge_events(ed, es, curve_ed, curve_es, min_gap: int) -> tuple[tuple[int
             tuple(sorted({f for f, k in events if k == "es"})))
 
 
-def fuse_events(ed_frames, es_frames, curve: np.ndarray, frame_rate_hz: float | None = None,
-                refine_es: bool = True, radius: int = SNAP_RADIUS_FRAMES,
-                periodic: bool = False) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def fuse_events(
+    ed_frames: Iterable[int],
+    es_frames: Iterable[int],
+    curve: np.ndarray,
+    frame_rate_hz: float | None = None,
+    refine_es: bool = True,
+    radius: int = SNAP_RADIUS_FRAMES,
+    periodic: bool = False,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """An event detector's (ed, es) (e.g. TempReg-Net's) combined with a (T,) LV volume/area curve.
 
     ED frames stay; with refine_es each ES slides down the curve to its minimum, at most radius frames

@@ -73,7 +73,8 @@ class PointTracker:
 
     # -- state ------------------------------------------------------------------------------
     def _pairs(self, row: int) -> np.ndarray:
-        return self._state[row].reshape(2, self.n_points).T.copy()
+        result: np.ndarray = self._state[row].reshape(2, self.n_points).T.copy()
+        return result
 
     @property
     def positions_px(self) -> np.ndarray:

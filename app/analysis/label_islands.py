@@ -22,7 +22,8 @@ def island_mask(labels: np.ndarray, cls: int) -> np.ndarray:
     if n < 2:
         return np.zeros(labels.shape, bool)
     sizes = np.bincount(comp.ravel())[1:]
-    return (comp > 0) & (comp != int(np.argmax(sizes)) + 1)
+    result: np.ndarray = (comp > 0) & (comp != int(np.argmax(sizes)) + 1)
+    return result
 
 
 def reassign_islands(labels: np.ndarray, classes: tuple[int, ...]) -> np.ndarray:

@@ -32,7 +32,8 @@ def motion_map(phases: np.ndarray) -> np.ndarray:
     scale = np.percentile(data, 99.5) or 1.0
     std = (data / scale).std(axis=0)
     std = ndimage.gaussian_filter(std, sigma=max(2.0, min(std.shape) / 64))
-    return std / (std.max() or 1.0)
+    result: np.ndarray = std / (std.max() or 1.0)
+    return result
 
 
 def localise_lv(phases: np.ndarray, spacing_mm: tuple[float, float]) -> LvLocation:
@@ -57,7 +58,7 @@ def localise_lv(phases: np.ndarray, spacing_mm: tuple[float, float]) -> LvLocati
     accum = hough_circle(edges, radii_px)
     peaks = hough_circle_peaks(accum, radii_px, total_num_peaks=150, min_xdistance=3, min_ydistance=3)
     best, best_score = None, 0.0
-    for edge_score, col, row, radius in zip(*peaks):
+    for edge_score, col, row, radius in zip(*peaks, strict=True):
         pool, ring = _disc_and_ring_means(mean_image, row, col, 0.8 * radius, 1.3 * radius)
         border_motion, _ = _disc_and_ring_means(motion, row, col, 1.5 * radius, 1.5 * radius + 1)
         off_centre_mm = np.hypot(row - height / 2.0, col - width / 2.0) * pixel_mm

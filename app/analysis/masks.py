@@ -17,7 +17,7 @@ def label_box(mask: np.ndarray, margin_px: int) -> tuple[slice, slice] | None:
     """(rows, cols) slices of the bounding box of a (H, W) or (T, H, W) mask's True pixels (over all frames),
     grown by margin_px and clipped to the image; None when the mask is empty."""
     mask = np.asarray(mask)
-    plane = mask.any(axis=0) if mask.ndim == 3 else mask
+    plane = np.asarray(mask.any(axis=0)) if mask.ndim == 3 else mask
     rows, cols = np.flatnonzero(plane.any(axis=1)), np.flatnonzero(plane.any(axis=0))
     if rows.size == 0:
         return None
@@ -51,7 +51,8 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     outside[0] = True  # the mask itself
     for edge in (background[0], background[-1], background[:, 0], background[:, -1]):
         outside[edge] = True
-    return mask | ~outside[background]
+    result: np.ndarray = mask | ~outside[background]
+    return result
 
 
 def outer_contour(mask: np.ndarray) -> np.ndarray | None:
@@ -70,4 +71,5 @@ def outer_contour(mask: np.ndarray) -> np.ndarray | None:
     if len(rc) < 3:
         return None
     pts = rc[:, ::-1] - 1.0 + np.array([box[1].start, box[0].start], np.float64)
-    return pts if polygon_area_px2(pts, signed=True) > 0 else pts[::-1].copy()
+    result: np.ndarray = pts if polygon_area_px2(pts, signed=True) > 0 else pts[::-1].copy()
+    return result

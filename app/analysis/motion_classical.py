@@ -27,7 +27,8 @@ class FlowEstimator(Protocol):
 
 def to_uint8(frame_unit: np.ndarray) -> np.ndarray:
     """(H, W) float 0..1 -> uint8 0..255 (what OpenCV's flow methods take)."""
-    return np.clip(np.asarray(frame_unit, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    result: np.ndarray = np.clip(np.asarray(frame_unit, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return result
 
 
 @dataclass
@@ -53,9 +54,9 @@ class ClassicalFlow:
         if not 0.0 < self.scale <= 1.0:
             raise ValueError(f"flow scale must be in (0, 1], got {self.scale}")
         self.name = f"classical-{self.method}"
-        self._dis = None
+        self._dis: cv2.DISOpticalFlow | None = None
         if self.method == "dis":
-            dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+            dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
             dis.setPatchSize(8)
             dis.setPatchStride(4)
             dis.setFinestScale(0)
@@ -65,7 +66,7 @@ class ClassicalFlow:
             self._dis = dis
 
     def _prepare(self, frame: np.ndarray) -> np.ndarray:
-        f = np.asarray(frame, dtype=np.float32)
+        f: np.ndarray = np.asarray(frame, dtype=np.float32)
         if self.presmooth_sigma_px > 0:
             f = cv2.GaussianBlur(f, (0, 0), self.presmooth_sigma_px)
         return to_uint8(f)
@@ -77,18 +78,20 @@ class ClassicalFlow:
         if small != (w, h):
             a = cv2.resize(a, small, interpolation=cv2.INTER_AREA)
             b = cv2.resize(b, small, interpolation=cv2.INTER_AREA)
+        # the ignores: a None flow lets OpenCV allocate it, which its stubs do not allow for
+        flow: np.ndarray
         if self._dis is not None:
-            flow = self._dis.calc(a, b, None).astype(np.float32)
+            flow = self._dis.calc(a, b, None).astype(np.float32)  # type: ignore[call-overload]
         else:
-            flow = cv2.calcOpticalFlowFarneback(
+            flow = cv2.calcOpticalFlowFarneback(  # type: ignore[call-overload]
                 a, b, None, pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.1, flags=0
             ).astype(np.float32)
         if small == (w, h):
             return flow
-        flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
-        flow[..., 0] *= np.float32(w / small[0])
-        flow[..., 1] *= np.float32(h / small[1])
-        return flow
+        resized: np.ndarray = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+        resized[..., 0] *= np.float32(w / small[0])
+        resized[..., 1] *= np.float32(h / small[1])
+        return resized
 
 
 def flow_sequence(

@@ -6,10 +6,11 @@ Area, length, equal-arc-length resampling, pixels -> mm, polygon -> mask, the ap
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 from skimage.draw import polygon2mask
 
 
-def as_points(points) -> np.ndarray:
+def as_points(points: npt.ArrayLike) -> np.ndarray:
     """(N, 2) float64 array, N >= 2, or ValueError."""
     arr = np.asarray(points, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 2 or len(arr) < 2:
@@ -22,7 +23,8 @@ def find_apex(endo_px: np.ndarray) -> np.ndarray:
     mid = (endo_px[0] + endo_px[-1]) / 2.0
     dist = np.linalg.norm(endo_px - mid, axis=1)
     cap = np.flatnonzero(dist >= dist.max() - 0.5)  # a flat pixel cap: take its middle point
-    return endo_px[int(cap[len(cap) // 2])].copy()
+    result: np.ndarray = endo_px[int(cap[len(cap) // 2])].copy()
+    return result
 
 
 def polygon_area_px2(points: np.ndarray, signed: bool = False) -> float:
@@ -55,10 +57,12 @@ def resample_contour(points: np.ndarray, n_points: int, closed: bool = False) ->
 
 def to_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
     """(N, 2) (x, y) pixels -> millimetres; spacing_mm is (row, col)."""
-    return np.asarray(points_px, dtype=np.float64) * np.array([spacing_mm[1], spacing_mm[0]])
+    result: np.ndarray = np.asarray(points_px, dtype=np.float64) * np.array([spacing_mm[1], spacing_mm[0]])
+    return result
 
 
 def contour_to_mask(points_px: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """(H, W) bool: pixel centres inside the polygon (an open contour is closed by its end chord)."""
     pts = as_points(points_px)
-    return polygon2mask(shape, pts[:, ::-1])
+    result: np.ndarray = polygon2mask(shape, pts[:, ::-1])
+    return result

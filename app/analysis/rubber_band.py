@@ -15,6 +15,7 @@ one of them that is dragged: they are landmarks the user places on their own.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 DEFAULT_RADIUS_MM = 15.0  # about 1.5 control-point gaps on an adult LV border
 MAX_RADIUS_FRACTION = 0.25  # of the contour's length
@@ -29,7 +30,8 @@ def arc_from_point(points_mm: np.ndarray, index: int, closed: bool) -> np.ndarra
     along = np.abs(cum[: len(pts)] - cum[index])
     if closed:
         along = np.minimum(along, cum[-1] - along)
-    return along
+    result: np.ndarray = along
+    return result
 
 
 def contour_length_mm(points_mm: np.ndarray, closed: bool) -> float:
@@ -60,7 +62,7 @@ def drag_weights(points_mm: np.ndarray, index: int, radius_mm: float, closed: bo
     return weights
 
 
-def rubber_band_move(points_px: np.ndarray, index: int, target_px, radius_mm: float, closed: bool,
+def rubber_band_move(points_px: np.ndarray, index: int, target_px: npt.ArrayLike, radius_mm: float, closed: bool,
                      spacing_mm: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
     """(N, 2) control points (x, y px) after dragging point `index` to `target_px` with its neighbourhood.
 
@@ -70,7 +72,8 @@ def rubber_band_move(points_px: np.ndarray, index: int, target_px, radius_mm: fl
     scale = np.array([spacing_mm[1], spacing_mm[0]], dtype=np.float64)
     d = np.asarray(target_px, dtype=np.float64) - pts[index]
     w = drag_weights(pts * scale, index, radius_mm, closed)
-    return pts + w[:, None] * d[None, :]
+    result: np.ndarray = pts + w[:, None] * d[None, :]
+    return result
 
 
 def max_turning_deg(curve_px: np.ndarray, closed: bool = False) -> float:

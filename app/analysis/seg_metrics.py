@@ -14,6 +14,7 @@ Label maps are integer arrays: (H, W) for one frame, (T, H, W) for a recording.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,7 +46,9 @@ def _directed_max(a: np.ndarray, b: np.ndarray, scale: np.ndarray, chunk: int = 
     return worst
 
 
-def hausdorff_mm(pred: np.ndarray, truth: np.ndarray, label: int, spacing_mm=(1.0, 1.0)) -> float:
+def hausdorff_mm(
+    pred: np.ndarray, truth: np.ndarray, label: int, spacing_mm: tuple[float, float] = (1.0, 1.0)
+) -> float:
     """Symmetric Hausdorff distance (mm) between the boundaries of class `label`."""
     a, b = _boundary(pred == label), _boundary(truth == label)
     if len(a) == 0 and len(b) == 0:
@@ -76,7 +79,8 @@ def _fraction(flags: np.ndarray, region: np.ndarray | None) -> float:
     return float((flags[:, region] if region is not None else flags).mean())
 
 
-def max_class_hausdorff_mm(pred: np.ndarray, truth: np.ndarray, spacing_mm, labels=(1, 2, 3)) -> float:
+def max_class_hausdorff_mm(pred: np.ndarray, truth: np.ndarray, spacing_mm: tuple[float, float],
+                           labels: Sequence[int] = (1, 2, 3)) -> float:
     """Largest per-class Hausdorff distance (mm) over the classes present in either map."""
     values = [hausdorff_mm(pred, truth, k, spacing_mm) for k in labels if (pred == k).any() or (truth == k).any()]
     return max(values) if values else 0.0
@@ -85,8 +89,8 @@ def max_class_hausdorff_mm(pred: np.ndarray, truth: np.ndarray, spacing_mm, labe
 def large_temporal_errors(
     labels: np.ndarray,
     reference: np.ndarray,
-    reference_frames,
-    spacing_mm,
+    reference_frames: Sequence[int],
+    spacing_mm: tuple[float, float],
     threshold_mm: float = LTE_THRESHOLD_MM,
 ) -> list[int]:
     """Frames t of labels (T, H, W) whose max-class Hausdorff to the nearest annotated frame exceeds threshold.
@@ -102,7 +106,9 @@ def large_temporal_errors(
     return bad
 
 
-def consecutive_jumps(labels: np.ndarray, spacing_mm, threshold_mm: float = LTE_THRESHOLD_MM) -> list[int]:
+def consecutive_jumps(
+    labels: np.ndarray, spacing_mm: tuple[float, float], threshold_mm: float = LTE_THRESHOLD_MM
+) -> list[int]:
     """Unannotated recordings: frames t >= 1 whose max-class Hausdorff to frame t-1 exceeds threshold."""
     return [t for t in range(1, labels.shape[0])
             if max_class_hausdorff_mm(labels[t], labels[t - 1], spacing_mm) > threshold_mm]
@@ -113,7 +119,7 @@ class DiceMetric:
     """Accumulate per-class Dice over frames: `metric(pred, truth)`, then `aggregate()` -> {class: mean}."""
 
     labels: tuple[int, ...] = (1, 2, 3)
-    values: dict = field(default_factory=dict)
+    values: dict[int, list[float]] = field(default_factory=dict)
 
     def __call__(self, pred: np.ndarray, truth: np.ndarray) -> dict[int, float]:
         out = {k: dice(pred, truth, k) for k in self.labels}
@@ -133,9 +139,11 @@ class HausdorffMetric:
     """Accumulate per-class Hausdorff (mm); aggregate() gives the mean over frames with finite values."""
 
     labels: tuple[int, ...] = (1, 2, 3)
-    values: dict = field(default_factory=dict)
+    values: dict[int, list[float]] = field(default_factory=dict)
 
-    def __call__(self, pred: np.ndarray, truth: np.ndarray, spacing_mm=(1.0, 1.0)) -> dict[int, float]:
+    def __call__(
+        self, pred: np.ndarray, truth: np.ndarray, spacing_mm: tuple[float, float] = (1.0, 1.0)
+    ) -> dict[int, float]:
         out = {k: hausdorff_mm(pred, truth, k, spacing_mm) for k in self.labels}
         for k, v in out.items():
             self.values.setdefault(k, []).append(v)
@@ -157,8 +165,8 @@ class HausdorffMetric:
 class TemporalMetric:
     """Accumulate mFIP, label reversals and the large-temporal-error count over recordings."""
 
-    fips: list = field(default_factory=list)
-    reversals: list = field(default_factory=list)
+    fips: list[float] = field(default_factory=list)
+    reversals: list[float] = field(default_factory=list)
     lte_recordings: int = 0
     n_recordings: int = 0
 
@@ -171,14 +179,14 @@ class TemporalMetric:
         return value
 
     def aggregate(self) -> dict[str, float]:
-        def mean(values: list) -> float:
+        def mean(values: list[float]) -> float:
             return float(np.mean(values)) if values else float("nan")
 
         return {"mfip": mean(self.fips), "reversals": mean(self.reversals),
                 "lte": self.lte_recordings, "n": self.n_recordings}
 
 
-def hausdorff_3d_mm(pred: np.ndarray, truth: np.ndarray, label: int, spacing_mm) -> float:
+def hausdorff_3d_mm(pred: np.ndarray, truth: np.ndarray, label: int, spacing_mm: Sequence[float]) -> float:
     """Symmetric Hausdorff distance (mm) between the surfaces of class `label` in two (S, H, W) label maps,
     spacing_mm = (slice, row, col); 0 when both are empty, inf when one is."""
     from scipy import ndimage

@@ -12,9 +12,10 @@ averaged over the beats in the clip.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 N_SEGMENTS = 6
 GENERIC_SEGMENT_NAMES = ("basal_left", "mid_left", "apical_left", "apical_right", "mid_right", "basal_right")
@@ -52,12 +53,14 @@ def segment_bounds(n_points: int, n_segments: int = N_SEGMENTS) -> np.ndarray:
 
 def to_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
     """(..., 2) (x, y) pixels -> millimetres with (row, col) spacing."""
-    return np.asarray(points_px, dtype=np.float64) * np.array([spacing_mm[1], spacing_mm[0]])
+    result: np.ndarray = np.asarray(points_px, dtype=np.float64) * np.array([spacing_mm[1], spacing_mm[0]])
+    return result
 
 
 def arc_lengths_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
     """(T, N, 2) centerlines -> (T,) length in mm."""
-    return np.sum(np.linalg.norm(np.diff(to_mm(points_px, spacing_mm), axis=1), axis=-1), axis=-1)
+    result: np.ndarray = np.sum(np.linalg.norm(np.diff(to_mm(points_px, spacing_mm), axis=1), axis=-1), axis=-1)
+    return result
 
 
 def segment_lengths_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:
@@ -82,7 +85,8 @@ def lagrangian_strain_pct(lengths: np.ndarray, ed_frames: Sequence[int]) -> np.n
     """(T,) or (T, K) lengths -> strain in % against each frame's end-diastolic length."""
     ref = reference_frames(lengths.shape[0], ed_frames)
     l0 = lengths[ref]
-    return 100.0 * (lengths - l0) / np.maximum(l0, 1e-9)
+    result: np.ndarray = 100.0 * (lengths - l0) / np.maximum(l0, 1e-9)
+    return result
 
 
 def beat_windows(n_frames: int, ed_frames: Sequence[int], es_frames: Sequence[int] = ()) -> list[tuple[int, int]]:
@@ -92,7 +96,7 @@ def beat_windows(n_frames: int, ed_frames: Sequence[int], es_frames: Sequence[in
     """
     eds = sorted(int(e) for e in ed_frames if 0 <= int(e) < n_frames)
     ess = sorted(int(e) for e in es_frames if 0 <= int(e) < n_frames)
-    full = [b - a for a, b in zip(eds, eds[1:])]
+    full = [b - a for a, b in zip(eds, eds[1:], strict=False)]
     typical = float(np.median(full)) if full else None
     windows = []
     for i, start in enumerate(eds):
@@ -112,7 +116,8 @@ def peak_systolic_pct(curve_pct: np.ndarray, windows: list[tuple[int, int]]) -> 
     if not windows:
         return None
     peaks = [np.min(curve_pct[a:b], axis=0) for a, b in windows]
-    return np.mean(peaks, axis=0)
+    result: np.ndarray = np.mean(peaks, axis=0)
+    return result
 
 
 def segment_quality(disagreement_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,7 +129,7 @@ def segment_quality(disagreement_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return rms, score, score >= QUALITY_THRESHOLD
 
 
-def _round_list(values, ndigits: int = 3) -> list:
+def _round_list(values: npt.ArrayLike, ndigits: int = 3) -> list[float | None]:
     return [None if not np.isfinite(v) else round(float(v), ndigits) for v in np.asarray(values, dtype=float)]
 
 
@@ -155,9 +160,9 @@ class StrainResult:
 
     @property
     def low_quality_segments(self) -> tuple[str, ...]:
-        return tuple(n for n, ok in zip(self.segment_names, self.segment_ok) if not ok)
+        return tuple(n for n, ok in zip(self.segment_names, self.segment_ok, strict=True) if not ok)
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         """The strain keys of `analyze --json` (plain JSON types)."""
         seg = {}
         for k, name in enumerate(self.segment_names):
@@ -168,7 +173,9 @@ class StrainResult:
             }
         quality = {
             name: {"score": round(float(q), 3), "ok": bool(ok), "tracking_error_mm": round(float(e), 3)}
-            for name, q, ok, e in zip(self.segment_names, self.strain_quality, self.segment_ok, self.tracking_error_mm)
+            for name, q, ok, e in zip(
+                self.segment_names, self.strain_quality, self.segment_ok, self.tracking_error_mm, strict=True
+            )
         }
         return {
             "gls_pct": None if self.gls_pct is None else round(float(self.gls_pct), 2),
@@ -180,7 +187,7 @@ class StrainResult:
         }
 
 
-def implausible_reason(strain) -> str:
+def implausible_reason(strain: Any) -> str:
     """Why a strain result is no GLS to report ("" when it may be): the tracking failed in every segment, or a
     segment whose tracking failed lengthens through systole (its peak above 0 %): the contours the tracking
     followed are not a heart's (what one bad hand edit makes of them)."""
@@ -188,7 +195,7 @@ def implausible_reason(strain) -> str:
     if ok and not any(ok):
         return f"strain tracking poor in every segment ({len(ok)} of {len(ok)})"
     peaks = tuple(getattr(strain, "segment_peak_pct", ()) or ())
-    for name, good, peak in zip(strain.segment_names, ok, peaks):
+    for name, good, peak in zip(strain.segment_names, ok, peaks, strict=False):
         if not good and peak is not None and np.isfinite(peak) and peak > 0:
             return f"the {name.replace('_', ' ')} segment lengthens in systole ({peak:+.0f} %) where tracking is poor"
     return ""
@@ -215,7 +222,7 @@ def strain_from_tracks(
         gls_pct=None if gls is None else float(gls),
         strain_curve_pct=curve,
         segmental_strain_pct=seg_curves,
-        segment_peak_pct=tuple([None] * N_SEGMENTS if seg_peak is None else (float(v) for v in seg_peak)),
+        segment_peak_pct=tuple([None] * N_SEGMENTS if seg_peak is None else (float(v) for v in np.asarray(seg_peak))),
         segment_names=segment_names(view),
         strain_quality=tuple(float(s) for s in score),
         segment_ok=tuple(bool(o) for o in ok),
@@ -236,9 +243,9 @@ class StudyStrain:
     """
 
     gls_mean_pct: float | None
-    gls_by_view: dict
-    aha_peak_pct: dict
-    unreliable: frozenset
+    gls_by_view: dict[str, float]
+    aha_peak_pct: dict[int, float]
+    unreliable: frozenset[int]
 
 
 def combine_views(results: Sequence[StrainResult]) -> StudyStrain:
@@ -247,7 +254,7 @@ def combine_views(results: Sequence[StrainResult]) -> StudyStrain:
     good: dict[int, list[float]] = {}
     poor: dict[int, list[float]] = {}
     for r in results:
-        for name, peak, ok in zip(r.segment_names, r.segment_peak_pct, r.segment_ok):
+        for name, peak, ok in zip(r.segment_names, r.segment_peak_pct, r.segment_ok, strict=True):
             number = AHA_NUMBER.get(name)
             if number is None or peak is None:
                 continue

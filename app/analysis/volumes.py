@@ -13,10 +13,15 @@ two views' lengths (ASE/EACVI 2015).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from app.analysis.polylines import to_mm
+
+if TYPE_CHECKING:  # contours imports this module
+    from app.analysis.contours import LvContours
 
 N_DISKS = 20
 MYOCARDIAL_DENSITY_G_PER_ML = 1.05
@@ -85,7 +90,9 @@ def method_of_disks(outline_mm: np.ndarray, base_mm: np.ndarray, apex_mm: np.nda
     return Disks(diameters, length, monoplane_volume_ml(diameters, length), chords, base, apex)
 
 
-def contour_disks(contours, spacing_mm: tuple[float, float], with_chords: bool = True) -> Disks | None:
+def contour_disks(
+    contours: LvContours | None, spacing_mm: tuple[float, float], with_chords: bool = True
+) -> Disks | None:
     """Disks of one long-axis LvContours (app.analysis.contours) with pixel spacing (row, col) in mm.
 
     None when there is no open endocardial border with an apex and a mitral annulus midpoint. Pass
@@ -129,13 +136,13 @@ def polygon_area_mm2(points_mm: np.ndarray) -> float:
     return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
 
 
-def slice_summation_ml(areas_mm2, slice_spacing_mm: float) -> float:
+def slice_summation_ml(areas_mm2: npt.ArrayLike, slice_spacing_mm: float) -> float:
     """Short-axis stack: sum of slice cavity areas x slice spacing (missing slices count as 0), in ml."""
     a = np.nan_to_num(np.asarray(areas_mm2, dtype=np.float64), nan=0.0)
     return float(a.sum() * slice_spacing_mm / _MM3_PER_ML)
 
 
-def stack_base_first(lv_areas) -> bool:
+def stack_base_first(lv_areas: npt.ArrayLike) -> bool:
     """Whether slice 0 of a short-axis stack is its base, from the LV pool area of each slice at end-diastole (in
     the stack's order, any unit): yes unless the last third of the slices that hold it are APEX_END_RATIO times
     larger on average than the first third (the LV pool narrows toward the apex). For files that do not say which
@@ -148,7 +155,7 @@ def stack_base_first(lv_areas) -> bool:
     return bool(held[-third:].mean() < APEX_END_RATIO * held[:third].mean())
 
 
-def myocardial_mass_g(endo_areas_mm2, epi_areas_mm2, slice_spacing_mm: float) -> float:
+def myocardial_mass_g(endo_areas_mm2: npt.ArrayLike, epi_areas_mm2: npt.ArrayLike, slice_spacing_mm: float) -> float:
     """1.05 g/ml x myocardial volume (epicardial minus endocardial slice volumes)."""
     endo = np.nan_to_num(np.asarray(endo_areas_mm2, dtype=np.float64), nan=0.0)
     epi = np.nan_to_num(np.asarray(epi_areas_mm2, dtype=np.float64), nan=0.0)

@@ -37,9 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=("temporal", "base"), default=DEFAULT_ECHO_MODEL,
                         help="echo segmentation network: base = per-frame U-Net (default: the more accurate EF), "
                              "temporal = ConvLSTM U-Net (smoother contours, EF under-estimated)")
-    parser.add_argument("--hysteresis", type=_margin, default=0.0, metavar="MARGIN",
-                        help="echo: a pixel keeps the previous frame's label unless another class is more probable "
-                             "by more than MARGIN (0-1; 0.2 stops most flicker, EF about 1-1.5 points lower; default 0)")
+    parser.add_argument(
+        "--hysteresis",
+        type=_margin,
+        default=0.0,
+        metavar="MARGIN",
+        help="echo: a pixel keeps the previous frame's label unless another class is more probable "
+        "by more than MARGIN (0-1; 0.2 stops most flicker, EF about 1-1.5 points lower; default 0)",
+    )
     parser.add_argument("--same-patient", action="store_true",
                         help="the PATHs are one patient's exam although the files carry no identity to compare "
                              "(no patient ID, name + birth date or Study Instance UID): anonymised or non-DICOM "
@@ -169,18 +174,17 @@ def _joined_phases(paths, recordings, options, label_files):
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from app.cli import UsageError
+    from app.commands import analyze_pacs
     from app.commands.analyze_io import load_labels, write_masks
     from app.commands.progress_bar import terminal_bar
     from app.tasks import run_task
-    from dataclasses import replace
-
     from app.workflow.analyse import analyze_recording, load
     from app.workflow.results import AnalysisError
     from app.workflow.segment_step import default_segmenter
     from app.workflow.study_result import compose_study
-
-    from app.commands import analyze_pacs
 
     analyze_pacs.validate(args)
     analyze_pacs.check_nodes(args)
@@ -199,13 +203,13 @@ def run(args: argparse.Namespace) -> int:
     label_files = _per_path(args.labels, len(paths), "labels")
     shared = cli_hooks.analysis_options(args)  # the one reading of the options, as --out's
     options = [replace(shared, view=view, series_key=args.series) for view in views]
-    recordings = [load(path, opts) for path, opts in zip(paths, options)]
+    recordings = [load(path, opts) for path, opts in zip(paths, options, strict=True)]
     recordings = _check_one_patient(paths, recordings, args.same_patient)
     paths, recordings, options, label_files = _joined_phases(paths, recordings, options, label_files)
     if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
         raise UsageError("with several PATHs, --masks must be a folder")
     analyses = []
-    for path, recording, opts, label_file in zip(paths, recordings, options, label_files):
+    for path, recording, opts, label_file in zip(paths, recordings, options, label_files, strict=False):
         try:
             if isinstance(label_file, tuple):  # the label maps of phases joined from files (_joined_phases)
                 segmenter, name = (lambda rec, _l=label_file[1]: _l), f"labels:{label_file[0]}"
@@ -278,8 +282,10 @@ def _print_mri_summary(m) -> None:
         rv = None if m.rv_volume_curve_ml is None else float(m.rv_volume_curve_ml[0])
         print(f"  one phase: LV volume {_fmt(lv, ' ml')}  RV volume {_fmt(rv, ' ml')}")
     else:
-        print(f"  RV EDV {_fmt(m.rv_edv_ml, ' ml')}  RV ESV {_fmt(m.rv_esv_ml, ' ml')}  RV SV {_fmt(m.rv_sv_ml, ' ml')}  "
-              f"RV EF {_fmt(m.rv_ef_pct, ' %')}")
+        print(
+            f"  RV EDV {_fmt(m.rv_edv_ml, ' ml')}  RV ESV {_fmt(m.rv_esv_ml, ' ml')}  RV SV {_fmt(m.rv_sv_ml, ' ml')}  "
+            f"RV EF {_fmt(m.rv_ef_pct, ' %')}"
+        )
     print(f"  myocardial mass {_fmt(m.lv_mass_g, ' g')}")
 
 

@@ -28,10 +28,16 @@ def load_labels(path: Path, recording: Recording) -> np.ndarray:
             labels = _image_labels(path, recording)
     except UsageError:
         raise
-    except Exception as exc:  # numpy / SimpleITK read errors
-        raise UsageError(f"{path}: cannot read labels ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - numpy / SimpleITK read errors
+        raise UsageError(
+            f"{path}: cannot read labels ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        ) from None
     labels = np.asarray(labels)
-    if recording.is_stack and recording.n_frames == 1 and labels.shape == recording.frames.shape[:1] + recording.frames.shape[2:]:
+    if (
+        recording.is_stack
+        and recording.n_frames == 1
+        and labels.shape == recording.frames.shape[:1] + recording.frames.shape[2:]
+    ):
         labels = labels[:, None]  # a 3D (slice, H, W) map of a one-phase stack
     if labels.shape != recording.frames.shape:
         raise UsageError(f"{path}: labels of shape {labels.shape} do not match the recording {recording.frames.shape}")

@@ -80,10 +80,10 @@ def resolve_paths(args) -> list[str]:
 
 
 def _retrieve_all(args) -> list[str]:
-    from app.tasks import run_task
     from app.pacs import retrieve
     from app.pacs.errors import PacsError
     from app.pacs.nodes import resolve_node
+    from app.tasks import run_task
 
     node = resolve_node(args.from_node, args.aet)
     out = []
@@ -95,7 +95,9 @@ def _retrieve_all(args) -> list[str]:
             wanted = [s.series_uid for s in retrieve.find_series(node, study_uid) if s.modality in ("US", "MR")]
             if not wanted:
                 raise PacsError(f"{node.label}: study {study_uid} not found, or it holds no US or MR series")
-        for series in run_task(retrieve.retrieve_study(node, study_uid, wanted)):
+        retrieved = run_task(retrieve.retrieve_study(node, study_uid, wanted))
+        assert retrieved is not None  # nothing cancels it
+        for series in retrieved:
             files = sorted(Path(series.folder).glob("*.dcm"))
             out.append(str(files[0] if len(files) == 1 else series.folder))
     return out

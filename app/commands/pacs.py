@@ -96,18 +96,20 @@ def _find(args) -> int:
             print(f"{s.date or '-':8}  {s.patient_id or '-':12}  {s.patient_name or '-':20}  {s.description or '-'}  "
                   f"{s.study_uid}")
             for se in s.series:
-                print(f"    {se.modality or '-':3} {se.n_instances or 0:5} images  {se.description or '-'}  {se.series_uid}")
+                print(f"    {se.modality or '-':3} {se.n_instances or 0:5} images  {se.description or '-'}  "
+                      f"{se.series_uid}")
         print(f"{len(studies)} studies", file=sys.stderr)
     return 0
 
 
 def _get(args) -> int:
-    from app.tasks import run_task
     from app.pacs import retrieve
+    from app.tasks import run_task
 
     node = node_from_args(args)
     steps = retrieve.retrieve_study(node, args.study, args.series, move_port=args.move_port)
     series = run_task(steps)
+    assert series is not None  # nothing cancels it
     written = retrieve.copy_out(series, Path(args.out))
     print(f"{len(written)} instances of {len(series)} series in {args.out}", file=sys.stderr)
     return 0

@@ -190,7 +190,7 @@ def codec_round_trip(video: np.ndarray, codec: str, quality: int = 60, frame_rat
                            else (cv2.CAP_FFMPEG, "mp4v", ".mp4"))
     with tempfile.TemporaryDirectory(prefix="cardiotrace_codec_") as folder:
         path = str(Path(folder) / f"clip{suffix}")
-        writer = cv2.VideoWriter(path, api, cv2.VideoWriter_fourcc(*fourcc), float(frame_rate_hz), (w, h), True)
+        writer = cv2.VideoWriter(path, api, cv2.VideoWriter.fourcc(*fourcc), float(frame_rate_hz), (w, h), True)
         if not writer.isOpened():
             raise OSError(f"OpenCV cannot write {codec} video")
         if codec == "mjpeg":
@@ -199,7 +199,7 @@ def codec_round_trip(video: np.ndarray, codec: str, quality: int = 60, frame_rat
             writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_GRAY2BGR))
         writer.release()
         capture = cv2.VideoCapture(path)
-        decoded = []
+        decoded: list[np.ndarray] = []
         while len(decoded) < t:
             ok, frame = capture.read()
             if not ok:

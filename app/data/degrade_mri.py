@@ -24,6 +24,7 @@ randomness of its own beyond the seed it is given.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def mri_degradation(profile: str, seed: int = 0) -> MriDegradation:
     quality = int(rng.integers(60, 81))
     use = {"lowres": {"pixel_mm": pixel}, "coil": {"bias_fraction": bias}, "noisy": {"snr": snr},
            "export": {"gamma": gamma, "jpeg_quality": quality}}
-    fields = {k: v for name, kw in use.items() if profile in (name, "all") for k, v in kw.items()}
+    fields: dict[str, Any] = {k: v for name, kw in use.items() if profile in (name, "all") for k, v in kw.items()}
     return MriDegradation(seed=seed, **fields)
 
 

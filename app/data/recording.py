@@ -7,10 +7,10 @@ A `Recording` is immutable. Frames are a numpy array in the file's own intensity
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
-import weakref
 
 import numpy as np
 

@@ -13,6 +13,10 @@ from __future__ import annotations
 import os
 import sys
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # heavy imports stay lazy
+    import torch
 
 MALLOC_MMAP_THRESHOLD_BYTES = 32 * 2 ** 20  # glibc's own upper bound for its adaptive threshold
 MALLOC_TRIM_THRESHOLD_BYTES = 64 * 2 ** 20
@@ -39,7 +43,7 @@ def tune_allocator(over_environment: bool = False) -> bool:
 
 
 @lru_cache(maxsize=1)
-def choose_device() -> "torch.device":  # noqa: F821 - torch imported lazily
+def choose_device() -> torch.device:
     """CUDA when present (unless CARDIOTRACE_DEVICE says otherwise), else the CPU. Tunes the allocator first."""
     tune_allocator()
     import torch
@@ -103,8 +107,9 @@ def inference_backend(device) -> str:
 
     ONNX Runtime on a CPU without native bf16 (the common laptop): there it runs the same float32 graph 1.3x
     faster than torch with channels-last (ConvLSTM U-Net 35.8 vs 49.2 ms/frame on an AVX2 AMD EPYC, 2 threads;
-    benchmarks/segmentation.py; a short-axis stack 1.34x, benchmarks/mri_segmentation.py). Torch on CUDA and on CPUs with native bf16 (bf16 autocast, ~2x faster than
-    float32 there). CARDIOTRACE_BACKEND=torch|onnxruntime overrides on the CPU."""
+    benchmarks/segmentation.py; a short-axis stack 1.34x, benchmarks/mri_segmentation.py). Torch on CUDA and on CPUs
+    with native bf16 (bf16 autocast, ~2x faster than float32 there). CARDIOTRACE_BACKEND=torch|onnxruntime overrides on
+    the CPU."""
     if getattr(device, "type", str(device)) != "cpu":
         return "torch"
     wanted = os.environ.get(BACKEND_ENV, "").strip().lower()

@@ -95,10 +95,10 @@ def predict_curve(model, clip: np.ndarray, device=None, window: int = WINDOW_FRA
 
 @lru_cache(maxsize=2)
 def _cached_model(device_key: str, models_root: str):
+    import torch
+
     from app.ml.device import choose_device
     from app.ml.weights import load_model
-
-    import torch
 
     device = torch.device(device_key) if device_key else choose_device()
     return load_model(MODEL_NAME, device, root=Path(models_root))

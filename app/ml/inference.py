@@ -19,14 +19,14 @@ import numpy as np
 from app.analysis.analysis_grid import GridGeometry
 from app.analysis.masks import label_box
 from app.analysis.partial import FrameLabels
-from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
+from app.ml.frame_flags import flag_frames, frame_confidence, lv_dice
 from app.ml.hysteresis import sticky_argmax
 from app.ml.nets.registry import MODEL_NAMES, is_recurrent
-from app.ml.frame_flags import flag_frames, frame_confidence, lv_dice
 from app.ml.prob_grid import grid_labels, to_grid
 from app.ml.temporal_smoothing import centred_average, wma_weights
+from app.tasks import Cancel, Progress, is_cancelled, run_task
 
 MODEL_FOLDERS = MODEL_NAMES
 LONG_AXIS_FLAG_VIEWS = ("a3c", "plax")  # the views the network's long-axis input flag stands for
@@ -66,9 +66,9 @@ def _load(model: str, device_str: str):
 
 @lru_cache(maxsize=4)
 def _load_cached(model: str, device_str: str, models_root: str):
-    from app.ml.weights import load_model, read_card
-
     import torch
+
+    from app.ml.weights import load_model, read_card
 
     name = MODEL_FOLDERS.get(model, model)
     root = Path(models_root)
@@ -122,7 +122,8 @@ class EchoSegmenter:
             self.onnx = _onnx_cached(model, str(self.device), str(models_dir()), torch.get_num_threads())
         # The long-axis flag plane (Smistad et al.: set for 3-chamber views) only means something to a network
         # trained with it set; ours saw A4C (and phantom A4C) only, where a set flag is out of distribution and
-        # wipes out the LV. the card's preprocessing flag "long_axis_flag_trained" turns it on for a model trained with A3C.
+        # wipes out the LV. the card's preprocessing flag "long_axis_flag_trained" turns it on for a model trained with
+        # A3C.
         self.flag = 1.0 if long_axis and self.card.flag("long_axis_flag_trained") else 0.0
         self.wma_window = 0 if self.temporal else int(wma_window)
         self._torch = torch
@@ -248,12 +249,13 @@ def segment_recording(
     outside = None if sector is None else ~sector[box[0]:box[1], box[2]:box[3]]
     labels_only = probs_all is None and hysteresis_margin <= 0
     geometry = GridGeometry.for_box(box, seg.size) if labels_only else None
-    grid_all = np.zeros((n, *geometry.shape), np.uint8) if labels_only else None
-    grid_outside = None if outside is None or not labels_only else outside[np.ix_(*geometry.nearest_box_pixels())]
+    grid_all = np.zeros((n, *geometry.shape), np.uint8) if geometry is not None else None  # labels_only
+    grid_outside = None if outside is None or geometry is None else outside[np.ix_(*geometry.nearest_box_pixels())]
 
     def store_labels(t: int, net_probs: np.ndarray) -> None:
         """Labels and confidence only (no probabilities kept, no hysteresis): interpolated where needed, on the
         recording's grid and on the analysis grid."""
+        assert geometry is not None and grid_all is not None  # labels_only
         crop, peak = grid_labels(net_probs, crop_hw)
         grid_all[t] = grid_labels(net_probs, geometry.shape)[0]
         if outside is not None:
@@ -288,9 +290,11 @@ def segment_recording(
             yield Progress((t + 1) / total, "segmenting", FrameLabels(
                 t, labels[t], slice_index, None if grid_all is None else grid_all[t], geometry))
     if smooth:
+        assert held is not None
         for t, net_probs in enumerate(centred_average(held, centred_window)):
             store(t, net_probs)
     if two_way:
+        assert held is not None
         seg.reset()
         for i, t in enumerate(range(n - 1, -1, -1)):
             if is_cancelled(cancel):

@@ -45,7 +45,7 @@ def locate(first_member: Callable[[np.ndarray], np.ndarray], inputs: list[np.nda
     if not inputs:
         return None
     labels = np.stack([first_member(x).argmax(axis=1).astype(np.uint8) for x in inputs], axis=1)  # (P, S, H', W')
-    heart = np.zeros(labels.shape[-2:], bool)
+    heart: np.ndarray = np.zeros(labels.shape[-2:], bool)
     for phase in labels:  # the stack clean-up's ventricles: stray islands elsewhere in the slices do not count
         heart |= np.isin(clean_phase_stack(phase), HEART_LABELS).any(axis=0)
     if not heart.any():

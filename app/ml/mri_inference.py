@@ -12,16 +12,16 @@ three-class crop model runs in the lab only (lab/training/mri_crop_inference.py)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Generator, Iterator
 
 import numpy as np
 
-from app.tasks import Cancel, Progress, is_cancelled
 from app.data.recording import Recording
 from app.ml.mri_basal_rv import borderline_rv, without_atrial_rv
 from app.ml.mri_heart_box import locate, located_phases, predict_in_box
 from app.ml.mri_preprocess import neighbour_channels, prepare_slice, probabilities_to_recording, reference_channels
 from app.ml.mri_stack_cleanup import clean_stack
+from app.tasks import Cancel, Progress, is_cancelled
 
 MODEL_NAME = "mri_seg"
 INFERENCE = "heartbox1"  # names what segment_stack does (the lab's prediction caches are kept per inference)
@@ -75,14 +75,15 @@ def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None
         probs = np.rot90(_net_probs(members[i % len(members)], view), -turns, axes=(2, 3))
         probs = probs[:, :, :, ::-1] if mirror else probs
         total = probs if total is None else total + probs
+    assert total is not None  # passes >= 1
     return np.ascontiguousarray(total / passes, dtype=np.float32)
 
 
 def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
     """(T, S, S) or (T, C, S, S) -> (T, K, S, S) softmax of one forward pass: in ONNX Runtime where the backend is
     ONNX Runtime and the network runs image by image (app/ml/onnx_mri.py: a CPU without native bf16; a stack
-    1.34x faster than in torch's float32), else torch, in bf16 autocast where the CPU computes bf16 natively (about 2x faster,
-    probabilities within 1e-3 of float32), else float32 (app/ml/device.py decides both)."""
+    1.34x faster than in torch's float32), else torch, in bf16 autocast where the CPU computes bf16 natively (about 2x
+    faster, probabilities within 1e-3 of float32), else float32 (app/ml/device.py decides both)."""
     import torch
 
     from app.ml.device import cpu_autocast, use_bf16
@@ -214,11 +215,13 @@ class _SliceInputs:
         return self.prepared[s][0]
 
     def stacked(self, s: int) -> np.ndarray:
+        this = self.grid(s)
+        assert this is not None  # s is one of the stack's slices
         if self.channels == REFERENCE_CHANNELS:
-            out = reference_channels(self.grid(s), self.reference_phase)
+            out = reference_channels(this, self.reference_phase)
         else:
             wide = self.channels > 1
-            context = (self.grid(s - 1) if wide else None, self.grid(s), self.grid(s + 1) if wide else None)
+            context = (self.grid(s - 1) if wide else None, this, self.grid(s + 1) if wide else None)
             out = neighbour_channels(*context, self.channels)
         self.prepared.pop(s - 1, None)
         return out
@@ -254,7 +257,7 @@ def finish_stack(labels: np.ndarray) -> tuple[np.ndarray, tuple, tuple]:
 
 
 def stack_labels(net, frames: np.ndarray, spacing_mm: tuple[float, float], tta_views: int = DEFAULT_TTA_VIEWS,
-                 cancel: Cancel = None) -> Iterator[Progress]:
+                 cancel: Cancel = None) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray] | None]:
     """(S, T, H, W) raw stack -> Progress per slice; returns (generator return value) the argmax labels
     (S, T, H, W) uint8 and the confidence (S, T), or None when cancelled.
 

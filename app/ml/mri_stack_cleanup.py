@@ -8,11 +8,11 @@ LV pool is the region lying most along the myocardium, the RV pool the region ly
 are smaller than the bright structures below the apex that the network sometimes calls LV or RV. On the ACDC
 cross-validation predictions of 56 patients (3D Dice at ED / ES): largest regions LV 0.958 / 0.878, RV 0.899 /
 0.714 with 9 ventricles lost (Dice < 0.1); along the wall LV 0.958 / 0.908, RV 0.899 / 0.783, 1 lost; every
-region touching the wall kept instead: RV 0.844 / 0.716. Holes inside a pool are pool (papillary muscles and trabeculae, which ACDC's and Sunnybrook's experts
-count as cavity), and the myocardium keeps its largest 3D region that touches the LV pool. Unlike the crop
-model's clean-up (lab/training/mri_postprocess.py) there is no centre prior (the heart need not be at the image
-centre) and no basal-slice rule for the LV: the network learned the experts' basal convention from ACDC itself.
-The RV's is not learned from one slice at a time (the right atrium at end-systole): app/ml/mri_basal_rv.py
+region touching the wall kept instead: RV 0.844 / 0.716. Holes inside a pool are pool (papillary muscles and trabeculae,
+which ACDC's and Sunnybrook's experts count as cavity), and the myocardium keeps its largest 3D region that touches the
+LV pool. Unlike the crop model's clean-up (lab/training/mri_postprocess.py) there is no centre prior (the heart need not
+be at the image centre) and no basal-slice rule for the LV: the network learned the experts' basal convention from ACDC
+itself. The RV's is not learned from one slice at a time (the right atrium at end-systole): app/ml/mri_basal_rv.py
 leaves it out after this clean-up.
 """
 

@@ -80,7 +80,9 @@ def export_bytes(net) -> bytes:
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(Images(net).eval(), (example,), buffer, input_names=["x"], output_names=["probs"],
+            # torch writes to a file object too (the ignore below): its annotation names only paths
+            torch.onnx.export(Images(net).eval(), (example,), buffer,  # type: ignore[arg-type]
+                              input_names=["x"], output_names=["probs"],
                               opset_version=OPSET, dynamo=False,
                               dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "probs": {0: "n", 2: "h", 3: "w"}})
     finally:

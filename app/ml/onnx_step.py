@@ -64,7 +64,8 @@ def export_bytes(net, size: int) -> bytes:
     buffer = io.BytesIO()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(_exportable(net), args, buffer,
+        # torch writes to a file object too (the ignore below): its annotation names only paths
+        torch.onnx.export(_exportable(net), args, buffer,  # type: ignore[arg-type]
                           input_names=names, output_names=outputs, opset_version=OPSET, dynamo=False)
     return buffer.getvalue()
 
@@ -145,6 +146,6 @@ class OnnxFrameNet:
         feeds = {"x": np.ascontiguousarray(x, dtype=np.float32)}
         if self.temporal:
             state = state if state is not None else tuple(np.zeros(s, np.float32) for s in self.shapes)
-            feeds.update(zip(self.state_names, state))
+            feeds.update(zip(self.state_names, state, strict=True))
         out = self.session.run(None, feeds)
         return out[0], (tuple(out[1:]) if self.temporal else None)

@@ -25,7 +25,7 @@ def centred_average(probs: np.ndarray, window: int) -> np.ndarray:
     weights = np.array([math.comb(2 * half, k) for k in range(2 * half + 1)], np.float64)
     out = np.zeros_like(probs)
     norm = np.zeros(len(probs))
-    for k, w in zip(range(-half, half + 1), weights):
+    for k, w in zip(range(-half, half + 1), weights, strict=True):
         lo, hi = max(0, -k), min(len(probs), len(probs) - k)
         out[lo:hi] += w * probs[lo + k:hi + k]
         norm[lo:hi] += w

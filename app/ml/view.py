@@ -120,7 +120,7 @@ def classify_view(recording: Recording, n_frames: int = DEFAULT_FRAMES, device=N
     data = dict(card.flag("data_by_view", {}))
     return ViewPrediction(
         view=CLASSES[best], probability=float(mean[best]),
-        probabilities={c: round(float(p), 4) for c, p in zip(CLASSES, mean)},
+        probabilities={c: round(float(p), 4) for c, p in zip(CLASSES, mean, strict=True)},
         frames_used=used, trusted_views=tuple(v for v in CLASSES if data.get(v) == "real"),
         data_by_view=data,
     )

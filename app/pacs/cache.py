@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from app.pacs.errors import PacsError
@@ -23,7 +24,7 @@ MARKER = ".complete.json"
 DEFAULT_LIMIT_MB = 4096
 
 
-def default_root(environ=None) -> Path:
+def default_root(environ: Mapping[str, str] | None = None) -> Path:
     environ = os.environ if environ is None else environ
     if environ.get("CARDIOTRACE_CACHE_DIR"):
         return Path(environ["CARDIOTRACE_CACHE_DIR"])
@@ -31,7 +32,7 @@ def default_root(environ=None) -> Path:
     return Path(base) / "cardiotrace" / "pacs"
 
 
-def default_limit_bytes(environ=None) -> int:
+def default_limit_bytes(environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     try:
         mb = float(environ.get("CARDIOTRACE_PACS_CACHE_MB", DEFAULT_LIMIT_MB))

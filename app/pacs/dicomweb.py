@@ -4,16 +4,23 @@ Every HTTP failure becomes one PacsError line; each request has the node's timeo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from app.tasks import Cancel, is_cancelled
 from app.pacs.errors import PacsError, RetrieveCancelled
 from app.pacs.models import QueryFilter, SeriesMatch, StudyMatch
-from app.tasks import Progress
 from app.pacs.nodes import DicomWebNode
+from app.tasks import Cancel, Progress, is_cancelled
+
+if TYPE_CHECKING:  # heavy imports stay lazy
+    from dicomweb_client.api import DICOMwebClient
+    from pydicom.dataset import Dataset
+
+T = TypeVar("T")
 
 
-def client(node: DicomWebNode):
+def client(node: DicomWebNode) -> DICOMwebClient:
     import requests
     from dicomweb_client.api import DICOMwebClient
 
@@ -27,15 +34,16 @@ def client(node: DicomWebNode):
     return web
 
 
-def _call(node: DicomWebNode, what: str, func, *args, **kwargs):
+def _call(node: DicomWebNode, what: str, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     import requests
 
     try:
         return func(*args, **kwargs)
     except requests.HTTPError as exc:
         code = exc.response.status_code if exc.response is not None else "?"
-        hint = {401: " (credentials missing or wrong: CARDIOTRACE_DICOMWEB_USER/PASSWORD or _TOKEN)",
-                403: " (not allowed)", 404: " (is the URL the DICOMweb service root?)"}.get(code, "")
+        hints = {401: " (credentials missing or wrong: CARDIOTRACE_DICOMWEB_USER/PASSWORD or _TOKEN)",
+                 403: " (not allowed)", 404: " (is the URL the DICOMweb service root?)"}
+        hint = hints.get(code, "") if isinstance(code, int) else ""
         raise PacsError(f"{node.label}: {what} refused, HTTP {code}{hint}") from None
     except requests.Timeout:
         raise PacsError(f"{node.label}: no answer to {what} within {node.timeout_s:g} s") from None
@@ -45,7 +53,7 @@ def _call(node: DicomWebNode, what: str, func, *args, **kwargs):
         raise PacsError(f"{node.label}: {what} failed ({type(exc).__name__})") from None
 
 
-def _first(item: dict, tag: str) -> str:
+def _first(item: dict[str, Any], tag: str) -> str:
     values = item.get(tag, {}).get("Value") or [""]
     value = values[0]
     if isinstance(value, dict):  # PN: {"Alphabetic": "..."}
@@ -53,11 +61,11 @@ def _first(item: dict, tag: str) -> str:
     return str(value).strip()
 
 
-def _all(item: dict, tag: str) -> tuple[str, ...]:
+def _all(item: dict[str, Any], tag: str) -> tuple[str, ...]:
     return tuple(str(v) for v in (item.get(tag, {}).get("Value") or []) if v)
 
 
-def _int(item: dict, tag: str) -> int | None:
+def _int(item: dict[str, Any], tag: str) -> int | None:
     text = _first(item, tag)
     try:
         return int(float(text)) if text else None
@@ -87,7 +95,8 @@ def find_series(node: DicomWebNode, study_uid: str, modality: str = "") -> list[
     return sorted(found, key=lambda s: (s.number is None, s.number or 0, s.series_uid))
 
 
-def get_series(node: DicomWebNode, study_uid: str, series_uid: str, folder: Path, cancel: Cancel = None):
+def get_series(node: DicomWebNode, study_uid: str, series_uid: str, folder: Path,
+               cancel: Cancel = None) -> Generator[Progress, None, int]:
     """WADO-RS one series, instance by instance, into `folder`; yields Progress, returns the count."""
     web = client(node)
     listed = _call(node, "QIDO-RS instance search", web.search_for_instances, study_instance_uid=study_uid,
@@ -103,7 +112,7 @@ def get_series(node: DicomWebNode, study_uid: str, series_uid: str, folder: Path
     return len(uids)
 
 
-def store(node: DicomWebNode, datasets) -> int:
+def store(node: DicomWebNode, datasets: Iterable[Dataset]) -> int:
     """STOW-RS the datasets; PacsError when the service refuses them."""
     datasets = list(datasets)
     response = _call(node, "STOW-RS store", client(node).store_instances, datasets)

@@ -9,11 +9,21 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from app.pacs.errors import PacsError
 from app.pacs.models import QueryFilter, SeriesMatch, StudyMatch
 from app.pacs.nodes import DimseNode
+
+if TYPE_CHECKING:  # heavy imports stay lazy
+    from pydicom.dataset import Dataset
+    from pynetdicom import AE
+    from pynetdicom.association import Association
+
+# (abstract syntax, its transfer syntaxes or None for the default ones)
+Contexts = Sequence[tuple[str, list[str] | None]]
 
 logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)  # failures reach the user as one PacsError line
 
@@ -21,7 +31,7 @@ VERIFICATION = "1.2.840.10008.1.1"
 FIND_STUDY_ROOT = "1.2.840.10008.5.1.4.1.2.2.1"
 
 
-def make_ae(node: DimseNode):
+def make_ae(node: DimseNode) -> AE:
     from pynetdicom import AE
 
     ae = AE(ae_title=node.our_aet)
@@ -44,7 +54,8 @@ def _reachable(node: DimseNode) -> None:
 
 
 @contextmanager
-def association(node: DimseNode, contexts, ext_neg=None, evt_handlers=None, ae=None):
+def association(node: DimseNode, contexts: Contexts, ext_neg: list[Any] | None = None,
+                evt_handlers: list[Any] | None = None, ae: AE | None = None) -> Iterator[Association]:
     """An established association for `contexts` [(abstract syntax, [transfer syntaxes] or None)]."""
     _reachable(node)
     ae = ae or make_ae(node)
@@ -65,10 +76,11 @@ def association(node: DimseNode, contexts, ext_neg=None, evt_handlers=None, ae=N
         ae.shutdown()
 
 
-def _raise_not_established(node: DimseNode, assoc, waited_s: float) -> None:
+def _raise_not_established(node: DimseNode, assoc: Association, waited_s: float) -> None:
     """One line for a refused association. A node that drops the connection at once, instead of (or right
     after) sending A-ASSOCIATE-RJ, refuses us too: only a wait of about the whole timeout is a timeout."""
-    refused = f"{node.label} refused the association (is our AE title {node.our_aet} registered there, and theirs {node.aet}?)"
+    refused = (f"{node.label} refused the association (is our AE title {node.our_aet} registered there, "
+               f"and theirs {node.aet}?)")
     if assoc.is_rejected:
         raise PacsError(refused)
     if waited_s < 0.8 * node.timeout_s:
@@ -85,9 +97,9 @@ def echo(node: DimseNode) -> None:
         raise PacsError(f"{node.label}: C-ECHO failed ({'no response' if code is None else f'status 0x{code:04X}'})")
 
 
-def _find(node: DimseNode, query) -> list:
+def _find(node: DimseNode, query: Dataset) -> list[Dataset]:
     """The identifiers of every pending C-FIND response."""
-    found = []
+    found: list[Dataset] = []
     with association(node, [(FIND_STUDY_ROOT, None)]) as assoc:
         for status, identifier in assoc.send_c_find(query, FIND_STUDY_ROOT):
             code = getattr(status, "Status", None)
@@ -100,24 +112,24 @@ def _find(node: DimseNode, query) -> list:
     return found
 
 
-def _text(ds, keyword: str) -> str:
+def _text(ds: Dataset, keyword: str) -> str:
     value = ds.get(keyword, "")
     return "" if value is None else str(value).strip()
 
 
-def _values(ds, keyword: str) -> tuple[str, ...]:
+def _values(ds: Dataset, keyword: str) -> tuple[str, ...]:
     value = ds.get(keyword) or []
     return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value if v)
 
 
-def _int(ds, keyword: str) -> int | None:
+def _int(ds: Dataset, keyword: str) -> int | None:
     try:
         return int(str(ds.get(keyword, "")).strip())
     except ValueError:
         return None
 
 
-def study_query(flt: QueryFilter):
+def study_query(flt: QueryFilter) -> Dataset:
     from pydicom.dataset import Dataset
 
     q = Dataset()
@@ -160,26 +172,28 @@ def find_series(node: DimseNode, study_uid: str, modality: str = "") -> list[Ser
                    for ds in _find(node, q)), key=lambda s: (s.number is None, s.number or 0, s.series_uid))
 
 
-def store(node: DimseNode, datasets) -> int:
+def store(node: DimseNode, datasets: Iterable[Dataset]) -> int:
     """C-STORE each dataset; PacsError when the node refuses one. Returns the number stored."""
     from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-    datasets = list(datasets)
-    contexts = {}
-    for ds in datasets:
+    objects = list(datasets)
+    contexts: dict[str, list[str]] = {}
+    for ds in objects:
         syntaxes = contexts.setdefault(str(ds.SOPClassUID), [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
         ts = str(ds.file_meta.TransferSyntaxUID) if "TransferSyntaxUID" in getattr(ds, "file_meta", {}) else ""
         if ts and ts not in syntaxes:
             syntaxes.insert(0, ts)
     with association(node, list(contexts.items())) as assoc:
-        for ds in datasets:
+        for ds in objects:
             try:
                 status = assoc.send_c_store(ds)
             except (ValueError, RuntimeError) as exc:  # no accepted context for this SOP class / link lost
-                raise PacsError(f"{node.label} refused to store {_text(ds, 'Modality') or 'an object'}: {exc}") from None
+                raise PacsError(
+                    f"{node.label} refused to store {_text(ds, 'Modality') or 'an object'}: {exc}"
+                ) from None
             code = getattr(status, "Status", None)
             if code is None or not (code == 0x0000 or 0xB000 <= code <= 0xBFFF):
                 what = "no response" if code is None else f"status 0x{code:04X}"
                 raise PacsError(f"{node.label} refused to store {_text(ds, 'Modality') or 'an object'} "
                                 f"{_text(ds, 'SOPInstanceUID')} ({what})")
-    return len(datasets)
+    return len(objects)

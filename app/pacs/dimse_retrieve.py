@@ -4,12 +4,19 @@ response (the association is aborted). Completeness is judged by the caller (cac
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.pacs.dimse import association, make_ae
 from app.pacs.errors import PacsError, RetrieveCancelled
-from app.tasks import Cancel, Progress, is_cancelled
 from app.pacs.nodes import DimseNode
+from app.tasks import Cancel, Progress, is_cancelled
+
+if TYPE_CHECKING:  # heavy imports stay lazy
+    from pydicom.dataset import Dataset
+    from pynetdicom.association import Association
+    from pynetdicom.events import Event, EventHandlerType
 
 GET_STUDY_ROOT = "1.2.840.10008.5.1.4.1.2.2.3"
 MOVE_STUDY_ROOT = "1.2.840.10008.5.1.4.1.2.2.2"
@@ -38,27 +45,37 @@ STORAGE_CLASSES = IMAGE_CLASSES + DOCUMENT_CLASSES
 
 
 def _syntaxes() -> list[str]:
-    from pydicom.uid import (DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian,
-                             JPEG2000, JPEG2000Lossless, JPEGBaseline8Bit, JPEGExtended12Bit, JPEGLosslessSV1,
-                             JPEGLSLossless, JPEGLSNearLossless, RLELossless)
+    from pydicom.uid import (
+        JPEG2000,
+        DeflatedExplicitVRLittleEndian,
+        ExplicitVRLittleEndian,
+        ImplicitVRLittleEndian,
+        JPEG2000Lossless,
+        JPEGBaseline8Bit,
+        JPEGExtended12Bit,
+        JPEGLosslessSV1,
+        JPEGLSLossless,
+        JPEGLSNearLossless,
+        RLELossless,
+    )
 
     return [ExplicitVRLittleEndian, ImplicitVRLittleEndian, RLELossless, JPEGBaseline8Bit, JPEGExtended12Bit,
             JPEGLosslessSV1, JPEGLSLossless, JPEGLSNearLossless, JPEG2000Lossless, JPEG2000,
             DeflatedExplicitVRLittleEndian]
 
 
-def _requested_contexts() -> list:
+def _requested_contexts() -> list[tuple[str, list[str] | None]]:
     """For C-GET: one context per (image class, transfer syntax) so the node can send each instance as it
     is stored (Orthanc cannot transcode every compression); documents in the uncompressed syntaxes."""
     from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-    plain = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
-    contexts = [(uid, plain) for uid in STORAGE_CLASSES]
+    plain: list[str] = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+    contexts: list[tuple[str, list[str] | None]] = [(uid, plain) for uid in STORAGE_CLASSES]
     contexts += [(uid, [ts]) for uid in IMAGE_CLASSES for ts in _syntaxes()[2:]]
     return contexts
 
 
-def _series_identifier(study_uid: str, series_uid: str):
+def _series_identifier(study_uid: str, series_uid: str) -> Dataset:
     from pydicom.dataset import Dataset
 
     q = Dataset()
@@ -68,10 +85,10 @@ def _series_identifier(study_uid: str, series_uid: str):
     return q
 
 
-def _store_handler(folder: Path, series_uid: str, received: list):
+def _store_handler(folder: Path, series_uid: str, received: list[str]) -> Callable[[Event], int]:
     """EVT_C_STORE handler writing each instance of `series_uid` to `folder/<SOP Instance UID>.dcm`."""
 
-    def handle(event):
+    def handle(event: Event) -> int:
         ds = event.dataset
         if str(ds.get("SeriesInstanceUID", "")) != series_uid:
             return 0x0000  # not ours (another retrieval to the same SCP): accepted and dropped
@@ -84,7 +101,8 @@ def _store_handler(folder: Path, series_uid: str, received: list):
     return handle
 
 
-def _follow(node: DimseNode, responses, expected: int | None, received: list, cancel: Cancel, assoc, what: str):
+def _follow(node: DimseNode, responses: Iterator[tuple[Dataset, Dataset | None]], expected: int | None,
+            received: list[str], cancel: Cancel, assoc: Association, what: str) -> Iterator[Progress]:
     """Turn C-GET/C-MOVE responses into progress; PacsError on failure, RetrieveCancelled on cancel."""
     for status, _identifier in responses:
         if is_cancelled(cancel):
@@ -101,20 +119,22 @@ def _follow(node: DimseNode, responses, expected: int | None, received: list, ca
         elif code == 0xFE00:
             raise RetrieveCancelled()
         elif code == 0xB000 or int(status.get("NumberOfFailedSubOperations", 0) or 0):
-            raise PacsError(f"{node.label}: {what} failed for {status.get('NumberOfFailedSubOperations', '?')} instances")
+            raise PacsError(
+                f"{node.label}: {what} failed for {status.get('NumberOfFailedSubOperations', '?')} instances"
+            )
         elif code != 0x0000:
             raise PacsError(f"{node.label}: {what} failed (status 0x{code:04X})")
 
 
 def get_series(node: DimseNode, study_uid: str, series_uid: str, folder: Path, expected: int | None = None,
-               cancel: Cancel = None):
+               cancel: Cancel = None) -> Generator[Progress, None, int]:
     """C-GET one series into `folder`; yields Progress, returns the number of instances received."""
     from pynetdicom import build_role, evt
 
-    received: list = []
-    contexts = [(GET_STUDY_ROOT, None)] + _requested_contexts()
+    received: list[str] = []
+    contexts: list[tuple[str, list[str] | None]] = [(GET_STUDY_ROOT, None), *_requested_contexts()]
     roles = [build_role(uid, scp_role=True) for uid in STORAGE_CLASSES]
-    handlers = [(evt.EVT_C_STORE, _store_handler(Path(folder), series_uid, received))]
+    handlers: list[EventHandlerType] = [(evt.EVT_C_STORE, _store_handler(Path(folder), series_uid, received))]
     with association(node, contexts, ext_neg=roles, evt_handlers=handlers) as assoc:
         responses = assoc.send_c_get(_series_identifier(study_uid, series_uid), GET_STUDY_ROOT)
         yield from _follow(node, responses, expected, received, cancel, assoc, "C-GET")
@@ -122,20 +142,21 @@ def get_series(node: DimseNode, study_uid: str, series_uid: str, folder: Path, e
 
 
 def move_series(node: DimseNode, study_uid: str, series_uid: str, folder: Path, listen_port: int,
-                expected: int | None = None, cancel: Cancel = None):
+                expected: int | None = None, cancel: Cancel = None) -> Generator[Progress, None, int]:
     """C-MOVE one series to our own storage SCP (AE title node.our_aet, listening on `listen_port`, which
     the node must know as a destination); yields Progress, returns the number received."""
     from pynetdicom import evt
 
-    received: list = []
+    received: list[str] = []
     scp = make_ae(node)
     for uid in STORAGE_CLASSES:
         scp.add_supported_context(uid, _syntaxes())
-    handlers = [(evt.EVT_C_STORE, _store_handler(Path(folder), series_uid, received))]
+    handlers: list[EventHandlerType] = [(evt.EVT_C_STORE, _store_handler(Path(folder), series_uid, received))]
     try:
         server = scp.start_server(("0.0.0.0", int(listen_port)), block=False, evt_handlers=handlers)
     except OSError as exc:
         raise PacsError(f"cannot listen on port {listen_port} for C-MOVE ({exc.strerror or exc})") from None
+    assert server is not None  # block=False returns the server
     try:
         with association(node, [(MOVE_STUDY_ROOT, None)]) as assoc:
             responses = assoc.send_c_move(_series_identifier(study_uid, series_uid), node.our_aet, MOVE_STUDY_ROOT)

@@ -10,5 +10,5 @@ class PacsError(Exception):
         super().__init__(" ".join(str(message).split()))
 
 
-class RetrieveCancelled(Exception):
+class RetrieveCancelled(Exception):  # noqa: N818 - a cancellation, not an error
     """The user cancelled a retrieval; nothing of it is kept."""

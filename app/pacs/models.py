@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from app.pacs.errors import PacsError
 
@@ -18,7 +19,7 @@ class SeriesMatch:
     number: int | None = None
     n_instances: int | None = None
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -33,7 +34,7 @@ class StudyMatch:
     n_instances: int | None = None
     series: tuple[SeriesMatch, ...] = field(default_factory=tuple)
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         return {"study_uid": self.study_uid, "patient": {"name": self.patient_name, "id": self.patient_id},
                 "date": self.date, "description": self.description, "modalities": list(self.modalities),
                 "n_instances": self.n_instances, "series": [s.to_json_dict() for s in self.series]}

@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.pacs.errors import PacsError
 
@@ -71,7 +73,8 @@ def parse_dimse(text: str, our_aet: str = DEFAULT_OUR_AET) -> DimseNode:
     return DimseNode(match["aet"], match["host"], int(match["port"]), our_aet=our_aet)
 
 
-def dicomweb_node(url: str, settings: dict | None = None, environ=None) -> DicomWebNode:
+def dicomweb_node(url: str, settings: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> DicomWebNode:
     """A DICOMweb node for `url`; credentials from `settings` (a node entry) overridden by the environment."""
     environ = os.environ if environ is None else environ
     url = str(url).strip().rstrip("/")
@@ -85,7 +88,7 @@ def dicomweb_node(url: str, settings: dict | None = None, environ=None) -> Dicom
     return DicomWebNode(url, username=pick("user") or pick("username"), password=pick("password"), token=pick("token"))
 
 
-def config_dir(environ=None) -> Path:
+def config_dir(environ: Mapping[str, str] | None = None) -> Path:
     environ = os.environ if environ is None else environ
     if environ.get("CARDIOTRACE_CONFIG_DIR"):
         return Path(environ["CARDIOTRACE_CONFIG_DIR"])
@@ -93,11 +96,11 @@ def config_dir(environ=None) -> Path:
     return Path(base) / "cardiotrace"
 
 
-def settings_path(environ=None) -> Path:
+def settings_path(environ: Mapping[str, str] | None = None) -> Path:
     return config_dir(environ) / "pacs_nodes.json"
 
 
-def saved_nodes(environ=None) -> dict[str, dict]:
+def saved_nodes(environ: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """The named nodes of the settings file ({} when there is none); PacsError when it is unreadable."""
     path = settings_path(environ)
     if not path.is_file():
@@ -109,7 +112,7 @@ def saved_nodes(environ=None) -> dict[str, dict]:
     return {str(k): dict(v) for k, v in nodes.items() if isinstance(v, dict)}
 
 
-def save_node(name: str, entry: dict, environ=None) -> Path:
+def save_node(name: str, entry: dict[str, Any], environ: Mapping[str, str] | None = None) -> Path:
     """Add or replace one named node in the settings file (written atomically)."""
     path = settings_path(environ)
     nodes = saved_nodes(environ)
@@ -121,7 +124,7 @@ def save_node(name: str, entry: dict, environ=None) -> Path:
     return path
 
 
-def resolve_node(text: str, our_aet: str = DEFAULT_OUR_AET, environ=None) -> Node:
+def resolve_node(text: str, our_aet: str = DEFAULT_OUR_AET, environ: Mapping[str, str] | None = None) -> Node:
     """A node from `AET@HOST:PORT`, a DICOMweb URL, or the name of a node in the settings file."""
     text = str(text).strip()
     if text.startswith(("http://", "https://")):

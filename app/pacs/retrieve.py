@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Generator, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.tasks import Cancel
 from app.pacs import dicomweb, dimse, dimse_retrieve
 from app.pacs.cache import SeriesCache
 from app.pacs.errors import PacsError, RetrieveCancelled
 from app.pacs.models import QueryFilter, RetrievedSeries, SeriesMatch, StudyMatch
-from app.tasks import Progress
 from app.pacs.nodes import DimseNode, Node
+from app.tasks import Cancel, Progress
 
-
-def _dialect(node: Node):
-    return dimse if isinstance(node, DimseNode) else dicomweb
+if TYPE_CHECKING:  # heavy imports stay lazy
+    from pydicom.dataset import Dataset
 
 
 def echo(node: Node) -> None:
@@ -33,18 +33,21 @@ def find(node: Node, flt: QueryFilter, with_series: bool = True) -> list[StudyMa
     """Matching studies (sorted by date, newest first), each with its series when `with_series`."""
     if flt.modality and flt.modality not in ("US", "MR"):
         raise PacsError(f"modality {flt.modality!r}: choose US or MR")
-    studies = _dialect(node).find_studies(node, flt)
+    studies = dimse.find_studies(node, flt) if isinstance(node, DimseNode) else dicomweb.find_studies(node, flt)
     if with_series:
         studies = [replace(s, series=tuple(find_series(node, s.study_uid))) for s in studies]
     return sorted(studies, key=lambda s: (s.date, s.study_uid), reverse=True)
 
 
 def find_series(node: Node, study_uid: str) -> list[SeriesMatch]:
-    return _dialect(node).find_series(node, study_uid)
+    if isinstance(node, DimseNode):
+        return dimse.find_series(node, study_uid)
+    return dicomweb.find_series(node, study_uid)
 
 
 def retrieve_series(node: Node, study_uid: str, series_uid: str, cache: SeriesCache | None = None,
-                    expected: int | None = None, move_port: int | None = None, cancel: Cancel = None):
+                    expected: int | None = None, move_port: int | None = None, cancel: Cancel = None
+                    ) -> Generator[Progress, None, RetrievedSeries]:
     """Generator: yields Progress, returns the complete RetrievedSeries (from the cache when it is
     there). DIMSE uses C-GET, or C-MOVE to our storage SCP on `move_port` when given. Nothing is kept of
     a retrieval that fails, is cancelled or misses instances (`expected` defaults to the node's count)."""
@@ -76,7 +79,8 @@ def retrieve_series(node: Node, study_uid: str, series_uid: str, cache: SeriesCa
 
 
 def retrieve_study(node: Node, study_uid: str, series_uids: list[str] | None = None,
-                   cache: SeriesCache | None = None, move_port: int | None = None, cancel: Cancel = None):
+                   cache: SeriesCache | None = None, move_port: int | None = None, cancel: Cancel = None
+                   ) -> Generator[Progress, None, list[RetrievedSeries]]:
     """Generator: every (or the given) series of a study through the cache; returns [RetrievedSeries]."""
     listed = find_series(node, study_uid)
     if series_uids:
@@ -86,7 +90,7 @@ def retrieve_study(node: Node, study_uid: str, series_uids: list[str] | None = N
         listed = [s for s in listed if s.series_uid in series_uids]
     if not listed:
         raise PacsError(f"{node.label}: study {study_uid} not found or empty")
-    results = []
+    results: list[RetrievedSeries] = []
     for i, series in enumerate(listed):
         steps = retrieve_series(node, study_uid, series.series_uid, cache, series.n_instances, move_port, cancel)
         while True:
@@ -114,9 +118,11 @@ def copy_out(series: list[RetrievedSeries], out_dir: Path) -> list[Path]:
     return written
 
 
-def store(node: Node, datasets) -> int:
+def store(node: Node, datasets: Iterable[Dataset]) -> int:
     """C-STORE or STOW-RS; PacsError with one line when refused."""
-    return _dialect(node).store(node, datasets)
+    if isinstance(node, DimseNode):
+        return dimse.store(node, datasets)
+    return dicomweb.store(node, datasets)
 
 
 __all__ = ["PacsError", "RetrieveCancelled", "copy_out", "echo", "find", "find_series", "retrieve_series",

@@ -65,7 +65,7 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
     return RecordingSection(
         name=name, modality=rec.modality, view=rec.view, n_frames=rec.n_frames, n_slices=rec.n_slices,
         frame_rate_hz=None if rec.frame_times_nominal else rec.frame_rate_hz,  # nominal timing: "unknown"
-        spacing_mm=tuple(float(s) for s in rec.spacing_mm),
+        spacing_mm=(float(rec.spacing_mm[0]), float(rec.spacing_mm[1])),
         calibrated=rec.calibrated, slice_spacing_mm=rec.slice_spacing_mm,
         frame_times_s=np.asarray(rec.frame_times_s, dtype=float),
         measurements=tuple(measurement_rows(m, rec.modality, strain, sex, indexed_values(m, rec.patient))),
@@ -129,7 +129,7 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
         segment_kw = {**kw, "edited": {f"strain_{name}_pct" for name in strain.segment_names}
                       if "gls_pct" in m.edited else set()}  # tracked on the same (edited) contours as the GLS
         for name, peak, ok in zip(strain.segment_names, strain.segment_peak_pct,
-                                  strain.segment_ok or (True,) * len(strain.segment_names)):
+                                  strain.segment_ok or (True,) * len(strain.segment_names), strict=True):
             label = "Peak systolic strain, " + name.replace("_", " ") + ("" if ok else " (low quality)")
             rows.append(_row(f"strain_{name}_pct", label, peak, "%", 1, "peak systolic", **segment_kw))
     return rows
@@ -199,8 +199,9 @@ def quality_lines(analysis) -> list[str]:
         lines.append(f"ED/ES from the LV curve's extrema: {fallback}")
     strain = getattr(analysis, "strain", None)
     low = getattr(strain, "low_quality_segments", ()) if strain is not None else ()
-    if getattr(strain, "withheld", ""):
-        lines.append(strain.withheld)
+    withheld = getattr(strain, "withheld", "")
+    if withheld:
+        lines.append(withheld)
     if low:
         lines.append("strain tracking quality low: " + ", ".join(n.replace("_", " ") for n in low))
     if analysis.strain_error:
@@ -244,7 +245,9 @@ def _la_rows(la, patient, sex: str) -> tuple[MeasurementRow, ...]:
 
     volume = _row("la_volume_ml", f"LA volume ({la.method})", la.volume_ml, "ml", 0, "area-length, at LV ES", sex=sex)
     bsa = body_surface_area_m2(patient)
-    index_range = reference_range("la_volume_index_ml_m2", sex).label()  # the range is for the indexed value
+    index_ref = reference_range("la_volume_index_ml_m2", sex)
+    assert index_ref is not None  # a range every sex has
+    index_range = index_ref.label()  # the range is for the indexed value
     if bsa is None:
         return (replace(volume, reference=f"index {index_range} (height and weight needed)"),)
     index = _row("la_volume_index_ml_m2", "LA volume index", la.volume_ml / bsa, "ml/m²", 0, "/ BSA", sex=sex)
@@ -254,7 +257,7 @@ def _la_rows(la, patient, sex: str) -> tuple[MeasurementRow, ...]:
 def _bullseye(sections, raw_strains) -> tuple[dict | None, frozenset]:
     """AHA values when A2C, A3C and A4C all have strain: the strain module's own mapping when the
     results are its StrainResults, else the report's name-based mapping (app.report.bullseye)."""
-    apical = {s.view: (s.strain, raw) for s, raw in zip(sections, raw_strains)
+    apical = {s.view: (s.strain, raw) for s, raw in zip(sections, raw_strains, strict=False)
               if s.strain is not None and s.view in ("a2c", "a3c", "a4c")}
     if len(apical) < 3:
         return None, frozenset()

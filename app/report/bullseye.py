@@ -73,7 +73,7 @@ def bullseye_values(views: list[tuple[tuple[str, ...], tuple, tuple]]) -> tuple[
             unreliable.add(seg)
         else:
             values[seg] = None
-    apical = [values[s] for s in (13, 14, 15, 16) if values[s] is not None]
+    apical = [v for v in (values[s] for s in (13, 14, 15, 16)) if v is not None]
     if values[17] is None and apical:
         values[17] = float(np.mean(apical))
         if all(s in unreliable for s in (13, 14, 15, 16) if values[s] is not None):

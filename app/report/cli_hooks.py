@@ -18,7 +18,6 @@ from pathlib import Path
 
 from app.report.exporter import EXPORT_KINDS
 
-
 OUTPUT_OPTIONS = {"pdf": "report", "csv": "csv", "json": "measurements", "contours": "contours", "cine": "cine"}
 
 

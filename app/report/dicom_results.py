@@ -12,17 +12,21 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.report.dicom_sources import DicomResultError, common_study_uid, source_images
+
+if TYPE_CHECKING:  # pydicom is imported where it is used
+    from pydicom.dataset import Dataset
 
 SEG_SERIES_NUMBER = 902
 
 
 @dataclass(frozen=True)
 class DicomResults:
-    sr: object
-    segmentations: tuple
-    pdf: object | None
+    sr: Dataset
+    segmentations: tuple[Dataset, ...]
+    pdf: Dataset | None
     made: str = ""  # the report's "YYYY-MM-DD HH:MM"
     signed_by: str = ""  # its reviewer ("": preliminary)
 
@@ -77,7 +81,7 @@ def _build(analyses, study, report, anonymise, comment, page_size, with_pdf, ame
     sr = build_sr(report, sources, generate_uid(), anonymise, amends)
     seg_series = generate_uid()
     segmentations = []
-    for i, (analysis, src, section) in enumerate(zip(analyses, sources, report.recordings)):
+    for i, (analysis, src, section) in enumerate(zip(analyses, sources, report.recordings, strict=False)):
         seg = build_segmentation(analysis.labels, src, analysis.recording.modality, analysis.recording.spacing_mm,
                                  seg_series, SEG_SERIES_NUMBER, algorithm=section.segmenter,
                                  edited=bool(section.edited), anonymise=anonymise)

@@ -19,10 +19,16 @@ from app.report.dicom_sources import SourceImages, study_attributes
 SEG_SOP = "1.2.840.10008.5.1.4.1.1.66.4"
 # (label value, label, SNOMED CT code, meaning)
 SEGMENTS = {
-    "echo": ((1, "LV cavity", "87878005", "Left ventricle"), (2, "LV myocardium", "49848007", "Left ventricle myocardium"),
-             (3, "Left atrium", "82471001", "Left atrium")),
-    "mri": ((1, "LV blood pool", "87878005", "Left ventricle"), (2, "LV myocardium", "49848007", "Left ventricle myocardium"),
-            (3, "RV blood pool", "53085002", "Right ventricle")),
+    "echo": (
+        (1, "LV cavity", "87878005", "Left ventricle"),
+        (2, "LV myocardium", "49848007", "Left ventricle myocardium"),
+        (3, "Left atrium", "82471001", "Left atrium"),
+    ),
+    "mri": (
+        (1, "LV blood pool", "87878005", "Left ventricle"),
+        (2, "LV myocardium", "49848007", "Left ventricle myocardium"),
+        (3, "RV blood pool", "53085002", "Right ventricle"),
+    ),
 }
 
 
@@ -37,12 +43,12 @@ def code_item(value: str, scheme: str, meaning: str):
 def new_dataset(sop_class: str, source, series_uid: str, series_number: int, modality: str, anonymise: bool):
     """A dataset with file meta, SOP common, patient/study copied from `source`, a new series, equipment."""
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
 
     ds = Dataset()
     ds.preamble = b"\0" * 128  # a Part 10 file however it is encoded (STOW-RS writes it as it is)
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.file_meta.MediaStorageSOPClassUID = UID(sop_class)
     ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
@@ -132,7 +138,9 @@ def _shared_group(sources: SourceImages, spacing_mm: tuple[float, float]):
     group = Dataset()
     measures = Dataset()
     first = sources.first
-    measures.PixelSpacing = list(first.PixelSpacing) if "PixelSpacing" in first else [f"{float(s):.10g}" for s in spacing_mm]
+    measures.PixelSpacing = (
+        list(first.PixelSpacing) if "PixelSpacing" in first else [f"{float(s):.10g}" for s in spacing_mm]
+    )
     measures.SliceThickness = first.get("SliceThickness") or 1.0
     group.PixelMeasuresSequence = [measures]
     if "FrameOfReferenceUID" in first and "ImageOrientationPatient" in first:
@@ -198,5 +206,7 @@ def build_segmentation(labels: np.ndarray, sources: SourceImages, modality: str,
 def segment_masks(seg, modality: str) -> dict[int, np.ndarray]:
     """Read back: segment number -> (S*T, H, W) bool masks in the order they were written."""
     data = np.asarray(seg.pixel_array).reshape(int(seg.NumberOfFrames), int(seg.Rows), int(seg.Columns))
-    numbers = [int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) for f in seg.PerFrameFunctionalGroupsSequence]
+    numbers = [
+        int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber) for f in seg.PerFrameFunctionalGroupsSequence
+    ]
     return {n: data[np.array(numbers) == n].astype(bool) for n, *_ in SEGMENTS[modality]}

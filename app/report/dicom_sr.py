@@ -149,7 +149,7 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
         parameters=[f"segmentation: {report.recordings[0].segmenter or 'default'}"] +
                    ([f"edited by the user: {', '.join(edited)}"] if edited else []))
     groups = []
-    for section, src in zip(report.recordings, sources):
+    for section, src in zip(report.recordings, sources, strict=False):
         measurements = _measurements(section, src, algorithm)
         if measurements:
             groups.append(_group(f"{section.view.upper()} {section.name}", measurements, src, algorithm))
@@ -177,7 +177,8 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
                                previous_versions=None if amends is None else [_predecessor(amends)])
     sr.SeriesDescription = series_description("SR", report)
     if anonymise:
-        sr.PatientName, sr.PatientID, sr.PatientBirthDate = "Anonymous", "ANONYMOUS", ""
+        sr.PatientName, sr.PatientID = "Anonymous", "ANONYMOUS"
+        sr.PatientBirthDate = ""  # type: ignore[assignment]  # empty is valid (type 2); pydicom's annotation says DA
     return sr
 
 

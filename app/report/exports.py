@@ -103,7 +103,7 @@ def measurement_csv_rows(report: ReportData) -> list[dict]:
                          "ef_pct": rounded(b.ef_pct),
                          "heart_rate_bpm": rounded(60.0 / b.duration_s, 0) if b.duration_s else None})
     if report.study_rows:
-        study = {"row_type": "study", "recording": "study"}
+        study: dict[str, str | float | None] = {"row_type": "study", "recording": "study"}
         for r in report.study_rows:
             if r.key in CSV_VALUE_KEYS and r.key not in study:
                 study[r.key] = rounded(r.value, r.decimals)
@@ -274,7 +274,7 @@ def write_cine(analysis, path, fps: float | None = None, slice_index: int | None
             rgb = frames[..., ::-1]
             iio.imwrite(tmp, rgb, extension=".gif", duration=int(round(1000.0 / fps)), loop=0)
         elif suffix in (".mp4", ".avi"):
-            fourcc = cv2.VideoWriter_fourcc(*("mp4v" if suffix == ".mp4" else "MJPG"))
+            fourcc = cv2.VideoWriter.fourcc(*("mp4v" if suffix == ".mp4" else "MJPG"))
             h, w = frames.shape[1:3]
             writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
             if not writer.isOpened():

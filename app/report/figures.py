@@ -67,7 +67,7 @@ def curve_drawing(
     data, all_y = [], []
     for _label, values in series:
         values = np.asarray(values, dtype=float)
-        pts = [(float(t), float(v)) for t, v in zip(times_s, values) if np.isfinite(v)]
+        pts = [(float(t), float(v)) for t, v in zip(times_s, values, strict=False) if np.isfinite(v)]
         data.append(pts or [(float(times_s[0]), 0.0)])
         all_y.append(values)
     plot.data = data
@@ -182,7 +182,7 @@ class FrameImage(Flowable):
             xs = (pts[:, 0] + 0.5) * sx
             ys = self.img_h - (pts[:, 1] + 0.5) * sy
             path.moveTo(xs[0], ys[0])
-            for x, y in zip(xs[1:], ys[1:]):
+            for x, y in zip(xs[1:], ys[1:], strict=False):
                 path.lineTo(x, y)
             if self.closed_flags.get(name, False):
                 path.close()

@@ -26,10 +26,11 @@ def analyses_from_study(study) -> tuple[list, object | None]:
         if st.analysis is None or st.measurements is None:
             continue
         per_frame = lv_contours_per_frame(st)
+        contours: FrameContours | tuple[FrameContours, ...]
         if st.recording.is_stack:  # with the (edited) RV borders of short-axis MRI
             rv = rv_contours_per_frame(st)
             contours = tuple(FrameContours.of(s, r if any(x is not None for x in r) else ())
-                             for s, r in zip(per_frame, rv))
+                             for s, r in zip(per_frame, rv, strict=False))
         else:
             contours = FrameContours.of(per_frame)
         out.append(replace(st.analysis, recording=st.recording, contours=contours, measurements=st.measurements,
@@ -50,7 +51,9 @@ def study_report(study, *, comment: str | None = None, anonymise: bool = False) 
     report = report_from_analyses(analyses, study=measurements, comment=conclusion, anonymise=anonymise,
                                   reviewer=getattr(study, "reviewer", ""), la=study.la)
     states = [st for st in study.recordings if st.analysis is not None and st.measurements is not None]
-    return replace(report, recordings=tuple(_with_edits(s, st) for s, st in zip(report.recordings, states)))
+    return replace(
+        report, recordings=tuple(_with_edits(s, st) for s, st in zip(report.recordings, states, strict=False))
+    )
 
 
 def _with_edits(section, st):

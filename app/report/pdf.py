@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from xml.sax.saxutils import escape
 
 from app.data.dicom_dates import display_date
 from app.report import styles as st
@@ -97,7 +97,7 @@ def _data_caveats(report: ReportData) -> list:
 
 def _summary_table(report: ReportData, width: float) -> Table:
     rows = [["Measurement", "Value", "Unit", "Normal range", "Flag", "From"]]
-    extra = []
+    extra: list[tuple[object, ...]] = []
     for source, row in report.summary_rows:
         value = row.text + (" *" if row.edited else "")
         rows.append([row.label, value, row.unit, row.reference or "-", row.flag.upper(),
@@ -282,7 +282,7 @@ def _strain_block(rec: RecordingSection, width: float) -> list:
                             dashed=poor)
     peaks = ", ".join(f"{n.replace('_', ' ')} {_num(v)}" + ("" if ok else " (low quality)")
                       for n, v, ok in zip(s.segment_names, s.segment_peak_pct,
-                                          s.segment_ok or (True,) * len(s.segment_names)))
+                                          s.segment_ok or (True,) * len(s.segment_names), strict=True))
     text = f"Peak systolic segmental strain (%): {escape(peaks)}" if peaks else ""
     if poor:
         text += " Dashed curves: segments with low tracking quality."

@@ -3,8 +3,8 @@
 `edited_phrases(names)` turns the measurement names that depend on a manual edit (Measurements.edited)
 into sentences a reader understands ("LV end-systolic contour edited", "ES frames set by hand").
 `edit_frames_phrases(section)` names the frames corrected by hand or by propagation and says when the strain
-was re-tracked on them. `contour_source(segmenter, edited)` says who drew the contours. `report_file_name(patient, modality)`
-is the default name of a report: patient, study date and modality.
+was re-tracked on them. `contour_source(segmenter, edited)` says who drew the contours. `report_file_name(patient,
+modality)` is the default name of a report: patient, study date and modality.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def _register_fonts() -> tuple[str, str]:
                 pdfmetrics.registerFont(TTFont("CT-Sans", str(regular)))
                 pdfmetrics.registerFont(TTFont("CT-Sans-Bold", str(bold)))
                 return "CT-Sans", "CT-Sans-Bold"
-            except Exception:  # an unreadable font file: use the built-in font
+            except Exception:  # noqa: BLE001 - an unreadable font file: use the built-in font
                 break
     return "Helvetica", "Helvetica-Bold"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
@@ -24,7 +26,7 @@ class WindowActions:
         w = window
         bar = w.menuBar()
         file_menu = bar.addMenu("&File")
-        self._add(file_menu, "&Open file…", QKeySequence.Open, self.open_file)
+        self._add(file_menu, "&Open file…", QKeySequence.StandardKey.Open, self.open_file)
         self._add(file_menu, "Open &folder…", "Ctrl+Shift+O", self.open_folder)
         self.recent_menu = file_menu.addMenu("Open &recent")
         from app.ui.pacs_actions import PacsActions
@@ -32,17 +34,17 @@ class WindowActions:
         self.pacs = PacsActions(w, settings)
         self._add(file_menu, "Open from &PACS…", "Ctrl+Shift+P", self.pacs.open_browser)
         self._add(file_menu, "Send results to PA&CS…", "Ctrl+Shift+S", self.pacs.ask_and_send)
-        self._add(file_menu, "&Save now", QKeySequence.Save, w.controller.save_now)
+        self._add(file_menu, "&Save now", QKeySequence.StandardKey.Save, w.controller.save_now)
         file_menu.addSeparator()
         self._add(file_menu, "&Close recording", "Ctrl+W", w.study_actions.close_recording)
         self._add(file_menu, "Close s&tudy", "Ctrl+Shift+W", w.study_actions.close_study)
         file_menu.addSeparator()
-        self._add(file_menu, "&Quit", QKeySequence.Quit, w.close)
+        self._add(file_menu, "&Quit", QKeySequence.StandardKey.Quit, w.close)
         edit = bar.addMenu("&Edit")
         self.undo = w.controller.undo_stack.createUndoAction(w, "&Undo")
-        self.undo.setShortcut(QKeySequence.Undo)
+        self.undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo = w.controller.undo_stack.createRedoAction(w, "&Redo")
-        self.redo.setShortcuts([QKeySequence.Redo, QKeySequence("Ctrl+Y")])
+        self.redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
         edit.addAction(self.undo)
         edit.addAction(self.redo)
         edit.addSeparator()
@@ -85,10 +87,10 @@ class WindowActions:
         self.steady.setCheckable(True)
         self.steady.setToolTip("Hold a pixel's label until another class is clearly more probable: far less "
                                "flicker in the cine loop, EF about 1.5 points lower. Applies to the next analysis.")
-        self.steady.setChecked(settings().value("steady_contours", False, type=bool))
+        self.steady.setChecked(bool(settings().value("steady_contours", False, type=bool)))
         self._apply_steady()
         help_menu = bar.addMenu("&Help")
-        self._add(help_menu, "&About CardioTrace", QKeySequence.HelpContents, w.study_actions.about)
+        self._add(help_menu, "&About CardioTrace", QKeySequence.StandardKey.HelpContents, w.study_actions.about)
         self.refresh_recent()
 
     def toggle_steady(self) -> None:
@@ -96,7 +98,9 @@ class WindowActions:
         settings().setValue("steady_contours", self.steady.isChecked())
         self._apply_steady()
         state = "on" if self.steady.isChecked() else "off"
-        self.window.statusBar().showMessage(f"Steady echo contours {state}: re-run the analysis (Ctrl+R) to apply", 5000)
+        self.window.statusBar().showMessage(
+            f"Steady echo contours {state}: re-run the analysis (Ctrl+R) to apply", 5000
+        )
 
     def _apply_steady(self) -> None:
         self.window.controller.echo_hysteresis = STEADY_MARGIN if self.steady.isChecked() else 0.0
@@ -129,7 +133,7 @@ class WindowActions:
         value = settings().value("recent", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in (value or [])]
+        return [str(v) for v in cast(list[object], value or [])]  # QSettings: a list, or one string
 
     def add_recent(self, path: str) -> None:
         items = [path] + [p for p in self.recent() if p != path]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QTableWidgetItem
 
-from app.report.model import beat_rows, format_value
+from app.report.model import BeatRow, beat_rows, format_value
 from app.ui.row_table import RowTable
 
 HEADERS = ("Beat", "ED", "ES", "EDV ml", "ESV ml", "EF %", "RR s", "Counted")
@@ -32,15 +32,17 @@ class BeatTable(RowTable):
     def __init__(self, parent=None) -> None:
         super().__init__(HEADERS, TIPS, "EDV, ESV and EF are the medians over the counted beats", parent)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(len(HEADERS) - 1, QHeaderView.Stretch)  # the reason a beat is left out
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(HEADERS) - 1, QHeaderView.ResizeMode.Stretch)  # the reason a beat is left out
         self.cellClicked.connect(self._clicked)
-        self.rows = []
+        self.rows: list[BeatRow] = []
 
     def show_measurements(self, measurements, view: str = "") -> None:
         """Fill from a Measurements (no rows when None); `view` names whose beats they are ("A4C beat": the
         measurements table may show a biplane result beside them)."""
-        self.horizontalHeaderItem(0).setText(f"{view.upper()} beat" if view else HEADERS[0])
+        first = self.horizontalHeaderItem(0)
+        assert first is not None  # set by RowTable
+        first.setText(f"{view.upper()} beat" if view else HEADERS[0])
         self.rows = beat_rows(measurements) if measurements is not None else []
         self.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
@@ -49,9 +51,10 @@ class BeatTable(RowTable):
                      _text(row.ef_pct), _text(row.duration_s, 2), counted)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setTextAlignment(Qt.AlignVCenter | (Qt.AlignLeft if c == len(cells) - 1 else Qt.AlignRight))
+                side = Qt.AlignmentFlag.AlignLeft if c == len(cells) - 1 else Qt.AlignmentFlag.AlignRight
+                item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter | side)
                 if not row.counted:
-                    item.setForeground(Qt.gray)
+                    item.setForeground(Qt.GlobalColor.gray)
                     item.setToolTip(counted)
                 self.setItem(r, c, item)
 

@@ -13,8 +13,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from app.data.recording import Recording
 
@@ -63,7 +62,7 @@ class CineView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.PreciseTimer)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
         self._build_controls()
 
@@ -73,7 +72,7 @@ class CineView(QWidget):
         self.play_button.setCheckable(True)
         self.play_button.setToolTip("Play / pause (Space)")
         self.play_button.toggled.connect(self.set_playing)
-        self.slider = QSlider(Qt.Horizontal)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("Frame (Left / Right arrow keys step)")
         self.slider.valueChanged.connect(self.set_frame)
         self.frame_label = QLabel("-")
@@ -84,14 +83,14 @@ class CineView(QWidget):
         self.speed.setToolTip("Playback speed relative to the recording's frame rate")
         self.speed.currentIndexChanged.connect(self._restart_clock)
         self.loop_beat = QCheckBox("Loop one beat")
-        self.window = _labelled_slider("W", 5, 200, 100, self._apply_levels)
+        self.window_slider = _labelled_slider("W", 5, 200, 100, self._apply_levels)
         self.level = _labelled_slider("L", 0, 100, 50, self._apply_levels)
         row = QHBoxLayout()
         for w in (self.play_button, self.slider, self.frame_label, self.speed, self.loop_beat):
             row.addWidget(w)
         wl = QHBoxLayout()
         wl.addWidget(QLabel("Window / level"))
-        wl.addLayout(self.window[0])
+        wl.addLayout(self.window_slider[0])
         wl.addLayout(self.level[0])
         wl.addStretch(1)
         layout = QVBoxLayout(self)
@@ -136,6 +135,7 @@ class CineView(QWidget):
     def update_geometry(self) -> None:
         """Place the image in mm (pixel centres at index x spacing); call after a calibration."""
         rec = self.recording
+        assert rec is not None  # called with a recording shown
         row_mm, col_mm = self.spacing_mm
         h, w = rec.image_shape
         self.image.setRect(QRectF(-0.5 * col_mm, -0.5 * row_mm, w * col_mm, h * row_mm))
@@ -206,7 +206,7 @@ class CineView(QWidget):
     def _levels(self) -> tuple[float, float]:
         lo, hi = self._base_levels
         span = hi - lo
-        width = span * self.window[1].value() / 100.0
+        width = span * self.window_slider[1].value() / 100.0
         centre = lo + span * self.level[1].value() / 100.0
         return (centre - width / 2, centre + width / 2)
 
@@ -231,6 +231,7 @@ class CineView(QWidget):
             return
         if play:
             self._restart_clock()
+            assert self.recording is not None  # its frames are playing
             rate = self.recording.frame_rate_hz or 25.0
             self.timer.start(max(5, int(500.0 / (rate * self.current_speed))))
         else:
@@ -253,6 +254,7 @@ class CineView(QWidget):
             self._play_start = (time.monotonic(), float(self.recording.frame_times_s[max(self.frame, 0)]))
 
     def _tick(self) -> None:
+        assert self.recording is not None  # the timer runs while its frames play
         times = self.recording.frame_times_s
         first, last = self._loop if (self.loop_beat.isChecked() and self._loop) else (0, len(times) - 1)
         dt = float(np.median(np.diff(times))) if len(times) > 1 else 0.04
@@ -270,7 +272,7 @@ class CineView(QWidget):
 
 def _labelled_slider(name: str, lo: int, hi: int, value: int, slot):
     layout = QHBoxLayout()
-    slider = QSlider(Qt.Horizontal)
+    slider = QSlider(Qt.Orientation.Horizontal)
     slider.setRange(lo, hi)
     slider.setValue(value)
     slider.setMaximumWidth(160)

@@ -30,8 +30,8 @@ class ControlPointsItem(pg.ScatterPlotItem):
         self._drag_index: int | None = None
         self.setZValue(20)
 
-    def mouseDragEvent(self, ev) -> None:
-        if ev.button() != Qt.LeftButton or self.editor.mode != "edit":
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph's name
+        if ev.button() != Qt.MouseButton.LeftButton or self.editor.mode != "edit":
             ev.ignore()
             return
         if ev.isStart():
@@ -51,8 +51,8 @@ class ControlPointsItem(pg.ScatterPlotItem):
             index, self._drag_index = self._drag_index, None
             self.editor.commit_move(index, pos.x(), pos.y())
 
-    def mouseClickEvent(self, ev) -> None:
-        remove = ev.button() == Qt.RightButton or (ev.modifiers() & Qt.ControlModifier)
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph's name
+        remove = ev.button() == Qt.MouseButton.RightButton or (ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
         hits = self.pointsAt(ev.pos())
         if remove and len(hits) and self.editor.mode == "edit":
             ev.accept()
@@ -69,7 +69,7 @@ class DrawItem(pg.GraphicsObject):
         self.editor = editor
         self._rect = QRectF()
         self._path: list[tuple[float, float]] = []
-        self.trace = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255), width=2, style=Qt.DashLine))
+        self.trace = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255), width=2, style=Qt.PenStyle.DashLine))
         self.setZValue(30)
         self.setVisible(False)
 
@@ -77,14 +77,14 @@ class DrawItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self._rect = QRectF(rect)
 
-    def boundingRect(self) -> QRectF:
+    def boundingRect(self) -> QRectF:  # noqa: N802 - pyqtgraph's name
         return self._rect
 
     def paint(self, painter, *args) -> None:
         pass
 
-    def mouseDragEvent(self, ev) -> None:
-        if ev.button() != Qt.LeftButton:
+    def mouseDragEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph's name
+        if ev.button() != Qt.MouseButton.LeftButton:
             ev.ignore()
             return
         ev.accept()
@@ -123,7 +123,7 @@ class ContourEditor(QObject):
         self.contour: ControlContour | None = None
         self.key: tuple[int, int] | None = None
         self.points = ControlPointsItem(self)
-        self.preview = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255), width=2, style=Qt.DashLine))
+        self.preview = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255), width=2, style=Qt.PenStyle.DashLine))
         self.draw = DrawItem(self)
         for item in (self.points, self.preview, self.draw, self.draw.trace):
             plot.addItem(item)
@@ -156,6 +156,7 @@ class ContourEditor(QObject):
     # -- proposals --------------------------------------------------------------------------
     def _moved(self, index: int, x: float, y: float) -> ControlContour:
         col_mm, row_mm = self.px_to_view(np.ones((1, 2)))[0]  # view units per pixel: mm when calibrated
+        assert self.contour is not None  # the callers check
         return self.contour.dragged(index, self.view_to_px(x, y), self.drag_radius_mm, (row_mm, col_mm))
 
     def preview_move(self, index: int, x: float, y: float) -> None:
@@ -180,7 +181,7 @@ class ContourEditor(QObject):
             pass  # fewer than 4 points would not be a contour
 
     def _scene_clicked(self, ev) -> None:
-        if self.mode != "edit" or self.contour is None or not ev.double() or ev.button() != Qt.LeftButton:
+        if self.mode != "edit" or self.contour is None or not ev.double() or ev.button() != Qt.MouseButton.LeftButton:
             return
         view_pos = self.plot.getPlotItem().vb.mapSceneToView(ev.scenePos())
         xy = self.view_to_px(view_pos.x(), view_pos.y())

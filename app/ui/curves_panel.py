@@ -7,6 +7,8 @@ volume plot; the strain plot shares its x axis and appears when a strain result 
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
@@ -65,7 +67,7 @@ class CurvesPanel(QWidget):
         self.strain_cursor.setValue(frame)
 
     def show_measurements(self, n_frames: int, measurements, ed_frames, es_frames, flagged, title: str = "",
-                          edits: tuple = ((), ())) -> None:
+                          edits: tuple[Collection[int], Collection[int]] = ((), ())) -> None:
         """Plot the volume (or area) curve, ED/ES markers, flagged frames and edited frames (hand, propagated:
         app.ui.timeline.edit_marks) of one recording; `title` names what the curve is of (a stack, a slice, a view)."""
         self.volume_plot.setTitle(title or None, size="9pt")
@@ -73,12 +75,11 @@ class CurvesPanel(QWidget):
         self.volume_plot.setXRange(-0.5, max(n_frames - 0.5, 1), padding=0.01)
         curve, label = _volume_or_area(measurements)
         lv_curve = curve
-        frames = np.arange(len(curve)) if curve is not None else []
         if curve is None:
             self.volume_curve.setData([], [])
         else:
             ok = np.isfinite(curve)
-            self.volume_curve.setData(frames[ok], curve[ok])
+            self.volume_curve.setData(np.arange(len(curve))[ok], curve[ok])
         rv = getattr(measurements, "rv_volume_curve_ml", None) if curve is not None and label.endswith("(ml)") else None
         if rv is None or not np.isfinite(rv).any():
             self.rv_curve.setData([], [])
@@ -87,6 +88,7 @@ class CurvesPanel(QWidget):
             ok = np.isfinite(rv)
             self.rv_curve.setData(np.arange(len(rv))[ok], rv[ok])
             label = "LV (yellow) / RV (violet) volume (ml)"
+            assert curve is not None  # an RV curve is shown only beside the LV's
             curve = np.fmin(curve, rv)  # the flags sit at the lower curve's bottom
         self.volume_plot.setLabel("left", label)
         self.timeline.set_markers(ed_frames, es_frames)

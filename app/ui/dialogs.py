@@ -5,8 +5,20 @@ Everything modal goes through these functions so tests can monkeypatch QMessageB
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QInputDialog, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPlainTextEdit, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QVBoxLayout,
+)
 
 
 def show_error(parent, title: str, text: str) -> None:
@@ -27,11 +39,11 @@ def ask_length_mm(parent, length_px: float) -> float | None:
 
 def ask_unsaved(parent, detail: str) -> str:
     """'retry', 'discard' or 'cancel' when edits could not be saved before closing."""
-    box = QMessageBox(QMessageBox.Warning, "Unsaved edits",
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved edits",
                       "Some edits could not be saved:\n" + detail + "\n\nClose anyway and lose them?", parent=parent)
-    retry = box.addButton("Try again", QMessageBox.AcceptRole)
-    discard = box.addButton("Close without saving", QMessageBox.DestructiveRole)
-    box.addButton(QMessageBox.Cancel)
+    retry = box.addButton("Try again", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Close without saving", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     clicked = box.clickedButton()
     return "retry" if clicked is retry else "discard" if clicked is discard else "cancel"
@@ -39,12 +51,12 @@ def ask_unsaved(parent, detail: str) -> str:
 
 def ask_reanalyse(parent, detail: str) -> str:
     """'keep', 'discard' or 'cancel' before re-analysing a recording with corrections made by hand."""
-    box = QMessageBox(QMessageBox.Question, "Re-analyse a corrected recording",
+    box = QMessageBox(QMessageBox.Icon.Question, "Re-analyse a corrected recording",
                       f"This recording has corrections made by hand ({detail}).\n\nKeep them and re-analyse "
                       "the rest, or let the analysis replace them? Either can be undone (Ctrl+Z).", parent=parent)
-    keep = box.addButton("Keep my corrections", QMessageBox.AcceptRole)
-    discard = box.addButton("Replace them", QMessageBox.DestructiveRole)
-    box.addButton(QMessageBox.Cancel)
+    keep = box.addButton("Keep my corrections", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Replace them", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(keep)
     box.exec()
     clicked = box.clickedButton()
@@ -53,12 +65,12 @@ def ask_reanalyse(parent, detail: str) -> str:
 
 def ask_join_study(parent, new: str, study: str) -> str:
     """'join', 'separate' or 'cancel' for a recording whose patient cannot be told (no ID, name or UID)."""
-    box = QMessageBox(QMessageBox.Question, "Which patient?",
+    box = QMessageBox(QMessageBox.Icon.Question, "Which patient?",
                       f"{new} carries no patient identity, so it cannot be checked against this study "
                       f"({study}).\n\nAdd it to this study only if it is the same patient and exam.", parent=parent)
-    join = box.addButton("Add to this study", QMessageBox.AcceptRole)
-    separate = box.addButton("Open as a separate study", QMessageBox.RejectRole)
-    box.addButton(QMessageBox.Cancel)
+    join = box.addButton("Add to this study", QMessageBox.ButtonRole.AcceptRole)
+    separate = box.addButton("Open as a separate study", QMessageBox.ButtonRole.RejectRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(separate)
     box.exec()
     clicked = box.clickedButton()
@@ -75,7 +87,7 @@ class ConclusionDialog(QDialog):
         self.text.setPlaceholderText("e.g. Normal LV size and systolic function.")
         self.reviewer = QLineEdit(reviewer)
         self.reviewer.setPlaceholderText("name printed beside the signature line")
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
@@ -89,7 +101,7 @@ class ConclusionDialog(QDialog):
 def edit_conclusion(parent, conclusion: str, reviewer: str) -> tuple[str, str] | None:
     """(conclusion, reviewer) as typed, or None when cancelled."""
     dialog = ConclusionDialog(parent, conclusion, reviewer)
-    if dialog.exec() != QDialog.Accepted:
+    if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     return dialog.text.toPlainText(), dialog.reviewer.text()
 
@@ -101,15 +113,17 @@ class SeriesDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Choose series")
         self.list = QListWidget()
-        self.list.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         for info in series:
             shape = "×".join(str(v) for v in info.shape)
-            item = QListWidgetItem(f"{info.description or info.key}  —  {info.modality}, {info.n_frames} frames, {shape}")
+            item = QListWidgetItem(
+                f"{info.description or info.key}  —  {info.modality}, {info.n_frames} frames, {shape}"
+            )
             item.setData(256, info.key)
             self.list.addItem(item)
         if self.list.count():
             self.list.item(0).setSelected(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.Open | QDialogButtonBox.Cancel)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -123,4 +137,4 @@ class SeriesDialog(QDialog):
 
 def choose_series(parent, series) -> list[str]:
     dialog = SeriesDialog(parent, series)
-    return dialog.keys() if dialog.exec() == QDialog.Accepted else []
+    return dialog.keys() if dialog.exec() == QDialog.DialogCode.Accepted else []

@@ -53,7 +53,11 @@ def main(argv=None) -> int:
     if args.truth:
         from app.data.phantom import load_truth
 
-        window.controller.segmenter_for = lambda rec: (lambda r, t=load_truth(rec.source_path): t.labels)
+        def truth_segmenter(rec):
+            truth = load_truth(rec.source_path)  # read once per recording, as the segmenter is made
+            return lambda r: truth.labels
+
+        window.controller.segmenter_for = truth_segmenter
     window.show()
     window.open_paths([args.path])
     window.opener.wait_opened()
@@ -77,7 +81,11 @@ def main(argv=None) -> int:
         window.tools.overlay_boxes[layer].setChecked(False)
     _pump(app, 1.0)
     key = (window.slice_index, window.cine.frame)
-    before = st.contour(key, "endo").points_px.copy()
+    endo = st.contour(key, "endo")
+    if endo is None:
+        print(f"no endocardial contour on frame {key[1]}", file=sys.stderr)
+        return 2
+    before = endo.points_px.copy()
     dx, dy = (float(v) for v in args.mm.split(","))
     x0, y0 = window.cine.px_to_view(before[args.point:args.point + 1])[0]
     plot = window.cine.plot
@@ -92,15 +100,17 @@ def main(argv=None) -> int:
         return plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
 
     viewport = plot.viewport()
-    QTest.mousePress(viewport, Qt.LeftButton, Qt.NoModifier, widget(x0, y0))
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget(x0, y0))
     for k in range(1, 13):
         QTest.mouseMove(viewport, widget(x0 + dx * k / 12, y0 + dy * k / 12))
         _pump(app, 0.03)  # pyqtgraph drops moves faster than its rate limit
     _pump(app, 0.5)
     window.grab().save(args.out)
-    QTest.mouseRelease(viewport, Qt.LeftButton, Qt.NoModifier, widget(x0 + dx, y0 + dy))
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget(x0 + dx, y0 + dy))
     _pump(app, 0.3)
-    shift = np.hypot(*(st.contour(key, "endo").points_px - before).T)
+    after = st.contour(key, "endo")
+    assert after is not None  # the drag moves the contour, never removes it
+    shift = np.hypot(*(after.points_px - before).T)
     print(f"saved {args.out}: frame {key[1]}, point {args.point}, shift per control point (px) "
           + " ".join(f"{v:.1f}" for v in shift))
     window.controller.wait_for_workers()

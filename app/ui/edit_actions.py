@@ -1,9 +1,9 @@
 """Turn what the user does on the views into undoable edit commands (app/workflow/edits.py).
 
 Contour edits from the editor (propagated in a worker over the frames set in the tools panel: ± N
-frames or up to the neighbouring ED/ES, app/ui/propagation_runner.py), ED/ES marker moves on the timeline and keys on the current frame, the view
-label, and the calibration line (asks for its true length). Each goes through the controller's
-QUndoStack; the measurements recompute at once through the study state, the strain is re-tracked in a
+frames or up to the neighbouring ED/ES, app/ui/propagation_runner.py), ED/ES marker moves on the timeline and keys on
+the current frame, the view label, and the calibration line (asks for its true length). Each goes through the
+controller's QUndoStack; the measurements recompute at once through the study state, the strain is re-tracked in a
 worker (app/ui/strain_retrack.py).
 """
 
@@ -14,8 +14,15 @@ import numpy as np
 from app.ui import dialogs
 from app.ui.propagation_runner import PropagationRunner
 from app.ui.strain_retrack import StrainRetracker
-from app.workflow.edits import (CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, mark_frame, move_marker,
-                                spacing_from_line)
+from app.workflow.edits import (
+    CalibrationEdit,
+    ContourEdit,
+    EdEsEdit,
+    ViewEdit,
+    mark_frame,
+    move_marker,
+    spacing_from_line,
+)
 from app.workflow.propagate import PropagationRange, range_to_marks
 
 

@@ -87,7 +87,12 @@ class FileOpener(QObject):
 
         worker = GeneratorWorker(job, label=f"opening {path.name}", parent=self)
         worker.succeeded.connect(lambda recording: self._arrived(worker, recording))
-        worker.failed.connect(lambda text: worker is self.worker and self.failed.emit(path, text))
+
+        def failed(text: str) -> None:
+            if worker is self.worker:
+                self.failed.emit(path, text)
+
+        worker.failed.connect(failed)
         worker.finished.connect(lambda: self._finished(worker))
         self.worker = worker
         self.started.emit(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import cast
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 def create_app() -> QApplication:
     import pyqtgraph as pg
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))  # instance(): this one
     app.setApplicationName("CardioTrace")
     app.setOrganizationName("CardioTrace")
     pg.setConfigOptions(antialias=False, imageAxisOrder="row-major")  # contours ask for it themselves
@@ -25,7 +26,7 @@ def install_error_dialog(parent) -> None:
 
     from app.ui import dialogs
 
-    showing = []
+    showing: list[bool] = []
 
     def hook(exc_type, exc, tb):
         traceback.print_exception(exc_type, exc, tb)

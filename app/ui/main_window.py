@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBox
 from app.data.dicom_dates import display_date
 from app.ui import dialogs
 from app.ui.actions import build_actions
+from app.ui.beat_table import BeatTable
 from app.ui.cine_view import CineView
 from app.ui.contour_editor import ContourEditor
 from app.ui.curves_panel import CurvesPanel, curve_title
@@ -25,12 +26,11 @@ from app.ui.measurements_panel import MeasurementsPanel, edes_source_text, measu
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
 from app.ui.side_panel import RecordingsPanel, ToolsPanel
-from app.ui.beat_table import BeatTable
 from app.ui.stack_panels import StackPanels
-from app.ui.study_actions import StudyActions
 from app.ui.status import StatusArea
-from app.ui.study_windows import choose_window, study_windows
+from app.ui.study_actions import StudyActions
 from app.ui.study_controller import StudyController
+from app.ui.study_windows import choose_window, study_windows
 from app.ui.timeline import edit_marks
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
@@ -61,7 +61,7 @@ class MainWindow(QMainWindow):
         self.opener = FileOpener(self)  # files are read in a worker, handed on by _place
         self._build()
         self.study_actions = StudyActions(self)
-        self.actions = build_actions(self)
+        self.window_actions = build_actions(self)
         self._connect()
 
     # -- layout -----------------------------------------------------------------------------
@@ -79,12 +79,12 @@ class MainWindow(QMainWindow):
         self.stack = StackPanels(self)  # slice strip + per-slice volume table (short-axis stacks only)
         self.beats = BeatTable()  # per-beat values of a 2D+t recording, beside the curves
         self.beats.setVisible(False)
-        right = QSplitter(Qt.Vertical)
+        right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.measurements)
         tools_scroll = QScrollArea()  # the tools must not force the window taller than the screen
         tools_scroll.setWidget(self.tools)
         tools_scroll.setWidgetResizable(True)
-        tools_scroll.setFrameShape(QScrollArea.NoFrame)
+        tools_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         right.addWidget(tools_scroll)
         right.setSizes([330, 420])
         viewer = QWidget()
@@ -92,18 +92,19 @@ class MainWindow(QMainWindow):
         viewer_layout.setContentsMargins(0, 0, 0, 0)
         viewer_layout.addWidget(self.cine, 1)
         viewer_layout.addWidget(self.stack.strip)
-        top = QSplitter(Qt.Horizontal)
+        top = QSplitter(Qt.Orientation.Horizontal)
         for w, stretch in ((self.recordings, 0), (viewer, 1), (right, 0)):
             top.addWidget(w)
             top.setStretchFactor(top.count() - 1, stretch)
         top.setSizes([190, 800, 330])
-        bottom = QSplitter(Qt.Horizontal)  # curves, and beside them a stack's slice table or a clip's beat table
+        # curves, and beside them a stack's slice table or a clip's beat table
+        bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.curves)
         bottom.addWidget(self.stack.table)
         bottom.addWidget(self.beats)
         bottom.setStretchFactor(0, 1)
         bottom.setSizes([1000, 420, 420])
-        main = QSplitter(Qt.Vertical)
+        main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(top)
         main.addWidget(bottom)
         main.setStretchFactor(0, 3)
@@ -123,8 +124,11 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         ev = self.study.events
         ev.recording_added.connect(self._recording_added)
-        ev.contours_changed.connect(lambda i, keys: self._if_current(i, lambda: (self.refresh_frame(),
-                                                                                 self.stack.contours_changed())))
+        def contours_changed() -> None:
+            self.refresh_frame()
+            self.stack.contours_changed()
+
+        ev.contours_changed.connect(lambda i, keys: self._if_current(i, contours_changed))
         ev.analysis_changed.connect(lambda i: self._if_current(i, lambda: self._later("all")))
         ev.measurements_changed.connect(self._measurements_changed)
         ev.edes_changed.connect(lambda i: self._if_current(i, self.refresh_frame))
@@ -138,7 +142,11 @@ class MainWindow(QMainWindow):
         self.opener.series_found.connect(self._choose_series)
         self.opener.failed.connect(lambda path, text: c.error.emit("Cannot open", f"{path}\n\n{text}"))
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        c.analysis_done.connect(lambda i, ok: (self.reports.update(), self._if_current(i, self.refresh_frame)))
+        def analysis_done(i: int, ok: bool) -> None:
+            self.reports.update()
+            self._if_current(i, self.refresh_frame)
+
+        c.analysis_done.connect(analysis_done)
         c.analysis_traced.connect(self._traced)
         c.analysis_measured.connect(self._measured)
         self.recordings.recording_selected.connect(self.show_recording)
@@ -146,7 +154,11 @@ class MainWindow(QMainWindow):
         self.cine.frame_changed.connect(lambda f: self.refresh_frame())
         self.curves.frame_requested.connect(self.cine.set_frame)
         self.tools.overlay_toggled.connect(self.overlays.set_visible)
-        self.tools.kind_changed.connect(lambda k: (self.editor.set_kind(k), self.refresh_frame()))
+        def kind_changed(kind: str) -> None:
+            self.editor.set_kind(kind)
+            self.refresh_frame()
+
+        self.tools.kind_changed.connect(kind_changed)
         self.tools.mode_changed.connect(self.editor.set_mode)
         self.tools.analyse.connect(self.analyse_current)
         self.tools.analyse_all.connect(self.study_actions.analyse_all)
@@ -196,18 +208,18 @@ class MainWindow(QMainWindow):
         if target is None:
             return
         index = target.controller.add_recording(recording)
-        self.actions.add_recent(str(path))
+        self.window_actions.add_recent(str(path))
         target.show_recording(index)
         target.study_actions.hint_join()
         if target is not self:
             target.raise_()
             target.activateWindow()
 
-    def dragEnterEvent(self, event) -> None:
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         event.acceptProposedAction()
         self.open_paths(paths)
@@ -322,6 +334,8 @@ class MainWindow(QMainWindow):
         st = self.state
         if st is None:
             return
+        index = self.index
+        assert index is not None  # the state shown is the index's
         strain = st.strain
         self.curves.show_measurements(st.recording.n_frames, st.measurements, st.ed_frames, st.es_frames,
                                       st.flagged_frames, curve_title(st.recording, self.slice_index),
@@ -331,10 +345,11 @@ class MainWindow(QMainWindow):
         self.curves.set_frame(self.cine.frame)
         self.cine.set_frame_flags(st.measurements.quality if st.measurements is not None else ())
         rec = st.recording
-        self.tools.show_body_size(rec.patient.height_cm, rec.patient.weight_kg, rec.patient.sex)  # typed or from the file
+        patient = rec.patient  # typed or from the file
+        self.tools.show_body_size(patient.height_cm, patient.weight_kg, patient.sex)
         source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
                                   st.edes_edited)
-        biplane = self.study.biplane_for(self.index)
+        biplane = self.study.biplane_for(index)
         la = self.study.la  # biplane, or single-plane on the view it comes from
         la = la if la is not None and (biplane is not None or rec.view in la.views) else None
         self.measurements.set_scope(measurement_scope(st, biplane is not None))
@@ -343,7 +358,7 @@ class MainWindow(QMainWindow):
                                             None if rec.is_stack else biplane, rec.modality, source,
                                             view_note(st.analysis), indexed_values(shown, rec.patient), la,
                                             view=rec.view, study_gls=self.study.gls,
-                                            strain_note=self.edits.retrack.note(self.index))
+                                            strain_note=self.edits.retrack.note(index))
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
         self.beats.show_measurements(None if rec.is_stack else st.measurements, rec.view)
         self.beats.setVisible(bool(self.beats.rows))
@@ -414,7 +429,7 @@ class MainWindow(QMainWindow):
         return self.status.load_device_label()
 
     # -- closing ----------------------------------------------------------------------------
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.cine.set_playing(False)
         self.opener.cancel()
         self.controller.wait_for_workers()

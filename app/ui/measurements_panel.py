@@ -8,8 +8,16 @@ import math
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.workflow.reference_ranges import FLAGS, reference_range
 
@@ -89,12 +97,12 @@ class MeasurementsPanel(QWidget):
         self.table = QTableWidget(len(ROWS), 4)
         self.table.setHorizontalHeaderLabels(["", "Value", "Normal", "Note"])
         self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.setSelectionMode(QTableWidget.NoSelection)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         for row, (_, label, _, _) in enumerate(ROWS):
             self.table.setItem(row, 0, QTableWidgetItem(label))
         # fixed column layout: a changing value must not resize the panel (and rescale the image)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(self.table.verticalHeader().defaultSectionSize() * (len(ROWS) + 1) + 6)
         self.method = WrappedLabel()
         self.report_button = QPushButton("PDF report…")
@@ -156,7 +164,7 @@ class MeasurementsPanel(QWidget):
         if biplane is not None:  # which of several clips of a view the study's values come from
             parts += [n for n in getattr(biplane, "notes", ()) or () if n not in parts]
         low = [n.replace("_", " ") for n, ok in zip(getattr(strain, "segment_names", ()),
-                                                     getattr(strain, "segment_ok", ())) if not ok]
+                                                     getattr(strain, "segment_ok", ()), strict=False) if not ok]
         if low:
             parts.append("strain tracking poor in: " + ", ".join(low))
         if getattr(strain, "withheld", ""):
@@ -180,7 +188,8 @@ class MeasurementsPanel(QWidget):
 
     def _set(self, row: int, col: int, text: str, highlight: bool) -> None:
         item = QTableWidgetItem(text)
-        item.setTextAlignment(Qt.AlignVCenter | (Qt.AlignRight if col == 1 else Qt.AlignLeft))
+        side = Qt.AlignmentFlag.AlignRight if col == 1 else Qt.AlignmentFlag.AlignLeft
+        item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter | side)
         if highlight:
             item.setForeground(QBrush(OUT_OF_RANGE))
             font = item.font()

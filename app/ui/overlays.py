@@ -34,7 +34,7 @@ class OverlayLayer:
         self.visible = {name: True for name in LAYERS}
         self.items: dict[str, pg.PlotDataItem] = {}
         for name, (_, colour) in LAYERS.items():
-            style = Qt.DashLine if name == "axis" else Qt.SolidLine
+            style = Qt.PenStyle.DashLine if name == "axis" else Qt.PenStyle.SolidLine
             item = pg.PlotDataItem(pen=pg.mkPen(colour, width=2, style=style), connect="all", antialias=True)
             item.setZValue(10)
             plot.addItem(item)
@@ -43,7 +43,8 @@ class OverlayLayer:
         self.disks.setZValue(9)
         plot.addItem(self.disks)
         # the basal RV region the segmentation left out as right atrium: dashed, with the RV layer
-        self.atrium = pg.PlotDataItem(pen=pg.mkPen(LAYERS["rv"][1], width=2, style=Qt.DashLine), antialias=True)
+        self.atrium = pg.PlotDataItem(pen=pg.mkPen(LAYERS["rv"][1], width=2, style=Qt.PenStyle.DashLine),
+                                      antialias=True)
         self.atrium.setZValue(9)
         plot.addItem(self.atrium)
         self.strain_items: list[pg.PlotDataItem] = []
@@ -81,7 +82,9 @@ class OverlayLayer:
                     self._set(self.items[kind], dense)
             lv = lv_from_controls(controls)
             if is_ed_or_es and lv is not None and lv.annulus_px is not None:
-                self._set(self.items["axis"], np.stack([lv.base_mid_px, lv.apex_px]))
+                base, apex = lv.base_mid_px, lv.apex_px
+                assert base is not None and apex is not None  # a long-axis contour has both
+                self._set(self.items["axis"], np.stack([base, apex]))
                 chords = disk_chords_px(recording, lv)
                 if chords is not None:
                     self._set(self.disks, chords.reshape(-1, 2))
@@ -109,7 +112,7 @@ class OverlayLayer:
             item.setVisible(self.visible["strain"])
             self.plot.addItem(item)
             self.strain_items.append(item)
-        for item, piece in zip(self.strain_items, pieces):
+        for item, piece in zip(self.strain_items, pieces, strict=False):
             self._set(item, piece)
 
     def _set(self, item: pg.PlotDataItem, points_px: np.ndarray) -> None:

@@ -25,14 +25,16 @@ class PacsActions:
         """Show the study browser (not modal: the window stays usable)."""
         if self.browser is None:
             self.browser = PacsBrowser(self.window, self.last_node())
-            self.browser.opened.connect(lambda _paths: self.settings().setValue("pacs_node", self.browser.node_edit.text()))
+            self.browser.opened.connect(
+                lambda _paths: self.settings().setValue("pacs_node", self.browser.node_edit.text())
+            )
         self.browser.show()
         self.browser.raise_()
         return self.browser
 
     def ask_and_send(self) -> GeneratorWorker | None:
         text, ok = QInputDialog.getText(self.window, "Send results to PACS", f"Node ({NODE_HINT}):",
-                                        QLineEdit.Normal, self.last_node())
+                                        QLineEdit.EchoMode.Normal, self.last_node())
         return self.send(text) if ok and text.strip() else None
 
     def send(self, node_text: str) -> GeneratorWorker | None:

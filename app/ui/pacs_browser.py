@@ -12,9 +12,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QGridLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 from app.data.dicom_dates import display_date
 from app.ui.workers import GeneratorWorker
@@ -25,10 +37,10 @@ NODE_HINT = "AET@HOST:PORT, a DICOMweb URL, or a saved node name"
 def _table(headers: list[str]) -> QTableWidget:
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
-    table.setSelectionBehavior(QAbstractItemView.SelectRows)
-    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setStretchLastSection(True)
     return table
 
@@ -48,7 +60,7 @@ class PacsBrowser(QDialog):
 
     def __init__(self, window, node_text: str = "", our_aet: str = "CARDIOTRACE") -> None:
         super().__init__(window)
-        self.window = window
+        self.main_window = window
         self.setWindowTitle("Open from PACS")
         self.resize(980, 620)
         self.studies: list = []
@@ -290,11 +302,11 @@ class PacsBrowser(QDialog):
             files = sorted(Path(item.folder).glob("*.dcm"))
             paths.append(str(files[0] if len(files) == 1 else item.folder))
         self.set_status(f"Retrieved {sum(r.n_instances for r in retrieved)} images; opening…")
-        self.window.open_paths(paths)
+        self.main_window.open_paths(paths)
         self.opened.emit(paths)
         self.set_status(f"Opening {len(paths)} series in the viewer.")
 
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self.worker is not None:
             self.worker.cancel()
             self.worker.wait()

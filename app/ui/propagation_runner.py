@@ -59,11 +59,14 @@ class PropagationRunner(QObject):
         command.measure_later = False
         if not propagating:
             return
+        assert span is not None  # propagating
         st = study[command.index]
         if st.contour(command.key, command.kind) is not command.new:
             return  # not applied (rejected)
         neighbours = neighbour_contours(st, command.key, command.kind, span)
-        job = (st.recording, command.key, command.kind, command.old, command.new, span, neighbours)
+        old, new = command.old, command.new
+        assert old is not None and new is not None  # propagating
+        job = (st.recording, command.key, command.kind, old, new, span, neighbours)
         moves = self._stack_moves
 
         def run(cancel):

@@ -49,7 +49,7 @@ class ReportActions:
         last = str(actions.settings().value(EXPORT_DIR_KEY, "") or "")
         if last and Path(last).is_dir() and os.access(last, os.W_OK):
             return last
-        documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+        documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
         return documents if documents and Path(documents).is_dir() else str(Path.home())
 
     def _remember_dir(self, folder: str | Path) -> None:

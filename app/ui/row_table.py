@@ -11,9 +11,11 @@ class RowTable(QTableWidget):
         super().__init__(0, len(headers), parent)
         self.setHorizontalHeaderLabels(list(headers))
         self.verticalHeader().setVisible(False)
-        self.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.setSelectionBehavior(QTableWidget.SelectRows)
-        self.setSelectionMode(QTableWidget.SingleSelection)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         for col, tip in enumerate(tips):
-            self.horizontalHeaderItem(col).setToolTip(tip)
+            header = self.horizontalHeaderItem(col)
+            assert header is not None  # set just above
+            header.setToolTip(tip)
         self.setToolTip(tooltip)

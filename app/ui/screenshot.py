@@ -39,7 +39,11 @@ def main(argv=None) -> int:
     if args.truth:
         from app.data.phantom import load_truth
 
-        window.controller.segmenter_for = lambda rec: (lambda r, t=load_truth(rec.source_path): t.labels)
+        def truth_segmenter(rec):
+            truth = load_truth(rec.source_path)  # read once per recording, as the segmenter is made
+            return lambda r: truth.labels
+
+        window.controller.segmenter_for = truth_segmenter
     elif args.labels:
         from pathlib import Path
 
@@ -56,7 +60,7 @@ def main(argv=None) -> int:
     for index in range(len(window.study)):
         if window.study[index].analysed:
             continue
-        done = []
+        done: list[bool] = []
         window.controller.analysis_done.connect(lambda i, ok, d=done: d.append(ok))
         window.controller.analyse(index)
         deadline = time.monotonic() + 600

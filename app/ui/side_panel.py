@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import (QAbstractSpinBox, QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
-                               QGroupBox, QLabel, QListWidget, QPushButton, QRadioButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.analysis.rubber_band import DEFAULT_RADIUS_MM
 from app.data.recording import VIEWS
@@ -24,11 +37,11 @@ class WheelOnlyWhenFocused(QObject):
     def __init__(self, panel: QWidget) -> None:
         super().__init__(panel)
         for field in panel.findChildren(QAbstractSpinBox) + panel.findChildren(QComboBox):
-            field.setFocusPolicy(Qt.StrongFocus)
+            field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             field.installEventFilter(self)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+        if event.type() == QEvent.Type.Wheel and isinstance(watched, QWidget) and not watched.hasFocus():
             event.ignore()
             return True
         return False

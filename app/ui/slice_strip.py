@@ -27,11 +27,12 @@ def thumbnail(image: np.ndarray, outlines=(), dimmed: bool = False, size: int = 
     if dimmed:
         grey = (grey * 0.35).astype(np.uint8)
     h, w = grey.shape
-    qimage = QImage(np.ascontiguousarray(grey).data, w, h, w, QImage.Format_Grayscale8).copy()
-    pix = QPixmap.fromImage(qimage).scaled(size, size, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+    qimage = QImage(np.ascontiguousarray(grey).data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+    pix = QPixmap.fromImage(qimage).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation)
     scale = min(size / w, size / h)
     painter = QPainter(pix)
-    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     for points, rgb in outlines:
         painter.setPen(QPen(QColor(*rgb), 1.2))
         painter.drawPolygon(QPolygonF([QPointF((x + 0.5) * scale, (y + 0.5) * scale) for x, y in points]))
@@ -46,14 +47,14 @@ class SliceStrip(QListWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setViewMode(QListView.IconMode)
-        self.setFlow(QListView.LeftToRight)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.LeftToRight)
         self.setWrapping(False)
-        self.setMovement(QListView.Static)
+        self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(THUMB_PX, THUMB_PX))
         self.setFixedHeight(THUMB_PX + 44)
         self.setSpacing(2)
-        self.setFocusPolicy(Qt.NoFocus)  # the arrow keys stay with the window's slice/frame actions
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the arrow keys stay with the window's slice/frame actions
         self.setToolTip(self._tip(True))
         self.currentRowChanged.connect(self._row_changed)
         self._filling = False

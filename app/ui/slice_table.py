@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QTableWidgetItem
 
 from app.ui.row_table import RowTable
-
 from app.workflow.study_edits import slice_volumes
 
 HEADERS = ("Use", "Slice", "ED cm²", "ES cm²", "ED ml", "ES ml")  # LV cavity area and slab volume
@@ -31,9 +30,9 @@ class SliceVolumeTable(RowTable):
                                    "LV cavity area at ES", "area x slice spacing at ED", "area x slice spacing at ES"),
                          "Untick a slice to leave it out of EDV, ESV, EF, the mass and the RV (Ctrl+Z undoes)", parent)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Stretch)  # fits the panel: no horizontal scrolling
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # fits the panel: no horizontal scrolling
         for col in (0, 1):
-            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.itemChanged.connect(self._item_changed)
         self.cellClicked.connect(lambda row, col: self.slice_clicked.emit(row) if col > 0 else None)
         self._filling = False
@@ -45,25 +44,27 @@ class SliceVolumeTable(RowTable):
         self.setRowCount(len(rows))
         for r, row in enumerate(rows):
             use = QTableWidgetItem()
-            use.setFlags(Qt.ItemIsUserCheckable | Qt.ItemIsEnabled)
-            use.setCheckState(Qt.Checked if row.included else Qt.Unchecked)
+            use.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+            use.setCheckState(Qt.CheckState.Checked if row.included else Qt.CheckState.Unchecked)
             self.setItem(r, 0, use)
             cells = (str(row.slice_index + 1), _text(_cm2(row.ed_area_mm2), 1), _text(_cm2(row.es_area_mm2), 1),
                      _text(row.ed_ml, 1), _text(row.es_ml, 1))
             for c, text in enumerate(cells, start=1):
                 item = QTableWidgetItem(text)
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if not row.included:
-                    item.setForeground(Qt.gray)
+                    item.setForeground(Qt.GlobalColor.gray)
                 self.setItem(r, c, item)
         self._filling = False
 
     def included(self, slice_index: int) -> bool:
-        return self.item(slice_index, 0).checkState() == Qt.Checked
+        item = self.item(slice_index, 0)
+        assert item is not None  # a row per slice
+        return item.checkState() == Qt.CheckState.Checked
 
     def _item_changed(self, item: QTableWidgetItem) -> None:
         if not self._filling and item.column() == 0:
-            self.include_changed.emit(item.row(), item.checkState() == Qt.Checked)
+            self.include_changed.emit(item.row(), item.checkState() == Qt.CheckState.Checked)
 
 
 def _cm2(value_mm2: float | None) -> float | None:

@@ -16,7 +16,8 @@ class StackPanels:
         self.window = window
         self.strip = SliceStrip()
         self.table = SliceVolumeTable()
-        self._thumb_key = None  # (state id, ED frame, contours id, excluded) the thumbnails were drawn for
+        # (state id, ED frame, contours id, excluded) the thumbnails were drawn for
+        self._thumb_key: tuple[object, ...] | None = None
         self.strip.slice_chosen.connect(self.show_slice)
         self.table.slice_clicked.connect(self.show_slice)
         self.table.include_changed.connect(self._include_changed)

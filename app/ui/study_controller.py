@@ -8,7 +8,9 @@ when one exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -20,6 +22,9 @@ from app.workflow import autosave
 from app.workflow.edits import AnalysisEdit, EditCommand
 from app.workflow.results import RecordingAnalysis
 from app.workflow.study import StudyState
+
+if TYPE_CHECKING:  # heavy imports stay lazy
+    from app.workflow.segment_step import Segmenter
 
 
 class UndoableEdit(QUndoCommand):
@@ -63,7 +68,8 @@ class StudyController(QObject):
         self.study.events.modified.connect(self._modified)
         self.workers: dict[int, GeneratorWorker] = {}
         self._traced: dict[int, dict[tuple[int, int], TracedFrame]] = {}
-        self.segmenter_for = lambda recording: None  # tests inject a segmenter factory here
+        # tests inject a segmenter factory here
+        self.segmenter_for: Callable[[Recording], Segmenter | None] = lambda recording: None
         self.echo_hysteresis = 0.0  # label hysteresis margin for echo analyses (Analysis menu: steady contours)
         self.with_strain = True
         self._restoring = False
@@ -175,7 +181,7 @@ class StudyController(QObject):
 
     def traced(self, index: int | None) -> dict:
         """The contours the running analysis of `index` has traced so far (empty when none runs)."""
-        return self._traced.get(index, {})
+        return self._traced.get(index, {}) if index is not None else {}
 
     def _partials(self, index: int, items: tuple) -> None:
         if index not in self.workers:  # a batch queued before the analysis ended

@@ -4,8 +4,7 @@ and Help > About (version, shipped models with their validation headline, resear
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
-                               QVBoxLayout)
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QVBoxLayout
 
 from app.analysis.body_size import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 
@@ -21,20 +20,20 @@ class PatientDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Patient: height, weight and sex")
         form = QFormLayout()
-        self.height = _size_box(HEIGHT_RANGE_CM, " cm", 0, height_cm)
+        self.height_box = _size_box(HEIGHT_RANGE_CM, " cm", 0, height_cm)
         self.weight = _size_box(WEIGHT_RANGE_KG, " kg", 1, weight_kg)
         self.sex = QComboBox()
         for label, code in SEXES:
             self.sex.addItem(label, code)
         self.sex.setCurrentIndex(max(self.sex.findData((sex or "").upper()[:1]), 0))
-        form.addRow("Height", self.height)
+        form.addRow("Height", self.height_box)
         form.addRow("Weight", self.weight)
         form.addRow("Sex", self.sex)
         note = QLabel("Height and weight give the body surface area (Mosteller) and the indexed values; the sex "
                       "selects the normal ranges. They apply to every recording of this study.")
         note.setWordWrap(True)
         note.setStyleSheet("color: gray")
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -43,7 +42,7 @@ class PatientDialog(QDialog):
         layout.addWidget(buttons)
 
     def values(self) -> tuple[float | None, float | None, str]:
-        return _box_value(self.height), _box_value(self.weight), self.sex.currentData()
+        return _box_value(self.height_box), _box_value(self.weight), self.sex.currentData()
 
 
 def _size_box(rng: tuple[float, float], unit: str, decimals: int, value: float | None) -> QDoubleSpinBox:
@@ -63,7 +62,7 @@ def _box_value(box: QDoubleSpinBox) -> float | None:
 def ask_patient_details(parent, height_cm, weight_kg, sex) -> tuple[float | None, float | None, str] | None:
     """The values typed in, or None when cancelled."""
     dialog = PatientDialog(parent, height_cm, weight_kg, sex)
-    return dialog.values() if dialog.exec() == QDialog.Accepted else None
+    return dialog.values() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
 def about_html() -> str:
@@ -90,9 +89,9 @@ class AboutDialog(QDialog):
         self.setWindowTitle("About CardioTrace")
         self.text = QLabel(about_html())
         self.text.setWordWrap(True)
-        self.text.setTextFormat(Qt.RichText)
+        self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setMinimumWidth(560)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)

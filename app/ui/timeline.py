@@ -11,7 +11,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
 
-from app.report.palette import ED_RGB as ED_COLOUR, ES_RGB as ES_COLOUR  # the PDF uses the same
+from app.report.palette import (
+    ED_RGB as ED_COLOUR,  # the PDF uses the same
+    ES_RGB as ES_COLOUR,
+)
 
 FLAG_COLOUR = (255, 150, 0)
 EDIT_COLOUR = (0, 210, 255)
@@ -53,7 +56,7 @@ class Timeline(QObject):
             item.setZValue(26)
             plot.addItem(item)
         self._updating = False
-        self._shown = None
+        self._shown: tuple[tuple[int, ...], tuple[int, ...], int] | None = None
 
     def set_frame_count(self, n_frames: int) -> None:
         self.n_frames = n_frames

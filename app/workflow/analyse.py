@@ -3,10 +3,11 @@
 load -> segment -> contours -> ED/ES -> measure (once) -> strain -> view check, as one cancellable task
 (app.tasks): `analyze_recording(recording, ...)` yields Progress and finally one RecordingAnalysis; when
 `cancel` fires it stops without a result. Partial results ride on the Progress (the viewer shows them as they
-come): each frame's contours as traced (segment_step), then the analysis without strain once measured. `analyze_file(path, options)` starts from the file (the batch
-runner); `load(path, options)` is the loading step alone (the CLI loads every file of a study first, to check
-that they are one patient's). The viewer's edits re-enter at the measuring step: `measure` is the one function
-that turns contours (the analysis' or the edited ones) and ED/ES frames into Measurements.
+come): each frame's contours as traced (segment_step), then the analysis without strain once measured.
+`analyze_file(path, options)` starts from the file (the batch runner); `load(path, options)` is the loading step alone
+(the CLI loads every file of a study first, to check that they are one patient's). The viewer's edits re-enter at the
+measuring step: `measure` is the one function that turns contours (the analysis' or the edited ones) and ED/ES frames
+into Measurements.
 
 - segmenting: app.workflow.segment_step (default networks, or a given segmenter / label map);
 - ED/ES: TempReg-Net (app.ml.edes.predict_ed_es, models/ed_es) fused with the segmented LV curve and checked
@@ -24,9 +25,10 @@ that turns contours (the analysis' or the edited ones) and ED/ES frames into Mea
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -36,7 +38,7 @@ from app.analysis.edes_curve import without_spikes
 from app.analysis.edes_fusion import EdEsChoice, choose_ed_es
 from app.data.recording import ECHO_VIEW_NAMES, Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
-from app.tasks import Progress, is_cancelled, scaled
+from app.tasks import Cancel, Progress, is_cancelled, scaled
 from app.workflow.frame_quality import spike_frames
 from app.workflow.lv_curves import LvCurves, trace_curves
 from app.workflow.measure import curve_beats, curve_events, measure_curves
@@ -88,7 +90,7 @@ def with_body_size(recording: Recording, height_cm: float | None, weight_kg: flo
     return replace(recording, patient=patient)
 
 
-def analyze_file(path: str | Path, options: AnalysisOptions = AnalysisOptions(), cancel=None
+def analyze_file(path: str | Path, options: AnalysisOptions = AnalysisOptions(), cancel: Cancel = None
                  ) -> Iterator[Progress | RecordingAnalysis]:
     """Load, then analyse with the options' network and strain (the batch runner's one call)."""
     yield Progress(0.0, "reading")
@@ -99,7 +101,7 @@ def analyze_file(path: str | Path, options: AnalysisOptions = AnalysisOptions(),
 
 
 def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = None, segmenter_name: str = "",
-                      strain: bool = False, motion: str = "classical", cancel=None
+                      strain: bool = False, motion: str = "classical", cancel: Cancel = None
                       ) -> Iterator[Progress | RecordingAnalysis]:
     """Segment, trace, find ED/ES, measure once, add strain (when asked and it applies) and the view check."""
     check_supported(recording)
@@ -129,9 +131,11 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
                                  view_check=view_check(recording), rv_left_out=traced.rv_left_out)
     if with_strain:
         yield Progress(share + 0.03, "measured; tracking strain", analysis)  # the values, shown before the strain
-        analysis = yield from scaled(strain_step(analysis, motion, cancel), share + 0.03, share + 0.03 + STRAIN_SHARE)
-        if analysis is None or is_cancelled(cancel):
+        with_strain_done = yield from scaled(strain_step(analysis, motion, cancel), share + 0.03,
+                                             share + 0.03 + STRAIN_SHARE)
+        if with_strain_done is None or is_cancelled(cancel):
             return
+        analysis = with_strain_done
     yield Progress(1.0, "done")
     yield analysis
 
@@ -208,8 +212,11 @@ def detect_ed_es_events(recording: Recording, curves: LvCurves) -> EdEsChoice:
                         recording.is_gated_cycle)
 
 
-def measure(recording: Recording, contours, *, ed_frames=None, es_frames=None, edited=frozenset(),
-            confidence=None, segmenter_flags=None, edited_frames=(), rv_contours=None) -> Measurements:
+def measure(recording: Recording, contours: Any, *, ed_frames: Sequence[int] | None = None,
+            es_frames: Sequence[int] | None = None, edited: Iterable[str] = frozenset(),
+            confidence: np.ndarray | None = None, segmenter_flags: Mapping[int, Sequence[str]] | None = None,
+            edited_frames: Sequence[int] = (), rv_contours: Sequence[Sequence[np.ndarray | None]] | None = None
+            ) -> Measurements:
     """The measuring step on its own: the viewer re-enters the analysis here after every edit (the contours as
     edited, the ED/ES frames as set), keeping the segmenter's per-frame flags."""
     curves = trace_curves(recording, contours, confidence=confidence, edited_frames=edited_frames,

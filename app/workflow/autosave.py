@@ -20,12 +20,17 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.data.recording import Recording
+
+if TYPE_CHECKING:  # for annotations only
+    from app.workflow.study import StudyState
 
 SUFFIX = ".cardiotrace.json"
 DEBOUNCE_S = 1.5
@@ -60,7 +65,7 @@ def content_key(recording: Recording) -> str:
     frames = np.ascontiguousarray(recording.frames)
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"{frames.shape}|{frames.dtype.str}|{recording.series_description}|".encode("utf-8"))
-    digest.update(memoryview(frames).cast("B"))
+    digest.update(frames.data.cast("B"))
     return digest.hexdigest()
 
 
@@ -91,11 +96,11 @@ def legacy_paths(source_path: Path | None, series: str = "") -> list[Path]:
     return [sidecar_path(source_path, series), fallback_path(source_path, series)]
 
 
-def source_fingerprint(recording: Recording) -> dict:
+def source_fingerprint(recording: Recording) -> dict[str, Any]:
     """What identifies the source: path, size (file, or sum over a folder), frame shape."""
     src = recording.source_path
-    out = {"path": str(src) if src else None, "shape": [int(v) for v in recording.frames.shape], "size": None,
-           "series": recording.series_description}
+    out: dict[str, Any] = {"path": str(src) if src else None, "shape": [int(v) for v in recording.frames.shape],
+                              "size": None, "series": recording.series_description}
     if src is not None and Path(src).exists():
         p = Path(src)
         out["size"] = p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*")
@@ -103,7 +108,7 @@ def source_fingerprint(recording: Recording) -> dict:
     return out
 
 
-def write_atomic(path: Path, data: dict) -> None:
+def write_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write JSON to `path` atomically (temp file in the same folder + fsync + os.replace)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +135,7 @@ def write_atomic(path: Path, data: dict) -> None:
         pass  # some filesystems do not allow fsync on a directory
 
 
-def save(data: dict, key: str) -> Path:
+def save(data: dict[str, Any], key: str) -> Path:
     """Save the state of the recording with this content key in the user data folder; returns the path."""
     path = saved_path(key)
     try:
@@ -140,7 +145,7 @@ def save(data: dict, key: str) -> Path:
     return path
 
 
-def read(path: Path) -> dict:
+def read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -153,7 +158,7 @@ def read(path: Path) -> dict:
 @dataclass(frozen=True)
 class SavedState:
     path: Path
-    data: dict
+    data: dict[str, Any]
     legacy: bool  # found beside the source or under the old per-path name: write it to saved_path(key)
 
 
@@ -170,12 +175,12 @@ def find_saved(key: str, source_path: Path | None = None, series: str = "") -> S
     return SavedState(path, read(path), legacy=True)
 
 
-def matches_source(data: dict, recording: Recording, key: str = "") -> bool:
+def matches_source(data: dict[str, Any], recording: Recording, key: str = "") -> bool:
     """True when the saved state was made on this recording: the same content key, or (a legacy file
     without one) the same shape, file size and series."""
     saved = data.get("source") or {}
     if key and saved.get("content_key"):
-        return saved["content_key"] == key
+        return bool(saved["content_key"] == key)
     now = source_fingerprint(recording)
     return (saved.get("shape") == now["shape"] and saved.get("size") in (None, now["size"])
             and saved.get("series", now["series"]) == now["series"])
@@ -191,7 +196,7 @@ class SaveResult:
 class AutosaveScheduler:
     """Which recordings have unsaved edits, and since when (monotonic seconds)."""
 
-    def __init__(self, delay_s: float = DEBOUNCE_S, clock=time.monotonic) -> None:
+    def __init__(self, delay_s: float = DEBOUNCE_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.delay_s = delay_s
         self._clock = clock
         self._dirty: set[int] = set()
@@ -215,7 +220,7 @@ class AutosaveScheduler:
     def due(self) -> bool:
         return self.pending and self._clock() - self._last_edit_s >= self.delay_s
 
-    def flush(self, study) -> list[SaveResult]:
+    def flush(self, study: StudyState) -> list[SaveResult]:
         """Save every dirty recording opened from a file; failures stay dirty and are reported."""
         results = []
         for index in sorted(self._dirty):

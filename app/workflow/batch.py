@@ -22,13 +22,16 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from app.paths import atomic_target
-from app.tasks import Progress, is_cancelled, run_task
+from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.workflow.analyse import AnalysisOptions, analyze_file
 from app.workflow.batch_inputs import BatchItem, source_stamp
 from app.workflow.results import RecordingAnalysis
+
+if TYPE_CHECKING:  # cohort imports dask, only for --workers / --scheduler
+    from app.workflow.cohort import Outcome
 
 RESULT_FORMAT = "cardiotrace-batch-result"
 SUMMARY_COLUMNS = ("source", "series_key", "status", "resumed", "error", "modality", "view", "frames",
@@ -45,8 +48,8 @@ class BatchOutputs:
     (JSON) and the item's row of summary.csv."""
 
     files: dict[str, str]
-    measurements: dict
-    row: dict
+    measurements: dict[str, Any]
+    row: dict[str, Any]
 
 
 ExportFn = Callable[[RecordingAnalysis, Path], BatchOutputs]
@@ -88,11 +91,12 @@ def is_finished(item: BatchItem, out_dir: Path) -> bool:
         return False
     stamp = source_stamp(item)
     old = data.get("source", {})
-    return old.get("size") == stamp["size"] and old.get("mtime_ns") == stamp["mtime_ns"]
+    return bool(old.get("size") == stamp["size"] and old.get("mtime_ns") == stamp["mtime_ns"])
 
 
-def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn, export: ExportFn, stream=None,
-              cancel=None, workers: int | None = None, scheduler: str | None = None) -> BatchSummary:
+def run_batch(items: list[BatchItem], out_dir: str | Path, analyse: AnalyseFn, export: ExportFn,
+              stream: TextIO | None = None, cancel: Cancel = None, workers: int | None = None,
+              scheduler: str | None = None) -> BatchSummary:
     """Analyse the items in order (see the module docstring). cancel: threading.Event or callable;
     when it fires the run stops before the next item with summary.interrupted set (resumable).
     workers / scheduler: one Dask task per item instead, on a local cluster of `workers` processes or the
@@ -114,8 +118,10 @@ def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn, export: Expor
                 summary.skipped.append(item.key)
                 bar.line(i, item.label, "already done, skipped")
                 continue
-            status = _run_one(item, out_dir, analyse, export,
-                              lambda p, i=i, item=item: bar.update(i, item.label, p.fraction, p.message))
+            def on_progress(p: Progress, i: int = i, item: BatchItem = item) -> None:
+                bar.update(i, item.label, p.fraction, p.message)
+
+            status = _run_one(item, out_dir, analyse, export, on_progress)
             (summary.done if status["status"] == "ok" else summary.failed).append(item.key)
             bar.line(i, item.label, "ok" if status["status"] == "ok" else f"FAILED: {status['error']}")
             manifest["items"][item.key] = status
@@ -131,15 +137,15 @@ def run_batch(items: list[BatchItem], out_dir, analyse: AnalyseFn, export: Expor
     return summary
 
 
-def _run_on_cluster(items, out_dir: Path, analyse: AnalyseFn, export: ExportFn, stream, workers, scheduler
-                    ) -> BatchSummary:
+def _run_on_cluster(items: list[BatchItem], out_dir: Path, analyse: AnalyseFn, export: ExportFn,
+                    stream: TextIO | None, workers: int | None, scheduler: str | None) -> BatchSummary:
     from functools import partial
 
     from app.workflow.cohort import run_cohort
 
     manifest, summary = _read_manifest(out_dir), BatchSummary(out_dir)
 
-    def record(outcome) -> None:
+    def record(outcome: Outcome[BatchItem]) -> None:
         if outcome.status != "skipped":
             manifest["items"][outcome.key] = outcome.value or {"status": "failed", "error": outcome.error}
             _write_json(out_dir / "manifest.json", manifest)
@@ -167,10 +173,11 @@ def one_core_worker() -> None:
     tune_allocator(over_environment=True)
 
 
-def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, export: ExportFn, on_progress) -> dict:
+def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, export: ExportFn,
+             on_progress: Callable[[Progress], None]) -> dict[str, Any]:
     started = time.monotonic()
     stamp = source_stamp(item)
-    record = {"format": RESULT_FORMAT, "version": 1, "source": {"path": str(item.path), **stamp},
+    record: dict[str, Any] = {"format": RESULT_FORMAT, "version": 1, "source": {"path": str(item.path), **stamp},
               "series_key": item.series_key, "result": f"{item.result_name}.result.json"}
     try:
         analysis = analyse(item, on_progress)
@@ -179,7 +186,7 @@ def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, export: ExportF
                       analysis=analysis.to_json_dict())
     except KeyboardInterrupt:
         raise
-    except Exception as exc:  # any failure of one file is reported, the batch goes on
+    except Exception as exc:  # noqa: BLE001 - any failure of one file is reported, the batch goes on
         record.update(status="failed", error=_error_text(exc), outputs={}, summary={},
                       traceback=traceback.format_exc(limit=6) if not _expected(exc) else "")
     record["seconds"] = round(time.monotonic() - started, 3)
@@ -189,7 +196,6 @@ def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, export: ExportF
 
 def _expected(exc: Exception) -> bool:
     from app.data.errors import LoadError
-
     from app.workflow.results import AnalysisError
 
     return isinstance(exc, (LoadError, AnalysisError, ValueError, OSError))
@@ -212,8 +218,8 @@ def write_summary(items: list[BatchItem], out_dir: Path, resumed: set[str]) -> P
     return path
 
 
-def _summary_row(item: BatchItem, out_dir: Path, resumed: bool) -> dict:
-    row = {"source": str(item.path), "series_key": item.series_key or "", "status": "not run",
+def _summary_row(item: BatchItem, out_dir: Path, resumed: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {"source": str(item.path), "series_key": item.series_key or "", "status": "not run",
            "resumed": "yes" if resumed else "no"}
     try:
         data = json.loads((out_dir / f"{item.result_name}.result.json").read_text(encoding="utf-8"))
@@ -225,7 +231,7 @@ def _summary_row(item: BatchItem, out_dir: Path, resumed: bool) -> dict:
     return row
 
 
-def _read_manifest(out_dir: Path) -> dict:
+def _read_manifest(out_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
         if isinstance(data, dict) and isinstance(data.get("items"), dict):
@@ -235,7 +241,7 @@ def _read_manifest(out_dir: Path) -> dict:
     return {"format": "cardiotrace-batch-manifest", "version": 1, "items": {}}
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: dict[str, Any]) -> None:
     with atomic_target(path) as tmp:
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
@@ -243,7 +249,7 @@ def _write_json(path: Path, data: dict) -> None:
 class TextProgress:
     """A text progress bar on a stream: redrawn in place on a terminal, plain lines otherwise."""
 
-    def __init__(self, total: int, stream, width: int = 24) -> None:
+    def __init__(self, total: int, stream: TextIO, width: int = 24) -> None:
         self.total, self.stream, self.width = max(total, 1), stream, width
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self._last = 0.0

@@ -14,6 +14,7 @@ A FILE argument is always kept, so a broken file named on the command line lands
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class BatchItem:
         return f"{stem}-{digest}"
 
 
-def source_stamp(item: BatchItem) -> dict:
+def source_stamp(item: BatchItem) -> dict[str, int]:
     """{"size": total bytes, "mtime_ns": newest modification} of the item's files (or its path)."""
     files = list(item.files) or ([p for p in sorted(item.path.rglob("*")) if p.is_file()]
                                  if item.path.is_dir() else [item.path])
@@ -58,7 +59,7 @@ def source_stamp(item: BatchItem) -> dict:
     return {"size": size, "mtime_ns": mtime, "files": len(files)}
 
 
-def collect_inputs(paths, exclude: Path | None = None) -> list[BatchItem]:
+def collect_inputs(paths: Iterable[str | Path], exclude: Path | None = None) -> list[BatchItem]:
     """BatchItems for the given files and folders, in a stable order, without duplicates."""
     items: list[BatchItem] = []
     seen: set[str] = set()
@@ -110,10 +111,11 @@ def _dicom_items(folder: Path, dicoms: list[Path]) -> list[BatchItem]:
         from app.data.readers import list_series
 
         series = list_series(folder)
-    except Exception:  # the readers cannot group them: analyse each file on its own
+    except Exception:  # noqa: BLE001 - the readers cannot group them: analyse each file on its own
         return [BatchItem(p) for p in dicoms]
     mine = {p.resolve() for p in dicoms}
-    items, grouped = [], set()
+    items: list[BatchItem] = []
+    grouped: set[Path] = set()
     for info in series:  # list_series may look into subfolders: keep only this folder's DICOM files
         paths = tuple(q for q in (Path(p).resolve() for p in (info.paths or ())) if q in mine)
         grouped.update(paths)

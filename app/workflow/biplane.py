@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from app.analysis.volumes import biplane_volume_ml, ejection_fraction_pct
+from app.data.recording import Recording
 from app.workflow.lv_curves import frame_disks
 from app.workflow.results import Measurements
 
+# (recording, its contours per frame: FrameContours or a list, its measurements)
+Triple = tuple[Recording, Any, Measurements]
 
-def _mean_disks(recording, contours, frames):
-    found = [frame_disks(recording, contours[f]) for f in frames]
-    found = [d for d in found if d is not None]
+
+def _mean_disks(recording: Recording, contours: Any, frames: Sequence[int]) -> tuple[np.ndarray, float] | None:
+    found = [d for d in (frame_disks(recording, contours[f]) for f in frames) if d is not None]
     if not found:
-        return None, None
+        return None
     return np.mean([d.diameters_mm for d in found], axis=0), float(np.mean([d.length_mm for d in found]))
 
 
-def biplane_measurements(a4c, a2c) -> Measurements | None:
+def biplane_measurements(a4c: Triple, a2c: Triple) -> Measurements | None:
     """Biplane disks from two (recording, contours, measurements) triples (A4C, A2C), or None."""
     (rec4, c4, m4), (rec2, c2, m2) = a4c, a2c
     beats4, beats2 = ([b for b in m.beats if b.trusted] for m in (m4, m2))
     if not beats4 or not beats2:
         return None
-    ed4, l_ed4 = _mean_disks(rec4, c4, [b.ed_frame for b in beats4])
-    es4, l_es4 = _mean_disks(rec4, c4, [b.es_frame for b in beats4])
-    ed2, l_ed2 = _mean_disks(rec2, c2, [b.ed_frame for b in beats2])
-    es2, l_es2 = _mean_disks(rec2, c2, [b.es_frame for b in beats2])
-    if any(x is None for x in (ed4, es4, ed2, es2)):
+    at_ed4 = _mean_disks(rec4, c4, [b.ed_frame for b in beats4])
+    at_es4 = _mean_disks(rec4, c4, [b.es_frame for b in beats4])
+    at_ed2 = _mean_disks(rec2, c2, [b.ed_frame for b in beats2])
+    at_es2 = _mean_disks(rec2, c2, [b.es_frame for b in beats2])
+    if at_ed4 is None or at_es4 is None or at_ed2 is None or at_es2 is None:
         return None
+    (ed4, l_ed4), (es4, l_es4), (ed2, l_ed2), (es2, l_es2) = at_ed4, at_es4, at_ed2, at_es2
     edv = biplane_volume_ml(ed4, ed2, l_ed4, l_ed2)
     esv = biplane_volume_ml(es4, es2, l_es4, l_es2)
     cal = rec4.calibrated and rec2.calibrated

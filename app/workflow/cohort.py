@@ -20,10 +20,14 @@ import logging
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
 
 from distributed.diagnostics.plugin import WorkerPlugin  # this module is imported only to run on Dask
+
+if TYPE_CHECKING:
+    from distributed import Client, Future, Worker
 
 Item = TypeVar("Item")
 STATUSES = ("ok", "failed", "skipped")
@@ -45,7 +49,7 @@ class Outcome(Generic[Item]):
 
 @dataclass(frozen=True)
 class CohortSummary:
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[Outcome[Any], ...]
     workers: int
     wall_s: float
 
@@ -69,21 +73,26 @@ class CohortSummary:
         return {o.key: o.error for o in self.outcomes if o.status == "failed"}
 
 
-def guarded(task: Callable, item) -> tuple[str, str, object, float]:
+def guarded(task: Callable[[Item], object], item: Item) -> tuple[str, str, object, float]:
     """Run task(item) on a worker: (status, error, value, seconds); an exception is the item's error."""
     started = time.perf_counter()
     try:
         value = task(item)
-    except Exception as exc:  # one recording's failure is reported, never raised into the cluster
+    except Exception as exc:  # noqa: BLE001 - one recording's failure is reported, never raised into the cluster
         text = " ".join(str(exc).split()) or exc.__class__.__name__
-        return "failed", f"{exc.__class__.__name__}: {text}", traceback.format_exc(limit=6), time.perf_counter() - started
+        return (
+            "failed",
+            f"{exc.__class__.__name__}: {text}",
+            traceback.format_exc(limit=6),
+            time.perf_counter() - started,
+        )
     status = value.get("status", "ok") if isinstance(value, dict) else "ok"
     error = value.get("error", "") if isinstance(value, dict) else ""
     return ("ok" if status == "ok" else "failed"), str(error), value, time.perf_counter() - started
 
 
 @contextlib.contextmanager
-def cluster_client(workers: int | None = None, scheduler: str | None = None):
+def cluster_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Client]:
     """A dask.distributed Client: joined to `scheduler`, or on a new LocalCluster of `workers` processes
     with one thread each (closed on exit)."""
     from distributed import Client, LocalCluster
@@ -101,10 +110,10 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None):
         yield client
 
 
-def run_cohort(items: Sequence, task: Callable, *, key: Callable[[object], str] = str,
-               is_done: Callable[[object], bool] | None = None, workers: int | None = None,
-               scheduler: str | None = None, stream=None,
-               on_outcome: Callable[[Outcome], None] | None = None,
+def run_cohort(items: Sequence[Item], task: Callable[[Item], object], *, key: Callable[[Item], str] = str,
+               is_done: Callable[[Item], bool] | None = None, workers: int | None = None,
+               scheduler: str | None = None, stream: TextIO | None = None,
+               on_outcome: Callable[[Outcome[Item]], None] | None = None,
                worker_setup: Callable[[], None] | None = None) -> CohortSummary:
     """Run task(item) for every item not already done, one Dask task each (see the module docstring).
 
@@ -113,17 +122,17 @@ def run_cohort(items: Sequence, task: Callable, *, key: Callable[[object], str] 
     each item finishes (e.g. to update an index file); worker_setup(): run once in every worker process
     before its first task (and in workers that join later), e.g. to pin threads and import the task's
     libraries."""
-    stream = stream if stream is not None else sys.stderr
+    out = stream if stream is not None else sys.stderr
     started = time.perf_counter()
-    outcomes: dict[str, Outcome] = {}
-    todo = []
+    outcomes: dict[str, Outcome[Item]] = {}
+    todo: list[Item] = []
     for item in items:
         name = key(item)
         if name in outcomes or any(name == key(t) for t in todo):
             raise ValueError(f"two items share the key {name!r}")
         if is_done is not None and is_done(item):
             outcomes[name] = Outcome(name, item, "skipped")
-            _report(outcomes[name], stream, on_outcome, tty=False)
+            _report(outcomes[name], out, on_outcome, tty=False)
         else:
             todo.append(item)
     n_workers = 0
@@ -134,7 +143,7 @@ def run_cohort(items: Sequence, task: Callable, *, key: Callable[[object], str] 
             n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
             futures = {client.submit(guarded, task, item, key=f"recording-{key(item)}", pure=False): item
                        for item in todo}
-            _collect(futures, key, outcomes, stream, on_outcome)
+            _collect(futures, key, outcomes, out, on_outcome)
     ordered = tuple(outcomes[key(item)] for item in items)
     return CohortSummary(ordered, n_workers, time.perf_counter() - started)
 
@@ -150,16 +159,18 @@ class _WorkerSetup(WorkerPlugin):
     def __init__(self, setup: Callable[[], None]) -> None:
         self.setup_fn = setup
 
-    def setup(self, worker) -> None:
+    def setup(self, worker: Worker) -> None:
         self.setup_fn()
 
-    def teardown(self, worker) -> None:
+    def teardown(self, worker: Worker) -> None:
         import gc
 
         gc.freeze()
 
 
-def _collect(futures: dict, key, outcomes: dict, stream, on_outcome) -> None:
+def _collect(futures: dict[Future[tuple[str, str, object, float]], Item], key: Callable[[Item], str],
+             outcomes: dict[str, Outcome[Item]],
+             stream: TextIO, on_outcome: Callable[[Outcome[Item]], None] | None) -> None:
     from distributed import as_completed
 
     tty = bool(getattr(stream, "isatty", lambda: False)())
@@ -173,13 +184,14 @@ def _collect(futures: dict, key, outcomes: dict, stream, on_outcome) -> None:
         name = key(item)
         try:
             status, error, value, seconds = future.result()
-        except Exception as exc:  # the worker died or the task could not run there
+        except Exception as exc:  # noqa: BLE001 - the worker died or the task could not run there
             status, error, value, seconds = "failed", f"{exc.__class__.__name__}: {exc}", None, 0.0
         outcomes[name] = Outcome(name, item, status, error, value if status == "ok" else None, round(seconds, 3))
         _report(outcomes[name], stream, on_outcome, tty)
 
 
-def _report(outcome: Outcome, stream, on_outcome, tty: bool) -> None:
+def _report(outcome: Outcome[Item], stream: TextIO, on_outcome: Callable[[Outcome[Item]], None] | None,
+            tty: bool) -> None:
     if on_outcome is not None:
         on_outcome(outcome)
     if not tty or outcome.status == "failed":

@@ -2,8 +2,8 @@
 
 Analysis -> editing: each frame's endocardium, epicardium and LA become `CONTROL_POINTS` control points
 (open for long-axis borders, closed for the LA and short-axis borders); on short-axis MRI the RV border
-(FrameContours.rv) becomes the closed kind "rv", independent of the LV (a basal slice may hold only RV). Editing -> measurements: the
-smooth splines through the control points become LvContours again (annulus = ends of the endocardium,
+(FrameContours.rv) becomes the closed kind "rv", independent of the LV (a basal slice may hold only RV). Editing ->
+measurements: the smooth splines through the control points become LvContours again (annulus = ends of the endocardium,
 apex = farthest point), which `measure_recording` turns into volumes; frames whose controls are still the
 analysis' own are measured on the analysis' contours (so an edit changes the values of the edited frames only).
 """
@@ -11,12 +11,16 @@ analysis' own are measured on the analysis' contours (so an edit changes the val
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.analysis.contours import LvContours
 from app.workflow.results import RecordingAnalysis
 from app.workflow.splines import CONTROL_POINTS, ControlContour, control_from_dense
+
+if TYPE_CHECKING:  # recording_state imports this module
+    from app.workflow.recording_state import RecordingState
 
 LA_CONTROL_POINTS = 16
 LV_KINDS = ("endo", "epi", "la")
@@ -51,14 +55,14 @@ def control_contours_from_analysis(analysis: RecordingAnalysis) -> dict[tuple[in
     return out
 
 
-def rv_contours_per_frame(state) -> list:
+def rv_contours_per_frame(state: RecordingState) -> list[list[np.ndarray | None]]:
     """Per slice, per frame the dense closed RV border (N, 2) or None, from a RecordingState's "rv" controls
     (the analysis' own border where the control is still the analysis' one)."""
     rec = state.recording
     return [[_rv_border(state, s, f) for f in range(rec.n_frames)] for s in range(rec.n_slices)]
 
 
-def _rv_border(state, s: int, f: int):
+def _rv_border(state: RecordingState, s: int, f: int) -> np.ndarray | None:
     control = state.contours.get((s, f), {}).get("rv")
     if control is None or s in getattr(state, "excluded_slices", frozenset()):
         return None
@@ -76,7 +80,7 @@ class MadeFrame:
     lv: LvContours | None
     rv: np.ndarray | None
 
-    def to_json(self, current: dict[str, ControlContour]) -> dict | None:
+    def to_json(self, current: dict[str, ControlContour]) -> dict[str, Any] | None:
         """The parts of the frame whose controls are still `current` (the state's): {"lv", "rv"} dense contours
         with "lv_made"/"rv_made" saying which were kept; None when neither is."""
         lv_made = all(current.get(k) is self.controls.get(k) for k in LV_KINDS)
@@ -88,25 +92,26 @@ class MadeFrame:
         return {"lv": lv, "rv": rv, "lv_made": lv_made, "rv_made": rv_made}
 
     @classmethod
-    def from_json(cls, data: dict, controls: dict[str, ControlContour]) -> "MadeFrame":
+    def from_json(cls, data: dict[str, Any], controls: dict[str, ControlContour]) -> "MadeFrame":
         kept = {k: c for k, c in controls.items() if data.get("rv_made" if k == "rv" else "lv_made")}
         lv = None if data.get("lv") is None else LvContours.from_json_dict(data["lv"])
         rv = None if data.get("rv") is None else np.asarray(data["rv"], dtype=np.float64)
         return cls(kept, lv, rv)
 
 
-def made_frames(analysis: RecordingAnalysis, controls: dict) -> dict[tuple[int, int], MadeFrame]:
+def made_frames(analysis: RecordingAnalysis, controls: dict[tuple[int, int], dict[str, ControlContour]]
+                ) -> dict[tuple[int, int], MadeFrame]:
     """{(slice, frame): MadeFrame} of an analysis and the control contours made from it."""
     contours = analysis.contours
     per_slice = list(contours) if isinstance(contours, tuple) else [contours]
-    out = {}
+    out: dict[tuple[int, int], MadeFrame] = {}
     for (s, f), frame_controls in controls.items():
         fc = per_slice[s]
         out[(s, f)] = MadeFrame(dict(frame_controls), fc.frames[f], fc.rv[f] if f < len(fc.rv) else None)
     return out
 
 
-def _made(state, s: int, f: int, kinds: tuple[str, ...]) -> MadeFrame | None:
+def _made(state: RecordingState, s: int, f: int, kinds: tuple[str, ...]) -> MadeFrame | None:
     """Frame f of slice s as the analysis made it when its controls of `kinds` are still exactly the analysis'
     (not edited, not replaced), else None: the analysis' contours are measured as they are, only edited
     frames through their splines."""
@@ -127,7 +132,8 @@ def lv_from_controls(controls: dict[str, ControlContour]) -> LvContours | None:
         return None
     epi = controls.get("epi")
     la = controls.get("la")
-    cache = endo.__dict__.setdefault("_lv_cache", {})
+    cache: dict[tuple[int, int], tuple[ControlContour | None, ControlContour | None, LvContours | None]] = \
+        endo.__dict__.setdefault("_lv_cache", {})
     key = (id(epi), id(la))
     hit = cache.get(key)
     if hit is not None and hit[0] is epi and hit[1] is la:
@@ -145,14 +151,14 @@ def _build_lv(endo: ControlContour, epi: ControlContour | None, la: ControlConto
                                 None if la is None else la.dense())
 
 
-def lv_contours_per_frame(state) -> list:
-    """Per-frame LvContours (or None) for a RecordingState; a list per slice for a stack."""
+def lv_contours_per_frame(state: RecordingState) -> list[Any]:
+    """Per-frame LvContours (or None) for a RecordingState; a list per slice for a stack (list[list])."""
     rec = state.recording
     per_slice = [[_lv(state, s, f) for f in range(rec.n_frames)] for s in range(rec.n_slices)]
     return per_slice if rec.is_stack else per_slice[0]
 
 
-def _lv(state, s: int, f: int) -> LvContours | None:
+def _lv(state: RecordingState, s: int, f: int) -> LvContours | None:
     if (s, f) not in state.contours or s in getattr(state, "excluded_slices", frozenset()):  # left out by hand
         return None
     made = _made(state, s, f, LV_KINDS)
@@ -166,4 +172,6 @@ def long_axis_px(controls: dict[str, ControlContour]) -> np.ndarray | None:
     lv = lv_from_controls(controls)
     if lv is None or lv.annulus_px is None:
         return None
-    return np.stack([lv.base_mid_px, lv.apex_px])
+    base, apex = lv.base_mid_px, lv.apex_px
+    assert base is not None and apex is not None  # a long-axis contour has both
+    return np.stack([base, apex])

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from app.data.recording import Recording
 from app.workflow.propagate import PropagationRange
-from app.workflow.splines import ControlContour
+from app.workflow.recording_state import AnalysisSnapshot, ContourKey, RecordingState
 from app.workflow.results import RecordingAnalysis
-from app.workflow.recording_state import AnalysisSnapshot, ContourKey
+from app.workflow.splines import ControlContour
 from app.workflow.study import StudyState
 from app.workflow.study_analysis import ViewerAnalysis
 
@@ -42,20 +43,20 @@ class ContourEdit(EditCommand):
     span: PropagationRange | None = None
     text: str = "edit contour"
     measure_later: bool = False  # the first apply leaves the remeasurement to add_propagation / the runner
-    _changes: dict = field(default_factory=dict, repr=False)
-    _previous: dict = field(default_factory=dict, repr=False)
-    _previously_edited: set = field(default_factory=set, repr=False)
-    _previously_propagated: set = field(default_factory=set, repr=False)
+    _changes: dict[tuple[ContourKey, str], ControlContour | None] = field(default_factory=dict, repr=False)
+    _previous: dict[tuple[ContourKey, str], ControlContour | None] = field(default_factory=dict, repr=False)
+    _previously_edited: set[ContourKey] = field(default_factory=set, repr=False)
+    _previously_propagated: set[ContourKey] = field(default_factory=set, repr=False)
 
     def _plan(self, study: StudyState) -> None:
         st = study[self.index]
-        changes = {(self.key, self.kind): self.new}
+        changes: dict[tuple[ContourKey, str], ControlContour | None] = {(self.key, self.kind): self.new}
         if self.span is not None and self.new is not None and self.old is not None:
             changes.update(propagation_changes(st.recording, self.key, self.kind, self.old, self.new, self.span,
                                                neighbour_contours(st, self.key, self.kind, self.span)))
         self._remember(st, changes)
 
-    def _remember(self, st, changes: dict) -> None:
+    def _remember(self, st: RecordingState, changes: dict[tuple[ContourKey, str], ControlContour | None]) -> None:
         """Add changes to this command, keeping what they replace for the undo."""
         keys = {k for k, _ in changes}
         self._previous.update({ck: st.contour(ck[0], ck[1]) for ck in changes if ck not in self._changes})
@@ -71,7 +72,7 @@ class ContourEdit(EditCommand):
         study.set_contours(self.index, self._changes, edited_keys=keys, propagated_keys=keys - {self.key},
                            remeasure=not later)
 
-    def add_propagation(self, study: StudyState, changes: dict) -> None:
+    def add_propagation(self, study: StudyState, changes: dict[tuple[ContourKey, str], ControlContour | None]) -> None:
         """Apply a propagation computed elsewhere (a worker) as part of this applied edit: one undo step
         (remeasured here, also when the propagation reached no frame)."""
         changes = {ck: c for ck, c in changes.items() if ck[0] != self.key}
@@ -96,14 +97,14 @@ class ContourEdit(EditCommand):
         return sorted(k[1] for k, _ in self._changes if k != self.key)
 
 
-def neighbour_contours(st, key: ContourKey, kind: str, span: PropagationRange
+def neighbour_contours(st: RecordingState, key: ContourKey, kind: str, span: PropagationRange
                        ) -> dict[int, ControlContour | None]:
     """The frames' contours of `kind` a propagation over `span` around `key` may change (taken on the GUI
     thread, so a worker can use them); None where it must stop: no contour, or a correction by hand."""
     slice_index, frame = key
     first = max(frame - span.before, 0)
     last = min(frame + span.after, st.recording.n_frames - 1)
-    out = {}
+    out: dict[int, ControlContour | None] = {}
     for f in range(first, last + 1):
         k = (slice_index, f)
         hand_edited = k in st.edited_keys and k not in st.propagated_keys
@@ -111,8 +112,9 @@ def neighbour_contours(st, key: ContourKey, kind: str, span: PropagationRange
     return out
 
 
-def propagation_changes(recording, key: ContourKey, kind: str, old: ControlContour, new: ControlContour,
-                        span: PropagationRange, neighbours: dict[int, ControlContour | None]) -> dict:
+def propagation_changes(recording: Recording, key: ContourKey, kind: str, old: ControlContour, new: ControlContour,
+                        span: PropagationRange, neighbours: dict[int, ControlContour | None]
+                        ) -> dict[tuple[ContourKey, str], ControlContour | None]:
     """{(key, kind): contour} of the frames a correction reaches (app/workflow/propagate.py)."""
     from app.workflow.propagate import propagate_in_recording
 
@@ -129,7 +131,7 @@ class EdEsEdit(EditCommand):
     ed_frames: tuple[int, ...]
     es_frames: tuple[int, ...]
     text: str = "move ED/ES"
-    _old: tuple | None = field(default=None, repr=False)
+    _old: tuple[tuple[int, ...], tuple[int, ...], tuple[bool, bool]] | None = field(default=None, repr=False)
 
     def apply(self, study: StudyState) -> None:
         st = study[self.index]
@@ -138,6 +140,7 @@ class EdEsEdit(EditCommand):
         study.set_edes(self.index, self.ed_frames, self.es_frames, edited=True)
 
     def revert(self, study: StudyState) -> None:
+        assert self._old is not None  # apply ran first
         ed, es, was_edited = self._old
         study.set_edes(self.index, ed, es, edited=was_edited)
 
@@ -189,6 +192,7 @@ class AnalysisEdit(EditCommand):
         study.set_analysis(self.index, self.analysis, keep_edits=self.keep_edits)
 
     def revert(self, study: StudyState) -> None:
+        assert self._old is not None  # apply ran first
         study.restore_snapshot(self.index, self._old)
 
 
@@ -197,7 +201,7 @@ class ViewEdit(EditCommand):
     index: int
     view: str
     text: str = "set view"
-    _old: tuple | None = field(default=None, repr=False)
+    _old: tuple[str, bool] | None = field(default=None, repr=False)
 
     def apply(self, study: StudyState) -> None:
         st = study[self.index]
@@ -206,6 +210,7 @@ class ViewEdit(EditCommand):
         study.set_view(self.index, self.view, edited=True)
 
     def revert(self, study: StudyState) -> None:
+        assert self._old is not None  # apply ran first
         view, was_edited = self._old
         study.set_view(self.index, view, edited=was_edited)
 
@@ -217,7 +222,7 @@ class CalibrationEdit(EditCommand):
     index: int
     spacing_mm: tuple[float, float] | None
     text: str = "calibrate"
-    _old: tuple | None = field(default=None, repr=False)
+    _old: tuple[tuple[float, float] | None] | None = field(default=None, repr=False)
 
     def apply(self, study: StudyState) -> None:
         st = study[self.index]
@@ -226,6 +231,7 @@ class CalibrationEdit(EditCommand):
         study.set_calibration(self.index, self.spacing_mm)
 
     def revert(self, study: StudyState) -> None:
+        assert self._old is not None  # apply ran first
         study.set_calibration(self.index, self._old[0])
 
 

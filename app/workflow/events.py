@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
+
+Slot = Callable[..., object]
 
 
 class Signal:
@@ -10,20 +13,20 @@ class Signal:
 
     def __init__(self, name: str = "") -> None:
         self.name = name
-        self._slots: list[Callable] = []
+        self._slots: list[Slot] = []
 
-    def connect(self, slot: Callable) -> Callable:
+    def connect(self, slot: Slot) -> Slot:
         if slot not in self._slots:
             self._slots.append(slot)
         return slot
 
-    def disconnect(self, slot: Callable | None = None) -> None:
+    def disconnect(self, slot: Slot | None = None) -> None:
         if slot is None:
             self._slots.clear()
         elif slot in self._slots:
             self._slots.remove(slot)
 
-    def emit(self, *args) -> None:
+    def emit(self, *args: Any) -> None:
         for slot in list(self._slots):
             slot(*args)
 

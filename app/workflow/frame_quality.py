@@ -9,6 +9,8 @@ an ED or ES falls on it (`split_frames`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+
 import numpy as np
 
 from app.analysis.edes_curve import area_jump_frames
@@ -23,7 +25,8 @@ from app.workflow.results import (
 LOW_CONFIDENCE = 0.5
 
 
-def frame_quality(frames_present: np.ndarray, area: np.ndarray, confidence, edited_frames, issues) -> tuple:
+def frame_quality(frames_present: np.ndarray, area: np.ndarray, confidence: np.ndarray | None,
+                  edited_frames: Iterable[int], issues: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
     n = len(area)
     flags: list[list[str]] = [[] for _ in range(n)]
     # app.analysis.edes_curve: implausible against both neighbours; a split cavity's piece is no neighbour
@@ -44,7 +47,8 @@ def frame_quality(frames_present: np.ndarray, area: np.ndarray, confidence, edit
     return tuple(tuple(dict.fromkeys(f)) for f in flags)
 
 
-def merge_flags(issues: list, frame_flags) -> list:
+def merge_flags(issues: list[Sequence[str]], frame_flags: Mapping[int, Sequence[str]] | None
+                ) -> list[Sequence[str]]:
     if not frame_flags:
         return issues
     out = list(issues)
@@ -54,14 +58,14 @@ def merge_flags(issues: list, frame_flags) -> list:
     return out
 
 
-def spike_frames(quality) -> list[int]:
+def spike_frames(quality: Sequence[Sequence[str]]) -> list[int]:
     """Area-jump and cavity-split frames not edited by hand: left out of the curve ED/ES come from
     (without_spikes)."""
     unreliable = (FLAG_AREA_JUMP, FLAG_CAVITY_SPLIT)
     return [t for t, flags in enumerate(quality) if any(f in flags for f in unreliable) and FLAG_EDITED not in flags]
 
 
-def split_frames(quality) -> list[int]:
+def split_frames(quality: Sequence[Sequence[str]]) -> list[int]:
     """Cavity-split frames not edited by hand: the contour keeps the largest piece of a cavity cut in two, so
     the frame's volume is too small; an ED or ES there takes the volume interpolated from its neighbours."""
     return [t for t, flags in enumerate(quality) if FLAG_CAVITY_SPLIT in flags and FLAG_EDITED not in flags]

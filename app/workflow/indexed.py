@@ -9,6 +9,7 @@ reference ranges (app.workflow.reference_ranges) use the same names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.analysis.body_size import bsa_mosteller_m2, indexed
 
@@ -37,7 +38,7 @@ class IndexedValues:
         return dict(self.values).get(name)
 
 
-def body_surface_area_m2(patient) -> float | None:
+def body_surface_area_m2(patient: object) -> float | None:
     """Mosteller BSA of a PatientInfo, or None when height or weight is unknown or implausible."""
     h, w = getattr(patient, "height_cm", None), getattr(patient, "weight_kg", None)
     if h is None or w is None:
@@ -48,18 +49,18 @@ def body_surface_area_m2(patient) -> float | None:
         return None
 
 
-def indexed_values(measurements, patient) -> IndexedValues:
+def indexed_values(measurements: object, patient: object) -> IndexedValues:
     """The indexed values of one Measurements for the patient (all None without a BSA)."""
     bsa = body_surface_area_m2(patient)
     values = tuple((name, indexed(getattr(measurements, attr, None), bsa)) for name, attr, _ in INDEXED)
     return IndexedValues(getattr(patient, "height_cm", None), getattr(patient, "weight_kg", None), bsa, values)
 
 
-def indexed_json(measurements, patient) -> dict:
+def indexed_json(measurements: object, patient: object) -> dict[str, Any]:
     """JSON fields: height_cm, weight_kg, bsa_m2 and every indexed value (null when unknown)."""
     iv = indexed_values(measurements, patient)
 
-    def r(v, nd=2):
+    def r(v: float | None, nd: int = 2) -> float | None:
         return None if v is None else round(float(v), nd)
 
     return {"height_cm": r(iv.height_cm, 1), "weight_kg": r(iv.weight_kg, 1), "bsa_m2": r(iv.bsa_m2, 3),

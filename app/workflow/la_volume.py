@@ -16,11 +16,18 @@ the LV's (app.workflow.study_result.compose_study, the one place that picks them
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.analysis.polylines import polygon_area_px2
+
+if TYPE_CHECKING:  # for annotations only
+    from app.analysis.contours import LvContours
+    from app.data.recording import Recording
+    from app.workflow.results import Measurements
 
 AREA_LENGTH_FACTOR = 8.0 / (3.0 * math.pi)  # 0.85
 MM3_PER_ML = 1000.0
@@ -61,7 +68,7 @@ def area_length_ml(area_a4c_mm2: float, area_a2c_mm2: float, length_mm: float) -
     return AREA_LENGTH_FACTOR * area_a4c_mm2 * area_a2c_mm2 / length_mm / MM3_PER_ML
 
 
-def frame_la_mm(recording, lv) -> tuple[float, float] | None:
+def frame_la_mm(recording: Recording, lv: LvContours | None) -> tuple[float, float] | None:
     """(area mm^2, length mm) of one frame's LA border (LvContours with la_px and an annulus), or None."""
     if lv is None or lv.la_px is None or len(lv.la_px) < 3 or lv.base_mid_px is None or not recording.calibrated:
         return None
@@ -72,13 +79,13 @@ def frame_la_mm(recording, lv) -> tuple[float, float] | None:
     return (area, length) if area > 0 and length > 0 else None
 
 
-def _es_frames(measurements, es_frames) -> list[int]:
+def _es_frames(measurements: Measurements, es_frames: Iterable[int]) -> list[int]:
     """The ES frames of the trusted beats, else all of `es_frames`."""
     trusted = [b.es_frame for b in getattr(measurements, "beats", ()) if getattr(b, "trusted", False)]
     return trusted or list(es_frames)
 
 
-def _mean_la_mm(recording, lvs) -> tuple[float, float] | None:
+def _mean_la_mm(recording: Recording, lvs: Iterable[LvContours | None]) -> tuple[float, float] | None:
     """Mean (area mm^2, length mm) over the frames' LvContours (None entries skipped), or None."""
     found = [f for f in (frame_la_mm(recording, lv) for lv in lvs) if f is not None]
     if not found:
@@ -95,11 +102,11 @@ def _single(view: str, found: tuple[float, float]) -> LaVolume:
     return LaVolume(area_length_ml(area, area, length), area, area, length, length, (view,))
 
 
-def la_volume_of(view_items) -> LaVolume | None:
+def la_volume_of(view_items: Iterable[tuple[str, tuple[Recording, Any, Measurements]]]) -> LaVolume | None:
     """The LA volume from the study's chosen clips: (view, (recording, per-frame LvContours, Measurements))
     for its A4C and A2C (app.workflow.study_result picks them): biplane with a traced atrium in both, else
     single-plane from one of them (A4C first), else None."""
-    found = {}
+    found: dict[str, tuple[float, float]] = {}
     for view, (recording, contours, measurements) in view_items:
         frames = [t for t in _es_frames(measurements, measurements.es_frames) if 0 <= t < len(contours)]
         mean = _mean_la_mm(recording, (contours[t] for t in frames))

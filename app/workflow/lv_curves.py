@@ -9,26 +9,31 @@ the volumes from these curves.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from app.analysis.contours import LvContours, polygon_area_px2
+from app.analysis.contours import LvContours
 from app.analysis.edes_curve import without_spikes
-from app.analysis.volumes import contour_disks, slice_summation_ml
+from app.analysis.polylines import polygon_area_px2
+from app.analysis.volumes import Disks, contour_disks, slice_summation_ml
 from app.data.recording import Recording
 from app.workflow.frame_quality import frame_quality, merge_flags, spike_frames
-from app.workflow.results import AnalysisError, FrameContours
+from app.workflow.results import AnalysisError, FrameContours, Method
 
 SHORT_AXIS_VIEWS = ("psax", "sax")
 
 
 def pixel_scale(recording: Recording) -> tuple[float, float]:
-    return tuple(recording.spacing_mm) if recording.calibrated else (1.0, 1.0)
+    if not recording.calibrated:
+        return (1.0, 1.0)
+    row_mm, col_mm = recording.spacing_mm
+    return (row_mm, col_mm)
 
 
-def frame_disks(recording: Recording, contours: LvContours | None, with_chords: bool = True):
+def frame_disks(recording: Recording, contours: LvContours | None, with_chords: bool = True) -> Disks | None:
     """Disks (in mm, or px units when uncalibrated) of one long-axis frame, or None."""
     return contour_disks(contours, pixel_scale(recording), with_chords)
 
@@ -39,10 +44,12 @@ def disk_chords_px(recording: Recording, contours: LvContours | None) -> np.ndar
     if disks is None:
         return None
     sp = pixel_scale(recording)
-    return disks.chords_mm / np.array([sp[1], sp[0]])
+    chords: np.ndarray = disks.chords_mm / np.array([sp[1], sp[0]])
+    return chords
 
 
-def _long_axis_curves(recording: Recording, frames: Sequence[LvContours | None]):
+def _long_axis_curves(recording: Recording, frames: Sequence[LvContours | None]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(volume, area_px2, area_mm2, length_mm) per frame; NaN without contours."""
     n = len(frames)
     vol, area_px, area_mm, length = (np.full(n, np.nan) for _ in range(4))
@@ -67,7 +74,7 @@ class LvCurves:
     quality: per-frame flags. Stacks also keep the (S, T) endo/epi areas (px^2) and the RV borders.
     """
 
-    method: str
+    method: Method
     volume: np.ndarray
     area_px: np.ndarray
     area_mm: np.ndarray
@@ -75,7 +82,7 @@ class LvCurves:
     quality: tuple[tuple[str, ...], ...]
     endo_px2: np.ndarray | None = None
     epi_px2: np.ndarray | None = None
-    rv_contours: tuple = ()
+    rv_contours: Sequence[Sequence[np.ndarray | None]] = ()
 
     def ed_es_curve(self, recording: Recording) -> np.ndarray:
         """The (T,) curve ED/ES are checked on: the volume (ml) when calibrated, else the area (px^2), area-jump
@@ -87,12 +94,12 @@ class LvCurves:
 
 def trace_curves(
     recording: Recording,
-    contours_per_frame,
+    contours_per_frame: Any,  # FrameContours or a list of LvContours | None; per slice for a stack
     *,
     confidence: np.ndarray | None = None,
     edited_frames: Sequence[int] = (),
     frame_flags: Mapping[int, Sequence[str]] | None = None,
-    rv_contours=None,
+    rv_contours: Sequence[Sequence[np.ndarray | None]] | None = None,
 ) -> LvCurves:
     """The curves and quality flags of one recording's contours (arguments as measure_recording)."""
     if recording.is_stack:
@@ -104,8 +111,8 @@ def trace_curves(
         raise AnalysisError(f"{len(frames)} contour frames for a recording of {recording.n_frames} frames")
     vol, area_px, area_mm, length = _long_axis_curves(recording, frames)
     present = np.array([c is not None for c in frames])
-    issues = [() if c is None else c.issues for c in frames]
-    issues = merge_flags(issues, frame_flags)
+    found: list[Sequence[str]] = [() if c is None else c.issues for c in frames]
+    issues = merge_flags(found, frame_flags)
     quality = frame_quality(present, area_px, confidence, edited_frames, issues)
     if is_single_short_axis(recording):
         vol = area_mm if recording.calibrated else area_px  # the curve ED/ES and the area change come from
@@ -118,7 +125,9 @@ def is_single_short_axis(recording: Recording) -> bool:
     return not recording.is_stack and (recording.modality == "mri" or recording.view in SHORT_AXIS_VIEWS)
 
 
-def _stack_curves(rec, per_slice, confidence, edited_frames, frame_flags, rv_contours) -> LvCurves:
+def _stack_curves(rec: Recording, per_slice: Iterable[Iterable[LvContours | None]], confidence: np.ndarray | None,
+                  edited_frames: Sequence[int], frame_flags: Mapping[int, Sequence[str]] | None,
+                  rv_contours: Sequence[Sequence[np.ndarray | None]]) -> LvCurves:
     slices = [list(fc) for fc in per_slice]
     if len(slices) != rec.n_slices or any(len(s) != rec.n_frames for s in slices):
         raise AnalysisError(f"contours must be {rec.n_slices} slices x {rec.n_frames} frames")
@@ -135,9 +144,10 @@ def _stack_curves(rec, per_slice, confidence, edited_frames, frame_flags, rv_con
                     for t in range(rec.n_frames)])
     area_px = np.nansum(endo, axis=0)
     area_px[~present] = np.nan
-    issues = [tuple(dict.fromkeys(i for s in slices if s[t] is not None for i in s[t].issues))
-              for t in range(rec.n_frames)]
-    issues = merge_flags(issues, frame_flags)
+    found: list[Sequence[str]] = [
+        tuple(dict.fromkeys(i for c in (s[t] for s in slices) if c is not None for i in c.issues))
+        for t in range(rec.n_frames)]
+    issues = merge_flags(found, frame_flags)
     quality = frame_quality(present, area_px, confidence, edited_frames, issues)
     return LvCurves("slice-summation", vol, area_px, area_px * px_area, np.full(rec.n_frames, np.nan), quality,
                     endo, epi, tuple(tuple(r) for r in rv_contours))

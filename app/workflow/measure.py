@@ -18,13 +18,14 @@ and give EF and ED/ES; `area_curve_px2` is the curve to show.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from app.analysis.beat_trust import summarise_beats
-from app.analysis.beats import split_beats
+from app.analysis.beat_trust import BeatSummary, summarise_beats
+from app.analysis.beats import Beat, split_beats
 from app.analysis.edes_curve import curve_ed_es, detect_ed_es, pair_ed_es, without_spikes
 from app.analysis.volumes import area_length_volume_ml, myocardial_mass_g
 from app.data.recording import Recording
@@ -32,9 +33,9 @@ from app.workflow.frame_quality import spike_frames, split_frames
 from app.workflow.lv_curves import LvCurves, pixel_scale, trace_curves
 from app.workflow.measure_notes import recording_notes, shape_note, trust_note
 from app.workflow.phase_files import joined_note
+from app.workflow.results import FLAG_EDITED, Measurements, Method
 from app.workflow.rv_measure import borderline_notes, rv_areas_px2, rv_volumes
 from app.workflow.stack_phases import is_partial_cycle, is_phase_pair, is_single_phase, partial_cycle_notes
-from app.workflow.results import FLAG_EDITED, Measurements
 
 # Below this fraction of frames with an LV contour the curve is mostly gap filling: no EDV/ESV/EF unless the
 # user has drawn contours (a synthetic ring stack the MRI model found an LV in on 2 of 20 phases otherwise
@@ -58,7 +59,7 @@ _ES_DEPENDENTS = frozenset({"esv_ml", "sv_ml", "ef_pct", "beats", "esv_area_leng
                             "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"}) | _STRAIN_VALUES
 
 
-def _edited_closure(edited) -> frozenset[str]:
+def _edited_closure(edited: Iterable[str]) -> frozenset[str]:
     names = set(edited)
     if any(str(n).startswith("contours") for n in names):
         names |= _VOLUME_DEPENDENTS
@@ -84,13 +85,13 @@ def curve_events(recording: Recording, curves: LvCurves) -> tuple[tuple[int, ...
     return _frames(curve_ed_es(clean, recording.frame_rate_hz, periodic=periodic))
 
 
-def _frames(found) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _frames(found: tuple[Iterable[int], Iterable[int]]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     ed, es = found
     return tuple(sorted(int(f) for f in ed)), tuple(sorted(int(f) for f in es))
 
 
 def measure_curves(recording: Recording, curves: LvCurves, ed_frames: Sequence[int] | None = None,
-                   es_frames: Sequence[int] | None = None, edited=frozenset()) -> Measurements:
+                   es_frames: Sequence[int] | None = None, edited: Iterable[str] = frozenset()) -> Measurements:
     """The second half of measuring: beats, volumes, EF, notes at the ED/ES given (the analysis' ED/ES step
     always gives them; a caller without frames, such as the viewer's recording whose ED/ES were never found,
     gets curve_events)."""
@@ -112,15 +113,15 @@ def measure_curves(recording: Recording, curves: LvCurves, ed_frames: Sequence[i
 
 def measure_recording(
     recording: Recording,
-    contours_per_frame,
+    contours_per_frame: Any,
     ed_frames: Sequence[int] | None = None,
     es_frames: Sequence[int] | None = None,
-    edited=frozenset(),
+    edited: Iterable[str] = frozenset(),
     *,
     confidence: np.ndarray | None = None,
     edited_frames: Sequence[int] = (),
     frame_flags: Mapping[int, Sequence[str]] | None = None,
-    rv_contours=None,
+    rv_contours: Sequence[Sequence[np.ndarray | None]] | None = None,
 ) -> Measurements:
     """Measurements of one recording from its contours: trace_curves, then measure_curves.
 
@@ -138,8 +139,10 @@ def measure_recording(
     return measure_curves(recording, curves, ed_frames, es_frames, edited)
 
 
-def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, edited, quality, file_hr,
-              lv_mass_g=None) -> Measurements:
+def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarray, area_mm: np.ndarray,
+              length: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int], edited: Iterable[str],
+              quality: tuple[tuple[str, ...], ...], file_hr: float | None, lv_mass_g: float | None = None
+              ) -> Measurements:
     vol_all = vol
     single = method == "single-slice"
     ed = tuple(sorted(int(f) for f in ed_frames))
@@ -183,7 +186,8 @@ def _assemble(rec, method, vol, area_px, area_mm, length, ed_frames, es_frames, 
     )
 
 
-def _beat_stats(rec, vol_all, area_mm, quality, ed, es):
+def _beat_stats(rec: Recording, vol_all: np.ndarray, area_mm: np.ndarray, quality: Sequence[Sequence[str]],
+                ed: tuple[int, ...], es: tuple[int, ...]) -> tuple[BeatSummary, int, bool]:
     """(BeatStats of the curve's beats between the ED/ES, frames with an LV found, too few of them to measure)."""
     found = np.isfinite(vol_all)
     if rec.calibrated:
@@ -195,7 +199,8 @@ def _beat_stats(rec, vol_all, area_mm, quality, ed, es):
     return summarise_beats(() if sparse else split_beats(beat_curve, ed, es, times)), n_found, sparse
 
 
-def curve_beats(recording: Recording, curves: LvCurves, ed_frames, es_frames) -> tuple:
+def curve_beats(recording: Recording, curves: LvCurves, ed_frames: Iterable[int], es_frames: Iterable[int]
+                ) -> tuple[Beat, ...]:
     """The beats (app.analysis.beat_trust, trusted or not) the measuring step finds between these ED/ES frames:
     what the ED/ES step judges its events by."""
     ed = tuple(sorted(int(f) for f in ed_frames))
@@ -215,16 +220,19 @@ def gated_cycle_heart_rate_bpm(rec: Recording) -> float | None:
     return 60.0 * rate_hz / rec.n_frames
 
 
-def _too_few_lv_frames(n_found: int, n_frames: int, quality) -> bool:
+def _too_few_lv_frames(n_found: int, n_frames: int, quality: Sequence[Sequence[str]]) -> bool:
     """The segmentation found an LV in too few frames to measure, and the user has not drawn any."""
     drawn = any(FLAG_EDITED in flags for flags in quality)
     return not drawn and n_found < max(min(3, n_frames), MIN_LV_FRAME_FRACTION * n_frames)
 
 
-def _measure_stack(rec, curves: LvCurves, ed_frames, es_frames, edited) -> Measurements:
+def _measure_stack(rec: Recording, curves: LvCurves, ed_frames: Iterable[int], es_frames: Iterable[int],
+                   edited: Iterable[str]) -> Measurements:
     vol, endo, epi = curves.volume, curves.endo_px2, curves.epi_px2
+    assert endo is not None and epi is not None  # slice-summation curves carry both
     sp = pixel_scale(rec)
     px_area = sp[0] * sp[1]
+    assert rec.slice_spacing_mm is not None  # a stack's curves need it (lv_curves)
     step = float(rec.slice_spacing_mm)
     partial = is_partial_cycle(rec)
     heart_rate = rec.heart_rate_bpm or (None if partial else gated_cycle_heart_rate_bpm(rec))

@@ -4,10 +4,15 @@ systole in the clip, no cycle found, and the beat-trust note (app.analysis.beat_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
+from app.analysis.beats import Beat
+from app.data.recording import Recording
 
-def trust_note(rec, note: str) -> tuple[str, ...]:
+
+def trust_note(rec: Recording, note: str) -> tuple[str, ...]:
     """The beat-trust note (app.analysis.beat_trust), but not "RR not checked" on a gated cine MR cycle or
     an ED/ES pair, which have no RR interval to check."""
     if not note or ((rec.is_gated_cycle or rec.n_frames <= 2) and note.startswith("RR interval not checked")):
@@ -15,7 +20,8 @@ def trust_note(rec, note: str) -> tuple[str, ...]:
     return (note,)
 
 
-def shape_note(rec, curve, area_px2, calibrated: bool, single: bool, lv_found: bool) -> tuple[str, ...]:
+def shape_note(rec: Recording, curve: np.ndarray, area_px2: np.ndarray, calibrated: bool, single: bool,
+               lv_found: bool) -> tuple[str, ...]:
     """What a 2-frame recording (an ED/ES pair) or one still frame gives (a short-axis stack says it in
     app.workflow.stack_phases). curve: the volume (ml; the area in mm^2 for a single short-axis slice) per
     frame; area_px2: the LV area in pixels, the one size an uncalibrated still frame has; lv_found: the still
@@ -37,7 +43,8 @@ def shape_note(rec, curve, area_px2, calibrated: bool, single: bool, lv_found: b
     return (f"one still frame: its contours and {found}; no ED/ES, EF or heart rate",)
 
 
-def recording_notes(rec, calibrated: bool, nominal_timing: bool, beats, ed, es, sparse_lv_frames: int | None,
+def recording_notes(rec: Recording, calibrated: bool, nominal_timing: bool, beats: Sequence[Beat], ed: Sequence[int],
+                    es: Sequence[int], sparse_lv_frames: int | None,
                     single: bool = False, fac_pct: float | None = None) -> tuple[str, ...]:
     """sparse_lv_frames: the number of frames with an LV when too few to measure (_too_few_lv_frames);
     single: method "single-slice", whose fractional area change is fac_pct."""

@@ -13,6 +13,7 @@ fields of the recordings already in a study; `describe` names a patient in one s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.data.recording import PatientInfo
@@ -51,7 +52,7 @@ def identity(patient: PatientInfo) -> Identity:
     )
 
 
-def study_identity(patients) -> Identity:
+def study_identity(patients: Iterable[PatientInfo]) -> Identity:
     """The identity of a study from its recordings' PatientInfo (first non-empty value of each field)."""
     merged: dict[str, str] = {}
     for ident in map(identity, patients):

@@ -72,8 +72,9 @@ def phase_join_problem(recordings: Sequence[Recording]) -> str:
                     f"{rec.image_shape[0]} x {rec.image_shape[1]}")
         if rec.calibrated != first.calibrated or not _close(rec.spacing_mm, first.spacing_mm):
             return "different pixel sizes"
-        if (rec.slice_spacing_mm is None) != (first.slice_spacing_mm is None) or (
-                rec.slice_spacing_mm is not None and not _close((rec.slice_spacing_mm,), (first.slice_spacing_mm,))):
+        step, first_step = rec.slice_spacing_mm, first.slice_spacing_mm
+        if (step is None) != (first_step is None) or (
+                step is not None and first_step is not None and not _close((step,), (first_step,))):
             return "different slice spacings"
     return ""
 
@@ -91,7 +92,8 @@ def join_phases(recordings: Sequence[Recording]) -> Recording:
     dtype = np.result_type(*(r.frames.dtype for r in recordings))
     frames = np.concatenate([r.frames.astype(dtype, copy=False) for r in recordings], axis=-3)
     masks = [r.sector_mask for r in recordings]
-    sector = np.logical_or.reduce(masks) if all(m is not None for m in masks) else recordings[0].sector_mask
+    present = [m for m in masks if m is not None]
+    sector = np.logical_or.reduce(present) if len(present) == len(masks) else recordings[0].sector_mask
     names = ", ".join(r.source_path.name if r.source_path else r.series_description or "?" for r in recordings)
     return replace(recordings[0], frames=frames, frame_times_s=uniform_frame_times(len(recordings), NOMINAL_RATE_HZ),
                    frame_times_nominal=True, heart_rate_bpm=None, sector_mask=sector, ecg=None,
@@ -130,4 +132,4 @@ def join_where_possible(recordings: Sequence[Recording]) -> tuple[list[Recording
 
 def _close(a: Sequence[float], b: Sequence[float]) -> bool:
     return all(abs(float(x) - float(y)) <= SPACING_TOLERANCE * max(abs(float(x)), abs(float(y)), 1e-9)
-               for x, y in zip(a, b))
+               for x, y in zip(a, b, strict=False))

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from app.data.recording import Recording
 from app.workflow.splines import DENSE_POINTS, ControlContour
 
 BAND_PX = 6  # half-width of the band around the contour whose motion moves the anchors
@@ -76,7 +77,8 @@ def interpolate_on_polyline(points_px: np.ndarray, polyline_px: np.ndarray, valu
     d2 = np.sum((a + t[..., None] * ab - p) ** 2, axis=-1)
     best = np.argmin(d2, axis=1)
     tb = t[np.arange(len(best)), best][:, None]
-    return (1 - tb) * vals[best] + tb * vals[best + 1]
+    out: np.ndarray = (1 - tb) * vals[best] + tb * vals[best + 1]
+    return out
 
 
 def _band_mask(shape: tuple[int, int], points_px: np.ndarray, closed: bool) -> np.ndarray:
@@ -146,26 +148,29 @@ def propagate_edit(frames_unit: np.ndarray, frame: int, old: ControlContour, new
         if not targets:
             continue
         tracked = track_anchors(frames_unit, frame, len(targets), direction, anchors, old.closed, estimator)
-        for k, (contour, where) in enumerate(zip(targets, tracked), start=1):
+        for k, (contour, where) in enumerate(zip(targets, tracked, strict=False), start=1):
             shift = interpolate_on_polyline(contour.points_px, where, delta, old.closed)
             out[frame + direction * k] = contour.with_points(contour.points_px + blend_weight(k, n) * shift)
     return out
 
 
-def frames_window(recording, slice_index: int, first: int, last: int) -> np.ndarray:
+def frames_window(recording: Recording, slice_index: int, first: int, last: int) -> np.ndarray:
     """(last - first + 1, H, W) float32 0..1 frames first..last of a slice (only those are converted:
     uint8 video rescaled, other data by the 1st-99.5th percentile of the window)."""
     native = recording.slice_frames(slice_index)[first:last + 1]
     if native.dtype == np.uint8:
-        return native.astype(np.float32) * np.float32(1.0 / 255.0)
+        unit: np.ndarray = native.astype(np.float32) * np.float32(1.0 / 255.0)
+        return unit
     data = native.astype(np.float32)
     lo, hi = np.percentile(data, [1.0, 99.5])
-    return np.clip((data - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    scaled: np.ndarray = np.clip((data - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+    return scaled
 
 
-def propagate_in_recording(recording, slice_index: int, frame: int, old: ControlContour, new: ControlContour,
+def propagate_in_recording(recording: Recording, slice_index: int, frame: int, old: ControlContour, new: ControlContour,
                            neighbour: Callable[[int], ControlContour | None], span: PropagationRange,
-                           estimator=None) -> dict[int, ControlContour]:
+                           estimator: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+                           ) -> dict[int, ControlContour]:
     """`propagate_edit` on a recording's slice, reading only the frames the range covers."""
     first = max(frame - max(span.before, 0), 0)
     last = min(frame + max(span.after, 0), recording.n_frames - 1)

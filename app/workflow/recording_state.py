@@ -11,8 +11,8 @@ from app.analysis.strain import StrainResult
 from app.data.recording import Recording
 from app.workflow.contour_adapter import MadeFrame
 from app.workflow.results import Measurements, RecordingAnalysis
+from app.workflow.saved_strain import SavedStrain
 from app.workflow.splines import ControlContour
-from app.workflow.strain_step import SavedStrain
 
 ContourKey = tuple[int, int]  # (slice index, frame index)
 KINDS = ("endo", "epi", "la", "rv")  # rv: the right ventricle of short-axis MRI
@@ -94,15 +94,15 @@ class AnalysisSnapshot:
     """A recording's analysis-made state and edits, as StudyState.snapshot took them."""
 
     analysis: RecordingAnalysis | None
-    contours: dict
-    made: dict
+    contours: dict[ContourKey, dict[str, ControlContour]]
+    made: dict[ContourKey, MadeFrame]
     ed_frames: tuple[int, ...]
     es_frames: tuple[int, ...]
     confidence: np.ndarray | None
     flagged_frames: tuple[int, ...]
     strain: StrainResult | SavedStrain | None
     analysed: bool
-    edited_keys: frozenset
+    edited_keys: frozenset[ContourKey]
     ed_edited: bool
     es_edited: bool
-    propagated_keys: frozenset = frozenset()
+    propagated_keys: frozenset[ContourKey] = frozenset()

@@ -30,6 +30,7 @@ checks them against the paper itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 ASE_2015 = "ASE/EACVI 2015"
@@ -72,7 +73,10 @@ class ReferenceRange:
         return f"<= {self.high:g} {self.unit}"
 
 
-_TABLE = {
+# (male low, male high, female low, female high, unit, source); None: no bound on that side
+_Row = tuple[float | None, float | None, float | None, float | None, str, str]
+
+_TABLE: dict[str, _Row] = {
     # name: (male low, male high, female low, female high, unit, source)
     "ef_pct": (52, 72, 54, 74, "%", ASE_2015),
     "edv_ml": (62, 150, 46, 106, "ml", ASE_2015),
@@ -85,7 +89,7 @@ _TABLE = {
 }
 
 
-_CMR_TABLE = {
+_CMR_TABLE: dict[str, _Row] = {
     # name: (male low, male high, female low, female high, unit, source): mean +- 2 SD (module docstring)
     "edv_ml": (114, 198, 86, 170, "ml", CMR_2020),
     "esv_ml": (27, 67, 27, 67, "ml", CMR_2020),
@@ -100,7 +104,7 @@ _CMR_TABLE = {
 }
 
 
-def _union(a: float | None, b: float | None, pick) -> float | None:
+def _union(a: float | None, b: float | None, pick: Callable[[float, float], float]) -> float | None:
     return None if a is None or b is None else pick(a, b)
 
 

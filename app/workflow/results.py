@@ -12,9 +12,10 @@ Every `to_json_dict()` returns plain JSON types (lists, floats rounded, None for
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -25,10 +26,8 @@ from app.analysis.strain import StrainResult
 from app.data.recording import Recording
 from app.tasks import Progress  # noqa: F401 - the one progress report, re-exported for the workflow's callers
 from app.workflow.indexed import indexed_json
+from app.workflow.saved_strain import SavedStrain
 from app.workflow.view_step import ViewCheck, view_json
-
-if TYPE_CHECKING:
-    from app.workflow.strain_step import SavedStrain
 
 Method = Literal["monoplane", "biplane", "slice-summation", "single-slice"]
 
@@ -54,14 +53,14 @@ class AnalysisError(Exception):
     """The analysis cannot run: one clear line for the CLI (exit 2) and the viewer (a message box)."""
 
 
-def _num(value, ndigits: int = 2):
+def _num(value: Any, ndigits: int = 2) -> float | None:
     if value is None:
         return None
     value = float(value)
     return round(value, ndigits) if np.isfinite(value) else None
 
 
-def _curve(values, ndigits: int = 3):
+def _curve(values: Any, ndigits: int = 3) -> list[float | None] | None:
     return None if values is None else [_num(v, ndigits) for v in np.asarray(values, dtype=float)]
 
 
@@ -86,7 +85,7 @@ class FrameContours:
     def __getitem__(self, t: int) -> LvContours | None:
         return self.frames[t]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[LvContours | None]:
         return iter(self.frames)
 
     def with_frame(self, t: int, contours: LvContours | None) -> "FrameContours":
@@ -95,11 +94,11 @@ class FrameContours:
         items[t] = contours
         return FrameContours(tuple(items), self.rv)
 
-    def to_json_dict(self) -> list:
+    def to_json_dict(self) -> list[dict[str, Any] | None]:
         return [None if c is None else c.to_json_dict() for c in self.frames]
 
     @classmethod
-    def from_json_dict(cls, data: list) -> "FrameContours":
+    def from_json_dict(cls, data: list[dict[str, Any] | None]) -> "FrameContours":
         return cls(tuple(None if d is None else LvContours.from_json_dict(d) for d in data))
 
 
@@ -159,10 +158,10 @@ class Measurements:
             return np.asarray(self.area_curve_px2, float), "px²"
         return None, ""
 
-    def with_edited(self, names) -> "Measurements":
+    def with_edited(self, names: Iterable[str]) -> "Measurements":
         return replace(self, edited=frozenset(self.edited) | frozenset(names))
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         volumes_known = self.volume_curve_ml is not None or self.edv_ml is not None
         return {
             "method": self.method,
@@ -200,7 +199,7 @@ class Measurements:
             **self._phase_volumes_json(),
         }
 
-    def _phase_volumes_json(self) -> dict:
+    def _phase_volumes_json(self) -> dict[str, Any]:
         """One-phase stacks (a 3D volume of slices): that phase's LV and RV volumes, as there is no EDV/ESV."""
         if self.method != "slice-summation" or self.n_frames != 1:
             return {}
@@ -209,9 +208,9 @@ class Measurements:
         return {"lv_volume_ml": _num(lv), "rv_volume_ml": _num(rv)}
 
 
-def _beat_json(beat, volumes_known: bool, method: str) -> dict:
+def _beat_json(beat: Beat, volumes_known: bool, method: str) -> dict[str, Any]:
     """A beat's JSON; on one short-axis slice its (EDA - ESA) / EDA is a fractional area change, not an EF."""
-    data = beat.to_json_dict(volumes_known)
+    data: dict[str, Any] = beat.to_json_dict(volumes_known)
     if method == "single-slice":
         data["fac_pct"] = data.pop("ef_pct", None)
     return data
@@ -248,7 +247,7 @@ class RecordingAnalysis:
     strain_error: str = ""
     strain_view_warning: str = ""
     view_check: ViewCheck | None = None
-    rv_left_out: dict = field(default_factory=dict)
+    rv_left_out: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 
     @property
     def source_path(self) -> Path | None:
@@ -262,7 +261,7 @@ class RecordingAnalysis:
     def flagged_frames(self) -> tuple[int, ...]:
         return self.measurements.flagged_frames
 
-    def measure_kwargs(self) -> dict:
+    def measure_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for measure_recording that keep the segmenter's per-frame flags when
         re-measuring after an edit: measure_recording(rec, contours, ..., **analysis.measure_kwargs())."""
         return {"confidence": self.confidence, "frame_flags": self.segmenter_flags or None}
@@ -270,9 +269,9 @@ class RecordingAnalysis:
     def with_measurements(self, measurements: Measurements) -> "RecordingAnalysis":
         return replace(self, measurements=measurements)
 
-    def to_json_dict(self, include_contours: bool = False) -> dict:
+    def to_json_dict(self, include_contours: bool = False) -> dict[str, Any]:
         rec = self.recording
-        out = {
+        out: dict[str, Any] = {
             "file": str(rec.source_path) if rec.source_path else None,
             "modality": rec.modality,
             "view": rec.view,
@@ -318,7 +317,7 @@ class StudyMeasurements:
             return self.biplane
         return self.recordings[0] if self.recordings else None
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         return {
             "recordings": [m.to_json_dict() for m in self.recordings],
             "biplane": None if self.biplane is None else self.biplane.to_json_dict(),

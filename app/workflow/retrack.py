@@ -12,11 +12,17 @@ edits the labels are the analysis' own, so the result is the analysis' strain.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from app.data.recording import Recording
+from app.tasks import Cancel, Progress
+
+if TYPE_CHECKING:  # for annotations only
+    from app.analysis.strain import StrainResult
+    from app.workflow.recording_state import RecordingState
+    from app.workflow.splines import ControlContour
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,7 +31,8 @@ class RetrackInput:
 
     recording: Recording
     analysis_labels: np.ndarray  # (T, H, W), not modified
-    edited: dict  # {frame: {kind: ControlContour}} of the frames edited by hand or by propagation
+    # {frame: {kind: ControlContour}} of the frames edited by hand or by propagation
+    edited: dict[int, dict[str, ControlContour]]
     ed_frames: tuple[int, ...]
     es_frames: tuple[int, ...]
 
@@ -58,7 +65,7 @@ class RetrackInput:
         return labels
 
 
-def can_retrack(state) -> bool:
+def can_retrack(state: RecordingState) -> bool:
     """An analysed apical echo clip (strain applies) with label maps and an ED frame."""
     from app.workflow.strain_step import strain_applies
 
@@ -67,7 +74,7 @@ def can_retrack(state) -> bool:
             and np.ndim(labels) == 3)
 
 
-def retrack_input(state) -> RetrackInput:
+def retrack_input(state: RecordingState) -> RetrackInput:
     """The edited frames' contours (copied: the study goes on changing) and the current ED/ES of the trusted
     beats (app.analysis.beat_trust.strain_events, as the analysis's strain)."""
     from app.analysis.beat_trust import strain_events
@@ -77,10 +84,12 @@ def retrack_input(state) -> RetrackInput:
               for s, f in state.edited_keys if s == 0 and 0 <= f < rec.n_frames}
     beats = getattr(getattr(state, "measurements", None), "beats", ())
     ed_frames, es_frames = strain_events(beats, state.ed_frames, state.es_frames)
+    assert state.analysis is not None  # can_retrack
     return RetrackInput(rec, np.asarray(state.analysis.labels), edited, ed_frames, es_frames)
 
 
-def retrack_strain(job: RetrackInput, cancel=None, motion: str = "classical") -> Iterator[object]:
+def retrack_strain(job: RetrackInput, cancel: Cancel = None, motion: str = "classical"
+                   ) -> Iterator[Progress | StrainResult]:
     """Progress items, then the StrainResult on the edited labels (nothing when cancelled)."""
     from app.workflow.strain_pipeline import compute_strain
 
@@ -88,7 +97,7 @@ def retrack_strain(job: RetrackInput, cancel=None, motion: str = "classical") ->
                               cancel=cancel)
 
 
-def judged_strain(strain, edited: bool):
+def judged_strain(strain: StrainResult | None, edited: bool) -> StrainResult | None:
     """The strain as the study reports it. Re-tracked on contours edited by hand into something no heart does
     (app.analysis.strain.implausible_reason), it keeps its curves for the user to see and says why its GLS
     and segment peaks are not reported, rather than reporting them."""
@@ -97,6 +106,7 @@ def judged_strain(strain, edited: bool):
     reason = implausible_reason(strain) if edited and strain is not None and strain.gls_pct is not None else ""
     if not reason:
         return strain
+    assert strain is not None  # a reason is found only for a strain
     peaks = getattr(strain, "segment_peak_pct", None)
-    more = {"segment_peak_pct": tuple(None for _ in peaks)} if peaks is not None else {}
+    more: dict[str, Any] = {"segment_peak_pct": tuple(None for _ in peaks)} if peaks is not None else {}
     return replace(strain, gls_pct=None, withheld=f"GLS not reported after the hand edit: {reason}", **more)

@@ -13,10 +13,12 @@ The RV's own smallest volume can come a phase later than the LV's: its ESV may t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.analysis.beats import Beat
 from app.analysis.polylines import polygon_area_px2
 from app.analysis.volumes import ejection_fraction_pct, slice_summation_ml
 
@@ -38,7 +40,8 @@ class RvVolumes:
         return ejection_fraction_pct(self.edv_ml, self.esv_ml)
 
 
-def rv_areas_px2(per_slice, n_slices: int, n_frames: int) -> np.ndarray | None:
+def rv_areas_px2(per_slice: Sequence[Sequence[np.ndarray | None]] | None, n_slices: int, n_frames: int
+                 ) -> np.ndarray | None:
     """(S, T) RV areas in px^2 (NaN without an RV border) from per-slice sequences of (N, 2) borders or
     None; None when no slice and phase has an RV."""
     if per_slice is None:
@@ -51,7 +54,8 @@ def rv_areas_px2(per_slice, n_slices: int, n_frames: int) -> np.ndarray | None:
     return areas if np.isfinite(areas).any() else None
 
 
-def rv_volumes(areas_px2: np.ndarray, pixel_area_mm2: float, slice_spacing_mm: float, beats) -> RvVolumes:
+def rv_volumes(areas_px2: np.ndarray, pixel_area_mm2: float, slice_spacing_mm: float, beats: Iterable[Beat]
+               ) -> RvVolumes:
     """RV volumes from (S, T) areas and the LV's beats (ED/ES frames, the trusted ones): medians over the beats,
     as the LV's (app/analysis/beat_trust.py)."""
     present = np.isfinite(areas_px2).any(axis=0)
@@ -69,7 +73,7 @@ def rv_volumes(areas_px2: np.ndarray, pixel_area_mm2: float, slice_spacing_mm: f
 BORDERLINE_NOTE = "RV ESV and RV EF rest on a borderline call"
 
 
-def borderline_notes(quality, beats) -> tuple[str, ...]:
+def borderline_notes(quality: Sequence[Sequence[str]], beats: Iterable[Beat]) -> tuple[str, ...]:
     """A note for each end-systolic frame of `beats` whose quality flags (Measurements.quality) carry the
     segmenter's borderline basal RV call (app/ml/mri_basal_rv.py) and no hand edit: the RV ESV and EF rest on it."""
     from app.ml.mri_basal_rv import BORDERLINE_WORDS

@@ -27,19 +27,18 @@ from __future__ import annotations
 
 import inspect
 import zlib
-from typing import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generator, Iterator
 
 import numpy as np
 
-from dataclasses import dataclass, field
-
 from app.analysis.analysis_grid import GridGeometry, contours_to_recording
-from app.analysis.contours import extract_contours
+from app.analysis.contours import Kind, extract_contours
 from app.analysis.partial import FrameLabels, TracedFrame
 from app.analysis.rv import rv_outline
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch, no OpenCV
-from app.tasks import Progress, is_cancelled
+from app.tasks import Cancel, Progress, is_cancelled
 from app.workflow.lv_curves import SHORT_AXIS_VIEWS
 from app.workflow.results import FLAG_LOW_CONFIDENCE, AnalysisError, FrameContours
 
@@ -58,10 +57,10 @@ class Traced:
     confidence: np.ndarray
     segmenter_flags: dict[int, tuple[str, ...]]
     contours: FrameContours | tuple[FrameContours, ...]
-    rv_left_out: dict = field(default_factory=dict)
+    rv_left_out: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 
 
-def contour_kind(recording: Recording) -> str:
+def contour_kind(recording: Recording) -> Kind:
     """'short-axis' for MRI and parasternal short-axis echo, else 'long-axis' (apical views)."""
     if recording.modality == "mri" or recording.view in SHORT_AXIS_VIEWS:
         return "short-axis"
@@ -76,7 +75,9 @@ def default_segmenter(recording: Recording, model: str = DEFAULT_ECHO_MODEL,
     AnalysisError when its model is not installed."""
     if recording.modality == "mri":
         return _mri_segmenter, _mri_segmenter.__name__
-    segmenter = _echo_segmenter if (model, hysteresis) == (DEFAULT_ECHO_MODEL, 0.0) else echo_segmenter(model, hysteresis)
+    segmenter = (
+        _echo_segmenter if (model, hysteresis) == (DEFAULT_ECHO_MODEL, 0.0) else echo_segmenter(model, hysteresis)
+    )
     return segmenter, segmenter.__name__
 
 
@@ -88,7 +89,7 @@ def echo_segmenter(model: str = DEFAULT_ECHO_MODEL, hysteresis: float = 0.0) -> 
     """A segmenter running the echo network `model` ("base" or "temporal"), with label hysteresis
     (app/ml/hysteresis.py) when `hysteresis` > 0; AnalysisError when the model is not installed."""
 
-    def segment(recording: Recording, cancel=None):
+    def segment(recording: Recording, cancel: Cancel = None) -> Iterator[object]:
         try:
             from app.ml.inference import segment_recording
         except ImportError as exc:  # pragma: no cover - the ML package is part of the app
@@ -107,7 +108,7 @@ def echo_segmenter(model: str = DEFAULT_ECHO_MODEL, hysteresis: float = 0.0) -> 
 _echo_segmenter = echo_segmenter()
 
 
-def _mri_segmenter(recording: Recording, cancel=None):
+def _mri_segmenter(recording: Recording, cancel: Cancel = None) -> Iterator[object]:
     try:
         from app.ml.mri_inference import segment_stack
     except ImportError as exc:  # pragma: no cover
@@ -130,7 +131,8 @@ _mri_segmenter.__name__ = "mri_seg"  # the name results and the report show
 
 
 # -- running a segmenter ----------------------------------------------------------------------------
-def _run_segmenter(segmenter: Segmenter, recording: Recording, cancel) -> Iterator[Progress | tuple]:
+def _run_segmenter(segmenter: Segmenter, recording: Recording, cancel: Cancel
+                   ) -> Iterator[Progress | tuple[str, object]]:
     """Yield scaled Progress, then ('result', value); nothing more when cancelled."""
     try:
         accepts_cancel = "cancel" in inspect.signature(segmenter).parameters
@@ -153,14 +155,14 @@ def _run_segmenter(segmenter: Segmenter, recording: Recording, cancel) -> Iterat
         yield ("result", result)
 
 
-def segmenter_flags(result) -> dict[int, tuple[str, ...]]:
+def segmenter_flags(result: object) -> dict[int, tuple[str, ...]]:
     """Per-frame flags a segmenter reported (flagged_frames + flag_reasons), as quality flag names."""
     frames = getattr(result, "flagged_frames", None)
     reasons = getattr(result, "flag_reasons", None)
     if not frames or reasons is None:
         return {}
     out: dict[int, tuple[str, ...]] = {}
-    for t, why in zip(frames, reasons):
+    for t, why in zip(frames, reasons, strict=False):
         flags = []
         for part in str(why).split(";"):
             part = part.strip()
@@ -172,7 +174,7 @@ def segmenter_flags(result) -> dict[int, tuple[str, ...]]:
     return out
 
 
-def _unpack(result, recording: Recording) -> tuple[np.ndarray, np.ndarray]:
+def _unpack(result: Any, recording: Recording) -> tuple[np.ndarray, np.ndarray]:
     """(labels uint8 in the recording's shape, confidence (T,)) from a segmenter's result."""
     if isinstance(result, tuple) and len(result) == 2:
         labels, confidence = result
@@ -199,7 +201,8 @@ def _unpack(result, recording: Recording) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- the step ----------------------------------------------------------------------------------------
-def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel=None) -> Iterator[Progress | Traced]:
+def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel: Cancel = None
+                      ) -> Iterator[Progress | Traced]:
     """Segment the recording and trace every frame's contours (see the module docstring). Each frame's contours
     are published as they are traced (Progress.partial = TracedFrame): while the segmenter runs for the frames
     it says are final (FrameLabels), else while tracing; a frame whose labels changed after it was published is
@@ -232,13 +235,13 @@ def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel=None) -
         yield Traced(labels, confidence, segmenter_flags(result), contours, rv_left_out(result))
 
 
-def rv_left_out(result) -> dict:
+def rv_left_out(result: object) -> dict[tuple[int, int], np.ndarray]:
     """{(slice, frame): (N, 2) border} of the RV regions a segmentation left out as right atrium (its atrial_rv)."""
     regions = getattr(result, "atrial_rv", ())
     return {(r.slice_index, r.phase): r.outline_px for r in regions if r.outline_px is not None}
 
 
-def _analysis_grid(result, labels: np.ndarray) -> tuple[np.ndarray, GridGeometry] | None:
+def _analysis_grid(result: object, labels: np.ndarray) -> tuple[np.ndarray, GridGeometry] | None:
     """(labels on the analysis grid, its geometry) when the segmenter gives them for a single-slice clip
     (app.ml.inference.EchoSegmentation), else None: the contours are then traced on the recording's grid."""
     grid, geometry = getattr(result, "grid_labels", None), getattr(result, "grid_geometry", None)
@@ -247,7 +250,7 @@ def _analysis_grid(result, labels: np.ndarray) -> tuple[np.ndarray, GridGeometry
     return np.asarray(grid), geometry
 
 
-def trace_frame(labels: np.ndarray, slice_index: int, frame: int, kind: str, with_rv: bool,
+def trace_frame(labels: np.ndarray, slice_index: int, frame: int, kind: Kind, with_rv: bool,
                 geometry: GridGeometry | None = None) -> TracedFrame:
     """One frame's contours (and RV border when `with_rv`) from its labels: (H, W) on the recording's grid, or
     on the analysis grid placed by `geometry` (contours mapped to the recording's pixels)."""
@@ -260,8 +263,10 @@ def _checksum(labels: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(labels, dtype=np.uint8).data)
 
 
-def _trace_all(recording: Recording, labels: np.ndarray, kind: str, with_rv: bool, early: dict, cancel,
-               geometry: GridGeometry | None = None) -> Iterator[Progress]:
+def _trace_all(recording: Recording, labels: np.ndarray, kind: Kind, with_rv: bool,
+               early: dict[tuple[int, int], tuple[int, TracedFrame]], cancel: Cancel,
+               geometry: GridGeometry | None = None
+               ) -> Generator[Progress, None, FrameContours | tuple[FrameContours, ...] | None]:
     """Every frame's contours (FrameContours, one per slice for a stack), reusing the frames traced while
     segmenting when their labels are unchanged; None when cancelled. `labels` are on the analysis grid placed
     by `geometry` when it is given."""
@@ -275,7 +280,7 @@ def _trace_all(recording: Recording, labels: np.ndarray, kind: str, with_rv: boo
                 return None
             known = early.get((s, t))
             fresh = known is None or known[0] != _checksum(frame)
-            traced = trace_frame(frame, s, t, kind, with_rv, geometry) if fresh else known[1]
+            traced = trace_frame(frame, s, t, kind, with_rv, geometry) if known is None or fresh else known[1]
             frames.append(traced.contours)
             rv.append(traced.rv_px)
             done = s * stack.shape[1] + t + 1

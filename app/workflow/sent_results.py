@@ -8,7 +8,9 @@ Predecessor Documents, and "amends <when>" in the series descriptions and on the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -22,11 +24,11 @@ class SentResults:
     made: str  # "YYYY-MM-DD HH:MM", local time, as the series description says it
     signed_by: str = ""  # the reviewer named when it was sent ("": preliminary)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "SentResults":
+    def from_json(cls, data: dict[str, Any]) -> "SentResults":
         """ValueError when a field is missing (a damaged save file)."""
         try:
             return cls(**{key: str(data[key]) for key in ("study_uid", "series_uid", "sop_class_uid",
@@ -36,7 +38,7 @@ class SentResults:
             raise ValueError(f"a sent results record lacks {exc}") from None
 
 
-def last_sent(sent, study_uid: str) -> SentResults | None:
+def last_sent(sent: Sequence[SentResults], study_uid: str) -> SentResults | None:
     """The latest results series sent for the study of `study_uid` (None: these are the first)."""
     same = [s for s in sent if s.study_uid == study_uid]
     return same[-1] if same else None

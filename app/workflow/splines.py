@@ -6,6 +6,7 @@ Points are (N, 2) float arrays of (x=col, y=row) pixels, like every contour in t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.interpolate import splev, splprep
@@ -50,18 +51,18 @@ class ControlContour:
 
     def dense(self, n: int = DENSE_POINTS) -> np.ndarray:
         """(n, 2) points on the smooth curve through the control points (cached: contours are immutable)."""
-        cache = self.__dict__.setdefault("_dense_cache", {})
+        cache: dict[int, np.ndarray] = self.__dict__.setdefault("_dense_cache", {})
         if n not in cache:
             curve = smooth_curve(self.points_px, n, self.closed)
             curve.setflags(write=False)
             cache[n] = curve
         return cache[n]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"points_px": np.round(self.points_px, 6).tolist(), "closed": bool(self.closed)}
 
     @classmethod
-    def from_json(cls, data: dict) -> "ControlContour":
+    def from_json(cls, data: dict[str, Any]) -> "ControlContour":
         return cls(np.asarray(data["points_px"], dtype=np.float64), bool(data.get("closed", False)))
 
 

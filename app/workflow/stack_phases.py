@@ -3,8 +3,8 @@
 Many archives and public sets (ACDC, M&Ms) store a study as the two phases experts contour: a 4D NIfTI with
 two time points, or two DICOM phases per slice. Two phases are not a cycle: there is no curve to find
 extrema on, no ED/ES model to run and no heart rate. ED is the phase with the larger LV blood-pool volume
-(slice summation), ES the other (app.analysis.edes_curve.pair_ed_es); EDV, ESV, SV, EF and the myocardial mass at ED follow
-as for a cine stack. The RV uses the same two phases (app.workflow.rv_measure).
+(slice summation), ES the other (app.analysis.edes_curve.pair_ed_es); EDV, ESV, SV, EF and the myocardial mass at ED
+follow as for a cine stack. The RV uses the same two phases (app.workflow.rv_measure).
 
 One phase (a 3D NIfTI of short-axis slices): that phase's LV and RV volumes and myocardial mass
 (`phase_volume_ml`), no EF.

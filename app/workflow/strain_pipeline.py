@@ -14,13 +14,12 @@ speckle tracking. A last beat without a following ED is left uncompensated.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
 
 from app.analysis.analysis_grid import GridGeometry
-from app.analysis.masks import label_box
 from app.analysis.centerline import (
     CAVITY_LABEL,
     MYOCARDIUM_LABEL,
@@ -29,10 +28,11 @@ from app.analysis.centerline import (
     project_onto_polyline,
 )
 from app.analysis.kalman import KalmanParams, PointTracker
+from app.analysis.masks import label_box
 from app.analysis.motion_classical import ClassicalFlow, masked_velocity
 from app.analysis.strain import StrainResult, strain_from_tracks
-from app.tasks import Progress, is_cancelled, run_task
 from app.data.recording import Recording
+from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.workflow.results import AnalysisError
 
 MOTIONS = ("classical", "learned")
@@ -47,7 +47,8 @@ FLOW_MARGIN_PX = 32
 FLOW_SPACING_MM = 0.6
 
 
-def make_flow_estimator(motion: str, spacing_mm: tuple[float, float] | None = None):
+def make_flow_estimator(motion: str, spacing_mm: tuple[float, float] | None = None
+                        ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The (first, second) -> (H, W, 2) flow callable for 'classical' (OpenCV DIS) or 'learned'. With the
     pixel size (calibrated recordings), classical flow runs on a grid of FLOW_SPACING_MM pixels or finer."""
     if motion == "classical":
@@ -77,7 +78,7 @@ class UnitFrames:
         self._last: tuple[int, np.ndarray] | None = None  # tracking asks for each frame twice in a row
 
     def __len__(self) -> int:
-        return self._raw.shape[0]
+        return int(self._raw.shape[0])
 
     def __getitem__(self, t: int) -> np.ndarray:
         if self._last is not None and self._last[0] == t:
@@ -87,13 +88,15 @@ class UnitFrames:
         return frame
 
     def _frame(self, t: int) -> np.ndarray:
+        frame: np.ndarray
         if self._raw.dtype == np.uint8:
             frame = self._raw[t][self._box] * np.float32(1.0 / 255.0)
         else:
             frame = self._recording.frames_unit(self._slice, frames=(t, *self._box))
         if self._shape is None or frame.shape == self._shape:
             return frame
-        return cv2.resize(frame, self._shape[::-1], interpolation=cv2.INTER_AREA)
+        resized: np.ndarray = cv2.resize(frame, self._shape[::-1], interpolation=cv2.INTER_AREA)
+        return resized
 
 
 def unit_frames(recording: Recording, slice_index: int) -> np.ndarray:
@@ -120,12 +123,12 @@ def _centerlines(labels: np.ndarray, max_ray_px: float | None = None) -> np.ndar
         box = label_box((lab == CAVITY_LABEL) | (lab == MYOCARDIUM_LABEL), 2)
         if box is None:
             continue
-        box = tuple(slice(b.start - b.start % 2, b.stop) for b in box)
+        rows, cols = (slice(b.start - b.start % 2, b.stop) for b in box)
         try:
-            line = centerline_from_labels(lab[box], max_ray_px=max_ray_px).points_px
+            line = centerline_from_labels(lab[rows, cols], max_ray_px=max_ray_px).points_px
         except (ValueError, IndexError):  # no usable myocardium in this frame: motion-only there
             continue
-        out[t] = line + np.array([box[1].start, box[0].start], np.float64)
+        out[t] = line + np.array([cols.start, rows.start], np.float64)
     return out
 
 
@@ -164,7 +167,7 @@ def compute_strain(
     *,
     es_frames: Sequence[int] = (),
     motion: str = "classical",
-    cancel=None,
+    cancel: Cancel = None,
     flow_estimator: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     kalman: KalmanParams = KalmanParams(),
     anchor_ends: bool = True,
@@ -186,7 +189,8 @@ def compute_strain(
     if not eds or n < 3:
         raise AnalysisError("strain needs at least 3 frames and one end-diastolic frame")
     estimator = flow_estimator or make_flow_estimator(motion)  # on frames already at the strain grid
-    box = label_box(labels.any(axis=0), FLOW_MARGIN_PX) or (slice(0, frames_shape[1]), slice(0, frames_shape[2]))
+    box = label_box(np.asarray(labels.any(axis=0)), FLOW_MARGIN_PX) or (slice(0, frames_shape[1]),
+                                                                        slice(0, frames_shape[2]))
     grid = strain_grid(box, recording.spacing_mm if recording.calibrated else None)
     frames = UnitFrames(recording, slice_index, box, grid.shape)
     labels = labels[:, box[0], box[1]]
@@ -250,7 +254,7 @@ def compute_strain(
     yield result
 
 
-def run_strain(recording: Recording, labels: np.ndarray, ed_frames: Sequence[int], **kwargs) -> StrainResult:
+def run_strain(recording: Recording, labels: np.ndarray, ed_frames: Sequence[int], **kwargs: Any) -> StrainResult:
     """compute_strain without progress: returns the StrainResult."""
     result = run_task(compute_strain(recording, labels, ed_frames, **kwargs))
     if result is None:

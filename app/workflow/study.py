@@ -10,11 +10,14 @@ app/workflow/autosave.py). Edits with undo live in app/workflow/edits.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from app.analysis.strain import StrainResult
 from app.data.recording import VIEWS, Recording
 from app.workflow.events import StudyEvents
 from app.workflow.recording_state import KINDS, AnalysisSnapshot, ContourKey, RecordingState
@@ -24,18 +27,23 @@ from app.workflow.splines import ControlContour
 from app.workflow.study_analysis import ViewerAnalysis, compose_viewer_study, default_measure
 from app.workflow.study_json import restore_state, state_to_json
 
+if TYPE_CHECKING:  # study_result imports this module
+    from app.workflow.la_volume import LaVolume
+    from app.workflow.study_result import StudyGls, StudyResult
+
 MeasureFn = Callable[[RecordingState], "Measurements | None"]
 
 
 class StudyState:
     """Recordings of one study plus every edit; emits StudyEvents on each change."""
 
-    def __init__(self, measure_fn: MeasureFn | None = None, biplane_fn=compose_viewer_study) -> None:
+    def __init__(self, measure_fn: MeasureFn | None = None,
+                 biplane_fn: Callable[[StudyState], StudyResult] | None = compose_viewer_study) -> None:
         self.recordings: list[RecordingState] = []
         self.events = StudyEvents()
         self.measure_fn: MeasureFn = measure_fn or default_measure
         self.biplane_fn = biplane_fn  # -> StudyResult; None: no study-level values (tests with a toy measure)
-        self.result = None  # the StudyResult (app.workflow.study_result): biplane, LA volume, the view pair
+        self.result: StudyResult | None = None  # biplane, LA volume, the view pair (app.workflow.study_result)
         self.conclusion = ""  # the reviewer's conclusion for the report (Report > Comment / Conclusion)
         self.reviewer = ""  # named: the report is signed; else it is preliminary
         self.sent: tuple[SentResults, ...] = ()  # results series sent to a PACS, oldest first
@@ -60,7 +68,7 @@ class StudyState:
         self._compose()
         return st
 
-    def index_of_path(self, path) -> int | None:
+    def index_of_path(self, path: str | Path) -> int | None:
         for i, st in enumerate(self.recordings):
             if st.recording.source_path is not None and str(st.recording.source_path) == str(path):
                 return i
@@ -86,7 +94,8 @@ class StudyState:
 
         controls = None
         if isinstance(analysis, ViewerAnalysis):
-            analysis, controls = analysis.analysis, analysis.controls
+            controls = analysis.controls
+            analysis = analysis.analysis
         st = self.recordings[index]
         contours = {k: dict(d) for k, d in (controls or control_contours_from_analysis(analysis)).items()}
         ed_es = (tuple(analysis.measurements.ed_frames), tuple(analysis.measurements.es_frames))
@@ -164,7 +173,8 @@ class StudyState:
             self.remeasure(index)
         self.events.modified.emit(index)
 
-    def set_edes(self, index: int, ed_frames, es_frames, edited: bool | tuple[bool, bool] = True) -> None:
+    def set_edes(self, index: int, ed_frames: Iterable[int], es_frames: Iterable[int],
+                 edited: bool | tuple[bool, bool] = True) -> None:
         """Set the ED and ES frames. edited=True marks the kind(s) that changed as set by hand (moving ES
         alone leaves EDV and heart rate automatic); a (ed_edited, es_edited) pair sets the marks exactly
         (undo); False clears them."""
@@ -186,7 +196,7 @@ class StudyState:
         self.remeasure(index)
         self.events.modified.emit(index)
 
-    def set_strain(self, index: int, strain: object | None) -> None:
+    def set_strain(self, index: int, strain: StrainResult | None) -> None:
         """Take a strain result re-tracked on the current contours (app/workflow/retrack.py); made implausible
         by an edit, it reports no GLS and says why (retrack.judged_strain)."""
         from app.workflow.retrack import judged_strain
@@ -244,7 +254,7 @@ class StudyState:
         self.remeasure(index)
         self.events.modified.emit(index)
 
-    def set_excluded_slices(self, index: int, slices) -> None:
+    def set_excluded_slices(self, index: int, slices: Iterable[int]) -> None:
         """Leave these slices of a stack out of the volumes and the mass (an empty set: use every slice)."""
         st = self.recordings[index]
         excluded = frozenset(int(s) for s in slices)
@@ -278,12 +288,12 @@ class StudyState:
         return None if self.result is None else self.result.biplane
 
     @property
-    def la(self):
+    def la(self) -> LaVolume | None:
         """The study's LA volume (app.workflow.la_volume.LaVolume) or None."""
         return None if self.result is None else self.result.la
 
     @property
-    def gls(self):
+    def gls(self) -> StudyGls | None:
         """The study's GLS per apical view and their mean (app.workflow.study_result.StudyGls) or None."""
         return None if self.result is None else self.result.gls
 
@@ -302,16 +312,16 @@ class StudyState:
     def biplane_for(self, index: int) -> Measurements | None:
         """The study's biplane result when recording `index` is one of the two it is made of, else None
         (a panel showing another recording must not show it as that recording's values)."""
-        pair = self.result.pair if self.biplane is not None else None
+        pair = self.result.pair if self.result is not None and self.biplane is not None else None
         if pair is None or index not in pair:
             return None
         return self.biplane
 
     # -- serialisation (app/workflow/study_json.py) ------------------------------------------------
-    def to_json(self, index: int) -> dict:
+    def to_json(self, index: int) -> dict[str, Any]:
         return state_to_json(self.recordings[index], self.save_key(index), self.conclusion, self.reviewer, self.sent)
 
-    def restore_json(self, index: int, data: dict) -> None:
+    def restore_json(self, index: int, data: dict[str, Any]) -> None:
         """Restore a recording's state saved by `to_json` (raises ValueError on a malformed file)."""
         st = self.recordings[index]
         extras = restore_state(st, data)

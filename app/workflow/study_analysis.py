@@ -11,12 +11,20 @@ re-enters the analysis at its measuring step (app.workflow.analyse.measure) with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
-from app.tasks import Progress, is_cancelled, scaled
-from app.workflow.results import RecordingAnalysis
+from app.data.recording import Recording
+from app.tasks import Cancel, Progress, is_cancelled, scaled
+from app.workflow.results import Measurements, RecordingAnalysis
+
+if TYPE_CHECKING:  # these modules import this one
+    from app.workflow.recording_state import RecordingState
+    from app.workflow.segment_step import Segmenter
+    from app.workflow.splines import ControlContour
+    from app.workflow.study import StudyState
+    from app.workflow.study_result import StudyResult
 
 ANALYSIS_SHARE = 0.95  # of the progress bar; the rest prepares the contours for editing
 
@@ -26,10 +34,11 @@ class ViewerAnalysis:
     """The analysis and its control-point contours {(slice, frame): {kind: ControlContour}} for editing."""
 
     analysis: RecordingAnalysis
-    controls: dict
+    controls: dict[tuple[int, int], dict[str, ControlContour]]
 
 
-def analyze_for_viewer(recording, *, segmenter=None, cancel=None, strain: bool = True
+def analyze_for_viewer(recording: Recording, *, segmenter: Segmenter | None = None, cancel: Cancel = None,
+                       strain: bool = True
                        ) -> Iterator[Progress | ViewerAnalysis]:
     from app.workflow.analyse import analyze_recording
 
@@ -43,7 +52,7 @@ def analyze_for_viewer(recording, *, segmenter=None, cancel=None, strain: bool =
     yield ViewerAnalysis(analysis, controls)
 
 
-def editable_controls(analysis: RecordingAnalysis) -> dict:
+def editable_controls(analysis: RecordingAnalysis) -> dict[tuple[int, int], dict[str, ControlContour]]:
     """The control contours of an analysis with their spline caches and dense contours filled in, so the GUI
     thread only has to take them."""
     from app.workflow.contour_adapter import control_contours_from_analysis, lv_from_controls
@@ -56,8 +65,9 @@ def editable_controls(analysis: RecordingAnalysis) -> dict:
     return controls
 
 
-def analysis_from_state(state, segmenter: str = "restored", segmenter_flags: dict | None = None,
-                        rv_left_out: dict | None = None):
+def analysis_from_state(state: RecordingState, segmenter: str = "restored",
+                        segmenter_flags: dict[int, tuple[str, ...]] | None = None,
+                        rv_left_out: dict[tuple[int, int], np.ndarray] | None = None) -> RecordingAnalysis:
     """A RecordingAnalysis rebuilt from a restored state (labels drawn from the contours), so reports
     and exports work on a study reopened from its autosave (`segmenter`: what drew the saved contours;
     segmenter_flags, rv_left_out: the segmenter's findings, saved with the state). The strain is the saved one;
@@ -70,18 +80,27 @@ def analysis_from_state(state, segmenter: str = "restored", segmenter_flags: dic
     rec = state.recording
     per_frame = lv_contours_per_frame(state)
     slices = per_frame if rec.is_stack else [per_frame]
-    rv = rv_contours_per_frame(state) if rec.modality == "mri" else [[None] * rec.n_frames] * len(slices)
-    labels = np.stack([np.stack([rv_drawn(contours_to_labels(c, rec.image_shape), r) for c, r in zip(s, rs)])
-                       for s, rs in zip(slices, rv)])
-    contours = tuple(FrameContours.of(s, r if any(x is not None for x in r) else ()) for s, r in zip(slices, rv))
+    rv: list[list[np.ndarray | None]] = (rv_contours_per_frame(state) if rec.modality == "mri"
+                                         else [[None] * rec.n_frames] * len(slices))
+    labels = np.stack(
+        [
+            np.stack([rv_drawn(contours_to_labels(c, rec.image_shape), r) for c, r in zip(s, rs, strict=False)])
+            for s, rs in zip(slices, rv, strict=False)
+        ]
+    )
+    contours = tuple(
+        FrameContours.of(s, r if any(x is not None for x in r) else ()) for s, r in zip(slices, rv, strict=False)
+    )
     conf = state.confidence if state.confidence is not None else np.full(rec.n_frames, np.nan)
+    measurements = state.measurements
+    assert measurements is not None  # restore_json measures the state first
     return RecordingAnalysis(rec, labels if rec.is_stack else labels[0], contours if rec.is_stack else contours[0],
-                             conf, state.measurements, segmenter=segmenter, strain=state.strain,
+                             conf, measurements, segmenter=segmenter, strain=state.strain,
                              ed_es_method=ED_ES_MANUAL if state.edes_edited else ED_ES_RESTORED,
                              segmenter_flags=dict(segmenter_flags or {}), rv_left_out=dict(rv_left_out or {}))
 
 
-def default_measure(state):
+def default_measure(state: RecordingState) -> Measurements | None:
     """The measurements of the state's contours as edited: the analysis' measuring step
     (app.workflow.analyse.measure), keeping the segmenter's per-frame flags."""
     from app.workflow.analyse import measure
@@ -101,7 +120,7 @@ def default_measure(state):
     )
 
 
-def compose_viewer_study(study):
+def compose_viewer_study(study: StudyState) -> StudyResult:
     """The study's StudyResult (biplane, LA volume, the view pair) from its recordings as measured and edited:
     app.workflow.study_result.compose_study, the rule the CLI uses, on the contours the LV is measured on."""
     from app.workflow.study_result import compose_study, viewer_items

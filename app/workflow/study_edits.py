@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.workflow.edits import EditCommand
+from app.workflow.recording_state import RecordingState
 from app.workflow.study import StudyState
 
 
@@ -21,11 +22,11 @@ class SliceSelectionEdit(EditCommand):
     index: int
     slice_index: int
     include: bool
-    _old: frozenset = field(default=frozenset(), repr=False)
+    _old: frozenset[int] = field(default=frozenset(), repr=False)
+    text: str = field(init=False, default="", repr=False, compare=False)  # the undo menu's words
 
-    @property
-    def text(self) -> str:  # the undo menu's words
-        return f"{'include' if self.include else 'exclude'} slice {self.slice_index + 1}"
+    def __post_init__(self) -> None:
+        self.text = f"{'include' if self.include else 'exclude'} slice {self.slice_index + 1}"
 
     def apply(self, study: StudyState) -> None:
         self._old = study[self.index].excluded_slices
@@ -44,7 +45,7 @@ class PatientDetailsEdit(EditCommand):
     weight_kg: float | None
     sex: str
     text: str = "patient height, weight and sex"
-    _old: list = field(default_factory=list, repr=False)
+    _old: list[tuple[float | None, float | None, str]] = field(default_factory=list, repr=False)
 
     def apply(self, study: StudyState) -> None:
         self._old = [(st.recording.patient.height_cm, st.recording.patient.weight_kg, st.recording.patient.sex)
@@ -71,7 +72,7 @@ class SliceVolumes:
     included: bool
 
 
-def slice_volumes(state) -> list[SliceVolumes]:
+def slice_volumes(state: RecordingState) -> list[SliceVolumes]:
     """Per slice of a stack: LV area and slab volume (area x slice spacing) at the first ED and ES frames."""
     from app.analysis.polylines import polygon_area_px2
     from app.workflow.contour_adapter import lv_from_controls
@@ -85,13 +86,15 @@ def slice_volumes(state) -> list[SliceVolumes]:
     def area(s: int, frame: int | None) -> float | None:
         controls = state.contours.get((s, frame)) if frame is not None else None
         lv = lv_from_controls(controls) if controls else None
-        if lv is None or row_mm is None:
+        if lv is None or row_mm is None or col_mm is None:
             return None
         return float(polygon_area_px2(lv.endo_px)) * row_mm * col_mm
+
+    def ml(a: float | None) -> float | None:
+        return None if a is None or not step_mm else a * float(step_mm) / 1000.0
 
     rows = []
     for s in range(rec.n_slices):
         a_ed, a_es = area(s, ed), area(s, es)
-        ml = (lambda a: None if a is None or not step_mm else a * float(step_mm) / 1000.0)
         rows.append(SliceVolumes(s, a_ed, a_es, ml(a_ed), ml(a_es), s not in state.excluded_slices))
     return rows

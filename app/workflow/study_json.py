@@ -10,17 +10,19 @@ app.workflow.study.StudyState.restore_json measures again and tells its views.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from app.data.recording import VIEWS
+from app.data.recording import VIEWS, Recording
 from app.workflow.contour_adapter import MadeFrame
 from app.workflow.recording_state import KINDS, ContourKey, RecordingState
 from app.workflow.results import Measurements, RecordingAnalysis
+from app.workflow.saved_strain import strain_from_json, strain_to_json
 from app.workflow.sent_results import SentResults
 from app.workflow.splines import ControlContour
-from app.workflow.strain_step import strain_from_json, strain_to_json
 
 FORMAT = "cardiotrace-study"
 FORMAT_VERSION = 1
@@ -33,12 +35,13 @@ class RestoredExtras:
     conclusion: str
     reviewer: str
     segmenter: str
-    segmenter_flags: dict  # frame -> flags
-    rv_left_out: dict  # (slice, frame) -> (N, 2) points
-    sent: tuple = ()  # SentResults of the study's results series already sent (app.workflow.sent_results)
+    segmenter_flags: dict[int, tuple[str, ...]]  # frame -> flags
+    rv_left_out: dict[tuple[int, int], np.ndarray]  # (slice, frame) -> (N, 2) points
+    sent: tuple[SentResults, ...] = ()  # the study's results series already sent (app.workflow.sent_results)
 
 
-def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewer: str, sent=()) -> dict:
+def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewer: str,
+                  sent: Sequence[SentResults] = ()) -> dict[str, Any]:
     """The recording's state as plain JSON types; content_key and the study's conclusion, reviewer and results
     sent with it."""
     from app.workflow.autosave import source_fingerprint
@@ -79,7 +82,7 @@ def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewe
     }
 
 
-def restore_state(st: RecordingState, data: dict) -> RestoredExtras:
+def restore_state(st: RecordingState, data: dict[str, Any]) -> RestoredExtras:
     """Put a state saved by `state_to_json` back on `st` (ValueError on a malformed file, `st` untouched)."""
     if data.get("format") != FORMAT or int(data.get("version", 0)) > FORMAT_VERSION:
         raise ValueError("not a CardioTrace study file of a known version")
@@ -119,7 +122,7 @@ def restore_state(st: RecordingState, data: dict) -> RestoredExtras:
                           data.get("segmenter") or "restored", flags, left_out, sent)
 
 
-def _contours(data: dict, n_frames: int, n_slices: int) -> dict[ContourKey, dict[str, ControlContour]]:
+def _contours(data: dict[str, Any], n_frames: int, n_slices: int) -> dict[ContourKey, dict[str, ControlContour]]:
     contours: dict[ContourKey, dict[str, ControlContour]] = {}
     for item in data.get("contours", []):
         key = (int(item["slice"]), int(item["frame"]))
@@ -129,7 +132,7 @@ def _contours(data: dict, n_frames: int, n_slices: int) -> dict[ContourKey, dict
     return contours
 
 
-def _recording(st: RecordingState, data: dict, edited: dict):
+def _recording(st: RecordingState, data: dict[str, Any], edited: dict[str, Any]) -> Recording:
     """The recording with the saved view, the calibration set by hand, body size and sex."""
     view = data.get("view", st.recording.view)
     rec = st.recording.with_view(view) if view in VIEWS else st.recording
@@ -144,7 +147,7 @@ def _recording(st: RecordingState, data: dict, edited: dict):
     return rec
 
 
-def _segmenter_findings_json(analysis) -> dict:
+def _segmenter_findings_json(analysis: RecordingAnalysis | None) -> dict[str, Any]:
     """The segmenter's per-frame flags and the RV regions it left out as right atrium, for the autosave."""
     if not isinstance(analysis, RecordingAnalysis):
         return {}
@@ -153,7 +156,8 @@ def _segmenter_findings_json(analysis) -> dict:
                             for (s, f), px in sorted(analysis.rv_left_out.items())]}
 
 
-def _segmenter_findings(data: dict, n_frames: int, n_slices: int) -> tuple[dict, dict]:
+def _segmenter_findings(data: dict[str, Any], n_frames: int, n_slices: int
+                         ) -> tuple[dict[int, tuple[str, ...]], dict[tuple[int, int], np.ndarray]]:
     """(segmenter_flags, rv_left_out) of a saved state (empty in files saved before they were kept)."""
     flags = {int(t): tuple(str(f) for f in names) for t, names in (data.get("segmenter_flags") or {}).items()}
     left_out = {(int(item["slice"]), int(item["frame"])): np.asarray(item["points"], dtype=np.float64)
@@ -164,7 +168,7 @@ def _segmenter_findings(data: dict, n_frames: int, n_slices: int) -> tuple[dict,
     return flags, left_out
 
 
-def _made_json(st: RecordingState) -> list[dict]:
+def _made_json(st: RecordingState) -> list[dict[str, Any]]:
     """The analysis' own dense contours of the frames (and kinds) not edited since, for the autosave."""
     out = []
     for (s, f), made in sorted(st.made.items()):

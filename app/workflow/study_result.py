@@ -15,12 +15,22 @@ in the biplane's notes).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from app.data.recording import Recording
 from app.workflow.la_volume import LaVolume, la_volume_of
 from app.workflow.results import FrameContours, Measurements, RecordingAnalysis, StudyMeasurements
+
+if TYPE_CHECKING:  # study imports this module
+    from app.workflow.study import StudyState
+
+# (recording, its per-frame LvContours list, Measurements or None[, strain or None])
+Triple = tuple[Recording, Any, Any]
+Entry = tuple[Recording, Any, Any, Any]
 
 PAIR_VIEWS = ("a4c", "a2c")
 GLS_VIEWS = ("a4c", "a2c", "a3c")
@@ -58,7 +68,7 @@ class StudyResult:
         return self.measurements.biplane
 
 
-def compose_study(items) -> StudyResult:
+def compose_study(items: Iterable[RecordingAnalysis | Sequence[Any]]) -> StudyResult:
     """The StudyResult of a study's recordings (RecordingAnalysis objects or tuples, in the study's order)."""
     from app.workflow.biplane import biplane_measurements
 
@@ -76,7 +86,7 @@ def compose_study(items) -> StudyResult:
                        _study_gls(entries, chosen))
 
 
-def viewer_items(study) -> list[tuple]:
+def viewer_items(study: StudyState) -> list[Entry]:
     """(recording, per-frame LvContours, Measurements, strain) of each recording of a StudyState (measurements
     None when it has none yet): the contours its LV is measured on, the strain it shows."""
     from app.workflow.contour_adapter import lv_contours_per_frame
@@ -85,19 +95,20 @@ def viewer_items(study) -> list[tuple]:
              else [], st.measurements, st.strain) for st in study.recordings]
 
 
-def _entry(item) -> tuple:
+def _entry(item: RecordingAnalysis | Sequence[Any]) -> Entry:
     """(recording, contours list, measurements, strain or None)."""
     if isinstance(item, RecordingAnalysis):
         contours = item.contours
-        contours = list(contours) if isinstance(contours, FrameContours) else contours
-        return item.recording, contours, item.measurements, item.strain
-    item = tuple(item)
-    return item if len(item) == 4 else (*item, None)
+        return item.recording, list(contours) if isinstance(contours, FrameContours) else contours, \
+            item.measurements, item.strain
+    given = tuple(item)
+    return (given[0], given[1], given[2], given[3] if len(given) == 4 else None)
 
 
-def _study_gls(entries, chosen: dict[str, int]) -> StudyGls:
+def _study_gls(entries: Sequence[Entry], chosen: dict[str, int]) -> StudyGls:
     """One GLS per apical echo view: the view pair's clip when it has one, else the first clip of the view."""
-    by_view, edited = [], False
+    by_view: list[tuple[str, float]] = []
+    edited = False
     for view in GLS_VIEWS:
         first = [chosen[view]] if view in chosen else []
         for i in first + [i for i, e in enumerate(entries) if e[0].view == view]:
@@ -110,7 +121,7 @@ def _study_gls(entries, chosen: dict[str, int]) -> StudyGls:
     return StudyGls(tuple(by_view), edited)
 
 
-def _candidate(triple, with_contours: bool = True) -> bool:
+def _candidate(triple: Triple, with_contours: bool = True) -> bool:
     """A measured echo A4C / A2C clip (with its per-frame contours, unless with_contours is False): one the
     view pair may take. viewer_items traces contours for these only (it runs after every edit)."""
     rec, contours, m = triple
@@ -118,10 +129,10 @@ def _candidate(triple, with_contours: bool = True) -> bool:
             and (not with_contours or isinstance(contours, list) and len(contours) == rec.n_frames))
 
 
-def _view_choice(triples) -> tuple[dict[str, int], tuple[str, ...]]:
+def _view_choice(triples: Sequence[Triple]) -> tuple[dict[str, int], tuple[str, ...]]:
     """{view: index} of the clip each of A4C / A2C is measured from, and a line per view with several clips."""
     chosen: dict[str, int] = {}
-    notes = []
+    notes: list[str] = []
     for view in PAIR_VIEWS:
         found = [i for i, t in enumerate(triples) if _candidate(t) and t[0].view == view]
         if not found:
@@ -135,6 +146,6 @@ def _view_choice(triples) -> tuple[dict[str, int], tuple[str, ...]]:
     return chosen, tuple(notes)
 
 
-def _name(recording) -> str:
+def _name(recording: Recording) -> str:
     src = recording.source_path
     return src.name if src else (recording.series_description or recording.view.upper())

@@ -12,6 +12,11 @@ guess; when the labelled view has none (PLAX, PSAX) it says the classifier canno
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # results imports this module
+    from app.data.recording import Recording
+    from app.workflow.results import RecordingAnalysis
 
 CONFIDENT_PROBABILITY = 0.8
 VIEW_NAMES = {"a4c": "A4C", "a2c": "A2C", "a3c": "A3C", "plax": "PLAX", "psax": "PSAX", "sax": "SAX",
@@ -61,7 +66,7 @@ class ViewCheck:
     error: str = ""
 
 
-def view_check(recording) -> ViewCheck | None:
+def view_check(recording: Recording) -> ViewCheck | None:
     """The classifier's view and a warning for a 2D echo clip; None without a model or for MRI/stacks."""
     if recording.modality != "echo" or recording.is_stack:
         return None
@@ -71,7 +76,7 @@ def view_check(recording) -> ViewCheck | None:
         return None
     try:
         pred = classify_view(recording)
-    except Exception as exc:  # a broken optional check must never stop the analysis
+    except Exception as exc:  # noqa: BLE001 - a broken optional check must never stop the analysis
         return ViewCheck(error=" ".join(f"{type(exc).__name__}: {exc}".split()))
     return ViewCheck(
         view=pred.view,
@@ -85,7 +90,7 @@ def view_check(recording) -> ViewCheck | None:
     )
 
 
-def view_json(check: ViewCheck | None) -> dict:
+def view_json(check: ViewCheck | None) -> dict[str, Any]:
     """`view_predicted` ({view, probability} or None) and `view_warning` (str or None) for analyze --json."""
     predicted = None
     if check is not None and check.view:
@@ -96,7 +101,7 @@ def view_json(check: ViewCheck | None) -> dict:
     return out
 
 
-def view_note(analysis) -> str:
+def view_note(analysis: RecordingAnalysis | None) -> str:
     """The warning of a RecordingAnalysis (for the viewer's measurements panel), '' when there is none."""
     check = None if analysis is None else analysis.view_check
     return str(check.warning or "") if check is not None else ""

@@ -125,7 +125,7 @@ def freeze_long_lived() -> int:
 
 
 @contextmanager
-def _collector_paused():
+def _collector_paused() -> Iterator[None]:
     """No automatic collection meanwhile; the objects made meanwhile then frozen, before the collector
     restarts (else its first young collection walks them all)."""
     enabled = gc.isenabled()

@@ -138,7 +138,10 @@ def format_phase_table(results: dict) -> str:
         if not rows:
             continue
         lines.append(f"== {dataset}: per phase (ours / expert; errors = ours - expert; without gross failures)")
-        lines.append(f"{'approach':<12}" + "".join(f"{c:>{w}}" for c, w in zip(PHASE_COLUMNS, widths)))
+        lines.append(f"{'approach':<12}" + "".join(f"{c:>{w}}" for c, w in zip(PHASE_COLUMNS, widths, strict=False)))
         for approach, row in rows.items():
-            lines.append(f"{approach:<12}" + "".join(f"{str(row.get(c, '-')):>{w}}" for c, w in zip(PHASE_COLUMNS, widths)))
+            lines.append(
+                f"{approach:<12}"
+                + "".join(f"{str(row.get(c, '-')):>{w}}" for c, w in zip(PHASE_COLUMNS, widths, strict=False))
+            )
     return "\n".join(lines)

@@ -40,8 +40,6 @@ import numpy as np
 
 from app.analysis import seg_metrics as sm
 from app.data.recording import Recording, uniform_frame_times
-from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case
-from lab.training.checkpoint import CHECKPOINTS_DIR
 from lab.evaluation.echo_phase import (  # noqa: F401 - disks_volume_ml: part of this module's API
     degraded_clip,
     disks_volume_ml,
@@ -50,6 +48,8 @@ from lab.evaluation.echo_phase import (  # noqa: F401 - disks_volume_ml: part of
     phase_row,
 )
 from lab.evaluation.patient_agreement import agreement, format_agreement, patient_errors, read_results
+from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case
+from lab.training.checkpoint import CHECKPOINTS_DIR
 from lab.training.sequences import cycle_frame, register_labels, speckle_fields
 
 # name -> (network, causal WMA window, centred window, forward+backward average of the temporal network,
@@ -131,8 +131,13 @@ def phantom_clip(seed: int, frame_rate_hz: float = 30.0) -> LabelledClip:
     rng = np.random.default_rng(seed)
     edv = float(rng.uniform(90, 180))
     params = EchoPhantomParams(
-        heart=HeartParams(edv_ml=edv, esv_ml=edv * (1 - rng.uniform(0.3, 0.6)), heart_rate_bpm=float(rng.uniform(55, 95))),
-        beats=2, frame_rate_hz=frame_rate_hz, quality=("excellent", "good", "fair", "poor")[seed % 4], image_shape_px=(256, 256),
+        heart=HeartParams(
+            edv_ml=edv, esv_ml=edv * (1 - rng.uniform(0.3, 0.6)), heart_rate_bpm=float(rng.uniform(55, 95))
+        ),
+        beats=2,
+        frame_rate_hz=frame_rate_hz,
+        quality=("excellent", "good", "fair", "poor")[seed % 4],
+        image_shape_px=(256, 256),
     )
     case = make_echo(params, seed=seed)
     n = case.recording.n_frames
@@ -206,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phantom-rates", default="30,50", help="phantom frame rates (Hz), comma-separated")
     p.add_argument("--approaches", default="base,base+wma,base+c3,base+h2,temporal,temporal+bi,temporal+h2")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
-    p.add_argument("--update-metadata", action="store_true", help="store the results in the lab records lab/notes/<model>.json")
+    p.add_argument(
+        "--update-metadata", action="store_true", help="store the results in the lab records lab/notes/<model>.json"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--degrade", default="", metavar="SIZES",
                    help="also score CAMUS valid degraded as clinical exports fitted into these sizes (px, e.g. "
@@ -229,15 +236,32 @@ def degrade_sizes(text: str) -> list[int]:
 
 
 def format_table(results: dict) -> str:
-    cols = ["dice_lv", "dice_myocardium", "dice_la", "hd_lv_mm", "hd_myocardium_mm", "hd_la_mm", "mfip", "reversals", "lte", "n",
-            "ef_mae_pts", "ef_bias_pts", "ef_median_pts", "ef_median_abs_pts", "ef_gross_n"]
+    cols = [
+        "dice_lv",
+        "dice_myocardium",
+        "dice_la",
+        "hd_lv_mm",
+        "hd_myocardium_mm",
+        "hd_la_mm",
+        "mfip",
+        "reversals",
+        "lte",
+        "n",
+        "ef_mae_pts",
+        "ef_bias_pts",
+        "ef_median_pts",
+        "ef_median_abs_pts",
+        "ef_gross_n",
+    ]
     lines = []
     for dataset, by_approach in results.items():
         lines.append(f"== {dataset}")
         widths = [max(len(c) + 2, 10) for c in cols]
-        lines.append(f"{'approach':<12}" + "".join(f"{c:>{w}}" for c, w in zip(cols, widths)))
+        lines.append(f"{'approach':<12}" + "".join(f"{c:>{w}}" for c, w in zip(cols, widths, strict=False)))
         for approach, row in by_approach.items():
-            lines.append(f"{approach:<12}" + "".join(f"{str(row.get(c, '-')):>{w}}" for c, w in zip(cols, widths)))
+            lines.append(
+                f"{approach:<12}" + "".join(f"{str(row.get(c, '-')):>{w}}" for c, w in zip(cols, widths, strict=False))
+            )
     return "\n".join(lines)
 
 
@@ -278,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_phase_table(results))
     if previous is not None:
         print(format_agreement(agreement(results, previous)))
-    print(f"({time.monotonic() - start:.0f} s; Dice/HD on CAMUS valid = 2nd-beat ED+ES frames of {len(clips)} patients)")
+    print(
+        f"({time.monotonic() - start:.0f} s; Dice/HD on CAMUS valid = 2nd-beat ED+ES frames of {len(clips)} patients)"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if args.update_metadata:

@@ -22,6 +22,7 @@ from app.ml import DEFAULT_ECHO_MODEL
 from lab.evaluation.edes_scoring import MATCH_WINDOW_S, MethodScore, area_curve_baseline
 from lab.training.checkpoint import CHECKPOINTS_DIR
 
+
 def ecg_r_peak_frames(recording: Recording) -> tuple[int, ...]:
     """Frames nearest the ECG R peaks (ED by the ECG definition); () when there is no ECG trace.
 
@@ -174,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--echo", type=int, default=96, help="phantom echo recordings (seeds 300000+)")
     parser.add_argument("--mri", type=int, default=48, help="phantom cine-MR recordings (seeds 310000+)")
     parser.add_argument("--json", help="also write the results to this JSON file")
-    parser.add_argument("--write-metadata", action="store_true", help="store the results in the lab record lab/notes/ed_es.json")
+    parser.add_argument(
+        "--write-metadata", action="store_true", help="store the results in the lab record lab/notes/ed_es.json"
+    )
     parser.add_argument("--verbose", action="store_true", help="one line per recording")
     parser.add_argument("--no-cache", action="store_true", help="render every phantom again")
     parser.add_argument("--render-only", action="store_true", help="render and cache, do not score")
@@ -202,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(results))
     print(f"({time.monotonic() - start:.0f} s; aFD = mean |detected - true| frames over matched events; "
           f"missed = no detection within {MATCH_WINDOW_S:.2f} s)")
-    record = {"phantom_seeds": {k: [v, v + n] for (k, v), n in zip(EVAL_SEEDS.items(), (args.echo, args.mri))},
-              "command": "python -m app evaluate ed-es " + " ".join(argv or []), "results": results}
+    record = {
+        "phantom_seeds": {k: [v, v + n] for (k, v), n in zip(EVAL_SEEDS.items(), (args.echo, args.mri), strict=False)},
+        "command": "python -m app evaluate ed-es " + " ".join(argv or []),
+        "results": results,
+    }
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=2)

@@ -6,7 +6,8 @@ the pipeline's per-frame U-Net, or `--seg-model temporal`; MRI: the MRI model on
 over the slices like slice summation), and the curve-based methods are scored on that curve:
 
 - "tempreg|seg": TempReg-Net with clip-end events from the curve,
-- "tempreg+area|seg": the same with each ES refined on the curve, at most 2 frames (app.analysis.edes_fusion.fuse_with_curve),
+- "tempreg+area|seg": the same with each ES refined on the curve, at most 2 frames
+  (app.analysis.edes_fusion.fuse_with_curve),
 - "pipeline|seg": what the analysis pipeline reports: echo as "tempreg|seg", cine MR with each ES slid down
   the curve as far as app.analysis.edes_fusion.es_slide_frames allows (a third of the clip); the curve's extrema where
   the events contradict the curve (app.analysis.edes_checks.curve_contradiction, as choose_ed_es),

@@ -1,4 +1,5 @@
-"""Choose the plateau tolerances of app.analysis.edes_fusion.curve_extrema on tuning phantoms (never the evaluation seeds).
+"""Choose the plateau tolerances of app.analysis.edes_fusion.curve_extrema on tuning phantoms (never the evaluation
+seeds).
 
 `python -m lab.evaluation.edes_tuning [--echo 60] [--mri 36]` renders (and caches) phantom recordings with seeds
 TUNING_SEEDS (disjoint from training 100000+/120000+/150000+, validation 200000+/250000+ and the evaluation
@@ -27,7 +28,7 @@ def score_tolerances(cases, curves, tol_ed: float, tol_es: float, modality: str 
     edes.PLATEAU_TOL[modality] = (tol_ed, tol_es)
     try:
         score = MethodScore()
-        for case, curve in zip(cases, curves):
+        for case, curve in zip(cases, curves, strict=False):
             ed, es = edes.curve_extrema(curve, case.frame_rate_hz, modality)
             score.add(case.ed_frames, case.es_frames, ed, es, case.frame_rate_hz)
     finally:

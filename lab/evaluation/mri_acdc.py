@@ -202,10 +202,12 @@ def summarise(rows: list[PatientScore]) -> dict:
             sel = [r for r in mine if group in ("all", r.group)]
             if not sel:
                 continue
-            entry = {"n": len(sel),
-                     "dice": {k: float(np.mean([r.dice[k] for r in sel])) for k in sel[0].dice},
-                     "hausdorff_mm": {k: float(np.median([r.hausdorff_mm[k] for r in sel])) for k in sel[0].hausdorff_mm},
-                     "values": {}}
+            entry = {
+                "n": len(sel),
+                "dice": {k: float(np.mean([r.dice[k] for r in sel])) for k in sel[0].dice},
+                "hausdorff_mm": {k: float(np.median([r.hausdorff_mm[k] for r in sel])) for k in sel[0].hausdorff_mm},
+                "values": {},
+            }
             for key in sel[0].ours:
                 err = np.array([r.ours[key] - r.reference[key] for r in sel], float)
                 err = err[np.isfinite(err)]  # EF is undefined where a ventricle was not found at ED
@@ -222,8 +224,11 @@ def print_tables(summary: dict) -> None:
         print(f"\n{approach}: 3D Dice ED/ES (median Hausdorff mm ED/ES)")
         print(f"{'group':6} {'n':>3}  {'LV':>22}  {'myocardium':>22}  {'RV':>22}")
         for group, e in groups.items():
-            cells = [f"{e['dice'][s + '_ed']:.3f}/{e['dice'][s + '_es']:.3f} "
-                     f"({e['hausdorff_mm'][s + '_ed']:.1f}/{e['hausdorff_mm'][s + '_es']:.1f})" for s in STRUCTURES.values()]
+            cells = [
+                f"{e['dice'][s + '_ed']:.3f}/{e['dice'][s + '_es']:.3f} "
+                f"({e['hausdorff_mm'][s + '_ed']:.1f}/{e['hausdorff_mm'][s + '_es']:.1f})"
+                for s in STRUCTURES.values()
+            ]
             print(f"{group:6} {e['n']:>3}  " + "  ".join(f"{c:>22}" for c in cells))
         print(f"\n{approach}: ours - reference, bias +- SD (mean absolute error)")
         keys = list(next(iter(groups.values()))["values"])
@@ -236,8 +241,8 @@ def print_tables(summary: dict) -> None:
 def sunnybrook_table(tag: str, tta_views: int, folds: list[int], cases: tuple[str, ...] = ()) -> list[dict]:
     """Sunnybrook (`cases`, default all) scored by the ensemble of the finished folds (none saw Sunnybrook, unless
     their ConvLSTMs learnt from its other patients: train mri-seg-cycles --holdout); [] without the data."""
-    from lab.evaluation.mri_sunnybrook import CASES, SUNNYBROOK, print_table, score_case
     from app.ml.nets.mri_ensemble import MriEnsemble
+    from lab.evaluation.mri_sunnybrook import CASES, SUNNYBROOK, print_table, score_case
 
     nets = [n for n in (fold_net(f, tag) for f in folds) if n is not None]
     if not SUNNYBROOK.is_dir() or not nets:

@@ -29,9 +29,9 @@ from app.analysis.contour_metrics import average_perpendicular_distance_mm
 from app.analysis.seg_metrics import hausdorff_mm
 from app.analysis.volumes import MYOCARDIAL_DENSITY_G_PER_ML
 from app.data.datasets import sunnybrook
-from lab.training.mri_decision import ARGMAX, Decision, decide, score_sample, tune
 from lab.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from lab.training.mri_data import GRID_MM, UNLABELLED
+from lab.training.mri_decision import ARGMAX, Decision, decide, score_sample, tune
 from lab.training.mri_seg import CASES, SUNNYBROOK, carry_over, load_samples, loo_summary_path, run_name
 
 APPROACHES = {"none": "CNN alone", "single": "one-level ConvLSTM", "multi": "multi-level ConvLSTM"}
@@ -64,7 +64,7 @@ class HeldOut:
     dz_mm: float
 
     def pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return list(zip(self.probs, self.targets))
+        return list(zip(self.probs, self.targets, strict=False))
 
 
 def slice_spacing_mm(root: Path, case: str) -> float:
@@ -72,7 +72,7 @@ def slice_spacing_mm(root: Path, case: str) -> float:
     images = sunnybrook.contoured_images(root, case)
     by_slice = {sunnybrook.slice_and_phase(im.instance)[0]: np.array(im.position_mm) for im in images}
     keys = sorted(by_slice)
-    steps = [np.linalg.norm(by_slice[b] - by_slice[a]) / (b - a) for a, b in zip(keys, keys[1:])]
+    steps = [np.linalg.norm(by_slice[b] - by_slice[a]) / (b - a) for a, b in zip(keys, keys[1:], strict=False)]
     return float(np.median(steps))
 
 
@@ -96,7 +96,7 @@ def score_held_out(held: HeldOut, approach: str, decision: Decision = ARGMAX, cl
     pool, myo, hd, apd = [], [], [], []
     vol = {True: [0.0, 0.0], False: [0.0, 0.0]}  # is ED -> (expert, model) ml
     myo_ml = [0.0, 0.0]  # (expert, model) over the fully labelled (epicardium drawn) phases
-    for probs, target, is_ed in zip(held.probs, held.targets, held.is_ed):
+    for probs, target, is_ed in zip(held.probs, held.targets, held.is_ed, strict=False):
         labels = decide(probs, decision, clean)
         scores = score_sample(labels, target)
         pool += scores["dice_pool"]
@@ -176,9 +176,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="score the network's argmax without the anatomical clean-up")
     parser.add_argument("--argmax", action="store_true", help="label by the argmax instead of tuned thresholds")
     parser.add_argument("--tag", default="", help="evaluate the fold runs trained with `train mri-seg --tag TAG`")
-    parser.add_argument("--update-model", action="store_true",
-                        help="also write the table and the approach's thresholds into the lab record lab/notes/mri_seg.json "
-                             "(never the shipped models/mri_seg)")
+    parser.add_argument(
+        "--update-model",
+        action="store_true",
+        help="also write the table and the approach's thresholds into the lab record lab/notes/mri_seg.json "
+        "(never the shipped models/mri_seg)",
+    )
     parser.add_argument("--tta-views", type=int, default=None,
                         help="flips/quarter turns averaged at inference (default: the product's TTA_VIEWS; 1 = off)")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -189,8 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     results: list[CaseScore] = []
     recipes: dict[str, dict] = {}
     decisions: dict[str, Decision] = {}
-    print(f"{'approach':<22}{'case':<11}{'steps':>6}{'DSC endo':>10}{'DSC myo':>9}{'HD mm':>8}{'APD mm':>8}"
-          f"{'EDV ml (exp/ai)':>18}{'ESV ml (exp/ai)':>18}{'EF % (exp/ai)':>16}{'mass g (exp/ai)':>18}{'pool/heart p':>14}")
+    print(
+        f"{'approach':<22}{'case':<11}{'steps':>6}{'DSC endo':>10}{'DSC myo':>9}{'HD mm':>8}{'APD mm':>8}"
+        f"{'EDV ml (exp/ai)':>18}{'ESV ml (exp/ai)':>18}{'EF % (exp/ai)':>16}{'mass g (exp/ai)':>18}"
+        f"{'pool/heart p':>14}"
+    )
     for approach, title in APPROACHES.items():
         held: dict[str, HeldOut] = {}
         for case in CASES:
@@ -261,7 +267,9 @@ def _update_model(summary_path: Path, decisions: dict[str, Decision]) -> None:
     update_metadata("mri_seg", {"leave_one_out": table, "decision": decision})
     print(f"lab/notes/mri_seg.json: leave_one_out and decision ({decision or 'argmax'}) updated")
     if table.get("carried_over"):
-        print(f"  approaches not evaluated in this run kept from the previous table: {', '.join(table['carried_over'])}")
+        print(
+            f"  approaches not evaluated in this run kept from the previous table: {', '.join(table['carried_over'])}"
+        )
 
 
 def _tta_views(requested: int | None) -> int:

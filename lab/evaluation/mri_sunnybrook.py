@@ -42,7 +42,9 @@ class SunnybrookScore:
 def slice_spacing_mm(images: list[sunnybrook.ContouredImage]) -> float:
     by_slice = {sunnybrook.slice_and_phase(im.instance)[0]: np.array(im.position_mm) for im in images}
     keys = sorted(by_slice)
-    return float(np.median([np.linalg.norm(by_slice[b] - by_slice[a]) / (b - a) for a, b in zip(keys, keys[1:])]))
+    return float(
+        np.median([np.linalg.norm(by_slice[b] - by_slice[a]) / (b - a) for a, b in zip(keys, keys[1:], strict=False)])
+    )
 
 
 def segment_case(net, root: Path, case: str, n_slices: int, spacing_mm, tta_views: int) -> np.ndarray:

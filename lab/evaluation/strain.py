@@ -185,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("evaluate strain: --cases must be at least 1")
     estimators = _estimators(args.motion)
     scores: list[CaseScore] = []
-    print(f"{'case':<20} {'motion':<10} {'GLS':>7} {'truth':>7} {'err':>6} {'segMAE':>6} {'hypo':>9} {'EPE':>6} {'ms/f':>6}")
+    print(
+        f"{'case':<20} {'motion':<10} {'GLS':>7} {'truth':>7} {'err':>6} {'segMAE':>6} {'hypo':>9} {'EPE':>6} "
+        f"{'ms/f':>6}"
+    )
     for name, quality, view, hypo, case in phantom_cases(args.cases, args.seed):
         for motion, est in estimators.items():
             s = score_case(name, quality, view, hypo, case, motion, est)

@@ -15,8 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.training.view_data import APICAL, OTHER_KINDS, camus_inputs, phantom_echo_clip, phantom_mri_frames, synthetic_other
 from app.ml.view import frame_to_input, pick_frames, predict_inputs
+from lab.training.view_data import (
+    APICAL,
+    OTHER_KINDS,
+    camus_inputs,
+    phantom_echo_clip,
+    phantom_mri_frames,
+    synthetic_other,
+)
 
 HELDOUT_SEED = 90000
 REAL_CLIP = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echo_clip_a4c" / "a4c_sequence.nii.gz"
@@ -82,8 +89,11 @@ def real_probes(net, device, size_px: int) -> dict:
 
     root = REAL_CLIP.parents[1]
     files = sorted((root / "dicom_samples").glob("*US*.dcm")) + sorted((root / "dicom_samples").glob("*-pl.dcm"))
-    files += [p for p in [root / "dicom_samples" / "OBXXXX1A_rle_2frame.dcm", root / "sunnybrook" / "dicoms" / "SCD0000301"]
-              if p.exists()]
+    files += [
+        p
+        for p in [root / "dicom_samples" / "OBXXXX1A_rle_2frame.dcm", root / "sunnybrook" / "dicoms" / "SCD0000301"]
+        if p.exists()
+    ]
     out = {}
     for path in dict.fromkeys(files):
         try:

@@ -1,8 +1,8 @@
 """`cardiotrace evaluate volumes`: LV volumes and EF end to end on phantom clips, against exact truth.
 
 Unlike benchmarks/measurements.py (truth labels in, so it scores contours + disks + ED/ES only), this
-runs the whole pipeline a user gets: the segmentation network (`--segmenter temporal|base|base-wma|base-c3|base-c5`, or `truth`
-for the reference), contours, ED/ES detection, disks and beats. Clips vary in view (A4C/A2C), EF, EDV,
+runs the whole pipeline a user gets: the segmentation network (`--segmenter temporal|base|base-wma|base-c3|base-c5`, or
+`truth` for the reference), contours, ED/ES detection, disks and beats. Clips vary in view (A4C/A2C), EF, EDV,
 heart rate, frame rate, start phase and image quality; none of them is a training clip (seeds from
 --seed). Reported per clip and overall: EDV/ESV error (%), EF error (points) as bias +- SD and mean
 absolute error, the share of clips with |EF error| <= 3 points, and the ED/ES frame differences; how often

@@ -62,7 +62,9 @@ def jpeg(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = np.empty_like(frames)
     for i, frame in enumerate(frames):
         quality = int(rng.integers(10, 60))
-        ok, buf = cv2.imencode(".jpg", (np.clip(frame, 0, 1) * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        ok, buf = cv2.imencode(
+            ".jpg", (np.clip(frame, 0, 1) * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality]
+        )
         out[i] = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0 if ok else frame
     return out
 

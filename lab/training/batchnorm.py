@@ -30,7 +30,7 @@ def recalibrate_batchnorm(net: torch.nn.Module, inputs: Iterable[torch.Tensor]) 
         for x in inputs:
             net(x)
             count += 1
-    for m, momentum in zip(layers, momenta):
+    for m, momentum in zip(layers, momenta, strict=False):
         m.momentum = momentum
     net.eval()
     return count

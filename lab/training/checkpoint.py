@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-CHECKPOINTS_DIR = Path(os.environ.get("CARDIOTRACE_CHECKPOINTS_DIR") or Path(__file__).resolve().parents[2] / "checkpoints")
+CHECKPOINTS_DIR = Path(
+    os.environ.get("CARDIOTRACE_CHECKPOINTS_DIR") or Path(__file__).resolve().parents[2] / "checkpoints"
+)
 
 
 def checkpoint_path(run: str, root: Path | None = None) -> Path:

@@ -48,9 +48,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--max-minutes", type=float, default=None, help="stop (after checkpointing) after this long")
-    p.add_argument("--phantom-clips", type=int, default=10, help="labelled phantom clips to render and mix in (0: none)")
-    p.add_argument("--phantom-fraction", type=float, default=0.3, help="share of frames (base) or steps (temporal) drawn from phantom clips")
-    p.add_argument("--init-from", type=str, default=None, help="model to start from. temporal (default echo_seg_base): a base U-Net (matching tensors copied) or a ConvLSTM U-Net of the same shape, e.g. echo_seg_temporal (all weights; fine-tuning, publishes only when the held-out score beats it). base (default: none, from scratch): a U-Net of the same shape, e.g. echo_seg_base (fine-tuning)")
+    p.add_argument(
+        "--phantom-clips", type=int, default=10, help="labelled phantom clips to render and mix in (0: none)"
+    )
+    p.add_argument(
+        "--phantom-fraction",
+        type=float,
+        default=0.3,
+        help="share of frames (base) or steps (temporal) drawn from phantom clips",
+    )
+    p.add_argument(
+        "--init-from",
+        type=str,
+        default=None,
+        help="model to start from. temporal (default echo_seg_base): a base U-Net (matching tensors copied) or a "
+        "ConvLSTM U-Net of the same shape, e.g. echo_seg_temporal (all weights; fine-tuning, publishes only when the "
+        "held-out score beats it). base (default: none, from scratch): a U-Net of the same shape, e.g. echo_seg_base "
+        "(fine-tuning)",
+    )
     p.add_argument("--phantom-views", type=str, default="a4c", help="views of the phantom clips, e.g. a4c,a2c,a3c")
     p.add_argument("--phantom-seed", type=int, default=0, help="seed of the phantom clips (a separate cache per seed)")
     p.add_argument("--run", type=str, default=None, help="checkpoint run name (default echo_seg_<arch>)")
@@ -66,9 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="temporal: a published model (e.g. echo_seg_temporal) whose probabilities the net also learns "
                         "in every frame (knowledge distillation; for a narrower net pruned from it)")
     p.add_argument("--distill-weight", type=float, default=0.5, help="weight of the distillation loss")
-    p.add_argument("--temporal-weight", type=float, default=0.6, help="temporal: weight of the temporal loss (Dice+CE gets 1 - this)")
-    p.add_argument("--temporal-margin", choices=("fixed", "motion"), default="fixed",
-                   help="temporal loss margin: fixed c=0.01 (the paper) or motion-aware (the labels' own frame-to-frame change)")
+    p.add_argument(
+        "--temporal-weight",
+        type=float,
+        default=0.6,
+        help="temporal: weight of the temporal loss (Dice+CE gets 1 - this)",
+    )
+    p.add_argument(
+        "--temporal-margin",
+        choices=("fixed", "motion"),
+        default="fixed",
+        help="temporal loss margin: fixed c=0.01 (the paper) or motion-aware (the labels' own frame-to-frame change)",
+    )
     p.add_argument("--clinical-augment", type=float, default=0.0, metavar="P",
                    help="share of training clips degraded as a clinical video export (64-160 px, blur, codec, gain, "
                         "contrast, depth cut: app.data.degrade), 0-1 (default 0)")
@@ -105,7 +129,8 @@ VIEW_WEIGHT = 0.2
 
 
 def view_loss(view_logits, views: list[str]):
-    """Cross-entropy of the view branch: view_logits (B, T, V), views B names of app.ml.nets.recurrent_aggregation.VIEWS."""
+    """Cross-entropy of the view branch: view_logits (B, T, V), views B names of
+    app.ml.nets.recurrent_aggregation.VIEWS."""
     import torch
     import torch.nn.functional as F
 
@@ -129,7 +154,7 @@ def base_batch(train: CamusArrays, batch: int, rng: np.random.Generator, augment
     idx = rng.integers(0, len(train.patients), batch)
     phase = rng.integers(0, 2, batch)
     frames, labels = [], []
-    for i, ph in zip(idx, phase):
+    for i, ph in zip(idx, phase, strict=False):
         f, lb = augment_fn(train.images[i, ph][None], train.labels[i, ph][None], rng)
         frames.append(f[0])
         labels.append(lb[0])
@@ -173,7 +198,8 @@ class Trainer:
             "channels": [int(c) for c in args.channels.split(",")],
             "lstm_levels": lstm_levels(args),
             "input_size": args.size,
-            "input": "2 channels: image scaled 0..1 (area-resized to input_size^2, rows = depth) + long-axis flag plane",
+            "input": "2 channels: image scaled 0..1 (area-resized to input_size^2, rows = depth) "
+            "+ long-axis flag plane",
             "classes": ["background", "lv", "myocardium", "la"],
         }
         self.model = build(*echo_network(args.arch, self.meta["channels"], self.meta["lstm_levels"])).to(self.device)
@@ -214,7 +240,9 @@ class Trainer:
             self.opt.load_state_dict(state["optimizer"])
             self.step, self.best = int(state["step"]), float(state["best"])
             self.history = list(state.get("history", []))
-            self.meta.update({k: v for k, v in state.get("meta", {}).items() if k in ("initialised_from", "prior_steps")})
+            self.meta.update(
+                {k: v for k, v in state.get("meta", {}).items() if k in ("initialised_from", "prior_steps")}
+            )
             self.commands = [*state.get("commands", []), f"(resumed at step {self.step}) {self.command}"]
             self.rng = np.random.default_rng(self.args.seed + self.step)
             print(f"resumed from {self._ckpt_path()} at step {self.step} (best {self.best:.4f})", flush=True)
@@ -282,7 +310,7 @@ class Trainer:
         """True when `source` is the same architecture with at least as many filters at every level."""
         wide, narrow = source.get("channels", []), self.meta["channels"]
         return (all(source.get(k) == self.meta[k] for k in ("architecture", "lstm_levels", "input_size"))
-                and len(wide) == len(narrow) and all(n <= w for n, w in zip(narrow, wide)))
+                and len(wide) == len(narrow) and all(n <= w for n, w in zip(narrow, wide, strict=True)))
 
     def _init_pruned(self, name: str, source: dict, state: dict) -> None:
         """Narrower network: start from the wider model's most important filters (lab/training/prune.py)."""
@@ -379,7 +407,11 @@ class Trainer:
     def base_frames(self) -> tuple[np.ndarray, np.ndarray]:
         """One labelled batch of the per-frame network: CAMUS frames and phantom frames (--phantom-fraction),
         augmented: (B, S, S) float32 and (B, S, S) int64."""
-        n_phantom = min(int(self.rng.binomial(self.args.batch, self.args.phantom_fraction)), self.args.batch - 1) if self.phantoms else 0
+        n_phantom = (
+            min(int(self.rng.binomial(self.args.batch, self.args.phantom_fraction)), self.args.batch - 1)
+            if self.phantoms
+            else 0
+        )
         frames, labels = base_batch(self.train, self.args.batch - n_phantom, self.rng, self.augment)
         if n_phantom:
             pf, pl = self.phantoms.frame_batch(n_phantom, self.rng, self.augment)
@@ -452,7 +484,9 @@ class Trainer:
         same_net = all(previous.get(k) == meta[k] for k in ("architecture", "channels", "lstm_levels", "input_size"))
         if "benchmark" in previous and same_net:
             meta["benchmark"] = previous["benchmark"]  # speed depends on the network's shape, not its weights
-        save_model(self.model, self.args.model_name or f"echo_seg_{self.args.arch}", meta, self.args.models_root, half=True)
+        save_model(
+            self.model, self.args.model_name or f"echo_seg_{self.args.arch}", meta, self.args.models_root, half=True
+        )
 
     def _previous_metadata(self) -> dict:
         from app.ml.weights import WeightsError
@@ -470,8 +504,11 @@ class Trainer:
         if self.args.arch == "base":
             area = f" + {self.args.area_weight:g} x relative LV area loss" if self.args.area_weight > 0 else ""
             return "soft Dice + cross-entropy" + boundary + area
-        seg = ("(Dice + BCE per class + " f"{VIEW_WEIGHT:g} x view cross-entropy{boundary})" if self.args.arch == "aggregation"
-               else f"(Dice + 0.5 x cross-entropy{boundary})")
+        seg = (
+            f"(Dice + BCE per class + {VIEW_WEIGHT:g} x view cross-entropy{boundary})"
+            if self.args.arch == "aggregation"
+            else f"(Dice + 0.5 x cross-entropy{boundary})"
+        )
         w = self.args.temporal_weight
         text = f"{1 - w:g} x {seg} on labelled frames + {w:g} x temporal loss ({self.args.temporal_margin} margin)"
         if self.teacher is not None:

@@ -126,7 +126,9 @@ def main(argv: list[str] | None = None) -> int:
 
     while step < args.steps:
         net.train()
-        first, second, flow, valid = (torch.from_numpy(x).to(device) for x in make_batch(images, focus, args.batch, rng, cfg))
+        first, second, flow, valid = (
+            torch.from_numpy(x).to(device) for x in make_batch(images, focus, args.batch, rng, cfg)
+        )
         pred = net(first, second)
         epe = torch.linalg.vector_norm(pred - flow, dim=1, keepdim=True)
         loss = (epe * valid).sum() / valid.sum().clamp_min(1.0)

@@ -4,9 +4,13 @@ trains on, and the network of a finished fold (shared by training, evaluation an
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.data.datasets import acdc
 from lab.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
+
+if TYPE_CHECKING:  # heavy imports stay lazy
+    import torch
 
 ACDC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "acdc"
 N_FOLDS = 5

@@ -198,9 +198,12 @@ def _scanner_note(tag: str) -> str:
     argv = _fold_argv(tag)
     note = ""
     if "--scanner-fraction" in argv:
-        note += (f"; in {float(_flag(argv, '--scanner-fraction', 0)):.0%} of the samples another scanner and export (mri_augment.scanner: "
-                 "1.25-2.8 mm pixels, coil shading, Rician noise SNR 5-25, gamma 0.6-1.6, 8-bit JPEG 40-95, "
-                 "wider than the evaluation profiles of app/data/degrade_mri.py)")
+        note += (
+            f"; in {float(_flag(argv, '--scanner-fraction', 0)):.0%} of the samples another scanner and export "
+            "(mri_augment.scanner: "
+            "1.25-2.8 mm pixels, coil shading, Rician noise SNR 5-25, gamma 0.6-1.6, 8-bit JPEG 40-95, "
+            "wider than the evaluation profiles of app/data/degrade_mri.py)"
+        )
     if "--init-from-shipped" in argv:
         note += "; each fold fine-tuned from the same fold's member of the previous models/mri_seg"
     channels = _flag(argv, "--in-channels", "1")

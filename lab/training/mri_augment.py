@@ -99,8 +99,11 @@ def random_scanner(rng: np.random.Generator):
         bias_fraction=float(rng.uniform(0.0, 0.5)) if rng.random() < 0.5 else 0.0,
         snr=float(rng.uniform(*SCANNER_SNR)) if rng.random() < 0.6 else None,
         gamma=float(np.exp(rng.uniform(np.log(SCANNER_GAMMA[0]), np.log(SCANNER_GAMMA[1])))),
-        jpeg_quality=int(rng.integers(SCANNER_JPEG_QUALITY[0], SCANNER_JPEG_QUALITY[1] + 1)) if rng.random() < 0.5 else None,
-        seed=int(rng.integers(2 ** 31)))
+        jpeg_quality=int(rng.integers(SCANNER_JPEG_QUALITY[0], SCANNER_JPEG_QUALITY[1] + 1))
+        if rng.random() < 0.5
+        else None,
+        seed=int(rng.integers(2**31)),
+    )
 
 
 def scanner(image: np.ndarray, rng: np.random.Generator, grid_mm: float = 1.25) -> np.ndarray:

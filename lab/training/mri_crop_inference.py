@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 
 from app.analysis.lv_localise import localise_stack
-from app.tasks import Cancel, is_cancelled
 from app.data.recording import Recording
 from app.ml.mri_inference import MriSegmentation, Progress, labels_and_confidence, predict_cycle_probs
+from app.tasks import Cancel, is_cancelled
 from lab.training.mri_data import CROP_PX, GRID_MM, prepare_cine, to_grid
 from lab.training.mri_decision import ARGMAX, Decision, decide
 from lab.training.mri_postprocess import impose_labels
@@ -43,8 +43,14 @@ def shipped_decision() -> Decision:
         return ARGMAX
 
 
-def segment_stack(recording: Recording, net=None, cancel: Cancel = None, decision: Decision | None = None,
-                  whole_slice: bool | None = None, tta_views: int | None = None) -> Iterator[Progress | MriSegmentation]:
+def segment_stack(
+    recording: Recording,
+    net=None,
+    cancel: Cancel = None,
+    decision: Decision | None = None,
+    whole_slice: bool | None = None,
+    tta_views: int | None = None,
+) -> Iterator[Progress | MriSegmentation]:
     """Either model: whole_slice True (or None with a whole-slice published model) runs the app's
     app.ml.mri_inference.segment_stack; else the crop model below (decision: default the published one's)."""
     from app.ml import mri_inference

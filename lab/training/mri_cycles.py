@@ -99,8 +99,8 @@ class Trainer:
     def __init__(self, args: argparse.Namespace, argv: list[str]):
         import torch
 
-        from lab.training.mri_cycle_data import phantom_cycles, sunnybrook_cycles
         from lab.evaluation.mri_sunnybrook import CASES, SUNNYBROOK
+        from lab.training.mri_cycle_data import phantom_cycles, sunnybrook_cycles
         from lab.training.mri_warm_start import freeze_cnn, warm_start_from_cnn
 
         torch.set_num_threads(args.threads)

@@ -166,6 +166,6 @@ def apical_flags(samples: list[MriSample], area_ratio: float = 0.5) -> list[bool
     pool and the epicardium too wide)."""
     pool_px = [int((s.target == 1).sum(axis=(1, 2)).max()) for s in samples]
     case_max: dict[str, int] = {}
-    for s, area in zip(samples, pool_px):
+    for s, area in zip(samples, pool_px, strict=False):
         case_max[s.case] = max(case_max.get(s.case, 0), area)
-    return [0 < area < area_ratio * case_max[s.case] for s, area in zip(samples, pool_px)]
+    return [0 < area < area_ratio * case_max[s.case] for s, area in zip(samples, pool_px, strict=False)]

@@ -18,8 +18,8 @@ from typing import Iterable
 import numpy as np
 
 from app.analysis.seg_metrics import dice
-from lab.training.mri_postprocess import clean_cycle
 from lab.training.mri_data import UNLABELLED
+from lab.training.mri_postprocess import clean_cycle
 
 GRID = tuple(np.round(np.arange(0.15, 0.851, 0.05), 2))
 

@@ -75,10 +75,10 @@ def align_case(net, root: Path, case: str, misdrawn: bool = True) -> dict[int, d
     """{instance: {"dx", "dy", "dice"}} for the misdrawn epicardia of `case` (misdrawn=False: the correctly
     drawn ones, whose right shift is 0), fitted to `net`'s predicted heart at their phase."""
     from app.data.datasets import sunnybrook
-    from lab.training.mri_decision import ARGMAX, decide
     from app.ml.mri_inference import predict_cycle_probs
     from lab.training.checkpoint import CHECKPOINTS_DIR
     from lab.training.mri_data import contour_masks, epicardium_consistent, grid_size
+    from lab.training.mri_decision import ARGMAX, decide
     from lab.training.mri_seg import load_samples
 
     samples = {s.slice_index: s for s in load_samples(root, (case,), CHECKPOINTS_DIR / "mri_data")}

@@ -24,11 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.training.mri_decision import score_sample
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from lab.training.mri_augment import augment
-from lab.training.mri_data import (PREPROCESSING, SAMPLES_VERSION, UNLABELLED, MriSample, apical_flags, epi_shifts_for,
-                                   sunnybrook_samples)
+from lab.training.mri_data import (
+    PREPROCESSING,
+    SAMPLES_VERSION,
+    UNLABELLED,
+    MriSample,
+    apical_flags,
+    epi_shifts_for,
+    sunnybrook_samples,
+)
+from lab.training.mri_decision import score_sample
 
 __all__ = ["augment", "main", "score_sample"]
 
@@ -45,9 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=800)
     p.add_argument("--max-minutes", type=float, default=60.0)
     p.add_argument("--base-channels", type=int, default=8)
-    p.add_argument("--batch", type=int, default=1,
-                   help="slices per step; with --temporal none each contributes %d labelled phases, not its "
-                        "whole cycle (the CNN sees phases one by one, so unlabelled ones add nothing)" % PHASES_PER_DRAW)
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="slices per step; with --temporal none each contributes %d labelled phases, not its "
+        "whole cycle (the CNN sees phases one by one, so unlabelled ones add nothing)" % PHASES_PER_DRAW,
+    )
     p.add_argument("--phantom", type=int, default=0, help="phantom short-axis stacks to add to training")
     p.add_argument("--phantom-trabeculae", action="store_true",
                    help="phantom hearts with an apical trabecular layer labelled myocardium, as the Sunnybrook "
@@ -187,7 +198,9 @@ class Trainer:
 
         from lab.training.batchnorm import recalibrate_batchnorm
 
-        n = recalibrate_batchnorm(self.net, (torch.from_numpy(s.image)[None, :, None] for s in self.train + self.phantom))
+        n = recalibrate_batchnorm(
+            self.net, (torch.from_numpy(s.image)[None, :, None] for s in self.train + self.phantom)
+        )
         self.bn_recalibrated = True
         print(f"batch-norm statistics recomputed over {n} training samples", flush=True)
         if self.valid:
@@ -287,26 +300,42 @@ class Trainer:
         from lab.model_notes import notes_path, publish as save_model, read_metadata
 
         previous = read_metadata("mri_seg") if notes_path("mri_seg").is_file() else {}
-        save_model(self.net, "mri_seg", {
-            "architecture": f"MultiLevelConvLSTMNet(temporal={self.args.temporal}) - Zhang et al. multi-level ConvLSTM",
-            "build": {"base_channels": self.args.base_channels, "temporal": self.args.temporal, "closed_cycle": True},
-            "input": {"grid_mm": 1.0, "crop_px": 128, "channels": 1, "range": "0..1", "preprocessing": PREPROCESSING},
-            "classes": ["background", "lv_blood_pool", "myocardium"],
-            "training_data": f"Sunnybrook Cardiac Data (Radau et al. 2009, CC0) cases {', '.join(CASES)} "
-                             f"(ED/ES expert contours{self.epi_note()}), plus {self.args.phantom} phantom "
-                             f"short-axis stacks ({self.args.phantom_fraction:.0%} of draws){self.apical_note()}",
-            "augmentation": "rotation, flip, zoom 0.7-1.4, shift; contrast/brightness/gamma, shading, blur, "
-                            "noise; cycle start, phase stride 1-2 (lab/training/mri_augment.py)",
-            "postprocessing": "labels by the probability thresholds of \"decision\" (lab/training/mri_decision.py; argmax "
-                              "without), then lab/training/mri_postprocess.py: central pool component, convex hull, "
-                              "wall <= 20 mm, no LV where the pool is less than 50 % surrounded by myocardium "
-                              "(basal-slice rule)",
-            "command": "python -m app train mri-seg " + " ".join(self.argv),
-            "steps": self.step,
-            "metrics": metrics,
-            **carried_tables(loo_summary(self.args.tag), previous),
-            **loo_decision(self.args.temporal, self.args.tag),
-        })
+        save_model(
+            self.net,
+            "mri_seg",
+            {
+                "architecture": f"MultiLevelConvLSTMNet(temporal={self.args.temporal}) "
+                "- Zhang et al. multi-level ConvLSTM",
+                "build": {
+                    "base_channels": self.args.base_channels,
+                    "temporal": self.args.temporal,
+                    "closed_cycle": True,
+                },
+                "input": {
+                    "grid_mm": 1.0,
+                    "crop_px": 128,
+                    "channels": 1,
+                    "range": "0..1",
+                    "preprocessing": PREPROCESSING,
+                },
+                "classes": ["background", "lv_blood_pool", "myocardium"],
+                "training_data": f"Sunnybrook Cardiac Data (Radau et al. 2009, CC0) cases {', '.join(CASES)} "
+                f"(ED/ES expert contours{self.epi_note()}), plus {self.args.phantom} phantom "
+                f"short-axis stacks ({self.args.phantom_fraction:.0%} of draws){self.apical_note()}",
+                "augmentation": "rotation, flip, zoom 0.7-1.4, shift; contrast/brightness/gamma, shading, blur, "
+                "noise; cycle start, phase stride 1-2 (lab/training/mri_augment.py)",
+                "postprocessing": 'labels by the probability thresholds of "decision" '
+                "(lab/training/mri_decision.py; argmax "
+                "without), then lab/training/mri_postprocess.py: central pool component, convex hull, "
+                "wall <= 20 mm, no LV where the pool is less than 50 % surrounded by myocardium "
+                "(basal-slice rule)",
+                "command": "python -m app train mri-seg " + " ".join(self.argv),
+                "steps": self.step,
+                "metrics": metrics,
+                **carried_tables(loo_summary(self.args.tag), previous),
+                **loo_decision(self.args.temporal, self.args.tag),
+            },
+        )
 
 
 def carried_tables(summary: dict | None, previous: dict) -> dict:
@@ -360,7 +389,11 @@ def loo_decision(temporal: str, tag: str = "") -> dict:
     """{"decision": thresholds} of this approach tuned by `evaluate mri-seg` on all its held-out predictions
     (lab/training/mri_decision.py), or {} (argmax) when it has not been evaluated."""
     decision = ((loo_summary(tag) or {}).get("decisions_all_folds") or {}).get(temporal)
-    return {"decision": {**decision, "tuned_on": "all leave-one-out held-out predictions of this approach"}} if decision else {}
+    return (
+        {"decision": {**decision, "tuned_on": "all leave-one-out held-out predictions of this approach"}}
+        if decision
+        else {}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,12 +74,14 @@ def prune_state(wide: dict, wide_channels, narrow_channels, lstm_levels=()) -> d
     lstm_levels: encoder levels holding a ConvLSTM cell (empty for the base U-Net).
     """
     wide_channels, narrow_channels = list(map(int, wide_channels)), list(map(int, narrow_channels))
-    if len(wide_channels) != len(narrow_channels) or any(n > w for n, w in zip(narrow_channels, wide_channels)):
+    if len(wide_channels) != len(narrow_channels) or any(
+        n > w for n, w in zip(narrow_channels, wide_channels, strict=False)
+    ):
         raise ValueError(f"cannot prune channels {wide_channels} to {narrow_channels}")
     out: dict = {}
     in_idx, c_in_wide = torch.arange(IN_CHANNELS), IN_CHANNELS
     skips = []
-    for level, (w, n) in enumerate(zip(wide_channels, narrow_channels)):
+    for level, (w, n) in enumerate(zip(wide_channels, narrow_channels, strict=True)):
         if level in lstm_levels:
             first = _lstm(wide, out, level, in_idx, c_in_wide, n)
         else:

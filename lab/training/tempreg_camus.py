@@ -2,9 +2,9 @@
 
 The ED frame is warped towards ES by a fraction (1 - v(t)) of a smooth ES->ED displacement field
 (Farneback optical flow between the expert label maps, Gaussian smoothed), where v(t) is a synthetic
-relative volume of `tempreg_cycle` (half the clips with the phantom's waveform and ED/ES definition); so the LV cavity shrinks and regrows with a known timing. Fresh
-multiplicative speckle, gain flicker and noise per frame; random crop, flip, frame rate, heart rate,
-number of beats and start phase per clip.
+relative volume of `tempreg_cycle` (half the clips with the phantom's waveform and ED/ES definition); so the LV cavity
+shrinks and regrows with a known timing. Fresh multiplicative speckle, gain flicker and noise per frame; random crop,
+flip, frame rate, heart rate, number of beats and start phase per clip.
 """
 
 from __future__ import annotations

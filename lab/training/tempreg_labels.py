@@ -20,7 +20,7 @@ UPSILON = 1.0 / 3.0
 def event_sequence(ed_frames, es_frames) -> list[tuple[float, str]]:
     """Sorted (frame, 'ed'|'es') events; raises ValueError unless ED and ES alternate."""
     events = sorted([(float(f), "ed") for f in ed_frames] + [(float(f), "es") for f in es_frames])
-    for (_, a), (_, b) in zip(events, events[1:]):
+    for (_, a), (_, b) in zip(events, events[1:], strict=False):
         if a == b:
             raise ValueError(f"ED and ES frames must alternate, got {events}")
     return events
@@ -28,8 +28,8 @@ def event_sequence(ed_frames, es_frames) -> list[tuple[float, str]]:
 
 def _mean_phase_lengths(events: list[tuple[float, str]], n_frames: int) -> tuple[float, float]:
     """(systole, diastole) mean lengths in frames, from the events (defaults: 35 % / 65 % of a beat)."""
-    sys_len = [b[0] - a[0] for a, b in zip(events, events[1:]) if a[1] == "ed"]
-    dia_len = [b[0] - a[0] for a, b in zip(events, events[1:]) if a[1] == "es"]
+    sys_len = [b[0] - a[0] for a, b in zip(events, events[1:], strict=False) if a[1] == "ed"]
+    dia_len = [b[0] - a[0] for a, b in zip(events, events[1:], strict=False) if a[1] == "es"]
     if sys_len and not dia_len:
         dia_len = [np.mean(sys_len) * 65.0 / 35.0]
     if dia_len and not sys_len:

@@ -87,7 +87,7 @@ def load_clips(path: Path) -> list[TrainClip]:
         sources, modalities, rates = data["sources"], data["modalities"], data["rates"]
     clips = []
     f0 = e0 = 0
-    for n, ne, src, mod, rate in zip(lengths, n_events, sources, modalities, rates):
+    for n, ne, src, mod, rate in zip(lengths, n_events, sources, modalities, rates, strict=False):
         ev = events[e0:e0 + ne]
         inside = ev[(ev[:, 0] >= 0) & (ev[:, 0] <= n - 1)]
         ed = tuple(int(f) for f, is_ed in inside if is_ed == 1.0)

@@ -61,7 +61,7 @@ def phantom_echo_clip(view: str, seed: int, size_px: int, n_frames: int) -> np.n
 
 def phantom_mri_frames(seed: int, size_px: int, n_frames: int) -> np.ndarray:
     """(n, S, S) inputs from random slices/phases of a small phantom short-axis MRI stack."""
-    from app.data.phantom import MriPhantomParams, QUALITIES, make_mri
+    from app.data.phantom import QUALITIES, MriPhantomParams, make_mri
 
     rng = np.random.default_rng(seed)
     params = MriPhantomParams(n_phases=10, n_slices=4, image_px=int(rng.integers(128, 193)), pixel_mm=1.5,

@@ -19,6 +19,7 @@ import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pydicom
@@ -105,7 +106,7 @@ def contoured_images(root: Path, case: str) -> list[ContouredImage]:
             patient=case,
             instance=instance,
             trigger_time_ms=float(ds.get("TriggerTime", 0.0)),
-            position_mm=tuple(float(v) for v in ds.ImagePositionPatient),
+            position_mm=cast(tuple[float, float, float], tuple(float(v) for v in ds.ImagePositionPatient)),
             image=image,
             spacing_mm=(float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1])),
             endo_px=endo,

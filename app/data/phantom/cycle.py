@@ -7,9 +7,9 @@ import numpy as np
 from app.data.phantom.heart import HeartModel
 from app.data.phantom.params import HeartParams
 from app.data.phantom.timing import (
+    DIASTASIS_FRACTION,
     IVR_FRACTION,
     RAPID_FILLING_FRACTION,
-    DIASTASIS_FRACTION,
     ed_es_frames,
     frame_phases,
     normalised_volume,
@@ -35,7 +35,9 @@ class CardiacCycle:
         self.normalised = normalised_volume(self.phases, ratio)
         self.volume_ml = heart.esv_ml + self.normalised * (heart.edv_ml - heart.esv_ml)
         self.progress = 1.0 - self.normalised
-        self.radial_scale = np.array([model.radial_scale(s, v) for s, v in zip(self.progress, self.volume_ml)])
+        self.radial_scale = np.array(
+            [model.radial_scale(s, v) for s, v in zip(self.progress, self.volume_ml, strict=True)]
+        )
         self.filling = mitral_opening(self.phases, ratio)
         self.ed_frames, self.es_frames = ed_es_frames(self.volume_ml, self.phases, ratio)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 from scipy.spatial import cKDTree
 
-from app.tasks import Progress, run_task
 from app.data.phantom.cycle import CardiacCycle
 from app.data.phantom.echo_image import EchoRenderer
 from app.data.phantom.heart import HeartModel
@@ -19,6 +19,10 @@ from app.data.phantom.section import LA_LENGTH_FRACTION, LA_SYSTOLIC_GROWTH, Sec
 from app.data.phantom.segments import VIEW_WALL_AZIMUTH_DEG, view_segment_names
 from app.data.phantom.truth import N_MIDLINE, PhantomTruth, strain_curves
 from app.data.recording import PatientInfo, Recording
+from app.tasks import Progress, run_task
+
+if TYPE_CHECKING:  # for the annotation; make_echo imports it where it runs
+    from app.data.phantom.case import PhantomCase
 
 PHANTOM_STUDY_DATE = "20250101"  # fixed, so the same seed writes identical files
 
@@ -34,7 +38,8 @@ def echo_probe(params: EchoPhantomParams, model: HeartModel) -> Probe:
         la_mm = model.length_ed_mm * LA_LENGTH_FRACTION * (1.0 + LA_SYSTOLIC_GROWTH)
         need = APEX_DEPTH_MM + model.length_ed_mm + 0.95 * la_mm + 8.0  # the LA floor may leave the image
         depth = float(np.ceil(need / 10.0) * 10.0)
-    return Probe(depth, params.sector_deg, tuple(params.image_shape_px),
+    rows, cols = params.image_shape_px
+    return Probe(depth, params.sector_deg, (rows, cols),
                  (APEX_LATERAL_MM[params.view], APEX_DEPTH_MM), params.tilt_deg)
 
 
@@ -109,20 +114,22 @@ def make_echo(params: EchoPhantomParams, seed: int = 0,
 
     progress: optional callback receiving app.tasks.Progress as frames are rendered.
     """
-    return run_task(iter_make_echo(params, seed), progress)
+    case = run_task(iter_make_echo(params, seed), progress)
+    assert case is not None  # not cancellable
+    return case
 
 
 def iter_make_echo(params: EchoPhantomParams, seed: int = 0):
     """Generator form of make_echo: yields app.tasks.Progress per frame, then returns the PhantomCase
     (as StopIteration.value; `make_echo` wraps this). Stop iterating to cancel."""
-    from app.data.phantom.case import PhantomCase  # noqa: PLC0415
+    from app.data.phantom.case import PhantomCase
 
     rng = np.random.default_rng(seed)
     model = HeartModel(params.heart)
     cycle = CardiacCycle(params.heart, model, params.beats, params.frame_rate_hz)
     probe = echo_probe(params, model)
     psi_pair = VIEW_WALL_AZIMUTH_DEG[params.view]
-    sections = [make_section(model, psi_pair, s, c) for s, c in zip(cycle.progress, cycle.radial_scale)]
+    sections = [make_section(model, psi_pair, s, c) for s, c in zip(cycle.progress, cycle.radial_scale, strict=True)]
     _check_fit(sections, probe)
     ref = cycle.ed_frames[0]
     labels = np.stack([rasterise_labels(s, probe) for s in sections])

@@ -72,7 +72,8 @@ class EchoRenderer(HeartScatterers):
         self._psf_power = 1.0 / (4.0 * np.pi * sig[0] * sig[1])  # sum of squared Gaussian weights
         rr = np.arange(self.n_r)[:, None] * DR_MM
         self._attenuation = np.exp(-np.log(10) / 20 * ATTENUATION_DB_PER_MM * rr)
-        self.bg_grid = self._splat(*self._grid_coords(self.bg_uy), self.bg_a)
+        bg_r, bg_b = self._grid_coords(self.bg_uy)
+        self.bg_grid = self._splat(bg_r, bg_b, self.bg_a)
 
     # -- scatterer sets ------------------------------------------------------------------
     def _make_background(self) -> None:

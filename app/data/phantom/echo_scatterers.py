@@ -9,10 +9,16 @@ speckle moves with the true motion; a small fraction is replaced every frame (sl
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import ndimage
 
 from app.data.phantom.section import Section
+
+if TYPE_CHECKING:  # echo_image imports this module
+    from app.data.phantom.echo_image import Quality
+    from app.data.phantom.probe import Probe
 
 REPLACE_FRACTION = 0.015  # scatterers replaced per frame
 RV_EXTENT_MM = 30.0
@@ -46,6 +52,14 @@ def _outward_normal(contour: np.ndarray) -> np.ndarray:
 class HeartScatterers:
     """Heart-attached scatterer sets; expects `rng`, `view`, `probe`, `q` (Quality) and `_scar` set by the
     renderer before `_make_wall_scatterers` runs."""
+
+    rng: np.random.Generator
+    view: str
+    probe: Probe
+    q: Quality
+    _scar: np.ndarray | None
+    _phi_grids: dict[int, np.ndarray]
+    _filling: float
 
     def _make_wall_scatterers(self, sec: Section) -> None:
         rng = self.rng

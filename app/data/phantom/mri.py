@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.tasks import Progress, run_task
 from app.data.phantom.cycle import CardiacCycle
 from app.data.phantom.heart import HeartModel
 from app.data.phantom.mri_scene import N_PSI, MriScene, Rings
@@ -22,6 +21,7 @@ from app.data.phantom.section import make_section
 from app.data.phantom.segments import VIEW_WALL_AZIMUTH_DEG, view_segment_names
 from app.data.phantom.truth import PhantomTruth, strain_curves
 from app.data.recording import PatientInfo, Recording
+from app.tasks import Progress, run_task
 
 PHANTOM_STUDY_DATE = "20250101"  # fixed, so the same seed writes identical files
 
@@ -39,7 +39,7 @@ def make_mri(params: MriPhantomParams, seed: int = 0, progress: Callable[[Progre
 
 def iter_make_mri(params: MriPhantomParams, seed: int = 0):
     """Generator form of make_mri: yields app.tasks.Progress per phase; returns the PhantomCase."""
-    from app.data.phantom.case import PhantomCase  # noqa: PLC0415
+    from app.data.phantom.case import PhantomCase
 
     rng = np.random.default_rng(seed)
     model = HeartModel(params.heart)
@@ -64,8 +64,8 @@ def iter_make_mri(params: MriPhantomParams, seed: int = 0):
     area_mm2 = params.pixel_mm**2
     volume = (labels == 1).sum(axis=(0, 2, 3)) * area_mm2 * params.slice_spacing_mm / 1000.0
     psi_a4c = VIEW_WALL_AZIMUTH_DEG["a4c"]
-    sections = [make_section(model, psi_a4c, s, c) for s, c in zip(cycle.progress, cycle.radial_scale)]
-    from app.data.phantom.echo import midline_material_points  # noqa: PLC0415
+    sections = [make_section(model, psi_a4c, s, c) for s, c in zip(cycle.progress, cycle.radial_scale, strict=True)]
+    from app.data.phantom.echo import midline_material_points
 
     mid_p = midline_material_points(sections[ref])
     mid = np.stack([np.stack([np.interp(mid_p, sc.p, sc.wall(0.5)[:, i]) for i in range(2)], 1) for sc in sections])
@@ -106,7 +106,7 @@ def _displacement(rings_all: list[Rings], heights: np.ndarray, labels: np.ndarra
         rho, ang = np.hypot(dx, dy), np.mod(np.arctan2(dy, dx), 2 * np.pi)
         grid = np.append(psi, 2 * np.pi)
 
-        def at(radius: np.ndarray) -> np.ndarray:
+        def at(radius: np.ndarray, ang: np.ndarray = ang, grid: np.ndarray = grid) -> np.ndarray:
             return np.interp(ang, grid, np.append(radius, radius[0]))
 
         e0, p0 = at(endo0), at(epi0)

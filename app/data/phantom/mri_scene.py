@@ -222,7 +222,7 @@ class MriScene:
             self._blood_cache = INTENSITY["blood"] * (0.88 + 0.12 * np.exp(-((self._radius_mm / 25.0) ** 2)))
         return self._blood_cache
 
-    def _myocardium_intensity(self, z_mm: float, rings: Rings) -> np.ndarray:
+    def _myocardium_intensity(self, z_mm: float, rings: Rings) -> np.ndarray | float:
         """(m, m) myocardium intensity with darker infarcts (by azimuth at this height)."""
         u_idx = np.array([np.searchsorted(rings.state.endo_z[i], z_mm) for i in range(N_PSI)])
         w = self.infarct[np.arange(N_PSI), np.clip(u_idx, 0, self.infarct.shape[1] - 1)]

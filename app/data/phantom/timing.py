@@ -79,7 +79,8 @@ def ed_es_frames(volume: np.ndarray, phases: np.ndarray,
     f_sys = systole_fraction(systole_diastole_ratio)
     n = len(phases)
     step = float(np.median(np.diff(phases))) if n > 1 else 1.0
-    ed, es = [], []
+    ed: list[int] = []
+    es: list[int] = []
     for k in range(int(np.floor(phases[0])) - 1, int(np.ceil(phases[-1])) + 2):
         for target, out, pick in ((float(k), ed, np.argmax), (k + f_sys, es, np.argmin)):
             if not (phases[0] - 0.5 * step <= target <= phases[-1] + 0.5 * step):

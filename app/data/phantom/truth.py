@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -149,7 +150,7 @@ def load_truth(path: str | Path) -> PhantomTruth:
     meta = json.loads(json_path.read_text(encoding="utf-8"))
     with np.load(npz_path) as data:
         arrays = {k: data[k] for k in data.files}
-    kwargs = {f.name: arrays.get(f.name) for f in fields(PhantomTruth) if f.name in _ARRAYS}
+    kwargs: dict[str, Any] = {f.name: arrays.get(f.name) for f in fields(PhantomTruth) if f.name in _ARRAYS}
     return PhantomTruth(
         **kwargs,
         ed_frames=tuple(meta["ed_frames"]),

@@ -17,8 +17,8 @@ from pathlib import Path
 from app.data.errors import LoadError
 from app.data.readers.plausible import checked_calibration
 from app.data.readers.progress import LoadCancelled, Step, report, reporter, scaled
-from app.tasks import Cancel, ProgressFn
 from app.data.recording import Recording, SeriesInfo
+from app.tasks import Cancel, ProgressFn
 
 __all__ = ["LoadCancelled", "LoadError", "list_series", "load_recording"]
 
@@ -32,7 +32,7 @@ def _guard(path: Path, func, *args):
         raise LoadError(path, "not enough memory to load this recording") from None
     except RecursionError:
         raise LoadError(path, "the file structure is corrupt (nested too deeply)") from None
-    except Exception as exc:  # last line of defence: a corrupt file must never crash the caller
+    except Exception as exc:  # noqa: BLE001 - last line of defence: a corrupt file must never crash the caller
         text = " ".join(str(exc).split())[:160] or type(exc).__name__
         raise LoadError(path, f"the file could not be read ({type(exc).__name__}: {text})") from None
 

@@ -2,9 +2,9 @@
 
 Every pydicom call that can fail on a bad file goes through here and comes back as a LoadError.
 Decoding uses pydicom's pixel backends (RLE built in; JPEG baseline/extended/lossless, JPEG-LS and
-JPEG 2000 through the pylibjpeg plugins), and GDCM when they all fail (gdcm_decode.py: e.g. 12-bit lossy JPEG). Colour is reduced to grey luma (ITU-R BT.601 Y):
-PALETTE COLOR through `apply_color_lut`, YBR_FULL/YBR_FULL_422 to RGB by pydicom, RGB to Y with
-`convert_color_space` (8-bit) or the same weights (16-bit).
+JPEG 2000 through the pylibjpeg plugins), and GDCM when they all fail (gdcm_decode.py: e.g. 12-bit lossy JPEG). Colour
+is reduced to grey luma (ITU-R BT.601 Y): PALETTE COLOR through `apply_color_lut`, YBR_FULL/YBR_FULL_422 to RGB by
+pydicom, RGB to Y with `convert_color_space` (8-bit) or the same weights (16-bit).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def read_dataset(path: str | Path, header_only: bool = False):
             ds = pydicom.dcmread(str(path), force=True, stop_before_pixels=header_only, defer_size=DEFER_BYTES)
     except LoadError:
         raise
-    except Exception as exc:  # pydicom raises many types on corrupt data
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on corrupt data
         raise LoadError(path, f"not a readable DICOM file ({_short(exc)})") from None
     if len(ds) == 0:
         # pydicom gives up the whole dataset when the file ends inside the encapsulated pixel data
@@ -70,7 +70,7 @@ def get(ds, keyword: str, default=None):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value = ds.get(keyword, default)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a corrupt value reads as absent
         return default
     return default if value is None or value == "" else value
 
@@ -180,7 +180,7 @@ def decode_grey(ds, path: Path) -> np.ndarray:
                 samples = 3
     except LoadError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any decoder failure becomes the file's LoadError
         short = re.search(r"less than expected \((\d+) vs (\d+) bytes\)", str(exc))  # pydicom's words for a cut file
         if short:
             raise LoadError(path, f"the pixel data is shorter than the header describes: {short[1]} of {short[2]} "
@@ -210,7 +210,7 @@ def _pixels(ds, path: Path, photometric: str) -> tuple[np.ndarray, str]:
             raise
         try:
             data, decoded_as = gdcm_decode.decode_with_gdcm(path)
-        except Exception as second:
+        except Exception as second:  # noqa: BLE001 - any GDCM failure joins pydicom's in one message
             raise ValueError(f"{_short(first)}; GDCM: {_short(second)}") from None
         if photometric.startswith("YBR") and decoded_as == "RGB":
             photometric = "RGB"

@@ -93,7 +93,9 @@ def assemble(images: list[MrImage], path: Path) -> tuple[list[list[MrImage]], fl
     grid = [_order_phases(members, path, pos) for pos, members in groups]
     counts = [len(g) for g in grid]
     if len(set(counts)) > 1:
-        detail = ", ".join(f"slice {i + 1} ({pos:.1f} mm): {n}" for i, ((pos, _), n) in enumerate(zip(groups, counts)))
+        detail = ", ".join(
+            f"slice {i + 1} ({pos:.1f} mm): {n}" for i, ((pos, _), n) in enumerate(zip(groups, counts, strict=False))
+        )
         raise LoadError(path, f"slices have different numbers of phases ({detail}); missing images?")
     positions = np.array([pos for pos, _ in groups])
     spacing = float(np.median(np.diff(positions))) if len(positions) > 1 else None

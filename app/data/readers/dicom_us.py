@@ -42,8 +42,9 @@ def _region(item) -> UsRegion | None:
     if dc.get(item, "RegionSpatialFormat") != _SPATIAL_2D:
         return None
     try:
-        box = tuple(int(dc.get(item, k, 0)) for k in
-                    ("RegionLocationMinY0", "RegionLocationMinX0", "RegionLocationMaxY1", "RegionLocationMaxX1"))
+        y0, x0, y1, x1 = (int(dc.get(item, k, 0)) for k in
+                          ("RegionLocationMinY0", "RegionLocationMinX0", "RegionLocationMaxY1", "RegionLocationMaxX1"))
+        box = (y0, x0, y1, x1)
     except (TypeError, ValueError):
         return None
     dx, dy = dc.get_float(item, "PhysicalDeltaX"), dc.get_float(item, "PhysicalDeltaY")

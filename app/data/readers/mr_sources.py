@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from app.data.errors import LoadError
-from app.data.readers import dicom_common as dc
-from app.data.readers import limits
+from app.data.readers import dicom_common as dc, limits
 from app.data.readers.dicom_mr import MrImage, assemble, build_recording, normal_from
 from app.data.readers.progress import Step, report
 from app.data.recording import Recording
@@ -61,7 +61,7 @@ def read_mr_files(paths: list[Path], label: Path, progress: Step | None = None) 
         for im in row:
             done = sum(len(r) for r in planes)
             report(progress, 0.3 + 0.7 * done / total, f"decoding images {done + 1}/{total}")
-            planes[-1].append(_decode_single(im.ref))
+            planes[-1].append(_decode_single(cast(Path, im.ref)))  # a file's image: its path
     pixels = np.stack([np.stack(row) for row in planes])
     report(progress, 1.0, "done")
     first = headers[0][1]
@@ -113,7 +113,9 @@ def enhanced_layout(ds, path: Path, n_frames: int) -> EnhancedLayout:
     """The stack layout from the functional groups (header only; no pixels needed)."""
     per_frame = dc.get(ds, "PerFrameFunctionalGroupsSequence") or []
     shared = _item(ds, "SharedFunctionalGroupsSequence")
-    spacing = _floats(_frame_value(per_frame[0] if per_frame else None, shared, "PixelMeasuresSequence", "PixelSpacing"))
+    spacing = _floats(
+        _frame_value(per_frame[0] if per_frame else None, shared, "PixelMeasuresSequence", "PixelSpacing")
+    )
     spacing = spacing or dc.get_floats(ds, "PixelSpacing")
     images = []
     for i, groups in enumerate(per_frame if len(per_frame) == n_frames else []):

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
-
 # How ITK's MetaIO and nifticlib, and GDCM, word a failure on stderr (MetaIO goes on after "Uncompress failed").
 FAILURE_MARKS = ("Uncompress failed", "MetaImage: ", "MetaObject: ", "** ERROR", "GDCM: ", "Error:")
 

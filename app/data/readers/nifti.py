@@ -28,6 +28,7 @@ import tempfile
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -90,10 +91,11 @@ def _itk_read(path: Path, part: str, call, notice_fails: bool = False):
     """call() (an ITK read) with what MetaIO and nifticlib print on stderr captured: LoadError "the image `part`
     could not be read (their reason, else ITK's first line)" when it raises, or with `notice_fails` when they
     report a failure and ITK reads on (MetaIO's "Uncompress failed"); else their text back on stderr."""
+    failed: str | None
     with native_stderr_captured() as printed:
         try:
             result = call()
-        except Exception as exc:  # SimpleITK raises RuntimeError with multi-line ITK text
+        except Exception as exc:  # noqa: BLE001 - SimpleITK raises RuntimeError with multi-line ITK text
             failed = _first_line(exc)
         else:
             failed = None
@@ -275,8 +277,8 @@ def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = Fal
     nifti = bool(_meta(reader, "xyzt_units"))
     trusted = mm_per_unit is not None and not (not nifti and all(abs(s - 1.0) < 1e-9 for s in spacing[:2]))
     spacing_mm = (spacing[1] * mm_per_unit, spacing[0] * mm_per_unit) if trusted else (1.0, 1.0)
-    common = dict(spacing_mm=spacing_mm, calibrated=trusted, source_path=path,
-                  series_description=path.name)
+    common: dict[str, Any] = dict(spacing_mm=spacing_mm, calibrated=trusted, source_path=path,
+                                  series_description=path.name)
     if dim == 2 or _is_echo_clip(path, reader, echo):
         frames = data[None] if dim == 2 else data
         step = spacing[2] * s_per_unit if dim == 3 and s_per_unit else None

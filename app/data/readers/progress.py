@@ -17,7 +17,7 @@ from app.tasks import Cancel, Progress, ProgressFn, is_cancelled
 Step = Callable[[float, str], None]
 
 
-class LoadCancelled(LoadError):
+class LoadCancelled(LoadError):  # noqa: N818 - a cancellation, not an error
     """The user cancelled a read."""
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from app.data.errors import LoadError
-from app.data.readers import detect
-from app.data.readers import dicom_common as dc
+from app.data.readers import detect, dicom_common as dc
 from app.data.readers.progress import Step, report
 from app.data.recording import SeriesInfo
 
@@ -80,7 +80,7 @@ def _dicom_entry(path: Path, mr_groups: dict, unreadable: list[LoadError]) -> En
     if kind == "mr":
         mr_groups[str(dc.get(ds, "SeriesInstanceUID", "no-series-uid"))].append((path, ds))
         return None
-    modality = "echo" if kind == "us" else "mri"
+    modality: Literal["echo", "mri"] = "echo" if kind == "us" else "mri"
     shape: tuple[int, ...] = (frames, rows, cols)
     if kind == "mr_enhanced":
         from app.data.readers.mr_sources import enhanced_layout
@@ -102,7 +102,10 @@ def _mr_group_entry(uid: str, members: list) -> Entry:
     first = members[0][1]
     positions = set()
     for _, ds in members:
-        pos, normal = dc.get_floats(ds, "ImagePositionPatient"), normal_from(dc.get_floats(ds, "ImageOrientationPatient"))
+        pos, normal = (
+            dc.get_floats(ds, "ImagePositionPatient"),
+            normal_from(dc.get_floats(ds, "ImageOrientationPatient")),
+        )
         positions.add(round(float(np.dot(pos, normal)), 1) if pos and len(pos) == 3 and normal is not None else 0.0)
     n_slices = max(1, len(positions))
     n_phases = len(members) // n_slices

@@ -92,7 +92,7 @@ def read_video(path: Path) -> Recording:
         frames = _read_frames(capture, path, height, width)
     except LoadError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any decoder failure becomes the file's LoadError
         raise LoadError(path, f"the video could not be decoded ({exc})") from None
     finally:
         capture.release()

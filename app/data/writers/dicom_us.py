@@ -13,7 +13,7 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
-from pydicom.uid import ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, JPEG2000Lossless, RLELossless, generate_uid
 
 from app.data.recording import Recording
 from app.data.writers.dicom_common import fill_patient_study, stable_uid
@@ -93,8 +93,8 @@ def _compress(ds: Dataset, frames: np.ndarray, compression: str) -> None:
 
 def _base_dataset(sop_class: str, modality: str, instance_uid: str | None = None) -> Dataset:
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = instance_uid or generate_uid()
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(instance_uid) if instance_uid else generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta

@@ -50,7 +50,7 @@ def write_avi(recording: Recording, path: str | Path) -> Path:
     fps = float(recording.frame_rate_hz or 25.0)
     path.parent.mkdir(parents=True, exist_ok=True)
     for codec in ("FFV1", "MJPG"):
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (cols, rows), False)
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*codec), fps, (cols, rows), False)
         if writer.isOpened():
             break
     else:

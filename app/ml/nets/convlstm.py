@@ -18,8 +18,10 @@ class ConvLSTMCell(nn.Module):
         self.c_out = c_out
         self.gates = nn.Conv2d(c_in + c_out, 4 * c_out, kernel_size, padding=kernel_size // 2)
         with torch.no_grad():  # forget-gate bias 1: remember by default at the start of training
-            self.gates.bias.zero_()
-            self.gates.bias[c_out : 2 * c_out].fill_(1.0)
+            bias = self.gates.bias
+            assert bias is not None  # Conv2d's default
+            bias.zero_()
+            bias[c_out : 2 * c_out].fill_(1.0)
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None):
         """x (B, c_in, H, W); state (h, c) or None -> (h, c), each (B, c_out, H, W)."""

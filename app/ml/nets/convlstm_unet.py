@@ -52,7 +52,7 @@ class ConvLSTMUNet(nn.Module):
         c_in = [IN_CHANNELS, *self.channels[:-1]]
         self.encoder = nn.ModuleList(
             (TemporalEncoderBlock if i in self.lstm_levels else PlainEncoderBlock)(a, b)
-            for i, (a, b) in enumerate(zip(c_in, self.channels))
+            for i, (a, b) in enumerate(zip(c_in, self.channels, strict=True))
         )
         self.pool = nn.MaxPool2d(2)
         self.decoder = Decoder(self.channels, n_classes)
@@ -65,7 +65,7 @@ class ConvLSTMUNet(nn.Module):
         """x (B, T, 2, H, W) -> (logits (B, T, K, H, W), new state). Layers without memory run batched over T."""
         b, t = x.shape[:2]
         state = list(state) if state is not None else [None] * len(self.lstm_levels)
-        new_state = []
+        new_state: list[tuple[torch.Tensor, torch.Tensor]] = []
         flat = x.reshape(b * t, *x.shape[2:])
         features = []
         for i, block in enumerate(self.encoder):
@@ -77,6 +77,7 @@ class ConvLSTMUNet(nn.Module):
                 new_state.append(st)
                 flat = out.reshape(b * t, *out.shape[2:])
             else:
+                assert isinstance(block, PlainEncoderBlock)  # the encoder holds these two kinds
                 flat = block.conv1(flat)
             flat = block.conv2(flat)
             features.append(flat)

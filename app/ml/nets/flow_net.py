@@ -4,9 +4,9 @@ Shared feature encoder at 1/2 resolution -> local correlation (radius 3: 49 disp
 initial flow as the soft-argmax of the correlation (expected displacement under a softmax with a
 learned temperature) -> a small U-Net (1/2, 1/4, 1/8) on [correlation, features of the first frame,
 initial flow] adds a residual -> flow at 1/2 resolution, bilinearly upsampled. The soft-argmax start
-keeps the network from settling on the trivial zero-flow answer early in training. Input: two (B, 1, H, W) float frames 0..1 (H, W multiples of 8). Output:
-(B, 2, H, W) flow (dx, dy) in full-resolution pixels: the point x of the first frame is at x + flow(x)
-in the second.
+keeps the network from settling on the trivial zero-flow answer early in training. Input: two (B, 1, H, W) float frames
+0..1 (H, W multiples of 8). Output: (B, 2, H, W) flow (dx, dy) in full-resolution pixels: the point x of the first frame
+is at x + flow(x) in the second.
 """
 
 from __future__ import annotations

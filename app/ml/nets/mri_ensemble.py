@@ -10,6 +10,9 @@ Shapes: input (B, T, 1, H, W); output (B, T, 3, H, W) log mean probabilities.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -21,7 +24,7 @@ PROBABILITY_FLOOR = 1e-8  # log(0) guard; far below any probability that changes
 class MriEnsemble(nn.Module):
     """Mean class probability of `members` (each (B, T, 1, H, W) -> logits (B, T, 3, H, W))."""
 
-    def __init__(self, members: list[nn.Module]):
+    def __init__(self, members: Sequence[nn.Module]):
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one member")
@@ -33,6 +36,7 @@ class MriEnsemble(nn.Module):
         for member in self.members:
             probs = torch.softmax(member(x).float(), dim=2)
             total = probs if total is None else total + probs
+        assert total is not None  # an ensemble has members
         return torch.log((total / len(self.members)).clamp_min(PROBABILITY_FLOOR))
 
 
@@ -45,4 +49,4 @@ def ensemble_of(members: int, member) -> nn.Module:
 
 def members_of(net: nn.Module) -> list[MultiLevelConvLSTMNet]:
     """The single networks inside `net` (itself when it is not an ensemble)."""
-    return list(net.members) if isinstance(net, MriEnsemble) else [net]
+    return cast(list[MultiLevelConvLSTMNet], list(net.members) if isinstance(net, MriEnsemble) else [net])

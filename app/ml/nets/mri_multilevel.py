@@ -90,7 +90,9 @@ class MultiLevelConvLSTMNet(nn.Module):
         self.temporal = temporal
         self.in_channels = int(in_channels)
         self.min_cycle_phases = int(min_cycle_phases)
-        self.stem = nn.Sequential(nn.Conv2d(self.in_channels, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(
+            nn.Conv2d(self.in_channels, c1, 3, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True)
+        )
         self.down_half = nn.Sequential(ResBlock(c1, c2, stride=2), ResBlock(c2, c2))
         context = [ResBlock(c3, c3, dilation=2 if i % 2 == 0 else 4) for i in range(context_blocks)]
         self.down_quarter = nn.Sequential(ResBlock(c2, c3, stride=2), ResBlock(c3, c3), *context)

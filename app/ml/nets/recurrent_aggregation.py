@@ -45,9 +45,10 @@ class PyramidDilatedDenseBlock(nn.Module):
                           nn.BatchNorm2d(growth), nn.ReLU(inplace=True))
             for i, r in enumerate(rates)
         )
-        self.fuse = nn.Sequential(nn.Conv2d(channels + len(rates) * growth, channels, 1, bias=False),
-                                  nn.BatchNorm2d(channels))
-        nn.init.zeros_(self.fuse[1].weight)  # identity at the start
+        fuse_conv = nn.Conv2d(channels + len(rates) * growth, channels, 1, bias=False)
+        fuse_norm = nn.BatchNorm2d(channels)
+        self.fuse = nn.Sequential(fuse_conv, fuse_norm)
+        nn.init.zeros_(fuse_norm.weight)  # identity at the start
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = [x]
@@ -67,19 +68,21 @@ class RecurrentAggregationNet(nn.Module):
         if not self.levels or self.levels[0] < 1 or self.levels[-1] >= len(self.channels):
             raise ValueError(f"levels {levels} must lie in 1..{len(self.channels) - 1}")
         c_in = [IN_CHANNELS, *self.channels[:-1]]
-        self.encoder = nn.ModuleList(EncoderBlock(a, b) for a, b in zip(c_in, self.channels))
+        self.encoder = nn.ModuleList(EncoderBlock(a, b) for a, b in zip(c_in, self.channels, strict=True))
         self.pool = nn.MaxPool2d(2)
         self.decoder = Decoder(self.channels, n_classes)
         self.hidden = {lv: max(self.channels[lv] // 2, 8) for lv in self.levels}
         self.dense = nn.ModuleDict({str(lv): PyramidDilatedDenseBlock(self.channels[lv], max(self.channels[lv] // 4, 8))
                                     for lv in self.levels})
         self.lstm, self.project = nn.ModuleDict(), nn.ModuleDict()
-        for coarser, lv in zip((None, *self.levels[::-1]), self.levels[::-1]):
+        for coarser, lv in zip((None, *self.levels[::-1]), self.levels[::-1], strict=False):
             extra = self.hidden[coarser] if coarser is not None else 0
             self.lstm[str(lv)] = ConvLSTMCell(self.channels[lv] + extra, self.hidden[lv])
-            self.project[str(lv)] = nn.Conv2d(self.hidden[lv], self.channels[lv], 1)
-            nn.init.zeros_(self.project[str(lv)].weight)
-            nn.init.zeros_(self.project[str(lv)].bias)
+            project = nn.Conv2d(self.hidden[lv], self.channels[lv], 1)
+            self.project[str(lv)] = project
+            assert project.bias is not None  # Conv2d's default
+            nn.init.zeros_(project.weight)
+            nn.init.zeros_(project.bias)
         top = self.hidden[self.levels[-1]]
         self.view_head = nn.Sequential(nn.Linear(top + n_classes, 32), nn.ReLU(inplace=True), nn.Linear(32, n_views))
 

@@ -37,7 +37,7 @@ NETWORKS: dict[str, str] = {
 }
 
 
-class UnknownNetwork(ValueError):
+class UnknownNetwork(ValueError):  # noqa: N818 - public name, caught by callers and tests
     """A model card names a network class the registry does not know."""
 
 

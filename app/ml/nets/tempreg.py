@@ -52,7 +52,9 @@ class FrameEncoder(nn.Module):
     def __init__(self, config: TempRegConfig):
         super().__init__()
         chans = (2, *config.channels)
-        self.blocks = nn.Sequential(*[_block(a, b, double=i > 0) for i, (a, b) in enumerate(zip(chans, chans[1:]))])
+        self.blocks = nn.Sequential(
+            *[_block(a, b, double=i > 0) for i, (a, b) in enumerate(zip(chans, chans[1:], strict=False))]
+        )
         side = config.input_size // (2 ** len(config.channels))
         self.fc = nn.Sequential(nn.Flatten(), nn.Dropout(0.2),
                                 nn.Linear(config.channels[-1] * side * side, config.feature_dim),

@@ -60,7 +60,7 @@ class Decoder(nn.Module):
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         x = features[-1]
-        for block, skip in zip(self.blocks, features[-2::-1]):
+        for block, skip in zip(self.blocks, features[-2::-1], strict=False):
             x = block(x, skip)
         return self.head(x)
 
@@ -72,7 +72,7 @@ class UNet(nn.Module):
         super().__init__()
         self.channels = tuple(int(c) for c in channels)
         c_in = [IN_CHANNELS, *self.channels[:-1]]
-        self.encoder = nn.ModuleList(EncoderBlock(a, b) for a, b in zip(c_in, self.channels))
+        self.encoder = nn.ModuleList(EncoderBlock(a, b) for a, b in zip(c_in, self.channels, strict=True))
         self.pool = nn.MaxPool2d(2)
         self.decoder = Decoder(self.channels, n_classes)
 

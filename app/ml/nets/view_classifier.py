@@ -37,6 +37,8 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 class ViewNet(nn.Module):
     """(B, 1, S, S) frames -> (B, len(CLASSES)) logits; untrained classes masked to MASKED_LOGIT."""
 
+    trained_mask: torch.Tensor  # a buffer (register_buffer)
+
     def __init__(self, trained: tuple[str, ...] = DEFAULT_TRAINED, widths: tuple[int, ...] = WIDTHS,
                  dropout: float = 0.2) -> None:
         super().__init__()
@@ -55,7 +57,7 @@ class ViewNet(nn.Module):
 
     @property
     def trained_classes(self) -> tuple[str, ...]:
-        return tuple(c for c, ok in zip(CLASSES, self.trained_mask.tolist()) if ok)
+        return tuple(c for c, ok in zip(CLASSES, self.trained_mask.tolist(), strict=True) if ok)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, S, S) -> (B, 6) logits."""
