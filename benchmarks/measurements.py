@@ -4,8 +4,8 @@ Usage: .venv/bin/python benchmarks/measurements.py [--cases 8] [--seed 100]
 
 For each phantom clip (views, EF, heart rate, frame rate and start phase varied; truth labels injected as
 the segmenter, so this measures contours + disks + ED/ES + beats, not the network) prints the largest
-per-frame volume error against truth.volume_ml, EDV/ESV/EF errors, and the ED/ES frame differences; then
-the time `measure_recording` takes for 100 frames (what the viewer pays after each edit).
+per-frame volume error against truth.volume_ml, EDV/ESV/EF errors, and the ED/ES frame differences; then the time
+the measuring step (`app.workflow.analyse.measure`) takes for 100 frames (what the viewer pays after each edit).
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.data.phantom import EchoPhantomParams, HeartParams, make_echo  # noqa: E402
 from app.tasks import run_task  # noqa: E402
-from app.workflow.analyse import analyze_recording  # noqa: E402
-from app.workflow.measure import measure_recording  # noqa: E402
+from app.workflow.analyse import (
+    analyze_recording,  # noqa: E402
+    measure,  # noqa: E402
+)
 
 
 def _frame_diffs(found, truth) -> tuple[list[int], int]:
@@ -77,11 +79,11 @@ def measure_speed(n_frames: int = 100) -> float:
 
     times = np.arange(n_frames) / 40.0
     long_rec = replace(rec, frames=np.zeros((n_frames, 2, 2), np.uint8), frame_times_s=times)
-    measure_recording(long_rec, contours)
+    measure(long_rec, contours)
     wall, cpu = [], []
     for _ in range(10):
         t0, c0 = time.perf_counter(), time.process_time()
-        measure_recording(long_rec, contours)
+        measure(long_rec, contours)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return float(np.median(wall) * 1000), float(np.median(cpu) * 1000)
@@ -113,7 +115,7 @@ def main() -> int:
         f"unmatched events {sum(r['unmatched'] for r in rows)}"
     )
     wall_ms, cpu_ms = measure_speed()
-    print(f"measure_recording, 100 frames: {wall_ms:.1f} ms wall, {cpu_ms:.1f} ms CPU (median of 10)")
+    print(f"measure, 100 frames: {wall_ms:.1f} ms wall, {cpu_ms:.1f} ms CPU (median of 10)")
     return 0
 
 

@@ -52,12 +52,12 @@ def synthetic_recording(labels: np.ndarray, fps: float = 40.0, view: str = "a4c"
 def analyse_with_labels(recording: Recording, labels: np.ndarray):
     """A RecordingAnalysis from given labels (the pipeline's contour + measurement path)."""
     from app.analysis.contours import extract_all
-    from app.workflow.measure import measure_recording
+    from app.workflow.analyse import measure
     from app.workflow.results import FrameContours, RecordingAnalysis
 
     contours = FrameContours.of(extract_all(labels))
     confidence = np.full(recording.n_frames, 0.9)
-    m = measure_recording(recording, contours, confidence=confidence)
+    m = measure(recording, contours, confidence=confidence)
     return RecordingAnalysis(recording, labels, contours, confidence, m, segmenter="truth labels")
 
 

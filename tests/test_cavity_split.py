@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.analysis.contours import extract_all, extract_contours
-from app.workflow.measure import measure_recording
+from app.workflow.analyse import measure
 from tests.analysis_synth import half_ellipse_lv
 from tests.test_pipeline_synthetic import beating_labels, recording_for
 
@@ -46,8 +46,8 @@ def test_a_given_ed_on_a_split_frame_takes_the_volume_of_its_neighbours():
     """ED/ES given on the split frames themselves (as TempReg-Net gives them): before, EDV 0.0 ml and EF
     -105156 %; now EF 42.9 vs 44.0 % and EDV 7.1 vs 7.2 ml on the clean clip (interpolation across the peak)."""
     labels, broken, ed, es = _split_at_ed()
-    clean = measure_recording(recording_for(labels), extract_all(labels), ed_frames=ed, es_frames=es)
-    m = measure_recording(recording_for(broken), extract_all(broken), ed_frames=ed, es_frames=es)
+    clean = measure(recording_for(labels), extract_all(labels), ed_frames=ed, es_frames=es)
+    m = measure(recording_for(broken), extract_all(broken), ed_frames=ed, es_frames=es)
     assert all("cavity-split" in m.quality[f] for f in ed)
     assert m.ef_pct == pytest.approx(clean.ef_pct, abs=1.5)  # measured 1.1
     assert m.edv_ml == pytest.approx(clean.edv_ml, rel=0.025)  # measured 1.5 %
@@ -56,7 +56,7 @@ def test_a_given_ed_on_a_split_frame_takes_the_volume_of_its_neighbours():
 
 def test_the_curve_never_puts_ed_on_a_split_frame():
     _, broken, ed, _ = _split_at_ed()
-    m = measure_recording(recording_for(broken), extract_all(broken))
+    m = measure(recording_for(broken), extract_all(broken))
     assert m.ed_frames and not set(m.ed_frames) & set(ed)
     assert all(any(abs(f - g) == 1 for g in ed) for f in m.ed_frames)  # the neighbour, not 2 frames away
     assert m.ef_pct == pytest.approx(44.0, abs=1.5)  # 43.1 measured, 44.0 on the clean clip

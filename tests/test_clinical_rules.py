@@ -33,8 +33,7 @@ from app.cli import main
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
 from app.workflow import autosave
-from app.workflow.analyse import analyze_recording
-from app.workflow.measure import measure_recording
+from app.workflow.analyse import analyze_recording, measure
 from tests.analysis_synth import (
     cardiac_curve,
     half_ellipse_lv,
@@ -204,14 +203,15 @@ def _gated_ring_stack(volume_ml: np.ndarray, n_slices: int = 3, spacing_mm: floa
 def test_a_gated_stack_finds_ed_across_the_wrap_of_its_cycle():
     """Cine MR is one ECG-gated cycle: ED sits at the trigger, where the last phase runs on into the first, so
     both clip ends rise steeply and neither passes for an event on its own. A ring stack whose volume curve is
-    SCD0000401's (tests/test_edes_fusion.py): the analysis, and measure_recording on its own, find ED at phase
-    19 and ES at 6 (as detect_ed_es on the curve itself), and the EF of those phases (measured 32.1 vs 32.4 %
-    on the exact curve: the rings' pixel steps). Without the wrap no ED is found and there is no EF."""
+    SCD0000401's (tests/test_edes_fusion.py): the analysis, and its measuring step (analyse.measure) on its
+    own, find ED at phase 19 and ES at 6 (as detect_ed_es on the curve itself), and the EF of those phases
+    (measured 32.1 vs 32.4 % on the exact curve: the rings' pixel steps). Without the wrap no ED is found and
+    there is no EF."""
     from tests.test_edes_fusion import GATED_401
 
     rec, labels = _gated_ring_stack(GATED_401)
     analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels))
-    remeasured = measure_recording(rec, analysis.contours)  # no given events: measure detects them itself
+    remeasured = measure(rec, analysis.contours)  # no given events: measure detects them itself
     for m in (analysis.measurements, remeasured):
         assert m.method == "slice-summation"
         assert m.ed_frames == (19,) and m.es_frames == (6,)

@@ -11,9 +11,8 @@ import pytest
 from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
-from app.workflow.analyse import analyze_recording
+from app.workflow.analyse import analyze_recording, measure
 from app.workflow.lv_curves import disk_chords_px, frame_disks
-from app.workflow.measure import measure_recording
 from app.workflow.study_result import compose_study
 from tests.test_pipeline_synthetic import _ring_stack, beating_labels, recording_for
 
@@ -26,11 +25,11 @@ def beating():
 def test_an_edited_ed_leaves_es_detected_and_an_edited_es_leaves_ed_detected(beating):
     labels = beating[0]
     rec, contours = recording_for(labels), extract_all(labels)
-    auto = measure_recording(rec, contours)
+    auto = measure(rec, contours)
     assert len(auto.ed_frames) >= 2 and auto.es_frames
-    only_ed = measure_recording(rec, contours, ed_frames=[auto.ed_frames[0] + 1], es_frames=None)
+    only_ed = measure(rec, contours, ed_frames=[auto.ed_frames[0] + 1], es_frames=None)
     assert only_ed.ed_frames == (auto.ed_frames[0] + 1,) and only_ed.es_frames == auto.es_frames
-    only_es = measure_recording(rec, contours, ed_frames=None, es_frames=[auto.es_frames[0] - 1])
+    only_es = measure(rec, contours, ed_frames=None, es_frames=[auto.es_frames[0] - 1])
     assert only_es.ed_frames == auto.ed_frames and only_es.es_frames == (auto.es_frames[0] - 1,)
 
 
@@ -40,9 +39,9 @@ def test_a_stack_with_one_edited_event_detects_the_other():
     rec = Recording((labels * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(24, 25.0), "mri", "sax",
                     slice_spacing_mm=8.0, heart_rate_bpm=62.5)
     contours = run_task(analyze_recording(rec, segmenter=lambda r: labels)).contours
-    only_ed = measure_recording(rec, contours, ed_frames=[1], es_frames=None)
+    only_ed = measure(rec, contours, ed_frames=[1], es_frames=None)
     assert only_ed.ed_frames == (1,) and only_ed.es_frames == (12,)
-    only_es = measure_recording(rec, contours, ed_frames=None, es_frames=[11])
+    only_es = measure(rec, contours, ed_frames=None, es_frames=[11])
     assert only_es.ed_frames == (0,) and only_es.es_frames == (11,)
 
 
@@ -52,7 +51,7 @@ def test_biplane_stroke_volume_and_ef_follow_from_its_volumes(beating):
     triples = []
     for view in ("a4c", "a2c"):
         rec, contours = recording_for(labels, view=view), extract_all(labels)
-        triples.append((rec, contours, measure_recording(rec, contours)))
+        triples.append((rec, contours, measure(rec, contours)))
     bi = compose_study(triples).measurements.biplane
     assert bi is not None and bi.edv_ml > bi.esv_ml > 0
     assert bi.sv_ml == pytest.approx(bi.edv_ml - bi.esv_ml, abs=1e-9)
@@ -77,7 +76,7 @@ def test_a_two_frame_recording_is_an_ed_es_pair(beating):
     labels, _, ed, es = beating
     pair = labels[[es[0], ed[1]]]
     rec, contours = recording_for(pair), extract_all(pair)
-    m = measure_recording(rec, contours)
+    m = measure(rec, contours)
     assert m.ed_frames == (1,) and m.es_frames == (0,)
     v = [frame_disks(rec, c).volume_ml for c in contours]
     assert m.ef_pct == pytest.approx(100.0 * (v[1] - v[0]) / v[1], abs=1e-9)
@@ -90,7 +89,7 @@ def test_an_echo_clip_without_a_complete_beat_says_its_rr_was_not_checked(beatin
     labels, _, ed, es = beating
     cut = labels[: es[0] + 6]
     rec, contours = recording_for(cut), extract_all(cut)
-    m = measure_recording(rec, contours)
+    m = measure(rec, contours)
     assert len(m.beats) == 1 and not m.beats[0].complete and m.ef_pct is not None
     assert any(n.startswith("RR interval not checked") for n in m.notes)
 
@@ -98,7 +97,7 @@ def test_an_echo_clip_without_a_complete_beat_says_its_rr_was_not_checked(beatin
 def test_an_ed_without_an_es_says_no_pair_was_found(beating):
     labels = beating[0]
     rec, contours = recording_for(labels), extract_all(labels)
-    m = measure_recording(rec, contours, ed_frames=[5], es_frames=[])
+    m = measure(rec, contours, ed_frames=[5], es_frames=[])
     assert m.ef_pct is None and m.edv_ml is None
     assert "no complete ED -> ES pair found: no EDV/ESV/EF" in m.notes
 
@@ -109,7 +108,7 @@ def test_an_edited_frame_index_past_the_clip_and_flags_on_frame_0(beating):
     on frame 0 is kept."""
     labels = beating[0]
     rec, contours = recording_for(labels), extract_all(labels)
-    m = measure_recording(rec, contours, edited_frames=(len(labels),), frame_flags={0: ("view-mismatch",)})
+    m = measure(rec, contours, edited_frames=(len(labels),), segmenter_flags={0: ("view-mismatch",)})
     assert "view-mismatch" in m.quality[0]
     assert not any("edited" in q for q in m.quality)
 
@@ -130,17 +129,17 @@ def test_notes_of_a_normal_clip_and_a_pair_name_no_missing_cycle_or_rr_check(bea
     to check, so it says nothing about one."""
     labels, _, ed, es = beating
     rec, contours = recording_for(labels), extract_all(labels)
-    notes = measure_recording(rec, contours).notes
+    notes = measure(rec, contours).notes
     assert "" not in notes and not any(n.startswith(("no complete", "no cardiac cycle")) for n in notes)
     pair = labels[[es[0], ed[1]]]
-    notes = measure_recording(recording_for(pair), extract_all(pair)).notes
+    notes = measure(recording_for(pair), extract_all(pair)).notes
     assert not any(n.startswith("RR interval not checked") for n in notes)
 
 
 def test_one_frame_without_an_lv_says_so(beating):
     """A single still frame whose LV was not found: "no LV found in it, so no area or volume", not a volume of nan."""
     labels = beating[0][:1] * 0
-    m = measure_recording(recording_for(labels), [None])
+    m = measure(recording_for(labels), [None])
     assert any("no LV found in it, so no area or volume" in n for n in m.notes) and not any("nan" in n for n in m.notes)
 
 
@@ -149,7 +148,7 @@ def test_low_confidence_is_below_one_half_on_the_frame_it_belongs_to(beating):
     labels = beating[0][:6]
     rec, contours = recording_for(labels), extract_all(labels)
     confidence = np.array([0.9, 0.49, 0.5, 0.74, 0.9, 0.9])
-    m = measure_recording(rec, contours, confidence=confidence)
+    m = measure(rec, contours, confidence=confidence)
     assert ["low-confidence" in q for q in m.quality] == [False, True, False, False, False, False]
 
 
@@ -163,7 +162,7 @@ def test_an_area_jump_is_flagged_on_the_frames_the_rule_names_and_a_flag_past_th
     smallest = int(np.argmin((labels == 1).sum(axis=(1, 2))))
     labels[20] = labels[smallest]  # an end-systolic cavity in the middle of diastole
     rec, contours = recording_for(labels), extract_all(labels)
-    m = measure_recording(rec, contours, frame_flags={len(labels): ("view-mismatch",)})
+    m = measure(rec, contours, segmenter_flags={len(labels): ("view-mismatch",)})
     flagged = [t for t, q in enumerate(m.quality) if "area-jump" in q]
     assert 20 in flagged and flagged == list(area_jump_frames(m.area_curve_px2))
     assert not any("view-mismatch" in q for q in m.quality)
@@ -195,7 +194,7 @@ def test_a_biplane_with_one_uncalibrated_view_has_no_ml_volumes(beating):
     triples = []
     for view, calibrated in (("a4c", True), ("a2c", False)):
         rec, contours = recording_for(labels, view=view, calibrated=calibrated), extract_all(labels)
-        triples.append((rec, contours, measure_recording(rec, contours)))
+        triples.append((rec, contours, measure(rec, contours)))
     bi = compose_study(triples).measurements.biplane
     assert bi is not None and not bi.calibrated and bi.edv_ml is None and bi.esv_ml is None and bi.sv_ml is None
     assert bi.ef_pct is not None
@@ -205,7 +204,7 @@ def test_a_biplane_with_one_uncalibrated_view_has_no_ml_volumes(beating):
 def test_area_in_mm2_is_pixels_times_row_times_column_spacing_for_clips_and_stacks(beating):
     """0.3 x 0.5 mm pixels: a clip's and a stack's cavity area in mm^2 is its area in px^2 x 0.15."""
     labels = beating[0][:6]
-    m = measure_recording(recording_for(labels, spacing=(0.3, 0.5)), extract_all(labels))
+    m = measure(recording_for(labels, spacing=(0.3, 0.5)), extract_all(labels))
     np.testing.assert_allclose(m.area_curve_mm2, m.area_curve_px2 * 0.15, rtol=1e-12)
     rings, _ = _ring_stack(2, 6)
     rec = Recording((rings * 80).astype(np.uint16), (0.3, 0.5), uniform_frame_times(6, 25.0), "mri", "sax",
@@ -266,7 +265,7 @@ def test_a_pair_or_still_frame_without_timing_says_no_heart_rate_once(beating):
     labels, _, ed, es = beating
     for frames in (labels, labels[[es[0], ed[1]]], labels[:1]):
         rec = replace(recording_for(frames), frame_times_nominal=True)
-        notes = measure_recording(rec, extract_all(frames)).notes
+        notes = measure(rec, extract_all(frames)).notes
         timing = [n for n in notes if "no frame timing" in n]
         assert len(timing) == (1 if len(frames) > 2 else 0), notes
         assert sum("heart rate" in n for n in notes) == 1, notes

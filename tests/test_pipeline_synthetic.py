@@ -12,9 +12,8 @@ import pytest
 from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
-from app.workflow.analyse import analyze_recording
+from app.workflow.analyse import analyze_recording, measure
 from app.workflow.lv_curves import disk_chords_px
-from app.workflow.measure import measure_recording
 from app.workflow.results import AnalysisError, FrameContours, Progress, RecordingAnalysis
 from app.workflow.study_result import compose_study
 from tests.analysis_synth import cardiac_curve, half_ellipse_lv
@@ -110,7 +109,7 @@ def test_segmenter_flags_are_kept_and_survive_a_remeasure(beating):
     result = run_task(analyze_recording(rec, segmenter=lambda r: Segmentation()))
     assert "low-confidence" in result.quality[3]
     assert result.quality[12] == ("segmenter: LV area jump",)
-    again = measure_recording(rec, result.contours, edited={"contours"}, **result.measure_kwargs())
+    again = measure(rec, result.contours, edited={"contours"}, **result.measure_kwargs())
     assert again.flagged_frames == (3, 12)
 
 
@@ -187,7 +186,7 @@ def test_missing_contours_and_spike_are_flagged(beating):
 def test_uncalibrated_gives_ef_but_no_volumes(beating):
     labels = beating[0]
     rec = recording_for(labels, spacing=(1.0, 1.0), calibrated=False)
-    m = measure_recording(rec, extract_all(labels))
+    m = measure(rec, extract_all(labels))
     assert m.edv_ml is None and m.esv_ml is None and m.sv_ml is None and m.volume_curve_ml is None
     assert m.ef_pct == pytest.approx(45.0, abs=1.3)  # from areas^1.5: measured -1.04, as calibrated
     js = m.to_json_dict()
@@ -199,8 +198,8 @@ def test_manual_ed_es_and_edits_are_marked(beating):
     labels = beating[0]
     rec = recording_for(labels)
     contours = FrameContours.of(extract_all(labels))
-    auto = measure_recording(rec, contours)
-    manual = measure_recording(rec, contours, ed_frames=[auto.ed_frames[0] + 2], es_frames=[auto.es_frames[0]],
+    auto = measure(rec, contours)
+    manual = measure(rec, contours, ed_frames=[auto.ed_frames[0] + 2], es_frames=[auto.es_frames[0]],
                                edited={"ed_frames"})
     assert manual.ed_frames == (auto.ed_frames[0] + 2,)
     assert {"ed_frames", "edv_ml", "ef_pct"} <= manual.edited
@@ -212,7 +211,7 @@ def test_manual_ed_es_and_edits_are_marked(beating):
     endo[top, 1] -= 4.0  # pull the apical cap up by 4 px
     grown = contours[t].with_endo(endo)
     edited = contours.with_frame(t, grown)
-    after = measure_recording(rec, edited, edited={"contours"}, edited_frames=[t])
+    after = measure(rec, edited, edited={"contours"}, edited_frames=[t])
     assert after.volume_curve_ml[t] > auto.volume_curve_ml[t]
     assert "edited" in after.quality[t] and "edv_ml" in after.edited
 
@@ -221,13 +220,13 @@ def test_measure_is_fast_for_100_frames():
     labels, _, _, _ = beating_labels(n_frames=100)
     rec = recording_for(labels)
     contours = extract_all(labels)
-    measure_recording(rec, contours)
+    measure(rec, contours)
     runs = []
     for _ in range(5):  # CPU time of this process: other jobs on the machine do not count
         t0 = time.process_time()
-        measure_recording(rec, contours)
+        measure(rec, contours)
         runs.append(time.process_time() - t0)
-    assert min(runs) < 0.05, f"measure_recording took {min(runs) * 1000:.1f} ms CPU for 100 frames"
+    assert min(runs) < 0.05, f"the measuring step took {min(runs) * 1000:.1f} ms CPU for 100 frames"
 
 
 def test_biplane_study(beating):
@@ -302,13 +301,13 @@ def test_an_lv_found_in_too_few_frames_gives_no_volumes_until_the_user_draws_it(
     """The MRI model found an LV on 2 of 20 phases of an unusual stack: the gap-filled curve gave EDV = ESV,
     EF 0 %. Now: no EDV/ESV/EF and a note saying why; the user's contours at ED and ES measure again."""
     rec, labels, per_slice = sparse_ring_stack()
-    m = measure_recording(rec, per_slice, ed_frames=[16], es_frames=[10])
+    m = measure(rec, per_slice, ed_frames=[16], es_frames=[10])
     assert m.beats == () and m.ef_pct is None and m.edv_ml is None and m.lv_mass_g is None
     assert m.notes[0].startswith("the LV was found in only 2 of 20 frames: no EDV/ESV/EF")
     for s in range(3):  # the user draws the LV at ED (0) and ES (10)
         for t in (0, 10):
             per_slice[s][t] = extract_all(labels[s, t:t + 1])[0]
-    drawn = measure_recording(rec, per_slice, ed_frames=[0], es_frames=[10], edited={"contours"},
+    drawn = measure(rec, per_slice, ed_frames=[0], es_frames=[10], edited={"contours"},
                               edited_frames=[0, 10])
     assert drawn.ef_pct is not None and drawn.ef_pct > 50 and not any("found in only" in n for n in drawn.notes)
 
@@ -317,7 +316,7 @@ def test_an_ed_es_frame_pair_is_not_too_few_frames():
     """A two-frame recording (an ED and an ES frame, as CAMUS gives them) with the LV in both measures."""
     labels, _, _, _ = beating_labels(n_frames=40)
     pair = labels[[0, int(np.argmin((labels == 1).sum(axis=(1, 2))))]]
-    m = measure_recording(recording_for(pair), extract_all(pair), ed_frames=[0], es_frames=[1])
+    m = measure(recording_for(pair), extract_all(pair), ed_frames=[0], es_frames=[1])
     assert m.ef_pct is not None and m.ef_pct > 20 and not any("found in only" in n for n in m.notes)
 
 
@@ -328,10 +327,10 @@ def test_specks_of_a_calibrated_clip_are_not_an_lv():
 
     labels, _, _, _ = beating_labels(n_frames=40)
     tiny = 0.9 * np.sqrt(MIN_LV_AREA_MM2 / (labels[0] == 1).sum())  # a pixel size that makes the ED cavity too small
-    m = measure_recording(recording_for(labels, spacing=(tiny, tiny)), extract_all(labels))
+    m = measure(recording_for(labels, spacing=(tiny, tiny)), extract_all(labels))
     assert m.ef_pct is None and m.notes[0].startswith("the LV was found in only 0 of 40 frames")
-    normal = measure_recording(recording_for(labels), extract_all(labels))
-    raw = measure_recording(recording_for(labels, spacing=(tiny, tiny), calibrated=False), extract_all(labels))
+    normal = measure(recording_for(labels), extract_all(labels))
+    raw = measure(recording_for(labels, spacing=(tiny, tiny), calibrated=False), extract_all(labels))
     assert normal.ef_pct is not None and raw.ef_pct == pytest.approx(normal.ef_pct, abs=0.5)
 
 
@@ -351,7 +350,7 @@ def test_one_short_axis_slice_gives_its_area_change_not_volumes(modality, view):
     assert all("ef_pct" not in b and b["fac_pct"] is not None for b in js["beats"])
     if modality == "mri":  # one gated cycle: ED once, across the wrap; the RR interval is the cycle
         assert m.ed_frames == (0,) and m.heart_rate_bpm == pytest.approx(60 * 25.0 / 20)
-    moved = measure_recording(rec, extract_all(labels[0]), ed_frames=[0], es_frames=[9], edited={"es_frames"})
+    moved = measure(rec, extract_all(labels[0]), ed_frames=[0], es_frames=[9], edited={"es_frames"})
     assert "fac_pct" in moved.edited and moved.fac_pct < m.fac_pct  # an edit marks the value it changes
 
 

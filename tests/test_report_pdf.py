@@ -103,9 +103,9 @@ def test_edited_values_are_marked(tmp_path, one_view):
 
 def test_uncalibrated_recording_reports_no_volumes(tmp_path, one_view):
     rec = replace(one_view.recording, calibrated=False, spacing_mm=(1.0, 1.0))
-    from app.workflow.measure import measure_recording
+    from app.workflow.analyse import measure
 
-    m = measure_recording(rec, one_view.contours)
+    m = measure(rec, one_view.contours)
     report = report_from_analyses([replace(one_view, recording=rec, measurements=m)])
     rows = {r.key: r for r in report.recordings[0].measurements}
     assert rows["edv_ml"].value is None and rows["ef_pct"].value is not None

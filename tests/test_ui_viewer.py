@@ -223,13 +223,13 @@ def test_app_starts_and_exits_cleanly_on_the_demo(tmp_path):
 def test_the_measurement_notes_say_why_a_value_is_missing(qtbot):
     """The LV found in 2 of 20 phases: EF is blank, and the panel says why (Measurements.notes)."""
     from app.ui.measurements_panel import MeasurementsPanel
-    from app.workflow.measure import measure_recording
+    from app.workflow.analyse import measure
     from tests.test_pipeline_synthetic import sparse_ring_stack
 
     rec, _, per_slice = sparse_ring_stack()
     panel = MeasurementsPanel()
     qtbot.addWidget(panel)
-    panel.show_measurements(measure_recording(rec, per_slice), modality="mri")
+    panel.show_measurements(measure(rec, per_slice), modality="mri")
     assert panel.cell_text("ef_pct") == "—"
     assert "the LV was found in only 2 of 20 frames" in panel.method.text()
 

@@ -4,8 +4,7 @@ receives them.
 Choosing the device also sets up the process's memory allocator once (`tune_allocator`): glibc's malloc
 serves blocks over 128 KB with mmap and gives freed memory back to the system at once until its adaptive
 thresholds have grown, so a first analysis paid page faults on every network intermediate and label map of
-every frame (benchmarks/pipeline.py, 2026-11-26: a first 217-frame analysis at 8.1 ms per segmented frame
-against 6.4 ms in a second one in the same process; 6.4 with the thresholds set from the start).
+every frame (measured: benchmarks/NOTES.md).
 """
 
 from __future__ import annotations
@@ -70,9 +69,8 @@ def cpu_has_native_bf16() -> bool:
 def use_bf16(device) -> bool:
     """Whether inference on `device` runs in bf16 autocast: on the CPU, only where the CPU has native bf16.
 
-    There it is about 2x faster than float32 (probabilities within 1e-3); without it torch emulates bf16 and
-    the same networks run 6-7x SLOWER than in float32 (measured on an AVX2-only AMD EPYC: echo U-Net 285 vs
-    42 ms/frame, MRI multi-level ConvLSTM 6.6 vs 1.0 s per 16-phase cycle; benchmarks/segmentation.py).
+    There it is faster than float32 (probabilities within 1e-3); without it torch emulates bf16 and the same
+    networks run several times SLOWER than in float32 (benchmarks/NOTES.md).
     CUDA runs float32. CARDIOTRACE_BF16=1/0 overrides the choice on the CPU."""
     if getattr(device, "type", str(device)) != "cpu":
         return False
@@ -105,10 +103,9 @@ def onnxruntime_available() -> bool:
 def inference_backend(device) -> str:
     """'onnxruntime' or 'torch': what runs the echo networks' frames and the MRI members' images on `device`.
 
-    ONNX Runtime on a CPU without native bf16 (the common laptop): there it runs the same float32 graph 1.3x
-    faster than torch with channels-last (ConvLSTM U-Net 35.8 vs 49.2 ms/frame on an AVX2 AMD EPYC, 2 threads;
-    benchmarks/segmentation.py; a short-axis stack 1.34x, benchmarks/mri_segmentation.py). Torch on CUDA and on CPUs
-    with native bf16 (bf16 autocast, ~2x faster than float32 there). CARDIOTRACE_BACKEND=torch|onnxruntime overrides on
+    ONNX Runtime on a CPU without native bf16 (the common laptop): there it runs the same float32 graph faster
+    than torch with channels-last (benchmarks/NOTES.md). Torch on CUDA and on CPUs with native bf16 (bf16 autocast
+    there). CARDIOTRACE_BACKEND=torch|onnxruntime overrides on
     the CPU."""
     if getattr(device, "type", str(device)) != "cpu":
         return "torch"

@@ -165,8 +165,7 @@ def one_core_worker() -> None:
     OMP_NUM_THREADS does not limit: a worker is one task on one core, and with a pool of one thread per core
     two workers on two cores ran four threads. And the allocator of a single analysis (app.ml.device
     tune_allocator): Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which hands every frame's
-    buffers back to the system and faults them in again (20 phantom clips on one worker: the tasks took 15.5 s
-    against 9.4 s in one process; benchmarks/cohort.py)."""
+    buffers back to the system and faults them in again (benchmarks/cohort.py; figures in benchmarks/NOTES.md)."""
     from app.ml.device import set_threads, tune_allocator
 
     set_threads(1)

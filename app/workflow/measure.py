@@ -1,10 +1,11 @@
 """Measurements from contours: volume curve, ED/ES, beats, EDV/ESV/SV/EF, heart rate, quality flags.
 
-`measure_recording` recomputes everything from the (possibly edited) contours; the viewer calls it after
-every manual edit, so it stays cheap (a few ms for 100 frames). It is `trace_curves` (the contours as per-frame
-curves with quality flags: app/workflow/lv_curves.py) then `measure_curves` (beats, volumes, notes at the ED/ES
-given: here). `curve_events` is the one rule for ED/ES from the curve alone (the analysis' ED/ES step uses it
-where the detector gives none). The study-level values: app.workflow.study_result.
+Everything is recomputed from the (possibly edited) contours by `trace_curves` (the contours as per-frame curves
+with quality flags: app/workflow/lv_curves.py) then `measure_curves` (beats, volumes, notes at the ED/ES given:
+here); the analysis' measuring step (app.workflow.analyse.measure) runs the two, at the first analysis and again
+after every manual edit, so they stay cheap (benchmarks/measurements.py). `curve_events` is the one rule for ED/ES
+from the curve alone (the analysis' ED/ES step uses it where the detector gives none). The study-level values:
+app.workflow.study_result.
 
 One short-axis slice (PSAX echo, a single cine MR slice): method "single-slice", no volume and no EF
 (a slice is not a ventricle); ED/ES from the cavity area curve and the fractional area change (fac_pct).
@@ -18,9 +19,8 @@ and give EF and ED/ES; `area_curve_px2` is the curve to show.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from app.analysis.edes_curve import curve_ed_es, detect_ed_es, pair_ed_es, witho
 from app.analysis.volumes import area_length_volume_ml, myocardial_mass_g
 from app.data.recording import Recording
 from app.workflow.frame_quality import spike_frames, split_frames
-from app.workflow.lv_curves import LvCurves, pixel_scale, trace_curves
+from app.workflow.lv_curves import LvCurves, pixel_scale
 from app.workflow.measure_notes import recording_notes, shape_note, trust_note
 from app.workflow.phase_files import joined_note
 from app.workflow.results import FLAG_EDITED, Measurements, Method
@@ -111,38 +111,9 @@ def measure_curves(recording: Recording, curves: LvCurves, ed_frames: Sequence[i
     return replace(m, notes=tuple(m.notes) + joined) if joined else m
 
 
-def measure_recording(
-    recording: Recording,
-    contours_per_frame: Any,
-    ed_frames: Sequence[int] | None = None,
-    es_frames: Sequence[int] | None = None,
-    edited: Iterable[str] = frozenset(),
-    *,
-    confidence: np.ndarray | None = None,
-    edited_frames: Sequence[int] = (),
-    frame_flags: Mapping[int, Sequence[str]] | None = None,
-    rv_contours: Sequence[Sequence[np.ndarray | None]] | None = None,
-) -> Measurements:
-    """Measurements of one recording from its contours: trace_curves, then measure_curves.
-
-    contours_per_frame: FrameContours / sequence of LvContours|None (T,) for a 2D+t recording, or a
-    sequence of S of those (one per slice, base to apex) for a short-axis stack.
-    ed_frames / es_frames: given (e.g. edited) frames, else detected from the volume curve.
-    confidence: (T,) per-frame segmentation confidence for the quality flags; edited_frames: frames whose
-    contours were edited by hand (flagged "edited"); frame_flags: more flags per frame from the segmenter
-    (RecordingAnalysis.segmenter_flags; pass them again when re-measuring after an edit).
-    rv_contours: for a stack, per slice a sequence (T,) of closed RV borders (N, 2) or None; by default the
-    `rv` of each slice's FrameContours (app.workflow.rv_measure measures them).
-    """
-    curves = trace_curves(recording, contours_per_frame, confidence=confidence, edited_frames=edited_frames,
-                          frame_flags=frame_flags, rv_contours=rv_contours)
-    return measure_curves(recording, curves, ed_frames, es_frames, edited)
-
-
 def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarray, area_mm: np.ndarray,
               length: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int], edited: Iterable[str],
-              quality: tuple[tuple[str, ...], ...], file_hr: float | None, lv_mass_g: float | None = None
-              ) -> Measurements:
+              quality: tuple[tuple[str, ...], ...], file_hr: float | None) -> Measurements:
     vol_all = vol
     single = method == "single-slice"
     ed = tuple(sorted(int(f) for f in ed_frames))
@@ -175,7 +146,6 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
         length_curve_mm=length if cal and method == "monoplane" else None,
         edv_area_length_ml=al_ed,
         esv_area_length_ml=al_es,
-        lv_mass_g=lv_mass_g if cal else None,
         edited=_edited_closure(edited),
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",

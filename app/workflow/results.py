@@ -262,9 +262,9 @@ class RecordingAnalysis:
         return self.measurements.flagged_frames
 
     def measure_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for measure_recording that keep the segmenter's per-frame flags when
-        re-measuring after an edit: measure_recording(rec, contours, ..., **analysis.measure_kwargs())."""
-        return {"confidence": self.confidence, "frame_flags": self.segmenter_flags or None}
+        """Keyword arguments for the measuring step that keep the segmenter's per-frame flags when re-measuring
+        after an edit: app.workflow.analyse.measure(rec, contours, ..., **analysis.measure_kwargs())."""
+        return {"confidence": self.confidence, "segmenter_flags": self.segmenter_flags or None}
 
     def with_measurements(self, measurements: Measurements) -> "RecordingAnalysis":
         return replace(self, measurements=measurements)

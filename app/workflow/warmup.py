@@ -1,20 +1,18 @@
 """Import, once and off the GUI thread, the modules opening a file and an analysis load lazily.
 
-Importing a large module holds the interpreter lock for long stretches (torch's and scikit-image's
-extension modules, dataclass creation, bytecode loading), so a first analysis that imports them in its
-worker thread stalls the viewer's GUI thread: `benchmarks/gui_responsiveness.py` measured 3 stalls of
-270-400 ms during playback + the first analysis, and stack samples taken at each stall showed the worker
-inside `importlib` (2026-11-26). The viewer runs `warm_up` in a worker right after its window is shown
-(app/ui/status.py, with the device probe), while nothing plays, so the imports are done before the user's
+Importing a large module holds the interpreter lock for long stretches (torch's and scikit-image's extension
+modules, dataclass creation, bytecode loading), so a first analysis that imports them in its worker thread stalls
+the viewer's GUI thread (`benchmarks/gui_responsiveness.py`; figures in benchmarks/NOTES.md: stack samples taken at
+each stall showed the worker inside `importlib`). The viewer runs `warm_up` in a worker right after its window is
+shown (app/ui/status.py, with the device probe), while nothing plays, so the imports are done before the user's
 first analysis; later analyses import nothing new. Qt-free; cancellable like every task (app/tasks.py).
 
-The warm-up itself must not stall the window either. Two things did, 2026-11-27 (a thread ticking every
-2 ms beside it, gc callbacks timing the collections):
-- the static initialisers of torch's C++ library (140 ms, the bulk of `torch._C`'s 150-220 ms) and of
-  SimpleITK's module (150 ms), which run inside `dlopen` with the lock held when Python imports them. Loaded
+The warm-up itself must not stall the window either. Two things did (benchmarks/NOTES.md):
+- the static initialisers of torch's C++ library and of SimpleITK's module, which run inside `dlopen` with the
+  lock held when Python imports them. Loaded
   first through the C library's `dlopen`, which ctypes calls with the lock released, they run beside the GUI
   thread; the import then finds the library in memory (`load_native_libraries`);
-- full garbage collections walking the objects the imports create (4 of 40-120 ms). The automatic collector
+- full garbage collections walking the objects the imports create. The automatic collector
   is paused during the imports, and the heap is then frozen (`freeze_long_lived`).
 """
 
@@ -32,10 +30,10 @@ from typing import Iterator
 
 from app.tasks import Cancel, Progress, is_cancelled
 
-# What a first echo or MRI analysis imported on 2026-11-26 that the window had not (sys.modules before and
-# after `analyze_for_viewer` on a phantom clip), by the modules that pull in the rest.
-# Opening a first DICOM file imported pydicom and its pixel decoders on the GUI thread: 0.8 s before its first
-# frame showed (benchmarks/gui_responsiveness.py, 2026-11-26), 30 ms once they are imported. They go first.
+# What a first echo or MRI analysis imports that the window has not (sys.modules before and after
+# `analyze_for_viewer` on a phantom clip), by the modules that pull in the rest.
+# Opening a first DICOM file imported pydicom and its pixel decoders on the GUI thread, a stall before its first
+# frame showed (benchmarks/NOTES.md). They go first.
 # Opening a NIfTI file imports SimpleITK.
 ANALYSIS_MODULES = (
     "pydicom",
@@ -114,9 +112,9 @@ def load_native_libraries(module: str) -> list[Path]:
 
 def freeze_long_lived() -> int:
     """Freeze the objects alive now (once per process) into the collector's permanent generation: they are
-    still freed by reference counting, only no longer walked, so a full collection (150-400 ms with the lock
-    held once torch, SciPy and pyqtgraph are in: the one edit stall of over 100 ms, 2026-11-26) sees only
-    what the session made since. Returns how many objects the collector no longer walks."""
+    still freed by reference counting, only no longer walked, so a full collection (long, with the lock held,
+    once torch, SciPy and pyqtgraph are in: benchmarks/NOTES.md) sees only what the session made since.
+    Returns how many objects the collector no longer walks."""
     global _frozen
     if not _frozen:
         _frozen = True
