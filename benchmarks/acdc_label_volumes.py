@@ -33,7 +33,7 @@ def case_errors(case, folder: Path, es_first: bool = False) -> dict[str, float]:
     """{field: ours - reference} for one AcdcPatient analysed through `analyze --labels` (in-process)."""
     from app.analysis.volumes import MYOCARDIAL_DENSITY_G_PER_ML
     from app.cli import main
-    from app.data.datasets.acdc import write_nifti
+    from lab.data.acdc import write_nifti
 
     phases = ("es", "ed") if es_first else ("ed", "es")
     image, labels = write_nifti(case, folder / f"{case.patient}.nii.gz", folder / f"{case.patient}_labels.nii.gz",
@@ -63,7 +63,7 @@ def summarise(rows: list[dict], label: str) -> str:
 
 
 def main() -> int:
-    from app.data.datasets.acdc import load_patient, patient_ids
+    from lab.data.acdc import load_patient, patient_ids
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared/data/acdc")

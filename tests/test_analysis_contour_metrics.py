@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from app.analysis.contour_metrics import average_perpendicular_distance_mm
+from lab.evaluation.contour_metrics import average_perpendicular_distance_mm
 
 
 def disc(radius, shape=(101, 101), centre=(50, 50)):

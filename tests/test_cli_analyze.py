@@ -161,7 +161,7 @@ def test_hysteresis_steadies_the_shipped_network_labels(files, capsys, tmp_path)
 
     if not model_available("echo_seg_base"):
         pytest.skip("models/echo_seg_base is not installed")
-    from app.analysis.seg_metrics import label_reversals
+    from lab.evaluation.seg_metrics import label_reversals
 
     path = files["a4c"][0]
     reversals, ef = {}, {}

@@ -1,11 +1,12 @@
-"""The clinical-export degradation (app.data.degrade): geometry, spacing, labels, codec, determinism."""
+"""The clinical-export degradation (lab.data.degrade): geometry, spacing, labels, codec, determinism."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.data.degrade import (
+from app.data.recording import Recording, uniform_frame_times
+from lab.data.degrade import (
     Degradation,
     clinical_export,
     codec_round_trip,
@@ -13,7 +14,6 @@ from app.data.degrade import (
     degrade_recording,
     random_degradation,
 )
-from app.data.recording import Recording, uniform_frame_times
 from tests.analysis_synth import half_ellipse_lv
 
 SPACING = (0.5, 0.6)
@@ -131,7 +131,7 @@ def test_labels_follow_an_export_resized_back_to_the_network_grid():
     and up to a pixel)."""
     import cv2
 
-    from app.data.degrade import labels_after_resize
+    from lab.data.degrade import labels_after_resize
 
     rows, cols = np.mgrid[:128, :128]
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""The other-scanner degradation of short-axis stacks (app.data.degrade_mri): geometry, millimetres,
+"""The other-scanner degradation of short-axis stacks (lab.data.degrade_mri): geometry, millimetres,
 shading, noise, export, determinism, and labels brought back to the scanner grid."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.data.degrade_mri import PROFILES, MriDegradation, degrade_stack, mri_degradation, to_original_grid
+from lab.data.degrade_mri import PROFILES, MriDegradation, degrade_stack, mri_degradation, to_original_grid
 
 SPACING = (1.4, 1.4)
 

@@ -13,9 +13,9 @@ import pydicom
 import pytest
 
 from app.cli import main
-from app.data.datasets import acdc
 from app.report.dicom_seg import segment_masks
 from app.report.dicom_sr import numeric_values
+from lab.data import acdc
 
 
 def _errors(path) -> list[str]:

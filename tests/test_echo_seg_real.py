@@ -7,9 +7,9 @@ import pytest
 
 pytest.importorskip("torch")
 
-from app.analysis.seg_metrics import dice  # noqa: E402
 from app.data.recording import Recording, uniform_frame_times  # noqa: E402
 from app.ml import weights  # noqa: E402
+from lab.evaluation.seg_metrics import dice  # noqa: E402
 
 
 @pytest.mark.shared

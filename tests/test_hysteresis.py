@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.analysis.seg_metrics import label_reversals
 from app.ml.hysteresis import class_argmax, sticky_argmax, sticky_labels
+from lab.evaluation.seg_metrics import label_reversals
 
 
 def _two_class(p1: np.ndarray) -> np.ndarray:

@@ -246,3 +246,68 @@ def test_train_and_evaluate_without_the_lab_exit_2_with_one_line():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[2, 2, 0]"
     assert out.stderr.count("source checkout") == 2 and "Traceback" not in out.stderr
+
+
+# ---- the product holds only product code (issue 57) ----
+
+ENTRY_POINTS = ("app.__main__", "app.cli")  # `python -m app`, the `cardiotrace` script (app.cli:entry_point)
+
+
+def named_modules(path: Path, modules: set[str]) -> set[str]:
+    """The modules of `modules` that `path` names as import strings: "app.x.y" or "app.x.y:attr" constants
+    (registries, the warm-up list), and f-strings "app.pkg.{name}" (every module of app.pkg)."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            name = node.value.split(":")[0]
+            if name in modules:
+                out.add(name)
+        elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            prefix = str(node.values[0].value)
+            if prefix.startswith("app.") and prefix.endswith("."):
+                out.update(m for m in modules if m.startswith(prefix))
+    return out
+
+
+def reachable_modules(files: list[Path], entry_points: tuple[str, ...], root: Path = APP.parent) -> set[str]:
+    """The modules of `files` that the entry points import (lazily too) or name as import strings, with the
+    packages above each."""
+    paths = {module_name(p, root): p for p in files}
+    modules = set(paths)
+    seen: set[str] = set()
+    todo = [m for m in entry_points if m in modules]
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        parts = m.split(".")
+        parents = {".".join(parts[:i]) for i in range(1, len(parts))} & modules
+        todo += sorted((import_edges(paths[m], modules, root) | named_modules(paths[m], modules) | parents) - seen)
+    return seen
+
+
+def test_every_module_of_the_product_is_reached_from_an_entry_point():
+    """Code no entry point reaches (dataset loaders, evaluation metrics, developer tools) belongs in lab/ or
+    benchmarks/, not in the product."""
+    files = python_files()
+    unreached = sorted({module_name(p) for p in files} - reachable_modules(files, ENTRY_POINTS))
+    assert not unreached, "modules of app/ no entry point reaches:\n" + "\n".join(unreached)
+
+
+def test_reachability_sees_an_orphan_and_an_import_string(tmp_path):
+    pkg = tmp_path / "app"
+    (pkg / "commands").mkdir(parents=True)
+    for name, text in {
+        "__init__.py": "",
+        "cli.py": "import importlib\nimportlib.import_module(f'app.commands.{n}')\nREG = {'x': 'app.named:f'}\n",
+        "commands/__init__.py": "",
+        "commands/run.py": "def f():\n    from app import used\n",
+        "used.py": "",
+        "named.py": "",
+        "orphan.py": "import app.used\n",
+    }.items():
+        (pkg / name).write_text(text)
+    files = sorted(pkg.rglob("*.py"))
+    found = reachable_modules(files, ("app.cli",), root=tmp_path)
+    assert found == {"app", "app.cli", "app.commands", "app.commands.run", "app.used", "app.named"}

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from app.analysis.seg_metrics import hausdorff_3d_mm
-from app.data.datasets import acdc
 from app.data.recording import Recording
 from app.ml.mri_preprocess import GRID_MM, pad_to_multiple, prepare_slice, probabilities_to_recording, resample
 from app.ml.mri_stack_cleanup import clean_phase_stack
 from app.ml.nets.mri_ensemble import MriEnsemble
 from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
 from app.ml.nets.registry import build
+from lab.data import acdc
+from lab.evaluation.seg_metrics import hausdorff_3d_mm
 
 
 def test_acdc_labels_are_remapped_to_ours():

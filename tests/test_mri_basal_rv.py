@@ -209,7 +209,7 @@ def test_the_experts_own_acdc_labels_rarely_meet_the_rule(shared_data):
     region in 5 (patients 037, 052, 053, 093, 094: a basal slice the expert kept though it shrank to 36-39 % of
     its diastolic area), the false alarms behind its 85 % precision on the network's labels. The lab scores the
     same finished stacks as the app draws (lab.evaluation.mri_acdc.finished_stack)."""
-    from app.data.datasets import acdc
+    from lab.data import acdc
     from lab.evaluation.mri_acdc import finished_stack
 
     folder = shared_data / "acdc"
@@ -229,7 +229,7 @@ def test_the_experts_own_acdc_labels_rarely_meet_the_rule(shared_data):
 def test_acdc_stacks_read_in_either_order_find_their_base(shared_data):
     """ACDC's files store the base first: every expert stack reads as base first, and reversed (a file stored apex
     first without its orientation) 76 of 80 are recognised; the rule then leaves out the same regions in 77."""
-    from app.data.datasets import acdc
+    from lab.data import acdc
 
     folder = shared_data / "acdc"
     if not folder.is_dir():

@@ -17,10 +17,10 @@ import pytest
 import SimpleITK as sitk
 
 from app.cli import main
-from app.data.datasets.acdc import load_patient, patient_ids, write_nifti
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
+from lab.data.acdc import load_patient, patient_ids, write_nifti
 
 VOLUME_TOL_ML = 0.5  # measured max 0.26 ml
 EF_TOL_POINTS = 0.3  # measured max 0.10

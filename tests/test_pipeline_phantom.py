@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.seg_metrics import dice
 from app.data import phantom
 from app.tasks import run_task
 from app.workflow.analyse import analyze_recording
 from app.workflow.study_result import compose_study
+from lab.evaluation.seg_metrics import dice
 from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo
 
 VOLUME_TOLERANCE = 0.025  # relative, every frame; measured max 0.020 (A4C), 0.015 (A2C)

@@ -1,4 +1,4 @@
-"""Sunnybrook's expert contours land on their images (app/data/datasets/sunnybrook.py: the files count pixels from 1).
+"""Sunnybrook's expert contours land on their images (lab/data/sunnybrook.py: the files count pixels from 1).
 
 Checked on the images alone, without any network: the translation of the endocardial contours that puts them on
 the strongest image edges (mean gradient magnitude sampled along the contours) is within half a pixel of none.
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from app.data.datasets import sunnybrook
+from lab.data import sunnybrook
 
 SHIFTS_PX = np.arange(-1.5, 1.501, 0.25)
 

@@ -8,7 +8,7 @@ physiological volume timing (lab.training.tempreg_cycle.phantom_timing_cycle, th
 contraction and relaxation plateaus, fast early ejection, rapid filling, diastasis, atrial kick; systole 29-47 % of
 the beat; a random start phase) and a heart rate of 55-95 bpm; the frames at the largest volume are the ED image and
 those at the smallest the ES image, so the expert's EF is the truth of every beat. Every frame carries fresh
-speckle. `clip` is the clip at CAMUS resolution, `clip112` the clinical export (app.data.degrade.clinical_export:
+speckle. `clip` is the clip at CAMUS resolution, `clip112` the clinical export (lab.data.degrade.clinical_export:
 112 x 112, MJPEG, depth cut), `clip112mpeg4` the same through FFmpeg's MPEG-4, all written as AVI (uncalibrated,
 so only the EF is compared). TempReg-Net was trained on CAMUS training patients' clips with this waveform family;
 these are the valid patients, never seen, but the timing is in its domain: a real clip's is not.
@@ -33,7 +33,7 @@ from app.analysis.edes_fusion import FUSED_METHOD, TEMPREG_METHOD
 CLIP_RATE_HZ = 50.0
 CLIP_SECONDS = 3.0
 HEART_RATE_BPM = (55.0, 95.0)
-# form -> the clinical export the clip goes through (app.data.degrade; None: kept at CAMUS resolution)
+# form -> the clinical export the clip goes through (lab.data.degrade; None: kept at CAMUS resolution)
 CLIP_EXPORTS = {"clip": None, "clip112": ("mjpeg", 112), "clip112mpeg4": ("mpeg4", 112)}
 MODEL_METHODS = (TEMPREG_METHOD, FUSED_METHOD)  # the ED/ES model kept (not set aside for the LV curve)
 
@@ -73,8 +73,8 @@ class ClipScore:
 def clinical_clip(path: Path, size_px: int | None, codec: str = "mjpeg") -> ClinicalClip:
     """One CAMUS patient as a 3 s clip at 50 Hz (module docstring); seeded by the patient's number; with
     size_px, exported as clinical_export(size_px) with `codec`."""
-    from app.data.degrade import clinical_export, degrade_recording
     from app.data.recording import Recording, uniform_frame_times
+    from lab.data.degrade import clinical_export, degrade_recording
     from lab.evaluation.echo_seg import camus_fields
     from lab.training.sequences import cycle_frame, speckle_fields
     from lab.training.tempreg_cycle import phantom_timing_cycle

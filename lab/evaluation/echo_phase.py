@@ -8,7 +8,7 @@ absolute error. Patients with a gross failure (EF off by more than GROSS_EF_PTS,
 the LV of a degraded clip: one EDV of 0.5 ml gave a mean EF error of -900 points) are counted apart
 (phase_gross_n) and left out of these means, so they describe the typical patient.
 
-`degraded_clip` gives the same clip as a clinical export (app.data.degrade.clinical_export: fitted into
+`degraded_clip` gives the same clip as a clinical export (lab.data.degrade.clinical_export: fitted into
 112 x 112 or 160 x 160 px, MJPEG, depth cut) with the expert's labels on the new grid, so the same figures
 are measured on what real clinical video looks like.
 """
@@ -22,7 +22,7 @@ import numpy as np
 from app.analysis.contours import extract_contours
 from app.analysis.edes_curve import fill_gaps
 from app.analysis.volumes import contour_disks
-from app.data.degrade import clinical_export, degrade_recording
+from lab.data.degrade import clinical_export, degrade_recording
 
 GROSS_EF_PTS = 20.0  # as echo_seg_eval's ef_gross_n
 
@@ -118,7 +118,7 @@ def phase_figures(rows: list[PhaseRow]) -> dict:
 
 
 def degraded_clip(clip, size_px: int):
-    """The LabelledClip as a clinical export of size_px x size_px (app.data.degrade.clinical_export), its
+    """The LabelledClip as a clinical export of size_px x size_px (lab.data.degrade.clinical_export), its
     expert labels carried onto the new grid by nearest neighbour."""
     recording, annotations = degrade_recording(clip.recording, clinical_export(size_px), clip.annotations)
     return replace(clip, recording=recording, annotations=annotations)

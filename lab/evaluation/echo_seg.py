@@ -10,7 +10,7 @@ native resolution (demons registration of the masks, see sequences.py; the ED an
 original images). Dice/Hausdorff are scored on the second beat's ED and ES frames (after the temporal
 model has seen a beat). mFIP = mean fraction of pixels (in the sector) changing label between frames;
 reversals = mean fraction of pixels whose label blips for one frame and back (flicker proper: the heart's
-smooth motion changes labels but hardly reverses them; see app.analysis.seg_metrics); #LTE = recordings
+smooth motion changes labels but hardly reverses them; see lab.evaluation.seg_metrics); #LTE = recordings
 with a frame whose largest per-class Hausdorff distance to the nearest annotated frame exceeds 30 mm.
 EF check (CAMUS has no clinical EF): monoplane disks EF from our contours on the scored ED/ES frames
 against the same method on the expert masks (ef_mae_pts, ef_bias_pts, their medians, ef_gross_n = patients
@@ -19,7 +19,7 @@ ours/expert LV area and volume ratios at ED and at ES, the ES/ED area ratio agai
 bias, SD and mean absolute error; --json keeps each patient's EDV/ESV/EF, ours and the expert's, and
 --compare-with OLD.json says how two runs agree patient by patient (lab/evaluation/patient_agreement.py).
 --degrade 112,160: the same on CAMUS valid degraded as clinical video
-exports (app.data.degrade.clinical_export; the expert labels carried onto the small grid).
+exports (lab.data.degrade.clinical_export; the expert labels carried onto the small grid).
 Phantom: labelled two-beat clips (every frame annotated) at 30 Hz and, as apical clips are usually
 recorded, 50 Hz (--phantom-rates); the "truth" row scores the exact labels (the flicker of the motion
 itself, the floor of a faithful segmentation). Real clip (no labels): #LTE counts recordings
@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--degrade", default="", metavar="SIZES",
                    help="also score CAMUS valid degraded as clinical exports fitted into these sizes (px, e.g. "
-                        "112,160: app.data.degrade.clinical_export), datasets camus_valid_cycles_<size>px")
+                        "112,160: lab.data.degrade.clinical_export), datasets camus_valid_cycles_<size>px")
     p.add_argument("--compare-with", type=Path, default=None, metavar="JSON",
                    help="results of an earlier run (--json): per dataset and approach, how the patients' EF errors "
                         "agree (lab/evaluation/patient_agreement.py)")

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis.seg_metrics import dice, hausdorff_3d_mm
-from app.data.datasets import acdc
-from app.data.degrade_mri import PROFILES
+from lab.data import acdc
+from lab.data.degrade_mri import PROFILES
 from lab.evaluation.patient_agreement import format_agreement, mri_agreement, read_results
+from lab.evaluation.seg_metrics import dice, hausdorff_3d_mm
 from lab.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from lab.training.mri_acdc_folds import ACDC, N_FOLDS, fold_patients, load_fold_net, run_dir
 
@@ -70,11 +70,11 @@ def reference_values(ref: acdc.AcdcReference) -> dict:
 
 def predict_patient(net, patient: acdc.AcdcPatient, tta_views: int, degrade: str = "") -> np.ndarray:
     """(2, S, H, W) argmax labels of the ED and ES stacks on the scanner grid, as the app segments them; with
-    `degrade` (a profile of app/data/degrade_mri.py, seeded by the patient number) the network sees the degraded
+    `degrade` (a profile of lab/data/degrade_mri.py, seeded by the patient number) the network sees the degraded
     copy and its labels are brought back to the scanner grid for scoring."""
-    from app.data.degrade_mri import degrade_stack, mri_degradation, to_original_grid
     from app.ml.mri_inference import stack_labels
     from app.tasks import run_task
+    from lab.data.degrade_mri import degrade_stack, mri_degradation, to_original_grid
 
     images, spacing = patient.images.astype(np.float32), tuple(patient.spacing_mm)
     if degrade:
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                    "members of models/mri_seg (no checkpoints needed)")
     p.add_argument("--degrade", default="", metavar="PROFILE",
                    help="score copies degraded as other scanners/exports make them: "
-                        f"{', '.join(PROFILES)} (app/data/degrade_mri.py); default clean")
+                        f"{', '.join(PROFILES)} (lab/data/degrade_mri.py); default clean")
     p.add_argument("--folds", default=",".join(str(k) for k in range(N_FOLDS)))
     p.add_argument("--tta-views", type=int, default=4)
     p.add_argument("--threads", type=int, default=2)

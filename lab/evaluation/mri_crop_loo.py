@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis.contour_metrics import average_perpendicular_distance_mm
-from app.analysis.seg_metrics import hausdorff_mm
 from app.analysis.volumes import MYOCARDIAL_DENSITY_G_PER_ML
-from app.data.datasets import sunnybrook
+from lab.data import sunnybrook
+from lab.evaluation.contour_metrics import average_perpendicular_distance_mm
+from lab.evaluation.seg_metrics import hausdorff_mm
 from lab.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 from lab.training.mri_data import GRID_MM, UNLABELLED
 from lab.training.mri_decision import ARGMAX, Decision, decide, score_sample, tune

@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from app.analysis.seg_metrics import dice
+from lab.evaluation.seg_metrics import dice
 
 INFARCT_SEED = 777_000
 QUALITIES = ("good", "fair", "poor", "excellent")

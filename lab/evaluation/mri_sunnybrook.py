@@ -6,7 +6,7 @@ phases: endocardial Dice (all contoured phases), myocardial Dice where a consist
 SC-HF-I-6, whose epicardia are drawn off their images), average perpendicular distance (mm) of the endocardium,
 and EDV/ESV/EF from the contoured slices against the same sums of expert areas (ED = the contoured phase with
 the larger expert pool). None of these patients trained the network, so all three are held out.
-Over every phase of every slice, the temporal consistency of our labels (app/analysis/seg_metrics): mFIP (label
+Over every phase of every slice, the temporal consistency of our labels (lab/evaluation/seg_metrics): mFIP (label
 changes between consecutive phases, which the heart's motion also causes) and label reversals (one-phase
 blips), inside each slice's heart region (any phase's predicted LV, myocardium or RV, dilated by 3 px).
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis.contour_metrics import average_perpendicular_distance_mm
-from app.analysis.seg_metrics import dice
-from app.data.datasets import sunnybrook
+from lab.data import sunnybrook
+from lab.evaluation.contour_metrics import average_perpendicular_distance_mm
+from lab.evaluation.seg_metrics import dice
 
 SUNNYBROOK = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sunnybrook"
 CASES = ("SC-HF-I-4", "SC-HF-I-5", "SC-HF-I-6")
@@ -95,7 +95,7 @@ def temporal_consistency(labels: np.ndarray) -> tuple[float, float]:
     inside its heart region (any phase's labels 1-3, dilated by 3 px)."""
     from scipy import ndimage
 
-    from app.analysis.seg_metrics import label_reversals, mfip
+    from lab.evaluation.seg_metrics import label_reversals, mfip
 
     changes, blips = [], []
     for cycle in labels:

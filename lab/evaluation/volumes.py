@@ -8,7 +8,7 @@ heart rate, frame rate, start phase and image quality; none of them is a trainin
 absolute error, the share of clips with |EF error| <= 3 points, and the ED/ES frame differences; how often
 the ED/ES model was set aside for the area curve (`set_aside`) and the shortest beat reported (`min_rr_s`).
 --degrade 112: every clip (and its truth labels) first degraded as a clinical video export fitted into
-112 x 112 px (app.data.degrade.clinical_export: MJPEG, depth cut), as real clinical clips reach the app.
+112 x 112 px (lab.data.degrade.clinical_export: MJPEG, depth cut), as real clinical clips reach the app.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def score_clip(name: str, view: str, quality: str, case, segmenter: str, degrade
     truth = case.truth
     recording, labels = case.recording, truth.labels
     if degrade_px:
-        from app.data.degrade import clinical_export, degrade_recording
+        from lab.data.degrade import clinical_export, degrade_recording
 
         recording, labels = degrade_recording(recording, clinical_export(degrade_px), labels)
     fn, label = _segmenter(segmenter, labels)

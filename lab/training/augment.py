@@ -3,7 +3,7 @@
 One set of random parameters is drawn per call and applied to every frame, so a sequence stays
 coherent (JPEG quality is drawn per frame: compression noise decorrelates like real video).
 Augmentations: gamma, rotation (<= 10 deg), Gaussian shadows, depth cut, JPEG, blackout rectangles, and
-(clinical > 0, issue 30) the clinical-export degradation of app.data.degrade: the frames passed through a
+(clinical > 0, issue 30) the clinical-export degradation of lab.data.degrade: the frames passed through a
 smaller square (64-160 px: multi-scale), blur, MJPEG/MPEG-4 codec, gain and contrast, depth cut, and back to
 the network's size, as a 112 x 112 clinical AVI reaches the network at inference.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.data.degrade import degrade_clip, labels_after_resize, random_degradation
+from lab.data.degrade import degrade_clip, labels_after_resize, random_degradation
 
 CLINICAL_SIZES_PX = (64, 80, 96, 112, 112, 128, 160)  # the squares a clip passes through (clinical: 112)
 
@@ -81,7 +81,7 @@ def blackout(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def clinical(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
-    """The clip through a random clinical export (app.data.degrade.random_degradation at a size from
+    """The clip through a random clinical export (lab.data.degrade.random_degradation at a size from
     CLINICAL_SIZES_PX) and back to its own S x S grid (bilinear, as inference resizes a small clip up); labels
     follow the same geometry (depth cut, fit, resize back) at S x S with nearest neighbour."""
     size = frames.shape[-1]

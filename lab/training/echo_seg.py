@@ -7,7 +7,7 @@ Aggregation (Li et al.): the same subsequences; segmentation loss BCE + Dice on 
 temporal loss at --temporal-weight), plus 0.2 x the view branch's cross-entropy (CAMUS: A4C; phantom clips:
 their own view, e.g. --phantom-views a4c,a2c).
 Issue 30 (code only, off by default): --clinical-augment P passes a share P of the training clips through a
-random clinical export (app.data.degrade via augment.clinical: 64-160 px, blur, MJPEG/MPEG-4, gain, contrast,
+random clinical export (lab.data.degrade via augment.clinical: 64-160 px, blur, MJPEG/MPEG-4, gain, contrast,
 depth cut) and --boundary-weight W adds W x the scale-balanced boundary loss (losses.boundary_loss) of the
 --boundary-classes, so a small end-systolic cavity drawn too large costs as much as a large diastolic one.
 The last `--holdout` train patients are held out for model selection; CAMUS valid is never used here.
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--clinical-augment", type=float, default=0.0, metavar="P",
                    help="share of training clips degraded as a clinical video export (64-160 px, blur, codec, gain, "
-                        "contrast, depth cut: app.data.degrade), 0-1 (default 0)")
+                        "contrast, depth cut: lab.data.degrade), 0-1 (default 0)")
     p.add_argument("--boundary-weight", type=float, default=0.0, metavar="W",
                    help="weight of the scale-balanced boundary loss (boundary errors of small cavities weigh as much "
                         "as of large ones; losses.boundary_loss), default 0")
@@ -525,7 +525,7 @@ class Trainer:
             text += (f"; {len(self.phantoms.frames)} {self.phantoms.description}, "
                      f"{self.args.phantom_fraction:.0%} of {'steps' if self.sequences is not None else 'frames'}")
         if self.args.clinical_augment > 0:
-            text += (f"; {self.args.clinical_augment:.0%} of clips degraded as clinical exports (app.data.degrade: "
+            text += (f"; {self.args.clinical_augment:.0%} of clips degraded as clinical exports (lab.data.degrade: "
                      "64-160 px, blur, MJPEG/MPEG-4, gain, contrast, depth cut)")
         return text
 

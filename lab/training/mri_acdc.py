@@ -4,7 +4,7 @@
     python -m app train mri-seg-acdc --fold all --steps 3000               # every patient (no held-out fold)
 
 The per-phase part of the multi-level network (its CNN: temporal "none") learns here from ACDC's labelled
-ED and ES slices; folds hold out whole patients, stratified by diagnostic group (app/data/datasets/acdc.py).
+ED and ES slices; folds hold out whole patients, stratified by diagnostic group (lab/data/acdc.py).
 Each step draws --batch slices: a random patient of the training folds, a random slice and phase, a crop of
 --crop px of the whole-slice grid (app/ml/mri_preprocess.py) around the heart moved by up to --jitter px, and
 the augmentation of lab/training/mri_augment.py (rotation, flip, zoom 0.7-1.4, intensity, blur, noise).

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from app.analysis.lv_localise import crop_around
-from app.data.datasets import acdc
 from app.ml.mri_preprocess import GRID_MM, neighbour_channels, normalise_slice, reference_channels, resample
+from lab.data import acdc
 
 SAMPLES_VERSION = 1
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.data.datasets import acdc
+from lab.data import acdc
 from lab.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
 
 if TYPE_CHECKING:  # heavy imports stay lazy

@@ -50,7 +50,7 @@ def publish(args, argv: list[str]) -> int:
                   "tta_views": TTA_VIEWS, "preprocessing": PREPROCESSING},
         "classes": ["background", "lv_blood_pool", "myocardium", "rv_blood_pool"],
         "training_data": CITATION + "; 5 folds over whole patients stratified by diagnostic group "
-                                    "(app/data/datasets/acdc.py stratified_folds), member k trained without fold k",
+                                    "(lab/data/acdc.py stratified_folds), member k trained without fold k",
         "augmentation": "crop 128 px (160 mm) around the heart, moved up to 32 px; rotation, flip, zoom 0.7-1.4, "
                         "shift; contrast/brightness/gamma, shading, blur, noise (lab/training/mri_augment.py)"
                         + _scanner_note(args.tag),
@@ -202,7 +202,7 @@ def _scanner_note(tag: str) -> str:
             f"; in {float(_flag(argv, '--scanner-fraction', 0)):.0%} of the samples another scanner and export "
             "(mri_augment.scanner: "
             "1.25-2.8 mm pixels, coil shading, Rician noise SNR 5-25, gamma 0.6-1.6, 8-bit JPEG 40-95, "
-            "wider than the evaluation profiles of app/data/degrade_mri.py)"
+            "wider than the evaluation profiles of lab/data/degrade_mri.py)"
         )
     if "--init-from-shipped" in argv:
         note += "; each fold fine-tuned from the same fold's member of the previous models/mri_seg"

@@ -83,16 +83,16 @@ def augment(image: np.ndarray, target: np.ndarray, rng: np.random.Generator,
     return np.ascontiguousarray(image, np.float32), np.ascontiguousarray(target)
 
 
-SCANNER_PIXEL_MM = (1.25, 2.8)  # wider than app/data/degrade_mri's evaluation profiles (2.0-2.5 mm), on purpose
+SCANNER_PIXEL_MM = (1.25, 2.8)  # wider than lab/data/degrade_mri's evaluation profiles (2.0-2.5 mm), on purpose
 SCANNER_SNR = (5.0, 25.0)       # (evaluation "noisy": 8-15)
 SCANNER_GAMMA = (0.6, 1.6)      # (evaluation "export": 0.7-1.4)
 SCANNER_JPEG_QUALITY = (40, 95)  # (evaluation "export": 60-80)
 
 
 def random_scanner(rng: np.random.Generator):
-    """A random MriDegradation (app/data/degrade_mri.py), each step present with its own probability and drawn
+    """A random MriDegradation (lab/data/degrade_mri.py), each step present with its own probability and drawn
     from ranges wider than the evaluation profiles, so training does not fit the test's own parameters."""
-    from app.data.degrade_mri import MriDegradation
+    from lab.data.degrade_mri import MriDegradation
 
     return MriDegradation(
         pixel_mm=float(rng.uniform(*SCANNER_PIXEL_MM)) if rng.random() < 0.6 else None,
@@ -109,8 +109,8 @@ def random_scanner(rng: np.random.Generator):
 def scanner(image: np.ndarray, rng: np.random.Generator, grid_mm: float = 1.25) -> np.ndarray:
     """(T, H, W) crop on the `grid_mm` grid -> the same crop as another scanner and export would give it after
     the app's resampling back to that grid: coarser pixels, coil shading, Rician noise, window, 8-bit JPEG
-    (app.data.degrade_mri.degrade_stack), then linear resampling to (H, W) as app/ml/mri_preprocess does; 0..1."""
-    from app.data.degrade_mri import degrade_stack
+    (lab.data.degrade_mri.degrade_stack), then linear resampling to (H, W) as app/ml/mri_preprocess does; 0..1."""
+    from lab.data.degrade_mri import degrade_stack
 
     h, w = image.shape[-2:]
     out, _ = degrade_stack(np.asarray(image, np.float32)[None], (grid_mm, grid_mm), random_scanner(rng))

@@ -82,7 +82,7 @@ def case_cycles(frames: np.ndarray, labels: np.ndarray, spacing_mm: tuple[float,
 
 def sunnybrook_cycles(root: Path, cases: tuple[str, ...]) -> list[Cycle]:
     """Every contoured slice of the Sunnybrook `cases` as a whole cycle on the grid (ED/ES labelled)."""
-    from app.data.datasets import sunnybrook
+    from lab.data import sunnybrook
     from lab.training.mri_data import contour_masks, epicardium_consistent
 
     out = []

@@ -3,7 +3,7 @@
 For each held-out cycle (lab/training/mri_cycle_data.py: phantom, or Sunnybrook), a crop of the training size
 centred on the LV, segmented as one sequence: Dice of the LV pool and of the myocardium pooled over the labelled
 phases (every phantom phase; Sunnybrook's ED and ES, the myocardium where an epicardium is drawn), and two measures
-of temporal consistency (app/analysis/seg_metrics): mFIP (label changes between consecutive phases, which the
+of temporal consistency (lab/evaluation/seg_metrics): mFIP (label changes between consecutive phases, which the
 heart's own motion also causes) and label reversals (one-phase blips: flicker proper), inside the slice's
 heart region (any phase's LV, myocardium or predicted RV, dilated). `cnn_*` keys score the same network with
 its ConvLSTMs off (the CNN alone), so a run prints what its temporal part changes.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.analysis.seg_metrics import label_reversals, mfip
+from lab.evaluation.seg_metrics import label_reversals, mfip
 from lab.training.mri_cycle_data import NOT_POOL_ANY, UNLABELLED, draw_cycle
 
 

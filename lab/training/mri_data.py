@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from app.analysis.lv_localise import crop_around, localise_stack
-from app.data.datasets import sunnybrook
+from lab.data import sunnybrook
 
 GRID_MM = 1.0
 CROP_PX = 128
@@ -28,7 +28,7 @@ UNLABELLED = 255
 EPI_TOLERANCE = 0.02
 TABLE_PATH = Path(__file__).resolve().parents[2] / "resources" / "sunnybrook_epicardium_alignment.json"
 # in the cache file names: 2 = centre-aligned labels, expert polygons filled on the grid; 3 = the contours counted
-# from pixel 0 (app/data/datasets/sunnybrook.py; before, they sat one pixel right of and below their image)
+# from pixel 0 (lab/data/sunnybrook.py; before, they sat one pixel right of and below their image)
 SAMPLES_VERSION = 3
 
 

@@ -17,7 +17,7 @@ from typing import Iterable
 
 import numpy as np
 
-from app.analysis.seg_metrics import dice
+from lab.evaluation.seg_metrics import dice
 from lab.training.mri_data import UNLABELLED
 from lab.training.mri_postprocess import clean_cycle
 

@@ -22,7 +22,7 @@ myocardial DSC 0.776 against 0.778 without (the SC-HF-I-6 fold is unchanged: it 
 so the shipped model does not use them; see lab/notes/mri_seg.md "comparison_note".
 
 The committed table was measured on the contours as read before session 25, one pixel (1.37 mm) right of
-and below their images (app/data/datasets/sunnybrook.py now reads them from pixel 0): its shifts move the
+and below their images (lab/data/sunnybrook.py now reads them from pixel 0): its shifts move the
 contours read now about 1.4 grid pixels too far up and left, within its measured error (1.1-2.2 px, itself
 partly that offset). Re-run the command above with a network of the crop recipe before training on it again.
 """
@@ -74,8 +74,8 @@ def _shifted(mask: np.ndarray, dx: int, dy: int) -> np.ndarray:
 def align_case(net, root: Path, case: str, misdrawn: bool = True) -> dict[int, dict]:
     """{instance: {"dx", "dy", "dice"}} for the misdrawn epicardia of `case` (misdrawn=False: the correctly
     drawn ones, whose right shift is 0), fitted to `net`'s predicted heart at their phase."""
-    from app.data.datasets import sunnybrook
     from app.ml.mri_inference import predict_cycle_probs
+    from lab.data import sunnybrook
     from lab.training.checkpoint import CHECKPOINTS_DIR
     from lab.training.mri_data import contour_masks, epicardium_consistent, grid_size
     from lab.training.mri_decision import ARGMAX, decide

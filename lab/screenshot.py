@@ -1,6 +1,6 @@
 """Screenshot of the real viewer for the README: open a file, analyse it, grab the window.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app.ui.screenshot OUT.png RECORDING \
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m lab.screenshot OUT.png RECORDING \
         [--truth] [--frame ed|es|N] [--slice N] [--size 1500x950] [--about ABOUT.png]
 
 --truth segments with the phantom truth sidecar beside the recording (`<name>.truth.npz`, written by
@@ -17,7 +17,7 @@ import time
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.ui.screenshot")
+    parser = argparse.ArgumentParser(prog="python -m lab.screenshot")
     parser.add_argument("out")
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--truth", action="store_true", help="segment with the phantom truth sidecar")

@@ -1,5 +1,5 @@
 """Short-axis MR stacks degraded the way other scanners and exports make them (issue 31): one module for
-tests, evaluation and training augmentation, as app/data/degrade.py is for echo clips.
+tests, evaluation and training augmentation, as lab/data/degrade.py is for echo clips.
 
 A stack from another centre differs from ACDC's in what the scanner and the export do to the pixels, not in
 the heart. `degrade_stack` applies, in order, to (P, S, H, W) images (phases, slices, rows, columns):

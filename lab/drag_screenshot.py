@@ -1,10 +1,10 @@
 """Screenshot of a smooth contour drag in the real viewer, taken with the mouse still down.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m app.ui.drag_screenshot OUT.png RECORDING \
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m lab.drag_screenshot OUT.png RECORDING \
         [--truth] [--frame ed|es|N] [--point K] [--mm DX,DY] [--radius MM] [--zoom-mm MM]
         [--hide axis,strain]
 
-Opens and analyses the recording (--truth: the phantom truth sidecar, as app/ui/screenshot.py), then
+Opens and analyses the recording (--truth: the phantom truth sidecar, as lab/screenshot.py), then
 presses the left button on endocardial control point K of the frame, moves the mouse DX, DY mm in steps
 (QTest) and grabs the window before the release: the solid contour is the one before the drag, the
 dotted curve and the white points the drag's preview (neighbours within the radius following).
@@ -28,7 +28,7 @@ def _pump(app, seconds: float) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.ui.drag_screenshot")
+    parser = argparse.ArgumentParser(prog="python -m lab.drag_screenshot")
     parser.add_argument("out")
     parser.add_argument("path")
     parser.add_argument("--truth", action="store_true", help="segment with the phantom truth sidecar")

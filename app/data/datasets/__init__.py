@@ -1,1 +1,0 @@
-"""Loaders for the team's labelled research datasets (read from ../shared/data, never copied)."""
