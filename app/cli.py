@@ -16,6 +16,7 @@ import sys
 import traceback
 
 from app import __version__
+from app.commands.usage import UsageError
 
 SUBCOMMANDS = {
     "info": "print what the reader finds in a file or folder",
@@ -25,10 +26,6 @@ SUBCOMMANDS = {
     "train": "train a model (echo-seg, ed-es, motion, mri-seg)",
     "pacs": "query and retrieve from a PACS node (echo, find, get)",
 }
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed on one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):

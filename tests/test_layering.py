@@ -21,7 +21,11 @@ FORBIDDEN = {
     # app/report builds and sends the DICOM results through it, app/ui and app/commands call it
     "pacs": ("app.analysis", "app.ml", "app.workflow", "app.report", "app.ui", "app.cli", "app.commands"),
     "report": ("app.ui", "app.cli", "app.commands"),
+    # the subcommands sit beside the viewer: app.cli imports them by name, so they import neither it nor the viewer
+    "commands": ("app.ui", "app.cli"),
 }
+# the top-level modules every layer uses import nothing of app/
+BASE_MODULES = ("tasks.py", "paths.py")
 
 
 def imported_modules(path: Path) -> list[str]:
@@ -74,6 +78,12 @@ def test_layers_import_only_downward(layer):
         if _starts(m, FORBIDDEN[layer])
     ]
     assert not bad, f"app/{layer} imports a layer above it:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("name", BASE_MODULES)
+def test_base_modules_import_nothing_of_the_app(name):
+    bad = [m for m in imported_modules(APP / name) if _starts(m, ("app",))]
+    assert not bad, f"app/{name} imports {bad}"
 
 
 def test_detector_sees_a_violation(tmp_path):
@@ -143,10 +153,13 @@ def _is_type_checking(node: ast.AST) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-def import_circles(files: list[Path], root: Path = APP.parent) -> list[frozenset[str]]:
-    """Strongly connected components (more than one module) of the import graph of `files`."""
+def import_circles(files: list[Path], root: Path = APP.parent, strings: bool = True) -> list[frozenset[str]]:
+    """Strongly connected components (more than one module) of the import graph of `files`; with `strings`,
+    a module named by an import string (a registry's "app.x:f", app.cli's f"app.commands.{name}") counts as
+    imported."""
     modules = {module_name(p, root): p for p in files}
-    graph = {m: import_edges(p, set(modules), root) for m, p in modules.items()}
+    graph = {m: import_edges(p, set(modules), root) | (named_modules(p, set(modules)) if strings else set())
+             for m, p in modules.items()}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -189,7 +202,8 @@ def test_app_never_imports_the_lab():
 
 
 def test_no_import_circles_inside_app():
-    """No two modules of app/ import each other, directly or round a longer circle, counting lazy imports."""
+    """No two modules of app/ import each other, directly or round a longer circle, counting lazy imports and
+    import strings."""
     new = [sorted(c) for c in import_circles(python_files()) if c not in KNOWN_CIRCLES]
     assert not new, "import circles in app/:\n" + "\n".join(" <-> ".join(c) for c in new)
 
@@ -311,3 +325,16 @@ def test_reachability_sees_an_orphan_and_an_import_string(tmp_path):
     files = sorted(pkg.rglob("*.py"))
     found = reachable_modules(files, ("app.cli",), root=tmp_path)
     assert found == {"app", "app.cli", "app.commands", "app.commands.run", "app.used", "app.named"}
+
+
+def test_a_circle_through_an_import_string_is_seen(tmp_path):
+    """app.cli names its subcommands as strings; a subcommand that imports app.cli closes a circle."""
+    pkg = tmp_path / "app"
+    (pkg / "commands").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "commands" / "__init__.py").write_text("")
+    (pkg / "cli.py").write_text("import importlib\nimportlib.import_module(f'app.commands.{n}')\n")
+    (pkg / "commands" / "run.py").write_text("def f():\n    from app.cli import UsageError\n")
+    files = sorted(pkg.rglob("*.py"))
+    assert import_circles(files, tmp_path) == [frozenset({"app.cli", "app.commands.run"})]
+    assert import_circles(files, tmp_path, strings=False) == []

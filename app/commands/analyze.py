@@ -96,7 +96,7 @@ def _body_size(which: str):
 
 def _per_path(values, n: int, name: str, shared: bool = False) -> list:
     """One value per PATH; with shared, one value may also stand for every PATH."""
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
 
     if not values:
         return [None] * n
@@ -113,7 +113,7 @@ def _check_one_patient(paths: list[Path], recordings, same_patient: bool = False
     recordings, each with a note naming the files taken on the user's word."""
     from dataclasses import replace
 
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
     from app.workflow.patients import DIFFERENT, UNKNOWN, compare, describe, identity, study_identity
 
     vouched = []
@@ -176,10 +176,10 @@ def _joined_phases(paths, recordings, options, label_files):
 def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from app.cli import UsageError
     from app.commands import analyze_pacs
     from app.commands.analyze_io import load_labels, write_masks
     from app.commands.progress_bar import terminal_bar
+    from app.commands.usage import UsageError
     from app.tasks import run_task
     from app.workflow.analyse import analyze_recording, load
     from app.workflow.results import AnalysisError

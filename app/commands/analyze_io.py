@@ -12,7 +12,7 @@ from app.data.recording import Recording
 def load_labels(path: Path, recording: Recording) -> np.ndarray:
     """A label map for the recording from .npz ('labels' array, e.g. a phantom truth sidecar), .npy, or an
     image file SimpleITK reads (NIfTI, MetaImage; a 4D (x, y, slice, phase) file for a stack)."""
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
 
     if not path.is_file():
         raise UsageError(f"{path}: labels file not found")

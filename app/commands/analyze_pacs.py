@@ -34,7 +34,7 @@ def wants_dicom(args) -> bool:
 
 
 def validate(args) -> None:
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
 
     if getattr(args, "out", None) and (wants_dicom(args) or args.from_node):
         raise UsageError("--out (batch) cannot be combined with --from-node, --send, --send-dicomweb or --dicom-out")
@@ -62,7 +62,7 @@ def _target_node(args):
 
 
 def _guard(func, *args):
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
     from app.pacs.errors import PacsError
     from app.report.dicom_sources import DicomResultError
 

@@ -60,7 +60,7 @@ def node_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
     from app.pacs.errors import PacsError
 
     try:

@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _size(text: str | None) -> tuple[int, int]:
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
 
     if text is None:
         return (256, 256)
@@ -63,7 +63,7 @@ def _size(text: str | None) -> tuple[int, int]:
 
 def build_params(args: argparse.Namespace):
     """EchoPhantomParams or MriPhantomParams from the arguments; UsageError on bad values."""
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
     from app.data.phantom import EchoPhantomParams, HeartParams, MriPhantomParams
 
     try:
@@ -83,7 +83,7 @@ def build_params(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
     from app.data.phantom import make_echo, make_mri, save_truth
     from app.data.writers import format_from_path, write_recording
 

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser, what: str, example: str, comm
 
 def resolve(targets: dict[str, str], name: str, kind: str):
     """The entry function of target `name`; UsageError (exit 2) naming the known ones when there is none."""
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
 
     if name not in targets:
         raise UsageError(f"unknown {kind} target {name!r}; known: {', '.join(sorted(targets))}")
@@ -33,7 +33,7 @@ def resolve(targets: dict[str, str], name: str, kind: str):
 
 def run(targets: dict[str, str], args: argparse.Namespace, kind: str) -> int:
     """`list` prints the targets; else the target runs with the remaining arguments."""
-    from app.cli import UsageError
+    from app.commands.usage import UsageError
 
     if args.target == "list":
         print("\n".join(sorted(targets)))

@@ -22,7 +22,7 @@ OUTPUT_OPTIONS = {"pdf": "report", "csv": "csv", "json": "measurements", "contou
 
 
 class OptionError(ValueError):
-    """Bad report/batch options or file names; analyze.py turns it into app.cli.UsageError (exit 2)."""
+    """Bad report/batch options or file names; analyze.py turns it into app.commands.usage.UsageError (exit 2)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
