@@ -14,6 +14,7 @@ from app.ml import frame_flags, inference, temporal_smoothing  # noqa: E402
 from app.ml.nets.convlstm_unet import ConvLSTMUNet  # noqa: E402
 from app.ml.nets.unet import UNet  # noqa: E402
 from app.ml.weights import save_model  # noqa: E402
+from lab.evaluation.offline_segmentation import segment_offline  # noqa: E402
 from tests.model_cards import card  # noqa: E402
 
 
@@ -44,8 +45,7 @@ def _recording(n=5, shape=(50, 70), sector=True):
 @pytest.mark.parametrize("model", ["base", "temporal"])
 def test_segment_recording_in_recording_grid(tiny_models, model):
     rec = _recording()
-    items = list(inference.segment_recording(rec, model, keep_probabilities=True, bidirectional_check=True,
-                                             device=torch.device("cpu")))
+    items = list(inference.segment_recording(rec, model, keep_probabilities=True, device=torch.device("cpu")))
     progress = [i for i in items if isinstance(i, inference.Progress)]
     result = items[-1]
     assert isinstance(result, inference.EchoSegmentation)
@@ -145,16 +145,38 @@ def test_centred_average_has_no_lag_and_keeps_probabilities_normalised():
     assert temporal_smoothing.centred_average(spike, 1) is spike
 
 
-def test_segment_recording_centred_window_runs(tiny_models):
+def test_offline_centred_window_runs(tiny_models):
     rec = _recording()
-    out = inference.run_to_result(inference.segment_recording(rec, "base", centred_window=3))
+    out = inference.run_to_result(segment_offline(rec, "base", centred_window=3))
     assert out.labels.shape == rec.frames.shape and np.isfinite(out.confidence).all()
+
+
+@pytest.mark.parametrize("model", ["base", "temporal"])
+def test_offline_backward_check_scales_the_confidence_of_a_recurrent_model(tiny_models, model):
+    rec = _recording()
+    cpu = torch.device("cpu")
+    plain = inference.run_to_result(inference.segment_recording(rec, model, device=cpu))
+    checked = inference.run_to_result(segment_offline(rec, model, bidirectional_check=True, device=cpu))
+    assert np.array_equal(checked.labels, plain.labels)
+    assert np.all(checked.confidence <= plain.confidence + 1e-6)
+    if model == "base":  # no state: nothing to check, nothing changes
+        assert np.array_equal(checked.confidence, plain.confidence)
+
+
+def test_offline_without_options_is_the_products_segmentation(tiny_models):
+    rec = _recording()
+    cpu = torch.device("cpu")
+    for model in ("base", "temporal"):
+        a = inference.run_to_result(inference.segment_recording(rec, model, device=cpu))
+        b = inference.run_to_result(segment_offline(rec, model, device=cpu))
+        assert np.array_equal(a.labels, b.labels) and np.array_equal(a.grid_labels, b.grid_labels)
+        assert np.allclose(a.confidence, b.confidence)
 
 
 def test_bidirectional_average_is_the_mean_of_both_passes(tiny_models):
     rec = _recording(n=6, sector=False)
     cpu = torch.device("cpu")
-    two_way = inference.run_to_result(inference.segment_recording(
+    two_way = inference.run_to_result(segment_offline(
         rec, "temporal", keep_probabilities=True, bidirectional_average=True, device=cpu))
     forward = inference.run_to_result(inference.segment_recording(rec, "temporal", keep_probabilities=True, device=cpu))
     backward_rec = Recording(frames=rec.frames[::-1].copy(), spacing_mm=rec.spacing_mm,
@@ -164,7 +186,7 @@ def test_bidirectional_average_is_the_mean_of_both_passes(tiny_models):
     expected = 0.5 * (forward.probabilities.astype(np.float32) + backward.probabilities[::-1].astype(np.float32))
     assert np.allclose(two_way.probabilities.astype(np.float32), expected, atol=2e-3)
     # the per-frame network has no state: the option changes nothing there
-    base = inference.run_to_result(inference.segment_recording(rec, "base", bidirectional_average=True, device=cpu))
+    base = inference.run_to_result(segment_offline(rec, "base", bidirectional_average=True, device=cpu))
     plain = inference.run_to_result(inference.segment_recording(rec, "base", device=cpu))
     assert np.array_equal(base.labels, plain.labels)
 

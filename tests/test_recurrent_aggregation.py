@@ -126,8 +126,9 @@ def test_segment_recording_runs_an_installed_aggregation_model(tmp_path, monkeyp
     torch.manual_seed(0)
     save_model(RecurrentAggregationNet(CHANNELS, (2, 3)), "echo_seg_aggregation", meta, root=tmp_path)
     try:
-        result = inference.run_to_result(inference.segment_recording(_recording(), "aggregation",
-                                                                     bidirectional_average=True))
+        from lab.evaluation.offline_segmentation import segment_offline
+
+        result = inference.run_to_result(segment_offline(_recording(), "aggregation", bidirectional_average=True))
         assert result.labels.shape == (5, 50, 70) and result.model == "aggregation"
         assert inference.EchoSegmenter("aggregation").temporal  # stateful, streamed frame by frame
     finally:

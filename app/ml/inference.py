@@ -1,4 +1,5 @@
-"""Echo LV segmentation inference: streaming (`EchoSegmenter`) and whole recordings (`segment_recording`).
+"""Echo LV segmentation inference: streaming (`EchoSegmenter`) and whole recordings (`segment_recording`, one
+pass in frame order; the lab's offline variants are lab/evaluation/offline_segmentation.py).
 
 Models: "temporal" (models/echo_seg_temporal, ConvLSTM U-Net, stateful) and "base" (models/echo_seg_base,
 U-Net, per frame; optional weighted-moving-average smoothing of the class probabilities, window 6).
@@ -8,7 +9,6 @@ probabilities resized back (bilinear) to the recording's grid; pixels outside th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -16,45 +16,17 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from app.analysis.analysis_grid import GridGeometry
 from app.analysis.masks import label_box
-from app.analysis.partial import FrameLabels
 from app.data.recording import Recording
 from app.ml.device import cpu_autocast
-from app.ml.frame_flags import flag_frames, frame_confidence, lv_dice
-from app.ml.hysteresis import sticky_argmax
+from app.ml.frame_store import EchoSegmentation, FrameStore
 from app.ml.nets.registry import MODEL_NAMES, is_recurrent
-from app.ml.prob_grid import grid_labels, to_grid
-from app.ml.temporal_smoothing import centred_average, wma_weights
+from app.ml.prob_grid import to_grid
+from app.ml.temporal_smoothing import wma_weights
 from app.tasks import Cancel, Progress, is_cancelled, run_task
 
 MODEL_FOLDERS = MODEL_NAMES
 LONG_AXIS_FLAG_VIEWS = ("a3c", "plax")  # the views the network's long-axis input flag stands for
-
-
-@dataclass(frozen=True, eq=False)
-class EchoSegmentation:
-    """Result on the recording's pixel grid.
-
-    labels: (T, H, W) uint8, 0 background, 1 LV cavity, 2 myocardium, 3 LA.
-    probabilities: (T, 4, H, W) float16 or None (when not requested).
-    confidence: (T,) float in 0..1 (mean max-probability over the predicted heart, times the
-        forward/backward LV agreement when that pass ran).
-    flagged_frames: frame indices likely wrong, with `flag_reasons` (same length) saying why.
-    grid_labels: (T, h, w) uint8, the same labels on the analysis grid placed by `grid_geometry`
-        (app.analysis.analysis_grid: where contours are traced), or None (label hysteresis or kept
-        probabilities: the contours are then traced on `labels`).
-    """
-
-    labels: np.ndarray
-    confidence: np.ndarray
-    flagged_frames: tuple[int, ...]
-    flag_reasons: tuple[str, ...]
-    model: str
-    input_size: int
-    probabilities: np.ndarray | None = None
-    grid_labels: np.ndarray | None = None
-    grid_geometry: GridGeometry | None = None
 
 
 def _load(model: str, device_str: str):
@@ -194,6 +166,21 @@ def network_frames(recording: Recording, size: int, slice_index: int = 0, frames
     return small, box
 
 
+def start_segmentation(recording: Recording, model: str, slice_index: int = 0, keep_probabilities: bool = False,
+                       hysteresis_margin: float = 0.0, device=None, wma_window: int = 0
+                       ) -> tuple[EchoSegmenter, np.ndarray, FrameStore]:
+    """The segmenter of `model` for the recording's view, the slice's network input (T, S, S) and an empty
+    store of its frames' results."""
+    shape = recording.slice_frames(slice_index).shape
+    if len(shape) != 3 or shape[0] == 0:
+        raise ValueError(f"expected (T, H, W) frames, got {shape}")
+    seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS)
+    small, box = network_frames(recording, seg.size, slice_index)
+    store = FrameStore(shape, box, recording_sector(recording, slice_index), seg.size, keep_probabilities,
+                       hysteresis_margin)
+    return seg, small, store
+
+
 def segment_recording(
     recording: Recording,
     model: str = "temporal",
@@ -201,116 +188,27 @@ def segment_recording(
     cancel: Cancel = None,
     slice_index: int = 0,
     keep_probabilities: bool = False,
-    wma_window: int = 0,
-    bidirectional_check: bool = False,
-    centred_window: int = 0,
-    bidirectional_average: bool = False,
     hysteresis_margin: float = 0.0,
     device=None,
 ) -> Iterator[Progress | EchoSegmentation]:
-    """Segment every frame; yields Progress after each frame and finally one EchoSegmentation. When a frame's
-    labels are final as soon as it is segmented (no centred window, no two-way average), its Progress carries
-    them (app.analysis.partial.FrameLabels, a view into the result's array) so the viewer can draw them.
+    """Segment every frame, in order (a recurrent model carries its state forward); yields Progress after each
+    frame, carrying its labels (app.analysis.partial.FrameLabels, a view into the result's array) so the viewer
+    can draw them, and finally one EchoSegmentation.
 
     cancel: callable (or threading.Event) checked before each frame; when it fires the generator stops
-    without a result. bidirectional_check: also run the clip backwards (temporal model) and multiply the
-    confidence by the LV Dice between both passes. centred_window (odd, per-frame network only): average
-    each frame's probabilities with its neighbours' (binomial weights, e.g. 3 -> 1/4, 1/2, 1/4), a
-    zero-lag offline smoothing that removes single-frame flicker without the lag of the causal WMA.
-    bidirectional_average (temporal model, offline): run the clip forwards and backwards and average the
-    two passes' probabilities, so every frame sees its past and its future. hysteresis_margin: a pixel keeps
-    the previous frame's label unless another class is more probable by more than this (app/ml/hysteresis.py).
+    without a result. hysteresis_margin: a pixel keeps the previous frame's label unless another class is more
+    probable by more than this (app/ml/hysteresis.py).
     """
-    shape = recording.slice_frames(slice_index).shape
-    if len(shape) != 3 or shape[0] == 0:
-        raise ValueError(f"expected (T, H, W) frames, got {shape}")
-    n, h, w = shape
-    seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS)
-    sector = recording_sector(recording, slice_index)
-    small, box = network_frames(recording, seg.size, slice_index)
-    crop_hw = (box[1] - box[0], box[3] - box[2])
-    two_way = bidirectional_average and seg.temporal
-    total = n * (2 if (bidirectional_check or bidirectional_average) and seg.temporal else 1)
-    labels = np.zeros((n, h, w), np.uint8)
-    confidence = np.zeros(n, np.float32)
-    probs_all = np.zeros((n, 4, h, w), np.float16) if keep_probabilities else None
-
-    def to_recording_grid(net_probs: np.ndarray) -> np.ndarray:
-        """(4, S, S) -> (4, H, W): back to the crop, pasted into background, sector respected."""
-        probs = np.zeros((4, h, w), np.float32)
-        probs[0] = 1.0
-        probs[:, box[0]:box[1], box[2]:box[3]] = to_grid(net_probs, crop_hw)
-        if sector is not None:
-            probs[1:, ~sector] = 0.0
-            probs[0, ~sector] = 1.0
-        return probs
-
-    previous: list[np.ndarray] = []  # the last stored frame's labels, for the hysteresis
-    outside = None if sector is None else ~sector[box[0]:box[1], box[2]:box[3]]
-    labels_only = probs_all is None and hysteresis_margin <= 0
-    geometry = GridGeometry.for_box(box, seg.size) if labels_only else None
-    grid_all = np.zeros((n, *geometry.shape), np.uint8) if geometry is not None else None  # labels_only
-    grid_outside = None if outside is None or geometry is None else outside[np.ix_(*geometry.nearest_box_pixels())]
-
-    def store_labels(t: int, net_probs: np.ndarray) -> None:
-        """Labels and confidence only (no probabilities kept, no hysteresis): interpolated where needed, on the
-        recording's grid and on the analysis grid."""
-        assert geometry is not None and grid_all is not None  # labels_only
-        crop, peak = grid_labels(net_probs, crop_hw)
-        grid_all[t] = grid_labels(net_probs, geometry.shape)[0]
-        if outside is not None:
-            crop[outside] = 0
-            grid_all[t][grid_outside] = 0
-        labels[t, box[0]:box[1], box[2]:box[3]] = crop
-        heart = crop > 0
-        confidence[t] = float(peak[heart].mean()) if heart.any() else 0.0
-
-    def store(t: int, net_probs: np.ndarray) -> None:
-        if labels_only:
-            return store_labels(t, net_probs)
-        probs = to_recording_grid(net_probs)
-        labels[t] = sticky_argmax(probs, previous[-1] if previous else None, hysteresis_margin)
-        previous[:] = [labels[t]]
-        confidence[t] = frame_confidence(probs, labels[t])
-        if probs_all is not None:
-            probs_all[t] = probs
-
-    smooth = centred_window > 1 and not seg.temporal
-    held = np.zeros((n, 4, seg.size, seg.size), np.float32) if smooth or two_way else None
+    seg, small, store = start_segmentation(recording, model, slice_index, keep_probabilities, hysteresis_margin,
+                                           device)
+    n = len(small)
     seg.reset()
     for t in range(n):
         if is_cancelled(cancel):
             return
-        net_probs = seg.step_net(small[t])
-        if held is not None:
-            held[t] = net_probs
-            yield Progress((t + 1) / total, "segmenting")
-        else:
-            store(t, net_probs)  # frame t is final: the viewer may trace and draw it now
-            yield Progress((t + 1) / total, "segmenting", FrameLabels(
-                t, labels[t], slice_index, None if grid_all is None else grid_all[t], geometry))
-    if smooth:
-        assert held is not None
-        for t, net_probs in enumerate(centred_average(held, centred_window)):
-            store(t, net_probs)
-    if two_way:
-        assert held is not None
-        seg.reset()
-        for i, t in enumerate(range(n - 1, -1, -1)):
-            if is_cancelled(cancel):
-                return
-            store(t, 0.5 * (held[t] + seg.step_net(small[t])))
-            yield Progress((n + i + 1) / total, "second pass, backwards")
-    elif bidirectional_check and seg.temporal:
-        seg.reset()
-        for i, t in enumerate(range(n - 1, -1, -1)):
-            if is_cancelled(cancel):
-                return
-            back = to_recording_grid(seg.step_net(small[t])).argmax(0)
-            confidence[t] *= lv_dice(labels[t], back)
-            yield Progress((n + i + 1) / total, "checking backwards")
-    flagged, reasons = flag_frames(labels if grid_all is None else grid_all, confidence)  # "no LV": either grid
-    yield EchoSegmentation(labels, confidence, flagged, reasons, model, seg.size, probs_all, grid_all, geometry)
+        store.store(t, seg.step_net(small[t]))  # frame t is final: the viewer may trace and draw it now
+        yield Progress((t + 1) / n, "segmenting", store.frame_labels(t, slice_index))
+    yield store.result(model)
 
 
 def run_to_result(generator: Iterator[Progress | EchoSegmentation]) -> EchoSegmentation | None:

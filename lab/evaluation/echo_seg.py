@@ -145,11 +145,12 @@ def phantom_clip(seed: int, frame_rate_hz: float = 30.0) -> LabelledClip:
 
 
 def run_approach(recording: Recording, approach: str) -> np.ndarray:
-    from app.ml.inference import run_to_result, segment_recording
+    from app.ml.inference import run_to_result
+    from lab.evaluation.offline_segmentation import segment_offline
 
     model, wma, centred, two_way, margin = APPROACHES[approach]
-    result = run_to_result(segment_recording(recording, model, wma_window=wma, centred_window=centred,
-                                             bidirectional_average=two_way, hysteresis_margin=margin))
+    result = run_to_result(segment_offline(recording, model, wma_window=wma, centred_window=centred,
+                                           bidirectional_average=two_way, hysteresis_margin=margin))
     return result.labels
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 VIEWS = ("a4c", "a2c")
-# name -> (network, causal WMA window, centred window) as app.ml.inference.segment_recording takes them
+# name -> (network, causal WMA window, centred window) as lab.evaluation.offline_segmentation takes them
 SEGMENTERS = {"temporal": ("temporal", 0, 0), "base": ("base", 0, 0), "base-wma": ("base", 6, 0),
               "base-c3": ("base", 0, 3), "base-c5": ("base", 0, 5)}
 QUALITIES = ("good", "fair", "excellent", "poor")
@@ -68,12 +68,12 @@ def phantom_clips(n_cases: int, seed: int):
 def _segmenter(name: str, truth_labels):
     if name == "truth":
         return (lambda rec: truth_labels), "truth"
-    from app.ml.inference import segment_recording
+    from lab.evaluation.offline_segmentation import segment_offline
 
     model, wma, centred = SEGMENTERS[name]
 
     def run(rec, cancel=None):
-        yield from segment_recording(rec, model, cancel=cancel, wma_window=wma, centred_window=centred)
+        yield from segment_offline(rec, model, cancel=cancel, wma_window=wma, centred_window=centred)
 
     return run, f"echo_seg_{name}"
 
