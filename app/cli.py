@@ -20,7 +20,7 @@ from app.commands.usage import UsageError
 
 SUBCOMMANDS = {
     "info": "print what the reader finds in a file or folder",
-    "analyze": "analyse recordings: volumes, EF, ED/ES, strain; JSON, masks, PDF report",
+    "analyze": "analyze recordings: volumes, EF, ED/ES, strain; JSON, masks, PDF report",
     "phantom": "write a synthetic recording with exact ground truth",
     "evaluate": "score the models on validation data (echo-seg, ed-es, strain, mri-seg)",
     "train": "train a model (echo-seg, ed-es, motion, mri-seg)",

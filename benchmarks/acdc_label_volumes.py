@@ -30,7 +30,7 @@ FIELDS = (("lv_edv", "edv_ml", "lv_edv_ml"), ("lv_esv", "esv_ml", "lv_esv_ml"), 
 
 
 def case_errors(case, folder: Path, es_first: bool = False) -> dict[str, float]:
-    """{field: ours - reference} for one AcdcPatient analysed through `analyze --labels` (in-process)."""
+    """{field: ours - reference} for one AcdcPatient analyzed through `analyze --labels` (in-process)."""
     from app.analysis.volumes import MYOCARDIAL_DENSITY_G_PER_ML
     from app.cli import main
     from lab.data.acdc import write_nifti

@@ -206,7 +206,7 @@ def main(argv=None) -> int:
     first = FirstContour(window)
     probe.start()
     t0 = time.perf_counter()
-    window.analyse_current()
+    window.analyze_current()
     run_for(app, 300.0, until=lambda: bool(done), watch=first)
     elapsed = time.perf_counter() - t0
     gaps = np.asarray(probe.gaps_ms)
@@ -217,7 +217,7 @@ def main(argv=None) -> int:
     first_s = (first.at_s or time.perf_counter()) - t0
     streaming = stalls[np.cumsum(gaps) / 1000 >= first_s]  # the probe's gaps since the first contour
     lines.append(row("  from first contour to the end", streaming,
-                     f"first contour drawn {first_s * 1000:.0f} ms after Analyse "
+                     f"first contour drawn {first_s * 1000:.0f} ms after Analyze "
                      f"({first_s / max(elapsed, 1e-9):.0%} of the analysis)"))
     window.cine.set_playing(False)
 

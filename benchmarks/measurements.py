@@ -5,7 +5,7 @@ Usage: .venv/bin/python benchmarks/measurements.py [--cases 8] [--seed 100]
 For each phantom clip (views, EF, heart rate, frame rate and start phase varied; truth labels injected as
 the segmenter, so this measures contours + disks + ED/ES + beats, not the network) prints the largest
 per-frame volume error against truth.volume_ml, EDV/ESV/EF errors, and the ED/ES frame differences; then the time
-the measuring step (`app.workflow.analyse.measure`) takes for 100 frames (what the viewer pays after each edit).
+the measuring step (`app.workflow.analyze.measure`) takes for 100 frames (what the viewer pays after each edit).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.data.phantom import EchoPhantomParams, HeartParams, make_echo  # noqa: E402
 from app.tasks import run_task  # noqa: E402
-from app.workflow.analyse import (
+from app.workflow.analyze import (
     analyze_recording,  # noqa: E402
     measure,  # noqa: E402
 )

@@ -129,27 +129,27 @@ def child(clip: Path, n_frames: int) -> dict:
 
 def _wrap_layout(clock: _Clock):
     """Time the stages of the tree being measured and return its `run(recording) -> analysis` (segmentation,
-    contours, ED/ES, measurements and strain). Two layouts: the one analysis use case (app/workflow/analyse.py,
+    contours, ED/ES, measurements and strain). Two layouts: the one analysis use case (app/workflow/analyze.py,
     issue 32, strain inside the task) and the release before it (app/workflow/pipeline.py + with_strain)."""
     import importlib.util
 
-    if importlib.util.find_spec("app.workflow.analyse") is not None:
-        import app.workflow.analyse as analyse
+    if importlib.util.find_spec("app.workflow.analyze") is not None:
+        import app.workflow.analyze as analyze
         import app.workflow.segment_step as segment_step
         from app.tasks import run_task
 
         clock.wrap(segment_step, "extract_contours", "contours")
-        clock.wrap(analyse, "trace_curves", "measure")
-        clock.wrap(analyse, "measure_curves", "measure")
+        clock.wrap(analyze, "trace_curves", "measure")
+        clock.wrap(analyze, "measure_curves", "measure")
         import app.ml.edes as edes
 
-        clock.wrap(analyse, "choose_ed_es", "ed/es")
+        clock.wrap(analyze, "choose_ed_es", "ed/es")
         clock.wrap(edes, "predict_ed_es", "ed/es")  # imported inside the step: the module attribute is looked up
-        clock.wrap(analyse, "strain_step", "strain")
+        clock.wrap(analyze, "strain_step", "strain")
 
         def run(recording):
             segmenter, name = segment_step.default_segmenter(recording)
-            return run_task(analyse.analyze_recording(recording, segmenter=segmenter, segmenter_name=name,
+            return run_task(analyze.analyze_recording(recording, segmenter=segmenter, segmenter_name=name,
                                                       strain=True))
         return run
 

@@ -32,7 +32,7 @@ def analyze_seconds(root: Path, backend: str, clip: Path, out_json: Path) -> flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, help="the clip to analyse (default: 20 frames of the phantom A4C)")
+    parser.add_argument("--clip", type=Path, help="the clip to analyze (default: 20 frames of the phantom A4C)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per tree (default 5)")
     parser.add_argument(
         "--baseline", default=None, help="git ref of the previous release (default: merge-base with main)"

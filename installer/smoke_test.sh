@@ -26,7 +26,7 @@ set +e; "$EXE" train echo-seg --help > "$out/train.txt" 2>&1; rc=$?; set -e
 # torch's datapipes/callable.py), nor a lab/ folder beside it. (Here-strings, not `echo | grep -q`: with
 # pipefail, grep -q's early exit fails the echo.)
 modules=$(.venv/bin/pyi-archive_viewer -r -b "$EXE" 2>/dev/null) || fail "pyi-archive_viewer could not list the bundle"
-grep -qE "^ *app\.workflow\.analyse$" <<< "$modules" || fail "the bundle's module list lacks the app (listing broken?)"
+grep -qE "^ *app\.workflow\.analyze$" <<< "$modules" || fail "the bundle's module list lacks the app (listing broken?)"
 ! grep -qE "^ *lab(\.|$)" <<< "$modules" || fail "the bundle holds lab modules: $(echo "$modules" | grep -E "^ *lab(\.|$)" | head -3)"
 [ ! -e dist/cardiotrace/_internal/lab ] || fail "the bundle holds a lab/ folder"
 

@@ -66,7 +66,7 @@ def main(argv=None) -> int:
         return 2
     done = []
     window.controller.analysis_done.connect(lambda i, ok: done.append(ok))
-    window.controller.analyse(0, keep_edits=False)
+    window.controller.analyze(0, keep_edits=False)
     deadline = time.monotonic() + 600
     while not done and time.monotonic() < deadline:
         app.processEvents()

@@ -1,4 +1,4 @@
-"""Screenshot of the real viewer for the README: open a file, analyse it, grab the window.
+"""Screenshot of the real viewer for the README: open a file, analyze it, grab the window.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m lab.screenshot OUT.png RECORDING \
         [--truth] [--frame ed|es|N] [--slice N] [--size 1500x950] [--about ABOUT.png]
@@ -58,11 +58,11 @@ def main(argv=None) -> int:
         return 2
     window.load_device_label()
     for index in range(len(window.study)):
-        if window.study[index].analysed:
+        if window.study[index].analyzed:
             continue
         done: list[bool] = []
         window.controller.analysis_done.connect(lambda i, ok, d=done: d.append(ok))
-        window.controller.analyse(index)
+        window.controller.analyze(index)
         deadline = time.monotonic() + 600
         while not done and time.monotonic() < deadline:
             app.processEvents()

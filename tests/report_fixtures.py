@@ -1,4 +1,4 @@
-"""Analysed recordings for the report/export/batch tests, without any model.
+"""Analyzed recordings for the report/export/batch tests, without any model.
 
 `synthetic_echo_case` draws a beating ellipse-shaped LV (cavity, myocardium band, LA) in an apical
 layout and its image; the analysis is the real contour extraction + measurement code run on those
@@ -49,10 +49,10 @@ def synthetic_recording(labels: np.ndarray, fps: float = 40.0, view: str = "a4c"
                      source_path=path, heart_rate_bpm=None)
 
 
-def analyse_with_labels(recording: Recording, labels: np.ndarray):
+def analyze_with_labels(recording: Recording, labels: np.ndarray):
     """A RecordingAnalysis from given labels (the pipeline's contour + measurement path)."""
     from app.analysis.contours import extract_all
-    from app.workflow.analyse import measure
+    from app.workflow.analyze import measure
     from app.workflow.results import FrameContours, RecordingAnalysis
 
     contours = FrameContours.of(extract_all(labels))
@@ -63,7 +63,7 @@ def analyse_with_labels(recording: Recording, labels: np.ndarray):
 
 def synthetic_analysis(view: str = "a4c", n_frames: int = 30, seed: int = 0, path: Path | None = None):
     labels = synthetic_labels(n_frames, seed=seed)
-    return analyse_with_labels(synthetic_recording(labels, view=view, seed=seed, path=path), labels)
+    return analyze_with_labels(synthetic_recording(labels, view=view, seed=seed, path=path), labels)
 
 
 def synthetic_strain(analysis, gls_peak_pct: float = -19.0, weak_segment: int | None = None):
@@ -92,9 +92,9 @@ def synthetic_strain(analysis, gls_peak_pct: float = -19.0, weak_segment: int | 
 
 def synthetic_stack_analysis(n_slices: int = 4, n_frames: int = 20, shape=(96, 96)):
     """A short-axis MR stack (S, T, H, W): concentric blood pool and myocardium rings shrinking in
-    systole and towards the apex, analysed through the pipeline with these labels injected."""
+    systole and towards the apex, analyzed through the pipeline with these labels injected."""
     from app.tasks import run_task
-    from app.workflow.analyse import analyze_recording
+    from app.workflow.analyze import analyze_recording
 
     h, w = shape
     rows, cols = np.mgrid[0:h, 0:w].astype(np.float32)

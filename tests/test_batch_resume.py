@@ -21,7 +21,7 @@ from app.workflow.batch import is_finished, run_batch
 from app.workflow.batch_inputs import BatchItem, collect_inputs
 
 
-class FakeAnalyser:
+class FakeAnalyzer:
     """Analyses files named *.dcm whose content is 'good <view>'; any other content fails to load."""
 
     def __init__(self, interrupt_after: int | None = None):
@@ -56,7 +56,7 @@ def summary_rows(out: Path) -> dict[str, dict]:
 def test_failing_file_lands_in_the_summary_and_the_rest_goes_on(tmp_path):
     items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
     stream = io.StringIO()
-    summary = run_batch(items, tmp_path / "out", FakeAnalyser(), batch_export(ExportOptions(kinds=())), stream=stream)
+    summary = run_batch(items, tmp_path / "out", FakeAnalyzer(), batch_export(ExportOptions(kinds=())), stream=stream)
     assert len(summary.done) == 3 and len(summary.failed) == 1
     rows = summary_rows(tmp_path / "out")
     assert rows["broken.dcm"]["status"] == "failed"
@@ -77,17 +77,17 @@ def test_resume_skips_finished_files_and_redoes_changed_ones(tmp_path):
     files = make_inputs(tmp_path / "in")
     items = [BatchItem(p) for p in files]
     out = tmp_path / "out"
-    run_batch(items, out, FakeAnalyser(), batch_export(ExportOptions(kinds=())), stream=io.StringIO())
+    run_batch(items, out, FakeAnalyzer(), batch_export(ExportOptions(kinds=())), stream=io.StringIO())
     assert all(is_finished(i, out) for i in items if i.path.name != "broken.dcm")
-    # the same run again: nothing finished is analysed again; the failed file is retried
-    again = FakeAnalyser()
+    # the same run again: nothing finished is analyzed again; the failed file is retried
+    again = FakeAnalyzer()
     summary = run_batch(items, out, again, batch_export(ExportOptions(kinds=())), stream=io.StringIO())
     assert again.calls == ["broken.dcm"] and len(summary.skipped) == 3
     assert summary_rows(out)["p1_a4c.dcm"]["resumed"] == "yes"
-    # a source file that changed (size/mtime) is analysed again
+    # a source file that changed (size/mtime) is analyzed again
     files[0].write_text("good a4c  ")
     os.utime(files[0], ns=(files[0].stat().st_atime_ns, files[0].stat().st_mtime_ns + 10**9))
-    third = FakeAnalyser()
+    third = FakeAnalyzer()
     run_batch(items, out, third, batch_export(ExportOptions(kinds=())), stream=io.StringIO())
     assert third.calls == ["p1_a4c.dcm", "broken.dcm"]
 
@@ -97,12 +97,12 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         run_batch(
-            items, out, FakeAnalyser(interrupt_after=2), batch_export(ExportOptions(kinds=())), stream=io.StringIO()
+            items, out, FakeAnalyzer(interrupt_after=2), batch_export(ExportOptions(kinds=())), stream=io.StringIO()
         )
     rows = summary_rows(out)
     assert [rows[n]["status"] for n in ("p1_a4c.dcm", "p2_a2c.dcm", "broken.dcm", "p3_a4c.dcm")] == \
         ["ok", "ok", "not run", "not run"]
-    rest = FakeAnalyser()
+    rest = FakeAnalyzer()
     run_batch(items, out, rest, batch_export(ExportOptions(kinds=())), stream=io.StringIO())
     assert rest.calls == ["broken.dcm", "p3_a4c.dcm"]
     assert summary_rows(out)["p3_a4c.dcm"]["status"] == "ok"
@@ -111,7 +111,7 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path):
 def test_batch_writes_the_requested_exports(tmp_path):
     items = [BatchItem(p) for p in make_inputs(tmp_path / "in")[:1]]
     out = tmp_path / "out"
-    run_batch(items, out, FakeAnalyser(), batch_export(ExportOptions(kinds=("pdf", "contours", "masks", "cine"))),
+    run_batch(items, out, FakeAnalyzer(), batch_export(ExportOptions(kinds=("pdf", "contours", "masks", "cine"))),
               stream=io.StringIO())
     stem = items[0].result_name
     for name in (f"{stem}.pdf", f"{stem}.contours.json", f"{stem}.masks.nii.gz", f"{stem}.cine.mp4"):
@@ -147,12 +147,12 @@ def test_cli_hook_runs_the_batch_and_reports_failures(tmp_path):
     out = tmp_path / "out"
     stream = io.StringIO()
     args = _args([str(tmp_path / "in"), "--out", str(out), "--exports", "pdf", "--anonymise"])
-    code = cli_hooks.run_batch_command(args, analyse=FakeAnalyser(), stream=stream)
+    code = cli_hooks.run_batch_command(args, analyze=FakeAnalyzer(), stream=stream)
     assert code == 2  # one file failed: the summary names it
-    assert "3 analysed, 0 already done, 1 failed" in stream.getvalue()
+    assert "3 analyzed, 0 already done, 1 failed" in stream.getvalue()
     assert len(list(out.glob("*.pdf"))) == 3
-    code = cli_hooks.run_batch_command(args, analyse=FakeAnalyser(), stream=stream)
-    assert "0 analysed, 3 already done, 1 failed" in stream.getvalue()
+    code = cli_hooks.run_batch_command(args, analyze=FakeAnalyzer(), stream=stream)
+    assert "0 analyzed, 3 already done, 1 failed" in stream.getvalue()
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -194,16 +194,16 @@ def test_cancel_stops_before_the_next_file(tmp_path):
 
     items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
     cancel = threading.Event()
-    analyser = FakeAnalyser()
+    analyzer = FakeAnalyzer()
 
-    def analyse(item, on_progress):
-        result = analyser(item, on_progress)
-        cancel.set()  # the user presses Cancel while the first file is analysed
+    def analyze(item, on_progress):
+        result = analyzer(item, on_progress)
+        cancel.set()  # the user presses Cancel while the first file is analyzed
         return result
 
-    summary = run_batch(items, tmp_path / "out", analyse, batch_export(ExportOptions(kinds=())), stream=io.StringIO(),
+    summary = run_batch(items, tmp_path / "out", analyze, batch_export(ExportOptions(kinds=())), stream=io.StringIO(),
                         cancel=cancel)
-    assert summary.interrupted and analyser.calls == ["p1_a4c.dcm"]
+    assert summary.interrupted and analyzer.calls == ["p1_a4c.dcm"]
     assert summary_rows(tmp_path / "out")["p2_a2c.dcm"]["status"] == "not run"
 
 
@@ -212,7 +212,7 @@ def test_the_summary_carries_each_recording_s_notes(tmp_path):
     import dataclasses
 
     def with_notes(item, on_progress):
-        analysis = FakeAnalyser()(item, on_progress)
+        analysis = FakeAnalyzer()(item, on_progress)
         notes = ("the video ends early: 14 of the 20 frames its header announces could be read", "uncalibrated")
         return dataclasses.replace(analysis, measurements=dataclasses.replace(analysis.measurements, notes=notes))
 

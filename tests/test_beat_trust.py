@@ -198,13 +198,13 @@ def test_the_analysis_reports_one_ed_and_one_es_per_beat(monkeypatch):
 
     from app.analysis.edes_fusion import TEMPREG_METHOD, EdEsChoice
     from app.tasks import run_task
-    from app.workflow import analyse
+    from app.workflow import analyze
 
     labels = synthetic_labels(90, beats=3.0)  # ED at 0, 30, 60 and ES at 15, 45, 75 at 40 Hz: 80 bpm
     recording = synthetic_recording(labels)
-    monkeypatch.setattr(analyse, "detect_ed_es_events", lambda rec, curves: EdEsChoice(
+    monkeypatch.setattr(analyze, "detect_ed_es_events", lambda rec, curves: EdEsChoice(
         (0, 25, 30, 60), (15, 27, 45, 75), TEMPREG_METHOD))  # the detector's events; the ED/ES step cleans them
-    analysis = run_task(analyse.analyze_recording(recording, segmenter=lambda rec: labels))
+    analysis = run_task(analyze.analyze_recording(recording, segmenter=lambda rec: labels))
     m = analysis.measurements
     assert m.ed_frames == (0, 30, 60) and m.es_frames == (15, 45, 75)
     assert [(b.ed_frame, b.es_frame, b.next_ed_frame) for b in m.beats] == [(0, 15, 30), (30, 45, 60), (60, 75, None)]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.analysis.contours import extract_all, extract_contours
-from app.workflow.analyse import measure
+from app.workflow.analyze import measure
 from tests.analysis_synth import half_ellipse_lv
 from tests.test_pipeline_synthetic import beating_labels, recording_for
 

@@ -194,7 +194,7 @@ def test_stack_masks_round_trip(tmp_path):
 
 
 def test_short_axis_series_folder_gives_slice_summation_and_mass(tmp_path, capsys):
-    """A phantom cine MR folder (single-frame DICOM files) analysed with its true labels: echo's keys plus
+    """A phantom cine MR folder (single-frame DICOM files) analyzed with its true labels: echo's keys plus
     the myocardial mass and per-slice masks."""
     out = tmp_path / "sax"
     assert main(["phantom", "--modality", "mri", "--edv", "130", "--esv", "55", "--seed", "3", "--phases", "10",

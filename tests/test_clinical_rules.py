@@ -33,7 +33,7 @@ from app.cli import main
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
 from app.workflow import autosave
-from app.workflow.analyse import analyze_recording, measure
+from app.workflow.analyze import analyze_recording, measure
 from tests.analysis_synth import (
     cardiac_curve,
     half_ellipse_lv,
@@ -203,7 +203,7 @@ def _gated_ring_stack(volume_ml: np.ndarray, n_slices: int = 3, spacing_mm: floa
 def test_a_gated_stack_finds_ed_across_the_wrap_of_its_cycle():
     """Cine MR is one ECG-gated cycle: ED sits at the trigger, where the last phase runs on into the first, so
     both clip ends rise steeply and neither passes for an event on its own. A ring stack whose volume curve is
-    SCD0000401's (tests/test_edes_fusion.py): the analysis, and its measuring step (analyse.measure) on its
+    SCD0000401's (tests/test_edes_fusion.py): the analysis, and its measuring step (analyze.measure) on its
     own, find ED at phase 19 and ES at 6 (as detect_ed_es on the curve itself), and the EF of those phases
     (measured 32.1 vs 32.4 % on the exact curve: the rings' pixel steps). Without the wrap no ED is found and
     there is no EF."""

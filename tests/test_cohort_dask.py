@@ -1,7 +1,7 @@
 """Cohorts on Dask (app/workflow/cohort.py): `analyze --out DIR --workers 2` on a 2-worker local cluster.
 
-Phantom clips are analysed by the real pipeline, one Dask task each; a corrupt file is reported with its
-error while the others succeed; the same command again resumes without re-analysing.
+Phantom clips are analyzed by the real pipeline, one Dask task each; a corrupt file is reported with its
+error while the others succeed; the same command again resumes without re-analyzing.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _rows(out: Path) -> dict[str, dict]:
         return {Path(r["source"]).name: r for r in csv.DictReader(handle)}
 
 
-def test_two_workers_analyse_the_cohort_report_the_corrupt_file_and_resume(cohort_inputs, tmp_path, capsys):
+def test_two_workers_analyze_the_cohort_report_the_corrupt_file_and_resume(cohort_inputs, tmp_path, capsys):
     out = tmp_path / "out"
     args = ["analyze", str(cohort_inputs), "--out", str(out), "--exports", "none", "--workers", "2"]
     assert main(args) == 2  # one recording failed
@@ -49,13 +49,13 @@ def test_two_workers_analyse_the_cohort_report_the_corrupt_file_and_resume(cohor
         # the shipped echo model on these phantoms (true EF 58.3 %): measured -1.9, -0.6, -1.1 points
         assert float(rows[name]["ef_pct"]) == pytest.approx(58.3, abs=3.5)
     err = capsys.readouterr().err
-    assert "3 analysed, 0 already done, 1 failed" in err
+    assert "3 analyzed, 0 already done, 1 failed" in err
     results = sorted(out.glob("phantom*.result.json"))
     stamps = {p.name: p.stat().st_mtime_ns for p in results}
 
-    assert main(args) == 2  # the corrupt file is retried and fails again; the others are not re-analysed
+    assert main(args) == 2  # the corrupt file is retried and fails again; the others are not re-analyzed
     err = capsys.readouterr().err
-    assert "0 analysed, 3 already done, 1 failed" in err
+    assert "0 analyzed, 3 already done, 1 failed" in err
     assert {p.name: p.stat().st_mtime_ns for p in results} == stamps
     assert all(r["resumed"] == "yes" for n, r in _rows(out).items() if n != "corrupt.dcm")
 

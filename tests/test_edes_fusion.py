@@ -96,9 +96,9 @@ def beating():
     return rec, labels, ed, es
 
 
-def _analyse(rec, labels):
+def _analyze(rec, labels):
     from app.tasks import run_task
-    from app.workflow.analyse import analyze_recording
+    from app.workflow.analyze import analyze_recording
 
     return run_task(analyze_recording(rec, segmenter=lambda r: labels))
 
@@ -106,7 +106,7 @@ def _analyse(rec, labels):
 def test_pipeline_falls_back_to_the_area_curve_without_the_model(beating, tmp_path, monkeypatch):
     rec, labels, ed, es = beating
     monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))  # an empty models folder
-    result = _analyse(rec, labels)
+    result = _analyze(rec, labels)
     assert result.ed_es_method == "area_curve"
     assert "models/ed_es" in result.ed_es_fallback and "not installed" in result.ed_es_fallback
     m = result.measurements
@@ -132,7 +132,7 @@ def test_pipeline_uses_the_model_events(beating, monkeypatch):
     inner_es = [f for f in es if 3 < f < len(labels) - 4]
     model_es = [f + 3 for f in inner_es]  # 60 ms late, on the refilling limb
     _fake_detection(monkeypatch, ed[1:2], model_es, len(labels))
-    result = _analyse(rec, labels)
+    result = _analyze(rec, labels)
     assert result.ed_es_method == "tempreg" and result.ed_es_fallback == ""
     m = result.measurements
     assert any(abs(f - ed[1]) <= 1 for f in m.ed_frames)
@@ -150,7 +150,7 @@ def test_model_es_with_clip_start_ed_from_the_curve(beating, monkeypatch):
     rec, labels, ed, es = beating
     first_es = [f for f in es if f > 3][0]
     _fake_detection(monkeypatch, (), [first_es], len(labels))
-    result = _analyse(rec, labels)
+    result = _analyze(rec, labels)
     assert result.ed_es_method == "tempreg" and result.ed_es_fallback == ""
     m = result.measurements
     assert first_es in m.es_frames and m.ed_frames and min(m.ed_frames) < first_es
@@ -163,7 +163,7 @@ def test_pipeline_can_refine_es_on_the_curve(beating, monkeypatch):
     inner_es = [f for f in es if 3 < f < len(labels) - 4]
     _fake_detection(monkeypatch, ed[1:2], [f - 1 for f in inner_es], len(labels))
     monkeypatch.setattr(edes_fusion, "es_slide_frames", lambda modality, n: 2)
-    result = _analyse(rec, labels)
+    result = _analyze(rec, labels)
     assert result.ed_es_method == "tempreg+area"
     assert all(any(abs(f - t) <= 1 for f in result.measurements.es_frames) for t in inner_es)
 
@@ -179,7 +179,7 @@ def test_pipeline_falls_back_when_the_model_fails_or_contradicts_the_curve(beati
         _fake_detection(monkeypatch, (), (), n)
     else:  # ED where the volume is smallest and ES where it is largest
         _fake_detection(monkeypatch, [f for f in es if 3 < f < n - 4], [f for f in ed if 3 < f < n - 4], n)
-    result = _analyse(rec, labels)
+    result = _analyze(rec, labels)
     assert result.ed_es_method == "area_curve" and needle in result.ed_es_fallback
 
 
@@ -189,7 +189,7 @@ def test_user_edits_of_ed_es_still_win(beating, monkeypatch):
 
     rec, labels, ed, es = beating
     _fake_detection(monkeypatch, ed[1:2], [f for f in es if 3 < f < len(labels) - 4], len(labels))
-    result = _analyse(rec, labels)
+    result = _analyze(rec, labels)
     study = StudyState()
     index = study.add_recording(rec)
     study.set_analysis(index, result)
@@ -315,7 +315,7 @@ def test_a_gated_stack_drops_an_ed_in_the_middle_of_filling(monkeypatch, model_e
     EDV > ESV still holds): the pipeline falls back to the curve's single ED and ES and says why."""
     rec, labels = _gated_stack(20)
     _fake_detection(monkeypatch, model_ed, (10,), 20)
-    result = _analyse(rec, labels)
+    result = _analyze(rec, labels)
     m = result.measurements
     assert result.ed_es_method == expected and (m.ed_frames, m.es_frames) == ((0,), (10,))
     if expected == "area_curve":
@@ -329,11 +329,11 @@ def test_a_two_frame_recording_says_why_the_model_was_not_used(beating):
     ValueError" (nor "1 frames" on a still frame)."""
     rec, labels, ed, es = beating
     pair = Recording(np.asarray(rec.frames)[:2], (0.4, 0.4), uniform_frame_times(2, FPS), "echo", "a4c")
-    result = _analyse(pair, labels[:2])
+    result = _analyze(pair, labels[:2])
     assert result.ed_es_method == "area_curve"
     assert result.ed_es_fallback == "an ED/ES pair of frames"
     still = Recording(np.asarray(rec.frames)[:1], (0.4, 0.4), uniform_frame_times(1, FPS), "echo", "a4c")
-    assert _analyse(still, labels[:1]).ed_es_fallback == "one still frame: no ED/ES"
+    assert _analyze(still, labels[:1]).ed_es_fallback == "one still frame: no ED/ES"
 
 
 def test_a_spurious_pair_in_a_flat_diastasis_does_not_set_the_detectors_events_aside():

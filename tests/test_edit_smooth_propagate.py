@@ -177,14 +177,14 @@ def test_a_drag_on_an_adult_border_bends_two_points_each_side():
     side, by a third: the spline drew a visible tent. The neighbourhood now spans at least three gaps."""
     from pathlib import Path
 
-    from report_fixtures import analyse_with_labels
+    from report_fixtures import analyze_with_labels
 
     from app.data.readers import load_recording
     from app.workflow.contour_adapter import control_contours_from_analysis
 
     demo = Path(__file__).resolve().parents[1] / "resources" / "demo"
     recording = load_recording(demo / "a4c.dcm")
-    analysis = analyse_with_labels(recording, np.load(demo / "a4c.truth.npz")["labels"])
+    analysis = analyze_with_labels(recording, np.load(demo / "a4c.truth.npz")["labels"])
     endo = control_contours_from_analysis(analysis)[(0, 0)]["endo"]
     i, d = 8, np.array([8.0, 0.0])  # about 7 mm at 0.93 mm/px
     moved = endo.dragged(i, endo.points_px[i] + d, 15.0, recording.spacing_mm).points_px

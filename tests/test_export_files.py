@@ -139,7 +139,7 @@ def test_one_short_axis_slice_exports_its_area_change(tmp_path):
     """Method single-slice: the report row "Fractional area change (FAC)" and the CSV's fac_pct; no EF."""
     from app.data.recording import Recording, uniform_frame_times
     from app.tasks import run_task
-    from app.workflow.analyse import analyze_recording
+    from app.workflow.analyze import analyze_recording
     from tests.test_pipeline_synthetic import _ring_stack
 
     labels, _ = _ring_stack(1, 20)

@@ -254,7 +254,7 @@ def _borderline_analysis(below_px: int):
     from app.data.recording import Recording, uniform_frame_times
     from app.ml.mri_inference import MriSegmentation, finish_stack
     from app.tasks import run_task
-    from app.workflow.analyse import analyze_recording
+    from app.workflow.analyze import analyze_recording
 
     labels = _basal_es(200, below_px)
     rec = Recording(frames=(labels * 60).astype(np.float32), frame_times_s=uniform_frame_times(2, 25.0),

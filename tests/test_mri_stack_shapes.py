@@ -19,7 +19,7 @@ import SimpleITK as sitk
 from app.cli import main
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
-from app.workflow.analyse import analyze_recording
+from app.workflow.analyze import analyze_recording
 from lab.data.acdc import load_patient, patient_ids, write_nifti
 
 VOLUME_TOL_ML = 0.5  # measured max 0.26 ml
@@ -50,7 +50,7 @@ def _stack(labels: np.ndarray) -> Recording:
                      modality="mri", view="sax", spacing_mm=(1.5, 1.5), calibrated=True, slice_spacing_mm=8.0)
 
 
-def _analyse(labels: np.ndarray):
+def _analyze(labels: np.ndarray):
     return run_task(analyze_recording(_stack(labels), segmenter=lambda rec: labels))
 
 
@@ -58,7 +58,7 @@ def _analyse(labels: np.ndarray):
 def test_phase_pair_ed_is_the_larger_lv(ed_first):
     ed, es = _phase_labels(12, 10), _phase_labels(8, 6)
     labels = np.stack([ed, es] if ed_first else [es, ed], axis=1)
-    m = _analyse(labels).measurements
+    m = _analyze(labels).measurements
     assert m.ed_frames == ((0,) if ed_first else (1,)) and m.es_frames == ((1,) if ed_first else (0,))
     assert m.edv_ml > m.esv_ml > 0 and m.ef_pct == pytest.approx(100 * (m.edv_ml - m.esv_ml) / m.edv_ml)
     assert m.heart_rate_bpm is None  # two phases are not a cycle (before: 60 x rate / 2 = 750 bpm)
@@ -71,7 +71,7 @@ def test_phase_pair_ed_is_the_larger_lv(ed_first):
 
 def test_single_phase_gives_that_phase_volumes():
     labels = _phase_labels(12, 10)[:, None]
-    a = _analyse(labels)
+    a = _analyze(labels)
     data = a.to_json_dict()
     assert data["edv_ml"] is None and data["ef_pct"] is None and data["rv_edv_ml"] is None
     lv_mm2 = (labels == 1).sum() * 1.5 * 1.5
@@ -84,7 +84,7 @@ def test_rv_only_slice_counts_for_the_rv():
     """A basal slice with RV outflow tract but no LV pool still adds to the RV volume."""
     ed, es = _phase_labels(12, 10), _phase_labels(8, 6)
     ed[0][ed[0] != 3] = 0
-    m = _analyse(np.stack([ed, es], axis=1)).measurements
+    m = _analyze(np.stack([ed, es], axis=1)).measurements
     per_slice = (ed == 3)[1].sum() * 1.5 * 1.5 * 8.0 / 1000
     assert m.rv_edv_ml == pytest.approx(4 * per_slice, rel=0.05)
 
@@ -188,7 +188,7 @@ def test_single_phase_stacks_join_into_a_phase_pair():
     assert joined.frame_times_nominal and joined.heart_rate_bpm is None
     labels = np.concatenate([es, ed], axis=1)
     data = run_task(analyze_recording(joined, segmenter=lambda rec: labels)).to_json_dict()
-    pair = _analyse(labels).to_json_dict()  # the same two phases read from one file
+    pair = _analyze(labels).to_json_dict()  # the same two phases read from one file
     assert data["ed_frames"] == [1] and data["ef_pct"] == pytest.approx(pair["ef_pct"]) and data["ef_pct"] > 20
     assert data["heart_rate_bpm"] is None and any("one file per phase" in n for n in data["notes"])
     assert phase_join_problem([_stack(ed), _stack(ed[:3])]) == "4 slices against 3"

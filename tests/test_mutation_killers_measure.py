@@ -11,7 +11,7 @@ import pytest
 from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
-from app.workflow.analyse import analyze_recording, measure
+from app.workflow.analyze import analyze_recording, measure
 from app.workflow.lv_curves import disk_chords_px, frame_disks
 from app.workflow.study_result import compose_study
 from tests.test_pipeline_synthetic import _ring_stack, beating_labels, recording_for

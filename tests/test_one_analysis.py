@@ -54,7 +54,7 @@ def _viewer_json(path: Path, flags: list[str]) -> dict:
     """As the viewer: load, set the body size in the study, run the worker's task, take its result."""
     from app.report.from_study import analyses_from_study
     from app.tasks import run_task
-    from app.workflow.analyse import load
+    from app.workflow.analyze import load
     from app.workflow.segment_step import default_segmenter
     from app.workflow.study import StudyState
     from app.workflow.study_analysis import analyze_for_viewer

@@ -39,7 +39,7 @@ def test_three_frames_of_one_view_are_not_taken_for_a_pair():
     out, sources, problems = join_where_possible([_frame("a4c", v) for v in (10, 20, 30)])
     assert sources == [[0], [1], [2]] and len(out) == 3
     assert problems == ["one phase per file, but not phases of one series (3 of one view, where an ED/ES pair is "
-                        "two): each is analysed alone"]
+                        "two): each is analyzed alone"]
     with pytest.raises(ValueError, match="an ED/ES pair is two"):
         join_phases([_frame("a4c")] * 3)
 
@@ -49,7 +49,7 @@ def test_frames_of_another_geometry_stay_apart_with_the_reason():
     out, sources, problems = join_where_possible(recs)
     assert sources == [[0], [1]] and len(out) == 2
     assert problems == ["one phase per file, but not phases of one series (images of 64 x 64 px against 64 x 80): "
-                        "each is analysed alone"]
+                        "each is analyzed alone"]
     with pytest.raises(ValueError, match="64 x 80"):
         join_phases(recs)
     assert join_where_possible([_frame("a4c"), _frame("a4c", spacing=(0.5, 0.6))])[2][0].startswith(
@@ -92,7 +92,7 @@ def test_four_phantom_frames_give_both_pairs_and_the_biplane_ef(tmp_path, capsys
 
 def test_two_files_without_identity_are_no_pair_unless_the_user_says_so(tmp_path, capsys):
     """Issue 54 fault 1: an ED frame of one patient and an ES frame of another, in files that carry no identity,
-    made one ED/ES pair (EF 68 %, exit 0, no note). Now: exit 2, one line naming both files, nothing analysed;
+    made one ED/ES pair (EF 68 %, exit 0, no note). Now: exit 2, one line naming both files, nothing analyzed;
     files that name two patients stay refused even with --same-patient."""
     from dataclasses import replace
 
@@ -139,7 +139,7 @@ def test_the_report_gives_a_joined_pair_no_frame_rate():
     """Its 25 Hz is nominal: the report's recordings table says "unknown" (the viewer's header "timing unknown")."""
     from app.report.build import recording_section
     from app.tasks import run_task
-    from app.workflow.analyse import analyze_recording
+    from app.workflow.analyze import analyze_recording
 
     def frame(radius: float) -> Recording:
         rows, cols = np.mgrid[:64, :64]

@@ -14,7 +14,7 @@ import pytest
 
 from app.data import phantom
 from app.tasks import run_task
-from app.workflow.analyse import analyze_recording
+from app.workflow.analyze import analyze_recording
 from app.workflow.study_result import compose_study
 from lab.evaluation.seg_metrics import dice
 from tests.analysis_synth import PHANTOM_HR_BPM, PHANTOM_VIEWS, phantom_echo

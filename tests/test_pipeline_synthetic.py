@@ -12,7 +12,7 @@ import pytest
 from app.analysis.contours import extract_all
 from app.data.recording import Recording, uniform_frame_times
 from app.tasks import run_task
-from app.workflow.analyse import analyze_recording, measure
+from app.workflow.analyze import analyze_recording, measure
 from app.workflow.lv_curves import disk_chords_px
 from app.workflow.results import AnalysisError, FrameContours, Progress, RecordingAnalysis
 from app.workflow.study_result import compose_study

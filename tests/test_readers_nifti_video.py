@@ -145,7 +145,7 @@ def test_video_written_with_opencv(tmp_path, suffix, fourcc):
 
 
 def test_a_truncated_video_keeps_the_frames_it_has_and_says_so(tmp_path, capsys):
-    """An AVI cut short (an interrupted copy or export): the frames before the cut are analysed, and the reader's
+    """An AVI cut short (an interrupted copy or export): the frames before the cut are analyzed, and the reader's
     note reaches `info`, the analysis notes and the text summary."""
     from app.cli import main
 

@@ -44,7 +44,7 @@ def test_batch_without_models_reports_each_failure(study, tmp_path, monkeypatch,
     out = tmp_path / "out"
     code = main(["analyze", str(study), "--out", str(out)])
     err = capsys.readouterr().err
-    assert code == 2 and "0 analysed, 0 already done, 2 failed" in err
+    assert code == 2 and "0 analyzed, 0 already done, 2 failed" in err
     rows = {Path(r["source"]).name: r for r in csv.DictReader((out / "summary.csv").open(encoding="utf-8"))}
     assert rows["a4c.dcm"]["status"] == "failed" and "model" in rows["a4c.dcm"]["error"]
     assert rows["broken.dcm"]["status"] == "failed" and "broken.dcm" in rows["broken.dcm"]["error"]

@@ -103,7 +103,7 @@ def test_edited_values_are_marked(tmp_path, one_view):
 
 def test_uncalibrated_recording_reports_no_volumes(tmp_path, one_view):
     rec = replace(one_view.recording, calibrated=False, spacing_mm=(1.0, 1.0))
-    from app.workflow.analyse import measure
+    from app.workflow.analyze import measure
 
     m = measure(rec, one_view.contours)
     report = report_from_analyses([replace(one_view, recording=rec, measurements=m)])
@@ -195,7 +195,7 @@ def test_strain_failure_is_reported_not_fatal(tmp_path, one_view):
 def test_the_report_says_why_volumes_are_missing(tmp_path):
     """The LV found in 2 of 20 phases of a stack: no EF in the report, and its quality section says why."""
     from app.tasks import run_task
-    from app.workflow.analyse import analyze_recording
+    from app.workflow.analyze import analyze_recording
     from tests.test_pipeline_synthetic import sparse_ring_stack
 
     rec, labels, _ = sparse_ring_stack()

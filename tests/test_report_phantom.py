@@ -1,4 +1,4 @@
-"""The report and exports of a phantom recording analysed with its truth labels (no model needed)."""
+"""The report and exports of a phantom recording analyzed with its truth labels (no model needed)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from report_fixtures import analyse_with_labels
+from report_fixtures import analyze_with_labels
 
 from app.data import phantom
 from app.report.build import report_from_analyses
@@ -21,7 +21,7 @@ def case():
                                        frame_rate_hz=25, image_shape_px=(160, 160))
     made = phantom.make_echo(params, seed=3)
     rec = replace(made.recording, source_path=Path("/phantom/a4c_seed3.dcm"))
-    return made, analyse_with_labels(rec, made.truth.labels)
+    return made, analyze_with_labels(rec, made.truth.labels)
 
 
 def test_phantom_report_prints_the_measured_ef_near_the_truth(tmp_path, case):

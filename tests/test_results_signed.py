@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pypdf import PdfReader
-from report_fixtures import analyse_with_labels
+from report_fixtures import analyze_with_labels
 
 from app.data.readers import load_recording
 from app.report.dicom_pdf import pdf_bytes
@@ -36,7 +36,7 @@ def _study():
     for view in ("a4c", "a2c"):
         recording = load_recording(DEMO / f"{view}.dcm")
         labels = np.load(DEMO / f"{view}.truth.npz")["labels"]
-        study.set_analysis(study.add_recording(recording), analyse_with_labels(recording, labels))
+        study.set_analysis(study.add_recording(recording), analyze_with_labels(recording, labels))
     st = study[0]
     key = (0, st.ed_frames[0])
     endo = st.contour(key, "endo")

@@ -12,7 +12,7 @@ from app.analysis.body_size import bsa_mosteller_m2, check_body_size
 from app.cli import main
 from app.data.recording import PatientInfo
 from app.tasks import run_task
-from app.workflow.analyse import analyze_recording
+from app.workflow.analyze import analyze_recording
 from app.workflow.study import StudyState
 from tests.test_mri_stack_shapes import _phase_labels, _stack
 

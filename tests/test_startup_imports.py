@@ -28,7 +28,7 @@ def test_an_echo_analyze_imports_only_what_it_uses(tmp_path):
     code, modules = out.stdout.strip().splitlines()[-1].split(" ", 1)
     assert code == "0"
     loaded = set(modules.split())
-    assert "torch" in loaded and "pydicom" in loaded  # it did analyse
+    assert "torch" in loaded and "pydicom" in loaded  # it did analyze
     assert [m for m in NOT_NEEDED if m in loaded] == []
 
 
@@ -39,7 +39,7 @@ def test_the_batch_main_process_imports_no_analysis_library():
             "print(' '.join(sorted(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(out.stdout.split())
-    assert "app.workflow.analyse" in loaded
+    assert "app.workflow.analyze" in loaded
     assert [m for m in ("torch", "scipy.signal", "scipy.stats", "cv2") if m in loaded] == []
 
 

@@ -102,7 +102,7 @@ def test_the_viewer_draws_contours_before_the_analysis_ends(make_window, qtbot):
         lambda i, a: measured_ef.append((window.measurements.values.get("ef_pct"), window.study[0].measurements)))
     started = time.monotonic()
     with qtbot.waitSignal(window.controller.analysis_done, timeout=60000) as blocker:
-        window.analyse_current()
+        window.analyze_current()
     elapsed = time.monotonic() - started
     assert blocker.args == [0, True]
     assert len(measured_ef) == 1 and measured_ef[0][1] is None  # shown before the result was taken
@@ -120,7 +120,7 @@ def test_cancel_mid_stream_leaves_the_viewer_usable(make_window, qtbot, dialogs_
     window.controller.add_recording(rec)
     window.cine.set_frame(0)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=30000) as blocker:
-        window.analyse_current()
+        window.analyze_current()
         qtbot.waitUntil(lambda: len(window.controller.traced(0)) >= 3, timeout=20000)
         assert window.overlays.items["endo"].getData()[0] is not None  # frame 0 is drawn
         qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
@@ -130,7 +130,7 @@ def test_cancel_mid_stream_leaves_the_viewer_usable(make_window, qtbot, dialogs_
     assert window.overlays.items["endo"].getData()[0] is None  # the partial contours are gone
     window.controller.segmenter_for = lambda recording: streaming_segmenter(labels)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=60000) as blocker:
-        window.analyse_current()
+        window.analyze_current()
     assert blocker.args == [0, True] and len(window.study[0].contours) == 60
 
 

@@ -45,7 +45,7 @@ def test_analysis_runs_in_a_worker_and_fills_the_views(make_window, qtbot, tmp_p
     progress = []
     window.controller.analysis_progress.connect(lambda i, f, m: progress.append(f))
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
-        qtbot.mouseClick(window.tools.analyse_button, Qt.LeftButton)
+        qtbot.mouseClick(window.tools.analyze_button, Qt.LeftButton)
         assert window.progress.isVisible() and window.cancel_button.isVisible()
     assert blocker.args == [0, True]
     qtbot.wait(20)  # the views refresh in the next turn of the event loop
@@ -63,7 +63,7 @@ def test_cancel_stops_the_worker_without_error(make_window, qtbot, dialogs_seen)
     window.controller.segmenter_for = lambda recording: slow_segmenter(labels, steps=400, delay_s=0.01)
     window.controller.add_recording(rec)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=10000) as blocker:
-        window.analyse_current()
+        window.analyze_current()
         qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=5000)
         qtbot.mouseClick(window.cancel_button, Qt.LeftButton)
     assert blocker.args == [0, False]
@@ -81,7 +81,7 @@ def test_analysis_error_is_a_message_not_a_crash(make_window, qtbot, dialogs_see
     window.controller.segmenter_for = lambda recording: broken
     window.controller.add_recording(rec)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=10000):
-        window.analyse_current()
+        window.analyze_current()
     assert dialogs_seen[-1][1] == "Analysis failed" and "not installed" in dialogs_seen[-1][2]
 
 
@@ -101,7 +101,7 @@ def test_phantom_analysis_matches_truth_and_edit_changes_ef(make_window, qtbot, 
     window.controller.segmenter_for = lambda recording: (lambda r: truth.labels)
     window.controller.add_recording(phantom_case.recording)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
-        window.analyse_current()
+        window.analyze_current()
     assert blocker.args[1] is True
     qtbot.wait(20)
     st = window.study[0]
@@ -113,7 +113,7 @@ def test_phantom_analysis_matches_truth_and_edit_changes_ef(make_window, qtbot, 
     assert not window.curves.strain_plot.isHidden()
     assert window.measurements.cell_text("gls_pct").endswith("%")
     es = st.es_frames[0]
-    ef_analysed = st.measurements.ef_pct
+    ef_analyzed = st.measurements.ef_pct
     window.cine.set_frame(es)
     old = st.contour((0, es), "endo")
     shrunk = old.with_points(old.points_px + 0.15 * (old.points_px.mean(axis=0) - old.points_px))
@@ -122,11 +122,11 @@ def test_phantom_analysis_matches_truth_and_edit_changes_ef(make_window, qtbot, 
     qtbot.waitUntil(lambda: not window.edits.propagation.busy(), timeout=20000)  # measured with its propagation
     assert st.measurements.ef_pct > true_ef + 3.0
     window.controller.undo_stack.undo()
-    assert st.measurements.ef_pct == pytest.approx(ef_analysed)
+    assert st.measurements.ef_pct == pytest.approx(ef_analyzed)
 
 
 def test_dicom_file_round_trip_restores_analysis_and_edits(make_window, qtbot, phantom_case, tmp_path):
-    """Open a written DICOM through the readers, analyse, edit; a new window on the same file restores it."""
+    """Open a written DICOM through the readers, analyze, edit; a new window on the same file restores it."""
     from app.data.writers import write_recording
 
     path = write_recording(phantom_case.recording, tmp_path / "a4c.dcm")
@@ -137,7 +137,7 @@ def test_dicom_file_round_trip_restores_analysis_and_edits(make_window, qtbot, p
     assert window.opener.wait_opened()  # the file is read in a worker
     assert len(window.study) == 1 and window.study[0].recording.source_path == path
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000):
-        window.analyse_current()
+        window.analyze_current()
     st = window.study[0]
     es = st.es_frames[0]
     old = st.contour((0, es), "endo")
@@ -157,7 +157,7 @@ def test_dicom_file_round_trip_restores_analysis_and_edits(make_window, qtbot, p
     again.open_paths([str(path)])
     assert again.opener.wait_opened()  # the file is read in a worker
     r = again.study[0]
-    assert r.analysed and (0, es) in r.edited_keys
+    assert r.analyzed and (0, es) in r.edited_keys
     assert r.measurements.ef_pct == pytest.approx(ef_edited, abs=1e-3)
     assert r.strain is not None and r.strain.gls_pct == pytest.approx(st.strain.gls_pct, abs=1e-3)
     assert "ef_pct" in r.measurements.edited
@@ -171,19 +171,19 @@ def test_report_button_writes_the_pdf_of_a_restored_study(make_window, qtbot, ph
 
     path = write_recording(phantom_case.recording, tmp_path / "clip.dcm")
     window = make_window()
-    assert not window.reports.report_button.isEnabled()  # nothing analysed yet
+    assert not window.reports.report_button.isEnabled()  # nothing analyzed yet
     window.controller.segmenter_for = lambda recording: (lambda r: phantom_case.truth.labels)
     window.controller.with_strain = False
     window.open_paths([str(path)])
     assert window.opener.wait_opened()  # the file is read in a worker
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000):
-        window.analyse_current()
+        window.analyze_current()
     window.controller.save_now()
     window.hide()
     again = make_window()
     again.open_paths([str(path)])  # restored from the autosave: no new analysis
     assert again.opener.wait_opened()  # the file is read in a worker
-    assert again.study[0].analysed and again.reports.report_button.isEnabled()
+    assert again.study[0].analyzed and again.reports.report_button.isEnabled()
     (tmp_path / "reports").mkdir()
     pdf = tmp_path / "reports" / "out.pdf"
     offered = []
@@ -213,7 +213,7 @@ def test_cine_mr_stack_with_the_shipped_models_in_the_viewer(make_window, qtbot)
     window = make_window()
     window.controller.add_recording(case.recording)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=120000) as blocker:
-        window.analyse_current()
+        window.analyze_current()
     assert blocker.args == [0, True]
     st = window.study[0]
     assert st.measurements is not None and st.measurements.method == "slice-summation"
@@ -239,7 +239,7 @@ def test_steady_contours_toggle_is_remembered_and_used_by_the_next_echo_analysis
                         lambda model="base", hysteresis=0.0: margins.append(hysteresis) or slow_segmenter(labels))
     window.controller.add_recording(rec)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
-        window.analyse_current()
+        window.analyze_current()
     assert blocker.args == [0, True] and margins == [pytest.approx(0.2)]
 
 

@@ -45,14 +45,14 @@ def test_the_table_lists_every_beat_and_says_why_one_is_not_counted(qtbot):
     assert table.rowCount() == 0
 
 
-def test_the_window_shows_the_beats_of_an_analysed_clip_and_a_click_shows_the_frame(make_window, qtbot, tmp_path):
+def test_the_window_shows_the_beats_of_an_analyzed_clip_and_a_click_shows_the_frame(make_window, qtbot, tmp_path):
     window = make_window()
     rec, labels = synthetic_echo(40, path=tmp_path / "clip.dcm")
     window.controller.segmenter_for = lambda recording: (lambda r: labels)
     window.controller.add_recording(rec)
-    assert window.beats.isHidden()  # nothing analysed yet
+    assert window.beats.isHidden()  # nothing analyzed yet
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000):
-        window.analyse_current()
+        window.analyze_current()
     qtbot.wait(20)
     beats = window.study[0].measurements.beats
     assert beats and not window.beats.isHidden() and window.beats.rowCount() == len(beats)

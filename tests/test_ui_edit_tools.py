@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from tests.ui_fixtures import analysed, dialogs_seen, drag, make_window, no_worker_left, widget_pos  # noqa: F401
+from tests.ui_fixtures import analyzed, dialogs_seen, drag, make_window, no_worker_left, widget_pos  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
 
-def test_an_undo_while_the_propagation_runs_drops_it(analysed, qtbot):
-    window, _ = analysed
+def test_an_undo_while_the_propagation_runs_drops_it(analyzed, qtbot):
+    window, _ = analyzed
     st = window.study[0]
     before = {f: st.contour((0, f), "endo").points_px.copy() for f in range(24)}
     window.tools.propagate.setValue(5)
@@ -29,8 +29,8 @@ def test_an_undo_while_the_propagation_runs_drops_it(analysed, qtbot):
     assert not st.edited_keys and not st.propagated_keys
 
 
-def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analysed, qtbot):
-    window, _ = analysed
+def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analyzed, qtbot):
+    window, _ = analyzed
     window.tools.propagate.setValue(0)
     window.tools.drag_radius.setValue(15)
     window.cine.set_frame(0)
@@ -52,8 +52,8 @@ def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analyse
     assert window.tools.frame_status.text() == ""
 
 
-def test_propagation_to_the_neighbouring_marks_from_the_tools_panel(analysed, qtbot):
-    window, _ = analysed
+def test_propagation_to_the_neighbouring_marks_from_the_tools_panel(analyzed, qtbot):
+    window, _ = analyzed
     st = window.study[0]  # ED 0, ES 12 of 24 frames
     window.tools.propagate_to_marks.setChecked(True)
     assert not window.tools.propagate.isEnabled()
@@ -87,19 +87,19 @@ def phantom_views():
     return case("a4c"), case("a2c")
 
 
-def _analyse_all(window, qtbot, cases):
+def _analyze_all(window, qtbot, cases):
     labels = {id(c.recording): c.truth.labels for c in cases}
     window.controller.segmenter_for = lambda recording: (lambda r: labels[id(recording)])
     for case in cases:
         index = window.controller.add_recording(case.recording)
         window.show_recording(index)
         with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
-            window.analyse_current()
+            window.analyze_current()
 
 
 def test_gls_is_retracked_in_a_worker_after_an_edit_and_says_its_view(make_window, qtbot, phantom_views):
     window = make_window()
-    _analyse_all(window, qtbot, phantom_views)
+    _analyze_all(window, qtbot, phantom_views)
     a2c, a4c = window.study[1], window.study[0]
     for st, case in zip(
         (a4c, a2c), phantom_views, strict=False
@@ -143,7 +143,7 @@ def test_gls_is_retracked_in_a_worker_after_an_edit_and_says_its_view(make_windo
 
 def test_a_newer_edit_cancels_the_running_retrack(make_window, qtbot, phantom_views):
     window = make_window()
-    _analyse_all(window, qtbot, phantom_views[:1])
+    _analyze_all(window, qtbot, phantom_views[:1])
     st = window.study[0]
     retrack = window.edits.retrack
     retrack.timer.setInterval(0)
@@ -160,10 +160,10 @@ def test_a_newer_edit_cancels_the_running_retrack(make_window, qtbot, phantom_vi
     assert ends[-1] is True and ends.count(True) == 1  # the first run was cancelled or dropped
 
 
-def test_a_burst_of_corrections_gives_the_event_loop_a_turn_between_result_and_next_push(analysed, qtbot):
+def test_a_burst_of_corrections_gives_the_event_loop_a_turn_between_result_and_next_push(analyzed, qtbot):
     """Taking a propagation's result and pushing the next queued correction are two remeasurements on the GUI
     thread: the next one starts from the event loop, so a timer (a repaint) runs between them."""
-    window, _ = analysed
+    window, _ = analyzed
     st, runner = window.study[0], window.edits.propagation
     window.tools.propagate.setValue(2)
     events = []
@@ -205,8 +205,8 @@ def test_the_start_up_warm_up_freezes_the_long_lived_heap(make_window, qtbot):
         warmup._frozen = False
 
 
-def test_the_timeline_marks_frames_edited_by_hand_and_propagated_apart(analysed, qtbot):
-    window, _ = analysed
+def test_the_timeline_marks_frames_edited_by_hand_and_propagated_apart(analyzed, qtbot):
+    window, _ = analyzed
     st, timeline = window.study[0], window.curves.timeline
     window.tools.propagate.setValue(2)
     assert timeline.hand_edits.data.size == 0 and timeline.propagated.data.size == 0
@@ -223,10 +223,10 @@ def test_the_timeline_marks_frames_edited_by_hand_and_propagated_apart(analysed,
     assert timeline.hand_edits.data.size == 0 and timeline.propagated.data.size == 0
 
 
-def test_a_propagated_correction_is_measured_once_with_the_frames_it_reached(analysed, qtbot):
+def test_a_propagated_correction_is_measured_once_with_the_frames_it_reached(analyzed, qtbot):
     """The edited frame's contour is drawn at once; its remeasurement waits for the propagation (tens of ms), so a
     correction costs one remeasurement on the GUI thread, not two. Without a propagation it is measured at once."""
-    window, _ = analysed
+    window, _ = analyzed
     st = window.study[0]
     measured = []
     window.study.events.measurements_changed.connect(lambda i: measured.append(st.measurements))

@@ -8,7 +8,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from app.data.recording import Recording, uniform_frame_times
-from tests.ui_fixtures import analysed, dialogs_seen, make_window, no_worker_left, widget_pos  # noqa: F401
+from tests.ui_fixtures import analyzed, dialogs_seen, make_window, no_worker_left, widget_pos  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
@@ -29,8 +29,8 @@ def sax_stack(n_slices=4, n_frames=10, size=64):
     return rec, labels
 
 
-def test_double_click_adds_and_ctrl_click_removes_a_point(analysed, qtbot):
-    window, _ = analysed
+def test_double_click_adds_and_ctrl_click_removes_a_point(analyzed, qtbot):
+    window, _ = analyzed
     window.cine.set_frame(0)
     st = window.study[0]
     ctrl = st.contour((0, 0), "endo").points_px
@@ -53,8 +53,8 @@ def test_double_click_adds_and_ctrl_click_removes_a_point(analysed, qtbot):
     np.testing.assert_allclose(st.contour((0, 0), "endo").points_px, ctrl)
 
 
-def test_redraw_replaces_the_contour(analysed):
-    window, _ = analysed
+def test_redraw_replaces_the_contour(analyzed):
+    window, _ = analyzed
     window.cine.set_frame(2)
     st = window.study[0]
     window.tools.set_mode("redraw")
@@ -74,7 +74,7 @@ def test_short_axis_stack_slices_and_edit(make_window, qtbot):
     window.controller.add_recording(rec)
     assert window.recordings.slice.isVisibleTo(window) and window.recordings.slice.maximum() == 4
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000):
-        window.analyse_current()
+        window.analyze_current()
     qtbot.wait(20)
     st = window.study[0]
     assert st.measurements.method == "slice-summation" and st.strain is None
@@ -132,11 +132,11 @@ def test_drop_a_file_opens_it(make_window, tmp_path, monkeypatch):
     assert opened == [str(tmp_path / "clip.dcm")]
 
 
-def test_close_with_unsaved_edits_asks(analysed, monkeypatch):
+def test_close_with_unsaved_edits_asks(analyzed, monkeypatch):
     from app.ui import dialogs
     from app.workflow import autosave
 
-    window, _ = analysed
+    window, _ = analyzed
     window.mark_current("es")  # an edit, pending in the debounce timer
 
     def failing_save(data, source_path, series=""):

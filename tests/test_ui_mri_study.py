@@ -1,6 +1,6 @@
 """MRI as MRI in the viewer (issue 35 item 6) and study-level actions (item 9): CMR ranges, MRI rows and words,
 the slice strip and slice keys that keep the zoom, the per-slice volume table with include/exclude (undo,
-autosave), handle size on small slices, Analyse all, the patient dialog, Help > About, closing."""
+autosave), handle size on small slices, Analyze all, the patient dialog, Help > About, closing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel
 
 from app.data.recording import PatientInfo, Recording, uniform_frame_times
 from app.workflow.reference_ranges import classify, reference_range
-from tests.ui_fixtures import analysed_window, dialogs_seen, make_window, no_worker_left, synthetic_echo  # noqa: F401
+from tests.ui_fixtures import analyzed_window, dialogs_seen, make_window, no_worker_left, synthetic_echo  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
@@ -49,7 +49,7 @@ def mri_window(make_window, qtbot, tmp_path):
     src = tmp_path / "sax.dcm"
     src.write_bytes(b"stand-in for the stack")
     rec, labels = tapered_stack(path=src)
-    return analysed_window(make_window, qtbot, rec, labels)
+    return analyzed_window(make_window, qtbot, rec, labels)
 
 
 # -- item 6: MRI as MRI --------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def test_the_strip_names_the_base_by_the_lv_even_when_the_file_stores_the_apex_f
     strip = mri_window.stack.strip
     assert strip.item(0).text() == "1 base" and strip.item(3).text() == "4 apex" and "base first" in strip.toolTip()
     rec, labels = tapered_stack(radii=LV_RADII_PX[::-1])  # stored apex first, as a file without orientation may
-    strip = analysed_window(make_window, qtbot, rec, labels).stack.strip
+    strip = analyzed_window(make_window, qtbot, rec, labels).stack.strip
     assert strip.item(0).text() == "1 apex" and strip.item(3).text() == "4 base" and "apex first" in strip.toolTip()
 
 
@@ -197,7 +197,7 @@ def test_handles_shrink_and_thin_out_on_a_small_apical_slice(mri_window, qtbot):
 
 
 # -- item 9: study-level actions -----------------------------------------------------------------
-def test_analyse_all_runs_the_recordings_one_after_another(make_window, qtbot):
+def test_analyze_all_runs_the_recordings_one_after_another(make_window, qtbot):
     window = make_window()
     labels_by_rec = {}
     for view in ("a4c", "a2c"):
@@ -212,18 +212,18 @@ def test_analyse_all_runs_the_recordings_one_after_another(make_window, qtbot):
     window.controller.with_strain = False
     concurrent = []
     window.controller.analysis_progress.connect(lambda i, f, t: concurrent.append(len(window.controller.workers)))
-    window.show_recording(1)  # the user watches the A2C play while the study is analysed
+    window.show_recording(1)  # the user watches the A2C play while the study is analyzed
     window.cine.set_playing(True)
-    window.tools.analyse_all_button.click()
-    qtbot.waitUntil(lambda: all(st.analysed for st in window.study.recordings) and not window.study_actions.running,
+    window.tools.analyze_all_button.click()
+    qtbot.waitUntil(lambda: all(st.analyzed for st in window.study.recordings) and not window.study_actions.running,
                     timeout=60000)
     assert concurrent and max(concurrent) == 1  # never two analyses at once
-    assert "Analysed 2 recording(s)" in window.statusBar().currentMessage()
+    assert "Analyzed 2 recording(s)" in window.statusBar().currentMessage()
     assert window.index == 1 and window.cine.recording is window.study[1].recording  # issue 54: not switched
     assert window.cine.playing
 
 
-def test_analyse_all_cancel_stops_the_queue(make_window, qtbot):
+def test_analyze_all_cancel_stops_the_queue(make_window, qtbot):
     window = make_window()
     for view in ("a4c", "a2c"):
         rec, labels = synthetic_echo(16, view=view)
@@ -237,11 +237,11 @@ def test_analyse_all_cancel_stops_the_queue(make_window, qtbot):
 
     window.controller.segmenter_for = lambda r: slow
     window.controller.with_strain = False
-    window.study_actions.analyse_all()
+    window.study_actions.analyze_all()
     assert window.study_actions.running
     window.controller.cancel_analysis()
     qtbot.waitUntil(lambda: not window.study_actions.running and not window.controller.workers, timeout=30000)
-    assert not window.study[1].analysed
+    assert not window.study[1].analyzed
 
 
 def test_patient_dialog_sets_every_recording_and_the_ranges_follow(make_window, qtbot, monkeypatch):
@@ -426,7 +426,7 @@ def test_join_single_phase_stacks_gives_the_pair_ef(make_window, qtbot, tmp_path
     pair = np.concatenate([labels[:, 4:5], labels[:, 0:1]], axis=1)
     window.controller.segmenter_for = lambda r: (lambda rr: pair)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
-        window.analyse_current()
+        window.analyze_current()
     m = window.study[0].measurements
     assert m.ed_frames == (1,) and m.es_frames == (0,) and m.edv_ml > m.esv_ml > 0 and 10 < m.ef_pct < 90
     assert not window.study_actions.join_phases()  # nothing left to join: a message, no change
@@ -465,7 +465,7 @@ def test_a_basal_rv_left_out_as_atrium_is_flagged_on_the_frame_counter(make_wind
                                                                              (32.0, 26.0), regions))
     window.controller.add_recording(rec)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
-        window.analyse_current()
+        window.analyze_current()
     st = window.study[0]
     assert st.contour((0, 4), "rv") is None and st.contour((0, 0), "rv") is not None
     qtbot.wait(30)  # the window's coalesced refresh

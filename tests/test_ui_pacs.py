@@ -1,5 +1,5 @@
 """The viewer's PACS side against the live Orthanc: File ▸ Open from PACS… finds the demo study, retrieves
-it in a worker with progress, opens it through the readers, the study is analysed, and File ▸ Send
+it in a worker with progress, opens it through the readers, the study is analyzed, and File ▸ Send
 results to PACS… stores SR + SEG + PDF back in the same study; a dead node is one line within 10 s and
 the window stays usable; a cancelled retrieval opens nothing."""
 
@@ -33,7 +33,7 @@ def _search(browser, qtbot, **fields):
     qtbot.waitUntil(lambda: not browser.busy(), timeout=30000)  # then the series of the first study
 
 
-def test_open_from_pacs_analyse_and_send_back(make_window, qtbot, orthanc, cache_dir, dialogs_seen, tmp_path):
+def test_open_from_pacs_analyze_and_send_back(make_window, qtbot, orthanc, cache_dir, dialogs_seen, tmp_path):
     window = make_window()
     truth = np.load(DEMO / "a4c.truth.npz")["labels"]
     window.controller.segmenter_for = lambda recording: (lambda r: truth)
@@ -53,7 +53,7 @@ def test_open_from_pacs_analyse_and_send_back(make_window, qtbot, orthanc, cache
     assert window.opener.wait_opened()  # the retrieved series is read in a worker
     assert len(window.study) == 1 and window.study[0].recording.frames.shape == truth.shape
     with qtbot.waitSignal(window.controller.analysis_done, timeout=300000) as done:  # torch loads ED/ES model
-        window.analyse_current()
+        window.analyze_current()
     assert done.args[1] is True
     worker = window.window_actions.pacs.send(orthanc.node)
     qtbot.waitUntil(lambda: window.window_actions.pacs.worker is None, timeout=120000)

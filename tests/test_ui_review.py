@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui_fixtures import (  # noqa: F401
-    analysed,
+    analyzed,
     dialogs_seen,
     fake_analysis,
     make_window,
@@ -17,7 +17,7 @@ from tests.ui_fixtures import (  # noqa: F401
 pytest.importorskip("pytestqt")
 
 
-def _add_analysed(window, rec, labels, ed=(0,), es=(12,)) -> int:
+def _add_analyzed(window, rec, labels, ed=(0,), es=(12,)) -> int:
     index = window.controller.add_recording(rec)
     window.study.set_analysis(index, fake_analysis(labels, ed_frames=ed, es_frames=es))
     return index
@@ -27,19 +27,19 @@ def test_the_table_shows_the_selected_recording_not_the_biplane_of_others(make_w
     window = make_window()
     a4c, labels = synthetic_echo(24, view="a4c")
     a2c, _ = synthetic_echo(24, view="a2c")
-    _add_analysed(window, a4c, labels)
-    _add_analysed(window, a2c, labels)
+    _add_analyzed(window, a4c, labels)
+    _add_analyzed(window, a2c, labels)
     window.show_recording(0)
     qtbot.wait(20)
     assert "biplane" in window.measurements.title.text()
     biplane_edv = window.measurements.cell_text("edv_ml")
     assert biplane_edv.endswith("ml")
     clip, clip_labels = synthetic_echo(24, view="a4c", calibrated=False)
-    index = window.controller.add_recording(clip)  # opens selected, not analysed yet
+    index = window.controller.add_recording(clip)  # opens selected, not analyzed yet
     qtbot.wait(20)
     assert window.index == index
     assert "biplane" not in window.measurements.title.text()
-    assert "not analysed" in window.measurements.title.text()
+    assert "not analyzed" in window.measurements.title.text()
     for name in ("edv_ml", "esv_ml", "ef_pct", "heart_rate_bpm"):
         assert window.measurements.cell_text(name) == "—", name
     window.study.set_analysis(index, fake_analysis(clip_labels, ed_frames=(0,), es_frames=(12,)))
@@ -62,33 +62,33 @@ def _edit_frame(window, frame=4):
     return st.contour((0, frame), "endo").points_px.copy()
 
 
-def _reanalyse(window, qtbot, monkeypatch, answer, labels):
+def _reanalyze(window, qtbot, monkeypatch, answer, labels):
     from app.ui import dialogs
 
     asked = []
-    monkeypatch.setattr(dialogs, "ask_reanalyse", lambda parent, detail: asked.append(detail) or answer)
+    monkeypatch.setattr(dialogs, "ask_reanalyze", lambda parent, detail: asked.append(detail) or answer)
     window.controller.segmenter_for = lambda recording: (lambda r: labels)
     window.controller.with_strain = False
     if answer == "cancel":
-        window.analyse_current()
+        window.analyze_current()
         assert not window.controller.workers
         return asked
     with qtbot.waitSignal(window.controller.analysis_done, timeout=20000) as blocker:
-        window.analyse_current()
+        window.analyze_current()
     assert blocker.args == [0, True]
     qtbot.wait(20)  # the views refresh in the next turn of the event loop
     return asked
 
 
-def test_reanalysis_keeps_corrections_and_is_undoable(analysed, qtbot, monkeypatch):
+def test_reanalysis_keeps_corrections_and_is_undoable(analyzed, qtbot, monkeypatch):
     import numpy as np
 
-    window, labels = analysed
+    window, labels = analyzed
     st = window.study[0]
     edited = _edit_frame(window)
     window.mark_current("es")  # frame 4 becomes a second ES
-    assert _reanalyse(window, qtbot, monkeypatch, "cancel", labels) == ["contours on 1 frame and ED/ES frames"]
-    assert _reanalyse(window, qtbot, monkeypatch, "keep", labels)
+    assert _reanalyze(window, qtbot, monkeypatch, "cancel", labels) == ["contours on 1 frame and ED/ES frames"]
+    assert _reanalyze(window, qtbot, monkeypatch, "keep", labels)
     np.testing.assert_allclose(st.contour((0, 4), "endo").points_px, edited)
     assert (0, 4) in st.edited_keys and st.edes_edited and 4 in st.es_frames
     assert "esv_ml" in st.measurements.edited and "edited" in window.measurements.cell_text("ef_pct", 3)
@@ -98,14 +98,14 @@ def test_reanalysis_keeps_corrections_and_is_undoable(analysed, qtbot, monkeypat
     assert [0, 4] in saved["contour_keys"] and saved["ed_es"]
 
 
-def test_reanalysis_that_replaces_corrections_can_be_undone(analysed, qtbot, monkeypatch):
+def test_reanalysis_that_replaces_corrections_can_be_undone(analyzed, qtbot, monkeypatch):
     import numpy as np
 
-    window, labels = analysed
+    window, labels = analyzed
     st = window.study[0]
     auto = st.contour((0, 12), "endo").points_px.copy()
     edited = _edit_frame(window, 12)
-    _reanalyse(window, qtbot, monkeypatch, "discard", labels)
+    _reanalyze(window, qtbot, monkeypatch, "discard", labels)
     assert not st.edited_keys and "edited" not in window.measurements.cell_text("ef_pct", 3)
     np.testing.assert_allclose(st.contour((0, 12), "endo").points_px, auto, atol=1e-6)
     window.window_actions.undo.trigger()  # the analysis is one undo step: the corrections come back
@@ -119,9 +119,9 @@ def test_reanalysis_that_replaces_corrections_can_be_undone(analysed, qtbot, mon
     assert not st.edited_keys
 
 
-def test_analysis_without_corrections_does_not_ask(analysed, qtbot, monkeypatch):
-    window, labels = analysed
-    assert _reanalyse(window, qtbot, monkeypatch, "keep", labels) == []
+def test_analysis_without_corrections_does_not_ask(analyzed, qtbot, monkeypatch):
+    window, labels = analyzed
+    assert _reanalyze(window, qtbot, monkeypatch, "keep", labels) == []
 
 
 def _write(tmp_path, name, patient=None, fmt="dcm", view="a4c"):
@@ -179,10 +179,10 @@ def test_an_anonymous_recording_joins_only_when_the_user_says_so(make_window, qt
     assert len(window.study) == joined and len(window.study_windows) == separate
 
 
-def test_es_key_moves_the_beats_es_and_leaves_edv_automatic(analysed, qtbot):
+def test_es_key_moves_the_beats_es_and_leaves_edv_automatic(analyzed, qtbot):
     from PySide6.QtCore import Qt
 
-    window, _ = analysed
+    window, _ = analyzed
     st = window.study[0]
     window.cine.set_frame(14)
     qtbot.keyClick(window, Qt.Key_S)
@@ -194,10 +194,10 @@ def test_es_key_moves_the_beats_es_and_leaves_edv_automatic(analysed, qtbot):
     assert "edited" not in window.measurements.cell_text("edv_ml", 3)
 
 
-def test_frame_numbers_agree_and_keys_move_through_frames_and_marks(analysed, qtbot):
+def test_frame_numbers_agree_and_keys_move_through_frames_and_marks(analyzed, qtbot):
     from PySide6.QtCore import Qt
 
-    window, _ = analysed  # 24 frames, ED 0, ES 12
+    window, _ = analyzed  # 24 frames, ED 0, ES 12
     window.cine.set_frame(14)
     assert window.cine.frame_label.text().startswith("frame 14 of 0–23")
     assert window.curves.timeline.cursor.value() == 14  # the curve's x is the same number
@@ -232,13 +232,13 @@ def test_the_table_flags_the_value_it_shows(qtbot):
     assert "high" not in panel.cell_text("esv_ml", 3)  # 61 against 14-61 is in range
 
 
-def test_conclusion_typed_in_the_viewer_is_saved_and_printed(analysed, qtbot, monkeypatch, tmp_path):
+def test_conclusion_typed_in_the_viewer_is_saved_and_printed(analyzed, qtbot, monkeypatch, tmp_path):
     from pypdf import PdfReader
 
     from app.report.from_study import default_report_name, write_study_report
     from app.ui import dialogs
 
-    window, _ = analysed
+    window, _ = analyzed
     monkeypatch.setattr(dialogs, "edit_conclusion",
                         lambda parent, text, reviewer: ("Normal LV size.\nNo regional wall motion abnormality.",
                                                         "Dr B. Signer"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_rv_indexed import rv_cine
-from tests.ui_fixtures import analysed_window, dialogs_seen, make_window, no_worker_left  # noqa: F401
+from tests.ui_fixtures import analyzed_window, dialogs_seen, make_window, no_worker_left  # noqa: F401
 
 pytest.importorskip("pytestqt")
 
@@ -14,7 +14,7 @@ pytest.importorskip("pytestqt")
 @pytest.fixture
 def rv_window(make_window, qtbot):
     rec, labels = rv_cine()
-    return analysed_window(make_window, qtbot, rec, labels, timeout_ms=20000)
+    return analyzed_window(make_window, qtbot, rec, labels, timeout_ms=20000)
 
 
 def test_rv_overlay_toggle_rows_and_edit(rv_window, qtbot):

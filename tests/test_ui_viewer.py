@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.ui_fixtures import (  # noqa: F401
-    analysed,
+    analyzed,
     dialogs_seen,
     drag,
     make_window,
@@ -19,8 +19,8 @@ from tests.ui_fixtures import (  # noqa: F401
 pytest.importorskip("pytestqt")
 
 
-def test_overlays_curves_and_flags_exist(analysed):
-    window, _ = analysed
+def test_overlays_curves_and_flags_exist(analyzed):
+    window, _ = analyzed
     window.cine.set_frame(0)
     endo = window.overlays.items["endo"].getData()
     assert endo[0] is not None and len(endo[0]) > 50
@@ -36,8 +36,8 @@ def test_overlays_curves_and_flags_exist(analysed):
     assert not window.overlays.items["endo"].isVisible()
 
 
-def test_curve_click_and_cursor_move_the_frame(analysed, qtbot):
-    window, _ = analysed
+def test_curve_click_and_cursor_move_the_frame(analyzed, qtbot):
+    window, _ = analyzed
     plot = window.curves.volume_plot
     y_mid = float(np.mean(window.curves.volume_curve.getData()[1]))
     qtbot.mouseClick(plot.viewport(), Qt.LeftButton, pos=widget_pos(plot, 7, y_mid))
@@ -46,8 +46,8 @@ def test_curve_click_and_cursor_move_the_frame(analysed, qtbot):
     assert window.curves.timeline.cursor.value() == 8
 
 
-def test_drag_control_point_changes_ef_and_undo_restores(analysed, qtbot):
-    window, _ = analysed
+def test_drag_control_point_changes_ef_and_undo_restores(analyzed, qtbot):
+    window, _ = analyzed
     window.tools.propagate.setValue(0)
     window.cine.set_frame(0)  # ED
     st = window.study[0]
@@ -72,8 +72,8 @@ def test_drag_control_point_changes_ef_and_undo_restores(analysed, qtbot):
     assert st.measurements.ef_pct > ef0 + 1.0
 
 
-def test_move_ed_marker_and_mark_es_key(analysed, qtbot):
-    window, _ = analysed
+def test_move_ed_marker_and_mark_es_key(analyzed, qtbot):
+    window, _ = analyzed
     st = window.study[0]
     marker = window.curves.timeline.marker("ed", 0)
     assert marker.label.anchors == [(0.0, 0), (0.0, 1)]  # on the first frame: label inside the plot
@@ -100,8 +100,8 @@ def test_measurements_name_where_ed_es_come_from():
     assert edes_source_text("tempreg", edited=True) == "ED/ES: set by hand"
 
 
-def test_edits_survive_kill_and_reopen(analysed, make_window, qtbot, tmp_path):
-    window, _ = analysed
+def test_edits_survive_kill_and_reopen(analyzed, make_window, qtbot, tmp_path):
+    window, _ = analyzed
     st = window.study[0]
     old = st.contour((0, 4), "endo")
     window.cine.set_frame(4)
@@ -133,8 +133,8 @@ def test_corrupt_legacy_sidecar_shows_an_error(make_window, tmp_path, dialogs_se
     assert dialogs_seen and dialogs_seen[-1][0] == "critical" and "unreadable" in dialogs_seen[-1][1]
 
 
-def test_playback_advances_at_the_frame_rate(analysed, qtbot):
-    window, _ = analysed
+def test_playback_advances_at_the_frame_rate(analyzed, qtbot):
+    window, _ = analyzed
     cine = window.cine
 
     def played(speed_index: int) -> int:
@@ -149,8 +149,8 @@ def test_playback_advances_at_the_frame_rate(analysed, qtbot):
     assert 4 <= normal <= 16 and quarter <= 6 and normal > quarter
 
 
-def test_loop_one_beat_stays_in_the_beat(analysed, qtbot):
-    window, _ = analysed
+def test_loop_one_beat_stays_in_the_beat(analyzed, qtbot):
+    window, _ = analyzed
     from app.workflow.edits import EdEsEdit
 
     window.controller.push(EdEsEdit(0, (4, 14), (9,)))
@@ -166,10 +166,10 @@ def test_loop_one_beat_stays_in_the_beat(analysed, qtbot):
     assert seen and seen <= set(range(4, 14)) and 4 in seen
 
 
-def test_calibration_line_sets_spacing(analysed, monkeypatch):
+def test_calibration_line_sets_spacing(analyzed, monkeypatch):
     from app.ui import dialogs
 
-    window, _ = analysed
+    window, _ = analyzed
     monkeypatch.setattr(dialogs, "ask_length_mm", lambda parent, length_px: 40.0)
     window.editor.set_mode("calibrate")
     window.editor.finish_drawing(window.cine.px_to_view(np.array([[10.0, 10.0], [10.0, 110.0]])))
@@ -223,7 +223,7 @@ def test_app_starts_and_exits_cleanly_on_the_demo(tmp_path):
 def test_the_measurement_notes_say_why_a_value_is_missing(qtbot):
     """The LV found in 2 of 20 phases: EF is blank, and the panel says why (Measurements.notes)."""
     from app.ui.measurements_panel import MeasurementsPanel
-    from app.workflow.analyse import measure
+    from app.workflow.analyze import measure
     from tests.test_pipeline_synthetic import sparse_ring_stack
 
     rec, _, per_slice = sparse_ring_stack()
@@ -234,11 +234,11 @@ def test_the_measurement_notes_say_why_a_value_is_missing(qtbot):
     assert "the LV was found in only 2 of 20 frames" in panel.method.text()
 
 
-def test_legacy_sidecar_is_restored_and_copied_to_the_data_folder(analysed, make_window, tmp_path):
+def test_legacy_sidecar_is_restored_and_copied_to_the_data_folder(analyzed, make_window, tmp_path):
     """Work saved beside the source by an earlier version is read, then kept in the user data folder."""
     from app.workflow import autosave
 
-    window, _ = analysed
+    window, _ = analyzed
     st = window.study[0]
     old = st.contour((0, 4), "endo")
     window.editor.contour = old

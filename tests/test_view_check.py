@@ -61,7 +61,7 @@ def test_pipeline_keeps_the_users_view_and_attaches_the_check(monkeypatch):
     import app.ml.view as view_module
     from app.ml.view import ViewPrediction
     from app.tasks import run_task
-    from app.workflow.analyse import analyze_recording
+    from app.workflow.analyze import analyze_recording
 
     case = _synthetic_clip("a4c")
     fake = ViewPrediction("a2c", 0.95, {"a4c": 0.05, "a2c": 0.95, "a3c": 0.0, "plax": 0.0, "psax": 0.0, "other": 0.0},

@@ -146,7 +146,7 @@ def make_window(qtbot, tmp_path, monkeypatch, dialogs_seen):
 
 
 @pytest.fixture
-def analysed(make_window, tmp_path, qtbot):
+def analyzed(make_window, tmp_path, qtbot):
     """A window with one synthetic recording (backed by a file path) and its analysis."""
     src = tmp_path / "case.dcm"
     src.write_bytes(b"stand-in for the recording file")
@@ -173,12 +173,12 @@ def drag(qtbot, plot, start: QPoint, end: QPoint, steps: int = 8) -> None:
     qtbot.mouseRelease(viewport, Qt.LeftButton, pos=end)
 
 
-def analysed_window(make_window, qtbot, recording, labels, timeout_ms: int = 30000):
-    """A new window with `recording` analysed, its segmentation being `labels` (no network)."""
+def analyzed_window(make_window, qtbot, recording, labels, timeout_ms: int = 30000):
+    """A new window with `recording` analyzed, its segmentation being `labels` (no network)."""
     window = make_window()
     window.controller.segmenter_for = lambda r: (lambda rr: labels)
     window.controller.add_recording(recording)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=timeout_ms):
-        window.analyse_current()
+        window.analyze_current()
     qtbot.wait(30)
     return window

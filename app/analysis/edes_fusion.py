@@ -219,7 +219,7 @@ class EdEsChoice:
 
     method: TEMPREG_METHOD / FUSED_METHOD, or CURVE_METHOD with `fallback` saying why the detector's events were
     not used, and ed_frames = es_frames = None until the analysis' one ED/ES step fills them with the curve's
-    own events (app.workflow.analyse.ed_es_step: measure.curve_events, and on a clip its beats' extremes).
+    own events (app.workflow.analyze.ed_es_step: measure.curve_events, and on a clip its beats' extremes).
     """
 
     ed_frames: tuple[int, ...] | None

@@ -6,7 +6,7 @@
     python -m app analyze clip.dcm --labels clip.truth.npz  # measure a given segmentation (no model)
 
 Without --json a short summary is printed. On a terminal, stderr shows a one-line progress bar while each
-recording is analysed (app/commands/progress_bar.py). Bad input (unreadable file, unknown view, model not
+recording is analyzed (app/commands/progress_bar.py). Bad input (unreadable file, unknown view, model not
 installed, labels of the wrong shape) -> one line on stderr, exit 2.
 """
 
@@ -125,12 +125,12 @@ def _check_one_patient(paths: list[Path], recordings, same_patient: bool = False
             raise UsageError(
                 f"{paths[first]} ({describe(recordings[first].patient)}) and {paths[k]} "
                 f"({describe(recordings[k].patient)}) are not one study (different {field}): "
-                "analyse them one at a time, or as a batch with --out")
+                "analyze them one at a time, or as a batch with --out")
         if verdict == UNKNOWN and not same_patient:
             others = ", ".join(str(p) for p in paths[:k])
             raise UsageError(
                 f"{others} and {paths[k]}: nothing tells whether they are one patient (no patient ID, name + "
-                "birth date or Study Instance UID on both sides); add --same-patient if they are, or analyse "
+                "birth date or Study Instance UID on both sides); add --same-patient if they are, or analyze "
                 "them one at a time, or as a batch with --out")
         if verdict == UNKNOWN:
             vouched.append(paths[k].name)
@@ -161,7 +161,7 @@ def _joined_phases(paths, recordings, options, label_files):
     labels_out = []
     for group in sources:
         if len(group) > 1:
-            print(f"{', '.join(paths[i].name for i in group)}: one phase each, analysed as one recording",
+            print(f"{', '.join(paths[i].name for i in group)}: one phase each, analyzed as one recording",
                   file=sys.stderr)
         if len(group) > 1 and label_files[group[0]]:
             maps = [load_labels(Path(label_files[i]), recordings[i]) for i in group]
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     from app.commands.progress_bar import terminal_bar
     from app.commands.usage import UsageError
     from app.tasks import run_task
-    from app.workflow.analyse import analyze_recording, load
+    from app.workflow.analyze import analyze_recording, load
     from app.workflow.results import AnalysisError
     from app.workflow.segment_step import default_segmenter
     from app.workflow.study_result import compose_study

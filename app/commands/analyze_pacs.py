@@ -1,6 +1,6 @@
 """The PACS options of `cardiotrace analyze`: read the recordings from a node, send the results back.
 
-    analyze STUDY_UID[/SERIES_UID]... --from-node NODE     # retrieve (through the cache), then analyse
+    analyze STUDY_UID[/SERIES_UID]... --from-node NODE     # retrieve (through the cache), then analyze
     analyze PATH... --send AET@HOST:PORT                    # SR + SEG + Encapsulated PDF by C-STORE
     analyze PATH... --send-dicomweb URL                     # the same by STOW-RS
     analyze PATH... --dicom-out DIR                         # the same objects as files

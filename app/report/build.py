@@ -36,7 +36,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
 
     analyses = list(analyses)
     if not analyses:
-        raise ValueError("a report needs at least one analysed recording")
+        raise ValueError("a report needs at least one analyzed recording")
     composed = compose_study(analyses)  # the study's one rule: its LA and GLS, unless given
     la = la if la is not None else composed.la
     patient = analyses[0].recording.patient

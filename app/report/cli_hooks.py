@@ -27,7 +27,7 @@ class OptionError(ValueError):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("report, exports and batch")
-    group.add_argument("--report", metavar="OUT.pdf", help="write the PDF report of the analysed recordings")
+    group.add_argument("--report", metavar="OUT.pdf", help="write the PDF report of the analyzed recordings")
     group.add_argument("--page-size", choices=("A4", "Letter"), default="A4", help="PDF page size (default A4)")
     group.add_argument("--anonymise", "--anonymize", action="store_true",
                        help="leave patient name, ID, birth date and institution out of reports and exports")
@@ -37,10 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--measurements", metavar="OUT.json", help="measurements as printed in the report, JSON")
     group.add_argument("--contours", metavar="OUT.json", help="per-frame contours (x=col, y=row px) as JSON")
     group.add_argument("--cine", metavar="OUT.mp4", help="annotated cine with contours (.mp4, .avi or .gif)")
-    group.add_argument("--out", metavar="DIR", help="batch mode: analyse every recording in the given files "
+    group.add_argument("--out", metavar="DIR", help="batch mode: analyze every recording in the given files "
                        "and folders one by one, write per-file results + summary.csv to DIR, resume if re-run")
     group.add_argument("--workers", type=_positive_int, default=None, metavar="N",
-                       help="batch mode: analyse on a local Dask cluster of N processes (one recording per task)")
+                       help="batch mode: analyze on a local Dask cluster of N processes (one recording per task)")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="batch mode: join the Dask cluster at ADDRESS (e.g. tcp://host:8786) instead")
     group.add_argument("--exports", default="pdf", metavar="LIST",
@@ -103,7 +103,7 @@ def validate(args: argparse.Namespace) -> None:
 
 def analysis_options(args: argparse.Namespace):
     """The analysis options of `analyze` (view, body size, network, strain), the same for one file and --out."""
-    from app.workflow.analyse import AnalysisOptions
+    from app.workflow.analyze import AnalysisOptions
 
     view = getattr(args, "view", None)
     view = view[0] if isinstance(view, (list, tuple)) and view else view
@@ -112,13 +112,13 @@ def analysis_options(args: argparse.Namespace):
                            hysteresis=getattr(args, "hysteresis", 0.0), strain=not getattr(args, "no_strain", False))
 
 
-def run_batch_command(args: argparse.Namespace, paths=None, analyse=None, stream=None) -> int:
+def run_batch_command(args: argparse.Namespace, paths=None, analyze=None, stream=None) -> int:
     """The whole batch run; exit 0 when every recording succeeded, 2 when some failed (see summary).
 
-    analyse(item, on_progress) -> RecordingAnalysis replaces the whole per-file analysis (tests); by default
-    the one analysis (app.workflow.analyse) with `analysis_options(args)`."""
+    analyze(item, on_progress) -> RecordingAnalysis replaces the whole per-file analysis (tests); by default
+    the one analysis (app.workflow.analyze) with `analysis_options(args)`."""
     from app.report.exporter import ExportOptions, batch_export
-    from app.workflow.batch import default_analyse, run_batch
+    from app.workflow.batch import default_analyze, run_batch
     from app.workflow.batch_inputs import collect_inputs
 
     validate(args)
@@ -130,18 +130,18 @@ def run_batch_command(args: argparse.Namespace, paths=None, analyse=None, stream
     items = collect_inputs(paths, exclude=out_dir)
     if not items:
         raise OptionError("no recordings found in the given files and folders")
-    analyse = analyse or default_analyse(analysis_options(args))
+    analyze = analyze or default_analyze(analysis_options(args))
     export = batch_export(ExportOptions(_exports(args.exports), args.anonymise, args.comment,
                                         getattr(args, "reviewer", ""), args.page_size))
     stream = stream if stream is not None else sys.stderr
     try:
-        summary = run_batch(items, out_dir, analyse, export, stream=stream, workers=getattr(args, "workers", None),
+        summary = run_batch(items, out_dir, analyze, export, stream=stream, workers=getattr(args, "workers", None),
                             scheduler=getattr(args, "scheduler", None))
     except ConnectionError as exc:  # --scheduler: no cluster there
         raise OptionError(str(exc)) from None
     except OSError as exc:  # the output folder itself cannot be written
         raise OptionError(f"--out {out_dir}: cannot write {exc.filename or 'there'}: {exc.strerror or exc}") from None
-    stream.write(f"{len(summary.done)} analysed, {len(summary.skipped)} already done, "
+    stream.write(f"{len(summary.done)} analyzed, {len(summary.skipped)} already done, "
                  f"{len(summary.failed)} failed; summary: {summary.summary_csv}\n")
     return 2 if summary.failed else 0
 

@@ -72,7 +72,7 @@ def _build(analyses, study, report, anonymise, comment, page_size, with_pdf, ame
     from app.report.dicom_sr import build_sr, series_description
 
     if not analyses:
-        raise DicomResultError("no analysed recording to send")
+        raise DicomResultError("no analyzed recording to send")
     sources = [source_images(a.recording) for a in analyses]
     common_study_uid(sources)
     report = report or report_from_analyses(analyses, study=study, comment=comment, anonymise=anonymise)

@@ -1,6 +1,6 @@
 """The viewer's entry point: the report and exports of a StudyState, with every manual edit applied.
 
-`analyses_from_study(study)` rebuilds each analysed recording's RecordingAnalysis from the viewer state:
+`analyses_from_study(study)` rebuilds each analyzed recording's RecordingAnalysis from the viewer state:
 the recording as currently set (view, calibration), the edited contours (control-point splines back to
 LvContours), the measurements recomputed after the edits (with their `edited` names) and the biplane
 combination. `write_study_report(study, path, comment=..., anonymise=..., page_size=...)` writes the PDF.
@@ -17,7 +17,7 @@ from app.report.model import ReportData
 
 
 def analyses_from_study(study) -> tuple[list, object | None]:
-    """(RecordingAnalysis list, StudyMeasurements or None) of the analysed recordings of a StudyState."""
+    """(RecordingAnalysis list, StudyMeasurements or None) of the analyzed recordings of a StudyState."""
     from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
     from app.workflow.results import FrameContours, StudyMeasurements
 
@@ -46,7 +46,7 @@ def study_report(study, *, comment: str | None = None, anonymise: bool = False) 
     strain was re-tracked on the edited contours."""
     analyses, measurements = analyses_from_study(study)
     if not analyses:
-        raise ValueError("no analysed recording in the study: run the analysis first")
+        raise ValueError("no analyzed recording in the study: run the analysis first")
     conclusion = getattr(study, "conclusion", "") if comment is None else comment
     report = report_from_analyses(analyses, study=measurements, comment=conclusion, anonymise=anonymise,
                                   reviewer=getattr(study, "reviewer", ""), la=study.la)
@@ -83,7 +83,7 @@ def study_results(study, *, page_size: str = "A4"):
 
     analyses, _ = analyses_from_study(study)
     if not analyses:
-        raise ValueError("no analysed recording in the study: run the analysis first")
+        raise ValueError("no analyzed recording in the study: run the analysis first")
     amends = last_sent(getattr(study, "sent", ()), analyses[0].recording.patient.study_uid)
     return build_results(analyses, report=study_report(study), page_size=page_size, amends=amends)
 
@@ -106,7 +106,7 @@ def export_study(study, folder, *, kinds=EXPORT_KINDS, comment: str | None = Non
     check_kinds(kinds)
     analyses, _ = analyses_from_study(study)
     if not analyses:
-        raise ValueError("no analysed recording in the study: run the analysis first")
+        raise ValueError("no analyzed recording in the study: run the analysis first")
     report = study_report(study, comment=comment, anonymise=anonymise)
     written = write_exports(report, analyses, kinds, in_folder(Path(folder), analyses), page_size)
     return [path for kind in EXPORT_KINDS for path in written.get(kind, [])]

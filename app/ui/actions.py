@@ -74,8 +74,8 @@ class WindowActions:
         self._add(report, "&Comment / Conclusion…", "Ctrl+K", w.reports.edit_conclusion)
         self._add(report, "&PDF report…", "Ctrl+P", w.reports.write_report)
         analysis = bar.addMenu("&Analysis")
-        self._add(analysis, "&Analyse recording", "Ctrl+R", w.analyse_current)
-        self._add(analysis, "Analyse a&ll recordings", "Ctrl+Shift+R", w.study_actions.analyse_all)
+        self._add(analysis, "&Analyze recording", "Ctrl+R", w.analyze_current)
+        self._add(analysis, "Analyze a&ll recordings", "Ctrl+Shift+R", w.study_actions.analyze_all)
         self._add(analysis, "&Cancel analysis", "Ctrl+.", lambda: w.controller.cancel_analysis())
         join = self._add(analysis, "&Join one-phase recordings (one file per phase)", "Ctrl+J",
                          w.study_actions.join_phases)

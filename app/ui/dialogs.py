@@ -49,10 +49,10 @@ def ask_unsaved(parent, detail: str) -> str:
     return "retry" if clicked is retry else "discard" if clicked is discard else "cancel"
 
 
-def ask_reanalyse(parent, detail: str) -> str:
-    """'keep', 'discard' or 'cancel' before re-analysing a recording with corrections made by hand."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Re-analyse a corrected recording",
-                      f"This recording has corrections made by hand ({detail}).\n\nKeep them and re-analyse "
+def ask_reanalyze(parent, detail: str) -> str:
+    """'keep', 'discard' or 'cancel' before re-analyzing a recording with corrections made by hand."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Re-analyze a corrected recording",
+                      f"This recording has corrections made by hand ({detail}).\n\nKeep them and re-analyze "
                       "the rest, or let the analysis replace them? Either can be undone (Ctrl+Z).", parent=parent)
     keep = box.addButton("Keep my corrections", QMessageBox.ButtonRole.AcceptRole)
     discard = box.addButton("Replace them", QMessageBox.ButtonRole.DestructiveRole)

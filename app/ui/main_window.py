@@ -160,8 +160,8 @@ class MainWindow(QMainWindow):
 
         self.tools.kind_changed.connect(kind_changed)
         self.tools.mode_changed.connect(self.editor.set_mode)
-        self.tools.analyse.connect(self.analyse_current)
-        self.tools.analyse_all.connect(self.study_actions.analyse_all)
+        self.tools.analyze.connect(self.analyze_current)
+        self.tools.analyze_all.connect(self.study_actions.analyze_all)
         self.tools.patient_requested.connect(self.study_actions.edit_patient)
         self.edits = EditActions(self)
         self.editor.drag_started.connect(lambda: self.cine.set_playing(False))
@@ -326,7 +326,7 @@ class MainWindow(QMainWindow):
         m, rec = analysis.measurements, analysis.recording
         self.curves.show_measurements(rec.n_frames, m, m.ed_frames, m.es_frames, analysis.flagged_frames,
                                       curve_title(rec, self.slice_index))
-        self.measurements.set_scope(f"{rec.view.upper()} · {self.state.name} (analysing)")
+        self.measurements.set_scope(f"{rec.view.upper()} · {self.state.name} (analyzing)")
         self.measurements.show_measurements(m, rec.patient.sex, modality=rec.modality, view=rec.view,
                                             strain_note="strain still running")
 
@@ -411,18 +411,18 @@ class MainWindow(QMainWindow):
             self.cine.go_to(ahead[0])
 
     # -- analysis ---------------------------------------------------------------------------
-    def analyse_current(self) -> None:
-        """Analyse the recording on screen; with hand corrections, ask whether to keep them first."""
+    def analyze_current(self) -> None:
+        """Analyze the recording on screen; with hand corrections, ask whether to keep them first."""
         if self.index is None:
             return
         keep = True
         edits = corrections_text(self.state)
         if edits and self.index not in self.controller.workers:
-            answer = dialogs.ask_reanalyse(self, edits)
+            answer = dialogs.ask_reanalyze(self, edits)
             if answer == "cancel":
                 return
             keep = answer == "keep"
-        self.controller.analyse(self.index, keep_edits=keep)
+        self.controller.analyze(self.index, keep_edits=keep)
         self.status.analysis_started()
 
     def load_device_label(self) -> GeneratorWorker:

@@ -157,7 +157,7 @@ class MeasurementsPanel(QWidget):
             self._set(row, 2, rng.label() if rng else "", False)
             self._set(row, 3, ", ".join(note), status in FLAGS)
         method = getattr(m, "method", "")
-        parts = [f"Method: {method}" if method else "Not analysed yet"]
+        parts = [f"Method: {method}" if method else "Not analyzed yet"]
         if edes_source:
             parts.append(edes_source)
         parts += list(getattr(measurements, "notes", ()) or ())  # why a value is missing or how it was made
@@ -208,7 +208,7 @@ def measurement_scope(state, biplane: bool) -> str:
     view = state.recording.view.upper()
     if biplane:
         return f"biplane A4C + A2C (selected: {view})"
-    return f"{view} · {state.name}" + ("" if state.analysed else " (not analysed)")
+    return f"{view} · {state.name}" + ("" if state.analyzed else " (not analyzed)")
 
 
 def _value(m, strain, name: str, indexed=None, la=None) -> float | None:

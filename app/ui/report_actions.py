@@ -1,7 +1,7 @@
 """The measurements panel's "PDF report…" and "Export…" buttons (app.report.from_study), run in workers.
 
 The report is built from the study state as edited (app.report.from_study uses the viewer's contours and
-measurements); the buttons stay disabled, with a tooltip saying why, until a recording is analysed.
+measurements); the buttons stay disabled, with a tooltip saying why, until a recording is analyzed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 from app.ui import dialogs
 from app.ui.workers import GeneratorWorker
 
-NOT_ANALYSED_TIP = "Analyse a recording first"
+NOT_ANALYSED_TIP = "Analyze a recording first"
 EXPORT_DIR_KEY = "export_dir"  # QSettings: the folder of the last report or export
 
 
@@ -30,13 +30,13 @@ class ReportActions:
         self.update()
 
     def update(self) -> None:
-        """Enable the buttons when the report module is present and something is analysed."""
-        analysed = any(st.analysed and st.analysis is not None for st in self.window.study.recordings)
+        """Enable the buttons when the report module is present and something is analyzed."""
+        analyzed = any(st.analyzed and st.analysis is not None for st in self.window.study.recordings)
         busy = self.worker is not None
         for button, tip in ((self.report_button, "Write the PDF report of the study (edits included)"),
                             (self.export_button, "Write report, measurements CSV/JSON, contours, masks, cine")):
-            button.setEnabled(self.available and analysed and not busy)
-            button.setToolTip(tip if self.available and analysed else
+            button.setEnabled(self.available and analyzed and not busy)
+            button.setToolTip(tip if self.available and analyzed else
                               (NOT_ANALYSED_TIP if self.available else "The report module is not in this build"))
 
     def _default_dir(self) -> str:

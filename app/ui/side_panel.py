@@ -84,7 +84,7 @@ class RecordingsPanel(QWidget):
 
 
 class ToolsPanel(QWidget):
-    """overlay_toggled(name, on), kind_changed(kind), mode_changed(mode), view_chosen(view), analyse(), analyse_all(),
+    """overlay_toggled(name, on), kind_changed(kind), mode_changed(mode), view_chosen(view), analyze(), analyze_all(),
     patient_requested() (the patient dialog: the one place height, weight and sex are typed)."""
 
     overlay_toggled = Signal(str, bool)
@@ -92,17 +92,17 @@ class ToolsPanel(QWidget):
     mode_changed = Signal(str)
     view_chosen = Signal(str)
     patient_requested = Signal()
-    analyse = Signal()
-    analyse_all = Signal()
+    analyze = Signal()
+    analyze_all = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.analyse_button = QPushButton("Analyse recording")
-        self.analyse_button.setToolTip("Segment every frame, find ED/ES, measure volumes and EF (Ctrl+R)")
-        self.analyse_button.clicked.connect(self.analyse)
-        self.analyse_all_button = QPushButton("Analyse all recordings")
-        self.analyse_all_button.setToolTip("Analyse every recording of the study, one after another (Ctrl+Shift+R)")
-        self.analyse_all_button.clicked.connect(self.analyse_all)
+        self.analyze_button = QPushButton("Analyze recording")
+        self.analyze_button.setToolTip("Segment every frame, find ED/ES, measure volumes and EF (Ctrl+R)")
+        self.analyze_button.clicked.connect(self.analyze)
+        self.analyze_all_button = QPushButton("Analyze all recordings")
+        self.analyze_all_button.setToolTip("Analyze every recording of the study, one after another (Ctrl+Shift+R)")
+        self.analyze_all_button.clicked.connect(self.analyze_all)
         overlays = QGroupBox("Overlays")
         ov = QVBoxLayout(overlays)
         self.overlay_boxes = {}
@@ -172,8 +172,8 @@ class ToolsPanel(QWidget):
         form.addRow(self.patient_button)
         self.show_body_size(None, None)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.analyse_button)
-        layout.addWidget(self.analyse_all_button)
+        layout.addWidget(self.analyze_button)
+        layout.addWidget(self.analyze_all_button)
         layout.addWidget(overlays)
         layout.addWidget(editing)
         layout.addStretch(1)

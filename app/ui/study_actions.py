@@ -1,4 +1,4 @@
-"""Study-level actions of the main window: Analyse all recordings (one after another in the analysis worker,
+"""Study-level actions of the main window: Analyze all recordings (one after another in the analysis worker,
 with progress and Cancel), the patient's height/weight/sex, Help > About, close a recording, close the study,
 and join the study's one-phase recordings (one file per phase, as CAMUS and ACDC store ED and ES) into one
 recording of those phases per view, whose analysis gives EDV/ESV/EF (app.workflow.phase_files).
@@ -20,17 +20,17 @@ JOIN_HINT = "Analysis ▸ Join one-phase recordings gives their EDV/ESV/EF"
 class StudyActions:
     def __init__(self, window) -> None:
         self.window = window
-        self.queue: list[int] = []  # recordings still to analyse in "Analyse all"
+        self.queue: list[int] = []  # recordings still to analyze in "Analyze all"
         self.total = 0
         window.controller.analysis_done.connect(self._analysis_done)
 
-    # -- analyse all ------------------------------------------------------------------------
-    def analyse_all(self) -> None:
-        """Analyse every recording not analysed yet (all of them when each is), one at a time."""
+    # -- analyze all ------------------------------------------------------------------------
+    def analyze_all(self) -> None:
+        """Analyze every recording not analyzed yet (all of them when each is), one at a time."""
         w = self.window
         if self.queue or w.controller.workers or not len(w.study):
             return
-        todo = [i for i in range(len(w.study)) if not w.study[i].analysed] or list(range(len(w.study)))
+        todo = [i for i in range(len(w.study)) if not w.study[i].analyzed] or list(range(len(w.study)))
         self.queue, self.total = todo, len(todo)
         self._next()
 
@@ -42,12 +42,12 @@ class StudyActions:
         w = self.window
         index = self.queue[0]
         done = self.total - len(self.queue)
-        w.statusBar().showMessage(f"Analysing recording {done + 1} of {self.total}: {w.study[index].name}")
+        w.statusBar().showMessage(f"Analyzing recording {done + 1} of {self.total}: {w.study[index].name}")
         if w.index < 0:
             w.show_recording(index)
-        # else the recording the user watches stays on screen (playing, if it plays); the others are analysed
+        # else the recording the user watches stays on screen (playing, if it plays); the others are analyzed
         # in the background and the list shows their progress
-        w.controller.analyse(index, keep_edits=True)  # hand corrections stay (Analyse all never asks)
+        w.controller.analyze(index, keep_edits=True)  # hand corrections stay (Analyze all never asks)
         w.status.analysis_started()
 
     def _analysis_done(self, index: int, ok: bool) -> None:
@@ -57,12 +57,12 @@ class StudyActions:
         if not ok:  # cancelled or failed: stop the whole run
             skipped, self.queue = len(self.queue), []
             if skipped:
-                self.window.statusBar().showMessage(f"Analyse all stopped: {skipped} recording(s) not analysed", 8000)
+                self.window.statusBar().showMessage(f"Analyze all stopped: {skipped} recording(s) not analyzed", 8000)
             return
         if self.queue:
             self._next()
         else:
-            self.window.statusBar().showMessage(f"Analysed {self.total} recording(s)", 8000)
+            self.window.statusBar().showMessage(f"Analyzed {self.total} recording(s)", 8000)
 
     # -- patient ----------------------------------------------------------------------------
     def edit_patient(self) -> None:
@@ -91,7 +91,7 @@ class StudyActions:
 
     def join_phases(self) -> bool:
         """Each view's one-phase recordings (still echo frames, single-phase short-axis stacks) become one
-        recording of their phases, in the study's order (app.workflow.phase_files.join_phases), ready to analyse;
+        recording of their phases, in the study's order (app.workflow.phase_files.join_phases), ready to analyze;
         the one-phase recordings are closed (saved first: their analyses and edits stay autosaved). False when
         nothing was joined."""
         w = self.window
@@ -112,7 +112,7 @@ class StudyActions:
         w.show_recording(indices[0])
         sizes = " and ".join(f"{len(g)}" for g in groups)
         w.statusBar().showMessage(f"Joined {sizes} one-phase recordings into {len(groups)} recording(s) of their "
-                                  "phases: Analyse (Ctrl+R) for EDV/ESV/EF", 10000)
+                                  "phases: Analyze (Ctrl+R) for EDV/ESV/EF", 10000)
         return True
 
     # -- closing ----------------------------------------------------------------------------

@@ -146,8 +146,8 @@ class StudyController(QObject):
             self.error.emit("Edit not applied", str(exc))
 
     # -- analysis ---------------------------------------------------------------------------
-    def analyse(self, index: int, keep_edits: bool = True) -> GeneratorWorker | None:
-        """Analyse a recording in a worker; the result comes in as an undoable AnalysisEdit that keeps the
+    def analyze(self, index: int, keep_edits: bool = True) -> GeneratorWorker | None:
+        """Analyze a recording in a worker; the result comes in as an undoable AnalysisEdit that keeps the
         hand corrections (keep_edits, also those made while it ran) or replaces them."""
         if index in self.workers:
             return self.workers[index]

@@ -1,7 +1,7 @@
 """The batch runner: many recordings in sequence through the one analysis, resumable, one summary CSV.
 
-`run_batch(items, out_dir, analyse, export)` analyses each `BatchItem` (app.workflow.batch_inputs) in turn,
-by default with app.workflow.analyse.analyze_file (`default_analyse(options)`), and hands each result to
+`run_batch(items, out_dir, analyze, export)` analyses each `BatchItem` (app.workflow.batch_inputs) in turn,
+by default with app.workflow.analyze.analyze_file (`default_analyze(options)`), and hands each result to
 `export(analysis, base_path) -> BatchOutputs` (the report layer's exporter: app.report.exporter.batch_export):
 - progress on stderr (a bar redrawn in place on a terminal, one line per file otherwise);
 - a file that fails (LoadError, AnalysisError, anything) is recorded with its error and the run goes on;
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from app.paths import atomic_target
 from app.tasks import Cancel, Progress, is_cancelled, run_task
-from app.workflow.analyse import AnalysisOptions, analyze_file
+from app.workflow.analyze import AnalysisOptions, analyze_file
 from app.workflow.batch_inputs import BatchItem, source_stamp
 from app.workflow.results import RecordingAnalysis
 
@@ -38,8 +38,8 @@ SUMMARY_COLUMNS = ("source", "series_key", "status", "resumed", "error", "modali
                    "calibrated", "method", "edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_pct",
                    "lv_mass_g", "beats", "flagged_frames", "notes", "outputs", "seconds")
 
-# analyse(item, on_progress(Progress)) -> RecordingAnalysis
-AnalyseFn = Callable[[BatchItem, Callable[[Progress], None]], RecordingAnalysis]
+# analyze(item, on_progress(Progress)) -> RecordingAnalysis
+AnalyzeFn = Callable[[BatchItem, Callable[[Progress], None]], RecordingAnalysis]
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,11 @@ class BatchSummary:
     interrupted: bool = False
 
 
-def default_analyse(options: AnalysisOptions = AnalysisOptions()) -> AnalyseFn:
-    """The one analysis of a file (app.workflow.analyse.analyze_file) with the options (view, body size,
+def default_analyze(options: AnalysisOptions = AnalysisOptions()) -> AnalyzeFn:
+    """The one analysis of a file (app.workflow.analyze.analyze_file) with the options (view, body size,
     network, strain) of `analyze --out`, as single-file `analyze` applies them."""
 
-    def analyse(item: BatchItem, on_progress: Callable[[Progress], None]) -> RecordingAnalysis:
+    def analyze(item: BatchItem, on_progress: Callable[[Progress], None]) -> RecordingAnalysis:
         from dataclasses import replace
 
         result = run_task(analyze_file(item.path, replace(options, series_key=item.series_key)), on_progress)
@@ -77,7 +77,7 @@ def default_analyse(options: AnalysisOptions = AnalysisOptions()) -> AnalyseFn:
             raise RuntimeError("the analysis returned no result")
         return result
 
-    return analyse
+    return analyze
 
 
 def is_finished(item: BatchItem, out_dir: Path) -> bool:
@@ -94,17 +94,17 @@ def is_finished(item: BatchItem, out_dir: Path) -> bool:
     return bool(old.get("size") == stamp["size"] and old.get("mtime_ns") == stamp["mtime_ns"])
 
 
-def run_batch(items: list[BatchItem], out_dir: str | Path, analyse: AnalyseFn, export: ExportFn,
+def run_batch(items: list[BatchItem], out_dir: str | Path, analyze: AnalyzeFn, export: ExportFn,
               stream: TextIO | None = None, cancel: Cancel = None, workers: int | None = None,
               scheduler: str | None = None) -> BatchSummary:
-    """Analyse the items in order (see the module docstring). cancel: threading.Event or callable;
+    """Analyze the items in order (see the module docstring). cancel: threading.Event or callable;
     when it fires the run stops before the next item with summary.interrupted set (resumable).
     workers / scheduler: one Dask task per item instead, on a local cluster of `workers` processes or the
     cluster at `scheduler` (app/workflow/cohort.py)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if workers or scheduler:
-        return _run_on_cluster(items, out_dir, analyse, export, stream, workers, scheduler)
+        return _run_on_cluster(items, out_dir, analyze, export, stream, workers, scheduler)
     bar = TextProgress(len(items), stream if stream is not None else sys.stderr)
     summary = BatchSummary(out_dir)
     manifest = _read_manifest(out_dir)
@@ -121,7 +121,7 @@ def run_batch(items: list[BatchItem], out_dir: str | Path, analyse: AnalyseFn, e
             def on_progress(p: Progress, i: int = i, item: BatchItem = item) -> None:
                 bar.update(i, item.label, p.fraction, p.message)
 
-            status = _run_one(item, out_dir, analyse, export, on_progress)
+            status = _run_one(item, out_dir, analyze, export, on_progress)
             (summary.done if status["status"] == "ok" else summary.failed).append(item.key)
             bar.line(i, item.label, "ok" if status["status"] == "ok" else f"FAILED: {status['error']}")
             manifest["items"][item.key] = status
@@ -137,7 +137,7 @@ def run_batch(items: list[BatchItem], out_dir: str | Path, analyse: AnalyseFn, e
     return summary
 
 
-def _run_on_cluster(items: list[BatchItem], out_dir: Path, analyse: AnalyseFn, export: ExportFn,
+def _run_on_cluster(items: list[BatchItem], out_dir: Path, analyze: AnalyzeFn, export: ExportFn,
                     stream: TextIO | None, workers: int | None, scheduler: str | None) -> BatchSummary:
     from functools import partial
 
@@ -150,7 +150,7 @@ def _run_on_cluster(items: list[BatchItem], out_dir: Path, analyse: AnalyseFn, e
             manifest["items"][outcome.key] = outcome.value or {"status": "failed", "error": outcome.error}
             _write_json(out_dir / "manifest.json", manifest)
 
-    done = run_cohort(items, partial(_run_one, out_dir=out_dir, analyse=analyse, export=export,
+    done = run_cohort(items, partial(_run_one, out_dir=out_dir, analyze=analyze, export=export,
                                      on_progress=lambda progress: None),
                       key=lambda item: item.key, is_done=partial(is_finished, out_dir=out_dir), workers=workers,
                       scheduler=scheduler, stream=stream if stream is not None else sys.stderr, on_outcome=record,
@@ -172,14 +172,14 @@ def one_core_worker() -> None:
     tune_allocator(over_environment=True)
 
 
-def _run_one(item: BatchItem, out_dir: Path, analyse: AnalyseFn, export: ExportFn,
+def _run_one(item: BatchItem, out_dir: Path, analyze: AnalyzeFn, export: ExportFn,
              on_progress: Callable[[Progress], None]) -> dict[str, Any]:
     started = time.monotonic()
     stamp = source_stamp(item)
     record: dict[str, Any] = {"format": RESULT_FORMAT, "version": 1, "source": {"path": str(item.path), **stamp},
               "series_key": item.series_key, "result": f"{item.result_name}.result.json"}
     try:
-        analysis = analyse(item, on_progress)
+        analysis = analyze(item, on_progress)
         out = export(analysis, out_dir / item.result_name)
         record.update(status="ok", error="", outputs=out.files, summary=out.row, measurements=out.measurements,
                       analysis=analysis.to_json_dict())

@@ -111,7 +111,7 @@ def _dicom_items(folder: Path, dicoms: list[Path]) -> list[BatchItem]:
         from app.data.readers import list_series
 
         series = list_series(folder)
-    except Exception:  # noqa: BLE001 - the readers cannot group them: analyse each file on its own
+    except Exception:  # noqa: BLE001 - the readers cannot group them: analyze each file on its own
         return [BatchItem(p) for p in dicoms]
     mine = {p.resolve() for p in dicoms}
     items: list[BatchItem] = []

@@ -4,7 +4,7 @@ Analysis -> editing: each frame's endocardium, epicardium and LA become `CONTROL
 (open for long-axis borders, closed for the LA and short-axis borders); on short-axis MRI the RV border
 (FrameContours.rv) becomes the closed kind "rv", independent of the LV (a basal slice may hold only RV). Editing ->
 measurements: the smooth splines through the control points become LvContours again (annulus = ends of the
-endocardium, apex = farthest point), which the measuring step (app.workflow.analyse.measure) turns into volumes;
+endocardium, apex = farthest point), which the measuring step (app.workflow.analyze.measure) turns into volumes;
 frames whose controls are still the analysis' own are measured on the analysis' contours (so an edit changes the
 values of the edited frames only).
 """

@@ -183,7 +183,7 @@ class AnalysisEdit(EditCommand):
     index: int
     analysis: RecordingAnalysis | ViewerAnalysis
     keep_edits: bool = True
-    text: str = "analyse recording"
+    text: str = "analyze recording"
     _old: AnalysisSnapshot | None = field(default=None, repr=False)
 
     def apply(self, study: StudyState) -> None:

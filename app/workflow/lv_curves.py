@@ -101,7 +101,7 @@ def trace_curves(
     frame_flags: Mapping[int, Sequence[str]] | None = None,
     rv_contours: Sequence[Sequence[np.ndarray | None]] | None = None,
 ) -> LvCurves:
-    """The curves and quality flags of one recording's contours (arguments as app.workflow.analyse.measure)."""
+    """The curves and quality flags of one recording's contours (arguments as app.workflow.analyze.measure)."""
     if recording.is_stack:
         if rv_contours is None:
             rv_contours = [fc.rv if isinstance(fc, FrameContours) else () for fc in contours_per_frame]

@@ -2,7 +2,7 @@
 
 Everything is recomputed from the (possibly edited) contours by `trace_curves` (the contours as per-frame curves
 with quality flags: app/workflow/lv_curves.py) then `measure_curves` (beats, volumes, notes at the ED/ES given:
-here); the analysis' measuring step (app.workflow.analyse.measure) runs the two, at the first analysis and again
+here); the analysis' measuring step (app.workflow.analyze.measure) runs the two, at the first analysis and again
 after every manual edit, so they stay cheap (benchmarks/measurements.py). `curve_events` is the one rule for ED/ES
 from the curve alone (the analysis' ED/ES step uses it where the detector gives none). The study-level values:
 app.workflow.study_result.

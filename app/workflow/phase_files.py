@@ -2,12 +2,12 @@
 
 Archives and public sets keep the phases experts contour as separate images: CAMUS's `patient0001_4CH_ED` and
 `_4CH_ES` (one echo frame each, per view), ACDC's `patient001_frame01.nii.gz` and `_frame12.nii.gz` (one
-short-axis stack each). Analysed one by one, each is one still frame or one phase: contours and a volume, no
+short-axis stack each). Analyzed one by one, each is one still frame or one phase: contours and a volume, no
 EF. Given together (`analyze ED ES`, or the viewer's Analysis > Join one-phase recordings), the two one-phase
 recordings of one view and one geometry are joined, in the order given, into one recording of both phases:
 a 2-frame echo pair or a two-phase stack, whose analysis takes ED = the larger LV and ES = the smaller and
 gives EDV/ESV/EF (app.analysis.edes_curve.pair_ed_es). Three or more of one view are not joined (which two
-are ED and ES? and a 4-frame "clip" of still frames is no cycle): each is analysed alone, with a line why.
+are ED and ES? and a 4-frame "clip" of still frames is no cycle): each is analyzed alone, with a line why.
 CAMUS's four files of a patient become an A4C pair and an A2C pair: a biplane study. Their timing is unknown:
 nominal, so no heart rate comes from it; the notes name the files.
 """
@@ -116,7 +116,7 @@ def join_where_possible(recordings: Sequence[Recording]) -> tuple[list[Recording
     """(recordings after joining, the index groups of the input each output recording comes from, one line per
     group that could not be joined saying why). Output order: each group at its first recording's place."""
     groups, reasons = joinable_groups(recordings)
-    problems = [f"one phase per file, but not phases of one series ({why}): each is analysed alone" for why in reasons]
+    problems = [f"one phase per file, but not phases of one series ({why}): each is analyzed alone" for why in reasons]
     joined_at = {group[0]: group for group in groups}
     members = {i for g in groups for i in g}
     out, sources = [], []

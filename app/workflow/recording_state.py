@@ -34,7 +34,7 @@ class RecordingState:
     strain: StrainResult | SavedStrain | None = None  # SavedStrain after a restore
     measurements: Measurements | None = None  # app.workflow.results.Measurements
     measure_error: str = ""
-    analysed: bool = False
+    analyzed: bool = False
     edited_keys: set[ContourKey] = field(default_factory=set)
     propagated_keys: set[ContourKey] = field(default_factory=set)  # edited by propagating another frame's edit
     ed_edited: bool = False  # the ED frames were set by hand
@@ -101,7 +101,7 @@ class AnalysisSnapshot:
     confidence: np.ndarray | None
     flagged_frames: tuple[int, ...]
     strain: StrainResult | SavedStrain | None
-    analysed: bool
+    analyzed: bool
     edited_keys: frozenset[ContourKey]
     ed_edited: bool
     es_edited: bool

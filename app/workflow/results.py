@@ -218,7 +218,7 @@ def _beat_json(beat: Beat, volumes_known: bool, method: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, eq=False)
 class RecordingAnalysis:
-    """Everything the analysis (app.workflow.analyse) produced for one recording.
+    """Everything the analysis (app.workflow.analyze) produced for one recording.
 
     labels: (T, H, W) uint8 (or (S, T, H, W) for a stack) in the recording's pixel grid, 0-3.
     contours: FrameContours (2D+t) or a tuple of FrameContours, one per slice (stack).
@@ -263,7 +263,7 @@ class RecordingAnalysis:
 
     def measure_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the measuring step that keep the segmenter's per-frame flags when re-measuring
-        after an edit: app.workflow.analyse.measure(rec, contours, ..., **analysis.measure_kwargs())."""
+        after an edit: app.workflow.analyze.measure(rec, contours, ..., **analysis.measure_kwargs())."""
         return {"confidence": self.confidence, "segmenter_flags": self.segmenter_flags or None}
 
     def with_measurements(self, measurements: Measurements) -> "RecordingAnalysis":

@@ -66,11 +66,11 @@ class RetrackInput:
 
 
 def can_retrack(state: RecordingState) -> bool:
-    """An analysed apical echo clip (strain applies) with label maps and an ED frame."""
+    """An analyzed apical echo clip (strain applies) with label maps and an ED frame."""
     from app.workflow.strain_step import strain_applies
 
     labels = getattr(state.analysis, "labels", None)
-    return (state.analysed and strain_applies(state.recording) and bool(state.ed_frames) and labels is not None
+    return (state.analyzed and strain_applies(state.recording) and bool(state.ed_frames) and labels is not None
             and np.ndim(labels) == 3)
 
 

@@ -1,4 +1,4 @@
-"""The segmenting step of the analysis (app.workflow.analyse): segmentation -> labels -> contours.
+"""The segmenting step of the analysis (app.workflow.analyze): segmentation -> labels -> contours.
 
 `segment_and_trace(recording, segmenter, cancel)` is a task (app.tasks): Progress, then one `Traced`
 (labels, confidence, the segmenter's per-frame flags, the contours). Each frame's contours are published as

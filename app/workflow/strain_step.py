@@ -1,4 +1,4 @@
-"""The strain step of the analysis (app.workflow.analyse): longitudinal strain of an apical echo clip.
+"""The strain step of the analysis (app.workflow.analyze): longitudinal strain of an apical echo clip.
 
 `strain_step(analysis, motion="classical", cancel=None)` is a task (app.tasks): it runs
 app.workflow.strain_pipeline.compute_strain (classical motion by default: no model needed) on apical 2D echo

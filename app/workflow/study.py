@@ -85,7 +85,7 @@ class StudyState:
 
     def set_analysis(self, index: int, analysis: RecordingAnalysis | ViewerAnalysis, keep_edits: bool = False
                      ) -> None:
-        """Take an analysis (app.workflow.analyse; a ViewerAnalysis brings its control contours): its contours
+        """Take an analysis (app.workflow.analyze; a ViewerAnalysis brings its control contours): its contours
         become control points and its measurements are the recording's (measured once, in the analysis).
         With keep_edits the contours of frames edited by hand and hand-set ED/ES stay (the analysis fills in
         the rest, then the recording is measured again); without, the analysis replaces every edit (undo
@@ -113,7 +113,7 @@ class StudyState:
         st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)
         st.flagged_frames = tuple(int(f) for f in analysis.flagged_frames)
         st.strain = analysis.strain
-        st.analysed = True
+        st.analyzed = True
         st.edited_keys = kept_keys
         st.propagated_keys &= kept_keys
         st.ed_edited, st.es_edited = kept_ed, kept_es
@@ -128,7 +128,7 @@ class StudyState:
         st = self.recordings[index]
         return AnalysisSnapshot(st.analysis, {k: dict(d) for k, d in st.contours.items()},
                                 dict(st.made), st.ed_frames,
-                                st.es_frames, st.confidence, st.flagged_frames, st.strain, st.analysed,
+                                st.es_frames, st.confidence, st.flagged_frames, st.strain, st.analyzed,
                                 frozenset(st.edited_keys), st.ed_edited, st.es_edited, frozenset(st.propagated_keys))
 
     def restore_snapshot(self, index: int, snap: AnalysisSnapshot) -> None:
@@ -136,7 +136,7 @@ class StudyState:
         st.analysis, st.contours = snap.analysis, {k: dict(d) for k, d in snap.contours.items()}
         st.made = dict(snap.made)
         st.ed_frames, st.es_frames, st.confidence = snap.ed_frames, snap.es_frames, snap.confidence
-        st.flagged_frames, st.strain, st.analysed = snap.flagged_frames, snap.strain, snap.analysed
+        st.flagged_frames, st.strain, st.analyzed = snap.flagged_frames, snap.strain, snap.analyzed
         st.edited_keys, st.ed_edited, st.es_edited = set(snap.edited_keys), snap.ed_edited, snap.es_edited
         st.propagated_keys = set(snap.propagated_keys)
         self.events.analysis_changed.emit(index)
@@ -329,7 +329,7 @@ class StudyState:
             self.conclusion, self.reviewer = extras.conclusion, extras.reviewer
         self.sent = (*self.sent, *(s for s in extras.sent if s not in self.sent))
         self.remeasure(index)
-        if st.analysed and st.contours and st.measurements is not None:
+        if st.analyzed and st.contours and st.measurements is not None:
             from app.workflow.study_analysis import analysis_from_state
 
             st.analysis = analysis_from_state(st, extras.segmenter, extras.segmenter_flags, extras.rv_left_out)

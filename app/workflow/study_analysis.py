@@ -1,10 +1,10 @@
 """What the viewer runs in its worker, and how its state turns back into analyses and measurements.
 
 `analyze_for_viewer(recording, segmenter=None, cancel=None, strain=True)` is a task (app.tasks): the one
-analysis (app.workflow.analyse.analyze_recording, strain included), then the editable control contours
+analysis (app.workflow.analyze.analyze_recording, strain included), then the editable control contours
 computed off the GUI thread; its result is a `ViewerAnalysis` (the RecordingAnalysis + those controls).
 The study takes the analysis' own measurements (measured once); after an edit `default_measure(state)`
-re-enters the analysis at its measuring step (app.workflow.analyse.measure) with the contours as edited.
+re-enters the analysis at its measuring step (app.workflow.analyze.measure) with the contours as edited.
 `compose_viewer_study(study)`: the study-level values (biplane, LA) by the CLI's rule (app.workflow.study_result).
 """
 
@@ -40,7 +40,7 @@ class ViewerAnalysis:
 def analyze_for_viewer(recording: Recording, *, segmenter: Segmenter | None = None, cancel: Cancel = None,
                        strain: bool = True
                        ) -> Iterator[Progress | ViewerAnalysis]:
-    from app.workflow.analyse import analyze_recording
+    from app.workflow.analyze import analyze_recording
 
     analysis = yield from scaled(analyze_recording(recording, segmenter=segmenter, strain=strain, cancel=cancel),
                                  0.0, ANALYSIS_SHARE)
@@ -102,8 +102,8 @@ def analysis_from_state(state: RecordingState, segmenter: str = "restored",
 
 def default_measure(state: RecordingState) -> Measurements | None:
     """The measurements of the state's contours as edited: the analysis' measuring step
-    (app.workflow.analyse.measure), keeping the segmenter's per-frame flags."""
-    from app.workflow.analyse import measure
+    (app.workflow.analyze.measure), keeping the segmenter's per-frame flags."""
+    from app.workflow.analyze import measure
     from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
 
     contours = lv_contours_per_frame(state)

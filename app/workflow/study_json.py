@@ -55,7 +55,7 @@ def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewe
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "source": {**source_fingerprint(st.recording), "content_key": content_key},
-        "analysed": st.analysed,
+        "analysed": st.analyzed,  # the autosave format's key
         "view": st.recording.view,
         "spacing_mm": [float(v) for v in st.recording.spacing_mm],
         "calibrated": bool(st.recording.calibrated),
@@ -105,7 +105,7 @@ def restore_state(st: RecordingState, data: dict[str, Any]) -> RestoredExtras:
         key = (int(item["slice"]), int(item["frame"]))
         if key in contours:
             st.made[key] = MadeFrame.from_json(item, contours[key])
-    st.analysed = bool(data.get("analysed", bool(contours)))
+    st.analyzed = bool(data.get("analysed", bool(contours)))
     st.ed_frames, st.es_frames = tuple(int(f) for f in ed), tuple(int(f) for f in es)
     conf = data.get("confidence")
     st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)

@@ -132,7 +132,7 @@ def score_result(clip: ClinicalClip, form: str, result: dict, ref_ef_pct: float 
 
 
 def score_patient(path: Path, form: str, folder: Path, ref_ef_pct: float | None, analyze) -> ClipScore:
-    """The patient's clip written as AVI and analysed (`analyze(argv) -> dict`, echo_files._analyze)."""
+    """The patient's clip written as AVI and analyzed (`analyze(argv) -> dict`, echo_files._analyze)."""
     from app.data.writers.nifti_avi import write_avi
 
     codec, size_px = CLIP_EXPORTS[form] or ("mjpeg", None)

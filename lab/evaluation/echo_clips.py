@@ -1,6 +1,6 @@
 """The shipped echo pipeline on real clinical clips (EchoNet-Dynamic A4C AVIs) against the echocardiographer's EF.
 
-`python -m app evaluate echo-clips` runs `analyze --view a4c --no-strain` (app.workflow.analyse.analyze_file, the
+`python -m app evaluate echo-clips` runs `analyze --view a4c --no-strain` (app.workflow.analyze.analyze_file, the
 one analysis of a recording) on every clip of `../shared/data/echonet_clips/` and compares its EF with the clinical
 EF of FileList.csv (method of discs on the expert's ED and ES tracings, which are not shipped). The clips have no
 pixel spacing, so only EF is compared (our EF comes from the pixel-unit disk volumes, which EF does not depend on).
@@ -109,7 +109,7 @@ def beat_extreme_ratios(area: np.ndarray, beats) -> tuple[tuple[float, ...], tup
 def score_clip(path: Path, ref: ClipRef) -> ClipScore:
     """The shipped analysis of one clip (as `analyze PATH --view a4c --no-strain`), scored."""
     from app.tasks import run_task
-    from app.workflow.analyse import AnalysisOptions, analyze_file
+    from app.workflow.analyze import AnalysisOptions, analyze_file
 
     try:
         result = run_task(analyze_file(path, AnalysisOptions(view="a4c", strain=False)))

@@ -29,7 +29,7 @@ QUALITIES = ("good", "fair", "excellent", "poor")
 
 @dataclass(frozen=True)
 class VolumeScore:
-    """One phantom clip analysed by one segmenter."""
+    """One phantom clip analyzed by one segmenter."""
 
     case: str
     segmenter: str
@@ -86,7 +86,7 @@ def _nearest_diff(found, truth) -> float:
 
 def score_clip(name: str, view: str, quality: str, case, segmenter: str, degrade_px: int = 0) -> VolumeScore:
     from app.tasks import run_task as run_to_completion
-    from app.workflow.analyse import analyze_recording
+    from app.workflow.analyze import analyze_recording
 
     truth = case.truth
     recording, labels = case.recording, truth.labels

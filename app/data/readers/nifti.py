@@ -198,7 +198,7 @@ def _refuse_label_map(path: Path, data: np.ndarray) -> None:
     low, high = int(data.min()), int(data.max())
     if 0 <= low and high <= MAX_LABEL_VALUE:
         raise LoadError(path, f"every voxel is {low}-{high}: a label map (give it with --labels) or an empty image, "
-                              "not an image to analyse")
+                              "not an image to analyze")
 
 
 def _check_complete(path: Path, reader, n_voxels: int) -> None:

@@ -57,7 +57,7 @@ FRAME_PAIR_REASON = "an ED/ES pair of frames"
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """How to load and analyse: view and body size override the file's; model / hysteresis pick the echo
+    """How to load and analyze: view and body size override the file's; model / hysteresis pick the echo
     network (analyze --model / --hysteresis); strain with `motion` ("classical" or "learned")."""
 
     view: str | None = None
@@ -92,7 +92,7 @@ def with_body_size(recording: Recording, height_cm: float | None, weight_kg: flo
 
 def analyze_file(path: str | Path, options: AnalysisOptions = AnalysisOptions(), cancel: Cancel = None
                  ) -> Iterator[Progress | RecordingAnalysis]:
-    """Load, then analyse with the options' network and strain (the batch runner's one call)."""
+    """Load, then analyze with the options' network and strain (the batch runner's one call)."""
     yield Progress(0.0, "reading")
     recording = load(path, options)
     segmenter, name = default_segmenter(recording, options.model, options.hysteresis)
@@ -145,7 +145,7 @@ def check_supported(recording: Recording) -> None:
     if recording.n_frames < 1:
         raise AnalysisError("the recording has no frame")
     if recording.is_stack and recording.modality != "mri":
-        raise AnalysisError("only MRI short-axis stacks can be analysed slice by slice")
+        raise AnalysisError("only MRI short-axis stacks can be analyzed slice by slice")
     if recording.modality == "mri" and recording.view in LONG_AXIS_VIEWS:
         raise AnalysisError(f"long-axis cine MR ({recording.view.upper()}) is not supported: the MRI model segments "
                             "short-axis slices; open the short-axis stack")
