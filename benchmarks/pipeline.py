@@ -131,10 +131,12 @@ def _wrap_layout(clock: _Clock):
     """Time the stages of the tree being measured and return its `run(recording) -> analysis` (segmentation,
     contours, ED/ES, measurements and strain). Two layouts: the one analysis use case (app/workflow/analyze.py,
     issue 32, strain inside the task) and the release before it (app/workflow/pipeline.py + with_strain)."""
+    import importlib
     import importlib.util
 
-    if importlib.util.find_spec("app.workflow.analyze") is not None:
-        import app.workflow.analyze as analyze
+    spelt = [m for m in ("app.workflow.analyze", "app.workflow.analyse") if importlib.util.find_spec(m) is not None]
+    if spelt:  # "analyse" before issue 57
+        analyze = importlib.import_module(spelt[0])
         import app.workflow.segment_step as segment_step
         from app.tasks import run_task
 
