@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis import seg_metrics as sm
+from lab.evaluation import seg_metrics as sm
 
 
 def _square(shape, r0, r1, c0, c1, label=1):

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis import seg_metrics as sm
 from app.data.recording import Recording, uniform_frame_times
+from lab.evaluation import seg_metrics as sm
 from lab.evaluation.echo_phase import (  # noqa: F401 - disks_volume_ml: part of this module's API
     degraded_clip,
     disks_volume_ml,
