@@ -152,7 +152,7 @@ def test_offline_centred_window_runs(tiny_models):
 
 
 @pytest.mark.parametrize("model", ["base", "temporal"])
-def test_offline_backward_check_scales_the_confidence_of_a_recurrent_model(tiny_models, model):
+def test_offline_backward_check_scales_the_confidence_of_a_recurrent_model(tiny_models, model, monkeypatch):
     rec = _recording()
     cpu = torch.device("cpu")
     plain = inference.run_to_result(inference.segment_recording(rec, model, device=cpu))
@@ -161,6 +161,11 @@ def test_offline_backward_check_scales_the_confidence_of_a_recurrent_model(tiny_
     assert np.all(checked.confidence <= plain.confidence + 1e-6)
     if model == "base":  # no state: nothing to check, nothing changes
         assert np.array_equal(checked.confidence, plain.confidence)
+    # each frame's confidence is multiplied by the LV agreement of the two passes (here made 0.5 everywhere)
+    monkeypatch.setattr("lab.evaluation.offline_segmentation.lv_dice", lambda a, b: 0.5)
+    halved = inference.run_to_result(segment_offline(rec, model, bidirectional_check=True, device=cpu))
+    factor = 1.0 if model == "base" else 0.5
+    assert np.allclose(halved.confidence, factor * plain.confidence)
 
 
 def test_offline_without_options_is_the_products_segmentation(tiny_models):
