@@ -61,36 +61,58 @@ def test_two_workers_analyze_the_cohort_report_the_corrupt_file_and_resume(cohor
 
 
 def test_a_failing_task_is_reported_and_the_others_finish():
-    def _square_or_fail(n: int) -> int:  # nested: shipped to the workers by value
+    def _square_or_fail(n: int, on_progress) -> int:  # nested: shipped to the workers by value
         if n == 3:
             raise ValueError("three is refused")
         return n * n
 
-    stream = io.StringIO()
+    seen = []
     summary = run_cohort(list(range(6)), _square_or_fail, key=lambda n: f"n{n}", is_done=lambda n: n == 5,
-                         workers=2, stream=stream)
+                         workers=2, on_outcome=lambda o: seen.append((o.key, o.status)))
     assert summary.workers == 2
     assert summary.done == ["n0", "n1", "n2", "n4"] and summary.skipped == ["n5"]
     assert summary.errors == {"n3": "ValueError: three is refused"}
     assert [o.value for o in summary.outcomes if o.status == "ok"] == [0, 1, 4, 16]
-    assert "n3: FAILED: ValueError: three is refused" in stream.getvalue()
+    assert sorted(seen) == [("n0", "ok"), ("n1", "ok"), ("n2", "ok"), ("n3", "failed"), ("n4", "ok"), ("n5", "skipped")]
+    assert not summary.interrupted
+
+
+def test_task_progress_reaches_this_process_and_cancel_stops_the_rest():
+    """As in a local run: a task's progress on a worker comes back (fraction, message, per item), and cancel
+    stops the run with the unfinished items left for the next one."""
+
+    def _slow(n: int, on_progress) -> int:  # nested: shipped to the workers by value
+        import time
+
+        from app.tasks import Progress
+
+        on_progress(Progress(0.5, f"half of {n}"))
+        time.sleep(1.0)
+        return n
+
+    progress, outcomes = [], []
+    summary = run_cohort(list(range(4)), _slow, key=lambda n: f"n{n}", workers=1,
+                         on_progress=lambda key, p: progress.append((key, p.fraction, p.message)),
+                         on_outcome=outcomes.append, cancel=lambda: len(outcomes) >= 1)
+    assert ("n0", 0.5, "half of 0") in progress
+    assert summary.interrupted and summary.done == ["n0"] and len(summary.outcomes) == 1
 
 
 def test_batch_workers_run_one_thread_of_torch_and_of_opencv():
     """Each worker is one task on one core: OpenCV's own pool (2 threads here) would oversubscribe the cores."""
     from app.workflow.batch import one_core_worker
 
-    def _threads(_: int) -> tuple[int, int]:  # nested: shipped to the workers by value
+    def _threads(_: int, on_progress) -> tuple[int, int]:  # nested: shipped to the workers by value
         import cv2
         import torch
 
         return torch.get_num_threads(), cv2.getNumThreads()
 
-    summary = run_cohort(list(range(4)), _threads, workers=2, stream=io.StringIO(), worker_setup=one_core_worker)
+    summary = run_cohort(list(range(4)), _threads, workers=2, worker_setup=one_core_worker)
     assert {o.value for o in summary.outcomes} == {(1, 1)}
 
 
-def _kept_after_free_mb(_: int) -> float:
+def _kept_after_free_mb(_: int, on_progress) -> float:
     """Resident MB still held after a 20 MB buffer is freed in this process (/proc: Linux only)."""
     import numpy as np
 
@@ -111,8 +133,8 @@ def test_batch_workers_keep_freed_frame_buffers_for_the_next_frame():
     allocator as a single analysis does: a freed 20 MB buffer stays in the heap for the next frame."""
     from app.workflow.batch import one_core_worker
 
-    plain = run_cohort([0], _kept_after_free_mb, workers=1, stream=io.StringIO())
-    tuned = run_cohort([0], _kept_after_free_mb, workers=1, stream=io.StringIO(), worker_setup=one_core_worker)
+    plain = run_cohort([0], _kept_after_free_mb, workers=1)
+    tuned = run_cohort([0], _kept_after_free_mb, workers=1, worker_setup=one_core_worker)
     assert plain.outcomes[0].value < 5.0 and tuned.outcomes[0].value > 15.0
 
 
@@ -127,3 +149,30 @@ def test_an_unreachable_scheduler_is_one_clear_line(cohort_inputs, tmp_path, cap
             "--scheduler", "tcp://127.0.0.1:9"]
     assert main(args) == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_batch_on_workers_draws_each_analysis_progress_and_stops_on_cancel(cohort_inputs, tmp_path):
+    """`analyze --out --workers`: the bar shows the analysis running on a worker as the local batch does, and
+    cancel stops before the remaining recordings (which the next run then analyzes)."""
+    from app.report.exporter import ExportOptions, batch_export
+    from app.workflow.analyze import AnalysisOptions
+    from app.workflow.batch import default_analyze, run_batch
+    from app.workflow.batch_inputs import BatchItem
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    items = [BatchItem(cohort_inputs / f"phantom{seed}.dcm") for seed in (1, 2, 3)]
+    analyze, export = default_analyze(AnalysisOptions(strain=False)), batch_export(ExportOptions(kinds=()))
+    stream = Terminal()
+    summary = run_batch(items, tmp_path / "out", analyze, export, stream=stream, workers=1,
+                        cancel=lambda: "phantom1.dcm: ok" in stream.getvalue())
+    text = stream.getvalue()
+    assert summary.interrupted and summary.done == [items[0].key] and not summary.failed
+    frames = [f for f in text.split("\r") if "%|" in f and "phantom1.dcm: " in f]
+    assert frames, text  # the worker's progress, drawn in this process
+    assert "1/3 phantom1.dcm: ok\n" in text and "cancelled: run again to resume" in text
+    again = run_batch(items, tmp_path / "out", analyze, export, stream=io.StringIO(), workers=1)
+    # a task already running when cancelled may still finish and write its result: then it is resumed too
+    assert items[0].key in again.skipped and len(again.skipped + again.done) == 3 and not again.interrupted

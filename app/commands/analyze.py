@@ -6,7 +6,7 @@
     python -m app analyze clip.dcm --labels clip.truth.npz  # measure a given segmentation (no model)
 
 Without --json a short summary is printed. On a terminal, stderr shows a one-line progress bar while each
-recording is analyzed (app/commands/progress_bar.py). Bad input (unreadable file, unknown view, model not
+recording is analyzed (app/workflow/terminal_progress.py). Bad input (unreadable file, unknown view, model not
 installed, labels of the wrong shape) -> one line on stderr, exit 2.
 """
 
@@ -178,13 +178,13 @@ def run(args: argparse.Namespace) -> int:
 
     from app.commands import analyze_pacs
     from app.commands.analyze_io import load_labels, write_masks
-    from app.commands.progress_bar import terminal_bar
     from app.commands.usage import UsageError
     from app.tasks import run_task
     from app.workflow.analyze import analyze_recording, load
     from app.workflow.results import AnalysisError
     from app.workflow.segment_step import default_segmenter
     from app.workflow.study_result import compose_study
+    from app.workflow.terminal_progress import terminal_bar
 
     analyze_pacs.validate(args)
     analyze_pacs.check_nodes(args)

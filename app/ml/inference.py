@@ -75,12 +75,12 @@ class EchoSegmenter:
         self.device = device if device is not None else choose_device()
         self.net, self.card = _load(model, str(self.device))
         self._fmt = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
-        self.net = self.net.to(memory_format=self._fmt)  # ~2x faster on CPU (benchmarks/segmentation.py)
+        self.net = self.net.to(memory_format=self._fmt)  # faster on CPU (benchmarks/NOTES.md)
         self.model = model
         self.size = int(self.card.preprocessing.input_size_px)
         self.temporal = is_recurrent(self.card.network.class_name)
         # The engine and precision the device calls for (app/ml/device.py): ONNX Runtime in float32, or torch
-        # with bf16 autocast where the CPU computes it natively (emulated, it is 7x slower); an explicit `bf16`
+        # with bf16 autocast where the CPU computes it natively (emulated, it is far slower); an explicit `bf16`
         # asks for torch at that precision (False still lets ONNX Runtime run the float32 graph).
         backend = inference_backend(self.device)
         if bf16 is None:

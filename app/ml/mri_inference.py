@@ -81,9 +81,9 @@ def predict_cycle_probs(net, cine_crop: np.ndarray, tta_views: int | None = None
 
 def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
     """(T, S, S) or (T, C, S, S) -> (T, K, S, S) softmax of one forward pass: in ONNX Runtime where the backend is
-    ONNX Runtime and the network runs image by image (app/ml/onnx_mri.py: a CPU without native bf16; a stack
-    1.34x faster than in torch's float32), else torch, in bf16 autocast where the CPU computes bf16 natively (about 2x
-    faster, probabilities within 1e-3 of float32), else float32 (app/ml/device.py decides both)."""
+    ONNX Runtime and the network runs image by image (app/ml/onnx_mri.py: a CPU without native bf16, faster than
+    torch's float32), else torch, in bf16 autocast where the CPU computes bf16 natively (faster, probabilities close
+    to float32's), else float32 (app/ml/device.py decides both; figures in benchmarks/NOTES.md)."""
     import torch
 
     from app.ml.device import cpu_autocast, use_bf16

@@ -3,8 +3,7 @@
 Where inference runs on ONNX Runtime (app.ml.device.inference_backend: a CPU without native bf16, the common
 laptop), a MultiLevelConvLSTMNet whose temporal mode is "none" (every member of the shipped ensemble) is a
 per-image CNN; its graph, exported with any number of images and any height and width (multiples of 4), gives
-torch's float32 probabilities (within 1e-5) 1.5x faster (a member alone), a 10 x 25 stack 1.34x faster
-(benchmarks/mri_segmentation.py, the last table).
+torch's float32 probabilities, faster (figures: benchmarks/NOTES.md, measured by benchmarks/mri_segmentation.py).
 A member with ConvLSTMs stays in torch: its cycle runs over the phases in a loop that a fixed graph would not
 follow.
 

@@ -3,7 +3,8 @@
 `run_batch(items, out_dir, analyze, export)` analyses each `BatchItem` (app.workflow.batch_inputs) in turn,
 by default with app.workflow.analyze.analyze_file (`default_analyze(options)`), and hands each result to
 `export(analysis, base_path) -> BatchOutputs` (the report layer's exporter: app.report.exporter.batch_export):
-- progress on stderr (a bar redrawn in place on a terminal, one line per file otherwise);
+- progress on stderr (app/workflow/terminal_progress.py: a bar redrawn in place on a terminal and one line
+  per finished file);
 - a file that fails (LoadError, AnalysisError, anything) is recorded with its error and the run goes on;
 - per item `<name>.result.json` (status, source size/mtime, measurements, the analysis JSON) and, when
   asked, `<name>.pdf` and other exports; `manifest.json` indexes them; `summary.csv` has one row per
@@ -29,6 +30,7 @@ from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.workflow.analyze import AnalysisOptions, analyze_file
 from app.workflow.batch_inputs import BatchItem, source_stamp
 from app.workflow.results import RecordingAnalysis
+from app.workflow.terminal_progress import TerminalProgress
 
 if TYPE_CHECKING:  # cohort imports dask, only for --workers / --scheduler
     from app.workflow.cohort import Outcome
@@ -100,64 +102,90 @@ def run_batch(items: list[BatchItem], out_dir: str | Path, analyze: AnalyzeFn, e
     """Analyze the items in order (see the module docstring). cancel: threading.Event or callable;
     when it fires the run stops before the next item with summary.interrupted set (resumable).
     workers / scheduler: one Dask task per item instead, on a local cluster of `workers` processes or the
-    cluster at `scheduler` (app/workflow/cohort.py)."""
+    cluster at `scheduler` (app/workflow/cohort.py), with the same progress, cancel and summary."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if workers or scheduler:
-        return _run_on_cluster(items, out_dir, analyze, export, stream, workers, scheduler)
-    bar = TextProgress(len(items), stream if stream is not None else sys.stderr)
+    bar = TerminalProgress(stream if stream is not None else sys.stderr, total=len(items))
     summary = BatchSummary(out_dir)
-    manifest = _read_manifest(out_dir)
     try:
-        for i, item in enumerate(items):
-            if is_cancelled(cancel):
-                summary.interrupted = True
-                bar.line(i, item.label, "cancelled: run again to resume")
-                break
-            if is_finished(item, out_dir):
-                summary.skipped.append(item.key)
-                bar.line(i, item.label, "already done, skipped")
-                continue
-            def on_progress(p: Progress, i: int = i, item: BatchItem = item) -> None:
-                bar.update(i, item.label, p.fraction, p.message)
-
-            status = _run_one(item, out_dir, analyze, export, on_progress)
-            (summary.done if status["status"] == "ok" else summary.failed).append(item.key)
-            bar.line(i, item.label, "ok" if status["status"] == "ok" else f"FAILED: {status['error']}")
-            manifest["items"][item.key] = status
-            _write_json(out_dir / "manifest.json", manifest)
+        if workers or scheduler:
+            _run_on_cluster(items, summary, analyze, export, bar, cancel, workers, scheduler)
+        else:
+            _run_here(items, summary, analyze, export, bar, cancel)
     except KeyboardInterrupt:
         summary.interrupted = True
-        bar.line(len(items) - 1, "", "interrupted: run the same command again to resume")
+        bar.note("interrupted: run the same command again to resume")
     finally:
+        bar.close()
         summary.summary_csv = write_summary(items, out_dir, set(summary.skipped))
-        bar.finish()
     if summary.interrupted and not is_cancelled(cancel):
         raise KeyboardInterrupt
     return summary
 
 
-def _run_on_cluster(items: list[BatchItem], out_dir: Path, analyze: AnalyzeFn, export: ExportFn,
-                    stream: TextIO | None, workers: int | None, scheduler: str | None) -> BatchSummary:
+def _run_here(items: list[BatchItem], summary: BatchSummary, analyze: AnalyzeFn, export: ExportFn,
+              bar: TerminalProgress, cancel: Cancel) -> None:
+    out_dir, manifest, total = summary.out_dir, _read_manifest(summary.out_dir), len(items)
+    for i, item in enumerate(items):
+        if is_cancelled(cancel):
+            summary.interrupted = True
+            bar.note(f"{i + 1}/{total} {item.label}: cancelled: run again to resume")
+            return
+        if is_finished(item, out_dir):
+            summary.skipped.append(item.key)
+            bar.note(f"{i + 1}/{total} {item.label}: already done, skipped")
+            continue
+
+        def on_progress(p: Progress, i: int = i, item: BatchItem = item) -> None:
+            bar.show(i + p.fraction, f"{i + 1}/{total} {item.label}: {p.message}")
+
+        status = _run_one(item, on_progress, out_dir=out_dir, analyze=analyze, export=export)
+        (summary.done if status["status"] == "ok" else summary.failed).append(item.key)
+        bar.note(f"{i + 1}/{total} {item.label}: " + _status_text(status["status"], status["error"]))
+        bar.show(i + 1)
+        manifest["items"][item.key] = status
+        _write_json(out_dir / "manifest.json", manifest)
+
+
+def _run_on_cluster(items: list[BatchItem], summary: BatchSummary, analyze: AnalyzeFn, export: ExportFn,
+                    bar: TerminalProgress, cancel: Cancel, workers: int | None, scheduler: str | None) -> None:
     from functools import partial
 
     from app.workflow.cohort import run_cohort
 
-    manifest, summary = _read_manifest(out_dir), BatchSummary(out_dir)
+    out_dir, manifest, total = summary.out_dir, _read_manifest(summary.out_dir), len(items)
+    labels = {item.key: item.label for item in items}
+    running: dict[str, float] = {}  # key -> fraction of the tasks now running
+    finished = [0]
 
     def record(outcome: Outcome[BatchItem]) -> None:
+        finished[0] += 1
+        running.pop(outcome.key, None)
+        lists = {"ok": summary.done, "skipped": summary.skipped}
+        lists.get(outcome.status, summary.failed).append(outcome.key)
+        text = "already done, skipped" if outcome.status == "skipped" else _status_text(outcome.status,
+                                                                                         outcome.error)
+        bar.note(f"{finished[0]}/{total} {labels[outcome.key]}: {text}")
+        bar.show(finished[0] + sum(running.values()))
         if outcome.status != "skipped":
             manifest["items"][outcome.key] = outcome.value or {"status": "failed", "error": outcome.error}
             _write_json(out_dir / "manifest.json", manifest)
 
-    done = run_cohort(items, partial(_run_one, out_dir=out_dir, analyze=analyze, export=export,
-                                     on_progress=lambda progress: None),
+    def progress(key: str, p: Progress) -> None:
+        running[key] = p.fraction
+        bar.show(finished[0] + sum(running.values()), f"{labels[key]}: {p.message}")
+
+    done = run_cohort(items, partial(_run_one, out_dir=out_dir, analyze=analyze, export=export),
                       key=lambda item: item.key, is_done=partial(is_finished, out_dir=out_dir), workers=workers,
-                      scheduler=scheduler, stream=stream if stream is not None else sys.stderr, on_outcome=record,
+                      scheduler=scheduler, on_outcome=record, on_progress=progress, cancel=cancel,
                       worker_setup=one_core_worker)
-    summary.done, summary.skipped, summary.failed = done.done, done.skipped, done.failed
-    summary.summary_csv = write_summary(items, out_dir, set(summary.skipped))
-    return summary
+    if done.interrupted:
+        summary.interrupted = True
+        bar.note("cancelled: run again to resume")
+
+
+def _status_text(status: str, error: str) -> str:
+    return "ok" if status == "ok" else f"FAILED: {error}"
 
 
 def one_core_worker() -> None:
@@ -172,8 +200,8 @@ def one_core_worker() -> None:
     tune_allocator(over_environment=True)
 
 
-def _run_one(item: BatchItem, out_dir: Path, analyze: AnalyzeFn, export: ExportFn,
-             on_progress: Callable[[Progress], None]) -> dict[str, Any]:
+def _run_one(item: BatchItem, on_progress: Callable[[Progress], None], *, out_dir: Path, analyze: AnalyzeFn,
+             export: ExportFn) -> dict[str, Any]:
     started = time.monotonic()
     stamp = source_stamp(item)
     record: dict[str, Any] = {"format": RESULT_FORMAT, "version": 1, "source": {"path": str(item.path), **stamp},
@@ -243,33 +271,3 @@ def _read_manifest(out_dir: Path) -> dict[str, Any]:
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     with atomic_target(path) as tmp:
         tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-
-
-class TextProgress:
-    """A text progress bar on a stream: redrawn in place on a terminal, plain lines otherwise."""
-
-    def __init__(self, total: int, stream: TextIO, width: int = 24) -> None:
-        self.total, self.stream, self.width = max(total, 1), stream, width
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self._last = 0.0
-
-    def _bar(self, index: int, fraction: float) -> str:
-        overall = (index + max(0.0, min(fraction, 1.0))) / self.total
-        filled = int(round(overall * self.width))
-        return f"[{'#' * filled}{'.' * (self.width - filled)}] {index + 1}/{self.total}"
-
-    def update(self, index: int, label: str, fraction: float, message: str = "") -> None:
-        now = time.monotonic()
-        if not self.tty or now - self._last < 0.1:
-            return
-        self._last = now
-        self.stream.write(f"\r{self._bar(index, fraction)} {label}: {message[:40]:<40}")
-        self.stream.flush()
-
-    def line(self, index: int, label: str, message: str) -> None:
-        prefix = "\r\x1b[K" if self.tty else ""
-        self.stream.write(f"{prefix}{self._bar(index, 1.0)} {label}: {message}\n")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        self.stream.flush()

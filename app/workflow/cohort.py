@@ -1,13 +1,17 @@
-"""Cohorts on a Dask distributed cluster: one task per recording, failures isolated, resumable.
+"""Cohorts on a Dask distributed cluster: one task per recording, failures isolated, resumable, cancellable.
 
 `run_cohort(items, task, workers=N)` starts a local cluster (N processes, one thread each) and runs
-`task(item)` once per item as one Dask task; `scheduler="tcp://host:8786"` joins an existing cluster instead
-(started with `dask scheduler` and `dask worker`, dask-jobqueue or the Dask Kubernetes operator), so the same
-code runs on one machine or many. The module knows nothing of the analysis: `task` does the work and writes
-its own result (atomically); `is_done(item)` says that a complete result exists, and those items are skipped,
-so re-running the same command resumes. An exception in a task, or a worker that dies, marks that item
-failed with its error; the other items go on. Progress: dask.distributed's text bar on a terminal, one line
-per finished item otherwise.
+`task(item, on_progress)` once per item as one Dask task; `scheduler="tcp://host:8786"` joins an existing
+cluster instead (started with `dask scheduler` and `dask worker`, dask-jobqueue or the Dask Kubernetes
+operator), so the same code runs on one machine or many. The module knows nothing of the analysis: `task` does
+the work and writes its own result (atomically); `is_done(item)` says that a complete result exists, and those
+items are skipped, so re-running the same command resumes. An exception in a task, or a worker that dies,
+marks that item failed with its error; the other items go on.
+
+Progress and cancel as in a local run (app.tasks): the task's `on_progress(Progress)` on the worker is sent,
+throttled, as a Dask event to this process, where `on_progress(key, Progress)` receives it (fraction and
+message; partial results stay on the worker); `cancel` stops the run: tasks not finished are cancelled and the
+summary says `interrupted`. The module prints nothing: the caller shows outcomes and progress.
 
 The task and the items are shipped to the workers with cloudpickle: they must be importable there (the
 workers run the same installation of the app) and carry no open files or locks.
@@ -17,14 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
+import queue
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from distributed.diagnostics.plugin import WorkerPlugin  # this module is imported only to run on Dask
+
+from app.tasks import Cancel, Progress, ProgressFn, is_cancelled
 
 if TYPE_CHECKING:
     from distributed import Client, Future, Worker
@@ -32,6 +39,8 @@ if TYPE_CHECKING:
 Item = TypeVar("Item")
 STATUSES = ("ok", "failed", "skipped")
 CONNECT_TIMEOUT_S = 20
+PUBLISH_S = 0.25  # a worker sends a task's progress at most this often (and always its end)
+POLL_S = 0.1  # how often this process looks for finished tasks, progress and cancel
 
 
 @dataclass(frozen=True)
@@ -49,9 +58,13 @@ class Outcome(Generic[Item]):
 
 @dataclass(frozen=True)
 class CohortSummary:
+    """The outcomes in the items' order (items a cancelled run did not finish have none), the cluster's
+    worker count, the wall time, and whether `cancel` stopped the run."""
+
     outcomes: tuple[Outcome[Any], ...]
     workers: int
     wall_s: float
+    interrupted: bool = False
 
     def _keys(self, status: str) -> list[str]:
         return [o.key for o in self.outcomes if o.status == status]
@@ -73,11 +86,34 @@ class CohortSummary:
         return {o.key: o.error for o in self.outcomes if o.status == "failed"}
 
 
-def guarded(task: Callable[[Item], object], item: Item) -> tuple[str, str, object, float]:
-    """Run task(item) on a worker: (status, error, value, seconds); an exception is the item's error."""
+class _Publisher:
+    """A task's ProgressFn on a worker: (key, fraction, message) as a Dask event under `topic`, throttled."""
+
+    def __init__(self, topic: str, key: str) -> None:
+        self.topic, self.key = topic, key
+        self._sent_s = float("-inf")
+
+    def __call__(self, progress: Progress) -> None:
+        from distributed import get_worker
+
+        now = time.monotonic()
+        if now - self._sent_s < PUBLISH_S and progress.fraction < 1.0:
+            return
+        self._sent_s = now
+        get_worker().log_event(self.topic, [self.key, float(progress.fraction), str(progress.message)])
+
+
+def _ignore(progress: Progress) -> None:
+    pass
+
+
+def guarded(task: Callable[[Item, ProgressFn], object], item: Item, key: str = "",
+            topic: str = "") -> tuple[str, str, object, float]:
+    """Run task(item, on_progress) on a worker: (status, error, value, seconds); an exception is the item's
+    error. With a topic, the task's progress goes to this process as events (see the module docstring)."""
     started = time.perf_counter()
     try:
-        value = task(item)
+        value = task(item, _Publisher(topic, key) if topic else _ignore)
     except Exception as exc:  # noqa: BLE001 - one recording's failure is reported, never raised into the cluster
         text = " ".join(str(exc).split()) or exc.__class__.__name__
         return (
@@ -110,19 +146,20 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None) -> 
         yield client
 
 
-def run_cohort(items: Sequence[Item], task: Callable[[Item], object], *, key: Callable[[Item], str] = str,
-               is_done: Callable[[Item], bool] | None = None, workers: int | None = None,
-               scheduler: str | None = None, stream: TextIO | None = None,
+def run_cohort(items: Sequence[Item], task: Callable[[Item, ProgressFn], object], *,
+               key: Callable[[Item], str] = str, is_done: Callable[[Item], bool] | None = None,
+               workers: int | None = None, scheduler: str | None = None,
                on_outcome: Callable[[Outcome[Item]], None] | None = None,
+               on_progress: Callable[[str, Progress], None] | None = None, cancel: Cancel = None,
                worker_setup: Callable[[], None] | None = None) -> CohortSummary:
-    """Run task(item) for every item not already done, one Dask task each (see the module docstring).
+    """Run task(item, on_progress) for every item not already done, one Dask task each (see the module
+    docstring).
 
     key(item): a unique name (the task key and the summary's); is_done(item): True when a complete result
-    exists (skipped); stream: where progress goes (default stderr); on_outcome: called in this process as
-    each item finishes (e.g. to update an index file); worker_setup(): run once in every worker process
-    before its first task (and in workers that join later), e.g. to pin threads and import the task's
-    libraries."""
-    out = stream if stream is not None else sys.stderr
+    exists (skipped); on_outcome: called in this process as each item finishes (e.g. to update an index file);
+    on_progress(key, Progress): a running task's progress, in this process; cancel: an Event or a callable,
+    looked at every POLL_S; worker_setup(): run once in every worker process before its first task (and in
+    workers that join later), e.g. to pin threads and import the task's libraries."""
     started = time.perf_counter()
     outcomes: dict[str, Outcome[Item]] = {}
     todo: list[Item] = []
@@ -132,20 +169,29 @@ def run_cohort(items: Sequence[Item], task: Callable[[Item], object], *, key: Ca
             raise ValueError(f"two items share the key {name!r}")
         if is_done is not None and is_done(item):
             outcomes[name] = Outcome(name, item, "skipped")
-            _report(outcomes[name], out, on_outcome, tty=False)
+            if on_outcome is not None:
+                on_outcome(outcomes[name])
         else:
             todo.append(item)
-    n_workers = 0
-    if todo:
+    n_workers, interrupted = 0, False
+    if todo and not is_cancelled(cancel):
         with cluster_client(workers, scheduler) as client:
             if worker_setup is not None:
                 client.register_plugin(_WorkerSetup(worker_setup))
             n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-            futures = {client.submit(guarded, task, item, key=f"recording-{key(item)}", pure=False): item
-                       for item in todo}
-            _collect(futures, key, outcomes, out, on_outcome)
-    ordered = tuple(outcomes[key(item)] for item in items)
-    return CohortSummary(ordered, n_workers, time.perf_counter() - started)
+            events: queue.SimpleQueue[tuple[float, list[Any]]] = queue.SimpleQueue()
+            topic = f"cardiotrace-progress-{uuid.uuid4().hex}" if on_progress is not None else ""
+            if topic:
+                client.subscribe_topic(topic, events.put)  # called on the client's event loop: queued for here
+            futures = {client.submit(guarded, task, item, key(item), topic, key=f"recording-{key(item)}",
+                                     pure=False): item for item in todo}
+            interrupted = _collect(client, futures, key, outcomes, on_outcome, events, on_progress, cancel)
+            if topic:
+                client.unsubscribe_topic(topic)
+    else:
+        interrupted = bool(todo)
+    ordered = tuple(outcomes[key(item)] for item in items if key(item) in outcomes)
+    return CohortSummary(ordered, n_workers, time.perf_counter() - started, interrupted)
 
 
 class _WorkerSetup(WorkerPlugin):
@@ -168,34 +214,38 @@ class _WorkerSetup(WorkerPlugin):
         gc.freeze()
 
 
-def _collect(futures: dict[Future[tuple[str, str, object, float]], Item], key: Callable[[Item], str],
-             outcomes: dict[str, Outcome[Item]],
-             stream: TextIO, on_outcome: Callable[[Outcome[Item]], None] | None) -> None:
+def _collect(client: Client, futures: dict[Future[tuple[str, str, object, float]], Item],
+             key: Callable[[Item], str], outcomes: dict[str, Outcome[Item]],
+             on_outcome: Callable[[Outcome[Item]], None] | None, events: queue.SimpleQueue[tuple[float, list[Any]]],
+             on_progress: Callable[[str, Progress], None] | None, cancel: Cancel) -> bool:
+    """Record each task's outcome as it finishes, pass progress on, and stop on cancel: True when cancelled."""
     from distributed import as_completed
 
-    tty = bool(getattr(stream, "isatty", lambda: False)())
-    if tty:  # the library's bar, drawn until every task is finished
-        from distributed import progress
+    pending = as_completed(list(futures))
+    while not pending.is_empty():
+        if is_cancelled(cancel):
+            client.cancel([f for f in futures if key(futures[f]) not in outcomes])
+            return True
+        for future in pending.next_batch(block=False) if pending.has_ready() else ():
+            item = futures[future]
+            name = key(item)
+            try:
+                status, error, value, seconds = future.result()
+            except Exception as exc:  # noqa: BLE001 - the worker died or the task could not run there
+                status, error, value, seconds = "failed", f"{exc.__class__.__name__}: {exc}", None, 0.0
+            outcomes[name] = Outcome(name, item, status, error, value if status == "ok" else None,
+                                     round(seconds, 3))
+            if on_outcome is not None:
+                on_outcome(outcomes[name])
+        _pass_progress(events, outcomes, on_progress)
+        if not pending.has_ready():
+            time.sleep(POLL_S)
+    return False
 
-        with contextlib.redirect_stdout(stream):
-            progress(list(futures))
-    for future in as_completed(list(futures)):
-        item = futures[future]
-        name = key(item)
-        try:
-            status, error, value, seconds = future.result()
-        except Exception as exc:  # noqa: BLE001 - the worker died or the task could not run there
-            status, error, value, seconds = "failed", f"{exc.__class__.__name__}: {exc}", None, 0.0
-        outcomes[name] = Outcome(name, item, status, error, value if status == "ok" else None, round(seconds, 3))
-        _report(outcomes[name], stream, on_outcome, tty)
 
-
-def _report(outcome: Outcome[Item], stream: TextIO, on_outcome: Callable[[Outcome[Item]], None] | None,
-            tty: bool) -> None:
-    if on_outcome is not None:
-        on_outcome(outcome)
-    if not tty or outcome.status == "failed":
-        text = {"ok": f"ok ({outcome.seconds:.1f} s)", "skipped": "already done, skipped"}.get(
-            outcome.status, f"FAILED: {outcome.error}")
-        stream.write(f"{outcome.key}: {text}\n")
-        stream.flush()
+def _pass_progress(events: queue.SimpleQueue[tuple[float, list[Any]]], outcomes: dict[str, Any],
+                   on_progress: Callable[[str, Progress], None] | None) -> None:
+    while not events.empty():
+        _, (name, fraction, message) = events.get()
+        if on_progress is not None and name not in outcomes:  # late news of a finished task is dropped
+            on_progress(name, Progress(fraction, message))

@@ -1,4 +1,5 @@
-"""The terminal progress bar of `analyze PATH`: drawn on stderr when it is a terminal, nothing otherwise."""
+"""The terminal progress of `analyze PATH` and of the batch (app/workflow/terminal_progress.py, on tqdm): drawn
+on stderr when it is a terminal, nothing (or one line per finished file) otherwise."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from app.commands.progress_bar import REDRAW_S, render, terminal_bar
 from app.tasks import Progress
+from app.workflow.terminal_progress import REDRAW_S, TerminalProgress, terminal_bar
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "resources" / "demo"
@@ -24,29 +25,44 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_render_shows_stage_and_percent():
-    assert render(Progress(0.5, "segmenting"), "a4c.dcm", width=10) == "a4c.dcm [#####.....]  50% segmenting"
-    assert render(Progress(1.7), width=4) == "[####] 100%"  # clamped
-
-
 def test_bar_redraws_in_place_throttled_and_wipes_its_line(monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr("app.commands.progress_bar.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("tqdm.std.time", lambda: clock[0])
     stream = FakeTerminal()
-    bar = terminal_bar(stream)
+    bar = terminal_bar(stream, "a4c.dcm")
     bar(Progress(0.1, "segmenting"))
-    bar(Progress(0.2, "segmenting"))  # too soon: skipped
+    clock[0] += 2 * REDRAW_S
+    bar(Progress(0.2, "segmenting"))
+    bar(Progress(0.25, "segmenting"))  # too soon: skipped
     clock[0] += 2 * REDRAW_S
     bar(Progress(0.3, "tracing contours"))
     bar(Progress(1.0, "done"))  # the end is always drawn
     bar.close()
-    lines = stream.getvalue().split("\r")
-    assert [x.split("] ")[1].strip() for x in lines[1:4]] == ["10% segmenting", "30% tracing contours", "100% done"]
-    assert lines[-2].strip() == "" and lines[-1] == ""  # the line is wiped, the cursor back at its start
+    frames = [x.strip() for x in stream.getvalue().split("\r") if x.strip()]
+    shown = [(f.split("%")[0].strip(), f.rsplit(" ", 1)[-1]) for f in frames]
+    assert shown == [("0", "00:00<?"), ("20", "segmenting"), ("30", "contours"), ("100", "done")]
+    assert "a4c.dcm: tracing contours" in frames[2]
+    assert stream.getvalue().endswith("\r")  # wiped: the cursor back at the start of an empty line
 
 
 def test_no_bar_when_stderr_is_not_a_terminal():
     assert terminal_bar(io.StringIO()) is None
+
+
+def test_notes_go_above_the_bar_on_a_terminal_and_are_plain_lines_otherwise():
+    plain = io.StringIO()
+    progress = TerminalProgress(plain, total=3)
+    progress.show(1.5, "2/3 p2.dcm: segmenting")  # nothing drawn in a log
+    progress.note("1/3 p1.dcm: ok")
+    progress.close()
+    assert plain.getvalue() == "1/3 p1.dcm: ok\n"
+    term = FakeTerminal()
+    progress = TerminalProgress(term, total=3)
+    progress.show(1.5, "2/3 p2.dcm: segmenting")
+    progress.note("1/3 p1.dcm: ok")
+    progress.close()
+    text = term.getvalue()
+    assert "1/3 p1.dcm: ok\n" in text and " 50%|" in text and "2/3 p2.dcm: segmenting" in text
 
 
 def _analyze(stderr_tty: bool) -> tuple[str, str]:
