@@ -108,6 +108,34 @@ def test_a_recording_waits_while_a_contour_is_dragged_and_no_edit_is_lost(make_w
     assert saved is not None and saved.data["edited"]
 
 
+def test_the_saved_work_is_restored_in_the_worker_and_the_gui_only_adds_it(make_window, tmp_path, monkeypatch):
+    """Reopening a recording with saved work: reading the autosave, restoring and measuring it (label maps drawn
+    from every frame's contours) ran on the GUI thread and stalled the window; now the reading worker does it."""
+    import app.workflow.reopen as reopen
+
+    path = _write(tmp_path, "clip")
+    first = make_window()
+    first.open_paths([str(path)])
+    assert first.opener.wait_opened()
+    first.mark_current("es")
+    es_frames = first.study[0].es_frames
+    first.close()  # saves the edit; the recording is no longer open anywhere
+    restored_in = []
+    original = reopen.restore_into
+
+    def restore_thread(*args, **kwargs):
+        restored_in.append(threading.current_thread())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(reopen, "restore_into", restore_thread)
+    window = make_window()
+    window.open_paths([str(path)])
+    assert window.opener.wait_opened()
+    assert restored_in and restored_in[0] is not threading.main_thread()
+    assert window.study[0].edes_edited and window.study[0].es_frames == es_frames
+    assert window.statusBar().currentMessage().startswith("Restored the saved analysis and edits of")
+
+
 def test_a_corrupt_file_is_one_error_and_the_next_file_still_opens(make_window, tmp_path, dialogs_seen):
     bad = tmp_path / "broken.dcm"
     bad.write_bytes(b"\0" * 128 + b"DICM" + bytes(range(256)) * 4)

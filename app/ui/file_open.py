@@ -4,23 +4,29 @@
 (app/ui/workers.py: the app's one progress / cancel protocol; the reader stops at its next step when
 cancelled) and each recording is handed on by `loaded(path, series_key, Recording)` on the GUI thread, in
 the order asked (the first recording of a study decides its window, as when the reads were synchronous).
+With `prepare` set, the worker also runs it on each recording and `loaded` carries its result: the window
+restores the saved work there (app.workflow.reopen), which on the GUI thread stalled the window on reopening.
 A folder is listed in the worker too: when it holds several series they come back as
 `series_found(path, tuple of SeriesInfo)` for the user to choose, and are then requested by key.
 A read that fails is `failed(path, one clear line)`. While a mouse button is held (a contour being dragged),
 a recording that arrives waits until it is released: the window switches to it only between two edits.
-The demo A4C DICOM took 140 ms to read on the GUI thread (benchmarks/gui_responsiveness.py, issue 33).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from app.ui.workers import GeneratorWorker
+
+if TYPE_CHECKING:
+    from app.data.recording import Recording
 
 MOUSE_RETRY_MS = 100
 
@@ -28,7 +34,7 @@ MOUSE_RETRY_MS = 100
 class FileOpener(QObject):
     """Queued reads of recordings off the GUI thread (see the module docstring)."""
 
-    loaded = Signal(object, object, object)  # path, series key (or None), Recording
+    loaded = Signal(object, object, object)  # path, series key (or None), Recording (or what `prepare` made of it)
     failed = Signal(object, str)  # path, message
     series_found = Signal(object, tuple)  # folder path, its SeriesInfo (more than one)
     started = Signal(object)  # path
@@ -39,6 +45,9 @@ class FileOpener(QObject):
         self.current: tuple[Path, str | None] | None = None  # being read, or read and waiting for the mouse
         self.worker: GeneratorWorker | None = None
         self._held = None  # what the read returned (a Recording, or a folder's series), until handed on
+        # run on each recording in the worker, after the read (the window: its saved work restored and
+        # measured, app.workflow.reopen); `loaded` then carries what it returns
+        self.prepare: Callable[[Recording], object] | None = None
 
     def request(self, path: str | Path, series_key: str | None = None) -> bool:
         """Queue the read of `path`; False when the same recording is already queued or being read."""
@@ -63,11 +72,13 @@ class FileOpener(QObject):
             worker.wait(timeout_ms)
 
     def wait_opened(self, timeout_s: float = 120.0) -> bool:
-        """Process events until every requested recording is handed on (scripts: screenshots, benchmarks)."""
+        """Process events until every requested recording is handed on and shown, its panels too (they are
+        drawn in the turn of the event loop after its first frame) (scripts: screenshots, benchmarks)."""
         deadline = time.monotonic() + timeout_s
         while self.busy() and time.monotonic() < deadline:
             QApplication.processEvents()
             time.sleep(0.005)
+        QApplication.processEvents()
         return not self.busy()
 
     def _next(self) -> None:
@@ -83,7 +94,8 @@ class FileOpener(QObject):
                 if len(series) > 1:
                     yield series
                     return
-            yield load_recording(path, series_key=key, cancel=cancel)
+            recording = load_recording(path, series_key=key, cancel=cancel)
+            yield recording if self.prepare is None else self.prepare(recording)
 
         worker = GeneratorWorker(job, label=f"opening {path.name}", parent=self)
         worker.succeeded.connect(lambda recording: self._arrived(worker, recording))

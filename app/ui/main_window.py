@@ -9,7 +9,7 @@ import html
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.data.dicom_dates import display_date
@@ -35,6 +35,7 @@ from app.ui.timeline import edit_marks
 from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
 from app.workflow.patients import describe
+from app.workflow.reopen import Reopened
 from app.workflow.view_step import view_note
 
 
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
         self._pending: set[str] = set()
         self.study_windows: list = []  # windows this one opened for other patients' studies
         self.opener = FileOpener(self)  # files are read in a worker, handed on by _place
+        self.opener.prepare = self.controller.reopen  # with their saved work restored there
         self._build()
         self.study_actions = StudyActions(self)
         self.window_actions = build_actions(self)
@@ -131,7 +133,7 @@ class MainWindow(QMainWindow):
         ev.contours_changed.connect(lambda i, keys: self._if_current(i, contours_changed))
         ev.analysis_changed.connect(lambda i: self._if_current(i, lambda: self._later("all")))
         ev.measurements_changed.connect(self._measurements_changed)
-        ev.edes_changed.connect(lambda i: self._if_current(i, self.refresh_frame))
+        ev.edes_changed.connect(lambda i: self._if_current(i, lambda: self._refresh_unless_pending(self.refresh_frame)))
         ev.view_changed.connect(self._view_changed)
         ev.calibration_changed.connect(lambda i: self._if_current(i, self._calibration_changed))
         c = self.controller
@@ -196,9 +198,12 @@ class MainWindow(QMainWindow):
                 return True
         return False
 
-    def _place(self, path: Path, key: str | None, recording) -> None:
-        """A recording read by the opener: into its patient's study, on screen. The edits of the recordings
-        open so far are saved first (the pending autosave), and stay in their studies."""
+    def _place(self, path: Path, key: str | None, read) -> None:
+        """A recording read by the opener (with its saved work: app.workflow.reopen): into its patient's study,
+        on screen. The edits of the recordings open so far are saved first (the pending autosave), and stay in
+        their studies."""
+        reopened = read if isinstance(read, Reopened) else None
+        recording = read.recording if isinstance(read, Reopened) else read
         if self._focus_open(path, key):  # opened meanwhile (e.g. from another window)
             return
         self.controller.save_now()
@@ -207,9 +212,10 @@ class MainWindow(QMainWindow):
         target = choose_window(self, recording, path.name)
         if target is None:
             return
-        index = target.controller.add_recording(recording)
+        index = target.controller.add_recording(recording, reopened)
         self.window_actions.add_recent(str(path))
-        target.show_recording(index)
+        if target.index != index:  # shown when added, unless the study showed another one meanwhile
+            target.show_recording(index)
         target.study_actions.hint_join()
         if target is not self:
             target.raise_()
@@ -226,7 +232,7 @@ class MainWindow(QMainWindow):
 
     def _recording_added(self, index: int) -> None:
         self.recordings.set_item_text(index, self._item_text(index))
-        self.show_recording(index)
+        self.show_recording(index, panels_later=True)
 
     def _item_text(self, index: int) -> str:
         st = self.study[index]
@@ -241,19 +247,25 @@ class MainWindow(QMainWindow):
         if index == self.index:
             fn()
 
-    def show_recording(self, index: int) -> None:
+    def show_recording(self, index: int, panels_later: bool = False) -> None:
+        """Show recording `index`: its frames and its panels, these in the next turn of the event loop with
+        panels_later (a recording just added: its first frame is painted before its curves and tables)."""
         if index < 0 or index >= len(self.study):
             return
         changed = index != self.index
         self.index = index
         if self.recordings.list.currentRow() != index:
-            self.recordings.list.setCurrentRow(index)
+            with QSignalBlocker(self.recordings.list):  # not shown a second time, from the list's own signal
+                self.recordings.list.setCurrentRow(index)
         if changed:
             rec = self.state.recording
             self.slice_index = self._default_slice()
             self.recordings.set_slices(rec.n_slices, self.slice_index)
             self.cine.set_recording(rec, self.slice_index)
-        self.refresh_all()
+        if panels_later:
+            self._later("all")
+        else:
+            self.refresh_all()
 
     def _default_slice(self) -> int:
         """A stack opens on its middle contoured slice (the middle slice before any analysis)."""
@@ -387,13 +399,18 @@ class MainWindow(QMainWindow):
 
     def _view_changed(self, index: int) -> None:
         self.recordings.set_item_text(index, self._item_text(index))
-        self._if_current(index, self.refresh_all)
+        self._if_current(index, self._refresh_unless_pending)
 
     def _calibration_changed(self) -> None:
         self.cine.recording = self.state.recording  # same frames, new pixel size
         self.cine.update_geometry()
         self.cine.fit()
-        self.refresh_all()
+        self._refresh_unless_pending()
+
+    def _refresh_unless_pending(self, refresh=None) -> None:
+        """`refresh` (default refresh_all) now, unless a full refresh is coming in this turn of the event loop."""
+        if "all" not in self._pending:
+            (refresh or self.refresh_all)()
 
     # -- edits (app/ui/edit_actions.py) ---------------------------------------------------------
     def mark_current(self, which: str) -> None:

@@ -20,6 +20,7 @@ from app.data.recording import Recording
 from app.ui.workers import GeneratorWorker, error_text
 from app.workflow import autosave
 from app.workflow.edits import AnalysisEdit, EditCommand
+from app.workflow.reopen import Reopened, reopen
 from app.workflow.results import RecordingAnalysis
 from app.workflow.study import StudyState
 
@@ -93,42 +94,31 @@ class StudyController(QObject):
             self.error.emit("Cannot open", f"{path}\n\n{error_text(exc)}")
             return None
 
-    def add_recording(self, recording: Recording) -> int:
-        index = self.study.add_recording(recording)
-        if recording.source_path is not None:
-            self.restore(index)
-        return index
-
-    def restore(self, index: int) -> bool:
-        """Restore the autosaved state of a recording; a corrupt file is reported, not fatal. A legacy
-        side-car beside the source is read and copied to the user data folder."""
-        rec = self.study[index].recording
-        key = self.study.save_key(index)
-        try:
-            found = autosave.find_saved(key, rec.source_path, rec.series_description)
-        except autosave.StudyFileError as exc:
-            self.error.emit("Saved state unreadable", f"{exc}\n\nThe recording opens without it.")
-            return False
-        if found is None:
-            return False
-        path = found.path
-        if not autosave.matches_source(found.data, rec, key):
-            self.error.emit("Saved state does not match",
-                            f"{path} was saved for a different version of this recording; it is not applied.")
-            return False
+    def add_recording(self, recording: Recording, reopened: Reopened | None = None) -> int:
+        """Add a recording with its saved work restored (app.workflow.reopen: done here when the worker that read
+        it has not done it already); a saved state that cannot be used is reported, not fatal."""
+        if reopened is None:
+            reopened = self.reopen(recording)
         self._restoring = True
         try:
-            self.study.restore_json(index, found.data)
-        except (ValueError, KeyError, TypeError) as exc:
-            self.error.emit("Saved state unreadable", f"{path}: {exc}\n\nThe recording opens without it.")
-            return False
+            index = self.study.add_restored(reopened.state, reopened.extras)
         finally:
             self._restoring = False
-        if found.legacy:
-            self._migrate(index, key, path)
+        if reopened.problem is not None:
+            self.error.emit(*reopened.problem)
+        if reopened.extras is None:
+            return index
+        if reopened.legacy and reopened.saved_path is not None:
+            self._migrate(index, self.study.save_key(index), reopened.saved_path)
         self.message.emit(f"Restored the saved analysis and edits of {self.study[index].name}"
-                          + (f" (from {path}, now kept in {autosave.user_data_dir()})" if found.legacy else ""))
-        return True
+                          + (f" (from {reopened.saved_path}, now kept in {autosave.user_data_dir()})"
+                             if reopened.legacy else ""))
+        return index
+
+    def reopen(self, recording: Recording) -> Reopened:
+        """The recording's state with its saved work (app.workflow.reopen); touches nothing of the study, so the
+        worker that reads a file runs it (app/ui/file_open.py)."""
+        return reopen(recording, self.study.measure_fn)
 
     def _migrate(self, index: int, key: str, legacy_path: Path) -> None:
         """Copy a state read from a legacy side-car to the user data folder (the side-car is left alone)."""

@@ -21,11 +21,12 @@ from app.analysis.strain import StrainResult
 from app.data.recording import VIEWS, Recording
 from app.workflow.events import StudyEvents
 from app.workflow.recording_state import KINDS, AnalysisSnapshot, ContourKey, RecordingState
+from app.workflow.reopen import measure_into, restore_into
 from app.workflow.results import Measurements, RecordingAnalysis
 from app.workflow.sent_results import SentResults
 from app.workflow.splines import ControlContour
 from app.workflow.study_analysis import ViewerAnalysis, compose_viewer_study, default_measure
-from app.workflow.study_json import restore_state, state_to_json
+from app.workflow.study_json import RestoredExtras, state_to_json
 
 if TYPE_CHECKING:  # study_result imports this module
     from app.workflow.la_volume import LaVolume
@@ -267,12 +268,7 @@ class StudyState:
     def remeasure(self, index: int, precomputed: Measurements | None = None) -> None:
         """Recompute the measurements (or take `precomputed`, measured by a worker on the same state)."""
         st = self.recordings[index]
-        try:
-            st.measurements = precomputed if precomputed is not None else self.measure_fn(st)
-            st.measure_error = ""
-        except Exception as exc:  # noqa: BLE001 - a contour a user drew badly must not crash the viewer
-            st.measurements = None
-            st.measure_error = f"{type(exc).__name__}: {exc}"
+        measure_into(st, (lambda _: precomputed) if precomputed is not None else self.measure_fn)
         self._compose()
         self.events.measurements_changed.emit(index)
 
@@ -323,21 +319,25 @@ class StudyState:
 
     def restore_json(self, index: int, data: dict[str, Any]) -> None:
         """Restore a recording's state saved by `to_json` (raises ValueError on a malformed file)."""
-        st = self.recordings[index]
-        extras = restore_state(st, data)
+        self._restored(index, restore_into(self.recordings[index], data, self.measure_fn))
+
+    def add_restored(self, state: RecordingState, extras: RestoredExtras | None) -> int:
+        """Add a recording whose state is already restored and measured (app.workflow.reopen, run in the worker
+        that read the file): its views are told as after restore_json."""
+        self.recordings.append(state)
+        index = len(self.recordings) - 1
+        self.events.recording_added.emit(index)
+        if extras is not None:
+            self._restored(index, extras)
+        return index
+
+    def _restored(self, index: int, extras: RestoredExtras) -> None:
         if not self.conclusion and not self.reviewer:
             self.conclusion, self.reviewer = extras.conclusion, extras.reviewer
         self.sent = (*self.sent, *(s for s in extras.sent if s not in self.sent))
-        self.remeasure(index)
-        if st.analyzed and st.contours and st.measurements is not None:
-            from app.workflow.study_analysis import analysis_from_state
-
-            st.analysis = analysis_from_state(st, extras.segmenter, extras.segmenter_flags, extras.rv_left_out)
-            if extras.segmenter_flags:  # measured again with the segmenter's flags, as after the analysis
-                self.remeasure(index)
-                st.analysis = replace(st.analysis, measurements=st.measurements)
-        for signal in (self.events.analysis_changed, self.events.view_changed, self.events.calibration_changed,
-                       self.events.edes_changed):
+        self._compose()
+        for signal in (self.events.analysis_changed, self.events.measurements_changed, self.events.view_changed,
+                       self.events.calibration_changed, self.events.edes_changed):
             signal.emit(index)
 
 

@@ -34,7 +34,7 @@ from app.tasks import Cancel, Progress, is_cancelled
 # `analyze_for_viewer` on a phantom clip), by the modules that pull in the rest.
 # Opening a first DICOM file imported pydicom and its pixel decoders on the GUI thread, a stall before its first
 # frame showed (benchmarks/NOTES.md). They go first.
-# Opening a NIfTI file imports SimpleITK.
+# Opening a NIfTI file imports SimpleITK. Reopening a recording with a saved analysis measures it again.
 ANALYSIS_MODULES = (
     "pydicom",
     "pydicom.pixels",
@@ -56,6 +56,9 @@ ANALYSIS_MODULES = (
     "app.analysis.kalman",
     "app.analysis.motion_classical",
     "app.workflow.strain_pipeline",
+    "app.workflow.analyze",  # also what reopening a saved study measures and composes with
+    "app.workflow.study_result",
+    "app.workflow.biplane",
     "skimage.exposure",
     "skimage.feature",
     "skimage.transform",
