@@ -18,6 +18,8 @@ import numpy as np
 from scipy import ndimage
 from skimage import measure
 
+from app.analysis.masks import components, near_pixels
+
 N_CENTERLINE_POINTS = 120
 CAVITY_LABEL = 1
 MYOCARDIUM_LABEL = 2
@@ -82,10 +84,9 @@ def project_onto_polyline(points_px: np.ndarray, polyline_px: np.ndarray) -> tup
 
 # -- borders ----------------------------------------------------------------------------------
 def _largest_component(mask: np.ndarray) -> np.ndarray:
-    lab, n = ndimage.label(mask)
-    if n <= 1:
+    lab, sizes = components(mask, eight=False)
+    if sizes.size <= 1:
         return mask
-    sizes = ndimage.sum(mask, lab, index=np.arange(1, n + 1))
     result: np.ndarray = lab == (1 + int(np.argmax(sizes)))
     return result
 
@@ -121,10 +122,9 @@ def endocardial_border(labels: np.ndarray, smooth_px: float = 2.0) -> np.ndarray
         raise ValueError("labels need an LV cavity (1) and myocardium (2) of at least 20 pixels each")
     contours = measure.find_contours(np.pad(cavity, 1).astype(np.float32), 0.5)
     ring = max(contours, key=len)[:-1] - 1.0  # closed (row, col); drop the repeated end
-    near_myo = ndimage.binary_dilation(myo, structure=np.ones((3, 3), bool))
     rr = np.clip(np.round(ring[:, 0]).astype(int), 0, labels.shape[0] - 1)
     cc = np.clip(np.round(ring[:, 1]).astype(int), 0, labels.shape[1] - 1)
-    start, length = _longest_true_run(near_myo[rr, cc])
+    start, length = _longest_true_run(near_pixels(myo, rr, cc))
     run = np.roll(ring, -start, axis=0)[:length][:, ::-1]  # -> (x, y)
     if length < 10:
         raise ValueError("endocardial border too short")

@@ -16,11 +16,10 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 
 from app.analysis.cyclic_runs import close_short_runs, cyclic_slice, longest_run
 from app.analysis.label_islands import reassign_islands
-from app.analysis.masks import label_box, largest_component, outer_contour
+from app.analysis.masks import label_box, largest_component, near_pixels, outer_contour
 from app.analysis.polylines import (  # noqa: F401  (re-exported: the public contour helpers)
     as_points,
     contour_length,
@@ -223,12 +222,10 @@ def _across(points: np.ndarray, region: np.ndarray, labels: np.ndarray) -> tuple
 
 def _near(points: np.ndarray, labels: np.ndarray, value: int) -> np.ndarray:
     """(N,) bool: a pixel of `value` lies within one pixel of each point."""
-    near = ndimage.binary_dilation(labels == value, structure=np.ones((3, 3), bool))
     h, w = labels.shape
     cols = np.clip(np.floor(points[:, 0] + 0.5).astype(int), 0, w - 1)
     rows = np.clip(np.floor(points[:, 1] + 0.5).astype(int), 0, h - 1)
-    result: np.ndarray = near[rows, cols]
-    return result
+    return near_pixels(labels == value, rows, cols)
 
 
 def _open_endocardium(outline: np.ndarray, labels: np.ndarray) -> np.ndarray | None:

@@ -13,15 +13,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-EIGHT = np.ones((3, 3), bool)
+from app.analysis.masks import components
 
 
 def island_mask(labels: np.ndarray, cls: int) -> np.ndarray:
     """(H, W) bool: pixels of class `cls` outside its largest 8-connected component."""
-    comp, n = ndimage.label(labels == cls, structure=EIGHT)
-    if n < 2:
+    comp, sizes = components(labels == cls)
+    if sizes.size < 2:
         return np.zeros(labels.shape, bool)
-    sizes = np.bincount(comp.ravel())[1:]
     result: np.ndarray = (comp > 0) & (comp != int(np.argmax(sizes)) + 1)
     return result
 
