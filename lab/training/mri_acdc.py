@@ -11,7 +11,8 @@ the augmentation of lab/training/mri_augment.py (rotation, flip, zoom 0.7-1.4, i
 Loss: cross-entropy + soft Dice of the three structures, plus --boundary-weight W x the scale-balanced boundary
 loss of the three (lab/training/losses.boundary_loss: a small systolic cavity drawn a pixel too wide costs as much
 as a large diastolic one, and the thin myocardium's borders count as much as the pools').
-Resumable: checkpoints/mri_acdc_<fold>[_TAG]/last.pt.
+Resumable: checkpoints/mri_acdc_<fold>[_TAG]/last.pt (read onto the CPU first: a run begun on a GPU resumes anywhere).
+Trains on CUDA where there is one (app.ml.device.choose_device; CARDIOTRACE_DEVICE=cpu keeps it on the CPU).
 `python -m app evaluate mri-acdc` scores the folds; `train mri-seg-acdc --publish` ships them as an ensemble.
 """
 
@@ -84,7 +85,8 @@ def segmentation_loss(logits, target, dice_weight: float = 0.5, dice: str = "bat
         from lab.training.losses import boundary_distances, boundary_loss
 
         classes = tuple(range(1, logits.shape[1]))
-        distance, perimeter = (torch.from_numpy(a) for a in boundary_distances(target.numpy(), classes))
+        distance, perimeter = (torch.from_numpy(a).to(target.device)
+                               for a in boundary_distances(target.cpu().numpy(), classes))
         loss = loss + boundary_weight * boundary_loss(probs, target, distance, perimeter, classes)
     return loss
 
@@ -93,14 +95,17 @@ class Trainer:
     def __init__(self, args: argparse.Namespace, argv: list[str]):
         import torch
 
+        from app.ml.device import choose_device
+
         torch.set_num_threads(args.threads)
         torch.manual_seed(args.seed)
+        self.device = choose_device()  # CUDA where there is one (CARDIOTRACE_DEVICE overrides)
         self.args, self.argv = args, argv
         self.rng = np.random.default_rng(args.seed + 17 * (0 if args.fold == "all" else int(args.fold) + 1))
         train_ids, _ = fold_patients(args.data, args.fold)
         everyone = {p.patient: p for p in load_all(args.data, CHECKPOINTS_DIR / "mri_data")}
         self.train: list[AcdcSlices] = [everyone[p] for p in train_ids]
-        self.net = build_net(args)
+        self.net = build_net(args).to(self.device)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=args.lr, weight_decay=1e-4)
         self.ckpt = run_dir(args.fold, args.tag) / "last.pt"
         self.step, self.losses = 0, []
@@ -131,7 +136,9 @@ class Trainer:
                 image = scanner(image, self.rng)
             images.append(image)
             labels.append(label[0])
-        return torch.from_numpy(np.stack(images))[:, None], torch.from_numpy(np.stack(labels).astype(np.int64))
+        x = torch.from_numpy(np.stack(images))[:, None]
+        y = torch.from_numpy(np.stack(labels).astype(np.int64))
+        return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
     def train_step(self) -> float:
         from app.ml.device import cpu_autocast
@@ -141,7 +148,7 @@ class Trainer:
         for group in self.opt.param_groups:
             group["lr"] = lr
         self.net.train()
-        with cpu_autocast(self.args.bf16):
+        with cpu_autocast(self.args.bf16 and self.device.type == "cpu"):  # CUDA trains in float32
             logits = self.net(x)[:, 0]
         loss = segmentation_loss(logits.float(), y, dice=self.args.dice, boundary_weight=self.args.boundary_weight)
         self.opt.zero_grad()
