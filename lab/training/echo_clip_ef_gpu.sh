@@ -3,7 +3,10 @@
 # then per config and fold the soup of its seeds (lab/training/soup.py). Reads the pack of
 # lab/training/echo_clip_ef_pack.py (folder P, default .gpu); lab/notes/echo_clip_ef.md has the figures.
 # usage (repo root): bash lab/training/echo_clip_ef_gpu.sh STEPS DEADLINE_S OUT [RUN ...]
-#   RUN = config:ef_weight:seed (default: ef weight 1.0 and 0.3, seeds 0-2); OUT gets seed 0's and the soups' U-Nets
+#   RUN = config:ef_weight:seed[:area_weight] (default: ef weight 1.0 and 0.3, seeds 0-2, no area term); area_weight
+#   adds --area-weight: the relative LV area of the CAMUS and phantom frames held to their truth while the clips'
+#   EF pulls (the systolic shrink the phantoms showed, lab/notes/echo_clip_ef.md). OUT gets seed 0's and the soups'
+#   U-Nets; with VOLUMES=N also `evaluate volumes --cases N` of each config's all-clips soup (phantoms, exact truth)
 set -u
 STEPS=$1; DEADLINE=$2; OUTDIR=$3; shift 3
 RUNS=("$@"); [ ${#RUNS[@]} -gt 0 ] || RUNS=(w1:1.0:0 w1:1.0:1 w1:1.0:2 w03:0.3:0 w03:0.3:1 w03:0.3:2)
@@ -19,10 +22,11 @@ mk_root() {  # every shipped model linked, echo_seg_base = the pre-fine-tune U-N
 }
 names=(); cfgs=()
 for spec in "${RUNS[@]}"; do
-  IFS=: read -r cfg w seed <<< "$spec"; cfgs+=($cfg)
+  IFS=: read -r cfg w seed area <<< "$spec"; cfgs+=($cfg)
   for fold in 0 1 2 3 all; do
     name=${cfg}s${seed}_f$fold; R=$W/$name; mk_root $R; names+=($name)
     extra=(); [ $fold = all ] || extra=(--fold $fold/4)
+    [ -n "${area:-}" ] && extra+=(--area-weight $area)
     timeout $DEADLINE $PY -m app train echo-clip-ef --data $P/data/camus_a4c --clips $P/data/echonet_clips \
       --events $P/events.json --clip-cache $P/beats.npz --init-from echo_seg_base --models-root $R/models \
       --run $name --steps $STEPS --batch 12 --clips-per-step 4 --lr 2e-4 --ef-weight $w --seed $seed \
@@ -43,6 +47,14 @@ for cfg in $(printf "%s\n" "${cfgs[@]}" | sort -u); do
   done
 done
 wait
+if [ "${VOLUMES:-0}" -gt 0 ]; then  # the phantoms' EF bias of each config's candidate, beside the clips' CV
+  for cfg in $(printf "%s\n" "${cfgs[@]}" | sort -u); do
+    S=$W/soup_${cfg}_fall; [ -f $S/models/echo_seg_base/model.pt ] || S=$W/${cfg}s0_fall
+    CARDIOTRACE_MODELS_DIR=$S/models timeout $DEADLINE $PY -m app evaluate volumes --cases $VOLUMES --segmenter base \
+      --threads 1 --json $OUTDIR/volumes_${cfg}.json > $W/volumes_${cfg}.log 2>&1 &
+  done
+  wait
+fi
 i=0; batch=()
 pack() { [ ${#batch[@]} -gt 0 ] && tar -C $W -cf $OUTDIR/models_$i.tar "${batch[@]}"; i=$((i+1)); batch=(); }
 for name in "${back[@]}"; do
