@@ -54,10 +54,6 @@ class TerminalProgress:
                              ncols=None if sized else FALLBACK_SIZE[0], nrows=None if sized else FALLBACK_SIZE[1],
                              miniters=0, mininterval=REDRAW_S, bar_format=BAR_FORMAT)
 
-    @property
-    def drawn(self) -> bool:
-        return self._bar is not None
-
     def show(self, done: float, message: str = "") -> None:
         """Move the bar to `done` of total with `message` beside it (nothing when not a terminal)."""
         bar = self._bar
