@@ -6,7 +6,6 @@ Outlines are (N, 2) float arrays of (x, y) = (column, row) in pixels, pixel cent
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from scipy import ndimage
 from skimage import measure
@@ -32,6 +31,8 @@ def components(mask: np.ndarray, eight: bool = True) -> tuple[np.ndarray, np.nda
     1..n inside; (n,) their sizes). Labelled by OpenCV (several times faster), whose numbering may differ from
     ndimage's raster order; when two components share the largest size, so that the first of them in ndimage's
     order is the one kept, by ndimage itself."""
+    import cv2  # lazily: a batch's main process imports this module and no analysis library
+
     n, lab, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(mask, np.uint8),
                                                         connectivity=8 if eight else 4, ltype=cv2.CV_32S)
     sizes = stats[1:, cv2.CC_STAT_AREA].astype(np.int64)
@@ -71,6 +72,8 @@ def near_pixels(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndar
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """ndimage.binary_fill_holes (background not 4-connected to the image border becomes foreground) by
     labelling the background once instead of dilating from the border until it stops: the same mask, faster."""
+    import cv2
+
     n, background = cv2.connectedComponents(np.ascontiguousarray(~mask, np.uint8), connectivity=4,
                                             ltype=cv2.CV_32S)  # which pieces touch the border: any numbering
     if n <= 1:
