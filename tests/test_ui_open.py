@@ -17,20 +17,25 @@ def _write(tmp_path, name: str, view: str = "a4c"):
     return write_recording(rec, tmp_path / f"{name}.dcm")
 
 
-@pytest.fixture
-def read_threads(monkeypatch):
-    """The threads the reader ran in."""
-    import app.data.readers as readers
-
+def _threads_running(monkeypatch, module, name: str) -> list:
+    """The threads module.name runs in, from now on (appended as it is called)."""
     seen = []
-    original = readers.load_recording
+    original = getattr(module, name)
 
     def recording_thread(*args, **kwargs):
         seen.append(threading.current_thread())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(readers, "load_recording", recording_thread)
+    monkeypatch.setattr(module, name, recording_thread)
     return seen
+
+
+@pytest.fixture
+def read_threads(monkeypatch):
+    """The threads the reader ran in."""
+    import app.data.readers as readers
+
+    return _threads_running(monkeypatch, readers, "load_recording")
 
 
 def test_the_file_is_read_in_a_worker_and_shown_when_it_arrives(make_window, tmp_path, read_threads):
@@ -120,14 +125,7 @@ def test_the_saved_work_is_restored_in_the_worker_and_the_gui_only_adds_it(make_
     first.mark_current("es")
     es_frames = first.study[0].es_frames
     first.close()  # saves the edit; the recording is no longer open anywhere
-    restored_in = []
-    original = reopen.restore_into
-
-    def restore_thread(*args, **kwargs):
-        restored_in.append(threading.current_thread())
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(reopen, "restore_into", restore_thread)
+    restored_in = _threads_running(monkeypatch, reopen, "restore_into")
     window = make_window()
     window.open_paths([str(path)])
     assert window.opener.wait_opened()

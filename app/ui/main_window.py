@@ -285,8 +285,7 @@ class MainWindow(QMainWindow):
         self._pending.add(what)
 
     def _measurements_changed(self, index: int) -> None:
-        if "all" not in self._pending:  # a full refresh is coming anyway
-            self.refresh_measurements()
+        self._refresh_unless_pending(self.refresh_measurements)
 
     def _flush_pending(self) -> None:
         pending, self._pending = self._pending, set()

@@ -57,10 +57,7 @@ class StudyState:
 
     # -- recordings and analyses ------------------------------------------------------------
     def add_recording(self, recording: Recording) -> int:
-        self.recordings.append(RecordingState(recording=recording, original=recording))
-        index = len(self.recordings) - 1
-        self.events.recording_added.emit(index)
-        return index
+        return self.add_restored(RecordingState(recording=recording, original=recording), None)
 
     def remove_recording(self, index: int) -> RecordingState:
         """Close a recording: take it out of the study (its autosaved state stays in the user data folder).
