@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "evaluate": "score the models on validation data (echo-seg, ed-es, strain, mri-seg)",
     "train": "train a model (echo-seg, ed-es, motion, mri-seg)",
     "pacs": "query and retrieve from a PACS node (echo, find, get)",
+    "adapt": "fine-tune the echo model on this site's corrected studies (offered only if it checks better)",
 }
 
 

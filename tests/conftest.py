@@ -15,12 +15,24 @@ if "CARDIOTRACE_ONNX_CACHE_DIR" not in os.environ:  # the tests' exported graphs
     _onnx_cache = tempfile.mkdtemp(prefix="cardiotrace-test-onnx-")
     os.environ["CARDIOTRACE_ONNX_CACHE_DIR"] = _onnx_cache
     atexit.register(shutil.rmtree, _onnx_cache, True)
+if "CARDIOTRACE_SITE_DIR" not in os.environ:  # a site model of this machine's user never steers the tests
+    _site_dir = tempfile.mkdtemp(prefix="cardiotrace-test-site-")
+    os.environ["CARDIOTRACE_SITE_DIR"] = _site_dir
+    atexit.register(shutil.rmtree, _site_dir, True)
 
 # the test PACS (Orthanc), one per session for every module that asks for it
 from tests.orthanc_fixtures import orthanc, result_studies  # noqa: E402,F401
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def site_dir(tmp_path, monkeypatch) -> Path:
+    """An empty site-model folder for this test only (app/ml/site_model.py; the session's one is shared)."""
+    root = tmp_path / "site"
+    monkeypatch.setenv("CARDIOTRACE_SITE_DIR", str(root))
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -29,11 +29,12 @@ MODEL_FOLDERS = MODEL_NAMES
 LONG_AXIS_FLAG_VIEWS = ("a3c", "plax")  # the views the network's long-axis input flag stands for
 
 
-def _load(model: str, device_str: str):
-    """(net, model card) of an installed model, cached per models folder (tests and bundles switch it)."""
+def _load(model: str, device_str: str, models_root: Path | None = None):
+    """(net, model card) of an installed model (or of the one in models_root: the site's, app/ml/site_model.py),
+    cached per models folder (tests and bundles switch it)."""
     from app.ml.weights import models_dir
 
-    return _load_cached(model, device_str, str(models_dir()))
+    return _load_cached(model, device_str, str(models_root or models_dir()))
 
 
 @lru_cache(maxsize=4)
@@ -67,13 +68,18 @@ class EchoSegmenter:
     """Stateful per-frame segmentation. `reset()` at a new clip, `step(frame)` -> (4, H, W) probabilities."""
 
     def __init__(self, model: str = "temporal", device=None, bf16: bool | None = None, wma_window: int = 0,
-                 long_axis: bool = False):
+                 long_axis: bool = False, models_root: Path | None = None):
         import torch
 
         from app.ml.device import choose_device, inference_backend, use_bf16
 
         self.device = device if device is not None else choose_device()
-        self.net, self.card = _load(model, str(self.device))
+        root = models_root
+        if root is None:
+            from app.ml.weights import models_dir
+
+            root = models_dir()
+        self.net, self.card = _load(model, str(self.device), root)
         self._fmt = torch.channels_last if self.device.type == "cpu" else torch.contiguous_format
         self.net = self.net.to(memory_format=self._fmt)  # faster on CPU (benchmarks/NOTES.md)
         self.model = model
@@ -89,9 +95,7 @@ class EchoSegmenter:
             self.bf16 = bool(bf16) and self.device.type == "cpu"
         self.onnx = None
         if not self.bf16 and backend == "onnxruntime":
-            from app.ml.weights import models_dir
-
-            self.onnx = _onnx_cached(model, str(self.device), str(models_dir()), torch.get_num_threads())
+            self.onnx = _onnx_cached(model, str(self.device), str(root), torch.get_num_threads())
         # The long-axis flag plane (Smistad et al.: set for 3-chamber views) only means something to a network
         # trained with it set; ours saw A4C (and phantom A4C) only, where a set flag is out of distribution and
         # wipes out the LV. the card's preprocessing flag "long_axis_flag_trained" turns it on for a model trained with
@@ -167,14 +171,15 @@ def network_frames(recording: Recording, size: int, slice_index: int = 0, frames
 
 
 def start_segmentation(recording: Recording, model: str, slice_index: int = 0, keep_probabilities: bool = False,
-                       hysteresis_margin: float = 0.0, device=None, wma_window: int = 0
-                       ) -> tuple[EchoSegmenter, np.ndarray, FrameStore]:
-    """The segmenter of `model` for the recording's view, the slice's network input (T, S, S) and an empty
-    store of its frames' results."""
+                       hysteresis_margin: float = 0.0, device=None, wma_window: int = 0,
+                       models_root: Path | None = None) -> tuple[EchoSegmenter, np.ndarray, FrameStore]:
+    """The segmenter of `model` (from models_root, else the installed models) for the recording's view, the
+    slice's network input (T, S, S) and an empty store of its frames' results."""
     shape = recording.slice_frames(slice_index).shape
     if len(shape) != 3 or shape[0] == 0:
         raise ValueError(f"expected (T, H, W) frames, got {shape}")
-    seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS)
+    seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS,
+                        models_root=models_root)
     small, box = network_frames(recording, seg.size, slice_index)
     store = FrameStore(shape, box, recording_sector(recording, slice_index), seg.size, keep_probabilities,
                        hysteresis_margin)
@@ -190,6 +195,7 @@ def segment_recording(
     keep_probabilities: bool = False,
     hysteresis_margin: float = 0.0,
     device=None,
+    models_root: Path | None = None,
 ) -> Iterator[Progress | EchoSegmentation]:
     """Segment every frame, in order (a recurrent model carries its state forward); yields Progress after each
     frame, carrying its labels (app.analysis.partial.FrameLabels, a view into the result's array) so the viewer
@@ -197,10 +203,11 @@ def segment_recording(
 
     cancel: callable (or threading.Event) checked before each frame; when it fires the generator stops
     without a result. hysteresis_margin: a pixel keeps the previous frame's label unless another class is more
-    probable by more than this (app/ml/hysteresis.py).
+    probable by more than this (app/ml/hysteresis.py). models_root: where the model's folder is (the site's,
+    app/ml/site_model.py); the installed models by default.
     """
     seg, small, store = start_segmentation(recording, model, slice_index, keep_probabilities, hysteresis_margin,
-                                           device)
+                                           device, models_root=models_root)
     n = len(small)
     seg.reset()
     for t in range(n):

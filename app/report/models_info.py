@@ -1,4 +1,6 @@
-"""Versions of the installed models for the report: one line per models/<name>/metadata.json."""
+"""Versions of the installed models for the report: one line per models/<name>/metadata.json, and one for the
+site's own echo model where `app adapt` made one (app/ml/site_model.py): the report names every model that may
+have drawn its contours."""
 
 from __future__ import annotations
 
@@ -21,8 +23,17 @@ def installed_models(root: Path | None = None) -> tuple[ModelInfo, ...]:
 
     version: the first 12 hex digits of the weights' sha256 (the model card's provenance, app/ml/model_card.py).
     detail: what the model does and what it learned from, in plain words (app.report.plain_words).
+    A site model (in the user's site folder, whatever `root`) follows the model it stands in for, named
+    "<model> (site)" (site_entry).
     """
-    folder = _models_root(root)
+    site = {m.name: m for m in _site_models()}
+    out = []
+    for info in _shipped_models(_models_root(root)):
+        out += [info] + ([site.pop(site_entry(info.name))] if site_entry(info.name) in site else [])
+    return tuple(out) + tuple(site.values())  # a site model whose shipped model is not installed: at the end
+
+
+def _shipped_models(folder: Path) -> tuple[ModelInfo, ...]:
     if not folder.is_dir():
         return ()
     out = []
@@ -51,6 +62,40 @@ def _detail(card: ModelCard, has_weights: bool, folder: str = "") -> str:
     return "; ".join(parts)
 
 
+def site_entry(name: str) -> str:
+    """The report's and the About box's name of the site model standing in for models/<name>."""
+    return f"{name} (site)"
+
+
+def _site_models() -> tuple[ModelInfo, ...]:
+    from app.ml.site_model import SITE_MODELS, site_model
+    from app.report.plain_words import MODEL_SHORT, MODEL_WORDS
+
+    out = []
+    for name in SITE_MODELS:
+        model = site_model(name)
+        if model is None:
+            continue
+        detail = (f"{MODEL_WORDS[name][0]}; the shipped {MODEL_SHORT[name]} fine-tuned on {model.studies} studies "
+                  f"({model.patients} patients) of this site's corrected frames, {model.date}; "
+                  + ("in use" if model.in_use else "switched off: the shipped model is used"))
+        out.append(ModelInfo(site_entry(name), model.sha256[:12], detail))
+    return tuple(out)
+
+
+def _site_headlines() -> dict[str, str]:
+    """The check a site model passed: its Dice and the shipped model's on the site's held-out patients."""
+    from app.ml.site_model import SITE_MODELS, site_model
+
+    out = {}
+    for name in SITE_MODELS:
+        model = site_model(name)
+        if model is not None and model.dice_site == model.dice_site and model.dice_shipped == model.dice_shipped:
+            out[site_entry(name)] = (f"this site's {model.heldout_patients} held-out patients: mean Dice "
+                                     f"{model.dice_site:.3f} (shipped model {model.dice_shipped:.3f})")
+    return out
+
+
 # models/<name>: (words, key of the model card's provenance.metrics, format) of the figures the About box shows
 _HEADLINES = {
     "echo_seg_base": (("LV Dice", "camus_valid_dice_lv", "{:.3f}"),
@@ -69,7 +114,8 @@ _HEADLINES = {
 
 def headline_figures(root: Path | None = None) -> dict[str, str]:
     """models/<name> -> its validation headline in words ("LV Dice at ED 0.959; LV EF mean abs. error 3.4
-    points"), from each model card's provenance metrics; models without a known or readable figure are left out."""
+    points"), from each model card's provenance metrics; models without a known or readable figure are left out.
+    A site model's entry (site_entry) gives the check it passed on the site's held-out patients."""
     folder = _models_root(root)
     out = {}
     for name, figures in _HEADLINES.items():
@@ -81,4 +127,4 @@ def headline_figures(root: Path | None = None) -> dict[str, str]:
                  if isinstance(metrics.get(key), (int, float)) and metrics[key] == metrics[key]]
         if parts:
             out[name] = "; ".join(parts)
-    return out
+    return {**out, **_site_headlines()}

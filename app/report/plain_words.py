@@ -3,8 +3,9 @@
 `edited_phrases(names)` turns the measurement names that depend on a manual edit (Measurements.edited)
 into sentences a reader understands ("LV end-systolic contour edited", "ES frames set by hand").
 `edit_frames_phrases(section)` names the frames corrected by hand or by propagation and says when the strain
-was re-tracked on them. `contour_source(segmenter, edited)` says who drew the contours. `report_file_name(patient,
-modality)` is the default name of a report: patient, study date and modality.
+was re-tracked on them. `contour_source(segmenter, edited)` says who drew the contours (`contour_model`, in a few
+words for the viewer: which network, shipped or the site's own). `report_file_name(patient, modality)` is the default
+name of a report: patient, study date and modality.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ MODEL_WORDS = {  # models/<name>: (what it does, what it learned from), for read
                 "averaged)", "ACDC short-axis MRI of 80 patients from several scanners, with expert outlines"),
     "view": ("echo view check (ViewNet)", "CAMUS apical 4-chamber images and synthetic 2- and 3-chamber clips"),
 }
+MODEL_SHORT = {"echo_seg_base": "echo U-Net", "echo_seg_temporal": "echo ConvLSTM U-Net",
+               "mri_seg": "MRI networks"}  # models/<name> a segmenter name starts with: the viewer's few words
+SITE_PREFIX = "site model"  # how app.ml.site_model.SiteModel.label starts, in a segmenter name after " + "
 VALUE_WORDS = {"edv_ml": "EDV", "esv_ml": "ESV", "sv_ml": "SV", "ef_pct": "EF", "heart_rate_bpm": "heart rate",
                "lv_mass_g": "myocardial mass", "fac_pct": "FAC", "gls_pct": "GLS", "rv_edv_ml": "RV EDV",
                "rv_esv_ml": "RV ESV", "rv_sv_ml": "RV SV", "rv_ef_pct": "RV EF"}
@@ -66,8 +70,21 @@ def contour_source(segmenter: str, edited: bool = False) -> str:
     else:
         model, _, extra = name.partition(" + ")
         text = f"model: {MODEL_WORDS[model][0]}" if model in MODEL_WORDS else model  # else e.g. "truth labels"
-        text += f", {extra}" if extra else ""
+        text += "".join(f", {e}" for e in extra.split(" + ") if e)  # e.g. the site model, then label hysteresis
     return text + (", corrected by hand" if edited else "")
+
+
+def contour_model(segmenter: str, edited: bool = False) -> str:
+    """contour_source in a few words, for the viewer: "shipped echo U-Net", or "echo U-Net, site model of
+    2026-11-28 (12 studies, abcd1234)" when this site's fine-tune drew them (the user can switch between the two,
+    so the panel must say which), then what ran with it (label hysteresis) and the hand corrections."""
+    model, _, extra = (segmenter or "").strip().partition(" + ")
+    if model not in MODEL_SHORT:
+        return contour_source(segmenter, edited)
+    extras = [e for e in extra.split(" + ") if e]
+    shipped = not any(e.startswith(SITE_PREFIX) for e in extras)
+    words = [("shipped " if shipped else "") + MODEL_SHORT[model], *extras]
+    return ", ".join(words) + (", corrected by hand" if edited else "")
 
 
 def report_file_name(patient: PatientInfo, modality: str, anonymised: bool = False) -> str:

@@ -89,6 +89,10 @@ class WindowActions:
                                "flicker in the cine loop, EF about 1.5 points lower. Applies to the next analysis.")
         self.steady.setChecked(bool(settings().value("steady_contours", False, type=bool)))
         self._apply_steady()
+        from app.ui.site_actions import SiteModelAction
+
+        self.site_model = SiteModelAction(w, analysis)
+        analysis.setToolTipsVisible(True)  # the options' tooltips say what they change (Qt hides menu tooltips)
         help_menu = bar.addMenu("&Help")
         self._add(help_menu, "&About CardioTrace", QKeySequence.StandardKey.HelpContents, w.study_actions.about)
         self.refresh_recent()

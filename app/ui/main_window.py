@@ -22,7 +22,7 @@ from app.ui.curves_panel import CurvesPanel, curve_title
 from app.ui.edit_actions import EditActions
 from app.ui.file_open import FileOpener
 from app.ui.handles import size_handles
-from app.ui.measurements_panel import MeasurementsPanel, edes_source_text, measurement_scope
+from app.ui.measurements_panel import MeasurementsPanel, contours_text, edes_source_text, measurement_scope
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
 from app.ui.side_panel import RecordingsPanel, ToolsPanel
@@ -369,7 +369,9 @@ class MainWindow(QMainWindow):
                                             None if rec.is_stack else biplane, rec.modality, source,
                                             view_note(st.analysis), indexed_values(shown, rec.patient), la,
                                             view=rec.view, study_gls=self.study.gls,
-                                            strain_note=self.edits.retrack.note(index))
+                                            strain_note=self.edits.retrack.note(index),
+                                            contour_source=contours_text(getattr(st.analysis, "segmenter", ""),
+                                                                         bool(st.edited_keys)))
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
         self.beats.show_measurements(None if rec.is_stack else st.measurements, rec.view)
         self.beats.setVisible(bool(self.beats.rows))

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.report.plain_words import contour_model
 from app.workflow.reference_ranges import FLAGS, reference_range
 
 ROWS = (  # (name, label, unit, decimals)
@@ -126,14 +127,16 @@ class MeasurementsPanel(QWidget):
 
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
                           biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "",
-                          indexed=None, la=None, view: str = "", study_gls=None, strain_note: str = "") -> None:
+                          indexed=None, la=None, view: str = "", study_gls=None, strain_note: str = "",
+                          contour_source: str = "") -> None:
         """Fill the table from a Measurements (biplane preferred when given) and a StrainResult.
 
         view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table;
         indexed: app.workflow.indexed.IndexedValues of the recording (rows per BSA when it has one);
         la: the study's app.workflow.la_volume.LaVolume (LA rows, with the biplane values);
         view: the recording's view (the GLS row says whose GLS it is); study_gls: app.workflow.study_result.StudyGls
-        (a row with the mean of two or more apical views); strain_note: what the GLS shown is (re-tracked)."""
+        (a row with the mean of two or more apical views); strain_note: what the GLS shown is (re-tracked);
+        contour_source: which model drew the contours (contours_text)."""
         m = biplane if biplane is not None else measurements
         edited = set(getattr(m, "edited", ()) or ())
         edited |= {"gls_pct"} & set(getattr(measurements, "edited", ()) or ())  # the GLS is this recording's
@@ -175,7 +178,8 @@ class MeasurementsPanel(QWidget):
             parts.append(f"Measurement problem: {error}")
         if view_note:
             parts.append(view_note)
-        self.method.setText(" · ".join(parts))
+        lines = [contour_source] if contour_source else []  # a line of its own: the site's model or the shipped one
+        self.method.setText("\n".join(lines + [" · ".join(parts)]))
 
     def _set_rows(self, rows: tuple) -> None:
         if rows == self.rows:
@@ -239,3 +243,9 @@ def edes_source_text(method: str, fallback: str = "", edited: bool = False) -> s
         return EDES_METHOD_TEXT["manual"]
     text = EDES_METHOD_TEXT.get(method, "")
     return f"{text} ({fallback})" if text and fallback else text
+
+
+def contours_text(segmenter: str, edited: bool = False) -> str:
+    """One line for the user: which model drew the contours ('' before any analysis). The site's own echo model
+    and the shipped one can both be in use (Analysis menu), so the line names the one this analysis ran."""
+    return f"Contours: {contour_model(segmenter, edited)}" if segmenter else ""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import inspect
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Generator, Iterator
 
 import numpy as np
@@ -71,13 +72,20 @@ def contour_kind(recording: Recording) -> Kind:
 def default_segmenter(recording: Recording, model: str = DEFAULT_ECHO_MODEL,
                       hysteresis: float = 0.0) -> tuple[Segmenter, str]:
     """(segmenter, name) for the recording: the MRI network for MRI; for echo the network `model` ("base" or
-    "temporal"), with label hysteresis when `hysteresis` > 0 (echo_segmenter). The segmenter raises
-    AnalysisError when its model is not installed."""
+    "temporal"), with label hysteresis when `hysteresis` > 0 (echo_segmenter), and the site's own fine-tune of it
+    where one passed its check and is switched on (app/ml/site_model.py). The segmenter raises AnalysisError
+    when its model is not installed."""
     if recording.modality == "mri":
         return _mri_segmenter, _mri_segmenter.__name__
-    segmenter = (
-        _echo_segmenter if (model, hysteresis) == (DEFAULT_ECHO_MODEL, 0.0) else echo_segmenter(model, hysteresis)
-    )
+    from app.ml.site_model import active_site_model
+
+    site = active_site_model(f"echo_seg_{model}")
+    if site is not None:
+        segmenter = echo_segmenter(model, hysteresis, site_root=site.folder.parent, site_label=site.label)
+    elif (model, hysteresis) == (DEFAULT_ECHO_MODEL, 0.0):
+        segmenter = _echo_segmenter
+    else:
+        segmenter = echo_segmenter(model, hysteresis)
     return segmenter, segmenter.__name__
 
 
@@ -85,9 +93,11 @@ def _weights_error(exc: Exception, folder: str) -> AnalysisError:
     return AnalysisError(f"segmentation model not installed or unusable: models/{folder} ({exc})")
 
 
-def echo_segmenter(model: str = DEFAULT_ECHO_MODEL, hysteresis: float = 0.0) -> Segmenter:
-    """A segmenter running the echo network `model` ("base" or "temporal"), with label hysteresis
-    (app/ml/hysteresis.py) when `hysteresis` > 0; AnalysisError when the model is not installed."""
+def echo_segmenter(model: str = DEFAULT_ECHO_MODEL, hysteresis: float = 0.0, site_root: Path | None = None,
+                   site_label: str = "") -> Segmenter:
+    """A segmenter running the echo network `model` ("base" or "temporal"), from site_root (a site model's
+    models folder, named by site_label) or the installed models, with label hysteresis (app/ml/hysteresis.py)
+    when `hysteresis` > 0; AnalysisError when the model is not installed."""
 
     def segment(recording: Recording, cancel: Cancel = None) -> Iterator[object]:
         try:
@@ -97,11 +107,13 @@ def echo_segmenter(model: str = DEFAULT_ECHO_MODEL, hysteresis: float = 0.0) -> 
         from app.ml.weights import WeightsError
 
         try:
-            yield from segment_recording(recording, model, cancel=cancel, hysteresis_margin=hysteresis)
+            yield from segment_recording(recording, model, cancel=cancel, hysteresis_margin=hysteresis,
+                                         models_root=site_root)
         except (WeightsError, FileNotFoundError) as exc:
             raise _weights_error(exc, f"echo_seg_{model}") from exc
 
-    segment.__name__ = f"echo_seg_{model}" + (f" + label hysteresis {hysteresis:g}" if hysteresis > 0 else "")
+    segment.__name__ = (f"echo_seg_{model}" + (f" + {site_label}" if site_label else "")
+                        + (f" + label hysteresis {hysteresis:g}" if hysteresis > 0 else ""))
     return segment  # the name is what results, JSON and the report show as the segmenter
 
 

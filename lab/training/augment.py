@@ -1,11 +1,7 @@
-"""Echo augmentations (Smistad et al.) on (T, S, S) float32 0..1 frames + (T, S, S) uint8 labels.
-
-One set of random parameters is drawn per call and applied to every frame, so a sequence stays
-coherent (JPEG quality is drawn per frame: compression noise decorrelates like real video).
-Augmentations: gamma, rotation (<= 10 deg), Gaussian shadows, depth cut, JPEG, blackout rectangles, and
-(clinical > 0, issue 30) the clinical-export degradation of lab.data.degrade: the frames passed through a
-smaller square (64-160 px: multi-scale), blur, MJPEG/MPEG-4 codec, gain and contrast, depth cut, and back to
-the network's size, as a 112 x 112 clinical AVI reaches the network at inference.
+"""The shipped echo networks' augmentations: app/ml/augment.py's, plus (clinical > 0, issue 30) the clinical-export
+degradation of lab.data.degrade: the frames passed through a smaller square (64-160 px: multi-scale), blur,
+MJPEG/MPEG-4 codec, gain and contrast, depth cut, and back to the network's size, as a 112 x 112 clinical AVI
+reaches the network at inference.
 """
 
 from __future__ import annotations
@@ -13,71 +9,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from app.ml import augment as base
 from lab.data.degrade import degrade_clip, labels_after_resize, random_degradation
 
 CLINICAL_SIZES_PX = (64, 80, 96, 112, 112, 128, 160)  # the squares a clip passes through (clinical: 112)
-
-
-def gamma(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return np.power(np.clip(frames, 0.0, 1.0), rng.uniform(0.6, 1.6)).astype(np.float32)
-
-
-def rotate(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator, max_deg: float = 10.0):
-    """Rotate about a point near the apex (top centre): frames linear, labels nearest."""
-    size = frames.shape[-1]
-    centre = (size / 2.0 + rng.uniform(-0.1, 0.1) * size, rng.uniform(0.0, 0.3) * size)
-    matrix = cv2.getRotationMatrix2D(centre, rng.uniform(-max_deg, max_deg), 1.0)
-    warp = lambda a, interp: cv2.warpAffine(a, matrix, (size, size), flags=interp, borderValue=0)  # noqa: E731
-    return (
-        np.stack([warp(f, cv2.INTER_LINEAR) for f in frames]),
-        np.stack([warp(lb, cv2.INTER_NEAREST) for lb in labels]),
-    )
-
-
-def gaussian_shadow(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Multiply by 1 - strength * a Gaussian blob (acoustic shadow / dropout)."""
-    size = frames.shape[-1]
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    cy, cx = rng.uniform(0, size, 2)
-    sy, sx = rng.uniform(0.05, 0.3, 2) * size
-    blob = np.exp(-0.5 * (((yy - cy) / sy) ** 2 + ((xx - cx) / sx) ** 2))
-    return (frames * (1.0 - rng.uniform(0.3, 0.9) * blob)).astype(np.float32)
-
-
-def depth_cut(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
-    """Remove the image bottom from a random depth below the LV (labels there set to background)."""
-    lv_rows = np.nonzero((labels == 1).any(axis=(0, 2)))[0]
-    size = frames.shape[-2]
-    lowest = int(lv_rows.max()) + 1 if lv_rows.size else size // 2
-    if lowest >= size - 1:
-        return frames, labels
-    cut = int(rng.integers(lowest, size))
-    frames, labels = frames.copy(), labels.copy()
-    frames[:, cut:] = 0.0
-    labels[:, cut:] = 0
-    return frames, labels
-
-
-def jpeg(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    out = np.empty_like(frames)
-    for i, frame in enumerate(frames):
-        quality = int(rng.integers(10, 60))
-        ok, buf = cv2.imencode(
-            ".jpg", (np.clip(frame, 0, 1) * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality]
-        )
-        out[i] = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0 if ok else frame
-    return out
-
-
-def blackout(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Zero 1-3 random rectangles (labels unchanged: the net must fill in)."""
-    size = frames.shape[-1]
-    frames = frames.copy()
-    for _ in range(int(rng.integers(1, 4))):
-        h, w = (rng.uniform(0.05, 0.25, 2) * size).astype(int)
-        y, x = rng.integers(0, size - h), rng.integers(0, size - w)
-        frames[:, y : y + h, x : x + w] = 0.0
-    return frames
 
 
 def clinical(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
@@ -95,19 +30,4 @@ def augment(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator, p:
             clinical_p: float = 0.0):
     """(T, S, S) float32 + (T, S, S) uint8 -> augmented copies; each augmentation with probability p, the
     clinical-export degradation (clinical) with probability clinical_p, after the others."""
-    frames = frames.astype(np.float32, copy=True)
-    if rng.random() < p:
-        frames, labels = rotate(frames, labels, rng)
-    if rng.random() < p:
-        frames = gamma(frames, rng)
-    if rng.random() < p * 0.6:
-        frames = gaussian_shadow(frames, rng)
-    if rng.random() < p * 0.4:
-        frames, labels = depth_cut(frames, labels, rng)
-    if rng.random() < p * 0.2:
-        frames = blackout(frames, rng)
-    if clinical_p > 0 and rng.random() < clinical_p:
-        frames, labels = clinical(np.clip(frames, 0.0, 1.0), labels, rng)
-    elif rng.random() < p * 0.5:
-        frames = jpeg(frames, rng)
-    return np.clip(frames, 0.0, 1.0), labels
+    return base.augment(frames, labels, rng, p, degrade=clinical, degrade_p=clinical_p)

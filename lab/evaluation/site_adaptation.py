@@ -1,0 +1,126 @@
+"""Issue 58: the adaptation curve on a simulated site (studies corrected -> accuracy on the site's other patients).
+
+The site: CAMUS valid (50 patients the shipped U-Net never trained on) exported through one fixed clinical export
+unlike the shipped training's (SITE: 112 px, low-quality MJPEG, brighter, flatter contrast, blur, depth cut),
+each patient's two annotated frames (ED, ES) at the network's size. The last NEW patients are the site's new
+patients, scored; the first N (5, 10, 20, 40) play the corrected studies, their expert masks the corrections.
+For each N, the building blocks `app adapt echo-seg` runs (app/ml/site_adapt.py: its patient split, fine-tune,
+check and verdict), then on the new patients: Dice LV / myocardium / LA, EF error (monoplane disks of our masks
+against the expert's, bias and MAE) and our LV area over the expert's at ED and ES, for the shipped model, the
+site model (whatever its verdict) and what the user gets (the site model if accepted, else the shipped one).
+
+    python -m lab.evaluation.site_adaptation --json lab/notes/site_adaptation.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from app.ml import site_adapt
+from app.workflow.site_corrections import CorrectedFrame, CorrectionSet
+from lab.data.degrade import Degradation, degrade_clip
+from lab.training.camus_data import case_paths, load_case, resize_image, resize_labels
+
+SITE = Degradation(size_px=112, codec="mjpeg", quality=35, gain=1.25, gamma=0.75, depth_cut=0.1, blur_sigma_px=0.8)
+SIZE = 128
+
+
+def site_patients(root: Path | None = None) -> list[tuple[str, list[CorrectedFrame], tuple[float, float]]]:
+    """(patient, [ED, ES] frames as the site exports them, spacing_mm at the network size) of CAMUS valid."""
+    out = []
+    for path in case_paths("valid", root):
+        case = load_case(path)
+        clip = degrade_clip(case.images, case.spacing_mm, SITE, labels=case.labels)
+        scale = clip.frames.shape[-1] / SIZE
+        spacing = (clip.spacing_mm[0] * scale, clip.spacing_mm[1] * scale)
+        frames = [CorrectedFrame(f"{case.patient}.json", case.patient, t, "hand", resize_image(clip.frames[t], SIZE),
+                                 resize_labels(clip.labels[t], SIZE)) for t in (0, 1)]
+        out.append((case.patient, frames, spacing))
+    return out
+
+
+def predict(net, frames: list[CorrectedFrame], device) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        x = site_adapt._net_input(np.stack([f.image for f in frames]), device)
+        return net(x).argmax(1).cpu().numpy().astype(np.uint8)
+
+
+def figures(net, new, device) -> dict:
+    """Dice, EF error and LV area ratios of `net` on the new patients."""
+    from lab.evaluation.echo_phase import disks_volume_ml
+
+    frames = [f for _, fs, _ in new for f in fs]
+    dice = site_adapt.score(net, frames, device)
+    ef_err, area_ed, area_es = [], [], []
+    for _, fs, spacing in new:
+        pred = predict(net, fs, device)
+        ours = [disks_volume_ml(p, spacing) for p in pred]
+        truth = [disks_volume_ml(f.labels, spacing) for f in fs]
+        if all(ours) and all(truth):
+            ef_err.append(100 * (1 - ours[1] / ours[0]) - 100 * (1 - truth[1] / truth[0]))
+        ratio = [float((p == 1).sum()) / max(float((f.labels == 1).sum()), 1.0) for p, f in zip(pred, fs, strict=True)]
+        area_ed.append(ratio[0])
+        area_es.append(ratio[1])
+    return {"dice_lv": round(dice.lv, 4), "dice_myo": round(dice.myocardium, 4), "dice_la": round(dice.la, 4),
+            "ef_bias": round(float(np.mean(ef_err)), 2), "ef_mae": round(float(np.mean(np.abs(ef_err))), 2),
+            "ef_n": len(ef_err), "area_ratio_ed": round(float(np.mean(area_ed)), 3),
+            "area_ratio_es": round(float(np.mean(area_es)), 3)}
+
+
+def adapt_row(n: int, corrected, new, steps: int, seed: int, device) -> dict:
+    """One point of the curve: adapt on the first n patients, score on the new ones."""
+    from app.ml.weights import load_model
+
+    frames = tuple(f for _, fs, _ in corrected[:n] for f in fs)
+    corrections = CorrectionSet(frames, n, ())
+    train_p, held_p = site_adapt.split_patients([f.patient for f in frames], seed)
+    start = time.perf_counter()
+    shipped = load_model(site_adapt.MODEL, device)
+    net = load_model(site_adapt.MODEL, device)
+    for _ in site_adapt.fine_tune(net, [f for f in frames if f.patient in train_p], steps, 8, 1e-4, seed, device):
+        pass
+    held = [f for f in frames if f.patient in held_p]
+    accepted, reason = site_adapt.verdict(site_adapt.score(shipped, held, device), site_adapt.score(net, held, device))
+    site = figures(net, new, device)
+    return {"studies": n, "seconds": round(time.perf_counter() - start, 1), "accepted": accepted, "reason": reason,
+            "frames": len(corrections.frames), "site": site}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.ml.device import choose_device
+    from app.ml.weights import load_model
+
+    p = argparse.ArgumentParser(prog="python -m lab.evaluation.site_adaptation", description=__doc__.split("\n")[0])
+    p.add_argument("--counts", default="5,10,20,40", help="corrected studies per point of the curve")
+    p.add_argument("--new", type=int, default=10, help="the site's new patients (the last of CAMUS valid)")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    device = choose_device()
+    patients = site_patients()
+    corrected, new = patients[:-args.new], patients[-args.new:]
+    shipped = figures(load_model(site_adapt.MODEL, device), new, device)
+    print(f"shipped model on {len(new)} new patients: {shipped}", flush=True)
+    rows = []
+    for n in (int(c) for c in args.counts.split(",")):
+        row = adapt_row(n, corrected, new, args.steps, args.seed, device)
+        row["user_gets"] = row["site"] if row["accepted"] else shipped
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    if args.json is not None:
+        args.json.write_text(json.dumps({"site": SITE.__dict__, "new_patients": [p for p, _, _ in new],
+                                         "shipped": shipped, "rows": rows}, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
