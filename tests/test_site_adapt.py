@@ -60,8 +60,8 @@ def test_one_patient_cannot_make_a_site_model():
     assert split_patients([f"P{i}" for i in range(8)], seed=3) == (train, held)
 
 
-def score(lv, myo, la, per_frame):
-    return DiceScore(lv, myo, la, len(per_frame), tuple(per_frame))
+def score(lv, myo, la, per_frame, lv_area_error=0.03):
+    return DiceScore(lv, myo, la, len(per_frame), tuple(per_frame), lv_area_error)
 
 
 def test_the_verdict_needs_enough_frames_a_shown_gain_and_no_structure_worse():
@@ -75,6 +75,8 @@ def test_the_verdict_needs_enough_frames_a_shown_gain_and_no_structure_worse():
     assert not ok and "at least 6" in why  # two frames show nothing
     ok, why = verdict(shipped, score(0.93, 0.83, 0.86, [0.98, 0.75] * 4))  # a mean gain, frames all over
     assert not ok and "not shown at 95 %" in why
+    ok, why = verdict(shipped, score(0.93, 0.83, 0.86, [0.87, 0.88] * 4, lv_area_error=0.08))  # cavities drawn larger
+    assert not ok and "LV area is 8.0 % off" in why
 
 
 def test_a_site_model_that_checks_better_is_offered_and_used(studies, site_dir):

@@ -8,7 +8,9 @@
 3. both networks are scored on the held-out patients' frames (Dice of LV cavity, myocardium, LA);
 4. the site model is written to the user's site folder (app/ml/site_model.py) only if it wins: checked on at
    least MIN_CHECK_FRAMES frames, mean Dice higher by at least MIN_GAIN, the frames' paired gain above zero at
-   one-sided 95 % (a gain on two frames is luck, not evidence), and no structure lower by more than MAX_LOSS.
+   one-sided 95 % (a gain on two frames is luck, not evidence), no structure lower by more than MAX_LOSS, and the LV
+   cavity's area no further from the corrected one than the shipped model's by more than MAX_AREA_LOSS (the
+   volumes and EF come from that area: a better Dice with a systolic cavity drawn larger is no better EF).
    Otherwise it is refused with the reason.
 The model offered is the model that was checked (not retrained on the held-out patients afterwards).
 """
@@ -28,6 +30,7 @@ from app.tasks import Cancel, Progress, is_cancelled
 MODEL = "echo_seg_base"
 MIN_GAIN = 0.005  # mean Dice the site model must gain on held-out patients to be offered
 MAX_LOSS = 0.01  # no structure may lose more than this
+MAX_AREA_LOSS = 0.01  # mean |LV area / corrected LV area - 1| may grow by at most this
 MIN_PATIENTS = 2  # one to learn from, one to check on
 MIN_CHECK_FRAMES = 6  # held-out frames below which no gain can be shown
 Z_95 = 1.645  # one-sided 95 % normal quantile of the paired per-frame gain
@@ -48,6 +51,7 @@ class DiceScore:
     la: float
     frames: int
     per_frame: tuple[float, ...] = ()  # each frame's mean Dice of the three structures, in frame order
+    lv_area_error: float = 0.0  # mean |LV area / corrected LV area - 1| over the frames with a corrected LV
 
     @property
     def mean(self) -> float:
@@ -111,7 +115,8 @@ def adapt_site_model(corrections, steps: int = 300, batch: int = 8, lr: float = 
 
 
 def verdict(shipped: DiceScore, site: DiceScore) -> tuple[bool, str]:
-    """(offered, why) by MIN_CHECK_FRAMES, MAX_LOSS, MIN_GAIN and the paired gain's one-sided 95 % bound."""
+    """(offered, why) by MIN_CHECK_FRAMES, MAX_LOSS, MAX_AREA_LOSS, MIN_GAIN and the paired gain's one-sided 95 %
+    bound."""
     n = min(len(shipped.per_frame), len(site.per_frame))
     if n < MIN_CHECK_FRAMES:
         return False, (f"refused: the held-out patients have {n} corrected frames; at least {MIN_CHECK_FRAMES} are "
@@ -122,6 +127,9 @@ def verdict(shipped: DiceScore, site: DiceScore) -> tuple[bool, str]:
     if losses[worst] > MAX_LOSS:
         return False, (f"refused: on the held-out patients the site model's {worst} Dice is "
                        f"{getattr(site, worst):.3f} against the shipped model's {getattr(shipped, worst):.3f}")
+    if site.lv_area_error > shipped.lv_area_error + MAX_AREA_LOSS:
+        return False, (f"refused: on the held-out patients the site model's LV area is {100 * site.lv_area_error:.1f} "
+                       f"% off the corrected contours against the shipped model's {100 * shipped.lv_area_error:.1f} %")
     if gain < MIN_GAIN:
         return False, (f"refused: on the held-out patients the site model's mean Dice is {site.mean:.3f} against "
                        f"the shipped model's {shipped.mean:.3f} (it must gain at least {MIN_GAIN})")
@@ -172,13 +180,17 @@ def score(net, frames, device) -> DiceScore:
     if not frames:
         return DiceScore(float("nan"), float("nan"), float("nan"), 0)
     per: list[tuple[float, float, float]] = []
+    area: list[float] = []
     with torch.inference_mode():
         for i in range(0, len(frames), 16):
             chunk = frames[i:i + 16]
             pred = net(_net_input(np.stack([f.image for f in chunk]), device)).argmax(1).cpu().numpy()
             per.extend(_dice(p, f.labels) for p, f in zip(pred, chunk, strict=True))
+            area.extend(abs(float((p == 1).sum()) / float((f.labels == 1).sum()) - 1.0)
+                        for p, f in zip(pred, chunk, strict=True) if (f.labels == 1).any())
     lv, myo, la = np.mean(per, axis=0)
-    return DiceScore(float(lv), float(myo), float(la), len(frames), tuple(float(np.mean(d)) for d in per))
+    return DiceScore(float(lv), float(myo), float(la), len(frames), tuple(float(np.mean(d)) for d in per),
+                     float(np.mean(area)) if area else 0.0)
 
 
 def _dice(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:

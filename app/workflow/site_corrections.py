@@ -97,14 +97,17 @@ def study_frames(path: Path, size: int) -> list[CorrectedFrame]:
     recording = _source_recording(data)
     if recording.modality == "mri" or recording.is_stack:
         raise StudySkippedError("not an echo clip (the site model is the echo network)")
-    if content_key(recording) != data.get("source", {}).get("content_key"):
+    if content_key(recording) != (data.get("source") or {}).get("content_key"):
         raise StudySkippedError("the source file no longer holds the frames this work was saved on")
     state = _restored(recording, data)
-    chosen = chosen_frames(state, bool((data.get("report") or {}).get("reviewer", "").strip()))
+    chosen = chosen_frames(state, bool(str((data.get("report") or {}).get("reviewer") or "").strip()))
     if not chosen:
         raise StudySkippedError("no frame corrected by hand, and the study is not signed")
     patient = state.recording.patient.patient_id.strip() or f"study {path.name[:12]}"
-    images, labels = network_pairs(state, sorted(chosen), size)
+    try:
+        images, labels = network_pairs(state, sorted(chosen), size)
+    except (ValueError, IndexError) as exc:
+        raise StudySkippedError(f"its contours cannot be drawn as label maps: {exc}") from exc
     return [CorrectedFrame(path.name, patient, f, chosen[f], im, lb)
             for f, im, lb in zip(sorted(chosen), images, labels, strict=True)]
 
@@ -149,8 +152,7 @@ def _source_recording(data: dict[str, Any]) -> Recording:
     from app.data.readers import load_recording
     from app.data.recording import ECHO_VIEW_NAMES
 
-    source = data.get("source") or {}
-    src = source.get("path")
+    src = (data.get("source") or {}).get("path")
     if not src or not Path(src).exists():
         raise StudySkippedError(f"its recording is not found at {src or '(no path saved)'}")
     try:

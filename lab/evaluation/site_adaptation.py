@@ -1,15 +1,16 @@
 """Issue 58: the adaptation curve on a simulated site (studies corrected -> accuracy on the site's other patients).
 
-The site: CAMUS valid (50 patients the shipped U-Net never trained on) exported through one fixed clinical export
-unlike the shipped training's (SITE: 112 px, low-quality MJPEG, brighter, flatter contrast, blur, depth cut),
-each patient's two annotated frames (ED, ES) at the network's size. The last NEW patients are the site's new
-patients, scored; the first N (5, 10, 20, 40) play the corrected studies, their expert masks the corrections.
+The site: CAMUS valid (50 patients the shipped U-Net never trained on) exported through one fixed export (SITES:
+"export", a clinical export of the kind the shipped training's augmentation covers; "dark", darker, flatter and
+coarser than anything it saw), each patient's two annotated frames (ED, ES) at the network's size. The last NEW
+patients are the site's new patients, scored; the first N (5, 10, 20, 40) play the corrected studies, their expert
+masks the corrections.
 For each N, the building blocks `app adapt echo-seg` runs (app/ml/site_adapt.py: its patient split, fine-tune,
 check and verdict), then on the new patients: Dice LV / myocardium / LA, EF error (monoplane disks of our masks
 against the expert's, bias and MAE) and our LV area over the expert's at ED and ES, for the shipped model, the
 site model (whatever its verdict) and what the user gets (the site model if accepted, else the shipped one).
 
-    python -m lab.evaluation.site_adaptation --json lab/notes/site_adaptation.json
+    python -m lab.evaluation.site_adaptation --site export --json site_export.json
 """
 
 from __future__ import annotations
@@ -27,16 +28,22 @@ from app.workflow.site_corrections import CorrectedFrame, CorrectionSet
 from lab.data.degrade import Degradation, degrade_clip
 from lab.training.camus_data import case_paths, load_case, resize_image, resize_labels
 
-SITE = Degradation(size_px=112, codec="mjpeg", quality=35, gain=1.25, gamma=0.75, depth_cut=0.1, blur_sigma_px=0.8)
+SITES = {  # one fixed export per simulated site
+    "export": Degradation(size_px=112, codec="mjpeg", quality=35, gain=1.25, gamma=0.75, depth_cut=0.1,
+                          blur_sigma_px=0.8),  # a clinical export, within the shipped training's augmentation
+    "dark": Degradation(size_px=80, codec="mpeg4", gain=0.6, gamma=1.8, depth_cut=0.2,
+                        blur_sigma_px=1.5),  # darker, flatter, coarser than anything the shipped training saw
+}
 SIZE = 128
 
 
-def site_patients(root: Path | None = None) -> list[tuple[str, list[CorrectedFrame], tuple[float, float]]]:
+def site_patients(site: Degradation, root: Path | None = None
+                  ) -> list[tuple[str, list[CorrectedFrame], tuple[float, float]]]:
     """(patient, [ED, ES] frames as the site exports them, spacing_mm at the network size) of CAMUS valid."""
     out = []
     for path in case_paths("valid", root):
         case = load_case(path)
-        clip = degrade_clip(case.images, case.spacing_mm, SITE, labels=case.labels)
+        clip = degrade_clip(case.images, case.spacing_mm, site, labels=case.labels)
         scale = clip.frames.shape[-1] / SIZE
         spacing = (clip.spacing_mm[0] * scale, clip.spacing_mm[1] * scale)
         frames = [CorrectedFrame(f"{case.patient}.json", case.patient, t, "hand", resize_image(clip.frames[t], SIZE),
@@ -99,17 +106,21 @@ def main(argv: list[str] | None = None) -> int:
     from app.ml.weights import load_model
 
     p = argparse.ArgumentParser(prog="python -m lab.evaluation.site_adaptation", description=__doc__.split("\n")[0])
+    p.add_argument("--site", choices=sorted(SITES), default="export", help="the simulated site's export (SITES)")
     p.add_argument("--counts", default="5,10,20,40", help="corrected studies per point of the curve")
+    p.add_argument("--shipped-only", action="store_true", help="the shipped model's figures only")
     p.add_argument("--new", type=int, default=10, help="the site's new patients (the last of CAMUS valid)")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     device = choose_device()
-    patients = site_patients()
+    patients = site_patients(SITES[args.site])
     corrected, new = patients[:-args.new], patients[-args.new:]
     shipped = figures(load_model(site_adapt.MODEL, device), new, device)
     print(f"shipped model on {len(new)} new patients: {shipped}", flush=True)
+    if args.shipped_only:
+        return 0
     rows = []
     for n in (int(c) for c in args.counts.split(",")):
         row = adapt_row(n, corrected, new, args.steps, args.seed, device)
@@ -117,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json is not None:
-        args.json.write_text(json.dumps({"site": SITE.__dict__, "new_patients": [p for p, _, _ in new],
-                                         "shipped": shipped, "rows": rows}, indent=1), encoding="utf-8")
+        summary = {"site": args.site, "export": SITES[args.site].__dict__, "new_patients": [p for p, _, _ in new],
+                   "shipped": shipped, "rows": rows}
+        args.json.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return 0
 
 
