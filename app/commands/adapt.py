@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from app.ml.weights import read_card
     from app.workflow.autosave import user_data_dir
     from app.workflow.site_corrections import collect_corrections
-    from app.workflow.terminal_progress import terminal_bar
+    from app.workflow.terminal_progress import run_with_bar
 
     if args.target not in TARGETS:
         raise UsageError(f"adapt: unknown target {args.target!r}; known: {', '.join(TARGETS)}")
@@ -42,30 +42,19 @@ def run(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise UsageError(f"adapt: no folder of saved studies at {folder}")
     size = int(read_card("echo_seg_base").preprocessing.input_size_px or 128)
-    corrections = _with_bar(collect_corrections(folder, size), terminal_bar(sys.stderr, "corrections"))
+    corrections = run_with_bar(collect_corrections(folder, size), sys.stderr, "corrections")
     _print_corrections(corrections)
     if not corrections.frames:
         raise UsageError(f"adapt: no corrected or confirmed echo frames in the studies under {folder}")
     try:
-        outcome = _with_bar(adapt_site_model(corrections, steps=args.steps, seed=args.seed),
-                            terminal_bar(sys.stderr, "site model"))
+        outcome = run_with_bar(adapt_site_model(corrections, steps=args.steps, seed=args.seed), sys.stderr,
+                               "site model")
     except AdaptError as exc:
         raise UsageError(f"adapt: {exc}") from None
     _print_outcome(outcome)
     if args.json is not None:
         args.json.write_text(json.dumps(outcome_json(corrections, outcome), indent=2), encoding="utf-8")
     return 0
-
-
-def _with_bar(task, bar):
-    """The task's result, its progress on the terminal bar (None: no terminal), the bar wiped at the end."""
-    from app.tasks import run_task
-
-    try:
-        return run_task(task, bar)
-    finally:
-        if bar is not None:
-            bar.close()
 
 
 def _print_corrections(c) -> None:

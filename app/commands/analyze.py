@@ -179,12 +179,11 @@ def run(args: argparse.Namespace) -> int:
     from app.commands import analyze_pacs
     from app.commands.analyze_io import load_labels, write_masks
     from app.commands.usage import UsageError
-    from app.tasks import run_task
     from app.workflow.analyze import analyze_recording, load
     from app.workflow.results import AnalysisError
     from app.workflow.segment_step import default_segmenter
     from app.workflow.study_result import compose_study
-    from app.workflow.terminal_progress import terminal_bar
+    from app.workflow.terminal_progress import run_with_bar
 
     analyze_pacs.validate(args)
     analyze_pacs.check_nodes(args)
@@ -218,13 +217,9 @@ def run(args: argparse.Namespace) -> int:
                 segmenter, name = (lambda rec, _l=labels: _l), f"labels:{Path(label_file).name}"
             else:
                 segmenter, name = default_segmenter(recording, opts.model, opts.hysteresis)
-            bar = terminal_bar(sys.stderr, path.name if len(paths) > 1 else "")
-            try:
-                analysis = run_task(analyze_recording(recording, segmenter=segmenter, segmenter_name=name,
-                                                      strain=opts.strain, motion=opts.motion), bar)
-            finally:
-                if bar is not None:
-                    bar.close()
+            analysis = run_with_bar(analyze_recording(recording, segmenter=segmenter, segmenter_name=name,
+                                                      strain=opts.strain, motion=opts.motion),
+                                    sys.stderr, path.name if len(paths) > 1 else "")
         except AnalysisError as exc:
             raise UsageError(f"{path}: {exc}") from None
         if analysis is None:  # pragma: no cover - nothing cancels from the CLI

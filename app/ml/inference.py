@@ -29,12 +29,10 @@ MODEL_FOLDERS = MODEL_NAMES
 LONG_AXIS_FLAG_VIEWS = ("a3c", "plax")  # the views the network's long-axis input flag stands for
 
 
-def _load(model: str, device_str: str, models_root: Path | None = None):
-    """(net, model card) of an installed model (or of the one in models_root: the site's, app/ml/site_model.py),
+def _load(model: str, device_str: str, models_root: Path):
+    """(net, model card) of the model in models_root (the installed models, or the site's: app/ml/site_model.py),
     cached per models folder (tests and bundles switch it)."""
-    from app.ml.weights import models_dir
-
-    return _load_cached(model, device_str, str(models_root or models_dir()))
+    return _load_cached(model, device_str, str(models_root))
 
 
 @lru_cache(maxsize=4)
@@ -62,6 +60,14 @@ def clear_model_cache() -> None:
     """Forget loaded networks and sessions (tests and bundles that switch the models folder)."""
     _load_cached.cache_clear()
     _onnx_cached.cache_clear()
+
+
+def make_input(frames, flag: float = 0.0):
+    """torch (…, S, S) frames -> (…, 2, S, S): the image and the constant long-axis flag plane, the echo networks'
+    input (inference here, the site's fine-tune, the lab's training)."""
+    import torch
+
+    return torch.stack([frames, torch.full_like(frames, float(flag))], dim=-3)
 
 
 class EchoSegmenter:
@@ -117,7 +123,7 @@ class EchoSegmenter:
             return self._smooth(probs[0])
         torch = self._torch
         frame = torch.from_numpy(np.ascontiguousarray(x_net, dtype=np.float32))
-        x = torch.stack([frame, torch.full_like(frame, self.flag)])[None].to(self.device)
+        x = make_input(frame, self.flag)[None].to(self.device)
         x = x.contiguous(memory_format=self._fmt)
         with torch.inference_mode(), cpu_autocast(self.bf16):
             if self.temporal:

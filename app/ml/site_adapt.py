@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,33 +86,59 @@ def split_patients(patients: Sequence[str], seed: int = 0) -> tuple[tuple[str, .
     return tuple(p for p in unique if p not in held), held
 
 
-def adapt_site_model(corrections, steps: int = 300, batch: int = 8, lr: float = 1e-4, seed: int = 0,
-                     root: Path | None = None, cancel: Cancel = None) -> Iterator[Progress | AdaptOutcome]:
-    """Task: fine-tune, check and (if it wins) publish the site model of `corrections`
-    (app.workflow.site_corrections.CorrectionSet). AdaptError when it cannot be tried at all."""
+@dataclass(frozen=True, eq=False)
+class Checked:
+    """The fine-tuned network and its check against the shipped one, before any verdict."""
+
+    net: Any
+    shipped: DiceScore
+    site: DiceScore
+    train_patients: tuple[str, ...]
+    heldout_patients: tuple[str, ...]
+    train_frames: int
+
+
+def train_and_check(corrections, steps: int = 300, batch: int = 8, lr: float = 1e-4, seed: int = 0,
+                    cancel: Cancel = None) -> Iterator[Progress | Checked]:
+    """Task: split the patients, fine-tune the shipped U-Net on the training ones' frames and score both networks on
+    the held-out ones' (steps 1-3 of the module's docstring). AdaptError when it cannot be tried at all."""
     from app.ml.device import choose_device
     from app.ml.weights import load_model, models_dir
 
-    start = time.perf_counter()
     train_p, held_p = split_patients([f.patient for f in corrections.frames], seed)
     train = [f for f in corrections.frames if f.patient in train_p]
     held = [f for f in corrections.frames if f.patient in held_p]
     device = choose_device()
-    shipped = load_model(MODEL, device, root=models_dir())
     yield Progress(0.02, f"checking the shipped model on {len(held_p)} held-out patient(s)")
-    shipped_score = score(shipped, held, device)
+    shipped_score = score(load_model(MODEL, device, root=models_dir()), held, device)
     site = load_model(MODEL, device, root=models_dir())
     for done in fine_tune(site, train, steps, batch, lr, seed, device):
         if is_cancelled(cancel):
             return
         yield Progress(0.05 + 0.85 * done / steps, f"learning from {len(train)} frames: step {done} of {steps}")
     yield Progress(0.92, "checking the site model")
-    site_score = score(site, held, device)
-    accepted, reason = verdict(shipped_score, site_score)
-    folder = publish(site, corrections, train_p, held_p, shipped_score, site_score, steps, root) if accepted else None
+    yield Checked(site, shipped_score, score(site, held, device), train_p, held_p, len(train))
+
+
+def adapt_site_model(corrections, steps: int = 300, batch: int = 8, lr: float = 1e-4, seed: int = 0,
+                     root: Path | None = None, cancel: Cancel = None) -> Iterator[Progress | AdaptOutcome]:
+    """Task: fine-tune, check and (if it wins) publish the site model of `corrections`
+    (app.workflow.site_corrections.CorrectionSet). AdaptError when it cannot be tried at all."""
+    start = time.perf_counter()
+    checked = None
+    for item in train_and_check(corrections, steps, batch, lr, seed, cancel):
+        if isinstance(item, Progress):
+            yield item
+        else:
+            checked = item
+    if checked is None:  # cancelled
+        return
+    accepted, reason = verdict(checked.shipped, checked.site)
+    folder = publish(checked, corrections, steps, root) if accepted else None
     yield Progress(1.0, reason)
-    yield AdaptOutcome(accepted, reason, shipped_score, site_score, train_p, held_p, len(train), corrections.studies,
-                       steps, time.perf_counter() - start, folder)
+    yield AdaptOutcome(accepted, reason, checked.shipped, checked.site, checked.train_patients,
+                       checked.heldout_patients, checked.train_frames, corrections.studies, steps,
+                       time.perf_counter() - start, folder)
 
 
 def verdict(shipped: DiceScore, site: DiceScore) -> tuple[bool, str]:
@@ -148,6 +175,7 @@ def fine_tune(net, frames, steps: int, batch: int, lr: float, seed: int, device)
     import torch.nn.functional as F
 
     from app.ml.augment import augment
+    from app.ml.inference import make_input
 
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -158,7 +186,7 @@ def fine_tune(net, frames, steps: int, batch: int, lr: float, seed: int, device)
     for step in range(1, steps + 1):
         idx = rng.integers(0, len(images), batch)
         pairs = [augment(images[i][None], labels[i][None], rng) for i in idx]
-        x = _net_input(np.stack([p[0][0] for p in pairs]), device)
+        x = make_input(torch.as_tensor(np.stack([p[0][0] for p in pairs]), device=device))
         y = torch.as_tensor(np.stack([p[1][0] for p in pairs]).astype(np.int64), device=device)
         with torch.enable_grad():
             logits = net(x)
@@ -177,6 +205,8 @@ def score(net, frames, device) -> DiceScore:
     """Hard Dice per structure of `net` on the frames."""
     import torch
 
+    from app.ml.inference import make_input
+
     if not frames:
         return DiceScore(float("nan"), float("nan"), float("nan"), 0)
     per: list[tuple[float, float, float]] = []
@@ -184,7 +214,8 @@ def score(net, frames, device) -> DiceScore:
     with torch.inference_mode():
         for i in range(0, len(frames), 16):
             chunk = frames[i:i + 16]
-            pred = net(_net_input(np.stack([f.image for f in chunk]), device)).argmax(1).cpu().numpy()
+            logits = net(make_input(torch.as_tensor(np.stack([f.image for f in chunk]), device=device)))
+            pred = logits.argmax(1).cpu().numpy()
             per.extend(_dice(p, f.labels) for p, f in zip(pred, chunk, strict=True))
             area.extend(abs(float((p == 1).sum()) / float((f.labels == 1).sum()) - 1.0)
                         for p, f in zip(pred, chunk, strict=True) if (f.labels == 1).any())
@@ -202,20 +233,12 @@ def _dice(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
     return out[0], out[1], out[2]
 
 
-def _net_input(images: np.ndarray, device):
-    """(B, S, S) 0..1 -> (B, 2, S, S): the image and the long-axis flag plane, off (A4C-trained network)."""
-    import torch
-
-    x = torch.as_tensor(images.astype(np.float32), device=device)
-    return torch.stack([x, torch.zeros_like(x)], dim=1)
-
-
-def publish(net, corrections, train_p, held_p, shipped: DiceScore, site: DiceScore, steps: int,
-            root: Path | None) -> Path:
-    """Write the site model and its card to the site folder (root: its models folder); returns the folder."""
+def publish(checked: Checked, corrections, steps: int, root: Path | None) -> Path:
+    """Write the checked site model and its card to the site folder (root: its models folder); returns the folder."""
     from app.ml.site_model import site_models_dir
     from app.ml.weights import read_card, save_model
 
+    train_p, held_p, shipped, site = checked.train_patients, checked.heldout_patients, checked.shipped, checked.site
     base = read_card(MODEL)
     card = base.to_dict()
     card["provenance"] = {
@@ -234,5 +257,5 @@ def publish(net, corrections, train_p, held_p, shipped: DiceScore, site: DiceSco
     for key in ("name", "n_parameters", "stored_dtype"):
         card.pop(key, None)
     folder = root or site_models_dir()
-    save_model(net, MODEL, card, root=folder, half=base.stored_dtype == "float16")
+    save_model(checked.net, MODEL, card, root=folder, half=base.stored_dtype == "float16")
     return folder / MODEL

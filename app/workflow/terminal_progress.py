@@ -5,7 +5,7 @@ always at the end); `show(done, message)` moves it to `done` of `total` (fractio
 `note(text)` prints a line above the bar, or a plain line when the stream is not a terminal, so logs get
 one line per finished file; `close()` wipes the bar.
 `terminal_bar(stream, label)` is the app.tasks ProgressFn of one analysis, or None when the stream is not a
-terminal: JSON on stdout, pipes and logs stay clean.
+terminal: JSON on stdout, pipes and logs stay clean; `run_with_bar(task, stream, label)` runs a task under it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import TYPE_CHECKING, Never, TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Never, TextIO
 
 from app.tasks import Progress
 
@@ -98,3 +99,15 @@ def terminal_bar(stream: TextIO | None = None, label: str = "") -> _AnalysisBar 
     """The bar of one analysis on `stream` (default stderr) when it is a terminal, else None."""
     stream = stream if stream is not None else sys.stderr
     return _AnalysisBar(TerminalProgress(stream), label) if is_terminal(stream) else None
+
+
+def run_with_bar(task: Iterator[Any], stream: TextIO | None = None, label: str = "") -> Any:
+    """The task's result (app.tasks.run_task), its progress on terminal_bar, the bar wiped at the end."""
+    from app.tasks import run_task
+
+    bar = terminal_bar(stream, label)
+    try:
+        return run_task(task, bar)
+    finally:
+        if bar is not None:
+            bar.close()

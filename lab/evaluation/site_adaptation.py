@@ -55,8 +55,10 @@ def site_patients(site: Degradation, root: Path | None = None
 def predict(net, frames: list[CorrectedFrame], device) -> np.ndarray:
     import torch
 
+    from app.ml.inference import make_input
+
     with torch.inference_mode():
-        x = site_adapt._net_input(np.stack([f.image for f in frames]), device)
+        x = make_input(torch.as_tensor(np.stack([f.image for f in frames]), device=device))
         return net(x).argmax(1).cpu().numpy().astype(np.uint8)
 
 
@@ -83,22 +85,16 @@ def figures(net, new, device) -> dict:
 
 
 def adapt_row(n: int, corrected, new, steps: int, seed: int, device) -> dict:
-    """One point of the curve: adapt on the first n patients, score on the new ones."""
-    from app.ml.weights import load_model
+    """One point of the curve: adapt on the first n patients (the command's split, fine-tune, check and verdict),
+    score on the new ones whatever the verdict."""
+    from app.tasks import run_task
 
     frames = tuple(f for _, fs, _ in corrected[:n] for f in fs)
-    corrections = CorrectionSet(frames, n, ())
-    train_p, held_p = site_adapt.split_patients([f.patient for f in frames], seed)
     start = time.perf_counter()
-    shipped = load_model(site_adapt.MODEL, device)
-    net = load_model(site_adapt.MODEL, device)
-    for _ in site_adapt.fine_tune(net, [f for f in frames if f.patient in train_p], steps, 8, 1e-4, seed, device):
-        pass
-    held = [f for f in frames if f.patient in held_p]
-    accepted, reason = site_adapt.verdict(site_adapt.score(shipped, held, device), site_adapt.score(net, held, device))
-    site = figures(net, new, device)
+    checked = run_task(site_adapt.train_and_check(CorrectionSet(frames, n, ()), steps=steps, seed=seed))
+    accepted, reason = site_adapt.verdict(checked.shipped, checked.site)
     return {"studies": n, "seconds": round(time.perf_counter() - start, 1), "accepted": accepted, "reason": reason,
-            "frames": len(corrections.frames), "site": site}
+            "frames": len(frames), "site": figures(checked.net, new, device)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.training.echo_seg import Trainer, build_parser, make_input
+from app.ml.inference import make_input
+from lab.training.echo_seg import Trainer, build_parser
 
 DEFAULT_CLIPS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echonet_clips"
 AREA_EXPONENT = 1.5  # disk volume ~ area^1.5 for a cavity that keeps its shape

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from app.ml.device import cpu_autocast, use_bf16
+from app.ml.inference import make_input
 from lab.training.augment import augment
 from lab.training.camus_data import DEFAULT_ROOT, CamusArrays, load_split
 from lab.training.checkpoint import TrainingClock
@@ -116,13 +117,6 @@ def lstm_levels(args: argparse.Namespace) -> list[int]:
     if args.arch not in SEQUENCE_ARCHS:
         return []
     return [int(c) for c in (args.lstm_levels or DEFAULT_LSTM_LEVELS[args.arch]).split(",")]
-
-
-def make_input(frames, flag: float = 0.0):
-    """torch (…, S, S) frames -> (…, 2, S, S): image + constant long-axis flag plane."""
-    import torch
-
-    return torch.stack([frames, torch.full_like(frames, float(flag))], dim=-3)
 
 
 VIEW_WEIGHT = 0.2

@@ -37,8 +37,9 @@ def holdout_dice(model, data: Path | None, size: int, holdout: int) -> dict:
     """Hard Dice per class of `model` on the trainer's CAMUS hold-out (the last `holdout` train patients)."""
     import torch
 
+    from app.ml.inference import make_input
     from lab.training.camus_data import load_split
-    from lab.training.echo_seg import hard_dice_per_class, make_input, split_holdout
+    from lab.training.echo_seg import hard_dice_per_class, split_holdout
 
     _, held = split_holdout(load_split("train", size, data), holdout)
     frames = held.images.reshape(-1, *held.images.shape[2:])
