@@ -41,6 +41,13 @@ def test_es_placement_is_the_area_at_es_over_the_beats_smallest():
     assert es == pytest.approx((5 / 4, 1.0)) and ed == pytest.approx((1.0, 1.0))
 
 
+def test_a_mask_drop_out_the_analysis_leaves_out_is_no_beats_smallest_cavity():
+    area = np.array([10, 9, 7, 5, 4, 5, 8, 0.4, 10, 8, 6, 5, 6, 9, 10], float)  # frame 7: the mask vanished
+    beats = [Beat(0, 4, 8, 10, 5)]
+    assert beat_extreme_ratios(area, beats)[0] == pytest.approx((10.0,))
+    assert beat_extreme_ratios(area, beats, spikes=[7])[0] == pytest.approx((1.0,))
+
+
 def test_file_list_holds_the_present_clips_or_every_row(tmp_path):
     (tmp_path / "FileList.csv").write_text("FileName,EF,ESV,EDV,FrameHeight,FrameWidth,FPS,NumberOfFrames\n"
                                            "A.avi,60,40,100,112,112,50,100\nB,55,45,100,112,112,50,90\n")

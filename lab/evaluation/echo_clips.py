@@ -8,7 +8,8 @@ pixel spacing, so only EF is compared (our EF comes from the pixel-unit disk vol
 Reported: EF mean absolute error, bias (ours - expert, signed), SD, 95 % limits of agreement, Pearson r, the share of
 clips within 5 points; per clip the EF, the ED/ES method and why TempReg-Net was set aside, the beats found and
 trusted; the ES placement (LV area at our ES over the smallest area of its beat, ED -> next ED: 1.0 when ES is at
-the beat's smallest cavity; and ED over the beat's largest) on every trusted beat; the view classifier's call
+the beat's smallest cavity; and ED over the beat's largest; frames the analysis leaves out as a drop-out of the
+mask are left out here too) on every trusted beat; the view classifier's call
 (how often a real A4C is called something else, or with p < 0.8). A clip without an EF counts as missed, apart
 from the error figures.
 
@@ -22,6 +23,7 @@ import argparse
 import csv
 import json
 import os
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
@@ -29,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.analysis.edes_curve import without_spikes
+from app.workflow.frame_quality import spike_frames
 from app.workflow.view_step import CONFIDENT_PROBABILITY as CONFIDENT_VIEW
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echonet_clips"
@@ -89,10 +93,12 @@ def read_file_list(root: Path, present_only: bool = True) -> list[ClipRef]:
     return refs
 
 
-def beat_extreme_ratios(area: np.ndarray, beats) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def beat_extreme_ratios(area: np.ndarray, beats, spikes: Sequence[int] = ()
+                        ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per trusted complete beat: area at ES / the beat's smallest, area at ED / the beat's largest (ED ->
-    next ED, both included)."""
-    a = np.asarray(area, dtype=np.float64)
+    next ED, both included). `spikes`: frames the analysis itself leaves out of the curve its ED/ES come from
+    (frame_quality.spike_frames: a one-frame drop-out of the mask is no beat's smallest cavity)."""
+    a = without_spikes(np.asarray(area, dtype=np.float64), spikes)
     es_r, ed_r = [], []
     for b in beats:
         if not (b.trusted and b.complete):
@@ -116,7 +122,7 @@ def score_clip(path: Path, ref: ClipRef) -> ClipScore:
     except Exception as exc:  # noqa: BLE001 - one clip's failure is reported, the others still run
         return ClipScore(ref.name, ref.ef_pct, None, "", "", 0, 0, (), (), "", 0.0, (), f"{type(exc).__name__}: {exc}")
     m = result.measurements
-    es_r, ed_r = beat_extreme_ratios(m.area_curve_px2, m.beats)
+    es_r, ed_r = beat_extreme_ratios(m.area_curve_px2, m.beats, spike_frames(m.quality))
     vc = result.view_check
     return ClipScore(ref.name, ref.ef_pct, m.ef_pct, result.ed_es_method, result.ed_es_fallback, len(m.beats),
                      sum(1 for b in m.beats if b.trusted), es_r, ed_r, vc.view if vc else "",
