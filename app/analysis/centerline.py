@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from skimage import measure
 
-from app.analysis.masks import components, near_pixels
+from app.analysis.masks import components, near_pixels, outline_rc
 
 N_CENTERLINE_POINTS = 120
 CAVITY_LABEL = 1
@@ -120,8 +119,10 @@ def endocardial_border(labels: np.ndarray, smooth_px: float = 2.0) -> np.ndarray
     myo = labels == MYOCARDIUM_LABEL
     if cavity.sum() < 20 or myo.sum() < 20:
         raise ValueError("labels need an LV cavity (1) and myocardium (2) of at least 20 pixels each")
-    contours = measure.find_contours(np.pad(cavity, 1).astype(np.float32), 0.5)
-    ring = max(contours, key=len)[:-1] - 1.0  # closed (row, col); drop the repeated end
+    closed = outline_rc(cavity)
+    if closed is None:
+        raise ValueError("labels need an LV cavity (1)")
+    ring = closed[:-1]  # closed (row, col); drop the repeated end
     rr = np.clip(np.round(ring[:, 0]).astype(int), 0, labels.shape[0] - 1)
     cc = np.clip(np.round(ring[:, 1]).astype(int), 0, labels.shape[1] - 1)
     start, length = _longest_true_run(near_pixels(myo, rr, cc))

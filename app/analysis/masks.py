@@ -1,16 +1,30 @@
 """Geometry of binary masks: bounding box, largest component with holes filled, and outline.
 
 Outlines are (N, 2) float arrays of (x, y) = (column, row) in pixels, pixel centres at integer coordinates
-(as app/analysis/contours.py).
+(as app/analysis/contours.py). An outline is the marching-squares contour at the 0.5 level, point for point
+the one `skimage.measure.find_contours` gives (the test compares them), traced in numpy: skimage joins the
+segments one at a time in Python, the largest cost of tracing a frame's borders (benchmarks/NOTES.md).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage import measure
 
 from app.analysis.polylines import polygon_area_px2
+
+# Marching squares on a binary image at 0.5, as skimage.measure.find_contours (low values fully connected, its
+# default): for each 2 x 2 case (ul + 2 ur + 4 ll + 8 lr) the (from, to) edge midpoints of its segments, in
+# skimage's order; midpoints 0-3 = top, bottom, left, right of the square, at these (row, col) offsets in
+# half pixels from its upper-left pixel.
+_T, _B, _L, _R = 0, 1, 2, 3
+_CASE_SEGMENTS = {1: ((_T, _L),), 2: ((_R, _T),), 3: ((_R, _L),), 4: ((_L, _B),), 5: ((_T, _B),),
+                  6: ((_R, _T), (_L, _B)), 7: ((_R, _B),), 8: ((_B, _R),), 9: ((_T, _L), (_B, _R)), 10: ((_B, _T),),
+                  11: ((_B, _L),), 12: ((_L, _R),), 13: ((_T, _R),), 14: ((_L, _T),)}
+_SEGMENTS = np.full((16, 2, 2), -1, np.intp)
+for _case, _pairs in _CASE_SEGMENTS.items():
+    _SEGMENTS[_case, :len(_pairs)] = _pairs
+_HALF_ROW, _HALF_COL = np.array([0, 2, 1, 1]), np.array([1, 1, 0, 2])
 
 
 def label_box(mask: np.ndarray, margin_px: int) -> tuple[slice, slice] | None:
@@ -86,21 +100,66 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return result
 
 
+def outline_rc(mask: np.ndarray) -> np.ndarray | None:
+    """The longest closed marching-squares contour at 0.5 of the mask with a background border added, as (K + 1, 2)
+    (row, col) points in the mask's pixels, the first repeated last: exactly
+    `max(skimage.measure.find_contours(np.pad(mask, 1).astype(float), 0.5), key=len) - 1`, its start point and
+    direction included (skimage closes each contour with its last segment in scan order); None for an empty mask."""
+    m = np.pad(np.asarray(mask, bool), 1).view(np.uint8)
+    case = m[:-1, :-1] + 2 * m[:-1, 1:] + 4 * m[1:, :-1] + 8 * m[1:, 1:]
+    r0, c0 = np.nonzero((case != 0) & (case != 15))  # the squares the contour crosses, in scan order
+    if r0.size == 0:
+        return None
+    seg = _SEGMENTS[case[r0, c0]].reshape(-1, 2)  # two slots a square (the second for a saddle), in skimage's order
+    rows, cols = np.repeat(r0, 2), np.repeat(c0, 2)
+    used = seg[:, 0] >= 0
+    seg, rows, cols = seg[used], rows[used], cols[used]
+    from_r, from_c = 2 * rows + _HALF_ROW[seg[:, 0]], 2 * cols + _HALF_COL[seg[:, 0]]
+    width = 2 * m.shape[1] + 1
+    from_key = from_r * width + from_c
+    to_key = (2 * rows + _HALF_ROW[seg[:, 1]]) * width + 2 * cols + _HALF_COL[seg[:, 1]]
+    by_start = np.argsort(from_key)
+    following = by_start[np.searchsorted(from_key[by_start], to_key)]  # every midpoint starts exactly one segment
+    chain = _closed_by(following, len(following) - 1)
+    if len(chain) < len(following):  # several contours: the longest, the first in skimage's order on a tie
+        last = _last_of_longest(following)
+        chain = _closed_by(following, last)
+    at = np.asarray(chain + chain[:1])
+    result: np.ndarray = np.stack([from_r[at] * 0.5 - 1.0, from_c[at] * 0.5 - 1.0], axis=1)
+    return result
+
+
+def _closed_by(following: np.ndarray, last: int) -> list[int]:
+    """The segments of the contour that segment `last` closes, from the one after it round to it."""
+    step = following.tolist()
+    chain = [step[last]]
+    while chain[-1] != last:
+        chain.append(step[chain[-1]])
+    return chain
+
+
+def _last_of_longest(following: np.ndarray) -> int:
+    """The last segment (in scan order) of the longest contour; on a tie, of the one whose first segment comes
+    first (skimage's order of contours). Each contour is named by its first segment (pointer jumping)."""
+    first, jump = np.arange(following.size), following.copy()
+    for _ in range(int(following.size).bit_length()):
+        first, jump = np.minimum(first, first[jump]), jump[jump]
+    sizes = np.bincount(first, minlength=following.size)
+    return int(np.flatnonzero(first == int(np.argmax(sizes)))[-1])
+
+
 def outer_contour(mask: np.ndarray) -> np.ndarray | None:
     """(N, 2) closed outline (x, y) of a binary mask at the 0.5 level, counter-clockwise in the image
     (traced inside the mask's bounding box)."""
     box = label_box(mask, 0)
     if box is None:
         return None
-    padded = np.pad(mask[box].astype(np.float32), 1)
-    found = measure.find_contours(padded, 0.5)
-    if not found:
+    rc = outline_rc(mask[box])
+    if rc is None:
         return None
-    rc = max(found, key=len)
-    if np.allclose(rc[0], rc[-1]):
-        rc = rc[:-1]
+    rc = rc[:-1]
     if len(rc) < 3:
         return None
-    pts = rc[:, ::-1] - 1.0 + np.array([box[1].start, box[0].start], np.float64)
+    pts = rc[:, ::-1] + np.array([box[1].start, box[0].start], np.float64)
     result: np.ndarray = pts if polygon_area_px2(pts, signed=True) > 0 else pts[::-1].copy()
     return result
