@@ -11,8 +11,9 @@ extract_contours, measure_recording, model_ed_es, the strain centerlines and flo
 measured the same way. The table gives milliseconds per frame on the long clip, the marginal cost per
 frame ((t_long - t_short) / (n_long - n_short)), the ratio previous / current, peak memory, EF and GLS with
 their differences. Inference paths: torch with bf16 autocast (CARDIOTRACE_BACKEND=torch CARDIOTRACE_BF16=1)
-and ONNX Runtime (CARDIOTRACE_BACKEND=onnxruntime). The start-up row times `python -m app analyze` of the
-short clip (--json, strain included), wall clock from the shell.
+and ONNX Runtime (CARDIOTRACE_BACKEND=onnxruntime), in float32 and with the echo U-Net's int8 graph
+(CARDIOTRACE_INT8=1; a release without one runs float32 there). The start-up row times `python -m app analyze`
+of the short clip (--json, strain included), wall clock from the shell.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 BACKENDS = {"bf16 torch": {"CARDIOTRACE_BACKEND": "torch", "CARDIOTRACE_BF16": "1"},
-            "onnxruntime": {"CARDIOTRACE_BACKEND": "onnxruntime", "CARDIOTRACE_BF16": "0"}}
+            "onnxruntime": {"CARDIOTRACE_BACKEND": "onnxruntime", "CARDIOTRACE_BF16": "0", "CARDIOTRACE_INT8": "0"},
+            "onnxruntime int8": {"CARDIOTRACE_BACKEND": "onnxruntime", "CARDIOTRACE_BF16": "0",
+                                 "CARDIOTRACE_INT8": "1"}}
 STAGES = ("load", "segmentation", "  of which frames_unit", "contours", "measure", "ed/es", "strain",
           "  of which centerlines", "  of which flow", "other", "total")
 
@@ -284,7 +287,7 @@ def main() -> int:
     parser.add_argument(
         "--baseline", default=None, help="git ref of the previous release (default: merge-base with main)"
     )
-    parser.add_argument("--backend", action="append", choices=tuple(BACKENDS), help="inference path(s) (default: both)")
+    parser.add_argument("--backend", action="append", choices=tuple(BACKENDS), help="inference path(s) (default: all)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/cardiotrace_bench"), help="work folder")
     parser.add_argument("--child", nargs=2, metavar=("CLIP", "FRAMES"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -5,11 +5,11 @@ Usage: .venv/bin/python benchmarks/segmentation.py [--threads 2] [--frames 60] [
 Measures the shipped models on CPU with `--threads` threads: torch float32 with and without channels-last,
 bf16 autocast only on a CPU with native bf16 (about 2x faster there; emulated it is several times slower,
 `--emulated-bf16` to time it anyway), and ONNX Runtime (float32, the engine the app takes on CPUs without
-native bf16, app/ml/device.inference_backend); 'x torch' is each row's speed-up over torch float32 +
-channels-last measured in the same run; 'rec fps' is the whole-recording throughput (torch: chunks of 16
-frames; ONNX Runtime: frame by frame, as the app runs it). Peak memory is the process's peak resident set
-size (ru_maxrss) after each row. Prints a table; then a second one: labelling one
-frame's probabilities on the recording's grid (`--grid`, default 600x800) by numpy's argmax, by the
+native bf16, app/ml/device.inference_backend; and the model's int8 graph where its card has one); 'x torch' is
+each row's speed-up over torch float32 + channels-last measured in the same run; 'rec fps' is the
+whole-recording throughput (torch: chunks of 16 frames; ONNX Runtime: frame by frame, as the app runs it). Peak
+memory is the process's peak resident set size (ru_maxrss) after each row. Prints a table; then a second one:
+labelling one frame's probabilities on the recording's grid (`--grid`, default 600x800) by numpy's argmax, by the
 class-plane argmax segment_recording uses, and with the label hysteresis of app/ml/hysteresis.py (analyze
 --hysteresis, the viewer's steady contours), with their ratios to numpy's argmax.
 """
@@ -68,11 +68,12 @@ def stream(net, temporal: bool, frames, bf16: bool, channels_last: bool) -> np.n
     return np.array(times)
 
 
-def onnx_stream(net, size: int, frames, threads: int) -> np.ndarray:
-    """Per-frame latencies (s) of the same stateful steps in ONNX Runtime (app/ml/onnx_step.py), softmax included."""
+def onnx_stream(net, size: int, frames, threads: int, graph: bytes | None = None) -> np.ndarray:
+    """Per-frame latencies (s) of the same stateful steps in ONNX Runtime (app/ml/onnx_step.py), softmax included;
+    `graph`: the model's int8 graph instead of the float32 export."""
     from app.ml.onnx_step import OnnxFrameNet
 
-    session = OnnxFrameNet(net, size, threads)
+    session = OnnxFrameNet(net, size, threads, graph=graph)
     x_all = frames.numpy()
     session.step(x_all[:1])  # warm-up
     state, times = None, []
@@ -142,10 +143,24 @@ def model_rows(model: str, args) -> list[tuple]:
         rows.append((*head, "bf16" if bf16 else "fp32", "torch+CL" if cl else "torch", np.median(lat),
                      np.percentile(lat, 90), baseline / np.median(lat), fps, peak_rss_mb()))
     if onnxruntime_available():
-        lat = onnx_stream(net.to(memory_format=torch.contiguous_format), size, frames, args.threads) * 1000
-        rows.append((*head, "fp32", "onnxruntime", np.median(lat), np.percentile(lat, 90), baseline / np.median(lat),
-                     1000 / np.mean(lat), peak_rss_mb()))
+        for precision, graph in (("fp32", None), ("int8", int8(model, args))):
+            if precision == "int8" and graph is None:
+                continue
+            lat = onnx_stream(net.to(memory_format=torch.contiguous_format), size, frames, args.threads, graph) * 1000
+            rows.append((*head, precision, "onnxruntime", np.median(lat), np.percentile(lat, 90),
+                         baseline / np.median(lat), 1000 / np.mean(lat), peak_rss_mb()))
     return rows
+
+
+def int8(model: str, args) -> bytes | None:
+    """The model's int8 graph (lab.training.quantize_echo), where its card has one for these weights."""
+    if args.random_weights:
+        return None
+    from app.ml.onnx_step import int8_graph
+    from app.ml.weights import model_dir, read_card
+
+    name = model if model.startswith("echo_seg_") else f"echo_seg_{model}"
+    return int8_graph(read_card(name, args.models_root), model_dir(name, args.models_root))
 
 
 def main(argv=None) -> int:

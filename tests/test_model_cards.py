@@ -33,6 +33,18 @@ def test_card_follows_the_schema_and_matches_the_weights(folder):
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
+def test_an_int8_graph_is_recorded_and_made_from_these_weights(folder):
+    """A retrained model's card drops the int8 entry (save_model writes a new card): its old graph must go too,
+    or be made again from the new weights (python -m lab.training.quantize_echo)."""
+    card = load_card(folder / METADATA_FILE)
+    graphs = sorted(p.name for p in folder.glob("*.onnx"))
+    assert graphs == ([card.int8.file] if card.int8 else [])
+    if card.int8:
+        assert card.int8.sha256 == sha256_file(folder / card.int8.file)
+        assert card.int8.from_weights_sha256 == card.provenance.sha256
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda f: f.name)
 def test_the_registry_builds_the_network_the_weights_fit(folder):
     pytest.importorskip("torch")
     from app.ml.weights import load_model

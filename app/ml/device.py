@@ -115,6 +115,21 @@ def inference_backend(device) -> str:
     return "onnxruntime" if onnxruntime_available() and not use_bf16(device) else "torch"
 
 
+INT8_ENV = "CARDIOTRACE_INT8"  # "1" runs a model's int8 graph where it has one, "0" never; unset: the card's say
+
+
+def use_int8(card_default: bool) -> bool:
+    """Whether the ONNX Runtime path runs a model's int8 graph (app.ml.onnx_step.int8_graph) instead of its
+    float32 one: where its card marks it the default (its accuracy was measured to hold against float32, the
+    card's command says how); CARDIOTRACE_INT8=1/0 overrides."""
+    wanted = os.environ.get(INT8_ENV, "").strip().lower()
+    if wanted in _ON:
+        return True
+    if wanted in _OFF:
+        return False
+    return bool(card_default)
+
+
 def precision_label(device) -> str:
     """'bf16' or 'float32', with why on the CPU, for the benchmarks' headers."""
     if getattr(device, "type", str(device)) != "cpu":

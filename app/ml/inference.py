@@ -48,12 +48,15 @@ def _load_cached(model: str, device_str: str, models_root: str):
 
 
 @lru_cache(maxsize=4)
-def _onnx_cached(model: str, device_str: str, models_root: str, threads: int):
-    """ONNX Runtime session of an installed model (exported from its checked weights, app/ml/onnx_step.py)."""
-    from app.ml.onnx_step import OnnxFrameNet
+def _onnx_cached(model: str, device_str: str, models_root: str, threads: int, int8: bool = False):
+    """ONNX Runtime session of an installed model: with `int8`, its int8 graph where the card has one made from these
+    weights (app/ml/onnx_step.int8_graph), else the float32 graph exported from its checked weights."""
+    from app.ml.onnx_step import OnnxFrameNet, int8_graph
+    from app.ml.weights import model_dir
 
     net, card = _load_cached(model, device_str, models_root)
-    return OnnxFrameNet(net, int(card.preprocessing.input_size_px), threads, card.provenance.sha256)
+    graph = int8_graph(card, model_dir(MODEL_FOLDERS.get(model, model), Path(models_root))) if int8 else None
+    return OnnxFrameNet(net, int(card.preprocessing.input_size_px), threads, card.provenance.sha256, graph)
 
 
 def clear_model_cache() -> None:
@@ -77,7 +80,7 @@ class EchoSegmenter:
                  long_axis: bool = False, models_root: Path | None = None):
         import torch
 
-        from app.ml.device import choose_device, inference_backend, use_bf16
+        from app.ml.device import choose_device, inference_backend, use_bf16, use_int8
 
         self.device = device if device is not None else choose_device()
         root = models_root
@@ -91,9 +94,10 @@ class EchoSegmenter:
         self.model = model
         self.size = int(self.card.preprocessing.input_size_px)
         self.temporal = is_recurrent(self.card.network.class_name)
-        # The engine and precision the device calls for (app/ml/device.py): ONNX Runtime in float32, or torch
-        # with bf16 autocast where the CPU computes it natively (emulated, it is far slower); an explicit `bf16`
-        # asks for torch at that precision (False still lets ONNX Runtime run the float32 graph).
+        # The engine and precision the device calls for (app/ml/device.py): ONNX Runtime (the model's int8 graph
+        # where its card makes that the default, else float32), or torch with bf16 autocast where the CPU computes
+        # it natively (emulated, it is far slower); an explicit `bf16` asks for torch at that precision (False
+        # still lets ONNX Runtime run).
         backend = inference_backend(self.device)
         if bf16 is None:
             self.bf16 = backend == "torch" and use_bf16(self.device)
@@ -101,7 +105,8 @@ class EchoSegmenter:
             self.bf16 = bool(bf16) and self.device.type == "cpu"
         self.onnx = None
         if not self.bf16 and backend == "onnxruntime":
-            self.onnx = _onnx_cached(model, str(self.device), str(root), torch.get_num_threads())
+            int8 = self.card.int8 is not None and use_int8(self.card.int8.default)
+            self.onnx = _onnx_cached(model, str(self.device), str(root), torch.get_num_threads(), int8)
         # The long-axis flag plane (Smistad et al.: set for 3-chamber views) only means something to a network
         # trained with it set; ours saw A4C (and phantom A4C) only, where a set flag is out of distribution and
         # wipes out the LV. the card's preprocessing flag "long_axis_flag_trained" turns it on for a model trained with

@@ -10,7 +10,9 @@
                      "sha256": "<of model.pt>", "date": "2026-11-23", "notes": "lab/notes/echo_seg_base.md"},
       "classes": ["background", "lv", ...],                               # optional
       "outputs": "...",                                                   # optional
-      "stored_dtype": "float16" | "float32", "n_parameters": 1422532
+      "stored_dtype": "float16" | "float32", "n_parameters": 1422532,
+      "int8": {"file": "model_int8.onnx", "sha256": "...", "from_weights_sha256": "<of model.pt>",
+               "calibration": "...", "command": "...", "date": "...", "default": true}   # optional
     }
 
 Nothing else: what was tried, old metric tables and training histories live in the lab's notes
@@ -25,8 +27,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-TOP_KEYS = {"name", "network", "preprocessing", "provenance", "classes", "outputs", "stored_dtype", "n_parameters"}
-REQUIRED_TOP = TOP_KEYS - {"classes", "outputs"}
+TOP_KEYS = {"name", "network", "preprocessing", "provenance", "classes", "outputs", "stored_dtype", "n_parameters",
+            "int8"}
+REQUIRED_TOP = TOP_KEYS - {"classes", "outputs", "int8"}
+INT8_KEYS = {"file", "sha256", "from_weights_sha256", "calibration", "command", "date", "default"}
 PREPROCESSING_KEYS = {"input_size_px", "grid_mm", "spacing", "channels", "intensity", "tta_views", "kind", "flags"}
 PROVENANCE_KEYS = {"data", "command", "metrics", "sha256", "date", "notes"}
 MAX_METRICS = 12  # headline figures only
@@ -66,6 +70,21 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class Int8Graph:
+    """An int8 ONNX graph beside the weights (lab.training.quantize_echo): made from the weights whose sha256 is
+    from_weights_sha256, run only for those; `default`: its accuracy was measured to hold, so the ONNX Runtime
+    path runs it unless told not to (app.ml.device.use_int8)."""
+
+    file: str
+    sha256: str
+    from_weights_sha256: str
+    calibration: str
+    command: str
+    date: str
+    default: bool = False
+
+
+@dataclass(frozen=True)
 class ModelCard:
     name: str
     network: Network
@@ -75,6 +94,7 @@ class ModelCard:
     n_parameters: int
     classes: tuple[str, ...] | None = None
     outputs: str | None = None
+    int8: Int8Graph | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelCard":
@@ -108,6 +128,7 @@ class ModelCard:
             n_parameters=int(data["n_parameters"]),
             classes=None if data.get("classes") is None else tuple(str(c) for c in data["classes"]),
             outputs=_optional(data, "outputs", str),
+            int8=None if data.get("int8") is None else _int8(_section(data, "int8")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +151,8 @@ class ModelCard:
             out["classes"] = list(self.classes)
         if self.outputs is not None:
             out["outputs"] = self.outputs
+        if self.int8 is not None:
+            out["int8"] = {k: getattr(self.int8, k) for k in sorted(INT8_KEYS)}
         return out
 
     def flag(self, name: str, default: Any = None) -> Any:
@@ -155,6 +178,14 @@ def write_card(card: ModelCard, path: Path) -> None:
     tmp = Path(str(path) + ".tmp")
     tmp.write_text(json.dumps(card.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _int8(section: Mapping) -> Int8Graph:
+    _keys("int8", section, INT8_KEYS, INT8_KEYS - {"default"})
+    return Int8Graph(file=_text(section, "file"), sha256=_text(section, "sha256"),
+                     from_weights_sha256=_text(section, "from_weights_sha256"),
+                     calibration=_text(section, "calibration"), command=_text(section, "command"),
+                     date=_text(section, "date"), default=bool(section.get("default", False)))
 
 
 def _keys(where: str, data: Mapping, allowed: set[str], required: set[str]) -> None:

@@ -132,13 +132,30 @@ def cpu_session(graph: bytes, threads: int):
     return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
-class OnnxFrameNet:
-    """ONNX Runtime session for one frame of an echo network (see the module docstring)."""
+def int8_graph(card, folder: Path) -> bytes | None:
+    """The int8 graph a model card names (lab.training.quantize_echo), or None: when the card has none, when it
+    was made from other weights than the card's (a retrained or site model), or when the file is missing or not
+    the one recorded (its sha256). The caller then runs the float32 graph."""
+    entry = getattr(card, "int8", None)
+    if entry is None or entry.from_weights_sha256 != card.provenance.sha256:
+        return None
+    try:
+        data = (Path(folder) / entry.file).read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == entry.sha256 else None
 
-    def __init__(self, net, size: int, threads: int = 2, weights_sha256: str | None = None):
+
+class OnnxFrameNet:
+    """ONNX Runtime session for one frame of an echo network (see the module docstring). `graph`: a graph to
+    run instead of the float32 export (the model's int8 graph, int8_graph); `precision` says which runs."""
+
+    def __init__(self, net, size: int, threads: int = 2, weights_sha256: str | None = None,
+                 graph: bytes | None = None):
         self.shapes = state_shapes(net, size)
         self.temporal = bool(self.shapes)
-        self.session = cpu_session(graph_bytes(net, size, weights_sha256), threads)
+        self.precision = "float32" if graph is None else "int8"
+        self.session = cpu_session(graph if graph is not None else graph_bytes(net, size, weights_sha256), threads)
         self.state_names = [f"state{i}" for i in range(len(self.shapes))]
 
     def step(self, x: np.ndarray, state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:

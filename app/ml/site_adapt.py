@@ -254,7 +254,7 @@ def publish(checked: Checked, corrections, steps: int, root: Path | None) -> Pat
         "date": date.today().isoformat(),
         "notes": f"shipped model sha256 {base.provenance.sha256}",
     }
-    for key in ("name", "n_parameters", "stored_dtype"):
+    for key in ("name", "n_parameters", "stored_dtype", "int8"):  # int8: the shipped weights' graph, not these
         card.pop(key, None)
     folder = root or site_models_dir()
     save_model(checked.net, MODEL, card, root=folder, half=base.stored_dtype == "float16")
