@@ -1,6 +1,7 @@
 """The mask helpers the contour tracing runs on every frame (app/analysis/masks.py) give what the scipy calls they
 replace give: the components ndimage.label finds (the same largest one, ties included), the 3 x 3 dilation read at
-given pixels, the same outlines and centerlines on a traced clip."""
+given pixels, the nearest pixel as map_coordinates(order=0) reads it, the same outlines and centerlines on a
+traced clip."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from app.analysis.masks import components, largest_component, near_pixels
+from app.analysis.masks import components, largest_component, near_pixels, nearest_pixels
 
 EIGHT = np.ones((3, 3), bool)
 
@@ -42,3 +43,14 @@ def test_near_pixels_reads_the_3x3_dilation():
         rows = rng.integers(0, mask.shape[0], 40)
         cols = rng.integers(0, mask.shape[1], 40)
         assert np.array_equal(near_pixels(mask, rows, cols), ndimage.binary_dilation(mask, EIGHT)[rows, cols])
+
+
+def test_nearest_pixels_reads_the_mask_as_map_coordinates_order_0():
+    rng = np.random.default_rng(3)
+    mask = rng.random((40, 50)) < 0.5
+    rows, cols = rng.uniform(-3, 43, (300, 70)), rng.uniform(-3, 53, (300, 70))
+    rows[:50] = np.round(rows[:50] * 2) / 2  # half pixels (ties), whole pixels and the edges' own centres
+    cols[50:100] = np.round(cols[50:100])
+    rows[100, :4], cols[100, :4] = [0, 39, -0.0, 39.0], [0, 49, 49.0, -1e-9]
+    expected = ndimage.map_coordinates(mask.astype(np.uint8), [rows, cols], order=0, mode="constant").astype(bool)
+    assert np.array_equal(nearest_pixels(mask, rows, cols), expected)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from app.analysis.masks import components, near_pixels, outline_rc
+from app.analysis.masks import components, near_pixels, nearest_pixels, outline_rc
 
 N_CENTERLINE_POINTS = 120
 CAVITY_LABEL = 1
@@ -142,7 +142,7 @@ def _outward_normals(endo_px: np.ndarray, cavity: np.ndarray) -> np.ndarray:
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
     probe = endo_px + 2.0 * normal
-    inside = ndimage.map_coordinates(cavity.astype(np.float32), [probe[:, 1], probe[:, 0]], order=0)
+    inside = nearest_pixels(cavity, probe[:, 1], probe[:, 0])
     return -normal if inside.mean() > 0.5 else normal
 
 
@@ -178,14 +178,14 @@ def _ray_exits(myo_mask: np.ndarray, starts_px: np.ndarray, directions: np.ndarr
     """(M,) the first distance along each ray (start + s * direction, s from s_px) where it leaves the mask
     after having entered it; NaN when it never enters or never leaves. Rays are followed `chunk` samples at a
     time and dropped once they have left (most walls end within the first chunk)."""
-    mask = myo_mask.astype(np.uint8)
+    mask = np.asarray(myo_mask, bool)
     exits = np.full(len(starts_px), np.nan)
     entered = np.zeros(len(starts_px), bool)
     pending = np.arange(len(starts_px))
     for first in range(0, len(s_px), chunk):
         s = s_px[first:first + chunk]
         ray = starts_px[pending, None, :] + s[None, :, None] * directions[pending, None, :]  # (m, S, 2)
-        inside = ndimage.map_coordinates(mask, [ray[..., 1], ray[..., 0]], order=0, mode="constant").astype(bool)
+        inside = nearest_pixels(mask, ray[..., 1], ray[..., 0])
         seen = np.maximum.accumulate(inside, axis=1) | entered[pending, None]
         left = seen & ~inside
         out = left.any(axis=1)

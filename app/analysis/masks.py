@@ -83,6 +83,20 @@ def near_pixels(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndar
     return near
 
 
+def nearest_pixels(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The (H, W) mask read at the nearest pixel of each (row, col) point (any shape), False beyond the pixel
+    centres of the image's edge: `ndimage.map_coordinates(mask, [rows, cols], order=0)` (mode 'constant') without
+    its spline set-up, the same values (tests/test_mask_helpers.py)."""
+    mask = np.asarray(mask)
+    rows, cols = np.asarray(rows, np.float64), np.asarray(cols, np.float64)
+    h, w = mask.shape
+    inside = (rows >= 0) & (rows <= h - 1) & (cols >= 0) & (cols <= w - 1)
+    r = np.floor(np.where(inside, rows, 0) + 0.5).astype(np.intp)
+    c = np.floor(np.where(inside, cols, 0) + 0.5).astype(np.intp)
+    result: np.ndarray = np.asarray(mask[r, c], bool) & inside
+    return result
+
+
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """ndimage.binary_fill_holes (background not 4-connected to the image border becomes foreground) by
     labelling the background once instead of dilating from the border until it stops: the same mask, faster."""
