@@ -47,9 +47,10 @@ def components(mask: np.ndarray, eight: bool = True) -> tuple[np.ndarray, np.nda
     order is the one kept, by ndimage itself."""
     import cv2  # lazily: a batch's main process imports this module and no analysis library
 
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(mask, np.uint8),
-                                                        connectivity=8 if eight else 4, ltype=cv2.CV_32S)
-    sizes = stats[1:, cv2.CC_STAT_AREA].astype(np.int64)
+    # without OpenCV's statistics (4x slower than the labelling on a heart's box): sizes by counting labels
+    n, lab = cv2.connectedComponents(np.ascontiguousarray(mask, np.uint8), connectivity=8 if eight else 4,
+                                     ltype=cv2.CV_32S)
+    sizes = np.bincount(lab.ravel(), minlength=n)[1:].astype(np.int64)
     if n > 2 and np.count_nonzero(sizes == sizes.max()) > 1:
         lab, _ = ndimage.label(mask, structure=np.ones((3, 3), bool) if eight else None)
         sizes = np.bincount(lab.ravel())[1:]
@@ -63,9 +64,11 @@ def largest_component(mask: np.ndarray) -> tuple[np.ndarray | None, float]:
     if sizes.size == 0:
         return None, 0.0
     biggest = int(np.argmax(sizes))
-    box = ndimage.find_objects(lab, max_label=biggest + 1)[biggest]
+    piece = lab == (biggest + 1)
+    box = label_box(piece, 0)
+    assert box is not None  # the component has sizes[biggest] > 0 pixels
     keep = np.zeros(mask.shape, bool)
-    keep[box] = fill_holes(lab[box] == (biggest + 1))
+    keep[box] = fill_holes(piece[box])
     dropped = float(sizes.sum() - sizes[biggest]) / float(sizes[biggest])
     return keep, dropped
 
