@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from app.analysis.masks import components, largest_component, near_pixels, nearest_pixels
+from app.analysis.masks import components, largest_component, near_pixels, sample_nearest
 
 EIGHT = np.ones((3, 3), bool)
 
@@ -45,7 +45,7 @@ def test_near_pixels_reads_the_3x3_dilation():
         assert np.array_equal(near_pixels(mask, rows, cols), ndimage.binary_dilation(mask, EIGHT)[rows, cols])
 
 
-def test_nearest_pixels_reads_the_mask_as_map_coordinates_order_0():
+def test_sample_nearest_reads_the_mask_as_map_coordinates_order_0():
     rng = np.random.default_rng(3)
     mask = rng.random((40, 50)) < 0.5
     rows, cols = rng.uniform(-3, 43, (300, 70)), rng.uniform(-3, 53, (300, 70))
@@ -53,4 +53,4 @@ def test_nearest_pixels_reads_the_mask_as_map_coordinates_order_0():
     cols[50:100] = np.round(cols[50:100])
     rows[100, :4], cols[100, :4] = [0, 39, -0.0, 39.0], [0, 49, 49.0, -1e-9]
     expected = ndimage.map_coordinates(mask.astype(np.uint8), [rows, cols], order=0, mode="constant").astype(bool)
-    assert np.array_equal(nearest_pixels(mask, rows, cols), expected)
+    assert np.array_equal(sample_nearest(mask, rows, cols), expected)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from app.analysis.masks import components, near_pixels, nearest_pixels, outline_rc
+from app.analysis.masks import components, near_pixels, outline_rc, sample_nearest
 
 N_CENTERLINE_POINTS = 120
 CAVITY_LABEL = 1
@@ -142,7 +142,7 @@ def _outward_normals(endo_px: np.ndarray, cavity: np.ndarray) -> np.ndarray:
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
     probe = endo_px + 2.0 * normal
-    inside = nearest_pixels(cavity, probe[:, 1], probe[:, 0])
+    inside = sample_nearest(cavity, probe[:, 1], probe[:, 0])
     return -normal if inside.mean() > 0.5 else normal
 
 
@@ -185,7 +185,7 @@ def _ray_exits(myo_mask: np.ndarray, starts_px: np.ndarray, directions: np.ndarr
     for first in range(0, len(s_px), chunk):
         s = s_px[first:first + chunk]
         ray = starts_px[pending, None, :] + s[None, :, None] * directions[pending, None, :]  # (m, S, 2)
-        inside = nearest_pixels(mask, ray[..., 1], ray[..., 0])
+        inside = sample_nearest(mask, ray[..., 1], ray[..., 0])
         seen = np.maximum.accumulate(inside, axis=1) | entered[pending, None]
         left = seen & ~inside
         out = left.any(axis=1)

@@ -86,7 +86,7 @@ def near_pixels(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndar
     return near
 
 
-def nearest_pixels(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def sample_nearest(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """The (H, W) mask read at the nearest pixel of each (row, col) point (any shape), False beyond the pixel
     centres of the image's edge: `ndimage.map_coordinates(mask, [rows, cols], order=0)` (mode 'constant') without
     its spline set-up, the same values (tests/test_mask_helpers.py)."""
