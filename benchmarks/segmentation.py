@@ -152,6 +152,17 @@ def model_rows(model: str, args) -> list[tuple]:
     return rows
 
 
+def int8_note(args) -> str:
+    """Which echo models the ONNX Runtime path runs as their int8 graph (app/ml/device.use_int8)."""
+    from app.ml.device import use_int8
+    from app.ml.weights import read_card
+
+    chosen = [m for m in ("base", "temporal") if not args.random_weights
+              and (card := read_card(f"echo_seg_{m}", args.models_root)).int8 is not None
+              and use_int8(card.int8.default) and int8(m, args) is not None]
+    return f"int8 graph for {', '.join(chosen)}" if chosen else "no int8 graph"
+
+
 def int8(model: str, args) -> bytes | None:
     """The model's int8 graph (lab.training.quantize_echo), where its card has one for these weights."""
     if args.random_weights:
@@ -182,8 +193,10 @@ def main(argv=None) -> int:
 
     print(f"torch {torch.__version__}, {args.threads} threads, {args.frames} frames"
           + (" (random weights)" if args.random_weights else ""), flush=True)
+    backend = inference_backend(torch.device("cpu"))
     print(f"the app runs inference here in {precision_label(torch.device('cpu'))} (app/ml/device.use_bf16) "
-          f"with {inference_backend(torch.device('cpu'))} (app/ml/device.inference_backend)", flush=True)
+          f"with {backend} (app/ml/device.inference_backend)"
+          + (f"; {int8_note(args)}" if backend == "onnxruntime" else ""), flush=True)
     header = ("model", "params", "input", "dtype", "engine", "stream ms med", "p90", "x torch", "rec fps", "peak MB")
     models = args.models.split(",")
     name_width = max(14, *(len(m) + 2 for m in models))  # a models folder name can be long
