@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import REPO, _env, baseline_root, branch_point, phantom_clip, short_clip
+from pipeline import BACKENDS, REPO, _env, baseline_root, branch_point, phantom_clip, short_clip
 
 
 def analyze_seconds(root: Path, backend: str, clip: Path, out_json: Path) -> float:
@@ -37,7 +37,7 @@ def main() -> int:
     parser.add_argument(
         "--baseline", default=None, help="git ref of the previous release (default: merge-base with main)"
     )
-    parser.add_argument("--backend", default="bf16 torch", choices=("bf16 torch", "onnxruntime"))
+    parser.add_argument("--backend", default="bf16 torch", choices=tuple(BACKENDS))
     parser.add_argument("--out", type=Path, default=Path("/tmp/cardiotrace_bench"), help="work folder")
     args = parser.parse_args()
     clip = args.clip.resolve() if args.clip else short_clip(phantom_clip(args.out), 20, args.out)

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from app.analysis.peaks import find_peaks
+
 MAX_HEART_RATE_BPM = 200.0  # = the shortest plausible RR interval, 0.3 s (app.analysis.beat_trust)
 MIN_PROMINENCE_FRACTION = 0.3  # of the curve's robust range
 PLATEAU_FRACTION = 0.005  # of the span: values this close to an extreme count as its plateau
@@ -168,9 +170,8 @@ def _extrema(s: np.ndarray, raw: np.ndarray, min_dist: int, span: float, maxima:
     sig = s if maxima else -s
     low = sig.min() - span
     padded = np.concatenate([[low], sig, [low]])
-    from scipy.signal import find_peaks  # 0.4 s of imports (scipy.stats): only when peaks are sought
 
-    peaks, _ = find_peaks(padded, distance=min_dist, prominence=MIN_PROMINENCE_FRACTION * span)
+    peaks = find_peaks(padded, distance=min_dist, prominence=MIN_PROMINENCE_FRACTION * span)
     peaks = peaks - 1
     last = len(s) - 1
     inside = [int(p) for p in peaks if 0 < p < last]

@@ -20,6 +20,7 @@ from app.analysis.beat_extremes import at_beat_extremes
 from app.analysis.beat_trust import without_split_pairs
 from app.analysis.edes_checks import curve_contradiction
 from app.analysis.edes_curve import detect_ed_es, min_event_distance
+from app.analysis.peaks import find_peaks
 
 SNAP_RADIUS_FRAMES = 2  # fuse_events: how far an ES may slide down the curve
 TEMPREG_METHOD = "tempreg"  # TempReg-Net (clip-end events from the LV curve when it has some)
@@ -187,9 +188,8 @@ def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None,
 def _peaks(y: np.ndarray, min_dist: int, plateau_tol: float) -> list[int]:
     """Maxima of y (0..1 scale) including the edges when they are within EDGE_LEVEL of 1."""
     padded = np.concatenate([[-1.0], y, [-1.0]])
-    from scipy.signal import find_peaks  # 0.4 s of imports (scipy.stats): only when peaks are sought
 
-    peaks, _ = find_peaks(padded, distance=min_dist, prominence=PROMINENCE)
+    peaks = find_peaks(padded, distance=min_dist, prominence=PROMINENCE)
     last = len(y) - 1
     keep = []
     for p in (int(q) - 1 for q in peaks):
