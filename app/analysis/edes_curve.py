@@ -170,7 +170,6 @@ def _extrema(s: np.ndarray, raw: np.ndarray, min_dist: int, span: float, maxima:
     sig = s if maxima else -s
     low = sig.min() - span
     padded = np.concatenate([[low], sig, [low]])
-
     peaks = find_peaks(padded, distance=min_dist, prominence=MIN_PROMINENCE_FRACTION * span)
     peaks = peaks - 1
     last = len(s) - 1

@@ -188,7 +188,6 @@ def curve_extrema(curve: np.ndarray, frame_rate_hz: float | None,
 def _peaks(y: np.ndarray, min_dist: int, plateau_tol: float) -> list[int]:
     """Maxima of y (0..1 scale) including the edges when they are within EDGE_LEVEL of 1."""
     padded = np.concatenate([[-1.0], y, [-1.0]])
-
     peaks = find_peaks(padded, distance=min_dist, prominence=PROMINENCE)
     last = len(y) - 1
     keep = []
