@@ -25,7 +25,7 @@ FORBIDDEN = {
     "commands": ("app.ui", "app.cli"),
 }
 # the top-level modules every layer uses import nothing of app/
-BASE_MODULES = ("tasks.py", "paths.py")
+BASE_MODULES = ("tasks.py", "paths.py", "ahead.py")
 
 
 def imported_modules(path: Path) -> list[str]:

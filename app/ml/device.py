@@ -130,6 +130,20 @@ def use_int8(card_default: bool) -> bool:
     return bool(card_default)
 
 
+OVERLAP_ENV = "CARDIOTRACE_OVERLAP"  # "0" runs the echo network inline, between the frames' host work
+
+
+def network_ahead(backend: str, threads: int) -> bool:
+    """Whether a whole clip's echo network runs ahead of the frames' host work (label grids, contours) in a thread
+    of its own (app/ahead.py), its session's threads sleeping instead of polling between operators.
+
+    ONNX Runtime with 2 threads or more: its session releases the GIL, so on 2 cores the network and the host
+    work run side by side (benchmarks/NOTES.md). Torch's CPU threads are one pool per process, and the torch paths
+    have not been measured this way: they run inline. CARDIOTRACE_OVERLAP=0 turns it off."""
+    return (backend == "onnxruntime" and threads >= 2
+            and os.environ.get(OVERLAP_ENV, "").strip().lower() not in _OFF)
+
+
 def precision_label(device) -> str:
     """'bf16' or 'float32', with why on the CPU, for the benchmarks' headers."""
     if getattr(device, "type", str(device)) != "cpu":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Generator, Iterator
 
 import cv2
 import numpy as np
@@ -48,15 +48,18 @@ def _load_cached(model: str, device_str: str, models_root: str):
 
 
 @lru_cache(maxsize=4)
-def _onnx_cached(model: str, device_str: str, models_root: str, threads: int, int8: bool = False):
+def _onnx_cached(model: str, device_str: str, models_root: str, threads: int, int8: bool = False,
+                 ahead: bool = False):
     """ONNX Runtime session of an installed model: with `int8`, its int8 graph where the card has one made from these
-    weights (app/ml/onnx_step.int8_graph), else the float32 graph exported from its checked weights."""
+    weights (app/ml/onnx_step.int8_graph), else the float32 graph exported from its checked weights; `ahead`: for
+    a network running beside the host work (its threads do not poll: app/ml/onnx_step.cpu_session)."""
     from app.ml.onnx_step import OnnxFrameNet, int8_graph
     from app.ml.weights import model_dir
 
     net, card = _load_cached(model, device_str, models_root)
     graph = int8_graph(card, model_dir(MODEL_FOLDERS.get(model, model), Path(models_root))) if int8 else None
-    return OnnxFrameNet(net, int(card.preprocessing.input_size_px), threads, card.provenance.sha256, graph)
+    return OnnxFrameNet(net, int(card.preprocessing.input_size_px), threads, card.provenance.sha256, graph,
+                        spinning=not ahead)
 
 
 def clear_model_cache() -> None:
@@ -77,10 +80,10 @@ class EchoSegmenter:
     """Stateful per-frame segmentation. `reset()` at a new clip, `step(frame)` -> (4, H, W) probabilities."""
 
     def __init__(self, model: str = "temporal", device=None, bf16: bool | None = None, wma_window: int = 0,
-                 long_axis: bool = False, models_root: Path | None = None):
+                 long_axis: bool = False, models_root: Path | None = None, ahead: bool = False):
         import torch
 
-        from app.ml.device import choose_device, inference_backend, use_bf16, use_int8
+        from app.ml.device import choose_device, inference_backend, network_ahead, use_bf16, use_int8
 
         self.device = device if device is not None else choose_device()
         root = models_root
@@ -104,9 +107,12 @@ class EchoSegmenter:
         else:
             self.bf16 = bool(bf16) and self.device.type == "cpu"
         self.onnx = None
+        threads = torch.get_num_threads()
+        # `ahead`: whole clips, the network in its own thread (probabilities) where the device says it pays
+        self.ahead = ahead and not self.bf16 and network_ahead(backend, threads)
         if not self.bf16 and backend == "onnxruntime":
             int8 = self.card.int8 is not None and use_int8(self.card.int8.default)
-            self.onnx = _onnx_cached(model, str(self.device), str(root), torch.get_num_threads(), int8)
+            self.onnx = _onnx_cached(model, str(self.device), str(root), threads, int8, self.ahead)
         # The long-axis flag plane (Smistad et al.: set for 3-chamber views) only means something to a network
         # trained with it set; ours saw A4C (and phantom A4C) only, where a set flag is out of distribution and
         # wipes out the LV. the card's preprocessing flag "long_axis_flag_trained" turns it on for a model trained with
@@ -136,6 +142,16 @@ class EchoSegmenter:
             else:
                 logits = self.net(x)
         return self._smooth(torch.softmax(logits.float(), 1)[0].cpu().numpy())
+
+    def probabilities(self, frames_net: np.ndarray) -> Generator[np.ndarray, None, None]:
+        """(N, S, S) network inputs -> each frame's step_net probabilities, in order; computed in a thread of their
+        own, ahead of the caller's work on the frames before, when the segmenter was made `ahead` and the device
+        says so (app/ml/device.network_ahead)."""
+        if self.ahead:
+            from app.ahead import run_ahead
+
+            return run_ahead(self.step_net, frames_net)
+        return (self.step_net(x) for x in frames_net)
 
     def _smooth(self, probs: np.ndarray) -> np.ndarray:
         """(4, S, S) -> the weighted moving average of the last `wma_window` frames' (when set)."""
@@ -183,14 +199,16 @@ def network_frames(recording: Recording, size: int, slice_index: int = 0, frames
 
 def start_segmentation(recording: Recording, model: str, slice_index: int = 0, keep_probabilities: bool = False,
                        hysteresis_margin: float = 0.0, device=None, wma_window: int = 0,
-                       models_root: Path | None = None) -> tuple[EchoSegmenter, np.ndarray, FrameStore]:
-    """The segmenter of `model` (from models_root, else the installed models) for the recording's view, the
-    slice's network input (T, S, S) and an empty store of its frames' results."""
+                       models_root: Path | None = None, ahead: bool = False
+                       ) -> tuple[EchoSegmenter, np.ndarray, FrameStore]:
+    """The segmenter of `model` (from models_root, else the installed models) for the recording's view (`ahead`:
+    its network may run ahead in a thread, EchoSegmenter.probabilities), the slice's network input (T, S, S) and
+    an empty store of its frames' results."""
     shape = recording.slice_frames(slice_index).shape
     if len(shape) != 3 or shape[0] == 0:
         raise ValueError(f"expected (T, H, W) frames, got {shape}")
     seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS,
-                        models_root=models_root)
+                        models_root=models_root, ahead=ahead)
     small, box = network_frames(recording, seg.size, slice_index)
     store = FrameStore(shape, box, recording_sector(recording, slice_index), seg.size, keep_probabilities,
                        hysteresis_margin)
@@ -218,14 +236,18 @@ def segment_recording(
     app/ml/site_model.py); the installed models by default.
     """
     seg, small, store = start_segmentation(recording, model, slice_index, keep_probabilities, hysteresis_margin,
-                                           device, models_root=models_root)
+                                           device, models_root=models_root, ahead=True)
     n = len(small)
     seg.reset()
-    for t in range(n):
-        if is_cancelled(cancel):
-            return
-        store.store(t, seg.step_net(small[t]))  # frame t is final: the viewer may trace and draw it now
-        yield Progress((t + 1) / n, "segmenting", store.frame_labels(t, slice_index))
+    probabilities = seg.probabilities(small)  # the network may run ahead while this loop's caller traces
+    try:
+        for t in range(n):
+            if is_cancelled(cancel):
+                return
+            store.store(t, next(probabilities))  # frame t is final: the viewer may trace and draw it now
+            yield Progress((t + 1) / n, "segmenting", store.frame_labels(t, slice_index))
+    finally:
+        probabilities.close()  # a network thread stops with the task
     yield store.result(model)
 
 

@@ -119,9 +119,10 @@ def cached_graph(name: str, export, root: Path | None = None) -> bytes:
     return data
 
 
-def cpu_session(graph: bytes, threads: int):
+def cpu_session(graph: bytes, threads: int, spinning: bool = True):
     """An ONNX Runtime session of `graph` on the CPU with `threads` threads inside each operator, all
-    optimisations on, warnings only from errors up."""
+    optimisations on, warnings only from errors up. Without `spinning` its threads sleep between operators instead
+    of polling for work: a session that shares the cores with Python work running beside it (app/ahead.py)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -129,6 +130,8 @@ def cpu_session(graph: bytes, threads: int):
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
@@ -148,14 +151,16 @@ def int8_graph(card, folder: Path) -> bytes | None:
 
 class OnnxFrameNet:
     """ONNX Runtime session for one frame of an echo network (see the module docstring). `graph`: a graph to
-    run instead of the float32 export (the model's int8 graph, int8_graph); `precision` says which runs."""
+    run instead of the float32 export (the model's int8 graph, int8_graph); `precision` says which runs; `spinning`:
+    see cpu_session."""
 
     def __init__(self, net, size: int, threads: int = 2, weights_sha256: str | None = None,
-                 graph: bytes | None = None):
+                 graph: bytes | None = None, spinning: bool = True):
         self.shapes = state_shapes(net, size)
         self.temporal = bool(self.shapes)
         self.precision = "float32" if graph is None else "int8"
-        self.session = cpu_session(graph if graph is not None else graph_bytes(net, size, weights_sha256), threads)
+        self.session = cpu_session(graph if graph is not None else graph_bytes(net, size, weights_sha256), threads,
+                                   spinning)
         self.state_names = [f"state{i}" for i in range(len(self.shapes))]
 
     def step(self, x: np.ndarray, state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:

@@ -14,11 +14,12 @@ speckle tracking. A last beat without a following ED is left uncompensated.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Generator, Iterator, Sequence
 
 import cv2
 import numpy as np
 
+from app.ahead import run_ahead
 from app.analysis.analysis_grid import GridGeometry
 from app.analysis.centerline import (
     CAVITY_LABEL,
@@ -114,22 +115,49 @@ def strain_grid(box: tuple[slice, slice], spacing_mm: tuple[float, float] | None
     return GridGeometry((box[0].start, box[0].stop, box[1].start, box[1].stop), shape)
 
 
-def _centerlines(labels: np.ndarray, max_ray_px: float | None = None) -> np.ndarray:
-    """(T, H, W) labels -> (T, N, 2) centerlines, NaN rows where a frame has no usable myocardium. Each frame is
-    traced on the box of its cavity and myocardium (plus a 2-pixel margin: the borders see the same pixels; the
-    box starts on even pixels, so half-pixel border points round to even the same way)."""
-    out = np.full((labels.shape[0], N_CENTERLINE_POINTS, 2), np.nan)
-    for t, lab in enumerate(labels):
-        box = label_box((lab == CAVITY_LABEL) | (lab == MYOCARDIUM_LABEL), 2)
-        if box is None:
-            continue
-        rows, cols = (slice(b.start - b.start % 2, b.stop) for b in box)
-        try:
-            line = centerline_from_labels(lab[rows, cols], max_ray_px=max_ray_px).points_px
-        except (ValueError, IndexError):  # no usable myocardium in this frame: motion-only there
-            continue
-        out[t] = line + np.array([cols.start, rows.start], np.float64)
-    return out
+def _centerline(labels: np.ndarray, max_ray_px: float | None = None) -> np.ndarray:
+    """(H, W) labels -> the (N, 2) centerline, NaN where the frame has no usable myocardium. Traced on the box of
+    its cavity and myocardium (plus a 2-pixel margin: the borders see the same pixels; the box starts on even
+    pixels, so half-pixel border points round to even the same way)."""
+    box = label_box((labels == CAVITY_LABEL) | (labels == MYOCARDIUM_LABEL), 2)
+    if box is None:
+        return np.full((N_CENTERLINE_POINTS, 2), np.nan)
+    rows, cols = (slice(b.start - b.start % 2, b.stop) for b in box)
+    try:
+        line = centerline_from_labels(labels[rows, cols], max_ray_px=max_ray_px).points_px
+    except (ValueError, IndexError):  # no usable myocardium in this frame: motion-only there
+        return np.full((N_CENTERLINE_POINTS, 2), np.nan)
+    return line + np.array([cols.start, rows.start], np.float64)
+
+
+class _Centerlines:
+    """Each frame's segmentation centerline in the recording's pixels, traced when first asked for: the tracking
+    asks in its own order while the motion of the next frames is estimated ahead (app/ahead.py). Traced on the
+    recording's grid: on the strain grid they move GLS by 0.3-1 point (20-frame clip), on the analysis grid
+    (app/analysis/analysis_grid.py) by -0.2 to +1.1 (four 454 x 487 phantom clips)."""
+
+    def __init__(self, labels: np.ndarray, box: tuple[slice, slice], max_ray_px: float):
+        self._labels, self._max_ray_px = labels, max_ray_px
+        self._offset = np.array([box[1].start, box[0].start], np.float64)
+        self._lines: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        if t not in self._lines:
+            self._lines[t] = _centerline(self._labels[t], self._max_ray_px) + self._offset
+        return self._lines[t]
+
+
+def _motion(estimator: Callable[[np.ndarray, np.ndarray], np.ndarray], frames: UnitFrames,
+            pairs: list[tuple[int, int]]) -> Generator[np.ndarray, None, None]:
+    """The flow of each (from, to) frame pair, in order: estimated ahead in a thread of its own (app/ahead.py) when
+    OpenCV may use two threads or more, so that it runs beside the centerlines and the Kalman filter, which hold
+    the GIL; inline otherwise (a batch worker pinned to one core). Only this generator reads `frames`."""
+    def step(pair: tuple[int, int]) -> np.ndarray:
+        return estimator(frames[pair[0]], frames[pair[1]])
+
+    if cv2.getNumThreads() >= 2:
+        return run_ahead(step, pairs)
+    return (step(pair) for pair in pairs)
 
 
 class _Tracker:
@@ -195,44 +223,44 @@ def compute_strain(
     frames = UnitFrames(recording, slice_index, box, grid.shape)
     labels = labels[:, box[0], box[1]]
     yield Progress(0.0, "strain: centerlines")
-    # centerlines on the recording's grid: traced on the strain grid they move GLS by 0.3-1 point (20-frame clip),
-    # on the analysis grid (app/analysis/analysis_grid.py) by -0.2 to +1.1 (four 454 x 487 phantom clips)
-    lines = _centerlines(labels, max_ray_px=0.35 * max(frames_shape[1:])) + np.array([box[1].start, box[0].start],
-                                                                                    np.float64)
+    lines = _Centerlines(labels, box, max_ray_px=0.35 * max(frames_shape[1:]))
     rows, cols = grid.nearest_box_pixels()
     myocardium = labels[:, rows[:, None], cols[None, :]] == MYOCARDIUM_LABEL  # the mask the flow is averaged over
     bad_ed = [e for e in eds if np.isnan(lines[e]).any()]
     if bad_ed:
         raise AnalysisError(f"no myocardium centerline at end-diastole frame(s) {bad_ed}")
-    yield Progress(0.1, "strain: tracking")
-    tracked = np.full_like(lines, np.nan)
-    disagreement = np.full(lines.shape[:2], np.nan)
+    yield Progress(0.05, "strain: tracking")
+    tracked = np.full((n, N_CENTERLINE_POINTS, 2), np.nan)
+    disagreement = np.full(tracked.shape[:2], np.nan)
     drift = []
     steps_done, total_steps = 0, max(n - 1, 1)
     # (start, stop, direction): forward per beat, backward before the first ED
     runs = [(e, (eds[i + 1] if i + 1 < len(eds) else n - 1), +1) for i, e in enumerate(eds)]
     if eds[0] > 0:
         runs.append((eds[0], 0, -1))
-    for start, stop, direction in runs:
-        tracker = _Tracker(lines[start], recording.spacing_mm, kalman, grid, anchor_ends)
-        tracked[start] = lines[start]
-        disagreement[start] = 0.0
-        for t in range(start, stop, direction):
-            if is_cancelled(cancel):
-                return
-            flow = estimator(frames[t], frames[t + direction])
-            pos, dis = tracker.step(flow, myocardium[t], lines[t + direction])
-            nxt = t + direction
-            if direction > 0 and nxt == stop and nxt in eds:  # next ED: drift, not a tracked frame
-                delta = pos - lines[nxt]
-                drift.append(np.linalg.norm(delta * tracker.scale, axis=1))
-                if drift_compensation:
-                    frac = (np.arange(start, stop) - start) / float(stop - start)
-                    tracked[start:stop] -= frac[:, None, None] * delta[None]
-            else:
-                tracked[nxt], disagreement[nxt] = pos, dis
-            steps_done += 1
-            yield Progress(0.1 + 0.85 * steps_done / total_steps, "strain: tracking")
+    flows = _motion(estimator, frames, [(t, t + d) for start, stop, d in runs for t in range(start, stop, d)])
+    try:
+        for start, stop, direction in runs:
+            tracker = _Tracker(lines[start], recording.spacing_mm, kalman, grid, anchor_ends)
+            tracked[start] = lines[start]
+            disagreement[start] = 0.0
+            for t in range(start, stop, direction):
+                if is_cancelled(cancel):
+                    return
+                pos, dis = tracker.step(next(flows), myocardium[t], lines[t + direction])
+                nxt = t + direction
+                if direction > 0 and nxt == stop and nxt in eds:  # next ED: drift, not a tracked frame
+                    delta = pos - lines[nxt]
+                    drift.append(np.linalg.norm(delta * tracker.scale, axis=1))
+                    if drift_compensation:
+                        frac = (np.arange(start, stop) - start) / float(stop - start)
+                        tracked[start:stop] -= frac[:, None, None] * delta[None]
+                else:
+                    tracked[nxt], disagreement[nxt] = pos, dis
+                steps_done += 1
+                yield Progress(0.05 + 0.9 * steps_done / total_steps, "strain: tracking")
+    finally:
+        flows.close()  # a motion thread stops with the task
     if drift:  # spread each point's end-of-beat drift over the beat as an extra disagreement term
         disagreement = np.sqrt(disagreement**2 + np.mean(drift, axis=0)[None, :] ** 2 / 4.0)
     missing = np.isnan(tracked).any(axis=(1, 2))
