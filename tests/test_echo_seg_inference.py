@@ -210,3 +210,21 @@ def test_hysteresis_margin_holds_labels_where_the_classes_are_close(tiny_models)
     half = labels(0.05).labels
     changed = (half[1:] != half[:-1]).sum()
     assert changed <= (plain.labels[1:] != plain.labels[:-1]).sum()
+
+
+def test_the_result_says_how_the_network_ran(tiny_models, monkeypatch):
+    """torch float32 on the CPU, or ONNX Runtime (float32: these weights have no int8 graph); the analysis puts it
+    after the segmenter's name, where the viewer's and the report's words read it."""
+    from app.ml.device import onnxruntime_available
+    from app.report.plain_words import contour_model, contour_source
+
+    monkeypatch.setenv("CARDIOTRACE_BF16", "0")
+    paths = [("torch", "float32 on the CPU")] + ([("onnxruntime", "float32 on ONNX Runtime")]
+                                                  if onnxruntime_available() else [])
+    for backend, words in paths:
+        monkeypatch.setenv("CARDIOTRACE_BACKEND", backend)
+        inference.clear_model_cache()
+        result = list(inference.segment_recording(_recording(), "base", device=torch.device("cpu")))[-1]
+        assert result.inference == words
+    assert contour_model("echo_seg_base + int8 on ONNX Runtime") == "shipped echo U-Net, int8 on ONNX Runtime"
+    assert contour_source("echo_seg_base + int8 on ONNX Runtime").endswith("(U-Net), int8 on ONNX Runtime")

@@ -32,6 +32,7 @@ class EchoSegmentation:
     grid_labels: (T, h, w) uint8, the same labels on the analysis grid placed by `grid_geometry`
         (app.analysis.analysis_grid: where contours are traced), or None (label hysteresis or kept
         probabilities: the contours are then traced on `labels`).
+    inference: how the network ran, in words (app.ml.inference.EchoSegmenter.inference).
     """
 
     labels: np.ndarray
@@ -43,6 +44,7 @@ class EchoSegmentation:
     probabilities: np.ndarray | None = None
     grid_labels: np.ndarray | None = None
     grid_geometry: GridGeometry | None = None
+    inference: str = ""  # how the network ran (EchoSegmenter.inference), "" when not said
 
 
 class FrameStore:
@@ -110,8 +112,9 @@ class FrameStore:
         return FrameLabels(t, self.labels[t], slice_index, None if self.grid is None else self.grid[t],
                            self.geometry)
 
-    def result(self, model: str) -> EchoSegmentation:
-        """The segmentation of every stored frame, with the frames likely wrong flagged."""
+    def result(self, model: str, inference: str = "") -> EchoSegmentation:
+        """The segmentation of every stored frame, with the frames likely wrong flagged; `inference`: how the
+        network ran (EchoSegmenter.inference)."""
         flagged, reasons = flag_frames(self.labels if self.grid is None else self.grid, self.confidence)
         return EchoSegmentation(self.labels, self.confidence, flagged, reasons, model, self.size,
-                                self.probabilities, self.grid, self.geometry)
+                                self.probabilities, self.grid, self.geometry, inference)

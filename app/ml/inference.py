@@ -143,6 +143,16 @@ class EchoSegmenter:
                 logits = self.net(x)
         return self._smooth(torch.softmax(logits.float(), 1)[0].cpu().numpy())
 
+    @property
+    def inference(self) -> str:
+        """How the network runs, in words for the results and the report ("int8 on ONNX Runtime", "bf16 on the
+        CPU", "float32 on CUDA"): the same weights give contours a little different by precision (the int8 graph's
+        EF moved by up to 6.6 points on a clinical clip: lab/notes/echo_seg_base.md), so a result says which ran."""
+        if self.onnx is not None:
+            return f"{self.onnx.precision} on ONNX Runtime"
+        where = "the CPU" if self.device.type == "cpu" else self.device.type.upper()
+        return f"{'bf16' if self.bf16 else 'float32'} on {where}"
+
     def probabilities(self, frames_net: np.ndarray) -> Generator[np.ndarray, None, None]:
         """(N, S, S) network inputs -> each frame's step_net probabilities, in order; computed in a thread of their
         own, ahead of the caller's work on the frames before, when the segmenter was made `ahead` and the device
@@ -248,7 +258,7 @@ def segment_recording(
             yield Progress((t + 1) / n, "segmenting", store.frame_labels(t, slice_index))
     finally:
         probabilities.close()  # a network thread stops with the task
-    yield store.result(model)
+    yield store.result(model, seg.inference)
 
 
 def run_to_result(generator: Iterator[Progress | EchoSegmentation]) -> EchoSegmentation | None:

@@ -125,8 +125,10 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
         raise AnalysisError(f"measurement failed: {exc}") from exc
     if is_cancelled(cancel):
         return
+    # the segmenter's name, then how its network ran: one more " + " part (app/report/plain_words.py reads them)
+    segmenter_text = f"{name} + {traced.inference}" if traced.inference else str(name)
     analysis = RecordingAnalysis(recording, traced.labels, traced.contours, traced.confidence, measurements,
-                                 segmenter=str(name), segmenter_flags=traced.segmenter_flags,
+                                 segmenter=segmenter_text, segmenter_flags=traced.segmenter_flags,
                                  ed_es_method=choice.method, ed_es_fallback=choice.fallback,
                                  view_check=view_check(recording), rv_left_out=traced.rv_left_out)
     if with_strain:

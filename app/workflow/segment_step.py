@@ -52,13 +52,15 @@ class Traced:
     """What the segmenting step gives: labels (T, H, W) / (S, T, H, W) uint8 0-3, confidence (T,) (NaN when the
     segmenter gives none), the segmenter's per-frame flags {frame: flag names}, the contours
     (FrameContours, or one per slice for a stack), and {(slice, frame): border} of the RV regions the segmenter
-    left out as right atrium (app/ml/mri_basal_rv.py)."""
+    left out as right atrium (app/ml/mri_basal_rv.py), and how the network ran ("int8 on ONNX Runtime"; "" when the
+    segmenter does not say)."""
 
     labels: np.ndarray
     confidence: np.ndarray
     segmenter_flags: dict[int, tuple[str, ...]]
     contours: FrameContours | tuple[FrameContours, ...]
     rv_left_out: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    inference: str = ""
 
 
 def contour_kind(recording: Recording) -> Kind:
@@ -244,7 +246,8 @@ def segment_and_trace(recording: Recording, segmenter: Segmenter, cancel: Cancel
     contours = yield from _trace_all(recording, labels if grid is None else grid[0], kind, with_rv, early, cancel,
                                      None if grid is None else grid[1])
     if contours is not None:
-        yield Traced(labels, confidence, segmenter_flags(result), contours, rv_left_out(result))
+        yield Traced(labels, confidence, segmenter_flags(result), contours, rv_left_out(result),
+                     str(getattr(result, "inference", "") or ""))
 
 
 def rv_left_out(result: object) -> dict[tuple[int, int], np.ndarray]:

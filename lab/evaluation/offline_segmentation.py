@@ -65,4 +65,4 @@ def segment_offline(recording, model: str = "temporal", *, cancel: Cancel = None
             else:
                 store.confidence[t] *= lv_dice(store.labels[t], store.to_recording_grid(back).argmax(0))
             yield Progress((n + i + 1) / total, "second pass, backwards" if two_way else "checking backwards")
-    yield store.result(model)
+    yield store.result(model, seg.inference)
