@@ -4,6 +4,7 @@
     python benchmarks/pipeline.py --clip a4c.dcm       # a real clip (the short clip is its first --short frames)
     python benchmarks/pipeline.py --baseline main      # the previous release: a git ref (default: the branch point)
     python benchmarks/pipeline.py --repeat 3           # each run 3 times, the fastest kept (a noisy machine)
+    python benchmarks/pipeline.py --versus "onnxruntime int8" --backend cuda --threads 16   # no git history: paths
 
 Each (code, inference path, clip length) runs in its own subprocess (so peak memory is that run's
 ru_maxrss): the previous release from a detached git worktree of --baseline, the current code from this
@@ -13,7 +14,8 @@ measured the same way. The table gives milliseconds per frame on the long clip, 
 frame ((t_long - t_short) / (n_long - n_short)), the ratio previous / current, peak memory, EF and GLS with
 their differences. Inference paths: torch with bf16 autocast (CARDIOTRACE_BACKEND=torch CARDIOTRACE_BF16=1)
 and ONNX Runtime (CARDIOTRACE_BACKEND=onnxruntime), in float32 and with the echo U-Net's int8 graph
-(CARDIOTRACE_INT8=1; a release without one runs float32 there). The start-up row times `python -m app analyze`
+(CARDIOTRACE_INT8=1; a release without one runs float32 there), and torch on the GPU (CARDIOTRACE_DEVICE=cuda, by
+default only where there is one). The start-up row times `python -m app analyze`
 of the short clip (--json, strain included), wall clock from the shell.
 """
 
@@ -29,10 +31,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-BACKENDS = {"bf16 torch": {"CARDIOTRACE_BACKEND": "torch", "CARDIOTRACE_BF16": "1"},
-            "onnxruntime": {"CARDIOTRACE_BACKEND": "onnxruntime", "CARDIOTRACE_BF16": "0", "CARDIOTRACE_INT8": "0"},
-            "onnxruntime int8": {"CARDIOTRACE_BACKEND": "onnxruntime", "CARDIOTRACE_BF16": "0",
-                                 "CARDIOTRACE_INT8": "1"}}
+BACKENDS = {"bf16 torch": {"CARDIOTRACE_DEVICE": "cpu", "CARDIOTRACE_BACKEND": "torch", "CARDIOTRACE_BF16": "1"},
+            "onnxruntime": {"CARDIOTRACE_DEVICE": "cpu", "CARDIOTRACE_BACKEND": "onnxruntime", "CARDIOTRACE_BF16": "0",
+                            "CARDIOTRACE_INT8": "0"},
+            "onnxruntime int8": {"CARDIOTRACE_DEVICE": "cpu", "CARDIOTRACE_BACKEND": "onnxruntime",
+                                 "CARDIOTRACE_BF16": "0", "CARDIOTRACE_INT8": "1"},
+            "cuda": {"CARDIOTRACE_DEVICE": "cuda"}}  # the CPU paths stay on the CPU on a machine with a GPU
+GPU_PATHS = ("cuda",)  # timed by default only where torch sees a GPU
 STAGES = ("load", "segmentation", "  of which frames_unit", "contours", "measure", "ed/es", "strain",
           "  of which centerlines", "  of which flow", "other", "total")
 
@@ -73,7 +78,7 @@ class _Clock:
             yield item
 
 
-def child(clip: Path, n_frames: int) -> dict:
+def child(clip: Path, n_frames: int, threads: int) -> dict:
     import resource
     from dataclasses import replace
 
@@ -87,6 +92,9 @@ def child(clip: Path, n_frames: int) -> dict:
     from app.data.recording import Recording
 
     t_imports = time.perf_counter() - t_start
+    from app.ml.device import set_threads
+
+    set_threads(threads)  # torch's (and so the ONNX Runtime sessions') and OpenCV's, as the app on this many cores
     clock = _Clock()
     clock.wrap(inference, "segment_recording", "segmentation")
     clock.wrap(Recording, "frames_unit", "  of which frames_unit")
@@ -227,9 +235,9 @@ def _env(root: Path, backend: str) -> dict:
             "CARDIOTRACE_MODELS_DIR": str(root / "models"), **BACKENDS[backend]}
 
 
-def run_child(root: Path, backend: str, clip: Path, n_frames: int) -> dict:
-    out = subprocess.run([PYTHON, str(Path(__file__).resolve()), "--child", str(clip), str(n_frames)], cwd=root,
-                         env=_env(root, backend), check=True, capture_output=True, text=True)
+def run_child(root: Path, backend: str, clip: Path, n_frames: int, threads: int) -> dict:
+    out = subprocess.run([PYTHON, str(Path(__file__).resolve()), "--child", str(clip), str(n_frames), str(threads)],
+                         cwd=root, env=_env(root, backend), check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -282,6 +290,13 @@ def table(backend: str, runs: dict) -> str:
     return "\n".join(lines)
 
 
+def default_paths() -> tuple[str, ...]:
+    """Every inference path, the GPU's only where torch sees one."""
+    import torch
+
+    return tuple(b for b in BACKENDS if b not in GPU_PATHS or torch.cuda.is_available())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", type=Path, help="an apical echo clip (default: the phantom at real resolution)")
@@ -294,26 +309,33 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each (code, length), the two codes alternating; each keeps its fastest run "
                              "(other work on the machine only adds time)")
-    parser.add_argument("--child", nargs=2, metavar=("CLIP", "FRAMES"), help=argparse.SUPPRESS)
+    parser.add_argument("--versus", choices=tuple(BACKENDS),
+                        help="no previous release: this code's paths against this one (the GPU machine: its CPU)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch's and OpenCV's threads in each run (default 2, the issue's laptop; BLAS: 1)")
+    parser.add_argument("--child", nargs=3, metavar=("CLIP", "FRAMES", "THREADS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(Path(args.child[0]), int(args.child[1]))))
+        print(json.dumps(child(Path(args.child[0]), int(args.child[1]), int(args.child[2]))))
         return 0
     clip = args.clip.resolve() if args.clip else phantom_clip(args.out)
     short = short_clip(clip, args.short, args.out)
-    roots = {"baseline": baseline_root(args.baseline or branch_point()), "current": REPO}
-    print(f"clip {clip}; previous release {roots['baseline']}; load: {os.getloadavg()}", flush=True)
-    for backend in args.backend or tuple(BACKENDS):
+    versus = args.versus
+    roots = {"baseline": REPO if versus else baseline_root(args.baseline or branch_point()), "current": REPO}
+    against = f"the {versus} path" if versus else f"previous release {roots['baseline']}"
+    print(f"clip {clip}; against {against}; {args.threads} threads; load: {os.getloadavg()}", flush=True)
+    for backend in [b for b in args.backend or default_paths() if b != versus]:
+        paths = {"baseline": versus or backend, "current": backend}
         runs: dict = {}
         for _ in range(max(1, args.repeat)):
             for which, root in roots.items():
                 for length, n in (("long", 10**9), ("short", args.short)):
-                    run = run_child(root, backend, clip, n)
+                    run = run_child(root, paths[which], clip, n, args.threads)
                     kept = runs.get((which, length))
                     if kept is None or run["seconds"]["total"] < kept["seconds"]["total"]:
                         runs[which, length] = run
-        runs["startup"] = tuple(startup_seconds(roots[w], backend, short, args.out) for w in ("baseline", "current"))
-        print(table(backend, runs), flush=True)
+        runs["startup"] = tuple(startup_seconds(roots[w], paths[w], short, args.out) for w in ("baseline", "current"))
+        print(table(backend if versus is None else f"{backend} (prev: {versus})", runs), flush=True)
     print(f"load after: {os.getloadavg()}")
     return 0
 

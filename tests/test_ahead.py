@@ -120,7 +120,9 @@ def test_the_echo_network_ahead_gives_the_labels_it_gives_inline(monkeypatch, tm
     inference.clear_model_cache()
     assert np.array_equal(results["0"].labels, results["1"].labels)
     assert np.array_equal(results["0"].confidence, results["1"].confidence)
-    assert not network_ahead("torch", 8) and not network_ahead("onnxruntime", 1)
+    cpu = torch.device("cpu")
+    assert not network_ahead(cpu, "torch", 8) and not network_ahead(cpu, "onnxruntime", 1)
+    assert network_ahead(torch.device("cuda"), "torch", 1)  # the GPU computes while the CPU traces
 
 
 def test_strain_with_the_motion_ahead_is_the_strain_inline():
@@ -144,3 +146,46 @@ def test_strain_with_the_motion_ahead_is_the_strain_inline():
     assert inline.gls_pct == ahead.gls_pct
     assert np.array_equal(inline.centerline_px, ahead.centerline_px)
     assert np.array_equal(inline.strain_curve_pct, ahead.strain_curve_pct)
+
+
+def test_a_per_frame_network_in_batches_gives_each_frames_probabilities(monkeypatch, tmp_path):
+    """On a GPU a per-frame network takes ECHO_BATCH_FRAMES_GPU frames a call (app/ml/device.network_batch); the
+    same code on the CPU (torch) gives the frame-by-frame probabilities, moving average included, in order."""
+    from app.ml import device, inference
+    from app.ml.nets.convlstm_unet import ConvLSTMUNet
+    from app.ml.nets.unet import UNet
+    from app.ml.weights import save_model
+    from tests.model_cards import card
+
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("CARDIOTRACE_BACKEND", "torch")
+    monkeypatch.setenv("CARDIOTRACE_BF16", "0")
+    torch.manual_seed(0)
+    save_model(UNet((4, 8, 8)), "echo_seg_base", card("UNet", {"channels": [4, 8, 8]}, input_size_px=32, channels=2),
+               root=tmp_path)
+    save_model(ConvLSTMUNet((4, 8, 8), (1, 2)), "echo_seg_temporal",
+               card("ConvLSTMUNet", {"channels": [4, 8, 8], "lstm_levels": [1, 2]}, input_size_px=32, channels=2),
+               root=tmp_path)
+    cuda = torch.device("cuda")
+    assert device.network_batch(cuda, False) == device.ECHO_BATCH_FRAMES_GPU and device.network_batch(cuda, True) == 1
+    assert device.network_batch(torch.device("cpu"), False) == 1
+    monkeypatch.setattr(device, "network_batch", lambda dev, recurrent: 1 if recurrent else 4)
+    monkeypatch.setattr(device, "network_ahead", lambda dev, backend, threads: True)
+    inference.clear_model_cache()
+    frames = np.random.default_rng(1).random((10, 32, 32)).astype(np.float32)
+    for window in (0, 3):
+        seg = inference.EchoSegmenter("base", device=torch.device("cpu"), ahead=True, wma_window=window)
+        assert seg.batch == 4 and seg.ahead
+        seg.reset()
+        batched = list(seg.probabilities(frames))
+        seg.reset()
+        single = [seg.step_net(f) for f in frames]
+        assert len(batched) == len(frames)
+        assert all(np.allclose(a, b, atol=1e-5) for a, b in zip(batched, single, strict=True))
+    assert inference.EchoSegmenter("temporal", device=torch.device("cpu"), ahead=True).batch == 1
+    seg = inference.EchoSegmenter("base", device=torch.device("cpu"), ahead=True)
+    items = seg.probabilities(frames)
+    next(items)
+    items.close()  # a cancelled clip: the batches' thread stops too
+    inference.clear_model_cache()
+    assert not _workers()

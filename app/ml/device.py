@@ -133,15 +133,29 @@ def use_int8(card_default: bool) -> bool:
 OVERLAP_ENV = "CARDIOTRACE_OVERLAP"  # "0" runs the echo network inline, between the frames' host work
 
 
-def network_ahead(backend: str, threads: int) -> bool:
+def network_ahead(device, backend: str, threads: int) -> bool:
     """Whether a whole clip's echo network runs ahead of the frames' host work (label grids, contours) in a thread
-    of its own (app/ahead.py), its session's threads sleeping instead of polling between operators.
+    of its own (app/ahead.py), an ONNX Runtime session's threads sleeping instead of polling between operators.
 
     ONNX Runtime with 2 threads or more: its session releases the GIL, so on 2 cores the network and the host
-    work run side by side (benchmarks/NOTES.md). Torch's CPU threads are one pool per process, and the torch paths
-    have not been measured this way: they run inline. CARDIOTRACE_OVERLAP=0 turns it off."""
-    return (backend == "onnxruntime" and threads >= 2
-            and os.environ.get(OVERLAP_ENV, "").strip().lower() not in _OFF)
+    work run side by side (benchmarks/NOTES.md). On a GPU: the device computes while the CPU traces (torch releases
+    the GIL in its calls). Torch's CPU threads are one pool per process, and that path has not been measured this
+    way: it runs inline. CARDIOTRACE_OVERLAP=0 turns it off."""
+    if os.environ.get(OVERLAP_ENV, "").strip().lower() in _OFF:
+        return False
+    if getattr(device, "type", str(device)) != "cpu":
+        return True
+    return backend == "onnxruntime" and threads >= 2
+
+
+ECHO_BATCH_FRAMES_GPU = 32  # frames per call of a per-frame echo network on a GPU
+
+
+def network_batch(device, recurrent: bool) -> int:
+    """Frames per call of a whole clip's echo network: ECHO_BATCH_FRAMES_GPU on a GPU for a per-frame network (one
+    transfer and one synchronisation per batch instead of per frame), else 1: on the CPU batching bought nothing
+    (benchmarks/NOTES.md), and a recurrent network goes frame by frame."""
+    return ECHO_BATCH_FRAMES_GPU if getattr(device, "type", str(device)) != "cpu" and not recurrent else 1
 
 
 def precision_label(device) -> str:

@@ -83,7 +83,7 @@ class EchoSegmenter:
                  long_axis: bool = False, models_root: Path | None = None, ahead: bool = False):
         import torch
 
-        from app.ml.device import choose_device, inference_backend, network_ahead, use_bf16, use_int8
+        from app.ml.device import choose_device, inference_backend, network_ahead, network_batch, use_bf16, use_int8
 
         self.device = device if device is not None else choose_device()
         root = models_root
@@ -109,7 +109,7 @@ class EchoSegmenter:
         self.onnx = None
         threads = torch.get_num_threads()
         # `ahead`: whole clips, the network in its own thread (probabilities) where the device says it pays
-        self.ahead = ahead and not self.bf16 and network_ahead(backend, threads)
+        self.ahead = ahead and not self.bf16 and network_ahead(self.device, backend, threads)
         if not self.bf16 and backend == "onnxruntime":
             int8 = self.card.int8 is not None and use_int8(self.card.int8.default)
             self.onnx = _onnx_cached(model, str(self.device), str(root), threads, int8, self.ahead)
@@ -119,6 +119,7 @@ class EchoSegmenter:
         # A3C.
         self.flag = 1.0 if long_axis and self.card.flag("long_axis_flag_trained") else 0.0
         self.wma_window = 0 if self.temporal else int(wma_window)
+        self.batch = network_batch(self.device, self.temporal) if self.onnx is None else 1  # whole clips only
         self._torch = torch
         self.reset()
 
@@ -153,15 +154,34 @@ class EchoSegmenter:
         where = "the CPU" if self.device.type == "cpu" else self.device.type.upper()
         return f"{'bf16' if self.bf16 else 'float32'} on {where}"
 
-    def probabilities(self, frames_net: np.ndarray) -> Generator[np.ndarray, None, None]:
-        """(N, S, S) network inputs -> each frame's step_net probabilities, in order; computed in a thread of their
-        own, ahead of the caller's work on the frames before, when the segmenter was made `ahead` and the device
-        says so (app/ml/device.network_ahead)."""
-        if self.ahead:
-            from app.ahead import run_ahead
+    def batch_net(self, frames_net: np.ndarray) -> np.ndarray:
+        """(B, S, S) frames of a per-frame network -> (B, 4, S, S) probabilities in one call (torch), before the
+        moving average (_smooth)."""
+        torch = self._torch
+        frames = torch.from_numpy(np.ascontiguousarray(frames_net, dtype=np.float32))
+        x = make_input(frames, self.flag).to(self.device).contiguous(memory_format=self._fmt)
+        with torch.inference_mode(), cpu_autocast(self.bf16):
+            return torch.softmax(self.net(x).float(), 1).cpu().numpy()
 
-            return run_ahead(self.step_net, frames_net)
-        return (self.step_net(x) for x in frames_net)
+    def probabilities(self, frames_net: np.ndarray) -> Generator[np.ndarray, None, None]:
+        """(N, S, S) network inputs -> each frame's step_net probabilities, in order: `batch` frames per call
+        (app/ml/device.network_batch), computed in a thread of their own, ahead of the caller's work on the frames
+        before, when the segmenter was made `ahead` and the device says so (app/ml/device.network_ahead)."""
+        from app.ahead import run_ahead
+
+        if self.batch <= 1:
+            return run_ahead(self.step_net, frames_net) if self.ahead else (self.step_net(x) for x in frames_net)
+        chunks = [frames_net[i:i + self.batch] for i in range(0, len(frames_net), self.batch)]
+        return self._frames_of(run_ahead(self.batch_net, chunks) if self.ahead else map(self.batch_net, chunks))
+
+    def _frames_of(self, batches: Iterator[np.ndarray]) -> Generator[np.ndarray, None, None]:
+        """Each frame's probabilities, moving average applied in frame order, from batches; closes `batches`."""
+        try:
+            for probs in batches:
+                for p in probs:
+                    yield self._smooth(p)
+        finally:
+            getattr(batches, "close", lambda: None)()
 
     def _smooth(self, probs: np.ndarray) -> np.ndarray:
         """(4, S, S) -> the weighted moving average of the last `wma_window` frames' (when set)."""
