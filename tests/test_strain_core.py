@@ -117,6 +117,33 @@ def test_centerline_length_scales_with_the_myocardium():
     assert small / base == pytest.approx(0.9, abs=0.012)
 
 
+def test_longest_true_run_of_a_circular_array_is_the_first_longest():
+    """The endocardium's run of border points touching the myocardium: against a plain scan of every start."""
+    from app.analysis.centerline import _longest_true_run
+
+    def longest(flags):  # a plain scan of every run's start (circularly)
+        n = len(flags)
+        return max(next(k for k in range(1, n + 1) if not flags[(s + k) % n])
+                   for s in range(n) if flags[s] and not flags[s - 1])
+
+    rng = np.random.default_rng(3)
+    for _ in range(400):
+        flags = rng.random(int(rng.integers(2, 40))) < rng.uniform(0.2, 0.9)
+        if flags.all() or not flags.any():
+            continue
+        start, length = _longest_true_run(flags)
+        assert length == longest(flags)
+        # ties: the first longest after the first False (the start a scan from there meets first)
+        shift = int(np.argmin(flags))
+        firsts = sorted(s for s in range(len(flags)) if flags[s] and not flags[s - 1]
+                        and all(flags[(s + k) % len(flags)] for k in range(length)))
+        assert start == min(firsts, key=lambda s: (s - shift) % len(flags))
+    with pytest.raises(ValueError, match="surrounds"):
+        _longest_true_run(np.ones(5, bool))
+    with pytest.raises(ValueError, match="does not touch"):
+        _longest_true_run(np.zeros(5, bool))
+
+
 def test_polyline_helpers():
     line = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]])
     assert polyline_length(line) == pytest.approx(20.0)

@@ -96,26 +96,21 @@ def _longest_true_run(flags: np.ndarray) -> tuple[int, int]:
     if flags.all():
         raise ValueError("the myocardium surrounds the whole cavity: not an apical (open) view")
     shift = int(np.argmin(flags))  # start just after a False so no run wraps
-    rolled = np.roll(flags, -shift)
-    best_start, best_len, start = 0, 0, None
-    for i, f in enumerate(np.append(rolled, False)):
-        if f and start is None:
-            start = i
-        elif not f and start is not None:
-            if i - start > best_len:
-                best_start, best_len = start, i - start
-            start = None
-    if best_len == 0:
+    edges = np.diff(np.concatenate([[0], np.roll(flags, -shift).astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if starts.size == 0:
         raise ValueError("the cavity does not touch the myocardium")
-    return (best_start + shift) % n, best_len
+    best = int(np.argmax(stops - starts))  # the first of the longest
+    return (int(starts[best]) + shift) % n, int(stops[best] - starts[best])
 
 
-def endocardial_border(labels: np.ndarray, smooth_px: float = 2.0) -> np.ndarray:
+def endocardial_border(labels: np.ndarray, smooth_px: float = 2.0, cavity: np.ndarray | None = None) -> np.ndarray:
     """(M, 2) endocardium (x, y) at ~1 px spacing, image-left annulus -> apex -> right annulus.
 
-    labels: (H, W) integer image with CAVITY_LABEL and MYOCARDIUM_LABEL.
+    labels: (H, W) integer image with CAVITY_LABEL and MYOCARDIUM_LABEL; cavity: its largest cavity component when
+    the caller has it.
     """
-    cavity = _largest_component(labels == CAVITY_LABEL)
+    cavity = _largest_component(labels == CAVITY_LABEL) if cavity is None else cavity
     myo = labels == MYOCARDIUM_LABEL
     if cavity.sum() < 20 or myo.sum() < 20:
         raise ValueError("labels need an LV cavity (1) and myocardium (2) of at least 20 pixels each")
@@ -174,10 +169,10 @@ def wall_thickness(labels: np.ndarray, endo_px: np.ndarray, normals: np.ndarray,
 
 
 def _ray_exits(myo_mask: np.ndarray, starts_px: np.ndarray, directions: np.ndarray, s_px: np.ndarray,
-               chunk: int = 64) -> np.ndarray:
+               chunk: int = 32) -> np.ndarray:
     """(M,) the first distance along each ray (start + s * direction, s from s_px) where it leaves the mask
     after having entered it; NaN when it never enters or never leaves. Rays are followed `chunk` samples at a
-    time and dropped once they have left (most walls end within the first chunk)."""
+    time and dropped once they have left (the chunk: benchmarks/NOTES.md)."""
     mask = np.asarray(myo_mask, bool)
     exits = np.full(len(starts_px), np.nan)
     entered = np.zeros(len(starts_px), bool)
@@ -204,8 +199,9 @@ def centerline_from_labels(labels: np.ndarray, n_points: int = N_CENTERLINE_POIN
     labels = np.asarray(labels)
     if labels.ndim != 2:
         raise ValueError(f"labels must be (H, W), got {labels.shape}")
-    endo = endocardial_border(labels)
-    normals = _outward_normals(endo, _largest_component(labels == CAVITY_LABEL))
+    cavity = _largest_component(labels == CAVITY_LABEL)
+    endo = endocardial_border(labels, cavity=cavity)
+    normals = _outward_normals(endo, cavity)
     thick = wall_thickness(labels, endo, normals, max_px=max_ray_px)
     epi = endo + thick[:, None] * normals
     mid = endo + 0.5 * thick[:, None] * normals
