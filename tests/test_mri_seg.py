@@ -9,6 +9,7 @@ import torch
 from app.analysis.lv_localise import crop_around, localise_lv, localise_stack
 from app.data.recording import Recording, uniform_frame_times
 from app.ml.nets.mri_multilevel import MultiLevelConvLSTMNet
+from app.tasks import Progress
 from lab.training.mri_data import CROP_PX, NOT_POOL, UNLABELLED
 from lab.training.mri_losses import partial_label_loss
 from lab.training.mri_seg import augment
@@ -139,7 +140,9 @@ def test_segment_stack_takes_the_viewers_cancel_event():
                     frame_times_s=uniform_frame_times(6, 20.0), modality="mri", view="sax", slice_spacing_mm=10.0)
     net = MultiLevelConvLSTMNet(4, "multi")
     event = threading.Event()
-    assert isinstance(list(segment_stack(rec, net=net, cancel=event))[-1], MriSegmentation)
+    result = list(segment_stack(rec, net=net, cancel=event))[-1]
+    assert isinstance(result, MriSegmentation)
+    assert result.inference in ("float32 on the CPU", "bf16 on the CPU")  # a per-cycle network runs in torch
     event.set()
     assert list(segment_stack(rec, net=net, cancel=event)) == []
     assert list(segment_stack(rec, net=net, cancel=lambda: True)) == []
@@ -391,3 +394,23 @@ def test_apical_slices_are_drawn_apical_weight_times_as_often():
     trainer.rng, trainer.draw_p = np.random.default_rng(5), real_draw_probabilities(samples, 1.0)
     expected = np.random.default_rng(5).integers(6, size=20)
     assert [samples.index(trainer.draw_real()) for _ in range(20)] == list(expected)
+
+
+def test_a_single_slice_cine_keeps_how_the_networks_ran(monkeypatch):
+    """The segmenting step's MRI segmenter on one slice: its labels and confidence as (T, H, W) / (T,), the engine
+    named, no basal-slice findings (those need a stack)."""
+    import app.ml.mri_inference as mri_inference
+    from app.ml.mri_inference import MriSegmentation
+    from app.workflow.segment_step import _mri_segmenter
+
+    labels = np.zeros((1, 4, 8, 8), np.uint8)
+    labels[0, :, 2:5, 2:5] = 1
+    whole = MriSegmentation(labels, np.full((1, 4), 0.9), (3.0, 3.0), atrial_rv=("stand-in",),
+                            inference="float32 on ONNX Runtime")
+    monkeypatch.setattr(mri_inference, "segment_stack", lambda rec, cancel=None: iter([Progress(1.0), whole]))
+    frames, _ = beating_lv(n_phases=4, size=8, centre=(4, 4), spacing_mm=1.5)
+    rec = Recording(frames=frames, spacing_mm=(1.5, 1.5), frame_times_s=uniform_frame_times(4, 20.0),
+                    modality="mri", view="sax")
+    out = list(_mri_segmenter(rec))[-1]
+    assert out.labels.shape == (4, 8, 8) and out.confidence.shape == (4,)
+    assert out.inference == "float32 on ONNX Runtime" and out.atrial_rv == () and out.flagged_frames == ()

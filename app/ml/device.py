@@ -158,6 +158,16 @@ def network_batch(device, recurrent: bool) -> int:
     return ECHO_BATCH_FRAMES_GPU if getattr(device, "type", str(device)) != "cpu" and not recurrent else 1
 
 
+def engine_words(device, onnx_precision: str | None = None, bf16: bool = False) -> str:
+    """How a network ran, in words for the results and the report: "<onnx_precision> on ONNX Runtime" when an ONNX
+    Runtime session ran it, else torch's "bf16 on the CPU", "float32 on the CPU", "float32 on CUDA". The same
+    weights give labels a little different by engine and precision, so a result says which ran."""
+    if onnx_precision:
+        return f"{onnx_precision} on ONNX Runtime"
+    kind = getattr(device, "type", str(device))
+    return f"{'bf16' if bf16 else 'float32'} on {'the CPU' if kind == 'cpu' else kind.upper()}"
+
+
 def precision_label(device) -> str:
     """'bf16' or 'float32', with why on the CPU, for the benchmarks' headers."""
     if getattr(device, "type", str(device)) != "cpu":

@@ -147,12 +147,11 @@ class EchoSegmenter:
     @property
     def inference(self) -> str:
         """How the network runs, in words for the results and the report ("int8 on ONNX Runtime", "bf16 on the
-        CPU", "float32 on CUDA"): the same weights give contours a little different by precision (the int8 graph's
-        EF moved by up to 6.6 points on a clinical clip: lab/notes/echo_seg_base.md), so a result says which ran."""
-        if self.onnx is not None:
-            return f"{self.onnx.precision} on ONNX Runtime"
-        where = "the CPU" if self.device.type == "cpu" else self.device.type.upper()
-        return f"{'bf16' if self.bf16 else 'float32'} on {where}"
+        CPU", "float32 on CUDA": app/ml/device.engine_words); the int8 graph's EF moved by up to 6.6 points against
+        float32 on a clinical clip (lab/notes/echo_seg_base.md)."""
+        from app.ml.device import engine_words
+
+        return engine_words(self.device, self.onnx.precision if self.onnx is not None else None, self.bf16)
 
     def batch_net(self, frames_net: np.ndarray) -> np.ndarray:
         """(B, S, S) frames of a per-frame network -> (B, 4, S, S) probabilities in one call (torch), before the

@@ -40,6 +40,7 @@ class MriSegmentation:
     center_rc: tuple[float, float]
     atrial_rv: tuple = ()
     borderline_rv: tuple = ()
+    inference: str = ""  # how the networks ran (mri_engine_words), "" when not said
 
     @property
     def flagged_frames(self) -> tuple[int, ...]:
@@ -102,6 +103,19 @@ def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
         probs = torch.softmax(net(x)[0].float(), dim=1).cpu().numpy()
     net.train(was_training)
     return probs
+
+
+def mri_engine_words(net) -> str:
+    """How _net_probs runs the network or ensemble, in words (app/ml/device.engine_words): ONNX Runtime float32
+    where its members run there, else torch (bf16 where the CPU computes it natively). The RV EF of one ACDC
+    patient moved by 12 points between the two (lab/notes/mri_seg.md, session 31)."""
+    from app.ml.device import engine_words, use_bf16
+    from app.ml.nets.mri_ensemble import members_of
+    from app.ml.onnx_mri import onnx_member
+
+    first = members_of(net)[0]
+    device = next(first.parameters()).device
+    return engine_words(device, "float32" if onnx_member(first) is not None else None, use_bf16(device))
 
 
 def shipped_card():
@@ -244,7 +258,8 @@ def segment_whole_slices(recording: Recording, net, cancel: Cancel = None, tta_v
     if clean:
         labels, atrial_rv, borderline = finish_stack(labels)
     yield Progress(1.0, "segmentation done")
-    yield MriSegmentation(labels, confidence, lv_centre_rc(labels, (height, width)), atrial_rv, borderline)
+    yield MriSegmentation(labels, confidence, lv_centre_rc(labels, (height, width)), atrial_rv, borderline,
+                          mri_engine_words(net))
 
 
 def finish_stack(labels: np.ndarray) -> tuple[np.ndarray, tuple, tuple]:

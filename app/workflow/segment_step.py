@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Generator, Iterator
 
@@ -134,7 +134,9 @@ def _mri_segmenter(recording: Recording, cancel: Cancel = None) -> Iterator[obje
             if not isinstance(item, Progress) and not recording.is_stack:
                 lab = np.asarray(item.labels)
                 conf = np.asarray(item.confidence)
-                yield (lab[0] if lab.ndim == 4 else lab, conf[0] if conf.ndim == 2 else conf)
+                # one slice: its labels and confidence, and how the networks ran (no basal-slice findings)
+                yield replace(item, labels=lab[0] if lab.ndim == 4 else lab, confidence=conf[0] if conf.ndim == 2
+                              else conf, atrial_rv=(), borderline_rv=())
             else:
                 yield item
     except (WeightsError, FileNotFoundError) as exc:
