@@ -84,23 +84,17 @@ def test_closing_early_stops_the_worker():
 # -- the users ----------------------------------------------------------------------------------------
 torch = pytest.importorskip("torch")
 
+from tests.test_echo_seg_inference import _recording, tiny_models  # noqa: E402,F401
 
-def test_the_echo_network_ahead_gives_the_labels_it_gives_inline(monkeypatch, tmp_path):
+
+def test_the_echo_network_ahead_gives_the_labels_it_gives_inline(tiny_models, monkeypatch):  # noqa: F811
     from app.ml import inference
     from app.ml.device import network_ahead, onnxruntime_available
-    from app.ml.nets.unet import UNet
-    from app.ml.weights import save_model
-    from tests.model_cards import card
-    from tests.test_echo_seg_inference import _recording
 
     if not onnxruntime_available():
         pytest.skip("the network runs ahead on the ONNX Runtime path only: onnxruntime is not installed")
-    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
     monkeypatch.setenv("CARDIOTRACE_BACKEND", "onnxruntime")
     monkeypatch.setenv("CARDIOTRACE_BF16", "0")
-    torch.manual_seed(0)
-    save_model(UNet((4, 8, 8)), "echo_seg_base", card("UNet", {"channels": [4, 8, 8]}, input_size_px=32, channels=2),
-               root=tmp_path)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
     rec = _recording(n=12)
     results = {}
@@ -148,24 +142,13 @@ def test_strain_with_the_motion_ahead_is_the_strain_inline():
     assert np.array_equal(inline.strain_curve_pct, ahead.strain_curve_pct)
 
 
-def test_a_per_frame_network_in_batches_gives_each_frames_probabilities(monkeypatch, tmp_path):
+def test_a_per_frame_network_in_batches_gives_each_frames_probabilities(tiny_models, monkeypatch):  # noqa: F811
     """On a GPU a per-frame network takes ECHO_BATCH_FRAMES_GPU frames a call (app/ml/device.network_batch); the
     same code on the CPU (torch) gives the frame-by-frame probabilities, moving average included, in order."""
     from app.ml import device, inference
-    from app.ml.nets.convlstm_unet import ConvLSTMUNet
-    from app.ml.nets.unet import UNet
-    from app.ml.weights import save_model
-    from tests.model_cards import card
 
-    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
     monkeypatch.setenv("CARDIOTRACE_BACKEND", "torch")
     monkeypatch.setenv("CARDIOTRACE_BF16", "0")
-    torch.manual_seed(0)
-    save_model(UNet((4, 8, 8)), "echo_seg_base", card("UNet", {"channels": [4, 8, 8]}, input_size_px=32, channels=2),
-               root=tmp_path)
-    save_model(ConvLSTMUNet((4, 8, 8), (1, 2)), "echo_seg_temporal",
-               card("ConvLSTMUNet", {"channels": [4, 8, 8], "lstm_levels": [1, 2]}, input_size_px=32, channels=2),
-               root=tmp_path)
     cuda = torch.device("cuda")
     assert device.network_batch(cuda, False) == device.ECHO_BATCH_FRAMES_GPU and device.network_batch(cuda, True) == 1
     assert device.network_batch(torch.device("cpu"), False) == 1
