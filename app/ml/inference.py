@@ -133,15 +133,14 @@ class EchoSegmenter:
             x = np.stack([x_net.astype(np.float32), np.full_like(x_net, self.flag, np.float32)])[None]
             probs, self._state = self.onnx.step(x, self._state)
             return self._smooth(probs[0])
+        if not self.temporal:
+            return self._smooth(self.batch_net(x_net[None])[0])
         torch = self._torch
         frame = torch.from_numpy(np.ascontiguousarray(x_net, dtype=np.float32))
         x = make_input(frame, self.flag)[None].to(self.device)
         x = x.contiguous(memory_format=self._fmt)
         with torch.inference_mode(), cpu_autocast(self.bf16):
-            if self.temporal:
-                logits, self._state = self.net.step(x, self._state)
-            else:
-                logits = self.net(x)
+            logits, self._state = self.net.step(x, self._state)
         return self._smooth(torch.softmax(logits.float(), 1)[0].cpu().numpy())
 
     @property
@@ -155,7 +154,7 @@ class EchoSegmenter:
 
     def batch_net(self, frames_net: np.ndarray) -> np.ndarray:
         """(B, S, S) frames of a per-frame network -> (B, 4, S, S) probabilities in one call (torch), before the
-        moving average (_smooth)."""
+        moving average (_smooth); step_net runs a per-frame network's single frames through it too."""
         torch = self._torch
         frames = torch.from_numpy(np.ascontiguousarray(frames_net, dtype=np.float32))
         x = make_input(frames, self.flag).to(self.device).contiguous(memory_format=self._fmt)
