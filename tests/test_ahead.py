@@ -143,15 +143,17 @@ def test_strain_with_the_motion_ahead_is_the_strain_inline():
 
 
 def test_a_per_frame_network_in_batches_gives_each_frames_probabilities(tiny_models, monkeypatch):  # noqa: F811
-    """On a GPU a per-frame network takes ECHO_BATCH_FRAMES_GPU frames a call (app/ml/device.network_batch); the
-    same code on the CPU (torch) gives the frame-by-frame probabilities, moving average included, in order."""
+    """In torch a per-frame network takes several frames a call (app/ml/device.network_batch: a GPU's
+    ECHO_BATCH_FRAMES_GPU, the CPU's ECHO_BATCH_FRAMES_CPU); the batches give the frame-by-frame probabilities,
+    moving average included, in order."""
     from app.ml import device, inference
 
     monkeypatch.setenv("CARDIOTRACE_BACKEND", "torch")
     monkeypatch.setenv("CARDIOTRACE_BF16", "0")
     cuda = torch.device("cuda")
     assert device.network_batch(cuda, False) == device.ECHO_BATCH_FRAMES_GPU and device.network_batch(cuda, True) == 1
-    assert device.network_batch(torch.device("cpu"), False) == 1
+    assert device.network_batch(torch.device("cpu"), False) == device.ECHO_BATCH_FRAMES_CPU > 1
+    assert device.network_batch(torch.device("cpu"), True) == 1
     monkeypatch.setattr(device, "network_batch", lambda dev, recurrent: 1 if recurrent else 4)
     monkeypatch.setattr(device, "network_ahead", lambda dev, backend, threads: True)
     inference.clear_model_cache()

@@ -149,13 +149,17 @@ def network_ahead(device, backend: str, threads: int) -> bool:
 
 
 ECHO_BATCH_FRAMES_GPU = 32  # frames per call of a per-frame echo network on a GPU
+ECHO_BATCH_FRAMES_CPU = 4  # on the CPU in torch: the knee of the per-frame cost (benchmarks/NOTES.md)
 
 
 def network_batch(device, recurrent: bool) -> int:
-    """Frames per call of a whole clip's echo network: ECHO_BATCH_FRAMES_GPU on a GPU for a per-frame network (one
-    transfer and one synchronisation per batch instead of per frame), else 1: on the CPU batching bought nothing
-    (benchmarks/NOTES.md), and a recurrent network goes frame by frame."""
-    return ECHO_BATCH_FRAMES_GPU if getattr(device, "type", str(device)) != "cpu" and not recurrent else 1
+    """Frames per call of a whole clip's echo network in torch (ONNX Runtime goes frame by frame: batches bought
+    nothing there, benchmarks/NOTES.md). A per-frame network: ECHO_BATCH_FRAMES_GPU on a GPU (one transfer and one
+    synchronisation per batch instead of per frame), ECHO_BATCH_FRAMES_CPU on the CPU (oneDNN's convolutions in
+    bf16 or float32 cost less per frame in a batch); a recurrent network goes frame by frame."""
+    if recurrent:
+        return 1
+    return ECHO_BATCH_FRAMES_GPU if getattr(device, "type", str(device)) != "cpu" else ECHO_BATCH_FRAMES_CPU
 
 
 def engine_words(device, onnx_precision: str | None = None, bf16: bool = False) -> str:
