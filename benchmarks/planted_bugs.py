@@ -96,14 +96,14 @@ BUGS = (
         '    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)\n'
         "    try:\n"
         '        with os.fdopen(fd, "w", encoding="utf-8") as fh:\n'
-        "            json.dump(data, fh, indent=1)\n"
+        "            fh.writelines(json_pieces(data))\n"
         "            fh.flush()\n"
         "            os.fsync(fh.fileno())\n"
         "        os.replace(tmp, path)\n",
         "    tmp = path.parent / \".no-temp-file\"  # nothing to clean up\n"
         "    try:\n"
         '        with open(path, "w", encoding="utf-8") as fh:\n'
-        "            json.dump(data, fh, indent=1)\n",
+        "            fh.writelines(json_pieces(data))\n",
         ("tests/test_clinical_rules.py", "tests/test_mutation_killers_autosave.py", "tests/test_study_state.py")),
     PlantedBug(
         "panel-first-recording", "measurements panel always showing the first recording of the study",

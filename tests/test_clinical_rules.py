@@ -264,11 +264,13 @@ CRASH = {
     # the process dies after the new state is written and synced, before the rename
     "before-replace": "autosave.os.replace = lambda *a, **k: os._exit(9)",
     # the process dies half-way through writing the new state
-    "mid-write": ("real_dump = autosave.json.dump\n"
-                  "def dump(data, fh, **kw):\n"
-                  "    text = json.dumps(data, **kw)\n"
-                  "    fh.write(text[: len(text) // 2]); fh.flush(); os._exit(9)\n"
-                  "autosave.json.dump = dump"),
+    # (half the text in one piece, over the file's buffer: it reaches the file before the process dies)
+    "mid-write": ("real_pieces = autosave.json_pieces\n"
+                  "def pieces(data):\n"
+                  "    text = ''.join(real_pieces(data))\n"
+                  "    yield text[: len(text) // 2]\n"
+                  "    os._exit(9)\n"
+                  "autosave.json_pieces = pieces"),
 }
 
 

@@ -11,7 +11,9 @@ and there is no annulus or apex.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -97,6 +99,11 @@ class LvContours:
             "apex_px": pts(self.apex_px),
             "issues": list(self.issues),
         }
+
+    @cached_property
+    def json_text(self) -> str:
+        """to_json_dict() as compact JSON, made once: the autosave writes every frame's after each edit."""
+        return json.dumps(self.to_json_dict(), separators=(",", ":"))
 
     @classmethod
     def from_json_dict(cls, d: dict[str, Any]) -> "LvContours":

@@ -123,7 +123,7 @@ class StudyController(QObject):
     def _migrate(self, index: int, key: str, legacy_path: Path) -> None:
         """Copy a state read from a legacy side-car to the user data folder (the side-car is left alone)."""
         try:
-            autosave.save(self.study.to_json(index), key)
+            autosave.save(self.study.document(index), key)
         except OSError as exc:
             self.error.emit("Autosave failed", f"{legacy_path} could not be copied to the data folder: {exc}")
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.data.recording import Recording
+from app.workflow.json_pieces import json_pieces
 
 if TYPE_CHECKING:  # for annotations only
     from app.workflow.study import StudyState
@@ -109,13 +110,14 @@ def source_fingerprint(recording: Recording) -> dict[str, Any]:
 
 
 def write_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON to `path` atomically (temp file in the same folder + fsync + os.replace)."""
+    """Write JSON to `path` atomically (temp file in the same folder + fsync + os.replace); `data` may hold parts
+    already encoded (app.workflow.json_pieces: a state's contours, StudyState.document)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)
+            fh.writelines(json_pieces(data))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -230,7 +232,7 @@ class AutosaveScheduler:
                 results.append(SaveResult(index, None, "in-memory recording: not saved"))
                 continue
             try:
-                path = save(study.to_json(index), study.save_key(index))
+                path = save(study.document(index), study.save_key(index))
                 self._dirty.discard(index)
                 results.append(SaveResult(index, path))
             except OSError as exc:

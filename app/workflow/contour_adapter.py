@@ -11,12 +11,15 @@ values of the edited frames only).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.analysis.contours import LvContours
+from app.workflow.json_pieces import Encoded
 from app.workflow.results import RecordingAnalysis
 from app.workflow.splines import CONTROL_POINTS, ControlContour, control_from_dense
 
@@ -83,14 +86,19 @@ class MadeFrame:
 
     def to_json(self, current: dict[str, ControlContour]) -> dict[str, Any] | None:
         """The parts of the frame whose controls are still `current` (the state's): {"lv", "rv"} dense contours
-        with "lv_made"/"rv_made" saying which were kept; None when neither is."""
+        (app.workflow.json_pieces.Encoded: their JSON text, made once) with "lv_made"/"rv_made" saying which
+        were kept; None when neither is."""
         lv_made = all(current.get(k) is self.controls.get(k) for k in LV_KINDS)
         rv_made = current.get("rv") is self.controls.get("rv")
         if not (lv_made or rv_made):
             return None
-        rv = None if self.rv is None or not rv_made else np.round(np.asarray(self.rv, float), 3).tolist()
-        lv = None if self.lv is None or not lv_made else self.lv.to_json_dict()
+        rv = None if self.rv is None or not rv_made else Encoded(self._rv_text)
+        lv = None if self.lv is None or not lv_made else Encoded(self.lv.json_text)
         return {"lv": lv, "rv": rv, "lv_made": lv_made, "rv_made": rv_made}
+
+    @cached_property
+    def _rv_text(self) -> str:
+        return json.dumps(np.round(np.asarray(self.rv, float), 3).tolist(), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, data: dict[str, Any], controls: dict[str, ControlContour]) -> "MadeFrame":

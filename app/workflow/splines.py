@@ -5,7 +5,9 @@ Points are (N, 2) float arrays of (x=col, y=row) pixels, like every contour in t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,11 @@ class ControlContour:
 
     def to_json(self) -> dict[str, Any]:
         return {"points_px": np.round(self.points_px, 6).tolist(), "closed": bool(self.closed)}
+
+    @cached_property
+    def json_text(self) -> str:
+        """to_json() as compact JSON, made once: the autosave writes every contour after each edit."""
+        return json.dumps(self.to_json(), separators=(",", ":"))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ControlContour":

@@ -26,7 +26,7 @@ from app.workflow.results import Measurements, RecordingAnalysis
 from app.workflow.sent_results import SentResults
 from app.workflow.splines import ControlContour
 from app.workflow.study_analysis import ViewerAnalysis, compose_viewer_study, default_measure
-from app.workflow.study_json import RestoredExtras, state_to_json
+from app.workflow.study_json import RestoredExtras, state_document, state_to_json
 
 if TYPE_CHECKING:  # study_result imports this module
     from app.workflow.la_volume import LaVolume
@@ -313,6 +313,10 @@ class StudyState:
     # -- serialisation (app/workflow/study_json.py) ------------------------------------------------
     def to_json(self, index: int) -> dict[str, Any]:
         return state_to_json(self.recordings[index], self.save_key(index), self.conclusion, self.reviewer, self.sent)
+
+    def document(self, index: int) -> dict[str, Any]:
+        """to_json's state with the contours as the JSON text each keeps: what the autosave writes."""
+        return state_document(self.recordings[index], self.save_key(index), self.conclusion, self.reviewer, self.sent)
 
     def restore_json(self, index: int, data: dict[str, Any]) -> None:
         """Restore a recording's state saved by `to_json` (raises ValueError on a malformed file)."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from app.data.recording import VIEWS, Recording
 from app.workflow.contour_adapter import MadeFrame
+from app.workflow.json_pieces import Encoded, EncodedList, compact, plain
 from app.workflow.recording_state import KINDS, ContourKey, RecordingState
 from app.workflow.results import Measurements, RecordingAnalysis
 from app.workflow.saved_strain import strain_from_json, strain_to_json
@@ -44,12 +45,20 @@ def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewe
                   sent: Sequence[SentResults] = ()) -> dict[str, Any]:
     """The recording's state as plain JSON types; content_key and the study's conclusion, reviewer and results
     sent with it."""
+    data: dict[str, Any] = plain(state_document(st, content_key, conclusion, reviewer, sent))
+    return data
+
+
+def state_document(st: RecordingState, content_key: str, conclusion: str, reviewer: str,
+                   sent: Sequence[SentResults] = ()) -> dict[str, Any]:
+    """What state_to_json gives, the contours as the JSON text each contour keeps (app.workflow.json_pieces:
+    the autosave writes it without encoding every frame's contours again)."""
     from app.workflow.autosave import source_fingerprint
 
-    contours = [
-        {"slice": s, "frame": f, "kind": kind, **c.to_json()}
+    contours = EncodedList(tuple(
+        Encoded(f'{{"slice":{int(s)},"frame":{int(f)},"kind":{compact(kind)},{c.json_text[1:]}')
         for (s, f), d in sorted(st.contours.items()) for kind, c in sorted(d.items())
-    ]
+    ))
     meas = st.measurements
     return {
         "format": FORMAT,
@@ -168,11 +177,11 @@ def _segmenter_findings(data: dict[str, Any], n_frames: int, n_slices: int
     return flags, left_out
 
 
-def _made_json(st: RecordingState) -> list[dict[str, Any]]:
+def _made_json(st: RecordingState) -> EncodedList:
     """The analysis' own dense contours of the frames (and kinds) not edited since, for the autosave."""
     out = []
     for (s, f), made in sorted(st.made.items()):
         data = made.to_json(st.contours.get((s, f), {}))
         if data is not None:
             out.append({"slice": s, "frame": f, **data})
-    return out
+    return EncodedList(tuple(out))

@@ -1,0 +1,74 @@
+"""app.workflow.json_pieces and the autosave's document: the same JSON as json.dumps, encoded parts spliced in."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.workflow.json_pieces import Encoded, EncodedList, json_pieces, plain
+
+
+def _text(value) -> str:
+    return "".join(json_pieces(value))
+
+
+@pytest.mark.parametrize("value", [
+    {"a": [1, 2.5, None], "b": {"c": [[0.125, 3], []], "d": "é\"x"}, "e": [], "f": True, "g": {}},
+    [{"x": 1}, [2, [3]], "s"],
+    "text",
+    1.5,
+    None,
+    {"nan": float("nan"), "list": [float("inf")]},
+])
+def test_plain_values_give_what_json_dumps_gives(value):
+    assert _text(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_encoded_parts_are_spliced_as_they_are():
+    inner = {"points": [[1.25, 2.0], [3.0, 4.5]], "closed": False}
+    doc = {"head": 1, "items": EncodedList((Encoded(json.dumps(inner)), {"k": Encoded("[1,2]"), "m": 3}, 7)),
+           "one": Encoded('{"z":null}'), "tail": [1, {"y": Encoded("true")}]}
+    expected = {"head": 1, "items": [inner, {"k": [1, 2], "m": 3}, 7], "one": {"z": None},
+                "tail": [1, {"y": True}]}
+    assert json.loads(_text(doc)) == expected
+    assert plain(doc) == expected
+    assert _text(doc) == json.dumps(expected, separators=(",", ":")).replace(
+        json.dumps(inner, separators=(",", ":")), json.dumps(inner))  # the encoded text verbatim
+
+
+def test_contours_keep_the_json_text_of_what_they_hold():
+    from app.analysis.contours import LvContours
+    from app.workflow.splines import ControlContour
+
+    c = ControlContour(np.array([[1.0, 2.0], [3.1234567, 4.0], [5.0, 6.0], [7.0, 8.0]]))
+    assert json.loads(c.json_text) == c.to_json()
+    moved = c.moved(1, (9.0, 9.0))
+    assert json.loads(moved.json_text)["points_px"][1] == [9.0, 9.0]  # an edit is a new contour, with its own text
+    lv = LvContours.from_endo(np.array([[0.0, 10.0], [5.0, 0.0], [10.0, 10.0]]))
+    assert json.loads(lv.json_text) == lv.to_json_dict()
+
+
+def test_the_autosave_document_is_the_state_and_the_analysis_worker_makes_its_text():
+    """StudyState.document (written by the autosave) is to_json's state; editable_controls (the analysis' worker)
+    makes the contours' JSON text, so the GUI thread's save only splices it."""
+    from app.data import phantom
+    from app.tasks import run_task
+    from app.workflow.analyze import analyze_recording
+    from app.workflow.study import StudyState
+    from app.workflow.study_analysis import ViewerAnalysis, editable_controls
+
+    case = phantom.make_echo(phantom.EchoPhantomParams(view="a4c", beats=1, frame_rate_hz=30.0,
+                                                       image_shape_px=(128, 128)), seed=2)
+    analysis = run_task(analyze_recording(case.recording, segmenter=lambda r: case.truth.labels))
+    controls = editable_controls(analysis)
+    assert all("json_text" in c.__dict__ for d in controls.values() for c in d.values())
+    assert all("json_text" in lv.__dict__ for lv in analysis.contours.frames if lv is not None)
+    study = StudyState()
+    study.set_analysis(study.add_recording(case.recording), ViewerAnalysis(analysis, controls))
+    data = study.to_json(0)
+    assert json.loads(_text(study.document(0))) == data
+    assert data["contours"] and data["analysis_contours"]
+    first = data["analysis_contours"][0]
+    assert first["lv"] == json.loads(json.dumps(analysis.contours.frames[first["frame"]].to_json_dict()))
