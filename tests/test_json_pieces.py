@@ -50,25 +50,56 @@ def test_contours_keep_the_json_text_of_what_they_hold():
     assert json.loads(lv.json_text) == lv.to_json_dict()
 
 
-def test_the_autosave_document_is_the_state_and_the_analysis_worker_makes_its_text():
-    """StudyState.document (written by the autosave) is to_json's state; editable_controls (the analysis' worker)
-    makes the contours' JSON text, so the GUI thread's save only splices it."""
+@pytest.fixture
+def analysed(tmp_path, monkeypatch):
+    """A phantom read from a DICOM file (so it is autosaved, into tmp_path), analysed as the viewer does."""
     from app.data import phantom
+    from app.data.readers import load_recording
+    from app.data.writers.dicom_us import write_us_dicom
     from app.tasks import run_task
     from app.workflow.analyze import analyze_recording
-    from app.workflow.study import StudyState
     from app.workflow.study_analysis import ViewerAnalysis, editable_controls
 
+    monkeypatch.setenv("CARDIOTRACE_DATA_DIR", str(tmp_path / "data"))
     case = phantom.make_echo(phantom.EchoPhantomParams(view="a4c", beats=1, frame_rate_hz=30.0,
                                                        image_shape_px=(128, 128)), seed=2)
-    analysis = run_task(analyze_recording(case.recording, segmenter=lambda r: case.truth.labels))
-    controls = editable_controls(analysis)
+    rec = load_recording(write_us_dicom(case.recording, tmp_path / "phantom.dcm")).with_view("a4c")
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: case.truth.labels))
+    return ViewerAnalysis(analysis, editable_controls(analysis))
+
+
+def test_the_autosave_document_is_the_state_and_the_analysis_worker_makes_its_text(analysed):
+    """StudyState.document (written by the autosave) is to_json's state; editable_controls (the analysis' worker)
+    makes the contours' JSON text, so the GUI thread's save only splices it."""
+    from app.workflow.study import StudyState
+
+    analysis, controls = analysed.analysis, analysed.controls
     assert all("json_text" in c.__dict__ for d in controls.values() for c in d.values())
     assert all("json_text" in lv.__dict__ for lv in analysis.contours.frames if lv is not None)
     study = StudyState()
-    study.set_analysis(study.add_recording(case.recording), ViewerAnalysis(analysis, controls))
+    study.set_analysis(study.add_recording(analysis.recording), analysed)
     data = study.to_json(0)
     assert json.loads(_text(study.document(0))) == data
     assert data["contours"] and data["analysis_contours"]
     first = data["analysis_contours"][0]
     assert first["lv"] == json.loads(json.dumps(analysis.contours.frames[first["frame"]].to_json_dict()))
+
+
+def test_a_reopened_state_comes_with_its_contours_json_text(analysed):
+    """Reopening (the worker that read the file) makes the text too: the first save after it only splices."""
+    from app.workflow import autosave
+    from app.workflow.reopen import reopen
+    from app.workflow.study import StudyState
+
+    study = StudyState()
+    study.set_analysis(study.add_recording(analysed.analysis.recording), analysed)
+    autosave.save(study.document(0), study.save_key(0))
+    again = reopen(analysed.analysis.recording, study.measure_fn)
+    assert again.extras is not None and again.problem is None
+    st = again.state
+    assert st.contours and st.made
+    assert all("json_text" in c.__dict__ for d in st.contours.values() for c in d.values())
+    assert all("json_text" in m.lv.__dict__ for m in st.made.values() if m.lv is not None)
+    restored = StudyState()
+    restored.add_restored(st, again.extras)
+    assert restored.to_json(0)["analysis_contours"] == study.to_json(0)["analysis_contours"]
