@@ -4,8 +4,8 @@ A long clip's saved state is megabytes, nearly all of it the contours of every f
 between two saves. `Encoded(text)` stands for a value already encoded as JSON (a contour's text, made
 once and kept by the contour); `EncodedList(items)` for a list of such values (or of plain values).
 `json_pieces(value)` yields compact JSON text (what json.dumps(value, separators=(",", ":")) gives, with the
-encoded parts spliced in) in pieces, so a writer never holds the interpreter for the whole document and the
-GUI thread runs between two pieces. `plain(value)` is the same value as plain JSON types.
+encoded parts spliced in) in pieces: no one call of the encoder holds the interpreter for the whole document,
+so other threads run between two pieces. `plain(value)` is the same value as plain JSON types.
 """
 
 from __future__ import annotations
