@@ -36,6 +36,29 @@ def test_overlays_curves_and_flags_exist(analyzed):
     assert not window.overlays.items["endo"].isVisible()
 
 
+def test_the_strain_plot_shows_each_new_strain_on_the_same_curves(qtbot):
+    """A new strain result (each re-tracking after an edit) replaces the curves' data; no curve is made again."""
+    from types import SimpleNamespace
+
+    from app.ui.curves_panel import CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    t = np.arange(20, dtype=float)
+    first = SimpleNamespace(strain_curve_pct=-t, segmental_strain_pct=np.stack([-t * k for k in range(6)], 1))
+    panel.show_strain(first)
+    items = list(panel.strain_plot.getPlotItem().listDataItems())
+    assert len(items) == 7 and not panel.strain_plot.isHidden()
+    second = SimpleNamespace(strain_curve_pct=-2 * t, segmental_strain_pct=np.stack([t * k for k in range(4)], 1))
+    panel.show_strain(second)
+    assert list(panel.strain_plot.getPlotItem().listDataItems()) == items
+    np.testing.assert_array_equal(panel.gls_curve.getData()[1], -2 * t)
+    np.testing.assert_array_equal(panel.segment_curves[3].getData()[1], 3 * t)
+    assert [c.isVisible() for c in panel.segment_curves] == [True] * 4 + [False] * 2
+    panel.show_strain(None)
+    assert panel.strain_plot.isHidden()
+
+
 def test_curve_click_and_cursor_move_the_frame(analyzed, qtbot):
     window, _ = analyzed
     plot = window.curves.volume_plot

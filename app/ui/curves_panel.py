@@ -45,6 +45,9 @@ class CurvesPanel(QWidget):
         self.strain_plot.setTitle("strain: GLS (white) and the six segments", size="9pt")
         self.strain_cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("w", width=1))
         self.strain_plot.addItem(self.strain_cursor)
+        # GLS and the segments: made once, their data replaced (re-made, they cost a repaint of the plot each edit)
+        self.gls_curve = self.strain_plot.plot([], [], pen=pg.mkPen("w", width=2))
+        self.segment_curves: list[pg.PlotDataItem] = []
         self.strain_plot.setVisible(False)
         self.strain_source = None
         layout = QVBoxLayout(self)
@@ -99,21 +102,21 @@ class CurvesPanel(QWidget):
     def show_strain(self, strain) -> None:
         """GLS and segmental curves of a StrainResult (or hide the plot when None)."""
         self.strain_source = strain
-        self.strain_plot.clear()
-        self.strain_plot.addItem(self.strain_cursor)
         gls = getattr(strain, "strain_curve_pct", None)
         if strain is None or gls is None:
             self.strain_plot.setVisible(False)
             return
         self.strain_plot.setVisible(True)
-        self.strain_plot.plot(np.asarray(gls, float), pen=pg.mkPen("w", width=2), name="GLS")
+        self.gls_curve.setData(np.asarray(gls, float))
         seg = getattr(strain, "segmental_strain_pct", None)
-        names = list(getattr(strain, "segment_names", None) or [])
-        if seg is not None:
-            seg = np.asarray(seg, float)
-            for i in range(seg.shape[1]):
-                name = names[i] if i < len(names) else f"segment {i + 1}"
-                self.strain_plot.plot(seg[:, i], pen=pg.mkPen(SEGMENT_COLOURS[i % 6], width=1), name=name)
+        seg = np.zeros((len(gls), 0)) if seg is None else np.asarray(seg, float)
+        while len(self.segment_curves) < seg.shape[1]:
+            i = len(self.segment_curves)
+            self.segment_curves.append(self.strain_plot.plot([], [], pen=pg.mkPen(SEGMENT_COLOURS[i % 6], width=1)))
+        for i, curve in enumerate(self.segment_curves):
+            shown = i < seg.shape[1]
+            curve.setData(seg[:, i] if shown else [])
+            curve.setVisible(shown)
 
 
 def _volume_or_area(m) -> tuple[np.ndarray | None, str]:
