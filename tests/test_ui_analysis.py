@@ -220,6 +220,9 @@ def test_cine_mr_stack_with_the_shipped_models_in_the_viewer(make_window, qtbot)
     truth = case.truth  # the shipped MRI model on this phantom: ED/ES exact, EF measured -3.2 points (31.5 vs 34.7)
     assert abs(st.ed_frames[0] - truth.ed_frames[0]) <= 1 and abs(st.es_frames[0] - truth.es_frames[0]) <= 1
     assert st.measurements.ef_pct == pytest.approx(truth.ef_pct, abs=5.0)
+    # the panel names the networks and how they ran: each phase on its own (the shipped members are per-phase)
+    qtbot.waitUntil(lambda: "MRI networks" in window.measurements.method.text(), timeout=5000)
+    assert "phase by phase" in window.measurements.method.text()
 
 
 def test_steady_contours_toggle_is_remembered_and_used_by_the_next_echo_analysis(make_window, qtbot, tmp_path,

@@ -105,17 +105,23 @@ def _net_probs(net, cine_crop: np.ndarray) -> np.ndarray:
     return probs
 
 
+CYCLE_WORDS = {"none": "phase by phase", "single": "over the cardiac cycle (ConvLSTM)",
+               "multi": "over the cardiac cycle (multi-level ConvLSTM)"}  # a member's `temporal`, in words
+
+
 def mri_engine_words(net) -> str:
     """How _net_probs runs the network or ensemble, in words (app/ml/device.engine_words): ONNX Runtime float32
-    where its members run there, else torch (bf16 where the CPU computes it natively). The RV EF of one ACDC
-    patient moved by 12 points between the two (lab/notes/mri_seg.md, session 31)."""
+    where its members run there, else torch (bf16 where the CPU computes it natively), then whether each phase was
+    segmented on its own or the network followed the cycle (CYCLE_WORDS). The RV EF of one ACDC patient moved by
+    12 points between the two engines (lab/notes/mri_seg.md, session 31)."""
     from app.ml.device import engine_words, use_bf16
     from app.ml.nets.mri_ensemble import members_of
     from app.ml.onnx_mri import onnx_member
 
     first = members_of(net)[0]
     device = next(first.parameters()).device
-    return engine_words(device, "float32" if onnx_member(first) is not None else None, use_bf16(device))
+    engine = engine_words(device, "float32" if onnx_member(first) is not None else None, use_bf16(device))
+    return f"{engine}, {CYCLE_WORDS[getattr(first, 'temporal', 'none')]}"
 
 
 def shipped_card():
