@@ -145,6 +145,45 @@ def test_edits_survive_kill_and_reopen(analyzed, make_window, qtbot, tmp_path):
     assert r.measurements.ef_pct == pytest.approx(ef_saved, abs=1e-4)  # points saved to 1e-6 px
 
 
+def test_the_autosave_writes_in_its_thread_and_what_it_could_not_write_stays_unsaved(analyzed, qtbot, tmp_path):
+    """The debounced autosave's write runs in the autosave thread (the GUI never waits for the disk); a write that
+    fails is said and leaves the recording unsaved, and the next explicit save writes it."""
+    import threading
+
+    from app.workflow.autosave_thread import BackgroundSaver
+
+    window, _ = analyzed
+    c, st = window.controller, window.study[0]
+    threads, messages = [], []
+
+    def full_disk(document, key):
+        threads.append(threading.current_thread().name)
+        raise OSError("No space left on device")
+
+    c.background = BackgroundSaver(full_disk)
+    c.message.connect(messages.append)
+    old = st.contour((0, 4), "endo")
+    window.cine.set_frame(4)
+    window.editor.contour = old
+    window.editor.commit_move(3, *window.cine.px_to_view(old.points_px[3:4] + [5.0, 0.0])[0])
+    qtbot.waitUntil(lambda: "Autosave failed: No space left on device" in messages, timeout=5000)
+    assert threads == ["cardiotrace-autosave"]
+    assert c.scheduler.pending  # unsaved again
+    saved = tmp_path / "userdata" / f"{window.study.save_key(0)}.cardiotrace.json"
+    assert not saved.exists()
+    c.save_now()  # an explicit save (closing, a report, Save now) writes it
+    assert saved.exists() and not c.scheduler.pending
+    # a failure the explicit save meets before its report reaches the window: taken there, written there, said once
+    saved.unlink()
+    c.scheduler.mark(0)
+    c.autosave()
+    messages.clear()
+    c.save_now()
+    assert threads == ["cardiotrace-autosave"] * 2 and saved.exists() and not c.scheduler.pending
+    qtbot.wait(50)  # the thread's report arrives now: nothing left to say or to mark
+    assert not any("failed" in m for m in messages) and not c.scheduler.pending
+
+
 def test_corrupt_legacy_sidecar_shows_an_error(make_window, tmp_path, dialogs_seen):
     src = tmp_path / "bad.dcm"
     src.write_bytes(b"x")

@@ -2,8 +2,10 @@
 
 Edits arrive as app.workflow.edits commands and go onto a QUndoStack (one UndoableEdit each). Every
 change marks the recording dirty; a single-shot timer restarted on each change saves ~1.5 s after the
-last edit (AutosaveScheduler.flush) to the user data folder. Opening a recording restores its saved state
-when one exists.
+last edit to the user data folder: the documents are made here and written by the autosave thread
+(app/workflow/autosave_thread.py), so the GUI never waits for the disk. The explicit saves (`save_now`: closing,
+reports, sending, Save now) wait for that thread, then write what is left here (AutosaveScheduler.flush).
+Opening a recording restores its saved state when one exists.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from app.analysis.partial import TracedFrame
 from app.data.recording import Recording
 from app.ui.workers import GeneratorWorker, error_text
 from app.workflow import autosave
+from app.workflow.autosave_thread import BackgroundSaver
 from app.workflow.edits import AnalysisEdit, EditCommand
 from app.workflow.reopen import Reopened, reopen
 from app.workflow.results import RecordingAnalysis
@@ -56,6 +59,7 @@ class StudyController(QObject):
     analysis_measured = Signal(int, object)
     analysis_done = Signal(int, bool)
     saved = Signal(object)
+    _written = Signal(str, object, str)  # from the autosave thread: key, path (None when it failed), error
 
     def __init__(self, study: StudyState | None = None, parent=None, autosave_delay_s: float = autosave.DEBOUNCE_S):
         super().__init__(parent)
@@ -65,7 +69,9 @@ class StudyController(QObject):
         self.save_timer = QTimer(self)
         self.save_timer.setSingleShot(True)
         self.save_timer.setInterval(int(autosave_delay_s * 1000))
-        self.save_timer.timeout.connect(self.save_now)
+        self.save_timer.timeout.connect(self.autosave)
+        self.background = BackgroundSaver()
+        self._written.connect(self._autosaved)
         self.study.events.modified.connect(self._modified)
         self.workers: dict[int, GeneratorWorker] = {}
         self._traced: dict[int, dict[tuple[int, int], TracedFrame]] = {}
@@ -218,8 +224,33 @@ class StudyController(QObject):
         self.scheduler.mark(index)
         self.save_timer.start()
 
+    def autosave(self) -> None:
+        """The debounced save after edits: each dirty recording's document made here, written by the autosave
+        thread."""
+        for _, key, document in self.scheduler.take_documents(self.study):
+            self.background.submit(key, document, self._written.emit)
+
+    def _autosaved(self, key: str, path: Path | None, error: str) -> None:
+        index = self._index_of_key(key)
+        if error:
+            if self.background.take_failure(key) is None:
+                return  # save_now took it and marked the recording unsaved
+            if index is not None:
+                self.scheduler.mark(index)  # written again at the next change or explicit save
+            self.message.emit(f"Autosave failed: {error}")
+        elif path is not None and index is not None:
+            self.message.emit(f"Autosaved {self.study[index].name} (in {autosave.user_data_dir()})")
+
+    def _index_of_key(self, key: str) -> int | None:
+        return next((i for i in range(len(self.study))
+                     if self.study[i].recording.source_path is not None and self.study.save_key(i) == key), None)
+
     def save_now(self) -> list:
         self.save_timer.stop()
+        for key in self.background.wait():  # what the autosave thread could not write is unsaved
+            index = self._index_of_key(key)
+            if index is not None:
+                self.scheduler.mark(index)
         if not self.scheduler.pending:
             return []
         results = self.scheduler.flush(self.study)

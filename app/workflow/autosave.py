@@ -222,6 +222,17 @@ class AutosaveScheduler:
     def due(self) -> bool:
         return self.pending and self._clock() - self._last_edit_s >= self.delay_s
 
+    def take_documents(self, study: StudyState) -> list[tuple[int, str, dict[str, Any]]]:
+        """(index, key, document) of every dirty recording opened from a file, for a writer in another thread
+        (app/workflow/autosave_thread.py); they count as saved from now on (a write that fails marks its recording
+        again). In-memory recordings are dropped, as flush drops them."""
+        out = []
+        for index in sorted(self._dirty):
+            if study[index].recording.source_path is not None:
+                out.append((index, study.save_key(index), study.document(index)))
+        self._dirty.clear()
+        return out
+
     def flush(self, study: StudyState) -> list[SaveResult]:
         """Save every dirty recording opened from a file; failures stay dirty and are reported."""
         results = []
