@@ -11,7 +11,6 @@ values of the edited frames only).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.analysis.contours import LvContours
-from app.workflow.json_pieces import Encoded
+from app.workflow.json_pieces import Encoded, compact
 from app.workflow.results import RecordingAnalysis
 from app.workflow.splines import CONTROL_POINTS, ControlContour, control_from_dense
 
@@ -98,7 +97,7 @@ class MadeFrame:
 
     @cached_property
     def _rv_text(self) -> str:
-        return json.dumps(np.round(np.asarray(self.rv, float), 3).tolist(), separators=(",", ":"))
+        return compact(np.round(np.asarray(self.rv, float), 3).tolist())
 
     @classmethod
     def from_json(cls, data: dict[str, Any], controls: dict[str, ControlContour]) -> "MadeFrame":

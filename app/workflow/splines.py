@@ -5,13 +5,14 @@ Points are (N, 2) float arrays of (x=col, y=row) pixels, like every contour in t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 from scipy.interpolate import splev, splprep
+
+from app.workflow.json_pieces import compact
 
 CONTROL_POINTS = 20  # control points per contour after analysis
 DENSE_POINTS = 120  # samples of the smooth curve handed to the measurements
@@ -66,7 +67,7 @@ class ControlContour:
     @cached_property
     def json_text(self) -> str:
         """to_json() as compact JSON, made once: the autosave writes every contour after each edit."""
-        return json.dumps(self.to_json(), separators=(",", ":"))
+        return compact(self.to_json())
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ControlContour":
