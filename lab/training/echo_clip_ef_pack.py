@@ -6,7 +6,8 @@ The GPU machine receives the checkout and at most 64 MiB beside it. This writes 
   size, so it reads the same arrays within half a grey level; 8 MB instead of 30);
 - data/echonet_clips/FileList.csv: the clip list only (folds are drawn from it; the frames travel in the cache);
 - beats.npz: the trusted beats' ED/ES frames (lab.training.echo_clip_data cache) and events.json they came from;
-- phantom_*.npz: the rendered phantom clips (PhantomBank's cache; 2 minutes to render on one core);
+- phantom_*.npz: the rendered phantom clips, fixed and varied geometry (PhantomBank's caches, 1-2 minutes each to
+  render on one core), in 8-bit grey levels;
 - init/models/<name>, init/lab/notes/<name>.json: the U-Net the fine-tune starts from, with its lab record.
 
     python -m lab.training.echo_clip_ef_pack .gpu --events extremes.json --init-models OLD/models
@@ -42,10 +43,19 @@ def pack_camus(src: Path | None, out: Path, size: int) -> int:
     return len(paths)
 
 
+def save_8bit_frames(src: Path, dst: Path) -> None:
+    """A phantom cache with its frames rounded to 8-bit grey levels (kept float32, the trainer's type): the same
+    half-grey-level precision as the CAMUS pack, at half the size, so both geometries fit the GPU machine's 64 MiB."""
+    with np.load(src) as data:
+        arrays = {k: (np.rint(v * 255.0) / 255.0).astype(np.float32) if k.startswith("f") and k[1:].isdigit() else v
+                  for k, v in data.items()}
+    np.savez_compressed(dst, **arrays)
+
+
 def pack(out: Path, events: Path, init_models: Path, clips: Path, camus: Path | None, name: str, size: int) -> None:
     from lab.training.checkpoint import checkpoint_path
     from lab.training.echo_clip_data import load_clip_beats
-    from lab.training.phantom_sequences import PhantomBank
+    from lab.training.phantom_sequences import GEOMETRIES, PhantomBank
 
     n = pack_camus(camus, out / "data" / "camus_a4c" / "train", size)
     (out / "data" / "echonet_clips").mkdir(parents=True, exist_ok=True)
@@ -53,11 +63,13 @@ def pack(out: Path, events: Path, init_models: Path, clips: Path, camus: Path | 
     shutil.copy2(events, out / "events.json")
     beats = load_clip_beats(clips, events, size, out / "beats.npz")
     cache = checkpoint_path("echo_seg_temporal", None).parent  # where the trainer keeps (and reuses) them
-    bank = PhantomBank.build(size=size, cache_dir=cache, **PHANTOM_ARGS)
-    tag = "-".join(PHANTOM_ARGS["views"])
-    phantom = cache / f"phantom_{PHANTOM_ARGS['n_clips']}_{size}_{PHANTOM_ARGS['seed']}_{tag}.npz"
-    shutil.copy2(phantom, out / phantom.name)
-    shutil.copytree(init_models / name, out / "init" / "models" / name, dirs_exist_ok=True)
+    for geometry in GEOMETRIES:  # either --phantom-geometry
+        bank = PhantomBank.build(size=size, cache_dir=cache, geometry=geometry, **PHANTOM_ARGS)
+        tag = "-".join(PHANTOM_ARGS["views"]) + ("" if geometry == "fixed" else f"_{geometry}")
+        phantom = cache / f"phantom_{PHANTOM_ARGS['n_clips']}_{size}_{PHANTOM_ARGS['seed']}_{tag}.npz"
+        save_8bit_frames(phantom, out / phantom.name)
+    shutil.copytree(init_models / name, out / "init" / "models" / name, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("*.onnx"))  # the trainer starts from model.pt
     (out / "init" / "lab" / "notes").mkdir(parents=True, exist_ok=True)
     shutil.copy2(init_models.parent / "lab" / "notes" / f"{name}.json", out / "init" / "lab" / "notes")
     print(f"packed {n} CAMUS cases, {len(beats)} clips' beats, {len(bank.frames)} phantom clips and {name} in {out}")

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(fine-tuning)",
     )
     p.add_argument("--phantom-views", type=str, default="a4c", help="views of the phantom clips, e.g. a4c,a2c,a3c")
+    p.add_argument("--phantom-geometry", choices=("fixed", "varied"), default="fixed",
+                   help="phantom fans: fixed (square, just deep enough) or varied (zoomed depths, narrow sectors, "
+                   "real-resolution non-square images)")
     p.add_argument("--phantom-seed", type=int, default=0, help="seed of the phantom clips (a separate cache per seed)")
     p.add_argument("--run", type=str, default=None, help="checkpoint run name (default echo_seg_<arch>)")
     p.add_argument("--checkpoint-root", type=Path, default=None)
@@ -210,7 +213,8 @@ class Trainer:
 
             cache = checkpoint_path("echo_seg_temporal", args.checkpoint_root).parent  # shared by both archs
             self.phantoms = PhantomBank.build(args.phantom_clips, args.size, cache, log=lambda m: print(m, flush=True),
-                                              seed=args.phantom_seed, views=tuple(args.phantom_views.split(",")))
+                                              seed=args.phantom_seed, views=tuple(args.phantom_views.split(",")),
+                                              geometry=args.phantom_geometry)
         if args.arch in SEQUENCE_ARCHS:
             from lab.training.sequences import SequenceBank
 

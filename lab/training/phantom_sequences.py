@@ -14,10 +14,19 @@ import cv2
 import numpy as np
 
 QUALITIES = ("excellent", "good", "fair", "poor")
+GEOMETRIES = ("fixed", "varied")
 
 
-def random_params(rng: np.random.Generator, image_px: int = 128, views: tuple[str, ...] = ("a4c",)):
-    """Varied EchoPhantomParams for one training clip (view drawn from views)."""
+def random_params(rng: np.random.Generator, image_px: int = 128, views: tuple[str, ...] = ("a4c",),
+                  geometry: str = "fixed"):
+    """Varied EchoPhantomParams for one training clip (view drawn from views).
+
+    geometry "fixed": a square image_px fan just deep enough for the heart, sector 75-95 deg (the stream of the
+    older caches); "varied": also the acquisition a scanner varies, zoomed-in depths that cut the atrium, narrow
+    sectors and real-resolution, non-square images area-resized to the network size.
+    """
+    if geometry == "varied":
+        return _varied_geometry(rng, random_params(rng, image_px, views))
     from app.data.phantom import EchoPhantomParams, HeartParams
 
     edv = float(rng.uniform(80, 200))
@@ -30,6 +39,15 @@ def random_params(rng: np.random.Generator, image_px: int = 128, views: tuple[st
         quality=str(rng.choice(QUALITIES)), sector_deg=float(rng.uniform(75, 95)),
         image_shape_px=(image_px, image_px), tilt_deg=float(rng.uniform(-10, 10)),
     )
+
+
+def _varied_geometry(rng: np.random.Generator, params):
+    from dataclasses import replace
+
+    rows = int(rng.integers(128, 513))
+    cols = int(np.clip(rows * rng.uniform(0.9, 1.3), 128, 640))
+    depth = None if rng.random() < 0.4 else float(rng.uniform(130.0, 190.0))
+    return replace(params, image_shape_px=(rows, cols), depth_mm=depth, sector_deg=float(rng.uniform(55, 95)))
 
 
 def render_clip(params, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,10 +73,12 @@ class PhantomBank:
 
     @classmethod
     def build(cls, n_clips: int, size: int, cache_dir: Path | None, seed: int = 0, log: Callable | None = None,
-              views: tuple[str, ...] = ("a4c",)):
+              views: tuple[str, ...] = ("a4c",), geometry: str = "fixed"):
         views = tuple(views)
-        tag = "" if views == ("a4c",) else "_" + "-".join(views)
+        tag = ("" if views == ("a4c",) else "_" + "-".join(views)) + ("" if geometry == "fixed" else f"_{geometry}")
         description = cls.description.replace("a4c,", f"{'/'.join(views)},")
+        if geometry != "fixed":
+            description = description.replace("quality/tilt", f"quality/tilt, {geometry} depth/sector/size")
         cache = Path(cache_dir) / f"phantom_{n_clips}_{size}_{seed}{tag}.npz" if cache_dir else None
         if cache is not None and cache.is_file():
             with np.load(cache) as data:
@@ -70,13 +90,14 @@ class PhantomBank:
         rng = np.random.default_rng(seed)
         frames, labels, clip_views = [], [], []
         for i in range(n_clips):
-            for attempt in range(5):  # a big heart may not fit a narrow sector: draw again
+            attempts = 5 if geometry == "fixed" else 20  # zoomed depths and narrow sectors miss more hearts
+            for attempt in range(attempts):  # a big heart may not fit a narrow sector: draw again
                 try:
-                    params = random_params(rng, image_px=max(size, 96), views=views)
+                    params = random_params(rng, image_px=max(size, 96), views=views, geometry=geometry)
                     f, lb = render_clip(params, seed=seed * 1000 + i, size=size)
                     break
                 except ValueError:
-                    if attempt == 4:
+                    if attempt == attempts - 1:
                         raise
             frames.append(f)
             labels.append(lb)
