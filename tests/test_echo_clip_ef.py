@@ -37,6 +37,15 @@ def test_ef_loss_pulls_a_too_large_systolic_cavity_smaller():
     assert float(same) == pytest.approx(0.0, abs=1e-6)
 
 
+def test_only_beats_of_a_trustable_ef_reach_the_ef_loss():
+    from lab.training.echo_clip_ef import plausible_beats
+
+    # ED, ES of 4 beats: normal, ED collapsed to a few pixels, ES at the ED volume, near-vanished ES (EF 99 %)
+    hard = np.array([120.0, 50.0, 0.4, 60.0, 80.0, 80.0, 100.0, 1.0])
+    np.testing.assert_array_equal(plausible_beats(hard), [True, False, False, False])
+    assert not plausible_beats(np.array([0.0, 0.0])).any()
+
+
 def test_disk_volumes_are_the_pipelines_and_nan_without_an_lv():
     big = half_ellipse_lv((128, 128), 60.0, 20.0, base_row=100, cx=64, wall_px=5)
     small = half_ellipse_lv((128, 128), 50.0, 14.0, base_row=100, cx=64, wall_px=5)

@@ -67,6 +67,20 @@ def ef_loss(lv_probs, hard_volumes, ef_pct):
     return F.smooth_l1_loss(ef, ef_pct / 100.0, beta=EF_HUBER_PTS / 100.0)
 
 
+def plausible_beats(hard_volumes: np.ndarray) -> np.ndarray:
+    """(B,) bool: beats whose argmax masks give an EF the pipeline would trust (0 < EF <= 90 %, beat_trust).
+
+    hard_volumes: (2B,) ED then ES of each beat. A collapsed ED mask (a few pixels) makes 1 - V_ES / V_ED hugely
+    negative and its gradient V_ES / V_ED^2 swamps the step: such runs ended with the EF loss 10-100x its floor.
+    """
+    from app.analysis.beat_trust import MAX_PLAUSIBLE_EF_PCT
+
+    v = hard_volumes.reshape(-1, 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ef_pct = 100.0 * (1.0 - v[:, 1] / v[:, 0])
+    return (v[:, 0] > 0) & (ef_pct > 0) & (ef_pct <= MAX_PLAUSIBLE_EF_PCT)
+
+
 def disk_volumes(labels: np.ndarray, pixel_hw) -> np.ndarray:
     """(N, S, S) label maps -> (N,) monoplane disk volumes (px units of the clip; NaN without an LV contour),
     as the pipeline measures a frame (app.analysis.contours.extract_contours, volumes.contour_disks)."""
@@ -146,7 +160,7 @@ class ClipEfTrainer(Trainer):
         loss = self.base_loss(logits[:n], labels)
         clip_logits = logits[n:]
         hard = disk_volumes(clip_logits.argmax(1).cpu().numpy().astype(np.uint8), pixel_hw)
-        ok = np.isfinite(hard).reshape(-1, 2).all(axis=1)
+        ok = np.isfinite(hard).reshape(-1, 2).all(axis=1) & plausible_beats(hard)
         if ok.any():
             keep = torch.from_numpy(np.repeat(ok, 2)).to(self.device)
             probs = torch.softmax(clip_logits[keep], 1)[:, 1]
@@ -166,7 +180,7 @@ class ClipEfTrainer(Trainer):
     def _loss_description(self) -> str:
         return (super()._loss_description() + f" + {self.args.ef_weight:g} x smooth-L1 of the EF of "
                 f"{self.args.clips_per_step} clinical beats per step (soft LV area^{AREA_EXPONENT:g} x the "
-                "argmax mask's disk volume) against the echocardiographer's EF")
+                "argmax mask's disk volume) against the echocardiographer's EF, beats of a trustable EF only")
 
     def _data_description(self) -> str:
         return (super()._data_description() + f"; {len(self.clips)} EchoNet-Dynamic clinical A4C clips "
