@@ -68,16 +68,34 @@ def analysed(tmp_path, monkeypatch):
     return ViewerAnalysis(analysis, editable_controls(analysis))
 
 
-def test_the_autosave_document_is_the_state_and_the_analysis_worker_makes_its_text(analysed):
-    """StudyState.document (written by the autosave) is to_json's state; editable_controls (the analysis' worker)
-    makes the contours' JSON text, so the GUI thread's save only splices it."""
+def test_the_autosave_document_is_the_state_and_its_writer_thread_makes_the_text(analysed):
+    """StudyState.document (made on the GUI thread) is to_json's state, its contours Lazy: neither the analysis'
+    worker nor the document encodes them; the autosave's writer thread does, once."""
+    import threading
+
+    from app.workflow import autosave
+    from app.workflow.autosave_thread import BackgroundSaver
     from app.workflow.study import StudyState
 
     analysis, controls = analysed.analysis, analysed.controls
-    assert all("json_text" in c.__dict__ for d in controls.values() for c in d.values())
-    assert all("json_text" in lv.__dict__ for lv in analysis.contours.frames if lv is not None)
+    lvs = [lv for lv in analysis.contours.frames if lv is not None]
     study = StudyState()
     study.set_analysis(study.add_recording(analysis.recording), analysed)
+    document = study.document(0)
+    assert not any("json_text" in c.__dict__ for d in controls.values() for c in d.values())
+    assert not any("json_text" in lv.__dict__ for lv in lvs)
+    writers = []
+
+    def save(doc, key):
+        writers.append(threading.current_thread())
+        return autosave.save(doc, key)
+
+    saver = BackgroundSaver(save)
+    saver.submit(study.save_key(0), document)
+    assert saver.wait() == {}
+    assert writers and writers[0] is not threading.current_thread()
+    assert all("json_text" in c.__dict__ for d in controls.values() for c in d.values())
+    assert all("json_text" in lv.__dict__ for lv in lvs)
     data = study.to_json(0)
     assert json.loads(_text(study.document(0))) == data
     assert data["contours"] and data["analysis_contours"]
@@ -85,8 +103,8 @@ def test_the_autosave_document_is_the_state_and_the_analysis_worker_makes_its_te
     assert first["lv"] == json.loads(json.dumps(analysis.contours.frames[first["frame"]].to_json_dict()))
 
 
-def test_a_reopened_state_comes_with_its_contours_json_text(analysed):
-    """Reopening (the worker that read the file) makes the text too: the first save after it only splices."""
+def test_a_reopened_state_saves_what_was_saved(analysed):
+    """Reopening restores the contours (their text left to the next save's writer) and saves them as they were."""
     from app.workflow import autosave
     from app.workflow.reopen import reopen
     from app.workflow.study import StudyState
@@ -98,8 +116,6 @@ def test_a_reopened_state_comes_with_its_contours_json_text(analysed):
     assert again.extras is not None and again.problem is None
     st = again.state
     assert st.contours and st.made
-    assert all("json_text" in c.__dict__ for d in st.contours.values() for c in d.values())
-    assert all("json_text" in m.lv.__dict__ for m in st.made.values() if m.lv is not None)
     restored = StudyState()
     restored.add_restored(st, again.extras)
     assert restored.to_json(0)["analysis_contours"] == study.to_json(0)["analysis_contours"]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from app.analysis.contours import LvContours
-from app.workflow.json_pieces import Encoded, compact
+from app.workflow.json_pieces import Lazy, compact
 from app.workflow.results import RecordingAnalysis
 from app.workflow.splines import CONTROL_POINTS, ControlContour, control_from_dense
 
@@ -85,15 +85,21 @@ class MadeFrame:
 
     def to_json(self, current: dict[str, ControlContour]) -> dict[str, Any] | None:
         """The parts of the frame whose controls are still `current` (the state's): {"lv", "rv"} dense contours
-        (app.workflow.json_pieces.Encoded: their JSON text, made once) with "lv_made"/"rv_made" saying which
-        were kept; None when neither is."""
+        (app.workflow.json_pieces.Lazy: their JSON text, made once, by the thread that writes) with
+        "lv_made"/"rv_made" saying which were kept; None when neither is."""
         lv_made = all(current.get(k) is self.controls.get(k) for k in LV_KINDS)
         rv_made = current.get("rv") is self.controls.get("rv")
         if not (lv_made or rv_made):
             return None
-        rv = None if self.rv is None or not rv_made else Encoded(self._rv_text)
-        lv = None if self.lv is None or not lv_made else Encoded(self.lv.json_text)
+        rv = None if self.rv is None or not rv_made else Lazy(self._rv_json)
+        lv = None if self.lv is None or not lv_made else Lazy(self._lv_json)
         return {"lv": lv, "rv": rv, "lv_made": lv_made, "rv_made": rv_made}
+
+    def _lv_json(self) -> str:
+        return self.lv.json_text
+
+    def _rv_json(self) -> str:
+        return self._rv_text
 
     @cached_property
     def _rv_text(self) -> str:

@@ -2,7 +2,9 @@
 
 A long clip's saved state is megabytes, nearly all of it the contours of every frame, which do not change
 between two saves. `Encoded(text)` stands for a value already encoded as JSON (a contour's text, made
-once and kept by the contour); `EncodedList(items)` for a list of such values (or of plain values).
+once and kept by the contour); `Lazy(make)` for a value whose text `make()` gives when the document is written
+(so a document made on the GUI thread is encoded by the thread that writes it); `EncodedList(items)` for a list of
+such values (or of plain values).
 `json_pieces(value)` yields compact JSON text (what json.dumps(value, separators=(",", ":")) gives, with the
 encoded parts spliced in) in pieces: no one call of the encoder holds the interpreter for the whole document,
 so other threads run between two pieces. `plain(value)` is the same value as plain JSON types.
@@ -11,7 +13,7 @@ so other threads run between two pieces. `plain(value)` is the same value as pla
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,13 @@ class Encoded:
 
 
 @dataclass(frozen=True)
+class Lazy:
+    """A value encoded as compact JSON by make() when it is written (e.g. a contour's cached text)."""
+
+    make: Callable[[], str]
+
+
+@dataclass(frozen=True)
 class EncodedList:
     """A JSON list whose items are Encoded texts or plain values."""
 
@@ -33,10 +42,12 @@ class EncodedList:
 
 
 def json_pieces(value: Any) -> Iterator[str]:
-    """Compact JSON text of `value` (plain JSON types, Encoded, EncodedList, dicts and lists holding them) in
+    """Compact JSON text of `value` (plain JSON types, Encoded, Lazy, EncodedList, dicts and lists holding them) in
     pieces: each top-level value and each item of a list on its own."""
     if isinstance(value, Encoded):
         yield value.text
+    elif isinstance(value, Lazy):
+        yield value.make()
     elif isinstance(value, EncodedList | list | tuple):
         items = value.items if isinstance(value, EncodedList) else value
         yield "["
@@ -56,12 +67,12 @@ def json_pieces(value: Any) -> Iterator[str]:
 
 
 def _holds_encoded(value: Any) -> bool:
-    if isinstance(value, Encoded | EncodedList):
+    if isinstance(value, Encoded | Lazy | EncodedList):
         return True
     if isinstance(value, dict):
         return any(_holds_encoded(v) for v in value.values())
     if isinstance(value, list | tuple):
-        return any(isinstance(v, Encoded | EncodedList | dict) and _holds_encoded(v) for v in value)
+        return any(isinstance(v, Encoded | Lazy | EncodedList | dict) and _holds_encoded(v) for v in value)
     return False
 
 

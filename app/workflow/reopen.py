@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from app.data.recording import Recording
 from app.workflow.recording_state import RecordingState
-from app.workflow.study_json import RestoredExtras, restore_state, state_document
+from app.workflow.study_json import RestoredExtras, restore_state
 
 if TYPE_CHECKING:
     from app.workflow.results import Measurements
@@ -91,5 +91,4 @@ def reopen(recording: Recording, measure_fn: MeasureFn) -> Reopened:
     except (ValueError, KeyError, TypeError) as exc:
         return Reopened(recording, fresh, problem=("Saved state unreadable",
                                                    f"{found.path}: {exc}\n\nThe recording opens without it."))
-    state_document(st, key, extras.conclusion, extras.reviewer)  # the contours' JSON text, made here, not at a save
     return Reopened(recording, st, extras, found.path, found.legacy)

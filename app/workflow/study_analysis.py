@@ -53,8 +53,8 @@ def analyze_for_viewer(recording: Recording, *, segmenter: Segmenter | None = No
 
 
 def editable_controls(analysis: RecordingAnalysis) -> dict[tuple[int, int], dict[str, ControlContour]]:
-    """The control contours of an analysis with their spline caches, dense contours and the autosave's JSON of
-    them and of the analysis' own contours filled in, so the GUI thread only has to take them."""
+    """The control contours of an analysis with their spline caches and dense contours filled in, so the GUI
+    thread only has to take them (their JSON text is made by the autosave's writer: json_pieces.Lazy)."""
     from app.workflow.contour_adapter import control_contours_from_analysis, lv_from_controls
 
     controls = control_contours_from_analysis(analysis)
@@ -62,11 +62,6 @@ def editable_controls(analysis: RecordingAnalysis) -> dict[tuple[int, int], dict
         lv_from_controls(frame_controls)  # fills the spline caches
         for contour in frame_controls.values():
             contour.dense()
-            contour.json_text  # noqa: B018 - made once, here
-    for frame_contours in analysis.contours if isinstance(analysis.contours, tuple) else (analysis.contours,):
-        for lv in frame_contours.frames:
-            if lv is not None:
-                lv.json_text  # noqa: B018 - made once, here
     return controls
 
 

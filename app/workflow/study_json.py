@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from app.data.recording import VIEWS, Recording
 from app.workflow.contour_adapter import MadeFrame
-from app.workflow.json_pieces import Encoded, EncodedList, compact, plain
+from app.workflow.json_pieces import EncodedList, Lazy, compact, plain
 from app.workflow.recording_state import KINDS, ContourKey, RecordingState
 from app.workflow.results import Measurements, RecordingAnalysis
 from app.workflow.saved_strain import strain_from_json, strain_to_json
@@ -49,14 +50,18 @@ def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewe
     return data
 
 
+def _control_json(slice_: int, frame: int, kind: str, contour: ControlContour) -> str:
+    return f'{{"slice":{int(slice_)},"frame":{int(frame)},"kind":{compact(kind)},{contour.json_text[1:]}'
+
+
 def state_document(st: RecordingState, content_key: str, conclusion: str, reviewer: str,
                    sent: Sequence[SentResults] = ()) -> dict[str, Any]:
-    """What state_to_json gives, the contours as the JSON text each contour keeps (app.workflow.json_pieces:
-    the autosave writes it without encoding every frame's contours again)."""
+    """What state_to_json gives, the contours as the JSON text each contour keeps (app.workflow.json_pieces.Lazy:
+    made once, by the first save's writer thread, so neither the analysis nor the GUI thread encodes them)."""
     from app.workflow.autosave import source_fingerprint
 
     contours = EncodedList(tuple(
-        Encoded(f'{{"slice":{int(s)},"frame":{int(f)},"kind":{compact(kind)},{c.json_text[1:]}')
+        Lazy(partial(_control_json, s, f, kind, c))
         for (s, f), d in sorted(st.contours.items()) for kind, c in sorted(d.items())
     ))
     meas = st.measurements
