@@ -96,7 +96,7 @@ class MadeFrame:
         return {"lv": lv, "rv": rv, "lv_made": lv_made, "rv_made": rv_made}
 
     def _lv_json(self) -> str:
-        return self.lv.json_text
+        return "null" if self.lv is None else self.lv.json_text
 
     def _rv_json(self) -> str:
         return self._rv_text
