@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from app.workflow.json_pieces import Encoded, EncodedList, json_pieces, plain
+from app.workflow.json_pieces import EncodedList, Lazy, json_pieces, plain
 
 
 def _text(value) -> str:
@@ -26,10 +26,14 @@ def test_plain_values_give_what_json_dumps_gives(value):
     assert _text(value) == json.dumps(value, separators=(",", ":"))
 
 
+def _text_of(text: str) -> Lazy:
+    return Lazy(lambda: text)
+
+
 def test_encoded_parts_are_spliced_as_they_are():
     inner = {"points": [[1.25, 2.0], [3.0, 4.5]], "closed": False}
-    doc = {"head": 1, "items": EncodedList((Encoded(json.dumps(inner)), {"k": Encoded("[1,2]"), "m": 3}, 7)),
-           "one": Encoded('{"z":null}'), "tail": [1, {"y": Encoded("true")}]}
+    doc = {"head": 1, "items": EncodedList((_text_of(json.dumps(inner)), {"k": _text_of("[1,2]"), "m": 3}, 7)),
+           "one": _text_of('{"z":null}'), "tail": [1, {"y": _text_of("true")}]}
     expected = {"head": 1, "items": [inner, {"k": [1, 2], "m": 3}, 7], "one": {"z": None},
                 "tail": [1, {"y": True}]}
     assert json.loads(_text(doc)) == expected

@@ -1,12 +1,12 @@
 """The debounced autosave written by a thread of its own, so the GUI thread never waits for the disk.
 
-The GUI thread makes each recording's document (StudyState.document: milliseconds, the contours' JSON text is made
-in advance) and hands it to a `BackgroundSaver`; its thread writes the documents one after the other (autosave.save:
-temp file, fsync, rename), so the newest document of a recording is always written last, and a newer document
-for a recording replaces one still waiting. A write that fails is kept as a failure until the caller takes it
-(`take_failure`, or all of them with `wait`) and marks the recording unsaved again. `wait()` returns when
-everything handed over is on disk: the explicit saves (closing, reports, sending, Save now) wait for it and then
-write what is left on the GUI thread, as before.
+The GUI thread makes each recording's document (StudyState.document: milliseconds, the contours as json_pieces.Lazy
+texts, made once by this thread) and hands it to a `BackgroundSaver`; its thread writes the documents one after the
+other (autosave.save: temp file, fsync, rename), so the newest document of a recording is always written last, and
+a newer document for a recording replaces one still waiting. A write that fails is kept as a failure until the
+caller takes it (`take_failure`, or all of them with `wait`) and marks the recording unsaved again. `wait()`
+returns when everything handed over is on disk: the explicit saves (closing, reports, sending, Save now) wait for
+it and then write what is left on the GUI thread, as before.
 """
 
 from __future__ import annotations

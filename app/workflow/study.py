@@ -315,7 +315,8 @@ class StudyState:
         return state_to_json(self.recordings[index], self.save_key(index), self.conclusion, self.reviewer, self.sent)
 
     def document(self, index: int) -> dict[str, Any]:
-        """to_json's state with the contours as the JSON text each keeps: what the autosave writes."""
+        """to_json's state with the contours as the JSON text each keeps, made when written (json_pieces.Lazy):
+        what the autosave writes."""
         return state_document(self.recordings[index], self.save_key(index), self.conclusion, self.reviewer, self.sent)
 
     def restore_json(self, index: int, data: dict[str, Any]) -> None:
