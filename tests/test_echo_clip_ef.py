@@ -126,3 +126,9 @@ def test_trainer_fine_tunes_on_a_fold_and_publishes_its_last_step(events, tmp_pa
     assert "1 EchoNet-Dynamic clinical A4C clips" in meta["training_data"] and "fold 0 of 2" in meta["training_data"]
     with pytest.raises(SystemExit, match="K/N"):
         echo_clip_ef.main(argv[:-1] + ["0-2"])
+    # the published fine-tune saw the clips outside fold 0: no fold may start from it, all clips may
+    again = [a if a != str(tmp_path / "ckpt") else str(tmp_path / "ckpt2") for a in argv[:-2]]
+    again += ["--init-from", "echo_seg_base", "--steps", "3"]
+    with pytest.raises(SystemExit, match="already fine-tuned on the clinical clips"):
+        echo_clip_ef.main(again + ["--fold", "1/2"])
+    assert echo_clip_ef.main(again) == 0

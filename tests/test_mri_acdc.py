@@ -389,3 +389,32 @@ def test_training_crops_with_the_ed_reference():
         slice_ed = float(image[1, 8, 8])
         assert image.shape == (2, 16, 16) and slice_ed % 1 == pytest.approx(0.2, abs=1e-2)  # channel 1: ED
         assert float(image[0, 8, 8]) - slice_ed in (pytest.approx(0.0, abs=1e-2), pytest.approx(0.4, abs=1e-2))
+
+
+def test_a_run_slimmed_to_travel_resumes_at_its_step_with_its_weights(tmp_path, monkeypatch, capsys):
+    """`mri_acdc_pack resume`: the GPU machine cannot take the ACDC pack and five full checkpoints, so each fold
+    travels as float16 weights without the optimiser; the trainer goes on from that step, not from the start."""
+    from lab.training import mri_acdc, mri_acdc_folds, mri_acdc_pack
+
+    data, ckpt, pack = tmp_path / "acdc", tmp_path / "ckpt", tmp_path / "pack"
+    data.mkdir()
+    _fake_acdc(data)
+    for module in (mri_acdc, mri_acdc_folds, mri_acdc_pack):
+        monkeypatch.setattr(module, "CHECKPOINTS_DIR", ckpt, raising=False)
+    small = ["--batch", "2", "--crop", "32", "--jitter", "4", "--base-channels", "4", "--context-blocks", "1",
+             "--data", str(data), "--tag", "g", "--fold", "0"]
+    assert mri_acdc.main(small + ["--steps", "2"]) == 0
+    full = torch.load(ckpt / "mri_acdc_0_g" / "last.pt", weights_only=False)
+    [slim] = mri_acdc_pack.slim_checkpoints(pack, ckpt, "g")
+    state = torch.load(slim, weights_only=False)
+    assert "optimizer" not in state and state["step"] == 2
+    assert all(v.dtype == torch.float16 for v in state["model"].values() if v.is_floating_point())
+    assert slim.stat().st_size < (ckpt / "mri_acdc_0_g" / "last.pt").stat().st_size / 2
+    (ckpt / "mri_acdc_0_g" / "last.pt").unlink()  # on the other machine: only the slim one
+    (ckpt / "mri_acdc_0_g" / "last.pt").write_bytes(slim.read_bytes())
+    trainer = mri_acdc.Trainer(mri_acdc.build_parser().parse_args(small + ["--steps", "3"]), [])
+    assert trainer.step == 2
+    key = next(k for k, v in full["model"].items() if v.is_floating_point())
+    assert torch.allclose(trainer.net.state_dict()[key], full["model"][key], atol=1e-2)
+    assert mri_acdc.main(small + ["--steps", "3"]) == 0
+    assert "fold 0: step 3 of 3" in capsys.readouterr().out

@@ -95,6 +95,12 @@ def disk_volumes(labels: np.ndarray, pixel_hw) -> np.ndarray:
     return out
 
 
+def clip_fine_tune(command_history: list[str]) -> str | None:
+    """The last command of a model's history that fine-tuned it on the clinical clips, or None."""
+    seen = [c for c in command_history if f"train {ClipEfTrainer.TARGET}" in c]
+    return seen[-1] if seen else None
+
+
 class ClipEfTrainer(Trainer):
     """Trainer (--arch base) whose loss adds the clinical beats' EF loss."""
 
@@ -115,6 +121,15 @@ class ClipEfTrainer(Trainer):
         self.clips = clips
         self.ef_terms: list[float] = []
         print(f"{len(clips)} clinical clips, {sum(len(c.frames) for c in clips)} beats", flush=True)
+
+    def _init_from_model(self) -> None:
+        """The starting weights; for a fold, never a model already fine-tuned on these clips (its history names
+        this trainer): its fold would be scored on clips it saw (session 43 started folds from such a model)."""
+        super()._init_from_model()
+        seen = clip_fine_tune(self.commands[:-1])
+        if self.args.fold and seen:
+            raise SystemExit(f"--fold {self.args.fold}: --init-from {self.args.init_from} was already fine-tuned on "
+                             f"the clinical clips ({seen[:80]}...); a fold must start from a model that never saw them")
 
     def _outside_fold(self, clips, fold: str):
         """The clips outside fold K of N (of every clip in FileList.csv, present or not: with --clip-cache only the

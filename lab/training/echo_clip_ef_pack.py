@@ -8,7 +8,8 @@ The GPU machine receives the checkout and at most 64 MiB beside it. This writes 
 - beats.npz: the trusted beats' ED/ES frames (lab.training.echo_clip_data cache) and events.json they came from;
 - phantom_*.npz: the rendered phantom clips, fixed and varied geometry (PhantomBank's caches, 1-2 minutes each to
   render on one core), in 8-bit grey levels;
-- init/models/<name>, init/lab/notes/<name>.json: the U-Net the fine-tune starts from, with its lab record.
+- init/models/<name>, init/lab/notes/<name>.json: the U-Net the fine-tune starts from, with its lab record (refused when
+  that record says it was fine-tuned on the clips already: every fold would start from weights that saw its clips).
 
     python -m lab.training.echo_clip_ef_pack .gpu --events extremes.json --init-models OLD/models
     bash lab/training/echo_clip_ef_gpu.sh 500 400 $OUT      # on the GPU machine, with `carry` [".gpu"]
@@ -17,6 +18,7 @@ The GPU machine receives the checkout and at most 64 MiB beside it. This writes 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -55,8 +57,14 @@ def save_8bit_frames(src: Path, dst: Path) -> None:
 def pack(out: Path, events: Path, init_models: Path, clips: Path, camus: Path | None, name: str, size: int) -> None:
     from lab.training.checkpoint import checkpoint_path
     from lab.training.echo_clip_data import load_clip_beats
+    from lab.training.echo_clip_ef import clip_fine_tune
     from lab.training.phantom_sequences import GEOMETRIES, PhantomBank
 
+    record = json.loads((init_models.parent / "lab" / "notes" / f"{name}.json").read_text(encoding="utf-8"))
+    seen = clip_fine_tune(record.get("command_history", []))
+    if seen:  # the GPU script trains folds; they would be scored on clips their start already saw
+        raise SystemExit(f"{init_models / name} was already fine-tuned on the clinical clips ({seen[:80]}...): "
+                         "pack a model that never saw them (the one the shipped fine-tune started from)")
     n = pack_camus(camus, out / "data" / "camus_a4c" / "train", size)
     (out / "data" / "echonet_clips").mkdir(parents=True, exist_ok=True)
     shutil.copy2(clips / "FileList.csv", out / "data" / "echonet_clips" / "FileList.csv")

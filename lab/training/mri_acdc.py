@@ -114,7 +114,8 @@ class Trainer:
             self.net.load_state_dict(widen_stem(shipped_member(args.fold), args.in_channels))
         if state:
             self.net.load_state_dict(state["model"])
-            self.opt.load_state_dict(state["optimizer"])
+            if "optimizer" in state:  # a checkpoint slimmed to travel (mri_acdc_pack resume) restarts the moments
+                self.opt.load_state_dict(state["optimizer"])
             self.step, self.losses = state["step"], state.get("losses", [])
 
     def save(self) -> None:

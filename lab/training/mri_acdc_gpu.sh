@@ -1,7 +1,8 @@
 #!/bin/bash
 # `train mri-seg-acdc` on the GPU machine (issue 55): the 5 folds at once, resumable across sessions.
 # Reads the pack of lab/training/mri_acdc_pack.py (folder P, default .gpu_mri, carried); a fold's checkpoint found as
-# P/ckpt/mri_acdc_<fold>_<TAG>/last.pt (brought back by an earlier session) is resumed. OUT gets each fold's last.pt as
+# P/ckpt/mri_acdc_<fold>_<TAG>/last.pt (brought back by an earlier session and slimmed there by
+# `python -m lab.training.mri_acdc_pack resume P --tag TAG`) is resumed. OUT gets each fold's last.pt as
 # mri_acdc_<fold>_<TAG>.pt (put it back there for the next session, or in checkpoints/ here to evaluate and publish).
 # usage (repo root): bash lab/training/mri_acdc_gpu.sh STEPS MAX_MINUTES OUT TAG [train options ...]
 #   e.g. bash lab/training/mri_acdc_gpu.sh 30000 8 $OUT gpu --init-from-shipped --scanner-fraction 0.5 --batch 32

@@ -10,9 +10,13 @@ at 112 px, 35 MiB at 96 with LZMA); and ACDC's index.csv (the groups the folds a
     python -m lab.training.mri_acdc_pack pack .gpu_mri                       # here, once (about 40 s)
     python -m lab.training.mri_acdc_pack unpack .gpu_mri                     # on the GPU machine, before training
     python -m app train mri-seg-acdc --data .gpu_mri/acdc --fold 0 ...       # reads the unpacked cache
+    python -m lab.training.mri_acdc_pack resume .gpu_mri --tag gpu          # the runs brought back, to go on there
 
 `unpack` writes the cache where load_all looks for it ($CARDIOTRACE_CHECKPOINTS_DIR/mri_data), so the trainer
 runs unchanged; the crops are whole-slice grids of their own, the heart's centre moved with them.
+`resume` puts each fold's checkpoint (checkpoints/mri_acdc_<k>_<tag>/last.pt) into the pack's ckpt/ without the
+optimiser's moments and with float16 weights (0.7 MB a fold instead of 4.4): the pack and five full checkpoints
+exceed what travels; the trainer restarts AdamW's moments on such a checkpoint.
 """
 
 from __future__ import annotations
@@ -73,14 +77,37 @@ def unpack(folder: Path, cache_dir: Path) -> Path:
     return path
 
 
+def slim_checkpoints(folder: Path, checkpoints: Path, tag: str) -> list[Path]:
+    """folder/ckpt/mri_acdc_<k>_<tag>/last.pt for every fold trained: weights in float16, no optimiser state."""
+    import torch
+
+    written = []
+    for source in sorted(Path(checkpoints).glob(f"mri_acdc_[0-9]_{tag}/last.pt")):
+        state = torch.load(source, map_location="cpu", weights_only=False)
+        state.pop("optimizer", None)
+        state["model"] = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()}
+        target = Path(folder) / "ckpt" / source.parent.name / "last.pt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(state, target)
+        written.append(target)
+    return written
+
+
+def _step(path: Path) -> int:
+    import torch
+
+    return int(torch.load(path, map_location="cpu", weights_only=False)["step"])
+
+
 def main(argv: list[str] | None = None) -> int:
     from lab.training.checkpoint import CHECKPOINTS_DIR
 
     p = argparse.ArgumentParser(prog="python -m lab.training.mri_acdc_pack", description=__doc__.split("\n")[0])
-    p.add_argument("action", choices=("pack", "unpack"))
+    p.add_argument("action", choices=("pack", "unpack", "resume"))
     p.add_argument("folder", type=Path)
     p.add_argument("--data", type=Path, default=ACDC, help="ACDC folder (pack)")
     p.add_argument("--margin", type=int, default=MARGIN_PX)
+    p.add_argument("--tag", default="gpu", help="the runs to resume (resume)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     cache = CHECKPOINTS_DIR / "mri_data"
     if args.action == "pack":
@@ -88,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         size = (args.folder / PACK_FILE).stat().st_size / 2**20
         print(f"packed {n} ACDC patients ({2 * args.margin} px around the heart, 8-bit) in {args.folder}: "
               f"{size:.1f} MiB")
+    elif args.action == "resume":
+        written = slim_checkpoints(args.folder, CHECKPOINTS_DIR, args.tag)
+        if not written:
+            print(f"no checkpoints/mri_acdc_<fold>_{args.tag}/last.pt under {CHECKPOINTS_DIR}", file=sys.stderr)
+            return 2
+        print("\n".join(f"{w}: step {_step(w)}" for w in written))
     else:
         print(f"unpacked to {unpack(args.folder, cache)}")
     return 0
