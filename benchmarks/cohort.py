@@ -34,17 +34,23 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def make_clips(folder: Path, n: int, size: str = "192x192", fps: int = 30, beats: int = 1) -> list[Path]:
+def make_clips(folder: Path, n: int, size: str = "192x192", fps: int = 30, beats: int = 1,
+               jobs: int = 1) -> list[Path]:
+    """n phantom A4C clips (made once), `jobs` rendered at a time (one core each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for seed in range(n):
-        path = folder / f"phantom_{seed:03d}.dcm"
-        if not path.exists():
+    paths = [folder / f"phantom_{seed:03d}.dcm" for seed in range(n)]
+
+    def render(seed: int) -> None:
+        if not paths[seed].exists():
             subprocess.run([sys.executable, "-m", "app", "phantom", "--modality", "echo", "--view", "a4c",
                             "--beats", str(beats), "--fps", str(fps), "--size", size, "--seed", str(seed),
-                            "--edv", str(100 + seed), "--no-truth", "--out", str(path)],
+                            "--edv", str(100 + seed), "--no-truth", "--out", str(paths[seed])],
                            cwd=REPO, check=True, stdout=subprocess.DEVNULL, env=_env())
-        paths.append(path)
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        list(pool.map(render, range(n)))
     return paths
 
 
@@ -91,12 +97,16 @@ def main() -> int:
                              "of issue 33)")
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--beats", type=int, default=1)
+    parser.add_argument("--render-jobs", type=int, default=os.cpu_count() or 1,
+                        help="clips rendered at a time (default: one per core)")
     args = parser.parse_args()
     shape = f"{args.size}_{args.fps}hz_{args.beats}beats"
     clips_dir = args.out / ("clips" if shape == "192x192_30hz_1beats" else f"clips_{shape}")
-    clips = make_clips(clips_dir, args.clips, args.size, args.fps, args.beats)
+    clips = make_clips(clips_dir, args.clips, args.size, args.fps, args.beats, args.render_jobs)
     trees = {"current": REPO, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
-    print(f"{len(clips)} clips; trees {trees}; load before: {os.getloadavg()}; cores: {os.cpu_count()}", flush=True)
+    device = os.environ.get("CARDIOTRACE_DEVICE", "the app's choice")
+    print(f"{len(clips)} clips; device {device}; trees {trees}; load before: {os.getloadavg()}; "
+          f"cores: {os.cpu_count()}", flush=True)
     speedups: dict[tuple[str, int], list[float]] = {(t, n): [] for t in trees for n in args.workers[1:]}
     for rep in range(args.repeat):
         for tree, root in trees.items():
