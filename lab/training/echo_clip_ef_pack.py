@@ -73,8 +73,7 @@ def pack(out: Path, events: Path, init_models: Path, clips: Path, camus: Path | 
     cache = checkpoint_path("echo_seg_temporal", None).parent  # where the trainer keeps (and reuses) them
     for geometry in GEOMETRIES:  # either --phantom-geometry
         bank = PhantomBank.build(size=size, cache_dir=cache, geometry=geometry, **PHANTOM_ARGS)
-        tag = "-".join(PHANTOM_ARGS["views"]) + ("" if geometry == "fixed" else f"_{geometry}")
-        phantom = cache / f"phantom_{PHANTOM_ARGS['n_clips']}_{size}_{PHANTOM_ARGS['seed']}_{tag}.npz"
+        phantom = PhantomBank.cache_file(cache, size=size, geometry=geometry, **PHANTOM_ARGS)
         save_8bit_frames(phantom, out / phantom.name)
     shutil.copytree(init_models / name, out / "init" / "models" / name, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("*.onnx"))  # the trainer starts from model.pt

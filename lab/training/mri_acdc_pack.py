@@ -77,8 +77,9 @@ def unpack(folder: Path, cache_dir: Path) -> Path:
     return path
 
 
-def slim_checkpoints(folder: Path, checkpoints: Path, tag: str) -> list[Path]:
-    """folder/ckpt/mri_acdc_<k>_<tag>/last.pt for every fold trained: weights in float16, no optimiser state."""
+def slim_checkpoints(folder: Path, checkpoints: Path, tag: str) -> list[tuple[Path, int]]:
+    """(folder/ckpt/mri_acdc_<k>_<tag>/last.pt, its step) for every fold trained: weights in float16, no optimiser
+    state."""
     import torch
 
     written = []
@@ -89,14 +90,8 @@ def slim_checkpoints(folder: Path, checkpoints: Path, tag: str) -> list[Path]:
         target = Path(folder) / "ckpt" / source.parent.name / "last.pt"
         target.parent.mkdir(parents=True, exist_ok=True)
         torch.save(state, target)
-        written.append(target)
+        written.append((target, int(state["step"])))
     return written
-
-
-def _step(path: Path) -> int:
-    import torch
-
-    return int(torch.load(path, map_location="cpu", weights_only=False)["step"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         if not written:
             print(f"no checkpoints/mri_acdc_<fold>_{args.tag}/last.pt under {CHECKPOINTS_DIR}", file=sys.stderr)
             return 2
-        print("\n".join(f"{w}: step {_step(w)}" for w in written))
+        print("\n".join(f"{path}: step {step}" for path, step in written))
     else:
         print(f"unpacked to {unpack(args.folder, cache)}")
     return 0

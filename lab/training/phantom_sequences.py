@@ -71,15 +71,22 @@ class PhantomBank:
     description: str = "echo phantom cycles (app.data.phantom.make_echo, a4c, varied EDV/EF/HR/quality/tilt)"
     views: tuple[str, ...] = ()  # each clip's view ("a4c", "a2c", ...); empty: all a4c
 
+    @staticmethod
+    def cache_file(cache_dir: Path, n_clips: int, size: int, seed: int = 0, views: tuple[str, ...] = ("a4c",),
+                   geometry: str = "fixed") -> Path:
+        """Where `build` keeps the bank of these arguments."""
+        tag = ("" if tuple(views) == ("a4c",) else "_" + "-".join(views))
+        tag += "" if geometry == "fixed" else f"_{geometry}"
+        return Path(cache_dir) / f"phantom_{n_clips}_{size}_{seed}{tag}.npz"
+
     @classmethod
     def build(cls, n_clips: int, size: int, cache_dir: Path | None, seed: int = 0, log: Callable | None = None,
               views: tuple[str, ...] = ("a4c",), geometry: str = "fixed"):
         views = tuple(views)
-        tag = ("" if views == ("a4c",) else "_" + "-".join(views)) + ("" if geometry == "fixed" else f"_{geometry}")
         description = cls.description.replace("a4c,", f"{'/'.join(views)},")
         if geometry != "fixed":
             description = description.replace("quality/tilt", f"quality/tilt, {geometry} depth/sector/size")
-        cache = Path(cache_dir) / f"phantom_{n_clips}_{size}_{seed}{tag}.npz" if cache_dir else None
+        cache = cls.cache_file(cache_dir, n_clips, size, seed, views, geometry) if cache_dir else None
         if cache is not None and cache.is_file():
             with np.load(cache) as data:
                 n = int(data["n"])
