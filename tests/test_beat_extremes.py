@@ -99,3 +99,16 @@ def test_es_only_leaves_every_ed_where_it_was():
     late = [f + 6 for f in es if f + 6 < len(curve)]
     new_ed, new_es = at_beat_extremes(curve, early, late, FPS, move_ed=False)
     assert new_ed == tuple(early) and all(abs(f - t) <= 1 for f, t in zip(new_es, es, strict=False))
+
+
+def test_frames_left_out_as_spikes_are_never_the_extremes():
+    """A frame the analysis left out (NaN: an area jump) is interpolated for the smoothing, but its own value is the
+    dropout: the ES and ED land on the nearest measured frames, so each beat is measured where there is a value."""
+    curve, ed, es = cardiac_curve(240, FPS, 60.0, EDV, ESV, start_phase=0.1)
+    gappy = curve.copy()
+    left_out = sorted({f + d for f in list(es) + list(ed) for d in (0, 1) if f + d < len(curve)})
+    gappy[left_out] = np.nan
+    new_ed, new_es = at_beat_extremes(gappy, ed, [f + 5 for f in es if f + 5 < len(curve)], FPS)
+    assert np.isfinite(gappy[list(new_es)]).all() and np.isfinite(gappy[list(new_ed)]).all(), (new_ed, new_es)
+    assert all(abs(f - t) <= 2 for f, t in zip(new_es, es, strict=False)), (new_es, es)
+    assert _ef(gappy, new_ed, new_es) == pytest.approx(100 * (EDV - ESV) / EDV, abs=2.0)

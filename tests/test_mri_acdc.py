@@ -260,6 +260,12 @@ def test_train_evaluate_publish_and_segment_with_the_acdc_recipe(tmp_path, monke
     assert evaluation_mri_acdc.main(evaluate) == 0
     out = capsys.readouterr().out
     assert "clean: 3D Dice ED/ES" in out and "lv_ef_pct" in out
+    assert evaluation_mri_acdc.main(evaluate + ["--degrade", "ge,canon", "--json", str(tmp_path / "v.json")]) == 0
+    table = capsys.readouterr().out.split("per profile")[1].splitlines()
+    assert [line.split()[0] for line in table[2:]] == ["clean", "ge", "canon"]  # clean first, then each profile
+    assert "(" in table[3] and (tmp_path / "v_canon.json").is_file()
+    assert (ckpt / "mri_acdc_cv_t" / "summary_ge.json").is_file()
+    assert evaluation_mri_acdc.main(evaluate + ["--degrade", "ge,blurry"]) == 2
     summary = ckpt / "mri_acdc_cv_t" / "summary.json"
     whole = summary.read_text()
     summary.write_text(whole.replace('"folds": "0,1,2,3,4"', '"folds": "0"'))  # as an older screen left it
@@ -419,3 +425,32 @@ def test_a_run_slimmed_to_travel_resumes_at_its_step_with_its_weights(tmp_path, 
     assert torch.allclose(trainer.net.state_dict()[key], full["model"][key], atol=1e-2)
     assert mri_acdc.main(small + ["--steps", "3"]) == 0
     assert "fold 0: step 3 of 3" in capsys.readouterr().out
+
+
+def test_the_rv_ef_from_the_experts_slices_leaves_out_a_basal_slice_they_did_not_draw():
+    from lab.evaluation.mri_acdc import expert_slices_rv_ef
+
+    expert = np.zeros((2, 3, 20, 20), np.uint8)
+    expert[0, 1:, 5:15, 5:15] = 3  # ED: RV on slices 1-2 (100 px each)
+    expert[1, 1:, 5:10, 5:15] = 3  # ES: half of it
+    ours = expert.copy()
+    ours[1, 0, 5:15, 5:15] = 3  # we call the basal slice RV at ES: our whole-stack EF falls to 0
+    ef_ours, ef_expert = expert_slices_rv_ef(ours, expert)
+    assert ef_expert == pytest.approx(50.0) and ef_ours == pytest.approx(50.0)
+    ours[1, 1, 5:15, 5:15] = 3  # a wider ES contour on a slice the expert drew is still counted
+    assert expert_slices_rv_ef(ours, expert)[0] == pytest.approx(25.0)
+
+
+def test_the_cycle_curve_measures_its_jitter_and_where_its_extremes_are():
+    from lab.evaluation.mri_sunnybrook import curve_jitter_pct, phase_offset, volume_curve
+
+    phases = np.arange(20)
+    smooth = 150.0 + 50.0 * np.cos(2 * np.pi * (phases - 19) / 20)  # ED at phase 19, ES at 9
+    assert curve_jitter_pct(smooth) == pytest.approx(1.04, abs=0.02)  # the sinusoid's own curvature
+    flicker = smooth + np.where(phases % 2 == 0, 5.0, -5.0)  # +-5 ml from phase to phase: 10 % of the stroke
+    assert curve_jitter_pct(flicker) > 3 * curve_jitter_pct(smooth)
+    assert np.isnan(curve_jitter_pct(np.full(20, 100.0)))
+    assert phase_offset(19, 0, 20) == 1 and phase_offset(int(np.argmin(smooth)), 9, 20) == 0
+    labels = np.zeros((2, 3, 4, 4), np.uint8)  # (S, T, H, W)
+    labels[:, 1, :2, :2] = 1
+    np.testing.assert_allclose(volume_curve(labels, 0.5), [0.0, 4.0, 0.0])

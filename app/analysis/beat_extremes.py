@@ -9,7 +9,9 @@ event to its beat's extreme, so an event never lands on the refilling limb, what
 The extremes are located on the curve lightly smoothed (about 20 ms, app.analysis.edes_curve.smooth_curve): a
 single noisy frame of the segmented curve is not an extreme of the heart (picking raw minima and maxima would bias
 the EF upwards by the segmentation noise); a diastasis dip of the segmentation is not the beat's smallest volume
-unless it is smaller than the systolic one. Plain numpy.
+unless it is smaller than the systolic one. An event only lands on a frame the curve has a value for: a frame left
+out as a spike (NaN, app.analysis.edes_curve.without_spikes) is interpolated for the smoothing, but its own
+measurement is the dropout that made it a spike, so it is never an ED or ES. Plain numpy.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def at_beat_extremes(
     if y.ndim != 1 or np.isfinite(y).sum() < 3 or not ed or not es:
         return tuple(ed), tuple(es)
     s = smooth_curve(y, frame_rate_hz)
+    s[~np.isfinite(y)] = np.nan  # candidates: the frames with a measurement
     new_es = [_es_at_minimum(s, f, ed) for f in es]
     half = max(1, int(round(ED_WINDOW_S * frame_rate_hz))) if frame_rate_hz else ED_WINDOW_FRAMES_UNTIMED
     new_ed = [_ed_at_maximum(s, f, new_es, half) for f in ed] if move_ed else ed
@@ -63,9 +66,9 @@ def _es_at_minimum(s: np.ndarray, frame: int, ed: list[int]) -> int:
     after = [d for d in ed if d > frame]
     lo = before[-1] + 1 if before else 0
     hi = after[0] - 1 if after else last
-    if hi < lo:
+    if hi < lo or not np.isfinite(s[lo:hi + 1]).any():
         return frame
-    best = lo + int(np.argmin(s[lo:hi + 1]))
+    best = lo + int(np.nanargmin(s[lo:hi + 1]))
     if (best == 0 and not before) or (best == last and not after):
         return frame  # the clip starts or ends in systole: its edge is no end-systole
     return best
@@ -77,6 +80,6 @@ def _ed_at_maximum(s: np.ndarray, frame: int, es: list[int], half: int) -> int:
     after = [e for e in es if e > frame]
     lo = max(frame - half, before[-1] + 1 if before else 0)
     hi = min(frame + half, after[0] - 1 if after else len(s) - 1)
-    if hi < lo:
+    if hi < lo or not np.isfinite(s[lo:hi + 1]).any():
         return frame
-    return lo + int(np.argmax(s[lo:hi + 1]))
+    return lo + int(np.nanargmax(s[lo:hi + 1]))

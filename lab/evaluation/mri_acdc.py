@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from lab.data import acdc
-from lab.data.degrade_mri import PROFILES
+from lab.data.degrade_mri import PROFILES, VENDORS
 from lab.evaluation.patient_agreement import format_agreement, mri_agreement, read_results
 from lab.evaluation.seg_metrics import dice, hausdorff_3d_mm
 from lab.training.checkpoint import CHECKPOINTS_DIR, load_checkpoint
@@ -47,7 +47,8 @@ class PatientScore:
     approach: str
     dice: dict  # "lv_ed" ... "rv_es" -> 3D Dice
     hausdorff_mm: dict  # same keys -> 3D Hausdorff
-    ours: dict  # lv_edv_ml, lv_esv_ml, lv_ef_pct, rv_edv_ml, rv_esv_ml, rv_ef_pct, mass_g
+    ours: dict  # lv_edv_ml, lv_esv_ml, lv_ef_pct, rv_edv_ml, rv_esv_ml, rv_ef_pct, mass_g,
+    # rv_ef_expert_slices_pct (expert_slices_rv_ef)
     reference: dict
 
 
@@ -94,8 +95,23 @@ def score(patient: acdc.AcdcPatient, labels: np.ndarray, approach: str) -> Patie
             d[f"{name}_{phase}"] = dice(labels[p], patient.labels[p], label)
             hd[f"{name}_{phase}"] = hausdorff_3d_mm(labels[p], patient.labels[p], label, spacing)
     voxel_ml = patient.voxel_volume_mm3 / 1000.0
-    return PatientScore(patient.patient, patient.group, approach, d, hd, volumes(labels, voxel_ml),
-                        reference_values(patient.reference))
+    ours, reference = volumes(labels, voxel_ml), reference_values(patient.reference)
+    ours["rv_ef_expert_slices_pct"], reference["rv_ef_expert_slices_pct"] = expert_slices_rv_ef(labels, patient.labels)
+    return PatientScore(patient.patient, patient.group, approach, d, hd, ours, reference)
+
+
+def expert_slices_rv_ef(labels: np.ndarray, expert: np.ndarray) -> tuple[float, float]:
+    """(ours, the expert's) RV EF from the slices where the expert drew RV in each phase ((2, S, H, W) ED/ES label
+    maps): our RV contours' error without our choice of which basal slices hold ventricle."""
+    rv = 3
+    drawn = (expert == rv).any(axis=(2, 3))  # (2, S): slices holding the expert's RV, per phase
+    ours = [float((labels[p][drawn[p]] == rv).sum()) for p in (0, 1)]
+    theirs = [float((expert[p] == rv).sum()) for p in (0, 1)]
+    return _ef_pct(*ours), _ef_pct(*theirs)
+
+
+def _ef_pct(edv: float, esv: float) -> float:
+    return 100.0 * (edv - esv) / edv if edv > 0 else float("nan")
 
 
 def fold_net(fold: int, tag: str):
@@ -275,9 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="cardiotrace evaluate mri-seg", description=__doc__.splitlines()[0])
     p.add_argument("--tag", default="", help='training run tag of the fold checkpoints, or "shipped": the fold '
                    "members of models/mri_seg (no checkpoints needed)")
-    p.add_argument("--degrade", default="", metavar="PROFILE",
-                   help="score copies degraded as other scanners/exports make them: "
-                        f"{', '.join(PROFILES)} (lab/data/degrade_mri.py); default clean")
+    p.add_argument("--degrade", default="", metavar="PROFILE[,PROFILE...]",
+                   help="score copies degraded as other scanners/exports make them, each profile in turn, then one "
+                        f"line per profile beside the clean run: {', '.join(PROFILES)} (lab/data/degrade_mri.py; "
+                        f"vendors: {','.join(VENDORS)}); default clean")
     p.add_argument("--folds", default=",".join(str(k) for k in range(N_FOLDS)))
     p.add_argument("--tta-views", type=int, default=4)
     p.add_argument("--threads", type=int, default=2)
@@ -299,8 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    if args.degrade and args.degrade not in PROFILES:
-        print(f"error: --degrade must be one of {', '.join(PROFILES)}, got {args.degrade!r}", file=sys.stderr)
+    profiles = [name for name in args.degrade.split(",") if name]
+    if any(name not in PROFILES for name in profiles):
+        print(f"error: --degrade must name profiles of {', '.join(PROFILES)}, got {args.degrade!r}", file=sys.stderr)
         return 2
     folds = [int(f) for f in args.folds.split(",")]
     cases = tuple(c for c in args.cases.split(",") if c)
@@ -311,24 +329,44 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.only_sunnybrook:
         return sunnybrook_only(args.tag, args.tta_views, folds, args.json, cases)
-    rows, calls = evaluate(args.data, args.tag, args.tta_views, folds, args.degrade)
-    if not rows:
+    summaries = [run_profile(args, degrade, folds, cases, previous) for degrade in profiles or [""]]
+    if not all(summaries):
         print("error: no finished fold to evaluate (train mri-seg-acdc --fold K first)", file=sys.stderr)
         return 2
+    if profiles:
+        print("\n" + profiles_beside_clean(args.tag, folds, summaries))
+    return 0
+
+
+def run_profile(args: argparse.Namespace, degrade: str, folds: list[int], cases: tuple[str, ...],
+                previous: dict | None) -> dict:
+    """Score the folds on one profile ("" = clean), print its tables and write its summary ({} without a fold)."""
+    rows, calls = evaluate(args.data, args.tag, args.tta_views, folds, degrade)
+    if not rows:
+        return {}
     from lab.evaluation.mri_basal_calls import format_calls, summarise_calls
 
-    summary = {"tag": args.tag, "degrade": args.degrade, "tta_views": args.tta_views, "folds": args.folds,
+    summary = {"tag": args.tag, "degrade": degrade, "tta_views": args.tta_views, "folds": args.folds,
                "tables": summarise(rows), "patients": [asdict(r) for r in rows],
                "basal_rv_calls": summarise_calls(calls)}
     print_tables(summary["tables"])
     print("\n" + format_calls(summary["basal_rv_calls"]))
     if previous is not None:
         print(format_agreement(mri_agreement(summary, previous)))
-    if not args.no_sunnybrook and not args.degrade:
+    if not args.no_sunnybrook and not degrade:
         summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, folds, cases)
-    write_summary(summary, cv_dir(args.tag) / summary_name(args.degrade, folds), args.json)
-    return 0
+    json_path = args.json
+    if json_path is not None and degrade and "," in args.degrade:  # one file per profile beside the named one
+        json_path = json_path.with_name(f"{json_path.stem}_{degrade}{json_path.suffix}")
+    write_summary(summary, cv_dir(args.tag) / summary_name(degrade, folds), json_path)
+    return summary
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def profiles_beside_clean(tag: str, folds: list[int], summaries: list[dict]) -> str:
+    """The per-profile table, with the clean run of the same folds first when it has been scored."""
+    from lab.evaluation.mri_profiles import format_profiles, profile_row
+
+    clean = cv_dir(tag) / summary_name("", folds)
+    first = [json.loads(clean.read_text())] if clean.is_file() else []
+    note = "" if first else f"\n(no clean run at {clean}: run without --degrade for the first line)"
+    return format_profiles([profile_row(s) for s in first + summaries]) + note

@@ -8,7 +8,10 @@ and EDV/ESV/EF from the contoured slices against the same sums of expert areas (
 the larger expert pool). None of these patients trained the network, so all three are held out.
 Over every phase of every slice, the temporal consistency of our labels (lab/evaluation/seg_metrics): mFIP (label
 changes between consecutive phases, which the heart's motion also causes) and label reversals (one-phase
-blips), inside each slice's heart region (any phase's predicted LV, myocardium or RV, dilated by 3 px).
+blips), inside each slice's heart region (any phase's predicted LV, myocardium or RV, dilated by 3 px). And the
+cycle's LV volume curve (every slice, every phase: `volume_curve`): its ED and ES phases (largest, smallest) against
+the contoured phases, and its jitter (`curve_jitter_pct`: how far each phase sits from the mean of it and its two
+neighbours, in percent of the stroke volume: a pure sinusoid of 20 phases gives 1.0, phase flicker adds to it).
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ class SunnybrookScore:
     ef_pct: tuple[float, float]
     mfip: float = float("nan")
     reversals: float = float("nan")
+    expert_ed_es_phases: tuple[int, int] = (-1, -1)  # the contoured phases (ED: the larger expert pool)
+    curve_ed_es_phases: tuple[int, int] = (-1, -1)  # our LV volume curve's largest and smallest phase
+    curve_jitter_pct: float = float("nan")
+    n_phases: int = 0
 
 
 def slice_spacing_mm(images: list[sunnybrook.ContouredImage]) -> float:
@@ -85,9 +92,35 @@ def score_case(net, root: Path, case: str, tta_views: int) -> SunnybrookScore:
     ed, es = vol[True], vol[False]
     ef = tuple(100.0 * (ed[i] - es[i]) / ed[i] if ed[i] else float("nan") for i in (0, 1))
     finite = [a for a in apd if np.isfinite(a)]
+    curve = volume_curve(labels, px_ml)
+    es_phase = min(pool_px, key=pool_px.get)
     return SunnybrookScore(case, float(np.mean(endo)), float(np.mean(myo)) if myo else float("nan"),
                            float(np.mean(finite)) if finite else float("inf"), tuple(ed), tuple(es), ef,
-                           *temporal_consistency(labels))
+                           *temporal_consistency(labels), expert_ed_es_phases=(ed_phase, es_phase),
+                           curve_ed_es_phases=(int(np.argmax(curve)), int(np.argmin(curve))),
+                           curve_jitter_pct=curve_jitter_pct(curve), n_phases=int(labels.shape[1]))
+
+
+def volume_curve(labels: np.ndarray, voxel_ml: float) -> np.ndarray:
+    """(S, T, H, W) labels of whole cycles -> (T,) LV pool volume in ml over all slices."""
+    return (labels == 1).sum(axis=(0, 2, 3)).astype(np.float64) * voxel_ml
+
+
+def curve_jitter_pct(curve: np.ndarray) -> float:
+    """Mean distance of each phase of a cyclic (T,) curve from the mean of it and its two neighbours, in percent of
+    the curve's range (the stroke volume); nan for a flat curve."""
+    y = np.asarray(curve, np.float64)
+    span = float(y.max() - y.min())
+    if span <= 0:
+        return float("nan")
+    smooth = (np.roll(y, 1) + y + np.roll(y, -1)) / 3.0
+    return 100.0 * float(np.abs(y - smooth).mean()) / span
+
+
+def phase_offset(a: int, b: int, n_phases: int) -> int:
+    """Phases between a and b around a cycle of n_phases."""
+    d = abs(a - b) % n_phases
+    return min(d, n_phases - d)
 
 
 def temporal_consistency(labels: np.ndarray) -> tuple[float, float]:
@@ -112,9 +145,15 @@ def print_table(rows: list[SunnybrookScore]) -> None:
     for r in rows:
         print(f"{r.case:10} {r.dice_endo:.3f} {r.dice_myo:.3f} {r.apd_endo_mm:5.2f}  "
               f"EDV {r.edv_ml[0]:6.1f} vs {r.edv_ml[1]:6.1f}  ESV {r.esv_ml[0]:6.1f} vs {r.esv_ml[1]:6.1f}  "
-              f"EF {r.ef_pct[0]:5.1f} vs {r.ef_pct[1]:5.1f}  mFIP {r.mfip:.4f} reversals {r.reversals:.4f}")
+              f"EF {r.ef_pct[0]:5.1f} vs {r.ef_pct[1]:5.1f}  mFIP {r.mfip:.4f} reversals {r.reversals:.4f}  "
+              f"curve ED/ES phases {r.curve_ed_es_phases[0]}/{r.curve_ed_es_phases[1]} vs contoured "
+              f"{r.expert_ed_es_phases[0]}/{r.expert_ed_es_phases[1]}, jitter {r.curve_jitter_pct:.1f} %")
     myo = [r.dice_myo for r in rows if np.isfinite(r.dice_myo)]
     print(f"{'mean':10} {np.mean([r.dice_endo for r in rows]):.3f} {np.mean(myo) if myo else float('nan'):.3f} "
           f"{np.mean([r.apd_endo_mm for r in rows]):5.2f}  EF error "
           f"{np.mean([abs(r.ef_pct[1] - r.ef_pct[0]) for r in rows]):.1f} points; mFIP "
           f"{np.mean([r.mfip for r in rows]):.4f}, reversals {np.mean([r.reversals for r in rows]):.4f}")
+    offsets = [[phase_offset(r.curve_ed_es_phases[i], r.expert_ed_es_phases[i], r.n_phases) for r in rows]
+               for i in (0, 1)]
+    print(f"{'':10} volume curve: ED {np.mean(offsets[0]):.1f} and ES {np.mean(offsets[1]):.1f} phases from the "
+          f"contoured ones on average; jitter {np.mean([r.curve_jitter_pct for r in rows]):.1f} % of the stroke volume")
