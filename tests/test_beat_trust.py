@@ -237,3 +237,18 @@ def test_a_beat_with_an_ef_no_heart_has_is_not_trusted():
     assert alone.ef_pct is None and "no beat with an EF a heart can have" in alone.note
     untimed = summarise_beats([Beat(0, 20, None, 100.0, 5.0)])
     assert untimed.ef_pct is None and not untimed.beats[0].trusted
+
+
+def test_a_beat_whose_ed_to_es_is_no_systole_is_not_trusted():
+    """50 Hz beats of 1.0 s: ED -> ES 0.36 s is a systole; 0.86 s (an ES in a dropout most of a beat later, as
+    TempReg-Net placed it on a clinical clip) and 0.06 s (a pair in diastasis) are not, whatever their EF."""
+    beats = [Beat(0, 18, 50, 120.0, 50.0, 1.0), Beat(50, 93, 100, 120.0, 20.0, 1.0),
+             Beat(100, 103, 150, 119.0, 52.0, 1.0), Beat(150, 168, 200, 121.0, 51.0, 1.0)]
+    summary = summarise_beats(beats)
+    assert [b.trusted for b in summary.beats] == [True, False, False, True]
+    assert "0.86 s" in summary.beats[1].why_untrusted and "0.06 s" in summary.beats[2].why_untrusted
+    assert summary.ef_pct == pytest.approx(100 * 70 / 120, abs=0.5)  # the two real beats only
+    only_long = summarise_beats([Beat(0, 43, 50, 120.0, 20.0, 1.0), Beat(50, 92, 100, 118.0, 22.0, 1.0)])
+    assert only_long.ef_pct is None and "no beat with a systole a heart can have" in only_long.note
+    untimed = summarise_beats([Beat(0, 43, 50, 120.0, 50.0)])  # no RR: its systole cannot be timed, so not judged
+    assert untimed.ef_pct is not None

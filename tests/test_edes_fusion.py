@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.edes_checks import curve_contradiction, missed_beats
+from app.analysis.edes_checks import curve_contradiction, missed_beats, no_systole
 from app.analysis.edes_curve import detect_ed_es
 from app.analysis.edes_fusion import add_edge_events, fuse_events, snap_to_curve
 from app.data.recording import Recording, uniform_frame_times
@@ -405,3 +405,27 @@ def test_a_late_es_on_the_refilling_limb_no_longer_sets_the_model_aside():
     assert all(any(abs(f - t) <= 1 for f in choice.es_frames) for t in es if early_ed[0] < t < early_ed[-1])
     swapped = EdEsDetection(tuple(f for f in es if 2 < f < 245), tuple(f for f in ed if 2 < f < 245), det.curve)
     assert "EDV <= ESV" in choose_ed_es(swapped, y, 50.0, "echo", gated=False).fallback  # an ED at the minimum
+
+
+def test_events_whose_every_systole_is_impossible_give_way_to_the_curve():
+    """Issue 53, clip 0X73A06B41: the segmentation loses the cavity for a few frames late in each beat, and
+    TempReg-Net puts every ES there, 0.8-0.9 s after its ED. That dropout is the beat's smallest volume, so each ES
+    stays on it, and no beat of these events can be trusted (beat_trust.SYSTOLE_S). The curve's own events take
+    over. With one such beat among real ones, the events are kept, and that beat alone is left out of the EF."""
+    import app.analysis.edes_fusion as edes
+
+    fps = 50.0
+    curve, ed, es = cardiac_curve(250, fps, 60.0, 120.0, 50.0, 0.1)
+    dropped = curve.copy()
+    late = [f + 42 for f in ed if f + 44 < len(curve)]
+    for f in late:
+        dropped[f - 1:f + 2] = 20.0  # below ESV: the beat's smallest "volume"
+    det = edes.EdEsDetection(tuple(ed[:len(late)]), tuple(late), np.zeros(len(curve), np.float32))
+    assert "ED to ES 0.8" in no_systole(dropped, ed[:len(late)], late, fps)
+    choice = edes.choose_ed_es(det, dropped, fps, "echo", gated=False)
+    assert choice.method == edes.CURVE_METHOD and "(ED to ES 0.84 s is outside 0.1-0.6 s)" in choice.fallback
+    one = dropped.copy()
+    one[late[1] - 1:] = curve[late[1] - 1:]  # only the first beat has the dropout
+    kept = edes.choose_ed_es(det, one, fps, "echo", gated=False)  # the others' ES go to their beats' minima
+    assert kept.method != edes.CURVE_METHOD and not kept.fallback and late[0] in kept.es_frames
+    assert no_systole(dropped, ed[:len(late)], late, None) == ""  # untimed: not judged

@@ -36,6 +36,11 @@ SLIVER_STROKE_FRACTION = 1.0 / 3.0
 # Above this EF a beat is no heart's (hyperdynamic ventricles reach about 80 %): on clinical clips the segmentation
 # can lose the cavity for a few frames, and the smallest volume of the beat is then that dropout.
 MAX_PLAUSIBLE_EF_PCT = 90.0
+# ED -> ES (largest to smallest volume) is isovolumic contraction and ejection: about 0.3-0.45 s at any heart rate
+# (ejection 0.25-0.35 s, about 0.4 s at 40 bpm or in severe aortic stenosis), plus up to 0.1 s of ED placement
+# (beat_extremes.ED_WINDOW_S). Outside these bounds the beat's events are not its own: on clinical clips TempReg-Net
+# can put an ES in a segmentation dropout most of a beat later (0.8-0.9 s after ED, issue 53).
+SYSTOLE_S = (0.1, 0.6)
 
 
 @dataclass(frozen=True)
@@ -179,17 +184,40 @@ def strain_events(
 
 def judge_beats(beats: Sequence[Beat]) -> tuple[tuple[Beat, ...], str]:
     """(beats marked trusted / untrusted with the reason, a note for the clip or ""): the RR rules, then a beat
-    whose EF is above MAX_PLAUSIBLE_EF_PCT is not trusted either (a contour that collapsed at ES)."""
+    whose EF is above MAX_PLAUSIBLE_EF_PCT (a contour that collapsed at ES) or whose ED -> ES lasts outside
+    SYSTOLE_S (events that are not the beat's own) is not trusted either."""
     judged, note = _judge_rr(tuple(beats))
-    implausible = [b for b in judged if b.trusted and b.ef_pct is not None and b.ef_pct > MAX_PLAUSIBLE_EF_PCT]
-    if not implausible:
-        return judged, note
-    judged = tuple(replace(b, trusted=False, why_untrusted=f"EF {b.ef_pct:.0f} % is above {MAX_PLAUSIBLE_EF_PCT:.0f} %:"
-                           " no heart's (a contour collapsed at ES?)") if b in implausible else b for b in judged)
-    if any(b.trusted for b in judged):
-        return judged, note
-    return judged, (f"no beat with an EF a heart can have (at most {MAX_PLAUSIBLE_EF_PCT:.0f} %), so no EDV/ESV/EF "
-                    "(check the contours at end-systole)")
+    lo, hi = SYSTOLE_S
+    for why, clip_note in (
+        (_implausible_ef, f"no beat with an EF a heart can have (at most {MAX_PLAUSIBLE_EF_PCT:.0f} %), so no "
+                          "EDV/ESV/EF (check the contours at end-systole)"),
+        (implausible_systole, f"no beat with a systole a heart can have (ED to ES {lo}-{hi} s), so no EDV/ESV/EF "
+                               "(check the ED/ES frames)"),
+    ):
+        if not any(b.trusted for b in judged):
+            break
+        judged = tuple(replace(b, trusted=False, why_untrusted=reason) if b.trusted and (reason := why(b)) else b
+                       for b in judged)
+        if not any(b.trusted for b in judged):
+            return judged, clip_note
+    return judged, note
+
+
+def _implausible_ef(beat: Beat) -> str:
+    if beat.ef_pct is not None and beat.ef_pct > MAX_PLAUSIBLE_EF_PCT:
+        return f"EF {beat.ef_pct:.0f} % is above {MAX_PLAUSIBLE_EF_PCT:.0f} %: no heart's (a contour collapsed at ES?)"
+    return ""
+
+
+def implausible_systole(beat: Beat) -> str:
+    """Why the ED -> ES of a complete timed beat is no systole ("" when it can be one, or cannot be timed)."""
+    if not beat.complete or not beat.rr_s or beat.next_ed_frame is None or beat.es_frame <= beat.ed_frame:
+        return ""
+    systole_s = (beat.es_frame - beat.ed_frame) * beat.rr_s / (beat.next_ed_frame - beat.ed_frame)
+    lo, hi = SYSTOLE_S
+    if lo <= systole_s <= hi:
+        return ""
+    return f"ED to ES {systole_s:.2f} s is outside {lo}-{hi} s: no systole (the ED/ES are not this beat's)"
 
 
 def _judge_rr(beats: tuple[Beat, ...]) -> tuple[tuple[Beat, ...], str]:

@@ -4,9 +4,10 @@ End-diastole is the largest LV volume of its beat and end-systole the smallest; 
 middle of filling on a recording unlike its training data, or see too little motion in a clip and miss most of
 its beats. `curve_contradiction` says why events cannot be the recording's ED/ES (app.analysis.edes_fusion.
 choose_ed_es then takes the curve's own extrema): a beat with EDV <= ESV; on a clip, fewer than half of the
-curve's own events (`missed_beats`); on a gated cine MR cycle, an event deep in its beat (`event_depths`,
-`misplaced_event`). An event's depth is (top - value) / (top - bottom) over its beat (0 = the extreme itself,
-1 = the opposite one); on a gated cycle (periodic) the window wraps. Plain numpy.
+curve's own events (`missed_beats`), or no beat whose ED -> ES a systole can last (`no_systole`); on a gated
+cine MR cycle, an event deep in its beat (`event_depths`, `misplaced_event`). An event's depth is
+(top - value) / (top - bottom) over its beat (0 = the extreme itself, 1 = the opposite one); on a gated cycle
+(periodic) the window wraps. Plain numpy.
 """
 
 from __future__ import annotations
@@ -65,13 +66,30 @@ def curve_contradiction(curve: np.ndarray, ed_frames: Iterable[int], es_frames: 
                         frame_rate_hz: float | None = None) -> str:
     """Why the events cannot be this recording's ED/ES on its LV curve, in a few words ("" when they can):
     a beat whose EDV <= ESV; on a clip, fewer than half as many events as the curve's own extrema show
-    (missed_beats); on a gated cine MR cycle (periodic), an event deeper than MAX_GATED_EVENT_DEPTH
+    (missed_beats), or no beat whose ED -> ES a systole can last (no_systole); on a gated cine MR cycle
+    (periodic), an event deeper than MAX_GATED_EVENT_DEPTH
     (misplaced_event; echo curves are too noisy for it)."""
     if any(not b.ed_value > b.es_value for b in split_beats(curve, ed_frames, es_frames)):
         return "EDV <= ESV"
     if gated:
         return misplaced_event(curve, ed_frames, es_frames, periodic=True)
-    return missed_beats(curve, ed_frames, es_frames, frame_rate_hz)
+    return missed_beats(curve, ed_frames, es_frames, frame_rate_hz) or no_systole(curve, ed_frames, es_frames,
+                                                                                 frame_rate_hz)
+
+
+def no_systole(curve: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int],
+               frame_rate_hz: float | None) -> str:
+    """"" or, when every complete beat's ED -> ES lasts longer or shorter than a systole can
+    (beat_trust.SYSTOLE_S), the first one's: no beat of these events could be trusted, so the curve's own events
+    are the better chance of an EF (a clip where TempReg-Net puts each ES in a dropout most of a beat later)."""
+    from app.analysis.beat_trust import implausible_systole
+
+    if not frame_rate_hz:
+        return ""
+    times = np.arange(len(curve), dtype=np.float64) / float(frame_rate_hz)
+    timed = [b for b in split_beats(curve, ed_frames, es_frames, times) if b.complete and b.rr_s]
+    reasons = [implausible_systole(b) for b in timed]
+    return reasons[0].split(":")[0] if timed and all(reasons) else ""
 
 
 def missed_beats(
