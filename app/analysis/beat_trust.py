@@ -191,8 +191,8 @@ def judge_beats(beats: Sequence[Beat]) -> tuple[tuple[Beat, ...], str]:
     for why, clip_note in (
         (_implausible_ef, f"no beat with an EF a heart can have (at most {MAX_PLAUSIBLE_EF_PCT:.0f} %), so no "
                           "EDV/ESV/EF (check the contours at end-systole)"),
-        (implausible_systole, f"no beat with a systole a heart can have (ED to ES {lo}-{hi} s), so no EDV/ESV/EF "
-                               "(check the ED/ES frames)"),
+        (_implausible_systole, f"no beat with a systole a heart can have (ED to ES {lo}-{hi} s), so no EDV/ESV/EF "
+                                "(check the ED/ES frames)"),
     ):
         if not any(b.trusted for b in judged):
             break
@@ -209,15 +209,19 @@ def _implausible_ef(beat: Beat) -> str:
     return ""
 
 
-def implausible_systole(beat: Beat) -> str:
-    """Why the ED -> ES of a complete timed beat is no systole ("" when it can be one, or cannot be timed)."""
+def _implausible_systole(beat: Beat) -> str:
+    outside = systole_outside(beat)
+    return f"{outside}: no systole (the ED/ES are not this beat's)" if outside else ""
+
+
+def systole_outside(beat: Beat) -> str:
+    """"ED to ES 0.86 s is outside 0.1-0.6 s" for a complete timed beat whose ED -> ES no systole can last
+    (SYSTOLE_S); "" when it can, or when the beat cannot be timed."""
     if not beat.complete or not beat.rr_s or beat.next_ed_frame is None or beat.es_frame <= beat.ed_frame:
         return ""
     systole_s = (beat.es_frame - beat.ed_frame) * beat.rr_s / (beat.next_ed_frame - beat.ed_frame)
     lo, hi = SYSTOLE_S
-    if lo <= systole_s <= hi:
-        return ""
-    return f"ED to ES {systole_s:.2f} s is outside {lo}-{hi} s: no systole (the ED/ES are not this beat's)"
+    return "" if lo <= systole_s <= hi else f"ED to ES {systole_s:.2f} s is outside {lo}-{hi} s"
 
 
 def _judge_rr(beats: tuple[Beat, ...]) -> tuple[tuple[Beat, ...], str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.analysis.beat_trust import systole_outside
 from app.analysis.beats import split_beats
 from app.analysis.edes_curve import detect_ed_es, fill_gaps
 
@@ -82,14 +83,12 @@ def no_systole(curve: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[
     """"" or, when every complete beat's ED -> ES lasts longer or shorter than a systole can
     (beat_trust.SYSTOLE_S), the first one's: no beat of these events could be trusted, so the curve's own events
     are the better chance of an EF (a clip where TempReg-Net puts each ES in a dropout most of a beat later)."""
-    from app.analysis.beat_trust import implausible_systole
-
     if not frame_rate_hz:
         return ""
     times = np.arange(len(curve), dtype=np.float64) / float(frame_rate_hz)
     timed = [b for b in split_beats(curve, ed_frames, es_frames, times) if b.complete and b.rr_s]
-    reasons = [implausible_systole(b) for b in timed]
-    return reasons[0].split(":")[0] if timed and all(reasons) else ""
+    reasons = [systole_outside(b) for b in timed]
+    return reasons[0] if timed and all(reasons) else ""
 
 
 def missed_beats(
