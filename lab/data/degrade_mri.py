@@ -15,12 +15,13 @@ the heart. `degrade_stack` applies, in order, to (P, S, H, W) images (phases, sl
 5. 8-bit quantisation (DICOM exports of secondary captures and JPEG-compressed archives), optionally a JPEG
    round trip at `jpeg_quality` per slice (OpenCV).
 
-Vendor profiles (`VENDORS`: siemens, philips, ge, canon, the M&Ms challenge's four) add what a scanner's
-acquisition and reconstruction do before any of that, in place of step 1: the image band-limited to the k-space
+Vendor profiles (`VENDORS`: siemens, philips, ge, canon, the M&Ms challenge's four) replace steps 1 and 3 with
+what a scanner's acquisition and reconstruction do: the image band-limited to the k-space
 extent of its acquisition matrix (`acquired_mm`), with the reconstruction's k-space taper (`taper`: 0 = a sharp
 cut, which rings at the blood-myocardium border; 1 = a Hann filter, smooth), complex noise of the same band (SNR
 `snr`, so the noise is as coarse as the acquisition, not white on the stored grid), then zero-filled onto the
-stored pixel size (`pixel_mm`, often finer than the acquisition: interpolation in k-space, as the scanner does).
+stored pixel size (`pixel_mm`, often finer than the acquisition: interpolation in k-space, as the scanner does);
+steps 2, 4 and 5 follow (the shading over signal and noise alike, as an uncorrected coil's is).
 Their parameters are drawn from ranges describing how each vendor's cine bSSFP is commonly acquired and
 reconstructed; they are a model, not fitted to any vendor's images (none are in ../shared).
 
