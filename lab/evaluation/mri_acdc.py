@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.only_sunnybrook:
         return sunnybrook_only(args.tag, args.tta_views, folds, args.json, cases)
-    summaries = [run_profile(args, degrade, folds, cases, previous) for degrade in profiles or [""]]
+    summaries = [run_profile(args, degrade, folds, cases, previous, profile_json(args.json, degrade, len(profiles)))
+                 for degrade in profiles or [""]]
     if not all(summaries):
         print("error: no finished fold to evaluate (train mri-seg-acdc --fold K first)", file=sys.stderr)
         return 2
@@ -338,9 +339,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def profile_json(json_path: Path | None, degrade: str, n_profiles: int) -> Path | None:
+    """--json for one profile: as given, or with several profiles one file per profile beside the named one."""
+    if json_path is None or n_profiles < 2:
+        return json_path
+    return json_path.with_name(f"{json_path.stem}_{degrade}{json_path.suffix}")
+
+
 def run_profile(args: argparse.Namespace, degrade: str, folds: list[int], cases: tuple[str, ...],
-                previous: dict | None) -> dict:
-    """Score the folds on one profile ("" = clean), print its tables and write its summary ({} without a fold)."""
+                previous: dict | None, json_path: Path | None) -> dict:
+    """Score the folds on one profile ("" = clean), print its tables and write its summary (also to json_path;
+    {} without a fold)."""
     rows, calls = evaluate(args.data, args.tag, args.tta_views, folds, degrade)
     if not rows:
         return {}
@@ -355,9 +364,6 @@ def run_profile(args: argparse.Namespace, degrade: str, folds: list[int], cases:
         print(format_agreement(mri_agreement(summary, previous)))
     if not args.no_sunnybrook and not degrade:
         summary["sunnybrook"] = sunnybrook_table(args.tag, args.tta_views, folds, cases)
-    json_path = args.json
-    if json_path is not None and degrade and "," in args.degrade:  # one file per profile beside the named one
-        json_path = json_path.with_name(f"{json_path.stem}_{degrade}{json_path.suffix}")
     write_summary(summary, cv_dir(args.tag) / summary_name(degrade, folds), json_path)
     return summary
 
@@ -370,3 +376,7 @@ def profiles_beside_clean(tag: str, folds: list[int], summaries: list[dict]) -> 
     first = [json.loads(clean.read_text())] if clean.is_file() else []
     note = "" if first else f"\n(no clean run at {clean}: run without --degrade for the first line)"
     return format_profiles([profile_row(s) for s in first + summaries]) + note
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
