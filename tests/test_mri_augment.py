@@ -118,3 +118,41 @@ def test_scanner_degradation_keeps_the_crop_and_its_anatomy_and_varies():
     draws = [random_scanner(np.random.default_rng(s)) for s in range(40)]
     assert any(d.pixel_mm for d in draws) and any(d.pixel_mm is None for d in draws)
     assert any(d.snr for d in draws) and any(d.jpeg_quality for d in draws)
+
+
+def test_scanner_draws_acquisitions_wider_than_the_vendor_profiles(monkeypatch):
+    """Half the coarser draws are k-space acquisitions (the vendor profiles' steps, lab/data/degrade_mri.VENDORS):
+    sharp and soft reconstructions, stored at the acquired pixel and zero-filled finer, over ranges that hold every
+    vendor's, so the vendor rows of `evaluate mri-seg --degrade` stay outside training's own parameters. Through
+    `scanner`, a sharp acquisition of a disc rings outside its border where a Hann taper does not."""
+    from lab.data.degrade_mri import VENDOR_RANGES, MriDegradation
+    from lab.training.mri_augment import random_scanner, scanner
+
+    draws = [random_scanner(np.random.default_rng(s)) for s in range(400)]
+    acquired = [d for d in draws if d.acquired_mm is not None]
+    assert 0.2 < len(acquired) / len(draws) < 0.4  # 0.6 coarser x 0.5
+    assert min(d.taper for d in acquired) < 0.1 and max(d.taper for d in acquired) > 0.9
+    finer = [d for d in acquired if d.pixel_mm is not None and d.pixel_mm < d.acquired_mm]
+    assert 0.3 < len(finer) / len(acquired) < 0.7 and min(d.pixel_mm for d in finer) >= 0.6
+    assert all(d.pixel_mm == d.acquired_mm for d in acquired if d not in finer)
+    assert all(d.taper == 0.0 for d in draws if d.acquired_mm is None)
+    low, high = min(d.acquired_mm for d in acquired), max(d.acquired_mm for d in acquired)
+    for ranges in VENDOR_RANGES.values():
+        lo, hi = ranges["acquired_mm"]
+        assert low < lo and hi < high
+
+    yy, xx = np.mgrid[:96, :96]
+    disc = np.where((yy - 48) ** 2 + (xx - 48) ** 2 < 20 ** 2, 1.0, 0.2).astype(np.float32)[None]
+
+    import lab.training.mri_augment as aug
+
+    outs = {}
+    for taper in (0.0, 1.0):  # `scanner` draws its degradation from random_scanner: give it this one
+        fixed = MriDegradation(pixel_mm=2.5, acquired_mm=2.5, taper=taper, seed=1)
+        monkeypatch.setattr(aug, "random_scanner", lambda rng, d=fixed: d)
+        outs[taper] = scanner(disc, np.random.default_rng(0))[0]
+    outside = (yy - 48) ** 2 + (xx - 48) ** 2
+    ring = (outside > 23 ** 2) & (outside < 27 ** 2)  # just outside the disc's border
+    background = outside > 35 ** 2
+    ripple = {taper: abs(float(out[ring].mean() - out[background].mean())) for taper, out in outs.items()}
+    assert ripple[0.0] > 0.01 and ripple[1.0] < 0.5 * ripple[0.0]  # Gibbs ringing of the sharp cut only

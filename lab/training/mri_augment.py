@@ -87,15 +87,27 @@ SCANNER_PIXEL_MM = (1.25, 2.8)  # wider than lab/data/degrade_mri's evaluation p
 SCANNER_SNR = (5.0, 25.0)       # (evaluation "noisy": 8-15)
 SCANNER_GAMMA = (0.6, 1.6)      # (evaluation "export": 0.7-1.4)
 SCANNER_JPEG_QUALITY = (40, 95)  # (evaluation "export": 60-80)
+SCANNER_ACQUIRED = 0.5  # of the draws with coarser pixels: acquired in k-space (band, taper, zero-filling)
 
 
 def random_scanner(rng: np.random.Generator):
     """A random MriDegradation (lab/data/degrade_mri.py), each step present with its own probability and drawn
-    from ranges wider than the evaluation profiles, so training does not fit the test's own parameters."""
+    from ranges wider than the evaluation profiles, so training does not fit the test's own parameters. Half the
+    coarser draws are a scanner's acquisition (the vendor profiles' steps): the band of an acquisition matrix of
+    SCANNER_PIXEL_MM, any k-space taper from a sharp cut to a Hann filter, the noise of that band, stored either
+    at the acquired pixel or zero-filled onto any finer one down to 0.6 mm."""
     from lab.data.degrade_mri import MriDegradation
 
+    pixel = stored = float(rng.uniform(*SCANNER_PIXEL_MM)) if rng.random() < 0.6 else None
+    acquired, taper = None, 0.0
+    if pixel is not None and rng.random() < SCANNER_ACQUIRED:
+        acquired, taper = pixel, float(rng.uniform(0.0, 1.0))
+        if rng.random() < 0.5:
+            stored = float(rng.uniform(0.6, pixel))
     return MriDegradation(
-        pixel_mm=float(rng.uniform(*SCANNER_PIXEL_MM)) if rng.random() < 0.6 else None,
+        pixel_mm=stored,
+        acquired_mm=acquired,
+        taper=taper,
         bias_fraction=float(rng.uniform(0.0, 0.5)) if rng.random() < 0.5 else 0.0,
         snr=float(rng.uniform(*SCANNER_SNR)) if rng.random() < 0.6 else None,
         gamma=float(np.exp(rng.uniform(np.log(SCANNER_GAMMA[0]), np.log(SCANNER_GAMMA[1])))),
