@@ -51,13 +51,15 @@ def test_echo_segmenter_takes_the_devices_precision(cpu_bf16):
     from app.ml import inference
     from app.ml.weights import model_available
 
-    if not model_available("echo_seg_base"):
-        pytest.skip("models/echo_seg_base is not installed")
+    if not model_available("echo_seg_temporal"):
+        pytest.skip("models/echo_seg_temporal is not installed")
     cpu_bf16(False)
-    assert not inference.EchoSegmenter("base", device=torch.device("cpu")).bf16
+    assert not inference.EchoSegmenter("temporal", device=torch.device("cpu")).bf16
     cpu_bf16(True)
-    assert inference.EchoSegmenter("base", device=torch.device("cpu")).bf16
-    assert not inference.EchoSegmenter("base", device=torch.device("cpu"), bf16=False).bf16
+    assert inference.EchoSegmenter("temporal", device=torch.device("cpu")).bf16
+    assert not inference.EchoSegmenter("temporal", device=torch.device("cpu"), bf16=False).bf16
+    # the shipped U-Net's int8 graph is its default: ONNX Runtime on this CPU too (tests/test_onnx_int8.py)
+    assert inference.EchoSegmenter("base", device=torch.device("cpu")).bf16 is not device.onnxruntime_available()
 
 
 @pytest.mark.parametrize("native, threads, expected", [

@@ -61,6 +61,28 @@ def test_the_card_says_whether_int8_runs_and_the_environment_overrides(tiny_mode
     assert _precision() == "int8"
 
 
+def test_on_a_native_bf16_cpu_the_int8_graph_runs_where_it_is_the_default(tiny_models, monkeypatch):  # noqa: F811
+    """Torch's bf16 on such a CPU, except for a network whose int8 graph is its default and was made from its
+    weights: ONNX Runtime's int8 there too (faster, and the same labels as on a laptop without bf16)."""
+    for name in (device.BACKEND_ENV, device.BF16_ENV, device.INT8_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(device, "use_bf16", lambda dev: True)
+
+    def engine(model="base"):
+        return inference.EchoSegmenter(model, device=torch.device("cpu")).inference
+
+    assert engine() == "bf16 on the CPU"  # no int8 graph
+    _install_int8(tiny_models, default=False)
+    assert engine() == "bf16 on the CPU"
+    _install_int8(tiny_models, default=True)
+    assert engine() == "int8 on ONNX Runtime" and engine("temporal") == "bf16 on the CPU"
+    monkeypatch.setenv(device.INT8_ENV, "0")
+    assert engine() == "bf16 on the CPU"
+    monkeypatch.delenv(device.INT8_ENV)
+    _install_int8(tiny_models, default=True, from_sha="0" * 64)  # made from other weights: never run
+    assert engine() == "bf16 on the CPU"
+
+
 def test_int8_labels_agree_with_float32(tiny_models, onnx_path):  # noqa: F811
     _install_int8(tiny_models, default=True)
     rec = _recording(n=4)

@@ -65,8 +65,12 @@ def test_backend_choice(backend):
     backend.delenv(device.BACKEND_ENV)
     backend.setattr(device, "use_bf16", lambda dev: True)  # native bf16: torch's bf16 autocast is faster there
     assert device.inference_backend(cpu) == "torch"
+    assert device.inference_backend(cpu, int8=True) == "onnxruntime"  # a network whose int8 graph runs
+    assert device.inference_backend(torch.device("cuda"), int8=True) == "torch"
     backend.setenv(device.BACKEND_ENV, "onnxruntime")
     assert device.inference_backend(cpu) == "onnxruntime"
+    backend.setenv(device.BACKEND_ENV, "torch")
+    assert device.inference_backend(cpu, int8=True) == "torch"
 
 
 @pytest.mark.parametrize("model", ["base", "temporal"])

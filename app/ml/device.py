@@ -100,19 +100,20 @@ def onnxruntime_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
 
 
-def inference_backend(device) -> str:
+def inference_backend(device, int8: bool = False) -> str:
     """'onnxruntime' or 'torch': what runs the echo networks' frames and the MRI members' images on `device`.
 
     ONNX Runtime on a CPU without native bf16 (the common laptop): there it runs the same float32 graph faster
     than torch with channels-last (benchmarks/NOTES.md). Torch on CUDA and on CPUs with native bf16 (bf16 autocast
-    there). CARDIOTRACE_BACKEND=torch|onnxruntime overrides on
-    the CPU."""
+    there), except for a network whose int8 graph runs (`int8`: the model has one made from its weights and
+    use_int8 says yes): ONNX Runtime's int8 beats torch's bf16 there too, and every CPU then runs the same graph
+    (benchmarks/NOTES.md). CARDIOTRACE_BACKEND=torch|onnxruntime overrides on the CPU."""
     if getattr(device, "type", str(device)) != "cpu":
         return "torch"
     wanted = os.environ.get(BACKEND_ENV, "").strip().lower()
     if wanted in ("torch", "onnxruntime"):
         return wanted if wanted == "torch" or onnxruntime_available() else "torch"
-    return "onnxruntime" if onnxruntime_available() and not use_bf16(device) else "torch"
+    return "onnxruntime" if onnxruntime_available() and (int8 or not use_bf16(device)) else "torch"
 
 
 INT8_ENV = "CARDIOTRACE_INT8"  # "1" runs a model's int8 graph where it has one, "0" never; unset: the card's say

@@ -62,6 +62,15 @@ def _onnx_cached(model: str, device_str: str, models_root: str, threads: int, in
                         spinning=not ahead)
 
 
+def _has_int8_graph(model: str, models_root: str) -> bool:
+    """Whether the installed model has an int8 graph made from its weights (app/ml/onnx_step.int8_graph)."""
+    from app.ml.onnx_step import int8_graph
+    from app.ml.weights import model_dir, read_card
+
+    name = MODEL_FOLDERS.get(model, model)
+    return int8_graph(read_card(name, Path(models_root)), model_dir(name, Path(models_root))) is not None
+
+
 def clear_model_cache() -> None:
     """Forget loaded networks and sessions (tests and bundles that switch the models folder)."""
     _load_cached.cache_clear()
@@ -101,7 +110,8 @@ class EchoSegmenter:
         # where its card makes that the default, else float32), or torch with bf16 autocast where the CPU computes
         # it natively (emulated, it is far slower); an explicit `bf16` asks for torch at that precision (False
         # still lets ONNX Runtime run).
-        backend = inference_backend(self.device)
+        int8 = self.card.int8 is not None and use_int8(self.card.int8.default) and _has_int8_graph(model, str(root))
+        backend = inference_backend(self.device, int8)
         if bf16 is None:
             self.bf16 = backend == "torch" and use_bf16(self.device)
         else:
@@ -111,7 +121,6 @@ class EchoSegmenter:
         # `ahead`: whole clips, the network in its own thread (probabilities) where the device says it pays
         self.ahead = ahead and not self.bf16 and network_ahead(self.device, backend, threads)
         if not self.bf16 and backend == "onnxruntime":
-            int8 = self.card.int8 is not None and use_int8(self.card.int8.default)
             self.onnx = _onnx_cached(model, str(self.device), str(root), threads, int8, self.ahead)
         # The long-axis flag plane (Smistad et al.: set for 3-chamber views) only means something to a network
         # trained with it set; ours saw A4C (and phantom A4C) only, where a set flag is out of distribution and
