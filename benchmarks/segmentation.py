@@ -189,14 +189,14 @@ def main(argv=None) -> int:
                    help="also time bf16 on a CPU without native bf16 (emulated: several times slower than fp32)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from app.ml.device import inference_backend, precision_label
+    from app.ml.device import inference_backend, onnxruntime_available, precision_label
 
     print(f"torch {torch.__version__}, {args.threads} threads, {args.frames} frames"
           + (" (random weights)" if args.random_weights else ""), flush=True)
     backend = inference_backend(torch.device("cpu"))
     print(f"the app runs inference here in {precision_label(torch.device('cpu'))} (app/ml/device.use_bf16) "
           f"with {backend} (app/ml/device.inference_backend)"
-          + (f"; {int8_note(args)}" if backend == "onnxruntime" else ""), flush=True)
+          + (f"; {int8_note(args)} (ONNX Runtime on any CPU)" if onnxruntime_available() else ""), flush=True)
     header = ("model", "params", "input", "dtype", "engine", "stream ms med", "p90", "x torch", "rec fps", "peak MB")
     models = args.models.split(",")
     name_width = max(14, *(len(m) + 2 for m in models))  # a models folder name can be long

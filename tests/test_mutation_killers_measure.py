@@ -269,3 +269,33 @@ def test_a_pair_or_still_frame_without_timing_says_no_heart_rate_once(beating):
         timing = [n for n in notes if "no frame timing" in n]
         assert len(timing) == (1 if len(frames) > 2 else 0), notes
         assert sum("heart rate" in n for n in notes) == 1, notes
+
+
+def test_trusted_beats_whose_efs_are_far_apart_are_named_in_a_note():
+    """Two beats of one clip, EF about 45 and 70 %: the EF is their median, and a note says the beats differ and
+    by how much; beats 45 and 50 % apart by 5 points get no note (tests/analysis_synth curves, exact labels)."""
+    from app.analysis.beats import Beat
+    from app.workflow.measure_notes import BEAT_EF_SPREAD_PTS, beat_spread_note
+    from tests.analysis_synth import cardiac_curve, half_ellipse_lv
+    from tests.test_pipeline_synthetic import FPS, HR
+
+    def clip(deeper: float):
+        curve, ed, es = cardiac_curve(60, FPS, HR, 1.0, 0.55, 0.0)
+        curve = curve.copy()
+        second = slice(ed[1], ed[2])
+        curve[second] = 1.0 - (1.0 - curve[second]) * deeper  # the second beat ejects more
+        labels = np.stack([half_ellipse_lv((140, 120), 80.0 * s ** (1 / 3), 26.0 * s ** (1 / 3), base_row=110,
+                                           cx=60, wall_px=6) for s in curve])
+        return measure(recording_for(labels), extract_all(labels), ed_frames=ed, es_frames=es)
+
+    far, near = clip(1.5), clip(1.1)
+    efs = [b.ef_pct for b in far.beats if b.trusted]
+    assert len(efs) == 2 and max(efs) - min(efs) > BEAT_EF_SPREAD_PTS
+    spread = [n for n in far.notes if n.startswith("the beats' EFs differ by")]
+    assert len(spread) == 1 and f"{min(efs):.0f}-{max(efs):.0f} %" in spread[0]
+    assert far.ef_pct == pytest.approx(float(np.median(efs)))
+    near_efs = [b.ef_pct for b in near.beats if b.trusted]
+    assert len(near_efs) == 2 and 0 < max(near_efs) - min(near_efs) < BEAT_EF_SPREAD_PTS
+    assert not any(n.startswith("the beats' EFs differ by") for n in near.notes)
+    untrusted = [Beat(0, 9, 25, 100.0, 55.0, 0.8), Beat(25, 34, 50, 100.0, 20.0, 0.8, trusted=False)]
+    assert beat_spread_note(untrusted) == ()  # only trusted beats count

@@ -19,6 +19,7 @@ from app.report.model import FrameFigure, MeasurementRow, RecordingSection, Repo
 from app.report.models_info import installed_models
 from app.report.strain_view import strain_section
 from app.workflow.indexed import INDEXED, indexed_values
+from app.workflow.measure_notes import BEAT_SPREAD_NOTE
 from app.workflow.reference_ranges import reference_range
 from app.workflow.rv_measure import BORDERLINE_NOTE
 
@@ -74,7 +75,7 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
         **_area_curve(m),
         figures=tuple(_figures(analysis)), strain=strain, quality_flags=tuple(quality_lines(analysis)),
         reader_notes=tuple(rec.reader_notes),
-        contour_caveats=tuple(n for n in m.notes if n.startswith(BORDERLINE_NOTE)),
+        contour_caveats=tuple(n for n in m.notes if n.startswith((BORDERLINE_NOTE, BEAT_SPREAD_NOTE))),
         edited=frozenset(m.edited), source_path=str(rec.source_path or ""),
         segmenter=str(getattr(analysis, "segmenter", "") or ""),
     )

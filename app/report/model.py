@@ -124,7 +124,7 @@ class RecordingSection:
     strain: StrainSection | None = None
     quality_flags: tuple[str, ...] = ()
     reader_notes: tuple[str, ...] = ()  # what the file itself lacked (cut short, lost images, impossible calibration)
-    contour_caveats: tuple[str, ...] = ()  # reported values resting on a borderline contour call (the RV's basal slice)
+    contour_caveats: tuple[str, ...] = ()  # values resting on a borderline call (RV basal slice) or far-apart beats
     edited: frozenset = frozenset()
     source_path: str = ""
     segmenter: str = ""  # what drew the contours (model name, "manual", injected labels)

@@ -87,7 +87,8 @@ def _status(report: ReportData) -> Paragraph:
 def _data_caveats(report: ReportData) -> list:
     """On page 1, beside the values they weaken: what a recording's file lacked (a video cut short, a stack that
     lost images, a calibration not used), and reported values resting on a borderline contour call (the RV's
-    basal slice at end-systole). The other notes stay with the quality details."""
+    basal slice at end-systole) or on beats whose EFs are far apart. The other notes stay with the quality
+    details."""
     out = []
     for title, field in (("Check the data: ", "reader_notes"), ("Check the contours: ", "contour_caveats")):
         lines = [f"{escape(rec.name)}: {escape(note)}" for rec in report.recordings for note in getattr(rec, field)]

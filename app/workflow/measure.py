@@ -31,7 +31,7 @@ from app.analysis.volumes import area_length_volume_ml, myocardial_mass_g
 from app.data.recording import Recording
 from app.workflow.frame_quality import spike_frames, split_frames
 from app.workflow.lv_curves import LvCurves, pixel_scale
-from app.workflow.measure_notes import recording_notes, shape_note, trust_note
+from app.workflow.measure_notes import beat_spread_note, recording_notes, shape_note, trust_note
 from app.workflow.phase_files import joined_note
 from app.workflow.results import FLAG_EDITED, Measurements, Method
 from app.workflow.rv_measure import borderline_notes, rv_areas_px2, rv_volumes
@@ -150,7 +150,7 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
         notes=recording_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single,
-                              stats.ef_pct) + trust_note(rec, stats.note)
+                              stats.ef_pct) + trust_note(rec, stats.note) + beat_spread_note(beats)
         + shape_note(rec, vol_all, area_px, cal, single, lv_found=n_found > 0),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
