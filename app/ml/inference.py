@@ -62,13 +62,16 @@ def _onnx_cached(model: str, device_str: str, models_root: str, threads: int, in
                         spinning=not ahead)
 
 
-def _has_int8_graph(model: str, models_root: str) -> bool:
-    """Whether the installed model has an int8 graph made from its weights (app/ml/onnx_step.int8_graph)."""
+def _runs_int8(card, model: str, models_root: Path) -> bool:
+    """Whether the model's int8 graph runs: its card makes it the default (or CARDIOTRACE_INT8 says so,
+    app/ml/device.use_int8) and the graph beside the weights was made from them (app/ml/onnx_step.int8_graph)."""
+    from app.ml.device import use_int8
     from app.ml.onnx_step import int8_graph
-    from app.ml.weights import model_dir, read_card
+    from app.ml.weights import model_dir
 
-    name = MODEL_FOLDERS.get(model, model)
-    return int8_graph(read_card(name, Path(models_root)), model_dir(name, Path(models_root))) is not None
+    if card.int8 is None or not use_int8(card.int8.default):
+        return False
+    return int8_graph(card, model_dir(MODEL_FOLDERS.get(model, model), Path(models_root))) is not None
 
 
 def clear_model_cache() -> None:
@@ -92,7 +95,7 @@ class EchoSegmenter:
                  long_axis: bool = False, models_root: Path | None = None, ahead: bool = False):
         import torch
 
-        from app.ml.device import choose_device, inference_backend, network_ahead, network_batch, use_bf16, use_int8
+        from app.ml.device import choose_device, inference_backend, network_ahead, network_batch, use_bf16
 
         self.device = device if device is not None else choose_device()
         root = models_root
@@ -110,7 +113,7 @@ class EchoSegmenter:
         # where its card makes that the default, else float32), or torch with bf16 autocast where the CPU computes
         # it natively (emulated, it is far slower); an explicit `bf16` asks for torch at that precision (False
         # still lets ONNX Runtime run).
-        int8 = self.card.int8 is not None and use_int8(self.card.int8.default) and _has_int8_graph(model, str(root))
+        int8 = _runs_int8(self.card, model, root)
         backend = inference_backend(self.device, int8)
         if bf16 is None:
             self.bf16 = backend == "torch" and use_bf16(self.device)
