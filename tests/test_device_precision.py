@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from app.ml import device  # noqa: E402
+from app.ml import device, engines  # noqa: E402
 
 
 @pytest.fixture
@@ -62,14 +62,30 @@ def test_echo_segmenter_takes_the_devices_precision(cpu_bf16):
     assert inference.EchoSegmenter("base", device=torch.device("cpu")).bf16 is not device.onnxruntime_available()
 
 
-@pytest.mark.parametrize("native, threads, expected", [
-    (False, 1, "CPU (1 thread, ONNX Runtime)"),
-    (True, 2, "CPU (2 threads, bf16)"),
+@pytest.mark.parametrize("native, threads, int8, expected", [
+    (False, 1, "", "CPU, 1 thread (echo: int8, ONNX Runtime; MRI: float32, ONNX Runtime)"),
+    (True, 2, "", "CPU, 2 threads (echo: int8, ONNX Runtime; MRI: bf16, torch)"),
+    (True, 2, "0", "CPU, 2 threads (echo: bf16, torch; MRI: bf16, torch)"),
+    (False, 2, "0", "CPU, 2 threads (echo: float32, ONNX Runtime; MRI: float32, ONNX Runtime)"),
 ])
-def test_the_status_bar_names_the_engine(cpu_bf16, monkeypatch, native, threads, expected):
+def test_the_status_bar_names_each_networks_engine(cpu_bf16, monkeypatch, native, threads, int8, expected):
+    """On a CPU with native bf16 the echo U-Net runs its int8 graph on ONNX Runtime while the MRI networks run in
+    torch's bf16: the status bar said "bf16" for both."""
+    from app.ml.weights import model_available
+
+    if not model_available("echo_seg_base"):
+        pytest.skip("models/echo_seg_base is not installed")
     cpu_bf16(native)
     monkeypatch.delenv(device.BACKEND_ENV, raising=False)
-    monkeypatch.setattr(device, "choose_device", lambda: torch.device("cpu"))
+    monkeypatch.setenv(device.INT8_ENV, int8)
+    monkeypatch.setattr(engines, "choose_device", lambda: torch.device("cpu"))
     monkeypatch.setattr(device, "onnxruntime_available", lambda: True)
     monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
-    assert device.device_label() == expected
+    assert engines.device_label() == expected
+
+
+def test_the_status_bar_says_when_the_echo_model_is_missing(cpu_bf16, monkeypatch, tmp_path):
+    cpu_bf16(False)
+    monkeypatch.setenv("CARDIOTRACE_MODELS_DIR", str(tmp_path))
+    monkeypatch.setattr(engines, "choose_device", lambda: torch.device("cpu"))
+    assert "echo: not installed" in engines.device_label()

@@ -182,18 +182,6 @@ def precision_label(device) -> str:
     return f"{'bf16' if use_bf16(device) else 'float32'} (CPU with {why}{forced})"
 
 
-def device_label() -> str:
-    """Human-readable device for the status bar, e.g. 'CPU (2 threads)' or 'GPU: NVIDIA ...'."""
-    import torch
-
-    dev = choose_device()
-    if dev.type == "cuda":
-        return f"GPU: {torch.cuda.get_device_name(dev)}"
-    extra = ", ONNX Runtime" if inference_backend(dev) == "onnxruntime" else (", bf16" if use_bf16(dev) else "")
-    n = torch.get_num_threads()
-    return f"CPU ({n} thread{'' if n == 1 else 's'}{extra})"
-
-
 def set_threads(n_threads: int) -> None:
     """Limit the CPU threads of torch and of OpenCV (resizing, optical flow: its own pool, which
     OMP_NUM_THREADS does not limit) to `n_threads`: evaluations and benchmarks pin this to compare like with

@@ -62,7 +62,7 @@ def _onnx_cached(model: str, device_str: str, models_root: str, threads: int, in
                         spinning=not ahead)
 
 
-def _runs_int8(card, model: str, models_root: Path) -> bool:
+def runs_int8(card, model: str, models_root: Path) -> bool:
     """Whether the model's int8 graph runs: its card makes it the default (or CARDIOTRACE_INT8 says so,
     app/ml/device.use_int8) and the graph beside the weights was made from them (app/ml/onnx_step.int8_graph)."""
     from app.ml.device import use_int8
@@ -113,7 +113,7 @@ class EchoSegmenter:
         # where its card makes that the default, else float32), or torch with bf16 autocast where the CPU computes
         # it natively (emulated, it is far slower); an explicit `bf16` asks for torch at that precision (False
         # still lets ONNX Runtime run).
-        int8 = _runs_int8(self.card, model, root)
+        int8 = runs_int8(self.card, model, root)
         backend = inference_backend(self.device, int8)
         if bf16 is None:
             self.bf16 = backend == "torch" and use_bf16(self.device)

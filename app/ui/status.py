@@ -44,7 +44,7 @@ class StatusArea:
 
     def load_device_label(self) -> GeneratorWorker:
         def job(cancel):
-            from app.ml.device import device_label
+            from app.ml.engines import device_label
             from app.workflow.warmup import warm_up
 
             # the imports first (torch's library loaded without the interpreter lock, then the heap frozen):
