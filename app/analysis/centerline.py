@@ -69,16 +69,20 @@ def resample_polyline(points_px: np.ndarray, n_points: int) -> np.ndarray:
 
 def project_onto_polyline(points_px: np.ndarray, polyline_px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Closest points on a polyline: points (N, 2), polyline (M, 2) -> ((N, 2) projections, (N,) distances)."""
-    p = np.asarray(points_px, dtype=np.float64)[:, None, :]
-    a = np.asarray(polyline_px, dtype=np.float64)[None, :-1, :]
-    ab = np.diff(np.asarray(polyline_px, dtype=np.float64), axis=0)[None]
-    denom = np.maximum(np.sum(ab * ab, axis=-1), 1e-12)
-    t = np.clip(np.sum((p - a) * ab, axis=-1) / denom, 0.0, 1.0)
-    q = a + t[..., None] * ab
-    d2 = np.sum((p - q) ** 2, axis=-1)
+    p = np.asarray(points_px, dtype=np.float64)
+    line = np.asarray(polyline_px, dtype=np.float64)
+    # x and y as separate (N, M - 1) planes: sums over a last axis of two are numpy's slowest reductions, and
+    # x + y is the same sum in the same order (the same bits)
+    px, py = p[:, :1], p[:, 1:]
+    ax, ay = line[None, :-1, 0], line[None, :-1, 1]
+    abx, aby = np.diff(line[:, 0])[None], np.diff(line[:, 1])[None]
+    denom = np.maximum(abx * abx + aby * aby, 1e-12)
+    t = np.clip(((px - ax) * abx + (py - ay) * aby) / denom, 0.0, 1.0)
+    qx, qy = ax + t * abx, ay + t * aby
+    d2 = (px - qx) ** 2 + (py - qy) ** 2
     best = np.argmin(d2, axis=1)
     rows = np.arange(p.shape[0])
-    return q[rows, best], np.sqrt(d2[rows, best])
+    return np.stack([qx[rows, best], qy[rows, best]], axis=1), np.sqrt(d2[rows, best])
 
 
 # -- borders ----------------------------------------------------------------------------------

@@ -218,19 +218,31 @@ class UnitScale:
     def apply(self, data: np.ndarray) -> np.ndarray:
         """float32 copy of `data` (any frames of the clip) scaled to 0..1."""
         if self.lut is not None:
+            if data.dtype == np.uint8 and data.ndim >= 1 and self.low == 0 and len(self.lut) == 256:
+                return _lookup_uint8(data, self.lut)
             return self.lut[data if self.low == 0 else data.astype(np.int64) - self.low]
         out = np.asarray(data, np.float32) - np.float32(self.lo)
         out /= np.float32(self.hi - self.lo)
         return np.clip(out, 0.0, 1.0, out=out)
 
 
+def _lookup_uint8(data: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """lut[data] for uint8 data and a 256-entry float32 table, by OpenCV (a third of numpy's time, the same values)."""
+    import cv2  # lazily: the data layer loads without OpenCV
+
+    rows = np.ascontiguousarray(data).reshape(-1, data.shape[-1])
+    looked_up: np.ndarray = cv2.LUT(rows, lut).reshape(data.shape)
+    return looked_up
+
+
 def unit_scale(data: np.ndarray) -> UnitScale:
-    """The UnitScale of `data`; integer data (video, MR) through a histogram, without a float copy."""
+    """The UnitScale of `data`; integer data (video, MR) through a histogram, without a float copy. For uint8 data
+    the table covers every value from 0 (so that OpenCV can look it up)."""
     if data.size == 0:
         return UnitScale(0.0, 1.0)
     if np.issubdtype(data.dtype, np.integer):
-        low = int(data.min())
-        span = int(data.max()) - low
+        low = 0 if data.dtype == np.uint8 else int(data.min())
+        span = 255 if data.dtype == np.uint8 else int(data.max()) - low
         if span < 1 << 20:
             counts = np.zeros(span + 1, np.int64)
             for part in data.reshape(len(data), -1) if data.ndim > 1 else data[None]:  # bincount makes an

@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 
-from app.ml.onnx_step import OPSET, cached_graph, cpu_session
+from app.ml.onnx_step import OPSET, cached_graph, cpu_session, logits_graph, softmax_classes
 
 # Images per session run. Each session's memory arena grows to the largest run it has seen and keeps it: a
 # 25-phase run of each of the five members made the analysis of a 10 x 25 stack (192 px box) peak at 2.7 GB
@@ -99,12 +99,17 @@ class OnnxImageNet:
             raise ValueError("only a MultiLevelConvLSTMNet without ConvLSTMs runs image by image")
         name = (f"{type(net).__name__}-images-{weights_sha256(net)[:32]}-c{net.in_channels}"
                 f"-opset{OPSET}-torch{torch.__version__}")
-        self.session = cpu_session(cached_graph(name, lambda: export_bytes(net)), threads)
+        graph = cached_graph(name, lambda: export_bytes(net))
+        logits = logits_graph(graph)  # the softmax in numpy: a tenth of ONNX Runtime's cost (app/ml/onnx_step.py)
+        self.softmax = logits is not None
+        self.session = cpu_session(logits if logits is not None else graph, threads)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """x (N, C, H, W) float32 -> (N, K, H, W) float32 class probabilities, IMAGES_PER_RUN images a run."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         runs = [self.session.run(None, {"x": x[i:i + IMAGES_PER_RUN]})[0] for i in range(0, len(x), IMAGES_PER_RUN)]
+        if self.softmax:
+            runs = [softmax_classes(r) for r in runs]
         return runs[0] if len(runs) == 1 else np.concatenate(runs)
 
 

@@ -135,6 +135,44 @@ def cpu_session(graph: bytes, threads: int, spinning: bool = True):
     return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
+def logits_graph(graph: bytes, root: Path | None = None) -> bytes | None:
+    """`graph` without the Softmax over the classes (axis 1) that makes its first output, which then carries the
+    logits under the same name; None when the first output is not made that way. ONNX Runtime's Softmax over axis 1
+    of (1, 4, 128, 128) costs 0.8 ms, numpy's (softmax_classes) 0.07 (benchmarks/NOTES.md). Kept in the graph cache
+    (cached_graph) under the source graph's sha256, so that the onnx package is imported only the first time."""
+    digest = hashlib.sha256(graph).hexdigest()
+    stripped = cached_graph(f"logits-{digest[:40]}", lambda: _strip_softmax(graph) or b"", root)
+    return stripped or None
+
+
+def _strip_softmax(graph: bytes) -> bytes | None:
+    import onnx
+
+    model = onnx.load_from_string(graph)
+    nodes = model.graph.node
+    output = model.graph.output[0].name
+    last = next((n for n in nodes if output in n.output), None)
+    if last is None or last.op_type != "Softmax" or len(model.graph.output[0].type.tensor_type.shape.dim) < 2:
+        return None
+    axis = next((onnx.helper.get_attribute_value(a) for a in last.attribute if a.name == "axis"), -1)
+    if axis not in (1, 1 - len(model.graph.output[0].type.tensor_type.shape.dim)):
+        return None
+    for node in nodes:  # the node before the softmax now writes the graph's output
+        node.output[:] = [output if name == last.input[0] else name for name in node.output]
+        if node is not last:
+            node.input[:] = [output if name == last.input[0] else name for name in node.input]
+    nodes.remove(last)
+    return bytes(model.SerializeToString())
+
+
+def softmax_classes(logits: np.ndarray) -> np.ndarray:
+    """Softmax over axis 1 (the classes) of (N, K, ...) float32 logits, computed in their array."""
+    logits -= logits.max(axis=1, keepdims=True)
+    np.exp(logits, out=logits)
+    logits /= logits.sum(axis=1, keepdims=True)
+    return logits
+
+
 def int8_graph(card, folder: Path) -> bytes | None:
     """The int8 graph a model card names (lab.training.quantize_echo), or None: when the card has none, when it
     was made from other weights than the card's (a retrained or site model), or when the file is missing or not
@@ -159,8 +197,10 @@ class OnnxFrameNet:
         self.shapes = state_shapes(net, size)
         self.temporal = bool(self.shapes)
         self.precision = "float32" if graph is None else "int8"
-        self.session = cpu_session(graph if graph is not None else graph_bytes(net, size, weights_sha256), threads,
-                                   spinning)
+        graph = graph if graph is not None else graph_bytes(net, size, weights_sha256)
+        logits = logits_graph(graph)  # the softmax in numpy: a tenth of ONNX Runtime's cost
+        self.softmax = logits is not None
+        self.session = cpu_session(logits if logits is not None else graph, threads, spinning)
         self.state_names = [f"state{i}" for i in range(len(self.shapes))]
 
     def step(self, x: np.ndarray, state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:
@@ -170,4 +210,5 @@ class OnnxFrameNet:
             state = state if state is not None else tuple(np.zeros(s, np.float32) for s in self.shapes)
             feeds.update(zip(self.state_names, state, strict=True))
         out = self.session.run(None, feeds)
-        return out[0], (tuple(out[1:]) if self.temporal else None)
+        probs = softmax_classes(out[0]) if self.softmax else out[0]
+        return probs, (tuple(out[1:]) if self.temporal else None)
