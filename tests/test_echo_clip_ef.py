@@ -132,3 +132,29 @@ def test_trainer_fine_tunes_on_a_fold_and_publishes_its_last_step(events, tmp_pa
     with pytest.raises(SystemExit, match="already fine-tuned on the clinical clips"):
         echo_clip_ef.main(again + ["--fold", "1/2"])
     assert echo_clip_ef.main(again) == 0
+
+
+@pytest.mark.shared
+def test_camus_pairs_join_the_ef_loss_against_their_expert_masks_ef(events, tmp_path):
+    """The clips are all normal EF; --camus-ef-pairs adds CAMUS training pairs, whose EF the expert masks give, to
+    the beats of the EF loss, so that the EF supervision is not all normal."""
+    root, path = events
+    data = _fake_camus(tmp_path / "camus")
+    argv = ["--data", str(data), "--size", "32", "--channels", "4,8,8", "--steps", "2", "--batch", "2",
+            "--holdout", "1", "--checkpoint-root", str(tmp_path / "ckpt"), "--models-root", str(tmp_path / "models"),
+            "--phantom-clips", "0", "--threads", "1", "--no-bf16", "--clips", str(root), "--events", str(path),
+            "--clips-per-step", "1", "--camus-ef-pairs", "2"]
+    trainer = echo_clip_ef.ClipEfTrainer(echo_clip_ef.parser().parse_args(argv), argv)
+    labels = trainer.train.labels
+    volumes = echo_clip_ef.disk_volumes(labels.reshape(-1, 32, 32), np.ones((2 * len(labels), 2)))
+    expected = 100.0 * (1.0 - volumes[1::2] / volumes[0::2])
+    assert np.all(np.isfinite(trainer.camus_ef)) and np.allclose(trainer.camus_ef, expected)
+    assert np.all((expected > 5) & (expected < 90))  # the fake ES cavity is smaller than its ED
+    frames, pixel_hw, ef = trainer.ef_batch()
+    assert frames.shape == (2 + 4, 32, 32) and pixel_hw.shape == (6, 2) and ef.shape == (3,)
+    assert set(np.round(ef[1:], 4)) <= set(np.round(trainer.camus_ef.astype(np.float32), 4))
+    assert np.all(pixel_hw[2:] == 1.0)
+    assert echo_clip_ef.main(argv) == 0
+    from lab.model_notes import read_metadata
+
+    assert "2 CAMUS training ED/ES pairs per step" in read_metadata("echo_seg_base", tmp_path / "models")["loss"]

@@ -130,6 +130,26 @@ def test_a_gross_failure_is_counted_apart_from_the_phase_figures():
     assert figures["phase_n"] == 2 and figures["phase_gross_n"] == 1 and figures["ef_pts_bias"] == 0.0
 
 
+def test_a_reduced_ef_read_high_and_a_normal_one_read_low_show_by_band_though_the_overall_bias_is_zero():
+    """CAMUS valid: overall EF bias -0.2, but +4.1 where the expert's EF is below 40 % (session 46)."""
+    from lab.evaluation.echo_phase import PhaseRow, format_phase_table, phase_figures
+
+    def row(ref_ef: float, ours_ef: float) -> PhaseRow:
+        return PhaseRow(1000.0, 600.0, 1000.0, 600.0, 100.0, 100.0 - ours_ef, 100.0, 100.0 - ref_ef)
+
+    rows = [row(30.0, 35.0), row(35.0, 40.0), row(45.0, 45.0), row(60.0, 55.0), row(65.0, 60.0)]
+    figures = phase_figures(rows)
+    assert abs(figures["ef_pts_bias"]) < 1e-9
+    assert (figures["ef_lt40_n"], figures["ef_lt40_bias"], figures["ef_lt40_mae"]) == (2, 5.0, 5.0)
+    assert (figures["ef_40_49_n"], figures["ef_40_49_bias"]) == (1, 0.0)
+    assert (figures["ef_ge50_n"], figures["ef_ge50_bias"]) == (2, -5.0)
+    assert figures["ef_slope"] < 0.8  # pulled towards the middle
+    table = format_phase_table({"camus": {"base": figures}})
+    assert "EF error by the expert's EF" in table and "ef_lt40_bias" in table
+    exact = phase_figures([row(e, e) for e in (30.0, 45.0, 60.0)])
+    assert exact["ef_slope"] == 1.0 and exact["ef_lt40_bias"] == 0.0
+
+
 def test_our_volume_of_a_split_frame_is_its_neighbours_as_the_app_measures_it():
     """A frame whose cavity a band of atrium cut in two (CAMUS patient 297 at 112 px: 0.03 ml where its
     neighbours hold 2-3 ml) is measured as the app measures it: the mean of the nearest unsplit frames."""

@@ -114,6 +114,29 @@ def phase_figures(rows: list[PhaseRow]) -> dict:
         out[f"{name}_mae"] = round(float(np.abs(err).mean()), 2)
     out["phase_n"] = len(rows)
     out["phase_gross_n"] = len(gross)
+    out.update(ef_by_band(rows))
+    return out
+
+
+# bands of the expert's EF (%), reduced / mildly reduced / normal: an overall bias near zero can hide a reduced EF
+# read high and a normal EF read low (lab/notes/echo_clip_ef.md, session 46)
+EF_BANDS_PCT = (("ef_lt40", 0.0, 40.0), ("ef_40_49", 40.0, 50.0), ("ef_ge50", 50.0, 1000.0))
+
+
+def ef_by_band(rows: list[PhaseRow]) -> dict:
+    """EF error (ours - expert) bias and MAE per band of the expert's EF, the band's patients, and the least-squares
+    slope of our EF on the expert's (1: no pull towards the middle)."""
+    ours = np.array([r.ef_pct for r in rows])
+    ref = np.array([r.ref_ef_pct for r in rows])
+    out: dict = {}
+    for key, lo, hi in EF_BANDS_PCT:
+        err = (ours - ref)[(ref >= lo) & (ref < hi)]
+        out[f"{key}_n"] = int(err.size)
+        if err.size:
+            out[f"{key}_bias"] = round(float(err.mean()), 2)
+            out[f"{key}_mae"] = round(float(np.abs(err).mean()), 2)
+    if len(rows) > 2 and np.ptp(ref) > 0:
+        out["ef_slope"] = round(float(np.polyfit(ref, ours, 1)[0]), 3)
     return out
 
 
@@ -129,19 +152,28 @@ PHASE_COLUMNS = ("area_ratio_ed", "area_ratio_es", "es_ed_area_vs_expert", "vol_
                  "phase_n", "phase_gross_n")
 
 
+BAND_COLUMNS = tuple(f"{key}_{part}" for key, _, _ in EF_BANDS_PCT for part in ("n", "bias", "mae")) + ("ef_slope",)
+
+
 def format_phase_table(results: dict) -> str:
-    """The per-phase columns of every dataset that has them."""
+    """The per-phase columns of every dataset that has them, then its EF error by band of the expert's EF."""
     lines = []
-    widths = [max(len(c) + 2, 9) for c in PHASE_COLUMNS]
     for dataset, by_approach in results.items():
         rows = {a: r for a, r in by_approach.items() if "area_ratio_ed" in r}
         if not rows:
             continue
         lines.append(f"== {dataset}: per phase (ours / expert; errors = ours - expert; without gross failures)")
-        lines.append(f"{'approach':<12}" + "".join(f"{c:>{w}}" for c, w in zip(PHASE_COLUMNS, widths, strict=False)))
-        for approach, row in rows.items():
-            lines.append(
-                f"{approach:<12}"
-                + "".join(f"{str(row.get(c, '-')):>{w}}" for c, w in zip(PHASE_COLUMNS, widths, strict=False))
-            )
+        lines += _table(rows, PHASE_COLUMNS)
+        lines.append(f"== {dataset}: EF error by the expert's EF (< 40 %, 40-49, >= 50; slope of ours on the "
+                     "expert's)")
+        lines += _table(rows, BAND_COLUMNS)
     return "\n".join(lines)
+
+
+def _table(rows: dict, columns: tuple[str, ...]) -> list[str]:
+    widths = [max(len(c) + 2, 9) for c in columns]
+    lines = [f"{'approach':<12}" + "".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))]
+    for approach, row in rows.items():
+        lines.append(f"{approach:<12}" + "".join(f"{str(row.get(c, '-')):>{w}}" for c, w in zip(columns, widths,
+                                                                                                 strict=True)))
+    return lines

@@ -43,6 +43,10 @@ def parser():
     p.add_argument("--clips-per-step", type=int, default=4, help="clinical beats (ED + ES frames) per step")
     p.add_argument("--ef-weight", type=float, default=1.0, help="weight of the EF loss (EF as a fraction)")
     p.add_argument("--clip-cache", type=Path, default=None, help="npz cache of the clips' beat frames")
+    p.add_argument("--camus-ef-pairs", type=int, default=0,
+                   help="CAMUS training patients per step whose ED/ES pair joins the EF loss, against the EF of their "
+                        "expert masks (0: clips only). The clips are all normal EF; CAMUS' pairs span reduced EFs "
+                        "too, so that the EF supervision is not all normal (lab/notes/echo_clip_ef.md, session 46)")
     return p
 
 
@@ -120,7 +124,22 @@ class ClipEfTrainer(Trainer):
             raise SystemExit("no clinical clip with trusted beats to train on")
         self.clips = clips
         self.ef_terms: list[float] = []
+        self.camus_ef = self._camus_pair_efs() if args.camus_ef_pairs > 0 else np.zeros(0)
         print(f"{len(clips)} clinical clips, {sum(len(c.frames) for c in clips)} beats", flush=True)
+
+    def _camus_pair_efs(self) -> np.ndarray:
+        """(N,) the EF of each CAMUS training patient's expert ED/ES masks at the network's size, as the pipeline
+        measures a contour (disk_volumes, square pixels: the network's and the masks' EF are measured alike); NaN
+        where the masks give no EF the pipeline would trust."""
+        labels = self.train.labels  # (N, 2, S, S): ED, ES
+        volumes = disk_volumes(labels.reshape(-1, *labels.shape[2:]), np.ones((2 * len(labels), 2)))
+        ok = np.isfinite(volumes).reshape(-1, 2).all(axis=1) & plausible_beats(volumes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ef = 100.0 * (1.0 - volumes[1::2] / volumes[0::2])
+        ef = np.where(ok, ef, np.nan)
+        print(f"CAMUS pairs in the EF loss: {int(ok.sum())} of {len(ok)} patients, expert EF "
+              f"{np.nanmin(ef):.0f}-{np.nanmax(ef):.0f} % (below 40 %: {int(np.sum(ef < 40))})", flush=True)
+        return ef
 
     def _init_from_model(self) -> None:
         """The starting weights; for a fold, never a model already fine-tuned on these clips (its history names
@@ -164,11 +183,30 @@ class ClipEfTrainer(Trainer):
             ef.append(clip.ef_pct)
         return np.concatenate(frames), np.asarray(pixel_hw), np.asarray(ef, dtype=np.float32)
 
+    def camus_pair_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """clip_batch's arrays for --camus-ef-pairs CAMUS training patients: their ED and ES frames through the
+        same gain and gamma, square pixels, the expert masks' EF."""
+        usable = np.flatnonzero(np.isfinite(self.camus_ef))
+        pick = self.rng.choice(usable, size=min(self.args.camus_ef_pairs, len(usable)), replace=False)
+        frames = []
+        for i in pick:
+            gamma, gain = np.exp(self.rng.normal(0.0, 0.15)), self.rng.uniform(0.85, 1.15)
+            frames.append(np.clip(gain * self.train.images[i] ** gamma, 0.0, 1.0))
+        n = len(pick)
+        return (np.concatenate(frames).astype(np.float32) if n else np.zeros((0, self.args.size, self.args.size),
+                np.float32), np.ones((2 * n, 2)), self.camus_ef[pick].astype(np.float32))
+
+    def ef_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The beats of the EF loss: clip_batch's, then camus_pair_batch's (--camus-ef-pairs)."""
+        parts = [self.clip_batch()] + ([self.camus_pair_batch()] if self.args.camus_ef_pairs > 0 else [])
+        frames, pixel_hw, ef = (np.concatenate([part[i] for part in parts]) for i in range(3))
+        return frames, pixel_hw, ef
+
     def step_loss(self):
         import torch
 
         frames, labels = self.base_frames()
-        clip_frames, pixel_hw, ef = self.clip_batch()
+        clip_frames, pixel_hw, ef = self.ef_batch()
         x = make_input(torch.from_numpy(np.concatenate([frames, clip_frames]).astype(np.float32))).to(self.device)
         logits = self.model(x).float()
         n = len(frames)
@@ -195,7 +233,9 @@ class ClipEfTrainer(Trainer):
     def _loss_description(self) -> str:
         return (super()._loss_description() + f" + {self.args.ef_weight:g} x smooth-L1 of the EF of "
                 f"{self.args.clips_per_step} clinical beats per step (soft LV area^{AREA_EXPONENT:g} x the "
-                "argmax mask's disk volume) against the echocardiographer's EF, beats of a trustable EF only")
+                "argmax mask's disk volume) against the echocardiographer's EF, beats of a trustable EF only"
+                + (f", and of {self.args.camus_ef_pairs} CAMUS training ED/ES pairs per step against their expert "
+                   "masks' EF" if self.args.camus_ef_pairs > 0 else ""))
 
     def _data_description(self) -> str:
         return (super()._data_description() + f"; {len(self.clips)} EchoNet-Dynamic clinical A4C clips "
