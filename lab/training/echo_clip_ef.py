@@ -46,7 +46,8 @@ def parser():
     p.add_argument("--camus-ef-pairs", type=int, default=0,
                    help="CAMUS training patients per step whose ED/ES pair joins the EF loss, against the EF of their "
                         "expert masks (0: clips only). The clips are all normal EF; CAMUS' pairs span reduced EFs "
-                        "too, so that the EF supervision is not all normal (lab/notes/echo_clip_ef.md, session 46)")
+                        "too. Tried with 4: the training patients' EF fits far better, CAMUS valid's does not "
+                        "(lab/notes/echo_clip_ef.md, session 46)")
     return p
 
 
