@@ -26,14 +26,13 @@ def echo_engine(device, model: str = DEFAULT_ECHO_MODEL) -> str:
         card = read_card(name, root)
     except WeightsError:
         return "not installed"
-    int8 = runs_int8(card, model, root)
-    if inference_backend(device, int8) == "onnxruntime":
-        return f"{'int8' if int8 else 'float32'}, ONNX Runtime"
-    return f"{'bf16' if use_bf16(device) else 'float32'}, torch"
+    if runs_int8(card, model, root) and inference_backend(device, True) == "onnxruntime":
+        return "int8, ONNX Runtime"
+    return float_engine(device)
 
 
 def float_engine(device) -> str:
-    """How a network without an int8 graph (the MRI members, the echo ConvLSTM) runs on the CPU `device`."""
+    """How a network without an int8 graph running (the MRI members, the echo ConvLSTM) runs on the CPU `device`."""
     if inference_backend(device) == "onnxruntime":
         return "float32, ONNX Runtime"
     return f"{'bf16' if use_bf16(device) else 'float32'}, torch"

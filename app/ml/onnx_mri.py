@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 
-from app.ml.onnx_step import OPSET, cached_graph, cpu_session, logits_graph, softmax_classes
+from app.ml.onnx_step import OPSET, cached_graph, class_session, softmax_classes
 
 # Images per session run. Each session's memory arena grows to the largest run it has seen and keeps it: a
 # 25-phase run of each of the five members made the analysis of a 10 x 25 stack (192 px box) peak at 2.7 GB
@@ -99,10 +99,7 @@ class OnnxImageNet:
             raise ValueError("only a MultiLevelConvLSTMNet without ConvLSTMs runs image by image")
         name = (f"{type(net).__name__}-images-{weights_sha256(net)[:32]}-c{net.in_channels}"
                 f"-opset{OPSET}-torch{torch.__version__}")
-        graph = cached_graph(name, lambda: export_bytes(net))
-        logits = logits_graph(graph)  # the softmax in numpy: a tenth of ONNX Runtime's cost (app/ml/onnx_step.py)
-        self.softmax = logits is not None
-        self.session = cpu_session(logits if logits is not None else graph, threads)
+        self.session, self.softmax = class_session(cached_graph(name, lambda: export_bytes(net)), threads)
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """x (N, C, H, W) float32 -> (N, K, H, W) float32 class probabilities, IMAGES_PER_RUN images a run."""

@@ -165,6 +165,13 @@ def _strip_softmax(graph: bytes) -> bytes | None:
     return bytes(model.SerializeToString())
 
 
+def class_session(graph: bytes, threads: int, spinning: bool = True):
+    """(cpu_session of `graph` without its final softmax where logits_graph can take it off, whether the caller
+    applies softmax_classes to the first output): the softmax in numpy, a tenth of ONNX Runtime's cost."""
+    logits = logits_graph(graph)
+    return cpu_session(logits if logits is not None else graph, threads, spinning), logits is not None
+
+
 def softmax_classes(logits: np.ndarray) -> np.ndarray:
     """Softmax over axis 1 (the classes) of (N, K, ...) float32 logits, computed in their array."""
     logits -= logits.max(axis=1, keepdims=True)
@@ -197,10 +204,8 @@ class OnnxFrameNet:
         self.shapes = state_shapes(net, size)
         self.temporal = bool(self.shapes)
         self.precision = "float32" if graph is None else "int8"
-        graph = graph if graph is not None else graph_bytes(net, size, weights_sha256)
-        logits = logits_graph(graph)  # the softmax in numpy: a tenth of ONNX Runtime's cost
-        self.softmax = logits is not None
-        self.session = cpu_session(logits if logits is not None else graph, threads, spinning)
+        self.session, self.softmax = class_session(
+            graph if graph is not None else graph_bytes(net, size, weights_sha256), threads, spinning)
         self.state_names = [f"state{i}" for i in range(len(self.shapes))]
 
     def step(self, x: np.ndarray, state: tuple | None = None) -> tuple[np.ndarray, tuple | None]:

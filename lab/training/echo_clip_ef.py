@@ -137,6 +137,8 @@ class ClipEfTrainer(Trainer):
         ok = np.isfinite(volumes).reshape(-1, 2).all(axis=1) & plausible_beats(volumes)
         with np.errstate(divide="ignore", invalid="ignore"):
             ef = 100.0 * (1.0 - volumes[1::2] / volumes[0::2])
+        if not ok.any():
+            raise SystemExit("--camus-ef-pairs: no CAMUS training pair whose expert masks give a trustable EF")
         ef = np.where(ok, ef, np.nan)
         print(f"CAMUS pairs in the EF loss: {int(ok.sum())} of {len(ok)} patients, expert EF "
               f"{np.nanmin(ef):.0f}-{np.nanmax(ef):.0f} % (below 40 %: {int(np.sum(ef < 40))})", flush=True)
@@ -193,9 +195,8 @@ class ClipEfTrainer(Trainer):
         for i in pick:
             gamma, gain = np.exp(self.rng.normal(0.0, 0.15)), self.rng.uniform(0.85, 1.15)
             frames.append(np.clip(gain * self.train.images[i] ** gamma, 0.0, 1.0))
-        n = len(pick)
-        return (np.concatenate(frames).astype(np.float32) if n else np.zeros((0, self.args.size, self.args.size),
-                np.float32), np.ones((2 * n, 2)), self.camus_ef[pick].astype(np.float32))
+        return np.concatenate(frames).astype(np.float32), np.ones((2 * len(pick), 2)), self.camus_ef[pick].astype(
+            np.float32)
 
     def ef_batch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The beats of the EF loss: clip_batch's, then camus_pair_batch's (--camus-ef-pairs)."""
