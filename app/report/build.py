@@ -205,7 +205,7 @@ def quality_lines(analysis) -> list[str]:
         lines.append(withheld)
     if low:
         lines.append("strain tracking quality low: " + ", ".join(n.replace("_", " ") for n in low))
-    if analysis.strain_error:
+    if analysis.strain_error and strain is None:  # a strain tracked since (a view set by hand) supersedes it
         lines.append(f"strain not computed: {analysis.strain_error}")
     return lines
 

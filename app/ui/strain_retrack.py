@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.ui.workers import GeneratorWorker
 from app.workflow.retrack import can_retrack, retrack_input, retrack_strain
+from app.workflow.strain_step import strain_applies
 
 DELAY_MS = 600
 MAX_KEPT = 32  # strain results kept per recording for undo / redo
@@ -45,6 +46,7 @@ class StrainRetracker(QObject):
         ev.contours_changed.connect(lambda index, keys: self.schedule(index))
         ev.edes_changed.connect(self.schedule)
         ev.analysis_changed.connect(self._analysis_changed)
+        ev.view_changed.connect(self._view_changed)
 
     def schedule(self, index: int) -> None:
         if self.controller._restoring or not self.controller.with_strain:
@@ -66,6 +68,23 @@ class StrainRetracker(QObject):
             return
         self._due.add(index)
         self.timer.start()
+
+    def _view_changed(self, index: int) -> None:
+        """The view names the strain's segments: an apical view set by hand tracks (or takes back) the strain in
+        its names; a view that has no strain (PLAX, unknown) drops the strain of the view before."""
+        if self.controller._restoring:
+            return
+        st = self.study[index]
+        if strain_applies(st.recording):
+            self.schedule(index)
+            return
+        self._generation[index] = self._generation.get(index, 0) + 1
+        self._due.discard(index)
+        worker = self.workers.get(index)
+        if worker is not None:
+            worker.cancel()
+        if st.strain is not None:
+            self.study.set_strain(index, None)
 
     def _analysis_changed(self, index: int) -> None:
         """A new (or undone) analysis brings its own strain, tracked without the edits it kept: re-track."""
@@ -110,7 +129,8 @@ class StrainRetracker(QObject):
         worker.finished.connect(worker.deleteLater)
         self._threads.add(worker)
         self.workers[index] = worker
-        self.controller.message.emit(f"Re-tracking the strain of {self.study[index].name} on the edited contours…")
+        how = "on the edited contours" if edited else f"as {st.recording.view.upper()}"
+        self.controller.message.emit(f"Re-tracking the strain of {self.study[index].name} {how}…")
         worker.start()
 
     def _succeeded(self, index: int, generation: int, result, edited: bool, kept=None) -> None:

@@ -45,7 +45,7 @@ from app.workflow.measure import curve_beats, curve_events, measure_curves
 from app.workflow.results import AnalysisError, Measurements, RecordingAnalysis
 from app.workflow.segment_step import Segmenter, Traced, default_segmenter, segment_and_trace
 from app.workflow.stack_phases import PHASE_PAIR_REASON, SINGLE_PHASE_REASON, is_phase_pair, is_single_phase
-from app.workflow.strain_step import strain_applies, strain_step
+from app.workflow.strain_step import strain_applies, strain_step, why_no_strain
 from app.workflow.view_step import view_check
 
 LONG_AXIS_VIEWS = ("a4c", "a2c", "a3c", "plax")  # refused on cine MR: the MRI model is short-axis only
@@ -138,6 +138,8 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
         if with_strain_done is None or is_cancelled(cancel):
             return
         analysis = with_strain_done
+    elif strain and why_no_strain(recording):
+        analysis = replace(analysis, strain_error=why_no_strain(recording))
     yield Progress(1.0, "done")
     yield analysis
 

@@ -41,11 +41,12 @@ class RetrackInput:
         return tuple(sorted(self.edited))
 
     def signature(self) -> bytes:
-        """What the tracking depends on beyond the analysis' labels: the edited frames' contours and the ED/ES
-        (equal signatures on one analysis give the same strain: an undo takes back the strain it had)."""
+        """What the tracking depends on beyond the analysis' labels: the view (it names the segments), the edited
+        frames' contours and the ED/ES (equal signatures on one analysis give the same strain: an undo takes back
+        the strain it had)."""
         import hashlib
 
-        digest = hashlib.sha1(repr((self.ed_frames, self.es_frames)).encode())
+        digest = hashlib.sha1(repr((self.recording.view, self.ed_frames, self.es_frames)).encode())
         for frame in sorted(self.edited):
             for kind, contour in sorted(self.edited[frame].items()):
                 digest.update(f"{frame}:{kind}:".encode())

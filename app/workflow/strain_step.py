@@ -24,6 +24,18 @@ def strain_applies(recording: Recording) -> bool:
     return recording.modality == "echo" and not recording.is_stack and recording.view in APICAL_VIEWS
 
 
+def why_no_strain(recording: Recording) -> str:
+    """Why a 2D echo clip gets no strain ("" when strain applies, or for MRI and stacks, which never have it):
+    the strain's segments and GLS follow the clip's labelled apical view, which the analysis never guesses."""
+    if recording.modality != "echo" or recording.is_stack or strain_applies(recording):
+        return ""
+    views = ", ".join(v.upper() for v in APICAL_VIEWS)
+    if recording.view == "unknown":
+        return (f"the view is not set; longitudinal strain is measured on an apical view ({views}): "
+                "set it and analyse again")
+    return f"longitudinal strain is measured on an apical view ({views}), not {recording.view.upper()}"
+
+
 def strain_step(analysis: RecordingAnalysis, motion: str = "classical", cancel: Cancel = None
                 ) -> Iterator[Progress | RecordingAnalysis]:
     """The analysis with strain (or the reason it is missing); see the module docstring."""

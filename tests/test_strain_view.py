@@ -1,0 +1,85 @@
+"""Strain follows the clip's labelled view: a clip with no apical view says why it has no strain (JSON, report,
+status bar), and a view set by hand in the viewer tracks the strain in that view's segments or drops it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from app.report.build import quality_lines
+from app.tasks import run_task
+from app.workflow.analyze import analyze_recording
+from app.workflow.strain_step import why_no_strain
+from tests.analysis_synth import phantom_echo
+from tests.ui_fixtures import dialogs_seen, make_window  # noqa: F401
+
+
+def _analysed(view: str):
+    case = phantom_echo("a4c")
+    recording = case.recording.with_view(view)
+    labels = case.truth.labels
+    return run_task(analyze_recording(recording, segmenter=lambda rec: labels, strain=True))
+
+
+@pytest.mark.parametrize("view, words", [("unknown", "the view is not set"), ("plax", "not PLAX")])
+def test_a_clip_without_an_apical_view_says_why_it_has_no_strain(view, words):
+    analysis = _analysed(view)
+    assert analysis.strain is None and words in analysis.strain_error
+    assert "A2C, A3C, A4C" in analysis.strain_error
+    assert words in analysis.to_json_dict()["strain_error"]
+    assert f"strain not computed: {analysis.strain_error}" in quality_lines(analysis)
+
+
+def test_an_apical_clip_and_mri_have_no_such_reason():
+    analysis = _analysed("a4c")
+    assert analysis.strain is not None and analysis.strain_error == ""
+    assert why_no_strain(analysis.recording) == ""
+    assert why_no_strain(replace(analysis.recording, modality="mri", view="unknown")) == ""  # MRI has no strain
+
+
+def test_a_strain_tracked_later_supersedes_the_reason_in_the_report():
+    """The viewer keeps the analysis' strain_error and adds the strain a view set by hand tracked."""
+    unset = _analysed("unknown")
+    tracked = _analysed("a4c").strain
+    later = replace(unset, recording=unset.recording.with_view("a4c"), strain=tracked)
+    assert not any(line.startswith("strain not computed") for line in quality_lines(later))
+
+
+def test_the_retrack_signature_depends_on_the_view():
+    """The view names the strain's segments, so a result kept for one view never serves another."""
+    from app.workflow.retrack import RetrackInput
+
+    analysis = _analysed("a4c")
+    job = RetrackInput(analysis.recording, analysis.labels, {}, (0,), (5,))
+    same = RetrackInput(analysis.recording, analysis.labels, {}, (0,), (5,))
+    other = RetrackInput(analysis.recording.with_view("a2c"), analysis.labels, {}, (0,), (5,))
+    assert job.signature() == same.signature() != other.signature()
+
+
+def test_a_view_set_by_hand_tracks_the_strain_in_its_segments_and_an_undo_drops_it(make_window, qtbot):  # noqa: F811
+    pytest.importorskip("pytestqt")
+    from app.workflow.edits import ViewEdit
+
+    window = make_window()
+    case = phantom_echo("a4c")
+    labels = case.truth.labels
+    window.controller.segmenter_for = lambda recording: (lambda r: labels)
+    index = window.controller.add_recording(case.recording.with_view("unknown"))
+    window.show_recording(index)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
+        window.analyze_current()
+    st = window.study[index]
+    assert st.strain is None and "view is not set" in st.analysis.strain_error
+    retrack = window.edits.retrack
+    with qtbot.waitSignal(retrack.retracked, timeout=30000) as done:
+        window.edits.push(lambda i: ViewEdit(i, "a2c"))
+    assert done.args == [index, True]
+    assert st.strain is not None and st.strain.gls_pct is not None
+    assert any("inferior" in name for name in st.strain.segment_names)  # A2C's walls, not A4C's septum
+    a2c = st.strain
+    window.window_actions.undo.trigger()  # back to "unknown": no apical view, no strain
+    assert st.recording.view == "unknown" and st.strain is None and not retrack.busy(index)
+    with qtbot.waitSignal(retrack.retracked, timeout=1000):
+        window.window_actions.redo.trigger()  # the strain of that view again, at once
+    assert st.strain is a2c and not retrack.busy(index)
