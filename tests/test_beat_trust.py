@@ -252,3 +252,20 @@ def test_a_beat_whose_ed_to_es_is_no_systole_is_not_trusted():
     assert only_long.ef_pct is None and "no beat with a systole a heart can have" in only_long.note
     untimed = summarise_beats([Beat(0, 43, 50, 120.0, 50.0)])  # no RR: its systole cannot be timed, so not judged
     assert untimed.ef_pct is not None
+
+
+def test_a_clip_too_short_for_a_systole_gives_no_ef():
+    """A truncated 50 Hz file of 4 frames: its only beat, cut by the clip's end, is timed by its frames, and
+    ED -> ES 0.04 s is no systole (it gave EF 4 %). A clip cut after a full systole keeps its EF, and a clip
+    without frame timing is not judged."""
+    curve = np.array([1326.0, 1340.0, 1269.0, 1292.0])
+    times = np.arange(4) / FPS
+    short = summarise_beats(split_beats(curve, [1], [2], times))
+    assert short.beats[0].systole_s == pytest.approx(0.02) and not short.trusted and short.ef_pct is None
+    assert "0.02 s is outside" in short.beats[0].why_untrusted
+    assert "no beat with a systole a heart can have" in short.note
+    curve, ed, es = cardiac_curve(40, FPS, 60.0, 120.0, 50.0)  # one systole and the start of the filling
+    cut = summarise_beats(split_beats(curve, ed[:1], es[:1], np.arange(40) / FPS))
+    assert not cut.beats[0].complete and 0.1 <= cut.beats[0].systole_s <= 0.6
+    assert cut.ef_pct == pytest.approx(100 * 70 / 120, abs=2) and cut.note.startswith("RR interval not checked")
+    assert summarise_beats(split_beats(curve[:4], [1], [2])).ef_pct is not None  # untimed: as before

@@ -36,6 +36,8 @@ def test_an_apical_clip_and_mri_have_no_such_reason():
     assert analysis.strain is not None and analysis.strain_error == ""
     assert why_no_strain(analysis.recording) == ""
     assert why_no_strain(replace(analysis.recording, modality="mri", view="unknown")) == ""  # MRI has no strain
+    rec = analysis.recording.with_view("unknown")
+    assert why_no_strain(replace(rec, frames=rec.frames[:1], frame_times_s=rec.frame_times_s[:1])) == ""
 
 
 def test_a_strain_tracked_later_supersedes_the_reason_in_the_report():

@@ -215,11 +215,17 @@ def _implausible_systole(beat: Beat) -> str:
 
 
 def systole_outside(beat: Beat) -> str:
-    """"ED to ES 0.86 s is outside 0.1-0.6 s" for a complete timed beat whose ED -> ES no systole can last
-    (SYSTOLE_S); "" when it can, or when the beat cannot be timed."""
-    if not beat.complete or not beat.rr_s or beat.next_ed_frame is None or beat.es_frame <= beat.ed_frame:
+    """"ED to ES 0.86 s is outside 0.1-0.6 s" for a timed beat whose ED -> ES no systole can last (SYSTOLE_S);
+    "" when it can, or when the beat cannot be timed. A beat cut by the clip's end is timed by its frames (a clip
+    of a few frames, e.g. a truncated file, has ED and ES too close for a systole)."""
+    if beat.es_frame <= beat.ed_frame:
         return ""
-    systole_s = (beat.es_frame - beat.ed_frame) * beat.rr_s / (beat.next_ed_frame - beat.ed_frame)
+    if beat.complete and beat.rr_s and beat.next_ed_frame is not None:
+        systole_s = (beat.es_frame - beat.ed_frame) * beat.rr_s / (beat.next_ed_frame - beat.ed_frame)
+    elif not beat.complete and beat.systole_s is not None:
+        systole_s = beat.systole_s
+    else:
+        return ""
     lo, hi = SYSTOLE_S
     return "" if lo <= systole_s <= hi else f"ED to ES {systole_s:.2f} s is outside {lo}-{hi} s"
 

@@ -26,7 +26,8 @@ class Beat:
     """One cardiac cycle. Values are in the curve's units (ml, or px^3 / px^2 when uncalibrated).
 
     next_ed_frame is None when the clip ends before the next ED (a cut beat); rr_s and heart_rate_bpm are
-    None then, or when frame timing is unknown.
+    None then, or when frame timing is unknown. systole_s is ED -> ES in seconds from the frame times (None
+    without timing, or for a filling-phase beat, ES before ED).
     """
 
     ed_frame: int
@@ -37,6 +38,7 @@ class Beat:
     rr_s: float | None = None
     trusted: bool = True  # counted in EDV/ESV/EF (app.analysis.beat_trust.judge_beats)
     why_untrusted: str = ""
+    systole_s: float | None = None
 
     @property
     def stroke_value(self) -> float:
@@ -96,10 +98,12 @@ def split_beats(
         if not candidates:
             continue
         es_f = candidates[0]
-        rr = None
-        if next_ed is not None and frame_times_s is not None:
-            rr = float(frame_times_s[next_ed] - frame_times_s[ed_f]) or None
-        beats.append(Beat(ed_f, es_f, next_ed, float(y[ed_f]), float(y[es_f]), rr))
+        rr = systole = None
+        if frame_times_s is not None:
+            systole = float(frame_times_s[es_f] - frame_times_s[ed_f]) or None
+            if next_ed is not None:
+                rr = float(frame_times_s[next_ed] - frame_times_s[ed_f]) or None
+        beats.append(Beat(ed_f, es_f, next_ed, float(y[ed_f]), float(y[es_f]), rr, systole_s=systole))
     if not beats:  # a clip shorter than a systole: use the filling phase ES -> following ED
         pairs = [(e, min(d for d in ed if d > e)) for e in es if any(d > e for d in ed)]
         if pairs:

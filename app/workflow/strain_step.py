@@ -25,10 +25,10 @@ def strain_applies(recording: Recording) -> bool:
 
 
 def why_no_strain(recording: Recording) -> str:
-    """Why a 2D echo clip gets no strain ("" when strain applies, or for MRI and stacks, which never have it):
+    """Why a 2D echo clip gets no strain ("" when strain applies, or for MRI, stacks and still frames):
     the strain's segments and GLS follow the clip's labelled apical view, which the analysis never guesses."""
-    if recording.modality != "echo" or recording.is_stack or strain_applies(recording):
-        return ""
+    if recording.modality != "echo" or recording.is_stack or recording.n_frames < 2 or strain_applies(recording):
+        return ""  # a still frame has no motion to track, whatever its view
     views = ", ".join(v.upper() for v in APICAL_VIEWS)
     if recording.view == "unknown":
         return (f"the view is not set; longitudinal strain is measured on an apical view ({views}): "
