@@ -165,7 +165,8 @@ def _beat_stats(rec: Recording, vol_all: np.ndarray, area_mm: np.ndarray, qualit
     n_found = int(found.sum())
     sparse = _too_few_lv_frames(n_found, len(vol_all), quality)
     beat_curve = without_spikes(vol_all, split_frames(quality))  # a split cavity's volume: interpolated
-    times = None if rec.frame_times_nominal else rec.frame_times_s
+    # an ED/ES pair's two frames (CAMUS, an MR stack of two phases) are not a systole's time apart
+    times = None if rec.frame_times_nominal or rec.n_frames <= 2 else rec.frame_times_s
     return summarise_beats(() if sparse else split_beats(beat_curve, ed, es, times)), n_found, sparse
 
 
