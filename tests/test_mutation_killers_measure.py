@@ -299,3 +299,32 @@ def test_trusted_beats_whose_efs_are_far_apart_are_named_in_a_note():
     assert not any(n.startswith("the beats' EFs differ by") for n in near.notes)
     untrusted = [Beat(0, 9, 25, 100.0, 55.0, 0.8), Beat(25, 34, 50, 100.0, 20.0, 0.8, trusted=False)]
     assert beat_spread_note(untrusted) == ()  # only trusted beats count
+
+
+def test_measuring_again_traces_only_the_frames_whose_contours_are_new(beating, monkeypatch):
+    """The viewer measures the whole clip after every edit: the disks of contours already measured are kept on
+    them (per pixel spacing), so an edit costs one frame's disks, and the curves are the same as measured afresh."""
+    import app.workflow.lv_curves as lv_curves
+    from app.workflow.lv_curves import trace_curves
+
+    labels = beating[0]
+    rec = recording_for(labels)
+    fresh = trace_curves(rec, extract_all(labels))  # other LvContours objects: nothing kept on them yet
+    contours = extract_all(labels)
+    calls = []
+    real = lv_curves.contour_disks
+    monkeypatch.setattr(lv_curves, "contour_disks", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = trace_curves(rec, contours)
+    assert len(calls) == len(contours)
+    edited = list(contours)
+    edited[3] = extract_all(labels[5:6])[0]  # frame 3 redrawn as frame 5 is
+    again = trace_curves(rec, edited)
+    assert len(calls) == len(contours) + 1
+    for curve in ("volume", "area_px", "area_mm", "length"):
+        np.testing.assert_array_equal(getattr(first, curve), getattr(fresh, curve))
+        expected = getattr(first, curve).copy()
+        expected[3] = getattr(first, curve)[5]
+        np.testing.assert_array_equal(getattr(again, curve), expected)
+    coarser = trace_curves(recording_for(labels, calibrated=False), contours)  # another spacing: measured anew
+    assert len(calls) == 2 * len(contours) + 1
+    np.testing.assert_allclose(coarser.volume * 0.4 ** 3, first.volume, rtol=1e-9)

@@ -57,12 +57,25 @@ def _long_axis_curves(recording: Recording, frames: Sequence[LvContours | None]
     for t, c in enumerate(frames):
         if c is None:
             continue
-        area_px[t] = polygon_area_px2(c.endo_px)
+        area_px[t], vol[t], length[t] = _frame_values(c, sp)
         area_mm[t] = area_px[t] * sp[0] * sp[1]
-        disks = frame_disks(recording, c, with_chords=False)
-        if disks is not None:
-            vol[t], length[t] = disks.volume_ml, disks.length_mm
     return vol, area_px, area_mm, length
+
+
+def _frame_values(contours: LvContours, spacing_mm: tuple[float, float]) -> tuple[float, float, float]:
+    """(area px^2, disk volume, long-axis length; NaN without disks) of one frame's contours, kept on the
+    (immutable) LvContours per pixel spacing: the viewer measures the whole clip again after every edit, and
+    only the edited frames have new contours."""
+    cache: dict[tuple[float, float], tuple[float, float, float]] = contours.__dict__.setdefault("_curve_values", {})
+    hit = cache.get(spacing_mm)
+    if hit is None:
+        disks = contour_disks(contours, spacing_mm, with_chords=False)
+        hit = (polygon_area_px2(contours.endo_px),
+               np.nan if disks is None else disks.volume_ml, np.nan if disks is None else disks.length_mm)
+        if len(cache) > 3:  # recalibrated more than a few times: keep the memory bounded
+            cache.clear()
+        cache[spacing_mm] = hit
+    return hit
 
 
 @dataclass(frozen=True, eq=False)
