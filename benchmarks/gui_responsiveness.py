@@ -11,9 +11,10 @@ from a DICOM file, as a user's recording is). The first contour is seen by polli
 so the same script measures a version without streaming (contours only when the analysis ends).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_responsiveness.py [--model] [--frames-px 256]
-        [--edit-runs 5] [--open-only]
+        [--edit-runs 5] [--open-only] [--stall-stacks STACKS.txt [--stall-ms 60]]
 
-Prints a table of max / p99 / median stall in ms and the number of stalls over 100 ms.
+Prints a table of max / p99 / median stall in ms and the number of stalls over 100 ms. --stall-stacks writes every
+thread's Python stack at each stall longer than --stall-ms (faulthandler's watchdog), under the scenario's name.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ PROBE_MS = 5
 
 
 class StallProbe:
-    def __init__(self):
+    """The 5 ms probe. With `stacks` (an open text file), faulthandler's watchdog, a C thread that needs no
+    interpreter lock, writes every thread's Python stack there whenever the GUI thread has not ticked for
+    `stack_ms`: what the GUI thread was doing, or which thread it was waiting for, at each stall (a sampler
+    thread in Python is starved with the GUI thread)."""
+
+    def __init__(self, stacks=None, stack_ms: float = 60.0):
         from PySide6.QtCore import QTimer
 
         self.timer = QTimer()
@@ -41,20 +47,36 @@ class StallProbe:
         self.timer.timeout.connect(self._tick)
         self.gaps_ms: list[float] = []
         self._last = None
+        self.stacks, self.stack_s = stacks, stack_ms / 1000.0
 
-    def start(self):
+    def start(self, name: str = ""):
         self.gaps_ms.clear()
         self._last = time.perf_counter()
         self.timer.start()
+        if self.stacks is not None:
+            self.stacks.write(f"=== {name}\n")
+            self.stacks.flush()
+            self._arm()
 
     def stop(self) -> np.ndarray:
         self.timer.stop()
+        if self.stacks is not None:
+            import faulthandler
+
+            faulthandler.cancel_dump_traceback_later()
         return np.maximum(np.asarray(self.gaps_ms) - PROBE_MS, 0.0)
 
     def _tick(self):
         now = time.perf_counter()
         self.gaps_ms.append((now - self._last) * 1000.0)
         self._last = now
+        if self.stacks is not None:
+            self._arm()
+
+    def _arm(self):
+        import faulthandler
+
+        faulthandler.dump_traceback_later(self.stack_s, repeat=False, file=self.stacks)
 
 
 def run_for(app, seconds: float, until=None, watch=None) -> None:
@@ -81,12 +103,11 @@ class FirstContour:
                 self.at_s = time.perf_counter()
 
 
-def open_file(app, window, path: Path) -> tuple[float, np.ndarray]:
+def open_file(app, window, path: Path, probe: StallProbe) -> tuple[float, np.ndarray]:
     """Open `path` as the user does (File > Open); the ms until its first frame is on screen, and the stalls."""
     from PySide6.QtCore import QTimer
 
-    probe = StallProbe()
-    probe.start()
+    probe.start(f"open {path.name}")
     t0 = time.perf_counter()
     QTimer.singleShot(0, lambda: window.open_paths([path]))  # as a menu action: from the event loop
     image = window.cine.image
@@ -128,7 +149,7 @@ def edit_burst(app, window, probe: StallProbe, name: str) -> str:
 
     controller.save_timer.timeout.disconnect()
     controller.save_timer.timeout.connect(timed_save)
-    probe.start()
+    probe.start(name)
     t0 = time.perf_counter()
     for k in range(EDITS):
         frame = k % n_frames
@@ -184,6 +205,8 @@ def main(argv=None) -> int:
                         help="file opened for the time to first frame (default: the demo A4C clip)")
     parser.add_argument("--edit-runs", type=int, default=1, help="bursts of contour edits to time")
     parser.add_argument("--open-only", action="store_true", help="only start-up and opening --path")
+    parser.add_argument("--stall-stacks", type=Path, help="write every thread's stack at each stall to this file")
+    parser.add_argument("--stall-ms", type=float, default=60.0, help="the stall --stall-stacks writes at")
     args = parser.parse_args(argv)
 
     from app.data.phantom import EchoPhantomParams, HeartParams, make_echo
@@ -201,16 +224,16 @@ def main(argv=None) -> int:
     window.resize(1500, 950)
     window.show()
     window.controller.segmenter_for = (lambda r: None) if args.model else (lambda r: (lambda rr: case.truth.labels))
-    probe = StallProbe()
+    probe = StallProbe(open(args.stall_stacks, "w") if args.stall_stacks else None, args.stall_ms)
     lines = [f"{'scenario':<34} {'max ms':>8} {'p99 ms':>8} {'p50 ms':>8} {'>100ms':>6}"]
     # as app.ui.main.run_gui: the device probe and the import warm-up run in a worker once the window is up
-    probe.start()
+    probe.start("start-up")
     t0 = time.perf_counter()
     device = window.load_device_label()
     run_for(app, 120.0, until=device.isFinished)
     lines.append(row("start-up: device probe + warm-up", probe.stop(), f"{time.perf_counter() - t0:.1f} s, "
                      "nothing playing yet"))
-    first_frame_ms, stalls = open_file(app, window, args.path)
+    first_frame_ms, stalls = open_file(app, window, args.path, probe)
     lines.append(row(f"open {args.path.name}", stalls, f"first frame on screen after {first_frame_ms:.0f} ms"))
     if args.open_only:
         print("\n".join(lines))
@@ -220,7 +243,7 @@ def main(argv=None) -> int:
     run_for(app, 0.5)
 
     window.cine.set_playing(True)
-    probe.start()
+    probe.start("playback only")
     run_for(app, 3.0)
     lines.append(row("playback only (3 s)", probe.stop()))
 
@@ -235,7 +258,7 @@ def main(argv=None) -> int:
 
     window.controller._analysis_succeeded = timed
     first = FirstContour(window)
-    probe.start()
+    probe.start("playback + analysis")
     t0 = time.perf_counter()
     window.analyze_current()
     run_for(app, 300.0, until=lambda: bool(done), watch=first)
