@@ -80,8 +80,29 @@ def test_a_view_set_by_hand_tracks_the_strain_in_its_segments_and_an_undo_drops_
     assert st.strain is not None and st.strain.gls_pct is not None
     assert any("inferior" in name for name in st.strain.segment_names)  # A2C's walls, not A4C's septum
     a2c = st.strain
+    from app.report.from_study import study_report
+
+    def reasons():
+        return [f for f in study_report(window.study).recordings[0].quality_flags if "strain not computed" in f]
+
+    assert reasons() == []  # the reason of the analysis is gone with the view that caused it
     window.window_actions.undo.trigger()  # back to "unknown": no apical view, no strain
     assert st.recording.view == "unknown" and st.strain is None and not retrack.busy(index)
+    assert len(reasons()) == 1 and "the view is not set" in reasons()[0]
     with qtbot.waitSignal(retrack.retracked, timeout=1000):
         window.window_actions.redo.trigger()  # the strain of that view again, at once
     assert st.strain is a2c and not retrack.busy(index)
+    window.edits.push(lambda i: ViewEdit(i, "plax"))  # a view with no strain drops it and says why
+    assert st.strain is None and "not PLAX" in reasons()[0]
+
+
+def test_the_reason_follows_the_view_set_since_the_analysis():
+    from app.workflow.strain_step import strain_error_now
+
+    unset = _analysed("unknown")
+    rec = unset.recording
+    assert strain_error_now(unset, rec) == unset.strain_error
+    assert strain_error_now(unset, rec.with_view("a4c")) == ""
+    assert "not PLAX" in strain_error_now(unset, rec.with_view("plax"))
+    failed = replace(_analysed("a4c"), strain=None, strain_error="no end-diastolic frame")
+    assert strain_error_now(failed, failed.recording) == "no end-diastolic frame"  # not the view's: kept

@@ -20,6 +20,7 @@ def analyses_from_study(study) -> tuple[list, object | None]:
     """(RecordingAnalysis list, StudyMeasurements or None) of the analyzed recordings of a StudyState."""
     from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
     from app.workflow.results import FrameContours, StudyMeasurements
+    from app.workflow.strain_step import strain_error_now
 
     out = []
     for st in study.recordings:
@@ -34,7 +35,8 @@ def analyses_from_study(study) -> tuple[list, object | None]:
         else:
             contours = FrameContours.of(per_frame)
         out.append(replace(st.analysis, recording=st.recording, contours=contours, measurements=st.measurements,
-                           strain=st.strain))  # the strain as shown: re-tracked on the edited contours
+                           strain=st.strain,  # the strain as shown: re-tracked on the edited contours
+                           strain_error=strain_error_now(st.analysis, st.recording)))
     if not out:
         return [], None
     return out, StudyMeasurements(tuple(a.measurements for a in out), study.biplane)

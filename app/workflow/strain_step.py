@@ -31,9 +31,17 @@ def why_no_strain(recording: Recording) -> str:
         return ""  # a still frame has no motion to track, whatever its view
     views = ", ".join(v.upper() for v in APICAL_VIEWS)
     if recording.view == "unknown":
-        return (f"the view is not set; longitudinal strain is measured on an apical view ({views}): "
-                "set it and analyse again")
+        return f"the view is not set; longitudinal strain is measured on an apical view ({views}): set the view"
     return f"longitudinal strain is measured on an apical view ({views}), not {recording.view.upper()}"
+
+
+def strain_error_now(analysis: RecordingAnalysis, recording: Recording) -> str:
+    """The analysis' reason for having no strain, as of the recording's view now (a view set by hand since the
+    analysis gives its own reason, or takes the old view's away)."""
+    view_reason = why_no_strain(recording)
+    if view_reason or analysis.strain_error == why_no_strain(analysis.recording):
+        return view_reason
+    return analysis.strain_error
 
 
 def strain_step(analysis: RecordingAnalysis, motion: str = "classical", cancel: Cancel = None
