@@ -73,6 +73,13 @@ def test_a_view_set_by_hand_tracks_the_strain_in_its_segments_and_an_undo_drops_
         window.analyze_current()
     st = window.study[index]
     assert st.strain is None and "view is not set" in st.analysis.strain_error
+    # an unset view reads as such, not as a view called "UNKNOWN" (list, header, table, beats, curve)
+    table = window.measurements.table
+    labels = [table.item(r, 0).text() for r in range(table.rowCount())]
+    shown = [window.recordings.list.item(index).text(), window.header.text(),
+             window.beats.horizontalHeaderItem(0).text(), window.measurements.title.text(), *labels]
+    assert "GLS" in labels and not any("UNKNOWN" in text for text in shown), shown
+    assert "view not set" in window.header.text()
     retrack = window.edits.retrack
     with qtbot.waitSignal(retrack.retracked, timeout=30000) as done:
         window.edits.push(lambda i: ViewEdit(i, "a2c"))
@@ -106,3 +113,15 @@ def test_the_reason_follows_the_view_set_since_the_analysis():
     assert "not PLAX" in strain_error_now(unset, rec.with_view("plax"))
     failed = replace(_analysed("a4c"), strain=None, strain_error="no end-diastolic frame")
     assert strain_error_now(failed, failed.recording) == "no end-diastolic frame"  # not the view's: kept
+
+
+def test_the_report_of_a_clip_without_a_view_says_not_set_rather_than_unknown(tmp_path):
+    from pypdf import PdfReader
+
+    from app.report.build import report_from_analyses
+    from app.report.pdf import write_pdf
+
+    report = report_from_analyses([_analysed("unknown")])
+    text = "\n".join(p.extract_text() for p in PdfReader(str(write_pdf(report, tmp_path / "r.pdf"))).pages)
+    assert "UNKNOWN" not in text and "not set" in text
+    assert "strain not computed: the view is not set" in " ".join(text.split())

@@ -21,6 +21,11 @@ ECHO_VIEW_NAMES = ("a2c", "a3c", "a4c", "plax", "psax")  # views only echo recor
 APICAL_VIEWS = ("a2c", "a3c", "a4c")
 
 
+def view_title(view: str) -> str:
+    """A view as labels print it ("A4C"), or "" when it is not set: "GLS", not "GLS UNKNOWN"."""
+    return "" if view in ("", "unknown") else view.upper()
+
+
 @dataclass(frozen=True)
 class PatientInfo:
     """Patient and study fields for the report header. Empty strings when the file has none."""

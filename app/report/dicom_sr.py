@@ -10,6 +10,7 @@ and the AHA segments, DCM for GLS per view, strain and the volume methods; units
 from __future__ import annotations
 
 from app import __version__
+from app.data.recording import view_title
 from app.report.dicom_sources import SourceImages
 
 SR_SERIES_NUMBER = 901
@@ -152,7 +153,8 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
     for section, src in zip(report.recordings, sources, strict=False):
         measurements = _measurements(section, src, algorithm)
         if measurements:
-            groups.append(_group(f"{section.view.upper()} {section.name}", measurements, src, algorithm))
+            groups.append(_group(" ".join(x for x in (view_title(section.view), section.name) if x), measurements, src,
+                                 algorithm))
     study_rows = [r for r in report.study_rows]
     if study_rows:
         fake = type("Study", (), {"measurements": study_rows, "modality": report.recordings[0].modality,

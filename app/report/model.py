@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.data.recording import PatientInfo
+from app.data.recording import PatientInfo, view_title
 
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
 SUMMARY_KEYS = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "fac_pct", "gls_pct", "lv_mass_g", "heart_rate_bpm",
@@ -190,7 +190,7 @@ class ReportData:
         out = [("study", row) for row in self.study_rows]
         have = {row.key for row in self.study_rows}
         for rec in self.recordings:
-            out += [(rec.view.upper(), row) for row in rec.measurements if row.key in SUMMARY_KEYS
+            out += [(view_title(rec.view) or rec.name, row) for row in rec.measurements if row.key in SUMMARY_KEYS
                     and row.key not in have]
         return sorted(out, key=lambda item: _summary_group(item[1].key))  # stable: the order within a group
 

@@ -22,6 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from app.data.dicom_dates import display_date
+from app.data.recording import view_title
 from app.report import styles as st
 from app.report.bullseye import bullseye_drawing
 from app.report.figures import FrameImage, curve_drawing
@@ -115,8 +116,8 @@ def _summary_table(report: ReportData, width: float) -> Table:
 
 def _edits_note(report: ReportData) -> str:
     """Page 1's word on the corrections: which views were edited by hand and whose GLS was re-tracked."""
-    edited = [rec.view.upper() for rec in report.recordings if rec.hand_edited_frames]
-    retracked = [rec.view.upper() for rec in report.recordings if rec.strain_retracked]
+    edited = [view_title(rec.view) or rec.name for rec in report.recordings if rec.hand_edited_frames]
+    retracked = [view_title(rec.view) or rec.name for rec in report.recordings if rec.strain_retracked]
     text = f" Contours corrected by hand in {', '.join(edited)} (frames under Details)." if edited else ""
     return text + (f" GLS of {', '.join(retracked)} re-tracked on the edited contours." if retracked else "")
 
@@ -167,7 +168,7 @@ def _recordings_table(report: ReportData, width: float) -> Table:
         calib = "calibrated" if rec.calibrated else "NOT calibrated (areas only)"
         if rec.slice_spacing_mm:
             calib += f"; slices {rec.slice_spacing_mm:.1f} mm apart"
-        rows.append([rec.name, rec.modality.upper(), rec.view.upper(), frames, rec.frame_rate_text,
+        rows.append([rec.name, rec.modality.upper(), view_title(rec.view) or "not set", frames, rec.frame_rate_text,
                      rec.spacing_text, calib, contour_source(rec.segmenter, bool(rec.edited))])
     f = width / 100
     return _table(rows, [17 * f, 9.5 * f, 6.5 * f, 10 * f, 11 * f, 15 * f, 17 * f, 14 * f])
@@ -245,7 +246,7 @@ def _software_table(report: ReportData, width: float) -> Table:
 
 # -- figures ------------------------------------------------------------------------------------------
 def _recording_figures(rec: RecordingSection, width: float, height: float) -> list:
-    title = Paragraph(f"{escape(rec.view.upper())}: {escape(rec.name)}", st.H2)
+    title = Paragraph(escape(": ".join(x for x in (view_title(rec.view), rec.name) if x)), st.H2)
     blocks: list = []
     if rec.figures:
         cell_w = (width - 10) / max(len(rec.figures), 2)

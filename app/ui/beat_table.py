@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QTableWidgetItem
 
+from app.data.recording import view_title
 from app.report.model import BeatRow, beat_rows, format_value
 from app.ui.row_table import RowTable
 
@@ -42,7 +43,7 @@ class BeatTable(RowTable):
         measurements table may show a biplane result beside them)."""
         first = self.horizontalHeaderItem(0)
         assert first is not None  # set by RowTable
-        first.setText(f"{view.upper()} beat" if view else HEADERS[0])
+        first.setText(f"{view_title(view)} beat" if view_title(view) else HEADERS[0])
         self.rows = beat_rows(measurements) if measurements is not None else []
         self.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from app.data.recording import view_title
 from app.ui.overlays import LAYERS, SEGMENT_COLOURS
 from app.ui.timeline import Timeline
 from app.workflow.lv_curves import SHORT_AXIS_VIEWS
@@ -137,4 +138,5 @@ def curve_title(recording, slice_index: int) -> str:
         return f"short-axis slice {slice_index + 1}: LV cavity area"
     if recording.view in SHORT_AXIS_VIEWS:
         return f"{recording.view.upper()}: LV cavity area"
-    return f"{recording.view.upper()}: LV {'volume' if recording.calibrated else 'cavity area (uncalibrated)'}"
+    what = f"LV {'volume' if recording.calibrated else 'cavity area (uncalibrated)'}"
+    return f"{view_title(recording.view)}: {what}" if view_title(recording.view) else what

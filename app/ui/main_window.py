@@ -13,6 +13,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.data.dicom_dates import display_date
+from app.data.recording import view_title
 from app.ui import dialogs
 from app.ui.actions import build_actions
 from app.ui.beat_table import BeatTable
@@ -236,7 +237,7 @@ class MainWindow(QMainWindow):
 
     def _item_text(self, index: int) -> str:
         st = self.study[index]
-        return f"{st.recording.view.upper()} · {st.name}"
+        return " · ".join(x for x in (view_title(st.recording.view), st.name) if x)
 
     # -- display ----------------------------------------------------------------------------
     @property
@@ -337,7 +338,8 @@ class MainWindow(QMainWindow):
         m, rec = analysis.measurements, analysis.recording
         self.curves.show_measurements(rec.n_frames, m, m.ed_frames, m.es_frames, analysis.flagged_frames,
                                       curve_title(rec, self.slice_index))
-        self.measurements.set_scope(f"{rec.view.upper()} · {self.state.name} (analyzing)")
+        scope = " · ".join(x for x in (view_title(rec.view), self.state.name) if x)
+        self.measurements.set_scope(f"{scope} (analyzing)")
         self.measurements.show_measurements(m, rec.patient.sex, modality=rec.modality, view=rec.view,
                                             strain_note="strain still running")
 
@@ -392,7 +394,8 @@ class MainWindow(QMainWindow):
         who = " · ".join(x for x in (p.name.replace("^", " "), p.patient_id, p.sex, display_date(p.study_date)) if x)
         who = who or "no patient data"
         self.setWindowTitle(f"CardioTrace · {describe(p, self.study[0].name)}")
-        self.header.setText(f"<b>{who}</b> &nbsp; | &nbsp; {rec.modality.upper()} {rec.view.upper()} · "
+        view = view_title(rec.view) or "view not set"
+        self.header.setText(f"<b>{who}</b> &nbsp; | &nbsp; {rec.modality.upper()} {view} · "
                             f"{rec.n_frames} frames · {rate} · {cal}"
                             + (f" · {rec.n_slices} slices" if rec.is_stack else "")
                             + "".join(f" · <span style='color:#c0392b'>{html.escape(note)}</span>"

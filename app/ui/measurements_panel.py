@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.data.recording import view_title
 from app.report.plain_words import contour_model
 from app.workflow.reference_ranges import FLAGS, reference_range
 
@@ -143,7 +144,7 @@ class MeasurementsPanel(QWidget):
         if study_gls is not None and study_gls.edited:
             edited.add("gls_mean_pct")
         mean_row = study_gls is not None and len(study_gls.by_view) > 1 and modality == "echo"
-        self._set_rows(tuple((n, f"GLS {view.upper()}" if n == "gls_pct" and view else label, u, d)
+        self._set_rows(tuple((n, f"GLS {view_title(view)}" if n == "gls_pct" and view_title(view) else label, u, d)
                              for n, label, u, d in rows_for(modality, indexed, la))
                        + ((("gls_mean_pct", study_gls.label, "%", 1),) if mean_row else ()))
         self.values = {}
@@ -209,10 +210,10 @@ class MeasurementsPanel(QWidget):
 
 def measurement_scope(state, biplane: bool) -> str:
     """The panel's title for a RecordingState: biplane (A4C + A2C), or its view and name."""
-    view = state.recording.view.upper()
+    view = view_title(state.recording.view)
     if biplane:
         return f"biplane A4C + A2C (selected: {view})"
-    return f"{view} · {state.name}" + ("" if state.analyzed else " (not analyzed)")
+    return " · ".join(x for x in (view, state.name) if x) + ("" if state.analyzed else " (not analyzed)")
 
 
 def _value(m, strain, name: str, indexed=None, la=None) -> float | None:
