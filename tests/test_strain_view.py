@@ -73,7 +73,9 @@ def test_a_view_set_by_hand_tracks_the_strain_in_its_segments_and_an_undo_drops_
         window.analyze_current()
     st = window.study[index]
     assert st.strain is None and "view is not set" in st.analysis.strain_error
-    # an unset view reads as such, not as a view called "UNKNOWN" (list, header, table, beats, curve)
+    # the panel says why there is no GLS (the status bar's word goes); an unset view reads as such, not as a view
+    # called "UNKNOWN" (list, header, table, beats)
+    qtbot.waitUntil(lambda: "no strain: the view is not set" in window.measurements.method.text(), timeout=5000)
     table = window.measurements.table
     labels = [table.item(r, 0).text() for r in range(table.rowCount())]
     shown = [window.recordings.list.item(index).text(), window.header.text(),

@@ -37,6 +37,7 @@ from app.ui.workers import GeneratorWorker
 from app.workflow.indexed import indexed_values
 from app.workflow.patients import describe
 from app.workflow.reopen import Reopened
+from app.workflow.strain_step import strain_error_now
 from app.workflow.view_step import view_note
 
 
@@ -371,7 +372,7 @@ class MainWindow(QMainWindow):
                                             None if rec.is_stack else biplane, rec.modality, source,
                                             view_note(st.analysis), indexed_values(shown, rec.patient), la,
                                             view=rec.view, study_gls=self.study.gls,
-                                            strain_note=self.edits.retrack.note(index),
+                                            strain_note=self._strain_note(index, strain),
                                             contour_source=contours_text(getattr(st.analysis, "segmenter", ""),
                                                                          bool(st.edited_keys)))
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
@@ -410,6 +411,12 @@ class MainWindow(QMainWindow):
         self.cine.update_geometry()
         self.cine.fit()
         self._refresh_unless_pending()
+
+    def _strain_note(self, index: int, strain) -> str:
+        """What the GLS shown is (re-tracked), or why there is none (a view with no strain)."""
+        st = self.study[index]
+        no_strain = strain_error_now(st.analysis, st.recording) if strain is None and st.analysis else ""
+        return self.edits.retrack.note(index) or (f"no strain: {no_strain}" if no_strain else "")
 
     def _refresh_unless_pending(self, refresh=None) -> None:
         """`refresh` (default refresh_all) now, unless a full refresh is coming in this turn of the event loop."""
