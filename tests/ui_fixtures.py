@@ -76,7 +76,7 @@ def fake_analysis(labels: np.ndarray, ed_frames=(0,), es_frames=None, flagged=()
         confidence=np.linspace(1.0, 0.8, n),
         flagged_frames=tuple(flagged),
         measurements=types.SimpleNamespace(ed_frames=tuple(ed_frames), es_frames=tuple(es_frames)),
-        strain=None, segmenter="", segmenter_flags={}, view_check=None,
+        strain=None, strain_error="", segmenter="", segmenter_flags={}, view_check=None,
     )
 
 

@@ -39,7 +39,7 @@ def strain_error_now(analysis: RecordingAnalysis, recording: Recording) -> str:
     """The analysis' reason for having no strain, as of the recording's view now (a view set by hand since the
     analysis gives its own reason, or takes the old view's away)."""
     view_reason = why_no_strain(recording)
-    if view_reason or analysis.strain_error == why_no_strain(analysis.recording):
+    if view_reason or not analysis.strain_error or analysis.strain_error == why_no_strain(analysis.recording):
         return view_reason
     return analysis.strain_error
 
