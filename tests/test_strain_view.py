@@ -127,3 +127,13 @@ def test_the_report_of_a_clip_without_a_view_says_not_set_rather_than_unknown(tm
     text = "\n".join(p.extract_text() for p in PdfReader(str(write_pdf(report, tmp_path / "r.pdf"))).pages)
     assert "UNKNOWN" not in "".join(text.split()) and "not set" in text  # table cells wrap a word over lines
     assert "strain not computed: the view is not set" in " ".join(text.split())
+
+
+def test_a_cohort_summary_says_why_a_clip_without_a_view_has_no_gls(tmp_path):
+    """`analyze --out`'s summary row (batch_export): the reason beside the empty GLS, with the clip's other notes."""
+    from app.report.exporter import ExportOptions, batch_export
+
+    row = batch_export(ExportOptions(kinds=("pdf",)))(_analysed("unknown"), tmp_path / "clip").row
+    assert row["view"] == "unknown" and row["gls_pct"] == "" and row["ef_pct"]
+    assert "strain not computed: the view is not set" in row["notes"]
+    assert batch_export(ExportOptions(kinds=("pdf",)))(_analysed("a4c"), tmp_path / "a4c").row["gls_pct"]

@@ -120,10 +120,11 @@ def batch_export(options: ExportOptions) -> Callable[[RecordingAnalysis, Path], 
 
 def _summary_row(report: ReportData, analysis: RecordingAnalysis) -> dict:
     rec = report.recordings[0]
+    no_strain = (f"strain not computed: {analysis.strain_error}",) if analysis.strain_error else ()
     values = {r.key: r.text if r.value is not None else "" for r in rec.measurements}
     return {"modality": rec.modality, "view": rec.view, "frames": rec.n_frames, "calibrated": rec.calibrated,
             "method": next((r.method for r in rec.measurements if r.key == "ef_pct"), ""),
             **{k: values.get(k, "") for k in ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm",
                                                "gls_pct", "lv_mass_g")},
             "beats": len(rec.beats), "flagged_frames": len(analysis.measurements.flagged_frames),
-            "notes": " | ".join(analysis.measurements.notes)}  # the caveats, e.g. a file cut short
+            "notes": " | ".join(analysis.measurements.notes + no_strain)}  # the caveats, e.g. a file cut short
