@@ -149,6 +149,10 @@ def edit_burst(app, window, probe: StallProbe, name: str) -> str:
 
     controller.save_timer.timeout.disconnect()
     controller.save_timer.timeout.connect(timed_save)
+    deadline = time.monotonic() + 300
+    while (controller.scheduler.pending or controller.background.pending() or window.edits.retrack.busy(window.index)
+           ) and time.monotonic() < deadline:  # what the analysis left (its autosave, its strain) is not the edits'
+        run_for(app, 0.05)
     probe.start(name)
     t0 = time.perf_counter()
     for k in range(EDITS):
