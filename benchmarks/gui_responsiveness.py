@@ -79,6 +79,12 @@ class StallProbe:
         faulthandler.dump_traceback_later(self.stack_s, repeat=False, file=self.stacks)
 
 
+def wait_while(app, busy, deadline: float) -> None:
+    """Process events while `busy()`, until the time.monotonic() `deadline`."""
+    while busy() and time.monotonic() < deadline:
+        run_for(app, 0.05)
+
+
 def run_for(app, seconds: float, until=None, watch=None) -> None:
     """Process events for `seconds` or until `until()`; `watch()` is called after each turn."""
     end = time.perf_counter() + seconds
@@ -149,10 +155,14 @@ def edit_burst(app, window, probe: StallProbe, name: str) -> str:
 
     controller.save_timer.timeout.disconnect()
     controller.save_timer.timeout.connect(timed_save)
+    def saving() -> bool:
+        return bool(controller.scheduler.pending or controller.background.pending())
+
+    def tracking() -> bool:
+        return window.edits.propagation.busy() or window.edits.retrack.busy(window.index)
+
     deadline = time.monotonic() + 300
-    while (controller.scheduler.pending or controller.background.pending() or window.edits.retrack.busy(window.index)
-           ) and time.monotonic() < deadline:  # what the analysis left (its autosave, its strain) is not the edits'
-        run_for(app, 0.05)
+    wait_while(app, lambda: saving() or tracking(), deadline)  # what the analysis left is not the edits'
     probe.start(name)
     t0 = time.perf_counter()
     for k in range(EDITS):
@@ -167,12 +177,10 @@ def edit_burst(app, window, probe: StallProbe, name: str) -> str:
         )  # as the editor does
         run_for(app, 0.02)
     edit_ms = (time.perf_counter() - t0) * 1000 / EDITS - 20
-    deadline = time.monotonic() + 300  # the propagations (worker) and the strain re-tracking that follow
-    while (window.edits.propagation.busy() or window.edits.retrack.busy(window.index)) and time.monotonic() < deadline:
-        run_for(app, 0.05)
+    deadline = time.monotonic() + 300
+    wait_while(app, tracking, deadline)  # the propagations (worker) and the strain re-tracking that follow
     after_s = time.perf_counter() - t0
-    while (controller.scheduler.pending or controller.background.pending()) and time.monotonic() < deadline:
-        run_for(app, 0.05)  # the autosave, DEBOUNCE_S after the edits, and its thread's write
+    wait_while(app, saving, deadline)  # the autosave, DEBOUNCE_S after the edits, and its thread's write
     run_for(app, 0.05)  # the probe's next tick after it (the stall is the gap before that tick)
     stalls = probe.stop()
     controller.save_timer.timeout.disconnect()

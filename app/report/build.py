@@ -205,9 +205,14 @@ def quality_lines(analysis) -> list[str]:
         lines.append(withheld)
     if low:
         lines.append("strain tracking quality low: " + ", ".join(n.replace("_", " ") for n in low))
-    if analysis.strain_error and strain is None:  # a strain tracked since (a view set by hand) supersedes it
-        lines.append(f"strain not computed: {analysis.strain_error}")
+    if strain is None and (line := no_strain_line(analysis)):  # a strain tracked since (a view set by hand) wins
+        lines.append(line)
     return lines
+
+
+def no_strain_line(analysis) -> str:
+    """'strain not computed: <why>' for an analysis with a reason, else ""."""
+    return f"strain not computed: {analysis.strain_error}" if analysis.strain_error else ""
 
 
 def _frame_list(frames: list[int], limit: int = 12) -> str:

@@ -120,7 +120,9 @@ def batch_export(options: ExportOptions) -> Callable[[RecordingAnalysis, Path], 
 
 def _summary_row(report: ReportData, analysis: RecordingAnalysis) -> dict:
     rec = report.recordings[0]
-    no_strain = (f"strain not computed: {analysis.strain_error}",) if analysis.strain_error else ()
+    from app.report.build import no_strain_line
+
+    no_strain = (line,) if (line := no_strain_line(analysis)) else ()
     values = {r.key: r.text if r.value is not None else "" for r in rec.measurements}
     return {"modality": rec.modality, "view": rec.view, "frames": rec.n_frames, "calibrated": rec.calibrated,
             "method": next((r.method for r in rec.measurements if r.key == "ef_pct"), ""),

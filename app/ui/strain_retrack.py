@@ -54,10 +54,7 @@ class StrainRetracker(QObject):
         st = self.study[index]
         if not can_retrack(st):
             return
-        self._generation[index] = self._generation.get(index, 0) + 1
-        worker = self.workers.get(index)
-        if worker is not None:
-            worker.cancel()
+        self._cancel_run(index)
         job = retrack_input(st)
         known = self._kept(index).get(job.signature())
         if known is not None:  # an undo or redo back to contours already tracked: their strain, now
@@ -78,13 +75,17 @@ class StrainRetracker(QObject):
         if strain_applies(st.recording):
             self.schedule(index)
             return
-        self._generation[index] = self._generation.get(index, 0) + 1
+        self._cancel_run(index)
         self._due.discard(index)
+        if st.strain is not None:
+            self.study.set_strain(index, None)
+
+    def _cancel_run(self, index: int) -> None:
+        """A result of the run in flight (if any) is for a state that changed: drop it, and stop the run."""
+        self._generation[index] = self._generation.get(index, 0) + 1
         worker = self.workers.get(index)
         if worker is not None:
             worker.cancel()
-        if st.strain is not None:
-            self.study.set_strain(index, None)
 
     def _analysis_changed(self, index: int) -> None:
         """A new (or undone) analysis brings its own strain, tracked without the edits it kept: re-track."""

@@ -138,8 +138,8 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
         if with_strain_done is None or is_cancelled(cancel):
             return
         analysis = with_strain_done
-    elif strain and why_no_strain(recording):
-        analysis = replace(analysis, strain_error=why_no_strain(recording))
+    elif strain and (reason := why_no_strain(recording)):
+        analysis = replace(analysis, strain_error=reason)
     yield Progress(1.0, "done")
     yield analysis
 
