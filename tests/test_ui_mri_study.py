@@ -223,6 +223,31 @@ def test_analyze_all_runs_the_recordings_one_after_another(make_window, qtbot):
     assert window.cine.playing
 
 
+def test_analyze_all_leaves_out_a_colour_doppler_clip_and_says_why(make_window, qtbot):
+    window = make_window()
+    grey, labels = synthetic_echo(16, view="a4c")
+    colour = dataclasses.replace(synthetic_echo(16, view="a4c")[0], colour_flow=True)
+    for rec in (colour, grey):
+        window.controller.add_recording(rec)
+    items = [window.recordings.list.item(i).text() for i in (0, 1)]
+    assert "colour Doppler" in items[0] and "colour Doppler" not in items[1]
+    window.show_recording(0)
+    assert "colour Doppler" in window.header.text()
+    assert "Not analyzed: a colour Doppler clip" in window.measurements.method.text()
+    window.analyze_current()  # said at once, no worker, no error box
+    assert not window.controller.workers and "Not analyzed: a colour Doppler" in window.statusBar().currentMessage()
+    window.controller.segmenter_for = lambda r: (lambda rr: labels)
+    window.controller.with_strain = False
+    window.tools.analyze_all_button.click()
+    qtbot.waitUntil(lambda: window.study[1].analyzed and not window.study_actions.running, timeout=60000)
+    assert not window.study[0].analyzed
+    message = window.statusBar().currentMessage()
+    assert "Analyzed 1 recording(s); left out" in message and "a colour Doppler clip" in message
+    qtbot.waitUntil(lambda: not window.controller.workers, timeout=30000)
+    window.study_actions.analyze_all()  # only the colour clip is left: nothing to analyze, and why
+    assert not window.study_actions.running and "Nothing to analyze" in window.statusBar().currentMessage()
+
+
 def test_analyze_all_cancel_stops_the_queue(make_window, qtbot):
     window = make_window()
     for view in ("a4c", "a2c"):

@@ -142,6 +142,23 @@ def _check_one_patient(paths: list[Path], recordings, same_patient: bool = False
     return [replace(r, reader_notes=(*r.reader_notes, note)) for r in recordings]
 
 
+def _left_out(paths, recordings, options, label_files):
+    """Of several PATHs (a study, e.g. retrieved from a PACS), the recordings the analysis cannot take (a colour
+    Doppler clip beside the grey-scale ones) are left out with a line saying why; one PATH alone is refused."""
+    from app.commands.usage import UsageError
+    from app.workflow.analyze import refusal
+
+    why = [refusal(r) if len(paths) > 1 else "" for r in recordings]
+    if all(why):
+        raise UsageError(f"{paths[0]}: {why[0]}")
+    for path, reason in zip(paths, why, strict=True):
+        if reason:
+            print(f"left out {path}: {reason}", file=sys.stderr)
+    kept = [i for i, reason in enumerate(why) if not reason]
+    return ([paths[i] for i in kept], [recordings[i] for i in kept], [options[i] for i in kept],
+            [label_files[i] for i in kept], [(p, r) for p, r in zip(paths, why, strict=True) if r])
+
+
 def _joined_phases(paths, recordings, options, label_files):
     """One-phase recordings given together (CAMUS's 4CH_ED / 4CH_ES frames, ACDC's frameED / frameES stacks) are
     the phases of one recording per view (app.workflow.phase_files): one analysis with EDV/ESV/EF. Groups of
@@ -205,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
     recordings = [load(path, opts) for path, opts in zip(paths, options, strict=True)]
     recordings = _check_one_patient(paths, recordings, args.same_patient)
     paths, recordings, options, label_files = _joined_phases(paths, recordings, options, label_files)
+    paths, recordings, options, label_files, left_out = _left_out(paths, recordings, options, label_files)
     if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
         raise UsageError("with several PATHs, --masks must be a folder")
     analyses = []
@@ -234,6 +252,8 @@ def run(args: argparse.Namespace) -> int:
 
     study = compose_study(analyses)  # biplane, LA: the study's values, composed once
     result = _json_result(analyses, study)
+    if left_out:
+        result["left_out"] = [{"path": str(path), "reason": why} for path, why in left_out]
     # --- the one report of this study, written and sent as composed (app/report/cli_hooks.py) ---
     wanted = cli_hooks.wants_outputs(args) or analyze_pacs.wants_dicom(args)
     report = cli_hooks.study_report(args, analyses, study) if wanted else None

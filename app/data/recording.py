@@ -76,6 +76,8 @@ class Recording:
     frame_times_nominal: True when the file gave no timing and frame_times_s uses a default rate.
     reader_notes: what the reader could not take from the file as it should have (e.g. a video that ends
         before the frames its header announces), for the user: shown by `info`, and among an analysis' notes.
+    colour_flow: True for an echo clip with colour Doppler over the image (readers/colour_flow.py): its
+        cavity border lies under the colour, so the analysis refuses it.
     """
 
     frames: np.ndarray
@@ -93,6 +95,7 @@ class Recording:
     series_description: str = ""
     frame_times_nominal: bool = False
     reader_notes: tuple[str, ...] = ()
+    colour_flow: bool = False
 
     def __post_init__(self) -> None:
         if self.frames.ndim not in (3, 4):
@@ -199,6 +202,7 @@ class Recording:
             "frame_rate_hz": round(rate, 3) if rate else None,
             "frame_times_nominal": self.frame_times_nominal,
             "reader_notes": list(self.reader_notes),
+            "colour_flow": self.colour_flow,
             "duration_s": round(self.duration_s, 4),
             "heart_rate_bpm": self.heart_rate_bpm,
             "view": self.view,

@@ -34,6 +34,7 @@ from app.ui.study_controller import StudyController
 from app.ui.study_windows import choose_window, study_windows
 from app.ui.timeline import edit_marks
 from app.ui.workers import GeneratorWorker
+from app.workflow.analyze import refusal
 from app.workflow.indexed import indexed_values
 from app.workflow.patients import describe
 from app.workflow.reopen import Reopened
@@ -238,7 +239,8 @@ class MainWindow(QMainWindow):
 
     def _item_text(self, index: int) -> str:
         st = self.study[index]
-        return " · ".join(x for x in (view_title(st.recording.view), st.name) if x)
+        colour = "colour Doppler" if st.recording.colour_flow else ""
+        return " · ".join(x for x in (view_title(st.recording.view), colour, st.name) if x)
 
     # -- display ----------------------------------------------------------------------------
     @property
@@ -374,7 +376,8 @@ class MainWindow(QMainWindow):
                                             view=rec.view, study_gls=self.study.gls,
                                             strain_note=self._strain_note(index, strain),
                                             contour_source=contours_text(getattr(st.analysis, "segmenter", ""),
-                                                                         bool(st.edited_keys)))
+                                                                         bool(st.edited_keys)),
+                                            refused=refusal(rec))
         self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
         self.beats.show_measurements(None if rec.is_stack else st.measurements, rec.view)
         self.beats.setVisible(bool(self.beats.rows))
@@ -395,7 +398,7 @@ class MainWindow(QMainWindow):
         who = " · ".join(x for x in (p.name.replace("^", " "), p.patient_id, p.sex, display_date(p.study_date)) if x)
         who = who or "no patient data"
         self.setWindowTitle(f"CardioTrace · {describe(p, self.study[0].name)}")
-        view = view_title(rec.view) or "view not set"
+        view = (view_title(rec.view) or "view not set") + (" · colour Doppler" if rec.colour_flow else "")
         self.header.setText(f"<b>{who}</b> &nbsp; | &nbsp; {rec.modality.upper()} {view} · "
                             f"{rec.n_frames} frames · {rate} · {cal}"
                             + (f" · {rec.n_slices} slices" if rec.is_stack else "")
@@ -442,6 +445,9 @@ class MainWindow(QMainWindow):
     def analyze_current(self) -> None:
         """Analyze the recording on screen; with hand corrections, ask whether to keep them first."""
         if self.index is None:
+            return
+        if why := refusal(self.state.recording):  # said, not run: nothing failed
+            self.statusBar().showMessage(f"Not analyzed: {why}", 15000)
             return
         keep = True
         edits = corrections_text(self.state)

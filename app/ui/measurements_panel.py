@@ -129,7 +129,7 @@ class MeasurementsPanel(QWidget):
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
                           biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "",
                           indexed=None, la=None, view: str = "", study_gls=None, strain_note: str = "",
-                          contour_source: str = "") -> None:
+                          contour_source: str = "", refused: str = "") -> None:
         """Fill the table from a Measurements (biplane preferred when given) and a StrainResult.
 
         view_note: the view classifier's warning (app.workflow.view_step.view_note), shown below the table;
@@ -137,7 +137,8 @@ class MeasurementsPanel(QWidget):
         la: the study's app.workflow.la_volume.LaVolume (LA rows, with the biplane values);
         view: the recording's view (the GLS row says whose GLS it is); study_gls: app.workflow.study_result.StudyGls
         (a row with the mean of two or more apical views); strain_note: what the GLS shown is (re-tracked);
-        contour_source: which model drew the contours (contours_text)."""
+        contour_source: which model drew the contours (contours_text); refused: why the analysis cannot take
+        this recording (app.workflow.analyze.refusal), said instead of "Not analyzed yet"."""
         m = biplane if biplane is not None else measurements
         edited = set(getattr(m, "edited", ()) or ())
         edited |= {"gls_pct"} & set(getattr(measurements, "edited", ()) or ())  # the GLS is this recording's
@@ -161,7 +162,7 @@ class MeasurementsPanel(QWidget):
             self._set(row, 2, rng.label() if rng else "", False)
             self._set(row, 3, ", ".join(note), status in FLAGS)
         method = getattr(m, "method", "")
-        parts = [f"Method: {method}" if method else "Not analyzed yet"]
+        parts = [f"Method: {method}" if method else f"Not analyzed: {refused}" if refused else "Not analyzed yet"]
         if edes_source:
             parts.append(edes_source)
         parts += list(getattr(measurements, "notes", ()) or ())  # why a value is missing or how it was made

@@ -1,7 +1,8 @@
 """Study-level actions of the main window: Analyze all recordings (one after another in the analysis worker,
-with progress and Cancel), the patient's height/weight/sex, Help > About, close a recording, close the study,
-and join the study's one-phase recordings (one file per phase, as CAMUS and ACDC store ED and ES) into one
-recording of those phases per view, whose analysis gives EDV/ESV/EF (app.workflow.phase_files).
+with progress and Cancel; those the analysis cannot take, such as a colour Doppler clip, left out with why), the
+patient's height/weight/sex, Help > About, close a recording, close the study, and join the study's one-phase
+recordings (one file per phase, as CAMUS and ACDC store ED and ES) into one recording of those phases per view,
+whose analysis gives EDV/ESV/EF (app.workflow.phase_files).
 
 Closing saves first (autosave keeps every edit in the user data folder, so reopening restores them) and asks
 when something could not be saved; the undo history ends with the closed recording (indices move).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from app.ui import dialogs
 from app.ui.study_dialogs import AboutDialog, ask_patient_details
+from app.workflow.analyze import refusal
 from app.workflow.phase_files import join_phases, joinable_groups
 from app.workflow.study_edits import PatientDetailsEdit
 
@@ -21,6 +23,7 @@ class StudyActions:
     def __init__(self, window) -> None:
         self.window = window
         self.queue: list[int] = []  # recordings still to analyze in "Analyze all"
+        self.left_out: list[str] = []  # recordings "Analyze all" cannot analyze (a colour Doppler clip), with why
         self.total = 0
         window.controller.analysis_done.connect(self._analysis_done)
 
@@ -31,6 +34,12 @@ class StudyActions:
         if self.queue or w.controller.workers or not len(w.study):
             return
         todo = [i for i in range(len(w.study)) if not w.study[i].analyzed] or list(range(len(w.study)))
+        refused = {i: why for i in todo if (why := refusal(w.study[i].recording))}
+        self.left_out = [f"{w.study[i].name}: {why}" for i, why in refused.items()]
+        todo = [i for i in todo if i not in refused]
+        if not todo:
+            w.statusBar().showMessage(f"Nothing to analyze: {'; '.join(self.left_out)}", 15000)
+            return
         self.queue, self.total = todo, len(todo)
         self._next()
 
@@ -62,7 +71,8 @@ class StudyActions:
         if self.queue:
             self._next()
         else:
-            self.window.statusBar().showMessage(f"Analyzed {self.total} recording(s)", 8000)
+            left_out = f"; left out {'; '.join(self.left_out)}" if self.left_out else ""
+            self.window.statusBar().showMessage(f"Analyzed {self.total} recording(s){left_out}", 15000)
 
     # -- patient ----------------------------------------------------------------------------
     def edit_patient(self) -> None:

@@ -144,15 +144,28 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
     yield analysis
 
 
+COLOUR_FLOW_REFUSAL = ("a colour Doppler clip: the colour hides the LV border, so no contours, volumes or EF are "
+                       "measured on it; open the grey-scale (2D) clip of the same view")
+
+
+def refusal(recording: Recording) -> str:
+    """Why the analysis cannot take this recording (one line), or "" when it can."""
+    if recording.n_frames < 1:
+        return "the recording has no frame"
+    if recording.is_stack and recording.modality != "mri":
+        return "only MRI short-axis stacks can be analyzed slice by slice"
+    if recording.colour_flow:
+        return COLOUR_FLOW_REFUSAL
+    if recording.modality == "mri" and recording.view in LONG_AXIS_VIEWS:
+        return (f"long-axis cine MR ({recording.view.upper()}) is not supported: the MRI model segments short-axis "
+                "slices; open the short-axis stack")
+    return ""
+
+
 def check_supported(recording: Recording) -> None:
     """AnalysisError (one line) for recordings the analysis cannot take."""
-    if recording.n_frames < 1:
-        raise AnalysisError("the recording has no frame")
-    if recording.is_stack and recording.modality != "mri":
-        raise AnalysisError("only MRI short-axis stacks can be analyzed slice by slice")
-    if recording.modality == "mri" and recording.view in LONG_AXIS_VIEWS:
-        raise AnalysisError(f"long-axis cine MR ({recording.view.upper()}) is not supported: the MRI model segments "
-                            "short-axis slices; open the short-axis stack")
+    if why := refusal(recording):
+        raise AnalysisError(why)
 
 
 def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:

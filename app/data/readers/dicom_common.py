@@ -4,7 +4,8 @@ Every pydicom call that can fail on a bad file goes through here and comes back 
 Decoding uses pydicom's pixel backends (RLE built in; JPEG baseline/extended/lossless, JPEG-LS and
 JPEG 2000 through the pylibjpeg plugins), and GDCM when they all fail (gdcm_decode.py: e.g. 12-bit lossy JPEG). Colour
 is reduced to grey luma (ITU-R BT.601 Y): PALETTE COLOR through `apply_color_lut`, YBR_FULL/YBR_FULL_422 to RGB by
-pydicom, RGB to Y with `convert_color_space` (8-bit) or the same weights (16-bit).
+pydicom, RGB to Y with `convert_color_space` (8-bit) or the same weights (16-bit); a sample of an 8-bit colour
+file's frames is checked for colour off its grey map (`decode_frames`, colour_flow.py: colour Doppler).
 """
 
 from __future__ import annotations
@@ -165,6 +166,12 @@ def check_size(ds, path: Path) -> None:
 
 def decode_grey(ds, path: Path) -> np.ndarray:
     """(T, H, W) grey frames in the file's grey range (uint8/uint16/int16...); LoadError on failure."""
+    return decode_frames(ds, path)[0]
+
+
+def decode_frames(ds, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """decode_grey's frames, and for a colour file the sampled frames' pixels off its grey map
+    (colour_flow.off_grey_map: (N, H, W) bool; None for a grey file)."""
     frames, rows, cols, samples, _ = image_geometry(ds, path)
     refuse_non_images(ds, path)
     check_size(ds, path)
@@ -194,7 +201,17 @@ def decode_grey(ds, path: Path) -> np.ndarray:
     grey = grey.reshape((-1, *grey.shape[-2:])) if grey.ndim >= 2 else grey
     if grey.shape != (frames, rows, cols):
         raise LoadError(path, f"decoded pixel data has shape {grey.shape}, header says {(frames, rows, cols)}")
-    return grey
+    return grey, _off_grey_map(data, samples, frames)
+
+
+def _off_grey_map(data: np.ndarray, samples: int, frames: int) -> np.ndarray | None:
+    """colour_flow.off_grey_map of a sample of an 8-bit colour file's frames (None for grey or 16-bit colour)."""
+    if samples == 1 or data.dtype != np.uint8:
+        return None
+    from app.data.readers import colour_flow
+
+    rgb = data.reshape(frames, *data.shape[-3:-1], -1)[..., :3]
+    return colour_flow.off_grey_map(rgb[colour_flow.sample_indices(frames)])
 
 
 def _pixels(ds, path: Path, photometric: str) -> tuple[np.ndarray, str]:

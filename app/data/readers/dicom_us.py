@@ -4,7 +4,8 @@ Spacing: the 2D tissue region of SequenceOfUltrasoundRegions (RegionSpatialForma
 preferred, the largest; PhysicalDeltaX/Y in cm -> mm), else PixelSpacing, else nominal (1, 1) with
 calibrated=False. Timing: FrameTimeVector, FrameTime (ms), CineRate, RecommendedDisplayFrameRate, else
 DEFAULT_FRAME_RATE_HZ with frame_times_nominal=True. The sector is found inside the region box (see
-sector.py) and everything outside it is set to 0.
+sector.py) and everything outside it is set to 0. Colour Doppler: a colour-flow region, or colour off the clip's
+grey map inside the sector (colour_flow.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.readers import dicom_common as dc
+from app.data.readers.colour_flow import COLOUR_FLOW_REGION, shows_colour_flow
 from app.data.readers.sector import Box, apply_mask, detect_sector
 from app.data.readers.view import view_from_text
 from app.data.recording import Recording, uniform_frame_times
@@ -72,6 +74,12 @@ def tissue_region(ds) -> UsRegion | None:
     return max(regions, key=lambda r: (r.spacing_mm is not None, r.tissue, r.area_px))
 
 
+def colour_flow_region(ds) -> bool:
+    """True when the file's ultrasound regions include a colour-flow region."""
+    items = dc.get(ds, "SequenceOfUltrasoundRegions") or []
+    return any(dc.get(item, "RegionDataType") == COLOUR_FLOW_REGION for item in items)
+
+
 def spacing(ds, region: UsRegion | None) -> tuple[tuple[float, float], bool]:
     """((row_mm, col_mm), calibrated)."""
     if region is not None and region.spacing_mm is not None:
@@ -107,7 +115,7 @@ def view_of(ds, path: Path) -> str:
 
 def read_us(ds, path: Path) -> Recording:
     """Echo Recording from a decoded-on-demand ultrasound Dataset `ds` read from `path`."""
-    grey = dc.decode_grey(ds, path)
+    grey, off_grey_map = dc.decode_frames(ds, path)
     region = tissue_region(ds)
     spacing_mm, calibrated = spacing(ds, region)
     times, nominal = frame_times(ds, grey.shape[0])
@@ -126,4 +134,5 @@ def read_us(ds, path: Path) -> Recording:
         sector_mask=mask,
         series_description=str(dc.get(ds, "SeriesDescription", "")),
         frame_times_nominal=nominal,
+        colour_flow=colour_flow_region(ds) or shows_colour_flow(off_grey_map, mask),
     )

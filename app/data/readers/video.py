@@ -4,7 +4,8 @@ A video has no physical scale, so spacing_mm is nominal (1, 1) until the user ca
 container reports no usable fps, DEFAULT_FRAME_RATE_HZ is used with frame_times_nominal=True. The
 frame count in the header is only an estimate, so frames are read until the decoder stops, with the
 memory limit checked against the header estimate first and again while reading. A video that stops well
-short of its header's count (a truncated file: an interrupted copy or export) is kept with a reader note.
+short of its header's count (a truncated file: an interrupted copy or export) is kept with a reader note. A
+sample of the colour frames tells a colour Doppler clip (colour_flow.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.errors import LoadError
-from app.data.readers import limits
+from app.data.readers import colour_flow, limits
 from app.data.readers.sector import apply_mask, detect_sector
 from app.data.readers.view import view_from_text
 from app.data.recording import Recording, SeriesInfo, uniform_frame_times
@@ -65,7 +66,26 @@ def describe(path: Path) -> SeriesInfo:
                       shape=(count, height, width), paths=(path,))
 
 
-def _read_frames(capture, path: Path, height: int, width: int) -> list[np.ndarray]:
+class _ColourSample:
+    """Every `stride`-th colour frame, the stride doubling whenever more than twice SAMPLED_FRAMES are kept (the
+    frame count in a video's header is only an estimate)."""
+
+    def __init__(self) -> None:
+        self.frames: list[np.ndarray] = []
+        self.stride = 1
+
+    def offer(self, index: int, frame_bgr: np.ndarray) -> None:
+        if index % self.stride:
+            return
+        self.frames.append(frame_bgr[..., ::-1])
+        if len(self.frames) > 2 * colour_flow.SAMPLED_FRAMES:
+            self.frames, self.stride = self.frames[::2], 2 * self.stride
+
+    def off_grey_map(self) -> np.ndarray | None:
+        return colour_flow.off_grey_map(np.stack(self.frames)) if self.frames else None
+
+
+def _read_frames(capture, path: Path, colour: _ColourSample) -> list[np.ndarray]:
     import cv2
 
     limit = limits.max_load_bytes()
@@ -74,6 +94,8 @@ def _read_frames(capture, path: Path, height: int, width: int) -> list[np.ndarra
         ok, frame = capture.read()
         if not ok or frame is None:
             break
+        if frame.ndim == 3:
+            colour.offer(len(frames), frame)
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if frames and grey.shape != frames[0].shape:
             raise LoadError(path, f"frame {len(frames)} has size {grey.shape}, the first has {frames[0].shape}")
@@ -89,7 +111,8 @@ def read_video(path: Path) -> Recording:
     try:
         count, height, width, fps = _header(capture)
         limits.check_decoded_size(path, limits.estimate_bytes(count, height, width), "the video")
-        frames = _read_frames(capture, path, height, width)
+        colour = _ColourSample()
+        frames = _read_frames(capture, path, colour)
     except LoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - any decoder failure becomes the file's LoadError
@@ -114,6 +137,7 @@ def read_video(path: Path) -> Recording:
         series_description=path.name,
         frame_times_nominal=nominal and len(frames) > 1,
         reader_notes=_truncation_notes(count, len(frames)),
+        colour_flow=colour_flow.shows_colour_flow(colour.off_grey_map(), mask),
     )
 
 

@@ -1,0 +1,82 @@
+"""Colour Doppler in an echo clip: the file's ultrasound regions say so (dicom_us.colour_flow_region), or its
+pixels show it.
+
+A colour-flow clip paints the blood's velocity over the B-mode image, inside the LV among other places, so the
+cavity border under the colour cannot be traced and an EF drawn there is wrong; sonographers measure volumes on
+the grey-scale clip of the same view. A scanner may also tint its B-mode (sepia, blue): those pixels are coloured
+too, but every one lies on the clip's own grey map, one colour per grey level. So a pixel counts as colour flow
+when its colour is far from the median colour of its grey level across the clip (`off_grey_map`), and a clip is a
+colour-flow clip when such pixels cover a share of the sector in a good part of its frames (`shows_colour_flow`).
+Screen text, colour bars and the ECG lie outside the sector, which the caller's mask leaves out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+COLOUR_FLOW_REGION = 2  # DICOM RegionDataType 0002H: color flow (PS3.3 C.8.5.5.1.2)
+OFF_MAP_MIN = 48  # of 255, on one channel at least: Doppler colour maps sit far from any grey or tint map
+SAMPLED_FRAMES = 16
+MAP_PIXELS = 200_000  # pixels the grey map is estimated from (a regular subset)
+MAP_SMOOTH_LEVELS = 33  # the map is a smooth curve: a running median over this many grey levels
+MIN_LEVEL_PIXELS = 16  # a grey level seen in fewer sampled pixels takes its neighbours' colour
+# A colour box covers a fifth or more of the sector and flow fills part of it in most frames; off-map pixels of a
+# grey or tinted clip are a few chroma-subsampled edges.
+MIN_SECTOR_SHARE = 0.01
+FRAME_QUANTILE = 0.75  # systole or diastole may show little flow: the upper quartile of frames decides
+
+
+def sample_indices(n_frames: int) -> np.ndarray:
+    """Up to SAMPLED_FRAMES frame indices spread over the clip."""
+    return np.unique(np.linspace(0, n_frames - 1, min(n_frames, SAMPLED_FRAMES)).round().astype(int))
+
+
+def grey_map(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray:
+    """(256, 3) uint8: the median colour of each grey level over the sampled pixels (a grey clip's map is the
+    diagonal; a tinted one bends away from it). rgb (N, H, W, 3) uint8; luma (N, H, W) uint8."""
+    step = max(1, luma.size // MAP_PIXELS)
+    levels = luma.reshape(-1)[::step]
+    colours = rgb.reshape(-1, 3)[::step]
+    order = np.argsort(levels, kind="stable")
+    levels, colours = levels[order], colours[order]
+    starts = np.searchsorted(levels, np.arange(257))
+    table = np.full((256, 3), np.nan, dtype=np.float32)
+    for level in range(256):
+        lo, hi = starts[level], starts[level + 1]
+        if hi - lo >= MIN_LEVEL_PIXELS:
+            table[level] = np.median(colours[lo:hi], axis=0)
+    seen = np.flatnonzero(~np.isnan(table[:, 0]))
+    if not len(seen):
+        return np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+    for channel in range(3):
+        table[:, channel] = np.interp(np.arange(256), seen, table[seen, channel])
+    # a wide jet of one colour can outnumber the tissue of its own grey level, never of the levels around it
+    table = median_filter(table, size=(MAP_SMOOTH_LEVELS, 1), mode="nearest")
+    return np.rint(table).clip(0, 255).astype(np.uint8)
+
+
+def off_grey_map(rgb: np.ndarray) -> np.ndarray:
+    """(N, H, W) bool: pixels of the sampled frames `rgb` (N, H, W, 3) uint8 whose colour is at least OFF_MAP_MIN
+    from their grey level's colour on the clip's own map."""
+    import cv2
+
+    luma = np.stack([cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in rgb])
+    table = grey_map(rgb, luma)
+    lut = np.ascontiguousarray(table.reshape(256, 1, 3))
+    off = np.empty(luma.shape, dtype=bool)
+    for i, (frame, level) in enumerate(zip(rgb, luma, strict=True)):
+        expected = cv2.LUT(cv2.merge([level, level, level]), lut)
+        r, g, b = cv2.split(cv2.absdiff(np.ascontiguousarray(frame), expected))
+        off[i] = cv2.max(cv2.max(r, g), b) >= OFF_MAP_MIN
+    return off
+
+
+def shows_colour_flow(off: np.ndarray | None, sector_mask: np.ndarray | None) -> bool:
+    """True when off-map pixels cover MIN_SECTOR_SHARE of the sector (the whole image without a mask) in the
+    FRAME_QUANTILE of the sampled frames. off: (N, H, W) bool from off_grey_map, None for a grey file."""
+    if off is None or not len(off):
+        return False
+    inside = sector_mask if sector_mask is not None and sector_mask.any() else np.ones(off.shape[1:], dtype=bool)
+    shares = off[:, inside].mean(axis=1)
+    return bool(np.quantile(shares, FRAME_QUANTILE) >= MIN_SECTOR_SHARE)

@@ -1,0 +1,140 @@
+"""Colour Doppler clips are told from grey-scale and tinted B-mode ones, and never measured (app/data/readers/
+colour_flow.py): the reader flags them, the analysis refuses them with one line, a study leaves them out."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pydicom
+import pytest
+from analysis_synth import phantom_echo
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from readers_helpers import base_dataset, echo_frames, write_us
+
+from app.data.readers import load_recording
+from app.data.readers.colour_flow import grey_map, off_grey_map, shows_colour_flow
+
+US_MULTIFRAME_SOP = "1.2.840.10008.5.1.4.1.1.3.1"
+SEPIA = np.array([1.0, 0.82, 0.58])  # a scanner's tinted B-mode map: one colour per grey level
+TINTED_CLINICAL_CLIP = "0X69297859FF626047.avi"  # the one EchoNet clip of the 80 stored with a blue B-mode map
+
+
+@functools.lru_cache(maxsize=1)
+def _clips() -> dict[str, np.ndarray]:
+    """(T, H, W, 3) uint8 RGB of one phantom A4C clip: grey, sepia-tinted, and with colour flow in the LV (red
+    while it fills, blue while it empties, as a colour Doppler box over the ventricle paints the blood)."""
+    case = phantom_echo("a4c")
+    grey = case.recording.frames
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    tinted = np.rint(rgb * SEPIA).astype(np.uint8)
+    colour = rgb.copy()
+    rng = np.random.default_rng(0)
+    filling = np.gradient(case.truth.volume_ml) > 0
+    for t, cavity in enumerate(case.truth.labels == 1):
+        flow = cavity & (rng.random(cavity.shape) < 0.7)
+        speed = rng.integers(110, 256, int(flow.sum()))
+        zeros = np.zeros_like(speed)
+        colour[t][flow] = np.stack([speed, speed // 4, zeros] if filling[t] else [zeros, speed // 3, speed], axis=1)
+    return {"grey": rgb, "tinted": tinted, "colour": colour}
+
+
+def _write_avi(path, rgb: np.ndarray):
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, rgb.shape[2:0:-1], isColor=True)
+    for frame in rgb:
+        writer.write(np.ascontiguousarray(frame[..., ::-1]))
+    writer.release()
+    return path
+
+
+def _write_rgb_dicom(path, rgb: np.ndarray):
+    ds = base_dataset(US_MULTIFRAME_SOP, "US")
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.Rows, ds.Columns = rgb.shape[1:3]
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation = 7, 0
+    ds.NumberOfFrames = rgb.shape[0]
+    ds.FrameTime = 33.3
+    ds.PixelData = np.ascontiguousarray(rgb).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.mark.parametrize("kind, expected", [("grey", False), ("tinted", False), ("colour", True)])
+def test_colour_flow_is_told_from_grey_and_tinted_clips_through_lossy_video_and_dicom(tmp_path, kind, expected):
+    rgb = _clips()[kind]
+    video = load_recording(_write_avi(tmp_path / f"{kind}.avi", rgb))  # MJPEG: chroma subsampled, lossy
+    dicom = load_recording(_write_rgb_dicom(tmp_path / f"{kind}.dcm", rgb))
+    assert video.colour_flow is expected and dicom.colour_flow is expected
+    assert video.summary()["colour_flow"] is expected
+
+
+def test_a_tinted_map_is_learnt_per_grey_level_and_only_colour_off_it_counts():
+    tinted = _clips()["tinted"][:4]
+    luma = np.rint(tinted.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.uint8)
+    table = grey_map(tinted, luma)
+    level = int(np.median(luma[luma > 80]))
+    assert np.abs(table[level].astype(int) - np.rint(level / (SEPIA @ [0.299, 0.587, 0.114]) * SEPIA)).max() <= 3
+    off = off_grey_map(tinted)
+    assert not off.any()
+    marked = tinted.copy()
+    marked[:, 40:60, 60:90] = (0, 60, 230)  # a blue jet in every frame, on a sector that is not all jet
+    assert shows_colour_flow(off_grey_map(marked), None)
+    sector = np.zeros(marked.shape[1:3], bool)
+    sector[:, :30] = True  # the jet outside the sector (a colour bar, the ECG): not colour flow
+    assert not shows_colour_flow(off_grey_map(marked), sector)
+
+
+def test_a_colour_flow_region_in_the_file_says_so_without_colour(tmp_path):
+    frames, _ = echo_frames(10)
+    path = write_us(tmp_path / "flow.dcm", frames, region_box=(0, 0, 119, 159), delta_cm=0.03)
+    assert not load_recording(path).colour_flow
+    ds = pydicom.dcmread(path)
+    flow = Dataset()
+    flow.RegionSpatialFormat, flow.RegionDataType, flow.RegionFlags = 1, 2, 0  # 2D, colour flow
+    box = ("RegionLocationMinY0", "RegionLocationMinX0", "RegionLocationMaxY1", "RegionLocationMaxX1")
+    for keyword, value in zip(box, (20, 40, 90, 120), strict=True):
+        setattr(flow, keyword, value)
+    ds.SequenceOfUltrasoundRegions = Sequence([*ds.SequenceOfUltrasoundRegions, flow])
+    ds.save_as(path)
+    assert load_recording(path).colour_flow
+
+
+def _analyze(*args):
+    return subprocess.run([sys.executable, "-m", "app", "analyze", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.slow
+def test_analyze_refuses_a_colour_doppler_clip_alone_and_leaves_it_out_of_a_study(tmp_path):
+    colour = _write_avi(tmp_path / "a4c_colour.avi", _clips()["colour"])
+    grey = _write_avi(tmp_path / "a4c.avi", _clips()["grey"])
+    alone = _analyze(colour)
+    assert alone.returncode == 2 and alone.stdout == ""
+    lines = alone.stderr.strip().splitlines()
+    assert len(lines) == 1 and "colour Doppler" in lines[0] and "grey-scale (2D) clip" in lines[0]
+    both = _analyze(grey, colour, "--same-patient", "--no-strain", "--json", tmp_path / "out.json")
+    assert both.returncode == 0, both.stderr
+    assert f"left out {colour}: a colour Doppler clip" in both.stderr
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert result["left_out"] == [{"path": str(colour), "reason": alone.stderr.split(": ", 2)[2].strip()}]
+    assert result["ef_pct"] is not None  # the grey clip is the study
+
+
+@pytest.mark.shared
+def test_real_colour_doppler_images_are_flagged_and_no_clinical_clip_is(shared_data):
+    for name in ("color-pl.dcm", "US1_UNCR.dcm"):  # a TEE colour-flow frame; power Doppler of a lymph node
+        assert load_recording(shared_data / "dicom_samples" / name).colour_flow, name
+    assert not load_recording(shared_data / "dicom_samples" / "gdcm-US-ALOKA-16.dcm").colour_flow  # palette, grey
+    clips = sorted((shared_data / "echonet_clips").glob("*.avi"))
+    if not clips:
+        pytest.skip("echonet_clips holds no AVI")
+    assert TINTED_CLINICAL_CLIP in {c.name for c in clips}
+    flagged = [c.name for c in clips if load_recording(c).colour_flow]
+    assert flagged == []  # 80 grey-scale A4C clips, one of them blue-tinted
