@@ -15,6 +15,7 @@ from analysis_synth import phantom_echo
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from readers_helpers import base_dataset, echo_frames, write_us
+from scipy.ndimage import gaussian_filter
 
 from app.data.readers import load_recording
 from app.data.readers.colour_flow import grey_map, off_grey_map, shows_colour_flow
@@ -36,10 +37,12 @@ def _clips() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     filling = np.gradient(case.truth.volume_ml) > 0
     for t, cavity in enumerate(case.truth.labels == 1):
-        flow = cavity & (rng.random(cavity.shape) < 0.7)
-        speed = rng.integers(110, 256, int(flow.sum()))
-        zeros = np.zeros_like(speed)
-        colour[t][flow] = np.stack([speed, speed // 4, zeros] if filling[t] else [zeros, speed // 3, speed], axis=1)
+        speed = gaussian_filter(rng.random(cavity.shape), 4.0)  # velocity varies smoothly across the jet
+        speed = (speed - speed.min()) / np.ptp(speed)
+        flow = cavity & (speed > 0.25)  # below the wall filter's cut: grey, as on a scanner
+        level = (110 + 145 * speed[flow]).astype(np.uint8)
+        zeros = np.zeros_like(level)
+        colour[t][flow] = np.stack([level, level // 4, zeros] if filling[t] else [zeros, level // 3, level], axis=1)
     return {"grey": rgb, "tinted": tinted, "colour": colour}
 
 
@@ -86,6 +89,9 @@ def test_a_tinted_map_is_learnt_per_grey_level_and_only_colour_off_it_counts():
     marked = tinted.copy()
     marked[:, 40:60, 60:90] = (0, 60, 230)  # a blue jet in every frame, on a sector that is not all jet
     assert shows_colour_flow(off_grey_map(marked), None)
+    traced = tinted.copy()
+    traced[:, 100:102, :] = (0, 230, 0)  # a green ECG trace across the whole image: a line, not flow
+    assert not off_grey_map(traced).any() and not shows_colour_flow(off_grey_map(traced), None)
     sector = np.zeros(marked.shape[1:3], bool)
     sector[:, :30] = True  # the jet outside the sector (a colour bar, the ECG): not colour flow
     assert not shows_colour_flow(off_grey_map(marked), sector)

@@ -18,6 +18,8 @@ from scipy.ndimage import median_filter
 COLOUR_FLOW_REGION = 2  # DICOM RegionDataType 0002H: color flow (PS3.3 C.8.5.5.1.2)
 OFF_MAP_MIN = 48  # of 255, on one channel at least: Doppler colour maps sit far from any grey or tint map
 SAMPLED_FRAMES = 16
+# colour flow paints patches; an ECG trace, text or a chroma-subsampled edge is a line a few pixels wide
+OPEN_PX = 3
 MAP_PIXELS = 200_000  # pixels the grey map is estimated from (a regular subset)
 MAP_SMOOTH_LEVELS = 33  # the map is a smooth curve: a running median over this many grey levels
 MIN_LEVEL_PIXELS = 16  # a grey level seen in fewer sampled pixels takes its neighbours' colour
@@ -64,11 +66,13 @@ def off_grey_map(rgb: np.ndarray) -> np.ndarray:
     luma = np.stack([cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in rgb])
     table = grey_map(rgb, luma)
     lut = np.ascontiguousarray(table.reshape(256, 1, 3))
+    square = np.ones((OPEN_PX, OPEN_PX), np.uint8)
     off = np.empty(luma.shape, dtype=bool)
     for i, (frame, level) in enumerate(zip(rgb, luma, strict=True)):
         expected = cv2.LUT(cv2.merge([level, level, level]), lut)
         r, g, b = cv2.split(cv2.absdiff(np.ascontiguousarray(frame), expected))
-        off[i] = cv2.max(cv2.max(r, g), b) >= OFF_MAP_MIN
+        colour = (cv2.max(cv2.max(r, g), b) >= OFF_MAP_MIN).view(np.uint8)
+        off[i] = cv2.morphologyEx(colour, cv2.MORPH_OPEN, square).view(bool)
     return off
 
 
