@@ -74,8 +74,8 @@ def test_colour_flow_is_told_from_grey_and_tinted_clips_through_lossy_video_and_
     rgb = _clips()[kind]
     video = load_recording(_write_avi(tmp_path / f"{kind}.avi", rgb))  # MJPEG: chroma subsampled, lossy
     dicom = load_recording(_write_rgb_dicom(tmp_path / f"{kind}.dcm", rgb))
-    assert video.colour_flow is expected and dicom.colour_flow is expected
-    assert video.summary()["colour_flow"] is expected
+    assert (video.image_mode == "colour Doppler") is expected and (dicom.image_mode == "colour Doppler") is expected
+    assert video.summary()["image_mode"] == ("colour Doppler" if expected else "2D")
 
 
 def test_a_tinted_map_is_learnt_per_grey_level_and_only_colour_off_it_counts():
@@ -100,7 +100,7 @@ def test_a_tinted_map_is_learnt_per_grey_level_and_only_colour_off_it_counts():
 def test_a_colour_flow_region_in_the_file_says_so_without_colour(tmp_path):
     frames, _ = echo_frames(10)
     path = write_us(tmp_path / "flow.dcm", frames, region_box=(0, 0, 119, 159), delta_cm=0.03)
-    assert not load_recording(path).colour_flow
+    assert load_recording(path).image_mode == "2D"
     ds = pydicom.dcmread(path)
     flow = Dataset()
     flow.RegionSpatialFormat, flow.RegionDataType, flow.RegionFlags = 1, 2, 0  # 2D, colour flow
@@ -109,7 +109,28 @@ def test_a_colour_flow_region_in_the_file_says_so_without_colour(tmp_path):
         setattr(flow, keyword, value)
     ds.SequenceOfUltrasoundRegions = Sequence([*ds.SequenceOfUltrasoundRegions, flow])
     ds.save_as(path)
-    assert load_recording(path).colour_flow
+    assert load_recording(path).image_mode == "colour Doppler"
+
+
+def test_a_spectral_doppler_display_is_not_a_2d_clip_and_is_not_analyzed(tmp_path):
+    from app.workflow.analyze import refusal
+
+    frames, _ = echo_frames(10)
+    path = write_us(tmp_path / "pw.dcm", frames, region_box=(0, 50, 39, 109), delta_cm=0.03)  # the 2D reference
+    ds = pydicom.dcmread(path)
+    sweep = Dataset()
+    sweep.RegionSpatialFormat, sweep.RegionDataType, sweep.RegionFlags = 3, 3, 0  # spectral, PW Doppler
+    box = ("RegionLocationMinY0", "RegionLocationMinX0", "RegionLocationMaxY1", "RegionLocationMaxX1")
+    for keyword, value in zip(box, (40, 0, 119, 159), strict=True):
+        setattr(sweep, keyword, value)
+    ds.SequenceOfUltrasoundRegions = Sequence([*ds.SequenceOfUltrasoundRegions, sweep])
+    ds.save_as(path)
+    rec = load_recording(path)
+    assert rec.image_mode == "spectral Doppler"
+    assert refusal(rec).startswith("a spectral Doppler display: no LV image to trace")
+    ds.SequenceOfUltrasoundRegions = Sequence([ds.SequenceOfUltrasoundRegions[0]])  # the 2D image alone
+    ds.save_as(path)
+    assert load_recording(path).image_mode == "2D" and refusal(load_recording(path)) == ""
 
 
 def _analyze(*args):
@@ -136,11 +157,11 @@ def test_analyze_refuses_a_colour_doppler_clip_alone_and_leaves_it_out_of_a_stud
 @pytest.mark.shared
 def test_real_colour_doppler_images_are_flagged_and_no_clinical_clip_is(shared_data):
     for name in ("color-pl.dcm", "US1_UNCR.dcm"):  # a TEE colour-flow frame; power Doppler of a lymph node
-        assert load_recording(shared_data / "dicom_samples" / name).colour_flow, name
-    assert not load_recording(shared_data / "dicom_samples" / "gdcm-US-ALOKA-16.dcm").colour_flow  # palette, grey
+        assert load_recording(shared_data / "dicom_samples" / name).image_mode == "colour Doppler", name
+    assert load_recording(shared_data / "dicom_samples" / "gdcm-US-ALOKA-16.dcm").image_mode == "2D"  # palette, grey
     clips = sorted((shared_data / "echonet_clips").glob("*.avi"))
     if not clips:
         pytest.skip("echonet_clips holds no AVI")
     assert TINTED_CLINICAL_CLIP in {c.name for c in clips}
-    flagged = [c.name for c in clips if load_recording(c).colour_flow]
+    flagged = [c.name for c in clips if load_recording(c).image_mode != "2D"]
     assert flagged == []  # 80 grey-scale A4C clips, one of them blue-tinted

@@ -226,7 +226,7 @@ def test_analyze_all_runs_the_recordings_one_after_another(make_window, qtbot):
 def test_analyze_all_leaves_out_a_colour_doppler_clip_and_says_why(make_window, qtbot):
     window = make_window()
     grey, labels = synthetic_echo(16, view="a4c")
-    colour = dataclasses.replace(synthetic_echo(16, view="a4c")[0], colour_flow=True)
+    colour = dataclasses.replace(synthetic_echo(16, view="a4c")[0], image_mode="colour Doppler")
     for rec in (colour, grey):
         window.controller.add_recording(rec)
     items = [window.recordings.list.item(i).text() for i in (0, 1)]

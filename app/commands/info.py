@@ -49,8 +49,8 @@ def _text(summary: dict | None, series: list[dict]) -> str:
             f"heart rate:      {_fmt(summary['heart_rate_bpm'], ' bpm')}",
             f"calibrated:      {'yes' if summary['calibrated'] else 'no'}",
             f"sector mask:     {'yes' if summary['has_sector_mask'] else 'no'}",
-            *(["colour Doppler:  yes (not analyzed: the colour hides the LV border)"] if summary.get("colour_flow")
-              else []),
+            f"image mode:      {summary['image_mode']}"
+            + ("" if summary["image_mode"] == "2D" else " (not analyzed: no LV border to trace on it)"),
             f"series:          {summary['series'] or '-'}",
             f"manufacturer:    {summary['manufacturer'] or '-'}",
         ]

@@ -19,6 +19,7 @@ _UNIT_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # Recor
 VIEWS = ("a2c", "a3c", "a4c", "plax", "psax", "sax", "unknown")
 ECHO_VIEW_NAMES = ("a2c", "a3c", "a4c", "plax", "psax")  # views only echo records (sax: cine MR)
 APICAL_VIEWS = ("a2c", "a3c", "a4c")
+IMAGE_MODES = ("2D", "colour Doppler", "spectral Doppler", "M-mode")
 
 
 def view_title(view: str) -> str:
@@ -76,8 +77,9 @@ class Recording:
     frame_times_nominal: True when the file gave no timing and frame_times_s uses a default rate.
     reader_notes: what the reader could not take from the file as it should have (e.g. a video that ends
         before the frames its header announces), for the user: shown by `info`, and among an analysis' notes.
-    colour_flow: True for an echo clip with colour Doppler over the image (readers/colour_flow.py): its
-        cavity border lies under the colour, so the analysis refuses it.
+    image_mode: one of IMAGE_MODES; an echo recording that is not a 2D grey-scale image (colour Doppler over the
+        image, found by readers/colour_flow.py; a spectral Doppler or M-mode display, from the file's ultrasound
+        regions) has no LV border to trace, so the analysis refuses it.
     """
 
     frames: np.ndarray
@@ -95,7 +97,7 @@ class Recording:
     series_description: str = ""
     frame_times_nominal: bool = False
     reader_notes: tuple[str, ...] = ()
-    colour_flow: bool = False
+    image_mode: str = "2D"
 
     def __post_init__(self) -> None:
         if self.frames.ndim not in (3, 4):
@@ -104,6 +106,8 @@ class Recording:
             raise ValueError(f"{len(self.frame_times_s)} frame times for {self.n_frames} frames")
         if self.view not in VIEWS:
             raise ValueError(f"unknown view {self.view!r}; expected one of {VIEWS}")
+        if self.image_mode not in IMAGE_MODES:
+            raise ValueError(f"unknown image mode {self.image_mode!r}; expected one of {IMAGE_MODES}")
         if self.modality not in ("echo", "mri"):
             raise ValueError(f"unknown modality {self.modality!r}")
 
@@ -202,7 +206,7 @@ class Recording:
             "frame_rate_hz": round(rate, 3) if rate else None,
             "frame_times_nominal": self.frame_times_nominal,
             "reader_notes": list(self.reader_notes),
-            "colour_flow": self.colour_flow,
+            "image_mode": self.image_mode,
             "duration_s": round(self.duration_s, 4),
             "heart_rate_bpm": self.heart_rate_bpm,
             "view": self.view,

@@ -239,8 +239,8 @@ class MainWindow(QMainWindow):
 
     def _item_text(self, index: int) -> str:
         st = self.study[index]
-        colour = "colour Doppler" if st.recording.colour_flow else ""
-        return " · ".join(x for x in (view_title(st.recording.view), colour, st.name) if x)
+        mode = "" if st.recording.image_mode == "2D" else st.recording.image_mode  # colour Doppler: not measured
+        return " · ".join(x for x in (view_title(st.recording.view), mode, st.name) if x)
 
     # -- display ----------------------------------------------------------------------------
     @property
@@ -398,7 +398,7 @@ class MainWindow(QMainWindow):
         who = " · ".join(x for x in (p.name.replace("^", " "), p.patient_id, p.sex, display_date(p.study_date)) if x)
         who = who or "no patient data"
         self.setWindowTitle(f"CardioTrace · {describe(p, self.study[0].name)}")
-        view = (view_title(rec.view) or "view not set") + (" · colour Doppler" if rec.colour_flow else "")
+        view = (view_title(rec.view) or "view not set") + ("" if rec.image_mode == "2D" else f" · {rec.image_mode}")
         self.header.setText(f"<b>{who}</b> &nbsp; | &nbsp; {rec.modality.upper()} {view} · "
                             f"{rec.n_frames} frames · {rate} · {cal}"
                             + (f" · {rec.n_slices} slices" if rec.is_stack else "")

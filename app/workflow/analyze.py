@@ -154,8 +154,11 @@ def refusal(recording: Recording) -> str:
         return "the recording has no frame"
     if recording.is_stack and recording.modality != "mri":
         return "only MRI short-axis stacks can be analyzed slice by slice"
-    if recording.colour_flow:
+    if recording.image_mode == "colour Doppler":
         return COLOUR_FLOW_REFUSAL
+    if recording.image_mode != "2D":
+        return (f"a {recording.image_mode} display: no LV image to trace; open the grey-scale (2D) clip of the "
+                "same view")
     if recording.modality == "mri" and recording.view in LONG_AXIS_VIEWS:
         return (f"long-axis cine MR ({recording.view.upper()}) is not supported: the MRI model segments short-axis "
                 "slices; open the short-axis stack")

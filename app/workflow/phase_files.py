@@ -94,10 +94,11 @@ def join_phases(recordings: Sequence[Recording]) -> Recording:
     masks = [r.sector_mask for r in recordings]
     present = [m for m in masks if m is not None]
     sector = np.logical_or.reduce(present) if len(present) == len(masks) else recordings[0].sector_mask
+    mode = next((r.image_mode for r in recordings if r.image_mode != "2D"), "2D")
     names = ", ".join(r.source_path.name if r.source_path else r.series_description or "?" for r in recordings)
     return replace(recordings[0], frames=frames, frame_times_s=uniform_frame_times(len(recordings), NOMINAL_RATE_HZ),
                    frame_times_nominal=True, heart_rate_bpm=None, sector_mask=sector, ecg=None,
-                   series_description=f"{JOINED_PREFIX}{names}", colour_flow=any(r.colour_flow for r in recordings))
+                   series_description=f"{JOINED_PREFIX}{names}", image_mode=mode)
 
 
 def joinable_groups(recordings: Sequence[Recording]) -> tuple[list[list[int]], list[str]]:

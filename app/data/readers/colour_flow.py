@@ -1,4 +1,4 @@
-"""Colour Doppler in an echo clip: the file's ultrasound regions say so (dicom_us.colour_flow_region), or its
+"""Colour Doppler in an echo clip: the file's ultrasound regions say so (dicom_us.image_mode), or its
 pixels show it.
 
 A colour-flow clip paints the blood's velocity over the B-mode image, inside the LV among other places, so the
@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
-COLOUR_FLOW_REGION = 2  # DICOM RegionDataType 0002H: color flow (PS3.3 C.8.5.5.1.2)
 OFF_MAP_MIN = 48  # of 255, on one channel at least: Doppler colour maps sit far from any grey or tint map
 SAMPLED_FRAMES = 16
 # colour flow paints patches; an ECG trace, text or a chroma-subsampled edge is a line a few pixels wide

@@ -4,8 +4,9 @@ Spacing: the 2D tissue region of SequenceOfUltrasoundRegions (RegionSpatialForma
 preferred, the largest; PhysicalDeltaX/Y in cm -> mm), else PixelSpacing, else nominal (1, 1) with
 calibrated=False. Timing: FrameTimeVector, FrameTime (ms), CineRate, RecommendedDisplayFrameRate, else
 DEFAULT_FRAME_RATE_HZ with frame_times_nominal=True. The sector is found inside the region box (see
-sector.py) and everything outside it is set to 0. Colour Doppler: a colour-flow region, or colour off the clip's
-grey map inside the sector (colour_flow.py).
+sector.py) and everything outside it is set to 0. The image mode: a colour-flow region, or colour off the clip's
+grey map inside the sector (colour_flow.py), is colour Doppler; a spectral or M-mode region larger than the 2D ones
+is that display.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.readers import dicom_common as dc
-from app.data.readers.colour_flow import COLOUR_FLOW_REGION, shows_colour_flow
+from app.data.readers.colour_flow import shows_colour_flow
 from app.data.readers.sector import Box, apply_mask, detect_sector
 from app.data.readers.view import view_from_text
 from app.data.recording import Recording, uniform_frame_times
@@ -25,6 +26,8 @@ DEFAULT_FRAME_RATE_HZ = 30.0
 _UNITS_CM = 3
 _SPATIAL_2D = 1
 _TISSUE = 1
+_COLOUR_FLOW = 2  # RegionDataType 0002H (PS3.3 C.8.5.5.1.2)
+_SWEEP_MODES = {2: "M-mode", 3: "spectral Doppler"}  # RegionSpatialFormat 0002H, 0003H
 
 
 @dataclass(frozen=True)
@@ -40,14 +43,18 @@ class UsRegion:
         return (self.box[2] - self.box[0] + 1) * (self.box[3] - self.box[1] + 1)
 
 
-def _region(item) -> UsRegion | None:
-    if dc.get(item, "RegionSpatialFormat") != _SPATIAL_2D:
-        return None
+def _box(item) -> Box | None:
+    """A region's (row0, col0, row1, col1), or None when its bounds are not numbers."""
     try:
         y0, x0, y1, x1 = (int(dc.get(item, k, 0)) for k in
                           ("RegionLocationMinY0", "RegionLocationMinX0", "RegionLocationMaxY1", "RegionLocationMaxX1"))
-        box = (y0, x0, y1, x1)
     except (TypeError, ValueError):
+        return None
+    return (y0, x0, y1, x1)
+
+
+def _region(item) -> UsRegion | None:
+    if dc.get(item, "RegionSpatialFormat") != _SPATIAL_2D or (box := _box(item)) is None:
         return None
     dx, dy = dc.get_float(item, "PhysicalDeltaX"), dc.get_float(item, "PhysicalDeltaY")
     cm = dc.get(item, "PhysicalUnitsXDirection") == _UNITS_CM and dc.get(item, "PhysicalUnitsYDirection") == _UNITS_CM
@@ -74,10 +81,21 @@ def tissue_region(ds) -> UsRegion | None:
     return max(regions, key=lambda r: (r.spacing_mm is not None, r.tissue, r.area_px))
 
 
-def colour_flow_region(ds) -> bool:
-    """True when the file's ultrasound regions include a colour-flow region."""
+def image_mode(ds, off_grey_map, sector_mask) -> str:
+    """Recording.image_mode: a colour-flow region (or colour off the grey map inside the sector) is colour Doppler;
+    a spectral or M-mode region larger than every 2D one is that display (its 2D image is a small reference)."""
     items = dc.get(ds, "SequenceOfUltrasoundRegions") or []
-    return any(dc.get(item, "RegionDataType") == COLOUR_FLOW_REGION for item in items)
+    if any(dc.get(item, "RegionDataType") == _COLOUR_FLOW for item in items):
+        return "colour Doppler"
+    areas: dict[object, int] = {}
+    for item in items:
+        if (box := _box(item)) is not None:
+            spatial = dc.get(item, "RegionSpatialFormat")
+            areas[spatial] = max(areas.get(spatial, 0), (abs(box[2] - box[0]) + 1) * (abs(box[3] - box[1]) + 1))
+    largest = max(areas, key=lambda k: areas[k], default=None)
+    if largest in _SWEEP_MODES and areas[largest] > areas.get(_SPATIAL_2D, 0):
+        return _SWEEP_MODES[largest]
+    return "colour Doppler" if shows_colour_flow(off_grey_map, sector_mask) else "2D"
 
 
 def spacing(ds, region: UsRegion | None) -> tuple[tuple[float, float], bool]:
@@ -134,5 +152,5 @@ def read_us(ds, path: Path) -> Recording:
         sector_mask=mask,
         series_description=str(dc.get(ds, "SeriesDescription", "")),
         frame_times_nominal=nominal,
-        colour_flow=colour_flow_region(ds) or shows_colour_flow(off_grey_map, mask),
+        image_mode=image_mode(ds, off_grey_map, mask),
     )

@@ -137,7 +137,7 @@ def read_video(path: Path) -> Recording:
         series_description=path.name,
         frame_times_nominal=nominal and len(frames) > 1,
         reader_notes=_truncation_notes(count, len(frames)),
-        colour_flow=colour_flow.shows_colour_flow(colour.off_grey_map(), mask),
+        image_mode="colour Doppler" if colour_flow.shows_colour_flow(colour.off_grey_map(), mask) else "2D",
     )
 
 
