@@ -148,3 +148,41 @@ def test_analyze_from_node_by_study_uid_anonymised_files(orthanc, result_studies
         assert str(ds.PatientName) == "Anonymous" and ds.PatientID == "ANONYMOUS"
     assert main(["analyze", "1.2.3.4", "--from-node", orthanc.node]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_analyze_from_node_takes_each_clip_of_a_one_series_exam_and_leaves_colour_doppler_out(
+        orthanc, tmp_path, monkeypatch, capsys):
+    """Scanners that store an exam's clips as instances of one series: `analyze STUDY_UID --from-node` analyses each
+    clip (A4C + A2C: the biplane) and leaves the colour Doppler clip out, saying so."""
+    from pydicom.uid import generate_uid
+
+    from tests.orthanc_fixtures import DEMO, _upload, copy_with_new_uids
+
+    monkeypatch.setenv("CARDIOTRACE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "exam"
+    study_uid = copy_with_new_uids([DEMO / "a4c.dcm", DEMO / "a2c.dcm"], folder, "EXAM-ONE-SERIES")
+    series_uid = generate_uid()
+    for path in sorted(folder.glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        ds.SeriesInstanceUID = series_uid
+        ds.save_as(path)
+    colour = pydicom.dcmread(folder / "a4c.dcm")  # the A4C with a colour-flow box painted over the LV
+    rgb = np.repeat(colour.pixel_array[..., None], 3, axis=-1)
+    rows, cols = rgb.shape[1:3]
+    jet = np.linspace(120, 250, cols // 4).astype(np.uint8)
+    rgb[:, rows // 3: rows // 2, cols // 3: cols // 3 + cols // 4] = np.stack([jet, jet // 4, 0 * jet], axis=-1)
+    colour.SamplesPerPixel, colour.PhotometricInterpretation, colour.PlanarConfiguration = 3, "RGB", 0
+    colour.PixelData = np.ascontiguousarray(rgb).tobytes()
+    colour.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    colour.SOPInstanceUID = colour.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    colour.save_as(folder / "a4c_colour.dcm", enforce_file_format=True)
+    _upload(orthanc, sorted(folder.glob("*.dcm")))
+    out = tmp_path / "exam.json"
+    code = main(["analyze", study_uid, "--from-node", orthanc.node, "--no-strain", "--json", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    result = json.loads(out.read_text())
+    assert sorted(r["view"] for r in result["recordings"]) == ["a2c", "a4c"]
+    assert result["biplane"] is not None and result["biplane"]["ef_pct"] is not None
+    assert [pydicom.dcmread(item["path"]).SOPInstanceUID for item in result["left_out"]] == [colour.SOPInstanceUID]
+    assert "colour Doppler" in result["left_out"][0]["reason"] and "left out" in err

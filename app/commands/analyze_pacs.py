@@ -1,6 +1,6 @@
 """The PACS options of `cardiotrace analyze`: read the recordings from a node, send the results back.
 
-    analyze STUDY_UID[/SERIES_UID]... --from-node NODE     # retrieve (through the cache), then analyze
+    analyze STUDY_UID[/SERIES_UID]... --from-node NODE     # retrieve (through the cache), then analyze each clip
     analyze PATH... --send AET@HOST:PORT                    # SR + SEG + Encapsulated PDF by C-STORE
     analyze PATH... --send-dicomweb URL                     # the same by STOW-RS
     analyze PATH... --dicom-out DIR                         # the same objects as files
@@ -98,9 +98,22 @@ def _retrieve_all(args) -> list[str]:
         retrieved = run_task(retrieve.retrieve_study(node, study_uid, wanted))
         assert retrieved is not None  # nothing cancels it
         for series in retrieved:
-            files = sorted(Path(series.folder).glob("*.dcm"))
-            out.append(str(files[0] if len(files) == 1 else series.folder))
+            out += _recordings_of(Path(series.folder))
     return out
+
+
+def _recordings_of(folder: Path) -> list[str]:
+    """The PATHs of one retrieved series: its file, or its folder (an MR stack's slices), or each echo clip of a
+    series that holds the exam's clips as instances of their own (scanners store an exam either way)."""
+    from app.data.readers import list_series
+
+    files = sorted(folder.glob("*.dcm"))
+    if len(files) == 1:
+        return [str(files[0])]
+    entries = list_series(folder)
+    if len(entries) > 1 and all(e.modality == "echo" and len(e.paths) == 1 for e in entries):
+        return [str(e.paths[0]) for e in entries]
+    return [str(folder)]
 
 
 def send(args, analyses, report) -> None:
