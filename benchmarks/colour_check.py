@@ -22,8 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def _write(path: Path, n_frames: int) -> Path:
-    sys.path.insert(0, str(ROOT / "tests"))
-    from test_colour_flow import _write_rgb_dicom
+    from tests.readers_helpers import US_MULTIFRAME_SOP, base_dataset, set_rgb_pixels
 
     rng = np.random.default_rng(0)
     rows, cols = np.mgrid[:600, :800]
@@ -31,7 +30,10 @@ def _write(path: Path, n_frames: int) -> Path:
     grey = np.zeros((n_frames, 600, 800), np.uint8)
     for frame in grey:
         frame[fan] = rng.integers(0, 200, int(fan.sum()))
-    return _write_rgb_dicom(path, np.repeat(grey[..., None], 3, axis=-1))
+    ds = base_dataset(US_MULTIFRAME_SOP, "US")
+    set_rgb_pixels(ds, np.repeat(grey[..., None], 3, axis=-1))
+    ds.save_as(path, enforce_file_format=True)
+    return path
 
 
 def main() -> int:

@@ -47,6 +47,27 @@ def set_pixels(ds: Dataset, frames: np.ndarray) -> None:
     ds.PixelData = np.ascontiguousarray(frames).tobytes()
 
 
+def set_rgb_pixels(ds: Dataset, rgb: np.ndarray) -> None:
+    """(T, H, W, 3) uint8 frames as uncompressed RGB pixel data (colour echo files)."""
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
+    ds.Rows, ds.Columns = rgb.shape[1:3]
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation = 7, 0
+    ds.NumberOfFrames = rgb.shape[0]
+    ds.PixelData = np.ascontiguousarray(rgb).tobytes()
+
+
+def add_region(ds: Dataset, spatial_format: int, data_type: int, box: tuple[int, int, int, int]) -> None:
+    """Append an ultrasound region (DICOM RegionSpatialFormat, RegionDataType; box (row0, col0, row1, col1))."""
+    item = Dataset()
+    item.RegionSpatialFormat, item.RegionDataType, item.RegionFlags = spatial_format, data_type, 0
+    keywords = ("RegionLocationMinY0", "RegionLocationMinX0", "RegionLocationMaxY1", "RegionLocationMaxX1")
+    for keyword, value in zip(keywords, box, strict=True):
+        setattr(item, keyword, value)
+    ds.SequenceOfUltrasoundRegions = Sequence([*ds.get("SequenceOfUltrasoundRegions", []), item])
+
+
 def echo_frames(n_frames: int = 6, shape=(120, 160), seed: int = 0) -> np.ndarray:
     """(T, H, W) uint8: a fan-shaped speckle sector that changes every frame plus static text blocks."""
     rng = np.random.default_rng(seed)

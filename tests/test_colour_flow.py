@@ -12,15 +12,13 @@ import numpy as np
 import pydicom
 import pytest
 from analysis_synth import phantom_echo
-from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from readers_helpers import base_dataset, echo_frames, write_us
+from readers_helpers import US_MULTIFRAME_SOP, add_region, base_dataset, echo_frames, set_rgb_pixels, write_us
 from scipy.ndimage import gaussian_filter
 
 from app.data.readers import load_recording
 from app.data.readers.colour_flow import grey_map, off_grey_map, shows_colour_flow
 
-US_MULTIFRAME_SOP = "1.2.840.10008.5.1.4.1.1.3.1"
 SEPIA = np.array([1.0, 0.82, 0.58])  # a scanner's tinted B-mode map: one colour per grey level
 TINTED_CLINICAL_CLIP = "0X69297859FF626047.avi"  # the one EchoNet clip of the 80 stored with a blue B-mode map
 
@@ -58,13 +56,8 @@ def _write_avi(path, rgb: np.ndarray):
 
 def _write_rgb_dicom(path, rgb: np.ndarray):
     ds = base_dataset(US_MULTIFRAME_SOP, "US")
-    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.PlanarConfiguration = 3, "RGB", 0
-    ds.Rows, ds.Columns = rgb.shape[1:3]
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit, ds.PixelRepresentation = 7, 0
-    ds.NumberOfFrames = rgb.shape[0]
+    set_rgb_pixels(ds, rgb)
     ds.FrameTime = 33.3
-    ds.PixelData = np.ascontiguousarray(rgb).tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path
 
@@ -102,12 +95,7 @@ def test_a_colour_flow_region_in_the_file_says_so_without_colour(tmp_path):
     path = write_us(tmp_path / "flow.dcm", frames, region_box=(0, 0, 119, 159), delta_cm=0.03)
     assert load_recording(path).image_mode == "2D"
     ds = pydicom.dcmread(path)
-    flow = Dataset()
-    flow.RegionSpatialFormat, flow.RegionDataType, flow.RegionFlags = 1, 2, 0  # 2D, colour flow
-    box = ("RegionLocationMinY0", "RegionLocationMinX0", "RegionLocationMaxY1", "RegionLocationMaxX1")
-    for keyword, value in zip(box, (20, 40, 90, 120), strict=True):
-        setattr(flow, keyword, value)
-    ds.SequenceOfUltrasoundRegions = Sequence([*ds.SequenceOfUltrasoundRegions, flow])
+    add_region(ds, 1, 2, (20, 40, 90, 120))  # 2D, colour flow
     ds.save_as(path)
     assert load_recording(path).image_mode == "colour Doppler"
 
@@ -118,12 +106,7 @@ def test_a_spectral_doppler_display_is_not_a_2d_clip_and_is_not_analyzed(tmp_pat
     frames, _ = echo_frames(10)
     path = write_us(tmp_path / "pw.dcm", frames, region_box=(0, 50, 39, 109), delta_cm=0.03)  # the 2D reference
     ds = pydicom.dcmread(path)
-    sweep = Dataset()
-    sweep.RegionSpatialFormat, sweep.RegionDataType, sweep.RegionFlags = 3, 3, 0  # spectral, PW Doppler
-    box = ("RegionLocationMinY0", "RegionLocationMinX0", "RegionLocationMaxY1", "RegionLocationMaxX1")
-    for keyword, value in zip(box, (40, 0, 119, 159), strict=True):
-        setattr(sweep, keyword, value)
-    ds.SequenceOfUltrasoundRegions = Sequence([*ds.SequenceOfUltrasoundRegions, sweep])
+    add_region(ds, 3, 3, (40, 0, 119, 159))  # spectral, PW Doppler
     ds.save_as(path)
     rec = load_recording(path)
     assert rec.image_mode == "spectral Doppler"

@@ -157,6 +157,7 @@ def test_analyze_from_node_takes_each_clip_of_a_one_series_exam_and_leaves_colou
     from pydicom.uid import generate_uid
 
     from tests.orthanc_fixtures import DEMO, _upload, copy_with_new_uids
+    from tests.readers_helpers import set_rgb_pixels
 
     monkeypatch.setenv("CARDIOTRACE_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "exam"
@@ -171,9 +172,7 @@ def test_analyze_from_node_takes_each_clip_of_a_one_series_exam_and_leaves_colou
     rows, cols = rgb.shape[1:3]
     jet = np.linspace(120, 250, cols // 4).astype(np.uint8)
     rgb[:, rows // 3: rows // 2, cols // 3: cols // 3 + cols // 4] = np.stack([jet, jet // 4, 0 * jet], axis=-1)
-    colour.SamplesPerPixel, colour.PhotometricInterpretation, colour.PlanarConfiguration = 3, "RGB", 0
-    colour.PixelData = np.ascontiguousarray(rgb).tobytes()
-    colour.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    set_rgb_pixels(colour, rgb)
     colour.SOPInstanceUID = colour.file_meta.MediaStorageSOPInstanceUID = generate_uid()
     colour.save_as(folder / "a4c_colour.dcm", enforce_file_format=True)
     _upload(orthanc, sorted(folder.glob("*.dcm")))

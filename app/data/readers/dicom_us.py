@@ -40,7 +40,11 @@ class UsRegion:
 
     @property
     def area_px(self) -> int:
-        return (self.box[2] - self.box[0] + 1) * (self.box[3] - self.box[1] + 1)
+        return _area_px(self.box)
+
+
+def _area_px(box: Box) -> int:
+    return (abs(box[2] - box[0]) + 1) * (abs(box[3] - box[1]) + 1)
 
 
 def _box(item) -> Box | None:
@@ -91,7 +95,7 @@ def image_mode(ds, off_grey_map, sector_mask) -> str:
     for item in items:
         if (box := _box(item)) is not None:
             spatial = dc.get(item, "RegionSpatialFormat")
-            areas[spatial] = max(areas.get(spatial, 0), (abs(box[2] - box[0]) + 1) * (abs(box[3] - box[1]) + 1))
+            areas[spatial] = max(areas.get(spatial, 0), _area_px(box))
     largest = max(areas, key=lambda k: areas[k], default=None)
     if largest in _SWEEP_MODES and areas[largest] > areas.get(_SPATIAL_2D, 0):
         return _SWEEP_MODES[largest]
