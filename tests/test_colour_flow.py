@@ -13,6 +13,7 @@ import pydicom
 import pytest
 from analysis_synth import phantom_echo
 from pydicom.sequence import Sequence
+from pypdf import PdfReader
 from readers_helpers import US_MULTIFRAME_SOP, add_region, base_dataset, echo_frames, set_rgb_pixels, write_us
 from scipy.ndimage import gaussian_filter
 
@@ -129,12 +130,20 @@ def test_analyze_refuses_a_colour_doppler_clip_alone_and_leaves_it_out_of_a_stud
     assert alone.returncode == 2 and alone.stdout == ""
     lines = alone.stderr.strip().splitlines()
     assert len(lines) == 1 and "colour Doppler" in lines[0] and "grey-scale (2D) clip" in lines[0]
-    both = _analyze(grey, colour, "--same-patient", "--no-strain", "--json", tmp_path / "out.json")
+    both = _analyze(grey, colour, "--same-patient", "--no-strain", "--json", tmp_path / "out.json",
+                    "--report", tmp_path / "study.pdf", "--measurements", tmp_path / "measurements.json")
     assert both.returncode == 0, both.stderr
     assert f"left out {colour}: a colour Doppler clip" in both.stderr
     result = json.loads((tmp_path / "out.json").read_text())
-    assert result["left_out"] == [{"path": str(colour), "reason": alone.stderr.split(": ", 2)[2].strip()}]
+    reason = alone.stderr.split(": ", 2)[2].strip()
+    assert result["left_out"] == [{"path": str(colour), "reason": reason}]
     assert result["ef_pct"] is not None  # the grey clip is the study
+    # the report the user signs names the clip its values do not rest on, on page 1, and so does its export
+    exported = json.loads((tmp_path / "measurements.json").read_text())
+    assert exported["not_measured"] == [{"name": colour.name, "reason": reason}]
+    assert [rec["name"] for rec in exported["recordings"]] == [grey.name]
+    first_page = " ".join(PdfReader(str(tmp_path / "study.pdf")).pages[0].extract_text().split())
+    assert f"Not measured (these values do not rest on them): {colour.name}: a colour Doppler clip" in first_page
 
 
 @pytest.mark.shared

@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from app.data.recording import PatientInfo, Recording, uniform_frame_times
+from app.report.from_study import study_report
+from app.workflow.analyze import refusal
 from app.workflow.reference_ranges import classify, reference_range
 from tests.ui_fixtures import analyzed_window, dialogs_seen, make_window, no_worker_left, synthetic_echo  # noqa: F401
 
@@ -243,6 +245,9 @@ def test_analyze_all_leaves_out_a_colour_doppler_clip_and_says_why(make_window, 
     assert not window.study[0].analyzed
     message = window.statusBar().currentMessage()
     assert "Analyzed 1 recording(s); left out" in message and "a colour Doppler clip" in message
+    report = study_report(window.study)  # the report of this study says what it left out
+    assert [item.name for item in report.not_measured] == [window.study[0].name]
+    assert report.not_measured[0].reason == refusal(colour) and len(report.recordings) == 1
     qtbot.waitUntil(lambda: not window.controller.workers, timeout=30000)
     window.study_actions.analyze_all()  # only the colour clip is left: nothing to analyze, and why
     assert not window.study_actions.running and "Nothing to analyze" in window.statusBar().currentMessage()

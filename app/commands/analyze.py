@@ -256,7 +256,7 @@ def run(args: argparse.Namespace) -> int:
         result["left_out"] = [{"path": str(path), "reason": why} for path, why in left_out]
     # --- the one report of this study, written and sent as composed (app/report/cli_hooks.py) ---
     wanted = cli_hooks.wants_outputs(args) or analyze_pacs.wants_dicom(args)
-    report = cli_hooks.study_report(args, analyses, study) if wanted else None
+    report = cli_hooks.study_report(args, analyses, study, left_out) if wanted else None
     try:
         for written in cli_hooks.write_outputs(args, analyses, report):
             print(f"wrote {written}", file=sys.stderr)

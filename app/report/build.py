@@ -15,7 +15,7 @@ import numpy as np
 
 from app import __version__
 from app.report.bullseye import bullseye_values
-from app.report.model import FrameFigure, MeasurementRow, RecordingSection, ReportData, beat_rows
+from app.report.model import FrameFigure, MeasurementRow, NotMeasured, RecordingSection, ReportData, beat_rows
 from app.report.models_info import installed_models
 from app.report.strain_view import strain_section
 from app.workflow.indexed import INDEXED, indexed_values
@@ -29,10 +29,11 @@ _METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
 
 def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: bool = False,
                          created: str | None = None, models_root: Path | None = None,
-                         reviewer: str = "", la=None) -> ReportData:
+                         reviewer: str = "", la=None, not_measured: tuple[NotMeasured, ...] = ()) -> ReportData:
     """analyses: sequence of RecordingAnalysis; study: optional StudyMeasurements (biplane); la: optional
     app.workflow.la_volume.LaVolume (the study's LA volume, indexed when the BSA is known), else composed from
-    the analyses by the study's one rule (app.workflow.study_result.compose_study)."""
+    the analyses by the study's one rule (app.workflow.study_result.compose_study); not_measured: the study's
+    recordings the analysis refused (app.workflow.analyze.refusal), named on page 1."""
     from app.workflow.study_result import compose_study
 
     analyses = list(analyses)
@@ -56,6 +57,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
         software_version=__version__,
         models=installed_models(models_root),
         created=created or _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
+        not_measured=tuple(not_measured),
     )
 
 

@@ -159,14 +159,16 @@ def wants_outputs(args: argparse.Namespace) -> bool:
     return any(getattr(args, name, None) for name in OUTPUT_OPTIONS.values())
 
 
-def study_report(args: argparse.Namespace, analyses, study=None):
+def study_report(args: argparse.Namespace, analyses, study=None, left_out=()):
     """The one ReportData of the study (study: its app.workflow.study_result.StudyResult): what the PDF prints
-    and what leaves as DICOM."""
+    and what leaves as DICOM. left_out: (path, reason) of the study's files the analysis refused."""
     from app.report.build import report_from_analyses
+    from app.report.model import NotMeasured
 
     measurements = study.measurements if study is not None and len(analyses) > 1 else None
     return report_from_analyses(analyses, study=measurements, comment=args.comment, anonymise=args.anonymise,
-                                reviewer=args.reviewer, la=None if study is None else study.la)
+                                reviewer=args.reviewer, la=None if study is None else study.la,
+                                not_measured=tuple(NotMeasured(Path(path).name, why) for path, why in left_out))
 
 
 def write_outputs(args: argparse.Namespace, analyses, report) -> list[Path]:

@@ -42,6 +42,7 @@ def measurements_dict(report: ReportData) -> dict:
                     "study_date": p.study_date, "institution": p.institution},
         "recordings": [_recording_dict(rec) for rec in report.recordings],
         "study": {row.key: _row_dict(row) for row in report.study_rows},
+        "not_measured": [{"name": item.name, "reason": item.reason} for item in report.not_measured],
         "models": [{"name": m.name, "version": m.version} for m in report.models],
         "comment": report.comment,
     }

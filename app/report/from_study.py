@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.report.build import report_from_analyses
 from app.report.exporter import EXPORT_KINDS, check_kinds, in_folder, write_exports
-from app.report.model import ReportData
+from app.report.model import NotMeasured, ReportData
 
 
 def analyses_from_study(study) -> tuple[list, object | None]:
@@ -44,18 +44,27 @@ def analyses_from_study(study) -> tuple[list, object | None]:
 
 def study_report(study, *, comment: str | None = None, anonymise: bool = False) -> ReportData:
     """The report of a StudyState; the conclusion and reviewer are the study's (comment overrides it). It adds
-    what only the viewer knows: the LA volume, the frames corrected by hand or by propagation, and whether the
-    strain was re-tracked on the edited contours."""
+    what only the viewer knows: the LA volume, the frames corrected by hand or by propagation, whether the
+    strain was re-tracked on the edited contours, and the recordings the analysis refused (a colour Doppler clip)."""
     analyses, measurements = analyses_from_study(study)
     if not analyses:
         raise ValueError("no analyzed recording in the study: run the analysis first")
     conclusion = getattr(study, "conclusion", "") if comment is None else comment
     report = report_from_analyses(analyses, study=measurements, comment=conclusion, anonymise=anonymise,
-                                  reviewer=getattr(study, "reviewer", ""), la=study.la)
+                                  reviewer=getattr(study, "reviewer", ""), la=study.la,
+                                  not_measured=not_measured(study))
     states = [st for st in study.recordings if st.analysis is not None and st.measurements is not None]
     return replace(
         report, recordings=tuple(_with_edits(s, st) for s, st in zip(report.recordings, states, strict=False))
     )
+
+
+def not_measured(study) -> tuple[NotMeasured, ...]:
+    """The recordings of a StudyState the analysis cannot take, with why (app.workflow.analyze.refusal)."""
+    from app.workflow.analyze import refusal
+
+    return tuple(NotMeasured(st.name, why) for st in study.recordings
+                 if st.analysis is None and (why := refusal(st.recording)))
 
 
 def _with_edits(section, st):

@@ -144,6 +144,15 @@ class RecordingSection:
 
 
 @dataclass(frozen=True)
+class NotMeasured:
+    """A recording of the study the analysis refused (a colour Doppler clip): named on page 1, so the reader knows
+    the report's values do not rest on it."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     name: str
     version: str
@@ -166,6 +175,7 @@ class ReportData:
     models: tuple[ModelInfo, ...] = ()
     created: str = ""  # ISO date-time of the report
     amends: str = ""  # when the results this report replaces were made ("": the first sent)
+    not_measured: tuple[NotMeasured, ...] = ()  # recordings of the study left out of the analysis, with why
 
     @property
     def signed(self) -> bool:
