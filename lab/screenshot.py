@@ -57,8 +57,10 @@ def main(argv=None) -> int:
         print("nothing opened", file=sys.stderr)
         return 2
     window.load_device_label()
+    from app.workflow.analyze import refusal
+
     for index in range(len(window.study)):
-        if window.study[index].analyzed:
+        if window.study[index].analyzed or refusal(window.study[index].recording):  # colour Doppler: shown only
             continue
         done: list[bool] = []
         window.controller.analysis_done.connect(lambda i, ok, d=done: d.append(ok))

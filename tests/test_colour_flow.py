@@ -70,6 +70,15 @@ def test_colour_flow_is_told_from_grey_and_tinted_clips_through_lossy_video_and_
     dicom = load_recording(_write_rgb_dicom(tmp_path / f"{kind}.dcm", rgb))
     assert (video.image_mode == "colour Doppler") is expected and (dicom.image_mode == "colour Doppler") is expected
     assert video.summary()["image_mode"] == ("colour Doppler" if expected else "2D")
+    for recording in (video, dicom):  # a colour Doppler clip keeps its colours for the viewer, and only such a clip
+        assert (recording.display_rgb is not None) is expected
+        if expected:
+            assert recording.display_rgb.shape == (*recording.frames.shape, 3)
+            assert not recording.display_rgb[:, ~recording.sector_mask].any()  # black outside, as the grey frames
+            flow = np.abs(rgb.astype(int) - rgb.mean(axis=-1, keepdims=True)).max(axis=-1) > 60
+            shown = recording.display_rgb[flow].astype(int)
+            assert np.abs(shown - rgb[flow]).mean() < 20  # the flow's colours, not grey
+            assert np.abs(shown - shown.mean(axis=-1, keepdims=True)).max(axis=-1).mean() > 40
 
 
 def test_a_tinted_map_is_learnt_per_grey_level_and_only_colour_off_it_counts():

@@ -228,13 +228,18 @@ def test_analyze_all_runs_the_recordings_one_after_another(make_window, qtbot):
 def test_analyze_all_leaves_out_a_colour_doppler_clip_and_says_why(make_window, qtbot):
     window = make_window()
     grey, labels = synthetic_echo(16, view="a4c")
-    colour = dataclasses.replace(synthetic_echo(16, view="a4c")[0], image_mode="colour Doppler")
+    painted = np.repeat(grey.frames[..., None], 3, axis=-1)
+    painted[:, 20:30, 20:30] = (200, 40, 0)  # a red jet
+    colour = dataclasses.replace(grey, image_mode="colour Doppler", display_rgb=painted)
     for rec in (colour, grey):
         window.controller.add_recording(rec)
     items = [window.recordings.list.item(i).text() for i in (0, 1)]
     assert "colour Doppler" in items[0] and "colour Doppler" not in items[1]
     window.show_recording(0)
     assert "colour Doppler" in window.header.text()
+    shown = window.cine.image.image  # the clip in its colours, at their own levels
+    assert shown.shape == painted.shape[1:] and tuple(shown[25, 25]) == (200, 40, 0)
+    assert tuple(window.cine.image.levels) == (0.0, 255.0)
     assert "Not analyzed: a colour Doppler clip" in window.measurements.method.text()
     window.analyze_current()  # said at once, no worker, no error box
     assert not window.controller.workers and "Not analyzed: a colour Doppler" in window.statusBar().currentMessage()

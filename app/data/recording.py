@@ -80,6 +80,8 @@ class Recording:
     image_mode: one of IMAGE_MODES; an echo recording that is not a 2D grey-scale image (colour Doppler over the
         image, found by readers/colour_flow.py; a spectral Doppler or M-mode display, from the file's ultrasound
         regions) has no LV border to trace, so the analysis refuses it.
+    display_rgb: (T, H, W, 3) uint8 colours of a colour Doppler clip, shown by the viewer as the scanner showed
+        them; None for a grey-scale recording. Nothing is measured on it (`frames` holds the grey levels).
     """
 
     frames: np.ndarray
@@ -98,6 +100,7 @@ class Recording:
     frame_times_nominal: bool = False
     reader_notes: tuple[str, ...] = ()
     image_mode: str = "2D"
+    display_rgb: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.frames.ndim not in (3, 4):
@@ -110,6 +113,8 @@ class Recording:
             raise ValueError(f"unknown image mode {self.image_mode!r}; expected one of {IMAGE_MODES}")
         if self.modality not in ("echo", "mri"):
             raise ValueError(f"unknown modality {self.modality!r}")
+        if self.display_rgb is not None and self.display_rgb.shape != (*self.frames.shape, 3):
+            raise ValueError(f"display colours of shape {self.display_rgb.shape} for frames {self.frames.shape}")
 
     # -- shape ------------------------------------------------------------------------------
     @property

@@ -112,10 +112,13 @@ class CineView(QWidget):
             self._frames = None
             self.image.clear()
             return
-        self._frames = recording.slice_frames(slice_index)
-        sample = self._frames[:: max(1, len(self._frames) // 8)]
-        lo, hi = np.percentile(sample, [1.0, 99.5])
-        self._base_levels = (float(lo), float(hi if hi > lo else lo + 1))
+        if recording.display_rgb is not None:  # a colour Doppler clip: its colours as the scanner showed them
+            self._frames, self._base_levels = recording.display_rgb, (0.0, 255.0)
+        else:
+            self._frames = recording.slice_frames(slice_index)
+            sample = self._frames[:: max(1, len(self._frames) // 8)]
+            lo, hi = np.percentile(sample, [1.0, 99.5])
+            self._base_levels = (float(lo), float(hi if hi > lo else lo + 1))
         self.slider.blockSignals(True)
         self.slider.setRange(0, recording.n_frames - 1)
         self.slider.blockSignals(False)

@@ -98,7 +98,7 @@ def join_phases(recordings: Sequence[Recording]) -> Recording:
     names = ", ".join(r.source_path.name if r.source_path else r.series_description or "?" for r in recordings)
     return replace(recordings[0], frames=frames, frame_times_s=uniform_frame_times(len(recordings), NOMINAL_RATE_HZ),
                    frame_times_nominal=True, heart_rate_bpm=None, sector_mask=sector, ecg=None,
-                   series_description=f"{JOINED_PREFIX}{names}", image_mode=mode)
+                   series_description=f"{JOINED_PREFIX}{names}", image_mode=mode, display_rgb=None)
 
 
 def joinable_groups(recordings: Sequence[Recording]) -> tuple[list[list[int]], list[str]]:

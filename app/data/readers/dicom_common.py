@@ -169,9 +169,9 @@ def decode_grey(ds, path: Path) -> np.ndarray:
     return decode_frames(ds, path)[0]
 
 
-def decode_frames(ds, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """decode_grey's frames, and for a colour file the sampled frames' pixels off its grey map
-    (colour_flow.off_grey_map: (N, H, W) bool; None for a grey file)."""
+def decode_frames(ds, path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """decode_grey's frames; for an 8-bit colour file the sampled frames' pixels off its grey map
+    (colour_flow.off_grey_map: (N, H, W) bool) and its (T, H, W, 3) uint8 colours (both None for a grey file)."""
     frames, rows, cols, samples, _ = image_geometry(ds, path)
     refuse_non_images(ds, path)
     check_size(ds, path)
@@ -201,17 +201,12 @@ def decode_frames(ds, path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     grey = grey.reshape((-1, *grey.shape[-2:])) if grey.ndim >= 2 else grey
     if grey.shape != (frames, rows, cols):
         raise LoadError(path, f"decoded pixel data has shape {grey.shape}, header says {(frames, rows, cols)}")
-    return grey, _off_grey_map(data, samples, frames)
-
-
-def _off_grey_map(data: np.ndarray, samples: int, frames: int) -> np.ndarray | None:
-    """colour_flow.off_grey_map of a sample of an 8-bit colour file's frames (None for grey or 16-bit colour)."""
-    if samples == 1 or data.dtype != np.uint8:
-        return None
+    if samples == 1 or data.dtype != np.uint8:  # grey, or 16-bit colour: no colour Doppler display
+        return grey, None, None
     from app.data.readers import colour_flow
 
     rgb = data.reshape(frames, *data.shape[-3:-1], -1)[..., :3]
-    return colour_flow.off_grey_map(rgb[colour_flow.sample_indices(frames)])
+    return grey, colour_flow.off_grey_map(rgb[colour_flow.sample_indices(frames)]), rgb
 
 
 def _pixels(ds, path: Path, photometric: str) -> tuple[np.ndarray, str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.readers import dicom_common as dc
-from app.data.readers.colour_flow import shows_colour_flow
+from app.data.readers.colour_flow import display_colours, shows_colour_flow
 from app.data.readers.sector import Box, apply_mask, detect_sector
 from app.data.readers.view import view_from_text
 from app.data.recording import Recording, uniform_frame_times
@@ -137,12 +137,13 @@ def view_of(ds, path: Path) -> str:
 
 def read_us(ds, path: Path) -> Recording:
     """Echo Recording from a decoded-on-demand ultrasound Dataset `ds` read from `path`."""
-    grey, off_grey_map = dc.decode_frames(ds, path)
+    grey, off_grey_map, rgb = dc.decode_frames(ds, path)
     region = tissue_region(ds)
     spacing_mm, calibrated = spacing(ds, region)
     times, nominal = frame_times(ds, grey.shape[0])
     mask = detect_sector(grey, region.box if region else None)
     heart_rate = dc.get_float(ds, "HeartRate")
+    mode = image_mode(ds, off_grey_map, mask)
     return Recording(
         frames=apply_mask(grey, mask),
         spacing_mm=spacing_mm,
@@ -156,5 +157,6 @@ def read_us(ds, path: Path) -> Recording:
         sector_mask=mask,
         series_description=str(dc.get(ds, "SeriesDescription", "")),
         frame_times_nominal=nominal,
-        image_mode=image_mode(ds, off_grey_map, mask),
+        image_mode=mode,
+        display_rgb=display_colours(rgb, mask) if mode == "colour Doppler" and rgb is not None else None,
     )

@@ -5,7 +5,7 @@ container reports no usable fps, DEFAULT_FRAME_RATE_HZ is used with frame_times_
 frame count in the header is only an estimate, so frames are read until the decoder stops, with the
 memory limit checked against the header estimate first and again while reading. A video that stops well
 short of its header's count (a truncated file: an interrupted copy or export) is kept with a reader note. A
-sample of the colour frames tells a colour Doppler clip (colour_flow.py).
+sample of the colour frames tells a colour Doppler clip (colour_flow.py), whose colours are kept for the viewer.
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ def read_video(path: Path) -> Recording:
     nominal = not (0.0 < fps < _MAX_PLAUSIBLE_FPS)
     times = uniform_frame_times(len(frames), DEFAULT_FRAME_RATE_HZ if nominal else fps)
     mask = detect_sector(data)
+    mode = "colour Doppler" if colour_flow.shows_colour_flow(colour.off_grey_map(), mask) else "2D"
     return Recording(
         frames=apply_mask(data, mask),
         spacing_mm=(1.0, 1.0),
@@ -137,8 +138,28 @@ def read_video(path: Path) -> Recording:
         series_description=path.name,
         frame_times_nominal=nominal and len(frames) > 1,
         reader_notes=_truncation_notes(count, len(frames)),
-        image_mode="colour Doppler" if colour_flow.shows_colour_flow(colour.off_grey_map(), mask) else "2D",
+        image_mode=mode,
+        display_rgb=_display_colours(path, data.shape, mask) if mode == "colour Doppler" else None,
     )
+
+
+def _display_colours(path: Path, shape: tuple[int, ...], mask: np.ndarray | None) -> np.ndarray | None:
+    """The colours of a colour Doppler clip for the viewer, decoded again (only such clips keep them: most grey
+    echo videos are stored as colour too); None when the second pass does not give the same frames."""
+    import cv2
+
+    limits.check_decoded_size(path, limits.estimate_bytes(*shape, 3), "the video's colours")
+    capture = _open(path)
+    try:
+        frames: list[np.ndarray] = []
+        while len(frames) < shape[0]:
+            ok, frame = capture.read()
+            if not ok or frame is None or frame.shape[:2] != shape[1:] or frame.ndim != 3:
+                return None
+            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    finally:
+        capture.release()
+    return colour_flow.display_colours(np.stack(frames), mask)
 
 
 def _truncation_notes(header_count: int, n_read: int) -> tuple[str, ...]:
