@@ -197,7 +197,8 @@ def test_the_start_up_warm_up_freezes_the_long_lived_heap(make_window, qtbot):
         assert warmup._frozen and gc.isenabled()
         frozen = gc.get_freeze_count()
         assert frozen > 10000
-        assert warmup.freeze_long_lived() == frozen  # once per process: a second call adds nothing
+        # once per process: a second call freezes nothing new (frozen objects may be freed meanwhile, never added)
+        assert warmup.freeze_long_lived() <= frozen
         qtbot.waitUntil(lambda: window.status.device_label.text() != "device: …", timeout=5000)
         assert "unavailable" not in window.status.device_label.text()  # the device is named after the warm-up
     finally:  # the other tests of this process collect their windows as before
