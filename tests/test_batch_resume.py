@@ -19,6 +19,7 @@ from app.report.exporter import ExportOptions, batch_export
 from app.tasks import Progress
 from app.workflow.batch import is_finished, run_batch
 from app.workflow.batch_inputs import BatchItem, collect_inputs
+from app.workflow.results import NotAnalyzableError
 
 
 class FakeAnalyzer:
@@ -34,6 +35,8 @@ class FakeAnalyzer:
         self.calls.append(item.path.name)
         on_progress(Progress(0.5, "segmenting"))
         words = item.path.read_text(errors="replace").split()
+        if words and words[0] == "colour":  # as app.workflow.analyze.check_supported says of a colour Doppler clip
+            raise NotAnalyzableError("a colour Doppler clip: the colour hides the LV border (test content)")
         if not words or words[0] != "good":
             raise LoadError(item.path, "not a DICOM file (test content)")
         return synthetic_analysis(view=words[1], n_frames=30, path=item.path)
@@ -153,6 +156,26 @@ def test_cli_hook_runs_the_batch_and_reports_failures(tmp_path):
     assert len(list(out.glob("*.pdf"))) == 3
     code = cli_hooks.run_batch_command(args, analyze=FakeAnalyzer(), stream=stream)
     assert "0 analyzed, 3 already done, 1 failed" in stream.getvalue()
+
+
+def test_a_colour_doppler_clip_is_left_out_not_failed_and_not_redone(tmp_path):
+    """An exam's folder holds colour Doppler clips beside the grey ones: each is left out with the reason, the run
+    succeeds (exit 0), and a resumed run does not load them again."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, content in (("a4c.dcm", "good a4c"), ("a4c_colour.dcm", "colour a4c"), ("a2c.dcm", "good a2c")):
+        (folder / name).write_text(content)
+    out, stream, analyzer = tmp_path / "out", io.StringIO(), FakeAnalyzer()
+    args = _args([str(folder), "--out", str(out)])
+    assert cli_hooks.run_batch_command(args, analyze=analyzer, stream=stream) == 0
+    assert "2 analyzed, 0 already done, 1 left out (not 2D images the analysis takes), 0 failed" in stream.getvalue()
+    assert "a4c_colour.dcm: left out: a colour Doppler clip" in stream.getvalue()
+    row = summary_rows(out)["a4c_colour.dcm"]
+    assert row["status"] == "left out" and "colour Doppler" in row["error"] and row["ef_pct"] == ""
+    analyzer.calls.clear()
+    assert cli_hooks.run_batch_command(args, analyze=analyzer, stream=stream) == 0
+    assert analyzer.calls == [] and "0 analyzed, 3 already done, 0 failed" in stream.getvalue()
+    assert summary_rows(out)["a4c_colour.dcm"]["status"] == "left out"
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -11,7 +11,9 @@ import io
 import platform
 from pathlib import Path
 
+import pydicom
 import pytest
+from readers_helpers import add_region
 
 from app.cli import main
 from app.data.phantom import EchoPhantomParams, make_echo
@@ -29,6 +31,10 @@ def cohort_inputs(tmp_path_factory) -> Path:
         case = make_echo(EchoPhantomParams(beats=1, frame_rate_hz=20.0, image_shape_px=(112, 112)), seed=seed)
         write_recording(case.recording, folder / f"phantom{seed}.dcm")
     (folder / "corrupt.dcm").write_bytes(b"DICM" + bytes(range(256)) * 8)
+    write_recording(case.recording, folder / "colour.dcm")  # a colour Doppler clip of the exam (its flow region)
+    ds = pydicom.dcmread(folder / "colour.dcm")
+    add_region(ds, 1, 2, (10, 10, 100, 100))
+    ds.save_as(folder / "colour.dcm")
     return folder
 
 
@@ -43,19 +49,21 @@ def test_two_workers_analyze_the_cohort_report_the_corrupt_file_and_resume(cohor
     assert main(args) == 2  # one recording failed
     rows = _rows(out)
     assert {name: r["status"] for name, r in rows.items()} == {
-        "phantom1.dcm": "ok", "phantom2.dcm": "ok", "phantom3.dcm": "ok", "corrupt.dcm": "failed"}
+        "phantom1.dcm": "ok", "phantom2.dcm": "ok", "phantom3.dcm": "ok", "corrupt.dcm": "failed",
+        "colour.dcm": "left out"}
+    assert "colour Doppler" in rows["colour.dcm"]["error"] and rows["colour.dcm"]["ef_pct"] == ""
     assert rows["corrupt.dcm"]["error"]
     for name in ("phantom1.dcm", "phantom2.dcm", "phantom3.dcm"):
         # the shipped echo model on these phantoms (true EF 58.3 %): measured -1.9, -0.6, -1.1 points
         assert float(rows[name]["ef_pct"]) == pytest.approx(58.3, abs=3.5)
     err = capsys.readouterr().err
-    assert "3 analyzed, 0 already done, 1 failed" in err
-    results = sorted(out.glob("phantom*.result.json"))
+    assert "3 analyzed, 0 already done, 1 left out (not 2D images the analysis takes), 1 failed" in err
+    results = sorted(out.glob("phantom*.result.json")) + sorted(out.glob("colour*.result.json"))
     stamps = {p.name: p.stat().st_mtime_ns for p in results}
 
     assert main(args) == 2  # the corrupt file is retried and fails again; the others are not re-analyzed
     err = capsys.readouterr().err
-    assert "0 analyzed, 3 already done, 1 failed" in err
+    assert "0 analyzed, 4 already done, 1 failed" in err  # the colour clip is not loaded again
     assert {p.name: p.stat().st_mtime_ns for p in results} == stamps
     assert all(r["resumed"] == "yes" for n, r in _rows(out).items() if n != "corrupt.dcm")
 

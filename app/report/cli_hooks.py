@@ -113,7 +113,8 @@ def analysis_options(args: argparse.Namespace):
 
 
 def run_batch_command(args: argparse.Namespace, paths=None, analyze=None, stream=None) -> int:
-    """The whole batch run; exit 0 when every recording succeeded, 2 when some failed (see summary).
+    """The whole batch run; exit 0 when every recording succeeded or was left out (a colour Doppler clip), 2 when
+    some failed (see summary).
 
     analyze(item, on_progress) -> RecordingAnalysis replaces the whole per-file analysis (tests); by default
     the one analysis (app.workflow.analyze) with `analysis_options(args)`."""
@@ -141,7 +142,8 @@ def run_batch_command(args: argparse.Namespace, paths=None, analyze=None, stream
         raise OptionError(str(exc)) from None
     except OSError as exc:  # the output folder itself cannot be written
         raise OptionError(f"--out {out_dir}: cannot write {exc.filename or 'there'}: {exc.strerror or exc}") from None
-    stream.write(f"{len(summary.done)} analyzed, {len(summary.skipped)} already done, "
+    left_out = f"{len(summary.left_out)} left out (not 2D images the analysis takes), " if summary.left_out else ""
+    stream.write(f"{len(summary.done)} analyzed, {len(summary.skipped)} already done, {left_out}"
                  f"{len(summary.failed)} failed; summary: {summary.summary_csv}\n")
     return 2 if summary.failed else 0
 

@@ -42,7 +42,7 @@ from app.tasks import Cancel, Progress, is_cancelled, scaled
 from app.workflow.frame_quality import spike_frames
 from app.workflow.lv_curves import LvCurves, trace_curves
 from app.workflow.measure import curve_beats, curve_events, measure_curves
-from app.workflow.results import AnalysisError, Measurements, RecordingAnalysis
+from app.workflow.results import AnalysisError, Measurements, NotAnalyzableError, RecordingAnalysis
 from app.workflow.segment_step import Segmenter, Traced, default_segmenter, segment_and_trace
 from app.workflow.stack_phases import PHASE_PAIR_REASON, SINGLE_PHASE_REASON, is_phase_pair, is_single_phase
 from app.workflow.strain_step import strain_applies, strain_step, why_no_strain
@@ -166,9 +166,9 @@ def refusal(recording: Recording) -> str:
 
 
 def check_supported(recording: Recording) -> None:
-    """AnalysisError (one line) for recordings the analysis cannot take."""
+    """NotAnalyzableError (an AnalysisError, one line) for recordings the analysis cannot take."""
     if why := refusal(recording):
-        raise AnalysisError(why)
+        raise NotAnalyzableError(why)
 
 
 def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:

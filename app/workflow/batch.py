@@ -5,12 +5,14 @@ by default with app.workflow.analyze.analyze_file (`default_analyze(options)`), 
 `export(analysis, base_path) -> BatchOutputs` (the report layer's exporter: app.report.exporter.batch_export):
 - progress on stderr (app/workflow/terminal_progress.py: a bar redrawn in place on a terminal and one line
   per finished file);
-- a file that fails (LoadError, AnalysisError, anything) is recorded with its error and the run goes on;
+- a file that fails (LoadError, AnalysisError, anything) is recorded with its error and the run goes on; a
+  recording the analysis does not take (a colour Doppler clip of the exam: results.NotAnalyzableError) is "left out"
+  with the reason, which is not a failure;
 - per item `<name>.result.json` (status, source size/mtime, measurements, the analysis JSON) and, when
   asked, `<name>.pdf` and other exports; `manifest.json` indexes them; `summary.csv` has one row per
   item (rebuilt from the result files, so resumed items appear too);
-- resume: an item whose result file says "ok" for the same source size and mtime is skipped; failed
-  items are retried (the failure may have been fixed, e.g. a model installed).
+- resume: an item whose result file says "ok" or "left out" for the same source size and mtime is skipped;
+  failed items are retried (the failure may have been fixed, e.g. a model installed).
 Ctrl+C stops after writing the summary of what is done; the next run continues from there.
 """
 
@@ -29,13 +31,14 @@ from app.paths import atomic_target
 from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.workflow.analyze import AnalysisOptions, analyze_file
 from app.workflow.batch_inputs import BatchItem, source_stamp
-from app.workflow.results import RecordingAnalysis
+from app.workflow.results import NotAnalyzableError, RecordingAnalysis
 from app.workflow.terminal_progress import TerminalProgress
 
 if TYPE_CHECKING:  # cohort imports dask, only for --workers / --scheduler
     from app.workflow.cohort import Outcome
 
 RESULT_FORMAT = "cardiotrace-batch-result"
+LEFT_OUT = "left out"  # the status of a recording the analysis does not take (results.NotAnalyzableError)
 SUMMARY_COLUMNS = ("source", "series_key", "status", "resumed", "error", "modality", "view", "frames",
                    "calibrated", "method", "edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_pct",
                    "lv_mass_g", "beats", "flagged_frames", "notes", "outputs", "seconds")
@@ -63,6 +66,7 @@ class BatchSummary:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
     summary_csv: Path | None = None
     interrupted: bool = False
 
@@ -83,13 +87,13 @@ def default_analyze(options: AnalysisOptions = AnalysisOptions()) -> AnalyzeFn:
 
 
 def is_finished(item: BatchItem, out_dir: Path) -> bool:
-    """A result file with status ok and the same source size and mtime exists."""
+    """A result file with status ok (or left out) and the same source size and mtime exists."""
     path = out_dir / f"{item.result_name}.result.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if data.get("format") != RESULT_FORMAT or data.get("status") != "ok":
+    if data.get("format") != RESULT_FORMAT or data.get("status") not in ("ok", LEFT_OUT):
         return False
     stamp = source_stamp(item)
     old = data.get("source", {})
@@ -140,7 +144,7 @@ def _run_here(items: list[BatchItem], summary: BatchSummary, analyze: AnalyzeFn,
             bar.show(i + p.fraction, f"{i + 1}/{total} {item.label}: {p.message}")
 
         status = _run_one(item, on_progress, out_dir=out_dir, analyze=analyze, export=export)
-        (summary.done if status["status"] == "ok" else summary.failed).append(item.key)
+        _list_of(summary, status["status"]).append(item.key)
         bar.note(f"{i + 1}/{total} {item.label}: " + _status_text(status["status"], status["error"]))
         bar.show(i + 1)
         manifest["items"][item.key] = status
@@ -161,8 +165,7 @@ def _run_on_cluster(items: list[BatchItem], summary: BatchSummary, analyze: Anal
     def record(outcome: Outcome[BatchItem]) -> None:
         finished[0] += 1
         running.pop(outcome.key, None)
-        lists = {"ok": summary.done, "skipped": summary.skipped}
-        lists.get(outcome.status, summary.failed).append(outcome.key)
+        (summary.skipped if outcome.status == "skipped" else _list_of(summary, outcome.status)).append(outcome.key)
         text = "already done, skipped" if outcome.status == "skipped" else _status_text(outcome.status,
                                                                                          outcome.error)
         bar.note(f"{finished[0]}/{total} {labels[outcome.key]}: {text}")
@@ -184,7 +187,13 @@ def _run_on_cluster(items: list[BatchItem], summary: BatchSummary, analyze: Anal
         bar.note("cancelled: run again to resume")
 
 
+def _list_of(summary: BatchSummary, status: str) -> list[str]:
+    return {"ok": summary.done, LEFT_OUT: summary.left_out}.get(status, summary.failed)
+
+
 def _status_text(status: str, error: str) -> str:
+    if status == LEFT_OUT:
+        return f"left out: {error}"
     return "ok" if status == "ok" else f"FAILED: {error}"
 
 
@@ -213,6 +222,8 @@ def _run_one(item: BatchItem, on_progress: Callable[[Progress], None], *, out_di
                       analysis=analysis.to_json_dict())
     except KeyboardInterrupt:
         raise
+    except NotAnalyzableError as exc:  # a colour Doppler clip among the exam's files: said, not failed
+        record.update(status=LEFT_OUT, error=_error_text(exc), outputs={}, summary={}, traceback="")
     except Exception as exc:  # noqa: BLE001 - any failure of one file is reported, the batch goes on
         record.update(status="failed", error=_error_text(exc), outputs={}, summary={},
                       traceback=traceback.format_exc(limit=6) if not _expected(exc) else "")

@@ -45,8 +45,9 @@ POLL_S = 0.1  # how often this process looks for finished tasks, progress and ca
 
 @dataclass(frozen=True)
 class Outcome(Generic[Item]):
-    """What became of one item: status ok / failed / skipped, the error text when failed, the task's return
-    value when ok, seconds spent in the task (0 when skipped)."""
+    """What became of one item: status ok / failed / skipped, or the status its task's value gives (a batch's
+    "left out"); the error text when not ok, the task's return value unless failed, seconds spent in the task
+    (0 when skipped)."""
 
     key: str
     item: Item
@@ -122,9 +123,9 @@ def guarded(task: Callable[[Item, ProgressFn], object], item: Item, key: str = "
             traceback.format_exc(limit=6),
             time.perf_counter() - started,
         )
-    status = value.get("status", "ok") if isinstance(value, dict) else "ok"
-    error = value.get("error", "") if isinstance(value, dict) else ""
-    return ("ok" if status == "ok" else "failed"), str(error), value, time.perf_counter() - started
+    status = value.get("status", "ok") if isinstance(value, dict) else "ok"  # the task's own word (a batch's
+    error = value.get("error", "") if isinstance(value, dict) else ""  # "left out") passes through
+    return str(status), str(error), value, time.perf_counter() - started
 
 
 @contextlib.contextmanager
@@ -233,7 +234,7 @@ def _collect(client: Client, futures: dict[Future[tuple[str, str, object, float]
                 status, error, value, seconds = future.result()
             except Exception as exc:  # noqa: BLE001 - the worker died or the task could not run there
                 status, error, value, seconds = "failed", f"{exc.__class__.__name__}: {exc}", None, 0.0
-            outcomes[name] = Outcome(name, item, status, error, value if status == "ok" else None,
+            outcomes[name] = Outcome(name, item, status, error, value if status != "failed" else None,
                                      round(seconds, 3))
             if on_outcome is not None:
                 on_outcome(outcomes[name])

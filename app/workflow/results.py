@@ -53,6 +53,11 @@ class AnalysisError(Exception):
     """The analysis cannot run: one clear line for the CLI (exit 2) and the viewer (a message box)."""
 
 
+class NotAnalyzableError(AnalysisError):
+    """The recording is not one the analysis takes (app.workflow.analyze.refusal: a colour Doppler clip, a
+    long-axis cine MR): nothing failed, so a batch leaves it out with the reason instead of counting a failure."""
+
+
 def _num(value: Any, ndigits: int = 2) -> float | None:
     if value is None:
         return None
