@@ -87,10 +87,9 @@ def _status(report: ReportData) -> Paragraph:
 
 def _data_caveats(report: ReportData) -> list:
     """On page 1, beside the values they weaken: the study's recordings left out of the analysis (a colour Doppler
-    clip), what a recording's file lacked (a video cut short, a stack that
-    lost images, a calibration not used), and reported values resting on a borderline contour call (the RV's
-    basal slice at end-systole) or on beats whose EFs are far apart. The other notes stay with the quality
-    details."""
+    clip), what a recording's file lacked (a video cut short, a stack that lost images, a calibration not used),
+    and reported values resting on a borderline contour call (the RV's basal slice at end-systole) or on beats
+    whose EFs are far apart. The other notes stay with the quality details."""
     out = []
     if report.not_measured:
         lines = [f"{escape(item.name)}: {escape(item.reason)}" for item in report.not_measured]
