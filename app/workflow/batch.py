@@ -165,7 +165,7 @@ def _run_on_cluster(items: list[BatchItem], summary: BatchSummary, analyze: Anal
     def record(outcome: Outcome[BatchItem]) -> None:
         finished[0] += 1
         running.pop(outcome.key, None)
-        (summary.skipped if outcome.status == "skipped" else _list_of(summary, outcome.status)).append(outcome.key)
+        _list_of(summary, outcome.status).append(outcome.key)
         text = "already done, skipped" if outcome.status == "skipped" else _status_text(outcome.status,
                                                                                          outcome.error)
         bar.note(f"{finished[0]}/{total} {labels[outcome.key]}: {text}")
@@ -188,7 +188,7 @@ def _run_on_cluster(items: list[BatchItem], summary: BatchSummary, analyze: Anal
 
 
 def _list_of(summary: BatchSummary, status: str) -> list[str]:
-    return {"ok": summary.done, LEFT_OUT: summary.left_out}.get(status, summary.failed)
+    return {"ok": summary.done, "skipped": summary.skipped, LEFT_OUT: summary.left_out}.get(status, summary.failed)
 
 
 def _status_text(status: str, error: str) -> str:

@@ -75,13 +75,6 @@ def off_grey_map(rgb: np.ndarray) -> np.ndarray:
     return off
 
 
-def display_colours(rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """(T, H, W, 3) uint8: a colour Doppler clip's colours as the viewer shows them, black outside the sector like
-    its grey frames (sector.apply_mask). rgb: (T, H, W, 3+) uint8."""
-    rgb = np.asarray(rgb[..., :3], dtype=np.uint8)
-    return np.ascontiguousarray(rgb) if mask is None else np.where(mask[None, :, :, None], rgb, np.uint8(0))
-
-
 def shows_colour_flow(off: np.ndarray | None, sector_mask: np.ndarray | None) -> bool:
     """True when off-map pixels cover MIN_SECTOR_SHARE of the sector (the whole image without a mask) in the
     FRAME_QUANTILE of the sampled frames. off: (N, H, W) bool from off_grey_map, None for a grey file."""

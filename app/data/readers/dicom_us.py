@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.readers import dicom_common as dc
-from app.data.readers.colour_flow import display_colours, shows_colour_flow
+from app.data.readers.colour_flow import shows_colour_flow
 from app.data.readers.sector import Box, apply_mask, detect_sector
 from app.data.readers.view import view_from_text
 from app.data.recording import Recording, uniform_frame_times
@@ -158,5 +158,5 @@ def read_us(ds, path: Path) -> Recording:
         series_description=str(dc.get(ds, "SeriesDescription", "")),
         frame_times_nominal=nominal,
         image_mode=mode,
-        display_rgb=display_colours(rgb, mask) if mode == "colour Doppler" and rgb is not None else None,
+        display_rgb=apply_mask(rgb, mask) if mode == "colour Doppler" and rgb is not None else None,
     )

@@ -121,7 +121,9 @@ def detect_sector(frames: np.ndarray, box: Box | None = None) -> np.ndarray | No
 
 
 def apply_mask(frames: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """(T, H, W) frames with every pixel outside `mask` set to zero (unchanged when mask is None)."""
+    """(T, H, W) frames, or (T, H, W, C) colours, with every pixel outside `mask` set to zero (unchanged when mask
+    is None)."""
     if mask is None:
         return frames
-    return np.where(mask[None], frames, np.zeros((), dtype=frames.dtype))
+    inside = mask[None] if frames.ndim == 3 else mask[None, :, :, None]
+    return np.where(inside, frames, np.zeros((), dtype=frames.dtype))

@@ -159,7 +159,7 @@ def _display_colours(path: Path, shape: tuple[int, ...], mask: np.ndarray | None
             frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
     finally:
         capture.release()
-    return colour_flow.display_colours(np.stack(frames), mask)
+    return apply_mask(np.stack(frames), mask)  # black outside the sector, as the grey frames
 
 
 def _truncation_notes(header_count: int, n_read: int) -> tuple[str, ...]:
