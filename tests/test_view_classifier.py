@@ -66,6 +66,13 @@ def test_training_smoke_resumes_and_publishes(tmp_path, capsys):
                                     "plax": "none", "psax": "none", "other": "phantom only"}
     assert meta["build"]["steps"] == 3 and "train view" in meta["build"]["command"]
     assert set(meta["metrics"]["phantom_heldout"]) == {"a4c", "a2c", "a3c"}
+    assert set(meta["metrics"]["phantom_heldout_export"]) == {"a4c", "a2c", "a3c"}
+    from lab.evaluation.view import CLINICAL_CLIPS
+
+    if any(CLINICAL_CLIPS.glob("*.avi")):  # the clinical A4C clips, as many as --limit
+        clinical = meta["metrics"]["clinical_a4c_clips"]
+        assert clinical["clips"] == 2 and sum(clinical["predicted_counts"].values()) == 2
+        assert 0.0 <= clinical["a4c_confident"] <= clinical["called_a4c"] <= 1.0
     assert "plax" not in meta["architecture"]["trained_classes"]
 
 

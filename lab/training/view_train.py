@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--other", type=int, default=150, help="synthetic 'other' inputs per kind")
     p.add_argument("--limit", type=int, default=None, help="first N CAMUS patients only (smoke tests)")
     p.add_argument("--val-clips", type=int, default=6, help="held-out phantom clips per view")
+    p.add_argument("--export-augment", type=float, default=0.0,
+                   help="probability that an input is shown as a clinical video export first (view_export)")
     add_run_arguments(p, run="view", checkpoint_minutes=2.0, threads=1)
     p.add_argument("--publish", action="store_true", help="write models/view with metadata at the end")
     return p
@@ -68,16 +70,19 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return y.astype(np.float32)
 
 
-def sample_batch(pools: dict, classes: tuple[str, ...], n: int, rng: np.random.Generator):
-    """(n, 1, S, S) float32 augmented inputs and (n,) int64 indices into CLASSES."""
+def sample_batch(pools: dict, classes: tuple[str, ...], n: int, rng: np.random.Generator, export_p: float = 0.0):
+    """(n, 1, S, S) float32 augmented inputs and (n,) int64 indices into CLASSES; each input first shown as a
+    clinical video export (view_export) with probability export_p, whatever its class."""
     from app.ml.nets.view_classifier import CLASSES
+    from lab.training.view_export import clinical_view_export
 
     xs, ys = [], []
     for _ in range(n):
         view = classes[int(rng.integers(len(classes)))]
         sources = list(pools[view].values())
         src = sources[int(rng.integers(len(sources)))]
-        xs.append(augment(src[int(rng.integers(len(src)))], rng))
+        x = src[int(rng.integers(len(src)))]
+        xs.append(augment(clinical_view_export(x, rng) if rng.random() < export_p else x, rng))
         ys.append(CLASSES.index(view))
     return np.stack(xs)[:, None], np.asarray(ys, np.int64)
 
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     while step < args.steps:
         net.train()
-        x, y = sample_batch(pools, TRAINED_CLASSES, args.batch, rng)
+        x, y = sample_batch(pools, TRAINED_CLASSES, args.batch, rng, args.export_augment)
         logits = net(torch.from_numpy(x).to(device))[:, trained_idx]  # masked classes stay out of the loss
         loss = loss_fn(logits, torch.from_numpy(remap[y]).to(device))
         opt.zero_grad(set_to_none=True)
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             break
     save_ckpt()
     metrics = evaluate(net, device, heldout_sets(args.size, args.val_clips, camus_root=args.data,
-                                                 camus_limit=args.limit))
+                                                 camus_limit=args.limit, clinical_limit=args.limit))
     print("validation: " + summary_line(metrics), flush=True)
     if args.publish:
         folder = _publish(net, args, step, metrics, counts)
@@ -199,13 +204,25 @@ def _publish(net, args, step: int, metrics: dict, counts: dict):
         "caveats": ("A2C/A3C were learned from phantom images only: a real A2C or A3C clip may be called A4C "
                     "(the only real echo the network saw). Use the prediction as a warning, never as the view."),
         "augmentation": "gain 0.7-1.3, gamma 0.7-1.5, rotation +-10 deg about the probe, scale 0.9-1.1, shift "
-                        "+-5 %, speckle (multiplicative Gaussian), Gaussian blur; no flips",
+                        "+-5 %, speckle (multiplicative Gaussian), Gaussian blur; no flips" + (
+                            f"; first, with p {args.export_augment:g}, every class as a clinical video export "
+                            "(lab/training/view_export.py: a square window from the apex cutting the fan, 64-128 px, "
+                            "JPEG 30-90)" if args.export_augment > 0 else ""),
         "citation": CAMUS_CITATION,
         "metrics": metrics,
+        "headline": _headline(metrics),
         "build": {"steps": step, "batch": args.batch, "lr": args.lr, "threads": args.threads, "seed": args.seed,
                   "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                   "command": "OMP_NUM_THREADS=1 python -m app train view " + " ".join(sys.argv[3:])},
     }, root=args.models_root)
+
+
+def _headline(metrics: dict) -> dict:
+    """The card's figures: CAMUS valid and held-out 'other' accuracy, and how the real A4C clinical clips are read."""
+    out = {k: metrics[k] for k in ("camus_valid_a4c_accuracy", "other_heldout_accuracy") if k in metrics}
+    clinical = metrics.get("clinical_a4c_clips") or {}
+    out.update({f"clinical_a4c_clips_{k}": clinical[k] for k in ("called_a4c", "a4c_confident") if k in clinical})
+    return out
 
 
 if __name__ == "__main__":
