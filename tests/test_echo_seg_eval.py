@@ -150,6 +150,27 @@ def test_a_reduced_ef_read_high_and_a_normal_one_read_low_show_by_band_though_th
     assert exact["ef_slope"] == 1.0 and exact["ef_lt40_bias"] == 0.0
 
 
+def test_banded_by_our_ef_an_expert_s_own_scatter_shows_no_bias_where_banded_by_theirs_it_does():
+    """Our EF exact, the expert's scattered +-6 points about it: by the expert's bands the low band reads high and the
+    high band low (regression to the mean, session 50); by our bands, as a report's reader sees them, no bias."""
+    from lab.evaluation.echo_phase import PhaseRow, format_phase_table, phase_figures
+
+    def row(ref_ef: float, ours_ef: float) -> PhaseRow:
+        return PhaseRow(1000.0, 600.0, 1000.0, 600.0, 100.0, 100.0 - ours_ef, 100.0, 100.0 - ref_ef)
+
+    truth = (30.0, 30.0, 45.0, 45.0, 60.0, 60.0)
+    rows = [row(t + d, t) for t, d in zip(truth, (-6.0, 6.0, -6.0, 6.0, -6.0, 6.0), strict=True)]
+    figures = phase_figures(rows)
+    assert (figures["ef_lt40_n"], figures["ef_lt40_bias"]) == (3, 2.0)  # expert 24, 36, 39: ours 30, 30, 45
+    assert (figures["ef_ge50_n"], figures["ef_ge50_bias"]) == (3, -2.0)
+    assert (figures["ours_lt40_n"], figures["ours_lt40_bias"], figures["ours_lt40_mae"]) == (2, 0.0, 6.0)
+    assert (figures["ours_40_49_n"], figures["ours_40_49_bias"]) == (2, 0.0)
+    assert (figures["ours_ge50_n"], figures["ours_ge50_bias"]) == (2, 0.0)
+    assert figures["ef_slope"] < 0.9 and figures["ef_slope_expert_on_ours"] == 1.0
+    table = format_phase_table({"camus": {"base": figures}})
+    assert "EF error by our EF" in table and "ours_lt40_bias" in table
+
+
 def test_our_volume_of_a_split_frame_is_its_neighbours_as_the_app_measures_it():
     """A frame whose cavity a band of atrium cut in two (CAMUS patient 297 at 112 px: 0.03 ml where its
     neighbours hold 2-3 ml) is measured as the app measures it: the mean of the nearest unsplit frames."""

@@ -118,25 +118,32 @@ def phase_figures(rows: list[PhaseRow]) -> dict:
     return out
 
 
-# bands of the expert's EF (%), reduced / mildly reduced / normal: an overall bias near zero can hide a reduced EF
-# read high and a normal EF read low (lab/notes/echo_clip_ef.md, session 46)
+# bands of EF (%), reduced / mildly reduced / normal: an overall bias near zero can hide a reduced EF read high and a
+# normal EF read low (lab/notes/echo_clip_ef.md, session 46). Banded by the expert's EF, the expert's own tracing
+# variability alone makes the low band read high and the high band low (regression to the mean); banded by our EF, as
+# the reader of a report sees it, that part goes (session 50). Both are reported, with both regression slopes.
 EF_BANDS_PCT = (("ef_lt40", 0.0, 40.0), ("ef_40_49", 40.0, 50.0), ("ef_ge50", 50.0, 1000.0))
 
 
 def ef_by_band(rows: list[PhaseRow]) -> dict:
-    """EF error (ours - expert) bias and MAE per band of the expert's EF, the band's patients, and the least-squares
-    slope of our EF on the expert's (1: no pull towards the middle)."""
+    """EF error (ours - expert) bias and MAE per band of the expert's EF (`ef_*`) and of our EF (`ours_*`), each
+    band's patients, and the least-squares slopes of our EF on the expert's (`ef_slope`) and of the expert's on ours
+    (`ef_slope_expert_on_ours`): 1 and 1 for readings without error; with independent errors in both readings each
+    slope is below 1 by its regressor's share of error."""
     ours = np.array([r.ef_pct for r in rows])
     ref = np.array([r.ref_ef_pct for r in rows])
     out: dict = {}
-    for key, lo, hi in EF_BANDS_PCT:
-        err = (ours - ref)[(ref >= lo) & (ref < hi)]
-        out[f"{key}_n"] = int(err.size)
-        if err.size:
-            out[f"{key}_bias"] = round(float(err.mean()), 2)
-            out[f"{key}_mae"] = round(float(np.abs(err).mean()), 2)
-    if len(rows) > 2 and np.ptp(ref) > 0:
+    for prefix, by in (("", ref), ("ours_", ours)):
+        for key, lo, hi in EF_BANDS_PCT:
+            err = (ours - ref)[(by >= lo) & (by < hi)]
+            name = prefix + (key if not prefix else key.removeprefix("ef_"))
+            out[f"{name}_n"] = int(err.size)
+            if err.size:
+                out[f"{name}_bias"] = round(float(err.mean()), 2)
+                out[f"{name}_mae"] = round(float(np.abs(err).mean()), 2)
+    if len(rows) > 2 and np.ptp(ref) > 0 and np.ptp(ours) > 0:
         out["ef_slope"] = round(float(np.polyfit(ref, ours, 1)[0]), 3)
+        out["ef_slope_expert_on_ours"] = round(float(np.polyfit(ours, ref, 1)[0]), 3)
     return out
 
 
@@ -153,6 +160,8 @@ PHASE_COLUMNS = ("area_ratio_ed", "area_ratio_es", "es_ed_area_vs_expert", "vol_
 
 
 BAND_COLUMNS = tuple(f"{key}_{part}" for key, _, _ in EF_BANDS_PCT for part in ("n", "bias", "mae")) + ("ef_slope",)
+OUR_BAND_COLUMNS = tuple(f"ours_{key.removeprefix('ef_')}_{part}" for key, _, _ in EF_BANDS_PCT
+                         for part in ("n", "bias", "mae")) + ("ef_slope_expert_on_ours",)
 
 
 def format_phase_table(results: dict) -> str:
@@ -167,6 +176,8 @@ def format_phase_table(results: dict) -> str:
         lines.append(f"== {dataset}: EF error by the expert's EF (< 40 %, 40-49, >= 50; slope of ours on the "
                      "expert's)")
         lines += _table(rows, BAND_COLUMNS)
+        lines.append(f"== {dataset}: EF error by our EF (as a report's reader sees it; slope of the expert's on ours)")
+        lines += _table(rows, OUR_BAND_COLUMNS)
     return "\n".join(lines)
 
 
