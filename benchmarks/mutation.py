@@ -61,6 +61,11 @@ TARGETS = {
         CR + "strain_segments_match_the_phantom_segment_truth", MK]),
     "edes_fusion": ("app/analysis/edes_fusion.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py", MK]),
     "edes_checks": ("app/analysis/edes_checks.py", ["tests/test_event_check.py", "tests/test_edes_fusion.py", MK]),
+    # which beats an EF rests on, and where in each beat ED and ES sit (issue 53)
+    "beat_trust": ("app/analysis/beat_trust.py", ["tests/test_beat_trust.py", "tests/test_analysis_beats.py",
+                                                  "tests/test_edes_fusion.py", MK]),
+    "beat_extremes": ("app/analysis/beat_extremes.py", ["tests/test_beat_extremes.py", "tests/test_edes_fusion.py",
+                                                        MK]),
     "measure": ("app/workflow/measure.py", MEASURE_TESTS),
     "lv_curves": ("app/workflow/lv_curves.py", MEASURE_TESTS),  # the first half of measuring, out of measure.py
     "frame_quality": ("app/workflow/frame_quality.py", MEASURE_TESTS + ["tests/test_cavity_split.py"]),

@@ -112,3 +112,73 @@ def test_frames_left_out_as_spikes_are_never_the_extremes():
     assert np.isfinite(gappy[list(new_es)]).all() and np.isfinite(gappy[list(new_ed)]).all(), (new_ed, new_es)
     assert all(abs(f - t) <= 2 for f, t in zip(new_es, es, strict=False)), (new_es, es)
     assert _ef(gappy, new_ed, new_es) == pytest.approx(100 * (EDV - ESV) / EDV, abs=2.0)
+
+
+# Exact windows on hand-made curves: 10 Hz (a 0.5-frame smoothing, an ED window of one frame each side), flat at
+# 50 but for the frames set; each assertion names the frame a window must include or leave out.
+HZ = 10.0
+
+
+def _flat(n: int = 20, **frames: float) -> np.ndarray:
+    y = np.full(n, 50.0)
+    for name, value in frames.items():
+        y[int(name[1:])] = value
+    return y
+
+
+def test_an_es_window_runs_from_the_frame_after_one_ed_to_the_frame_before_the_next():
+    assert at_beat_extremes(_flat(f4=100, f14=100, f5=10, f13=20), [4, 14], [9], HZ) == ((4, 14), (5,))
+    # the frame after the next ED is lower still, but in the next beat
+    assert at_beat_extremes(_flat(f4=100, f14=100, f13=10, f15=0), [4, 14], [9], HZ) == ((4, 14), (13,))
+
+
+def test_an_es_after_the_last_ed_looks_to_the_clips_end_but_not_at_its_last_frame():
+    assert at_beat_extremes(_flat(f4=100, f18=10), [4], [9], HZ) == ((4,), (18,))
+    assert at_beat_extremes(_flat(f4=100, f19=10), [4], [9], HZ) == ((4,), (9,))  # the clip ends in systole
+
+
+def test_an_es_before_the_first_ed_looks_from_the_clips_start_but_not_at_its_first_frame():
+    assert at_beat_extremes(_flat(f14=100, f1=10), [14], [9], HZ) == ((14,), (1,))
+    assert at_beat_extremes(_flat(f14=100, f0=10), [14], [9], HZ) == ((14,), (9,))  # the clip starts in systole
+
+
+def test_without_an_ed_the_events_stay_as_given():
+    assert at_beat_extremes(_flat(f7=10), [], [3], HZ) == ((), (3,))  # no ED: no beat to find an extreme in
+    assert at_beat_extremes(_flat(f7=10, f15=100), [15], [3], HZ) == ((15,), (7,))
+
+
+def test_an_ed_moves_at_most_its_window_and_never_onto_an_es():
+    # 10 Hz: ED_WINDOW_S is one frame; the higher frame two away is outside it
+    assert at_beat_extremes(_flat(f10=80, f11=90, f12=120, f3=10, f17=10), [10], [3, 17], HZ) == ((11,), (3, 17))
+    assert at_beat_extremes(_flat(f10=80, f9=90, f8=120, f3=10, f17=10), [10], [3, 17], HZ) == ((9,), (3, 17))
+    # untimed: three frames each side
+    y = _flat(f10=80, f13=90, f14=120, f3=5, f17=10)
+    assert at_beat_extremes(y, [10], [3, 17], None) == ((13,), (3, 17))
+    # the ES right after the ED bounds its window: the higher frame beyond that ES is in the next phase
+    y = _flat(n=24, f10=80, f11=10, f12=120, f3=5)
+    assert at_beat_extremes(y, [10], [3, 11], HZ) == ((10,), (3, 11))
+
+
+def test_events_outside_the_clip_are_dropped_and_three_measured_frames_are_enough():
+    assert at_beat_extremes(_flat(f4=100, f14=100, f5=10), [4, 14, 20], [9, 20, 25], HZ) == ((4, 14), (5,))
+    three = np.array([np.nan, 9.0, 5.0, 1.0, np.nan, np.nan])
+    assert at_beat_extremes(three, [1], [2], HZ) == ((1,), (3,))
+    assert at_beat_extremes(np.array([np.nan, 9.0, 5.0, np.nan, np.nan, np.nan]), [1], [2], HZ) == ((1,), (2,))
+
+
+def test_a_window_without_a_measured_frame_leaves_its_event_and_one_measured_frame_is_taken():
+    gap = _flat(f4=100, f14=100)
+    gap[5:14] = np.nan  # every frame of the beat's ES window left out as a spike
+    assert at_beat_extremes(gap, [4, 14], [9], HZ) == ((4, 14), (9,))
+    gap[13] = 40.0  # only the window's last frame measured: that is the smallest
+    assert at_beat_extremes(gap, [4, 14], [9], HZ) == ((4, 14), (13,))
+    ed_gap = _flat(f3=10, f17=10, f10=80)
+    ed_gap[9:12] = np.nan  # the ED's whole window
+    assert at_beat_extremes(ed_gap, [10], [3, 17], HZ)[0] == (10,)
+    ed_gap[11] = 90.0
+    assert at_beat_extremes(ed_gap, [10], [3, 17], HZ)[0] == (11,)
+
+
+def test_an_ed_at_either_end_of_the_clip_keeps_to_the_clip():
+    assert at_beat_extremes(_flat(f0=120, f1=100, f9=10), [1], [9], HZ)[0] == (0,)  # the clip starts at ED
+    assert at_beat_extremes(_flat(f19=120, f18=100, f9=10), [19], [9], HZ)[0] == (19,)  # and ends at it
