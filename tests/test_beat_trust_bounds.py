@@ -1,0 +1,128 @@
+"""The beat rules at their exact bounds (app/analysis/beat_trust.py): which beats an EF rests on.
+
+Each bound is inclusive where its docstring says "within" or "at most" and exclusive where it says "under"; the
+beats are built by hand (50 Hz frames, RR in seconds) so that a value sits exactly on a bound or just past it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.analysis.beat_trust import (
+    MAX_PLAUSIBLE_EF_PCT,
+    MAX_RR_S,
+    MIN_RR_S,
+    SYSTOLE_S,
+    judge_beats,
+    merge_split_beats,
+    strain_events,
+    summarise_beats,
+)
+from app.analysis.beats import Beat
+
+
+def _beat(ed: int, es: int, next_ed: int | None, rr_s: float | None, ed_value: float = 100.0,
+          es_value: float = 40.0) -> Beat:
+    return Beat(ed, es, next_ed, ed_value, es_value, rr_s)
+
+
+def _trusted(beats: list[Beat]) -> list[bool]:
+    return [b.trusted for b in judge_beats(beats)[0]]
+
+
+@pytest.mark.parametrize(("rr_s", "trusted"), [(MIN_RR_S, True), (MIN_RR_S - 0.01, False), (MAX_RR_S, True),
+                                               (MAX_RR_S + 0.01, False)])
+def test_the_rr_bounds_are_inclusive(rr_s, trusted):
+    """A clip of three equal beats at 200 bpm or at 30 bpm counts; just beyond either, none does."""
+    systole_frames = 24 if rr_s < 1.0 else 12  # ED -> ES 0.12 s at 200 bpm, 0.4 s at 30 bpm (within SYSTOLE_S)
+    beats = [_beat(60 * k, 60 * k + systole_frames, 60 * (k + 1), rr_s) for k in range(3)]
+    assert _trusted(beats) == [trusted] * 3
+
+
+def test_a_clip_at_150_bpm_is_measured():
+    beats = [_beat(20 * k, 20 * k + 7, 20 * (k + 1), 0.4) for k in range(4)]
+    summary = summarise_beats(beats)
+    assert [b.trusted for b in summary.beats] == [True] * 4 and summary.heart_rate_bpm == pytest.approx(150.0)
+
+
+@pytest.mark.parametrize(("rr_s", "trusted"), [(1.5, True), (1.52, False), (0.65, True), (0.64, False)])
+def test_a_beat_is_consistent_with_the_clips_median_rr_within_0_65_to_1_5_times_it(rr_s, trusted):
+    beats = [_beat(0, 20, 50, 1.0), _beat(50, 70, 100, 1.0), _beat(100, 120, 150, 1.0),
+             _beat(150, 150 + round(20 * rr_s), 150 + round(50 * rr_s), rr_s)]
+    assert _trusted(beats) == [True, True, True, trusted]
+
+
+@pytest.mark.parametrize(("es", "trusted"), [(6, True), (5, False), (36, True), (37, False)])
+def test_a_systole_of_0_1_to_0_6_s_is_trusted_and_none_outside(es, trusted):
+    """ED -> ES over a 60-frame, 1.0 s beat: 6 frames is 0.1 s, 36 frames 0.6 s (SYSTOLE_S, inclusive)."""
+    assert SYSTOLE_S == (0.1, 0.6)
+    assert _trusted([_beat(0, es, 60, 1.0)]) == [trusted]
+
+
+@pytest.mark.parametrize(("es_value", "trusted"), [(10.0, True), (9.9, False)])
+def test_an_ef_of_90_percent_is_a_hearts_and_above_it_none_is(es_value, trusted):
+    assert _beat(0, 20, 60, 1.0, 100.0, es_value).ef_pct == pytest.approx(100.0 - es_value)
+    assert MAX_PLAUSIBLE_EF_PCT == 90.0
+    assert _trusted([_beat(0, 20, 60, 1.0, 100.0, es_value)]) == [trusted]
+
+
+def _with_middle_stroke(stroke: float) -> tuple[Beat, ...]:
+    """Beats of stroke 60 around a middle beat of 0.7 s (not short against the 1.0 s median) and the given stroke."""
+    return merge_split_beats([_beat(0, 20, 50, 1.0), _beat(50, 55, 85, 0.7, 100.0, 100.0 - stroke),
+                              _beat(85, 105, 135, 1.0)])
+
+
+@pytest.mark.parametrize(("stroke", "merged"), [(15.0, True), (19.9, True), (20.0, False), (25.0, False)])
+def test_a_beat_under_a_third_of_the_clips_largest_stroke_joins_the_beat_before_it(stroke, merged):
+    beats = _with_middle_stroke(stroke)
+    if merged:
+        assert len(beats) == 2 and beats[0].next_ed_frame == 85 and beats[0].rr_s == pytest.approx(1.7)
+    else:
+        assert len(beats) == 3 and beats[0].next_ed_frame == 50
+
+
+def test_a_sliver_joins_only_when_the_two_make_at_most_the_longest_rr():
+    """Neither piece is short against the 1.0 s median, so only the sliver rule can join them."""
+    exactly = merge_split_beats([_beat(0, 20, 50, 1.0), _beat(50, 55, 100, 1.0, 100.0, 95.0),
+                                 _beat(100, 120, 150, 1.0)])
+    assert len(exactly) == 2 and exactly[0].rr_s == pytest.approx(MAX_RR_S)
+    beyond = merge_split_beats([_beat(0, 20, 50, 1.0), _beat(50, 55, 105, 1.05, 100.0, 95.0),
+                                _beat(105, 125, 155, 1.0)])
+    assert len(beyond) == 3
+
+
+def test_a_short_beat_joins_the_one_before_when_the_two_make_a_beat_of_the_clips_length():
+    """0.6 s is short against a 1.0 s median (0.65 x 1.0 = 0.65 s); with the 0.4 s beat before it, 1.0 s."""
+    beats = [_beat(0, 10, 20, 0.4), _beat(20, 40, 50, 0.6), _beat(50, 70, 100, 1.0), _beat(100, 120, 150, 1.0),
+             _beat(150, 170, 200, 1.0)]
+    merged = merge_split_beats(beats)
+    assert [b.ed_frame for b in merged] == [0, 50, 100, 150] and merged[0].rr_s == pytest.approx(1.0)
+    # 0.65 x the median is not short; joined beats beyond 1.5 x the median are not one beat either
+    kept = merge_split_beats([_beat(0, 20, 50, 1.0), _beat(50, 60, 83, 0.65), _beat(83, 103, 133, 1.0)])
+    assert len(kept) == 3
+    long = merge_split_beats([_beat(0, 20, 60, 1.2), _beat(60, 65, 80, 0.4), _beat(80, 100, 130, 1.0),
+                              _beat(130, 150, 180, 1.0)])
+    assert len(long) == 4  # 1.2 + 0.4 = 1.6 s, over 1.5 x the 1.0 s median
+
+
+def test_the_median_rr_that_judges_a_split_leaves_the_slivers_out():
+    """Two slivers of 0.5 s would pull the median RR to 0.75 s, against which 0.45 s is no longer short; without
+    them the median is the real beats' 1.0 s and the 0.45 s piece joins the beat before it."""
+    beats = [_beat(0, 20, 50, 1.0), _beat(50, 52, 75, 0.5, 100.0, 98.0), _beat(75, 95, 125, 1.0),
+             _beat(125, 127, 150, 0.5, 100.0, 98.0), _beat(150, 160, 172, 0.55), _beat(172, 180, 195, 0.45),
+             _beat(195, 215, 245, 1.0)]
+    merged = merge_split_beats(beats)
+    assert [b.ed_frame for b in merged] == [0, 75, 150, 195]
+    assert [b.rr_s for b in merged] == pytest.approx([1.5, 1.5, 1.0, 1.0])
+
+
+def test_strain_uses_a_cut_last_beat_whose_systole_is_as_long_as_the_trusted_beats():
+    trusted = [_beat(0, 20, 50, 1.0), _beat(50, 70, 100, 1.0)]
+    as_long = strain_events(judge_beats(trusted + [_beat(100, 120, None, None)])[0], [], [])
+    assert as_long == ((0, 50, 100), (20, 70, 120))
+    for es in (112, 131):  # 12 frames: under 0.65 x the 20-frame median; 31: over 1.5 x it
+        assert strain_events(judge_beats(trusted + [_beat(100, es, None, None)])[0], [], []) == ((0, 50, 100),
+                                                                                                  (20, 70))
+    bounds = [strain_events(judge_beats(trusted + [_beat(100, es, None, None)])[0], [], [])[1][-1]
+              for es in (113, 130)]
+    assert bounds == [113, 130]  # exactly 0.65 x and 1.5 x the median (13 and 30 frames) still count
