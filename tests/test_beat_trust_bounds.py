@@ -126,3 +126,24 @@ def test_strain_uses_a_cut_last_beat_whose_systole_is_as_long_as_the_trusted_bea
     bounds = [strain_events(judge_beats(trusted + [_beat(100, es, None, None)])[0], [], [])[1][-1]
               for es in (113, 130)]
     assert bounds == [113, 130]  # exactly 0.65 x and 1.5 x the median (13 and 30 frames) still count
+
+
+def test_the_short_beat_rule_scales_with_the_clips_median_rr():
+    """The same clips as above at 75 bpm (median 0.8 s): 0.48 s is short (under 0.65 x 0.8 = 0.52 s) and joins the
+    0.32 s before it into 0.8 s; 0.96 + 0.32 s = 1.28 s is over 1.5 x 0.8 = 1.2 s and does not join."""
+    beats = [_beat(0, 8, 16, 0.32), _beat(16, 32, 40, 0.48), _beat(40, 56, 80, 0.8), _beat(80, 96, 120, 0.8),
+             _beat(120, 136, 160, 0.8)]
+    merged = merge_split_beats(beats)
+    assert [b.ed_frame for b in merged] == [0, 40, 80, 120] and merged[0].rr_s == pytest.approx(0.8)
+    long = merge_split_beats([_beat(0, 16, 48, 0.96), _beat(48, 52, 64, 0.32), _beat(64, 80, 104, 0.8),
+                              _beat(104, 120, 144, 0.8)])
+    assert len(long) == 4
+
+
+def test_a_sliver_is_found_in_any_unit_with_no_stroke_at_all_and_in_a_clip_of_two_beats():
+    assert len(_with_middle_stroke(0.0)) == 2  # ED = ES: no stroke is the thinnest sliver
+    small = merge_split_beats([_beat(0, 20, 50, 1.0, 1.0, 0.4), _beat(50, 55, 85, 0.7, 1.0, 0.85),
+                               _beat(85, 105, 135, 1.0, 1.0, 0.4)])  # strokes 0.6 and 0.15 (e.g. cm^2 or a 0-1 curve)
+    assert len(small) == 2
+    two = merge_split_beats([_beat(0, 20, 50, 1.0), _beat(50, 55, 85, 0.7, 100.0, 95.0)])
+    assert len(two) == 1 and two[0].next_ed_frame == 85
