@@ -82,7 +82,7 @@ def sample_batch(pools: dict, classes: tuple[str, ...], n: int, rng: np.random.G
         sources = list(pools[view].values())
         src = sources[int(rng.integers(len(sources)))]
         x = src[int(rng.integers(len(src)))]
-        xs.append(augment(clinical_view_export(x, rng) if rng.random() < export_p else x, rng))
+        xs.append(augment(clinical_view_export(x, rng) if export_p > 0 and rng.random() < export_p else x, rng))
         ys.append(CLASSES.index(view))
     return np.stack(xs)[:, None], np.asarray(ys, np.int64)
 
