@@ -6,6 +6,7 @@ beats are built by hand (50 Hz frames, RR in seconds) so that a value sits exact
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from app.analysis.beat_trust import (
@@ -13,10 +14,12 @@ from app.analysis.beat_trust import (
     MAX_RR_S,
     MIN_RR_S,
     SYSTOLE_S,
+    BeatSummary,
     judge_beats,
     merge_split_beats,
     strain_events,
     summarise_beats,
+    without_split_pairs,
 )
 from app.analysis.beats import Beat
 
@@ -147,3 +150,11 @@ def test_a_sliver_is_found_in_any_unit_with_no_stroke_at_all_and_in_a_clip_of_tw
     assert len(small) == 2
     two = merge_split_beats([_beat(0, 20, 50, 1.0), _beat(50, 55, 85, 0.7, 100.0, 95.0)])
     assert len(two) == 1 and two[0].next_ed_frame == 85
+
+
+def test_an_untimed_recording_keeps_its_events_and_a_summary_without_an_es_has_no_stroke():
+    curve = np.array([100.0, 60.0, 40.0, 90.0, 100.0, 95.0, 98.0, 60.0, 40.0, 100.0])
+    assert without_split_pairs(curve, [0, 4, 6], [2, 5, 8], None) == ((0, 4, 6), (2, 5, 8))
+    assert BeatSummary((), 100.0, None, None, None).stroke_value is None
+    assert BeatSummary((), None, 40.0, None, None).stroke_value is None
+    assert BeatSummary((), 100.0, 40.0, 60.0, None).stroke_value == 60.0
