@@ -1,7 +1,8 @@
 """The beat rules at their exact bounds (app/analysis/beat_trust.py): which beats an EF rests on.
 
-Each bound is inclusive where its docstring says "within" or "at most" and exclusive where it says "under"; the
-beats are built by hand (50 Hz frames, RR in seconds) so that a value sits exactly on a bound or just past it.
+Each bound is inclusive where its docstring says "within" or "at most" and exclusive where it says "under". The
+beats are built by hand, frame indices and RR (seconds) set each on its own, so that a value sits exactly on a bound
+or just past it (a systole is timed as its share of the beat's frames times the RR).
 """
 
 from __future__ import annotations
