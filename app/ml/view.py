@@ -100,6 +100,19 @@ def predict_inputs(net, inputs: np.ndarray, device) -> np.ndarray:
         return torch.softmax(net(x).float(), 1).cpu().numpy()
 
 
+def view_inputs(recording: Recording, size_px: int, n_frames: int = DEFAULT_FRAMES,
+                slice_index: int = 0) -> tuple[np.ndarray, tuple[int, ...]]:
+    """((k, S, S) float32 network inputs, the k frame indices): up to n_frames evenly spaced frames of a slice,
+    each cropped to the sector and resized (frame_to_input)."""
+    shape = recording.slice_frames(slice_index).shape
+    if len(shape) != 3 or shape[0] == 0:
+        raise ValueError(f"expected (T, H, W) frames, got {shape}")
+    used = pick_frames(shape[0], n_frames)
+    sector = recording.sector_mask
+    frames = [frame_to_input(recording.frames_unit(slice_index, frames=t), sector, size_px) for t in used]
+    return np.stack(frames), used
+
+
 def classify_view(recording: Recording, n_frames: int = DEFAULT_FRAMES, device=None,
                   slice_index: int = 0) -> ViewPrediction:
     """Mean class probabilities over up to n_frames evenly spaced frames (WeightsError without a model)."""
@@ -108,13 +121,7 @@ def classify_view(recording: Recording, n_frames: int = DEFAULT_FRAMES, device=N
 
     device = device if device is not None else choose_device()
     net, card = _load(str(device))
-    size = int(card.preprocessing.input_size_px or 96)
-    shape = recording.slice_frames(slice_index).shape
-    if len(shape) != 3 or shape[0] == 0:
-        raise ValueError(f"expected (T, H, W) frames, got {shape}")
-    used = pick_frames(shape[0], n_frames)
-    sector = recording.sector_mask
-    inputs = np.stack([frame_to_input(recording.frames_unit(slice_index, frames=t), sector, size) for t in used])
+    inputs, used = view_inputs(recording, int(card.preprocessing.input_size_px or 96), n_frames, slice_index)
     mean = predict_inputs(net, inputs, device).mean(0)
     best = int(mean.argmax())
     data = dict(card.flag("data_by_view", {}))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.ml.view import frame_to_input, pick_frames, predict_inputs
+from app.ml.view import predict_inputs, view_inputs
 from lab.training.view_data import (
     APICAL,
     OTHER_KINDS,
@@ -36,12 +36,10 @@ EXPORT_SEED = 91000
 
 
 def recording_inputs(path: Path, size_px: int) -> np.ndarray:
-    """(k, S, S): the frames classify_view would show the network for the recording at path."""
+    """(k, S, S): the frames classify_view shows the network for the recording at path."""
     from app.data.readers import load_recording
 
-    rec = load_recording(path)
-    frames = rec.frames_unit()
-    return np.stack([frame_to_input(frames[t], rec.sector_mask, size_px) for t in pick_frames(len(frames))])
+    return view_inputs(load_recording(path), size_px)[0]
 
 
 def heldout_sets(size_px: int, n_clips: int = 6, frames_per_clip: int = 8, camus_root: Path | None = None,
@@ -142,8 +140,7 @@ def real_probes(net, device, size_px: int) -> dict:
         except Exception as exc:  # noqa: BLE001 - a probe that cannot be read is reported, not fatal
             out[path.name] = {"error": str(exc)[:120]}
             continue
-        frames = rec.frames_unit(rec.n_slices // 2 if rec.is_stack else 0)
-        inputs = np.stack([frame_to_input(frames[t], rec.sector_mask, size_px) for t in pick_frames(len(frames))])
+        inputs, _ = view_inputs(rec, size_px, slice_index=rec.n_slices // 2 if rec.is_stack else 0)
         mean = predict_inputs(net, inputs, device).mean(0)
         out[path.name] = {"modality": rec.modality, "expected": "other", "predicted": CLASSES[int(mean.argmax())],
                           "probability": round(float(mean.max()), 4)}
