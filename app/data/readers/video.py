@@ -10,7 +10,9 @@ sample of the colour frames tells a colour Doppler clip (colour_flow.py), whose 
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -85,15 +87,21 @@ class _ColourSample:
         return colour_flow.off_grey_map(np.stack(self.frames)) if self.frames else None
 
 
+def _decoded(capture) -> Iterator[np.ndarray]:
+    """The video's frames as the decoder gives them (BGR, or grey), until it stops."""
+    while True:
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            return
+        yield frame
+
+
 def _read_frames(capture, path: Path, colour: _ColourSample) -> list[np.ndarray]:
     import cv2
 
     limit = limits.max_load_bytes()
     frames: list[np.ndarray] = []
-    while True:
-        ok, frame = capture.read()
-        if not ok or frame is None:
-            break
+    for frame in _decoded(capture):
         if frame.ndim == 3:
             colour.offer(len(frames), frame)
         grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
@@ -152,13 +160,14 @@ def _display_colours(path: Path, shape: tuple[int, ...], mask: np.ndarray | None
     capture = _open(path)
     try:
         frames: list[np.ndarray] = []
-        while len(frames) < shape[0]:
-            ok, frame = capture.read()
-            if not ok or frame is None or frame.shape[:2] != shape[1:] or frame.ndim != 3:
+        for frame in itertools.islice(_decoded(capture), shape[0]):
+            if frame.shape[:2] != shape[1:] or frame.ndim != 3:
                 return None
             frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
     finally:
         capture.release()
+    if len(frames) < shape[0]:
+        return None
     return apply_mask(np.stack(frames), mask)  # black outside the sector, as the grey frames
 
 
