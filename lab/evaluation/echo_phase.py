@@ -122,7 +122,8 @@ def phase_figures(rows: list[PhaseRow]) -> dict:
 # normal EF read low (lab/notes/echo_clip_ef.md, session 46). Banded by the expert's EF, the expert's own tracing
 # variability alone makes the low band read high and the high band low (regression to the mean); banded by our EF, as
 # the reader of a report sees it, that part goes (session 50). Both are reported, with both regression slopes.
-EF_BANDS_PCT = (("ef_lt40", 0.0, 40.0), ("ef_40_49", 40.0, 50.0), ("ef_ge50", 50.0, 1000.0))
+EF_BANDS_PCT = (("lt40", 0.0, 40.0), ("40_49", 40.0, 50.0), ("ge50", 50.0, 1000.0))
+BANDED_BY = ("ef", "ours")  # column prefixes: banded by the expert's EF, by ours
 
 
 def ef_by_band(rows: list[PhaseRow]) -> dict:
@@ -133,10 +134,10 @@ def ef_by_band(rows: list[PhaseRow]) -> dict:
     ours = np.array([r.ef_pct for r in rows])
     ref = np.array([r.ref_ef_pct for r in rows])
     out: dict = {}
-    for prefix, by in (("", ref), ("ours_", ours)):
+    for prefix, by in zip(BANDED_BY, (ref, ours), strict=True):
         for key, lo, hi in EF_BANDS_PCT:
             err = (ours - ref)[(by >= lo) & (by < hi)]
-            name = prefix + (key if not prefix else key.removeprefix("ef_"))
+            name = f"{prefix}_{key}"
             out[f"{name}_n"] = int(err.size)
             if err.size:
                 out[f"{name}_bias"] = round(float(err.mean()), 2)
@@ -159,9 +160,12 @@ PHASE_COLUMNS = ("area_ratio_ed", "area_ratio_es", "es_ed_area_vs_expert", "vol_
                  "phase_n", "phase_gross_n")
 
 
-BAND_COLUMNS = tuple(f"{key}_{part}" for key, _, _ in EF_BANDS_PCT for part in ("n", "bias", "mae")) + ("ef_slope",)
-OUR_BAND_COLUMNS = tuple(f"ours_{key.removeprefix('ef_')}_{part}" for key, _, _ in EF_BANDS_PCT
-                         for part in ("n", "bias", "mae")) + ("ef_slope_expert_on_ours",)
+def _band_columns(prefix: str, slope: str) -> tuple[str, ...]:
+    return tuple(f"{prefix}_{key}_{part}" for key, _, _ in EF_BANDS_PCT for part in ("n", "bias", "mae")) + (slope,)
+
+
+BAND_COLUMNS = _band_columns("ef", "ef_slope")
+OUR_BAND_COLUMNS = _band_columns("ours", "ef_slope_expert_on_ours")
 
 
 def format_phase_table(results: dict) -> str:
