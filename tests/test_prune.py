@@ -134,3 +134,47 @@ def test_every_class_keeps_a_channel_the_head_reads_in_its_favour():
     state = prune_state(wide.state_dict(), WIDE, NARROW)
     assert (state["decoder.head.weight"].flatten(1)[3] > 0).any()
     assert torch.equal(state["decoder.blocks.1.conv2.1.weight"][0], last_bn.weight[1])
+
+
+def _clip_cache(path, size, n_frames=6):
+    """An echo_clip_data cache of one clip with n_frames // 2 beats (ED, ES) of noise frames."""
+    frames = np.random.default_rng(3).integers(0, 256, (n_frames // 2, 2, size, size), dtype=np.uint8)
+    np.savez_compressed(path, names=np.array(["clip.avi"]), ef=np.array([60.0]), pixel_hw=np.array([[1.0, 1.0]]),
+                        counts=np.array([len(frames)]), frames=frames)
+    return path
+
+
+def test_a_narrow_per_frame_net_learns_the_teachers_probabilities_on_unlabelled_clinical_frames_too(
+        tmp_path, monkeypatch):
+    from lab.training import losses
+
+    data = _fake_camus(tmp_path / "camus")
+    wide_args = [a if a != "temporal" else "base" for a in _args(tmp_path, data, "temporal", 2)]
+    assert echo_seg.main(wide_args) == 0
+    cache = _clip_cache(tmp_path / "beats.npz", 32)
+    narrow_args = [a if a != "4,8,8" else "2,4,8" for a in wide_args]
+    args = echo_seg.build_parser().parse_args(
+        narrow_args + ["--run", "narrow", "--init-from", "echo_seg_base", "--model-name", "echo_seg_fast",
+                       "--distill-from", "echo_seg_base", "--distill-clips", str(cache), "--distill-clip-frames", "3",
+                       "--no-bf16"])
+    trainer = echo_seg.Trainer(args, [])
+    assert trainer.teacher is not None and trainer.clip_frames.shape == (6, 32, 32)
+    seen = []
+    real = losses.distillation_loss
+    monkeypatch.setattr(losses, "distillation_loss", lambda s, t: seen.append((s.shape, t.shape)) or real(s, t))
+    assert np.isfinite(trainer.train_step())
+    assert seen == [((2 + 3, 4, 32, 32), (2 + 3, 4, 32, 32))]  # the labelled batch and 3 clinical frames
+    batch = trainer.clip_distill_batch()
+    assert batch.shape == (3, 32, 32) and batch.dtype == np.float32 and 0.0 <= batch.min() and batch.max() <= 1.0
+    trainer.run()
+    meta = read_metadata("echo_seg_fast", tmp_path / "models")
+    assert meta["distilled_from"] == "echo_seg_base" and "distillation from echo_seg_base" in meta["loss"]
+    assert "6 ED/ES frames of clinical clips" in meta["training_data"]
+
+
+def test_clinical_frames_for_distillation_need_a_teacher(tmp_path):
+    data = _fake_camus(tmp_path / "camus")
+    args = [a if a != "temporal" else "base" for a in _args(tmp_path, data, "temporal", 2)]
+    cache = _clip_cache(tmp_path / "beats.npz", 32)
+    with pytest.raises(SystemExit, match="--distill-from"):
+        echo_seg.Trainer(echo_seg.build_parser().parse_args(args + ["--distill-clips", str(cache)]), [])

@@ -52,7 +52,7 @@ def load_clip_beats(root: Path, events_json: Path, size: int, cache: Path | None
     """Every clip of an `evaluate echo-clips --json` run with trusted beats, read from `root`; cached in `cache`
     (an .npz) when given."""
     if cache is not None and cache.is_file():
-        return _read_cache(cache)
+        return read_cache(cache)
     from lab.evaluation.echo_clips import read_scores
 
     out = []
@@ -68,7 +68,7 @@ def load_clip_beats(root: Path, events_json: Path, size: int, cache: Path | None
     return out
 
 
-def _read_cache(path: Path) -> list[ClipBeats]:
+def read_cache(path: Path) -> list[ClipBeats]:
     with np.load(path) as z:
         starts = np.concatenate([[0], np.cumsum(z["counts"])])
         return [ClipBeats(str(n), float(ef), z["frames"][starts[i]:starts[i + 1]], tuple(float(v) for v in hw))

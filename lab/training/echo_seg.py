@@ -82,9 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "other CPUs, where emulated bf16 is several times slower; app/ml/device.use_bf16)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--distill-from", type=str, default=None,
-                   help="temporal: a published model (e.g. echo_seg_temporal) whose probabilities the net also learns "
-                        "in every frame (knowledge distillation; for a narrower net pruned from it)")
+                   help="a published model (e.g. echo_seg_temporal, echo_seg_base) whose probabilities the net also "
+                        "learns in every frame (knowledge distillation; for a narrower net pruned from it)")
     p.add_argument("--distill-weight", type=float, default=0.5, help="weight of the distillation loss")
+    p.add_argument("--distill-clips", type=Path, default=None, metavar="NPZ",
+                   help="base, with --distill-from: clinical clips' beat frames (the npz cache of "
+                        "lab.training.echo_clip_data, e.g. a pack's beats.npz) shown unlabelled in every batch, the "
+                        "teacher's probabilities their only target")
+    p.add_argument("--distill-clip-frames", type=int, default=4, help="frames of --distill-clips per step")
     p.add_argument(
         "--temporal-weight",
         type=float,
@@ -221,7 +226,8 @@ class Trainer:
             self.sequences = SequenceBank.build(self.train, cache_dir=self._ckpt_path().parent, rng=self.rng)
             self.holdout_sequences = SequenceBank.build(self.holdout, cache_dir=self._ckpt_path().parent, eager=True)
         self._resume_or_init()
-        self.teacher = self._load_teacher() if args.distill_from and args.arch in SEQUENCE_ARCHS else None
+        self.teacher = self._load_teacher() if args.distill_from else None
+        self.clip_frames = self._load_distill_clips()
 
     # -- state ---------------------------------------------------------------------------------
     def _ckpt_path(self) -> Path:
@@ -296,13 +302,46 @@ class Trainer:
 
     def _load_teacher(self):
         """The published model to distil from, frozen, in eval mode (BatchNorm on its running statistics)."""
-        from app.ml.weights import load_model
+        from app.ml.weights import load_model, model_available
 
-        teacher = load_model(self.args.distill_from, self.device, root=self.args.models_root)
+        root = self.args.models_root
+        if root is not None and not model_available(self.args.distill_from, root):
+            root = None  # a staging --models-root learns from the published model of that name
+        teacher = load_model(self.args.distill_from, self.device, root=root)
         teacher = teacher.float().eval().requires_grad_(False)
         self.meta["distilled_from"] = self.args.distill_from
         print(f"distilling from {self.args.distill_from} (weight {self.args.distill_weight})", flush=True)
         return teacher
+
+    def _load_distill_clips(self) -> np.ndarray | None:
+        """(N, S, S) uint8 frames of --distill-clips (every beat's ED and ES), or None."""
+        if self.args.distill_clips is None:
+            return None
+        if self.teacher is None or self.args.arch != "base":
+            raise SystemExit("--distill-clips needs --arch base and --distill-from")
+        from lab.training.echo_clip_data import read_cache
+
+        if not self.args.distill_clips.is_file():
+            raise SystemExit(f"--distill-clips {self.args.distill_clips}: no such file")
+        clips = read_cache(self.args.distill_clips)
+        frames = np.concatenate([c.frames.reshape(-1, *c.frames.shape[2:]) for c in clips])
+        if frames.shape[1:] != (self.args.size, self.args.size):
+            raise SystemExit(f"--distill-clips: frames of {frames.shape[1:]} px, the network takes {self.args.size}")
+        print(f"distilling on {len(frames)} frames of {len(clips)} clinical clips too", flush=True)
+        return frames
+
+    def clip_distill_batch(self) -> np.ndarray:
+        """(M, S, S) float32: --distill-clip-frames random clinical frames through a random gain and gamma (M = 0
+        without --distill-clips)."""
+        if self.clip_frames is None:
+            return np.zeros((0, self.args.size, self.args.size), np.float32)
+        pick = self.rng.choice(len(self.clip_frames), size=min(self.args.distill_clip_frames, len(self.clip_frames)),
+                               replace=False)
+        out = []
+        for i in pick:
+            gamma, gain = np.exp(self.rng.normal(0.0, 0.15)), self.rng.uniform(0.85, 1.15)
+            out.append(np.clip(gain * (self.clip_frames[i].astype(np.float32) / 255.0) ** gamma, 0.0, 1.0))
+        return np.stack(out).astype(np.float32)
 
     def _prunable(self, source: dict) -> bool:
         """True when `source` is the same architecture with at least as many filters at every level."""
@@ -362,8 +401,14 @@ class Trainer:
 
         if self.sequences is None:
             frames, labels = self.base_frames()
-            logits = self.model(make_input(torch.from_numpy(frames)).to(self.device)).float()
-            loss = self.base_loss(logits, labels)
+            unlabelled = self.clip_distill_batch()
+            x = make_input(torch.from_numpy(np.concatenate([frames, unlabelled]))).to(self.device)
+            logits = self.model(x).float()
+            loss = self.base_loss(logits[:len(frames)], labels)
+            if self.teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = self.teacher(x).float()
+                loss = loss + self.args.distill_weight * distillation_loss(logits, teacher_logits)
         else:
             use_phantom = self.phantoms is not None and self.rng.random() < self.args.phantom_fraction
             if use_phantom:
@@ -501,7 +546,11 @@ class Trainer:
                     f"{self.args.boundary_classes})" if self.args.boundary_weight > 0 else "")
         if self.args.arch == "base":
             area = f" + {self.args.area_weight:g} x relative LV area loss" if self.args.area_weight > 0 else ""
-            return "soft Dice + cross-entropy" + boundary + area
+            clips = "" if self.clip_frames is None else \
+                f", {self.args.distill_clip_frames} unlabelled clinical frames a step"
+            distill = "" if self.teacher is None else \
+                f" + {self.args.distill_weight:g} x distillation from {self.args.distill_from} (every frame{clips})"
+            return "soft Dice + cross-entropy" + boundary + area + distill
         seg = (
             f"(Dice + BCE per class + {VIEW_WEIGHT:g} x view cross-entropy{boundary})"
             if self.args.arch == "aggregation"
@@ -522,6 +571,9 @@ class Trainer:
         if self.phantoms is not None:
             text += (f"; {len(self.phantoms.frames)} {self.phantoms.description}, "
                      f"{self.args.phantom_fraction:.0%} of {'steps' if self.sequences is not None else 'frames'}")
+        if self.clip_frames is not None:
+            text += (f"; {len(self.clip_frames)} ED/ES frames of clinical clips ({self.args.distill_clips.name}), "
+                     f"unlabelled: the teacher's probabilities only")
         if self.args.clinical_augment > 0:
             text += (f"; {self.args.clinical_augment:.0%} of clips degraded as clinical exports (lab.data.degrade: "
                      "64-160 px, blur, MJPEG/MPEG-4, gain, contrast, depth cut)")
