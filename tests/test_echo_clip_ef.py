@@ -56,6 +56,13 @@ def test_disk_volumes_are_the_pipelines_and_nan_without_an_lv():
     assert anisotropic[0] > 1.5 * v[0]  # rows twice as long: a longer ventricle
 
 
+def test_the_clip_ef_fine_tune_refuses_to_distil_rather_than_ignore_a_teacher(tmp_path):
+    for extra in (["--distill-from", "echo_seg_base"], ["--distill-clips", str(tmp_path / "beats.npz")]):
+        args = echo_clip_ef.parser().parse_args(["--events", str(tmp_path / "e.json"), *extra])
+        with pytest.raises(SystemExit, match="does not distil"):
+            echo_clip_ef.ClipEfTrainer(args, [])
+
+
 def test_clip_folds_split_every_clip_once_and_the_same_way_each_time():
     names = [f"clip{i:02d}.avi" for i in range(11)]
     folds = clip_folds(names, 3)

@@ -116,6 +116,8 @@ class ClipEfTrainer(Trainer):
 
         if args.arch != "base":
             raise SystemExit("train echo-clip-ef fine-tunes the per-frame U-Net: --arch base")
+        if args.distill_from or args.distill_clips:
+            raise SystemExit("train echo-clip-ef does not distil: train a student with train echo-seg")
         super().__init__(args, argv)
         clips = load_clip_beats(args.clips, args.events, args.size, args.clip_cache)
         self.fold = ""
