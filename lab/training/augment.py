@@ -15,6 +15,13 @@ from lab.data.degrade import degrade_clip, labels_after_resize, random_degradati
 CLINICAL_SIZES_PX = (64, 80, 96, 112, 112, 128, 160)  # the squares a clip passes through (clinical: 112)
 
 
+def gain_gamma(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """0..1 frames through one random gamma and gain, all alike (a beat's ED and ES keep their EF), clipped to 0..1."""
+    gamma, gain = np.exp(rng.normal(0.0, 0.15)), rng.uniform(0.85, 1.15)
+    out: np.ndarray = np.clip(gain * frames ** gamma, 0.0, 1.0)
+    return out
+
+
 def clinical(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
     """The clip through a random clinical export (lab.data.degrade.random_degradation at a size from
     CLINICAL_SIZES_PX) and back to its own S x S grid (bilinear, as inference resizes a small clip up); labels

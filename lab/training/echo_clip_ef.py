@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from app.ml.inference import make_input
+from lab.training.augment import gain_gamma
 from lab.training.echo_seg import Trainer, build_parser
 
 DEFAULT_CLIPS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echonet_clips"
@@ -182,8 +183,7 @@ class ClipEfTrainer(Trainer):
         for i in pick:
             clip = self.clips[int(i)]
             beat = clip.frames[int(self.rng.integers(len(clip.frames)))].astype(np.float32) / 255.0
-            gamma, gain = np.exp(self.rng.normal(0.0, 0.15)), self.rng.uniform(0.85, 1.15)
-            frames.append(np.clip(gain * beat ** gamma, 0.0, 1.0))
+            frames.append(gain_gamma(beat, self.rng))
             pixel_hw += [clip.pixel_hw, clip.pixel_hw]
             ef.append(clip.ef_pct)
         return np.concatenate(frames), np.asarray(pixel_hw), np.asarray(ef, dtype=np.float32)
@@ -195,8 +195,7 @@ class ClipEfTrainer(Trainer):
         pick = self.rng.choice(usable, size=min(self.args.camus_ef_pairs, len(usable)), replace=False)
         frames = []
         for i in pick:
-            gamma, gain = np.exp(self.rng.normal(0.0, 0.15)), self.rng.uniform(0.85, 1.15)
-            frames.append(np.clip(gain * self.train.images[i] ** gamma, 0.0, 1.0))
+            frames.append(gain_gamma(self.train.images[i], self.rng))
         return np.concatenate(frames).astype(np.float32), np.ones((2 * len(pick), 2)), self.camus_ef[pick].astype(
             np.float32)
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from app.ml.device import cpu_autocast, use_bf16
 from app.ml.inference import make_input
-from lab.training.augment import augment
+from lab.training.augment import augment, gain_gamma
 from lab.training.camus_data import DEFAULT_ROOT, CamusArrays, load_split
 from lab.training.checkpoint import TrainingClock
 
@@ -337,10 +337,7 @@ class Trainer:
             return np.zeros((0, self.args.size, self.args.size), np.float32)
         pick = self.rng.choice(len(self.clip_frames), size=min(self.args.distill_clip_frames, len(self.clip_frames)),
                                replace=False)
-        out = []
-        for i in pick:
-            gamma, gain = np.exp(self.rng.normal(0.0, 0.15)), self.rng.uniform(0.85, 1.15)
-            out.append(np.clip(gain * (self.clip_frames[i].astype(np.float32) / 255.0) ** gamma, 0.0, 1.0))
+        out = [gain_gamma(self.clip_frames[i].astype(np.float32) / 255.0, self.rng) for i in pick]
         return np.stack(out).astype(np.float32)
 
     def _prunable(self, source: dict) -> bool:
