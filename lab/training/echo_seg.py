@@ -262,9 +262,8 @@ class Trainer:
         from app.ml.weights import WEIGHTS_FILE, model_available, model_dir
         from lab.model_notes import read_metadata
 
-        root, name = self.args.models_root, self.args.init_from
-        if root is not None and not model_available(name, root) and model_available(name):
-            root = None  # a staging --models-root starts from the published model of that name
+        name = self.args.init_from
+        root = self._root_holding(name)
         if not model_available(name, root):
             print(f"no model '{name}' to initialise from; training from scratch", flush=True)
             return
@@ -300,14 +299,19 @@ class Trainer:
             self.history.append(metrics)
             print("baseline " + " ".join(f"{k}={v:.4f}" for k, v in metrics.items()), flush=True)
 
-    def _load_teacher(self):
-        """The published model to distil from, frozen, in eval mode (BatchNorm on its running statistics)."""
-        from app.ml.weights import load_model, model_available
+    def _root_holding(self, name: str) -> Path | None:
+        """--models-root, or None (the published models) when a staging --models-root does not hold `name`: a
+        staging run starts from, and learns from, the published model of that name."""
+        from app.ml.weights import model_available
 
         root = self.args.models_root
-        if root is not None and not model_available(self.args.distill_from, root):
-            root = None  # a staging --models-root learns from the published model of that name
-        teacher = load_model(self.args.distill_from, self.device, root=root)
+        return None if root is not None and not model_available(name, root) else root
+
+    def _load_teacher(self):
+        """The published model to distil from, frozen, in eval mode (BatchNorm on its running statistics)."""
+        from app.ml.weights import load_model
+
+        teacher = load_model(self.args.distill_from, self.device, root=self._root_holding(self.args.distill_from))
         teacher = teacher.float().eval().requires_grad_(False)
         self.meta["distilled_from"] = self.args.distill_from
         print(f"distilling from {self.args.distill_from} (weight {self.args.distill_weight})", flush=True)
