@@ -165,3 +165,37 @@ def test_camus_pairs_join_the_ef_loss_against_their_expert_masks_ef(events, tmp_
     from lab.model_notes import read_metadata
 
     assert "2 CAMUS training ED/ES pairs per step" in read_metadata("echo_seg_base", tmp_path / "models")["loss"]
+
+
+@pytest.mark.shared
+def test_pseudo_labels_come_from_the_training_clips_and_the_teacher_resumes_with_the_run(events, tmp_path):
+    """--pseudo-weight: the mean teacher labels frames of the clips the fold trains on; its average is kept in the
+    checkpoint and resumed; the CAMUS batches are drawn as without it."""
+    root, path = events
+    data = _fake_camus(tmp_path / "camus")
+    argv = ["--data", str(data), "--size", "32", "--channels", "4,8,8", "--steps", "2", "--batch", "2",
+            "--holdout", "1", "--checkpoint-root", str(tmp_path / "ckpt"), "--models-root", str(tmp_path / "models"),
+            "--phantom-clips", "0", "--threads", "1", "--no-bf16", "--clips", str(root), "--events", str(path),
+            "--clips-per-step", "1"]
+    plain = echo_clip_ef.ClipEfTrainer(echo_clip_ef.parser().parse_args(argv), argv)
+    with_pl = argv + ["--pseudo-weight", "0.5", "--pseudo-frames", "3", "--ema-decay", "0.5"]
+    trainer = echo_clip_ef.ClipEfTrainer(echo_clip_ef.parser().parse_args(with_pl), with_pl)
+    assert plain.mean_teacher is None and len(plain.pseudo_batch()[0]) == 0
+    pool = np.concatenate([c.frames.reshape(-1, 32, 32) for c in trainer.clips])
+    assert np.array_equal(trainer.mean_teacher.pool, pool) and len(pool) == 6  # 3 beats' ED and ES
+    frames, labels = trainer.pseudo_batch()
+    assert frames.shape == (3, 32, 32) and labels.shape == (3, 32, 32) and labels.dtype == np.int64
+    for a, b in zip(plain.base_frames(), trainer.base_frames(), strict=True):
+        assert np.array_equal(a, b)
+    trainer.run()
+    assert trainer.pseudo_terms and np.all(np.isfinite(trainer.pseudo_terms))
+    saved = {k: v.clone() for k, v in trainer.mean_teacher.state_dict().items()}
+    student = trainer.model.state_dict()
+    assert any(not torch.equal(saved[k], student[k]) for k in saved)  # an average, not the student
+    more = with_pl[:with_pl.index("--steps") + 1] + ["3"] + with_pl[with_pl.index("--steps") + 2:]
+    resumed = echo_clip_ef.ClipEfTrainer(echo_clip_ef.parser().parse_args(more), more)
+    assert resumed.step == 2
+    assert all(torch.equal(saved[k], v) for k, v in resumed.mean_teacher.state_dict().items())
+    from lab.model_notes import read_metadata
+
+    assert "mean teacher" in read_metadata("echo_seg_base", tmp_path / "models")["loss"]

@@ -33,6 +33,18 @@ def clinical(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
     return out.astype(np.float32) / 255.0, labels_after_resize(labels, d, size).astype(labels.dtype)
 
 
+def augment_each(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator, augment_fn=None):
+    """Each (S, S) frame and its label through its own draw of `augment_fn` (default `augment`; the geometry moves
+    both): (N, S, S) float32 and (N, S, S) int64."""
+    augment_fn = augment_fn or augment
+    out_frames, out_labels = [], []
+    for frame, label in zip(frames, labels, strict=True):
+        f, lb = augment_fn(frame[None], label[None], rng)
+        out_frames.append(f[0])
+        out_labels.append(lb[0])
+    return np.stack(out_frames).astype(np.float32), np.stack(out_labels).astype(np.int64)
+
+
 def augment(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator, p: float = 0.5,
             clinical_p: float = 0.0):
     """(T, S, S) float32 + (T, S, S) uint8 -> augmented copies; each augmentation with probability p, the

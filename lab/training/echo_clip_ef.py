@@ -49,6 +49,11 @@ def parser():
                         "expert masks (0: clips only). The clips are all normal EF; CAMUS' pairs span reduced EFs "
                         "too. Tried with 4: the training patients' EF fits far better, CAMUS valid's does not "
                         "(lab/notes/echo_clip_ef.md, session 46)")
+    p.add_argument("--pseudo-weight", type=float, default=0.0, metavar="W",
+                   help="weight of the clips' own frames labelled by a mean teacher (lab.training.mean_teacher) and "
+                        "learnt through the training augmentations; 0: off")
+    p.add_argument("--pseudo-frames", type=int, default=8, help="training clips' frames per step (--pseudo-weight)")
+    p.add_argument("--ema-decay", type=float, default=0.99, help="the mean teacher's decay per step (--pseudo-weight)")
     return p
 
 
@@ -129,7 +134,34 @@ class ClipEfTrainer(Trainer):
         self.clips = clips
         self.ef_terms: list[float] = []
         self.camus_ef = self._camus_pair_efs() if args.camus_ef_pairs > 0 else np.zeros(0)
+        self.mean_teacher, self.pseudo_terms = self._mean_teacher(), []
         print(f"{len(clips)} clinical clips, {sum(len(c.frames) for c in clips)} beats", flush=True)
+
+    def _mean_teacher(self):
+        """The EMA teacher of --pseudo-weight over the training clips' beat frames (resumed with the run), or
+        None; its own random stream, so that the CAMUS and EF batches are drawn as in a run without it."""
+        if self.args.pseudo_weight <= 0:
+            return None
+        from lab.training.checkpoint import load_checkpoint
+        from lab.training.mean_teacher import EmaTeacher
+
+        pool = np.concatenate([c.frames.reshape(-1, *c.frames.shape[2:]) for c in self.clips])
+        teacher = EmaTeacher(self.model, self.args.ema_decay, pool, self.args.pseudo_frames,
+                             np.random.default_rng([self.args.seed, 1, self.step]))
+        saved = load_checkpoint(self._ckpt_path()) if self.step > 0 else None
+        if saved is not None and "ema_teacher" in saved:
+            teacher.load_state_dict(saved["ema_teacher"])
+        return teacher
+
+    def checkpoint_extras(self) -> dict:
+        return {} if self.mean_teacher is None else {"ema_teacher": self.mean_teacher.state_dict()}
+
+    def pseudo_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The mean teacher's augmented frames and labels ((M, S, S) float32 and int64; M = 0 without it)."""
+        if self.mean_teacher is None:
+            size = self.args.size
+            return np.zeros((0, size, size), np.float32), np.zeros((0, size, size), np.int64)
+        return self.mean_teacher.batch(self.augment, self.device)
 
     def _camus_pair_efs(self) -> np.ndarray:
         """(N,) the EF of each CAMUS training patient's expert ED/ES masks at the network's size, as the pipeline
@@ -210,11 +242,16 @@ class ClipEfTrainer(Trainer):
 
         frames, labels = self.base_frames()
         clip_frames, pixel_hw, ef = self.ef_batch()
-        x = make_input(torch.from_numpy(np.concatenate([frames, clip_frames]).astype(np.float32))).to(self.device)
-        logits = self.model(x).float()
-        n = len(frames)
+        pseudo_frames, pseudo_labels = self.pseudo_batch()
+        x = make_input(torch.from_numpy(np.concatenate([frames, clip_frames, pseudo_frames]).astype(np.float32)))
+        logits = self.model(x.to(self.device)).float()
+        n, m = len(frames), len(frames) + len(clip_frames)
         loss = self.base_loss(logits[:n], labels)
-        clip_logits = logits[n:]
+        if len(pseudo_frames):
+            term = self.base_loss(logits[m:], pseudo_labels)
+            self.pseudo_terms.append(float(term.detach()))
+            loss = loss + self.args.pseudo_weight * term
+        clip_logits = logits[n:m]
         hard = disk_volumes(clip_logits.argmax(1).cpu().numpy().astype(np.uint8), pixel_hw)
         ok = np.isfinite(hard).reshape(-1, 2).all(axis=1) & plausible_beats(hard)
         if ok.any():
@@ -228,8 +265,11 @@ class ClipEfTrainer(Trainer):
 
     def train_step(self) -> float:
         loss = super().train_step()
+        if self.mean_teacher is not None:
+            self.mean_teacher.update(self.model)
         if self.step % 25 == 0 and self.ef_terms:
-            print(f"step {self.step} EF loss {np.mean(self.ef_terms[-25:]):.4f} (smooth-L1 of the EF fraction)",
+            pseudo = f", pseudo-label loss {np.mean(self.pseudo_terms[-25:]):.4f}" if self.pseudo_terms else ""
+            print(f"step {self.step} EF loss {np.mean(self.ef_terms[-25:]):.4f} (smooth-L1 of the EF fraction){pseudo}",
                   flush=True)
         return loss
 
@@ -238,7 +278,10 @@ class ClipEfTrainer(Trainer):
                 f"{self.args.clips_per_step} clinical beats per step (soft LV area^{AREA_EXPONENT:g} x the "
                 "argmax mask's disk volume) against the echocardiographer's EF, beats of a trustable EF only"
                 + (f", and of {self.args.camus_ef_pairs} CAMUS training ED/ES pairs per step against their expert "
-                   "masks' EF" if self.args.camus_ef_pairs > 0 else ""))
+                   "masks' EF" if self.args.camus_ef_pairs > 0 else "")
+                + (f"; + {self.args.pseudo_weight:g} x the same Dice + cross-entropy on {self.args.pseudo_frames} "
+                   "training clips' frames per step labelled by a mean teacher (EMA of the weights, decay "
+                   f"{self.args.ema_decay:g}) and augmented as the CAMUS frames" if self.mean_teacher else ""))
 
     def _data_description(self) -> str:
         return (super()._data_description() + f"; {len(self.clips)} EchoNet-Dynamic clinical A4C clips "

@@ -27,7 +27,7 @@ import numpy as np
 
 from app.ml.device import cpu_autocast, use_bf16
 from app.ml.inference import make_input
-from lab.training.augment import augment, gain_gamma
+from lab.training.augment import augment, augment_each, gain_gamma
 from lab.training.camus_data import DEFAULT_ROOT, CamusArrays, load_split
 from lab.training.checkpoint import TrainingClock
 
@@ -155,12 +155,7 @@ def base_batch(train: CamusArrays, batch: int, rng: np.random.Generator, augment
     """Random augmented single frames -> numpy (B, S, S) float32, (B, S, S) int64."""
     idx = rng.integers(0, len(train.patients), batch)
     phase = rng.integers(0, 2, batch)
-    frames, labels = [], []
-    for i, ph in zip(idx, phase, strict=False):
-        f, lb = augment_fn(train.images[i, ph][None], train.labels[i, ph][None], rng)
-        frames.append(f[0])
-        labels.append(lb[0])
-    return np.stack(frames), np.stack(labels).astype(np.int64)
+    return augment_each(train.images[idx, phase], train.labels[idx, phase], rng, augment_fn)
 
 
 def hard_dice_per_class(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -372,7 +367,12 @@ class Trainer:
         save_checkpoint(self._ckpt_path(), {
             "model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
             "best": self.best, "history": self.history, "meta": self.meta, "commands": self.commands,
+            **self.checkpoint_extras(),
         })
+
+    def checkpoint_extras(self) -> dict:
+        """State a subclass keeps in the checkpoint beside the model's and the optimiser's (none here)."""
+        return {}
 
     # -- one step ------------------------------------------------------------------------------
     def _lr(self) -> float:
