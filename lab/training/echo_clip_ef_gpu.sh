@@ -3,11 +3,12 @@
 # then per config and fold the soup of its seeds (lab/training/soup.py). Reads the pack of
 # lab/training/echo_clip_ef_pack.py (folder P, default .gpu); lab/notes/echo_clip_ef.md has the figures.
 # usage (repo root): bash lab/training/echo_clip_ef_gpu.sh STEPS DEADLINE_S OUT [RUN ...]
-#   RUN = config:ef_weight:seed[:area_weight[:geometry[:camus_pairs]]] (default: ef weight 1.0 and 0.3, seeds 0-2, no
+#   RUN = config:ef_weight:seed[:area_weight[:geometry[:camus_pairs[:pseudo_weight]]]] (default: ef weight 1.0 and 0.3, seeds 0-2, no
 #   area term); camus_pairs adds --camus-ef-pairs: CAMUS training ED/ES pairs in the EF loss beside the clips' beats;
 #   area_weight adds --area-weight: the relative LV area of the CAMUS and phantom frames held to their truth while
 #   the clips' EF pulls (the systolic shrink the phantoms showed, lab/notes/echo_clip_ef.md); geometry adds
-#   --phantom-geometry (fixed or varied). OUT gets the soups' U-Nets (weights only) and results.tgz: the logs, with
+#   --phantom-geometry (fixed or varied); pseudo_weight adds --pseudo-weight: the training clips' frames labelled by
+#   a mean teacher (lab/training/mean_teacher.py). OUT gets the soups' U-Nets (weights only) and results.tgz: the logs, with
 #   VOLUMES=N `evaluate volumes --cases N` of each config's all-clips soup (phantoms, exact truth), with LARGE=1 its
 #   `analyze` of the 217-frame phantom at real resolution (benchmarks/pipeline.py's clip, truth EF 58.3 %)
 set -u
@@ -25,13 +26,14 @@ mk_root() {  # every shipped model linked, echo_seg_base = the pre-fine-tune U-N
 }
 names=(); cfgs=()
 for spec in "${RUNS[@]}"; do
-  IFS=: read -r cfg w seed area geom pairs <<< "$spec"; cfgs+=($cfg)
+  IFS=: read -r cfg w seed area geom pairs pseudo <<< "$spec"; cfgs+=($cfg)
   for fold in 0 1 2 3 all; do
     name=${cfg}s${seed}_f$fold; R=$W/$name; mk_root $R; names+=($name)
     extra=(); [ $fold = all ] || extra=(--fold $fold/4)
     [ -n "${area:-}" ] && extra+=(--area-weight $area)
     [ -n "${geom:-}" ] && extra+=(--phantom-geometry $geom)
-    [ -n "${pairs:-}" ] && extra+=(--camus-ef-pairs $pairs)
+    [ -n "${pairs:-}" ] && [ "$pairs" != 0 ] && extra+=(--camus-ef-pairs $pairs)
+    [ -n "${pseudo:-}" ] && extra+=(--pseudo-weight $pseudo)
     timeout $DEADLINE $PY -m app train echo-clip-ef --data $P/data/camus_a4c --clips $P/data/echonet_clips \
       --events $P/events.json --clip-cache $P/beats.npz --init-from echo_seg_base --models-root $R/models \
       --run $name --steps $STEPS --batch 12 --clips-per-step 4 --lr 2e-4 --ef-weight $w --seed $seed \
