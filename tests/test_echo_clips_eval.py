@@ -96,3 +96,30 @@ def test_pooled_folds_are_summarised_together(tmp_path, capsys):
     pooled = json.loads(out.read_text())["summary"]
     assert pooled == summarise(folds[0] + folds[1]) and pooled["n"] == 3
     assert "EF MAE 5.33 pts, bias -4.0" in capsys.readouterr().out
+
+
+def test_two_runs_are_compared_clip_by_clip(tmp_path, capsys):
+    """--compare-with: the MAE change of two runs on the clips both gave an EF, with its bootstrap interval, and
+    the clips that changed most; an unreadable run is one clear line."""
+    from dataclasses import asdict
+
+    def write(name, scores):
+        path = tmp_path / name
+        path.write_text(json.dumps({"summary": summarise(scores),
+                                    "clips": [{**asdict(s), "ef_error": s.ef_error} for s in scores]}))
+        return str(path)
+
+    now = [_score("a", 60.0, 58.0), _score("b", 55.0, 57.0), _score("c", 65.0, 61.0), _score("d", 60.0, None)]
+    before = [_score("a", 60.0, 50.0), _score("b", 55.0, 56.0), _score("c", 65.0, 60.0), _score("d", 60.0, 40.0)]
+    found = echo_clips.clip_agreement(now, before)
+    assert found is not None and found.n_patients == 3  # d has no EF now
+    assert (found.mae, found.previous_mae) == (2.67, 5.33) and (found.n_better, found.n_worse) == (2, 1)
+    assert found.most_changed[0] == ("a", -2.0, -10.0)
+    assert found.mae_change_ci[0] <= -2.67 <= found.mae_change_ci[1]
+    assert echo_clips.main(["--pool", write("now.json", now), "--quiet",
+                            "--compare-with", write("b0.json", before[:2]), write("b1.json", before[2:])]) == 0
+    printed = capsys.readouterr().out
+    assert "echonet_clips" in printed and "2.67" in printed and "a -2.0 / -10.0" in printed
+    with pytest.raises(SystemExit, match="cannot read the clip scores"):
+        echo_clips.main(["--pool", str(tmp_path / "now.json"), "--compare-with", str(tmp_path / "none.json")])
+    assert echo_clips.clip_agreement(now[:2], before[:2]) is None

@@ -237,10 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pool", type=Path, nargs="+", default=None, metavar="JSON",
                    help="run nothing: the summary of the clips of earlier --json runs together (the folds of a "
                         "cross-validation, each scored by the model that did not train on it)")
+    p.add_argument("--compare-with", type=Path, nargs="+", default=None, metavar="JSON",
+                   help="--json runs of another model or code (its folds together): how the clips' EF errors agree "
+                        "clip by clip, with a bootstrap interval of the MAE change (lab.evaluation.patient_agreement)")
     args = p.parse_args(argv)
+    before = [s for path in args.compare_with for s in _read_or_exit(path)] if args.compare_with else None
     if args.pool:
-        scores = [s for path in args.pool for s in read_scores(path)]
-        return _report(scores, args)
+        scores = [s for path in args.pool for s in _read_or_exit(path)]
+        return _report(scores, args, before)
     try:
         refs = read_file_list(args.data)
     except FileNotFoundError as exc:
@@ -251,14 +255,36 @@ def main(argv: list[str] | None = None) -> int:
     refs = refs[: args.limit]
     if not refs:
         raise SystemExit(f"no clip to evaluate in {args.data}")
-    return _report(score_clips(args.data, refs, args.workers), args)
+    return _report(score_clips(args.data, refs, args.workers), args, before)
 
 
-def _report(scores: list[ClipScore], args) -> int:
+def _read_or_exit(path: Path) -> list[ClipScore]:
+    try:
+        return read_scores(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"cannot read the clip scores in {path}: {exc}") from None
+
+
+def clip_agreement(scores: list[ClipScore], before: list[ClipScore]):
+    """The Agreement of two runs' EF errors on the clips both gave an EF (None below 3 such clips)."""
+    from lab.evaluation.patient_agreement import compare
+
+    def errors(runs: list[ClipScore]) -> dict[str, float]:
+        return {s.name: float(s.ef_error) for s in runs if s.ef_error is not None}
+
+    return compare("echonet_clips", "pipeline", "ef_pct", errors(scores), errors(before))
+
+
+def _report(scores: list[ClipScore], args, before: list[ClipScore] | None = None) -> int:
     summary = summarise(scores)
     if not args.quiet:
         print(format_table(scores))
     print(format_summary(summary))
+    if before is not None:
+        from lab.evaluation.patient_agreement import format_agreement
+
+        found = clip_agreement(scores, before)
+        print(format_agreement([found] if found is not None else []))
     if args.json:
         payload = {"summary": summary, "clips": [{**asdict(s), "ef_error": s.ef_error} for s in scores]}
         args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")

@@ -117,10 +117,10 @@ def format_agreement(rows: list[Agreement]) -> str:
         return "== per patient: nothing measured per patient in both runs"
     lines = ["== per patient, this run against the other (errors = ours - reference; MAE change: 95 % bootstrap)",
              f"{'dataset':<26}{'approach':<10}{'quantity':<11}{'n':>4}{'r(errors)':>10}{'MAE now':>9}{'before':>8}"
-             f"{'change 95 %':>17}{'better/worse':>14}  most changed (now / before)"]
+             f"{'change 95 %':>22}{'better/worse':>14}  most changed (now / before)"]
     for a in rows:
         changed = ", ".join(f"{p} {now:+.1f} / {old:+.1f}" for p, now, old in a.most_changed)
         interval = f"{a.mae - a.previous_mae:+.2f} [{a.mae_change_ci[0]:+.2f}, {a.mae_change_ci[1]:+.2f}]"
         lines.append(f"{a.dataset:<26}{a.approach:<10}{a.quantity:<11}{a.n_patients:>4}{a.error_correlation:>10.3f}"
-                     f"{a.mae:>9.2f}{a.previous_mae:>8.2f}{interval:>17}{f'{a.n_better}/{a.n_worse}':>14}  {changed}")
+                     f"{a.mae:>9.2f}{a.previous_mae:>8.2f}{interval:>22}{f'{a.n_better}/{a.n_worse}':>14}  {changed}")
     return "\n".join(lines)
