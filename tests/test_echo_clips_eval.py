@@ -24,6 +24,9 @@ def test_summary_reports_signed_bias_limits_of_agreement_and_placement():
     assert s["n"] == 4 and s["scored"] == 3 and s["no_ef"] == ["d"]
     assert s["ef_mae_pts"] == pytest.approx(np.abs(err).mean(), abs=0.01)
     assert s["ef_bias_pts"] == pytest.approx(err.mean(), abs=0.01)
+    low, high = s["ef_mae_ci95_pts"]  # the clips resampled: from all |-4|... to all |-10|
+    assert 2.0 <= low < s["ef_mae_pts"] < high <= 10.0
+    assert summarise(scores[:2])["ef_mae_ci95_pts"] == [None, None]
     sd = err.std(ddof=1)
     assert s["ef_loa_pts"] == pytest.approx([err.mean() - 1.96 * sd, err.mean() + 1.96 * sd], abs=0.01)
     assert s["within_5_pts"] == pytest.approx(2 / 3, abs=1e-3)
@@ -95,7 +98,7 @@ def test_pooled_folds_are_summarised_together(tmp_path, capsys):
     assert echo_clips.main(["--pool", *paths, "--json", str(out), "--quiet"]) == 0
     pooled = json.loads(out.read_text())["summary"]
     assert pooled == summarise(folds[0] + folds[1]) and pooled["n"] == 3
-    assert "EF MAE 5.33 pts, bias -4.0" in capsys.readouterr().out
+    assert "EF MAE 5.33 pts (95 % interval " in capsys.readouterr().out
 
 
 def test_two_runs_are_compared_clip_by_clip(tmp_path, capsys):

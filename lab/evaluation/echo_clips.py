@@ -37,6 +37,7 @@ from app.workflow.view_step import CONFIDENT_PROBABILITY as CONFIDENT_VIEW
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echonet_clips"
 WITHIN_PTS = 5.0
+BOOTSTRAP_DRAWS = 2000  # the MAE's 95 % interval, clips resampled
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def summarise(scores: list[ClipScore]) -> dict:
     return {
         "n": n, "scored": len(scored), "no_ef": [s.name for s in scores if s.ef_error is None],
         "ef_mae_pts": _r(np.abs(err).mean() if err.size else float("nan")),
+        "ef_mae_ci95_pts": mae_interval(err),
         "ef_bias_pts": _r(bias), "ef_sd_pts": _r(sd),
         "ef_loa_pts": [_r(bias - 1.96 * sd), _r(bias + 1.96 * sd)],
         "ef_r": _r(np.corrcoef(ours, ref)[0, 1] if err.size > 2 else float("nan"), 3),
@@ -179,6 +181,16 @@ def summarise(scores: list[ClipScore]) -> dict:
         "view_warnings": sum(1 for s in scores if s.view and s.view != "a4c" and s.view_probability >= CONFIDENT_VIEW),
         "view_unchecked": sum(1 for s in scores if not s.view),
     }
+
+
+def mae_interval(err: np.ndarray, seed: int = 0) -> list[float | None]:
+    """The bootstrap 95 % interval of the mean absolute error over these clips (clips resampled; None under 3):
+    how far another sample of as many clips could put the same pipeline's MAE."""
+    if err.size < 3:
+        return [None, None]
+    draws = np.random.default_rng(seed).integers(0, err.size, (BOOTSTRAP_DRAWS, err.size))
+    low, high = np.percentile(np.abs(err)[draws].mean(axis=1), [2.5, 97.5])
+    return [_r(low), _r(high)]
 
 
 def read_scores(path: Path) -> list[ClipScore]:
@@ -213,7 +225,9 @@ def format_table(scores: list[ClipScore]) -> str:
 
 
 def format_summary(s: dict) -> str:
-    return (f"clips {s['n']} (EF in {s['scored']}): EF MAE {s['ef_mae_pts']} pts, bias {s['ef_bias_pts']:+} "
+    low, high = s.get("ef_mae_ci95_pts") or (None, None)
+    interval = f" (95 % interval {low} .. {high})" if low is not None else ""
+    return (f"clips {s['n']} (EF in {s['scored']}): EF MAE {s['ef_mae_pts']} pts{interval}, bias {s['ef_bias_pts']:+} "
             f"(SD {s['ef_sd_pts']}, limits of agreement {s['ef_loa_pts'][0]} .. {s['ef_loa_pts'][1]}), "
             f"r {s['ef_r']}, within 5 pts {s['within_5_pts']}\n"
             f"ES area / beat's smallest {s['es_area_over_beat_min']} (median {s['es_area_over_beat_min_median']}, "
