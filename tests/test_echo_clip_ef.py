@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from lab.training import echo_clip_ef  # noqa: E402
+from lab.training import echo_clip_ef, ef_loss  # noqa: E402
 from lab.training.echo_clip_data import clip_beats, clip_folds, load_clip_beats  # noqa: E402
 from tests.analysis_synth import half_ellipse_lv  # noqa: E402
 from tests.test_echo_seg_training import _fake_camus  # noqa: E402
@@ -20,7 +20,7 @@ CLIPS = ("0X108B163EEADDDABC.avi", "0X1154F8CD483D5CD5.avi")
 def test_soft_volumes_have_the_hard_value_and_grow_with_the_soft_area():
     probs = torch.full((2, 8, 8), 0.5, requires_grad=True)
     hard = torch.tensor([100.0, 40.0])
-    v = echo_clip_ef.soft_volumes(probs, hard)
+    v = ef_loss.soft_volumes(probs, hard)
     assert torch.allclose(v, hard)
     v.sum().backward()
     assert (probs.grad > 0).all()
@@ -29,16 +29,16 @@ def test_soft_volumes_have_the_hard_value_and_grow_with_the_soft_area():
 def test_ef_loss_pulls_a_too_large_systolic_cavity_smaller():
     """Our EF 100 * (1 - 60/100) = 40 % against the expert's 60 %: the loss falls when the ES cavity shrinks."""
     probs = torch.full((2, 8, 8), 0.5, requires_grad=True)
-    loss = echo_clip_ef.ef_loss(probs, torch.tensor([100.0, 60.0]), torch.tensor([60.0]))
-    assert float(loss.detach()) == pytest.approx(0.2 - 0.5 * echo_clip_ef.EF_HUBER_PTS / 100, abs=1e-4)
+    loss = ef_loss.ef_loss(probs, torch.tensor([100.0, 60.0]), torch.tensor([60.0]))
+    assert float(loss.detach()) == pytest.approx(0.2 - 0.5 * ef_loss.EF_HUBER_PTS / 100, abs=1e-4)
     loss.backward()
     assert (probs.grad[1] > 0).all() and (probs.grad[0] < 0).all()  # descent: ES area down, ED area up
-    same = echo_clip_ef.ef_loss(probs.detach(), torch.tensor([100.0, 40.0]), torch.tensor([60.0]))
+    same = ef_loss.ef_loss(probs.detach(), torch.tensor([100.0, 40.0]), torch.tensor([60.0]))
     assert float(same) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_only_beats_of_a_trustable_ef_reach_the_ef_loss():
-    from lab.training.echo_clip_ef import plausible_beats
+    from lab.training.ef_loss import plausible_beats
 
     # ED, ES of 4 beats: normal, ED collapsed to a few pixels, ES at the ED volume, near-vanished ES (EF 99 %)
     hard = np.array([120.0, 50.0, 0.4, 60.0, 80.0, 80.0, 100.0, 1.0])
@@ -49,10 +49,10 @@ def test_only_beats_of_a_trustable_ef_reach_the_ef_loss():
 def test_disk_volumes_are_the_pipelines_and_nan_without_an_lv():
     big = half_ellipse_lv((128, 128), 60.0, 20.0, base_row=100, cx=64, wall_px=5)
     small = half_ellipse_lv((128, 128), 50.0, 14.0, base_row=100, cx=64, wall_px=5)
-    v = echo_clip_ef.disk_volumes(np.stack([big, small, np.zeros_like(big)]), np.ones((3, 2)))
+    v = ef_loss.disk_volumes(np.stack([big, small, np.zeros_like(big)]), np.ones((3, 2)))
     truth = 2 / 3 * np.pi * np.array([60.0 * 20.0 ** 2, 50.0 * 14.0 ** 2]) / 1000.0  # px^3 / 1000, as "ml"
     assert v[:2] == pytest.approx(truth, rel=0.08) and np.isnan(v[2])
-    anisotropic = echo_clip_ef.disk_volumes(big[None], np.array([[2.0, 1.0]]))
+    anisotropic = ef_loss.disk_volumes(big[None], np.array([[2.0, 1.0]]))
     assert anisotropic[0] > 1.5 * v[0]  # rows twice as long: a longer ventricle
 
 
@@ -153,7 +153,7 @@ def test_camus_pairs_join_the_ef_loss_against_their_expert_masks_ef(events, tmp_
             "--clips-per-step", "1", "--camus-ef-pairs", "2"]
     trainer = echo_clip_ef.ClipEfTrainer(echo_clip_ef.parser().parse_args(argv), argv)
     labels = trainer.train.labels
-    volumes = echo_clip_ef.disk_volumes(labels.reshape(-1, 32, 32), np.ones((2 * len(labels), 2)))
+    volumes = ef_loss.disk_volumes(labels.reshape(-1, 32, 32), np.ones((2 * len(labels), 2)))
     expected = 100.0 * (1.0 - volumes[1::2] / volumes[0::2])
     assert np.all(np.isfinite(trainer.camus_ef)) and np.allclose(trainer.camus_ef, expected)
     assert np.all((expected > 5) & (expected < 90))  # the fake ES cavity is smaller than its ED
