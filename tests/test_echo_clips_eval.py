@@ -126,3 +126,21 @@ def test_two_runs_are_compared_clip_by_clip(tmp_path, capsys):
     with pytest.raises(SystemExit, match="cannot read the clip scores"):
         echo_clips.main(["--pool", str(tmp_path / "now.json"), "--compare-with", str(tmp_path / "none.json")])
     assert echo_clips.clip_agreement(now[:2], before[:2]) is None
+
+
+def test_the_beats_ef_spread_about_their_clips_is_pooled_over_clips_of_two_beats_or_more(tmp_path):
+    """One beat's EF strays from its clip's by beat-to-beat variation and per-beat noise; the expert's EF is one
+    beat's, so this spread is part of any clip's error. Kept per clip in the --json, pooled in the summary."""
+    from dataclasses import asdict, replace
+
+    clips = [replace(_score("a", 60.0, 55.0), beat_efs=(50.0, 60.0)),
+             replace(_score("b", 50.0, 44.0), beat_efs=(40.0, 44.0, 48.0)),
+             replace(_score("c", 55.0, 55.0), beat_efs=(55.0,))]
+    assert echo_clips.beat_spread(clips) == pytest.approx(np.sqrt((50.0 + 32.0) / 3), abs=0.01)
+    assert echo_clips.beat_spread(clips[2:]) is None
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"summary": summarise(clips),
+                                "clips": [{**asdict(s), "ef_error": s.ef_error} for s in clips]}))
+    again = echo_clips.read_scores(path)
+    assert again[1].beat_efs == (40.0, 44.0, 48.0) and summarise(again) == summarise(clips)
+    assert "a beat's EF about its clip's: SD 5.23 pts" in echo_clips.format_summary(summarise(again))

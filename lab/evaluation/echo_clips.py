@@ -71,6 +71,7 @@ class ClipScore:
     notes: tuple[str, ...] = ()
     error: str = ""
     trusted_beats: tuple[tuple[int, int], ...] = ()  # (ED, ES) frames of each trusted beat
+    beat_efs: tuple[float, ...] = ()  # EF (%) of each trusted beat, in the order of trusted_beats
 
     @property
     def ef_error(self) -> float | None:
@@ -128,7 +129,8 @@ def score_clip(path: Path, ref: ClipRef) -> ClipScore:
     return ClipScore(ref.name, ref.ef_pct, m.ef_pct, result.ed_es_method, result.ed_es_fallback, len(m.beats),
                      sum(1 for b in m.beats if b.trusted), es_r, ed_r, vc.view if vc else "",
                      float(vc.probability) if vc else 0.0, tuple(m.notes),
-                     trusted_beats=tuple((b.ed_frame, b.es_frame) for b in m.beats if b.trusted))
+                     trusted_beats=tuple((b.ed_frame, b.es_frame) for b in m.beats if b.trusted),
+                     beat_efs=tuple(round(float(b.ef_pct), 2) for b in m.beats if b.trusted and b.ef_pct is not None))
 
 
 def _score_worker(args: tuple[str, ClipRef]) -> ClipScore:
@@ -173,6 +175,7 @@ def summarise(scores: list[ClipScore]) -> dict:
         "es_area_over_beat_min_median": _r(np.median(es_r) if es_r.size else float("nan"), 3),
         "es_beats_over_5pct": _r(float(np.mean(es_r > 1.05)) if es_r.size else float("nan"), 3),
         "ed_area_over_beat_max": _r(ed_r.mean() if ed_r.size else float("nan"), 3),
+        "beat_ef_sd_within_clip_pts": beat_spread(scores),
         "beats_trusted": int(sum(s.n_trusted for s in scores)), "beats": int(sum(s.n_beats for s in scores)),
         "ed_es_methods": methods,
         "tempreg_set_aside": sum(1 for s in scores if s.ed_es_fallback),
@@ -181,6 +184,17 @@ def summarise(scores: list[ClipScore]) -> dict:
         "view_warnings": sum(1 for s in scores if s.view and s.view != "a4c" and s.view_probability >= CONFIDENT_VIEW),
         "view_unchecked": sum(1 for s in scores if not s.view),
     }
+
+
+def beat_spread(scores: list[ClipScore]) -> float | None:
+    """The SD of the trusted beats' EF about their clip's mean, pooled over clips with two or more (None without):
+    how far one beat's EF strays from the clip's. The expert's EF is one beat's and ours the median of the clip's
+    trusted beats, so this spread (beat-to-beat variation and our per-beat noise together) is part of any EF error."""
+    groups = [np.asarray(s.beat_efs, dtype=np.float64) for s in scores if len(s.beat_efs) >= 2]
+    dof = sum(g.size - 1 for g in groups)
+    if not dof:
+        return None
+    return _r(np.sqrt(sum(float(((g - g.mean()) ** 2).sum()) for g in groups) / dof))
 
 
 def mae_interval(err: np.ndarray, seed: int = 0) -> list[float | None]:
@@ -198,7 +212,7 @@ def read_scores(path: Path) -> list[ClipScore]:
     out = []
     for clip in json.loads(path.read_text(encoding="utf-8"))["clips"]:
         fields = {k: v for k, v in clip.items() if k != "ef_error"}
-        for key in ("es_ratios", "ed_ratios", "notes"):
+        for key in ("es_ratios", "ed_ratios", "notes", "beat_efs"):
             fields[key] = tuple(fields.get(key, ()))
         fields["trusted_beats"] = tuple(tuple(b) for b in fields.get("trusted_beats", ()))
         out.append(ClipScore(**fields))
@@ -233,7 +247,9 @@ def format_summary(s: dict) -> str:
             f"ES area / beat's smallest {s['es_area_over_beat_min']} (median {s['es_area_over_beat_min_median']}, "
             f"beats > 5 % above: "
             f"{s['es_beats_over_5pct']}), ED area / beat's largest {s['ed_area_over_beat_max']}; "
-            f"beats trusted {s['beats_trusted']} of {s['beats']}\n"
+            f"beats trusted {s['beats_trusted']} of {s['beats']}"
+            + (f" (a beat's EF about its clip's: SD {s['beat_ef_sd_within_clip_pts']} pts)"
+               if s.get("beat_ef_sd_within_clip_pts") is not None else "") + "\n"
             f"ED/ES methods {s['ed_es_methods']}, TempReg-Net set aside in {s['tempreg_set_aside']}; view classifier: "
             f"not A4C in {s['view_not_a4c']} (a warning, p >= 0.8, in {s['view_warnings']}), A4C with p < 0.8 in "
             f"{s['view_below_0_8']}")
