@@ -63,7 +63,7 @@ def test_a_spurious_pair_in_diastasis_is_merged_back_into_its_beat():
     assert summary.heart_rate_bpm == pytest.approx(50.0, abs=2.0)
     assert all(b.trusted for b in summary.beats if b.complete)
     assert not summary.beats[-1].trusted and not summary.beats[-1].complete  # the beat cut by the clip's end
-    assert summary.ef_pct == pytest.approx(float(np.median([b.ef_pct for b in summary.trusted])))
+    assert summary.ef_pct == pytest.approx(float(np.mean([b.ef_pct for b in summary.trusted])))
     eds, ess = strain_events(summary.beats, sorted(ed + [spurious_ed]), sorted(es + [spurious_es]))
     assert spurious_ed not in eds and spurious_es not in ess  # strain sees one beat, not a beat and a sliver
     assert set(eds) >= {b.ed_frame for b in summary.trusted}
@@ -269,3 +269,14 @@ def test_a_clip_too_short_for_a_systole_gives_no_ef():
     assert not cut.beats[0].complete and 0.1 <= cut.beats[0].systole_s <= 0.6
     assert cut.ef_pct == pytest.approx(100 * 70 / 120, abs=2) and cut.note.startswith("RR interval not checked")
     assert summarise_beats(split_beats(curve[:4], [1], [2])).ef_pct is not None  # untimed: as before
+
+
+def test_edv_esv_and_ef_are_the_means_over_the_trusted_beats():
+    """Three trusted beats of EF 50, 55 and 65 % give 56.7 (the median would be the middle beat's 55); an untrusted
+    beat weighs nothing (session 52, lab/notes/echo_clip_ef.md: one beat strays from its clip by SD 4.6 points)."""
+    beats = [Beat(0, 8, 25, 100.0, 50.0, 0.8), Beat(25, 33, 50, 110.0, 49.5, 0.8),
+             Beat(50, 58, 75, 120.0, 42.0, 0.8), Beat(75, 83, 100, 100.0, 5.0, 0.8)]  # EF 95 %: not trusted
+    summary = summarise_beats(beats)
+    assert [b.trusted for b in summary.beats] == [True, True, True, False]
+    assert summary.ef_pct == pytest.approx((50.0 + 55.0 + 65.0) / 3)
+    assert summary.ed_value == pytest.approx(110.0) and summary.es_value == pytest.approx((50.0 + 49.5 + 42.0) / 3)

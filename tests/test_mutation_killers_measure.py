@@ -272,7 +272,7 @@ def test_a_pair_or_still_frame_without_timing_says_no_heart_rate_once(beating):
 
 
 def test_trusted_beats_whose_efs_are_far_apart_are_named_in_a_note():
-    """Two beats of one clip, EF about 45 and 70 %: the EF is their median, and a note says the beats differ and
+    """Two beats of one clip, EF about 45 and 70 %: the EF is their mean, and a note says the beats differ and
     by how much; beats 45 and 50 % apart by 5 points get no note (tests/analysis_synth curves, exact labels)."""
     from app.analysis.beats import Beat
     from app.workflow.measure_notes import BEAT_EF_SPREAD_PTS, beat_spread_note
@@ -293,7 +293,7 @@ def test_trusted_beats_whose_efs_are_far_apart_are_named_in_a_note():
     assert len(efs) == 2 and max(efs) - min(efs) > BEAT_EF_SPREAD_PTS
     spread = [n for n in far.notes if n.startswith("the beats' EFs differ by")]
     assert len(spread) == 1 and f"{min(efs):.0f}-{max(efs):.0f} %" in spread[0]
-    assert far.ef_pct == pytest.approx(float(np.median(efs)))
+    assert far.ef_pct == pytest.approx(float(np.mean(efs)))
     near_efs = [b.ef_pct for b in near.beats if b.trusted]
     assert len(near_efs) == 2 and 0 < max(near_efs) - min(near_efs) < BEAT_EF_SPREAD_PTS
     assert not any(n.startswith("the beats' EFs differ by") for n in near.notes)

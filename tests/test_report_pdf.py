@@ -267,7 +267,7 @@ def test_page_one_indexes_the_biplane_volumes_to_body_size(tmp_path, three_views
     assert alone["bsa_m2"] == alone["edv_index_ml_m2"] == alone["esv_index_ml_m2"] == analyses[0].recording.view.upper()
 
 
-def test_beats_left_out_of_the_medians_are_marked_with_the_reason(tmp_path, one_view):
+def test_beats_left_out_of_the_means_are_marked_with_the_reason(tmp_path, one_view):
     """A beat the RR rule did not count (app.analysis.beat_trust) is listed, marked "no", with its reason, so a
     reader does not take its EF for the recording's."""
     m = one_view.measurements

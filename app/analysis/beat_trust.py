@@ -1,4 +1,4 @@
-"""Which beats of a clip to trust, and EDV/ESV/EF as the median over them (issue 30).
+"""Which beats of a clip to trust, and EDV/ESV/EF as the mean over them (issues 30 and 53).
 
 A complete beat (ED -> ES -> next ED, with frame timing) counts only when its RR interval is plausible
 (MIN_RR_S..MAX_RR_S) and consistent with the clip's other plausible beats (within RR_CONSISTENCY of their
@@ -10,7 +10,9 @@ beat's RR is the real one and no reported beat is that short. Strain uses the ED
 and of a cut last beat with a full systole (strain_events), so a spurious pair adds no "beat" without
 shortening to the mean. The analysis also leaves such a pair out of its detected events (beat_events), so the
 viewer's marks and the exported ED/ES frames show one ED and one ES per beat. The reported EDV, ESV and EF are the
-medians over the trusted beats, so one odd beat does not move them.
+means over the trusted beats (`over_beats`): the rules above keep odd beats out first, and then every trusted beat
+weighs alike, as measurements averaged over several beats are in clinical practice (a median of three beats uses
+one).
 
 Beats whose RR cannot be measured (a clip shorter than a cycle, a cut last beat, a 2-frame ED/ES pair, a
 gated cine MR cycle, a file without frame timing) are judged only when the clip has no timed complete beat:
@@ -45,7 +47,7 @@ SYSTOLE_S = (0.1, 0.6)
 
 @dataclass(frozen=True)
 class BeatSummary:
-    """Medians over the trusted beats (values in the curve's units); note says why none, or "" ."""
+    """Means over the trusted beats (over_beats; values in the curve's units); note says why none, or "" ."""
 
     beats: tuple[Beat, ...]  # every beat, each marked trusted or not (with why_untrusted)
     ed_value: float | None
@@ -261,9 +263,15 @@ def _why_untrusted(beat: Beat, median_rr: float | None) -> str:
     return ""
 
 
+def over_beats(values: Sequence[float]) -> float:
+    """A clip's value from its trusted beats' values: their mean (the beat-to-beat spread averages out; the trust
+    rules have already left odd beats out)."""
+    return float(np.mean(values))
+
+
 def summarise_beats(beats: Iterable[Beat]) -> BeatSummary:
-    """merge_split_beats, judge_beats, then the median ED value, ES value and EF over the trusted beats; heart
-    rate from the median RR of the trusted complete beats."""
+    """merge_split_beats, judge_beats, then the ED value, ES value and EF over the trusted beats (over_beats);
+    heart rate from the median RR of the trusted complete beats."""
     judged, note = judge_beats(merge_split_beats(beats))
     used = [b for b in judged if b.trusted]
     if not used:
@@ -272,9 +280,9 @@ def summarise_beats(beats: Iterable[Beat]) -> BeatSummary:
     rrs = [b.rr_s for b in used if b.rr_s]
     return BeatSummary(
         judged,
-        float(np.median([b.ed_value for b in used])),
-        float(np.median([b.es_value for b in used])),
-        float(np.median(efs)) if efs else None,
+        over_beats([b.ed_value for b in used]),
+        over_beats([b.es_value for b in used]),
+        over_beats(efs) if efs else None,
         60.0 / float(np.median(rrs)) if rrs else None,
         note,
     )

@@ -210,7 +210,7 @@ def _beats(report: ReportData, width: float) -> list:
     f = width / 100
     out = [Paragraph("Beats", st.H3), _table(rows, [20 * f] + [8.0 * f] * 8 + [16 * f])]
     if left_out:
-        out.append(Paragraph("Beats not counted in EDV/ESV/EF (medians over the counted beats): "
+        out.append(Paragraph("Beats not counted in EDV/ESV/EF (means over the counted beats): "
                              + escape("; ".join(left_out)), st.SMALL))
     return out
 

@@ -1,5 +1,5 @@
 """Per-beat table of a 2D+t recording, beside the curves: each beat's ED and ES frames, EDV, ESV, EF, RR interval
-and whether it counts in the EDV/ESV/EF shown (app.analysis.beat_trust: the medians over the trusted beats). A
+and whether it counts in the EDV/ESV/EF shown (app.analysis.beat_trust: the means over the trusted beats). A
 beat left out is greyed, and says why in its Counted cell and tooltip ("RR 0.21 s outside 0.3-2.0 s", "cut by
 the clip's end"), the rows of the PDF report's beats table (app.report.model.beat_rows). Clicking an ED or ES
 cell shows that frame (frame_clicked); hidden for stacks and recordings without beats.
@@ -17,7 +17,7 @@ from app.ui.row_table import RowTable
 HEADERS = ("Beat", "ED", "ES", "EDV ml", "ESV ml", "EF %", "RR s", "Counted")
 TIPS = ("beat number", "end-diastolic frame (click to show)", "end-systolic frame (click to show)",
         "LV volume at this beat's ED", "LV volume at this beat's ES", "ejection fraction of this beat",
-        "time from this beat's ED to the next ED", "counted in the EDV, ESV and EF shown (their medians)")
+        "time from this beat's ED to the next ED", "counted in the EDV, ESV and EF shown (their means)")
 FRAME_COLUMNS = {1: "ed_frame", 2: "es_frame"}
 
 
@@ -31,7 +31,7 @@ class BeatTable(RowTable):
     frame_clicked = Signal(int)
 
     def __init__(self, parent=None) -> None:
-        super().__init__(HEADERS, TIPS, "EDV, ESV and EF are the medians over the counted beats", parent)
+        super().__init__(HEADERS, TIPS, "EDV, ESV and EF are the means over the counted beats", parent)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(HEADERS) - 1, QHeaderView.ResizeMode.Stretch)  # the reason a beat is left out

@@ -209,7 +209,7 @@ def _measure_stack(rec: Recording, curves: LvCurves, ed_frames: Iterable[int], e
     heart_rate = rec.heart_rate_bpm or (None if partial else gated_cycle_heart_rate_bpm(rec))
     m = _assemble(rec, "slice-summation", vol, curves.area_px, curves.area_mm, curves.length,
                   ed_frames, es_frames, edited, curves.quality, heart_rate)
-    beats = [b for b in m.beats if b.trusted] or list(m.beats)  # as the LV's medians (app.analysis.beat_trust)
+    beats = [b for b in m.beats if b.trusted] or list(m.beats)  # as the LV's values (app.analysis.beat_trust)
     mass_frames = [b.ed_frame for b in beats] or ([0] if is_single_phase(rec) else [])
     if mass_frames and rec.calibrated and np.isfinite(epi).any():
         masses = [myocardial_mass_g(endo[:, t] * px_area, epi[:, t] * px_area, step) for t in mass_frames]

@@ -13,19 +13,19 @@ from app.analysis.beats import Beat
 from app.data.recording import Recording
 
 # The EFs of a clip's beats in sinus rhythm differ by a few points, and repeated tracings of one beat by 5-10. Trusted
-# beats further apart than this are an irregular rhythm or a beat measured wrong, and their median may be either.
+# beats further apart than this are an irregular rhythm or a beat measured wrong, and their mean hides which.
 BEAT_EF_SPREAD_PTS = 15.0
 BEAT_SPREAD_NOTE = "the beats' EFs differ by"  # how the note starts (the report puts it beside the EF on page 1)
 
 
 def beat_spread_note(beats: Sequence[Beat]) -> tuple[str, ...]:
-    """A note when the trusted beats' EFs are more than BEAT_EF_SPREAD_PTS apart: the reported EF (their median)
+    """A note when the trusted beats' EFs are more than BEAT_EF_SPREAD_PTS apart: the reported EF (their mean)
     then hides which beat to believe, and the reader should look at each."""
     efs = [ef for b in beats if b.trusted and (ef := b.ef_pct) is not None]
     if len(efs) < 2 or max(efs) - min(efs) <= BEAT_EF_SPREAD_PTS:
         return ()
     return (f"{BEAT_SPREAD_NOTE} {max(efs) - min(efs):.0f} points ({min(efs):.0f}-{max(efs):.0f} %): the EF is "
-            "their median; check each beat's ED/ES frames and contours (with an irregular rhythm, measure more "
+            "their mean; check each beat's ED/ES frames and contours (with an irregular rhythm, measure more "
             "beats)",)
 
 

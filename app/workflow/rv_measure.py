@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.analysis.beat_trust import over_beats
 from app.analysis.beats import Beat
 from app.analysis.polylines import polygon_area_px2
 from app.analysis.volumes import ejection_fraction_pct, slice_summation_ml
@@ -56,8 +57,8 @@ def rv_areas_px2(per_slice: Sequence[Sequence[np.ndarray | None]] | None, n_slic
 
 def rv_volumes(areas_px2: np.ndarray, pixel_area_mm2: float, slice_spacing_mm: float, beats: Iterable[Beat]
                ) -> RvVolumes:
-    """RV volumes from (S, T) areas and the LV's beats (ED/ES frames, the trusted ones): medians over the beats,
-    as the LV's (app/analysis/beat_trust.py)."""
+    """RV volumes from (S, T) areas and the LV's beats (ED/ES frames, the trusted ones): over the beats as the
+    LV's (app.analysis.beat_trust.over_beats)."""
     present = np.isfinite(areas_px2).any(axis=0)
     curve = np.array([slice_summation_ml(areas_px2[:, t] * pixel_area_mm2, slice_spacing_mm) if present[t]
                       else np.nan for t in range(areas_px2.shape[1])])
@@ -65,7 +66,7 @@ def rv_volumes(areas_px2: np.ndarray, pixel_area_mm2: float, slice_spacing_mm: f
              if np.isfinite(curve[b.ed_frame]) and np.isfinite(curve[b.es_frame])]
     if not pairs:
         return RvVolumes(curve, None, None)
-    return RvVolumes(curve, float(np.median([p[0] for p in pairs])), float(np.median([p[1] for p in pairs])))
+    return RvVolumes(curve, over_beats([p[0] for p in pairs]), over_beats([p[1] for p in pairs]))
 
 
 # The first words of the note that a reported RV ESV rests on a borderline basal call (the PDF's first page
