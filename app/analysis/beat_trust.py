@@ -11,8 +11,8 @@ and of a cut last beat with a full systole (strain_events), so a spurious pair a
 shortening to the mean. The analysis also leaves such a pair out of its detected events (beat_events), so the
 viewer's marks and the exported ED/ES frames show one ED and one ES per beat. The reported EDV, ESV and EF are the
 means over the trusted beats (`over_beats`): the rules above keep odd beats out first, and then every trusted beat
-weighs alike, as measurements averaged over several beats are in clinical practice (a median of three beats uses
-one).
+weighs alike, as measurements averaged over several beats are in clinical practice (the median of three beats is
+the middle one alone).
 
 Beats whose RR cannot be measured (a clip shorter than a cycle, a cut last beat, a 2-frame ED/ES pair, a
 gated cine MR cycle, a file without frame timing) are judged only when the clip has no timed complete beat:
