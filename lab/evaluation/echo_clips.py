@@ -188,8 +188,9 @@ def summarise(scores: list[ClipScore]) -> dict:
 
 def beat_spread(scores: list[ClipScore]) -> float | None:
     """The SD of the trusted beats' EF about their clip's mean, pooled over clips with two or more (None without):
-    how far one beat's EF strays from the clip's. The expert's EF is one beat's and ours the median of the clip's
-    trusted beats, so this spread (beat-to-beat variation and our per-beat noise together) is part of any EF error."""
+    how far one beat's EF strays from the clip's. The expert's EF is one beat's and ours the mean of the clip's
+    trusted beats (app.analysis.beat_trust.over_beats), so this spread (beat-to-beat variation and our per-beat
+    noise together) is part of any EF error."""
     groups = [np.asarray(s.beat_efs, dtype=np.float64) for s in scores if len(s.beat_efs) >= 2]
     dof = sum(g.size - 1 for g in groups)
     if not dof:

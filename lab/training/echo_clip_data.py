@@ -68,6 +68,11 @@ def load_clip_beats(root: Path, events_json: Path, size: int, cache: Path | None
     return out
 
 
+def beat_frames(clips: list[ClipBeats]) -> np.ndarray:
+    """(N, S, S) uint8: every beat's ED and ES frame of the clips, one after the other."""
+    return np.concatenate([c.frames.reshape(-1, *c.frames.shape[2:]) for c in clips])
+
+
 def read_cache(path: Path) -> list[ClipBeats]:
     with np.load(path) as z:
         starts = np.concatenate([[0], np.cumsum(z["counts"])])

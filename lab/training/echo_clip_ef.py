@@ -93,10 +93,10 @@ class ClipEfTrainer(Trainer):
         if self.args.pseudo_weight <= 0:
             return None
         from lab.training.checkpoint import load_checkpoint
+        from lab.training.echo_clip_data import beat_frames
         from lab.training.mean_teacher import EmaTeacher
 
-        pool = np.concatenate([c.frames.reshape(-1, *c.frames.shape[2:]) for c in self.clips])
-        teacher = EmaTeacher(self.model, self.args.ema_decay, pool, self.args.pseudo_frames,
+        teacher = EmaTeacher(self.model, self.args.ema_decay, beat_frames(self.clips), self.args.pseudo_frames,
                              np.random.default_rng([self.args.seed, 1, self.step]))
         saved = load_checkpoint(self._ckpt_path()) if self.step > 0 else None
         if saved is not None and "ema_teacher" in saved:

@@ -318,12 +318,12 @@ class Trainer:
             return None
         if self.teacher is None or self.args.arch != "base":
             raise SystemExit("--distill-clips needs --arch base and --distill-from")
-        from lab.training.echo_clip_data import read_cache
+        from lab.training.echo_clip_data import beat_frames, read_cache
 
         if not self.args.distill_clips.is_file():
             raise SystemExit(f"--distill-clips {self.args.distill_clips}: no such file")
         clips = read_cache(self.args.distill_clips)
-        frames = np.concatenate([c.frames.reshape(-1, *c.frames.shape[2:]) for c in clips])
+        frames = beat_frames(clips)
         if frames.shape[1:] != (self.args.size, self.args.size):
             raise SystemExit(f"--distill-clips: frames of {frames.shape[1:]} px, the network takes {self.args.size}")
         print(f"distilling on {len(frames)} frames of {len(clips)} clinical clips too", flush=True)
