@@ -56,15 +56,19 @@ def depth_cut(frames: np.ndarray, labels: np.ndarray, rng: np.random.Generator):
     return frames, labels
 
 
+def jpeg_round_trip(grey: np.ndarray, quality: int) -> np.ndarray:
+    """(H, W) uint8 -> the same frame after a JPEG encode and decode at quality 1-100, as lossy video stores it
+    (the frame itself where OpenCV cannot encode it)."""
+    ok, buf = cv2.imencode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
+    return grey if decoded is None else decoded
+
+
 def jpeg(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = np.empty_like(frames)
     for i, frame in enumerate(frames):
         quality = int(rng.integers(10, 60))
-        ok, buf = cv2.imencode(
-            ".jpg", (np.clip(frame, 0, 1) * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality]
-        )
-        decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
-        out[i] = frame if decoded is None else decoded.astype(np.float32) / 255.0
+        out[i] = jpeg_round_trip((np.clip(frame, 0, 1) * 255).astype(np.uint8), quality).astype(np.float32) / 255.0
     return out
 
 

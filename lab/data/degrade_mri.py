@@ -115,7 +115,7 @@ def mri_degradation(profile: str, seed: int = 0) -> MriDegradation:
 def degrade_stack(images: np.ndarray, spacing_mm: tuple[float, float], degradation: MriDegradation
                   ) -> tuple[np.ndarray, tuple[float, float]]:
     """(P, S, H, W) images (any range) -> (degraded uint8 images (P, S, H', W'), new in-plane spacing mm)."""
-    import cv2
+    from app.ml.augment import jpeg_round_trip
 
     x = np.asarray(images, np.float32)
     lo, hi = np.percentile(x, (0.5, 99.5))
@@ -134,10 +134,8 @@ def degrade_stack(images: np.ndarray, spacing_mm: tuple[float, float], degradati
     x = np.clip(x / max(float(np.percentile(x, 99.5)), 1e-6), 0.0, 1.0) ** degradation.gamma
     out = np.round(x * 255).astype(np.uint8)
     if degradation.jpeg_quality is not None:
-        params = [cv2.IMWRITE_JPEG_QUALITY, int(degradation.jpeg_quality)]
         for index in np.ndindex(out.shape[:2]):
-            ok, buf = cv2.imencode(".jpg", out[index], params)
-            out[index] = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+            out[index] = jpeg_round_trip(out[index], degradation.jpeg_quality)
     return out, spacing
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from app.ml.augment import jpeg_round_trip
 from app.ml.view import frame_to_input
 
 WINDOW_FRACTIONS = (0.6, 1.0)  # the square's side over the fan's width
@@ -44,7 +45,5 @@ def clinical_view_export(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     small = cv2.resize(window, (small_px, small_px), interpolation=cv2.INTER_AREA)
     grey = np.round(np.clip(small, 0.0, 1.0) * 255.0).astype(np.uint8)
     if rng.random() < 0.8:
-        ok, buf = cv2.imencode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(*JPEG_QUALITY))])
-        decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
-        grey = grey if decoded is None else decoded
+        grey = jpeg_round_trip(grey, int(rng.integers(*JPEG_QUALITY)))
     return frame_to_input(grey.astype(np.float32) / 255.0, None, size)
