@@ -92,15 +92,13 @@ class ClipEfTrainer(Trainer):
         None; its own random stream, so that the CAMUS and EF batches are drawn as in a run without it."""
         if self.args.pseudo_weight <= 0:
             return None
-        from lab.training.checkpoint import load_checkpoint
         from lab.training.echo_clip_data import beat_frames
         from lab.training.mean_teacher import EmaTeacher
 
         teacher = EmaTeacher(self.model, self.args.ema_decay, beat_frames(self.clips), self.args.pseudo_frames,
                              np.random.default_rng([self.args.seed, 1, self.step]))
-        saved = load_checkpoint(self._ckpt_path()) if self.step > 0 else None
-        if saved is not None and "ema_teacher" in saved:
-            teacher.load_state_dict(saved["ema_teacher"])
+        if "ema_teacher" in self.resumed_extras:
+            teacher.load_state_dict(self.resumed_extras["ema_teacher"])
         return teacher
 
     def checkpoint_extras(self) -> dict:

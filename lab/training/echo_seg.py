@@ -128,6 +128,7 @@ def lstm_levels(args: argparse.Namespace) -> list[int]:
 
 
 VIEW_WEIGHT = 0.2
+BASE_CHECKPOINT_KEYS = ("model", "optimizer", "step", "best", "history", "meta", "commands")  # save_checkpoint's
 
 
 def view_loss(view_logits, views: list[str]):
@@ -202,6 +203,7 @@ class Trainer:
         self.model = build(*echo_network(args.arch, self.meta["channels"], self.meta["lstm_levels"])).to(self.device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=args.lr, weight_decay=1e-4)
         self.step, self.best, self.history = 0, -1.0, []
+        self.resumed_extras: dict = {}  # a resumed checkpoint's checkpoint_extras, for the subclass to restore
         self.command = f"python -m app train {self.TARGET} " + " ".join(shlex.quote(a) for a in argv)
         self.commands = [self.command]
         arrays = load_split("train", args.size, args.data, args.limit)
@@ -244,6 +246,7 @@ class Trainer:
             )
             self.commands = [*state.get("commands", []), f"(resumed at step {self.step}) {self.command}"]
             self.rng = np.random.default_rng(self.args.seed + self.step)
+            self.resumed_extras = {k: v for k, v in state.items() if k not in BASE_CHECKPOINT_KEYS}
             print(f"resumed from {self._ckpt_path()} at step {self.step} (best {self.best:.4f})", flush=True)
         elif self.args.arch in SEQUENCE_ARCHS or self.args.init_from:
             self.args.init_from = self.args.init_from or "echo_seg_base"
