@@ -29,7 +29,7 @@ def test_the_echo_augmentation_compresses_each_frame_with_its_own_quality():
     out = jpeg(frames, np.random.default_rng(4))
     draws = np.random.default_rng(4)
     qualities = [int(draws.integers(10, 60)) for _ in frames]  # the draws jpeg makes, in order
-    expected = [jpeg_round_trip((f * 255).astype(np.uint8), q) / 255.0 for f, q in zip(frames, qualities)]
+    expected = [jpeg_round_trip((f * 255).astype(np.uint8), q) / 255.0 for f, q in zip(frames, qualities, strict=True)]
     assert len(set(qualities)) > 1
     assert out.dtype == np.float32 and 0.0 <= out.min() and out.max() <= 1.0
     np.testing.assert_allclose(out, np.stack(expected), atol=1e-6)
