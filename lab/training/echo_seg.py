@@ -128,7 +128,6 @@ def lstm_levels(args: argparse.Namespace) -> list[int]:
 
 
 VIEW_WEIGHT = 0.2
-BASE_CHECKPOINT_KEYS = ("model", "optimizer", "step", "best", "history", "meta", "commands")  # save_checkpoint's
 
 
 def view_loss(view_logits, views: list[str]):
@@ -246,7 +245,7 @@ class Trainer:
             )
             self.commands = [*state.get("commands", []), f"(resumed at step {self.step}) {self.command}"]
             self.rng = np.random.default_rng(self.args.seed + self.step)
-            self.resumed_extras = {k: v for k, v in state.items() if k not in BASE_CHECKPOINT_KEYS}
+            self.resumed_extras = dict(state.get("extras", {}))
             print(f"resumed from {self._ckpt_path()} at step {self.step} (best {self.best:.4f})", flush=True)
         elif self.args.arch in SEQUENCE_ARCHS or self.args.init_from:
             self.args.init_from = self.args.init_from or "echo_seg_base"
@@ -370,7 +369,7 @@ class Trainer:
         save_checkpoint(self._ckpt_path(), {
             "model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "step": self.step,
             "best": self.best, "history": self.history, "meta": self.meta, "commands": self.commands,
-            **self.checkpoint_extras(),
+            "extras": self.checkpoint_extras(),
         })
 
     def checkpoint_extras(self) -> dict:
