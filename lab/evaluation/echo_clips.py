@@ -37,7 +37,6 @@ from app.workflow.view_step import CONFIDENT_PROBABILITY as CONFIDENT_VIEW
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echonet_clips"
 WITHIN_PTS = 5.0
-BOOTSTRAP_DRAWS = 2000  # the MAE's 95 % interval, clips resampled
 
 
 @dataclass(frozen=True)
@@ -201,10 +200,11 @@ def beat_spread(scores: list[ClipScore]) -> float | None:
 def mae_interval(err: np.ndarray, seed: int = 0) -> list[float | None]:
     """The bootstrap 95 % interval of the mean absolute error over these clips (clips resampled; None under 3):
     how far another sample of as many clips could put the same pipeline's MAE."""
+    from lab.evaluation.patient_agreement import bootstrap_mean_interval
+
     if err.size < 3:
         return [None, None]
-    draws = np.random.default_rng(seed).integers(0, err.size, (BOOTSTRAP_DRAWS, err.size))
-    low, high = np.percentile(np.abs(err)[draws].mean(axis=1), [2.5, 97.5])
+    low, high = bootstrap_mean_interval(np.abs(err), seed)
     return [_r(low), _r(high)]
 
 

@@ -50,6 +50,14 @@ class Agreement:
     most_changed: tuple[tuple[str, float, float], ...]  # (patient, error now, error before)
 
 
+def bootstrap_mean_interval(values: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """The bootstrap 95 % interval of the mean of per-patient (or per-clip) values, the patients resampled."""
+    values = np.asarray(values, dtype=np.float64)
+    draws = np.random.default_rng(seed).integers(0, values.size, (BOOTSTRAP_DRAWS, values.size))
+    low, high = np.percentile(values[draws].mean(axis=1), [2.5, 97.5])
+    return float(low), float(high)
+
+
 def compare(dataset: str, approach: str, quantity: str, now: dict[str, float], before: dict[str, float],
             seed: int = 0) -> Agreement | None:
     """The Agreement of two {patient: error} maps on their common patients (None below 3 patients)."""
@@ -59,9 +67,7 @@ def compare(dataset: str, approach: str, quantity: str, now: dict[str, float], b
     a = np.array([now[p] for p in common])
     b = np.array([before[p] for p in common])
     r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
-    draws = np.random.default_rng(seed).integers(0, len(common), (BOOTSTRAP_DRAWS, len(common)))
-    change = np.abs(a)[draws].mean(axis=1) - np.abs(b)[draws].mean(axis=1)
-    low, high = np.percentile(change, [2.5, 97.5])
+    low, high = bootstrap_mean_interval(np.abs(a) - np.abs(b), seed)
     order = np.argsort(-np.abs(np.abs(a) - np.abs(b)))[:MOST_CHANGED]
     return Agreement(dataset, approach, quantity, len(common), round(r, 3), round(float(np.abs(a).mean()), 2),
                      round(float(np.abs(b).mean()), 2), (round(float(low), 2), round(float(high), 2)),
