@@ -58,6 +58,23 @@ def test_segment_recording_in_recording_grid(tiny_models, model):
     assert len(result.flagged_frames) == len(result.flag_reasons)
 
 
+def test_the_network_input_is_made_frame_by_frame_as_the_network_asks(tiny_models, monkeypatch):
+    rec = _recording(n=6)
+    eager, box = inference.network_frames(rec, 32)
+    lazy = inference.NetworkInput(rec, 32)
+    assert lazy.box == box == (5, 45, 10, 60) and len(lazy) == 6
+    assert np.array_equal(np.stack(list(lazy)), eager) and np.array_equal(np.stack(lazy[2:5]), eager[2:5])
+    with pytest.raises(IndexError):
+        lazy[6]
+    made = []
+    frames_unit = Recording.frames_unit
+    monkeypatch.setattr(Recording, "frames_unit", lambda self, *a, **k: made.append(1) or frames_unit(self, *a, **k))
+    _, small, _ = inference.start_segmentation(rec, "base", device=torch.device("cpu"))
+    assert made == [] and len(small) == 6  # no frame prepared before the network asks: the analysis starts at once
+    items = list(inference.segment_recording(rec, "base", device=torch.device("cpu")))
+    assert len(made) == 6 and isinstance(items[-1], inference.EchoSegmentation)
+
+
 def test_cancel_stops_without_result(tiny_models):
     event = threading.Event()
     items = []

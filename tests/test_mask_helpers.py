@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from app.analysis.masks import components, largest_component, near_pixels, sample_nearest
+from app.analysis.masks import components, largest_component, near_pixels, padded_by_one, sample_nearest
 
 EIGHT = np.ones((3, 3), bool)
 
@@ -17,6 +17,13 @@ EIGHT = np.ones((3, 3), bool)
 def _random_masks(seed: int, n: int = 300) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.random((int(rng.integers(4, 50)), int(rng.integers(4, 50)))) < p for p in rng.uniform(0.1, 0.9, n)]
+
+
+def test_padded_by_one_is_np_pad_with_zeros():
+    rng = np.random.default_rng(3)
+    for image in (*_random_masks(4, 20), (rng.random((7, 9)) * 255).astype(np.uint8), np.ones((1, 1), bool)):
+        padded = padded_by_one(image)
+        assert padded.dtype == image.dtype and np.array_equal(padded, np.pad(image, 1))
 
 
 @pytest.mark.parametrize("eight", [True, False])

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from app.analysis.cyclic_runs import close_short_runs, cyclic_slice, longest_run
 from app.analysis.label_islands import reassign_islands
-from app.analysis.masks import label_box, largest_component, near_pixels, outer_contour
+from app.analysis.masks import label_box, largest_component, near_pixels, outer_contour, padded_by_one
 from app.analysis.polylines import (  # noqa: F401  (re-exported: the public contour helpers)
     as_points,
     contour_length,
@@ -210,8 +210,8 @@ def _across(points: np.ndarray, region: np.ndarray, labels: np.ndarray) -> tuple
     Marching squares puts every vertex half-way between a pixel of `region` and one outside it; pixels
     beyond the image border count as background.
     """
-    lab = np.pad(labels, 1)
-    reg = np.pad(region, 1)
+    lab = padded_by_one(labels)
+    reg = padded_by_one(region)
     x, y = points[:, 0] + 1.0, points[:, 1] + 1.0
     vertical = np.abs(y - np.round(y)) > 0.25  # the vertex sits between two rows
     r0 = np.where(vertical, np.floor(y), np.round(y)).astype(int)

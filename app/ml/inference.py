@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Generator, Iterator
+from typing import Generator, Iterator, Sequence, overload
 
 import cv2
 import numpy as np
@@ -173,16 +173,23 @@ class EchoSegmenter:
         with torch.inference_mode(), cpu_autocast(self.bf16):
             return torch.softmax(self.net(x).float(), 1).cpu().numpy()
 
-    def probabilities(self, frames_net: np.ndarray) -> Generator[np.ndarray, None, None]:
-        """(N, S, S) network inputs -> each frame's step_net probabilities, in order: `batch` frames per call
-        (app/ml/device.network_batch), computed in a thread of their own, ahead of the caller's work on the frames
-        before, when the segmenter was made `ahead` and the device says so (app/ml/device.network_ahead)."""
+    def probabilities(self, frames_net: Sequence[np.ndarray] | np.ndarray) -> Generator[np.ndarray, None, None]:
+        """(N, S, S) network inputs (an array, or a NetworkInput that makes each when asked) -> each frame's
+        step_net probabilities, in order: `batch` frames per call (app/ml/device.network_batch), computed in a
+        thread of their own, ahead of the caller's work on the frames before, when the segmenter was made `ahead`
+        and the device says so (app/ml/device.network_ahead); the inputs are then made in that thread too."""
         from app.ahead import run_ahead
 
         if self.batch <= 1:
             return run_ahead(self.step_net, frames_net) if self.ahead else (self.step_net(x) for x in frames_net)
-        chunks = [frames_net[i:i + self.batch] for i in range(0, len(frames_net), self.batch)]
-        return self._frames_of(run_ahead(self.batch_net, chunks) if self.ahead else map(self.batch_net, chunks))
+        batch = self.batch
+
+        def chunk(first: int) -> np.ndarray:
+            return self.batch_net(np.stack([frames_net[t] for t in range(first, min(first + batch, n))]))
+
+        n = len(frames_net)
+        starts = range(0, n, batch)
+        return self._frames_of(run_ahead(chunk, starts) if self.ahead else map(chunk, starts))
 
     def _frames_of(self, batches: Iterator[np.ndarray]) -> Generator[np.ndarray, None, None]:
         """Each frame's probabilities, moving average applied in frame order, from batches; closes `batches`."""
@@ -223,34 +230,61 @@ def recording_sector(recording: Recording, slice_index: int = 0) -> np.ndarray |
     return sector if sector is not None and sector.shape == (h, w) else None
 
 
+class NetworkInput(Sequence[np.ndarray]):
+    """The network's input of a slice's frames, each made when asked for (in the network's thread when it runs
+    ahead, app/ahead.py, so that the analysis' own thread does not prepare the whole clip first): frame t's
+    sector bounding box (row0, row1, col0, col1) scaled 0..1 and area-resized to the (size, size) square."""
+
+    def __init__(self, recording: Recording, size: int, slice_index: int = 0):
+        self._recording, self._size, self._slice = recording, int(size), int(slice_index)
+        n, h, w = recording.slice_frames(slice_index).shape
+        sector = recording_sector(recording, slice_index)
+        self.box = sector_box(sector) if sector is not None else (0, h, 0, w)
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, t: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, t: slice) -> Sequence[np.ndarray]: ...
+
+    def __getitem__(self, t):
+        if isinstance(t, slice):
+            return [self[k] for k in range(*t.indices(self._n))]
+        if not -self._n <= t < self._n:
+            raise IndexError(f"frame {t} of {self._n}")
+        r0, r1, c0, c1 = self.box
+        frame = self._recording.frames_unit(self._slice, frames=(t % self._n, slice(r0, r1), slice(c0, c1)))
+        small: np.ndarray = cv2.resize(frame, (self._size, self._size), interpolation=cv2.INTER_AREA)
+        return small
+
+
 def network_frames(recording: Recording, size: int, slice_index: int = 0, frames=None
                    ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The network's input of a slice's frames (all, or the given indices): (N, size, size) float32 0..1, the
     sector's bounding box area-resized to the square input, and that box (row0, row1, col0, col1)."""
-    n, h, w = recording.slice_frames(slice_index).shape
-    sector = recording_sector(recording, slice_index)
-    box = sector_box(sector) if sector is not None else (0, h, 0, w)
-    crop = (slice(box[0], box[1]), slice(box[2], box[3]))  # frames scaled one at a time: no float copy of the clip
-    indices = range(n) if frames is None else [int(t) for t in frames]
-    small = np.stack([cv2.resize(recording.frames_unit(slice_index, frames=(t, *crop)), (size, size),
-                                 interpolation=cv2.INTER_AREA) for t in indices])
-    return small, box
+    inputs = NetworkInput(recording, size, slice_index)
+    indices = range(len(inputs)) if frames is None else [int(t) for t in frames]
+    return np.stack([inputs[t] for t in indices]), inputs.box
 
 
 def start_segmentation(recording: Recording, model: str, slice_index: int = 0, keep_probabilities: bool = False,
                        hysteresis_margin: float = 0.0, device=None, wma_window: int = 0,
                        models_root: Path | None = None, ahead: bool = False
-                       ) -> tuple[EchoSegmenter, np.ndarray, FrameStore]:
+                       ) -> tuple[EchoSegmenter, NetworkInput, FrameStore]:
     """The segmenter of `model` (from models_root, else the installed models) for the recording's view (`ahead`:
-    its network may run ahead in a thread, EchoSegmenter.probabilities), the slice's network input (T, S, S) and
-    an empty store of its frames' results."""
+    its network may run ahead in a thread, EchoSegmenter.probabilities), the slice's network input (T frames of
+    (S, S), made as the network asks for them) and an empty store of its frames' results."""
     shape = recording.slice_frames(slice_index).shape
     if len(shape) != 3 or shape[0] == 0:
         raise ValueError(f"expected (T, H, W) frames, got {shape}")
     seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS,
                         models_root=models_root, ahead=ahead)
-    small, box = network_frames(recording, seg.size, slice_index)
-    store = FrameStore(shape, box, recording_sector(recording, slice_index), seg.size, keep_probabilities,
+    small = NetworkInput(recording, seg.size, slice_index)
+    store = FrameStore(shape, small.box, recording_sector(recording, slice_index), seg.size, keep_probabilities,
                        hysteresis_margin)
     return seg, small, store
 
