@@ -35,7 +35,7 @@ def to_uint8(frame_unit: np.ndarray) -> np.ndarray:
 class ClassicalFlow:
     """OpenCV dense optical flow. method: 'dis' (fast, default) or 'farneback'.
 
-    DIS parameters (patch 8 px, stride 4 px or `patch_stride_px`, full-resolution finest scale, 16 gradient-descent
+    DIS parameters (patch 8 px, stride 4, full-resolution finest scale, 16 gradient-descent
     iterations, no variational refinement) were chosen on phantom clips with exact material motion:
     variational refinement lowers the endpoint error slightly (0.141 vs 0.154 px) but shrinks the
     displacements (regression slope 0.90 vs 0.95), which accumulates into tangential lag of the
@@ -47,21 +47,18 @@ class ClassicalFlow:
     method: str = "dis"
     presmooth_sigma_px: float = 0.0
     scale: float = 1.0  # < 1: the flow is computed on frames resized by this factor, returned on the input grid
-    patch_stride_px: int = 4  # DIS patches every this many pixels (the strain's motion: STRAIN_PATCH_STRIDE_PX)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown flow method {self.method!r}; expected one of {METHODS}")
         if not 0.0 < self.scale <= 1.0:
             raise ValueError(f"flow scale must be in (0, 1], got {self.scale}")
-        if not 1 <= self.patch_stride_px <= 8:
-            raise ValueError(f"DIS patch stride must be 1-8 px (the patch is 8), got {self.patch_stride_px}")
         self.name = f"classical-{self.method}"
         self._dis: cv2.DISOpticalFlow | None = None
         if self.method == "dis":
             dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
             dis.setPatchSize(8)
-            dis.setPatchStride(int(self.patch_stride_px))
+            dis.setPatchStride(4)
             dis.setFinestScale(0)
             dis.setGradientDescentIterations(16)
             dis.setVariationalRefinementIterations(0)

@@ -46,10 +46,6 @@ FLOW_MARGIN_PX = 32
 # of a calibrated clip (flow and the myocardium mask it is averaged over) stays on that grid (strain_grid); the
 # centerlines, the tracked points and the Kalman filter are in the recording's pixels.
 FLOW_SPACING_MM = 0.6
-# DIS patches every 5 pixels of that grid instead of 4: on 24 phantom clips with exact motion (`evaluate strain
-# --cases 24 --seed 1`) the GLS error and segment error are as low and as many hypokinetic segments are found, for
-# two thirds of the patches; GLS moved by at most 0.49 points on 80 clinical clips (benchmarks/NOTES.md, session 54).
-STRAIN_PATCH_STRIDE_PX = 5
 
 
 def make_flow_estimator(motion: str, spacing_mm: tuple[float, float] | None = None
@@ -58,7 +54,7 @@ def make_flow_estimator(motion: str, spacing_mm: tuple[float, float] | None = No
     pixel size (calibrated recordings), classical flow runs on a grid of FLOW_SPACING_MM pixels or finer."""
     if motion == "classical":
         scale = 1.0 if spacing_mm is None else min(1.0, float(np.mean(spacing_mm)) / FLOW_SPACING_MM)
-        return ClassicalFlow("dis", scale=scale, patch_stride_px=STRAIN_PATCH_STRIDE_PX)
+        return ClassicalFlow("dis", scale=scale)
     if motion == "learned":
         from app.ml.motion import load_learned_flow  # torch only when asked for
         from app.ml.weights import WeightsError

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis.motion_classical import sample_field
+from app.analysis.motion_classical import ClassicalFlow, sample_field
 from app.analysis.strain import beat_windows, peak_systolic_pct
-from app.workflow.strain_pipeline import make_flow_estimator, run_strain, unit_frames
+from app.workflow.strain_pipeline import run_strain, unit_frames
 
 QUALITIES = ("excellent", "good", "fair", "poor")
 VIEWS = ("a4c", "a2c", "a3c")
@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _estimators(which: str) -> dict:
     out = {}
     if which in ("both", "classical"):
-        out["classical"] = make_flow_estimator("classical")  # the strain's own DIS settings
+        out["classical"] = ClassicalFlow("dis")
     if which in ("both", "learned"):
         try:
             from app.ml.motion import load_learned_flow
