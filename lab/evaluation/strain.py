@@ -44,6 +44,7 @@ class CaseScore:
     low_quality_segments: tuple[str, ...]
     epe_px: float
     ms_per_frame: float
+    size_px: int = 224  # the square phantom's side: its pixel size is the sector depth over it
 
     @property
     def gls_error_pct(self) -> float:
@@ -51,7 +52,8 @@ class CaseScore:
 
 
 def phantom_cases(n_cases: int, seed: int = 0, frame_rate_hz: float = 40.0, shape_px=(224, 224)):
-    """Yield (name, quality, view, hypokinetic index or None, PhantomCase) cycling quality x view."""
+    """Yield (name, quality, view, hypokinetic index or None, PhantomCase) cycling quality x view; the same hearts
+    for every shape_px (the same seed), so sizes compare the pixel size alone."""
     from app.data.phantom import EchoPhantomParams, HeartParams, make_echo
 
     rng = np.random.default_rng(seed)
@@ -98,7 +100,7 @@ def flow_epe_px(frames_unit: np.ndarray, truth, estimator) -> float:
     return float(np.mean(errs))
 
 
-def score_case(name, quality, view, hypo_index, case, motion: str, estimator) -> CaseScore:
+def score_case(name, quality, view, hypo_index, case, motion: str, estimator, size_px: int = 224) -> CaseScore:
     rec, truth = case.recording, case.truth
     estimator = _CachedFlow(estimator)
     t0 = time.perf_counter()
@@ -113,7 +115,7 @@ def score_case(name, quality, view, hypo_index, case, motion: str, estimator) ->
         case=name, quality=quality, view=view, motion=motion, gls_pct=float(res.gls_pct), truth_gls_pct=truth_gls,
         segment_mae_pct=float(np.nanmean(np.abs(seg - truth_seg))), hypokinetic_index=hypo_index,
         least_shortening_index=int(np.nanargmax(seg)), low_quality_segments=res.low_quality_segments,
-        epe_px=flow_epe_px(unit_frames(rec, 0), truth, estimator), ms_per_frame=ms,
+        epe_px=flow_epe_px(unit_frames(rec, 0), truth, estimator), ms_per_frame=ms, size_px=size_px,
     )
 
 
@@ -141,6 +143,14 @@ def summarise(scores: list[CaseScore]) -> dict:
                 q: round(float(np.mean([s.gls_error_pct for s in ss if s.quality == q])), 3)
                 for q in QUALITIES if any(s.quality == q for s in ss)
             },
+            "gls_bias_by_size_px": {
+                size: round(float(np.mean([s.gls_error_pct for s in ss if s.size_px == size])), 3)
+                for size in sorted({s.size_px for s in ss})
+            },
+            "gls_abs_error_by_size_px": {
+                size: round(float(np.mean([abs(s.gls_error_pct) for s in ss if s.size_px == size])), 3)
+                for size in sorted({s.size_px for s in ss})
+            },
             "segment_mae_pct": round(float(np.mean([s.segment_mae_pct for s in ss])), 3),
             "hypokinetic_found": f"{sum(s.least_shortening_index == s.hypokinetic_index for s in hypo)}/{len(hypo)}",
             "flow_epe_px": round(float(np.mean([s.epe_px for s in ss])), 4),
@@ -153,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cardiotrace evaluate strain", description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=12, help="phantom clips (cycling quality x view)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sizes", default="224",
+                   help="square phantom sides in px, comma-separated (the sector's depth over them: 224 px about 0.9 mm "
+                        "pixels; 160,224,300,384 spans 1.3-0.55 mm, the strain grid included): the same hearts at each")
     p.add_argument("--motion", choices=("both", "classical", "learned"), default="both")
     p.add_argument("--json", type=Path, default=None, help="write the scores here")
     return p
@@ -183,15 +196,24 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.cases < 1:
         raise SystemExit("evaluate strain: --cases must be at least 1")
+    try:
+        sizes = [int(v) for v in args.sizes.split(",")]
+    except ValueError:
+        raise SystemExit(f"evaluate strain: --sizes takes whole pixel counts, got {args.sizes!r}") from None
+    if not sizes or min(sizes) < 96 or max(sizes) > 1024:
+        raise SystemExit("evaluate strain: --sizes must be 96-1024 px each")
     estimators = _estimators(args.motion)
     scores: list[CaseScore] = []
     print(
         f"{'case':<20} {'motion':<10} {'GLS':>7} {'truth':>7} {'err':>6} {'segMAE':>6} {'hypo':>9} {'EPE':>6} "
         f"{'ms/f':>6}"
     )
-    for name, quality, view, hypo, case in phantom_cases(args.cases, args.seed):
+    for size, (name, quality, view, hypo, case) in ((size, item) for size in sizes
+                                                     for item in phantom_cases(args.cases, args.seed,
+                                                                               shape_px=(size, size))):
+        name = name if len(sizes) == 1 else f"{name}@{size}"
         for motion, est in estimators.items():
-            s = score_case(name, quality, view, hypo, case, motion, est)
+            s = score_case(name, quality, view, hypo, case, motion, est, size)
             scores.append(s)
             hit = "-" if hypo is None else ("found" if s.least_shortening_index == hypo else "MISSED")
             print(f"{name:<20} {motion:<10} {s.gls_pct:7.2f} {s.truth_gls_pct:7.2f} {s.gls_error_pct:6.2f} "
@@ -202,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
               f"(normal motion {_pm(d, 'gls_normal')}, with a hypokinetic segment {_pm(d, 'gls_hypokinetic')}); "
               f"segment MAE {d['segment_mae_pct']:.2f}; hypokinetic found {d['hypokinetic_found']}; "
               f"flow EPE {d['flow_epe_px']:.3f} px; {d['ms_per_frame']:.1f} ms/frame")
+        if len(sizes) > 1:
+            print(f"{motion}: GLS bias / mean absolute error by phantom size: " + ", ".join(
+                f"{size} px {d['gls_bias_by_size_px'][size]:+.2f} / {d['gls_abs_error_by_size_px'][size]:.2f}"
+                for size in sizes))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "cases": [s.__dict__ | {"gls_error_pct": s.gls_error_pct}
                                                                       for s in scores]}, indent=1, default=str))
