@@ -164,8 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cases", type=int, default=12, help="phantom clips (cycling quality x view)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sizes", default="224",
-                   help="square phantom sides in px, comma-separated (the sector's depth over them: 224 px about 0.9 mm "
-                        "pixels; 160,224,300,384 spans 1.3-0.55 mm, the strain grid included): the same hearts at each")
+                   help="square phantom sides in px, comma-separated (the sector's depth over them: 224 px about "
+                        "0.9 mm pixels; 160,224,300,384 spans 1.3-0.55 mm, the strain grid included): the same hearts "
+                        "at each")
     p.add_argument("--motion", choices=("both", "classical", "learned"), default="both")
     p.add_argument("--json", type=Path, default=None, help="write the scores here")
     return p
@@ -208,9 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'case':<20} {'motion':<10} {'GLS':>7} {'truth':>7} {'err':>6} {'segMAE':>6} {'hypo':>9} {'EPE':>6} "
         f"{'ms/f':>6}"
     )
-    for size, (name, quality, view, hypo, case) in ((size, item) for size in sizes
-                                                     for item in phantom_cases(args.cases, args.seed,
-                                                                               shape_px=(size, size))):
+    cases = ((side, item) for side in sizes for item in phantom_cases(args.cases, args.seed, shape_px=(side, side)))
+    for size, (name, quality, view, hypo, case) in cases:
         name = name if len(sizes) == 1 else f"{name}@{size}"
         for motion, est in estimators.items():
             s = score_case(name, quality, view, hypo, case, motion, est, size)
