@@ -132,7 +132,8 @@ def outline_rc(mask: np.ndarray) -> np.ndarray | None:
     direction included (skimage closes each contour with its last segment in scan order); None for an empty mask."""
     m = padded_by_one(np.asarray(mask, bool)).view(np.uint8)
     case = m[:-1, :-1] + 2 * m[:-1, 1:] + 4 * m[1:, :-1] + 8 * m[1:, 1:]
-    # the squares the contour crosses (cases 1-14), in scan order; flatnonzero: numpy's 2-D nonzero is 7x slower
+    # the squares the contour crosses (cases 1-14), in scan order; flatnonzero: numpy's 2-D nonzero is far slower
+    # (benchmarks/NOTES.md)
     r0, c0 = np.divmod(np.flatnonzero((case - np.uint8(1)) < 14), case.shape[1])
     if r0.size == 0:
         return None
@@ -156,8 +157,7 @@ def outline_rc(mask: np.ndarray) -> np.ndarray | None:
 
 def _closed_by(following: np.ndarray, last: int) -> np.ndarray:
     """The segments of the contour that segment `last` closes, from the one after it round to it: each segment's
-    number of steps to `last` by pointer jumping (list ranking) instead of a walk in Python, a tenth of its cost
-    on a heart's outline."""
+    number of steps to `last` by pointer jumping (list ranking), in numpy instead of a walk in Python."""
     jump = following.copy()
     jump[last] = last  # the cycle cut after `last`, which the others reach and stay on
     steps = (np.arange(following.size) != last).astype(np.intp)

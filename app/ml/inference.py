@@ -182,12 +182,11 @@ class EchoSegmenter:
 
         if self.batch <= 1:
             return run_ahead(self.step_net, frames_net) if self.ahead else (self.step_net(x) for x in frames_net)
-        batch = self.batch
+        batch, n = self.batch, len(frames_net)
 
         def chunk(first: int) -> np.ndarray:
             return self.batch_net(np.stack([frames_net[t] for t in range(first, min(first + batch, n))]))
 
-        n = len(frames_net)
         starts = range(0, n, batch)
         return self._frames_of(run_ahead(chunk, starts) if self.ahead else map(chunk, starts))
 
