@@ -17,6 +17,7 @@ def test_the_same_hearts_are_scored_at_each_pixel_size(tmp_path, capsys):
     result = json.loads(out.read_text())
     cases = result["cases"]
     assert [c["size_px"] for c in cases] == [160, 224]
+    assert cases[0]["pixel_mm"] == pytest.approx(cases[1]["pixel_mm"] * 224 / 160, rel=0.01)  # the same depth
     assert [c["case"] for c in cases] == ["a4c-excellent-0@160", "a4c-excellent-0@224"]
     assert cases[0]["truth_gls_pct"] == pytest.approx(cases[1]["truth_gls_pct"], abs=0.3)  # one heart, two grids
     summary = result["summary"]["classical"]
@@ -25,7 +26,7 @@ def test_the_same_hearts_are_scored_at_each_pixel_size(tmp_path, capsys):
         assert abs(case["gls_error_pct"]) < 1.5  # measured within 0.4 points at either size
         assert summary["gls_abs_error_by_size_px"][str(case["size_px"])] == pytest.approx(abs(case["gls_error_pct"]),
                                                                                            abs=1e-3)
-    assert "by phantom size: 160 px" in printed
+    assert f"by phantom size: 160 px ({cases[0]['pixel_mm']:.2f} mm)" in printed
 
 
 @pytest.mark.parametrize("sizes", ["224,big", "64", ""])

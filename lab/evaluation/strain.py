@@ -45,6 +45,7 @@ class CaseScore:
     epe_px: float
     ms_per_frame: float
     size_px: int = 224  # the square phantom's side: its pixel size is the sector depth over it
+    pixel_mm: float = float("nan")  # that pixel size
 
     @property
     def gls_error_pct(self) -> float:
@@ -116,6 +117,7 @@ def score_case(name, quality, view, hypo_index, case, motion: str, estimator, si
         segment_mae_pct=float(np.nanmean(np.abs(seg - truth_seg))), hypokinetic_index=hypo_index,
         least_shortening_index=int(np.nanargmax(seg)), low_quality_segments=res.low_quality_segments,
         epe_px=flow_epe_px(unit_frames(rec, 0), truth, estimator), ms_per_frame=ms, size_px=size_px,
+        pixel_mm=round(float(np.mean(rec.spacing_mm)), 3),
     )
 
 
@@ -225,9 +227,10 @@ def main(argv: list[str] | None = None) -> int:
               f"segment MAE {d['segment_mae_pct']:.2f}; hypokinetic found {d['hypokinetic_found']}; "
               f"flow EPE {d['flow_epe_px']:.3f} px; {d['ms_per_frame']:.1f} ms/frame")
         if len(sizes) > 1:
+            pixel_mm = {s.size_px: s.pixel_mm for s in scores}
             print(f"{motion}: GLS bias / mean absolute error by phantom size: " + ", ".join(
-                f"{size} px {d['gls_bias_by_size_px'][size]:+.2f} / {d['gls_abs_error_by_size_px'][size]:.2f}"
-                for size in sizes))
+                f"{size} px ({pixel_mm[size]:.2f} mm) {d['gls_bias_by_size_px'][size]:+.2f} / "
+                f"{d['gls_abs_error_by_size_px'][size]:.2f}" for size in sizes))
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "cases": [s.__dict__ | {"gls_error_pct": s.gls_error_pct}
                                                                       for s in scores]}, indent=1, default=str))
