@@ -237,8 +237,8 @@ class NetworkInput(Sequence[np.ndarray]):
     def __init__(self, recording: Recording, size: int, slice_index: int = 0):
         self._recording, self._size, self._slice = recording, int(size), int(slice_index)
         n, h, w = recording.slice_frames(slice_index).shape
-        sector = recording_sector(recording, slice_index)
-        self.box = sector_box(sector) if sector is not None else (0, h, 0, w)
+        self.sector = recording_sector(recording, slice_index)
+        self.box = sector_box(self.sector) if self.sector is not None else (0, h, 0, w)
         self._n = n
 
     def __len__(self) -> int:
@@ -283,7 +283,7 @@ def start_segmentation(recording: Recording, model: str, slice_index: int = 0, k
     seg = EchoSegmenter(model, device=device, wma_window=wma_window, long_axis=recording.view in LONG_AXIS_FLAG_VIEWS,
                         models_root=models_root, ahead=ahead)
     small = NetworkInput(recording, seg.size, slice_index)
-    store = FrameStore(shape, small.box, recording_sector(recording, slice_index), seg.size, keep_probabilities,
+    store = FrameStore(shape, small.box, small.sector, seg.size, keep_probabilities,
                        hysteresis_margin)
     return seg, small, store
 
