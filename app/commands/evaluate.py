@@ -14,6 +14,7 @@ TARGETS: dict[str, str] = {
     "mri-seg": "lab.evaluation.mri_acdc:main",
     "mri-seg-crop-loo": "lab.evaluation.mri_crop_loo:main",
     "mri-infarct": "lab.evaluation.mri_infarct:main",
+    "propagation": "lab.evaluation.propagation:main",
     "strain": "lab.evaluation.strain:main",
     "volumes": "lab.evaluation.volumes:main",
     "view": "lab.evaluation.view:main",

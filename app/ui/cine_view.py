@@ -142,7 +142,7 @@ class CineView(QWidget):
         row_mm, col_mm = self.spacing_mm
         h, w = rec.image_shape
         self.image.setRect(QRectF(-0.5 * col_mm, -0.5 * row_mm, w * col_mm, h * row_mm))
-        unit = "mm" if rec.calibrated else "px (uncalibrated)"
+        unit = "mm" if rec.calibrated else "px, uncalibrated"
         across, down = ("x", "y") if rec.modality == "mri" else ("lateral", "depth")  # no probe words on MRI
         self.plot.setLabel("bottom", f"{across} ({unit})")
         self.plot.setLabel("left", f"{down} ({unit})")
