@@ -238,3 +238,18 @@ def test_beat_windows_and_peaks_over_several_beats():
     curve = np.array([0, -10, -20, -5, 0, -12, -18, -3.0])
     assert peak_systolic_pct(curve, [(0, 4), (4, 8)]) == pytest.approx(-19.0)
     assert peak_systolic_pct(curve, []) is None
+
+
+def test_a_clip_of_one_cycle_without_its_first_ed_is_scored_on_its_filling_phase():
+    """ES, then the ED that ends its filling, and no ES after any ED (the first ED missed at the clip's start): the
+    window is ES -> ED, where the strain is the ES's against that ED, not the two frames after the ED (GLS 0)."""
+    from app.analysis.strain import beat_windows
+
+    assert beat_windows(48, [46], [18]) == [(15, 47)]
+    assert beat_windows(48, [0, 46], [18]) == [(0, 21)]  # a systole after an ED: as before
+    assert beat_windows(60, [30], [5, 50]) == [(30, 53)]
+    scales = np.concatenate([1.0 - 0.2 * np.sin(np.linspace(0, np.pi / 2, 19)),  # shortens to 20 % at frame 18
+                             1.0 - 0.2 * np.cos(np.linspace(0, np.pi / 2, 28)), [1.0]])  # refills to ED 46
+    tracks = _scaled_tracks(scales)
+    res = strain_from_tracks(tracks, (0.4, 0.4), [46], np.zeros(tracks.shape[:2]), es_frames=[18], view="a4c")
+    assert res.gls_pct == pytest.approx(-20.0, abs=0.01)

@@ -76,8 +76,11 @@ def test_a_strain_an_edit_made_implausible_reports_no_gls_and_says_why():
     assert implausible_reason(strain) == ""
     assert implausible_reason(replace(strain, segment_peak_pct=(3.0, *strain.segment_peak_pct[1:]))) == ""  # tracked
 
-    study.set_strain(0, broken)  # nothing edited: the analysis' own strain is shown as it is
-    assert study[0].strain.gls_pct == broken.gls_pct
+    study.set_strain(0, broken)  # nothing edited: the analysis' own strain, judged by the same rule
+    assert study[0].strain.gls_pct is None
+    assert study[0].strain.withheld.startswith("GLS not reported: strain tracking poor in every segment")
+    study.set_strain(0, strain)  # tracked well: shown as it is
+    assert study[0].strain.gls_pct == strain.gls_pct and not study[0].strain.withheld
     _bulge(study)
     study.set_strain(0, broken)  # re-tracked on the edited contours
     shown = study[0].strain

@@ -123,3 +123,30 @@ def test_learned_motion_loads_from_the_models_folder(tmp_path, monkeypatch):
     a = np.random.default_rng(0).random((36, 44)).astype(np.float32)
     flow = est(a, a)
     assert flow.shape == (36, 44, 2) and np.isfinite(flow).all()
+
+
+def test_the_analysis_reports_no_gls_where_tracking_failed_in_every_segment(normal_clip, tmp_path):
+    """Contours that jump about from frame to frame while the tissue does not (what coarse clinical video gives):
+    the motion and the segmentation disagree in every segment, so the analysis keeps the curves and says why it
+    reports no GLS (app.analysis.strain.judged_strain), as it does after a hand edit; the phantom's own contours
+    keep their GLS."""
+    from scipy import ndimage
+
+    from app.report.exporter import ExportOptions, batch_export
+    from app.tasks import run_task
+    from app.workflow.analyze import analyze_recording
+
+    rec, tr = normal_clip.recording, normal_clip.truth
+    shifts = np.random.default_rng(0).uniform(-4, 4, size=(rec.n_frames, 2))
+    jumpy = np.stack([ndimage.shift(f, s, order=0) for f, s in zip(tr.labels, shifts, strict=True)])
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: jumpy, segmenter_name="jumpy", strain=True))
+    failed = analysis.strain
+    assert failed.gls_pct is None and all(p is None for p in failed.segment_peak_pct)
+    assert not any(failed.segment_ok)
+    assert failed.withheld == "GLS not reported: strain tracking poor in every segment (6 of 6)"
+    assert np.isfinite(failed.strain_curve_pct).all()  # the curves stay for the user to see
+    assert failed.to_json_dict()["strain_withheld"] == failed.withheld
+    row = batch_export(ExportOptions(kinds=()))(analysis, tmp_path / "jumpy").row  # a cohort's summary.csv row
+    assert row["gls_pct"] == "" and failed.withheld in row["notes"]
+    good = run_task(analyze_recording(rec, segmenter=lambda r: tr.labels, segmenter_name="truth", strain=True)).strain
+    assert good.gls_pct is not None and not good.withheld

@@ -11,7 +11,7 @@ averaged over the beats in the clip.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -92,10 +92,17 @@ def lagrangian_strain_pct(lengths: np.ndarray, ed_frames: Sequence[int]) -> np.n
 def beat_windows(n_frames: int, ed_frames: Sequence[int], es_frames: Sequence[int] = ()) -> list[tuple[int, int]]:
     """[(start, stop)) systolic search windows: ED -> its ES when known, else ED -> next ED.
 
-    A last partial beat counts only when it reaches its ES (or is at least 60 % of a full beat).
+    A last partial beat counts only when it reaches its ES (or is at least 60 % of a full beat). When no ES
+    follows any ED (a clip of one cycle whose first ED was not found: ES, then the ED that ends its filling),
+    the window is that filling phase, ES -> ED, as app.analysis.beats.split_beats makes its beat: the strain
+    there is the ES's against the ED after it (frames before the first ED are tracked back from it).
     """
     eds = sorted(int(e) for e in ed_frames if 0 <= int(e) < n_frames)
     ess = sorted(int(e) for e in es_frames if 0 <= int(e) < n_frames)
+    filling = [(es, min(e for e in eds if e > es)) for es in ess if any(e > es for e in eds)]
+    if eds and filling and not any(es > eds[0] for es in ess):
+        es, ed = filling[0]
+        return [(max(es - 3, 0), ed + 1)]  # a little before ES, as a little past it forwards
     full = [b - a for a, b in zip(eds, eds[1:], strict=False)]
     typical = float(np.median(full)) if full else None
     windows = []
@@ -188,9 +195,10 @@ class StrainResult:
 
 
 def implausible_reason(strain: Any) -> str:
-    """Why a strain result is no GLS to report ("" when it may be): the tracking failed in every segment, or a
-    segment whose tracking failed lengthens through systole (its peak above 0 %): the contours the tracking
-    followed are not a heart's (what one bad hand edit makes of them)."""
+    """Why a strain result is no GLS to report ("" when it may be): the tracking failed in every segment (on
+    coarse clinical video the GLS is then anywhere from 0 to -35 % in hearts of normal EF), or a segment whose
+    tracking failed lengthens through systole (its peak above 0 %): the contours the tracking followed are not a
+    heart's (what one bad hand edit makes of them)."""
     ok = tuple(getattr(strain, "segment_ok", ()) or ())
     if ok and not any(ok):
         return f"strain tracking poor in every segment ({len(ok)} of {len(ok)})"
@@ -199,6 +207,20 @@ def implausible_reason(strain: Any) -> str:
         if not good and peak is not None and np.isfinite(peak) and peak > 0:
             return f"the {name.replace('_', ' ')} segment lengthens in systole ({peak:+.0f} %) where tracking is poor"
     return ""
+
+
+def judged_strain(strain: StrainResult | None, edited: bool) -> StrainResult | None:
+    """The strain as the analysis and the study report it: one that is no GLS to report (implausible_reason)
+    keeps its curves for the user to see and says why its GLS and segment peaks are not reported. `edited`: it was
+    re-tracked on contours or ED/ES frames set by hand (the reason then says so)."""
+    reason = implausible_reason(strain) if strain is not None and strain.gls_pct is not None else ""
+    if not reason:
+        return strain
+    assert strain is not None  # a reason is found only for a strain
+    when = " after the hand edit" if edited else ""
+    peaks = getattr(strain, "segment_peak_pct", None)  # a strain restored from a saved study has none
+    more: dict[str, Any] = {"segment_peak_pct": tuple(None for _ in peaks)} if peaks is not None else {}
+    return replace(strain, gls_pct=None, withheld=f"GLS not reported{when}: {reason}", **more)
 
 
 def strain_from_tracks(

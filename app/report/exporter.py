@@ -122,7 +122,8 @@ def _summary_row(report: ReportData, analysis: RecordingAnalysis) -> dict:
     rec = report.recordings[0]
     from app.report.build import no_strain_line
 
-    no_strain = (line,) if (line := no_strain_line(analysis)) else ()
+    # why the GLS column is empty: no strain tracked, or a strain whose GLS is not reported (StrainResult.withheld)
+    no_strain = tuple(line for line in (no_strain_line(analysis), getattr(analysis.strain, "withheld", "")) if line)
     values = {r.key: r.text if r.value is not None else "" for r in rec.measurements}
     return {"modality": rec.modality, "view": rec.view, "frames": rec.n_frames, "calibrated": rec.calibrated,
             "method": next((r.method for r in rec.measurements if r.key == "ef_pct"), ""),

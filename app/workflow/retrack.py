@@ -5,14 +5,13 @@ the analysis' label maps, the contours of every hand-edited or propagated frame,
 set now); `retrack_strain(job, cancel)`, in a worker thread, redraws those frames' labels from their
 contours and runs the strain pipeline (a generator of Progress and finally the StrainResult). Without
 edits the labels are the analysis' own, so the result is the analysis' strain.
-`judged_strain(strain, edited)`: a strain that an edit made implausible keeps its curves, not its GLS.
 (The study's GLS per view and their mean: app.workflow.study_result.)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -96,18 +95,3 @@ def retrack_strain(job: RetrackInput, cancel: Cancel = None, motion: str = "clas
 
     yield from compute_strain(job.recording, job.labels(), job.ed_frames, es_frames=job.es_frames, motion=motion,
                               cancel=cancel)
-
-
-def judged_strain(strain: StrainResult | None, edited: bool) -> StrainResult | None:
-    """The strain as the study reports it. Re-tracked on contours edited by hand into something no heart does
-    (app.analysis.strain.implausible_reason), it keeps its curves for the user to see and says why its GLS
-    and segment peaks are not reported, rather than reporting them."""
-    from app.analysis.strain import implausible_reason
-
-    reason = implausible_reason(strain) if edited and strain is not None and strain.gls_pct is not None else ""
-    if not reason:
-        return strain
-    assert strain is not None  # a reason is found only for a strain
-    peaks = getattr(strain, "segment_peak_pct", None)
-    more: dict[str, Any] = {"segment_peak_pct": tuple(None for _ in peaks)} if peaks is not None else {}
-    return replace(strain, gls_pct=None, withheld=f"GLS not reported after the hand edit: {reason}", **more)

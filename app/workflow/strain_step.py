@@ -65,6 +65,8 @@ def strain_step(analysis: RecordingAnalysis, motion: str = "classical", cancel: 
         return
     if is_cancelled(cancel) or result is None:
         return
+    from app.analysis.strain import judged_strain
+
     warning = analysis.view_check.warning if analysis.view_check is not None else None
     note = f"strain computed for the labelled view {analysis.recording.view.upper()}; {warning}" if warning else ""
-    yield replace(analysis, strain=result, strain_view_warning=note)
+    yield replace(analysis, strain=judged_strain(result, edited=False), strain_view_warning=note)

@@ -195,9 +195,10 @@ class StudyState:
         self.events.modified.emit(index)
 
     def set_strain(self, index: int, strain: StrainResult | None) -> None:
-        """Take a strain result re-tracked on the current contours (app/workflow/retrack.py); made implausible
-        by an edit, it reports no GLS and says why (retrack.judged_strain)."""
-        from app.workflow.retrack import judged_strain
+        """Take a strain result re-tracked on the current contours (app/workflow/retrack.py); one that is no GLS
+        to report (tracking failed everywhere, or an edit made it implausible) keeps its curves and says why
+        (app.analysis.strain.judged_strain)."""
+        from app.analysis.strain import judged_strain
 
         st = self.recordings[index]
         st.strain = judged_strain(strain, bool(st.edited_keys) or st.edes_edited)
