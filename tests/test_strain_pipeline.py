@@ -150,3 +150,22 @@ def test_the_analysis_reports_no_gls_where_tracking_failed_in_every_segment(norm
     assert row["gls_pct"] == "" and failed.withheld in row["notes"]
     good = run_task(analyze_recording(rec, segmenter=lambda r: tr.labels, segmenter_name="truth", strain=True)).strain
     assert good.gls_pct is not None and not good.withheld
+
+
+def test_an_uncalibrated_clip_s_tracking_is_judged_in_the_millimetres_of_a_heart_of_median_size():
+    """Without a calibration the pixels are nominal millimetres: the tracking disagreement of a 0.54 mm phantom read
+    1.67 times its millimetres (median of the segments). It is now judged as on a heart of median size
+    (app.analysis.strain.MEDIAN_ED_CENTERLINE_MM), so the same clip with and without its pixel size reads alike."""
+    import dataclasses
+
+    params = phantom.EchoPhantomParams(heart=phantom.HeartParams(), view="a4c", beats=1, quality="good",
+                                       frame_rate_hz=40.0, image_shape_px=(384, 384))
+    case = phantom.make_echo(params, seed=0)
+    rec, tr = case.recording, case.truth
+    calibrated = run_strain(rec, tr.labels, tr.ed_frames, es_frames=tr.es_frames)
+    nominal = dataclasses.replace(rec, spacing_mm=(1.0, 1.0), calibrated=False)
+    uncalibrated = run_strain(nominal, tr.labels, tr.ed_frames, es_frames=tr.es_frames)
+    ratio = np.median(np.array(uncalibrated.tracking_error_mm) / np.array(calibrated.tracking_error_mm))
+    assert 0.8 < ratio < 1.25  # measured 0.98 (1.67 when judged in pixels)
+    assert uncalibrated.segment_ok == calibrated.segment_ok
+    assert uncalibrated.gls_pct == pytest.approx(calibrated.gls_pct, abs=0.5)

@@ -21,6 +21,10 @@ N_SEGMENTS = 6
 GENERIC_SEGMENT_NAMES = ("basal_left", "mid_left", "apical_left", "apical_right", "mid_right", "basal_right")
 QUALITY_SCALE_MM = 1.5  # tracking disagreement giving a quality score of exp(-1) ~ 0.37
 QUALITY_THRESHOLD = 0.5  # segments scoring below are marked low quality (~1.0 mm disagreement)
+# An uncalibrated clip's millimetres are nominal (one a pixel), so its tracking disagreement is judged in those of a
+# heart of median size instead: the median end-diastolic centerline of the CAMUS training patients' expert labels
+# (lab/notes/motion.md), never finer than its pixels (size_equivalent_scale).
+MEDIAN_ED_CENTERLINE_MM = 205.0
 
 # AHA 17-segment numbers of the segment names used here (Cerqueira et al. 2002)
 _WALLS = ("anterior", "anteroseptal", "inferoseptal", "inferior", "inferolateral", "anterolateral")
@@ -61,6 +65,16 @@ def arc_lengths_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np
     """(T, N, 2) centerlines -> (T,) length in mm."""
     result: np.ndarray = np.sum(np.linalg.norm(np.diff(to_mm(points_px, spacing_mm), axis=1), axis=-1), axis=-1)
     return result
+
+
+def size_equivalent_scale(ed_centerlines_px: np.ndarray, spacing_mm: tuple[float, float]) -> float:
+    """Factor taking an uncalibrated clip's nominal millimetres to those of a heart of median size: the median
+    ED centerline length over the mean length of the clip's (E, N, 2) end-diastolic centerlines, at most 1. A
+    nominal millimetre is a pixel: on a coarse export (a 112 px clip's pixel is about 1.5 such millimetres) the
+    rule would otherwise ask for agreement finer than a pixel, which it never asked of the calibrated clips it was
+    set on (its threshold is about two of their 0.6 mm pixels)."""
+    length = float(np.mean(arc_lengths_mm(np.asarray(ed_centerlines_px, dtype=np.float64), spacing_mm)))
+    return min(1.0, MEDIAN_ED_CENTERLINE_MM / length) if length > 0 else 1.0
 
 
 def segment_lengths_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np.ndarray:

@@ -31,7 +31,7 @@ from app.analysis.centerline import (
 from app.analysis.kalman import KalmanParams, PointTracker
 from app.analysis.masks import label_box
 from app.analysis.motion_classical import ClassicalFlow, masked_velocity
-from app.analysis.strain import StrainResult, strain_from_tracks
+from app.analysis.strain import StrainResult, size_equivalent_scale, strain_from_tracks
 from app.data.recording import Recording
 from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.workflow.results import AnalysisError
@@ -263,6 +263,8 @@ def compute_strain(
         flows.close()  # a motion thread stops with the task
     if drift:  # spread each point's end-of-beat drift over the beat as an extra disagreement term
         disagreement = np.sqrt(disagreement**2 + np.mean(drift, axis=0)[None, :] ** 2 / 4.0)
+    if not recording.calibrated:  # nominal millimetres: judged as on a heart of median size
+        disagreement = disagreement * size_equivalent_scale(np.stack([lines[e] for e in eds]), recording.spacing_mm)
     missing = np.isnan(tracked).any(axis=(1, 2))
     if missing.any():
         idx = np.flatnonzero(~missing)
