@@ -70,9 +70,8 @@ def arc_lengths_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -> np
 def size_equivalent_scale(ed_centerlines_px: np.ndarray, spacing_mm: tuple[float, float]) -> float:
     """Factor taking an uncalibrated clip's nominal millimetres to those of a heart of median size: the median
     ED centerline length over the mean length of the clip's (E, N, 2) end-diastolic centerlines, at most 1. A
-    nominal millimetre is a pixel: on a coarse export (a 112 px clip's pixel is about 1.5 such millimetres) the
-    rule would otherwise ask for agreement finer than a pixel, which it never asked of the calibrated clips it was
-    set on (its threshold is about two of their 0.6 mm pixels)."""
+    nominal millimetre is a pixel: on a coarse export the rule would otherwise ask for agreement finer than a
+    pixel, which it never asked of the calibrated clips it was set on (lab/notes/motion.md)."""
     length = float(np.mean(arc_lengths_mm(np.asarray(ed_centerlines_px, dtype=np.float64), spacing_mm)))
     return min(1.0, MEDIAN_ED_CENTERLINE_MM / length) if length > 0 else 1.0
 
@@ -210,9 +209,9 @@ class StrainResult:
 
 def implausible_reason(strain: Any) -> str:
     """Why a strain result is no GLS to report ("" when it may be): the tracking failed in every segment (on
-    coarse clinical video the GLS is then anywhere from 0 to -35 % in hearts of normal EF), or a segment whose
-    tracking failed lengthens through systole (its peak above 0 %): the contours the tracking followed are not a
-    heart's (what one bad hand edit makes of them)."""
+    coarse clinical video such GLS values scatter far beyond what hearts of normal EF give: lab/notes/motion.md),
+    or a segment whose tracking failed lengthens through systole (its peak above 0 %): the contours the tracking
+    followed are not a heart's (what one bad hand edit makes of them)."""
     ok = tuple(getattr(strain, "segment_ok", ()) or ())
     if ok and not any(ok):
         return f"strain tracking poor in every segment ({len(ok)} of {len(ok)})"
