@@ -219,3 +219,22 @@ def test_short_axis_series_folder_gives_slice_summation_and_mass(tmp_path, capsy
     assert result["esv_ml"] == pytest.approx(truth.esv_ml, rel=0.005)  # measured -0.19 %
     image = sitk.ReadImage(str(masks))
     assert image.GetSize()[2:] == (6, 10)  # (x, y, slice, phase)
+
+
+def test_a_gls_not_reported_says_why_in_the_text_and_the_json(files, capsys, tmp_path):
+    """Contours that jump about from frame to frame (given as --labels): the tracking fails in every segment, and
+    the text summary and the JSON say why there is no GLS (app.analysis.strain.judged_strain)."""
+    from scipy import ndimage
+
+    path, _truth_file, case = files["a4c"]
+    shifts = np.random.default_rng(0).uniform(-4, 4, size=(case.recording.n_frames, 2))
+    jumpy = np.stack([ndimage.shift(f, s, order=0) for f, s in zip(case.truth.labels, shifts, strict=True)])
+    labels = tmp_path / "jumpy.npz"
+    np.savez_compressed(labels, labels=jumpy)
+    out_json = tmp_path / "out.json"
+    assert main(["analyze", str(path), "--labels", str(labels), "--json", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    why = "GLS not reported: strain tracking poor in every segment (6 of 6)"
+    assert f"note: {why}" in text and "GLS -" in text
+    result = json.loads(out_json.read_text())
+    assert result["gls_pct"] is None and result["strain_withheld"] == why

@@ -320,6 +320,8 @@ def _print_summary(analyses, result) -> None:
             gls = a.strain.gls_pct
             low = a.strain.low_quality_segments
             print(f"  GLS {_fmt(gls, ' %')}" + (f"  (low tracking quality: {', '.join(low)})" if low else ""))
+            if a.strain.withheld:  # why the GLS is missing, as the report and the JSON say
+                print(f"  note: {a.strain.withheld}")
         elif a.strain_error:
             print(f"  strain not measured: {a.strain_error}")
         for note in m.notes:  # the caveats the JSON's "notes" carry: a reader of the text must see them too
