@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from app.analysis.polylines import polygon_area_px2
 from lab.evaluation import propagation
 
 
@@ -17,7 +18,7 @@ def test_the_curve_distance_and_the_area_are_those_of_known_shapes():
     # shifted along itself: one end of each is 3 px past the other curve, the other end on it
     assert propagation.curve_distance_mm(line, line + [3.0, 0.0], (1.0, 1.0)) == pytest.approx(1.5)
     square_open = np.array([[0.0, 0.0], [0.0, 4.0], [4.0, 4.0], [4.0, 0.0]])  # closed by the last-first segment
-    assert propagation.enclosed_area(square_open) == pytest.approx(16.0)
+    assert polygon_area_px2(square_open) == pytest.approx(16.0)  # the area the evaluation scores
 
 
 def test_a_correction_carried_to_the_next_frames_brings_them_to_the_truth(tmp_path, capsys):

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Iterator
 
 from app.analysis.beat_trust import strain_events
+from app.analysis.strain import judged_strain
 from app.data.recording import APICAL_VIEWS, Recording
 from app.tasks import Cancel, Progress, is_cancelled, scaled
 from app.workflow.results import AnalysisError, RecordingAnalysis
@@ -65,8 +66,6 @@ def strain_step(analysis: RecordingAnalysis, motion: str = "classical", cancel: 
         return
     if is_cancelled(cancel) or result is None:
         return
-    from app.analysis.strain import judged_strain
-
     warning = analysis.view_check.warning if analysis.view_check is not None else None
     note = f"strain computed for the labelled view {analysis.recording.view.upper()}; {warning}" if warning else ""
     yield replace(analysis, strain=judged_strain(result, edited=False), strain_view_warning=note)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from app.analysis.centerline import project_onto_polyline
+from app.analysis.polylines import polygon_area_px2
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,6 @@ def curve_distance_mm(a_px: np.ndarray, b_px: np.ndarray, spacing_mm: tuple[floa
     return float(0.5 * (a_to_b + b_to_a))
 
 
-def enclosed_area(points_px: np.ndarray) -> float:
-    """Area (px^2) of the polygon the curve makes, closed by the segment from its last point to its first."""
-    x, y = np.asarray(points_px, float).T
-    return float(0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-
-
 def score_case(name: str, recording, labels: np.ndarray, edit_frames: list[int], span: int | None
                ) -> list[PropagatedFrame]:
     """Propagate the truth's endocardium from each edit frame over `span` frames a side (None: to the marks)."""
@@ -98,12 +93,14 @@ def score_case(name: str, recording, labels: np.ndarray, edit_frames: list[int],
             target = truth(other)
             if target is None:
                 continue
-            true_area = enclosed_area(target.dense())
+            true_line = target.dense()
+            true_area = polygon_area_px2(true_line)  # the open endocardium closed by its annulus line
             before, after = ours(other).dense(), corrected.dense()
             rows.append(PropagatedFrame(
                 name, frame, other - frame,
-                curve_distance_mm(before, target.dense(), spacing), curve_distance_mm(after, target.dense(), spacing),
-                100.0 * (enclosed_area(before) / true_area - 1.0), 100.0 * (enclosed_area(after) / true_area - 1.0)))
+                curve_distance_mm(before, true_line, spacing), curve_distance_mm(after, true_line, spacing),
+                100.0 * (polygon_area_px2(before) / true_area - 1.0),
+                100.0 * (polygon_area_px2(after) / true_area - 1.0)))
     return rows
 
 
