@@ -36,6 +36,7 @@ from app.analysis.beat_extremes import at_beat_extremes
 from app.analysis.beat_trust import beat_events, without_split_pairs
 from app.analysis.edes_curve import without_spikes
 from app.analysis.edes_fusion import EdEsChoice, choose_ed_es
+from app.analysis.skipped_beats import with_skipped_beats
 from app.data.recording import ECHO_VIEW_NAMES, Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
 from app.tasks import Cancel, Progress, is_cancelled, scaled
@@ -190,9 +191,10 @@ def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
 def at_clip_extremes(recording: Recording, curves: LvCurves, choice: EdEsChoice) -> EdEsChoice:
     """The choice's beats with ES at each beat's smallest measured volume and ED at its largest
     (app.analysis.beat_extremes, the ASE/EACVI convention for EF) on a 2D clip of 3 frames or more; the curve's
-    own events are found here too (frames are never left for the measuring step to detect). Pairs that split a
-    beat are left out first (beat_trust.without_split_pairs), so the extremes are those of whole beats. A gated
-    cine MR cycle or a stack keeps the choice as it is (ED/ES there: app.analysis.edes_fusion)."""
+    own events are found here too (frames are never left for the measuring step to detect). A detected beat that
+    spans two cycles or more gets the curve's own events inside it (skipped_beats.with_skipped_beats) and pairs that
+    split a beat are left out (beat_trust.without_split_pairs), so the extremes are those of single whole beats.
+    A gated cine MR cycle or a stack keeps the choice as it is (ED/ES there: app.analysis.edes_fusion)."""
     if recording.is_stack or recording.is_gated_cycle or recording.n_frames < 3:
         return choice
     curve = without_spikes(np.asarray(curves.volume, dtype=np.float64), spike_frames(curves.quality))
@@ -201,6 +203,7 @@ def at_clip_extremes(recording: Recording, curves: LvCurves, choice: EdEsChoice)
     ed, es = choice.ed_frames, choice.es_frames
     if ed is None or es is None:
         ed, es = curve_events(recording, curves)
+    ed, es = with_skipped_beats(curve, ed, es, recording.frame_rate_hz)
     ed, es = without_split_pairs(curve, ed, es, recording.frame_rate_hz)
     ed, es = at_beat_extremes(curve, ed, es, recording.frame_rate_hz)
     return replace(choice, ed_frames=ed, es_frames=es)
