@@ -102,6 +102,22 @@ def test_an_ed_without_an_es_says_no_pair_was_found(beating):
     assert "no complete ED -> ES pair found: no EDV/ESV/EF" in m.notes
 
 
+def test_a_cycle_without_an_es_mark_is_named_and_the_others_measured(beating):
+    """A cycle between two EDs with no ES (the reader removed it, or TempReg-Net saw none and the ED was put back
+    from the curve: app.analysis.skipped_beats) is no beat: the note names the ED it starts at."""
+    labels = beating[0]
+    rec, contours = recording_for(labels), extract_all(labels)
+    auto = measure(rec, contours)
+    inner = [f for f in auto.es_frames if auto.ed_frames[0] < f < auto.ed_frames[-1]]
+    assert len(inner) >= 2
+    dropped = inner[0]
+    start = max(f for f in auto.ed_frames if f < dropped)
+    m = measure(rec, contours, ed_frames=auto.ed_frames, es_frames=[f for f in auto.es_frames if f != dropped])
+    assert f"no end-systole marked in the cycle from ED at frame {start}: not measured (mark its ES to measure it)" \
+        in m.notes
+    assert m.ef_pct is not None and all(b.ed_frame != start for b in m.beats)
+
+
 # -- more survivors (seed 2) --------------------------------------------------------------------------
 def test_an_edited_frame_index_past_the_clip_and_flags_on_frame_0(beating):
     """Flags are per frame inside the clip: an edit index past the end is ignored (no error); a segmenter flag
@@ -130,7 +146,8 @@ def test_notes_of_a_normal_clip_and_a_pair_name_no_missing_cycle_or_rr_check(bea
     labels, _, ed, es = beating
     rec, contours = recording_for(labels), extract_all(labels)
     notes = measure(rec, contours).notes
-    assert "" not in notes and not any(n.startswith(("no complete", "no cardiac cycle")) for n in notes)
+    assert "" not in notes
+    assert not any(n.startswith(("no complete", "no cardiac cycle", "no end-systole")) for n in notes)
     pair = labels[[es[0], ed[1]]]
     notes = measure(recording_for(pair), extract_all(pair)).notes
     assert not any(n.startswith("RR interval not checked") for n in notes)

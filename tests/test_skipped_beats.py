@@ -114,3 +114,6 @@ def test_the_analysis_puts_back_the_beats_tempreg_skipped(monkeypatch):
     assert len(inner_es) == len([f for f in det_es if f < det_ed[-1]])
     assert all(abs(f - g) <= 2 for f, g in zip(inner_es, det_es, strict=False))
     assert result.to_json_dict()["heart_rate_bpm"] == pytest.approx(75.0, rel=0.05)
+    unmeasured = [f for f in m.ed_frames if not any(b.ed_frame == f for b in m.beats) and f < max(m.ed_frames)]
+    assert unmeasured and any(n.startswith("no end-systole marked in the cycle") and
+                              all(str(f) in n for f in unmeasured) for n in m.notes), m.notes

@@ -1,7 +1,7 @@
 """The notes that go with a recording's measurements: what the file lacked, what the recording's shape gives
 (a short-axis slice, an ED/ES pair, one still frame), too few frames with an LV, no calibration or timing, no
-systole in the clip, no cycle found, the beat-trust note (app.analysis.beat_trust), and trusted beats whose EFs
-are too far apart for one EF to stand for them (beat_spread_note)."""
+systole in the clip, no cycle found, cycles with no ES marked, the beat-trust note (app.analysis.beat_trust), and
+trusted beats whose EFs are too far apart for one EF to stand for them (beat_spread_note)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,21 @@ def recording_notes(rec: Recording, calibrated: bool, nominal_timing: bool, beat
     if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle and rec.n_frames > 2:
         # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
         notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
+    unmeasured = [a for a, b in zip(ed[:-1], ed[1:], strict=True) if not any(a < f < b for f in es)]
+    if unmeasured and beats and not rec.is_gated_cycle and not rec.is_stack:
+        # (app.analysis.skipped_beats puts back the EDs of cycles in which TempReg-Net saw no ES)
+        notes.append(_unmeasured_note(unmeasured))
     if not beats and not sparse and rec.n_frames > 1:
         notes.append("no complete ED -> ES pair found: no EDV/ESV/EF" if (ed or es) else
                      "no cardiac cycle found in the volume curve")
     return tuple(notes)
+
+
+def _unmeasured_note(starts: Sequence[int]) -> str:
+    """The note on cycles (ED -> next ED, starting at these frames) without an ES mark."""
+    if len(starts) == 1:
+        return (f"no end-systole marked in the cycle from ED at frame {starts[0]}: not measured (mark its ES to "
+                "measure it)")
+    frames = ", ".join(str(f) for f in starts)
+    return (f"no end-systole marked in the cycles from ED at frames {frames}: not measured (mark an ES in one to "
+            "measure it)")
