@@ -59,6 +59,42 @@ def test_the_strain_plot_shows_each_new_strain_on_the_same_curves(qtbot):
     assert panel.strain_plot.isHidden()
 
 
+def test_a_segment_tracked_poorly_is_dashed_and_does_not_set_the_strain_range(qtbot):
+    """Clinical clip 0X73A06B41: a segment whose tracking failed ran to +400 % and squeezed the GLS flat. It is dashed
+    and left out of the y range; a withheld GLS says so in the title; with every segment tracked the range is auto."""
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import Qt
+
+    from app.ui.curves_panel import STRAIN_TITLE, CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    t = np.linspace(0.0, np.pi, 20)
+    seg = np.stack([-18 * np.sin(t)] * 6, 1)
+    seg[:, 2] = 400 * np.sin(t)  # runaway tracking
+    poor = SimpleNamespace(strain_curve_pct=seg.mean(1), segmental_strain_pct=seg, segment_ok=(True, True, False,
+                                                                                               True, True, True),
+                           withheld="")
+    panel.show_strain(poor)
+    assert panel.segment_curves[2].opts["pen"].style() == Qt.PenStyle.DashLine
+    assert panel.segment_curves[0].opts["pen"].style() == Qt.PenStyle.SolidLine
+    low, high = panel.strain_plot.getPlotItem().vb.viewRange()[1]
+    assert high < 100 and low < -18 < high  # the reliable curves set the range
+    assert "dashed = tracked poorly" in panel.strain_plot.getPlotItem().titleLabel.text
+    withheld = SimpleNamespace(**{**vars(poor), "withheld": "GLS not reported: strain tracking poor in every segment",
+                                  "segment_ok": (False,) * 6})
+    panel.show_strain(withheld)
+    assert all(c.opts["pen"].style() == Qt.PenStyle.DashLine for c in panel.segment_curves)
+    assert panel.strain_plot.getPlotItem().titleLabel.text.startswith("strain: GLS not reported")
+    assert panel.strain_plot.getPlotItem().vb.viewRange()[1][1] < 100  # the GLS alone sets it
+    fine = SimpleNamespace(strain_curve_pct=-seg[:, 0], segmental_strain_pct=-np.abs(seg), segment_ok=(True,) * 6)
+    panel.show_strain(fine)
+    assert panel.strain_plot.getPlotItem().titleLabel.text == STRAIN_TITLE
+    assert panel.strain_plot.getPlotItem().vb.autoRangeEnabled()[1]
+    assert all(c.opts["pen"].style() == Qt.PenStyle.SolidLine for c in panel.segment_curves)
+
+
 def test_curve_click_and_cursor_move_the_frame(analyzed, qtbot):
     window, _ = analyzed
     plot = window.curves.volume_plot

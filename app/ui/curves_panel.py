@@ -11,13 +11,15 @@ from collections.abc import Collection
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.data.recording import view_title
 from app.ui.overlays import LAYERS, SEGMENT_COLOURS
 from app.ui.timeline import Timeline
 from app.workflow.lv_curves import SHORT_AXIS_VIEWS
+
+STRAIN_TITLE = "strain: GLS (white) and the six segments"
 
 
 class CurvesPanel(QWidget):
@@ -43,7 +45,7 @@ class CurvesPanel(QWidget):
         self.strain_plot.setLabel("left", "strain (%)")
         self.strain_plot.setXLink(self.volume_plot)
         self.strain_plot.setMouseEnabled(x=False, y=False)
-        self.strain_plot.setTitle("strain: GLS (white) and the six segments", size="9pt")
+        self.strain_plot.setTitle(STRAIN_TITLE, size="9pt")
         self.strain_cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("w", width=1))
         self.strain_plot.addItem(self.strain_cursor)
         # GLS and the segments: made once, their data replaced (re-made, they cost a repaint of the plot each edit)
@@ -101,23 +103,58 @@ class CurvesPanel(QWidget):
         self.timeline.set_edits(*edits, lv_curve, low)
 
     def show_strain(self, strain) -> None:
-        """GLS and segmental curves of a StrainResult (or hide the plot when None)."""
+        """GLS and segmental curves of a StrainResult (or hide the plot when None). A segment whose tracking failed
+        (segment_ok False) is dashed and left out of the y range, so its runaway curve (hundreds of per cent on a
+        clinical clip) neither reads as a measurement nor squeezes the others flat; a withheld GLS says so."""
         self.strain_source = strain
         gls = getattr(strain, "strain_curve_pct", None)
         if strain is None or gls is None:
             self.strain_plot.setVisible(False)
             return
         self.strain_plot.setVisible(True)
-        self.gls_curve.setData(np.asarray(gls, float))
+        gls = np.asarray(gls, float)
+        self.gls_curve.setData(gls)
         seg = getattr(strain, "segmental_strain_pct", None)
         seg = np.zeros((len(gls), 0)) if seg is None else np.asarray(seg, float)
+        ok = tuple(getattr(strain, "segment_ok", None) or (True,) * seg.shape[1])
         while len(self.segment_curves) < seg.shape[1]:
             i = len(self.segment_curves)
-            self.segment_curves.append(self.strain_plot.plot([], [], pen=pg.mkPen(SEGMENT_COLOURS[i % 6], width=1)))
+            self.segment_curves.append(self.strain_plot.plot([], []))
         for i, curve in enumerate(self.segment_curves):
             shown = i < seg.shape[1]
             curve.setData(seg[:, i] if shown else [])
             curve.setVisible(shown)
+            if shown:
+                curve.setPen(_segment_pen(i, ok[i] if i < len(ok) else True))
+        self.strain_plot.setTitle(_strain_title(getattr(strain, "withheld", ""), not all(ok)), size="9pt")
+        self._strain_y_range(gls, [seg[:, i] for i in range(seg.shape[1]) if i >= len(ok) or ok[i]],
+                             tracked_poorly=not all(ok))
+
+    def _strain_y_range(self, gls: np.ndarray, reliable: list[np.ndarray], tracked_poorly: bool) -> None:
+        """Auto range when every segment tracked; else the range of the GLS and the segments that did."""
+        view = self.strain_plot.getPlotItem().vb
+        if not tracked_poorly:
+            view.enableAutoRange(axis=pg.ViewBox.YAxis)
+            return
+        values = np.concatenate([gls, *reliable]) if reliable else gls
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            return
+        view.setYRange(float(values.min()), float(values.max()), padding=0.1)
+
+
+def _segment_pen(index: int, tracked: bool):
+    """A segment's colour; dashed where its tracking failed."""
+    colour = SEGMENT_COLOURS[index % 6]
+    return pg.mkPen(colour, width=1) if tracked else pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine)
+
+
+def _strain_title(withheld: str, tracked_poorly: bool) -> str:
+    if withheld:
+        return "strain: GLS not reported (see the notes); curves for review, dashed = segment tracked poorly"
+    if tracked_poorly:
+        return "strain: GLS (white) and the six segments; dashed = tracked poorly, not to be read"
+    return STRAIN_TITLE
 
 
 def _volume_or_area(m) -> tuple[np.ndarray | None, str]:
