@@ -192,7 +192,7 @@ def at_clip_extremes(recording: Recording, curves: LvCurves, choice: EdEsChoice)
     """The choice's beats with ES at each beat's smallest measured volume and ED at its largest
     (app.analysis.beat_extremes, the ASE/EACVI convention for EF) on a 2D clip of 3 frames or more; the curve's
     own events are found here too (frames are never left for the measuring step to detect). A detected beat that
-    spans two cycles or more gets the curve's own events inside it (skipped_beats.with_skipped_beats) and pairs that
+    spans two cycles or more gets the curve's own EDs inside it (skipped_beats.with_skipped_beats) and pairs that
     split a beat are left out (beat_trust.without_split_pairs), so the extremes are those of single whole beats.
     A gated cine MR cycle or a stack keeps the choice as it is (ED/ES there: app.analysis.edes_fusion)."""
     if recording.is_stack or recording.is_gated_cycle or recording.n_frames < 3:
