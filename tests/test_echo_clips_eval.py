@@ -36,6 +36,27 @@ def test_summary_reports_signed_bias_limits_of_agreement_and_placement():
     assert (s["view_not_a4c"], s["view_warnings"], s["view_below_0_8"]) == (1, 1, 1)
 
 
+def test_the_heart_rate_is_checked_against_the_curves_own_rate():
+    """No ECG on the clips: a heart rate half (a beat skipped) or twice (one made up) the curve's own rate is named."""
+    from dataclasses import replace
+
+    from tests.analysis_synth import cardiac_curve
+
+    curve, _, _ = cardiac_curve(200, 50.0, 75.0, 120.0, 50.0)
+    assert echo_clips.curve_rate_bpm(curve, 50.0) == pytest.approx(75.0, rel=0.03)
+    assert echo_clips.curve_rate_bpm(curve, None) is None
+    assert echo_clips.curve_rate_bpm(np.full(200, 100.0), 50.0) is None  # no beat in it
+    scores = [replace(_score("same", 62.0, 58.0), heart_rate_bpm=72.0, curve_rate_bpm=75.0),
+              replace(_score("halved", 55.0, 70.0), heart_rate_bpm=30.0, curve_rate_bpm=81.1),
+              replace(_score("no curve rate", 60.0, 61.0), heart_rate_bpm=60.0),
+              _score("no rates", 60.0, 59.0)]
+    s = summarise(scores)
+    assert s["heart_rate_with_curve_rate"] == 2 and s["heart_rate_off_curve_rate"] == [["halved", 30.0, 81.1]]
+    assert "within 0.8-1.25x the LV curve's own rate in 1 of 2 clips; halved 30 bpm (curve 81)" in \
+        echo_clips.format_summary(s)
+    assert "LV curve's own rate" not in echo_clips.format_summary(summarise(scores[3:]))
+
+
 def test_es_placement_is_the_area_at_es_over_the_beats_smallest():
     area = np.array([10, 9, 7, 5, 4, 5, 8, 9, 10, 8, 6, 5, 6, 9, 10], float)
     beats = [Beat(0, 5, 8, 10, 5), Beat(8, 11, 14, 10, 5), Beat(0, 4, None, 10, 4),
@@ -79,6 +100,8 @@ def test_one_real_clip_through_the_shipped_pipeline(shared_data, tmp_path, capsy
     assert clip["trusted_beats"] and all(ed < es for ed, es in clip["trusted_beats"])
     assert all(r < 1.05 for r in clip["es_ratios"])  # ES at its beat's smallest cavity
     assert result["summary"]["n"] == 1 and clip["view"]
+    assert 0.8 <= clip["heart_rate_bpm"] / clip["curve_rate_bpm"] <= 1.25  # its curve beats at its heart rate
+    assert "x the LV curve's own rate in 1 of 1 clips" in printed
     with pytest.raises(SystemExit, match="FileList.csv"):
         echo_clips.main(["--data", str(tmp_path)])
 

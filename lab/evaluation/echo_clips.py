@@ -10,7 +10,9 @@ clips within 5 points; per clip the EF, the ED/ES method and why TempReg-Net was
 trusted; the ES placement (LV area at our ES over the smallest area of its beat, ED -> next ED: 1.0 when ES is at
 the beat's smallest cavity; and ED over the beat's largest; frames the analysis leaves out as a drop-out of the
 mask are left out here too) on every trusted beat; the view classifier's call
-(how often a real A4C is called something else, or with p < 0.8). A clip without an EF counts as missed, apart
+(how often a real A4C is called something else, or with p < 0.8); the heart rate against the LV area curve's own
+beat rate (its autocorrelation, app.analysis.edes_curve.cycle_period_frames: the clips carry no ECG, and a rate
+half or twice the curve's is a beat the ED/ES step missed or made up). A clip without an EF counts as missed, apart
 from the error figures.
 
 `--clips FILE` (one file name a line) restricts the run to some clips: the held-out fold of a model trained on
@@ -31,12 +33,13 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis.edes_curve import without_spikes
+from app.analysis.edes_curve import cycle_period_frames, min_event_distance, smooth_curve, without_spikes
 from app.workflow.frame_quality import spike_frames
 from app.workflow.view_step import CONFIDENT_PROBABILITY as CONFIDENT_VIEW
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "echonet_clips"
 WITHIN_PTS = 5.0
+HEART_RATE_AGREEMENT = (0.8, 1.25)  # our heart rate over the curve's own rate that counts as the same rhythm
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class ClipScore:
     error: str = ""
     trusted_beats: tuple[tuple[int, int], ...] = ()  # (ED, ES) frames of each trusted beat
     beat_efs: tuple[float, ...] = ()  # EF (%) of each trusted beat, in the order of trusted_beats
+    heart_rate_bpm: float | None = None  # ours
+    curve_rate_bpm: float | None = None  # the LV area curve's own beat rate (None: no clear period)
 
     @property
     def ef_error(self) -> float | None:
@@ -129,7 +134,20 @@ def score_clip(path: Path, ref: ClipRef) -> ClipScore:
                      sum(1 for b in m.beats if b.trusted), es_r, ed_r, vc.view if vc else "",
                      float(vc.probability) if vc else 0.0, tuple(m.notes),
                      trusted_beats=tuple((b.ed_frame, b.es_frame) for b in m.beats if b.trusted),
-                     beat_efs=tuple(round(float(b.ef_pct), 2) for b in m.beats if b.trusted and b.ef_pct is not None))
+                     beat_efs=tuple(round(float(b.ef_pct), 2) for b in m.beats if b.trusted and b.ef_pct is not None),
+                     heart_rate_bpm=_r(m.heart_rate_bpm, 1) if m.heart_rate_bpm is not None else None,
+                     curve_rate_bpm=curve_rate_bpm(m.area_curve_px2, result.recording.frame_rate_hz))
+
+
+def curve_rate_bpm(area: np.ndarray, frame_rate_hz: float | None) -> float | None:
+    """The (T,) LV area curve's own beat rate (bpm) from its autocorrelation period (up to 2 s), as the ED/ES step
+    finds it; None without timing or a clear period."""
+    a = np.asarray(area, dtype=np.float64)
+    if not frame_rate_hz or np.isfinite(a).sum() < 3:
+        return None
+    period = cycle_period_frames(smooth_curve(a, frame_rate_hz), min_event_distance(frame_rate_hz),
+                                 int(2.0 * frame_rate_hz))
+    return None if period is None else _r(60.0 * frame_rate_hz / period, 1)
 
 
 def _score_worker(args: tuple[str, ClipRef]) -> ClipScore:
@@ -182,7 +200,18 @@ def summarise(scores: list[ClipScore]) -> dict:
         "view_below_0_8": sum(1 for s in scores if s.view == "a4c" and s.view_probability < CONFIDENT_VIEW),
         "view_warnings": sum(1 for s in scores if s.view and s.view != "a4c" and s.view_probability >= CONFIDENT_VIEW),
         "view_unchecked": sum(1 for s in scores if not s.view),
+        **heart_rate_agreement(scores),
     }
+
+
+def heart_rate_agreement(scores: list[ClipScore]) -> dict:
+    """How many clips with both rates have a heart rate within HEART_RATE_AGREEMENT of the curve's own, and which
+    do not (name, ours, the curve's)."""
+    lo, hi = HEART_RATE_AGREEMENT
+    both = [s for s in scores if s.heart_rate_bpm and s.curve_rate_bpm]
+    off = [[s.name, s.heart_rate_bpm, s.curve_rate_bpm] for s in both
+           if not lo <= s.heart_rate_bpm / s.curve_rate_bpm <= hi]
+    return {"heart_rate_with_curve_rate": len(both), "heart_rate_off_curve_rate": off}
 
 
 def beat_spread(scores: list[ClipScore]) -> float | None:
@@ -253,7 +282,12 @@ def format_summary(s: dict) -> str:
                if s.get("beat_ef_sd_within_clip_pts") is not None else "") + "\n"
             f"ED/ES methods {s['ed_es_methods']}, TempReg-Net set aside in {s['tempreg_set_aside']}; view classifier: "
             f"not A4C in {s['view_not_a4c']} (a warning, p >= 0.8, in {s['view_warnings']}), A4C with p < 0.8 in "
-            f"{s['view_below_0_8']}")
+            f"{s['view_below_0_8']}"
+            + (f"\nheart rate within {HEART_RATE_AGREEMENT[0]}-{HEART_RATE_AGREEMENT[1]}x the LV curve's own rate in "
+               f"{s['heart_rate_with_curve_rate'] - len(s['heart_rate_off_curve_rate'])} of "
+               f"{s['heart_rate_with_curve_rate']} clips" + "".join(
+                   f"; {n} {ours:.0f} bpm (curve {curve:.0f})" for n, ours, curve in s['heart_rate_off_curve_rate'])
+               if s.get("heart_rate_with_curve_rate") else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
