@@ -100,6 +100,14 @@ def cycle_period_frames(curve: np.ndarray, min_lag: int, max_lag: int) -> int | 
     return next(k for k in lags if ac[k] >= 0.8 * best)
 
 
+def beat_period_frames(smoothed: np.ndarray, frame_rate_hz: float | None) -> int | None:
+    """The beat period (frames) of a (T,) curve smoothed by smooth_curve, as the ED/ES rules use it: the
+    autocorrelation period (cycle_period_frames) between the shortest plausible RR (min_event_distance) and 2 s
+    (the whole clip when untimed); None without a clear one."""
+    max_lag = int(2.0 * frame_rate_hz) if frame_rate_hz else len(smoothed)
+    return cycle_period_frames(smoothed, min_event_distance(frame_rate_hz), max_lag)
+
+
 def fill_gaps(curve: np.ndarray) -> np.ndarray:
     """Linear interpolation over NaN frames (a frame without contours)."""
     y = np.asarray(curve, dtype=np.float64).copy()
@@ -136,8 +144,7 @@ def detect_ed_es(curve: np.ndarray, frame_rate_hz: float | None = None,
     if span <= 1e-9 * max(1.0, abs(hi)):
         return (), ()
     min_dist = refine_dist = min_event_distance(frame_rate_hz)
-    max_lag = int(2.0 * frame_rate_hz) if frame_rate_hz else len(y)
-    period = cycle_period_frames(s, min_dist, max_lag)
+    period = beat_period_frames(s, frame_rate_hz)
     if period is not None:
         min_dist = max(min_dist, int(PERIOD_DISTANCE_FRACTION * period))
     raw = fill_gaps(y)

@@ -3,7 +3,7 @@
 On clinical clips TempReg-Net can skip an end-diastole (issue 53: two of the 80 EchoNet clips read 30 and 32 bpm
 where their cavity curves beat at 81 and 62). Its "beat" then spans two cycles: the heart rate is halved, and the
 EF is taken between the ED of one cycle and the smallest volume of either. The curve's own beat period (its
-autocorrelation, app.analysis.edes_curve.cycle_period_frames) tells such a beat: a detected ED -> next ED of more
+autocorrelation, app.analysis.edes_curve.beat_period_frames) tells such a beat: a detected ED -> next ED of more
 than RR_CONSISTENCY[1] periods (the bound past which beat_trust calls a beat inconsistent with the clip's others)
 gets the curve's own EDs inside it back, each at least RR_CONSISTENCY[0] of a period from the EDs around it (so
 each part is a cycle the trust rules would call consistent).
@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from app.analysis.beat_trust import RR_CONSISTENCY
-from app.analysis.edes_curve import cycle_period_frames, detect_ed_es, min_event_distance, smooth_curve
+from app.analysis.edes_curve import beat_period_frames, detect_ed_es, smooth_curve
 
 
 def with_skipped_beats(
@@ -38,15 +38,15 @@ def with_skipped_beats(
     es = tuple(sorted({int(f) for f in es_frames if 0 <= int(f) < len(y)}))
     if y.ndim != 1 or len(ed) < 2 or np.isfinite(y).sum() < 3:
         return tuple(ed), es
-    max_lag = int(2.0 * frame_rate_hz) if frame_rate_hz else len(y)
-    period = cycle_period_frames(smooth_curve(y, frame_rate_hz), min_event_distance(frame_rate_hz), max_lag)
+    period = beat_period_frames(smooth_curve(y, frame_rate_hz), frame_rate_hz)
     if period is None:
         return tuple(ed), es
     curve_ed, _ = detect_ed_es(y, frame_rate_hz)
     shortest, longest = RR_CONSISTENCY[0] * period, RR_CONSISTENCY[1] * period
     for start, end in [(a, b) for a, b in zip(ed[:-1], ed[1:], strict=True) if b - a > longest]:
-        for frame in curve_ed:
-            before = max(d for d in ed if d < frame) if start < frame < end else None
-            if before is not None and frame - before >= shortest and end - frame >= shortest:
+        before = start  # the last ED so far: the beat's own, then each one put back
+        for frame in (f for f in curve_ed if start < f < end):
+            if frame - before >= shortest and end - frame >= shortest:
                 ed.append(frame)
+                before = frame
     return tuple(sorted(ed)), es

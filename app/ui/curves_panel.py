@@ -116,7 +116,8 @@ class CurvesPanel(QWidget):
         self.gls_curve.setData(gls)
         seg = getattr(strain, "segmental_strain_pct", None)
         seg = np.zeros((len(gls), 0)) if seg is None else np.asarray(seg, float)
-        ok = tuple(getattr(strain, "segment_ok", None) or (True,) * seg.shape[1])
+        judged = tuple(getattr(strain, "segment_ok", None) or ())
+        ok = judged[:seg.shape[1]] + (True,) * (seg.shape[1] - len(judged))  # a segment not judged counts as tracked
         while len(self.segment_curves) < seg.shape[1]:
             i = len(self.segment_curves)
             self.segment_curves.append(self.strain_plot.plot([], []))
@@ -125,9 +126,9 @@ class CurvesPanel(QWidget):
             curve.setData(seg[:, i] if shown else [])
             curve.setVisible(shown)
             if shown:
-                curve.setPen(_segment_pen(i, ok[i] if i < len(ok) else True))
+                curve.setPen(_segment_pen(i, ok[i]))
         self.strain_plot.setTitle(_strain_title(getattr(strain, "withheld", ""), not all(ok)), size="9pt")
-        self._strain_y_range(gls, [seg[:, i] for i in range(seg.shape[1]) if i >= len(ok) or ok[i]],
+        self._strain_y_range(gls, [seg[:, i] for i in range(seg.shape[1]) if ok[i]],
                              tracked_poorly=not all(ok))
 
     def _strain_y_range(self, gls: np.ndarray, reliable: list[np.ndarray], tracked_poorly: bool) -> None:

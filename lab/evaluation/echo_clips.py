@@ -11,7 +11,7 @@ trusted; the ES placement (LV area at our ES over the smallest area of its beat,
 the beat's smallest cavity; and ED over the beat's largest; frames the analysis leaves out as a drop-out of the
 mask are left out here too) on every trusted beat; the view classifier's call
 (how often a real A4C is called something else, or with p < 0.8); the heart rate against the LV area curve's own
-beat rate (its autocorrelation, app.analysis.edes_curve.cycle_period_frames: the clips carry no ECG, and a rate
+beat rate (its autocorrelation, app.analysis.edes_curve.beat_period_frames: the clips carry no ECG, and a rate
 half or twice the curve's is a beat the ED/ES step missed or made up). A clip without an EF counts as missed, apart
 from the error figures.
 
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.analysis.edes_curve import cycle_period_frames, min_event_distance, smooth_curve, without_spikes
+from app.analysis.edes_curve import beat_period_frames, smooth_curve, without_spikes
 from app.workflow.frame_quality import spike_frames
 from app.workflow.view_step import CONFIDENT_PROBABILITY as CONFIDENT_VIEW
 
@@ -140,13 +140,12 @@ def score_clip(path: Path, ref: ClipRef) -> ClipScore:
 
 
 def curve_rate_bpm(area: np.ndarray, frame_rate_hz: float | None) -> float | None:
-    """The (T,) LV area curve's own beat rate (bpm) from its autocorrelation period (up to 2 s), as the ED/ES step
-    finds it; None without timing or a clear period."""
+    """The (T,) LV area curve's own beat rate (bpm) from its beat period as the ED/ES step finds it
+    (beat_period_frames); None without timing or a clear period."""
     a = np.asarray(area, dtype=np.float64)
     if not frame_rate_hz or np.isfinite(a).sum() < 3:
         return None
-    period = cycle_period_frames(smooth_curve(a, frame_rate_hz), min_event_distance(frame_rate_hz),
-                                 int(2.0 * frame_rate_hz))
+    period = beat_period_frames(smooth_curve(a, frame_rate_hz), frame_rate_hz)
     return None if period is None else _r(60.0 * frame_rate_hz / period, 1)
 
 
