@@ -16,8 +16,10 @@ the middle one alone).
 
 Beats whose RR cannot be measured (a clip shorter than a cycle, a cut last beat, a 2-frame ED/ES pair, a
 gated cine MR cycle, a file without frame timing) are judged only when the clip has no timed complete beat:
-then they all count, and a note says the RR was not checked. When timed beats exist but none is trusted,
-there is no EDV/ESV/EF and the note says why.
+then they all count, and a note says the RR was not checked. Beside trusted complete beats, a beat cut by the
+clip's end counts when its systole is whole (whole_cut_beats: as long as theirs, its ES the smallest volume to the
+clip's end), as a sonographer measures any beat whose ED and ES are in the clip. When timed beats exist but none
+is trusted, there is no EDV/ESV/EF and the note says why.
 """
 
 from __future__ import annotations
@@ -269,10 +271,45 @@ def over_beats(values: Sequence[float]) -> float:
     return float(np.mean(values))
 
 
-def summarise_beats(beats: Iterable[Beat]) -> BeatSummary:
-    """merge_split_beats, judge_beats, then the ED value, ES value and EF over the trusted beats (over_beats);
-    heart rate from the median RR of the trusted complete beats."""
+def whole_cut_beats(beats: Sequence[Beat], curve: np.ndarray, frame_rate_hz: float | None) -> tuple[Beat, ...]:
+    """The judged beats, each beat cut by the clip's end trusted when its systole is whole: measured as a
+    sonographer measures any beat whose ED and ES are in the clip (its next ED, and so its RR, is not needed for
+    EF). Whole means, against the clip's trusted complete beats (none: nothing changes): a systole as long as
+    theirs (_real_systole, as strain_events takes such a beat) and timed within SYSTOLE_S; its ES the smallest
+    volume of the (T,) curve (lightly smoothed, as at_beat_extremes reads it) from its ED to the clip's last frame,
+    which it is not (the clip does not end in systole); its EF at most MAX_PLAUSIBLE_EF_PCT and its stroke no
+    sliver (_sliver_beats' fraction of the largest complete beat's)."""
+    from app.analysis.edes_curve import smooth_curve
+
+    beats = tuple(beats)
+    strokes = [b.stroke_value for b in beats if b.trusted and b.complete and np.isfinite(b.stroke_value)]
+    if not strokes or not any(not b.complete and not b.trusted for b in beats):
+        return beats
+    smoothed = smooth_curve(np.asarray(curve, dtype=np.float64), frame_rate_hz)
+    largest = max(b.stroke_value for b in beats if b.complete and np.isfinite(b.stroke_value))
+    return tuple(replace(b, trusted=True, why_untrusted="")
+                 if not b.complete and not b.trusted and _whole_systole(b, beats, smoothed, largest) else b
+                 for b in beats)
+
+
+def _whole_systole(beat: Beat, beats: Sequence[Beat], smoothed: np.ndarray, largest_stroke: float) -> bool:
+    """whole_cut_beats' test of one cut beat."""
+    ed, es = beat.ed_frame, beat.es_frame
+    if not ed < es < len(smoothed) - 1 or beat.systole_s is None or systole_outside(beat):
+        return False
+    if not _real_systole(beat, beats) or _implausible_ef(beat) or beat.ef_pct is None:
+        return False
+    return bool(smoothed[es] <= smoothed[ed:].min() and beat.stroke_value >= SLIVER_STROKE_FRACTION * largest_stroke)
+
+
+def summarise_beats(beats: Iterable[Beat], curve: np.ndarray | None = None,
+                    frame_rate_hz: float | None = None) -> BeatSummary:
+    """merge_split_beats, judge_beats, with the (T,) curve the beats were split on whole_cut_beats, then the ED
+    value, ES value and EF over the trusted beats (over_beats); heart rate from the median RR of the trusted
+    complete beats."""
     judged, note = judge_beats(merge_split_beats(beats))
+    if curve is not None:
+        judged = whole_cut_beats(judged, curve, frame_rate_hz)
     used = [b for b in judged if b.trusted]
     if not used:
         return BeatSummary(judged, None, None, None, None, note)

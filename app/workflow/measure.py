@@ -167,7 +167,8 @@ def _beat_stats(rec: Recording, vol_all: np.ndarray, area_mm: np.ndarray, qualit
     beat_curve = without_spikes(vol_all, split_frames(quality))  # a split cavity's volume: interpolated
     # an ED/ES pair's two frames (CAMUS, an MR stack of two phases) are not a systole's time apart
     times = None if rec.frame_times_nominal or rec.n_frames <= 2 else rec.frame_times_s
-    return summarise_beats(() if sparse else split_beats(beat_curve, ed, es, times)), n_found, sparse
+    beats = () if sparse else split_beats(beat_curve, ed, es, times)
+    return summarise_beats(beats, beat_curve, rec.frame_rate_hz), n_found, sparse
 
 
 def curve_beats(recording: Recording, curves: LvCurves, ed_frames: Iterable[int], es_frames: Iterable[int]
