@@ -295,3 +295,17 @@ def test_page_one_reads_lv_then_rv_then_la_then_heart_rate_and_strain(three_view
     assert groups == sorted(groups)
     assert [_summary_group(k) for k in ("lv_mass_g", "rv_ef_pct", "la_volume_index_ml_m2", "heart_rate_bpm")] == [
         0, 1, 2, 3]
+
+
+def test_the_ed_and_es_figures_show_the_pair_of_a_counted_beat(one_view):
+    """A clip's first ES can end a beat cut by the clip's start (an EchoNet clip: ES at frame 19, first ED at 43):
+    the report's ED and ES images are the first counted beat's, the pair its EF is measured on."""
+    m = one_view.measurements
+    (beat,) = m.beats
+    early = replace(m, es_frames=(3,) + tuple(m.es_frames))  # an ES before the first ED, in no beat
+    figures = report_from_analyses([replace(one_view, measurements=early)]).recordings[0].figures
+    assert [(f.label, f.frame_index) for f in figures] == [(f"ED (frame {beat.ed_frame})", beat.ed_frame),
+                                                     (f"ES (frame {beat.es_frame})", beat.es_frame)]
+    uncounted = replace(early, beats=(replace(beat, trusted=False, why_untrusted="RR"),))
+    figures = report_from_analyses([replace(one_view, measurements=uncounted)]).recordings[0].figures
+    assert [f.frame_index for f in figures] == [m.ed_frames[0], 3]  # no counted beat: the first ED and ES marked

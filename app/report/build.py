@@ -156,8 +156,17 @@ def _indexed_rows(indexed, modality: str, kw: dict) -> list[MeasurementRow]:
     return rows
 
 
+def _figure_frames(m) -> tuple[tuple[str, int], ...]:
+    """("ED", frame), ("ES", frame) the figures show: the first counted beat's, the pair an EF of the report is
+    measured on (a clip's first ES can belong to a beat cut by its start); else the first ED and ES marked."""
+    beat = next((b for b in getattr(m, "beats", ()) if b.trusted), None)
+    if beat is not None:
+        return ("ED", int(beat.ed_frame)), ("ES", int(beat.es_frame))
+    return tuple((label, int(frames[0])) for label, frames in (("ED", m.ed_frames), ("ES", m.es_frames)) if frames)
+
+
 def _figures(analysis) -> list[FrameFigure]:
-    """The first ED and ES frames (mid slice of a stack) with their contours."""
+    """The ED and ES frames of _figure_frames (mid slice of a stack) with their contours."""
     rec, m = analysis.recording, analysis.measurements
     slice_index = rec.n_slices // 2 if rec.is_stack else 0
     contours = analysis.contours
@@ -165,10 +174,7 @@ def _figures(analysis) -> list[FrameFigure]:
         contours = contours[slice_index] if slice_index < len(contours) else None
     images = rec.frames_unit(slice_index)
     out = []
-    for label, frames in (("ED", m.ed_frames), ("ES", m.es_frames)):
-        if not frames:
-            continue
-        t = int(frames[0])
+    for label, t in _figure_frames(m):
         c = contours[t] if contours is not None and t < len(contours) else None
         shapes, closed = {}, {}
         if c is not None:
