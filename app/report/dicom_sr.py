@@ -103,11 +103,20 @@ def _frame_refs(sources: SourceImages, phases) -> list:
             for uid, (sop_class, frames) in frames_by_uid.items()]
 
 
+def _measured_frames(section) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The ED and ES frames the volumes and EF are measured on: the counted beats' (their means are the values);
+    every ED and ES marked when no beat is counted or listed (a stack's ED/ES phases)."""
+    counted = [b for b in getattr(section, "beats", ()) if b.counted]
+    if not counted:
+        return tuple(section.ed_frames), tuple(section.es_frames)
+    return tuple(sorted({b.ed_frame for b in counted})), tuple(sorted({b.es_frame for b in counted}))
+
+
 def _measurements(section, sources: SourceImages | None, algorithm) -> list:
     import highdicom as hd
 
     out = []
-    ed, es = tuple(section.ed_frames), tuple(section.es_frames)
+    ed, es = _measured_frames(section)
     frames_of = {"edv_ml": ed, "esv_ml": es, "sv_ml": ed + es, "ef_pct": ed + es,
                  "rv_edv_ml": ed, "rv_esv_ml": es, "rv_sv_ml": ed + es, "rv_ef_pct": ed + es}
     for row in section.measurements:
