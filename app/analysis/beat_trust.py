@@ -282,8 +282,8 @@ def whole_cut_beats(beats: Sequence[Beat], curve: np.ndarray, frame_rate_hz: flo
     from app.analysis.edes_curve import smooth_curve
 
     beats = tuple(beats)
-    strokes = [b.stroke_value for b in beats if b.trusted and b.complete and np.isfinite(b.stroke_value)]
-    if not strokes or not any(not b.complete and not b.trusted for b in beats):
+    reference = any(b.trusted and b.complete and np.isfinite(b.stroke_value) for b in beats)
+    if not reference or all(b.complete or b.trusted for b in beats):
         return beats
     smoothed = smooth_curve(np.asarray(curve, dtype=np.float64), frame_rate_hz)
     largest = max(b.stroke_value for b in beats if b.complete and np.isfinite(b.stroke_value))

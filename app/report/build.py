@@ -159,7 +159,7 @@ def _indexed_rows(indexed, modality: str, kw: dict) -> list[MeasurementRow]:
 def _figure_frames(m) -> tuple[tuple[str, int], ...]:
     """("ED", frame), ("ES", frame) the figures show: the first counted beat's, the pair an EF of the report is
     measured on (a clip's first ES can belong to a beat cut by its start); else the first ED and ES marked."""
-    beat = next((b for b in getattr(m, "beats", ()) if b.trusted), None)
+    beat = next((b for b in m.beats if b.trusted), None)
     if beat is not None:
         return ("ED", int(beat.ed_frame)), ("ES", int(beat.es_frame))
     return tuple((label, int(frames[0])) for label, frames in (("ED", m.ed_frames), ("ES", m.es_frames)) if frames)
