@@ -41,9 +41,12 @@ def with_skipped_beats(
     period = beat_period_frames(smooth_curve(y, frame_rate_hz), frame_rate_hz)
     if period is None:
         return tuple(ed), es
-    curve_ed, _ = detect_ed_es(y, frame_rate_hz)
     shortest, longest = RR_CONSISTENCY[0] * period, RR_CONSISTENCY[1] * period
-    for start, end in [(a, b) for a, b in zip(ed[:-1], ed[1:], strict=True) if b - a > longest]:
+    long_beats = [(a, b) for a, b in zip(ed[:-1], ed[1:], strict=True) if b - a > longest]
+    if not long_beats:
+        return tuple(ed), es
+    curve_ed, _ = detect_ed_es(y, frame_rate_hz)
+    for start, end in long_beats:
         before = start  # the last ED so far: the beat's own, then each one put back
         for frame in (f for f in curve_ed if start < f < end):
             if frame - before >= shortest and end - frame >= shortest:

@@ -106,7 +106,7 @@ def _frame_refs(sources: SourceImages, phases) -> list:
 def _measured_frames(section) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The ED and ES frames the volumes and EF are measured on: the counted beats' (their means are the values);
     every ED and ES marked when no beat is counted or listed (a stack's ED/ES phases)."""
-    counted = [b for b in getattr(section, "beats", ()) if b.counted]
+    counted = [b for b in section.beats if b.counted]
     if not counted:
         return tuple(section.ed_frames), tuple(section.es_frames)
     return tuple(sorted({b.ed_frame for b in counted})), tuple(sorted({b.es_frame for b in counted}))
@@ -167,7 +167,7 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
     study_rows = [r for r in report.study_rows]
     if study_rows:
         fake = type("Study", (), {"measurements": study_rows, "modality": report.recordings[0].modality,
-                                  "view": "study", "ed_frames": (), "es_frames": ()})
+                                  "view": "study", "ed_frames": (), "es_frames": (), "beats": ()})
         measurements = _measurements(fake, None, algorithm)
         if measurements:
             groups.append(_group("study (biplane, mean GLS)", measurements, None, algorithm))
