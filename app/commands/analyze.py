@@ -223,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
     recordings = _check_one_patient(paths, recordings, args.same_patient)
     paths, recordings, options, label_files = _joined_phases(paths, recordings, options, label_files)
     paths, recordings, options, label_files, left_out = _left_out(paths, recordings, options, label_files)
+    analyze_pacs.check_sources(args, recordings)
     if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
         raise UsageError("with several PATHs, --masks must be a folder")
     analyses = []

@@ -5,7 +5,8 @@
     analyze PATH... --send-dicomweb URL                     # the same by STOW-RS
     analyze PATH... --dicom-out DIR                         # the same objects as files
 
-A refused store, a node that does not answer, or a recording not read from DICOM -> UsageError (exit 2).
+A refused store, a node that does not answer, or a recording not read from DICOM -> UsageError (exit 2); the
+nodes and the recordings' DICOM sources are checked before the analysis.
 """
 
 from __future__ import annotations
@@ -47,6 +48,21 @@ def check_nodes(args) -> None:
     else one line now rather than after the analysis."""
     if args.send or args.send_dicomweb:
         _guard(_check_nodes, args)
+
+
+def check_sources(args, recordings) -> None:
+    """Before a long analysis: DICOM results reference the recordings' DICOM images, all of one study; a video,
+    a NIfTI or two studies get one line now, before any report or export is written."""
+    if wants_dicom(args) and recordings:
+        _guard(_check_sources, recordings)
+
+
+def _check_sources(recordings) -> None:
+    from app.report.dicom_results import source_values_as_stored
+    from app.report.dicom_sources import common_study_uid, source_images
+
+    with source_values_as_stored():  # a source's malformed UID is copied as stored, not news to the user
+        common_study_uid([source_images(rec) for rec in recordings])
 
 
 def _check_nodes(args) -> None:
