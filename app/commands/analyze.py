@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", dest="json_out", metavar="OUT", help="write the results as JSON ('-' = stdout)")
     parser.add_argument("--masks", metavar="OUT.nii.gz",
                         help="write the per-frame label map (0-3) as NIfTI in the recording's grid; "
-                             "with several PATHs, a folder")
+                             "a name without .nii/.nii.gz/.mhd is a folder (one map per PATH; several PATHs need one)")
     parser.add_argument("--series", metavar="KEY", help="series key when a folder holds several series")
     parser.add_argument("--labels", action="append", metavar="FILE", default=None,
                         help="use this segmentation instead of the model (.npz with 'labels', .npy, NIfTI); "
@@ -194,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from app.commands import analyze_pacs
-    from app.commands.analyze_io import load_labels, write_masks
+    from app.commands.analyze_io import check_output_targets, load_labels, write_masks
     from app.commands.usage import UsageError
     from app.workflow.analyze import analyze_recording, load
     from app.workflow.results import AnalysisError
@@ -214,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
     except cli_hooks.OptionError as exc:
         raise UsageError(str(exc)) from None
     # --- end report block ---
+    check_output_targets(_output_files(args), {"--dicom-out": args.dicom_out, "--masks": _masks_folder(args)})
     paths = [Path(p) for p in analyze_pacs.resolve_paths(args)]
     views = _per_path(args.view, len(paths), "view", shared=True)
     label_files = _per_path(args.labels, len(paths), "labels")
@@ -224,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     paths, recordings, options, label_files = _joined_phases(paths, recordings, options, label_files)
     paths, recordings, options, label_files, left_out = _left_out(paths, recordings, options, label_files)
     analyze_pacs.check_sources(args, recordings)
-    if args.masks and len(paths) > 1 and Path(args.masks).suffix in (".nii", ".gz", ".mhd"):
+    if args.masks and len(paths) > 1 and not _masks_folder(args):
         raise UsageError("with several PATHs, --masks must be a folder")
     analyses = []
     for path, recording, opts, label_file in zip(paths, recordings, options, label_files, strict=False):
@@ -246,10 +247,13 @@ def run(args: argparse.Namespace) -> int:
         analyses.append(analysis)
         if args.masks:
             target = Path(args.masks)
-            if len(paths) > 1:
-                target.mkdir(parents=True, exist_ok=True)
-                target = target / f"{path.stem.split('.')[0]}_{recording.view}_labels.nii.gz"
-            write_masks(analysis.labels, recording, target)
+            try:
+                if _masks_folder(args):
+                    target.mkdir(parents=True, exist_ok=True)
+                    target = target / f"{path.stem.split('.')[0]}_{recording.view}_labels.nii.gz"
+                write_masks(analysis.labels, recording, target)
+            except OSError as exc:
+                raise UsageError(f"--masks: cannot write {exc.filename or target}: {exc.strerror or exc}") from None
 
     study = compose_study(analyses)  # biplane, LA: the study's values, composed once
     result = _json_result(analyses, study)
@@ -270,10 +274,39 @@ def run(args: argparse.Namespace) -> int:
         if args.json_out == "-":
             sys.stdout.write(text + "\n")
         else:
-            Path(args.json_out).write_text(text + "\n", encoding="utf-8")
+            _write_json(Path(args.json_out), text)
     if args.json_out != "-":
         _print_summary(analyses, result)
     return 0
+
+
+MASK_FILE_SUFFIXES = (".nii", ".gz", ".mhd", ".mha")
+
+
+def _output_files(args: argparse.Namespace) -> dict[str, str | None]:
+    from app.report.cli_hooks import OUTPUT_OPTIONS
+
+    files = {f"--{name}": getattr(args, name, None) for name in OUTPUT_OPTIONS.values()}
+    masks = args.masks if args.masks and not _masks_folder(args) else None
+    return {"--json": args.json_out, "--masks": masks, **files}
+
+
+def _masks_folder(args: argparse.Namespace) -> str | None:
+    """--masks as a folder (one label map per recording) unless it names a NIfTI / MetaImage file."""
+    if not args.masks or Path(args.masks).suffix in MASK_FILE_SUFFIXES:
+        return None
+    return args.masks
+
+
+def _write_json(path: Path, text: str) -> None:
+    from app.commands.usage import UsageError
+    from app.paths import atomic_target
+
+    try:
+        with atomic_target(path) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--json: cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _json_result(analyses, study) -> dict:

@@ -1,7 +1,9 @@
-"""Files around `analyze`: label maps in (--labels) and out (--masks)."""
+"""Files around `analyze`: label maps in (--labels) and out (--masks), and where the outputs go."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,8 @@ def load_labels(path: Path, recording: Recording) -> np.ndarray:
         raise
     except Exception as exc:  # noqa: BLE001 - numpy / SimpleITK read errors
         raise UsageError(
-            f"{path}: cannot read labels ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            f"{path}: cannot read labels ({_read_error(exc)}; a label map is a .npz with a 'labels' array, a .npy, "
+            "or an image such as NIfTI or MetaImage)"
         ) from None
     labels = np.asarray(labels)
     if (
@@ -42,6 +45,30 @@ def load_labels(path: Path, recording: Recording) -> np.ndarray:
     if labels.shape != recording.frames.shape:
         raise UsageError(f"{path}: labels of shape {labels.shape} do not match the recording {recording.frames.shape}")
     return labels.astype(np.uint8)
+
+
+def _read_error(exc: Exception) -> str:
+    if isinstance(exc, RuntimeError) and "SimpleITK" in str(exc):
+        return "not an image file SimpleITK reads"  # its own message is a C++ source location
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def check_output_targets(files: Mapping[str, str | None], folders: Mapping[str, str | None]) -> None:
+    """Before a long analysis: every output can be written where the options say (its folder exists and is
+    writable, or can be made), else UsageError naming the option now rather than after the analysis. `files`
+    and `folders` map an option ("--json") to its value (None when not given; "-" is stdout)."""
+    from app.commands.usage import UsageError
+
+    wanted = [(o, Path(v).parent) for o, v in files.items() if v and v != "-"]
+    wanted += [(o, Path(v)) for o, v in folders.items() if v]
+    for option, folder in wanted:
+        existing = folder.absolute()
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UsageError(f"{option}: cannot write in {folder}: {existing} is a file, not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise UsageError(f"{option}: cannot write in {folder}: {existing} is not writable")
 
 
 def _image_labels(path: Path, recording: Recording) -> np.ndarray:

@@ -86,6 +86,8 @@ def _guard(func, *args):
         return func(*args)
     except (PacsError, DicomResultError) as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:  # --dicom-out's folder (permissions, a full disk)
+        raise UsageError(f"cannot write {exc.filename or 'the DICOM results'}: {exc.strerror or exc}") from None
 
 
 def resolve_paths(args) -> list[str]:

@@ -17,6 +17,7 @@ beside the target, then os.replace) and returns the path written.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 from pathlib import Path
 
@@ -189,7 +190,10 @@ def write_label_map(labels: np.ndarray, recording, path) -> Path:
         raise ValueError(f"labels must be (T,H,W) or (S,T,H,W), got shape {labels.shape}")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_target(path) as tmp:
-        sitk.WriteImage(image, str(tmp), useCompression=str(path).endswith(".gz"))
+        try:
+            sitk.WriteImage(image, str(tmp), useCompression=str(path).endswith(".gz"))
+        except RuntimeError:  # SimpleITK's word for a file it cannot create
+            raise OSError(errno.EIO, "the NIfTI writer could not create the file", str(path)) from None
     return Path(path)
 
 

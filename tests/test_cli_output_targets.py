@@ -1,0 +1,75 @@
+"""`analyze` outputs that cannot be written (a folder that is a file, a place no one may write, a full disk) are one
+line and exit 2, checked before the analysis where they can be: they had been an internal error after it. And a
+--labels file that is no label map says what one is."""
+
+import errno
+from contextlib import contextmanager
+
+import pytest
+
+from app.cli import main
+from tests.orthanc_fixtures import DEMO
+
+CLIP = ["analyze", str(DEMO / "a4c.dcm"), "--labels", str(DEMO / "a4c.truth.npz"), "--no-strain"]
+
+
+@pytest.fixture
+def no_analysis(monkeypatch):
+    import app.workflow.analyze as workflow
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the analysis ran before the outputs were checked")
+
+    monkeypatch.setattr(workflow, "analyze_recording", refuse)
+
+
+def _error(capsys) -> str:
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert lines and lines[-1].startswith("error:"), lines
+    return lines[-1]
+
+
+@pytest.mark.parametrize("option", ["--json", "--report", "--csv", "--measurements", "--masks", "--dicom-out"])
+def test_an_output_under_a_file_is_refused_before_the_analysis(option, tmp_path, capsys, no_analysis):
+    (tmp_path / "a-file").write_text("not a folder")
+    name = {"--report": "r.pdf", "--csv": "r.csv", "--masks": "m.nii.gz", "--dicom-out": "dicom"}.get(option, "r.json")
+    assert main([*CLIP, option, str(tmp_path / "a-file" / name)]) == 2
+    line = _error(capsys)
+    assert option in line and "is a file, not a folder" in line
+
+
+def test_a_json_that_cannot_be_written_is_one_line_after_the_analysis(tmp_path, capsys, monkeypatch):
+    import app.paths
+
+    @contextmanager
+    def full_disk(path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        yield path
+
+    monkeypatch.setattr(app.paths, "atomic_target", full_disk)
+    assert main([*CLIP, "--json", str(tmp_path / "r.json")]) == 2
+    assert _error(capsys) == f"error: --json: cannot write {tmp_path / 'r.json'}: No space left on device"
+
+
+def test_masks_where_no_one_may_write_is_one_line(tmp_path, capsys):
+    """Refused before the analysis for a user, at the write for root (who may write anywhere /proc allows)."""
+    assert main([*CLIP, "--masks", "/proc/cardiotrace-masks.nii.gz"]) == 2
+    assert _error(capsys).startswith("error: --masks")
+
+
+def test_outputs_go_into_folders_made_for_them(tmp_path, capsys):
+    """--json makes its folder as the other writers do; --masks without a NIfTI suffix is a folder of maps."""
+    out = tmp_path / "new" / "sub"
+    assert main([*CLIP, "--json", str(out / "r.json"), "--masks", str(out / "masks")]) == 0
+    assert (out / "r.json").is_file()
+    assert [p.name for p in (out / "masks").iterdir()] == ["a4c_a4c_labels.nii.gz"]
+
+
+def test_a_labels_file_that_is_no_image_says_what_a_label_map_is(tmp_path, capsys):
+    """SimpleITK's own message is a C++ source location; the line says what the file is not and what would do."""
+    text = tmp_path / "labels.dcm"
+    text.write_text("hello")
+    assert main(["analyze", str(DEMO / "a4c.dcm"), "--labels", str(text), "--no-strain"]) == 2
+    line = _error(capsys)
+    assert "not an image file SimpleITK reads" in line and ".npz with a 'labels' array" in line
+    assert ".cxx" not in line
