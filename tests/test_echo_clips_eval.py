@@ -81,6 +81,17 @@ def test_file_list_holds_the_present_clips_or_every_row(tmp_path):
     assert [r.name for r in every] == ["A.avi", "B.avi"] and every[1].ef_pct == 55.0
 
 
+def test_a_clips_file_that_cannot_be_read_or_names_no_clip_is_one_line(tmp_path):
+    (tmp_path / "FileList.csv").write_text("FileName,EF,ESV,EDV,FrameHeight,FrameWidth,FPS,NumberOfFrames\n"
+                                           "A.avi,60,40,100,112,112,50,100\n")
+    (tmp_path / "A.avi").write_bytes(b"")
+    with pytest.raises(SystemExit, match="--clips .*cannot read the clip names"):
+        echo_clips.main(["--data", str(tmp_path), "--clips", str(tmp_path / "missing.txt")])
+    (tmp_path / "other.txt").write_text("B.avi\nC.avi\n")
+    with pytest.raises(SystemExit, match="none of the 2 clip names in .*other.txt is in"):
+        echo_clips.main(["--data", str(tmp_path), "--clips", str(tmp_path / "other.txt")])
+
+
 @pytest.mark.shared
 def test_one_real_clip_through_the_shipped_pipeline(shared_data, tmp_path, capsys):
     root = shared_data / "echonet_clips"

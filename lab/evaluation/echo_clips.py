@@ -314,12 +314,21 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         raise SystemExit(str(exc)) from None
     if args.clips is not None:
-        wanted = {line.strip() for line in args.clips.read_text(encoding="utf-8").splitlines() if line.strip()}
+        wanted = _clip_names(args.clips)
         refs = [r for r in refs if r.name in wanted]
+        if not refs:
+            raise SystemExit(f"none of the {len(wanted)} clip names in {args.clips} is in {args.data}/FileList.csv")
     refs = refs[: args.limit]
     if not refs:
         raise SystemExit(f"no clip to evaluate in {args.data}")
     return _report(score_clips(args.data, refs, args.workers), args, before)
+
+
+def _clip_names(path: Path) -> set[str]:
+    try:
+        return {line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"--clips {path}: cannot read the clip names ({exc})") from None
 
 
 def _read_or_exit(path: Path) -> list[ClipScore]:
