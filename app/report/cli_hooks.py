@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cine", metavar="OUT.mp4", help="annotated cine with contours (.mp4, .avi or .gif)")
     group.add_argument("--out", metavar="DIR", help="batch mode: analyze every recording in the given files "
                        "and folders one by one, write per-file results + summary.csv to DIR, resume if re-run")
-    group.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+    group.add_argument("--workers", type=positive_int, default=None, metavar="N",
                        help="batch mode: analyze on a local Dask cluster of N processes (one recording per task)")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="batch mode: join the Dask cluster at ADDRESS (e.g. tcp://host:8786) instead")
@@ -48,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             f"{','.join(EXPORT_KINDS)} (default pdf; 'none' for results only)")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type of a count (--workers, a trainer's --steps): a whole number of 1 or more."""
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {text!r}")
     return int(text)

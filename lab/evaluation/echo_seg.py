@@ -48,7 +48,7 @@ from lab.evaluation.echo_phase import (  # noqa: F401 - disks_volume_ml: part of
     phase_row,
 )
 from lab.evaluation.patient_agreement import agreement, format_agreement, patient_errors, read_results
-from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case
+from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case, require_splits
 from lab.training.checkpoint import CHECKPOINTS_DIR
 from lab.training.sequences import cycle_frame, register_labels, speckle_fields
 
@@ -272,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.ml.weights import model_available
 
     args = build_parser().parse_args(argv)
+    require_splits(args.data, "valid")
     if args.update_metadata and args.limit is not None:  # the lab record holds the whole validation set's figures
         raise SystemExit("--update-metadata scores all of CAMUS valid: drop --limit to store the results")
     previous = read_results(args.compare_with) if args.compare_with else None

@@ -41,6 +41,16 @@ def case_paths(split: str, root: Path | None = None) -> list[Path]:
     return sorted(folder.glob("patient*_4CH.npz"))
 
 
+def require_splits(root: Path | None, *splits: str) -> None:
+    """For a command's --data, before any work: SystemExit with one line (exit 2 through the CLI) when a split
+    folder is missing."""
+    for split in splits:
+        try:
+            case_paths(split, root)
+        except FileNotFoundError as exc:
+            raise SystemExit(f"{exc} (--data is the camus_a4c folder of ../shared/data)") from None
+
+
 def load_case(path: Path) -> CamusCase:
     with np.load(path) as data:
         images = np.stack([data["ed"], data["es"]]).astype(np.uint8)

@@ -27,8 +27,9 @@ import numpy as np
 
 from app.ml.device import cpu_autocast, use_bf16
 from app.ml.inference import make_input
+from app.report.cli_hooks import positive_int
 from lab.training.augment import augment, augment_each, gain_gamma
-from lab.training.camus_data import DEFAULT_ROOT, CamusArrays, load_split
+from lab.training.camus_data import DEFAULT_ROOT, CamusArrays, load_split, require_splits
 from lab.training.checkpoint import TrainingClock
 
 
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channels", type=str, default="16,32,64,128,128")
     p.add_argument("--lstm-levels", type=str, default=None,
                    help="encoder levels with ConvLSTM (temporal, default 1,2,3,4; aggregation, default 2,3,4)")
-    p.add_argument("--steps", type=int, default=6000, help="total optimiser steps")
+    p.add_argument("--steps", type=positive_int, default=6000, help="total optimiser steps")
     p.add_argument("--batch", type=int, default=16, help="frames (base) or sequences (temporal) per step")
     p.add_argument("--seq-len", type=int, default=8, help="frames per training subsequence (temporal)")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -611,6 +612,7 @@ class Trainer:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    require_splits(args.data, "train")
     Trainer(args, argv).run()
     return 0
 

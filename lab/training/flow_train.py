@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case
+from app.report.cli_hooks import positive_int
+from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case, require_splits
 from lab.training.checkpoint import (
     TrainingClock,
     add_run_arguments,
@@ -31,7 +32,7 @@ CAMUS_CITATION = "Leclerc et al., IEEE TMI 38(9):2198-2210, 2019, doi:10.1109/TM
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cardiotrace train motion", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder (train/ valid/)")
-    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--steps", type=positive_int, default=3000)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crop", type=int, default=96)
     p.add_argument("--lr", type=float, default=5e-4)
@@ -90,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     from lab.model_notes import publish as save_model
 
     args = build_parser().parse_args(argv)
+    require_splits(args.data, "train", "valid")
     torch.set_num_threads(max(1, args.threads))
     device = choose_device()
     rng = np.random.default_rng(args.seed)

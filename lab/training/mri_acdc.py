@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.report.cli_hooks import positive_int
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from lab.training.mri_acdc_data import AcdcSlices, draw_crop, load_all
 from lab.training.mri_acdc_folds import ACDC, N_FOLDS, build_net, fold_patients, run_dir
@@ -35,7 +36,7 @@ CHECKPOINT_MINUTES = 3.0
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cardiotrace train mri-seg-acdc", description=__doc__.splitlines()[0])
     p.add_argument("--fold", default="0", help="held-out fold 0-4, or 'all' (train on every patient)")
-    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--steps", type=positive_int, default=3000)
     p.add_argument("--batch", type=int, default=12)
     p.add_argument("--crop", type=int, default=128, help="training crop in grid pixels (1.25 mm)")
     p.add_argument("--jitter", type=int, default=32, help="crop centre moved by up to this many px")

@@ -37,6 +37,7 @@ import sys
 
 import numpy as np
 
+from app.report.cli_hooks import positive_int
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from lab.training.mri_acdc_folds import N_FOLDS, build_net, load_fold_net, run_dir
 
@@ -51,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help='the CNN: "shipped" (member FOLD of models/mri_seg) or the tag of finished mri-seg-acdc runs')
     p.add_argument("--temporal", choices=("single", "multi"), default="multi")
     p.add_argument("--min-cycle-phases", type=int, default=MIN_CYCLE_PHASES)
-    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--steps", type=positive_int, default=600)
     p.add_argument("--batch", type=int, default=2, help="slices of one stack per step")
     p.add_argument("--crop", type=int, default=128)
     p.add_argument("--jitter", type=int, default=32)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.report.cli_hooks import positive_int
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from lab.training.mri_augment import augment
 from lab.training.mri_data import (
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cardiotrace train mri-seg", description=__doc__.splitlines()[0])
     p.add_argument("--temporal", choices=("none", "single", "multi"), default="multi")
     p.add_argument("--holdout", default="none", help="Sunnybrook case left out (LOO), or 'none'")
-    p.add_argument("--steps", type=int, default=800)
+    p.add_argument("--steps", type=positive_int, default=800)
     p.add_argument("--max-minutes", type=float, default=60.0)
     p.add_argument("--base-channels", type=int, default=8)
     p.add_argument(

@@ -17,6 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
+from app.report.cli_hooks import positive_int
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock
 from lab.training.tempreg_cache import DATA_DIR  # where `tempreg_cache` writes the training clips
 from lab.training.tempreg_sample import TrainClip, load_clips, sample_batch, sampling_weights
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="cardiotrace train ed-es")
-    parser.add_argument("--steps", type=int, default=TrainOptions.steps)
+    parser.add_argument("--steps", type=positive_int, default=TrainOptions.steps)
     parser.add_argument("--batch-size", type=int, default=TrainOptions.batch_size)
     parser.add_argument("--lr", type=float, default=TrainOptions.lr)
     parser.add_argument("--eval-every", type=int, default=TrainOptions.eval_every)
@@ -249,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
                         eval_every=args.eval_every, threads=args.threads, resume=not args.fresh,
                         max_minutes=args.max_minutes, init_from_published=args.init_from_published,
                         hflip=args.hflip)
+    if not any(p for p in opts.data_dir.glob("*.npz") if not p.stem.startswith("val")):
+        raise SystemExit(f"no training clips in {opts.data_dir}; build them with "
+                         "`python -m lab.training.tempreg_cache`")
     for p in train(opts):
         extra = f" val={p.val_afd:.3f} best={p.best_afd:.3f}" if p.val_afd is not None else ""
         print(f"step {p.step}/{p.steps} loss={p.loss:.4f}{extra}", flush=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.report.cli_hooks import positive_int
 from lab.training.camus_data import DEFAULT_ROOT
 from lab.training.checkpoint import (
     TrainingClock,
@@ -40,7 +41,7 @@ CAMUS_CITATION = ("Leclerc et al., Deep Learning for Segmentation using an Open 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cardiotrace train view", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder (train/ valid/)")
-    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--steps", type=positive_int, default=6000)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--size", type=int, default=96, help="network input side (px)")
     p.add_argument("--lr", type=float, default=3e-3)

@@ -1,0 +1,47 @@
+"""`train` and `evaluate` refuse bad input with one line and exit 2 before any work: a --data folder that is not
+CAMUS, no cached training clips, a step count under 1 (which had trained nothing and exited 0, or ended in an
+internal error)."""
+
+import pytest
+
+from app.cli import main
+
+
+def _error(capsys) -> str:
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert lines, "nothing said"
+    return lines[-1]
+
+
+@pytest.mark.parametrize("command", [["train", "echo-seg"], ["train", "motion"], ["evaluate", "echo-seg"]])
+def test_a_data_folder_without_camus_is_one_line(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CARDIOTRACE_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
+    assert main([*command, "--data", str(tmp_path / "nowhere")]) == 2
+    line = _error(capsys)
+    assert line.startswith("error: CAMUS split folder") and "--data is the camus_a4c folder" in line
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("target", ["echo-seg", "motion", "mri-seg", "mri-seg-acdc", "mri-seg-cycles", "ed-es",
+                                    "view"])
+@pytest.mark.parametrize("steps", ["0", "-1", "many"])
+def test_a_step_count_under_one_is_refused(target, steps, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CARDIOTRACE_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
+    assert main(["train", target, "--steps", steps]) == 2
+    assert "--steps: must be a whole number of 1 or more" in _error(capsys)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_ed_es_training_without_its_clips_says_how_to_build_them(tmp_path):
+    """In a process of its own, as a user runs it: the clip folder is read from the environment on import."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "CARDIOTRACE_CHECKPOINTS_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "app", "train", "ed-es", "--steps", "1"], env=env, text=True,
+                          capture_output=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == f"error: no training clips in {tmp_path / 'ed_es_data'}; build them with " \
+                                  "`python -m lab.training.tempreg_cache`"
