@@ -183,6 +183,7 @@ def test_a_colour_doppler_clip_is_left_out_not_failed_and_not_redone(tmp_path):
     (["x", "--out", "d", "--exports", "pdf,movie"], "unknown kind movie"),
     (["x", "--report", "r.txt"], "must end with .pdf"),
     (["x", "--cine", "c.webm"], "must end with"),
+    (["x", "--exports", "pdf"], "--exports chooses a batch's files: give --out DIR"),
 ])
 def test_bad_option_combinations_are_usage_errors(argv, message):
     with pytest.raises(cli_hooks.OptionError, match=message):

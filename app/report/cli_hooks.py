@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="batch mode: analyze on a local Dask cluster of N processes (one recording per task)")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="batch mode: join the Dask cluster at ADDRESS (e.g. tcp://host:8786) instead")
-    group.add_argument("--exports", default="pdf", metavar="LIST",
+    group.add_argument("--exports", default=None, metavar="LIST",
                        help=f"batch mode: what to write per recording, comma-separated from "
                             f"{','.join(EXPORT_KINDS)} (default pdf; 'none' for results only)")
 
@@ -59,8 +59,8 @@ def is_batch(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "out", None))
 
 
-def _exports(text: str) -> tuple[str, ...]:
-    kinds = tuple(k.strip().lower() for k in (text or "").split(",") if k.strip())
+def _exports(text: str | None) -> tuple[str, ...]:
+    kinds = tuple(k.strip().lower() for k in (text or "pdf").split(",") if k.strip())
     if kinds == ("none",):
         return ()
     bad = [k for k in kinds if k not in EXPORT_KINDS]
@@ -100,6 +100,9 @@ def validate(args: argparse.Namespace) -> None:
         _exports(args.exports)
     elif getattr(args, "workers", None) or getattr(args, "scheduler", None):
         raise OptionError("--workers and --scheduler run a batch: give --out DIR")
+    elif getattr(args, "exports", None) is not None:
+        raise OptionError("--exports chooses a batch's files: give --out DIR (for one study: --report, --csv, "
+                          "--measurements, --contours, --cine)")
 
 
 def analysis_options(args: argparse.Namespace):
