@@ -18,6 +18,7 @@ from app.analysis.beat_trust import (
     BeatSummary,
     judge_beats,
     merge_split_beats,
+    no_systole,
     strain_events,
     summarise_beats,
     without_split_pairs,
@@ -159,3 +160,22 @@ def test_an_untimed_recording_keeps_its_events_and_a_summary_without_an_es_has_n
     assert BeatSummary((), 100.0, None, None, None).stroke_value is None
     assert BeatSummary((), None, 40.0, None, None).stroke_value is None
     assert BeatSummary((), 100.0, 40.0, 60.0, None).stroke_value == 60.0
+
+
+@pytest.mark.parametrize(("es", "withheld"), [(5, True), (6, False), (40, False)])
+def test_strain_has_no_systole_only_when_every_beat_s_is_shorter_than_any(es, withheld):
+    """ED -> ES 5 frames of a 60-frame, 1.0 s beat is 0.083 s, under SYSTOLE_S[0]: no window of the strain holds
+    a systole's peak. 0.1 s, or a systole too long (0.67 s, whose window still holds the peak), keeps the strain."""
+    judged, _ = judge_beats([_beat(0, es, 60, 1.0)])
+    assert bool(no_systole(judged)) is withheld
+    if withheld:
+        assert no_systole(judged) == "no beat with a systole a heart can have (ED to ES 0.08 s, under 0.1 s)"
+
+
+def test_strain_keeps_its_systole_with_one_trusted_beat_an_untimed_one_or_a_filling_phase():
+    short = Beat(0, 2, None, 100.0, 40.0, systole_s=0.05, trusted=False)
+    assert no_systole([short]) and no_systole([short, short])
+    assert not no_systole([short, _beat(10, 30, 70, 1.0)])  # a trusted beat
+    assert not no_systole([short, Beat(10, 12, None, 100.0, 40.0, trusted=False)])  # untimed
+    assert not no_systole([Beat(5, 2, None, 100.0, 40.0, systole_s=None, trusted=False)])  # ES before ED
+    assert not no_systole([])

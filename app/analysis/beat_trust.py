@@ -186,6 +186,22 @@ def strain_events(
     return tuple(sorted(eds)), tuple(sorted({b.es_frame for b in used}))
 
 
+def no_systole(beats: Sequence[Beat]) -> str:
+    """Why strain has no systole to be measured over, "" when it may have one: the clip has beats, none trusted,
+    and every one's ED -> ES is shorter than any systole (SYSTOLE_S[0]; a truncated clip of three frames). The
+    strain's peak is searched from ED to just past ES (app.analysis.strain.beat_windows): a window that long holds
+    no systole's peak, while a longer one still holds it. A filling-phase beat (ES before ED) or an untimed one
+    is no such case."""
+    if not beats or any(b.trusted for b in beats):
+        return ""
+    lo = SYSTOLE_S[0]
+    systoles = [timed_systole_s(b) for b in beats]
+    if all(s is not None and s < lo for s in systoles):
+        return f"no beat with a systole a heart can have (ED to ES {min(s for s in systoles if s is not None):.2f} " \
+               f"s, under {lo} s)"
+    return ""
+
+
 def judge_beats(beats: Sequence[Beat]) -> tuple[tuple[Beat, ...], str]:
     """(beats marked trusted / untrusted with the reason, a note for the clip or ""): the RR rules, then a beat
     whose EF is above MAX_PLAUSIBLE_EF_PCT (a contour that collapsed at ES) or whose ED -> ES lasts outside
@@ -222,16 +238,23 @@ def systole_outside(beat: Beat) -> str:
     """"ED to ES 0.86 s is outside 0.1-0.6 s" for a timed beat whose ED -> ES no systole can last (SYSTOLE_S);
     "" when it can, or when the beat cannot be timed. A beat cut by the clip's end is timed by its frames (a clip
     of a few frames, e.g. a truncated file, has ED and ES too close for a systole)."""
-    if beat.es_frame <= beat.ed_frame:
-        return ""
-    if beat.complete and beat.rr_s and beat.next_ed_frame is not None:
-        systole_s = (beat.es_frame - beat.ed_frame) * beat.rr_s / (beat.next_ed_frame - beat.ed_frame)
-    elif not beat.complete and beat.systole_s is not None:
-        systole_s = beat.systole_s
-    else:
+    systole_s = timed_systole_s(beat)
+    if systole_s is None:
         return ""
     lo, hi = SYSTOLE_S
     return "" if lo <= systole_s <= hi else f"ED to ES {systole_s:.2f} s is outside {lo}-{hi} s"
+
+
+def timed_systole_s(beat: Beat) -> float | None:
+    """A beat's ED -> ES in seconds: a complete beat's from its RR, a cut one's from its frame times; None for a
+    filling-phase beat (ES before ED) or one without timing."""
+    if beat.es_frame <= beat.ed_frame:
+        return None
+    if beat.complete and beat.rr_s and beat.next_ed_frame is not None:
+        return (beat.es_frame - beat.ed_frame) * beat.rr_s / (beat.next_ed_frame - beat.ed_frame)
+    if not beat.complete and beat.systole_s is not None:
+        return beat.systole_s
+    return None
 
 
 def _judge_rr(beats: tuple[Beat, ...]) -> tuple[tuple[Beat, ...], str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Iterator
 
-from app.analysis.beat_trust import strain_events
+from app.analysis.beat_trust import no_systole, strain_events
 from app.analysis.strain import judged_strain
 from app.data.recording import APICAL_VIEWS, Recording
 from app.tasks import Cancel, Progress, is_cancelled, scaled
@@ -56,6 +56,9 @@ def strain_step(analysis: RecordingAnalysis, motion: str = "classical", cancel: 
     m = analysis.measurements
     if not m.ed_frames:
         yield replace(analysis, strain_error="no end-diastolic frame")
+        return
+    if reason := no_systole(m.beats):
+        yield replace(analysis, strain_error=f"{reason}: strain is measured over a systole")
         return
     ed_frames, es_frames = strain_events(m.beats, m.ed_frames, m.es_frames)
     try:
