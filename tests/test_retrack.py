@@ -61,3 +61,18 @@ def test_study_gls_names_the_views_it_averages():
     assert g.by_view == (("a4c", -20.0), ("a2c", -16.0))
     assert g.label == "GLS (mean of A4C, A2C)" and g.mean_pct == pytest.approx(-18.0)
     assert compose_study([]).gls.mean_pct is None
+
+
+def test_no_retrack_over_an_ed_es_shorter_than_any_systole():
+    """The analysis's strain step measures no strain over an ED -> ES under 0.1 s (beat_trust.no_systole); an
+    edit of the ED/ES that leaves only such a beat does not re-track one either (30 Hz: 2 frames, 0.067 s)."""
+    rec, labels = synthetic_echo(n_frames=16)
+    s = StudyState()  # the app's own measurement: beats judged as the analysis judges them
+    s.add_recording(rec)
+    analysis = fake_analysis(labels, ed_frames=(0,), es_frames=(8,))
+    analysis.labels = labels
+    s.set_analysis(0, analysis)
+    assert can_retrack(s[0])
+    s.set_edes(0, (0,), (2,))
+    assert [b.trusted for b in s[0].measurements.beats] == [False]
+    assert not can_retrack(s[0])
