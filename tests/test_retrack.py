@@ -63,16 +63,21 @@ def test_study_gls_names_the_views_it_averages():
     assert compose_study([]).gls.mean_pct is None
 
 
-def test_no_retrack_over_an_ed_es_shorter_than_any_systole():
-    """The analysis's strain step measures no strain over an ED -> ES under 0.1 s (beat_trust.no_systole); an
-    edit of the ED/ES that leaves only such a beat does not re-track one either (30 Hz: 2 frames, 0.067 s)."""
+def test_a_strain_retracked_over_an_ed_es_shorter_than_any_systole_reports_no_gls():
+    """An edit of the ED/ES that leaves only a beat whose ED -> ES is under 0.1 s (30 Hz: 2 frames, 0.067 s): the
+    strain re-tracked over it keeps its curves and says why it has no GLS, as the analysis's strain step does
+    (beat_trust.no_systole); the ED/ES set back, the GLS is reported again."""
     rec, labels = synthetic_echo(n_frames=16)
     s = StudyState()  # the app's own measurement: beats judged as the analysis judges them
     s.add_recording(rec)
     analysis = fake_analysis(labels, ed_frames=(0,), es_frames=(8,))
     analysis.labels = labels
     s.set_analysis(0, analysis)
-    assert can_retrack(s[0])
     s.set_edes(0, (0,), (2,))
-    assert [b.trusted for b in s[0].measurements.beats] == [False]
-    assert not can_retrack(s[0])
+    assert [b.trusted for b in s[0].measurements.beats] == [False] and can_retrack(s[0])
+    s.set_strain(0, _strain(retrack_input(s[0])))
+    assert s[0].strain.gls_pct is None and s[0].strain.withheld == (
+        "GLS not reported after the hand edit: no beat with a systole a heart can have (ED to ES 0.07 s, under 0.1 s)")
+    s.set_edes(0, (0,), (8,))
+    s.set_strain(0, _strain(retrack_input(s[0])))
+    assert s[0].strain.gls_pct is not None and not s[0].strain.withheld

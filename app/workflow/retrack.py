@@ -66,15 +66,12 @@ class RetrackInput:
 
 
 def can_retrack(state: RecordingState) -> bool:
-    """An analyzed apical echo clip (strain applies) with label maps, an ED frame and a systole to measure strain
-    over (app.analysis.beat_trust.no_systole, as the analysis's strain step)."""
-    from app.analysis.beat_trust import no_systole
+    """An analyzed apical echo clip (strain applies) with label maps and an ED frame."""
     from app.workflow.strain_step import strain_applies
 
     labels = getattr(state.analysis, "labels", None)
-    beats = getattr(getattr(state, "measurements", None), "beats", ())
     return (state.analyzed and strain_applies(state.recording) and bool(state.ed_frames) and labels is not None
-            and np.ndim(labels) == 3 and not no_systole(beats))
+            and np.ndim(labels) == 3)
 
 
 def retrack_input(state: RecordingState) -> RetrackInput:

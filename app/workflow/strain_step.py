@@ -57,9 +57,6 @@ def strain_step(analysis: RecordingAnalysis, motion: str = "classical", cancel: 
     if not m.ed_frames:
         yield replace(analysis, strain_error="no end-diastolic frame")
         return
-    if reason := no_systole(m.beats):
-        yield replace(analysis, strain_error=f"{reason}: strain is measured over a systole")
-        return
     ed_frames, es_frames = strain_events(m.beats, m.ed_frames, m.es_frames)
     try:
         result = yield from scaled(compute_strain(analysis.recording, analysis.labels, ed_frames,
@@ -71,4 +68,5 @@ def strain_step(analysis: RecordingAnalysis, motion: str = "classical", cancel: 
         return
     warning = analysis.view_check.warning if analysis.view_check is not None else None
     note = f"strain computed for the labelled view {analysis.recording.view.upper()}; {warning}" if warning else ""
-    yield replace(analysis, strain=judged_strain(result, edited=False), strain_view_warning=note)
+    strain = judged_strain(result, edited=False, no_systole=no_systole(m.beats))
+    yield replace(analysis, strain=strain, strain_view_warning=note)
