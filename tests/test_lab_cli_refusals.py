@@ -13,7 +13,8 @@ def _error(capsys) -> str:
     return lines[-1]
 
 
-@pytest.mark.parametrize("command", [["train", "echo-seg"], ["train", "motion"], ["evaluate", "echo-seg"]])
+@pytest.mark.parametrize("command", [["train", "echo-seg"], ["train", "motion"], ["train", "view"],
+                                     ["evaluate", "echo-seg"]])
 def test_a_data_folder_without_camus_is_one_line(command, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CARDIOTRACE_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
     assert main([*command, "--data", str(tmp_path / "nowhere")]) == 2

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from app.report.cli_hooks import positive_int
-from lab.training.camus_data import DEFAULT_ROOT
+from lab.training.camus_data import DEFAULT_ROOT, require_splits
 from lab.training.checkpoint import (
     TrainingClock,
     add_run_arguments,
@@ -40,7 +40,8 @@ CAMUS_CITATION = ("Leclerc et al., Deep Learning for Segmentation using an Open 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cardiotrace train view", description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder (train/ valid/)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="camus_a4c folder (train/ valid/); without it the shared one, or the phantom alone")
     p.add_argument("--steps", type=positive_int, default=6000)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--size", type=int, default=96, help="network input side (px)")
@@ -122,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     from lab.evaluation.view import evaluate, heldout_sets, summary_line
 
     args = build_parser().parse_args(argv)
+    if args.data is not None:  # a folder asked for must be there; only the default may be missing
+        require_splits(args.data, "train")
+    else:
+        args.data = DEFAULT_ROOT
     torch.set_num_threads(max(1, args.threads))
     device = choose_device()
     torch.manual_seed(args.seed)
