@@ -128,11 +128,16 @@ def test_pooled_folds_are_summarised_together(tmp_path, capsys):
         path.write_text(json.dumps({"summary": summarise(scores),
                                     "clips": [{**asdict(s), "ef_error": s.ef_error} for s in scores]}))
         paths.append(str(path))
-    out = tmp_path / "pooled.json"
+    out = tmp_path / "new" / "pooled.json"  # its folder made, as analyze's outputs' are
     assert echo_clips.main(["--pool", *paths, "--json", str(out), "--quiet"]) == 0
     pooled = json.loads(out.read_text())["summary"]
     assert pooled == summarise(folds[0] + folds[1]) and pooled["n"] == 3
     assert "EF MAE 5.33 pts (95 % interval " in capsys.readouterr().out
+    with pytest.raises(SystemExit) as refused:  # where it cannot be written: refused before the run, not after
+        echo_clips.main(["--pool", *paths, "--json", str(tmp_path / "fold0.json" / "pooled.json"), "--quiet"])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --json: cannot write" in err and "is a file, not a folder" in err
 
 
 def test_two_runs_are_compared_clip_by_clip(tmp_path, capsys):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -58,17 +57,13 @@ def check_output_targets(files: Mapping[str, str | None], folders: Mapping[str, 
     writable, or can be made), else UsageError naming the option now rather than after the analysis. `files`
     and `folders` map an option ("--json") to its value (None when not given; "-" is stdout)."""
     from app.commands.usage import UsageError
+    from app.report.cli_hooks import unwritable_reason
 
     wanted = [(o, Path(v).parent) for o, v in files.items() if v and v != "-"]
     wanted += [(o, Path(v)) for o, v in folders.items() if v]
     for option, folder in wanted:
-        existing = folder.absolute()
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        if not existing.is_dir():
-            raise UsageError(f"{option}: cannot write in {folder}: {existing} is a file, not a folder")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise UsageError(f"{option}: cannot write in {folder}: {existing} is not writable")
+        if reason := unwritable_reason(folder):
+            raise UsageError(f"{option}: cannot write in {folder}: {reason}")
 
 
 def _image_labels(path: Path, recording: Recording) -> np.ndarray:

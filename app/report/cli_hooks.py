@@ -13,6 +13,7 @@ Bad options raise `OptionError` (app/report may not import app.cli): analyze.py 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--exports", default=None, metavar="LIST",
                        help=f"batch mode: what to write per recording, comma-separated from "
                             f"{','.join(EXPORT_KINDS)} (default pdf; 'none' for results only)")
+
+
+def unwritable_reason(folder: Path) -> str:
+    """Why nothing can be written in `folder` (made where missing), "" when it can: the first part of it that exists
+    must be a writable folder."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return ""
+
+
+def output_file(text: str) -> Path:
+    """argparse type of a file a long command writes when it ends (an evaluation's --json): refused now, not after
+    the run, when its folder cannot be made or written."""
+    path = Path(text)
+    reason = unwritable_reason(path.parent)
+    if reason:
+        raise argparse.ArgumentTypeError(f"cannot write {path}: {reason}")
+    return path
 
 
 def positive_int(text: str) -> int:

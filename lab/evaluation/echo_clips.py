@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from app.analysis.edes_curve import beat_period_frames, smooth_curve, without_spikes
+from app.report.cli_hooks import output_file
 from app.workflow.frame_quality import spike_frames
 from app.workflow.view_step import CONFIDENT_PROBABILITY as CONFIDENT_VIEW
 
@@ -296,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="first N clips only")
     p.add_argument("--workers", type=int, default=max(1, min(2, os.cpu_count() or 1)),
                    help="processes of one thread each")
-    p.add_argument("--json", type=Path, default=None, help="also write the summary and per-clip scores here")
+    p.add_argument("--json", type=output_file, default=None, help="also write the summary and per-clip scores here")
     p.add_argument("--quiet", action="store_true", help="the summary only, no per-clip table")
     p.add_argument("--pool", type=Path, nargs="+", default=None, metavar="JSON",
                    help="run nothing: the summary of the clips of earlier --json runs together (the folds of a "
@@ -359,6 +360,7 @@ def _report(scores: list[ClipScore], args, before: list[ClipScore] | None = None
         found = clip_agreement(scores, before)
         print(format_agreement([found] if found is not None else []))
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {"summary": summary, "clips": [{**asdict(s), "ef_error": s.ef_error} for s in scores]}
         args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     return 0

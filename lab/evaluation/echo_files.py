@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.report.cli_hooks import output_file
 from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case
 
 FORMS = ("pair", "frames", "clip", "clip112", "clip112mpeg4")
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", choices=("base", "temporal"), default=None,
                    help="echo segmentation network (analyze --model; default: the app's)")
     p.add_argument("--limit", type=int, default=None, help="first N patients only")
-    p.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    p.add_argument("--json", type=output_file, default=None, help="also write the summary here")
     args = p.parse_args(argv)
     forms = [f for f in args.forms.split(",") if f]
     if not forms or any(f not in FORMS for f in forms):
@@ -159,5 +160,6 @@ def main(argv: list[str] | None = None) -> int:
 
         print(format_events(summary))
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     return 0

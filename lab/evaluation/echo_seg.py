@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.recording import Recording, uniform_frame_times
+from app.report.cli_hooks import output_file
 from lab.evaluation import seg_metrics as sm
 from lab.evaluation.echo_phase import (  # noqa: F401 - disks_volume_ml: part of this module's API
     degraded_clip,
@@ -211,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phantoms", type=int, default=4, help="phantom clips per frame rate (0: skip)")
     p.add_argument("--phantom-rates", default="30,50", help="phantom frame rates (Hz), comma-separated")
     p.add_argument("--approaches", default="base,base+wma,base+c3,base+h2,temporal,temporal+bi,temporal+h2")
-    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--json", type=output_file, default=None, help="also write the results here")
     p.add_argument(
         "--update-metadata", action="store_true", help="store the results in the lab records lab/notes/<model>.json"
     )
@@ -308,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({time.monotonic() - start:.0f} s; Dice/HD on CAMUS valid = 2nd-beat ED+ES frames of {len(clips)} patients)"
     )
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if args.update_metadata:
         store_in_metadata(results, " ".join(["python -m app evaluate echo-seg", *(argv or sys.argv[1:])]))

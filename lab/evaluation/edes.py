@@ -19,6 +19,7 @@ from scipy.signal import find_peaks
 
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL
+from app.report.cli_hooks import output_file
 from lab.evaluation.edes_scoring import MATCH_WINDOW_S, MethodScore, area_curve_baseline
 from lab.training.checkpoint import CHECKPOINTS_DIR
 
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     # 96 + 48 recordings: with 24 + 12 the ES aFD moved by 0.2 frames between disjoint draws of phantoms
     parser.add_argument("--echo", type=int, default=96, help="phantom echo recordings (seeds 300000+)")
     parser.add_argument("--mri", type=int, default=48, help="phantom cine-MR recordings (seeds 310000+)")
-    parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--json", type=output_file, help="also write the results to this JSON file")
     parser.add_argument(
         "--write-metadata", action="store_true", help="store the results in the lab record lab/notes/ed_es.json"
     )
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(record, handle, indent=2)
     if args.write_metadata:

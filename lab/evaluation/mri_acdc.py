@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.report.cli_hooks import output_file
 from lab.data import acdc
 from lab.data.degrade_mri import PROFILES, VENDORS
 from lab.evaluation.patient_agreement import format_agreement, mri_agreement, read_results
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tta-views", type=int, default=4)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data", type=Path, default=ACDC)
-    p.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    p.add_argument("--json", type=output_file, default=None, help="also write the summary here")
     p.add_argument("--no-sunnybrook", action="store_true", help="skip the Sunnybrook held-out-centre table")
     p.add_argument("--only-sunnybrook", action="store_true",
                    help="only the Sunnybrook table (whole cine cycles: what a temporal part changes; ACDC's ED/ES "

@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from app.analysis.centerline import project_onto_polyline
 from app.analysis.polylines import polygon_area_px2
+from app.report.cli_hooks import output_file
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="degrade every clip as a clinical export fitted into PX x PX first (0: the phantom as made)")
     p.add_argument("--span", type=int, default=3,
                    help="frames a side the correction is carried to (the viewer's default 3); 0: to the ED/ES marks")
-    p.add_argument("--json", type=Path, default=None, help="write every frame's scores and the summary here")
+    p.add_argument("--json", type=output_file, default=None, help="write every frame's scores and the summary here")
     return p
 
 
@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{s.offset:>6} {s.frames:>6} {s.distance_before_mm:>14.2f} -> {s.distance_after_mm:<10.2f} "
               f"{s.improved_share:>8.0%} {s.area_mae_before_pct:>15.1f} -> {s.area_mae_after_pct:<10.1f}")
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"summary": [asdict(s) for s in summary],
                                          "frames": [asdict(r) for r in rows]}, indent=1))
     return 0

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from app.ml import site_adapt
+from app.report.cli_hooks import output_file
 from app.workflow.site_corrections import CorrectedFrame, CorrectionSet
 from lab.data.degrade import Degradation, degrade_clip
 from lab.training.camus_data import case_paths, load_case, resize_image, resize_labels
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--new", type=int, default=10, help="the site's new patients (the last of CAMUS valid)")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--json", type=output_file, default=None)
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     device = choose_device()
     patients = site_patients(SITES[args.site])
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         summary = {"site": args.site, "export": SITES[args.site].__dict__, "new_patients": [p for p, _, _ in new],
                    "shipped": shipped, "rows": rows}
         args.json.write_text(json.dumps(summary, indent=1), encoding="utf-8")

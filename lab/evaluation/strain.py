@@ -15,12 +15,12 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from app.analysis.motion_classical import ClassicalFlow, sample_field
 from app.analysis.strain import beat_windows, peak_systolic_pct
+from app.report.cli_hooks import output_file
 from app.workflow.strain_pipeline import run_strain, unit_frames
 
 QUALITIES = ("excellent", "good", "fair", "poor")
@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "0.9 mm pixels; 160,224,300,384 spans 1.3-0.55 mm, the strain grid included): the same hearts "
                         "at each")
     p.add_argument("--motion", choices=("both", "classical", "learned"), default="both")
-    p.add_argument("--json", type=Path, default=None, help="write the scores here")
+    p.add_argument("--json", type=output_file, default=None, help="write the scores here")
     return p
 
 
@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{size} px ({pixel_mm[size]:.2f} mm) {d['gls_bias_by_size_px'][size]:+.2f} / "
                 f"{d['gls_abs_error_by_size_px'][size]:.2f}" for size in sizes))
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"summary": summary, "cases": [s.__dict__ | {"gls_error_pct": s.gls_error_pct}
                                                                       for s in scores]}, indent=1, default=str))
     return 0

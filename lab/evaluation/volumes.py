@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
+
+from app.report.cli_hooks import output_file
 
 VIEWS = ("a4c", "a2c")
 # name -> (network, causal WMA window, centred window) as lab.evaluation.offline_segmentation takes them
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segmenter", nargs="+", default=["truth", "temporal", "base"],
                         choices=["truth", *SEGMENTERS], help="segmenters to compare")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: library default)")
-    parser.add_argument("--json", type=Path, help="also write the scores and summary here")
+    parser.add_argument("--json", type=output_file, help="also write the scores and summary here")
     parser.add_argument("--degrade", type=int, default=0, metavar="PX",
                         help="degrade every clip as a clinical export fitted into PX x PX (e.g. 112) first")
     args = parser.parse_args(argv)
