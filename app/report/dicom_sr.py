@@ -112,16 +112,26 @@ def _measured_frames(section) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(sorted({b.ed_frame for b in counted})), tuple(sorted({b.es_frame for b in counted}))
 
 
+def _poorly_tracked(section) -> tuple[str, ...]:
+    """The strain segments of a recording whose tracking quality failed: the viewer dashes them "not to be read",
+    the PDF labels them "(low quality)" and the bullseye leaves them out, so their peaks are not sent as values."""
+    strain = getattr(section, "strain", None)
+    if strain is None:
+        return ()
+    return tuple(name for name, ok in zip(strain.segment_names, strain.segment_ok, strict=False) if not ok)
+
+
 def _measurements(section, sources: SourceImages | None, algorithm) -> list:
     import highdicom as hd
 
     out = []
+    poor = {f"strain_{name}_pct" for name in _poorly_tracked(section)}
     ed, es = _measured_frames(section)
     frames_of = {"edv_ml": ed, "esv_ml": es, "sv_ml": ed + es, "ef_pct": ed + es,
                  "rv_edv_ml": ed, "rv_esv_ml": es, "rv_sv_ml": ed + es, "rv_ef_pct": ed + es}
     for row in section.measurements:
         name = concept(row.key, section.modality, section.view)
-        if name is None or row.value is None or row.unit not in UNITS:
+        if name is None or row.value is None or row.unit not in UNITS or row.key in poor:
             continue
         unit = _code(UNITS[row.unit][0], "UCUM", UNITS[row.unit][1])
         site = _finding_site(row.key)
@@ -154,10 +164,13 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
     from pydicom.sr.codedict import codes
 
     edited = sorted({k for rec in report.recordings for k in rec.edited})
+    left_out = [f"{view_title(rec.view)} {rec.name}: segmental strain not sent where tracking quality is low "
+                f"({', '.join(n.replace('_', ' ') for n in poor)})"
+                for rec in report.recordings if (poor := _poorly_tracked(rec))]
     algorithm = hd.sr.AlgorithmIdentification(
         name="CardioTrace", version=__version__,
         parameters=[f"segmentation: {report.recordings[0].segmenter or 'default'}"] +
-                   ([f"edited by the user: {', '.join(edited)}"] if edited else []))
+                   ([f"edited by the user: {', '.join(edited)}"] if edited else []) + left_out)
     groups = []
     for section, src in zip(report.recordings, sources, strict=False):
         measurements = _measurements(section, src, algorithm)
