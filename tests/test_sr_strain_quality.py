@@ -1,5 +1,5 @@
 """The SR sends no peak strain of a segment whose tracking quality failed (the viewer dashes it "not to be read", the
-PDF labels it "(low quality)", the bullseye leaves it out) and says which it left out; the others are sent."""
+PDF labels it "(low quality)", its bullseye marks it "?") and says which it left out; the others are sent."""
 
 from __future__ import annotations
 

@@ -114,7 +114,8 @@ def _measured_frames(section) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 def _poorly_tracked(section) -> tuple[str, ...]:
     """The strain segments of a recording whose tracking quality failed: the viewer dashes them "not to be read",
-    the PDF labels them "(low quality)" and the bullseye leaves them out, so their peaks are not sent as values."""
+    the PDF labels them "(low quality)" and its bullseye marks them "?", so their peaks are not sent as values a
+    PACS would show like the others."""
     strain = getattr(section, "strain", None)
     if strain is None:
         return ()
