@@ -73,3 +73,13 @@ def test_a_labels_file_that_is_no_image_says_what_a_label_map_is(tmp_path, capsy
     line = _error(capsys)
     assert "not an image file SimpleITK reads" in line and ".npz with a 'labels' array" in line
     assert ".cxx" not in line
+
+
+@pytest.mark.parametrize("command", [["pacs", "get", "--study", "1.2.3", "--out"], ["pacs", "find", "--json"]])
+def test_pacs_results_that_cannot_be_written_are_refused_before_the_node_is_asked(command, tmp_path, capsys):
+    """The node named (nothing listens on port 1) would be an error of its own: the output is checked first."""
+    (tmp_path / "a-file").write_text("not a folder")
+    option = command[-1]
+    assert main([*command[:2], "--node", "NOPE@127.0.0.1:1", *command[2:], str(tmp_path / "a-file" / "x")]) == 2
+    line = _error(capsys)
+    assert line.startswith(f"error: {option}: cannot write in") and "is a file, not a folder" in line

@@ -194,8 +194,8 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from app.commands import analyze_pacs
-    from app.commands.analyze_io import check_output_targets, load_labels, write_masks
-    from app.commands.usage import UsageError
+    from app.commands.analyze_io import load_labels, write_masks
+    from app.commands.usage import UsageError, check_output_targets
     from app.workflow.analyze import analyze_recording, load
     from app.workflow.results import AnalysisError
     from app.workflow.segment_step import default_segmenter

@@ -1,8 +1,7 @@
-"""Files around `analyze`: label maps in (--labels) and out (--masks), and where the outputs go."""
+"""Files around `analyze`: label maps in (--labels) and out (--masks)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -50,20 +49,6 @@ def _read_error(exc: Exception) -> str:
     if isinstance(exc, RuntimeError) and "SimpleITK" in str(exc):
         return "not an image file SimpleITK reads"  # its own message is a C++ source location
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def check_output_targets(files: Mapping[str, str | None], folders: Mapping[str, str | None]) -> None:
-    """Before a long analysis: every output can be written where the options say (its folder exists and is
-    writable, or can be made), else UsageError naming the option now rather than after the analysis. `files`
-    and `folders` map an option ("--json") to its value (None when not given; "-" is stdout)."""
-    from app.commands.usage import UsageError
-    from app.report.cli_hooks import unwritable_reason
-
-    wanted = [(o, Path(v).parent) for o, v in files.items() if v and v != "-"]
-    wanted += [(o, Path(v)) for o, v in folders.items() if v]
-    for option, folder in wanted:
-        if reason := unwritable_reason(folder):
-            raise UsageError(f"{option}: cannot write in {folder}: {reason}")
 
 
 def _image_labels(path: Path, recording: Recording) -> np.ndarray:

@@ -60,13 +60,17 @@ def node_from_args(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.commands.usage import UsageError
+    from app.commands.usage import UsageError, check_output_targets
     from app.pacs.errors import PacsError
 
+    # where the results go, before a node is asked: a folder that is a file, or not writable, is one line now
+    check_output_targets({"--json": getattr(args, "json_out", None)}, {"--out": getattr(args, "out", None)})
     try:
         return {"echo": _echo, "find": _find, "get": _get}[args.pacs_command](args)
     except PacsError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:  # the results' folder after all (a full disk)
+        raise UsageError(f"cannot write {exc.filename or 'the results'}: {exc.strerror or exc}") from None
 
 
 def _echo(args) -> int:
@@ -90,6 +94,7 @@ def _find(args) -> int:
         if args.json_out == "-":
             sys.stdout.write(text + "\n")
         else:
+            Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json_out).write_text(text + "\n", encoding="utf-8")
     if args.json_out != "-":
         for s in studies:
