@@ -38,9 +38,11 @@ def ask_length_mm(parent, length_px: float) -> float | None:
 
 
 def ask_unsaved(parent, detail: str) -> str:
-    """'retry', 'discard' or 'cancel' when edits could not be saved before closing."""
-    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved edits",
-                      "Some edits could not be saved:\n" + detail + "\n\nClose anyway and lose them?", parent=parent)
+    """'retry', 'discard' or 'cancel' when the study (its analyses, and any edits) could not be saved before
+    closing: a study never edited loses its analysis results, which is what the words say then too."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved work",
+                      "The study could not be saved:\n" + detail + "\n\nClose anyway and lose what was not saved "
+                      "(analysis results and any corrections)?", parent=parent)
     retry = box.addButton("Try again", QMessageBox.ButtonRole.AcceptRole)
     discard = box.addButton("Close without saving", QMessageBox.ButtonRole.DestructiveRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
