@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from app.report.cli_hooks import output_file
-from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case
+from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case, require_splits
 
 FORMS = ("pair", "frames", "clip", "clip112", "clip112mpeg4")
 DEFAULT_FORMS = ("pair", "frames")
@@ -140,10 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     forms = [f for f in args.forms.split(",") if f]
     if not forms or any(f not in FORMS for f in forms):
         raise SystemExit(f"--forms: choose from {', '.join(FORMS)}")
-    try:
-        paths = case_paths(args.split, args.data)[: args.limit]
-    except FileNotFoundError as exc:
-        raise SystemExit(str(exc)) from None
+    require_splits(args.data, args.split)
+    paths = case_paths(args.split, args.data)[: args.limit]
     summary = {}
     with tempfile.TemporaryDirectory(prefix="cardiotrace_echo_files_") as tmp:
         for form in forms:

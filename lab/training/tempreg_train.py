@@ -73,13 +73,19 @@ def afd_of_clips(model, clips: list[TrainClip], device) -> dict:
             "es_afd": float(np.mean(errs["es"])) if errs["es"] else float("nan"), "missed": missed}
 
 
+NO_CLIPS = "no training clips in {}; build them with `python -m lab.training.tempreg_cache`"
+
+
+def _is_validation(path: Path) -> bool:
+    return path.stem.startswith("val")
+
+
 def _load_data(data_dir: Path) -> tuple[list[TrainClip], list[TrainClip]]:
     train, val = [], []
     for path in sorted(data_dir.glob("*.npz")):
-        (val if path.stem.startswith("val") else train).extend(load_clips(path))
+        (val if _is_validation(path) else train).extend(load_clips(path))
     if not train:
-        raise FileNotFoundError(f"no training clips in {data_dir}; build them with "
-                                "`python -m lab.training.tempreg_cache`")
+        raise FileNotFoundError(NO_CLIPS.format(data_dir))
     return train, val
 
 
@@ -250,9 +256,8 @@ def main(argv: list[str] | None = None) -> int:
                         eval_every=args.eval_every, threads=args.threads, resume=not args.fresh,
                         max_minutes=args.max_minutes, init_from_published=args.init_from_published,
                         hflip=args.hflip)
-    if not any(p for p in opts.data_dir.glob("*.npz") if not p.stem.startswith("val")):
-        raise SystemExit(f"no training clips in {opts.data_dir}; build them with "
-                         "`python -m lab.training.tempreg_cache`")
+    if not any(not _is_validation(p) for p in opts.data_dir.glob("*.npz")):  # before any work, as _load_data says
+        raise SystemExit(NO_CLIPS.format(opts.data_dir))
     for p in train(opts):
         extra = f" val={p.val_afd:.3f} best={p.best_afd:.3f}" if p.val_afd is not None else ""
         print(f"step {p.step}/{p.steps} loss={p.loss:.4f}{extra}", flush=True)
