@@ -76,6 +76,14 @@ def test_info_missing_path_and_unknown_series(capsys, tmp_path, us_clip):
     assert code == 2 and "no series with key" in err and len(err.strip().splitlines()) == 1
 
 
+def test_series_key_of_a_single_file_is_checked(capsys, us_clip):
+    """A single file holds one series: its own key (or name) reads it, any other key is refused, not ignored."""
+    code, out, _ = _run(capsys, us_clip, "--series", us_clip.name)
+    assert code == 0 and "modality:        echo" in out
+    code, out, err = _run(capsys, us_clip, "--series", "1.2.3")
+    assert code == 2 and not out and "no series with key '1.2.3'" in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.shared
 def test_info_subprocess_on_real_data(shared_data, project_root):
     result = subprocess.run(

@@ -86,6 +86,8 @@ def _load(path: Path, series_key: str | None, progress: Step | None, echo: bool)
                 raise
             raise LoadError(exc.path, f"{exc.reason}; {missing}") from None
         return dataclasses.replace(recording, reader_notes=(*recording.reader_notes, missing)) if missing else recording
+    if series_key is not None:  # a key that is not this file's is a mistake, not something to ignore
+        series.pick(series.scan([path]), series_key, path)
     report(progress, 0.0, "decoding")
     recording = _load_file(path, kind, echo)
     report(progress, 1.0, "done")
