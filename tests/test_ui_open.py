@@ -146,6 +146,24 @@ def test_a_corrupt_file_is_one_error_and_the_next_file_still_opens(make_window, 
     assert [st.recording.source_path.name for st in window.study.recordings] == ["good.dcm"]
 
 
+def test_several_broken_files_are_one_dialog_naming_each(make_window, tmp_path, dialogs_seen):
+    """Opening four files of which three are broken: the good one opens and one dialog lists the three."""
+    broken = []
+    for name in ("a.dcm", "b.avi", "c.nii.gz"):
+        (tmp_path / name).write_bytes(b"\0" * 128 + b"DICM" + bytes(range(256)) * 4 if name.endswith("dcm")
+                                      else b"not a recording")
+        broken.append(tmp_path / name)
+    good = _write(tmp_path, "good")
+    window = make_window()
+    window.open_paths([str(broken[0]), str(good), *map(str, broken[1:])])
+    assert window.opener.wait_opened()
+    assert [d[1] for d in dialogs_seen] == ["Cannot open"]
+    text = dialogs_seen[0][2]
+    assert text.startswith(f"3 recordings could not be opened in {tmp_path}:")
+    assert all(f"\n{path.name}: " in text for path in broken) and "Traceback" not in text
+    assert [st.recording.source_path.name for st in window.study.recordings] == ["good.dcm"]
+
+
 def test_a_video_that_ends_early_opens_with_its_note_in_the_header(make_window, tmp_path):
     """The frames before the cut are shown, and the header says the file is cut short before any analysis."""
     from readers_helpers import write_video_cut_short

@@ -8,8 +8,10 @@ With `prepare` set, the worker also runs it on each recording and `loaded` carri
 restores the saved work there (app.workflow.reopen), which on the GUI thread stalled the window on reopening.
 A folder is listed in the worker too: when it holds several series they come back as
 `series_found(path, tuple of SeriesInfo)` for the user to choose, and are then requested by key.
-A read that fails is `failed(path, one clear line)`. While a mouse button is held (a contour being dragged),
-a recording that arrives waits until it is released: the window switches to it only between two edits.
+Reads that fail are reported together once nothing is left to read, `failed(((path, one clear line), ...))`,
+so that opening ten files of which three are broken is one dialog, not three in a row.
+While a mouse button is held (a contour being dragged), a recording that arrives waits until it is released:
+the window switches to it only between two edits.
 """
 
 from __future__ import annotations
@@ -31,11 +33,23 @@ if TYPE_CHECKING:
 MOUSE_RETRY_MS = 100
 
 
+def failures_text(failures: tuple[tuple[Path, str], ...]) -> str:
+    """One message for the reads that failed: the path and its reason, or, for several, each file's name and
+    reason under one heading (the folder is named once when they share it)."""
+    reasons = [text.removeprefix(f"{path}: ") for path, text in failures]  # a LoadError's text names the file
+    if len(failures) == 1:
+        return f"{failures[0][0]}\n\n{reasons[0]}"
+    folders = {path.parent for path, _ in failures}
+    where = f" in {folders.pop()}" if len(folders) == 1 else ""
+    lines = [f"{path.name if where else path}: {reason}" for (path, _), reason in zip(failures, reasons, strict=True)]
+    return f"{len(failures)} recordings could not be opened{where}:\n\n" + "\n\n".join(lines)
+
+
 class FileOpener(QObject):
     """Queued reads of recordings off the GUI thread (see the module docstring)."""
 
     loaded = Signal(object, object, object)  # path, series key (or None), Recording (or what `prepare` made of it)
-    failed = Signal(object, str)  # path, message
+    failed = Signal(tuple)  # ((path, message), ...): the reads that failed, once the queue is empty
     series_found = Signal(object, tuple)  # folder path, its SeriesInfo (more than one)
     started = Signal(object)  # path
 
@@ -45,6 +59,7 @@ class FileOpener(QObject):
         self.current: tuple[Path, str | None] | None = None  # being read, or read and waiting for the mouse
         self.worker: GeneratorWorker | None = None
         self._held = None  # what the read returned (a Recording, or a folder's series), until handed on
+        self._failures: list[tuple[Path, str]] = []
         # run on each recording in the worker, after the read (the window: its saved work restored and
         # measured, app.workflow.reopen); `loaded` then carries what it returns
         self.prepare: Callable[[Recording], object] | None = None
@@ -66,6 +81,7 @@ class FileOpener(QObject):
         """Drop the queued reads, stop the running one and wait for its thread (window close); nothing read
         before is handed on after this."""
         self.queue.clear()
+        self._failures.clear()
         self.current, self._held, worker, self.worker = None, None, self.worker, None
         if worker is not None:
             worker.cancel()
@@ -102,7 +118,7 @@ class FileOpener(QObject):
 
         def failed(text: str) -> None:
             if worker is self.worker:
-                self.failed.emit(path, text)
+                self._failures.append((path, text))
 
         worker.failed.connect(failed)
         worker.finished.connect(lambda: self._finished(worker))
@@ -132,3 +148,6 @@ class FileOpener(QObject):
         elif result is not None:
             self.loaded.emit(path, key, result)
         self._next()
+        if self._failures and not self.busy():
+            failures, self._failures = tuple(self._failures), []
+            self.failed.emit(failures)

@@ -21,7 +21,7 @@ from app.ui.cine_view import CineView
 from app.ui.contour_editor import ContourEditor
 from app.ui.curves_panel import CurvesPanel, curve_title
 from app.ui.edit_actions import EditActions
-from app.ui.file_open import FileOpener
+from app.ui.file_open import FileOpener, failures_text
 from app.ui.handles import size_handles
 from app.ui.measurements_panel import MeasurementsPanel, contours_text, edes_source_text, measurement_scope
 from app.ui.overlays import OverlayLayer
@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         self.beats.frame_clicked.connect(self.cine.go_to)
         self.opener.loaded.connect(self._place)
         self.opener.series_found.connect(self._choose_series)
-        self.opener.failed.connect(lambda path, text: c.error.emit("Cannot open", f"{path}\n\n{text}"))
+        self.opener.failed.connect(self._open_failed)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         def analysis_done(i: int, ok: bool) -> None:
             self.reports.update()
@@ -178,6 +178,10 @@ class MainWindow(QMainWindow):
         """Open files and folders; they are read (a folder listed) in a worker, see _open_one."""
         for path in map(Path, paths):
             self._open_one(path, None)
+
+    def _open_failed(self, failures: tuple) -> None:
+        self.statusBar().clearMessage()  # not "Opening …" left standing
+        self.controller.error.emit("Cannot open", failures_text(failures))
 
     def _choose_series(self, folder: Path, series: tuple) -> None:
         """A folder of several series: the user picks which to open."""
