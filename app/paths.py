@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from contextlib import contextmanager
@@ -43,3 +44,10 @@ def atomic_target(path: str | os.PathLike):
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def write_json(path: str | os.PathLike, data, indent: int = 1) -> None:
+    """`data` as JSON in `path`, atomically (atomic_target: its folder made, a failed write leaves no part file);
+    values json cannot encode (paths, numpy scalars) as their str."""
+    with atomic_target(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=indent, default=str) + "\n", encoding="utf-8")

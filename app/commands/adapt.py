@@ -10,9 +10,11 @@ printed. Exit 0 either way; 2 when the studies cannot make a site model at all (
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from app.paths import write_json
+from app.report.cli_hooks import output_file, positive_int
 
 TARGETS = ("echo-seg",)
 
@@ -21,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="the model to adapt: echo-seg (the echo LV, myocardium and LA U-Net)")
     parser.add_argument("--studies", type=Path, default=None,
                         help="folder of saved studies (*.cardiotrace.json); default: the viewer's autosave folder")
-    parser.add_argument("--steps", type=int, default=300, help="fine-tuning steps (default 300)")
+    parser.add_argument("--steps", type=positive_int, default=300, help="fine-tuning steps (default 300)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the patient split and the training")
-    parser.add_argument("--json", type=Path, default=None, help="also write the outcome here")
+    parser.add_argument("--json", type=output_file, default=None, help="also write the outcome here")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"adapt: {exc}") from None
     _print_outcome(outcome)
     if args.json is not None:
-        args.json.write_text(json.dumps(outcome_json(corrections, outcome), indent=2), encoding="utf-8")
+        write_json(args.json, outcome_json(corrections, outcome), indent=2)
     return 0
 
 

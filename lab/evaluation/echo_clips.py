@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from app.analysis.edes_curve import beat_period_frames, smooth_curve, without_spikes
+from app.paths import write_json
 from app.report.cli_hooks import output_file
 from app.workflow.frame_quality import spike_frames
 from app.workflow.view_step import CONFIDENT_PROBABILITY as CONFIDENT_VIEW
@@ -360,7 +361,5 @@ def _report(scores: list[ClipScore], args, before: list[ClipScore] | None = None
         found = clip_agreement(scores, before)
         print(format_agreement([found] if found is not None else []))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"summary": summary, "clips": [{**asdict(s), "ef_error": s.ef_error} for s in scores]}
-        args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        write_json(args.json, {"summary": summary, "clips": [{**asdict(s), "ef_error": s.ef_error} for s in scores]})
     return 0

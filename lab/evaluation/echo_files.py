@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.paths import write_json
 from app.report.cli_hooks import output_file
 from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case, require_splits
 
@@ -158,6 +159,5 @@ def main(argv: list[str] | None = None) -> int:
 
         print(format_events(summary))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        write_json(args.json, summary)
     return 0

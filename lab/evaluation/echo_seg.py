@@ -29,7 +29,6 @@ with a jump > 30 mm between consecutive frames.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.recording import Recording, uniform_frame_times
+from app.paths import write_json
 from app.report.cli_hooks import output_file
 from lab.evaluation import seg_metrics as sm
 from lab.evaluation.echo_phase import (  # noqa: F401 - disks_volume_ml: part of this module's API
@@ -309,8 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({time.monotonic() - start:.0f} s; Dice/HD on CAMUS valid = 2nd-beat ED+ES frames of {len(clips)} patients)"
     )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, results, indent=2)
     if args.update_metadata:
         store_in_metadata(results, " ".join(["python -m app evaluate echo-seg", *(argv or sys.argv[1:])]))
     return 0

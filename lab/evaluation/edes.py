@@ -19,6 +19,7 @@ from scipy.signal import find_peaks
 
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL
+from app.paths import write_json
 from app.report.cli_hooks import output_file
 from lab.evaluation.edes_scoring import MATCH_WINDOW_S, MethodScore, area_curve_baseline
 from lab.training.checkpoint import CHECKPOINTS_DIR
@@ -166,7 +167,6 @@ def format_table(results: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     """`python -m app evaluate ed-es [--echo N] [--mri N] [--json PATH] [--write-metadata] [--verbose]`."""
     import argparse
-    import json
     import time
 
     from app.ml.edes import MODEL_NAME, load_tempreg
@@ -212,9 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(record, handle, indent=2)
+        write_json(args.json, record, indent=2)
     if args.write_metadata:
         write_evaluation(MODEL_NAME, record)
     return 0

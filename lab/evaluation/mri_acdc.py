@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.paths import write_json
 from app.report.cli_hooks import output_file
 from lab.data import acdc
 from lab.data.degrade_mri import PROFILES, VENDORS
@@ -284,8 +285,7 @@ def sunnybrook_only(tag: str, tta_views: int, folds: list[int], json_path: Path 
 def write_summary(summary: dict, *paths: Path | None) -> None:
     """The summary as JSON in each of `paths` (None: skipped), folders made as needed."""
     for target in filter(None, paths):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(summary, indent=1))
+        write_json(target, summary)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from app.analysis.volumes import MYOCARDIAL_DENSITY_G_PER_ML
+from app.paths import write_json
 from lab.data import sunnybrook
 from lab.evaluation.contour_metrics import average_perpendicular_distance_mm
 from lab.evaluation.seg_metrics import hausdorff_mm
@@ -307,6 +308,5 @@ def write_summary(results: list[CaseScore], recipes: dict[str, dict], tta_views:
                "fold_training_args": recipes,
                "note": "SC-HF-I-6 epicardial contours are misregistered and dropped: no myocardial DSC for it"}
     path = loo_summary_path(tag)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=1))
+    write_json(path, summary)
     return path

@@ -14,13 +14,13 @@ closed by its annulus line) in % of the truth's, by frames from the edited one.
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from app.analysis.centerline import project_onto_polyline
 from app.analysis.polylines import polygon_area_px2
+from app.paths import write_json
 from app.report.cli_hooks import output_file
 
 
@@ -167,7 +167,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{s.offset:>6} {s.frames:>6} {s.distance_before_mm:>14.2f} -> {s.distance_after_mm:<10.2f} "
               f"{s.improved_share:>8.0%} {s.area_mae_before_pct:>15.1f} -> {s.area_mae_after_pct:<10.1f}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"summary": [asdict(s) for s in summary],
-                                         "frames": [asdict(r) for r in rows]}, indent=1))
+        write_json(args.json, {"summary": [asdict(s) for s in summary], "frames": [asdict(r) for r in rows]})
     return 0

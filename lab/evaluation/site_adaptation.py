@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from app.ml import site_adapt
+from app.paths import write_json
 from app.report.cli_hooks import output_file
 from app.workflow.site_corrections import CorrectedFrame, CorrectionSet
 from lab.data.degrade import Degradation, degrade_clip
@@ -125,10 +126,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         summary = {"site": args.site, "export": SITES[args.site].__dict__, "new_patients": [p for p, _, _ in new],
                    "shipped": shipped, "rows": rows}
-        args.json.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        write_json(args.json, summary)
     return 0
 
 

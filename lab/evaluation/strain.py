@@ -11,7 +11,6 @@ frame-to-frame flow at myocardial material points, and ms per frame.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import numpy as np
 
 from app.analysis.motion_classical import ClassicalFlow, sample_field
 from app.analysis.strain import beat_windows, peak_systolic_pct
+from app.paths import write_json
 from app.report.cli_hooks import output_file
 from app.workflow.strain_pipeline import run_strain, unit_frames
 
@@ -232,7 +232,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{size} px ({pixel_mm[size]:.2f} mm) {d['gls_bias_by_size_px'][size]:+.2f} / "
                 f"{d['gls_abs_error_by_size_px'][size]:.2f}" for size in sizes))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"summary": summary, "cases": [s.__dict__ | {"gls_error_pct": s.gls_error_pct}
-                                                                      for s in scores]}, indent=1, default=str))
+        write_json(args.json, {"summary": summary,
+                               "cases": [s.__dict__ | {"gls_error_pct": s.gls_error_pct} for s in scores]})
     return 0

@@ -14,11 +14,11 @@ the ED/ES model was set aside for the area curve (`set_aside`) and the shortest 
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from app.paths import write_json
 from app.report.cli_hooks import output_file
 
 VIEWS = ("a4c", "a2c")
@@ -180,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarise(scores)
     _print_table(scores, summary)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"summary": summary, "clips": [asdict(s) | {"ef_err_pct": s.ef_err_pct}
-                                                                        for s in scores]}, indent=2))
+        write_json(args.json, {"summary": summary,
+                               "clips": [asdict(s) | {"ef_err_pct": s.ef_err_pct} for s in scores]}, indent=2)
     return 0
