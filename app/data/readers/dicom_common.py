@@ -156,12 +156,47 @@ def image_geometry(ds, path: Path) -> tuple[int, int, int, int, int]:
 
 
 def check_size(ds, path: Path) -> None:
-    """Refuse before decoding when the decoded frames (plus colour/grey copies) exceed the limit."""
+    """Refuse before decoding when the file holds less pixel data than its header describes (holds_frames), or
+    when the decoded frames (plus colour/grey copies) exceed the limit."""
     frames, rows, cols, samples, nbytes = image_geometry(ds, path)
+    holds_frames(ds, path, frames, rows * cols * samples * nbytes)
     colour_bytes = 6 if str(get(ds, "PhotometricInterpretation", "")).upper() == "PALETTE COLOR" else 0
     grey_bytes = nbytes if samples == 1 and not colour_bytes else 2
     per_pixel = 2 * samples * nbytes + colour_bytes + 2 * grey_bytes  # raw + decoded + RGB + grey + masked
     limits.check_decoded_size(path, limits.estimate_bytes(frames, rows, cols, bytes_per_value=per_pixel, copies=1))
+
+
+def short_pixel_data(n_bytes: int, expected_bytes: int) -> str:
+    return (f"the pixel data is shorter than the header describes: {n_bytes} of {expected_bytes} bytes (a file cut "
+            "short by an interrupted copy or transfer, or a wrong image size in the header)")
+
+
+def holds_frames(ds, path: Path, frames: int, frame_bytes: int) -> None:
+    """LoadError when the pixel data is too short for the header's frames, found from its stored length without
+    reading it: native data shorter than frames x frame_bytes, or encapsulated data too short for one item (8 bytes
+    and 2 of data) per frame. A header whose size fields are corrupt is then a broken file, not a recording too
+    large for this machine."""
+    try:
+        element = ds.get_item("PixelData")
+        length = getattr(element, "length", None)  # a raw element: its stored length, the value still on disk
+        if length is None and isinstance(getattr(element, "value", None), bytes):
+            length = len(element.value)
+    except Exception:  # noqa: BLE001 - no length to judge by: the decoder will tell
+        return
+    if not length:
+        return
+    if length == 0xFFFFFFFF:  # encapsulated: undefined length, bounded by the file's size
+        size = Path(path).stat().st_size if Path(path).is_file() else None
+        if size is not None and frames * 10 > size:
+            raise LoadError(path, f"the pixel data holds fewer frames than the header's {frames}: the file is "
+                                  f"{size} bytes (a file cut short, or a wrong NumberOfFrames)")
+        return
+    bits = int(get(ds, "BitsAllocated", 8) or 8)
+    expected = frames * frame_bytes
+    if str(get(ds, "PhotometricInterpretation", "")).upper().strip() == "YBR_FULL_422":
+        expected = expected * 2 // 3  # chroma halved horizontally: 2 values a pixel, not 3
+    if bits % 8 == 0 and length < expected:
+        raise LoadError(path, short_pixel_data(length, expected))
 
 
 def decode_grey(ds, path: Path) -> np.ndarray:
@@ -190,9 +225,7 @@ def decode_frames(ds, path: Path) -> tuple[np.ndarray, np.ndarray | None, np.nda
     except Exception as exc:  # noqa: BLE001 - any decoder failure becomes the file's LoadError
         short = re.search(r"less than expected \((\d+) vs (\d+) bytes\)", str(exc))  # pydicom's words for a cut file
         if short:
-            raise LoadError(path, f"the pixel data is shorter than the header describes: {short[1]} of {short[2]} "
-                                  "bytes (a file cut short by an interrupted copy or transfer, or a wrong image size "
-                                  "in the header)") from None
+            raise LoadError(path, short_pixel_data(int(short[1]), int(short[2]))) from None
         if isinstance(exc, StopIteration) or str(exc).startswith("StopIteration"):  # out of encapsulated frames
             raise LoadError(path, f"the pixel data holds fewer frames than the header's {frames} (a file cut short, "
                                   "or a wrong NumberOfFrames)") from None
