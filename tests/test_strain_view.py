@@ -22,13 +22,22 @@ def _analysed(view: str):
     return run_task(analyze_recording(recording, segmenter=lambda rec: labels, strain=True))
 
 
-@pytest.mark.parametrize("view, words", [("unknown", "the view is not set"), ("plax", "not PLAX")])
-def test_a_clip_without_an_apical_view_says_why_it_has_no_strain(view, words):
-    analysis = _analysed(view)
-    assert analysis.strain is None and words in analysis.strain_error
+def test_a_clip_without_a_view_says_why_it_has_no_strain():
+    analysis = _analysed("unknown")
+    assert analysis.strain is None and "the view is not set" in analysis.strain_error
     assert "A2C, A3C, A4C" in analysis.strain_error
-    assert words in analysis.to_json_dict()["strain_error"]
+    assert "the view is not set" in analysis.to_json_dict()["strain_error"]
     assert f"strain not computed: {analysis.strain_error}" in quality_lines(analysis)
+
+
+def test_a_plax_clip_is_not_analysed():
+    """The method of discs and strain need an apical view: a PLAX clip gets no contours, EF or strain, and says why
+    (it had been measured by discs as if apical: an EF in the report from a view no EF is measured on)."""
+    from app.workflow.results import NotAnalyzableError
+
+    with pytest.raises(NotAnalyzableError, match="a PLAX clip: no EDV/ESV/EF, as the method of discs and strain "
+                                                 r"need an apical view \(A4C, A2C or A3C\)"):
+        _analysed("plax")
 
 
 def test_an_apical_clip_and_mri_have_no_such_reason():
@@ -101,8 +110,13 @@ def test_a_view_set_by_hand_tracks_the_strain_in_its_segments_and_an_undo_drops_
     with qtbot.waitSignal(retrack.retracked, timeout=1000):
         window.window_actions.redo.trigger()  # the strain of that view again, at once
     assert st.strain is a2c and not retrack.busy(index)
+    assert st.measurements.ef_pct is not None
     window.edits.push(lambda i: ViewEdit(i, "plax"))  # a view with no strain drops it and says why
     assert st.strain is None and "not PLAX" in reasons()[0]
+    assert st.measurements.ef_pct is None and st.measurements.edv_ml is None  # nor EF: no discs without the apex
+    assert any(note.startswith("a PLAX clip: no EDV/ESV/EF") for note in st.measurements.notes)
+    window.window_actions.undo.trigger()
+    assert st.measurements.ef_pct is not None
 
 
 def test_the_reason_follows_the_view_set_since_the_analysis():

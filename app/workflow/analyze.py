@@ -41,7 +41,7 @@ from app.data.recording import ECHO_VIEW_NAMES, Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
 from app.tasks import Cancel, Progress, is_cancelled, scaled
 from app.workflow.frame_quality import spike_frames
-from app.workflow.lv_curves import LvCurves, trace_curves
+from app.workflow.lv_curves import PLAX_NOTE, LvCurves, no_disks_view, trace_curves
 from app.workflow.measure import curve_beats, curve_events, measure_curves
 from app.workflow.results import AnalysisError, Measurements, NotAnalyzableError, RecordingAnalysis
 from app.workflow.segment_step import Segmenter, Traced, default_segmenter, segment_and_trace
@@ -160,6 +160,8 @@ def refusal(recording: Recording) -> str:
     if recording.image_mode != "2D":
         return (f"a {recording.image_mode} display: no LV image to trace; open the grey-scale (2D) clip of the "
                 "same view")
+    if no_disks_view(recording):
+        return PLAX_NOTE
     if recording.modality == "mri" and recording.view in LONG_AXIS_VIEWS:
         return (f"long-axis cine MR ({recording.view.upper()}) is not supported: the MRI model segments short-axis "
                 "slices; open the short-axis stack")

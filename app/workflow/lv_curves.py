@@ -24,6 +24,16 @@ from app.workflow.frame_quality import frame_quality, merge_flags, spike_frames
 from app.workflow.results import AnalysisError, FrameContours, Method
 
 SHORT_AXIS_VIEWS = ("psax", "sax")
+# Echo views whose LV the method of discs cannot measure (it needs the apex: an apical view); the echo network,
+# trained on apical views, draws no LV of its own there either.
+NON_APICAL_LONG_AXIS_VIEWS = ("plax",)
+PLAX_NOTE = ("a PLAX clip: no EDV/ESV/EF, as the method of discs and strain need an apical view (A4C, A2C or A3C); "
+             "open the apical clips, or set the view if this is one")
+
+
+def no_disks_view(recording: Recording) -> bool:
+    """An echo clip labelled with a view the method of discs does not apply to (PLAX)."""
+    return recording.modality == "echo" and recording.view in NON_APICAL_LONG_AXIS_VIEWS
 
 
 def pixel_scale(recording: Recording) -> tuple[float, float]:

@@ -30,7 +30,7 @@ from app.analysis.edes_curve import curve_ed_es, detect_ed_es, pair_ed_es, witho
 from app.analysis.volumes import area_length_volume_ml, myocardial_mass_g
 from app.data.recording import Recording
 from app.workflow.frame_quality import spike_frames, split_frames
-from app.workflow.lv_curves import LvCurves, pixel_scale
+from app.workflow.lv_curves import PLAX_NOTE, LvCurves, no_disks_view, pixel_scale
 from app.workflow.measure_notes import beat_spread_note, recording_notes, shape_note, trust_note
 from app.workflow.phase_files import joined_note
 from app.workflow.results import FLAG_EDITED, Measurements, Method
@@ -122,9 +122,10 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
     cal = rec.calibrated
     stats, n_found, sparse = _beat_stats(rec, vol_all, area_mm, quality, ed, es)
     beats, used = stats.beats, stats.trusted
-    volumes = cal and not single
+    plax = no_disks_view(rec)  # (an analysed clip whose view the user then set to PLAX)
+    volumes = cal and not single and not plax
     al_ed = al_es = None
-    if cal and used and method == "monoplane" and np.isfinite(length).any():
+    if volumes and used and method == "monoplane" and np.isfinite(length).any():
         al_ed = float(np.nanmedian([area_length_volume_ml(area_mm[b.ed_frame], length[b.ed_frame]) for b in used]))
         al_es = float(np.nanmedian([area_length_volume_ml(area_mm[b.es_frame], length[b.es_frame]) for b in used]))
     return Measurements(
@@ -138,7 +139,7 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
         edv_ml=stats.ed_value if volumes else None,
         esv_ml=stats.es_value if volumes else None,
         sv_ml=stats.stroke_value if volumes else None,
-        ef_pct=None if single else stats.ef_pct,
+        ef_pct=None if single or plax else stats.ef_pct,
         heart_rate_bpm=stats.heart_rate_bpm if stats.heart_rate_bpm is not None else file_hr,
         volume_curve_ml=vol_all if volumes else None,
         area_curve_px2=area_px,
@@ -151,7 +152,7 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
         source=str(rec.source_path) if rec.source_path else "",
         notes=recording_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single,
                               stats.ef_pct) + trust_note(rec, stats.note) + beat_spread_note(beats)
-        + shape_note(rec, vol_all, area_px, cal, single, lv_found=n_found > 0),
+        + shape_note(rec, vol_all, area_px, cal, single, lv_found=n_found > 0) + ((PLAX_NOTE,) if plax else ()),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
 
