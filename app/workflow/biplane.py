@@ -36,9 +36,11 @@ def biplane_measurements(a4c: Triple, a2c: Triple) -> Measurements | None:
     if at_ed4 is None or at_es4 is None or at_ed2 is None or at_es2 is None:
         return None
     (ed4, l_ed4), (es4, l_es4), (ed2, l_ed2), (es2, l_es2) = at_ed4, at_es4, at_ed2, at_es2
+    cal = rec4.calibrated and rec2.calibrated
+    if not cal:  # the clips' units may differ (mm and pixels, or two zooms): their lengths cannot be compared, so
+        l_ed2, l_es2 = l_ed4, l_es4  # the A4C's at both phases, and each clip's scale cancels out of the EF
     edv = biplane_volume_ml(ed4, ed2, l_ed4, l_ed2)
     esv = biplane_volume_ml(es4, es2, l_es4, l_es2)
-    cal = rec4.calibrated and rec2.calibrated
     rates = [m.heart_rate_bpm for m in (m4, m2) if m.heart_rate_bpm is not None]
     return Measurements(
         method="biplane", view="a4c+a2c", calibrated=cal, n_frames=0, ed_frames=(), es_frames=(), beats=(),
