@@ -6,7 +6,6 @@ It only wires views to the StudyController; the study state itself is Qt-free (a
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
@@ -21,9 +20,9 @@ from app.ui.cine_view import CineView
 from app.ui.contour_editor import ContourEditor
 from app.ui.curves_panel import CurvesPanel, curve_title
 from app.ui.edit_actions import EditActions
-from app.ui.file_open import FileOpener, failures_text
 from app.ui.handles import size_handles
 from app.ui.measurements_panel import MeasurementsPanel, contours_text, edes_source_text, measurement_scope
+from app.ui.open_actions import OpenActions
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
 from app.ui.side_panel import RecordingsPanel, ToolsPanel
@@ -31,13 +30,11 @@ from app.ui.stack_panels import StackPanels
 from app.ui.status import StatusArea
 from app.ui.study_actions import StudyActions
 from app.ui.study_controller import StudyController
-from app.ui.study_windows import choose_window, study_windows
 from app.ui.timeline import edit_marks
 from app.ui.workers import GeneratorWorker
 from app.workflow.analyze import refusal
 from app.workflow.indexed import indexed_values
 from app.workflow.patients import describe
-from app.workflow.reopen import Reopened
 from app.workflow.strain_step import strain_error_now
 from app.workflow.view_step import view_note
 
@@ -62,11 +59,11 @@ class MainWindow(QMainWindow):
         self.slice_index = 0
         self._pending: set[str] = set()
         self.study_windows: list = []  # windows this one opened for other patients' studies
-        self.opener = FileOpener(self)  # files are read in a worker, handed on by _place
-        self.opener.prepare = self.controller.reopen  # with their saved work restored there
         self._build()
         self.study_actions = StudyActions(self)
         self.window_actions = build_actions(self)
+        self.opening = OpenActions(self)
+        self.opener = self.opening.opener
         self._connect()
 
     # -- layout -----------------------------------------------------------------------------
@@ -141,11 +138,7 @@ class MainWindow(QMainWindow):
         ev.calibration_changed.connect(lambda i: self._if_current(i, self._calibration_changed))
         c = self.controller
         c.error.connect(lambda title, text: dialogs.show_error(self, title, text))
-        self.opener.started.connect(lambda path: self.statusBar().showMessage(f"Opening {path.name}…"))
         self.beats.frame_clicked.connect(self.cine.go_to)
-        self.opener.loaded.connect(self._place)
-        self.opener.series_found.connect(self._choose_series)
-        self.opener.failed.connect(self._open_failed)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         def analysis_done(i: int, ok: bool) -> None:
             self.reports.update()
@@ -173,60 +166,10 @@ class MainWindow(QMainWindow):
         # control points sized (and thinned out) to the contour on screen: small slices keep their outline visible
         self.cine.plot.getPlotItem().vb.sigRangeChanged.connect(lambda *a: size_handles(self.editor, self.cine))
 
-    # -- opening ----------------------------------------------------------------------------
+    # -- opening (app/ui/open_actions.py) -------------------------------------------------------
     def open_paths(self, paths) -> None:
-        """Open files and folders; they are read (a folder listed) in a worker, see _open_one."""
-        for path in map(Path, paths):
-            self._open_one(path, None)
-
-    def _open_failed(self, failures: tuple) -> None:
-        self.statusBar().clearMessage()  # not "Opening …" left standing
-        self.controller.error.emit("Cannot open", failures_text(failures))
-
-    def _choose_series(self, folder: Path, series: tuple) -> None:
-        """A folder of several series: the user picks which to open."""
-        for key in dialogs.choose_series(self, list(series)):
-            self._open_one(folder, key)
-
-    def _open_one(self, path: Path, key: str | None) -> None:
-        """Open one recording in the study of its patient (this window, another, or a new one): focus it when
-        it is open already, else read it in a worker (app/ui/file_open.py); _place takes it from there."""
-        if self._focus_open(path, key):
-            return
-        if not self.opener.request(path, key):
-            self.statusBar().showMessage(f"{path.name} is being opened", 4000)
-
-    def _focus_open(self, path: Path, key: str | None) -> bool:
-        for window in study_windows(self):
-            existing = window.study.index_of_path(path) if key is None else None
-            if existing is not None:
-                window.show_recording(existing)
-                window.raise_()
-                return True
-        return False
-
-    def _place(self, path: Path, key: str | None, read) -> None:
-        """A recording read by the opener (with its saved work: app.workflow.reopen): into its patient's study,
-        on screen. The edits of the recordings open so far are saved first (the pending autosave), and stay in
-        their studies."""
-        reopened = read if isinstance(read, Reopened) else None
-        recording = read.recording if isinstance(read, Reopened) else read
-        if self._focus_open(path, key):  # opened meanwhile (e.g. from another window)
-            return
-        self.controller.save_now()
-        if self.statusBar().currentMessage().startswith("Opening "):
-            self.statusBar().clearMessage()
-        target = choose_window(self, recording, path.name)
-        if target is None:
-            return
-        index = target.controller.add_recording(recording, reopened)
-        self.window_actions.add_recent(str(path))
-        if target.index != index:  # shown when added, unless the study showed another one meanwhile
-            target.show_recording(index)
-        target.study_actions.hint_join()
-        if target is not self:
-            target.raise_()
-            target.activateWindow()
+        """Open files and folders; they are read (a folder listed) in a worker."""
+        self.opening.open_paths(paths)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.mimeData().hasUrls():
