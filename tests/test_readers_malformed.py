@@ -284,3 +284,19 @@ def test_encapsulated_frames_fewer_than_the_header_says(tmp_path, extra):
     ds.save_as(path)
     _assert_load_error(path, f"the pixel data holds fewer frames than the header's {36 + extra} (a file cut short, "
                              "or a wrong NumberOfFrames)")
+
+
+def test_compressed_pixel_data_already_read_is_not_taken_for_short_native_data(tmp_path, us_file):
+    """Once read, encapsulated pixel data has a length far below the decoded frames': it is judged as compressed."""
+    from pydicom.uid import RLELossless
+
+    from app.data.readers.dicom_common import check_size, read_dataset
+
+    ds = pydicom.dcmread(us_file)
+    ds.compress(RLELossless)
+    path = tmp_path / "rle.dcm"
+    ds.save_as(path)
+    read = read_dataset(path)
+    assert len(read.PixelData) < read.Rows * read.Columns * read.NumberOfFrames
+    check_size(read, path)  # no LoadError
+    assert load_recording(path).n_frames == 4

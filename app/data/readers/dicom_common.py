@@ -185,8 +185,11 @@ def holds_frames(ds, path: Path, frames: int, frame_bytes: int) -> None:
         return
     if not length:
         return
-    if length == 0xFFFFFFFF:  # encapsulated: undefined length, bounded by the file's size
-        size = Path(path).stat().st_size if Path(path).is_file() else None
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if length == 0xFFFFFFFF or getattr(syntax, "is_encapsulated", False):
+        # encapsulated: its stored length when read, else undefined on disk and bounded by the file's size
+        size = length if length != 0xFFFFFFFF else Path(path).stat().st_size if Path(path).is_file() else None
         if size is not None and frames * 10 > size:
             raise LoadError(path, f"the pixel data holds fewer frames than the header's {frames}: the file is "
                                   f"{size} bytes (a file cut short, or a wrong NumberOfFrames)")
