@@ -59,6 +59,30 @@ def test_the_strain_plot_shows_each_new_strain_on_the_same_curves(qtbot):
     assert panel.strain_plot.isHidden()
 
 
+def test_a_recording_without_a_curve_says_so_in_the_plot_and_a_curve_takes_the_range_back(qtbot):
+    """Not analyzed (or refused): no 0-1 axis of values that read as a curve of zeros, but a line saying why it
+    is empty; a measured curve then shows its values and sets the range again."""
+    from types import SimpleNamespace
+
+    from app.ui.curves_panel import CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.show_measurements(40, None, (), (), ())
+    axis = panel.volume_plot.getAxis("left")
+    assert panel.empty_text.isVisible() and panel.empty_text.toPlainText() == "no LV curve: not analyzed"
+    assert not axis.style["showValues"]
+    curve = 100.0 + 40.0 * np.cos(np.arange(40) / 40 * 2 * np.pi)
+    measured = SimpleNamespace(lv_curve=lambda: (curve, "ml"), rv_volume_curve_ml=None)
+    panel.show_measurements(40, measured, (0,), (20,), ())
+    assert not panel.empty_text.isVisible() and axis.style["showValues"]
+    view_box = panel.volume_plot.getPlotItem().vb
+    qtbot.waitUntil(lambda: view_box.viewRange()[1][1] > 1.0, timeout=3000)  # auto-range runs on the next update
+    low, high = view_box.viewRange()[1]
+    assert low <= 60.0 + 1 and high >= 140.0 - 1  # the curve's own range, not 0-1
+
+
 def test_a_segment_tracked_poorly_is_dashed_and_does_not_set_the_strain_range(qtbot):
     """Clinical clip 0X73A06B41: a segment whose tracking failed ran to +400 % and squeezed the GLS flat. It is dashed
     and left out of the y range; a withheld GLS says so in the title; with every segment tracked the range is auto."""

@@ -40,6 +40,10 @@ class CurvesPanel(QWidget):
         self.rv_curve = self.volume_plot.plot([], [], pen=pg.mkPen(rv_colour, width=2), symbol="o", symbolSize=4,
                                               symbolBrush=rv_colour)
         self.timeline = Timeline(self.volume_plot)
+        # said in the plot itself, where the curve will be: an empty 0-1 axis reads as a curve of zeros
+        self.empty_text = pg.TextItem("no LV curve: not analyzed", color=(170, 170, 170),
+                                      anchor=(0.5, 0.5))
+        self.volume_plot.addItem(self.empty_text, ignoreBounds=True)
         self.strain_plot = pg.PlotWidget()
         self.strain_plot.setMenuEnabled(False)
         self.strain_plot.setLabel("left", "strain (%)")
@@ -81,9 +85,15 @@ class CurvesPanel(QWidget):
         self.volume_plot.setXRange(-0.5, max(n_frames - 0.5, 1), padding=0.01)
         curve, label = _volume_or_area(measurements)
         lv_curve = curve
+        self.empty_text.setVisible(curve is None and n_frames > 0)
         if curve is None:
             self.volume_curve.setData([], [])
+            self.empty_text.setPos((n_frames - 1) / 2.0, 0.5)
+            self.volume_plot.setYRange(0.0, 1.0, padding=0.0)
+            self.volume_plot.getAxis("left").setStyle(showValues=False)  # no values where there is no curve
         else:
+            self.volume_plot.getAxis("left").setStyle(showValues=True)
+            self.volume_plot.enableAutoRange(axis="y")  # (the empty plot's fixed 0-1 range released)
             ok = np.isfinite(curve)
             self.volume_curve.setData(np.arange(len(curve))[ok], curve[ok])
         rv = getattr(measurements, "rv_volume_curve_ml", None) if curve is not None and label.endswith("(ml)") else None
