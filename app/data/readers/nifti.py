@@ -175,8 +175,13 @@ def _read(path: Path, reader, echo: bool = False) -> Recording:
         raise LoadError(path, f"{dim}-dimensional image; expected 2D, 2D+t, 3D or 3D+t")
     if min(size) <= 0:
         raise LoadError(path, f"the image has an empty dimension (size {size})")
+    n_voxels = int(np.prod(size, dtype=np.int64))
+    streamed = _is_gzip(path)  # its length is known only by decompressing it: after the memory check
+    if not streamed:  # a header claiming more than the file holds is a broken file, not one too large to load
+        _check_complete(path, reader, n_voxels)
     limits.check_decoded_size(path, limits.estimate_bytes(*size, bytes_per_value=_pixel_bytes(reader) + 4, copies=2))
-    _check_complete(path, reader, int(np.prod(size, dtype=np.int64)))
+    if streamed:
+        _check_complete(path, reader, n_voxels)
     import SimpleITK as sitk
 
     def image_and_array():
@@ -218,11 +223,14 @@ def _check_complete(path: Path, reader, n_voxels: int) -> None:
         raise LoadError(path, f"the file is truncated: {available} bytes of image data, the header needs {needed}")
 
 
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
 def _nifti_bytes(path: Path) -> int:
     """The bytes of a NIfTI file, header included (a gzip file's streamed through zlib)."""
-    with path.open("rb") as handle:
-        gz = handle.read(2) == b"\x1f\x8b"
-    if not gz:
+    if not _is_gzip(path):
         return path.stat().st_size
     available = 0
     try:
