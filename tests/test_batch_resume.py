@@ -168,7 +168,7 @@ def test_a_colour_doppler_clip_is_left_out_not_failed_and_not_redone(tmp_path):
     out, stream, analyzer = tmp_path / "out", io.StringIO(), FakeAnalyzer()
     args = _args([str(folder), "--out", str(out)])
     assert cli_hooks.run_batch_command(args, analyze=analyzer, stream=stream) == 0
-    assert "2 analyzed, 0 already done, 1 left out (not 2D images the analysis takes), 0 failed" in stream.getvalue()
+    assert "2 analyzed, 0 already done, 1 left out (why: summary.csv), 0 failed" in stream.getvalue()
     assert "a4c_colour.dcm: left out: a colour Doppler clip" in stream.getvalue()
     row = summary_rows(out)["a4c_colour.dcm"]
     assert row["status"] == "left out" and "colour Doppler" in row["error"] and row["ef_pct"] == ""

@@ -170,7 +170,7 @@ def run_batch_command(args: argparse.Namespace, paths=None, analyze=None, stream
         raise OptionError(str(exc)) from None
     except OSError as exc:  # the output folder itself cannot be written
         raise OptionError(f"--out {out_dir}: cannot write {exc.filename or 'there'}: {exc.strerror or exc}") from None
-    left_out = f"{len(summary.left_out)} left out (not 2D images the analysis takes), " if summary.left_out else ""
+    left_out = f"{len(summary.left_out)} left out (why: summary.csv), " if summary.left_out else ""
     stream.write(f"{len(summary.done)} analyzed, {len(summary.skipped)} already done, {left_out}"
                  f"{len(summary.failed)} failed; summary: {summary.summary_csv}\n")
     return 2 if summary.failed else 0
