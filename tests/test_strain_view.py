@@ -115,6 +115,10 @@ def test_a_view_set_by_hand_tracks_the_strain_in_its_segments_and_an_undo_drops_
     assert st.strain is None and "not PLAX" in reasons()[0]
     assert st.measurements.ef_pct is None and st.measurements.edv_ml is None  # nor EF: no discs without the apex
     assert any(note.startswith("a PLAX clip: no EDV/ESV/EF") for note in st.measurements.notes)
+    from app.report.model import beat_rows  # nor per beat: the beat table, the report's beats, the JSON
+
+    assert st.measurements.beats and all(row.ef_pct is None for row in beat_rows(st.measurements))
+    assert all(beat["ef_pct"] is None for beat in st.measurements.to_json_dict()["beats"])
     window.window_actions.undo.trigger()
     assert st.measurements.ef_pct is not None
 

@@ -19,6 +19,9 @@ _UNIT_CACHES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # Recor
 VIEWS = ("a2c", "a3c", "a4c", "plax", "psax", "sax", "unknown")
 ECHO_VIEW_NAMES = ("a2c", "a3c", "a4c", "plax", "psax")  # views only echo records (sax: cine MR)
 APICAL_VIEWS = ("a2c", "a3c", "a4c")
+# Echo views whose LV the method of discs cannot measure (it needs the apex); the echo network, trained on apical
+# views, draws no LV of its own there either: no EDV/ESV/EF, whole or per beat (app.workflow.lv_curves)
+NON_APICAL_LONG_AXIS_VIEWS = ("plax",)
 IMAGE_MODES = ("2D", "colour Doppler", "spectral Doppler", "M-mode")
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.data.recording import PatientInfo, view_title
+from app.data.recording import NON_APICAL_LONG_AXIS_VIEWS, PatientInfo, view_title
 
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
 SUMMARY_KEYS = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "fac_pct", "gls_pct", "lv_mass_g", "heart_rate_bpm",
@@ -65,7 +65,8 @@ def beat_rows(m) -> list[BeatRow]:
     rows = []
     volumes = m.volume_curve_ml is not None
     for i, b in enumerate(m.beats):
-        ef = None if m.method == "single-slice" else b.ef_pct  # an area change, not an EF (in the notes)
+        # one short-axis slice: an area change, not an EF (in the notes); a PLAX clip: no EF at all
+        ef = None if m.method == "single-slice" or m.view in NON_APICAL_LONG_AXIS_VIEWS else b.ef_pct
         rows.append(BeatRow(i, int(b.ed_frame), int(b.es_frame), float(b.ed_value) if volumes else None,
                             float(b.es_value) if volumes else None, float(b.stroke_value) if volumes else None,
                             None if ef is None else float(ef), b.rr_s, bool(b.trusted), b.why_untrusted))

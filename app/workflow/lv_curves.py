@@ -19,14 +19,11 @@ from app.analysis.contours import LvContours
 from app.analysis.edes_curve import without_spikes
 from app.analysis.polylines import polygon_area_px2
 from app.analysis.volumes import Disks, contour_disks, slice_summation_ml
-from app.data.recording import Recording
+from app.data.recording import NON_APICAL_LONG_AXIS_VIEWS, Recording
 from app.workflow.frame_quality import frame_quality, merge_flags, spike_frames
 from app.workflow.results import AnalysisError, FrameContours, Method
 
 SHORT_AXIS_VIEWS = ("psax", "sax")
-# Echo views whose LV the method of discs cannot measure (it needs the apex: an apical view); the echo network,
-# trained on apical views, draws no LV of its own there either.
-NON_APICAL_LONG_AXIS_VIEWS = ("plax",)
 PLAX_NOTE = ("a PLAX clip: no EDV/ESV/EF, as the method of discs and strain need an apical view (A4C, A2C or A3C); "
              "open the apical clips, or set the view if this is one")
 

@@ -23,7 +23,7 @@ from app.analysis.beats import Beat
 from app.analysis.contours import LvContours
 from app.analysis.edes_fusion import CURVE_METHOD, FUSED_METHOD, TEMPREG_METHOD
 from app.analysis.strain import StrainResult
-from app.data.recording import Recording
+from app.data.recording import NON_APICAL_LONG_AXIS_VIEWS, Recording
 from app.tasks import Progress  # noqa: F401 - the one progress report, re-exported for the workflow's callers
 from app.workflow.indexed import indexed_json
 from app.workflow.saved_strain import SavedStrain
@@ -185,7 +185,7 @@ class Measurements:
             "esv_area_length_ml": _num(self.esv_area_length_ml),
             "lv_mass_g": _num(self.lv_mass_g, 1),
             "myocardial_mass_g": _num(self.lv_mass_g, 1),  # the MRI name of the same value (issue 9)
-            "beats": [_beat_json(b, volumes_known, self.method) for b in self.beats],
+            "beats": [_beat_json(b, volumes_known, self.method, self.view) for b in self.beats],
             "volume_curve_ml": _curve(self.volume_curve_ml),
             "area_curve": _curve(self.area_curve_px2, 2),
             "area_curve_unit": "px2",
@@ -213,11 +213,13 @@ class Measurements:
         return {"lv_volume_ml": _num(lv), "rv_volume_ml": _num(rv)}
 
 
-def _beat_json(beat: Beat, volumes_known: bool, method: str) -> dict[str, Any]:
+def _beat_json(beat: Beat, volumes_known: bool, method: str, view: str = "") -> dict[str, Any]:
     """A beat's JSON; on one short-axis slice its (EDA - ESA) / EDA is a fractional area change, not an EF."""
     data: dict[str, Any] = beat.to_json_dict(volumes_known)
     if method == "single-slice":
         data["fac_pct"] = data.pop("ef_pct", None)
+    elif view in NON_APICAL_LONG_AXIS_VIEWS:  # no EF, per beat either (a clip set to PLAX after its analysis)
+        data["ef_pct"] = None
     return data
 
 
