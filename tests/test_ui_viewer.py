@@ -390,3 +390,4 @@ def test_the_curve_title_says_area_where_the_curve_is_an_area():
     assert curve_title(clip("a4c", True), 0) == "A4C: LV volume"
     assert curve_title(clip("a4c", False), 0) == "A4C: LV cavity area (uncalibrated)"
     assert curve_title(clip("psax", True), 0) == "PSAX: LV cavity area"
+    assert curve_title(clip("plax", True), 0) == "PLAX: LV cavity area"  # a clip set to PLAX: no volume

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from app.data.recording import view_title
 from app.ui.overlays import LAYERS, SEGMENT_COLOURS
 from app.ui.timeline import Timeline
-from app.workflow.lv_curves import SHORT_AXIS_VIEWS
+from app.workflow.lv_curves import SHORT_AXIS_VIEWS, no_disks_view
 
 STRAIN_TITLE = "strain: GLS (white) and the six segments"
 
@@ -186,5 +186,6 @@ def curve_title(recording, slice_index: int) -> str:
         return f"short-axis slice {slice_index + 1}: LV cavity area"
     if recording.view in SHORT_AXIS_VIEWS:
         return f"{recording.view.upper()}: LV cavity area"
-    what = f"LV {'volume' if recording.calibrated else 'cavity area (uncalibrated)'}"
+    volume = recording.calibrated and not no_disks_view(recording)  # (a PLAX clip: its area, no volume)
+    what = f"LV {'volume' if volume else 'cavity area' if recording.calibrated else 'cavity area (uncalibrated)'}"
     return f"{view_title(recording.view)}: {what}" if view_title(recording.view) else what
