@@ -1,4 +1,4 @@
-"""Glue between the Qt-free StudyState and the window: loading, analysis workers, undo, autosave.
+"""Glue between the Qt-free StudyState and the window: recordings added, analysis workers, undo, autosave.
 
 Edits arrive as app.workflow.edits commands and go onto a QUndoStack (one UndoableEdit each). Every
 change marks the recording dirty; a single-shot timer restarted on each change saves ~1.5 s after the
@@ -81,25 +81,7 @@ class StudyController(QObject):
         self.with_strain = True
         self._restoring = False
 
-    # -- loading ----------------------------------------------------------------------------
-    def open_path(self, path: str | Path, series_key: str | None = None) -> int | None:
-        """Load a recording file/folder into the study (or focus it if already open). None on error."""
-        existing = self.study.index_of_path(path)
-        if existing is not None and series_key is None:
-            return existing
-        recording = self.load(path, series_key)
-        return None if recording is None else self.add_recording(recording)
-
-    def load(self, path: str | Path, series_key: str | None = None) -> Recording | None:
-        """Read a recording (the error is reported and None returned when the file cannot be read)."""
-        from app.data.readers import load_recording
-
-        try:
-            return load_recording(Path(path), series_key=series_key)
-        except Exception as exc:  # noqa: BLE001 - LoadError and anything a broken file triggers
-            self.error.emit("Cannot open", f"{path}\n\n{error_text(exc)}")
-            return None
-
+    # -- loading (files are read in a worker: app/ui/open_actions.py) -------------------------------
     def add_recording(self, recording: Recording, reopened: Reopened | None = None) -> int:
         """Add a recording with its saved work restored (app.workflow.reopen: done here when the worker that read
         it has not done it already); a saved state that cannot be used is reported, not fatal."""
