@@ -117,9 +117,7 @@ def _poorly_tracked(section) -> tuple[str, ...]:
     the PDF labels them "(low quality)" and its bullseye marks them "?", so their peaks are not sent as values a
     PACS would show like the others."""
     strain = getattr(section, "strain", None)
-    if strain is None:
-        return ()
-    return tuple(name for name, ok in zip(strain.segment_names, strain.segment_ok, strict=False) if not ok)
+    return () if strain is None else strain.low_quality_segments
 
 
 def _measurements(section, sources: SourceImages | None, algorithm) -> list:

@@ -88,6 +88,11 @@ class StrainSection:
     segment_peak_pct: tuple[float | None, ...] = ()
     segment_ok: tuple[bool, ...] = ()
 
+    @property
+    def low_quality_segments(self) -> tuple[str, ...]:
+        """As StrainResult's: the segments whose tracking quality failed (none when quality is not known)."""
+        return tuple(n for n, ok in zip(self.segment_names, self.segment_ok, strict=False) if not ok)
+
 
 @dataclass(frozen=True)
 class FrameFigure:
