@@ -46,8 +46,13 @@ def atomic_target(path: str | os.PathLike):
             tmp.unlink()
 
 
-def write_json(path: str | os.PathLike, data, indent: int = 1) -> None:
-    """`data` as JSON in `path`, atomically (atomic_target: its folder made, a failed write leaves no part file);
-    values json cannot encode (paths, numpy scalars) as their str."""
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """`text` and a final newline in `path`, atomically (atomic_target: its folder made, a failed write leaves no
+    part file): a command's --json file."""
     with atomic_target(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=indent, default=str) + "\n", encoding="utf-8")
+        tmp.write_text(text + "\n", encoding="utf-8")
+
+
+def write_json(path: str | os.PathLike, data, indent: int = 1) -> None:
+    """`data` as JSON in `path` (write_text); values json cannot encode (paths, numpy scalars) as their str."""
+    write_text(path, json.dumps(data, indent=indent, default=str))

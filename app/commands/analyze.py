@@ -300,11 +300,10 @@ def _masks_folder(args: argparse.Namespace) -> str | None:
 
 def _write_json(path: Path, text: str) -> None:
     from app.commands.usage import UsageError
-    from app.paths import atomic_target
+    from app.paths import write_text
 
     try:
-        with atomic_target(path) as tmp:
-            tmp.write_text(text + "\n", encoding="utf-8")
+        write_text(path, text)
     except OSError as exc:
         raise UsageError(f"--json: cannot write {path}: {exc.strerror or exc}") from None
 

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from app.pacs.nodes import DEFAULT_OUR_AET
+from app.paths import write_text
 
 
 def add_node_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
@@ -94,8 +95,7 @@ def _find(args) -> int:
         if args.json_out == "-":
             sys.stdout.write(text + "\n")
         else:
-            Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json_out).write_text(text + "\n", encoding="utf-8")
+            write_text(args.json_out, text)  # (a write that fails after all: run's one line)
     if args.json_out != "-":
         for s in studies:
             print(f"{s.date or '-':8}  {s.patient_id or '-':12}  {s.patient_name or '-':20}  {s.description or '-'}  "
