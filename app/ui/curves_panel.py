@@ -92,8 +92,9 @@ class CurvesPanel(QWidget):
             self.volume_plot.setYRange(0.0, 1.0, padding=0.0)
             self.volume_plot.getAxis("left").setStyle(showValues=False)  # no values where there is no curve
         else:
-            self.volume_plot.getAxis("left").setStyle(showValues=True)
-            self.volume_plot.enableAutoRange(axis="y")  # (the empty plot's fixed 0-1 range released)
+            if not self.volume_plot.getAxis("left").style["showValues"]:  # once, not on every re-measurement
+                self.volume_plot.getAxis("left").setStyle(showValues=True)
+                self.volume_plot.enableAutoRange(axis="y")  # (the empty plot's fixed 0-1 range released)
             ok = np.isfinite(curve)
             self.volume_curve.setData(np.arange(len(curve))[ok], curve[ok])
         rv = getattr(measurements, "rv_volume_curve_ml", None) if curve is not None and label.endswith("(ml)") else None
