@@ -19,12 +19,19 @@ def test_writes_into_a_new_folder_and_encodes_paths_and_numpy(tmp_path):
     assert json.loads(text) == {"ef_pct": "55.5", "n": "3", "source": "/a/b.avi"}
 
 
-def test_a_failed_write_keeps_the_previous_file_and_leaves_no_part(tmp_path):
+def test_a_failed_write_keeps_the_previous_file_and_leaves_no_part(tmp_path, monkeypatch):
+    """A write cut short (a full disk) after half the text leaves the previous file whole and no part file."""
     target = tmp_path / "r.json"
     write_json(target, {"run": 1})
-    looped: dict = {}
-    looped["self"] = looped
-    with pytest.raises(ValueError):
-        write_json(target, looped)
+    real_write = Path.write_text
+
+    def full_disk(self, text, *args, **kwargs):
+        real_write(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(OSError):
+        write_json(target, {"run": 2, "rows": list(range(100))})
+    monkeypatch.undo()
     assert json.loads(target.read_text(encoding="utf-8")) == {"run": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
