@@ -174,7 +174,7 @@ def _recordings_table(report: ReportData, width: float) -> Table:
         rows.append([rec.name, rec.modality.upper(), view_title(rec.view) or "not set", frames, rec.frame_rate_text,
                      rec.spacing_text, calib, contour_source(rec.segmenter, bool(rec.edited))])
     f = width / 100
-    return _table(rows, [17 * f, 9.5 * f, 6.5 * f, 10 * f, 11 * f, 15 * f, 17 * f, 14 * f])
+    return _table(rows, [23 * f, 10 * f, 6.5 * f, 9 * f, 10 * f, 13 * f, 13.5 * f, 15 * f])
 
 
 def _measurement_table(report: ReportData, width: float) -> Table:
@@ -191,7 +191,8 @@ def _measurement_table(report: ReportData, width: float) -> Table:
             rows[r][2] = Paragraph(f"<b>{escape(rows[r][2])}</b>", st.CELL)
             rows[r][6] = Paragraph(f"<font color='#c0392b'><b>{escape(rows[r][6])}</b></font>", st.CELL)
     f = width / 100
-    return _table(rows, [22 * f, 22 * f, 12 * f, 7 * f, 15 * f, 14 * f, 8 * f], extra)
+    # The file's name and the flag word ("REDUCED" in bold) each fit on one line.
+    return _table(rows, [23 * f, 22 * f, 11 * f, 6 * f, 15 * f, 12 * f, 11 * f], extra)
 
 
 def _beats(report: ReportData, width: float) -> list:
@@ -208,7 +209,7 @@ def _beats(report: ReportData, width: float) -> list:
     if len(rows) == 1:
         return []
     f = width / 100
-    out = [Paragraph("Beats", st.H3), _table(rows, [20 * f] + [8.0 * f] * 8 + [16 * f])]
+    out = [Paragraph("Beats", st.H3), _table(rows, [24 * f] + [8.0 * f] * 8 + [12 * f])]
     if left_out:
         out.append(Paragraph("Beats not counted in EDV/ESV/EF (means over the counted beats): "
                              + escape("; ".join(left_out)), st.SMALL))
