@@ -107,3 +107,16 @@ def test_the_sr_names_the_site_model_as_the_segmentation():
     analysis = replace(analysis, segmenter=f"echo_seg_base + {label}")
     sr = build_results([analysis], with_pdf=False).sr
     assert f"segmentation: echo_seg_base + {label}" in _texts(sr)
+
+
+def test_the_report_names_every_dataset_a_shipped_model_learned_from():
+    """The appendix's "trained on" words are written for readers, apart from the model cards: each dataset a
+    card's provenance names must be in them (the echo U-Net's read CAMUS only after its clinical-clip fine-tune)."""
+    from app.ml.model_card import load_card
+    from app.paths import models_dir
+    from app.report.plain_words import MODEL_WORDS
+
+    for name, (_, words) in MODEL_WORDS.items():
+        data = load_card(models_dir() / name / "metadata.json").provenance.data
+        for dataset in ("CAMUS", "ACDC", "EchoNet"):
+            assert (dataset in data) <= (dataset in words), f"{name}: {dataset}"

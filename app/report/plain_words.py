@@ -17,7 +17,8 @@ from app.data.recording import PatientInfo
 
 MODEL_WORDS = {  # models/<name>: (what it does, what it learned from), for readers of the report
     "echo_seg_base": ("echo LV, myocardium and atrium outlines, frame by frame (U-Net)",
-                      "CAMUS apical 4-chamber images of 375 patients and synthetic echo clips"),
+                      "CAMUS apical 4-chamber images of 375 patients, synthetic echo clips and 80 clinical apical "
+                      "4-chamber clips (EchoNet-Dynamic) with the echocardiographer's EF"),
     "echo_seg_temporal": ("echo outlines over time (ConvLSTM U-Net)",
                           "CAMUS apical 4-chamber images of 375 patients and synthetic echo sequences"),
     "ed_es": ("end-diastole and end-systole frames (TempReg-Net)", "CAMUS clips and synthetic echo clips"),
