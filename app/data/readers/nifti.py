@@ -22,10 +22,8 @@ default rate with frame_times_nominal=True (e.g. the echo clip's step of 1).
 
 from __future__ import annotations
 
-import gzip
 import shutil
 import tempfile
-import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from app.data.errors import LoadError
-from app.data.readers import limits
+from app.data.readers import image_length, limits
 from app.data.readers.native_stderr import native_stderr_captured
 from app.data.readers.sector import apply_mask, detect_sector
 from app.data.readers.view import view_from_text
@@ -176,9 +174,9 @@ def _read(path: Path, reader, echo: bool = False) -> Recording:
     if min(size) <= 0:
         raise LoadError(path, f"the image has an empty dimension (size {size})")
     n_voxels = int(np.prod(size, dtype=np.int64))
-    streamed = _is_gzip(path)  # its length is known only by decompressing it: after the memory check
-    if not streamed:  # a header claiming more than the file holds is a broken file, not one too large to load
-        _check_complete(path, reader, n_voxels)
+    # a broken file before one too large to load; a gzip file is decompressed only after the memory check
+    streamed = image_length.is_gzip(path)
+    _check_complete(path, reader, n_voxels, bound_only=streamed)
     limits.check_decoded_size(path, limits.estimate_bytes(*size, bytes_per_value=_pixel_bytes(reader) + 4, copies=2))
     if streamed:
         _check_complete(path, reader, n_voxels)
@@ -206,67 +204,16 @@ def _refuse_label_map(path: Path, data: np.ndarray) -> None:
                               "not an image to analyze")
 
 
-def _check_complete(path: Path, reader, n_voxels: int) -> None:
-    """LoadError when a NIfTI file (plain or gzip) or a MetaImage holds fewer voxel bytes than its header promises.
-
-    ITK pads a truncated NIfTI with zeros instead of failing, so the length is checked here, streaming
-    a gzip file through zlib without keeping it in memory.
-    """
+def _check_complete(path: Path, reader, n_voxels: int, bound_only: bool = False) -> None:
+    """LoadError when a NIfTI file (plain or gzip) or a MetaImage holds fewer voxel bytes than its header promises
+    (ITK pads a truncated NIfTI with zeros instead of failing); bound_only: a gzip file is not decompressed, only
+    a header claiming more than it could ever hold is refused (app.data.readers.image_length)."""
     if reader.GetImageIO() == "MetaImageIO":  # (a MetaImage written from a NIfTI keeps its NIfTI fields)
-        available, needed = _metaimage_data_bytes(path), n_voxels * _pixel_bytes(reader)
-    else:
-        offset, bitpix = _meta(reader, "vox_offset"), _meta(reader, "bitpix")
-        if not offset or not bitpix:
-            return
-        available, needed = _nifti_bytes(path), int(float(offset)) + n_voxels * max(1, int(bitpix) // 8)
-    if available is not None and available < needed:
-        raise LoadError(path, f"the file is truncated: {available} bytes of image data, the header needs {needed}")
-
-
-def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
-
-
-def _nifti_bytes(path: Path) -> int:
-    """The bytes of a NIfTI file, header included (a gzip file's streamed through zlib)."""
-    if not _is_gzip(path):
-        return path.stat().st_size
-    available = 0
-    try:
-        with gzip.open(path, "rb") as stream:
-            while chunk := stream.read(4 * 1024 * 1024):
-                available += len(chunk)
-    except (OSError, EOFError, zlib.error):
-        raise LoadError(path, "the gzip data is truncated or corrupt") from None
-    return available
-
-
-def _metaimage_data_bytes(path: Path) -> int | None:
-    """The bytes of voxel data a MetaImage has (after its text header, or in its data file), None when that
-    cannot be told (compressed data, a list of data files, no readable header); LoadError when the one data
-    file it names is missing. ITK's own error for a short file or a missing data file is 'File cannot be read'."""
-    with path.open("rb") as handle:
-        head = handle.read(64 * 1024)
-    fields, header_bytes = {}, 0
-    for line in head.split(b"\n"):
-        header_bytes += len(line) + 1
-        key, _, value = line.decode("latin-1").partition("=")
-        key = key.strip().lower()
-        fields[key] = value.strip()
-        if key == "elementdatafile":
-            break
-    else:
-        return None
-    name = fields["elementdatafile"]
-    one_file = name.upper() != "LOCAL" and " " not in name and name.upper() != "LIST"  # (not a numbered series)
-    if one_file and not (path.parent / name).is_file():  # ITK: 'File cannot be read', after a line on stderr
-        raise LoadError(path, f"its image data file {name!r}, named in the header, is not in {str(path.parent)!r}")
-    if fields.get("compresseddata", "false").lower() == "true" or fields.get("headersize", "0") not in ("", "0"):
-        return None  # (a HeaderSize, even -1 for 'the data's last bytes', leaves ITK to judge)
-    if name.upper() == "LOCAL":
-        return path.stat().st_size - header_bytes
-    return (path.parent / name).stat().st_size if one_file else None
+        image_length.check_metaimage(path, n_voxels * _pixel_bytes(reader))
+        return
+    offset, bitpix = _meta(reader, "vox_offset"), _meta(reader, "bitpix")
+    if offset and bitpix:
+        image_length.check_nifti(path, int(float(offset)) + n_voxels * max(1, int(bitpix) // 8), bound_only)
 
 
 def _to_grey(data: np.ndarray, components: int, path: Path) -> np.ndarray:
