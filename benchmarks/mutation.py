@@ -64,6 +64,8 @@ TARGETS = {
     # which beats an EF rests on, and where in each beat ED and ES sit (issue 53)
     "beat_trust": ("app/analysis/beat_trust.py", ["tests/test_beat_trust.py", "tests/test_beat_trust_bounds.py",
                                                   "tests/test_analysis_beats.py", "tests/test_edes_fusion.py", MK]),
+    "beat_events": ("app/analysis/beat_events.py", ["tests/test_beat_trust.py", "tests/test_beat_trust_bounds.py",
+                                                    "tests/test_edes_fusion.py", MK]),
     "beat_extremes": ("app/analysis/beat_extremes.py", ["tests/test_beat_extremes.py", "tests/test_edes_fusion.py",
                                                         MK]),
     "measure": ("app/workflow/measure.py", MEASURE_TESTS),

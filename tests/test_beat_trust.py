@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.beat_trust import (
-    MIN_RR_S,
-    beat_events,
-    judge_beats,
-    merge_split_beats,
-    strain_events,
-    summarise_beats,
-)
+from app.analysis.beat_events import beat_events, strain_events
+from app.analysis.beat_trust import MIN_RR_S, judge_beats, merge_split_beats, summarise_beats
 from app.analysis.beats import Beat, split_beats
 from app.analysis.edes_curve import detect_ed_es
 from tests.analysis_synth import cardiac_curve

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.analysis.beat_events import strain_events, without_split_pairs
 from app.analysis.beat_trust import (
     MAX_PLAUSIBLE_EF_PCT,
     MAX_RR_S,
@@ -19,9 +20,7 @@ from app.analysis.beat_trust import (
     judge_beats,
     merge_split_beats,
     no_systole,
-    strain_events,
     summarise_beats,
-    without_split_pairs,
 )
 from app.analysis.beats import Beat
 

@@ -6,10 +6,8 @@ median): a spurious ED/ES pair from a segmentation dip splits a real beat into t
 then counts. A beat too short for the clip (under MIN_RR_S, or inconsistent with the median) that follows a
 complete beat and makes with it a beat of the clip's usual length is such a split, not a heartbeat (an ED/ES
 pair in diastasis, from the ED/ES model or the curve): merge_split_beats joins it to the beat before, so that
-beat's RR is the real one and no reported beat is that short. Strain uses the ED/ES frames of the trusted beats
-and of a cut last beat with a full systole (strain_events), so a spurious pair adds no "beat" without
-shortening to the mean. The analysis also leaves such a pair out of its detected events (beat_events), so the
-viewer's marks and the exported ED/ES frames show one ED and one ES per beat. The reported EDV, ESV and EF are the
+beat's RR is the real one and no reported beat is that short. Which events the analysis keeps, and which beats
+strain is measured over, follow from these rules (app.analysis.beat_events). The reported EDV, ESV and EF are the
 means over the trusted beats (`over_beats`): the rules above keep odd beats out first, and then every trusted beat
 weighs alike, as measurements averaged over several beats are in clinical practice (the median of three beats is
 the middle one alone).
@@ -109,81 +107,20 @@ def _sliver_beats(beats: Sequence[Beat]) -> tuple[Beat, ...]:
     return tuple(b for b in beats if b.complete and b.stroke_value < SLIVER_STROKE_FRACTION * max(strokes))
 
 
-def beat_events(
-    beats: Sequence[Beat], ed_frames: Iterable[int], es_frames: Iterable[int]
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """ed_frames and es_frames (sorted) without the events inside a complete beat's span (after its ED, before
-    its next ED) other than its own ES: the ED/ES pair merge_split_beats joined into the beat, or a second ES
-    the detector put in one beat; and without the ED and ES of a beat cut by the clip's end whose systole is a
-    sliver next to the trusted beats' (_systole_sliver): a diastolic pair, not the start of a beat. Other events
-    outside every complete beat (before the first ED, a cut beat with a real systole, or with a long one: an ED
-    placed early in filling, whose removal would also cut the beat before it) are kept."""
-    spans = [(b.ed_frame, end, b.es_frame) for b in beats if (end := b.next_ed_frame) is not None]  # complete
-    slivers = [b for b in beats if not b.complete and _systole_sliver(b, beats)]
-
-    def inside(frame: int, keep_es: bool) -> bool:
-        return any(start < frame < end and not (keep_es and frame == es) for start, end, es in spans)
-
-    eds = [f for f in ed_frames if not inside(int(f), False) and all(int(f) != b.ed_frame for b in slivers)]
-    ess = [f for f in es_frames if not inside(int(f), True) and all(int(f) != b.es_frame for b in slivers)]
-    return tuple(sorted(int(f) for f in eds)), tuple(sorted(int(f) for f in ess))
-
-
-def without_split_pairs(
-    curve: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int], frame_rate_hz: float | None
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Detected ED/ES frames on a (T,) LV curve without the pairs the beats show to be split beats or diastolic
-    slivers (merge_split_beats, judge_beats, beat_events), as the measured analysis leaves them out; unchanged
-    without a frame rate (no RR to judge)."""
-    from app.analysis.beats import split_beats
-
-    ed, es = tuple(sorted(int(f) for f in ed_frames)), tuple(sorted(int(f) for f in es_frames))
-    if not frame_rate_hz or not ed or not es:
-        return ed, es
-    times = np.arange(len(curve), dtype=np.float64) / float(frame_rate_hz)
-    judged, _ = judge_beats(merge_split_beats(split_beats(curve, ed, es, times)))
-    return beat_events(judged, ed, es)
-
-
-def _real_systole(beat: Beat, beats: Sequence[Beat]) -> bool:
+def real_systole(beat: Beat, beats: Sequence[Beat]) -> bool:
     """A beat's ED -> ES as long as the median of the trusted complete beats' (within RR_CONSISTENCY); True
     when there is no such beat to compare with, or for a filling-phase beat (ES before ED, split_beats)."""
-    systole = _median_systole(beats)
+    systole = median_systole(beats)
     if systole is None or beat.es_frame < beat.ed_frame:
         return True
     lo, hi = RR_CONSISTENCY
     return lo * systole <= beat.es_frame - beat.ed_frame <= hi * systole
 
 
-def _systole_sliver(beat: Beat, beats: Sequence[Beat]) -> bool:
-    """A beat's ED -> ES shorter than RR_CONSISTENCY[0] of the trusted complete beats' median systole (a pair
-    of events in diastasis); False without such beats to compare with, or for a filling-phase beat."""
-    systole = _median_systole(beats)
-    if systole is None or beat.es_frame < beat.ed_frame:
-        return False
-    return beat.es_frame - beat.ed_frame < RR_CONSISTENCY[0] * systole
-
-
-def _median_systole(beats: Iterable[Beat]) -> float | None:
+def median_systole(beats: Iterable[Beat]) -> float | None:
     """Median ED -> ES frames of the trusted complete beats (None without one)."""
     systoles = [b.es_frame - b.ed_frame for b in beats if b.trusted and b.complete and b.es_frame > b.ed_frame]
     return float(np.median(systoles)) if systoles else None
-
-
-def strain_events(
-    beats: Sequence[Beat], ed_frames: Iterable[int], es_frames: Iterable[int]
-) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The ED frames (each beat's ED and next ED) and ES frames of the beats strain uses, sorted: the trusted
-    beats, and a beat cut by the clip's end whose systole (ED -> ES frames) is as long as theirs (within
-    RR_CONSISTENCY of their median: a real systole, not a diastolic ED/ES sliver); the given ed_frames /
-    es_frames when no beat is trusted."""
-    trusted = [b for b in beats if b.trusted]
-    if not trusted:
-        return tuple(sorted(int(f) for f in ed_frames)), tuple(sorted(int(f) for f in es_frames))
-    cut = [b for b in beats if not b.trusted and not b.complete and _real_systole(b, beats)]
-    used = trusted + cut
-    eds = {b.ed_frame for b in used} | {b.next_ed_frame for b in used if b.next_ed_frame is not None}
-    return tuple(sorted(eds)), tuple(sorted({b.es_frame for b in used}))
 
 
 def no_systole(beats: Sequence[Beat]) -> str:
@@ -298,7 +235,7 @@ def whole_cut_beats(beats: Sequence[Beat], curve: np.ndarray, frame_rate_hz: flo
     """The judged beats, each beat cut by the clip's end trusted when its systole is whole: measured as a
     sonographer measures any beat whose ED and ES are in the clip (its next ED, and so its RR, is not needed for
     EF). Whole means, against the clip's trusted complete beats (none: nothing changes): a systole as long as
-    theirs (_real_systole, as strain_events takes such a beat) and timed within SYSTOLE_S; its ES the smallest
+    theirs (real_systole, as strain_events takes such a beat) and timed within SYSTOLE_S; its ES the smallest
     volume of the (T,) curve (lightly smoothed, as at_beat_extremes reads it) from its ED to the clip's last frame,
     which it is not (the clip does not end in systole); its EF at most MAX_PLAUSIBLE_EF_PCT and its stroke no
     sliver (_sliver_beats' fraction of the largest complete beat's)."""
@@ -320,7 +257,7 @@ def _whole_systole(beat: Beat, beats: Sequence[Beat], smoothed: np.ndarray, larg
     ed, es = beat.ed_frame, beat.es_frame
     if not ed < es < len(smoothed) - 1 or beat.systole_s is None or systole_outside(beat):
         return False
-    if not _real_systole(beat, beats) or _implausible_ef(beat) or beat.ef_pct is None:
+    if not real_systole(beat, beats) or _implausible_ef(beat) or beat.ef_pct is None:
         return False
     return bool(smoothed[es] <= smoothed[ed:].min() and beat.stroke_value >= SLIVER_STROKE_FRACTION * largest_stroke)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from app.analysis.beat_events import without_split_pairs
 from app.analysis.beat_extremes import at_beat_extremes
-from app.analysis.beat_trust import without_split_pairs
 from app.analysis.edes_checks import curve_contradiction
 from app.analysis.edes_curve import detect_ed_es, min_event_distance
 from app.analysis.peaks import find_peaks
@@ -237,7 +237,7 @@ def choose_ed_es(detection: EdEsDetection, curve: np.ndarray, frame_rate_hz: flo
     extrema when the detector found no ED/ES pair or its events contradict the curve (a beat with EDV <= ESV; on a
     clip, fewer than half of the curve's own events; on a gated cine MR cycle, an event far from its beat's
     extreme: curve_contradiction). On a clip (not a gated cycle) the pairs that split a beat are left out first
-    (beat_trust.without_split_pairs), so one spurious pair in a flat diastasis does not set the detector's other
+    (beat_events.without_split_pairs), so one spurious pair in a flat diastasis does not set the detector's other
     events aside, and each ES is moved to its beat's smallest volume (beat_extremes.at_beat_extremes) before the
     check: TempReg-Net finds the beats, the curve their extremes, and an ES late on the refilling limb no longer
     reads as a beat with EDV <= ESV (an ED at the smallest volume still does)."""

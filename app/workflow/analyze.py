@@ -16,7 +16,7 @@ into Measurements.
   clip, whichever found the beats, each ES is then its beat's smallest measured volume and each ED the largest
   around it (app.analysis.beat_extremes: the ASE/EACVI convention for EF); a stack or gated cycle gets the
   curve's events (app.workflow.measure.curve_events); pairs the beats show to be split beats are left out
-  (beat_trust.beat_events). `ed_es_step` is that one decision and always hands explicit frames to the
+  (beat_events.beat_events). `ed_es_step` is that one decision and always hands explicit frames to the
   measuring step, which only measures;
 - measuring: app.workflow.lv_curves.trace_curves, then app.workflow.measure.measure_curves with the chosen ED/ES;
 - strain: app.workflow.strain_step (apical echo clips);
@@ -32,8 +32,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from app.analysis.beat_events import beat_events, without_split_pairs
 from app.analysis.beat_extremes import at_beat_extremes
-from app.analysis.beat_trust import beat_events, without_split_pairs
 from app.analysis.edes_curve import without_spikes
 from app.analysis.edes_fusion import EdEsChoice, choose_ed_es
 from app.analysis.skipped_beats import with_skipped_beats
@@ -185,7 +185,7 @@ def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
         found_ed, found_es = curve_events(recording, curves)
         ed, es = (found_ed if ed is None else ed), (found_es if es is None else es)
     # An ED/ES pair the beats show to be a split beat, or a diastolic pair cut by the clip's end, is left out
-    # (app.analysis.beat_trust.beat_events): one ED and one ES per beat for the marks, the exports and strain.
+    # (app.analysis.beat_events.beat_events): one ED and one ES per beat for the marks, the exports and strain.
     ed, es = beat_events(curve_beats(recording, curves, ed, es), ed, es)
     return replace(choice, ed_frames=ed, es_frames=es)
 
@@ -195,7 +195,7 @@ def at_clip_extremes(recording: Recording, curves: LvCurves, choice: EdEsChoice)
     (app.analysis.beat_extremes, the ASE/EACVI convention for EF) on a 2D clip of 3 frames or more; the curve's
     own events are found here too (frames are never left for the measuring step to detect). A detected beat that
     spans two cycles or more gets the curve's own EDs inside it (skipped_beats.with_skipped_beats) and pairs that
-    split a beat are left out (beat_trust.without_split_pairs), so the extremes are those of single whole beats.
+    split a beat are left out (beat_events.without_split_pairs), so the extremes are those of single whole beats.
     A gated cine MR cycle or a stack keeps the choice as it is (ED/ES there: app.analysis.edes_fusion)."""
     if recording.is_stack or recording.is_gated_cycle or recording.n_frames < 3:
         return choice

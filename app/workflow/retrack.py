@@ -76,8 +76,8 @@ def can_retrack(state: RecordingState) -> bool:
 
 def retrack_input(state: RecordingState) -> RetrackInput:
     """The edited frames' contours (copied: the study goes on changing) and the current ED/ES of the trusted
-    beats (app.analysis.beat_trust.strain_events, as the analysis's strain)."""
-    from app.analysis.beat_trust import strain_events
+    beats (app.analysis.beat_events.strain_events, as the analysis's strain)."""
+    from app.analysis.beat_events import strain_events
 
     rec = state.recording
     edited = {f: dict(state.contours.get((0, f), {}))

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Iterator
 
-from app.analysis.beat_trust import no_systole, strain_events
+from app.analysis.beat_events import strain_events
+from app.analysis.beat_trust import no_systole
 from app.analysis.strain import judged_strain
 from app.data.recording import APICAL_VIEWS, Recording
 from app.tasks import Cancel, Progress, is_cancelled, scaled
