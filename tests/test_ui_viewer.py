@@ -391,3 +391,31 @@ def test_the_curve_title_says_area_where_the_curve_is_an_area():
     assert curve_title(clip("a4c", False), 0) == "A4C: LV cavity area (uncalibrated)"
     assert curve_title(clip("psax", True), 0) == "PSAX: LV cavity area"
     assert curve_title(clip("plax", True), 0) == "PLAX: LV cavity area"  # a clip set to PLAX: no volume
+
+
+@pytest.mark.parametrize("modality, view", [("echo", "psax"), ("mri", "sax")])
+def test_one_short_axis_slice_shows_its_area_change_and_no_gls(qtbot, modality, view):
+    """One short-axis slice's one value, its fractional area change, is a row of the table as it is of the report
+    and the JSON (the panel had only its dashed EDV/ESV/EF, the FAC in the notes); a PSAX clip has no GLS row (it
+    read "GLS PSAX —" against "<= -18 %"), while an apical or unset view keeps its row."""
+    from app.data.recording import Recording, uniform_frame_times
+    from app.report.build import measurement_rows
+    from app.tasks import run_task
+    from app.ui.measurements_panel import MeasurementsPanel
+    from app.workflow.analyze import analyze_recording
+    from tests.test_pipeline_synthetic import _ring_stack
+
+    labels, _ = _ring_stack(1, 20)
+    rec = Recording((labels[0] * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(20, 25.0), modality, view)
+    m = run_task(analyze_recording(rec, segmenter=lambda r: labels[0])).measurements
+    panel = MeasurementsPanel()
+    qtbot.addWidget(panel)
+    panel.show_measurements(m, modality=modality, view=view)
+    names = [r[0] for r in panel.rows]
+    assert m.fac_pct is not None and panel.cell_text("fac_pct") == f"{m.fac_pct:.0f} %"
+    assert names.index("fac_pct") == names.index("ef_pct") + 1 and panel.cell_text("ef_pct") == "—"
+    assert "gls_pct" not in names
+    assert "gls_pct" not in [r.key for r in measurement_rows(m, modality, None)]
+    for shown in ("a4c", "unknown"):
+        panel.show_measurements(None, modality="echo", view=shown)
+        assert "gls_pct" in [r[0] for r in panel.rows] and "fac_pct" not in [r[0] for r in panel.rows]

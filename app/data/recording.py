@@ -25,6 +25,12 @@ NON_APICAL_LONG_AXIS_VIEWS = ("plax",)
 IMAGE_MODES = ("2D", "colour Doppler", "spectral Doppler", "M-mode")
 
 
+def may_have_gls(view: str) -> bool:
+    """Whether an echo clip of this view can have a GLS: an apical view, or one not set yet (setting it gives
+    one); never a parasternal view (the strain segments are the apical views')."""
+    return view in APICAL_VIEWS or view in ("", "unknown")
+
+
 def view_title(view: str) -> str:
     """A view as labels print it ("A4C"), or "" when it is not set: "GLS", not "GLS UNKNOWN"."""
     return "" if view in ("", "unknown") else view.upper()

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from app import __version__
+from app.data.recording import may_have_gls
 from app.report.bullseye import bullseye_values
 from app.report.model import FrameFigure, MeasurementRow, NotMeasured, RecordingSection, ReportData, beat_rows
 from app.report.models_info import installed_models
@@ -124,7 +125,7 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
                  _row("rv_sv_ml", "RV stroke volume (RV SV)", m.rv_sv_ml, "ml", 1, rv_method, **kw),
                  _row("rv_ef_pct", "RV ejection fraction (RV EF)", m.rv_ef_pct, "%", 1, rv_method, **kw)]
     rows += _indexed_rows(indexed, modality, kw)
-    if modality == "echo" or strain is not None:
+    if strain is not None or (modality == "echo" and may_have_gls(m.view)):  # no "GLS not computed" for PLAX/PSAX
         gls = strain.gls_pct if strain is not None else None
         rows.append(_row("gls_pct", "Global longitudinal strain (GLS)", gls, "%", 1,
                          "speckle tracking" if strain is not None else "", **kw))

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.data.recording import view_title
+from app.data.recording import may_have_gls, view_title
 from app.report.plain_words import contour_model
 from app.workflow.reference_ranges import FLAGS, reference_range
 
@@ -31,6 +31,7 @@ ROWS = (  # (name, label, unit, decimals)
     ("gls_pct", "GLS", "%", 1),
     ("heart_rate_bpm", "Heart rate", "bpm", 0),
 )
+FAC_ROW = ("fac_pct", "FAC", "%", 0)  # one short-axis slice: (EDA - ESA) / EDA
 MRI_ROWS = (
     ("lv_mass_g", "LV mass", "g", 0),
     ("rv_edv_ml", "RV EDV", "ml", 0),
@@ -52,10 +53,16 @@ INDEXED_ROWS = (  # shown when the body surface area is known (app.workflow.inde
 )
 
 
-def rows_for(modality: str, indexed=None, la=None) -> tuple:
-    """The table's rows: the common ones (GLS on echo only), the mass and RV on cine MRI, the indexed ones with a
-    BSA (echo: no RV)."""
-    rows = (tuple(r for r in ROWS if r[0] != "gls_pct") + MRI_ROWS) if modality == "mri" else ROWS  # no echo GLS
+def rows_for(modality: str, indexed=None, la=None, view: str = "", single_slice: bool = False) -> tuple:
+    """The table's rows: the common ones (GLS on echo of a view that can have one), the fractional area change of
+    one short-axis slice, the mass and RV on cine MRI, the indexed ones with a BSA (echo: no RV)."""
+    gls = modality == "echo" and may_have_gls(view)
+    rows = tuple(r for r in ROWS if r[0] != "gls_pct" or gls)
+    if single_slice:  # its one value, which the report and the JSON give too
+        at = [r[0] for r in rows].index("ef_pct") + 1
+        rows = rows[:at] + (FAC_ROW,) + rows[at:]
+    if modality == "mri":
+        rows += MRI_ROWS
     if indexed is not None and indexed.bsa_m2 is not None:
         rows += tuple(r for r in INDEXED_ROWS if modality == "mri" or not r[0].startswith(("rv_", "lv_mass")))
     if la is not None:
@@ -144,9 +151,10 @@ class MeasurementsPanel(QWidget):
         edited |= {"gls_pct"} & set(getattr(measurements, "edited", ()) or ())  # the GLS is this recording's
         if study_gls is not None and study_gls.edited:
             edited.add("gls_mean_pct")
+        single_slice = getattr(m, "method", "") == "single-slice"
         mean_row = study_gls is not None and len(study_gls.by_view) > 1 and modality == "echo"
         self._set_rows(tuple((n, f"GLS {view_title(view)}" if n == "gls_pct" and view_title(view) else label, u, d)
-                             for n, label, u, d in rows_for(modality, indexed, la))
+                             for n, label, u, d in rows_for(modality, indexed, la, view, single_slice))
                        + ((("gls_mean_pct", study_gls.label, "%", 1),) if mean_row else ()))
         self.values = {}
         for row, (name, _, unit, decimals) in enumerate(self.rows):
