@@ -126,7 +126,12 @@ def test_text_summary_and_view_override(files, capsys):
     path, truth_file, _ = files["a4c"]
     assert main(["analyze", str(path), "--labels", str(truth_file), "--view", "a2c"]) == 0
     out = capsys.readouterr().out
-    assert "a2c" in out and "EF" in out and "ED frames" in out
+    assert "a2c" in out and "EF" in out and "ED frames" in out and "FAC" not in out
+    # one short-axis slice: its fractional area change is on the values' line, as in the JSON and the report
+    assert main(["analyze", str(path), "--labels", str(truth_file), "--view", "psax", "--json", "-"]) == 0
+    fac = json.loads(capsys.readouterr().out)["fac_pct"]
+    assert main(["analyze", str(path), "--labels", str(truth_file), "--view", "psax"]) == 0
+    assert re.search(rf"EF -  FAC {fac:.1f} %  HR", capsys.readouterr().out)
 
 
 @pytest.mark.parametrize("argv_tail,needle", [

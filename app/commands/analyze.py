@@ -343,8 +343,9 @@ def _print_summary(analyses, result) -> None:
         name = a.recording.source_path.name if a.recording.source_path else "recording"
         print(f"{name}: {a.recording.modality} {a.recording.view}, {a.recording.n_frames} frames, "
               f"method {m.method}{'' if m.calibrated else ' (uncalibrated: volumes need a calibration)'}")
+        fac = f"  FAC {_fmt(m.fac_pct, ' %')}" if m.method == "single-slice" else ""  # one slice's one value
         print(f"  EDV {_fmt(m.edv_ml, ' ml')}  ESV {_fmt(m.esv_ml, ' ml')}  SV {_fmt(m.sv_ml, ' ml')}  "
-              f"EF {_fmt(m.ef_pct, ' %')}  HR {_fmt(m.heart_rate_bpm, ' bpm', 0)}")
+              f"EF {_fmt(m.ef_pct, ' %')}{fac}  HR {_fmt(m.heart_rate_bpm, ' bpm', 0)}")
         print(f"  ED frames {list(m.ed_frames)}  ES frames {list(m.es_frames)}  beats {len(m.beats)}  "
               f"frames to review {list(m.flagged_frames)}")
         if a.recording.modality == "mri" and a.recording.is_stack:
