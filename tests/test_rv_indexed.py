@@ -86,6 +86,30 @@ def test_report_rows_rv_and_indexed():
     assert figure.closed.get("rv") and len(figure.contours["rv"]) > 10
 
 
+def test_every_value_the_report_prints_leaves_in_its_csv_and_the_cohort_summary(tmp_path):
+    """A stack's RV volumes and EF, its BSA and indexed values are printed by the report; the measurements CSV
+    dropped all of them and a cohort's summary.csv the RV (and a slice's FAC): a signed value that did not leave."""
+    import csv
+
+    from app.report import exports
+    from app.report.build import report_from_analyses
+    from app.report.exporter import ExportOptions, batch_export
+    from app.workflow.batch import SUMMARY_COLUMNS
+
+    rec, labels = rv_cine()
+    rec = type(rec)(**{**rec.__dict__, "patient": PatientInfo(sex="M", height_cm=180.0, weight_kg=80.0)})
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels))
+    report = report_from_analyses([analysis])
+    printed = {r.key: r for r in report.recordings[0].measurements if r.value is not None}
+    assert {"rv_edv_ml", "rv_ef_pct", "bsa_m2", "rv_esv_index_ml_m2"} <= set(printed)
+    row = next(csv.DictReader(exports.write_measurements_csv(report, tmp_path / "m.csv").open(encoding="utf-8")))
+    for key, r in printed.items():
+        assert float(row[key]) == pytest.approx(r.value, abs=0.51 * 10 ** -r.decimals), key
+    summary = batch_export(ExportOptions(kinds=()))(analysis, tmp_path / "stack").row
+    for key in ("rv_edv_ml", "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"):
+        assert key in SUMMARY_COLUMNS and summary[key] == printed[key].text, key
+
+
 def test_rv_is_an_editable_contour_that_remeasures_and_restores():
     rec, labels = rv_cine()
     analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels))

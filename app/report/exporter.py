@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from app.report.model import ReportData
-from app.workflow.batch import BatchOutputs
+from app.workflow.batch import SUMMARY_VALUES, BatchOutputs
 from app.workflow.results import RecordingAnalysis
 
 EXPORT_KINDS = ("pdf", "csv", "json", "contours", "masks", "cine")
@@ -127,7 +127,6 @@ def _summary_row(report: ReportData, analysis: RecordingAnalysis) -> dict:
     values = {r.key: r.text if r.value is not None else "" for r in rec.measurements}
     return {"modality": rec.modality, "view": rec.view, "frames": rec.n_frames, "calibrated": rec.calibrated,
             "method": next((r.method for r in rec.measurements if r.key == "ef_pct"), ""),
-            **{k: values.get(k, "") for k in ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm",
-                                               "gls_pct", "lv_mass_g")},
+            **{k: values.get(k, "") for k in SUMMARY_VALUES},
             "beats": len(rec.beats), "flagged_frames": len(analysis.measurements.flagged_frames),
             "notes": " | ".join(analysis.measurements.notes + no_strain)}  # the caveats, e.g. a file cut short

@@ -25,6 +25,7 @@ import numpy as np
 
 from app.paths import atomic_target
 from app.report.model import ReportData, rounded
+from app.workflow.indexed import INDEXED
 
 CINE_COLORS_BGR = {"endo": (48, 59, 255), "epi": (89, 199, 52), "la": (255, 132, 10)}
 
@@ -78,8 +79,11 @@ def write_measurements_json(report: ReportData, path) -> Path:
     return Path(path)
 
 
+# every value the report prints but the segments' strain (the JSON has them): the CSV must not drop a signed value
 CSV_VALUE_KEYS = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_pct", "lv_mass_g",
-                  "edv_area_length_ml", "esv_area_length_ml", "fac_pct")
+                  "edv_area_length_ml", "esv_area_length_ml", "fac_pct", "rv_edv_ml", "rv_esv_ml", "rv_sv_ml",
+                  "rv_ef_pct", "bsa_m2",
+                  *(name for name, _, _ in INDEXED), "la_volume_ml", "la_volume_index_ml_m2")
 CSV_COLUMNS = ("row_type", "recording", "file", "modality", "view", "frames", "frame_rate_hz", "spacing_mm",
                "calibrated", "method", "beat", "ed_frame", "es_frame", *CSV_VALUE_KEYS, "flags", "edited")
 

@@ -39,9 +39,11 @@ if TYPE_CHECKING:  # cohort imports dask, only for --workers / --scheduler
 
 RESULT_FORMAT = "cardiotrace-batch-result"
 LEFT_OUT = "left out"  # the status of a recording the analysis does not take (results.NotAnalyzableError)
+# a recording's values in summary.csv, as its report prints them: a slice's FAC and a stack's RV too
+SUMMARY_VALUES = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_pct", "lv_mass_g", "fac_pct",
+                  "rv_edv_ml", "rv_esv_ml", "rv_sv_ml", "rv_ef_pct")
 SUMMARY_COLUMNS = ("source", "series_key", "status", "resumed", "error", "modality", "view", "frames",
-                   "calibrated", "method", "edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_pct",
-                   "lv_mass_g", "beats", "flagged_frames", "notes", "outputs", "seconds")
+                   "calibrated", "method", *SUMMARY_VALUES, "beats", "flagged_frames", "notes", "outputs", "seconds")
 
 # analyze(item, on_progress(Progress)) -> RecordingAnalysis
 AnalyzeFn = Callable[[BatchItem, Callable[[Progress], None]], RecordingAnalysis]
