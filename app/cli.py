@@ -22,8 +22,8 @@ SUBCOMMANDS = {
     "info": "print what the reader finds in a file or folder",
     "analyze": "analyze recordings: volumes, EF, ED/ES, strain; JSON, masks, PDF report",
     "phantom": "write a synthetic recording with exact ground truth",
-    "evaluate": "score the models on validation data (echo-seg, ed-es, strain, mri-seg)",
-    "train": "train a model (echo-seg, ed-es, motion, mri-seg)",
+    "evaluate": "score the models on validation data (echo-clips, echo-seg, mri-seg, ...: `evaluate list`)",
+    "train": "train a model (echo-seg, echo-clip-ef, mri-seg-acdc, ...: `train list`)",
     "pacs": "query and retrieve from a PACS node (echo, find, get)",
     "adapt": "fine-tune the echo model on this site's corrected studies (offered only if it checks better)",
 }
