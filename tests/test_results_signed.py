@@ -69,6 +69,7 @@ def test_the_sent_pdf_is_the_signed_report_and_the_sr_is_verified(tmp_path):
     assert rows["edv_ml"].edited and rows["la_volume_ml"].value is not None
     values = numeric_values(sr)
     assert any(v == pytest.approx(rows["edv_ml"].value, abs=1e-9) for v in values["18026-5"])  # the edited EDV
+    assert values["399235004"] == [pytest.approx(rows["la_volume_ml"].value, abs=1e-9)]  # LA volume, as printed
     for ds in results.datasets:
         assert "signed" in ds.SeriesDescription and TIME.search(ds.SeriesDescription), ds.SeriesDescription
     assert results.signed_by == "Jane Smith" and results.made == report.made

@@ -40,3 +40,31 @@ def test_edv_and_esv_reference_the_counted_beats_frames_only():
     section = report_from_analyses([replace(analysis, measurements=everything)]).recordings[0]
     items = _measurements(section, sources, algorithm)
     assert _referenced_frames(items, "18148-7") == sorted(f + 1 for f in measured.es_frames)
+
+
+def test_a_slices_area_change_and_the_la_volume_leave_coded_with_their_site_and_method():
+    """The SR carried neither: a short-axis slice's FAC (its one value) and the study's LA volume were printed
+    and signed but had no concept, so a PACS never got them."""
+    import numpy as np
+    from pydicom.sr.codedict import codes
+
+    from app.data.recording import Recording, uniform_frame_times
+    from app.report.model import MeasurementRow
+    from app.tasks import run_task
+    from app.workflow.analyze import analyze_recording
+    from tests.test_pipeline_synthetic import _ring_stack
+
+    labels, _ = _ring_stack(1, 20)
+    rec = Recording((labels[0] * 80).astype(np.uint16), (1.5, 1.5), uniform_frame_times(20, 25.0), "mri", "sax")
+    analysis = run_task(analyze_recording(rec, segmenter=lambda r: labels[0]))
+    algorithm = hd.sr.AlgorithmIdentification(name="CardioTrace", version="test")
+    section = report_from_analyses([analysis]).recordings[0]
+    (fac,) = [m for m in _measurements(section, None, algorithm) if m.name.value == "399287000"]
+    assert float(fac.value) == next(r.value for r in section.measurements if r.key == "fac_pct")
+    for method, code in (("single-plane area-length (A4C)", "125205"), ("biplane area-length", "125204")):
+        row = MeasurementRow("la_volume_ml", f"LA volume ({method})", 52.0, "ml", 0, f"{method}, at LV ES")
+        study = type("Study", (), {"measurements": [row], "modality": "echo", "view": "study", "ed_frames": (),
+                                   "es_frames": (), "beats": ()})
+        (la,) = _measurements(study, None, algorithm)
+        assert la.name.value == "399235004" and float(la.value) == 52.0 and la.method.value == code
+        assert la.finding_sites[0].value.value == codes.SCT.LeftAtrium.value

@@ -258,7 +258,8 @@ def _la_rows(la, patient, sex: str) -> tuple[MeasurementRow, ...]:
 
     from app.workflow.indexed import body_surface_area_m2
 
-    volume = _row("la_volume_ml", f"LA volume ({la.method})", la.volume_ml, "ml", 0, "area-length, at LV ES", sex=sex)
+    volume = _row("la_volume_ml", f"LA volume ({la.method})", la.volume_ml, "ml", 0, f"{la.method}, at LV ES",
+                  sex=sex)
     bsa = body_surface_area_m2(patient)
     index_ref = reference_range("la_volume_index_ml_m2", sex)
     assert index_ref is not None  # a range every sex has

@@ -3,8 +3,9 @@
 The values are the rows of the ReportData (so exactly those of the PDF and the measurements JSON, edits
 included). One measurement group (TID 1501) per recording, finding site the left ventricle, referencing
 the source series; each volume references its ED or ES frames, SV and EF both; study rows (biplane,
-mean GLS) in a group of their own. Codes: LOINC for EDV/ESV/EF/HR/LV mass, SNOMED CT for stroke volume
-and the AHA segments, DCM for GLS per view, strain and the volume methods; units in UCUM.
+mean GLS, LA volume) in a group of their own. Codes: LOINC for EDV/ESV/EF/HR/LV mass, SNOMED CT for stroke volume,
+a slice's fractional area change, the LA volume (finding site the left atrium) and the AHA segments, DCM for GLS
+per view, strain and the volume methods; units in UCUM.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ GLS_CODES = {"a4c": ("130691", "LV Peak Systolic GLS 4CH (Endocardial)"),
              "a2c": ("130692", "LV Peak Systolic GLS 2CH (Endocardial)"),
              "a3c": ("130693", "LV Peak Systolic GLS ALAX (Endocardial)")}
 METHODS = {"monoplane": ("125208", "Method of Disks, Single Plane"), "biplane": ("125207", "Method of Disks, Biplane"),
-           "slice summation": ("125227", "Modified Simpson")}
+           "slice summation": ("125227", "Modified Simpson"),
+           "biplane area-length": ("125204", "Area-Length Biplane"),
+           "single-plane area-length": ("125205", "Area-Length Single Plane")}
 
 
 def _code(value: str, scheme: str, meaning: str):
@@ -45,7 +48,9 @@ def concept(key: str, modality: str, view: str):
             "esv_ml": _code("18148-7", "LN", "Left Ventricular End Systolic Volume"),
             "sv_ml": _code("90096001", "SCT", "Stroke volume"),
             "heart_rate_bpm": _code("8867-4", "LN", "Heart rate"),
-            "lv_mass_g": _code("18087-7", "LN", "Left Ventricle Mass")}.get(key)
+            "lv_mass_g": _code("18087-7", "LN", "Left Ventricle Mass"),
+            "fac_pct": _code("399287000", "SCT", "Left Ventricular Fractional Area Change"),
+            "la_volume_ml": _code("399235004", "SCT", "Left Atrium Systolic Volume")}.get(key)
 
 
 # Codes as in pydicom's SR code dictionary (codes.SCT.Volume, RVStrokeVolume, CardiacEjectionFraction); the
@@ -56,11 +61,14 @@ RV_CONCEPTS = {"rv_edv_ml": ("118565006", "SCT", "Volume"), "rv_esv_ml": ("11856
 
 
 def _finding_site(key: str):
-    """The anatomic site of a row: an AHA segment for segmental strain, the right ventricle for RV values."""
+    """The anatomic site of a row: an AHA segment for segmental strain, the right ventricle for RV values, the
+    left atrium for its volume."""
     from pydicom.sr.codedict import codes
 
     if key.startswith("strain_"):
         return _segment_site(key)
+    if key == "la_volume_ml":
+        return codes.SCT.LeftAtrium
     return codes.SCT.RightVentricle if key in RV_CONCEPTS else None
 
 
@@ -80,6 +88,7 @@ def _method(row):
     text = (row.method or "").split(" (")[0]
     if text.startswith("disks, "):
         text = text[len("disks, "):]
+    text = text.split(",")[0]  # "biplane area-length, at LV ES"
     if row.key == "gls_pct" or row.key.startswith("strain_"):
         return _code("130683", "DCM", "Endocardial Method")
     found = METHODS.get(text)
@@ -182,7 +191,7 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
                                   "view": "study", "ed_frames": (), "es_frames": (), "beats": ()})
         measurements = _measurements(fake, None, algorithm)
         if measurements:
-            groups.append(_group("study (biplane, mean GLS)", measurements, None, algorithm))
+            groups.append(_group("study (biplane, mean GLS, LA volume)", measurements, None, algorithm))
     modality = report.recordings[0].modality
     procedure = codes.SCT.CardiacMRI if modality == "mri" else codes.SCT.Echocardiography
     device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name="CardioTrace",
