@@ -345,6 +345,7 @@ def test_one_short_axis_slice_gives_its_area_change_not_volumes(modality, view):
     assert m.method == "single-slice" and m.edv_ml is None and m.ef_pct is None and m.volume_curve_ml is None
     assert m.fac_pct == pytest.approx(true_fac, abs=2.0) and 10 in m.es_frames
     assert m.notes[0].startswith("one short-axis slice: no volumes or EF") and f"{m.fac_pct:.0f} %" in m.notes[0]
+    assert any("not validated" in n for n in m.notes) == (modality == "echo")  # an echo network's PSAX contours
     js = m.to_json_dict()
     assert js["fac_pct"] == pytest.approx(m.fac_pct, abs=0.01) and js["ef_pct"] is None
     assert all("ef_pct" not in b and b["fac_pct"] is not None for b in js["beats"])

@@ -70,6 +70,9 @@ def recording_notes(rec: Recording, calibrated: bool, nominal_timing: bool, beat
         fac = f"; fractional area change {fac_pct:.0f} %" if fac_pct is not None else ""
         notes.append("one short-axis slice: no volumes or EF (open the whole short-axis stack for slice "
                      f"summation){fac}")
+        if rec.modality == "echo":  # (the MRI networks learned short-axis slices; the echo one apical views)
+            notes.append("a PSAX echo clip: the echo network learned apical views only, so its contours here and "
+                         "the FAC are not validated: check them")
     sparse = sparse_lv_frames is not None
     still = rec.n_frames == 1 and not rec.is_stack  # shape_note says what one still frame gives
     if sparse and not still:
