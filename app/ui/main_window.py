@@ -18,10 +18,10 @@ from app.ui.actions import build_actions
 from app.ui.beat_table import BeatTable
 from app.ui.cine_view import CineView
 from app.ui.contour_editor import ContourEditor
-from app.ui.curves_panel import CurvesPanel, curve_title
+from app.ui.curves_panel import CurvesPanel
 from app.ui.edit_actions import EditActions
 from app.ui.handles import size_handles
-from app.ui.measurements_panel import MeasurementsPanel, contours_text, edes_source_text, measurement_scope
+from app.ui.measurements_panel import MeasurementsPanel
 from app.ui.open_actions import OpenActions
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
@@ -30,13 +30,10 @@ from app.ui.stack_panels import StackPanels
 from app.ui.status import StatusArea
 from app.ui.study_actions import StudyActions
 from app.ui.study_controller import StudyController
-from app.ui.timeline import edit_marks
+from app.ui.values_view import ValuesView
 from app.ui.workers import GeneratorWorker
 from app.workflow.analyze import refusal
-from app.workflow.indexed import indexed_values
 from app.workflow.patients import describe
-from app.workflow.strain_step import strain_error_now
-from app.workflow.view_step import view_note
 
 
 def corrections_text(state) -> str:
@@ -60,6 +57,7 @@ class MainWindow(QMainWindow):
         self._pending: set[str] = set()
         self.study_windows: list = []  # windows this one opened for other patients' studies
         self._build()
+        self.values = ValuesView(self)
         self.study_actions = StudyActions(self)
         self.window_actions = build_actions(self)
         self.opening = OpenActions(self)
@@ -146,7 +144,7 @@ class MainWindow(QMainWindow):
 
         c.analysis_done.connect(analysis_done)
         c.analysis_traced.connect(self._traced)
-        c.analysis_measured.connect(self._measured)
+        c.analysis_measured.connect(self.values.measured)
         self.recordings.recording_selected.connect(self.show_recording)
         self.recordings.slice_changed.connect(self._slice_changed)
         self.cine.frame_changed.connect(lambda f: self.refresh_frame())
@@ -280,54 +278,8 @@ class MainWindow(QMainWindow):
         if index == self.index and key in keys and self.state.contours.get(key) is None:
             self.overlays.show_traced(self.controller.traced(index)[key])
 
-    def _measured(self, index: int, analysis) -> None:
-        """The running analysis has measured (its strain still to come): show the values and the curve now,
-        on a recording that has none yet (a re-analysis keeps showing the current ones until it ends)."""
-        if index != self.index or self.state.measurements is not None:
-            return
-        m, rec = analysis.measurements, analysis.recording
-        self.curves.show_measurements(rec.n_frames, m, m.ed_frames, m.es_frames, analysis.flagged_frames,
-                                      curve_title(rec, self.slice_index))
-        scope = " · ".join(x for x in (view_title(rec.view), self.state.name) if x)
-        self.measurements.set_scope(f"{scope} (analyzing)")
-        self.measurements.show_measurements(m, rec.patient.sex, modality=rec.modality, view=rec.view,
-                                            strain_note="strain still running")
-
     def refresh_measurements(self) -> None:
-        st = self.state
-        if st is None:
-            return
-        index = self.index
-        assert index is not None  # the state shown is the index's
-        strain = st.strain
-        self.curves.show_measurements(st.recording.n_frames, st.measurements, st.ed_frames, st.es_frames,
-                                      st.flagged_frames, curve_title(st.recording, self.slice_index),
-                                      edit_marks(st, self.slice_index))
-        if self.curves.strain_source is not strain:  # re-plot only when the strain result changes
-            self.curves.show_strain(strain)
-        self.curves.set_frame(self.cine.frame)
-        self.cine.set_frame_flags(st.measurements.quality if st.measurements is not None else ())
-        rec = st.recording
-        patient = rec.patient  # typed or from the file
-        self.tools.show_body_size(patient.height_cm, patient.weight_kg, patient.sex)
-        source = edes_source_text(getattr(st.analysis, "ed_es_method", ""), getattr(st.analysis, "ed_es_fallback", ""),
-                                  st.edes_edited)
-        biplane = self.study.biplane_for(index)
-        la = self.study.la  # biplane, or single-plane on the view it comes from
-        la = la if la is not None and (biplane is not None or rec.view in la.views) else None
-        self.measurements.set_scope(measurement_scope(st, biplane is not None))
-        shown = biplane if biplane is not None and not rec.is_stack else st.measurements  # what the rows show
-        self.measurements.show_measurements(st.measurements, rec.patient.sex, strain, st.measure_error,
-                                            None if rec.is_stack else biplane, rec.modality, source,
-                                            view_note(st.analysis), indexed_values(shown, rec.patient), la,
-                                            view=rec.view, study_gls=self.study.gls,
-                                            strain_note=self._strain_note(index, strain),
-                                            contour_source=contours_text(getattr(st.analysis, "segmenter", ""),
-                                                                         bool(st.edited_keys)),
-                                            refused=refusal(rec))
-        self.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
-        self.beats.show_measurements(None if rec.is_stack else st.measurements, rec.view)
-        self.beats.setVisible(bool(self.beats.rows))
+        self.values.refresh()
 
     def _beat_range(self, frame: int) -> tuple[int, int] | None:
         ed = sorted(self.state.ed_frames)
@@ -361,12 +313,6 @@ class MainWindow(QMainWindow):
         self.cine.update_geometry()
         self.cine.fit()
         self._refresh_unless_pending()
-
-    def _strain_note(self, index: int, strain) -> str:
-        """What the GLS shown is (re-tracked), or why there is none (a view with no strain)."""
-        st = self.study[index]
-        no_strain = strain_error_now(st.analysis, st.recording) if strain is None and st.analysis else ""
-        return self.edits.retrack.note(index) or (f"no strain: {no_strain}" if no_strain else "")
 
     def _refresh_unless_pending(self, refresh=None) -> None:
         """`refresh` (default refresh_all) now, unless a full refresh is coming in this turn of the event loop."""
