@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 
@@ -88,7 +89,7 @@ def test_json_to_stdout_and_masks(files, capsys, tmp_path):
     assert again["ef_pct"] == result["ef_pct"]
 
 
-def test_two_views_give_biplane(files, capsys):
+def test_two_views_give_biplane(files, capsys, tmp_path):
     (p4, t4, _), (p2, t2, _) = files["a4c"], files["a2c"]
     code = main(["analyze", str(p4), str(p2), "--labels", str(t4), "--labels", str(t2), "--json", "-",
                  "--same-patient"])  # MetaImage files carry no patient
@@ -98,6 +99,16 @@ def test_two_views_give_biplane(files, capsys):
     assert [r["view"] for r in result["recordings"]] == ["a4c", "a2c"]
     bi = result["biplane"]
     assert bi["method"] == "biplane" and bi["ef_pct"] == pytest.approx(EF_PCT, abs=EF_TOL_POINTS)
+    # the study's LA volume, as the report prints it (the result JSON had none)
+    assert main(["analyze", str(p4), str(p2), "--labels", str(t4), "--labels", str(t2), "--json", "-",
+                 "--same-patient", "--csv", str(tmp_path / "m.csv")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    la = result["la_volume"]
+    printed = next(r for r in csv.DictReader((tmp_path / "m.csv").open()) if r["row_type"] == "study")
+    assert la["method"] == "biplane area-length" and la["views"] == ["a4c", "a2c"]
+    assert la["volume_ml"] == pytest.approx(float(printed["la_volume_ml"]), abs=0.5)
+    assert main(["analyze", str(p4), "--labels", str(t4)]) == 0
+    assert re.search(r"LA volume \d+ ml, single-plane area-length \(A4C\)", capsys.readouterr().out)
 
 
 def test_uncalibrated_video_gives_ef_without_volumes(files, capsys, tmp_path):

@@ -309,12 +309,18 @@ def _write_json(path: Path, text: str) -> None:
 
 
 def _json_result(analyses, study) -> dict:
+    """One recording's JSON, or the recordings' with the study's biplane; either with the study's LA volume (the
+    report prints it: single-plane from one apical clip), indexed with the first recording's patient as there."""
+    from app.workflow.indexed import body_surface_area_m2
+
     items = [a.to_json_dict() for a in analyses]
+    la = None if study.la is None else study.la.to_json_dict(body_surface_area_m2(analyses[0].recording.patient))
     if len(items) == 1:
-        return items[0]
+        return {**items[0], "la_volume": la}
     return {
         "recordings": items,
         "biplane": None if study.biplane is None else study.biplane.to_json_dict(),
+        "la_volume": la,
         "study_notes": list(study.notes),  # e.g. which of two A4C clips the biplane and LA volume use
     }
 
@@ -364,3 +370,8 @@ def _print_summary(analyses, result) -> None:
     if bi:
         print(f"biplane (A4C + A2C): EDV {_fmt(bi['edv_ml'], ' ml')}  ESV {_fmt(bi['esv_ml'], ' ml')}  "
               f"EF {_fmt(bi['ef_pct'], ' %')}")
+    la = result.get("la_volume")
+    if la:
+        index = la["volume_index_ml_m2"]
+        print(f"LA volume {_fmt(la['volume_ml'], ' ml', 0)}"
+              + (f" (index {_fmt(index, ' ml/m2', 0)})" if index is not None else "") + f", {la['method']}")

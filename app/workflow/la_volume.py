@@ -61,6 +61,13 @@ class LaVolume:
         return f"{SINGLE_PLANE} ({self.views[0].upper()})"
 
 
+    def to_json_dict(self, bsa_m2: float | None = None) -> dict[str, Any]:
+        """The volume as the report prints it (and its index with the patient's BSA), its method and views."""
+        return {"volume_ml": round(self.volume_ml, 2), "method": self.method, "views": list(self.views),
+                "volume_index_ml_m2": None if bsa_m2 is None else round(self.volume_ml / bsa_m2, 2),
+                "length_mm": round(self.length_mm, 2)}
+
+
 def area_length_ml(area_a4c_mm2: float, area_a2c_mm2: float, length_mm: float) -> float:
     """Biplane area-length volume (ml) of two orthogonal areas (mm^2) and the common length (mm)."""
     if length_mm <= 0:
