@@ -107,9 +107,9 @@ BUGS = (
         ("tests/test_clinical_rules.py", "tests/test_mutation_killers_autosave.py", "tests/test_study_state.py")),
     PlantedBug(
         "panel-first-recording", "measurements panel always showing the first recording of the study",
-        "app/ui/main_window.py",
-        "    def refresh_measurements(self) -> None:\n        st = self.state\n",
-        "    def refresh_measurements(self) -> None:\n        st = self.study[0] if len(self.study) else None\n",
+        "app/ui/values_view.py",
+        "        w = self.window\n        st = w.state\n",
+        "        w = self.window\n        st = w.study[0] if len(w.study) else None\n",
         ("tests/test_ui_review.py", "tests/test_ui_analysis.py", "tests/test_ui_viewer.py")),
 )
 

@@ -276,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             _write_json(Path(args.json_out), text)
     if args.json_out != "-":
-        _print_summary(analyses, result)
+        _print_summary(analyses, result, study)
     return 0
 
 
@@ -309,18 +309,15 @@ def _write_json(path: Path, text: str) -> None:
 
 
 def _json_result(analyses, study) -> dict:
-    """One recording's JSON, or the recordings' with the study's biplane; either with the study's LA volume (the
-    report prints it: single-plane from one apical clip), indexed with the first recording's patient as there."""
-    from app.workflow.indexed import body_surface_area_m2
-
+    """One recording's JSON (the same as a batch's and the viewer's), or the recordings' with the study's values:
+    the biplane and the LA volume (indexed with the first recording's patient, as the report does)."""
     items = [a.to_json_dict() for a in analyses]
-    la = None if study.la is None else study.la.to_json_dict(body_surface_area_m2(analyses[0].recording.patient))
     if len(items) == 1:
-        return {**items[0], "la_volume": la}
+        return items[0]
     return {
         "recordings": items,
         "biplane": None if study.biplane is None else study.biplane.to_json_dict(),
-        "la_volume": la,
+        "la_volume": _study_la(analyses, study),
         "study_notes": list(study.notes),  # e.g. which of two A4C clips the biplane and LA volume use
     }
 
@@ -343,7 +340,13 @@ def _print_mri_summary(m) -> None:
     print(f"  myocardial mass {_fmt(m.lv_mass_g, ' g')}")
 
 
-def _print_summary(analyses, result) -> None:
+def _study_la(analyses, study) -> dict | None:
+    from app.workflow.indexed import body_surface_area_m2
+
+    return None if study.la is None else study.la.to_json_dict(body_surface_area_m2(analyses[0].recording.patient))
+
+
+def _print_summary(analyses, result, study) -> None:
     for a in analyses:
         m = a.measurements
         name = a.recording.source_path.name if a.recording.source_path else "recording"
@@ -370,7 +373,7 @@ def _print_summary(analyses, result) -> None:
     if bi:
         print(f"biplane (A4C + A2C): EDV {_fmt(bi['edv_ml'], ' ml')}  ESV {_fmt(bi['esv_ml'], ' ml')}  "
               f"EF {_fmt(bi['ef_pct'], ' %')}")
-    la = result.get("la_volume")
+    la = _study_la(analyses, study)
     if la:
         index = la["volume_index_ml_m2"]
         print(f"LA volume {_fmt(la['volume_ml'], ' ml', 0)}"
