@@ -21,7 +21,8 @@ MODEL_WORDS = {  # models/<name>: (what it does, what it learned from), for read
                       "4-chamber clips (EchoNet-Dynamic) with the echocardiographer's EF"),
     "echo_seg_temporal": ("echo outlines over time (ConvLSTM U-Net)",
                           "CAMUS apical 4-chamber images of 375 patients and synthetic echo sequences"),
-    "ed_es": ("end-diastole and end-systole frames (TempReg-Net)", "CAMUS clips and synthetic echo clips"),
+    "ed_es": ("end-diastole and end-systole frames (TempReg-Net)",
+              "CAMUS clips and synthetic echo and cine MR clips"),
     "motion": ("myocardial motion for strain (FlowNet)", "CAMUS frames moved by known motion, synthetic echo"),
     "mri_seg": ("cine MRI outlines of the LV, its wall and the right ventricle, slice by slice (five networks "
                 "averaged)", "ACDC short-axis MRI of 80 patients from several scanners, with expert outlines"),
