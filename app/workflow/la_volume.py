@@ -60,7 +60,6 @@ class LaVolume:
             return BIPLANE
         return f"{SINGLE_PLANE} ({self.views[0].upper()})"
 
-
     def to_json_dict(self, bsa_m2: float | None = None) -> dict[str, Any]:
         """The volume as the report prints it (and its index with the patient's BSA), its method and views."""
         return {"volume_ml": round(self.volume_ml, 2), "method": self.method, "views": list(self.views),
