@@ -151,6 +151,11 @@ def test_one_short_axis_slice_exports_its_area_change(tmp_path):
     csv_rows = list(csv.DictReader(exports.write_measurements_csv(report, tmp_path / "m.csv").open(encoding="utf-8")))
     assert float(csv_rows[0]["fac_pct"]) == pytest.approx(analysis.measurements.fac_pct, abs=0.05)
     assert csv_rows[0]["ef_pct"] == "" and all(r["ef_pct"] == "" for r in csv_rows if r["row_type"] == "beat")
+    beats = [r for r in csv_rows if r["row_type"] == "beat"]  # each beat's area change, as the JSON gives it
+    assert beats and [float(r["fac_pct"]) for r in beats] == pytest.approx(
+        [b["fac_pct"] for b in analysis.to_json_dict()["beats"]], abs=0.05)
+    assert [b["fac_pct"] for b in exports.measurements_dict(report)["recordings"][0]["beats"]] == [
+        pytest.approx(float(r["fac_pct"]), abs=0.05) for r in beats]
     from app.report.exporter import ExportOptions, batch_export
 
     assert batch_export(ExportOptions(kinds=()))(analysis, tmp_path / "slice").row["fac_pct"] == rows["fac_pct"].text

@@ -416,6 +416,13 @@ def test_one_short_axis_slice_shows_its_area_change_and_no_gls(qtbot, modality, 
     assert names.index("fac_pct") == names.index("ef_pct") + 1 and panel.cell_text("ef_pct") == "—"
     assert "gls_pct" not in names
     assert "gls_pct" not in [r.key for r in measurement_rows(m, modality, None)]
+    from app.ui.beat_table import BeatTable
+
+    table = BeatTable()
+    qtbot.addWidget(table)
+    table.show_measurements(m, view)  # each beat's area change, where an EF column read "—"
+    assert table.horizontalHeaderItem(5).text() == "FAC %"
+    assert table.cell_text(0, 5) == f"{m.to_json_dict()['beats'][0]['fac_pct']:.1f}"
     for shown in ("a4c", "unknown"):
         panel.show_measurements(None, modality="echo", view=shown)
         assert "gls_pct" in [r[0] for r in panel.rows] and "fac_pct" not in [r[0] for r in panel.rows]

@@ -64,7 +64,8 @@ def _recording_dict(rec) -> dict:
         "measurements": {row.key: _row_dict(row) for row in rec.measurements},
         "beats": [{"beat": b.index + 1, "ed_frame": b.ed_frame, "es_frame": b.es_frame,
                    "edv_ml": rounded(b.edv_ml), "esv_ml": rounded(b.esv_ml), "sv_ml": rounded(b.sv_ml),
-                   "ef_pct": rounded(b.ef_pct), "rr_s": rounded(b.duration_s, 3), "counted": b.counted}
+                   "ef_pct": rounded(b.ef_pct), "fac_pct": rounded(b.fac_pct), "rr_s": rounded(b.duration_s, 3),
+                   "counted": b.counted}
                   for b in rec.beats],
         "volume_curve_ml": None if rec.volume_curve_ml is None else [rounded(v, 2) for v in rec.volume_curve_ml],
         "strain_computed": rec.strain is not None,
@@ -106,7 +107,7 @@ def measurement_csv_rows(report: ReportData) -> list[dict]:
             rows.append({"row_type": "beat", "recording": rec.name, "file": rec.source_path, "view": rec.view,
                          "beat": b.index + 1, "ed_frame": b.ed_frame, "es_frame": b.es_frame,
                          "edv_ml": rounded(b.edv_ml), "esv_ml": rounded(b.esv_ml), "sv_ml": rounded(b.sv_ml),
-                         "ef_pct": rounded(b.ef_pct),
+                         "ef_pct": rounded(b.ef_pct), "fac_pct": rounded(b.fac_pct),
                          "heart_rate_bpm": rounded(60.0 / b.duration_s, 0) if b.duration_s else None})
     if report.study_rows:
         study: dict[str, str | float | None] = {"row_type": "study", "recording": "study"}

@@ -57,19 +57,23 @@ class BeatRow:
     duration_s: float | None = None
     counted: bool = True  # in the reported EDV/ESV/EF (app.analysis.beat_trust): a trusted beat
     why_not_counted: str = ""
+    fac_pct: float | None = None  # one short-axis slice: its (EDA - ESA) / EDA, in place of an EF
 
 
 def beat_rows(m) -> list[BeatRow]:
     """The beats of a Measurements as the report and the viewer's beat table show them (volumes only when the
-    recording is calibrated; no EF for a single short-axis slice)."""
+    recording is calibrated; a single short-axis slice's area change in place of an EF)."""
     rows = []
     volumes = m.volume_curve_ml is not None
+    single = m.method == "single-slice"
     for i, b in enumerate(m.beats):
-        # one short-axis slice: an area change, not an EF (in the notes); a PLAX clip: no EF at all
-        ef = None if m.method == "single-slice" or m.view in NON_APICAL_LONG_AXIS_VIEWS else b.ef_pct
+        # one short-axis slice: an area change, not an EF; a PLAX clip: no EF at all
+        ef = None if single or m.view in NON_APICAL_LONG_AXIS_VIEWS else b.ef_pct
+        fac = b.ef_pct if single else None  # (its curve is the cavity area)
         rows.append(BeatRow(i, int(b.ed_frame), int(b.es_frame), float(b.ed_value) if volumes else None,
                             float(b.es_value) if volumes else None, float(b.stroke_value) if volumes else None,
-                            None if ef is None else float(ef), b.rr_s, bool(b.trusted), b.why_untrusted))
+                            None if ef is None else float(ef), b.rr_s, bool(b.trusted), b.why_untrusted,
+                            None if fac is None else float(fac)))
     return rows
 
 

@@ -196,13 +196,15 @@ def _measurement_table(report: ReportData, width: float) -> Table:
 
 
 def _beats(report: ReportData, width: float) -> list:
-    rows = [["Recording", "Beat", "ED frame", "ES frame", "EDV (ml)", "ESV (ml)", "SV (ml)", "EF (%)", "RR (s)",
-             "Counted"]]
+    fac = any(b.fac_pct is not None for rec in report.recordings for b in rec.beats)  # a short-axis slice's
+    rows = [["Recording", "Beat", "ED frame", "ES frame", "EDV (ml)", "ESV (ml)", "SV (ml)",
+             "EF / FAC (%)" if fac else "EF (%)", "RR (s)", "Counted"]]
     left_out = []
     for rec in report.recordings:
         for b in rec.beats:
+            value = f"{_num(b.fac_pct)} (FAC)" if b.fac_pct is not None else _num(b.ef_pct)
             rows.append([rec.name, str(b.index + 1), str(b.ed_frame), str(b.es_frame), _num(b.edv_ml),
-                         _num(b.esv_ml), _num(b.sv_ml), _num(b.ef_pct), _num(b.duration_s, 3),
+                         _num(b.esv_ml), _num(b.sv_ml), value, _num(b.duration_s, 3),
                          "yes" if b.counted else "no"])
             if not b.counted:
                 left_out.append(f"{rec.name} beat {b.index + 1}: {b.why_not_counted or 'not counted'}")

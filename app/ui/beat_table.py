@@ -45,11 +45,14 @@ class BeatTable(RowTable):
         assert first is not None  # set by RowTable
         first.setText(f"{view_title(view)} beat" if view_title(view) else HEADERS[0])
         self.rows = beat_rows(measurements) if measurements is not None else []
+        fac = any(row.fac_pct is not None for row in self.rows)  # one short-axis slice: its area change per beat
+        self._set_header(5, "FAC %" if fac else HEADERS[5],
+                         "fractional area change of this beat" if fac else TIPS[5])
         self.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
             counted = "yes" if row.counted else f"no: {row.why_not_counted or 'not counted'}"
             cells = (str(row.index + 1), str(row.ed_frame), str(row.es_frame), _text(row.edv_ml), _text(row.esv_ml),
-                     _text(row.ef_pct), _text(row.duration_s, 2), counted)
+                     _text(row.fac_pct if fac else row.ef_pct), _text(row.duration_s, 2), counted)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 side = Qt.AlignmentFlag.AlignLeft if c == len(cells) - 1 else Qt.AlignmentFlag.AlignRight
@@ -58,6 +61,12 @@ class BeatTable(RowTable):
                     item.setForeground(Qt.GlobalColor.gray)
                     item.setToolTip(counted)
                 self.setItem(r, c, item)
+
+    def _set_header(self, col: int, text: str, tip: str) -> None:
+        item = self.horizontalHeaderItem(col)
+        assert item is not None  # set by RowTable
+        item.setText(text)
+        item.setToolTip(tip)
 
     def cell_text(self, row: int, col: int) -> str:
         item = self.item(row, col)
