@@ -154,3 +154,29 @@ def test_a_source_with_a_malformed_uid_gives_results_without_library_warnings(tm
     sr = pydicom.dcmread(next((tmp_path / "out").glob("sr-*.dcm")))
     with pytest.warns(UserWarning, match="Invalid value for VR UI"):
         assert sr.StudyInstanceUID == ds.StudyInstanceUID  # copied as the archive stores it
+
+
+def test_the_biplane_and_la_indexed_to_bsa_leave_coded_in_the_sr(tmp_path):
+    """With the patient's height and weight the report prints the BSA and the biplane EDV, ESV and LA volume per
+    BSA; the SR carried none of them (no concept). LOINC codes them for the biplane; a single view's indexed values
+    have no code and stay in the PDF."""
+    study = _study()
+    study.set_body_size(0, 172.0, 70.0)
+    report = study_report(study)
+    rows = {row.key: row for row in report.study_rows}
+    assert {"edv_index_ml_m2", "esv_index_ml_m2", "la_volume_index_ml_m2"} <= set(rows)
+    sr = study_results(study).sr
+    values = numeric_values(sr)
+    assert values["79997-3"] == [pytest.approx(rows["edv_index_ml_m2"].value, abs=1e-9)]
+    assert values["80002-9"] == [pytest.approx(rows["esv_index_ml_m2"].value, abs=1e-9)]
+    assert values["79982-5"] == [pytest.approx(rows["la_volume_index_ml_m2"].value, abs=1e-9)]
+    assert values["8277-6"] and all(v == pytest.approx(rows["bsa_m2"].value, abs=1e-9) for v in values["8277-6"])
+    single = {row.key for row in report.recordings[0].measurements} & {"edv_index_ml_m2", "esv_index_ml_m2"}
+    assert single and len(values["79997-3"]) == 1  # the A4C's own indexed EDV (monoplane) has no LOINC code
+    if shutil.which("dciodvfy") is None:
+        pytest.skip("dciodvfy (Debian dicom3tools) is not installed")
+    path = tmp_path / "sr.dcm"
+    sr.save_as(path, enforce_file_format=True)
+    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True)
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")]
+    assert not errors, "\n".join(errors)

@@ -266,7 +266,8 @@ def _la_rows(la, patient, sex: str) -> tuple[MeasurementRow, ...]:
     index_range = index_ref.label()  # the range is for the indexed value
     if bsa is None:
         return (replace(volume, reference=f"index {index_range} (height and weight needed)"),)
-    index = _row("la_volume_index_ml_m2", "LA volume index", la.volume_ml / bsa, "ml/m²", 0, "/ BSA", sex=sex)
+    index = _row("la_volume_index_ml_m2", "LA volume index", la.volume_ml / bsa, "ml/m²", 0, f"{la.method} / BSA",
+                 sex=sex)
     return replace(volume, reference="see index"), index
 
 

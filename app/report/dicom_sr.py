@@ -16,7 +16,12 @@ from app.report.dicom_sources import SourceImages
 
 SR_SERIES_NUMBER = 901
 UNITS = {"ml": ("ml", "milliliter"), "%": ("%", "percent"), "bpm": ("{H.B.}/min", "heart beats per minute"),
-         "g": ("g", "gram")}
+         "g": ("g", "gram"), "m²": ("m2", "square meter"), "ml/m²": ("ml/m2", "milliliter per square meter")}
+# The study's biplane values indexed to BSA (LOINC's echo codes name the method); a single view's indexed values
+# and a single-plane LA index have no such code and leave in the encapsulated PDF only.
+STUDY_INDEXED = {"edv_index_ml_m2": ("79997-3", "LN", "Left ventricular end diastolic volume biplane (MOD) / BSA"),
+                 "esv_index_ml_m2": ("80002-9", "LN", "Left ventricular end systolic volume biplane (MOD) / BSA")}
+LA_INDEX = ("79982-5", "LN", "Left atrial end systolic volume biplane (area-length) / BSA")
 GLS_CODES = {"a4c": ("130691", "LV Peak Systolic GLS 4CH (Endocardial)"),
              "a2c": ("130692", "LV Peak Systolic GLS 2CH (Endocardial)"),
              "a3c": ("130693", "LV Peak Systolic GLS ALAX (Endocardial)")}
@@ -32,8 +37,15 @@ def _code(value: str, scheme: str, meaning: str):
     return Code(value, scheme, meaning)
 
 
-def concept(key: str, modality: str, view: str):
-    """The concept name of a measurement row key, or None when it has no standard code here."""
+def concept(key: str, modality: str, view: str, method: str = ""):
+    """The concept name of a measurement row key (its `method` as the report prints it), or None when it has no
+    standard code here."""
+    if key == "bsa_m2":
+        return _code("8277-6", "LN", "BSA")
+    if view == "study" and key in STUDY_INDEXED:
+        return _code(*STUDY_INDEXED[key])
+    if key == "la_volume_index_ml_m2":
+        return _code(*LA_INDEX) if method.startswith("biplane area-length") else None
     if key == "ef_pct":
         return _code("8811-2", "LN", "Left ventricular ejection fraction by MR") if modality == "mri" else \
             _code("18043-0", "LN", "Left Ventricular Ejection Fraction by US")
@@ -62,12 +74,12 @@ RV_CONCEPTS = {"rv_edv_ml": ("118565006", "SCT", "Volume"), "rv_esv_ml": ("11856
 
 def _finding_site(key: str):
     """The anatomic site of a row: an AHA segment for segmental strain, the right ventricle for RV values, the
-    left atrium for its volume."""
+    left atrium for its volume and index."""
     from pydicom.sr.codedict import codes
 
     if key.startswith("strain_"):
         return _segment_site(key)
-    if key == "la_volume_ml":
+    if key in ("la_volume_ml", "la_volume_index_ml_m2"):
         return codes.SCT.LeftAtrium
     return codes.SCT.RightVentricle if key in RV_CONCEPTS else None
 
@@ -138,7 +150,7 @@ def _measurements(section, sources: SourceImages | None, algorithm) -> list:
     frames_of = {"edv_ml": ed, "esv_ml": es, "sv_ml": ed + es, "ef_pct": ed + es,
                  "rv_edv_ml": ed, "rv_esv_ml": es, "rv_sv_ml": ed + es, "rv_ef_pct": ed + es}
     for row in section.measurements:
-        name = concept(row.key, section.modality, section.view)
+        name = concept(row.key, section.modality, section.view, row.method)
         if name is None or row.value is None or row.unit not in UNITS or row.key in poor:
             continue
         unit = _code(UNITS[row.unit][0], "UCUM", UNITS[row.unit][1])
