@@ -192,7 +192,7 @@ def _measurement_table(report: ReportData, width: float) -> Table:
             rows[r][6] = Paragraph(f"<font color='#c0392b'><b>{escape(rows[r][6])}</b></font>", st.CELL)
     f = width / 100
     # The file's name and the flag word ("REDUCED" in bold) each fit on one line.
-    return _table(rows, [23 * f, 22 * f, 11 * f, 6 * f, 15 * f, 12 * f, 11 * f], extra)
+    return _table(rows, [23 * f, 22 * f, 10 * f, 7.5 * f, 15 * f, 12 * f, 10.5 * f], extra)
 
 
 def _beats(report: ReportData, width: float) -> list:
