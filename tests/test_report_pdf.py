@@ -312,14 +312,19 @@ def test_the_ed_and_es_figures_show_the_pair_of_a_counted_beat(one_view):
 
 
 def test_a_clinical_file_name_and_a_flag_word_are_not_split(tmp_path):
-    """An EchoNet-style name (18 hex digits) and a strain flagged REDUCED print on one line in every table;
-    the flag column was too narrow for the bold word ("REDUC" / "ED") and the name's columns broke it."""
+    """An EchoNet-style name (18 hex digits), a strain flagged REDUCED and the unit ml/m² print on one line in
+    every table; the flag column was too narrow for the bold word ("REDUC" / "ED") and the name's columns broke
+    it."""
     clip = synthetic_analysis(view="a4c", path=Path("/echo/0X108B163EEADDDABC.avi"))
-    clip = replace(clip, strain=synthetic_strain(clip, gls_peak_pct=-12.0))
+    rec = clip.recording  # with a body size, so the indexed values print their unit, ml/m²
+    rec = type(rec)(**{**rec.__dict__, "patient": replace(rec.patient, height_cm=172.0, weight_kg=70.0)})
+    clip = replace(clip, recording=rec, strain=synthetic_strain(clip, gls_peak_pct=-12.0))
     report = report_from_analyses([clip])
     gls = next(r for r in report.recordings[0].measurements if r.key == "gls_pct")
     assert gls.flag == "reduced"
     lines = pdf_text(write_pdf(report, tmp_path / "r.pdf")).splitlines()
     assert any("REDUCED" in line for line in lines)
+    assert any("EDV index" in r.label for r in report.recordings[0].measurements)
+    assert not any(line.rstrip().endswith("ml/") for line in lines)  # the indexed values' unit on one line
     whole = sum(line.count("0X108B163EEADDDABC.avi") for line in lines)
     assert whole >= 2 + len(clip.measurements.beats)  # the recordings table, the values, every beat
