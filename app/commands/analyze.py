@@ -256,7 +256,8 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"--masks: cannot write {exc.filename or target}: {exc.strerror or exc}") from None
 
     study = compose_study(analyses)  # biplane, LA: the study's values, composed once
-    result = _json_result(analyses, study)
+    la = _study_la(analyses, study)
+    result = _json_result(analyses, study, la)
     if left_out:
         result["left_out"] = [{"path": str(path), "reason": why} for path, why in left_out]
     # --- the one report of this study, written and sent as composed (app/report/cli_hooks.py) ---
@@ -276,7 +277,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             _write_json(Path(args.json_out), text)
     if args.json_out != "-":
-        _print_summary(analyses, result, study)
+        _print_summary(analyses, result, la)
     return 0
 
 
@@ -308,16 +309,16 @@ def _write_json(path: Path, text: str) -> None:
         raise UsageError(f"--json: cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _json_result(analyses, study) -> dict:
+def _json_result(analyses, study, la: dict | None) -> dict:
     """One recording's JSON (the same as a batch's and the viewer's), or the recordings' with the study's values:
-    the biplane and the LA volume (indexed with the first recording's patient, as the report does)."""
+    the biplane and the LA volume (`la`: _study_la, indexed with the first recording's patient, as the report does)."""
     items = [a.to_json_dict() for a in analyses]
     if len(items) == 1:
         return items[0]
     return {
         "recordings": items,
         "biplane": None if study.biplane is None else study.biplane.to_json_dict(),
-        "la_volume": _study_la(analyses, study),
+        "la_volume": la,
         "study_notes": list(study.notes),  # e.g. which of two A4C clips the biplane and LA volume use
     }
 
@@ -346,7 +347,7 @@ def _study_la(analyses, study) -> dict | None:
     return None if study.la is None else study.la.to_json_dict(body_surface_area_m2(analyses[0].recording.patient))
 
 
-def _print_summary(analyses, result, study) -> None:
+def _print_summary(analyses, result, la: dict | None) -> None:
     for a in analyses:
         m = a.measurements
         name = a.recording.source_path.name if a.recording.source_path else "recording"
@@ -373,7 +374,6 @@ def _print_summary(analyses, result, study) -> None:
     if bi:
         print(f"biplane (A4C + A2C): EDV {_fmt(bi['edv_ml'], ' ml')}  ESV {_fmt(bi['esv_ml'], ' ml')}  "
               f"EF {_fmt(bi['ef_pct'], ' %')}")
-    la = _study_la(analyses, study)
     if la:
         index = la["volume_index_ml_m2"]
         print(f"LA volume {_fmt(la['volume_ml'], ' ml', 0)}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from app import __version__
 from app.data.recording import view_title
 from app.report.dicom_sources import SourceImages
+from app.workflow.la_volume import BIPLANE, SINGLE_PLANE
 
 SR_SERIES_NUMBER = 901
 UNITS = {"ml": ("ml", "milliliter"), "%": ("%", "percent"), "bpm": ("{H.B.}/min", "heart beats per minute"),
@@ -27,8 +28,7 @@ GLS_CODES = {"a4c": ("130691", "LV Peak Systolic GLS 4CH (Endocardial)"),
              "a3c": ("130693", "LV Peak Systolic GLS ALAX (Endocardial)")}
 METHODS = {"monoplane": ("125208", "Method of Disks, Single Plane"), "biplane": ("125207", "Method of Disks, Biplane"),
            "slice summation": ("125227", "Modified Simpson"),
-           "biplane area-length": ("125204", "Area-Length Biplane"),
-           "single-plane area-length": ("125205", "Area-Length Single Plane")}
+           BIPLANE: ("125204", "Area-Length Biplane"), SINGLE_PLANE: ("125205", "Area-Length Single Plane")}
 
 
 def _code(value: str, scheme: str, meaning: str):
@@ -45,7 +45,7 @@ def concept(key: str, modality: str, view: str, method: str = ""):
     if view == "study" and key in STUDY_INDEXED:
         return _code(*STUDY_INDEXED[key])
     if key == "la_volume_index_ml_m2":
-        return _code(*LA_INDEX) if method.startswith("biplane area-length") else None
+        return _code(*LA_INDEX) if method.startswith(BIPLANE) else None
     if key == "ef_pct":
         return _code("8811-2", "LN", "Left ventricular ejection fraction by MR") if modality == "mri" else \
             _code("18043-0", "LN", "Left Ventricular Ejection Fraction by US")

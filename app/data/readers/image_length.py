@@ -15,9 +15,9 @@ from app.data.errors import LoadError
 
 
 def check_nifti(path: Path, needed: int, bound_only: bool = False) -> None:
-    """LoadError when the NIfTI file (plain or gzip; header included) holds fewer than `needed` bytes; bound_only:
-    a gzip file is not decompressed, only a header claiming more than the file could expand to is refused."""
-    if bound_only and is_gzip(path):
+    """LoadError when the NIfTI file (plain or gzip; header included) holds fewer than `needed` bytes; bound_only
+    (a gzip file): it is not decompressed, only a header claiming more than it could expand to is refused."""
+    if bound_only:
         bound = deflate_bound(path)
         if needed > bound:
             raise LoadError(path, f"the header describes {needed} bytes, more than a gzip file of "
