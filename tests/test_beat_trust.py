@@ -268,7 +268,7 @@ def test_a_clip_too_short_for_a_systole_gives_no_ef():
 def test_edv_esv_and_ef_are_the_means_over_the_trusted_beats():
     """Three trusted beats of EF 50, 55 and 65 % give 56.7 (the median would be the middle beat's 55); an untrusted
     beat weighs nothing (session 52, lab/notes/echo_clip_ef.md: one beat strays from its clip by SD 4.6 points)."""
-    beats = [Beat(0, 8, 25, 100.0, 50.0, 0.8), Beat(25, 33, 50, 110.0, 49.5, 0.8),
+    beats = [Beat(2, 8, 25, 100.0, 50.0, 0.8), Beat(25, 33, 50, 110.0, 49.5, 0.8),  # ED not the clip's first frame
              Beat(50, 58, 75, 120.0, 42.0, 0.8), Beat(75, 83, 100, 100.0, 5.0, 0.8)]  # EF 95 %: not trusted
     summary = summarise_beats(beats)
     assert [b.trusted for b in summary.beats] == [True, True, True, False]

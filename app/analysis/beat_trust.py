@@ -16,8 +16,9 @@ Beats whose RR cannot be measured (a clip shorter than a cycle, a cut last beat,
 gated cine MR cycle, a file without frame timing) are judged only when the clip has no timed complete beat:
 then they all count, and a note says the RR was not checked. Beside trusted complete beats, a beat cut by the
 clip's end counts when its systole is whole (whole_cut_beats: as long as theirs, its ES the smallest volume to the
-clip's end), as a sonographer measures any beat whose ED and ES are in the clip. When timed beats exist but none
-is trusted, there is no EDV/ESV/EF and the note says why.
+clip's end), as a sonographer measures any beat whose ED and ES are in the clip; a beat whose ED is the clip's first
+frame does not count when the clip started after its end-diastole (app.analysis.clip_start). When timed beats exist
+but none is trusted, there is no EDV/ESV/EF and the note says why.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from app.analysis.beats import Beat
+from app.analysis.clip_start import judge_first_frame_ed
 
 MIN_RR_S = 0.3  # 200 bpm
 MAX_RR_S = 2.0  # 30 bpm
@@ -264,12 +266,13 @@ def _whole_systole(beat: Beat, beats: Sequence[Beat], smoothed: np.ndarray, larg
 
 def summarise_beats(beats: Iterable[Beat], curve: np.ndarray | None = None,
                     frame_rate_hz: float | None = None) -> BeatSummary:
-    """merge_split_beats, judge_beats, with the (T,) curve the beats were split on whole_cut_beats, then the ED
-    value, ES value and EF over the trusted beats (over_beats); heart rate from the median RR of the trusted
-    complete beats."""
+    """merge_split_beats, judge_beats, with the (T,) curve the beats were split on whole_cut_beats, a first beat
+    whose ED is no end-diastole left out (clip_start.judge_first_frame_ed), then the ED value, ES value and EF
+    over the trusted beats (over_beats); heart rate from the median RR of the trusted complete beats."""
     judged, note = judge_beats(merge_split_beats(beats))
     if curve is not None:
         judged = whole_cut_beats(judged, curve, frame_rate_hz)
+    judged = judge_first_frame_ed(judged)
     used = [b for b in judged if b.trusted]
     if not used:
         return BeatSummary(judged, None, None, None, None, note)
