@@ -20,7 +20,7 @@ from app.analysis.beats import Beat
 
 # An ED on the clip's first frame counts when its volume is at least this share of the median ED volume of the
 # clip's other trusted beats: in sinus rhythm end-diastolic volume varies from beat to beat by a few per cent
-# (breathing included), so a shortfall of more than a tenth is a frame taken after end-diastole.
+# (breathing included), so a first frame more than a tenth smaller is not an end-diastole.
 FIRST_FRAME_ED_SHARE = 0.9
 
 
@@ -35,10 +35,10 @@ def judge_first_frame_ed(beats: Iterable[Beat]) -> tuple[Beat, ...]:
         return beats
     reference = float(np.median(others))
     return tuple(replace(b, trusted=False, why_untrusted=_why(b.ed_value, reference))
-                 if _starts_late(b, reference) else b for b in beats)
+                 if _not_an_ed(b, reference) else b for b in beats)
 
 
-def _starts_late(beat: Beat, reference: float) -> bool:
+def _not_an_ed(beat: Beat, reference: float) -> bool:
     return (beat.trusted and beat.ed_frame == 0 and beat.es_frame > 0 and reference > 0
             and beat.ed_value < FIRST_FRAME_ED_SHARE * reference)
 
