@@ -17,8 +17,9 @@ gated cine MR cycle, a file without frame timing) are judged only when the clip 
 then they all count, and a note says the RR was not checked. Beside trusted complete beats, a beat cut by the
 clip's end counts when its systole is whole (whole_cut_beats: as long as theirs, its ES the smallest volume to the
 clip's end), as a sonographer measures any beat whose ED and ES are in the clip; a beat whose ED is the clip's first
-frame does not count when the clip started after its end-diastole (app.analysis.clip_start). When timed beats exist
-but none is trusted, there is no EDV/ESV/EF and the note says why.
+frame does not count when that frame is clearly smaller than the other beats' end-diastoles: the clip does not
+start at an end-diastole (app.analysis.clip_start). When timed beats exist but none is trusted, there is no
+EDV/ESV/EF and the note says why.
 """
 
 from __future__ import annotations
