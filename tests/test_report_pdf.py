@@ -328,3 +328,44 @@ def test_a_clinical_file_name_and_a_flag_word_are_not_split(tmp_path):
     assert not any(line.rstrip().endswith("ml/") for line in lines)  # the indexed values' unit on one line
     whole = sum(line.count("0X108B163EEADDDABC.avi") for line in lines)
     assert whole >= 2 + len(clip.measurements.beats)  # the recordings table, the values, every beat
+
+
+def test_a_disputed_view_and_the_files_heart_rate_are_said_on_page_one(tmp_path, one_view):
+    """The view classifier's warning is printed beside the values it weakens, and a heart rate the file gave (not
+    the beats) is labelled as the file's, not as "beat length"."""
+    from app.workflow.results import HR_FROM_FILE
+    from app.workflow.view_step import ViewCheck
+
+    warning = "View check: the clip looks like A2C (p 0.93), not A4C as labelled. The analysis keeps A4C."
+    shown = replace(one_view, view_check=ViewCheck(view="a2c", probability=0.93, warning=warning),
+                    measurements=replace(one_view.measurements, heart_rate_source=HR_FROM_FILE))
+    report = report_from_analyses([shown])
+    page1 = PdfReader(str(write_pdf(report, tmp_path / "view.pdf"))).pages[0].extract_text()
+    assert "looks like A2C (p 0.93), not A4C as labelled" in " ".join(page1.split())
+    hr = next(r for r in report.recordings[0].measurements if r.key == "heart_rate_bpm")
+    assert hr.method == "from the file (scanner)"
+    assert warning in report.recordings[0].quality_flags
+    plain = report_from_analyses([one_view])
+    assert plain.recordings[0].view_warnings == () and "looks like" not in " ".join(
+        PdfReader(str(write_pdf(plain, tmp_path / "plain.pdf"))).pages[0].extract_text().split())
+
+
+def test_a_failed_segments_strain_does_not_scale_the_strain_chart():
+    """0X1E125FF0DBDEDD8E: one segment's failed tracking read +330 % and the chart's axis ran to +400 %, every
+    other curve a flat line. The axis follows the global curve and the segments that passed; a dashed (failed)
+    segment is cut at the axis' edge."""
+    from reportlab.graphics.charts.lineplots import LinePlot
+
+    from app.report.figures import curve_drawing
+
+    t = np.arange(40) / 50.0
+    global_pct = -18.0 * np.sin(np.pi * np.arange(40) / 39.0)
+    failed = np.linspace(0.0, 330.0, 40)
+    drawing = curve_drawing(t, [("global", global_pct), ("good", global_pct * 1.1), ("failed", failed)],
+                            include_zero=True, dashed=frozenset({2}))
+    plot = next(item for item in drawing.contents if isinstance(item, LinePlot))
+    low, high = plot.yValueAxis.valueMin, plot.yValueAxis.valueMax
+    assert -25.0 <= low <= -19.8 and 0.0 <= high <= 5.0
+    assert max(y for _, y in plot.data[2]) == high and min(y for _, y in plot.data[0]) >= low
+    every = curve_drawing(t, [("global", global_pct), ("failed", failed)], include_zero=True)  # none dashed
+    assert next(i for i in every.contents if isinstance(i, LinePlot)).yValueAxis.valueMax >= 330.0

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 
-HEIGHT_RANGE_CM = (30.0, 250.0)  # plausible: a newborn to the tallest adults
-WEIGHT_RANGE_KG = (1.0, 400.0)
+from app.data.recording import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 
 
 def bsa_mosteller_m2(height_cm: float, weight_kg: float) -> float:

@@ -78,7 +78,7 @@ def _margin(text: str) -> float:
 
 def _body_size(which: str):
     """argparse type: a height (cm) or weight (kg) in the plausible range (app.analysis.body_size)."""
-    from app.analysis.body_size import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
+    from app.data.recording import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 
     low, high = HEIGHT_RANGE_CM if which == "height" else WEIGHT_RANGE_KG
 
@@ -324,7 +324,8 @@ def _json_result(analyses, study, la: dict | None) -> dict:
 
 
 def _fmt(value, unit: str = "", nd: int = 1) -> str:
-    return "-" if value is None else f"{value:.{nd}f}{unit}"
+    """A value as the summary prints it; "-" when unknown (None, or a curve's NaN where no LV was found)."""
+    return "-" if value is None or value != value else f"{value:.{nd}f}{unit}"
 
 
 def _print_mri_summary(m) -> None:
@@ -347,6 +348,13 @@ def _study_la(analyses, study) -> dict | None:
     return None if study.la is None else study.la.to_json_dict(body_surface_area_m2(analyses[0].recording.patient))
 
 
+def _hr_source(m) -> str:
+    """Where a heart rate not measured from the beats comes from."""
+    from app.workflow.results import HR_FROM_FILE, HR_FROM_GATED_CYCLE
+
+    return {HR_FROM_FILE: " (the file's)", HR_FROM_GATED_CYCLE: " (gated cycle)"}.get(m.heart_rate_source, "")
+
+
 def _print_summary(analyses, result, la: dict | None) -> None:
     for a in analyses:
         m = a.measurements
@@ -355,7 +363,7 @@ def _print_summary(analyses, result, la: dict | None) -> None:
               f"method {m.method}{'' if m.calibrated else ' (uncalibrated: volumes need a calibration)'}")
         fac = f"  FAC {_fmt(m.fac_pct, ' %')}" if m.method == "single-slice" else ""  # one slice's one value
         print(f"  EDV {_fmt(m.edv_ml, ' ml')}  ESV {_fmt(m.esv_ml, ' ml')}  SV {_fmt(m.sv_ml, ' ml')}  "
-              f"EF {_fmt(m.ef_pct, ' %')}{fac}  HR {_fmt(m.heart_rate_bpm, ' bpm', 0)}")
+              f"EF {_fmt(m.ef_pct, ' %')}{fac}  HR {_fmt(m.heart_rate_bpm, ' bpm', 0)}{_hr_source(m)}")
         print(f"  ED frames {list(m.ed_frames)}  ES frames {list(m.es_frames)}  beats {len(m.beats)}  "
               f"frames to review {list(m.flagged_frames)}")
         if a.recording.modality == "mri" and a.recording.is_stack:
@@ -368,6 +376,8 @@ def _print_summary(analyses, result, la: dict | None) -> None:
                 print(f"  note: {a.strain.withheld}")
         elif a.strain_error:
             print(f"  strain not measured: {a.strain_error}")
+        if a.view_check is not None and a.view_check.warning:
+            print(f"  warning: {a.view_check.warning}")
         for note in m.notes:  # the caveats the JSON's "notes" carry: a reader of the text must see them too
             print(f"  note: {note}")
     bi = result.get("biplane") if "recordings" in result else None

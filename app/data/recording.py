@@ -36,6 +36,10 @@ def view_title(view: str) -> str:
     return "" if view in ("", "unknown") else view.upper()
 
 
+HEIGHT_RANGE_CM = (30.0, 250.0)  # plausible: a newborn to the tallest adults
+WEIGHT_RANGE_KG = (1.0, 400.0)
+
+
 @dataclass(frozen=True)
 class PatientInfo:
     """Patient and study fields for the report header. Empty strings when the file has none."""

@@ -22,8 +22,11 @@ from app.report.strain_view import strain_section
 from app.workflow.indexed import INDEXED, indexed_values
 from app.workflow.measure_notes import BEAT_SPREAD_NOTE
 from app.workflow.reference_ranges import reference_range
+from app.workflow.results import HR_FROM_BEATS, HR_FROM_FILE, HR_FROM_GATED_CYCLE
 from app.workflow.rv_measure import BORDERLINE_NOTE
 
+_HR_SOURCE_TEXT = {HR_FROM_BEATS: "beat length", HR_FROM_FILE: "from the file (scanner)",
+                   HR_FROM_GATED_CYCLE: "gated cycle length"}
 _METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
                 "slice-summation": "slice summation", "single-slice": "one short-axis slice: areas only"}
 
@@ -79,9 +82,15 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
         figures=tuple(_figures(analysis)), strain=strain, quality_flags=tuple(quality_lines(analysis)),
         reader_notes=tuple(rec.reader_notes),
         contour_caveats=tuple(n for n in m.notes if n.startswith((BORDERLINE_NOTE, BEAT_SPREAD_NOTE))),
+        view_warnings=tuple(w for w in [_view_warning(analysis)] if w),
         edited=frozenset(m.edited), source_path=str(rec.source_path or ""),
         segmenter=str(getattr(analysis, "segmenter", "") or ""),
     )
+
+
+def _view_warning(analysis) -> str:
+    check = getattr(analysis, "view_check", None)
+    return (check.warning or "") if check is not None else ""
 
 
 def _area_curve(m) -> dict:
@@ -116,7 +125,8 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
     if m.edv_area_length_ml is not None:
         rows += [_row("edv_area_length_ml", "EDV (area-length)", m.edv_area_length_ml, "ml", 1, "area-length", **kw),
                  _row("esv_area_length_ml", "ESV (area-length)", m.esv_area_length_ml, "ml", 1, "area-length", **kw)]
-    rows.append(_row("heart_rate_bpm", "Heart rate", m.heart_rate_bpm, "bpm", 0, "beat length", **kw))
+    rows.append(_row("heart_rate_bpm", "Heart rate", m.heart_rate_bpm, "bpm", 0,
+                     _HR_SOURCE_TEXT.get(m.heart_rate_source, ""), **kw))
     if modality == "mri":
         rows.append(_row("lv_mass_g", "LV myocardial mass", m.lv_mass_g, "g", 1, "1.05 g/ml x myo volume", **kw))
         rv_method = method + ", at the LV's ED/ES"
@@ -207,6 +217,8 @@ def quality_lines(analysis) -> list[str]:
     fallback = getattr(analysis, "ed_es_fallback", "")
     if fallback:
         lines.append(f"ED/ES from the LV curve's extrema: {fallback}")
+    if warning := _view_warning(analysis):
+        lines.append(warning)
     strain = getattr(analysis, "strain", None)
     low = getattr(strain, "low_quality_segments", ()) if strain is not None else ()
     withheld = getattr(strain, "withheld", "")

@@ -56,7 +56,9 @@ def curve_drawing(
 ) -> Drawing:
     """A line chart of one or more (label, values (T,)) series against time, ED/ES as vertical lines.
 
-    dashed: indices of series drawn dashed (e.g. strain segments whose tracking quality is low)."""
+    dashed: indices of series drawn dashed (e.g. strain segments whose tracking quality is low); the axis is
+    scaled to the other series and a dashed one is cut at its edges (a failed tracking's +300 % would
+    otherwise flatten every curve worth reading)."""
     times_s = np.asarray(times_s, dtype=float)
     drawing = Drawing(width, height)
     left, bottom, top_pad = 46, 30, 18
@@ -64,15 +66,16 @@ def curve_drawing(
     plot = LinePlot()
     plot.x, plot.y = left, bottom
     plot.width, plot.height = width - left - 10 - legend_w, height - bottom - top_pad
-    data, all_y = [], []
-    for _label, values in series:
-        values = np.asarray(values, dtype=float)
-        pts = [(float(t), float(v)) for t, v in zip(times_s, values, strict=False) if np.isfinite(v)]
+    all_y = [np.asarray(values, dtype=float) for _label, values in series]
+    solid = [y for i, y in enumerate(all_y) if i not in dashed and np.isfinite(y).any()]
+    y_lo, y_hi, y_step = nice_limits(np.concatenate(solid or all_y), include_zero)
+    data = []
+    for i, values in enumerate(all_y):
+        shown = np.clip(values, y_lo, y_hi) if i in dashed else values
+        pts = [(float(t), float(v)) for t, v in zip(times_s, shown, strict=False) if np.isfinite(v)]
         data.append(pts or [(float(times_s[0]), 0.0)])
-        all_y.append(values)
     plot.data = data
     x_lo, x_hi = float(times_s[0]), float(times_s[-1]) if len(times_s) > 1 else float(times_s[0]) + 1.0
-    y_lo, y_hi, y_step = nice_limits(np.concatenate(all_y), include_zero)
     _configure_axes(plot, (x_lo, x_hi), (y_lo, y_hi, y_step))
     for i in range(len(series)):
         plot.lines[i].strokeColor = SERIES_COLORS[i % len(SERIES_COLORS)]

@@ -135,6 +135,7 @@ class RecordingSection:
     quality_flags: tuple[str, ...] = ()
     reader_notes: tuple[str, ...] = ()  # what the file itself lacked (cut short, lost images, impossible calibration)
     contour_caveats: tuple[str, ...] = ()  # values resting on a borderline call (RV basal slice) or far-apart beats
+    view_warnings: tuple[str, ...] = ()  # the view classifier confidently disputes the view (app.workflow.view_step)
     edited: frozenset = frozenset()
     source_path: str = ""
     segmenter: str = ""  # what drew the contours (model name, "manual", injected labels)

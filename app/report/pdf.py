@@ -88,13 +88,15 @@ def _status(report: ReportData) -> Paragraph:
 def _data_caveats(report: ReportData) -> list:
     """On page 1, beside the values they weaken: the study's recordings left out of the analysis (a colour Doppler
     clip), what a recording's file lacked (a video cut short, a stack that lost images, a calibration not used),
-    and reported values resting on a borderline contour call (the RV's basal slice at end-systole) or on beats
-    whose EFs are far apart. The other notes stay with the quality details."""
+    a view the view classifier confidently disputes, and reported values resting on a borderline contour call
+    (the RV's basal slice at end-systole) or on beats whose EFs are far apart. The other notes stay with the
+    quality details."""
     out = []
     if report.not_measured:
         lines = [f"{escape(item.name)}: {escape(item.reason)}" for item in report.not_measured]
         out.append(Paragraph("Not measured (these values do not rest on them): " + "<br/>".join(lines), st.NOTICE))
-    for title, field in (("Check the data: ", "reader_notes"), ("Check the contours: ", "contour_caveats")):
+    for title, field in (("Check the data: ", "reader_notes"), ("", "view_warnings"),
+                         ("Check the contours: ", "contour_caveats")):
         lines = [f"{escape(rec.name)}: {escape(note)}" for rec in report.recordings for note in getattr(rec, field)]
         out += [Paragraph(title + "<br/>".join(lines), st.NOTICE)] if lines else []
     return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QVBoxLayout
 
-from app.analysis.body_size import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
+from app.data.recording import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG
 
 SEXES = (("unknown", ""), ("female", "F"), ("male", "M"))
 RESEARCH_NOTE = ("For research use only. Not a medical device: every value must be checked by a qualified reader "

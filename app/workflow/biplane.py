@@ -10,7 +10,7 @@ import numpy as np
 from app.analysis.volumes import biplane_volume_ml, ejection_fraction_pct
 from app.data.recording import Recording
 from app.workflow.lv_curves import frame_disks
-from app.workflow.results import Measurements
+from app.workflow.results import HR_FROM_BEATS, Measurements
 
 # (recording, its contours per frame: FrameContours or a list, its measurements)
 Triple = tuple[Recording, Any, Measurements]
@@ -41,10 +41,13 @@ def biplane_measurements(a4c: Triple, a2c: Triple) -> Measurements | None:
         l_ed2, l_es2 = l_ed4, l_es4  # the A4C's at both phases, and each clip's scale cancels out of the EF
     edv = biplane_volume_ml(ed4, ed2, l_ed4, l_ed2)
     esv = biplane_volume_ml(es4, es2, l_es4, l_es2)
-    rates = [m.heart_rate_bpm for m in (m4, m2) if m.heart_rate_bpm is not None]
+    rated = [(m.heart_rate_bpm, m.heart_rate_source) for m in (m4, m2) if m.heart_rate_bpm is not None]
+    rated = [r for r in rated if r[1] == HR_FROM_BEATS] or rated  # measured beats before a file's own value
+    rates = [bpm for bpm, _ in rated]
     return Measurements(
         method="biplane", view="a4c+a2c", calibrated=cal, n_frames=0, ed_frames=(), es_frames=(), beats=(),
         edv_ml=edv if cal else None, esv_ml=esv if cal else None, sv_ml=edv - esv if cal else None,
         ef_pct=ejection_fraction_pct(edv, esv), heart_rate_bpm=float(np.mean(rates)) if rates else None,
+        heart_rate_source=rated[0][1] if rated else "",
         volume_curve_ml=None, area_curve_px2=np.zeros(0), edited=m4.edited | m2.edited,
     )

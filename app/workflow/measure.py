@@ -31,9 +31,9 @@ from app.analysis.volumes import area_length_volume_ml, myocardial_mass_g
 from app.data.recording import Recording
 from app.workflow.frame_quality import spike_frames, split_frames
 from app.workflow.lv_curves import PLAX_NOTE, LvCurves, no_disks_view, pixel_scale
-from app.workflow.measure_notes import beat_spread_note, recording_notes, shape_note, trust_note
+from app.workflow.measure_notes import beat_spread_note, file_heart_rate_note, recording_notes, shape_note, trust_note
 from app.workflow.phase_files import joined_note
-from app.workflow.results import FLAG_EDITED, Measurements, Method
+from app.workflow.results import FLAG_EDITED, HR_FROM_BEATS, HR_FROM_FILE, HR_FROM_GATED_CYCLE, Measurements, Method
 from app.workflow.rv_measure import borderline_notes, rv_areas_px2, rv_volumes
 from app.workflow.stack_phases import is_partial_cycle, is_phase_pair, is_single_phase, partial_cycle_notes
 
@@ -102,18 +102,16 @@ def measure_curves(recording: Recording, curves: LvCurves, ed_frames: Sequence[i
     if curves.method == "slice-summation":
         m = _measure_stack(recording, curves, ed_frames, es_frames, edited)
     else:
-        file_hr = recording.heart_rate_bpm
-        if curves.method == "single-slice":
-            file_hr = file_hr or gated_cycle_heart_rate_bpm(recording)
+        gated = curves.method == "single-slice"
         m = _assemble(recording, curves.method, curves.volume, curves.area_px, curves.area_mm, curves.length,
-                      ed_frames, es_frames, edited, curves.quality, file_hr)
+                      ed_frames, es_frames, edited, curves.quality, _file_heart_rate(recording, gated))
     joined = joined_note(recording)  # one file per phase (app.workflow.phase_files)
     return replace(m, notes=tuple(m.notes) + joined) if joined else m
 
 
 def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarray, area_mm: np.ndarray,
               length: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int], edited: Iterable[str],
-              quality: tuple[tuple[str, ...], ...], file_hr: float | None) -> Measurements:
+              quality: tuple[tuple[str, ...], ...], file_hr: tuple[float | None, str]) -> Measurements:
     vol_all = vol
     single = method == "single-slice"
     ed = tuple(sorted(int(f) for f in ed_frames))
@@ -122,6 +120,7 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
     cal = rec.calibrated
     stats, n_found, sparse = _beat_stats(rec, vol_all, area_mm, quality, ed, es)
     beats, used = stats.beats, stats.trusted
+    hr_bpm, hr_source = (stats.heart_rate_bpm, HR_FROM_BEATS) if stats.heart_rate_bpm is not None else file_hr
     plax = no_disks_view(rec)  # (an analysed clip whose view the user then set to PLAX)
     volumes = cal and not single and not plax
     al_ed = al_es = None
@@ -140,7 +139,8 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
         esv_ml=stats.es_value if volumes else None,
         sv_ml=stats.stroke_value if volumes else None,
         ef_pct=None if single or plax else stats.ef_pct,
-        heart_rate_bpm=stats.heart_rate_bpm if stats.heart_rate_bpm is not None else file_hr,
+        heart_rate_bpm=hr_bpm,
+        heart_rate_source=hr_source if hr_bpm is not None else "",
         volume_curve_ml=vol_all if volumes else None,
         area_curve_px2=area_px,
         area_curve_mm2=area_mm if cal else None,
@@ -152,6 +152,7 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
         source=str(rec.source_path) if rec.source_path else "",
         notes=recording_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single,
                               stats.ef_pct) + trust_note(rec, stats.note) + beat_spread_note(beats)
+        + (file_heart_rate_note(beats, hr_bpm) if hr_source == HR_FROM_FILE else ())
         + shape_note(rec, vol_all, area_px, cal, single, lv_found=n_found > 0) + ((PLAX_NOTE,) if plax else ()),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
@@ -181,6 +182,15 @@ def curve_beats(recording: Recording, curves: LvCurves, ed_frames: Iterable[int]
     return _beat_stats(recording, curves.volume, curves.area_mm, curves.quality, ed, es)[0].beats
 
 
+def _file_heart_rate(rec: Recording, gated: bool) -> tuple[float | None, str]:
+    """The heart rate where no trusted beat gives one, and its source: the file's own value, else (when `gated`,
+    a whole gated cine cycle) its phases' span."""
+    if rec.heart_rate_bpm:
+        return rec.heart_rate_bpm, HR_FROM_FILE
+    cycle_bpm = gated_cycle_heart_rate_bpm(rec) if gated else None
+    return cycle_bpm, HR_FROM_GATED_CYCLE if cycle_bpm is not None else ""
+
+
 def gated_cycle_heart_rate_bpm(rec: Recording) -> float | None:
     """Heart rate of a gated cine MR stack (or slice) whose file gives none: one RR interval = phases x phase interval.
 
@@ -208,9 +218,8 @@ def _measure_stack(rec: Recording, curves: LvCurves, ed_frames: Iterable[int], e
     assert rec.slice_spacing_mm is not None  # a stack's curves need it (lv_curves)
     step = float(rec.slice_spacing_mm)
     partial = is_partial_cycle(rec)
-    heart_rate = rec.heart_rate_bpm or (None if partial else gated_cycle_heart_rate_bpm(rec))
     m = _assemble(rec, "slice-summation", vol, curves.area_px, curves.area_mm, curves.length,
-                  ed_frames, es_frames, edited, curves.quality, heart_rate)
+                  ed_frames, es_frames, edited, curves.quality, _file_heart_rate(rec, not partial))
     beats = [b for b in m.beats if b.trusted] or list(m.beats)  # as the LV's values (app.analysis.beat_trust)
     mass_frames = [b.ed_frame for b in beats] or ([0] if is_single_phase(rec) else [])
     if mass_frames and rec.calibrated and np.isfinite(epi).any():

@@ -29,6 +29,24 @@ def beat_spread_note(beats: Sequence[Beat]) -> tuple[str, ...]:
             "beats)",)
 
 
+# Beat-to-beat RR varies by well under this in a resting recording; a file's heart rate this far from the clip's
+# own beats means the file's frame timing (or its heart rate) is wrong.
+FILE_HEART_RATE_MISMATCH = 0.25
+
+
+def file_heart_rate_note(beats: Sequence[Beat], shown_bpm: float | None) -> tuple[str, ...]:
+    """For a heart rate shown from the file's own value (no trusted beat measured one) when the clip's timed
+    beats say otherwise: one of the two is wrong, and the reader should know which was shown."""
+    rates = [bpm for b in beats if (bpm := b.heart_rate_bpm) is not None]
+    if shown_bpm is None or not rates:
+        return ()
+    beats_bpm = float(np.median(rates))
+    if max(beats_bpm, shown_bpm) / min(beats_bpm, shown_bpm) - 1.0 <= FILE_HEART_RATE_MISMATCH:
+        return ()
+    return (f"the heart rate shown ({shown_bpm:.0f} bpm) is the file's own value; the clip's beats give "
+            f"{beats_bpm:.0f} bpm: check the file's frame timing",)
+
+
 def trust_note(rec: Recording, note: str) -> tuple[str, ...]:
     """The beat-trust note (app.analysis.beat_trust), but not "RR not checked" on a gated cine MR cycle or
     an ED/ES pair, which have no RR interval to check."""
@@ -85,7 +103,8 @@ def recording_notes(rec: Recording, calibrated: bool, nominal_timing: bool, beat
                      else "uncalibrated: the pixel spacing is unknown, so volumes are not computed; EF from "
                           "pixel-unit volumes (calibrate a length to get ml)")
     if nominal_timing and rec.n_frames > 2:  # a pair or a still frame has no heart rate to measure: it says so
-        notes.append("the file gives no frame timing: heart rate not measured")
+        own = f" (the {rec.heart_rate_bpm:.0f} bpm shown is the file's own value)" if rec.heart_rate_bpm else ""
+        notes.append(f"the file gives no frame timing: heart rate not measured{own}")
     if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle and rec.n_frames > 2:
         # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
         notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")

@@ -37,6 +37,9 @@ ED_ES_FUSED = FUSED_METHOD  # TempReg-Net, each ES refined on the segmented LV c
 ED_ES_AREA_CURVE = CURVE_METHOD  # extrema of the segmented LV volume/area curve
 ED_ES_MANUAL = "manual"  # set by hand in the viewer (a restored study)
 ED_ES_RESTORED = "restored"  # as saved in a restored study
+HR_FROM_BEATS = "beats"  # the trusted beats' ED-to-ED length
+HR_FROM_FILE = "file"  # the file's own HeartRate (the scanner's ECG), where no trusted beat gives one
+HR_FROM_GATED_CYCLE = "gated cycle"  # a gated cine: phases x phase interval is one RR
 
 # Per-frame quality flags (Measurements.quality / RecordingAnalysis.quality)
 FLAG_NO_CONTOUR = "no-contour"  # segmentation found no LV cavity
@@ -147,6 +150,9 @@ class Measurements:
     rv_sv_ml: float | None = None
     rv_ef_pct: float | None = None
     rv_volume_curve_ml: np.ndarray | None = None
+    # where heart_rate_bpm comes from (HR_FROM_*): the trusted beats' length, the file's own value (the
+    # scanner's ECG), or a gated cine's phases x phase interval; "" when there is none
+    heart_rate_source: str = ""
 
     @property
     def flagged_frames(self) -> tuple[int, ...]:
@@ -181,6 +187,7 @@ class Measurements:
             "ef_pct": _num(self.ef_pct),
             "fac_pct": _num(self.fac_pct),
             "heart_rate_bpm": _num(self.heart_rate_bpm, 1),
+            "heart_rate_source": self.heart_rate_source or None,
             "edv_area_length_ml": _num(self.edv_area_length_ml),
             "esv_area_length_ml": _num(self.esv_area_length_ml),
             "lv_mass_g": _num(self.lv_mass_g, 1),
