@@ -271,3 +271,67 @@ def test_an_oblique_label_file_meets_its_slices(tmp_path):
     np.testing.assert_array_equal(sitk.GetArrayFromImage(written), labels)
     assert written.GetDirection() == pytest.approx(source.GetDirection())
     assert written.GetOrigin() == pytest.approx(source.GetOrigin())
+
+
+@pytest.mark.parametrize("n_phases", [20, 2])
+def test_a_4d_file_of_one_slice_is_one_cine_slice_with_its_fac(tmp_path, capsys, n_phases):
+    """A 4D NIfTI holding one slice (a Sunnybrook slice, one ACDC slice at ED and ES) read as a stack of one slab
+    gave a slice-summation EDV, ESV and EF (and an RV EF) from one slice; a DICOM series of the same slice gave its
+    fractional area change. Now both read it as the one cine slice it is: FAC, no volumes, no EF."""
+    from app.data.readers import load_recording
+
+    radii = np.concatenate([np.linspace(12, 8, n_phases // 2), np.linspace(8, 12, n_phases - n_phases // 2)])
+    labels = np.stack([_phase_labels(r, r - 2, n_slices=1)[0] for r in radii])  # (T, H, W)
+    image = sitk.GetImageFromArray((labels[:, None] * 60).astype(np.float32), isVector=False)  # (T, 1, H, W)
+    image.SetSpacing((1.5, 1.5, 8.0, 0.04))
+    path = tmp_path / "one_slice_4d.nii.gz"
+    sitk.WriteImage(image, str(path))
+    rec = load_recording(path)
+    assert not rec.is_stack and rec.frames.shape == labels.shape and rec.slice_spacing_mm is None
+    truth = tmp_path / "labels.npz"
+    np.savez_compressed(truth, labels=labels)
+    assert main(["analyze", str(path), "--labels", str(truth), "--json", "-"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "single-slice" and out["ef_pct"] is None and out["edv_ml"] is None
+    assert out["rv_ef_pct"] is None
+    area_ed, area_es = np.pi * 12 ** 2, np.pi * 8 ** 2
+    assert out["fac_pct"] == pytest.approx(100 * (area_ed - area_es) / area_ed, abs=3.0)
+
+
+def _lv_rv_swapped(labels: np.ndarray) -> np.ndarray:
+    out = labels.copy()
+    out[labels == 1], out[labels == 3] = 3, 1
+    return out
+
+
+def test_acdc_labels_with_the_lv_and_rv_the_other_way_round_are_refused(acdc_cases, tmp_path, capsys):
+    """ACDC's own `_gt` files label the RV 1 and the LV 3: given as they are, the RV's volumes were reported as
+    the LV's and the mass came from the RV's side (patient061: EDV 174 against 137 ml, mass 258 g). A short-axis
+    map whose label 3 is ringed by myocardium and label 1 is not is refused with one line; ours is read."""
+    from app.analysis.label_convention import lv_and_rv_swapped
+
+    for case in acdc_cases:
+        assert lv_and_rv_swapped(case.labels) is None
+        shares = lv_and_rv_swapped(_lv_rv_swapped(case.labels))
+        assert shares is not None and shares[0] <= 0.4 and shares[1] == pytest.approx(1.0)
+    case = acdc_cases[0]
+    image, ours = write_nifti(case, tmp_path / "p.nii.gz", tmp_path / "p_gt.nii.gz")
+    theirs = tmp_path / "p_gt_acdc.nii.gz"
+    labels = sitk.ReadImage(str(ours))
+    swapped = sitk.GetImageFromArray(_lv_rv_swapped(sitk.GetArrayFromImage(labels)), isVector=False)
+    swapped.CopyInformation(labels)
+    sitk.WriteImage(swapped, str(theirs))
+    assert main(["analyze", str(image), "--labels", str(theirs), "--no-strain", "--json", "-"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the LV and RV are the other way round" in err[0]
+    assert main(["analyze", str(image), "--labels", str(ours), "--no-strain", "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["edv_ml"] == pytest.approx(case.reference.lv_edv_ml, abs=VOLUME_TOL_ML)
+
+
+def test_a_synthetic_stack_in_our_convention_is_not_taken_for_swapped():
+    ed, es = _phase_labels(12, 10), _phase_labels(8, 6)
+    from app.analysis.label_convention import lv_and_rv_swapped
+
+    assert lv_and_rv_swapped(np.stack([ed, es], axis=1)) is None
+    assert lv_and_rv_swapped(np.where(ed == 3, 0, ed)) is None  # no RV drawn: nothing to compare
+    assert lv_and_rv_swapped(_lv_rv_swapped(ed)) is not None

@@ -282,6 +282,49 @@ def test_an_mr_pixel_size_outside_its_range_is_not_used(tmp_path):
     assert not odd.calibrated and "not plausible for MR (0.05-10.0 mm)" in odd.reader_notes[-1]
 
 
+@pytest.mark.parametrize("frame_time_ms, plausible",
+                         [(20.0, True), (1.0, True), (500.0, True), (0.02, False), (2500.0, False)])
+def test_a_frame_timing_no_scanner_gives_is_read_as_unknown_with_a_note(tmp_path, frame_time_ms, plausible):
+    """FrameTime 0.02 ms (seconds written as milliseconds) read 50 000 frames a second and lost the clip's
+    cycles; outside 1-500 ms a frame interval is read as no timing (nominal 30 Hz) with a note."""
+    frames, _ = echo_frames(n_frames=4)
+    rec = load_recording(write_us(tmp_path / "clip.dcm", frames, frame_time_ms=frame_time_ms, heart_rate=70))
+    assert rec.frame_times_nominal is not plausible
+    if plausible:
+        assert rec.frame_rate_hz == pytest.approx(1000.0 / frame_time_ms) and rec.reader_notes == ()
+    else:
+        assert rec.frame_rate_hz == pytest.approx(30.0) and rec.heart_rate_bpm == 70
+        rate = f"{1000.0 / frame_time_ms:.0f}"
+        assert rec.reader_notes == (f"the file's frame timing ({rate} frames a second) is not plausible "
+                                    "(2-1000 frames a second): read as unknown (no heart rate or RR from the "
+                                    "frames)",)
+
+
+@pytest.mark.parametrize("size_m, weight_kg, height_cm, kept_weight", [
+    (1.75, 70.0, 175.0, 70.0), (175.0, 70.0, None, 70.0), (1.75, 7000.0, 175.0, None), (0.0, 70.0, None, 70.0)])
+def test_a_patient_size_no_patient_has_is_not_used(tmp_path, size_m, weight_kg, height_cm, kept_weight):
+    """DICOM's PatientSize is in metres; 175 (centimetres written as metres) read as 17 500 cm and the BSA went
+    missing unexplained. A height or weight outside the plausible ranges is not used, with a note; 0 is
+    DICOM's 'unknown' and needs none."""
+
+    frames, _ = echo_frames(n_frames=4)
+    path = write_us(tmp_path / "clip.dcm", frames, frame_time_ms=20.0)
+    ds = pydicom.dcmread(path)
+    ds.PatientSize, ds.PatientWeight = size_m, weight_kg
+    ds.save_as(path, enforce_file_format=True)
+    rec = load_recording(path)
+    assert rec.patient.height_cm == (pytest.approx(height_cm) if height_cm else None)
+    assert rec.patient.weight_kg == kept_weight
+    notes = [n for n in rec.reader_notes if "not plausible" in n]
+    if size_m == 175.0:
+        assert notes == ["the file's patient height (17500 cm) is not plausible (30-250 cm): not used, so no BSA "
+                         "from it (enter the patient's height and weight)"]
+    elif weight_kg == 7000.0:
+        assert len(notes) == 1 and notes[0].startswith("the file's patient weight (7000 kg) is not plausible")
+    else:
+        assert notes == []
+
+
 @pytest.mark.parametrize("extra", [5, 1])
 def test_encapsulated_frames_fewer_than_the_header_says(tmp_path, extra):
     """The demo clip (RLE, 36 frames) with NumberOfFrames raised: pydicom runs out of frames (StopIteration)."""
@@ -309,3 +352,42 @@ def test_compressed_pixel_data_already_read_is_not_taken_for_short_native_data(t
     assert len(read.PixelData) < read.Rows * read.Columns * read.NumberOfFrames
     check_size(read, path)  # no LoadError
     assert load_recording(path).n_frames == 4
+
+
+@pytest.mark.parametrize("pixdim", [0.0, -1.0, float("nan"), 0.8])
+def test_a_nifti_without_a_pixel_size_is_uncalibrated_not_1_mm(tmp_path, pixdim):
+    """ITK reads a NIfTI pixdim of 0 as 1 mm: an ACDC stack so stored gave EDV 7 ml (reference 137) as calibrated
+    volumes. A pixdim that is not a positive size is no calibration: uncalibrated, with a note."""
+    import struct
+
+    import SimpleITK as sitk
+
+    frames, _ = echo_frames(n_frames=6)
+    path = tmp_path / "a4c_clip.nii"
+    image = sitk.GetImageFromArray(frames)
+    image.SetSpacing((0.8, 0.8, 0.02))
+    sitk.WriteImage(image, str(path))
+    raw = bytearray(path.read_bytes())
+    raw[80:88] = struct.pack("<2f", pixdim, pixdim)  # pixdim[1], pixdim[2]
+    path.write_bytes(bytes(raw))
+    rec = load_recording(path)
+    if pixdim == 0.8:
+        assert rec.calibrated and rec.spacing_mm == pytest.approx((0.8, 0.8)) and rec.reader_notes == ()
+    else:
+        assert not rec.calibrated and rec.spacing_mm == (1.0, 1.0)
+        assert rec.reader_notes == ("the file gives no pixel size (pixdim 0): read as uncalibrated (calibrate a known "
+                                    "length to get mm and ml)",)
+
+
+@pytest.mark.parametrize("fill", [0.0, float("nan"), 7.5])
+def test_a_blank_nifti_is_refused_not_measured(tmp_path, fill):
+    """A float stack of one value everywhere (or of NaN) gave exit 0 and 'LV volume nan ml'."""
+    import SimpleITK as sitk
+
+    path = tmp_path / "blank.nii.gz"
+    image = sitk.GetImageFromArray(np.full((6, 64, 64), fill, np.float32))
+    image.SetSpacing((1.5, 1.5, 8.0))
+    sitk.WriteImage(image, str(path))
+    err = _assert_load_error(path, "a blank image, nothing to analyze")
+    if fill == fill:  # (ITK reads a NaN voxel as 0)
+        assert f"every voxel is {fill:g}" in str(err)

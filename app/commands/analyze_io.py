@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.analysis.label_convention import lv_and_rv_swapped
 from app.data.recording import Recording
 
 
@@ -42,7 +43,12 @@ def load_labels(path: Path, recording: Recording) -> np.ndarray:
         labels = labels[:, None]  # a 3D (slice, H, W) map of a one-phase stack
     if labels.shape != recording.frames.shape:
         raise UsageError(f"{path}: labels of shape {labels.shape} do not match the recording {recording.frames.shape}")
-    return labels.astype(np.uint8)
+    labels = labels.astype(np.uint8)
+    if recording.modality == "mri" and (shares := lv_and_rv_swapped(labels)) is not None:
+        raise UsageError(f"{path}: label 3 is ringed by myocardium ({shares[1]:.0%} of its border) and label 1 is not "
+                         f"({shares[0]:.0%}): the LV and RV are the other way round (ACDC's own files: 1 RV, 3 LV); "
+                         "--labels takes 1 LV, 2 myocardium, 3 RV")
+    return labels
 
 
 def _read_error(exc: Exception) -> str:

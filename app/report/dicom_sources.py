@@ -36,10 +36,32 @@ class SourceImages:
         return self.refs[slice_index][phase]
 
 
+# Dates and times results copy from their source (highdicom parses them): anonymised and research data often hold
+# placeholders no calendar has (a birth date 00000000, a study date 20120000).
+_DATE_TIME_KEYWORDS = {"PatientBirthDate": "DA", "StudyDate": "DA", "SeriesDate": "DA", "ContentDate": "DA",
+                       "AcquisitionDate": "DA", "StudyTime": "TM", "SeriesTime": "TM", "ContentTime": "TM"}
+
+
 def _read(path: Path):
     from app.data.readers import dicom_common as dc
 
-    return dc.read_dataset(path, header_only=True)
+    return _without_invalid_dates(dc.read_dataset(path, header_only=True))
+
+
+def _without_invalid_dates(ds):
+    """The header with each date or time no calendar has emptied (type 2 elements: empty means unknown), so the
+    results' copy of the patient and study never fails on the source's placeholder."""
+    from pydicom.valuerep import DA, TM
+
+    for keyword, vr in _DATE_TIME_KEYWORDS.items():
+        value = str(ds.get(keyword, "") or "").strip()
+        if not value:
+            continue
+        try:
+            (DA if vr == "DA" else TM)(value)
+        except ValueError:
+            setattr(ds, keyword, "")
+    return ds
 
 
 def source_images(recording: Recording) -> SourceImages:

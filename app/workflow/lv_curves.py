@@ -152,7 +152,8 @@ def _stack_curves(rec: Recording, per_slice: Iterable[Iterable[LvContours | None
     if len(slices) != rec.n_slices or any(len(s) != rec.n_frames for s in slices):
         raise AnalysisError(f"contours must be {rec.n_slices} slices x {rec.n_frames} frames")
     if not rec.slice_spacing_mm:
-        raise AnalysisError("the short-axis stack has no slice spacing: slice summation is impossible")
+        why = "" if rec.calibrated else " (its file gives no pixel size either)"
+        raise AnalysisError(f"the short-axis stack has no slice spacing{why}: slice summation is impossible")
     sp = pixel_scale(rec)
     px_area = sp[0] * sp[1]
     endo = np.array([[np.nan if c is None else polygon_area_px2(c.endo_px) for c in s] for s in slices])  # (S, T)

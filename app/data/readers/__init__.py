@@ -15,7 +15,7 @@ import dataclasses
 from pathlib import Path
 
 from app.data.errors import LoadError
-from app.data.readers.plausible import checked_calibration
+from app.data.readers.plausible import checked_header
 from app.data.readers.progress import LoadCancelled, Step, report, reporter, scaled
 from app.data.recording import Recording, SeriesInfo
 from app.tasks import Cancel, ProgressFn
@@ -116,7 +116,17 @@ def load_recording(path: str | Path, series_key: str | None = None, progress: Pr
     a 2D+t clip whatever its name and voxel type (otherwise a float 3D file is read as MR slices).
     """
     path = Path(path)
-    return checked_calibration(_guard(path, _load, path, series_key, reporter(path, progress, cancel), echo))
+    return _one_slice_as_cine(checked_header(_guard(path, _load, path, series_key, reporter(path, progress, cancel),
+                                                    echo)))
+
+
+def _one_slice_as_cine(recording: Recording) -> Recording:
+    """A "stack" of one slice (a 4D NIfTI with one slice) as the single cine slice it is, as a DICOM series of one
+    slice is read: its measure is the fractional area change, never a slice-summation EF of one slab."""
+    if not recording.is_stack or recording.n_slices != 1:
+        return recording
+    rgb = None if recording.display_rgb is None else recording.display_rgb[0]
+    return dataclasses.replace(recording, frames=recording.frames[0], slice_spacing_mm=None, display_rgb=rgb)
 
 
 def list_series(path: str | Path, progress: ProgressFn | None = None, cancel: Cancel = None) -> list[SeriesInfo]:

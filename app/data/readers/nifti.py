@@ -22,8 +22,12 @@ default rate with frame_times_nominal=True (e.g. the echo clip's step of 1).
 
 from __future__ import annotations
 
+import gzip
+import math
 import shutil
+import struct
 import tempfile
+import zlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ import numpy as np
 from app.data.errors import LoadError
 from app.data.readers import image_length, limits
 from app.data.readers.native_stderr import native_stderr_captured
+from app.data.readers.plausible import PLAUSIBLE_FRAME_INTERVAL_S
 from app.data.readers.sector import apply_mask, detect_sector
 from app.data.readers.view import view_from_text
 from app.data.recording import Recording, SeriesInfo, uniform_frame_times
@@ -40,9 +45,10 @@ from app.data.recording import Recording, SeriesInfo, uniform_frame_times
 DEFAULT_ECHO_RATE_HZ = 30.0
 DEFAULT_MR_RATE_HZ = 25.0
 MAX_LABEL_VALUE = 7  # integer data within 0..7 everywhere: labels (ours 0-3, ACDC 0-3, M&Ms 0-3), not an image
-PLAUSIBLE_FRAME_INTERVAL_S = (0.001, 0.5)  # a default step of 1 (s) in a header is not a frame rate
 APEX_DIRECTION_LPS = np.array([1.0, -1.0, -1.0]) / np.sqrt(3.0)
 _ECHO_WORDS = ("sequence", "echo", "cine_echo")
+NO_PIXDIM_NOTE = ("the file gives no pixel size (pixdim 0): read as uncalibrated (calibrate a known length to get mm "
+                  "and ml)")
 _SPACE_UNITS_TO_MM = {1: 1000.0, 2: 1.0, 3: 0.001}
 _TIME_UNITS_TO_S = {8: 1.0, 16: 0.001, 24: 1e-6}
 
@@ -189,6 +195,10 @@ def _read(path: Path, reader, echo: bool = False) -> Recording:
     image, data = _itk_read(path, "data", image_and_array, notice_fails=True)
     data = _to_grey(data, reader.GetNumberOfComponents(), path)
     _refuse_label_map(path, data)
+    finite = data[np.isfinite(data)] if np.issubdtype(data.dtype, np.floating) else data
+    if finite.size == 0 or finite.min() == finite.max():
+        what = f"every voxel is {finite.flat[0]:g}" if finite.size else "no voxel is a number"
+        raise LoadError(path, f"{what}: a blank image, nothing to analyze")
     return _recording(path, reader, data, image.GetDirection(), echo)
 
 
@@ -230,10 +240,13 @@ def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = Fal
     spacing = reader.GetSpacing()
     mm_per_unit, s_per_unit = _units(reader)
     nifti = bool(_meta(reader, "xyzt_units"))
-    trusted = mm_per_unit is not None and not (not nifti and all(abs(s - 1.0) < 1e-9 for s in spacing[:2]))
+    no_pixdim = nifti and not _stored_pixel_size(path)  # ITK reads a pixdim of 0 as 1 (mm): not a calibration
+    trusted = mm_per_unit is not None and not no_pixdim and not (
+        not nifti and all(abs(s - 1.0) < 1e-9 for s in spacing[:2]))
     spacing_mm = (spacing[1] * mm_per_unit, spacing[0] * mm_per_unit) if trusted else (1.0, 1.0)
+    notes = (NO_PIXDIM_NOTE,) if no_pixdim else ()
     common: dict[str, Any] = dict(spacing_mm=spacing_mm, calibrated=trusted, source_path=path,
-                                  series_description=path.name)
+                                  series_description=path.name, reader_notes=notes)
     if dim == 2 or _is_echo_clip(path, reader, echo):
         frames = data[None] if dim == 2 else data
         step = spacing[2] * s_per_unit if dim == 3 and s_per_unit else None
@@ -253,6 +266,27 @@ def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = Fal
     return Recording(frames=stack, frame_times_s=times, modality="mri", view="sax",
                      slice_spacing_mm=float(spacing[2] * mm_per_unit) if trusted else None,
                      frame_times_nominal=nominal, **common)
+
+
+def _stored_pixel_size(path: Path) -> bool:
+    """Whether the NIfTI header stores an in-plane pixel size (pixdim[1] and [2] positive and finite); True when the
+    header cannot be read here (ITK read it: its own spacing stands)."""
+    try:
+        opener = gzip.open if image_length.is_gzip(path) else open
+        with opener(path, "rb") as handle:
+            head = handle.read(168)
+    except (OSError, EOFError, zlib.error):
+        return True
+    for order in ("<", ">"):
+        size = struct.unpack(order + "i", head[:4])[0] if len(head) >= 4 else 0
+        if size == 348 and len(head) >= 108:  # NIfTI-1: float32 pixdim[8] at byte 76
+            pixdim = struct.unpack(order + "8f", head[76:108])
+        elif size == 540 and len(head) >= 168:  # NIfTI-2: float64 pixdim[8] at byte 104
+            pixdim = struct.unpack(order + "8d", head[104:168])
+        else:
+            continue
+        return all(math.isfinite(p) and p > 0 for p in pixdim[1:3])
+    return True
 
 
 def _times(n: int, step_s: float | None, default_hz: float) -> tuple[np.ndarray, bool]:
