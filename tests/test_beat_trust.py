@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.analysis.beat_events import beat_events, strain_events
+from app.analysis.beat_events import beat_events, strain_events, without_split_pairs
 from app.analysis.beat_trust import MIN_RR_S, judge_beats, merge_split_beats, summarise_beats
 from app.analysis.beats import Beat, split_beats
 from app.analysis.edes_curve import detect_ed_es
@@ -172,6 +172,28 @@ def test_a_diastolic_pair_cut_by_the_clips_end_is_not_a_beat_but_a_cut_systole_i
     assert beat_events(real, ed[:4] + [219], es[:4] + [237]) == ((2, 56, 110, 165, 219), (21, 75, 129, 183, 237))
     filling = summarise_beats(split_beats(np.linspace(50, 100, 20), [12], [2], np.arange(20) / 50.0)).beats
     assert beat_events(filling, [12], [2]) == ((12,), (2,))  # a clip shorter than a beat: ES 2 -> ED 12 stays
+
+
+def test_a_diastolic_pair_before_the_clips_first_real_ed_is_not_a_beat():
+    """EchoNet 0X1E125FF0DBDEDD8E starts in systole (ES 17); TempReg-Net put an ED/ES pair one frame apart in
+    the diastasis that follows (ED 32, ES 33) before the real ED (49). With no beat before it to join, the pair
+    stayed the clip's first 'beat' (EF 1.6 %, not counted) and its overlapping ED and ES marks stayed on the
+    curves and in the report. Here: a 61 bpm clip at 50 Hz starting after ED, the pair at 24/25."""
+    curve, ed, es = cardiac_curve(197, FPS, 61.0, 120.0, 45.0, start_phase=0.2)
+    assert ed == [39, 89, 138, 187] and es == [7, 57, 106, 155]
+    with_pair_ed, with_pair_es = [24] + ed, [7, 25] + es[1:]
+    times = np.arange(len(curve)) / FPS
+    judged = summarise_beats(split_beats(curve, with_pair_ed, with_pair_es, times)).beats
+    assert (judged[0].ed_frame, judged[0].es_frame, judged[0].trusted) == (24, 25, False)
+    assert beat_events(judged, with_pair_ed, with_pair_es) == (tuple(ed), tuple(es))
+    assert without_split_pairs(curve, with_pair_ed, with_pair_es, FPS) == (tuple(ed), tuple(es))
+    clean = summarise_beats(split_beats(curve, ed, es, times)).beats  # the first beat a real one: kept
+    assert beat_events(clean, ed, es) == (tuple(ed), tuple(es))
+    # a first beat whose systole is real but whose stroke is small (a weak beat) is a beat, and kept
+    weak = curve.copy()
+    weak[39:57] = np.linspace(curve[39], curve[39] - 20.0, 18)
+    weak_beats = summarise_beats(split_beats(weak, ed, es, times)).beats
+    assert beat_events(weak_beats, ed, es) == (tuple(ed), tuple(es))
 
 
 def test_a_cut_beat_with_a_long_systole_keeps_its_events_and_the_beat_before():

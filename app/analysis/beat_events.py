@@ -2,10 +2,10 @@
 without_split_pairs) and which beats strain is measured over (strain_events), by the rules of
 app.analysis.beat_trust.
 
-An ED/ES pair merge_split_beats joined into a beat, a second ES in one beat, and a beat cut by the clip's end whose
-systole is a sliver next to the trusted beats' (a diastolic pair) are left out of the events, so the viewer's marks
-and the exported frames show one ED and one ES per beat. Strain takes the trusted beats and a cut beat whose systole
-is as long as theirs.
+An ED/ES pair merge_split_beats joined into a beat, a second ES in one beat, and a beat cut by the clip's end, or the
+clip's first beat, whose systole is a sliver next to the trusted beats' (a diastolic pair) are left out of the
+events, so the viewer's marks and the exported frames show one ED and one ES per beat. Strain takes the trusted
+beats and a cut beat whose systole is as long as theirs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from app.analysis.beat_trust import RR_CONSISTENCY, judge_beats, median_systole, merge_split_beats, real_systole
+from app.analysis.beat_trust import (
+    RR_CONSISTENCY,
+    judge_beats,
+    median_systole,
+    merge_split_beats,
+    real_systole,
+    sliver_beats,
+)
 from app.analysis.beats import Beat
 
 
@@ -24,11 +31,13 @@ def beat_events(
     """ed_frames and es_frames (sorted) without the events inside a complete beat's span (after its ED, before
     its next ED) other than its own ES: the ED/ES pair merge_split_beats joined into the beat, or a second ES
     the detector put in one beat; and without the ED and ES of a beat cut by the clip's end whose systole is a
-    sliver next to the trusted beats' (_systole_sliver): a diastolic pair, not the start of a beat. Other events
+    sliver next to the trusted beats' (_systole_sliver), or of the clip's first beat when it is such a pair
+    (_leading_pair): a diastolic pair, not the start of a beat. Other events
     outside every complete beat (before the first ED, a cut beat with a real systole, or with a long one: an ED
     placed early in filling, whose removal would also cut the beat before it) are kept."""
-    spans = [(b.ed_frame, end, b.es_frame) for b in beats if (end := b.next_ed_frame) is not None]  # complete
-    slivers = [b for b in beats if not b.complete and _systole_sliver(b, beats)]
+    slivers = [b for b in beats if not b.complete and _systole_sliver(b, beats)] + _leading_pair(beats)
+    spans = [(b.ed_frame, end, b.es_frame) for b in beats if (end := b.next_ed_frame) is not None  # complete
+             and b not in slivers]
 
     def inside(frame: int, keep_es: bool) -> bool:
         return any(start < frame < end and not (keep_es and frame == es) for start, end, es in spans)
@@ -52,6 +61,16 @@ def without_split_pairs(
     times = np.arange(len(curve), dtype=np.float64) / float(frame_rate_hz)
     judged, _ = judge_beats(merge_split_beats(split_beats(curve, ed, es, times)))
     return beat_events(judged, ed, es)
+
+
+def _leading_pair(beats: Sequence[Beat]) -> list[Beat]:
+    """The clip's first beat when it is an ED/ES pair in the diastasis before the first real ED: complete, its
+    systole a sliver of the trusted beats' (_systole_sliver) and its stroke a sliver of the clip's largest
+    (as merge_split_beats joins such a pair to the beat before it; the first has none to join)."""
+    first = beats[0] if beats else None
+    if first is None or not first.complete or not _systole_sliver(first, beats):
+        return []
+    return [first] if first in sliver_beats(beats) else []
 
 
 def _systole_sliver(beat: Beat, beats: Sequence[Beat]) -> bool:

@@ -83,7 +83,7 @@ def merge_split_beats(beats: Iterable[Beat]) -> tuple[Beat, ...]:
     plausible = [b.rr_s for b in beats if b.complete and b.rr_s and MIN_RR_S <= b.rr_s <= MAX_RR_S]
     if not plausible:
         return beats
-    slivers = _sliver_beats(beats)
+    slivers = sliver_beats(beats)
     median_rr = float(np.median([b.rr_s for b in beats if b.complete and b.rr_s and MIN_RR_S <= b.rr_s <= MAX_RR_S
                                  and b not in slivers] or plausible))
     lo, hi = RR_CONSISTENCY
@@ -102,7 +102,7 @@ def merge_split_beats(beats: Iterable[Beat]) -> tuple[Beat, ...]:
     return tuple(out)
 
 
-def _sliver_beats(beats: Sequence[Beat]) -> tuple[Beat, ...]:
+def sliver_beats(beats: Sequence[Beat]) -> tuple[Beat, ...]:
     """The complete beats whose stroke is under SLIVER_STROKE_FRACTION of the largest complete beat's."""
     strokes = [b.stroke_value for b in beats if b.complete and np.isfinite(b.stroke_value)]
     if len(strokes) < 2 or max(strokes) <= 0:
@@ -241,7 +241,7 @@ def whole_cut_beats(beats: Sequence[Beat], curve: np.ndarray, frame_rate_hz: flo
     theirs (real_systole, as strain_events takes such a beat) and timed within SYSTOLE_S; its ES the smallest
     volume of the (T,) curve (lightly smoothed, as at_beat_extremes reads it) from its ED to the clip's last frame,
     which it is not (the clip does not end in systole); its EF at most MAX_PLAUSIBLE_EF_PCT and its stroke no
-    sliver (_sliver_beats' fraction of the largest complete beat's)."""
+    sliver (sliver_beats' fraction of the largest complete beat's)."""
     from app.analysis.edes_curve import smooth_curve
 
     beats = tuple(beats)
