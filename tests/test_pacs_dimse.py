@@ -175,3 +175,30 @@ def test_a_dropped_association_is_a_refusal_and_only_a_full_wait_a_timeout(answe
     finally:
         stop()
     assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_series_with_non_standard_uids_arrives_without_a_warning_per_instance(orthanc, tmp_path):
+    """Sunnybrook's instance UIDs have a last component with a leading zero: C-GET of its 200 images printed 202
+    pydicom warnings on stderr. The instances are stored as sent, without them."""
+    import random
+    import warnings
+
+    from tests.orthanc_fixtures import DEMO
+
+    root = f"2.16.124.113543.6006.99.{random.randrange(10**9)}"  # Sunnybrook's: instances' last component led by 0
+    ds = pydicom.dcmread(DEMO / "a4c.dcm")
+    study, series = root + ".1", root + ".2"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.PatientID = study, series, "ODD-UIDS"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = root + ".03"
+    path = tmp_path / "odd.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    uploaded = orthanc.rest("POST", "/instances", data=path.read_bytes())
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            list(retrieve.retrieve_series(parse_dimse(orthanc.node), study, series, SeriesCache(tmp_path / "cache")))
+        assert not [w for w in caught if "Invalid value for VR UI" in str(w.message)]
+        files = list((tmp_path / "cache").rglob("*.dcm"))
+        assert len(files) == 1 and pydicom.dcmread(files[0], stop_before_pixels=True).SOPInstanceUID == root + ".03"
+    finally:
+        orthanc.rest("DELETE", f"/studies/{uploaded['ParentStudy']}")
