@@ -41,9 +41,10 @@ def test_mri_stack_sr_and_seg_carry_the_right_ventricle(shared_data, tmp_path, c
     seg = pydicom.dcmread(next(out.glob("seg-*.dcm")))
     values = numeric_values(sr)
     assert values["429483009"][0] == pytest.approx(result["rv_sv_ml"], abs=0.1)  # RV stroke volume
-    assert sorted(values["118565006"]) == pytest.approx(sorted([result["rv_edv_ml"], result["rv_esv_ml"]]), abs=0.1)
+    assert values["8822-9"] == pytest.approx([result["rv_edv_ml"]], abs=0.1)  # RV ED volume, named as such
+    assert values["8824-5"] == pytest.approx([result["rv_esv_ml"]], abs=0.1)  # and the ES volume
     assert result["rv_ef_pct"] == pytest.approx(patient.reference.rv_ef_pct, abs=0.2)  # exact labels
-    assert any(v == pytest.approx(result["rv_ef_pct"], abs=0.1) for v in values["70822001"])  # RV EF
+    assert values["8818-7"] == pytest.approx([result["rv_ef_pct"]], abs=0.1)  # RV EF by MR
     masks = segment_masks(seg, "mri")
     assert np.array_equal(masks[3], (labels == 3).reshape(-1, *labels.shape[2:]))
     if shutil.which("dciodvfy") is None:

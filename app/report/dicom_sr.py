@@ -54,7 +54,7 @@ def concept(key: str, modality: str, view: str, method: str = ""):
         return _code(value, "DCM", meaning)
     if key.startswith("strain_"):
         return _code("127411", "DCM", "Strain")
-    if key in RV_CONCEPTS:  # the right ventricle (short-axis MRI): a generic concept at the site "Right ventricle"
+    if key in RV_CONCEPTS:  # the right ventricle (short-axis MRI), at the site "Right ventricle"
         return _code(*RV_CONCEPTS[key])
     return {"edv_ml": _code("18026-5", "LN", "Left Ventricular End Diastolic Volume"),
             "esv_ml": _code("18148-7", "LN", "Left Ventricular End Systolic Volume"),
@@ -65,11 +65,13 @@ def concept(key: str, modality: str, view: str, method: str = ""):
             "la_volume_ml": _code("399235004", "SCT", "Left Atrium Systolic Volume")}.get(key)
 
 
-# Codes as in pydicom's SR code dictionary (codes.SCT.Volume, RVStrokeVolume, CardiacEjectionFraction); the
-# phase of the two volumes is given by the ED / ES frames each one references.
-RV_CONCEPTS = {"rv_edv_ml": ("118565006", "SCT", "Volume"), "rv_esv_ml": ("118565006", "SCT", "Volume"),
+# Codes as in pydicom's SR code dictionary (codes.LN.RightVentricularEDVolume, RightVentricularESVolume,
+# RightVentricularEjectionFractionByMR, codes.SCT.RightVentricularStrokeVolume): each volume names its phase, so a
+# receiving system need not follow the frames it references to tell the two apart (RV values come from cine MR).
+RV_CONCEPTS = {"rv_edv_ml": ("8822-9", "LN", "Right Ventricular ED Volume"),
+               "rv_esv_ml": ("8824-5", "LN", "Right Ventricular ES Volume"),
                "rv_sv_ml": ("429483009", "SCT", "RV Stroke Volume"),
-               "rv_ef_pct": ("70822001", "SCT", "Cardiac ejection fraction")}
+               "rv_ef_pct": ("8818-7", "LN", "Right ventricular ejection fraction by MR")}
 
 
 def _finding_site(key: str):
