@@ -369,3 +369,22 @@ def test_a_failed_segments_strain_does_not_scale_the_strain_chart():
     assert max(y for _, y in plot.data[2]) == high and min(y for _, y in plot.data[0]) >= low
     every = curve_drawing(t, [("global", global_pct), ("failed", failed)], include_zero=True)  # none dashed
     assert next(i for i in every.contents if isinstance(i, LinePlot)).yValueAxis.valueMax >= 330.0
+
+
+def test_curves_of_a_recording_without_frame_timing_are_drawn_over_frames_not_seconds(tmp_path, one_view):
+    """An ED/ES pair (or a file with no timing) has nominal frame times: its curve was drawn over an invented
+    'time (s)' axis. It is drawn over frame numbers, and a timed clip keeps its seconds."""
+    from reportlab.graphics.shapes import String
+
+    from app.report.build import recording_section
+    from app.report.pdf import _strain_block, _x_axis
+
+    timed = recording_section(one_view)
+    untimed = replace(timed, frame_rate_hz=None, strain=None)
+    x, label = _x_axis(untimed)
+    assert label == "frame" and list(x) == list(range(len(timed.frame_times_s)))
+    assert _x_axis(timed)[1] == "time (s)" and np.allclose(_x_axis(timed)[0], timed.frame_times_s)
+    strained = replace(timed, frame_rate_hz=None,
+                       strain=recording_section(replace(one_view, strain=synthetic_strain(one_view))).strain)
+    drawing = _strain_block(strained, 400)[1]
+    assert "frame" in [item.text for item in drawing.contents if isinstance(item, String)]

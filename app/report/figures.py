@@ -53,8 +53,10 @@ def curve_drawing(
     height: float = 170,
     include_zero: bool = False,
     dashed: frozenset = frozenset(),
+    x_label: str = "time (s)",
 ) -> Drawing:
-    """A line chart of one or more (label, values (T,)) series against time, ED/ES as vertical lines.
+    """A line chart of one or more (label, values (T,)) series against time (or against whatever `times_s` holds,
+    named by x_label), ED/ES as vertical lines.
 
     dashed: indices of series drawn dashed (e.g. strain segments whose tracking quality is low); the axis is
     scaled to the other series and a dashed one is cut at its edges (a failed tracking's +300 % would
@@ -95,7 +97,7 @@ def curve_drawing(
                                  strokeWidth=0.8, strokeDashArray=[3, 2]))
                 drawing.add(String(x, plot.y + plot.height + 4, name, fontSize=7, fillColor=color,
                                    textAnchor="middle"))
-    drawing.add(String(plot.x + plot.width / 2, 4, "time (s)", fontSize=8, textAnchor="middle"))
+    drawing.add(String(plot.x + plot.width / 2, 4, x_label, fontSize=8, textAnchor="middle"))
     label = String(10, plot.y + plot.height / 2, y_label, fontSize=8, textAnchor="middle")
     drawing.add(_rotated(label, 10, plot.y + plot.height / 2))
     if legend_w:

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+import numpy as np
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
@@ -270,10 +271,19 @@ def _recording_figures(rec: RecordingSection, width: float, height: float) -> li
     curve, label = (rec.volume_curve_ml, "LV volume (ml)") if rec.volume_curve_ml is not None else \
         (rec.area_curve, f"LV cavity area ({rec.area_unit})")
     if curve is not None and len(curve) == len(rec.frame_times_s) and len(curve) > 1:
-        blocks += [Spacer(1, 4), curve_drawing(rec.frame_times_s, [("volume", curve)], ed_frames=rec.ed_frames,
+        x, x_label = _x_axis(rec)
+        blocks += [Spacer(1, 4), curve_drawing(x, [("volume", curve)], ed_frames=rec.ed_frames, x_label=x_label,
                                                es_frames=rec.es_frames, y_label=label, width=width, height=150)]
     blocks += _strain_block(rec, width)
     return [KeepTogether([title, *blocks])]
+
+
+def _x_axis(rec: RecordingSection) -> tuple[np.ndarray, str]:
+    """The curves' x values and their name: the frame times, or frame numbers where the file gives no timing (an
+    ED/ES pair's "0.04 s" apart would be an invented interval)."""
+    if rec.frame_rate_hz is None:
+        return np.arange(len(rec.frame_times_s), dtype=float), "frame"
+    return np.asarray(rec.frame_times_s, dtype=float), "time (s)"
 
 
 def _strain_block(rec: RecordingSection, width: float) -> list:
@@ -287,7 +297,8 @@ def _strain_block(rec: RecordingSection, width: float) -> list:
     if s.segment_curves_pct is not None:
         series += [(name, s.segment_curves_pct[:, i]) for i, name in enumerate(s.segment_names)]
     poor = frozenset(i + 1 for i, ok in enumerate(s.segment_ok) if not ok)  # series 0 is the global curve
-    drawing = curve_drawing(rec.frame_times_s, series, ed_frames=rec.ed_frames, es_frames=rec.es_frames,
+    x, x_label = _x_axis(rec)
+    drawing = curve_drawing(x, series, ed_frames=rec.ed_frames, es_frames=rec.es_frames, x_label=x_label,
                             y_label="longitudinal strain (%)", width=width, height=170, include_zero=True,
                             dashed=poor)
     peaks = ", ".join(f"{n.replace('_', ' ')} {_num(v)}" + ("" if ok else " (low quality)")
