@@ -253,3 +253,20 @@ def test_conclusion_typed_in_the_viewer_is_saved_and_printed(analyzed, qtbot, mo
     assert pdf.name == "Test_Patient_2026-11-22_echo_report.pdf"
     page1 = PdfReader(str(pdf)).pages[0].extract_text()
     assert "No regional wall motion abnormality." in page1 and "Dr B. Signer" in page1
+
+
+def test_measurements_panel_says_a_heart_rate_is_the_files(qtbot):
+    """A heart rate no trusted beat measured (the file's HeartRate, a gated cycle) says so beside its value, as the
+    report's method column does; one from the beats says nothing more."""
+    import types
+
+    from app.ui.measurements_panel import MeasurementsPanel
+    from app.workflow.results import HR_FROM_BEATS, HR_FROM_FILE, HR_FROM_GATED_CYCLE
+
+    panel = MeasurementsPanel()
+    qtbot.addWidget(panel)
+    for source, said in ((HR_FROM_FILE, "from the file"), (HR_FROM_GATED_CYCLE, "gated cycle"), (HR_FROM_BEATS, "")):
+        m = types.SimpleNamespace(edv_ml=120.0, esv_ml=50.0, sv_ml=70.0, ef_pct=58.3, heart_rate_bpm=70.0,
+                                  heart_rate_source=source, method="disks", edited=frozenset(), notes=())
+        panel.show_measurements(m)
+        assert panel.cell_text("heart_rate_bpm") == "70 bpm" and panel.cell_text("heart_rate_bpm", 3) == said

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.data.recording import may_have_gls, view_title
 from app.report.plain_words import contour_model
 from app.workflow.reference_ranges import FLAGS, reference_range
+from app.workflow.results import HR_FROM_FILE, HR_FROM_GATED_CYCLE
 
 ROWS = (  # (name, label, unit, decimals)
     ("edv_ml", "EDV", "ml", 0),
@@ -31,6 +32,7 @@ ROWS = (  # (name, label, unit, decimals)
     ("gls_pct", "GLS", "%", 1),
     ("heart_rate_bpm", "Heart rate", "bpm", 0),
 )
+HR_SOURCE_NOTES = {HR_FROM_FILE: "from the file", HR_FROM_GATED_CYCLE: "gated cycle"}
 FAC_ROW = ("fac_pct", "FAC", "%", 0)  # one short-axis slice: (EDA - ESA) / EDA
 MRI_ROWS = (
     ("lv_mass_g", "LV mass", "g", 0),
@@ -164,6 +166,8 @@ class MeasurementsPanel(QWidget):
             rng = reference_range("gls_pct" if name == "gls_mean_pct" else name, sex, modality)
             status = rng.flag(value, decimals) if rng else ""  # judged as shown
             note = [EDITED_TEXT] if name in edited else []
+            if name == "heart_rate_bpm" and (source := HR_SOURCE_NOTES.get(getattr(m, "heart_rate_source", ""))):
+                note.append(source)  # not measured from the beats: say whose value it is
             if status in FLAGS:
                 note.insert(0, status)
             self._set(row, 1, text, status in FLAGS)
