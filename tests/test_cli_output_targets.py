@@ -63,6 +63,8 @@ def test_outputs_go_into_folders_made_for_them(tmp_path, capsys):
     assert main([*CLIP, "--json", str(out / "r.json"), "--masks", str(out / "masks")]) == 0
     assert (out / "r.json").is_file()
     assert [p.name for p in (out / "masks").iterdir()] == ["a4c_a4c_labels.nii.gz"]
+    err = capsys.readouterr().err  # each file written says so, as --report and the other exports do
+    assert f"wrote {out / 'r.json'}" in err and f"wrote {out / 'masks' / 'a4c_a4c_labels.nii.gz'}" in err
 
 
 def test_a_labels_file_that_is_no_image_says_what_a_label_map_is(tmp_path, capsys):

@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
                 if _masks_folder(args):
                     target.mkdir(parents=True, exist_ok=True)
                     target = target / f"{path.stem.split('.')[0]}_{recording.view}_labels.nii.gz"
-                write_masks(analysis.labels, recording, target)
+                print(f"wrote {write_masks(analysis.labels, recording, target)}", file=sys.stderr)
             except OSError as exc:
                 raise UsageError(f"--masks: cannot write {exc.filename or target}: {exc.strerror or exc}") from None
 
@@ -276,6 +276,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(text + "\n")
         else:
             _write_json(Path(args.json_out), text)
+            print(f"wrote {args.json_out}", file=sys.stderr)
     if args.json_out != "-":
         _print_summary(analyses, result, la)
     return 0
