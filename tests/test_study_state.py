@@ -289,6 +289,40 @@ def test_moving_es_alone_leaves_edv_and_heart_rate_automatic(study):
     assert not st.ed_edited and not st.es_edited
 
 
+def test_removing_or_adding_an_es_marks_edv_and_heart_rate_edited_and_undo_and_reopen_keep_it(tmp_path):
+    """Pressing S on an ES mark removes it: that cycle is no longer measured, so EDV and the heart rate (the
+    measured beats' means) change with no ED moved. They were shown and printed unmarked (EDV 33.4 -> 34.9 ml, HR
+    97 -> 103 bpm on a clinical clip). Now they are marked edited; undo puts the marks back exactly, and the mark
+    survives the autosave."""
+    rec, labels = synthetic_echo(n_frames=30)
+    study = StudyState(measure_fn=area_measure, biplane_fn=None)
+    study.add_recording(rec)
+    study.set_analysis(0, fake_analysis(labels, ed_frames=(0, 10, 20), es_frames=(5, 15, 25)))
+    st = study[0]
+    within = EdEsEdit(0, st.ed_frames, (5, 16, 25))  # an ES moved inside its cycle: the cycles measured stay
+    within.apply(study)
+    assert not st.cycles_edited and not st.edited_values() & {"edv_ml", "heart_rate_bpm"}
+    removed = EdEsEdit(0, st.ed_frames, (5, 25))  # the second cycle's ES removed
+    removed.apply(study)
+    assert st.cycles_edited and {"edv_ml", "heart_rate_bpm", "esv_ml", "ef_pct"} <= st.edited_values()
+    assert "ed_frames" not in st.edited_values()  # no ED mark moved
+    data = study.to_json(0)
+    assert data["edited"]["cycles"] is True
+    again = StudyState(measure_fn=area_measure, biplane_fn=None)
+    again.add_recording(rec)
+    from app.workflow.study_json import restore_state
+
+    restore_state(again[0], json.loads(json.dumps(data)))
+    assert again[0].cycles_edited and {"edv_ml", "heart_rate_bpm"} <= again[0].edited_values()
+    removed.revert(study)
+    assert not st.cycles_edited and st.es_frames == (5, 16, 25)
+    within.revert(study)
+    assert not st.es_edited and not st.edited_values() & {"edv_ml", "heart_rate_bpm", "esv_ml"}
+    study.set_analysis(0, fake_analysis(labels, ed_frames=(0, 10, 20), es_frames=(5, 25)))  # a cycle without ES
+    EdEsEdit(0, st.ed_frames, (5, 15, 25)).apply(study)  # marked by hand: one more cycle measured
+    assert st.cycles_edited and {"edv_ml", "heart_rate_bpm"} <= st.edited_values()
+
+
 def test_flags_judge_the_value_as_shown():
     esv = reference_range("esv_ml", "")  # 14-61 ml
     assert esv.flag(61.4) == "high" and esv.flag(61.4, 0) == "" and esv.flag(61.6, 0) == "high"

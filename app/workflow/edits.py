@@ -131,12 +131,12 @@ class EdEsEdit(EditCommand):
     ed_frames: tuple[int, ...]
     es_frames: tuple[int, ...]
     text: str = "move ED/ES"
-    _old: tuple[tuple[int, ...], tuple[int, ...], tuple[bool, bool]] | None = field(default=None, repr=False)
+    _old: tuple[tuple[int, ...], tuple[int, ...], tuple[bool, bool, bool]] | None = field(default=None, repr=False)
 
     def apply(self, study: StudyState) -> None:
         st = study[self.index]
         if self._old is None:
-            self._old = (st.ed_frames, st.es_frames, (st.ed_edited, st.es_edited))
+            self._old = (st.ed_frames, st.es_frames, (st.ed_edited, st.es_edited, st.cycles_edited))
         study.set_edes(self.index, self.ed_frames, self.es_frames, edited=True)
 
     def revert(self, study: StudyState) -> None:

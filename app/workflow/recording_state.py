@@ -39,6 +39,9 @@ class RecordingState:
     propagated_keys: set[ContourKey] = field(default_factory=set)  # edited by propagating another frame's edit
     ed_edited: bool = False  # the ED frames were set by hand
     es_edited: bool = False  # the ES frames were set by hand
+    # an ES mark added or removed by hand changed which cycles are measured: EDV and the heart rate (the measured
+    # beats' means) then follow the edit too, though no ED mark moved
+    cycles_edited: bool = False
     view_edited: bool = False
     calibration_edited: bool = False
     content_key: str = ""  # autosave key (app.workflow.autosave.content_key), computed on first use
@@ -64,7 +67,7 @@ class RecordingState:
         """Names of measured values that depend on a manual edit."""
         names: set[str] = set()
         edited_frames = {f for _, f in self.edited_keys}
-        if self.ed_edited or self.calibration_edited or edited_frames & set(self.ed_frames):
+        if self.ed_edited or self.cycles_edited or self.calibration_edited or edited_frames & set(self.ed_frames):
             names.add("edv_ml")
         if self.es_edited or self.calibration_edited or edited_frames & set(self.es_frames):
             names.add("esv_ml")
@@ -80,6 +83,8 @@ class RecordingState:
             names.add("gls_pct")  # tracked from the contours, its peak taken between ED and ES
         if self.ed_edited:
             names.update({"ed_frames", "heart_rate_bpm"})  # the heart rate is the ED-to-ED beat length
+        if self.cycles_edited:
+            names.add("heart_rate_bpm")  # of the beats measured, which the edit changed
         if self.es_edited:
             names.add("es_frames")
         if self.view_edited:
@@ -106,3 +111,12 @@ class AnalysisSnapshot:
     ed_edited: bool
     es_edited: bool
     propagated_keys: frozenset[ContourKey] = frozenset()
+    cycles_edited: bool = False
+
+
+def measured_cycles(ed_frames: tuple[int, ...], es_frames: tuple[int, ...]) -> frozenset[int]:
+    """The ED frames whose cycle (to the next ED, or the clip's end) holds an ES mark: the cycles measured."""
+    eds = sorted(ed_frames)
+    ends = [*eds[1:], None]
+    return frozenset(a for a, b in zip(eds, ends, strict=True)
+                     if any(a < f and (b is None or f < b) for f in es_frames))

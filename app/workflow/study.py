@@ -20,7 +20,7 @@ import numpy as np
 from app.analysis.strain import StrainResult
 from app.data.recording import VIEWS, Recording
 from app.workflow.events import StudyEvents
-from app.workflow.recording_state import KINDS, AnalysisSnapshot, ContourKey, RecordingState
+from app.workflow.recording_state import KINDS, AnalysisSnapshot, ContourKey, RecordingState, measured_cycles
 from app.workflow.reopen import measure_into, restore_into
 from app.workflow.results import Measurements, RecordingAnalysis
 from app.workflow.sent_results import SentResults
@@ -99,6 +99,7 @@ class StudyState:
         ed_es = (tuple(analysis.measurements.ed_frames), tuple(analysis.measurements.es_frames))
         kept_keys = {k for k in st.edited_keys if k in st.contours} if keep_edits else set()
         kept_ed, kept_es = keep_edits and st.ed_edited, keep_edits and st.es_edited
+        kept_cycles = keep_edits and st.cycles_edited
         kept_edes = kept_ed or kept_es
         for key in kept_keys:
             contours[key] = dict(st.contours[key])
@@ -114,7 +115,7 @@ class StudyState:
         st.analyzed = True
         st.edited_keys = kept_keys
         st.propagated_keys &= kept_keys
-        st.ed_edited, st.es_edited = kept_ed, kept_es
+        st.ed_edited, st.es_edited, st.cycles_edited = kept_ed, kept_es, kept_cycles
         self.events.analysis_changed.emit(index)
         measured_once = (not (kept_keys or kept_edes or st.excluded_slices) and self.measure_fn is default_measure
                          and isinstance(analysis, RecordingAnalysis))
@@ -127,7 +128,8 @@ class StudyState:
         return AnalysisSnapshot(st.analysis, {k: dict(d) for k, d in st.contours.items()},
                                 dict(st.made), st.ed_frames,
                                 st.es_frames, st.confidence, st.flagged_frames, st.strain, st.analyzed,
-                                frozenset(st.edited_keys), st.ed_edited, st.es_edited, frozenset(st.propagated_keys))
+                                frozenset(st.edited_keys), st.ed_edited, st.es_edited, frozenset(st.propagated_keys),
+                                st.cycles_edited)
 
     def restore_snapshot(self, index: int, snap: AnalysisSnapshot) -> None:
         st = self.recordings[index]
@@ -136,7 +138,7 @@ class StudyState:
         st.ed_frames, st.es_frames, st.confidence = snap.ed_frames, snap.es_frames, snap.confidence
         st.flagged_frames, st.strain, st.analyzed = snap.flagged_frames, snap.strain, snap.analyzed
         st.edited_keys, st.ed_edited, st.es_edited = set(snap.edited_keys), snap.ed_edited, snap.es_edited
-        st.propagated_keys = set(snap.propagated_keys)
+        st.propagated_keys, st.cycles_edited = set(snap.propagated_keys), snap.cycles_edited
         self.events.analysis_changed.emit(index)
         self.events.edes_changed.emit(index)
         self.remeasure(index)
@@ -172,10 +174,11 @@ class StudyState:
         self.events.modified.emit(index)
 
     def set_edes(self, index: int, ed_frames: Iterable[int], es_frames: Iterable[int],
-                 edited: bool | tuple[bool, bool] = True) -> None:
-        """Set the ED and ES frames. edited=True marks the kind(s) that changed as set by hand (moving ES
-        alone leaves EDV and heart rate automatic); a (ed_edited, es_edited) pair sets the marks exactly
-        (undo); False clears them."""
+                 edited: bool | tuple[bool, bool, bool] = True) -> None:
+        """Set the ED and ES frames. edited=True marks the kind(s) that changed as set by hand (moving ES within
+        its beat leaves EDV and heart rate automatic; adding or removing one changes the cycles measured, and
+        so marks them); an (ed_edited, es_edited, cycles_edited) triple sets the marks exactly (undo); False
+        clears them."""
         st = self.recordings[index]
         n = st.recording.n_frames
         ed = tuple(sorted({int(f) for f in ed_frames}))
@@ -183,13 +186,15 @@ class StudyState:
         if any(not 0 <= f < n for f in ed + es):
             raise ValueError(f"ED/ES frames must lie in 0..{n - 1}")
         if edited is True:
-            marks = (st.ed_edited or ed != st.ed_frames, st.es_edited or es != st.es_frames)
+            cycles = measured_cycles(ed, es) != measured_cycles(st.ed_frames, st.es_frames)
+            marks = (st.ed_edited or ed != st.ed_frames, st.es_edited or es != st.es_frames,
+                     st.cycles_edited or cycles)
         elif edited is False:
-            marks = (False, False)
+            marks = (False, False, False)
         else:
-            marks = (bool(edited[0]), bool(edited[1]))
+            marks = (bool(edited[0]), bool(edited[1]), bool(edited[2]))
         st.ed_frames, st.es_frames = ed, es
-        st.ed_edited, st.es_edited = marks
+        st.ed_edited, st.es_edited, st.cycles_edited = marks
         self.events.edes_changed.emit(index)
         self.remeasure(index)
         self.events.modified.emit(index)

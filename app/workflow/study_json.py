@@ -80,7 +80,8 @@ def state_document(st: RecordingState, content_key: str, conclusion: str, review
         "edited": {
             "contour_keys": [list(k) for k in sorted(st.edited_keys)],
             "propagated_keys": [list(k) for k in sorted(st.propagated_keys)],
-            "ed_es": st.edes_edited, "ed": st.ed_edited, "es": st.es_edited, "view": st.view_edited,
+            "ed_es": st.edes_edited, "ed": st.ed_edited, "es": st.es_edited, "cycles": st.cycles_edited,
+            "view": st.view_edited,
             "calibration": st.calibration_edited,
         },
         "contours": contours,
@@ -129,6 +130,7 @@ def restore_state(st: RecordingState, data: dict[str, Any]) -> RestoredExtras:
     st.propagated_keys = {(int(k[0]), int(k[1])) for k in edited.get("propagated_keys", [])} & st.edited_keys
     st.ed_edited = bool(edited.get("ed", edited.get("ed_es")))  # files before the split: "ed_es" only
     st.es_edited = bool(edited.get("es", edited.get("ed_es")))
+    st.cycles_edited = bool(edited.get("cycles"))
     st.view_edited = bool(edited.get("view"))
     st.calibration_edited = bool(edited.get("calibration"))
     st.excluded_slices = excluded
