@@ -253,3 +253,61 @@ def test_a_propagated_correction_is_measured_once_with_the_frames_it_reached(ana
     old = st.contour((0, es), "endo")
     window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [1.0, 0.0]), "move")
     assert len(measured) == 1  # no propagation: measured at once
+
+
+def test_closing_while_a_correction_is_carried_waits_for_it(analyzed, qtbot):
+    """Ctrl+W a second after a drag saved the corrected frame alone: the frames its propagation had not reached
+    yet were lost without a word. Closing now waits (one line in the status bar) and keeps every frame."""
+    window, _ = analyzed
+    st = window.study[0]
+    window.tools.propagate.setValue(5)
+    window.cine.set_frame(6)
+    old = st.contour((0, 6), "endo")
+    with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
+        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+        assert window.edits.propagation.busy()
+        assert not window.study_actions.close_recording(0) and not window.study_actions.close_study()
+        assert len(window.study) == 1 and "carried to the neighbouring frames" in window.statusBar().currentMessage()
+    reached = done.args[1]
+    assert reached and {(0, f) for f in reached} <= st.propagated_keys
+    assert window.study_actions.close_recording(0) and len(window.study) == 0
+
+
+def test_closing_a_recording_whose_strain_is_being_retracked_touches_no_other(make_window, qtbot, phantom_views,
+                                                                           dialogs_seen):
+    """The re-track's timer fired for a closed recording's index: an 'IndexError' dialog, or the next recording's
+    strain re-tracked as if edited. Closing stops that recording's runs; the other's go on at its new index."""
+    window = make_window()
+    _analyze_all(window, qtbot, phantom_views)
+    retrack = window.edits.retrack
+    a2c = window.study[1]
+    strain_a2c = a2c.strain
+    window.tools.propagate.setValue(0)
+    window.show_recording(0)
+    ed = window.study[0].ed_frames[0]
+    window.cine.set_frame(ed)
+    old = window.study[0].contour((0, ed), "endo")
+    window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [0.0, 1.0]), "move")
+    assert retrack.busy(0) and not retrack.busy(1)
+    assert window.study_actions.close_recording(0)
+    assert window.study[0] is a2c and not retrack.busy(0)
+    qtbot.wait(2 * retrack.timer.interval() + 200)
+    qtbot.waitUntil(lambda: not retrack.workers, timeout=30000)
+    assert a2c.strain is strain_a2c and not dialogs_seen
+
+
+def test_the_status_bar_gives_the_gls_as_reported_not_a_withheld_one(make_window, qtbot, phantom_views):
+    """A re-track whose tracking failed in every segment has its GLS withheld (the table says '—' and why); the
+    status bar said 'Strain re-tracked: GLS A4C -16.5 %' all the same."""
+    from dataclasses import replace
+
+    window = make_window()
+    _analyze_all(window, qtbot, phantom_views[:1])
+    retrack, st = window.edits.retrack, window.study[0]
+    failed = replace(st.strain, segment_ok=(False,) * len(st.strain.segment_names))
+    retrack._succeeded(0, retrack._generation.get(0, 0), failed, True)
+    assert st.strain.gls_pct is None and st.strain.withheld
+    assert window.statusBar().currentMessage() == "Strain re-tracked: GLS A4C not reported (see the notes)"
+    retrack._succeeded(0, retrack._generation.get(0, 0), replace(failed, segment_ok=(True,) * len(failed.segment_ok)),
+                       True)
+    assert window.statusBar().currentMessage() == f"Strain re-tracked: GLS A4C {st.strain.gls_pct:.1f} %"

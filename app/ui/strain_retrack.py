@@ -11,6 +11,8 @@ autosave take it from there. Each result is kept with the contours and ED/ES it 
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.ui.workers import GeneratorWorker
@@ -32,7 +34,8 @@ class StrainRetracker(QObject):
         self.study = controller.study
         self.workers: dict[int, GeneratorWorker] = {}  # the run of each recording, until it reports
         self._threads: set[GeneratorWorker] = set()  # every thread not finished yet (joined on close)
-        self._generation: dict[int, int] = {}
+        self._generation: dict[int, int] = {}  # each recording's latest run (ids never reused, across closes)
+        self._ids = itertools.count(1)
         self._due: set[int] = set()
         self._done: set[int] = set()  # recordings whose strain was re-tracked on their edits
         # per recording: (the analysis they belong to, RetrackInput.signature -> strain); the analysis is
@@ -82,14 +85,14 @@ class StrainRetracker(QObject):
 
     def _cancel_run(self, index: int) -> None:
         """A result of the run in flight (if any) is for a state that changed: drop it, and stop the run."""
-        self._generation[index] = self._generation.get(index, 0) + 1
+        self._generation[index] = next(self._ids)
         worker = self.workers.get(index)
         if worker is not None:
             worker.cancel()
 
     def _analysis_changed(self, index: int) -> None:
         """A new (or undone) analysis brings its own strain, tracked without the edits it kept: re-track."""
-        self._generation[index] = self._generation.get(index, 0) + 1
+        self._generation[index] = next(self._ids)
         self._due.discard(index)
         self._done.discard(index)
         self._seen.pop(index, None)  # other labels: nothing tracked before applies
@@ -123,9 +126,9 @@ class StrainRetracker(QObject):
         worker = GeneratorWorker(lambda cancel: retrack_strain(job, cancel),
                                  label=f"strain of {self.study[index].name}", parent=self)
         kept = (st.analysis, job.signature())  # the labels and contours it is tracked on
-        worker.succeeded.connect(lambda result: self._succeeded(index, generation, result, edited, kept))
-        worker.failed.connect(lambda text: self._ended(index, False, f"Strain not re-tracked: {text}"))
-        worker.cancelled.connect(lambda: self._ended(index, False, ""))
+        worker.succeeded.connect(lambda result: self._succeeded(index, generation, result, edited, kept, worker))
+        worker.failed.connect(lambda text: self._ended(index, False, f"Strain not re-tracked: {text}", worker))
+        worker.cancelled.connect(lambda: self._ended(index, False, "", worker))
         worker.finished.connect(lambda: self._threads.discard(worker))
         worker.finished.connect(worker.deleteLater)
         self._threads.add(worker)
@@ -134,8 +137,8 @@ class StrainRetracker(QObject):
         self.controller.message.emit(f"Re-tracking the strain of {self.study[index].name} {how}…")
         worker.start()
 
-    def _succeeded(self, index: int, generation: int, result, edited: bool, kept=None) -> None:
-        self.workers.pop(index, None)  # its thread is ending: not busy any more
+    def _succeeded(self, index: int, generation: int, result, edited: bool, kept=None, worker=None) -> None:
+        self._release(index, worker)  # its thread is ending: not busy any more
         if kept is not None and index < len(self.study) and kept[0] is self.study[index].analysis:  # same analysis
             seen = self._kept(index)
             seen[kept[1]] = result
@@ -147,15 +150,35 @@ class StrainRetracker(QObject):
         (self._done.add if edited else self._done.discard)(index)
         self.study.set_strain(index, result)
         view = self.study[index].recording.view.upper()
-        gls = getattr(result, "gls_pct", None)
+        gls = getattr(self.study[index].strain, "gls_pct", None)  # as judged: None when it is not to be reported
         self._ended(index, True, f"Strain re-tracked: GLS {view} "
-                    + ("—" if gls is None else f"{gls:.1f} %"))
+                    + ("not reported (see the notes)" if gls is None else f"{gls:.1f} %"), worker)
 
-    def _ended(self, index: int, ok: bool, text: str) -> None:
-        self.workers.pop(index, None)
+    def _release(self, index: int, worker) -> None:
+        """The run of `index` is over (a run of a closed recording's index is not the one there now)."""
+        if worker is None or self.workers.get(index) is worker:
+            self.workers.pop(index, None)
+
+    def _ended(self, index: int, ok: bool, text: str, worker=None) -> None:
+        self._release(index, worker)
         if text:
             self.controller.message.emit(text)
         self.retracked.emit(index, ok)
+
+    def forget(self, index: int) -> None:
+        """Recording `index` was closed and the later ones moved down one index: its runs stop, nothing due for it
+        starts on the recording that takes its place, and the others' runs start again at their new indices."""
+        self.timer.stop()
+        again = {i - (i > index) for i in {*self._due, *self.workers} if i != index}
+        for i in list(self.workers):
+            self._cancel_run(i)  # reports to no one: its generation is gone
+        self.workers = {}
+        self._generation = {}
+        self._due = set()
+        self._done = {i - (i > index) for i in self._done if i != index}
+        self._seen = {i - (i > index): v for i, v in self._seen.items() if i != index}
+        for i in sorted(again):
+            self.schedule(i)
 
     def busy(self, index: int) -> bool:
         return index in self._due or index in self.workers

@@ -144,6 +144,15 @@ class StudyActions:
         if self.window.controller.workers or self.queue:
             self.window.statusBar().showMessage("Cancel or wait for the running analysis before closing", 6000)
             return False
+        return self.corrections_settled()
+
+    def corrections_settled(self) -> bool:
+        """False, with a word in the status bar, while a correction is still being carried to its neighbouring
+        frames (they are not in the study yet: closing now would save the corrected frame alone)."""
+        if self.window.edits.propagation.busy():
+            self.window.statusBar().showMessage("Wait a moment: the correction is being carried to the neighbouring "
+                                                "frames", 6000)
+            return False
         return True
 
     def close_recording(self, index: int | None = None) -> bool:
@@ -170,6 +179,7 @@ class StudyActions:
         w.controller.undo_stack.clear()  # commands hold recording indices, which move now
         w.study.remove_recording(index)
         w.controller.scheduler.forget(index)
+        w.edits.retrack.forget(index)  # its runs stop; the later recordings' move down with them
         w.recordings.list.blockSignals(True)
         w.recordings.list.takeItem(index)
         w.recordings.list.blockSignals(False)
