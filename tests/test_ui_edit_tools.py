@@ -279,6 +279,7 @@ def test_closing_a_recording_whose_strain_is_being_retracked_touches_no_other(ma
     strain re-tracked as if edited. Closing stops that recording's runs; the other's go on at its new index."""
     window = make_window()
     _analyze_all(window, qtbot, phantom_views)
+    qtbot.waitUntil(lambda: not window.controller.workers, timeout=30000)  # the analyses' threads have ended
     retrack = window.edits.retrack
     a2c = window.study[1]
     strain_a2c = a2c.strain
