@@ -81,13 +81,15 @@ class Timeline(QObject):
         self.markers = []
         for which, frames, colour in (("ed", ed_frames, ED_COLOUR), ("es", es_frames, ES_COLOUR)):
             for frame in frames:
-                # the label sits beside a marker on the first/last frame, not centred half outside the plot
+                # the label sits beside a marker on the first/last frame, not centred half outside the plot; it
+                # hangs below its point whichever half of the plot the marker is in (pyqtgraph's second anchor,
+                # for the right half, put it above the top edge: no label on the later marks)
                 side = 1.0 if frame >= self.n_frames - 1 else 0.0 if frame <= 0 else 0.5
                 line = pg.InfiniteLine(
                     pos=frame, angle=90, movable=True, pen=pg.mkPen(colour, width=2),
                     hoverPen=pg.mkPen(colour, width=4), label=which.upper(),
                     labelOpts={"position": 0.92, "color": colour, "movable": False,
-                               "anchors": [(side, 0), (side, 1)]},
+                               "anchors": [(side, 0), (side, 0)]},
                 )
                 line.setBounds((0, max(self.n_frames - 1, 0)))
                 line.setZValue(20)
