@@ -66,6 +66,14 @@ def test_height_and_weight_are_typed_in_one_place_and_indexed_rows_follow(rv_win
     assert window.tools.body_size.text() == "180 cm, 80.0 kg, male"
     assert window.measurements.cell_text("bsa_m2") == "2.00 m²"
     assert window.measurements.cell_text("rv_edv_index_ml_m2") == f"{st.measurements.rv_edv_ml / 2.0:.0f} ml/m²"
+    # every indexed value the PDF prints is on screen too (the SV indices were in the report only)
+    from app.report.build import measurement_rows
+    from app.workflow.indexed import indexed_values
+
+    printed = {r.key for r in measurement_rows(st.measurements, "mri", None, "M",
+                                               indexed_values(st.measurements, st.recording.patient))
+               if "_index_" in r.key}
+    assert {"sv_index_ml_m2", "rv_sv_index_ml_m2"} <= printed <= {r[0] for r in window.measurements.rows}
     window.controller.undo_stack.undo()
     qtbot.wait(20)
     assert st.recording.patient.height_cm is None and "unknown" in window.tools.body_size.text()

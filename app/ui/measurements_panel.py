@@ -49,9 +49,11 @@ INDEXED_ROWS = (  # shown when the body surface area is known (app.workflow.inde
     ("bsa_m2", "BSA", "m²", 2),
     ("edv_index_ml_m2", "EDV index", "ml/m²", 0),
     ("esv_index_ml_m2", "ESV index", "ml/m²", 0),
+    ("sv_index_ml_m2", "SV index", "ml/m²", 0),
     ("lv_mass_index_g_m2", "LV mass index", "g/m²", 0),
     ("rv_edv_index_ml_m2", "RV EDV index", "ml/m²", 0),
     ("rv_esv_index_ml_m2", "RV ESV index", "ml/m²", 0),
+    ("rv_sv_index_ml_m2", "RV SV index", "ml/m²", 0),
 )
 
 
