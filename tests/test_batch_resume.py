@@ -246,3 +246,27 @@ def test_the_summary_carries_each_recording_s_notes(tmp_path):
     assert rows["p1_a4c.dcm"]["notes"] == ("the video ends early: 14 of the 20 frames its header announces could be "
                                            "read | uncalibrated")
     assert rows["broken.dcm"]["notes"] == ""
+
+
+def test_a_run_with_other_settings_analyses_again_instead_of_calling_old_results_done(tmp_path):
+    """`--out` again with --exports pdf or another view said 'already done, skipped' and kept the results made
+    without them (no PDF written, the old view). A result is resumed only when made with the same settings."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a4c.dcm").write_text("good a4c")
+    out, stream, analyzer = tmp_path / "out", io.StringIO(), FakeAnalyzer()
+    assert cli_hooks.run_batch_command(_args([str(folder), "--out", str(out), "--exports", "none"]),
+                                       analyze=analyzer, stream=stream) == 0
+    assert analyzer.calls == ["a4c.dcm"]
+    same = _args([str(folder), "--out", str(out), "--exports", "none"])
+    assert cli_hooks.run_batch_command(same, analyze=analyzer, stream=stream) == 0
+    assert analyzer.calls == ["a4c.dcm"]  # the same settings: resumed
+    assert cli_hooks.run_batch_command(_args([str(folder), "--out", str(out), "--exports", "pdf"]),
+                                       analyze=analyzer, stream=stream) == 0
+    item = BatchItem(folder / "a4c.dcm")
+    assert analyzer.calls == ["a4c.dcm", "a4c.dcm"] and (out / f"{item.result_name}.pdf").is_file()
+    result = json.loads((out / f"{item.result_name}.result.json").read_text())
+    assert result["settings"]["exports"]["kinds"] == ["pdf"] and result["settings"]["analysis"]["view"] is None
+    assert is_finished(item, out, {"analysis": result["settings"]["analysis"], "exports": {"kinds": ("pdf",)}}) \
+        is False  # an export option differs
+    assert is_finished(item, out, result["settings"]) and is_finished(item, out)

@@ -13,6 +13,7 @@ Bad options raise `OptionError` (app/report may not import app.cli): analyze.py 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -131,12 +132,13 @@ def validate(args: argparse.Namespace) -> None:
 
 def analysis_options(args: argparse.Namespace):
     """The analysis options of `analyze` (view, body size, network, strain), the same for one file and --out."""
+    from app.ml import DEFAULT_ECHO_MODEL
     from app.workflow.analyze import AnalysisOptions
 
     view = getattr(args, "view", None)
     view = view[0] if isinstance(view, (list, tuple)) and view else view
     return AnalysisOptions(view=view or None, height_cm=getattr(args, "height_cm", None),
-                           weight_kg=getattr(args, "weight_kg", None), model=args.model,
+                           weight_kg=getattr(args, "weight_kg", None), model=getattr(args, "model", DEFAULT_ECHO_MODEL),
                            hysteresis=getattr(args, "hysteresis", 0.0), strain=not getattr(args, "no_strain", False))
 
 
@@ -159,13 +161,16 @@ def run_batch_command(args: argparse.Namespace, paths=None, analyze=None, stream
     items = collect_inputs(paths, exclude=out_dir)
     if not items:
         raise OptionError("no recordings found in the given files and folders")
-    analyze = analyze or default_analyze(analysis_options(args))
-    export = batch_export(ExportOptions(_exports(args.exports), args.anonymise, args.comment,
-                                        getattr(args, "reviewer", ""), args.page_size))
+    options = analysis_options(args)
+    analyze = analyze or default_analyze(options)
+    exports = ExportOptions(_exports(args.exports), args.anonymise, args.comment, getattr(args, "reviewer", ""),
+                            args.page_size)
+    export = batch_export(exports)
+    settings = {"analysis": dataclasses.asdict(options), "exports": dataclasses.asdict(exports)}  # resumed alike
     stream = stream if stream is not None else sys.stderr
     try:
         summary = run_batch(items, out_dir, analyze, export, stream=stream, workers=getattr(args, "workers", None),
-                            scheduler=getattr(args, "scheduler", None))
+                            scheduler=getattr(args, "scheduler", None), settings=settings)
     except ConnectionError as exc:  # --scheduler: no cluster there
         raise OptionError(str(exc)) from None
     except OSError as exc:  # the output folder itself cannot be written

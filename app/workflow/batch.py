@@ -11,8 +11,10 @@ by default with app.workflow.analyze.analyze_file (`default_analyze(options)`), 
 - per item `<name>.result.json` (status, source size/mtime, measurements, the analysis JSON) and, when
   asked, `<name>.pdf` and other exports; `manifest.json` indexes them; `summary.csv` has one row per
   item (rebuilt from the result files, so resumed items appear too);
-- resume: an item whose result file says "ok" or "left out" for the same source size and mtime is skipped;
-  failed items are retried (the failure may have been fixed, e.g. a model installed).
+- resume: an item whose result file says "ok" or "left out" for the same source size and mtime, made with the
+  same settings (`settings`: the analysis options and exports asked for), is skipped; a run asked for another
+  view, network or exports analyses it again; failed items are retried (the failure may have been fixed, e.g. a
+  model installed).
 Ctrl+C stops after writing the summary of what is done; the next run continues from there.
 """
 
@@ -88,8 +90,9 @@ def default_analyze(options: AnalysisOptions = AnalysisOptions()) -> AnalyzeFn:
     return analyze
 
 
-def is_finished(item: BatchItem, out_dir: Path) -> bool:
-    """A result file with status ok (or left out) and the same source size and mtime exists."""
+def is_finished(item: BatchItem, out_dir: Path, settings: dict[str, Any] | None = None) -> bool:
+    """A result file with status ok (or left out), the same source size and mtime and (when given) the same
+    settings exists."""
     path = out_dir / f"{item.result_name}.result.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -97,27 +100,35 @@ def is_finished(item: BatchItem, out_dir: Path) -> bool:
         return False
     if data.get("format") != RESULT_FORMAT or data.get("status") not in ("ok", LEFT_OUT):
         return False
+    if settings is not None and data.get("settings") != _as_json(settings):
+        return False
     stamp = source_stamp(item)
     old = data.get("source", {})
     return bool(old.get("size") == stamp["size"] and old.get("mtime_ns") == stamp["mtime_ns"])
 
 
+def _as_json(settings: dict[str, Any]) -> Any:
+    """The settings as a result file holds them (lists for tuples), so the two compare equal."""
+    return json.loads(json.dumps(settings, default=str))
+
+
 def run_batch(items: list[BatchItem], out_dir: str | Path, analyze: AnalyzeFn, export: ExportFn,
               stream: TextIO | None = None, cancel: Cancel = None, workers: int | None = None,
-              scheduler: str | None = None) -> BatchSummary:
+              scheduler: str | None = None, settings: dict[str, Any] | None = None) -> BatchSummary:
     """Analyze the items in order (see the module docstring). cancel: threading.Event or callable;
     when it fires the run stops before the next item with summary.interrupted set (resumable).
     workers / scheduler: one Dask task per item instead, on a local cluster of `workers` processes or the
-    cluster at `scheduler` (app/workflow/cohort.py), with the same progress, cancel and summary."""
+    cluster at `scheduler` (app/workflow/cohort.py), with the same progress, cancel and summary. settings: what
+    the run was asked (JSON-able), kept in each result file: a result made with other settings is not resumed."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     bar = TerminalProgress(stream if stream is not None else sys.stderr, total=len(items))
     summary = BatchSummary(out_dir)
     try:
         if workers or scheduler:
-            _run_on_cluster(items, summary, analyze, export, bar, cancel, workers, scheduler)
+            _run_on_cluster(items, summary, analyze, export, bar, cancel, workers, scheduler, settings)
         else:
-            _run_here(items, summary, analyze, export, bar, cancel)
+            _run_here(items, summary, analyze, export, bar, cancel, settings)
     except KeyboardInterrupt:
         summary.interrupted = True
         bar.note("interrupted: run the same command again to resume")
@@ -130,14 +141,14 @@ def run_batch(items: list[BatchItem], out_dir: str | Path, analyze: AnalyzeFn, e
 
 
 def _run_here(items: list[BatchItem], summary: BatchSummary, analyze: AnalyzeFn, export: ExportFn,
-              bar: TerminalProgress, cancel: Cancel) -> None:
+              bar: TerminalProgress, cancel: Cancel, settings: dict[str, Any] | None = None) -> None:
     out_dir, manifest, total = summary.out_dir, _read_manifest(summary.out_dir), len(items)
     for i, item in enumerate(items):
         if is_cancelled(cancel):
             summary.interrupted = True
             bar.note(f"{i + 1}/{total} {item.label}: cancelled: run again to resume")
             return
-        if is_finished(item, out_dir):
+        if is_finished(item, out_dir, settings):
             summary.skipped.append(item.key)
             bar.note(f"{i + 1}/{total} {item.label}: already done, skipped")
             continue
@@ -145,7 +156,7 @@ def _run_here(items: list[BatchItem], summary: BatchSummary, analyze: AnalyzeFn,
         def on_progress(p: Progress, i: int = i, item: BatchItem = item) -> None:
             bar.show(i + p.fraction, f"{i + 1}/{total} {item.label}: {p.message}")
 
-        status = _run_one(item, on_progress, out_dir=out_dir, analyze=analyze, export=export)
+        status = _run_one(item, on_progress, out_dir=out_dir, analyze=analyze, export=export, settings=settings)
         _list_of(summary, status["status"]).append(item.key)
         bar.note(f"{i + 1}/{total} {item.label}: " + _status_text(status["status"], status["error"]))
         bar.show(i + 1)
@@ -154,7 +165,8 @@ def _run_here(items: list[BatchItem], summary: BatchSummary, analyze: AnalyzeFn,
 
 
 def _run_on_cluster(items: list[BatchItem], summary: BatchSummary, analyze: AnalyzeFn, export: ExportFn,
-                    bar: TerminalProgress, cancel: Cancel, workers: int | None, scheduler: str | None) -> None:
+                    bar: TerminalProgress, cancel: Cancel, workers: int | None, scheduler: str | None,
+                    settings: dict[str, Any] | None = None) -> None:
     from functools import partial
 
     from app.workflow.cohort import run_cohort
@@ -180,8 +192,9 @@ def _run_on_cluster(items: list[BatchItem], summary: BatchSummary, analyze: Anal
         running[key] = p.fraction
         bar.show(finished[0] + sum(running.values()), f"{labels[key]}: {p.message}")
 
-    done = run_cohort(items, partial(_run_one, out_dir=out_dir, analyze=analyze, export=export),
-                      key=lambda item: item.key, is_done=partial(is_finished, out_dir=out_dir), workers=workers,
+    done = run_cohort(items, partial(_run_one, out_dir=out_dir, analyze=analyze, export=export, settings=settings),
+                      key=lambda item: item.key, is_done=partial(is_finished, out_dir=out_dir, settings=settings),
+                      workers=workers,
                       scheduler=scheduler, on_outcome=record, on_progress=progress, cancel=cancel,
                       worker_setup=one_core_worker)
     if done.interrupted:
@@ -212,11 +225,13 @@ def one_core_worker() -> None:
 
 
 def _run_one(item: BatchItem, on_progress: Callable[[Progress], None], *, out_dir: Path, analyze: AnalyzeFn,
-             export: ExportFn) -> dict[str, Any]:
+             export: ExportFn, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     started = time.monotonic()
     stamp = source_stamp(item)
     record: dict[str, Any] = {"format": RESULT_FORMAT, "version": 1, "source": {"path": str(item.path), **stamp},
               "series_key": item.series_key, "result": f"{item.result_name}.result.json"}
+    if settings is not None:
+        record["settings"] = _as_json(settings)
     try:
         analysis = analyze(item, on_progress)
         out = export(analysis, out_dir / item.result_name)
