@@ -270,3 +270,32 @@ def test_a_run_with_other_settings_analyses_again_instead_of_calling_old_results
     assert is_finished(item, out, {"analysis": result["settings"]["analysis"], "exports": {"kinds": ("pdf",)}}) \
         is False  # an export option differs
     assert is_finished(item, out, result["settings"]) and is_finished(item, out)
+
+
+def test_an_earlier_runs_results_inside_the_input_folder_are_not_measured(tmp_path):
+    """`analyze in --out in/res1 --exports cine`, then `analyze in --out in/res2`: the first run's annotated cine
+    was measured as a new recording (and its masks failed). A folder an earlier run wrote is left alone."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a4c.dcm").write_text("good a4c")
+    first = folder / "res1"
+    assert cli_hooks.run_batch_command(_args([str(folder), "--out", str(first), "--exports", "none"]),
+                                       analyze=FakeAnalyzer(), stream=io.StringIO()) == 0
+    (first / "a4c.cine.mp4").write_bytes(b"our own annotated cine")
+    assert [i.path.name for i in collect_inputs([folder], exclude=folder / "res2")] == ["a4c.dcm"]
+
+
+def test_an_unreadable_subfolder_is_one_failed_item_not_the_end_of_the_batch(tmp_path, monkeypatch):
+    folder = tmp_path / "in"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "a4c.dcm").write_text("good a4c")
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self.name == "locked":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    items = collect_inputs([folder])
+    assert sorted(i.path.name for i in items) == ["a4c.dcm", "locked"]

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, TextIO
 from app.paths import atomic_target
 from app.tasks import Cancel, Progress, is_cancelled, run_task
 from app.workflow.analyze import AnalysisOptions, analyze_file
-from app.workflow.batch_inputs import BatchItem, source_stamp
+from app.workflow.batch_inputs import MANIFEST_FORMAT, BatchItem, source_stamp
 from app.workflow.results import NotAnalyzableError, RecordingAnalysis
 from app.workflow.terminal_progress import TerminalProgress
 
@@ -293,7 +293,7 @@ def _read_manifest(out_dir: Path) -> dict[str, Any]:
             return data
     except (OSError, ValueError):
         pass
-    return {"format": "cardiotrace-batch-manifest", "version": 1, "items": {}}
+    return {"format": MANIFEST_FORMAT, "version": 1, "items": {}}
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

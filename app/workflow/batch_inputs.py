@@ -83,15 +83,32 @@ def _kind(path: Path) -> str | None:
         return None
 
 
+MANIFEST_FORMAT = "cardiotrace-batch-manifest"
+
+
+def is_batch_output(folder: Path) -> bool:
+    """A folder an earlier `analyze --out` wrote (its manifest.json says so): its cines and masks are our own
+    outputs, not recordings to measure."""
+    manifest = folder / "manifest.json"
+    try:
+        return manifest.is_file() and f'"{MANIFEST_FORMAT}"' in manifest.read_text(encoding="utf-8")[:200]
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _expand_folder(folder: Path, exclude: Path | None) -> list[BatchItem]:
     folder = folder.resolve()
     exclude = exclude.resolve() if exclude is not None else None
     items: list[BatchItem] = []
     dicoms: list[Path] = []
-    for entry in sorted(folder.iterdir()):
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:  # an unreadable folder: one failed item with the reader's reason, the rest goes on
+        return [BatchItem(folder)]
+    for entry in entries:
         if exclude is not None and entry.resolve() == exclude:
             continue
-        if entry.name.startswith("."):
+        if entry.name.startswith(".") or is_batch_output(entry):  # an earlier run's results: not recordings
             continue
         if entry.is_dir():
             items += _expand_folder(entry, exclude)
