@@ -121,3 +121,18 @@ def test_the_command_refuses_one_patient_and_reports_its_outcome(studies, tmp_pa
     assert data["site"]["frames"] == data["shipped"]["frames"] > 0
     assert (data["folder"] is not None) == data["accepted"] == (site_model() is not None)
     assert data["reason"].split(":")[0] in capsys.readouterr().out
+
+
+def test_a_site_folder_that_cannot_be_written_is_refused_before_training(studies, tmp_path, monkeypatch, capsys):
+    """CARDIOTRACE_SITE_DIR under a file (or a read-only folder) trained for 22 s, then failed with an internal
+    error and lost the model. It is refused first, with one line."""
+    import app.ml.site_adapt as site_adapt
+    from app.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CARDIOTRACE_SITE_DIR", str(blocker / "site"))
+    monkeypatch.setattr(site_adapt, "adapt_site_model", lambda *a, **k: pytest.fail("trained before the check"))
+    assert main(["adapt", "echo-seg", "--studies", str(studies), "--steps", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot write the site model" in err[0] and "is a file, not a folder" in err[0]

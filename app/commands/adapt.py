@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.commands.usage import UsageError
     from app.ml.site_adapt import AdaptError, adapt_site_model
+    from app.ml.site_model import site_root
     from app.ml.weights import read_card
+    from app.report.cli_hooks import unwritable_reason
     from app.workflow.autosave import user_data_dir
     from app.workflow.site_corrections import collect_corrections
     from app.workflow.terminal_progress import run_with_bar
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
     folder = args.studies or user_data_dir()
     if not folder.is_dir():
         raise UsageError(f"adapt: no folder of saved studies at {folder}")
+    if reason := unwritable_reason(site_root()):  # said now, not after the training, whose model it would lose
+        raise UsageError(f"adapt: cannot write the site model to {site_root()}: {reason} (set CARDIOTRACE_SITE_DIR)")
     size = int(read_card("echo_seg_base").preprocessing.input_size_px or 128)
     corrections = run_with_bar(collect_corrections(folder, size), sys.stderr, "corrections")
     _print_corrections(corrections)
