@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "open":
+            if why := _no_screen():
+                raise UsageError(why)
             from app.ui.main import run_gui
 
             return run_gui(args.paths)
@@ -81,6 +83,17 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"internal error (a bug, please report it): {type(exc).__name__}: {message}", file=sys.stderr)
         return 1
+
+
+def _no_screen() -> str:
+    """Why the viewer cannot open a window here ("" when it can): on Linux without a display and no Qt platform
+    chosen, Qt aborts the process (exit 134) with lines about reinstalling the application."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return ""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return ""
+    return ("no display found: the viewer needs a screen (headless: xvfb-run -a python -m app FILE, or "
+            "python -m app analyze FILE --json - for no window)")
 
 
 def _stdout_to_devnull() -> None:

@@ -254,3 +254,24 @@ def test_a_gls_not_reported_says_why_in_the_text_and_the_json(files, capsys, tmp
     assert f"note: {why}" in text and "GLS -" in text
     result = json.loads(out_json.read_text())
     assert result["gls_pct"] is None and result["strain_withheld"] == why
+
+
+def test_the_viewer_without_a_screen_says_so_in_one_line(monkeypatch, capsys):
+    """`python -m app FILE` with no display aborted (exit 134) with Qt's lines about reinstalling the application."""
+    import sys
+
+    from app.cli import main
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is Linux's (X11 / Wayland)")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    import app.ui.main as ui_main
+
+    monkeypatch.setattr(ui_main, "run_gui", lambda paths: pytest.fail("the window was started"))
+    assert main(["open", "x.dcm"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: no display found") and "xvfb-run" in err[0]
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a platform chosen (tests, a virtual screen): no refusal
+    monkeypatch.setattr(ui_main, "run_gui", lambda paths: 0)
+    assert main(["open", "x.dcm"]) == 0
