@@ -299,3 +299,17 @@ def test_an_unreadable_subfolder_is_one_failed_item_not_the_end_of_the_batch(tmp
     monkeypatch.setattr(Path, "iterdir", iterdir)
     items = collect_inputs([folder])
     assert sorted(i.path.name for i in items) == ["a4c.dcm", "locked"]
+
+
+def test_a_run_on_some_of_the_files_keeps_the_others_rows_in_the_summary(tmp_path):
+    """A 4-recording --out folder re-run with two of its files left summary.csv with 2 rows (the others' results
+    still there). The folder's summary keeps every result, the earlier ones marked resumed."""
+    files = make_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    run_batch([BatchItem(p) for p in files], out, FakeAnalyzer(), batch_export(ExportOptions(kinds=())),
+              stream=io.StringIO())
+    run_batch([BatchItem(files[0])], out, FakeAnalyzer(), batch_export(ExportOptions(kinds=())), stream=io.StringIO())
+    rows = summary_rows(out)
+    assert set(rows) == {p.name for p in files}
+    assert rows["p1_a4c.dcm"]["resumed"] == "yes" and rows["p2_a2c.dcm"]["status"] == "ok"
+    assert rows["broken.dcm"]["status"] == "failed" and rows["p3_a4c.dcm"]["ef_pct"] != ""

@@ -262,24 +262,33 @@ def _error_text(exc: Exception) -> str:
 
 
 def write_summary(items: list[BatchItem], out_dir: Path, resumed: set[str]) -> Path:
-    """summary.csv: one row per item from its result file ("not run" when it has none yet)."""
+    """summary.csv: one row per item from its result file ("not run" when it has none yet), then one per result of
+    an earlier run into the same folder that this run was not given (the folder's summary stays whole)."""
     path = out_dir / "summary.csv"
+    keys = {item.key for item in items}
+    earlier = [entry for key, entry in _read_manifest(out_dir)["items"].items()
+               if key not in keys and isinstance(entry, dict) and entry.get("result")]
     with atomic_target(path) as tmp:
         with open(tmp, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
             writer.writeheader()
             for item in items:
-                writer.writerow(_summary_row(item, out_dir, item.key in resumed))
+                writer.writerow(_summary_row(str(item.path), item.series_key, out_dir / f"{item.result_name}"
+                                             ".result.json", item.key in resumed))
+            for entry in earlier:
+                source = entry.get("source") or {}
+                writer.writerow(_summary_row(str(source.get("path", "")), None, out_dir / entry["result"], True))
     return path
 
 
-def _summary_row(item: BatchItem, out_dir: Path, resumed: bool) -> dict[str, Any]:
-    row: dict[str, Any] = {"source": str(item.path), "series_key": item.series_key or "", "status": "not run",
-           "resumed": "yes" if resumed else "no"}
+def _summary_row(source: str, series_key: str | None, result: Path, resumed: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {"source": source, "series_key": series_key or "", "status": "not run",
+                           "resumed": "yes" if resumed else "no"}
     try:
-        data = json.loads((out_dir / f"{item.result_name}.result.json").read_text(encoding="utf-8"))
+        data = json.loads(result.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return row
+    row["series_key"] = series_key or data.get("series_key") or ""
     row.update(status=data.get("status", ""), error=data.get("error", ""), seconds=data.get("seconds", ""),
                outputs=" ".join(sorted((data.get("outputs") or {}).values())))
     row.update(data.get("summary") or {})
