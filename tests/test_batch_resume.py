@@ -313,3 +313,17 @@ def test_a_run_on_some_of_the_files_keeps_the_others_rows_in_the_summary(tmp_pat
     assert set(rows) == {p.name for p in files}
     assert rows["p1_a4c.dcm"]["resumed"] == "yes" and rows["p2_a2c.dcm"]["status"] == "ok"
     assert rows["broken.dcm"]["status"] == "failed" and rows["p3_a4c.dcm"]["ef_pct"] != ""
+
+
+@pytest.mark.parametrize("count, ok", [("1", True), (str(cli_hooks.MAX_LOCAL_WORKERS), True),
+                                       (str(cli_hooks.MAX_LOCAL_WORKERS + 1), False), ("999999", False),
+                                       ("0", False)])
+def test_workers_beyond_what_the_machine_can_run_are_refused(count, ok):
+    """--workers 999999 was accepted and hung starting processes."""
+    import argparse as ap
+
+    if ok:
+        assert cli_hooks.worker_count(count) == int(count)
+    else:
+        with pytest.raises(ap.ArgumentTypeError):
+            cli_hooks.worker_count(count)

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cine", metavar="OUT.mp4", help="annotated cine with contours (.mp4, .avi or .gif)")
     group.add_argument("--out", metavar="DIR", help="batch mode: analyze every recording in the given files "
                        "and folders one by one, write per-file results + summary.csv to DIR, resume if re-run")
-    group.add_argument("--workers", type=positive_int, default=None, metavar="N",
+    group.add_argument("--workers", type=worker_count, default=None, metavar="N",
                        help="batch mode: analyze on a local Dask cluster of N processes (one recording per task)")
     group.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="batch mode: join the Dask cluster at ADDRESS (e.g. tcp://host:8786) instead")
@@ -78,6 +78,19 @@ def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {text!r}")
     return int(text)
+
+
+# local worker processes: each loads the networks (several hundred MB); far past the cores they only wait
+MAX_LOCAL_WORKERS = 4 * (os.cpu_count() or 1)
+
+
+def worker_count(text: str) -> int:
+    """argparse type of --workers: 1 to MAX_LOCAL_WORKERS local processes (999999 hung starting them)."""
+    count = positive_int(text)
+    if count > MAX_LOCAL_WORKERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_LOCAL_WORKERS} local workers on this machine "
+                                         f"({os.cpu_count()} cores), got {count}")
+    return count
 
 
 def is_batch(args: argparse.Namespace) -> bool:
