@@ -323,6 +323,15 @@ def test_removing_or_adding_an_es_marks_edv_and_heart_rate_edited_and_undo_and_r
     assert st.cycles_edited and {"edv_ml", "heart_rate_bpm"} <= st.edited_values()
 
 
+def test_measured_cycles_of_any_marks():
+    """Also with no ED mark at all (an S pressed on the only ED's frame took it): the edit crashed the viewer."""
+    from app.workflow.recording_state import measured_cycles
+
+    assert measured_cycles((), (12,)) == frozenset() and measured_cycles((), ()) == frozenset()
+    assert measured_cycles((0, 20), (10, 30)) == {0, 20} and measured_cycles((0, 20), (25,)) == {20}
+    assert measured_cycles((20, 0), (5,)) == {0}
+
+
 def test_flags_judge_the_value_as_shown():
     esv = reference_range("esv_ml", "")  # 14-61 ml
     assert esv.flag(61.4) == "high" and esv.flag(61.4, 0) == "" and esv.flag(61.6, 0) == "high"

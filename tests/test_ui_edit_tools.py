@@ -312,3 +312,17 @@ def test_the_status_bar_gives_the_gls_as_reported_not_a_withheld_one(make_window
     retrack._succeeded(0, retrack._generation.get(0, 0), replace(failed, segment_ok=(True,) * len(failed.segment_ok)),
                        True)
     assert window.statusBar().currentMessage() == f"Strain re-tracked: GLS A4C {st.strain.gls_pct:.1f} %"
+
+
+def test_closing_the_window_while_a_correction_is_carried_keeps_its_frames(analyzed, qtbot):
+    """The window's close used to cancel the propagation still running: the corrected frame alone was saved."""
+    window, _ = analyzed
+    st = window.study[0]
+    window.tools.propagate.setValue(5)
+    window.cine.set_frame(6)
+    old = st.contour((0, 6), "endo")
+    window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+    assert window.edits.propagation.busy()
+    window.close()
+    assert not window.edits.propagation.busy() and (0, 6) in st.edited_keys
+    assert {(0, f) for f in (4, 5, 7, 8)} <= st.propagated_keys

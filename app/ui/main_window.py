@@ -357,9 +357,7 @@ class MainWindow(QMainWindow):
 
     # -- closing ----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if not self.study_actions.corrections_settled():  # closing now would drop the frames it has not reached
-            event.ignore()
-            return
+        self.edits.propagation.settle()  # a correction still carried: its frames reach the study (and the autosave)
         self.cine.set_playing(False)
         self.opener.cancel()
         self.controller.wait_for_workers()

@@ -13,7 +13,9 @@ remeasurements: back to back they stalled the GUI for 100-200 ms in a burst of e
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+import time
+
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
 
 from app.ui.workers import GeneratorWorker
 from app.workflow.edits import ContourEdit, neighbour_contours, propagation_changes
@@ -104,6 +106,16 @@ class PropagationRunner(QObject):
         self.finished.emit(command, frames)
         if self._queue:  # the next correction after a return to the event loop: this result is painted first
             QTimer.singleShot(0, self, self._next)
+
+    def settle(self, timeout_ms: int = 10000) -> bool:
+        """Let the running propagation and those queued finish and be applied (window close: cancelling would save
+        the corrected frame alone); True when none is left. Processes events while it waits."""
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while self.busy() and time.monotonic() < deadline:
+            if self.worker is not None:
+                self.worker.wait(20)
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        return not self.busy()
 
     def wait(self, timeout_ms: int = 10000) -> bool:
         """Drop what waits, cancel and join the running propagation (window close)."""

@@ -117,6 +117,6 @@ class AnalysisSnapshot:
 def measured_cycles(ed_frames: tuple[int, ...], es_frames: tuple[int, ...]) -> frozenset[int]:
     """The ED frames whose cycle (to the next ED, or the clip's end) holds an ES mark: the cycles measured."""
     eds = sorted(ed_frames)
-    ends = [*eds[1:], None]
+    ends: list[int | None] = [*eds[1:], None] if eds else []
     return frozenset(a for a, b in zip(eds, ends, strict=True)
                      if any(a < f and (b is None or f < b) for f in es_frames))
