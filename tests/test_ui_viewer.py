@@ -159,7 +159,7 @@ def test_move_ed_marker_and_mark_es_key(analyzed, qtbot):
     window, _ = analyzed
     st = window.study[0]
     marker = window.curves.timeline.marker("ed", 0)
-    assert marker.label.anchors == [(0.0, 0), (0.0, 1)]  # on the first frame: label inside the plot
+    assert marker.label.anchors == [(0.0, 0), (0.0, 0)]  # on the first frame: label inside the plot, below its point
     marker.setValue(2.2)
     marker.sigPositionChangeFinished.emit(marker)
     assert st.ed_frames == (2,) and st.edes_edited
