@@ -32,12 +32,19 @@ if TYPE_CHECKING:  # heavy imports stay lazy
 
 
 class UndoableEdit(QUndoCommand):
+    """An edit already applied to the study (StudyController.push), so the stack's first redo is skipped:
+    an edit that fails never reaches the stack, where an undo would revert what was never done."""
+
     def __init__(self, study: StudyState, command: EditCommand) -> None:
         super().__init__(command.text)
         self.study = study
         self.command = command
+        self._applied = True
 
     def redo(self) -> None:
+        if self._applied:
+            self._applied = False
+            return
         self.command.apply(self.study)
 
     def undo(self) -> None:
@@ -117,11 +124,14 @@ class StudyController(QObject):
 
     # -- edits ------------------------------------------------------------------------------
     def push(self, command: EditCommand) -> None:
-        """Apply an edit through the undo stack; a rejected edit (ValueError) is reported."""
+        """Apply an edit, then put it on the undo stack; a rejected edit (ValueError) is reported and not
+        stacked. Any other failure is a bug: it reaches the error dialog, with nothing stacked."""
         try:
-            self.undo_stack.push(UndoableEdit(self.study, command))
+            command.apply(self.study)
         except ValueError as exc:
             self.error.emit("Edit not applied", str(exc))
+            return
+        self.undo_stack.push(UndoableEdit(self.study, command))
 
     # -- analysis ---------------------------------------------------------------------------
     def analyze(self, index: int, keep_edits: bool = True) -> GeneratorWorker | None:
@@ -172,11 +182,13 @@ class StudyController(QObject):
             self.analysis_measured.emit(index, measured)
 
     def _analysis_succeeded(self, index: int, result, keep_edits: bool = True) -> None:
+        command = AnalysisEdit(index, result, keep_edits)
         try:
-            self.undo_stack.push(UndoableEdit(self.study, AnalysisEdit(index, result, keep_edits)))
+            command.apply(self.study)
         except Exception as exc:  # noqa: BLE001
             self._analysis_failed(index, error_text(exc))
             return
+        self.undo_stack.push(UndoableEdit(self.study, command))
         note = result.analysis.strain_error
         self._analysis_ended(index, True, "Analysis finished" + (f" (no strain: {note})" if note else ""))
 
