@@ -13,11 +13,12 @@ After the grab the button is released (the edit is committed) and the change is 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 import numpy as np
+
+from app.commands.usage import OneLineParser
 
 
 def _pump(app, seconds: float) -> None:
@@ -28,7 +29,7 @@ def _pump(app, seconds: float) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.drag_screenshot")
+    parser = OneLineParser(prog="python -m lab.drag_screenshot")
     parser.add_argument("out")
     parser.add_argument("path")
     parser.add_argument("--truth", action="store_true", help="segment with the phantom truth sidecar")

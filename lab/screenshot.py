@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
+from app.commands.usage import OneLineParser
+
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.screenshot")
+    parser = OneLineParser(prog="python -m lab.screenshot")
     parser.add_argument("out")
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--truth", action="store_true", help="segment with the phantom truth sidecar")

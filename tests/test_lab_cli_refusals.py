@@ -46,3 +46,31 @@ def test_ed_es_training_without_its_clips_says_how_to_build_them(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == f"error: no training clips in {tmp_path / 'ed_es_data'}; build them with " \
                                   "`python -m lab.training.tempreg_cache`"
+
+
+def _every_target() -> list[list[str]]:
+    from app.commands.evaluate import TARGETS as EVALUATE
+    from app.commands.train import TARGETS as TRAIN
+
+    return [["train", t] for t in sorted(TRAIN)] + [["evaluate", t] for t in sorted(EVALUATE)]
+
+
+@pytest.mark.parametrize("command", _every_target(), ids=" ".join)
+def test_an_unknown_option_of_any_target_is_one_line(command, capsys):
+    """argparse had printed the target's whole usage text (up to 40 lines) before the error."""
+    assert main([*command, "--no-such-option"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith(f"error: cardiotrace {' '.join(command)}: "), err
+    assert "--no-such-option" in err[0] or "the following arguments are required" in err[0]
+
+
+def test_the_crop_model_evaluation_with_a_tag_nothing_was_trained_with_is_refused(tmp_path, capsys, monkeypatch):
+    """It listed every fold as 'not trained' and exited 0, as if the evaluation had run."""
+    from lab.evaluation.mri_crop_loo import SUNNYBROOK
+
+    if not SUNNYBROOK.is_dir():
+        pytest.skip(f"needs the Sunnybrook cines ({SUNNYBROOK})")
+    monkeypatch.setenv("CARDIOTRACE_CHECKPOINTS_DIR", str(tmp_path / "checkpoints"))
+    assert main(["evaluate", "mri-seg-crop-loo", "--tag", "never-trained"]) == 2
+    assert _error(capsys) == ("error: no finished fold with --tag never-trained to evaluate (train the folds listed "
+                              "above first)")

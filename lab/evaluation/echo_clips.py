@@ -21,7 +21,6 @@ the others (lab.training.echo_clip_ef); `CARDIOTRACE_MODELS_DIR` points the pipe
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import os
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from app.analysis.edes_curve import beat_period_frames, smooth_curve, without_spikes
+from app.commands.usage import OneLineParser
 from app.paths import write_json
 from app.report.cli_hooks import output_file
 from app.workflow.frame_quality import spike_frames
@@ -292,7 +292,7 @@ def format_summary(s: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="cardiotrace evaluate echo-clips", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace evaluate echo-clips", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="folder with the AVIs and FileList.csv")
     p.add_argument("--clips", type=Path, default=None, help="only the clips named in this file (one a line)")
     p.add_argument("--limit", type=int, default=None, help="first N clips only")

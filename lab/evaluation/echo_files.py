@@ -18,7 +18,6 @@ and listed) and recordings that gave no EF.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.paths import write_json
 from app.report.cli_hooks import output_file
 from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case, require_splits
@@ -129,7 +129,7 @@ def summarise(scores: list[FileScore]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="cardiotrace evaluate echo-files", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace evaluate echo-files", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder (train/ valid/)")
     p.add_argument("--split", default="valid")
     p.add_argument("--forms", default=",".join(DEFAULT_FORMS), help=f"comma-separated, of {', '.join(FORMS)}")

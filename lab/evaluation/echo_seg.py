@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.data.recording import Recording, uniform_frame_times
 from app.paths import write_json
 from app.report.cli_hooks import output_file
@@ -205,7 +206,7 @@ def score_clip(recording: Recording, approach: str) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace evaluate echo-seg", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace evaluate echo-seg", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder")
     p.add_argument("--clip", type=Path, default=CLIP, help="real unlabelled A4C clip")
     p.add_argument("--limit", type=int, default=None, help="first N valid patients only")

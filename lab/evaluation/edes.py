@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import find_peaks
 
+from app.commands.usage import OneLineParser
 from app.data.recording import Recording
 from app.ml import DEFAULT_ECHO_MODEL
 from app.paths import write_json
@@ -166,12 +167,11 @@ def format_table(results: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m app evaluate ed-es [--echo N] [--mri N] [--json PATH] [--write-metadata] [--verbose]`."""
-    import argparse
     import time
 
     from app.ml.edes import MODEL_NAME, load_tempreg
 
-    parser = argparse.ArgumentParser(prog="cardiotrace evaluate ed-es")
+    parser = OneLineParser(prog="cardiotrace evaluate ed-es")
     # 96 + 48 recordings: with 24 + 12 the ES aFD moved by 0.2 frames between disjoint draws of phantoms
     parser.add_argument("--echo", type=int, default=96, help="phantom echo recordings (seeds 300000+)")
     parser.add_argument("--mri", type=int, default=48, help="phantom cine-MR recordings (seeds 310000+)")

@@ -10,10 +10,11 @@ the one to set in app.analysis.edes_fusion.PLATEAU_TOL.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 
 import numpy as np
+
+from app.commands.usage import OneLineParser
 
 TUNING_SEEDS = {"echo": 305_000, "mri": 315_000}
 TOLERANCES = (0.01, 0.02, 0.03, 0.05, 0.08, 0.10, 0.12, 0.15, 0.20)
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.ml.edes import load_tempreg, predict_curve
     from lab.evaluation.edes import EVAL_CACHE, load_or_render
 
-    parser = argparse.ArgumentParser(prog="python -m lab.evaluation.edes_tuning", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m lab.evaluation.edes_tuning", description=__doc__.splitlines()[0])
     parser.add_argument("--echo", type=int, default=60)
     parser.add_argument("--mri", type=int, default=36)
     args = parser.parse_args(argv)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.paths import write_json
 from app.report.cli_hooks import output_file
 from lab.data import acdc
@@ -289,7 +290,7 @@ def write_summary(summary: dict, *paths: Path | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="cardiotrace evaluate mri-seg", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace evaluate mri-seg", description=__doc__.splitlines()[0])
     p.add_argument("--tag", default="", help='training run tag of the fold checkpoints, or "shipped": the fold '
                    "members of models/mri_seg (no checkpoints needed)")
     p.add_argument("--degrade", default="", metavar="PROFILE[,PROFILE...]",

@@ -17,7 +17,6 @@ rewritten by an evaluation).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from app.analysis.volumes import MYOCARDIAL_DENSITY_G_PER_ML
+from app.commands.usage import OneLineParser
 from app.paths import write_json
 from lab.data import sunnybrook
 from lab.evaluation.contour_metrics import average_perpendicular_distance_mm
@@ -171,7 +171,7 @@ def fold_finished(step: int, fold_args: dict) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cardiotrace evaluate mri-seg", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="cardiotrace evaluate mri-seg-crop-loo", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SUNNYBROOK)
     parser.add_argument("--raw", action="store_true",
                         help="score the network's argmax without the anatomical clean-up")
@@ -221,9 +221,13 @@ def main(argv: list[str] | None = None) -> int:
         if tuned and held:
             decisions[approach] = tune([pair for h in held.values() for pair in h.pairs()])
             print(f"{title}: thresholds on all held-out patients {_thresholds(decisions[approach])}")
+    if not results:
+        tag = f" with --tag {args.tag}" if args.tag else ""
+        print(f"error: no finished fold{tag} to evaluate (train the folds listed above first)", file=sys.stderr)
+        return 2
     _print_means(results)
-    if results and not args.raw:
-        command = " ".join(["python -m app evaluate mri-seg"] + [a for a in argv if a != "--update-model"])
+    if not args.raw:
+        command = " ".join(["python -m app evaluate mri-seg-crop-loo"] + [a for a in argv if a != "--update-model"])
         path = write_summary(results, recipes, _tta_views(args.tta_views), decisions, command, args.tag)
         print(f"summary written to {path}")
         if args.update_model:

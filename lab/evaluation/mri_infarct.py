@@ -14,11 +14,11 @@ stacks, and the same Dice restricted to the slices that contain infarcted segmen
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from lab.evaluation.seg_metrics import dice
 
 INFARCT_SEED = 777_000
@@ -95,7 +95,7 @@ def _loo_decision(approach: str, tag: str = ""):
 def main(argv: list[str] | None = None) -> int:
     from lab.training.mri_crop_inference import segment_stack
 
-    parser = argparse.ArgumentParser(prog="cardiotrace evaluate mri-infarct", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="cardiotrace evaluate mri-infarct", description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", type=int, default=4, help="infarcted phantom stacks")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--tag", default="", help="the LOO fold runs of `train mri-seg --tag TAG`")

@@ -20,6 +20,7 @@ import numpy as np
 
 from app.analysis.centerline import project_onto_polyline
 from app.analysis.polylines import polygon_area_px2
+from app.commands.usage import OneLineParser
 from app.paths import write_json
 from app.report.cli_hooks import output_file
 
@@ -118,7 +119,7 @@ def summarise(rows: list[PropagatedFrame]) -> list[OffsetSummary]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace evaluate propagation", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace evaluate propagation", description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=8, help="phantom clips (cycling quality x view, as evaluate strain)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=int, default=224, help="square phantom side in px before any degradation")

@@ -15,7 +15,6 @@ site model (whatever its verdict) and what the user gets (the site model if acce
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.ml import site_adapt
 from app.paths import write_json
 from app.report.cli_hooks import output_file
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.ml.device import choose_device
     from app.ml.weights import load_model
 
-    p = argparse.ArgumentParser(prog="python -m lab.evaluation.site_adaptation", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python -m lab.evaluation.site_adaptation", description=__doc__.split("\n")[0])
     p.add_argument("--site", choices=sorted(SITES), default="export", help="the simulated site's export (SITES)")
     p.add_argument("--counts", default="5,10,20,40", help="corrected studies per point of the curve")
     p.add_argument("--shipped-only", action="store_true", help="the shipped model's figures only")

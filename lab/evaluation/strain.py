@@ -19,6 +19,7 @@ import numpy as np
 
 from app.analysis.motion_classical import ClassicalFlow, sample_field
 from app.analysis.strain import beat_windows, peak_systolic_pct
+from app.commands.usage import OneLineParser
 from app.paths import write_json
 from app.report.cli_hooks import output_file
 from app.workflow.strain_pipeline import run_strain, unit_frames
@@ -162,7 +163,7 @@ def summarise(scores: list[CaseScore]) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace evaluate strain", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace evaluate strain", description=__doc__.splitlines()[0])
     p.add_argument("--cases", type=int, default=12, help="phantom clips (cycling quality x view)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sizes", default="224",

@@ -14,11 +14,11 @@ Sets (none of them used in training):
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.ml.view import predict_inputs, view_inputs
 from lab.training.view_data import (
     APICAL,
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.ml.device import choose_device
     from app.ml.weights import load_model, read_card
 
-    p = argparse.ArgumentParser(prog="cardiotrace evaluate view", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace evaluate view", description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=6, help="held-out phantom clips per view")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")

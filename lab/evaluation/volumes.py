@@ -13,11 +13,11 @@ the ED/ES model was set aside for the area curve (`set_aside`) and the shortest 
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.paths import write_json
 from app.report.cli_hooks import output_file
 
@@ -157,7 +157,7 @@ def _print_table(scores: list[VolumeScore], summary: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cardiotrace evaluate volumes", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="cardiotrace evaluate volumes", description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=12, help="phantom clips (alternating A4C/A2C)")
     parser.add_argument("--seed", type=int, default=2024, help="seed of the clips (not a training seed)")
     parser.add_argument("--segmenter", nargs="+", default=["truth", "temporal", "base"],

@@ -17,13 +17,14 @@ The GPU machine receives the checkout and at most 64 MiB beside it. This writes 
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from app.commands.usage import OneLineParser
 
 PHANTOM_ARGS = {"n_clips": 24, "seed": 7, "views": ("a4c", "a2c", "a3c")}  # the recipe's --phantom-* flags
 
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     from lab.training.camus_data import DEFAULT_ROOT
     from lab.training.echo_clip_ef import DEFAULT_CLIPS
 
-    p = argparse.ArgumentParser(prog="python -m lab.training.echo_clip_ef_pack", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python -m lab.training.echo_clip_ef_pack", description=__doc__.split("\n")[0])
     p.add_argument("out", type=Path)
     p.add_argument("--events", type=Path, required=True, help="`evaluate echo-clips --json` of the starting model")
     p.add_argument("--init-models", type=Path, required=True,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.ml.device import cpu_autocast, use_bf16
 from app.ml.inference import make_input
 from app.report.cli_hooks import positive_int
@@ -34,7 +35,7 @@ from lab.training.checkpoint import TrainingClock
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace train echo-seg", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace train echo-seg", description=__doc__.splitlines()[0])
     p.add_argument("--arch", choices=("base", "temporal", "aggregation"), default="base")
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder (train/ valid/)")
     p.add_argument("--size", type=int, default=128, help="network input size (square)")

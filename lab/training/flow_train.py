@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.report.cli_hooks import positive_int
 from lab.training.camus_data import DEFAULT_ROOT, case_paths, load_case, require_splits
 from lab.training.checkpoint import (
@@ -30,7 +31,7 @@ CAMUS_CITATION = "Leclerc et al., IEEE TMI 38(9):2198-2210, 2019, doi:10.1109/TM
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace train motion", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace train motion", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="camus_a4c folder (train/ valid/)")
     p.add_argument("--steps", type=positive_int, default=3000)
     p.add_argument("--batch", type=int, default=8)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.report.cli_hooks import positive_int
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from lab.training.mri_acdc_data import AcdcSlices, draw_crop, load_all
@@ -34,7 +35,7 @@ CHECKPOINT_MINUTES = 3.0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace train mri-seg-acdc", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace train mri-seg-acdc", description=__doc__.splitlines()[0])
     p.add_argument("--fold", default="0", help="held-out fold 0-4, or 'all' (train on every patient)")
     p.add_argument("--steps", type=positive_int, default=3000)
     p.add_argument("--batch", type=int, default=12)

@@ -21,7 +21,6 @@ exceed what travels; the trainer restarts AdamW's moments on such a checkpoint.
 
 from __future__ import annotations
 
-import argparse
 import io
 import lzma
 import shutil
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from app.analysis.lv_localise import crop_around
+from app.commands.usage import OneLineParser
 from lab.training.mri_acdc_data import SAMPLES_VERSION, AcdcSlices, load_all
 from lab.training.mri_acdc_folds import ACDC
 
@@ -97,7 +97,7 @@ def slim_checkpoints(folder: Path, checkpoints: Path, tag: str) -> list[tuple[Pa
 def main(argv: list[str] | None = None) -> int:
     from lab.training.checkpoint import CHECKPOINTS_DIR
 
-    p = argparse.ArgumentParser(prog="python -m lab.training.mri_acdc_pack", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python -m lab.training.mri_acdc_pack", description=__doc__.split("\n")[0])
     p.add_argument("action", choices=("pack", "unpack", "resume"))
     p.add_argument("folder", type=Path)
     p.add_argument("--data", type=Path, default=ACDC, help="ACDC folder (pack)")

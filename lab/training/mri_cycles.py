@@ -37,6 +37,7 @@ import sys
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.report.cli_hooks import positive_int
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from lab.training.mri_acdc_folds import N_FOLDS, build_net, load_fold_net, run_dir
@@ -46,7 +47,7 @@ MIN_CYCLE_PHASES = 10
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace train mri-seg-cycles", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace train mri-seg-cycles", description=__doc__.splitlines()[0])
     p.add_argument("--fold", default="0", help="ACDC fold 0-4 whose CNN gets ConvLSTMs")
     p.add_argument("--from", dest="source", default="shipped",
                    help='the CNN: "shipped" (member FOLD of models/mri_seg) or the tag of finished mri-seg-acdc runs')

@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from app.commands.usage import OneLineParser
 from lab.training.checkpoint import CHECKPOINTS_DIR
 from lab.training.mri_seg import carried_tables, loo_decision, loo_summary, run_name
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace train mri-seg-ensemble", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace train mri-seg-ensemble", description=__doc__.splitlines()[0])
     p.add_argument("--temporal", choices=("none", "single", "multi"), default="multi")
     p.add_argument("--tags", required=True, help="comma-separated run tags, one per member")
     return p

@@ -29,13 +29,13 @@ partly that offset). Re-run the command above with a network of the crop recipe 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from lab.training.mri_data import TABLE_PATH
 
 MAX_SHIFT_PX = 30  # 1 mm grid pixels: the SC-HF-I-6 offsets are 15-27 mm
@@ -139,7 +139,7 @@ def build_table(root: Path, tag: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.training.mri_epi_alignment",
+    parser = OneLineParser(prog="python -m lab.training.mri_epi_alignment",
                                      description=__doc__.splitlines()[0])
     from lab.training.mri_seg import SUNNYBROOK
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.report.cli_hooks import positive_int
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock, load_checkpoint, save_checkpoint
 from lab.training.mri_augment import augment
@@ -47,7 +48,7 @@ PHASES_PER_DRAW = 2  # labelled phases per slice in a CNN-alone batch (Sunnybroo
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace train mri-seg", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace train mri-seg", description=__doc__.splitlines()[0])
     p.add_argument("--temporal", choices=("none", "single", "multi"), default="multi")
     p.add_argument("--holdout", default="none", help="Sunnybrook case left out (LOO), or 'none'")
     p.add_argument("--steps", type=positive_int, default=800)

@@ -19,7 +19,6 @@ measured to hold, lab/notes/echo_seg_base.md).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import sys
@@ -28,6 +27,8 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+
+from app.commands.usage import OneLineParser
 
 MODEL = "echo_seg_base"
 INT8_FILE = "model_int8.onnx"
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.ml.onnx_step import export_bytes
     from app.ml.weights import load_model, read_card
 
-    p = argparse.ArgumentParser(prog="python -m lab.training.quantize_echo", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m lab.training.quantize_echo", description=__doc__.splitlines()[0])
     p.add_argument("--patients", type=int, default=100, help="CAMUS train patients to calibrate on (2 frames each)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="write the graph here instead of installing it")

@@ -14,10 +14,11 @@ and its own CAMUS hold-out Dice (`--data`, the last `--holdout` train patients, 
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 from pathlib import Path
+
+from app.commands.usage import OneLineParser
 
 
 def average_states(states: list[dict]) -> dict:
@@ -83,7 +84,7 @@ def soup(name: str, members: list[Path], out: Path, data: Path | None, holdout: 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    p = argparse.ArgumentParser(prog="python -m lab.training.soup", description=__doc__.split("\n")[0])
+    p = OneLineParser(prog="python -m lab.training.soup", description=__doc__.split("\n")[0])
     p.add_argument("members", type=Path, nargs="+", help="models folders, each holding <name>")
     p.add_argument("--name", default="echo_seg_base")
     p.add_argument("--out", type=Path, required=True, help="models folder to publish the soup in")

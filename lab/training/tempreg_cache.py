@@ -8,12 +8,12 @@ training and 200000+ for validation (MR: +50000), disjoint from the evaluation s
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from lab.training.checkpoint import CHECKPOINTS_DIR
 from lab.training.tempreg_sample import TrainClip, save_clips
 
@@ -83,7 +83,7 @@ def phantom_warp_chunks(out: Path, first_seed: int, count: int, warps: int, chun
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.training.tempreg_cache")
+    parser = OneLineParser(prog="python -m lab.training.tempreg_cache")
     parser.add_argument("--camus", type=int, default=2, help="clips per CAMUS train patient (0: none)")
     parser.add_argument("--phantom", type=int, default=0, help="phantom training clips (0: none)")
     parser.add_argument("--phantom-val", type=int, default=12)

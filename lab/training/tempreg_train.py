@@ -17,6 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.report.cli_hooks import positive_int
 from lab.training.checkpoint import CHECKPOINTS_DIR, TrainingClock
 from lab.training.tempreg_cache import DATA_DIR  # where `tempreg_cache` writes the training clips
@@ -238,9 +239,8 @@ def save_weights(model, opts: TrainOptions, step: int, scores: dict, n_train: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
 
-    parser = argparse.ArgumentParser(prog="cardiotrace train ed-es")
+    parser = OneLineParser(prog="cardiotrace train ed-es")
     parser.add_argument("--steps", type=positive_int, default=TrainOptions.steps)
     parser.add_argument("--batch-size", type=int, default=TrainOptions.batch_size)
     parser.add_argument("--lr", type=float, default=TrainOptions.lr)

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.commands.usage import OneLineParser
 from app.report.cli_hooks import positive_int
 from lab.training.camus_data import DEFAULT_ROOT, require_splits
 from lab.training.checkpoint import (
@@ -39,7 +40,7 @@ CAMUS_CITATION = ("Leclerc et al., Deep Learning for Segmentation using an Open 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cardiotrace train view", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="cardiotrace train view", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=None,
                    help="camus_a4c folder (train/ valid/); without it the shared one, or the phantom alone")
     p.add_argument("--steps", type=positive_int, default=6000)
