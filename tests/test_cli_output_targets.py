@@ -85,3 +85,16 @@ def test_pacs_results_that_cannot_be_written_are_refused_before_the_node_is_aske
     assert main([*command[:2], "--node", "NOPE@127.0.0.1:1", *command[2:], str(tmp_path / "a-file" / "x")]) == 2
     line = _error(capsys)
     assert line.startswith(f"error: {option}: cannot write in") and "is a file, not a folder" in line
+
+
+@pytest.mark.parametrize("option", ["--json", "--measurements", "--contours"])
+def test_a_file_output_naming_an_existing_folder_is_refused_before_the_analysis(option, tmp_path, capsys,
+                                                                                 no_analysis):
+    """It had been refused by the writer only after the whole analysis."""
+    assert main([*CLIP, option, str(tmp_path)]) == 2
+    assert _error(capsys) == f"error: {option}: {tmp_path} is a folder; give a file name"
+
+
+def test_an_evaluation_json_naming_a_folder_is_refused_before_the_evaluation(tmp_path, capsys):
+    assert main(["evaluate", "echo-clips", "--json", str(tmp_path)]) == 2
+    assert _error(capsys).endswith(f"{tmp_path} is a folder; give a file name")

@@ -155,3 +155,31 @@ def test_cli_bad_values_exit_2_with_one_line(tmp_path, capsys, argv):
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("error:") and "\n" not in err
     assert not (tmp_path / "x.dcm").exists()
+
+
+def test_cli_negative_seed_names_the_option(tmp_path, capsys):
+    """numpy's 'expected non-negative integer' had named no option."""
+    assert main(["phantom", "--out", str(tmp_path / "x.dcm"), "--seed", "-1"]) == 2
+    assert "argument --seed: must be a whole number of 0 or more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("modality, leaf", [("echo", "x.dcm"), ("mri", "sax")])
+def test_cli_output_that_cannot_be_written_is_refused_before_the_phantom_is_made(tmp_path, capsys, monkeypatch,
+                                                                                 modality, leaf):
+    import app.data.phantom as phantom
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the phantom was made before its output was checked")
+
+    monkeypatch.setattr(phantom, "make_echo", refuse)
+    monkeypatch.setattr(phantom, "make_mri", refuse)
+    (tmp_path / "a-file").write_text("not a folder")
+    assert main(["phantom", "--modality", modality, "--out", str(tmp_path / "a-file" / leaf)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_cli_echo_output_naming_a_folder_is_refused(tmp_path, capsys):
+    """An existing folder became '<folder>.dcm' beside it."""
+    assert main(["phantom", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --out: {tmp_path} is a folder; give a file name"
+    assert not tmp_path.with_name(tmp_path.name + ".dcm").exists()

@@ -40,13 +40,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trabeculae", type=float, default=0.0, metavar="MM",
                         help="MRI apical trabecular layer width, mm (0-10; labelled myocardium, as experts trace "
                              "the apex; default 0: none)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed, a whole number of 0 or more")
     parser.add_argument("--out", required=True, help="output file (.dcm, .nii.gz, .avi) or MRI DICOM folder")
     parser.add_argument("--format", choices=("dcm", "nii", "avi"), default=None,
                         help="output format (default: from --out)")
     parser.add_argument("--compression", choices=("none", "rle", "jpeg2000"), default="none",
                         help="lossless DICOM compression")
     parser.add_argument("--no-truth", action="store_true", help="do not write the truth sidecars")
+
+
+def _seed(text: str) -> int:
+    if not text.isdigit():  # numpy's generator refuses a negative seed with a message naming no option
+        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more, got {text!r}")
+    return int(text)
 
 
 def _size(text: str | None) -> tuple[int, int]:
@@ -83,7 +89,7 @@ def build_params(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.commands.usage import UsageError
+    from app.commands.usage import UsageError, check_output_targets
     from app.data.phantom import make_echo, make_mri, save_truth
     from app.data.writers import format_from_path, write_recording
 
@@ -94,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"phantom: cannot tell the format from {out.name!r}; give --format dcm|nii|avi")
     if args.modality == "mri" and fmt == "avi":
         raise UsageError("phantom: an MRI stack cannot be written as AVI; use --format dcm or nii")
+    mri_folder = args.modality == "mri" and fmt == "dcm"
+    check_output_targets({} if mri_folder else {"--out": args.out}, {"--out": args.out} if mri_folder else {})
     if fmt == "nii" and not out.name.lower().endswith((".nii", ".nii.gz")):
         out = out.with_name(out.name + ".nii.gz")
     elif fmt == "avi" and out.suffix.lower() != ".avi":

@@ -67,6 +67,8 @@ def output_file(text: str) -> Path:
     """argparse type of a file a long command writes when it ends (an evaluation's --json): refused now, not after
     the run, when its folder cannot be made or written."""
     path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder; give a file name")
     reason = unwritable_reason(path.parent)
     if reason:
         raise argparse.ArgumentTypeError(f"cannot write {path}: {reason}")
