@@ -108,3 +108,22 @@ def test_info_into_head_ends_quietly():
                           capture_output=True, text=True, timeout=120)
     assert done.stdout.startswith("path:") and len(done.stdout.splitlines()) == 1
     assert done.stderr == "", done.stderr
+
+
+def test_info_names_the_patient_and_study(capsys, us_clip):
+    """So a file can be checked against the request before it is analyzed; the JSON had no patient at all."""
+    import pydicom
+
+    ds = pydicom.dcmread(us_clip)
+    ds.PatientName, ds.PatientID, ds.PatientSex = "Doe^Jane", "MRN-0042", "F"
+    ds.PatientBirthDate, ds.StudyDate, ds.InstitutionName = "19610215", "20261130", "General Hospital"
+    ds.PatientSize, ds.PatientWeight = 1.68, 61
+    ds.save_as(us_clip)
+    code, out, _ = _run(capsys, us_clip)
+    assert code == 0
+    assert "patient:         Doe Jane, ID MRN-0042, born 1961-02-15, F (168 cm, 61 kg)" in out
+    assert "study:           2026-11-30, General Hospital" in out
+    code, out, _ = _run(capsys, us_clip, "--json")
+    patient = json.loads(out)["patient"]
+    assert patient["patient_id"] == "MRN-0042" and patient["birth_date"] == "19610215"
+    assert patient["height_cm"] == pytest.approx(168.0) and patient["weight_kg"] == pytest.approx(61.0)

@@ -53,12 +53,26 @@ def _text(summary: dict | None, series: list[dict]) -> str:
             + ("" if summary["image_mode"] == "2D" else " (not analyzed: no LV border to trace on it)"),
             f"series:          {summary['series'] or '-'}",
             f"manufacturer:    {summary['manufacturer'] or '-'}",
+            *_patient_lines(summary["patient"]),
         ]
         lines += [f"note:            {note}" for note in summary.get("reader_notes", ())]
     if len(series) > 1 or summary is None:
         lines.append(f"{len(series)} series found (pick one with --series KEY):")
         lines += [f"  {s['key']}  [{s['modality']}] {s['description']}  shape {s['shape']}" for s in series]
     return "\n".join(lines)
+
+
+def _patient_lines(patient: dict) -> list[str]:
+    """Who and when, so the file can be checked against the request before it is analyzed."""
+    from app.data.dicom_dates import display_date
+
+    born = display_date(patient["birth_date"])
+    who = ", ".join(part for part in (patient["name"], patient["patient_id"] and f"ID {patient['patient_id']}",
+                                      born and f"born {born}", patient["sex"]) if part)
+    body = ", ".join(part for part in (patient["height_cm"] and f"{patient['height_cm']:g} cm",
+                                       patient["weight_kg"] and f"{patient['weight_kg']:g} kg") if part)
+    study = ", ".join(part for part in (display_date(patient["study_date"]), patient["institution"]) if part)
+    return [f"patient:         {who or '-'}" + (f" ({body})" if body else ""), f"study:           {study or '-'}"]
 
 
 def run(args: argparse.Namespace) -> int:

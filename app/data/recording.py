@@ -8,7 +8,7 @@ A `Recording` is immutable. Frames are a numpy array in the file's own intensity
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -233,6 +233,7 @@ class Recording:
             "has_sector_mask": self.sector_mask is not None,
             "has_ecg": self.ecg is not None,
             "manufacturer": self.patient.manufacturer,
+            "patient": {k: v for k, v in asdict(self.patient).items() if k != "manufacturer"},
         }
 
 
