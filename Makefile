@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEBS := libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-image0 libxcb-render-util0 \
         libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxkbcommon-x11-0 libegl1 libgl1 \
         libfontconfig1 libdbus-1-3 xvfb xauth poppler-utils \
-        orthanc orthanc-dicomweb dicom3tools dcmtk
+        fonts-dejavu-core fonts-wqy-zenhei orthanc orthanc-dicomweb dicom3tools dcmtk
 DEMO := resources/demo/a4c.dcm resources/demo/a2c.dcm
 
 .PHONY: run test setup debs clean installer installer-test

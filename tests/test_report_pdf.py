@@ -388,3 +388,30 @@ def test_curves_of_a_recording_without_frame_timing_are_drawn_over_frames_not_se
                        strain=recording_section(replace(one_view, strain=synthetic_strain(one_view))).strain)
     drawing = _strain_block(strained, 400)[1]
     assert "frame" in [item.text for item in drawing.contents if isinstance(item, String)]
+
+
+def test_markup_sets_what_the_body_font_lacks_in_the_fallback_font():
+    from app.report import styles as st
+
+    if st._fallback_covers() is None:
+        pytest.skip("no fallback font (Debian fonts-wqy-zenhei, which `make` installs)")
+    assert st.markup("Doe & <Jane>") == "Doe &amp; &lt;Jane&gt;"
+    assert st.markup("Dr 山田 (ok)") == f'Dr <font face="{st.FALLBACK_FONT}">山田</font> (ok)'
+
+
+def test_chinese_japanese_and_korean_names_print_in_a_font_that_has_them(tmp_path, one_view):
+    """They had printed as empty boxes (DejaVu Sans has no CJK glyphs): the patient's name unreadable."""
+    from app.report import styles as st
+
+    if st._fallback_covers() is None:
+        pytest.skip("no fallback font (Debian fonts-wqy-zenhei, which `make` installs)")
+    report = report_from_analyses([one_view], comment="正常な左室機能。Normal LV.")
+    report = replace(report, patient=replace(report.patient, name="山田^太郎", institution="서울대학교병원"),
+                     reviewer="李医生")
+    path = write_pdf(report, tmp_path / "cjk.pdf")
+    text = pdf_text(path)
+    for words in ("山田", "太郎", "서울대학교병원", "李医生", "正常な左室機能。Normal LV."):
+        assert words in text
+    page = PdfReader(str(path)).pages[0]
+    fonts = {str(f["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
+    assert any("DejaVu" not in name and "Helvetica" not in name for name in fonts), fonts

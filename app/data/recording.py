@@ -297,6 +297,10 @@ def _histogram_percentile(counts: np.ndarray, q: float) -> float:
     return float(v0 + frac * (v1 - v0))
 
 
+# what the readers assume for a file without usable frame timing (frame_times_nominal)
+NOMINAL_FRAME_RATE_HZ = {"echo": 30.0, "mri": 25.0}
+
+
 def uniform_frame_times(n_frames: int, frame_rate_hz: float) -> np.ndarray:
     """Frame times in seconds for a constant frame rate."""
     return np.arange(n_frames, dtype=np.float64) / float(frame_rate_hz)

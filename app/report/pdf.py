@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import numpy as np
 from reportlab.lib import colors
@@ -63,7 +62,7 @@ def build_story(report: ReportData, width: float, height: float) -> list:
                              "outside the reference range shown." + _edits_note(report), st.SMALL),
                    *_data_caveats(report),
                    Paragraph("Conclusion", st.H2),
-                   Paragraph(escape(report.comment).replace("\n", "<br/>") if report.comment.strip()
+                   Paragraph(st.markup(report.comment).replace("\n", "<br/>") if report.comment.strip()
                              else "(no conclusion written)", st.BODY),
                    Spacer(1, 10), _signature_table(report, width), PageBreak(),
                    Paragraph("Details", st.H2),
@@ -83,7 +82,7 @@ def build_story(report: ReportData, width: float, height: float) -> list:
 def _status(report: ReportData) -> Paragraph:
     """Signed or preliminary, and what it amends: a reader of a PACS with several results series must tell."""
     text = report.status_text
-    return Paragraph(escape(text[0].upper() + text[1:] + "."), st.BODY if report.signed else st.NOTICE)
+    return Paragraph(st.markup(text[0].upper() + text[1:] + "."), st.BODY if report.signed else st.NOTICE)
 
 
 def _data_caveats(report: ReportData) -> list:
@@ -94,11 +93,12 @@ def _data_caveats(report: ReportData) -> list:
     quality details."""
     out = []
     if report.not_measured:
-        lines = [f"{escape(item.name)}: {escape(item.reason)}" for item in report.not_measured]
+        lines = [f"{st.markup(item.name)}: {st.markup(item.reason)}" for item in report.not_measured]
         out.append(Paragraph("Not measured (these values do not rest on them): " + "<br/>".join(lines), st.NOTICE))
     for title, field in (("Check the data: ", "reader_notes"), ("", "view_warnings"),
                          ("Check the contours: ", "contour_caveats")):
-        lines = [f"{escape(rec.name)}: {escape(note)}" for rec in report.recordings for note in getattr(rec, field)]
+        lines = [f"{st.markup(rec.name)}: {st.markup(note)}" for rec in report.recordings
+                 for note in getattr(rec, field)]
         out += [Paragraph(title + "<br/>".join(lines), st.NOTICE)] if lines else []
     return out
 
@@ -112,8 +112,8 @@ def _summary_table(report: ReportData, width: float) -> Table:
                      "study" if source == "study" else source])
         if row.flag:
             r = len(rows) - 1
-            rows[r][1] = Paragraph(f"<b>{escape(value)}</b>", st.CELL)
-            rows[r][4] = Paragraph(f"<font color='#c0392b'><b>{escape(row.flag.upper())}</b></font>", st.CELL)
+            rows[r][1] = Paragraph(f"<b>{st.markup(value)}</b>", st.CELL)
+            rows[r][4] = Paragraph(f"<font color='#c0392b'><b>{st.markup(row.flag.upper())}</b></font>", st.CELL)
     if len(rows) == 1:
         rows.append(["no measurement", "-", "", "", "", ""])
     f = width / 100
@@ -142,7 +142,7 @@ def _signature_table(report: ReportData, width: float) -> Table:
 
 # -- tables -------------------------------------------------------------------------------------------
 def _table(rows: list[list], widths: list[float], extra: list | None = None, header: bool = True) -> Table:
-    wrapped = [[c if not isinstance(c, str) else Paragraph(escape(c), st.CELL) for c in row] for row in rows]
+    wrapped = [[c if not isinstance(c, str) else Paragraph(st.markup(c), st.CELL) for c in row] for row in rows]
     table = Table(wrapped, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT")
     table.setStyle(TableStyle(st.table_style(len(rows), header) + (extra or [])))
     return table
@@ -191,8 +191,8 @@ def _measurement_table(report: ReportData, width: float) -> Table:
             extra += [("TEXTCOLOR", (2, r), (2, r), st.FLAG_COLOR), ("TEXTCOLOR", (6, r), (6, r), st.FLAG_COLOR)]
     for r in range(1, len(rows)):
         if report.all_rows[r - 1][1].flag:
-            rows[r][2] = Paragraph(f"<b>{escape(rows[r][2])}</b>", st.CELL)
-            rows[r][6] = Paragraph(f"<font color='#c0392b'><b>{escape(rows[r][6])}</b></font>", st.CELL)
+            rows[r][2] = Paragraph(f"<b>{st.markup(rows[r][2])}</b>", st.CELL)
+            rows[r][6] = Paragraph(f"<font color='#c0392b'><b>{st.markup(rows[r][6])}</b></font>", st.CELL)
     f = width / 100
     # The file's name and the flag word ("REDUCED" in bold) each fit on one line.
     return _table(rows, [23 * f, 22 * f, 10 * f, 7.5 * f, 15 * f, 12 * f, 10.5 * f], extra)
@@ -217,7 +217,7 @@ def _beats(report: ReportData, width: float) -> list:
     out = [Paragraph("Beats", st.H3), _table(rows, [24 * f] + [8.0 * f] * 8 + [12 * f])]
     if left_out:
         out.append(Paragraph("Beats not counted in EDV/ESV/EF (means over the counted beats): "
-                             + escape("; ".join(left_out)), st.SMALL))
+                             + st.markup("; ".join(left_out)), st.SMALL))
     return out
 
 
@@ -232,9 +232,9 @@ def _quality(report: ReportData) -> list:
     edited = [f"{rec.name}: {'; '.join(phrases)}" for rec in report.recordings
               for phrases in [edited_phrases(rec.edited, _shown(rec)) + edit_frames_phrases(rec)] if phrases]
     out = [Paragraph("Quality flags", st.H3),
-           Paragraph("<br/>".join(escape(i) for i in items) if items else "none raised", st.BODY)]
+           Paragraph("<br/>".join(st.markup(i) for i in items) if items else "none raised", st.BODY)]
     out += [Paragraph("Edited by hand", st.H3),
-            Paragraph("<br/>".join(escape(e) for e in edited) if edited else "nothing edited", st.BODY)]
+            Paragraph("<br/>".join(st.markup(e) for e in edited) if edited else "nothing edited", st.BODY)]
     return out
 
 
@@ -255,7 +255,7 @@ def _software_table(report: ReportData, width: float) -> Table:
 
 # -- figures ------------------------------------------------------------------------------------------
 def _recording_figures(rec: RecordingSection, width: float, height: float) -> list:
-    title = Paragraph(escape(": ".join(x for x in (view_title(rec.view), rec.name) if x)), st.H2)
+    title = Paragraph(st.markup(": ".join(x for x in (view_title(rec.view), rec.name) if x)), st.H2)
     blocks: list = []
     if rec.figures:
         cell_w = (width - 10) / max(len(rec.figures), 2)
@@ -304,7 +304,7 @@ def _strain_block(rec: RecordingSection, width: float) -> list:
     peaks = ", ".join(f"{n.replace('_', ' ')} {_num(v)}" + ("" if ok else " (low quality)")
                       for n, v, ok in zip(s.segment_names, s.segment_peak_pct,
                                           s.segment_ok or (True,) * len(s.segment_names), strict=True))
-    text = f"Peak systolic segmental strain (%): {escape(peaks)}" if peaks else ""
+    text = f"Peak systolic segmental strain (%): {st.markup(peaks)}" if peaks else ""
     if poor:
         text += " Dashed curves: segments with low tracking quality."
     return [Spacer(1, 4), drawing, Paragraph(text, st.SMALL)]

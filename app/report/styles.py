@@ -1,14 +1,20 @@
-"""Fonts and paragraph/table styles of the PDF report.
+"""Fonts and paragraph/table styles of the PDF report, and `markup`: a text as report markup.
 
 DejaVu Sans is embedded when the system has it (any name, accents, Greek/Cyrillic print correctly and the
-text extracts back exactly); otherwise the PDF base font Helvetica.
+text extracts back exactly); otherwise the PDF base font Helvetica. Characters DejaVu lacks (a Chinese, Japanese
+or Korean patient name, institution or conclusion) are set in a fallback font (WenQuanYi Zen Hei, Debian
+fonts-wqy-zenhei) rather than printed as empty boxes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
+from reportlab.lib.fonts import addMapping
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -30,7 +36,60 @@ def _register_fonts() -> tuple[str, str]:
     return "Helvetica", "Helvetica-Bold"
 
 
+# TrueType outlines only: reportlab embeds no CFF-based OpenType (Noto CJK). WenQuanYi Zen Hei has Chinese, Japanese
+# kana and Korean Hangul; Droid Sans Fallback has no Hangul.
+_FALLBACK_FONT_FILES = (Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
+                        Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+                        Path("/Library/Fonts/Arial Unicode.ttf"), Path("C:/Windows/Fonts/ARIALUNI.TTF"))
+FALLBACK_FONT = "CT-Fallback"
+
+
+@cache
+def _fallback_covers() -> Callable[[str], bool] | None:
+    """Registers the fallback font (as its own bold too: it has one weight) on first need, as a text with a
+    character the body font lacks is rare and the font takes 0.2 s to read; its coverage test, or None."""
+    for path in _FALLBACK_FONT_FILES:
+        if path.is_file():
+            try:
+                pdfmetrics.registerFont(TTFont(FALLBACK_FONT, str(path), subfontIndex=0))
+            except Exception:  # noqa: BLE001 - an unreadable font file: try the next
+                continue
+            for bold in (0, 1):
+                for italic in (0, 1):
+                    addMapping(FALLBACK_FONT, bold, italic, FALLBACK_FONT)
+            return _covers(FALLBACK_FONT)
+    return None
+
+
+def _covers(font_name: str) -> Callable[[str], bool]:
+    """A test of whether the font has a glyph for a character."""
+    font = pdfmetrics.getFont(font_name)
+    glyphs = getattr(getattr(font, "face", None), "charToGlyph", None)
+    if glyphs is None:  # a PDF base font: its encoding's characters
+        return lambda ch: ord(ch) < 256
+    return lambda ch: ord(ch) in glyphs or ch in "\n\t"
+
+
 BODY_FONT, BOLD_FONT = _register_fonts()
+_BODY_COVERS = _covers(BODY_FONT)
+
+
+def markup(text: str) -> str:
+    """`text` escaped for a reportlab Paragraph, its runs of characters the body font lacks in the fallback font."""
+    if all(_BODY_COVERS(ch) for ch in text) or (fallback_covers := _fallback_covers()) is None:
+        return escape(text)
+    parts: list[str] = []
+    run, run_fallback = "", False
+    for ch in text:
+        fallback = not _BODY_COVERS(ch) and fallback_covers(ch)
+        if fallback != run_fallback and run:
+            parts.append(f'<font face="{FALLBACK_FONT}">{escape(run)}</font>' if run_fallback else escape(run))
+            run = ""
+        run, run_fallback = run + ch, fallback
+    if run:
+        parts.append(f'<font face="{FALLBACK_FONT}">{escape(run)}</font>' if run_fallback else escape(run))
+    return "".join(parts)
+
 
 TITLE = ParagraphStyle("title", fontName=BOLD_FONT, fontSize=15, leading=19, spaceAfter=2)
 NOTICE = ParagraphStyle("notice", fontName=BOLD_FONT, fontSize=9, leading=11,

@@ -21,10 +21,9 @@ import numpy as np
 from app.data.errors import LoadError
 from app.data.readers import dicom_common as dc
 from app.data.readers.view import view_from_text
-from app.data.recording import Recording, uniform_frame_times
+from app.data.recording import NOMINAL_FRAME_RATE_HZ, Recording, uniform_frame_times
 
 APEX_DIRECTION_LPS = np.array([1.0, -1.0, -1.0]) / np.sqrt(3.0)
-DEFAULT_FRAME_RATE_HZ = 25.0
 MAX_ORIENTATION_COS = 0.999  # slices more than ~2.5 degrees apart are not one stack
 
 
@@ -110,7 +109,7 @@ def phase_times(grid: list[list[MrImage]]) -> tuple[np.ndarray, bool]:
         ms = np.mean(np.asarray(trig, dtype=np.float64), axis=0)
         if n_phases == 1 or np.all(np.diff(ms) > 0):
             return (ms - ms[0]) / 1000.0, False
-    return uniform_frame_times(n_phases, DEFAULT_FRAME_RATE_HZ), n_phases > 1
+    return uniform_frame_times(n_phases, NOMINAL_FRAME_RATE_HZ["mri"]), n_phases > 1
 
 
 def build_recording(grid, pixels: np.ndarray, slice_spacing, ds, path: Path, pixel_spacing,

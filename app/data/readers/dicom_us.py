@@ -3,7 +3,7 @@
 Spacing: the 2D tissue region of SequenceOfUltrasoundRegions (RegionSpatialFormat 1, tissue data type
 preferred, the largest; PhysicalDeltaX/Y in cm -> mm), else PixelSpacing, else nominal (1, 1) with
 calibrated=False. Timing: FrameTimeVector, FrameTime (ms), CineRate, RecommendedDisplayFrameRate, else
-DEFAULT_FRAME_RATE_HZ with frame_times_nominal=True. The sector is found inside the region box (see
+NOMINAL_FRAME_RATE_HZ["echo"] with frame_times_nominal=True. The sector is found inside the region box (see
 sector.py) and everything outside it is set to 0. The image mode: a colour-flow region, or colour off the clip's
 grey map inside the sector (colour_flow.py), is colour Doppler; a spectral or M-mode region larger than the 2D ones
 is that display.
@@ -20,9 +20,8 @@ from app.data.readers import dicom_common as dc
 from app.data.readers.colour_flow import shows_colour_flow
 from app.data.readers.sector import Box, apply_mask, detect_sector
 from app.data.readers.view import view_from_text
-from app.data.recording import Recording, uniform_frame_times
+from app.data.recording import NOMINAL_FRAME_RATE_HZ, Recording, uniform_frame_times
 
-DEFAULT_FRAME_RATE_HZ = 30.0
 _UNITS_CM = 3
 _SPATIAL_2D = 1
 _TISSUE = 1
@@ -125,7 +124,7 @@ def frame_times(ds, n_frames: int) -> tuple[np.ndarray, bool]:
         rate = dc.get_float(ds, keyword)
         if rate and rate > 0:
             return uniform_frame_times(n_frames, rate), False
-    return uniform_frame_times(n_frames, DEFAULT_FRAME_RATE_HZ), n_frames > 1
+    return uniform_frame_times(n_frames, NOMINAL_FRAME_RATE_HZ["echo"]), n_frames > 1
 
 
 def view_of(ds, path: Path) -> str:

@@ -40,10 +40,8 @@ from app.data.readers.native_stderr import native_stderr_captured
 from app.data.readers.plausible import PLAUSIBLE_FRAME_INTERVAL_S
 from app.data.readers.sector import apply_mask, detect_sector
 from app.data.readers.view import view_from_text
-from app.data.recording import Recording, SeriesInfo, uniform_frame_times
+from app.data.recording import NOMINAL_FRAME_RATE_HZ, Recording, SeriesInfo, uniform_frame_times
 
-DEFAULT_ECHO_RATE_HZ = 30.0
-DEFAULT_MR_RATE_HZ = 25.0
 MAX_LABEL_VALUE = 7  # integer data within 0..7 everywhere: labels (ours 0-3, ACDC 0-3, M&Ms 0-3), not an image
 APEX_DIRECTION_LPS = np.array([1.0, -1.0, -1.0]) / np.sqrt(3.0)
 _ECHO_WORDS = ("sequence", "echo", "cine_echo")
@@ -250,18 +248,18 @@ def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = Fal
     if dim == 2 or _is_echo_clip(path, reader, echo):
         frames = data[None] if dim == 2 else data
         step = spacing[2] * s_per_unit if dim == 3 and s_per_unit else None
-        times, nominal = _times(frames.shape[0], step, DEFAULT_ECHO_RATE_HZ)
+        times, nominal = _times(frames.shape[0], step, NOMINAL_FRAME_RATE_HZ["echo"])
         mask = detect_sector(frames)
         return Recording(frames=apply_mask(frames, mask), frame_times_s=times, modality="echo",
                          view=view_from_text(path.name), sector_mask=mask, frame_times_nominal=nominal,
                          **common)
     if dim == 3:
         stack = data[:, None]  # (S, 1, H, W)
-        times, nominal = _times(1, None, DEFAULT_MR_RATE_HZ)
+        times, nominal = _times(1, None, NOMINAL_FRAME_RATE_HZ["mri"])
     else:
         stack = np.ascontiguousarray(data.transpose(1, 0, 2, 3))  # (T, Z, Y, X) -> (S, T, H, W)
         step = spacing[3] * s_per_unit if s_per_unit else None
-        times, nominal = _times(stack.shape[1], step, DEFAULT_MR_RATE_HZ)
+        times, nominal = _times(stack.shape[1], step, NOMINAL_FRAME_RATE_HZ["mri"])
     stack = base_to_apex(stack, direction, dim)
     return Recording(frames=stack, frame_times_s=times, modality="mri", view="sax",
                      slice_spacing_mm=float(spacing[2] * mm_per_unit) if trusted else None,

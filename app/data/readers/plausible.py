@@ -18,13 +18,18 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.data.recording import HEIGHT_RANGE_CM, WEIGHT_RANGE_KG, Recording, uniform_frame_times
+from app.data.recording import (
+    HEIGHT_RANGE_CM,
+    NOMINAL_FRAME_RATE_HZ,
+    WEIGHT_RANGE_KG,
+    Recording,
+    uniform_frame_times,
+)
 
 PIXEL_MM_RANGE = {"echo": (0.01, 5.0), "mri": (0.05, 10.0)}
 _WHAT = {"echo": "ultrasound", "mri": "MR"}
 # 1000 frames a second (high-frame-rate echo) to 2 (a NIfTI header's default step of 1 s is not a frame rate)
 PLAUSIBLE_FRAME_INTERVAL_S = (0.001, 0.5)
-NOMINAL_FRAME_RATE_HZ = {"echo": 30.0, "mri": 25.0}  # as the readers assume for a file without timing
 
 
 def checked_header(recording: Recording) -> Recording:

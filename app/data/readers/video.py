@@ -1,7 +1,7 @@
 """AVI / MP4 through OpenCV: grey uint8 (T, H, W) frames, fps -> frame times, calibrated=False.
 
 A video has no physical scale, so spacing_mm is nominal (1, 1) until the user calibrates. When the
-container reports no usable fps, DEFAULT_FRAME_RATE_HZ is used with frame_times_nominal=True. The
+container reports no usable fps, NOMINAL_FRAME_RATE_HZ["echo"] is used with frame_times_nominal=True. The
 frame count in the header is only an estimate, so frames are read until the decoder stops, with the
 memory limit checked against the header estimate first and again while reading. A video that stops well
 short of its header's count (a truncated file: an interrupted copy or export) is kept with a reader note. A
@@ -21,9 +21,8 @@ from app.data.errors import LoadError
 from app.data.readers import colour_flow, limits
 from app.data.readers.sector import apply_mask, detect_sector
 from app.data.readers.view import view_from_text
-from app.data.recording import Recording, SeriesInfo, uniform_frame_times
+from app.data.recording import NOMINAL_FRAME_RATE_HZ, Recording, SeriesInfo, uniform_frame_times
 
-DEFAULT_FRAME_RATE_HZ = 30.0
 _MAX_PLAUSIBLE_FPS = 1000.0
 # Frames the decoder may fall short of the header's count without a note: FFmpeg estimates the count from the
 # duration when the container does not store it.
@@ -131,7 +130,7 @@ def read_video(path: Path) -> Recording:
         raise LoadError(path, "the video holds no readable frames")
     data = np.stack(frames).astype(np.uint8, copy=False)
     nominal = not (0.0 < fps < _MAX_PLAUSIBLE_FPS)
-    times = uniform_frame_times(len(frames), DEFAULT_FRAME_RATE_HZ if nominal else fps)
+    times = uniform_frame_times(len(frames), NOMINAL_FRAME_RATE_HZ["echo"] if nominal else fps)
     mask = detect_sector(data)
     mode = "colour Doppler" if colour_flow.shows_colour_flow(colour.off_grey_map(), mask) else "2D"
     return Recording(
