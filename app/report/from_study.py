@@ -72,10 +72,8 @@ def _with_edits(section, st):
     re-tracking: a strain that is not the analysis' own, taken after edits, was tracked on the edited contours."""
     propagated = sorted({f for _, f in st.propagated_keys})
     hand = sorted({f for _, f in st.edited_keys} - set(propagated))
-    edited = bool(st.edited_keys) or st.edes_edited
-    retracked = edited and st.strain is not None and st.strain is not getattr(st.analysis, "strain", None)
     return replace(section, hand_edited_frames=tuple(hand), propagated_frames=tuple(propagated),
-                   strain_retracked=retracked)
+                   strain_retracked=st.strain_retracked)
 
 
 def write_study_report(study, path, *, comment: str | None = None, anonymise: bool = False,

@@ -63,6 +63,15 @@ class RecordingState:
     def frames_with(self, kind: str, slice_index: int = 0) -> list[int]:
         return sorted(f for (s, f), d in self.contours.items() if s == slice_index and kind in d)
 
+    @property
+    def strain_retracked(self) -> bool:
+        """The strain shown was tracked again on the edited contours or ED/ES (not the analysis' own); a reopened
+        study knows it from its file."""
+        if self.strain is None or not (self.edited_keys or self.edes_edited):
+            return False
+        return self.strain is not getattr(self.analysis, "strain", None) or bool(getattr(self.strain, "retracked",
+                                                                                          False))
+
     def edited_values(self) -> frozenset[str]:
         """Names of measured values that depend on a manual edit."""
         names: set[str] = set()

@@ -87,7 +87,7 @@ def state_document(st: RecordingState, content_key: str, conclusion: str, review
         "contours": contours,
         "analysis_contours": _made_json(st),
         "measurements": meas.to_json_dict() if isinstance(meas, Measurements) else None,
-        "strain": strain_to_json(st.strain),
+        "strain": strain_to_json(st.strain, st.strain_retracked),
         "excluded_slices": sorted(st.excluded_slices),
         "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg},
         "patient_sex": st.recording.patient.sex,  # as typed in the patient dialog (or from the file)
