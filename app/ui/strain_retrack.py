@@ -58,15 +58,7 @@ class StrainRetracker(QObject):
         if not can_retrack(st):
             return
         self._cancel_run(index)
-        job = retrack_input(st)
-        known = self._kept(index).get(job.signature())
-        if known is not None:  # an undo or redo back to contours already tracked: their strain, now
-            self._due.discard(index)
-            (self._done.add if job.edited_frames or st.edes_edited else self._done.discard)(index)
-            self.study.set_strain(index, known)
-            self.retracked.emit(index, True)
-            return
-        self._due.add(index)
+        self._due.add(index)  # what to track is read when the timer fires: the edit's remeasured beats by then
         self.timer.start()
 
     def _view_changed(self, index: int) -> None:
@@ -120,8 +112,16 @@ class StrainRetracker(QObject):
 
     def _start(self, index: int) -> None:
         st = self.study[index]
+        if not can_retrack(st):
+            return
         job = retrack_input(st)
         edited = bool(job.edited_frames) or st.edes_edited
+        known = self._kept(index).get(job.signature())
+        if known is not None:  # an undo or redo back to contours already tracked: their strain, at once
+            (self._done.add if edited else self._done.discard)(index)
+            self.study.set_strain(index, known)
+            self.retracked.emit(index, True)
+            return
         generation = self._generation.get(index, 0)
         worker = GeneratorWorker(lambda cancel: retrack_strain(job, cancel),
                                  label=f"strain of {self.study[index].name}", parent=self)
@@ -190,7 +190,7 @@ class StrainRetracker(QObject):
             return ""
         if self.busy(index):
             return "GLS: re-tracking on the edited contours…"
-        return "GLS re-tracked on the edited contours" if index in self._done else ""
+        return "GLS re-tracked on the edited contours" if index in self._done or st.strain_retracked else ""
 
     def wait(self, timeout_ms: int = 10000) -> bool:
         """Cancel and join the runs (window close)."""

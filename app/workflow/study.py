@@ -116,10 +116,10 @@ class StudyState:
         st.edited_keys = kept_keys
         st.propagated_keys &= kept_keys
         st.ed_edited, st.es_edited, st.cycles_edited = kept_ed, kept_es, kept_cycles
-        self.events.analysis_changed.emit(index)
         measured_once = (not (kept_keys or kept_edes or st.excluded_slices) and self.measure_fn is default_measure
                          and isinstance(analysis, RecordingAnalysis))
         self.remeasure(index, precomputed=analysis.measurements if measured_once else None)
+        self.events.analysis_changed.emit(index)  # measured first: listeners (the strain) read its beats
         self.events.modified.emit(index)
 
     def snapshot(self, index: int) -> AnalysisSnapshot:
@@ -139,9 +139,9 @@ class StudyState:
         st.flagged_frames, st.strain, st.analyzed = snap.flagged_frames, snap.strain, snap.analyzed
         st.edited_keys, st.ed_edited, st.es_edited = set(snap.edited_keys), snap.ed_edited, snap.es_edited
         st.propagated_keys, st.cycles_edited = set(snap.propagated_keys), snap.cycles_edited
+        self.remeasure(index)
         self.events.analysis_changed.emit(index)
         self.events.edes_changed.emit(index)
-        self.remeasure(index)
         self.events.modified.emit(index)
 
     # -- low-level setters used by edit commands (no undo here) -----------------------------
@@ -195,8 +195,8 @@ class StudyState:
             marks = (bool(edited[0]), bool(edited[1]), bool(edited[2]))
         st.ed_frames, st.es_frames = ed, es
         st.ed_edited, st.es_edited, st.cycles_edited = marks
-        self.events.edes_changed.emit(index)
         self.remeasure(index)
+        self.events.edes_changed.emit(index)  # measured first: the strain tracks the beats the marks make
         self.events.modified.emit(index)
 
     def set_strain(self, index: int, strain: StrainResult | None) -> None:
