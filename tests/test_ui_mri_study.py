@@ -71,7 +71,7 @@ def test_mri_rows_words_and_overlays(mri_window):
     names = [r[0] for r in window.measurements.rows]
     assert "gls_pct" not in names and {"lv_mass_g", "rv_edv_ml", "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"} <= set(names)
     st = window.study[0]
-    assert window.measurements.cell_text("lv_mass_g") == f"{st.measurements.lv_mass_g:.0f} g"
+    assert window.measurements.cell_text("lv_mass_g") == f"{st.measurements.lv_mass_g:.1f} g"
     assert window.measurements.cell_text("lv_mass_g", 2) == "56-176 g"  # CMR mass range, sex unknown
     for name in ("la", "axis", "strain"):
         assert not window.tools.overlay_boxes[name].isVisible(), name
@@ -323,7 +323,7 @@ def test_indexed_values_follow_the_biplane_values_shown(make_window, qtbot, monk
     biplane, own = window.study.biplane, window.study[0].measurements
     assert biplane is not None and round(biplane.edv_ml) != round(own.edv_ml)
     bsa = np.sqrt(165.0 * 60.0 / 3600)
-    assert window.measurements.cell_text("edv_index_ml_m2") == f"{biplane.edv_ml / bsa:.0f} ml/m²"
+    assert window.measurements.cell_text("edv_index_ml_m2") == f"{biplane.edv_ml / bsa:.1f} ml/m²"
 
 
 def test_about_names_version_models_figures_and_research_use():

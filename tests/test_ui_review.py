@@ -228,8 +228,12 @@ def test_the_table_flags_the_value_it_shows(qtbot):
     m = types.SimpleNamespace(edv_ml=120.0, esv_ml=61.4, sv_ml=58.6, ef_pct=48.8, heart_rate_bpm=70.0,
                               method="disks", edited=frozenset(), notes=())
     panel.show_measurements(m)
-    assert panel.cell_text("esv_ml") == "61 ml" and panel.cell_text("esv_ml", 2) == "14-61 ml"
-    assert "high" not in panel.cell_text("esv_ml", 3)  # 61 against 14-61 is in range
+    # as the report prints and flags it: the table had shown "61 ml" in range while the signed PDF said 61.4 HIGH
+    from app.report.build import _row
+
+    printed = _row("esv_ml", "ESV", 61.4, "ml", 1)
+    assert panel.cell_text("esv_ml") == f"{printed.text} ml" == "61.4 ml" and panel.cell_text("esv_ml", 2) == "14-61 ml"
+    assert printed.flag == "high" and "high" in panel.cell_text("esv_ml", 3)
 
 
 def test_conclusion_typed_in_the_viewer_is_saved_and_printed(analyzed, qtbot, monkeypatch, tmp_path):
@@ -270,3 +274,21 @@ def test_measurements_panel_says_a_heart_rate_is_the_files(qtbot):
                                   heart_rate_source=source, method="disks", edited=frozenset(), notes=())
         panel.show_measurements(m)
         assert panel.cell_text("heart_rate_bpm") == "70 bpm" and panel.cell_text("heart_rate_bpm", 3) == said
+
+
+@pytest.mark.parametrize("modality", ["echo", "mri"])
+def test_every_value_the_table_shares_with_the_report_has_the_reports_decimals(modality):
+    """The panel is what the reviewer reads before signing: each value as the PDF prints it (SV = EDV - ESV as
+    shown, a flag on the same number)."""
+    from report_fixtures import synthetic_analysis, synthetic_stack_analysis
+
+    from app.report.build import report_from_analyses
+    from app.ui.measurements_panel import FAC_ROW, INDEXED_ROWS, LA_ROWS, MRI_ROWS, ROWS
+
+    analysis = synthetic_analysis() if modality == "echo" else synthetic_stack_analysis()
+    report = report_from_analyses([analysis])
+    printed = {row.key: row.decimals for _, row in report.all_rows}
+    shown = {name: decimals for name, _, _, decimals in (*ROWS, FAC_ROW, *MRI_ROWS, *LA_ROWS, *INDEXED_ROWS)}
+    both = set(printed) & set(shown)
+    assert {"edv_ml", "esv_ml", "ef_pct"} <= both
+    assert {k: shown[k] for k in both} == {k: printed[k] for k in both}

@@ -30,7 +30,7 @@ def test_rv_overlay_toggle_rows_and_edit(rv_window, qtbot):
     assert not window.overlays.items["rv"].isVisible() and window.overlays.items["endo"].isVisible()
     window.tools.overlay_boxes["rv"].setChecked(True)
     rv_edv = st.measurements.rv_edv_ml
-    assert window.measurements.cell_text("rv_edv_ml") == f"{rv_edv:.0f} ml"
+    assert window.measurements.cell_text("rv_edv_ml") == f"{rv_edv:.1f} ml"
     assert window.measurements.cell_text("rv_ef_pct", 2) == "52-80 %"  # CMR range, sex unknown
     window.tools.kind.setCurrentIndex(list(window.tools.kind.itemData(i) for i in range(window.tools.kind.count()))
                                       .index("rv"))
@@ -65,7 +65,7 @@ def test_height_and_weight_are_typed_in_one_place_and_indexed_rows_follow(rv_win
     assert st.recording.patient.height_cm == 180 and st.recording.patient.weight_kg == 80
     assert window.tools.body_size.text() == "180 cm, 80.0 kg, male"
     assert window.measurements.cell_text("bsa_m2") == "2.00 m²"
-    assert window.measurements.cell_text("rv_edv_index_ml_m2") == f"{st.measurements.rv_edv_ml / 2.0:.0f} ml/m²"
+    assert window.measurements.cell_text("rv_edv_index_ml_m2") == f"{st.measurements.rv_edv_ml / 2.0:.1f} ml/m²"
     # every indexed value the PDF prints is on screen too (the SV indices were in the report only)
     from app.report.build import measurement_rows
     from app.workflow.indexed import indexed_values

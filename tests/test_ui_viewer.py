@@ -412,7 +412,7 @@ def test_one_short_axis_slice_shows_its_area_change_and_no_gls(qtbot, modality, 
     qtbot.addWidget(panel)
     panel.show_measurements(m, modality=modality, view=view)
     names = [r[0] for r in panel.rows]
-    assert m.fac_pct is not None and panel.cell_text("fac_pct") == f"{m.fac_pct:.0f} %"
+    assert m.fac_pct is not None and panel.cell_text("fac_pct") == f"{m.fac_pct:.1f} %"
     assert names.index("fac_pct") == names.index("ef_pct") + 1 and panel.cell_text("ef_pct") == "—"
     assert "gls_pct" not in names
     assert "gls_pct" not in [r.key for r in measurement_rows(m, modality, None)]

@@ -24,22 +24,22 @@ from app.report.plain_words import contour_model
 from app.workflow.reference_ranges import FLAGS, reference_range
 from app.workflow.results import HR_FROM_FILE, HR_FROM_GATED_CYCLE
 
-ROWS = (  # (name, label, unit, decimals)
-    ("edv_ml", "EDV", "ml", 0),
-    ("esv_ml", "ESV", "ml", 0),
-    ("sv_ml", "SV", "ml", 0),
-    ("ef_pct", "EF", "%", 0),
+ROWS = (  # (name, label, unit, decimals): the report's decimals, so the screen shows and flags what is signed
+    ("edv_ml", "EDV", "ml", 1),
+    ("esv_ml", "ESV", "ml", 1),
+    ("sv_ml", "SV", "ml", 1),
+    ("ef_pct", "EF", "%", 1),
     ("gls_pct", "GLS", "%", 1),
     ("heart_rate_bpm", "Heart rate", "bpm", 0),
 )
 HR_SOURCE_NOTES = {HR_FROM_FILE: "from the file", HR_FROM_GATED_CYCLE: "gated cycle"}
-FAC_ROW = ("fac_pct", "FAC", "%", 0)  # one short-axis slice: (EDA - ESA) / EDA
+FAC_ROW = ("fac_pct", "FAC", "%", 1)  # one short-axis slice: (EDA - ESA) / EDA
 MRI_ROWS = (
-    ("lv_mass_g", "LV mass", "g", 0),
-    ("rv_edv_ml", "RV EDV", "ml", 0),
-    ("rv_esv_ml", "RV ESV", "ml", 0),
-    ("rv_sv_ml", "RV SV", "ml", 0),
-    ("rv_ef_pct", "RV EF", "%", 0),
+    ("lv_mass_g", "LV mass", "g", 1),
+    ("rv_edv_ml", "RV EDV", "ml", 1),
+    ("rv_esv_ml", "RV ESV", "ml", 1),
+    ("rv_sv_ml", "RV SV", "ml", 1),
+    ("rv_ef_pct", "RV EF", "%", 1),
 )
 LA_ROWS = (  # the study's LA volume (app.workflow.la_volume), with the biplane values or on its one view
     ("la_volume_ml", "LA volume", "ml", 0),
@@ -47,13 +47,13 @@ LA_ROWS = (  # the study's LA volume (app.workflow.la_volume), with the biplane 
 )
 INDEXED_ROWS = (  # shown when the body surface area is known (app.workflow.indexed)
     ("bsa_m2", "BSA", "m²", 2),
-    ("edv_index_ml_m2", "EDV index", "ml/m²", 0),
-    ("esv_index_ml_m2", "ESV index", "ml/m²", 0),
-    ("sv_index_ml_m2", "SV index", "ml/m²", 0),
-    ("lv_mass_index_g_m2", "LV mass index", "g/m²", 0),
-    ("rv_edv_index_ml_m2", "RV EDV index", "ml/m²", 0),
-    ("rv_esv_index_ml_m2", "RV ESV index", "ml/m²", 0),
-    ("rv_sv_index_ml_m2", "RV SV index", "ml/m²", 0),
+    ("edv_index_ml_m2", "EDV index", "ml/m²", 1),
+    ("esv_index_ml_m2", "ESV index", "ml/m²", 1),
+    ("sv_index_ml_m2", "SV index", "ml/m²", 1),
+    ("lv_mass_index_g_m2", "LV mass index", "g/m²", 1),
+    ("rv_edv_index_ml_m2", "RV EDV index", "ml/m²", 1),
+    ("rv_esv_index_ml_m2", "RV ESV index", "ml/m²", 1),
+    ("rv_sv_index_ml_m2", "RV SV index", "ml/m²", 1),
 )
 
 
