@@ -85,3 +85,14 @@ def test_the_biplane_heart_rate_prefers_measured_beats_to_a_files_value(beating)
     bi = compose_study(triples).measurements.biplane
     assert bi is not None and bi.heart_rate_source == HR_FROM_BEATS
     assert bi.heart_rate_bpm == pytest.approx(triples[0][2].heart_rate_bpm)
+
+
+def test_the_files_heart_rate_is_never_marked_edited(beating):
+    """An ES added or removed changes the beats measured, not a rate read from the file: it had been starred."""
+    labels, contours = beating
+    rec = replace(recording_for(labels), heart_rate_bpm=FILE_HR_BPM, frame_times_nominal=True)
+    m = measure(rec, contours, edited={"cycles", "edv_ml", "heart_rate_bpm"})
+    assert m.heart_rate_source == HR_FROM_FILE and "heart_rate_bpm" not in m.edited and "edv_ml" in m.edited
+    assert not _hr_row(m).edited
+    timed = measure(replace(rec, frame_times_nominal=False), contours, edited={"cycles", "heart_rate_bpm"})
+    assert timed.heart_rate_source == HR_FROM_BEATS and "heart_rate_bpm" in timed.edited

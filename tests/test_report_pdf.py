@@ -228,10 +228,16 @@ def test_edited_phrases_and_report_file_name():
     from app.data.recording import PatientInfo
     from app.report.plain_words import contour_source, edited_phrases, report_file_name
 
-    assert edited_phrases({"esv_ml", "sv_ml", "ef_pct"}) == ["LV end-systolic contour edited",
-                                                             "values affected: ESV, SV, EF"]
+    assert edited_phrases({"es_contours", "esv_ml", "sv_ml", "ef_pct"}) == ["end-systolic contours edited",
+                                                                            "values affected: ESV, SV, EF"]
     assert edited_phrases({"es_frames", "esv_ml", "sv_ml", "ef_pct"})[0] == "ES frames set by hand"
-    assert "LV end-systolic contour edited" not in edited_phrases({"es_frames", "esv_ml"})
+    # what was edited is named, never guessed from the values it changed (an ES removed had read as an ED contour
+    # edited; a slice left out as both contours edited)
+    assert edited_phrases({"cycles", "edv_ml", "heart_rate_bpm"})[:1] == [
+        "an ES mark added or removed by hand: the beats measured changed"]
+    assert edited_phrases({"excluded_slices", "edv_ml", "esv_ml", "lv_mass_g"})[:1] == [
+        "short-axis slices left out of the volumes and mass by hand"]
+    assert not any("contours" in p for p in edited_phrases({"cycles", "excluded_slices", "edv_ml", "esv_ml"}))
     # An echo report lists only the values it prints (a contour edit's closure also names RV values and FAC).
     closure = {"edv_ml", "esv_ml", "sv_ml", "ef_pct", "fac_pct", "rv_edv_ml", "rv_ef_pct", "gls_pct"}
     assert edited_phrases(closure, shown={"edv_ml", "esv_ml", "sv_ml", "ef_pct", "gls_pct"})[-1] == \

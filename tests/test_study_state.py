@@ -349,3 +349,18 @@ def test_listeners_of_new_marks_or_a_new_analysis_read_the_measurements_they_mak
     assert seen == [("edes", study[0].edited_values())] and "es_frames" in seen[0][1]
     study.set_analysis(0, fake_analysis(labels, ed_frames=(0,), es_frames=(6,)), keep_edits=False)
     assert seen[-1] == ("analysis", frozenset())
+
+
+def test_what_an_edit_marks_follows_what_it_can_change(study):
+    """A calibration scales EDV and ESV alike: EF unchanged is not marked, the LA volume (in mm) is; an ES
+    added names the beats measured, not a contour."""
+    from app.workflow.edits import CalibrationEdit
+
+    st = study[0]
+    CalibrationEdit(0, (0.5, 0.5)).apply(study)
+    names = st.edited_values()
+    assert {"edv_ml", "esv_ml", "sv_ml", "la_volume_ml", "calibration"} <= names and "ef_pct" not in names
+    EdEsEdit(0, (0,), (6, 10)).apply(study)  # a second ES in the one cycle: the cycles measured stay
+    EdEsEdit(0, (0, 8), (6, 10)).apply(study)  # an ED that makes a second cycle of the ES at 10
+    names = st.edited_values()
+    assert {"cycles", "ef_pct"} <= names and not names & {"ed_contours", "es_contours"}

@@ -399,6 +399,17 @@ def test_la_volume_biplane_area_length_from_the_traced_atrium(make_window, qtbot
         classify("la_volume_index_ml_m2", 40.0, "F") == "high" and classify("la_volume_index_ml_m2", 34.0) == "normal"
     )
     assert reference_range("la_volume_index_ml_m2", "", "mri") is None  # an echo range
+    # a hand calibration of a view it is traced on changes it (mm): marked edited on screen and in the report
+    from app.report.build import _la_rows
+    from app.workflow.edits import CalibrationEdit
+
+    assert not la.edited and "edited" not in window.measurements.cell_text("la_volume_ml", 3)
+    window.controller.push(CalibrationEdit(0, (0.55, 0.55)))
+    qtbot.wait(20)
+    assert window.study.la.edited and window.study.la.volume_ml > la.volume_ml
+    assert "edited" in window.measurements.cell_text("la_volume_ml", 3)
+    rows = _la_rows(window.study.la, window.study[0].recording.patient, "F")
+    assert [row.key for row in rows if row.edited] == ["la_volume_ml", "la_volume_index_ml_m2"]
 
 
 def test_mri_pdf_has_cmr_mass_range_and_no_echo_strain_words(tmp_path):

@@ -270,8 +270,9 @@ def _la_rows(la, patient, sex: str) -> tuple[MeasurementRow, ...]:
 
     from app.workflow.indexed import body_surface_area_m2
 
+    edited = ("la_volume_ml", "la_volume_index_ml_m2") if la.edited else ()
     volume = _row("la_volume_ml", f"LA volume ({la.method})", la.volume_ml, "ml", 0, f"{la.method}, at LV ES",
-                  sex=sex)
+                  sex=sex, edited=edited)
     bsa = body_surface_area_m2(patient)
     index_ref = reference_range("la_volume_index_ml_m2", sex)
     assert index_ref is not None  # a range every sex has
@@ -279,7 +280,7 @@ def _la_rows(la, patient, sex: str) -> tuple[MeasurementRow, ...]:
     if bsa is None:
         return (replace(volume, reference=f"index {index_range} (height and weight needed)"),)
     index = _row("la_volume_index_ml_m2", "LA volume index", la.volume_ml / bsa, "ml/m²", 0, f"{la.method} / BSA",
-                 sex=sex)
+                 sex=sex, edited=edited)
     return replace(volume, reference="see index"), index
 
 

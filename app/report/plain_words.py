@@ -1,7 +1,7 @@
 """Plain words for the report: what was corrected by hand, where the contours came from, the file name.
 
 `edited_phrases(names)` turns the measurement names that depend on a manual edit (Measurements.edited)
-into sentences a reader understands ("LV end-systolic contour edited", "ES frames set by hand").
+into sentences a reader understands ("end-systolic contours edited", "ES frames set by hand").
 `edit_frames_phrases(section)` names the frames corrected by hand or by propagation and says when the strain
 was re-tracked on them. `contour_source(segmenter, edited)` says who drew the contours (`contour_model`, in a few
 words for the viewer: which network, shipped or the site's own). `report_file_name(patient, modality)` is the default
@@ -49,13 +49,16 @@ def edited_phrases(names, shown=None) -> list[str]:
         out.append("pixel size calibrated by hand")
     if "view" in names:
         out.append("view label set by hand")
-    by_frames = not names & {"calibration"}
-    if by_frames and "edv_ml" in names and "ed_frames" not in names:
-        out.append("LV end-diastolic contour edited")
-    if by_frames and "esv_ml" in names and "es_frames" not in names:
-        out.append("LV end-systolic contour edited")
-    if "volume_curve_ml" in names and not names & {"edv_ml", "esv_ml"}:
-        out.append("LV contours between ED and ES edited")
+    if "cycles" in names:
+        out.append("an ES mark added or removed by hand: the beats measured changed")
+    if "excluded_slices" in names:
+        out.append("short-axis slices left out of the volumes and mass by hand")
+    if "ed_contours" in names:
+        out.append("end-diastolic contours edited")
+    if "es_contours" in names:
+        out.append("end-systolic contours edited")
+    if "volume_curve_ml" in names and not names & {"ed_contours", "es_contours"}:
+        out.append("contours between ED and ES edited")
     values = [word for key, word in VALUE_WORDS.items() if key in names and (shown is None or key in shown)]
     if values:
         out.append("values affected: " + ", ".join(values))

@@ -153,6 +153,8 @@ class MeasurementsPanel(QWidget):
         m = biplane if biplane is not None else measurements
         edited = set(getattr(m, "edited", ()) or ())
         edited |= {"gls_pct"} & set(getattr(measurements, "edited", ()) or ())  # the GLS is this recording's
+        edited -= {"la_volume_ml"}  # the LA rows are the study's: edited when a view it is traced on was
+        edited |= {"la_volume_ml", "la_volume_index_ml_m2"} if getattr(la, "edited", False) else set()
         if study_gls is not None and study_gls.edited:
             edited.add("gls_mean_pct")
         single_slice = getattr(m, "method", "") == "single-slice"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,6 +48,7 @@ class LaVolume:
     length_a4c_mm: float
     length_a2c_mm: float
     views: tuple[str, ...] = ("a4c", "a2c")
+    edited: bool = False  # a view's ES marks, ES contours or calibration were set by hand
 
     @property
     def length_mm(self) -> float:
@@ -64,7 +65,7 @@ class LaVolume:
         """The volume as the report prints it (and its index with the patient's BSA), its method and views."""
         return {"volume_ml": round(self.volume_ml, 2), "method": self.method, "views": list(self.views),
                 "volume_index_ml_m2": None if bsa_m2 is None else round(self.volume_ml / bsa_m2, 2),
-                "length_mm": round(self.length_mm, 2)}
+                "length_mm": round(self.length_mm, 2), "edited": self.edited}
 
 
 def area_length_ml(area_a4c_mm2: float, area_a2c_mm2: float, length_mm: float) -> float:
@@ -113,11 +114,14 @@ def la_volume_of(view_items: Iterable[tuple[str, tuple[Recording, Any, Measureme
     for its A4C and A2C (app.workflow.study_result picks them): biplane with a traced atrium in both, else
     single-plane from one of them (A4C first), else None."""
     found: dict[str, tuple[float, float]] = {}
+    edited: set[str] = set()
     for view, (recording, contours, measurements) in view_items:
         frames = [t for t in _es_frames(measurements, measurements.es_frames) if 0 <= t < len(contours)]
         mean = _mean_la_mm(recording, (contours[t] for t in frames))
         if mean is not None:
             found[view] = mean
+            edited |= {view} if "la_volume_ml" in (getattr(measurements, "edited", ()) or ()) else set()
     if "a4c" in found and "a2c" in found:
-        return _biplane(found["a4c"], found["a2c"])
-    return next((_single(view, found[view]) for view in ("a4c", "a2c") if view in found), None)
+        return replace(_biplane(found["a4c"], found["a2c"]), edited=bool(edited))
+    single = next((_single(view, found[view]) for view in ("a4c", "a2c") if view in found), None)
+    return None if single is None else replace(single, edited=bool(edited & set(single.views)))

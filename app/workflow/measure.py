@@ -147,7 +147,7 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
         length_curve_mm=length if cal and method == "monoplane" else None,
         edv_area_length_ml=al_ed,
         esv_area_length_ml=al_es,
-        edited=_edited_closure(edited),
+        edited=_edited_closure(edited) - ({"heart_rate_bpm"} if hr_source == HR_FROM_FILE else set()),
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
         notes=recording_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single,

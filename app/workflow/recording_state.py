@@ -76,14 +76,24 @@ class RecordingState:
         """Names of measured values that depend on a manual edit."""
         names: set[str] = set()
         edited_frames = {f for _, f in self.edited_keys}
-        if self.ed_edited or self.cycles_edited or self.calibration_edited or edited_frames & set(self.ed_frames):
+        # what was edited, for the report's words: contours on ED or ES frames, the beats measured, slices left out
+        inputs = {"ed_contours": bool(edited_frames & set(self.ed_frames)),
+                  "es_contours": bool(edited_frames & set(self.es_frames)),
+                  "cycles": self.cycles_edited, "excluded_slices": bool(self.excluded_slices)}
+        names.update(name for name, edited in inputs.items() if edited)
+        if self.ed_edited or self.cycles_edited or self.calibration_edited or inputs["ed_contours"]:
             names.add("edv_ml")
-        if self.es_edited or self.calibration_edited or edited_frames & set(self.es_frames):
+        if self.es_edited or self.calibration_edited or inputs["es_contours"]:
             names.add("esv_ml")
         if self.excluded_slices:
             names.update({"edv_ml", "esv_ml", "lv_mass_g"})
-        if names:
-            names.update({"sv_ml", "ef_pct"})
+        if names & {"edv_ml", "esv_ml"}:
+            names.add("sv_ml")
+        if self.ed_edited or self.es_edited or any(inputs.values()):  # a calibration scales EDV and ESV alike
+            names.add("ef_pct")
+        if self.recording.modality == "echo" and (self.es_edited or self.calibration_edited or self.cycles_edited
+                                                  or inputs["es_contours"]):
+            names.add("la_volume_ml")  # traced on the LV's ES frames, in mm
         if self.recording.is_stack:  # an edit at ED/ES may be the RV's (edits are kept per frame, not per kind)
             names.update({f"rv_{n}" for n in ("edv_ml", "esv_ml", "sv_ml", "ef_pct") if n in names})
         if edited_frames:
