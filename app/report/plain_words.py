@@ -34,29 +34,20 @@ SITE_PREFIX = "site model"  # how app.ml.site_model.SiteModel.label starts, in a
 VALUE_WORDS = {"edv_ml": "EDV", "esv_ml": "ESV", "sv_ml": "SV", "ef_pct": "EF", "heart_rate_bpm": "heart rate",
                "lv_mass_g": "myocardial mass", "fac_pct": "FAC", "gls_pct": "GLS", "rv_edv_ml": "RV EDV",
                "rv_esv_ml": "RV ESV", "rv_sv_ml": "RV SV", "rv_ef_pct": "RV EF"}
+EDIT_WORDS = {  # what was edited by hand (RecordingState.edited_values), in the report's words
+    "ed_frames": "ED frames set by hand", "es_frames": "ES frames set by hand",
+    "calibration": "pixel size calibrated by hand", "view": "view label set by hand",
+    "cycles": "an ES mark added or removed by hand: the beats measured changed",
+    "excluded_slices": "short-axis slices left out of the volumes and mass by hand",
+    "ed_contours": "end-diastolic contours edited", "es_contours": "end-systolic contours edited",
+}
 
 
 def edited_phrases(names, shown=None) -> list[str]:
     """Sentences for the inputs edited by hand, then the values they changed (of those `shown`, when given:
     the keys the report prints; an echo report names no RV value or FAC)."""
     names = set(names)
-    out = []
-    if "ed_frames" in names:
-        out.append("ED frames set by hand")
-    if "es_frames" in names:
-        out.append("ES frames set by hand")
-    if "calibration" in names:
-        out.append("pixel size calibrated by hand")
-    if "view" in names:
-        out.append("view label set by hand")
-    if "cycles" in names:
-        out.append("an ES mark added or removed by hand: the beats measured changed")
-    if "excluded_slices" in names:
-        out.append("short-axis slices left out of the volumes and mass by hand")
-    if "ed_contours" in names:
-        out.append("end-diastolic contours edited")
-    if "es_contours" in names:
-        out.append("end-systolic contours edited")
+    out = [phrase for key, phrase in EDIT_WORDS.items() if key in names]
     if "volume_curve_ml" in names and not names & {"ed_contours", "es_contours"}:
         out.append("contours between ED and ES edited")
     values = [word for key, word in VALUE_WORDS.items() if key in names and (shown is None or key in shown)]
