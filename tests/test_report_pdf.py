@@ -421,3 +421,13 @@ def test_chinese_japanese_and_korean_names_print_in_a_font_that_has_them(tmp_pat
     page = PdfReader(str(path)).pages[0]
     fonts = {str(f["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
     assert any("DejaVu" not in name and "Helvetica" not in name for name in fonts), fonts
+
+
+def test_the_appendix_says_how_the_strain_was_tracked(tmp_path, three_views):
+    """It had said the strain came from the trained models it lists (the motion network) when classical optical
+    flow tracked it."""
+    analyses, study = three_views
+    assert {a.strain.motion for a in analyses} == {"classical"}
+    text = " ".join(pdf_text(write_pdf(report_from_analyses(analyses, study=study), tmp_path / "r.pdf")).split())
+    assert "The strain was tracked with classical optical flow (DIS), not a trained model." in text
+    assert "ED/ES frames and strain come from these trained models" not in text

@@ -91,6 +91,7 @@ class StrainSection:
     segment_curves_pct: np.ndarray | None = None
     segment_peak_pct: tuple[float | None, ...] = ()
     segment_ok: tuple[bool, ...] = ()
+    motion: str = ""  # how the wall was tracked: "classical-dis" (optical flow), "learned-flownet" (a network)
 
     @property
     def low_quality_segments(self) -> tuple[str, ...]:

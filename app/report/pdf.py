@@ -74,8 +74,9 @@ def build_story(report: ReportData, width: float, height: float) -> list:
         story += _recording_figures(rec, width, height)
     story += _bullseye(report)
     story += [Paragraph("Appendix: software and models", st.H2),
-              Paragraph("The contours, ED/ES frames and strain come from these trained models, unless the "
-                        "report says they were corrected by hand.", st.SMALL), _software_table(report, width)]
+              Paragraph("The contours and ED/ES frames come from these trained models, unless the report says they "
+                        "were corrected by hand or given with the file." + _strain_method(report), st.SMALL),
+              _software_table(report, width)]
     return story
 
 
@@ -236,6 +237,14 @@ def _quality(report: ReportData) -> list:
     out += [Paragraph("Edited by hand", st.H3),
             Paragraph("<br/>".join(st.markup(e) for e in edited) if edited else "nothing edited", st.BODY)]
     return out
+
+
+def _strain_method(report: ReportData) -> str:
+    """How the strain shown was tracked: classical optical flow is no trained model of the table."""
+    motions = {rec.strain.motion for rec in report.recordings if rec.strain is not None and rec.strain.motion}
+    words = sorted("classical optical flow (DIS), not a trained model" if m.startswith("classical")
+                   else "the motion network below" if m.startswith("learned") else m for m in motions)
+    return f" The strain was tracked with {' and '.join(words)}." if words else ""
 
 
 def _shown(rec: RecordingSection) -> set[str]:

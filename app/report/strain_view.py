@@ -40,7 +40,7 @@ def strain_section(result) -> StrainSection | None:
     if segments is not None and len(names) != segments.shape[1]:
         names = tuple(f"segment_{i + 1}" for i in range(segments.shape[1]))
     return StrainSection(gls, curve, names, segments, _peaks(result, segments, len(names)),
-                         _quality(result, len(names)))
+                         _quality(result, len(names)), str(getattr(result, "motion", "") or ""))
 
 
 def _peaks(result, segments, k: int) -> tuple:
