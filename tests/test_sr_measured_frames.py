@@ -68,3 +68,27 @@ def test_a_slices_area_change_and_the_la_volume_leave_coded_with_their_site_and_
         (la,) = _measurements(study, None, algorithm)
         assert la.name.value == "399235004" and float(la.value) == 52.0 and la.method.value == code
         assert la.finding_sites[0].value.value == codes.SCT.LeftAtrium.value
+
+
+def test_each_groups_algorithm_parameters_are_its_own_recordings_edits_in_words():
+    """Every group had carried the union of all recordings' edits, as internal names (a calibration of the A4C
+    written on the A2C's group, 'rv_ef_pct' and 'fac_pct' on an echo study)."""
+    from app.report.dicom_sr import _algorithm
+
+    a4c, a2c = (synthetic_analysis(view=view, seed=i) for i, view in enumerate(("a4c", "a2c")))
+    report = report_from_analyses([a4c, a2c])
+    calibrated = replace(report.recordings[0], edited=frozenset({"calibration", "edv_ml", "esv_ml", "sv_ml",
+                                                                 "rv_edv_ml", "fac_pct"}))
+    cycles = replace(report.recordings[1], edited=frozenset({"cycles", "edv_ml", "heart_rate_bpm"}))
+
+    def parameters(algorithm) -> list[str]:
+        return [item.TextValue for item in algorithm if item.ConceptNameCodeSequence[0].CodeMeaning
+                == "Algorithm Parameters"]
+
+    own = parameters(_algorithm([calibrated]))
+    assert own[1:] == ["pixel size calibrated by hand", "values affected: EDV, ESV, SV"]
+    assert parameters(_algorithm([cycles]))[1:] == [
+        "an ES mark added or removed by hand: the beats measured changed", "values affected: EDV, heart rate"]
+    study = parameters(_algorithm([calibrated, cycles], named=True))
+    assert "A4C: pixel size calibrated by hand" in study and "A2C: values affected: EDV, heart rate" in study
+    assert all(len(p) <= 64 and "_" not in p.split(":", 1)[-1] for p in study)

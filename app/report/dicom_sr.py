@@ -178,6 +178,29 @@ def _group(label: str, measurements: list, sources: SourceImages | None, algorit
         measurements=measurements, source_images=source)
 
 
+def _algorithm(sections, named: bool = False):
+    """CardioTrace and, as its parameters, what drew the contours and what was edited by hand on these recordings
+    (the study's group: each recording's, named), in the report's words; each parameter a DICOM LO (64 chars)."""
+    import highdicom as hd
+
+    def own(section) -> list[str]:
+        poor = [f"strain not sent, tracking poor: {n.replace('_', ' ')}" for n in _poorly_tracked(section)]
+        return section.edit_phrases + poor
+
+    items = [f"segmentation: {part}" for part in (sections[0].segmenter or "default").split(" + ")]
+    for section in sections:
+        prefix = f"{view_title(section.view) or section.name}: " if named else ""
+        items += [prefix + item for item in own(section)]
+    return hd.sr.AlgorithmIdentification(name="CardioTrace", version=__version__,
+                                         parameters=[_lo(item) for item in items])
+
+
+def _lo(text: str) -> str:
+    """A DICOM LO value: at most 64 characters, no backslash."""
+    text = text.replace("\\", "/")
+    return text if len(text) <= 64 else text[:61] + "..."
+
+
 def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bool = False, amends=None):
     """ReportData + the SourceImages of each of its recordings (same order) -> a highdicom ComprehensiveSR.
     A signed report (a reviewer named) is FINAL and VERIFIED by the reviewer, else PRELIMINARY and UNVERIFIED;
@@ -185,16 +208,9 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
-    edited = sorted({k for rec in report.recordings for k in rec.edited})
-    left_out = [f"{view_title(rec.view)} {rec.name}: segmental strain not sent where tracking quality is low "
-                f"({', '.join(n.replace('_', ' ') for n in poor)})"
-                for rec in report.recordings if (poor := _poorly_tracked(rec))]
-    algorithm = hd.sr.AlgorithmIdentification(
-        name="CardioTrace", version=__version__,
-        parameters=[f"segmentation: {report.recordings[0].segmenter or 'default'}"] +
-                   ([f"edited by the user: {', '.join(edited)}"] if edited else []) + left_out)
     groups = []
     for section, src in zip(report.recordings, sources, strict=False):
+        algorithm = _algorithm([section])
         measurements = _measurements(section, src, algorithm)
         if measurements:
             groups.append(_group(" ".join(x for x in (view_title(section.view), section.name) if x), measurements, src,
@@ -203,6 +219,7 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
     if study_rows:
         fake = type("Study", (), {"measurements": study_rows, "modality": report.recordings[0].modality,
                                   "view": "study", "ed_frames": (), "es_frames": (), "beats": ()})
+        algorithm = _algorithm(report.recordings, named=True)
         measurements = _measurements(fake, None, algorithm)
         if measurements:
             groups.append(_group("study (biplane, mean GLS, LA volume)", measurements, None, algorithm))

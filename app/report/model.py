@@ -145,6 +145,15 @@ class RecordingSection:
     strain_retracked: bool = False  # the strain was tracked again on the edited contours (the viewer)
 
     @property
+    def edit_phrases(self) -> list[str]:
+        """What was edited by hand on this recording and what it changed of the values printed, in words (the PDF's
+        'Edited by hand', the SR's algorithm parameters of this recording)."""
+        from app.report.plain_words import edit_frames_phrases, edited_phrases
+
+        shown = {row.key for row in self.measurements if row.value is not None}
+        return edited_phrases(self.edited, shown) + edit_frames_phrases(self)
+
+    @property
     def spacing_text(self) -> str:
         row, col = self.spacing_mm
         text = f"{row:.3f} x {col:.3f} mm"

@@ -28,7 +28,7 @@ from app.report.bullseye import bullseye_drawing
 from app.report.figures import FrameImage, curve_drawing
 from app.report.model import RESEARCH_NOTICE, RecordingSection, ReportData
 from app.report.palette import CONTOUR_NAMES, CONTOUR_RGB, hex_colour
-from app.report.plain_words import contour_source, edit_frames_phrases, edited_phrases
+from app.report.plain_words import contour_source
 
 PAGE_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm
@@ -230,8 +230,7 @@ def _num(value, decimals: int = 1) -> str:
 
 def _quality(report: ReportData) -> list:
     items = [f"{rec.name}: {flag}" for rec in report.recordings for flag in rec.quality_flags]
-    edited = [f"{rec.name}: {'; '.join(phrases)}" for rec in report.recordings
-              for phrases in [edited_phrases(rec.edited, _shown(rec)) + edit_frames_phrases(rec)] if phrases]
+    edited = [f"{rec.name}: {'; '.join(rec.edit_phrases)}" for rec in report.recordings if rec.edit_phrases]
     out = [Paragraph("Quality flags", st.H3),
            Paragraph("<br/>".join(st.markup(i) for i in items) if items else "none raised", st.BODY)]
     out += [Paragraph("Edited by hand", st.H3),
@@ -245,11 +244,6 @@ def _strain_method(report: ReportData) -> str:
     words = sorted("classical optical flow (DIS), not a trained model" if m.startswith("classical")
                    else "the motion network below" if m.startswith("learned") else m for m in motions)
     return f" The strain was tracked with {' and '.join(words)}." if words else ""
-
-
-def _shown(rec: RecordingSection) -> set[str]:
-    """The keys of the values a recording's section prints (what an edit can be said to have changed)."""
-    return {row.key for row in rec.measurements if row.value is not None}
 
 
 def _software_table(report: ReportData, width: float) -> Table:
