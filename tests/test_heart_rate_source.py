@@ -43,6 +43,7 @@ def test_a_file_without_frame_timing_shows_its_own_heart_rate_as_the_files(beati
     m = measure(rec, contours)
     assert m.heart_rate_bpm == FILE_HR_BPM and m.heart_rate_source == HR_FROM_FILE
     assert _hr_row(m).method == "from the file (scanner)"
+    assert _hr_row(m).label == "Heart rate (the file's)"  # page 1 prints the label, not the method column
     assert any(n.startswith("the file gives no frame timing: heart rate not measured (the 64 bpm shown is the "
                             "file's own value)") for n in m.notes)
     without = measure(replace(rec, heart_rate_bpm=None), contours)

@@ -125,7 +125,8 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
     if m.edv_area_length_ml is not None:
         rows += [_row("edv_area_length_ml", "EDV (area-length)", m.edv_area_length_ml, "ml", 1, "area-length", **kw),
                  _row("esv_area_length_ml", "ESV (area-length)", m.esv_area_length_ml, "ml", 1, "area-length", **kw)]
-    rows.append(_row("heart_rate_bpm", "Heart rate", m.heart_rate_bpm, "bpm", 0,
+    hr_label = "Heart rate (the file's)" if m.heart_rate_source == HR_FROM_FILE else "Heart rate"  # page 1 too
+    rows.append(_row("heart_rate_bpm", hr_label, m.heart_rate_bpm, "bpm", 0,
                      _HR_SOURCE_TEXT.get(m.heart_rate_source, ""), **kw))
     if modality == "mri":
         rows.append(_row("lv_mass_g", "LV myocardial mass", m.lv_mass_g, "g", 1, "1.05 g/ml x myo volume", **kw))
