@@ -431,3 +431,14 @@ def test_the_appendix_says_how_the_strain_was_tracked(tmp_path, three_views):
     text = " ".join(pdf_text(write_pdf(report_from_analyses(analyses, study=study), tmp_path / "r.pdf")).split())
     assert "The strain was tracked with classical optical flow (DIS), not a trained model." in text
     assert "ED/ES frames and strain come from these trained models" not in text
+
+
+def test_an_ef_from_a_filling_phase_is_said_on_page_one(tmp_path, one_view):
+    """A clip with no systole gives EDV/ESV/EF from its ES -> ED filling phase: said only on page 2, under the
+    recording, while page 1 showed the EF plainly."""
+    from app.workflow.measure_notes import NO_SYSTOLE_NOTE
+
+    note = f"{NO_SYSTOLE_NOTE}: EDV/ESV/EF from the ES -> ED filling phase"
+    shown = replace(one_view, measurements=replace(one_view.measurements, notes=(*one_view.measurements.notes, note)))
+    page1 = PdfReader(str(write_pdf(report_from_analyses([shown]), tmp_path / "r.pdf"))).pages[0].extract_text()
+    assert "no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase" in " ".join(page1.split())

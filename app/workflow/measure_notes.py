@@ -15,6 +15,7 @@ from app.data.recording import Recording
 # The EFs of a clip's beats in sinus rhythm differ by a few points, and repeated tracings of one beat by 5-10. Trusted
 # beats further apart than this are an irregular rhythm or a beat measured wrong, and their mean hides which.
 BEAT_EF_SPREAD_PTS = 15.0
+NO_SYSTOLE_NOTE = "the clip holds no ED -> ES systole"  # the report says it on page 1, beside the EF it weakens
 BEAT_SPREAD_NOTE = "the beats' EFs differ by"  # how the note starts (the report puts it beside the EF on page 1)
 
 
@@ -107,7 +108,7 @@ def recording_notes(rec: Recording, calibrated: bool, nominal_timing: bool, beat
         notes.append(f"the file gives no frame timing: heart rate not measured{own}")
     if beats and all(b.es_frame < b.ed_frame for b in beats) and not rec.is_gated_cycle and rec.n_frames > 2:
         # (a gated cine MR cycle wraps: its systole from a late ED runs on into the next cycle's phases)
-        notes.append("the clip holds no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase")
+        notes.append(f"{NO_SYSTOLE_NOTE}: EDV/ESV/EF from the ES -> ED filling phase")
     unmeasured = [a for a, b in zip(ed[:-1], ed[1:], strict=True) if not any(a < f < b for f in es)]
     if unmeasured and beats and not rec.is_gated_cycle and not rec.is_stack:
         # (app.analysis.skipped_beats puts back the EDs of cycles in which TempReg-Net saw no ES)
