@@ -41,3 +41,29 @@ def test_undecodable_pixels_are_one_load_error(tmp_path):
     with pytest.raises(LoadError) as err:
         load_recording(tmp_path / "broken.dcm")
     assert "\n" not in str(err.value) and "decoded" in str(err.value)
+
+
+@pytest.mark.parametrize("syntax", ["RLELossless", "JPEGLSLossless"])
+def test_damaged_pixel_data_that_ends_gdcm_is_one_line_not_a_dead_process(tmp_path, syntax):
+    """GDCM ended the process (a floating-point trap in its RLE codec, an uncaught C++ exception in its JPEG-LS
+    one) on raw frames wrapped as compressed ones: the viewer vanished with the last edits, a batch never got past
+    the file. It runs apart now; the command gives one line and exit 2 (run as a user does, in a process)."""
+    import subprocess
+    import sys
+
+    import pydicom.uid
+    from pydicom.encaps import encapsulate
+    from readers_helpers import echo_frames, write_us
+
+    frames, _ = echo_frames(n_frames=10)
+    path = write_us(tmp_path / "clip.dcm", frames, region_box=(5, 5, 114, 154), delta_cm=0.03, frame_time_ms=40.0)
+    ds = pydicom.dcmread(path)
+    ds.PixelData = encapsulate([f.tobytes()[:5000] for f in ds.pixel_array])
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = getattr(pydicom.uid, syntax)
+    ds.save_as(path, enforce_file_format=True)
+    done = subprocess.run([sys.executable, "-m", "app", "info", str(path)], capture_output=True, text=True,
+                          timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 2 and len(lines) == 1, (done.returncode, done.stderr[-500:])
+    assert "the pixel data could not be decoded" in lines[0]

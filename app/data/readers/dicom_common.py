@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -245,8 +246,23 @@ def decode_frames(ds, path: Path) -> tuple[np.ndarray, np.ndarray | None, np.nda
     return grey, colour_flow.off_grey_map(rgb[colour_flow.sample_indices(frames)]), rgb
 
 
+@cache
+def _without_gdcm_in_process() -> None:
+    """pydicom's own GDCM plugin decodes in this process, where GDCM ends the process on some damaged data (an
+    uncaught C++ exception): pydicom keeps its other plugins, and GDCM runs in a child (gdcm_decode)."""
+    from pydicom.pixels import get_decoder
+    from pydicom.uid import AllTransferSyntaxes
+
+    for uid in AllTransferSyntaxes:
+        try:
+            get_decoder(uid).remove_plugin("gdcm")
+        except (NotImplementedError, ValueError):  # no decoder for it, or no GDCM plugin in it
+            pass
+
+
 def _pixels(ds, path: Path, photometric: str) -> tuple[np.ndarray, str]:
     """pydicom's decoders first; GDCM as the fallback for compressed data they cannot decode."""
+    _without_gdcm_in_process()
     try:
         return np.asarray(ds.pixel_array), photometric
     except Exception as first:

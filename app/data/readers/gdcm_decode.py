@@ -3,6 +3,10 @@ lossy JPEG (JPEG Extended) of older MR/NM files, where libjpeg stops at "A mispl
 pydicom refuses its GDCM plugin for 12-bit JPEG Extended; GDCM's own codec decodes them.
 
     decode_with_gdcm(path) -> (pixels, photometric): (frames, rows, cols[, samples]) in the stored type
+
+GDCM ends the whole process on some damaged data (a floating-point trap in its RLE codec, an uncaught C++
+exception in its JPEG-LS one), which no Python code can catch: it decodes in a process of its own, so a damaged
+file is one clear error instead of the viewer vanishing with the user's last edits.
 """
 
 from __future__ import annotations
@@ -31,7 +35,24 @@ def _quiet(gdcm) -> None:
 
 
 def decode_with_gdcm(path: str | Path) -> tuple[np.ndarray, str]:
-    """Pixels of the DICOM file at `path` decoded by GDCM; ValueError saying why when GDCM cannot."""
+    """Pixels of the DICOM file at `path` decoded by GDCM in a child process; ValueError saying why when GDCM
+    cannot, or when it ended its process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    except (AssertionError, OSError):  # a daemonic process (a Dask worker) may start none: its nanny restarts it
+        return _decode(path)
+    with pool:
+        try:
+            return pool.submit(_decode, str(path)).result()
+        except BrokenProcessPool:
+            raise ValueError("GDCM stopped on damaged pixel data") from None
+
+
+def _decode(path: str | Path) -> tuple[np.ndarray, str]:
     import gdcm
 
     _quiet(gdcm)
