@@ -184,3 +184,43 @@ def test_batch_on_workers_draws_each_analysis_progress_and_stops_on_cancel(cohor
     again = run_batch(items, tmp_path / "out", analyze, export, stream=io.StringIO(), workers=1)
     # a task already running when cancelled may still finish and write its result: then it is resumed too
     assert items[0].key in again.skipped and len(again.skipped + again.done) == 3 and not again.interrupted
+
+
+@pytest.mark.parametrize("greeting", [b"SSH-2.0-OpenSSH_9.2\r\n", None])
+def test_a_service_that_is_no_dask_scheduler_is_one_clear_line_in_time(cohort_inputs, tmp_path, capsys, monkeypatch,
+                                                                        greeting):
+    """A server that greets first had given 'internal error: MemoryError: Unable to allocate 2.82 EiB' (exit 1);
+    one that waits silently (a web server) had hung the batch for good."""
+    import socket
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    held = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if greeting:
+                conn.sendall(greeting)
+
+    threading.Thread(target=serve, daemon=True).start()
+    monkeypatch.setattr("app.workflow.cohort.CONNECT_TIMEOUT_S", 2)
+    args = ["analyze", str(cohort_inputs / "phantom1.dcm"), "--out", str(tmp_path / "o"), "--exports", "none",
+            "--scheduler", f"tcp://127.0.0.1:{port}"]
+    started = time.monotonic()
+    try:
+        assert main(args) == 2
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    assert time.monotonic() - started < 30
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in capsys.readouterr().err

@@ -135,16 +135,42 @@ def cluster_client(workers: int | None = None, scheduler: str | None = None) -> 
     from distributed import Client, LocalCluster
 
     if scheduler:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        with client:
+        with _joined(scheduler) as client:
             yield client
         return
     with LocalCluster(n_workers=max(int(workers or 1), 1), threads_per_worker=1, processes=True,
                       dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
+
+
+@contextlib.contextmanager
+def _joined(scheduler: str) -> Iterator[Client]:
+    """A Client of the scheduler at `scheduler`, or ConnectionError within CONNECT_TIMEOUT_S: a service that is no
+    Dask scheduler answers with bytes Dask takes for a message length (a MemoryError of exabytes) or never
+    answers the handshake (Dask's own timeout does not end that wait): the attempt runs in a thread of its own."""
+    import threading
+
+    from distributed import Client
+
+    got: list[Client | BaseException] = []
+
+    def connect() -> None:
+        try:
+            got.append(Client(scheduler, timeout=CONNECT_TIMEOUT_S))
+        except BaseException as exc:  # noqa: BLE001 - any failure is the address's, said below
+            got.append(exc)
+
+    attempt = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    attempt.start()
+    attempt.join(CONNECT_TIMEOUT_S + 5)
+    result = got[0] if got else TimeoutError(f"no Dask handshake within {CONNECT_TIMEOUT_S + 5} s")
+    if isinstance(result, BaseException):
+        why = " ".join(str(result).split())[:200] or type(result).__name__
+        if isinstance(result, MemoryError):
+            why = "it answered, but not as a Dask scheduler does"
+        raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: {why}") from None
+    with result:
+        yield result
 
 
 def run_cohort(items: Sequence[Item], task: Callable[[Item, ProgressFn], object], *,
