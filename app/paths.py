@@ -33,8 +33,15 @@ def demo_dir() -> Path:
 
 @contextmanager
 def atomic_target(path: str | os.PathLike):
-    """Yield a temporary path next to `path`; on success it replaces `path`, on error it is removed."""
+    """Yield a temporary path next to `path`; on success it replaces `path`, on error it is removed. A symbolic link
+    keeps pointing where it did (its target is replaced); a device or pipe (/dev/null, /dev/full, a FIFO) is
+    written into, never replaced by a file (a full device's error then reaches the user)."""
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    if path.exists() and not path.is_file():
+        yield path
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part{suffix}")

@@ -98,3 +98,29 @@ def test_a_file_output_naming_an_existing_folder_is_refused_before_the_analysis(
 def test_an_evaluation_json_naming_a_folder_is_refused_before_the_evaluation(tmp_path, capsys):
     assert main(["evaluate", "echo-clips", "--json", str(tmp_path)]) == 2
     assert _error(capsys).endswith(f"{tmp_path} is a folder; give a file name")
+
+
+def test_a_pipe_or_a_link_given_as_the_output_is_written_through_not_replaced(tmp_path):
+    """Written to a part file renamed over the target, a FIFO (and, as root, /dev/full or /dev/null) became a plain
+    file, and a symbolic link a file beside what it pointed to."""
+    import os
+    import stat
+    import threading
+
+    from app.paths import write_text
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    read: list[str] = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_text()), daemon=True)
+    reader.start()
+    write_text(fifo, '{"ef_pct": 55.0}')
+    reader.join(10)
+    assert read == ['{"ef_pct": 55.0}\n'] and stat.S_ISFIFO(fifo.stat().st_mode)
+    target = tmp_path / "results" / "r.json"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new\n"
