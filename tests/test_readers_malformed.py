@@ -391,3 +391,22 @@ def test_a_blank_nifti_is_refused_not_measured(tmp_path, fill):
     err = _assert_load_error(path, "a blank image, nothing to analyze")
     if fill == fill:  # (ITK reads a NaN voxel as 0)
         assert f"every voxel is {fill:g}" in str(err)
+
+
+def test_nan_or_infinite_voxels_are_background_and_said(tmp_path):
+    """They reached the contours and the JSON writer (an internal error: 'Out of range float values are not JSON
+    compliant: nan'); a file with no number in it is refused as such."""
+    frames, _ = echo_frames(n_frames=8)
+    data = frames.astype(np.float32)
+    data[2, 10:20, 10:20] = np.nan
+    data[5, 30:33, 30:33] = np.inf
+    (tmp_path / "a4c_clip.raw").write_bytes(data.tobytes())  # a MetaImage keeps the bytes (ITK's NIfTI writer not)
+    (tmp_path / "a4c_clip.mhd").write_text(
+        "ObjectType = Image\nNDims = 3\nDimSize = 160 120 8\nElementType = MET_FLOAT\n"
+        "ElementSpacing = 0.3 0.3 0.04\nElementDataFile = a4c_clip.raw\n")
+    recording = load_recording(tmp_path / "a4c_clip.mhd")
+    assert np.isfinite(recording.frames).all() and recording.frames[2, 15, 15] == data[np.isfinite(data)].min()
+    assert any(n.startswith("109 of ") and "not numbers (NaN or infinite)" in n for n in recording.reader_notes)
+    (tmp_path / "a4c_clip.raw").write_bytes(np.full_like(data, np.nan).tobytes())
+    with pytest.raises(LoadError, match="no voxel is a number"):
+        load_recording(tmp_path / "a4c_clip.mhd")

@@ -29,6 +29,7 @@ import struct
 import tempfile
 import zlib
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -195,9 +196,17 @@ def _read(path: Path, reader, echo: bool = False) -> Recording:
     _refuse_label_map(path, data)
     finite = data[np.isfinite(data)] if np.issubdtype(data.dtype, np.floating) else data
     if finite.size == 0 or finite.min() == finite.max():
-        what = f"every voxel is {finite.flat[0]:g}" if finite.size else "no voxel is a number"
+        what = f"every voxel is {finite.flat[0]:g}" if finite.size else "no voxel is a number (NaN or infinite)"
         raise LoadError(path, f"{what}: a blank image, nothing to analyze")
-    return _recording(path, reader, data, image.GetDirection(), echo)
+    if finite.size == data.size:
+        return _recording(path, reader, data, image.GetDirection(), echo)
+    # NaN or infinite voxels: made the darkest value (background), and said, rather than carried into the contours
+    n_bad = data.size - finite.size
+    data = np.where(np.isfinite(data), data, finite.min()).astype(data.dtype, copy=False)
+    recording = _recording(path, reader, data, image.GetDirection(), echo)
+    note = (f"{n_bad} of {data.size} voxels are not numbers (NaN or infinite): shown as background; "
+            "check the frames they are in")
+    return replace(recording, reader_notes=(*recording.reader_notes, note))
 
 
 def _refuse_label_map(path: Path, data: np.ndarray) -> None:
