@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "open":
+            _refuse_misspelled_command(args.paths)
             if why := _no_screen():
                 raise UsageError(why)
             from app.ui.main import run_gui
@@ -83,6 +84,19 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split())
         print(f"internal error (a bug, please report it): {type(exc).__name__}: {message}", file=sys.stderr)
         return 1
+
+
+def _refuse_misspelled_command(paths: list[str]) -> None:
+    """`cardiotrace anaylze x.dcm` had opened the viewer on a file named 'anaylze' (headless: 'no display found'):
+    a first word that is no file or folder and reads like a command is refused, naming the command."""
+    import difflib
+
+    first = paths[0] if paths else ""
+    if not first or os.path.exists(first) or os.sep in first or "." in first:
+        return
+    close = difflib.get_close_matches(first, [*SUBCOMMANDS, "open"], n=1, cutoff=0.7)
+    if close:
+        raise UsageError(f"unknown command {first!r}: did you mean {close[0]!r}? (`cardiotrace --help` lists them)")
 
 
 def _no_screen() -> str:

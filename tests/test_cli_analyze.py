@@ -275,3 +275,19 @@ def test_the_viewer_without_a_screen_says_so_in_one_line(monkeypatch, capsys):
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # a platform chosen (tests, a virtual screen): no refusal
     monkeypatch.setattr(ui_main, "run_gui", lambda paths: 0)
     assert main(["open", "x.dcm"]) == 0
+
+
+def test_a_misspelled_command_is_named_not_opened_as_a_file(tmp_path, capsys, monkeypatch):
+    """`cardiotrace anaylze x.dcm` had started the viewer on a file 'anaylze' (headless: 'no display found')."""
+    import app.ui.main as ui_main
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setattr(ui_main, "run_gui", lambda paths: pytest.fail("the window was started"))
+    assert main(["anaylze", "x.dcm"]) == 2
+    assert capsys.readouterr().err.strip() == ("error: unknown command 'anaylze': did you mean 'analyze'? "
+                                               "(`cardiotrace --help` lists them)")
+    folder = tmp_path / "anaylze"  # a folder of that name is opened as asked
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(ui_main, "run_gui", lambda paths: 0)
+    assert main(["anaylze"]) == 0

@@ -124,3 +124,12 @@ def test_a_pipe_or_a_link_given_as_the_output_is_written_through_not_replaced(tm
     link.symlink_to(target)
     write_text(link, "new")
     assert link.is_symlink() and target.read_text() == "new\n"
+
+
+def test_a_batch_out_folder_that_cannot_be_made_is_refused_before_the_first_analysis(tmp_path, capsys, no_analysis):
+    """It failed after the batch, naming the summary's part file."""
+    (tmp_path / "a-file").write_text("not a folder")
+    out = tmp_path / "a-file" / "batch"
+    assert main(["analyze", str(DEMO / "a4c.dcm"), "--out", str(out), "--exports", "none"]) == 2
+    line = _error(capsys)
+    assert line.startswith("error: --out: cannot write in") and "is a file, not a folder" in line

@@ -210,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cli_hooks.validate(args)
         if cli_hooks.is_batch(args):
+            check_output_targets({}, {"--out": args.out})  # before the first analysis, not at the summary
             return cli_hooks.run_batch_command(args)
     except cli_hooks.OptionError as exc:
         raise UsageError(str(exc)) from None
