@@ -442,3 +442,13 @@ def test_an_ef_from_a_filling_phase_is_said_on_page_one(tmp_path, one_view):
     shown = replace(one_view, measurements=replace(one_view.measurements, notes=(*one_view.measurements.notes, note)))
     page1 = PdfReader(str(write_pdf(report_from_analyses([shown]), tmp_path / "r.pdf"))).pages[0].extract_text()
     assert "no ED -> ES systole: EDV/ESV/EF from the ES -> ED filling phase" in " ".join(page1.split())
+
+
+def test_page_one_gives_the_studys_heart_rate_the_viewer_shows_beside_the_biplane_values(three_views):
+    """The viewer shows the study's heart rate with the biplane values; page 1 had printed one view's instead (a
+    scanner's 68 against the 69 on screen)."""
+    analyses, study = three_views
+    report = report_from_analyses(analyses, study=study)
+    hr = [(where, row) for where, row in report.summary_rows if row.key == "heart_rate_bpm"]
+    assert [where for where, _ in hr] == ["study"]
+    assert hr[0][1].value == pytest.approx(study.biplane.heart_rate_bpm)

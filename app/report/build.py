@@ -125,9 +125,7 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
     if m.edv_area_length_ml is not None:
         rows += [_row("edv_area_length_ml", "EDV (area-length)", m.edv_area_length_ml, "ml", 1, "area-length", **kw),
                  _row("esv_area_length_ml", "ESV (area-length)", m.esv_area_length_ml, "ml", 1, "area-length", **kw)]
-    hr_label = "Heart rate (the file's)" if m.heart_rate_source == HR_FROM_FILE else "Heart rate"  # page 1 too
-    rows.append(_row("heart_rate_bpm", hr_label, m.heart_rate_bpm, "bpm", 0,
-                     _HR_SOURCE_TEXT.get(m.heart_rate_source, ""), **kw))
+    rows.append(_hr_row(m, **kw))
     if modality == "mri":
         rows.append(_row("lv_mass_g", "LV myocardial mass", m.lv_mass_g, "g", 1, "1.05 g/ml x myo volume", **kw))
         rv_method = method + ", at the LV's ED/ES"
@@ -243,6 +241,13 @@ def _frame_list(frames: list[int], limit: int = 12) -> str:
     return f"{len(frames)} frame{'s' if len(frames) != 1 else ''} ({head}{more})"
 
 
+def _hr_row(m, **kw) -> MeasurementRow:
+    """The heart rate of a Measurements, its label saying when it is the file's (page 1 prints no method)."""
+    label = "Heart rate (the file's)" if m.heart_rate_source == HR_FROM_FILE else "Heart rate"
+    return _row("heart_rate_bpm", label, m.heart_rate_bpm, "bpm", 0, _HR_SOURCE_TEXT.get(m.heart_rate_source, ""),
+                **kw)
+
+
 def _study_rows(study, gls, sex: str, patient=None) -> tuple[MeasurementRow, ...]:
     """The study's values: biplane volumes and EF (indexed to BSA when the patient's height and weight are
     known, so page 1 shows the biplane indexed values rather than one view's), and the mean apical GLS (gls:
@@ -255,6 +260,8 @@ def _study_rows(study, gls, sex: str, patient=None) -> tuple[MeasurementRow, ...
                  _row("esv_ml", "ESV (biplane)", biplane.esv_ml, "ml", 1, "disks, biplane", **kw),
                  _row("sv_ml", "SV (biplane)", biplane.sv_ml, "ml", 1, "disks, biplane", **kw),
                  _row("ef_pct", "EF (biplane)", biplane.ef_pct, "%", 1, "disks, biplane", **kw)]
+        if biplane.heart_rate_bpm is not None:  # the study's, as the viewer shows it beside the biplane values
+            rows.append(_hr_row(biplane, **kw))
         if patient is not None:
             rows += _indexed_rows(indexed_values(biplane, patient), "echo", kw)
     if len(gls.by_view) > 1:
