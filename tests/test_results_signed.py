@@ -132,7 +132,9 @@ def test_series_descriptions_fit_dicom_and_names_become_person_names():
     older = replace(report, amends="2026-11-26 08:05")
     assert series_description("SEG", older) == "CardioTrace SEG 2026-11-27 23:50 preliminary, amends 2026-11-26"
     assert len(series_description("SEG", older)) <= 64
-    assert person_name("Dr Jane  Smith") == "Smith^Dr Jane" and person_name("SMITH^JANE") == "SMITH^JANE"
+    # a title is the name's prefix, a degree its suffix (not a given name: "Dr QA" had become "QA^Dr")
+    assert person_name("Dr Jane  Smith") == "Smith^Jane^^Dr" and person_name("SMITH^JANE") == "SMITH^JANE"
+    assert person_name("Dr QA") == "QA^^^Dr" and person_name("Dr. Jane Smith MD") == "Smith^Jane^^Dr.^MD"
     assert person_name("Smith") == "Smith^"
 
 

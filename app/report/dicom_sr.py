@@ -255,15 +255,27 @@ def series_description(kind: str, report) -> str:
     return text[:64]
 
 
+_NAME_PREFIXES = {"dr", "prof", "mr", "mrs", "ms", "mx", "pr", "doc"}
+_NAME_SUFFIXES = {"md", "phd", "jr", "sr", "frcp", "facc", "fesc", "mbbs", "do", "rdcs", "ii", "iii"}
+
+
 def person_name(text: str) -> str:
-    """A typed name as a DICOM PN: 'Jane Smith' -> 'Smith^Jane' (a name already in PN form is kept)."""
+    """A typed name as a DICOM PN (Family^Given^Middle^Prefix^Suffix): 'Jane Smith' -> 'Smith^Jane', 'Dr Jane
+    Smith MD' -> 'Smith^Jane^^Dr^MD' (a title is no given name); a name already in PN form is kept."""
     text = " ".join(text.split())
     if "^" in text:
         return text[:64]
-    if " " not in text:
-        return f"{text[:63]}^"
-    given, family = text.rsplit(" ", 1)
-    return f"{family}^{given}"[:64]
+    words = text.split(" ")
+    prefix = [w for w in words[:-1] if w.lower().rstrip(".") in _NAME_PREFIXES][:1]
+    words = words[len(prefix):] if prefix and words[0] == prefix[0] else words
+    suffix = []
+    while len(words) > 1 and words[-1].lower().rstrip(".").replace(".", "") in _NAME_SUFFIXES:
+        suffix.insert(0, words.pop())
+    family, given = (words[-1], " ".join(words[:-1])) if words else ("", "")
+    parts = [family, given, "", " ".join(prefix), " ".join(suffix)]
+    while len(parts) > 1 and not parts[-1]:
+        parts.pop()
+    return ("^".join(parts) if len(parts) > 1 else f"{family}^")[:64]
 
 
 def _predecessor(sent):
