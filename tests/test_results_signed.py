@@ -175,6 +175,7 @@ def test_the_biplane_and_la_indexed_to_bsa_leave_coded_in_the_sr(tmp_path):
     assert values["80002-9"] == [pytest.approx(rows["esv_index_ml_m2"].value, abs=1e-9)]
     assert values["79982-5"] == [pytest.approx(rows["la_volume_index_ml_m2"].value, abs=1e-9)]
     assert values["8277-6"] and all(v == pytest.approx(rows["bsa_m2"].value, abs=1e-9) for v in values["8277-6"])
+    assert float(sr.PatientSize) == pytest.approx(1.72) and float(sr.PatientWeight) == pytest.approx(70.0)
     single = {row.key for row in report.recordings[0].measurements} & {"edv_index_ml_m2", "esv_index_ml_m2"}
     assert single and len(values["79997-3"]) == 1  # the A4C's own indexed EDV (monoplane) has no LOINC code
     if shutil.which("dciodvfy") is None:

@@ -239,10 +239,19 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
                                verifying_organization=(report.patient.institution or "not given") if signed else None,
                                previous_versions=None if amends is None else [_predecessor(amends)])
     sr.SeriesDescription = series_description("SR", report)
+    _body_size(sr, report.patient)  # the BSA the SR codes comes from them, typed in or from the file
     if anonymise:
         sr.PatientName, sr.PatientID = "Anonymous", "ANONYMOUS"
         sr.PatientBirthDate = ""  # type: ignore[assignment]  # empty is valid (type 2); pydicom's annotation says DA
     return sr
+
+
+def _body_size(ds, patient) -> None:
+    """PatientSize (m) and PatientWeight (kg) of the height and weight the report used (DS values)."""
+    if patient.height_cm:
+        ds.PatientSize = f"{patient.height_cm / 100.0:.3f}"
+    if patient.weight_kg:
+        ds.PatientWeight = f"{patient.weight_kg:.1f}"
 
 
 def series_description(kind: str, report) -> str:
