@@ -277,7 +277,7 @@ def person_name(text: str) -> str:
     words = text.split(" ")
     prefix = [w for w in words[:-1] if w.lower().rstrip(".") in _NAME_PREFIXES][:1]
     words = words[len(prefix):] if prefix and words[0] == prefix[0] else words
-    suffix = []
+    suffix: list[str] = []
     while len(words) > 1 and words[-1].lower().rstrip(".").replace(".", "") in _NAME_SUFFIXES:
         suffix.insert(0, words.pop())
     family, given = (words[-1], " ".join(words[:-1])) if words else ("", "")
