@@ -159,3 +159,13 @@ def test_one_short_axis_slice_exports_its_area_change(tmp_path):
     from app.report.exporter import ExportOptions, batch_export
 
     assert batch_export(ExportOptions(kinds=()))(analysis, tmp_path / "slice").row["fac_pct"] == rows["fac_pct"].text
+
+
+def test_the_measurements_json_says_who_signed_and_gives_no_placeholder_date():
+    """It had the conclusion but not the reviewer or whether it was signed, and an anonymised file's '00000000'
+    birth date as if it were one."""
+    report = report_from_analyses([synthetic_analysis()], reviewer="Dr Jane Smith")
+    report = replace(report, patient=replace(report.patient, birth_date="00000000", study_date="20120000"))
+    data = exports.measurements_dict(report)
+    assert data["reviewer"] == "Dr Jane Smith" and data["signed"] is True
+    assert data["patient"]["birth_date"] == "" and data["patient"]["study_date"] == "20120000"  # a year is known

@@ -40,14 +40,24 @@ def measurements_dict(report: ReportData) -> dict:
         "software_version": report.software_version,
         "created": report.created,
         "anonymised": report.anonymised,
-        "patient": {"name": p.name, "patient_id": p.patient_id, "birth_date": p.birth_date, "sex": p.sex,
-                    "study_date": p.study_date, "institution": p.institution},
+        "patient": {"name": p.name, "patient_id": p.patient_id, "birth_date": _known_date(p.birth_date),
+                    "sex": p.sex, "study_date": _known_date(p.study_date), "institution": p.institution},
         "recordings": [_recording_dict(rec) for rec in report.recordings],
         "study": {row.key: _row_dict(row) for row in report.study_rows},
         "not_measured": [{"name": item.name, "reason": item.reason} for item in report.not_measured],
         "models": [{"name": m.name, "version": m.version} for m in report.models],
         "comment": report.comment,
+        "reviewer": report.reviewer,
+        "signed": report.signed,
     }
+
+
+def _known_date(da: str) -> str:
+    """A DICOM date (YYYYMMDD) as the file gives it, or "" for a placeholder the report does not print
+    ('00000000' of an anonymised file, a day that does not exist)."""
+    from app.data.dicom_dates import display_date
+
+    return da if display_date(da) else ""
 
 
 def _row_dict(row) -> dict:
