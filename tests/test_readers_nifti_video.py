@@ -231,3 +231,26 @@ def test_a_video_opencv_cannot_open_gives_our_one_line_not_its_warning(tmp_path,
     assert main(["analyze", str(path), "--json", str(tmp_path / "out.json")]) == 2
     err = capfd.readouterr().err.strip().splitlines()
     assert err == [f"error: {path}: the video could not be opened (corrupt file or unsupported codec)"]
+
+
+def test_an_avi_whose_header_gives_no_rate_has_nominal_timing_not_ffmpegs_25(tmp_path):
+    """FFmpeg reports its default 25 fps for an AVI whose stream rate and frame period are 0, as if the file had
+    said so: a 50 Hz clip's heart rate came out halved, unmarked. Its timing is nominal now (no heart rate)."""
+    import struct
+
+    import cv2
+
+    frames, _ = echo_frames(n_frames=12)
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 50.0, frames.shape[:0:-1], isColor=True)
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    writer.release()
+    assert load_recording(path).frame_rate_hz == pytest.approx(50.0)
+    raw = bytearray(path.read_bytes())
+    strh, avih = raw.find(b"strh"), raw.find(b"avih")
+    struct.pack_into("<II", raw, strh + 8 + 20, 0, 0)  # dwScale, dwRate
+    struct.pack_into("<I", raw, avih + 8, 0)  # dwMicroSecPerFrame
+    path.write_bytes(bytes(raw))
+    recording = load_recording(path)
+    assert recording.frame_times_nominal and recording.heart_rate_bpm is None

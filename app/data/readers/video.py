@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,26 @@ def _header(capture) -> tuple[int, int, int, float]:
     width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
     return max(count, 0), height, width, fps
+
+
+def _avi_rate_is_zero(path: Path) -> bool:
+    """An AVI whose video stream header gives no rate (dwRate or dwScale 0) and no frame period: FFmpeg then
+    reports its default 25 fps as if the file said so (a 50 Hz clip's heart rate read at half)."""
+    if path.suffix.lower() != ".avi":
+        return False
+    with open(path, "rb") as f:
+        head = f.read(16384)
+    if head[:4] != b"RIFF" or head[8:12] != b"AVI ":
+        return False
+    at = head.find(b"strh")
+    while at >= 0 and head[at + 8:at + 12] != b"vids":
+        at = head.find(b"strh", at + 4)
+    if at < 0 or len(head) < at + 36:
+        return False
+    scale, rate = struct.unpack_from("<II", head, at + 8 + 20)
+    avih = head.find(b"avih")
+    period_us = struct.unpack_from("<I", head, avih + 8)[0] if 0 <= avih and len(head) >= avih + 12 else 0
+    return (rate == 0 or scale == 0) and period_us == 0
 
 
 def describe(path: Path) -> SeriesInfo:
@@ -129,7 +150,7 @@ def read_video(path: Path) -> Recording:
     if not frames:
         raise LoadError(path, "the video holds no readable frames")
     data = np.stack(frames).astype(np.uint8, copy=False)
-    nominal = not (0.0 < fps < _MAX_PLAUSIBLE_FPS)
+    nominal = not (0.0 < fps < _MAX_PLAUSIBLE_FPS) or _avi_rate_is_zero(path)
     times = uniform_frame_times(len(frames), NOMINAL_FRAME_RATE_HZ["echo"] if nominal else fps)
     mask = detect_sector(data)
     mode = "colour Doppler" if colour_flow.shows_colour_flow(colour.off_grey_map(), mask) else "2D"
