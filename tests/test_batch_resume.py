@@ -181,6 +181,7 @@ def test_a_colour_doppler_clip_is_left_out_not_failed_and_not_redone(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["x", "--out", "d", "--report", "r.pdf"], "drop --report"),
     (["x", "--out", "d", "--exports", "pdf,movie"], "unknown kind movie"),
+    (["x", "--out", "d", "--exports", ""], "give one or more of"),  # an empty variable had meant pdf
     (["x", "--report", "r.txt"], "must end with .pdf"),
     (["x", "--cine", "c.webm"], "must end with"),
     (["x", "--exports", "pdf"], "--exports chooses a batch's files: give --out DIR"),

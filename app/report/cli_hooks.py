@@ -100,7 +100,9 @@ def is_batch(args: argparse.Namespace) -> bool:
 
 
 def _exports(text: str | None) -> tuple[str, ...]:
-    kinds = tuple(k.strip().lower() for k in (text or "pdf").split(",") if k.strip())
+    kinds = tuple(k.strip().lower() for k in ("pdf" if text is None else text).split(",") if k.strip())
+    if not kinds:  # `--exports ''` (an empty shell variable) had meant the default silently
+        raise OptionError(f"--exports: give one or more of {', '.join(EXPORT_KINDS)}, or none")
     if kinds == ("none",):
         return ()
     bad = [k for k in kinds if k not in EXPORT_KINDS]
