@@ -102,6 +102,14 @@ def test_dicom_without_pixel_data(tmp_path, us_file):
     _assert_load_error(us_file, "no pixel data")
 
 
+def test_an_empty_pixel_data_element_says_so(tmp_path, us_file):
+    """It read 'the pixel data could not be decoded (object of type 'NoneType' has no len())'."""
+    ds = pydicom.dcmread(us_file)
+    ds.PixelData = b""
+    ds.save_as(us_file)
+    _assert_load_error(us_file, "the pixel data element is empty: no image in the file")
+
+
 def test_header_claiming_a_huge_image_is_refused_before_decoding(tmp_path, us_file):
     """A header whose size fields claim far more than the file holds is a broken file (said so from the pixel
     data's stored length, not read), not a recording too large for this machine's memory."""

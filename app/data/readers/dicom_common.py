@@ -180,11 +180,14 @@ def holds_frames(ds, path: Path, frames: int, frame_bytes: int) -> None:
     try:
         element = ds.get_item("PixelData")
         length = getattr(element, "length", None)  # a raw element: its stored length, the value still on disk
-        if length is None and isinstance(getattr(element, "value", None), bytes):
-            length = len(element.value)
+        if length is None and element is not None:
+            value = getattr(element, "value", None)
+            length = len(value) if isinstance(value, bytes) else 0 if value is None else None
     except Exception:  # noqa: BLE001 - no length to judge by: the decoder will tell
         return
-    if not length:
+    if length == 0:  # present but empty: pydicom's decoders then fail on a None ("NoneType has no len()")
+        raise LoadError(path, "the pixel data element is empty: no image in the file")
+    if length is None:
         return
     meta = getattr(ds, "file_meta", None)
     syntax = meta.get("TransferSyntaxUID") if meta is not None else None
