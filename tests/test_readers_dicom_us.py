@@ -179,3 +179,21 @@ def test_region_that_does_not_fit_the_image_is_ignored():
     rows, cols = np.nonzero(rec.sector_mask)
     assert cols.min() < 70 and cols.max() > 280  # the whole fan, not cut at the stale box edge x=84
     assert 0.3 < rec.sector_mask.mean() < 0.6
+
+
+def test_an_impossible_frame_time_gives_way_to_the_files_cine_rate(tmp_path):
+    """A FrameTime of 1e7 ms was taken (and then read as "0 frames a second", unknown) although the file's
+    CineRate said 50; alone, it is unknown timing, its rate said as it is."""
+    import pydicom
+
+    frames, _ = echo_frames(n_frames=8)
+    path = write_us(tmp_path / "clip.dcm", frames, region_box=(5, 5, 114, 154), delta_cm=0.03, frame_time_ms=1e7)
+    alone = load_recording(path)
+    assert alone.frame_times_nominal
+    assert any("(0.0001 frames a second) is not plausible" in n for n in alone.reader_notes)
+    ds = pydicom.dcmread(path)
+    ds.CineRate = 50
+    ds.save_as(path)
+    with_rate = load_recording(path)
+    assert with_rate.frame_rate_hz == pytest.approx(50.0) and not with_rate.frame_times_nominal
+    assert not with_rate.reader_notes

@@ -18,6 +18,7 @@ import numpy as np
 
 from app.data.readers import dicom_common as dc
 from app.data.readers.colour_flow import shows_colour_flow
+from app.data.readers.plausible import PLAUSIBLE_FRAME_INTERVAL_S
 from app.data.readers.sector import Box, apply_mask, detect_sector
 from app.data.readers.view import view_from_text
 from app.data.recording import NOMINAL_FRAME_RATE_HZ, Recording, uniform_frame_times
@@ -118,12 +119,13 @@ def frame_times(ds, n_frames: int) -> tuple[np.ndarray, bool]:
         times = np.cumsum(np.asarray(vector, dtype=np.float64)) / 1000.0
         return times - times[0], False
     frame_time_ms = dc.get_float(ds, "FrameTime")
-    if frame_time_ms and frame_time_ms > 0:
-        return uniform_frame_times(n_frames, 1000.0 / frame_time_ms), False
-    for keyword in ("CineRate", "RecommendedDisplayFrameRate"):
-        rate = dc.get_float(ds, keyword)
-        if rate and rate > 0:
-            return uniform_frame_times(n_frames, rate), False
+    rates = [1000.0 / frame_time_ms if frame_time_ms and frame_time_ms > 0 else None,
+             *(dc.get_float(ds, keyword) for keyword in ("CineRate", "RecommendedDisplayFrameRate"))]
+    given = [rate for rate in rates if rate and rate > 0]
+    low_s, high_s = PLAUSIBLE_FRAME_INTERVAL_S
+    plausible = [rate for rate in given if 1.0 / high_s <= rate <= 1.0 / low_s]  # a wrong FrameTime, a right CineRate
+    if plausible or given:  # an implausible one only when no other: plausible.checked_timing then says so
+        return uniform_frame_times(n_frames, (plausible or given)[0]), False
     return uniform_frame_times(n_frames, NOMINAL_FRAME_RATE_HZ["echo"]), n_frames > 1
 
 
