@@ -134,3 +134,23 @@ def test_mixed_orientations_are_reported(tmp_path):
     ds.save_as(victim)
     with pytest.raises(LoadError, match="mixes image orientations"):
         load_recording(folder)
+
+
+def test_a_series_whose_slices_cannot_be_told_apart_or_holding_an_image_twice_says_which(tmp_path):
+    """Both had read "mixed acquisitions in one series; pick one series", with only one series to pick."""
+    import shutil
+
+    import pydicom
+
+    folder, _ = write_mr_series(tmp_path / "copied", n_slices=2, n_phases=3)
+    first = sorted(folder.glob("*.dcm"))[0]
+    shutil.copy(first, folder / "copy_of_one.dcm")
+    with pytest.raises(LoadError, match="the same image twice"):
+        load_recording(folder)
+    folder, _ = write_mr_series(tmp_path / "unplaced", n_slices=2, n_phases=3)
+    for path in folder.glob("*.dcm"):
+        ds = pydicom.dcmread(path)
+        del ds.ImagePositionPatient
+        ds.save_as(path)
+    with pytest.raises(LoadError, match="no usable position or orientation"):
+        load_recording(folder)

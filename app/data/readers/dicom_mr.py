@@ -71,12 +71,17 @@ def _group_slices(images: list[MrImage], tolerance_mm: float) -> list[tuple[floa
     return groups
 
 
-def _order_phases(slice_images: list[MrImage], path: Path, pos_mm: float) -> list[MrImage]:
+def _order_phases(slice_images: list[MrImage], path: Path, pos_mm: float, located: bool = True) -> list[MrImage]:
+    """The images of one slice in trigger order; `located`: the series' positions and orientations told its
+    slices apart (else every image is in this one 'slice')."""
     ordered = sorted(slice_images, key=lambda im: (im.trigger_ms if im.trigger_ms is not None else 0.0, im.order))
     triggers = [im.trigger_ms for im in ordered if im.trigger_ms is not None]
     if len(triggers) == len(ordered) and len(set(triggers)) != len(triggers):
-        raise LoadError(path, f"the slice at {pos_mm:.1f} mm has several images with the same trigger time "
-                              "(mixed acquisitions in one series); pick one series")
+        if not located:
+            raise LoadError(path, "the images carry no usable position or orientation (ImagePositionPatient / "
+                                  "ImageOrientationPatient), so the slices of the series cannot be told apart")
+        raise LoadError(path, f"the slice at {pos_mm:.1f} mm has several images with the same trigger time: the "
+                              "same image twice (a copied file?) or mixed acquisitions in one series")
     return ordered
 
 
@@ -89,7 +94,8 @@ def assemble(images: list[MrImage], path: Path) -> tuple[list[list[MrImage]], fl
         raise LoadError(path, "the series mixes image orientations (e.g. long- and short-axis images); "
                               "CardioTrace stacks parallel slices only")
     groups = _group_slices(images, tolerance_mm=0.05)
-    grid = [_order_phases(members, path, pos) for pos, members in groups]
+    located = _slice_axis(images) is not None
+    grid = [_order_phases(members, path, pos, located) for pos, members in groups]
     counts = [len(g) for g in grid]
     if len(set(counts)) > 1:
         detail = ", ".join(
