@@ -55,6 +55,21 @@ def test_date_ranges(text, expected):
 def test_date_range_refuses_other_text():
     with pytest.raises(PacsError, match="--date"):
         parse_date_range("last week")
+    with pytest.raises(PacsError, match="20251345 is no date"):  # had gone to the node as its query
+        parse_date_range("2025-13-45")
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--study", "not-a-uid!"], "argument --study: 'not-a-uid!' is not a DICOM UID"),
+    (["--study", "1.2.3", "--series", "1.2.x"], "argument --series: '1.2.x' is not a DICOM UID"),
+    (["--study", "1.2.3", "--move-port", "99999"], "argument --move-port: must be a port number 1-65535"),
+])
+def test_get_refuses_a_malformed_uid_or_port_before_asking_the_node(tmp_path, capsys, argv, said):
+    """They had been sent (the node said 'connection refused' or an error of its own)."""
+    from app.cli import main
+
+    assert main(["pacs", "get", "--node", "X@127.0.0.1:9", "--out", str(tmp_path / "o"), *argv]) == 2
+    assert said in capsys.readouterr().err
 
 
 def test_cache_keeps_only_complete_series_and_fits_its_limit(tmp_path):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -43,12 +44,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     find.add_argument("--json", dest="json_out", metavar="OUT", help="write the studies as JSON ('-' = stdout)")
     get = sub.add_parser("get", help="retrieve a study or one series as files")
     add_node_arguments(get)
-    get.add_argument("--study", required=True, metavar="UID", help="Study Instance UID")
-    get.add_argument("--series", action="append", metavar="UID", help="Series Instance UID (repeatable; default all)")
+    get.add_argument("--study", required=True, type=_uid, metavar="UID", help="Study Instance UID")
+    get.add_argument("--series", action="append", type=_uid, metavar="UID",
+                     help="Series Instance UID (repeatable; default all)")
     get.add_argument("--out", required=True, metavar="DIR", help="folder for the instances (<SOP Instance UID>.dcm)")
-    get.add_argument("--move-port", type=int, metavar="PORT",
+    get.add_argument("--move-port", type=_port, metavar="PORT",
                      help="DIMSE: C-MOVE to our own storage SCP listening on PORT (the node must know our AE "
                           "there) instead of C-GET")
+
+
+def _uid(text: str) -> str:
+    """argparse type of a DICOM UID (checked before a node is asked): digits in dot-separated parts, 64 at most."""
+    text = text.strip()
+    if len(text) > 64 or not re.fullmatch(r"[0-9]+(\.[0-9]+)*", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a DICOM UID (digits and dots, at most 64 characters)")
+    return text
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"must be a port number 1-65535, got {text!r}")
+    return int(text)
 
 
 def node_from_args(args: argparse.Namespace):

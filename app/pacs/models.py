@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -70,6 +71,11 @@ def parse_date_range(text: str | None) -> tuple[str, str]:
     if len(dates) > 2 or rest not in ("", "-"):
         raise PacsError(f"--date {text!r}: expected FROM-TO as YYYYMMDD-YYYYMMDD (either side may be empty)")
     dates = [d.replace("-", "") for d in dates]
+    for date in dates:  # a date the node would have to refuse, said now
+        try:
+            datetime.date(int(date[:4]), int(date[4:6]), int(date[6:]))
+        except ValueError:
+            raise PacsError(f"--date {text!r}: {date} is no date (YYYYMMDD)") from None
     if len(dates) == 2:
         return dates[0], dates[1]
     if len(dates) == 1:
