@@ -254,3 +254,16 @@ def test_an_avi_whose_header_gives_no_rate_has_nominal_timing_not_ffmpegs_25(tmp
     path.write_bytes(bytes(raw))
     recording = load_recording(path)
     assert recording.frame_times_nominal and recording.heart_rate_bpm is None
+
+
+@pytest.mark.parametrize("absolute", [True, False])
+def test_a_metaimage_whose_data_file_lies_elsewhere_is_refused(tmp_path, absolute):
+    """`ElementDataFile = /etc/passwd` had been read as a calibrated 10 x 10 image."""
+    (tmp_path / "outside.raw").write_bytes(bytes(100))
+    data_file = str(tmp_path / "outside.raw") if absolute else "../outside.raw"
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "clip.mhd").write_text("ObjectType = Image\nNDims = 2\nDimSize = 10 10\nElementType = MET_UCHAR\n"
+                                     f"ElementDataFile = {data_file}\n")
+    with pytest.raises(LoadError, match="lies outside"):
+        load_recording(folder / "clip.mhd")

@@ -80,6 +80,10 @@ def metaimage_data_bytes(path: Path) -> int | None:
         return None
     name = fields["elementdatafile"]
     one_file = name.upper() != "LOCAL" and " " not in name and name.upper() != "LIST"  # (not a numbered series)
+    if one_file and not (path.parent / name).resolve().is_relative_to(path.parent.resolve()):
+        # an absolute path or '..' (ElementDataFile = /etc/passwd was read as an image): data lies with its header
+        raise LoadError(path, f"its image data file {name!r} lies outside {str(path.parent)!r}: a MetaImage's data "
+                              "file must be beside its header (or in a folder under it)")
     if one_file and not (path.parent / name).is_file():  # ITK: 'File cannot be read', after a line on stderr
         raise LoadError(path, f"its image data file {name!r}, named in the header, is not in {str(path.parent)!r}")
     if fields.get("compresseddata", "false").lower() == "true" or fields.get("headersize", "0") not in ("", "0"):
