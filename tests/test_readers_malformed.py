@@ -96,10 +96,14 @@ def test_empty_text_pdf_and_unknown_binary(tmp_path):
 
 
 def test_dicom_without_pixel_data(tmp_path, us_file):
+    """An image's header without its pixels is a cut copy (it had read 'no pixel data (no image in it)')."""
     ds = pydicom.dcmread(us_file)
     del ds.PixelData
     ds.save_as(us_file)
-    _assert_load_error(us_file, "no pixel data")
+    _assert_load_error(us_file, "ends before its image data: an image header (rows, columns) but no pixels")
+    del ds.Rows, ds.Columns
+    ds.save_as(us_file)
+    _assert_load_error(us_file, "no pixel data (no image in it)")
 
 
 def test_an_empty_pixel_data_element_says_so(tmp_path, us_file):

@@ -109,6 +109,9 @@ def refuse_non_images(ds, path: Path) -> None:
     if sop == PDF_SOP or "EncapsulatedDocument" in ds:
         raise LoadError(path, "unsupported DICOM object: an encapsulated document (PDF), not an image")
     if not any(k in ds for k in _PIXEL_KEYWORDS):
+        if "Rows" in ds and "Columns" in ds:  # an image's header without its pixels: almost always a cut copy
+            raise LoadError(path, "the DICOM file ends before its image data: an image header (rows, columns) "
+                                  "but no pixels (a file cut short?)")
         raise LoadError(path, "the DICOM file has no pixel data (no image in it)")
 
 
