@@ -133,3 +133,14 @@ def test_a_batch_out_folder_that_cannot_be_made_is_refused_before_the_first_anal
     assert main(["analyze", str(DEMO / "a4c.dcm"), "--out", str(out), "--exports", "none"]) == 2
     line = _error(capsys)
     assert line.startswith("error: --out: cannot write in") and "is a file, not a folder" in line
+
+
+def test_a_labels_file_of_python_objects_says_so_without_numpys_advice(tmp_path, capsys):
+    """numpy's message advised loading the file unsafely ('allow_pickle=')."""
+    import numpy as np
+
+    path = tmp_path / "labels.npz"
+    np.savez(path, labels=np.array(["not", "numbers", None], dtype=object))
+    assert main(["analyze", str(DEMO / "a4c.dcm"), "--labels", str(path), "--no-strain"]) == 2
+    line = _error(capsys)
+    assert "it holds Python objects (pickled data), which are never loaded" in line and "allow_pickle" not in line

@@ -54,6 +54,8 @@ def load_labels(path: Path, recording: Recording) -> np.ndarray:
 def _read_error(exc: Exception) -> str:
     if isinstance(exc, RuntimeError) and "SimpleITK" in str(exc):
         return "not an image file SimpleITK reads"  # its own message is a C++ source location
+    if "pickled" in str(exc) or "allow_pickle" in str(exc):  # numpy's advice to load it unsafely is not ours
+        return "it holds Python objects (pickled data), which are never loaded, not numbers"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
