@@ -41,7 +41,7 @@ from app.data.recording import ECHO_VIEW_NAMES, Recording
 from app.ml import DEFAULT_ECHO_MODEL  # the light package file only: no torch
 from app.tasks import Cancel, Progress, is_cancelled, scaled
 from app.workflow.frame_quality import spike_frames
-from app.workflow.lv_curves import PLAX_NOTE, LvCurves, no_disks_view, trace_curves
+from app.workflow.lv_curves import PLAX_NOTE, LvCurves, no_disks_view, no_slice_spacing, trace_curves
 from app.workflow.measure import curve_beats, curve_events, measure_curves
 from app.workflow.results import AnalysisError, Measurements, NotAnalyzableError, RecordingAnalysis
 from app.workflow.segment_step import Segmenter, Traced, default_segmenter, segment_and_trace
@@ -155,6 +155,8 @@ def refusal(recording: Recording) -> str:
         return "the recording has no frame"
     if recording.is_stack and recording.modality != "mri":
         return "only MRI short-axis stacks can be analyzed slice by slice"
+    if why := no_slice_spacing(recording):  # said before the segmentation of every slice, not after it
+        return why
     if recording.image_mode == "colour Doppler":
         return COLOUR_FLOW_REFUSAL
     if recording.image_mode != "2D":

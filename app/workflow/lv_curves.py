@@ -145,15 +145,23 @@ def is_single_short_axis(recording: Recording) -> bool:
     return not recording.is_stack and (recording.modality == "mri" or recording.view in SHORT_AXIS_VIEWS)
 
 
+def no_slice_spacing(rec: Recording) -> str:
+    """Why a stack cannot be summed (no slice spacing), "" when it can or is no stack."""
+    if not rec.is_stack or rec.slice_spacing_mm:
+        return ""
+    why = "" if rec.calibrated else " (its file gives no pixel size either)"
+    return f"the short-axis stack has no slice spacing{why}: slice summation is impossible"
+
+
 def _stack_curves(rec: Recording, per_slice: Iterable[Iterable[LvContours | None]], confidence: np.ndarray | None,
                   edited_frames: Sequence[int], frame_flags: Mapping[int, Sequence[str]] | None,
                   rv_contours: Sequence[Sequence[np.ndarray | None]]) -> LvCurves:
     slices = [list(fc) for fc in per_slice]
     if len(slices) != rec.n_slices or any(len(s) != rec.n_frames for s in slices):
         raise AnalysisError(f"contours must be {rec.n_slices} slices x {rec.n_frames} frames")
-    if not rec.slice_spacing_mm:
-        why = "" if rec.calibrated else " (its file gives no pixel size either)"
-        raise AnalysisError(f"the short-axis stack has no slice spacing{why}: slice summation is impossible")
+    if why := no_slice_spacing(rec):
+        raise AnalysisError(why)
+    assert rec.slice_spacing_mm  # no_slice_spacing
     sp = pixel_scale(rec)
     px_area = sp[0] * sp[1]
     endo = np.array([[np.nan if c is None else polygon_area_px2(c.endo_px) for c in s] for s in slices])  # (S, T)
