@@ -67,3 +67,26 @@ def test_damaged_pixel_data_that_ends_gdcm_is_one_line_not_a_dead_process(tmp_pa
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 2 and len(lines) == 1, (done.returncode, done.stderr[-500:])
     assert "the pixel data could not be decoded" in lines[0]
+
+
+def _decode_in(path, results) -> None:
+    from app.data.readers.gdcm_decode import decode_with_gdcm
+
+    try:
+        results.put(decode_with_gdcm(path)[0].shape)
+    except Exception as exc:  # noqa: BLE001 - the parent asserts on it
+        results.put(repr(exc))
+
+
+def test_the_fallback_decodes_in_a_daemonic_process_such_as_a_dask_worker(tmp_path):
+    """A daemonic process may start no child: the fallback decodes in it (a batch on --workers) instead of failing
+    every 12-bit JPEG file with 'daemonic processes are not allowed to have children'."""
+    import multiprocessing
+
+    path = _as_mr("JPEG-lossy.dcm", tmp_path / "mr_jply.dcm")
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    worker = context.Process(target=_decode_in, args=(str(path), results), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert results.get(timeout=5) == (1, 1024, 256)

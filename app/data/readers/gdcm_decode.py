@@ -41,11 +41,9 @@ def decode_with_gdcm(path: str | Path) -> tuple[np.ndarray, str]:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    try:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    except (AssertionError, OSError):  # a daemonic process (a Dask worker) may start none: its nanny restarts it
+    if multiprocessing.current_process().daemon:  # a Dask worker may start no process: its nanny restarts it
         return _decode(path)
-    with pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         try:
             return pool.submit(_decode, str(path)).result()
         except BrokenProcessPool:
