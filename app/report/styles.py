@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from itertools import groupby
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -78,16 +79,10 @@ def markup(text: str) -> str:
     """`text` escaped for a reportlab Paragraph, its runs of characters the body font lacks in the fallback font."""
     if all(_BODY_COVERS(ch) for ch in text) or (fallback_covers := _fallback_covers()) is None:
         return escape(text)
-    parts: list[str] = []
-    run, run_fallback = "", False
-    for ch in text:
-        fallback = not _BODY_COVERS(ch) and fallback_covers(ch)
-        if fallback != run_fallback and run:
-            parts.append(f'<font face="{FALLBACK_FONT}">{escape(run)}</font>' if run_fallback else escape(run))
-            run = ""
-        run, run_fallback = run + ch, fallback
-    if run:
-        parts.append(f'<font face="{FALLBACK_FONT}">{escape(run)}</font>' if run_fallback else escape(run))
+    parts = []
+    for fallback, chars in groupby(text, key=lambda ch: not _BODY_COVERS(ch) and fallback_covers(ch)):
+        run = escape("".join(chars))
+        parts.append(f'<font face="{FALLBACK_FONT}">{run}</font>' if fallback else run)
     return "".join(parts)
 
 

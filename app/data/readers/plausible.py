@@ -60,8 +60,12 @@ def checked_timing(recording: Recording) -> Recording:
     if low <= interval_s <= high:
         return recording
     per_s = 1.0 / interval_s if interval_s > 0 else 0.0
-    rate = f"{per_s:.0f} frames a second" if per_s >= 1 else f"{per_s:.2g} frames a second" if per_s else (
-        "no time between frames")  # a slow one said as it is, not "0"
+    if per_s >= 1:
+        rate = f"{per_s:.0f} frames a second"
+    elif per_s > 0:
+        rate = f"{per_s:.2g} frames a second"  # a slow one said as it is, not "0"
+    else:
+        rate = "no time between frames"
     note = (f"the file's frame timing ({rate}) is not plausible ({1.0 / high:g}-{1.0 / low:g} frames a second): "
             "read as unknown (no heart rate or RR from the frames)")
     times = uniform_frame_times(recording.n_frames, NOMINAL_FRAME_RATE_HZ[recording.modality])
