@@ -62,7 +62,9 @@ def _uid(text: str) -> str:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    from app.pacs.nodes import is_port
+
+    if not text.isdigit() or not is_port(int(text)):
         raise argparse.ArgumentTypeError(f"must be a port number 1-65535, got {text!r}")
     return int(text)
 

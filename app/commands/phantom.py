@@ -16,6 +16,8 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from app.report.cli_hooks import non_negative_int
+
     parser.add_argument("--modality", choices=("echo", "mri"), default="echo")
     parser.add_argument("--view", choices=("a4c", "a2c", "a3c"), default="a4c", help="apical view (echo)")
     parser.add_argument("--edv", type=float, default=120.0, help="end-diastolic volume, ml")
@@ -40,19 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trabeculae", type=float, default=0.0, metavar="MM",
                         help="MRI apical trabecular layer width, mm (0-10; labelled myocardium, as experts trace "
                              "the apex; default 0: none)")
-    parser.add_argument("--seed", type=_seed, default=0, help="random seed, a whole number of 0 or more")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed, a whole number of 0 or more")
     parser.add_argument("--out", required=True, help="output file (.dcm, .nii.gz, .avi) or MRI DICOM folder")
     parser.add_argument("--format", choices=("dcm", "nii", "avi"), default=None,
                         help="output format (default: from --out)")
     parser.add_argument("--compression", choices=("none", "rle", "jpeg2000"), default="none",
                         help="lossless DICOM compression")
     parser.add_argument("--no-truth", action="store_true", help="do not write the truth sidecars")
-
-
-def _seed(text: str) -> int:
-    if not text.isdigit():  # numpy's generator refuses a negative seed with a message naming no option
-        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more, got {text!r}")
-    return int(text)
 
 
 def _size(text: str | None) -> tuple[int, int]:

@@ -63,10 +63,15 @@ class DicomWebNode:
 Node = DimseNode | DicomWebNode
 
 
+def is_port(number: int) -> bool:
+    """A TCP port number (1-65535)."""
+    return 0 < number < 65536
+
+
 def parse_dimse(text: str, our_aet: str = DEFAULT_OUR_AET) -> DimseNode:
     """`AET@HOST:PORT` -> DimseNode; PacsError saying the expected form otherwise."""
     match = _NODE.match(str(text).strip())
-    if not match or not 0 < int(match["port"]) < 65536:
+    if not match or not is_port(int(match["port"])):
         raise PacsError(f"node {text!r}: expected AET@HOST:PORT, e.g. ORTHANC@127.0.0.1:4242")
     if not 0 < len(our_aet) <= 16:
         raise PacsError(f"our AE title {our_aet!r}: 1 to 16 characters")

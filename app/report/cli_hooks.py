@@ -77,8 +77,18 @@ def output_file(text: str) -> Path:
 
 def positive_int(text: str) -> int:
     """argparse type of a count (--workers, a trainer's --steps): a whole number of 1 or more."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {text!r}")
+    return _whole_number(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type of a whole number of 0 or more (phantom --seed: numpy refuses a negative seed naming no
+    option)."""
+    return _whole_number(text, 0)
+
+
+def _whole_number(text: str, minimum: int) -> int:
+    if not text.isdigit() or int(text) < minimum:
+        raise argparse.ArgumentTypeError(f"must be a whole number of {minimum} or more, got {text!r}")
     return int(text)
 
 
