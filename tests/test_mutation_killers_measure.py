@@ -345,3 +345,23 @@ def test_measuring_again_traces_only_the_frames_whose_contours_are_new(beating, 
     coarser = trace_curves(recording_for(labels, calibrated=False), contours)  # another spacing: measured anew
     assert len(calls) == 2 * len(contours) + 1
     np.testing.assert_allclose(coarser.volume * 0.4 ** 3, first.volume, rtol=1e-9)
+
+
+def test_an_echo_ef_from_a_clip_whose_view_nobody_set_says_so_on_page_one(beating):
+    """An AVI has no view: its monoplane EF presumes an apical view through the apex, which nobody said it is.
+    The note is on the measurements and on the report's page 1 (with what the file lacked); a clip with its view
+    set, or a PLAX clip (no EF), gets none."""
+    from app.report.build import recording_section
+    from app.workflow.measure_notes import VIEW_UNSET_NOTE
+    from app.workflow.results import RecordingAnalysis
+
+    labels = beating[0]
+    contours = extract_all(labels)
+    unset = measure(recording_for(labels, view="unknown"), contours)
+    assert unset.ef_pct is not None
+    assert sum(n.startswith(VIEW_UNSET_NOTE) for n in unset.notes) == 1
+    for view in ("a4c", "a2c", "plax"):
+        assert not any(n.startswith(VIEW_UNSET_NOTE) for n in measure(recording_for(labels, view=view), contours).notes)
+    analysis = RecordingAnalysis(recording_for(labels, view="unknown"), labels, contours, np.ones(len(labels)), unset)
+    section = recording_section(analysis)
+    assert any(n.startswith(VIEW_UNSET_NOTE) for n in section.reader_notes)

@@ -31,7 +31,14 @@ from app.analysis.volumes import area_length_volume_ml, myocardial_mass_g
 from app.data.recording import Recording
 from app.workflow.frame_quality import spike_frames, split_frames
 from app.workflow.lv_curves import PLAX_NOTE, LvCurves, no_disks_view, pixel_scale
-from app.workflow.measure_notes import beat_spread_note, file_heart_rate_note, recording_notes, shape_note, trust_note
+from app.workflow.measure_notes import (
+    beat_spread_note,
+    file_heart_rate_note,
+    recording_notes,
+    shape_note,
+    trust_note,
+    view_unset_note,
+)
 from app.workflow.phase_files import joined_note
 from app.workflow.results import FLAG_EDITED, HR_FROM_BEATS, HR_FROM_FILE, HR_FROM_GATED_CYCLE, Measurements, Method
 from app.workflow.rv_measure import borderline_notes, rv_areas_px2, rv_volumes
@@ -153,7 +160,8 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
         notes=recording_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single,
                               stats.ef_pct) + trust_note(rec, stats.note) + beat_spread_note(beats)
         + (file_heart_rate_note(beats, hr_bpm) if hr_source == HR_FROM_FILE else ())
-        + shape_note(rec, vol_all, area_px, cal, single, lv_found=n_found > 0) + ((PLAX_NOTE,) if plax else ()),
+        + shape_note(rec, vol_all, area_px, cal, single, lv_found=n_found > 0) + ((PLAX_NOTE,) if plax else ())
+        + view_unset_note(rec, method, None if single or plax else stats.ef_pct),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
 

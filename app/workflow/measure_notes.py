@@ -1,7 +1,8 @@
 """The notes that go with a recording's measurements: what the file lacked, what the recording's shape gives
 (a short-axis slice, an ED/ES pair, one still frame), too few frames with an LV, no calibration or timing, no
-systole in the clip, no cycle found, cycles with no ES marked, the beat-trust note (app.analysis.beat_trust), and
-trusted beats whose EFs are too far apart for one EF to stand for them (beat_spread_note)."""
+systole in the clip, no cycle found, cycles with no ES marked, the beat-trust note (app.analysis.beat_trust),
+trusted beats whose EFs are too far apart for one EF to stand for them (beat_spread_note), and an EF from a clip
+whose view nobody set (view_unset_note)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ from app.data.recording import Recording
 BEAT_EF_SPREAD_PTS = 15.0
 NO_SYSTOLE_NOTE = "the clip holds no ED -> ES systole"  # the report says it on page 1, beside the EF it weakens
 BEAT_SPREAD_NOTE = "the beats' EFs differ by"  # how the note starts (the report puts it beside the EF on page 1)
+VIEW_UNSET_NOTE = "the view is not set"  # (the report says it on page 1, with what the file lacked)
+
+
+def view_unset_note(rec: Recording, method: str, ef_pct: float | None) -> tuple[str, ...]:
+    """A note when an echo clip's EF comes from one view that nobody named: the method of discs holds only on an
+    apical view cut through the apex, and the classifier's guess is not the user's word (an AVI has no view)."""
+    if rec.modality != "echo" or method != "monoplane" or rec.view not in ("", "unknown") or ef_pct is None:
+        return ()
+    return (f"{VIEW_UNSET_NOTE}: the EF by the method of discs holds only on an apical view (A4C or A2C) through "
+            "the apex; set the view",)
 
 
 def beat_spread_note(beats: Sequence[Beat]) -> tuple[str, ...]:
