@@ -222,13 +222,14 @@ def implausible_reason(strain: Any) -> str:
     return ""
 
 
-def judged_strain(strain: StrainResult | None, edited: bool, no_systole: str = "") -> StrainResult | None:
+def judged_strain(strain: StrainResult | None, edited: bool, no_gls: str = "") -> StrainResult | None:
     """The strain as the analysis and the study report it: one that is no GLS to report (implausible_reason, or
-    `no_systole`: why the clip's beats hold no systole to search its peak over, app.analysis.beat_trust.no_systole)
-    keeps its curves for the user to see and says why its GLS and segment peaks are not reported. `edited`: it was
-    re-tracked on contours or ED/ES frames set by hand (the reason then says so)."""
+    `no_gls`: why the clip's beats give it none whatever the tracking, app.workflow.strain_step.no_gls_reason: no
+    systole to search its peak over, damaged frames inside one) keeps its curves for the user to see and says why
+    its GLS and segment peaks are not reported. `edited`: it was re-tracked on contours or ED/ES frames set by hand
+    (the reason then says so)."""
     measured = strain is not None and strain.gls_pct is not None
-    reason = (no_systole or implausible_reason(strain)) if measured else ""
+    reason = (no_gls or implausible_reason(strain)) if measured else ""
     if not reason:
         return strain
     assert strain is not None  # a reason is found only for a strain

@@ -95,6 +95,8 @@ class Recording:
         regions) has no LV border to trace, so the analysis refuses it.
     display_rgb: (T, H, W, 3) uint8 colours of a colour Doppler clip, shown by the viewer as the scanner showed
         them; None for a grey-scale recording. Nothing is measured on it (`frames` holds the grey levels).
+    damaged_frames: frames decoded from damaged compressed data (readers/pixel_damage.py): noise, not the
+        scanner's image; the analysis flags them and leaves them out of the ED/ES curve.
     """
 
     frames: np.ndarray
@@ -114,6 +116,7 @@ class Recording:
     reader_notes: tuple[str, ...] = ()
     image_mode: str = "2D"
     display_rgb: np.ndarray | None = None
+    damaged_frames: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.frames.ndim not in (3, 4):

@@ -2,9 +2,9 @@
 
 A frame is flagged when it has no contour, when the segmenter's confidence is below LOW_CONFIDENCE, when its
 cavity area jumps against both neighbours (app.analysis.edes_curve.area_jump_frames), with the segmenter's own
-flags (e.g. a cavity cut in two), and when the user edited it. Area jumps and split cavities not edited by
-hand are left out of the curve ED/ES come from (`spike_frames`); a split cavity's volume is interpolated where
-an ED or ES falls on it (`split_frames`).
+flags (e.g. a cavity cut in two), when the file's image data of the frame is damaged, and when the user edited
+it. Area jumps, split cavities and damaged frames not edited by hand are left out of the curve ED/ES come from
+(`spike_frames`); a split cavity's volume is interpolated where an ED or ES falls on it (`split_frames`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from app.analysis.edes_curve import area_jump_frames
 from app.workflow.results import (
     FLAG_AREA_JUMP,
     FLAG_CAVITY_SPLIT,
+    FLAG_DAMAGED_PIXELS,
     FLAG_EDITED,
     FLAG_LOW_CONFIDENCE,
     FLAG_NO_CONTOUR,
@@ -29,12 +30,14 @@ def frame_quality(frames_present: np.ndarray, area: np.ndarray, confidence: np.n
                   edited_frames: Iterable[int], issues: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
     n = len(area)
     flags: list[list[str]] = [[] for _ in range(n)]
-    # app.analysis.edes_curve: implausible against both neighbours; a split cavity's piece is no neighbour
-    split = [t for t in range(n) if FLAG_CAVITY_SPLIT in issues[t]]
-    jumps = set(area_jump_frames(np.where(np.isin(np.arange(n), split), np.nan, area)))
+    # app.analysis.edes_curve: implausible against both neighbours; a split cavity's piece or a damaged frame's
+    # contour is no neighbour
+    no_neighbour = [t for t in range(n) if FLAG_CAVITY_SPLIT in issues[t] or FLAG_DAMAGED_PIXELS in issues[t]]
+    jumps = set(area_jump_frames(np.where(np.isin(np.arange(n), no_neighbour), np.nan, area)))
     for t in range(n):
         if not frames_present[t]:
             flags[t].append(FLAG_NO_CONTOUR)
+            flags[t].extend(f for f in issues[t] if f == FLAG_DAMAGED_PIXELS)  # the file's, with or without an LV
             continue
         flags[t].extend(issues[t])
         if confidence is not None and np.isfinite(confidence[t]) and confidence[t] < LOW_CONFIDENCE:
@@ -47,8 +50,12 @@ def frame_quality(frames_present: np.ndarray, area: np.ndarray, confidence: np.n
     return tuple(tuple(dict.fromkeys(f)) for f in flags)
 
 
-def merge_flags(issues: list[Sequence[str]], frame_flags: Mapping[int, Sequence[str]] | None
-                ) -> list[Sequence[str]]:
+def merge_flags(issues: list[Sequence[str]], frame_flags: Mapping[int, Sequence[str]] | None,
+                damaged_frames: Iterable[int] = ()) -> list[Sequence[str]]:
+    """Each frame's contour issues with the segmenter's flags and, for a frame the file holds damaged, its flag."""
+    frame_flags = {**(frame_flags or {})}
+    for t in damaged_frames:
+        frame_flags[t] = (*frame_flags.get(t, ()), FLAG_DAMAGED_PIXELS)
     if not frame_flags:
         return issues
     out = list(issues)
@@ -59,9 +66,9 @@ def merge_flags(issues: list[Sequence[str]], frame_flags: Mapping[int, Sequence[
 
 
 def spike_frames(quality: Sequence[Sequence[str]]) -> list[int]:
-    """Area-jump and cavity-split frames not edited by hand: left out of the curve ED/ES come from
+    """Area-jump, cavity-split and damaged-pixel frames not edited by hand: left out of the curve ED/ES come from
     (without_spikes)."""
-    unreliable = (FLAG_AREA_JUMP, FLAG_CAVITY_SPLIT)
+    unreliable = (FLAG_AREA_JUMP, FLAG_CAVITY_SPLIT, FLAG_DAMAGED_PIXELS)
     return [t for t, flags in enumerate(quality) if any(f in flags for f in unreliable) and FLAG_EDITED not in flags]
 
 

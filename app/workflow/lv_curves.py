@@ -132,7 +132,7 @@ def trace_curves(
     vol, area_px, area_mm, length = _long_axis_curves(recording, frames)
     present = np.array([c is not None for c in frames])
     found: list[Sequence[str]] = [() if c is None else c.issues for c in frames]
-    issues = merge_flags(found, frame_flags)
+    issues = merge_flags(found, frame_flags, recording.damaged_frames)
     quality = frame_quality(present, area_px, confidence, edited_frames, issues)
     if is_single_short_axis(recording):
         vol = area_mm if recording.calibrated else area_px  # the curve ED/ES and the area change come from

@@ -47,6 +47,7 @@ FLAG_LOW_CONFIDENCE = "low-confidence"  # the segmenter's confidence is below it
 FLAG_AREA_JUMP = "area-jump"  # cavity area changes implausibly versus both neighbours
 FLAG_SPURIOUS = "spurious-blobs"  # extra blobs were removed or stray islands relabelled in the label map
 FLAG_CAVITY_SPLIT = "cavity-split"  # the LV cavity came in pieces (one kept): its volume is not to be trusted
+FLAG_DAMAGED_PIXELS = "damaged-pixels"  # the file's image data of this frame is damaged (readers/pixel_damage.py)
 FLAG_NO_LA = "no-la"
 FLAG_NO_MYOCARDIUM = "no-myocardium"
 FLAG_EDITED = "edited"  # contours of this frame were edited by hand

@@ -15,10 +15,10 @@ from typing import Iterator
 
 from app.analysis.beat_events import strain_events
 from app.analysis.beat_trust import no_systole
-from app.analysis.strain import judged_strain
+from app.analysis.strain import beat_windows, judged_strain
 from app.data.recording import APICAL_VIEWS, Recording
 from app.tasks import Cancel, Progress, is_cancelled, scaled
-from app.workflow.results import AnalysisError, RecordingAnalysis
+from app.workflow.results import AnalysisError, Measurements, RecordingAnalysis
 
 
 def strain_applies(recording: Recording) -> bool:
@@ -35,6 +35,21 @@ def why_no_strain(recording: Recording) -> str:
     if recording.view == "unknown":
         return f"the view is not set; longitudinal strain is measured on an apical view ({views}): set the view"
     return f"longitudinal strain is measured on an apical view ({views}), not {recording.view.upper()}"
+
+
+def no_gls_reason(recording: Recording, m: Measurements) -> str:
+    """Why a strain tracked over these measurements' beats has no GLS to report, whatever its tracking ("" when
+    it may have one): the beats hold no systole (app.analysis.beat_trust.no_systole), or the file's image data is
+    damaged inside a systole the peak is searched over (the motion tracked there is the decoder's noise)."""
+    if why := no_systole(m.beats):
+        return why
+    ed_frames, es_frames = strain_events(m.beats, m.ed_frames, m.es_frames)
+    windows = beat_windows(recording.n_frames, ed_frames, es_frames)
+    damaged = [t for t in recording.damaged_frames if any(a <= t < b for a, b in windows)]
+    if not damaged:
+        return ""
+    which = f"frame {damaged[0]}" if len(damaged) == 1 else f"frames {damaged[0]}-{damaged[-1]}"
+    return f"the file's image data is damaged on {which}, inside a systole the strain peak is searched over"
 
 
 def strain_error_now(analysis: RecordingAnalysis, recording: Recording) -> str:
@@ -69,5 +84,5 @@ def strain_step(analysis: RecordingAnalysis, motion: str = "classical", cancel: 
         return
     warning = analysis.view_check.warning if analysis.view_check is not None else None
     note = f"strain computed for the labelled view {analysis.recording.view.upper()}; {warning}" if warning else ""
-    strain = judged_strain(result, edited=False, no_systole=no_systole(m.beats))
+    strain = judged_strain(result, edited=False, no_gls=no_gls_reason(analysis.recording, m))
     yield replace(analysis, strain=strain, strain_view_warning=note)

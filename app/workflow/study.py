@@ -203,12 +203,13 @@ class StudyState:
         """Take a strain result re-tracked on the current contours (app/workflow/retrack.py); one that is no GLS
         to report (tracking failed everywhere, an edit made it implausible, or the ED/ES now hold no systole) keeps
         its curves and says why (app.analysis.strain.judged_strain)."""
-        from app.analysis.beat_trust import no_systole
         from app.analysis.strain import judged_strain
+        from app.workflow.strain_step import no_gls_reason
 
         st = self.recordings[index]
-        beats = getattr(st.measurements, "beats", ())  # the beats of the ED/ES it was tracked over
-        st.strain = judged_strain(strain, bool(st.edited_keys) or st.edes_edited, no_systole(beats))
+        # the beats of the ED/ES it was tracked over
+        reason = no_gls_reason(st.recording, st.measurements) if st.measurements is not None else ""
+        st.strain = judged_strain(strain, bool(st.edited_keys) or st.edes_edited, reason)
         self._compose()  # the study's GLS (its mean of the apical views) takes it too
         self.events.measurements_changed.emit(index)
         self.events.modified.emit(index)

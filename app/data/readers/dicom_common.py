@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from app.data.errors import LoadError
-from app.data.readers import limits
+from app.data.readers import limits, pixel_damage
 
 PDF_SOP = "1.2.840.10008.5.1.4.1.1.104.1"
 DICOMDIR_SOP = "1.2.840.10008.1.3.10"
@@ -210,13 +211,29 @@ def holds_frames(ds, path: Path, frames: int, frame_bytes: int) -> None:
 
 
 def decode_grey(ds, path: Path) -> np.ndarray:
-    """(T, H, W) grey frames in the file's grey range (uint8/uint16/int16...); LoadError on failure."""
-    return decode_frames(ds, path)[0]
+    """(T, H, W) grey frames in the file's grey range (uint8/uint16/int16...); LoadError on failure, and on
+    damaged compressed data (an MR image, where one noisy slice would go into every volume unseen)."""
+    decoded = decode_frames(ds, path)
+    if decoded.damaged_frames:
+        raise LoadError(path, "the image data is damaged: the JPEG decoder reported a corrupt stream (get the "
+                              "file again from the scanner or the archive)")
+    return decoded.grey
 
 
-def decode_frames(ds, path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """decode_grey's frames; for an 8-bit colour file the sampled frames' pixels off its grey map
-    (colour_flow.off_grey_map: (N, H, W) bool) and its (T, H, W, 3) uint8 colours (both None for a grey file)."""
+@dataclass(frozen=True, eq=False)
+class DecodedFrames:
+    """A file's frames decoded: grey: (T, H, W) in the file's grey range; for an 8-bit colour file the sampled
+    frames' pixels off its grey map (colour_flow.off_grey_map: (N, H, W) bool) and its (T, H, W, 3) uint8
+    colours (both None for a grey file); damaged_frames: those the decoder reported damaged (pixel_damage)."""
+
+    grey: np.ndarray
+    off_grey_map: np.ndarray | None = None
+    rgb: np.ndarray | None = None
+    damaged_frames: tuple[int, ...] = ()
+
+
+def decode_frames(ds, path: Path) -> DecodedFrames:
+    """The file's frames (DecodedFrames); LoadError on failure."""
     frames, rows, cols, samples, _ = image_geometry(ds, path)
     refuse_non_images(ds, path)
     check_size(ds, path)
@@ -224,7 +241,7 @@ def decode_frames(ds, path: Path) -> tuple[np.ndarray, np.ndarray | None, np.nda
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data, photometric = _pixels(ds, path, photometric)
+            data, photometric, damaged = _pixels(ds, path, photometric)
             if photometric == "PALETTE COLOR":
                 from pydicom.pixels import apply_color_lut
 
@@ -245,11 +262,11 @@ def decode_frames(ds, path: Path) -> tuple[np.ndarray, np.ndarray | None, np.nda
     if grey.shape != (frames, rows, cols):
         raise LoadError(path, f"decoded pixel data has shape {grey.shape}, header says {(frames, rows, cols)}")
     if samples == 1 or data.dtype != np.uint8:  # grey, or 16-bit colour: no colour Doppler display
-        return grey, None, None
+        return DecodedFrames(grey, damaged_frames=damaged)
     from app.data.readers import colour_flow
 
     rgb = data.reshape(frames, *data.shape[-3:-1], -1)[..., :3]
-    return grey, colour_flow.off_grey_map(rgb[colour_flow.sample_indices(frames)]), rgb
+    return DecodedFrames(grey, colour_flow.off_grey_map(rgb[colour_flow.sample_indices(frames)]), rgb, damaged)
 
 
 @cache
@@ -266,11 +283,13 @@ def _without_gdcm_in_process() -> None:
             pass
 
 
-def _pixels(ds, path: Path, photometric: str) -> tuple[np.ndarray, str]:
-    """pydicom's decoders first; GDCM as the fallback for compressed data they cannot decode."""
+def _pixels(ds, path: Path, photometric: str) -> tuple[np.ndarray, str, tuple[int, ...]]:
+    """(pixels, their photometric interpretation, the frames decoded from damaged data): pydicom's decoders first;
+    GDCM as the fallback for compressed data they cannot decode."""
     _without_gdcm_in_process()
     try:
-        return np.asarray(ds.pixel_array), photometric
+        data, damaged = pixel_damage.decode_reporting_damage(ds)
+        return data, photometric, damaged
     except Exception as first:
         from app.data.readers import gdcm_decode
 
@@ -284,7 +303,8 @@ def _pixels(ds, path: Path, photometric: str) -> tuple[np.ndarray, str]:
             raise ValueError(f"{_short(first)}; GDCM: {_short(second)}") from None
         if photometric.startswith("YBR") and decoded_as == "RGB":
             photometric = "RGB"
-        return (data[0] if data.shape[0] == 1 and int(get(ds, "NumberOfFrames", 1) or 1) == 1 else data), photometric
+        one = data.shape[0] == 1 and int(get(ds, "NumberOfFrames", 1) or 1) == 1
+        return (data[0] if one else data), photometric, ()
 
 
 def _palette_to_8bit(rgb: np.ndarray) -> np.ndarray:

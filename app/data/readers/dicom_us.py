@@ -18,6 +18,7 @@ import numpy as np
 
 from app.data.readers import dicom_common as dc
 from app.data.readers.colour_flow import shows_colour_flow
+from app.data.readers.pixel_damage import damage_note
 from app.data.readers.plausible import PLAUSIBLE_FRAME_INTERVAL_S
 from app.data.readers.sector import Box, apply_mask, detect_sector
 from app.data.readers.view import view_from_text
@@ -138,7 +139,8 @@ def view_of(ds, path: Path) -> str:
 
 def read_us(ds, path: Path) -> Recording:
     """Echo Recording from a decoded-on-demand ultrasound Dataset `ds` read from `path`."""
-    grey, off_grey_map, rgb = dc.decode_frames(ds, path)
+    decoded = dc.decode_frames(ds, path)
+    grey, off_grey_map, rgb = decoded.grey, decoded.off_grey_map, decoded.rgb
     region = tissue_region(ds)
     spacing_mm, calibrated = spacing(ds, region)
     times, nominal = frame_times(ds, grey.shape[0])
@@ -160,4 +162,6 @@ def read_us(ds, path: Path) -> Recording:
         frame_times_nominal=nominal,
         image_mode=mode,
         display_rgb=apply_mask(rgb, mask) if mode == "colour Doppler" and rgb is not None else None,
+        damaged_frames=decoded.damaged_frames,
+        reader_notes=tuple(n for n in [damage_note(decoded.damaged_frames, grey.shape[0])] if n),
     )
