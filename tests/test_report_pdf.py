@@ -91,6 +91,41 @@ def test_anonymised_report_hides_identity(tmp_path, one_view):
     assert "Anonymised" in text
 
 
+def test_an_anonymised_report_flags_against_the_ranges_of_the_patients_sex_and_says_when_sex_is_unknown(
+        tmp_path, one_view):
+    """Anonymising takes identifiers away, not the sex the ranges rest on (DICOM's Retain Patient Characteristics,
+    as the DICOM results keep PatientSex): the anonymised copy's flags are the signed report's. Without a sex the
+    ranges span both sexes', and page 1 says so."""
+    from app.data.recording import PatientInfo
+
+    signed, anonymised = (report_from_analyses([one_view], anonymise=a) for a in (False, True))
+    rows = [(r.key, r.reference, r.flag) for r in signed.recordings[0].measurements]
+    assert rows == [(r.key, r.reference, r.flag) for r in anonymised.recordings[0].measurements]
+    assert dict((k, ref) for k, ref, _ in rows)["edv_ml"] == "46-106 ml"  # the female range
+    assert anonymised.patient.sex == "F" and anonymised.patient.name == "Anonymous"
+    note = "The patient's sex is not given"
+    assert note not in " ".join(pdf_text(write_pdf(anonymised, tmp_path / "anon.pdf")).split())
+    rec = replace(one_view.recording, patient=PatientInfo(name="Doe^Jane"))
+    unknown = report_from_analyses([replace(one_view, recording=rec)])
+    assert dict((r.key, r.reference) for r in unknown.recordings[0].measurements)["edv_ml"] == "46-150 ml"
+    assert note in " ".join(pdf_text(write_pdf(unknown, tmp_path / "unknown.pdf")).split())
+
+
+def test_one_views_gls_is_named_by_its_view_and_poor_tracking_under_it_is_said_on_page_one(tmp_path, one_view):
+    from app.report.build import recording_section
+
+    weak = replace(one_view, strain=synthetic_strain(one_view, weak_segment=2))
+    section = recording_section(weak)
+    assert {r.key: r.label for r in section.measurements}["gls_pct"] == "GLS, A4C view"
+    segment = weak.strain.segment_names[2].replace("_", " ")
+    caveat = f"the GLS rests on strain tracking judged poor in 1 of 6 segments ({segment}): check the tracking in the cine"
+    assert caveat in section.contour_caveats
+    assert not any("strain tracking" in c for c in recording_section(
+        replace(one_view, strain=synthetic_strain(one_view))).contour_caveats)
+    text = " ".join(pdf_text(write_pdf(report_from_analyses([weak]), tmp_path / "weak.pdf")).split())
+    assert caveat in text[:text.index("Conclusion")]  # page 1, above the signature
+
+
 def test_edited_values_are_marked(tmp_path, one_view):
     edited = one_view.with_measurements(one_view.measurements.with_edited({"edv_ml", "ef_pct"}))
     report = report_from_analyses([edited])

@@ -66,6 +66,17 @@ def test_moving_es_by_hand_marks_the_gls_too():
     assert "gls_pct" in study[0].measurements.edited
 
 
+def test_more_than_two_poorly_tracked_segments_of_a_view_report_no_gls_as_the_guideline_says():
+    """ASE/EACVI 2015: no GLS when tracking is suboptimal in more than two segments of a view; two are allowed."""
+    strain = _study_with_strain()[0].strain
+    two = replace(strain, segment_ok=(False, True, False, True, True, True))
+    assert implausible_reason(two) == ""
+    three = replace(strain, segment_ok=(False, True, False, True, False, True))
+    names = [strain.segment_names[k].replace("_", " ") for k in (0, 2, 4)]
+    assert implausible_reason(three) == (f"strain tracking poor in 3 of 6 segments ({', '.join(names)}): the ASE/EACVI "
+                                         "guideline avoids a GLS when more than 2 segments of a view track poorly")
+
+
 def test_a_strain_an_edit_made_implausible_reports_no_gls_and_says_why():
     study = _study_with_strain()
     strain = study[0].strain

@@ -276,6 +276,21 @@ def test_measurements_panel_says_a_heart_rate_is_the_files(qtbot):
         assert panel.cell_text("heart_rate_bpm") == "70 bpm" and panel.cell_text("heart_rate_bpm", 3) == said
 
 
+def test_measurements_panel_says_when_the_ranges_span_both_sexes(qtbot):
+    import types
+
+    from app.ui.measurements_panel import SEX_UNKNOWN_NOTE, MeasurementsPanel
+
+    panel = MeasurementsPanel()
+    qtbot.addWidget(panel)
+    m = types.SimpleNamespace(edv_ml=130.0, esv_ml=60.0, sv_ml=70.0, ef_pct=53.8, heart_rate_bpm=70.0,
+                              heart_rate_source="beats", method="disks", edited=frozenset(), notes=())
+    panel.show_measurements(m, sex="F")
+    assert panel.cell_text("edv_ml", 2) == "46-106 ml" and SEX_UNKNOWN_NOTE not in panel.method.text()
+    panel.show_measurements(m, sex="")
+    assert panel.cell_text("edv_ml", 2) == "46-150 ml" and SEX_UNKNOWN_NOTE in panel.method.text()
+
+
 @pytest.mark.parametrize("modality", ["echo", "mri"])
 def test_every_value_the_table_shares_with_the_report_has_the_reports_decimals(modality):
     """The panel is what the reviewer reads before signing: each value as the PDF prints it (SV = EDV - ESV as

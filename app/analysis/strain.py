@@ -207,14 +207,24 @@ class StrainResult:
         }
 
 
+# ASE/EACVI chamber quantification (Lang et al. 2015): "if regional tracking is suboptimal in more than two
+# myocardial segments in a single view, the calculation of GLS should be avoided".
+MAX_POOR_SEGMENTS_FOR_GLS = 2
+
+
 def implausible_reason(strain: Any) -> str:
-    """Why a strain result is no GLS to report ("" when it may be): the tracking failed in every segment (on
-    coarse clinical video such GLS values scatter far beyond what hearts of normal EF give: lab/notes/motion.md),
-    or a segment whose tracking failed lengthens through systole (its peak above 0 %): the contours the tracking
-    followed are not a heart's (what one bad hand edit makes of them)."""
+    """Why a strain result is no GLS to report ("" when it may be): the tracking was poor in more than
+    MAX_POOR_SEGMENTS_FOR_GLS of the view's segments (the guideline's rule; where it failed in every segment of coarse
+    clinical video, GLS values scattered far beyond what hearts of normal EF give: lab/notes/motion.md), or a segment
+    whose tracking failed lengthens through systole (its peak above 0 %): the contours the tracking followed are not
+    a heart's (what one bad hand edit makes of them)."""
     ok = tuple(getattr(strain, "segment_ok", ()) or ())
     if ok and not any(ok):
         return f"strain tracking poor in every segment ({len(ok)} of {len(ok)})"
+    poor = [name.replace("_", " ") for name, good in zip(strain.segment_names, ok, strict=False) if not good]
+    if len(poor) > MAX_POOR_SEGMENTS_FOR_GLS:
+        return (f"strain tracking poor in {len(poor)} of {len(ok)} segments ({', '.join(poor)}): the ASE/EACVI "
+                f"guideline avoids a GLS when more than {MAX_POOR_SEGMENTS_FOR_GLS} segments of a view track poorly")
     peaks = tuple(getattr(strain, "segment_peak_pct", ()) or ())
     for name, good, peak in zip(strain.segment_names, ok, peaks, strict=False):
         if not good and peak is not None and np.isfinite(peak) and peak > 0:

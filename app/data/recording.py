@@ -56,7 +56,11 @@ class PatientInfo:
     weight_kg: float | None = None  # DICOM PatientWeight, or typed in
 
     def anonymised(self) -> "PatientInfo":
-        return PatientInfo(name="Anonymous", manufacturer=self.manufacturer, study_uid="")
+        """Without identifiers; sex, height and weight stay (DICOM PS3.15's Retain Patient Characteristics option,
+        as the DICOM results keep PatientSex): the normal ranges and indexed values rest on them, and an anonymised
+        copy must flag what the signed report flags."""
+        return PatientInfo(name="Anonymous", manufacturer=self.manufacturer, study_uid="", sex=self.sex,
+                           height_cm=self.height_cm, weight_kg=self.weight_kg)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from app import __version__
-from app.data.recording import may_have_gls
+from app.data.recording import APICAL_VIEWS, may_have_gls
 from app.report.bullseye import bullseye_values
 from app.report.model import FrameFigure, MeasurementRow, NotMeasured, RecordingSection, ReportData, beat_rows
 from app.report.models_info import installed_models
@@ -46,7 +46,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
     composed = compose_study(analyses)  # the study's one rule: its LA and GLS, unless given
     la = la if la is not None else composed.la
     patient = analyses[0].recording.patient
-    sex = "" if anonymise else patient.sex
+    sex = patient.sex  # kept when anonymised (PatientInfo.anonymised): the flags are the signed report's
     sections = tuple(recording_section(a, sex=sex) for a in analyses)
     values, unreliable = _bullseye(sections, [getattr(a, "strain", None) for a in analyses])
     return ReportData(
@@ -84,11 +84,25 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
         **_area_curve(m),
         figures=tuple(_figures(analysis)), strain=strain, quality_flags=tuple(quality_lines(analysis)),
         reader_notes=tuple(rec.reader_notes) + tuple(n for n in m.notes if n.startswith(_PAGE_ONE_NOTES)),
-        contour_caveats=tuple(n for n in m.notes if n.startswith((BORDERLINE_NOTE, BEAT_SPREAD_NOTE))),
+        contour_caveats=tuple(n for n in m.notes if n.startswith((BORDERLINE_NOTE, BEAT_SPREAD_NOTE)))
+        + _poor_tracking_caveat(getattr(analysis, "strain", None)),
         view_warnings=tuple(w for w in [_view_warning(analysis)] if w),
         edited=frozenset(m.edited), source_path=str(rec.source_path or ""),
         segmenter=str(getattr(analysis, "segmenter", "") or ""),
     )
+
+
+def _poor_tracking_caveat(strain) -> tuple[str, ...]:
+    """Page 1's word on a GLS that is reported although the tracking was poor in some of its segments (the
+    guideline allows two a view: app.analysis.strain.implausible_reason)."""
+    if strain is None or strain.gls_pct is None:
+        return ()
+    poor = [name.replace("_", " ") for name, ok in zip(strain.segment_names, strain.segment_ok, strict=False)
+            if not ok]
+    if not poor:
+        return ()
+    return (f"the GLS rests on strain tracking judged poor in {len(poor)} of {len(strain.segment_names)} segments "
+            f"({', '.join(poor)}): check the tracking in the cine",)
 
 
 def _view_warning(analysis) -> str:
@@ -139,7 +153,9 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
     rows += _indexed_rows(indexed, modality, kw)
     if strain is not None or (modality == "echo" and may_have_gls(m.view)):  # no "GLS not computed" for PLAX/PSAX
         gls = strain.gls_pct if strain is not None else None
-        rows.append(_row("gls_pct", "Global longitudinal strain (GLS)", gls, "%", 1,
+        # one view's GLS says whose: the guideline's GLS is the mean of the apical views (the study's row)
+        label = f"GLS, {m.view.upper()} view" if m.view in APICAL_VIEWS else "Global longitudinal strain (GLS)"
+        rows.append(_row("gls_pct", label, gls, "%", 1,
                          "speckle tracking" if strain is not None else "", **kw))
     if strain is not None:
         segment_kw = {**kw, "edited": {f"strain_{name}_pct" for name in strain.segment_names}

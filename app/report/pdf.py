@@ -59,7 +59,7 @@ def build_story(report: ReportData, width: float, height: float) -> list:
                    Paragraph(RESEARCH_NOTICE, st.NOTICE), _status(report), _patient_table(report, width),
                    Paragraph("Summary", st.H2), _summary_table(report, width),
                    Paragraph("Values marked * depend on a manual correction; flagged values (low, high, reduced) lie "
-                             "outside the reference range shown." + _edits_note(report), st.SMALL),
+                             "outside the reference range shown." + _sex_note(report) + _edits_note(report), st.SMALL),
                    *_data_caveats(report),
                    Paragraph("Conclusion", st.H2),
                    Paragraph(st.markup(report.comment).replace("\n", "<br/>") if report.comment.strip()
@@ -121,6 +121,15 @@ def _summary_table(report: ReportData, width: float) -> Table:
     return _table(rows, [35 * f, 12 * f, 7 * f, 18 * f, 12 * f, 16 * f], extra)  # flag: "REDUCED" on one line
 
 
+def _sex_note(report: ReportData) -> str:
+    """Where the file gives no sex, each range spans both sexes' (app.workflow.reference_ranges): say so, as a
+    value normal for one sex only is then not flagged."""
+    if report.patient.sex.upper()[:1] in ("M", "F"):
+        return ""
+    return (" The patient's sex is not given, so each sex-specific range shown spans both sexes' and a value is "
+            "flagged only outside both.")
+
+
 def _edits_note(report: ReportData) -> str:
     """Page 1's word on the corrections: which views were edited by hand and whose GLS was re-tracked."""
     edited = [view_title(rec.view) or rec.name for rec in report.recordings if rec.hand_edited_frames]
@@ -153,8 +162,7 @@ def _patient_table(report: ReportData, width: float) -> Table:
     p = report.patient
     name = "Anonymised" if report.anonymised else (p.name or "(not given)")
     rows = [["Patient", name, "Patient ID", "" if report.anonymised else p.patient_id or "-"],
-            ["Birth date", "" if report.anonymised else _date(p.birth_date), "Sex",
-             "" if report.anonymised else p.sex or "-"],
+            ["Birth date", "" if report.anonymised else _date(p.birth_date), "Sex", p.sex or "-"],
             ["Study date", _date(p.study_date), "Institution", "" if report.anonymised else p.institution or "-"],
             ["Report created", report.created, "Equipment", p.manufacturer or "-"]]
     w = width / 4

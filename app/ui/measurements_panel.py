@@ -76,6 +76,7 @@ def rows_for(modality: str, indexed=None, la=None, view: str = "", single_slice:
     return rows
 OUT_OF_RANGE = QColor(255, 120, 90)
 EDITED_TEXT = "edited"
+SEX_UNKNOWN_NOTE = "sex not given: each range spans both sexes' (a value is flagged only outside both)"
 REPORT_TOOLTIP = "Available once the PDF report module is part of this build"
 
 
@@ -196,6 +197,8 @@ class MeasurementsPanel(QWidget):
             parts.append(f"Measurement problem: {error}")
         if view_note:
             parts.append(view_note)
+        if (sex or "").upper()[:1] not in ("M", "F") and any(self.cell_text(n, 2) for n, *_ in self.rows):
+            parts.append(SEX_UNKNOWN_NOTE)
         lines = [contour_source] if contour_source else []  # a line of its own: the site's model or the shipped one
         self.method.setText("\n".join(lines + [" · ".join(parts)]))
 

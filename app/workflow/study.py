@@ -208,7 +208,7 @@ class StudyState:
 
         st = self.recordings[index]
         # the beats of the ED/ES it was tracked over
-        reason = no_gls_reason(st.recording, st.measurements) if st.measurements is not None else ""
+        reason = no_gls_reason(st.recording, st.measurements) if isinstance(st.measurements, Measurements) else ""
         st.strain = judged_strain(strain, bool(st.edited_keys) or st.edes_edited, reason)
         self._compose()  # the study's GLS (its mean of the apical views) takes it too
         self.events.measurements_changed.emit(index)
