@@ -100,9 +100,15 @@ def test_two_views_give_biplane(files, capsys, tmp_path):
     bi = result["biplane"]
     assert bi["method"] == "biplane" and bi["ef_pct"] == pytest.approx(EF_PCT, abs=EF_TOL_POINTS)
     # the study's LA volume, as the report prints it (the result JSON had none)
+    assert bi["bsa_m2"] is None and bi["edv_index_ml_m2"] is None  # no body size given
     assert main(["analyze", str(p4), str(p2), "--labels", str(t4), "--labels", str(t2), "--json", "-",
-                 "--same-patient", "--csv", str(tmp_path / "m.csv")]) == 0
+                 "--same-patient", "--csv", str(tmp_path / "m.csv"), "--height-cm", "175", "--weight-kg", "80"]) == 0
     result = json.loads(capsys.readouterr().out)
+    bi, printed_bi = result["biplane"], next(r for r in csv.DictReader((tmp_path / "m.csv").open())
+                                             if r["row_type"] == "study")
+    assert bi["bsa_m2"] == pytest.approx(1.97, abs=0.01)  # Mosteller
+    assert bi["edv_index_ml_m2"] == pytest.approx(bi["edv_ml"] / bi["bsa_m2"], abs=0.01)
+    assert bi["edv_index_ml_m2"] == pytest.approx(float(printed_bi["edv_index_ml_m2"]), abs=0.05)  # as printed
     la = result["la_volume"]
     printed = next(r for r in csv.DictReader((tmp_path / "m.csv").open()) if r["row_type"] == "study")
     assert la["method"] == "biplane area-length" and la["views"] == ["a4c", "a2c"]

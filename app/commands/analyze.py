@@ -313,13 +313,18 @@ def _write_json(path: Path, text: str) -> None:
 
 def _json_result(analyses, study, la: dict | None) -> dict:
     """One recording's JSON (the same as a batch's and the viewer's), or the recordings' with the study's values:
-    the biplane and the LA volume (`la`: _study_la, indexed with the first recording's patient, as the report does)."""
+    the biplane (with its BSA and indexed values) and the LA volume (`la`: _study_la, indexed with the first recording's patient, as the report does)."""
+    from app.workflow.indexed import indexed_json
+
     items = [a.to_json_dict() for a in analyses]
     if len(items) == 1:
         return items[0]
+    biplane = None if study.biplane is None else {
+        **study.biplane.to_json_dict(),  # indexed as the report's page 1 indexes it, with the first recording's patient
+        **indexed_json(study.biplane, analyses[0].recording.patient)}
     return {
         "recordings": items,
-        "biplane": None if study.biplane is None else study.biplane.to_json_dict(),
+        "biplane": biplane,
         "la_volume": la,
         "study_notes": list(study.notes),  # e.g. which of two A4C clips the biplane and LA volume use
     }
