@@ -118,12 +118,41 @@ def test_one_views_gls_is_named_by_its_view_and_poor_tracking_under_it_is_said_o
     section = recording_section(weak)
     assert {r.key: r.label for r in section.measurements}["gls_pct"] == "GLS, A4C view"
     segment = weak.strain.segment_names[2].replace("_", " ")
-    caveat = f"the GLS rests on strain tracking judged poor in 1 of 6 segments ({segment}): check the tracking in the cine"
+    caveat = (f"the GLS rests on strain tracking judged poor in 1 of 6 segments ({segment}): check the tracking in "
+              "the cine")
     assert caveat in section.contour_caveats
     assert not any("strain tracking" in c for c in recording_section(
         replace(one_view, strain=synthetic_strain(one_view))).contour_caveats)
     text = " ".join(pdf_text(write_pdf(report_from_analyses([weak]), tmp_path / "weak.pdf")).split())
     assert caveat in text[:text.index("Conclusion")]  # page 1, above the signature
+
+
+def test_page_one_says_when_one_views_values_are_judged_against_biplane_ranges(tmp_path, one_view, three_views):
+    """The guideline's LV volume, EF and LA index ranges are biplane: page 1 says when it shows one view's."""
+    lv = "LV volumes and EF from A4C are one view's (monoplane method of discs)"
+    la = "The LA volume is one view's (single-plane area-length)"
+    text = " ".join(pdf_text(write_pdf(report_from_analyses([one_view]), tmp_path / "one.pdf")).split())
+    page_one = text[:text.index("Conclusion")]
+    assert lv in page_one and la in page_one
+    analyses, study = three_views
+    text = " ".join(pdf_text(write_pdf(report_from_analyses(analyses, study=study), tmp_path / "bi.pdf")).split())
+    assert "one view's" not in text[:text.index("Conclusion")]  # biplane volumes, EF and LA volume
+
+
+def test_page_one_says_a_childs_values_are_judged_against_adult_ranges(tmp_path, one_view):
+    from app.data.recording import PatientInfo
+
+    assert PatientInfo(birth_date="20140602", study_date="20261120").age_years() == 12
+    assert PatientInfo(birth_date="20141121", study_date="20261120").age_years() == 11  # a day before the birthday
+    assert PatientInfo(birth_date="", study_date="20261120").age_years() is None
+    assert PatientInfo(birth_date="20270101", study_date="20261120").age_years() is None
+    child = replace(one_view.recording, patient=replace(one_view.recording.patient, birth_date="20140602"))
+    for anonymise in (False, True):  # the birth date goes, the age's note stays
+        report = report_from_analyses([replace(one_view, recording=child)], anonymise=anonymise)
+        text = " ".join(pdf_text(write_pdf(report, tmp_path / "child.pdf")).split())
+        assert "The patient was 12 years old at the study: the ranges shown are adults', not a child's." in text
+    text = " ".join(pdf_text(write_pdf(report_from_analyses([one_view]), tmp_path / "adult.pdf")).split())
+    assert "years old" not in text  # born 1960
 
 
 def test_edited_values_are_marked(tmp_path, one_view):

@@ -313,7 +313,8 @@ def _write_json(path: Path, text: str) -> None:
 
 def _json_result(analyses, study, la: dict | None) -> dict:
     """One recording's JSON (the same as a batch's and the viewer's), or the recordings' with the study's values:
-    the biplane (with its BSA and indexed values) and the LA volume (`la`: _study_la, indexed with the first recording's patient, as the report does)."""
+    the biplane (with its BSA and indexed values) and the LA volume (`la`: _study_la), indexed with the first
+    recording's patient, as the report does."""
     from app.workflow.indexed import indexed_json
 
     items = [a.to_json_dict() for a in analyses]

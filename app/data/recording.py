@@ -55,6 +55,17 @@ class PatientInfo:
     height_cm: float | None = None  # DICOM PatientSize (m) x 100, or typed in (analyze --height-cm, the viewer)
     weight_kg: float | None = None  # DICOM PatientWeight, or typed in
 
+    def age_years(self) -> int | None:
+        """Whole years from the birth date to the study date (None when either is missing or no date)."""
+        import datetime as dt
+
+        try:
+            born, seen = (dt.datetime.strptime(d.strip(), "%Y%m%d").date() for d in (self.birth_date, self.study_date))
+        except ValueError:
+            return None
+        years = seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
+        return years if years >= 0 else None
+
     def anonymised(self) -> "PatientInfo":
         """Without identifiers; sex, height and weight stay (DICOM PS3.15's Retain Patient Characteristics option,
         as the DICOM results keep PatientSex): the normal ranges and indexed values rest on them, and an anonymised

@@ -62,6 +62,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
         models=installed_models(models_root),
         created=created or _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
         not_measured=tuple(not_measured),
+        age_years=patient.age_years(),
     )
 
 

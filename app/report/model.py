@@ -197,6 +197,7 @@ class ReportData:
     created: str = ""  # ISO date-time of the report
     amends: str = ""  # when the results this report replaces were made ("": the first sent)
     not_measured: tuple[NotMeasured, ...] = ()  # recordings of the study left out of the analysis, with why
+    age_years: int | None = None  # at the study (kept when anonymised: the ranges are adults')
 
     @property
     def signed(self) -> bool:

@@ -52,6 +52,9 @@ def write_pdf(report: ReportData, path: str | os.PathLike, page_size: str = "A4"
     return path
 
 
+ADULT_AGE_YEARS = 18  # the chamber quantification and CMR reference ranges used are for adults
+
+
 def build_story(report: ReportData, width: float, height: float) -> list:
     """Page 1 is what a cardiologist reads and signs: patient, summary with normal ranges and flags, the
     conclusion, reviewer and signature. Then the details per recording, figures, and the appendix."""
@@ -59,7 +62,8 @@ def build_story(report: ReportData, width: float, height: float) -> list:
                    Paragraph(RESEARCH_NOTICE, st.NOTICE), _status(report), _patient_table(report, width),
                    Paragraph("Summary", st.H2), _summary_table(report, width),
                    Paragraph("Values marked * depend on a manual correction; flagged values (low, high, reduced) lie "
-                             "outside the reference range shown." + _sex_note(report) + _edits_note(report), st.SMALL),
+                             "outside the reference range shown." + _range_notes(report) + _edits_note(report),
+                             st.SMALL),
                    *_data_caveats(report),
                    Paragraph("Conclusion", st.H2),
                    Paragraph(st.markup(report.comment).replace("\n", "<br/>") if report.comment.strip()
@@ -121,6 +125,11 @@ def _summary_table(report: ReportData, width: float) -> Table:
     return _table(rows, [35 * f, 12 * f, 7 * f, 18 * f, 12 * f, 16 * f], extra)  # flag: "REDUCED" on one line
 
 
+def _range_notes(report: ReportData) -> str:
+    """What page 1's ranges are, where the reader would otherwise take them for the patient's own."""
+    return _sex_note(report) + _age_note(report) + _single_view_note(report)
+
+
 def _sex_note(report: ReportData) -> str:
     """Where the file gives no sex, each range spans both sexes' (app.workflow.reference_ranges): say so, as a
     value normal for one sex only is then not flagged."""
@@ -128,6 +137,30 @@ def _sex_note(report: ReportData) -> str:
         return ""
     return (" The patient's sex is not given, so each sex-specific range shown spans both sexes' and a value is "
             "flagged only outside both.")
+
+
+def _age_note(report: ReportData) -> str:
+    """The ranges are adults' (ASE/EACVI 2015, the adult CMR references): say so for a child's study."""
+    age = report.age_years
+    if age is None or age >= ADULT_AGE_YEARS:
+        return ""
+    return (f" The patient was {age} year{'s' if age != 1 else ''} old at the study: the ranges shown are adults', "
+            "not a child's.")
+
+
+def _single_view_note(report: ReportData) -> str:
+    """The guideline's LV volume, EF and LA volume index ranges are biplane ones: say so when page 1 judges one
+    view's values against them (the method is otherwise only on page 2)."""
+    flagged = [(source, row) for source, row in report.summary_rows if row.reference]
+    lv = sorted({source for source, row in flagged if row.method.startswith("disks, monoplane")})
+    la = any(row.key.startswith("la_volume") and "single-plane" in row.method for _, row in flagged)
+    out = ""
+    if lv:
+        out += (f" LV volumes and EF from {' and '.join(lv)} are one view's (monoplane method of discs); the "
+                "ranges shown for them are the guideline's biplane ones.")
+    if la:
+        out += " The LA volume is one view's (single-plane area-length); its index limit is the biplane one."
+    return out
 
 
 def _edits_note(report: ReportData) -> str:
