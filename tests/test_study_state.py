@@ -229,7 +229,7 @@ def test_reference_ranges():
     assert classify("gls_pct", -12.0) == "reduced" and classify("gls_pct", -21.0) == "normal"
     assert classify("sv_ml", 70.0) == ""
     assert classify("heart_rate_bpm", 120.0, "M", "mri") == "high"
-    # cine MRI: the CMR table (Kawel-Boehm 2020), never the echo one: an EF of 55 % is normal on echo, low on CMR
+    # cine MRI: the CMR table (Kawel-Boehm 2015, Maceira 2006), never the echo one: EF 55 % normal on echo, low on CMR
     assert classify("ef_pct", 55.0, "M", "mri") == "low" and classify("ef_pct", 55.0, "M") == "normal"
     assert reference_range("rv_edv_ml", "F", "mri").high == 175 and reference_range("rv_edv_ml", "M", "mri").high == 217
     assert reference_range("rv_ef_pct", "", "echo") is None and classify("gls_pct", -12.0, "", "mri") == ""

@@ -59,9 +59,11 @@ def mri_window(make_window, qtbot, tmp_path):
 def test_cmr_ranges_flag_a_failing_heart_and_cover_mass_and_indexed_values(sex):
     assert classify("ef_pct", 31.0, sex, "mri") == "low" and classify("edv_ml", 225.0, sex, "mri") == "high"
     assert classify("ef_pct", 67.0, sex, "mri") == "normal" and classify("edv_ml", 150.0, sex, "mri") == "normal"
-    for name in ("lv_mass_g", "lv_mass_index_g_m2", "edv_index_ml_m2", "esv_index_ml_m2"):
-        rng = reference_range(name, sex, "mri")
-        assert rng is not None and rng.source.startswith("Kawel-Boehm"), name
+    for name in ("edv_ml", "esv_ml", "ef_pct", "lv_mass_g", "lv_mass_index_g_m2", "edv_index_ml_m2", "esv_index_ml_m2"):
+        rng = reference_range(name, sex, "mri")  # one population for the LV: absolute and indexed judged alike
+        assert rng is not None and rng.source == "Kawel-Boehm 2015 (pooled SSFP)", name
+    if sex == "M":  # an ESV and its index (BSA 2.1) agree: both normal
+        assert classify("esv_ml", 75.0, sex, "mri") == classify("esv_index_ml_m2", 75.0 / 2.1, sex, "mri") == "normal"
     assert classify("edv_index_ml_m2", 120.0, sex, "mri") == "high"  # 225 ml at BSA 1.9
     assert reference_range("edv_index_ml_m2", sex, "echo").source.startswith("ASE")  # echo keeps its own table
 

@@ -7,25 +7,24 @@ less negative than about -18 % are abnormal; vendor dependent). Heart rate: the 
 range. When the patient's sex is unknown the union of the male and female ranges is used, so only
 values abnormal for both are flagged.
 
-Cine MRI (short-axis slice summation) has its own table, _CMR_TABLE, for adults by SSFP, from Kawel-Boehm N et
-al., "Reference ranges ('normal values') for cardiovascular magnetic resonance (CMR) in adults and children: 2020
-update", J Cardiovasc Magn Reson 2020;22:87 (doi:10.1186/s12968-020-00683-3). Its Table 1 lists the LV studies
-it pools (Maceira 2006, 1.5 T bSSFP, papillary muscles in the LV mass, 60 men : 60 women, 20-80 years, among
-them); ranges are mean +- 2 SD, sex-specific:
-- absolute LV and RV volumes and EF, from the Maceira et al. rows (JCMR 2006;8:417 for the LV, Eur Heart J
-  2006;27:2879 for the RV): LV EDV men 156 +- 21 ml, women 128 +- 21; LV ESV 47 +- 10 ml and EF 67 +- 4.6 %
-  (both sexes); RV EDV men 163 +- 27 ml, women 127 +- 24; RV ESV men 57 +- 17, women 44 +- 15; RV EF 66 +- 7 %;
-- LV mass and the BSA-indexed LV values, from the pooled adult SSFP means (papillary muscles in the mass) as
-  transcribed in Cardiovasc Diagn Ther 2020;10(6):1918-45, Table 3, column "Kawel-Boehm et al.": EDV/BSA men
-  81 +- 12 ml/m2, women 76 +- 10; ESV/BSA men 26 +- 6, women 24 +- 5; LV mass men 134 +- 21 g, women 98 +- 21;
-  LV mass/BSA men 67 +- 9 g/m2, women 61 +- 10.
-The publication's own tables could not be opened when this was written (only its Table 1, the list of studies,
-was readable): the figures are transcriptions and need checking against the paper before a flag is relied on.
-A cine MRI with EF 31 % or EDV 225 ml is flagged for either sex (EF < 58 %, EDV > 198 ml). No CMR range is given
-for the RV indexed values (shown without a reference rather than with a wrong one): searched for again in
-November 2026 (issue 35), the paper's RV tables could still not be read (only its Table 1, the list of LV studies,
-and third-party transcriptions were found), so RV EDV/BSA and RV ESV/BSA stay without a range until someone
-checks them against the paper itself.
+Cine MRI (short-axis slice summation) has its own table, _CMR_TABLE, for adults by SSFP, mean +- 2 SD, sex-specific:
+- the LV values (absolute and indexed volumes, SV, EF, mass and mass index) all from one population, the pooled adult
+  SSFP values of Kawel-Boehm N et al., "Normal values for cardiovascular magnetic resonance in adults and
+  children", J Cardiovasc Magn Reson 2015;17:29 (doi:10.1186/s12968-015-0111-7), papillary muscles in the LV mass,
+  as transcribed in Cardiovasc Diagn Ther 2020;10(6):1918-45, Table 3, column "Kawel-Boehm et al., 2015": EDV men
+  160 +- 27 ml, women 132 +- 23; EDV/BSA 81 +- 12 ml/m2, 76 +- 10; ESV 54 +- 14 ml, 44 +- 11; ESV/BSA 26 +- 6,
+  24 +- 5; EF 67 +- 5 % (both); LV mass 134 +- 21 g, 98 +- 21; mass/BSA 67 +- 9 g/m2, 61 +- 10. One population, so
+  an absolute value and its index are judged alike (before, the absolute volumes came from Maceira 2006 and the
+  indexed from the pooled set, and a man's ESV of 75 ml read high while its index of 36 ml/m2 read normal);
+- the RV volumes and EF from Maceira et al. (Eur Heart J 2006;27:2879; 1.5 T bSSFP, 60 men : 60 women, 20-80
+  years; one of the studies the 2020 update's Table 1 pools): RV EDV men 163 +- 27 ml, women 127 +- 24; RV ESV men
+  57 +- 17, women 44 +- 15; RV EF 66 +- 7 %.
+The 2015 paper's tables could not be opened when this was written (only the third-party Table 3 above, and the 2020
+update's Table 1): the figures are transcriptions and need checking against the paper before a flag is relied on.
+Neither source's ranges are by age, and the app counts papillary muscles and trabeculae as cavity (app/ml/
+mri_stack_cleanup.py) where these references count them as mass: its volumes read somewhat larger and its mass
+smaller than theirs. No CMR range is given for the RV indexed values (shown without a reference rather than with a
+wrong one): the paper's RV tables could not be read.
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ from dataclasses import dataclass
 
 ASE_2015 = "ASE/EACVI 2015"
 NEGATIVE_STRAINS = frozenset({"gls_pct"})  # shortening: the more negative, the better the function
-CMR_2020 = "Kawel-Boehm 2020 (Maceira 2006)"
-CMR_2020_POOLED = "Kawel-Boehm (pooled SSFP)"
+CMR_RV = "Maceira 2006 (RV, SSFP)"
+CMR_POOLED = "Kawel-Boehm 2015 (pooled SSFP)"
 
 
 FLAGS = ("low", "high", "reduced")  # what a value outside its range is called
@@ -91,16 +90,16 @@ _TABLE: dict[str, _Row] = {
 
 _CMR_TABLE: dict[str, _Row] = {
     # name: (male low, male high, female low, female high, unit, source): mean +- 2 SD (module docstring)
-    "edv_ml": (114, 198, 86, 170, "ml", CMR_2020),
-    "esv_ml": (27, 67, 27, 67, "ml", CMR_2020),
-    "ef_pct": (58, 76, 58, 76, "%", CMR_2020),
-    "rv_edv_ml": (109, 217, 79, 175, "ml", CMR_2020),
-    "rv_esv_ml": (23, 91, 14, 74, "ml", CMR_2020),
-    "rv_ef_pct": (52, 80, 52, 80, "%", CMR_2020),
-    "edv_index_ml_m2": (57, 105, 56, 96, "ml/m2", CMR_2020_POOLED),
-    "esv_index_ml_m2": (14, 38, 14, 34, "ml/m2", CMR_2020_POOLED),
-    "lv_mass_g": (92, 176, 56, 140, "g", CMR_2020_POOLED),
-    "lv_mass_index_g_m2": (49, 85, 41, 81, "g/m2", CMR_2020_POOLED),
+    "edv_ml": (106, 214, 86, 178, "ml", CMR_POOLED),
+    "esv_ml": (26, 82, 22, 66, "ml", CMR_POOLED),
+    "ef_pct": (57, 77, 57, 77, "%", CMR_POOLED),
+    "edv_index_ml_m2": (57, 105, 56, 96, "ml/m2", CMR_POOLED),
+    "esv_index_ml_m2": (14, 38, 14, 34, "ml/m2", CMR_POOLED),
+    "lv_mass_g": (92, 176, 56, 140, "g", CMR_POOLED),
+    "lv_mass_index_g_m2": (49, 85, 41, 81, "g/m2", CMR_POOLED),
+    "rv_edv_ml": (109, 217, 79, 175, "ml", CMR_RV),
+    "rv_esv_ml": (23, 91, 14, 74, "ml", CMR_RV),
+    "rv_ef_pct": (52, 80, 52, 80, "%", CMR_RV),
 }
 
 
