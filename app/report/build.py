@@ -124,7 +124,8 @@ def _row(key, label, value, unit, decimals=1, method="", sex="", modality="echo"
     value = None if value is None or not np.isfinite(float(value)) else float(value)
     rng = reference_range(key, sex, modality)
     return MeasurementRow(key, label, value, unit, decimals, method, rng.label() if rng else "",
-                          rng.flag(value, decimals) if rng else "", key in edited)  # judged as printed
+                          rng.flag(value, decimals) if rng else "", key in edited,  # judged as printed
+                          rng.grade(value, decimals) if rng else "")
 
 
 def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> list[MeasurementRow]:

@@ -62,7 +62,8 @@ def _known_date(da: str) -> str:
 
 def _row_dict(row) -> dict:
     return {"value": rounded(row.value, row.decimals), "text": row.text, "unit": row.unit, "label": row.label,
-            "method": row.method, "reference": row.reference, "flag": row.flag, "edited": row.edited}
+            "method": row.method, "reference": row.reference, "flag": row.flag, "grade": row.grade,
+            "edited": row.edited}
 
 
 def _recording_dict(rec) -> dict:

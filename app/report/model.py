@@ -37,10 +37,12 @@ class MeasurementRow:
     reference: str = ""
     flag: str = ""
     edited: bool = False
+    grade: str = ""  # how abnormal a flagged value is, where the guideline grades it ("moderately"; ReferenceRange)
 
     @property
     def text(self) -> str:
         return format_value(self.value, self.decimals)
+
 
 
 @dataclass(frozen=True)

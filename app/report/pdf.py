@@ -108,6 +108,12 @@ def _data_caveats(report: ReportData) -> list:
     return out
 
 
+def _flag_cell(row) -> Paragraph:
+    """A flagged value's flag in red, its guideline grade on a line of its own ("LOW" / "moderately")."""
+    grade = f"<br/>{st.markup(row.grade)}" if row.grade else ""
+    return Paragraph(f"<font color='#c0392b'><b>{st.markup(row.flag.upper())}</b>{grade}</font>", st.CELL)
+
+
 def _summary_table(report: ReportData, width: float) -> Table:
     rows = [["Measurement", "Value", "Unit", "Normal range", "Flag", "From"]]
     extra: list[tuple[object, ...]] = []
@@ -118,7 +124,7 @@ def _summary_table(report: ReportData, width: float) -> Table:
         if row.flag:
             r = len(rows) - 1
             rows[r][1] = Paragraph(f"<b>{st.markup(value)}</b>", st.CELL)
-            rows[r][4] = Paragraph(f"<font color='#c0392b'><b>{st.markup(row.flag.upper())}</b></font>", st.CELL)
+            rows[r][4] = _flag_cell(row)
     if len(rows) == 1:
         rows.append(["no measurement", "-", "", "", "", ""])
     f = width / 100
@@ -234,10 +240,10 @@ def _measurement_table(report: ReportData, width: float) -> Table:
     for r in range(1, len(rows)):
         if report.all_rows[r - 1][1].flag:
             rows[r][2] = Paragraph(f"<b>{st.markup(rows[r][2])}</b>", st.CELL)
-            rows[r][6] = Paragraph(f"<font color='#c0392b'><b>{st.markup(rows[r][6])}</b></font>", st.CELL)
+            rows[r][6] = _flag_cell(report.all_rows[r - 1][1])
     f = width / 100
-    # The file's name and the flag word ("REDUCED" in bold) each fit on one line.
-    return _table(rows, [23 * f, 22 * f, 10 * f, 7.5 * f, 15 * f, 12 * f, 10.5 * f], extra)
+    # The file's name, the flag word ("REDUCED" in bold) and its grade ("moderately") each fit on one line.
+    return _table(rows, [23 * f, 22 * f, 10 * f, 6.5 * f, 15 * f, 11 * f, 12.5 * f], extra)
 
 
 def _beats(report: ReportData, width: float) -> list:

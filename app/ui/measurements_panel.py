@@ -174,7 +174,8 @@ class MeasurementsPanel(QWidget):
             if name == "heart_rate_bpm" and (source := HR_SOURCE_NOTES.get(getattr(m, "heart_rate_source", ""))):
                 note.append(source)  # not measured from the beats: say whose value it is
             if status in FLAGS:
-                note.insert(0, status)
+                grade = rng.grade(value, decimals) if rng else ""
+                note.insert(0, f"{status} ({grade})" if grade else status)
             self._set(row, 1, text, status in FLAGS)
             self._set(row, 2, rng.label() if rng else "", False)
             self._set(row, 3, ", ".join(note), status in FLAGS)

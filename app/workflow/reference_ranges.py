@@ -49,6 +49,24 @@ class ReferenceRange:
     unit: str
     sex: str  # "M", "F" or "" (either)
     source: str
+    severity_cuts: tuple[float, float] | None = None  # (moderately, severely) abnormal beyond: _SEVERITY
+
+    def grade(self, value: float | None, decimals: int | None = None) -> str:
+        """How far outside its range a flagged value lies, in the guideline's words ("mildly", "moderately",
+        "severely"), where the guideline grades it (_SEVERITY); "" otherwise (judged as shown with `decimals`)."""
+        if value is None or self.severity_cuts is None or not self.flag(value, decimals):
+            return ""
+        if decimals is not None:
+            value = float(f"{value:.{decimals}f}")
+        moderate, severe = self.severity_cuts
+        low = self.low is not None and value < self.low
+        if low != (severe < moderate):  # graded on the side its cuts lie only (a high EF is no grade of low)
+            return ""
+        if (value < severe) if low else (value > severe):
+            return "severely"
+        if (value < moderate) if low else (value > moderate):
+            return "moderately"
+        return "mildly"
 
     def flag(self, value: float | None, decimals: int | None = None) -> str:
         """'low', 'high', or '' when the value is missing or within the range. With `decimals` the value
@@ -103,6 +121,12 @@ _CMR_TABLE: dict[str, _Row] = {
 }
 
 
+# ASE/EACVI 2015 (Lang et al.), Table 2, severity partitions of 2D echo values (both sexes): LV EF mildly abnormal
+# 41 % to the lower limit, moderately 30-40 %, severely under 30 %; LA volume index mildly 35-41 ml/m2, moderately
+# 42-48, severely over 48. (moderately beyond, severely beyond), in the abnormal direction.
+_SEVERITY: dict[str, tuple[float, float]] = {"ef_pct": (41.0, 30.0), "la_volume_index_ml_m2": (41.0, 48.0)}
+
+
 def _union(a: float | None, b: float | None, pick: Callable[[float, float], float]) -> float | None:
     return None if a is None or b is None else pick(a, b)
 
@@ -126,12 +150,13 @@ def reference_range(name: str, sex: str = "", modality: str = "echo") -> Referen
     if row is None:
         return None
     m_lo, m_hi, f_lo, f_hi, unit, source = row
+    cuts = _SEVERITY.get(name) if source == ASE_2015 else None  # (the CMR references give no grades)
     sex = (sex or "").upper()[:1]
     if sex == "M":
-        return ReferenceRange(name, m_lo, m_hi, unit, "M", source)
+        return ReferenceRange(name, m_lo, m_hi, unit, "M", source, cuts)
     if sex == "F":
-        return ReferenceRange(name, f_lo, f_hi, unit, "F", source)
-    return ReferenceRange(name, _union(m_lo, f_lo, min), _union(m_hi, f_hi, max), unit, "", source)
+        return ReferenceRange(name, f_lo, f_hi, unit, "F", source, cuts)
+    return ReferenceRange(name, _union(m_lo, f_lo, min), _union(m_hi, f_hi, max), unit, "", source, cuts)
 
 
 def classify(name: str, value: float | None, sex: str = "", modality: str = "echo",
