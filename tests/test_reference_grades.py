@@ -1,5 +1,5 @@
 """The guideline's severity grades of a flagged echo EF and LA volume index (ASE/EACVI 2015, Table 2), judged on the
-value as shown, on the report's page 1, page 2, its JSON and in the viewer's table."""
+value as shown, on the report's page 1, page 2 and its JSON (the viewer's table: tests/test_ui_review.py)."""
 
 from __future__ import annotations
 
@@ -46,16 +46,3 @@ def test_the_grade_is_printed_beside_the_flag_on_both_pages_and_in_the_json(tmp_
     assert text.count("LOW moderately") == 2  # page 1 and page 2, the grade under the flag
     ef = measurements_dict(report)["recordings"][0]["measurements"]["ef_pct"]
     assert (ef["flag"], ef["grade"]) == ("low", "moderately")
-
-
-def test_the_viewers_table_says_the_grade(qtbot):
-    import types
-
-    from app.ui.measurements_panel import MeasurementsPanel
-
-    panel = MeasurementsPanel()
-    qtbot.addWidget(panel)
-    m = types.SimpleNamespace(edv_ml=180.0, esv_ml=130.0, sv_ml=50.0, ef_pct=27.8, heart_rate_bpm=70.0,
-                              heart_rate_source="beats", method="disks", edited=frozenset(), notes=())
-    panel.show_measurements(m, sex="M")
-    assert panel.cell_text("ef_pct", 3) == "low (severely)"

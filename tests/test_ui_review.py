@@ -276,19 +276,26 @@ def test_measurements_panel_says_a_heart_rate_is_the_files(qtbot):
         assert panel.cell_text("heart_rate_bpm") == "70 bpm" and panel.cell_text("heart_rate_bpm", 3) == said
 
 
-def test_measurements_panel_says_when_the_ranges_span_both_sexes(qtbot):
+def _panel_values(**values):
+    """What the panel reads of a Measurements: an echo clip's values, with `values` in place of the defaults."""
     import types
 
+    return types.SimpleNamespace(**{"edv_ml": 130.0, "esv_ml": 60.0, "sv_ml": 70.0, "ef_pct": 53.8,
+                                    "heart_rate_bpm": 70.0, "heart_rate_source": "beats", "method": "disks",
+                                    "edited": frozenset(), "notes": (), **values})
+
+
+def test_measurements_panel_says_when_the_ranges_span_both_sexes_and_grades_a_low_ef(qtbot):
     from app.ui.measurements_panel import SEX_UNKNOWN_NOTE, MeasurementsPanel
 
     panel = MeasurementsPanel()
     qtbot.addWidget(panel)
-    m = types.SimpleNamespace(edv_ml=130.0, esv_ml=60.0, sv_ml=70.0, ef_pct=53.8, heart_rate_bpm=70.0,
-                              heart_rate_source="beats", method="disks", edited=frozenset(), notes=())
-    panel.show_measurements(m, sex="F")
+    panel.show_measurements(_panel_values(), sex="F")
     assert panel.cell_text("edv_ml", 2) == "46-106 ml" and SEX_UNKNOWN_NOTE not in panel.method.text()
-    panel.show_measurements(m, sex="")
+    panel.show_measurements(_panel_values(), sex="")
     assert panel.cell_text("edv_ml", 2) == "46-150 ml" and SEX_UNKNOWN_NOTE in panel.method.text()
+    panel.show_measurements(_panel_values(esv_ml=130.0, sv_ml=50.0, ef_pct=27.8), sex="M")
+    assert panel.cell_text("ef_pct", 3) == "low (severely)"  # ASE/EACVI 2015's grade, as the report prints it
 
 
 @pytest.mark.parametrize("modality", ["echo", "mri"])
