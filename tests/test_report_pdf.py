@@ -235,7 +235,9 @@ def test_mri_stack_report_has_mass_and_slice_summation(tmp_path):
     assert rows["lv_mass_g"].value == pytest.approx(analysis.measurements.lv_mass_g)
     # CMR ranges (Kawel-Boehm 2015's pooled SSFP), not the echo ones (this patient is male)
     assert analysis.recording.patient.sex == "M"
-    assert rows["edv_ml"].method == "slice summation" and rows["edv_ml"].reference == "106-214 ml"
+    assert rows["edv_ml"].method == "slice summation (papillary muscles as cavity)"
+    assert rows["edv_ml"].reference == "106-214 ml"
+    assert "at ED (papillary muscles as cavity)" in rows["lv_mass_g"].method
     assert rows["rv_edv_ml"].value is None and rows["rv_ef_pct"].reference == "52-80 %"  # no RV in these labels
     assert "gls_pct" not in rows  # no longitudinal strain row for a short-axis stack
     assert rec.figures and all(f.closed.get("endo") for f in rec.figures)

@@ -28,7 +28,10 @@ from app.workflow.rv_measure import BORDERLINE_NOTE
 _HR_SOURCE_TEXT = {HR_FROM_BEATS: "beat length", HR_FROM_FILE: "from the file (scanner)",
                    HR_FROM_GATED_CYCLE: "gated cycle length"}
 _METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
-                "slice-summation": "slice summation", "single-slice": "one short-axis slice: areas only"}
+                # the MRI contours count papillary muscles and trabeculae as blood pool (ACDC's experts do; the CMR
+                # reference ranges count them as myocardium): the method says so beside each value it moves
+                "slice-summation": "slice summation (papillary muscles as cavity)",
+                "single-slice": "one short-axis slice: areas only"}
 
 
 def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: bool = False,
@@ -146,7 +149,8 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
                  _row("esv_area_length_ml", "ESV (area-length)", m.esv_area_length_ml, "ml", 1, "area-length", **kw)]
     rows.append(_hr_row(m, **kw))
     if modality == "mri":
-        rows.append(_row("lv_mass_g", "LV myocardial mass", m.lv_mass_g, "g", 1, "1.05 g/ml x myo volume", **kw))
+        mass_method = "1.05 g/ml x myo volume at ED (papillary muscles as cavity)"
+        rows.append(_row("lv_mass_g", "LV myocardial mass", m.lv_mass_g, "g", 1, mass_method, **kw))
         rv_method = method + ", at the LV's ED/ES"
         rows += [_row("rv_edv_ml", "RV end-diastolic volume (RV EDV)", m.rv_edv_ml, "ml", 1, rv_method, **kw),
                  _row("rv_esv_ml", "RV end-systolic volume (RV ESV)", m.rv_esv_ml, "ml", 1, rv_method, **kw),
