@@ -134,3 +134,32 @@ def test_the_default_debounce_is_one_and_a_half_seconds():
     assert not sched.due()
     now[0] = 11.5
     assert sched.due()
+
+
+def test_edits_that_never_pause_are_saved_within_the_longest_wait():
+    """Each change restarts the pause of delay_s, but what is pending waits at most MAX_UNSAVED_S from the first
+    change not saved (a mark every second would otherwise keep everything unsaved until a crash took it)."""
+    now = [0.0]
+    sched = autosave.AutosaveScheduler(delay_s=1.5, clock=lambda: now[0])
+    sched.mark(0)
+    assert sched.wait_s() == 1.5  # a pause after the first change
+    for t in (1.0, 2.0, 3.0, 4.0):
+        now[0] = t
+        sched.mark(0)
+    assert sched.wait_s() == pytest.approx(autosave.MAX_UNSAVED_S - 4.0)  # the longest wait, not another pause
+    now[0] = 5.5
+    sched.mark(0)
+    assert sched.wait_s() == 0.0  # due now
+    sched.take_documents(_StudyOf())
+    now[0] = 6.0
+    sched.mark(0)
+    assert sched.wait_s() == 1.5  # saved: the next change starts its own wait
+
+
+class _StudyOf:
+    """A study of no file-backed recordings (take_documents reads nothing from it)."""
+
+    def __getitem__(self, index):
+        import types
+
+        return types.SimpleNamespace(recording=types.SimpleNamespace(source_path=None))

@@ -216,7 +216,7 @@ class StudyController(QObject):
         if self._restoring:
             return
         self.scheduler.mark(index)
-        self.save_timer.start()
+        self.save_timer.start(int(self.scheduler.wait_s() * 1000))  # a pause in the edits, or the longest wait
 
     def autosave(self) -> None:
         """The debounced save after edits: each dirty recording's document made here, written by the autosave

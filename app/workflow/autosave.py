@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # for annotations only
 
 SUFFIX = ".cardiotrace.json"
 DEBOUNCE_S = 1.5
+# A change waits for a pause in the editing of DEBOUNCE_S, but never longer than this: a user who keeps editing
+# (a mark every second) would otherwise have nothing saved until they stop, and a crash would take it all.
+MAX_UNSAVED_S = 5.0
 
 
 class StudyFileError(Exception):
@@ -203,11 +206,20 @@ class AutosaveScheduler:
         self._clock = clock
         self._dirty: set[int] = set()
         self._last_edit_s = 0.0
+        self._first_unsaved_s = 0.0
         self.last_results: list[SaveResult] = []
 
     def mark(self, index: int) -> None:
+        if not self._dirty:
+            self._first_unsaved_s = self._clock()
         self._dirty.add(index)
         self._last_edit_s = self._clock()
+
+    def wait_s(self) -> float:
+        """How long a save of what is pending may wait from now: a pause of delay_s after the last change, but
+        no later than MAX_UNSAVED_S after the first change not saved."""
+        left = self._first_unsaved_s + max(MAX_UNSAVED_S, self.delay_s) - self._clock()
+        return max(0.0, min(self.delay_s, left))
 
     @property
     def pending(self) -> bool:
