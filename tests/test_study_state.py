@@ -269,6 +269,19 @@ def test_an_ed_es_key_moves_the_mark_of_the_current_beat(which, frame, ed, es):
     assert mark_frame((0, 20), (10, 30), which, frame) == (ed, es)
 
 
+@pytest.mark.parametrize("which,old,new,ed,es", [
+    ("es", 10, 14, (0, 20), (14, 30)),  # within its beat: where it is dropped
+    ("es", 10, 20, (0, 20), (19, 30)),  # onto the next ED: the frame before it (no frame both ED and ES)
+    ("es", 10, 25, (0, 20), (19, 30)),  # past it: still its own beat's (the next beat keeps one ES)
+    ("ed", 20, 40, (0, 29), (10, 30)),  # an ED dragged onto the next ED stops before that beat's ES
+    ("ed", 20, 5, (0, 11), (10, 30)),
+    ("ed", 0, -3, (0, 20), (10, 30)),  # before the clip's first frame
+])
+def test_a_dragged_marker_stays_in_its_beat_as_the_keys_keep_it(which, old, new, ed, es):
+    """Dragging ES 10 onto ED 20 had made frame 20 both; past it, the next beat had two ES and EF 18.7 %."""
+    assert move_marker((0, 20), (10, 30), which, old, new) == (ed, es)
+
+
 def test_a_beat_without_a_mark_gains_one():
     assert mark_frame((0, 20, 40), (10,), "es", 30) == ((0, 20, 40), (10, 30))
 

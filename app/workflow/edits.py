@@ -147,11 +147,17 @@ class EdEsEdit(EditCommand):
 
 def move_marker(ed: tuple[int, ...], es: tuple[int, ...], which: str, old_frame: int, new_frame: int
                 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """ED/ES tuples after moving one `which` ('ed'|'es') marker from old_frame to new_frame."""
+    """ED/ES tuples after moving one `which` ('ed'|'es') marker from old_frame towards new_frame, within its beat
+    as mark_frame keeps a mark: between the marks of the other kind around it (an ES dragged onto or past the next
+    ED stops the frame before it, so no frame is both and no beat gets two ES)."""
     frames = list(ed if which == "ed" else es)
+    other = es if which == "ed" else ed
+    lo = max((f for f in other if f < old_frame), default=-math.inf)
+    hi = min((f for f in other if f > old_frame), default=math.inf)
+    new_frame = max(0, int(min(max(int(new_frame), lo + 1), hi - 1)))
     if old_frame in frames:
         frames.remove(old_frame)
-    frames.append(int(new_frame))
+    frames.append(new_frame)
     moved = tuple(sorted(set(frames)))
     return (moved, tuple(es)) if which == "ed" else (tuple(ed), moved)
 
