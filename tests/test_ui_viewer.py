@@ -174,6 +174,25 @@ def test_move_ed_marker_and_mark_es_key(analyzed, qtbot):
     assert "set by hand" not in window.measurements.method.text()
 
 
+def test_ctrl_y_and_ctrl_shift_z_redo_where_the_platform_binds_one_of_them_already(analyzed, qtbot):
+    """Ctrl+Y had been bound twice to Redo (the platform's Redo key and again by hand): Qt calls such a key
+    ambiguous and does nothing."""
+    window, _ = analyzed
+    st = window.study[0]
+    keys = [k.toString() for k in window.window_actions.redo.shortcuts()]
+    assert len(keys) == len(set(keys)) and {"Ctrl+Y", "Ctrl+Shift+Z"} <= set(keys)
+    window.activateWindow()
+    for combo in ((Qt.Key_Y, Qt.ControlModifier), (Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)):
+        window.cine.set_frame(13)
+        qtbot.keyClick(window, Qt.Key_S)
+        marked = st.es_frames
+        window.controller.undo_stack.undo()
+        assert st.es_frames != marked
+        qtbot.keyClick(window, combo[0], combo[1])
+        assert st.es_frames == marked
+        window.controller.undo_stack.undo()
+
+
 def test_measurements_name_where_ed_es_come_from():
     from app.ui.measurements_panel import edes_source_text
 

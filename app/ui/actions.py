@@ -44,7 +44,7 @@ class WindowActions:
         self.undo = w.controller.undo_stack.createUndoAction(w, "&Undo")
         self.undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo = w.controller.undo_stack.createRedoAction(w, "&Redo")
-        self.redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        self.redo.setShortcuts(redo_keys())
         edit.addAction(self.undo)
         edit.addAction(self.redo)
         edit.addSeparator()
@@ -155,3 +155,15 @@ class WindowActions:
 
 def build_actions(window) -> WindowActions:
     return WindowActions(window)
+
+
+def redo_keys() -> list[QKeySequence]:
+    """The platform's Redo keys with Ctrl+Y and Ctrl+Shift+Z, each once: a key bound twice to one action is
+    ambiguous to Qt, which then does nothing (the platforms whose Redo already is Ctrl+Y)."""
+    keys: list[QKeySequence] = []
+    for key in [*QKeySequence.keyBindings(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y"),
+                QKeySequence("Ctrl+Shift+Z")]:
+        if not key.isEmpty() and all(key != k for k in keys):
+            keys.append(key)
+    return keys
+
