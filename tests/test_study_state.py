@@ -44,6 +44,20 @@ def test_analysis_becomes_control_points(study):
     assert st.ed_frames == (0,) and st.es_frames == (6,)
 
 
+def test_a_mark_set_while_the_first_analysis_runs_takes_its_beats_place_among_the_analysis_marks():
+    """S pressed on frame 5 before the first analysis came back had kept ES (5,) alone: the analysis' other
+    beat lost its ES and its measurement. A re-analysis keeping the corrections keeps the marks as they are."""
+    rec, labels = synthetic_echo(n_frames=12)
+    s = StudyState(measure_fn=area_measure, biplane_fn=None)
+    s.add_recording(rec)
+    EdEsEdit(0, (), (5,)).apply(s)  # the user's S while the analysis runs
+    s.set_analysis(0, fake_analysis(labels, ed_frames=(0, 8), es_frames=(4, 11)), keep_edits=True)
+    st = s[0]
+    assert (st.ed_frames, st.es_frames) == ((0, 8), (5, 11)) and st.es_edited and not st.ed_edited
+    s.set_analysis(0, fake_analysis(labels, ed_frames=(0, 8), es_frames=(3, 10)), keep_edits=True)
+    assert (st.ed_frames, st.es_frames) == ((0, 8), (5, 11))  # a re-analysis: the marks as the user left them
+
+
 def test_smooth_curve_passes_through_control_points():
     theta = np.linspace(0, 2 * np.pi, 12, endpoint=False)
     ctrl = np.column_stack([50 + 20 * np.cos(theta), 50 + 10 * np.sin(theta)])

@@ -182,6 +182,17 @@ def mark_frame(ed: tuple[int, ...], es: tuple[int, ...], which: str, frame: int
     return tuple(sorted(ed_set)), tuple(sorted(es_set))
 
 
+def with_hand_marks(ed: tuple[int, ...], es: tuple[int, ...], hand_ed: tuple[int, ...], hand_es: tuple[int, ...]
+                    ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """An analysis' ED/ES with marks set by hand while it ran put in, as the E/S keys put a mark (mark_frame: each
+    takes its beat's mark of its kind; one already there stays)."""
+    for which, frames in (("ed", hand_ed), ("es", hand_es)):
+        for frame in frames:
+            if frame not in (ed if which == "ed" else es):
+                ed, es = mark_frame(ed, es, which, frame)
+    return ed, es
+
+
 @dataclass
 class AnalysisEdit(EditCommand):
     """Take a new analysis of a recording, keeping its hand edits (keep_edits) or replacing them; undoable."""

@@ -86,7 +86,8 @@ class StudyState:
         """Take an analysis (app.workflow.analyze; a ViewerAnalysis brings its control contours): its contours
         become control points and its measurements are the recording's (measured once, in the analysis).
         With keep_edits the contours of frames edited by hand and hand-set ED/ES stay (the analysis fills in
-        the rest, then the recording is measured again); without, the analysis replaces every edit (undo
+        the rest, then the recording is measured again; marks set while the first analysis ran take their beats'
+        place among its marks); without, the analysis replaces every edit (undo
         through `snapshot`/`restore_snapshot`)."""
         from app.workflow.contour_adapter import control_contours_from_analysis, made_frames
 
@@ -106,8 +107,14 @@ class StudyState:
         st.analysis = analysis
         st.made = {k: m for k, m in made_frames(analysis, contours).items() if k not in kept_keys}
         st.contours = contours
-        st.ed_frames = st.ed_frames if kept_ed else ed_es[0]
-        st.es_frames = st.es_frames if kept_es else ed_es[1]
+        if kept_edes and not st.analyzed:  # marks set while the first analysis ran: put into its marks
+            from app.workflow.edits import with_hand_marks
+
+            st.ed_frames, st.es_frames = with_hand_marks(*ed_es, st.ed_frames if kept_ed else (),
+                                                         st.es_frames if kept_es else ())
+        else:  # a re-analysis keeping the corrections: the marks as the user left them
+            st.ed_frames = st.ed_frames if kept_ed else ed_es[0]
+            st.es_frames = st.es_frames if kept_es else ed_es[1]
         conf = analysis.confidence
         st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)
         st.flagged_frames = tuple(int(f) for f in analysis.flagged_frames)
