@@ -155,3 +155,40 @@ def test_a_cohort_summary_says_why_a_clip_without_a_view_has_no_gls(tmp_path):
     assert row["view"] == "unknown" and row["gls_pct"] == "" and row["ef_pct"]
     assert "strain not computed: the view is not set" in row["notes"]
     assert batch_export(ExportOptions(kinds=("pdf",)))(_analysed("a4c"), tmp_path / "a4c").row["gls_pct"]
+
+
+def test_a_view_set_while_the_first_analysis_runs_is_the_one_its_results_are_measured_and_tracked_as(
+        make_window, qtbot):  # noqa: F811
+    """The header said A4C while the notes said "the view is not set" and no strain was ever tracked: the analysis
+    had measured the recording as it was when it started."""
+    pytest.importorskip("pytestqt")
+    import threading
+
+    from app.workflow.edits import ViewEdit
+
+    window = make_window()
+    case = phantom_echo("a4c")
+    labels = case.truth.labels
+    started = threading.Event()
+
+    def slow(recording):
+        started.set()
+        threading.Event().wait(1.0)  # long enough for the user to set the view meanwhile
+        return labels
+
+    window.controller.segmenter_for = lambda recording: slow
+    index = window.controller.add_recording(case.recording.with_view("unknown"))
+    window.show_recording(index)
+    retrack = window.edits.retrack
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
+        window.analyze_current()
+        qtbot.waitUntil(started.is_set, timeout=10000)
+        window.edits.push(lambda i: ViewEdit(i, "a4c"))
+    st = window.study[index]
+    assert st.recording.view == "a4c"
+    assert not any("view is not set" in note for note in st.measurements.notes)
+    if st.strain is None:
+        with qtbot.waitSignal(retrack.retracked, timeout=30000):
+            pass
+    assert st.strain is not None and st.strain.gls_pct is not None
+    assert "basal_inferoseptal" in st.strain.segment_names  # A4C's walls

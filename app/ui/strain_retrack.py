@@ -89,8 +89,11 @@ class StrainRetracker(QObject):
         self._done.discard(index)
         self._seen.pop(index, None)  # other labels: nothing tracked before applies
         st = self.study[index]
-        if st.edited_keys or st.edes_edited:
-            self.schedule(index)
+        analysed_as = getattr(getattr(st.analysis, "recording", None), "view", st.recording.view)
+        if st.edited_keys or st.edes_edited or (analysed_as != st.recording.view and strain_applies(st.recording)):
+            self.schedule(index)  # (edits it kept, or a view set while it ran: its strain is not this view's)
+        elif analysed_as != st.recording.view and st.strain is not None:  # set to a view without strain meanwhile
+            self.study.set_strain(index, None)
         elif st.strain is not None and can_retrack(st):  # the analysis' own strain, on its own contours
             self._seen[index] = (st.analysis, {retrack_input(st).signature(): st.strain})
 

@@ -124,7 +124,8 @@ class StudyState:
         st.propagated_keys &= kept_keys
         st.ed_edited, st.es_edited, st.cycles_edited = kept_ed, kept_es, kept_cycles
         measured_once = (not (kept_keys or kept_edes or st.excluded_slices) and self.measure_fn is default_measure
-                         and isinstance(analysis, RecordingAnalysis))
+                         and isinstance(analysis, RecordingAnalysis)
+                         and analysis.recording.view == st.recording.view)  # (a view set while it ran: measure)
         self.remeasure(index, precomputed=analysis.measurements if measured_once else None)
         self.events.analysis_changed.emit(index)  # measured first: listeners (the strain) read its beats
         self.events.modified.emit(index)
