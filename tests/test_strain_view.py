@@ -192,3 +192,36 @@ def test_a_view_set_while_the_first_analysis_runs_is_the_one_its_results_are_mea
             pass
     assert st.strain is not None and st.strain.gls_pct is not None
     assert "basal_inferoseptal" in st.strain.segment_names  # A4C's walls
+
+
+def test_a_study_closed_while_its_strain_was_being_re_tracked_re_tracks_it_when_reopened(
+        make_window, qtbot, tmp_path):  # noqa: F811
+    """Closed a second after an ES edit, the study had reopened with the GLS of the beat before the edit, starred
+    as edited, and nothing re-tracked it."""
+    pytest.importorskip("pytestqt")
+    from app.workflow.edits import EdEsEdit
+
+    case = phantom_echo("a4c")
+    (tmp_path / "clip.dcm").write_bytes(b"stand-in for the recording file")
+    recording = replace(case.recording, source_path=tmp_path / "clip.dcm")
+    labels = case.truth.labels
+    window = make_window()
+    window.controller.segmenter_for = lambda rec: (lambda r: labels)
+    index = window.controller.add_recording(recording)
+    window.show_recording(index)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
+        window.analyze_current()
+    st = window.study[index]
+    own = st.strain
+    assert own is not None and own.gls_pct is not None
+    window.edits.push(lambda i: EdEsEdit(i, st.ed_frames, tuple(f + 2 for f in st.es_frames)))
+    window.edits.retrack.wait()  # the window closes before the re-track ran: it is cancelled
+    window.controller.save_now()
+    assert st.strain is own and not st.strain_retracked
+    window.hide()
+    reopened = make_window()
+    with qtbot.waitSignal(reopened.edits.retrack.retracked, timeout=30000) as done:
+        index = reopened.controller.add_recording(recording)
+    assert done.args == [index, True]
+    again = reopened.study[index]
+    assert again.edes_edited and again.strain_retracked and again.strain.gls_pct != pytest.approx(own.gls_pct)

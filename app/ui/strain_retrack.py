@@ -50,6 +50,7 @@ class StrainRetracker(QObject):
         ev.edes_changed.connect(self.schedule)
         ev.analysis_changed.connect(self._analysis_changed)
         ev.view_changed.connect(self._view_changed)
+        controller.restored.connect(self._restored)
 
     def schedule(self, index: int) -> None:
         if self.controller._restoring or not self.controller.with_strain:
@@ -74,6 +75,13 @@ class StrainRetracker(QObject):
         self._due.discard(index)
         if st.strain is not None:
             self.study.set_strain(index, None)
+
+    def _restored(self, index: int) -> None:
+        """A reopened study whose strain predates its edits (the app closed while it was being re-tracked):
+        track it on them now, as the edit would have."""
+        st = self.study[index]
+        if st.strain is not None and (st.edited_keys or st.edes_edited) and not st.strain_retracked:
+            self.schedule(index)
 
     def _cancel_run(self, index: int) -> None:
         """A result of the run in flight (if any) is for a state that changed: drop it, and stop the run."""

@@ -66,6 +66,7 @@ class StudyController(QObject):
     analysis_measured = Signal(int, object)
     analysis_done = Signal(int, bool)
     saved = Signal(object)
+    restored = Signal(int)  # a recording came back with its saved work (add_recording), told once it is in place
     _written = Signal(str, object, str)  # from the autosave thread: key, path (None when it failed), error
 
     def __init__(self, study: StudyState | None = None, parent=None, autosave_delay_s: float = autosave.DEBOUNCE_S):
@@ -105,6 +106,7 @@ class StudyController(QObject):
             return index
         if reopened.legacy and reopened.saved_path is not None:
             self._migrate(index, self.study.save_key(index), reopened.saved_path)
+        self.restored.emit(index)
         self.message.emit(f"Restored the saved analysis and edits of {self.study[index].name}"
                           + (f" (from {reopened.saved_path}, now kept in {autosave.user_data_dir()})"
                              if reopened.legacy else ""))
