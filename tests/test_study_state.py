@@ -58,6 +58,34 @@ def test_a_mark_set_while_the_first_analysis_runs_takes_its_beats_place_among_th
     assert (st.ed_frames, st.es_frames) == ((0, 8), (5, 11))  # a re-analysis: the marks as the user left them
 
 
+def test_replacing_the_edits_by_a_new_analysis_keeps_those_made_while_it_ran():
+    """"Replace them" answers for the corrections made before the analysis ran; one made while it ran was
+    silently thrown away."""
+    from app.workflow.recording_state import edits_since
+
+    rec, labels = synthetic_echo(n_frames=12)
+    study = StudyState(measure_fn=area_measure, biplane_fn=None)
+    study.add_recording(rec)
+    study.set_analysis(0, fake_analysis(labels, ed_frames=(0,), es_frames=(6,)))
+    st = study[0]
+
+    def moved(frame):
+        old = st.contour((0, frame), "endo")
+        return ContourEdit(0, (0, frame), "endo", old.moved(0, old.points_px[0] + [4.0, 0.0]), old)
+
+    moved(2).apply(study)  # before the run: to be replaced
+    before = study.snapshot(0)
+    moved(3).apply(study)  # while it ran
+    EdEsEdit(0, st.ed_frames, (7,)).apply(study)
+    during = edits_since(st, before)
+    assert during.contour_keys == {(0, 3)} and during.edes
+    study.set_analysis(0, fake_analysis(labels, ed_frames=(0,), es_frames=(6,)), keep_edits=False,
+                       made_while_running=during)
+    assert st.edited_keys == {(0, 3)} and st.es_frames == (7,) and st.es_edited
+    assert st.contour((0, 3), "endo").points_px[0] == pytest.approx(before.contours[(0, 3)]["endo"].points_px[0]
+                                                                     + [4.0, 0.0])
+
+
 def test_smooth_curve_passes_through_control_points():
     theta = np.linspace(0, 2 * np.pi, 12, endpoint=False)
     ctrl = np.column_stack([50 + 20 * np.cos(theta), 50 + 10 * np.sin(theta)])

@@ -193,6 +193,32 @@ def test_ctrl_y_and_ctrl_shift_z_redo_where_the_platform_binds_one_of_them_alrea
         window.controller.undo_stack.undo()
 
 
+def test_reanalysing_to_replace_the_corrections_keeps_a_mark_set_while_it_ran(analyzed, qtbot):
+    import threading
+
+    window, labels = analyzed
+    st = window.study[0]
+    old = st.contour((0, 4), "endo")
+    window.cine.set_frame(4)
+    window.editor.contour = old
+    window.editor.commit_move(3, *window.cine.px_to_view(old.points_px[3:4] + [5.0, 0.0])[0])  # to be replaced
+    started = threading.Event()
+
+    def slow(recording):
+        started.set()
+        threading.Event().wait(1.0)
+        return labels
+
+    window.controller.segmenter_for = lambda recording: slow
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=60000):
+        window.controller.analyze(0, keep_edits=False)  # "Replace them"
+        qtbot.waitUntil(started.is_set, timeout=10000)
+        window.cine.set_frame(13)
+        qtbot.keyClick(window, Qt.Key_S)  # while it runs
+    assert st.es_frames == (13,) and st.es_edited
+    assert (0, 4) not in st.edited_keys  # the correction made before the run is replaced, as asked
+
+
 def test_measurements_name_where_ed_es_come_from():
     from app.ui.measurements_panel import edes_source_text
 

@@ -23,6 +23,7 @@ from app.ui.workers import GeneratorWorker, error_text
 from app.workflow import autosave
 from app.workflow.autosave_thread import BackgroundSaver
 from app.workflow.edits import AnalysisEdit, EditCommand
+from app.workflow.recording_state import AnalysisSnapshot, edits_since
 from app.workflow.reopen import Reopened, reopen
 from app.workflow.results import RecordingAnalysis
 from app.workflow.study import StudyState
@@ -138,10 +139,11 @@ class StudyController(QObject):
     # -- analysis ---------------------------------------------------------------------------
     def analyze(self, index: int, keep_edits: bool = True) -> GeneratorWorker | None:
         """Analyze a recording in a worker; the result comes in as an undoable AnalysisEdit that keeps the
-        hand corrections (keep_edits, also those made while it ran) or replaces them."""
+        hand corrections (keep_edits, also those made while it ran) or replaces those made before it ran."""
         if index in self.workers:
             return self.workers[index]
         recording = self.study[index].recording
+        before = None if keep_edits else self.study.snapshot(index)  # the edits the user chose to replace
         segmenter = self.segmenter_for(recording)
         if segmenter is None and self.echo_hysteresis > 0:
             from app.workflow.segment_step import default_segmenter
@@ -156,7 +158,7 @@ class StudyController(QObject):
         worker = GeneratorWorker(job, label=f"analysis of {self.study[index].name}", parent=self)
         worker.progress.connect(lambda f, msg: self.analysis_progress.emit(index, f, msg))
         worker.partials.connect(lambda items: self._partials(index, items))
-        worker.succeeded.connect(lambda result: self._analysis_succeeded(index, result, keep_edits))
+        worker.succeeded.connect(lambda result: self._analysis_succeeded(index, result, keep_edits, before))
         worker.failed.connect(lambda text: self._analysis_failed(index, text))
         worker.cancelled.connect(lambda: self._analysis_ended(index, False, "Analysis cancelled"))
         worker.finished.connect(lambda: self._forget(index, worker))
@@ -183,8 +185,10 @@ class StudyController(QObject):
         for measured in (p for p in items if isinstance(p, RecordingAnalysis)):
             self.analysis_measured.emit(index, measured)
 
-    def _analysis_succeeded(self, index: int, result, keep_edits: bool = True) -> None:
-        command = AnalysisEdit(index, result, keep_edits)
+    def _analysis_succeeded(self, index: int, result, keep_edits: bool = True,
+                            before: AnalysisSnapshot | None = None) -> None:
+        during = edits_since(self.study[index], before) if before is not None else None
+        command = AnalysisEdit(index, result, keep_edits, made_while_running=during)
         try:
             command.apply(self.study)
         except Exception as exc:  # noqa: BLE001

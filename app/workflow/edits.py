@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from app.data.recording import Recording
 from app.workflow.propagate import PropagationRange
-from app.workflow.recording_state import AnalysisSnapshot, ContourKey, RecordingState
+from app.workflow.recording_state import AnalysisSnapshot, ContourKey, EditsSince, RecordingState
 from app.workflow.results import RecordingAnalysis
 from app.workflow.splines import ControlContour
 from app.workflow.study import StudyState
@@ -201,12 +201,14 @@ class AnalysisEdit(EditCommand):
     analysis: RecordingAnalysis | ViewerAnalysis
     keep_edits: bool = True
     text: str = "analyze recording"
+    made_while_running: EditsSince | None = None  # kept even when replacing (StudyState.set_analysis)
     _old: AnalysisSnapshot | None = field(default=None, repr=False)
 
     def apply(self, study: StudyState) -> None:
         if self._old is None:
             self._old = study.snapshot(self.index)
-        study.set_analysis(self.index, self.analysis, keep_edits=self.keep_edits)
+        study.set_analysis(self.index, self.analysis, keep_edits=self.keep_edits,
+                           made_while_running=self.made_while_running)
 
     def revert(self, study: StudyState) -> None:
         assert self._old is not None  # apply ran first

@@ -133,6 +133,26 @@ class AnalysisSnapshot:
     cycles_edited: bool = False
 
 
+@dataclass(frozen=True)
+class EditsSince:
+    """The hand edits made to a recording since a snapshot (an analysis that replaces the edits keeps these:
+    they were made while it ran, after the user chose to replace those before)."""
+
+    contour_keys: frozenset[ContourKey] = frozenset()
+    edes: bool = False
+
+
+def edits_since(state: "RecordingState", snap: AnalysisSnapshot) -> EditsSince:
+    """Contours edited by hand since `snap` (changed, or newly edited), and whether the ED/ES marks moved."""
+    def changed(key: ContourKey) -> bool:
+        now, then = state.contours.get(key, {}), snap.contours.get(key, {})
+        return key not in snap.edited_keys or now.keys() != then.keys() or any(now[k] is not then[k] for k in now)
+
+    keys = frozenset(k for k in state.edited_keys if k in state.contours and changed(k))
+    moved = (state.ed_frames, state.es_frames) != (snap.ed_frames, snap.es_frames)
+    return EditsSince(keys, moved and (state.ed_edited or state.es_edited))
+
+
 def measured_cycles(ed_frames: tuple[int, ...], es_frames: tuple[int, ...]) -> frozenset[int]:
     """The ED frames whose cycle (to the next ED, or the clip's end) holds an ES mark: the cycles measured."""
     eds = sorted(ed_frames)

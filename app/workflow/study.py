@@ -20,7 +20,14 @@ import numpy as np
 from app.analysis.strain import StrainResult
 from app.data.recording import VIEWS, Recording
 from app.workflow.events import StudyEvents
-from app.workflow.recording_state import KINDS, AnalysisSnapshot, ContourKey, RecordingState, measured_cycles
+from app.workflow.recording_state import (
+    KINDS,
+    AnalysisSnapshot,
+    ContourKey,
+    EditsSince,
+    RecordingState,
+    measured_cycles,
+)
 from app.workflow.reopen import measure_into, restore_into
 from app.workflow.results import Measurements, RecordingAnalysis
 from app.workflow.sent_results import SentResults
@@ -81,13 +88,14 @@ class StudyState:
             st.content_key = content_key(st.original)
         return st.content_key
 
-    def set_analysis(self, index: int, analysis: RecordingAnalysis | ViewerAnalysis, keep_edits: bool = False
-                     ) -> None:
+    def set_analysis(self, index: int, analysis: RecordingAnalysis | ViewerAnalysis, keep_edits: bool = False,
+                     made_while_running: EditsSince | None = None) -> None:
         """Take an analysis (app.workflow.analyze; a ViewerAnalysis brings its control contours): its contours
         become control points and its measurements are the recording's (measured once, in the analysis).
         With keep_edits the contours of frames edited by hand and hand-set ED/ES stay (the analysis fills in
         the rest, then the recording is measured again; marks set while the first analysis ran take their beats'
-        place among its marks); without, the analysis replaces every edit (undo
+        place among its marks); without, the edits made_while_running still stay (the choice to replace was about
+        those made before it); without, the analysis replaces every edit (undo
         through `snapshot`/`restore_snapshot`)."""
         from app.workflow.contour_adapter import control_contours_from_analysis, made_frames
 
@@ -98,9 +106,11 @@ class StudyState:
         st = self.recordings[index]
         contours = {k: dict(d) for k, d in (controls or control_contours_from_analysis(analysis)).items()}
         ed_es = (tuple(analysis.measurements.ed_frames), tuple(analysis.measurements.es_frames))
-        kept_keys = {k for k in st.edited_keys if k in st.contours} if keep_edits else set()
-        kept_ed, kept_es = keep_edits and st.ed_edited, keep_edits and st.es_edited
-        kept_cycles = keep_edits and st.cycles_edited
+        during = made_while_running or EditsSince()
+        kept_keys = {k for k in st.edited_keys if k in st.contours} if keep_edits else set(during.contour_keys)
+        keep_marks = keep_edits or during.edes
+        kept_ed, kept_es = keep_marks and st.ed_edited, keep_marks and st.es_edited
+        kept_cycles = keep_marks and st.cycles_edited
         kept_edes = kept_ed or kept_es
         for key in kept_keys:
             contours[key] = dict(st.contours[key])
