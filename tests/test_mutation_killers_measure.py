@@ -365,3 +365,12 @@ def test_an_echo_ef_from_a_clip_whose_view_nobody_set_says_so_on_page_one(beatin
     analysis = RecordingAnalysis(recording_for(labels, view="unknown"), labels, contours, np.ones(len(labels)), unset)
     section = recording_section(analysis)
     assert any(n.startswith(VIEW_UNSET_NOTE) for n in section.reader_notes)
+
+
+def test_an_echo_edit_names_no_value_echo_never_gives(beating):
+    """A contour or ED/ES edit of an echo clip had listed the RV values, the mass and FAC as edited (the CSV/JSON
+    `edited` list); a short-axis stack's edit names no GLS."""
+    labels = beating[0]
+    m = measure(recording_for(labels), extract_all(labels), edited=["contours", "ed_frames", "es_frames"])
+    assert {"edv_ml", "esv_ml", "ef_pct", "gls_pct"} <= m.edited
+    assert not m.edited & {"rv_edv_ml", "rv_ef_pct", "lv_mass_g", "fac_pct"}

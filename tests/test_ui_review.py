@@ -298,6 +298,19 @@ def test_measurements_panel_says_when_the_ranges_span_both_sexes_and_grades_a_lo
     assert panel.cell_text("ef_pct", 3) == "low (severely)"  # ASE/EACVI 2015's grade, as the report prints it
 
 
+def test_an_indexed_value_is_marked_edited_with_the_value_it_divides_as_the_report_stars_it(qtbot):
+    from app.data.recording import PatientInfo
+    from app.ui.measurements_panel import EDITED_TEXT, MeasurementsPanel
+    from app.workflow.indexed import indexed_values
+
+    panel = MeasurementsPanel()
+    qtbot.addWidget(panel)
+    m = _panel_values(edited=frozenset({"esv_ml", "sv_ml", "ef_pct"}), lv_mass_g=None)
+    panel.show_measurements(m, sex="M", indexed=indexed_values(m, PatientInfo(height_cm=175.0, weight_kg=80.0)))
+    assert EDITED_TEXT in panel.cell_text("esv_index_ml_m2", 3) and EDITED_TEXT in panel.cell_text("sv_index_ml_m2", 3)
+    assert EDITED_TEXT not in panel.cell_text("edv_index_ml_m2", 3)
+
+
 @pytest.mark.parametrize("modality", ["echo", "mri"])
 def test_every_value_the_table_shares_with_the_report_has_the_reports_decimals(modality):
     """The panel is what the reviewer reads before signing: each value as the PDF prints it (SV = EDV - ESV as

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.data.recording import may_have_gls, view_title
 from app.report.plain_words import contour_model
+from app.workflow.indexed import INDEXED
 from app.workflow.reference_ranges import FLAGS, reference_range
 from app.workflow.results import HR_FROM_FILE, HR_FROM_GATED_CYCLE
 
@@ -154,6 +155,7 @@ class MeasurementsPanel(QWidget):
         m = biplane if biplane is not None else measurements
         edited = set(getattr(m, "edited", ()) or ())
         edited |= {"gls_pct"} & set(getattr(measurements, "edited", ()) or ())  # the GLS is this recording's
+        edited |= {name for name, attr, _ in INDEXED if attr in edited}  # an index is edited with what it divides
         edited -= {"la_volume_ml"}  # the LA rows are the study's: edited when a view it is traced on was
         edited |= {"la_volume_ml", "la_volume_index_ml_m2"} if getattr(la, "edited", False) else set()
         if study_gls is not None and study_gls.edited:

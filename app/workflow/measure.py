@@ -66,6 +66,14 @@ _ES_DEPENDENTS = frozenset({"esv_ml", "sv_ml", "ef_pct", "beats", "esv_area_leng
                             "rv_esv_ml", "rv_sv_ml", "rv_ef_pct"}) | _STRAIN_VALUES
 
 
+# The values a method never gives: an edit does not name them (an echo clip's edit had listed the RV, the mass, FAC)
+_NOT_GIVEN_BY: dict[str, frozenset[str]] = {
+    "monoplane": _RV_VALUES | {"lv_mass_g", "fac_pct"},
+    "slice-summation": _STRAIN_VALUES | {"fac_pct", "edv_area_length_ml", "esv_area_length_ml"},
+    "single-slice": _RV_VALUES | _STRAIN_VALUES | {"lv_mass_g", "edv_area_length_ml", "esv_area_length_ml"},
+}
+
+
 def _edited_closure(edited: Iterable[str]) -> frozenset[str]:
     names = set(edited)
     if any(str(n).startswith("contours") for n in names):
@@ -154,7 +162,8 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
         length_curve_mm=length if cal and method == "monoplane" else None,
         edv_area_length_ml=al_ed,
         esv_area_length_ml=al_es,
-        edited=_edited_closure(edited) - ({"heart_rate_bpm"} if hr_source == HR_FROM_FILE else set()),
+        edited=_edited_closure(edited) - _NOT_GIVEN_BY.get(method, frozenset())
+        - ({"heart_rate_bpm"} if hr_source == HR_FROM_FILE else set()),
         quality=quality,
         source=str(rec.source_path) if rec.source_path else "",
         notes=recording_notes(rec, cal, nominal_timing, beats, ed, es, n_found if sparse else None, single,
