@@ -10,6 +10,7 @@ from tests.ui_fixtures import (  # noqa: F401
     analyzed,
     dialogs_seen,
     drag,
+    fake_analysis,
     make_window,
     no_worker_left,
     synthetic_echo,
@@ -217,6 +218,22 @@ def test_reanalysing_to_replace_the_corrections_keeps_a_mark_set_while_it_ran(an
         qtbot.keyClick(window, Qt.Key_S)  # while it runs
     assert st.es_frames == (13,) and st.es_edited
     assert (0, 4) not in st.edited_keys  # the correction made before the run is replaced, as asked
+
+
+def test_an_undo_of_another_recordings_edit_shows_that_recording(make_window, qtbot, tmp_path):
+    from app.workflow.edits import EdEsEdit
+
+    window = make_window()
+    for name in ("a4c", "a2c"):
+        rec, labels = synthetic_echo(24, path=tmp_path / f"{name}.dcm", view=name)
+        index = window.controller.add_recording(rec)
+        window.study.set_analysis(index, fake_analysis(labels, ed_frames=(0,), es_frames=(12,)))
+    window.show_recording(1)
+    window.edits.push(lambda i: EdEsEdit(i, (0,), (13,)))
+    window.show_recording(0)
+    window.window_actions.undo.trigger()
+    assert window.study[1].es_frames == (12,) and window.index == 1  # the change is on screen
+    assert window.statusBar().currentMessage().startswith("Undid")
 
 
 def test_measurements_name_where_ed_es_come_from():

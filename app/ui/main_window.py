@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         c.error.connect(lambda title, text: dialogs.show_error(self, title, text))
         self.beats.frame_clicked.connect(self.cine.go_to)
         c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        c.stepped.connect(self._undo_stepped)
         def analysis_done(i: int, ok: bool) -> None:
             self.reports.update()
             self._if_current(i, self.refresh_frame)
@@ -195,6 +196,14 @@ class MainWindow(QMainWindow):
     def _if_current(self, index: int, fn) -> None:
         if index == self.index:
             fn()
+
+    def _undo_stepped(self, index: int, text: str) -> None:
+        """An undo or redo of another recording's edit shows that recording and says what changed there (it had
+        changed a view off screen without a word)."""
+        if index == self.index or not 0 <= index < len(self.study):
+            return
+        self.show_recording(index)
+        self.statusBar().showMessage(f"{text} on {self.study[index].name}", 6000)
 
     def show_recording(self, index: int, panels_later: bool = False) -> None:
         """Show recording `index`: its frames and its panels, these in the next turn of the event loop with

@@ -36,20 +36,29 @@ class UndoableEdit(QUndoCommand):
     """An edit already applied to the study (StudyController.push), so the stack's first redo is skipped:
     an edit that fails never reaches the stack, where an undo would revert what was never done."""
 
-    def __init__(self, study: StudyState, command: EditCommand) -> None:
+    def __init__(self, study: StudyState, command: EditCommand,
+                 stepped: Callable[[int, str], None] | None = None) -> None:
         super().__init__(command.text)
         self.study = study
         self.command = command
         self._applied = True
+        self._stepped = stepped  # told (recording index, "Undid ...") of each undo and redo
 
     def redo(self) -> None:
         if self._applied:
             self._applied = False
             return
         self.command.apply(self.study)
+        self._tell("Redid")
 
     def undo(self) -> None:
         self.command.revert(self.study)
+        self._tell("Undid")
+
+    def _tell(self, done: str) -> None:
+        index = getattr(self.command, "index", None)
+        if self._stepped is not None and isinstance(index, int):
+            self._stepped(index, f"{done} {self.command.text}")
 
 
 class StudyController(QObject):
@@ -68,6 +77,7 @@ class StudyController(QObject):
     analysis_done = Signal(int, bool)
     saved = Signal(object)
     restored = Signal(int)  # a recording came back with its saved work (add_recording), told once it is in place
+    stepped = Signal(int, str)  # an undo or redo changed recording `index` ("Undid move ES")
     _written = Signal(str, object, str)  # from the autosave thread: key, path (None when it failed), error
 
     def __init__(self, study: StudyState | None = None, parent=None, autosave_delay_s: float = autosave.DEBOUNCE_S):
@@ -134,7 +144,7 @@ class StudyController(QObject):
         except ValueError as exc:
             self.error.emit("Edit not applied", str(exc))
             return
-        self.undo_stack.push(UndoableEdit(self.study, command))
+        self.undo_stack.push(UndoableEdit(self.study, command, self.stepped.emit))
 
     # -- analysis ---------------------------------------------------------------------------
     def analyze(self, index: int, keep_edits: bool = True) -> GeneratorWorker | None:
@@ -194,7 +204,7 @@ class StudyController(QObject):
         except Exception as exc:  # noqa: BLE001
             self._analysis_failed(index, error_text(exc))
             return
-        self.undo_stack.push(UndoableEdit(self.study, command))
+        self.undo_stack.push(UndoableEdit(self.study, command, self.stepped.emit))
         note = result.analysis.strain_error
         self._analysis_ended(index, True, "Analysis finished" + (f" (no strain: {note})" if note else ""))
 
