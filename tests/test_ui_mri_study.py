@@ -352,6 +352,7 @@ def test_close_recording_keeps_its_edits_and_close_study_empties_the_window(make
     assert len(window.study) == 1 and window.recordings.list.count() == 1
     assert window.study[0].recording.view == "a2c" and window.index == 0
     assert window.controller.undo_stack.count() == 0
+    assert "the undo history of the study was cleared" in window.statusBar().currentMessage()  # said, not silent
     rec, _ = synthetic_echo(12, view="a4c", path=paths[0])  # reopen: the autosave brings the edit back
     index = window.controller.add_recording(rec)
     assert window.study[index].recording.patient.height_cm == 170.0

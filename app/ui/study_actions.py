@@ -161,7 +161,11 @@ class StudyActions:
         index = w.index if index is None else index
         if index is None or not self._idle() or not self.saved_or_confirmed():
             return False
+        name, undoable = w.study[index].name, w.controller.undo_stack.count() > 0
         self._remove(index)
+        if undoable and len(w.study):  # the others' edits stay, saved; only their undo steps go
+            w.statusBar().showMessage(f"Closed {name}; the undo history of the study was cleared (the other "
+                                      "recordings' edits are kept)", 10000)
         return True
 
     def close_study(self) -> bool:
