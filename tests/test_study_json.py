@@ -101,6 +101,27 @@ def test_the_segmenter_name_is_kept_and_a_file_without_one_says_restored():
     assert fresh[0].analysis.segmenter == "restored"
 
 
+def test_where_the_ed_es_came_from_is_kept_and_an_older_file_says_restored():
+    """A reopened study said "ED/ES: as saved" where the analysis had said "TempReg-Net" (or why it fell back)."""
+    from dataclasses import replace
+
+    from app.workflow.study_json import _ed_es_source
+
+    s = _study()
+    data = s.to_json(0)
+    assert data["ed_es_source"] is None  # a stand-in analysis: nothing to keep
+    data["ed_es_source"] = {"method": "area_curve", "fallback": "ED/ES model not installed"}
+    fresh = _restored(data)
+    assert (fresh[0].analysis.ed_es_method, fresh[0].analysis.ed_es_fallback) == ("area_curve",
+                                                                                  "ED/ES model not installed")
+    again = _restored(fresh.to_json(0))  # kept through a second save
+    assert again[0].analysis.ed_es_method == "area_curve"
+    assert _ed_es_source(replace(again[0].analysis, ed_es_method="tempreg", ed_es_fallback="")) == {
+        "method": "tempreg", "fallback": ""}
+    del data["ed_es_source"]
+    assert _restored(data)[0].analysis.ed_es_method == "restored"
+
+
 def test_an_unknown_view_in_a_file_keeps_the_recordings_own():
     s = _study()
     data = s.to_json(0)

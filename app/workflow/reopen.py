@@ -59,7 +59,8 @@ def restore_into(st: RecordingState, data: dict[str, Any], measure_fn: MeasureFn
     if st.analyzed and st.contours and st.measurements is not None:
         from app.workflow.study_analysis import analysis_from_state
 
-        st.analysis = analysis_from_state(st, extras.segmenter, extras.segmenter_flags, extras.rv_left_out)
+        st.analysis = analysis_from_state(st, extras.segmenter, extras.segmenter_flags, extras.rv_left_out,
+                                          (extras.ed_es_method, extras.ed_es_fallback))
         if extras.segmenter_flags:  # measured again with the segmenter's flags, as after the analysis
             measure_into(st, measure_fn)
             st.analysis = replace(st.analysis, measurements=st.measurements)

@@ -67,11 +67,13 @@ def editable_controls(analysis: RecordingAnalysis) -> dict[tuple[int, int], dict
 
 def analysis_from_state(state: RecordingState, segmenter: str = "restored",
                         segmenter_flags: dict[int, tuple[str, ...]] | None = None,
-                        rv_left_out: dict[tuple[int, int], np.ndarray] | None = None) -> RecordingAnalysis:
+                        rv_left_out: dict[tuple[int, int], np.ndarray] | None = None,
+                        ed_es_source: tuple[str, str] = ("", "")) -> RecordingAnalysis:
     """A RecordingAnalysis rebuilt from a restored state (labels drawn from the contours), so reports
     and exports work on a study reopened from its autosave (`segmenter`: what drew the saved contours;
     segmenter_flags, rv_left_out: the segmenter's findings, saved with the state). The strain is the saved one;
-    the ED/ES are the saved ones (ed_es_method "manual" when set by hand, else "restored")."""
+    the ED/ES are the saved ones (ed_es_method "manual" when set by hand, else the saved `ed_es_source` (method,
+    fallback) where the file kept it, else "restored")."""
     from app.analysis.contours import contours_to_labels
     from app.analysis.rv import rv_drawn
     from app.workflow.contour_adapter import lv_contours_per_frame, rv_contours_per_frame
@@ -96,7 +98,8 @@ def analysis_from_state(state: RecordingState, segmenter: str = "restored",
     assert measurements is not None  # restore_json measures the state first
     return RecordingAnalysis(rec, labels if rec.is_stack else labels[0], contours if rec.is_stack else contours[0],
                              conf, measurements, segmenter=segmenter, strain=state.strain,
-                             ed_es_method=ED_ES_MANUAL if state.edes_edited else ED_ES_RESTORED,
+                             ed_es_method=ED_ES_MANUAL if state.edes_edited else ed_es_source[0] or ED_ES_RESTORED,
+                             ed_es_fallback="" if state.edes_edited else ed_es_source[1],
                              segmenter_flags=dict(segmenter_flags or {}), rv_left_out=dict(rv_left_out or {}))
 
 

@@ -21,7 +21,7 @@ from app.data.recording import VIEWS, Recording
 from app.workflow.contour_adapter import MadeFrame
 from app.workflow.json_pieces import EncodedList, Lazy, compact, plain
 from app.workflow.recording_state import KINDS, ContourKey, RecordingState
-from app.workflow.results import Measurements, RecordingAnalysis
+from app.workflow.results import ED_ES_MANUAL, ED_ES_RESTORED, Measurements, RecordingAnalysis
 from app.workflow.saved_strain import strain_from_json, strain_to_json
 from app.workflow.sent_results import SentResults
 from app.workflow.splines import ControlContour
@@ -40,6 +40,8 @@ class RestoredExtras:
     segmenter_flags: dict[int, tuple[str, ...]]  # frame -> flags
     rv_left_out: dict[tuple[int, int], np.ndarray]  # (slice, frame) -> (N, 2) points
     sent: tuple[SentResults, ...] = ()  # the study's results series already sent (app.workflow.sent_results)
+    ed_es_method: str = ""  # where the analysis' ED/ES came from, and why a model was set aside ("" unknown)
+    ed_es_fallback: str = ""
 
 
 def state_to_json(st: RecordingState, content_key: str, conclusion: str, reviewer: str,
@@ -92,6 +94,7 @@ def state_document(st: RecordingState, content_key: str, conclusion: str, review
         "body_size": {"height_cm": st.recording.patient.height_cm, "weight_kg": st.recording.patient.weight_kg},
         "patient_sex": st.recording.patient.sex,  # as typed in the patient dialog (or from the file)
         "segmenter": st.analysis.segmenter if isinstance(st.analysis, RecordingAnalysis) else "",
+        "ed_es_source": _ed_es_source(st.analysis),
         **_segmenter_findings_json(st.analysis),
         "report": {"conclusion": conclusion, "reviewer": reviewer, "sent": [r.to_json() for r in sent]},
     }
@@ -134,8 +137,18 @@ def restore_state(st: RecordingState, data: dict[str, Any]) -> RestoredExtras:
     st.view_edited = bool(edited.get("view"))
     st.calibration_edited = bool(edited.get("calibration"))
     st.excluded_slices = excluded
+    source = data.get("ed_es_source") or {}
     return RestoredExtras(str(report.get("conclusion", "")), str(report.get("reviewer", "")),
-                          data.get("segmenter") or "restored", flags, left_out, sent)
+                          data.get("segmenter") or "restored", flags, left_out, sent,
+                          str(source.get("method") or ""), str(source.get("fallback") or ""))
+
+
+def _ed_es_source(analysis: object) -> dict[str, str] | None:
+    """Where the analysis' ED/ES came from (TempReg-Net or the curve, and why), kept so a reopened study still
+    says it; None for an analysis rebuilt from a file that did not keep it."""
+    if not isinstance(analysis, RecordingAnalysis) or analysis.ed_es_method in ("", ED_ES_RESTORED, ED_ES_MANUAL):
+        return None
+    return {"method": analysis.ed_es_method, "fallback": analysis.ed_es_fallback}
 
 
 def _contours(data: dict[str, Any], n_frames: int, n_slices: int) -> dict[ContourKey, dict[str, ControlContour]]:
