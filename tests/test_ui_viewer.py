@@ -233,7 +233,11 @@ def test_an_undo_of_another_recordings_edit_shows_that_recording(make_window, qt
     window.show_recording(0)
     window.window_actions.undo.trigger()
     assert window.study[1].es_frames == (12,) and window.index == 1  # the change is on screen
-    assert window.statusBar().currentMessage().startswith("Undid")
+    assert window.statusBar().currentMessage() == f"Undid {window.controller.undo_stack.text(0)} on " \
+                                                  f"{window.study[1].name}"
+    window.statusBar().showMessage("Strain re-tracked: GLS A2C -19.6 %")  # a word about the state undone
+    window.window_actions.redo.trigger()
+    assert window.statusBar().currentMessage() == f"Redid {window.controller.undo_stack.text(0)}"  # replaces it
 
 
 def test_measurements_name_where_ed_es_come_from():

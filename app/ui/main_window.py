@@ -198,12 +198,14 @@ class MainWindow(QMainWindow):
             fn()
 
     def _undo_stepped(self, index: int, text: str) -> None:
-        """An undo or redo of another recording's edit shows that recording and says what changed there (it had
-        changed a view off screen without a word)."""
-        if index == self.index or not 0 <= index < len(self.study):
+        """An undo or redo says what it changed (a word about the step before it goes), and one of another
+        recording's edit shows that recording (it had changed a view off screen without a word)."""
+        if not 0 <= index < len(self.study):
             return
-        self.show_recording(index)
-        self.statusBar().showMessage(f"{text} on {self.study[index].name}", 6000)
+        if index != self.index:
+            self.show_recording(index)
+            text = f"{text} on {self.study[index].name}"
+        self.statusBar().showMessage(text, 6000)
 
     def show_recording(self, index: int, panels_later: bool = False) -> None:
         """Show recording `index`: its frames and its panels, these in the next turn of the event loop with
