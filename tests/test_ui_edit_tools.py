@@ -29,6 +29,25 @@ def test_an_undo_while_the_propagation_runs_drops_it(analyzed, qtbot):
     assert not st.edited_keys and not st.propagated_keys
 
 
+def test_an_es_mark_set_while_the_propagation_runs_keeps_its_reach(analyzed, qtbot):
+    """S pressed within a few seconds of a correction had dropped the correction's reach to the neighbouring
+    frames ("the study changed meanwhile"): a mark leaves the contours the motion was computed from as they were."""
+    from app.workflow.edits import EdEsEdit
+
+    window, _ = analyzed
+    st = window.study[0]
+    window.tools.propagate.setValue(5)
+    window.cine.set_frame(6)
+    old = st.contour((0, 6), "endo")
+    with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
+        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+        window.edits.push(lambda i: EdEsEdit(i, st.ed_frames, (13,)))
+    assert done.args[1] and st.propagated_keys and st.es_frames == (13,)
+    window.window_actions.undo.trigger()  # the mark
+    window.window_actions.undo.trigger()  # the correction and all it reached, one step
+    assert not st.edited_keys and not st.propagated_keys
+
+
 def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analyzed, qtbot):
     window, _ = analyzed
     window.tools.propagate.setValue(0)

@@ -4,8 +4,10 @@ The edited frame's correction is pushed at once (its contour is drawn at once; i
 few tens of ms for the propagation, so the two are measured together, once, instead of twice); the motion
 between the frames is computed in a GeneratorWorker from contours taken on the GUI thread
 (app.workflow.edits.neighbour_contours / propagation_changes), and the result is added to that same
-command (ContourEdit.add_propagation), so one undo removes the correction and all it reached. When the
-undo stack moved in between (an undo, an ED/ES move), the result is dropped and the user told so.
+command (ContourEdit.add_propagation), so one undo removes the correction and all it reached. When that command
+was undone in between, or another contour edit or analysis came after it, the result is dropped and the user told
+so; an ED/ES mark, a view, a calibration or the patient's size set meanwhile leave the contours it was computed
+from as they were, and it is taken (pressing S right after a correction had lost its reach).
 One propagation runs at a time; contour corrections made meanwhile are pushed after it, each on the
 contour as it then is, from the event loop (taking a result and pushing the next correction are two
 remeasurements: back to back they stalled the GUI for 100-200 ms in a burst of edits).
@@ -18,7 +20,11 @@ import time
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
 
 from app.ui.workers import GeneratorWorker
-from app.workflow.edits import ContourEdit, neighbour_contours, propagation_changes
+from app.workflow.edits import CalibrationEdit, ContourEdit, EdEsEdit, ViewEdit, neighbour_contours, propagation_changes
+from app.workflow.study_edits import PatientDetailsEdit
+
+# Steps that leave every contour as it was (the motion a propagation computed from them still holds)
+CONTOUR_NEUTRAL = (EdEsEdit, ViewEdit, CalibrationEdit, PatientDetailsEdit)
 
 
 class PropagationRunner(QObject):
@@ -32,11 +38,6 @@ class PropagationRunner(QObject):
         self.worker: GeneratorWorker | None = None
         self._threads: set[GeneratorWorker] = set()
         self._queue: list[ContourEdit] = []  # corrections waiting for the running propagation
-        self._stack_moves = 0
-        controller.undo_stack.indexChanged.connect(self._stack_moved)
-
-    def _stack_moved(self, _index: int) -> None:
-        self._stack_moves += 1
 
     def push(self, command: ContourEdit) -> None:
         """Push `command` now, or after the propagation still running (its span is propagated here)."""
@@ -69,13 +70,13 @@ class PropagationRunner(QObject):
         old, new = command.old, command.new
         assert old is not None and new is not None  # propagating
         job = (st.recording, command.key, command.kind, old, new, span, neighbours)
-        moves = self._stack_moves
+        pos = self.controller.undo_stack.index()  # just past the correction's step
 
         def run(cancel):
             yield propagation_changes(*job)
 
         worker = GeneratorWorker(run, label="propagation of the correction", parent=self)
-        worker.succeeded.connect(lambda changes: self._done(command, moves, changes))
+        worker.succeeded.connect(lambda changes: self._done(command, pos, changes))
         worker.failed.connect(lambda text: self._failed(command, text))
         worker.cancelled.connect(lambda: self._ended(command, [], remeasure=True))
         worker.finished.connect(lambda: self._threads.discard(worker))
@@ -84,8 +85,16 @@ class PropagationRunner(QObject):
         self.worker = worker
         worker.start()
 
-    def _done(self, command: ContourEdit, moves: int, changes: dict) -> None:
-        if self._stack_moves != moves:
+    def _still_applies(self, command: ContourEdit, pos: int) -> bool:
+        """The correction's step is still done and the steps since leave the contours as they were."""
+        stack = self.controller.undo_stack
+        if pos < 1 or stack.index() < pos or getattr(stack.command(pos - 1), "command", None) is not command:
+            return False
+        later = (getattr(stack.command(i), "command", None) for i in range(pos, stack.index()))
+        return all(isinstance(c, CONTOUR_NEUTRAL) for c in later)
+
+    def _done(self, command: ContourEdit, pos: int, changes: dict) -> None:
+        if not self._still_applies(command, pos):
             self.controller.message.emit("The correction was not carried to the neighbouring frames: "
                                          "the study changed meanwhile")
             self._ended(command, [], remeasure=True)
