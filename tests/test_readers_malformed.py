@@ -423,3 +423,15 @@ def test_nan_or_infinite_voxels_are_background_and_said(tmp_path):
     (tmp_path / "a4c_clip.raw").write_bytes(np.full_like(data, np.nan).tobytes())
     with pytest.raises(LoadError, match="no voxel is a number"):
         load_recording(tmp_path / "a4c_clip.mhd")
+
+
+def test_a_nifti_of_complex_numbers_is_refused_in_one_line(tmp_path):
+    """Raw MR data before reconstruction (NIfTI complex64) had come back as a SimpleITK internal error."""
+    import SimpleITK as sitk
+
+    data = (np.ones((3, 5, 16, 16)) + 1j * np.ones((3, 5, 16, 16))).astype(np.complex64)
+    path = tmp_path / "raw.nii.gz"
+    sitk.WriteImage(sitk.GetImageFromArray(data, isVector=False), str(path))
+    with pytest.raises(LoadError, match="the image holds complex numbers") as raised:
+        load_recording(path)
+    assert "sitk" not in str(raised.value) and "\n" not in str(raised.value)

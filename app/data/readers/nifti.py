@@ -87,8 +87,14 @@ def _reader(path: Path, itk_path: Path):
     reader.SetFileName(str(itk_path))
     reader.SetImageIO("MetaImageIO" if detect.sniff(path) == detect.METAIMAGE else "NiftiImageIO")
     _itk_read(path, "header", reader.ReadImageInformation)
+    if _meta(reader, "datatype").strip() in _COMPLEX_DATATYPES or reader.GetPixelID() in (
+            sitk.sitkComplexFloat32, sitk.sitkComplexFloat64):
+        raise LoadError(path, "the image holds complex numbers (e.g. raw MR data before reconstruction), not the "
+                              "grey levels of an image: export the magnitude image")
     return reader
 
+
+_COMPLEX_DATATYPES = ("32", "1792", "2048")  # NIfTI's complex64, complex128, complex256
 
 def _itk_read(path: Path, part: str, call, notice_fails: bool = False):
     """call() (an ITK read) with what MetaIO and nifticlib print on stderr captured: LoadError "the image `part`
