@@ -14,10 +14,9 @@ from app.workflow.edits import (
     ContourEdit,
     EdEsEdit,
     ViewEdit,
-    mark_frame,
-    move_marker,
     spacing_from_line,
 )
+from app.workflow.marks import mark_frame, move_marker
 from app.workflow.reference_ranges import classify, reference_range
 from app.workflow.splines import ControlContour, nearest_segment, smooth_curve
 from app.workflow.study import StudyState

@@ -19,10 +19,9 @@ from app.workflow.edits import (
     ContourEdit,
     EdEsEdit,
     ViewEdit,
-    mark_frame,
-    move_marker,
     spacing_from_line,
 )
+from app.workflow.marks import mark_frame, move_marker
 from app.workflow.propagate import PropagationRange, range_to_marks
 
 

@@ -118,7 +118,7 @@ class StudyState:
         st.made = {k: m for k, m in made_frames(analysis, contours).items() if k not in kept_keys}
         st.contours = contours
         if kept_edes and not st.analyzed:  # marks set while the first analysis ran: put into its marks
-            from app.workflow.edits import with_hand_marks
+            from app.workflow.marks import with_hand_marks
 
             st.ed_frames, st.es_frames = with_hand_marks(*ed_es, st.ed_frames if kept_ed else (),
                                                          st.es_frames if kept_es else ())
