@@ -72,15 +72,18 @@ def test_replacing_the_edits_by_a_new_analysis_keeps_those_made_while_it_ran():
         old = st.contour((0, frame), "endo")
         return ContourEdit(0, (0, frame), "endo", old.moved(0, old.points_px[0] + [4.0, 0.0]), old)
 
-    moved(2).apply(study)  # before the run: to be replaced
+    moved(2).apply(study)  # before the run: to be replaced, with the marks set by hand then
+    EdEsEdit(0, (0, 8), (5, 10)).apply(study)
     before = study.snapshot(0)
     moved(3).apply(study)  # while it ran
-    EdEsEdit(0, st.ed_frames, (7,)).apply(study)
+    EdEsEdit(0, (0, 8), (5, 11)).apply(study)
     during = edits_since(st, before)
-    assert during.contour_keys == {(0, 3)} and during.edes
-    study.set_analysis(0, fake_analysis(labels, ed_frames=(0,), es_frames=(6,)), keep_edits=False,
+    assert during.contour_keys == {(0, 3)} and (during.ed_frames, during.es_frames) == ((), (11,))
+    study.set_analysis(0, fake_analysis(labels, ed_frames=(0, 7), es_frames=(4, 10)), keep_edits=False,
                        made_while_running=during)
-    assert st.edited_keys == {(0, 3)} and st.es_frames == (7,) and st.es_edited
+    assert st.edited_keys == {(0, 3)}
+    # the analysis' marks with the one set during the run in its beat's place; ED 8 and ES 5 set before, replaced
+    assert (st.ed_frames, st.es_frames) == ((0, 7), (4, 11)) and st.es_edited and not st.ed_edited
     assert st.contour((0, 3), "endo").points_px[0] == pytest.approx(before.contours[(0, 3)]["endo"].points_px[0]
                                                                      + [4.0, 0.0])
 

@@ -139,18 +139,20 @@ class EditsSince:
     they were made while it ran, after the user chose to replace those before)."""
 
     contour_keys: frozenset[ContourKey] = frozenset()
-    edes: bool = False
+    ed_frames: tuple[int, ...] = ()  # ED / ES marks set by hand since (a mark moved is one set where it now is)
+    es_frames: tuple[int, ...] = ()
 
 
 def edits_since(state: "RecordingState", snap: AnalysisSnapshot) -> EditsSince:
-    """Contours edited by hand since `snap` (changed, or newly edited), and whether the ED/ES marks moved."""
+    """Contours edited by hand since `snap` (changed, or newly edited), and the ED/ES marks set since."""
     def changed(key: ContourKey) -> bool:
         now, then = state.contours.get(key, {}), snap.contours.get(key, {})
         return key not in snap.edited_keys or now.keys() != then.keys() or any(now[k] is not then[k] for k in now)
 
     keys = frozenset(k for k in state.edited_keys if k in state.contours and changed(k))
-    moved = (state.ed_frames, state.es_frames) != (snap.ed_frames, snap.es_frames)
-    return EditsSince(keys, moved and (state.ed_edited or state.es_edited))
+    ed = tuple(sorted(set(state.ed_frames) - set(snap.ed_frames))) if state.ed_edited else ()
+    es = tuple(sorted(set(state.es_frames) - set(snap.es_frames))) if state.es_edited else ()
+    return EditsSince(keys, ed, es)
 
 
 def measured_cycles(ed_frames: tuple[int, ...], es_frames: tuple[int, ...]) -> frozenset[int]:

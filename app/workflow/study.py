@@ -108,23 +108,24 @@ class StudyState:
         ed_es = (tuple(analysis.measurements.ed_frames), tuple(analysis.measurements.es_frames))
         during = made_while_running or EditsSince()
         kept_keys = {k for k in st.edited_keys if k in st.contours} if keep_edits else set(during.contour_keys)
-        keep_marks = keep_edits or during.edes
-        kept_ed, kept_es = keep_marks and st.ed_edited, keep_marks and st.es_edited
-        kept_cycles = keep_marks and st.cycles_edited
+        if keep_edits and st.analyzed:  # a re-analysis keeping the corrections: the marks as the user left them
+            kept_ed, kept_es, kept_cycles = st.ed_edited, st.es_edited, st.cycles_edited
+            ed_frames = st.ed_frames if kept_ed else ed_es[0]
+            es_frames = st.es_frames if kept_es else ed_es[1]
+        else:  # marks set while it ran (on the first analysis, all of them) take their beats' places among its own
+            from app.workflow.marks import with_hand_marks
+
+            hand_ed = (st.ed_frames if st.ed_edited else ()) if keep_edits else during.ed_frames
+            hand_es = (st.es_frames if st.es_edited else ()) if keep_edits else during.es_frames
+            ed_frames, es_frames = with_hand_marks(*ed_es, hand_ed, hand_es)
+            kept_ed, kept_es, kept_cycles = bool(hand_ed), bool(hand_es), False
         kept_edes = kept_ed or kept_es
         for key in kept_keys:
             contours[key] = dict(st.contours[key])
         st.analysis = analysis
         st.made = {k: m for k, m in made_frames(analysis, contours).items() if k not in kept_keys}
         st.contours = contours
-        if kept_edes and not st.analyzed:  # marks set while the first analysis ran: put into its marks
-            from app.workflow.marks import with_hand_marks
-
-            st.ed_frames, st.es_frames = with_hand_marks(*ed_es, st.ed_frames if kept_ed else (),
-                                                         st.es_frames if kept_es else ())
-        else:  # a re-analysis keeping the corrections: the marks as the user left them
-            st.ed_frames = st.ed_frames if kept_ed else ed_es[0]
-            st.es_frames = st.es_frames if kept_es else ed_es[1]
+        st.ed_frames, st.es_frames = ed_frames, es_frames
         conf = analysis.confidence
         st.confidence = None if conf is None else np.asarray(conf, dtype=np.float64)
         st.flagged_frames = tuple(int(f) for f in analysis.flagged_frames)
