@@ -34,3 +34,29 @@ def test_every_marker_label_lies_inside_the_plot(qtbot, height):
         assert label.isVisible() and label.toPlainText() == marker.which.upper()
         assert box.top() - 1 <= rect.top() and rect.bottom() <= box.bottom() + 1, (marker.which, marker.frame)
         assert box.left() - 1 <= rect.left() and rect.right() <= box.right() + 1, (marker.which, marker.frame)
+
+
+def test_marks_that_arrive_while_a_marker_is_dragged_wait_for_its_release(qtbot):
+    """A correction's spread landing mid-drag re-created the markers: the mouse went on dragging a removed line,
+    whose release reported frame 86 for a drag from 60 to 62."""
+    import pyqtgraph as pg
+
+    from app.ui.timeline import Timeline
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    timeline = Timeline(plot)
+    timeline.set_frame_count(40)
+    timeline.set_markers((0, 20), (10, 30))
+    moved = []
+    timeline.marker_moved.connect(lambda which, old, new: moved.append((which, old, new)))
+    line = timeline.marker("es", 10)
+    line.moving = True  # pyqtgraph's own flag while the mouse drags it
+    line.setValue(11.6)
+    timeline.set_markers((0, 20), (10, 31))  # the study remeasured meanwhile
+    assert timeline.marker("es", 10) is line and line in plot.getPlotItem().items  # still the one dragged
+    line.moving = False
+    line.setValue(12.2)
+    line.sigPositionChangeFinished.emit(line)
+    assert moved == [("es", 10, 12)]
+    assert sorted(m.frame for m in timeline.markers if m.which == "es") == [10, 31]  # then the marks that came

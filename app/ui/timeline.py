@@ -57,6 +57,7 @@ class Timeline(QObject):
             plot.addItem(item)
         self._updating = False
         self._shown: tuple[tuple[int, ...], tuple[int, ...], int] | None = None
+        self._deferred: tuple[tuple[int, ...], tuple[int, ...]] | None = None  # marks not shown during a drag
 
     def set_frame_count(self, n_frames: int) -> None:
         self.n_frames = n_frames
@@ -72,6 +73,12 @@ class Timeline(QObject):
             self.frame_requested.emit(int(round(self.cursor.value())))
 
     def set_markers(self, ed_frames, es_frames) -> None:
+        if any(getattr(m, "moving", False) for m in self.markers):
+            # a marker is being dragged: replacing it now would leave the mouse dragging a removed item, whose
+            # release reported a frame far from the pointer (a correction's spread landing mid-drag); later
+            self._deferred = (tuple(ed_frames), tuple(es_frames))
+            return
+        self._deferred = None
         wanted = (tuple(ed_frames), tuple(es_frames), self.n_frames)
         if wanted == self._shown and all(m.value() == m.frame for m in self.markers):
             return  # unchanged: keep the items (re-creating them costs a repaint of the plot)
@@ -105,8 +112,10 @@ class Timeline(QObject):
         new = int(np.clip(round(line.value()), 0, max(self.n_frames - 1, 0)))
         if new == line.frame:
             line.setValue(line.frame)
-            return
-        self.marker_moved.emit(line.which, line.frame, new)
+        else:
+            self.marker_moved.emit(line.which, line.frame, new)  # the edit shows its marks (set_markers)
+        if self._deferred is not None:  # marks that came during the drag, not shown since
+            self.set_markers(*self._deferred)
 
     def set_flags(self, frames, y_value: float) -> None:
         frames = list(frames)
