@@ -240,6 +240,16 @@ def test_an_undo_of_another_recordings_edit_shows_that_recording(make_window, qt
     assert window.statusBar().currentMessage() == f"Redid {window.controller.undo_stack.text(0)}"  # replaces it
 
 
+def test_a_marker_dragged_past_its_beat_stops_at_its_edge_and_says_so(analyzed, qtbot):
+    window, _ = analyzed
+    st = window.study[0]  # ED 0, ES 12
+    marker = window.curves.timeline.marker("es", 12)
+    marker.setValue(0.0)  # onto the ED
+    marker.sigPositionChangeFinished.emit(marker)
+    assert st.es_frames == (1,) and st.ed_frames == (0,)
+    assert window.statusBar().currentMessage().startswith("ES kept within its beat: frame 1, not 0")
+
+
 def test_measurements_name_where_ed_es_come_from():
     from app.ui.measurements_panel import edes_source_text
 

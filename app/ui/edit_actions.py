@@ -92,7 +92,13 @@ class EditActions:
     def marker_moved(self, which: str, old: int, new: int) -> None:
         st = self.window.state
         ed, es = move_marker(st.ed_frames, st.es_frames, which, old, new)
+        before, after = (st.ed_frames, ed) if which == "ed" else (st.es_frames, es)
+        placed = sorted(set(after) - (set(before) - {old}))
         self.push(lambda i: EdEsEdit(i, ed, es, text=f"move {which.upper()}"))
+        if placed and placed[0] != new:  # stopped at its beat's edge: say so (it had acted silently)
+            self.window.statusBar().showMessage(
+                f"{which.upper()} kept within its beat: frame {placed[0]}, not {new} (a beat's marks stay between "
+                f"the marks of the other kind around it)", 8000)
 
     def mark_current(self, which: str) -> None:
         w = self.window
