@@ -225,3 +225,30 @@ def test_a_study_closed_while_its_strain_was_being_re_tracked_re_tracks_it_when_
     assert done.args == [index, True]
     again = reopened.study[index]
     assert again.edes_edited and again.strain_retracked and again.strain.gls_pct != pytest.approx(own.gls_pct)
+
+
+def test_a_report_asked_for_while_the_gls_is_re_tracked_waits_for_it(make_window, qtbot):  # noqa: F811
+    """A PDF written right after an edit printed the GLS of before the edit, starred as edited."""
+    pytest.importorskip("pytestqt")
+    from app.workflow.edits import EdEsEdit
+
+    case = phantom_echo("a4c")
+    labels = case.truth.labels
+    window = make_window()
+    window.controller.segmenter_for = lambda rec: (lambda r: labels)
+    index = window.controller.add_recording(case.recording)
+    window.show_recording(index)
+    with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
+        window.analyze_current()
+    st = window.study[index]
+    own = st.strain
+    written = []
+    window.reports.run = lambda fn, label: written.append(st.strain.gls_pct)  # what the report would print
+    window.edits.push(lambda i: EdEsEdit(i, st.ed_frames, tuple(f + 2 for f in st.es_frames)))
+    window.reports.run_when_settled(lambda: None, "report")
+    window.reports.run_when_settled(lambda: None, "report")  # asked twice while waiting: written once
+    assert written == [] and "waits for the edits' GLS re-tracking" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: bool(written), timeout=30000)
+    assert written == [st.strain.gls_pct] and st.strain_retracked and st.strain is not own  # the re-tracked one
+    window.reports.run_when_settled(lambda: None, "report")  # nothing pending: at once
+    assert len(written) == 2

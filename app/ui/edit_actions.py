@@ -9,6 +9,8 @@ worker (app/ui/strain_retrack.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from app.ui import dialogs
@@ -71,6 +73,31 @@ class EditActions:
         if frames:
             self.window.statusBar().showMessage(
                 f"{command.text}: carried to frames {frames[0]}–{frames[-1]} (one undo step)", 6000)
+
+    def busy(self) -> bool:
+        """A correction is still being carried to its neighbouring frames, or a GLS re-tracked on the edits."""
+        return self.propagation.busy() or any(self.retrack.busy(i) for i in range(len(self.window.study)))
+
+    def when_settled(self, then: Callable[[], object], what: str) -> bool:
+        """Call `then` now when no correction's spread or GLS re-tracking is pending (True); else say so and call
+        it once they have ended (False): a report or a send waits for the numbers the edits make (it had printed
+        the GLS of before the edit, starred as edited)."""
+        if not self.busy():
+            then()
+            return True
+        self.window.statusBar().showMessage(f"The {what} waits for the edits' GLS re-tracking (or their spread to "
+                                            "the neighbouring frames) to end…", 15000)
+
+        def check(*_args) -> None:
+            if self.busy():
+                return
+            self.retrack.retracked.disconnect(check)
+            self.propagation.finished.disconnect(check)
+            then()
+
+        self.retrack.retracked.connect(check)
+        self.propagation.finished.connect(check)
+        return False
 
     def wait(self) -> None:
         """Join the workers (window close)."""

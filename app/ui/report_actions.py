@@ -26,6 +26,7 @@ class ReportActions:
         self.report_button.clicked.connect(self.write_report)
         self.export_button.clicked.connect(self.export)
         self.worker: GeneratorWorker | None = None
+        self._waiting = False  # a report or export waits for the edits' pending work (run_when_settled)
         self.available = _report_module_available()
         self.update()
 
@@ -76,13 +77,25 @@ class ReportActions:
                                               str(Path(self._default_dir()) / name), "PDF (*.pdf)")
         if path:
             self._remember_dir(Path(path).parent)
-            self.run(lambda: _write_report(self.window.study, path), "report")
+            self.run_when_settled(lambda: _write_report(self.window.study, path), "report")
 
     def export(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Export the study into a folder", self._default_dir())
         if folder:
             self._remember_dir(folder)
-            self.run(lambda: _export(self.window.study, folder), "export")
+            self.run_when_settled(lambda: _export(self.window.study, folder), "export")
+
+    def run_when_settled(self, fn, label: str) -> None:
+        """run(fn, label) once the edits' pending work has ended (EditActions.when_settled), once."""
+        if self._waiting:
+            return
+        self._waiting = True
+
+        def go() -> None:
+            self._waiting = False
+            self.run(fn, label)
+
+        self.window.edits.when_settled(go, label)
 
     def run(self, fn, label: str) -> GeneratorWorker:
         """Run fn() in a worker; report the written paths in the status bar, errors in a dialog."""
