@@ -227,11 +227,8 @@ def test_a_study_closed_while_its_strain_was_being_re_tracked_re_tracks_it_when_
     assert again.edes_edited and again.strain_retracked and again.strain.gls_pct != pytest.approx(own.gls_pct)
 
 
-def test_a_report_asked_for_while_the_gls_is_re_tracked_waits_for_it(make_window, qtbot):  # noqa: F811
-    """A PDF written right after an edit printed the GLS of before the edit, starred as edited."""
-    pytest.importorskip("pytestqt")
-    from app.workflow.edits import EdEsEdit
-
+def _analysed_phantom_window(make_window, qtbot):  # noqa: F811
+    """A window with an A4C phantom analysed on its true labels (strain tracked): (window, index)."""
     case = phantom_echo("a4c")
     labels = case.truth.labels
     window = make_window()
@@ -240,15 +237,44 @@ def test_a_report_asked_for_while_the_gls_is_re_tracked_waits_for_it(make_window
     window.show_recording(index)
     with qtbot.waitSignal(window.controller.analysis_done, timeout=30000):
         window.analyze_current()
+    return window, index
+
+
+def test_a_report_asked_for_while_the_gls_is_re_tracked_waits_for_it(make_window, qtbot):  # noqa: F811
+    """A PDF written right after an edit printed the GLS of before the edit, starred as edited."""
+    pytest.importorskip("pytestqt")
+    from app.workflow.edits import EdEsEdit
+
+    window, index = _analysed_phantom_window(make_window, qtbot)
     st = window.study[index]
     own = st.strain
     written = []
     window.reports.run = lambda fn, label: written.append(st.strain.gls_pct)  # what the report would print
     window.edits.push(lambda i: EdEsEdit(i, st.ed_frames, tuple(f + 2 for f in st.es_frames)))
     window.reports.run_when_settled(lambda: None, "report")
-    window.reports.run_when_settled(lambda: None, "report")  # asked twice while waiting: written once
     assert written == [] and "waits for the edits' GLS re-tracking" in window.statusBar().currentMessage()
+    window.reports.run_when_settled(lambda: None, "report")  # asked twice while waiting: written once, and said
+    assert window.statusBar().currentMessage().startswith("A report or export already waits")
     qtbot.waitUntil(lambda: bool(written), timeout=30000)
     assert written == [st.strain.gls_pct] and st.strain_retracked and st.strain is not own  # the re-tracked one
     window.reports.run_when_settled(lambda: None, "report")  # nothing pending: at once
     assert len(written) == 2
+
+
+def test_a_report_waiting_for_a_re_track_that_is_dropped_is_written_all_the_same(make_window, qtbot):  # noqa: F811
+    """The recording closed before its re-track started: the report had waited for good, and every later one with
+    it."""
+    pytest.importorskip("pytestqt")
+    from app.workflow.edits import EdEsEdit
+
+    window, index = _analysed_phantom_window(make_window, qtbot)
+    written = []
+    window.reports.run = lambda fn, label: written.append(label)
+    st = window.study[index]
+    window.edits.push(lambda i: EdEsEdit(i, st.ed_frames, tuple(f + 2 for f in st.es_frames)))
+    window.reports.run_when_settled(lambda: None, "report")
+    assert written == [] and window.edits.busy()
+    window.study_actions.close_recording(index)  # before the re-track starts
+    qtbot.waitUntil(lambda: written == ["report"], timeout=5000)
+    window.reports.run_when_settled(lambda: None, "report")
+    assert written == ["report", "report"]  # the next one is not stuck behind it

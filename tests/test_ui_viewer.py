@@ -250,6 +250,16 @@ def test_a_marker_dragged_past_its_beat_stops_at_its_edge_and_says_so(analyzed, 
     assert window.statusBar().currentMessage().startswith("ES kept within its beat: frame 1, not 0")
 
 
+def test_a_notice_is_not_replaced_by_the_routine_messages_that_follow_it(make_window, qtbot):
+    """A marker stopped at its beat's edge said so for 0.6 s: "Re-tracking the strain…" replaced it."""
+    window = make_window()
+    window.notice("ES kept within its beat: frame 43, not 44", ms=400)
+    window.controller.message.emit("Re-tracking the strain of a4c.dcm on the edited contours…")
+    window.controller.message.emit("Autosaved a4c.dcm")
+    assert window.statusBar().currentMessage() == "ES kept within its beat: frame 43, not 44"
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Autosaved a4c.dcm", timeout=3000)  # the latest
+
+
 def test_measurements_name_where_ed_es_come_from():
     from app.ui.measurements_panel import edes_source_text
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from PySide6.QtCore import QTimer
 
 from app.ui import dialogs
 from app.ui.propagation_runner import PropagationRunner
@@ -25,6 +26,8 @@ from app.workflow.edits import (
 )
 from app.workflow.marks import mark_frame, move_marker
 from app.workflow.propagate import PropagationRange, range_to_marks
+
+SETTLED_POLL_MS = 200  # how often a waiting report or send looks whether the edits' pending work has ended
 
 
 class EditActions:
@@ -81,22 +84,25 @@ class EditActions:
     def when_settled(self, then: Callable[[], object], what: str) -> bool:
         """Call `then` now when no correction's spread or GLS re-tracking is pending (True); else say so and call
         it once they have ended (False): a report or a send waits for the numbers the edits make (it had printed
-        the GLS of before the edit, starred as edited)."""
+        the GLS of before the edit, starred as edited). Polled: a re-track dropped before it started (its
+        recording closed) ends the wait as surely as one that reports."""
         if not self.busy():
             then()
             return True
-        self.window.statusBar().showMessage(f"The {what} waits for the edits' GLS re-tracking (or their spread to "
-                                            "the neighbouring frames) to end…", 15000)
+        self.window.notice(f"The {what} waits for the edits' GLS re-tracking (or their spread to the neighbouring "
+                           "frames) to end…")
+        timer = QTimer(self.window)
+        timer.setInterval(SETTLED_POLL_MS)
 
-        def check(*_args) -> None:
+        def check() -> None:
             if self.busy():
                 return
-            self.retrack.retracked.disconnect(check)
-            self.propagation.finished.disconnect(check)
+            timer.stop()
+            timer.deleteLater()
             then()
 
-        self.retrack.retracked.connect(check)
-        self.propagation.finished.connect(check)
+        timer.timeout.connect(check)
+        timer.start()
         return False
 
     def wait(self) -> None:
@@ -123,9 +129,8 @@ class EditActions:
         placed = sorted(set(after) - (set(before) - {old}))
         self.push(lambda i: EdEsEdit(i, ed, es, text=f"move {which.upper()}"))
         if placed and placed[0] != new:  # stopped at its beat's edge: say so (it had acted silently)
-            self.window.statusBar().showMessage(
-                f"{which.upper()} kept within its beat: frame {placed[0]}, not {new} (a beat's marks stay between "
-                f"the marks of the other kind around it)", 8000)
+            self.window.notice(f"{which.upper()} kept within its beat: frame {placed[0]}, not {new} (a beat's marks "
+                               "stay between the marks of the other kind around it)")
 
     def mark_current(self, which: str) -> None:
         w = self.window

@@ -6,6 +6,7 @@ It only wires views to the StudyController; the study state itself is Qt-free (a
 from __future__ import annotations
 
 import html
+import time
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
@@ -45,6 +46,9 @@ def corrections_text(state) -> str:
     return " and ".join(parts)
 
 
+NOTICE_MS = 10000  # how long a notice stays before routine messages take the status bar
+
+
 class MainWindow(QMainWindow):
     def __init__(self, controller: StudyController | None = None) -> None:
         super().__init__()
@@ -55,6 +59,8 @@ class MainWindow(QMainWindow):
         self.index: int | None = None
         self.slice_index = 0
         self._pending: set[str] = set()
+        self._notice_until = 0.0  # monotonic time until which routine messages wait (notice)
+        self._held_message = ""
         self.study_windows: list = []  # windows this one opened for other patients' studies
         self._build()
         self.values = ValuesView(self)
@@ -137,7 +143,8 @@ class MainWindow(QMainWindow):
         c = self.controller
         c.error.connect(lambda title, text: dialogs.show_error(self, title, text))
         self.beats.frame_clicked.connect(self.cine.go_to)
-        c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        c.message.connect(self._routine_message)
+        c.notice.connect(self.notice)
         c.stepped.connect(self._undo_stepped)
         def analysis_done(i: int, ok: bool) -> None:
             self.reports.update()
@@ -196,6 +203,26 @@ class MainWindow(QMainWindow):
     def _if_current(self, index: int, fn) -> None:
         if index == self.index:
             fn()
+
+    def notice(self, text: str, ms: int = NOTICE_MS) -> None:
+        """A word the user must read (an edit not done as asked, a wait, a history cleared): the routine messages
+        that follow (autosaved, re-tracking...) wait until it has been shown for `ms` (they had replaced it within
+        a second)."""
+        self._notice_until = time.monotonic() + ms / 1000.0
+        self.statusBar().showMessage(text, ms)
+
+    def _routine_message(self, text: str) -> None:
+        left_s = self._notice_until - time.monotonic()
+        if left_s <= 0:
+            self.statusBar().showMessage(text, 6000)
+            return
+        self._held_message = text  # the latest, shown when the notice's time is up
+        QTimer.singleShot(int(left_s * 1000) + 1, self._show_held)
+
+    def _show_held(self) -> None:
+        text, self._held_message = self._held_message, ""
+        if text:
+            self._routine_message(text)
 
     def _undo_stepped(self, index: int, text: str) -> None:
         """An undo or redo says what it changed (a word about the step before it goes), and one of another

@@ -95,8 +95,8 @@ class PropagationRunner(QObject):
 
     def _done(self, command: ContourEdit, pos: int, changes: dict) -> None:
         if not self._still_applies(command, pos):
-            self.controller.message.emit("The correction was not carried to the neighbouring frames: "
-                                         "the study changed meanwhile")
+            self.controller.notice.emit("The correction was not carried to the neighbouring frames: "
+                                        "the study changed meanwhile")
             self._ended(command, [], remeasure=True)
             return
         command.add_propagation(self.controller.study, changes)  # remeasures the correction and its reach

@@ -88,6 +88,8 @@ class ReportActions:
     def run_when_settled(self, fn, label: str) -> None:
         """run(fn, label) once the edits' pending work has ended (EditActions.when_settled), once."""
         if self._waiting:
+            self.window.notice(f"A report or export already waits for the edits' GLS re-tracking; ask for this "
+                               f"{label} again when it is written")
             return
         self._waiting = True
 

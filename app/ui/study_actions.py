@@ -164,8 +164,8 @@ class StudyActions:
         name, undoable = w.study[index].name, w.controller.undo_stack.count() > 0
         self._remove(index)
         if undoable and len(w.study):  # the others' edits stay, saved; only their undo steps go
-            w.statusBar().showMessage(f"Closed {name}; the undo history of the study was cleared (the other "
-                                      "recordings' edits are kept)", 10000)
+            w.notice(f"Closed {name}; the undo history of the study was cleared (the other recordings' edits are "
+                     "kept)")
         return True
 
     def close_study(self) -> bool:

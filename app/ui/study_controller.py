@@ -78,6 +78,7 @@ class StudyController(QObject):
     saved = Signal(object)
     restored = Signal(int)  # a recording came back with its saved work (add_recording), told once it is in place
     stepped = Signal(int, str)  # an undo or redo changed recording `index` ("Undid move ES")
+    notice = Signal(str)  # a word the user must read (MainWindow.notice): routine messages wait for it
     _written = Signal(str, object, str)  # from the autosave thread: key, path (None when it failed), error
 
     def __init__(self, study: StudyState | None = None, parent=None, autosave_delay_s: float = autosave.DEBOUNCE_S):
