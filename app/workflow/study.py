@@ -94,9 +94,9 @@ class StudyState:
         become control points and its measurements are the recording's (measured once, in the analysis).
         With keep_edits the contours of frames edited by hand and hand-set ED/ES stay (the analysis fills in
         the rest, then the recording is measured again; marks set while the first analysis ran take their beats'
-        place among its marks); without, the edits made_while_running still stay (the choice to replace was about
-        those made before it); without, the analysis replaces every edit (undo
-        through `snapshot`/`restore_snapshot`)."""
+        place among its marks); without, the analysis replaces every edit made before it ran, and those
+        made_while_running stay (the choice to replace was about the earlier ones); undo through
+        `snapshot`/`restore_snapshot`."""
         from app.workflow.contour_adapter import control_contours_from_analysis, made_frames
 
         controls = None
@@ -220,13 +220,13 @@ class StudyState:
 
     def set_strain(self, index: int, strain: StrainResult | None) -> None:
         """Take a strain result re-tracked on the current contours (app/workflow/retrack.py); one that is no GLS
-        to report (tracking failed everywhere, an edit made it implausible, or the ED/ES now hold no systole) keeps
-        its curves and says why (app.analysis.strain.judged_strain)."""
+        to report (tracking poor in more than two segments, an edit made it implausible, the ED/ES now hold no
+        systole, damaged frames inside one) keeps its curves and says why (app.analysis.strain.judged_strain)."""
         from app.analysis.strain import judged_strain
         from app.workflow.strain_step import no_gls_reason
 
         st = self.recordings[index]
-        # the beats of the ED/ES it was tracked over
+        # judged on the beats of the ED/ES it was tracked over (another measure function has none)
         reason = no_gls_reason(st.recording, st.measurements) if isinstance(st.measurements, Measurements) else ""
         st.strain = judged_strain(strain, bool(st.edited_keys) or st.edes_edited, reason)
         self._compose()  # the study's GLS (its mean of the apical views) takes it too
