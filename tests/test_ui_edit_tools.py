@@ -14,15 +14,21 @@ from tests.ui_fixtures import analyzed, dialogs_seen, drag, make_window, no_work
 pytest.importorskip("pytestqt")
 
 
+def _correct_frame_6(window) -> None:
+    """Move frame 6's LV border 3 px right, carried 5 frames either way (a propagation then runs)."""
+    st = window.study[0]
+    window.tools.propagate.setValue(5)
+    window.cine.set_frame(6)
+    old = st.contour((0, 6), "endo")
+    window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+
+
 def test_an_undo_while_the_propagation_runs_drops_it(analyzed, qtbot):
     window, _ = analyzed
     st = window.study[0]
     before = {f: st.contour((0, f), "endo").points_px.copy() for f in range(24)}
-    window.tools.propagate.setValue(5)
-    window.cine.set_frame(6)
-    old = st.contour((0, 6), "endo")
     with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
-        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+        _correct_frame_6(window)
         window.window_actions.undo.trigger()
     assert done.args[1] == [] and "not carried" in window.statusBar().currentMessage()
     assert all(np.array_equal(st.contour((0, f), "endo").points_px, before[f]) for f in range(24))
@@ -36,11 +42,8 @@ def test_an_es_mark_set_while_the_propagation_runs_keeps_its_reach(analyzed, qtb
 
     window, _ = analyzed
     st = window.study[0]
-    window.tools.propagate.setValue(5)
-    window.cine.set_frame(6)
-    old = st.contour((0, 6), "endo")
     with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
-        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+        _correct_frame_6(window)
         window.edits.push(lambda i: EdEsEdit(i, st.ed_frames, (13,)))
     assert done.args[1] and st.propagated_keys and st.es_frames == (13,)
     window.window_actions.undo.trigger()  # the mark
@@ -279,11 +282,8 @@ def test_closing_while_a_correction_is_carried_waits_for_it(analyzed, qtbot):
     yet were lost without a word. Closing now waits (one line in the status bar) and keeps every frame."""
     window, _ = analyzed
     st = window.study[0]
-    window.tools.propagate.setValue(5)
-    window.cine.set_frame(6)
-    old = st.contour((0, 6), "endo")
     with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000) as done:
-        window.editor.edit_requested.emit("endo", old.with_points(old.points_px + [3.0, 0.0]), "move endo point")
+        _correct_frame_6(window)
         assert window.edits.propagation.busy()
         assert not window.study_actions.close_recording(0) and not window.study_actions.close_study()
         assert len(window.study) == 1 and "carried to the neighbouring frames" in window.statusBar().currentMessage()
