@@ -29,6 +29,7 @@ from app.report.figures import FrameImage, curve_drawing
 from app.report.model import RESEARCH_NOTICE, RecordingSection, ReportData
 from app.report.palette import CONTOUR_NAMES, CONTOUR_RGB, hex_colour
 from app.report.plain_words import contour_source
+from app.workflow.reference_ranges import range_sex
 
 PAGE_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm
@@ -139,7 +140,7 @@ def _range_notes(report: ReportData) -> str:
 def _sex_note(report: ReportData) -> str:
     """Where the file gives no sex, each range spans both sexes' (app.workflow.reference_ranges): say so, as a
     value normal for one sex only is then not flagged."""
-    if report.patient.sex.upper()[:1] in ("M", "F"):
+    if range_sex(report.patient.sex):
         return ""
     return (" The patient's sex is not given, so each sex-specific range shown spans both sexes' and a value is "
             "flagged only outside both.")

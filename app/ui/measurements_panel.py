@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from app.data.recording import may_have_gls, view_title
 from app.report.plain_words import contour_model
 from app.workflow.indexed import INDEXED
-from app.workflow.reference_ranges import FLAGS, reference_range
+from app.workflow.reference_ranges import FLAGS, range_sex, reference_range
 from app.workflow.results import HR_FROM_FILE, HR_FROM_GATED_CYCLE
 
 ROWS = (  # (name, label, unit, decimals): the report's decimals, so the screen shows and flags what is signed
@@ -200,7 +200,7 @@ class MeasurementsPanel(QWidget):
             parts.append(f"Measurement problem: {error}")
         if view_note:
             parts.append(view_note)
-        if (sex or "").upper()[:1] not in ("M", "F") and any(self.cell_text(n, 2) for n, *_ in self.rows):
+        if not range_sex(sex) and any(self.cell_text(n, 2) for n, *_ in self.rows):
             parts.append(SEX_UNKNOWN_NOTE)
         lines = [contour_source] if contour_source else []  # a line of its own: the site's model or the shipped one
         self.method.setText("\n".join(lines + [" · ".join(parts)]))

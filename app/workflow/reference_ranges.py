@@ -151,12 +151,18 @@ def reference_range(name: str, sex: str = "", modality: str = "echo") -> Referen
         return None
     m_lo, m_hi, f_lo, f_hi, unit, source = row
     cuts = _SEVERITY.get(name) if source == ASE_2015 else None  # (the CMR references give no grades)
-    sex = (sex or "").upper()[:1]
+    sex = range_sex(sex)
     if sex == "M":
         return ReferenceRange(name, m_lo, m_hi, unit, "M", source, cuts)
     if sex == "F":
         return ReferenceRange(name, f_lo, f_hi, unit, "F", source, cuts)
     return ReferenceRange(name, _union(m_lo, f_lo, min), _union(m_hi, f_hi, max), unit, "", source, cuts)
+
+
+def range_sex(sex: str | None) -> str:
+    """'M' or 'F' when the ranges are that sex's, '' when they span both (the sex not given, or another)."""
+    sex = (sex or "").upper()[:1]
+    return sex if sex in ("M", "F") else ""
 
 
 def classify(name: str, value: float | None, sex: str = "", modality: str = "echo",
