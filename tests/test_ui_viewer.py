@@ -37,6 +37,26 @@ def test_overlays_curves_and_flags_exist(analyzed):
     assert not window.overlays.items["endo"].isVisible()
 
 
+def test_a_played_frame_sets_each_overlay_once_and_empties_only_what_it_no_longer_shows(analyzed, monkeypatch):
+    window, _ = analyzed
+    layer = window.overlays
+    window.cine.set_frame(0)  # an ED frame: contours, long axis and disks
+    calls: list[object] = []
+    original = type(layer.disks).setData
+
+    def counted(item, *args, **kwargs):
+        calls.append(item)
+        return original(item, *args, **kwargs)
+
+    monkeypatch.setattr(type(layer.disks), "setData", counted)
+    window.cine.set_frame(3)  # no disks: the long axis and disks emptied, the contours drawn once each
+    assert len(calls) == len(set(map(id, calls)))  # no item set twice for one frame (each setData re-measures it)
+    assert layer.disks in calls and layer.items["axis"] in calls and layer.items["endo"] in calls
+    assert layer.atrium not in calls and layer.items["rv"] not in calls  # empty before and after: left alone
+    assert layer.disks.getData()[0] is None or len(layer.disks.getData()[0]) == 0
+    assert len(layer.items["endo"].getData()[0]) > 50
+
+
 def test_the_strain_plot_shows_each_new_strain_on_the_same_curves(qtbot):
     """A new strain result (each re-tracking after an edit) replaces the curves' data; no curve is made again."""
     from types import SimpleNamespace

@@ -48,6 +48,7 @@ class OverlayLayer:
         self.atrium.setZValue(9)
         plot.addItem(self.atrium)
         self.strain_items: list[pg.PlotDataItem] = []
+        self._drawn: set[pg.PlotDataItem] = set()  # the items holding data now
 
     def set_visible(self, name: str, on: bool) -> None:
         self.visible[name] = on
@@ -61,60 +62,64 @@ class OverlayLayer:
                 item.setVisible(on)
 
     def clear(self) -> None:
-        for item in [*self.items.values(), self.disks, self.atrium, *self.strain_items]:
-            item.setData([], [])
+        self._draw({})
 
     def update(self, recording, controls: dict | None, is_ed_or_es: bool,
                centerline_px: np.ndarray | None = None, atrium_px: np.ndarray | None = None) -> None:
         """Draw one frame. controls: {kind: ControlContour} or None; centerline_px (120, 2) or None; atrium_px: the
         border of the RV region left out as right atrium on this slice and frame (drawn dashed while the frame
         has no RV contour), or None."""
-        self.clear()
+        shapes: dict[pg.PlotDataItem, np.ndarray] = {}
         if atrium_px is not None and len(atrium_px) >= 3 and not (controls or {}).get("rv"):
-            self._set(self.atrium, np.vstack([atrium_px, atrium_px[:1]]))
+            shapes[self.atrium] = np.vstack([atrium_px, atrium_px[:1]])
         if controls:
             for kind in ("endo", "epi", "la", "rv"):
                 c = controls.get(kind)
                 if c is not None:
                     dense = c.dense()
-                    if c.closed:
-                        dense = np.vstack([dense, dense[:1]])
-                    self._set(self.items[kind], dense)
+                    shapes[self.items[kind]] = np.vstack([dense, dense[:1]]) if c.closed else dense
             lv = lv_from_controls(controls)
             if is_ed_or_es and lv is not None and lv.annulus_px is not None:
                 base, apex = lv.base_mid_px, lv.apex_px
                 assert base is not None and apex is not None  # a long-axis contour has both
-                self._set(self.items["axis"], np.stack([base, apex]))
+                shapes[self.items["axis"]] = np.stack([base, apex])
                 chords = disk_chords_px(recording, lv)
                 if chords is not None:
-                    self._set(self.disks, chords.reshape(-1, 2))
-        self._update_strain(centerline_px)
+                    shapes[self.disks] = chords.reshape(-1, 2)
+        if centerline_px is not None:
+            pieces = np.array_split(np.asarray(centerline_px), len(SEGMENT_COLOURS))
+            self._strain_items(len(pieces))
+            shapes.update(zip(self.strain_items, pieces, strict=False))
+        self._draw(shapes)
 
     def show_traced(self, traced) -> None:
         """Draw one frame's contours as the running analysis traced them (app.analysis.partial.TracedFrame)."""
-        self.clear()
         lv = traced.contours
         borders = {"rv": (traced.rv_px, True)}
         if lv is not None:
             borders.update(endo=(lv.endo_px, lv.closed), epi=(lv.epi_px, lv.closed), la=(lv.la_px, True))
-        for kind, (points, closed) in borders.items():
-            if points is not None and len(points) >= 2:
-                self._set(self.items[kind], np.vstack([points, points[:1]]) if closed else points)
+        self._draw({self.items[kind]: np.vstack([points, points[:1]]) if closed else points
+                    for kind, (points, closed) in borders.items() if points is not None and len(points) >= 2})
 
-    def _update_strain(self, centerline_px: np.ndarray | None) -> None:
-        if centerline_px is None:
-            return
-        pieces = np.array_split(np.asarray(centerline_px), len(SEGMENT_COLOURS))
-        while len(self.strain_items) < len(pieces):
+    def _strain_items(self, n: int) -> None:
+        while len(self.strain_items) < n:
             colour = SEGMENT_COLOURS[len(self.strain_items)]
             item = pg.PlotDataItem(pen=pg.mkPen(colour, width=4))
             item.setZValue(8)
             item.setVisible(self.visible["strain"])
             self.plot.addItem(item)
             self.strain_items.append(item)
-        for item, piece in zip(self.strain_items, pieces, strict=False):
-            self._set(item, piece)
 
-    def _set(self, item: pg.PlotDataItem, points_px: np.ndarray) -> None:
-        pts = self.px_to_view(points_px)
-        item.setData(pts[:, 0], pts[:, 1])
+    def _draw(self, shapes: dict) -> None:
+        """Each item set once a frame: to its points in `shapes`, or emptied if it was drawn and is not now (a
+        pyqtgraph setData re-measures the item's bounds: emptying every item before drawing the frame's doubled
+        the GUI thread's work per played frame)."""
+        for item in [*self.items.values(), self.disks, self.atrium, *self.strain_items]:
+            points = shapes.get(item)
+            if points is not None:
+                pts = self.px_to_view(points)
+                item.setData(pts[:, 0], pts[:, 1])
+                self._drawn.add(item)
+            elif item in self._drawn:
+                item.setData([], [])
+                self._drawn.discard(item)
