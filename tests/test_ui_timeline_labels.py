@@ -60,3 +60,28 @@ def test_marks_that_arrive_while_a_marker_is_dragged_wait_for_its_release(qtbot)
     line.sigPositionChangeFinished.emit(line)
     assert moved == [("es", 10, 12)]
     assert sorted(m.frame for m in timeline.markers if m.which == "es") == [10, 31]  # then the marks that came
+
+
+def test_markers_are_lines_made_with_the_plot_and_reused_as_the_marks_change(qtbot):
+    """Making a marker line with its label costs the GUI thread milliseconds; a running analysis' first values
+    brought them all at once while its strain held the cores (a stall of 130-190 ms on a 2-core laptop CPU)."""
+    import pyqtgraph as pg
+
+    from app.ui.timeline import Timeline
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    timeline = Timeline(plot)
+    timeline.set_frame_count(100)
+    items = list(plot.getPlotItem().items)
+    timeline.set_markers((0, 40, 80), (15, 55, 95))
+    assert list(plot.getPlotItem().items) == items  # no line made, none removed
+    first = list(timeline.markers)
+    timeline.set_markers((0, 41), (16, 56))  # a mark fewer, the others moved
+    assert timeline.markers == first[:2] + first[3:5] and [m.frame for m in timeline.markers] == [0, 41, 16, 56]
+    assert [m.value() for m in timeline.markers] == [0, 41, 16, 56] and all(m.isVisible() for m in timeline.markers)
+    assert not first[2].isVisible() and not first[5].isVisible()  # the spare lines hidden, not removed
+    many = tuple(range(0, 100, 10))
+    timeline.set_markers(many, tuple(f + 5 for f in many))  # more marks than lines: lines are made
+    assert [m.frame for m in timeline.markers if m.which == "ed"] == list(many)
+    assert all(m.label.toPlainText() == m.which.upper() for m in timeline.markers)

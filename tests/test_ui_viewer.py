@@ -57,6 +57,25 @@ def test_a_played_frame_sets_each_overlay_once_and_empties_only_what_it_no_longe
     assert len(layer.items["endo"].getData()[0]) > 50
 
 
+def test_while_playing_the_curve_cursors_move_at_most_every_interval_and_end_on_the_frame_shown(qtbot):
+    from app.ui.curves_panel import PLAYING_CURSOR_INTERVAL_S, CurvesPanel
+
+    panel = CurvesPanel()
+    qtbot.addWidget(panel)
+    panel.timeline.set_frame_count(100)
+    moves: list[float] = []
+    panel.strain_cursor.sigPositionChanged.connect(lambda line: moves.append(line.value()))
+    panel.set_frame(5)  # stepped: at once
+    assert panel.timeline.cursor.value() == 5 and moves == [5]
+    for frame in range(6, 16):  # played faster than the interval: the cursors wait
+        panel.set_frame(frame, playing=True)
+    assert len(moves) <= 2 and panel.timeline.cursor.value() < 15
+    qtbot.waitUntil(lambda: panel.strain_cursor.value() == 15, timeout=int(20 * PLAYING_CURSOR_INTERVAL_S * 1000))
+    assert panel.timeline.cursor.value() == 15 and len(moves) <= 3  # the latest frame, in one more move
+    panel.set_frame(40)  # paused and stepped: at once again
+    assert panel.timeline.cursor.value() == 40 and panel.strain_cursor.value() == 40
+
+
 def test_the_strain_plot_shows_each_new_strain_on_the_same_curves(qtbot):
     """A new strain result (each re-tracking after an edit) replaces the curves' data; no curve is made again."""
     from types import SimpleNamespace

@@ -92,3 +92,36 @@ def test_a_module_without_listed_libraries_or_already_imported_loads_nothing():
     assert load_native_libraries("colorsys") == []
     assert load_native_libraries("no_such_module_here") == []
     assert load_native_libraries("sys") == []
+
+
+def modules_imported_after_the_warm_up(steps: str) -> list[str]:
+    """The modules a child process imports running `steps` (Python lines; the file is sys.argv[1], the demo A4C
+    clip) after the viewer's warm-up."""
+    import ast
+    import os
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys\nfrom app.tasks import run_task\nfrom app.workflow.warmup import warm_up\n"
+            f"run_task(warm_up())\nbefore = set(sys.modules)\n{steps}\nprint(sorted(set(sys.modules) - before))")
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", code, str(root / "resources/demo/a4c.dcm")], cwd=root,
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr
+    return list(ast.literal_eval(done.stdout.strip().splitlines()[-1]))
+
+
+def test_after_the_warm_up_opening_a_dicom_imports_nothing():
+    """The first frame shows fast: pydicom and the readers were imported by the warm-up, off the GUI thread."""
+    assert modules_imported_after_the_warm_up("from app.data.readers import load_recording\n"
+                                              "load_recording(sys.argv[1])") == []
+
+
+def test_after_the_warm_up_a_first_echo_analysis_imports_no_model_code_nor_onnx_runtime():
+    """A first analysis imported ONNX Runtime in its worker (the int8 U-Net runs there on every CPU): 100-180 ms
+    with the interpreter lock held, a stall of the viewer playing the clip on a 2-core laptop CPU."""
+    imported = modules_imported_after_the_warm_up(
+        "from app.data.readers import load_recording\nfrom app.workflow.segment_step import default_segmenter\n"
+        "from app.workflow.study_analysis import analyze_for_viewer\n"
+        "rec = load_recording(sys.argv[1]).with_view('a4c')\nsegmenter, _ = default_segmenter(rec)\n"
+        "run_task(analyze_for_viewer(rec, segmenter=segmenter, strain=True))")
+    assert not [m for m in imported if m.startswith(("onnxruntime", "app.ml", "app.workflow.study_analysis"))]

@@ -7,11 +7,12 @@ volume plot; the strain plot shares its x axis and appears when a strain result 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.data.recording import view_title
@@ -20,6 +21,9 @@ from app.ui.timeline import Timeline
 from app.workflow.lv_curves import SHORT_AXIS_VIEWS, no_disks_view
 
 STRAIN_TITLE = "strain: GLS (white) and the six segments"
+# While the clip plays, the cursors move at most this often: each move repaints both plots (a third of the GUI
+# thread's work per played frame on a laptop CPU), and 25 moves a second read as smooth on a curve of a few beats
+PLAYING_CURSOR_INTERVAL_S = 0.04
 
 
 class CurvesPanel(QWidget):
@@ -65,6 +69,11 @@ class CurvesPanel(QWidget):
         self.timeline.marker_moved.connect(self.marker_moved)
         for plot in (self.volume_plot, self.strain_plot):
             plot.scene().sigMouseClicked.connect(lambda ev, p=plot: self._clicked(p, ev))
+        self._cursor_frame = 0
+        self._cursor_moved_s = float("-inf")
+        self._cursor_timer = QTimer(self)  # the latest frame's cursor, once the interval has passed
+        self._cursor_timer.setSingleShot(True)
+        self._cursor_timer.timeout.connect(self._move_cursors)
 
     def _clicked(self, plot: pg.PlotWidget, ev) -> None:
         if self.timeline.n_frames == 0 or ev.isAccepted():
@@ -72,9 +81,21 @@ class CurvesPanel(QWidget):
         pos = plot.getPlotItem().vb.mapSceneToView(ev.scenePos())
         self.frame_requested.emit(int(np.clip(round(pos.x()), 0, self.timeline.n_frames - 1)))
 
-    def set_frame(self, frame: int) -> None:
-        self.timeline.set_cursor(frame)
-        self.strain_cursor.setValue(frame)
+    def set_frame(self, frame: int, playing: bool = False) -> None:
+        """Move the cursors to `frame`: at once, or while `playing` at most every PLAYING_CURSOR_INTERVAL_S (the
+        latest frame's cursor then follows when the interval has passed)."""
+        self._cursor_frame = frame
+        wait_s = self._cursor_moved_s + PLAYING_CURSOR_INTERVAL_S - time.monotonic() if playing else 0.0
+        if wait_s <= 0:
+            self._move_cursors()
+        elif not self._cursor_timer.isActive():
+            self._cursor_timer.start(max(1, int(wait_s * 1000)))
+
+    def _move_cursors(self) -> None:
+        self._cursor_timer.stop()
+        self._cursor_moved_s = time.monotonic()
+        self.timeline.set_cursor(self._cursor_frame)
+        self.strain_cursor.setValue(self._cursor_frame)
 
     def show_measurements(self, n_frames: int, measurements, ed_frames, es_frames, flagged, title: str = "",
                           edits: tuple[Collection[int], Collection[int]] = ((), ())) -> None:

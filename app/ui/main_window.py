@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         self.editor.show(st.contour(key, self.editor.kind),
                          self.cine.image.mapRectToParent(self.cine.image.boundingRect()), key)
         size_handles(self.editor, self.cine)
-        self.curves.set_frame(frame)
+        self.curves.set_frame(frame, playing=self.cine.playing)
         self.cine.set_loop_range(self._beat_range(frame))
 
     def _traced(self, index: int, keys: set) -> None:

@@ -18,6 +18,9 @@ from app.report.palette import (
 
 FLAG_COLOUR = (255, 150, 0)
 EDIT_COLOUR = (0, 210, 255)
+# ED and ES marker lines made (hidden) with the plot: making one with its label costs the GUI thread ~6 ms on a
+# laptop CPU, and a running analysis' first values came with all of them at once while its strain held both cores
+MARKERS_MADE_AHEAD = 4
 
 
 def edit_marks(state, slice_index: int = 0) -> tuple[list[int], list[int]]:
@@ -42,7 +45,9 @@ class Timeline(QObject):
         self.cursor.setZValue(30)
         self.cursor.sigPositionChanged.connect(self._cursor_moved)
         plot.addItem(self.cursor)
-        self.markers: list[pg.InfiniteLine] = []
+        self.markers: list[pg.InfiniteLine] = []  # those shown, ED then ES
+        self._lines: dict[str, list[pg.InfiniteLine]] = {
+            which: [self._new_marker(which) for _ in range(MARKERS_MADE_AHEAD)] for which in ("ed", "es")}
         self.flags = pg.ScatterPlotItem(symbol="t1", size=11, brush=pg.mkBrush(FLAG_COLOUR), pen=None)
         self.flags.setZValue(25)
         self.flags.setToolTip("frames flagged by the models (low confidence, temporal error)")
@@ -83,27 +88,40 @@ class Timeline(QObject):
         if wanted == self._shown and all(m.value() == m.frame for m in self.markers):
             return  # unchanged: keep the items (re-creating them costs a repaint of the plot)
         self._shown = wanted
-        for line in self.markers:
-            self.plot.removeItem(line)
         self.markers = []
-        for which, frames, colour in (("ed", ed_frames, ED_COLOUR), ("es", es_frames, ES_COLOUR)):
-            for frame in frames:
-                # the label sits beside a marker on the first/last frame, not centred half outside the plot; it
-                # hangs below its point whichever half of the plot the marker is in (pyqtgraph's second anchor,
-                # for the right half, put it above the top edge: no label on the later marks)
-                side = 1.0 if frame >= self.n_frames - 1 else 0.0 if frame <= 0 else 0.5
-                line = pg.InfiniteLine(
-                    pos=frame, angle=90, movable=True, pen=pg.mkPen(colour, width=2),
-                    hoverPen=pg.mkPen(colour, width=4), label=which.upper(),
-                    labelOpts={"position": 0.92, "color": colour, "movable": False,
-                               "anchors": [(side, 0), (side, 0)]},
-                )
-                line.setBounds((0, max(self.n_frames - 1, 0)))
-                line.setZValue(20)
-                line.which, line.frame = which, int(frame)
-                line.sigPositionChangeFinished.connect(self._marker_released)
-                self.plot.addItem(line)
+        for which, frames in (("ed", ed_frames), ("es", es_frames)):
+            lines = self._lines[which]
+            lines.extend(self._new_marker(which) for _ in range(len(frames) - len(lines)))
+            for line, frame in zip(lines, frames, strict=False):
+                self._place(line, int(frame))
                 self.markers.append(line)
+            for line in lines[len(frames):]:
+                line.setVisible(False)
+
+    def _new_marker(self, which: str) -> pg.InfiniteLine:
+        """A hidden ED or ES marker line (shown by _place), reused as the marks change."""
+        colour = ED_COLOUR if which == "ed" else ES_COLOUR
+        line = pg.InfiniteLine(pos=0, angle=90, movable=True, pen=pg.mkPen(colour, width=2),
+                               hoverPen=pg.mkPen(colour, width=4), label=which.upper(),
+                               labelOpts={"position": 0.92, "color": colour, "movable": False})
+        line.setZValue(20)
+        line.which, line.frame = which, 0
+        line.sigPositionChangeFinished.connect(self._marker_released)
+        line.setVisible(False)
+        self.plot.addItem(line)
+        return line
+
+    def _place(self, line: pg.InfiniteLine, frame: int) -> None:
+        # the label sits beside a marker on the first/last frame, not centred half outside the plot; it hangs below
+        # its point whichever half of the plot the marker is in (pyqtgraph's second anchor, for the right half, put
+        # it above the top edge: no label on the later marks)
+        side = 1.0 if frame >= self.n_frames - 1 else 0.0 if frame <= 0 else 0.5
+        line.setVisible(True)
+        line.setBounds((0, max(self.n_frames - 1, 0)))
+        line.frame = frame
+        line.setValue(frame)
+        line.label.anchors = [(side, 0), (side, 0)]
+        line.label.valueChanged()  # the anchors, also where the value did not change
 
     def marker(self, which: str, frame: int) -> pg.InfiniteLine | None:
         return next((m for m in self.markers if m.which == which and m.frame == frame), None)

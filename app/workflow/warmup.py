@@ -47,7 +47,16 @@ ANALYSIS_MODULES = (
     "app.data.readers.nifti",
     "torch",
     "app.ml.nets.registry",
+    "app.ml.nets.unet",
+    "app.ml.nets.tempreg",
+    "app.ml.nets.view_classifier",
+    "app.ml.weights",
+    "app.ml.site_model",
     "app.ml.inference",
+    # the echo U-Net's int8 graph and the MRI members run in ONNX Runtime on every CPU: its import (pybind11's
+    # classes registered with the lock held) stalled a first analysis' GUI by 100-180 ms on a laptop CPU
+    "onnxruntime",
+    "app.ml.onnx_step",
     "app.ml.edes",
     "app.ml.view",
     "app.ml.mri_inference",
@@ -57,6 +66,7 @@ ANALYSIS_MODULES = (
     "app.analysis.motion_classical",
     "app.workflow.strain_pipeline",
     "app.workflow.analyze",  # also what reopening a saved study measures and composes with
+    "app.workflow.study_analysis",
     "app.workflow.study_result",
     "app.workflow.biplane",
     "skimage.exposure",
