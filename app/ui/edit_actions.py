@@ -43,6 +43,7 @@ class EditActions:
         window.tools.drag_radius.valueChanged.connect(self._drag_radius)
         self._drag_radius(window.tools.drag_radius.value())
         window.cine.frame_changed.connect(lambda f: self.show_frame_status())
+        self._waiting: set[str] = set()  # the kinds of request waiting for the edits' pending work (once_settled)
         window.study.events.contours_changed.connect(lambda i, keys: self.show_frame_status())
         self.retrack.retracked.connect(lambda i, ok: window.refresh_measurements() if i == window.index else None)
 
@@ -104,6 +105,19 @@ class EditActions:
         timer.timeout.connect(check)
         timer.start()
         return False
+
+    def once_settled(self, kind: str, then: Callable[[], object], what: str) -> bool | None:
+        """when_settled(then, what), one request of a `kind` waiting at a time: None (nothing done, nothing said)
+        while one of that kind waits; else when_settled's answer."""
+        if kind in self._waiting:
+            return None
+        self._waiting.add(kind)
+
+        def go() -> None:
+            self._waiting.discard(kind)
+            then()
+
+        return self.when_settled(go, what)
 
     def wait(self) -> None:
         """Join the workers (window close)."""

@@ -17,7 +17,6 @@ class PacsActions:
         self.settings = settings
         self.browser: PacsBrowser | None = None
         self.worker: GeneratorWorker | None = None
-        self._waiting = False  # a send waits for the edits' pending work (EditActions.when_settled)
 
     def last_node(self) -> str:
         return str(self.settings().value("pacs_node", "") or "")
@@ -36,16 +35,10 @@ class PacsActions:
     def ask_and_send(self) -> GeneratorWorker | None:
         text, ok = QInputDialog.getText(self.window, "Send results to PACS", f"Node ({NODE_HINT}):",
                                         QLineEdit.EchoMode.Normal, self.last_node())
-        if not ok or not text.strip() or self._waiting:
+        if not ok or not text.strip():
             return None
         sent: list[GeneratorWorker | None] = []  # the results sent are those of the edits' re-tracked GLS
-        self._waiting = True
-
-        def go() -> None:
-            self._waiting = False
-            sent.append(self.send(text))
-
-        self.window.edits.when_settled(go, "send")
+        self.window.edits.once_settled("send", lambda: sent.append(self.send(text)), "send")  # a second: ignored
         return sent[0] if sent else None
 
     def send(self, node_text: str) -> GeneratorWorker | None:

@@ -26,7 +26,6 @@ class ReportActions:
         self.report_button.clicked.connect(self.write_report)
         self.export_button.clicked.connect(self.export)
         self.worker: GeneratorWorker | None = None
-        self._waiting = False  # a report or export waits for the edits' pending work (run_when_settled)
         self.available = _report_module_available()
         self.update()
 
@@ -86,18 +85,11 @@ class ReportActions:
             self.run_when_settled(lambda: _export(self.window.study, folder), "export")
 
     def run_when_settled(self, fn, label: str) -> None:
-        """run(fn, label) once the edits' pending work has ended (EditActions.when_settled), once."""
-        if self._waiting:
+        """run(fn, label) once the edits' pending work has ended (EditActions.once_settled: one report or export
+        waiting at a time)."""
+        if self.window.edits.once_settled("report", lambda: self.run(fn, label), label) is None:
             self.window.notice(f"A report or export already waits for the edits' GLS re-tracking; ask for this "
                                f"{label} again when it is written")
-            return
-        self._waiting = True
-
-        def go() -> None:
-            self._waiting = False
-            self.run(fn, label)
-
-        self.window.edits.when_settled(go, label)
 
     def run(self, fn, label: str) -> GeneratorWorker:
         """Run fn() in a worker; report the written paths in the status bar, errors in a dialog."""
