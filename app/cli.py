@@ -126,6 +126,9 @@ def entry_point() -> int:
     viewer exits as before (Qt's objects are destroyed in their order). Not in `main`: tests call that in
     one long process."""
     argv = _with_command(sys.argv[1:])
+    from app.ml.onnx_step import load_runtime_for_long_command_line
+
+    load_runtime_for_long_command_line(sys.orig_argv)
     code = main(argv)
     if argv[0] != "open":
         gc.freeze()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ import SimpleITK as sitk  # noqa: E402
 from app.analysis.strain import beat_windows, peak_systolic_pct
 from app.cli import main  # noqa: E402
 from app.data import phantom  # noqa: E402
+from app.ml.device import onnxruntime_available
 from tests.analysis_synth import (  # noqa: E402
     PHANTOM_EDV_ML,
     PHANTOM_ESV_ML,
@@ -297,3 +302,19 @@ def test_a_misspelled_command_is_named_not_opened_as_a_file(tmp_path, capsys, mo
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(ui_main, "run_gui", lambda paths: 0)
     assert main(["anaylze"]) == 0
+
+
+@pytest.mark.skipif(not onnxruntime_available(), reason="ONNX Runtime is not installed")
+def test_a_command_line_of_hundreds_of_files_loads_onnx_runtime_without_crashing(files, tmp_path):
+    """ONNX Runtime parses the process's command line as it loads, and past ~32 KB (a shell glob of a few hundred
+    files) that overflowed an 8 MB stack: exit 139 before any output. The long line here is a comment's."""
+    path, truth_file, case = files["a4c"]
+    comment = "normal study " * 3500  # 45 KB
+    env = {**os.environ, "CARDIOTRACE_BACKEND": "onnxruntime", "CARDIOTRACE_ONNX_CACHE_DIR": "off"}
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "analyze", str(path), "--no-strain", "--comment", comment, "--json",
+         str(tmp_path / "out.json")],
+        cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "out.json").read_text())["ef_pct"] > 30

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -117,6 +119,44 @@ def cached_graph(name: str, export, root: Path | None = None) -> bytes:
     except OSError:
         pass
     return data
+
+
+# ONNX Runtime's library parses /proc/self/cmdline as it loads, in a recursion about 250 bytes of stack deep per
+# byte of it: past ~32 KB of arguments (a shell glob of a few hundred files) an 8 MB thread stack overflows (exit 139).
+LONG_COMMAND_LINE_BYTES = 16 * 1024
+LOADER_STACK_BYTES_PER_COMMAND_LINE_BYTE = 512
+
+
+def load_runtime_for_long_command_line(command_line: list[str]) -> bool:
+    """Load ONNX Runtime now, in a thread whose stack fits `command_line` (the process's whole argv,
+    `sys.orig_argv`), when that is long and the runtime is installed; True when it did. Loaded once, it is not
+    parsed again: an analysis' threads, with their fixed 8 MB stacks, then find it in `sys.modules`."""
+    command_line_bytes = sum(len(os.fsencode(arg)) + 1 for arg in command_line)
+    if command_line_bytes < LONG_COMMAND_LINE_BYTES or "onnxruntime" in sys.modules:
+        return False
+    from app.ml.device import onnxruntime_available
+
+    if not onnxruntime_available():
+        return False
+    stack_bytes = (16 << 20) + command_line_bytes * LOADER_STACK_BYTES_PER_COMMAND_LINE_BYTE
+    failure: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            import onnxruntime  # noqa: F401
+        except BaseException as error:  # noqa: BLE001  # raised again in the caller's thread
+            failure.append(error)
+
+    previous = threading.stack_size(stack_bytes)
+    try:
+        loader = threading.Thread(target=load, name="onnxruntime-loader")
+        loader.start()  # the stack size applies to threads started, not made
+    finally:
+        threading.stack_size(previous)
+    loader.join()
+    if failure:
+        raise failure[0]
+    return True
 
 
 def cpu_session(graph: bytes, threads: int, spinning: bool = True):
