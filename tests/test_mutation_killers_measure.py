@@ -374,3 +374,26 @@ def test_an_echo_edit_names_no_value_echo_never_gives(beating):
     m = measure(recording_for(labels), extract_all(labels), edited=["contours", "ed_frames", "es_frames"])
     assert {"edv_ml", "esv_ml", "ef_pct", "gls_pct"} <= m.edited
     assert not m.edited & {"rv_edv_ml", "rv_ef_pct", "lv_mass_g", "fac_pct"}
+
+
+def test_an_ef_under_any_ejecting_hearts_says_what_to_check_beside_the_ef(beating):
+    """Two neighbouring frames of a clip, taken as an ED/ES pair, gave EF 0.3 % without a word. The EF is kept (a
+    heart on mechanical support may not eject) with a note the report puts beside it on page 1; a real pair and
+    a beating clip get none."""
+    from app.report.build import recording_section
+    from app.workflow.measure_notes import LITTLE_EJECTION_NOTE, MIN_EJECTING_EF_PCT
+    from app.workflow.results import RecordingAnalysis
+
+    labels, _, ed, es = beating
+    neighbours = labels[[ed[1], ed[1] + 1]]
+    m = measure(recording_for(neighbours), extract_all(neighbours))
+    assert m.ef_pct is not None and 0.0 < m.ef_pct < MIN_EJECTING_EF_PCT
+    notes = [n for n in m.notes if n.startswith(LITTLE_EJECTION_NOTE)]
+    assert len(notes) == 1 and "neighbouring frames" in notes[0] and f"EF {m.ef_pct:.1f} %" in notes[0]
+    section = recording_section(RecordingAnalysis(recording_for(neighbours), neighbours, extract_all(neighbours),
+                                                  np.ones(2), m))
+    assert notes[0] in section.contour_caveats
+    pair = labels[[es[0], ed[1]]]
+    for frames in (pair, labels):
+        assert not any(n.startswith(LITTLE_EJECTION_NOTE) for n in measure(recording_for(frames),
+                                                                          extract_all(frames)).notes)

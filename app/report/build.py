@@ -20,7 +20,7 @@ from app.report.model import FrameFigure, MeasurementRow, NotMeasured, Recording
 from app.report.models_info import installed_models
 from app.report.strain_view import strain_section
 from app.workflow.indexed import INDEXED, indexed_values
-from app.workflow.measure_notes import BEAT_SPREAD_NOTE, NO_SYSTOLE_NOTE, VIEW_UNSET_NOTE
+from app.workflow.measure_notes import BEAT_SPREAD_NOTE, LITTLE_EJECTION_NOTE, NO_SYSTOLE_NOTE, VIEW_UNSET_NOTE
 from app.workflow.reference_ranges import reference_range
 from app.workflow.results import HR_FROM_BEATS, HR_FROM_FILE, HR_FROM_GATED_CYCLE
 from app.workflow.rv_measure import BORDERLINE_NOTE
@@ -70,6 +70,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
 
 
 _PAGE_ONE_NOTES = (NO_SYSTOLE_NOTE, VIEW_UNSET_NOTE)  # the measuring notes page 1 says with what the file lacked
+_CONTOUR_CAVEATS = (BORDERLINE_NOTE, BEAT_SPREAD_NOTE, LITTLE_EJECTION_NOTE)  # page 1 says them beside the values
 
 
 def recording_section(analysis, sex: str = "") -> RecordingSection:
@@ -88,7 +89,7 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
         **_area_curve(m),
         figures=tuple(_figures(analysis)), strain=strain, quality_flags=tuple(quality_lines(analysis)),
         reader_notes=tuple(rec.reader_notes) + tuple(n for n in m.notes if n.startswith(_PAGE_ONE_NOTES)),
-        contour_caveats=tuple(n for n in m.notes if n.startswith((BORDERLINE_NOTE, BEAT_SPREAD_NOTE)))
+        contour_caveats=tuple(n for n in m.notes if n.startswith(_CONTOUR_CAVEATS))
         + _poor_tracking_caveat(getattr(analysis, "strain", None)),
         view_warnings=tuple(w for w in [_view_warning(analysis)] if w),
         edited=frozenset(m.edited), source_path=str(rec.source_path or ""),

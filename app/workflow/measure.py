@@ -34,6 +34,7 @@ from app.workflow.lv_curves import PLAX_NOTE, LvCurves, no_disks_view, pixel_sca
 from app.workflow.measure_notes import (
     beat_spread_note,
     file_heart_rate_note,
+    little_ejection_note,
     recording_notes,
     shape_note,
     trust_note,
@@ -170,7 +171,8 @@ def _assemble(rec: Recording, method: Method, vol: np.ndarray, area_px: np.ndarr
                               stats.ef_pct) + trust_note(rec, stats.note) + beat_spread_note(beats)
         + (file_heart_rate_note(beats, hr_bpm) if hr_source == HR_FROM_FILE else ())
         + shape_note(rec, vol_all, area_px, cal, single, lv_found=n_found > 0) + ((PLAX_NOTE,) if plax else ())
-        + view_unset_note(rec, method, None if single or plax else stats.ef_pct),
+        + view_unset_note(rec, method, None if single or plax else stats.ef_pct)
+        + little_ejection_note(rec, None if single or plax else stats.ef_pct),
         fac_pct=stats.ef_pct if single else None,  # (EDA - ESA) / EDA: the "EF" of an area curve
     )
 

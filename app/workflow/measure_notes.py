@@ -1,8 +1,8 @@
 """The notes that go with a recording's measurements: what the file lacked, what the recording's shape gives
 (a short-axis slice, an ED/ES pair, one still frame), too few frames with an LV, no calibration or timing, no
 systole in the clip, no cycle found, cycles with no ES marked, the beat-trust note (app.analysis.beat_trust),
-trusted beats whose EFs are too far apart for one EF to stand for them (beat_spread_note), and an EF from a clip
-whose view nobody set (view_unset_note)."""
+trusted beats whose EFs are too far apart for one EF to stand for them (beat_spread_note), an EF under any
+ejecting heart's (little_ejection_note), and an EF from a clip whose view nobody set (view_unset_note)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,23 @@ def beat_spread_note(beats: Sequence[Beat]) -> tuple[str, ...]:
     return (f"{BEAT_SPREAD_NOTE} {max(efs) - min(efs):.0f} points ({min(efs):.0f}-{max(efs):.0f} %): the EF is "
             "their mean; check each beat's ED/ES frames and contours (with an irregular rhythm, measure more "
             "beats)",)
+
+
+# The most impaired ventricles measured still eject about 10 % of their volume. An EF under this is frames that are
+# not an end-diastole and an end-systole (a pair of neighbouring frames of one clip) or contours that did not follow
+# the wall; it is shown, since a heart that does not eject (mechanical support) exists, but not without a word.
+MIN_EJECTING_EF_PCT = 5.0
+LITTLE_EJECTION_NOTE = "the ED and ES volumes barely differ"  # how the note starts (page 1 puts it beside the EF)
+
+
+def little_ejection_note(rec: Recording, ef_pct: float | None) -> tuple[str, ...]:
+    """A note when the EF shown is under MIN_EJECTING_EF_PCT: what to check before believing it."""
+    if ef_pct is None or ef_pct >= MIN_EJECTING_EF_PCT:
+        return ()
+    frames = ("the two frames are an end-diastole and an end-systole, not neighbouring frames of one clip"
+              if rec.n_frames == 2 else "the ED/ES frames are an end-diastole and an end-systole")
+    return (f"{LITTLE_EJECTION_NOTE} (EF {ef_pct:.1f} %, under {MIN_EJECTING_EF_PCT:.0f} %): check that {frames}, "
+            "and the contours",)
 
 
 # Beat-to-beat RR varies by well under this in a resting recording; a file's heart rate this far from the clip's
