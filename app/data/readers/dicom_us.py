@@ -140,7 +140,8 @@ def view_of(ds, path: Path) -> str:
 def read_us(ds, path: Path) -> Recording:
     """Echo Recording from a decoded-on-demand ultrasound Dataset `ds` read from `path`."""
     decoded = dc.decode_frames(ds, path)
-    grey, off_grey_map, rgb = decoded.grey, decoded.off_grey_map, decoded.rgb
+    grey, grey_note = _grey_side_up(ds, decoded.grey)
+    off_grey_map, rgb = decoded.off_grey_map, decoded.rgb
     region = tissue_region(ds)
     spacing_mm, calibrated = spacing(ds, region)
     times, nominal = frame_times(ds, grey.shape[0])
@@ -163,5 +164,25 @@ def read_us(ds, path: Path) -> Recording:
         image_mode=mode,
         display_rgb=apply_mask(rgb, mask) if mode == "colour Doppler" and rgb is not None else None,
         damaged_frames=decoded.damaged_frames,
-        reader_notes=tuple(n for n in [damage_note(decoded.damaged_frames, grey.shape[0])] if n),
+        reader_notes=tuple(n for n in [grey_note, damage_note(decoded.damaged_frames, grey.shape[0])] if n),
     )
+
+
+# A B-mode image is mostly dark (the background outside the sector, the blood pool): read with its grey upside down,
+# most of it is bright. Frames sampled for the check, enough for a median.
+_SIDE_UP_SAMPLE_FRAMES = 8
+
+
+def _grey_side_up(ds, grey: np.ndarray) -> tuple[np.ndarray, str]:
+    """(grey, a reader note or ""): an ultrasound file labelled MONOCHROME1 (0 = white) whose pixels, read that
+    way, are mostly bright was labelled wrong, and its pixels are read as stored (0 = black). Read as labelled,
+    the network saw a white background and a bright cavity: an EF 20 points off with most frames flagged."""
+    if str(dc.get(ds, "PhotometricInterpretation", "")).upper().strip() != "MONOCHROME1" or grey.size == 0:
+        return grey, ""
+    sample = grey[np.linspace(0, grey.shape[0] - 1, min(grey.shape[0], _SIDE_UP_SAMPLE_FRAMES)).astype(int)]
+    low, high = float(grey.min()), float(grey.max())
+    if float(np.median(sample)) <= (low + high) / 2:
+        return grey, ""
+    stored = (grey.max() - grey + grey.min()).astype(grey.dtype)  # (dicom_common's MONOCHROME1 flip undone)
+    return stored, ("labelled MONOCHROME1 (0 = white), but an ultrasound image read that way is mostly white: its "
+                    "pixels are read as stored, 0 = black (check the file's export settings)")
