@@ -261,6 +261,38 @@ def test_a_report_asked_for_while_the_gls_is_re_tracked_waits_for_it(make_window
     assert len(written) == 2
 
 
+def test_a_second_pacs_send_asked_for_while_one_waits_or_runs_is_said_not_ignored(make_window, qtbot,  # noqa: F811
+                                                                                    monkeypatch):
+    """A send asked for while one waited for the edits' re-tracking, or while one ran, did nothing without a word."""
+    pytest.importorskip("pytestqt")
+    from app.ui import pacs_actions
+    from app.workflow.edits import EdEsEdit
+
+    window, index = _analysed_phantom_window(make_window, qtbot)
+    pacs = window.window_actions.pacs
+    asked = []
+
+    def node_typed(*_args):
+        asked.append(1)
+        return "ORTHANC@host:4242", True
+
+    monkeypatch.setattr(pacs_actions.QInputDialog, "getText", node_typed)
+    sent = []
+    monkeypatch.setattr(pacs, "send", lambda text: sent.append(text))
+    st = window.study[index]
+    window.edits.push(lambda i: EdEsEdit(i, st.ed_frames, tuple(f + 2 for f in st.es_frames)))
+    pacs.ask_and_send()
+    assert sent == [] and "waits for the edits' GLS re-tracking" in window.statusBar().currentMessage()
+    pacs.ask_and_send()
+    assert window.statusBar().currentMessage().startswith("A send to the PACS already waits")
+    qtbot.waitUntil(lambda: bool(sent), timeout=30000)
+    assert sent == ["ORTHANC@host:4242"] and len(asked) == 2  # sent once
+    pacs.worker = object()  # a send running
+    pacs.ask_and_send()
+    assert len(asked) == 2 and window.statusBar().currentMessage().startswith("A send to the PACS is still running")
+    pacs.worker = None
+
+
 def test_a_report_waiting_for_a_re_track_that_is_dropped_is_written_all_the_same(make_window, qtbot):  # noqa: F811
     """The recording closed before its re-track started: the report had waited for good, and every later one with
     it."""

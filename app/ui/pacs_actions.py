@@ -33,18 +33,22 @@ class PacsActions:
         return self.browser
 
     def ask_and_send(self) -> GeneratorWorker | None:
+        if self._still_sending():
+            return None
         text, ok = QInputDialog.getText(self.window, "Send results to PACS", f"Node ({NODE_HINT}):",
                                         QLineEdit.EchoMode.Normal, self.last_node())
         if not ok or not text.strip():
             return None
         sent: list[GeneratorWorker | None] = []  # the results sent are those of the edits' re-tracked GLS
-        self.window.edits.once_settled("send", lambda: sent.append(self.send(text)), "send")  # a second: ignored
+        if self.window.edits.once_settled("send", lambda: sent.append(self.send(text)), "send") is None:
+            self.window.notice("A send to the PACS already waits for the edits' GLS re-tracking: it sends the "
+                               "results as they are then")
         return sent[0] if sent else None
 
     def send(self, node_text: str) -> GeneratorWorker | None:
         """Build the DICOM results of the report as signed (or as preliminary, and saying so) and store them on
         `node_text`, in a worker; once stored, the study remembers them so that the next send amends them."""
-        if self.worker is not None:
+        if self._still_sending():
             return None
         study = self.window.study
 
@@ -73,6 +77,13 @@ class PacsActions:
         self.worker = worker
         worker.start()
         return worker
+
+    def _still_sending(self) -> bool:
+        """A send is running (one at a time: the next amends what it stores): say so."""
+        if self.worker is None:
+            return False
+        self.window.notice("A send to the PACS is still running: send again once the status bar says it was stored")
+        return True
 
     def _finished(self) -> None:
         if self.worker is not None:
