@@ -435,3 +435,17 @@ def test_a_nifti_of_complex_numbers_is_refused_in_one_line(tmp_path):
     with pytest.raises(LoadError, match="the image holds complex numbers") as raised:
         load_recording(path)
     assert "sitk" not in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("spacing", ["NaN 0.3 0.04", "0 0.3 0.04"])
+def test_a_metaimage_with_a_spacing_of_zero_or_nan_names_its_header_field(tmp_path, spacing):
+    """It read "the image data could not be read (Zero-valued spacing is not supported and may result in
+    undefined behavior.)", ITK's words, which name neither the field nor the fix."""
+    frames, _ = echo_frames(n_frames=8)
+    (tmp_path / "a4c_clip.raw").write_bytes(frames.tobytes())
+    (tmp_path / "a4c_clip.mhd").write_text(
+        "ObjectType = Image\nNDims = 3\nDimSize = 160 120 8\nElementType = MET_UCHAR\n"
+        f"ElementSpacing = {spacing}\nElementDataFile = a4c_clip.raw\n")
+    with pytest.raises(LoadError, match=f"ElementSpacing = {spacing}") as raised:
+        load_recording(tmp_path / "a4c_clip.mhd")
+    assert "Zero-valued" not in str(raised.value) and "fix its ElementSpacing" in str(raised.value)

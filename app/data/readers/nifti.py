@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 import shutil
 import struct
 import tempfile
@@ -91,7 +92,21 @@ def _reader(path: Path, itk_path: Path):
             sitk.sitkComplexFloat32, sitk.sitkComplexFloat64):
         raise LoadError(path, "the image holds complex numbers (e.g. raw MR data before reconstruction), not the "
                               "grey levels of an image: export the magnitude image")
+    # MetaIO reads a spacing of 0 or NaN as 0, and ITK then refuses the image data in words of its own
+    if reader.GetImageIO() == "MetaImageIO" and 0.0 in reader.GetSpacing():
+        raise LoadError(path, f"the header's voxel spacing ({_spacing_text(path)}) has a size of zero or not a "
+                              "number: fix its ElementSpacing (voxel sizes in mm, all above 0)")
     return reader
+
+
+def _spacing_text(path: Path) -> str:
+    """The MetaImage header's ElementSpacing (or ElementSize) as written, for the message."""
+    try:
+        header = path.read_bytes()[:64 * 1024].decode("latin-1")
+    except OSError:
+        return "unreadable"
+    found = re.search(r"^\s*Element(?:Spacing|Size)\s*=\s*(.*?)\s*$", header, re.MULTILINE)
+    return f"ElementSpacing = {found[1]}" if found else "not given"
 
 
 _COMPLEX_DATATYPES = ("32", "1792", "2048")  # NIfTI's complex64, complex128, complex256
