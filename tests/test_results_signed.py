@@ -24,7 +24,7 @@ from app.report.from_study import study_report, study_results, write_study_repor
 
 DEMO = Path(__file__).resolve().parents[1] / "resources" / "demo"
 CONCLUSION = "Normal LV size and systolic function. No regional wall motion abnormality."
-TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}( [A-Z]{2,5})?")
+TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}( [A-Z]{2,5})?")
 
 
 def _study():
@@ -73,8 +73,8 @@ def test_the_sent_pdf_is_the_signed_report_and_the_sr_is_verified(tmp_path):
     for ds in results.datasets:
         assert "signed" in ds.SeriesDescription and TIME.search(ds.SeriesDescription), ds.SeriesDescription
     # the time the results say they were made is the one their PDF prints (a report composed again for this test
-    # may fall in the next minute)
-    assert results.signed_by == "Jane Smith" and results.made == TIME.search(sent).group(0)[:16]
+    # may fall in the next second)
+    assert results.signed_by == "Jane Smith" and results.made == TIME.search(sent).group(0)[:19]
 
 
 def test_an_unsigned_study_leaves_as_preliminary_and_says_so():
@@ -101,6 +101,9 @@ def test_a_second_send_amends_the_first_and_the_study_remembers_it(tmp_path):
     assert item.ReferencedSeriesSequence[0].SeriesInstanceUID == first.sr.SeriesInstanceUID
     assert item.ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID == first.sr.SOPInstanceUID
     assert "amends" in second.sr.SeriesDescription and second.sr.SeriesDescription != first.sr.SeriesDescription
+    # the first send named to the second, as its own description and PDF give it: sends of one minute differ
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", first.made) and first.made in first.sr.SeriesDescription
+    assert second.sr.SeriesDescription.endswith(f", amends {first.made[11:]}")
     assert f"amends the results of {first.made}" in _text(pdf_bytes(second.pdf))
     assert "PredecessorDocumentsSequence" not in first.sr
 
@@ -125,17 +128,46 @@ def test_series_descriptions_fit_dicom_and_names_become_person_names():
     from app.data.recording import PatientInfo
     from app.report.model import ReportData
 
-    report = ReportData(patient=PatientInfo(), anonymised=False, recordings=(), created="2026-11-27 23:50 UTC")
-    assert series_description("SEG", report) == "CardioTrace SEG 2026-11-27 23:50 preliminary"
-    signed = replace(report, reviewer="Jane Smith", amends="2026-11-27 23:10")
-    assert series_description("PDF", signed) == "CardioTrace PDF 2026-11-27 23:50 signed, amends 23:10"
-    older = replace(report, amends="2026-11-26 08:05")
-    assert series_description("SEG", older) == "CardioTrace SEG 2026-11-27 23:50 preliminary, amends 2026-11-26"
-    assert len(series_description("SEG", older)) <= 64
+    report = ReportData(patient=PatientInfo(), anonymised=False, recordings=(), created="2026-11-27 23:50:41 UTC")
+    assert series_description("SEG", report) == "CardioTrace SEG 2026-11-27 23:50:41 preliminary"
+    signed = replace(report, reviewer="Jane Smith", amends="2026-11-27 23:10:05")
+    assert series_description("PDF", signed) == "CardioTrace PDF 2026-11-27 23:50:41 signed, amends 23:10:05"
+    older = replace(report, amends="2026-11-26 08:05:00")
+    assert series_description("SEG", replace(older, reviewer="Jane Smith")) == (
+        "CardioTrace SEG 2026-11-27 23:50:41 signed, amends 2026-11-26")
+    # preliminary, the date would not fit in DICOM's 64 characters: the day without its year (not "amends 2026-11-")
+    assert series_description("SEG", older) == "CardioTrace SEG 2026-11-27 23:50:41 preliminary, amends 11-26"
+    same_minute = replace(report, amends="2026-11-27 23:50:12")
+    assert series_description("SEG", same_minute) == "CardioTrace SEG 2026-11-27 23:50:41 preliminary, amends 23:50:12"
+    assert all(len(series_description(kind, r)) <= 64 for kind in ("SR", "SEG", "PDF")
+               for r in (report, signed, older, same_minute))
+    # results sent before the seconds were given are named to the minute, as their own description said
+    assert series_description("SR", replace(report, amends="2026-11-27 23:10")).endswith("amends 23:10")
+    assert replace(report, created="2026-11-27 23:50 UTC").made == "2026-11-27 23:50"
     # a title is the name's prefix, a degree its suffix (not a given name: "Dr QA" had become "QA^Dr")
     assert person_name("Dr Jane  Smith") == "Smith^Jane^^Dr" and person_name("SMITH^JANE") == "SMITH^JANE"
     assert person_name("Dr QA") == "QA^^^Dr" and person_name("Dr. Jane Smith MD") == "Smith^Jane^^Dr.^MD"
     assert person_name("Smith") == "Smith^"
+
+
+def test_two_sends_of_one_minute_say_which_they_amend():
+    """Three sends between 23:50:00 and 23:50:59: each series is named by its second, the later two amending the
+    one before (to the minute, both had read "23:50 ..., amends 23:50")."""
+    from dataclasses import replace
+
+    from app.data.recording import PatientInfo
+    from app.report.model import ReportData
+
+    sends = ["2026-11-27 23:50:05 UTC", "2026-11-27 23:50:31 UTC", "2026-11-27 23:50:58 UTC"]
+    reports = [ReportData(patient=PatientInfo(), anonymised=False, recordings=(), created=sends[0])]
+    for created in sends[1:]:
+        reports.append(replace(reports[0], created=created, amends=reports[-1].made))
+    described = [series_description("SR", r) for r in reports]
+    assert described == ["CardioTrace SR 2026-11-27 23:50:05 preliminary",
+                         "CardioTrace SR 2026-11-27 23:50:31 preliminary, amends 23:50:05",
+                         "CardioTrace SR 2026-11-27 23:50:58 preliminary, amends 23:50:31"]
+    assert [r.status_text.split("; ")[1] for r in reports[1:]] == [  # the PDF's page 1
+        "amends the results of 2026-11-27 23:50:05", "amends the results of 2026-11-27 23:50:31"]
 
 
 def test_a_source_with_a_malformed_uid_gives_results_without_library_warnings(tmp_path):

@@ -63,7 +63,8 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
         reviewer=reviewer or "",
         software_version=__version__,
         models=installed_models(models_root),
-        created=created or _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z").strip(),
+        # to the second: two sends of one minute, and what each amends, are told apart (ReportData.made)
+        created=created or _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip(),
         not_measured=tuple(not_measured),
         age_years=patient.age_years(),
     )

@@ -3,7 +3,8 @@ recording, the PDF report as Encapsulated PDF; new series (SR 901, SEG 902, PDF 
 UID as the source recordings. Written to files or stored on a PACS node (C-STORE or STOW-RS, app.pacs).
 
 Each series says when it was made, whether the report was signed (SR: FINAL and VERIFIED) or is preliminary,
-and whether it amends results sent before (app.workflow.sent_results): two sends of one day are told apart."""
+and whether it amends results sent before (app.workflow.sent_results): two sends of one day, even of one minute,
+are told apart."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class DicomResults:
     sr: Dataset
     segmentations: tuple[Dataset, ...]
     pdf: Dataset | None
-    made: str = ""  # the report's "YYYY-MM-DD HH:MM"
+    made: str = ""  # the report's "YYYY-MM-DD HH:MM:SS"
     signed_by: str = ""  # its reviewer ("": preliminary)
 
     @property

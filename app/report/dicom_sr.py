@@ -254,14 +254,22 @@ def _body_size(ds, patient) -> None:
         ds.PatientWeight = f"{patient.weight_kg:.1f}"
 
 
+DESCRIPTION_CHARS = 64  # DICOM's longest Series Description (LO)
+
+
 def series_description(kind: str, report) -> str:
-    """'CardioTrace SR 2026-11-27 23:50 signed, amends 23:10': which results, when, signed or preliminary, and
-    whether they amend earlier ones (within DICOM's 64 characters: an earlier day is named by its date)."""
+    """'CardioTrace SR 2026-11-27 23:50:41 signed, amends 23:50:12': which results, when, signed or preliminary,
+    and whether they amend earlier ones, named by the time their own description gives (to the second: two sends
+    of one minute are told apart). Within DICOM's 64 characters an earlier day is named by its date, without its
+    year where the whole would not fit ('amends 11-26')."""
     text = f"CardioTrace {kind} {report.made} {'signed' if report.signed else 'preliminary'}".replace("  ", " ")
-    if report.amends:
-        same_day = report.amends[:10] == report.made[:10]
-        text += f", amends {report.amends[11:16] if same_day else report.amends[:10]}"
-    return text[:64]
+    if not report.amends:
+        return text[:DESCRIPTION_CHARS]
+    day, _, time = report.amends.partition(" ")
+    if day == report.made[:10]:
+        return f"{text}, amends {time}"[:DESCRIPTION_CHARS]
+    dated = f"{text}, amends {day}"
+    return dated if len(dated) <= DESCRIPTION_CHARS else f"{text}, amends {day[5:]}"[:DESCRIPTION_CHARS]
 
 
 _NAME_PREFIXES = {"dr", "prof", "mr", "mrs", "ms", "mx", "pr", "doc"}

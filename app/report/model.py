@@ -196,7 +196,7 @@ class ReportData:
     reviewer: str = ""  # who reviewed and signs the report
     software_version: str = ""
     models: tuple[ModelInfo, ...] = ()
-    created: str = ""  # ISO date-time of the report
+    created: str = ""  # ISO date-time of the report, "YYYY-MM-DD HH:MM:SS" and the time zone's name
     amends: str = ""  # when the results this report replaces were made ("": the first sent)
     not_measured: tuple[NotMeasured, ...] = ()  # recordings of the study left out of the analysis, with why
     age_years: int | None = None  # at the study (kept when anonymised: the ranges are adults')
@@ -208,8 +208,9 @@ class ReportData:
 
     @property
     def made(self) -> str:
-        """'YYYY-MM-DD HH:MM' of `created` (the series descriptions' and the amendments' time)."""
-        return self.created[:16]
+        """'YYYY-MM-DD HH:MM:SS' of `created`, without its zone (the series descriptions' and the amendments'
+        time; a report created before the seconds were given, 'YYYY-MM-DD HH:MM')."""
+        return " ".join(self.created.split()[:2])
 
     @property
     def status_text(self) -> str:

@@ -27,6 +27,7 @@ from app.report import styles as st
 from app.report.bullseye import bullseye_drawing
 from app.report.figures import FrameImage, curve_drawing
 from app.report.model import RESEARCH_NOTICE, RecordingSection, ReportData
+from app.report.name_cells import name_cell
 from app.report.palette import CONTOUR_NAMES, CONTOUR_RGB, hex_colour
 from app.report.plain_words import contour_source
 from app.workflow.reference_ranges import range_sex
@@ -54,6 +55,7 @@ def write_pdf(report: ReportData, path: str | os.PathLike, page_size: str = "A4"
 
 
 ADULT_AGE_YEARS = 18  # the chamber quantification and CMR reference ranges used are for adults
+PAGE_ONE_NAME_LINES = 3  # a longer file name in page 1's "From" is elided in its middle: page 1 stays one page
 
 
 def build_story(report: ReportData, width: float, height: float) -> list:
@@ -118,18 +120,19 @@ def _flag_cell(row) -> Paragraph:
 def _summary_table(report: ReportData, width: float) -> Table:
     rows = [["Measurement", "Value", "Unit", "Normal range", "Flag", "From"]]
     extra: list[tuple[object, ...]] = []
+    f = width / 100
+    widths = [35 * f, 12 * f, 7 * f, 18 * f, 12 * f, 16 * f]  # flag: "REDUCED" on one line
     for source, row in report.summary_rows:
         value = row.text + (" *" if row.edited else "")
         rows.append([row.label, value, row.unit, row.reference or "-", row.flag.upper(),
-                     "study" if source == "study" else source])
+                     name_cell(source, widths[5], max_lines=PAGE_ONE_NAME_LINES)])
         if row.flag:
             r = len(rows) - 1
             rows[r][1] = Paragraph(f"<b>{st.markup(value)}</b>", st.CELL)
             rows[r][4] = _flag_cell(row)
     if len(rows) == 1:
         rows.append(["no measurement", "-", "", "", "", ""])
-    f = width / 100
-    return _table(rows, [35 * f, 12 * f, 7 * f, 18 * f, 12 * f, 16 * f], extra)  # flag: "REDUCED" on one line
+    return _table(rows, widths, extra)
 
 
 def _range_notes(report: ReportData) -> str:
@@ -218,23 +221,28 @@ def _date(yyyymmdd: str) -> str:
 def _recordings_table(report: ReportData, width: float) -> Table:
     rows = [["Recording", "Modality", "View", "Frames", "Frame rate", "Pixel spacing", "Calibration",
              "Contours by"]]
+    f = width / 100
+    widths = [23 * f, 10 * f, 6.5 * f, 9 * f, 10 * f, 13 * f, 13.5 * f, 15 * f]
     for rec in report.recordings:
         frames = f"{rec.n_frames}" + (f" x {rec.n_slices} slices" if rec.n_slices > 1 else "")
         calib = "calibrated" if rec.calibrated else "NOT calibrated (areas only)"
         if rec.slice_spacing_mm:
             calib += f"; slices {rec.slice_spacing_mm:.1f} mm apart"
-        rows.append([rec.name, rec.modality.upper(), view_title(rec.view) or "not set", frames, rec.frame_rate_text,
-                     rec.spacing_text, calib, contour_source(rec.segmenter, bool(rec.edited))])
-    f = width / 100
-    return _table(rows, [23 * f, 10 * f, 6.5 * f, 9 * f, 10 * f, 13 * f, 13.5 * f, 15 * f])
+        rows.append([name_cell(rec.name, widths[0]), rec.modality.upper(), view_title(rec.view) or "not set", frames,
+                     rec.frame_rate_text, rec.spacing_text, calib, contour_source(rec.segmenter, bool(rec.edited))])
+    return _table(rows, widths)
 
 
 def _measurement_table(report: ReportData, width: float) -> Table:
     rows = [["Recording", "Measurement", "Value", "Unit", "Method", "Reference", "Flag"]]
     extra = []
+    f = width / 100
+    # The file's name, the flag word ("REDUCED" in bold) and its grade ("moderately") each fit on one line.
+    widths = [23 * f, 22 * f, 10 * f, 6.5 * f, 15 * f, 11 * f, 12.5 * f]
     for source, row in report.all_rows:
         value = row.text + (" *" if row.edited else "")
-        rows.append([source, row.label, value, row.unit, row.method, row.reference, row.flag.upper()])
+        rows.append([name_cell(source, widths[0]), row.label, value, row.unit, row.method, row.reference,
+                     row.flag.upper()])
         if row.flag:
             r = len(rows) - 1
             extra += [("TEXTCOLOR", (2, r), (2, r), st.FLAG_COLOR), ("TEXTCOLOR", (6, r), (6, r), st.FLAG_COLOR)]
@@ -242,9 +250,7 @@ def _measurement_table(report: ReportData, width: float) -> Table:
         if report.all_rows[r - 1][1].flag:
             rows[r][2] = Paragraph(f"<b>{st.markup(rows[r][2])}</b>", st.CELL)
             rows[r][6] = _flag_cell(report.all_rows[r - 1][1])
-    f = width / 100
-    # The file's name, the flag word ("REDUCED" in bold) and its grade ("moderately") each fit on one line.
-    return _table(rows, [23 * f, 22 * f, 10 * f, 6.5 * f, 15 * f, 11 * f, 12.5 * f], extra)
+    return _table(rows, widths, extra)
 
 
 def _beats(report: ReportData, width: float) -> list:
@@ -252,18 +258,19 @@ def _beats(report: ReportData, width: float) -> list:
     rows = [["Recording", "Beat", "ED frame", "ES frame", "EDV (ml)", "ESV (ml)", "SV (ml)",
              "EF / FAC (%)" if fac else "EF (%)", "RR (s)", "Counted"]]
     left_out = []
+    f = width / 100
+    widths = [24 * f] + [8.0 * f] * 8 + [12 * f]
     for rec in report.recordings:
         for b in rec.beats:
             value = f"{_num(b.fac_pct)} (FAC)" if b.fac_pct is not None else _num(b.ef_pct)
-            rows.append([rec.name, str(b.index + 1), str(b.ed_frame), str(b.es_frame), _num(b.edv_ml),
-                         _num(b.esv_ml), _num(b.sv_ml), value, _num(b.duration_s, 3),
+            rows.append([name_cell(rec.name, widths[0]), str(b.index + 1), str(b.ed_frame), str(b.es_frame),
+                         _num(b.edv_ml), _num(b.esv_ml), _num(b.sv_ml), value, _num(b.duration_s, 3),
                          "yes" if b.counted else "no"])
             if not b.counted:
                 left_out.append(f"{rec.name} beat {b.index + 1}: {b.why_not_counted or 'not counted'}")
     if len(rows) == 1:
         return []
-    f = width / 100
-    out = [Paragraph("Beats", st.H3), _table(rows, [24 * f] + [8.0 * f] * 8 + [12 * f])]
+    out = [Paragraph("Beats", st.H3), _table(rows, widths)]
     if left_out:
         out.append(Paragraph("Beats not counted in EDV/ESV/EF (means over the counted beats): "
                              + st.markup("; ".join(left_out)), st.SMALL))

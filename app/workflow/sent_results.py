@@ -21,7 +21,7 @@ class SentResults:
     series_uid: str
     sop_class_uid: str
     sop_instance_uid: str
-    made: str  # "YYYY-MM-DD HH:MM", local time, as the series description says it
+    made: str  # "YYYY-MM-DD HH:MM:SS" (an older save: to the minute), local time, as the series description says it
     signed_by: str = ""  # the reviewer named when it was sent ("": preliminary)
 
     def to_json(self) -> dict[str, Any]:
