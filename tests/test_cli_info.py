@@ -6,8 +6,18 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
-from readers_helpers import echo_frames, write_mr_series, write_us
+from readers_helpers import (
+    US_MULTIFRAME_SOP,
+    base_dataset,
+    echo_frames,
+    set_rgb_pixels,
+    write_enhanced_mr,
+    write_mr_series,
+    write_us,
+    write_video_cut_short,
+)
 
 from app.cli import main
 
@@ -127,3 +137,100 @@ def test_info_names_the_patient_and_study(capsys, us_clip):
     patient = json.loads(out)["patient"]
     assert patient["patient_id"] == "MRN-0042" and patient["birth_date"] == "19610215"
     assert patient["height_cm"] == pytest.approx(168.0) and patient["weight_kg"] == pytest.approx(61.0)
+
+
+def _write_avi(path, frames: np.ndarray, fps: float = 30.0):
+    """MJPEG AVI of grey (T, H, W) or RGB (T, H, W, 3) uint8 frames."""
+    import cv2
+
+    rgb = frames if frames.ndim == 4 else np.repeat(frames[..., None], 3, axis=-1)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, rgb.shape[2:0:-1], isColor=True)
+    for frame in rgb:
+        writer.write(np.ascontiguousarray(frame[..., ::-1]))
+    writer.release()
+    return path
+
+
+def _rle_us(path, frames: np.ndarray):
+    import pydicom
+    from pydicom.uid import RLELossless
+
+    write_us(path, frames, frame_time_ms=20.0)
+    ds = pydicom.dcmread(path)
+    ds.compress(RLELossless)
+    ds.save_as(path)
+    return path
+
+
+def _plain_clip(n_frames: int, shape_hw: tuple[int, int]) -> np.ndarray:
+    """(T, H, W) uint8: a fan of one grey with a disc that grows and shrinks; a small file however many frames."""
+    h, w = shape_hw
+    rows, cols = np.mgrid[:h, :w]
+    fan = (np.hypot(rows, cols - w / 2) < 0.9 * h) & (np.abs(cols - w / 2) < 0.8 * rows)
+    frames = np.where(fan, np.uint8(60), np.uint8(0))[None].repeat(n_frames, axis=0)
+    for t, frame in enumerate(frames):
+        radius = h * (0.15 + 0.05 * np.sin(2 * np.pi * t / 30))
+        frame[np.hypot(rows - h / 2, cols - w / 2) < radius] = 180
+    return frames
+
+
+@pytest.mark.parametrize("kind", ["avi", "dcm"])
+def test_info_on_a_long_clip_holds_less_than_its_decoded_frames(capsys, tmp_path, kind):
+    """`info` reads the header and a sample of the frames: it had decoded and kept every frame of a clip, and masked
+    copies of them, so a large video, small on disk, took seconds and gigabytes. Now its peak of Python-side memory
+    stays well under the decoded clip's size."""
+    import tracemalloc
+
+    frames = _plain_clip(600, (160, 200))
+    path = _write_avi(tmp_path / "clip.avi", frames) if kind == "avi" else _rle_us(tmp_path / "clip.dcm", frames)
+    assert path.stat().st_size < frames.nbytes / 4  # the clip is small on disk, large decoded
+    assert main(["info", str(path)]) == 0  # imports done before the measure
+    capsys.readouterr()
+    tracemalloc.start()
+    try:
+        code = main(["info", "--json", str(path)])
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0 and json.loads(capsys.readouterr().out)["shape"] == [600, 160, 200]
+    assert peak_bytes < frames.nbytes / 2, f"peak {peak_bytes} bytes for a clip of {frames.nbytes} bytes decoded"
+
+
+def _colour_flow_clip(n_frames: int) -> np.ndarray:
+    """(T, H, W, 3) uint8: a grey echo clip with a blue jet inside its sector in every frame."""
+    frames, _ = echo_frames(n_frames=n_frames, shape=(96, 128))
+    rgb = np.repeat(frames[..., None], 3, axis=-1)
+    rgb[:, 40:60, 50:80] = (0, 60, 230)
+    return rgb
+
+
+def _rgb_us(path, rgb: np.ndarray):
+    ds = base_dataset(US_MULTIFRAME_SOP, "US")
+    set_rgb_pixels(ds, rgb)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+_SUMMARY_CASES = {  # what each exercises of the summary's reading
+    "long video": lambda d: _write_avi(d / "a4c_long.avi", echo_frames(n_frames=150, shape=(64, 80))[0]),
+    "colour video": lambda d: _write_avi(d / "colour.avi", _colour_flow_clip(150)),  # the second, colour pass
+    "cut video": lambda d: write_video_cut_short(d / "cut.avi", echo_frames(n_frames=100, shape=(64, 80))[0]),
+    "colour dicom": lambda d: _rgb_us(d / "colour.dcm", _colour_flow_clip(150)),
+    "rle dicom": lambda d: _rle_us(d / "rle.dcm", echo_frames(n_frames=150, shape=(60, 80))[0]),
+    "mr series": lambda d: write_mr_series(d / "mr", n_slices=3, n_phases=4)[0],
+    "enhanced mr": lambda d: write_enhanced_mr(d / "enhanced.dcm") is not None and d / "enhanced.dcm",
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SUMMARY_CASES))
+def test_info_summary_is_the_loaded_recordings(tmp_path, case):
+    """What `info` prints without decoding every frame is what the whole recording, loaded, says of itself."""
+    from app.data.readers import load_recording, read_summary
+
+    path = _SUMMARY_CASES[case](tmp_path)
+    summary = read_summary(path)
+    assert summary == load_recording(path).summary()
+    if case.startswith("colour"):
+        assert summary["image_mode"] == "colour Doppler"
+    if case == "cut video":
+        assert summary["reader_notes"] and summary["frames"] < 100

@@ -1,7 +1,7 @@
 """`cardiotrace info PATH [--series KEY] [--json]`: print what the readers find in a file or folder.
 
-Human text by default; with --json, Recording.summary() plus "series": [...] (every series the path
-holds). A folder with several series and no --series prints the list only (exit 0); bad input raises
+Human text by default; with --json, Recording.summary() (readers.read_summary) plus "series": [...] (every series
+the path holds). A folder with several series and no --series prints the list only (exit 0); bad input raises
 LoadError, which the CLI prints on one line with exit code 2.
 """
 
@@ -78,13 +78,13 @@ def _patient_lines(patient: dict) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.data.readers import list_series, load_recording
+    from app.data.readers import list_series, read_summary
 
     path = Path(args.path)
     series = [_series_dict(s) for s in list_series(path)]
     summary = None
     if args.series is not None or len(series) <= 1:
-        summary = load_recording(path, series_key=args.series).summary()
+        summary = read_summary(path, series_key=args.series)  # not every frame decoded: fast on a long, large clip
     if args.json:
         payload = dict(summary or {"path": str(path)})
         if summary is not None:

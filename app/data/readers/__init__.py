@@ -2,6 +2,7 @@
 
     load_recording(path, series_key=None, echo=False) -> Recording
     list_series(path) -> list[SeriesInfo]
+    read_summary(path, series_key=None) -> dict: Recording.summary() without decoding every frame (summary_only.py)
 
 Supported: DICOM ultrasound (multi/single-frame, any colour model, RLE/JPEG/JPEG-LS/JPEG 2000),
 DICOM MR (folders of single-frame cine images, Enhanced MR multi-frame), DICOMDIR, NIfTI, MetaImage,
@@ -20,7 +21,7 @@ from app.data.readers.progress import LoadCancelled, Step, report, reporter, sca
 from app.data.recording import Recording, SeriesInfo
 from app.tasks import Cancel, ProgressFn
 
-__all__ = ["LoadCancelled", "LoadError", "list_series", "load_recording"]
+__all__ = ["LoadCancelled", "LoadError", "list_series", "load_recording", "read_summary"]
 
 
 def _guard(path: Path, func, *args):
@@ -44,32 +45,34 @@ def _is_dicomdir_file(path: Path) -> bool:
     return is_dicomdir(dc.read_dataset(path, header_only=True))
 
 
-def _load_file(path: Path, kind: str, echo: bool = False) -> Recording:
+def _load_file(path: Path, kind: str, echo: bool = False, summary_only: bool = False) -> Recording:
     from app.data.readers import detect
 
     if kind == detect.DICOM:
         from app.data.readers.dicom_file import read_dicom_file
 
-        return read_dicom_file(path)
+        return read_dicom_file(path, summary_only)
     if kind in (detect.NIFTI, detect.METAIMAGE):
         from app.data.readers.nifti import read_image_file
 
-        return read_image_file(path, echo=echo)
+        return read_image_file(path, echo=echo, summary_only=summary_only)
     from app.data.readers.video import read_video
 
-    return read_video(path)
+    return read_video(path, summary_only)
 
 
-def _load_entry(entry, progress: Step | None, echo: bool = False) -> Recording:
+def _load_entry(entry, progress: Step | None, echo: bool = False, summary_only: bool = False) -> Recording:
     from app.data.readers.mr_sources import read_mr_files
 
     if entry.kind == "mr_files":
-        return read_mr_files(list(entry.info.paths), Path(entry.info.paths[0]).parent, progress)
+        return read_mr_files(list(entry.info.paths), Path(entry.info.paths[0]).parent, progress, summary_only)
     report(progress, 0.0, "decoding")
-    return _load_file(Path(entry.info.key), entry.kind, echo)
+    return _load_file(Path(entry.info.key), entry.kind, echo, summary_only)
 
 
-def _load(path: Path, series_key: str | None, progress: Step | None, echo: bool) -> Recording:
+def _load(path: Path, series_key: str | None, progress: Step | None, echo: bool,
+          summary_only: bool = False) -> Recording:
+    """The recording, or with summary_only one whose frames stand in for the pixels (summary_only.py)."""
     from app.data.readers import detect, series
 
     kind = detect.sniff(path)
@@ -80,7 +83,7 @@ def _load(path: Path, series_key: str | None, progress: Step | None, echo: bool)
         # files of a stack missing: the stack says so, in its error or as a note
         missing = series.unreadable_text(unreadable) if entry.kind == "mr_files" and unreadable else ""
         try:
-            recording = _load_entry(entry, scaled(progress, 0.3, 1.0), echo)
+            recording = _load_entry(entry, scaled(progress, 0.3, 1.0), echo, summary_only)
         except LoadError as exc:
             if not missing:
                 raise
@@ -89,7 +92,7 @@ def _load(path: Path, series_key: str | None, progress: Step | None, echo: bool)
     if series_key is not None:  # a key that is not this file's is a mistake, not something to ignore
         series.pick(series.scan([path]), series_key, path)
     report(progress, 0.0, "decoding")
-    recording = _load_file(path, kind, echo)
+    recording = _load_file(path, kind, echo, summary_only)
     report(progress, 1.0, "done")
     return recording
 
@@ -118,6 +121,14 @@ def load_recording(path: str | Path, series_key: str | None = None, progress: Pr
     path = Path(path)
     return _one_slice_as_cine(checked_header(_guard(path, _load, path, series_key, reporter(path, progress, cancel),
                                                     echo)))
+
+
+def read_summary(path: str | Path, series_key: str | None = None) -> dict:
+    """Recording.summary() of the recording load_recording(path, series_key) gives, and its errors, read from the
+    header and a sample of the frames, not every frame decoded (summary_only.py): `info` on a long, large clip."""
+    path = Path(path)
+    recording = _guard(path, lambda: _load(path, series_key, None, echo=False, summary_only=True))
+    return _one_slice_as_cine(checked_header(recording)).summary()
 
 
 def _one_slice_as_cine(recording: Recording) -> Recording:

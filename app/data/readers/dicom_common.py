@@ -210,10 +210,11 @@ def holds_frames(ds, path: Path, frames: int, frame_bytes: int) -> None:
         raise LoadError(path, short_pixel_data(length, expected))
 
 
-def decode_grey(ds, path: Path) -> np.ndarray:
+def decode_grey(ds, path: Path, sample: list[int] | None = None) -> np.ndarray:
     """(T, H, W) grey frames in the file's grey range (uint8/uint16/int16...); LoadError on failure, and on
-    damaged compressed data (an MR image, where one noisy slice would go into every volume unseen)."""
-    decoded = decode_frames(ds, path)
+    damaged compressed data (an MR image, where one noisy slice would go into every volume unseen). sample: as
+    decode_frames' (its frames, or all of them for a MONOCHROME1 file)."""
+    decoded = decode_frames(ds, path, sample)
     if decoded.damaged_frames:
         raise LoadError(path, "the image data is damaged: the JPEG decoder reported a corrupt stream (get the "
                               "file again from the scanner or the archive)")
@@ -224,24 +225,33 @@ def decode_grey(ds, path: Path) -> np.ndarray:
 class DecodedFrames:
     """A file's frames decoded: grey: (T, H, W) in the file's grey range; for an 8-bit colour file the sampled
     frames' pixels off its grey map (colour_flow.off_grey_map: (N, H, W) bool) and its (T, H, W, 3) uint8
-    colours (both None for a grey file); damaged_frames: those the decoder reported damaged (pixel_damage)."""
+    colours (both None for a grey file); damaged_frames: those the decoder reported damaged (pixel_damage).
+    sample: the frames grey holds when it is a sample of them (decode_frames' `sample`; rgb is then None), else
+    None: all of them."""
 
     grey: np.ndarray
     off_grey_map: np.ndarray | None = None
     rgb: np.ndarray | None = None
     damaged_frames: tuple[int, ...] = ()
+    sample: tuple[int, ...] | None = None
 
 
-def decode_frames(ds, path: Path) -> DecodedFrames:
-    """The file's frames (DecodedFrames); LoadError on failure."""
+def decode_frames(ds, path: Path, sample: list[int] | None = None) -> DecodedFrames:
+    """The file's frames (DecodedFrames); LoadError on failure. sample: only these frames are decoded, with the
+    colour sample, for a summary (summary_only.py); a MONOCHROME1 file all the same (flipped by the clip's range)."""
+    from app.data.readers import colour_flow
+
     frames, rows, cols, samples, _ = image_geometry(ds, path)
     refuse_non_images(ds, path)
     check_size(ds, path)
     photometric = str(get(ds, "PhotometricInterpretation", "MONOCHROME2")).upper().strip()
+    colour_at = [int(i) for i in colour_flow.sample_indices(frames)]
+    also = colour_at if samples > 1 or photometric == "PALETTE COLOR" else []  # the colour sample
+    wanted = None if sample is None or photometric == "MONOCHROME1" else sorted({*sample, *also})
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data, photometric, damaged = _pixels(ds, path, photometric)
+            data, photometric, damaged = _pixels(ds, path, photometric, wanted)
             if photometric == "PALETTE COLOR":
                 from pydicom.pixels import apply_color_lut
 
@@ -259,14 +269,22 @@ def decode_frames(ds, path: Path) -> DecodedFrames:
         raise LoadError(path, f"the pixel data could not be decoded ({_short(exc)})") from None
     grey = _to_grey(data, samples, photometric)
     grey = grey.reshape((-1, *grey.shape[-2:])) if grey.ndim >= 2 else grey
-    if grey.shape != (frames, rows, cols):
-        raise LoadError(path, f"decoded pixel data has shape {grey.shape}, header says {(frames, rows, cols)}")
+    n_decoded = frames if wanted is None else len(wanted)
+    if grey.shape != (n_decoded, rows, cols):
+        raise LoadError(path, f"decoded pixel data has shape {grey.shape}, header says {(n_decoded, rows, cols)}")
+    at = _positions(wanted, frames)
+    kept = None if wanted is None else tuple(sample or ())
+    grey_kept = grey if kept is None else grey[[at[i] for i in kept]]
     if samples == 1 or data.dtype != np.uint8:  # grey, or 16-bit colour: no colour Doppler display
-        return DecodedFrames(grey, damaged_frames=damaged)
-    from app.data.readers import colour_flow
+        return DecodedFrames(grey_kept, damaged_frames=damaged, sample=kept)
+    rgb = data.reshape(n_decoded, *data.shape[-3:-1], -1)[..., :3]
+    off = colour_flow.off_grey_map(rgb[[at[i] for i in colour_at]])
+    return DecodedFrames(grey_kept, off, rgb if kept is None else None, damaged, kept)
 
-    rgb = data.reshape(frames, *data.shape[-3:-1], -1)[..., :3]
-    return DecodedFrames(grey, colour_flow.off_grey_map(rgb[colour_flow.sample_indices(frames)]), rgb, damaged)
+
+def _positions(wanted: list[int] | None, n_frames: int) -> dict[int, int]:
+    """Frame index -> its place among the decoded frames (all, or those `wanted`)."""
+    return {i: k for k, i in enumerate(range(n_frames) if wanted is None else wanted)}
 
 
 @cache
@@ -283,10 +301,19 @@ def _without_gdcm_in_process() -> None:
             pass
 
 
-def _pixels(ds, path: Path, photometric: str) -> tuple[np.ndarray, str, tuple[int, ...]]:
+def _pixels(ds, path: Path, photometric: str,
+            wanted: list[int] | None = None) -> tuple[np.ndarray, str, tuple[int, ...]]:
     """(pixels, their photometric interpretation, the frames decoded from damaged data): pydicom's decoders first;
-    GDCM as the fallback for compressed data they cannot decode."""
+    GDCM as the fallback for compressed data they cannot decode. wanted: only these frames (stacked)."""
     _without_gdcm_in_process()
+    if wanted is not None:
+        try:
+            data, damaged = pixel_damage.decode_reporting_damage(ds, wanted)
+            return data, photometric, damaged
+        except Exception:  # noqa: BLE001 - decoded whole instead: by GDCM, or failing as the whole file fails
+            data, photometric, damaged = _pixels(ds, path, photometric)
+            framed = data if int(get(ds, "NumberOfFrames", 1) or 1) > 1 else data[None]
+            return framed[wanted], photometric, damaged
     try:
         data, damaged = pixel_damage.decode_reporting_damage(ds)
         return data, photometric, damaged

@@ -34,8 +34,9 @@ def is_dicomdir(ds) -> bool:
     return dc.sop_class(ds) == dc.DICOMDIR_SOP or "DirectoryRecordSequence" in ds
 
 
-def read_dicom_file(path: Path):
-    """Recording from one DICOM image file (ultrasound clip/still, MR image, enhanced MR)."""
+def read_dicom_file(path: Path, summary_only: bool = False):
+    """Recording from one DICOM image file (ultrasound clip/still, MR image, enhanced MR); summary_only: for its
+    summary, its frames not all decoded (summary_only.py)."""
     from app.data.readers.dicom_us import read_us
     from app.data.readers.mr_sources import read_enhanced_mr, read_mr_files
 
@@ -45,7 +46,7 @@ def read_dicom_file(path: Path):
     dc.refuse_non_images(ds, path)
     kind = kind_of(ds, path)
     if kind == "us":
-        return read_us(ds, path)
+        return read_us(ds, path, summary_only)
     if kind == "mr_enhanced":
-        return read_enhanced_mr(ds, path)
-    return read_mr_files([path], path)
+        return read_enhanced_mr(ds, path, summary_only)
+    return read_mr_files([path], path, summary_only=summary_only)

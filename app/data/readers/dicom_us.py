@@ -20,7 +20,8 @@ from app.data.readers import dicom_common as dc
 from app.data.readers.colour_flow import shows_colour_flow
 from app.data.readers.pixel_damage import damage_note
 from app.data.readers.plausible import PLAUSIBLE_FRAME_INTERVAL_S
-from app.data.readers.sector import Box, apply_mask, detect_sector
+from app.data.readers.sector import Box, apply_mask, detect_sector, sample_step
+from app.data.readers.summary_only import unread_frames
 from app.data.readers.view import view_from_text
 from app.data.recording import NOMINAL_FRAME_RATE_HZ, Recording, uniform_frame_times
 
@@ -137,19 +138,22 @@ def view_of(ds, path: Path) -> str:
                           dc.get(ds, "ImageComments"))
 
 
-def read_us(ds, path: Path) -> Recording:
-    """Echo Recording from a decoded-on-demand ultrasound Dataset `ds` read from `path`."""
-    decoded = dc.decode_frames(ds, path)
-    grey, grey_note = _grey_side_up(ds, decoded.grey)
+def read_us(ds, path: Path, summary_only: bool = False) -> Recording:
+    """Echo Recording from a decoded-on-demand ultrasound Dataset `ds` read from `path`; summary_only: only the
+    frames the sector and colour checks sample are decoded (summary_only.py)."""
+    n_frames, rows, cols, _, _ = dc.image_geometry(ds, path)
+    sample = list(range(0, n_frames, sample_step(n_frames))) if summary_only else None
+    decoded = dc.decode_frames(ds, path, sample)
+    grey, grey_note = _grey_side_up(ds, decoded.grey)  # (a MONOCHROME1 file is decoded whole)
     off_grey_map, rgb = decoded.off_grey_map, decoded.rgb
     region = tissue_region(ds)
     spacing_mm, calibrated = spacing(ds, region)
-    times, nominal = frame_times(ds, grey.shape[0])
-    mask = detect_sector(grey, region.box if region else None)
+    times, nominal = frame_times(ds, n_frames)
+    mask = detect_sector(grey, region.box if region else None)  # a sample: detect_sector's own sample is all of it
     heart_rate = dc.get_float(ds, "HeartRate")
     mode = image_mode(ds, off_grey_map, mask)
     return Recording(
-        frames=apply_mask(grey, mask),
+        frames=unread_frames((n_frames, rows, cols), grey.dtype) if summary_only else apply_mask(grey, mask),
         spacing_mm=spacing_mm,
         frame_times_s=times,
         modality="echo",
@@ -164,7 +168,7 @@ def read_us(ds, path: Path) -> Recording:
         image_mode=mode,
         display_rgb=apply_mask(rgb, mask) if mode == "colour Doppler" and rgb is not None else None,
         damaged_frames=decoded.damaged_frames,
-        reader_notes=tuple(n for n in [grey_note, damage_note(decoded.damaged_frames, grey.shape[0])] if n),
+        reader_notes=tuple(n for n in [grey_note, damage_note(decoded.damaged_frames, n_frames)] if n),
     )
 
 

@@ -19,6 +19,7 @@ from app.data.errors import LoadError
 from app.data.readers import dicom_common as dc, limits
 from app.data.readers.dicom_mr import MrImage, assemble, build_recording, normal_from
 from app.data.readers.progress import Step, report
+from app.data.readers.summary_only import unread_frames
 from app.data.recording import Recording
 
 
@@ -42,8 +43,10 @@ def image_facts(ds, ref, order_default: int = 0) -> MrImage:
     )
 
 
-def read_mr_files(paths: list[Path], label: Path, progress: Step | None = None) -> Recording:
-    """Recording from single-frame MR files of one series; `label` names the series in errors."""
+def read_mr_files(paths: list[Path], label: Path, progress: Step | None = None,
+                  summary_only: bool = False) -> Recording:
+    """Recording from single-frame MR files of one series; `label` names the series in errors. summary_only: one
+    image decoded, for the pixels' type (summary_only.py)."""
     headers = []
     for index, path in enumerate(paths):
         report(progress, 0.3 * index / len(paths), f"reading headers {index + 1}/{len(paths)}")
@@ -54,6 +57,11 @@ def read_mr_files(paths: list[Path], label: Path, progress: Step | None = None) 
     rows, cols = sizes.pop()
     limits.check_decoded_size(label, limits.estimate_bytes(len(paths), rows, cols, bytes_per_value=4, copies=2))
     grid, slice_spacing = assemble([image_facts(h, p, i) for i, (p, h) in enumerate(headers)], label)
+    first = headers[0][1]
+    if summary_only:
+        image = _decode_single(cast(Path, grid[0][0].ref))
+        pixels = unread_frames((len(grid), len(grid[0]), rows, cols), image.dtype)
+        return build_recording(grid, pixels, slice_spacing, first, label, dc.get_floats(first, "PixelSpacing"))
     total = sum(len(row) for row in grid)
     planes: list[list[np.ndarray]] = []
     for row in grid:
@@ -64,7 +72,6 @@ def read_mr_files(paths: list[Path], label: Path, progress: Step | None = None) 
             planes[-1].append(_decode_single(cast(Path, im.ref)))  # a file's image: its path
     pixels = np.stack([np.stack(row) for row in planes])
     report(progress, 1.0, "done")
-    first = headers[0][1]
     return build_recording(grid, pixels, slice_spacing, first, label, dc.get_floats(first, "PixelSpacing"))
 
 
@@ -139,10 +146,15 @@ def _layout_without_frame_groups(ds, n: int, spacing) -> EnhancedLayout:
     return EnhancedLayout([[MrImage(None, None, None, i, i) for i in range(n)]], None, spacing, "sax")
 
 
-def read_enhanced_mr(ds, path: Path) -> Recording:
-    """Recording from one Enhanced MR (multi-frame) dataset."""
-    frames = dc.decode_grey(ds, path)
-    layout = enhanced_layout(ds, path, frames.shape[0])
-    pixels = np.stack([np.stack([frames[im.ref] for im in row]) for row in layout.grid])
+def read_enhanced_mr(ds, path: Path, summary_only: bool = False) -> Recording:
+    """Recording from one Enhanced MR (multi-frame) dataset; summary_only: one frame decoded, for the pixels' type
+    (summary_only.py)."""
+    frames = dc.decode_grey(ds, path, [0] if summary_only else None)
+    layout = enhanced_layout(ds, path, dc.image_geometry(ds, path)[0])
+    if summary_only:
+        rows, cols = frames.shape[-2:]
+        pixels = unread_frames((*layout.shape_st, rows, cols), frames.dtype)
+    else:
+        pixels = np.stack([np.stack([frames[im.ref] for im in row]) for row in layout.grid])
     return build_recording(layout.grid, pixels, layout.slice_spacing_mm, ds, path, layout.pixel_spacing,
                            stack_view=layout.stack_view)

@@ -41,6 +41,7 @@ from app.data.readers import image_length, limits
 from app.data.readers.native_stderr import native_stderr_captured
 from app.data.readers.plausible import PLAUSIBLE_FRAME_INTERVAL_S
 from app.data.readers.sector import apply_mask, detect_sector
+from app.data.readers.summary_only import unread_frames
 from app.data.readers.view import view_from_text
 from app.data.recording import NOMINAL_FRAME_RATE_HZ, Recording, SeriesInfo, uniform_frame_times
 
@@ -187,13 +188,16 @@ def describe(path: Path) -> SeriesInfo:
                       n_frames=int(frames), shape=tuple(int(s) for s in shape), paths=(path,))
 
 
-def read_image_file(path: Path, echo: bool = False) -> Recording:
-    """Recording from a NIfTI or MetaImage file (echo: a 3D file is a 2D+t echo clip, see the layout rules)."""
+def read_image_file(path: Path, echo: bool = False, summary_only: bool = False) -> Recording:
+    """Recording from a NIfTI or MetaImage file (echo: a 3D file is a 2D+t echo clip, see the layout rules).
+    summary_only: every voxel is read all the same (a label map, a blank image and NaN voxels are told from all of
+    them, and a gzip file cannot be sampled without decompressing it), but no masked or reordered copy is made
+    (summary_only.py)."""
     with _itk_name(path) as itk_path:
-        return _read(path, _reader(path, itk_path), echo)
+        return _read(path, _reader(path, itk_path), echo, summary_only)
 
 
-def _read(path: Path, reader, echo: bool = False) -> Recording:
+def _read(path: Path, reader, echo: bool = False, summary_only: bool = False) -> Recording:
     size, dim = reader.GetSize(), reader.GetDimension()
     if dim not in (2, 3, 4):
         raise LoadError(path, f"{dim}-dimensional image; expected 2D, 2D+t, 3D or 3D+t")
@@ -208,11 +212,11 @@ def _read(path: Path, reader, echo: bool = False) -> Recording:
         _check_complete(path, reader, n_voxels)
     import SimpleITK as sitk
 
-    def image_and_array():
+    def direction_and_array():  # the image freed once copied
         image = reader.Execute()
-        return image, sitk.GetArrayFromImage(image)
+        return image.GetDirection(), sitk.GetArrayFromImage(image)
 
-    image, data = _itk_read(path, "data", image_and_array, notice_fails=True)
+    direction, data = _itk_read(path, "data", direction_and_array, notice_fails=True)
     data = _to_grey(data, reader.GetNumberOfComponents(), path)
     _refuse_label_map(path, data)
     finite = data[np.isfinite(data)] if np.issubdtype(data.dtype, np.floating) else data
@@ -220,11 +224,11 @@ def _read(path: Path, reader, echo: bool = False) -> Recording:
         what = f"every voxel is {finite.flat[0]:g}" if finite.size else "no voxel is a number (NaN or infinite)"
         raise LoadError(path, f"{what}: a blank image, nothing to analyze")
     if finite.size == data.size:
-        return _recording(path, reader, data, image.GetDirection(), echo)
+        return _recording(path, reader, data, direction, echo, summary_only)
     # NaN or infinite voxels: made the darkest value (background), and said, rather than carried into the contours
     n_bad = data.size - finite.size
     data = np.where(np.isfinite(data), data, finite.min()).astype(data.dtype, copy=False)
-    recording = _recording(path, reader, data, image.GetDirection(), echo)
+    recording = _recording(path, reader, data, direction, echo, summary_only)
     note = (f"{n_bad} of {data.size} voxels are not numbers (NaN or infinite): shown as background; "
             "check the frames they are in")
     return replace(recording, reader_notes=(*recording.reader_notes, note))
@@ -263,7 +267,8 @@ def _to_grey(data: np.ndarray, components: int, path: Path) -> np.ndarray:
     raise LoadError(path, f"{components} values per pixel; expected grey or RGB")
 
 
-def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = False) -> Recording:
+def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = False,
+               summary_only: bool = False) -> Recording:
     dim = reader.GetDimension()
     spacing = reader.GetSpacing()
     mm_per_unit, s_per_unit = _units(reader)
@@ -280,17 +285,21 @@ def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = Fal
         step = spacing[2] * s_per_unit if dim == 3 and s_per_unit else None
         times, nominal = _times(frames.shape[0], step, NOMINAL_FRAME_RATE_HZ["echo"])
         mask = detect_sector(frames)
-        return Recording(frames=apply_mask(frames, mask), frame_times_s=times, modality="echo",
+        shown = unread_frames(frames.shape, frames.dtype) if summary_only else apply_mask(frames, mask)
+        return Recording(frames=shown, frame_times_s=times, modality="echo",
                          view=view_from_text(path.name), sector_mask=mask, frame_times_nominal=nominal,
                          **common)
     if dim == 3:
         stack = data[:, None]  # (S, 1, H, W)
         times, nominal = _times(1, None, NOMINAL_FRAME_RATE_HZ["mri"])
     else:
-        stack = np.ascontiguousarray(data.transpose(1, 0, 2, 3))  # (T, Z, Y, X) -> (S, T, H, W)
+        stack = data.transpose(1, 0, 2, 3)  # (T, Z, Y, X) -> (S, T, H, W)
         step = spacing[3] * s_per_unit if s_per_unit else None
         times, nominal = _times(stack.shape[1], step, NOMINAL_FRAME_RATE_HZ["mri"])
-    stack = base_to_apex(stack, direction, dim)
+    if summary_only:
+        stack = unread_frames(stack.shape, stack.dtype)
+    else:
+        stack = base_to_apex(np.ascontiguousarray(stack), direction, dim)
     return Recording(frames=stack, frame_times_s=times, modality="mri", view="sax",
                      slice_spacing_mm=float(spacing[2] * mm_per_unit) if trusted else None,
                      frame_times_nominal=nominal, **common)

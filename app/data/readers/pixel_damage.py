@@ -26,15 +26,23 @@ _BETWEEN_SCANS = frozenset({0xDA, 0xDB, 0xDC, 0xDD, 0xFE, *range(0xE0, 0xF0)})
 _PLUGIN_CHANGED = "decoding plugin has changed"  # pydicom's warning when a frame needs another plugin
 
 
-def decode_reporting_damage(ds) -> tuple[np.ndarray, tuple[int, ...]]:
-    """(ds.pixel_array, the frames found damaged)."""
+def decode_reporting_damage(ds, indices: list[int] | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(ds.pixel_array, the frames found damaged); indices: only those frames are decoded, one at a time (a
+    summary's sample, summary_only.py), stacked in that order; of the frames left out only those whose structure
+    is damaged can be named."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        data = np.asarray(ds.pixel_array)
+        data = np.asarray(ds.pixel_array) if indices is None else _frames_at(ds, indices)
     damaged = set(_structurally_damaged(ds))
     if any(_PLUGIN_CHANGED in str(w.message) for w in caught):
         damaged |= set(_refused_by_a_plugin(ds))
     return data, tuple(sorted(damaged))
+
+
+def _frames_at(ds, indices: list[int]) -> np.ndarray:
+    from pydicom.pixels import iter_pixels
+
+    return np.stack(list(iter_pixels(ds, indices=indices)))
 
 
 def jpeg_damage(frame: bytes) -> str:

@@ -49,16 +49,54 @@ def box_mask(shape_hw: tuple[int, int], box: Box | None) -> np.ndarray:
     return mask
 
 
-def _candidates(frames: np.ndarray) -> np.ndarray:
-    """(H, W) bool: pixels that look like image content (changing over time; bright in a short clip)."""
-    step = max(1, frames.shape[0] // _MAX_ANALYSED_FRAMES)
-    sample = frames[::step].astype(np.float32)
-    peak = sample.max(axis=0)
+def sample_step(n_frames: int) -> int:
+    """The stride of the frames the sector is found from: every frame of a short clip, up to about
+    2 x _MAX_ANALYSED_FRAMES spread over a long one."""
+    return max(1, n_frames // _MAX_ANALYSED_FRAMES)
+
+
+class SectorEvidence:
+    """Per-pixel brightest and darkest grey over the sampled frames, added one at a time: all the sector rule uses
+    of them, so a reader that streams a clip (`info`) need not keep its frames."""
+
+    def __init__(self) -> None:
+        self.n_frames = 0
+        self.peak: np.ndarray | None = None
+        self.trough: np.ndarray | None = None
+
+    def add(self, frame: np.ndarray) -> None:
+        """One sampled (H, W) grey frame."""
+        if self.peak is None or self.trough is None:
+            self.peak, self.trough = frame.copy(), frame.copy()
+        else:
+            np.maximum(self.peak, frame, out=self.peak)
+            np.minimum(self.trough, frame, out=self.trough)
+        self.n_frames += 1
+
+    def sector(self, box: Box | None = None) -> np.ndarray | None:
+        """detect_sector's mask from the frames added."""
+        if self.peak is None or self.trough is None or min(self.peak.shape) < 8:
+            return None
+        area = box_mask(self.peak.shape, box)
+        found = _candidates(self.peak, self.trough, self.n_frames) & area
+        found = ndimage.binary_opening(found, structure=_OPEN_DISK)
+        blob = _largest_blob(found)
+        rows = np.nonzero(blob.any(axis=1))[0]
+        flat = rows.size == 0 or (rows[-1] - rows[0] + 1) < MIN_HEIGHT_FRACTION * self.peak.shape[0]
+        if flat or blob.sum() < MIN_AREA_FRACTION * area.sum():  # nothing, or a text banner
+            return area if box is not None else None
+        return _convex_hull(_mirrored(blob)) & area
+
+
+def _candidates(peak: np.ndarray, trough: np.ndarray, n_frames: int) -> np.ndarray:
+    """(H, W) bool: pixels that look like image content (changing over time; bright in a short clip), from the
+    brightest and darkest grey of each pixel over n_frames sampled frames."""
+    peak = peak.astype(np.float32)
     span = float(np.percentile(peak, 99.5)) or 1.0
     bright = peak > BRIGHT_FRACTION * span
-    if sample.shape[0] < MIN_FRAMES_FOR_CHANGE:
+    if n_frames < MIN_FRAMES_FOR_CHANGE:
         return bright
-    changing = (peak - sample.min(axis=0)) > CHANGE_FRACTION * span
+    changing = (peak - trough.astype(np.float32)) > CHANGE_FRACTION * span
     if changing.mean() < 0.01:  # a frozen clip: fall back to brightness
         return bright
     return changing & bright
@@ -106,18 +144,12 @@ def detect_sector(frames: np.ndarray, box: Box | None = None) -> np.ndarray | No
 
     `box` is the ultrasound region from the file; the result never leaves it.
     """
-    if frames.ndim != 3 or frames.shape[0] == 0 or min(frames.shape[1:]) < 8:
+    if frames.ndim != 3 or frames.shape[0] == 0:
         return None
-    area = box_mask(frames.shape[1:], box)
-    found = _candidates(frames) & area
-    found = ndimage.binary_opening(found, structure=_OPEN_DISK)
-    blob = _largest_blob(found)
-    rows = np.nonzero(blob.any(axis=1))[0]
-    flat = rows.size == 0 or (rows[-1] - rows[0] + 1) < MIN_HEIGHT_FRACTION * frames.shape[1]
-    if flat or blob.sum() < MIN_AREA_FRACTION * area.sum():  # nothing, or a text banner
-        return area if box is not None else None
-    sector = _convex_hull(_mirrored(blob)) & area
-    return sector
+    evidence = SectorEvidence()
+    for frame in frames[:: sample_step(frames.shape[0])]:
+        evidence.add(frame)
+    return evidence.sector(box)
 
 
 def apply_mask(frames: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
