@@ -65,7 +65,7 @@ def _load_entry(entry, progress: Step | None, echo: bool = False, summary_only: 
     from app.data.readers.mr_sources import read_mr_files
 
     if entry.kind == "mr_files":
-        return read_mr_files(list(entry.info.paths), Path(entry.info.paths[0]).parent, progress, summary_only)
+        return read_mr_files(list(entry.info.paths), Path(entry.info.paths[0]).parent, progress)
     report(progress, 0.0, "decoding")
     return _load_file(Path(entry.info.key), entry.kind, echo, summary_only)
 

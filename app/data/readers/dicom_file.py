@@ -49,4 +49,4 @@ def read_dicom_file(path: Path, summary_only: bool = False):
         return read_us(ds, path, summary_only)
     if kind == "mr_enhanced":
         return read_enhanced_mr(ds, path, summary_only)
-    return read_mr_files([path], path, summary_only=summary_only)
+    return read_mr_files([path], path)

@@ -43,10 +43,10 @@ def image_facts(ds, ref, order_default: int = 0) -> MrImage:
     )
 
 
-def read_mr_files(paths: list[Path], label: Path, progress: Step | None = None,
-                  summary_only: bool = False) -> Recording:
-    """Recording from single-frame MR files of one series; `label` names the series in errors. summary_only: one
-    image decoded, for the pixels' type (summary_only.py)."""
+def read_mr_files(paths: list[Path], label: Path, progress: Step | None = None) -> Recording:
+    """Recording from single-frame MR files of one series; `label` names the series in errors. Every image is
+    decoded for a summary too (`info`): a damaged image or one of another pixel type anywhere in the series is the
+    series' error, and a series' images are small."""
     headers = []
     for index, path in enumerate(paths):
         report(progress, 0.3 * index / len(paths), f"reading headers {index + 1}/{len(paths)}")
@@ -58,10 +58,6 @@ def read_mr_files(paths: list[Path], label: Path, progress: Step | None = None,
     limits.check_decoded_size(label, limits.estimate_bytes(len(paths), rows, cols, bytes_per_value=4, copies=2))
     grid, slice_spacing = assemble([image_facts(h, p, i) for i, (p, h) in enumerate(headers)], label)
     first = headers[0][1]
-    if summary_only:
-        image = _decode_single(cast(Path, grid[0][0].ref))
-        pixels = unread_frames((len(grid), len(grid[0]), rows, cols), image.dtype)
-        return build_recording(grid, pixels, slice_spacing, first, label, dc.get_floats(first, "PixelSpacing"))
     total = sum(len(row) for row in grid)
     planes: list[list[np.ndarray]] = []
     for row in grid:

@@ -6,7 +6,7 @@ in the pixels, each from a sample of frames spread over the clip, the same frame
 - the sector mask: from the frames sector.detect_sector samples (sector.sample_step);
 - the image mode: colour Doppler from the colour sample (colour_flow.py);
 - the damaged frames of a DICOM: every frame's JPEG structure (no decoding), and the sampled frames' decoding;
-- the pixels' type: from the frames decoded (one, for MR).
+- the pixels' type: from the frames decoded (one, for an enhanced MR; a series of MR images is decoded whole).
 A DICOM decodes only those frames (a MONOCHROME1 file, flipped by the whole clip's range, and one pydicom cannot
 decode in part are decoded whole). A video is decoded from start to end all the same, its frame count being the
 frames the decoder gives (and a seek costs more than the frames it skips), but one frame at a time: the sector's
