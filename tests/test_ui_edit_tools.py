@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel
 
 from tests.ui_fixtures import analyzed, dialogs_seen, drag, make_window, no_worker_left, widget_pos  # noqa: F401
 
@@ -49,6 +50,40 @@ def test_an_es_mark_set_while_the_propagation_runs_keeps_its_reach(analyzed, qtb
     window.window_actions.undo.trigger()  # the mark
     window.window_actions.undo.trigger()  # the correction and all it reached, one step
     assert not st.edited_keys and not st.propagated_keys
+
+
+def test_the_values_say_they_wait_for_a_correction_being_carried_to_its_neighbours(analyzed, qtbot):
+    """The correction is measured once carried to its neighbouring frames: for 1-3 s the panel showed the EF of
+    before it without a word (a PDF written meanwhile waits, and was right)."""
+    from app.ui.measurements_panel import PENDING_TEXT
+
+    window, _ = analyzed
+    title = window.measurements.title
+    assert PENDING_TEXT not in title.text()
+    with qtbot.waitSignal(window.edits.propagation.finished, timeout=20000):
+        _correct_frame_6(window)
+        assert title.text().endswith(PENDING_TEXT) and "carried to the neighbouring frames" in title.toolTip()
+        shown = window.state.measurements.volume_curve_ml.copy()
+    assert PENDING_TEXT not in title.text() and not title.toolTip()
+    now = window.state.measurements.volume_curve_ml
+    assert now[6] != shown[6] and now[8] != shown[8]  # measured once, with the frames the correction reached
+
+
+def test_a_long_file_name_in_the_values_title_does_not_widen_the_panel(analyzed, qtbot):
+    """The title named the recording in full, and a long file name (with "(updating…)") widened the panel by 330
+    px and shrank the image; it is elided in its middle, its whole text kept."""
+    window, _ = analyzed
+    window.resize(1500, 950)
+    qtbot.wait(20)
+    panel, widths = window.measurements, (window.measurements.width(), window.cine.width())
+    scope = "A4C · a-rather-long-clinical-file-name-from-the-archive-of-the-hospital-0001.dcm"
+    panel.set_scope(scope)
+    panel.set_pending(True)
+    qtbot.wait(20)
+    assert (panel.width(), window.cine.width()) == widths
+    assert panel.title.text().endswith(f"{scope} (updating…)")
+    shown = QLabel.text(panel.title)
+    assert "…" in shown and shown.endswith("(updating…)") and shown.startswith("Measurements")
 
 
 def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analyzed, qtbot):

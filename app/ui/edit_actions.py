@@ -36,6 +36,7 @@ class EditActions:
         self.retrack = StrainRetracker(window.controller)
         self.propagation = PropagationRunner(window.controller)
         self.propagation.finished.connect(self._propagated)
+        self.propagation.started.connect(lambda index: self.show_spreading())
         window.editor.edit_requested.connect(self.contour_edit)
         window.editor.line_drawn.connect(self.calibration_line)
         window.curves.marker_moved.connect(self.marker_moved)
@@ -73,7 +74,14 @@ class EditActions:
         old = w.state.contour(key, kind)
         self.propagation.push(ContourEdit(w.index, key, kind, new, old, self.propagation_range(key[1]), text=text))
 
+    def show_spreading(self) -> None:
+        """Say with the values whether they wait for a correction's spread: the correction is measured once
+        carried to its neighbouring frames, 1-3 s later, and until then the EF shown is that of before it."""
+        w = self.window
+        w.measurements.set_pending(w.index is not None and self.propagation.spreading(w.index))
+
     def _propagated(self, command, frames: list[int]) -> None:
+        self.show_spreading()
         if frames:
             self.window.statusBar().showMessage(
                 f"{command.text}: carried to frames {frames[0]}–{frames[-1]} (one undo step)", 6000)

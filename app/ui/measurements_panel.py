@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -78,6 +79,9 @@ def rows_for(modality: str, indexed=None, la=None, view: str = "", single_slice:
 OUT_OF_RANGE = QColor(255, 120, 90)
 EDITED_TEXT = "edited"
 SEX_UNKNOWN_NOTE = "sex not given: each range spans both sexes' (a value is flagged only outside both)"
+PENDING_TEXT = "(updating…)"  # the title's word while a correction is carried to its neighbouring frames
+PENDING_TOOLTIP = ("The values are from before the last correction: it is being carried to the neighbouring frames, "
+                   "and they are measured again once it has been")
 REPORT_TOOLTIP = "Available once the PDF report module is part of this build"
 
 
@@ -103,11 +107,40 @@ class WrappedLabel(QLabel):
             self.setMinimumHeight(needed)
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that elides its text in the middle to fit its width, where a QLabel would widen its panel
+    (and shrink the image) for a long file name; text() is the whole text."""
+
+    def __init__(self, text: str = "", parent=None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._whole = ""
+        self.setText(text)
+
+    def text(self) -> str:
+        return self._whole
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self._whole = text
+        self._elide()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.ensurePolished()  # the style sheet's font
+        shown = self.fontMetrics().elidedText(self._whole, Qt.TextElideMode.ElideMiddle, max(1, self.width()))
+        if shown != super().text():
+            super().setText(shown)
+
+
 class MeasurementsPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.title = QLabel("Measurements")
+        self.title = ElidedLabel()
         self.title.setStyleSheet("font-weight: bold")
+        self.title.setText("Measurements")
         self.rows = ROWS
         self.table = QTableWidget(len(ROWS), 4)
         self.table.setHorizontalHeaderLabels(["", "Value", "Normal", "Note"])
@@ -120,6 +153,7 @@ class MeasurementsPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(self.table.verticalHeader().defaultSectionSize() * (len(ROWS) + 1) + 6)
         self.method = WrappedLabel()
+        self._scope, self._pending = "", False  # the title's parts (set_scope, set_pending)
         self.report_button = QPushButton("PDF report…")
         self.export_button = QPushButton("Export…")
         for b in (self.report_button, self.export_button):
@@ -135,9 +169,22 @@ class MeasurementsPanel(QWidget):
         layout.addLayout(buttons)
         self.values: dict[str, float | None] = {}
 
+    def set_pending(self, pending: bool) -> None:
+        """Say in the title that the values are from before an edit still being applied (its tooltip says which),
+        as "(analyzing)" says it of a running analysis: a line of its own would squeeze the table."""
+        self._pending = pending
+        self.title.setToolTip(PENDING_TOOLTIP if pending else "")
+        self._title()
+
     def set_scope(self, text: str) -> None:
         """Say whose values the table shows (the selected recording, or the study's biplane result)."""
-        self.title.setText(f"Measurements · {text}" if text else "Measurements")
+        self._scope = text
+        self._title()
+
+    def _title(self) -> None:
+        text = " · ".join(x for x in ("Measurements", self._scope) if x) + (f" {PENDING_TEXT}" if self._pending else "")
+        if text != self.title.text():
+            self.title.setText(text)
 
     def show_measurements(self, measurements, sex: str = "", strain=None, error: str = "",
                           biplane=None, modality: str = "echo", edes_source: str = "", view_note: str = "",

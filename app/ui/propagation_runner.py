@@ -28,8 +28,11 @@ CONTOUR_NEUTRAL = (EdEsEdit, ViewEdit, CalibrationEdit, PatientDetailsEdit)
 
 
 class PropagationRunner(QObject):
-    """finished(command, frames): the frames a propagation changed ([] when dropped or failed)."""
+    """started(index): a correction of recording `index` is being carried to its neighbouring frames (its values
+    remeasured once it has been); finished(command, frames): the frames a propagation changed ([] when dropped or
+    failed)."""
 
+    started = Signal(int)
     finished = Signal(object, object)
 
     def __init__(self, controller, parent=None) -> None:
@@ -38,6 +41,7 @@ class PropagationRunner(QObject):
         self.worker: GeneratorWorker | None = None
         self._threads: set[GeneratorWorker] = set()
         self._queue: list[ContourEdit] = []  # corrections waiting for the running propagation
+        self._running_index = -1  # the recording of the running propagation's correction
 
     def push(self, command: ContourEdit) -> None:
         """Push `command` now, or after the propagation still running (its span is propagated here)."""
@@ -46,6 +50,10 @@ class PropagationRunner(QObject):
 
     def busy(self) -> bool:
         return self.worker is not None or bool(self._queue)
+
+    def spreading(self, index: int) -> bool:
+        """A correction of recording `index` is being carried to its neighbouring frames, or waits to be."""
+        return (self.worker is not None and self._running_index == index) or any(c.index == index for c in self._queue)
 
     def _next(self) -> None:
         while self.worker is None and self._queue:
@@ -82,8 +90,9 @@ class PropagationRunner(QObject):
         worker.finished.connect(lambda: self._threads.discard(worker))
         worker.finished.connect(worker.deleteLater)
         self._threads.add(worker)
-        self.worker = worker
+        self.worker, self._running_index = worker, command.index
         worker.start()
+        self.started.emit(command.index)
 
     def _still_applies(self, command: ContourEdit, pos: int) -> bool:
         """The correction's step is still done and the steps since leave the contours as they were."""

@@ -68,6 +68,7 @@ class ValuesView:
         w.stack.refresh()  # the per-slice table and strip follow every re-measurement (include/exclude, undo)
         w.beats.show_measurements(None if rec.is_stack else st.measurements, rec.view)
         w.beats.setVisible(bool(w.beats.rows))
+        w.edits.show_spreading()  # (the recording shown may have changed)
 
     def strain_note(self, index: int, strain) -> str:
         """What the GLS shown is (re-tracked), or why there is none (a view with no strain)."""
