@@ -421,3 +421,28 @@ def test_what_an_edit_marks_follows_what_it_can_change(study):
     EdEsEdit(0, (0, 8), (6, 10)).apply(study)  # an ED that makes a second cycle of the ES at 10
     names = st.edited_values()
     assert {"cycles", "ef_pct"} <= names and not names & {"ed_contours", "es_contours"}
+
+
+def test_an_es_marked_outside_every_cycle_marks_no_value_edited():
+    """S pressed before the first ED set ESV, SV, EF, the LA volume and GLS as "edited" (starred in the report,
+    `edited` in the exports) though none changed: that ES is in no measured cycle. Its mark stays set by hand (a
+    re-analysis keeps it); an ES moved inside a cycle still marks them."""
+    from app.tasks import run_task
+    from app.workflow.analyze import analyze_recording
+    from tests.test_pipeline_synthetic import beating_labels, recording_for
+
+    labels, _, _, _ = beating_labels(start_phase=0.3)
+    rec = recording_for(labels)
+    study = StudyState(biplane_fn=None)
+    study.add_recording(rec)
+    study.set_analysis(0, run_task(analyze_recording(rec, segmenter=lambda r: labels, strain=False)))
+    st = study[0]
+    before = st.measurements
+    first_ed = st.ed_frames[0]
+    assert first_ed > 3 and first_ed - 3 not in st.es_frames and not st.edited_values()
+    EdEsEdit(0, st.ed_frames, (first_ed - 3, *st.es_frames)).apply(study)
+    assert st.es_edited and st.edited_values() == {"es_frames"}
+    assert (st.measurements.esv_ml, st.measurements.ef_pct) == (before.esv_ml, before.ef_pct)
+    measured_es = min(f for f in st.es_frames if f > first_ed)
+    EdEsEdit(0, st.ed_frames, tuple(f + 1 if f == measured_es else f for f in st.es_frames)).apply(study)
+    assert {"esv_ml", "ef_pct", "sv_ml", "es_frames"} <= st.edited_values()

@@ -76,6 +76,7 @@ class RecordingState:
         """Names of measured values that depend on a manual edit."""
         names: set[str] = set()
         edited_frames = {f for _, f in self.edited_keys}
+        es_moved = self._measured_es_edited()
         # what was edited, for the report's words: contours on ED or ES frames, the beats measured, slices left out
         inputs = {"ed_contours": bool(edited_frames & set(self.ed_frames)),
                   "es_contours": bool(edited_frames & set(self.es_frames)),
@@ -83,22 +84,22 @@ class RecordingState:
         names.update(name for name, edited in inputs.items() if edited)
         if self.ed_edited or self.cycles_edited or self.calibration_edited or inputs["ed_contours"]:
             names.add("edv_ml")
-        if self.es_edited or self.calibration_edited or inputs["es_contours"]:
+        if es_moved or self.calibration_edited or inputs["es_contours"]:
             names.add("esv_ml")
         if self.excluded_slices:
             names.update({"edv_ml", "esv_ml", "lv_mass_g"})
         if names & {"edv_ml", "esv_ml"}:
             names.add("sv_ml")
-        if self.ed_edited or self.es_edited or any(inputs.values()):  # a calibration scales EDV and ESV alike
+        if self.ed_edited or es_moved or any(inputs.values()):  # a calibration scales EDV and ESV alike
             names.add("ef_pct")
-        if self.recording.modality == "echo" and (self.es_edited or self.calibration_edited or self.cycles_edited
+        if self.recording.modality == "echo" and (es_moved or self.calibration_edited or self.cycles_edited
                                                   or inputs["es_contours"]):
             names.add("la_volume_ml")  # traced on the LV's ES frames, in mm
         if self.recording.is_stack:  # an edit at ED/ES may be the RV's (edits are kept per frame, not per kind)
             names.update({f"rv_{n}" for n in ("edv_ml", "esv_ml", "sv_ml", "ef_pct") if n in names})
         if edited_frames:
             names.add("volume_curve_ml")
-        if self.recording.modality == "echo" and (edited_frames or self.ed_edited or self.es_edited):
+        if self.recording.modality == "echo" and (edited_frames or self.ed_edited or es_moved):
             names.add("gls_pct")  # tracked from the contours, its peak taken between ED and ES
         if self.ed_edited:
             names.update({"ed_frames", "heart_rate_bpm"})  # the heart rate is the ED-to-ED beat length
@@ -111,6 +112,15 @@ class RecordingState:
         if self.calibration_edited:
             names.add("calibration")
         return frozenset(names)
+
+    def _measured_es_edited(self) -> bool:
+        """The ES marks set by hand change what is measured: those inside a measured cycle differ from the
+        analysis' own. An ES outside every cycle (before the first ED) changes no value and marks none edited,
+        though its mark stays set by hand. Without the analysis' own marks (a reopened study) any ES edit counts."""
+        own = getattr(self.analysis, "measurements", None)
+        if not self.es_edited or own is None:
+            return self.es_edited
+        return in_measured_cycles(self.ed_frames, self.es_frames) != in_measured_cycles(own.ed_frames, own.es_frames)
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,6 +163,14 @@ def edits_since(state: "RecordingState", snap: AnalysisSnapshot) -> EditsSince:
     ed = tuple(sorted(set(state.ed_frames) - set(snap.ed_frames))) if state.ed_edited else ()
     es = tuple(sorted(set(state.es_frames) - set(snap.es_frames))) if state.es_edited else ()
     return EditsSince(keys, ed, es)
+
+
+def in_measured_cycles(ed_frames: tuple[int, ...], es_frames: tuple[int, ...]) -> tuple[int, ...]:
+    """The ES frames inside a cycle (ED to the next ED, or the clip's end): those a measurement can use."""
+    eds = sorted(ed_frames)
+    ends: list[int | None] = [*eds[1:], None] if eds else []
+    return tuple(sorted(f for f in es_frames if any(a < f and (b is None or f < b) for a, b in zip(eds, ends,
+                                                                                                   strict=True))))
 
 
 def measured_cycles(ed_frames: tuple[int, ...], es_frames: tuple[int, ...]) -> frozenset[int]:
