@@ -111,6 +111,21 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path):
     assert summary_rows(out)["p3_a4c.dcm"]["status"] == "ok"
 
 
+def test_a_result_written_without_its_manifest_entry_is_indexed_by_the_next_run(tmp_path):
+    """Ctrl+C on a `--workers` batch could leave an item's result file written and its manifest.json entry not;
+    each later run then skipped the item as done without indexing it (summary.csv had it, the manifest never)."""
+    items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
+    out = tmp_path / "out"
+    run_batch(items, out, FakeAnalyzer(), batch_export(ExportOptions(kinds=())), stream=io.StringIO())
+    manifest = json.loads((out / "manifest.json").read_text())
+    entry = manifest["items"].pop(items[1].key)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    again = FakeAnalyzer()
+    run_batch(items, out, again, batch_export(ExportOptions(kinds=())), stream=io.StringIO())
+    assert again.calls == ["broken.dcm"]  # skipped as done, and indexed
+    assert json.loads((out / "manifest.json").read_text())["items"][items[1].key] == entry
+
+
 def test_batch_writes_the_requested_exports(tmp_path):
     items = [BatchItem(p) for p in make_inputs(tmp_path / "in")[:1]]
     out = tmp_path / "out"

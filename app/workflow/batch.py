@@ -151,6 +151,7 @@ def _run_here(items: list[BatchItem], summary: BatchSummary, analyze: AnalyzeFn,
         if is_finished(item, out_dir, settings):
             summary.skipped.append(item.key)
             bar.note(f"{i + 1}/{total} {item.label}: already done, skipped")
+            _index_finished(manifest, item, out_dir)
             continue
 
         def on_progress(p: Progress, i: int = i, item: BatchItem = item) -> None:
@@ -187,6 +188,8 @@ def _run_on_cluster(items: list[BatchItem], summary: BatchSummary, analyze: Anal
         if outcome.status != "skipped":
             manifest["items"][outcome.key] = outcome.value or {"status": "failed", "error": outcome.error}
             _write_json(out_dir / "manifest.json", manifest)
+        else:
+            _index_finished(manifest, outcome.item, out_dir)
 
     def progress(key: str, p: Progress) -> None:
         running[key] = p.fraction
@@ -246,7 +249,25 @@ def _run_one(item: BatchItem, on_progress: Callable[[Progress], None], *, out_di
                       traceback=traceback.format_exc(limit=6) if not _expected(exc) else "")
     record["seconds"] = round(time.monotonic() - started, 3)
     _write_json(out_dir / record["result"], record)
-    return {k: record[k] for k in ("status", "error", "result", "seconds")} | {"source": record["source"]}
+    return _manifest_entry(record)
+
+
+def _manifest_entry(record: dict[str, Any]) -> dict[str, Any]:
+    """An item's entry in manifest.json, from its result file's record."""
+    return {k: record.get(k) for k in ("status", "error", "result", "seconds")} | {"source": record.get("source")}
+
+
+def _index_finished(manifest: dict[str, Any], item: BatchItem, out_dir: Path) -> None:
+    """Put an item found already done into manifest.json when it is missing there: a batch stopped by Ctrl+C can
+    have written an item's result file and not its entry, and each later run then skipped it unindexed."""
+    if item.key in manifest["items"]:
+        return
+    try:
+        record = json.loads((out_dir / f"{item.result_name}.result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    manifest["items"][item.key] = _manifest_entry(record)
+    _write_json(out_dir / "manifest.json", manifest)
 
 
 def _expected(exc: Exception) -> bool:
