@@ -70,8 +70,8 @@ def test_the_values_say_they_wait_for_a_correction_being_carried_to_its_neighbou
 
 
 def test_a_long_file_name_in_the_values_title_does_not_widen_the_panel(analyzed, qtbot):
-    """The title named the recording in full, and a long file name (with "(updating…)") widened the panel by 330
-    px and shrank the image; it is elided in its middle, its whole text kept."""
+    """The title named the recording in full: a long file name widened the panel by 241 px (329 with
+    "(updating…)") and shrank the image by as much; it is elided in its middle, its whole text kept."""
     window, _ = analyzed
     window.resize(1500, 950)
     qtbot.wait(20)
