@@ -84,6 +84,9 @@ def test_a_long_file_name_in_the_values_title_does_not_widen_the_panel(analyzed,
     assert panel.title.text().endswith(f"{scope} (updating…)")
     shown = QLabel.text(panel.title)
     assert "…" in shown and shown.endswith("(updating…)") and shown.startswith("Measurements")
+    assert panel.title.toolTip().endswith(f"\n{panel.title.text()}")  # why it is updating, then the whole title
+    panel.set_pending(False)
+    assert panel.title.toolTip() == panel.title.text()
 
 
 def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analyzed, qtbot):

@@ -109,13 +109,19 @@ class WrappedLabel(QLabel):
 
 class ElidedLabel(QLabel):
     """A one-line label that elides its text in the middle to fit its width, where a QLabel would widen its panel
-    (and shrink the image) for a long file name; text() is the whole text."""
+    (and shrink the image) for a long file name; text() is the whole text, which the tooltip gives when elided,
+    after the label's `note` (set_note)."""
 
     def __init__(self, text: str = "", parent=None) -> None:
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._whole = ""
+        self._whole, self._note = "", ""
         self.setText(text)
+
+    def set_note(self, note: str) -> None:
+        """A tooltip of the label's own ("" for none)."""
+        self._note = note
+        self._elide()
 
     def text(self) -> str:
         return self._whole
@@ -133,6 +139,9 @@ class ElidedLabel(QLabel):
         shown = self.fontMetrics().elidedText(self._whole, Qt.TextElideMode.ElideMiddle, max(1, self.width()))
         if shown != super().text():
             super().setText(shown)
+        tip = "\n".join(x for x in (self._note, self._whole if shown != self._whole else "") if x)
+        if tip != self.toolTip():
+            self.setToolTip(tip)
 
 
 class MeasurementsPanel(QWidget):
@@ -173,7 +182,7 @@ class MeasurementsPanel(QWidget):
         """Say in the title that the values are from before an edit still being applied (its tooltip says which),
         as "(analyzing)" says it of a running analysis: a line of its own would squeeze the table."""
         self._pending = pending
-        self.title.setToolTip(PENDING_TOOLTIP if pending else "")
+        self.title.set_note(PENDING_TOOLTIP if pending else "")
         self._title()
 
     def set_scope(self, text: str) -> None:
