@@ -89,6 +89,30 @@ def test_a_long_file_name_in_the_values_title_does_not_widen_the_panel(analyzed,
     assert panel.title.toolTip() == panel.title.text()
 
 
+def test_a_redo_or_undo_that_fails_is_said_and_leaves_the_history(analyzed, qtbot, dialogs_seen):  # noqa: F811
+    """An exception inside an edit's redo (called by Qt's undo stack) left the stack counting the step done though
+    the study never changed: a later undo reverted what was never applied. The step now leaves the history, the
+    study stays as it was, and the error is said."""
+    from app.workflow.edits import EdEsEdit
+
+    window, _ = analyzed
+    st, stack = window.study[0], window.controller.undo_stack
+    marks = (st.ed_frames, st.es_frames)
+    window.edits.push(lambda i: EdEsEdit(i, st.ed_frames, (13,)))
+    count = stack.count()
+    window.window_actions.undo.trigger()
+    assert (st.ed_frames, st.es_frames) == marks
+    command = stack.command(count - 1).command
+
+    def refused(study):
+        raise ValueError("ED/ES frames must lie in 0..23")
+
+    command.apply = refused
+    window.window_actions.redo.trigger()
+    assert (st.ed_frames, st.es_frames) == marks and not stack.canRedo() and stack.count() == count - 1
+    assert any(title == "Redo not done" and "no longer in the undo history" in text for _, title, text in dialogs_seen)
+
+
 def test_a_mouse_drag_moves_the_neighbours_smoothly_and_is_one_undo_step(analyzed, qtbot):
     window, _ = analyzed
     window.tools.propagate.setValue(0)

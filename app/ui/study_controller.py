@@ -10,6 +10,7 @@ Opening a recording restores its saved state when one exists.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,26 +35,43 @@ if TYPE_CHECKING:  # heavy imports stay lazy
 
 class UndoableEdit(QUndoCommand):
     """An edit already applied to the study (StudyController.push), so the stack's first redo is skipped:
-    an edit that fails never reaches the stack, where an undo would revert what was never done."""
+    an edit that fails never reaches the stack, where an undo would revert what was never done. An undo or redo
+    that fails leaves the stack too (obsolete: Qt drops the step and keeps its index), said through `failed`:
+    the stack would otherwise count it done, or undone, and a later step revert what the study never had."""
 
     def __init__(self, study: StudyState, command: EditCommand,
-                 stepped: Callable[[int, str], None] | None = None) -> None:
+                 stepped: Callable[[int, str], None] | None = None,
+                 failed: Callable[[str, str], None] | None = None) -> None:
         super().__init__(command.text)
         self.study = study
         self.command = command
         self._applied = True
         self._stepped = stepped  # told (recording index, "Undid ...") of each undo and redo
+        self._failed = failed  # told (title, text) of an undo or redo that could not be done
 
     def redo(self) -> None:
         if self._applied:
             self._applied = False
             return
-        self.command.apply(self.study)
-        self._tell("Redid")
+        if self._done(self.command.apply, "Redo"):
+            self._tell("Redid")
 
     def undo(self) -> None:
-        self.command.revert(self.study)
-        self._tell("Undid")
+        if self._done(self.command.revert, "Undo"):
+            self._tell("Undid")
+
+    def _done(self, step: Callable[[StudyState], None], what: str) -> bool:
+        try:
+            step(self.study)
+        except Exception as exc:  # noqa: BLE001 - a rejection (ValueError) or a bug: said, never a broken stack
+            self.setObsolete(True)
+            if not isinstance(exc, ValueError):
+                traceback.print_exc()
+            if self._failed is not None:
+                self._failed(f"{what} not done", f"{self.command.text}: {error_text(exc)} (the step is no longer "
+                                                  f"in the undo history)")
+            return False
+        return True
 
     def _tell(self, done: str) -> None:
         index = getattr(self.command, "index", None)
@@ -145,7 +163,7 @@ class StudyController(QObject):
         except ValueError as exc:
             self.error.emit("Edit not applied", str(exc))
             return
-        self.undo_stack.push(UndoableEdit(self.study, command, self.stepped.emit))
+        self.undo_stack.push(UndoableEdit(self.study, command, self.stepped.emit, self.error.emit))
 
     # -- analysis ---------------------------------------------------------------------------
     def analyze(self, index: int, keep_edits: bool = True) -> GeneratorWorker | None:
@@ -205,7 +223,7 @@ class StudyController(QObject):
         except Exception as exc:  # noqa: BLE001
             self._analysis_failed(index, error_text(exc))
             return
-        self.undo_stack.push(UndoableEdit(self.study, command, self.stepped.emit))
+        self.undo_stack.push(UndoableEdit(self.study, command, self.stepped.emit, self.error.emit))
         note = result.analysis.strain_error
         self._analysis_ended(index, True, "Analysis finished" + (f" (no strain: {note})" if note else ""))
 
