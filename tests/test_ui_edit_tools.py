@@ -87,6 +87,8 @@ def test_a_long_file_name_in_the_values_title_does_not_widen_the_panel(analyzed,
     assert panel.title.toolTip().endswith(f"\n{panel.title.text()}")  # why it is updating, then the whole title
     panel.set_pending(False)
     assert panel.title.toolTip() == panel.title.text()
+    labels = [panel.table.item(r, 0) for r in range(panel.table.rowCount())]
+    assert labels and all(item.toolTip() == item.text() for item in labels)  # a label the column cuts, whole
 
 
 def test_a_redo_or_undo_that_fails_is_said_and_leaves_the_history(analyzed, qtbot, dialogs_seen):  # noqa: F811

@@ -107,6 +107,13 @@ class WrappedLabel(QLabel):
             self.setMinimumHeight(needed)
 
 
+def _cell(text: str) -> QTableWidgetItem:
+    """A table cell whose tooltip is its text: the fixed columns cut a long label ("LA volume (single-…")."""
+    item = QTableWidgetItem(text)
+    item.setToolTip(text)
+    return item
+
+
 class ElidedLabel(QLabel):
     """A one-line label that elides its text in the middle to fit its width, where a QLabel would widen its panel
     (and shrink the image) for a long file name; text() is the whole text, which the tooltip gives when elided,
@@ -157,7 +164,7 @@ class MeasurementsPanel(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         for row, (_, label, _, _) in enumerate(ROWS):
-            self.table.setItem(row, 0, QTableWidgetItem(label))
+            self.table.setItem(row, 0, _cell(label))
         # fixed column layout: a changing value must not resize the panel (and rescale the image)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumHeight(self.table.verticalHeader().defaultSectionSize() * (len(ROWS) + 1) + 6)
@@ -268,10 +275,10 @@ class MeasurementsPanel(QWidget):
         self.table.setRowCount(len(rows))
         self.table.setMinimumHeight(self.table.verticalHeader().defaultSectionSize() * (len(rows) + 1) + 6)
         for row, (_, label, _, _) in enumerate(rows):
-            self.table.setItem(row, 0, QTableWidgetItem(label))
+            self.table.setItem(row, 0, _cell(label))
 
     def _set(self, row: int, col: int, text: str, highlight: bool) -> None:
-        item = QTableWidgetItem(text)
+        item = _cell(text)
         side = Qt.AlignmentFlag.AlignRight if col == 1 else Qt.AlignmentFlag.AlignLeft
         item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter | side)
         if highlight:
