@@ -76,7 +76,7 @@ class EditActions:
 
     def show_spreading(self) -> None:
         """Say with the values whether they wait for a correction's spread: the correction is measured once
-        carried to its neighbouring frames, 1-3 s later, and until then the EF shown is that of before it."""
+        carried to its neighbouring frames, and until then the EF shown is that of before it."""
         w = self.window
         w.measurements.set_pending(w.index is not None and self.propagation.spreading(w.index))
 
