@@ -180,7 +180,7 @@ _SIDE_UP_SAMPLE_FRAMES = 8
 def _grey_side_up(ds, grey: np.ndarray) -> tuple[np.ndarray, str]:
     """(grey, a reader note or ""): an ultrasound file labelled MONOCHROME1 (0 = white) whose pixels, read that
     way, are mostly bright was labelled wrong, and its pixels are read as stored (0 = black). Read as labelled,
-    the network saw a white background and a bright cavity: an EF 20 points off with most frames flagged."""
+    the network saw a white background and a bright cavity: an EF far off, most frames flagged."""
     if str(dc.get(ds, "PhotometricInterpretation", "")).upper().strip() != "MONOCHROME1" or grey.size == 0:
         return grey, ""
     sample = grey[np.linspace(0, grey.shape[0] - 1, min(grey.shape[0], _SIDE_UP_SAMPLE_FRAMES)).astype(int)]
