@@ -318,3 +318,17 @@ def test_a_command_line_of_hundreds_of_files_loads_onnx_runtime_without_crashing
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((tmp_path / "out.json").read_text())["ef_pct"] > 30
+
+
+def test_recordings_too_many_to_hold_as_one_study_are_refused_before_memory_runs_out(files, capsys, monkeypatch):
+    """A shell glob of hundreds of clips given as one study loaded every one, then analysed each, all held at
+    once: the system killed the process for memory after minutes without a line. The study's memory is counted as
+    each is loaded, and past what the machine allows `analyze` says so in one line and names the batch."""
+    from app.data.readers import limits
+
+    (a4c, _, case), (a2c, _, _) = files["a4c"], files["a2c"]
+    frame_bytes = case.recording.frames.nbytes
+    monkeypatch.setattr(limits, "STUDY_RAM_FRACTION", 3 * frame_bytes / limits.physical_ram_bytes())
+    assert main(["analyze", str(a4c), str(a2c), "--no-strain"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "the 2 recordings read so far" in err and "--out DIR" in err

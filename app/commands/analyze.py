@@ -107,6 +107,21 @@ def _per_path(values, n: int, name: str, shared: bool = False) -> list:
     return list(values)
 
 
+def _load_study(paths: list[Path], options: list) -> list:
+    """The recordings of the PATHs, held together for the study (limits.StudyBudget: LoadError, before the
+    system runs out of memory, when they are too many for that)."""
+    from app.data.readers.limits import StudyBudget
+    from app.workflow.analyze import load
+
+    budget, recordings = StudyBudget(), []
+    for path, opts in zip(paths, options, strict=True):
+        recording = load(path, opts)
+        budget.add(path, recording.frames.nbytes + (0 if recording.display_rgb is None else
+                                                     recording.display_rgb.nbytes))
+        recordings.append(recording)
+    return recordings
+
+
 def _check_one_patient(paths: list[Path], recordings, same_patient: bool = False) -> list:
     """Several PATHs are one study: refuse recordings of different patients (or exams), naming both, and
     recordings whose identities cannot be compared unless the user vouches (--same-patient). Returns the
@@ -196,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     from app.commands import analyze_pacs
     from app.commands.analyze_io import load_labels, write_masks
     from app.commands.usage import UsageError, check_output_targets
-    from app.workflow.analyze import analyze_recording, load
+    from app.workflow.analyze import analyze_recording
     from app.workflow.results import AnalysisError
     from app.workflow.segment_step import default_segmenter
     from app.workflow.study_result import compose_study
@@ -221,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
     label_files = _per_path(args.labels, len(paths), "labels")
     shared = cli_hooks.analysis_options(args)  # the one reading of the options, as --out's
     options = [replace(shared, view=view, series_key=args.series) for view in views]
-    recordings = [load(path, opts) for path, opts in zip(paths, options, strict=True)]
+    recordings = _load_study(paths, options)
     recordings = _check_one_patient(paths, recordings, args.same_patient)
     paths, recordings, options, label_files = _joined_phases(paths, recordings, options, label_files)
     paths, recordings, options, label_files, left_out = _left_out(paths, recordings, options, label_files)

@@ -13,6 +13,10 @@ from pathlib import Path
 from app.data.errors import LoadError
 
 MAX_RAM_FRACTION = 0.4
+# Recordings analysed as one study are all held at once, each with its label maps (as large as its frames): their
+# frames may take this share of the physical memory, half of it as frames and half as labels, the rest left to one
+# analysis' working set and the system.
+STUDY_RAM_FRACTION = 0.7
 FALLBACK_RAM_BYTES = 8 * 1024**3  # when the platform cannot tell
 WORKING_COPIES = 3  # decoded array + colour/grey conversion + masked copy
 
@@ -53,3 +57,25 @@ def check_decoded_size(path: str | Path | None, n_bytes: int, what: str = "the r
             f"{what} would need about {n_bytes / 1024**3:.1f} GB of memory once decoded; "
             f"the limit on this machine is {limit / 1024**3:.1f} GB, so it was not loaded",
         )
+
+
+class StudyBudget:
+    """The memory of recordings analysed together, added as each is loaded: `add` raises LoadError once their
+    frames and label maps would pass STUDY_RAM_FRACTION of the physical memory (a shell glob of hundreds of
+    clips given as one study was killed by the system for memory, after minutes without a line)."""
+
+    def __init__(self) -> None:
+        self.n_recordings = 0
+        self.frame_bytes = 0
+
+    def add(self, path: str | Path | None, frame_bytes: int) -> None:
+        self.n_recordings += 1
+        self.frame_bytes += int(frame_bytes)
+        limit = int(physical_ram_bytes() * STUDY_RAM_FRACTION)
+        if 2 * self.frame_bytes > limit:
+            raise LoadError(
+                path,
+                f"the {self.n_recordings} recordings read so far, analysed as one study, would need about "
+                f"{2 * self.frame_bytes / 1024**3:.1f} GB of memory with their label maps, more than the "
+                f"{limit / 1024**3:.1f} GB this machine allows: analyse them one at a time as a batch (--out DIR)",
+            )
