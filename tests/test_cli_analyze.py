@@ -332,3 +332,24 @@ def test_recordings_too_many_to_hold_as_one_study_are_refused_before_memory_runs
     assert main(["analyze", str(a4c), str(a2c), "--no-strain"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "the 2 recordings read so far" in err and "--out DIR" in err
+
+
+def test_the_recordings_of_a_study_are_read_under_a_bar_on_a_terminal(files, monkeypatch):
+    """Hundreds of PATHs were read without a line for minutes before the first analysis' bar."""
+    import io
+
+    from app.commands.analyze import _load_study
+    from app.workflow import terminal_progress
+    from app.workflow.analyze import AnalysisOptions
+
+    monkeypatch.setattr(terminal_progress, "REDRAW_S", 0.0)  # every step drawn (the reads here are fast)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    paths = [files["a4c"][0], files["a2c"][0]]
+    stream = Terminal()
+    recordings = _load_study(paths, [AnalysisOptions()] * 2, stream)
+    assert [r.view for r in recordings] == ["a4c", "a2c"]
+    assert f"reading 2/2: {paths[1].name}" in stream.getvalue()

@@ -107,18 +107,26 @@ def _per_path(values, n: int, name: str, shared: bool = False) -> list:
     return list(values)
 
 
-def _load_study(paths: list[Path], options: list) -> list:
+def _load_study(paths: list[Path], options: list, stream=None) -> list:
     """The recordings of the PATHs, held together for the study (limits.StudyBudget: LoadError, before the
-    system runs out of memory, when they are too many for that)."""
+    system runs out of memory, when they are too many for that); several are read under a bar on a terminal."""
     from app.data.readers.limits import StudyBudget
     from app.workflow.analyze import load
+    from app.workflow.terminal_progress import TerminalProgress
 
+    bar = TerminalProgress(stream or sys.stderr, total=len(paths)) if len(paths) > 1 else None
     budget, recordings = StudyBudget(), []
-    for path, opts in zip(paths, options, strict=True):
-        recording = load(path, opts)
-        budget.add(path, recording.frames.nbytes + (0 if recording.display_rgb is None else
-                                                     recording.display_rgb.nbytes))
-        recordings.append(recording)
+    try:
+        for i, (path, opts) in enumerate(zip(paths, options, strict=True)):
+            if bar is not None:
+                bar.show(i, f"reading {i + 1}/{len(paths)}: {path.name}")
+            recording = load(path, opts)
+            budget.add(path, recording.frames.nbytes + (0 if recording.display_rgb is None else
+                                                         recording.display_rgb.nbytes))
+            recordings.append(recording)
+    finally:
+        if bar is not None:
+            bar.close()
     return recordings
 
 
