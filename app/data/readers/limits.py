@@ -2,7 +2,8 @@
 
 A reader estimates the decoded size from the header (rows x columns x frames x samples x bytes, and
 the float/grey working copies) and calls `check_decoded_size`. The limit is MAX_RAM_FRACTION of the
-physical memory (os.sysconf), or CARDIOTRACE_MAX_LOAD_MB from the environment when set.
+physical memory (os.sysconf), or CARDIOTRACE_MAX_LOAD_MB from the environment when set. Recordings held together
+as one study count against STUDY_RAM_FRACTION of it as each is loaded (`StudyBudget`).
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ def check_decoded_size(path: str | Path | None, n_bytes: int, what: str = "the r
 
 class StudyBudget:
     """The memory of recordings analysed together, added as each is loaded: `add` raises LoadError once their
-    frames and label maps would pass STUDY_RAM_FRACTION of the physical memory (a shell glob of hundreds of
-    clips given as one study was killed by the system for memory, after minutes without a line)."""
+    frames and label maps would pass STUDY_RAM_FRACTION of the physical memory: a shell glob of hundreds of
+    clinical clips given as one study would otherwise be killed by the system for memory, not refused."""
 
     def __init__(self) -> None:
         self.n_recordings = 0
