@@ -92,18 +92,22 @@ def describe(path: Path) -> SeriesInfo:
 
 class _ColourSample:
     """Every `stride`-th colour frame, the stride doubling whenever more than twice SAMPLED_FRAMES are kept (the
-    frame count in a video's header is only an estimate)."""
+    frame count in a video's header is only an estimate); `indices` the frames kept."""
 
     def __init__(self) -> None:
+        self.indices: list[int] = []
         self.frames: list[np.ndarray] = []
         self.stride = 1
 
-    def offer(self, index: int, frame_bgr: np.ndarray) -> None:
+    def offer(self, index: int, frame_bgr: np.ndarray | None = None) -> None:
+        """Frame `index`, kept when the stride takes it (None: its index only, _colour_indices)."""
         if index % self.stride:
             return
-        self.frames.append(frame_bgr[..., ::-1])
-        if len(self.frames) > 2 * colour_flow.SAMPLED_FRAMES:
-            self.frames, self.stride = self.frames[::2], 2 * self.stride
+        self.indices.append(index)
+        if frame_bgr is not None:
+            self.frames.append(frame_bgr[..., ::-1])
+        if len(self.indices) > 2 * colour_flow.SAMPLED_FRAMES:
+            self.indices, self.frames, self.stride = self.indices[::2], self.frames[::2], 2 * self.stride
 
     def off_grey_map(self) -> np.ndarray | None:
         return colour_flow.off_grey_map(np.stack(self.frames)) if self.frames else None
@@ -137,12 +141,11 @@ def _read_frames(capture, path: Path) -> tuple[list[np.ndarray], _ColourSample]:
 
 
 def _colour_indices(n_frames: int) -> list[int]:
-    """The frames _ColourSample keeps of a clip of n_frames: every stride-th, the stride the least power of two that
-    keeps at most 2 x SAMPLED_FRAMES."""
-    stride = 1
-    while -(-n_frames // stride) > 2 * colour_flow.SAMPLED_FRAMES:
-        stride *= 2
-    return list(range(0, n_frames, stride))
+    """The frames _ColourSample keeps of a clip of n_frames (its own rule, replayed on the indices)."""
+    sample = _ColourSample()
+    for index in range(n_frames):
+        sample.offer(index)
+    return sample.indices
 
 
 class _Streamed:
