@@ -341,10 +341,16 @@ def _palette_to_8bit(rgb: np.ndarray) -> np.ndarray:
     return np.rint(rgb.astype(np.float32) / 257.0).clip(0, 255).astype(np.uint8)
 
 
+def grey_flipped(data: np.ndarray) -> np.ndarray:
+    """`data` with its grey turned over within its own range (MONOCHROME1's 0 = white made 0 = black); its own
+    inverse, the range being kept."""
+    return (data.max() - data + data.min()).astype(data.dtype)
+
+
 def _to_grey(data: np.ndarray, samples: int, photometric: str) -> np.ndarray:
     if samples == 1:
         if photometric == "MONOCHROME1":  # 0 is white: flip so bright means signal
-            return (data.max() - data + data.min()).astype(data.dtype)
+            return grey_flipped(data)
         return data
     rgb = data[..., :3]
     if rgb.dtype == np.uint8:

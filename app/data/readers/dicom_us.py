@@ -187,6 +187,6 @@ def _grey_side_up(ds, grey: np.ndarray) -> tuple[np.ndarray, str]:
     low, high = float(grey.min()), float(grey.max())
     if float(np.median(sample)) <= (low + high) / 2:
         return grey, ""
-    stored = (grey.max() - grey + grey.min()).astype(grey.dtype)  # (dicom_common's MONOCHROME1 flip undone)
-    return stored, ("labelled MONOCHROME1 (0 = white), but an ultrasound image read that way is mostly white: its "
-                    "pixels are read as stored, 0 = black (check the file's export settings)")
+    return dc.grey_flipped(grey), (  # the reader's MONOCHROME1 flip, undone
+        "labelled MONOCHROME1 (0 = white), but an ultrasound image read that way is mostly white: its pixels are "
+        "read as stored, 0 = black (check the file's export settings)")
