@@ -167,15 +167,21 @@ def edits_since(state: "RecordingState", snap: AnalysisSnapshot) -> EditsSince:
 
 def in_measured_cycles(ed_frames: tuple[int, ...], es_frames: tuple[int, ...]) -> tuple[int, ...]:
     """The ES frames inside a cycle (ED to the next ED, or the clip's end): those a measurement can use."""
-    eds = sorted(ed_frames)
-    ends: list[int | None] = [*eds[1:], None] if eds else []
-    return tuple(sorted(f for f in es_frames if any(a < f and (b is None or f < b) for a, b in zip(eds, ends,
-                                                                                                   strict=True))))
+    cycles = _cycles(ed_frames)
+    return tuple(sorted(f for f in es_frames if any(_inside(f, cycle) for cycle in cycles)))
 
 
 def measured_cycles(ed_frames: tuple[int, ...], es_frames: tuple[int, ...]) -> frozenset[int]:
     """The ED frames whose cycle (to the next ED, or the clip's end) holds an ES mark: the cycles measured."""
+    return frozenset(cycle[0] for cycle in _cycles(ed_frames) if any(_inside(f, cycle) for f in es_frames))
+
+
+def _cycles(ed_frames: tuple[int, ...]) -> list[tuple[int, int | None]]:
+    """(ED, the next ED or None at the clip's end) of each cycle."""
     eds = sorted(ed_frames)
-    ends: list[int | None] = [*eds[1:], None] if eds else []
-    return frozenset(a for a, b in zip(eds, ends, strict=True)
-                     if any(a < f and (b is None or f < b) for f in es_frames))
+    return list(zip(eds, [*eds[1:], None], strict=False))  # (no ED: no cycle)
+
+
+def _inside(frame: int, cycle: tuple[int, int | None]) -> bool:
+    start, end = cycle
+    return start < frame and (end is None or frame < end)
