@@ -338,7 +338,7 @@ def test_the_recordings_of_a_study_are_read_under_a_bar_on_a_terminal(files, mon
     """Hundreds of PATHs were read without a line for minutes before the first analysis' bar."""
     import io
 
-    from app.commands.analyze import _load_study
+    from app.commands.analyze_study import load_study
     from app.workflow import terminal_progress
     from app.workflow.analyze import AnalysisOptions
 
@@ -350,6 +350,46 @@ def test_the_recordings_of_a_study_are_read_under_a_bar_on_a_terminal(files, mon
 
     paths = [files["a4c"][0], files["a2c"][0]]
     stream = Terminal()
-    recordings = _load_study(paths, [AnalysisOptions()] * 2, stream)
+    recordings = load_study(paths, [AnalysisOptions()] * 2, stream)
     assert [r.view for r in recordings] == ["a4c", "a2c"]
     assert f"reading 2/2: {paths[1].name}" in stream.getvalue()
+
+
+def test_the_same_file_given_twice_is_analyzed_once(files, capsys, tmp_path, monkeypatch):
+    """`analyze A A` (or ./A and A, or a glob of symlinks to one file) analyzed the file as several recordings of
+    the study, doubling it in the results and the report: each file is analyzed once, at its first PATH, and one
+    line on stderr says how many PATHs were dropped."""
+    (p4, t4, _), (p2, t2, _) = files["a4c"], files["a2c"]
+    link = tmp_path / "link"
+    link.symlink_to(p4.parent, target_is_directory=True)  # a MetaImage's pixels are read beside its name
+    monkeypatch.chdir(p4.parent)
+    same = [str(p4), f"./{p4.name}", p4.name, str(link / p4.name)]
+    labels = [a for _ in same for a in ("--labels", str(t4))]
+    code = main(["analyze", *same, *labels, "--same-patient", "--no-strain", "--json", "-"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    result = json.loads(out.out)
+    assert "recordings" not in result and result["view"] == "a4c"  # one recording's JSON
+    assert [line for line in out.err.splitlines() if "duplicate" in line] == [
+        "note: 3 duplicate PATHs dropped (the same file as an earlier PATH; each file is analyzed once)"]
+    # among other files: the first occurrence keeps its place and its per-PATH options
+    code = main(["analyze", f"./{p4.name}", str(p2), str(p4), "--labels", str(t4), "--labels", str(t2), "--labels",
+                 str(t4), "--view", "a4c", "--view", "a2c", "--view", "a4c", "--same-patient", "--no-strain",
+                 "--json", "-"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert [r["view"] for r in json.loads(out.out)["recordings"]] == ["a4c", "a2c"]
+    assert "note: 1 duplicate PATH dropped" in out.err
+
+
+@pytest.mark.parametrize("option", ["--view", "--labels"])
+def test_a_duplicate_given_other_per_path_options_is_refused(files, capsys, monkeypatch, option):
+    """Options given once per PATH stay with their PATH: the same file given another --view or --labels than at
+    its first PATH is contradictory input (exit 2, one line), not two analyses."""
+    (p4, t4, _), (_, t2, _) = files["a4c"], files["a2c"]
+    monkeypatch.chdir(p4.parent)
+    per_path = {"--view": ["--view", "a4c", "--view", "a2c", "--labels", str(t4), "--labels", str(t4)],
+                "--labels": ["--labels", str(t4), "--labels", str(t2)]}[option]
+    assert main(["analyze", str(p4), f"./{p4.name}", *per_path, "--same-patient", "--no-strain"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and option in err and "same file" in err, err

@@ -56,8 +56,8 @@ def test_analyze_refuses_two_patients_as_one_study(capsys):
 
 
 def test_two_views_of_one_exam_are_one_study():
-    from app.commands.analyze import _check_one_patient
+    from app.commands.analyze_study import check_one_patient
     from app.data.readers import load_recording
 
     paths = [DEMO / "a4c.dcm", DEMO / "a2c.dcm"]
-    _check_one_patient(paths, [load_recording(p) for p in paths])  # no error
+    check_one_patient(paths, [load_recording(p) for p in paths])  # no error

@@ -165,6 +165,12 @@ class Recording:
         return (int(self.frames.shape[-2]), int(self.frames.shape[-1]))
 
     @property
+    def image_bytes(self) -> int:
+        """The memory its images hold: the frames and, for a colour Doppler clip, the display colours (what a study's
+        memory budget counts for it: app.data.readers.limits.StudyBudget)."""
+        return int(self.frames.nbytes) + (0 if self.display_rgb is None else int(self.display_rgb.nbytes))
+
+    @property
     def is_gated_cycle(self) -> bool:
         """Cine MR (a stack or one slice): the frames are the phases of one ECG-gated, periodic cycle, so the
         last phase is followed by the first and the phases span one RR interval; an echo clip is a stretch of
