@@ -407,3 +407,4 @@ class MainWindow(QMainWindow):
         if self.reports.worker is not None:
             self.reports.worker.wait()
         event.accept()
+        self.study_actions.release()  # a closed study window holds no recording: its memory is the others'

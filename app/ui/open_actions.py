@@ -5,6 +5,10 @@ Each path is read in a worker (app/ui/file_open.py) and placed in the study of i
 another open window's, or a new one's (app/ui/study_windows.py). A recording open already is focused instead of
 read again; a folder of several series asks which to open; reads that fail are reported together in one
 dialog once nothing is left to read.
+
+Every recording open in this process counts against one memory budget, the rule `analyze` applies to a study
+(app.workflow.open_budget: limits.StudyBudget), counted from the studies open now in every study window: one that
+would pass it is not opened, and the user is told how many are open and what to do, with the other failures.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from app.ui import dialogs
 from app.ui.file_open import FileOpener, failures_text
 from app.ui.study_windows import choose_window, study_windows
+from app.workflow.open_budget import OpenMemory, open_memory
 from app.workflow.reopen import Reopened
 
 
@@ -22,6 +27,7 @@ class OpenActions:
         self.window = window
         self.opener = FileOpener(window)  # files are read in a worker, handed on by _place
         self.opener.prepare = window.controller.reopen  # with their saved work restored there
+        self.opener.room = self.open_memory  # none read beyond the memory the open recordings leave
         bar = window.statusBar()
         self.opener.started.connect(lambda path: bar.showMessage(f"Opening {path.name}…"))
         self.opener.loaded.connect(self._place)
@@ -40,6 +46,10 @@ class OpenActions:
             return
         if not self.opener.request(path, key):
             self.window.statusBar().showMessage(f"{path.name} is being opened", 4000)
+
+    def open_memory(self) -> OpenMemory:
+        """What the recordings open in every study window hold now (closed ones and closed windows hold nothing)."""
+        return open_memory(window.study for window in study_windows(self.window))
 
     def _open_failed(self, failures: tuple) -> None:
         self.window.statusBar().clearMessage()  # not "Opening …" left standing
@@ -67,6 +77,10 @@ class OpenActions:
         reopened = read if isinstance(read, Reopened) else None
         recording = read.recording if isinstance(read, Reopened) else read
         if self._focus_open(path, key):  # opened meanwhile (e.g. from another window)
+            return
+        refused = self.open_memory().refusal(recording.image_bytes)  # another window may have opened some
+        if refused is not None:
+            self.opener.refuse(path, refused)
             return
         window.controller.save_now()
         if window.statusBar().currentMessage().startswith("Opening "):

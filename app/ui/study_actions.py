@@ -178,6 +178,21 @@ class StudyActions:
         w.study.set_conclusion("", "")  # the next study starts without this one's conclusion
         return True
 
+    def release(self) -> None:
+        """The window was closed, its work saved: let go of its recordings, so that their memory is free for the
+        recordings opened in the other study windows (app.workflow.open_budget), as a closed recording's is."""
+        w = self.window
+        w.controller.undo_stack.clear()  # its commands hold the recordings' states
+        for index in reversed(range(len(w.study))):
+            w.study.remove_recording(index)
+            w.controller.scheduler.forget(index)
+            w.edits.retrack.forget(index)
+        w.recordings.list.blockSignals(True)
+        w.recordings.list.clear()
+        w.recordings.list.blockSignals(False)
+        w.index = None
+        self._show_empty()
+
     def _remove(self, index: int) -> None:
         w = self.window
         w.controller.undo_stack.clear()  # commands hold recording indices, which move now
