@@ -449,7 +449,7 @@ def test_curves_of_a_recording_without_frame_timing_are_drawn_over_frames_not_se
     from reportlab.graphics.shapes import String
 
     from app.report.build import recording_section
-    from app.report.pdf import _strain_block, _x_axis
+    from app.report.figure_pages import _strain_block, _x_axis
 
     timed = recording_section(one_view)
     untimed = replace(timed, frame_rate_hz=None, strain=None)
