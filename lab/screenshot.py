@@ -94,6 +94,7 @@ def main(argv=None) -> int:
     print(f"saved {args.out}: EF {getattr(st.measurements, 'ef_pct', None)}")
     window.controller.wait_for_workers()
     window.controller.save_now()
+    window.status.wait()  # the device-label worker may still load torch: a QThread left running aborts at exit
     window.hide()
     return 0
 

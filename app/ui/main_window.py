@@ -6,23 +6,25 @@ It only wires views to the StudyController; the study state itself is Qt-free (a
 from __future__ import annotations
 
 import html
-import time
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
-from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QSignalBlocker, QTimer
+from PySide6.QtWidgets import QLabel, QMainWindow
 
 from app.data.dicom_dates import display_date
 from app.data.recording import view_title
 from app.ui import dialogs
 from app.ui.actions import build_actions
+from app.ui.analysis_actions import AnalysisActions
 from app.ui.beat_table import BeatTable
 from app.ui.cine_view import CineView
+from app.ui.closing import close_window
 from app.ui.contour_editor import ContourEditor
 from app.ui.curves_panel import CurvesPanel
 from app.ui.edit_actions import EditActions
 from app.ui.handles import size_handles
 from app.ui.measurements_panel import MeasurementsPanel
+from app.ui.messages import NOTICE_MS, StatusMessages
 from app.ui.open_actions import OpenActions
 from app.ui.overlays import OverlayLayer
 from app.ui.report_actions import ReportActions
@@ -32,21 +34,9 @@ from app.ui.status import StatusArea
 from app.ui.study_actions import StudyActions
 from app.ui.study_controller import StudyController
 from app.ui.values_view import ValuesView
+from app.ui.window_layout import central_widget
 from app.ui.workers import GeneratorWorker
-from app.workflow.analyze import refusal
 from app.workflow.patients import describe
-
-
-def corrections_text(state) -> str:
-    """What a re-analysis could replace, in words ('' when nothing was corrected by hand)."""
-    frames = len({f for _, f in state.edited_keys})
-    parts = [f"contours on {frames} frame{'s' if frames != 1 else ''}"] if frames else []
-    if state.edes_edited:
-        parts.append("ED/ES frames")
-    return " and ".join(parts)
-
-
-NOTICE_MS = 10000  # how long a notice stays before routine messages take the status bar
 
 
 class MainWindow(QMainWindow):
@@ -59,8 +49,6 @@ class MainWindow(QMainWindow):
         self.index: int | None = None
         self.slice_index = 0
         self._pending: set[str] = set()
-        self._notice_until = 0.0  # monotonic time until which routine messages wait (notice)
-        self._held_message = ""
         self.study_windows: list = []  # windows this one opened for other patients' studies
         self._build()
         self.values = ValuesView(self)
@@ -85,45 +73,9 @@ class MainWindow(QMainWindow):
         self.stack = StackPanels(self)  # slice strip + per-slice volume table (short-axis stacks only)
         self.beats = BeatTable()  # per-beat values of a 2D+t recording, beside the curves
         self.beats.setVisible(False)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.measurements)
-        tools_scroll = QScrollArea()  # the tools must not force the window taller than the screen
-        tools_scroll.setWidget(self.tools)
-        tools_scroll.setWidgetResizable(True)
-        tools_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        right.addWidget(tools_scroll)
-        right.setSizes([330, 420])
-        viewer = QWidget()
-        viewer_layout = QVBoxLayout(viewer)
-        viewer_layout.setContentsMargins(0, 0, 0, 0)
-        viewer_layout.addWidget(self.cine, 1)
-        viewer_layout.addWidget(self.stack.strip)
-        top = QSplitter(Qt.Orientation.Horizontal)
-        for w, stretch in ((self.recordings, 0), (viewer, 1), (right, 0)):
-            top.addWidget(w)
-            top.setStretchFactor(top.count() - 1, stretch)
-        top.setSizes([190, 800, 330])
-        # curves, and beside them a stack's slice table or a clip's beat table
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.curves)
-        bottom.addWidget(self.stack.table)
-        bottom.addWidget(self.beats)
-        bottom.setStretchFactor(0, 1)
-        bottom.setSizes([1000, 420, 420])
-        main = QSplitter(Qt.Orientation.Vertical)
-        main.addWidget(top)
-        main.addWidget(bottom)
-        main.setStretchFactor(0, 3)
-        main.setStretchFactor(1, 1)
-        main.setSizes([640, 270])
-        self.curves.setMinimumHeight(200)
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.header)
-        layout.addWidget(main, 1)
-        self.setCentralWidget(central)
+        self.setCentralWidget(central_widget(self))  # app/ui/window_layout.py
         self.status = StatusArea(self)
+        self.messages = StatusMessages(self)  # notices and routine words in the status bar
         self.progress, self.cancel_button = self.status.progress, self.status.cancel_button
         self.reports = ReportActions(self)
 
@@ -143,16 +95,7 @@ class MainWindow(QMainWindow):
         c = self.controller
         c.error.connect(lambda title, text: dialogs.show_error(self, title, text))
         self.beats.frame_clicked.connect(self.cine.go_to)
-        c.message.connect(self._routine_message)
-        c.notice.connect(self.notice)
-        c.stepped.connect(self._undo_stepped)
-        def analysis_done(i: int, ok: bool) -> None:
-            self.reports.update()
-            self._if_current(i, self.refresh_frame)
-
-        c.analysis_done.connect(analysis_done)
-        c.analysis_traced.connect(self._traced)
-        c.analysis_measured.connect(self.values.measured)
+        self.analysis = AnalysisActions(self)  # the analyze buttons, and a running analysis's first results
         self.recordings.recording_selected.connect(self.show_recording)
         self.recordings.slice_changed.connect(self._slice_changed)
         self.cine.frame_changed.connect(lambda f: self.refresh_frame())
@@ -164,8 +107,6 @@ class MainWindow(QMainWindow):
 
         self.tools.kind_changed.connect(kind_changed)
         self.tools.mode_changed.connect(self.editor.set_mode)
-        self.tools.analyze.connect(self.analyze_current)
-        self.tools.analyze_all.connect(self.study_actions.analyze_all)
         self.tools.patient_requested.connect(self.study_actions.edit_patient)
         self.edits = EditActions(self)
         self.editor.drag_started.connect(lambda: self.cine.set_playing(False))
@@ -205,34 +146,8 @@ class MainWindow(QMainWindow):
             fn()
 
     def notice(self, text: str, ms: int = NOTICE_MS) -> None:
-        """A word the user must read (an edit not done as asked, a wait, a history cleared): the routine messages
-        that follow (autosaved, re-tracking...) wait until it has been shown for `ms` (they had replaced it within
-        a second)."""
-        self._notice_until = time.monotonic() + ms / 1000.0
-        self.statusBar().showMessage(text, ms)
-
-    def _routine_message(self, text: str) -> None:
-        left_s = self._notice_until - time.monotonic()
-        if left_s <= 0:
-            self.statusBar().showMessage(text, 6000)
-            return
-        self._held_message = text  # the latest, shown when the notice's time is up
-        QTimer.singleShot(int(left_s * 1000) + 1, self._show_held)
-
-    def _show_held(self) -> None:
-        text, self._held_message = self._held_message, ""
-        if text:
-            self._routine_message(text)
-
-    def _undo_stepped(self, index: int, text: str) -> None:
-        """An undo or redo says what it changed (a word about the step before it goes), and one of another
-        recording's edit shows that recording (it had changed a view off screen without a word)."""
-        if not 0 <= index < len(self.study):
-            return
-        if index != self.index:
-            self.show_recording(index)
-            text = f"{text} on {self.study[index].name}"
-        self.statusBar().showMessage(text, 6000)
+        """A word the user must read: routine messages wait for it (app/ui/messages.py)."""
+        self.messages.notice(text, ms)
 
     def show_recording(self, index: int, panels_later: bool = False) -> None:
         """Show recording `index`: its frames and its panels, these in the next turn of the event loop with
@@ -310,12 +225,6 @@ class MainWindow(QMainWindow):
         self.curves.set_frame(frame, playing=self.cine.playing)
         self.cine.set_loop_range(self._beat_range(frame))
 
-    def _traced(self, index: int, keys: set) -> None:
-        """Contours the running analysis traced: draw them at once when the frame on screen is among them."""
-        key = (self.slice_index, self.cine.frame)
-        if index == self.index and key in keys and self.state.contours.get(key) is None:
-            self.overlays.show_traced(self.controller.traced(index)[key])
-
     def refresh_measurements(self) -> None:
         self.values.refresh()
 
@@ -372,39 +281,13 @@ class MainWindow(QMainWindow):
         if ahead:
             self.cine.go_to(ahead[0])
 
-    # -- analysis ---------------------------------------------------------------------------
+    # -- analysis (app/ui/analysis_actions.py), closing (app/ui/closing.py) ------------------------
     def analyze_current(self) -> None:
         """Analyze the recording on screen; with hand corrections, ask whether to keep them first."""
-        if self.index is None:
-            return
-        if why := refusal(self.state.recording):  # said, not run: nothing failed
-            self.statusBar().showMessage(f"Not analyzed: {why}", 15000)
-            return
-        keep = True
-        edits = corrections_text(self.state)
-        if edits and self.index not in self.controller.workers:
-            answer = dialogs.ask_reanalyze(self, edits)
-            if answer == "cancel":
-                return
-            keep = answer == "keep"
-        self.controller.analyze(self.index, keep_edits=keep)
-        self.status.analysis_started()
+        self.analysis.analyze_current()
 
     def load_device_label(self) -> GeneratorWorker:
         return self.status.load_device_label()
 
-    # -- closing ----------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.edits.propagation.settle()  # a correction still carried: its frames reach the study (and the autosave)
-        self.cine.set_playing(False)
-        self.opener.cancel()
-        self.controller.wait_for_workers()
-        self.edits.wait()
-        if not self.study_actions.saved_or_confirmed():
-            event.ignore()
-            return
-        self.status.wait()
-        if self.reports.worker is not None:
-            self.reports.worker.wait()
-        event.accept()
-        self.study_actions.release()  # a closed study window holds no recording: its memory is the others'
+        close_window(self, event)
