@@ -228,9 +228,122 @@ def test_info_summary_is_the_loaded_recordings(tmp_path, case):
     from app.data.readers import load_recording, read_summary
 
     path = _SUMMARY_CASES[case](tmp_path)
-    summary = read_summary(path)
-    assert summary == load_recording(path).summary()
+    read = read_summary(path)
+    summary = read.fields
+    assert summary == load_recording(path).summary() and read.too_large_to_load is None
     if case.startswith("colour"):
         assert summary["image_mode"] == "colour Doppler"
     if case == "cut video":
         assert summary["reader_notes"] and summary["frames"] < 100
+
+
+def _native_us(path, frames: np.ndarray):
+    """Uncompressed: the pixel data is the decoded clip (read a frame at a time from the file for a sample)."""
+    return write_us(path, frames, frame_time_ms=20.0)
+
+
+_TOO_LARGE_CASES = {  # name: (file of it, CARDIOTRACE_MAX_LOAD_MB under which it is too large to load)
+    "dicom clip": (lambda d: write_us(d / "clip.dcm", echo_frames(n_frames=40)[0], region_box=(5, 5, 114, 154),
+                                      delta_cm=0.03, frame_time_ms=40.0, heart_rate=66, description="A4C"), 0.5),
+    "rle dicom": (lambda d: _rle_us(d / "rle.dcm", echo_frames(n_frames=60, shape=(60, 80))[0]), 0.2),
+    "colour dicom": (lambda d: _rgb_us(d / "colour.dcm", _colour_flow_clip(40)), 0.5),
+    "enhanced mr": (lambda d: write_enhanced_mr(d / "enhanced.dcm") is not None and d / "enhanced.dcm", 0.01),
+    "avi": (lambda d: _write_avi(d / "a4c_long.avi", echo_frames(n_frames=150, shape=(64, 80))[0]), 0.5),
+    # its grey frames fit, the colours read_video decodes again for a colour Doppler clip do not
+    "colour avi colours": (lambda d: _write_avi(d / "colour.avi", _colour_flow_clip(150)), 10.0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_TOO_LARGE_CASES))
+def test_info_summarizes_a_file_too_large_to_load(capsys, monkeypatch, tmp_path, case):
+    """A file the viewer and `analyze` refuse as too large for this machine's memory: `info` had refused it too
+    (exit 2) although its summary holds a sample of the frames only. Now it prints the summary it prints where the file
+    loads, plus one line (one JSON key) with the reason the load gives, exit 0; the load still refuses it."""
+    from app.data.readers import LoadError, load_recording
+
+    build, limit_mb = _TOO_LARGE_CASES[case]
+    path = build(tmp_path)
+    monkeypatch.delenv("CARDIOTRACE_MAX_LOAD_MB", raising=False)
+    fits_text, fits_json = (_run(capsys, path, *json_flag)[1] for json_flag in ((), ("--json",)))
+    monkeypatch.setenv("CARDIOTRACE_MAX_LOAD_MB", str(limit_mb))
+    with pytest.raises(LoadError, match="of memory once decoded") as refused:
+        load_recording(path)
+    reason = refused.value.reason
+    code, out, err = _run(capsys, path)
+    assert code == 0 and not err
+    assert out == fits_text + f"too large:       the viewer and analyze would refuse it: {reason}\n"
+    code, out, err = _run(capsys, path, "--json")
+    assert code == 0 and not err
+    assert json.loads(out) == {**json.loads(fits_json), "too_large_to_load": reason}
+
+
+@pytest.mark.parametrize("kind", ["mr series", "nifti"])
+def test_info_refuses_what_its_summary_reads_whole_when_too_large(capsys, monkeypatch, tmp_path, kind):
+    """A series of MR images and a NIfTI are read whole for their summary too: too large to load, too large for
+    `info`, which refuses them with the load's error (exit 2)."""
+    import SimpleITK as sitk
+
+    if kind == "nifti":
+        path = tmp_path / "a4c_sequence.nii"
+        sitk.WriteImage(sitk.GetImageFromArray(echo_frames(n_frames=20)[0]), str(path))
+    else:
+        path = write_mr_series(tmp_path / "mr", n_slices=3, n_phases=4)[0]
+    assert _run(capsys, path)[0] == 0
+    monkeypatch.setenv("CARDIOTRACE_MAX_LOAD_MB", "0.01")
+    code, out, err = _run(capsys, path)
+    assert code == 2 and not out and "of memory once decoded" in err and "so it was not loaded" in err
+
+
+@pytest.mark.parametrize("kind", ["avi", "rle dcm", "native dcm"])
+def test_info_on_a_clip_too_large_to_load_holds_a_sample_only(capsys, monkeypatch, tmp_path, kind):
+    """`info` of a clip over the memory limit (CARDIOTRACE_MAX_LOAD_MB=5, the clip 19 MB decoded) holds a sample of
+    its frames, not the clip: its peak of Python-side memory stays well under the decoded clip's size, an uncompressed
+    DICOM's pixel data included (read a frame at a time from the file)."""
+    import tracemalloc
+
+    frames = _plain_clip(600, (160, 200))
+    writers = {"avi": (_write_avi, "clip.avi"), "rle dcm": (_rle_us, "clip.dcm"), "native dcm": (_native_us, "n.dcm")}
+    write, name = writers[kind]
+    path = write(tmp_path / name, frames)
+    monkeypatch.setenv("CARDIOTRACE_MAX_LOAD_MB", "5")
+    assert main(["info", str(path)]) == 0  # imports done before the measure
+    capsys.readouterr()
+    tracemalloc.start()
+    try:
+        code = main(["info", "--json", str(path)])
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["shape"] == [600, 160, 200] and "so it was not loaded" in data["too_large_to_load"]
+    assert peak_bytes < frames.nbytes / 2, f"peak {peak_bytes} bytes for a clip of {frames.nbytes} bytes decoded"
+
+
+def test_an_uncompressed_dicom_read_a_frame_at_a_time_is_summarized_as_loaded(tmp_path):
+    """Pixel data larger than dicom_common.DEFER_BYTES stays on disk; a summary's sample is read from the file a frame
+    at a time: the same summary as the whole recording loaded."""
+    from app.data.readers import load_recording, read_summary
+    from app.data.readers.dicom_common import DEFER_BYTES
+
+    frames = echo_frames(n_frames=200, shape=(200, 240))[0]
+    assert frames.nbytes > DEFER_BYTES
+    path = _native_us(tmp_path / "native.dcm", frames)
+    read = read_summary(path)
+    assert read.fields == load_recording(path).summary() and read.too_large_to_load is None
+
+
+def test_only_a_deferrable_check_is_deferred(monkeypatch):
+    """Within refusals_deferred a summary's check records its refusal; a full load's check raises all the same, and
+    outside it every check raises."""
+    from app.data.errors import LoadError
+    from app.data.readers import limits
+
+    monkeypatch.setenv("CARDIOTRACE_MAX_LOAD_MB", "1")
+    with pytest.raises(LoadError):
+        limits.check_decoded_size("a.dcm", 2 * 1024**2, deferrable=True)
+    with limits.refusals_deferred() as refused:
+        limits.check_decoded_size("a.dcm", 2 * 1024**2, "the video", deferrable=True)
+        limits.check_decoded_size("a.dcm", 1024**2, deferrable=True)  # within the limit
+        with pytest.raises(LoadError):
+            limits.check_decoded_size("a.dcm", 3 * 1024**2)
+    assert [error.reason.split(" would")[0] for error in refused] == ["the video"]

@@ -2,7 +2,9 @@
 
 Human text by default; with --json, Recording.summary() (readers.read_summary) plus "series": [...] (every series
 the path holds). A folder with several series and no --series prints the list only (exit 0); bad input raises
-LoadError, which the CLI prints on one line with exit code 2.
+LoadError, which the CLI prints on one line with exit code 2. A file too large to load on this machine is summarized
+all the same where the readers can (summary_only.py), with one more line, and in JSON "too_large_to_load": the
+reason the viewer and `analyze` refuse it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _fmt(value, unit: str = "", digits: int = 3) -> str:
     return f"{value}{unit}"
 
 
-def _text(summary: dict | None, series: list[dict]) -> str:
+def _text(summary: dict | None, series: list[dict], too_large: str | None = None) -> str:
     lines = []
     if summary is not None:
         spacing = " x ".join(_fmt(s, digits=4) for s in summary["spacing_mm"])
@@ -56,6 +58,8 @@ def _text(summary: dict | None, series: list[dict]) -> str:
             *_patient_lines(summary["patient"]),
         ]
         lines += [f"note:            {note}" for note in summary.get("reader_notes", ())]
+        if too_large:
+            lines.append(f"too large:       the viewer and analyze would refuse it: {too_large}")
     if len(series) > 1 or summary is None:
         lines.append(f"{len(series)} series found (pick one with --series KEY):")
         lines += [f"  {s['key']}  [{s['modality']}] {s['description']}  shape {s['shape']}" for s in series]
@@ -82,15 +86,18 @@ def run(args: argparse.Namespace) -> int:
 
     path = Path(args.path)
     series = [_series_dict(s) for s in list_series(path)]
-    summary = None
+    summary, too_large = None, None
     if args.series is not None or len(series) <= 1:
-        summary = read_summary(path, series_key=args.series)  # not every frame decoded: fast on a long, large clip
+        read = read_summary(path, series_key=args.series)  # not every frame decoded: fast on a long, large clip
+        summary, too_large = read.fields, read.too_large_to_load
     if args.json:
         payload = dict(summary or {"path": str(path)})
         if summary is not None:
             payload["series_description"] = summary["series"]  # "series" becomes the list below
         payload["series"] = series
+        if too_large:
+            payload["too_large_to_load"] = too_large
         print(json.dumps(payload, indent=2))
     else:
-        print(_text(summary, series))
+        print(_text(summary, series, too_large))
     return 0

@@ -2,7 +2,8 @@
 
     load_recording(path, series_key=None, echo=False) -> Recording
     list_series(path) -> list[SeriesInfo]
-    read_summary(path, series_key=None) -> dict: Recording.summary() without decoding every frame (summary_only.py)
+    read_summary(path, series_key=None) -> RecordingSummary: Recording.summary() without decoding every frame, and
+        why the load refuses a file too large for this machine (summary_only.py)
 
 Supported: DICOM ultrasound (multi/single-frame, any colour model, RLE/JPEG/JPEG-LS/JPEG 2000),
 DICOM MR (folders of single-frame cine images, Enhanced MR multi-frame), DICOMDIR, NIfTI, MetaImage,
@@ -18,10 +19,11 @@ from pathlib import Path
 from app.data.errors import LoadError
 from app.data.readers.plausible import checked_header
 from app.data.readers.progress import LoadCancelled, Step, report, reporter, scaled
+from app.data.readers.summary_only import RecordingSummary
 from app.data.recording import Recording, SeriesInfo
 from app.tasks import Cancel, ProgressFn
 
-__all__ = ["LoadCancelled", "LoadError", "list_series", "load_recording", "read_summary"]
+__all__ = ["LoadCancelled", "LoadError", "RecordingSummary", "list_series", "load_recording", "read_summary"]
 
 
 def _guard(path: Path, func, *args):
@@ -123,12 +125,18 @@ def load_recording(path: str | Path, series_key: str | None = None, progress: Pr
                                                     echo)))
 
 
-def read_summary(path: str | Path, series_key: str | None = None) -> dict:
+def read_summary(path: str | Path, series_key: str | None = None) -> RecordingSummary:
     """Recording.summary() of the recording load_recording(path, series_key) gives, and its errors, read from the
-    header and a sample of the frames, not every frame decoded (summary_only.py): `info` on a long, large clip."""
+    header and a sample of the frames, not every frame decoded (summary_only.py): `info` on a long, large clip. A file
+    too large to load on this machine is summarized all the same where a sample is all the summary holds, with the
+    reason the load refuses it (RecordingSummary.too_large_to_load)."""
+    from app.data.readers import limits
+
     path = Path(path)
-    recording = _guard(path, lambda: _load(path, series_key, None, echo=False, summary_only=True))
-    return _one_slice_as_cine(checked_header(recording)).summary()
+    with limits.refusals_deferred() as refused:
+        recording = _guard(path, lambda: _load(path, series_key, None, echo=False, summary_only=True))
+    fields = _one_slice_as_cine(checked_header(recording)).summary()
+    return RecordingSummary(fields, refused[0].reason if refused else None)
 
 
 def _one_slice_as_cine(recording: Recording) -> Recording:

@@ -160,15 +160,17 @@ def image_geometry(ds, path: Path) -> tuple[int, int, int, int, int]:
     return frames, rows, cols, samples, max(1, (bits + 7) // 8)
 
 
-def check_size(ds, path: Path) -> None:
+def check_size(ds, path: Path, deferrable: bool = False) -> None:
     """Refuse before decoding when the file holds less pixel data than its header describes (holds_frames), or
-    when the decoded frames (plus colour/grey copies) exceed the limit."""
+    when the decoded frames (plus colour/grey copies) exceed the limit (deferrable: only a sample of them is decoded,
+    limits.check_decoded_size)."""
     frames, rows, cols, samples, nbytes = image_geometry(ds, path)
     holds_frames(ds, path, frames, rows * cols * samples * nbytes)
     colour_bytes = 6 if str(get(ds, "PhotometricInterpretation", "")).upper() == "PALETTE COLOR" else 0
     grey_bytes = nbytes if samples == 1 and not colour_bytes else 2
     per_pixel = 2 * samples * nbytes + colour_bytes + 2 * grey_bytes  # raw + decoded + RGB + grey + masked
-    limits.check_decoded_size(path, limits.estimate_bytes(frames, rows, cols, bytes_per_value=per_pixel, copies=1))
+    limits.check_decoded_size(path, limits.estimate_bytes(frames, rows, cols, bytes_per_value=per_pixel, copies=1),
+                              deferrable=deferrable)
 
 
 def short_pixel_data(n_bytes: int, expected_bytes: int) -> str:
@@ -182,7 +184,7 @@ def holds_frames(ds, path: Path, frames: int, frame_bytes: int) -> None:
     and 2 of data) per frame. A header whose size fields are corrupt is then a broken file, not a recording too
     large for this machine."""
     try:
-        element = ds.get_item("PixelData")
+        element = ds.get_item("PixelData", keep_deferred=True)
         length = getattr(element, "length", None)  # a raw element: its stored length, the value still on disk
         if length is None and element is not None:
             value = getattr(element, "value", None)
@@ -238,16 +240,17 @@ class DecodedFrames:
 
 def decode_frames(ds, path: Path, sample: list[int] | None = None) -> DecodedFrames:
     """The file's frames (DecodedFrames); LoadError on failure. sample: only these frames are decoded, with the
-    colour sample, for a summary (summary_only.py); a MONOCHROME1 file all the same (flipped by the clip's range)."""
+    colour sample, for a summary (summary_only.py); a MONOCHROME1 file all the same (flipped by the clip's range).
+    A file too large to load is refused (check_size), but for a sample only as a deferred refusal (limits.py)."""
     from app.data.readers import colour_flow
 
     frames, rows, cols, samples, _ = image_geometry(ds, path)
     refuse_non_images(ds, path)
-    check_size(ds, path)
     photometric = str(get(ds, "PhotometricInterpretation", "MONOCHROME2")).upper().strip()
     colour_at = [int(i) for i in colour_flow.sample_indices(frames)]
     also = colour_at if samples > 1 or photometric == "PALETTE COLOR" else []  # the colour sample
     wanted = None if sample is None or photometric == "MONOCHROME1" else sorted({*sample, *also})
+    check_size(ds, path, deferrable=wanted is not None)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -311,6 +314,7 @@ def _pixels(ds, path: Path, photometric: str,
             data, damaged = pixel_damage.decode_reporting_damage(ds, wanted)
             return data, photometric, damaged
         except Exception:  # noqa: BLE001 - decoded whole instead: by GDCM, or failing as the whole file fails
+            check_size(ds, path)  # whole: a file too large to load is refused after all
             data, photometric, damaged = _pixels(ds, path, photometric)
             framed = data if int(get(ds, "NumberOfFrames", 1) or 1) > 1 else data[None]
             return framed[wanted], photometric, damaged

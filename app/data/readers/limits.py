@@ -4,11 +4,17 @@ A reader estimates the decoded size from the header (rows x columns x frames x s
 the float/grey working copies) and calls `check_decoded_size`. The limit is MAX_RAM_FRACTION of the
 physical memory (os.sysconf), or CARDIOTRACE_MAX_LOAD_MB from the environment when set. Recordings held together
 as one study count against STUDY_RAM_FRACTION of it as each is loaded (`StudyBudget`).
+A summary that holds only a sample of the frames (summary_only.py) reads a file too large to load all the same: within
+`refusals_deferred` a check the reader marks `deferrable` records its LoadError instead of raising it, so the summary
+can say why the load refuses the file.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from app.data.errors import LoadError
@@ -49,15 +55,37 @@ def estimate_bytes(*dims: int, bytes_per_value: int = 1, copies: int = WORKING_C
     return total
 
 
-def check_decoded_size(path: str | Path | None, n_bytes: int, what: str = "the recording") -> None:
-    """LoadError when `n_bytes` exceeds the memory limit, saying how large and what the limit is."""
+_deferred: ContextVar[list[LoadError] | None] = ContextVar("cardiotrace_deferred_refusals", default=None)
+
+
+@contextmanager
+def refusals_deferred() -> Iterator[list[LoadError]]:
+    """Within it, a `deferrable` check_decoded_size that fails appends its LoadError to the list yielded, in the order
+    a load meets them (the first is the one load_recording raises), instead of raising it."""
+    refused: list[LoadError] = []
+    token = _deferred.set(refused)
+    try:
+        yield refused
+    finally:
+        _deferred.reset(token)
+
+
+def check_decoded_size(path: str | Path | None, n_bytes: int, what: str = "the recording",
+                       deferrable: bool = False) -> None:
+    """LoadError when `n_bytes` exceeds the memory limit, saying how large and what the limit is. deferrable: the
+    caller reads for a summary without holding the `n_bytes` (summary_only.py): within refusals_deferred the error is
+    recorded there, not raised; a full load never passes it."""
     limit = max_load_bytes()
     if n_bytes > limit:
-        raise LoadError(
+        error = LoadError(
             path,
             f"{what} would need about {n_bytes / 1024**3:.1f} GB of memory once decoded; "
             f"the limit on this machine is {limit / 1024**3:.1f} GB, so it was not loaded",
         )
+        refused = _deferred.get() if deferrable else None
+        if refused is None:
+            raise error
+        refused.append(error)
 
 
 class StudyBudget:

@@ -14,6 +14,8 @@ The reader notes them and the analysis leaves them out of the curve ED/ES come f
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -42,7 +44,36 @@ def decode_reporting_damage(ds, indices: list[int] | None = None) -> tuple[np.nd
 def _frames_at(ds, indices: list[int]) -> np.ndarray:
     from pydicom.pixels import iter_pixels
 
-    return np.stack(list(iter_pixels(ds, indices=indices)))
+    with _pixel_source(ds) as source:
+        return np.stack(list(iter_pixels(source, indices=indices)))
+
+
+@contextmanager
+def _pixel_source(ds) -> Iterator:
+    """`ds`, or when its pixel data is uncompressed and still on disk (dicom_common.read_dataset defers large values)
+    its image pixel elements with the file itself as their pixel data, which pydicom reads a frame at a time: a sample
+    of a clip too large to load is decoded without its whole pixel data being read (summary_only.py)."""
+    from pydicom.dataelem import DataElement, RawDataElement
+    from pydicom.dataset import Dataset
+
+    raw = ds.get_item("PixelData", keep_deferred=True)
+    meta = getattr(ds, "file_meta", None)
+    syntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    filename = getattr(ds, "filename", None)
+    if not isinstance(raw, RawDataElement) or raw.value is not None or syntax is None or syntax.is_encapsulated \
+            or not isinstance(filename, str) or raw.value_tell is None:
+        yield ds
+        return
+    view = Dataset()
+    view.file_meta = ds.file_meta
+    view.set_original_encoding(*ds.original_encoding)
+    for tag in ds.keys():
+        if tag.group == 0x0028:
+            view[tag] = ds[tag]
+    with open(filename, "rb") as file:
+        file.seek(raw.value_tell)
+        view.add(DataElement(raw.tag, raw.VR if raw.VR in ("OB", "OW") else "OW", file))  # implicit VR: OW
+        yield view
 
 
 def jpeg_damage(frame: bytes) -> str:

@@ -14,11 +14,27 @@ frames are added to sector.SectorEvidence, the colour frames give the grey map's
 may be off that map is the colour sample decoded a second time to be tested against it. A NIfTI or MetaImage is read
 whole (a label map, a blank image, NaN voxels are told from every voxel) without its masked or reordered copy.
 The recording read so holds `unread_frames` in place of its pixels: it never leaves the readers.
+A file too large to load on this machine (limits.py) is summarized all the same where the summary holds a sample only:
+a DICOM decoded in part (its pixel data read frame by frame from the file when it is uncompressed, pixel_damage.py)
+and a video; its summary says why the load refuses it. A NIfTI or MetaImage, a series of MR images, and a DICOM
+decoded whole are refused as the load refuses them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+
+@dataclass(frozen=True)
+class RecordingSummary:
+    """What readers.read_summary finds: `fields`, the recording's Recording.summary(); `too_large_to_load`, None
+    when load_recording reads the file on this machine, else the reason it refuses it (its LoadError's reason: too
+    large to decode in the memory allowed, limits.py)."""
+
+    fields: dict
+    too_large_to_load: str | None = None
 
 
 def unread_frames(shape: tuple[int, ...], dtype) -> np.ndarray:

@@ -230,13 +230,15 @@ def _flow_shares(capture, colour_at: list[int], table: np.ndarray, inside: np.nd
     return np.asarray(shares)
 
 
-def _decoded_with(path: Path, read):
+def _decoded_with(path: Path, read, summary_only: bool = False):
     """(the header's frame count, fps, read(capture, that count)), the capture released after, and any decoder
-    failure the file's LoadError."""
+    failure the file's LoadError; summary_only: `read` keeps a sample only, a clip too large to load is read all the
+    same (its refusal deferred, limits.py)."""
     capture = _open(path)
     try:
         count, height, width, fps = _header(capture)
-        limits.check_decoded_size(path, limits.estimate_bytes(count, height, width), "the video")
+        limits.check_decoded_size(path, limits.estimate_bytes(count, height, width), "the video",
+                                  deferrable=summary_only)
         return count, fps, read(capture, count)
     except LoadError:
         raise
@@ -261,17 +263,23 @@ def read_video(path: Path, summary_only: bool = False) -> Recording:
 
 
 def _summary_recording(path: Path) -> Recording:
-    """read_video's recording, its frames streamed and not kept (unread_frames in the recording)."""
-    count, fps, seen = _decoded_with(path, lambda capture, n: _stream(capture, path, n))
+    """read_video's recording, its frames streamed and not kept (unread_frames in the recording); read_video's
+    memory checks deferred (limits.py), in its order and with its numbers, for a clip too large to load."""
+    count, fps, seen = _decoded_with(path, lambda capture, n: _stream(capture, path, n), summary_only=True)
     if not seen.sampled_as_read():  # the header's count was off: sample the frames read, as read_video does
         n_read = seen.n_frames
-        seen = _decoded_with(path, lambda capture, _: _stream(capture, path, n_read))[2]
+        seen = _decoded_with(path, lambda capture, _: _stream(capture, path, n_read), summary_only=True)[2]
     if not seen.n_frames or seen.shape_hw is None:
         raise LoadError(path, "the video holds no readable frames")
     shape = (seen.n_frames, *seen.shape_hw)
-    limits.check_decoded_size(path, limits.estimate_bytes(*shape), "the video")  # read_video's check as it reads
+    frame_bytes = limits.estimate_bytes(*seen.shape_hw)
+    if seen.n_frames * frame_bytes > (limit := limits.max_load_bytes()):  # _read_frames' check, at the frame it fails
+        limits.check_decoded_size(path, (limit // frame_bytes + 1) * frame_bytes, "the video", deferrable=True)
     mask = seen.sector.sector()
-    return _recording(path, unread_frames(shape, np.uint8), count, fps, mask, _streamed_mode(path, seen, mask), None)
+    mode = _streamed_mode(path, seen, mask)
+    if mode == "colour Doppler":  # read_video's check before it decodes the colours again
+        limits.check_decoded_size(path, limits.estimate_bytes(*shape, 3), "the video's colours", deferrable=True)
+    return _recording(path, unread_frames(shape, np.uint8), count, fps, mask, mode, None)
 
 
 def _streamed_mode(path: Path, seen: _Streamed, mask: np.ndarray | None) -> str:
@@ -284,7 +292,8 @@ def _streamed_mode(path: Path, seen: _Streamed, mask: np.ndarray | None) -> str:
         shares = np.zeros(len(seen.map_levels))  # what the second look would find: no pixel off the map
     else:
         inside = colour_flow.sector_inside(mask, seen.shape_hw or (0, 0))
-        shares = _decoded_with(path, lambda capture, _: _flow_shares(capture, seen.colour_at, table, inside))[2]
+        shares = _decoded_with(path, lambda capture, _: _flow_shares(capture, seen.colour_at, table, inside),
+                               summary_only=True)[2]
     return "colour Doppler" if len(shares) and colour_flow.flow_in(shares) else "2D"
 
 
