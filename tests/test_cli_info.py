@@ -179,21 +179,27 @@ def test_info_on_a_long_clip_holds_less_than_its_decoded_frames(capsys, tmp_path
     """`info` reads the header and a sample of the frames: it had decoded and kept every frame of a clip, and masked
     copies of them, so a large video, small on disk, took seconds and gigabytes. Now its peak of Python-side memory
     stays well under the decoded clip's size."""
-    import tracemalloc
-
     frames = _plain_clip(600, (160, 200))
     path = _write_avi(tmp_path / "clip.avi", frames) if kind == "avi" else _rle_us(tmp_path / "clip.dcm", frames)
     assert path.stat().st_size < frames.nbytes / 4  # the clip is small on disk, large decoded
-    assert main(["info", str(path)]) == 0  # imports done before the measure
+    code, peak_bytes = _info_json_traced(path, capsys)
+    assert code == 0 and json.loads(capsys.readouterr().out)["shape"] == [600, 160, 200]
+    assert peak_bytes < frames.nbytes / 2, f"peak {peak_bytes} bytes for a clip of {frames.nbytes} bytes decoded"
+
+
+def _info_json_traced(path, capsys) -> tuple[int, int]:
+    """(exit code, peak of Python-side memory) of `info --json PATH`, its imports done before the measure; the JSON
+    is left in capsys."""
+    import tracemalloc
+
+    assert main(["info", str(path)]) == 0
     capsys.readouterr()
     tracemalloc.start()
     try:
         code = main(["info", "--json", str(path)])
-        peak_bytes = tracemalloc.get_traced_memory()[1]
+        return code, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert code == 0 and json.loads(capsys.readouterr().out)["shape"] == [600, 160, 200]
-    assert peak_bytes < frames.nbytes / 2, f"peak {peak_bytes} bytes for a clip of {frames.nbytes} bytes decoded"
 
 
 def _colour_flow_clip(n_frames: int) -> np.ndarray:
@@ -299,21 +305,12 @@ def test_info_on_a_clip_too_large_to_load_holds_a_sample_only(capsys, monkeypatc
     """`info` of a clip over the memory limit (CARDIOTRACE_MAX_LOAD_MB=5, the clip 19 MB decoded) holds a sample of
     its frames, not the clip: its peak of Python-side memory stays well under the decoded clip's size, an uncompressed
     DICOM's pixel data included (read a frame at a time from the file)."""
-    import tracemalloc
-
     frames = _plain_clip(600, (160, 200))
     writers = {"avi": (_write_avi, "clip.avi"), "rle dcm": (_rle_us, "clip.dcm"), "native dcm": (_native_us, "n.dcm")}
     write, name = writers[kind]
     path = write(tmp_path / name, frames)
     monkeypatch.setenv("CARDIOTRACE_MAX_LOAD_MB", "5")
-    assert main(["info", str(path)]) == 0  # imports done before the measure
-    capsys.readouterr()
-    tracemalloc.start()
-    try:
-        code = main(["info", "--json", str(path)])
-        peak_bytes = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    code, peak_bytes = _info_json_traced(path, capsys)
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["shape"] == [600, 160, 200] and "so it was not loaded" in data["too_large_to_load"]
     assert peak_bytes < frames.nbytes / 2, f"peak {peak_bytes} bytes for a clip of {frames.nbytes} bytes decoded"
