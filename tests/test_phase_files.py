@@ -52,6 +52,7 @@ def test_frames_of_another_geometry_stay_apart_with_the_reason():
                         "each is analyzed alone"]
     with pytest.raises(ValueError, match="64 x 80"):
         join_phases(recs)
+    assert [rec.reader_notes for rec in out] == [(problems[0],)] * 2  # each report and JSON says why, not stderr only
     assert join_where_possible([_frame("a4c"), _frame("a4c", spacing=(0.5, 0.6))])[2][0].startswith(
         "one phase per file, but not phases of one series (different pixel sizes)")
 

@@ -518,3 +518,14 @@ def test_page_one_gives_the_studys_heart_rate_the_viewer_shows_beside_the_biplan
     hr = [(where, row) for where, row in report.summary_rows if row.key == "heart_rate_bpm"]
     assert [where for where, _ in hr] == ["study"]
     assert hr[0][1].value == pytest.approx(study.biplane.heart_rate_bpm)
+
+
+def test_page_one_names_the_file_where_two_recordings_share_a_view(tmp_path):
+    """Two A4C clips in one report (two one-phase files not joined, or two clips of one view): each of their rows
+    on page 1 says which file it is from, not "A4C" twice; a view seen once is still named by its view."""
+    a = synthetic_analysis(view="a4c", seed=0, path=Path("/study/first_a4c.dcm"))
+    b = synthetic_analysis(view="a4c", seed=1, path=Path("/study/second_a4c.dcm"))
+    c = synthetic_analysis(view="a2c", seed=2, path=Path("/study/only_a2c.dcm"))
+    sources = {source for source, row in report_from_analyses([a, b, c]).summary_rows if row.key == "ef_pct"}
+    assert {"A4C: first_a4c.dcm", "A4C: second_a4c.dcm", "A2C"} <= sources
+    assert "A4C" not in sources

@@ -221,12 +221,14 @@ class ReportData:
     @property
     def summary_rows(self) -> list[tuple[str, MeasurementRow]]:
         """Page 1: the study's values (biplane volumes, mean GLS, LA volume) and each recording's headline values
-        not given for the study, as (where from, row); LV, RV, LA, then heart rate and strain."""
+        not given for the study, as (where from, row); LV, RV, LA, then heart rate and strain. Where from is the
+        view, and the file's name too where two recordings share a view (their rows would otherwise read alike)."""
         out = [("study", row) for row in self.study_rows]
         have = {row.key for row in self.study_rows}
-        for rec in self.recordings:
-            out += [(view_title(rec.view) or rec.name, row) for row in rec.measurements if row.key in SUMMARY_KEYS
-                    and row.key not in have]
+        titles = [view_title(rec.view) or rec.name for rec in self.recordings]
+        for rec, title in zip(self.recordings, titles, strict=True):
+            source = f"{title}: {rec.name}" if titles.count(title) > 1 and title != rec.name else title
+            out += [(source, row) for row in rec.measurements if row.key in SUMMARY_KEYS and row.key not in have]
         return sorted(out, key=lambda item: _summary_group(item[1].key))  # stable: the order within a group
 
     @property

@@ -101,34 +101,38 @@ def join_phases(recordings: Sequence[Recording]) -> Recording:
                    series_description=f"{JOINED_PREFIX}{names}", image_mode=mode, display_rgb=None)
 
 
+def judged_groups(recordings: Sequence[Recording]) -> list[tuple[list[int], str]]:
+    """Each of the join_groups with its phase_join_problem ("" for one that joins)."""
+    return [(group, phase_join_problem([recordings[i] for i in group])) for group in join_groups(recordings)]
+
+
 def joinable_groups(recordings: Sequence[Recording]) -> tuple[list[list[int]], list[str]]:
     """(the join_groups that join, the phase_join_problem of each one that does not)."""
-    groups, problems = [], []
-    for group in join_groups(recordings):
-        problem = phase_join_problem([recordings[i] for i in group])
-        if problem:
-            problems.append(problem)
-        else:
-            groups.append(group)
-    return groups, problems
+    judged = judged_groups(recordings)
+    return [group for group, problem in judged if not problem], [problem for _, problem in judged if problem]
 
 
 def join_where_possible(recordings: Sequence[Recording]) -> tuple[list[Recording], list[list[int]], list[str]]:
     """(recordings after joining, the index groups of the input each output recording comes from, one line per
-    group that could not be joined saying why). Output order: each group at its first recording's place."""
-    groups, reasons = joinable_groups(recordings)
-    problems = [f"one phase per file, but not phases of one series ({why}): each is analyzed alone" for why in reasons]
-    joined_at = {group[0]: group for group in groups}
-    members = {i for g in groups for i in g}
+    group that could not be joined saying why). Output order: each group at its first recording's place. The
+    recordings of a group that could not be joined carry that line as a reader note: analyzed alone, each one's
+    report and JSON say why it has no EDV/ESV/EF of its own, as the terminal does."""
+    judged = judged_groups(recordings)
+    lines = [(group, f"one phase per file, but not phases of one series ({why}): each is analyzed alone")
+             for group, why in judged if why]
+    problems = {i: line for group, line in lines for i in group}
+    joined_at = {group[0]: group for group, why in judged if not why}
+    members = {i for group, why in judged if not why for i in group}
     out, sources = [], []
     for i, rec in enumerate(recordings):
         if i in joined_at:
             out.append(join_phases([recordings[j] for j in joined_at[i]]))
             sources.append(joined_at[i])
         elif i not in members:
-            out.append(rec)
+            note = problems.get(i)
+            out.append(replace(rec, reader_notes=(*rec.reader_notes, note)) if note else rec)
             sources.append([i])
-    return out, sources, problems
+    return out, sources, [line for _, line in lines]
 
 
 def _close(a: Sequence[float], b: Sequence[float]) -> bool:
