@@ -277,6 +277,9 @@ def test_reference_ranges():
     assert classify("ef_pct", 55.0, "M", "mri") == "low" and classify("ef_pct", 55.0, "M") == "normal"
     assert reference_range("rv_edv_ml", "F", "mri").high == 175 and reference_range("rv_edv_ml", "M", "mri").high == 217
     assert reference_range("rv_ef_pct", "", "echo") is None and classify("gls_pct", -12.0, "", "mri") == ""
+    # the CMR stroke volume has the pooled table's range (108 +- 18 ml men, 87 +- 15 women); echo gives SV none
+    assert reference_range("sv_ml", "F", "mri").label() == "57-117 ml" and classify("sv_ml", 50.0, "M", "mri") == "low"
+    assert reference_range("sv_index_ml_m2", "M", "mri").label() == "42-66 ml/m2" and reference_range("sv_ml") is None
 
 
 @pytest.mark.parametrize("modality", ["echo", "mri"])
