@@ -15,9 +15,11 @@ Layout rules:
 Calibration rule: MetaImage ElementSpacing is millimetres by convention (trusted unless all 1.0).
 NIfTI spacing is trusted only when xyzt_units states a spatial unit (m, mm, um); with unknown units
 (the echo clip: 0.4 "mm" with units 0) the spacing is nominal, so spacing_mm = (1, 1) and
-calibrated=False. Frame times: the time step in the header's time unit (seconds when it states none,
-and always for MetaImage), used only when it is a plausible frame interval (1-500 ms); otherwise a
-default rate with frame_times_nominal=True (e.g. the echo clip's step of 1).
+calibrated=False. A spacing that is the writer's default (every pixdim 1: what SimpleITK writes when the
+spacing was never set) is no calibration either, with a reader note (unset_spacing.py).
+Frame times: the time step in the header's time unit (seconds when it states none, and always for
+MetaImage), used only when it is a plausible frame interval (1-500 ms); otherwise a default rate with
+frame_times_nominal=True (e.g. the echo clip's step of 1).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from app.data.errors import LoadError
-from app.data.readers import image_length, limits
+from app.data.readers import image_length, limits, unset_spacing
 from app.data.readers.native_stderr import native_stderr_captured
 from app.data.readers.plausible import PLAUSIBLE_FRAME_INTERVAL_S
 from app.data.readers.sector import apply_mask, detect_sector
@@ -168,6 +170,14 @@ def _units(reader) -> tuple[float | None, float | None]:
     return _SPACE_UNITS_TO_MM.get(value & 7), _TIME_UNITS_TO_S.get(value & 56, 1.0)
 
 
+def _code(reader, key: str) -> int | None:
+    """A NIfTI header's integer field (qform_code, sform_code) as ITK reads it; None when absent or not a number."""
+    try:
+        return int(float(_meta(reader, key)))
+    except ValueError:
+        return None
+
+
 def _pixel_bytes(reader) -> int:
     import SimpleITK as sitk
 
@@ -274,13 +284,18 @@ def _recording(path: Path, reader, data: np.ndarray, direction, echo: bool = Fal
     mm_per_unit, s_per_unit = _units(reader)
     nifti = bool(_meta(reader, "xyzt_units"))
     no_pixdim = nifti and not _stored_pixel_size(path)  # ITK reads a pixdim of 0 as 1 (mm): not a calibration
-    trusted = mm_per_unit is not None and not no_pixdim and not (
-        not nifti and all(abs(s - 1.0) < 1e-9 for s in spacing[:2]))
+    clip = dim == 2 or _is_echo_clip(path, reader, echo)
+    n_slices = 1 if clip else int(reader.GetSize()[2])
+    unset = "" if no_pixdim else unset_spacing.reason(
+        spacing, n_spatial=2 if clip else 3, has_time=dim == 4 or (clip and dim == 3), n_slices=n_slices,
+        metaimage=not nifti, units_known=mm_per_unit is not None,
+        placed=_code(reader, "qform_code") != 0 or _code(reader, "sform_code") != 0)
+    trusted = mm_per_unit is not None and not no_pixdim and not unset
     spacing_mm = (spacing[1] * mm_per_unit, spacing[0] * mm_per_unit) if trusted else (1.0, 1.0)
-    notes = (NO_PIXDIM_NOTE,) if no_pixdim else ()
+    notes = (NO_PIXDIM_NOTE,) if no_pixdim else (unset_spacing.note(unset, stack=n_slices > 1),) if unset else ()
     common: dict[str, Any] = dict(spacing_mm=spacing_mm, calibrated=trusted, source_path=path,
                                   series_description=path.name, reader_notes=notes)
-    if dim == 2 or _is_echo_clip(path, reader, echo):
+    if clip:
         frames = data[None] if dim == 2 else data
         step = spacing[2] * s_per_unit if dim == 3 and s_per_unit else None
         times, nominal = _times(frames.shape[0], step, NOMINAL_FRAME_RATE_HZ["echo"])
