@@ -153,3 +153,23 @@ def test_the_report_gives_a_joined_pair_no_frame_rate():
     analysis = run_task(analyze_recording(pair, segmenter=lambda rec: labels, strain=False))
     assert analysis.measurements.ef_pct > 0
     assert recording_section(analysis).frame_rate_text == "unknown"
+
+
+def test_the_json_gives_a_joined_pair_no_frame_rate(tmp_path, capsys):
+    """`analyze ED.mhd ES.mhd --same-patient --json`: the JSON said "frame_rate_hz": 25.0, the joining's nominal
+    rate, where the report says "unknown" and --measurements / --csv null / empty; now null as they are, and the
+    contours' frame times (0.04 s apart, made up) null as the report's curve is drawn by frame number."""
+    rows, cols = np.mgrid[:64, :64]
+    paths, labels = [], []
+    for kind, radius in (("ED", 20), ("ES", 14)):
+        lv = (((rows - 32) ** 2 + ((cols - 32) / 0.6) ** 2) <= radius ** 2).astype(np.uint8)
+        paths.append(_write(tmp_path / f"p_4CH_{kind}.mhd", lv * 80, (0.5, 0.5)))
+        np.save(tmp_path / f"{kind}.npy", lv[None])
+        labels += ["--labels", str(tmp_path / f"{kind}.npy")]
+    result = _analyze(capsys, *paths, *labels, "--view", "a4c", "--same-patient", "--measurements",
+                      str(tmp_path / "m.json"), "--contours", str(tmp_path / "c.json"))
+    assert result["frames"] == 2 and result["ef_pct"] > 0  # one recording: the two phases joined
+    assert result["frame_rate_hz"] is None and result["heart_rate_bpm"] is None
+    measurements = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert measurements["recordings"][0]["frame_rate_hz"] is None
+    assert json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))["frame_times_s"] is None

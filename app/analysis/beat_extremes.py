@@ -11,7 +11,11 @@ single noisy frame of the segmented curve is not an extreme of the heart (pickin
 the EF upwards by the segmentation noise); a diastasis dip of the segmentation is not the beat's smallest volume
 unless it is smaller than the systolic one. An event only lands on a frame the curve has a value for: a frame left
 out as a spike (NaN, app.analysis.edes_curve.without_spikes) is interpolated for the smoothing, but its own
-measurement is the dropout that made it a spike, so it is never an ED or ES. Plain numpy.
+measurement is the dropout that made it a spike, so it is never an ED or ES.
+
+One ECG-gated cycle (cine MR: a short-axis stack or one slice) is one beat whose phases are averaged over many
+heartbeats: `at_cycle_extremes` puts its ED at the phase of the largest LV volume and its ES at the smallest (the
+SCMR definition), on the measured phases themselves, not the smoothed curve (see there). Plain numpy.
 """
 
 from __future__ import annotations
@@ -83,3 +87,32 @@ def _ed_at_maximum(s: np.ndarray, frame: int, es: list[int], half: int) -> int:
     if hi < lo or not np.isfinite(s[lo:hi + 1]).any():
         return frame
     return lo + int(np.nanargmax(s[lo:hi + 1]))
+
+
+def at_cycle_extremes(
+    curve: np.ndarray, ed_frames: Iterable[int], es_frames: Iterable[int]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(ed_frames, es_frames) of one ECG-gated cycle (cine MR) on its (T,) LV volume curve (NaN: no measurement):
+    ((phase of the largest volume,), (phase of the smallest volume,)), the SCMR definition of ED and ES, whatever
+    events found the cycle and wherever they sat (a gated cycle is one beat: one ED, one ES). The given events,
+    sorted, when they lack an ED or an ES (no cycle was found: none is made here) or the curve has under 3 measured
+    phases or is flat.
+
+    Unlike at_beat_extremes, the measured phases themselves, not a smoothed curve: each phase is already built from
+    many heartbeats (gating) and summed over every slice, 20-30 phases 30-50 ms apart, and the EDV and ESV reported
+    are the volumes at these phases, so ED and ES are the largest and smallest values of the curve the report
+    plots. A noisy end-systolic or diastolic plateau has local dips and bumps: a slide from the detector's event
+    stops in the first one (edes_fusion.snap_to_curve; SCD0000301's ES at phase 8, 176.3 ml, beside the
+    cycle's 175.6 ml at phase 6), the cycle's extremes do not.
+    """
+    y = np.asarray(curve, dtype=np.float64)
+    ed = tuple(sorted({int(f) for f in ed_frames}))
+    es = tuple(sorted({int(f) for f in es_frames}))
+    finite = np.isfinite(y) if y.ndim == 1 else np.zeros(0, bool)
+    if finite.sum() < 3 or not ed or not es:
+        return ed, es
+    top = int(np.nanargmax(y))
+    bottom = int(np.nanargmin(y))
+    if not y[top] > y[bottom]:
+        return ed, es
+    return (top,), (bottom,)

@@ -5,7 +5,9 @@
   at most `es_slide_frames`); clip-end events the detector leaves out from the curve (`add_edge_events`).
 - `choose_ed_es`: the decision the analysis takes (fused events, or the curve's own extrema and why, when the
   events contradict the curve: app.analysis.edes_checks); on a clip each ES first goes to its beat's smallest
-  volume (app.analysis.beat_extremes), so the check judges the detector's beats, not its ES timing.
+  volume (app.analysis.beat_extremes), so the check judges the detector's beats, not its ES timing. On a gated
+  cine MR cycle the analysis' ED/ES step then puts ED and ES at the cycle's largest and smallest LV volume
+  (beat_extremes.at_cycle_extremes): the slide below stops in the first dip of a noisy plateau.
 Plain numpy: the network itself stays in app/ml/edes.py.
 """
 
@@ -218,7 +220,8 @@ class EdEsChoice:
 
     method: TEMPREG_METHOD / FUSED_METHOD, or CURVE_METHOD with `fallback` saying why the detector's events were
     not used, and ed_frames = es_frames = None until the analysis' one ED/ES step fills them with the curve's
-    own events (app.workflow.analyze.ed_es_step: measure.curve_events, and on a clip its beats' extremes).
+    own events (app.workflow.analyze.ed_es_step: measure.curve_events, and on a clip its beats' extremes, on a gated
+    cine MR cycle its largest and smallest LV volume).
     """
 
     ed_frames: tuple[int, ...] | None

@@ -46,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "to body surface area (Mosteller) in the JSON and the report")
     parser.add_argument("--weight-kg", type=body_size("weight"), default=None, metavar="KG",
                         help="patient weight (overrides the file's PatientWeight)")
+    parser.add_argument("--sex", type=patient_sex, default=None, metavar="{F,M}",
+                        help="patient sex (overrides the file's PatientSex; f/m/female/male also read): the "
+                             "sex-specific normal ranges in the report and its exports (without it, each range spans "
+                             "both sexes and a value is flagged only outside both)")
     # --- report, exports, batch: options owned by app/report/cli_hooks.py (report helper) ---
     from app.report import cli_hooks
 
@@ -83,6 +87,17 @@ def body_size(which: str):
         return value
 
     return parse
+
+
+SEX_CODES = {"f": "F", "female": "F", "m": "M", "male": "M"}  # PatientInfo.sex holds DICOM PatientSex's codes
+
+
+def patient_sex(text: str) -> str:
+    """argparse type of --sex: 'F' or 'M' (PatientInfo.sex, DICOM PatientSex) from F/M/female/male, any case."""
+    code = SEX_CODES.get(text.strip().lower())
+    if code is None:
+        raise argparse.ArgumentTypeError(f"give F or M (female or male), got {text!r}")
+    return code
 
 
 def per_path(values, n: int, name: str, shared: bool = False) -> list:

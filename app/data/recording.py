@@ -186,6 +186,13 @@ class Recording:
         return 1.0 / dt if dt > 0 else None
 
     @property
+    def known_frame_rate_hz(self) -> float | None:
+        """The frame rate the results give: None where the frame times are nominal (frame_times_nominal: the file
+        gives no timing, e.g. phases joined from one file each, and frame_rate_hz is the default rate they were
+        spaced at), as the report says "unknown"; else frame_rate_hz."""
+        return None if self.frame_times_nominal else self.frame_rate_hz
+
+    @property
     def duration_s(self) -> float:
         return float(self.frame_times_s[-1] - self.frame_times_s[0]) if self.n_frames else 0.0
 

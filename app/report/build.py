@@ -25,6 +25,19 @@ from app.workflow.reference_ranges import reference_range
 from app.workflow.results import HR_FROM_BEATS, HR_FROM_FILE, HR_FROM_GATED_CYCLE
 from app.workflow.rv_measure import BORDERLINE_NOTE
 
+# The myocardial mass is measured at each counted beat's ED (app.workflow.measure._measure_stack); a stack of one
+# phase has no ED/ES (its timing in the cycle is unknown: an ACDC frameES file reads as well as a frameED one), so
+# its mass is that phase's, and the method says so rather than "at ED".
+MASS_METHOD_AT_ED = "1.05 g/ml x myo volume at ED (papillary muscles as cavity)"
+MASS_METHOD_ONE_PHASE = "1.05 g/ml x myo volume of the one phase (ED not known; papillary muscles as cavity)"
+
+
+def mass_method(m) -> str:
+    """The method text of a Measurements' myocardial mass: at ED, or of the one phase of a one-phase stack."""
+    one_phase = m.method == "slice-summation" and m.n_frames == 1
+    return MASS_METHOD_ONE_PHASE if one_phase else MASS_METHOD_AT_ED
+
+
 _HR_SOURCE_TEXT = {HR_FROM_BEATS: "beat length", HR_FROM_FILE: "from the file (scanner)",
                    HR_FROM_GATED_CYCLE: "gated cycle length"}
 _METHOD_TEXT = {"monoplane": "disks, monoplane", "biplane": "disks, biplane",
@@ -80,7 +93,7 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
     name = rec.source_path.name if rec.source_path else (rec.series_description or rec.view.upper())
     return RecordingSection(
         name=name, modality=rec.modality, view=rec.view, n_frames=rec.n_frames, n_slices=rec.n_slices,
-        frame_rate_hz=None if rec.frame_times_nominal else rec.frame_rate_hz,  # nominal timing: "unknown"
+        frame_rate_hz=rec.known_frame_rate_hz,  # nominal timing: "unknown"
         spacing_mm=(float(rec.spacing_mm[0]), float(rec.spacing_mm[1])),
         calibrated=rec.calibrated, slice_spacing_mm=rec.slice_spacing_mm,
         frame_times_s=np.asarray(rec.frame_times_s, dtype=float),
@@ -151,8 +164,7 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
                  _row("esv_area_length_ml", "ESV (area-length)", m.esv_area_length_ml, "ml", 1, "area-length", **kw)]
     rows.append(_hr_row(m, **kw))
     if modality == "mri":
-        mass_method = "1.05 g/ml x myo volume at ED (papillary muscles as cavity)"
-        rows.append(_row("lv_mass_g", "LV myocardial mass", m.lv_mass_g, "g", 1, mass_method, **kw))
+        rows.append(_row("lv_mass_g", "LV myocardial mass", m.lv_mass_g, "g", 1, mass_method(m), **kw))
         rv_method = method + ", at the LV's ED/ES"
         rows += [_row("rv_edv_ml", "RV end-diastolic volume (RV EDV)", m.rv_edv_ml, "ml", 1, rv_method, **kw),
                  _row("rv_esv_ml", "RV end-systolic volume (RV ESV)", m.rv_esv_ml, "ml", 1, rv_method, **kw),

@@ -158,14 +158,15 @@ def validate(args: argparse.Namespace) -> None:
 
 
 def analysis_options(args: argparse.Namespace):
-    """The analysis options of `analyze` (view, body size, network, strain), the same for one file and --out."""
+    """The analysis options of `analyze` (view, body size, sex, network, strain), the same for one file and --out."""
     from app.ml import DEFAULT_ECHO_MODEL
     from app.workflow.analyze import AnalysisOptions
 
     view = getattr(args, "view", None)
     view = view[0] if isinstance(view, (list, tuple)) and view else view
     return AnalysisOptions(view=view or None, height_cm=getattr(args, "height_cm", None),
-                           weight_kg=getattr(args, "weight_kg", None), model=getattr(args, "model", DEFAULT_ECHO_MODEL),
+                           weight_kg=getattr(args, "weight_kg", None), sex=getattr(args, "sex", None) or "",
+                           model=getattr(args, "model", DEFAULT_ECHO_MODEL),
                            hysteresis=getattr(args, "hysteresis", 0.0), strain=not getattr(args, "no_strain", False))
 
 

@@ -97,7 +97,17 @@ def _build(analyses, study, report, anonymise, comment, page_size, with_pdf, ame
             path = write_pdf(report, Path(tmp) / "report.pdf", page_size)
             pdf = build_encapsulated_pdf(Path(path).read_bytes(), sources[0].first, generate_uid(), anonymise,
                                          description=series_description("PDF", report))
-    return DicomResults(sr, tuple(segmentations), pdf, report.made, report.reviewer.strip())
+    results = DicomResults(sr, tuple(segmentations), pdf, report.made, report.reviewer.strip())
+    for ds in results.datasets:
+        _patient_sex_as_reported(ds, report.patient.sex)
+    return results
+
+
+def _patient_sex_as_reported(ds, sex: str) -> None:
+    """PatientSex of the sex the report's ranges used, typed in (analyze --sex, the viewer) or from the file: the
+    results copy the source's patient module, which an anonymised source or a typed sex would contradict."""
+    if sex:
+        ds.PatientSex = sex
 
 
 def write_results(results: DicomResults, folder: str | Path) -> list[Path]:

@@ -149,7 +149,8 @@ def contours_dict(analysis) -> dict:
            "file": str(rec.source_path) if rec.source_path else None, "view": rec.view,
            "points": "(x, y) = (column, row) in pixels; pixel centres at integer coordinates",
            "spacing_mm": [float(s) for s in rec.spacing_mm], "calibrated": rec.calibrated,
-           "frame_times_s": [round(float(t), 6) for t in rec.frame_times_s],
+           # null where the times are nominal (no timing in the file), as the report plots such curves by frame
+           "frame_times_s": None if rec.frame_times_nominal else [round(float(t), 6) for t in rec.frame_times_s],
            "ed_frames": list(analysis.measurements.ed_frames), "es_frames": list(analysis.measurements.es_frames)}
     contours = analysis.contours
     if isinstance(contours, tuple):

@@ -14,8 +14,10 @@ into Measurements.
   against it (app.analysis.edes_fusion.choose_ed_es); the curve's own extrema (app.analysis.edes_curve) when
   the model is missing, fails, or contradicts the curve: RecordingAnalysis.ed_es_method / ed_es_fallback. On a
   clip, whichever found the beats, each ES is then its beat's smallest measured volume and each ED the largest
-  around it (app.analysis.beat_extremes: the ASE/EACVI convention for EF); a stack or gated cycle gets the
-  curve's events (app.workflow.measure.curve_events); pairs the beats show to be split beats are left out
+  around it (app.analysis.beat_extremes: the ASE/EACVI convention for EF); a gated cine MR cycle (a stack or one
+  slice), whichever found its ED and ES, has them at its phases of the largest and smallest LV volume
+  (beat_extremes.at_cycle_extremes: the SCMR definition); a one- or two-phase stack gets the curve's events
+  (app.workflow.measure.curve_events); pairs the beats show to be split beats are left out
   (beat_events.beat_events). `ed_es_step` is that one decision and always hands explicit frames to the
   measuring step, which only measures;
 - measuring: app.workflow.lv_curves.trace_curves, then app.workflow.measure.measure_curves with the chosen ED/ES;
@@ -33,7 +35,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from app.analysis.beat_events import beat_events, without_split_pairs
-from app.analysis.beat_extremes import at_beat_extremes
+from app.analysis.beat_extremes import at_beat_extremes, at_cycle_extremes
 from app.analysis.edes_curve import without_spikes
 from app.analysis.edes_fusion import EdEsChoice, choose_ed_es
 from app.analysis.skipped_beats import with_skipped_beats
@@ -58,12 +60,14 @@ FRAME_PAIR_REASON = "an ED/ES pair of frames"
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """How to load and analyze: view and body size override the file's; model / hysteresis pick the echo
-    network (analyze --model / --hysteresis); strain with `motion` ("classical" or "learned")."""
+    """How to load and analyze: view, body size and sex ('M' / 'F'; '' keeps the file's) override the file's; model /
+    hysteresis pick the echo network (analyze --model / --hysteresis); strain with `motion` ("classical" or
+    "learned")."""
 
     view: str | None = None
     height_cm: float | None = None
     weight_kg: float | None = None
+    sex: str = ""
     series_key: str | None = None
     model: str = DEFAULT_ECHO_MODEL
     hysteresis: float = 0.0
@@ -72,13 +76,14 @@ class AnalysisOptions:
 
 
 def load(path: str | Path, options: AnalysisOptions = AnalysisOptions()) -> Recording:
-    """The loading step: the recording in `path` with the options' view and body size (LoadError on bad input)."""
+    """The loading step: the recording in `path` with the options' view, body size and sex (LoadError on bad
+    input)."""
     from app.data.readers import load_recording
 
     recording = load_recording(path, series_key=options.series_key, echo=options.view in ECHO_VIEW_NAMES)
     if options.view:
         recording = recording.with_view(options.view)
-    return with_body_size(recording, options.height_cm, options.weight_kg)
+    return with_sex(with_body_size(recording, options.height_cm, options.weight_kg), options.sex)
 
 
 def with_body_size(recording: Recording, height_cm: float | None, weight_kg: float | None) -> Recording:
@@ -89,6 +94,14 @@ def with_body_size(recording: Recording, height_cm: float | None, weight_kg: flo
     patient = replace(p, height_cm=p.height_cm if height_cm is None else height_cm,
                       weight_kg=p.weight_kg if weight_kg is None else weight_kg)
     return replace(recording, patient=patient)
+
+
+def with_sex(recording: Recording, sex: str) -> Recording:
+    """The recording with the typed sex in its patient (analyze --sex: 'M' or 'F'), replacing the file's as a typed
+    height or weight does; '' keeps the file's. The sex-specific normal ranges follow it."""
+    if not sex:
+        return recording
+    return replace(recording, patient=replace(recording.patient, sex=sex))
 
 
 def analyze_file(path: str | Path, options: AnalysisOptions = AnalysisOptions(), cancel: Cancel = None
@@ -180,12 +193,14 @@ def ed_es_step(recording: Recording, curves: LvCurves) -> EdEsChoice:
     """The analysis' one ED/ES decision, always with explicit frames: TempReg-Net fused with the LV curve, or the
     curve's own events (app.workflow.measure.curve_events) with the reason (see the module docstring); on a clip
     (not a gated cycle, not a stack) each event then at its beat's extreme of the measured volume curve
-    (at_clip_extremes). The measuring step measures at these frames."""
+    (at_clip_extremes); on a gated cine MR cycle ED and ES then at its largest and smallest LV volume
+    (at_gated_cycle_extremes). The measuring step measures at these frames."""
     choice = at_clip_extremes(recording, curves, detect_ed_es_events(recording, curves))
     ed, es = choice.ed_frames, choice.es_frames
     if ed is None or es is None:
         found_ed, found_es = curve_events(recording, curves)
         ed, es = (found_ed if ed is None else ed), (found_es if es is None else es)
+    ed, es = at_gated_cycle_extremes(recording, curves, ed, es)
     # An ED/ES pair the beats show to be a split beat, or a diastolic pair cut by the clip's end, is left out
     # (app.analysis.beat_events.beat_events): one ED and one ES per beat for the marks, the exports and strain.
     ed, es = beat_events(curve_beats(recording, curves, ed, es), ed, es)
@@ -211,6 +226,19 @@ def at_clip_extremes(recording: Recording, curves: LvCurves, choice: EdEsChoice)
     ed, es = without_split_pairs(curve, ed, es, recording.frame_rate_hz)
     ed, es = at_beat_extremes(curve, ed, es, recording.frame_rate_hz)
     return replace(choice, ed_frames=ed, es_frames=es)
+
+
+def at_gated_cycle_extremes(recording: Recording, curves: LvCurves, ed: Sequence[int], es: Sequence[int]
+                            ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """On a gated cine MR cycle of 3 phases or more (a stack or one slice), ED at the phase of the cycle's largest
+    LV volume and ES at its smallest (beat_extremes.at_cycle_extremes, the SCMR definition), on the curve the
+    detector was checked on (curves.ed_es_curve: the volume, or the cavity area of one slice; area-jump and
+    cavity-split phases left out), whichever found the events: TempReg-Net's ED stays where the model put it and
+    its ES slides only to the first dip of the curve (edes_fusion), a noisy plateau's local extreme. Anything else
+    (an echo clip; a one- or two-phase stack, whose ED is already its larger LV) keeps the events as they are."""
+    if not recording.is_gated_cycle or recording.n_frames < 3:
+        return tuple(ed), tuple(es)
+    return at_cycle_extremes(curves.ed_es_curve(recording), ed, es)
 
 
 def detect_ed_es_events(recording: Recording, curves: LvCurves) -> EdEsChoice:

@@ -294,13 +294,14 @@ class RecordingAnalysis:
             "frames": rec.n_frames,
             "slices": rec.n_slices,
             "spacing_mm": [float(s) for s in rec.spacing_mm],
-            "frame_rate_hz": _num(rec.frame_rate_hz, 3),
+            "frame_rate_hz": _num(rec.known_frame_rate_hz, 3),  # null for nominal timing, as the report's "unknown"
             "segmenter": self.segmenter,
             "ed_es_method": self.ed_es_method,
             "ed_es_fallback": self.ed_es_fallback or None,
             "confidence": _curve(self.confidence, 4),
         }
         out.update({k: v for k, v in self.measurements.to_json_dict().items() if k not in out})
+        out["sex"] = rec.patient.sex or None  # the file's or typed (analyze --sex): the normal ranges' sex
         out.update(indexed_json(self.measurements, rec.patient))
         out["view"] = rec.view
         if include_contours:
