@@ -72,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, LoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        if not exc.args:  # one raised with its message has said it (a batch: how to resume)
+            print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `info ... | head`: the reader has what it wanted; no message, no flush error at exit
         _stdout_to_devnull()

@@ -111,6 +111,25 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path):
     assert summary_rows(out)["p3_a4c.dcm"]["status"] == "ok"
 
 
+def test_ctrl_c_on_a_batch_says_how_to_resume_once(tmp_path, monkeypatch, capsys):
+    """The batch says "interrupted: run the same command again to resume"; the entry point then added a second
+    line, "interrupted". A Ctrl+C elsewhere still gets that one line, and exit 130 either way."""
+    from app.cli import main
+    from app.commands import info
+    from app.workflow.batch import RESUME_NOTE
+
+    items = [BatchItem(p) for p in make_inputs(tmp_path / "in")]
+    stream = io.StringIO()
+    with pytest.raises(KeyboardInterrupt) as raised:
+        run_batch(items, tmp_path / "out", FakeAnalyzer(interrupt_after=1), batch_export(ExportOptions(kinds=())),
+                  stream=stream)
+    assert stream.getvalue().count("interrupted") == 1 and raised.value.args == (RESUME_NOTE,)
+    for exc, said in ((raised.value, ""), (KeyboardInterrupt(), "interrupted\n")):
+        monkeypatch.setattr(info, "run", lambda args, _e=exc: (_ for _ in ()).throw(_e))
+        assert main(["info", str(tmp_path)]) == 130
+        assert capsys.readouterr().err == said
+
+
 def test_a_result_written_without_its_manifest_entry_is_indexed_by_the_next_run(tmp_path):
     """Ctrl+C on a `--workers` batch could leave an item's result file written and its manifest.json entry not;
     each later run then skipped the item as done without indexing it (summary.csv had it, the manifest never)."""

@@ -346,6 +346,7 @@ def test_a_stack_without_slice_spacing_is_refused_before_any_slice_is_segmented(
     stack = Recording(frames=np.zeros((3, 5, 32, 32), np.uint8), frame_times_s=uniform_frame_times(5, 25.0),
                       modality="mri", spacing_mm=(1.5, 1.5), calibrated=True)
     monkeypatch.setattr(workflow, "trace_curves", lambda *a, **k: pytest.fail("the slices were segmented"))
-    assert workflow.refusal(stack) == "the short-axis stack has no slice spacing: slice summation is impossible"
+    assert workflow.refusal(stack) == ("the short-axis stack has no slice spacing: slice summation is impossible; open "
+                                       "the scanner's DICOM series, or a file written with its voxel spacing in mm")
     with pytest.raises(AnalysisError, match="no slice spacing"):
         next(iter(workflow.analyze_recording(stack)))  # a task: it runs when iterated

@@ -50,6 +50,8 @@ SUMMARY_COLUMNS = ("source", "series_key", "status", "resumed", "error", "modali
 # analyze(item, on_progress(Progress)) -> RecordingAnalysis
 AnalyzeFn = Callable[[BatchItem, Callable[[Progress], None]], RecordingAnalysis]
 
+RESUME_NOTE = "interrupted: run the same command again to resume"
+
 
 @dataclass(frozen=True)
 class BatchOutputs:
@@ -131,12 +133,12 @@ def run_batch(items: list[BatchItem], out_dir: str | Path, analyze: AnalyzeFn, e
             _run_here(items, summary, analyze, export, bar, cancel, settings)
     except KeyboardInterrupt:
         summary.interrupted = True
-        bar.note("interrupted: run the same command again to resume")
+        bar.note(RESUME_NOTE)
     finally:
         bar.close()
         summary.summary_csv = write_summary(items, out_dir, set(summary.skipped))
     if summary.interrupted and not is_cancelled(cancel):
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt(RESUME_NOTE)  # said already (bar.note): the entry point says nothing more
     return summary
 
 

@@ -150,7 +150,8 @@ def no_slice_spacing(rec: Recording) -> str:
     if not rec.is_stack or rec.slice_spacing_mm:
         return ""
     why = "" if rec.calibrated else " (its file gives no pixel size either)"
-    return f"the short-axis stack has no slice spacing{why}: slice summation is impossible"
+    return (f"the short-axis stack has no slice spacing{why}: slice summation is impossible; open the scanner's "
+            "DICOM series, or a file written with its voxel spacing in mm")
 
 
 def _stack_curves(rec: Recording, per_slice: Iterable[Iterable[LvContours | None]], confidence: np.ndarray | None,
