@@ -97,3 +97,36 @@ def test_the_files_heart_rate_is_never_marked_edited(beating):
     assert not _hr_row(m).edited
     timed = measure(replace(rec, frame_times_nominal=False), contours, edited={"cycles", "heart_rate_bpm"})
     assert timed.heart_rate_source == HR_FROM_BEATS and "heart_rate_bpm" in timed.edited
+
+
+def test_a_view_pair_recorded_at_different_heart_rates_is_said_on_page_one(beating, tmp_path):
+    """An A4C at one heart rate and an A2C at another (71 and 100 bpm: exercise, an arrhythmia, another day) made a
+    biplane EF with no word, and a study heart rate, their mean, the patient never had. Rates within a quarter of
+    each other (one calm exam) need no note."""
+    from pypdf import PdfReader
+
+    from app.report.build import report_from_analyses
+    from app.report.pdf import write_pdf
+    from app.workflow.results import RecordingAnalysis
+
+    labels, contours = beating
+    a4c = recording_for(labels)
+    a2c = replace(recording_for(labels, view="a2c"), frame_times_s=np.asarray(a4c.frame_times_s) * 0.7)
+    triples = [(r, contours, measure(r, contours)) for r in (a4c, a2c)]
+    rates = [m.heart_rate_bpm for _, _, m in triples]
+    assert rates[1] == pytest.approx(rates[0] / 0.7, rel=0.01)
+    study = compose_study(triples)
+    said = [n for n in study.notes if "different heart rates" in n]
+    assert said == [f"the A4C and A2C clips were recorded at different heart rates ({rates[0]:.0f} and "
+                    f"{rates[1]:.0f} bpm): the biplane volumes and EF combine beats of different filling, and the "
+                    "study's heart rate is their mean"]
+    assert said[0] in study.biplane.notes
+    analyses = [RecordingAnalysis(recording=r, labels=labels, measurements=m, contours=contours,
+                                  confidence=np.full(r.n_frames, np.nan))
+                for r, _, m in triples]
+    report = report_from_analyses(analyses)
+    assert report.study_notes == study.notes
+    page1 = " ".join(PdfReader(str(write_pdf(report, tmp_path / "r.pdf"))).pages[0].extract_text().split())
+    assert "recorded at different heart rates" in page1
+    calm = replace(a2c, frame_times_s=np.asarray(a4c.frame_times_s) * 0.85)  # 18 % faster: no note
+    assert compose_study([triples[0], (calm, contours, measure(calm, contours))]).notes == ()

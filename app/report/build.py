@@ -80,6 +80,7 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
         created=created or _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip(),
         not_measured=tuple(not_measured),
         age_years=patient.age_years(),
+        study_notes=composed.notes,
     )
 
 

@@ -200,6 +200,7 @@ class ReportData:
     amends: str = ""  # when the results this report replaces were made ("": the first sent)
     not_measured: tuple[NotMeasured, ...] = ()  # recordings of the study left out of the analysis, with why
     age_years: int | None = None  # at the study (kept when anonymised: the ranges are adults')
+    study_notes: tuple[str, ...] = ()  # how the study's values were composed (StudyResult.notes): on page 1
 
     @property
     def signed(self) -> bool:

@@ -125,12 +125,15 @@ def _edits_note(report: ReportData) -> str:
 
 
 def _data_caveats(report: ReportData) -> list:
-    """On page 1, beside the values they weaken: the study's recordings left out of the analysis (a colour Doppler
-    clip), what a recording's file lacked (a video cut short, a stack that lost images, a calibration not used),
+    """On page 1, beside the values they weaken: how the study's values were composed (StudyResult.notes), the
+    study's recordings left out of the analysis (a colour Doppler clip), what a recording's file lacked (a video
+    cut short, a stack that lost images, a calibration not used),
     a view the view classifier confidently disputes, and reported values resting on a borderline contour call
     (the RV's basal slice at end-systole) or on beats whose EFs are far apart. The other notes stay with the
     quality details."""
     out = []
+    if report.study_notes:  # which clip of a view the study's values use, views recorded at other heart rates
+        out.append(Paragraph("Study: " + "<br/>".join(st.markup(n) for n in report.study_notes), st.NOTICE))
     if report.not_measured:
         lines = [f"{st.markup(item.name)}: {st.markup(item.reason)}" for item in report.not_measured]
         out.append(Paragraph("Not measured (these values do not rest on them): " + "<br/>".join(lines), st.NOTICE))

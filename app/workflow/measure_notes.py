@@ -59,8 +59,14 @@ def little_ejection_note(rec: Recording, ef_pct: float | None) -> tuple[str, ...
 
 
 # Beat-to-beat RR varies by well under this in a resting recording; a file's heart rate this far from the clip's
-# own beats means the file's frame timing (or its heart rate) is wrong.
+# own beats means the file's frame timing (or its heart rate) is wrong, and two views this far apart were not
+# recorded in one state (app.workflow.study_result).
 FILE_HEART_RATE_MISMATCH = 0.25
+
+
+def rates_differ(a_bpm: float, b_bpm: float) -> bool:
+    """The two heart rates differ by more than FILE_HEART_RATE_MISMATCH of the lower (both positive)."""
+    return max(a_bpm, b_bpm) / min(a_bpm, b_bpm) - 1.0 > FILE_HEART_RATE_MISMATCH
 
 
 def file_heart_rate_note(beats: Sequence[Beat], shown_bpm: float | None) -> tuple[str, ...]:
@@ -70,7 +76,7 @@ def file_heart_rate_note(beats: Sequence[Beat], shown_bpm: float | None) -> tupl
     if shown_bpm is None or not rates:
         return ()
     beats_bpm = float(np.median(rates))
-    if max(beats_bpm, shown_bpm) / min(beats_bpm, shown_bpm) - 1.0 <= FILE_HEART_RATE_MISMATCH:
+    if not rates_differ(beats_bpm, shown_bpm):
         return ()
     return (f"the heart rate shown ({shown_bpm:.0f} bpm) is the file's own value; the clip's beats give "
             f"{beats_bpm:.0f} bpm: check the file's frame timing",)

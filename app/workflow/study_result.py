@@ -23,6 +23,7 @@ import numpy as np
 
 from app.data.recording import Recording
 from app.workflow.la_volume import LaVolume, la_volume_of
+from app.workflow.measure_notes import rates_differ
 from app.workflow.results import FrameContours, Measurements, RecordingAnalysis, StudyMeasurements
 
 if TYPE_CHECKING:  # study imports this module
@@ -78,6 +79,7 @@ def compose_study(items: Iterable[RecordingAnalysis | Sequence[Any]]) -> StudyRe
     pair = (chosen["a4c"], chosen["a2c"]) if "a4c" in chosen and "a2c" in chosen else None
     biplane = None
     if pair is not None:
+        notes += _rate_note(triples[pair[0]][2], triples[pair[1]][2])
         biplane = biplane_measurements(triples[pair[0]], triples[pair[1]])
         if biplane is not None and notes:
             biplane = replace(biplane, notes=tuple(biplane.notes) + notes)
@@ -144,6 +146,19 @@ def _view_choice(triples: Sequence[Triple]) -> tuple[dict[str, int], tuple[str, 
             notes.append(f"{len(found)} {view.upper()} clips in the study: the biplane and LA volume use "
                          f"{_name(triples[chosen[view]][0])} ({why})")
     return chosen, tuple(notes)
+
+
+def _rate_note(a4c: Measurements, a2c: Measurements) -> tuple[str, ...]:
+    """A line when the view pair's heart rates are not one state's (measure_notes.rates_differ: exercise, an
+    arrhythmia, another day): the biplane then combines beats of different filling, which the study says."""
+    r4, r2 = a4c.heart_rate_bpm, a2c.heart_rate_bpm
+    if r4 is None or r2 is None or not (np.isfinite(r4) and np.isfinite(r2)) or min(r4, r2) <= 0:
+        return ()
+    if not rates_differ(r4, r2):
+        return ()
+    return (f"the A4C and A2C clips were recorded at different heart rates ({r4:.0f} and {r2:.0f} bpm): "
+            "the biplane volumes and EF combine beats of different filling, and the study's heart rate is their "
+            "mean",)
 
 
 def _name(recording: Recording) -> str:
