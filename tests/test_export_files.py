@@ -169,3 +169,21 @@ def test_the_measurements_json_says_who_signed_and_gives_no_placeholder_date():
     data = exports.measurements_dict(report)
     assert data["reviewer"] == "Dr Jane Smith" and data["signed"] is True
     assert data["patient"]["birth_date"] == "" and data["patient"]["study_date"] == "20120000"  # a year is known
+
+
+def test_the_csv_study_row_carries_its_flags_and_whole_numbers_as_printed(tmp_path):
+    """The study row (biplane values, LA volume) had no flags where page 1 and the measurements JSON flag its
+    values, and a value printed as a whole number ("LA volume 61 ml") read "61.0" in the CSV."""
+    from app.workflow.study_result import compose_study
+
+    views = [synthetic_analysis(view=v, seed=i, n_frames=24, path=Path(f"/study/{v}.dcm"))
+             for i, v in enumerate(("a4c", "a2c"))]
+    report = report_from_analyses(views, study=compose_study(views).measurements)
+    study_rows = {r.key: r for r in report.study_rows}
+    flagged = [r for r in report.study_rows if r.flag and r.key in exports.CSV_VALUE_KEYS]
+    assert flagged, "the synthetic biplane has a flagged value (its EDV is small)"
+    rows = list(csv.DictReader(exports.write_measurements_csv(report, tmp_path / "m.csv").open(encoding="utf-8")))
+    study = next(r for r in rows if r["row_type"] == "study")
+    assert study["flags"].split() == [f"{r.key}:{r.flag}" for r in flagged]
+    whole = [k for k, r in study_rows.items() if r.decimals == 0 and r.value is not None and k in study]
+    assert whole and all("." not in study[k] for k in whole), {k: study[k] for k in whole}

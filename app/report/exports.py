@@ -122,10 +122,14 @@ def measurement_csv_rows(report: ReportData) -> list[dict]:
                          "heart_rate_bpm": rounded(60.0 / b.duration_s, 0) if b.duration_s else None})
     if report.study_rows:
         study: dict[str, str | float | None] = {"row_type": "study", "recording": "study"}
+        taken = []  # the study row's values and, as a recording's row, their flags and hand edits
         for r in report.study_rows:
             if r.key in CSV_VALUE_KEYS and r.key not in study:
                 study[r.key] = rounded(r.value, r.decimals)
+                taken.append(r)
         study["method"] = "; ".join(sorted({r.method for r in report.study_rows if r.method}))
+        study["flags"] = " ".join(f"{r.key}:{r.flag}" for r in taken if r.flag)
+        study["edited"] = " ".join(sorted(r.key for r in taken if r.edited))
         rows.append(study)
     return rows
 

@@ -269,4 +269,6 @@ def rounded(value: float | None, decimals: int = 1) -> float | None:
     if value is None:
         return None
     number = float(value)
-    return round(number, decimals) if np.isfinite(number) else None
+    if not np.isfinite(number):
+        return None
+    return int(round(number)) if decimals == 0 else round(number, decimals)  # "61", not "61.0", as printed
