@@ -154,3 +154,30 @@ def test_the_command_line_report_has_the_viewers_la_volume(tmp_path):
     assert one is not None and one.method == "single-plane area-length (A4C)"
     assert one == _study(("a4c",)).la
     assert compose_study([synthetic_analysis(view="psax", path=Path("/s/psax.dcm"))]).la is None
+
+
+def test_of_two_clips_of_a_view_the_study_uses_the_one_the_view_check_does_not_dispute():
+    """An A4C labelled A2C beside the real A2C: the view check warned of it, and the biplane and LA volume then used
+    it all the same, being the first given. The CLI (RecordingAnalysis) and the viewer (StudyState) alike; a clip
+    whose view was set again by hand since its check is no longer disputed by it."""
+    from dataclasses import replace
+
+    from app.workflow.study import StudyState
+    from app.workflow.study_result import compose_study, viewer_items
+    from app.workflow.view_step import ViewCheck
+
+    a4c = synthetic_analysis(view="a4c", seed=0, path=Path("/s/a4c.dcm"))
+    check = ViewCheck(view="a4c", probability=0.97, labelled_view="a2c", trusted=True,
+                      warning="the clip looks like A4C (p 0.97), not A2C as labelled")
+    mislabelled = replace(a4c, recording=a4c.recording.with_view("a2c"), view_check=check)
+    a2c = synthetic_analysis(view="a2c", seed=1, path=Path("/s/a2c.dcm"))
+    composed = compose_study([a4c, mislabelled, a2c])
+    assert composed.pair == (0, 2)
+    assert composed.notes == ("2 A2C clips in the study: the biplane and LA volume use a2c.dcm (the others look like "
+                              "another view)",)
+    study = StudyState()
+    for analysis in (a4c, mislabelled, a2c):
+        study.set_analysis(study.add_recording(analysis.recording), analysis)
+    assert compose_study(viewer_items(study)).pair == (0, 2)
+    relabelled = replace(mislabelled, view_check=replace(check, labelled_view="a4c"))  # the check of another label
+    assert compose_study([a4c, relabelled, a2c]).pair == (0, 1)

@@ -3,14 +3,16 @@ rule), the biplane volumes and EF, the LA volume, from the same two clips and th
 the study's GLS (one clip per apical view, the pair's where it has a strain, and their mean).
 
 `compose_study(items)` takes the study's recordings in order, each a RecordingAnalysis (the CLI, the batch) or
-a (recording, per-frame LvContours, Measurements, strain) tuple (the viewer's StudyState: `viewer_items`, whose
+a (recording, per-frame LvContours, Measurements, strain[, view check]) tuple (the viewer's StudyState:
+`viewer_items`, whose
 contours are the analysis' own on frames nobody edited and the edited splines elsewhere, the ones its LV
 measurements come from). The CLI's `analyze A4C A2C`, the viewer's panel, the PDF and the DICOM results
 all read the StudyResult; nothing else picks a pair or an atrium.
 
-The view pair: measured, non-stack echo clips of each view; a calibrated clip before an uncalibrated one,
-else the first given. A study with two clips of one view says which one it used (`StudyResult.notes`, also
-in the biplane's notes).
+The view pair: measured, non-stack echo clips of each view; one the view classifier does not dispute before
+one it confidently calls another view (its warning, for the view the clip has now), then a calibrated clip
+before an uncalibrated one, else the first given. A study with two clips of one view says which one it used
+(`StudyResult.notes`, also in the biplane's notes).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ if TYPE_CHECKING:  # study imports this module
 # (recording, its per-frame LvContours list, Measurements or None[, strain or None])
 Triple = tuple[Recording, Any, Any]
 Entry = tuple[Recording, Any, Any, Any]
+# an Entry and the view classifier's check of the clip (app.workflow.view_step.ViewCheck or None)
+ViewerItem = tuple[Recording, Any, Any, Any, Any]
 
 PAIR_VIEWS = ("a4c", "a2c")
 GLS_VIEWS = ("a4c", "a2c", "a3c")
@@ -73,9 +77,10 @@ def compose_study(items: Iterable[RecordingAnalysis | Sequence[Any]]) -> StudyRe
     """The StudyResult of a study's recordings (RecordingAnalysis objects or tuples, in the study's order)."""
     from app.workflow.biplane import biplane_measurements
 
+    items = list(items)
     entries = [_entry(item) for item in items]
     triples = [entry[:3] for entry in entries]
-    chosen, notes = _view_choice(triples)
+    chosen, notes = _view_choice(triples, [_disputed(item) for item in items])
     pair = (chosen["a4c"], chosen["a2c"]) if "a4c" in chosen and "a2c" in chosen else None
     biplane = None
     if pair is not None:
@@ -88,13 +93,15 @@ def compose_study(items: Iterable[RecordingAnalysis | Sequence[Any]]) -> StudyRe
                        _study_gls(entries, chosen))
 
 
-def viewer_items(study: StudyState) -> list[Entry]:
-    """(recording, per-frame LvContours, Measurements, strain) of each recording of a StudyState (measurements
-    None when it has none yet): the contours its LV is measured on, the strain it shows."""
+def viewer_items(study: StudyState) -> list[ViewerItem]:
+    """(recording, per-frame LvContours, Measurements, strain, view check) of each recording of a StudyState
+    (measurements None when it has none yet): the contours its LV is measured on, the strain it shows, what the
+    view classifier made of it."""
     from app.workflow.contour_adapter import lv_contours_per_frame
 
     return [(st.recording, lv_contours_per_frame(st) if _candidate((st.recording, [], st.measurements), False)
-             else [], st.measurements, st.strain) for st in study.recordings]
+             else [], st.measurements, st.strain, getattr(st.analysis, "view_check", None))
+            for st in study.recordings]
 
 
 def _entry(item: RecordingAnalysis | Sequence[Any]) -> Entry:
@@ -104,7 +111,15 @@ def _entry(item: RecordingAnalysis | Sequence[Any]) -> Entry:
         return item.recording, list(contours) if isinstance(contours, FrameContours) else contours, \
             item.measurements, item.strain
     given = tuple(item)
-    return (given[0], given[1], given[2], given[3] if len(given) == 4 else None)
+    return (given[0], given[1], given[2], given[3] if len(given) >= 4 else None)
+
+
+def _disputed(item: RecordingAnalysis | Sequence[Any]) -> bool:
+    """The view classifier confidently calls the clip another view than the one it has now (its warning; a view
+    set by hand since the check is not disputed by it)."""
+    rec, check = (item.recording, item.view_check) if isinstance(item, RecordingAnalysis) else \
+        (item[0], item[4] if len(item) >= 5 else None)
+    return bool(check is not None and check.warning and check.labelled_view == rec.view)
 
 
 def _study_gls(entries: Sequence[Entry], chosen: dict[str, int]) -> StudyGls:
@@ -131,7 +146,7 @@ def _candidate(triple: Triple, with_contours: bool = True) -> bool:
             and (not with_contours or isinstance(contours, list) and len(contours) == rec.n_frames))
 
 
-def _view_choice(triples: Sequence[Triple]) -> tuple[dict[str, int], tuple[str, ...]]:
+def _view_choice(triples: Sequence[Triple], disputed: Sequence[bool]) -> tuple[dict[str, int], tuple[str, ...]]:
     """{view: index} of the clip each of A4C / A2C is measured from, and a line per view with several clips."""
     chosen: dict[str, int] = {}
     notes: list[str] = []
@@ -139,12 +154,14 @@ def _view_choice(triples: Sequence[Triple]) -> tuple[dict[str, int], tuple[str, 
         found = [i for i, t in enumerate(triples) if _candidate(t) and t[0].view == view]
         if not found:
             continue
-        calibrated = [i for i in found if triples[i][0].calibrated]
-        chosen[view] = (calibrated or found)[0]
+        undisputed = [i for i in found if not disputed[i]] or found
+        calibrated = [i for i in undisputed if triples[i][0].calibrated]
+        chosen[view] = (calibrated or undisputed)[0]
         if len(found) > 1:
-            why = "calibrated" if calibrated and len(calibrated) < len(found) else "the first given"
+            why = [*(["the others look like another view"] if len(undisputed) < len(found) else []),
+                   *(["calibrated"] if calibrated and len(calibrated) < len(undisputed) else [])]
             notes.append(f"{len(found)} {view.upper()} clips in the study: the biplane and LA volume use "
-                         f"{_name(triples[chosen[view]][0])} ({why})")
+                         f"{_name(triples[chosen[view]][0])} ({', '.join(why) or 'the first given'})")
     return chosen, tuple(notes)
 
 
