@@ -529,3 +529,19 @@ def test_page_one_names_the_file_where_two_recordings_share_a_view(tmp_path):
     sources = {source for source, row in report_from_analyses([a, b, c]).summary_rows if row.key == "ef_pct"}
     assert {"A4C: first_a4c.dcm", "A4C: second_a4c.dcm", "A2C"} <= sources
     assert "A4C" not in sources
+
+
+def test_page_one_gives_the_height_weight_and_age_the_ranges_and_indexed_values_rest_on(tmp_path, one_view):
+    """The BSA and the indexed values on page 1 came from a height and weight the page did not print (nor the
+    measurements JSON), so the signer could not check them; the age, which picks adult ranges, neither."""
+    from app.report.exports import measurements_dict
+
+    patient = replace(one_view.recording.patient, height_cm=175.0, weight_kg=80.5)
+    analysis = replace(one_view, recording=replace(one_view.recording, patient=patient))
+    report = report_from_analyses([analysis])
+    page1 = " ".join(PdfReader(str(write_pdf(report, tmp_path / "r.pdf"))).pages[0].extract_text().split())
+    assert "Height / weight 175 cm / 80.5 kg" in page1 and f"Age {report.age_years} years" in page1
+    exported = measurements_dict(report)["patient"]
+    assert (exported["height_cm"], exported["weight_kg"]) == (175.0, 80.5)
+    anonymised = report_from_analyses([analysis], anonymise=True)  # patient characteristics stay (PS3.15)
+    assert "175 cm / 80.5 kg" in PdfReader(str(write_pdf(anonymised, tmp_path / "a.pdf"))).pages[0].extract_text()

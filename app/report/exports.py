@@ -41,7 +41,8 @@ def measurements_dict(report: ReportData) -> dict:
         "created": report.created,
         "anonymised": report.anonymised,
         "patient": {"name": p.name, "patient_id": p.patient_id, "birth_date": _known_date(p.birth_date),
-                    "sex": p.sex, "study_date": _known_date(p.study_date), "institution": p.institution},
+                    "sex": p.sex, "study_date": _known_date(p.study_date), "institution": p.institution,
+                    "height_cm": p.height_cm, "weight_kg": p.weight_kg},  # the BSA's, as page 1 prints them
         "recordings": [_recording_dict(rec) for rec in report.recordings],
         "study": {row.key: _row_dict(row) for row in report.study_rows},
         "not_measured": [{"name": item.name, "reason": item.reason} for item in report.not_measured],

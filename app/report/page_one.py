@@ -49,11 +49,19 @@ def _patient_table(report: ReportData, width: float) -> Table:
     rows = [["Patient", name, "Patient ID", "" if report.anonymised else p.patient_id or "-"],
             ["Birth date", "" if report.anonymised else _date(p.birth_date), "Sex", p.sex or "-"],
             ["Study date", _date(p.study_date), "Institution", "" if report.anonymised else p.institution or "-"],
-            ["Report created", report.created, "Equipment", p.manufacturer or "-"]]
+            ["Report created", report.created, "Equipment", p.manufacturer or "-"],
+            ["Height / weight", _body_size(p), "Age", "-" if report.age_years is None else f"{report.age_years} years"]]
     w = width / 4
     return table(rows, [0.6 * w, 1.4 * w, 0.6 * w, 1.4 * w], header=False,
                  extra=[("FONT", (0, 0), (0, -1), st.BOLD_FONT, 7.5), ("FONT", (2, 0), (2, -1), st.BOLD_FONT, 7.5),
                         ("BACKGROUND", (0, 0), (0, -1), st.HEADER_BG), ("BACKGROUND", (2, 0), (2, -1), st.HEADER_BG)])
+
+
+def _body_size(p) -> str:
+    """The height and weight the indexed values' BSA comes from (the file's, or typed in), for the signer to check."""
+    height = "-" if p.height_cm is None else f"{p.height_cm:g} cm"
+    weight = "-" if p.weight_kg is None else f"{p.weight_kg:g} kg"
+    return f"{height} / {weight}"
 
 
 def _date(yyyymmdd: str) -> str:
