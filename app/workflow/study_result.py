@@ -4,9 +4,8 @@ the study's GLS (one clip per apical view, the pair's where it has a strain, and
 
 `compose_study(items)` takes the study's recordings in order, each a RecordingAnalysis (the CLI, the batch) or
 a (recording, per-frame LvContours, Measurements, strain[, view check]) tuple (the viewer's StudyState:
-`viewer_items`, whose
-contours are the analysis' own on frames nobody edited and the edited splines elsewhere, the ones its LV
-measurements come from). The CLI's `analyze A4C A2C`, the viewer's panel, the PDF and the DICOM results
+`viewer_items`, whose contours are the analysis' own on frames nobody edited and the edited splines elsewhere,
+the ones its LV measurements come from). The CLI's `analyze A4C A2C`, the viewer's panel, the PDF and the DICOM results
 all read the StudyResult; nothing else picks a pair or an atrium.
 
 The view pair: measured, non-stack echo clips of each view; one the view classifier does not dispute before
