@@ -165,10 +165,15 @@ class Recording:
         return (int(self.frames.shape[-2]), int(self.frames.shape[-1]))
 
     @property
+    def image_arrays(self) -> tuple[np.ndarray, ...]:
+        """The arrays its images are held in: the frames and, for a colour Doppler clip, the display colours."""
+        return (self.frames,) if self.display_rgb is None else (self.frames, self.display_rgb)
+
+    @property
     def image_bytes(self) -> int:
-        """The memory its images hold: the frames and, for a colour Doppler clip, the display colours (what a study's
-        memory budget counts for it: app.data.readers.limits.StudyBudget)."""
-        return int(self.frames.nbytes) + (0 if self.display_rgb is None else int(self.display_rgb.nbytes))
+        """The memory its images hold (image_arrays: what a study's memory budget counts for it,
+        app.data.readers.limits.StudyBudget)."""
+        return sum(int(array.nbytes) for array in self.image_arrays)
 
     @property
     def is_gated_cycle(self) -> bool:

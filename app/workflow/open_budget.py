@@ -79,8 +79,8 @@ def open_memory(studies: Iterable[StudyState]) -> OpenMemory:
         for st in study.recordings:
             n_bytes = 0
             for rec in (st.recording, st.original):
-                for array in (rec.frames, rec.display_rgb):
-                    if array is not None and id(array) not in seen:
+                for array in rec.image_arrays:
+                    if id(array) not in seen:
                         seen.add(id(array))
                         n_bytes += int(array.nbytes)
             sizes.append(n_bytes)
