@@ -16,11 +16,26 @@ import numpy as np
 from app import __version__
 from app.data.recording import APICAL_VIEWS, may_have_gls
 from app.report.bullseye import bullseye_values
-from app.report.model import FrameFigure, MeasurementRow, NotMeasured, RecordingSection, ReportData, beat_rows
+from app.report.model import (
+    FrameFigure,
+    MeasurementRow,
+    NotMeasured,
+    RecordingSection,
+    ReportData,
+    beat_rows,
+    study_sources,
+)
 from app.report.models_info import installed_models
 from app.report.strain_view import strain_section
 from app.workflow.indexed import INDEXED, indexed_values
-from app.workflow.measure_notes import BEAT_SPREAD_NOTE, LITTLE_EJECTION_NOTE, NO_SYSTOLE_NOTE, VIEW_UNSET_NOTE
+from app.workflow.measure_notes import (
+    APEX_CUT_NOTE,
+    BEAT_SPREAD_NOTE,
+    LITTLE_EJECTION_NOTE,
+    NO_SYSTOLE_NOTE,
+    SV_MISMATCH_NOTE,
+    VIEW_UNSET_NOTE,
+)
 from app.workflow.reference_ranges import reference_range
 from app.workflow.results import HR_FROM_BEATS, HR_FROM_FILE, HR_FROM_GATED_CYCLE
 from app.workflow.rv_measure import BORDERLINE_NOTE
@@ -81,16 +96,20 @@ def report_from_analyses(analyses, *, study=None, comment: str = "", anonymise: 
         not_measured=tuple(not_measured),
         age_years=patient.age_years(),
         study_notes=composed.notes,
+        study_sources=study_sources(composed, la),
     )
 
 
-_PAGE_ONE_NOTES = (NO_SYSTOLE_NOTE, VIEW_UNSET_NOTE)  # the measuring notes page 1 says with what the file lacked
-_CONTOUR_CAVEATS = (BORDERLINE_NOTE, BEAT_SPREAD_NOTE, LITTLE_EJECTION_NOTE)  # page 1 says them beside the values
+# the measuring notes page 1 says with what the file lacked (a stack that stops short of the apex among them)
+_PAGE_ONE_NOTES = (NO_SYSTOLE_NOTE, VIEW_UNSET_NOTE, APEX_CUT_NOTE)
+# page 1 says them beside the values (LV and RV stroke volumes that disagree among them)
+_CONTOUR_CAVEATS = (BORDERLINE_NOTE, BEAT_SPREAD_NOTE, LITTLE_EJECTION_NOTE, SV_MISMATCH_NOTE)
 
 
 def recording_section(analysis, sex: str = "") -> RecordingSection:
     rec, m = analysis.recording, analysis.measurements
     strain = strain_section(getattr(analysis, "strain", None))
+    requested = bool(getattr(analysis, "strain_requested", True))
     name = rec.source_path.name if rec.source_path else (rec.series_description or rec.view.upper())
     return RecordingSection(
         name=name, modality=rec.modality, view=rec.view, n_frames=rec.n_frames, n_slices=rec.n_slices,
@@ -98,11 +117,13 @@ def recording_section(analysis, sex: str = "") -> RecordingSection:
         spacing_mm=(float(rec.spacing_mm[0]), float(rec.spacing_mm[1])),
         calibrated=rec.calibrated, slice_spacing_mm=rec.slice_spacing_mm,
         frame_times_s=np.asarray(rec.frame_times_s, dtype=float),
-        measurements=tuple(measurement_rows(m, rec.modality, strain, sex, indexed_values(m, rec.patient))),
+        measurements=tuple(measurement_rows(m, rec.modality, strain, sex, indexed_values(m, rec.patient),
+                                            strain_requested=requested)),
         beats=tuple(beat_rows(m)), ed_frames=tuple(m.ed_frames), es_frames=tuple(m.es_frames),
         volume_curve_ml=None if m.volume_curve_ml is None else np.asarray(m.volume_curve_ml, float),
         **_area_curve(m),
-        figures=tuple(_figures(analysis)), strain=strain, quality_flags=tuple(quality_lines(analysis)),
+        figures=tuple(_figures(analysis)), strain=strain, strain_requested=requested,
+        quality_flags=tuple(quality_lines(analysis)),
         reader_notes=tuple(rec.reader_notes) + tuple(n for n in m.notes if n.startswith(_PAGE_ONE_NOTES)),
         contour_caveats=tuple(n for n in m.notes if n.startswith(_CONTOUR_CAVEATS))
         + _poor_tracking_caveat(getattr(analysis, "strain", None)),
@@ -147,9 +168,12 @@ def _row(key, label, value, unit, decimals=1, method="", sex="", modality="echo"
                           rng.grade(value, decimals) if rng else "")
 
 
-def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> list[MeasurementRow]:
+def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None,
+                     strain_requested: bool = True) -> list[MeasurementRow]:
     """The table rows of one Measurements (+ strain): volumes, EF, HR, GLS, segments, mass; on cine MRI the
-    RV volumes and EF; values indexed to body surface area when `indexed` (app.workflow.indexed) has a BSA."""
+    RV volumes and EF; values indexed to body surface area when `indexed` (app.workflow.indexed) has a BSA.
+    No GLS row without a strain the user did not ask for (analyze --no-strain): "not computed" would read as
+    a failure; the figure page says "not requested" instead."""
     method = _METHOD_TEXT.get(m.method, m.method)
     if not m.calibrated:
         method += " (uncalibrated)"
@@ -172,7 +196,7 @@ def measurement_rows(m, modality: str, strain, sex: str = "", indexed=None) -> l
                  _row("rv_sv_ml", "RV stroke volume (RV SV)", m.rv_sv_ml, "ml", 1, rv_method, **kw),
                  _row("rv_ef_pct", "RV ejection fraction (RV EF)", m.rv_ef_pct, "%", 1, rv_method, **kw)]
     rows += _indexed_rows(indexed, modality, kw)
-    if strain is not None or (modality == "echo" and may_have_gls(m.view)):  # no "GLS not computed" for PLAX/PSAX
+    if strain is not None or (strain_requested and modality == "echo" and may_have_gls(m.view)):  # not PLAX/PSAX
         gls = strain.gls_pct if strain is not None else None
         # one view's GLS says whose: the guideline's GLS is the mean of the apical views (the study's row)
         label = f"GLS, {m.view.upper()} view" if m.view in APICAL_VIEWS else "Global longitudinal strain (GLS)"

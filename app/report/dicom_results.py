@@ -96,7 +96,7 @@ def _build(analyses, study, report, anonymise, comment, page_size, with_pdf, ame
         with tempfile.TemporaryDirectory() as tmp:
             path = write_pdf(report, Path(tmp) / "report.pdf", page_size)
             pdf = build_encapsulated_pdf(Path(path).read_bytes(), sources[0].first, generate_uid(), anonymise,
-                                         description=series_description("PDF", report))
+                                         title=report.title, description=series_description("PDF", report))
     results = DicomResults(sr, tuple(segmentations), pdf, report.made, report.reviewer.strip())
     for ds in results.datasets:
         _patient_sex_as_reported(ds, report.patient.sex)

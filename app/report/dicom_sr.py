@@ -3,9 +3,11 @@
 The values are the rows of the ReportData (so exactly those of the PDF and the measurements JSON, edits
 included). One measurement group (TID 1501) per recording, finding site the left ventricle, referencing
 the source series; each volume references its ED or ES frames, SV and EF both; study rows (biplane,
-mean GLS, LA volume) in a group of their own. Codes: LOINC for EDV/ESV/EF/HR/LV mass, SNOMED CT for stroke volume,
-a slice's fractional area change, the LA volume (finding site the left atrium) and the AHA segments, DCM for GLS
-per view, strain and the volume methods; units in UCUM.
+mean GLS, LA volume) in a group of their own, each referencing the frames of the clips the study computed it
+from (app.report.sr_refs). A GLS resting on poorly tracked segments is evaluated 'Limited quality' in its
+group (a TID 1501 qualitative evaluation named by the GLS's concept). Codes: LOINC for EDV/ESV/EF/HR/LV mass,
+SNOMED CT for stroke volume, a slice's fractional area change, the LA volume (finding site the left atrium) and
+the AHA segments, DCM for GLS per view, strain and the volume methods; units in UCUM.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from app import __version__
 from app.data.recording import view_title
 from app.report.dicom_sources import SourceImages
+from app.report.sr_refs import frame_refs, group_sources, measured_frames, study_refs
 from app.workflow.la_volume import BIPLANE, SINGLE_PLANE
 
 SR_SERIES_NUMBER = 901
@@ -23,11 +26,16 @@ UNITS = {"ml": ("ml", "milliliter"), "%": ("%", "percent"), "bpm": ("{H.B.}/min"
 STUDY_INDEXED = {"edv_index_ml_m2": ("79997-3", "LN", "Left ventricular end diastolic volume biplane (MOD) / BSA"),
                  "esv_index_ml_m2": ("80002-9", "LN", "Left ventricular end systolic volume biplane (MOD) / BSA")}
 LA_INDEX = ("79982-5", "LN", "Left atrial end systolic volume biplane (area-length) / BSA")
-GLS_CODES = {"a4c": ("130691", "LV Peak Systolic GLS 4CH (Endocardial)"),
-             "a2c": ("130692", "LV Peak Systolic GLS 2CH (Endocardial)"),
-             "a3c": ("130693", "LV Peak Systolic GLS ALAX (Endocardial)")}
+GLS_CODES = {"a4c": ("130691", "DCM", "LV Peak Systolic GLS 4CH (Endocardial)"),
+             "a2c": ("130692", "DCM", "LV Peak Systolic GLS 2CH (Endocardial)"),
+             "a3c": ("130693", "DCM", "LV Peak Systolic GLS ALAX (Endocardial)")}
+GLS_MEAN = ("130690", "DCM", "LV Peak Systolic GLS Multiview Mean (Endocardial)")  # the study's mean of the views
+# one clip whose view nobody set: no view's GLS code, and not a multiview mean (CID 12304's concept)
+GLS_VIEW_UNSET = ("130671", "DCM", "Peak Longitudinal Lagrangian Strain")
 METHODS = {"monoplane": ("125208", "Method of Disks, Single Plane"), "biplane": ("125207", "Method of Disks, Biplane"),
-           "slice summation": ("125227", "Modified Simpson"),
+           # CID 7474 "Cardiac Volume Methods", as TID 3802 codes a CT/MR ventricle's volume ("Modified Simpson"
+           # is CID 12227's echo method of discs); its meaning cut to the 64 characters of a DICOM LO
+           "slice summation": ("122503", "Integration of sum of closed areas on contiguous slices"),
            BIPLANE: ("125204", "Area-Length Biplane"), SINGLE_PLANE: ("125205", "Area-Length Single Plane")}
 
 
@@ -50,8 +58,7 @@ def concept(key: str, modality: str, view: str, method: str = ""):
         return _code("8811-2", "LN", "Left ventricular ejection fraction by MR") if modality == "mri" else \
             _code("18043-0", "LN", "Left Ventricular Ejection Fraction by US")
     if key == "gls_pct":
-        value, meaning = GLS_CODES.get(view, ("130690", "LV Peak Systolic GLS Multiview Mean (Endocardial)"))
-        return _code(value, "DCM", meaning)
+        return _code(*GLS_CODES.get(view, GLS_MEAN if view == "study" else GLS_VIEW_UNSET))
     if key.startswith("strain_"):
         return _code("127411", "DCM", "Strain")
     if key in RV_CONCEPTS:  # the right ventricle (short-axis MRI), at the site "Right ventricle"
@@ -109,32 +116,6 @@ def _method(row):
     return _code(found[0], "DCM", found[1]) if found else None
 
 
-def _frame_refs(sources: SourceImages, phases) -> list:
-    """SourceImageForMeasurement items for the given phases: every slice of a stack, one item per instance
-    with its frame numbers (multi-frame) or none (single-frame instances)."""
-    import highdicom as hd
-
-    frames_by_uid: dict[str, tuple[str, set]] = {}
-    for t in phases:
-        for s in range(len(sources.refs)):
-            index, frame = sources.ref(s, int(t))
-            ds = sources.datasets[index]
-            entry = frames_by_uid.setdefault(str(ds.SOPInstanceUID), (str(ds.SOPClassUID), set()))
-            if frame is not None:
-                entry[1].add(int(frame))
-    return [hd.sr.SourceImageForMeasurement(sop_class, uid, sorted(frames) or None)
-            for uid, (sop_class, frames) in frames_by_uid.items()]
-
-
-def _measured_frames(section) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The ED and ES frames the volumes and EF are measured on: the counted beats' (their means are the values);
-    every ED and ES marked when no beat is counted or listed (a stack's ED/ES phases)."""
-    counted = [b for b in section.beats if b.counted]
-    if not counted:
-        return tuple(section.ed_frames), tuple(section.es_frames)
-    return tuple(sorted({b.ed_frame for b in counted})), tuple(sorted({b.es_frame for b in counted}))
-
-
 def _poorly_tracked(section) -> tuple[str, ...]:
     """The strain segments of a recording whose tracking quality failed: the viewer dashes them "not to be read",
     the PDF labels them "(low quality)" and its bullseye marks them "?", so their peaks are not sent as values a
@@ -143,12 +124,14 @@ def _poorly_tracked(section) -> tuple[str, ...]:
     return () if strain is None else strain.low_quality_segments
 
 
-def _measurements(section, sources: SourceImages | None, algorithm) -> list:
+def _measurements(section, sources: SourceImages | None, algorithm, refs: dict | None = None) -> list:
+    """The coded rows of a section as TID 300 Measurements; each references the images it was measured on: its
+    frames of `sources`, or `refs` (row key -> SourceImageForMeasurement items: the study's, sr_refs.study_refs)."""
     import highdicom as hd
 
     out = []
     poor = {f"strain_{name}_pct" for name in _poorly_tracked(section)}
-    ed, es = _measured_frames(section)
+    ed, es = measured_frames(section)
     frames_of = {"edv_ml": ed, "esv_ml": es, "sv_ml": ed + es, "ef_pct": ed + es,
                  "rv_edv_ml": ed, "rv_esv_ml": es, "rv_sv_ml": ed + es, "rv_ef_pct": ed + es}
     for row in section.measurements:
@@ -157,25 +140,39 @@ def _measurements(section, sources: SourceImages | None, algorithm) -> list:
             continue
         unit = _code(UNITS[row.unit][0], "UCUM", UNITS[row.unit][1])
         site = _finding_site(row.key)
-        refs = _frame_refs(sources, frames_of[row.key]) if sources is not None and frames_of.get(row.key) else None
+        if sources is None:
+            images = (refs or {}).get(row.key)
+        else:
+            images = frame_refs(sources, frames_of[row.key]) if frames_of.get(row.key) else None
         out.append(hd.sr.Measurement(name=name, value=float(row.value), unit=unit, method=_method(row),
-                                     referenced_images=refs or None,
+                                     referenced_images=images or None,
                                      finding_sites=[hd.sr.FindingSite(site)] if site is not None else None))
     return out
 
 
-def _group(label: str, measurements: list, sources: SourceImages | None, algorithm):
+# DICOM CID 7036 "Image Quality Assessment": of a GLS whose speckle tracking was judged poor in some segments
+LIMITED_QUALITY = ("RID13", "RADLEX", "Limited quality")
+
+
+def _tracking_evaluations(measurements: list, poor: bool) -> list:
+    """A GLS sent although it rests on segments whose tracking was judged poor (the guideline keeps it with up to
+    two: app.analysis.strain.implausible_reason; page 1 says so): a qualitative evaluation of its group (TID
+    1501), named by the GLS's own concept, valued 'Limited quality'. The value sent stays the report's."""
+    import highdicom as hd
+
+    gls = {(scheme, code) for code, scheme, _ in (*GLS_CODES.values(), GLS_MEAN, GLS_VIEW_UNSET)}
+    names = [m.name for m in measurements if (m.name.scheme_designator, m.name.value) in gls] if poor else []
+    return [hd.sr.QualitativeEvaluation(name, _code(*LIMITED_QUALITY)) for name in names]
+
+
+def _group(label: str, measurements: list, source_images: list | None, algorithm, evaluations: list):
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
-    source = None
-    if sources is not None:
-        first = sources.first
-        source = [hd.sr.SourceImageForMeasurementGroup(first.SOPClassUID, first.SOPInstanceUID)]
     return hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=label[:64]),
         finding_sites=[hd.sr.FindingSite(codes.SCT.LeftVentricle)], algorithm_id=algorithm,
-        measurements=measurements, source_images=source)
+        measurements=measurements, qualitative_evaluations=evaluations or None, source_images=source_images or None)
 
 
 def _algorithm(sections, named: bool = False):
@@ -213,16 +210,11 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
         algorithm = _algorithm([section])
         measurements = _measurements(section, src, algorithm)
         if measurements:
-            groups.append(_group(" ".join(x for x in (view_title(section.view), section.name) if x), measurements, src,
-                                 algorithm))
-    study_rows = [r for r in report.study_rows]
-    if study_rows:
-        fake = type("Study", (), {"measurements": study_rows, "modality": report.recordings[0].modality,
-                                  "view": "study", "ed_frames": (), "es_frames": (), "beats": ()})
-        algorithm = _algorithm(report.recordings, named=True)
-        measurements = _measurements(fake, None, algorithm)
-        if measurements:
-            groups.append(_group("study (biplane, mean GLS, LA volume)", measurements, None, algorithm))
+            first = [hd.sr.SourceImageForMeasurementGroup(src.first.SOPClassUID, src.first.SOPInstanceUID)]
+            groups.append(_group(" ".join(x for x in (view_title(section.view), section.name) if x), measurements,
+                                 first, algorithm, _tracking_evaluations(measurements, bool(_poorly_tracked(section)))))
+    if report.study_rows:
+        groups += _study_group(report, sources)
     modality = report.recordings[0].modality
     procedure = codes.SCT.CardiacMRI if modality == "mri" else codes.SCT.Echocardiography
     device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name="CardioTrace",
@@ -244,6 +236,18 @@ def build_sr(report, sources: list[SourceImages], series_uid: str, anonymise: bo
         sr.PatientName, sr.PatientID = "Anonymous", "ANONYMOUS"
         sr.PatientBirthDate = ""  # type: ignore[assignment]  # empty is valid (type 2); pydicom's annotation says DA
     return sr
+
+
+def _study_group(report, sources: list[SourceImages]) -> list:
+    """The study's values (biplane, mean GLS, LA volume) as one group, each referencing the frames of the
+    recordings the study computed it from (sr_refs.study_refs), the group every instance they reference."""
+    study = type("Study", (), {"measurements": report.study_rows, "modality": report.recordings[0].modality,
+                               "view": "study", "ed_frames": (), "es_frames": (), "beats": ()})
+    algorithm = _algorithm(report.recordings, named=True)
+    measurements = _measurements(study, None, algorithm, study_refs(report, sources))
+    poor = any(_poorly_tracked(report.recordings[i]) for i in report.study_sources.gls if i < len(report.recordings))
+    return [_group("study (biplane, mean GLS, LA volume)", measurements, group_sources(measurements), algorithm,
+                   _tracking_evaluations(measurements, poor))] if measurements else []
 
 
 def _body_size(ds, patient) -> None:

@@ -42,7 +42,8 @@ def measurements_dict(report: ReportData) -> dict:
         "anonymised": report.anonymised,
         "patient": {"name": p.name, "patient_id": p.patient_id, "birth_date": _known_date(p.birth_date),
                     "sex": p.sex, "study_date": _known_date(p.study_date), "institution": p.institution,
-                    "height_cm": p.height_cm, "weight_kg": p.weight_kg},  # the BSA's, as page 1 prints them
+                    "height_cm": p.height_cm, "weight_kg": p.weight_kg,  # the BSA's, as page 1 prints them
+                    "age_years": report.age_years},  # page 1's age: kept when anonymised, as the sex
         "recordings": [_recording_dict(rec) for rec in report.recordings],
         "study": {row.key: _row_dict(row) for row in report.study_rows},
         "not_measured": [{"name": item.name, "reason": item.reason} for item in report.not_measured],
@@ -81,6 +82,7 @@ def _recording_dict(rec) -> dict:
                   for b in rec.beats],
         "volume_curve_ml": None if rec.volume_curve_ml is None else [rounded(v, 2) for v in rec.volume_curve_ml],
         "strain_computed": rec.strain is not None,
+        "strain_requested": rec.strain_requested,  # false: no strain asked for (analyze --no-strain), no GLS row
         "quality_flags": list(rec.quality_flags),
         "edited": sorted(rec.edited),
     }
@@ -97,17 +99,35 @@ CSV_VALUE_KEYS = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "heart_rate_bpm", "gls_
                   "edv_area_length_ml", "esv_area_length_ml", "fac_pct", "rv_edv_ml", "rv_esv_ml", "rv_sv_ml",
                   "rv_ef_pct", "bsa_m2",
                   *(name for name, _, _ in INDEXED), "la_volume_ml", "la_volume_index_ml_m2")
+# method: how the EF and volumes of the row were measured (a recording's disks or slice summation, the study's
+# biplane disks), blank on a row without them; la_volume_method: the study's LA volume's (biplane or single-plane
+# area-length, at LV ES). sex, age_years, height_cm, weight_kg: the patient's as page 1 prints them, the ranges'
+# and the BSA's (kept when anonymised, as the PDF keeps them), on recording and study rows; blank when unknown.
+# New columns go at the end: readers may take the columns by position.
+PATIENT_COLUMNS = ("sex", "age_years", "height_cm", "weight_kg")
 CSV_COLUMNS = ("row_type", "recording", "file", "modality", "view", "frames", "frame_rate_hz", "spacing_mm",
-               "calibrated", "method", "beat", "ed_frame", "es_frame", *CSV_VALUE_KEYS, "flags", "edited")
+               "calibrated", "method", "beat", "ed_frame", "es_frame", *CSV_VALUE_KEYS, "flags", "edited",
+               *PATIENT_COLUMNS, "la_volume_method")
+
+
+def _patient_columns(report: ReportData) -> dict:
+    """The patient's sex, age, height and weight as page 1 prints them (None: blank in the CSV)."""
+    p = report.patient
+    return {"sex": p.sex or None, "age_years": report.age_years, "height_cm": p.height_cm, "weight_kg": p.weight_kg}
+
+
+def _method_of(rows, key: str) -> str:
+    return next((r.method for r in rows if r.key == key), "")
 
 
 def measurement_csv_rows(report: ReportData) -> list[dict]:
     rows = []
+    patient = _patient_columns(report)
     for rec in report.recordings:
         values = {r.key: rounded(r.value, r.decimals) for r in rec.measurements}
         flags = [f"{r.key}:{r.flag}" for r in rec.measurements if r.flag]
-        method = next((r.method for r in rec.measurements if r.key == "ef_pct"), "")
-        rows.append({"row_type": "recording", "recording": rec.name, "file": rec.source_path,
+        method = _method_of(rec.measurements, "ef_pct")
+        rows.append({**patient, "row_type": "recording", "recording": rec.name, "file": rec.source_path,
                      "modality": rec.modality, "view": rec.view, "frames": rec.n_frames,
                      "frame_rate_hz": rounded(rec.frame_rate_hz, 3),
                      "spacing_mm": f"{rec.spacing_mm[0]:.4f}x{rec.spacing_mm[1]:.4f}", "calibrated": rec.calibrated,
@@ -122,13 +142,14 @@ def measurement_csv_rows(report: ReportData) -> list[dict]:
                          "ef_pct": rounded(b.ef_pct), "fac_pct": rounded(b.fac_pct),
                          "heart_rate_bpm": rounded(60.0 / b.duration_s, 0) if b.duration_s else None})
     if report.study_rows:
-        study: dict[str, str | float | None] = {"row_type": "study", "recording": "study"}
+        study: dict[str, str | float | None] = {**patient, "row_type": "study", "recording": "study"}
         taken = []  # the study row's values and, as a recording's row, their flags and hand edits
         for r in report.study_rows:
             if r.key in CSV_VALUE_KEYS and r.key not in study:
                 study[r.key] = rounded(r.value, r.decimals)
                 taken.append(r)
-        study["method"] = "; ".join(sorted({r.method for r in report.study_rows if r.method}))
+        study["method"] = _method_of(taken, "ef_pct")  # as on a recording row: the EF's and volumes'
+        study["la_volume_method"] = _method_of(taken, "la_volume_ml")
         study["flags"] = " ".join(f"{r.key}:{r.flag}" for r in taken if r.flag)
         study["edited"] = " ".join(sorted(r.key for r in taken if r.edited))
         rows.append(study)

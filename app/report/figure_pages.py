@@ -56,6 +56,8 @@ def _strain_block(rec: RecordingSection, width: float) -> list:
     if rec.strain is None:
         if rec.modality == "mri":
             return []  # longitudinal strain is an echo measurement: nothing to say on cine MRI
+        if not rec.strain_requested:  # the user's choice (analyze --no-strain), not a failure
+            return [Paragraph("Longitudinal strain: not requested.", st.BODY)]
         why = " (short-axis recording)" if rec.view in ("sax", "psax") else ""
         return [Paragraph(f"Longitudinal strain: not computed{why}.", st.BODY)]
     s = rec.strain
@@ -80,6 +82,9 @@ def bullseye(report: ReportData) -> list:
     if report.bullseye_pct is None:
         if report.recordings and all(r.modality == "mri" for r in report.recordings):
             return []  # the strain bullseye comes from apical echo views only
+        if not any(r.strain_requested or r.strain is not None for r in report.recordings if r.modality == "echo"):
+            return [Paragraph("17-segment bullseye", st.H3),
+                    Paragraph("not shown: longitudinal strain was not requested.", st.BODY)]
         apical = {r.view for r in report.recordings if r.strain is not None and r.view in ("a2c", "a3c", "a4c")}
         missing = sorted({"a2c", "a3c", "a4c"} - apical)
         return [Paragraph("17-segment bullseye", st.H3),

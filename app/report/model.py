@@ -135,6 +135,7 @@ class RecordingSection:
     area_unit: str = "px^2, uncalibrated"  # or "cm^2" (one calibrated short-axis slice)
     figures: tuple[FrameFigure, ...] = ()
     strain: StrainSection | None = None
+    strain_requested: bool = True  # False: the user asked for no strain (no GLS rows; "not requested" in words)
     quality_flags: tuple[str, ...] = ()
     reader_notes: tuple[str, ...] = ()  # what the file itself lacked (cut short, lost images, impossible calibration)
     contour_caveats: tuple[str, ...] = ()  # values resting on a borderline call (RV basal slice) or far-apart beats
@@ -183,6 +184,27 @@ class ModelInfo:
 
 
 @dataclass(frozen=True)
+class StudySources:
+    """The recordings (indices into ReportData.recordings) the study's values were computed from: the biplane's
+    A4C and A2C (the view pair, app.workflow.study_result: of two clips of a view, the one the study took), the
+    LA volume's view(s), the mean GLS's clip of each view. The SR references their images."""
+
+    biplane: tuple[int, ...] = ()
+    la: tuple[int, ...] = ()
+    gls: tuple[int, ...] = ()
+
+
+def study_sources(composed, la=None) -> StudySources:
+    """The StudySources of a StudyResult composed from the report's analyses (their order), the LA volume's
+    views those of `la` (the one the report prints) where given."""
+    views = dict(composed.views)
+    la = la if la is not None else composed.la
+    return StudySources(biplane=tuple(composed.pair or ()),
+                        la=tuple(views[v] for v in (la.views if la is not None else ()) if v in views),
+                        gls=tuple(composed.gls.sources))
+
+
+@dataclass(frozen=True)
 class ReportData:
     """The whole report. study_rows: study-level values (biplane volumes, average GLS)."""
 
@@ -201,6 +223,15 @@ class ReportData:
     not_measured: tuple[NotMeasured, ...] = ()  # recordings of the study left out of the analysis, with why
     age_years: int | None = None  # at the study (kept when anonymised: the ranges are adults')
     study_notes: tuple[str, ...] = ()  # how the study's values were composed (StudyResult.notes): on page 1
+    study_sources: StudySources = StudySources()  # which recordings the study's values come from (the SR's refs)
+
+    @property
+    def title(self) -> str:
+        """What the report is, as page 1 and the PDF's and the DICOM document's titles name it: the RV too when a
+        recording gives RV values (a short-axis cine MR stack)."""
+        rv = any(row.key.startswith("rv_") and row.value is not None
+                 for rec in self.recordings for row in rec.measurements)
+        return f"CardioTrace: {'left and right ventricular' if rv else 'left ventricular'} function report"
 
     @property
     def signed(self) -> bool:

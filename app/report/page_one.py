@@ -24,7 +24,7 @@ PAGE_ONE_NAME_LINES = 3  # a longer file name in page 1's "From" is elided in it
 
 def page_one(report: ReportData, width: float) -> list:
     """Page 1's flowables, up to (not including) its page break."""
-    return [Paragraph("CardioTrace: left ventricular function report", st.TITLE),
+    return [Paragraph(st.markup(report.title), st.TITLE),
             Paragraph(RESEARCH_NOTICE, st.NOTICE), _status(report), _patient_table(report, width),
             Paragraph("Summary", st.H2), _summary_table(report, width),
             Paragraph("Values marked * depend on a manual correction; flagged values (low, high, reduced) lie "

@@ -45,7 +45,7 @@ def write_pdf(report: ReportData, path: str | os.PathLike, page_size: str = "A4"
     tmp = path.with_name(path.name + ".part")
     doc = SimpleDocTemplate(str(tmp), pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
                             topMargin=MARGIN, bottomMargin=MARGIN + 4 * mm,
-                            title="CardioTrace LV function report", author="CardioTrace",
+                            title=report.title, author="CardioTrace",
                             subject=RESEARCH_NOTICE, creator=f"CardioTrace {report.software_version}")
     story = build_story(report, doc.width, doc.height)
     doc.build(story, onFirstPage=_footer(report), onLaterPages=_footer(report))

@@ -144,7 +144,8 @@ def analyze_recording(recording: Recording, *, segmenter: Segmenter | None = Non
     analysis = RecordingAnalysis(recording, traced.labels, traced.contours, traced.confidence, measurements,
                                  segmenter=segmenter_text, segmenter_flags=traced.segmenter_flags,
                                  ed_es_method=choice.method, ed_es_fallback=choice.fallback,
-                                 view_check=view_check(recording), rv_left_out=traced.rv_left_out)
+                                 view_check=view_check(recording), rv_left_out=traced.rv_left_out,
+                                 strain_requested=strain)
     if with_strain:
         yield Progress(share + 0.03, "measured; tracking strain", analysis)  # the values, shown before the strain
         with_strain_done = yield from scaled(strain_step(analysis, motion, cancel), share + 0.03,

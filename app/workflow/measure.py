@@ -27,16 +27,19 @@ import numpy as np
 from app.analysis.beat_trust import BeatSummary, summarise_beats
 from app.analysis.beats import Beat, split_beats
 from app.analysis.edes_curve import curve_ed_es, detect_ed_es, pair_ed_es, without_spikes
+from app.analysis.slice_coverage import slice_coverage
 from app.analysis.volumes import area_length_volume_ml, myocardial_mass_g
 from app.data.recording import Recording
 from app.workflow.frame_quality import spike_frames, split_frames
 from app.workflow.lv_curves import PLAX_NOTE, LvCurves, no_disks_view, pixel_scale
 from app.workflow.measure_notes import (
     beat_spread_note,
+    coverage_notes,
     file_heart_rate_note,
     little_ejection_note,
     recording_notes,
     shape_note,
+    stroke_volume_note,
     trust_note,
     view_unset_note,
 )
@@ -228,6 +231,17 @@ def _too_few_lv_frames(n_found: int, n_frames: int, quality: Sequence[Sequence[s
     return not drawn and n_found < max(min(3, n_frames), MIN_LV_FRAME_FRACTION * n_frames)
 
 
+def _with_coverage(m: Measurements, endo_px2: np.ndarray, ed_frames: Sequence[int], one_phase: bool
+                   ) -> Measurements:
+    """The stack's slice coverage at its (first counted) ED, or in the one phase of a one-phase stack."""
+    if not ed_frames:
+        return m
+    t = int(ed_frames[0])
+    coverage = slice_coverage(endo_px2[:, t])
+    at = "in its one phase" if one_phase else f"at ED (frame {t})"
+    return replace(m, slice_coverage=coverage, notes=tuple(m.notes) + coverage_notes(coverage, at))
+
+
 def _measure_stack(rec: Recording, curves: LvCurves, ed_frames: Iterable[int], es_frames: Iterable[int],
                    edited: Iterable[str]) -> Measurements:
     vol, endo, epi = curves.volume, curves.endo_px2, curves.epi_px2
@@ -250,7 +264,9 @@ def _measure_stack(rec: Recording, curves: LvCurves, ed_frames: Iterable[int], e
         m = replace(m, rv_edv_ml=rv.edv_ml, rv_esv_ml=rv.esv_ml, rv_sv_ml=rv.sv_ml, rv_ef_pct=rv.ef_pct,
                     rv_volume_curve_ml=rv.volume_curve_ml)
         if rv.esv_ml is not None:
-            m = replace(m, notes=tuple(m.notes) + borderline_notes(m.quality, beats))
+            m = replace(m, notes=tuple(m.notes) + borderline_notes(m.quality, beats)
+                        + stroke_volume_note(m.sv_ml, rv.sv_ml))
+    m = _with_coverage(m, endo, mass_frames, is_single_phase(rec))
     if partial:
         notes = [n for n in m.notes if not n.startswith("no cardiac cycle found")]
         more = partial_cycle_notes(rec, m.volume_curve_ml, None if rv is None else rv.volume_curve_ml)

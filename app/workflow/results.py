@@ -22,6 +22,7 @@ import numpy as np
 from app.analysis.beats import Beat
 from app.analysis.contours import LvContours
 from app.analysis.edes_fusion import CURVE_METHOD, FUSED_METHOD, TEMPREG_METHOD
+from app.analysis.slice_coverage import SliceCoverage
 from app.analysis.strain import StrainResult
 from app.data.recording import NON_APICAL_LONG_AXIS_VIEWS, Recording
 from app.tasks import Progress  # noqa: F401 - the one progress report, re-exported for the workflow's callers
@@ -154,6 +155,8 @@ class Measurements:
     # where heart_rate_bpm comes from (HR_FROM_*): the trusted beats' length, the file's own value (the
     # scanner's ECG), or a gated cine's phases x phase interval; "" when there is none
     heart_rate_source: str = ""
+    # short-axis stacks: the end slices' LV cavity at ED, how far the stack reaches (app.analysis.slice_coverage)
+    slice_coverage: SliceCoverage | None = None
 
     @property
     def flagged_frames(self) -> tuple[int, ...]:
@@ -209,6 +212,7 @@ class Measurements:
             "rv_sv_ml": _num(self.rv_sv_ml),
             "rv_ef_pct": _num(self.rv_ef_pct),
             "rv_volume_curve_ml": _curve(self.rv_volume_curve_ml),
+            "slice_coverage": None if self.slice_coverage is None else self.slice_coverage.to_json_dict(),
             **self._phase_volumes_json(),
         }
 
@@ -243,7 +247,9 @@ class RecordingAnalysis:
     ed_es_method: where measurements.ed_frames/es_frames come from (ED_ES_*); ed_es_fallback: why the
     ED/ES model was not used ("" when it was).
     strain: the StrainResult (SavedStrain when restored from the autosave), else None; strain_error: why
-    strain is missing where it applies; strain_view_warning: strain ran on a view the classifier disputes.
+    strain is missing where it applies; strain_view_warning: strain ran on a view the classifier disputes;
+    strain_requested: False when the user asked for no strain (analyze --no-strain): the report then says so
+    rather than "not computed".
     view_check: the view classifier's opinion (None without a model, for MRI and stacks).
     rv_left_out: {(slice, frame): (N, 2) border} of the basal RV regions the segmenter left out as right atrium
     (short-axis MRI stacks, app/ml/mri_basal_rv.py), which the viewer shows dashed.
@@ -261,6 +267,7 @@ class RecordingAnalysis:
     strain: StrainResult | SavedStrain | None = None
     strain_error: str = ""
     strain_view_warning: str = ""
+    strain_requested: bool = True
     view_check: ViewCheck | None = None
     rv_left_out: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 

@@ -42,10 +42,12 @@ GLS_VIEWS = ("a4c", "a2c", "a3c")
 
 @dataclass(frozen=True)
 class StudyGls:
-    """GLS (%) per apical view (one clip each) and their mean; edited: one of them depends on a hand edit."""
+    """GLS (%) per apical view (one clip each) and their mean; edited: one of them depends on a hand edit;
+    sources: the index (into the study's items) of each view's clip, in the order of by_view."""
 
     by_view: tuple[tuple[str, float], ...]
     edited: bool = False
+    sources: tuple[int, ...] = ()
 
     @property
     def mean_pct(self) -> float | None:
@@ -59,13 +61,15 @@ class StudyGls:
 @dataclass(frozen=True)
 class StudyResult:
     """measurements: per recording + the biplane; la: the LA volume; pair: the indices (into the items) of the
-    A4C and A2C the biplane and LA come from (None without both); notes: how the pair was chosen."""
+    A4C and A2C the biplane and LA come from (None without both); notes: how the pair was chosen; views:
+    (view, index) of the clip each of A4C / A2C is measured from, with one view only too (a single-plane LA)."""
 
     measurements: StudyMeasurements
     la: LaVolume | None
     pair: tuple[int, int] | None
     notes: tuple[str, ...] = ()
     gls: StudyGls = StudyGls(())
+    views: tuple[tuple[str, int], ...] = ()
 
     @property
     def biplane(self) -> Measurements | None:
@@ -89,7 +93,7 @@ def compose_study(items: Iterable[RecordingAnalysis | Sequence[Any]]) -> StudyRe
             biplane = replace(biplane, notes=tuple(biplane.notes) + notes)
     la = la_volume_of([(view, triples[i]) for view, i in chosen.items()])
     return StudyResult(StudyMeasurements(tuple(m for _, _, m in triples), biplane), la, pair, notes,
-                       _study_gls(entries, chosen))
+                       _study_gls(entries, chosen), tuple(chosen.items()))
 
 
 def viewer_items(study: StudyState) -> list[ViewerItem]:
@@ -124,6 +128,7 @@ def _disputed(item: RecordingAnalysis | Sequence[Any]) -> bool:
 def _study_gls(entries: Sequence[Entry], chosen: dict[str, int]) -> StudyGls:
     """One GLS per apical echo view: the view pair's clip when it has one, else the first clip of the view."""
     by_view: list[tuple[str, float]] = []
+    sources: list[int] = []
     edited = False
     for view in GLS_VIEWS:
         first = [chosen[view]] if view in chosen else []
@@ -132,9 +137,10 @@ def _study_gls(entries: Sequence[Entry], chosen: dict[str, int]) -> StudyGls:
             gls = getattr(strain, "gls_pct", None)
             if rec.modality == "echo" and not rec.is_stack and gls is not None and np.isfinite(gls):
                 by_view.append((view, float(gls)))
+                sources.append(i)
                 edited = edited or "gls_pct" in (getattr(measurements, "edited", ()) or ())
                 break
-    return StudyGls(tuple(by_view), edited)
+    return StudyGls(tuple(by_view), edited, tuple(sources))
 
 
 def _candidate(triple: Triple, with_contours: bool = True) -> bool:
