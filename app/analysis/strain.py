@@ -83,6 +83,20 @@ def segment_lengths_mm(points_px: np.ndarray, spacing_mm: tuple[float, float]) -
     return np.stack([steps[:, b[k] : b[k + 1]].sum(axis=1) for k in range(len(b) - 1)], axis=1)
 
 
+def segment_length_px(centerline_px: np.ndarray | None, ed_frames: Sequence[int]) -> float | None:
+    """The mean length in pixels of a segment at end-diastole (the ED centerline over N_SEGMENTS; the segments
+    split its ED arc evenly), None without a centerline at an ED. One pixel of that length is 100 / it strain points
+    of a segment, against 100 / (N_SEGMENTS x it) of the GLS: what limits segment values on coarse clips."""
+    if centerline_px is None:
+        return None
+    lines = np.asarray(centerline_px, dtype=np.float64)
+    eds = [int(e) for e in ed_frames if 0 <= int(e) < len(lines)]
+    if lines.ndim != 3 or not eds:
+        return None
+    length = float(np.mean(arc_lengths_mm(lines[eds], (1.0, 1.0))))
+    return length / N_SEGMENTS if np.isfinite(length) and length > 0 else None
+
+
 def reference_frames(n_frames: int, ed_frames: Sequence[int]) -> np.ndarray:
     """(T,) index of the end-diastole each frame is referred to (latest ED at or before it)."""
     eds = sorted(int(e) for e in ed_frames if 0 <= int(e) < n_frames)
@@ -149,6 +163,10 @@ def segment_quality(disagreement_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return rms, score, score >= QUALITY_THRESHOLD
 
 
+def _rounded(value: float | None, ndigits: int) -> float | None:
+    return None if value is None else round(float(value), ndigits)
+
+
 def _round_list(values: npt.ArrayLike, ndigits: int = 3) -> list[float | None]:
     return [None if not np.isfinite(v) else round(float(v), ndigits) for v in np.asarray(values, dtype=float)]
 
@@ -203,6 +221,7 @@ class StrainResult:
             "segmental_strain_pct": seg,
             "strain_quality": quality,
             "strain_motion": self.motion,
+            "segment_length_px": _rounded(segment_length_px(self.centerline_px, self.ed_frames), 1),
             **({"strain_withheld": self.withheld} if self.withheld else {}),
         }
 

@@ -108,7 +108,7 @@ _CONTOUR_CAVEATS = (BORDERLINE_NOTE, BEAT_SPREAD_NOTE, LITTLE_EJECTION_NOTE, SV_
 
 def recording_section(analysis, sex: str = "") -> RecordingSection:
     rec, m = analysis.recording, analysis.measurements
-    strain = strain_section(getattr(analysis, "strain", None))
+    strain = strain_section(getattr(analysis, "strain", None), m.ed_frames)
     requested = bool(getattr(analysis, "strain_requested", True))
     name = rec.source_path.name if rec.source_path else (rec.series_description or rec.view.upper())
     return RecordingSection(

@@ -72,10 +72,20 @@ def _strain_block(rec: RecordingSection, width: float) -> list:
     peaks = ", ".join(f"{n.replace('_', ' ')} {num(v)}" + ("" if ok else " (low quality)")
                       for n, v, ok in zip(s.segment_names, s.segment_peak_pct,
                                           s.segment_ok or (True,) * len(s.segment_names), strict=True))
-    text = f"Peak systolic segmental strain (%): {st.markup(peaks)}" if peaks else ""
+    text = f"Peak systolic segmental strain (%): {st.markup(peaks)}." if peaks else ""
     if poor:
         text += " Dashed curves: segments with low tracking quality."
+    if peaks and s.segment_length_px:
+        text += " " + segment_precision(s.segment_length_px, len(s.segment_names))
     return [Spacer(1, 4), drawing, Paragraph(text, st.SMALL)]
+
+
+def segment_precision(length_px: float, n_segments: int) -> str:
+    """What one pixel is worth in a segment's strain and in the GLS: a coarse clip's segments are a few pixels long
+    (lab/notes/motion.md: on phantoms the segment error came to about one such pixel)."""
+    return (f"Segments about {length_px:.0f} px long at end-diastole: one pixel of a segment's length is "
+            f"{100.0 / length_px:.1f} strain points of its value (of the GLS, over the whole line: "
+            f"{100.0 / (n_segments * length_px):.1f}).")
 
 
 def bullseye(report: ReportData) -> list:

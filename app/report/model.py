@@ -94,6 +94,7 @@ class StrainSection:
     segment_peak_pct: tuple[float | None, ...] = ()
     segment_ok: tuple[bool, ...] = ()
     motion: str = ""  # how the wall was tracked: "classical-dis" (optical flow), "learned-flownet" (a network)
+    segment_length_px: float | None = None  # a segment's mean length at ED (app.analysis.strain.segment_length_px)
 
     @property
     def low_quality_segments(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.analysis.strain import segment_length_px
 from app.report.model import StrainSection
 
 
@@ -21,8 +22,9 @@ def _first(obj, *names):
     return None
 
 
-def strain_section(result) -> StrainSection | None:
-    """StrainSection of a strain result, or None when there is none (or it holds no curve)."""
+def strain_section(result, ed_frames=()) -> StrainSection | None:
+    """StrainSection of a strain result, or None when there is none (or it holds no curve); `ed_frames`: the
+    recording's, at which its segments' length in pixels is read."""
     if result is None:
         return None
     curve = _first(result, "strain_curve_pct", "gls_curve_pct", "curve_pct")
@@ -40,7 +42,8 @@ def strain_section(result) -> StrainSection | None:
     if segments is not None and len(names) != segments.shape[1]:
         names = tuple(f"segment_{i + 1}" for i in range(segments.shape[1]))
     return StrainSection(gls, curve, names, segments, _peaks(result, segments, len(names)),
-                         _quality(result, len(names)), str(getattr(result, "motion", "") or ""))
+                         _quality(result, len(names)), str(getattr(result, "motion", "") or ""),
+                         segment_length_px(getattr(result, "centerline_px", None), ed_frames))
 
 
 def _peaks(result, segments, k: int) -> tuple:
