@@ -92,3 +92,23 @@ def test_each_groups_algorithm_parameters_are_its_own_recordings_edits_in_words(
     study = parameters(_algorithm([calibrated, cycles], named=True))
     assert "A4C: pixel size calibrated by hand" in study and "A2C: values affected: EDV, heart rate" in study
     assert all(len(p) <= 64 and "_" not in p.split(":", 1)[-1] for p in study)
+
+
+def test_a_views_gls_and_segment_peaks_reference_every_marked_ed_and_es():
+    """A view's GLS and its segments' peaks left with no image reference; the peaks are sought in every beat's
+    systole against its ED, so they reference every ED and ES marked (1-based frame numbers)."""
+    from app.report.model import MeasurementRow
+
+    analysis = synthetic_analysis(n_frames=30)
+    section = report_from_analyses([analysis]).recordings[0]
+    rows = (MeasurementRow("gls_pct", "GLS, A4C view", -18.0, "%"),
+            MeasurementRow("strain_basal_inferoseptal_pct", "Peak systolic strain, basal inferoseptal", -17.0, "%"))
+    section = replace(section, view="a4c", measurements=tuple(section.measurements) + rows)
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = UltrasoundMultiFrameImageStorage, generate_uid()
+    sources = SourceImages((ds,), (tuple((0, t + 1) for t in range(analysis.recording.n_frames)),))
+    items = _measurements(section, sources, hd.sr.AlgorithmIdentification(name="CardioTrace", version="test"))
+    marked = sorted({t + 1 for t in (*section.ed_frames, *section.es_frames)})
+    assert len(marked) >= 2
+    assert _referenced_frames(items, "130691") == marked  # LV Peak Systolic GLS 4CH
+    assert _referenced_frames(items, "127411") == marked  # Strain, at the basal inferoseptal segment

@@ -134,7 +134,12 @@ def _measurements(section, sources: SourceImages | None, algorithm, refs: dict |
     ed, es = measured_frames(section)
     frames_of = {"edv_ml": ed, "esv_ml": es, "sv_ml": ed + es, "ef_pct": ed + es,
                  "rv_edv_ml": ed, "rv_esv_ml": es, "rv_sv_ml": ed + es, "rv_ef_pct": ed + es}
+    # a strain peak is sought in every beat's systole against its ED (app.analysis.strain.beat_windows), not in
+    # the counted beats' only
+    marked = tuple(sorted({int(t) for t in (*section.ed_frames, *section.es_frames)}))
     for row in section.measurements:
+        if row.key == "gls_pct" or row.key.startswith("strain_"):
+            frames_of[row.key] = marked
         name = concept(row.key, section.modality, section.view, row.method)
         if name is None or row.value is None or row.unit not in UNITS or row.key in poor:
             continue
