@@ -74,6 +74,8 @@ def test_lv_and_rv_stroke_volumes_that_disagree_are_said_on_page_one(tmp_path):
     assert note in analysis.to_json_dict()["notes"]
     text = " ".join(_page_one_text(analysis, tmp_path).split())
     assert "Check the contours:" in text and SV_MISMATCH_NOTE in text and "regurgitation or a shunt" in text
+    # both stroke volumes the note compares are in page 1's summary (the RV's was left out of it)
+    assert f"Stroke volume (SV) {m.sv_ml:.1f} ml" in text and f"RV stroke volume (RV SV) {m.rv_sv_ml:.1f} ml" in text
 
 
 # -- 2. slice coverage ---------------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from app.data.recording import NON_APICAL_LONG_AXIS_VIEWS, PatientInfo, view_tit
 
 RESEARCH_NOTICE = "Research use only, not for diagnosis."
 SUMMARY_KEYS = ("edv_ml", "esv_ml", "sv_ml", "ef_pct", "fac_pct", "gls_pct", "lv_mass_g", "heart_rate_bpm",
-                "rv_edv_ml", "rv_esv_ml", "rv_ef_pct", "bsa_m2", "edv_index_ml_m2", "esv_index_ml_m2",
-                "sv_index_ml_m2", "lv_mass_index_g_m2", "rv_edv_index_ml_m2", "rv_esv_index_ml_m2")
+                "rv_edv_ml", "rv_esv_ml", "rv_sv_ml", "rv_ef_pct", "bsa_m2", "edv_index_ml_m2", "esv_index_ml_m2",
+                "sv_index_ml_m2", "lv_mass_index_g_m2", "rv_edv_index_ml_m2", "rv_esv_index_ml_m2",
+                "rv_sv_index_ml_m2")  # the RV's SV too: page 1's check of LV against RV SV names both
 
 
 @dataclass(frozen=True)
